@@ -1,0 +1,185 @@
+"""The one settings object of RiskLoop.
+
+Everything configurable lives here, read once from the environment (prefix ``RISKLOOP_``,
+nested groups with ``__``, e.g. ``RISKLOOP_TOPICS__ALERTS=alerts``) or a ``.env`` file, frozen,
+and passed in explicitly to whatever needs it. No other module reads ``os.environ``: a test
+builds a ``Settings(...)`` with exactly what it wants, and two workers in one process can run
+with different settings.
+
+>>> s = Settings(kafka_broker="kafka://127.0.0.1:9192")
+>>> s.bootstrap_servers
+'127.0.0.1:9192'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+"""The checkout's root: defaults for data folders are relative to it, not to the caller's cwd."""
+
+WarningLevel = Literal["red", "orange", "yellow", "blue"]
+
+
+class _Group(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TopicSettings(_Group):
+    """Topic names (see ARCHITECTURE.md's topic map) and the partition count of new topics."""
+
+    inspections: str = Field("inspections.results", description="inspection results, keyed by USCC")
+    complaints: str = Field("complaints.received", description="complaints and reports (12345/12315)")
+    equipment: str = Field("equipment.readings", description="special-equipment sensor readings")
+    trucks: str = Field("trucks.gps", description="muck-truck GPS fixes, keyed by plate")
+    dispositions: str = Field("tasks.dispositions", description="departments' dispositions of tasks")
+    rulepacks: str = Field("control.rulepacks", description="rule-pack versions (compacted)")
+    models: str = Field("control.models", description="model versions (compacted)")
+    geofences: str = Field("control.geofences", description="fence sets (compacted)")
+    silences: str = Field("control.silences", description="silences of warnings (compacted)")
+    alerts: str = Field("alerts", description="every warning change, keyed by fingerprint")
+    alerts_shadow: str = Field("alerts.shadow", description="hits of shadow-mode rules and models")
+    task_prefix: str = Field("tasks.", description="prefix of each department's task topic")
+    task_events: str = Field("tasks.events", description="every task state change (audit trail)")
+    supervision: str = Field("supervision", description="催办/督办/通报 events")
+    deadletter: str = Field("deadletter", description="rejected records with reason and bytes")
+    status: str = Field("control.status", description="workers' hot-load status records")
+    partitions: int = Field(4, ge=1, description="partitions of every data topic we create")
+    control_partitions: int = Field(1, ge=1, description="partitions of control topics")
+
+    def sources(self) -> dict[str, str]:
+        """Source name → topic name, for the four ingest sources."""
+        return {
+            "inspections": self.inspections,
+            "complaints": self.complaints,
+            "equipment": self.equipment,
+            "trucks": self.trucks,
+        }
+
+    def control(self) -> list[str]:
+        """The compacted control topics."""
+        return [self.rulepacks, self.models, self.geofences, self.silences, self.status]
+
+    def outputs(self) -> list[str]:
+        """Topics RiskLoop writes (task topics per department are added by routing)."""
+        return [
+            self.alerts,
+            self.alerts_shadow,
+            self.task_events,
+            self.supervision,
+            self.deadletter,
+        ]
+
+
+class DevStackSettings(_Group):
+    """The local infrastructure ``riskloop dev up`` starts: where, on which ports, how long to wait."""
+
+    state_dir: Path = Field(PROJECT_ROOT / ".riskloop", description="git-ignored data, logs, pids, jars")
+    kafka_version: str = Field("3.9.1", description="Apache Kafka version fetched from Maven Central")
+    kafka_port: int = Field(9092, description="broker listener port on 127.0.0.1")
+    kafka_controller_port: int = Field(9093, description="KRaft controller port on 127.0.0.1")
+    kafka_heap: str = Field("512m", description="broker JVM heap (-Xms/-Xmx)")
+    redis_port: int = Field(6379, description="Redis port on 127.0.0.1")
+    postgres_port: int = Field(5432, description="PostgreSQL port on 127.0.0.1")
+    postgres_user: str = Field("riskloop", description="PostgreSQL role created by `dev up`")
+    postgres_db: str = Field("riskloop", description="PostgreSQL database created by `dev up`")
+    prometheus_port: int = Field(9090, description="Prometheus port on 127.0.0.1 (integration tests)")
+    start_timeout: float = Field(120.0, gt=0, description="seconds to wait for each service")
+
+    @property
+    def postgres_url(self) -> str:
+        """SQLAlchemy URL of the dev PostgreSQL (trust auth on loopback)."""
+        return (
+            f"postgresql+psycopg://{self.postgres_user}@127.0.0.1:{self.postgres_port}/"
+            f"{self.postgres_db}"
+        )
+
+
+class DeadlineSettings(_Group):
+    """Disposal deadlines per level (DOMAIN.md): ``"30m"``, ``"4h"`` or ``"3wd"`` (working days)."""
+
+    sign_red: str = "30m"
+    dispose_red: str = "2h"
+    sign_orange: str = "4h"
+    dispose_orange: str = "24h"
+    sign_yellow: str = "1wd"
+    dispose_yellow: str = "3wd"
+    sign_blue: str = "3wd"
+    dispose_blue: str = "7wd"
+
+
+class ApiTokens(_Group):
+    """Bearer tokens per role for the HTTP API's writes. Empty means that role cannot write."""
+
+    modeller: SecretStr = SecretStr("")
+    operator: SecretStr = SecretStr("")
+    department: SecretStr = SecretStr("")
+
+
+class Settings(BaseSettings):
+    """All of RiskLoop's configuration. Frozen: build a new one (``model_copy``) to change it."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RISKLOOP_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        frozen=True,
+        extra="ignore",
+    )
+
+    app_id: str = Field("riskloop", description="Faust app id = Kafka consumer group")
+    kafka_broker: str = Field("kafka://127.0.0.1:9092", description="Kafka bootstrap URL(s)")
+    schema_registry_url: str | None = Field(None, description="Confluent Schema Registry; None = local catalogue")
+    wire_format: Literal["json", "avro"] = Field("json", description="what our producers write")
+    store_url: str = Field("rocksdb://", description="Faust table store (memory:// in tests)")
+    data_dir: Path = Field(PROJECT_ROOT / ".riskloop" / "worker", description="Faust table data")
+    sql_url: str = Field(
+        f"sqlite:///{PROJECT_ROOT / '.riskloop' / 'riskloop.db'}",
+        description="task store and audit trail (SQLAlchemy URL)",
+    )
+    sql_password: SecretStr | None = Field(None, description="password added to sql_url if set")
+    redis_url: str = Field("redis://127.0.0.1:6379/0", description="live views and counters")
+    redis_password: SecretStr | None = Field(None, description="Redis password if set")
+    web_host: str = Field("127.0.0.1", description="worker HTTP bind address")
+    web_port: int = Field(6066, description="worker HTTP port (/metrics, API)")
+    log_level: str = Field("INFO", description="log level")
+    log_format: Literal["auto", "json", "console"] = Field(
+        "auto", description="json in production, console on a terminal; auto picks by isatty"
+    )
+    processing_guarantee: Literal["at_least_once", "exactly_once"] = Field(
+        "at_least_once", description="Faust processing guarantee"
+    )
+    dedup_window_seconds: int = Field(7 * 24 * 3600, ge=0, description="source-event dedup window")
+    max_event_bytes: int = Field(1_000_000, gt=0, description="larger payloads are dead-lettered")
+    max_future_skew_seconds: int = Field(300, ge=0, description="events further ahead are rejected")
+    max_event_age_days: int = Field(3650, ge=1, description="events older than this are rejected")
+    task_min_level: WarningLevel = Field("yellow", description="lowest warning level that makes a task")
+    rule_packs_dir: Path = Field(PROJECT_ROOT / "rules" / "packs", description="shipped rule packs")
+    topics: TopicSettings = Field(default_factory=TopicSettings)
+    dev: DevStackSettings = Field(default_factory=DevStackSettings)
+    deadlines: DeadlineSettings = Field(default_factory=DeadlineSettings)
+    api_tokens: ApiTokens = Field(default_factory=ApiTokens)
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """``host:port[,host:port]`` for confluent-kafka, from the Faust-style broker URL."""
+        parts = []
+        for url in self.kafka_broker.split(";"):
+            url = url.strip()
+            parts.append(urlsplit(url).netloc if "://" in url else url)
+        return ",".join(parts)
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """A copy with some fields changed (tests, the demo): the original stays frozen."""
+        return self.model_copy(update=changes)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, then apply explicit overrides (e.g. CLI flags)."""
+    return Settings(**overrides)  # type: ignore[arg-type]

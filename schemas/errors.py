@@ -1,0 +1,31 @@
+"""The one error root of RiskLoop.
+
+Every error we raise on purpose derives from :class:`RiskLoopError`, so the CLI can turn any of
+them into one clear line and a non-zero exit, and nothing else (a real bug) is hidden that way.
+It lives in ``schemas/`` because that package imports nothing of ours: every other package can
+import it without a cycle.
+"""
+
+from __future__ import annotations
+
+
+class RiskLoopError(Exception):
+    """Base of every error RiskLoop raises deliberately; its message is meant for a person."""
+
+
+class ConfigError(RiskLoopError):
+    """A setting, mapping, routing table or other configuration file is wrong."""
+
+
+class ValidationFailed(RiskLoopError):
+    """A record broke the data standard.
+
+    ``reason`` is a stable machine code (used as a metric label and in the dead-letter record),
+    ``field`` the dotted path of the failing field (empty when the whole record is at fault).
+    """
+
+    def __init__(self, reason: str, message: str, field: str = "") -> None:
+        super().__init__(f"{reason}: {field + ': ' if field else ''}{message}")
+        self.reason = reason
+        self.field = field
+        self.message = message

@@ -1,0 +1,335 @@
+"""The data standard (统一数据标准): one pydantic model per record that crosses a topic.
+
+Each model mirrors an Avro schema in ``schemas/avro/<name>.avsc`` field for field; a test
+(``tests/unit/schemas/test_avro_agreement.py``) proves the pairs agree, so they cannot drift.
+Every source event carries ``event_id`` (unique per source, used for dedup and deterministic
+ids downstream) and ``event_time`` (UTC, when it happened, not when we saw it).
+
+Models are frozen: a record is a fact. Normalisation (time zones, CRS, text width, masking)
+happens in ``schemas.validation`` before a model is built.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Record(BaseModel):
+    """Base of every record: frozen, strict about unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Level(StrEnum):
+    """Warning level, red highest (I 特别严重) to blue lowest (IV 一般)."""
+
+    red = "red"
+    orange = "orange"
+    yellow = "yellow"
+    blue = "blue"
+
+    @property
+    def rank(self) -> int:
+        """4 for red … 1 for blue, so levels compare numerically."""
+        return {"red": 4, "orange": 3, "yellow": 2, "blue": 1}[self.value]
+
+
+class Crs(StrEnum):
+    """Coordinate reference system a source declares; everything is compared in WGS-84."""
+
+    wgs84 = "WGS84"
+    gcj02 = "GCJ02"
+
+
+# ---------------------------------------------------------------- the four sources
+
+
+class InspectionOutcome(StrEnum):
+    passed = "pass"  # 合格
+    failed = "fail"  # 不合格
+    rectify = "rectify"  # 责令整改
+
+
+class Severity(StrEnum):
+    critical = "critical"
+    serious = "serious"
+    minor = "minor"
+
+
+class Violation(Record):
+    code: str
+    severity: Severity
+    description: str = ""
+
+
+class InspectionResult(Record):
+    """Outcome of an on-site inspection (执法检查结果), keyed by the entity's USCC."""
+
+    event_id: str
+    event_time: datetime
+    uscc: str
+    entity_name: str
+    region_code: str
+    item_code: str = ""
+    department: str = ""
+    inspector_id: str | None = None
+    outcome: InspectionOutcome
+    violations: list[Violation] = Field(default_factory=list)
+    critical_count: int = 0
+    serious_count: int = 0
+    minor_count: int = 0
+    score: float | None = None
+    risk_tier: int | None = None
+    facility_type: str | None = None
+    address: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    crs: Crs = Crs.wgs84
+
+
+class Channel(StrEnum):
+    hotline_12345 = "12345"
+    hotline_12315 = "12315"
+    web = "web"
+    app = "app"
+
+
+class Complaint(Record):
+    """A complaint or report (投诉举报); personal data is masked before this model is built."""
+
+    event_id: str
+    event_time: datetime
+    channel: Channel
+    text: str
+    subject: str | None = None
+    category: str | None = None
+    urgency: str | None = None
+    uscc: str | None = None
+    entity_name: str | None = None
+    address: str | None = None
+    region_code: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    crs: Crs = Crs.wgs84
+    complainant_phone: str | None = None
+    complainant_id: str | None = None
+
+
+class EquipmentType(StrEnum):
+    elevator = "elevator"
+    boiler = "boiler"
+    pressure_vessel = "pressure_vessel"
+    crane = "crane"
+    ropeway = "ropeway"
+
+
+class EquipmentReading(Record):
+    """A special-equipment sensor reading (特种设备), keyed by the registration code."""
+
+    event_id: str
+    event_time: datetime
+    equipment_code: str
+    equipment_type: EquipmentType
+    uscc: str
+    region_code: str | None = None
+    metrics: dict[str, float] = Field(default_factory=dict)
+    units: dict[str, str] = Field(default_factory=dict)
+    rated: dict[str, float] = Field(default_factory=dict)
+    door_faults: int = 0
+    trapped: bool = False
+
+
+class TruckFix(Record):
+    """A GPS fix of a muck truck (渣土车), keyed by plate; lat/lon already in WGS-84."""
+
+    event_id: str
+    event_time: datetime
+    plate: str
+    lat: float
+    lon: float
+    crs: Crs = Crs.wgs84
+    company_uscc: str | None = None
+    permit_id: str | None = None
+    speed_kmh: float | None = None
+    heading: float | None = None
+    loaded: bool | None = None
+    region_code: str | None = None
+
+
+# ---------------------------------------------------------------- the loop
+
+
+class DispositionAction(StrEnum):
+    sign = "sign"  # 签收
+    return_ = "return"  # 退单
+    start = "start"  # 开始办理
+    dispose = "dispose"  # 办结反馈
+    close = "close"  # 风险中心结案
+    reopen = "reopen"  # 重新打开
+
+
+class DispositionResult(StrEnum):
+    confirmed = "confirmed"  # 属实已处置
+    rectification = "rectification"  # 责令整改
+    false_alarm = "false_alarm"  # 不属实
+    not_found = "not_found"  # 查无此事
+
+
+class Disposition(Record):
+    """What a department (or the risk centre) sends back about a task, keyed by task id."""
+
+    event_id: str
+    event_time: datetime
+    task_id: str
+    department: str
+    action: DispositionAction
+    actor: str
+    result: DispositionResult | None = None
+    reason: str | None = None
+    evidence: list[str] = Field(default_factory=list)
+
+
+class AlertState(StrEnum):
+    new = "new"
+    updated = "updated"
+    escalated = "escalated"
+    deescalated = "deescalated"
+    suppressed = "suppressed"
+    silenced = "silenced"
+    resolved = "resolved"
+    false_alarm = "false_alarm"
+
+
+class Reason(Record):
+    """Why a warning fired: one rule hit or model score, with its provenance."""
+
+    kind: str  # "rule" | "model"
+    id: str  # rule id or model name
+    version: str  # pack version or model version
+    content_hash: str = ""
+    pack: str | None = None
+    score: float = 0.0
+    values: dict[str, str] = Field(default_factory=dict)
+
+
+class Alert(Record):
+    """A warning (预警), one per fingerprint; every change is published, keyed by fingerprint."""
+
+    alert_id: str
+    fingerprint: str
+    state: AlertState
+    level: Level
+    source: str
+    entity: str
+    item_code: str
+    title: str
+    region_code: str | None = None
+    uscc: str | None = None
+    occurrences: int = 1
+    first_seen: datetime
+    last_seen: datetime
+    evidence: list[str] = Field(default_factory=list)
+    reasons: list[Reason] = Field(default_factory=list)
+    suppressed_by: str | None = None
+    correlation_id: str = ""
+    shadow: bool = False
+
+
+class TaskState(StrEnum):
+    created = "created"
+    dispatched = "dispatched"
+    signed = "signed"
+    returned = "returned"
+    arbitration = "arbitration"
+    in_progress = "in_progress"
+    disposed = "disposed"
+    closed = "closed"
+    reopened = "reopened"
+
+
+class Task(Record):
+    """A verification task (核查任务), published on ``tasks.<department>``."""
+
+    task_id: str
+    alert_id: str
+    fingerprint: str
+    department: str
+    state: TaskState
+    level: Level
+    title: str
+    entity: str
+    item_code: str
+    uscc: str | None = None
+    region_code: str | None = None
+    checklist: list[str] = Field(default_factory=list)
+    required_evidence: list[str] = Field(default_factory=list)
+    created_at: datetime
+    sign_deadline: datetime
+    dispose_deadline: datetime
+    returns: int = 0
+    previous_task_id: str | None = None
+    correlation_id: str = ""
+
+
+class TaskEvent(Record):
+    """One task state transition (全程留痕): who, when, from, to, why."""
+
+    event_id: str
+    task_id: str
+    at: datetime
+    actor: str
+    from_state: TaskState | None = None
+    to_state: TaskState
+    reason: str | None = None
+    department: str
+    correlation_id: str = ""
+
+
+class SupervisionKind(StrEnum):
+    reminder = "reminder"  # 催办
+    supervision = "supervision"  # 督办
+    notice = "notice"  # 通报
+
+
+class SupervisionEvent(Record):
+    """An overdue-ladder step for a task (催办/督办/通报)."""
+
+    event_id: str
+    task_id: str
+    kind: SupervisionKind
+    at: datetime
+    department: str
+    deadline: datetime
+    level: Level
+    correlation_id: str = ""
+
+
+class RulePackPublication(Record):
+    """A rule pack version on ``control.rulepacks`` (compacted, keyed by pack name)."""
+
+    name: str
+    version: str
+    content_hash: str
+    yaml: str
+    published_by: str
+    published_at: datetime
+    rollback_of: str | None = None
+
+
+class DeadLetter(Record):
+    """A rejected record: why, where it came from, and its original bytes, nothing lost."""
+
+    reason: str
+    field: str = ""
+    message: str
+    source: str
+    topic: str
+    partition: int = -1
+    offset: int = -1
+    key: bytes | None = None
+    payload: bytes
+    rejected_at: datetime
+    worker: str = ""
