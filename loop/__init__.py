@@ -1,0 +1,1 @@
+"""The closed loop, pure: warnings, tasks, routing, deadlines, state machine, supervision, profiles."""
