@@ -1,0 +1,1 @@
+"""Pure validation and normalisation of source records (the data standard's gate)."""
