@@ -34,10 +34,14 @@ class TopicSettings(_Group):
     """Topic names (see ARCHITECTURE.md's topic map) and the partition count of new topics."""
 
     inspections: str = Field("inspections.results", description="inspection results, keyed by USCC")
-    complaints: str = Field("complaints.received", description="complaints and reports (12345/12315)")
+    complaints: str = Field(
+        "complaints.received", description="complaints and reports (12345/12315)"
+    )
     equipment: str = Field("equipment.readings", description="special-equipment sensor readings")
     trucks: str = Field("trucks.gps", description="muck-truck GPS fixes, keyed by plate")
-    dispositions: str = Field("tasks.dispositions", description="departments' dispositions of tasks")
+    dispositions: str = Field(
+        "tasks.dispositions", description="departments' dispositions of tasks"
+    )
     rulepacks: str = Field("control.rulepacks", description="rule-pack versions (compacted)")
     models: str = Field("control.models", description="model versions (compacted)")
     geofences: str = Field("control.geofences", description="fence sets (compacted)")
@@ -79,8 +83,12 @@ class TopicSettings(_Group):
 class DevStackSettings(_Group):
     """The local infrastructure ``riskloop dev up`` starts: where, on which ports, how long to wait."""
 
-    state_dir: Path = Field(PROJECT_ROOT / ".riskloop", description="git-ignored data, logs, pids, jars")
-    kafka_version: str = Field("3.9.1", description="Apache Kafka version fetched from Maven Central")
+    state_dir: Path = Field(
+        PROJECT_ROOT / ".riskloop", description="git-ignored data, logs, pids, jars"
+    )
+    kafka_version: str = Field(
+        "3.9.1", description="Apache Kafka version fetched from Maven Central"
+    )
     kafka_port: int = Field(9092, description="broker listener port on 127.0.0.1")
     kafka_controller_port: int = Field(9093, description="KRaft controller port on 127.0.0.1")
     kafka_heap: str = Field("512m", description="broker JVM heap (-Xms/-Xmx)")
@@ -88,7 +96,9 @@ class DevStackSettings(_Group):
     postgres_port: int = Field(5432, description="PostgreSQL port on 127.0.0.1")
     postgres_user: str = Field("riskloop", description="PostgreSQL role created by `dev up`")
     postgres_db: str = Field("riskloop", description="PostgreSQL database created by `dev up`")
-    prometheus_port: int = Field(9090, description="Prometheus port on 127.0.0.1 (integration tests)")
+    prometheus_port: int = Field(
+        9090, description="Prometheus port on 127.0.0.1 (integration tests)"
+    )
     start_timeout: float = Field(120.0, gt=0, description="seconds to wait for each service")
 
     @property
@@ -135,7 +145,9 @@ class Settings(BaseSettings):
 
     app_id: str = Field("riskloop", description="Faust app id = Kafka consumer group")
     kafka_broker: str = Field("kafka://127.0.0.1:9092", description="Kafka bootstrap URL(s)")
-    schema_registry_url: str | None = Field(None, description="Confluent Schema Registry; None = local catalogue")
+    schema_registry_url: str | None = Field(
+        None, description="Confluent Schema Registry; None = local catalogue"
+    )
     wire_format: Literal["json", "avro"] = Field("json", description="what our producers write")
     store_url: str = Field("rocksdb://", description="Faust table store (memory:// in tests)")
     data_dir: Path = Field(PROJECT_ROOT / ".riskloop" / "worker", description="Faust table data")
@@ -159,7 +171,9 @@ class Settings(BaseSettings):
     max_event_bytes: int = Field(1_000_000, gt=0, description="larger payloads are dead-lettered")
     max_future_skew_seconds: int = Field(300, ge=0, description="events further ahead are rejected")
     max_event_age_days: int = Field(3650, ge=1, description="events older than this are rejected")
-    task_min_level: WarningLevel = Field("yellow", description="lowest warning level that makes a task")
+    task_min_level: WarningLevel = Field(
+        "yellow", description="lowest warning level that makes a task"
+    )
     rule_packs_dir: Path = Field(PROJECT_ROOT / "rules" / "packs", description="shipped rule packs")
     topics: TopicSettings = Field(default_factory=TopicSettings)
     dev: DevStackSettings = Field(default_factory=DevStackSettings)
@@ -170,8 +184,8 @@ class Settings(BaseSettings):
     def bootstrap_servers(self) -> str:
         """``host:port[,host:port]`` for confluent-kafka, from the Faust-style broker URL."""
         parts = []
-        for url in self.kafka_broker.split(";"):
-            url = url.strip()
+        for raw in self.kafka_broker.split(";"):
+            url = raw.strip()
             parts.append(urlsplit(url).netloc if "://" in url else url)
         return ",".join(parts)
 

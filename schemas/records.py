@@ -48,18 +48,24 @@ class Crs(StrEnum):
 
 
 class InspectionOutcome(StrEnum):
+    """Result of an inspection: 合格, 不合格 or 责令整改."""
+
     passed = "pass"  # 合格
     failed = "fail"  # 不合格
     rectify = "rectify"  # 责令整改
 
 
 class Severity(StrEnum):
+    """Violation group, as inspection checklists grade them."""
+
     critical = "critical"
     serious = "serious"
     minor = "minor"
 
 
 class Violation(Record):
+    """One violation found at an inspection."""
+
     code: str
     severity: Severity
     description: str = ""
@@ -91,6 +97,8 @@ class InspectionResult(Record):
 
 
 class Channel(StrEnum):
+    """Where a complaint came in. Values are not Avro names, so Avro carries them as strings."""
+
     hotline_12345 = "12345"
     hotline_12315 = "12315"
     web = "web"
@@ -119,6 +127,8 @@ class Complaint(Record):
 
 
 class EquipmentType(StrEnum):
+    """Kind of special equipment (特种设备)."""
+
     elevator = "elevator"
     boiler = "boiler"
     pressure_vessel = "pressure_vessel"
@@ -163,6 +173,8 @@ class TruckFix(Record):
 
 
 class DispositionAction(StrEnum):
+    """What a department does with a task."""
+
     sign = "sign"  # 签收
     return_ = "return"  # 退单
     start = "start"  # 开始办理
@@ -172,6 +184,8 @@ class DispositionAction(StrEnum):
 
 
 class DispositionResult(StrEnum):
+    """Outcome of a verification; confirmed and false_alarm are labels the models learn from."""
+
     confirmed = "confirmed"  # 属实已处置
     rectification = "rectification"  # 责令整改
     false_alarm = "false_alarm"  # 不属实
@@ -193,6 +207,8 @@ class Disposition(Record):
 
 
 class AlertState(StrEnum):
+    """The change an alert record announces."""
+
     new = "new"
     updated = "updated"
     escalated = "escalated"
@@ -239,6 +255,8 @@ class Alert(Record):
 
 
 class TaskState(StrEnum):
+    """States of the task state machine."""
+
     created = "created"
     dispatched = "dispatched"
     signed = "signed"
@@ -289,6 +307,8 @@ class TaskEvent(Record):
 
 
 class SupervisionKind(StrEnum):
+    """Steps of the overdue ladder."""
+
     reminder = "reminder"  # 催办
     supervision = "supervision"  # 督办
     notice = "notice"  # 通报
@@ -320,7 +340,14 @@ class RulePackPublication(Record):
 
 
 class DeadLetter(Record):
-    """A rejected record: why, where it came from, and its original bytes, nothing lost."""
+    """A rejected record: why, where it came from, and its original bytes, nothing lost.
+
+    The bytes travel as base64 in JSON: a rejected payload is often not valid UTF-8.
+    """
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", ser_json_bytes="base64", val_json_bytes="base64"
+    )
 
     reason: str
     field: str = ""

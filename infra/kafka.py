@@ -1,0 +1,226 @@
+"""A real single-node Apache Kafka broker (KRaft, no ZooKeeper) from Maven Central jars.
+
+There is no Docker engine and no Debian Kafka package on these machines, but Java 17 and Maven
+are, and Maven Central has Kafka's own jars. ``infra/kafka/pom.xml`` names them; Maven copies
+them into a git-ignored cache once, and every later start costs nothing. See
+../shared/docs/KAFKA.md for why 3.9.1 and why these properties.
+"""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+from config.settings import DevStackSettings
+from infra.errors import InfraError
+from infra.process import (
+    ProcessSpec,
+    ensure_port_free,
+    is_ours,
+    port_open,
+    read_pid,
+    spawn,
+    terminate,
+    wait_until,
+)
+
+POM = Path(__file__).resolve().parent / "kafka" / "pom.xml"
+MARKER_CLASS = "kafka.Kafka"
+
+LOG4J = """\
+log4j.rootLogger=WARN, stdout
+log4j.appender.stdout=org.apache.log4j.ConsoleAppender
+log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
+log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.server.KafkaBroker=INFO
+log4j.logger.kafka.server.KafkaRaftServer=INFO
+"""
+
+
+def home(dev: DevStackSettings) -> Path:
+    return dev.state_dir / "kafka"
+
+
+def jars_dir(dev: DevStackSettings) -> Path:
+    return dev.state_dir / f"kafka-jars-{dev.kafka_version}"
+
+
+def pid_file(dev: DevStackSettings) -> Path:
+    return home(dev) / "kafka.pid"
+
+
+def log_file(dev: DevStackSettings) -> Path:
+    return home(dev) / "logs" / "server.out"
+
+
+def marker(dev: DevStackSettings) -> str:
+    """What identifies our broker's command line: its own server.properties path."""
+    return str(home(dev) / "server.properties")
+
+
+def require_tools() -> tuple[str, str]:
+    """Paths of ``java`` and ``mvn``, or one line saying exactly what to install."""
+    java, mvn = shutil.which("java"), shutil.which("mvn")
+    missing = [name for name, path in (("java", java), ("mvn", mvn)) if path is None]
+    if missing:
+        raise InfraError(
+            f"{' and '.join(missing)} not found: the local Kafka broker needs Java 17 and Maven; "
+            "install them with `apt-get install -y openjdk-17-jre-headless maven`"
+        )
+    assert java and mvn
+    return java, mvn
+
+
+def fetch_jars(dev: DevStackSettings) -> Path:
+    """Copy Kafka's runtime jars from Maven Central into the cache (once)."""
+    target = jars_dir(dev)
+    done = target / ".complete"
+    if done.exists():
+        return target
+    _, mvn = require_tools()
+    target.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        mvn, "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
+        "-DincludeScope=runtime", f"-DoutputDirectory={target}",
+        f"-Dkafka.version={dev.kafka_version}",
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0 or not any(target.glob("kafka_2.13-*.jar")):
+        tail = (proc.stdout + proc.stderr).strip().splitlines()[-3:]
+        raise InfraError(
+            f"Maven could not fetch Kafka {dev.kafka_version} jars from Maven Central: "
+            + " | ".join(tail)
+        )
+    done.write_text(dev.kafka_version)
+    return target
+
+
+def write_config(dev: DevStackSettings) -> Path:
+    """server.properties and log4j.properties for a combined broker+controller on loopback."""
+    root = home(dev)
+    (root / "data").mkdir(parents=True, exist_ok=True)
+    (root / "logs").mkdir(parents=True, exist_ok=True)
+    props = f"""\
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:{dev.kafka_controller_port}
+listeners=PLAINTEXT://127.0.0.1:{dev.kafka_port},CONTROLLER://127.0.0.1:{dev.kafka_controller_port}
+advertised.listeners=PLAINTEXT://127.0.0.1:{dev.kafka_port}
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs={root / "data"}
+num.partitions=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=true
+num.network.threads=2
+num.io.threads=2
+log.retention.hours=168
+log.segment.bytes=67108864
+"""
+    (root / "server.properties").write_text(props)
+    (root / "log4j.properties").write_text(LOG4J)
+    return root / "server.properties"
+
+
+def _cluster_id(root: Path) -> str:
+    path = root / "cluster.id"
+    if path.exists():
+        return path.read_text().strip()
+    cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    path.write_text(cid)
+    return cid
+
+
+def _format(java: str, jars: Path, root: Path) -> None:
+    cmd = [
+        java, "-cp", f"{jars}/*", f"-Dlog4j.configuration=file:{root / 'log4j.properties'}",
+        "kafka.tools.StorageTool", "format", "-t", _cluster_id(root),
+        "-c", str(root / "server.properties"), "--ignore-formatted",
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise InfraError(f"formatting Kafka storage failed: {proc.stderr.strip()[-300:]}")
+
+
+def probe(bootstrap: str, timeout: float = 2.0) -> bool:
+    """True if a real Kafka AdminClient can list the broker's topics."""
+    from confluent_kafka.admin import AdminClient
+
+    host, _, port = bootstrap.split(",", maxsplit=1)[0].rpartition(":")
+    if not port_open(int(port), host or "127.0.0.1"):
+        return False
+    try:
+        admin = AdminClient(
+            {"bootstrap.servers": bootstrap, "socket.timeout.ms": 1500, "log_level": 0}
+        )
+        admin.list_topics(timeout=timeout)
+    except Exception:
+        return False
+    return True
+
+
+def running(dev: DevStackSettings) -> int | None:
+    """Our broker's pid if it is running."""
+    pid = read_pid(pid_file(dev))
+    return pid if is_ours(pid, marker(dev)) else None
+
+
+def start(dev: DevStackSettings) -> str:
+    """Start the broker unless ours already runs; wait until it answers. Returns a status line."""
+    bootstrap = f"127.0.0.1:{dev.kafka_port}"
+    if running(dev):
+        wait_until(
+            lambda: probe(bootstrap),
+            timeout=dev.start_timeout,
+            what="Kafka",
+            log_file=log_file(dev),
+        )
+        return f"kafka already running on {bootstrap}"
+    java, _ = require_tools()
+    ensure_port_free(dev.kafka_port, "Kafka")
+    ensure_port_free(dev.kafka_controller_port, "the Kafka controller")
+    jars = fetch_jars(dev)
+    props = write_config(dev)
+    root = home(dev)
+    _format(java, jars, root)
+    argv = [
+        java, f"-Xms{dev.kafka_heap}", f"-Xmx{dev.kafka_heap}", "-XX:+UseG1GC",
+        "-Djava.awt.headless=true", f"-Dkafka.logs.dir={root / 'logs'}",
+        f"-Dlog4j.configuration=file:{root / 'log4j.properties'}",
+        "-cp", f"{jars}/*", MARKER_CLASS, str(props),
+    ]  # fmt: skip
+    pid = spawn(ProcessSpec("kafka", argv, pid_file(dev), log_file(dev), marker(dev)))
+    wait_until(
+        lambda: probe(bootstrap),
+        timeout=dev.start_timeout,
+        what="Kafka",
+        alive=lambda: is_ours(pid, marker(dev)),
+        log_file=log_file(dev),
+    )
+    return f"kafka started on {bootstrap} (pid {pid})"
+
+
+def stop(dev: DevStackSettings) -> str:
+    pid = read_pid(pid_file(dev))
+    if pid and terminate(pid, marker(dev), timeout=60):
+        pid_file(dev).unlink(missing_ok=True)
+        return f"kafka stopped (pid {pid})"
+    pid_file(dev).unlink(missing_ok=True)
+    return "kafka was not running"
+
+
+def status(dev: DevStackSettings) -> tuple[bool, str]:
+    pid = running(dev)
+    if not pid:
+        return False, "not running"
+    ok = probe(f"127.0.0.1:{dev.kafka_port}")
+    return ok, f"pid {pid}, 127.0.0.1:{dev.kafka_port}, {'healthy' if ok else 'not answering'}"

@@ -1,0 +1,162 @@
+"""Start, find and stop a local service process by its pid file.
+
+``riskloop dev down`` must stop only what ``dev up`` started: every service we start writes a
+pid file in its own state folder, and we only ever signal a pid whose command line still
+matches what we started (a recycled pid belongs to someone else).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from infra.errors import InfraError
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    """What to run for one service, where its pid file and log live, and how to recognise it."""
+
+    name: str
+    argv: Sequence[str]
+    pid_file: Path
+    log_file: Path
+    marker: str  # a string that must appear in /proc/<pid>/cmdline for the pid to be ours
+    env: dict[str, str] | None = None
+    user: str | None = None  # run as this user (PostgreSQL refuses to run as root)
+
+
+def read_pid(pid_file: Path) -> int | None:
+    """The pid in ``pid_file``, or None if there is none or it is garbage."""
+    try:
+        first = pid_file.read_text().split()[0]
+        return int(first)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def cmdline(pid: int) -> str:
+    """The process's command line with NULs as spaces, '' if it is gone."""
+    try:
+        return (
+            Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        )
+    except OSError:
+        return ""
+
+
+def is_ours(pid: int | None, marker: str) -> bool:
+    """True if ``pid`` is alive, not a zombie, and its command line contains ``marker``."""
+    if not pid:
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    if stat.rsplit(")", 1)[-1].split()[0] == "Z":
+        return False
+    return marker in cmdline(pid)
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    """True if something accepts TCP connections on ``host:port``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def ensure_port_free(port: int, service: str) -> None:
+    """Refuse to start ``service`` on a port someone else holds, with one clear line."""
+    if port_open(port):
+        raise InfraError(
+            f"port {port} on 127.0.0.1 is already taken, so {service} cannot start there; "
+            f"stop whatever holds it or choose another port in settings (RISKLOOP_DEV__...)"
+        )
+
+
+def _demote(user: str) -> Callable[[], None]:
+    import pwd
+
+    entry = pwd.getpwnam(user)
+
+    def run() -> None:
+        os.setgid(entry.pw_gid)
+        os.initgroups(user, entry.pw_gid)
+        os.setuid(entry.pw_uid)
+
+    return run
+
+
+def spawn(spec: ProcessSpec) -> int:
+    """Start ``spec`` detached (own session, output to its log), write and return its pid."""
+    spec.log_file.parent.mkdir(parents=True, exist_ok=True)
+    spec.pid_file.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **(spec.env or {})}
+    with open(spec.log_file, "ab") as log:
+        proc = subprocess.Popen(
+            list(spec.argv),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=env,
+            preexec_fn=_demote(spec.user) if spec.user else None,  # noqa: PLW1509
+        )
+    spec.pid_file.write_text(f"{proc.pid}\n")
+    return proc.pid
+
+
+def wait_until(
+    ready: Callable[[], bool],
+    *,
+    timeout: float,
+    what: str,
+    alive: Callable[[], bool] | None = None,
+    log_file: Path | None = None,
+) -> None:
+    """Poll ``ready`` until it is true; fail with one clear line on timeout or early death."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ready():
+            return
+        if alive is not None and not alive():
+            raise InfraError(f"{what} exited during start-up; see {log_file}" + _tail(log_file))
+        time.sleep(0.25)
+    raise InfraError(
+        f"{what} was not ready after {timeout:.0f} s; see {log_file}" + _tail(log_file)
+    )
+
+
+def _tail(log_file: Path | None, lines: int = 5) -> str:
+    if log_file is None or not log_file.exists():
+        return ""
+    text = log_file.read_text(errors="replace").strip().splitlines()[-lines:]
+    return ("\n  last log lines:\n    " + "\n    ".join(text)) if text else ""
+
+
+def terminate(pid: int, marker: str, *, timeout: float = 30.0) -> bool:
+    """SIGTERM our process (its whole session), escalate to SIGKILL; True if it was running."""
+    if not is_ours(pid, marker):
+        return False
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not is_ours(pid, marker):
+            return True
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    time.sleep(0.5)
+    return True

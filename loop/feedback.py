@@ -1,0 +1,200 @@
+"""Closing the loop: what a disposed task teaches the models, the rules and the profile.
+
+A disposal's result is a label (DOMAIN.md): 属实已处置 (confirmed) and 责令整改 (rectification)
+say the warning was right, 不属实 (false_alarm) that it was wrong. 查无此事 (not_found) says
+neither — the risk may have gone before anyone looked — so it ends the warning but teaches
+nothing and counts in no rule's precision.
+
+:func:`feedback_for` reads a disposed (or closed) task and the warning that raised it and
+returns one :class:`Feedback`: labels for every model that scored the warning, with the exact
+features it saw; the rules to credit; and how the warning ends. :func:`close_loop` applies it
+to the states the lead keeps (entity warnings, precision counters, entity profile). Call it
+when the state machine emits a ``disposed`` event — that is when the result is fed back;
+a replayed disposition emits no event, so nothing is counted twice.
+
+Recurrence (choice): a warning that comes back within ``recurrence_window`` of its closure is a
+new epoch with a new alert id, so it gets a **new task linked to the old one** through
+``previous_task_id`` and sent to the department that closed it (:func:`recurrence`). The old
+task stays closed; its audit trail is never rewritten, and the new task gets fresh deadlines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from loop.config import LoopConfig
+from loop.errors import InvalidTransition
+from loop.profile import EntityProfile, disposition_kind, record
+from loop.silences import Silence
+from loop.tasks import Recurrence, TaskCase
+from loop.warnings import EntityWarnings, WarningState, resolve
+from schemas.records import Alert, DispositionResult, TaskState
+
+_DONE = {TaskState.disposed, TaskState.closed}
+
+
+class ModelLabel(BaseModel):
+    """A late label for a model: what it saw when it alerted, and whether it was right."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: str
+    version: str
+    content_hash: str = ""
+    features: dict[str, float]
+    label: bool
+    alert_id: str
+    task_id: str
+
+
+class Feedback(BaseModel):
+    """Everything one disposal feeds back."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    task_id: str
+    alert_id: str
+    fingerprint: str
+    result: DispositionResult
+    label: bool | None
+    labels: list[ModelLabel] = Field(default_factory=list)
+    rules: list[str] = Field(default_factory=list)
+
+
+class ClosedLoop(BaseModel):
+    """What :func:`close_loop` returns: publish ``alerts`` and ``feedback.labels``, store the rest."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    feedback: Feedback
+    warnings: EntityWarnings
+    alerts: list[Alert]
+    counters: dict[str, dict[str, int]]
+    profile: EntityProfile | None
+
+
+def label_of(result: DispositionResult) -> bool | None:
+    """True: the warning was right; False: false alarm; None: cannot tell (not found)."""
+    if result is DispositionResult.false_alarm:
+        return False
+    if result is DispositionResult.not_found:
+        return None
+    return True
+
+
+def feedback_for(case: TaskCase, warning: WarningState) -> Feedback:
+    """The feedback of a disposed or closed task, from the warning that raised it."""
+    if case.task.state not in _DONE or case.result is None:
+        raise InvalidTransition(
+            f"feedback needs a disposed or closed task; this one is {case.task.state.value}",
+            task_id=case.task_id,
+        )
+    label = label_of(case.result)
+    models = [r for r in warning.reasons.values() if r.kind == "model"]
+    labels = [
+        ModelLabel(
+            model=r.id,
+            version=r.version,
+            content_hash=r.content_hash,
+            features=warning.features.get(r.id, {}),
+            label=label,
+            alert_id=case.task.alert_id,
+            task_id=case.task_id,
+        )
+        for r in sorted(models, key=lambda r: r.id)
+        if label is not None
+    ]
+    rules = sorted(
+        f"{r.pack}/{r.id}" if r.pack else r.id for r in warning.reasons.values() if r.kind == "rule"
+    )
+    return Feedback(
+        task_id=case.task_id,
+        alert_id=case.task.alert_id,
+        fingerprint=case.task.fingerprint,
+        result=case.result,
+        label=label,
+        labels=labels,
+        rules=rules if label is not None else [],
+    )
+
+
+def update_precision(
+    counters: dict[str, dict[str, int]] | None, fb: Feedback
+) -> dict[str, dict[str, int]]:
+    """Per-rule counts of confirmed and false-alarm results (keyed ``pack/rule_id``)."""
+    out = {k: dict(v) for k, v in (counters or {}).items()}
+    if fb.label is None:
+        return out
+    field = "confirmed" if fb.label else "false_alarm"
+    for rule in fb.rules:
+        slot = out.setdefault(rule, {"confirmed": 0, "false_alarm": 0})
+        slot[field] += 1
+    return out
+
+
+def precision(counter: dict[str, int]) -> float | None:
+    """confirmed / (confirmed + false_alarm), or None before the first label."""
+    total = counter.get("confirmed", 0) + counter.get("false_alarm", 0)
+    return counter.get("confirmed", 0) / total if total else None
+
+
+def recurrence(warning: WarningState, now: datetime, config: LoopConfig) -> Recurrence | None:
+    """The closed task a recurring warning should link to, if it closed recently enough."""
+    if (
+        warning.epoch > 1
+        and warning.closed_at is not None
+        and warning.closed_task_id is not None
+        and now - warning.closed_at <= config.recurrence_window
+    ):
+        return Recurrence(
+            previous_task_id=warning.closed_task_id, department=warning.closed_department
+        )
+    return None
+
+
+def close_loop(
+    case: TaskCase,
+    warnings: EntityWarnings,
+    counters: dict[str, dict[str, int]] | None,
+    profile: EntityProfile | None,
+    *,
+    now: datetime,
+    config: LoopConfig,
+    silences: Sequence[Silence] = (),
+) -> ClosedLoop:
+    """Apply a disposal to every state it touches; store each part of the result back.
+
+    The profile is only touched when the task's entity has a USCC.
+    """
+    fingerprint = case.task.fingerprint
+    warning = warnings.warnings.get(fingerprint)
+    if warning is None:
+        raise InvalidTransition(f"no warning {fingerprint} for this task", task_id=case.task_id)
+    fb = feedback_for(case, warning)
+    warnings, alerts = resolve(
+        warnings,
+        case.task.alert_id,
+        fb.result,
+        now,
+        config,
+        task_id=case.task_id,
+        department=case.disposed_by or case.task.department,
+        silences=silences,
+    )
+    counters = update_precision(counters, fb)
+    if case.task.uscc:
+        profile = record(
+            profile,
+            case.task.uscc,
+            disposition_kind(fb.result),
+            case.disposed_at or now,
+            case.task_id,
+            config=config.profile,
+            region_code=case.task.region_code,
+        )
+    return ClosedLoop(
+        feedback=fb, warnings=warnings, alerts=alerts, counters=counters, profile=profile
+    )

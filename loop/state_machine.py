@@ -1,0 +1,247 @@
+"""The task state machine, driven by departments' dispositions (tasks.dispositions).
+
+::
+
+    created ─► dispatched ─sign─► signed ─start─► in_progress ─dispose─► disposed ─close─► closed
+                  │  ▲                                                      │  ▲            │
+           return │  │ next candidate                              reopen   ▼  │ sign       │
+                  ▼  │                                                   reopened ◄──reopen─┘
+               returned ──(max_returns, or nobody left)──► arbitration ─assign─► dispatched
+
+* ``sign``, ``return``, ``start`` and ``dispose`` come from the department holding the task;
+  ``close`` and ``reopen`` from the risk centre (``config.centre``), which also resolves an
+  arbitration with :func:`assign`.
+* A return needs a reason; the task moves to the next candidate department (fresh sign-for
+  deadline; the dispose deadline stays — it belongs to the warning), and after
+  ``max_returns`` returns, or when no candidate is left, to arbitration by the risk centre.
+* A disposal needs a result and at least one piece of evidence.
+* A reopened task is back with the same department, which signs for it again; both its
+  deadlines restart from the reopening.
+
+Every transition yields a :class:`~schemas.records.TaskEvent` whose id derives from the task
+and the disposition's event id, so a replay produces the same ids; applying a disposition
+whose event id was already applied changes nothing and yields no event. Events are stamped
+with the disposition's own ``event_time`` (when the department acted), so a replay is exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from loop import deadlines, ids
+from loop.config import LoopConfig
+from loop.errors import (
+    InvalidTransition,
+    MissingEvidence,
+    MissingReason,
+    UnknownTask,
+    WrongDepartment,
+)
+from loop.routing import RoutingTable
+from loop.tasks import Recurrence, TaskCase, case_for
+from rules.hit import TaskTemplate
+from schemas.records import Alert, Disposition, DispositionAction, TaskEvent, TaskState
+
+SYSTEM = "riskloop"
+"""Actor of the transitions the loop makes itself (creation, dispatch, re-routing)."""
+
+_FROM: dict[DispositionAction, set[TaskState]] = {
+    DispositionAction.sign: {TaskState.dispatched, TaskState.reopened},
+    DispositionAction.return_: {TaskState.dispatched, TaskState.reopened},
+    DispositionAction.start: {TaskState.signed},
+    DispositionAction.dispose: {TaskState.in_progress},
+    DispositionAction.close: {TaskState.disposed},
+    DispositionAction.reopen: {TaskState.disposed, TaskState.closed},
+}
+_CENTRE_ACTIONS = {DispositionAction.close, DispositionAction.reopen}
+
+
+class _Recorder:
+    """Collects the events of one cause, numbering them for deterministic ids."""
+
+    def __init__(self, case: TaskCase, cause: str) -> None:
+        self.case, self.cause = case, cause
+        self.events: list[TaskEvent] = []
+
+    def move(
+        self, to: TaskState, at: datetime, actor: str, department: str, why: str | None
+    ) -> None:
+        task = self.case.task
+        event = TaskEvent(
+            event_id=ids.event_id(task.task_id, self.cause, str(len(self.events))),
+            task_id=task.task_id,
+            at=at,
+            actor=actor,
+            from_state=None if self.cause == "open" and not self.events else task.state,
+            to_state=to,
+            reason=why,
+            department=department,
+            correlation_id=task.correlation_id,
+        )
+        self.case.task = task.model_copy(update={"state": to})
+        self.case.event_count += 1
+        self.events.append(event)
+
+
+def open_task(
+    alert: Alert,
+    template: TaskTemplate | None,
+    routing: RoutingTable,
+    config: LoopConfig,
+    now: datetime,
+    *,
+    recurrence: Recurrence | None = None,
+) -> tuple[TaskCase, list[TaskEvent]]:
+    """Create and dispatch the task of a new warning: publish ``case.task`` on its topic."""
+    case = case_for(alert, template, routing, config.deadlines, now, recurrence=recurrence)
+    department = case.task.department
+    rec = _Recorder(case, "open")
+    why = (
+        f"recurrence of {recurrence.previous_task_id}"
+        if recurrence
+        else f"warning {alert.alert_id}"
+    )
+    rec.move(TaskState.created, now, SYSTEM, department, why)
+    rec.move(TaskState.dispatched, now, SYSTEM, department, f"routed to {department}")
+    return case, rec.events
+
+
+def apply(
+    case: TaskCase | None, disposition: Disposition, config: LoopConfig
+) -> tuple[TaskCase, list[TaskEvent]]:
+    """Apply one disposition; raises a ``LoopError`` (with ``reason``) if it is not allowed."""
+    if case is None or case.task_id != disposition.task_id:
+        raise UnknownTask("no such task; check the task id", task_id=disposition.task_id)
+    if disposition.event_id in case.applied:
+        return case, []
+    action, task = disposition.action, case.task
+    expected = config.centre if action in _CENTRE_ACTIONS else task.department
+    if disposition.department != expected:
+        raise WrongDepartment(
+            f"{action.value} must come from {expected}, not {disposition.department}",
+            task_id=task.task_id,
+        )
+    if task.state not in _FROM[action]:
+        allowed = ", ".join(sorted(s.value for s in _FROM[action]))
+        raise InvalidTransition(
+            f"cannot {action.value} a task that is {task.state.value} (only from {allowed})",
+            task_id=task.task_id,
+        )
+    new = case.model_copy(deep=True)
+    rec = _Recorder(new, disposition.event_id)
+    _HANDLERS[action](new, disposition, config, rec)
+    new.applied.append(disposition.event_id)
+    return new, rec.events
+
+
+def assign(
+    case: TaskCase,
+    department: str,
+    *,
+    actor: str,
+    reason: str,
+    now: datetime,
+    config: LoopConfig,
+) -> tuple[TaskCase, list[TaskEvent]]:
+    """The risk centre's arbitration: hand the task to ``department`` (fresh sign-for deadline)."""
+    if case.task.state is not TaskState.arbitration:
+        raise InvalidTransition(
+            f"only a task in arbitration can be assigned; this one is {case.task.state.value}",
+            task_id=case.task_id,
+        )
+    if not reason.strip():
+        raise MissingReason("an arbitration decision needs a reason", task_id=case.task_id)
+    cause = f"assign:{case.event_count}:{department}"
+    new = case.model_copy(deep=True)
+    rec = _Recorder(new, cause)
+    _redispatch(new, department, now, config)
+    rec.move(TaskState.dispatched, now, actor, department, reason)
+    return new, rec.events
+
+
+# ---------------------------------------------------------------- handlers
+
+
+def _sign(case: TaskCase, d: Disposition, _: LoopConfig, rec: _Recorder) -> None:
+    case.signed_at = d.event_time
+    rec.move(TaskState.signed, d.event_time, d.actor, d.department, d.reason)
+
+
+def _start(case: TaskCase, d: Disposition, _: LoopConfig, rec: _Recorder) -> None:
+    rec.move(TaskState.in_progress, d.event_time, d.actor, d.department, d.reason)
+
+
+def _return(case: TaskCase, d: Disposition, config: LoopConfig, rec: _Recorder) -> None:
+    if not (d.reason or "").strip():
+        raise MissingReason("a return (退单) needs a reason", task_id=case.task_id)
+    reason = d.reason or ""
+    case.returned_by.append(d.department)
+    case.return_reasons.append(reason)
+    case.task = case.task.model_copy(update={"returns": case.task.returns + 1})
+    rec.move(TaskState.returned, d.event_time, d.actor, d.department, reason)
+    target = case.next_department()
+    if case.task.returns >= config.max_returns or target is None:
+        why = f"returned {case.task.returns} times" if target else "no candidate department left"
+        case.task = case.task.model_copy(update={"department": config.centre})
+        rec.move(TaskState.arbitration, d.event_time, SYSTEM, config.centre, why)
+        return
+    _redispatch(case, target, d.event_time, config)
+    rec.move(
+        TaskState.dispatched, d.event_time, SYSTEM, target, f"re-routed after return: {reason}"
+    )
+
+
+def _dispose(case: TaskCase, d: Disposition, _: LoopConfig, rec: _Recorder) -> None:
+    if d.result is None:
+        raise MissingEvidence("a disposal needs a result", task_id=case.task_id)
+    if not [e for e in d.evidence if e.strip()]:
+        needed = ", ".join(case.task.required_evidence) or "at least one item"
+        raise MissingEvidence(f"a disposal needs evidence ({needed})", task_id=case.task_id)
+    case.result, case.evidence = d.result, list(d.evidence)
+    case.disposed_at, case.disposed_by = d.event_time, d.department
+    rec.move(TaskState.disposed, d.event_time, d.actor, d.department, d.reason or d.result.value)
+
+
+def _close(case: TaskCase, d: Disposition, _: LoopConfig, rec: _Recorder) -> None:
+    case.closed_at = d.event_time
+    rec.move(TaskState.closed, d.event_time, d.actor, d.department, d.reason)
+
+
+def _reopen(case: TaskCase, d: Disposition, config: LoopConfig, rec: _Recorder) -> None:
+    if not (d.reason or "").strip():
+        raise MissingReason("reopening a task needs a reason", task_id=case.task_id)
+    sign_at, dispose_at = deadlines.task_deadlines(case.task.level, config.deadlines, d.event_time)
+    case.task = case.task.model_copy(
+        update={"sign_deadline": sign_at, "dispose_deadline": dispose_at}
+    )
+    case.sign_started = case.dispose_started = d.event_time
+    case.fired = []
+    case.result, case.evidence, case.disposed_at, case.closed_at = None, [], None, None
+    case.signed_at = None
+    rec.move(TaskState.reopened, d.event_time, d.actor, d.department, d.reason)
+
+
+def _redispatch(case: TaskCase, department: str, now: datetime, config: LoopConfig) -> None:
+    sign_spec, _ = deadlines.level_specs(case.task.level, config.deadlines)
+    sign_at = deadlines.deadline_after(now, sign_spec)
+    case.task = case.task.model_copy(
+        update={
+            "department": department,
+            "sign_deadline": sign_at,
+            "dispose_deadline": max(sign_at, case.task.dispose_deadline),
+        }
+    )
+    case.fired = [f for f in case.fired if not f.startswith("sign:")]
+    case.sign_started = now
+
+
+_Handler = Callable[[TaskCase, Disposition, LoopConfig, _Recorder], None]
+_HANDLERS: dict[DispositionAction, _Handler] = {
+    DispositionAction.sign: _sign,
+    DispositionAction.return_: _return,
+    DispositionAction.start: _start,
+    DispositionAction.dispose: _dispose,
+    DispositionAction.close: _close,
+    DispositionAction.reopen: _reopen,
+}

@@ -1,0 +1,90 @@
+"""The overdue ladder: 催办 (reminder) before a deadline, 督办 when it passes, 通报 after.
+
+While a task waits to be signed for (dispatched, reopened) the ladder runs against its
+sign-for deadline; once signed (signed, in_progress) against its dispose deadline. A task in
+arbitration is the risk centre's own business, and a disposed or closed one is done.
+
+* 催办 when ``config.reminder_at`` of the time from the phase's start to its deadline has
+  passed (default 80 %) — skipped, not sent late, if the deadline has already passed;
+* 督办 at the deadline;
+* 通报 ``config.notice_after`` (default ``5wd``, five working days) after the deadline.
+
+:func:`due` records each step it raises in ``case.fired`` (``"sign:reminder"`` …), so a timer
+may call it as often as it likes, and again after a restart: each step is raised exactly once
+per task and phase. A re-routed task gets a fresh sign-for ladder, a reopened one fresh both.
+Events carry the step's scheduled time as ``at`` and an id derived from task, phase, step and
+deadline, so they are the same whenever the timer happens to notice them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from loop import deadlines, ids
+from loop.config import LoopConfig
+from loop.tasks import TaskCase
+from schemas.records import SupervisionEvent, SupervisionKind, TaskState
+
+_SIGN = {TaskState.dispatched, TaskState.reopened}
+_DISPOSE = {TaskState.signed, TaskState.in_progress}
+
+
+def schedule(case: TaskCase, config: LoopConfig) -> list[tuple[str, SupervisionKind, datetime]]:
+    """(phase, step, when) of the current phase's ladder; empty when no clock is running."""
+    task = case.task
+    if task.state in _SIGN:
+        phase, start, deadline = "sign", case.sign_started, task.sign_deadline
+    elif task.state in _DISPOSE:
+        phase, start, deadline = "dispose", case.dispose_started, task.dispose_deadline
+    else:
+        return []
+    remind = start + (deadline - start) * config.reminder_at
+    notice = deadlines.deadline_after(deadline, config.notice_after)
+    return [
+        (phase, SupervisionKind.reminder, remind),
+        (phase, SupervisionKind.supervision, deadline),
+        (phase, SupervisionKind.notice, notice),
+    ]
+
+
+def next_due(case: TaskCase, config: LoopConfig) -> datetime | None:
+    """When :func:`due` will next have something to do (for the lead's timer), if ever."""
+    pending = [
+        at for phase, kind, at in schedule(case, config) if f"{phase}:{kind}" not in case.fired
+    ]
+    return min(pending, default=None)
+
+
+def due(
+    case: TaskCase, now: datetime, config: LoopConfig
+) -> tuple[TaskCase, list[SupervisionEvent]]:
+    """Raise the ladder steps that are due at ``now`` and not yet raised; returns the new case."""
+    steps = schedule(case, config)
+    if not steps:
+        return case, []
+    task = case.task
+    deadline = steps[1][2]
+    fired = list(case.fired)
+    events: list[SupervisionEvent] = []
+    for phase, kind, at in steps:
+        key = f"{phase}:{kind}"
+        if key in fired or at > now:
+            continue
+        fired.append(key)
+        if kind is SupervisionKind.reminder and now >= deadline:
+            continue  # a reminder after the deadline is noise; 督办 says it better
+        events.append(
+            SupervisionEvent(
+                event_id=ids.event_id(task.task_id, phase, kind.value, deadline.isoformat()),
+                task_id=task.task_id,
+                kind=kind,
+                at=at,
+                department=task.department,
+                deadline=deadline,
+                level=task.level,
+                correlation_id=task.correlation_id,
+            )
+        )
+    if fired == case.fired:
+        return case, []
+    return case.model_copy(update={"fired": fired}), events

@@ -1,0 +1,142 @@
+"""Verification tasks (核查任务): one per warning epoch, built from the rule's TaskTemplate.
+
+``task_id`` derives from ``alert_id`` (``loop.ids.task_id``), so a replayed or re-emitted
+alert can never create a second task: the lead checks its task table for that id first.
+
+A :class:`TaskCase` is the loop's working file on a task — the published :class:`Task` plus
+what the state machine and supervision need (candidate departments, applied dispositions,
+which 催办/督办/通报 fired). It is the value of the task table, keyed by task id; only
+``case.task`` is published on ``tasks.<department>``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from config.settings import DeadlineSettings
+from loop import deadlines, ids
+from loop.routing import RoutingTable, candidates
+from rules.hit import TaskTemplate
+from schemas.records import Alert, DispositionResult, Task, TaskState
+
+
+class Recurrence(BaseModel):
+    """The closed task a recurring warning follows up (see ``loop.feedback.recurrence``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    previous_task_id: str
+    department: str | None = None
+
+
+class TaskCase(BaseModel):
+    """State of one task between dispositions: the Faust table value keyed by task id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task: Task
+    candidates: list[str]
+    returned_by: list[str] = Field(default_factory=list)
+    return_reasons: list[str] = Field(default_factory=list)
+    applied: list[str] = Field(default_factory=list)
+    event_count: int = 0
+    sign_started: datetime
+    dispose_started: datetime
+    signed_at: datetime | None = None
+    disposed_at: datetime | None = None
+    closed_at: datetime | None = None
+    result: DispositionResult | None = None
+    evidence: list[str] = Field(default_factory=list)
+    disposed_by: str | None = None
+    fired: list[str] = Field(default_factory=list)
+
+    @property
+    def task_id(self) -> str:
+        return self.task.task_id
+
+    def next_department(self) -> str | None:
+        """The first candidate that has not returned the task yet."""
+        return next((d for d in self.candidates if d not in self.returned_by), None)
+
+
+def departments_for(
+    alert: Alert,
+    template: TaskTemplate | None,
+    routing: RoutingTable,
+    recurrence: Recurrence | None = None,
+) -> list[str]:
+    """Candidate departments; a recurrence goes back to the department that closed it."""
+    found = candidates(
+        routing,
+        source=alert.source,
+        item_code=alert.item_code,
+        region_code=alert.region_code,
+        default=template.department if template else None,
+    )
+    if recurrence is not None and recurrence.department:
+        found = [recurrence.department] + [d for d in found if d != recurrence.department]
+    return found
+
+
+def task_for(
+    alert: Alert,
+    template: TaskTemplate | None,
+    routing: RoutingTable,
+    deadline_settings: DeadlineSettings,
+    now: datetime,
+    *,
+    recurrence: Recurrence | None = None,
+) -> Task:
+    """The verification task of ``alert``, in state ``created``, routed and with deadlines.
+
+    The template's own deadlines, when set, override the level's defaults.
+    """
+    department = departments_for(alert, template, routing, recurrence)[0]
+    sign_at, dispose_at = deadlines.task_deadlines(
+        alert.level,
+        deadline_settings,
+        now,
+        sign=template.sign_deadline if template else None,
+        dispose=template.dispose_deadline if template else None,
+    )
+    return Task(
+        task_id=ids.task_id(alert.alert_id),
+        alert_id=alert.alert_id,
+        fingerprint=alert.fingerprint,
+        department=department,
+        state=TaskState.created,
+        level=alert.level,
+        title=alert.title,
+        entity=alert.entity,
+        item_code=alert.item_code,
+        uscc=alert.uscc,
+        region_code=alert.region_code,
+        checklist=list(template.checklist) if template else [],
+        required_evidence=list(template.required_evidence) if template else [],
+        created_at=now,
+        sign_deadline=sign_at,
+        dispose_deadline=dispose_at,
+        previous_task_id=recurrence.previous_task_id if recurrence else None,
+        correlation_id=alert.correlation_id or alert.alert_id,
+    )
+
+
+def case_for(
+    alert: Alert,
+    template: TaskTemplate | None,
+    routing: RoutingTable,
+    deadline_settings: DeadlineSettings,
+    now: datetime,
+    *,
+    recurrence: Recurrence | None = None,
+) -> TaskCase:
+    """A fresh :class:`TaskCase` around :func:`task_for`'s task (state ``created``)."""
+    task = task_for(alert, template, routing, deadline_settings, now, recurrence=recurrence)
+    return TaskCase(
+        task=task,
+        candidates=departments_for(alert, template, routing, recurrence),
+        sign_started=now,
+        dispose_started=now,
+    )

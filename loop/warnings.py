@@ -1,0 +1,436 @@
+"""Warnings (预警): fuse rule hits and alerting model scores into one warning per fingerprint.
+
+A rule that sets its own ``group_key`` (say plate + fence id) gets one warning per group
+(``loop.ids.fingerprint``). State is per entity (:class:`EntityWarnings`, a Faust table keyed by ``hit.entity``), because
+inhibition — a higher-level active warning on the same entity suppressing lower ones — needs
+all of one entity's warnings at hand. Inside it, one :class:`WarningState` per fingerprint
+``hash(source, entity, item_code)`` (shadow hits get their own fingerprints and never touch
+active warnings).
+
+Every function takes the state and returns a new state plus the :class:`~schemas.records.Alert`
+records that changed, to publish on ``alerts`` (``alerts.shadow`` for ``alert.shadow``). An
+alert is emitted exactly when its published form changes, so a replayed hit (same rule or model
+and event id) returns no alert at all.
+
+Level: starts at the hit's level and takes the highest level any hit of this epoch carried; it
+rises one step each time ``escalate_after`` hits fall within ``window`` (persisting risk), at
+most ``max_escalations`` steps; those steps fall back when no hit came for ``quiet_after``
+(:func:`tick`), and the warning ends on evidence (:func:`resolve`, from a task's disposition).
+A warning that ended and comes back starts a new epoch, so it gets a new alert id — and a new
+task, linked to the old one when it recurs soon (``loop.feedback.recurrence``).
+
+Silenced warnings do not inhibit others: a silence means "we know", and it must not hide a
+different risk on the same entity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from loop import ids
+from loop.config import LoopConfig
+from loop.errors import UnknownWarning
+from loop.silences import Silence, matching
+from models.score import ModelScore
+from rules.hit import RuleHit, TaskTemplate
+from schemas.records import Alert, AlertState, DispositionResult, Level, Reason
+
+_BY_RANK = {level.rank: level for level in Level}
+_LIVE = {AlertState.new, AlertState.updated, AlertState.escalated, AlertState.deescalated}
+
+Status = Literal["active", "resolved", "false_alarm"]
+
+
+class WarningState(BaseModel):
+    """One warning in one epoch (plus what the last epoch's closure left for recurrence)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fingerprint: str
+    epoch: int = 1
+    status: Status = "active"
+    change: AlertState = AlertState.new
+    base_level: Level
+    bumps: int = 0
+    source: str
+    entity: str
+    item_code: str
+    title: str
+    region_code: str | None = None
+    uscc: str | None = None
+    shadow: bool = False
+    occurrences: int = 0
+    first_seen: datetime
+    last_seen: datetime
+    window_hits: list[datetime] = Field(default_factory=list)
+    evidence: list[str] = Field(default_factory=list)
+    seen: list[str] = Field(default_factory=list)
+    reasons: dict[str, Reason] = Field(default_factory=dict)
+    features: dict[str, dict[str, float]] = Field(default_factory=dict)
+    template: TaskTemplate | None = None
+    silenced_by: str | None = None
+    suppressed_by: str | None = None
+    closed_at: datetime | None = None
+    closed_task_id: str | None = None
+    closed_department: str | None = None
+
+    @property
+    def level(self) -> Level:
+        return _BY_RANK[min(4, self.base_level.rank + self.bumps)]
+
+    @property
+    def alert_id(self) -> str:
+        return ids.alert_id(self.fingerprint, self.epoch)
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+    def alert_state(self) -> AlertState:
+        if self.status != "active":
+            return AlertState(self.status)
+        if self.silenced_by:
+            return AlertState.silenced
+        if self.suppressed_by:
+            return AlertState.suppressed
+        return self.change
+
+    def to_alert(self) -> Alert:
+        """The record published on ``alerts``."""
+        return Alert(
+            alert_id=self.alert_id,
+            fingerprint=self.fingerprint,
+            state=self.alert_state(),
+            level=self.level,
+            source=self.source,
+            entity=self.entity,
+            item_code=self.item_code,
+            title=self.title,
+            region_code=self.region_code,
+            uscc=self.uscc,
+            occurrences=self.occurrences,
+            first_seen=self.first_seen,
+            last_seen=self.last_seen,
+            evidence=list(self.evidence),
+            reasons=[self.reasons[k] for k in sorted(self.reasons)],
+            suppressed_by=self.suppressed_by,
+            correlation_id=self.alert_id,
+            shadow=self.shadow,
+        )
+
+
+class EntityWarnings(BaseModel):
+    """All warnings of one entity, keyed by fingerprint: the value of the Faust table."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    entity: str
+    warnings: dict[str, WarningState] = Field(default_factory=dict)
+
+
+class _Observation(BaseModel):
+    """A rule hit or alerting model score, reduced to what a warning needs."""
+
+    source: str
+    entity: str
+    item_code: str
+    title: str
+    level: Level
+    uscc: str | None
+    region_code: str | None
+    event_id: str
+    event_time: datetime
+    reason: Reason
+    shadow: bool
+    group: str = ""
+    template: TaskTemplate | None = None
+    features: dict[str, float] | None = None
+
+    @property
+    def reason_key(self) -> str:
+        return f"{self.reason.kind}:{self.reason.id}"
+
+
+def should_task(alert: Alert, config: LoopConfig) -> bool:
+    """Whether this alert calls for a verification task (if ``task_id(alert_id)`` has none yet).
+
+    Shadow, silenced, suppressed and ended warnings never make one; a suppressed warning gets
+    its task when the warning suppressing it ends, and a blue one when it escalates.
+    """
+    return (
+        not alert.shadow and alert.state in _LIVE and alert.level.rank >= config.task_min_level.rank
+    )
+
+
+def apply_hit(
+    state: EntityWarnings | None,
+    hit: RuleHit,
+    now: datetime,
+    config: LoopConfig,
+    silences: Sequence[Silence] = (),
+) -> tuple[EntityWarnings, list[Alert]]:
+    """Fold one rule hit into its entity's warnings; returns the alerts that changed."""
+    reason = Reason(
+        kind="rule",
+        id=hit.rule_id,
+        version=hit.pack_version,
+        content_hash=hit.pack_hash,
+        pack=hit.pack,
+        score=hit.score,
+        values={k: str(v) for k, v in sorted(hit.values.items())},
+    )
+    obs = _Observation(
+        source=hit.source,
+        entity=hit.entity,
+        item_code=hit.item_code,
+        title=hit.title,
+        level=hit.level,
+        uscc=hit.uscc,
+        region_code=hit.region_code,
+        event_id=hit.event_id,
+        event_time=hit.event_time,
+        reason=reason,
+        shadow=hit.mode == "shadow",
+        group=hit.group_key,
+        template=hit.task,
+    )
+    return _apply(state, obs, now, config, silences)
+
+
+def apply_score(
+    state: EntityWarnings | None,
+    score: ModelScore,
+    now: datetime,
+    config: LoopConfig,
+    silences: Sequence[Silence] = (),
+) -> tuple[EntityWarnings, list[Alert]]:
+    """Fold an alerting, warmed-up model score into its entity's warnings.
+
+    A score without an item code joins the highest active warning of the same source and
+    entity (the model corroborates it); with none, it stands alone under ``model:<name>``.
+    """
+    base = state if state is not None else EntityWarnings(entity=score.entity)
+    if not (score.alert and score.warmed_up):
+        return base, []
+    shadow = score.mode == "shadow"
+    item_code = (
+        score.item_code or _corroborated(base, score.source, shadow) or f"model:{score.model}"
+    )
+    values = {k: repr(v) for k, v in sorted(score.features.items())}
+    values["threshold"] = repr(score.threshold)
+    if score.label is not None:
+        values["label"] = score.label
+    obs = _Observation(
+        source=score.source,
+        entity=score.entity,
+        item_code=item_code,
+        title=f"{score.model}: anomalous {score.source}",
+        level=score.level,
+        uscc=score.uscc,
+        region_code=score.region_code,
+        event_id=score.event_id,
+        event_time=score.event_time,
+        reason=Reason(
+            kind="model",
+            id=score.model,
+            version=score.version,
+            content_hash=score.content_hash,
+            score=score.score,
+            values=values,
+        ),
+        shadow=shadow,
+        features=dict(score.features),
+    )
+    return _apply(base, obs, now, config, silences)
+
+
+def tick(
+    state: EntityWarnings, now: datetime, config: LoopConfig, silences: Sequence[Silence] = ()
+) -> tuple[EntityWarnings, list[Alert]]:
+    """Periodic re-evaluation: quiet warnings fall back, silences start or expire, inhibition.
+
+    Call it from a timer (and when a silence is created or removed); it is idempotent.
+    """
+    new = state.model_copy(deep=True)
+    before = _snapshot(state)
+    for w in new.warnings.values():
+        if w.active and w.bumps and now - w.last_seen >= config.quiet_after:
+            w.bumps, w.window_hits, w.change = 0, [], AlertState.deescalated
+    _settle(new, now, silences)
+    return new, _changed(before, new, first=None)
+
+
+def resolve(
+    state: EntityWarnings,
+    alert_id: str,
+    result: DispositionResult,
+    now: datetime,
+    config: LoopConfig,
+    *,
+    task_id: str | None = None,
+    department: str | None = None,
+    silences: Sequence[Silence] = (),
+) -> tuple[EntityWarnings, list[Alert]]:
+    """End a warning on evidence: ``false_alarm`` for 不属实, ``resolved`` for the rest.
+
+    ``task_id``/``department`` of the closing task are kept so that a recurrence can link to it.
+    Lower warnings it suppressed come back as ``updated`` (and then get their own tasks).
+    Resolving an epoch that already ended, or was followed by a newer one, changes nothing.
+    """
+    fingerprint = alert_id.rpartition(".")[0]
+    if fingerprint not in state.warnings:
+        raise UnknownWarning(f"entity {state.entity} has no warning {alert_id}")
+    new = state.model_copy(deep=True)
+    before = _snapshot(state)
+    w = new.warnings[fingerprint]
+    if w.active and w.alert_id == alert_id:
+        w.status = "false_alarm" if result is DispositionResult.false_alarm else "resolved"
+        w.bumps, w.window_hits = 0, []
+        w.silenced_by = w.suppressed_by = None
+        w.closed_at, w.closed_task_id, w.closed_department = now, task_id, department
+    _settle(new, now, silences)
+    return new, _changed(before, new, first=fingerprint)
+
+
+# ---------------------------------------------------------------- internals
+
+
+def _corroborated(state: EntityWarnings, source: str, shadow: bool) -> str | None:
+    live = [
+        w
+        for w in state.warnings.values()
+        if w.active
+        and w.source == source
+        and w.shadow == shadow
+        and not w.item_code.startswith("model:")
+    ]
+    if not live:
+        return None
+    return min(live, key=lambda w: (-w.level.rank, w.first_seen, w.fingerprint)).item_code
+
+
+def _apply(
+    state: EntityWarnings | None,
+    obs: _Observation,
+    now: datetime,
+    config: LoopConfig,
+    silences: Sequence[Silence],
+) -> tuple[EntityWarnings, list[Alert]]:
+    base = state if state is not None else EntityWarnings(entity=obs.entity)
+    if base.entity != obs.entity:
+        raise ValueError(f"hit for entity {obs.entity} applied to the state of {base.entity}")
+    fp = ids.fingerprint(obs.source, obs.entity, obs.item_code, group=obs.group, shadow=obs.shadow)
+    seen_key = f"{obs.reason_key}:{obs.event_id}"
+    old = base.warnings.get(fp)
+    if old is not None and seen_key in old.seen:
+        return base, []
+    new = base.model_copy(deep=True)
+    before = _snapshot(base)
+    w = new.warnings.get(fp)
+    if w is None or not w.active:
+        w = _open(fp, obs, previous=w)
+        new.warnings[fp] = w
+        fresh = True
+    else:
+        fresh = False
+    previous_level = w.level
+    _fold(w, obs, seen_key, config)
+    if not fresh:
+        w.change = (
+            AlertState.escalated if w.level.rank > previous_level.rank else AlertState.updated
+        )
+    _settle(new, now, silences)
+    return new, _changed(before, new, first=fp)
+
+
+def _open(fp: str, obs: _Observation, previous: WarningState | None) -> WarningState:
+    """A new warning, or the next epoch of one that ended (keeping its closure for recurrence)."""
+    w = WarningState(
+        fingerprint=fp,
+        epoch=previous.epoch + 1 if previous is not None else 1,
+        base_level=obs.level,
+        source=obs.source,
+        entity=obs.entity,
+        item_code=obs.item_code,
+        title=obs.title,
+        region_code=obs.region_code,
+        uscc=obs.uscc,
+        shadow=obs.shadow,
+        first_seen=obs.event_time,
+        last_seen=obs.event_time,
+    )
+    if previous is not None:
+        w.seen = list(previous.seen)  # a replay of the ended epoch's hits must not reopen it
+        w.closed_at = previous.closed_at
+        w.closed_task_id = previous.closed_task_id
+        w.closed_department = previous.closed_department
+    return w
+
+
+def _fold(w: WarningState, obs: _Observation, seen_key: str, config: LoopConfig) -> None:
+    w.occurrences += 1
+    w.first_seen = min(w.first_seen, obs.event_time)
+    w.last_seen = max(w.last_seen, obs.event_time)
+    w.region_code = w.region_code or obs.region_code
+    w.uscc = w.uscc or obs.uscc
+    if obs.event_id not in w.evidence:
+        w.evidence = (w.evidence + [obs.event_id])[-config.max_evidence :]
+    w.seen = (w.seen + [seen_key])[-config.max_seen :]
+    w.reasons[obs.reason_key] = obs.reason
+    if obs.features is not None:
+        w.features[obs.reason.id] = obs.features
+    if obs.template is not None and (w.template is None or obs.level.rank >= w.base_level.rank):
+        w.template = obs.template
+        w.title = obs.title
+    if obs.level.rank > w.base_level.rank:
+        w.base_level = obs.level
+    horizon = obs.event_time - config.window
+    w.window_hits = sorted(t for t in [*w.window_hits, obs.event_time] if t > horizon)
+    if (
+        config.escalate_after
+        and len(w.window_hits) >= config.escalate_after
+        and w.bumps < config.max_escalations
+    ):
+        w.bumps += 1
+        w.window_hits = []
+
+
+def _settle(state: EntityWarnings, now: datetime, silences: Sequence[Silence]) -> None:
+    """Apply silences, then inhibition, to every live warning of the entity."""
+    for w in state.warnings.values():
+        if not w.active:
+            continue
+        silence = matching(
+            silences,
+            now,
+            source=w.source,
+            entity=w.entity,
+            item_code=w.item_code,
+            region_code=w.region_code,
+        )
+        w.silenced_by = silence.silence_id if silence else None
+    candidates = [
+        w for w in state.warnings.values() if w.active and not w.shadow and not w.silenced_by
+    ]
+    top = min(candidates, key=lambda w: (-w.level.rank, w.first_seen, w.fingerprint), default=None)
+    for w in state.warnings.values():
+        inhibited = top is not None and w in candidates and w.level.rank < top.level.rank
+        w.suppressed_by = top.alert_id if inhibited and top is not None else None
+
+
+def _snapshot(state: EntityWarnings) -> dict[str, Alert]:
+    return {fp: w.to_alert() for fp, w in state.warnings.items()}
+
+
+def _changed(before: dict[str, Alert], after: EntityWarnings, first: str | None) -> list[Alert]:
+    order = sorted(after.warnings, key=lambda fp: (fp != first, fp))
+    out = []
+    for fp in order:
+        alert = after.warnings[fp].to_alert()
+        if before.get(fp) != alert:
+            out.append(alert)
+    return out

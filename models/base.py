@@ -1,0 +1,230 @@
+"""The one small protocol every RiskLoop model keeps, and the base class that implements it.
+
+Why a protocol of our own on top of River's: a Faust agent, the evaluation command and the hot-load
+registry all need the same five things from a model, whatever River pipeline sits inside —
+``score_one(event) -> ModelScore``, ``learn_one(event)``, ``learn_label(features, label)``,
+``version`` and ``warmed_up``. ``process`` does score-then-learn in that order, so an event is
+never scored by a model that has already learnt from it (River's progressive-validation rule).
+
+Events arrive as the pydantic records of :mod:`schemas.records` or as their dicts; dicts are
+validated into records first, so a model only ever reads the shared contract.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from pydantic import BaseModel
+
+from models.drift import DriftEvent, DriftMonitor
+from models.errors import ModelError
+from models.score import ModelScore
+from schemas.records import DispositionResult, Level
+
+CONFIRMED = "confirmed"
+FALSE_ALARM = "false_alarm"
+
+_DISPOSITION_LABELS = {
+    DispositionResult.confirmed.value: CONFIRMED,
+    DispositionResult.rectification.value: CONFIRMED,
+    DispositionResult.false_alarm.value: FALSE_ALARM,
+    DispositionResult.not_found.value: FALSE_ALARM,
+}
+
+
+def feedback_label(label: str) -> str:
+    """Map a disposition result (or ``confirmed``/``false_alarm``) to the two loop labels.
+
+    属实已处置 and 责令整改 confirm a warning; 不属实 and 查无此事 make it a false alarm.
+
+    >>> feedback_label("rectification"), feedback_label("not_found")
+    ('confirmed', 'false_alarm')
+    """
+    try:
+        return _DISPOSITION_LABELS[str(label)]
+    except KeyError:
+        known = ", ".join(sorted(_DISPOSITION_LABELS))
+        raise ModelError(f"unknown feedback label {label!r}; use one of: {known}") from None
+
+
+def params_hash(params: Mapping[str, Any]) -> str:
+    """sha256 of the canonical JSON of a parameter set (sorted keys): same params, same hash."""
+    blob = json.dumps(params, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+@runtime_checkable
+class OnlineModel(Protocol):
+    """What the stream agents, the evaluator and the registry rely on."""
+
+    name: str
+    source: str
+    version: str
+    content_hash: str
+    shadow: bool
+
+    @property
+    def warmed_up(self) -> bool: ...
+
+    def score_one(self, event: Any) -> ModelScore: ...
+
+    def learn_one(self, event: Any) -> None: ...
+
+    def learn_label(self, features: Mapping[str, float], label: str) -> None: ...
+
+    def process(self, event: Any) -> ModelScore: ...
+
+    def observe_disposition(self, label: str) -> DriftEvent | None: ...
+
+    def pop_drift_events(self) -> list[DriftEvent]: ...
+
+
+class SourceModel(ABC):
+    """Base of the four source models: record coercion, score-then-learn, drift, provenance.
+
+    Subclasses set ``record_type`` and ``source`` and implement ``_score``, ``learn_one`` and
+    ``learn_label``. ``factory`` and ``state_version`` identify the state layout for snapshots;
+    ``version`` is the published version an alert records.
+    """
+
+    record_type: ClassVar[type[BaseModel]]
+    source: ClassVar[str]
+    factory: ClassVar[str]
+    state_version: ClassVar[str]
+    supervised: ClassVar[bool] = False
+    """True when ``learn_one`` reads the event's own label (the evaluator delays it then)."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        version: str,
+        params: Mapping[str, Any],
+        demote_on_drift: bool = True,
+        drift_delta: float = 0.002,
+    ) -> None:
+        self.name = name
+        self.version = version
+        self.params = dict(params)
+        self.content_hash = params_hash({"factory": self.factory, "params": self.params})
+        self.shadow = False
+        self.demote_on_drift = demote_on_drift
+        self.drift = DriftMonitor(model=name, delta=drift_delta)
+        self._drift_events: list[DriftEvent] = []
+
+    # ------------------------------------------------------------------ protocol
+
+    @property
+    @abstractmethod
+    def warmed_up(self) -> bool:
+        """True once the model has seen enough to be allowed to alert."""
+
+    def score_one(self, event: Any) -> ModelScore:
+        """Score one event without learning from it (pure with respect to model state)."""
+        return self._score(self.coerce(event))
+
+    @abstractmethod
+    def learn_one(self, event: Any) -> None:
+        """Learn from one event (its own label, if the source carries one)."""
+
+    @abstractmethod
+    def learn_label(self, features: Mapping[str, float], label: str) -> None:
+        """Learn a label given later for exactly ``features`` (an alert's ``ModelScore.features``)."""
+
+    def process(self, event: Any) -> ModelScore:
+        """Score, then learn: the one call an agent makes per event. Drift events queue up."""
+        record = self.coerce(event)
+        result = self._score(record)
+        self.learn_one(record)
+        drift = self.drift.update_score(result.score)
+        if drift is not None:
+            self._drift_events.append(drift)
+        return result
+
+    def observe_disposition(self, label: str) -> DriftEvent | None:
+        """Track the confirmed rate of this model's alerts; a fall can demote it to shadow."""
+        drift = self.drift.update_disposition(feedback_label(label) == CONFIRMED)
+        if drift is None:
+            return None
+        if drift.action == "demote" and self.demote_on_drift:
+            self.shadow = True
+        self._drift_events.append(drift)
+        return drift
+
+    def pop_drift_events(self) -> list[DriftEvent]:
+        """Drift events since the last call, for the agent to publish as operator events."""
+        events, self._drift_events = self._drift_events, []
+        return events
+
+    # ------------------------------------------------------------------ helpers
+
+    def coerce(self, event: Any) -> Any:
+        """The event as this model's record type; a dict is validated into one."""
+        if isinstance(event, self.record_type):
+            return event
+        if isinstance(event, Mapping):
+            return self.record_type.model_validate(dict(event))
+        raise ModelError(
+            f"model {self.name!r} reads {self.record_type.__name__} records (or their dicts), "
+            f"got {type(event).__name__}"
+        )
+
+    @abstractmethod
+    def _score(self, record: Any) -> ModelScore:
+        """Score a validated record."""
+
+    def _verdict(
+        self,
+        record: Any,
+        *,
+        entity: str,
+        score: float,
+        threshold: float,
+        features: Mapping[str, float],
+        label: str | None = None,
+        uscc: str | None = None,
+        warm: bool | None = None,
+    ) -> ModelScore:
+        """Build the ModelScore; alerting needs warm-up (``warm``) and a finite threshold."""
+        warm = self.warmed_up if warm is None else warm
+        alert = warm and math.isfinite(threshold) and score > threshold
+        return ModelScore(
+            model=self.name,
+            version=self.version,
+            content_hash=self.content_hash,
+            source=self.source,
+            entity=entity,
+            uscc=uscc,
+            region_code=getattr(record, "region_code", None),
+            event_id=record.event_id,
+            event_time=record.event_time,
+            score=float(score),
+            threshold=float(threshold) if math.isfinite(threshold) else 0.0,
+            alert=alert,
+            warmed_up=warm,
+            level=_level(score, threshold) if alert else Level.blue,
+            mode="shadow" if self.shadow else "active",
+            features=dict(features),
+            label=label,
+        )
+
+
+def _level(score: float, threshold: float) -> Level:
+    """Grade an alert by how far it clears its threshold: 1× blue … ≥4× red.
+
+    >>> _level(2.5, 1.0).value, _level(5.0, 1.0).value
+    ('orange', 'red')
+    """
+    ratio = score / threshold if threshold > 0 else float("inf")
+    if ratio >= 4:
+        return Level.red
+    if ratio >= 2:
+        return Level.orange
+    if ratio >= 1.5:
+        return Level.yellow
+    return Level.blue

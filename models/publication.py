@@ -1,0 +1,183 @@
+"""Hot-loading, the pure part: model publications, validated builds, the live model registry.
+
+A modeller publishes a :class:`ModelPublication` on ``control.models`` (compacted, keyed by model
+name). It names a *registered factory* and gives JSON parameters: never code, never pickled
+state. Every worker ``build``s it (params validated by the factory's pydantic model, then one
+probe event of the source scored), and only a build that passes replaces anything. The
+:class:`ModelRegistry` keeps, per model name, the live model, the previous one (rollback) and
+optionally a shadow candidate that scores alongside the live one and counts disagreements.
+
+The Kafka side (publish, consume, status records) belongs to streams/; this module does no I/O.
+
+>>> reg = ModelRegistry()
+>>> v1 = ModelPublication(name="lift", factory="equipment-anomaly", version="1", published_by="li")
+>>> reg.activate(v1).version, reg.activate(v1.model_copy(update={"version": "2"})).version
+('1', '2')
+>>> reg.rollback("lift").version
+'1'
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from models.base import SourceModel
+from models.errors import ModelError, PublicationRejected
+from models.registry import PROBES, create, get_factory
+from models.score import ModelScore
+
+
+class ModelPublication(BaseModel):
+    """A model version on ``control.models``: which factory, which params, who published it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, description="model name; the compacted topic's key")
+    factory: str
+    params: dict[str, JsonValue] = Field(default_factory=dict)
+    version: str = Field(min_length=1)
+    published_by: str = Field(min_length=1)
+    published_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    rollback_of: str | None = None
+
+    @property
+    def content_hash(self) -> str:
+        """sha256 of what determines behaviour (factory, params, version), not of who/when."""
+        blob = json.dumps(
+            {"factory": self.factory, "params": self.params, "version": self.version},
+            sort_keys=True,
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def build(pub: ModelPublication) -> SourceModel:
+    """A fresh model for a publication, or :class:`PublicationRejected` saying why not.
+
+    Validation: the factory exists, the params fit its schema, and the model scores its
+    source's probe event to a finite score without learning from it.
+    """
+    try:
+        model = create(pub.factory, pub.params, name=pub.name, version=pub.version)
+        source = get_factory(pub.factory).source
+        probe = model.score_one(PROBES[source])
+    except ModelError as exc:
+        raise PublicationRejected(f"model {pub.name} v{pub.version} rejected: {exc}") from exc
+    if not math.isfinite(probe.score):
+        raise PublicationRejected(
+            f"model {pub.name} v{pub.version} rejected: probe score is {probe.score}"
+        )
+    return model
+
+
+@dataclass
+class _Slot:
+    live: SourceModel
+    live_pub: ModelPublication
+    previous: tuple[SourceModel, ModelPublication] | None = None
+    shadow: tuple[SourceModel, ModelPublication] | None = None
+    shadow_scored: int = 0
+    shadow_disagreements: int = 0
+    history: list[str] = field(default_factory=list)
+
+
+class ModelRegistry:
+    """Live models by name, with atomic swap, one-step rollback and shadow candidates.
+
+    Swaps replace one reference in a dict, so a concurrent reader sees the old or the new model,
+    never a half-built one. The replaced model is kept (with its learnt state) for rollback.
+    """
+
+    def __init__(self) -> None:
+        self._slots: dict[str, _Slot] = {}
+
+    def names(self) -> list[str]:
+        return sorted(self._slots)
+
+    def get(self, name: str) -> SourceModel:
+        return self._slot(name).live
+
+    def publication(self, name: str) -> ModelPublication:
+        return self._slot(name).live_pub
+
+    def _slot(self, name: str) -> _Slot:
+        try:
+            return self._slots[name]
+        except KeyError:
+            raise ModelError(f"no live model named {name!r}; publish one first") from None
+
+    def activate(self, pub: ModelPublication, model: SourceModel | None = None) -> SourceModel:
+        """Build (unless given a restored model) and swap in; the old live becomes previous."""
+        new = model if model is not None else build(pub)
+        slot = self._slots.get(pub.name)
+        if slot is None:
+            self._slots[pub.name] = _Slot(live=new, live_pub=pub, history=[pub.version])
+        else:
+            self._slots[pub.name] = _Slot(
+                live=new,
+                live_pub=pub,
+                previous=(slot.live, slot.live_pub),
+                history=[*slot.history, pub.version],
+            )
+        return new
+
+    def rollback(self, name: str) -> SourceModel:
+        """Swap the previous version back in (with the state it had); the current is dropped."""
+        slot = self._slot(name)
+        if slot.previous is None:
+            raise ModelError(f"model {name!r} has no previous version to roll back to")
+        model, pub = slot.previous
+        self._slots[name] = _Slot(live=model, live_pub=pub, history=[*slot.history, pub.version])
+        return model
+
+    def start_shadow(self, pub: ModelPublication) -> SourceModel:
+        """Run a candidate beside the live model of the same name; its verdicts are only counted."""
+        slot = self._slot(pub.name)
+        candidate = build(pub)
+        candidate.shadow = True
+        slot.shadow = (candidate, pub)
+        slot.shadow_scored = slot.shadow_disagreements = 0
+        return candidate
+
+    def promote_shadow(self, name: str) -> SourceModel:
+        """Make the shadow candidate live, keeping what it learnt while shadowing."""
+        slot = self._slot(name)
+        if slot.shadow is None:
+            raise ModelError(f"model {name!r} has no shadow candidate to promote")
+        model, pub = slot.shadow
+        model.shadow = False
+        return self.activate(pub, model=model)
+
+    def shadow_stats(self, name: str) -> dict[str, Any]:
+        """How often the candidate's alert differed from the live model's."""
+        slot = self._slot(name)
+        n = slot.shadow_scored
+        return {
+            "candidate": slot.shadow[1].version if slot.shadow else None,
+            "scored": n,
+            "disagreements": slot.shadow_disagreements,
+            "disagreement_rate": slot.shadow_disagreements / n if n else 0.0,
+        }
+
+    def process(self, name: str, event: Any) -> tuple[ModelScore, ModelScore | None]:
+        """Score-then-learn on the live model and, if any, the shadow candidate."""
+        slot = self._slot(name)
+        live = slot.live.process(event)
+        shadow = None
+        if slot.shadow is not None:
+            shadow = slot.shadow[0].process(event)
+            slot.shadow_scored += 1
+            slot.shadow_disagreements += int(shadow.alert != live.alert)
+        return live, shadow
+
+    def clone_live(self, name: str) -> SourceModel:
+        """A deep copy of the live model (e.g. to snapshot it off the event loop)."""
+        return copy.deepcopy(self._slot(name).live)

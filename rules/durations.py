@@ -1,0 +1,60 @@
+"""Durations and times as rule packs write them: ``"30s"``, ``"10m"``, ``"2h"``, ``"7d"``.
+
+Windows run on event time, so every instant is kept as float seconds since the epoch (UTC):
+that is JSON-serialisable, cheap to compare, and survives a Faust changelog round trip.
+
+>>> parse_duration("10m"), parse_duration("7d"), parse_duration("1h30m")
+(600, 604800, 5400)
+>>> parse_time("2024-05-06T10:00:00+08:00")
+1714960800.0
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from schemas.errors import RiskLoopError
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_PART = re.compile(r"(\d+)([smhdw])")
+_WHOLE = re.compile(r"^(?:\d+[smhdw])+$")
+_DEADLINE = re.compile(r"^\d+(?:m|h|d|wd)$")
+
+
+class BadDuration(RiskLoopError):
+    """A duration or time in a pack or example could not be read."""
+
+
+def parse_duration(text: str) -> int:
+    """Seconds in ``text`` (units s, m, h, d, w; parts may be combined: ``"1h30m"``)."""
+    compact = str(text).strip().replace(" ", "")
+    if not _WHOLE.match(compact):
+        raise BadDuration(f"{text!r} is not a duration; write e.g. '30s', '10m', '2h', '7d'")
+    return sum(int(n) * _UNITS[u] for n, u in _PART.findall(compact))
+
+
+def is_deadline(text: str) -> bool:
+    """Whether ``text`` is a task deadline as settings write them (``30m``, ``4h``, ``3wd``)."""
+    return bool(_DEADLINE.match(text))
+
+
+def parse_time(value: str | datetime | float | int) -> float:
+    """Epoch seconds of an ISO-8601 string or datetime; naive times are taken as UTC."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise BadDuration(f"{value!r} is not an ISO-8601 time") from exc
+    if not isinstance(value, datetime):
+        raise BadDuration(f"{value!r} is not a time")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.timestamp()
+
+
+def to_datetime(epoch: float) -> datetime:
+    """The UTC datetime of epoch seconds (what :class:`~rules.hit.RuleHit` carries)."""
+    return datetime.fromtimestamp(epoch, tz=UTC)

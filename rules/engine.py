@@ -1,0 +1,406 @@
+"""The rule engine: events (plain dicts) and state in, :class:`~rules.hit.RuleHit` list out.
+
+Pure apart from the caller's state mapping, which it only reads and assigns whole values in
+(``state[key] = new``) so that a Faust table records each change. State keys are
+``"<rule id>|<entity>"``; values are JSON-serialisable.
+
+Evaluating builds one ``cel.Context`` per event and shares it across rules: converting the
+event dict into CEL values costs ~30 µs, running a compiled condition on a ready context ~2 µs
+(measured with 20 rules on an inspection event), so per-rule conversion would dominate.
+
+>>> from rules.compiler import load_pack
+>>> from config.settings import PROJECT_ROOT
+>>> engine = RuleEngine([load_pack(PROJECT_ROOT / "rules/packs/equipment.yaml")])
+>>> event = {"event_id": "r1", "event_time": "2024-05-06T02:00:00Z", "equipment_code": "E1",
+...          "equipment_type": "elevator", "uscc": "91110108MA01ABCD2X", "trapped": True}
+>>> [(h.rule_id, h.level.value) for h in engine.evaluate("equipment", event, {})]
+[('equipment.elevator_trapped', 'red')]
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, MutableMapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import cel
+
+from rules.compiler import CompiledPack, CompiledRule
+from rules.durations import parse_time, to_datetime
+from rules.hit import RuleHit
+from rules.sources import USCC_FIELD
+from rules.spec import AggregateWindow
+from rules.windows import (
+    absence_clear,
+    absence_due,
+    absence_seen,
+    aggregate_add,
+    compare,
+    duration_step,
+    sequence_add,
+)
+from schemas.errors import ConfigError
+
+KEY_SEP = "|"
+
+
+def state_key(rule_id: str, entity: str) -> str:
+    """Where a rule's window state for one entity lives in the state mapping."""
+    return f"{rule_id}{KEY_SEP}{entity}"
+
+
+class RuleEngine:
+    """Runs the active and shadow rules of some compiled packs; immutable once built.
+
+    ``errors`` counts, per rule id, events on which a condition could not run (a missing map
+    key, a null compared with a number): such an event does not fire, and the count is for
+    metrics.
+    """
+
+    def __init__(self, packs: Iterable[CompiledPack]) -> None:
+        self.packs: tuple[CompiledPack, ...] = tuple(packs)
+        self.errors: Counter[str] = Counter()
+        owners: dict[str, str] = {}
+        by_source: dict[str, list[CompiledRule]] = {}
+        for pack in self.packs:
+            for rule in pack.rules:
+                if rule.id in owners:
+                    raise ConfigError(
+                        f"rule id {rule.id!r} is in packs {owners[rule.id]!r} and {pack.name!r}; "
+                        "rule ids key window state and must be unique across packs"
+                    )
+                owners[rule.id] = pack.name
+                if rule.mode == "disabled":
+                    continue
+                for source in rule.spec.sources:
+                    by_source.setdefault(source, []).append(rule)
+        self._by_source = {s: tuple(r) for s, r in by_source.items()}
+        self._absence = {
+            r.id: r for rules in self._by_source.values() for r in rules if r.kind == "absence"
+        }
+
+    @property
+    def rule_ids(self) -> frozenset[str]:
+        return frozenset(r.id for p in self.packs for r in p.rules)
+
+    # -------------------------------------------------------------- evaluate
+
+    def evaluate(
+        self, source: str, event: dict[str, Any], state: MutableMapping[str, Any]
+    ) -> list[RuleHit]:
+        """Every hit of one event: active and shadow rules (``RuleHit.mode`` tells which)."""
+        rules = self._by_source.get(source, ())
+        if not rules:
+            return []
+        seen = _Seen(source, event, cel.Context({"event": event}), parse_time(event["event_time"]))
+        hits: list[RuleHit] = []
+        for rule in rules:
+            hits.extend(self._evaluate(rule, seen, state))
+        return hits
+
+    def _evaluate(
+        self, rule: CompiledRule, seen: _Seen, state: MutableMapping[str, Any]
+    ) -> list[RuleHit]:
+        kind = rule.kind
+        matched = self._true(rule, rule.condition, seen.context)
+        if kind == "plain":
+            return (
+                [self._hit(rule, seen, seen.at, self._values(rule, seen.event))] if matched else []
+            )
+        entity = self._entity(rule, seen.source, seen.event)
+        if entity is None:
+            return []
+        key = state_key(rule.id, entity)
+        if kind == "aggregate":
+            return self._aggregate(rule, seen, state, key) if matched else []
+        if kind == "duration":
+            return self._duration(rule, seen, state, key, matched)
+        if kind == "absence":
+            self._absence_event(rule, seen, state, key, matched)
+            return []
+        return self._sequence(rule, seen, state, key) if matched else []
+
+    def _aggregate(
+        self, rule: CompiledRule, seen: _Seen, state: MutableMapping[str, Any], key: str
+    ) -> list[RuleHit]:
+        window = rule.spec.window
+        assert isinstance(window, AggregateWindow)
+        value = 1.0
+        if rule.value is not None:
+            raw = self._run(rule, rule.value, seen.context)
+            if not isinstance(raw, int | float) or isinstance(raw, bool):
+                return []
+            value = float(raw)
+        width = (
+            rule.seconds
+            if window.type == "tumbling"
+            else max(1, math.ceil(rule.seconds / window.buckets))
+        )
+        new, agg = aggregate_add(state.get(key), seen.at, value, rule.seconds, width)
+        state[key] = new
+        if agg is None or not compare(agg[window.function], window.op, window.threshold):
+            return []
+        values = {
+            **self._values(rule, seen.event),
+            f"window.{window.function}": agg[window.function],
+            "window.count": agg["count"],
+            "window.size": window.size,
+        }
+        return [self._hit(rule, seen, seen.at, values)]
+
+    def _duration(
+        self,
+        rule: CompiledRule,
+        seen: _Seen,
+        state: MutableMapping[str, Any],
+        key: str,
+        matched: bool,
+    ) -> list[RuleHit]:
+        if rule.clear is not None:
+            cleared = self._true(rule, rule.clear, seen.context)
+        else:
+            cleared = not matched
+        new, fired = duration_step(state.get(key), seen.at, matched, cleared, rule.seconds)
+        if new != state.get(key):
+            state[key] = new
+        if not fired:
+            return []
+        values = {**self._values(rule, seen.event), "window.since": _iso(new["since"])}
+        return [self._hit(rule, seen, seen.at, values)]
+
+    def _absence_event(
+        self,
+        rule: CompiledRule,
+        seen: _Seen,
+        state: MutableMapping[str, Any],
+        key: str,
+        matched: bool,
+    ) -> None:
+        old = state.get(key)
+        if rule.clear is not None and self._true(rule, rule.clear, seen.context):
+            new = absence_clear(old, seen.at)
+        elif matched:
+            new = absence_seen(old, seen.at, self._context(rule, seen))
+        else:
+            return
+        if new is not None and new != old:
+            state[key] = new
+
+    def _sequence(
+        self, rule: CompiledRule, seen: _Seen, state: MutableMapping[str, Any], key: str
+    ) -> list[RuleHit]:
+        matched = [
+            i
+            for i, step in enumerate(rule.steps)
+            if step.source == seen.source and self._true(rule, step.condition, seen.context)
+        ]
+        if not matched:
+            return []
+        step_paths = {p for i in matched for p in rule.steps[i].paths}
+        occurrence = {
+            "id": str(seen.event.get("event_id", "")),
+            "source": seen.source,
+            "values": {p: _resolve(seen.event, p) for p in sorted(step_paths)},
+        }
+        new, chain = sequence_add(
+            state.get(key),
+            matched,
+            seen.at,
+            occurrence,
+            n_steps=len(rule.steps),
+            within=rule.seconds,
+        )
+        state[key] = new
+        if chain is None:
+            return []
+        values = {
+            **self._values(rule, seen.event),
+            "sequence": [
+                {
+                    "step": i,
+                    "source": c["source"],
+                    "event_id": c["id"],
+                    "event_time": _iso(c["t"]),
+                    **c["values"],
+                }
+                for i, c in enumerate(chain)
+            ],
+        }
+        return [self._hit(rule, seen, chain[-1]["t"], values)]
+
+    # -------------------------------------------------------------- timers
+
+    def tick(self, now: datetime | float, state: MutableMapping[str, Any]) -> list[RuleHit]:
+        """Fire absence rules whose silence has run out by ``now`` (event-time clock).
+
+        The lead calls this periodically (a Faust timer, with the partition's watermark or
+        wall clock). Each silence fires once; the next matching event re-arms it.
+        """
+        if not self._absence:
+            return []
+        at = parse_time(now)
+        hits = []
+        for key in list(state.keys()):
+            rule = self._absence.get(str(key).split(KEY_SEP, 1)[0])
+            value = state.get(key)
+            if rule is None or not isinstance(value, dict):
+                continue
+            if absence_due(value, at, rule.seconds):
+                state[key] = {**value, "fired": True}
+                hits.append(self._absence_hit(rule, value, at))
+        return hits
+
+    def _absence_hit(self, rule: CompiledRule, value: dict[str, Any], now: float) -> RuleHit:
+        ctx = value["ctx"]
+        last = float(value["last"])
+        values = {
+            **ctx.get("values", {}),
+            "window.status": "offline",
+            "window.last_seen": _iso(last),
+            "window.silent_s": round(now - last),
+            "window.after": rule.spec.window.after if rule.spec.window else "",  # type: ignore[union-attr]
+        }
+        return self._make(
+            rule,
+            source=ctx["source"],
+            entity=ctx["entity"],
+            uscc=ctx.get("uscc"),
+            region=ctx.get("region"),
+            group=ctx["group"],
+            event_id=f"{rule.id}:{ctx['entity']}:absent:{int(last)}",
+            at=last + rule.seconds,
+            values=values,
+        )
+
+    def cleanup(self, state: MutableMapping[str, Any], removed_rule_ids: Iterable[str]) -> int:
+        """Drop the window state of rules that no longer exist; how many keys went."""
+        prefixes = tuple(state_key(r, "") for r in removed_rule_ids)
+        if not prefixes:
+            return 0
+        doomed = [k for k in list(state.keys()) if str(k).startswith(prefixes)]
+        for key in doomed:
+            del state[key]
+        return len(doomed)
+
+    # -------------------------------------------------------------- helpers
+
+    def _run(self, rule: CompiledRule, program: Any, context: Any) -> Any:
+        try:
+            return program.execute(context)
+        except Exception:  # a null or missing key on this event: no fire, counted
+            self.errors[rule.id] += 1
+            return None
+
+    def _true(self, rule: CompiledRule, program: Any, context: Any) -> bool:
+        return self._run(rule, program, context) is True
+
+    def _entity(self, rule: CompiledRule, source: str, event: dict[str, Any]) -> str | None:
+        for name in rule.entity_fields[source]:
+            value = event.get(name)
+            if value not in (None, ""):
+                return str(value)
+        return None
+
+    def _group(self, rule: CompiledRule, seen: _Seen, entity: str) -> str:
+        if rule.group_fields is not None:
+            return KEY_SEP.join(
+                "" if seen.event.get(f) is None else str(seen.event.get(f))
+                for f in rule.group_fields
+            )
+        if rule.group_expr is not None:
+            value = self._run(rule, rule.group_expr, seen.context)
+            return entity if value is None else str(value)
+        return entity
+
+    def _values(self, rule: CompiledRule, event: dict[str, Any]) -> dict[str, Any]:
+        return {p: _resolve(event, p) for p in rule.paths}
+
+    def _context(self, rule: CompiledRule, seen: _Seen) -> dict[str, Any]:
+        """Who and what a hit is about; also kept in absence state for the later hit."""
+        event = seen.event
+        entity = self._entity(rule, seen.source, event) or str(event.get("event_id", ""))
+        return {
+            "source": seen.source,
+            "entity": entity,
+            "uscc": event.get(USCC_FIELD[seen.source]),
+            "region": event.get("region_code"),
+            "group": self._group(rule, seen, entity),
+            "event_id": event.get("event_id"),
+            "values": self._values(rule, event),
+        }
+
+    def _hit(self, rule: CompiledRule, seen: _Seen, at: float, values: dict[str, Any]) -> RuleHit:
+        ctx = self._context(rule, seen)
+        return self._make(
+            rule,
+            source=seen.source,
+            entity=ctx["entity"],
+            uscc=ctx["uscc"],
+            region=ctx["region"],
+            group=ctx["group"],
+            event_id=str(seen.event.get("event_id", "")),
+            at=at,
+            values=values,
+        )
+
+    def _make(
+        self,
+        rule: CompiledRule,
+        *,
+        source: str,
+        entity: str,
+        uscc: str | None,
+        region: str | None,
+        group: str,
+        event_id: str,
+        at: float,
+        values: dict[str, Any],
+    ) -> RuleHit:
+        spec = rule.spec
+        return RuleHit(
+            pack=rule.pack,
+            pack_version=rule.pack_version,
+            pack_hash=rule.pack_hash,
+            rule_id=rule.id,
+            title=spec.title,
+            item_code=spec.item_code,
+            legal_basis=spec.legal_basis,
+            level=spec.level,
+            score=spec.score,
+            mode=spec.mode,
+            source=source,
+            entity=entity,
+            uscc=uscc,
+            region_code=region,
+            group_key=group,
+            event_id=event_id,
+            event_time=to_datetime(at),
+            values=values,
+            task=rule.template,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """One event as every rule sees it: its CEL context is built once and shared."""
+
+    source: str
+    event: dict[str, Any]
+    context: Any  # cel.Context
+    at: float
+
+
+def _resolve(event: dict[str, Any], path: str) -> Any:
+    value: Any = event
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _iso(epoch: float | None) -> str | None:
+    return None if epoch is None else to_datetime(float(epoch)).isoformat()

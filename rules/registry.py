@@ -1,0 +1,185 @@
+"""Hot loading: which compiled pack version is active per pack name, and what came before.
+
+Pure and synchronous: the lead feeds it publications from the compacted ``control.rulepacks``
+topic and publishes the returned :class:`ActivationStatus`. Activating swaps one immutable
+mapping reference, so a reader holding ``registry.engine()`` never sees a half-applied change,
+and a version that fails validation or its own examples never replaces the active one.
+
+>>> from config.settings import PROJECT_ROOT
+>>> from rules.compiler import load_pack
+>>> reg = PackRegistry()
+>>> reg.activate(load_pack(PROJECT_ROOT / "rules/packs/trucks.yaml")).status
+'accepted'
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from rules.compiler import CompiledPack, load_pack_text
+from rules.engine import RuleEngine
+from rules.errors import PackInvalid
+from rules.spec import version_key
+from rules.testing import failures, run_examples
+from schemas.records import RulePackPublication
+
+Status = Literal["accepted", "refused", "unchanged"]
+
+
+@dataclass(frozen=True)
+class ActivationStatus:
+    """The outcome of one activation attempt, for ``control.status`` and the CLI."""
+
+    name: str
+    version: str
+    content_hash: str
+    status: Status
+    reason: str = ""
+    previous_version: str | None = None
+    removed_rules: tuple[str, ...] = ()
+    """Rules the new version dropped: pass them to ``RuleEngine.cleanup``."""
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == "accepted"
+
+
+@dataclass
+class PackRegistry:
+    """Active pack per name plus up to ``keep`` previous versions for rollback."""
+
+    keep: int = 10
+    _active: Mapping[str, CompiledPack] = field(default_factory=lambda: types.MappingProxyType({}))
+    _history: dict[str, list[CompiledPack]] = field(default_factory=dict)
+    _engine: RuleEngine | None = None
+
+    @property
+    def active(self) -> Mapping[str, CompiledPack]:
+        """A read-only snapshot: name → active pack."""
+        return self._active
+
+    def history(self, name: str) -> list[CompiledPack]:
+        """Previous versions of a pack, oldest first."""
+        return list(self._history.get(name, []))
+
+    def engine(self) -> RuleEngine:
+        """A rule engine over the active packs, rebuilt only after a change."""
+        if self._engine is None:
+            self._engine = RuleEngine(self._active.values())
+        return self._engine
+
+    def activate(self, pack: CompiledPack, rollback: bool = False) -> ActivationStatus:
+        """Make ``pack`` the active version of its name, unless a check refuses it.
+
+        Refused: a version not newer than the active one (unless ``rollback``), a rule id
+        already used by another active pack, a failing example.
+        """
+        current = self._active.get(pack.name)
+        if current is not None and current.content_hash == pack.content_hash:
+            return self._status(pack, "unchanged", "this content is already active", current)
+        if (
+            current is not None
+            and not rollback
+            and version_key(pack.version) <= version_key(current.version)
+        ):
+            return self._status(
+                pack,
+                "refused",
+                f"version {pack.version} is not newer than the active {current.version}; "
+                "bump the version or use rollback",
+                current,
+            )
+        clash = self._clashes(pack)
+        if clash:
+            return self._status(pack, "refused", clash, current)
+        failed = failures(run_examples(pack))
+        if failed:
+            names = ", ".join(f"{f.rule_id}/{f.example}" for f in failed[:5])
+            return self._status(pack, "refused", f"{len(failed)} example(s) fail: {names}", current)
+        self._swap(pack, current)
+        removed = tuple(sorted(current.rule_ids - pack.rule_ids)) if current else ()
+        return self._status(pack, "accepted", "rollback" if rollback else "", current, removed)
+
+    def activate_publication(self, publication: RulePackPublication) -> ActivationStatus:
+        """Compile and activate a pack version from the control topic."""
+        try:
+            pack = load_pack_text(
+                publication.yaml, origin=f"{publication.name}@{publication.version}"
+            )
+        except PackInvalid as exc:
+            return ActivationStatus(
+                publication.name,
+                publication.version,
+                publication.content_hash,
+                "refused",
+                "; ".join(exc.problems),
+            )
+        if pack.name != publication.name or pack.version != publication.version:
+            return self._status(pack, "refused", "the YAML's name/version differ from the record's")
+        if publication.content_hash and publication.content_hash != pack.content_hash:
+            return self._status(pack, "refused", "content hash does not match the YAML")
+        return self.activate(pack, rollback=publication.rollback_of is not None)
+
+    def rollback(self, name: str) -> ActivationStatus:
+        """Reactivate the version before the active one; the active one is dropped."""
+        current = self._active.get(name)
+        previous = self._history.get(name) or []
+        if current is None or not previous:
+            return ActivationStatus(
+                name,
+                current.version if current else "",
+                "",
+                "refused",
+                f"pack {name!r} has no previous version to roll back to",
+            )
+        target = previous[-1]
+        self._history[name] = previous[:-1]
+        self._active = types.MappingProxyType({**self._active, name: target})
+        self._engine = None
+        removed = tuple(sorted(current.rule_ids - target.rule_ids))
+        return self._status(
+            target, "accepted", f"rollback from {current.version}", current, removed
+        )
+
+    def remove(self, name: str) -> tuple[str, ...]:
+        """Deactivate a pack (tombstone on the control topic); returns its rule ids."""
+        current = self._active.get(name)
+        if current is None:
+            return ()
+        self._active = types.MappingProxyType({k: v for k, v in self._active.items() if k != name})
+        self._engine = None
+        return tuple(sorted(current.rule_ids))
+
+    def _swap(self, pack: CompiledPack, current: CompiledPack | None) -> None:
+        if current is not None:
+            self._history[pack.name] = [*self._history.get(pack.name, []), current][-self.keep :]
+        self._active = types.MappingProxyType({**self._active, pack.name: pack})
+        self._engine = None
+
+    def _clashes(self, pack: CompiledPack) -> str:
+        for other in self._active.values():
+            if other.name != pack.name and other.rule_ids & pack.rule_ids:
+                shared = ", ".join(sorted(other.rule_ids & pack.rule_ids))
+                return f"rule id(s) {shared} already belong to active pack {other.name!r}"
+        return ""
+
+    @staticmethod
+    def _status(
+        pack: CompiledPack,
+        status: Status,
+        reason: str,
+        current: CompiledPack | None = None,
+        removed: tuple[str, ...] = (),
+    ) -> ActivationStatus:
+        return ActivationStatus(
+            name=pack.name,
+            version=pack.version,
+            content_hash=pack.content_hash,
+            status=status,
+            reason=reason,
+            previous_version=current.version if current else None,
+            removed_rules=removed,
+        )

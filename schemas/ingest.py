@@ -1,0 +1,458 @@
+"""Ingest: raw bytes from a source topic → one frozen, normalised, validated record.
+
+``decode_source`` is the whole door in one pure call: size limit → decode (JSON or Avro,
+sniffed) → structure → normalise (UTC times, WGS-84 points, canonical units, NFKC text,
+masked personal data) → validate (USCC, region, plate, ranges) → model. Every failure is a
+``ValidationFailed`` with a stable reason (:mod:`schemas.reasons`) and a dotted field path, so
+an agent can dead-letter it and count it without ever dying on one bad record.
+
+>>> import json
+>>> from datetime import datetime, UTC
+>>> raw = json.dumps({"event_id": "g1", "event_time": "2024-05-01T08:00:00",
+...                   "plate": "浙ａ·１２３４５", "lat": 30.27, "lon": 120.15}).encode()
+>>> fix = decode_source("trucks", raw, limits=IngestLimits(), now=datetime(2024, 5, 1, tzinfo=UTC))
+>>> fix.plate, fix.event_time.isoformat()
+('浙A12345', '2024-05-01T00:00:00+00:00')
+>>> try:
+...     decode_source("trucks", b"{", limits=IngestLimits(), now=datetime(2024, 5, 1, tzinfo=UTC))
+... except ValidationFailed as exc:
+...     print(exc.reason)
+bad_json
+"""
+
+from __future__ import annotations
+
+import math
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from schemas.catalogue import Catalogue, CatalogueUnavailable
+from schemas.codecs import decode_payload, encode_record
+from schemas.errors import ValidationFailed
+from schemas.records import Crs, DeadLetter, Record
+from schemas.registry import SOURCES, subject_of
+from schemas.validation.coords import to_wgs84_checked
+from schemas.validation.pii import mask_identifier, mask_pii
+from schemas.validation.plate import is_valid_plate, normalise_plate
+from schemas.validation.region import region_problem
+from schemas.validation.text import clean_text
+from schemas.validation.timeutil import DEFAULT_ZONE, check_age, to_utc
+from schemas.validation.units import normalise
+from schemas.validation.uscc import uscc_problem
+
+__all__ = ["IngestLimits", "dead_letter", "decode_source", "encode_record"]
+
+
+class _LimitSettings(Protocol):
+    max_event_bytes: int
+    max_future_skew_seconds: int
+    max_event_age_days: int
+
+
+@dataclass(frozen=True)
+class IngestLimits:
+    """The limits ingest enforces; ``default_zone`` reads naive timestamps."""
+
+    max_event_bytes: int = 1_000_000
+    max_future_skew_seconds: int = 300
+    max_event_age_days: int = 3650
+    default_zone: str = DEFAULT_ZONE
+
+    @classmethod
+    def from_settings(
+        cls, settings: _LimitSettings, default_zone: str = DEFAULT_ZONE
+    ) -> IngestLimits:
+        """From ``config.settings.Settings`` (duck-typed: schemas imports nothing of ours)."""
+        return cls(
+            max_event_bytes=settings.max_event_bytes,
+            max_future_skew_seconds=settings.max_future_skew_seconds,
+            max_event_age_days=settings.max_event_age_days,
+            default_zone=default_zone,
+        )
+
+
+def decode_source(
+    source: str,
+    raw: bytes,
+    *,
+    limits: IngestLimits,
+    now: datetime,
+    catalogue: Catalogue | None = None,
+) -> Record:
+    """Decode, normalise and validate one source payload; ``ValidationFailed`` on any fault.
+
+    ``now`` is passed in (not read from the clock) so replays and tests judge staleness
+    against their own time. Only ``CatalogueUnavailable`` (registry down: retry, don't
+    dead-letter) escapes besides ``ValidationFailed``.
+    """
+    try:
+        return _decode_source(source, raw, limits, now, catalogue)
+    except (ValidationFailed, CatalogueUnavailable):
+        raise
+    except Exception as exc:  # the contract: one bad record never kills an agent
+        raise ValidationFailed("internal_error", f"{type(exc).__name__}: {exc}") from exc
+
+
+def _decode_source(
+    source: str, raw: bytes, limits: IngestLimits, now: datetime, catalogue: Catalogue | None
+) -> Record:
+    model = SOURCES.get(source)
+    if model is None:
+        raise ValidationFailed(
+            "unknown_source", f"unknown source {source!r}; expected one of {sorted(SOURCES)}"
+        )
+    if not isinstance(raw, bytes | bytearray | memoryview):
+        raise ValidationFailed("wrong_type", f"payload must be bytes, got {type(raw).__name__}")
+    raw = bytes(raw)
+    if len(raw) > limits.max_event_bytes:
+        raise ValidationFailed(
+            "too_large", f"{len(raw)} bytes exceed max_event_bytes={limits.max_event_bytes}"
+        )
+    decoded = decode_payload(raw, catalogue)
+    if decoded.subject is not None and decoded.subject != subject_of(model):
+        raise ValidationFailed(
+            "unknown_schema",
+            f"source {source!r} carries {subject_of(model)}, payload is {decoded.subject}",
+        )
+    data = _structure(model, decoded.data)
+    _check_finite(data, "")
+    data = _NORMALISERS[source](data, _Ctx(limits, now))
+    return _build(model, data)
+
+
+# ---------------------------------------------------------------- structure
+
+
+def _nullable(annotation: Any) -> bool:
+    return typing.get_origin(annotation) in (typing.Union, types.UnionType) and type(
+        None
+    ) in typing.get_args(annotation)
+
+
+def _structure(model: type[Record], data: dict[str, Any]) -> dict[str, Any]:
+    """Unknown keys, absent required fields; nulls for defaulted non-null fields mean 'absent'."""
+    fields = model.model_fields
+    for key in data:
+        if key not in fields:
+            raise ValidationFailed(
+                "extra_field", f"{model.__name__} has no field {str(key)[:60]!r}", str(key)[:60]
+            )
+    out: dict[str, Any] = {}
+    for name, info in fields.items():
+        value = data.get(name)
+        if value is None:
+            if info.is_required():
+                raise ValidationFailed(
+                    "missing_field", f"{model.__name__}.{name} is required", name
+                )
+            if not _nullable(info.annotation):
+                continue  # absent: the default applies
+        if name in data:
+            out[name] = value
+    return out
+
+
+def _check_finite(value: Any, path: str) -> None:
+    """NaN and ±inf are never meaningful readings; JSON ``NaN`` and Avro doubles allow them."""
+    stack = [(path, value)]
+    while stack:
+        where, v = stack.pop()
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ValidationFailed("bad_value", f"{v} is not a finite number", where)
+        if isinstance(v, dict):
+            stack.extend((f"{where}.{k}" if where else str(k), x) for k, x in v.items())
+        elif isinstance(v, list):
+            stack.extend((f"{where}.{i}" if where else str(i), x) for i, x in enumerate(v))
+
+
+_PYDANTIC_REASONS = {"missing": "missing_field", "extra_forbidden": "extra_field"}
+_VALUE_ERRORS = {
+    "enum",
+    "literal_error",
+    "greater_than",
+    "greater_than_equal",
+    "less_than",
+    "less_than_equal",
+}
+
+
+def _build(model: type[Record], data: dict[str, Any]) -> Record:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        kind = err["type"]
+        path = ".".join(str(p) for p in err["loc"])
+        if kind in _PYDANTIC_REASONS:
+            reason = _PYDANTIC_REASONS[kind]
+        elif kind in _VALUE_ERRORS or kind.startswith("value_error"):
+            reason = "bad_value"
+        else:
+            reason = "wrong_type"
+        raise ValidationFailed(
+            reason, f"{err['msg']} (got {str(err.get('input'))[:60]!r})", path
+        ) from None
+
+
+# ---------------------------------------------------------------- normalisers
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    limits: IngestLimits
+    now: datetime
+
+
+def _time(d: dict[str, Any], key: str, ctx: _Ctx) -> None:
+    t = to_utc(d[key], ctx.limits.default_zone, key)
+    check_age(
+        t,
+        ctx.now,
+        max_future_skew_seconds=ctx.limits.max_future_skew_seconds,
+        max_event_age_days=ctx.limits.max_event_age_days,
+        field=key,
+    )
+    d[key] = t
+
+
+def _str(d: dict[str, Any], key: str) -> str | None:
+    v = d.get(key)
+    if v is None:
+        return None
+    if not isinstance(v, str):
+        raise ValidationFailed("wrong_type", f"expected a string, got {type(v).__name__}", key)
+    return v
+
+
+def _text(
+    d: dict[str, Any],
+    key: str,
+    *,
+    required: bool = False,
+    nullable: bool = False,
+    mask: bool = False,
+) -> None:
+    """NFKC-clean (and optionally mask) a text field; blank optional text becomes None/''."""
+    v = _str(d, key)
+    if v is None:
+        return
+    cleaned = clean_text(v)
+    if mask:
+        cleaned = mask_pii(cleaned)
+    if required and not cleaned:
+        raise ValidationFailed("bad_value", "must not be empty", key)
+    d[key] = None if nullable and not cleaned else cleaned
+
+
+def _code(d: dict[str, Any], key: str, check: Callable[[str], str | None], reason: str) -> None:
+    v = _str(d, key)
+    if v is None:
+        return
+    v = clean_text(v).upper()
+    problem = check(v)
+    if problem:
+        raise ValidationFailed(reason, problem, key)
+    d[key] = v
+
+
+def _uscc(d: dict[str, Any], key: str = "uscc", *, optional: bool = False) -> None:
+    v = _str(d, key)
+    if optional and v is not None and not v.strip():
+        d[key] = None
+        return
+    _code(d, key, uscc_problem, "bad_uscc")
+
+
+def _region(d: dict[str, Any], *, optional: bool = False) -> None:
+    v = _str(d, "region_code")
+    if optional and v is not None and not v.strip():
+        d["region_code"] = None
+        return
+    _code(d, "region_code", region_problem, "bad_region")
+
+
+def _point(d: dict[str, Any], *, required: bool = False) -> None:
+    lat, lon = d.get("lat"), d.get("lon")
+    crs = d.get("crs", Crs.wgs84.value)
+    if lat is None and lon is None and not required:
+        return
+    if lat is None or lon is None:
+        missing = "lat" if lat is None else "lon"
+        raise ValidationFailed("bad_coordinates", "lat and lon come together", missing)
+    d["lat"], d["lon"] = to_wgs84_checked(lat, lon, crs)
+    d["crs"] = Crs.wgs84.value  # converted once, here: downstream never converts again
+
+
+def _count(d: dict[str, Any], key: str) -> None:
+    v = d.get(key)
+    if isinstance(v, int) and not isinstance(v, bool) and v < 0:
+        raise ValidationFailed("bad_value", f"a count cannot be negative ({v})", key)
+
+
+def _range(d: dict[str, Any], key: str, lo: float, hi: float) -> None:
+    v = d.get(key)
+    if isinstance(v, int | float) and not isinstance(v, bool) and not lo <= v <= hi:
+        raise ValidationFailed("bad_value", f"{v} outside {lo:g}…{hi:g}", key)
+
+
+def _inspection(d: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
+    _time(d, "event_time", ctx)
+    _text(d, "event_id", required=True)
+    _uscc(d)
+    _region(d)
+    _text(d, "entity_name", required=True)
+    for key in ("item_code", "department"):
+        _text(d, key)
+    for key in ("inspector_id", "facility_type", "address"):
+        _text(d, key, nullable=True)
+    for key in ("critical_count", "serious_count", "minor_count"):
+        _count(d, key)
+    _range(d, "risk_tier", 1, 9)
+    violations = d.get("violations")
+    if isinstance(violations, list):
+        for i, v in enumerate(violations):
+            if isinstance(v, dict) and isinstance(v.get("description"), str):
+                violations[i] = {**v, "description": clean_text(v["description"])}
+    _point(d)
+    return d
+
+
+def _complaint(d: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
+    _time(d, "event_time", ctx)
+    _text(d, "event_id", required=True)
+    _text(d, "text", required=True, mask=True)
+    _text(d, "subject", nullable=True, mask=True)
+    for key in ("category", "urgency", "entity_name", "address"):
+        _text(d, key, nullable=True)
+    _uscc(d, optional=True)
+    _region(d, optional=True)
+    for key in ("complainant_phone", "complainant_id"):
+        v = _str(d, key)
+        if v is not None:
+            d[key] = mask_identifier(clean_text(v)) or None  # masked before the model exists
+    _point(d)
+    return d
+
+
+def _equipment(d: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
+    _time(d, "event_time", ctx)
+    _text(d, "event_id", required=True)
+    _text(d, "equipment_code", required=True)
+    _uscc(d)
+    _region(d, optional=True)
+    _count(d, "door_faults")
+    metrics, units, rated = d.get("metrics", {}), d.get("units", {}), d.get("rated", {})
+    for key, value in (("metrics", metrics), ("units", units), ("rated", rated)):
+        if not isinstance(value, dict):
+            raise ValidationFailed(
+                "wrong_type", f"expected an object, got {type(value).__name__}", key
+            )
+    for name, unit in units.items():
+        if not isinstance(unit, str):
+            raise ValidationFailed(
+                "wrong_type", f"a unit is a string, got {type(unit).__name__}", f"units.{name}"
+            )
+        if name not in metrics and name not in rated:
+            raise ValidationFailed(
+                "bad_unit", f"unit given for {name!r}, which has no reading", f"units.{name}"
+            )
+    new_metrics, new_rated, new_units = dict(metrics), dict(rated), dict(units)
+    for name, unit in units.items():
+        if name in metrics:
+            new_metrics[name], new_units[name] = normalise(metrics[name], unit, f"metrics.{name}")
+        if name in rated:
+            new_rated[name], new_units[name] = normalise(rated[name], unit, f"rated.{name}")
+    if "metrics" in d:
+        d["metrics"] = new_metrics
+    if "rated" in d:
+        d["rated"] = new_rated
+    if "units" in d:
+        d["units"] = new_units
+    return d
+
+
+def _truck(d: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
+    _time(d, "event_time", ctx)
+    _text(d, "event_id", required=True)
+    plate = _str(d, "plate")
+    if plate is not None:
+        d["plate"] = normalise_plate(plate)
+        if not is_valid_plate(d["plate"]):
+            raise ValidationFailed(
+                "bad_plate",
+                f"{d['plate'][:20]!r} is not province character + letter + 5 or 6 characters",
+                "plate",
+            )
+    _point(d, required=True)
+    _uscc(d, "company_uscc", optional=True)
+    _region(d, optional=True)
+    _text(d, "permit_id", nullable=True)
+    _range(d, "speed_kmh", 0, 300)
+    _range(d, "heading", 0, 360)
+    return d
+
+
+def _disposition(d: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
+    _time(d, "event_time", ctx)
+    for key in ("event_id", "task_id", "department", "actor"):
+        _text(d, key, required=True)
+    _text(d, "reason", nullable=True)
+    return d
+
+
+_NORMALISERS: dict[str, Callable[[dict[str, Any], _Ctx], dict[str, Any]]] = {
+    "inspections": _inspection,
+    "complaints": _complaint,
+    "equipment": _equipment,
+    "trucks": _truck,
+    "dispositions": _disposition,
+}
+
+
+# ---------------------------------------------------------------- dead letters
+
+
+def dead_letter(
+    exc: BaseException,
+    *,
+    source: str,
+    topic: str,
+    partition: int = -1,
+    offset: int = -1,
+    key: bytes | None,
+    payload: bytes,
+    now: datetime,
+    worker: str = "",
+    max_payload_bytes: int | None = None,
+) -> DeadLetter:
+    """The dead-letter record for a rejected payload: reason, field, message, original bytes.
+
+    A payload larger than ``max_payload_bytes`` (e.g. a ``too_large`` one, which the broker
+    would refuse again) keeps only its head, and the message says so.
+    """
+    if isinstance(exc, ValidationFailed):
+        reason, field, message = exc.reason, exc.field, exc.message
+    else:
+        reason, field, message = "internal_error", "", f"{type(exc).__name__}: {exc}"
+    if max_payload_bytes is not None and len(payload) > max_payload_bytes:
+        message += f" (payload truncated to {max_payload_bytes} of {len(payload)} bytes)"
+        payload = payload[:max_payload_bytes]
+    return DeadLetter(
+        reason=reason,
+        field=field,
+        message=message,
+        source=source,
+        topic=topic,
+        partition=partition,
+        offset=offset,
+        key=key,
+        payload=payload,
+        rejected_at=now,
+        worker=worker,
+    )

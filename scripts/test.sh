@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The whole test suite: lint, format, types, unit, streams, integration (real Kafka, Redis,
+# PostgreSQL started by the project's own scripts and stopped again, whatever happens).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh
+export PATH="$PWD/.venv/bin:$PATH"
+
+# Services this run started are stopped on exit; ones already running are left alone.
+started=()
+cleanup() {
+  if [ ${#started[@]} -gt 0 ]; then
+    riskloop dev down "${started[@]}" || true
+  fi
+}
+trap cleanup EXIT INT TERM
+
+echo "== ruff" && ruff check . && ruff format --check .
+echo "== mypy" && mypy
+echo "== unit + streams tests"
+python -m pytest tests/unit tests/streams -q -p no:cacheprovider
+
+echo "== local services"
+for svc in kafka redis postgres; do
+  if ! riskloop dev status 2>/dev/null | grep -qE "^$svc +healthy"; then
+    started+=("$svc")
+  fi
+done
+riskloop dev up
+echo "== integration tests"
+python -m pytest tests/integration -q -p no:cacheprovider "$@"

@@ -1,0 +1,88 @@
+"""Kafka administration through confluent-kafka's AdminClient: reachability, topics.
+
+Kept apart from the agents: these run from the CLI and tests, before any worker exists.
+"""
+
+from __future__ import annotations
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from config.settings import Settings
+from infra.errors import InfraError
+
+DEFAULT_DEPARTMENTS = (
+    "market_supervision",
+    "special_equipment",
+    "urban_management",
+    "health",
+    "emergency",
+    "risk_centre",
+)
+
+
+def admin_client(settings: Settings) -> AdminClient:
+    return AdminClient({"bootstrap.servers": settings.bootstrap_servers, "log_level": 0})
+
+
+def require_broker(settings: Settings, timeout: float = 5.0) -> dict[str, int]:
+    """Topic → partition count, or one clear line if the broker cannot be reached."""
+    try:
+        meta = admin_client(settings).list_topics(timeout=timeout)
+    except KafkaException as exc:
+        raise InfraError(
+            f"cannot reach the Kafka broker at {settings.bootstrap_servers} ({exc.args[0].str()}); "
+            "start it with `riskloop dev up` or set RISKLOOP_KAFKA_BROKER"
+        ) from exc
+    return {name: len(t.partitions) for name, t in meta.topics.items()}
+
+
+list_topics = require_broker
+
+
+def wanted_topics(
+    settings: Settings, departments: list[str] | tuple[str, ...] = ()
+) -> list[NewTopic]:
+    """Every topic RiskLoop uses, with partitions and compaction from settings."""
+    t = settings.topics
+    data = [*t.sources().values(), t.dispositions, *t.outputs()]
+    data += [f"{t.task_prefix}{d}" for d in (*DEFAULT_DEPARTMENTS, *departments)]
+    topics = [
+        NewTopic(name, num_partitions=t.partitions, replication_factor=1)
+        for name in dict.fromkeys(data)
+    ]
+    topics += [
+        NewTopic(
+            name,
+            num_partitions=t.control_partitions,
+            replication_factor=1,
+            config={"cleanup.policy": "compact"},
+        )
+        for name in t.control()
+    ]
+    return topics
+
+
+def create_topics(
+    settings: Settings, departments: list[str] | tuple[str, ...] = ()
+) -> tuple[list[str], list[str]]:
+    """Create what is missing; returns (created, already existing). Idempotent."""
+    existing_now = require_broker(settings)
+    wanted = [nt for nt in wanted_topics(settings, departments) if nt.topic not in existing_now]
+    existing = [nt.topic for nt in wanted_topics(settings, departments) if nt.topic in existing_now]
+    created: list[str] = []
+    if not wanted:
+        return created, existing
+    client = admin_client(settings)  # keep a reference until every future has resolved
+    futures = client.create_topics(wanted, operation_timeout=30)
+    for name, future in futures.items():
+        try:
+            future.result()
+            created.append(name)
+        except KafkaException as exc:
+            err = exc.args[0]
+            if err.name() == "TOPIC_ALREADY_EXISTS":
+                existing.append(name)
+            else:
+                raise InfraError(f"creating topic {name} failed: {err.str()}") from exc
+    return created, existing

@@ -1,0 +1,60 @@
+"""The Faust application: built from one Settings object, with its topics and agents.
+
+``build_app(settings)`` is the only way an app comes to be, so a test, the demo and a worker
+each get exactly the configuration they pass in (no module-level app reading the environment).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+
+from config.settings import Settings
+from streams.topics import Topics, declare
+
+
+class RiskLoopApp(faust.App):
+    """A Faust app that carries its RiskLoop settings and topics."""
+
+    riskloop_settings: Settings
+    riskloop_topics: Topics
+    riskloop_state: dict[str, Any]
+
+
+def faust_config(settings: Settings) -> dict[str, Any]:
+    """Faust keyword settings derived from ours."""
+    return {
+        "broker": settings.kafka_broker,
+        "store": settings.store_url,
+        "datadir": str(settings.data_dir),
+        "web_host": settings.web_host,
+        "web_bind": settings.web_host,
+        "web_port": settings.web_port,
+        "web_enabled": True,
+        "topic_partitions": settings.topics.partitions,
+        "topic_replication_factor": 1,
+        "processing_guarantee": settings.processing_guarantee,
+        "autodiscover": False,
+        "key_serializer": "raw",
+        "value_serializer": "raw",
+        "table_cleanup_interval": 30.0,
+        "broker_commit_every": 100,
+        "broker_commit_interval": 1.0,
+        "stream_wait_empty": False,
+        "consumer_auto_offset_reset": "earliest",
+        "producer_acks": -1,
+    }
+
+
+def build_app(settings: Settings, **overrides: Any) -> RiskLoopApp:
+    """Create the app, declare its topics and register every agent."""
+    conf = {**faust_config(settings), **overrides}
+    app = RiskLoopApp(settings.app_id, **conf)
+    app.riskloop_settings = settings
+    app.riskloop_topics = declare(app, settings)
+    app.riskloop_state = {}
+    from streams import pipeline
+
+    pipeline.register(app)
+    return app

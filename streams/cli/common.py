@@ -1,0 +1,28 @@
+"""Small helpers shared by the CLI modules: settings, one-line failures, console output."""
+
+from __future__ import annotations
+
+import sys
+from typing import NoReturn
+
+from rich.console import Console
+
+from config.settings import Settings, load_settings
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def settings() -> Settings:
+    """The settings for this invocation (environment, .env)."""
+    return load_settings()
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print one line to stderr and exit with ``code``."""
+    first = message.strip().splitlines()[0] if message.strip() else "failed"
+    rest = message.strip().splitlines()[1:]
+    print(f"riskloop: error: {first}", file=sys.stderr)
+    for line in rest:
+        print(f"  {line}", file=sys.stderr)
+    sys.exit(code)

@@ -1,0 +1,204 @@
+"""``riskloop demo``: the main job end to end, on the embedded defaults.
+
+Starts the local broker (and Redis), creates the topics, starts a real ``riskloop worker``
+subprocess, replays a sample of realistic events, prints every alert as it arrives, and stops
+everything it started — when the worker has caught up and the alerts have gone quiet, or at
+once on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from config.settings import Settings
+from infra import stack
+from infra.errors import InfraError
+from streams.admin import create_topics
+from streams.cli.common import console
+
+_LEVEL_STYLE = {
+    "red": "bold red",
+    "orange": "bold dark_orange",
+    "yellow": "bold yellow",
+    "blue": "bold blue",
+}
+
+
+def load_events(path: Path) -> list[tuple[str, str, dict[str, object]]]:
+    """(source, key, event) from a JSONL file of ``{"source": ..., "event": {...}}`` lines."""
+    out = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            source, event = item["source"], item["event"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InfraError(f"{path}:{n}: not a {{source, event}} JSON line ({exc})") from exc
+        key = (
+            event.get("uscc")
+            or event.get("equipment_code")
+            or event.get("plate")
+            or event.get("event_id", "")
+        )
+        out.append((source, str(key), event))
+    return out
+
+
+@contextmanager
+def worker_process(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
+    """A ``riskloop worker`` subprocess, stopped with SIGTERM (then SIGKILL) on exit."""
+    log_path = settings.dev.state_dir / "demo-worker.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "RISKLOOP_LOG_FORMAT": "json"}
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streams", "worker"],
+            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+        )  # fmt: skip
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def group_lag(settings: Settings, topics: list[str]) -> int:
+    """Messages the worker's consumer group has not yet committed on ``topics``."""
+    c = Consumer(
+        {
+            "bootstrap.servers": settings.bootstrap_servers,
+            "group.id": settings.app_id,
+            "log_level": 0,
+        }
+    )
+    try:
+        meta = c.list_topics(timeout=5)
+        parts = [TopicPartition(t, p) for t in topics for p in meta.topics[t].partitions]
+        committed = c.committed(parts, timeout=5)
+        lag = 0
+        for tp in committed:
+            _, high = c.get_watermark_offsets(tp, timeout=5)
+            lag += max(0, high - max(tp.offset, 0))
+        return lag
+    finally:
+        c.close()
+
+
+def print_alert(raw: bytes) -> None:
+    alert = json.loads(raw)
+    level = alert.get("level", "?")
+    why = ", ".join(r.get("id", "") for r in alert.get("reasons", []))
+    console.print(
+        f"[{_LEVEL_STYLE.get(level, 'bold')}]{level.upper():<6}[/] {alert.get('state', ''):<10} "
+        f"{alert.get('title', '')}  [dim]{alert.get('entity', '')} ← {why}[/]"
+    )
+
+
+def run_demo(
+    settings: Settings,
+    *,
+    events: Path | None,
+    count: int,
+    seed: int,
+    timeout: float,
+    keep_running: bool,
+) -> None:
+    """Run the demo; Ctrl-C at any point stops the worker and the services cleanly."""
+    from bench.generator import generate
+
+    dev = settings.dev
+    already = {name for name, (ok, _) in stack.status(dev).items() if ok}
+    wanted = ["kafka", "redis"]
+    console.print("[bold]RiskLoop demo[/] — starting the local broker and Redis …")
+    for line in stack.up(dev, wanted):
+        console.print(f"  {line}")
+    try:
+        create_topics(settings)
+        sample = (
+            load_events(events)
+            if events
+            else [(e.source, e.key, e.event) for e in generate(count, seed=seed)]
+        )
+        consumer = Consumer({
+            "bootstrap.servers": settings.bootstrap_servers, "group.id": f"riskloop-demo-{os.getpid()}",
+            "auto.offset.reset": "latest", "enable.auto.commit": False, "log_level": 0,
+        })  # fmt: skip
+        consumer.subscribe([settings.topics.alerts])
+        _wait_assigned(consumer)
+        with worker_process(settings) as worker:
+            console.print(f"  worker started (pid {worker.pid}); replaying {len(sample)} events …")
+            _produce(settings, sample)
+            seen = _follow(settings, consumer, worker, timeout)
+        consumer.close()
+        console.print(
+            f"[bold]done[/]: {len(sample)} events replayed, {seen} alert changes received"
+        )
+    except KeyboardInterrupt:
+        console.print("\ninterrupted — stopping")
+    finally:
+        if not keep_running:
+            started = [n for n in wanted if n not in already]
+            for line in stack.down(dev, started) if started else []:
+                console.print(f"  {line}")
+
+
+def _wait_assigned(consumer: Consumer, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not consumer.assignment() and time.monotonic() < deadline:
+        consumer.poll(0.2)
+
+
+def _produce(settings: Settings, sample: list[tuple[str, str, dict[str, object]]]) -> None:
+    topics = settings.topics.sources()
+    producer = Producer(
+        {"bootstrap.servers": settings.bootstrap_servers, "linger.ms": 5, "log_level": 0}
+    )
+    for source, key, event in sample:
+        topic = topics.get(source) or getattr(settings.topics, source)
+        producer.produce(
+            topic, key=key.encode(), value=json.dumps(event, ensure_ascii=False).encode()
+        )
+        producer.poll(0)
+    producer.flush(30)
+
+
+def _follow(
+    settings: Settings, consumer: Consumer, worker: subprocess.Popen[bytes], timeout: float
+) -> int:
+    """Print alerts until the worker caught up and 3 s passed without one, or ``timeout``."""
+    seen, quiet_since = 0, time.monotonic()
+    deadline = time.monotonic() + timeout
+    sources = list(settings.topics.sources().values())
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            raise InfraError(
+                f"the worker exited with code {worker.returncode}; see {settings.dev.state_dir / 'demo-worker.log'}"
+            )
+        msg = consumer.poll(0.5)
+        if msg is not None and not msg.error():
+            print_alert(msg.value() or b"{}")
+            seen += 1
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since > 3:
+            with suppress(Exception):
+                if group_lag(settings, sources) == 0:
+                    return seen
+            quiet_since = time.monotonic() - 2
+    console.print(f"[yellow]stopped waiting after {timeout:.0f} s[/]")
+    return seen

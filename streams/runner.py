@@ -1,0 +1,39 @@
+"""Running a worker process: logging, broker check, topics, the Faust Worker."""
+
+from __future__ import annotations
+
+from faust.worker import Worker
+
+from config.settings import Settings
+from infra.process import ensure_port_free
+from streams import logs
+from streams.admin import create_topics, require_broker
+
+
+class RiskLoopWorker(Worker):
+    """Faust's Worker with our structured logging instead of its own formatter."""
+
+    riskloop_settings: Settings
+
+    def _setup_logging(self) -> None:
+        logs.configure(self.riskloop_settings)
+
+
+def make_worker(settings: Settings) -> RiskLoopWorker:
+    from streams.app import build_app
+
+    app = build_app(settings)
+    worker = RiskLoopWorker(
+        app, loglevel=settings.log_level.lower(), quiet=True, redirect_stdouts=False
+    )
+    worker.riskloop_settings = settings
+    return worker
+
+
+def run_worker(settings: Settings) -> None:
+    """Check the broker, make sure the topics exist, then run until SIGINT/SIGTERM."""
+    logs.configure(settings)
+    ensure_port_free(settings.web_port, "the worker's HTTP server (set RISKLOOP_WEB_PORT)")
+    require_broker(settings)
+    create_topics(settings)
+    make_worker(settings).execute_from_commandline()

@@ -1,0 +1,84 @@
+"""Every topic RiskLoop reads or writes, declared once.
+
+Agents and senders take topics from here, never by string, so a rename in settings is the
+only change needed. Values are raw bytes: we decode ourselves, so a record that fails to
+decode can still be dead-lettered with its original bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import faust
+
+from config.settings import Settings
+
+
+@dataclass(frozen=True)
+class Topics:
+    inspections: faust.TopicT
+    complaints: faust.TopicT
+    equipment: faust.TopicT
+    trucks: faust.TopicT
+    dispositions: faust.TopicT
+    rulepacks: faust.TopicT
+    models: faust.TopicT
+    geofences: faust.TopicT
+    silences: faust.TopicT
+    status: faust.TopicT
+    alerts: faust.TopicT
+    alerts_shadow: faust.TopicT
+    task_events: faust.TopicT
+    supervision: faust.TopicT
+    deadletter: faust.TopicT
+
+    def sources(self) -> dict[str, faust.TopicT]:
+        return {
+            "inspections": self.inspections,
+            "complaints": self.complaints,
+            "equipment": self.equipment,
+            "trucks": self.trucks,
+        }
+
+
+def declare(app: faust.App, settings: Settings) -> Topics:
+    """Declare all fixed topics on ``app`` with the partition counts from settings."""
+    t = settings.topics
+
+    def data(name: str) -> faust.TopicT:
+        return app.topic(
+            name, key_type=bytes, value_type=bytes, value_serializer="raw",
+            key_serializer="raw", partitions=t.partitions,
+        )  # fmt: skip
+
+    def control(name: str) -> faust.TopicT:
+        return app.topic(
+            name, key_type=bytes, value_type=bytes, value_serializer="raw",
+            key_serializer="raw", partitions=t.control_partitions, compacting=True,
+        )  # fmt: skip
+
+    return Topics(
+        inspections=data(t.inspections),
+        complaints=data(t.complaints),
+        equipment=data(t.equipment),
+        trucks=data(t.trucks),
+        dispositions=data(t.dispositions),
+        rulepacks=control(t.rulepacks),
+        models=control(t.models),
+        geofences=control(t.geofences),
+        silences=control(t.silences),
+        status=control(t.status),
+        alerts=data(t.alerts),
+        alerts_shadow=data(t.alerts_shadow),
+        task_events=data(t.task_events),
+        supervision=data(t.supervision),
+        deadletter=data(t.deadletter),
+    )
+
+
+def task_topic(app: faust.App, settings: Settings, department: str) -> faust.TopicT:
+    """The topic of one department's tasks, ``tasks.<department>``."""
+    return app.topic(
+        f"{settings.topics.task_prefix}{department}", key_type=bytes, value_type=bytes,
+        value_serializer="raw", key_serializer="raw", partitions=settings.topics.partitions,
+    )  # fmt: skip

@@ -1,0 +1,60 @@
+"""The walking skeleton on the real broker: produce with confluent-kafka, a real `riskloop
+worker` subprocess, consume the alert (and the dead letter) — no mocks anywhere."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+
+from bench.generator import entities
+from tests.integration.conftest import collect, produce, tail_consumer
+
+
+def test_failed_inspection_flows_to_alerts(live_settings, worker) -> None:  # type: ignore[no-untyped-def]
+    import random
+
+    ent = entities(1, random.Random(5))[0]
+    run = uuid.uuid4().hex[:8]
+    failed = {
+        "event_id": f"e2e-{run}-1", "event_time": "2026-11-20T08:00:00+08:00", "uscc": ent.uscc,
+        "entity_name": ent.name, "region_code": ent.region_code, "item_code": "FOOD-INSP-01",
+        "outcome": "fail", "critical_count": 1,
+        "violations": [{"code": "C03", "severity": "critical", "description": "冷藏温度超标"}],
+    }  # fmt: skip
+    passed = {
+        **failed,
+        "event_id": f"e2e-{run}-2",
+        "outcome": "pass",
+        "critical_count": 0,
+        "violations": [],
+    }
+    s = live_settings
+    consumer = tail_consumer(s.bootstrap_servers, [s.topics.alerts, s.topics.deadletter])
+    worker()
+    produce(s.bootstrap_servers, s.topics.inspections, [
+        (ent.uscc.encode(), json.dumps(failed, ensure_ascii=False).encode()),
+        (ent.uscc.encode(), json.dumps(passed, ensure_ascii=False).encode()),
+        (b"garbage", b"\xff not json " + run.encode()),
+    ])  # fmt: skip
+
+    def is_ours_dead(t: str, v: dict) -> bool:
+        return t == s.topics.deadletter and run.encode() in base64.b64decode(v.get("payload", ""))
+
+    def done(msgs: list[tuple[str, dict]]) -> bool:
+        return any(is_ours_dead(t, v) for t, v in msgs) and any(
+            t == s.topics.alerts and failed["event_id"] in v.get("evidence", []) for t, v in msgs
+        )
+
+    msgs = collect(consumer, done, timeout=90)
+    consumer.close()
+    alerts = [
+        v
+        for t, v in msgs
+        if t == s.topics.alerts and v.get("correlation_id", "").startswith(f"e2e-{run}")
+    ]
+    assert [a["evidence"] for a in alerts] == [[failed["event_id"]]], msgs
+    assert alerts[0]["entity"] == ent.uscc
+    assert alerts[0]["level"] in {"orange", "red"}
+    dead = [v for t, v in msgs if is_ours_dead(t, v)]
+    assert dead, "the garbage record must be dead-lettered"

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+
+from loop.config import LoopConfig
+from loop.errors import InvalidTransition
+from loop.feedback import close_loop, feedback_for, label_of, precision, recurrence
+from loop.state_machine import apply, open_task
+from loop.tasks import TaskCase
+from loop.warnings import EntityWarnings, apply_hit, apply_score
+from models.score import ModelScore
+from rules.hit import RuleHit
+from schemas.records import AlertState, DispositionResult
+from schemas.records import DispositionAction as A
+
+from .conftest import ROUTING, T0, USCC, disposition
+
+Hit = Callable[..., RuleHit]
+Score = Callable[..., ModelScore]
+
+
+def disposed(
+    make_hit: Callable[..., RuleHit],
+    make_score: Callable[..., ModelScore],
+    config: LoopConfig,
+    result: DispositionResult,
+    state: EntityWarnings | None = None,
+    at: timedelta = timedelta(0),
+) -> tuple[TaskCase, EntityWarnings]:
+    state, (alert,) = apply_hit(state, make_hit(event_time=T0 + at), T0 + at, config)
+    state, _ = apply_score(state, make_score(event_id=f"m-{at}"), T0 + at, config)
+    case, _ = open_task(alert, state.warnings[alert.fingerprint].template, ROUTING, config, T0 + at)
+    dept = case.task.department
+    for n, (action, extra) in enumerate(
+        [(A.sign, {}), (A.start, {}), (A.dispose, {"result": result, "evidence": ["photo:1"]})]
+    ):
+        case, _ = apply(
+            case,
+            disposition(case.task_id, action, dept, n, at=T0 + at + timedelta(minutes=n), **extra),
+            config,
+        )
+    return case, state
+
+
+def test_labels_carry_the_models_features(
+    make_hit: Hit, make_score: Score, config: LoopConfig
+) -> None:
+    case, state = disposed(make_hit, make_score, config, DispositionResult.confirmed)
+    fb = feedback_for(case, state.warnings[case.task.fingerprint])
+    (label,) = fb.labels
+    assert (label.model, label.version, label.label) == ("hst_inspections", "3", True)
+    assert label.features == {"critical_count": 1.0, "score": 55.0}
+    assert fb.rules == ["food/failed_inspection"]
+
+
+def test_not_found_teaches_nothing() -> None:
+    assert label_of(DispositionResult.not_found) is None
+    assert label_of(DispositionResult.rectification) is True
+    assert label_of(DispositionResult.false_alarm) is False
+
+
+def test_feedback_needs_a_disposed_task(make_hit: Hit, config: LoopConfig) -> None:
+    state, (alert,) = apply_hit(None, make_hit(), T0, config)
+    case, _ = open_task(alert, None, ROUTING, config, T0)
+    with pytest.raises(InvalidTransition, match="disposed or closed"):
+        feedback_for(case, state.warnings[alert.fingerprint])
+
+
+def test_close_loop_updates_warning_precision_and_profile(
+    make_hit: Hit, make_score: Score, config: LoopConfig
+) -> None:
+    case, state = disposed(make_hit, make_score, config, DispositionResult.false_alarm)
+    out = close_loop(case, state, None, None, now=T0 + timedelta(hours=1), config=config)
+    fb, state, (alert,), counters, profile = (
+        out.feedback,
+        out.warnings,
+        out.alerts,
+        out.counters,
+        out.profile,
+    )
+    assert alert.state is AlertState.false_alarm and fb.label is False
+    assert counters == {"food/failed_inspection": {"confirmed": 0, "false_alarm": 1}}
+    assert precision(counters["food/failed_inspection"]) == 0.0
+    assert profile is not None and profile.uscc == USCC and profile.counts == {"disposition": 1}
+    case2, state = disposed(
+        make_hit, make_score, config, DispositionResult.confirmed, state, timedelta(days=40)
+    )
+    counters = close_loop(
+        case2, state, counters, profile, now=T0 + timedelta(days=41), config=config
+    ).counters
+    assert precision(counters["food/failed_inspection"]) == 0.5
+
+
+def test_recurrence_within_window_links_to_the_closed_task(
+    make_hit: Hit, make_score: Score, config: LoopConfig
+) -> None:
+    case, state = disposed(make_hit, make_score, config, DispositionResult.confirmed)
+    closed_at = T0 + timedelta(hours=1)
+    state = close_loop(case, state, None, None, now=closed_at, config=config).warnings
+    state, (back,) = apply_hit(
+        state, make_hit(event_time=T0 + timedelta(days=3)), T0 + timedelta(days=3), config
+    )
+    warning = state.warnings[back.fingerprint]
+    rec = recurrence(warning, T0 + timedelta(days=3), config)
+    assert (
+        rec is not None
+        and rec.previous_task_id == case.task_id
+        and rec.department == case.task.department
+    )
+    new_case, events = open_task(
+        back, warning.template, ROUTING, config, T0 + timedelta(days=3), recurrence=rec
+    )
+    assert new_case.task_id != case.task_id and new_case.task.previous_task_id == case.task_id
+    assert events[0].reason == f"recurrence of {case.task_id}"
+    assert recurrence(warning, closed_at + timedelta(days=31), config) is None
+
+
+def test_first_epoch_is_no_recurrence(make_hit: Hit, config: LoopConfig) -> None:
+    state, (alert,) = apply_hit(None, make_hit(), T0, config)
+    assert recurrence(state.warnings[alert.fingerprint], T0, config) is None

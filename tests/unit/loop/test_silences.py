@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from loop.silences import Silence, create, matching, prune
+from schemas.errors import ConfigError
+
+from .conftest import T0
+
+BASE = {
+    "silence_id": "s1",
+    "reason": "drill",
+    "creator": "wang",
+    "starts_at": T0,
+    "ends_at": T0 + timedelta(hours=2),
+}
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({}, "at least one matcher"),
+        ({"entity": "X", "reason": " "}, "reason"),
+        ({"entity": "X", "region_prefix": "330"}, "2, 4 or 6 digits"),
+        ({"entity": "X", "ends_at": T0}, "ends_at must be after"),
+    ],
+)
+def test_invalid_silences_are_rejected_with_a_reason(
+    extra: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        create({**BASE, **extra}, T0, timedelta(days=30))
+
+
+def test_too_long_or_expired_silences_are_rejected() -> None:
+    with pytest.raises(ConfigError, match="longer than"):
+        create({**BASE, "entity": "X", "ends_at": T0 + timedelta(days=31)}, T0, timedelta(days=30))
+    with pytest.raises(ConfigError, match="already expired"):
+        create({**BASE, "entity": "X"}, T0 + timedelta(hours=3), timedelta(days=30))
+
+
+def test_matchers_are_an_and_of_the_set_fields() -> None:
+    s = create({**BASE, "source": "trucks", "region_prefix": "3301"}, T0, timedelta(days=1))
+    kw = {"entity": "E", "item_code": "I"}
+    assert s.matches(source="trucks", region_code="330106", **kw)
+    assert not s.matches(source="trucks", region_code="330206", **kw)
+    assert not s.matches(source="trucks", region_code=None, **kw)
+    assert not s.matches(source="complaints", region_code="330106", **kw)
+
+
+def test_silences_expire() -> None:
+    s = Silence.model_validate({**BASE, "entity": "E"})
+    kw = {"source": "x", "entity": "E", "item_code": "", "region_code": None}
+    assert matching([s], T0 + timedelta(hours=1), **kw) == s
+    assert matching([s], T0 + timedelta(hours=2), **kw) is None
+    assert matching([s], T0 - timedelta(seconds=1), **kw) is None
+    assert prune([s], T0 + timedelta(hours=2)) == []

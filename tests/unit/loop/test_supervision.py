@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+
+from loop.config import LoopConfig
+from loop.deadlines import deadline_after
+from loop.state_machine import apply, open_task
+from loop.supervision import due, next_due
+from loop.tasks import TaskCase
+from loop.warnings import apply_hit
+from rules.hit import RuleHit
+from schemas.records import DispositionAction as A
+from schemas.records import Level, SupervisionKind
+
+from .conftest import ROUTING, T0, disposition
+
+
+@pytest.fixture
+def red(make_hit: Callable[..., RuleHit], config: LoopConfig) -> TaskCase:
+    state, (alert,) = apply_hit(None, make_hit(level=Level.red), T0, config)
+    return open_task(alert, None, ROUTING, config, T0)[0]
+
+
+def test_ladder_fires_each_step_once(red: TaskCase, config: LoopConfig) -> None:
+    # red: sign-for within 30 minutes → 催办 at 24 minutes (80 %), 督办 at 30, 通报 5wd later.
+    case, none = due(red, T0 + timedelta(minutes=23), config)
+    assert none == [] and case == red
+    assert next_due(case, config) == T0 + timedelta(minutes=24)
+    case, (reminder,) = due(case, T0 + timedelta(minutes=24), config)
+    assert reminder.kind is SupervisionKind.reminder and reminder.deadline == T0 + timedelta(
+        minutes=30
+    )
+    assert due(case, T0 + timedelta(minutes=25), config)[1] == []
+    case, (sup,) = due(case, T0 + timedelta(minutes=31), config)
+    assert sup.kind is SupervisionKind.supervision and sup.at == red.task.sign_deadline
+    notice_at = deadline_after(red.task.sign_deadline, "5wd")
+    assert due(case, notice_at - timedelta(seconds=1), config)[1] == []
+    case, (notice,) = due(case, notice_at, config)
+    assert notice.kind is SupervisionKind.notice and notice.department == red.task.department
+    assert due(case, notice_at + timedelta(days=30), config)[1] == []
+    assert next_due(case, config) is None
+    assert len({reminder.event_id, sup.event_id, notice.event_id}) == 3
+
+
+def test_after_a_restart_missed_steps_come_at_once_without_a_stale_reminder(
+    red: TaskCase, config: LoopConfig
+) -> None:
+    case, events = due(red, T0 + timedelta(hours=1), config)
+    assert [e.kind for e in events] == [SupervisionKind.supervision]
+    assert "sign:reminder" in case.fired
+    # the same call again, e.g. by a second timer after restart: nothing new
+    assert due(case, T0 + timedelta(hours=1), config)[1] == []
+
+
+def test_signing_switches_to_the_dispose_ladder(red: TaskCase, config: LoopConfig) -> None:
+    case, _ = due(red, T0 + timedelta(minutes=24), config)
+    case, _ = apply(
+        case,
+        disposition(case.task_id, A.sign, case.task.department, 1, at=T0 + timedelta(minutes=26)),
+        config,
+    )
+    case, events = due(case, T0 + timedelta(minutes=40), config)
+    assert events == []
+    case, (reminder,) = due(case, T0 + timedelta(minutes=96), config)
+    assert reminder.deadline == red.task.dispose_deadline
+
+
+def test_deterministic_events_regardless_of_when_noticed(red: TaskCase, config: LoopConfig) -> None:
+    _, a = due(red, T0 + timedelta(minutes=31), config)
+    _, b = due(red, T0 + timedelta(minutes=59), config)
+    assert a == b
+
+
+def test_done_tasks_have_no_ladder(red: TaskCase, config: LoopConfig) -> None:
+    closed = red.model_copy(update={"task": red.task.model_copy(update={"state": "closed"})})
+    assert due(closed, T0 + timedelta(days=30), config) == (closed, [])

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+
+from loop import ids
+from loop.config import LoopConfig
+from loop.errors import RoutingError
+from loop.routing import parse_table
+from loop.tasks import Recurrence, case_for, task_for
+from loop.warnings import apply_hit
+from rules.hit import RuleHit, TaskTemplate
+from schemas.records import Alert, Level, TaskState
+
+from .conftest import ROUTING, T0
+
+
+def alert_of(
+    make_hit: Callable[..., RuleHit], config: LoopConfig, **over: object
+) -> tuple[Alert, TaskTemplate | None]:
+    hit = make_hit(**over)
+    state, (alert, *_) = apply_hit(None, hit, T0, config)
+    return alert, state.warnings[alert.fingerprint].template
+
+
+def test_task_from_template_routing_and_deadlines(
+    make_hit: Callable[..., RuleHit], config: LoopConfig
+) -> None:
+    alert, template = alert_of(make_hit, config, level=Level.orange)
+    task = task_for(alert, template, ROUTING, config.deadlines, T0)
+    assert task.task_id == ids.task_id(alert.alert_id)
+    assert task == task_for(alert, template, ROUTING, config.deadlines, T0)  # deterministic
+    assert task.department == "xihu_market" and task.state is TaskState.created
+    assert task.checklist == ["check licence"] and task.required_evidence == ["photo"]
+    assert task.sign_deadline == T0 + timedelta(hours=4)
+    assert task.dispose_deadline == T0 + timedelta(hours=24)
+    assert task.correlation_id == alert.alert_id
+
+
+def test_template_department_when_no_route(
+    make_hit: Callable[..., RuleHit], config: LoopConfig
+) -> None:
+    alert, template = alert_of(make_hit, config, region_code="440305")
+    assert task_for(alert, template, ROUTING, config.deadlines, T0).department == "zj_market"
+
+
+def test_model_only_warning_needs_a_route(
+    make_hit: Callable[..., RuleHit], config: LoopConfig
+) -> None:
+    alert, _ = alert_of(make_hit, config, region_code="440305")
+    with pytest.raises(RoutingError):
+        task_for(alert, None, ROUTING, config.deadlines, T0)
+
+
+def test_template_deadlines_override_the_level(
+    make_hit: Callable[..., RuleHit], config: LoopConfig
+) -> None:
+    template = TaskTemplate(department="d", sign_deadline="1h", dispose_deadline="2h")
+    alert, _ = alert_of(make_hit, config, task=template)
+    task = task_for(alert, template, parse_table(""), config.deadlines, T0)
+    assert task.sign_deadline - T0 == timedelta(hours=1)
+
+
+def test_recurrence_links_and_goes_back_to_the_closing_department(
+    make_hit: Callable[..., RuleHit], config: LoopConfig
+) -> None:
+    alert, template = alert_of(make_hit, config)
+    rec = Recurrence(previous_task_id="task-old", department="zj_market")
+    case = case_for(alert, template, ROUTING, config.deadlines, T0, recurrence=rec)
+    assert case.task.previous_task_id == "task-old" and case.task.department == "zj_market"
+    assert case.candidates == ["zj_market", "xihu_market", "hz_market"]

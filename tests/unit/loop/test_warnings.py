@@ -1,0 +1,242 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from loop import ids
+from loop.config import LoopConfig
+from loop.silences import Silence
+from loop.warnings import EntityWarnings, apply_hit, apply_score, resolve, should_task, tick
+from models.score import ModelScore
+from rules.hit import RuleHit
+from schemas.records import AlertState, DispositionResult, Level
+
+from .conftest import T0, USCC
+
+Hit = Callable[..., RuleHit]
+
+
+def test_first_hit_opens_a_warning_with_a_deterministic_id(
+    make_hit: Hit, config: LoopConfig
+) -> None:
+    hit = make_hit()
+    state, alerts = apply_hit(None, hit, T0, config)
+    (alert,) = alerts
+    fp = ids.fingerprint("inspections", USCC, "FOOD-001")
+    assert alert.fingerprint == fp and alert.alert_id == f"{fp}.1"
+    assert alert.state is AlertState.new and alert.level is Level.yellow
+    assert alert.evidence == [hit.event_id] and alert.occurrences == 1
+    (reason,) = alert.reasons
+    assert (reason.kind, reason.id, reason.version, reason.pack) == (
+        "rule",
+        "failed_inspection",
+        "1.0.0",
+        "food",
+    )
+    assert reason.values == {"critical_count": "1"}
+    assert should_task(alert, config)
+    # A state round-trips through JSON, as the Faust table stores it.
+    assert EntityWarnings.model_validate_json(state.model_dump_json()) == state
+
+
+def test_a_rules_own_group_key_splits_warnings(make_hit: Hit, config: LoopConfig) -> None:
+    state, (a,) = apply_hit(None, make_hit(group_key=f"{USCC}|fence-1"), T0, config)
+    state, alerts = apply_hit(state, make_hit(group_key=f"{USCC}|fence-2"), T0, config)
+    assert alerts[0].fingerprint != a.fingerprint and alerts[0].state is AlertState.new
+    _, (same,) = apply_hit(state, make_hit(group_key=f"{USCC}|fence-1"), T0, config)
+    assert same.fingerprint == a.fingerprint and same.occurrences == 2
+
+
+def test_replayed_hit_changes_nothing(make_hit: Hit, config: LoopConfig) -> None:
+    hit = make_hit()
+    state, _ = apply_hit(None, hit, T0, config)
+    again, alerts = apply_hit(state, hit, T0, config)
+    assert alerts == [] and again == state
+
+
+def test_hits_group_and_escalate_after_n_in_window(make_hit: Hit) -> None:
+    config = LoopConfig(escalate_after=3, window="1h", max_escalations=1)
+    state = None
+    states = []
+    for minute in (0, 10, 20, 30, 40, 50):
+        state, (alert, *_) = apply_hit(
+            state, make_hit(event_time=T0 + timedelta(minutes=minute)), T0, config
+        )
+        states.append((alert.state, alert.level, alert.occurrences))
+    assert states[0] == (AlertState.new, Level.yellow, 1)
+    assert states[1] == (AlertState.updated, Level.yellow, 2)
+    assert states[2] == (AlertState.escalated, Level.orange, 3)
+    assert states[-1] == (AlertState.updated, Level.orange, 6)  # capped at one step
+    assert alert.first_seen == T0 and alert.last_seen == T0 + timedelta(minutes=50)
+    assert len(alert.evidence) == 6
+
+
+def test_hits_spread_over_time_do_not_escalate(make_hit: Hit) -> None:
+    config = LoopConfig(escalate_after=3, window="1h")
+    state = None
+    for hour in range(5):
+        state, (alert,) = apply_hit(
+            state, make_hit(event_time=T0 + timedelta(hours=hour)), T0, config
+        )
+    assert alert.level is Level.yellow and alert.occurrences == 5
+
+
+def test_a_higher_level_hit_raises_the_level(make_hit: Hit, config: LoopConfig) -> None:
+    state, _ = apply_hit(None, make_hit(), T0, config)
+    _, (alert,) = apply_hit(state, make_hit(level=Level.red, rule_id="trapped"), T0, config)
+    assert alert.state is AlertState.escalated and alert.level is Level.red
+    assert [r.id for r in alert.reasons] == ["failed_inspection", "trapped"]
+
+
+def test_quiet_warning_falls_back(make_hit: Hit) -> None:
+    config = LoopConfig(escalate_after=2, window="1h", quiet_after="2h")
+    state, _ = apply_hit(None, make_hit(), T0, config)
+    state, (alert,) = apply_hit(state, make_hit(), T0, config)
+    assert alert.level is Level.orange
+    same, nothing = tick(state, alert.last_seen + timedelta(hours=1), config)
+    assert nothing == [] and same == state
+    state, (alert,) = tick(state, alert.last_seen + timedelta(hours=2), config)
+    assert alert.state is AlertState.deescalated and alert.level is Level.yellow
+    assert tick(state, alert.last_seen + timedelta(hours=9), config)[1] == []
+
+
+def test_evidence_is_bounded(make_hit: Hit) -> None:
+    config = LoopConfig(max_evidence=3, escalate_after=0)
+    state = None
+    for _ in range(5):
+        state, (alert,) = apply_hit(state, make_hit(), T0, config)
+    assert alert.evidence == ["ev-2", "ev-3", "ev-4"] and alert.occurrences == 5
+
+
+def test_resolution_ends_the_epoch_and_a_return_gets_a_new_alert_id(
+    make_hit: Hit, config: LoopConfig
+) -> None:
+    state, (first,) = apply_hit(None, make_hit(), T0, config)
+    state, (ended,) = resolve(
+        state, first.alert_id, DispositionResult.confirmed, T0, config, task_id="t1"
+    )
+    assert ended.state is AlertState.resolved and ended.alert_id == first.alert_id
+    assert not should_task(ended, config)
+    state, (back,) = apply_hit(state, make_hit(), T0 + timedelta(days=2), config)
+    assert back.state is AlertState.new and back.alert_id == f"{first.fingerprint}.2"
+    assert back.occurrences == 1
+    assert state.warnings[first.fingerprint].closed_task_id == "t1"
+
+
+def test_replay_of_an_ended_epochs_hit_does_not_reopen_it(
+    make_hit: Hit, config: LoopConfig
+) -> None:
+    hit = make_hit()
+    state, (first,) = apply_hit(None, hit, T0, config)
+    state, _ = resolve(state, first.alert_id, DispositionResult.confirmed, T0, config)
+    assert apply_hit(state, hit, T0, config)[1] == []
+    state, (back,) = apply_hit(state, make_hit(), T0, config)
+    assert back.alert_id.endswith(".2")
+    assert apply_hit(state, hit, T0, config)[1] == []  # still remembered in the new epoch
+    # Resolving the old epoch again (a late duplicate) leaves the new one alone.
+    assert resolve(state, first.alert_id, DispositionResult.confirmed, T0, config)[1] == []
+
+
+def test_false_alarm_disposition_marks_the_warning(make_hit: Hit, config: LoopConfig) -> None:
+    state, (first,) = apply_hit(None, make_hit(), T0, config)
+    _, (ended,) = resolve(state, first.alert_id, DispositionResult.false_alarm, T0, config)
+    assert ended.state is AlertState.false_alarm
+
+
+def test_higher_warning_inhibits_lower_ones_on_the_same_entity(
+    make_hit: Hit, config: LoopConfig
+) -> None:
+    state, (low,) = apply_hit(None, make_hit(), T0, config)
+    state, alerts = apply_hit(state, make_hit(item_code="FOOD-009", level=Level.red), T0, config)
+    high, suppressed = alerts
+    assert high.level is Level.red and high.state is AlertState.new
+    assert suppressed.alert_id == low.alert_id
+    assert suppressed.state is AlertState.suppressed and suppressed.suppressed_by == high.alert_id
+    assert not should_task(suppressed, config)
+    # A new hit on the suppressed warning is recorded, still suppressed (not dropped).
+    state, (again,) = apply_hit(state, make_hit(), T0, config)
+    assert again.state is AlertState.suppressed and again.occurrences == 2
+    # When the red one ends, the lower one comes back and now deserves a task.
+    state, alerts = resolve(state, high.alert_id, DispositionResult.confirmed, T0, config)
+    assert [a.state for a in alerts] == [AlertState.resolved, AlertState.updated]
+    assert alerts[1].suppressed_by is None and should_task(alerts[1], config)
+
+
+def test_other_entities_are_not_inhibited(make_hit: Hit, config: LoopConfig) -> None:
+    a, _ = apply_hit(None, make_hit(level=Level.red), T0, config)
+    b, (alert,) = apply_hit(None, make_hit(entity="OTHER", uscc=None), T0, config)
+    assert alert.state is AlertState.new and b.entity == "OTHER" and a.entity == USCC
+
+
+def test_silenced_warning_is_recorded_and_expires(make_hit: Hit, config: LoopConfig) -> None:
+    silence = Silence(
+        silence_id="s1",
+        item_code="FOOD-001",
+        region_prefix="3301",
+        reason="known, under rectification",
+        creator="li",
+        starts_at=T0,
+        ends_at=T0 + timedelta(hours=4),
+    )
+    state, (alert,) = apply_hit(None, make_hit(), T0, config, [silence])
+    assert alert.state is AlertState.silenced and not should_task(alert, config)
+    state, nothing = tick(state, T0 + timedelta(hours=1), config, [silence])
+    assert nothing == []
+    state, (alert,) = tick(state, T0 + timedelta(hours=4), config, [silence])
+    assert alert.state is AlertState.new and should_task(alert, config)
+
+
+def test_silenced_warnings_do_not_inhibit(make_hit: Hit, config: LoopConfig) -> None:
+    silence = Silence(
+        silence_id="s1",
+        item_code="FOOD-009",
+        reason="drill",
+        creator="li",
+        starts_at=T0,
+        ends_at=T0 + timedelta(days=1),
+    )
+    state, _ = apply_hit(None, make_hit(), T0, config, [silence])
+    _, alerts = apply_hit(
+        state, make_hit(item_code="FOOD-009", level=Level.red), T0, config, [silence]
+    )
+    assert [a.state for a in alerts] == [AlertState.silenced]
+
+
+def test_shadow_hits_live_apart_and_never_task(make_hit: Hit, config: LoopConfig) -> None:
+    state, (active,) = apply_hit(None, make_hit(), T0, config)
+    state, (shadow,) = apply_hit(state, make_hit(mode="shadow", level=Level.red), T0, config)
+    assert shadow.shadow and shadow.fingerprint != active.fingerprint
+    assert shadow.state is AlertState.new and not should_task(shadow, config)
+    assert state.warnings[active.fingerprint].suppressed_by is None
+
+
+def test_model_score_corroborates_the_live_warning(
+    make_hit: Hit, make_score: Callable[..., ModelScore], config: LoopConfig
+) -> None:
+    state, (rule,) = apply_hit(None, make_hit(), T0, config)
+    state, (fused,) = apply_score(state, make_score(), T0, config)
+    assert fused.fingerprint == rule.fingerprint and fused.occurrences == 2
+    assert {r.kind for r in fused.reasons} == {"rule", "model"}
+    assert state.warnings[rule.fingerprint].features["hst_inspections"]["score"] == 55.0
+
+
+def test_model_score_alone_opens_its_own_warning(
+    make_score: Callable[..., ModelScore], config: LoopConfig
+) -> None:
+    _, (alert,) = apply_score(None, make_score(), T0, config)
+    assert alert.item_code == "model:hst_inspections" and alert.reasons[0].kind == "model"
+
+
+def test_non_alerting_or_cold_scores_are_ignored(
+    make_score: Callable[..., ModelScore], config: LoopConfig
+) -> None:
+    assert apply_score(None, make_score(alert=False), T0, config)[1] == []
+    assert apply_score(None, make_score(warmed_up=False), T0, config)[1] == []
+
+
+def test_shadow_model_does_not_join_active_warning(
+    make_hit: Hit, make_score: Callable[..., ModelScore], config: LoopConfig
+) -> None:
+    state, (rule,) = apply_hit(None, make_hit(), T0, config)
+    _, (alert,) = apply_score(state, make_score(mode="shadow"), T0, config)
+    assert alert.shadow and alert.fingerprint != rule.fingerprint

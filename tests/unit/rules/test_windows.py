@@ -1,0 +1,219 @@
+"""Each window kind through the engine, with state round-tripped through JSON (a restart)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rules.compiler import CompiledPack
+from rules.engine import RuleEngine
+from rules.windows import aggregate_add, duration_step
+from tests.unit.rules.conftest import roundtrip, rule
+
+Make = Callable[..., Any]
+
+
+def complaint_surge(**window: Any) -> dict[str, Any]:
+    spec = {"kind": "aggregate", "function": "count", "size": "7d", "threshold": 3, **window}
+    return rule(
+        id="c.surge",
+        sources=["complaints"],
+        condition="event.uscc != null",
+        entity="uscc",
+        window=spec,
+        examples=[
+            {"name": "f", "fire": True, "events": [{"uscc": "U1"}] * 3},
+            {"name": "n", "fire": False, "event": {"uscc": "U1"}},
+        ],
+    )
+
+
+def run(engine: RuleEngine, source: str, events: list[dict], state: dict) -> tuple[list, dict]:
+    hits = []
+    for ev in events:
+        hits += engine.evaluate(source, ev, state)
+        state = roundtrip(state)
+    return hits, state
+
+
+def test_sliding_count_fires_at_threshold(make_pack: Make, event: Make) -> None:
+    engine = RuleEngine([make_pack(complaint_surge())])
+    day = 24 * 60
+    events = [event("complaints", m, uscc="U1", text="x") for m in (0, 2 * day, 6 * day)]
+    hits, state = run(engine, "complaints", events, {})
+    assert len(hits) == 1
+    assert hits[0].values["window.count"] == 3 and hits[0].entity == "U1"
+    late = event("complaints", 14 * day, uscc="U1", text="x")
+    assert engine.evaluate("complaints", late, state) == []  # the window slid on
+
+
+def test_sliding_window_memory_is_bounded(make_pack: Make, event: Make) -> None:
+    engine = RuleEngine([make_pack(complaint_surge(buckets=10))])
+    state: dict = {}
+    for i in range(500):
+        engine.evaluate("complaints", event("complaints", i * 97, uscc="U1", text="x"), state)
+    assert len(state["c.surge|U1"]["b"]) <= 12
+
+
+def test_out_of_order_event_counted_where_it_fell(make_pack: Make, event: Make) -> None:
+    engine = RuleEngine([make_pack(complaint_surge())])
+    day = 24 * 60
+    events = [event("complaints", m, uscc="U1", text="x") for m in (3 * day, 5 * day, 1 * day)]
+    hits, _ = run(engine, "complaints", events, {})
+    assert len(hits) == 1
+
+
+def test_tumbling_window_resets_per_window() -> None:
+    state, agg = None, None
+    for at in (10.0, 20.0, 30.0):
+        state, agg = aggregate_add(state, at, 2.0, size=100, width=100)
+    assert agg == {"count": 3, "sum": 6.0, "avg": 2.0, "max": 2.0}
+    state, agg = aggregate_add(state, 110.0, 5.0, size=100, width=100)
+    assert agg is not None and agg["count"] == 1 and agg["max"] == 5.0
+    state, agg = aggregate_add(state, 50.0, 1.0, size=100, width=100)  # late, previous window
+    assert agg is not None and agg["count"] == 4
+
+
+def pressure_rule() -> dict[str, Any]:
+    cond = "has(event.metrics.p) && event.metrics.p > event.rated.p"
+    return rule(
+        id="e.pressure",
+        sources=["equipment"],
+        condition=cond,
+        window={
+            "kind": "duration",
+            "for": "10m",
+            "clear": "has(event.metrics.p) && event.metrics.p <= event.rated.p * 0.9",
+        },
+        examples=[
+            {
+                "name": "f",
+                "fire": True,
+                "events": [
+                    {"metrics": {"p": 2}, "rated": {"p": 1}},
+                    {"metrics": {"p": 2}, "rated": {"p": 1}, "event_time": "+10m"},
+                ],
+            },
+            {"name": "n", "fire": False, "event": {"metrics": {"p": 2}, "rated": {"p": 1}}},
+        ],
+    )
+
+
+def test_duration_one_hit_per_episode_with_hysteresis(make_pack: Make, event: Make) -> None:
+    engine = RuleEngine([make_pack(pressure_rule())])
+
+    def reading(minute: float, p: float) -> dict:
+        return event("equipment", minute, metrics={"p": p}, rated={"p": 1.0})
+
+    # pending 0..10 → fires at 10; 0.95 is inside the band: still the same episode
+    first = [
+        reading(0, 1.2),
+        reading(5, 1.3),
+        reading(10, 1.2),
+        reading(12, 0.95),
+        reading(25, 1.2),
+    ]
+    hits, state = run(engine, "equipment", first, {})
+    assert len(hits) == 1 and hits[0].values["metrics.p"] == 1.2
+    # cleared at 30 (≤ 0.9), then a new episode fires after another 10 minutes
+    second = [reading(30, 0.8), reading(31, 1.5), reading(41, 1.5), reading(50, 1.5)]
+    hits, _ = run(engine, "equipment", second, state)
+    assert len(hits) == 1 and hits[0].event_time.minute == 41
+
+
+def test_duration_stale_event_ignored() -> None:
+    state, _ = duration_step(None, at=100.0, active=True, cleared=False, hold=60)
+    state, fired = duration_step(state, at=50.0, active=False, cleared=True, hold=60)
+    assert not fired and state["since"] == 100.0
+    _, fired = duration_step(state, at=170.0, active=True, cleared=False, hold=60)
+    assert fired
+
+
+def offline_rule() -> dict[str, Any]:
+    return rule(
+        id="e.offline",
+        sources=["equipment"],
+        condition="true",
+        window={
+            "kind": "absence",
+            "after": "30m",
+            "clear": "has(event.metrics.running) && event.metrics.running == 0.0",
+        },
+        examples=[
+            {"name": "f", "fire": True, "event": {}, "tick": "+31m"},
+            {"name": "n", "fire": False, "event": {}, "tick": "+5m"},
+        ],
+    )
+
+
+def test_absence_fires_once_on_tick_and_rearms(make_pack: Make, event: Make) -> None:
+    engine = RuleEngine([make_pack(offline_rule())])
+    first = event("equipment", 0, equipment_code="E1")
+    state = roundtrip({})
+    assert engine.evaluate("equipment", first, state) == []
+    state = roundtrip(state)
+    assert engine.tick("2024-05-06T02:20:00Z", state) == []
+    (hit,) = engine.tick("2024-05-06T02:31:00Z", state)
+    assert hit.values["window.status"] == "offline" and hit.entity == "E1"
+    assert hit.event_id.startswith("e.offline:E1:absent:")
+    assert engine.tick("2024-05-06T03:31:00Z", roundtrip(state)) == []  # one hit per silence
+    engine.evaluate("equipment", event("equipment", 90, equipment_code="E1"), state)
+    assert len(engine.tick("2024-05-06T04:01:00Z", state)) == 1
+
+
+def test_absence_stopped_is_not_offline(make_pack: Make, event: Make) -> None:
+    engine = RuleEngine([make_pack(offline_rule())])
+    state: dict = {}
+    engine.evaluate("equipment", event("equipment", 0, equipment_code="E1"), state)
+    engine.evaluate(
+        "equipment", event("equipment", 5, equipment_code="E1", metrics={"running": 0}), state
+    )
+    assert engine.tick("2024-05-06T05:00:00Z", roundtrip(state)) == []
+
+
+def test_engine_skips_disabled_and_reports_shadow(make_pack: Make, event: Make) -> None:
+    pack: CompiledPack = make_pack(
+        rule(id="a.active"), rule(id="a.shadow", mode="shadow"), rule(id="a.off", mode="disabled")
+    )
+    hits = RuleEngine([pack]).evaluate("inspections", event("inspections", outcome="fail"), {})
+    assert {(h.rule_id, h.mode) for h in hits} == {("a.active", "active"), ("a.shadow", "shadow")}
+
+
+def test_hit_provenance(make_pack: Make, event: Make) -> None:
+    pack = make_pack(
+        rule(
+            id="a.crit",
+            condition='event.outcome == "fail" && event.critical_count > 0',
+            task={"department": "market_supervision", "checklist": ["复查"]},
+        )
+    )
+    (hit,) = RuleEngine([pack]).evaluate(
+        "inspections", event("inspections", outcome="fail", critical_count=2), {}
+    )
+    assert (hit.pack, hit.pack_version, hit.pack_hash) == ("test", "1.0.0", pack.content_hash)
+    assert hit.values == {"outcome": "fail", "critical_count": 2}
+    assert hit.uscc == "91110108MA01ABCD2X" and hit.region_code == "110108"
+    assert hit.task is not None and hit.task.department == "market_supervision"
+
+
+def test_runtime_null_does_not_fire_and_is_counted(make_pack: Make, event: Make) -> None:
+    engine = RuleEngine([make_pack(rule(id="a.score", condition="event.score > 50.0"))])
+    assert engine.evaluate("inspections", event("inspections"), {}) == []
+    assert engine.errors["a.score"] == 1
+
+
+def test_cleanup_drops_state_of_removed_rules(make_pack: Make, event: Make) -> None:
+    engine = RuleEngine([make_pack(complaint_surge(), offline_rule())])
+    state: dict = {"other|x": 1}
+    engine.evaluate("complaints", event("complaints", uscc="U1", text="x"), state)
+    engine.evaluate("equipment", event("equipment"), state)
+    assert engine.cleanup(state, ["c.surge"]) == 1
+    assert sorted(state) == ["e.offline|31101101082024000001", "other|x"]
+
+
+def test_group_key_expression(make_pack: Make, event: Make) -> None:
+    pack = make_pack(rule(id="a.g", group_key='event.uscc + "/" + event.item_code'))
+    (hit,) = RuleEngine([pack]).evaluate(
+        "inspections", event("inspections", outcome="fail", item_code="FOOD-1"), {}
+    )
+    assert hit.group_key == "91110108MA01ABCD2X/FOOD-1"
