@@ -41,7 +41,7 @@ class EquipmentParams(BaseModel):
     q: float = Field(0.99, gt=0.5, lt=1.0, description="quantile of normal scores = threshold")
     span: int = Field(10, ge=1, description="EWMA span (readings) of the smoothed metrics")
     detector: Detector = "mahalanobis"
-    bandwidth: float = Field(0.5, gt=0, description="false-alarm memory kernel width (relative)")
+    bandwidth: float = Field(0.1, gt=0, description="false-alarm memory: direction kernel width")
     prior: float = Field(0.25, gt=0, description="false-alarm memory prior weight")
     min_scores: int = Field(50, ge=1, description="normal scores before a threshold exists")
     seed: int = 42
@@ -64,7 +64,7 @@ class EquipmentAnomaly(UnitAnomalyModel):
         q: float = 0.99,
         span: int = 10,
         detector: Detector = "mahalanobis",
-        bandwidth: float = 0.5,
+        bandwidth: float = 0.1,
         prior: float = 0.25,
         min_scores: int = 50,
         seed: int = 42,

@@ -10,8 +10,10 @@ share of false alarms near it:
 Why a kernel memory rather than an online logistic regression: it learns from a *single* label
 (a department's first 不属实 already counts), its effect stays local to that pattern (a logistic
 model would shift its intercept and mute unrelated alerts), and a later confirmation of the same
-pattern undoes it. The bandwidth is relative to the pattern's size, because anomaly features are
-z-scores whose magnitude varies a lot between incidents. Memory is bounded (oldest forgotten).
+pattern undoes it. "Same pattern" means the same *direction* of deviation (cosine of the z-score
+vectors; ``bandwidth`` sets how close) at a similar *size* (within about ``size_tolerance``
+times): an incident's z-scores grow while the smoothed signal ramps up, so a distance kernel
+would forget the pattern as it grows. Memory is bounded (oldest forgotten).
 
 >>> mem = FalseAlarmMemory()
 >>> mem.p_false({"z:a": 6.0, "z:b": -4.0})
@@ -33,8 +35,15 @@ from models.base import CONFIRMED, feedback_label
 class FalseAlarmMemory:
     """Bounded memory of labelled patterns; ``p_false`` discounts an anomaly score."""
 
-    def __init__(self, bandwidth: float = 0.5, prior: float = 0.25, capacity: int = 512) -> None:
+    def __init__(
+        self,
+        bandwidth: float = 0.1,
+        size_tolerance: float = 3.0,
+        prior: float = 0.25,
+        capacity: int = 512,
+    ) -> None:
         self.bandwidth = bandwidth
+        self.size_tolerance = size_tolerance
         self.prior = prior
         self.capacity = capacity
         self._false: deque[dict[str, float]] = deque(maxlen=capacity)
@@ -52,13 +61,15 @@ class FalseAlarmMemory:
             self._false.append(pattern)
 
     def _kernel(self, x: Mapping[str, float], f: Mapping[str, float]) -> float:
+        """Same direction (cosine) and similar size (log ratio) of deviation → near 1."""
         keys = x.keys() | f.keys()
-        if not keys:
+        nx = math.sqrt(sum(v * v for v in x.values()))
+        nf = math.sqrt(sum(v * v for v in f.values()))
+        if not keys or nx == 0 or nf == 0:
             return 0.0
-        dist2 = sum((x.get(k, 0.0) - f.get(k, 0.0)) ** 2 for k in keys)
-        size2 = sum(v * v for v in f.values())
-        scale = self.bandwidth**2 * (len(keys) + size2)
-        return math.exp(-0.5 * dist2 / scale)
+        cos = sum(x.get(k, 0.0) * f.get(k, 0.0) for k in keys) / (nx * nf)
+        size = math.log(nx / nf) / math.log(self.size_tolerance)
+        return math.exp(-(1.0 - cos) / self.bandwidth - 0.5 * size * size)
 
     def p_false(self, features: Mapping[str, float]) -> float:
         """Probability that ``features`` is a false alarm; 0 until a false alarm is known."""

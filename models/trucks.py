@@ -48,7 +48,7 @@ class TruckParams(BaseModel):
     q: float = Field(0.995, gt=0.5, lt=1.0, description="quantile of normal scores = threshold")
     span: int = Field(3, ge=1, description="EWMA span (fixes)")
     detector: Detector = "mahalanobis"
-    bandwidth: float = Field(0.5, gt=0)
+    bandwidth: float = Field(0.1, gt=0)
     prior: float = Field(0.25, gt=0)
     min_scores: int = Field(50, ge=1)
     stop_kmh: float = Field(3.0, ge=0, description="below this speed the truck is stopped")
@@ -73,7 +73,7 @@ class TruckBehaviour(UnitAnomalyModel):
         q: float = 0.995,
         span: int = 3,
         detector: Detector = "mahalanobis",
-        bandwidth: float = 0.5,
+        bandwidth: float = 0.1,
         prior: float = 0.25,
         min_scores: int = 50,
         stop_kmh: float = 3.0,

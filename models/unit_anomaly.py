@@ -91,7 +91,7 @@ class UnitAnomalyModel(SourceModel):
         q: float = 0.99,
         span: int = 10,
         detector: Detector = "mahalanobis",
-        bandwidth: float = 0.5,
+        bandwidth: float = 0.1,
         prior: float = 0.25,
         min_scores: int = 50,
         settle: int = 20,

@@ -1,0 +1,148 @@
+"""Every Prometheus metric RiskLoop exports, in one place, with one prefix (``riskloop_``).
+
+A ``Metrics`` object owns its own ``CollectorRegistry``: the worker exposes its registry at
+``/metrics``, and tests build a private one and read values back with ``get_sample_value`` —
+metrics are asserted, not eyeballed. Label sets are fixed here so dashboards and alert rules
+(config/grafana, config/prometheus) can be checked against them by a test.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
+
+PREFIX = "riskloop"
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600)
+_DURATION_BUCKETS = (60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400, 259200, 604800)
+
+
+class Metrics:
+    """The worker's metrics. Construct one per process (or per test, with a fresh registry)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        r = self.registry = registry or CollectorRegistry()
+        p = PREFIX
+        # ingest
+        self.events_in = Counter(
+            f"{p}_events_in", "Records read from a source topic", ["source"], registry=r
+        )
+        self.events_accepted = Counter(
+            f"{p}_events_accepted", "Records that passed validation", ["source"], registry=r
+        )
+        self.events_deadlettered = Counter(
+            f"{p}_events_deadlettered",
+            "Records sent to the dead-letter topic",
+            ["source", "reason"],
+            registry=r,
+        )
+        self.events_duplicate = Counter(
+            f"{p}_events_duplicate", "Re-sent records counted once", ["source"], registry=r
+        )
+        self.latency = Histogram(
+            f"{p}_processing_latency_seconds",
+            "Seconds from event time (stage=event) or ingest (stage=ingest) to the warning",
+            ["source", "stage"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        # rules and models
+        self.rule_hits = Counter(
+            f"{p}_rule_hits", "Rule hits", ["pack", "rule", "mode"], registry=r
+        )
+        self.rule_errors = Counter(
+            f"{p}_rule_errors", "Events a rule could not evaluate", ["rule"], registry=r
+        )
+        self.rule_dispositions = Counter(
+            f"{p}_rule_dispositions",
+            "Dispositions of warnings raised by a rule",
+            ["rule", "result"],
+            registry=r,
+        )
+        self.model_scores = Histogram(
+            f"{p}_model_score",
+            "Model scores",
+            ["model"],
+            buckets=(0.1, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0),
+            registry=r,
+        )
+        self.model_alerts = Counter(
+            f"{p}_model_alerts", "Events a model flagged", ["model", "mode"], registry=r
+        )
+        self.model_drift = Counter(
+            f"{p}_model_drift", "Drift detections", ["model", "signal"], registry=r
+        )
+        self.geo_dropped = Counter(
+            f"{p}_geo_dropped_fixes", "GPS fixes dropped", ["reason"], registry=r
+        )
+        self.geo_detections = Counter(
+            f"{p}_geo_detections", "Truck detections", ["kind"], registry=r
+        )
+        # the loop
+        self.warnings = Counter(
+            f"{p}_warnings",
+            "Warning changes published",
+            ["level", "source", "state", "region"],
+            registry=r,
+        )
+        self.tasks_created = Counter(
+            f"{p}_tasks_created", "Verification tasks created", ["department", "level"], registry=r
+        )
+        self.tasks_open = Gauge(f"{p}_tasks_open", "Open tasks", ["department"], registry=r)
+        self.tasks_overdue = Gauge(
+            f"{p}_tasks_overdue", "Open tasks past a deadline", ["department"], registry=r
+        )
+        self.task_transitions = Counter(
+            f"{p}_task_transitions",
+            "Task state transitions",
+            ["department", "to_state"],
+            registry=r,
+        )
+        self.dispositions_rejected = Counter(
+            f"{p}_dispositions_rejected",
+            "Dispositions rejected to deadletter",
+            ["reason"],
+            registry=r,
+        )
+        self.time_to_sign = Histogram(
+            f"{p}_time_to_sign_seconds",
+            "Seconds from dispatch to sign-for",
+            ["department"],
+            buckets=_DURATION_BUCKETS,
+            registry=r,
+        )
+        self.time_to_dispose = Histogram(
+            f"{p}_time_to_dispose_seconds",
+            "Seconds from dispatch to disposal",
+            ["department"],
+            buckets=_DURATION_BUCKETS,
+            registry=r,
+        )
+        self.supervision = Counter(
+            f"{p}_supervision_events", "催办/督办/通报 raised", ["kind", "department"], registry=r
+        )
+        # hot loading
+        self.hotloads = Counter(
+            f"{p}_hotloads", "Hot-load attempts", ["kind", "status"], registry=r
+        )
+        self.active_version = Info(
+            f"{p}_active",
+            "Active versions of packs, models, fence sets",
+            ["kind", "name"],
+            registry=r,
+        )
+        # plumbing
+        self.consumer_lag = Gauge(
+            f"{p}_consumer_lag", "Messages behind the end", ["topic", "partition"], registry=r
+        )
+        self.sink_backlog = Gauge(
+            f"{p}_sink_backlog", "Records a sink holds, not yet written", ["sink"], registry=r
+        )
+        self.sink_retries = Counter(
+            f"{p}_sink_retries", "Failed sink flushes retried", ["sink"], registry=r
+        )
+        self.worker_ready = Gauge(
+            f"{p}_worker_ready", "1 when the worker has recovered and consumes", registry=r
+        )
+
+    def exposition(self) -> bytes:
+        """The text format Prometheus scrapes."""
+        return generate_latest(self.registry)

@@ -1,0 +1,106 @@
+"""Snapshots (hash, offsets, version guard) and hot-loading (build, swap, rollback, shadow)."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.errors import CorruptSnapshot, IncompatibleSnapshot, ModelError, PublicationRejected
+from models.publication import ModelPublication, ModelRegistry, build
+from models.registry import create
+from models.snapshot import read_header, restore, take
+
+from .conftest import stream
+
+
+def _trained():
+    model = create("equipment-anomaly", {"warmup": 20, "min_scores": 10})
+    events = stream("equipment", 80)
+    for event in events[:60]:
+        model.process(event)
+    return model, events
+
+
+def test_snapshot_restores_same_state_and_offsets():
+    model, events = _trained()
+    blob = take(model, {"equipment.readings:0": 60, "equipment.readings:1": 7})
+    restored, header = restore(blob, expect_factory="equipment-anomaly")
+    assert header.offsets == {"equipment.readings:0": 60, "equipment.readings:1": 7}
+    assert header.factory == "equipment-anomaly" and header.version == model.version
+    assert [restored.process(e) for e in events[60:]] == [model.process(e) for e in events[60:]]
+
+
+def test_snapshot_is_content_hashed():
+    model, _ = _trained()
+    blob = take(model, {})
+    header, _ = read_header(blob)
+    assert len(header.content_hash) == 64
+    with pytest.raises(CorruptSnapshot, match="sha256"):
+        read_header(blob[:-1] + bytes([blob[-1] ^ 1]))
+    with pytest.raises(CorruptSnapshot, match="magic"):
+        read_header(b"garbage")
+
+
+def test_restore_refuses_incompatible_version_with_clear_message():
+    model, _ = _trained()
+    blob = take(model, {})
+    with pytest.raises(IncompatibleSnapshot, match="Start that model fresh"):
+        restore(blob, expect_factory="equipment-anomaly", expect_state_version="2")
+    with pytest.raises(IncompatibleSnapshot, match="truck-behaviour"):
+        restore(blob, expect_factory="truck-behaviour")
+
+
+def _pub(version: str, **params) -> ModelPublication:
+    return ModelPublication(
+        name="lifts", factory="equipment-anomaly", params=params, version=version, published_by="王工"
+    )
+
+
+def test_build_validates_params_and_factory():
+    assert build(_pub("1", q=0.98)).q == 0.98
+    with pytest.raises(PublicationRejected, match="bad params"):
+        build(_pub("2", q=7))
+    with pytest.raises(PublicationRejected, match="bad params"):
+        build(_pub("3", exec="import os"))
+    with pytest.raises(PublicationRejected, match="no model factory"):
+        build(_pub("4").model_copy(update={"factory": "my-pickle"}))
+
+
+def test_failed_publication_keeps_active_version():
+    reg = ModelRegistry()
+    reg.activate(_pub("1"))
+    with pytest.raises(PublicationRejected):
+        reg.activate(_pub("2", warmup=-1))
+    assert reg.publication("lifts").version == "1"
+
+
+def test_swap_and_rollback_keep_learnt_state():
+    reg = ModelRegistry()
+    reg.activate(_pub("1", warmup=10, min_scores=10))
+    for event in stream("equipment", 30):
+        reg.process("lifts", event)
+    learnt = reg.get("lifts").units["LIFT-1"].seen
+    reg.activate(_pub("2", warmup=10, min_scores=10))
+    assert reg.get("lifts").version == "2" and not reg.get("lifts").units
+    back = reg.rollback("lifts")
+    assert back.version == "1" and back.units["LIFT-1"].seen == learnt
+    with pytest.raises(ModelError, match="no previous"):
+        reg.rollback("lifts")
+
+
+def test_shadow_candidate_counts_disagreements_and_promotes():
+    reg = ModelRegistry()
+    reg.activate(_pub("1", warmup=20, min_scores=10))
+    reg.start_shadow(_pub("2", warmup=20, min_scores=10, q=0.6))
+    for event in stream("equipment", 200):
+        live, shadow = reg.process("lifts", event)
+        assert shadow is not None and shadow.mode == "shadow" and live.mode == "active"
+    stats = reg.shadow_stats("lifts")
+    assert stats["scored"] == 200 and stats["disagreements"] > 0
+    promoted = reg.promote_shadow("lifts")
+    assert promoted.version == "2" and not promoted.shadow
+    assert reg.rollback("lifts").version == "1"
+
+
+def test_publication_hash_ignores_who_and_when():
+    a, b = _pub("1", q=0.98), _pub("1", q=0.98).model_copy(update={"published_by": "李工"})
+    assert a.content_hash == b.content_hash != _pub("1", q=0.97).content_hash

@@ -1,0 +1,111 @@
+"""Per-source behaviour: complaints learn corrections, inspections do not leak, trucks, drift."""
+
+from __future__ import annotations
+
+import random
+
+from river import naive_bayes
+
+from models.cnb import ComplementNB
+from models.complaints import ComplaintClassifier
+from models.drift import DriftMonitor
+from models.equipment import EquipmentAnomaly
+from models.inspections import InspectionRisk
+from models.trucks import TruckBehaviour
+
+from .conftest import complaint_event, equipment_event, inspection_event, stream, truck_event
+
+
+def test_complaint_classifier_learns_category_and_urgency():
+    model = ComplaintClassifier(min_labels=10)
+    for event in stream("complaints", 60):
+        model.process(event)
+    probe = complaint_event(1, random.Random(3), labelled=False)  # 劳动和社会保障, 工资
+    result = model.score_one({**probe, "text": "公司拖欠工资不发"})
+    assert result.label == "劳动和社会保障"
+    assert result.alert  # urgent learnt from labelled urgency
+
+
+def test_complaint_operator_correction_moves_prediction():
+    model = ComplaintClassifier(min_labels=3)
+    for event in stream("complaints", 30):
+        model.process(event)
+    odd = {**complaint_event(0, random.Random(0), labelled=False), "text": "噪音扰民深夜施工"}
+    before = model.score_one(odd)
+    for _ in range(3):
+        model.learn_label(before.features, "category:城乡建设")
+    assert model.score_one(odd).label == "城乡建设"
+
+
+def test_fast_complement_nb_matches_river():
+    ours, river = ComplementNB(), naive_bayes.ComplementNB()
+    clf = ComplaintClassifier(tokens="char2")
+    for event in stream("complaints", 25):
+        x = clf.features(clf.coerce(event))
+        if river.class_counts:
+            a, b = ours.predict_proba_one(x), river.predict_proba_one(x)
+            assert all(abs(a[k] - b[k]) < 1e-9 for k in b)
+        ours.learn_one(x, event["category"])
+        river.learn_one(x, event["category"])
+
+
+def test_inspection_score_ignores_the_current_outcome():
+    model = InspectionRisk(min_labels=5)
+    for event in stream("inspections", 200):
+        model.process(event)
+    event = inspection_event(200, random.Random(1))
+    clean = {**event, "outcome": "pass", "critical_count": 0}
+    dirty = {**event, "outcome": "fail", "critical_count": 5, "serious_count": 3}
+    assert model.score_one(clean) == model.score_one(dirty).model_copy(update={})
+
+
+def test_inspection_history_ranks_bad_entities_higher():
+    model = InspectionRisk(min_labels=5, lr=0.05)
+    for event in stream("inspections", 600):
+        model.process(event)
+    rng = random.Random(9)
+    bad = [model.score_one({**inspection_event(600, rng), "uscc": f"E{e:03d}"}).score for e in range(10)]
+    good = [model.score_one({**inspection_event(600, rng), "uscc": f"E{e:03d}"}).score for e in range(10, 30)]
+    assert sum(bad) / len(bad) > sum(good) / len(good)
+
+
+def test_truck_long_stop_is_anomalous():
+    model = TruckBehaviour(warmup=100, min_scores=30)
+    rng = random.Random(0)
+    events = [truck_event(i, rng) for i in range(300)]
+    results = [model.process(e) for e in events]
+    assert sum(r.alert for r in results) < 10
+    last = events[-1]
+    stop = [
+        {**last, "event_id": f"s{j}", "event_time": last["event_time"] + (j + 1) * (events[1]["event_time"] - events[0]["event_time"]), "speed_kmh": 0.0}
+        for j in range(40)
+    ]
+    assert any(model.process(e).alert for e in stop)
+
+
+def test_anomalies_are_per_unit():
+    model = EquipmentAnomaly(warmup=100, min_scores=30)
+    rng = random.Random(0)
+    for i in range(200):
+        model.process(equipment_event(i, rng, code="A"))
+        model.process(equipment_event(i, rng, code="B", shift=5.0))  # B's normal is higher
+    assert not model.score_one(equipment_event(200, rng, code="B", shift=5.0)).alert
+    assert model.score_one(equipment_event(200, rng, code="A", shift=5.0)).alert
+
+
+def test_falling_confirmed_rate_demotes_to_shadow():
+    model = EquipmentAnomaly(warmup=10, min_scores=10)
+    for event in stream("equipment", 20):
+        model.process(event)
+    events = [model.observe_disposition("confirmed" if i < 150 else "false_alarm") for i in range(300)]
+    demotions = [e for e in events if e is not None and e.action == "demote"]
+    assert demotions and model.shadow
+    assert "demoted" in demotions[0].message
+    assert model.score_one(stream("equipment", 1)[0]).mode == "shadow"
+    assert demotions[0] in model.pop_drift_events()
+
+
+def test_score_drift_is_reported_for_review():
+    monitor = DriftMonitor(model="m")
+    events = [monitor.update_score(1.0 if i < 300 else 10.0) for i in range(600)]
+    assert any(e is not None and e.signal == "score" and e.action == "review" for e in events)
