@@ -118,7 +118,7 @@ class WarningState(BaseModel):
             evidence=list(self.evidence),
             reasons=[self.reasons[k] for k in sorted(self.reasons)],
             suppressed_by=self.suppressed_by,
-            correlation_id=self.alert_id,
+            correlation_id=self.evidence[-1] if self.evidence else self.alert_id,
             shadow=self.shadow,
         )
 

@@ -42,7 +42,9 @@ def skab(
     paths = datasets.skab_files(data_dir)[:files]
     model = create(factory, {"warmup": SKAB_SKIP, **(params or {})})
     baseline = ThreeSigma(datasets.skab_rows(data_dir / "equipment" / "skab" / "anomaly-free.csv"))
-    trace, scored, base_alerts, delays = Trace(), Trace(), [], []
+    trace, scored = Trace(), Trace()
+    base_alerts: list[bool] = []
+    delays: list[dict[str, float]] = []
     for path in paths:
         events = list(datasets.skab(path))
         run = prequential(model, events, label_delay=label_delay, feedback=feedback)
@@ -110,7 +112,11 @@ def chicago(
         "evaluated": float(len(keep)),
         "top_half_share": top_half_share(scores, truth),
         "base_rate": sum(truth) / len(truth) if truth else 0.0,
-        **{k: v for k, v in binary_metrics([trace.alerts[i] for i in keep], truth).items() if k != "events"},
+        **{
+            k: v
+            for k, v in binary_metrics([trace.alerts[i] for i in keep], truth).items()
+            if k != "events"
+        },
     }
     return [row], trace
 
@@ -125,12 +131,16 @@ def zh_messages(
     """Category classifier, progressive macro-F1 and accuracy over the 297 messages."""
     rows: list[Row] = []
     trace = Trace()
-    variants = [("", params or {})] if params else [
-        ("", {}),
-        (" (multinomial NB)", {"classifier": "nb"}),
-        (" (logistic OvR)", {"classifier": "logreg"}),
-        (" (char bigrams)", {"tokens": "char2"}),
-    ]
+    variants = (
+        [("", params or {})]
+        if params
+        else [
+            ("", {}),
+            (" (multinomial NB)", {"classifier": "nb"}),
+            (" (logistic OvR)", {"classifier": "logreg"}),
+            (" (char bigrams)", {"tokens": "char2"}),
+        ]
+    )
     for suffix, variant in variants:
         model = create(factory, variant)
         run = prequential(model, list(datasets.zh_messages(data_dir)), label_delay=label_delay)

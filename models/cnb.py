@@ -22,18 +22,23 @@ from typing import Any
 from river import base
 
 
-class ComplementNB(base.Classifier):  # type: ignore[misc]
+def _counts() -> defaultdict[Any, float]:
+    """Per-class counts of one word (a named function, so the model pickles)."""
+    return defaultdict(float)
+
+
+class ComplementNB(base.Classifier):
     """Complement naive Bayes over term counts (Rennie et al., 2003), fully online."""
 
     def __init__(self, alpha: float = 1.0) -> None:
         self.alpha = alpha
         self.class_counts: Counter[Any] = Counter()
-        self.feature_counts: defaultdict[str, Counter[Any]] = defaultdict(Counter)
-        self.feature_totals: Counter[str] = Counter()
-        self.class_totals: Counter[Any] = Counter()
+        self.feature_counts: defaultdict[Any, defaultdict[Any, float]] = defaultdict(_counts)
+        self.feature_totals: defaultdict[Any, float] = defaultdict(float)
+        self.class_totals: defaultdict[Any, float] = defaultdict(float)
         self.total = 0.0
 
-    def learn_one(self, x: dict[str, float], y: Any) -> None:
+    def learn_one(self, x: dict[Any, Any], y: Any, **kwargs: Any) -> None:
         self.class_counts[y] += 1
         for f, frequency in x.items():
             self.feature_counts[f][y] += frequency
@@ -41,7 +46,7 @@ class ComplementNB(base.Classifier):  # type: ignore[misc]
             self.class_totals[y] += frequency
             self.total += frequency
 
-    def joint_log_likelihood(self, x: dict[str, float]) -> dict[Any, float]:
+    def joint_log_likelihood(self, x: dict[Any, Any]) -> dict[Any, float]:
         vocabulary = len(self.feature_counts)
         out = {}
         for c in self.class_counts:
@@ -56,7 +61,7 @@ class ComplementNB(base.Classifier):  # type: ignore[misc]
             out[c] = jll
         return out
 
-    def predict_proba_one(self, x: dict[str, float]) -> dict[Any, float]:
+    def predict_proba_one(self, x: dict[Any, Any], **kwargs: Any) -> dict[Any, float]:
         jll = self.joint_log_likelihood(x)
         if not jll:
             return {}

@@ -36,7 +36,9 @@ _USCC = "91110000100000000X"  # placeholder USCC for benchmark rows (no entity i
 
 def _open(path: Path) -> Any:
     if not path.exists():
-        raise ModelError(f"dataset file {path} not found; pass --data-dir to the shared data folder")
+        raise ModelError(
+            f"dataset file {path} not found; pass --data-dir to the shared data folder"
+        )
     if path.suffix == ".gz":
         return gzip.open(path, "rt", encoding="utf-8", newline="")
     return path.open(encoding="utf-8", newline="")
@@ -102,14 +104,13 @@ def zh_messages(data_dir: Path = DEFAULT_DATA_DIR) -> Iterator[tuple[dict[str, A
     ``learn_one`` reads; ``score_one`` never looks at it.
     """
     with _open(data_dir / "complaints" / "zh-gov-messages-dev.csv") as fh:
-        rows = list(csv.DictReader(fh))
-    for row in rows:
-        row["_t"] = datetime.fromisoformat(row["created_at"].strip())
-    rows.sort(key=lambda r: (r["_t"], int(r["message_id"])))
-    for row in rows:
+        rows = [(datetime.fromisoformat(r["created_at"].strip()), r) for r in csv.DictReader(fh)]
+    rows.sort(key=lambda pair: (pair[0], int(pair[1]["message_id"])))
+    for posted, row in rows:
         record = {
             "event_id": f"msg-{row['message_id']}",
-            "event_time": row["_t"].replace(tzinfo=UTC) - timedelta(hours=8),
+            # China local time (no zone in the source) → UTC
+            "event_time": posted.replace(tzinfo=UTC) - timedelta(hours=8),
             "channel": "web",
             "subject": row["subject"].strip(),
             "text": row["body"].strip(),

@@ -79,7 +79,9 @@ class EquipmentAnomaly(UnitAnomalyModel):
             min_scores=min_scores,
             seed=seed,
         )
-        super().__init__(name=name, version=version, params=params.model_dump(), **params.model_dump())
+        super().__init__(
+            name=name, version=version, params=params.model_dump(), **params.model_dump()
+        )
 
     def _unit(self, record: Any) -> str:
         return str(record.equipment_code)

@@ -180,7 +180,9 @@ class ThreeSigma:
 
     def alert(self, metrics: dict[str, float]) -> bool:
         return any(
-            abs(v - self.mean[c]) > self.k * self.std[c] for c, v in metrics.items() if c in self.mean
+            abs(v - self.mean[c]) > self.k * self.std[c]
+            for c, v in metrics.items()
+            if c in self.mean
         )
 
 

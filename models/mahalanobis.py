@@ -70,7 +70,7 @@ class OnlineMahalanobis(base.AnomalyDetector):
                 seen[i] = True
         return v, seen
 
-    def learn_one(self, x: dict[str, Any]) -> None:
+    def learn_one(self, x: dict[Any, Any]) -> None:
         for name, value in x.items():
             if name not in self._index and value is not None and np.isfinite(value):
                 self._grow(name, float(value))
@@ -82,7 +82,9 @@ class OnlineMahalanobis(base.AnomalyDetector):
         self._s = self._s + np.outer(delta, after)
 
     def _std(self) -> np.ndarray:
-        var = np.divide(np.diag(self._s), self._n - 1, out=np.zeros(len(self._n)), where=self._n > 1)
+        var = np.divide(
+            np.diag(self._s), self._n - 1, out=np.zeros(len(self._n)), where=self._n > 1
+        )
         return np.sqrt(np.maximum(var, 0.0)) + 1e-6 * (np.abs(self._mu) + 1.0)
 
     def z_scores(self, x: dict[str, Any]) -> dict[str, float]:
@@ -96,7 +98,7 @@ class OnlineMahalanobis(base.AnomalyDetector):
             for i, name in enumerate(self._names)
         }
 
-    def score_one(self, x: dict[str, Any]) -> float:
+    def score_one(self, x: dict[Any, Any]) -> float:
         active = np.flatnonzero(self._n >= self.min_samples)
         if active.size == 0:
             return 0.0

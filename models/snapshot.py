@@ -72,7 +72,9 @@ def take(model: SourceModel, offsets: Mapping[str, int]) -> bytes:
 def read_header(blob: bytes) -> tuple[SnapshotHeader, bytes]:
     """Header and payload of a snapshot, with the payload's hash verified."""
     if not blob.startswith(MAGIC):
-        raise CorruptSnapshot("not a RiskLoop model snapshot (bad magic); was it cut or re-encoded?")
+        raise CorruptSnapshot(
+            "not a RiskLoop model snapshot (bad magic); was it cut or re-encoded?"
+        )
     head, sep, payload = blob[len(MAGIC) :].partition(b"\n")
     if not sep:
         raise CorruptSnapshot("snapshot header is not terminated; the bytes were truncated")

@@ -104,7 +104,7 @@ class TruckBehaviour(UnitAnomalyModel):
         return "fleet"
 
     def _uscc(self, record: Any) -> str | None:
-        return record.company_uscc  # type: ignore[no-any-return]
+        return record.company_uscc if record.company_uscc is None else str(record.company_uscc)
 
     def _raw_features(self, record: Any, context: Mapping[str, Any]) -> dict[str, float]:
         last = context.get("last")

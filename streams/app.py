@@ -6,11 +6,16 @@ each get exactly the configuration they pass in (no module-level app reading the
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import faust
 
 from config.settings import Settings
+from schemas.dedup import DedupWindow
+from streams import tables
+from streams.runtime import Runtime, build_runtime
+from streams.tables import Tables
 from streams.topics import Topics, declare
 
 
@@ -19,7 +24,10 @@ class RiskLoopApp(faust.App):
 
     riskloop_settings: Settings
     riskloop_topics: Topics
-    riskloop_state: dict[str, Any]
+    riskloop_runtime: Runtime
+    riskloop_tables: Tables
+    riskloop_dedup: DedupWindow
+    riskloop_sinks: Any
 
 
 def faust_config(settings: Settings) -> dict[str, Any]:
@@ -47,14 +55,19 @@ def faust_config(settings: Settings) -> dict[str, Any]:
     }
 
 
-def build_app(settings: Settings, **overrides: Any) -> RiskLoopApp:
+def build_app(settings: Settings, runtime: Runtime | None = None, **overrides: Any) -> RiskLoopApp:
     """Create the app, declare its topics and register every agent."""
     conf = {**faust_config(settings), **overrides}
     app = RiskLoopApp(settings.app_id, **conf)
     app.riskloop_settings = settings
     app.riskloop_topics = declare(app, settings)
-    app.riskloop_state = {}
-    from streams import pipeline
+    app.riskloop_tables = tables.declare(app, settings.topics.partitions)
+    app.riskloop_runtime = runtime or build_runtime(settings)
+    app.riskloop_runtime.worker_id = f"{settings.app_id}@{socket.gethostname()}:{settings.web_port}"
+    app.riskloop_dedup = DedupWindow(app.riskloop_tables.dedup, settings.dedup_window_seconds)
+    app.riskloop_sinks = None
+    from streams import pipeline, web
 
     pipeline.register(app)
+    web.register(app)
     return app

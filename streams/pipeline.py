@@ -1,70 +1,99 @@
-"""The agents: one per source topic, each a short loop of decode → pure call → send.
+"""The agents: each a short loop of decode → pure call → send.
 
-Walking skeleton: an inspection is decoded into the pydantic record and an obviously failing
-one (outcome ``fail`` with a critical violation) becomes an alert. Anything that does not decode
-goes to the dead-letter topic with its reason and original bytes; the agent never dies on it.
+Source agents (one per source topic): ingest → score → warnings. Task agent: task commands and
+dispositions, keyed by task id. Feedback and profile agents close the loop on the partitions that
+own the entity and the USCC. Timers drive what time alone changes: supervision deadlines,
+absence rules, silent trucks, dedup expiry.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import faust
-from pydantic import ValidationError
 
-from schemas.records import DeadLetter, InspectionResult
+from streams.alerting import raise_warnings, send_profile_event
+from streams.feedback import handle_feedback, handle_profile_event
+from streams.ingest import ingest
 from streams.logs import correlation, get_logger
+from streams.scoring import score
+from streams.tasks import handle_command, handle_disposition, supervise
+from streams.timers import tick_time
 
 if TYPE_CHECKING:
     from streams.app import RiskLoopApp
 
 log = get_logger(__name__)
 
+_PROFILE_KIND = {"inspections": "inspection", "complaints": "complaint"}
+
 
 def register(app: RiskLoopApp) -> None:
-    """Register every agent on ``app``."""
+    """Register every agent and timer on ``app``."""
+    for source, topic in app.riskloop_topics.sources().items():
+        _source_agent(app, source, topic)
     topics = app.riskloop_topics
 
-    @app.agent(topics.inspections, name="inspections")
-    async def inspections(stream: faust.StreamT[bytes]) -> None:
-        from rules.baseline import obvious_failure_alert
-
+    @app.agent(app.topic(topics.task_commands.get_topic_name(), topics.dispositions.get_topic_name(),
+                         key_type=bytes, value_type=bytes, value_serializer="raw", key_serializer="raw"),
+               name="tasks")  # fmt: skip
+    async def tasks(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
-            raw: bytes = event.value
-            try:
-                record = InspectionResult.model_validate_json(raw)
-            except ValidationError as exc:
-                await _dead_letter(
-                    app, "inspections", event, "invalid_record", str(exc.errors()[0]["msg"])
-                )
+            if event.message.topic == topics.task_commands.get_topic_name():
+                await handle_command(app, event.value)
+            else:
+                await handle_disposition(app, event)
+
+    @app.agent(topics.feedback, name="feedback")
+    async def feedback(stream: faust.StreamT[bytes]) -> None:
+        async for raw in stream:
+            await handle_feedback(app, raw)
+
+    @app.agent(topics.profile_events, name="profiles")
+    async def profiles(stream: faust.StreamT[bytes]) -> None:
+        async for raw in stream:
+            await handle_profile_event(app, raw)
+
+    @app.timer(app.riskloop_settings.timer_interval, name="supervision")
+    async def supervision() -> None:
+        await supervise(app)
+
+    @app.timer(app.riskloop_settings.timer_interval, name="clock-tick")
+    async def clock_tick() -> None:
+        await tick_time(app)
+
+
+def _source_agent(app: RiskLoopApp, source: str, topic: faust.TopicT) -> None:
+    async def agent(stream: faust.StreamT[bytes]) -> None:
+        rt = app.riskloop_runtime
+        tables = app.riskloop_tables
+        async for event in stream.events():
+            record = await ingest(app, source, event)
+            if record is None:
                 continue
-            with correlation(record.event_id, source="inspections"):
-                alert = obvious_failure_alert(record)
-                if alert is not None:
-                    await topics.alerts.send(
-                        key=alert.fingerprint.encode(), value=alert.model_dump_json().encode()
-                    )
-                    log.info("alert raised", alert_id=alert.alert_id, level=alert.level.value)
+            event_id = getattr(record, "event_id")  # noqa: B009
+            with correlation(event_id, source=source):
+                scored = score(rt, source, record, tables.rule_state, tables.vehicles)
+                alerts = await raise_warnings(app, scored)
+                uscc = getattr(record, "uscc", None)
+                if source in _PROFILE_KIND and uscc:
+                    kind = _PROFILE_KIND[source]
+                    if source == "inspections":
+                        from loop.profile import inspection_kind
+
+                        kind = inspection_kind(record.outcome)  # type: ignore[attr-defined]
+                    at = record.event_time.isoformat()  # type: ignore[attr-defined]
+                    await send_profile_event(app, uscc, kind, at, event_id, getattr(record, "region_code", None))
+                if alerts:
+                    _observe_latency(app, source, record)
+
+    agent.__name__ = source
+    app.agent(topic, name=source)(agent)
 
 
-async def _dead_letter(
-    app: RiskLoopApp, source: str, event: faust.EventT, reason: str, message: str
-) -> None:
-    msg = event.message
-    record = DeadLetter(
-        reason=reason,
-        message=message,
-        source=source,
-        topic=msg.topic,
-        partition=msg.partition,
-        offset=msg.offset,
-        key=event.key if isinstance(event.key, bytes) else None,
-        payload=event.value if isinstance(event.value, bytes) else b"",
-        rejected_at=datetime.now(UTC),
-        worker=app.conf.id,
-    )
-    await app.riskloop_topics.deadletter.send(
-        key=source.encode(), value=record.model_dump_json().encode()
-    )
-    log.warning("dead-lettered", source=source, reason=reason, offset=msg.offset)
+def _observe_latency(app: RiskLoopApp, source: str, record: object) -> None:
+    rt = app.riskloop_runtime
+    now = rt.clock.now()
+    at = getattr(record, "event_time", None)
+    if at is not None:
+        rt.metrics.latency.labels(source, "event").observe(max(0.0, (now - at).total_seconds()))

@@ -31,6 +31,9 @@ class Topics:
     task_events: faust.TopicT
     supervision: faust.TopicT
     deadletter: faust.TopicT
+    task_commands: faust.TopicT
+    feedback: faust.TopicT
+    profile_events: faust.TopicT
 
     def sources(self) -> dict[str, faust.TopicT]:
         return {
@@ -73,6 +76,9 @@ def declare(app: faust.App, settings: Settings) -> Topics:
         task_events=data(t.task_events),
         supervision=data(t.supervision),
         deadletter=data(t.deadletter),
+        task_commands=data(t.task_commands),
+        feedback=data(t.feedback),
+        profile_events=data(t.profile_events),
     )
 
 

@@ -58,8 +58,12 @@ def _fmt(value: Any) -> str:
 def evaluate(
     dataset: Annotated[str, typer.Argument(help="skab | nab | chicago | zh-messages")],
     factory: Annotated[str | None, typer.Option(help="model factory (default per dataset)")] = None,
-    params: Annotated[str, typer.Option(help="factory params as JSON, e.g. '{\"q\": 0.98}'")] = "{}",
-    label_delay: Annotated[int, typer.Option(min=0, help="events before a label reaches the model")] = 0,
+    params: Annotated[
+        str, typer.Option(help="factory params as JSON, e.g. '{\"q\": 0.98}'")
+    ] = "{}",
+    label_delay: Annotated[
+        int, typer.Option(min=0, help="events before a label reaches the model")
+    ] = 0,
     feedback: Annotated[
         bool, typer.Option(help="feed each alert's truth back via learn_label (anomaly models)")
     ] = False,

@@ -1,13 +1,42 @@
-"""Agents under ``agent.test_context()``: no broker, memory tables, real agent code."""
+"""Agents under ``agent.test_context()``: no broker, memory tables, real agent code.
+
+Every ``Topic.send`` is captured (topic, key, value) so a test reads what the agent published.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
+import faust
 import pytest
 
 from config.settings import Settings
 from streams.app import RiskLoopApp, build_app
+
+
+@dataclass
+class Sent:
+    messages: list[tuple[str, bytes | None, bytes]] = field(default_factory=list)
+
+    def on(self, topic: str) -> list[dict[str, Any]]:
+        return [json.loads(v) for t, _, v in self.messages if t == topic]
+
+    def topics(self) -> set[str]:
+        return {t for t, _, _ in self.messages}
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> Sent:
+    captured = Sent()
+
+    async def send(self: faust.TopicT, *, key: Any = None, value: Any = None, **_: Any) -> None:
+        captured.messages.append((self.get_topic_name(), key, value))
+
+    monkeypatch.setattr(faust.topics.Topic, "send", send)
+    return captured
 
 
 @pytest.fixture

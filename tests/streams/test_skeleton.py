@@ -1,33 +1,66 @@
-"""The walking skeleton's inspection agent, driven through Faust's test context."""
+"""Source agents driven through Faust's test context: ingest, scoring, warnings, dead letters."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from unittest.mock import AsyncMock
 
+from bench.generator import generate
 from streams.app import RiskLoopApp
+from tests.streams.conftest import Sent
 
 
-def inspection(**overrides: Any) -> bytes:
-    event = {
-        "event_id": "insp-1", "event_time": "2026-11-20T08:00:00+08:00", "uscc": "91330106MA2B0X3J0D",
-        "entity_name": "杭州知味餐饮管理有限公司", "region_code": "330106", "item_code": "FOOD-INSP-01",
-        "outcome": "fail", "critical_count": 2,
-    }  # fmt: skip
-    event.update(overrides)
+def inspection(**overrides: Any) -> dict[str, Any]:
+    base = next(e.event for e in generate(40, seed=3) if e.source == "inspections")
+    at = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    return {**base, "event_time": at, "outcome": "fail", "critical_count": 2,
+            "violations": [{"code": "C03", "severity": "critical", "description": "冷藏温度超标"}] * 2,
+            **overrides}  # fmt: skip
+
+
+def encode(event: dict[str, Any]) -> bytes:
     return json.dumps(event, ensure_ascii=False).encode()
 
 
-async def test_failed_inspection_raises_alert(app: RiskLoopApp) -> None:
-    alerts = app.riskloop_topics.alerts
-    alerts.send = AsyncMock()  # type: ignore[method-assign]
-    agent = app.agents["inspections"]
-    async with agent.test_context() as ctx:
-        await ctx.put(inspection(), key=b"91330106MA2B0X3J0D")
-        await ctx.put(inspection(event_id="insp-2", outcome="pass", critical_count=0))
-    assert alerts.send.await_count == 1
-    sent = json.loads(alerts.send.await_args.kwargs["value"])
-    assert sent["level"] == "orange"
-    assert sent["entity"] == "91330106MA2B0X3J0D"
-    assert sent["correlation_id"] == "insp-1"
+def metric(app: RiskLoopApp, name: str, **labels: str) -> float:
+    return app.riskloop_runtime.metrics.registry.get_sample_value(name, labels) or 0.0
+
+
+async def test_failed_inspection_raises_warning_and_task(app: RiskLoopApp, sent: Sent) -> None:
+    ev = inspection()
+    async with app.agents["inspections"].test_context() as agent:
+        await agent.put(encode(ev), key=ev["uscc"].encode())
+    alerts = sent.on("alerts")
+    assert alerts, sent.topics()
+    assert {a["entity"] for a in alerts} == {ev["uscc"]}
+    assert any(r["id"] == "inspections.critical_failure" for a in alerts for r in a["reasons"])
+    assert all(a["correlation_id"] == ev["event_id"] for a in alerts)
+    commands = sent.on("riskloop.task-commands")
+    assert commands and commands[0]["alert"]["alert_id"] == alerts[0]["alert_id"]
+
+
+async def test_passing_inspection_raises_nothing(app: RiskLoopApp, sent: Sent) -> None:
+    ev = inspection(outcome="pass", critical_count=0, violations=[])
+    async with app.agents["inspections"].test_context() as agent:
+        await agent.put(encode(ev), key=ev["uscc"].encode())
+    assert sent.on("alerts") == []
+
+
+async def test_bad_records_are_dead_lettered_and_counted(app: RiskLoopApp, sent: Sent) -> None:
+    good = inspection(outcome="pass", critical_count=0, violations=[])
+    bad_uscc = inspection(event_id="x-2", uscc="91330106MA2B0X3J0D")
+    payloads = [encode(good), encode(good), b"\xff\xfe not json", encode(bad_uscc)]
+    async with app.agents["inspections"].test_context() as agent:
+        for p in payloads:
+            await agent.put(p, key=b"k")
+    dead = sent.on("deadletter")
+    assert sorted(d["reason"] for d in dead) == ["bad_encoding", "bad_uscc"] or sorted(d["reason"] for d in dead)[1] == "bad_uscc"
+    assert all(d["topic"] for d in dead)
+    src = "inspections"
+    total_in = metric(app, "riskloop_events_in_total", source=src)
+    accepted = metric(app, "riskloop_events_accepted_total", source=src)
+    dup = metric(app, "riskloop_events_duplicate_total", source=src)
+    dlq = sum(metric(app, "riskloop_events_deadlettered_total", source=src, reason=r) for r in {d["reason"] for d in dead})
+    assert (total_in, accepted, dup, dlq) == (4, 1, 1, 2)
+    assert total_in == accepted + dup + dlq

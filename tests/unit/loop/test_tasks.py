@@ -36,7 +36,7 @@ def test_task_from_template_routing_and_deadlines(
     assert task.checklist == ["check licence"] and task.required_evidence == ["photo"]
     assert task.sign_deadline == T0 + timedelta(hours=4)
     assert task.dispose_deadline == T0 + timedelta(hours=24)
-    assert task.correlation_id == alert.alert_id
+    assert task.correlation_id == alert.correlation_id == alert.evidence[-1]
 
 
 def test_template_department_when_no_route(

@@ -12,7 +12,9 @@ T0 = datetime(2024, 3, 1, tzinfo=UTC)
 USCC = "91440300MA5FUTJ97K"
 
 
-def equipment_event(i: int, rng: random.Random, *, code: str = "LIFT-1", shift: float = 0.0) -> dict[str, Any]:
+def equipment_event(
+    i: int, rng: random.Random, *, code: str = "LIFT-1", shift: float = 0.0
+) -> dict[str, Any]:
     current = 10 + rng.gauss(0, 0.2) + shift
     return {
         "event_id": f"{code}-{i}",

@@ -108,5 +108,9 @@ def test_missing_and_new_words_and_history():
     risk = build("inspection-risk")
     for event in stream("inspections", 20):
         risk.process(event)
-    bare = {k: v for k, v in stream("inspections", 1)[0].items() if k not in {"risk_tier", "facility_type"}}
+    bare = {
+        k: v
+        for k, v in stream("inspections", 1)[0].items()
+        if k not in {"risk_tier", "facility_type"}
+    }
     assert 0.0 <= risk.score_one({**bare, "facility_type": "Grocery_Store"}).score <= 1.0

@@ -49,7 +49,16 @@ def test_cli_list_and_evaluate(tmp_path):
     assert listing.exit_code == 0 and "equipment-anomaly" in listing.output
     png = tmp_path / "zh.png"
     result = runner.invoke(
-        app, ["evaluate", "zh-messages", "--params", '{"tokens": "char2"}', "--plot", str(png), "--json"]
+        app,
+        [
+            "evaluate",
+            "zh-messages",
+            "--params",
+            '{"tokens": "char2"}',
+            "--plot",
+            str(png),
+            "--json",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert '"macro_f1"' in result.output and png.stat().st_size > 1000

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import random
+
+import pytest
 
 from models.equipment import EquipmentAnomaly
 from models.feedback import FalseAlarmMemory
@@ -22,12 +25,30 @@ def test_false_alarm_lowers_that_patterns_score_next_time():
     model, rng = _trained()
     alert = model.process(equipment_event(300, rng, shift=3.0))
     assert alert.alert
+    untaught = copy.deepcopy(model)
     model.learn_label(alert.features, "false_alarm")  # 不属实
-    again = model.score_one(equipment_event(301, random.Random(5), shift=3.0))
-    assert again.score < 0.5 * alert.score
+    following = equipment_event(301, random.Random(5), shift=3.0)
+    assert model.score_one(following).score < 0.5 * untaught.score_one(following).score
     # an unrelated pattern (current falls instead of rising) keeps its full score
-    other = model.score_one(equipment_event(302, random.Random(5), shift=-3.0))
-    assert other.alert
+    other = equipment_event(302, random.Random(5), shift=-3.0)
+    assert model.score_one(other).score == pytest.approx(untaught.score_one(other).score, rel=1e-3)
+    assert model.score_one(other).alert
+
+
+@pytest.mark.parametrize(
+    ("label", "silenced"), [("false_alarm", True), ("confirmed", False), (None, False)]
+)
+def test_operator_labels_on_a_persistent_shift(label, silenced):
+    """Marking a new steady state 不属实 teaches it as normal; confirming keeps it alerting."""
+    model, rng = _trained()
+    alerts = []
+    for i in range(300, 600):
+        result = model.process(equipment_event(i, rng, shift=3.0))
+        alerts.append(result.alert)
+        if result.alert and label:
+            model.learn_label(result.features, label)
+    assert alerts[0]
+    assert (sum(alerts[-100:]) <= 2) is silenced
 
 
 def test_confirmation_keeps_alerting():
@@ -50,7 +71,7 @@ def test_unknown_label_says_what_to_send():
     model, _ = _trained()
     try:
         model.learn_label({"z:current": 4.0}, "maybe")
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         assert "confirmed" in str(exc) and "false_alarm" in str(exc)
     else:
         raise AssertionError("an unknown label must be refused")

@@ -51,7 +51,11 @@ def test_restore_refuses_incompatible_version_with_clear_message():
 
 def _pub(version: str, **params) -> ModelPublication:
     return ModelPublication(
-        name="lifts", factory="equipment-anomaly", params=params, version=version, published_by="王工"
+        name="lifts",
+        factory="equipment-anomaly",
+        params=params,
+        version=version,
+        published_by="王工",
     )
 
 

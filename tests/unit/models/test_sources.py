@@ -64,8 +64,9 @@ def test_inspection_history_ranks_bad_entities_higher():
     for event in stream("inspections", 600):
         model.process(event)
     rng = random.Random(9)
-    bad = [model.score_one({**inspection_event(600, rng), "uscc": f"E{e:03d}"}).score for e in range(10)]
-    good = [model.score_one({**inspection_event(600, rng), "uscc": f"E{e:03d}"}).score for e in range(10, 30)]
+    probe = {**inspection_event(600, rng), "risk_tier": 2}  # same tier: only history differs
+    bad = [model.score_one({**probe, "uscc": f"E{e:03d}"}).score for e in range(10)]
+    good = [model.score_one({**probe, "uscc": f"E{e:03d}"}).score for e in range(10, 30)]
     assert sum(bad) / len(bad) > sum(good) / len(good)
 
 
@@ -77,7 +78,13 @@ def test_truck_long_stop_is_anomalous():
     assert sum(r.alert for r in results) < 10
     last = events[-1]
     stop = [
-        {**last, "event_id": f"s{j}", "event_time": last["event_time"] + (j + 1) * (events[1]["event_time"] - events[0]["event_time"]), "speed_kmh": 0.0}
+        {
+            **last,
+            "event_id": f"s{j}",
+            "event_time": last["event_time"]
+            + (j + 1) * (events[1]["event_time"] - events[0]["event_time"]),
+            "speed_kmh": 0.0,
+        }
         for j in range(40)
     ]
     assert any(model.process(e).alert for e in stop)
@@ -97,7 +104,9 @@ def test_falling_confirmed_rate_demotes_to_shadow():
     model = EquipmentAnomaly(warmup=10, min_scores=10)
     for event in stream("equipment", 20):
         model.process(event)
-    events = [model.observe_disposition("confirmed" if i < 150 else "false_alarm") for i in range(300)]
+    events = [
+        model.observe_disposition("confirmed" if i < 150 else "false_alarm") for i in range(300)
+    ]
     demotions = [e for e in events if e is not None and e.action == "demote"]
     assert demotions and model.shadow
     assert "demoted" in demotions[0].message

@@ -1,0 +1,195 @@
+"""A local Prometheus from Debian's package, on loopback, scraping the workers we name.
+
+Integration tests and a developer's machine need the real thing (the same binary that evaluates
+config/prometheus/alerts.yml in production), not a mock: ``start(dev, targets)`` writes a
+config that scrapes ``targets`` and loads the shipped alert rules, starts Prometheus with its own
+data folder under ``dev.state_dir/prometheus`` and waits for ``/-/ready``. Calling ``start`` on
+a running one rewrites the config and reloads it (SIGHUP), so the target list can change
+without losing the data. ``query`` runs PromQL over the HTTP API with the standard library.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from config.settings import PROJECT_ROOT, DevStackSettings
+from infra.errors import InfraError
+from infra.packages import ensure_binary
+from infra.process import (
+    ProcessSpec,
+    ensure_port_free,
+    is_ours,
+    read_pid,
+    spawn,
+    terminate,
+    wait_until,
+)
+
+JOB = "riskloop"
+"""The scrape job of the workers: the alert rules select ``up{job="riskloop"}``."""
+
+ALERT_RULES = PROJECT_ROOT / "config" / "prometheus" / "alerts.yml"
+
+
+def home(dev: DevStackSettings) -> Path:
+    return dev.state_dir / "prometheus"
+
+
+def pid_file(dev: DevStackSettings) -> Path:
+    return home(dev) / "prometheus.pid"
+
+
+def log_file(dev: DevStackSettings) -> Path:
+    return home(dev) / "prometheus.log"
+
+
+def config_file(dev: DevStackSettings) -> Path:
+    return home(dev) / "prometheus.yml"
+
+
+def marker(dev: DevStackSettings) -> str:
+    # Prometheus keeps its argv as its title; the config path tells our instance from others
+    return f"--config.file={config_file(dev)}"
+
+
+def render_config(
+    targets: Sequence[str],
+    *,
+    scrape_interval: str = "5s",
+    rule_files: Sequence[Path] = (ALERT_RULES,),
+) -> str:
+    """Prometheus YAML that scrapes ``targets`` (``host:port``) at ``/metrics`` as job riskloop.
+
+    >>> print(render_config(["127.0.0.1:6066"], rule_files=()).splitlines()[-1])
+          - 127.0.0.1:6066
+    """
+    config: dict[str, Any] = {
+        "global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval},
+        "rule_files": [str(p) for p in rule_files],
+        "scrape_configs": [
+            {
+                "job_name": JOB,
+                "metrics_path": "/metrics",
+                "static_configs": [{"targets": list(targets)}],
+            }
+        ],
+    }
+    return yaml.safe_dump(config, sort_keys=False)
+
+
+def base_url(dev: DevStackSettings) -> str:
+    return f"http://127.0.0.1:{dev.prometheus_port}"
+
+
+def probe(port: int) -> bool:
+    """True when Prometheus on ``port`` says it is ready to serve queries."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=1) as rsp:
+            return bool(rsp.status == 200)
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+def running(dev: DevStackSettings) -> int | None:
+    pid = read_pid(pid_file(dev))
+    return pid if is_ours(pid, marker(dev)) else None
+
+
+def start(
+    dev: DevStackSettings,
+    targets: Sequence[str],
+    *,
+    scrape_interval: str = "5s",
+    rule_files: Sequence[Path] = (ALERT_RULES,),
+) -> str:
+    """Start (or reconfigure) our Prometheus scraping ``targets``; returns one status line."""
+    home(dev).mkdir(parents=True, exist_ok=True)
+    config_file(dev).write_text(
+        render_config(targets, scrape_interval=scrape_interval, rule_files=rule_files)
+    )
+    pid = running(dev)
+    if pid:
+        os.kill(pid, signal.SIGHUP)  # Prometheus re-reads its config and rules on SIGHUP
+        _wait_ready(dev, pid)
+        return f"prometheus reloaded on {base_url(dev)} (pid {pid}), scraping {len(targets)} targets"
+    binary = ensure_binary("prometheus", "prometheus")
+    ensure_port_free(dev.prometheus_port, "Prometheus")
+    argv = [
+        binary, marker(dev), f"--storage.tsdb.path={home(dev) / 'data'}",
+        f"--web.listen-address=127.0.0.1:{dev.prometheus_port}",
+        "--storage.tsdb.retention.time=2d", "--log.level=warn",
+    ]  # fmt: skip
+    pid = spawn(ProcessSpec("prometheus", argv, pid_file(dev), log_file(dev), marker(dev)))
+    _wait_ready(dev, pid)
+    return f"prometheus started on {base_url(dev)} (pid {pid}), scraping {len(targets)} targets"
+
+
+def _wait_ready(dev: DevStackSettings, pid: int) -> None:
+    wait_until(
+        lambda: probe(dev.prometheus_port),
+        timeout=dev.start_timeout,
+        what="Prometheus",
+        alive=lambda: is_ours(pid, marker(dev)),
+        log_file=log_file(dev),
+    )
+
+
+def stop(dev: DevStackSettings) -> str:
+    pid = read_pid(pid_file(dev))
+    if pid and terminate(pid, marker(dev)):
+        pid_file(dev).unlink(missing_ok=True)
+        return f"prometheus stopped (pid {pid})"
+    pid_file(dev).unlink(missing_ok=True)
+    return "prometheus was not running"
+
+
+def status(dev: DevStackSettings) -> tuple[bool, str]:
+    pid = running(dev)
+    if not pid:
+        return False, "not running"
+    ok = probe(dev.prometheus_port)
+    return ok, f"pid {pid}, {base_url(dev)}, {'healthy' if ok else 'not answering'}"
+
+
+def api(dev: DevStackSettings, path: str, **params: str) -> Any:
+    """GET ``/api/v1/<path>`` and return its ``data``; an error status becomes an InfraError."""
+    url = f"{base_url(dev)}/api/v1/{path}"
+    if params:
+        url += "?" + urllib.parse.urlencode(params)
+    try:
+        with urllib.request.urlopen(url, timeout=10) as rsp:
+            body = json.loads(rsp.read())
+    except urllib.error.HTTPError as exc:
+        body = json.loads(exc.read() or b"{}")
+    except (OSError, urllib.error.URLError, ValueError) as exc:
+        raise InfraError(f"Prometheus API {path} failed: {exc}") from exc
+    if body.get("status") != "success":
+        raise InfraError(f"Prometheus API {path} failed: {body.get('error', body)}")
+    return body["data"]
+
+
+def query(dev: DevStackSettings, expr: str) -> list[dict[str, Any]]:
+    """An instant PromQL query: a list of ``{"metric": {...}, "value": [ts, "v"]}``."""
+    data = api(dev, "query", query=expr)
+    result: list[dict[str, Any]] = data["result"] if data["resultType"] == "vector" else []
+    return result
+
+
+def scalar(dev: DevStackSettings, expr: str) -> float | None:
+    """The value of a query that yields one sample, or None when it yields none."""
+    rows = query(dev, expr)
+    if not rows:
+        return None
+    if len(rows) > 1:
+        raise InfraError(f"query {expr!r} returned {len(rows)} series, expected one")
+    return float(rows[0]["value"][1])

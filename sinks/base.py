@@ -1,0 +1,278 @@
+"""The one small base every sink shares: start, add, flush, stop — batched, retried, never lossy.
+
+The order that makes delivery at-least-once (and, with idempotent writes, effectively once):
+
+1. ``add(record)`` appends the record to the durable :class:`~sinks.outbox.Outbox` and only
+   then returns. Returning is the acknowledgement: the agent moves on and Faust may commit
+   the source offset, because the record now survives a worker restart.
+2. The record also joins a bounded in-memory queue (the head of the outbox). Beyond
+   ``memory_limit`` records only the outbox holds them ("spilled"); they are read back in
+   order as the queue drains, so memory stays bounded however long the target is away.
+3. A batch (``batch_size`` records, or whatever arrived within ``max_delay`` seconds) is
+   written to the target in one transaction / one round-trip, as *upserts by id* (an append-
+   only row keyed by its event id is an insert-or-ignore).
+4. Only after the target confirms, the batch's rows are deleted from the outbox (``ack``).
+   A crash between 3 and 4 replays the batch on start; step 3 being idempotent makes that
+   harmless. A failed write keeps the batch and is retried after an exponential, jittered
+   backoff (``sink_retries`` counts them, ``sink_backlog`` shows what is held).
+5. ``start()`` replays whatever the outbox holds, oldest first, before anything newer: per
+   sink, the target sees records in the order they were accepted.
+
+A record that the target rejects for good (a bug) blocks its sink rather than being dropped;
+that shows as a growing ``sink_backlog`` and ``sink_retries``, and is what the alert rules watch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Iterable, Sequence
+from itertools import islice
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from pydantic import BaseModel
+
+from sinks.backoff import Backoff
+from sinks.errors import OutboxError, SinkClosed, SinkWriteFailed, UnsupportedRecord
+from sinks.outbox import Durability, Outbox
+
+if TYPE_CHECKING:  # sinks sit below streams: take a Metrics object, never import the app
+    from streams.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+
+class Sink(ABC):
+    """Base of the sinks. Subclasses set ``record_types`` and implement ``_write``.
+
+    ``name`` labels the metrics and names the outbox file. Time-based flushing runs in a
+    background task created by ``start()``; ``flush()`` may also be called at any time (it
+    makes one pass and raises :class:`SinkWriteFailed` if the target is away).
+    """
+
+    record_types: ClassVar[tuple[type[BaseModel], ...]] = ()
+
+    def __init__(
+        self,
+        name: str,
+        outbox_path: Path,
+        *,
+        batch_size: int = 500,
+        max_delay: float = 1.0,
+        memory_limit: int = 10_000,
+        backoff: Backoff | None = None,
+        metrics: Metrics | None = None,
+        durability: Durability = "FULL",
+    ) -> None:
+        if batch_size < 1 or memory_limit < batch_size or max_delay <= 0:
+            raise ValueError("need batch_size >= 1, memory_limit >= batch_size, max_delay > 0")
+        self.name = name
+        self.batch_size = batch_size
+        self.max_delay = max_delay
+        self.memory_limit = memory_limit
+        self.backoff = backoff or Backoff()
+        self._metrics = metrics
+        self._outbox_path = outbox_path
+        self._durability: Durability = durability
+        self._types = {t.__name__: t for t in self.record_types}
+        self._outbox: Outbox | None = None
+        self._queue: deque[tuple[int, BaseModel]] = deque()
+        self._last_loaded = 0  # highest seq ever put in the queue
+        self._spilled = False  # the outbox holds records the queue does not
+        self._backlog = 0  # records accepted and not yet written (= outbox rows)
+        self._lock = asyncio.Lock()
+        self._arrived = asyncio.Event()
+        self._full = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._flusher: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ subclass hooks
+
+    @abstractmethod
+    async def _write(self, batch: Sequence[BaseModel]) -> None:
+        """Write ``batch`` (in order) to the target, idempotently, all or nothing."""
+
+    async def _close_target(self) -> None:
+        """Release connections to the target (after the last flush attempt)."""
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def backlog(self) -> int:
+        """Records accepted and not yet confirmed by the target."""
+        return self._backlog
+
+    async def start(self) -> None:
+        """Open the outbox, queue what it still holds (replay, in order), start the flusher.
+
+        Never contacts the target: a worker must start while PostgreSQL or Redis is away.
+        """
+        if self._outbox is not None:
+            return
+        self._outbox = Outbox(self._outbox_path, self._durability)
+        self._backlog = self._outbox.count()
+        self._spilled = self._backlog > 0
+        self._refill()
+        self._publish_backlog()
+        if self._backlog:
+            log.info("sink %s replays %d records from its outbox", self.name, self._backlog)
+            self._arrived.set()
+            self._full.set()  # a replay is due now, not after max_delay
+        self._stopping.clear()
+        self._flusher = asyncio.create_task(self._run(), name=f"sink-{self.name}")
+
+    async def add(self, record: BaseModel) -> None:
+        """Accept one record: durable in the outbox when this returns."""
+        await self.add_many([record])
+
+    async def add_many(self, records: Iterable[BaseModel]) -> None:
+        """Accept records in one outbox transaction (cheaper than one ``add`` each)."""
+        outbox = self._require_outbox()
+        items = list(records)
+        for record in items:
+            if type(record).__name__ not in self._types:
+                raise UnsupportedRecord(
+                    f"sink {self.name} stores {sorted(self._types)}, not {type(record).__name__}"
+                )
+        seqs = outbox.append_many((type(r).__name__, r.model_dump_json()) for r in items)
+        for seq, record in zip(seqs, items, strict=True):
+            if not self._spilled and len(self._queue) < self.memory_limit:
+                self._queue.append((seq, record))
+                self._last_loaded = seq
+            else:
+                self._spilled = True
+        self._backlog += len(items)
+        self._publish_backlog()
+        if items:
+            self._arrived.set()
+        if self._backlog >= self.batch_size:
+            self._full.set()
+
+    async def flush(self) -> int:
+        """Write everything held now, batch by batch; the number written.
+
+        Raises :class:`SinkWriteFailed` at the first batch the target refuses; that batch and
+        all after it stay held.
+        """
+        outbox = self._require_outbox()
+        written = 0
+        async with self._lock:
+            while True:
+                self._refill()
+                if not self._queue:
+                    return written
+                batch = list(islice(self._queue, self.batch_size))
+                try:
+                    await self._write([record for _, record in batch])
+                except SinkWriteFailed:
+                    raise
+                except Exception as exc:
+                    raise SinkWriteFailed(
+                        f"sink {self.name}: writing {len(batch)} records failed "
+                        f"({type(exc).__name__}: {exc}); they are kept and retried"
+                    ) from exc
+                outbox.ack(batch[-1][0])
+                for _ in batch:
+                    self._queue.popleft()
+                self._backlog -= len(batch)
+                written += len(batch)
+                self._publish_backlog()
+
+    async def stop(self) -> None:
+        """Stop the flusher, try one last flush, close. What is not written stays in the outbox."""
+        if self._outbox is None:
+            return
+        self._stopping.set()
+        self._arrived.set()
+        self._full.set()
+        if self._flusher is not None:
+            # Cooperative, never cancelled mid-write: a write abandoned in a thread could
+            # commit after a newer one and put an older version of a row back.
+            await self._flusher
+            self._flusher = None
+        try:
+            await self.flush()
+        except SinkWriteFailed as exc:
+            log.warning("sink %s stops with %d records in its outbox: %s", self.name,
+                        self._backlog, exc)  # fmt: skip
+        await self._close_target()
+        self._outbox.close()
+        self._outbox = None
+        self._queue.clear()
+        self._last_loaded = 0
+
+    async def __aenter__(self) -> Sink:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.stop()
+
+    # ------------------------------------------------------------------ internals
+
+    async def _run(self) -> None:
+        """Flush when a batch is full or ``max_delay`` passed; back off while the target fails."""
+        attempt = 0
+        while not self._stopping.is_set():
+            await self._due()
+            if self._stopping.is_set():
+                return
+            try:
+                await self.flush()
+                attempt = 0
+            except SinkWriteFailed as exc:
+                delay = self.backoff.delay(attempt)
+                attempt += 1
+                if self._metrics is not None:
+                    self._metrics.sink_retries.labels(sink=self.name).inc()
+                log.warning("%s; retry %d in %.2f s", exc, attempt, delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), delay)
+            except OutboxError:
+                log.exception("sink %s: outbox failure; retrying", self.name)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self.backoff.maximum)
+
+    async def _due(self) -> None:
+        """Wait until something is held, then until the batch fills or ``max_delay`` passes."""
+        while not self._backlog and not self._stopping.is_set():
+            self._arrived.clear()
+            await self._arrived.wait()
+        if self._backlog < self.batch_size and not self._stopping.is_set():
+            self._full.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._full.wait(), self.max_delay)
+
+    def _refill(self) -> None:
+        """Top the queue up from the outbox while records are spilled (keeps seq order)."""
+        if not self._spilled or len(self._queue) >= self.batch_size:
+            return
+        room = self.memory_limit - len(self._queue)
+        rows = self._require_outbox().read(after=self._last_loaded, limit=room)
+        for row in rows:
+            self._queue.append((row.seq, self._decode(row.kind, row.payload)))
+            self._last_loaded = row.seq
+        if len(rows) < room:
+            self._spilled = False
+
+    def _decode(self, kind: str, payload: str) -> BaseModel:
+        cls = self._types.get(kind)
+        if cls is None:
+            raise OutboxError(
+                f"sink {self.name}: outbox row of type {kind!r} this version cannot read; "
+                f"run the release that wrote it until its outbox is empty"
+            )
+        return cls.model_validate_json(payload)
+
+    def _require_outbox(self) -> Outbox:
+        if self._outbox is None:
+            raise SinkClosed(f"sink {self.name} is not started; call `await sink.start()`")
+        return self._outbox
+
+    def _publish_backlog(self) -> None:
+        if self._metrics is not None:
+            self._metrics.sink_backlog.labels(sink=self.name).set(self._backlog)

@@ -1,0 +1,111 @@
+"""The SQL task store's tables, declared once (SQLAlchemy Core), for SQLite and PostgreSQL.
+
+Every row keeps the whole record as JSON in ``body`` (what the queries hand back, exactly as
+published) next to the columns the queries filter on. Alembic revisions in
+``sinks/migrations/versions`` create these tables; a unit test proves the two agree.
+
+Why ``task_events`` has a surrogate ``seq`` key with ``event_id`` unique: several transitions
+of one cause share a timestamp (created → dispatched), and their event ids are hashes, so the
+insertion order is the only tie-break that tells the story in order; the unique ``event_id``
+keeps replays idempotent all the same.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+_SERIAL = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+_TS = sa.DateTime(timezone=True)
+
+tasks = sa.Table(
+    "tasks",
+    metadata,
+    sa.Column("task_id", sa.String(128), primary_key=True),
+    sa.Column("alert_id", sa.String(128), nullable=False, index=True),
+    sa.Column("fingerprint", sa.String(128), nullable=False),
+    sa.Column("department", sa.String(128), nullable=False, index=True),
+    sa.Column("state", sa.String(32), nullable=False, index=True),
+    sa.Column("level", sa.String(16), nullable=False),
+    sa.Column("title", sa.Text(), nullable=False),
+    sa.Column("entity", sa.String(128), nullable=False),
+    sa.Column("item_code", sa.String(64), nullable=False),
+    sa.Column("uscc", sa.String(18)),
+    sa.Column("region_code", sa.String(12)),
+    sa.Column("created_at", _TS, nullable=False),
+    sa.Column("sign_deadline", _TS, nullable=False),
+    sa.Column("dispose_deadline", _TS, nullable=False),
+    sa.Column("returns", sa.Integer(), nullable=False),
+    sa.Column("previous_task_id", sa.String(128)),
+    sa.Column("correlation_id", sa.String(128), nullable=False),
+    sa.Column("body", sa.JSON(), nullable=False),
+)
+
+task_events = sa.Table(
+    "task_events",
+    metadata,
+    sa.Column("seq", _SERIAL, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(128), nullable=False, unique=True),
+    sa.Column("task_id", sa.String(128), nullable=False, index=True),
+    sa.Column("at", _TS, nullable=False),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("from_state", sa.String(32)),
+    sa.Column("to_state", sa.String(32), nullable=False),
+    sa.Column("reason", sa.Text()),
+    sa.Column("department", sa.String(128), nullable=False),
+    sa.Column("correlation_id", sa.String(128), nullable=False),
+)
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("alert_id", sa.String(128), primary_key=True),
+    sa.Column("fingerprint", sa.String(128), nullable=False, index=True),
+    sa.Column("state", sa.String(32), nullable=False, index=True),
+    sa.Column("level", sa.String(16), nullable=False, index=True),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("entity", sa.String(128), nullable=False),
+    sa.Column("item_code", sa.String(64), nullable=False),
+    sa.Column("title", sa.Text(), nullable=False),
+    sa.Column("region_code", sa.String(12), index=True),
+    sa.Column("uscc", sa.String(18)),
+    sa.Column("occurrences", sa.Integer(), nullable=False),
+    sa.Column("first_seen", _TS, nullable=False),
+    sa.Column("last_seen", _TS, nullable=False, index=True),
+    sa.Column("shadow", sa.Boolean(), nullable=False),
+    sa.Column("correlation_id", sa.String(128), nullable=False),
+    sa.Column("body", sa.JSON(), nullable=False),
+)
+
+supervision_events = sa.Table(
+    "supervision_events",
+    metadata,
+    sa.Column("event_id", sa.String(128), primary_key=True),
+    sa.Column("task_id", sa.String(128), nullable=False, index=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("at", _TS, nullable=False),
+    sa.Column("department", sa.String(128), nullable=False),
+    sa.Column("deadline", _TS, nullable=False),
+    sa.Column("level", sa.String(16), nullable=False),
+    sa.Column("correlation_id", sa.String(128), nullable=False),
+)
+
+model_snapshots = sa.Table(
+    "model_snapshots",
+    metadata,
+    sa.Column("id", _SERIAL, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(128), nullable=False, index=True),
+    sa.Column("version", sa.String(64), nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("offsets", sa.JSON(), nullable=False),
+    sa.Column("state", sa.LargeBinary(), nullable=False),
+    sa.Column("created_at", _TS, nullable=False),
+)

@@ -1,0 +1,70 @@
+"""Scoring stage: one validated record → rule hits, model scores and geo detections.
+
+No Kafka here: it reads and writes the state mappings it is given (Faust tables in a worker,
+dicts in tests) and calls the pure engines in rules/, models/ and geo/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from geo.detect import step as geo_step
+from geo.detection import Detection
+from geo.vehicle import VehicleState
+from models.score import ModelScore
+from rules.hit import RuleHit
+from schemas.records import Record, TruckFix
+from streams.runtime import Runtime
+
+
+@dataclass
+class Scored:
+    hits: list[RuleHit] = field(default_factory=list)
+    scores: list[ModelScore] = field(default_factory=list)
+    detections: list[Detection] = field(default_factory=list)
+
+
+def score(
+    rt: Runtime,
+    source: str,
+    record: Record,
+    rule_state: MutableMapping[str, Any],
+    vehicles: MutableMapping[str, Any],
+) -> Scored:
+    """Evaluate every active rule, model and fence set on ``record``."""
+    engine = rt.engine
+    out = Scored(hits=engine.evaluate(source, record.model_dump(mode="json"), rule_state))
+    if isinstance(record, TruckFix):
+        out.detections = track(rt, record, vehicles)
+        for det in out.detections:
+            rt.metrics.geo_detections.labels(det.kind).inc()
+            out.hits.extend(engine.evaluate("truck_detections", det.model_dump(mode="json"), rule_state))
+    if rt.models is not None:
+        out.scores = list(rt.models.process(source, record))
+    m = rt.metrics
+    for hit in out.hits:
+        m.rule_hits.labels(hit.pack, hit.rule_id, hit.mode).inc()
+    for s in out.scores:
+        m.model_scores.labels(s.model).observe(s.score)
+        if s.alert:
+            m.model_alerts.labels(s.model, s.mode).inc()
+    return out
+
+
+def track(rt: Runtime, fix: TruckFix, vehicles: MutableMapping[str, Any]) -> list[Detection]:
+    """Advance the truck's state in every active fence set; count dropped fixes."""
+    detections: list[Detection] = []
+    for name, fences in rt.fence_sets.items():
+        key = f"{name}|{fix.plate}"
+        raw = vehicles.get(key)
+        before = VehicleState.from_dict(raw) if raw else None
+        after, found = geo_step(before, fix, fences)
+        dropped_before = dict(before.dropped) if before else {}
+        for reason, n in after.dropped.items():
+            if n > dropped_before.get(reason, 0):
+                rt.metrics.geo_dropped.labels(reason).inc(n - dropped_before.get(reason, 0))
+        vehicles[key] = after.to_dict()
+        detections.extend(found)
+    return detections

@@ -1,0 +1,30 @@
+"""HTTP views on the worker (Faust web): /metrics for Prometheus, /health and /ready."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from faust.web import Request, Response, View
+from prometheus_client import CONTENT_TYPE_LATEST
+
+if TYPE_CHECKING:
+    from streams.app import RiskLoopApp
+
+
+def register(app: RiskLoopApp) -> None:
+    @app.page("/metrics")
+    class Metrics(View):
+        async def get(self, request: Request) -> Response:
+            return self.bytes(app.riskloop_runtime.metrics.exposition(), content_type=CONTENT_TYPE_LATEST)
+
+    @app.page("/health")
+    class Health(View):
+        async def get(self, request: Request) -> Response:
+            return self.json({"status": "ok", "worker": app.riskloop_runtime.worker_id})
+
+    @app.page("/ready")
+    class Ready(View):
+        async def get(self, request: Request) -> Any:
+            ready = bool(app.rebalancing is False and app.consumer is not None)
+            body = {"ready": ready, "active": app.riskloop_runtime.active_versions()}
+            return self.json(body, status=200 if ready else 503)
