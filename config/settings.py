@@ -53,9 +53,15 @@ class TopicSettings(_Group):
     supervision: str = Field("supervision", description="催办/督办/通报 events")
     deadletter: str = Field("deadletter", description="rejected records with reason and bytes")
     status: str = Field("control.status", description="workers' hot-load status records")
-    task_commands: str = Field("riskloop.task-commands", description="internal: open a task, keyed by task id")
-    feedback: str = Field("riskloop.feedback", description="internal: disposals back to the warning's entity")
-    profile_events: str = Field("riskloop.profile-events", description="internal: entity-profile updates by USCC")
+    task_commands: str = Field(
+        "riskloop.task-commands", description="internal: open a task, keyed by task id"
+    )
+    feedback: str = Field(
+        "riskloop.feedback", description="internal: disposals back to the warning's entity"
+    )
+    profile_events: str = Field(
+        "riskloop.profile-events", description="internal: entity-profile updates by USCC"
+    )
     partitions: int = Field(4, ge=1, description="partitions of every data topic we create")
     control_partitions: int = Field(1, ge=1, description="partitions of control topics")
 
@@ -178,7 +184,9 @@ class Settings(BaseSettings):
     max_future_skew_seconds: int = Field(300, ge=0, description="events further ahead are rejected")
     max_event_age_days: int = Field(3650, ge=1, description="events older than this are rejected")
     clock_speed: float = Field(1.0, gt=0, description="worker clock speed-up (tests of deadlines)")
-    timer_interval: float = Field(5.0, gt=0, description="seconds between supervision/absence timer runs")
+    timer_interval: float = Field(
+        5.0, gt=0, description="seconds between supervision/absence timer runs"
+    )
     task_min_level: WarningLevel = Field(
         "yellow", description="lowest warning level that makes a task"
     )

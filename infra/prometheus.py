@@ -121,7 +121,9 @@ def start(
     if pid:
         os.kill(pid, signal.SIGHUP)  # Prometheus re-reads its config and rules on SIGHUP
         _wait_ready(dev, pid)
-        return f"prometheus reloaded on {base_url(dev)} (pid {pid}), scraping {len(targets)} targets"
+        return (
+            f"prometheus reloaded on {base_url(dev)} (pid {pid}), scraping {len(targets)} targets"
+        )
     binary = ensure_binary("prometheus", "prometheus")
     ensure_port_free(dev.prometheus_port, "Prometheus")
     argv = [

@@ -50,9 +50,12 @@ __all__ = ["IngestLimits", "dead_letter", "decode_source", "encode_record"]
 
 
 class _LimitSettings(Protocol):
-    max_event_bytes: int
-    max_future_skew_seconds: int
-    max_event_age_days: int
+    @property
+    def max_event_bytes(self) -> int: ...
+    @property
+    def max_future_skew_seconds(self) -> int: ...
+    @property
+    def max_event_age_days(self) -> int: ...
 
 
 @dataclass(frozen=True)

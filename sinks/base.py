@@ -98,6 +98,7 @@ class Sink(ABC):
 
     async def _close_target(self) -> None:
         """Release connections to the target (after the last flush attempt)."""
+        return
 
     # ------------------------------------------------------------------ public API
 

@@ -32,3 +32,7 @@ class OutboxError(SinkError):
 
 class MigrationFailed(SinkError):
     """``alembic upgrade head`` failed on the SQL store."""
+
+
+class StoreError(SinkError):
+    """A query on the SQL store or the Redis views failed (target away, schema missing...)."""

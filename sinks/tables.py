@@ -12,7 +12,35 @@ keeps replays idempotent all the same.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 import sqlalchemy as sa
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """A timestamp stored in UTC and read back aware, on every dialect.
+
+    SQLite keeps no offset: an aware ``+08:00`` value would be stored as its wall clock and
+    sort wrongly against UTC ones. So every value is converted to UTC on the way in (a naive
+    one is taken as UTC — rejecting it would block the sink), and marked UTC on the way out.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
 
 metadata = sa.MetaData(
     naming_convention={
@@ -24,7 +52,7 @@ metadata = sa.MetaData(
 
 # SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
 _SERIAL = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-_TS = sa.DateTime(timezone=True)
+_TS = UtcDateTime()
 
 tasks = sa.Table(
     "tasks",

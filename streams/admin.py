@@ -40,13 +40,30 @@ def require_broker(settings: Settings, timeout: float = 5.0) -> dict[str, int]:
 list_topics = require_broker
 
 
+def known_departments(settings: Settings) -> list[str]:
+    """Departments that can receive tasks: routing table, shipped rule templates, defaults."""
+    from pathlib import Path
+
+    from loop.routing import load_table
+    from rules.compiler import load_pack
+
+    found = list(DEFAULT_DEPARTMENTS)
+    for route in load_table().routes:
+        found += list(route.departments)
+    for path in sorted(Path(settings.rule_packs_dir).glob("*.yaml")):
+        for rule in load_pack(path).rules:
+            if rule.spec.task is not None:
+                found.append(rule.spec.task.department)
+    return list(dict.fromkeys(found))
+
+
 def wanted_topics(
     settings: Settings, departments: list[str] | tuple[str, ...] = ()
 ) -> list[NewTopic]:
     """Every topic RiskLoop uses, with partitions and compaction from settings."""
     t = settings.topics
     data = [*t.sources().values(), t.dispositions, *t.outputs()]
-    data += [f"{t.task_prefix}{d}" for d in (*DEFAULT_DEPARTMENTS, *departments)]
+    data += [f"{t.task_prefix}{d}" for d in (*known_departments(settings), *departments)]
     topics = [
         NewTopic(name, num_partitions=t.partitions, replication_factor=1)
         for name in dict.fromkeys(data)

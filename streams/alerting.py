@@ -54,13 +54,19 @@ async def publish(app: RiskLoopApp, state: EntityWarnings, alerts: list[Alert]) 
     for alert in alerts:
         topic = topics.alerts_shadow if alert.shadow else topics.alerts
         await topic.send(key=alert.fingerprint.encode(), value=alert.model_dump_json().encode())
-        rt.metrics.warnings.labels(alert.level.value, alert.source, alert.state.value, (alert.region_code or "")[:4]).inc()
-        log.info("warning", alert_id=alert.alert_id, state=alert.state.value, level=alert.level.value)
+        rt.metrics.warnings.labels(
+            alert.level.value, alert.source, alert.state.value, (alert.region_code or "")[:4]
+        ).inc()
+        log.info(
+            "warning", alert_id=alert.alert_id, state=alert.state.value, level=alert.level.value
+        )
         if should_task(alert, rt.loop):
             warning = state.warnings.get(alert.fingerprint)
             command = {
                 "alert": alert.model_dump(mode="json"),
-                "template": warning.template.model_dump(mode="json") if warning and warning.template else None,
+                "template": warning.template.model_dump(mode="json")
+                if warning and warning.template
+                else None,
                 "recurrence": (
                     rec.model_dump(mode="json")
                     if warning and (rec := recurrence(warning, rt.clock.now(), rt.loop))
@@ -68,10 +74,18 @@ async def publish(app: RiskLoopApp, state: EntityWarnings, alerts: list[Alert]) 
                 ),
             }
             await topics.task_commands.send(
-                key=ids.task_id(alert.alert_id).encode(), value=json.dumps(command, ensure_ascii=False).encode()
+                key=ids.task_id(alert.alert_id).encode(),
+                value=json.dumps(command, ensure_ascii=False).encode(),
             )
         if alert.uscc and alert.state.value == "new" and not alert.shadow:
-            await send_profile_event(app, alert.uscc, f"warning_{alert.level.value}", alert.last_seen.isoformat(), alert.alert_id, alert.region_code)
+            await send_profile_event(
+                app,
+                alert.uscc,
+                f"warning_{alert.level.value}",
+                alert.last_seen.isoformat(),
+                alert.alert_id,
+                alert.region_code,
+            )
     return alerts
 
 
@@ -80,4 +94,6 @@ async def send_profile_event(
 ) -> None:
     """Profiles are keyed by USCC: updates travel on their own topic to the owning partition."""
     body = {"uscc": uscc, "kind": kind, "at": at, "ref": ref, "region_code": region_code}
-    await app.riskloop_topics.profile_events.send(key=uscc.encode(), value=json.dumps(body).encode())
+    await app.riskloop_topics.profile_events.send(
+        key=uscc.encode(), value=json.dumps(body).encode()
+    )

@@ -100,14 +100,26 @@ def group_lag(settings: Settings, topics: list[str]) -> int:
         c.close()
 
 
-def print_alert(raw: bytes) -> None:
-    alert = json.loads(raw)
-    level = alert.get("level", "?")
-    why = ", ".join(r.get("id", "") for r in alert.get("reasons", []))
+def print_message(topic: str, raw: bytes, settings: Settings) -> None:
+    """One readable line per alert change or dispatched task."""
+    body = json.loads(raw)
+    internal = {settings.topics.task_events, settings.topics.dispositions}
+    if topic in internal:
+        return
+    if topic.startswith(settings.topics.task_prefix):
+        console.print(
+            f"  [bold]→ 任务[/] {body.get('task_id', '')[:18]} → {body.get('department', '')}"
+            f"  限时 {body.get('dispose_deadline', '')[:16]}  {body.get('title', '')}",
+            no_wrap=True, overflow="ellipsis",
+        )  # fmt: skip
+        return
+    level = body.get("level", "?")
+    why = ", ".join(r.get("id", "") for r in body.get("reasons", []))
     console.print(
-        f"[{_LEVEL_STYLE.get(level, 'bold')}]{level.upper():<6}[/] {alert.get('state', ''):<10} "
-        f"{alert.get('title', '')}  [dim]{alert.get('entity', '')} ← {why}[/]"
-    )
+        f"[{_LEVEL_STYLE.get(level, 'bold')}]{level.upper():<6}[/] {body.get('state', ''):<10} "
+        f"{body.get('title', '')} · {body.get('entity', '')} · [dim]{why}[/]",
+        no_wrap=True, overflow="ellipsis",
+    )  # fmt: skip
 
 
 def run_demo(
@@ -139,7 +151,8 @@ def run_demo(
             "bootstrap.servers": settings.bootstrap_servers, "group.id": f"riskloop-demo-{os.getpid()}",
             "auto.offset.reset": "latest", "enable.auto.commit": False, "log_level": 0,
         })  # fmt: skip
-        consumer.subscribe([settings.topics.alerts])
+        prefix = settings.topics.task_prefix.replace(".", r"\.")
+        consumer.subscribe([settings.topics.alerts, f"^{prefix}.*"])
         _wait_assigned(consumer)
         with worker_process(settings) as worker:
             console.print(f"  worker started (pid {worker.pid}); replaying {len(sample)} events …")
@@ -164,6 +177,15 @@ def _wait_assigned(consumer: Consumer, timeout: float = 15.0) -> None:
         consumer.poll(0.2)
 
 
+def producer_config(settings: Settings) -> dict[str, object]:
+    """confluent-kafka producer settings: murmur2 partitioning like Java and Faust, so a key
+    lands on the same partition number in every topic (tables rely on co-partitioning)."""
+    return {
+        "bootstrap.servers": settings.bootstrap_servers, "linger.ms": 5, "log_level": 0,
+        "partitioner": "murmur2_random", "enable.idempotence": True,
+    }  # fmt: skip
+
+
 def _produce(settings: Settings, sample: list[tuple[str, str, dict[str, object]]]) -> None:
     topics = settings.topics.sources()
     producer = Producer(
@@ -184,7 +206,8 @@ def _follow(
     """Print alerts until the worker caught up and 3 s passed without one, or ``timeout``."""
     seen, quiet_since = 0, time.monotonic()
     deadline = time.monotonic() + timeout
-    sources = list(settings.topics.sources().values())
+    t = settings.topics
+    sources = [*t.sources().values(), t.task_commands, t.feedback, t.profile_events]
     while time.monotonic() < deadline:
         if worker.poll() is not None:
             raise InfraError(
@@ -192,7 +215,7 @@ def _follow(
             )
         msg = consumer.poll(0.5)
         if msg is not None and not msg.error():
-            print_alert(msg.value() or b"{}")
+            print_message(msg.topic() or "", msg.value() or b"{}", settings)
             seen += 1
             quiet_since = time.monotonic()
         elif time.monotonic() - quiet_since > 3:

@@ -36,7 +36,9 @@ async def handle_feedback(app: RiskLoopApp, raw: bytes) -> None:
         for rule in {r for r in _rules_of(warnings, case.task.fingerprint)}
     }
     with correlation(case.task.correlation_id, task_id=case.task_id):
-        closed = close_loop(case, warnings, counters, None, now=rt.clock.now(), config=rt.loop, silences=rt.silences)
+        closed = close_loop(
+            case, warnings, counters, None, now=rt.clock.now(), config=rt.loop, silences=rt.silences
+        )
         app.riskloop_tables.warnings[case.task.entity] = closed.warnings.model_dump(mode="json")
         for rule, counter in (closed.counters or {}).items():
             app.riskloop_tables.precision[rule] = counter
@@ -51,7 +53,14 @@ async def handle_feedback(app: RiskLoopApp, raw: bytes) -> None:
             from loop.profile import disposition_kind
 
             when = (case.disposed_at or rt.clock.now()).isoformat()
-            await send_profile_event(app, case.task.uscc, disposition_kind(fb.result), when, case.task_id, case.task.region_code)
+            await send_profile_event(
+                app,
+                case.task.uscc,
+                disposition_kind(fb.result),
+                when,
+                case.task_id,
+                case.task.region_code,
+            )
 
 
 def _rules_of(warnings: object, fingerprint: str) -> list[str]:

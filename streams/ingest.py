@@ -29,7 +29,9 @@ async def ingest(app: RiskLoopApp, source: str, event: faust.EventT) -> Record |
     m.events_in.labels(source).inc()
     raw = event.value if isinstance(event.value, bytes) else bytes(event.value or b"")
     try:
-        record = decode_source(source, raw, limits=rt.limits, now=rt.clock.now(), catalogue=rt.catalogue)
+        record = decode_source(
+            source, raw, limits=rt.limits, now=rt.clock.now(), catalogue=rt.catalogue
+        )
     except ValidationFailed as exc:
         await send_dead_letter(app, source, event, exc)
         return None
@@ -41,11 +43,17 @@ async def ingest(app: RiskLoopApp, source: str, event: faust.EventT) -> Record |
     return record
 
 
-async def send_dead_letter(app: RiskLoopApp, source: str, event: faust.EventT, exc: Exception) -> None:
+async def send_dead_letter(
+    app: RiskLoopApp, source: str, event: faust.EventT, exc: Exception
+) -> None:
     """Publish the rejected bytes with reason, field and where they came from."""
     rt = app.riskloop_runtime
     msg = event.message
-    reason = exc.reason if isinstance(exc, ValidationFailed) else getattr(exc, "reason", "internal_error")
+    reason = (
+        exc.reason
+        if isinstance(exc, ValidationFailed)
+        else getattr(exc, "reason", "internal_error")
+    )
     raw = event.value if isinstance(event.value, bytes) else b""
     record = dead_letter(
         exc if isinstance(exc, ValidationFailed) else ValidationFailed(reason, str(exc)),
@@ -57,7 +65,9 @@ async def send_dead_letter(app: RiskLoopApp, source: str, event: faust.EventT, e
     await app.riskloop_topics.deadletter.send(
         key=msg.topic.encode(), value=record.model_dump_json().encode()
     )
-    log.warning("dead-lettered", source=source, reason=reason, field=record.field, offset=msg.offset)
+    log.warning(
+        "dead-lettered", source=source, reason=reason, field=record.field, offset=msg.offset
+    )
 
 
 def dedup_window(app: RiskLoopApp) -> DedupWindow:

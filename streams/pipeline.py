@@ -83,7 +83,9 @@ def _source_agent(app: RiskLoopApp, source: str, topic: faust.TopicT) -> None:
 
                         kind = inspection_kind(record.outcome)  # type: ignore[attr-defined]
                     at = record.event_time.isoformat()  # type: ignore[attr-defined]
-                    await send_profile_event(app, uscc, kind, at, event_id, getattr(record, "region_code", None))
+                    await send_profile_event(
+                        app, uscc, kind, at, event_id, getattr(record, "region_code", None)
+                    )
                 if alerts:
                     _observe_latency(app, source, record)
 

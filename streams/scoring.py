@@ -40,7 +40,9 @@ def score(
         out.detections = track(rt, record, vehicles)
         for det in out.detections:
             rt.metrics.geo_detections.labels(det.kind).inc()
-            out.hits.extend(engine.evaluate("truck_detections", det.model_dump(mode="json"), rule_state))
+            out.hits.extend(
+                engine.evaluate("truck_detections", det.model_dump(mode="json"), rule_state)
+            )
     if rt.models is not None:
         out.scores = list(rt.models.process(source, record))
     m = rt.metrics

@@ -12,27 +12,30 @@ from dataclasses import dataclass
 from typing import Any
 
 import faust
+from faust.types import TableT
 
 
 @dataclass(frozen=True)
 class Tables:
-    dedup: faust.Table[str, Any]  # event id → event time (epoch s)
-    rule_state: faust.Table[str, Any]  # "<rule>|<entity>" → window state
-    vehicles: faust.Table[str, Any]  # "<fence set>|<plate>" → VehicleState dict
-    warnings: faust.Table[str, Any]  # entity → EntityWarnings
-    tasks: faust.Table[str, Any]  # task id → TaskCase
-    profiles: faust.Table[str, Any]  # USCC → EntityProfile
-    precision: faust.Table[str, Any]  # "<pack>/<rule>" → {confirmed, false_alarm}
+    dedup: TableT[str, Any]  # event id → event time (epoch s)
+    rule_state: TableT[str, Any]  # "<rule>|<entity>" → window state
+    vehicles: TableT[str, Any]  # "<fence set>|<plate>" → VehicleState dict
+    warnings: TableT[str, Any]  # entity → EntityWarnings
+    tasks: TableT[str, Any]  # task id → TaskCase
+    profiles: TableT[str, Any]  # USCC → EntityProfile
+    precision: TableT[str, Any]  # "<pack>/<rule>" → {confirmed, false_alarm}
 
 
 def declare(app: faust.App, partitions: int) -> Tables:
-    def table(name: str, help_: str) -> faust.Table[str, Any]:
+    def table(name: str, help_: str) -> TableT[str, Any]:
         # key_type str and no value model: Faust serialises both as JSON
         return app.Table(name, default=None, partitions=partitions, key_type=str, help=help_)
 
     return Tables(
         dedup=table("dedup", "source event ids seen within the dedup window"),
-        rule_state=table("rule_state", "window/duration/absence/sequence state per rule and entity"),
+        rule_state=table(
+            "rule_state", "window/duration/absence/sequence state per rule and entity"
+        ),
         vehicles=table("vehicles", "per-vehicle geo state per fence set"),
         warnings=table("warnings", "warnings per entity"),
         tasks=table("tasks", "task cases by task id"),

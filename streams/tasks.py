@@ -49,7 +49,9 @@ async def handle_command(app: RiskLoopApp, raw: bytes) -> None:
     if load_case(app, ids.task_id(alert.alert_id)) is not None:
         return
     with correlation(alert.correlation_id, alert_id=alert.alert_id):
-        case, events = open_task(alert, template, rt.routing, rt.loop, rt.clock.now(), recurrence=rec)
+        case, events = open_task(
+            alert, template, rt.routing, rt.loop, rt.clock.now(), recurrence=rec
+        )
         await store_and_publish(app, None, case, events)
         rt.metrics.tasks_created.labels(case.task.department, case.task.level.value).inc()
         log.info("task opened", task_id=case.task_id, department=case.task.department)
@@ -66,7 +68,9 @@ async def handle_disposition(app: RiskLoopApp, event: faust.EventT) -> None:
         case, events = apply(before, record, rt.loop)
     except LoopError as exc:
         rt.metrics.dispositions_rejected.labels(exc.reason).inc()
-        await send_dead_letter(app, "dispositions", event, ValidationFailed(exc.reason, str(exc), "task_id"))
+        await send_dead_letter(
+            app, "dispositions", event, ValidationFailed(exc.reason, str(exc), "task_id")
+        )
         return
     with correlation(case.task.correlation_id, task_id=case.task_id):
         await store_and_publish(app, before, case, events)
@@ -76,16 +80,24 @@ async def handle_disposition(app: RiskLoopApp, event: faust.EventT) -> None:
             )
 
 
-async def store_and_publish(app: RiskLoopApp, before: TaskCase | None, case: TaskCase, events: list[TaskEvent]) -> None:
+async def store_and_publish(
+    app: RiskLoopApp, before: TaskCase | None, case: TaskCase, events: list[TaskEvent]
+) -> None:
     """Store the case, then publish: the task when it (re)enters a department, every event."""
     rt = app.riskloop_runtime
     app.riskloop_tables.tasks[case.task_id] = case.model_dump(mode="json")
     task = case.task
-    if before is None or before.task.department != task.department or task.state is TaskState.dispatched:
+    if (
+        before is None
+        or before.task.department != task.department
+        or task.state is TaskState.dispatched
+    ):
         topic = task_topic(app, rt.settings, task.department)
         await topic.send(key=task.task_id.encode(), value=task.model_dump_json().encode())
     for ev in events:
-        await app.riskloop_topics.task_events.send(key=ev.task_id.encode(), value=ev.model_dump_json().encode())
+        await app.riskloop_topics.task_events.send(
+            key=ev.task_id.encode(), value=ev.model_dump_json().encode()
+        )
         rt.metrics.task_transitions.labels(ev.department, ev.to_state.value).inc()
         _observe_durations(app, case, ev)
     if app.riskloop_sinks is not None:
@@ -118,14 +130,18 @@ async def supervise(app: RiskLoopApp) -> int:
             continue
         dept = case.task.department
         open_by_dept[dept] = open_by_dept.get(dept, 0) + 1
-        if now > case.task.dispose_deadline or (case.signed_at is None and now > case.task.sign_deadline):
+        if now > case.task.dispose_deadline or (
+            case.signed_at is None and now > case.task.sign_deadline
+        ):
             overdue_by_dept[dept] = overdue_by_dept.get(dept, 0) + 1
         new, events = due(case, now, rt.loop)
         if not events:
             continue
         app.riskloop_tables.tasks[task_id] = new.model_dump(mode="json")
         for ev in events:
-            await app.riskloop_topics.supervision.send(key=ev.task_id.encode(), value=ev.model_dump_json().encode())
+            await app.riskloop_topics.supervision.send(
+                key=ev.task_id.encode(), value=ev.model_dump_json().encode()
+            )
             rt.metrics.supervision.labels(ev.kind.value, ev.department).inc()
             raised += 1
         if app.riskloop_sinks is not None:

@@ -30,12 +30,14 @@ async def tick_time(app: RiskLoopApp) -> None:
         fences = rt.fence_sets.get(name)
         if fences is None or not raw:
             continue
-        state, detections = geo_tick(VehicleState.from_dict(raw), now, fences)
-        if detections or state.to_dict() != raw:
-            tables.vehicles[key] = state.to_dict()
+        vehicle, detections = geo_tick(VehicleState.from_dict(raw), now, fences)
+        if detections or vehicle.to_dict() != raw:
+            tables.vehicles[key] = vehicle.to_dict()
         for det in detections:
             rt.metrics.geo_detections.labels(det.kind).inc()
-            scored.hits.extend(engine.evaluate("truck_detections", det.model_dump(mode="json"), tables.rule_state))
+            scored.hits.extend(
+                engine.evaluate("truck_detections", det.model_dump(mode="json"), tables.rule_state)
+            )
     if scored.hits:
         await raise_warnings(app, scored)
     for entity, raw in list(tables.warnings.items()):

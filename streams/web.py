@@ -15,7 +15,9 @@ def register(app: RiskLoopApp) -> None:
     @app.page("/metrics")
     class Metrics(View):
         async def get(self, request: Request) -> Response:
-            return self.bytes(app.riskloop_runtime.metrics.exposition(), content_type=CONTENT_TYPE_LATEST)
+            return self.bytes(
+                app.riskloop_runtime.metrics.exposition(), content_type=CONTENT_TYPE_LATEST
+            )
 
     @app.page("/health")
     class Health(View):

@@ -39,7 +39,9 @@ def test_failed_inspection_flows_to_alerts(live_settings, worker) -> None:  # ty
     ])  # fmt: skip
 
     def is_ours_dead(t: str, v: dict) -> bool:
-        return t == s.topics.deadletter and run.encode() in base64.urlsafe_b64decode(v.get("payload", ""))
+        return t == s.topics.deadletter and run.encode() in base64.urlsafe_b64decode(
+            v.get("payload", "")
+        )
 
     def done(msgs: list[tuple[str, dict]]) -> bool:
         return any(is_ours_dead(t, v) for t, v in msgs) and any(

@@ -55,12 +55,18 @@ async def test_bad_records_are_dead_lettered_and_counted(app: RiskLoopApp, sent:
         for p in payloads:
             await agent.put(p, key=b"k")
     dead = sent.on("deadletter")
-    assert sorted(d["reason"] for d in dead) == ["bad_encoding", "bad_uscc"] or sorted(d["reason"] for d in dead)[1] == "bad_uscc"
+    assert (
+        sorted(d["reason"] for d in dead) == ["bad_encoding", "bad_uscc"]
+        or sorted(d["reason"] for d in dead)[1] == "bad_uscc"
+    )
     assert all(d["topic"] for d in dead)
     src = "inspections"
     total_in = metric(app, "riskloop_events_in_total", source=src)
     accepted = metric(app, "riskloop_events_accepted_total", source=src)
     dup = metric(app, "riskloop_events_duplicate_total", source=src)
-    dlq = sum(metric(app, "riskloop_events_deadlettered_total", source=src, reason=r) for r in {d["reason"] for d in dead})
+    dlq = sum(
+        metric(app, "riskloop_events_deadlettered_total", source=src, reason=r)
+        for r in {d["reason"] for d in dead}
+    )
     assert (total_in, accepted, dup, dlq) == (4, 1, 1, 2)
     assert total_in == accepted + dup + dlq

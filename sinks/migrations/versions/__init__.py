@@ -1,0 +1,1 @@
+"""Alembic revisions (one file each; Alembic, not Python imports, orders them)."""

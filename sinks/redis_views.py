@@ -1,0 +1,237 @@
+"""Live views in Redis: open tasks per department, counters, and a silences cache.
+
+Redis is never the only copy of anything: tasks and warnings come from the SQL store (and the
+Kafka topics), silences from the compacted ``control.silences`` topic. If Redis loses its data,
+:meth:`RedisViews.rebuild` rewrites the task and warning views from :class:`~sinks.sql.SqlStore`
+and the silences owner calls :meth:`RedisViews.cache_silences` again.
+
+Keys (``prefix`` defaults to ``riskloop:``)::
+
+    {p}open:<department>         hash   task_id → task JSON, for tasks not closed
+    {p}task:index                hash   task_id → "<department>\\t<state>" (where it is listed)
+    {p}tasks:state:<state>       set    task ids per state          (counter = SCARD)
+    {p}departments               set    departments ever seen
+    {p}warnings:<YYYYMMDD>:<lvl> set    alert ids at that level that day (counter = SCARD)
+    {p}silences                  hash   silence_id → silence JSON
+
+Every write is idempotent (sets and hashes keyed by id, never ``INCR``), so replays from the
+outbox count nothing twice. A task moving department or state is one Lua script call (read
+the old place, move it) so a whole batch is still one pipelined round-trip. "Today" is the
+regulators' day, Asia/Shanghai by default; day keys expire after ``keep_days``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+from zoneinfo import ZoneInfo
+
+import redis.asyncio as aioredis
+from pydantic import BaseModel
+
+from config.settings import Settings
+from schemas.records import Alert, Level, Task, TaskState
+from sinks.base import Sink
+from sinks.errors import StoreError
+
+if TYPE_CHECKING:
+    from sinks.sql import SqlStore
+    from streams.metrics import Metrics
+
+# KEYS[1] index hash; ARGV: prefix, task_id, department, state, task JSON, "1" if open.
+_MOVE_TASK = """
+local p, id, dept, state, body, open = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local old = redis.call('HGET', KEYS[1], id)
+if old then
+  local tab = string.find(old, '\\t', 1, true)
+  local odept, ostate = string.sub(old, 1, tab - 1), string.sub(old, tab + 1)
+  if odept ~= dept then redis.call('HDEL', p .. 'open:' .. odept, id) end
+  if ostate ~= state then redis.call('SREM', p .. 'tasks:state:' .. ostate, id) end
+end
+redis.call('HSET', KEYS[1], id, dept .. '\\t' .. state)
+redis.call('SADD', p .. 'tasks:state:' .. state, id)
+redis.call('SADD', p .. 'departments', dept)
+if open == '1' then
+  redis.call('HSET', p .. 'open:' .. dept, id, body)
+else
+  redis.call('HDEL', p .. 'open:' .. dept, id)
+end
+return 1
+"""
+
+
+class SilenceLike(Protocol):
+    """What the cache needs of a silence (``loop.silences.Silence`` fits)."""
+
+    @property
+    def silence_id(self) -> str: ...
+
+    @property
+    def ends_at(self) -> datetime: ...
+
+    def model_dump_json(self) -> str: ...
+
+
+class RedisViews(Sink):
+    """Tasks and warnings into Redis views, batched: one pipelined round-trip per flush."""
+
+    record_types = (Task, Alert)
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        outbox_path: Path,
+        *,
+        prefix: str = "riskloop:",
+        timezone: str = "Asia/Shanghai",
+        keep_days: int = 8,
+        **options: Any,
+    ) -> None:
+        options.setdefault("name", "redis")
+        super().__init__(outbox_path=outbox_path, **options)
+        self.client = client
+        self.prefix = prefix
+        self.tz = ZoneInfo(timezone)
+        self.keep = timedelta(days=keep_days)
+        self._move_task = client.register_script(_MOVE_TASK)
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, metrics: Metrics | None = None, **options: Any
+    ) -> RedisViews:
+        """The worker's views: ``redis_url`` (+ password), outbox under ``data_dir/outbox``."""
+        name = options.pop("name", "redis")
+        password = settings.redis_password.get_secret_value() if settings.redis_password else None
+        client = aioredis.Redis.from_url(
+            settings.redis_url,
+            password=password or None,
+            socket_connect_timeout=5,
+            socket_timeout=10,
+            decode_responses=True,
+        )
+        outbox = settings.data_dir / "outbox" / f"{name}.sqlite3"
+        return cls(client, outbox, name=name, metrics=metrics, **options)
+
+    # ------------------------------------------------------------------ writes
+
+    async def _write(self, batch: Sequence[BaseModel]) -> None:
+        async with self.client.pipeline(transaction=True) as pipe:
+            for record in batch:
+                if isinstance(record, Task):
+                    await self._queue_task(pipe, record)
+                elif isinstance(record, Alert):
+                    self._queue_alert(pipe, record)
+            await pipe.execute()
+
+    async def _queue_task(self, pipe: Any, task: Task) -> None:
+        is_open = task.state != TaskState.closed
+        await self._move_task(
+            keys=[f"{self.prefix}task:index"],
+            args=[self.prefix, task.task_id, task.department, task.state.value,
+                  task.model_dump_json(), "1" if is_open else "0"],
+            client=pipe,
+        )  # fmt: skip
+
+    def _queue_alert(self, pipe: Any, alert: Alert) -> None:
+        if alert.shadow:
+            return  # shadow hits are not warnings; they are measured, not counted
+        day = self._day_key(alert.last_seen)
+        for level in Level:
+            if level != alert.level:
+                pipe.srem(f"{day}:{level.value}", alert.alert_id)
+        key = f"{day}:{alert.level.value}"
+        pipe.sadd(key, alert.alert_id)
+        pipe.expire(key, self.keep)
+
+    def _day_key(self, at: datetime) -> str:
+        return f"{self.prefix}warnings:{at.astimezone(self.tz):%Y%m%d}"
+
+    async def cache_silences(self, silences: Iterable[SilenceLike]) -> None:
+        """Replace the silences cache with ``silences`` (atomically: readers never see half)."""
+        key = f"{self.prefix}silences"
+        mapping: dict[str | bytes, bytes | float | int | str] = {
+            s.silence_id: s.model_dump_json() for s in silences
+        }
+        try:
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.delete(key)
+                if mapping:
+                    pipe.hset(key, mapping=mapping)
+                await pipe.execute()
+        except Exception as exc:
+            raise StoreError(f"Redis views: caching {len(mapping)} silences failed: {exc}") from exc
+
+    # ------------------------------------------------------------------ reads
+
+    async def open_tasks(self, department: str) -> list[Task]:
+        """The department's open tasks (any order)."""
+        raw = await self._read("open tasks", self.client.hvals(f"{self.prefix}open:{department}"))
+        return [Task.model_validate_json(body) for body in raw]
+
+    async def tasks_by_state(self) -> dict[str, int]:
+        """How many tasks are in each state now (closed included)."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            for state in TaskState:
+                pipe.scard(f"{self.prefix}tasks:state:{state.value}")
+            counts = await self._read("task counters", pipe.execute())
+        return {state.value: int(n) for state, n in zip(TaskState, counts, strict=True)}
+
+    async def warnings_today(self, now: datetime) -> dict[str, int]:
+        """Distinct warnings per level on ``now``'s day (a warning counts at its latest level)."""
+        day = self._day_key(now)
+        async with self.client.pipeline(transaction=False) as pipe:
+            for level in Level:
+                pipe.scard(f"{day}:{level.value}")
+            counts = await self._read("warning counters", pipe.execute())
+        return {level.value: int(n) for level, n in zip(Level, counts, strict=True)}
+
+    async def silences(self) -> list[dict[str, Any]]:
+        """The cached silences as dicts (the caller validates them into its own model)."""
+        import json
+
+        raw = await self._read("silences", self.client.hvals(f"{self.prefix}silences"))
+        return [json.loads(body) for body in raw]
+
+    async def _read(self, what: str, pending: Any) -> Any:
+        try:
+            return await pending
+        except Exception as exc:
+            raise StoreError(f"Redis views: reading {what} failed: {exc}") from exc
+
+    # ------------------------------------------------------------------ recovery
+
+    async def rebuild(self, from_sql: SqlStore, now: datetime, chunk: int = 500) -> int:
+        """Rewrite the task and warning views from the SQL store; the number of records.
+
+        Use it when Redis lost its data or a view is suspect. Drops this prefix's task and
+        warning keys (not the silences), then writes every open task and every warning
+        changed since ``keep_days`` before ``now``, through the same code as live writes.
+        Call it while this sink's backlog is empty (or before ``start``), or the outbox's
+        newer records may be overwritten by older SQL rows until they are flushed.
+        """
+        import asyncio
+
+        try:
+            doomed = [
+                key
+                for pattern in ("open:*", "task:index", "tasks:state:*", "warnings:*")
+                async for key in self.client.scan_iter(match=f"{self.prefix}{pattern}")
+            ]
+            if doomed:
+                await self.client.delete(*doomed)
+        except Exception as exc:
+            raise StoreError(f"Redis views: clearing for a rebuild failed: {exc}") from exc
+        open_tasks = await asyncio.to_thread(lambda: list(from_sql.iter_tasks()))
+        alerts = await asyncio.to_thread(from_sql.alerts_since, now - self.keep)
+        records: list[BaseModel] = [*open_tasks, *alerts]
+        for start in range(0, len(records), chunk):
+            try:
+                await self._write(records[start : start + chunk])
+            except Exception as exc:
+                raise StoreError(f"Redis views: rebuilding failed: {exc}") from exc
+        return len(records)
+
+    async def _close_target(self) -> None:
+        await self.client.aclose()  # type: ignore[attr-defined]  # stubs predate aclose

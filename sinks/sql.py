@@ -1,0 +1,326 @@
+"""The SQL task store (SQLAlchemy 2): current tasks and warnings, the audit trail, snapshots.
+
+:class:`SqlStore` is the synchronous store — idempotent batch writes and the query helpers the
+CLI and API use. :class:`SqlSink` puts it behind the sink base (outbox, batching, retries) for
+the agents; its writes run in a thread so the event loop never waits on the database.
+
+Idempotency, table by table: ``tasks`` and ``alerts`` hold the *current* row per id (upsert,
+last write wins — the outbox keeps per-sink order, so the last write is the newest version);
+``task_events`` and ``supervision_events`` are append-only and keyed by their deterministic
+event id (insert-or-ignore), so a replay adds nothing. Dead letters are not stored here.
+
+>>> import tempfile
+>>> from sinks.migrate import migrate
+>>> url = f"sqlite:///{tempfile.mkdtemp()}/demo.db"
+>>> _ = migrate(url)
+>>> store = SqlStore(make_engine(url))
+>>> store.save_snapshot("equipment-anomaly", "1", "abc", {"equipment.readings:0": 41}, b"...")
+1
+>>> store.latest_snapshot("equipment-anomaly").offsets
+{'equipment.readings:0': 41}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, Connection, Engine
+
+from config.settings import Settings
+from schemas.records import Alert, SupervisionEvent, Task, TaskEvent
+from sinks import tables
+from sinks.base import Sink
+from sinks.errors import StoreError
+
+if TYPE_CHECKING:
+    from streams.metrics import Metrics
+
+_REGION_PREFIX = re.compile(r"^\d{2}(\d{2}){0,2}$")
+_INSERTS: dict[str, Callable[[sa.Table], Any]] = {
+    "sqlite": sqlite.insert,
+    "postgresql": postgresql.insert,
+}
+
+
+def sql_url(settings: Settings) -> URL:
+    """``settings.sql_url`` with ``settings.sql_password`` added (kept out of the plain URL)."""
+    url = sa.make_url(settings.sql_url)
+    if settings.sql_password is not None and settings.sql_password.get_secret_value():
+        url = url.set(password=settings.sql_password.get_secret_value())
+    return url
+
+
+def make_engine(url: str | URL) -> Engine:
+    """An engine that survives the database restarting, for SQLite and PostgreSQL.
+
+    ``pool_pre_ping`` drops connections the server closed while it was away; a short connect
+    timeout makes a failed flush fail fast (and be retried) instead of hanging the flusher.
+    """
+    url = sa.make_url(url)
+    if url.get_backend_name() not in _INSERTS:
+        raise StoreError(f"the SQL store supports SQLite and PostgreSQL, not {url.drivername}")
+    if url.get_backend_name() == "sqlite":
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+
+        @sa.event.listens_for(engine, "connect")
+        def _wal(dbapi_conn: Any, _: Any) -> None:
+            # WAL: the API can read while the sink writes.
+            dbapi_conn.execute("PRAGMA journal_mode=WAL")
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+
+
+class TaskStory(BaseModel):
+    """Everything known about one task, in order: the current row, transitions, 催办/督办."""
+
+    model_config = ConfigDict(frozen=True)
+
+    task: Task | None
+    events: list[TaskEvent]
+    supervision: list[SupervisionEvent]
+
+
+@dataclass(frozen=True)
+class StoredSnapshot:
+    """A model snapshot row: state bytes tied to the source offsets they had seen."""
+
+    name: str
+    version: str
+    content_hash: str
+    offsets: dict[str, int]
+    state: bytes
+    created_at: datetime
+
+
+class SqlStore:
+    """Writes and queries on the task store. Thread-safe (one engine, pooled connections)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._insert = _INSERTS[engine.dialect.name]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SqlStore:
+        return cls(make_engine(sql_url(settings)))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ------------------------------------------------------------------ writes
+
+    def write(self, records: Sequence[BaseModel]) -> None:
+        """Write ``records`` in one transaction: upserts for current rows, insert-or-ignore
+        for events. Within the batch the last version of a task or alert wins."""
+        by_type: dict[type, dict[str, BaseModel]] = {}
+        for record in records:
+            key = _KEYS[type(record)](record)
+            group = by_type.setdefault(type(record), {})
+            group.pop(key, None)  # re-insert: dict order = order of the last version
+            group[key] = record
+        with self._begin("writing a batch") as conn:
+            for kind, group in by_type.items():
+                table, to_row, upsert = _TARGETS[kind]
+                rows = [to_row(r) for r in group.values()]
+                conn.execute(self._upsert(table) if upsert else self._ignore(table), rows)
+
+    def _upsert(self, table: sa.Table) -> Any:
+        stmt = self._insert(table)
+        key = [c.name for c in table.primary_key.columns]
+        update = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in key}
+        return stmt.on_conflict_do_update(index_elements=key, set_=update)
+
+    def _ignore(self, table: sa.Table) -> Any:
+        return self._insert(table).on_conflict_do_nothing(index_elements=["event_id"])
+
+    def save_snapshot(
+        self,
+        name: str,
+        version: str,
+        content_hash: str,
+        offsets: Mapping[str, int],
+        state: bytes,
+        created_at: datetime | None = None,
+    ) -> int:
+        """Store a model snapshot; its row id. Written directly (not through the outbox):
+        a lost snapshot costs a longer replay, never data."""
+        row = {
+            "name": name, "version": version, "content_hash": content_hash,
+            "offsets": dict(offsets), "state": state,
+            "created_at": created_at or datetime.now(UTC),
+        }  # fmt: skip
+        with self._begin(f"saving a snapshot of {name}") as conn:
+            result = conn.execute(sa.insert(tables.model_snapshots).values(**row))
+            key = result.inserted_primary_key
+            assert key is not None  # an INSERT of one row always has one
+            return int(key[0])
+
+    # ------------------------------------------------------------------ queries
+
+    def task_with_audit(self, task_id: str) -> TaskStory | None:
+        """The task's current row and its whole story in order; None if it is unknown."""
+        ev, sup = tables.task_events, tables.supervision_events
+        with self._begin(f"reading task {task_id}") as conn:
+            body = conn.execute(
+                sa.select(tables.tasks.c.body).where(tables.tasks.c.task_id == task_id)
+            ).scalar_one_or_none()
+            events = conn.execute(
+                sa.select(ev).where(ev.c.task_id == task_id).order_by(ev.c.at, ev.c.seq)
+            ).mappings()
+            story_events = [TaskEvent.model_validate(_drop(row, "seq")) for row in events]
+            supervision = conn.execute(
+                sa.select(sup).where(sup.c.task_id == task_id).order_by(sup.c.at, sup.c.event_id)
+            ).mappings()
+            story_supervision = [SupervisionEvent.model_validate(dict(row)) for row in supervision]
+        if body is None and not story_events and not story_supervision:
+            return None
+        return TaskStory(
+            task=None if body is None else Task.model_validate(body),
+            events=story_events,
+            supervision=story_supervision,
+        )
+
+    def list_alerts(
+        self,
+        level: str | None = None,
+        source: str | None = None,
+        region: str | None = None,
+        state: str | None = None,
+        limit: int = 100,
+    ) -> list[Alert]:
+        """Current warnings, newest change first. ``region`` is a GB/T 2260 prefix
+        (``"3301"`` is every county of Hangzhou)."""
+        if region is not None and not _REGION_PREFIX.match(region):
+            raise StoreError(f"region {region!r} must be 2, 4 or 6 digits of a GB/T 2260 code")
+        a = tables.alerts
+        query = sa.select(a.c.body).order_by(a.c.last_seen.desc(), a.c.alert_id).limit(limit)
+        for column, value in (("level", level), ("source", source), ("state", state)):
+            if value is not None:
+                query = query.where(a.c[column] == value)
+        if region is not None:
+            query = query.where(a.c.region_code.startswith(region, autoescape=True))
+        with self._begin("listing alerts") as conn:
+            return [Alert.model_validate(body) for body in conn.execute(query).scalars()]
+
+    def latest_snapshot(self, name: str) -> StoredSnapshot | None:
+        """The newest snapshot of model ``name``, or None."""
+        s = tables.model_snapshots
+        query = (
+            sa.select(s).where(s.c.name == name).order_by(s.c.created_at.desc(), s.c.id.desc())
+        ).limit(1)
+        with self._begin(f"reading the latest snapshot of {name}") as conn:
+            row = conn.execute(query).mappings().first()
+        return None if row is None else StoredSnapshot(**_drop(row, "id"))
+
+    def iter_tasks(self, *, open_only: bool = True, chunk: int = 1000) -> Iterator[Task]:
+        """Every (open) task, for rebuilding the Redis views."""
+        t = tables.tasks
+        query = sa.select(t.c.body).order_by(t.c.task_id)
+        if open_only:
+            query = query.where(t.c.state != "closed")
+        with self._begin("reading tasks") as conn:
+            for body in conn.execution_options(yield_per=chunk).execute(query).scalars():
+                yield Task.model_validate(body)
+
+    def alerts_since(self, since: datetime) -> list[Alert]:
+        """Warnings changed since ``since`` (non-shadow), oldest first."""
+        a = tables.alerts
+        query = (
+            sa.select(a.c.body)
+            .where(a.c.last_seen >= since, a.c.shadow.is_(False))
+            .order_by(a.c.last_seen, a.c.alert_id)
+        )
+        with self._begin("reading recent alerts") as conn:
+            return [Alert.model_validate(body) for body in conn.execute(query).scalars()]
+
+    @contextmanager
+    def _begin(self, what: str) -> Iterator[Connection]:
+        """``engine.begin()`` whose SQLAlchemy errors become :class:`StoreError` with context."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"SQL store: {what} failed: {exc}") from exc
+
+
+def _drop(row: Mapping[Any, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != key}
+
+
+def _columns(record: BaseModel, table: sa.Table) -> dict[str, Any]:
+    data = dict(record)
+    row = {c.name: data[c.name] for c in table.columns if c.name in data}
+    if "body" in table.columns:
+        row["body"] = record.model_dump(mode="json")
+    return row
+
+
+_KEYS: dict[type, Callable[[Any], str]] = {
+    Task: lambda r: r.task_id,
+    Alert: lambda r: r.alert_id,
+    TaskEvent: lambda r: r.event_id,
+    SupervisionEvent: lambda r: r.event_id,
+}
+_TARGETS: dict[type, tuple[sa.Table, Callable[[BaseModel], dict[str, Any]], bool]] = {
+    Task: (tables.tasks, lambda r: _columns(r, tables.tasks), True),
+    Alert: (tables.alerts, lambda r: _columns(r, tables.alerts), True),
+    TaskEvent: (tables.task_events, lambda r: _columns(r, tables.task_events), False),
+    SupervisionEvent: (
+        tables.supervision_events,
+        lambda r: _columns(r, tables.supervision_events),
+        False,
+    ),
+}
+
+
+class SqlSink(Sink):
+    """Tasks, task events, alerts and supervision events into the SQL store, never lost.
+
+    ``auto_migrate`` runs ``upgrade head`` before the first write (inside the retry loop, so a
+    database that is away at start-up is no problem).
+    """
+
+    record_types = (Task, TaskEvent, Alert, SupervisionEvent)
+
+    def __init__(
+        self, store: SqlStore, outbox_path: Path, *, auto_migrate: bool = True, **options: Any
+    ) -> None:
+        options.setdefault("name", "sql")
+        super().__init__(outbox_path=outbox_path, **options)
+        self.store = store
+        self._migrated = not auto_migrate
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, metrics: Metrics | None = None, **options: Any
+    ) -> SqlSink:
+        """The worker's SQL sink: store from ``sql_url``, outbox under ``data_dir/outbox``."""
+        name = options.pop("name", "sql")
+        outbox = settings.data_dir / "outbox" / f"{name}.sqlite3"
+        return cls(SqlStore.from_settings(settings), outbox, name=name, metrics=metrics, **options)
+
+    async def _write(self, batch: Sequence[BaseModel]) -> None:
+        await asyncio.to_thread(self._write_sync, batch)
+
+    def _write_sync(self, batch: Sequence[BaseModel]) -> None:
+        if not self._migrated:
+            from sinks.migrate import migrate
+
+            migrate(self.store.engine)
+            self._migrated = True
+        self.store.write(batch)
+
+    async def _close_target(self) -> None:
+        self.store.close()
