@@ -125,22 +125,22 @@ class DevStackSettings(_Group):
 class DeadlineSettings(_Group):
     """Disposal deadlines per level (DOMAIN.md): ``"30m"``, ``"4h"`` or ``"3wd"`` (working days)."""
 
-    sign_red: str = "30m"
-    dispose_red: str = "2h"
-    sign_orange: str = "4h"
-    dispose_orange: str = "24h"
-    sign_yellow: str = "1wd"
-    dispose_yellow: str = "3wd"
-    sign_blue: str = "3wd"
-    dispose_blue: str = "7wd"
+    sign_red: str = Field("30m", description="red: sign-for (签收) deadline")
+    dispose_red: str = Field("2h", description="red: verify and feed back deadline")
+    sign_orange: str = Field("4h", description="orange: sign-for deadline")
+    dispose_orange: str = Field("24h", description="orange: feed-back deadline")
+    sign_yellow: str = Field("1wd", description="yellow: sign-for deadline (working days)")
+    dispose_yellow: str = Field("3wd", description="yellow: feed-back deadline")
+    sign_blue: str = Field("3wd", description="blue: sign-for deadline")
+    dispose_blue: str = Field("7wd", description="blue: feed-back deadline")
 
 
 class ApiTokens(_Group):
     """Bearer tokens per role for the HTTP API's writes. Empty means that role cannot write."""
 
-    modeller: SecretStr = SecretStr("")
-    operator: SecretStr = SecretStr("")
-    department: SecretStr = SecretStr("")
+    modeller: SecretStr = Field(SecretStr(""), description="bearer token of modellers (packs, models)")
+    operator: SecretStr = Field(SecretStr(""), description="bearer token of operators (silences)")
+    department: SecretStr = Field(SecretStr(""), description="bearer token of departments (dispositions)")
 
 
 class Settings(BaseSettings):
@@ -213,3 +213,35 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Read settings from the environment, then apply explicit overrides (e.g. CLI flags)."""
     return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def settings_table() -> str:
+    """The README's configuration table, generated from the fields above (a test keeps the
+    README equal to it): environment variable, default, meaning."""
+    rows = ["| environment variable | default | meaning |", "|---|---|---|"]
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, field in model.model_fields.items():
+            annotation = field.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                walk(annotation, f"{prefix}{name.upper()}__")
+                continue
+            default = field.get_default(call_default_factory=True)
+            if isinstance(default, SecretStr):
+                default = "(secret)" if default.get_secret_value() else ""
+            if isinstance(default, Path):
+                default = _relative(default)
+            if isinstance(default, str) and str(PROJECT_ROOT) in default:
+                default = default.replace(str(PROJECT_ROOT), ".")
+            shown = "" if default is None else str(default)
+            rows.append(f"| `{prefix}{name.upper()}` | `{shown}` | {field.description or ''} |")
+
+    walk(Settings, "RISKLOOP_")
+    return "\n".join(rows)
+
+
+def _relative(path: Path) -> str:
+    try:
+        return "./" + str(path.relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)

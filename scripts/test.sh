@@ -21,8 +21,9 @@ echo "== unit + streams tests"
 python -m pytest tests/unit tests/streams -q -p no:cacheprovider
 
 echo "== local services"
+status=$(riskloop dev status 2>/dev/null || true)
 for svc in kafka redis postgres; do
-  if ! riskloop dev status 2>/dev/null | grep -qE "^$svc +healthy"; then
+  if ! grep -qE "^$svc +healthy" <<<"$status"; then
     started+=("$svc")
   fi
 done

@@ -22,6 +22,9 @@ regulators' day, Asia/Shanghai by default; day keys expire after ``keep_days``.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,6 +33,7 @@ from zoneinfo import ZoneInfo
 
 import redis.asyncio as aioredis
 from pydantic import BaseModel
+from redis.exceptions import NoScriptError
 
 from config.settings import Settings
 from schemas.records import Alert, Level, Task, TaskState
@@ -60,6 +64,7 @@ else
 end
 return 1
 """
+_MOVE_TASK_SHA = hashlib.sha1(_MOVE_TASK.encode()).hexdigest()
 
 
 class SilenceLike(Protocol):
@@ -95,7 +100,6 @@ class RedisViews(Sink):
         self.prefix = prefix
         self.tz = ZoneInfo(timezone)
         self.keep = timedelta(days=keep_days)
-        self._move_task = client.register_script(_MOVE_TASK)
 
     @classmethod
     def from_settings(
@@ -117,21 +121,29 @@ class RedisViews(Sink):
     # ------------------------------------------------------------------ writes
 
     async def _write(self, batch: Sequence[BaseModel]) -> None:
+        """One MULTI/EXEC round-trip; a Redis that lost its script cache (restarted) gets the
+        script loaded and the whole batch again — harmless, every write is idempotent."""
+        try:
+            await self._send(batch)
+        except NoScriptError:
+            await self.client.script_load(_MOVE_TASK)
+            await self._send(batch)
+
+    async def _send(self, batch: Sequence[BaseModel]) -> None:
         async with self.client.pipeline(transaction=True) as pipe:
             for record in batch:
                 if isinstance(record, Task):
-                    await self._queue_task(pipe, record)
+                    self._queue_task(pipe, record)
                 elif isinstance(record, Alert):
                     self._queue_alert(pipe, record)
             await pipe.execute()
 
-    async def _queue_task(self, pipe: Any, task: Task) -> None:
+    def _queue_task(self, pipe: Any, task: Task) -> None:
         is_open = task.state != TaskState.closed
-        await self._move_task(
-            keys=[f"{self.prefix}task:index"],
-            args=[self.prefix, task.task_id, task.department, task.state.value,
-                  task.model_dump_json(), "1" if is_open else "0"],
-            client=pipe,
+        pipe.evalsha(
+            _MOVE_TASK_SHA, 1, f"{self.prefix}task:index",
+            self.prefix, task.task_id, task.department, task.state.value,
+            task.model_dump_json(), "1" if is_open else "0",
         )  # fmt: skip
 
     def _queue_alert(self, pipe: Any, alert: Alert) -> None:
@@ -189,8 +201,6 @@ class RedisViews(Sink):
 
     async def silences(self) -> list[dict[str, Any]]:
         """The cached silences as dicts (the caller validates them into its own model)."""
-        import json
-
         raw = await self._read("silences", self.client.hvals(f"{self.prefix}silences"))
         return [json.loads(body) for body in raw]
 
@@ -211,8 +221,6 @@ class RedisViews(Sink):
         Call it while this sink's backlog is empty (or before ``start``), or the outbox's
         newer records may be overwritten by older SQL rows until they are flushed.
         """
-        import asyncio
-
         try:
             doomed = [
                 key

@@ -6,19 +6,18 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 
-from bench.generator import entities
+from schemas.validation.uscc import make_uscc
 from tests.integration.conftest import collect, produce, tail_consumer
 
 
 def test_failed_inspection_flows_to_alerts(live_settings, worker) -> None:  # type: ignore[no-untyped-def]
-    import random
-
-    ent = entities(1, random.Random(5))[0]
     run = uuid.uuid4().hex[:8]
+    uscc = make_uscc(f"e2e-{run}", "330106")
     failed = {
-        "event_id": f"e2e-{run}-1", "event_time": "2026-11-20T08:00:00+08:00", "uscc": ent.uscc,
-        "entity_name": ent.name, "region_code": ent.region_code, "item_code": "FOOD-INSP-01",
+        "event_id": f"e2e-{run}-1", "event_time": (datetime.now(UTC) - timedelta(hours=1)).isoformat(), "uscc": uscc,
+        "entity_name": "杭州知味西湖餐饮管理有限公司", "region_code": "330106", "item_code": "FOOD-INSP-01",
         "outcome": "fail", "critical_count": 1,
         "violations": [{"code": "C03", "severity": "critical", "description": "冷藏温度超标"}],
     }  # fmt: skip
@@ -33,8 +32,8 @@ def test_failed_inspection_flows_to_alerts(live_settings, worker) -> None:  # ty
     consumer = tail_consumer(s.bootstrap_servers, [s.topics.alerts, s.topics.deadletter])
     worker()
     produce(s.bootstrap_servers, s.topics.inspections, [
-        (ent.uscc.encode(), json.dumps(failed, ensure_ascii=False).encode()),
-        (ent.uscc.encode(), json.dumps(passed, ensure_ascii=False).encode()),
+        (uscc.encode(), json.dumps(failed, ensure_ascii=False).encode()),
+        (uscc.encode(), json.dumps(passed, ensure_ascii=False).encode()),
         (b"garbage", b"\xff not json " + run.encode()),
     ])  # fmt: skip
 
@@ -56,7 +55,7 @@ def test_failed_inspection_flows_to_alerts(live_settings, worker) -> None:  # ty
         if t == s.topics.alerts and v.get("correlation_id", "").startswith(f"e2e-{run}")
     ]
     assert [a["evidence"] for a in alerts] == [[failed["event_id"]]], msgs
-    assert alerts[0]["entity"] == ent.uscc
+    assert alerts[0]["entity"] == uscc
     assert alerts[0]["level"] in {"orange", "red"}
     dead = [v for t, v in msgs if is_ours_dead(t, v)]
     assert dead, "the garbage record must be dead-lettered"

@@ -1,12 +1,9 @@
-"""Factories for the sinks' tests: tasks, task events, alerts, supervision events."""
+"""Factories for the sinks' tests (unit and integration): tasks, events, alerts."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-import pytest
 
 from schemas.records import (
     Alert,
@@ -90,8 +87,3 @@ def make_supervision(task_id: str, n: int, **over: Any) -> SupervisionEvent:
     }
     data.update(over)
     return SupervisionEvent(**data)
-
-
-@pytest.fixture
-def task_factory() -> Callable[..., Task]:
-    return make_task

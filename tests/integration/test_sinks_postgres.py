@@ -1,0 +1,117 @@
+"""The SQL sink against the real PostgreSQL of `riskloop dev up` (fails if it is not there).
+
+Each run works in a database of its own, created and dropped here, so it never meets other
+tests' tables in the shared ``riskloop`` database.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+
+from config.settings import Settings
+from schemas.records import TaskState
+from sinks import tables
+from sinks.migrate import migrate
+from sinks.sql import SqlSink, SqlStore, make_engine
+from tests.unit.sinks.factories import make_alert, make_event, make_supervision, make_task
+
+
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[str]:
+    dev = Settings(_env_file=None).dev  # type: ignore[call-arg]
+    name = f"riskloop_sinks_{uuid.uuid4().hex[:8]}"
+    try:
+        admin = psycopg.connect(
+            host="127.0.0.1", port=dev.postgres_port, user=dev.postgres_user,
+            dbname=dev.postgres_db, autocommit=True, connect_timeout=5,
+        )  # fmt: skip
+    except psycopg.OperationalError as exc:
+        pytest.fail(
+            f"no PostgreSQL at 127.0.0.1:{dev.postgres_port}: run `riskloop dev up` ({exc})"
+        )
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield dev.postgres_url.rsplit("/", 1)[0] + f"/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def store(pg_url: str) -> Iterator[SqlStore]:
+    migrate(pg_url)
+    store = SqlStore(make_engine(pg_url))
+    yield store
+    with store.engine.begin() as conn:
+        for table in reversed(tables.metadata.sorted_tables):
+            conn.execute(table.delete())
+    store.close()
+
+
+def counts(store: SqlStore) -> tuple[int, ...]:
+    with store.engine.connect() as conn:
+        return tuple(
+            int(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one())
+            for t in (tables.tasks, tables.task_events, tables.alerts, tables.supervision_events)
+        )
+
+
+def test_migrate_twice_is_harmless(pg_url: str) -> None:
+    assert migrate(pg_url) == "0001_initial"
+    assert migrate(pg_url) == "0001_initial"
+    inspector = sa.inspect(make_engine(pg_url))
+    assert set(inspector.get_table_names()) >= {"tasks", "task_events", "alerts",
+                                                "supervision_events", "model_snapshots"}  # fmt: skip
+
+
+async def test_tasks_and_audit_written_twice_are_stored_once(
+    store: SqlStore, pg_url: str, tmp_path: Path
+) -> None:
+    batch = [
+        *[make_task(n) for n in range(20)],
+        *[make_event(f"task-{n}", k) for n in range(20) for k in range(3)],
+        *[make_alert(n) for n in range(20)],
+        *[make_supervision(f"task-{n}", 1) for n in range(20)],
+    ]
+    for attempt in range(2):  # a replay after a crash writes everything again
+        sink = SqlSink(store, tmp_path / f"outbox-{attempt}.sqlite3", batch_size=50, max_delay=60)
+        await sink.start()
+        await sink.add_many(batch)
+        assert await sink.flush() == len(batch)
+        await sink.stop()
+    assert counts(store) == (20, 60, 20, 20)
+
+
+def test_a_task_story_comes_back_in_order(store: SqlStore) -> None:
+    tid = "task-1"
+    moves = [
+        make_event(tid, 0, to_state=TaskState.created),
+        make_event(tid, 0, event_id="e-b", from_state=TaskState.created,
+                   to_state=TaskState.dispatched),  # same instant: insertion order decides
+        make_event(tid, 30, event_id="e-c", from_state=TaskState.dispatched,
+                   to_state=TaskState.signed, actor="officer-wang", reason="签收"),
+        make_event(tid, 90, event_id="e-d", from_state=TaskState.signed,
+                   to_state=TaskState.in_progress, actor="officer-wang"),
+    ]  # fmt: skip
+    store.write([make_task(1), *moves[:2]])
+    store.write([moves[3], make_supervision(tid, 1)])  # later events may arrive first ...
+    store.write([moves[2], make_task(1, state=TaskState.in_progress)])
+    story = store.task_with_audit(tid)
+    assert story is not None and story.task is not None
+    assert story.task.state is TaskState.in_progress
+    assert story.events == moves  # ... the story is still told by time
+    assert [s.event_id for s in story.supervision] == [f"{tid}-sup-1"]
+
+
+def test_alert_queries_and_snapshots(store: SqlStore) -> None:
+    store.write([make_alert(1, region_code="330106"), make_alert(2, region_code="320100")])
+    assert [a.alert_id for a in store.list_alerts(region="33")] == ["fp-1.1"]
+    store.save_snapshot("m", "1", "h", {"t:0": 3}, b"\x00\x01state")
+    snap = store.latest_snapshot("m")
+    assert snap is not None and snap.state == b"\x00\x01state"

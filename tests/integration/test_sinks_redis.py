@@ -1,0 +1,142 @@
+"""The Redis views against the real Redis of `riskloop dev up` (fails if it is not there).
+
+Each test writes under a key prefix of its own and deletes it afterwards.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from config.settings import Settings
+from loop.silences import Silence
+from schemas.records import Level, TaskState
+from sinks.migrate import migrate
+from sinks.redis_views import RedisViews
+from sinks.sql import SqlStore, make_engine
+from streams.metrics import Metrics
+from tests.unit.sinks.factories import T0, make_alert, make_task
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[aioredis.Redis]:
+    url = Settings(_env_file=None).redis_url  # type: ignore[call-arg]
+    client = aioredis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=2)
+    try:
+        await client.ping()
+    except Exception as exc:
+        pytest.fail(f"no Redis at {url}: run `riskloop dev up` ({exc})")
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def views(client: aioredis.Redis, tmp_path: Path) -> AsyncIterator[RedisViews]:
+    prefix = f"test-sinks-{uuid.uuid4().hex[:8]}:"
+    sink = RedisViews(client, tmp_path / "redis.sqlite3", prefix=prefix, batch_size=100,
+                      max_delay=60, metrics=Metrics())  # fmt: skip
+    await sink.start()
+    yield sink
+    keys = [k async for k in client.scan_iter(match=f"{prefix}*")]
+    if keys:
+        await client.delete(*keys)
+    await sink.stop()
+
+
+async def test_open_tasks_follow_department_and_state(views: RedisViews) -> None:
+    await views.add_many([make_task(1), make_task(2), make_task(3, department="gs_market")])
+    await views.flush()
+    assert sorted(t.task_id for t in await views.open_tasks("xihu_market")) == ["task-1", "task-2"]
+
+    # task-1 is returned and re-routed, task-2 closes, task-3 is signed.
+    await views.add_many([
+        make_task(1, department="gs_market", state=TaskState.dispatched, returns=1),
+        make_task(2, state=TaskState.closed),
+        make_task(3, department="gs_market", state=TaskState.signed),
+    ])  # fmt: skip
+    await views.flush()
+    assert await views.open_tasks("xihu_market") == []
+    gs = {t.task_id: t for t in await views.open_tasks("gs_market")}
+    assert set(gs) == {"task-1", "task-3"} and gs["task-1"].returns == 1
+    states = await views.tasks_by_state()
+    assert (states["dispatched"], states["signed"], states["closed"]) == (1, 1, 1)
+    assert sum(states.values()) == 3
+
+
+class CountingConnection(aioredis.Connection):
+    """Counts what is sent to the server: a pipeline is one send for all its commands."""
+
+    sends = 0
+
+    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        type(self).sends += 1
+        await super().send_packed_command(command, check_health)
+
+
+async def test_one_round_trip_per_flush_and_replays_count_once(tmp_path: Path) -> None:
+    url = Settings(_env_file=None).redis_url  # type: ignore[call-arg]
+    pool = aioredis.ConnectionPool.from_url(url, connection_class=CountingConnection,
+                                            decode_responses=True)  # fmt: skip
+    prefix = f"test-sinks-{uuid.uuid4().hex[:8]}:"
+    views = RedisViews(aioredis.Redis(connection_pool=pool), tmp_path / "r.sqlite3",
+                       prefix=prefix, batch_size=1000, max_delay=60)  # fmt: skip
+    await views.start()
+    batch = [make_task(n) for n in range(30)] + [make_alert(n) for n in range(30)]
+    try:
+        await views.add_many(batch)
+        await views.flush()  # may load the Lua script first (a fresh Redis)
+        before = CountingConnection.sends
+        await views.add_many(batch)  # the same records again, as after a crash
+        assert await views.flush() == 60
+        assert CountingConnection.sends - before == 1
+        assert (await views.tasks_by_state())["dispatched"] == 30
+        assert (await views.warnings_today(T0))["yellow"] == 30
+    finally:
+        keys = [k async for k in views.client.scan_iter(match=f"{prefix}*")]
+        if keys:
+            await views.client.delete(*keys)
+        await views.stop()
+
+
+async def test_warnings_today_counts_each_warning_at_its_latest_level(views: RedisViews) -> None:
+    await views.add_many([
+        make_alert(1, level=Level.yellow),
+        make_alert(1, level=Level.red),  # escalated the same day
+        make_alert(2, level=Level.blue),
+        make_alert(3, level=Level.red, shadow=True),  # not a warning
+        make_alert(4, level=Level.orange, last_seen=T0 + timedelta(days=1)),  # tomorrow
+    ])  # fmt: skip
+    await views.flush()
+    assert await views.warnings_today(T0) == {"red": 1, "orange": 0, "yellow": 0, "blue": 1}
+
+
+async def test_silences_cache_is_replaced_whole(views: RedisViews) -> None:
+    def silence(sid: str) -> Silence:
+        return Silence(silence_id=sid, region_prefix="3301", reason="drill", creator="zhang",
+                       starts_at=T0, ends_at=T0 + timedelta(hours=2))  # fmt: skip
+
+    await views.cache_silences([silence("s1"), silence("s2")])
+    await views.cache_silences([silence("s2")])
+    assert [Silence.model_validate(s) for s in await views.silences()] == [silence("s2")]
+    await views.cache_silences([])
+    assert await views.silences() == []
+
+
+async def test_rebuild_from_sql_restores_the_views(views: RedisViews, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    migrate(url)
+    store = SqlStore(make_engine(url))
+    store.write(
+        [make_task(1), make_task(2, state=TaskState.closed), make_alert(1, level=Level.red)]
+    )
+    await views.add_many([make_task(9)])  # a stale view that SQL does not know
+    await views.flush()
+    assert await views.rebuild(store, now=T0) == 2
+    assert [t.task_id for t in await views.open_tasks("xihu_market")] == ["task-1"]
+    assert (await views.warnings_today(T0))["red"] == 1

@@ -1,0 +1,50 @@
+"""The alert rules are valid and behave as their unit tests say (`promtool check` / `test`),
+and the compose Prometheus config is valid and loads them."""
+
+from __future__ import annotations
+
+import subprocess
+
+from tests.unit.ops.assets import PROMETHEUS, load_yaml
+
+
+def run(promtool: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [promtool, *args], cwd=PROMETHEUS, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_rules_are_valid(promtool: str) -> None:
+    proc = run(promtool, "check", "rules", "alerts.yml")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rules = [r for g in load_yaml(PROMETHEUS / "alerts.yml")["groups"] for r in g["rules"]]
+    assert f"SUCCESS: {len(rules)} rules found" in proc.stdout
+
+
+def test_rules_pass_their_unit_tests(promtool: str) -> None:
+    proc = run(promtool, "test", "rules", "alerts_test.yml")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_every_alert_has_a_firing_test() -> None:
+    rules = {r["alert"] for g in load_yaml(PROMETHEUS / "alerts.yml")["groups"] for r in g["rules"]}
+    tested = {
+        case["alertname"]
+        for t in load_yaml(PROMETHEUS / "alerts_test.yml")["tests"]
+        for case in t["alert_rule_test"]
+        if case.get("exp_alerts")
+    }
+    assert rules - tested == set()
+
+
+def test_every_alert_says_how_bad_and_what_happened() -> None:
+    for group in load_yaml(PROMETHEUS / "alerts.yml")["groups"]:
+        for rule in group["rules"]:
+            assert rule["labels"]["severity"] in {"critical", "warning"}, rule["alert"]
+            assert {"summary", "description"} <= set(rule["annotations"]), rule["alert"]
+
+
+def test_compose_config_is_valid(promtool: str) -> None:
+    proc = run(promtool, "check", "config", "prometheus.yml")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "SUCCESS: 1 rule files found" in proc.stdout
