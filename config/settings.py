@@ -138,9 +138,13 @@ class DeadlineSettings(_Group):
 class ApiTokens(_Group):
     """Bearer tokens per role for the HTTP API's writes. Empty means that role cannot write."""
 
-    modeller: SecretStr = Field(SecretStr(""), description="bearer token of modellers (packs, models)")
+    modeller: SecretStr = Field(
+        SecretStr(""), description="bearer token of modellers (packs, models)"
+    )
     operator: SecretStr = Field(SecretStr(""), description="bearer token of operators (silences)")
-    department: SecretStr = Field(SecretStr(""), description="bearer token of departments (dispositions)")
+    department: SecretStr = Field(
+        SecretStr(""), description="bearer token of departments (dispositions)"
+    )
 
 
 class Settings(BaseSettings):

@@ -103,7 +103,10 @@ def _initdb(dev: DevStackSettings, bindir: Path, user: str | None) -> None:
         cmd, capture_output=True, text=True, preexec_fn=preexec, check=False, cwd="/"
     )
     if proc.returncode != 0:
-        raise InfraError(f"initdb failed: {proc.stderr.strip()[-300:]}")
+        hint = ""
+        if "Permission denied" in proc.stderr and user:
+            hint = f" (PostgreSQL runs as `{user}`: every folder above {data} must be traversable by it)"
+        raise InfraError(f"initdb failed: {proc.stderr.strip()[-300:]}{hint}")
 
 
 def _connect(dev: DevStackSettings, dbname: str) -> Any:

@@ -32,7 +32,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Self
 
 from pydantic import BaseModel
 
@@ -206,7 +206,7 @@ class Sink(ABC):
         self._queue.clear()
         self._last_loaded = 0
 
-    async def __aenter__(self) -> Sink:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 

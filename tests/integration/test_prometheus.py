@@ -94,7 +94,9 @@ def wait_for_worker_metrics(s: Settings, timeout: float = 60) -> bytes:
     )
 
 
-def test_worker_metrics_move_as_events_flow(live_settings: Settings, worker, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_worker_metrics_move_as_events_flow(
+    live_settings: Settings, worker, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     s = live_settings
     proc = worker()
     wait_for_worker_metrics(s)
@@ -118,7 +120,9 @@ def test_worker_metrics_move_as_events_flow(live_settings: Settings, worker, tmp
         print(prometheus.stop(dev))
 
 
-def _settled_counts(dev: DevStackSettings, quiet: float = 3.0, timeout: float = 30) -> dict[str, float]:
+def _settled_counts(
+    dev: DevStackSettings, quiet: float = 3.0, timeout: float = 30
+) -> dict[str, float]:
     """Per-source event counts once they stopped changing for ``quiet`` seconds."""
     last: dict[str, float] = {}
     since = time.monotonic()
@@ -144,6 +148,8 @@ def _produce(s: Settings, sample: list) -> None:  # type: ignore[type-arg]
     })  # fmt: skip
     for e in sample:
         producer.produce(
-            topics[e.source], key=e.key.encode(), value=json.dumps(e.event, ensure_ascii=False).encode()
+            topics[e.source],
+            key=e.key.encode(),
+            value=json.dumps(e.event, ensure_ascii=False).encode(),
         )
     assert producer.flush(30) == 0

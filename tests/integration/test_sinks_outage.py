@@ -29,7 +29,7 @@ from sinks import tables
 from sinks.backoff import Backoff
 from sinks.base import Sink
 from sinks.migrate import migrate
-from sinks.redis_views import RedisViews
+from sinks.redis_views import _MOVE_TASK_SHA, RedisViews
 from sinks.sql import SqlSink, SqlStore, make_engine
 from streams.metrics import Metrics
 from tests.integration.conftest import free_port
@@ -116,7 +116,9 @@ def expected_states() -> dict[str, str]:
     return states
 
 
-async def test_postgres_goes_away_and_comes_back(own_stack: DevStackSettings, tmp_path: Path) -> None:
+async def test_postgres_goes_away_and_comes_back(
+    own_stack: DevStackSettings, tmp_path: Path
+) -> None:
     dev = own_stack
     await asyncio.to_thread(postgres.start, dev)
     migrate(dev.postgres_url)
@@ -164,6 +166,8 @@ async def test_redis_goes_away_and_comes_back(own_stack: DevStackSettings, tmp_p
     async with make_sink() as views:
         counts = await views.tasks_by_state()
         open_now = {t.task_id: t.state.value for t in await views.open_tasks("xihu_market")}
+        # The server restarted empty of scripts; the sink loaded its Lua script again.
+        assert await views.client.script_exists(_MOVE_TASK_SHA) == [True]
     expected = expected_states()
     assert open_now == expected
     assert counts["signed"] == list(expected.values()).count("signed")

@@ -33,7 +33,7 @@ async def client() -> AsyncIterator[aioredis.Redis]:
     except Exception as exc:
         pytest.fail(f"no Redis at {url}: run `riskloop dev up` ({exc})")
     yield client
-    await client.aclose()
+    await client.aclose()  # type: ignore[attr-defined]  # stubs predate aclose
 
 
 @pytest.fixture
@@ -81,7 +81,7 @@ class CountingConnection(aioredis.Connection):
 
 async def test_one_round_trip_per_flush_and_replays_count_once(tmp_path: Path) -> None:
     url = Settings(_env_file=None).redis_url  # type: ignore[call-arg]
-    pool = aioredis.ConnectionPool.from_url(url, connection_class=CountingConnection,
+    pool: aioredis.ConnectionPool = aioredis.ConnectionPool.from_url(url, connection_class=CountingConnection,
                                             decode_responses=True)  # fmt: skip
     prefix = f"test-sinks-{uuid.uuid4().hex[:8]}:"
     views = RedisViews(aioredis.Redis(connection_pool=pool), tmp_path / "r.sqlite3",

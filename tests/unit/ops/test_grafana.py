@@ -39,7 +39,7 @@ def test_dashboard_is_well_formed(path: Path) -> None:
     assert len(set(ids)) == len(ids)
     for p in all_panels:
         g = p["gridPos"]
-        assert 0 <= g["x"] and g["x"] + g["w"] <= 24, p["title"]
+        assert g["x"] >= 0 and g["x"] + g["w"] <= 24, p["title"]
         if p["type"] != "row":
             assert p.get("description"), f"{p['title']}: say what the panel is for"
             assert p["datasource"]["uid"] == DATASOURCE["uid"], p["title"]

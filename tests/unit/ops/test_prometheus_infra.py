@@ -11,7 +11,9 @@ from infra import prometheus
 
 
 def test_config_scrapes_the_targets_and_loads_the_alerts() -> None:
-    config = yaml.safe_load(prometheus.render_config(["127.0.0.1:6066", "127.0.0.1:6067"], scrape_interval="1s"))
+    config = yaml.safe_load(
+        prometheus.render_config(["127.0.0.1:6066", "127.0.0.1:6067"], scrape_interval="1s")
+    )
     assert config["global"]["scrape_interval"] == "1s"
     assert config["rule_files"] == [str(prometheus.ALERT_RULES)]
     assert prometheus.ALERT_RULES.is_file()

@@ -24,7 +24,7 @@ def alert_exprs() -> list[tuple[str, str]]:
 
 def test_tokenizer_finds_selectors_grouping_and_functions() -> None:
     p = parse(
-        'histogram_quantile(0.95, sum by (le, source) (rate(riskloop_processing_latency_seconds_bucket'
+        "histogram_quantile(0.95, sum by (le, source) (rate(riskloop_processing_latency_seconds_bucket"
         '{stage="ingest", source=~"a|b"}[5m]))) > 5 and on(source) riskloop_events_in_total offset 1h'
     )
     assert p.selectors == [
@@ -36,7 +36,9 @@ def test_tokenizer_finds_selectors_grouping_and_functions() -> None:
 
 
 def test_strings_ranges_and_variables_are_not_names() -> None:
-    p = parse('sum without (reason) (increase(riskloop_events_deadlettered_total{source=~"$source|up"}[$__range]))')
+    p = parse(
+        'sum without (reason) (increase(riskloop_events_deadlettered_total{source=~"$source|up"}[$__range]))'
+    )
     assert [s.metric for s in p.selectors] == ["riskloop_events_deadlettered_total"]
     assert p.grouping == ["reason"]
 
@@ -46,7 +48,9 @@ def test_checker_reports_wrong_names() -> None:
     assert problems("rate(riskloop_events_in[5m])", KNOWN) == [
         "metric riskloop_events_in is not exported by streams.metrics"
     ]
-    assert problems('riskloop_tasks_open{dept="x"}', KNOWN) == ["riskloop_tasks_open has no label 'dept'"]
+    assert problems('riskloop_tasks_open{dept="x"}', KNOWN) == [
+        "riskloop_tasks_open has no label 'dept'"
+    ]
     assert problems("sum by (region) (riskloop_tasks_open)", KNOWN) == [
         "grouping label 'region' is on none of ['riskloop_tasks_open']"
     ]
@@ -106,9 +110,5 @@ def test_dashboard_variables_are_defined_and_real(path: Path) -> None:
         sel = parse(m["sel"]).selectors[0]
         assert sel.metric in KNOWN, query
         assert m["label"] in KNOWN[sel.metric].labels, query
-    used = {
-        name
-        for _, e in dashboard_exprs(path)
-        for name in re.findall(r"\$\{?(\w+)", e)
-    }
+    used = {name for _, e in dashboard_exprs(path) for name in re.findall(r"\$\{?(\w+)", e)}
     assert used - defined - GRAFANA_BUILTINS == set()

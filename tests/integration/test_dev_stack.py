@@ -1,0 +1,106 @@
+"""`riskloop dev up|status|down` on a private state folder and private ports: the real
+services start, answer, survive `up` twice, recover after a crash, and `down` leaves no process
+of ours running. Bad invocations print one line and exit non-zero."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from config.settings import Settings
+from infra import kafka, postgres, redis
+from infra.process import is_ours, read_pid
+from tests.integration.conftest import ROOT, free_port
+
+
+def riskloop(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "streams", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+
+
+def test_up_status_down_crash_recovery(tmp_path: Path) -> None:
+    shared = Settings(_env_file=None).dev  # type: ignore[call-arg]
+    # not under pytest's tmp_path: that is private to root, and PostgreSQL runs as `postgres`
+    state = Path(tempfile.mkdtemp(prefix="riskloop-devstack-"))
+    state.chmod(0o755)
+    jars = kafka.jars_dir(shared)
+    if jars.exists():  # reuse the cached Maven download; a fresh folder would fetch it again
+        (state / jars.name).symlink_to(jars)
+    ports = {
+        "KAFKA_PORT": free_port(),
+        "KAFKA_CONTROLLER_PORT": free_port(),
+        "REDIS_PORT": free_port(),
+        "POSTGRES_PORT": free_port(),
+    }
+    env = {**os.environ, "RISKLOOP_DEV__STATE_DIR": str(state)}
+    env.update({f"RISKLOOP_DEV__{k}": str(v) for k, v in ports.items()})
+    dev = Settings(
+        _env_file=None, dev={"state_dir": state, **{k.lower(): v for k, v in ports.items()}}
+    ).dev  # type: ignore[call-arg, arg-type]
+    try:
+        up = riskloop("dev", "up", env=env)
+        assert up.returncode == 0, up.stderr
+        status = riskloop("dev", "status", env=env)
+        assert status.returncode == 0, status.stdout
+        assert [line.split()[:2] for line in status.stdout.splitlines()] == [
+            ["kafka", "healthy"], ["redis", "healthy"], ["postgres", "healthy"],
+        ]  # fmt: skip
+        pids = {m.__name__: read_pid(m.pid_file(dev)) for m in (kafka, redis, postgres)}
+        again = riskloop("dev", "up", env=env)
+        assert again.returncode == 0 and "already running" in again.stdout
+        assert {m.__name__: read_pid(m.pid_file(dev)) for m in (kafka, redis, postgres)} == pids
+
+        os.kill(pids["infra.redis"], signal.SIGKILL)  # a crash
+        time.sleep(0.5)
+        assert riskloop("dev", "status", env=env).returncode == 1
+        recovered = riskloop("dev", "up", "redis", env=env)
+        assert recovered.returncode == 0 and "redis started" in recovered.stdout
+        assert redis.probe(dev.redis_port)
+    finally:
+        down = riskloop("dev", "down", env=env)
+    assert down.returncode == 0, down.stderr
+    for module in (kafka, redis, postgres):
+        assert not module.running(dev), f"{module.__name__} still running after down"
+    shutil.rmtree(state, ignore_errors=True)
+    for pid in pids.values():
+        assert not is_ours(pid, str(state)) and not is_ours(
+            pid, "redis-server " + f"127.0.0.1:{ports['REDIS_PORT']}"
+        )
+
+
+def test_port_taken_is_one_clear_line(tmp_path: Path) -> None:
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        env = {
+            **os.environ,
+            "RISKLOOP_DEV__STATE_DIR": str(tmp_path),
+            "RISKLOOP_DEV__REDIS_PORT": str(port),
+        }
+        result = riskloop("dev", "up", "redis", env=env)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"port {port}" in lines[0] and "Traceback" not in result.stderr
+
+
+def test_broker_unreachable_is_one_clear_line() -> None:
+    env = {**os.environ, "RISKLOOP_KAFKA_BROKER": f"kafka://127.0.0.1:{free_port()}"}
+    for args in (("topics", "create"), ("worker", "--web-port", str(free_port()))):
+        result = riskloop(*args, env=env)
+        assert result.returncode == 1, result
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "cannot reach the Kafka broker" in lines[0], result.stderr
