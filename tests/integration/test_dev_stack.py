@@ -23,6 +23,7 @@ from tests.integration.conftest import ROOT, free_port
 def riskloop(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "streams", *args],
+        check=False,
         cwd=ROOT,
         env=env,
         capture_output=True,
