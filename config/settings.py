@@ -62,6 +62,7 @@ class TopicSettings(_Group):
     profile_events: str = Field(
         "riskloop.profile-events", description="internal: entity-profile updates by USCC"
     )
+    ticks: str = Field("riskloop.ticks", description="internal: timer ticks, one per partition")
     partitions: int = Field(4, ge=1, description="partitions of every data topic we create")
     control_partitions: int = Field(1, ge=1, description="partitions of control topics")
 
@@ -89,6 +90,7 @@ class TopicSettings(_Group):
             self.task_commands,
             self.feedback,
             self.profile_events,
+            self.ticks,
         ]
 
 

@@ -71,7 +71,7 @@ def render_config(
     """Prometheus YAML that scrapes ``targets`` (``host:port``) at ``/metrics`` as job riskloop.
 
     >>> print(render_config(["127.0.0.1:6066"], rule_files=()).splitlines()[-1])
-          - 127.0.0.1:6066
+        - 127.0.0.1:6066
     """
     config: dict[str, Any] = {
         "global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval},

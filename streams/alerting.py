@@ -51,6 +51,8 @@ async def publish(app: RiskLoopApp, state: EntityWarnings, alerts: list[Alert]) 
     """Send alert changes; open a task for each that needs one."""
     rt = app.riskloop_runtime
     topics = app.riskloop_topics
+    if alerts and app.riskloop_sinks is not None:
+        await app.riskloop_sinks.alerts([a for a in alerts if not a.shadow])
     for alert in alerts:
         topic = topics.alerts_shadow if alert.shadow else topics.alerts
         await topic.send(key=alert.fingerprint.encode(), value=alert.model_dump_json().encode())

@@ -17,8 +17,8 @@ from streams.feedback import handle_feedback, handle_profile_event
 from streams.ingest import ingest
 from streams.logs import correlation, get_logger
 from streams.scoring import score
-from streams.tasks import handle_command, handle_disposition, supervise
-from streams.timers import tick_time
+from streams.tasks import handle_command, handle_disposition
+from streams.timers import tick_partition
 
 if TYPE_CHECKING:
     from streams.app import RiskLoopApp
@@ -54,13 +54,15 @@ def register(app: RiskLoopApp) -> None:
         async for raw in stream:
             await handle_profile_event(app, raw)
 
-    @app.timer(app.riskloop_settings.timer_interval, name="supervision")
-    async def supervision() -> None:
-        await supervise(app)
+    @app.agent(topics.ticks, name="ticks")
+    async def ticks(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            await tick_partition(app, event.message.partition)
 
-    @app.timer(app.riskloop_settings.timer_interval, name="clock-tick")
-    async def clock_tick() -> None:
-        await tick_time(app)
+    @app.timer(app.riskloop_settings.timer_interval, on_leader=True, name="clock")
+    async def clock() -> None:
+        for partition in range(app.riskloop_settings.topics.partitions):
+            await topics.ticks.send(value=b"tick", partition=partition)
 
 
 def _source_agent(app: RiskLoopApp, source: str, topic: faust.TopicT) -> None:

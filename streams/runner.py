@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from faust.worker import Worker
 
 from config.settings import Settings
 from infra.process import ensure_port_free
 from streams import logs
 from streams.admin import create_topics, require_broker
+from streams.outputs import Outputs
 
 
 class RiskLoopWorker(Worker):
@@ -23,6 +26,17 @@ def make_worker(settings: Settings) -> RiskLoopWorker:
     from streams.app import build_app
 
     app = build_app(settings)
+    outputs = Outputs(settings, app.riskloop_runtime.metrics)
+    app.riskloop_sinks = outputs
+
+    @app.task
+    async def start_outputs() -> None:
+        await outputs.start()
+
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]
+    async def stop_outputs(app_: Any, **_: Any) -> None:
+        await outputs.stop()
+
     worker = RiskLoopWorker(
         app, loglevel=settings.log_level.lower(), quiet=True, redirect_stdouts=False
     )

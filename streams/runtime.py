@@ -63,6 +63,7 @@ class Runtime:
     silences: list[Silence] = field(default_factory=list)
     models: Any = None
     worker_id: str = ""
+    task_counts: dict[int, tuple[dict[str, int], dict[str, int]]] = field(default_factory=dict)
     _engine: RuleEngine | None = None
 
     @property

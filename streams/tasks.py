@@ -10,6 +10,7 @@ goes to the dead-letter topic with its reason; the agent carries on.
 from __future__ import annotations
 
 import json
+from collections.abc import MutableMapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -117,14 +118,17 @@ _OPEN = {TaskState.created, TaskState.dispatched, TaskState.signed, TaskState.re
          TaskState.arbitration, TaskState.in_progress, TaskState.reopened}  # fmt: skip
 
 
-async def supervise(app: RiskLoopApp) -> int:
-    """Timer body: raise due ladder steps for this worker's open tasks; refresh the gauges."""
+async def supervise(app: RiskLoopApp, tasks: MutableMapping[str, Any], partition: int = 0) -> int:
+    """Tick body: raise due ladder steps for the open tasks in ``tasks``; refresh the gauges."""
     rt = app.riskloop_runtime
     now = rt.clock.now()
     raised = 0
     open_by_dept: dict[str, int] = {}
     overdue_by_dept: dict[str, int] = {}
-    for task_id, raw in list(app.riskloop_tables.tasks.items()):
+    for task_id in list(tasks):
+        raw = app.riskloop_tables.tasks.get(task_id)
+        if not raw:
+            continue
         case = TaskCase.model_validate(raw)
         if case.task.state not in _OPEN:
             continue
@@ -146,11 +150,14 @@ async def supervise(app: RiskLoopApp) -> int:
             raised += 1
         if app.riskloop_sinks is not None:
             await app.riskloop_sinks.supervision(events)
-    for dept in set(open_by_dept) | set(overdue_by_dept) | _seen_departments(rt):
-        rt.metrics.tasks_open.labels(dept).set(open_by_dept.get(dept, 0))
-        rt.metrics.tasks_overdue.labels(dept).set(overdue_by_dept.get(dept, 0))
+    # gauges: this partition's counts, summed with the other partitions' last counts
+    rt.task_counts[partition] = (open_by_dept, overdue_by_dept)
+    departments = {d for o, v in rt.task_counts.values() for d in (*o, *v)}
+    for dept in departments:
+        rt.metrics.tasks_open.labels(dept).set(
+            sum(o.get(dept, 0) for o, _ in rt.task_counts.values())
+        )
+        rt.metrics.tasks_overdue.labels(dept).set(
+            sum(v.get(dept, 0) for _, v in rt.task_counts.values())
+        )
     return raised
-
-
-def _seen_departments(rt: Any) -> set[str]:
-    return {labels[0] for labels in getattr(rt.metrics.tasks_open, "_metrics", {})}

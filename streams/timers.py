@@ -1,12 +1,19 @@
-"""What time alone changes: absence rules, silent trucks, warnings falling quiet, dedup expiry.
+"""What time alone changes: deadlines, absence rules, silent trucks, warnings falling quiet.
 
-Each runs over the tables of the partitions this worker owns, so after a restart or a
-rebalance the new owner's timer picks them up: nothing escapes because a worker went away.
+Faust tables may only be written while handling a stream event (the event's partition names
+the changelog partition). So time travels as events: the leader sends one tick per partition
+to ``riskloop.ticks`` every ``timer_interval``; the tick agent, on the worker that owns that
+partition, handles exactly the keys that belong to it (Kafka's murmur2 partitioner, the same
+one every producer of ours uses). After a restart or a rebalance the new owner gets the ticks:
+no task escapes supervision because a worker went away.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator, MutableMapping
+from typing import TYPE_CHECKING, Any
+
+from aiokafka.partitioner import murmur2
 
 from geo.detect import tick as geo_tick
 from geo.vehicle import VehicleState
@@ -14,20 +21,70 @@ from loop.warnings import EntityWarnings
 from loop.warnings import tick as warnings_tick
 from streams.alerting import publish, raise_warnings
 from streams.scoring import Scored
+from streams.tasks import supervise
 
 if TYPE_CHECKING:
     from streams.app import RiskLoopApp
 
 
-async def tick_time(app: RiskLoopApp) -> None:
+def partition_of(key: str, partitions: int) -> int:
+    """The partition Kafka's default (murmur2) partitioner gives ``key``.
+
+    >>> partition_of("abc", 4)
+    3
+    """
+    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+
+
+class PartitionView(MutableMapping[str, Any]):
+    """The keys of a table that belong to one partition (by the entity part of the key)."""
+
+    def __init__(self, table: MutableMapping[str, Any], partition: int, partitions: int,
+                 entity_of: Callable[[str], str] = lambda k: k) -> None:  # fmt: skip
+        self.table, self.partition, self.partitions, self.entity_of = (
+            table,
+            partition,
+            partitions,
+            entity_of,
+        )
+
+    def _mine(self, key: str) -> bool:
+        return partition_of(self.entity_of(key), self.partitions) == self.partition
+
+    def __getitem__(self, key: str) -> Any:
+        return self.table[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.table[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.table[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return (k for k in list(self.table.keys()) if self._mine(k))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def _after_bar(key: str) -> str:
+    return key.partition("|")[2]
+
+
+async def tick_partition(app: RiskLoopApp, partition: int) -> None:
+    """Everything time changes for the keys of ``partition``."""
     rt = app.riskloop_runtime
     tables = app.riskloop_tables
+    n = app.riskloop_settings.topics.partitions
     now = rt.clock.now()
     engine = rt.engine
-    scored = Scored(hits=engine.tick(now, tables.rule_state))
-    for key, raw in list(tables.vehicles.items()):
-        name, _, _plate = key.partition("|")
-        fences = rt.fence_sets.get(name)
+    scored = Scored(
+        hits=engine.tick(now, PartitionView(tables.rule_state, partition, n, _after_bar))
+    )
+    vehicles = PartitionView(tables.vehicles, partition, n, _after_bar)
+    for key in list(vehicles):
+        name = key.partition("|")[0]
+        fences, raw = rt.fence_sets.get(name), tables.vehicles.get(key)
         if fences is None or not raw:
             continue
         vehicle, detections = geo_tick(VehicleState.from_dict(raw), now, fences)
@@ -40,11 +97,14 @@ async def tick_time(app: RiskLoopApp) -> None:
             )
     if scored.hits:
         await raise_warnings(app, scored)
-    for entity, raw in list(tables.warnings.items()):
+    warnings = PartitionView(tables.warnings, partition, n)
+    for entity in list(warnings):
+        raw = tables.warnings.get(entity)
         if not raw:
             continue
         state, alerts = warnings_tick(EntityWarnings.model_validate(raw), now, rt.loop, rt.silences)
         if alerts:
             tables.warnings[entity] = state.model_dump(mode="json")
             await publish(app, state, alerts)
+    await supervise(app, PartitionView(tables.tasks, partition, n), partition)
     app.riskloop_dedup.expire(now.timestamp())

@@ -34,6 +34,7 @@ class Topics:
     task_commands: faust.TopicT
     feedback: faust.TopicT
     profile_events: faust.TopicT
+    ticks: faust.TopicT
 
     def sources(self) -> dict[str, faust.TopicT]:
         return {
@@ -79,6 +80,7 @@ def declare(app: faust.App, settings: Settings) -> Topics:
         task_commands=data(t.task_commands),
         feedback=data(t.feedback),
         profile_events=data(t.profile_events),
+        ticks=data(t.ticks),
     )
 
 

@@ -79,13 +79,12 @@ def test_alert_rule_tests_feed_exported_series() -> None:
 
 def dashboard_exprs(path: Path) -> list[tuple[str, str]]:
     d = load_json(path)
-    out = [
+    return [
         (f"{p['title']}/{t['refId']}", t["expr"])
         for p in panels(d)
         for t in p.get("targets", [])
         if "expr" in t
     ]
-    return out
 
 
 def variables(d: dict[str, Any]) -> set[str]:

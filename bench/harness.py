@@ -1,0 +1,279 @@
+"""Broker-side measurement: per-run topics, pre-produced input, processes drained and timed.
+
+Every processor (raw loop, Faust pass-through, the RiskLoop worker) runs as its own subprocess
+so its peak RSS and CPU time are its own. Progress is read from the committed offsets of its
+consumer group, sampled every few milliseconds together with its CPU time (see
+``bench.stats.sustained`` for why the middle of the drain is what counts).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import OFFSET_END, Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from bench.generator import GeneratedEvent
+from bench.procstat import cpu_seconds, peak_rss_bytes
+from bench.stats import BenchError, Sample, sustained
+from config.settings import Settings, TopicSettings
+from streams.demo import producer_config
+
+POLL_SECONDS = 0.02
+PARTITIONS = 4
+
+
+def run_suffix() -> str:
+    """A unique, sortable suffix for this run's topic names and group ids."""
+    return f"{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:6]}"
+
+
+def topic_overrides(prefix: str) -> dict[str, str]:
+    """Every topic-name field of TopicSettings → ``prefix + default``.
+
+    Read from the settings model itself, so a topic added to settings later is isolated too.
+    """
+    out = {}
+    for name, info in TopicSettings.model_fields.items():
+        if isinstance(info.default, str):
+            out[name] = f"{prefix}{info.default}"
+    return out
+
+
+def create_topics(settings: Settings, names: Sequence[str]) -> None:
+    """Create ``names`` with 4 partitions each through the AdminClient."""
+    client = AdminClient({"bootstrap.servers": settings.bootstrap_servers, "log_level": 0})
+    futures = client.create_topics(
+        [NewTopic(n, num_partitions=PARTITIONS, replication_factor=1) for n in names],
+        operation_timeout=30,
+    )
+    for name, future in futures.items():
+        try:
+            future.result()
+        except KafkaException as exc:
+            raise BenchError(f"creating topic {name} failed: {exc.args[0].str()}") from exc
+
+
+def delete_topics(settings: Settings, marker: str) -> int:
+    """Delete every topic whose name contains this run's unique ``marker``; returns how many."""
+    client = AdminClient({"bootstrap.servers": settings.bootstrap_servers, "log_level": 0})
+    names = [t for t in client.list_topics(timeout=10).topics if marker in t]
+    if names:
+        for future in client.delete_topics(names, operation_timeout=30).values():
+            try:
+                future.result()
+            except KafkaException:
+                pass  # best effort: a leftover topic of a finished run harms nothing
+    return len(names)
+
+
+def payload(event: GeneratedEvent) -> bytes:
+    return json.dumps(event.event, ensure_ascii=False).encode()
+
+
+def produce_all(
+    settings: Settings, events: Sequence[GeneratedEvent], topics: Mapping[str, str]
+) -> None:
+    """Write ``events`` to their source topics (murmur2, like every RiskLoop producer)."""
+    producer = Producer(producer_config(settings))
+    for e in events:
+        producer.produce(topics[e.source], key=e.key.encode(), value=payload(e))
+        producer.poll(0)
+    if producer.flush(60):
+        raise BenchError("the producer could not deliver the benchmark input within 60 s")
+
+
+@dataclass
+class Measured:
+    """What one processor did: sustained rate, CPU per event, peak RSS."""
+
+    name: str
+    events: int
+    events_per_second: float
+    cpu_us_per_event: float
+    peak_rss_mib: float
+    startup_seconds: float
+    drain_seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Processor:
+    """A running subprocess under measurement, its consumer group, and where its log goes."""
+
+    name: str
+    proc: subprocess.Popen[bytes]
+    group: str
+    log: Path
+    started: float = field(default_factory=time.monotonic)
+
+    def alive(self) -> None:
+        if self.proc.poll() is not None:
+            tail = self.log.read_text(errors="replace").strip().splitlines()[-1:] or ["(no log)"]
+            raise BenchError(
+                f"{self.name} exited with {self.proc.returncode}: {tail[0][:200]} (see {self.log})"
+            )
+
+
+@contextmanager
+def spawn(
+    name: str, argv: list[str], group: str, log: Path, env: Mapping[str, str] | None = None
+) -> Iterator[Processor]:
+    """Start ``argv``; SIGTERM (then SIGKILL) it on exit, whatever happened."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            argv, stdout=out, stderr=subprocess.STDOUT, env=dict(env or os.environ),
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        yield Processor(name, proc, group, log)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def drain(
+    settings: Settings, p: Processor, topics: Sequence[str], total: int, timeout: float
+) -> Measured:
+    """Wait until ``p``'s group has committed ``total`` records of ``topics``; measure on the way."""
+    parts = [TopicPartition(t, i) for t in topics for i in range(PARTITIONS)]
+    probe = Consumer({
+        "bootstrap.servers": settings.bootstrap_servers, "group.id": p.group,
+        "enable.auto.commit": False, "log_level": 0,
+    })  # fmt: skip
+    samples: list[Sample] = []
+    first_progress: float | None = None
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            p.alive()
+            done = sum(max(tp.offset, 0) for tp in probe.committed(parts, timeout=10))
+            now = time.monotonic()
+            samples.append(Sample(now, done, cpu_seconds(p.proc.pid)))
+            if done and first_progress is None:
+                first_progress = now
+            if done >= total:
+                break
+            if now > deadline:
+                raise BenchError(f"{p.name} processed {done} of {total} events in {timeout:.0f} s")
+            time.sleep(POLL_SECONDS)
+        rss = peak_rss_bytes(p.proc.pid)
+    finally:
+        probe.close()
+    d = sustained(samples, total)
+    return Measured(
+        name=p.name, events=total, events_per_second=d.rate,
+        cpu_us_per_event=d.cpu_per_event * 1e6, peak_rss_mib=rss / 2**20,
+        startup_seconds=(first_progress or p.started) - p.started,
+        drain_seconds=samples[-1].at - (first_progress or p.started),
+    )  # fmt: skip
+
+
+@dataclass
+class Latency:
+    """End-to-end latencies (ms) of events that raised an alert, at a fixed offered load."""
+
+    offered_per_second: float
+    events: int
+    matched: list[float]
+
+
+def measure_latency(
+    settings: Settings,
+    events: Sequence[GeneratedEvent],
+    topics: Mapping[str, str],
+    alerts_topic: str,
+    rate: float,
+    *,
+    settle: float = 10.0,
+    worker: Processor | None = None,
+) -> Latency:
+    """Produce ``events`` at ``rate``/s; latency = alert received − event produced.
+
+    An alert is matched by its ``correlation_id`` (the newest evidence event) and only its first
+    alert counts, so later warning changes (escalations, timer ticks) do not inflate the tail.
+    A consumer thread receives alerts while the main thread paces the producer.
+    """
+    produced: dict[str, float] = {}
+    latencies: dict[str, float] = {}
+    stop = threading.Event()
+    consumer = Consumer({
+        "bootstrap.servers": settings.bootstrap_servers, "group.id": f"bench-lat-{uuid.uuid4().hex[:6]}",
+        "enable.auto.commit": False, "log_level": 0,
+    })  # fmt: skip
+    consumer.assign([TopicPartition(alerts_topic, i, OFFSET_END) for i in range(PARTITIONS)])
+    lock = threading.Lock()
+
+    def receive() -> None:
+        while not stop.is_set():
+            msg = consumer.poll(0.05)
+            if msg is None or msg.error() is not None:
+                continue
+            at = time.time()
+            try:
+                cid = json.loads(msg.value() or b"{}").get("correlation_id", "")
+            except ValueError:
+                continue
+            with lock:
+                if cid in produced and cid not in latencies:
+                    latencies[cid] = (at - produced[cid]) * 1000.0
+
+    thread = threading.Thread(target=receive, name="bench-alerts", daemon=True)
+    thread.start()
+    time.sleep(1.0)  # let the assignment settle before the first event
+    producer = Producer(producer_config(settings))
+    t0 = time.monotonic()
+    try:
+        for i, e in enumerate(events):
+            wait = t0 + i / rate - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            with lock:
+                produced[str(e.event["event_id"])] = time.time()
+            producer.produce(topics[e.source], key=e.key.encode(), value=payload(e))
+            producer.poll(0)
+        offered = len(events) / max(time.monotonic() - t0, 1e-9)
+        producer.flush(30)
+        _settle(latencies, lock, settle, worker)
+    finally:
+        stop.set()
+        thread.join(5)
+        consumer.close()
+    return Latency(offered, len(events), list(latencies.values()))
+
+
+def _settle(
+    latencies: dict[str, float], lock: threading.Lock, settle: float, worker: Processor | None
+) -> None:
+    """Wait until no new alert has matched for a second, at most ``settle`` seconds."""
+    deadline = time.monotonic() + settle
+    last, quiet_since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        if worker is not None:
+            worker.alive()
+        with lock:
+            n = len(latencies)
+        if n != last:
+            last, quiet_since = n, time.monotonic()
+        elif n and time.monotonic() - quiet_since > 1.0:
+            return
+        time.sleep(0.1)
