@@ -19,7 +19,7 @@ from streams.app import faust_config
 
 def build(broker: str, app_id: str, datadir: str, output: str, inputs: list[str]) -> faust.App:
     """A Faust app with the worker's settings, memory store, no web server, one agent."""
-    base = Settings(_env_file=None, kafka_broker=broker)  # type: ignore[call-arg]
+    base = Settings(_env_file=None, kafka_broker=broker)
     conf: dict[str, Any] = {
         **faust_config(base),
         "store": "memory://",

@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from confluent_kafka import OFFSET_END, Consumer, KafkaException, Producer, Topi
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from bench.generator import GeneratedEvent
-from bench.procstat import cpu_seconds, peak_rss_bytes
+from bench.procstat import clock_ticks, cpu_seconds, peak_rss_bytes
 from bench.stats import BenchError, Sample, sustained
 from config.settings import Settings, TopicSettings
 from streams.demo import producer_config
@@ -71,10 +71,8 @@ def delete_topics(settings: Settings, marker: str) -> int:
     names = [t for t in client.list_topics(timeout=10).topics if marker in t]
     if names:
         for future in client.delete_topics(names, operation_timeout=30).values():
-            try:
+            with suppress(KafkaException):  # best effort: a leftover topic harms nothing
                 future.result()
-            except KafkaException:
-                pass  # best effort: a leftover topic of a finished run harms nothing
     return len(names)
 
 
@@ -105,6 +103,8 @@ class Measured:
     peak_rss_mib: float
     startup_seconds: float
     drain_seconds: float
+    cpu_coarse: bool = False
+    """True when the drain used under two clock ticks and CPU includes start-up."""
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -180,11 +180,15 @@ def drain(
     finally:
         probe.close()
     d = sustained(samples, total)
+    cpu_per_event = d.cpu_per_event
+    coarse = d.cpu_seconds < 2.0 / clock_ticks()
+    if coarse:  # under two clock ticks: use the whole process's CPU, start-up included
+        cpu_per_event = samples[-1].cpu / total
     return Measured(
         name=p.name, events=total, events_per_second=d.rate,
-        cpu_us_per_event=d.cpu_per_event * 1e6, peak_rss_mib=rss / 2**20,
+        cpu_us_per_event=cpu_per_event * 1e6, peak_rss_mib=rss / 2**20,
         startup_seconds=(first_progress or p.started) - p.started,
-        drain_seconds=samples[-1].at - (first_progress or p.started),
+        drain_seconds=samples[-1].at - (first_progress or p.started), cpu_coarse=coarse,
     )  # fmt: skip
 
 
@@ -277,3 +281,30 @@ def _settle(
         elif n and time.monotonic() - quiet_since > 1.0:
             return
         time.sleep(0.1)
+
+
+def wait_idle(settings: Settings, p: Processor, topics: Sequence[str], timeout: float) -> float:
+    """Seconds until ``p``'s group has no lag on ``topics`` (its internal, downstream topics).
+
+    The source-topic drain ends when ingest and scoring are done; tasks and profiles still have
+    a backlog then, and a latency run started on top of it would measure that backlog.
+    """
+    parts = [TopicPartition(t, i) for t in topics for i in range(PARTITIONS)]
+    probe = Consumer({
+        "bootstrap.servers": settings.bootstrap_servers, "group.id": p.group,
+        "enable.auto.commit": False, "log_level": 0,
+    })  # fmt: skip
+    t0 = time.monotonic()
+    try:
+        while time.monotonic() - t0 < timeout:
+            p.alive()
+            lag = 0
+            for tp in probe.committed(parts, timeout=10):
+                _, high = probe.get_watermark_offsets(tp, timeout=10)
+                lag += max(0, high - max(tp.offset, 0))
+            if lag == 0:
+                return time.monotonic() - t0
+            time.sleep(0.2)
+    finally:
+        probe.close()
+    raise BenchError(f"{p.name} still had a backlog on its internal topics after {timeout:.0f} s")

@@ -41,6 +41,7 @@ def rules_us_per_rule(settings: Settings, records: Sequence[tuple[str, Record]])
     packs = load_packs(expand_paths([settings.rule_packs_dir]))
     engine = RuleEngine(packs)
     per_source: dict[str, int] = {}
+    source: str
     for pack in packs:
         for rule in pack.rules:
             if rule.mode != "disabled":

@@ -116,7 +116,8 @@ def rows(report: Mapping[str, Any]) -> list[tuple[str, str]]:
         out.append(
             (
                 label,
-                f"{t['events_per_second']:,.0f} ev/s · {t['cpu_us_per_event']:,.0f} µs CPU/ev · "
+                f"{t['events_per_second']:,.0f} ev/s · {t['cpu_us_per_event']:,.0f} µs CPU/ev"
+                f"{'*' if t.get('cpu_coarse') else ''} · "
                 f"peak RSS {t['peak_rss_mib']:,.0f} MiB",
             )
         )

@@ -29,7 +29,7 @@ import gzip
 import json
 import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -304,17 +304,51 @@ def map_row(mapping: Mapping, row: dict[str, Any], *, line: int, path: str) -> d
 # ---------------------------------------------------------------- files
 
 
-def _open(path: Path, fmt: str) -> IO[str]:
+def _open(path: Path, fmt: str) -> gzip.GzipFile | IO[bytes]:
     if fmt == "csv.gz" or path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8", newline="")
-    return path.open("r", encoding="utf-8", newline="")
+        return gzip.open(path, "rb")
+    return path.open("rb")
+
+
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+"""What ``surrogateescape`` turns each undecodable byte into."""
+
+
+def _decoded(fh: Iterable[bytes]) -> Iterator[str]:
+    """Lines as text, undecodable bytes kept as lone surrogates so the row that holds them can
+    be rejected with its line and column (strict decoding fails a whole buffered chunk, so one
+    bad byte used to end the file with a traceback)."""
+    for raw in fh:
+        yield raw.decode("utf-8", "surrogateescape")
+
+
+def _not_utf8(text: str) -> str | None:
+    """The message for text holding undecodable bytes, else None."""
+    m = _NOT_UTF8.search(text)
+    if m is None:
+        return None
+    return f"not valid UTF-8 (byte 0x{ord(m.group()) - 0xDC00:02x} at character {m.start()})"
+
+
+def _bad_column(row: dict[Any, Any]) -> tuple[str, str] | None:
+    for col, value in row.items():
+        for text in value if isinstance(value, list) else [value]:
+            problem = _not_utf8(text) if isinstance(text, str) else None
+            if problem:
+                return str(col), problem
+    return None
 
 
 def _rows(mapping: Mapping, path: Path) -> Iterator[tuple[int, dict[str, Any]] | MappingError]:
     with _open(path, mapping.format) as fh:
+        lines = _decoded(fh)
         if mapping.format == "jsonl":
-            for n, text in enumerate(fh, start=1):
+            for n, text in enumerate(lines, start=1):
                 if not text.strip():
+                    continue
+                problem = _not_utf8(text)
+                if problem:
+                    yield MappingError(str(path), n, "", problem)
                     continue
                 try:
                     obj = json.loads(text)
@@ -326,7 +360,11 @@ def _rows(mapping: Mapping, path: Path) -> Iterator[tuple[int, dict[str, Any]] |
                     continue
                 yield n, obj
             return
-        reader = csv.DictReader(fh, delimiter=mapping.delimiter)
+        reader = csv.DictReader(lines, delimiter=mapping.delimiter)
+        problem = _not_utf8(",".join(reader.fieldnames or ()))
+        if problem:
+            yield MappingError(str(path), 1, "", f"header: {problem}")
+            return
         header = set(reader.fieldnames or ())
         wanted = {mapping.event_time.column}.union(
             *(s.referenced_columns() for s in mapping.fields.values())
@@ -343,6 +381,10 @@ def _rows(mapping: Mapping, path: Path) -> Iterator[tuple[int, dict[str, Any]] |
         end = 1
         for row in reader:
             start, end = end + 1, reader.line_num
+            bad = _bad_column(row)
+            if bad is not None:
+                yield MappingError(str(path), start, *bad)
+                continue
             yield start, row
 
 

@@ -10,6 +10,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from config.settings import Settings
 from infra.errors import InfraError
+from streams.tables import TABLE_NAMES, changelog_topic
 
 DEFAULT_DEPARTMENTS = (
     "market_supervision",
@@ -77,6 +78,17 @@ def wanted_topics(
         )
         for name in t.control()
     ]
+    # Faust creates these on start, but a fresh group can race the metadata and crash with
+    # PartitionsMismatch; created here first, they exist with the right count and compaction.
+    topics += [
+        NewTopic(
+            changelog_topic(settings.app_id, table),
+            num_partitions=t.partitions,
+            replication_factor=1,
+            config={"cleanup.policy": "compact"},
+        )
+        for table in TABLE_NAMES
+    ]
     return topics
 
 
@@ -102,4 +114,23 @@ def create_topics(
                 existing.append(name)
             else:
                 raise InfraError(f"creating topic {name} failed: {err.str()}") from exc
+    _wait_for_leaders(client, created)
     return created, existing
+
+
+def _wait_for_leaders(client: AdminClient, topics: list[str], timeout: float = 30.0) -> None:
+    """New partitions take a moment to get a leader; using them before that fails."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    pending = set(topics)
+    while pending and time.monotonic() < deadline:
+        meta = client.list_topics(timeout=5)
+        pending = {
+            t for t in pending
+            if t not in meta.topics
+            or meta.topics[t].error is not None
+            or any(p.leader < 0 for p in meta.topics[t].partitions.values())
+        }  # fmt: skip
+        if pending:
+            time.sleep(0.1)

@@ -14,6 +14,7 @@ import faust
 from config.settings import Settings
 from schemas.dedup import DedupWindow
 from streams import tables
+from streams.control import ControlState
 from streams.runtime import Runtime, build_runtime
 from streams.tables import Tables
 from streams.topics import Topics, declare
@@ -28,6 +29,7 @@ class RiskLoopApp(faust.App):
     riskloop_tables: Tables
     riskloop_dedup: DedupWindow
     riskloop_sinks: Any
+    riskloop_control: ControlState
 
 
 def faust_config(settings: Settings) -> dict[str, Any]:
@@ -66,6 +68,8 @@ def build_app(settings: Settings, runtime: Runtime | None = None, **overrides: A
     app.riskloop_runtime.worker_id = f"{settings.app_id}@{socket.gethostname()}:{settings.web_port}"
     app.riskloop_dedup = DedupWindow(app.riskloop_tables.dedup, settings.dedup_window_seconds)
     app.riskloop_sinks = None
+    app.riskloop_control = ControlState()
+    app.riskloop_control.ready.set()  # no control plane unless the runner starts one
     from streams import pipeline, web
 
     pipeline.register(app)

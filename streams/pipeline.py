@@ -69,6 +69,7 @@ def _source_agent(app: RiskLoopApp, source: str, topic: faust.TopicT) -> None:
     async def agent(stream: faust.StreamT[bytes]) -> None:
         rt = app.riskloop_runtime
         tables = app.riskloop_tables
+        await app.riskloop_control.ready.wait()  # score nothing with a stale pack after a restart
         async for event in stream.events():
             record = await ingest(app, source, event)
             if record is None:

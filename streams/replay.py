@@ -39,7 +39,7 @@ from config.settings import Settings
 from infra.errors import InfraError
 from schemas.errors import ConfigError, ValidationFailed
 from schemas.ingest import IngestLimits, decode_source, encode_record
-from schemas.mapping import Mapping, MappedRow, MappingError, iter_mapped, shipped_mappings
+from schemas.mapping import MappedRow, Mapping, MappingError, iter_mapped, shipped_mappings
 from schemas.validation.timeutil import DEFAULT_ZONE, to_utc
 
 KEY_FIELDS: dict[str, tuple[str, ...]] = {
@@ -338,6 +338,15 @@ class Pacer:
 # ---------------------------------------------------------------- Kafka
 
 
+def require_topic(settings: Settings, topic: str) -> None:
+    """One clear line (``InfraError``) if the broker is unreachable or the topic is missing,
+    instead of a producer retrying in silence or auto-creating it with the wrong partitions."""
+    from streams.admin import require_broker
+
+    if topic not in require_broker(settings):
+        raise InfraError(f"topic {topic} does not exist; create it with `riskloop topics create`")
+
+
 def produce_replay(
     settings: Settings,
     topic: str,
@@ -350,16 +359,13 @@ def produce_replay(
 ) -> None:
     """Produce ``items`` to ``topic``; counts deliveries into ``summary``.
 
-    The broker and the topic are checked first, so an unreachable broker or a missing topic is
-    one clear line (``InfraError``) rather than a producer retrying in silence.
+    The broker and the topic are checked first (:func:`require_topic`).
     """
     from confluent_kafka import KafkaError, Message, Producer
 
-    from streams.admin import require_broker
     from streams.demo import producer_config
 
-    if topic not in require_broker(settings):
-        raise InfraError(f"topic {topic} does not exist; create it with `riskloop topics create`")
+    require_topic(settings, topic)
     producer = Producer(producer_config(settings))
 
     def delivered(err: KafkaError | None, _msg: Message) -> None:

@@ -10,7 +10,11 @@ from config.settings import Settings
 from infra.process import ensure_port_free
 from streams import logs
 from streams.admin import create_topics, require_broker
+from streams.control import run_control_plane
+from streams.logs import get_logger
 from streams.outputs import Outputs
+
+log = get_logger(__name__)
 
 
 class RiskLoopWorker(Worker):
@@ -36,6 +40,16 @@ def make_worker(settings: Settings) -> RiskLoopWorker:
     @app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def stop_outputs(app_: Any, **_: Any) -> None:
         await outputs.stop()
+
+    app.riskloop_control.ready.clear()
+
+    @app.task
+    async def control_plane() -> None:
+        try:
+            await run_control_plane(app)
+        except Exception:
+            log.exception("control plane failed; hot-loading stopped")
+            raise
 
     worker = RiskLoopWorker(
         app, loglevel=settings.log_level.lower(), quiet=True, redirect_stdouts=False

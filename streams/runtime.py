@@ -64,6 +64,8 @@ class Runtime:
     models: Any = None
     worker_id: str = ""
     task_counts: dict[int, tuple[dict[str, int], dict[str, int]]] = field(default_factory=dict)
+    cleanup_done: dict[int, tuple[int, int]] = field(default_factory=dict)
+    event_watermark: float = 0.0  # newest event time seen: dedup expires by event time
     _engine: RuleEngine | None = None
 
     @property

@@ -14,6 +14,13 @@ from typing import Any
 import faust
 from faust.types import TableT
 
+TABLE_NAMES = ("dedup", "rule_state", "vehicles", "warnings", "tasks", "profiles", "precision")
+
+
+def changelog_topic(app_id: str, table: str) -> str:
+    """Faust's name for a table's changelog topic (we pre-create them: see streams/admin.py)."""
+    return f"{app_id}-{table}-changelog"
+
 
 @dataclass(frozen=True)
 class Tables:

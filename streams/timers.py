@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiokafka.partitioner import murmur2
 
+from geo.detect import fences_changed
 from geo.detect import tick as geo_tick
 from geo.vehicle import VehicleState
 from loop.warnings import EntityWarnings
@@ -78,6 +79,7 @@ async def tick_partition(app: RiskLoopApp, partition: int) -> None:
     n = app.riskloop_settings.topics.partitions
     now = rt.clock.now()
     engine = rt.engine
+    await _hotload_cleanup(app, partition)
     scored = Scored(
         hits=engine.tick(now, PartitionView(tables.rule_state, partition, n, _after_bar))
     )
@@ -107,4 +109,45 @@ async def tick_partition(app: RiskLoopApp, partition: int) -> None:
             tables.warnings[entity] = state.model_dump(mode="json")
             await publish(app, state, alerts)
     await supervise(app, PartitionView(tables.tasks, partition, n), partition)
-    app.riskloop_dedup.expire(now.timestamp())
+    # ids are stored with their event time, so they expire by the newest event time seen, not
+    # the wall clock: a replay of 2013 data must still catch a re-sent 2013 record
+    if rt.event_watermark:
+        app.riskloop_dedup.expire(rt.event_watermark)
+
+
+async def _hotload_cleanup(app: RiskLoopApp, partition: int) -> None:
+    """Drop state of removed rules; close "inside" states of removed fences (exit events)."""
+    rt = app.riskloop_runtime
+    control = app.riskloop_control
+    tables = app.riskloop_tables
+    n = app.riskloop_settings.topics.partitions
+    done_rules, done_fences = rt.cleanup_done.get(partition, (0, 0))
+    removed = control.removed_rules[done_rules:]
+    if removed:
+        rt.engine.cleanup(PartitionView(tables.rule_state, partition, n, _after_bar), removed)
+    changes = control.fence_changes[done_fences:]
+    scored = Scored()
+    for old, new in changes:
+        prefix = f"{new.name}|"
+        for key in [
+            k
+            for k in PartitionView(tables.vehicles, partition, n, _after_bar)
+            if k.startswith(prefix)
+        ]:
+            raw = tables.vehicles.get(key)
+            if not raw:
+                continue
+            vehicle, detections = fences_changed(
+                VehicleState.from_dict(raw), old, new, rt.clock.now()
+            )
+            tables.vehicles[key] = vehicle.to_dict()
+            for det in detections:
+                rt.metrics.geo_detections.labels(det.kind).inc()
+                scored.hits.extend(
+                    rt.engine.evaluate(
+                        "truck_detections", det.model_dump(mode="json"), tables.rule_state
+                    )
+                )
+    if scored.hits:
+        await raise_warnings(app, scored)
+    rt.cleanup_done[partition] = (len(control.removed_rules), len(control.fence_changes))

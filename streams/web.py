@@ -16,7 +16,8 @@ def register(app: RiskLoopApp) -> None:
     class Metrics(View):
         async def get(self, request: Request) -> Response:
             return self.bytes(
-                app.riskloop_runtime.metrics.exposition(), content_type=CONTENT_TYPE_LATEST
+                app.riskloop_runtime.metrics.exposition(),
+                headers={"Content-Type": CONTENT_TYPE_LATEST},
             )
 
     @app.page("/health")

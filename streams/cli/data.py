@@ -42,6 +42,7 @@ from streams.replay import (
     iter_replay,
     latest_event_time,
     produce_replay,
+    require_topic,
     resolve_mapping,
     topic_for,
 )
@@ -70,9 +71,7 @@ def _console() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
-def _pacer(
-    rate: str | None, fast: bool, pacing: str, speedup: float | None
-) -> tuple[Pacer, str]:
+def _pacer(rate: str | None, fast: bool, pacing: str, speedup: float | None) -> tuple[Pacer, str]:
     """The pacer for the flags, and how it is described in the summary."""
     if fast and (rate is not None or speedup is not None or pacing != "wall-clock"):
         raise ConfigError("--as-fast-as-possible excludes --rate, --speedup and --pacing")
@@ -89,7 +88,9 @@ def _pacer(
     try:
         per_second = float(text)
     except ValueError:
-        raise ConfigError(f"--rate wants records per second like 500 or 500/s, got {rate!r}")
+        raise ConfigError(
+            f"--rate wants records per second like 500 or 500/s, got {rate!r}"
+        ) from None
     return Pacer("rate", rate=per_second), f"{per_second:g}/s"
 
 
@@ -138,6 +139,8 @@ def replay(
         items = iter_replay(
             file, source, mapped, limit=limit, sort=sort, wire_format=wire, summary=summary
         )
+        if not dry_run:
+            require_topic(s, topic)
         console = _console()
         with _progress(console, limit) as progress:
             task = progress.add_task(f"{file.name} → {topic}", total=limit)

@@ -3,6 +3,7 @@ started (scripts/test.sh does that). If they are not there, the tests fail — n
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -17,9 +18,9 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from config.settings import Settings
+from config.settings import Settings, TopicSettings
 from infra import kafka
-from streams.admin import create_topics
+from streams.admin import admin_client, create_topics
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,19 +41,40 @@ def broker() -> str:
     return base.bootstrap_servers
 
 
+def private_topics(run: str) -> TopicSettings:
+    """Every topic name with a per-test suffix: a test's worker sees only its own records,
+    not the history other tests left on the shared broker."""
+    base = TopicSettings()
+    names = {
+        name: f"{value}-{run}"
+        for name, value in base.model_dump().items()
+        if isinstance(value, str) and name != "task_prefix"
+    }
+    return base.model_copy(update={**names, "task_prefix": f"tasks-{run}."})
+
+
 @pytest.fixture
-def live_settings(tmp_path: Path, broker: str) -> Settings:
-    """Real broker, a fresh consumer group and data folder, SQLite in tmp, a free web port."""
+def live_settings(tmp_path: Path, broker: str) -> Iterator[Settings]:
+    """Real broker, private topics, a fresh consumer group and data folder, SQLite in tmp, a
+    free web port. The topics are deleted afterwards so the broker stays small."""
+    run = uuid.uuid4().hex[:8]
     s = Settings(
         _env_file=None,  # type: ignore[call-arg]
-        app_id=f"riskloop-test-{uuid.uuid4().hex[:8]}",
+        app_id=f"riskloop-test-{run}",
         data_dir=tmp_path / "worker",
         sql_url=f"sqlite:///{tmp_path / 'riskloop.db'}",
         web_port=free_port(),
         log_format="json",
+        topics=private_topics(run),
     )
     create_topics(s)
-    return s
+    yield s
+    admin = admin_client(s)
+    mine = [t for t in admin.list_topics(timeout=10).topics if run in t]
+    if mine:
+        for future in admin.delete_topics(mine, operation_timeout=30).values():
+            with contextlib.suppress(Exception):
+                future.result()
 
 
 def settings_env(s: Settings) -> dict[str, str]:
@@ -65,20 +87,23 @@ def settings_env(s: Settings) -> dict[str, str]:
         "RISKLOOP_WEB_PORT": str(s.web_port),
         "RISKLOOP_LOG_FORMAT": "json",
         "RISKLOOP_KAFKA_BROKER": s.kafka_broker,
+        "RISKLOOP_MAX_EVENT_AGE_DAYS": str(s.max_event_age_days),
+        **{f"RISKLOOP_TOPICS__{k.upper()}": str(v) for k, v in s.topics.model_dump().items()},
     }
 
 
 @pytest.fixture
 def worker(
     live_settings: Settings, tmp_path: Path
-) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
-    """Start `riskloop worker` subprocesses; all are stopped at the end of the test."""
+) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    """Start `riskloop worker` subprocesses (with ``live_settings`` or a variant of them);
+    all are stopped at the end of the test."""
     procs: list[subprocess.Popen[bytes]] = []
 
-    def start() -> subprocess.Popen[bytes]:
+    def start(s: Settings | None = None) -> subprocess.Popen[bytes]:
         log = open(tmp_path / f"worker-{len(procs)}.log", "wb")  # noqa: SIM115
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streams", "worker"], cwd=ROOT, env=settings_env(live_settings),
+            [sys.executable, "-m", "streams", "worker"], cwd=ROOT, env=settings_env(s or live_settings),
             stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         procs.append(proc)

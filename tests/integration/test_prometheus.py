@@ -90,17 +90,27 @@ def worker_metrics(port: int) -> bytes | None:
         return None
 
 
-def wait_for_worker_metrics(s: Settings, timeout: float = 60) -> bytes:
+def wait_for_worker_metrics(
+    s: Settings, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60
+) -> bytes:
+    """The worker's first /metrics page; fail at once with its log if it exits instead."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         body = worker_metrics(s.web_port)
         if body is not None and b"riskloop_" in body:
             return body
+        if proc.poll() is not None:
+            pytest.fail(f"the worker exited with {proc.returncode}:\n{_tail(log)}")
         time.sleep(0.5)
     pytest.fail(
         f"the worker serves no riskloop_* metrics at http://127.0.0.1:{s.web_port}/metrics "
-        f"after {timeout:.0f} s (is streams.metrics wired to the worker's web server?)"
+        f"after {timeout:.0f} s; its log ends:\n{_tail(log)}"
     )
+
+
+def _tail(log: Path, lines: int = 15) -> str:
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return "\n".join(text.splitlines()[-lines:])
 
 
 def test_worker_metrics_move_as_events_flow(
@@ -108,7 +118,7 @@ def test_worker_metrics_move_as_events_flow(
 ) -> None:
     s = live_settings
     proc = worker()
-    wait_for_worker_metrics(s)
+    wait_for_worker_metrics(s, proc, tmp_path / "worker-0.log")
     dev = prom_dev(tmp_path / "prom")
     try:
         prometheus.start(dev, [f"127.0.0.1:{s.web_port}"], scrape_interval="1s")

@@ -1,0 +1,172 @@
+"""Hot-loading commands that need the broker: publish, roll back, list; silences.
+
+Added to the ``rules``, ``geo`` and ``models`` groups (their offline commands live beside them)
+and a ``silence`` group. Every write names who did it (``--by``, default the login user).
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from geo.fences import load_fence_set
+from loop.config import load_loop_config
+from loop.silences import Silence, create
+from schemas.errors import ConfigError
+from streams import publish
+from streams.cli.common import console, settings
+
+By = Annotated[str, typer.Option("--by", help="who does this (recorded with the change)")]
+
+
+def _me() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def rules_publish(
+    pack: Path,
+    by: By = "",
+    force: Annotated[
+        bool, typer.Option(help="publish even if examples fail (workers will refuse it)")
+    ] = False,
+) -> None:
+    """Validate, test and publish PACK to control.rulepacks; every worker swaps it in."""
+    pub = publish.publish_pack(settings(), pack, by or _me(), force=force)
+    console.print(f"published {pub.name} {pub.version} ({pub.content_hash[:19]}…)")
+
+
+def rules_rollback(name: str, by: By = "") -> None:
+    """Go back to the version of pack NAME before the active one."""
+    pub = publish.rollback_pack(settings(), name, by or _me())
+    console.print(f"rolled {name} back from {pub.rollback_of} to {pub.version}")
+
+
+def status_list(
+    kind: Annotated[str | None, typer.Option(help="rulepack, fenceset, model or silence")] = None,
+) -> None:
+    """What each worker runs: the latest hot-load status per worker."""
+    table = Table("worker", "kind", "name", "version", "status", "reason")
+    for s in publish.worker_status(settings()):
+        if kind is None or s["kind"] == kind:
+            table.add_row(
+                s["worker"], s["kind"], s["name"], s["version"], s["status"], s["reason"][:60]
+            )
+    console.print(table)
+
+
+def geo_publish(fenceset: Path, by: By = "") -> None:
+    """Validate FENCESET (GeoJSON) and publish it to control.geofences."""
+    fences = load_fence_set(fenceset)
+    s = settings()
+    publish.send(s, s.topics.geofences, fences.name, fenceset.read_bytes())
+    console.print(
+        f"published fence set {fences.name} {fences.version} ({len(fences.fences)} fences) by {by or _me()}"
+    )
+
+
+def models_publish(
+    name: str,
+    factory: Annotated[str, typer.Option(help="registered factory (see `riskloop models list`)")],
+    version: Annotated[str, typer.Option(help="version to publish")],
+    params: Annotated[str, typer.Option(help="factory params as JSON")] = "{}",
+    by: By = "",
+) -> None:
+    """Publish model NAME built by FACTORY with PARAMS; it must score a probe event first."""
+    from models.publication import ModelPublication, build
+
+    try:
+        parsed = json.loads(params)
+    except ValueError as exc:
+        raise ConfigError(f"--params is not JSON: {exc}") from exc
+    pub = ModelPublication(
+        name=name, factory=factory, params=parsed, version=version, published_by=by or _me()
+    )
+    build(pub)  # validates params and scores the probe event
+    s = settings()
+    publish.send(s, s.topics.models, name, pub.model_dump_json().encode())
+    console.print(f"published model {name} {version} ({factory})")
+
+
+silence_app = typer.Typer(
+    help="Silences: maintenance windows, known closures (audited).", no_args_is_help=True
+)
+
+
+@silence_app.command("add")
+def silence_add(
+    reason: Annotated[str, typer.Option(help="why (recorded)")],
+    hours: Annotated[float, typer.Option(help="how long")] = 4.0,
+    source: Annotated[str | None, typer.Option()] = None,
+    entity: Annotated[str | None, typer.Option()] = None,
+    item_code: Annotated[str | None, typer.Option()] = None,
+    region_prefix: Annotated[str | None, typer.Option()] = None,
+    by: By = "",
+) -> None:
+    """Silence matching warnings (they are still recorded, with state=silenced)."""
+    now = datetime.now(UTC)
+    silence = create(
+        {"silence_id": f"sil-{uuid.uuid4().hex[:10]}", "source": source, "entity": entity, "item_code": item_code,
+         "region_prefix": region_prefix, "reason": reason, "creator": by or _me(),
+         "starts_at": now, "ends_at": now + timedelta(hours=hours)},
+        now, load_loop_config().max_silence,
+    )  # fmt: skip
+    s = settings()
+    publish.send(s, s.topics.silences, silence.silence_id, silence.model_dump_json().encode())
+    console.print(f"silence {silence.silence_id} until {silence.ends_at:%Y-%m-%d %H:%M} UTC")
+
+
+@silence_app.command("list")
+def silence_list() -> None:
+    """Active silences."""
+    s = settings()
+    now = datetime.now(UTC)
+    table = Table("id", "matchers", "reason", "by", "until")
+    latest: dict[str, bytes | None] = dict(publish.read_all(s, s.topics.silences))
+    for value in latest.values():
+        if value is None:
+            continue
+        sil = Silence.model_validate_json(value)
+        if sil.ends_at > now:
+            m = {
+                k: v
+                for k, v in sil.model_dump().items()
+                if k in ("source", "entity", "item_code", "region_prefix") and v
+            }
+            table.add_row(
+                sil.silence_id,
+                json.dumps(m, ensure_ascii=False),
+                sil.reason,
+                sil.creator,
+                f"{sil.ends_at:%Y-%m-%d %H:%M}",
+            )
+    console.print(table)
+
+
+@silence_app.command("expire")
+def silence_expire(silence_id: str, by: By = "") -> None:
+    """End a silence now (a tombstone on control.silences)."""
+    s = settings()
+    publish.send(s, s.topics.silences, silence_id, None)
+    console.print(f"silence {silence_id} expired by {by or _me()}")
+
+
+def register(app: typer.Typer) -> None:
+    from streams.cli import geo, models, rules
+
+    rules.app.command("publish")(rules_publish)
+    rules.app.command("rollback")(rules_rollback)
+    rules.app.command("list")(status_list)
+    geo.app.command("publish")(geo_publish)
+    models.app.command("publish")(models_publish)
+    app.command("status")(status_list)
+    app.add_typer(silence_app, name="silence")

@@ -1,0 +1,215 @@
+"""The control plane: every worker reads the compacted control topics and hot-loads.
+
+Rule packs, fence sets, models and silences are published to compacted topics (keyed by name).
+They must reach *every* worker, not one member of a consumer group, so each worker reads them
+with its own group-less consumer from the beginning, validates and compiles each version, and
+swaps it in with one reference assignment between two events. A version that fails is refused
+with a status record on ``control.status`` and a metric; the active one keeps running. Source
+agents wait until the control topics have been read up to where they stood at start, so no
+event is scored by a stale pack after a restart.
+
+State that belonged to removed rules or fences is cleaned up by the tick agent (tables may only
+be written from stream iteration), from the ``pending_*`` lists kept here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from pydantic import ValidationError
+
+from geo.fences import CompiledFenceSet, parse_fence_set
+from loop.silences import Silence
+from rules.registry import ActivationStatus
+from schemas.errors import RiskLoopError
+from schemas.records import RulePackPublication
+from streams.logs import get_logger
+
+if TYPE_CHECKING:
+    from streams.app import RiskLoopApp
+
+log = get_logger(__name__)
+
+
+@dataclass
+class ControlState:
+    """What the control plane leaves for the tick agent and the readiness gate."""
+
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    removed_rules: list[str] = field(default_factory=list)
+    fence_changes: list[tuple[CompiledFenceSet | None, CompiledFenceSet]] = field(
+        default_factory=list
+    )
+    producer: AIOKafkaProducer | None = None
+
+
+def status_record(
+    worker: str, kind: str, name: str, version: str, status: str, reason: str = ""
+) -> dict[str, Any]:
+    return {
+        "worker": worker, "kind": kind, "name": name, "version": version, "status": status,
+        "reason": reason, "at": datetime.now(UTC).isoformat(),
+    }  # fmt: skip
+
+
+async def run_control_plane(app: RiskLoopApp) -> None:
+    """Read every control topic from the beginning, forever; set ``ready`` once caught up."""
+    settings = app.riskloop_settings
+    t = settings.topics
+    handlers = {
+        t.rulepacks: apply_rulepack,
+        t.geofences: apply_fenceset,
+        t.models: apply_model,
+        t.silences: apply_silence,
+    }
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers, group_id=None, enable_auto_commit=False
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
+    await consumer.start()
+    await producer.start()
+    app.riskloop_control.producer = producer
+    try:
+        parts = [
+            TopicPartition(topic, p)
+            for topic in handlers
+            for p in (consumer.partitions_for_topic(topic) or {0})
+        ]
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        ends = await consumer.end_offsets(parts)
+        while True:
+            if not app.riskloop_control.ready.is_set():
+                positions = [await consumer.position(tp) for tp in parts]
+                if all(pos >= ends[tp] for pos, tp in zip(positions, parts, strict=True)):
+                    app.riskloop_control.ready.set()
+                    await announce(app)
+            batches = await consumer.getmany(timeout_ms=500)
+            for tp, messages in batches.items():
+                for msg in messages:
+                    await apply(app, handlers[tp.topic], msg.key, msg.value)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+async def send_status(app: RiskLoopApp, record: dict[str, Any]) -> None:
+    """A status record on control.status, keyed worker|kind|name (compacted: latest wins)."""
+    producer = app.riskloop_control.producer
+    if producer is None:
+        return
+    key = f"{record['worker']}|{record['kind']}|{record['name']}".encode()
+    await producer.send_and_wait(
+        app.riskloop_settings.topics.status,
+        key=key,
+        value=json.dumps(record, ensure_ascii=False).encode(),
+    )
+
+
+async def announce(app: RiskLoopApp) -> None:
+    """After catching up: one "active" status record per hot-loadable thing this worker runs."""
+    rt = app.riskloop_runtime
+    log.info("control plane caught up", active=rt.active_versions())
+    for kind, names in rt.active_versions().items():
+        for name, version in names.items():
+            record = status_record(rt.worker_id, kind, name, version, "active")
+            await send_status(app, record)
+
+
+async def apply(app: RiskLoopApp, handler: Any, key: bytes | None, value: bytes | None) -> None:
+    """Apply one control record; any failure is a refusal, never a crash."""
+    rt = app.riskloop_runtime
+    kind = handler.__name__.removeprefix("apply_")
+    name = (key or b"").decode(errors="replace")
+    try:
+        status = handler(app, name, value)
+    except (RiskLoopError, ValidationError, ValueError, KeyError, TypeError) as exc:
+        status = status_record(
+            rt.worker_id, kind, name, "", "refused", f"{type(exc).__name__}: {exc}".splitlines()[0]
+        )
+    if status is None:
+        return
+    rt.metrics.hotloads.labels(kind, status["status"]).inc()
+    for k, names in rt.active_versions().items():
+        for n, version in names.items():
+            rt.metrics.active_version.labels(k, n).info({"version": version})
+    log.info("hot-load", **{k: v for k, v in status.items() if k != "at"})
+    await send_status(app, status)
+
+
+def apply_rulepack(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str, Any] | None:
+    rt = app.riskloop_runtime
+    if value is None:  # tombstone: the pack is withdrawn
+        removed = rt.packs.remove(name)
+        app.riskloop_control.removed_rules.extend(removed)
+        return status_record(rt.worker_id, "rulepack", name, "", "removed")
+    pub = RulePackPublication.model_validate_json(value)
+    current = rt.packs.active.get(pub.name)
+    if current is not None and current.content_hash == pub.content_hash and pub.rollback_of is None:
+        return None  # the same content again (restart replay of what is already active)
+    result: ActivationStatus = rt.packs.activate_publication(pub)
+    app.riskloop_control.removed_rules.extend(result.removed_rules or ())
+    return status_record(
+        rt.worker_id, "rulepack", result.name, result.version, result.status, result.reason
+    )
+
+
+def apply_fenceset(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str, Any] | None:
+    rt = app.riskloop_runtime
+    old = rt.fence_sets.get(name)
+    if value is None:
+        if old is not None:
+            del rt.fence_sets[name]
+            empty = parse_fence_set(
+                json.dumps(
+                    {
+                        "type": "FeatureCollection",
+                        "name": name,
+                        "version": "0",
+                        "crs": old.crs,
+                        "features": [],
+                    }
+                )
+            )
+            app.riskloop_control.fence_changes.append((old, empty))
+        return status_record(rt.worker_id, "fenceset", name, "", "removed")
+    fences = parse_fence_set(value)
+    if old is not None and old.content_hash == fences.content_hash:
+        return None
+    rt.fence_sets[fences.name] = fences
+    rt.fence_history.setdefault(fences.name, []).append(fences)
+    if old is not None:
+        app.riskloop_control.fence_changes.append((old, fences))
+    return status_record(rt.worker_id, "fenceset", fences.name, fences.version, "accepted")
+
+
+def apply_model(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str, Any] | None:
+    from models.publication import ModelPublication
+
+    rt = app.riskloop_runtime
+    if value is None or rt.models is None:
+        return None
+    pub = ModelPublication.model_validate_json(value)
+    current = rt.models.versions().get(pub.name)
+    if current == pub.version and pub.rollback_of is None:
+        return None
+    rt.models.add(pub)
+    return status_record(rt.worker_id, "model", pub.name, pub.version, "accepted")
+
+
+def apply_silence(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str, Any] | None:
+    rt = app.riskloop_runtime
+    rt.silences = [s for s in rt.silences if s.silence_id != name]
+    if value is None:
+        return status_record(rt.worker_id, "silence", name, "", "removed")
+    silence = Silence.model_validate_json(value)
+    if silence.ends_at > rt.clock.now():
+        rt.silences.append(silence)
+    return status_record(
+        rt.worker_id, "silence", silence.silence_id, silence.ends_at.isoformat(), "accepted"
+    )
