@@ -16,7 +16,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
 from config.settings import Settings, TopicSettings
 from infra import kafka
@@ -120,6 +120,18 @@ def worker(
                 proc.wait()
 
 
+def high_watermark(c: Consumer, topic: str, partition: int, timeout: float = 30) -> int:
+    """The partition's end offset; retried while a new topic's leader is still being elected."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return int(c.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)[1])
+        except KafkaException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def tail_consumer(bootstrap: str, topics: list[str]) -> Consumer:
     """A consumer positioned at the current end of ``topics`` (sees only what comes next)."""
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"t-{uuid.uuid4().hex[:8]}",
@@ -128,8 +140,7 @@ def tail_consumer(bootstrap: str, topics: list[str]) -> Consumer:
     parts = []
     for t in topics:
         for p in meta.topics[t].partitions:
-            _, high = c.get_watermark_offsets(TopicPartition(t, p), timeout=10)
-            parts.append(TopicPartition(t, p, high))
+            parts.append(TopicPartition(t, p, high_watermark(c, t, p)))
     c.assign(parts)
     return c
 
