@@ -8,6 +8,7 @@ Debian package creates. Authentication is ``trust`` on 127.0.0.1 only: a develop
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
 import subprocess
@@ -28,7 +29,24 @@ def home(dev: DevStackSettings) -> Path:
 
 
 def data_dir(dev: DevStackSettings) -> Path:
-    return home(dev) / "data"
+    """Normally ``<state_dir>/postgres/data``. As root, PostgreSQL runs as ``postgres``, which
+    must be able to reach the folder: if a parent of the state folder is private (a checkout in
+    a 0700 home or temp folder), the data goes to a folder of ours under /var/tmp instead."""
+    preferred = home(dev) / "data"
+    if os.geteuid() != 0 or _reachable_by_others(preferred):
+        return preferred
+    digest = hashlib.sha256(str(dev.state_dir.resolve()).encode()).hexdigest()[:12]
+    return Path("/var/tmp") / f"riskloop-postgres-{digest}" / "data"
+
+
+def _reachable_by_others(path: Path) -> bool:
+    for parent in path.resolve().parents:
+        try:
+            if not parent.stat().st_mode & 0o001:
+                return False
+        except FileNotFoundError:
+            continue
+    return True
 
 
 def pid_file(dev: DevStackSettings) -> Path:
@@ -88,6 +106,7 @@ def _initdb(dev: DevStackSettings, bindir: Path, user: str | None) -> None:
         return
     home(dev).mkdir(parents=True, exist_ok=True)
     data.mkdir(parents=True, exist_ok=True)
+    data.parent.chmod(0o755)
     data.chmod(0o700)
     _chown(data, user)
     cmd = [
