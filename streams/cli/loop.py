@@ -1,0 +1,200 @@
+"""Commands for people in the loop: the risk centre and the departments.
+
+``alerts tail`` (a live view of warnings and tasks), ``tasks show`` (a task with its full audit
+trail from the SQL store), ``tasks dispose`` (what a department sends back), ``sample`` (the
+"双随机" risk-weighted inspection list from the entity profiles).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from config.settings import Settings
+from loop.config import load_loop_config
+from loop.profile import EntityProfile
+from loop.sampling import sample as draw
+from schemas.errors import ConfigError
+from schemas.records import Disposition, DispositionAction, DispositionResult
+from streams.cli.common import console, settings
+
+tasks_app = typer.Typer(
+    help="Verification tasks: show one with its audit trail; dispose of one.", no_args_is_help=True
+)
+alerts_app = typer.Typer(
+    help="Warnings: a live, readable view for the risk centre.", no_args_is_help=True
+)
+
+
+@tasks_app.command("show")
+def tasks_show(task_id: str) -> None:
+    """The task and its full story (全程留痕): every transition and every 催办/督办/通报."""
+    from sinks.sql import SqlStore
+
+    store = SqlStore.from_settings(settings())
+    try:
+        story = store.task_with_audit(task_id)
+    finally:
+        store.close()
+    if story is None or story.task is None:
+        raise ConfigError(f"no task {task_id} in the task store")
+    t = story.task
+    console.print(f"[bold]{t.task_id}[/] {t.level.value.upper()} {t.title}")
+    console.print(
+        f"  {t.department} · {t.state.value} · entity {t.entity} · sign by {t.sign_deadline:%Y-%m-%d %H:%M} · dispose by {t.dispose_deadline:%Y-%m-%d %H:%M} UTC"
+    )
+    table = Table("when (UTC)", "who", "from", "to", "why")
+    for ev in story.events:
+        table.add_row(
+            f"{ev.at:%Y-%m-%d %H:%M:%S}",
+            ev.actor,
+            ev.from_state.value if ev.from_state else "",
+            ev.to_state.value,
+            ev.reason or "",
+        )
+    for sup in story.supervision:
+        table.add_row(
+            f"{sup.at:%Y-%m-%d %H:%M:%S}",
+            "riskloop",
+            "",
+            sup.kind.value,
+            f"deadline {sup.deadline:%Y-%m-%d %H:%M}",
+        )
+    console.print(table)
+
+
+@tasks_app.command("dispose")
+def tasks_dispose(
+    task_id: str,
+    department: Annotated[str, typer.Option(help="your department (must own the task)")],
+    action: Annotated[
+        DispositionAction, typer.Option(help="sign, return, start, dispose, close, reopen")
+    ] = DispositionAction.dispose,
+    result: Annotated[
+        DispositionResult | None, typer.Option(help="with dispose: the finding")
+    ] = None,
+    evidence: Annotated[
+        list[str] | None, typer.Option(help="evidence reference (repeatable)")
+    ] = None,
+    reason: Annotated[str | None, typer.Option(help="why (returns, reopening)")] = None,
+    by: Annotated[str, typer.Option("--by", help="who (recorded in the audit trail)")] = "",
+) -> None:
+    """Send a disposition for TASK_ID to tasks.dispositions (the worker validates it)."""
+    from streams.publish import send
+
+    s = settings()
+    record = Disposition(
+        event_id=f"disp-{uuid.uuid4().hex[:16]}", event_time=datetime.now(UTC), task_id=task_id,
+        department=department, action=action, actor=by or department, result=result,
+        reason=reason, evidence=list(evidence or []),
+    )  # fmt: skip
+    send(s, s.topics.dispositions, task_id, record.model_dump_json().encode())
+    console.print(f"sent {action.value} for {task_id} ({record.event_id})")
+
+
+@alerts_app.command("tail")
+def alerts_tail(
+    level: Annotated[
+        str | None, typer.Option(help="only this level and above: red, orange, yellow, blue")
+    ] = None,
+    department: Annotated[
+        str | None, typer.Option(help="also show this department's new tasks")
+    ] = None,
+    from_beginning: Annotated[bool, typer.Option(help="replay the history first")] = False,
+) -> None:
+    """Follow warning changes (and a department's tasks) as they happen; Ctrl-C stops."""
+    from confluent_kafka import Consumer
+
+    from streams.admin import require_broker
+    from streams.demo import print_message
+
+    s = settings()
+    require_broker(s)
+    ranks = {"red": 4, "orange": 3, "yellow": 2, "blue": 1}
+    if level is not None and level not in ranks:
+        raise ConfigError(f"--level must be one of {', '.join(ranks)}, not {level!r}")
+    topics = [s.topics.alerts] + ([f"{s.topics.task_prefix}{department}"] if department else [])
+    consumer = Consumer({
+        "bootstrap.servers": s.bootstrap_servers, "group.id": f"riskloop-tail-{uuid.uuid4().hex[:8]}",
+        "auto.offset.reset": "earliest" if from_beginning else "latest", "enable.auto.commit": False, "log_level": 0,
+    })  # fmt: skip
+    consumer.subscribe(topics)
+    try:
+        while True:
+            msg = consumer.poll(0.5)
+            if msg is None or msg.error():
+                continue
+            body = json.loads(msg.value() or b"{}")
+            if (
+                msg.topic() == s.topics.alerts
+                and level
+                and ranks.get(body.get("level", ""), 0) < ranks[level]
+            ):
+                continue
+            print_message(msg.topic() or "", msg.value() or b"{}", s)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        consumer.close()
+
+
+def sample(
+    n: Annotated[int, typer.Option("--n", help="how many enterprises to draw")] = 50,
+    region: Annotated[
+        str | None, typer.Option(help="GB/T 2260 prefix, e.g. 330106 or 3301")
+    ] = None,
+    seed: Annotated[str, typer.Option(help="seed: the same seed gives the same list")] = "0",
+    profiles: Annotated[
+        Path | None, typer.Option(help="JSONL of profiles (default: the worker's profile table)")
+    ] = None,
+) -> None:
+    """Draw a "双随机" risk-weighted random inspection list; explain each pick's weight."""
+    s = settings()
+    found = list(_profiles_from_file(profiles) if profiles else _profiles_from_changelog(s))
+    if not found:
+        raise ConfigError(
+            "no entity profiles found: run the worker on some events first, or pass --profiles"
+        )
+    cfg = load_loop_config(settings=s)
+    picks = draw(found, n, region=region, seed=seed, now=datetime.now(UTC), config=cfg.profile)
+    table = Table("#", "USCC", "class", "score", "weight", "why")
+    for p in picks:
+        table.add_row(
+            str(p.rank), p.uscc, p.risk_class, f"{p.score:.2f}", f"{p.weight:.3f}", p.explanation
+        )
+    console.print(table)
+    console.print(f"{len(picks)} of {len(found)} enterprises drawn (seed {seed})")
+
+
+def _profiles_from_file(path: Path) -> list[EntityProfile]:
+    out = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            try:
+                out.append(EntityProfile.model_validate_json(line))
+            except ValueError as exc:
+                raise ConfigError(
+                    f"{path}:{n}: not an entity profile ({str(exc).splitlines()[0]})"
+                ) from exc
+    return out
+
+
+def _profiles_from_changelog(s: Settings) -> list[EntityProfile]:
+    """The latest value per USCC on the profiles table's (compacted) changelog topic."""
+    from streams.publish import read_all
+    from streams.tables import changelog_topic
+
+    latest: dict[str, bytes | None] = dict(read_all(s, changelog_topic(s.app_id, "profiles")))
+    return [EntityProfile.model_validate_json(v) for v in latest.values() if v]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(tasks_app, name="tasks")
+    app.add_typer(alerts_app, name="alerts")
+    app.command("sample")(sample)
