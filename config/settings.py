@@ -193,6 +193,9 @@ class Settings(BaseSettings):
     timer_interval: float = Field(
         5.0, gt=0, description="seconds between supervision/absence timer runs"
     )
+    snapshot_interval: float = Field(
+        60.0, gt=0, description="seconds between model snapshots to the SQL store"
+    )
     task_min_level: WarningLevel = Field(
         "yellow", description="lowest warning level that makes a task"
     )

@@ -159,3 +159,25 @@ def worker_status(settings: Settings) -> list[dict[str, Any]]:
         if value is not None:
             latest[key] = json.loads(value)
     return sorted(latest.values(), key=lambda s: (s["kind"], s["name"], s["worker"]))
+
+
+def rollback_fenceset(settings: Settings, name: str) -> tuple[str, str]:
+    """Republish the fence set version before the latest valid one; returns (from, to)."""
+    from geo.fences import parse_fence_set
+
+    versions: list[tuple[str, bytes]] = []
+    for key, value in read_all(settings, settings.topics.geofences):
+        if key != name or value is None:
+            continue
+        try:
+            version = parse_fence_set(value).version
+        except RiskLoopError:
+            continue  # refused by the workers too: never ran, not a rollback target
+        versions = [v for v in versions if v[0] != version] + [(version, value)]
+    if len(versions) < 2:
+        raise ConfigError(
+            f"fence set {name!r} has no earlier valid version on {settings.topics.geofences}"
+        )
+    (current, _), (previous, payload) = versions[-1], versions[-2]
+    send(settings, settings.topics.geofences, name, payload)
+    return current, previous

@@ -74,6 +74,12 @@ def geo_publish(fenceset: Path, by: By = "") -> None:
     )
 
 
+def geo_rollback(name: str, by: By = "") -> None:
+    """Go back to the previous valid version of fence set NAME."""
+    current, previous = publish.rollback_fenceset(settings(), name)
+    console.print(f"rolled fence set {name} back from {current} to {previous} by {by or _me()}")
+
+
 def models_publish(
     name: str,
     factory: Annotated[str, typer.Option(help="registered factory (see `riskloop models list`)")],
@@ -167,6 +173,7 @@ def register(app: typer.Typer) -> None:
     rules.app.command("rollback")(rules_rollback)
     rules.app.command("list")(status_list)
     geo.app.command("publish")(geo_publish)
+    geo.app.command("rollback")(geo_rollback)
     models.app.command("publish")(models_publish)
     app.command("status")(status_list)
     app.add_typer(silence_app, name="silence")

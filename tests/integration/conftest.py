@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from pydantic import BaseModel, SecretStr
 
 from config.settings import Settings, TopicSettings
 from infra import kafka
@@ -78,18 +79,33 @@ def live_settings(tmp_path: Path, broker: str) -> Iterator[Settings]:
 
 
 def settings_env(s: Settings) -> dict[str, str]:
-    """Environment that makes a `riskloop` subprocess use settings ``s``."""
-    return {
-        **os.environ,
-        "RISKLOOP_APP_ID": s.app_id,
-        "RISKLOOP_DATA_DIR": str(s.data_dir),
-        "RISKLOOP_SQL_URL": s.sql_url,
-        "RISKLOOP_WEB_PORT": str(s.web_port),
-        "RISKLOOP_LOG_FORMAT": "json",
-        "RISKLOOP_KAFKA_BROKER": s.kafka_broker,
-        "RISKLOOP_MAX_EVENT_AGE_DAYS": str(s.max_event_age_days),
-        **{f"RISKLOOP_TOPICS__{k.upper()}": str(v) for k, v in s.topics.model_dump().items()},
-    }
+    """Environment that makes a `riskloop` subprocess use exactly settings ``s``: every field,
+    nested groups with ``__``, secrets revealed (they are the test's own)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RISKLOOP_")}
+
+    def put(prefix: str, value: object) -> None:
+        if isinstance(value, BaseModel):
+            for name in type(value).model_fields:
+                put(
+                    f"{prefix}{name.upper()}__"
+                    if isinstance(getattr(value, name), BaseModel)
+                    else f"{prefix}{name.upper()}",
+                    getattr(value, name),
+                )
+        elif isinstance(value, SecretStr):
+            env[prefix] = value.get_secret_value()
+        elif value is not None:
+            env[prefix] = str(value)
+
+    for name in Settings.model_fields:
+        value = getattr(s, name)
+        put(
+            f"RISKLOOP_{name.upper()}__"
+            if isinstance(value, BaseModel)
+            else f"RISKLOOP_{name.upper()}",
+            value,
+        )
+    return env
 
 
 @pytest.fixture
