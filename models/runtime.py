@@ -3,19 +3,30 @@
 Models are per worker, not per partition: a River model learns from every event this worker
 scores. The registry keeps the previous version of each (rollback) and an optional shadow
 candidate that scores alongside the live one.
+
+Snapshots (:mod:`models.snapshot`) carry what a model learnt across restarts: ``snapshot`` turns
+every live model into bytes tied to the input offsets, ``restore`` puts one back. A snapshot the
+running code cannot continue is refused and logged, and that model starts fresh: losing warm-up
+is recoverable, a worker that will not start is not.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from config.settings import Settings
+from models import snapshot as snapshots
+from models.errors import ModelError
 from models.publication import ModelPublication, ModelRegistry
 from models.registry import factories
 from models.score import ModelScore
+from models.snapshot import SnapshotHeader
 
 SYSTEM = "riskloop"
+
+log = logging.getLogger(__name__)
 
 
 class WorkerModels:
@@ -24,9 +35,12 @@ class WorkerModels:
     def __init__(self, registry: ModelRegistry | None = None) -> None:
         self.registry = registry or ModelRegistry()
         self.by_source: dict[str, list[str]] = {}
+        self.changes = 0
+        """Bumped by everything that changes a model's state, so an idle worker skips snapshots."""
 
     def add(self, pub: ModelPublication) -> None:
         model = self.registry.activate(pub)
+        self.changes += 1
         names = self.by_source.setdefault(model.source, [])
         if pub.name not in names:
             names.append(pub.name)
@@ -40,6 +54,7 @@ class WorkerModels:
                     model.note_complaint(record.uscc, record.event_time)
         for name in self.by_source.get(source, []):
             live, shadow = self.registry.process(name, record)
+            self.changes += 1
             yield live
             if shadow is not None:
                 yield shadow
@@ -50,9 +65,47 @@ class WorkerModels:
             self.registry.get(name).learn_label(
                 features, "confirmed" if confirmed else "false_alarm"
             )
+            self.changes += 1
 
     def versions(self) -> dict[str, str]:
         return {name: self.registry.publication(name).version for name in self.registry.names()}
+
+    def snapshot(self, offsets: Mapping[str, int]) -> dict[str, bytes]:
+        """Every live model as snapshot bytes, each tied to ``offsets`` (next offset to read).
+
+        Call it between two events (on the event loop): all models are then consistent with
+        ``offsets``. Shadow candidates are not kept; they restart their trial after a restart.
+        """
+        return {
+            name: snapshots.take(self.registry.get(name), offsets) for name in self.registry.names()
+        }
+
+    def restore(self, name: str, blob: bytes) -> SnapshotHeader | None:
+        """Put model ``name`` back from a snapshot; its header, or None when it was refused.
+
+        A snapshot of another factory or state version, or corrupt bytes, is logged and ignored:
+        the fresh model stays. A snapshot of another published version than the live one
+        (published while this worker was down, or before the control topic replays) brings
+        that version back with it, so the control plane skips re-building it from scratch.
+        """
+        if name not in self.registry.names():
+            log.warning("model snapshot of %s ignored: no live model of that name", name)
+            return None
+        pub = self.registry.publication(name)
+        try:
+            model, header = snapshots.restore(blob, expect_factory=pub.factory)
+        except ModelError as exc:
+            log.warning("model snapshot of %s refused, starting fresh: %s", name, exc)
+            return None
+        if header.version != pub.version:
+            pub = ModelPublication(
+                name=name, factory=pub.factory, params=model.params, version=header.version,
+                published_by=SYSTEM,
+            )  # fmt: skip
+        model.name = name
+        self.registry.activate(pub, model=model)
+        self.changes += 1
+        return header
 
 
 def build_models(settings: Settings) -> WorkerModels:

@@ -113,7 +113,13 @@ def restore(
             f"v{expect_state_version}. Start that model fresh (replay from the earliest offsets) "
             "or roll the worker back to the matching release"
         )
-    model = pickle.loads(payload)
+    try:
+        model = pickle.loads(payload)
+    except Exception as exc:  # a class moved or changed without a state-version bump
+        raise IncompatibleSnapshot(
+            f"snapshot of model {header.model!r} (state v{header.state_version}) cannot be "
+            f"loaded by this code ({type(exc).__name__}: {exc}); start that model fresh"
+        ) from exc
     if not isinstance(model, SourceModel):
         raise CorruptSnapshot(f"snapshot payload is a {type(model).__name__}, not a model")
     return model, header

@@ -8,7 +8,7 @@ from faust.worker import Worker
 
 from config.settings import Settings
 from infra.process import ensure_port_free
-from streams import logs
+from streams import logs, snapshots
 from streams.admin import create_topics, require_broker
 from streams.control import run_control_plane
 from streams.logs import get_logger
@@ -30,6 +30,7 @@ def make_worker(settings: Settings) -> RiskLoopWorker:
     from streams.app import build_app
 
     app = build_app(settings)
+    snapshots.install(app)  # restore models before any agent scores; save them periodically
     outputs = Outputs(settings, app.riskloop_runtime.metrics)
     app.riskloop_sinks = outputs
 

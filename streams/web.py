@@ -1,4 +1,5 @@
-"""HTTP views on the worker (Faust web): /metrics for Prometheus, /health and /ready."""
+"""HTTP views on the worker (Faust web): /metrics for Prometheus, /health and /ready, and the
+API (``streams.api``: warnings, tasks, profiles, silences, audited writes, /openapi.json)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_LATEST
+
+from streams import api
 
 if TYPE_CHECKING:
     from streams.app import RiskLoopApp
@@ -31,3 +34,5 @@ def register(app: RiskLoopApp) -> None:
             ready = bool(app.rebalancing is False and app.consumer is not None)
             body = {"ready": ready, "active": app.riskloop_runtime.active_versions()}
             return self.json(body, status=200 if ready else 503)
+
+    api.register(app)

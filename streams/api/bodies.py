@@ -1,0 +1,157 @@
+"""Turning requests into records: pure functions, so every refusal is unit-testable.
+
+Each returns the record the CLI would have built for the same intent, or raises
+:class:`ApiError` with the status and a message a person can act on: 400 when the request
+cannot be read at all (not UTF-8, not JSON, a malformed query), 422 when it can be read but is
+not acceptable (a bad field, a pack whose examples fail, a silence that is too long).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from loop.silences import Silence, create
+from rules.compiler import load_pack_text
+from rules.testing import failures, run_examples
+from schemas.errors import ConfigError, RiskLoopError
+from schemas.records import AlertState, Disposition, Level, RulePackPublication
+
+REGION_PREFIX = re.compile(r"^\d{2}(\d{2}){0,2}$")
+USCC = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
+MAX_LIMIT = 1000
+
+
+class ApiError(RiskLoopError):
+    """A request the API refuses, with the HTTP status to refuse it with."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}" for err in exc.errors()
+    )
+
+
+def text_of(raw: bytes) -> str:
+    """The body as text; a body that is not UTF-8 cannot be a pack or JSON (400)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, f"body is not UTF-8 text: {exc.reason} at byte {exc.start}") from exc
+
+
+def json_object(raw: bytes) -> dict[str, Any]:
+    """The body as a JSON object (400 if it is not JSON, 422 if it is JSON but no object)."""
+    try:
+        body = json.loads(text_of(raw))
+    except ValueError as exc:
+        raise ApiError(400, f"body is not JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise ApiError(422, "body must be a JSON object")
+    return body
+
+
+class SilenceRequest(BaseModel):
+    """What an operator asks for; the server adds the id and the time window."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    source: str | None = None
+    entity: str | None = None
+    item_code: str | None = None
+    region_prefix: str | None = None
+    reason: str
+    creator: str
+    hours: float = Field(4.0, gt=0, le=24 * 366, allow_inf_nan=False)
+
+
+def silence_from(
+    body: dict[str, Any], *, silence_id: str, now: datetime, max_duration: timedelta
+) -> Silence:
+    """A validated silence starting ``now``; the loop's rules (a matcher, a maximum length)
+    are the same ones ``riskloop silence add`` obeys, because both call ``create``."""
+    try:
+        req = SilenceRequest.model_validate(body)
+    except ValidationError as exc:
+        raise ApiError(422, f"silence rejected: {_problems(exc)}") from exc
+    data: dict[str, object] = {
+        **req.model_dump(exclude={"hours"}),
+        "silence_id": silence_id,
+        "starts_at": now,
+        "ends_at": now + timedelta(hours=req.hours),
+    }
+    try:
+        return create(data, now, max_duration)
+    except ConfigError as exc:
+        raise ApiError(422, str(exc)) from exc
+
+
+def disposition_from(
+    body: dict[str, Any], *, task_id: str, event_id: str, now: datetime
+) -> Disposition:
+    """A disposition of ``task_id``; event id and time are the server's, never the client's,
+    so a department cannot back-date an action in the audit trail."""
+    for field in ("event_id", "event_time"):
+        if field in body:
+            raise ApiError(422, f"{field} is filled by the server; leave it out")
+    if body.get("task_id", task_id) != task_id:
+        raise ApiError(422, f"task_id in the body ({body['task_id']!r}) is not the one in the path")
+    try:
+        return Disposition.model_validate(
+            {**body, "task_id": task_id, "event_id": event_id, "event_time": now}
+        )
+    except ValidationError as exc:
+        raise ApiError(422, f"disposition rejected: {_problems(exc)}") from exc
+
+
+def pack_publication(raw: bytes, *, who: str, now: datetime) -> RulePackPublication:
+    """Validate, compile and test a pack like ``riskloop rules publish`` (no ``--force``)."""
+    text = text_of(raw)
+    if not text.strip():
+        raise ApiError(400, "body is empty: send the pack's YAML")
+    try:
+        pack = load_pack_text(text, origin="request body")
+    except RiskLoopError as exc:
+        raise ApiError(422, str(exc)) from exc
+    failed = failures(run_examples(pack))
+    if failed:
+        names = ", ".join(f"{f.rule_id}/{f.example}" for f in failed[:5])
+        raise ApiError(
+            422, f"{len(failed)} example(s) fail ({names}); a failing pack cannot be activated"
+        )
+    return RulePackPublication(
+        name=pack.name, version=pack.version, content_hash=pack.content_hash, yaml=text,
+        published_by=who, published_at=now,
+    )  # fmt: skip
+
+
+def warning_filters(query: Mapping[str, str]) -> dict[str, Any]:
+    """Keyword arguments for ``SqlStore.list_alerts`` from a query string (400 if malformed).
+
+    >>> warning_filters({"level": "red", "region": "3301", "limit": "5"})
+    {'level': 'red', 'source': None, 'region': '3301', 'state': None, 'limit': 5}
+    """
+    level, state = query.get("level"), query.get("state")
+    if level is not None and level not in Level.__members__:
+        raise ApiError(400, f"level must be one of {', '.join(Level.__members__)}")
+    if state is not None and state not in {s.value for s in AlertState}:
+        raise ApiError(400, f"state must be one of {', '.join(s.value for s in AlertState)}")
+    region = query.get("region")
+    if region is not None and not REGION_PREFIX.match(region):
+        raise ApiError(400, "region must be 2, 4 or 6 digits of a GB/T 2260 code")
+    raw_limit = query.get("limit", "100")
+    if not raw_limit.isascii() or not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+        raise ApiError(400, f"limit must be an integer from 1 to {MAX_LIMIT}")
+    source = query.get("source")
+    return {"level": level, "source": source, "region": region, "state": state,
+            "limit": int(raw_limit)}  # fmt: skip

@@ -1,0 +1,240 @@
+"""The API's Faust web views: reads from tables, runtime and SQL store; audited writes.
+
+Every handler goes through :func:`guarded`, so a refusal is ``{"error": ...}`` with its status
+and an unexpected failure is logged here and answered with a 500 that shows no traceback.
+Writes check the role's token first, then the body, and only then produce one record: a
+refused request has no side effect at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import threading
+import uuid
+from collections.abc import Awaitable, Callable
+from functools import cache, wraps
+from importlib import resources
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import faust
+import yaml
+from aiokafka.errors import KafkaError
+from faust.web import Request, Response, View
+from faust.web.exceptions import WebError
+
+from schemas.errors import RiskLoopError
+from streams.api.auth import Role, decide
+from streams.api.bodies import (
+    USCC,
+    ApiError,
+    disposition_from,
+    json_object,
+    pack_publication,
+    silence_from,
+    warning_filters,
+)
+from streams.logs import get_logger
+
+if TYPE_CHECKING:
+    from sinks.sql import SqlStore
+    from streams.app import RiskLoopApp
+
+log = get_logger(__name__)
+
+PUBLISH_TIMEOUT = 30.0  # seconds to wait for the broker to acknowledge a write
+
+Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Response]])
+
+
+@cache
+def openapi_spec() -> dict[str, Any]:
+    """The contract, read once from ``openapi.yaml`` (shipped as package data)."""
+    text = resources.files("streams.api").joinpath("openapi.yaml").read_text(encoding="utf-8")
+    spec: dict[str, Any] = yaml.safe_load(text)
+    return spec
+
+
+def guarded(handler: Handler) -> Handler:
+    """Refusals become JSON errors; anything unexpected is logged and becomes a bare 500."""
+
+    @wraps(handler)
+    async def run(view: View, request: Request, *args: Any, **kwargs: Any) -> Response:
+        try:
+            return await handler(view, request, *args, **kwargs)
+        except ApiError as exc:
+            return view.error(exc.status, exc.message)
+        except WebError:
+            raise  # Faust answers these itself, as JSON
+        except Exception:
+            log.exception("API request failed", path=request.url.path, method=request.method)
+            return view.error(500, "internal error (logged on the worker)")
+
+    return run  # type: ignore[return-value]
+
+
+class Api:
+    """What the views share: the app and one SQL store, opened on first use."""
+
+    def __init__(self, app: RiskLoopApp) -> None:
+        self.app = app
+        self._store: SqlStore | None = None
+        self._opening = threading.Lock()
+
+    def _open_store(self) -> SqlStore:
+        """The store, brought to the schema head on first use (in a worker thread).
+
+        The SQL sink migrates only before its first write, so a fresh worker with no warnings
+        yet would have no tables; the same idempotent ``migrate`` here makes an empty store
+        read as empty instead of failing.
+        """
+        with self._opening:
+            if self._store is None:
+                from sinks.migrate import migrate
+                from sinks.sql import SqlStore
+
+                store = SqlStore.from_settings(self.app.riskloop_settings)
+                migrate(store.engine)
+                self._store = store
+            return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def authorize(self, request: Request, role: Role) -> None:
+        """Raise the 401/403 of :func:`decide`; nothing has been read or written yet."""
+        decision = decide(
+            request.headers.get("Authorization"), role, self.app.riskloop_settings.api_tokens
+        )
+        if not decision.allowed:
+            log.warning("API write refused", path=request.url.path, role=role.value,
+                        status=decision.status)  # fmt: skip
+            raise ApiError(decision.status, decision.error)
+
+    async def query_store(self, call: Callable[[SqlStore], Any]) -> Any:
+        """Run a blocking SQL query in a thread; a store failure is a 503, not a crash."""
+        try:
+            return await asyncio.to_thread(lambda: call(self._open_store()))
+        except RiskLoopError as exc:
+            # the store's message names SQL and tables: log it, tell the client only what failed
+            log.warning("SQL store query failed", error=str(exc))
+            raise ApiError(503, "the SQL task store is not available") from exc
+
+    async def publish(self, topic: faust.TopicT, key: str, value: bytes) -> None:
+        """Produce one record through the worker's producer and wait for the broker's ack."""
+        try:
+            delivered = await topic.send(key=key.encode(), value=value)
+            if inspect.isawaitable(delivered):
+                await asyncio.wait_for(delivered, PUBLISH_TIMEOUT)
+        except (TimeoutError, OSError, KafkaError) as exc:
+            raise ApiError(503, f"could not publish to {topic.get_topic_name()}: {exc}") from exc
+
+
+def register(app: RiskLoopApp) -> None:
+    """Add the API views to ``app`` (called from ``streams.web.register``)."""
+    api = Api(app)
+    rt = app.riskloop_runtime
+
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]
+    async def close_store(app_: Any, **_: Any) -> None:
+        api.close()
+
+    @app.page("/openapi.json")
+    class OpenApi(View):
+        @guarded
+        async def get(self, request: Request) -> Response:
+            return self.json(openapi_spec())
+
+    @app.page("/api/warnings")
+    class Warnings(View):
+        @guarded
+        async def get(self, request: Request) -> Response:
+            filters = warning_filters(request.query)
+            alerts = await api.query_store(lambda s: s.list_alerts(**filters))
+            return self.json({"warnings": [a.model_dump(mode="json") for a in alerts]})
+
+    @app.page("/api/tasks/{task_id}")
+    class TaskView(View):
+        @guarded
+        async def get(self, request: Request, task_id: str) -> Response:
+            story = await api.query_store(lambda s: s.task_with_audit(task_id))
+            if story is None:
+                raise ApiError(404, f"no task {task_id} in the task store")
+            return self.json(story.model_dump(mode="json"))
+
+    @app.page("/api/entities/{uscc}/profile")
+    class Profile(View):
+        @guarded
+        async def get(self, request: Request, uscc: str) -> Response:
+            if not USCC.match(uscc):
+                raise ApiError(400, "uscc must be an 18-character unified social credit code")
+            return await self.owned(request)
+
+        @app.table_route(table=app.riskloop_tables.profiles, match_info="uscc")
+        async def owned(self: View, request: Request) -> Response:
+            """Runs on the worker whose partition holds ``uscc``; others forward to it."""
+            uscc = request.match_info["uscc"]
+            profile = app.riskloop_tables.profiles.get(uscc)
+            if profile is None:
+                raise ApiError(404, f"no profile of {uscc} yet")
+            return self.json(profile)
+
+    @app.page("/api/active")
+    class Active(View):
+        @guarded
+        async def get(self, request: Request) -> Response:
+            return self.json({"worker": rt.worker_id, "active": rt.active_versions()})
+
+    @app.page("/api/silences")
+    class Silences(View):
+        @guarded
+        async def get(self, request: Request) -> Response:
+            now = rt.clock.now()
+            active = [s.model_dump(mode="json") for s in rt.silences if s.ends_at > now]
+            return self.json({"silences": active})
+
+        @guarded
+        async def post(self, request: Request) -> Response:
+            api.authorize(request, Role.operator)
+            silence = silence_from(
+                json_object(await self.read_request_content(request)), silence_id=f"sil-{uuid.uuid4().hex[:10]}",
+                now=rt.clock.now(), max_duration=rt.loop.max_silence,
+            )  # fmt: skip
+            await api.publish(
+                app.riskloop_topics.silences, silence.silence_id, silence.model_dump_json().encode()
+            )
+            log.info("silence published via API", silence=silence.silence_id, by=silence.creator)
+            return self.json(silence.model_dump(mode="json"), status=202)
+
+    @app.page("/api/rulepacks")
+    class RulePacks(View):
+        @guarded
+        async def post(self, request: Request) -> Response:
+            api.authorize(request, Role.modeller)
+            who = request.query.get("by") or "api:modeller"
+            pub = pack_publication(
+                await self.read_request_content(request), who=who, now=rt.clock.now()
+            )
+            await api.publish(
+                app.riskloop_topics.rulepacks, pub.name, pub.model_dump_json().encode()
+            )
+            log.info("rule pack published via API", pack=pub.name, version=pub.version, by=who)
+            body = pub.model_dump(mode="json", exclude={"yaml"})
+            return self.json(body, status=202)
+
+    @app.page("/api/tasks/{task_id}/dispositions")
+    class Dispositions(View):
+        @guarded
+        async def post(self, request: Request, task_id: str) -> Response:
+            api.authorize(request, Role.department)
+            record = disposition_from(
+                json_object(await self.read_request_content(request)), task_id=task_id,
+                event_id=f"disp-{uuid.uuid4().hex[:16]}", now=rt.clock.now(),
+            )  # fmt: skip
+            await api.publish(
+                app.riskloop_topics.dispositions, task_id, record.model_dump_json().encode()
+            )
+            log.info("disposition sent via API", task=task_id, action=record.action.value)
+            return self.json(record.model_dump(mode="json"), status=202)

@@ -1,0 +1,323 @@
+"""The closed loop on real Kafka, PostgreSQL and Redis (issue: closed loop, Done-when).
+
+A realistic mixed stream raises warnings; each that needs one produces exactly one task on its
+department's topic; dispositions (good and invalid) come back; deadlines pass on a fast clock
+and raise 催办/督办; a task's audit trail reads as its full story; the same stream replayed yields
+no second task. And a worker SIGKILLed mid-run and restarted ends with the same tasks, states
+and audit rows as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from confluent_kafka import Consumer, Producer
+
+from bench.generator import generate
+from config.settings import Settings
+from schemas.records import TaskState
+from sinks.sql import SqlStore, make_engine
+from streams.demo import group_lag, producer_config
+
+T_START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+
+
+@contextmanager
+def postgres_database(s: Settings) -> Iterator[str]:
+    """A fresh PostgreSQL database on the dev server for one run; dropped afterwards."""
+    name = f"rl_{uuid.uuid4().hex[:10]}"
+    dev = s.dev
+    with psycopg.connect(
+        host="127.0.0.1",
+        port=dev.postgres_port,
+        user=dev.postgres_user,
+        dbname="postgres",
+        autocommit=True,
+    ) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://{dev.postgres_user}@127.0.0.1:{dev.postgres_port}/{name}"
+    finally:
+        with psycopg.connect(
+            host="127.0.0.1",
+            port=dev.postgres_port,
+            user=dev.postgres_user,
+            dbname="postgres",
+            autocommit=True,
+        ) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def stream() -> list[tuple[str, str, bytes]]:
+    """(topic attribute, key, value) of a fixed mixed stream: the same bytes every time."""
+    return [
+        (e.source, e.key, json.dumps(e.event, ensure_ascii=False).encode())
+        for e in generate(240, seed=21, start=T_START, step_seconds=20)
+    ]
+
+
+def produce(s: Settings, items: list[tuple[str, str, bytes]]) -> None:
+    p = Producer(producer_config(s))
+    for source, key, value in items:
+        p.produce(getattr(s.topics, source), key=key.encode(), value=value)
+    assert p.flush(30) == 0
+
+
+def wait_caught_up(s: Settings, timeout: float = 120) -> None:
+    """Until every stage's consumer group has nothing left (three checks in a row)."""
+    t = s.topics
+    topics = [*t.sources().values(), t.task_commands, t.feedback, t.profile_events, t.dispositions]
+    deadline, zeros = time.monotonic() + timeout, 0
+    while time.monotonic() < deadline and zeros < 3:
+        try:
+            zeros = zeros + 1 if group_lag(s, topics) == 0 else 0
+        except Exception:
+            zeros = 0
+        time.sleep(1)
+    assert zeros >= 3, "the worker did not catch up"
+
+
+def read_topic(s: Settings, topics: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    """Everything on ``topics`` (private to this test) from the beginning."""
+    c = Consumer({"bootstrap.servers": s.bootstrap_servers, "group.id": f"read-{uuid.uuid4().hex[:8]}",
+                  "auto.offset.reset": "earliest", "enable.auto.commit": False, "log_level": 0})  # fmt: skip
+    c.subscribe(topics)
+    out: list[tuple[str, dict[str, Any]]] = []
+    idle = time.monotonic() + 8
+    while time.monotonic() < idle:
+        msg = c.poll(0.5)
+        if msg is not None and not msg.error():
+            out.append((msg.topic() or "", json.loads(msg.value() or b"{}")))
+            idle = time.monotonic() + 3
+    c.close()
+    return out
+
+
+def sql_snapshot(url: str) -> tuple[set[tuple[str, str, str]], set[tuple[str, str, str, str]]]:
+    """(task id, department, state) and (task id, event id, from, to) rows in the task store."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        tasks = {
+            (r[0], r[1], r[2])
+            for r in conn.exec_driver_sql("SELECT task_id, department, state FROM tasks")
+        }
+        audit = {(r[0], r[1], r[2] or "", r[3]) for r in conn.exec_driver_sql(
+            "SELECT task_id, event_id, from_state, to_state FROM task_events")}  # fmt: skip
+    engine.dispose()
+    return tasks, audit
+
+
+def wait_sql_stable(url: str, timeout: float = 60) -> tuple[set[Any], set[Any]]:
+    """SQL sinks batch: wait until two reads 3 s apart agree (and are not empty)."""
+    deadline = time.monotonic() + timeout
+    last = sql_snapshot(url)
+    while time.monotonic() < deadline:
+        time.sleep(3)
+        now = sql_snapshot(url)
+        if now == last and now[0]:
+            return now
+        last = now
+    raise AssertionError("the task store did not settle")
+
+
+_steps = iter(range(1, 10_000))
+
+
+def dispose(
+    s: Settings, task_id: str, department: str, action: str, after: str = "", **extra: Any
+) -> str:
+    """Send a disposition stamped a few minutes after ``after`` (the task's creation on the
+    worker's fast clock), as a department would act after receiving it."""
+    event_id = f"disp-{uuid.uuid4().hex[:12]}"
+    at = (
+        datetime.fromisoformat(after) + timedelta(minutes=next(_steps))
+        if after
+        else datetime.now(UTC)
+    )
+    body = {"event_id": event_id, "event_time": at.isoformat(), "task_id": task_id,
+            "department": department, "action": action, "actor": f"{department}-officer", **extra}  # fmt: skip
+    p = Producer(producer_config(s))
+    p.produce(
+        s.topics.dispositions,
+        key=task_id.encode(),
+        value=json.dumps(body, ensure_ascii=False).encode(),
+    )
+    assert p.flush(10) == 0
+    return event_id
+
+
+def test_mixed_stream_tasks_dispositions_supervision_audit_replay(
+    live_settings: Settings, worker
+) -> None:  # type: ignore[no-untyped-def]
+    with postgres_database(live_settings) as url:
+        s = live_settings.with_overrides(sql_url=url, clock_speed=720.0, timer_interval=0.5)
+        worker(s)
+        produce(s, stream())
+        wait_caught_up(s)
+        prefix = s.topics.task_prefix
+        seen = read_topic(s, [s.topics.alerts, f"^{prefix.replace('.', '[.]')}.*"])
+        alerts = [v for t, v in seen if t == s.topics.alerts]
+        tasks = [
+            (t, v)
+            for t, v in seen
+            if t.startswith(prefix)
+            and t != s.topics.task_events
+            and "task_id" in v
+            and "alert_id" in v
+        ]
+        assert alerts and tasks
+        # exactly one task per warning, on its department's topic
+        by_alert: dict[str, set[str]] = {}
+        for topic, task in tasks:
+            assert topic == f"{prefix}{task['department']}"
+            by_alert.setdefault(task["alert_id"], set()).add(task["task_id"])
+        assert all(len(ids) == 1 for ids in by_alert.values())
+        tasked_levels = {
+            a["alert_id"]
+            for a in alerts
+            if not a["shadow"]
+            and a["level"] in {"red", "orange", "yellow"}
+            and a["state"] in {"new", "escalated", "updated"}
+        }
+        assert tasked_levels <= set(by_alert), "a warning at or above yellow got no task"
+        task_ids = {next(iter(ids)) for ids in by_alert.values()}
+
+        # dispositions: one full story, one return, three invalid ones
+        story_task, returned_task = sorted(tasks, key=lambda tv: tv[1]["task_id"])[:2]
+        st, rt_ = story_task[1], returned_task[1]
+        t0, r0 = st["created_at"], rt_["created_at"]
+        dispose(s, st["task_id"], st["department"], "sign", after=t0)
+        dispose(s, st["task_id"], st["department"], "start", after=t0)
+        dispose(
+            s,
+            st["task_id"],
+            st["department"],
+            "dispose",
+            after=t0,
+            result="confirmed",
+            evidence=["现场照片-001.jpg"],
+        )
+        dispose(s, st["task_id"], "risk_centre", "close", after=t0)
+        dispose(s, rt_["task_id"], rt_["department"], "return", after=r0, reason="不属本单位管辖")
+        bad = [
+            dispose(s, "task-does-not-exist", "hz_market", "sign"),
+            dispose(s, rt_["task_id"], "not_the_department", "sign"),
+            dispose(
+                s, st["task_id"], st["department"], "sign"
+            ),  # already closed: invalid transition
+        ]
+        wait_caught_up(s)
+        time.sleep(8)  # fast clock: 8 s = 96 min; red tasks are overdue, 催办 and 督办 raised
+
+        dead = read_topic(s, [s.topics.deadletter])
+        rejected = {
+            json.loads(base64.urlsafe_b64decode(v["payload"]))["event_id"]: v["reason"]
+            for _, v in dead
+            if v["source"] == "dispositions"
+        }
+        assert rejected == dict(
+            zip(bad, ["unknown_task", "wrong_department", "invalid_transition"], strict=True)
+        )
+
+        supervision = [v for _, v in read_topic(s, [s.topics.supervision])]
+        kinds = {v["kind"] for v in supervision}
+        assert {"reminder", "supervision"} <= kinds, kinds
+        assert st["task_id"] not in {
+            v["task_id"] for v in supervision if v["at"] > datetime.now(UTC).isoformat()
+        }
+        assert len({v["event_id"] for v in supervision}) == len(supervision), (
+            "a ladder step was raised twice"
+        )
+
+        store = SqlStore(make_engine(url))
+        try:
+            deadline = time.monotonic() + 60
+            story = store.task_with_audit(st["task_id"])
+            while (
+                story is None
+                or not story.events
+                or story.events[-1].to_state is not TaskState.closed
+            ) and time.monotonic() < deadline:
+                time.sleep(1)
+                story = store.task_with_audit(st["task_id"])
+            assert story is not None and story.task is not None
+            path = [e.to_state.value for e in story.events]
+            when = [(e.to_state.value, e.at.isoformat()) for e in story.events]
+            assert path == [
+                "created",
+                "dispatched",
+                "signed",
+                "in_progress",
+                "disposed",
+                "closed",
+            ], (when, st["created_at"])
+            assert story.events[2].actor == f"{st['department']}-officer"
+            returned = store.task_with_audit(rt_["task_id"])
+            assert returned is not None and returned.task is not None
+            assert TaskState.returned.value in [e.to_state.value for e in returned.events]
+            assert returned.task.department != rt_["department"], "a returned task is re-routed"
+        finally:
+            store.close()
+
+        # the same stream again: every record is a duplicate, no second task anywhere
+        produce(s, stream())
+        wait_caught_up(s)
+        again = read_topic(s, [f"^{prefix.replace('.', '[.]')}.*"])
+        new_ids = {
+            v["task_id"] for t, v in again if t != s.topics.task_events and "alert_id" in v
+        } - task_ids
+        assert not new_ids, f"replay created tasks {new_ids}"
+
+
+def test_sigkill_mid_run_ends_like_an_uninterrupted_run(
+    live_settings: Settings, worker, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.integration.conftest import private_topics
+
+    with postgres_database(live_settings) as url_a, postgres_database(live_settings) as url_b:
+        run_a = live_settings.with_overrides(sql_url=url_a)
+        run_b = live_settings.with_overrides(
+            sql_url=url_b, app_id=live_settings.app_id + "-b", data_dir=tmp_path / "worker-b",
+            topics=private_topics(uuid.uuid4().hex[:8]), web_port=live_settings.web_port + 1,
+        )  # fmt: skip
+        from streams.admin import create_topics
+
+        create_topics(run_b)
+        items = stream()
+        # run A, uninterrupted
+        worker(run_a)
+        produce(run_a, items)
+        wait_caught_up(run_a)
+        tasks_a, audit_a = wait_sql_stable(url_a)
+        # run B, the same input, SIGKILLed half-way through, then restarted
+        first = worker(run_b)
+        produce(run_b, items)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if group_lag(run_b, list(run_b.topics.sources().values())) <= len(items) // 2:
+                    break
+            except Exception:
+                pass
+            time.sleep(0.2)
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        worker(run_b)
+        wait_caught_up(run_b)
+        tasks_b, audit_b = wait_sql_stable(url_b)
+        assert tasks_a == tasks_b
+        assert audit_a == audit_b
+        assert len(tasks_a) > 5
+
+
+pytestmark = pytest.mark.timeout(420)

@@ -1,0 +1,124 @@
+"""Model snapshots survive a crash (issue "Online models", item 3, Done-when).
+
+A SKAB pump run (pressure vessel readings, anomaly in its last quarter) streams through a real
+worker that snapshots its models to SQL every second. The detector alerts inside the anomaly;
+the worker is SIGKILLed mid-anomaly once a snapshot of everything produced so far is in SQL,
+restarted with the same settings, and the rest streamed: it keeps alerting inside the anomaly.
+That proves the warm-up survived — after the restart the unit has fewer readings left than the
+400 a fresh model learns before it may alert, and a warning needs a warmed-up score.
+
+The false-alarm half of the Done-when (a 不属实 disposition lowers the next score of the same
+pattern) is covered in tests/unit/models/test_worker_models.py on ``WorkerModels.learn_label``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from config.settings import Settings
+from models.snapshot import read_header
+from schemas.mapping import load_mapping
+from sinks.sql import SqlStore
+from streams.replay import Outgoing, iter_replay
+from tests.integration.conftest import collect, produce, tail_consumer
+
+SKAB = Path("/work/shared/data/equipment/skab/other-01.csv")
+MODEL = "equipment-anomaly"
+ANOMALY_FROM_LINE = 559  # first row labelled anomaly=1 (file line: header is line 1)
+KILL_AFTER = 620  # rows streamed before the crash: inside the anomaly, after the first alerts
+
+
+def _rows() -> list[Outgoing]:
+    return list(iter_replay(SKAB, "equipment", load_mapping("skab")))
+
+
+def _wait_snapshot(s: Settings, covering: int, timeout: float = 60) -> dict[str, int]:
+    """Offsets of the first snapshot row that has seen ``covering`` readings."""
+    store = SqlStore.from_settings(s)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            with _quiet_missing_table():
+                stored = store.latest_snapshot(MODEL)
+                if stored is not None and sum(stored.offsets.values()) >= covering:
+                    header, _ = read_header(stored.state)
+                    assert header.model == MODEL
+                    return stored.offsets
+            time.sleep(0.5)
+    finally:
+        store.close()
+    raise AssertionError(f"no snapshot of {MODEL} covering {covering} readings in {timeout}s")
+
+
+class _quiet_missing_table:
+    """The worker migrates the store on start; until then reading it may fail."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, *_: Any) -> bool:
+        from sinks.errors import StoreError
+
+        return kind is not None and issubclass(kind, StoreError)
+
+
+def _model_alerts(msgs: list[tuple[str, dict]], event_ids: set[str]) -> list[dict]:
+    """Warning changes caused by a model score on one of ``event_ids``."""
+    return [
+        v
+        for _, v in msgs
+        if v.get("correlation_id") in event_ids
+        and any(r["kind"] == "model" and r["id"] == MODEL for r in v.get("reasons", []))
+    ]
+
+
+def _event_id(o: Outgoing) -> str:
+    return str(json.loads(o.value)["event_id"])
+
+
+def _line(event_id: str) -> int:
+    return int(event_id.rsplit("-", 1)[1])
+
+
+def test_warm_model_survives_sigkill(
+    live_settings: Settings,
+    worker: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Faust reads this from the environment: the killed member leaves the group in 6 s, not 60.
+    monkeypatch.setenv("BROKER_SESSION_TIMEOUT", "6")
+    s = live_settings.model_copy(update={"snapshot_interval": 1.0})
+    rows = _rows()
+    before, after = rows[:KILL_AFTER], rows[KILL_AFTER:]
+    ids_before = {_event_id(o) for o in before}
+    ids_after = {_event_id(o) for o in after}
+
+    alerts = tail_consumer(s.bootstrap_servers, [s.topics.alerts])
+    first = worker(s)
+    produce(s.bootstrap_servers, s.topics.equipment, [(o.key, o.value) for o in before])
+    offsets = _wait_snapshot(s, covering=len(before))
+    msgs = collect(alerts, lambda m: bool(_model_alerts(m, ids_before)), timeout=30)
+    alerted = _model_alerts(msgs, ids_before)
+    assert alerted, "the detector raised no warning inside the anomaly before the crash"
+    assert all(_line(a["correlation_id"]) >= ANOMALY_FROM_LINE for a in alerted)
+
+    os.kill(first.pid, signal.SIGKILL)  # a crash: no shutdown snapshot, no offset commit
+    first.wait(timeout=10)
+    assert sum(offsets.values()) == len(before)
+
+    worker(s)  # same settings: same consumer group, same SQL store
+    produce(s.bootstrap_servers, s.topics.equipment, [(o.key, o.value) for o in after])
+    msgs = collect(alerts, lambda m: bool(_model_alerts(m, ids_after)), timeout=60)
+    alerts.close()
+    resumed = _model_alerts(msgs, ids_after)
+    assert resumed, "after the restart the model alerted on nothing: warm-up was lost"
+    assert all(_line(a["correlation_id"]) >= ANOMALY_FROM_LINE for a in resumed)
+    assert len(after) < 400  # fewer than a fresh model's warm-up: only a restored one can alert
