@@ -255,7 +255,7 @@ def tick(
 
     Call it from a timer (and when a silence is created or removed); it is idempotent.
     """
-    new = state.model_copy(deep=True)
+    new = _copy(state)
     before = _snapshot(state)
     for w in new.warnings.values():
         if w.active and w.bumps and now - w.last_seen >= config.quiet_after:
@@ -328,9 +328,11 @@ def _apply(
     old = base.warnings.get(fp)
     if old is not None and seen_key in old.seen:
         return base, []
-    new = base.model_copy(deep=True)
+    new = _copy(base)
     before = _snapshot(base)
     w = new.warnings.get(fp)
+    if w is not None:  # the one warning _fold mutates in place gets its own containers
+        w.reasons, w.features = dict(w.reasons), dict(w.features)
     if w is None or not w.active:
         w = _open(fp, obs, previous=w)
         new.warnings[fp] = w
@@ -422,15 +424,38 @@ def _settle(state: EntityWarnings, now: datetime, silences: Sequence[Silence]) -
         w.suppressed_by = top.alert_id if inhibited and top is not None else None
 
 
-def _snapshot(state: EntityWarnings) -> dict[str, Alert]:
-    return {fp: w.to_alert() for fp, w in state.warnings.items()}
+def _copy(state: EntityWarnings) -> EntityWarnings:
+    """A new state sharing nothing mutable with ``state`` where the fold mutates.
+
+    Cheaper than a deep copy (the hot path of every hit): each warning is copied shallowly,
+    because the fold and settle steps only assign new values to a warning's fields (new
+    lists, new scalars); the two dicts the fold updates in place are copied by the caller.
+    """
+    return state.model_copy(
+        update={"warnings": {fp: w.model_copy() for fp, w in state.warnings.items()}}
+    )
 
 
-def _changed(before: dict[str, Alert], after: EntityWarnings, first: str | None) -> list[Alert]:
+def _signature(w: WarningState) -> tuple[object, ...]:
+    """Everything a published alert is derived from: equal signatures, equal alerts.
+
+    Evidence, reasons and features only change together with ``occurrences`` (a fold), so
+    they need not be compared themselves.
+    """
+    return (w.epoch, w.status, w.change, w.occurrences, w.bumps, w.base_level, w.silenced_by,
+            w.suppressed_by, w.title, w.region_code, w.uscc, w.first_seen, w.last_seen)  # fmt: skip
+
+
+def _snapshot(state: EntityWarnings) -> dict[str, tuple[object, ...]]:
+    return {fp: _signature(w) for fp, w in state.warnings.items()}
+
+
+def _changed(
+    before: dict[str, tuple[object, ...]], after: EntityWarnings, first: str | None
+) -> list[Alert]:
     order = sorted(after.warnings, key=lambda fp: (fp != first, fp))
-    out = []
-    for fp in order:
-        alert = after.warnings[fp].to_alert()
-        if before.get(fp) != alert:
-            out.append(alert)
-    return out
+    return [
+        after.warnings[fp].to_alert()
+        for fp in order
+        if before.get(fp) != _signature(after.warnings[fp])
+    ]

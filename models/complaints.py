@@ -138,10 +138,20 @@ class ComplaintClassifier(SourceModel):
     # ------------------------------------------------------------------ features
 
     def features(self, record: Complaint) -> dict[str, float]:
-        """Sublinear (1 + log) term counts of subject and text: a long rant is not 10 votes."""
+        """Sublinear (1 + log) term counts of subject and text: a long rant is not 10 votes.
+
+        Score-then-learn asks twice for the same record; segmenting Chinese text is the
+        costly part, so the last record's features are kept (a copy is returned each time).
+        """
+        key = (record.event_id, record.subject, record.text)
+        cached = getattr(self, "_last_features", None)
+        if cached is not None and cached[0] == key:
+            return dict(cached[1])
         text = f"{record.subject or ''} {record.text}"[: self.max_chars]
         counts = Counter(tokenize(text, self.tokens))
-        return {w: 1.0 + math.log(c) for w, c in counts.items()}
+        out = {w: 1.0 + math.log(c) for w, c in counts.items()}
+        self._last_features = (key, out)
+        return dict(out)
 
     # ------------------------------------------------------------------ protocol
 

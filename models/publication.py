@@ -129,13 +129,33 @@ class ModelRegistry:
             )
         return new
 
-    def rollback(self, name: str) -> SourceModel:
-        """Swap the previous version back in (with the state it had); the current is dropped."""
+    def previous(self, name: str) -> ModelPublication | None:
+        """The publication a rollback would bring back, if any."""
+        slot = self._slot(name)
+        return slot.previous[1] if slot.previous is not None else None
+
+    def history(self, name: str) -> list[str]:
+        """Versions that have been live under ``name`` in this process, oldest first."""
+        return list(self._slot(name).history)
+
+    def rollback(self, name: str, pub: ModelPublication | None = None) -> SourceModel:
+        """Swap the previous version back in (with the state it had); the current is dropped.
+
+        ``pub`` is the rollback publication that asked for it: it becomes the live publication,
+        so its ``published_at`` (not the original one's) orders what is published after it.
+        """
         slot = self._slot(name)
         if slot.previous is None:
             raise ModelError(f"model {name!r} has no previous version to roll back to")
-        model, pub = slot.previous
-        self._slots[name] = _Slot(live=model, live_pub=pub, history=[*slot.history, pub.version])
+        model, previous = slot.previous
+        if pub is not None and pub.version != previous.version:
+            raise ModelError(
+                f"model {name!r}: previous version is {previous.version}, not {pub.version}"
+            )
+        live_pub = pub or previous
+        self._slots[name] = _Slot(
+            live=model, live_pub=live_pub, history=[*slot.history, live_pub.version]
+        )
         return model
 
     def start_shadow(self, pub: ModelPublication) -> SourceModel:

@@ -14,17 +14,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from config.settings import Settings
 from models import snapshot as snapshots
-from models.errors import ModelError
+from models.errors import ModelError, PublicationRejected
 from models.publication import ModelPublication, ModelRegistry
 from models.registry import factories
 from models.score import ModelScore
 from models.snapshot import SnapshotHeader
 
 SYSTEM = "riskloop"
+SHIPPED_AT = datetime(2000, 1, 1, tzinfo=UTC)
+"""``published_at`` of the shipped defaults: older than anything published on the topic."""
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,41 @@ class WorkerModels:
         """Bumped by everything that changes a model's state, so an idle worker skips snapshots."""
 
     def add(self, pub: ModelPublication) -> None:
+        """Make ``pub`` live, or refuse it (:class:`PublicationRejected`) and keep the live one.
+
+        Publications are ordered by ``published_at``, because versions are free-form names:
+
+        * the live version again is a no-op (a restart replays the control topic);
+        * one published before the live one is refused: it is history a restart replays over
+          a restored snapshot, and re-building it would throw the restored state away;
+        * a version that was live before is refused unless ``rollback_of`` is set (what
+          ``riskloop models rollback`` publishes): going back must be deliberate;
+        * a rollback to the previous version swaps it back *with what it had learnt*.
+        """
+        if pub.name not in self.registry.names():
+            self._activate(pub)
+            return
+        live = self.registry.publication(pub.name)
+        if live.version == pub.version:
+            return
+        if pub.published_at <= live.published_at:
+            raise PublicationRejected(
+                f"model {pub.name} v{pub.version} was published before the live v{live.version}"
+                " (a replayed older record); not activated"
+            )
+        if pub.rollback_of is None and pub.version in self.registry.history(pub.name):
+            raise PublicationRejected(
+                f"model {pub.name} v{pub.version} is older than the live v{live.version}; "
+                f"use `riskloop models rollback {pub.name}` or a new version"
+            )
+        previous = self.registry.previous(pub.name)
+        if pub.rollback_of is not None and previous is not None and previous.version == pub.version:
+            self.registry.rollback(pub.name, pub)
+            self.changes += 1
+            return
+        self._activate(pub)
+
+    def _activate(self, pub: ModelPublication) -> None:
         model = self.registry.activate(pub)
         self.changes += 1
         names = self.by_source.setdefault(model.source, [])
@@ -87,6 +125,9 @@ class WorkerModels:
         the fresh model stays. A snapshot of another published version than the live one
         (published while this worker was down, or before the control topic replays) brings
         that version back with it, so the control plane skips re-building it from scratch.
+        The restored publication is stamped with the snapshot's ``taken_at``: records the
+        control topic replays from before it are refused by :meth:`add` (they are in the
+        snapshot already), later ones apply.
         """
         if name not in self.registry.names():
             log.warning("model snapshot of %s ignored: no live model of that name", name)
@@ -100,8 +141,10 @@ class WorkerModels:
         if header.version != pub.version:
             pub = ModelPublication(
                 name=name, factory=pub.factory, params=model.params, version=header.version,
-                published_by=SYSTEM,
+                published_by=SYSTEM, published_at=header.taken_at,
             )  # fmt: skip
+        else:  # what the control topic published before the snapshot is already in it
+            pub = pub.model_copy(update={"published_at": max(pub.published_at, header.taken_at)})
         model.name = name
         self.registry.activate(pub, model=model)
         self.changes += 1
@@ -122,6 +165,7 @@ def build_models(settings: Settings) -> WorkerModels:
                 factory=factory.name,
                 version=factory.default_version(),
                 published_by=SYSTEM,
+                published_at=SHIPPED_AT,
             )
         )
     return models

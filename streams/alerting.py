@@ -22,11 +22,28 @@ if TYPE_CHECKING:
     from streams.app import RiskLoopApp
 
 log = get_logger(__name__)
+_NEWS = {"new", "escalated"}
 
 
 def load_warnings(app: RiskLoopApp, entity: str) -> EntityWarnings | None:
+    """The entity's warnings: decoded once, then from the worker's write-through cache.
+
+    The table stays the source of truth (changelog, recovery); the cache only saves decoding
+    it on every hit, and is cleared whenever partitions move (see streams/app.py).
+    """
+    cache = app.riskloop_runtime.warnings_cache
+    if entity in cache:
+        return cache[entity]
     raw = app.riskloop_tables.warnings.get(entity)
-    return EntityWarnings.model_validate(raw) if raw else None
+    state = EntityWarnings.model_validate(raw) if raw else None
+    if state is not None:
+        cache[entity] = state
+    return state
+
+
+def store_warnings(app: RiskLoopApp, state: EntityWarnings) -> None:
+    app.riskloop_tables.warnings[state.entity] = state.model_dump(mode="json")
+    app.riskloop_runtime.warnings_cache[state.entity] = state
 
 
 async def raise_warnings(app: RiskLoopApp, scored: Scored) -> list[Alert]:
@@ -36,13 +53,13 @@ async def raise_warnings(app: RiskLoopApp, scored: Scored) -> list[Alert]:
     published: list[Alert] = []
     for hit in scored.hits:
         state, alerts = apply_hit(load_warnings(app, hit.entity), hit, now, rt.loop, rt.silences)
-        app.riskloop_tables.warnings[hit.entity] = state.model_dump(mode="json")
+        store_warnings(app, state)
         published += await publish(app, state, alerts)
     for s in scored.scores:
         if not (s.alert and s.warmed_up):
             continue
         state, alerts = apply_score(load_warnings(app, s.entity), s, now, rt.loop, rt.silences)
-        app.riskloop_tables.warnings[s.entity] = state.model_dump(mode="json")
+        store_warnings(app, state)
         published += await publish(app, state, alerts)
     return published
 
@@ -59,7 +76,8 @@ async def publish(app: RiskLoopApp, state: EntityWarnings, alerts: list[Alert]) 
         rt.metrics.warnings.labels(
             alert.level.value, alert.source, alert.state.value, (alert.region_code or "")[:4]
         ).inc()
-        log.info(
+        # new and escalated warnings are news for an operator; routine updates are debug
+        (log.info if alert.state.value in _NEWS else log.debug)(
             "warning", alert_id=alert.alert_id, state=alert.state.value, level=alert.level.value
         )
         if should_task(alert, rt.loop):

@@ -70,6 +70,15 @@ def build_app(settings: Settings, runtime: Runtime | None = None, **overrides: A
     app.riskloop_sinks = None
     app.riskloop_control = ControlState()
     app.riskloop_control.ready.set()  # no control plane unless the runner starts one
+
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+    async def _forget_revoked(app_: Any, revoked: Any, **_: Any) -> None:
+        app.riskloop_runtime.warnings_cache.clear()  # another worker may own them now
+
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+    async def _forget_assigned(app_: Any, assigned: Any, **_: Any) -> None:
+        app.riskloop_runtime.warnings_cache.clear()  # recovered tables are the truth
+
     from streams import pipeline, web
 
     pipeline.register(app)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from loop.feedback import close_loop
 from loop.profile import EntityProfile, record
 from loop.tasks import TaskCase
-from streams.alerting import load_warnings, publish, send_profile_event
+from streams.alerting import load_warnings, publish, send_profile_event, store_warnings
 from streams.logs import correlation, get_logger
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ async def handle_feedback(app: RiskLoopApp, raw: bytes) -> None:
         closed = close_loop(
             case, warnings, counters, None, now=rt.clock.now(), config=rt.loop, silences=rt.silences
         )
-        app.riskloop_tables.warnings[case.task.entity] = closed.warnings.model_dump(mode="json")
+        store_warnings(app, closed.warnings)
         for rule, counter in (closed.counters or {}).items():
             app.riskloop_tables.precision[rule] = counter
         await publish(app, closed.warnings, closed.alerts)

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
@@ -17,6 +17,9 @@ from rules.testing import failures, run_examples
 from schemas.errors import ConfigError, RiskLoopError
 from schemas.records import RulePackPublication
 from streams.admin import create_topics, require_broker
+
+if TYPE_CHECKING:  # models (River) load only when a model command runs
+    from models.publication import ModelPublication
 
 
 def _producer(settings: Settings) -> Producer:
@@ -181,3 +184,85 @@ def rollback_fenceset(settings: Settings, name: str) -> tuple[str, str]:
     (current, _), (previous, payload) = versions[-1], versions[-2]
     send(settings, settings.topics.geofences, name, payload)
     return current, previous
+
+
+def rollback_model(settings: Settings, name: str, who: str) -> ModelPublication:
+    """Republish the model version before the live one of ``name``, marked ``rollback_of``.
+
+    The history is ``control.models`` itself (oldest first): versions that do not build are
+    skipped (workers refused them, so they never ran), and a rollback drops the version it rolled
+    back from, so rolling back twice goes two versions back. With one published version, the
+    factory's shipped default (what workers run before anything is published) is the target.
+    """
+    versions: list[ModelPublication] = []
+    for pub in _model_history(settings, name):
+        dropped = {pub.version, pub.rollback_of}
+        versions = [v for v in versions if v.version not in dropped] + [pub]
+    if not versions:
+        raise ConfigError(f"no published versions of model {name!r} on {settings.topics.models}")
+    current = versions[-1]
+    previous = (
+        versions[-2] if len(versions) > 1 else _default_model(settings, name, current.version)
+    )
+    if previous is None:
+        raise ConfigError(f"model {name!r} has no version before {current.version} to roll back to")
+    pub = previous.model_copy(
+        update={
+            "rollback_of": current.version,
+            "published_by": who,
+            "published_at": datetime.now(UTC),
+        }
+    )
+    send(settings, settings.topics.models, name, pub.model_dump_json().encode())
+    return pub
+
+
+def _model_history(settings: Settings, name: str) -> Iterator[ModelPublication]:
+    """Publications of model ``name`` that a worker would build, oldest first."""
+    from pydantic import ValidationError
+
+    from models.publication import ModelPublication, build
+
+    for key, value in read_all(settings, settings.topics.models):
+        if key != name or value is None:
+            continue
+        try:
+            pub = ModelPublication.model_validate_json(value)
+            build(pub)
+        except (ValidationError, RiskLoopError):
+            continue  # refused by the workers too: never ran, not a rollback target
+        yield pub
+
+
+def _default_model(settings: Settings, name: str, newer_than: str) -> ModelPublication | None:
+    """The shipped default publication of ``name`` (a source's default factory), if it differs."""
+    from models.runtime import build_models
+
+    models = build_models(settings)
+    if name not in models.registry.names():
+        return None
+    pub = models.registry.publication(name)
+    return pub if pub.version != newer_than else None
+
+
+def active_models(settings: Settings) -> list[dict[str, Any]]:
+    """Per worker and model: the version it runs and since when, from ``control.status``.
+
+    A refusal does not change what runs, so the active version is the last one the worker
+    reported ``active`` or ``accepted``; a refusal after it is kept as ``note``. Workers that
+    stopped still appear (status records are compacted, not expired): ``at`` tells how old.
+    """
+    active: dict[tuple[str, str], dict[str, Any]] = {}
+    for _, value in read_all(settings, settings.topics.status):
+        record = json.loads(value) if value is not None else None
+        if record is None or record.get("kind") != "model":
+            continue
+        key = (record["worker"], record["name"])
+        row = active.setdefault(
+            key, {"worker": key[0], "name": key[1], "version": "?", "at": "", "note": ""}
+        )
+        if record["status"] in ("active", "accepted"):
+            row.update(version=record["version"], at=record["at"], note="")
+        else:
+            row["note"] = f"{record['status']}: {record.get('reason', '')}"
+    return sorted(active.values(), key=lambda r: (r["name"], r["worker"]))

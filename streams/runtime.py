@@ -66,7 +66,10 @@ class Runtime:
     task_counts: dict[int, tuple[dict[str, int], dict[str, int]]] = field(default_factory=dict)
     cleanup_done: dict[int, tuple[int, int]] = field(default_factory=dict)
     event_watermark: float = 0.0  # newest event time seen: dedup expires by event time
-    offsets: dict[str, int] = field(default_factory=dict)  # "topic:partition" → last offset read
+    offsets: dict[str, int] = field(default_factory=dict)
+    warnings_cache: dict[str, Any] = field(
+        default_factory=dict
+    )  # entity → EntityWarnings  # "topic:partition" → last offset read
     _engine: RuleEngine | None = None
 
     @property

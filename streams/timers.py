@@ -18,9 +18,8 @@ from aiokafka.partitioner import murmur2
 from geo.detect import fences_changed
 from geo.detect import tick as geo_tick
 from geo.vehicle import VehicleState
-from loop.warnings import EntityWarnings
 from loop.warnings import tick as warnings_tick
-from streams.alerting import publish, raise_warnings
+from streams.alerting import load_warnings, publish, raise_warnings, store_warnings
 from streams.scoring import Scored
 from streams.tasks import supervise
 
@@ -101,12 +100,12 @@ async def tick_partition(app: RiskLoopApp, partition: int) -> None:
         await raise_warnings(app, scored)
     warnings = PartitionView(tables.warnings, partition, n)
     for entity in list(warnings):
-        raw = tables.warnings.get(entity)
-        if not raw:
+        current = load_warnings(app, entity)
+        if current is None:
             continue
-        state, alerts = warnings_tick(EntityWarnings.model_validate(raw), now, rt.loop, rt.silences)
+        state, alerts = warnings_tick(current, now, rt.loop, rt.silences)
         if alerts:
-            tables.warnings[entity] = state.model_dump(mode="json")
+            store_warnings(app, state)
             await publish(app, state, alerts)
     await supervise(app, PartitionView(tables.tasks, partition, n), partition)
     # ids are stored with their event time, so they expire by the newest event time seen, not

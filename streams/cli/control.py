@@ -103,6 +103,20 @@ def models_publish(
     console.print(f"published model {name} {version} ({factory})")
 
 
+def models_rollback(name: str, by: By = "") -> None:
+    """Go back to the version of model NAME before the live one (workers keep its learnt state)."""
+    pub = publish.rollback_model(settings(), name, by or _me())
+    console.print(f"rolled model {name} back from {pub.rollback_of} to {pub.version}")
+
+
+def models_active() -> None:
+    """Which model version each worker runs (from control.status), and any refusal since."""
+    table = Table("worker", "model", "version", "since", "note")
+    for row in publish.active_models(settings()):
+        table.add_row(row["worker"], row["name"], row["version"], row["at"][:19], row["note"][:60])
+    console.print(table)
+
+
 silence_app = typer.Typer(
     help="Silences: maintenance windows, known closures (audited).", no_args_is_help=True
 )
@@ -175,5 +189,7 @@ def register(app: typer.Typer) -> None:
     geo.app.command("publish")(geo_publish)
     geo.app.command("rollback")(geo_rollback)
     models.app.command("publish")(models_publish)
+    models.app.command("rollback")(models_rollback)
+    models.app.command("active")(models_active)
     app.command("status")(status_list)
     app.add_typer(silence_app, name="silence")
