@@ -74,10 +74,13 @@ def build_app(settings: Settings, runtime: Runtime | None = None, **overrides: A
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def _forget_revoked(app_: Any, revoked: Any, **_: Any) -> None:
         app.riskloop_runtime.warnings_cache.clear()  # another worker may own them now
+        app.riskloop_runtime.metrics.worker_ready.set(0)  # rebalancing: not consuming
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def _forget_assigned(app_: Any, assigned: Any, **_: Any) -> None:
         app.riskloop_runtime.warnings_cache.clear()  # recovered tables are the truth
+        if app.riskloop_control.ready.is_set():
+            app.riskloop_runtime.metrics.worker_ready.set(1)
 
     from streams import pipeline, web
 

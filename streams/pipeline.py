@@ -59,6 +59,10 @@ def register(app: RiskLoopApp) -> None:
         async for event in stream.events():
             await tick_partition(app, event.message.partition)
 
+    @app.timer(10.0, name="lag")
+    async def lag() -> None:
+        measure_lag(app)
+
     @app.timer(app.riskloop_settings.timer_interval, on_leader=True, name="clock")
     async def clock() -> None:
         for partition in range(app.riskloop_settings.topics.partitions):
@@ -70,6 +74,7 @@ def _source_agent(app: RiskLoopApp, source: str, topic: faust.TopicT) -> None:
         rt = app.riskloop_runtime
         tables = app.riskloop_tables
         await app.riskloop_control.ready.wait()  # score nothing with a stale pack after a restart
+        rt.metrics.worker_ready.set(1)
         async for event in stream.events():
             record = await ingest(app, source, event)
             if record is None:
@@ -94,6 +99,23 @@ def _source_agent(app: RiskLoopApp, source: str, topic: faust.TopicT) -> None:
 
     agent.__name__ = source
     app.agent(topic, name=source)(agent)
+
+
+def measure_lag(app: RiskLoopApp) -> None:
+    """Consumer lag per assigned topic-partition (high watermark minus what we have read)."""
+    consumer = app.consumer
+    gauge = app.riskloop_runtime.metrics.consumer_lag
+    read = getattr(consumer, "_read_offset", {})
+    for tp in consumer.assignment():
+        try:
+            high = consumer.highwater(tp)
+        except Exception:
+            continue
+        if high is None:
+            continue
+        position = read.get(tp)
+        behind = high if position is None else max(0, high - position - 1)
+        gauge.labels(tp.topic, str(tp.partition)).set(behind)
 
 
 def _observe_latency(app: RiskLoopApp, source: str, record: object) -> None:
