@@ -16,9 +16,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from config.settings import PROJECT_ROOT
 from models.errors import ModelError
 
-DEFAULT_DATA_DIR = Path("/work/shared/data")
+DEFAULT_DATA_DIR = PROJECT_ROOT.parent / "shared" / "data"
+"""The shared datasets beside the checkout (``../shared/data``), as CI and developers have them."""
 """Where the shared developer datasets live in this checkout's environment (``--data-dir``)."""
 
 SKAB_METRICS = (

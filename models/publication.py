@@ -47,6 +47,10 @@ class ModelPublication(BaseModel):
     published_by: str = Field(min_length=1)
     published_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     rollback_of: str | None = None
+    shadow: bool = Field(
+        default=False,
+        description="score beside the live model of this name, raising nothing; disagreements counted",
+    )
 
     @property
     def content_hash(self) -> str:

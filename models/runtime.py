@@ -53,6 +53,14 @@ class WorkerModels:
           ``riskloop models rollback`` publishes): going back must be deliberate;
         * a rollback to the previous version swaps it back *with what it had learnt*.
         """
+        if pub.shadow:
+            if pub.name not in self.registry.names():
+                raise PublicationRejected(
+                    f"model {pub.name} has no live version to shadow; publish it live first"
+                )
+            self.registry.start_shadow(pub)  # scores alongside; its verdicts are only counted
+            self.changes += 1
+            return
         if pub.name not in self.registry.names():
             self._activate(pub)
             return
@@ -104,6 +112,10 @@ class WorkerModels:
                 features, "confirmed" if confirmed else "false_alarm"
             )
             self.changes += 1
+
+    def shadow_stats(self, name: str) -> dict[str, Any]:
+        """Scored events and disagreements of the shadow candidate of ``name``."""
+        return dict(self.registry.shadow_stats(name))
 
     def versions(self) -> dict[str, str]:
         return {name: self.registry.publication(name).version for name in self.registry.names()}

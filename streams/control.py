@@ -199,7 +199,8 @@ def apply_model(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str, A
     if current == pub.version and pub.rollback_of is None:
         return None
     rt.models.add(pub)
-    return status_record(rt.worker_id, "model", pub.name, pub.version, "accepted")
+    reason = "shadow: scores beside the live model" if pub.shadow else ""
+    return status_record(rt.worker_id, "model", pub.name, pub.version, "accepted", reason)
 
 
 def apply_silence(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str, Any] | None:

@@ -85,6 +85,9 @@ def models_publish(
     factory: Annotated[str, typer.Option(help="registered factory (see `riskloop models list`)")],
     version: Annotated[str, typer.Option(help="version to publish")],
     params: Annotated[str, typer.Option(help="factory params as JSON")] = "{}",
+    shadow: Annotated[
+        bool, typer.Option(help="score beside the live model only; disagreements counted")
+    ] = False,
     by: By = "",
 ) -> None:
     """Publish model NAME built by FACTORY with PARAMS; it must score a probe event first."""
@@ -95,7 +98,12 @@ def models_publish(
     except ValueError as exc:
         raise ConfigError(f"--params is not JSON: {exc}") from exc
     pub = ModelPublication(
-        name=name, factory=factory, params=parsed, version=version, published_by=by or _me()
+        name=name,
+        factory=factory,
+        params=parsed,
+        version=version,
+        published_by=by or _me(),
+        shadow=shadow,
     )
     build(pub)  # validates params and scores the probe event
     s = settings()
