@@ -18,19 +18,18 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from config.settings import Settings
+from config.settings import PROJECT_ROOT, Settings
 from models.snapshot import read_header
 from schemas.mapping import load_mapping
 from sinks.sql import SqlStore
 from streams.replay import Outgoing, iter_replay
 from tests.integration.conftest import collect, produce, tail_consumer
 
-SKAB = Path("/work/shared/data/equipment/skab/other-01.csv")
+SKAB = PROJECT_ROOT.parent / "shared" / "data" / "equipment" / "skab" / "other-01.csv"
 MODEL = "equipment-anomaly"
 ANOMALY_FROM_LINE = 559  # first row labelled anomaly=1 (file line: header is line 1)
 KILL_AFTER = 620  # rows streamed before the crash: inside the anomaly, after the first alerts

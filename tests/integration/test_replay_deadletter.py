@@ -23,12 +23,18 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from config.settings import Settings
+from config.settings import PROJECT_ROOT, Settings
 from schemas.mapping import MappedRow, iter_mapped, load_mapping
 from streams.admin import create_topics
 from tests.integration.conftest import ROOT, collect, settings_env, tail_consumer
 
-CHICAGO = Path("/work/shared/data/inspections/chicago-food-inspections-2011-2014.csv.gz")
+CHICAGO = (
+    PROJECT_ROOT.parent
+    / "shared"
+    / "data"
+    / "inspections"
+    / "chicago-food-inspections-2011-2014.csv.gz"
+)
 GOOD_ROWS = 300
 SAMPLE = re.compile(r"^(riskloop_events_\w+_total)\{([^}]*)\} ([0-9.e+]+)$", re.M)
 

@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from config.settings import PROJECT_ROOT
 from schemas.ingest import IngestLimits, decode_source
 from schemas.mapping import load_mapping
 from streams.cli import app
 from streams.replay import Pacer, ReplaySummary, iter_replay, resolve_mapping
 
-DATA = Path(os.environ.get("RISKLOOP_SHARED_DATA", "/work/shared/data"))
+DATA = Path(os.environ.get("RISKLOOP_SHARED_DATA", str(PROJECT_ROOT.parent / "shared" / "data")))
 CHICAGO = DATA / "inspections" / "chicago-food-inspections-2011-2014.csv.gz"
 ZH_GOV = DATA / "complaints" / "zh-gov-messages-dev.csv"
 LIVERPOOL = DATA / "gps" / "liverpool-bus-route14.csv"

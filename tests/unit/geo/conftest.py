@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import shapely
 
+from config.settings import PROJECT_ROOT
 from geo.fences import CompiledFenceSet, compile_fence_set
 from geo.plane import LocalPlane
 from schemas.records import TruckFix
@@ -78,4 +79,4 @@ __all__ = ["ORIGIN", "T0", "Fixes", "doc", "feature", "fence_set", "lat_lon", "l
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[3]
 GEOFENCES = ROOT / "config" / "geofences"
-GPS = __import__("pathlib").Path("/work/shared/data/gps")
+GPS = PROJECT_ROOT.parent / "shared" / "data" / "gps"

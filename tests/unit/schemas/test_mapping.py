@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from config.settings import PROJECT_ROOT
 from schemas.errors import ConfigError, ValidationFailed
 from schemas.ingest import IngestLimits, decode_source
 from schemas.mapping import (
@@ -23,7 +24,7 @@ from schemas.mapping import (
 from schemas.reasons import REASONS
 from schemas.validation.uscc import is_valid_uscc
 
-DATA = Path(os.environ.get("RISKLOOP_DATA_DIR", "/work/shared/data"))
+DATA = Path(os.environ.get("RISKLOOP_DATA_DIR", str(PROJECT_ROOT.parent / "shared" / "data")))
 MAPPINGS = shipped_mappings()
 ROWS = 200
 
