@@ -1,0 +1,493 @@
+"""``riskloop bench --chaos``: reliability scenarios against real services, each with a verdict.
+
+Every scenario feeds the same fixed input to a worker while something goes wrong (a worker is
+SIGKILLed, a broker or database stops, rule packs are swapped every second, garbage arrives) and
+compares what the worker left behind with an *uninterrupted reference run* of the same input:
+the set of tasks ``(task_id, department, state)`` and audit rows ``(task_id, event_id, from,
+to)`` in SQL. Task and event ids are deterministic, so the two sets must be equal.
+
+* lost = reference rows the run does not have;
+* duplicated = rows the run has and the reference does not (a second task or audit row);
+* recovery = seconds from the end of the fault until every stage has caught up.
+
+Each run lives on its own topics, consumer group, data folder and PostgreSQL database, all
+removed afterwards. Scenarios that stop a broker or a database start their OWN instances on
+free ports (:func:`own_stack`): the shared services on the default ports are never touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Consumer, Producer
+from pydantic import BaseModel, SecretStr
+
+from bench.generator import generate
+from bench.stats import BenchError
+from config.settings import PROJECT_ROOT, DevStackSettings, Settings, TopicSettings
+from infra import kafka, postgres, redis
+from streams.demo import group_lag, producer_config
+
+Item = tuple[str, str, bytes]
+"""(source or topic attribute, key, value): one record of a scenario's input."""
+TaskRow = tuple[str, str, str]
+AuditRow = tuple[str, str, str, str]
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a run left in the task store: task rows and audit rows."""
+
+    tasks: frozenset[TaskRow]
+    audit: frozenset[AuditRow]
+
+    @property
+    def rows(self) -> int:
+        return len(self.tasks) + len(self.audit)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One scenario's verdict and its numbers (a row of the RELIABILITY table)."""
+
+    scenario: str
+    events: int
+    checked: int
+    lost: int
+    duplicated: int
+    recovery_seconds: float | None
+    passed: bool
+    note: str = ""
+
+    def as_row(self) -> list[str]:
+        rec = "—" if self.recovery_seconds is None else f"{self.recovery_seconds:.1f} s"
+        verdict = "pass" if self.passed else "FAIL"
+        return [self.scenario, f"{self.events:,}", f"{self.checked:,}", str(self.lost),
+                str(self.duplicated), rec, verdict, self.note]  # fmt: skip
+
+
+def compare(reference: Snapshot, run: Snapshot) -> tuple[int, int]:
+    """(lost, duplicated) rows of ``run`` against ``reference``.
+
+    >>> ref = Snapshot(frozenset({("t1", "d", "dispatched")}), frozenset({("t1", "e1", "", "created")}))
+    >>> compare(ref, Snapshot(frozenset({("t1", "d", "dispatched"), ("t2", "d", "dispatched")}), frozenset()))
+    (1, 1)
+    """
+    lost = len(reference.tasks - run.tasks) + len(reference.audit - run.audit)
+    extra = len(run.tasks - reference.tasks) + len(run.audit - reference.audit)
+    return lost, extra
+
+
+def verdict(
+    name: str, events: int, reference: Snapshot, run: Snapshot, recovery: float | None,
+    *, ok: bool = True, note: str = "",
+) -> Outcome:  # fmt: skip
+    """An outcome from the SQL comparison (plus any scenario-specific condition ``ok``)."""
+    lost, dup = compare(reference, run)
+    return Outcome(name, events, reference.rows, lost, dup, recovery,
+                   ok and lost == 0 and dup == 0 and reference.rows > 0, note)  # fmt: skip
+
+
+HEADER = ["scenario", "events", "rows checked", "lost", "duplicated", "recovery", "result", "note"]
+
+
+def markdown_table(outcomes: Sequence[Outcome]) -> str:
+    """The results as a Markdown table (the format of bench/RELIABILITY.md).
+
+    >>> print(markdown_table([Outcome("x", 10, 4, 0, 0, 1.25, True)]).splitlines()[2])
+    | x | 10 | 4 | 0 | 0 | 1.2 s | pass |  |
+    """
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    lines += ["| " + " | ".join(o.as_row()) + " |" for o in outcomes]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------- input
+
+
+def stream(count: int, start: datetime, seed: int = 21) -> list[Item]:
+    """The fixed mixed input of every scenario: the same bytes for the reference and the run."""
+    return [
+        (e.source, e.key, json.dumps(e.event, ensure_ascii=False).encode())
+        for e in generate(count, seed=seed, start=start, step_seconds=20)
+    ]
+
+
+def default_start() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+
+
+def produce(s: Settings, items: Sequence[Item], pace: float = 0.0) -> None:
+    """Write ``items`` to ``s``'s topics (murmur2), ``pace`` seconds apart if given."""
+    p = Producer(producer_config(s))
+    for source, key, value in items:
+        p.produce(getattr(s.topics, source), key=key.encode(), value=value)
+        p.poll(0)
+        if pace:
+            time.sleep(pace)
+    if p.flush(60):
+        raise BenchError("the producer could not deliver the scenario input within 60 s")
+
+
+# ---------------------------------------------------------------------------- one run's space
+
+
+def private_topics(run: str) -> TopicSettings:
+    """Every topic name with the run's suffix, so a run sees only its own records."""
+    base = TopicSettings()
+    names = {n: f"{v}-{run}" for n, v in base.model_dump().items()
+             if isinstance(v, str) and n != "task_prefix"}  # fmt: skip
+    return base.model_copy(update={**names, "task_prefix": f"tasks-{run}."})
+
+
+def settings_env(s: Settings) -> dict[str, str]:
+    """Environment that makes a ``riskloop worker`` subprocess use exactly settings ``s``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RISKLOOP_")}
+
+    def put(prefix: str, value: object) -> None:
+        if isinstance(value, BaseModel):
+            for name in type(value).model_fields:
+                inner = getattr(value, name)
+                put(f"{prefix}__{name.upper()}", inner)
+        elif isinstance(value, SecretStr):
+            env[prefix] = value.get_secret_value()
+        elif value is not None:
+            env[prefix] = str(value)
+
+    for name in Settings.model_fields:
+        put(f"RISKLOOP_{name.upper()}", getattr(s, name))
+    return env
+
+
+def free_port() -> int:
+    from bench.suite import free_port as _free
+
+    return _free()
+
+
+@contextlib.contextmanager
+def database(dev: DevStackSettings) -> Iterator[str]:
+    """A fresh PostgreSQL database on ``dev``'s server for one run; dropped afterwards."""
+    import psycopg
+
+    name = f"rl_chaos_{uuid.uuid4().hex[:10]}"
+    conn = {"host": "127.0.0.1", "port": dev.postgres_port, "user": dev.postgres_user,
+            "dbname": "postgres", "autocommit": True}  # fmt: skip
+    with psycopg.connect(**conn) as c:  # type: ignore[arg-type]
+        c.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://{dev.postgres_user}@127.0.0.1:{dev.postgres_port}/{name}"
+    finally:
+        with contextlib.suppress(Exception), psycopg.connect(**conn) as c:  # type: ignore[arg-type]
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass
+class Space:
+    """One run's private topics, group, data folder and database, and its worker processes."""
+
+    settings: Settings
+    work: Path
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def start_worker(self, **overrides: Any) -> subprocess.Popen[bytes]:
+        """Start ``riskloop worker`` (same group; overrides e.g. another data_dir or port)."""
+        s = self.settings.with_overrides(**overrides) if overrides else self.settings
+        log = self.work / f"worker-{len(self.procs)}.log"
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "streams", "worker"], cwd=PROJECT_ROOT,
+                env=settings_env(s), stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        self.procs.append(proc)
+        return proc
+
+    def second_worker(self, n: int = 1) -> subprocess.Popen[bytes]:
+        """Another member of the same consumer group, with its own data folder and port."""
+        return self.start_worker(data_dir=self.work / f"worker-{n}", web_port=free_port())
+
+    def stop_workers(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def alive(self) -> None:
+        dead = [p for p in self.procs if p.poll() not in (None, -signal.SIGKILL)]
+        if dead:
+            raise BenchError(f"a worker exited with {dead[0].returncode}; see {self.work}")
+
+
+@contextlib.contextmanager
+def space(
+    base: Settings, work: Path, *, sql_url: str, kafka_broker: str | None = None,
+    redis_url: str | None = None,
+) -> Iterator[Space]:  # fmt: skip
+    """A run's private namespace on ``kafka_broker`` (default: the base broker)."""
+    from streams.admin import admin_client, create_topics
+
+    run = uuid.uuid4().hex[:8]
+    work = work / f"run-{run}"
+    work.mkdir(parents=True)
+    s = base.with_overrides(
+        app_id=f"riskloop-chaos-{run}", data_dir=work / "worker-0", sql_url=sql_url,
+        web_port=free_port(), log_format="json", topics=private_topics(run),
+        kafka_broker=kafka_broker or base.kafka_broker, redis_url=redis_url or base.redis_url,
+    )  # fmt: skip
+    create_topics(s)
+    sp = Space(s, work)
+    try:
+        yield sp
+    finally:
+        sp.stop_workers()
+        with contextlib.suppress(Exception):
+            admin = admin_client(s)
+            mine = [t for t in admin.list_topics(timeout=10).topics if run in t]
+            for future in admin.delete_topics(mine, operation_timeout=30).values() if mine else []:
+                with contextlib.suppress(Exception):
+                    future.result()
+
+
+# ---------------------------------------------------------------------------- observation
+
+
+def stage_topics(s: Settings) -> list[str]:
+    t = s.topics
+    return [*t.sources().values(), t.task_commands, t.feedback, t.profile_events, t.dispositions]
+
+
+def safe_lag(s: Settings, topics: list[str]) -> int | None:
+    """The group's lag on ``topics`` (summed topic by topic), None while it cannot be read.
+
+    One request per topic: while a group rebalances after a member died, a single offset
+    fetch for every partition at once can keep timing out where small ones answer.
+    """
+    total = 0
+    for topic in topics:
+        try:
+            total += group_lag(s, [topic])
+        except Exception as exc:
+            _LAG_ERRORS.append(f"{topic}: {exc}")
+            return None
+    return total
+
+
+_LAG_ERRORS: list[str] = []
+
+
+def wait_caught_up(sp: Space, timeout: float = 180) -> float:
+    """Seconds until every stage's group lag is zero (three checks in a row)."""
+    t0 = time.monotonic()
+    deadline, zeros = t0 + timeout, 0
+    topics = stage_topics(sp.settings)
+    while zeros < 3:
+        if time.monotonic() > deadline:
+            raise BenchError(f"the worker did not catch up in {timeout:.0f} s; see {sp.work}")
+        sp.alive()
+        zeros = zeros + 1 if safe_lag(sp.settings, topics) == 0 else 0
+        time.sleep(0.5)
+    return time.monotonic() - t0 - 1.0  # the two confirming checks are not recovery
+
+
+def wait_sources_below(sp: Space, lag: int, timeout: float = 120) -> None:
+    """Until the group has fewer than ``lag`` source records left (i.e. it is mid-stream)."""
+    deadline = time.monotonic() + timeout
+    topics = list(sp.settings.topics.sources().values())
+    while time.monotonic() < deadline:
+        sp.alive()
+        now = safe_lag(sp.settings, topics)
+        if now is not None and now <= lag:
+            return
+        time.sleep(0.1)
+    raise BenchError(f"the worker never got mid-stream within {timeout:.0f} s; see {sp.work}")
+
+
+def sql_snapshot(url: str) -> Snapshot:
+    from sinks.sql import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            tasks = frozenset((r[0], r[1], r[2]) for r in conn.exec_driver_sql(
+                "SELECT task_id, department, state FROM tasks"))  # fmt: skip
+            audit = frozenset((r[0], r[1], r[2] or "", r[3]) for r in conn.exec_driver_sql(
+                "SELECT task_id, event_id, from_state, to_state FROM task_events"))  # fmt: skip
+    except Exception:  # not migrated yet, or the server is away
+        return Snapshot(frozenset(), frozenset())
+    finally:
+        engine.dispose()
+    return Snapshot(tasks, audit)
+
+
+def wait_sql(url: str, want: Snapshot | None = None, timeout: float = 90) -> Snapshot:
+    """SQL sinks batch: until the store equals ``want``, or two reads 3 s apart agree."""
+    deadline = time.monotonic() + timeout
+    last = sql_snapshot(url)
+    while time.monotonic() < deadline:
+        if want is not None and last == want:
+            return last
+        time.sleep(3 if want is None else 0.5)
+        now = sql_snapshot(url)
+        if want is None and now == last and now.rows:
+            return now
+        last = now
+    return last
+
+
+def read_topic(s: Settings, topics: list[str], idle: float = 3.0) -> list[tuple[str, bytes]]:
+    """Every record of ``topics`` (private to the run) from the beginning."""
+    c = Consumer({"bootstrap.servers": s.bootstrap_servers, "group.id": f"read-{uuid.uuid4().hex[:8]}",
+                  "auto.offset.reset": "earliest", "enable.auto.commit": False, "log_level": 0})  # fmt: skip
+    c.subscribe(topics)
+    out: list[tuple[str, bytes]] = []
+    until = time.monotonic() + idle + 5
+    while time.monotonic() < until:
+        msg = c.poll(0.5)
+        if msg is not None and not msg.error():
+            out.append((msg.topic() or "", msg.value() or b""))
+            until = time.monotonic() + idle
+    c.close()
+    return out
+
+
+# ---------------------------------------------------------------------------- own services
+
+
+@contextlib.contextmanager
+def own_stack(shared: DevStackSettings, services: Sequence[str]) -> Iterator[DevStackSettings]:
+    """Our OWN Kafka/Redis/PostgreSQL on free ports in a private state folder, stopped after.
+
+    The folder is made by ``mkdtemp`` and opened to 755: PostgreSQL runs as ``postgres`` and
+    must reach it. Kafka's cached Maven jars are symlinked in, so nothing is downloaded.
+    """
+    state = Path(tempfile.mkdtemp(prefix="riskloop-chaos-"))
+    state.chmod(0o755)
+    jars = kafka.jars_dir(shared)
+    if jars.exists():
+        (state / jars.name).symlink_to(jars)
+    dev = DevStackSettings(
+        state_dir=state, kafka_port=free_port(), kafka_controller_port=free_port(),
+        redis_port=free_port(), postgres_port=free_port(), start_timeout=90,
+    )  # fmt: skip
+    modules = {"kafka": kafka, "redis": redis, "postgres": postgres}
+    started: list[str] = []
+    try:
+        for name in services:
+            modules[name].start(dev)
+            started.append(name)
+        yield dev
+    finally:
+        for name in reversed(started):
+            with contextlib.suppress(Exception):
+                modules[name].stop(dev)
+        shutil.rmtree(state, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------- the suite
+
+
+@dataclass
+class Reference:
+    """The uninterrupted run of the input: its SQL snapshot and its source drain rate."""
+
+    snapshot: Snapshot
+    events_per_second: float
+
+
+def measure_drain(sp: Space, total: int, timeout: float = 180) -> float:
+    """Source records per second, from the first committed progress to zero source lag.
+
+    The input is produced before the worker starts, so start-up is not counted.
+    """
+    topics = list(sp.settings.topics.sources().values())
+    first: float | None = None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        sp.alive()
+        lag = safe_lag(sp.settings, topics)
+        now = time.monotonic()
+        if lag is not None and lag < total and first is None:
+            first = now - 0.05
+        if lag == 0 and first is not None:
+            return total / max(now - first, 0.05)
+        time.sleep(0.05)
+    raise BenchError(f"the worker did not drain {total} records in {timeout:.0f} s")
+
+
+@dataclass
+class Context:
+    """What every scenario gets: settings, a work folder, the input and the shared reference."""
+
+    base: Settings
+    work: Path
+    events: int
+    say: Say = print
+    start: datetime = field(default_factory=default_start)
+    _reference: Reference | None = None
+
+    def items(self) -> list[Item]:
+        return stream(self.events, self.start)
+
+    def reference(self) -> Reference:
+        """Run the input once, uninterrupted (computed once, shared by every scenario)."""
+        if self._reference is None:
+            self.say(f"reference run: {self.events} events, uninterrupted …")
+            items = self.items()
+            with database(self.base.dev) as url, space(self.base, self.work, sql_url=url) as sp:
+                produce(sp.settings, items)
+                sp.start_worker()
+                rate = measure_drain(sp, len(items))
+                wait_caught_up(sp)
+                self._reference = Reference(wait_sql(url), rate)
+            self.say(f"reference: {self._reference.snapshot.rows} rows, {rate:,.0f} ev/s")
+        return self._reference
+
+
+def run_chaos(
+    settings: Settings, names: Sequence[str] | None, events: int, out: Path, say: Say = print
+) -> list[Outcome]:
+    """Run the named scenarios (all by default); write the table to ``out``; return outcomes."""
+    from bench.scenarios import SCENARIOS, select
+    from streams import admin
+
+    admin.require_broker(settings)
+    chosen = select(names)
+    out.mkdir(parents=True, exist_ok=True)
+    outcomes: list[Outcome] = []
+    with tempfile.TemporaryDirectory(prefix="riskloop-chaos-") as tmp:
+        ctx = Context(settings, Path(tmp), events, say)
+        for name in chosen:
+            say(f"scenario {name}: {SCENARIOS[name].description}")
+            try:
+                outcome = SCENARIOS[name].run(ctx)
+            except BenchError as exc:
+                outcome = Outcome(name, events, 0, 0, 0, None, False, f"error: {exc}"[:160])
+            say(f"  → {'pass' if outcome.passed else 'FAIL'} {outcome.note}")
+            outcomes.append(outcome)
+    stamp = time.strftime("%Y%m%d%H%M%S")
+    (out / f"reliability-{stamp}.md").write_text(
+        f"# Reliability ({time.strftime('%Y-%m-%d %H:%M')}, {events} events per run)\n\n"
+        + markdown_table(outcomes),
+        encoding="utf-8",
+    )
+    return outcomes
