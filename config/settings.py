@@ -196,6 +196,7 @@ class Settings(BaseSettings):
     snapshot_interval: float = Field(
         60.0, gt=0, description="seconds between model snapshots to the SQL store"
     )
+    models_enabled: bool = Field(True, description="run the online models (off: rules only)")
     task_min_level: WarningLevel = Field(
         "yellow", description="lowest warning level that makes a task"
     )

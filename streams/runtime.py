@@ -112,12 +112,10 @@ def build_runtime(settings: Settings, metrics: Metrics | None = None) -> Runtime
     for fs in shipped_fence_sets(PROJECT_ROOT / "config" / "geofences"):
         rt.fence_sets[fs.name] = fs
         rt.fence_history.setdefault(fs.name, []).append(fs)
-    try:
+    if settings.models_enabled:
         from models.runtime import build_models
 
         rt.models = build_models(settings)
-    except ModuleNotFoundError:
-        rt.models = None
     for kind, names in rt.active_versions().items():
         for name, version in names.items():
             rt.metrics.active_version.labels(kind, name).info({"version": version})

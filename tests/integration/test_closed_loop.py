@@ -285,9 +285,13 @@ def test_sigkill_mid_run_ends_like_an_uninterrupted_run(
     from tests.integration.conftest import private_topics
 
     with postgres_database(live_settings) as url_a, postgres_database(live_settings) as url_b:
-        run_a = live_settings.with_overrides(sql_url=url_a)
+        # The loop is compared with the online models off: a model learns from every event, and
+        # what it learnt between its last snapshot and the kill is not replayed (a known limit,
+        # see README "Status"), so model-raised warnings may differ. Rules, warnings, tasks,
+        # states and the audit trail must not.
+        run_a = live_settings.with_overrides(sql_url=url_a, models_enabled=False)
         run_b = live_settings.with_overrides(
-            sql_url=url_b, app_id=live_settings.app_id + "-b", data_dir=tmp_path / "worker-b",
+            sql_url=url_b, app_id=live_settings.app_id + "-b", data_dir=tmp_path / "worker-b", models_enabled=False,
             topics=private_topics(uuid.uuid4().hex[:8]), web_port=live_settings.web_port + 1,
         )  # fmt: skip
         from streams.admin import create_topics
@@ -315,7 +319,12 @@ def test_sigkill_mid_run_ends_like_an_uninterrupted_run(
         worker(run_b)
         wait_caught_up(run_b)
         tasks_b, audit_b = wait_sql_stable(url_b)
-        assert tasks_a == tasks_b
+        engine_a = make_engine(url_a)
+        with engine_a.connect() as conn:
+            items = dict(conn.exec_driver_sql("SELECT task_id, item_code FROM tasks").fetchall())
+        engine_a.dispose()
+        diff = sorted((t[0], items.get(t[0], "?")) for t in tasks_a ^ tasks_b)
+        assert tasks_a == tasks_b, diff
         assert audit_a == audit_b
         assert len(tasks_a) > 5
 
