@@ -19,6 +19,7 @@ from infra.errors import InfraError
 from infra.process import (
     ProcessSpec,
     ensure_port_free,
+    is_alive,
     is_ours,
     port_open,
     read_pid,
@@ -203,7 +204,7 @@ def start(dev: DevStackSettings) -> str:
         lambda: probe(bootstrap),
         timeout=dev.start_timeout,
         what="Kafka",
-        alive=lambda: is_ours(pid, marker(dev)),
+        alive=lambda: is_alive(pid),
         log_file=log_file(dev),
     )
     return f"kafka started on {bootstrap} (pid {pid})"

@@ -19,7 +19,15 @@ from typing import Any
 from config.settings import DevStackSettings
 from infra.errors import InfraError
 from infra.packages import ensure_binary
-from infra.process import ProcessSpec, ensure_port_free, is_ours, read_pid, spawn, wait_until
+from infra.process import (
+    ProcessSpec,
+    ensure_port_free,
+    is_alive,
+    is_ours,
+    read_pid,
+    spawn,
+    wait_until,
+)
 
 _SERVICE_USER = "postgres"
 
@@ -182,7 +190,7 @@ def start(dev: DevStackSettings) -> str:
         lambda: probe(dev),
         timeout=dev.start_timeout,
         what="PostgreSQL",
-        alive=lambda: is_ours(pid, marker(dev)),
+        alive=lambda: is_alive(pid),
         log_file=log_file(dev),
     )
     _ensure_database(dev)

@@ -65,6 +65,19 @@ def is_ours(pid: int | None, marker: str) -> bool:
     return marker in cmdline(pid)
 
 
+def is_alive(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie, whatever its command line says.
+
+    The start-up check must not use the command-line marker: between fork and exec a fresh
+    child still shows its parent's command line, and would be taken for dead.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
     """True if something accepts TCP connections on ``host:port``."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -28,6 +28,7 @@ from infra.packages import ensure_binary
 from infra.process import (
     ProcessSpec,
     ensure_port_free,
+    is_alive,
     is_ours,
     read_pid,
     spawn,
@@ -141,7 +142,7 @@ def _wait_ready(dev: DevStackSettings, pid: int) -> None:
         lambda: probe(dev.prometheus_port),
         timeout=dev.start_timeout,
         what="Prometheus",
-        alive=lambda: is_ours(pid, marker(dev)),
+        alive=lambda: is_alive(pid),
         log_file=log_file(dev),
     )
 

@@ -9,6 +9,7 @@ from infra.packages import ensure_binary
 from infra.process import (
     ProcessSpec,
     ensure_port_free,
+    is_alive,
     is_ours,
     read_pid,
     spawn,
@@ -69,7 +70,7 @@ def start(dev: DevStackSettings) -> str:
         lambda: probe(dev.redis_port),
         timeout=dev.start_timeout,
         what="Redis",
-        alive=lambda: is_ours(pid, "redis-server"),
+        alive=lambda: is_alive(pid),
         log_file=log_file(dev),
     )
     return f"redis started on 127.0.0.1:{dev.redis_port} (pid {pid})"

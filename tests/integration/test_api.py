@@ -110,6 +110,9 @@ def test_writes_need_their_role_and_a_refusal_changes_nothing(api: tuple[str, Se
     }
 
 
+UNAVAILABLE_WHILE_REBALANCING = {"/ready", "/api/entities/{uscc}/profile"}
+
+
 def fuzz(
     op: Any, mode: GenerationMode, headers: dict[str, str], base: str, statuses: list[int]
 ) -> list[str]:
@@ -123,7 +126,10 @@ def fuzz(
     def call(case: Any) -> None:
         response = case.call(base_url=base, headers=headers, timeout=30)
         statuses.append(response.status_code)
-        if response.status_code >= 500:
+        # 503 is documented for these two: not ready yet, or the key's owner is not known while
+        # the group rebalances ("try again later") — by design, not a server fault
+        documented = response.status_code == 503 and op.path in UNAVAILABLE_WHILE_REBALANCING
+        if response.status_code >= 500 and not documented:
             failures.append(
                 f"{response.status_code} {response.text[:200]} ← {case.as_curl_command()}"
             )
