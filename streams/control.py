@@ -182,7 +182,6 @@ def apply_fenceset(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str
     if old is not None and old.content_hash == fences.content_hash:
         return None
     rt.fence_sets[fences.name] = fences
-    rt.fence_history.setdefault(fences.name, []).append(fences)
     if old is not None:
         app.riskloop_control.fence_changes.append((old, fences))
     return status_record(rt.worker_id, "fenceset", fences.name, fences.version, "accepted")

@@ -81,5 +81,3 @@ async def handle_profile_event(app: RiskLoopApp, raw: bytes) -> None:
     )  # fmt: skip
     if new is not profile:
         app.riskloop_tables.profiles[body["uscc"]] = new.model_dump(mode="json")
-        if app.riskloop_sinks is not None:
-            await app.riskloop_sinks.profile(new)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from config.settings import Settings
-from loop.profile import EntityProfile
 from loop.tasks import TaskCase
 from schemas.records import Alert, SupervisionEvent, TaskEvent
 from sinks.redis_views import RedisViews
@@ -44,6 +43,3 @@ class Outputs:
 
     async def supervision(self, events: Sequence[SupervisionEvent]) -> None:
         await self.sql.add_many(list(events))
-
-    async def profile(self, profile: EntityProfile) -> None:
-        """Profiles live in their table; SQL keeps tasks and warnings (see README)."""

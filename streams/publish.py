@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from config.settings import Settings
+from config.settings import PROJECT_ROOT, Settings
 from rules.compiler import load_pack, load_pack_text
 from rules.testing import failures, run_examples
 from schemas.errors import ConfigError, RiskLoopError
@@ -177,6 +177,11 @@ def rollback_fenceset(settings: Settings, name: str) -> tuple[str, str]:
         except RiskLoopError:
             continue  # refused by the workers too: never ran, not a rollback target
         versions = [v for v in versions if v[0] != version] + [(version, value)]
+    if len(versions) == 1:  # the natural base is the shipped file of that name (cf. packs)
+        for path in sorted((PROJECT_ROOT / "config" / "geofences").glob("*.geojson")):
+            shipped = parse_fence_set(path.read_bytes())
+            if shipped.name == name and shipped.version != versions[0][0]:
+                versions.insert(0, (shipped.version, path.read_bytes()))
     if len(versions) < 2:
         raise ConfigError(
             f"fence set {name!r} has no earlier valid version on {settings.topics.geofences}"

@@ -59,7 +59,6 @@ class Runtime:
     loop: LoopConfig
     routing: RoutingTable
     fence_sets: dict[str, CompiledFenceSet] = field(default_factory=dict)
-    fence_history: dict[str, list[CompiledFenceSet]] = field(default_factory=dict)
     silences: list[Silence] = field(default_factory=list)
     models: Any = None
     worker_id: str = ""
@@ -70,7 +69,6 @@ class Runtime:
     warnings_cache: dict[str, Any] = field(
         default_factory=dict
     )  # entity → EntityWarnings  # "topic:partition" → last offset read
-    _engine: RuleEngine | None = None
 
     @property
     def engine(self) -> RuleEngine:
@@ -111,7 +109,6 @@ def build_runtime(settings: Settings, metrics: Metrics | None = None) -> Runtime
     )
     for fs in shipped_fence_sets(PROJECT_ROOT / "config" / "geofences"):
         rt.fence_sets[fs.name] = fs
-        rt.fence_history.setdefault(fs.name, []).append(fs)
     if settings.models_enabled:
         from models.runtime import build_models
 

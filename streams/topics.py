@@ -85,8 +85,11 @@ def declare(app: faust.App, settings: Settings) -> Topics:
 
 
 def task_topic(app: faust.App, settings: Settings, department: str) -> faust.TopicT:
-    """The topic of one department's tasks, ``tasks.<department>``."""
-    return app.topic(
-        f"{settings.topics.task_prefix}{department}", key_type=bytes, value_type=bytes,
-        value_serializer="raw", key_serializer="raw", partitions=settings.topics.partitions,
-    )  # fmt: skip
+    """The topic of one department's tasks, ``tasks.<department>``; made once per app."""
+    cache: dict[str, faust.TopicT] = app.__dict__.setdefault("_riskloop_task_topics", {})
+    if department not in cache:
+        cache[department] = app.topic(
+            f"{settings.topics.task_prefix}{department}", key_type=bytes, value_type=bytes,
+            value_serializer="raw", key_serializer="raw", partitions=settings.topics.partitions,
+        )  # fmt: skip
+    return cache[department]
