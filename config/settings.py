@@ -196,6 +196,10 @@ class Settings(BaseSettings):
     snapshot_interval: float = Field(
         60.0, gt=0, description="seconds between model snapshots to the SQL store"
     )
+    commit_interval: float = Field(
+        1.0, gt=0, description="seconds between offset commits (a crash redoes at most this)"
+    )
+    commit_every: int = Field(100, gt=0, description="commit after this many events, if sooner")
     models_enabled: bool = Field(True, description="run the online models (off: rules only)")
     task_min_level: WarningLevel = Field(
         "yellow", description="lowest warning level that makes a task"

@@ -4,18 +4,26 @@ The warning logic itself (fusion, grading, inhibition, silences) is pure, in loo
 this stage loads the entity's state from its table, calls it, stores the result and publishes
 every change on ``alerts`` (shadow ones on ``alerts.shadow``). A warning that needs a task sends
 an "open" command keyed by the deterministic task id; the task agent ignores a second one.
+An entity's warnings change once per event (all its hits and scores together), and the outputs
+are stored with them, so a redelivered event sends them again rather than folding twice.
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from loop import ids
 from loop.feedback import recurrence
 from loop.warnings import EntityWarnings, apply_hit, apply_score, should_task
+from models.score import ModelScore
+from rules.hit import RuleHit
 from schemas.records import Alert
+from streams.emit import Output, emit, output
 from streams.logs import get_logger
+from streams.once import Seen
 from streams.scoring import Scored
 
 if TYPE_CHECKING:
@@ -34,52 +42,95 @@ def load_warnings(app: RiskLoopApp, entity: str) -> EntityWarnings | None:
     cache = app.riskloop_runtime.warnings_cache
     if entity in cache:
         return cache[entity]
-    raw = app.riskloop_tables.warnings.get(entity)
+    raw = app.riskloop_tables.warnings.current(entity)
     state = EntityWarnings.model_validate(raw) if raw else None
     if state is not None:
         cache[entity] = state
     return state
 
 
-def store_warnings(app: RiskLoopApp, state: EntityWarnings) -> None:
-    app.riskloop_tables.warnings[state.entity] = state.model_dump(mode="json")
+def store_warnings(app: RiskLoopApp, state: EntityWarnings, outputs: list[Output]) -> None:
+    """Store the entity's warnings with the outputs this event produced (see streams/once.py)."""
+    app.riskloop_tables.warnings.put(state.entity, state.model_dump(mode="json"), outputs)
     app.riskloop_runtime.warnings_cache[state.entity] = state
+
+
+Change = Callable[[EntityWarnings | None], tuple[EntityWarnings | None, list[Alert]]]
+
+
+async def change_warnings(
+    app: RiskLoopApp, entity: str, changes: list[Change], *, store_quiet: bool = True
+) -> list[Alert]:
+    """Apply ``changes`` to the entity's warnings once per event, store, publish.
+
+    A redelivered event that was applied before the worker died sends what it produced then.
+    ``store_quiet=False`` (timers) stores nothing when no warning changed.
+    """
+    replay = app.riskloop_tables.warnings.replay(entity)
+    if replay.seen is Seen.stored:
+        await emit(app, replay.outputs)
+        return [
+            Alert.model_validate_json(o["value"]) for o in replay.outputs if o["sink"] == "alert"
+        ]
+    if replay.seen is Seen.passed:
+        return []
+    state = load_warnings(app, entity)
+    alerts: list[Alert] = []
+    for change in changes:
+        state, changed = change(state)
+        alerts += changed
+    if state is None or not (alerts or store_quiet):
+        return []
+    outputs = warning_outputs(app, state, alerts)
+    store_warnings(app, state, outputs)
+    await emit(app, outputs)
+    _observe(app, alerts)
+    return alerts
 
 
 async def raise_warnings(app: RiskLoopApp, scored: Scored) -> list[Alert]:
     """Fold every hit and alerting score into its entity's warnings; publish the changes."""
     rt = app.riskloop_runtime
     now = rt.clock.now()
-    published: list[Alert] = []
+    by_entity: dict[str, list[Change]] = {}
     for hit in scored.hits:
-        state, alerts = apply_hit(load_warnings(app, hit.entity), hit, now, rt.loop, rt.silences)
-        store_warnings(app, state)
-        published += await publish(app, state, alerts)
+        by_entity.setdefault(hit.entity, []).append(
+            partial(_hit, hit=hit, now=now, config=rt.loop, silences=rt.silences)
+        )
     for s in scored.scores:
-        if not (s.alert and s.warmed_up):
-            continue
-        state, alerts = apply_score(load_warnings(app, s.entity), s, now, rt.loop, rt.silences)
-        store_warnings(app, state)
-        published += await publish(app, state, alerts)
+        if s.alert and s.warmed_up:
+            by_entity.setdefault(s.entity, []).append(
+                partial(_score, score=s, now=now, config=rt.loop, silences=rt.silences)
+            )
+    published: list[Alert] = []
+    for entity, changes in by_entity.items():
+        published += await change_warnings(app, entity, changes)
     return published
 
 
-async def publish(app: RiskLoopApp, state: EntityWarnings, alerts: list[Alert]) -> list[Alert]:
-    """Send alert changes; open a task for each that needs one."""
+def _hit(
+    state: EntityWarnings | None, *, hit: RuleHit, **kw: Any
+) -> tuple[EntityWarnings, list[Alert]]:
+    return apply_hit(state, hit, kw["now"], kw["config"], kw["silences"])
+
+
+def _score(
+    state: EntityWarnings | None, *, score: ModelScore, **kw: Any
+) -> tuple[EntityWarnings, list[Alert]]:
+    return apply_score(state, score, kw["now"], kw["config"], kw["silences"])
+
+
+def warning_outputs(app: RiskLoopApp, state: EntityWarnings, alerts: list[Alert]) -> list[Output]:
+    """Alert changes on ``alerts`` (or ``alerts.shadow``); a task command for each that needs
+    one; a profile event for a new warning on an enterprise."""
     rt = app.riskloop_runtime
-    topics = app.riskloop_topics
-    if alerts and app.riskloop_sinks is not None:
-        await app.riskloop_sinks.alerts([a for a in alerts if not a.shadow])
+    outs: list[Output] = []
     for alert in alerts:
-        topic = topics.alerts_shadow if alert.shadow else topics.alerts
-        await topic.send(key=alert.fingerprint.encode(), value=alert.model_dump_json().encode())
-        rt.metrics.warnings.labels(
-            alert.level.value, alert.source, alert.state.value, (alert.region_code or "")[:4]
-        ).inc()
-        # new and escalated warnings are news for an operator; routine updates are debug
-        (log.info if alert.state.value in _NEWS else log.debug)(
-            "warning", alert_id=alert.alert_id, state=alert.state.value, level=alert.level.value
-        )
+        key = alert.fingerprint
+        if alert.shadow:
+            outs.append(output("alerts_shadow", key, alert))
+        else:
+            outs.append(output("alerts", key, alert, sink="alert"))
         if should_task(alert, rt.loop):
             warning = state.warnings.get(alert.fingerprint)
             command = {
@@ -93,27 +144,34 @@ async def publish(app: RiskLoopApp, state: EntityWarnings, alerts: list[Alert]) 
                     else None
                 ),
             }
-            await topics.task_commands.send(
-                key=ids.task_id(alert.alert_id).encode(),
-                value=json.dumps(command, ensure_ascii=False).encode(),
-            )
+            outs.append(output("task_commands", ids.task_id(alert.alert_id),
+                               json.dumps(command, ensure_ascii=False)))  # fmt: skip
         if alert.uscc and alert.state.value == "new" and not alert.shadow:
-            await send_profile_event(
-                app,
-                alert.uscc,
-                f"warning_{alert.level.value}",
-                alert.last_seen.isoformat(),
-                alert.alert_id,
-                alert.region_code,
+            outs.append(
+                profile_output(
+                    alert.uscc,
+                    f"warning_{alert.level.value}",
+                    alert.last_seen.isoformat(),
+                    alert.alert_id,
+                    alert.region_code,
+                )  # fmt: skip
             )
-    return alerts
+    return outs
 
 
-async def send_profile_event(
-    app: RiskLoopApp, uscc: str, kind: str, at: str, ref: str, region_code: str | None
-) -> None:
+def _observe(app: RiskLoopApp, alerts: list[Alert]) -> None:
+    m = app.riskloop_runtime.metrics
+    for alert in alerts:
+        m.warnings.labels(
+            alert.level.value, alert.source, alert.state.value, (alert.region_code or "")[:4]
+        ).inc()
+        # new and escalated warnings are news for an operator; routine updates are debug
+        (log.info if alert.state.value in _NEWS else log.debug)(
+            "warning", alert_id=alert.alert_id, state=alert.state.value, level=alert.level.value
+        )
+
+
+def profile_output(uscc: str, kind: str, at: str, ref: str, region_code: str | None) -> Output:
     """Profiles are keyed by USCC: updates travel on their own topic to the owning partition."""
     body = {"uscc": uscc, "kind": kind, "at": at, "ref": ref, "region_code": region_code}
-    await app.riskloop_topics.profile_events.send(
-        key=uscc.encode(), value=json.dumps(body).encode()
-    )
+    return output("profile_events", uscc, json.dumps(body))

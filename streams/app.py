@@ -7,6 +7,7 @@ each get exactly the configuration they pass in (no module-level app reading the
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from typing import Any
 
 import faust
@@ -15,6 +16,8 @@ from config.settings import Settings
 from schemas.dedup import DedupWindow
 from streams import tables
 from streams.control import ControlState
+from streams.metrics import Metrics
+from streams.once import Mode
 from streams.runtime import Runtime, build_runtime
 from streams.tables import Tables
 from streams.topics import Topics, declare
@@ -49,12 +52,25 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         "key_serializer": "raw",
         "value_serializer": "raw",
         "table_cleanup_interval": 30.0,
-        "broker_commit_every": 100,
-        "broker_commit_interval": 1.0,
+        "broker_commit_every": settings.commit_every,
+        "broker_commit_interval": settings.commit_interval,
         "stream_wait_empty": False,
         "consumer_auto_offset_reset": "earliest",
         "producer_acks": -1,
+        # static membership (KIP-345): a worker restarted under the same identity takes its
+        # partitions back at once, instead of waiting out the dead session and rebalancing
+        # twice (after which Faust can leave never-committed partitions unread)
+        "consumer_group_instance_id": worker_identity(settings),
     }
+
+
+def worker_identity(settings: Settings) -> str:
+    """One worker's stable name: app, host and HTTP port (two workers on a host differ)."""
+    return f"{settings.app_id}@{socket.gethostname()}:{settings.web_port}"
+
+
+def _counter(metrics: Metrics, table: str) -> Callable[[Mode], None]:
+    return lambda mode: metrics.redelivered.labels(table, mode.value).inc()
 
 
 def build_app(settings: Settings, runtime: Runtime | None = None, **overrides: Any) -> RiskLoopApp:
@@ -65,7 +81,10 @@ def build_app(settings: Settings, runtime: Runtime | None = None, **overrides: A
     app.riskloop_topics = declare(app, settings)
     app.riskloop_tables = tables.declare(app, settings.topics.partitions)
     app.riskloop_runtime = runtime or build_runtime(settings)
-    app.riskloop_runtime.worker_id = f"{settings.app_id}@{socket.gethostname()}:{settings.web_port}"
+    app.riskloop_runtime.worker_id = worker_identity(settings)
+    for name in tables.TABLE_NAMES:
+        journal = getattr(app.riskloop_tables, name)
+        journal.on_redelivered = _counter(app.riskloop_runtime.metrics, name)
     app.riskloop_dedup = DedupWindow(app.riskloop_tables.dedup, settings.dedup_window_seconds)
     app.riskloop_sinks = None
     app.riskloop_control = ControlState()
@@ -74,6 +93,8 @@ def build_app(settings: Settings, runtime: Runtime | None = None, **overrides: A
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def _forget_revoked(app_: Any, revoked: Any, **_: Any) -> None:
         app.riskloop_runtime.warnings_cache.clear()  # another worker may own them now
+        for journal in app.riskloop_tables.journals():
+            journal.forget()  # what comes next after a rebalance is redelivered
         app.riskloop_runtime.metrics.worker_ready.set(0)  # rebalancing: not consuming
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]

@@ -12,11 +12,13 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from loop.feedback import close_loop
-from loop.profile import EntityProfile, record
+from loop.feedback import close_loop, feedback_for, update_precision
+from loop.profile import EntityProfile, disposition_kind, record
 from loop.tasks import TaskCase
-from streams.alerting import load_warnings, publish, send_profile_event, store_warnings
+from streams.alerting import load_warnings, profile_output, store_warnings, warning_outputs
+from streams.emit import emit
 from streams.logs import correlation, get_logger
+from streams.once import Seen
 
 if TYPE_CHECKING:
     from streams.app import RiskLoopApp
@@ -27,40 +29,50 @@ log = get_logger(__name__)
 async def handle_feedback(app: RiskLoopApp, raw: bytes) -> None:
     rt = app.riskloop_runtime
     case = TaskCase.model_validate_json(raw)
-    warnings = load_warnings(app, case.task.entity)
+    entity, fingerprint = case.task.entity, case.task.fingerprint
+    warnings = load_warnings(app, entity)
     if warnings is None:
         log.warning("feedback for an entity without warnings", task_id=case.task_id)
         return
+    replay = app.riskloop_tables.warnings.replay(entity)
+    if replay.seen is Seen.passed:
+        return
+    precision = app.riskloop_tables.precision  # rewinds: a redelivery counts from the same base
     counters = {
-        rule: app.riskloop_tables.precision.get(rule) or {"confirmed": 0, "false_alarm": 0}
-        for rule in {r for r in _rules_of(warnings, case.task.fingerprint)}
+        rule: precision.get(rule) or {"confirmed": 0, "false_alarm": 0}
+        for rule in _rules_of(warnings, fingerprint)
     }
     with correlation(case.task.correlation_id, task_id=case.task_id):
+        if replay.seen is Seen.stored:  # applied before a restart: count again, send again
+            warning = warnings.warnings.get(fingerprint)
+            if warning is not None:
+                _store_counters(app, update_precision(counters, feedback_for(case, warning)))
+            await emit(app, replay.outputs)
+            return
         closed = close_loop(
             case, warnings, counters, None, now=rt.clock.now(), config=rt.loop, silences=rt.silences
         )
-        store_warnings(app, closed.warnings)
-        for rule, counter in (closed.counters or {}).items():
-            app.riskloop_tables.precision[rule] = counter
-        await publish(app, closed.warnings, closed.alerts)
         fb = closed.feedback
+        outputs = warning_outputs(app, closed.warnings, closed.alerts)
+        if case.task.uscc:
+            when = (case.disposed_at or rt.clock.now()).isoformat()
+            kind = disposition_kind(fb.result)
+            outputs.append(
+                profile_output(case.task.uscc, kind, when, case.task_id, case.task.region_code)
+            )
+        store_warnings(app, closed.warnings, outputs)
+        _store_counters(app, closed.counters or {})
+        await emit(app, outputs)
         for rule in fb.rules:
             rt.metrics.rule_dispositions.labels(rule, fb.result.value).inc()
         if rt.models is not None:
             for label in fb.labels:
                 rt.models.learn_label(label.model, label.features, label.label)
-        if case.task.uscc:
-            from loop.profile import disposition_kind
 
-            when = (case.disposed_at or rt.clock.now()).isoformat()
-            await send_profile_event(
-                app,
-                case.task.uscc,
-                disposition_kind(fb.result),
-                when,
-                case.task_id,
-                case.task.region_code,
-            )
+
+def _store_counters(app: RiskLoopApp, counters: dict[str, dict[str, int]]) -> None:
+    for rule, counter in counters.items():
+        app.riskloop_tables.precision[rule] = counter
 
 
 def _rules_of(warnings: object, fingerprint: str) -> list[str]:

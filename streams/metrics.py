@@ -37,6 +37,13 @@ class Metrics:
         self.events_duplicate = Counter(
             f"{p}_events_duplicate", "Re-sent records counted once", ["source"], registry=r
         )
+        self.redelivered = Counter(
+            f"{p}_redelivered",
+            "Keys a redelivered event found already written: rewound and recomputed, or its "
+            "stored outputs sent again (streams/once.py)",
+            ["table", "how"],
+            registry=r,
+        )
         self.latency = Histogram(
             f"{p}_processing_latency_seconds",
             "Seconds from event time (stage=event) or ingest (stage=ingest) to the warning",

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 import faust
 
-from streams.alerting import raise_warnings, send_profile_event
+from streams.alerting import profile_output, raise_warnings
+from streams.emit import emit
 from streams.feedback import handle_feedback, handle_profile_event
 from streams.ingest import ingest
 from streams.logs import correlation, get_logger
@@ -91,9 +92,8 @@ def _source_agent(app: RiskLoopApp, source: str, topic: faust.TopicT) -> None:
 
                         kind = inspection_kind(record.outcome)  # type: ignore[attr-defined]
                     at = record.event_time.isoformat()  # type: ignore[attr-defined]
-                    await send_profile_event(
-                        app, uscc, kind, at, event_id, getattr(record, "region_code", None)
-                    )
+                    region = getattr(record, "region_code", None)
+                    await emit(app, [profile_output(uscc, kind, at, event_id, region)])
                 if alerts:
                     _observe_latency(app, source, record)
 

@@ -8,13 +8,16 @@ from faust.worker import Worker
 
 from config.settings import Settings
 from infra.process import ensure_port_free
-from streams import logs, snapshots
+from streams import consumer, logs, snapshots
 from streams.admin import create_topics, require_broker
 from streams.control import run_control_plane
 from streams.logs import get_logger
 from streams.outputs import Outputs
 
 log = get_logger(__name__)
+
+
+_SINK_WAIT_BEFORE_COMMIT = 5.0  # s; with PostgreSQL away, commits wait this long, then go on
 
 
 class RiskLoopWorker(Worker):
@@ -42,6 +45,7 @@ def make_worker(settings: Settings) -> RiskLoopWorker:
     async def stop_outputs(app_: Any, **_: Any) -> None:
         await outputs.stop()
 
+    consumer.install(app.consumer, outputs, wait=_SINK_WAIT_BEFORE_COMMIT)
     app.riskloop_control.ready.clear()
 
     @app.task

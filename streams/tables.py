@@ -1,6 +1,9 @@
 """The worker's Faust tables, declared once. Values are JSON (pydantic ``model_dump``) so a
 table survives restarts and rebalances through its changelog topic.
 
+Every table is wrapped in a journal (streams/once.py) so that an event redelivered after a
+crash neither counts twice nor loses its outputs.
+
 Co-partitioning: every table is written while handling an event whose key is the table key
 (source topics are keyed by USCC, equipment code or plate; internal topics by task id, entity
 or USCC), so a key's state lives on the partition that owns that key's events.
@@ -8,11 +11,14 @@ or USCC), so a key's state lives on the partition that owns that key's events.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import faust
-from faust.types import TableT
+from faust.types import TP, TableT
+
+from streams.once import Journal, Mode
 
 TABLE_NAMES = ("dedup", "rule_state", "vehicles", "warnings", "tasks", "profiles", "precision")
 
@@ -24,19 +30,35 @@ def changelog_topic(app_id: str, table: str) -> str:
 
 @dataclass(frozen=True)
 class Tables:
-    dedup: TableT[str, Any]  # event id → event time (epoch s)
-    rule_state: TableT[str, Any]  # "<rule>|<entity>" → window state
-    vehicles: TableT[str, Any]  # "<fence set>|<plate>" → VehicleState dict
-    warnings: TableT[str, Any]  # entity → EntityWarnings
-    tasks: TableT[str, Any]  # task id → TaskCase
-    profiles: TableT[str, Any]  # USCC → EntityProfile
-    precision: TableT[str, Any]  # "<pack>/<rule>" → {confirmed, false_alarm}
+    dedup: Journal  # event id → event time (epoch s)
+    rule_state: Journal  # "<rule>|<entity>" → window state
+    vehicles: Journal  # "<fence set>|<plate>" → VehicleState dict
+    warnings: Journal  # entity → EntityWarnings (replayed, not rewound: several inputs)
+    tasks: Journal  # task id → TaskCase (replayed: commands, dispositions, ticks)
+    profiles: Journal  # USCC → EntityProfile
+    precision: Journal  # "<pack>/<rule>" → {confirmed, false_alarm}
+
+    def journals(self) -> tuple[Journal, ...]:
+        return (self.dedup, self.rule_state, self.vehicles, self.warnings, self.tasks,
+                self.profiles, self.precision)  # fmt: skip
 
 
 def declare(app: faust.App, partitions: int) -> Tables:
-    def table(name: str, help_: str) -> TableT[str, Any]:
+    def committed(mark: str) -> int | None:
+        """The partition's committed offset (the next to read), when this worker knows it."""
+        offsets = getattr(getattr(app, "_consumer", None), "_committed_offset", None)
+        if not isinstance(offsets, Mapping):  # no consumer yet (tests, before the worker)
+            return None
+        topic, _, partition = mark.rpartition(":")
+        offset = offsets.get(TP(topic, int(partition)))
+        return offset if isinstance(offset, int) else None
+
+    def table(name: str, help_: str, mode: Mode = Mode.rewind) -> Journal:
         # key_type str and no value model: Faust serialises both as JSON
-        return app.Table(name, default=None, partitions=partitions, key_type=str, help=help_)
+        raw: TableT[str, Any] = app.Table(
+            name, default=None, partitions=partitions, key_type=str, help=help_
+        )
+        return Journal(raw, mode, committed)
 
     return Tables(
         dedup=table("dedup", "source event ids seen within the dedup window"),
@@ -44,8 +66,8 @@ def declare(app: faust.App, partitions: int) -> Tables:
             "rule_state", "window/duration/absence/sequence state per rule and entity"
         ),
         vehicles=table("vehicles", "per-vehicle geo state per fence set"),
-        warnings=table("warnings", "warnings per entity"),
-        tasks=table("tasks", "task cases by task id"),
+        warnings=table("warnings", "warnings per entity", Mode.replay),
+        tasks=table("tasks", "task cases by task id", Mode.replay),
         profiles=table("profiles", "entity profiles (一企一档) by USCC"),
         precision=table("precision", "rule precision counters from dispositions"),
     )

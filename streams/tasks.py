@@ -1,7 +1,8 @@
 """Task stage: open tasks, apply dispositions, raise 催办/督办/通报 — keyed by task id.
 
 The state machine is pure (loop/state_machine.py). This agent keeps each ``TaskCase`` in the
-``tasks`` table, publishes the task on ``tasks.<department>``, every transition on
+``tasks`` table (journalled with the outputs it caused: a redelivered command, disposition or
+tick sends them again instead of acting twice), publishes the task on ``tasks.<department>``, every transition on
 ``tasks.events``, and hands a disposal back to the warning's entity on the feedback topic.
 An invalid disposition (unknown task, wrong department, invalid transition, missing evidence)
 goes to the dead-letter topic with its reason; the agent carries on.
@@ -23,9 +24,10 @@ from loop.tasks import Recurrence, TaskCase
 from rules.hit import TaskTemplate
 from schemas.errors import ValidationFailed
 from schemas.records import Alert, Disposition, TaskEvent, TaskState
+from streams.emit import Output, emit, output, to_department
 from streams.ingest import ingest, send_dead_letter
 from streams.logs import correlation, get_logger
-from streams.topics import task_topic
+from streams.once import Seen
 
 if TYPE_CHECKING:
     from streams.app import RiskLoopApp
@@ -34,7 +36,7 @@ log = get_logger(__name__)
 
 
 def load_case(app: RiskLoopApp, task_id: str) -> TaskCase | None:
-    raw = app.riskloop_tables.tasks.get(task_id)
+    raw = app.riskloop_tables.tasks.current(task_id)
     return TaskCase.model_validate(raw) if raw else None
 
 
@@ -47,7 +49,8 @@ async def handle_command(app: RiskLoopApp, raw: bytes) -> None:
     rec = Recurrence.model_validate(body["recurrence"]) if body.get("recurrence") else None
     from loop import ids
 
-    if load_case(app, ids.task_id(alert.alert_id)) is not None:
+    task_id = ids.task_id(alert.alert_id)
+    if await _replayed(app, task_id) or load_case(app, task_id) is not None:
         return
     with correlation(alert.correlation_id, alert_id=alert.alert_id):
         case, events = open_task(
@@ -64,6 +67,8 @@ async def handle_disposition(app: RiskLoopApp, event: faust.EventT) -> None:
         return
     assert isinstance(record, Disposition)
     rt = app.riskloop_runtime
+    if await _replayed(app, record.task_id):
+        return
     before = load_case(app, record.task_id)
     try:
         case, events = apply(before, record, rt.loop)
@@ -74,35 +79,48 @@ async def handle_disposition(app: RiskLoopApp, event: faust.EventT) -> None:
         )
         return
     with correlation(case.task.correlation_id, task_id=case.task_id):
-        await store_and_publish(app, before, case, events)
+        extra = []
         if any(e.to_state is TaskState.disposed for e in events):
-            await app.riskloop_topics.feedback.send(
-                key=case.task.entity.encode(), value=case.model_dump_json().encode()
-            )
+            extra.append(output("feedback", case.task.entity, case))
+        await store_and_publish(app, before, case, events, extra)
+
+
+async def _replayed(app: RiskLoopApp, task_id: str) -> bool:
+    """True when the current event was applied to this task before a restart (its outputs
+    are sent again) or has nothing left to do here; see streams/once.py."""
+    replay = app.riskloop_tables.tasks.replay(task_id)
+    if replay.seen is Seen.stored:
+        await emit(app, replay.outputs)
+    return replay.seen is not Seen.fresh
 
 
 async def store_and_publish(
-    app: RiskLoopApp, before: TaskCase | None, case: TaskCase, events: list[TaskEvent]
+    app: RiskLoopApp,
+    before: TaskCase | None,
+    case: TaskCase,
+    events: list[TaskEvent],
+    extra: list[Output] | None = None,
 ) -> None:
-    """Store the case, then publish: the task when it (re)enters a department, every event."""
+    """Store the case with its outputs, then send them: the task when it (re)enters a
+    department, every event on ``tasks.events``, the task and its events to the sinks."""
     rt = app.riskloop_runtime
-    app.riskloop_tables.tasks[case.task_id] = case.model_dump(mode="json")
     task = case.task
+    outputs: list[Output] = []
     if (
         before is None
         or before.task.department != task.department
         or task.state is TaskState.dispatched
     ):
-        topic = task_topic(app, rt.settings, task.department)
-        await topic.send(key=task.task_id.encode(), value=task.model_dump_json().encode())
+        outputs.append(to_department(task.department, task.task_id, task, sink="task"))
+    else:
+        outputs.append(output("", task.task_id, task, sink="task"))
+    outputs += [output("task_events", ev.task_id, ev, sink="task_event") for ev in events]
+    outputs += extra or []
+    app.riskloop_tables.tasks.put(case.task_id, case.model_dump(mode="json"), outputs)
+    await emit(app, outputs)
     for ev in events:
-        await app.riskloop_topics.task_events.send(
-            key=ev.task_id.encode(), value=ev.model_dump_json().encode()
-        )
         rt.metrics.task_transitions.labels(ev.department, ev.to_state.value).inc()
         _observe_durations(app, case, ev)
-    if app.riskloop_sinks is not None:
-        await app.riskloop_sinks.task(case, events)
 
 
 def _observe_durations(app: RiskLoopApp, case: TaskCase, ev: TaskEvent) -> None:
@@ -126,10 +144,11 @@ async def supervise(app: RiskLoopApp, tasks: MutableMapping[str, Any], partition
     open_by_dept: dict[str, int] = {}
     overdue_by_dept: dict[str, int] = {}
     for task_id in list(tasks):
-        raw = app.riskloop_tables.tasks.get(task_id)
-        if not raw:
+        if await _replayed(app, task_id):
             continue
-        case = TaskCase.model_validate(raw)
+        case = load_case(app, task_id)
+        if case is None:
+            continue
         if case.task.state not in _OPEN:
             continue
         dept = case.task.department
@@ -141,15 +160,12 @@ async def supervise(app: RiskLoopApp, tasks: MutableMapping[str, Any], partition
         new, events = due(case, now, rt.loop)
         if not events:
             continue
-        app.riskloop_tables.tasks[task_id] = new.model_dump(mode="json")
+        outputs = [output("supervision", ev.task_id, ev, sink="supervision") for ev in events]
+        app.riskloop_tables.tasks.put(task_id, new.model_dump(mode="json"), outputs)
+        await emit(app, outputs)
         for ev in events:
-            await app.riskloop_topics.supervision.send(
-                key=ev.task_id.encode(), value=ev.model_dump_json().encode()
-            )
             rt.metrics.supervision.labels(ev.kind.value, ev.department).inc()
             raised += 1
-        if app.riskloop_sinks is not None:
-            await app.riskloop_sinks.supervision(events)
     # gauges: this partition's counts, summed with the other partitions' last counts
     rt.task_counts[partition] = (open_by_dept, overdue_by_dept)
     departments = {d for o, v in rt.task_counts.values() for d in (*o, *v)}

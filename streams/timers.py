@@ -11,6 +11,7 @@ no task escapes supervision because a worker went away.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, MutableMapping
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from aiokafka.partitioner import murmur2
@@ -18,13 +19,18 @@ from aiokafka.partitioner import murmur2
 from geo.detect import fences_changed
 from geo.detect import tick as geo_tick
 from geo.vehicle import VehicleState
+from loop.warnings import EntityWarnings
 from loop.warnings import tick as warnings_tick
-from streams.alerting import load_warnings, publish, raise_warnings, store_warnings
+from schemas.records import Alert
+from streams.alerting import change_warnings, raise_warnings
 from streams.scoring import Scored
 from streams.tasks import supervise
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from streams.app import RiskLoopApp
+    from streams.runtime import Runtime
 
 
 def partition_of(key: str, partitions: int) -> int:
@@ -100,18 +106,22 @@ async def tick_partition(app: RiskLoopApp, partition: int) -> None:
         await raise_warnings(app, scored)
     warnings = PartitionView(tables.warnings, partition, n)
     for entity in list(warnings):
-        current = load_warnings(app, entity)
-        if current is None:
-            continue
-        state, alerts = warnings_tick(current, now, rt.loop, rt.silences)
-        if alerts:
-            store_warnings(app, state)
-            await publish(app, state, alerts)
+        await change_warnings(
+            app, entity, [partial(_tick_warnings, now=now, rt=rt)], store_quiet=False
+        )
     await supervise(app, PartitionView(tables.tasks, partition, n), partition)
     # ids are stored with their event time, so they expire by the newest event time seen, not
     # the wall clock: a replay of 2013 data must still catch a re-sent 2013 record
     if rt.event_watermark:
         app.riskloop_dedup.expire(rt.event_watermark)
+
+
+def _tick_warnings(
+    state: EntityWarnings | None, *, now: datetime, rt: Runtime
+) -> tuple[EntityWarnings | None, list[Alert]]:
+    if state is None:
+        return None, []
+    return warnings_tick(state, now, rt.loop, rt.silences)
 
 
 async def _hotload_cleanup(app: RiskLoopApp, partition: int) -> None:

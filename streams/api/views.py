@@ -172,7 +172,7 @@ def register(app: RiskLoopApp) -> None:
                 raise ApiError(400, "uscc must be an 18-character unified social credit code")
             return await self.owned(request)
 
-        @app.table_route(table=app.riskloop_tables.profiles, match_info="uscc")
+        @app.table_route(table=app.riskloop_tables.profiles.table, match_info="uscc")
         async def owned(self: View, request: Request) -> Response:
             """Runs on the worker whose partition holds ``uscc``; others forward to it."""
             uscc = request.match_info["uscc"]

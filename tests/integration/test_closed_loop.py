@@ -3,19 +3,17 @@
 A realistic mixed stream raises warnings; each that needs one produces exactly one task on its
 department's topic; dispositions (good and invalid) come back; deadlines pass on a fast clock
 and raise 催办/督办; a task's audit trail reads as its full story; the same stream replayed yields
-no second task.
-
-Not here yet: "a worker SIGKILLed mid-run ends like an uninterrupted run". That test (in git
-history) fails intermittently: table changelogs are written before the outputs attached to the
-event are sent, so a kill in between leaves state ahead of outputs, and the replayed event is
-then taken for a duplicate. See README "Status".
+no second task. And a worker SIGKILLed mid-stream and again mid-dispositions, then restarted,
+ends with the same tasks, states and audit rows as an uninterrupted run (streams/once.py).
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import signal
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -87,7 +85,14 @@ def wait_caught_up(s: Settings, timeout: float = 120) -> None:
         except Exception:
             zeros = 0
         time.sleep(1)
-    assert zeros >= 3, "the worker did not catch up"
+    if zeros < 3:
+        behind = {}
+        for topic in topics:
+            try:
+                behind[topic] = group_lag(s, [topic])
+            except Exception as exc:
+                behind[topic] = repr(exc)
+        raise AssertionError(f"the worker did not catch up: {behind}")
 
 
 def read_topic(s: Settings, topics: list[str]) -> list[tuple[str, dict[str, Any]]]:
@@ -283,3 +288,143 @@ def test_mixed_stream_tasks_dispositions_supervision_audit_replay(
 
 
 pytestmark = pytest.mark.timeout(420)
+
+
+def _dispositions(
+    tasks: dict[str, tuple[str, str]],
+) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """The same departments' answers for both runs: (task id, department, action, extra), in
+    order, with event ids fixed by the task and step. Every third task is returned."""
+    out: list[tuple[str, str, str, dict[str, Any]]] = []
+    for i, task_id in enumerate(sorted(tasks)):
+        department = tasks[task_id][0]
+        if i % 3 == 2:
+            out.append((task_id, department, "return", {"reason": "不属本单位管辖"}))
+            continue
+        out.append((task_id, department, "sign", {}))
+        out.append((task_id, department, "start", {}))
+        result = "confirmed" if i % 2 else "not_confirmed"
+        out.append(
+            (task_id, department, "dispose", {"result": result, "evidence": ["现场照片.jpg"]})
+        )
+        if i % 4 == 0:
+            out.append((task_id, "risk_centre", "close", {}))
+    return out
+
+
+def _send_dispositions(
+    s: Settings, url: str, steps: list[tuple[str, str, str, dict[str, Any]]]
+) -> None:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        created = {
+            r[0]: r[1] for r in conn.exec_driver_sql("SELECT task_id, created_at FROM tasks")
+        }
+    engine.dispose()
+    p = Producer(producer_config(s))
+    for n, (task_id, department, action, extra) in enumerate(steps):
+        at = _as_utc(created[task_id]) + timedelta(seconds=n + 1)
+        body = {"event_id": f"disp-{task_id}-{n}", "event_time": at.isoformat(), "task_id": task_id,
+                "department": department, "action": action, "actor": f"{department}-officer", **extra}  # fmt: skip
+        p.produce(s.topics.dispositions, key=task_id.encode(),
+                  value=json.dumps(body, ensure_ascii=False).encode())  # fmt: skip
+    assert p.flush(10) == 0
+
+
+def _as_utc(value: Any) -> datetime:
+    at = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def _redelivered(s: Settings) -> dict[str, float]:
+    """riskloop_redelivered_total by table, from the worker's /metrics."""
+    url = f"http://127.0.0.1:{s.web_port}/metrics"
+    body = urllib.request.urlopen(url, timeout=5).read().decode()
+    out: dict[str, float] = {}
+    for line in body.splitlines():
+        if line.startswith("riskloop_redelivered_total{"):
+            table = line.split('table="', 1)[1].split('"', 1)[0]
+            out[table] = out.get(table, 0.0) + float(line.rsplit(" ", 1)[1])
+    return out
+
+
+def _written(s: Settings, table: str) -> int:
+    """How many changelog records the worker's ``table`` has written (its progress, before
+    any offset commit or output)."""
+    from streams.tables import changelog_topic
+    from tests.integration.conftest import high_watermark
+
+    c = Consumer({"bootstrap.servers": s.bootstrap_servers, "group.id": "watermarks"})
+    try:
+        topic = changelog_topic(s.app_id, table)
+        return sum(high_watermark(c, topic, p) for p in range(s.topics.partitions))
+    finally:
+        c.close()
+
+
+def _kill_when(proc: Any, done: Any, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not done():
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+
+
+def test_sigkill_mid_run_ends_like_an_uninterrupted_run(
+    live_settings: Settings, worker, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from streams.admin import create_topics
+    from tests.integration.conftest import private_topics
+
+    with postgres_database(live_settings) as url_a, postgres_database(live_settings) as url_b:
+        # The loop is compared with the online models off: a model learns from every event, and
+        # what it learnt between its last snapshot and the kill is not replayed (a known limit,
+        # see README "Status"), so model-raised warnings may differ. Rules, warnings, tasks,
+        # states and the audit trail must not.
+        run_a = live_settings.with_overrides(sql_url=url_a, models_enabled=False)
+        # B commits its offsets rarely, so each kill surely lands after tables were written
+        # and before the offsets (and the outputs attached to them) went out
+        run_b = live_settings.with_overrides(
+            sql_url=url_b, app_id=live_settings.app_id + "-b", data_dir=tmp_path / "worker-b",
+            models_enabled=False, topics=private_topics(uuid.uuid4().hex[:8]),
+            web_port=live_settings.web_port + 1, commit_interval=5.0, commit_every=100_000,
+        )  # fmt: skip
+        create_topics(run_b)
+        items = stream()
+        # run A, uninterrupted: the stream, then the departments' answers
+        worker(run_a)
+        produce(run_a, items)
+        wait_caught_up(run_a)
+        tasks_a, _ = wait_sql_stable(url_a)
+        steps = _dispositions({t: (d, st) for t, d, st in tasks_a})
+        _send_dispositions(run_a, url_a, steps)
+        wait_caught_up(run_a)
+        tasks_a, audit_a = wait_sql_stable(url_a)
+        # run B, the same input; SIGKILLed half-way through the stream and again while the
+        # dispositions are handled, restarted each time
+        first = worker(run_b)
+        produce(run_b, items)
+        half = _written(run_a, "warnings") // 2
+        _kill_when(first, lambda: _written(run_b, "warnings") >= half)
+        second = worker(run_b)
+        wait_caught_up(run_b)
+        wait_sql_stable(url_b)
+        absorbed = _redelivered(run_b)
+        assert absorbed.get("warnings", 0) > 0, absorbed  # the kill really cut into the loop
+        base = _written(run_b, "tasks")
+        _send_dispositions(run_b, url_b, steps)
+        _kill_when(second, lambda: _written(run_b, "tasks") - base >= len(steps) // 2)
+        worker(run_b)
+        wait_caught_up(run_b)
+        tasks_b, audit_b = wait_sql_stable(url_b)
+        assert _redelivered(run_b).get("tasks", 0) > 0
+        engine_a = make_engine(url_a)
+        with engine_a.connect() as conn:
+            codes = dict(conn.exec_driver_sql("SELECT task_id, item_code FROM tasks").fetchall())
+        engine_a.dispose()
+        diff = sorted((t[0], codes.get(t[0], "?"), t[2]) for t in tasks_a ^ tasks_b)
+        assert tasks_a == tasks_b, diff
+        assert audit_a == audit_b, sorted(audit_a ^ audit_b)[:10]
+        assert len(tasks_a) > 5
+        states = {state for _, _, state in tasks_a}
+        assert {"closed", "disposed", "returned"} & states, states

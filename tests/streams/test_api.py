@@ -86,7 +86,7 @@ async def test_profile_is_read_where_the_table_routes_it(
     monkeypatch.setattr(app.router, "route_req", same_node)
     profiles = app.riskloop_tables.profiles
     assert (await client.get(f"/api/entities/{USCC}/profile")).status == 404
-    profiles.data[USCC] = {"uscc": USCC, "score": 3.5}
+    profiles.table.data[USCC] = {"uscc": USCC, "score": 3.5}
     r = await client.get(f"/api/entities/{USCC}/profile")
     assert r.status == 200 and (await r.json())["score"] == 3.5
     assert routed == [f"profiles:{USCC}"] * 2

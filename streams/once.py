@@ -1,0 +1,207 @@
+"""Effectively-once state: what a redelivered event finds in the tables.
+
+Faust (at least once) writes a table's changelog as soon as a value is set, but sends the
+messages an event produces when its offset is committed. A worker killed in between restarts
+with tables that already hold the event's effect while its outputs were never sent, and the
+event is delivered again. Applying it a second time double-counts; skipping it loses the
+outputs. (Faust's ``exactly_once`` mode would make both one transaction, but it does not
+commit reliably: faust-streaming issue #517, and our own test never saw offsets advance.)
+
+So every table value is journalled: next to the value, the entries of the not yet committed
+events that wrote it — the input (``topic:partition``, offset), the value before it, and the
+outputs it produced. A journal is read in one of two ways, fixed per table:
+
+* **rewind** (rule windows, vehicles, dedup, profiles, precision): a redelivered event reads
+  the value as it was before its first delivery, so the pure engines recompute the very same
+  result. Keys are written in input order, so rewinding to an entry drops the ones after it;
+  they are not committed either and come again.
+* **replay** (warnings, tasks — several inputs write them, so order across inputs is not
+  reproducible): a redelivered event finds the outputs it produced and sends them again;
+  the state is not touched. Downstream is idempotent by id (task ids, alert ids, event ids).
+
+Entries older than the partition's committed offset can never be redelivered and are pruned
+on the next write of their key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, MutableMapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import faust
+
+Origin = tuple[str, int]  # ("topic:partition", offset)
+Committed = Callable[[str], int | None]  # "topic:partition" → next offset to read, if known
+
+_WRAP = "~journal"
+_MAX_ENTRIES = 512  # a key written by an input that never commits must not grow for ever
+
+
+def current_origin() -> Origin | None:
+    """The input message the calling agent is handling, if any (Faust's context variable)."""
+    event = faust.current_event()
+    if event is None:
+        return None
+    msg = event.message
+    return f"{msg.topic}:{msg.partition}", msg.offset
+
+
+class Mode(Enum):
+    rewind = "rewind"
+    replay = "replay"
+
+
+class Seen(Enum):
+    """What a journal knows of the current event for one key (replay mode)."""
+
+    fresh = "fresh"  # not applied here yet: apply it
+    stored = "stored"  # applied before a restart: send ``outputs`` again, change nothing
+    passed = "passed"  # a later input of the same partition is applied and this one wrote
+    # nothing here: nothing to apply, nothing to send
+
+
+@dataclass(frozen=True)
+class Replay:
+    seen: Seen
+    outputs: tuple[dict[str, str], ...] = ()
+
+
+class Journal(MutableMapping[str, Any]):
+    """A Faust table (or any mapping) whose values carry their uncommitted history."""
+
+    def __init__(
+        self,
+        table: MutableMapping[str, Any],
+        mode: Mode,
+        committed: Committed,
+        origin: Callable[[], Origin | None] = current_origin,
+        on_redelivered: Callable[[Mode], None] | None = None,
+    ) -> None:
+        self.table: Any = table  # the Faust table (its changelog, recovery, table routes)
+        self.mode = mode
+        self._committed = committed
+        self._origin = origin
+        self.on_redelivered = on_redelivered  # a metric: how often a restart was absorbed
+        # keys written in this process by the event that wrote them last: a key the current
+        # delivery already wrote reads as its new value, not as rewound or replayed
+        self._fresh: dict[str, Origin] = {}
+
+    # -- reading -------------------------------------------------------------------------
+    def current(self, key: str) -> Any:
+        """The latest value, whatever is being processed (API, timers' key scans)."""
+        return _value(self.table.get(key))
+
+    def __getitem__(self, key: str) -> Any:
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        raw = self.table.get(key)
+        value = _value(raw)
+        if self.mode is Mode.rewind and raw is not None:
+            origin = self._origin()
+            if origin is not None and self._fresh.get(key) != origin:
+                entry = _first_at_or_after(_entries(raw), origin)
+                if entry is not None:
+                    value = entry[2]
+        return default if value is None else value
+
+    def replay(self, key: str) -> Replay:
+        """Replay mode: has the current event been applied to ``key`` before?"""
+        origin = self._origin()
+        raw = self.table.get(key)
+        if origin is None or raw is None or self._fresh.get(key) == origin:
+            return Replay(Seen.fresh)
+        entry = _first_at_or_after(_entries(raw), origin)
+        if entry is None:
+            return Replay(Seen.fresh)
+        if (entry[0], entry[1]) == origin:
+            if self.on_redelivered is not None:
+                self.on_redelivered(self.mode)
+            return Replay(Seen.stored, tuple(entry[3] or ()))
+        return Replay(Seen.passed)
+
+    # -- writing -------------------------------------------------------------------------
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.put(key, value)
+
+    def put(self, key: str, value: Any, outputs: list[dict[str, str]] | None = None) -> None:
+        """Store ``value``; in replay mode also the outputs the current event produced."""
+        origin = self._origin()
+        raw = self.table.get(key)
+        if origin is None:  # outside an event (tests, tools): no history to keep
+            self.table[key] = {_WRAP: [value, _prune(_entries(raw), self._committed)]}
+            return
+        entries = _entries(raw)
+        fresh = self._fresh.get(key) == origin
+        if fresh and entries and (entries[-1][0], entries[-1][1]) == origin:
+            last = entries[-1]  # a second write by the same event: same before-value
+            entries[-1] = [last[0], last[1], last[2], [*(last[3] or []), *(outputs or [])]]
+        else:
+            before = self.get(key) if self.mode is Mode.rewind else None
+            kept = _before(entries, origin)
+            if len(kept) < len(entries) and self.on_redelivered is not None:
+                self.on_redelivered(self.mode)
+            entries = kept
+            entries.append([origin[0], origin[1], before, list(outputs or [])])
+        self._fresh[key] = origin
+        self.table[key] = {_WRAP: [value, _prune(entries, self._committed)]}
+
+    def __delitem__(self, key: str) -> None:
+        self._fresh.pop(key, None)
+        del self.table[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self.table.keys()))
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key) is not None
+
+    def forget(self) -> None:
+        """Partitions moved: the next delivery of any event is a redelivery."""
+        self._fresh.clear()
+
+
+def _value(raw: Any) -> Any:
+    if isinstance(raw, dict) and _WRAP in raw:
+        return raw[_WRAP][0]
+    return raw  # written before journalling existed, or by a test
+
+
+def _entries(raw: Any) -> list[list[Any]]:
+    if isinstance(raw, dict) and _WRAP in raw:
+        return [list(e) for e in raw[_WRAP][1]]
+    return []
+
+
+def _first_at_or_after(entries: list[list[Any]], origin: Origin) -> list[Any] | None:
+    mark, offset = origin
+    for entry in entries:
+        if entry[0] == mark and entry[1] >= offset:
+            return entry
+    return None
+
+
+def _before(entries: list[list[Any]], origin: Origin) -> list[list[Any]]:
+    """The entries before this event's first write: a redelivered event starts over there."""
+    mark, offset = origin
+    for i, entry in enumerate(entries):
+        if entry[0] == mark and entry[1] >= offset:
+            return entries[:i]
+    return entries
+
+
+def _prune(entries: list[list[Any]], committed: Committed) -> list[list[Any]]:
+    kept = []
+    for entry in entries:
+        done = committed(entry[0])
+        if done is None or entry[1] >= done:
+            kept.append(entry)
+    return kept[-_MAX_ENTRIES:]
