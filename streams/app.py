@@ -85,6 +85,7 @@ def build_app(settings: Settings, runtime: Runtime | None = None, **overrides: A
     for name in tables.TABLE_NAMES:
         journal = getattr(app.riskloop_tables, name)
         journal.on_redelivered = _counter(app.riskloop_runtime.metrics, name)
+        journal.on_truncated = app.riskloop_runtime.metrics.journal_truncated.labels(name).inc
     app.riskloop_dedup = DedupWindow(app.riskloop_tables.dedup, settings.dedup_window_seconds)
     app.riskloop_sinks = None
     app.riskloop_control = ControlState()

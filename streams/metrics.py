@@ -44,6 +44,13 @@ class Metrics:
             ["table", "how"],
             registry=r,
         )
+        self.journal_truncated = Counter(
+            f"{p}_journal_truncated",
+            "Journal entries dropped to keep a table value under Kafka's message size: their "
+            "events are at least once (not effectively once) for that key if redelivered",
+            ["table"],
+            registry=r,
+        )
         self.latency = Histogram(
             f"{p}_processing_latency_seconds",
             "Seconds from event time (stage=event) or ingest (stage=ingest) to the warning",

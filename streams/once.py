@@ -36,7 +36,10 @@ Origin = tuple[str, int]  # ("topic:partition", offset)
 Committed = Callable[[str], int | None]  # "topic:partition" → next offset to read, if known
 
 _WRAP = "~journal"
-_MAX_ENTRIES = 512  # a key written by an input that never commits must not grow for ever
+MAX_ENTRIES = 32
+"""Per key. A busy key written many times between two commits would otherwise outgrow a Kafka
+message (1 MB) — the worker would crash on its changelog. Beyond this, the oldest entries go
+(``on_truncated``): a redelivery of those events is then at least once for this key."""
 
 
 def current_origin() -> Origin | None:
@@ -78,12 +81,14 @@ class Journal(MutableMapping[str, Any]):
         committed: Committed,
         origin: Callable[[], Origin | None] = current_origin,
         on_redelivered: Callable[[Mode], None] | None = None,
+        on_truncated: Callable[[int], None] | None = None,
     ) -> None:
         self.table: Any = table  # the Faust table (its changelog, recovery, table routes)
         self.mode = mode
         self._committed = committed
         self._origin = origin
         self.on_redelivered = on_redelivered  # a metric: how often a restart was absorbed
+        self.on_truncated = on_truncated  # a metric: entries dropped to stay under MAX_ENTRIES
         # keys written in this process by the event that wrote them last: a key the current
         # delivery already wrote reads as its new value, not as rewound or replayed
         self._fresh: dict[str, Origin] = {}
@@ -134,7 +139,7 @@ class Journal(MutableMapping[str, Any]):
         origin = self._origin()
         raw = self.table.get(key)
         if origin is None:  # outside an event (tests, tools): no history to keep
-            self.table[key] = {_WRAP: [value, _prune(_entries(raw), self._committed)]}
+            self.table[key] = {_WRAP: [value, self._prune(_entries(raw))]}
             return
         entries = _entries(raw)
         fresh = self._fresh.get(key) == origin
@@ -149,7 +154,7 @@ class Journal(MutableMapping[str, Any]):
             entries = kept
             entries.append([origin[0], origin[1], before, list(outputs or [])])
         self._fresh[key] = origin
-        self.table[key] = {_WRAP: [value, _prune(entries, self._committed)]}
+        self.table[key] = {_WRAP: [value, self._prune(entries)]}
 
     def __delitem__(self, key: str) -> None:
         self._fresh.pop(key, None)
@@ -163,6 +168,20 @@ class Journal(MutableMapping[str, Any]):
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and self.get(key) is not None
+
+    def _prune(self, entries: list[list[Any]]) -> list[list[Any]]:
+        """Drop entries of committed offsets (never redelivered), then the oldest beyond
+        ``MAX_ENTRIES``."""
+        kept = []
+        for entry in entries:
+            done = self._committed(entry[0])
+            if done is None or entry[1] >= done:
+                kept.append(entry)
+        if len(kept) > MAX_ENTRIES:
+            if self.on_truncated is not None:
+                self.on_truncated(len(kept) - MAX_ENTRIES)
+            kept = kept[-MAX_ENTRIES:]
+        return kept
 
     def forget(self) -> None:
         """Partitions moved: the next delivery of any event is a redelivery."""
@@ -196,12 +215,3 @@ def _before(entries: list[list[Any]], origin: Origin) -> list[list[Any]]:
         if entry[0] == mark and entry[1] >= offset:
             return entries[:i]
     return entries
-
-
-def _prune(entries: list[list[Any]], committed: Committed) -> list[list[Any]]:
-    kept = []
-    for entry in entries:
-        done = committed(entry[0])
-        if done is None or entry[1] >= done:
-            kept.append(entry)
-    return kept[-_MAX_ENTRIES:]

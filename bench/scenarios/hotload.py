@@ -14,13 +14,14 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from confluent_kafka import Producer
+
 from bench.chaos import (
     Context,
     Item,
     Outcome,
     Space,
     database,
-    produce,
     read_topic,
     space,
     verdict,
@@ -29,6 +30,7 @@ from bench.chaos import (
 )
 from bench.stats import BenchError
 from schemas.validation.uscc import make_uscc
+from streams.demo import producer_config
 from streams.publish import publish_pack
 
 PACK = """\
@@ -97,16 +99,19 @@ def publish_every_second(ctx: Context, seconds: float = 12.0) -> Outcome:
         _publish(sp, ids, "1.0.0")
         sp.start_worker()
         _wait_version(sp, ids["name"], "1.0.0")
-        pace = seconds / len(items)
-        published, next_at, i = 1, time.monotonic() + 1.0, 0
-        while i < len(items):
-            batch = max(1, int(0.1 / pace))
-            produce(sp.settings, items[i : i + batch])
-            i += batch
-            time.sleep(pace * batch)
+        producer = Producer(producer_config(sp.settings))  # one for the whole plan
+        start, published, next_at = time.monotonic(), 1, time.monotonic() + 1.0
+        for i, (source, key, value) in enumerate(items):
+            producer.produce(getattr(sp.settings.topics, source), key=key.encode(), value=value)
+            producer.poll(0)
+            ahead = start + seconds * (i + 1) / len(items) - time.monotonic()
+            if ahead > 0:
+                time.sleep(ahead)
             if time.monotonic() >= next_at:
                 _publish(sp, ids, f"1.0.{published}")
                 published, next_at = published + 1, next_at + 1.0
+        if producer.flush(60):
+            raise BenchError("the producer could not deliver the scenario input within 60 s")
         t0 = time.monotonic()
         wait_caught_up(sp)
         got = wait_sql(url, ref)

@@ -17,6 +17,7 @@ from bench.chaos import (
     Space,
     compare,
     database,
+    differences,
     own_stack,
     produce,
     space,
@@ -80,8 +81,11 @@ def sink_outage(ctx: Context) -> Outcome:
             recovery = time.monotonic() - t0
             views = wait_redis(dev.redis_port, ref)
             r_lost, r_dup = compare(ref, views)
+            note = f"backlog held {held:.0f}; Redis index lost {r_lost}, extra {r_dup}"
+            if r_lost or r_dup:
+                note += f" ({differences(ref, views)})"
             return verdict("sink-outage", len(items), ref, got, recovery, ok=held > 0 and not (r_lost or r_dup),
-                           note=f"backlog held {held:.0f}; Redis index lost {r_lost}, extra {r_dup}")  # fmt: skip
+                           note=note)  # fmt: skip
 
 
 def backlog(sp: Space) -> float:

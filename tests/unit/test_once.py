@@ -154,3 +154,18 @@ def test_a_crash_anywhere_ends_like_an_uninterrupted_run(
     redone = _run(events, restarted, clock, committed, len(events))
     assert {k: restarted.current(k) for k in final} == final
     assert redone == {o: expected[o] for o in range(committed, len(events))}
+
+
+def test_a_busy_key_keeps_at_most_max_entries_and_counts_what_it_dropped() -> None:
+    from streams.once import MAX_ENTRIES
+
+    dropped: list[int] = []
+    j, clock = journal(Mode.replay)
+    j.on_truncated = dropped.append
+    for offset in range(MAX_ENTRIES + 5):
+        clock.origin = (MARK, offset)
+        j.put("hot", {"n": offset}, [{"role": "alerts", "key": "hot", "value": "x", "sink": ""}])
+    entries = j.table["hot"]["~journal"][1]
+    assert len(entries) == MAX_ENTRIES
+    assert entries[0][1] == 5 and sum(dropped) == 5
+    assert j.current("hot") == {"n": MAX_ENTRIES + 4}
