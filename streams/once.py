@@ -14,13 +14,15 @@ outputs it produced. A journal is read in one of two ways, fixed per table:
 * **rewind** (rule windows, vehicles, dedup, profiles, precision): a redelivered event reads
   the value as it was before its first delivery, so the pure engines recompute the very same
   result. Keys are written in input order, so rewinding to an entry drops the ones after it;
-  they are not committed either and come again.
+  they are not committed either and come again. (Edge: rule windows and vehicles are also
+  written by the partition's tick; if a tick and an event both wrote a key before a crash and
+  come back in the other order, the rewind drops the tick's change, which the next tick redoes.)
 * **replay** (warnings, tasks — several inputs write them, so order across inputs is not
   reproducible): a redelivered event finds the outputs it produced and sends them again;
   the state is not touched. Downstream is idempotent by id (task ids, alert ids, event ids).
 
 Entries older than the partition's committed offset can never be redelivered and are pruned
-on the next write of their key.
+on the next write of their key; beyond ``MAX_ENTRIES`` per key the oldest go too (counted).
 """
 
 from __future__ import annotations

@@ -20,10 +20,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import psycopg
 import pytest
 from confluent_kafka import Consumer, Producer
 
+from bench.chaos import database
 from bench.generator import generate
 from config.settings import Settings
 from schemas.records import TaskState
@@ -36,27 +36,8 @@ T_START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
 @contextmanager
 def postgres_database(s: Settings) -> Iterator[str]:
     """A fresh PostgreSQL database on the dev server for one run; dropped afterwards."""
-    name = f"rl_{uuid.uuid4().hex[:10]}"
-    dev = s.dev
-    with psycopg.connect(
-        host="127.0.0.1",
-        port=dev.postgres_port,
-        user=dev.postgres_user,
-        dbname="postgres",
-        autocommit=True,
-    ) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://{dev.postgres_user}@127.0.0.1:{dev.postgres_port}/{name}"
-    finally:
-        with psycopg.connect(
-            host="127.0.0.1",
-            port=dev.postgres_port,
-            user=dev.postgres_user,
-            dbname="postgres",
-            autocommit=True,
-        ) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with database(s.dev) as url:
+        yield url
 
 
 def stream() -> list[tuple[str, str, bytes]]:
