@@ -273,9 +273,12 @@ def space(
     work.mkdir(parents=True)
     # Rules only: an online model learns from every event in the order the worker interleaves
     # partitions, which Kafka does not fix even without faults, so a model-raised warning is
-    # not reproducible run to run; what must be identical is the rule-driven loop.
+    # not reproducible run to run; what must be identical is the rule-driven loop. Silences
+    # run on event time only: a quiet partition's clock following the wall clock after
+    # ``idle_clock_after`` would fire the stream's trailing silences in whichever run idled
+    # longer before its snapshot.
     s = base.with_overrides(
-        models_enabled=False,
+        models_enabled=False, idle_clock_after=0,
         app_id=f"riskloop-chaos-{run}", data_dir=work / "worker-0", sql_url=sql_url,
         web_port=free_port(), log_format="json", topics=private_topics(run),
         kafka_broker=kafka_broker or base.kafka_broker, redis_url=redis_url or base.redis_url,

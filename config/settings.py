@@ -193,6 +193,12 @@ class Settings(BaseSettings):
     timer_interval: float = Field(
         5.0, gt=0, description="seconds between supervision/absence timer runs"
     )
+    idle_clock_after: float = Field(
+        300.0,
+        ge=0,
+        description="seconds without events before a partition's event clock follows the wall"
+        " clock (absence rules, silent trucks); 0: event time only",
+    )
     snapshot_interval: float = Field(
         60.0, gt=0, description="seconds between model snapshots to the SQL store"
     )

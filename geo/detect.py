@@ -77,11 +77,20 @@ def tick(
     last = s.last
     if last is None or s.buffer:
         return s, out
-    silence = (now - last.t).total_seconds()
-    if silence >= params.silent_after_s and s.silent_since != last.t:
-        s.silent_since = last.t
-        out.append(_detection(s, "silent", last.t, last.t, last, duration_s=silence))
+    if (now - last.t).total_seconds() >= params.silent_after_s:
+        _report_silence(s, last, params, out)
     return s, out
+
+
+def _report_silence(s: VehicleState, last: Fix, p: GeoParams, out: list[Detection]) -> None:
+    """One ``silent`` per silence, the same whether a tick or the next fix finds it.
+
+    Its duration is the threshold crossed, not the silence so far: the detection must not
+    depend on when a timer happened to run (a replay at full speed sees other tick times).
+    """
+    if s.silent_since != last.t:
+        s.silent_since = last.t
+        out.append(_detection(s, "silent", last.t, last.t, last, duration_s=p.silent_after_s))
 
 
 def flush(
@@ -121,6 +130,8 @@ def _process(
 ) -> None:
     prev = s.last
     derived = 0.0
+    if prev is not None and (f.t - prev.t).total_seconds() >= p.silent_after_s:
+        _report_silence(s, prev, p, out)  # a silence this fix ends, if no tick reported it
     if prev is not None:
         dt = (f.t - prev.t).total_seconds()
         d = distance_m(prev.lat, prev.lon, f.lat, f.lon)

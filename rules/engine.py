@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -119,8 +119,7 @@ class RuleEngine:
         if kind == "duration":
             return self._duration(rule, seen, state, key, matched)
         if kind == "absence":
-            self._absence_event(rule, seen, state, key, matched)
-            return []
+            return self._absence_event(rule, seen, state, key, matched)
         return self._sequence(rule, seen, state, key) if matched else []
 
     def _aggregate(
@@ -178,16 +177,28 @@ class RuleEngine:
         state: MutableMapping[str, Any],
         key: str,
         matched: bool,
-    ) -> None:
+    ) -> list[RuleHit]:
+        """Arm, re-arm or clear the timer; first fire a silence this very event ends.
+
+        A silence that ran out before this event fires here, whether or not a tick came in
+        between: the hit depends only on the events, never on when a timer happened to run,
+        so a replay (after a crash, or of a backlog at full speed) raises exactly what the
+        original run raised. The tick fires silences that are still going on; each silence
+        fires once either way (``fired``) and with the same content.
+        """
         old = state.get(key)
         if rule.clear is not None and self._true(rule, rule.clear, seen.context):
             new = absence_clear(old, seen.at)
         elif matched:
             new = absence_seen(old, seen.at, self._context(rule, seen))
         else:
-            return
+            return []
+        hits = []
+        if old is not None and absence_due(old, seen.at, rule.seconds):
+            hits.append(self._absence_hit(rule, old))
         if new is not None and new != old:
             state[key] = new
+        return hits
 
     def _sequence(
         self, rule: CompiledRule, seen: _Seen, state: MutableMapping[str, Any], key: str
@@ -233,34 +244,41 @@ class RuleEngine:
 
     # -------------------------------------------------------------- timers
 
-    def tick(self, now: datetime | float, state: MutableMapping[str, Any]) -> list[RuleHit]:
-        """Fire absence rules whose silence has run out by ``now`` (event-time clock).
+    def tick(
+        self,
+        now: datetime | float | str | Mapping[str, datetime | float | str],
+        state: MutableMapping[str, Any],
+    ) -> list[RuleHit]:
+        """Fire absence rules whose silence has run out by ``now`` (an event-time clock).
 
-        The lead calls this periodically (a Faust timer, with the partition's watermark or
-        wall clock). Each silence fires once; the next matching event re-arms it.
+        ``now`` is one time for every rule, or a clock per source (``{"equipment": t}``): a
+        rule then runs on the newest clock among its sources and waits if none of them has
+        one. Each silence fires once; the next matching event re-arms it.
         """
         if not self._absence:
             return []
-        at = parse_time(now)
+        clocks = {s: parse_time(t) for s, t in now.items()} if isinstance(now, Mapping) else None
+        at = None if clocks is not None else parse_time(now)  # type: ignore[arg-type]
         hits = []
         for key in list(state.keys()):
             rule = self._absence.get(str(key).split(KEY_SEP, 1)[0])
             value = state.get(key)
             if rule is None or not isinstance(value, dict):
                 continue
-            if absence_due(value, at, rule.seconds):
+            when = at if clocks is None else _newest(clocks, rule.spec.sources)
+            if when is not None and absence_due(value, when, rule.seconds):
                 state[key] = {**value, "fired": True}
-                hits.append(self._absence_hit(rule, value, at))
+                hits.append(self._absence_hit(rule, value))
         return hits
 
-    def _absence_hit(self, rule: CompiledRule, value: dict[str, Any], now: float) -> RuleHit:
+    def _absence_hit(self, rule: CompiledRule, value: dict[str, Any]) -> RuleHit:
+        """The hit of one silence: the same whoever fires it (a tick or the next event)."""
         ctx = value["ctx"]
         last = float(value["last"])
         values = {
             **ctx.get("values", {}),
             "window.status": "offline",
             "window.last_seen": _iso(last),
-            "window.silent_s": round(now - last),
             "window.after": rule.spec.window.after if rule.spec.window else "",  # type: ignore[union-attr]
         }
         return self._make(
@@ -400,6 +418,11 @@ def _resolve(event: dict[str, Any], path: str) -> Any:
             return None
         value = value.get(part)
     return value
+
+
+def _newest(clocks: Mapping[str, float], sources: Iterable[str]) -> float | None:
+    times = [clocks[s] for s in sources if s in clocks]
+    return max(times) if times else None
 
 
 def _iso(epoch: float | None) -> str | None:

@@ -39,6 +39,7 @@ async def ingest(app: RiskLoopApp, source: str, event: faust.EventT) -> Record |
         return None
     when = getattr(record, "event_time").timestamp()  # noqa: B009 - every source record has it
     rt.event_watermark = max(rt.event_watermark, when)
+    rt.event_clocks.observe(source, msg.partition, when, rt.clock.now().timestamp())
     if app.riskloop_dedup.seen(f"{source}:{getattr(record, 'event_id')}", when):  # noqa: B009
         m.events_duplicate.labels(source).inc()
         return None

@@ -23,6 +23,7 @@ from rules.engine import RuleEngine
 from rules.registry import PackRegistry
 from schemas.catalogue import Catalogue, catalogue_for
 from schemas.ingest import IngestLimits
+from streams.clocks import EventClocks
 from streams.logs import get_logger
 from streams.metrics import Metrics
 
@@ -65,10 +66,9 @@ class Runtime:
     task_counts: dict[int, tuple[dict[str, int], dict[str, int]]] = field(default_factory=dict)
     cleanup_done: dict[int, tuple[int, int]] = field(default_factory=dict)
     event_watermark: float = 0.0  # newest event time seen: dedup expires by event time
-    offsets: dict[str, int] = field(default_factory=dict)
-    warnings_cache: dict[str, Any] = field(
-        default_factory=dict
-    )  # entity → EntityWarnings  # "topic:partition" → last offset read
+    event_clocks: EventClocks = field(default_factory=EventClocks)  # absence, silent trucks
+    offsets: dict[str, int] = field(default_factory=dict)  # "topic:partition" → last offset read
+    warnings_cache: dict[str, Any] = field(default_factory=dict)  # entity → EntityWarnings
 
     @property
     def engine(self) -> RuleEngine:
@@ -106,6 +106,7 @@ def build_runtime(settings: Settings, metrics: Metrics | None = None) -> Runtime
         packs=packs,
         loop=load_loop_config(settings=settings),
         routing=load_table(),
+        event_clocks=EventClocks(idle_after=settings.idle_clock_after),
     )
     for fs in shipped_fence_sets(PROJECT_ROOT / "config" / "geofences"):
         rt.fence_sets[fs.name] = fs

@@ -21,6 +21,7 @@ from geo.detect import tick as geo_tick
 from geo.vehicle import VehicleState
 from loop.warnings import EntityWarnings
 from loop.warnings import tick as warnings_tick
+from rules.durations import to_datetime
 from schemas.records import Alert
 from streams.alerting import change_warnings, raise_warnings
 from streams.scoring import Scored
@@ -29,6 +30,7 @@ from streams.tasks import supervise
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from rules.hit import RuleHit
     from streams.app import RiskLoopApp
     from streams.runtime import Runtime
 
@@ -85,23 +87,16 @@ async def tick_partition(app: RiskLoopApp, partition: int) -> None:
     now = rt.clock.now()
     engine = rt.engine
     await _hotload_cleanup(app, partition)
+    # silences on event time (streams/clocks.py), deadlines and quiet warnings on the wall clock
+    clocks = rt.event_clocks.now(partition, now.timestamp())
+    truck_clock = clocks.get("trucks")
+    if truck_clock is not None:
+        clocks["truck_detections"] = truck_clock  # rules on detections run on the trucks' time
     scored = Scored(
-        hits=engine.tick(now, PartitionView(tables.rule_state, partition, n, _after_bar))
+        hits=engine.tick(clocks, PartitionView(tables.rule_state, partition, n, _after_bar))
     )
-    vehicles = PartitionView(tables.vehicles, partition, n, _after_bar)
-    for key in list(vehicles):
-        name = key.partition("|")[0]
-        fences, raw = rt.fence_sets.get(name), tables.vehicles.get(key)
-        if fences is None or not raw:
-            continue
-        vehicle, detections = geo_tick(VehicleState.from_dict(raw), now, fences)
-        if detections or vehicle.to_dict() != raw:
-            tables.vehicles[key] = vehicle.to_dict()
-        for det in detections:
-            rt.metrics.geo_detections.labels(det.kind).inc()
-            scored.hits.extend(
-                engine.evaluate("truck_detections", det.model_dump(mode="json"), tables.rule_state)
-            )
+    if truck_clock is not None:
+        scored.hits.extend(_tick_vehicles(app, partition, to_datetime(truck_clock)))
     if scored.hits:
         await raise_warnings(app, scored)
     warnings = PartitionView(tables.warnings, partition, n)
@@ -114,6 +109,28 @@ async def tick_partition(app: RiskLoopApp, partition: int) -> None:
     # the wall clock: a replay of 2013 data must still catch a re-sent 2013 record
     if rt.event_watermark:
         app.riskloop_dedup.expire(rt.event_watermark)
+
+
+def _tick_vehicles(app: RiskLoopApp, partition: int, now: datetime) -> list[RuleHit]:
+    """Release held-back fixes and report silent trucks; the rule hits of what was found."""
+    rt, tables = app.riskloop_runtime, app.riskloop_tables
+    n = app.riskloop_settings.topics.partitions
+    hits: list[RuleHit] = []
+    for key in list(PartitionView(tables.vehicles, partition, n, _after_bar)):
+        fences, raw = rt.fence_sets.get(key.partition("|")[0]), tables.vehicles.get(key)
+        if fences is None or not raw:
+            continue
+        vehicle, detections = geo_tick(VehicleState.from_dict(raw), now, fences)
+        if detections or vehicle.to_dict() != raw:
+            tables.vehicles[key] = vehicle.to_dict()
+        for det in detections:
+            rt.metrics.geo_detections.labels(det.kind).inc()
+            hits.extend(
+                rt.engine.evaluate(
+                    "truck_detections", det.model_dump(mode="json"), tables.rule_state
+                )
+            )
+    return hits
 
 
 def _tick_warnings(

@@ -230,10 +230,19 @@ def test_silent_after_no_fixes_reported_once(fixes: Fixes) -> None:
     state, dets = tick(state, T0 + timedelta(minutes=5), ZONE)
     assert dets == []
     state, dets = tick(state, T0 + timedelta(minutes=11), ZONE)
-    assert kinds(dets) == ["silent"] and dets[0].duration_s == 660
+    assert kinds(dets) == ["silent"] and dets[0].duration_s == 600  # the threshold crossed
     assert tick(state, T0 + timedelta(minutes=20), ZONE)[1] == []
-    state, _ = run([fixes(1500, 0, 0)], ZONE, state=state)
+    state, again = run([fixes(1500, 0, 0)], ZONE, state=state)
+    assert "silent" not in kinds(again)  # already reported by the tick
     assert kinds(tick(state, T0 + timedelta(minutes=40), ZONE)[1]) == ["silent"]
+
+
+def test_silence_ended_by_a_fix_is_reported_as_a_tick_would(fixes: Fixes) -> None:
+    state, _ = run([fixes(0, 0, 0)], ZONE)
+    _, by_tick = tick(state, T0 + timedelta(minutes=11), ZONE)
+    _, by_fix = run([fixes(1500, 0, 0)], ZONE, state=state)
+    silent = [d for d in by_fix if d.kind == "silent"]
+    assert silent and [d.model_dump() for d in silent] == [d.model_dump() for d in by_tick]
 
 
 def test_state_round_trips_and_step_is_pure(fixes: Fixes) -> None:

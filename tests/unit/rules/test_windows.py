@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from rules.compiler import CompiledPack
 from rules.engine import RuleEngine
 from rules.windows import aggregate_add, duration_step
@@ -159,6 +162,90 @@ def test_absence_fires_once_on_tick_and_rearms(make_pack: Make, event: Make) -> 
     assert engine.tick("2024-05-06T03:31:00Z", roundtrip(state)) == []  # one hit per silence
     engine.evaluate("equipment", event("equipment", 90, equipment_code="E1"), state)
     assert len(engine.tick("2024-05-06T04:01:00Z", state)) == 1
+
+
+def test_absence_silence_ended_by_the_next_reading_fires_without_a_tick(
+    make_pack: Make, event: Make
+) -> None:
+    engine = RuleEngine([make_pack(offline_rule())])
+    state: dict = {}
+    assert engine.evaluate("equipment", event("equipment", 0, equipment_code="E1"), state) == []
+    (hit,) = engine.evaluate("equipment", event("equipment", 45, equipment_code="E1"), state)
+    assert hit.rule_id == "e.offline" and hit.event_time.isoformat() == "2024-05-06T02:30:00+00:00"
+    assert engine.tick("2024-05-06T03:00:00Z", roundtrip(state)) == []  # re-armed at 45
+
+
+def test_absence_hit_is_the_same_whether_a_tick_or_the_next_reading_fires_it(
+    make_pack: Make, event: Make
+) -> None:
+    engine = RuleEngine([make_pack(offline_rule())])
+    first, later = (
+        event("equipment", 0, equipment_code="E1"),
+        event("equipment", 45, equipment_code="E1"),
+    )
+    ticked: dict = {}
+    engine.evaluate("equipment", first, ticked)
+    (by_tick,) = engine.tick("2024-05-06T02:40:00Z", ticked)
+    assert engine.evaluate("equipment", later, ticked) == []  # fired once
+    direct: dict = {}
+    engine.evaluate("equipment", first, direct)
+    (by_event,) = engine.evaluate("equipment", later, direct)
+    assert by_tick.model_dump() == by_event.model_dump()
+    assert ticked == direct
+
+
+def test_absence_tick_with_per_source_clocks_waits_for_its_own_source(
+    make_pack: Make, event: Make
+) -> None:
+    engine = RuleEngine([make_pack(offline_rule())])
+    state: dict = {}
+    engine.evaluate("equipment", event("equipment", 0, equipment_code="E1"), state)
+    late = "2024-05-06T09:00:00Z"
+    assert engine.tick({"inspections": late}, state) == []  # another source's clock: not ours
+    assert engine.tick({"equipment": "2024-05-06T02:10:00Z", "inspections": late}, state) == []
+    assert len(engine.tick({"equipment": late}, state)) == 1
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from(["E1", "E2", "E3"]), st.integers(0, 50), st.booleans()),
+        min_size=1,
+        max_size=25,
+    )
+)
+def test_absence_hits_do_not_depend_on_when_ticks_run(
+    steps: list[tuple[str, int, bool]],
+) -> None:
+    """Readings in event-time order; ticks at the partition's clock after any of them.
+
+    Whatever the ticks, the stream and one last tick raise the same silences: a replay at any
+    speed (or after a crash) raises what the original run raised.
+    """
+    from datetime import datetime, timedelta
+
+    from rules.compiler import load_pack_text
+    from rules.sources import example_event
+    from tests.unit.rules.conftest import BASE, pack_yaml
+
+    engine = RuleEngine([load_pack_text(pack_yaml([offline_rule()]), origin="t.yaml")])
+    t0, minute, readings = datetime.fromisoformat(BASE), 0, []
+    for n, (code, gap, _) in enumerate(steps):
+        minute += gap
+        at = (t0 + timedelta(minutes=minute)).isoformat()
+        readings.append(example_event("equipment", {"equipment_code": code}, f"r{n}", at))
+
+    def run(tick_after: list[bool]) -> list[str]:
+        state: dict = {}
+        hits = []
+        for reading, tick in zip(readings, tick_after, strict=True):
+            hits += engine.evaluate("equipment", reading, state)
+            if tick:
+                hits += engine.tick({"equipment": reading["event_time"]}, state)
+        hits += engine.tick({"equipment": readings[-1]["event_time"]}, state)
+        return sorted(h.event_id for h in hits)
+
+    assert run([t for _, _, t in steps]) == run([False] * len(steps))
 
 
 def test_absence_stopped_is_not_offline(make_pack: Make, event: Make) -> None:

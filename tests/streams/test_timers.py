@@ -1,0 +1,69 @@
+"""Absence rules on the stream's own clock, driven through the equipment and tick agents.
+
+The wall clock is hours past these readings, as in any replay of a backlog: a silence must be
+judged against the partition's event time, and a silence the next reading ends must fire
+whether or not a tick came in between.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bench.generator import generate
+from streams.app import RiskLoopApp
+from streams.timers import partition_of
+from tests.streams.conftest import Sent
+from tests.streams.test_skeleton import encode
+
+OFFLINE = "equipment.elevator_offline"
+
+
+def _elevators(app: RiskLoopApp, n: int) -> list[dict[str, Any]]:
+    """Quiet elevator readings whose codes all live on partition 0 (where ticks are put)."""
+    parts = app.riskloop_settings.topics.partitions
+    reading = next(e.event for e in generate(100, seed=3) if e.source == "equipment")
+    prefix = reading["equipment_code"][:-4]
+    codes = (f"{prefix}{i:04d}" for i in range(10_000))
+    return [
+        {**reading, "equipment_code": code, "trapped": False, "door_faults": 0}
+        for code in (c for c in codes if partition_of(c, parts) == 0)
+    ][:n]
+
+
+def _offline(sent: Sent) -> list[str]:
+    return sorted(
+        a["entity"] for a in sent.on("alerts") if any(r["id"] == OFFLINE for r in a["reasons"])
+    )
+
+
+async def test_silences_fire_on_event_time_once_each(app: RiskLoopApp, sent: Sent) -> None:
+    quiet, busy = _elevators(app, 2)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+
+    def at(ev: dict[str, Any], minutes: int, n: int) -> dict[str, Any]:
+        when = (start + timedelta(minutes=minutes)).isoformat()
+        return {**ev, "event_id": f"{ev['equipment_code']}-{n}", "event_time": when}
+
+    # one context per agent for the whole test: offsets go on rising, as on a real partition
+    async with (
+        app.agents["equipment"].test_context() as equipment,
+        app.agents["ticks"].test_context() as ticks,
+    ):
+
+        async def read(ev: dict[str, Any]) -> None:
+            await equipment.put(encode(ev), key=ev["equipment_code"].encode())
+
+        await read(at(quiet, 0, 1))
+        await read(at(busy, 0, 1))
+        await ticks.put(b"tick")
+        assert _offline(sent) == []  # the wall clock is 3 h on; the stream's clock is not
+
+        await read(at(busy, 40, 2))  # ends busy's 40-minute silence: it fires now
+        assert _offline(sent) == [busy["equipment_code"]]
+        await ticks.put(b"tick")  # the partition's clock is at +40 min: quiet is 40 min silent
+        assert _offline(sent) == sorted([busy["equipment_code"], quiet["equipment_code"]])
+
+        await read(at(quiet, 45, 2))  # quiet's silence was already raised by the tick
+        await ticks.put(b"tick")
+        assert len(_offline(sent)) == 2
