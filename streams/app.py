@@ -95,6 +95,7 @@ def build_app(settings: Settings, runtime: Runtime | None = None, **overrides: A
     async def _forget_revoked(app_: Any, revoked: Any, **_: Any) -> None:
         app.riskloop_runtime.warnings_cache.clear()  # another worker may own them now
         app.riskloop_runtime.event_clocks.forget()
+        app.riskloop_runtime.clocks_sent.clear()
         for journal in app.riskloop_tables.journals():
             journal.forget()  # what comes next after a rebalance is redelivered
         app.riskloop_runtime.metrics.worker_ready.set(0)  # rebalancing: not consuming

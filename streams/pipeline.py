@@ -19,7 +19,7 @@ from streams.ingest import ingest
 from streams.logs import correlation, get_logger
 from streams.scoring import score
 from streams.tasks import handle_command, handle_disposition
-from streams.timers import tick_partition
+from streams.timers import WALL_TICK, tick_partition
 
 if TYPE_CHECKING:
     from streams.app import RiskLoopApp
@@ -58,7 +58,7 @@ def register(app: RiskLoopApp) -> None:
     @app.agent(topics.ticks, name="ticks")
     async def ticks(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
-            await tick_partition(app, event.message.partition)
+            await tick_partition(app, event.message.partition, bytes(event.value or b""))
 
     @app.timer(10.0, name="lag")
     async def lag() -> None:
@@ -67,7 +67,7 @@ def register(app: RiskLoopApp) -> None:
     @app.timer(app.riskloop_settings.timer_interval, on_leader=True, name="clock")
     async def clock() -> None:
         for partition in range(app.riskloop_settings.topics.partitions):
-            await topics.ticks.send(value=b"tick", partition=partition)
+            await topics.ticks.send(value=WALL_TICK, partition=partition)
 
 
 def _source_agent(app: RiskLoopApp, source: str, topic: faust.TopicT) -> None:

@@ -67,6 +67,7 @@ class Runtime:
     cleanup_done: dict[int, tuple[int, int]] = field(default_factory=dict)
     event_watermark: float = 0.0  # newest event time seen: dedup expires by event time
     event_clocks: EventClocks = field(default_factory=EventClocks)  # absence, silent trucks
+    clocks_sent: dict[int, dict[str, float]] = field(default_factory=dict)  # last clock tick
     offsets: dict[str, int] = field(default_factory=dict)  # "topic:partition" → last offset read
     warnings_cache: dict[str, Any] = field(default_factory=dict)  # entity → EntityWarnings
 

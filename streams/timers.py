@@ -6,10 +6,18 @@ to ``riskloop.ticks`` every ``timer_interval``; the tick agent, on the worker th
 partition, handles exactly the keys that belong to it (Kafka's murmur2 partitioner, the same
 one every producer of ours uses). After a restart or a rebalance the new owner gets the ticks:
 no task escapes supervision because a worker went away.
+
+Two kinds of tick share the topic. The leader's ``b"tick"`` runs what the wall clock decides
+(deadlines, warnings falling quiet, dedup expiry, hot-load clean-up). Its handler then sends
+the partition's *event* clocks (streams/clocks.py) back to the same partition as a clock tick,
+and silences (absence rules, silent trucks) are judged when that arrives: a clock tick carries
+its time in its bytes, so if it is redelivered after a crash it judges the very same silences
+again (rule state is rewound to before it; see streams/once.py) and their outputs go out.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, MutableMapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -24,6 +32,7 @@ from loop.warnings import tick as warnings_tick
 from rules.durations import to_datetime
 from schemas.records import Alert
 from streams.alerting import change_warnings, raise_warnings
+from streams.logs import get_logger
 from streams.scoring import Scored
 from streams.tasks import supervise
 
@@ -33,6 +42,9 @@ if TYPE_CHECKING:
     from rules.hit import RuleHit
     from streams.app import RiskLoopApp
     from streams.runtime import Runtime
+
+
+log = get_logger(__name__)
 
 
 def partition_of(key: str, partitions: int) -> int:
@@ -79,26 +91,47 @@ def _after_bar(key: str) -> str:
     return key.partition("|")[2]
 
 
-async def tick_partition(app: RiskLoopApp, partition: int) -> None:
-    """Everything time changes for the keys of ``partition``."""
+WALL_TICK = b"tick"
+
+
+def clock_tick(clocks: dict[str, float]) -> bytes:
+    """A clock tick's bytes: the event-time clocks of one partition, by source.
+
+    >>> read_clock_tick(clock_tick({"equipment": 1700000000.0}))
+    {'equipment': 1700000000.0}
+    """
+    return json.dumps({"clocks": clocks}, sort_keys=True).encode()
+
+
+def read_clock_tick(raw: bytes) -> dict[str, float]:
+    """The clocks a clock tick carries; ``ValueError`` if ``raw`` is not one."""
+    try:
+        clocks = json.loads(raw)["clocks"]
+        return {str(s): float(t) for s, t in clocks.items()}
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise ValueError(f"not a tick: {raw[:60]!r}") from exc
+
+
+async def tick_partition(app: RiskLoopApp, partition: int, raw: bytes = WALL_TICK) -> None:
+    """Everything time changes for the keys of ``partition``: a wall tick or a clock tick."""
+    if raw == WALL_TICK:
+        await wall_tick(app, partition)
+        return
+    try:
+        clocks = read_clock_tick(raw)
+    except ValueError as exc:
+        log.warning("tick ignored", partition=partition, error=str(exc))
+        return
+    await silences(app, partition, clocks)
+
+
+async def wall_tick(app: RiskLoopApp, partition: int) -> None:
+    """Deadlines, quiet warnings, dedup expiry, hot-load clean-up; then the event clocks."""
     rt = app.riskloop_runtime
     tables = app.riskloop_tables
     n = app.riskloop_settings.topics.partitions
     now = rt.clock.now()
-    engine = rt.engine
     await _hotload_cleanup(app, partition)
-    # silences on event time (streams/clocks.py), deadlines and quiet warnings on the wall clock
-    clocks = rt.event_clocks.now(partition, now.timestamp())
-    truck_clock = clocks.get("trucks")
-    if truck_clock is not None:
-        clocks["truck_detections"] = truck_clock  # rules on detections run on the trucks' time
-    scored = Scored(
-        hits=engine.tick(clocks, PartitionView(tables.rule_state, partition, n, _after_bar))
-    )
-    if truck_clock is not None:
-        scored.hits.extend(_tick_vehicles(app, partition, to_datetime(truck_clock)))
-    if scored.hits:
-        await raise_warnings(app, scored)
     warnings = PartitionView(tables.warnings, partition, n)
     for entity in list(warnings):
         await change_warnings(
@@ -109,6 +142,26 @@ async def tick_partition(app: RiskLoopApp, partition: int) -> None:
     # the wall clock: a replay of 2013 data must still catch a re-sent 2013 record
     if rt.event_watermark:
         app.riskloop_dedup.expire(rt.event_watermark)
+    clocks = rt.event_clocks.now(partition, now.timestamp())
+    if clocks and rt.clocks_sent.get(partition) != clocks:
+        rt.clocks_sent[partition] = clocks
+        await app.riskloop_topics.ticks.send(value=clock_tick(clocks), partition=partition)
+
+
+async def silences(app: RiskLoopApp, partition: int, clocks: dict[str, float]) -> None:
+    """Absence rules and silent trucks whose silence has run out by the partition's clocks."""
+    rt = app.riskloop_runtime
+    n = app.riskloop_settings.topics.partitions
+    clocks = dict(clocks)
+    truck_clock = clocks.get("trucks")
+    if truck_clock is not None:
+        clocks["truck_detections"] = truck_clock  # rules on detections run on the trucks' time
+    view = PartitionView(app.riskloop_tables.rule_state, partition, n, _after_bar)
+    scored = Scored(hits=rt.engine.tick(clocks, view))
+    if truck_clock is not None:
+        scored.hits.extend(_tick_vehicles(app, partition, to_datetime(truck_clock)))
+    if scored.hits:
+        await raise_warnings(app, scored)
 
 
 def _tick_vehicles(app: RiskLoopApp, partition: int, now: datetime) -> list[RuleHit]:

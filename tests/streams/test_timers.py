@@ -12,7 +12,7 @@ from typing import Any
 
 from bench.generator import generate
 from streams.app import RiskLoopApp
-from streams.timers import partition_of
+from streams.timers import WALL_TICK, partition_of
 from tests.streams.conftest import Sent
 from tests.streams.test_skeleton import encode
 
@@ -54,16 +54,63 @@ async def test_silences_fire_on_event_time_once_each(app: RiskLoopApp, sent: Sen
         async def read(ev: dict[str, Any]) -> None:
             await equipment.put(encode(ev), key=ev["equipment_code"].encode())
 
+        async def tick() -> None:
+            """The leader's wall tick; the clock tick it sends back comes round too."""
+            await ticks.put(WALL_TICK)
+            name = app.riskloop_topics.ticks.get_topic_name()
+            sent_back = [v for t, _, v in sent.messages if t == name]
+            if sent_back:
+                await ticks.put(sent_back[-1])
+
         await read(at(quiet, 0, 1))
         await read(at(busy, 0, 1))
-        await ticks.put(b"tick")
+        await tick()
         assert _offline(sent) == []  # the wall clock is 3 h on; the stream's clock is not
 
         await read(at(busy, 40, 2))  # ends busy's 40-minute silence: it fires now
         assert _offline(sent) == [busy["equipment_code"]]
-        await ticks.put(b"tick")  # the partition's clock is at +40 min: quiet is 40 min silent
+        await tick()  # the partition's clock is at +40 min: quiet is 40 min silent
         assert _offline(sent) == sorted([busy["equipment_code"], quiet["equipment_code"]])
 
         await read(at(quiet, 45, 2))  # quiet's silence was already raised by the tick
-        await ticks.put(b"tick")
+        await tick()
         assert len(_offline(sent)) == 2
+
+
+async def test_a_redelivered_clock_tick_raises_its_silence_again(
+    app: RiskLoopApp, sent: Sent
+) -> None:
+    """Killed after the clock tick fired a silence but before its outputs went out: the tick
+    comes back (before the readings, on a fresh worker without clocks) and raises it again."""
+    (elevator,) = _elevators(app, 1)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+    readings = [
+        {**elevator, "event_id": f"r-{m}", "event_time": (start + timedelta(minutes=m)).isoformat()}
+        for m in (0, 1)
+    ]
+    quiet = {**readings[1], "equipment_code": _elevators(app, 2)[1]["equipment_code"],
+             "event_id": "other", "event_time": (start + timedelta(minutes=45)).isoformat()}  # fmt: skip
+    name = app.riskloop_topics.ticks.get_topic_name()
+    async with (
+        app.agents["equipment"].test_context() as equipment,
+        app.agents["ticks"].test_context() as ticks,
+    ):
+        for ev in [*readings, quiet]:
+            await equipment.put(encode(ev), key=ev["equipment_code"].encode())
+        await ticks.put(WALL_TICK)
+        (clock_tick,) = [v for t, _, v in sent.messages if t == name]
+        await ticks.put(clock_tick)
+    first = [a for a in sent.on("alerts") if any(r["id"] == OFFLINE for r in a["reasons"])]
+    assert [a["entity"] for a in first] == [elevator["equipment_code"]]
+
+    sent.messages.clear()  # the crash: outputs lost, nothing committed, memory gone
+    for journal in app.riskloop_tables.journals():
+        journal.forget()
+    app.riskloop_runtime.event_clocks.forget()
+    app.riskloop_runtime.clocks_sent.clear()
+    async with app.agents["ticks"].test_context() as ticks:  # offsets from 0 again
+        await ticks.put(WALL_TICK)  # no clocks yet on this worker: sends nothing
+        assert [v for t, _, v in sent.messages if t == name] == []
+        await ticks.put(clock_tick)  # the same message, redelivered
+    again = [a for a in sent.on("alerts") if any(r["id"] == OFFLINE for r in a["reasons"])]
+    assert [a["alert_id"] for a in again] == [a["alert_id"] for a in first]
