@@ -10,7 +10,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from config.settings import Settings
 from infra.errors import InfraError
-from streams.tables import TABLE_NAMES, changelog_topic
+from streams.tables import ALL_TABLES, changelog_topic
 
 DEFAULT_DEPARTMENTS = (
     "market_supervision",
@@ -87,7 +87,7 @@ def wanted_topics(
             replication_factor=1,
             config={"cleanup.policy": "compact"},
         )
-        for table in TABLE_NAMES
+        for table in ALL_TABLES
     ]
     return topics
 

@@ -82,6 +82,7 @@ def build_app(settings: Settings, runtime: Runtime | None = None, **overrides: A
     app.riskloop_tables = tables.declare(app, settings.topics.partitions)
     app.riskloop_runtime = runtime or build_runtime(settings)
     app.riskloop_runtime.worker_id = worker_identity(settings)
+    app.riskloop_runtime.event_clocks.store = app.riskloop_tables.clocks
     for name in tables.TABLE_NAMES:
         journal = getattr(app.riskloop_tables, name)
         journal.on_redelivered = _counter(app.riskloop_runtime.metrics, name)

@@ -7,26 +7,33 @@ When a partition has had no event at all for ``idle_after`` seconds of wall time
 itself went quiet), its clock moves on with the wall clock from there, so the last devices of a
 quiet partition still go offline; ``idle_after = 0`` keeps the clocks on event time only.
 
-The clocks are per worker and in memory: after a restart a partition has no clock until its
-first event (silences then fire at the latest when the device reports again, see
-``rules.engine.RuleEngine._absence_event``).
+The event times live in ``store`` — in a worker the ``clocks`` Faust table, so a restarted
+worker knows how far each partition had got even if nothing is left to redeliver there (the
+stream's trailing silences must still fire as in an uninterrupted run). It is a maximum, so a
+redelivered event changes nothing and it needs no journal. When each was last read (for idle
+partitions) is kept in memory: after a restart, idle time counts from the first tick.
 """
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 
 
 @dataclass
 class EventClocks:
-    """(source, partition) → newest event time read (epoch s) and the wall time it was read."""
+    """ "source|partition" → newest event time read (epoch s); when each was read (wall)."""
 
+    store: MutableMapping[str, float] = field(default_factory=dict)
     idle_after: float = 0.0
-    _seen: dict[tuple[str, int], tuple[float, float]] = field(default_factory=dict)
+    _read_at: dict[str, float] = field(default_factory=dict)
 
     def observe(self, source: str, partition: int, at: float, wall: float) -> None:
-        old = self._seen.get((source, partition))
-        self._seen[(source, partition)] = (at if old is None else max(old[0], at), wall)
+        key = f"{source}|{partition}"
+        old = self.store.get(key)
+        if old is None or at > old:
+            self.store[key] = at
+        self._read_at[key] = wall
 
     def now(self, partition: int, wall: float) -> dict[str, float]:
         """Source → event-time clock of ``partition`` (sources never read here are absent).
@@ -37,13 +44,15 @@ class EventClocks:
         ({'equipment': 1000.0}, {'equipment': 1090.0}, {})
         """
         out: dict[str, float] = {}
-        for (source, p), (at, seen) in self._seen.items():
-            if p != partition:
+        for key in list(self.store.keys()):
+            source, _, p = str(key).rpartition("|")
+            at = self.store.get(key)
+            if p != str(partition) or at is None:
                 continue
-            idle = wall - seen
+            idle = wall - self._read_at.setdefault(key, wall)
             out[source] = at + idle if self.idle_after and idle >= self.idle_after else at
         return out
 
     def forget(self) -> None:
-        """After a rebalance: partitions may now belong to someone else, or come back rewound."""
-        self._seen.clear()
+        """After a rebalance: idle time of the partitions we (still) own counts from now."""
+        self._read_at.clear()

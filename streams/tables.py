@@ -21,6 +21,8 @@ from faust.types import TP, TableT
 from streams.once import Journal, Mode
 
 TABLE_NAMES = ("dedup", "rule_state", "vehicles", "warnings", "tasks", "profiles", "precision")
+"""The journalled tables."""
+ALL_TABLES = (*TABLE_NAMES, "clocks")
 
 
 def changelog_topic(app_id: str, table: str) -> str:
@@ -37,6 +39,7 @@ class Tables:
     tasks: Journal  # task id → TaskCase (replayed: commands, dispositions, ticks)
     profiles: Journal  # USCC → EntityProfile
     precision: Journal  # "<pack>/<rule>" → {confirmed, false_alarm}
+    clocks: Any  # "<source>|<partition>" → newest event time (a maximum: no journal needed)
 
     def journals(self) -> tuple[Journal, ...]:
         return (self.dedup, self.rule_state, self.vehicles, self.warnings, self.tasks,
@@ -70,4 +73,8 @@ def declare(app: faust.App, partitions: int) -> Tables:
         tasks=table("tasks", "task cases by task id", Mode.replay),
         profiles=table("profiles", "entity profiles (一企一档) by USCC"),
         precision=table("precision", "rule precision counters from dispositions"),
-    )
+        clocks=app.Table(
+            "clocks", default=None, partitions=partitions, key_type=str,
+            help="event-time clock per source partition (streams/clocks.py)",
+        ),
+    )  # fmt: skip

@@ -106,11 +106,11 @@ async def test_a_redelivered_clock_tick_raises_its_silence_again(
     sent.messages.clear()  # the crash: outputs lost, nothing committed, memory gone
     for journal in app.riskloop_tables.journals():
         journal.forget()
-    app.riskloop_runtime.event_clocks.forget()
+    app.riskloop_runtime.event_clocks.forget()  # (the clocks table is recovered)
     app.riskloop_runtime.clocks_sent.clear()
     async with app.agents["ticks"].test_context() as ticks:  # offsets from 0 again
-        await ticks.put(WALL_TICK)  # no clocks yet on this worker: sends nothing
-        assert [v for t, _, v in sent.messages if t == name] == []
+        await ticks.put(WALL_TICK)  # the clocks table survived: the same clocks go out
+        assert [v for t, _, v in sent.messages if t == name] == [clock_tick]
         await ticks.put(clock_tick)  # the same message, redelivered
     again = [a for a in sent.on("alerts") if any(r["id"] == OFFLINE for r in a["reasons"])]
     assert [a["alert_id"] for a in again] == [a["alert_id"] for a in first]

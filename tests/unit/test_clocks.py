@@ -25,8 +25,15 @@ def test_a_quiet_partition_follows_the_wall_clock_only_after_idle_after() -> Non
     assert clocks.now(0, wall=9401.0) == {"equipment": 1010.0}
 
 
-def test_forget_drops_every_clock() -> None:
+def test_forget_restarts_idle_time() -> None:
     clocks = EventClocks(idle_after=1)
     clocks.observe("equipment", 0, at=1000.0, wall=9000.0)
-    clocks.forget()
-    assert clocks.now(0, wall=10_000.0) == {}
+    clocks.forget()  # a restart: the time read is kept (a table), idle counts from now
+    assert clocks.now(0, wall=10_000.0) == {"equipment": 1000.0}
+    assert clocks.now(0, wall=10_001.0) == {"equipment": 1001.0}
+
+
+def test_a_restarted_worker_reads_the_clocks_from_its_store() -> None:
+    store: dict[str, float] = {}
+    EventClocks(store).observe("trucks", 3, at=500.0, wall=1.0)
+    assert EventClocks(store).now(3, wall=2.0) == {"trucks": 500.0}
