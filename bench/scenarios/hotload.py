@@ -125,7 +125,7 @@ def publish_every_second(ctx: Context, seconds: float = 12.0) -> Outcome:
     base = verdict("hotload", len(items), ref, got, recovery)
     return Outcome(
         "hotload", len(items), base.checked + len(want), base.lost + lost, base.duplicated + dup,
-        recovery, base.passed and lost == 0 and dup == 0,
+        recovery, base.correct and lost == 0 and dup == 0,
         f"{published} versions published, {accepted} acknowledged; {len(want)} probes scored once each"
         if not (lost or dup) else f"{lost} probes unscored, {dup} scored twice",
     )  # fmt: skip
