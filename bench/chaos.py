@@ -524,6 +524,15 @@ class Context:
         return self._reference
 
 
+def keep_logs(work: Path, into: Path) -> Path:
+    """Copy every worker log under ``work`` (the folder itself is deleted after the run)."""
+    for log in work.rglob("worker-*.log"):
+        target = into / log.relative_to(work)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(log, target)
+    return into
+
+
 def run_chaos(
     settings: Settings, names: Sequence[str] | None, events: int, out: Path, say: Say = print
 ) -> list[Outcome]:
@@ -544,6 +553,8 @@ def run_chaos(
             except BenchError as exc:
                 outcome = Outcome(name, events, 0, 0, 0, None, False, f"error: {exc}"[:160])
             say(f"  → {'pass' if outcome.passed else 'FAIL'} {outcome.note}")
+            if not outcome.passed:
+                say(f"  worker logs kept in {keep_logs(ctx.work, out / f'logs-{name}')}")
             outcomes.append(outcome)
     stamp = time.strftime("%Y%m%d%H%M%S")
     (out / f"reliability-{stamp}.md").write_text(

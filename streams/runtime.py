@@ -8,10 +8,13 @@ so no event ever sees half of a swap), and every hit records which version produ
 from __future__ import annotations
 
 import time
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from mode.utils.collections import LRUCache
 
 from config.settings import PROJECT_ROOT, Settings
 from geo.fences import CompiledFenceSet, load_fence_set
@@ -28,6 +31,8 @@ from streams.logs import get_logger
 from streams.metrics import Metrics
 
 log = get_logger(__name__)
+
+WARNINGS_CACHED = 4096
 
 
 @dataclass
@@ -69,7 +74,11 @@ class Runtime:
     event_clocks: EventClocks = field(default_factory=EventClocks)  # absence, silent trucks
     clocks_sent: dict[int, dict[str, float]] = field(default_factory=dict)  # last clock tick
     offsets: dict[str, int] = field(default_factory=dict)  # "topic:partition" → last offset read
-    warnings_cache: dict[str, Any] = field(default_factory=dict)  # entity → EntityWarnings
+    # entity → EntityWarnings, the most recently used only: 100,000 enterprises must not all
+    # stay decoded in memory (the table is the truth; this saves decoding hot entities)
+    warnings_cache: MutableMapping[str, Any] = field(
+        default_factory=lambda: LRUCache(limit=WARNINGS_CACHED)
+    )
 
     @property
     def engine(self) -> RuleEngine:

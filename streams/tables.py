@@ -24,6 +24,16 @@ TABLE_NAMES = ("dedup", "rule_state", "vehicles", "warnings", "tasks", "profiles
 """The journalled tables."""
 ALL_TABLES = (*TABLE_NAMES, "clocks")
 
+STORE_OPTIONS: dict[str, int] = {
+    "write_buffer_size": 4 * 1024**2,
+    "max_write_buffer_number": 2,
+    "block_cache_size": 8 * 1024**2,
+    "block_cache_compressed_size": 1024**2,
+}
+"""RocksDB per table partition. Faust's defaults (64 MB write buffers, up to three of them,
+and a 2 GB block cache, *per partition of every table*) let a worker with 8 tables × 4
+partitions grow past 2 GB as the journal's values filled the write buffers."""
+
 
 def changelog_topic(app_id: str, table: str) -> str:
     """Faust's name for a table's changelog topic (we pre-create them: see streams/admin.py)."""
@@ -59,8 +69,9 @@ def declare(app: faust.App, partitions: int) -> Tables:
     def table(name: str, help_: str, mode: Mode = Mode.rewind) -> Journal:
         # key_type str and no value model: Faust serialises both as JSON
         raw: TableT[str, Any] = app.Table(
-            name, default=None, partitions=partitions, key_type=str, help=help_
-        )
+            name, default=None, partitions=partitions, key_type=str, help=help_,
+            options=STORE_OPTIONS,
+        )  # fmt: skip
         return Journal(raw, mode, committed)
 
     return Tables(
@@ -76,5 +87,6 @@ def declare(app: faust.App, partitions: int) -> Tables:
         clocks=app.Table(
             "clocks", default=None, partitions=partitions, key_type=str,
             help="event-time clock per source partition (streams/clocks.py)",
+            options=STORE_OPTIONS,
         ),
     )  # fmt: skip

@@ -97,5 +97,6 @@ def garbage_storm(ctx: Context) -> Outcome:
         "poison", len(items), base.checked + len(bad), base.lost + missing + wrongly,
         base.duplicated + twice, None, correct,
         f"{len(bad)} bad, {len(bad) - missing} dead-lettered, {wrongly} good rejected; "
-        f"{rate:,.0f} ev/s = {ratio:.2f}× clean", speed_ok=ratio >= MIN_THROUGHPUT_RATIO,
+        f"{rate:,.0f} ev/s = {ratio:.2f}× clean; {base.note}".rstrip("; "),
+        speed_ok=ratio >= MIN_THROUGHPUT_RATIO,
     )  # fmt: skip
