@@ -30,6 +30,7 @@ class RiskLoopApp(faust.App):
     riskloop_topics: Topics
     riskloop_runtime: Runtime
     riskloop_tables: Tables
+    riskloop_committing: dict[str, int]
     riskloop_dedup: DedupWindow
     riskloop_sinks: Any
     riskloop_control: ControlState
@@ -79,7 +80,8 @@ def build_app(settings: Settings, runtime: Runtime | None = None, **overrides: A
     app = RiskLoopApp(settings.app_id, **conf)
     app.riskloop_settings = settings
     app.riskloop_topics = declare(app, settings)
-    app.riskloop_tables = tables.declare(app, settings.topics.partitions)
+    app.riskloop_committing = {}  # offsets of the commit in flight (streams/consumer.py)
+    app.riskloop_tables = tables.declare(app, settings.topics.partitions, app.riskloop_committing)
     app.riskloop_runtime = runtime or build_runtime(settings)
     app.riskloop_runtime.worker_id = worker_identity(settings)
     app.riskloop_runtime.event_clocks.store = app.riskloop_tables.clocks

@@ -25,12 +25,20 @@ from streams.outputs import Outputs
 log = get_logger(__name__)
 
 
-def install(consumer: Any, outputs: Outputs, *, wait: float) -> None:
-    """Wrap ``consumer`` (``app.consumer``) as described above."""
+def install(
+    consumer: Any, outputs: Outputs, *, wait: float, committing: dict[str, int] | None = None
+) -> None:
+    """Wrap ``consumer`` (``app.consumer``) as described above.
+
+    ``committing`` gets the offsets of each commit as it starts ("topic:partition" → offset):
+    the journals must know a commit the broker may already hold (streams/once.py).
+    """
     commit = consumer._commit
     perform_seek = consumer.perform_seek
 
     async def commit_after_sinks(offsets: Any) -> bool:
+        if committing is not None:
+            committing.update({f"{tp.topic}:{tp.partition}": int(o) for tp, o in offsets.items()})
         await outputs.drain(timeout=wait)
         return bool(await commit(offsets))
 

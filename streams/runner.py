@@ -45,7 +45,9 @@ def make_worker(settings: Settings) -> RiskLoopWorker:
     async def stop_outputs(app_: Any, **_: Any) -> None:
         await outputs.stop()
 
-    consumer.install(app.consumer, outputs, wait=_SINK_WAIT_BEFORE_COMMIT)
+    consumer.install(
+        app.consumer, outputs, wait=_SINK_WAIT_BEFORE_COMMIT, committing=app.riskloop_committing
+    )
     app.riskloop_control.ready.clear()
 
     @app.task

@@ -56,7 +56,7 @@ class Tables:
                 self.profiles, self.precision)  # fmt: skip
 
 
-def declare(app: faust.App, partitions: int) -> Tables:
+def declare(app: faust.App, partitions: int, committing: Mapping[str, int] | None = None) -> Tables:
     def committed(mark: str) -> int | None:
         """The partition's committed offset (the next to read), when this worker knows it."""
         offsets = getattr(getattr(app, "_consumer", None), "_committed_offset", None)
@@ -72,7 +72,7 @@ def declare(app: faust.App, partitions: int) -> Tables:
             name, default=None, partitions=partitions, key_type=str, help=help_,
             options=STORE_OPTIONS,
         )  # fmt: skip
-        return Journal(raw, mode, committed)
+        return Journal(raw, mode, committed, committing=(committing or {}).get)
 
     return Tables(
         dedup=table("dedup", "source event ids seen within the dedup window"),
