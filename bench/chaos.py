@@ -502,6 +502,7 @@ class Context:
     events: int
     say: Say = print
     start: datetime = field(default_factory=default_start)
+    compare_speed: bool = True  # off in tests: speed is for benchmarks, not assertions
     _reference: Reference | None = None
 
     def items(self) -> list[Item]:

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import faust
 from faust.types import TP, TableT
 
+from streams.codec import register as register_codec
 from streams.once import Journal, Mode
 
 TABLE_NAMES = ("dedup", "rule_state", "vehicles", "warnings", "tasks", "profiles", "precision")
@@ -66,12 +67,17 @@ def declare(app: faust.App, partitions: int, committing: Mapping[str, int] | Non
         offset = offsets.get(TP(topic, int(partition)))
         return offset if isinstance(offset, int) else None
 
+    codec = register_codec()
+
     def table(name: str, help_: str, mode: Mode = Mode.rewind) -> Journal:
         # key_type str and no value model: Faust serialises both as JSON
         raw: TableT[str, Any] = app.Table(
             name, default=None, partitions=partitions, key_type=str, help=help_,
             options=STORE_OPTIONS,
         )  # fmt: skip
+        cast(
+            Any, raw
+        ).value_serializer = codec  # Faust takes it from value_type only; store made lazily
         return Journal(raw, mode, committed, committing=(committing or {}).get)
 
     return Tables(

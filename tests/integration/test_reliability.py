@@ -4,8 +4,9 @@ Each runs the same fixed input through a fault (SIGKILL, group failover, broker 
 PostgreSQL and Redis down, a rule pack every second, 10% garbage) and compares the task store
 row by row with one uninterrupted reference run (shared by the module). The tests assert what
 the scenario checked — nothing lost, nothing duplicated, every bad record dead-lettered once —
-and not its speed: the poison scenario's throughput ratio is a benchmark number, reported by
-``riskloop bench --chaos`` and printed here, never asserted in a test.
+and not its speed: the poison scenario's throughput ratio is a benchmark number (``riskloop
+bench --chaos`` runs it on at least 1,500 events against its own clean run), never asserted in a
+test; here it runs on the shared 240-event input.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ EVENTS = 240
 @pytest.fixture(scope="module")
 def context(tmp_path_factory: pytest.TempPathFactory, broker: str) -> Iterator[Context]:
     base = Settings(_env_file=None)  # type: ignore[call-arg]
-    yield Context(base, Path(tmp_path_factory.mktemp("chaos")), EVENTS, say=print)
+    work = Path(tmp_path_factory.mktemp("chaos"))
+    yield Context(base, work, EVENTS, say=print, compare_speed=False)
 
 
 @pytest.mark.timeout(600)
