@@ -126,7 +126,11 @@ class Journal(MutableMapping[str, Any]):
         return value
 
     def get(self, key: str, default: Any = None) -> Any:
-        raw = self.table.get(key)
+        value = self._read(key, self.table.get(key))
+        return default if value is None else value
+
+    def _read(self, key: str, raw: Any) -> Any:
+        """What the current event reads from ``raw`` (the stored, journalled value of ``key``)."""
         value = _value(raw)
         if self.mode is Mode.rewind and raw is not None:
             origin = self._origin()
@@ -137,7 +141,7 @@ class Journal(MutableMapping[str, Any]):
                         self.on_truncated(1)
                 elif entry is not None:
                     value = entry[2]
-        return default if value is None else value
+        return value
 
     def replay(self, key: str) -> Replay:
         """Replay mode: has the current event been applied to ``key`` before?"""
@@ -171,7 +175,7 @@ class Journal(MutableMapping[str, Any]):
             last = entries[-1]  # a second write by the same event: same before-value
             entries[-1] = [last[0], last[1], last[2], [*(last[3] or []), *(outputs or [])]]
         else:
-            before = self.get(key) if self.mode is Mode.rewind else None
+            before = self._read(key, raw) if self.mode is Mode.rewind else None  # one decode
             kept = _before(entries, origin)
             if len(kept) < len(entries) and self.on_redelivered is not None:
                 self.on_redelivered(self.mode)
