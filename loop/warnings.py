@@ -41,6 +41,7 @@ from schemas.records import Alert, AlertState, DispositionResult, Level, Reason
 
 _BY_RANK = {level.rank: level for level in Level}
 _LIVE = {AlertState.new, AlertState.updated, AlertState.escalated, AlertState.deescalated}
+_TASKED = _LIVE | {AlertState.suppressed}
 
 Status = Literal["active", "resolved", "false_alarm"]
 
@@ -158,11 +159,19 @@ class _Observation(BaseModel):
 def should_task(alert: Alert, config: LoopConfig) -> bool:
     """Whether this alert calls for a verification task (if ``task_id(alert_id)`` has none yet).
 
-    Shadow, silenced, suppressed and ended warnings never make one; a suppressed warning gets
-    its task when the warning suppressing it ends, and a blue one when it escalates.
+    Shadow, silenced and ended warnings never make one, nor one below ``task_min_level`` (a blue
+    warning gets its task when it escalates). A suppressed warning does: inhibition tells staff
+    which of an enterprise's warnings leads; it does not decide which risks get verified. It
+    must not, either: an enterprise's inspection and complaint warnings come from two topics
+    whose relative order Kafka does not fix, and gating tasks on inhibition gave a lower warning
+    a task when it was folded before the higher one and none when folded after it — a replay's
+    tasks depended on the interleaving (bench/RELIABILITY.md). Task ids derive from alert ids,
+    so a warning that is suppressed and later comes back still has exactly one task.
     """
     return (
-        not alert.shadow and alert.state in _LIVE and alert.level.rank >= config.task_min_level.rank
+        not alert.shadow
+        and alert.state in _TASKED
+        and alert.level.rank >= config.task_min_level.rank
     )
 
 
@@ -278,7 +287,7 @@ def resolve(
     """End a warning on evidence: ``false_alarm`` for 不属实, ``resolved`` for the rest.
 
     ``task_id``/``department`` of the closing task are kept so that a recurrence can link to it.
-    Lower warnings it suppressed come back as ``updated`` (and then get their own tasks).
+    Lower warnings it suppressed come back as ``updated`` (their tasks already exist).
     Resolving an epoch that already ended, or was followed by a newer one, changes nothing.
     """
     fingerprint = alert_id.rpartition(".")[0]

@@ -152,14 +152,29 @@ def test_higher_warning_inhibits_lower_ones_on_the_same_entity(
     assert high.level is Level.red and high.state is AlertState.new
     assert suppressed.alert_id == low.alert_id
     assert suppressed.state is AlertState.suppressed and suppressed.suppressed_by == high.alert_id
-    assert not should_task(suppressed, config)
+    assert should_task(suppressed, config)  # its own risk is verified all the same
     # A new hit on the suppressed warning is recorded, still suppressed (not dropped).
     state, (again,) = apply_hit(state, make_hit(), T0, config)
     assert again.state is AlertState.suppressed and again.occurrences == 2
-    # When the red one ends, the lower one comes back and now deserves a task.
+    # When the red one ends, the lower one comes back (same alert id: same task, not a second).
     state, alerts = resolve(state, high.alert_id, DispositionResult.confirmed, T0, config)
     assert [a.state for a in alerts] == [AlertState.resolved, AlertState.updated]
-    assert alerts[1].suppressed_by is None and should_task(alerts[1], config)
+    assert alerts[1].suppressed_by is None and alerts[1].alert_id == low.alert_id
+
+
+def test_which_warnings_get_tasks_does_not_depend_on_the_order_of_sources(
+    make_hit: Hit, config: LoopConfig
+) -> None:
+    """An enterprise's complaint and inspection warnings arrive on two topics, in either order."""
+    low = make_hit()
+    high = make_hit(item_code="FOOD-009", level=Level.red)
+
+    def tasked(first: object, second: object) -> set[str]:
+        state, alerts = apply_hit(None, first, T0, config)  # type: ignore[arg-type]
+        _, more = apply_hit(state, second, T0, config)  # type: ignore[arg-type]
+        return {a.alert_id for a in [*alerts, *more] if should_task(a, config)}
+
+    assert tasked(low, high) == tasked(high, low) and len(tasked(low, high)) == 2
 
 
 def test_other_entities_are_not_inhibited(make_hit: Hit, config: LoopConfig) -> None:
