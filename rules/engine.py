@@ -240,7 +240,13 @@ class RuleEngine:
                 for i, c in enumerate(chain)
             ],
         }
-        return [self._hit(rule, seen, chain[-1]["t"], values)]
+        # The hit is the chain's, whichever of its events happened to complete it here: a
+        # complaint and an inspection come from two topics in no fixed order, and a hit named
+        # after the arriving event (its source is part of the warning's fingerprint) made the
+        # same chain a different warning, and task, depending on that order.
+        last = chain[-1]
+        hit = self._hit(rule, seen, last["t"], values)
+        return [hit.model_copy(update={"source": last["source"], "event_id": last["id"]})]
 
     # -------------------------------------------------------------- timers
 

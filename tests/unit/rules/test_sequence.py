@@ -102,6 +102,26 @@ def test_late_complaint_completes_the_chain(engine: RuleEngine, event: Make) -> 
     assert len(hits) == 1
 
 
+def test_a_chain_is_the_same_hit_whichever_event_completes_it(
+    engine: RuleEngine, event: Make
+) -> None:
+    """The two sources come from two topics in no fixed order: same chain, same hit identity
+    (source and event id make the warning's fingerprint and the task)."""
+    complaint = ("complaints", event("complaints", 2 * DAY, uscc="U1", text="x"))
+    failure = ("inspections", event("inspections", 5 * DAY, uscc="U1", outcome="fail"))
+    (in_order,) = play(engine, [complaint, failure])
+    (late,) = play(engine, [failure, complaint])
+    assert (
+        (late.source, late.event_id, late.event_time)
+        == (
+            in_order.source,
+            in_order.event_id,
+            in_order.event_time,
+        )
+        == ("inspections", failure[1]["event_id"], in_order.event_time)
+    )
+
+
 def test_chain_fires_once_then_needs_a_new_complaint(engine: RuleEngine, event: Make) -> None:
     hits = play(
         engine,
