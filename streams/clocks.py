@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 @dataclass
 class EventClocks:
-    """ "source|partition" → newest event time read (epoch s); when each was read (wall)."""
+    """Newest event time read per "source|partition" (epoch s), and when each was read (wall)."""
 
     store: MutableMapping[str, float] = field(default_factory=dict)
     idle_after: float = 0.0
