@@ -136,7 +136,9 @@ def _cluster_id(root: Path) -> str:
     path = root / "cluster.id"
     if path.exists():
         return path.read_text().strip()
-    cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    cid = "-"
+    while cid.startswith("-"):  # as Kafka's own Uuid.randomUuid: "-…" reads as an option
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     path.write_text(cid)
     return cid
 
@@ -144,7 +146,7 @@ def _cluster_id(root: Path) -> str:
 def _format(java: str, jars: Path, root: Path) -> None:
     cmd = [
         java, "-cp", f"{jars}/*", f"-Dlog4j.configuration=file:{root / 'log4j.properties'}",
-        "kafka.tools.StorageTool", "format", "-t", _cluster_id(root),
+        "kafka.tools.StorageTool", "format", f"--cluster-id={_cluster_id(root)}",
         "-c", str(root / "server.properties"), "--ignore-formatted",
     ]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
