@@ -69,16 +69,18 @@ def declare(app: faust.App, partitions: int, committing: Mapping[str, int] | Non
 
     codec = register_codec()
 
-    def table(name: str, help_: str, mode: Mode = Mode.rewind) -> Journal:
-        # key_type str and no value model: Faust serialises both as JSON
+    def raw_table(name: str, help_: str) -> TableT[str, Any]:
+        # key_type str and no value model: JSON keys; values through our orjson codec, which
+        # Faust would take from a value_type only (set before the store is made, lazily)
         raw: TableT[str, Any] = app.Table(
             name, default=None, partitions=partitions, key_type=str, help=help_,
             options=STORE_OPTIONS,
         )  # fmt: skip
-        cast(
-            Any, raw
-        ).value_serializer = codec  # Faust takes it from value_type only; store made lazily
-        return Journal(raw, mode, committed, committing=(committing or {}).get)
+        cast(Any, raw).value_serializer = codec
+        return raw
+
+    def table(name: str, help_: str, mode: Mode = Mode.rewind) -> Journal:
+        return Journal(raw_table(name, help_), mode, committed, committing=(committing or {}).get)
 
     return Tables(
         dedup=table("dedup", "source event ids seen within the dedup window"),
@@ -90,9 +92,5 @@ def declare(app: faust.App, partitions: int, committing: Mapping[str, int] | Non
         tasks=table("tasks", "task cases by task id", Mode.replay),
         profiles=table("profiles", "entity profiles (一企一档) by USCC"),
         precision=table("precision", "rule precision counters from dispositions"),
-        clocks=app.Table(
-            "clocks", default=None, partitions=partitions, key_type=str,
-            help="event-time clock per source partition (streams/clocks.py)",
-            options=STORE_OPTIONS,
-        ),
+        clocks=raw_table("clocks", "event-time clock per source partition (streams/clocks.py)"),
     )  # fmt: skip
