@@ -21,6 +21,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from config.settings import PROJECT_ROOT, DeadlineSettings, Settings
 from loop import deadlines
+from loop.calendar import WorkingCalendar
+from loop.deadlines import default_calendar
 from schemas.errors import ConfigError
 from schemas.records import Level
 
@@ -82,7 +84,13 @@ class ProfileConfig(_Frozen):
 
 
 class LoopConfig(_Frozen):
-    """Everything the pure loop functions need besides state, input and ``now``."""
+    """Everything the pure loop functions need besides state, input and ``now``.
+
+    ``calendar`` is the working-day calendar deadlines count on; a hot-loaded year's notice
+    makes a new config (``model_copy``) that the worker swaps in.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
     window: Clock = Field(
         default=timedelta(hours=24), description="occurrences counted for escalation"
@@ -117,6 +125,7 @@ class LoopConfig(_Frozen):
         default=timedelta(days=30), description="recurrence reopens the task"
     )
     profile: ProfileConfig = ProfileConfig()
+    calendar: WorkingCalendar = Field(default_factory=default_calendar, exclude=True)
 
     @field_validator("notice_after")
     @classmethod

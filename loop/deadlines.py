@@ -4,7 +4,9 @@ Clock durations (``m``, ``h``, ``d``) are plain elapsed time: a red warning's 30
 through nights and holidays alike, because a trapped passenger does not wait for Monday.
 
 Working days (``wd``) follow China's statutory calendar, including the make-up working
-weekends (调休), through the maintained ``chinese_calendar`` package. The counting rule is the
+weekends (调休), from the layered calendar of ``loop.calendar`` (the risk centre's notice files,
+then the ``chinese_calendar`` package, then a provisional calendar derived from the law), so a
+working-day deadline is always computable and says what it rests on (:class:`Deadline`). The counting rule is the
 legal one for periods (民法典 第二百零一条; 行政许可法 第八十二条): **the day the clock starts is
 not counted; counting begins the next day, and the period ends at the end (24:00) of its last
 day**, all in China Standard Time (UTC+8, no daylight saving since 1991). So ``"N wd"`` from
@@ -35,9 +37,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
-import chinese_calendar
-
 from config.settings import DeadlineSettings
+from loop.calendar import Basis, WorkingCalendar, shipped_calendar, weakest
 from loop.errors import CalendarUnavailable
 from schemas.errors import ConfigError
 from schemas.records import Level
@@ -53,6 +54,16 @@ _CLOCK = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(day
 _MAX_SCAN_DAYS = 400  # no statutory break is this long; stops a broken calendar from looping
 
 Workday = Callable[[date], bool]
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A deadline and what it rests on: ``basis`` is the weakest calendar source of the days
+    counted (``clock`` for minutes and hours), ``explain`` the days skipped and why."""
+
+    at: datetime
+    basis: Basis
+    explain: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,15 +105,15 @@ def parse(spec: str) -> Duration:
     return Duration(amount, match.group(2))
 
 
-def statutory_workday(day: date) -> bool:
-    """Whether ``day`` is a working day on China's statutory calendar (with 调休)."""
-    try:
-        return bool(chinese_calendar.is_workday(day))
-    except NotImplementedError as exc:
-        raise CalendarUnavailable(
-            f"the statutory calendar has no data for {day.year} ({exc}); "
-            "upgrade the chinese-calendar package, which publishes each year's holidays"
-        ) from exc
+_DEFAULT: WorkingCalendar | None = None
+
+
+def default_calendar() -> WorkingCalendar:
+    """The shipped calendar, built once (callers in a worker pass the hot-loaded one)."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = shipped_calendar()
+    return _DEFAULT
 
 
 def _utc(moment: datetime) -> datetime:
@@ -110,25 +121,46 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-def add_working_days(now: datetime, days: int, workday: Workday = statutory_workday) -> datetime:
-    """End (23:59:59 CST) of the ``days``-th working day after ``now``'s CST date, in UTC."""
+def working_days_after(
+    now: datetime, days: int, calendar: WorkingCalendar | None = None
+) -> Deadline:
+    """End (23:59:59 CST) of the ``days``-th working day after ``now``'s CST date, in UTC,
+    with the basis of the years counted through and the days off skipped."""
+    cal = calendar or default_calendar()
     day = _utc(now).astimezone(CST).date()
     counted = 0
+    bases = set()
+    skipped: list[str] = []
     for _ in range(days * _MAX_SCAN_DAYS):
         day += timedelta(days=1)
-        if workday(day):
+        bases.add(cal.basis(day.year))
+        if cal.is_workday(day):
             counted += 1
             if counted == days:
-                return datetime.combine(day, END_OF_DAY, CST).astimezone(UTC)
+                at = datetime.combine(day, END_OF_DAY, CST).astimezone(UTC)
+                return Deadline(at, weakest(bases), tuple(skipped))
+        else:
+            skipped.append(f"{day.isoformat()} {cal.day_off(day) or '周末'}")
     raise CalendarUnavailable(f"found no {days} working days after {now.isoformat()}")
 
 
-def deadline_after(now: datetime, spec: str, workday: Workday = statutory_workday) -> datetime:
-    """The instant (UTC) a deadline of ``spec`` started at ``now`` expires; always after ``now``."""
+def add_working_days(now: datetime, days: int, calendar: WorkingCalendar | None = None) -> datetime:
+    """End (23:59:59 CST) of the ``days``-th working day after ``now``'s CST date, in UTC."""
+    return working_days_after(now, days, calendar).at
+
+
+def deadline_of(now: datetime, spec: str, calendar: WorkingCalendar | None = None) -> Deadline:
+    """The :class:`Deadline` of ``spec`` started at ``now``; always after ``now``, never an
+    error for a valid spec (a year without data is counted provisionally)."""
     duration = parse(spec)
     if duration.working_days:
-        return add_working_days(now, duration.amount, workday)
-    return _utc(now).astimezone(UTC) + duration.clock()
+        return working_days_after(now, duration.amount, calendar)
+    return Deadline(_utc(now).astimezone(UTC) + duration.clock(), Basis.clock)
+
+
+def deadline_after(now: datetime, spec: str, calendar: WorkingCalendar | None = None) -> datetime:
+    """The instant (UTC) a deadline of ``spec`` started at ``now`` expires; always after ``now``."""
+    return deadline_of(now, spec, calendar).at
 
 
 def level_specs(level: Level, settings: DeadlineSettings) -> tuple[str, str]:
@@ -150,14 +182,30 @@ def task_deadlines(
     *,
     sign: str | None = None,
     dispose: str | None = None,
-    workday: Workday = statutory_workday,
+    calendar: WorkingCalendar | None = None,
 ) -> tuple[datetime, datetime]:
     """(sign-for, dispose) deadlines of a task created at ``now``; both count from ``now``.
 
     ``sign``/``dispose`` override the level's defaults (a rule's TaskTemplate may set them).
     The dispose deadline is never earlier than the sign deadline.
     """
+    sign_at, dispose_at, _ = task_deadlines_with_basis(
+        level, settings, now, sign=sign, dispose=dispose, calendar=calendar
+    )
+    return sign_at, dispose_at
+
+
+def task_deadlines_with_basis(
+    level: Level,
+    settings: DeadlineSettings,
+    now: datetime,
+    *,
+    sign: str | None = None,
+    dispose: str | None = None,
+    calendar: WorkingCalendar | None = None,
+) -> tuple[datetime, datetime, Basis]:
+    """:func:`task_deadlines` and the weakest basis of the two."""
     default_sign, default_dispose = level_specs(level, settings)
-    sign_at = deadline_after(now, sign or default_sign, workday)
-    dispose_at = deadline_after(now, dispose or default_dispose, workday)
-    return sign_at, max(sign_at, dispose_at)
+    sign_at = deadline_of(now, sign or default_sign, calendar)
+    dispose_at = deadline_of(now, dispose or default_dispose, calendar)
+    return sign_at.at, max(sign_at.at, dispose_at.at), weakest([sign_at.basis, dispose_at.basis])

@@ -39,7 +39,8 @@ from loop.errors import (
     WrongDepartment,
 )
 from loop.routing import RoutingTable
-from loop.tasks import Recurrence, TaskCase, case_for
+from loop.calendar import Basis, weakest
+from loop.tasks import Recurrence, TaskCase, case_for, provisional_years
 from rules.hit import TaskTemplate
 from schemas.records import Alert, Disposition, DispositionAction, TaskEvent, TaskState
 
@@ -55,6 +56,9 @@ _FROM: dict[DispositionAction, set[TaskState]] = {
     DispositionAction.reopen: {TaskState.disposed, TaskState.closed},
 }
 _CENTRE_ACTIONS = {DispositionAction.close, DispositionAction.reopen}
+_OPEN = {TaskState.created, TaskState.dispatched, TaskState.signed, TaskState.returned,
+         TaskState.arbitration, TaskState.in_progress, TaskState.reopened}  # fmt: skip
+"""States in which a task's deadlines still matter."""
 
 
 class _Recorder:
@@ -94,7 +98,10 @@ def open_task(
     recurrence: Recurrence | None = None,
 ) -> tuple[TaskCase, list[TaskEvent]]:
     """Create and dispatch the task of a new warning: publish ``case.task`` on its topic."""
-    case = case_for(alert, template, routing, config.deadlines, now, recurrence=recurrence)
+    case = case_for(
+        alert, template, routing, config.deadlines, now,
+        recurrence=recurrence, calendar=config.calendar, centre=config.centre,
+    )  # fmt: skip
     department = case.task.department
     rec = _Recorder(case, "open")
     why = (
@@ -103,8 +110,51 @@ def open_task(
         else f"warning {alert.alert_id}"
     )
     rec.move(TaskState.created, now, SYSTEM, department, why)
-    rec.move(TaskState.dispatched, now, SYSTEM, department, f"routed to {department}")
+    routed = (
+        f"no route, to the risk centre's intake: {case.routing_note}"
+        if case.routing_note
+        else f"routed to {department}"
+    )
+    rec.move(TaskState.dispatched, now, SYSTEM, department, routed)
     return case, rec.events
+
+
+def recompute_deadlines(
+    case: TaskCase, config: LoopConfig, now: datetime
+) -> tuple[TaskCase, list[TaskEvent]]:
+    """Count an open task's provisional deadlines again once its years have real data.
+
+    Deadlines counted on a provisional calendar (a year without a notice yet) are replaced
+    by the ones the notice gives, from the same phase starts and specs, with one audit event
+    (state unchanged) saying what moved; ladder steps already raised stay raised. Nothing
+    changes while any year the task spans is still provisional, or when the task is done.
+    """
+    task = case.task
+    if task.deadline_basis is not Basis.provisional or task.state not in _OPEN:
+        return case, []
+    if provisional_years(case, config.calendar):
+        return case, []
+    default_sign, default_dispose = deadlines.level_specs(task.level, config.deadlines)
+    sign = deadlines.deadline_of(case.sign_started, case.sign_spec or default_sign, config.calendar)
+    dispose = deadlines.deadline_of(
+        case.dispose_started, case.dispose_spec or default_dispose, config.calendar
+    )
+    dispose_at = max(sign.at, dispose.at)
+    basis = weakest([sign.basis, dispose.basis])
+    new = case.model_copy(deep=True)
+    new.task = task.model_copy(
+        update={"sign_deadline": sign.at, "dispose_deadline": dispose_at, "deadline_basis": basis}
+    )
+    why = (
+        f"deadlines recounted on the {basis.value} calendar: sign-for "
+        f"{task.sign_deadline.isoformat()} → {sign.at.isoformat()}, dispose "
+        f"{task.dispose_deadline.isoformat()} → {dispose_at.isoformat()}"
+    )
+    cause = f"recount:{task.sign_deadline.isoformat()}:{task.dispose_deadline.isoformat()}"
+    rec = _Recorder(new, cause)
+    rec.move(task.state, now, SYSTEM, task.department, why)
+    new.event_count = case.event_count  # an audit note, not a transition
+    return new, rec.events
 
 
 def apply(
@@ -211,9 +261,12 @@ def _close(case: TaskCase, d: Disposition, _: LoopConfig, rec: _Recorder) -> Non
 def _reopen(case: TaskCase, d: Disposition, config: LoopConfig, rec: _Recorder) -> None:
     if not (d.reason or "").strip():
         raise MissingReason("reopening a task needs a reason", task_id=case.task_id)
-    sign_at, dispose_at = deadlines.task_deadlines(case.task.level, config.deadlines, d.event_time)
+    sign_at, dispose_at, basis = deadlines.task_deadlines_with_basis(
+        case.task.level, config.deadlines, d.event_time,
+        sign=case.sign_spec, dispose=case.dispose_spec, calendar=config.calendar,
+    )  # fmt: skip
     case.task = case.task.model_copy(
-        update={"sign_deadline": sign_at, "dispose_deadline": dispose_at}
+        update={"sign_deadline": sign_at, "dispose_deadline": dispose_at, "deadline_basis": basis}
     )
     case.sign_started = case.dispose_started = d.event_time
     case.fired = []
@@ -224,12 +277,13 @@ def _reopen(case: TaskCase, d: Disposition, config: LoopConfig, rec: _Recorder) 
 
 def _redispatch(case: TaskCase, department: str, now: datetime, config: LoopConfig) -> None:
     sign_spec, _ = deadlines.level_specs(case.task.level, config.deadlines)
-    sign_at = deadlines.deadline_after(now, sign_spec)
+    sign = deadlines.deadline_of(now, case.sign_spec or sign_spec, config.calendar)
     case.task = case.task.model_copy(
         update={
             "department": department,
-            "sign_deadline": sign_at,
-            "dispose_deadline": max(sign_at, case.task.dispose_deadline),
+            "sign_deadline": sign.at,
+            "dispose_deadline": max(sign.at, case.task.dispose_deadline),
+            "deadline_basis": weakest([sign.basis, case.task.deadline_basis]),
         }
     )
     case.fired = [f for f in case.fired if not f.startswith("sign:")]

@@ -39,7 +39,7 @@ def schedule(case: TaskCase, config: LoopConfig) -> list[tuple[str, SupervisionK
     else:
         return []
     remind = start + (deadline - start) * config.reminder_at
-    notice = deadlines.deadline_after(deadline, config.notice_after)
+    notice = deadlines.deadline_after(deadline, config.notice_after, config.calendar)
     return [
         (phase, SupervisionKind.reminder, remind),
         (phase, SupervisionKind.supervision, deadline),

@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from config.settings import DeadlineSettings
 from loop import deadlines, ids
+from loop.calendar import Basis, WorkingCalendar
+from loop.errors import RoutingError
 from loop.routing import RoutingTable, candidates
 from rules.hit import TaskTemplate
 from schemas.records import Alert, DispositionResult, Task, TaskState
@@ -51,6 +53,9 @@ class TaskCase(BaseModel):
     evidence: list[str] = Field(default_factory=list)
     disposed_by: str | None = None
     fired: list[str] = Field(default_factory=list)
+    sign_spec: str | None = None  # the specs the deadlines were counted with (None: level's)
+    dispose_spec: str | None = None
+    routing_note: str | None = None  # why the task went to the centre's intake, if it did
 
     @property
     def task_id(self) -> str:
@@ -67,7 +72,10 @@ def departments_for(
     routing: RoutingTable,
     recurrence: Recurrence | None = None,
 ) -> list[str]:
-    """Candidate departments; a recurrence goes back to the department that closed it."""
+    """Candidate departments; a recurrence goes back to the department that closed it.
+
+    Raises ``RoutingError`` when there is none at all (see :func:`route` for the fallback).
+    """
     found = candidates(
         routing,
         source=alert.source,
@@ -80,6 +88,24 @@ def departments_for(
     return found
 
 
+def route(
+    alert: Alert,
+    template: TaskTemplate | None,
+    routing: RoutingTable,
+    centre: str,
+    recurrence: Recurrence | None = None,
+) -> tuple[list[str], str | None]:
+    """Candidate departments and, when no route matches, why the task goes to ``centre``.
+
+    An unroutable warning (a model-only warning outside every route, say) still needs a
+    human: it goes to the risk centre's intake with the reason, instead of failing to open.
+    """
+    try:
+        return departments_for(alert, template, routing, recurrence), None
+    except RoutingError as exc:
+        return [centre], exc.message
+
+
 def task_for(
     alert: Alert,
     template: TaskTemplate | None,
@@ -88,18 +114,25 @@ def task_for(
     now: datetime,
     *,
     recurrence: Recurrence | None = None,
+    calendar: WorkingCalendar | None = None,
+    centre: str | None = None,
 ) -> Task:
     """The verification task of ``alert``, in state ``created``, routed and with deadlines.
 
-    The template's own deadlines, when set, override the level's defaults.
+    The template's own deadlines, when set, override the level's defaults. With ``centre``,
+    an unroutable warning goes there instead of raising ``RoutingError``.
     """
-    department = departments_for(alert, template, routing, recurrence)[0]
-    sign_at, dispose_at = deadlines.task_deadlines(
+    if centre is None:
+        department = departments_for(alert, template, routing, recurrence)[0]
+    else:
+        department = route(alert, template, routing, centre, recurrence)[0][0]
+    sign_at, dispose_at, basis = deadlines.task_deadlines_with_basis(
         alert.level,
         deadline_settings,
         now,
         sign=template.sign_deadline if template else None,
         dispose=template.dispose_deadline if template else None,
+        calendar=calendar,
     )
     return Task(
         task_id=ids.task_id(alert.alert_id),
@@ -118,6 +151,7 @@ def task_for(
         created_at=now,
         sign_deadline=sign_at,
         dispose_deadline=dispose_at,
+        deadline_basis=basis,
         previous_task_id=recurrence.previous_task_id if recurrence else None,
         correlation_id=alert.correlation_id or alert.alert_id,
     )
@@ -131,12 +165,31 @@ def case_for(
     now: datetime,
     *,
     recurrence: Recurrence | None = None,
+    calendar: WorkingCalendar | None = None,
+    centre: str | None = None,
 ) -> TaskCase:
     """A fresh :class:`TaskCase` around :func:`task_for`'s task (state ``created``)."""
-    task = task_for(alert, template, routing, deadline_settings, now, recurrence=recurrence)
+    if centre is None:
+        found, note = departments_for(alert, template, routing, recurrence), None
+    else:
+        found, note = route(alert, template, routing, centre, recurrence)
+    task = task_for(
+        alert, template, routing, deadline_settings, now,
+        recurrence=recurrence, calendar=calendar, centre=centre,
+    )  # fmt: skip
     return TaskCase(
         task=task,
-        candidates=departments_for(alert, template, routing, recurrence),
+        candidates=found,
         sign_started=now,
         dispose_started=now,
+        sign_spec=template.sign_deadline if template else None,
+        dispose_spec=template.dispose_deadline if template else None,
+        routing_note=note,
     )
+
+
+def provisional_years(case: TaskCase, calendar: WorkingCalendar) -> set[int]:
+    """Years between the task's phase starts and its deadlines that are still provisional."""
+    first = min(case.sign_started, case.dispose_started).year
+    last = max(case.task.sign_deadline, case.task.dispose_deadline).year + 1
+    return {y for y in range(first, last + 1) if calendar.basis(y) is Basis.provisional}

@@ -268,6 +268,17 @@ class TaskState(StrEnum):
     reopened = "reopened"
 
 
+class DeadlineBasis(StrEnum):
+    """What a task's deadlines rest on, strongest first: ``clock`` durations need no
+    calendar; ``official`` a notice file the risk centre loaded; ``package`` the
+    chinese_calendar package; ``provisional`` weekends and statutory holidays only."""
+
+    clock = "clock"
+    official = "official"
+    package = "package"
+    provisional = "provisional"
+
+
 class Task(Record):
     """A verification task (核查任务), published on ``tasks.<department>``."""
 
@@ -287,6 +298,7 @@ class Task(Record):
     created_at: datetime
     sign_deadline: datetime
     dispose_deadline: datetime
+    deadline_basis: DeadlineBasis = DeadlineBasis.package
     returns: int = 0
     previous_task_id: str | None = None
     correlation_id: str = ""

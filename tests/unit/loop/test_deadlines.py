@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from config.settings import DeadlineSettings
 from loop import deadlines
 from loop.deadlines import CST, deadline_after, parse, task_deadlines
+from loop.calendar import Basis, WorkingCalendar
 from loop.errors import CalendarUnavailable
 from schemas.errors import ConfigError
 from schemas.records import Level
@@ -63,9 +64,25 @@ def test_naive_times_are_taken_as_utc() -> None:
     assert deadline_after(aware.replace(tzinfo=None), "4h") == aware + timedelta(hours=4)
 
 
-def test_years_without_calendar_data_fail_clearly() -> None:
-    with pytest.raises(CalendarUnavailable, match="upgrade the chinese-calendar"):
-        deadline_after(datetime(2031, 1, 1, tzinfo=UTC), "1wd")
+def test_years_without_calendar_data_are_provisional_not_an_error() -> None:
+    # 2026-12-23 + 7wd ran into 2027, which no package release holds: it raised
+    # CalendarUnavailable and stopped the task partition. Now it is counted provisionally.
+    found = deadlines.deadline_of(cst(2026, 12, 23, 10, 0), "7wd")
+    # 24, 25, 28, 29, 30, 31 Dec, then New Year's Day off, weekend, Monday 4 January
+    assert found.at == cst(2027, 1, 4, 23, 59, 59)
+    assert found.basis is Basis.provisional
+    assert "2027-01-01 元旦" in found.explain
+    far = deadlines.deadline_of(datetime(2031, 1, 1, tzinfo=UTC), "1wd")
+    assert far.basis is Basis.provisional and far.at > datetime(2031, 1, 1, tzinfo=UTC)
+
+
+def test_a_calendar_with_no_working_days_still_fails_clearly() -> None:
+    class Never(WorkingCalendar):
+        def is_workday(self, day: date) -> bool:
+            return False
+
+    with pytest.raises(CalendarUnavailable, match="no 1 working days"):
+        deadline_after(datetime(2026, 1, 1, tzinfo=UTC), "1wd", Never())
 
 
 def test_task_deadlines_follow_the_level_and_template_overrides() -> None:
@@ -106,6 +123,8 @@ def test_working_day_deadlines_land_on_working_days(now: datetime, days: int) ->
     assert len(counted) == days  # exactly N working days after the start day
 
 
-def test_statutory_workday_wraps_the_package() -> None:
-    assert deadlines.statutory_workday(date(2024, 2, 4)) is True
-    assert deadlines.statutory_workday(date(2024, 2, 12)) is False
+def test_the_default_calendar_keeps_the_package_years() -> None:
+    cal = deadlines.default_calendar()
+    assert cal.is_workday(date(2024, 2, 4)) is True  # 调休 Sunday
+    assert cal.is_workday(date(2024, 2, 12)) is False  # Spring Festival
+    assert cal.basis(2024) is Basis.package
