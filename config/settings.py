@@ -13,6 +13,7 @@ with different settings.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -46,6 +47,9 @@ class TopicSettings(_Group):
     models: str = Field("control.models", description="model versions (compacted)")
     geofences: str = Field("control.geofences", description="fence sets (compacted)")
     silences: str = Field("control.silences", description="silences of warnings (compacted)")
+    calendars: str = Field(
+        "control.calendars", description="working-day calendars, one notice per year (compacted)"
+    )
     alerts: str = Field("alerts", description="every warning change, keyed by fingerprint")
     alerts_shadow: str = Field("alerts.shadow", description="hits of shadow-mode rules and models")
     task_prefix: str = Field("tasks.", description="prefix of each department's task topic")
@@ -77,7 +81,10 @@ class TopicSettings(_Group):
 
     def control(self) -> list[str]:
         """The compacted control topics."""
-        return [self.rulepacks, self.models, self.geofences, self.silences, self.status]
+        return [
+            self.rulepacks, self.models, self.geofences, self.silences, self.calendars,
+            self.status,
+        ]  # fmt: skip
 
     def outputs(self) -> list[str]:
         """Topics RiskLoop writes (task topics per department are added by routing)."""
@@ -190,6 +197,11 @@ class Settings(BaseSettings):
     max_future_skew_seconds: int = Field(300, ge=0, description="events further ahead are rejected")
     max_event_age_days: int = Field(3650, ge=1, description="events older than this are rejected")
     clock_speed: float = Field(1.0, gt=0, description="worker clock speed-up (tests of deadlines)")
+    clock_start: datetime | None = Field(
+        None,
+        description="ISO-8601 instant the worker's wall clock starts at (drills 演练, tests); "
+        "unset: now",
+    )
     timer_interval: float = Field(
         5.0, gt=0, description="seconds between supervision/absence timer runs"
     )

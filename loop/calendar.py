@@ -98,7 +98,9 @@ class YearCalendar(BaseModel):
     def _weekends(cls, value: list[date]) -> list[date]:
         for day in value:
             if day.weekday() < 5:
-                raise ValueError(f"{day} is a weekday: only a weekend day can be a 调休 working day")
+                raise ValueError(
+                    f"{day} is a weekday: only a weekend day can be a 调休 working day"
+                )
         return value
 
     @model_validator(mode="after")
@@ -107,7 +109,8 @@ class YearCalendar(BaseModel):
         for holiday in self.holidays:
             for day in holiday.days():
                 if abs(day.year - self.year) > 1 or (
-                    day.year != self.year and abs((day - date(self.year, 1, 1)).days) > 40
+                    day.year != self.year
+                    and abs((day - date(self.year, 1, 1)).days) > 40
                     and abs((day - date(self.year, 12, 31)).days) > 40
                 ):
                     raise ValueError(f"{holiday.name}: {day} is not near {self.year}")
@@ -138,7 +141,9 @@ def parse_year(text: str | bytes, origin: str = "calendar") -> YearCalendar:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{origin}:{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+        raise ConfigError(
+            f"{origin}:{where}: not valid YAML: {getattr(exc, 'problem', exc)}"
+        ) from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{origin}: line 1: expected a mapping with year, holidays, workdays")
     try:
@@ -157,7 +162,9 @@ def _line_of(node: Any, loc: tuple[Any, ...]) -> int:
         child = None
         if isinstance(node, yaml.MappingNode):
             child = next((v for k, v in node.value if k.value == part), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
+        ):
             child = node.value[part]
         if child is None:
             break

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from loop import deadlines, ids
+from loop.calendar import Basis, weakest
 from loop.config import LoopConfig
 from loop.errors import (
     InvalidTransition,
@@ -39,7 +40,6 @@ from loop.errors import (
     WrongDepartment,
 )
 from loop.routing import RoutingTable
-from loop.calendar import Basis, weakest
 from loop.tasks import Recurrence, TaskCase, case_for, provisional_years
 from rules.hit import TaskTemplate
 from schemas.records import Alert, Disposition, DispositionAction, TaskEvent, TaskState

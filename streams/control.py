@@ -24,6 +24,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pydantic import ValidationError
 
 from geo.fences import CompiledFenceSet, parse_fence_set
+from loop.calendar import WorkingCalendar, load_dir, parse_year
 from loop.silences import Silence
 from rules.registry import ActivationStatus
 from schemas.errors import RiskLoopError
@@ -66,6 +67,7 @@ async def run_control_plane(app: RiskLoopApp) -> None:
         t.geofences: apply_fenceset,
         t.models: apply_model,
         t.silences: apply_silence,
+        t.calendars: apply_calendar,
     }
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.bootstrap_servers, group_id=None, enable_auto_commit=False
@@ -200,6 +202,30 @@ def apply_model(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str, A
     rt.models.add(pub)
     reason = "shadow: scores beside the live model" if pub.shadow else ""
     return status_record(rt.worker_id, "model", pub.name, pub.version, "accepted", reason)
+
+
+def apply_calendar(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str, Any] | None:
+    """A year's 放假安排 (``riskloop calendar publish``), keyed by year: swapped into the loop
+    config; supervision then recounts open tasks whose deadlines were provisional. A tombstone
+    withdraws the published notice (the shipped file or the package answers again)."""
+    rt = app.riskloop_runtime
+    current = rt.loop.calendar
+    if value is None:
+        year = int(name)
+        kept = [c for y, c in current.official.items() if y != year]
+        kept += [c for c in load_dir() if c.year == year]
+        rt.loop = rt.loop.model_copy(update={"calendar": WorkingCalendar(kept)})
+        return status_record(rt.worker_id, "calendar", name, "", "removed")
+    cal = parse_year(value, f"{app.riskloop_settings.topics.calendars}/{name}")
+    if name != str(cal.year):
+        raise ValueError(f"the record's key {name!r} is not its year {cal.year}")
+    old = current.official.get(cal.year)
+    if old is not None and old.content_hash() == cal.content_hash():
+        return None  # the same notice again (restart replay of the shipped or active one)
+    rt.loop = rt.loop.model_copy(update={"calendar": current.with_year(cal)})
+    return status_record(
+        rt.worker_id, "calendar", name, cal.content_hash()[7:19], "accepted", cal.source
+    )
 
 
 def apply_silence(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str, Any] | None:

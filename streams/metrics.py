@@ -133,6 +133,26 @@ class Metrics:
         self.supervision = Counter(
             f"{p}_supervision_events", "催办/督办/通报 raised", ["kind", "department"], registry=r
         )
+        self.task_errors = Counter(
+            f"{p}_task_errors",
+            "Task commands or one task's supervision that failed and were skipped (the rest of "
+            "the partition goes on); stage=open|supervise, error=exception class",
+            ["stage", "error"],
+            registry=r,
+        )
+        self.deadlines_recounted = Counter(
+            f"{p}_deadlines_recounted",
+            "Open tasks whose provisional deadlines were recounted when their year's calendar "
+            "arrived",
+            ["department"],
+            registry=r,
+        )
+        self.calendar_days_left = Gauge(
+            f"{p}_calendar_official_days_left",
+            "Days from the worker's clock to the end of the official (notice or package) "
+            "working-day calendar; 0 when this year is already provisional",
+            registry=r,
+        )
         # hot loading
         self.hotloads = Counter(
             f"{p}_hotloads", "Hot-load attempts", ["kind", "status"], registry=r

@@ -41,7 +41,7 @@ def register(app: RiskLoopApp) -> None:
     async def tasks(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             if event.message.topic == topics.task_commands.get_topic_name():
-                await handle_command(app, event.value)
+                await handle_command(app, event)
             else:
                 await handle_disposition(app, event)
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from config.settings import PROJECT_ROOT, Settings
+from loop.calendar import WorkingCalendar, YearCalendar, parse_year, shipped_calendar
 from rules.compiler import load_pack, load_pack_text
 from rules.testing import failures, run_examples
 from schemas.errors import ConfigError, RiskLoopError
@@ -271,3 +272,26 @@ def active_models(settings: Settings) -> list[dict[str, Any]]:
         else:
             row["note"] = f"{record['status']}: {record.get('reason', '')}"
     return sorted(active.values(), key=lambda r: (r["name"], r["worker"]))
+
+
+def publish_calendar(settings: Settings, path: Path) -> YearCalendar:
+    """Validate a year's notice file and publish it to control.calendars (key = year)."""
+    data = Path(path).read_bytes()
+    cal = parse_year(data, str(path))
+    send(settings, settings.topics.calendars, str(cal.year), data)
+    return cal
+
+
+def live_calendar(settings: Settings) -> WorkingCalendar:
+    """The calendar workers run: the shipped notices with the published ones over them
+    (the latest record per year on control.calendars; a tombstone withdraws it)."""
+    published: dict[str, bytes | None] = dict(read_all(settings, settings.topics.calendars))
+    calendar = shipped_calendar()
+    for year, value in sorted(published.items()):
+        if value is None:
+            continue
+        try:
+            calendar = calendar.with_year(parse_year(value, f"control.calendars/{year}"))
+        except ConfigError:
+            continue  # the workers refused it too (their status says why)
+    return calendar

@@ -47,6 +47,15 @@ class Clock:
     origin_wall: float = field(default_factory=time.time)
     origin_mono: float = field(default_factory=time.monotonic)
 
+    @classmethod
+    def starting(cls, start: datetime | None, speed: float = 1.0) -> Clock:
+        """A clock that reads ``start`` now (``RISKLOOP_CLOCK_START``, for drills and tests:
+        what the worker does on 2027-02-10 can be seen today) and runs at ``speed``."""
+        if start is None:
+            return cls(speed=speed)
+        aware = start if start.tzinfo is not None else start.replace(tzinfo=UTC)
+        return cls(speed=speed, origin_wall=aware.timestamp())
+
     def now(self) -> datetime:
         elapsed = (time.monotonic() - self.origin_mono) * self.speed
         return datetime.fromtimestamp(self.origin_wall, UTC) + timedelta(seconds=elapsed)
@@ -90,6 +99,9 @@ class Runtime:
         out: dict[str, dict[str, str]] = {
             "rulepack": {n: p.version for n, p in self.packs.active.items()},
             "fenceset": {n: f.version for n, f in self.fence_sets.items()},
+            "calendar": {
+                str(y): c.content_hash()[7:19] for y, c in self.loop.calendar.official.items()
+            },
         }
         if self.models is not None and hasattr(self.models, "versions"):
             out["model"] = dict(self.models.versions())
@@ -110,7 +122,7 @@ def build_runtime(settings: Settings, metrics: Metrics | None = None) -> Runtime
     rt = Runtime(
         settings=settings,
         metrics=metrics or Metrics(),
-        clock=Clock(speed=settings.clock_speed),
+        clock=Clock.starting(settings.clock_start, settings.clock_speed),
         limits=IngestLimits.from_settings(settings),
         catalogue=catalogue_for(settings.schema_registry_url),
         packs=packs,

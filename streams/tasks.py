@@ -5,7 +5,10 @@ The state machine is pure (loop/state_machine.py). This agent keeps each ``TaskC
 tick sends them again instead of acting twice), publishes the task on ``tasks.<department>``, every transition on
 ``tasks.events``, and hands a disposal back to the warning's entity on the feedback topic.
 An invalid disposition (unknown task, wrong department, invalid transition, missing evidence)
-goes to the dead-letter topic with its reason; the agent carries on.
+goes to the dead-letter topic with its reason; the agent carries on. Whatever else goes wrong
+with one task — a command that cannot be opened, one task's supervision — is logged, counted
+(``riskloop_task_errors_total``) and skipped: it must never stop the partition's other tasks,
+its ticks, or the absence rules that share them.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import faust
 
 from loop.errors import LoopError
-from loop.state_machine import apply, open_task
+from loop.state_machine import apply, open_task, recompute_deadlines
 from loop.supervision import due
 from loop.tasks import Recurrence, TaskCase
 from rules.hit import TaskTemplate
@@ -40,7 +43,22 @@ def load_case(app: RiskLoopApp, task_id: str) -> TaskCase | None:
     return TaskCase.model_validate(raw) if raw else None
 
 
-async def handle_command(app: RiskLoopApp, raw: bytes) -> None:
+async def handle_command(app: RiskLoopApp, event: faust.EventT) -> None:
+    """Open the task of a new warning; a command that fails goes to the dead-letter topic
+    with the exception's class and message, and the partition goes on."""
+    try:
+        await open_from_command(app, bytes(event.value or b""))
+    except Exception as exc:  # one command must never stop the partition
+        app.riskloop_runtime.metrics.task_errors.labels("open", type(exc).__name__).inc()
+        log.exception("task command failed", error=type(exc).__name__, offset=event.message.offset)
+        reason = getattr(exc, "reason", "internal_error")
+        await send_dead_letter(
+            app, "task_commands", event,
+            ValidationFailed(reason, f"{type(exc).__name__}: {exc}".splitlines()[0][:500]),
+        )  # fmt: skip
+
+
+async def open_from_command(app: RiskLoopApp, raw: bytes) -> None:
     """Open the task of a new warning, unless it exists (replays, redeliveries, restarts)."""
     rt = app.riskloop_runtime
     body: dict[str, Any] = json.loads(raw)
@@ -58,7 +76,10 @@ async def handle_command(app: RiskLoopApp, raw: bytes) -> None:
         )
         await store_and_publish(app, None, case, events)
         rt.metrics.tasks_created.labels(case.task.department, case.task.level.value).inc()
-        log.info("task opened", task_id=case.task_id, department=case.task.department)
+        log.info(
+            "task opened", task_id=case.task_id, department=case.task.department,
+            deadline_basis=case.task.deadline_basis.value, no_route=case.routing_note,
+        )  # fmt: skip
 
 
 async def handle_disposition(app: RiskLoopApp, event: faust.EventT) -> None:
@@ -100,6 +121,8 @@ async def store_and_publish(
     case: TaskCase,
     events: list[TaskEvent],
     extra: list[Output] | None = None,
+    *,
+    republish: bool = False,
 ) -> None:
     """Store the case with its outputs, then send them: the task when it (re)enters a
     department, every event on ``tasks.events``, the task and its events to the sinks."""
@@ -110,6 +133,7 @@ async def store_and_publish(
         before is None
         or before.task.department != task.department
         or task.state is TaskState.dispatched
+        or republish
     ):
         outputs.append(to_department(task.department, task.task_id, task, sink="task"))
     else:
@@ -137,35 +161,22 @@ _OPEN = {TaskState.created, TaskState.dispatched, TaskState.signed, TaskState.re
 
 
 async def supervise(app: RiskLoopApp, tasks: MutableMapping[str, Any], partition: int = 0) -> int:
-    """Tick body: raise due ladder steps for the open tasks in ``tasks``; refresh the gauges."""
+    """Tick body: raise due ladder steps for the open tasks in ``tasks``; refresh the gauges.
+
+    A task that fails here (a stored value that no longer reads, a bug in one decision) is
+    logged, counted and skipped: the other tasks, and the rest of the tick, go on.
+    """
     rt = app.riskloop_runtime
     now = rt.clock.now()
     raised = 0
     open_by_dept: dict[str, int] = {}
     overdue_by_dept: dict[str, int] = {}
     for task_id in list(tasks):
-        if await _replayed(app, task_id):
-            continue
-        case = load_case(app, task_id)
-        if case is None:
-            continue
-        if case.task.state not in _OPEN:
-            continue
-        dept = case.task.department
-        open_by_dept[dept] = open_by_dept.get(dept, 0) + 1
-        if now > case.task.dispose_deadline or (
-            case.signed_at is None and now > case.task.sign_deadline
-        ):
-            overdue_by_dept[dept] = overdue_by_dept.get(dept, 0) + 1
-        new, events = due(case, now, rt.loop)
-        if not events:
-            continue
-        outputs = [output("supervision", ev.task_id, ev, sink="supervision") for ev in events]
-        app.riskloop_tables.tasks.put(task_id, new.model_dump(mode="json"), outputs)
-        await emit(app, outputs)
-        for ev in events:
-            rt.metrics.supervision.labels(ev.kind.value, ev.department).inc()
-            raised += 1
+        try:
+            raised += await _supervise_one(app, task_id, now, open_by_dept, overdue_by_dept)
+        except Exception as exc:  # one task must never stop supervision of the others
+            rt.metrics.task_errors.labels("supervise", type(exc).__name__).inc()
+            log.exception("task supervision failed", task_id=task_id, error=type(exc).__name__)
     # gauges: this partition's counts, summed with the other partitions' last counts
     rt.task_counts[partition] = (open_by_dept, overdue_by_dept)
     departments = {d for o, v in rt.task_counts.values() for d in (*o, *v)}
@@ -177,3 +188,40 @@ async def supervise(app: RiskLoopApp, tasks: MutableMapping[str, Any], partition
             sum(v.get(dept, 0) for _, v in rt.task_counts.values())
         )
     return raised
+
+
+async def _supervise_one(
+    app: RiskLoopApp,
+    task_id: str,
+    now: datetime,
+    open_by_dept: dict[str, int],
+    overdue_by_dept: dict[str, int],
+) -> int:
+    """One open task: recount provisional deadlines, raise due ladder steps; how many."""
+    rt = app.riskloop_runtime
+    if await _replayed(app, task_id):
+        return 0
+    case = load_case(app, task_id)
+    if case is None or case.task.state not in _OPEN:
+        return 0
+    recounted, notes = recompute_deadlines(case, rt.loop, now)
+    if notes:
+        await store_and_publish(app, case, recounted, notes, republish=True)
+        rt.metrics.deadlines_recounted.labels(recounted.task.department).inc()
+        log.info("deadlines recounted", task_id=task_id, reason=notes[0].reason)
+        case = recounted  # a second write by this tick below keeps both outputs (once.py)
+    dept = case.task.department
+    open_by_dept[dept] = open_by_dept.get(dept, 0) + 1
+    if now > case.task.dispose_deadline or (
+        case.signed_at is None and now > case.task.sign_deadline
+    ):
+        overdue_by_dept[dept] = overdue_by_dept.get(dept, 0) + 1
+    new, events = due(case, now, rt.loop)
+    if not events:
+        return 0
+    outputs = [output("supervision", ev.task_id, ev, sink="supervision") for ev in events]
+    app.riskloop_tables.tasks.put(task_id, new.model_dump(mode="json"), outputs)
+    await emit(app, outputs)
+    for ev in events:
+        rt.metrics.supervision.labels(ev.kind.value, ev.department).inc()
+    return len(events)

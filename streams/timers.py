@@ -27,6 +27,7 @@ from aiokafka.partitioner import murmur2
 from geo.detect import fences_changed
 from geo.detect import tick as geo_tick
 from geo.vehicle import VehicleState
+from loop.deadlines import CST
 from loop.warnings import EntityWarnings
 from loop.warnings import tick as warnings_tick
 from rules.durations import to_datetime
@@ -131,6 +132,7 @@ async def wall_tick(app: RiskLoopApp, partition: int) -> None:
     tables = app.riskloop_tables
     n = app.riskloop_settings.topics.partitions
     now = rt.clock.now()
+    _calendar_gauge(rt, now)
     await _hotload_cleanup(app, partition)
     warnings = PartitionView(tables.warnings, partition, n)
     for entity in list(warnings):
@@ -184,6 +186,13 @@ def _tick_vehicles(app: RiskLoopApp, partition: int, now: datetime) -> list[Rule
                 )
             )
     return hits
+
+
+def _calendar_gauge(rt: Runtime, now: datetime) -> None:
+    """Days of official working-day data left (the RiskLoopCalendarRunningOut alert)."""
+    today = now.astimezone(CST).date()
+    until = rt.loop.calendar.official_until(today)
+    rt.metrics.calendar_days_left.set(0 if until is None else (until - today).days + 1)
 
 
 def _tick_warnings(

@@ -37,7 +37,9 @@ def days_of(year: int) -> list[date]:
 def test_shipped_notice_files_agree_with_the_package(path) -> None:
     cal = parse_year(path.read_bytes(), str(path))
     layered = WorkingCalendar([cal])
-    wrong = [d for d in days_of(cal.year) if layered.is_workday(d) != chinese_calendar.is_workday(d)]
+    wrong = [
+        d for d in days_of(cal.year) if layered.is_workday(d) != chinese_calendar.is_workday(d)
+    ]
     assert wrong == []
     assert layered.basis(cal.year) is Basis.official
 
@@ -95,12 +97,24 @@ def test_official_until_counts_the_unbroken_run() -> None:
 @pytest.mark.parametrize(
     ("text", "line", "words"),
     [
-        ("year: 2027\nholidays:\n  - {name: 春节, from: 2027-02-13, to: 2027-02-05}\n", 3, "before"),
-        ("year: 2027\nholidays:\n  - {name: 元旦, from: 2027-01-01, to: 2027-01-01}\nworkdays:\n  - 2027-01-04\n", 5, "weekday"),
+        (
+            "year: 2027\nholidays:\n  - {name: 春节, from: 2027-02-13, to: 2027-02-05}\n",
+            3,
+            "before",
+        ),
+        (
+            "year: 2027\nholidays:\n  - {name: 元旦, from: 2027-01-01, to: 2027-01-01}\nworkdays:\n  - 2027-01-04\n",
+            5,
+            "weekday",
+        ),
         ("year: 1800\nholidays:\n  - {name: 元旦, from: 1800-01-01, to: 1800-01-01}\n", 1, "year"),
         ("year: 2027\nholidays: [\n", 3, "YAML"),
         ("- 1\n", 1, "mapping"),
-        ("year: 2027\nholidays:\n  - {name: 元旦, from: 2027-01-01, to: 2027-01-01, extra: 1}\n", 3, "extra"),
+        (
+            "year: 2027\nholidays:\n  - {name: 元旦, from: 2027-01-01, to: 2027-01-01, extra: 1}\n",
+            3,
+            "extra",
+        ),
     ],
 )
 def test_a_wrong_notice_file_names_its_line(text: str, line: int, words: str) -> None:

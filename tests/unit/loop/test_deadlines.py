@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from config.settings import DeadlineSettings
 from loop import deadlines
-from loop.deadlines import CST, deadline_after, parse, task_deadlines
 from loop.calendar import Basis, WorkingCalendar
+from loop.deadlines import CST, deadline_after, parse, task_deadlines
 from loop.errors import CalendarUnavailable
 from schemas.errors import ConfigError
 from schemas.records import Level
