@@ -16,9 +16,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from infra.errors import InfraError
 from loop.calendar import WorkingCalendar, shipped_calendar
 from loop.deadlines import CST, deadline_of
-from infra.errors import InfraError
 from schemas.errors import ConfigError
 from streams import publish
 from streams.cli.common import console, err_console, settings
