@@ -1,0 +1,98 @@
+"""Whatever goes wrong with one task must not stop the others (issue: working days, point 2).
+
+Before: an exception in ``handle_command`` (a routing or calendar error) or in one task's
+supervision escaped the agent, which stopped the partition's tasks — and, since the wall tick
+runs supervision first, its dedup expiry and event-clock ticks (absence rules) too.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from faust.types import TP
+
+from streams.app import RiskLoopApp
+from streams.once import Journal, Mode
+from streams.runtime import Clock
+from streams.timers import WALL_TICK, partition_of
+from tests.streams.conftest import Sent
+from tests.streams.test_redelivery import _inspect, _on_topic
+from tests.streams.test_skeleton import inspection, metric
+
+
+def _at_partition(agent: Any, partition: int) -> None:
+    """The test context's messages arrive on ``partition`` (ticks name their partition)."""
+    make = agent.to_message
+
+    def to_message(*args: Any, **kwargs: Any) -> Any:
+        message = make(*args, **kwargs)
+        message.partition, message.tp = partition, TP(message.topic, partition)
+        return message
+
+    agent.to_message = to_message
+
+
+async def _commands(app: RiskLoopApp, sent: Sent) -> list[tuple[bytes, bytes]]:
+    await _inspect(app, inspection())
+    commands = [(k, v) for t, k, v in sent.messages if t == "riskloop.task-commands"]
+    assert commands
+    sent.messages.clear()
+    return commands
+
+
+def _dispatched(sent: Sent) -> list[dict[str, Any]]:
+    return [
+        task
+        for topic, _, raw in sent.messages
+        if topic.startswith("tasks.") and topic != "tasks.events"
+        for task in sent.on(topic)
+        if "alert_id" in task
+    ]
+
+
+async def test_a_command_that_cannot_open_is_dead_lettered_and_the_next_opens(
+    app: RiskLoopApp, sent: Sent
+) -> None:
+    commands = await _commands(app, sent)
+    async with app.agents["tasks"].test_context() as tasks:
+        _on_topic(tasks, app.riskloop_topics.task_commands.get_topic_name())
+        await tasks.put(b'{"alert": {"level": "purple"}}', key=b"broken")
+        for key, value in commands:
+            await tasks.put(value, key=key)
+    dead = sent.on("deadletter")
+    assert [d["source"] for d in dead] == ["task_commands"]
+    assert "ValidationError" in dead[0]["message"]
+    assert metric(app, "riskloop_task_errors_total", stage="open", error="ValidationError") == 1
+    assert _dispatched(sent), "the good command after the broken one opened no task"
+
+
+async def test_one_unreadable_task_does_not_stop_the_partitions_supervision(
+    app: RiskLoopApp, sent: Sent
+) -> None:
+    commands = await _commands(app, sent)
+    async with app.agents["tasks"].test_context() as tasks:
+        _on_topic(tasks, app.riskloop_topics.task_commands.get_topic_name())
+        for key, value in commands:
+            await tasks.put(value, key=key)
+    good = _dispatched(sent)[0]
+    n = app.riskloop_settings.topics.partitions
+    partition = partition_of(good["task_id"], n)
+    broken = next(
+        key for i in range(1000) if partition_of(key := f"task-broken-{i}", n) == partition
+    )
+    # a value this release cannot read (an older format, a bad restore): not a TaskCase
+    scratch: dict[str, Any] = {}  # the stored shape, as the journal writes it
+    Journal(scratch, Mode.replay, lambda _: None, origin=lambda: None).put(
+        broken, {"task": {"task_id": broken}}
+    )
+    app.riskloop_tables.tasks.table.data[broken] = scratch[broken]  # type: ignore[attr-defined]
+    month_later = datetime.now(UTC) + timedelta(days=30)
+    app.riskloop_runtime.clock = Clock.starting(month_later)
+    sent.messages.clear()
+    async with app.agents["ticks"].test_context() as ticks:
+        _at_partition(ticks, partition)
+        await ticks.put(WALL_TICK)
+    steps = [s for s in sent.on("supervision") if s["task_id"] == good["task_id"]]
+    assert {s["kind"] for s in steps} >= {"supervision"}, sent.topics()
+    assert metric(app, "riskloop_task_errors_total", stage="supervise", error="ValidationError") == 1
