@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from config.settings import DeadlineSettings
 from loop import deadlines, ids
 from loop.calendar import Basis, WorkingCalendar
+from loop.deadlines import CST
 from loop.errors import RoutingError
 from loop.routing import RoutingTable, candidates
 from rules.hit import TaskTemplate
@@ -190,6 +191,6 @@ def case_for(
 
 def provisional_years(case: TaskCase, calendar: WorkingCalendar) -> set[int]:
     """Years between the task's phase starts and its deadlines that are still provisional."""
-    first = min(case.sign_started, case.dispose_started).year
-    last = max(case.task.sign_deadline, case.task.dispose_deadline).year + 1
+    first = min(case.sign_started, case.dispose_started).astimezone(CST).year
+    last = max(case.task.sign_deadline, case.task.dispose_deadline).astimezone(CST).year
     return {y for y in range(first, last + 1) if calendar.basis(y) is Basis.provisional}

@@ -95,4 +95,6 @@ async def test_one_unreadable_task_does_not_stop_the_partitions_supervision(
         await ticks.put(WALL_TICK)
     steps = [s for s in sent.on("supervision") if s["task_id"] == good["task_id"]]
     assert {s["kind"] for s in steps} >= {"supervision"}, sent.topics()
-    assert metric(app, "riskloop_task_errors_total", stage="supervise", error="ValidationError") == 1
+    assert (
+        metric(app, "riskloop_task_errors_total", stage="supervise", error="ValidationError") == 1
+    )
