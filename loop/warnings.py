@@ -78,6 +78,9 @@ class WarningState(BaseModel):
     closed_at: datetime | None = None
     closed_task_id: str | None = None
     closed_department: str | None = None
+    fed_back: list[str] = Field(default_factory=list)
+    """Tasks whose disposal was fed back (``loop.feedback.close_loop``); kept across epochs, so
+    a task reopened and disposed again, or a feedback record sent twice, teaches nothing more."""
 
     @property
     def level(self) -> Level:
@@ -379,6 +382,7 @@ def _open(fp: str, obs: _Observation, previous: WarningState | None) -> WarningS
         w.closed_at = previous.closed_at
         w.closed_task_id = previous.closed_task_id
         w.closed_department = previous.closed_department
+        w.fed_back = list(previous.fed_back)
     return w
 
 
