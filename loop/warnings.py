@@ -153,6 +153,7 @@ class _Observation(BaseModel):
     group: str = ""
     template: TaskTemplate | None = None
     features: dict[str, float] | None = None
+    based_on: list[Reason] = Field(default_factory=list)  # e.g. the fence set of a detection
 
     @property
     def reason_key(self) -> str:
@@ -209,6 +210,7 @@ def apply_hit(
         shadow=hit.mode == "shadow",
         group=hit.group_key,
         template=hit.task,
+        based_on=list(hit.based_on),
     )
     return _apply(state, obs, now, config, silences)
 
@@ -396,6 +398,8 @@ def _fold(w: WarningState, obs: _Observation, seen_key: str, config: LoopConfig)
         w.evidence = (w.evidence + [obs.event_id])[-config.max_evidence :]
     w.seen = (w.seen + [seen_key])[-config.max_seen :]
     w.reasons[obs.reason_key] = obs.reason
+    for r in obs.based_on:
+        w.reasons[f"{r.kind}:{r.id}"] = r
     if obs.features is not None:
         w.features[obs.reason.id] = obs.features
     if obs.template is not None and (w.template is None or obs.level.rank >= w.base_level.rank):
