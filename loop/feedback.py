@@ -12,6 +12,13 @@ to the states the lead keeps (entity warnings, precision counters, entity profil
 when the state machine emits a ``disposed`` event — that is when the result is fed back;
 a replayed disposition emits no event, so nothing is counted twice.
 
+One task, one label (choice): **the first disposal of a task is the one fed back.** A task
+the risk centre reopens and the department disposes again, or a feedback record that reaches
+the entity twice, finds its task id in the warning's ``fed_back`` and changes nothing — no
+precision count, no model label, no profile entry (the later disposal stays in the task's
+audit trail). The first, not the latest, because a River model cannot unlearn a label, and
+rule precision must count the same labels the models learned.
+
 Recurrence (choice): a warning that comes back within ``recurrence_window`` of its closure is a
 new epoch with a new alert id, so it gets a **new task linked to the old one** through
 ``previous_task_id`` and sent to the department that closed it (:func:`recurrence`). The old
@@ -74,6 +81,7 @@ class ClosedLoop(BaseModel):
     alerts: list[Alert]
     counters: dict[str, dict[str, int]]
     profile: EntityProfile | None
+    repeated: bool = False  # the task was fed back before: store and send nothing
 
 
 def label_of(result: DispositionResult) -> bool | None:
@@ -174,6 +182,10 @@ def close_loop(
     if warning is None:
         raise InvalidTransition(f"no warning {fingerprint} for this task", task_id=case.task_id)
     fb = feedback_for(case, warning)
+    if case.task_id in warning.fed_back:
+        quiet = fb.model_copy(update={"labels": [], "rules": []})
+        return ClosedLoop(feedback=quiet, warnings=warnings, alerts=[],
+                          counters=dict(counters or {}), profile=profile, repeated=True)  # fmt: skip
     warnings, alerts = resolve(
         warnings,
         case.task.alert_id,
@@ -184,6 +196,8 @@ def close_loop(
         department=case.disposed_by or case.task.department,
         silences=silences,
     )
+    done = warnings.warnings[fingerprint]
+    done.fed_back = [*done.fed_back, case.task_id][-config.max_seen :]
     counters = update_precision(counters, fb)
     if case.task.uscc:
         profile = record(

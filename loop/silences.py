@@ -6,6 +6,10 @@ it is recorded with ``state=silenced`` on ``alerts`` and makes no task. Every si
 its creator and reason (DOMAIN.md, Security) and has an expiry; an expired silence simply
 stops matching, and the next ``warnings.tick`` un-silences what it covered.
 
+Ending a silence early (:func:`expire`) is on record too: the silence is published again with
+``expired_by`` and ``expired_at`` set (not deleted), its planned ``ends_at`` kept, so the
+control topic and ``riskloop silence list`` say who ended it and when.
+
 >>> from datetime import datetime, timezone
 >>> t0 = datetime(2024, 6, 1, tzinfo=timezone.utc)
 >>> s = Silence(silence_id="s1", region_prefix="3301", reason="flood drill", creator="zhang",
@@ -41,6 +45,8 @@ class Silence(BaseModel):
     creator: str
     starts_at: datetime
     ends_at: datetime
+    expired_by: str | None = None
+    expired_at: datetime | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Silence:
@@ -59,11 +65,20 @@ class Silence(BaseModel):
             )
         if self.ends_at <= self.starts_at:
             raise ValueError("ends_at must be after starts_at")
+        if (self.expired_by is None) != (self.expired_at is None):
+            raise ValueError("an expired silence names who expired it and when")
+        if self.expired_by is not None and not self.expired_by.strip():
+            raise ValueError("an expired silence names who expired it (全程留痕)")
         return self
+
+    @property
+    def end(self) -> datetime:
+        """When it stops matching: the planned end, or when someone expired it."""
+        return min(self.ends_at, self.expired_at) if self.expired_at else self.ends_at
 
     def active(self, now: datetime) -> bool:
         """In force at ``now`` (start inclusive, end exclusive)."""
-        return self.starts_at <= now < self.ends_at
+        return self.starts_at <= now < self.end
 
     def matches(self, *, source: str, entity: str, item_code: str, region_code: str | None) -> bool:
         """Whether every set matcher agrees with the warning's attributes."""
@@ -96,6 +111,26 @@ def create(data: dict[str, object], now: datetime, max_duration: timedelta) -> S
     return silence
 
 
+def expire(silence: Silence, actor: str, now: datetime) -> Silence:
+    """The silence ended at ``now`` by ``actor``; one that has already ended is an error.
+
+    >>> t0 = datetime(2024, 6, 1)
+    >>> s = Silence(silence_id="s1", entity="E", reason="drill", creator="zhang",
+    ...             starts_at=t0, ends_at=t0 + timedelta(hours=4))
+    >>> e = expire(s, "li", t0 + timedelta(hours=1))
+    >>> e.expired_by, e.active(t0 + timedelta(hours=2)), e.ends_at == s.ends_at
+    ('li', False, True)
+    """
+    if not actor.strip():
+        raise ConfigError(f"expiring silence {silence.silence_id} needs who does it (--by)")
+    if silence.end <= now:
+        by = f" by {silence.expired_by}" if silence.expired_by else ""
+        raise ConfigError(
+            f"silence {silence.silence_id} already ended{by} at {silence.end:%Y-%m-%d %H:%M} UTC"
+        )
+    return silence.model_copy(update={"expired_by": actor, "expired_at": now})
+
+
 def matching(
     silences: Iterable[Silence],
     now: datetime,
@@ -117,4 +152,4 @@ def matching(
 
 def prune(silences: Iterable[Silence], now: datetime) -> list[Silence]:
     """Drop expired silences (the lead can tombstone them on the compacted topic)."""
-    return [s for s in silences if s.ends_at > now]
+    return [s for s in silences if s.end > now]

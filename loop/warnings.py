@@ -78,6 +78,9 @@ class WarningState(BaseModel):
     closed_at: datetime | None = None
     closed_task_id: str | None = None
     closed_department: str | None = None
+    fed_back: list[str] = Field(default_factory=list)
+    """Tasks whose disposal was fed back (``loop.feedback.close_loop``); kept across epochs, so
+    a task reopened and disposed again, or a feedback record sent twice, teaches nothing more."""
 
     @property
     def level(self) -> Level:
@@ -150,6 +153,7 @@ class _Observation(BaseModel):
     group: str = ""
     template: TaskTemplate | None = None
     features: dict[str, float] | None = None
+    based_on: list[Reason] = Field(default_factory=list)  # e.g. the fence set of a detection
 
     @property
     def reason_key(self) -> str:
@@ -206,6 +210,7 @@ def apply_hit(
         shadow=hit.mode == "shadow",
         group=hit.group_key,
         template=hit.task,
+        based_on=list(hit.based_on),
     )
     return _apply(state, obs, now, config, silences)
 
@@ -379,6 +384,7 @@ def _open(fp: str, obs: _Observation, previous: WarningState | None) -> WarningS
         w.closed_at = previous.closed_at
         w.closed_task_id = previous.closed_task_id
         w.closed_department = previous.closed_department
+        w.fed_back = list(previous.fed_back)
     return w
 
 
@@ -392,6 +398,8 @@ def _fold(w: WarningState, obs: _Observation, seen_key: str, config: LoopConfig)
         w.evidence = (w.evidence + [obs.event_id])[-config.max_evidence :]
     w.seen = (w.seen + [seen_key])[-config.max_seen :]
     w.reasons[obs.reason_key] = obs.reason
+    for r in obs.based_on:
+        w.reasons[f"{r.kind}:{r.id}"] = r
     if obs.features is not None:
         w.features[obs.reason.id] = obs.features
     if obs.template is not None and (w.template is None or obs.level.rank >= w.base_level.rank):

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.records import Level
+from schemas.records import Level, Reason
 
 
 class TaskTemplate(BaseModel):
@@ -50,3 +50,6 @@ class RuleHit(BaseModel):
     event_time: datetime
     values: dict[str, Any] = Field(default_factory=dict)
     task: TaskTemplate | None = None
+    based_on: list[Reason] = Field(default_factory=list)
+    """Provenance of the event the rule read, when it was derived: a geo detection's fence set
+    (kind ``fence``: name, version, content hash). The warning records it beside the rule."""

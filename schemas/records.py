@@ -222,7 +222,7 @@ class AlertState(StrEnum):
 class Reason(Record):
     """Why a warning fired: one rule hit or model score, with its provenance."""
 
-    kind: str  # "rule" | "model"
+    kind: str  # "rule" | "model" | "fence" (the fence set a geo detection came from)
     id: str  # rule id or model name
     version: str  # pack version or model version
     content_hash: str = ""

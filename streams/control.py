@@ -234,8 +234,13 @@ def apply_silence(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str,
     if value is None:
         return status_record(rt.worker_id, "silence", name, "", "removed")
     silence = Silence.model_validate_json(value)
-    if silence.ends_at > rt.clock.now():
+    if silence.end > rt.clock.now():
         rt.silences.append(silence)
+    if silence.expired_by is not None and silence.expired_at is not None:
+        return status_record(
+            rt.worker_id, "silence", silence.silence_id, silence.end.isoformat(), "expired",
+            f"by {silence.expired_by} at {silence.expired_at.isoformat()}",
+        )  # fmt: skip
     return status_record(
         rt.worker_id, "silence", silence.silence_id, silence.ends_at.isoformat(), "accepted"
     )

@@ -53,6 +53,9 @@ async def handle_feedback(app: RiskLoopApp, raw: bytes) -> None:
             case, warnings, counters, None, now=rt.clock.now(), config=rt.loop, silences=rt.silences
         )
         fb = closed.feedback
+        if closed.repeated:  # reopened and disposed again, or sent twice: the first one counted
+            log.info("task fed back before; this disposal teaches nothing", task_id=case.task_id)
+            return
         outputs = warning_outputs(app, closed.warnings, closed.alerts)
         if case.task.uscc:
             when = (case.disposed_at or rt.clock.now()).isoformat()

@@ -117,7 +117,7 @@ class Journal(MutableMapping[str, Any]):
     # -- reading -------------------------------------------------------------------------
     def current(self, key: str) -> Any:
         """The latest value, whatever is being processed (API, timers' key scans)."""
-        return _value(self.table.get(key))
+        return value_of(self.table.get(key))
 
     def __getitem__(self, key: str) -> Any:
         value = self.get(key)
@@ -131,7 +131,7 @@ class Journal(MutableMapping[str, Any]):
 
     def _read(self, key: str, raw: Any) -> Any:
         """What the current event reads from ``raw`` (the stored, journalled value of ``key``)."""
-        value = _value(raw)
+        value = value_of(raw)
         if self.mode is Mode.rewind and raw is not None:
             origin = self._origin()
             if origin is not None and self._fresh.get(key) != origin:
@@ -233,7 +233,13 @@ class Journal(MutableMapping[str, Any]):
         self._fresh.clear()
 
 
-def _value(raw: Any) -> Any:
+def value_of(raw: Any) -> Any:
+    """The value a journalled table entry holds (its journal dropped): what tools that read a
+    changelog topic directly must use, so that the journal's format is known in one place.
+
+    >>> value_of({"~journal": [{"uscc": "X"}, []]})
+    {'uscc': 'X'}
+    """
     if isinstance(raw, dict) and _WRAP in raw:
         return raw[_WRAP][0]
     return raw  # written before journalling existed, or by a test

@@ -12,10 +12,11 @@ from typing import Any
 
 from geo.detect import step as geo_step
 from geo.detection import Detection
+from geo.fences import CompiledFenceSet
 from geo.vehicle import VehicleState
 from models.score import ModelScore
 from rules.hit import RuleHit
-from schemas.records import Record, TruckFix
+from schemas.records import Reason, Record, TruckFix
 from streams.runtime import Runtime
 
 
@@ -37,12 +38,9 @@ def score(
     engine = rt.engine
     out = Scored(hits=engine.evaluate(source, record.model_dump(mode="json"), rule_state))
     if isinstance(record, TruckFix):
-        out.detections = track(rt, record, vehicles)
-        for det in out.detections:
-            rt.metrics.geo_detections.labels(det.kind).inc()
-            out.hits.extend(
-                engine.evaluate("truck_detections", det.model_dump(mode="json"), rule_state)
-            )
+        for fences, det in track(rt, record, vehicles):
+            out.detections.append(det)
+            out.hits.extend(detection_hits(rt, fences, det, rule_state))
     if rt.models is not None:
         out.scores = list(rt.models.process(source, record))
     m = rt.metrics
@@ -55,9 +53,24 @@ def score(
     return out
 
 
-def track(rt: Runtime, fix: TruckFix, vehicles: MutableMapping[str, Any]) -> list[Detection]:
+def detection_hits(
+    rt: Runtime, fences: CompiledFenceSet, det: Detection, rule_state: MutableMapping[str, Any]
+) -> list[RuleHit]:
+    """The rule hits of one geo detection, each recording the fence set that produced it (so a
+    muck-truck warning names its fence set's version and hash, as others name their pack's)."""
+    rt.metrics.geo_detections.labels(det.kind).inc()
+    ref = Reason(
+        kind="fence", id=fences.name, version=fences.version, content_hash=fences.content_hash
+    )
+    hits = rt.engine.evaluate("truck_detections", det.model_dump(mode="json"), rule_state)
+    return [h.model_copy(update={"based_on": [*h.based_on, ref]}) for h in hits]
+
+
+def track(
+    rt: Runtime, fix: TruckFix, vehicles: MutableMapping[str, Any]
+) -> list[tuple[CompiledFenceSet, Detection]]:
     """Advance the truck's state in every active fence set; count dropped fixes."""
-    detections: list[Detection] = []
+    detections: list[tuple[CompiledFenceSet, Detection]] = []
     for name, fences in rt.fence_sets.items():
         key = f"{name}|{fix.plate}"
         raw = vehicles.get(key)
@@ -68,5 +81,5 @@ def track(rt: Runtime, fix: TruckFix, vehicles: MutableMapping[str, Any]) -> lis
             if n > dropped_before.get(reason, 0):
                 rt.metrics.geo_dropped.labels(reason).inc(n - dropped_before.get(reason, 0))
         vehicles[key] = after.to_dict()
-        detections.extend(found)
+        detections.extend((fences, det) for det in found)
     return detections

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import faust
+from faust.serializers import codecs
 from faust.types import TP, TableT
 
 from streams.codec import register as register_codec
-from streams.once import Journal, Mode
+from streams.once import Journal, Mode, value_of
 
 TABLE_NAMES = ("dedup", "rule_state", "vehicles", "warnings", "tasks", "profiles", "precision")
 """The journalled tables."""
@@ -39,6 +40,13 @@ partitions grow past 2 GB as the journal's values filled the write buffers."""
 def changelog_topic(app_id: str, table: str) -> str:
     """Faust's name for a table's changelog topic (we pre-create them: see streams/admin.py)."""
     return f"{app_id}-{table}-changelog"
+
+
+def changelog_value(data: bytes) -> Any:
+    """A journalled table's value from its changelog bytes (the table codec, then the journal's
+    own unwrapping): for tools that read a changelog topic without a worker (``riskloop sample``).
+    Raises ``ValueError`` for bytes that are not such a value."""
+    return value_of(codecs.loads(register_codec(), data))
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from rules.durations import to_datetime
 from schemas.records import Alert
 from streams.alerting import change_warnings, raise_warnings
 from streams.logs import get_logger
-from streams.scoring import Scored
+from streams.scoring import Scored, detection_hits
 from streams.tasks import supervise
 
 if TYPE_CHECKING:
@@ -179,12 +179,7 @@ def _tick_vehicles(app: RiskLoopApp, partition: int, now: datetime) -> list[Rule
         if detections or vehicle.to_dict() != raw:
             tables.vehicles[key] = vehicle.to_dict()
         for det in detections:
-            rt.metrics.geo_detections.labels(det.kind).inc()
-            hits.extend(
-                rt.engine.evaluate(
-                    "truck_detections", det.model_dump(mode="json"), tables.rule_state
-                )
-            )
+            hits.extend(detection_hits(rt, fences, det, tables.rule_state))
     return hits
 
 
@@ -230,12 +225,7 @@ async def _hotload_cleanup(app: RiskLoopApp, partition: int) -> None:
             )
             tables.vehicles[key] = vehicle.to_dict()
             for det in detections:
-                rt.metrics.geo_detections.labels(det.kind).inc()
-                scored.hits.extend(
-                    rt.engine.evaluate(
-                        "truck_detections", det.model_dump(mode="json"), tables.rule_state
-                    )
-                )
+                scored.hits.extend(detection_hits(rt, new, det, tables.rule_state))
     if scored.hits:
         await raise_warnings(app, scored)
     rt.cleanup_done[partition] = (len(control.removed_rules), len(control.fence_changes))

@@ -192,7 +192,7 @@ def register(app: RiskLoopApp) -> None:
         @guarded
         async def get(self, request: Request) -> Response:
             now = rt.clock.now()
-            active = [s.model_dump(mode="json") for s in rt.silences if s.ends_at > now]
+            active = [s.model_dump(mode="json") for s in rt.silences if s.end > now]
             return self.json({"silences": active})
 
         @guarded

@@ -16,9 +16,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from config.settings import Settings
 from geo.fences import load_fence_set
 from loop.config import load_loop_config
-from loop.silences import Silence, create
+from loop.silences import Silence, create, expire
 from schemas.errors import ConfigError
 from streams import publish
 from streams.cli.common import console, settings
@@ -153,17 +154,27 @@ def silence_add(
     console.print(f"silence {silence.silence_id} until {silence.ends_at:%Y-%m-%d %H:%M} UTC")
 
 
+def _silences(s: Settings) -> dict[str, Silence]:
+    """The latest record of every silence on control.silences (tombstones dropped)."""
+    out = {}
+    for key, value in dict(publish.read_all(s, s.topics.silences)).items():
+        if value is not None:
+            try:
+                out[key] = Silence.model_validate_json(value)
+            except ValueError as exc:
+                raise ConfigError(
+                    f"{s.topics.silences}: {key} is not a silence ({str(exc).splitlines()[0]})"
+                ) from exc
+    return out
+
+
 @silence_app.command("list")
 def silence_list() -> None:
-    """Active silences."""
+    """Silences not past their planned end: active ones, and those expired early (by whom)."""
     s = settings()
     now = datetime.now(UTC)
-    table = Table("id", "matchers", "reason", "by", "until")
-    latest: dict[str, bytes | None] = dict(publish.read_all(s, s.topics.silences))
-    for value in latest.values():
-        if value is None:
-            continue
-        sil = Silence.model_validate_json(value)
+    table = Table("id", "matchers", "reason", "by", "until", "expired")
+    for sil in _silences(s).values():
         if sil.ends_at > now:
             m = {
                 k: v
@@ -176,16 +187,21 @@ def silence_list() -> None:
                 sil.reason,
                 sil.creator,
                 f"{sil.ends_at:%Y-%m-%d %H:%M}",
+                f"{sil.expired_at:%Y-%m-%d %H:%M} by {sil.expired_by}" if sil.expired_at else "",
             )
     console.print(table)
 
 
 @silence_app.command("expire")
 def silence_expire(silence_id: str, by: By = "") -> None:
-    """End a silence now (a tombstone on control.silences)."""
+    """End a silence now; control.silences records who ended it and when."""
     s = settings()
-    publish.send(s, s.topics.silences, silence_id, None)
-    console.print(f"silence {silence_id} expired by {by or _me()}")
+    current = _silences(s).get(silence_id)
+    if current is None:
+        raise ConfigError(f"no silence {silence_id} on {s.topics.silences}")
+    ended = expire(current, by or _me(), datetime.now(UTC))
+    publish.send(s, s.topics.silences, silence_id, ended.model_dump_json().encode())
+    console.print(f"silence {silence_id} expired by {ended.expired_by}")
 
 
 def register(app: typer.Typer) -> None:

@@ -188,10 +188,23 @@ def _profiles_from_file(path: Path) -> list[EntityProfile]:
 def _profiles_from_changelog(s: Settings) -> list[EntityProfile]:
     """The latest value per USCC on the profiles table's (compacted) changelog topic."""
     from streams.publish import read_all
-    from streams.tables import changelog_topic
+    from streams.tables import changelog_topic, changelog_value
 
-    latest: dict[str, bytes | None] = dict(read_all(s, changelog_topic(s.app_id, "profiles")))
-    return [EntityProfile.model_validate_json(v) for v in latest.values() if v]
+    topic = changelog_topic(s.app_id, "profiles")
+    latest: dict[str, bytes | None] = dict(read_all(s, topic))
+    out = []
+    for key, raw in latest.items():
+        if not raw:
+            continue  # a tombstone
+        try:
+            value = changelog_value(raw)
+            if value:
+                out.append(EntityProfile.model_validate(value))
+        except ValueError as exc:
+            raise ConfigError(
+                f"{topic}: the value of {key} is not an entity profile ({str(exc).splitlines()[0]})"
+            ) from exc
+    return out
 
 
 def register(app: typer.Typer) -> None:

@@ -80,8 +80,12 @@ def test_replayed_trajectory_dumping_becomes_urban_management_task(
     ]
     assert [a["state"] for a in dumping] == ["new"], alerts
     assert dumping[0]["entity"] == plate and dumping[0]["level"] == "orange"
-    fired = {r["id"] for a in alerts for r in a["reasons"] if a["state"] == "new"}
+    fired = {
+        r["id"] for a in alerts for r in a["reasons"] if a["state"] == "new" and r["kind"] == "rule"
+    }
     assert fired == {"trucks.suspected_dumping", "trucks.night_curfew"}, fired
+    fences = [r for r in dumping[0]["reasons"] if r["kind"] == "fence"]  # its fence set, too
+    assert len(fences) == 1 and fences[0]["version"] and fences[0]["content_hash"], dumping[0]
     assert sorted(t["title"] for t in tasks) == ["渣土车疑似偷倒乱倒", "渣土车禁行时段行驶"]
     task = next(t for t in tasks if t["alert_id"] == dumping[0]["alert_id"])
     assert task["department"] == "urban_management" and task["title"] == "渣土车疑似偷倒乱倒"

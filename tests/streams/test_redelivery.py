@@ -104,3 +104,43 @@ async def test_a_redelivered_task_command_dispatches_the_task_again(
     assert sent.messages == []
     assert any(t == "tasks.zj_risk_centre_intake" for t, _, _ in dispatched), dispatched
     assert any(t == "tasks.events" for t, _, _ in dispatched)
+
+
+async def test_a_feedback_record_sent_again_counts_once(app: RiskLoopApp, sent: Sent) -> None:
+    """A disposal's feedback record that reaches the entity twice (a resend at a new offset,
+    or a reopened task disposed again) counts once in rule precision (loop/feedback.py)."""
+    from datetime import timedelta
+
+    from loop.state_machine import apply
+    from schemas.records import Disposition, DispositionAction, DispositionResult
+    from streams.tasks import load_case
+
+    await _inspect(app, inspection())
+    commands = [(k, v) for t, k, v in sent.messages if t == "riskloop.task-commands"]
+    async with app.agents["tasks"].test_context() as tasks:
+        _on_topic(tasks, app.riskloop_topics.task_commands.get_topic_name())
+        for key, value in commands:
+            await tasks.put(value, key=key)
+    (task_id,) = [k.decode() for k, _ in commands if k is not None]
+    case = load_case(app, task_id)
+    assert case is not None
+    dept, at = case.task.department, case.task.created_at
+    for n, action in enumerate([DispositionAction.sign, DispositionAction.start,
+                                DispositionAction.dispose], start=1):  # fmt: skip
+        extra = {"result": DispositionResult.confirmed, "evidence": ["photo:1"]}
+        d = Disposition(
+            event_id=f"d-{n}", event_time=at + timedelta(minutes=n), task_id=task_id,
+            department=dept, action=action, actor="officer",
+            **(extra if action is DispositionAction.dispose else {}),
+        )  # fmt: skip
+        case, _ = apply(case, d, app.riskloop_runtime.loop)
+    async with app.agents["feedback"].test_context() as feedback:
+        _on_topic(feedback, app.riskloop_topics.feedback.get_topic_name())
+        for _ in range(2):
+            await feedback.put(case.model_dump_json().encode(), key=case.task.entity.encode())
+    counters = {k: app.riskloop_tables.precision.current(k) for k in app.riskloop_tables.precision}
+    assert counters and all(c == {"confirmed": 1, "false_alarm": 0} for c in counters.values())
+    assert sum(
+        metric(app, "riskloop_rule_dispositions_total", rule=rule, result="confirmed")
+        for rule in counters
+    ) == len(counters)

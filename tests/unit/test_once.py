@@ -208,3 +208,32 @@ def test_a_busy_key_keeps_at_most_max_entries_and_counts_what_it_dropped() -> No
     assert len(entries) == MAX_ENTRIES
     assert entries[0][1] == 5 and sum(dropped) == 5
     assert j.current("hot") == {"n": MAX_ENTRIES + 4}
+
+
+def test_a_changelog_value_reads_back_through_the_journal() -> None:
+    """``riskloop sample`` reads the profiles changelog without a worker: what it finds there
+    is the journal's wrapping, which it used to parse as a profile (and failed every time)."""
+    from faust.serializers import codecs
+
+    from loop.profile import EntityProfile
+    from streams.codec import register
+    from streams.tables import changelog_value
+
+    clock = Clock()
+    table = Changelog()
+    journal = Journal(table, Mode.rewind, lambda mark: None, origin=clock)
+    profile = EntityProfile(uscc="91330106MA27XXXX0X", score=2.0, risk_class="B")
+    clock.origin = (MARK, 7)
+    journal["91330106MA27XXXX0X"] = profile.model_dump(mode="json")
+    data = codecs.dumps(register(), table["91330106MA27XXXX0X"])
+    assert b"~journal" in data  # what the changelog really holds
+    assert EntityProfile.model_validate(changelog_value(data)) == profile
+
+
+def test_changelog_bytes_that_are_not_json_are_a_value_error() -> None:
+    import pytest
+
+    from streams.tables import changelog_value
+
+    with pytest.raises(ValueError):
+        changelog_value(b"\xff not json")

@@ -121,3 +121,56 @@ def test_recurrence_within_window_links_to_the_closed_task(
 def test_first_epoch_is_no_recurrence(make_hit: Hit, config: LoopConfig) -> None:
     state, (alert,) = apply_hit(None, make_hit(), T0, config)
     assert recurrence(state.warnings[alert.fingerprint], T0, config) is None
+
+
+def test_a_reopened_task_disposed_again_feeds_back_once(
+    make_hit: Hit, make_score: Score, config: LoopConfig
+) -> None:
+    """The first disposal is the one fed back (loop/feedback.py): a reopening and a second
+    disposal count no second precision label and teach the model nothing more."""
+    case, state = disposed(make_hit, make_score, config, DispositionResult.false_alarm)
+    first = close_loop(case, state, None, None, now=T0 + timedelta(hours=1), config=config)
+    assert first.feedback.labels and not first.repeated
+    dept = case.task.department
+    steps = [
+        (A.reopen, config.centre, {"reason": "evidence does not show the premises"}),
+        (A.sign, dept, {}),
+        (A.start, dept, {}),
+        (A.dispose, dept, {"result": DispositionResult.confirmed, "evidence": ["photo:2"]}),
+    ]
+    for n, (action, who, extra) in enumerate(steps, start=10):
+        at = T0 + timedelta(hours=2, minutes=n)
+        case, _ = apply(case, disposition(case.task_id, action, who, n, at=at, **extra), config)
+    again = close_loop(
+        case, first.warnings, first.counters, first.profile, now=T0 + timedelta(hours=3),
+        config=config,
+    )  # fmt: skip
+    assert again.repeated and again.alerts == []
+    assert again.feedback.labels == [] and again.feedback.rules == []
+    assert again.counters == {"food/failed_inspection": {"confirmed": 0, "false_alarm": 1}}
+    assert again.profile == first.profile and again.warnings == first.warnings
+
+
+def test_a_feedback_record_sent_twice_counts_once(
+    make_hit: Hit, make_score: Score, config: LoopConfig
+) -> None:
+    case, state = disposed(make_hit, make_score, config, DispositionResult.confirmed)
+    first = close_loop(case, state, None, None, now=T0 + timedelta(hours=1), config=config)
+    twice = close_loop(
+        case, first.warnings, first.counters, first.profile, now=T0 + timedelta(hours=1),
+        config=config,
+    )  # fmt: skip
+    assert twice.repeated and twice.feedback.labels == []
+    assert twice.counters == {"food/failed_inspection": {"confirmed": 1, "false_alarm": 0}}
+
+
+def test_fed_back_tasks_outlive_the_epoch(make_hit: Hit, config: LoopConfig) -> None:
+    """A task of an ended epoch reopened after the warning came back is still known."""
+    state, (alert,) = apply_hit(None, make_hit(), T0, config)
+    w = state.warnings[alert.fingerprint]
+    w.status, w.fed_back = "resolved", ["task-1"]
+    state, (back,) = apply_hit(
+        state, make_hit(event_time=T0 + timedelta(days=3)), T0 + timedelta(days=3), config
+    )
+    assert back.alert_id != alert.alert_id
+    assert state.warnings[back.fingerprint].fed_back == ["task-1"]

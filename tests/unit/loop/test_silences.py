@@ -57,3 +57,26 @@ def test_silences_expire() -> None:
     assert matching([s], T0 + timedelta(hours=2), **kw) is None
     assert matching([s], T0 - timedelta(seconds=1), **kw) is None
     assert prune([s], T0 + timedelta(hours=2)) == []
+
+
+def test_expiring_records_who_and_when_and_stops_matching() -> None:
+    from loop.silences import expire
+
+    s = Silence.model_validate({**BASE, "entity": "X"})
+    ended = expire(s, "li", T0 + timedelta(minutes=30))
+    assert (ended.expired_by, ended.expired_at) == ("li", T0 + timedelta(minutes=30))
+    assert ended.ends_at == s.ends_at  # the planned end stays on record
+    assert Silence.model_validate_json(ended.model_dump_json()) == ended
+    kw = {"source": "s", "entity": "X", "item_code": "", "region_code": None}
+    assert matching([s], T0 + timedelta(hours=1), **kw) is s
+    assert matching([ended], T0 + timedelta(hours=1), **kw) is None
+    assert prune([ended], T0 + timedelta(hours=1)) == []
+    with pytest.raises(ConfigError, match="already ended by li"):
+        expire(ended, "zhao", T0 + timedelta(hours=1))
+    with pytest.raises(ConfigError, match="needs who"):
+        expire(s, " ", T0)
+
+
+def test_an_expiry_without_its_actor_is_rejected() -> None:
+    with pytest.raises(ValueError, match="who expired it"):
+        Silence.model_validate({**BASE, "entity": "X", "expired_at": T0})

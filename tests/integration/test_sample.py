@@ -1,0 +1,60 @@
+"""``riskloop sample`` (the "双随机" draw) against a real worker's profile table.
+
+Without ``--profiles`` the command reads the worker's profiles changelog topic. The values
+there are wrapped by the crash journal (streams/once.py); the command used to parse them as
+profiles directly and fail with a traceback on every run. These tests run the real CLI in a
+subprocess against a real worker after a replay, and against a changelog holding a value that
+is no profile (one clear line, non-zero exit).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from config.settings import Settings
+from streams.tables import changelog_topic
+from tests.integration.conftest import ROOT, produce, settings_env
+from tests.integration.test_closed_loop import produce as replay
+from tests.integration.test_closed_loop import stream, wait_caught_up
+
+DRAWN = re.compile(r"(\d+) of (\d+) enterprises drawn")
+
+
+def sample(s: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "streams", "sample", *args], check=False, cwd=ROOT, env=settings_env(s),
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_sample_draws_from_the_workers_profiles_after_a_replay(
+    live_settings: Settings, worker
+) -> None:
+    s = live_settings
+    worker(s)
+    replay(s, stream())
+    wait_caught_up(s)
+    done = sample(s, "--n", "10", "--seed", "7")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    found = DRAWN.search(done.stdout)
+    assert found is not None, done.stdout
+    drawn, of = int(found[1]), int(found[2])
+    assert of > 0 and drawn == min(10, of)
+    again = sample(s, "--n", "10", "--seed", "7")  # same seed, same profiles: same list
+    assert again.returncode == 0 and again.stdout == done.stdout
+
+
+def test_a_changelog_value_that_is_no_profile_is_one_clear_line(live_settings: Settings) -> None:
+    s = live_settings
+    topic = changelog_topic(s.app_id, "profiles")
+    produce(
+        s.bootstrap_servers, topic, [(b'"91330106MA27XXXX0X"', b'{"~journal": [{"uscc": 5}, []]}')]
+    )
+    done = sample(s, "--n", "10")
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "not an entity profile" in lines[0], done.stderr
