@@ -33,14 +33,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer
 from pydantic import BaseModel, SecretStr
 
 from bench.generator import generate
 from bench.stats import BenchError
 from config.settings import PROJECT_ROOT, DevStackSettings, Settings, TopicSettings
 from infra import kafka, postgres, redis
-from streams.demo import group_lag, producer_config
+from streams.demo import group_lag
+from streams.producer import make_producer
 
 Item = tuple[str, str, bytes]
 """(source or topic attribute, key, value): one record of a scenario's input."""
@@ -161,7 +162,7 @@ def default_start() -> datetime:
 
 def produce(s: Settings, items: Sequence[Item], pace: float = 0.0) -> None:
     """Write ``items`` to ``s``'s topics (murmur2), ``pace`` seconds apart if given."""
-    p = Producer(producer_config(s))
+    p = make_producer(s)
     for source, key, value in items:
         p.produce(getattr(s.topics, source), key=key.encode(), value=value)
         p.poll(0)

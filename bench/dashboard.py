@@ -531,12 +531,10 @@ def _replay(
     say: Callable[[str], None],
 ) -> None:
     """Produce ``records`` at a steady rate over ``seconds`` (as their timestamps say)."""
-    from confluent_kafka import Producer
-
-    from streams.demo import producer_config
+    from streams.producer import make_producer
 
     topics = s.topics.sources()
-    producer = Producer(producer_config(s))
+    producer = make_producer(s)
     slots = 20
     per_slot = [len(records) // slots] * slots
     per_slot[-1] = len(records) - sum(per_slot[:-1])

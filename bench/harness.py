@@ -21,14 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import OFFSET_END, Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import OFFSET_END, Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from bench.generator import GeneratedEvent
 from bench.procstat import clock_ticks, cpu_seconds, peak_rss_bytes
 from bench.stats import BenchError, Sample, sustained
 from config.settings import Settings, TopicSettings
-from streams.demo import producer_config
+from streams.producer import make_producer
 
 POLL_SECONDS = 0.02
 PARTITIONS = 4
@@ -84,7 +84,7 @@ def produce_all(
     settings: Settings, events: Sequence[GeneratedEvent], topics: Mapping[str, str]
 ) -> None:
     """Write ``events`` to their source topics (murmur2, like every RiskLoop producer)."""
-    producer = Producer(producer_config(settings))
+    producer = make_producer(settings)
     for e in events:
         producer.produce(topics[e.source], key=e.key.encode(), value=payload(e))
         producer.poll(0)
@@ -244,7 +244,7 @@ def measure_latency(
     thread = threading.Thread(target=receive, name="bench-alerts", daemon=True)
     thread.start()
     time.sleep(1.0)  # let the assignment settle before the first event
-    producer = Producer(producer_config(settings))
+    producer = make_producer(settings)
     t0 = time.monotonic()
     try:
         for i, e in enumerate(events):

@@ -11,7 +11,9 @@ import argparse
 import signal
 from types import FrameType
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer
+
+from streams.producer import make_producer
 
 BATCH = 500
 
@@ -29,10 +31,7 @@ def run(bootstrap: str, group: str, output: str, inputs: list[str]) -> None:
         "bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest",
         "enable.auto.commit": False, "log_level": 0,
     })  # fmt: skip
-    producer = Producer({
-        "bootstrap.servers": bootstrap, "linger.ms": 5, "log_level": 0,
-        "partitioner": "murmur2_random", "enable.idempotence": True,
-    })  # fmt: skip
+    producer = make_producer(bootstrap)
     consumer.subscribe(inputs)
     try:
         while not stop:

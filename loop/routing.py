@@ -19,20 +19,31 @@ A department's task topic is ``tasks.<department>`` (the prefix is a setting).
 ['xihu_market', 'hz_market', 'hz_housing', 'zj_market']
 >>> topic_for("xihu_market")
 'tasks.xihu_market'
+
+:func:`resolve` says also *why* (which route gave each department), which is what
+``riskloop routes test`` prints; a task whose first department comes from a catch-all route
+(any source, any item code: the province's intake) or from the template default was not
+routed by anything that knows its risk.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict
 
 from config.settings import PROJECT_ROOT
 from loop.errors import RoutingError
+from rules.sources import SOURCES
 from schemas.errors import ConfigError
+
+if TYPE_CHECKING:
+    from rules.compiler import CompiledPack
 
 DEFAULT_PATH = PROJECT_ROOT / "config" / "routing.yaml"
 _REGION = re.compile(r"^\d{6}$")
@@ -67,6 +78,36 @@ class Route(BaseModel):
             return item_code.startswith(self.item_code[:-1])
         return self.item_code == item_code
 
+    @property
+    def catch_all(self) -> bool:
+        """Any source, any item code: an intake, not a department that knows the risk."""
+        return self.source == "*" and self.item_code == "*"
+
+    def describe(self) -> str:
+        return f"line {self.line}: source={self.source} item_code={self.item_code} region={self.region}"
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """Where a task goes and why: each candidate department with the route that named it
+    (``None``: the rule template's default, no route matched)."""
+
+    departments: tuple[str, ...]
+    routes: tuple[Route | None, ...]
+
+    @property
+    def department(self) -> str:
+        return self.departments[0]
+
+    @property
+    def route(self) -> Route | None:
+        return self.routes[0]
+
+    @property
+    def routed(self) -> bool:
+        """Reached a named department through a route that is not a catch-all."""
+        return self.route is not None and not self.route.catch_all
+
 
 class RoutingTable(BaseModel):
     """A validated routing table (immutable; reload by building a new one)."""
@@ -99,21 +140,105 @@ def candidates(
     default: str | None = None,
 ) -> list[str]:
     """Departments in the order a task should try them; raises if there is none at all."""
-    found: list[str] = []
+    resolution = resolve(
+        table, source=source, item_code=item_code, region_code=region_code, default=default
+    )
+    return list(resolution.departments)
+
+
+def resolve(
+    table: RoutingTable,
+    *,
+    source: str,
+    item_code: str,
+    region_code: str | None,
+    default: str | None = None,
+) -> Resolution:
+    """:func:`candidates` with the route behind each department (the first one that named it)."""
+    found: dict[str, Route | None] = {}
     for region in region_chain(region_code):
         level = [r for r in table.routes if r.region == region and r.matches(source, item_code)]
         for route in sorted(level, key=lambda r: r.specificity(), reverse=True):
-            found.extend(route.departments)
+            for department in route.departments:
+                found.setdefault(department, route)
     if default:
-        found.append(default)
-    ordered = list(dict.fromkeys(found))
-    if not ordered:
+        found.setdefault(default, None)
+    if not found:
         raise RoutingError(
             f"no department for source={source!r} item_code={item_code!r} "
             f"region={region_code!r}: add a route to config/routing.yaml or a department to "
             "the rule's task template"
         )
-    return ordered
+    return Resolution(departments=tuple(found), routes=tuple(found.values()))
+
+
+_LABELS = ("source", "item_code", "region_code", "department")
+
+
+def parse_labels(pairs: Sequence[str]) -> dict[str, str]:
+    """``key=value`` words as a warning's routing labels (``department``: the template's).
+
+    >>> parse_labels(["source=inspections", "item_code=YJ-ZFJC-001", "region_code=330106"])
+    {'source': 'inspections', 'item_code': 'YJ-ZFJC-001', 'region_code': '330106'}
+    """
+    labels: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"{pair!r} is not a label: write key=value, e.g. source=complaints")
+        if key not in _LABELS:
+            raise ConfigError(f"unknown label {key!r}: routing reads {', '.join(_LABELS)}")
+        labels[key] = value
+    if "source" not in labels:
+        raise ConfigError("a warning's labels need source=… (" + ", ".join(SOURCES) + ")")
+    if labels["source"] not in SOURCES:
+        raise ConfigError(
+            f"unknown source {labels['source']!r}: warnings come from {', '.join(SOURCES)}"
+        )
+    if labels.get("region_code"):
+        require_region(labels["region_code"])
+    return labels
+
+
+def require_region(code: str) -> str:
+    """``code`` if it is a 6-digit GB/T 2260 region code, else one clear line."""
+    if not _REGION.match(code):
+        raise ConfigError(f"region code {code!r} must be 6 digits (GB/T 2260), e.g. 330106")
+    return code
+
+
+@dataclass(frozen=True, slots=True)
+class RuleRoute:
+    """Where the warnings of one rule, raised by one of its sources, are routed."""
+
+    pack: str
+    rule_id: str
+    source: str
+    item_code: str
+    resolution: Resolution
+
+
+def rule_routes(
+    table: RoutingTable, packs: Iterable[CompiledPack], region_code: str
+) -> list[RuleRoute]:
+    """Every active rule × source of ``packs`` (compiled rule packs) routed from ``region_code``.
+
+    A hit carries the source of the event that completed it, so a rule over two sources makes
+    warnings of either; shadow rules never make tasks and are left out.
+    """
+    rows = []
+    for pack in packs:
+        for rule in pack.rules:
+            if rule.mode == "shadow":
+                continue
+            default = rule.template.department if rule.template else None
+            for source in rule.spec.sources:
+                resolution = resolve(
+                    table, source=source, item_code=rule.spec.item_code,
+                    region_code=region_code, default=default,
+                )  # fmt: skip
+                rows.append(RuleRoute(pack.name, rule.id, source, rule.spec.item_code, resolution))
+    return rows
 
 
 def topic_for(department: str, prefix: str = "tasks.") -> str:
@@ -188,6 +313,11 @@ def _check_entry(entry: Any) -> list[str]:
         value = entry.get(key)
         if not isinstance(value, str) or not value.strip():
             errors.append(f"{key} must be a non-empty string ('*' matches anything)")
+    source = entry.get("source")
+    if isinstance(source, str) and source.strip() and source != "*" and source not in SOURCES:
+        errors.append(
+            f"source {source!r} is never on a warning (one of {', '.join(SOURCES)}, or '*')"
+        )
     region = entry.get("region")
     if isinstance(region, str) and region != "*" and not _REGION.match(region):
         errors.append(f"region {region!r} must be '*' or a 6-digit GB/T 2260 code, e.g. 330106")

@@ -30,6 +30,7 @@ from rules.registry import ActivationStatus
 from schemas.errors import RiskLoopError
 from schemas.records import RulePackPublication
 from streams.logs import get_logger
+from streams.producer import make_async_producer
 
 if TYPE_CHECKING:
     from streams.app import RiskLoopApp
@@ -72,7 +73,7 @@ async def run_control_plane(app: RiskLoopApp) -> None:
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.bootstrap_servers, group_id=None, enable_auto_commit=False
     )
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
+    producer = make_async_producer(settings, acks="all")
     await consumer.start()
     await producer.start()
     app.riskloop_control.producer = producer

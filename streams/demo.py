@@ -18,13 +18,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 
 from config.settings import Settings
 from infra import stack
 from infra.errors import InfraError
 from streams.admin import create_topics
 from streams.cli.common import console
+from streams.producer import make_producer
 
 _LEVEL_STYLE = {
     "red": "bold red",
@@ -177,20 +178,9 @@ def _wait_assigned(consumer: Consumer, timeout: float = 15.0) -> None:
         consumer.poll(0.2)
 
 
-def producer_config(settings: Settings) -> dict[str, object]:
-    """confluent-kafka producer settings: murmur2 partitioning like Java and Faust, so a key
-    lands on the same partition number in every topic (tables rely on co-partitioning)."""
-    return {
-        "bootstrap.servers": settings.bootstrap_servers, "linger.ms": 5, "log_level": 0,
-        "partitioner": "murmur2_random", "enable.idempotence": True,
-    }  # fmt: skip
-
-
 def _produce(settings: Settings, sample: list[tuple[str, str, dict[str, object]]]) -> None:
     topics = settings.topics.sources()
-    producer = Producer(
-        {"bootstrap.servers": settings.bootstrap_servers, "linger.ms": 5, "log_level": 0}
-    )
+    producer = make_producer(settings)
     for source, key, event in sample:
         topic = topics.get(source) or getattr(settings.topics, source)
         producer.produce(

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 
 from config.settings import PROJECT_ROOT, Settings
 from loop.calendar import WorkingCalendar, YearCalendar, parse_year, shipped_calendar
@@ -18,36 +18,18 @@ from rules.testing import failures, run_examples
 from schemas.errors import ConfigError, RiskLoopError
 from schemas.records import RulePackPublication
 from streams.admin import create_topics, require_broker
+from streams.producer import deliver, make_producer
 
 if TYPE_CHECKING:  # models (River) load only when a model command runs
     from models.publication import ModelPublication
 
 
-def _producer(settings: Settings) -> Producer:
-    return Producer(
-        {
-            "bootstrap.servers": settings.bootstrap_servers,
-            "log_level": 0,
-            "enable.idempotence": True,
-        }
-    )
-
-
 def send(settings: Settings, topic: str, key: str, value: bytes | None) -> None:
-    """Produce one control record (None = tombstone) and wait until the broker has it."""
+    """Produce one record (None = tombstone) keyed like Faust does; returns once the broker
+    acknowledged it, raises otherwise (the CLI prints "sent" only after this returns)."""
     require_broker(settings)
     create_topics(settings)
-    producer = _producer(settings)
-    errors: list[str] = []
-
-    def report(err: Any, _msg: Any) -> None:
-        if err is not None:
-            errors.append(str(err))
-
-    producer.produce(topic, key=key.encode(), value=value, on_delivery=report)
-    producer.flush(30)
-    if errors:
-        raise ConfigError(f"publishing to {topic} failed: {errors[0]}")
+    deliver(make_producer(settings), topic, key.encode(), value)
 
 
 def read_all(settings: Settings, topic: str) -> Iterator[tuple[str, bytes | None]]:

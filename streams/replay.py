@@ -8,7 +8,7 @@ Two layers, so the interesting part is testable without Kafka:
   rejected (a mapping error names the file's line and column). It never validates against the
   data standard: judging records is the worker's job, and a replay of deliberately bad lines
   must reach the worker's dead-letter topic with its original bytes.
-- :func:`produce_replay` is the thin Kafka layer: murmur2 partitioning (``producer_config``), a
+- :func:`produce_replay` is the thin Kafka layer: murmur2 partitioning (``streams.producer``), a
   :class:`Pacer` between sends, delivery reports counted into the summary.
 
 Pacing spaces the *sends*; event times inside the records are never rewritten (a replay is
@@ -361,12 +361,12 @@ def produce_replay(
 
     The broker and the topic are checked first (:func:`require_topic`).
     """
-    from confluent_kafka import KafkaError, Message, Producer
+    from confluent_kafka import KafkaError, Message
 
-    from streams.demo import producer_config
+    from streams.producer import make_producer
 
     require_topic(settings, topic)
-    producer = Producer(producer_config(settings))
+    producer = make_producer(settings)
 
     def delivered(err: KafkaError | None, _msg: Message) -> None:
         if err is None:

@@ -14,8 +14,6 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from confluent_kafka import Producer
-
 from bench.chaos import (
     Context,
     Item,
@@ -30,7 +28,7 @@ from bench.chaos import (
 )
 from bench.stats import BenchError
 from schemas.validation.uscc import make_uscc
-from streams.demo import producer_config
+from streams.producer import make_producer
 from streams.publish import publish_pack
 
 PACK = """\
@@ -99,7 +97,7 @@ def publish_every_second(ctx: Context, seconds: float = 12.0) -> Outcome:
         _publish(sp, ids, "1.0.0")
         sp.start_worker()
         _wait_version(sp, ids["name"], "1.0.0")
-        producer = Producer(producer_config(sp.settings))  # one for the whole plan
+        producer = make_producer(sp.settings)  # one for the whole plan
         start, published, next_at = time.monotonic(), 1, time.monotonic() + 1.0
         for i, (source, key, value) in enumerate(items):
             producer.produce(getattr(sp.settings.topics, source), key=key.encode(), value=value)

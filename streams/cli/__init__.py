@@ -33,7 +33,9 @@ def _optional_groups() -> None:
     """Command groups whose modules may be absent in a partial checkout are added if present."""
     import importlib
 
-    for name in ("rules", "models", "geo", "data", "loop", "bench", "ops", "control", "calendar"):
+    for name in (
+        "rules", "models", "geo", "data", "loop", "bench", "ops", "control", "calendar", "routes",
+    ):  # fmt: skip
         try:
             module = importlib.import_module(f"streams.cli.{name}")
         except ModuleNotFoundError as exc:

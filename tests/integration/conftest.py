@@ -16,12 +16,13 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 from pydantic import BaseModel, SecretStr
 
 from config.settings import Settings, TopicSettings
 from infra import kafka
 from streams.admin import admin_client, create_topics
+from streams.producer import make_producer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -175,7 +176,7 @@ def collect(
 
 
 def produce(bootstrap: str, topic: str, items: list[tuple[bytes | None, bytes]]) -> None:
-    p = Producer({"bootstrap.servers": bootstrap, "log_level": 0})
+    p = make_producer(bootstrap)
     for key, value in items:
         p.produce(topic, key=key, value=value)
     assert p.flush(30) == 0

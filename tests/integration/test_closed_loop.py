@@ -21,14 +21,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer
 
 from bench.chaos import database
 from bench.generator import generate
 from config.settings import Settings
 from schemas.records import TaskState
 from sinks.sql import SqlStore, make_engine
-from streams.demo import group_lag, producer_config
+from streams.demo import group_lag
+from streams.producer import make_producer
 
 T_START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
 
@@ -49,7 +50,7 @@ def stream() -> list[tuple[str, str, bytes]]:
 
 
 def produce(s: Settings, items: list[tuple[str, str, bytes]]) -> None:
-    p = Producer(producer_config(s))
+    p = make_producer(s)
     for source, key, value in items:
         p.produce(getattr(s.topics, source), key=key.encode(), value=value)
     assert p.flush(30) == 0
@@ -135,7 +136,7 @@ def dispose(
     )
     body = {"event_id": event_id, "event_time": at.isoformat(), "task_id": task_id,
             "department": department, "action": action, "actor": f"{department}-officer", **extra}  # fmt: skip
-    p = Producer(producer_config(s))
+    p = make_producer(s)
     p.produce(
         s.topics.dispositions,
         key=task_id.encode(),
@@ -302,7 +303,7 @@ def _send_dispositions(
             r[0]: r[1] for r in conn.exec_driver_sql("SELECT task_id, created_at FROM tasks")
         }
     engine.dispose()
-    p = Producer(producer_config(s))
+    p = make_producer(s)
     for n, (task_id, department, action, extra) in enumerate(steps):
         at = _as_utc(created[task_id]) + timedelta(seconds=n + 1)
         body = {"event_id": f"disp-{task_id}-{n}", "event_time": at.isoformat(), "task_id": task_id,

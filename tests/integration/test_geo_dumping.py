@@ -16,12 +16,10 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from confluent_kafka import Producer
-
 from config.settings import Settings
 from geo.replay import fixes_from_rows, read_gps_csv
 from schemas.records import TruckFix
-from streams.demo import producer_config
+from streams.producer import make_producer
 from tests.integration.conftest import tail_consumer
 
 LIVERPOOL = (
@@ -59,7 +57,7 @@ def test_replayed_trajectory_dumping_becomes_urban_management_task(
     task_topic = f"{s.topics.task_prefix}urban_management"
     consumer = tail_consumer(s.bootstrap_servers, [s.topics.alerts, task_topic])
     worker()
-    producer = Producer(producer_config(s))
+    producer = make_producer(s)
     for fix in fixes:
         producer.produce(s.topics.trucks, key=plate.encode(), value=fix.model_dump_json().encode())
     assert producer.flush(30) == 0

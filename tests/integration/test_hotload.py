@@ -14,11 +14,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Producer
-
 from config.settings import Settings
 from schemas.validation.uscc import make_uscc
-from streams.demo import producer_config
+from streams.producer import make_producer
 from streams.publish import publish_pack, rollback_pack, send
 from tests.integration.conftest import tail_consumer
 
@@ -85,7 +83,7 @@ def test_publish_swap_refuse_rollback(live_settings: Settings, worker, tmp_path:
     worker()
     wait_status(s, status, ids["name"], "1.0.0", "active", timeout=90)
 
-    producer = Producer(producer_config(s))
+    producer = make_producer(s)
     sent: list[str] = []
 
     def produce(n: int, pause: float = 0.02) -> None:

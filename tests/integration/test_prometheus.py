@@ -21,13 +21,14 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 from prometheus_client import start_http_server
 
 from bench.generator import GeneratedEvent, generate
 from config.settings import DevStackSettings, Settings
 from infra import prometheus
 from streams.metrics import Metrics
+from streams.producer import make_producer
 from tests.integration.conftest import free_port
 
 
@@ -163,10 +164,7 @@ def _records_in_topics(s: Settings) -> dict[str, int]:
 
 def _produce(s: Settings, sample: list[GeneratedEvent]) -> None:
     topics = s.topics.sources()
-    producer = Producer({
-        "bootstrap.servers": s.bootstrap_servers, "partitioner": "murmur2_random",
-        "linger.ms": 5, "log_level": 0,
-    })  # fmt: skip
+    producer = make_producer(s)
     for e in sample:
         producer.produce(
             topics[e.source],

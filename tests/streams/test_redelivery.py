@@ -102,7 +102,7 @@ async def test_a_redelivered_task_command_dispatches_the_task_again(
         for key, value in commands:  # the same commands again, as new messages: no new task
             await tasks.put(value, key=key)
     assert sent.messages == []
-    assert any(t == "tasks.zj_risk_centre_intake" for t, _, _ in dispatched), dispatched
+    assert any(t == "tasks.hz_market_food" for t, _, _ in dispatched), dispatched
     assert any(t == "tasks.events" for t, _, _ in dispatched)
 
 

@@ -2,8 +2,20 @@ from __future__ import annotations
 
 import pytest
 
+from config.settings import PROJECT_ROOT
 from loop.errors import RoutingError
-from loop.routing import DEFAULT_PATH, candidates, load_table, parse_table, region_chain, topic_for
+from loop.routing import (
+    DEFAULT_PATH,
+    candidates,
+    load_table,
+    parse_labels,
+    parse_table,
+    region_chain,
+    resolve,
+    rule_routes,
+    topic_for,
+)
+from rules.compiler import CompiledPack, expand_paths, load_pack
 from schemas.errors import ConfigError
 
 TABLE = parse_table(
@@ -92,3 +104,72 @@ def test_shipped_table_is_valid() -> None:
         candidates(table, source="complaints", item_code="x", region_code="330106")[0]
         == "xihu_market"
     )
+
+
+def shipped_packs() -> list[CompiledPack]:
+    return [load_pack(p) for p in expand_paths([PROJECT_ROOT / "rules" / "packs"])]
+
+
+@pytest.mark.parametrize("region", ["330106", "330102", "330100"])
+def test_every_shipped_rule_reaches_a_named_department(region: str) -> None:
+    """Each active rule of each shipped pack, from every source that can raise its warning,
+    is routed by a route that knows it: not the intake, not the template default."""
+    rows = rule_routes(load_table(DEFAULT_PATH), shipped_packs(), region)
+    assert {row.pack for row in rows} == {p.name for p in shipped_packs()}
+    astray = [
+        (row.rule_id, row.source, row.resolution.department)
+        for row in rows
+        if not row.resolution.routed
+    ]
+    assert astray == []
+
+
+def test_shipped_inspection_and_truck_warnings_reach_their_departments() -> None:
+    table = load_table(DEFAULT_PATH)
+    inspection = resolve(table, source="inspections", item_code="YJ-ZFJC-001", region_code="330106")
+    truck = resolve(table, source="truck_detections", item_code="YJ-ZTC-005", region_code="330106")
+    assert inspection.department == "hz_market_food"
+    assert truck.department == "hz_urban_management"
+
+
+def test_resolve_names_the_route_behind_each_department() -> None:
+    table = parse_table(
+        """
+routes:
+  - {source: "*", item_code: "*", region: "330000", departments: [intake]}
+  - {source: inspections, item_code: "YJ-*", region: "330100", departments: [hz_food]}
+"""
+    )
+    got = resolve(
+        table, source="inspections", item_code="YJ-ZFJC-001", region_code="330106", default="tpl"
+    )
+    assert got.departments == ("hz_food", "intake", "tpl")
+    assert [r.line if r else None for r in got.routes] == [4, 3, None]
+    assert got.routed
+    unrouted = resolve(table, source="complaints", item_code="X", region_code="330106")
+    assert unrouted.department == "intake" and unrouted.route and unrouted.route.catch_all
+    assert not unrouted.routed
+    only_default = resolve(table, source="complaints", item_code="X", region_code=None, default="t")
+    assert only_default.route is None and not only_default.routed
+
+
+def test_a_route_for_a_source_no_warning_has_is_refused() -> None:
+    with pytest.raises(ConfigError, match="source 'truck' is never on a warning"):
+        parse_table('routes: [{source: truck, item_code: "*", region: "*", departments: [a]}]')
+
+
+def test_labels_parse_or_fail_in_one_line() -> None:
+    assert parse_labels(["source=trucks", "item_code=", "department=tpl"]) == {
+        "source": "trucks",
+        "item_code": "",
+        "department": "tpl",
+    }
+    for bad, message in [
+        (["source"], "not a label"),
+        (["source=inspections", "colour=red"], "unknown label 'colour'"),
+        (["item_code=A"], "need source="),
+        (["source=truck"], "unknown source 'truck'"),
+        (["source=trucks", "region_code=3301"], "must be 6 digits"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            parse_labels(bad)
