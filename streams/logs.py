@@ -24,7 +24,6 @@ import structlog
 
 from config.settings import Settings
 
-
 REPEAT_INTERVAL = 60.0  # s: a repeated Kafka client line is written at most once per this
 KAFKA_LOGGERS = ("aiokafka", "kafka", "faust.transport", "confluent_kafka", "librdkafka")
 _REMEMBERED = 1024  # distinct messages kept; older ones are forgotten first
