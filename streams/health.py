@@ -53,8 +53,8 @@ class RiskLoopAgent(faust.Agent):
     def __init__(self, fun: Any, *, on_error: AgentErrorHandler | None = None, **kw: Any) -> None:
         super().__init__(fun, on_error=counting(on_error), **kw)
 
-    def test_context(self, *args: Any, on_error: AgentErrorHandler | None = None, **kw: Any) -> Any:
-        return super().test_context(*args, on_error=counting(on_error), **kw)
+    def test_context(self, *, on_error: AgentErrorHandler | None = None, **kw: Any) -> Any:
+        return super().test_context(on_error=counting(on_error), **kw)
 
 
 def counting(on_error: AgentErrorHandler | None) -> AgentErrorHandler:
