@@ -26,6 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 import faust
 from aiokafka.client import AIOKafkaClient
+from faust.types import ChannelT
+from faust.types.agents import AgentTestWrapperT
+from mode import SupervisorStrategyT
 
 from streams.logs import get_logger
 
@@ -53,8 +56,14 @@ class RiskLoopAgent(faust.Agent):
     def __init__(self, fun: Any, *, on_error: AgentErrorHandler | None = None, **kw: Any) -> None:
         super().__init__(fun, on_error=counting(on_error), **kw)
 
-    def test_context(self, *, on_error: AgentErrorHandler | None = None, **kw: Any) -> Any:
-        return super().test_context(on_error=counting(on_error), **kw)
+    def test_context(
+        self,
+        channel: ChannelT | None = None,
+        supervisor_strategy: SupervisorStrategyT | None = None,
+        on_error: AgentErrorHandler | None = None,
+        **kwargs: Any,
+    ) -> AgentTestWrapperT:
+        return super().test_context(channel, supervisor_strategy, counting(on_error), **kwargs)
 
 
 def counting(on_error: AgentErrorHandler | None) -> AgentErrorHandler:
