@@ -55,6 +55,9 @@ class RiskLoopAgent(faust.Agent):
 
     def __init__(self, fun: Any, *, on_error: AgentErrorHandler | None = None, **kw: Any) -> None:
         super().__init__(fun, on_error=counting(on_error), **kw)
+        runtime = getattr(self.app, "riskloop_runtime", None)
+        if runtime is not None:  # exported as 0 from the start: increase() sees the first crash
+            runtime.metrics.agent_crashes.labels(self.name)
 
     def test_context(
         self,

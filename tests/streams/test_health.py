@@ -19,11 +19,10 @@ class CalendarUnavailable(Exception):
     """Stands in for the crash seen in production: a working-day calendar ending in 2026."""
 
 
-def crashes(app: RiskLoopApp, agent: str) -> float:
-    sample = app.riskloop_runtime.metrics.registry.get_sample_value(
+def crashes(app: RiskLoopApp, agent: str) -> float | None:
+    return app.riskloop_runtime.metrics.registry.get_sample_value(
         "riskloop_agent_crashes_total", {"agent": agent}
     )
-    return sample or 0.0
 
 
 async def test_an_agent_crash_is_counted_and_its_actor_is_not_live(app: RiskLoopApp) -> None:
@@ -33,6 +32,10 @@ async def test_an_agent_crash_is_counted_and_its_actor_is_not_live(app: RiskLoop
             if value == b"2027-01-04":
                 raise CalendarUnavailable(value)
 
+    # every agent's series exists at 0 before its first crash, or Prometheus's increase()
+    # would never see that first crash (a counter first scraped at 1 has not "increased")
+    assert crashes(app, "boom") == 0
+    assert crashes(app, "tasks") == 0
     async with boom.test_context() as agent:
         await agent.put(b"2026-12-31")
         assert health.live_actors(agent) == 1
