@@ -16,6 +16,7 @@ from config.settings import Settings
 from schemas.dedup import DedupWindow
 from streams import tables
 from streams.control import ControlState
+from streams.health import RiskLoopAgent
 from streams.metrics import Metrics
 from streams.once import Mode
 from streams.runtime import Runtime, build_runtime
@@ -62,6 +63,7 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         # partitions back at once, instead of waiting out the dead session and rebalancing
         # twice (after which Faust can leave never-committed partitions unread)
         "consumer_group_instance_id": worker_identity(settings),
+        "Agent": RiskLoopAgent,  # counts and logs every agent crash (streams/health.py)
     }
 
 

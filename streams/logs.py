@@ -3,19 +3,84 @@
 Correlation: every log line written while an event is being handled carries that event's
 ``correlation_id`` (bound through structlog's contextvars by the agent), and the alert and the
 task it leads to carry the same id, so ``grep`` follows one event end to end.
+
+Two things keep the JSON lines useful in an incident: an exception keeps its traceback as text
+(``exception``), not the ``repr`` of a traceback object; and the Kafka clients' loggers, which
+repeat the same connection error thousands of times a minute while a broker is away, are cut to
+one line per distinct message per interval (:class:`RepeatFilter`).
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
 from config.settings import Settings
+
+REPEAT_INTERVAL = 60.0  # s: a repeated Kafka client line is written at most once per this
+KAFKA_LOGGERS = ("aiokafka", "kafka", "faust.transport", "confluent_kafka", "librdkafka")
+_REMEMBERED = 1024  # distinct messages kept; older ones are forgotten first
+
+
+@dataclass
+class _Repeats:
+    since: float  # when the message was last written
+    suppressed: int = 0  # how many times it came again since, unwritten
+
+
+class RepeatFilter(logging.Filter):
+    """Write a repeated line of the Kafka client loggers once per ``interval``.
+
+    While a broker is unreachable aiokafka logs the same few connection errors for every
+    fetch, metadata refresh and reconnect (about 9,650 lines a minute were seen), which buries
+    every other line and fills disks. Per (logger, level, message) the first line is written;
+    repeats inside ``interval`` are counted, not written; the next line of that message after
+    the interval carries ``suppressed``: how many were held back. Other loggers pass untouched.
+
+    >>> f = RepeatFilter(interval=60, clock=lambda: 0.0)
+    >>> rec = lambda: logging.LogRecord("aiokafka", 40, "", 0, "Unable connect", None, None)
+    >>> [f.filter(rec()) for _ in range(3)]
+    [True, False, False]
+    """
+
+    def __init__(
+        self,
+        prefixes: tuple[str, ...] = KAFKA_LOGGERS,
+        interval: float = REPEAT_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self.prefixes = prefixes
+        self.interval = interval
+        self.clock = clock
+        self._seen: dict[tuple[str, int, str], _Repeats] = {}
+
+    def _limited(self, name: str) -> bool:
+        return any(name == p or name.startswith(f"{p}.") for p in self.prefixes)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self._limited(record.name):
+            return True
+        key = (record.name, record.levelno, record.getMessage())
+        now = self.clock()
+        seen = self._seen.pop(key, None)  # re-inserted below: the dict stays in LRU order
+        if seen is not None and now - seen.since < self.interval:
+            seen.suppressed += 1
+            self._seen[key] = seen
+            return False
+        if seen is not None and seen.suppressed:
+            record.suppressed = seen.suppressed
+        self._seen[key] = _Repeats(since=now)
+        while len(self._seen) > _REMEMBERED:
+            del self._seen[next(iter(self._seen))]
+        return True
 
 
 def configure(settings: Settings, *, stream: Any = None) -> None:
@@ -30,10 +95,15 @@ def configure(settings: Settings, *, stream: Any = None) -> None:
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
-    renderer: Any = (
-        structlog.dev.ConsoleRenderer(colors=False)
+    # the console renderer prints exc_info itself; JSON needs it as text first, or it writes
+    # the repr of the (type, value, traceback) tuple: "<traceback object at 0x…>"
+    render: list[Any] = (
+        [structlog.dev.ConsoleRenderer(colors=False)]
         if fmt == "console"
-        else structlog.processors.JSONRenderer(ensure_ascii=False)
+        else [
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(ensure_ascii=False),
+        ]
     )
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
@@ -44,10 +114,11 @@ def configure(settings: Settings, *, stream: Any = None) -> None:
     handler = logging.StreamHandler(out)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=shared,
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder(allow=["suppressed"])],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *render],
         )
     )
+    handler.addFilter(RepeatFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())

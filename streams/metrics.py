@@ -174,7 +174,13 @@ class Metrics:
             f"{p}_sink_retries", "Failed sink flushes retried", ["sink"], registry=r
         )
         self.worker_ready = Gauge(
-            f"{p}_worker_ready", "1 when the worker has recovered and consumes", registry=r
+            f"{p}_worker_ready",
+            "1 when /ready says ready: every agent running, control topics read, broker "
+            "reachable, not rebalancing (streams/health.py)",
+            registry=r,
+        )
+        self.agent_crashes = Counter(
+            f"{p}_agent_crashes", "Agent actors that died of an exception", ["agent"], registry=r
         )
 
     def exposition(self) -> bytes:

@@ -8,7 +8,7 @@ from faust.worker import Worker
 
 from config.settings import Settings
 from infra.process import ensure_port_free
-from streams import consumer, logs, snapshots
+from streams import consumer, health, logs, snapshots
 from streams.admin import create_topics, require_broker
 from streams.control import run_control_plane
 from streams.logs import get_logger
@@ -49,6 +49,7 @@ def make_worker(settings: Settings) -> RiskLoopWorker:
         app.consumer, outputs, wait=_SINK_WAIT_BEFORE_COMMIT, committing=app.riskloop_committing
     )
     app.riskloop_control.ready.clear()
+    health.install(app)  # broker probe; riskloop_worker_ready follows /ready
 
     @app.task
     async def control_plane() -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from streams import api
+from streams import api, health
 
 if TYPE_CHECKING:
     from streams.app import RiskLoopApp
@@ -26,13 +26,16 @@ def register(app: RiskLoopApp) -> None:
     @app.page("/health")
     class Health(View):
         async def get(self, request: Request) -> Response:
-            return self.json({"status": "ok", "worker": app.riskloop_runtime.worker_id})
+            # liveness: a restart cures a dead agent, not a missing broker or a slow recovery
+            dead = health.agents_down(app, started_only=True)
+            body = {"status": "failing" if dead else "ok", "worker": app.riskloop_runtime.worker_id}
+            return self.json({**body, "agents_down": dead}, status=503 if dead else 200)
 
     @app.page("/ready")
     class Ready(View):
         async def get(self, request: Request) -> Any:
-            ready = bool(app.rebalancing is False and app.consumer is not None)
-            body = {"ready": ready, "active": app.riskloop_runtime.active_versions()}
-            return self.json(body, status=200 if ready else 503)
+            state = health.readiness(app)
+            body = {**state.body(), "active": app.riskloop_runtime.active_versions()}
+            return self.json(body, status=200 if state.ready else 503)
 
     api.register(app)

@@ -1,0 +1,86 @@
+"""Readiness and agent crashes without a broker: an agent crash is counted and its actor no
+longer counts as live; each readiness check says why it fails; the broker probe fails on a port
+where nothing listens. (A real worker and a real broker: tests/integration/test_health.py.)"""
+
+from __future__ import annotations
+
+import socket
+from contextlib import closing
+
+import faust
+import pytest
+
+from streams import health
+from streams.app import RiskLoopApp
+from streams.health import BrokerProbe, readiness
+
+
+class CalendarUnavailable(Exception):
+    """Stands in for the crash seen in production: a working-day calendar ending in 2026."""
+
+
+def crashes(app: RiskLoopApp, agent: str) -> float | None:
+    return app.riskloop_runtime.metrics.registry.get_sample_value(
+        "riskloop_agent_crashes_total", {"agent": agent}
+    )
+
+
+async def test_an_agent_crash_is_counted_and_its_actor_is_not_live(app: RiskLoopApp) -> None:
+    @app.agent(app.topic("health-test", value_type=bytes, value_serializer="raw"), name="boom")
+    async def boom(stream: faust.StreamT[bytes]) -> None:
+        async for value in stream:
+            if value == b"2027-01-04":
+                raise CalendarUnavailable(value)
+
+    # every agent's series exists at 0 before its first crash, or Prometheus's increase()
+    # would never see that first crash (a counter first scraped at 1 has not "increased")
+    assert crashes(app, "boom") == 0
+    assert crashes(app, "tasks") == 0
+    async with boom.test_context() as agent:
+        await agent.put(b"2026-12-31")
+        assert health.live_actors(agent) == 1
+        assert crashes(app, "boom") == 0
+        with pytest.raises(CalendarUnavailable):
+            await agent.put(b"2027-01-04")
+        assert health.live_actors(agent) == 0
+    assert crashes(app, "boom") == 1
+
+
+def test_before_the_agents_start_the_worker_is_not_ready(app: RiskLoopApp) -> None:
+    state = readiness(app)
+    assert not state.ready
+    assert state.checks["agents"] is False
+    assert "tasks" in state.reasons["agents"]
+    assert health.agents_down(app, started_only=True) == []  # not dead: not started yet
+
+
+def test_an_unread_control_topic_means_not_ready(app: RiskLoopApp) -> None:
+    app.riskloop_control.ready.clear()
+    state = readiness(app)
+    assert state.checks["control"] is False
+    assert "control topics" in state.reasons["control"]
+
+
+def closed_port() -> int:
+    with closing(socket.socket()) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])  # closed again when we return: nothing listens
+
+
+async def test_the_broker_probe_fails_where_no_broker_listens(app: RiskLoopApp) -> None:
+    probe = BrokerProbe(f"127.0.0.1:{closed_port()}", timeout=2.0)
+    app.riskloop_broker = probe  # type: ignore[attr-defined]
+    assert await probe.probe() is False
+    assert not probe.reachable()
+    state = readiness(app)
+    assert state.checks["broker"] is False
+    assert state.reasons["broker"].startswith("KafkaConnectionError")
+
+
+def test_a_success_goes_stale_when_the_probe_stops_answering() -> None:
+    now = [100.0]
+    probe = BrokerProbe("127.0.0.1:9", clock=lambda: now[0], stale_after=15.0)
+    probe.ok_at = 100.0
+    assert probe.reachable()
+    now[0] = 116.0
+    assert not probe.reachable()
