@@ -23,11 +23,15 @@ if TYPE_CHECKING:  # models (River) load only when a model command runs
 
 
 def _producer(settings: Settings) -> Producer:
+    """murmur2, as the workers (aiokafka, Java) hash keys: librdkafka's default (CRC32) would
+    put a CLI disposition of a task on another partition than the task (dead-lettered as
+    unknown_task whenever tasks.dispositions has more than one partition)."""
     return Producer(
         {
             "bootstrap.servers": settings.bootstrap_servers,
             "log_level": 0,
             "enable.idempotence": True,
+            "partitioner": "murmur2_random",
         }
     )
 
