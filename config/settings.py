@@ -150,7 +150,9 @@ class ApiTokens(_Group):
     modeller: SecretStr = Field(
         SecretStr(""), description="bearer token of modellers (packs, models)"
     )
-    operator: SecretStr = Field(SecretStr(""), description="bearer token of operators (silences)")
+    operator: SecretStr = Field(
+        SecretStr(""), description="bearer token of operators (silences, arbitration)"
+    )
     department: SecretStr = Field(
         SecretStr(""), description="bearer token of departments (dispositions)"
     )

@@ -9,8 +9,10 @@
                returned ──(max_returns, or nobody left)──► arbitration ─assign─► dispatched
 
 * ``sign``, ``return``, ``start`` and ``dispose`` come from the department holding the task;
-  ``close`` and ``reopen`` from the risk centre (``config.centre``), which also resolves an
-  arbitration with :func:`assign`.
+  ``close``, ``reopen`` and ``assign`` from the risk centre (``config.centre``). ``assign``
+  resolves an arbitration (仲裁): the task goes to ``assign_to`` with a fresh sign-for deadline;
+  it needs a reason, which the audit trail keeps. It travels on tasks.dispositions like any
+  other disposition, so it is applied on the task's partition, exactly once.
 * A return needs a reason; the task moves to the next candidate department (fresh sign-for
   deadline; the dispose deadline stays — it belongs to the warning), and after
   ``max_returns`` returns, or when no candidate is left, to arbitration by the risk centre.
@@ -54,8 +56,9 @@ _FROM: dict[DispositionAction, set[TaskState]] = {
     DispositionAction.dispose: {TaskState.in_progress},
     DispositionAction.close: {TaskState.disposed},
     DispositionAction.reopen: {TaskState.disposed, TaskState.closed},
+    DispositionAction.assign: {TaskState.arbitration},
 }
-_CENTRE_ACTIONS = {DispositionAction.close, DispositionAction.reopen}
+_CENTRE_ACTIONS = {DispositionAction.close, DispositionAction.reopen, DispositionAction.assign}
 _OPEN = {TaskState.created, TaskState.dispatched, TaskState.signed, TaskState.returned,
          TaskState.arbitration, TaskState.in_progress, TaskState.reopened}  # fmt: skip
 """States in which a task's deadlines still matter."""
@@ -185,29 +188,15 @@ def apply(
     return new, rec.events
 
 
-def assign(
-    case: TaskCase,
-    department: str,
-    *,
-    actor: str,
-    reason: str,
-    now: datetime,
-    config: LoopConfig,
-) -> tuple[TaskCase, list[TaskEvent]]:
-    """The risk centre's arbitration: hand the task to ``department`` (fresh sign-for deadline)."""
-    if case.task.state is not TaskState.arbitration:
-        raise InvalidTransition(
-            f"only a task in arbitration can be assigned; this one is {case.task.state.value}",
-            task_id=case.task_id,
-        )
-    if not reason.strip():
+def _assign(case: TaskCase, d: Disposition, config: LoopConfig, rec: _Recorder) -> None:
+    """The risk centre's arbitration as a disposition (``riskloop tasks assign``, the API)."""
+    target = (d.assign_to or "").strip()
+    if not target:
+        raise MissingReason("an assignment needs assign_to: the department", task_id=case.task_id)
+    if not (d.reason or "").strip():
         raise MissingReason("an arbitration decision needs a reason", task_id=case.task_id)
-    cause = f"assign:{case.event_count}:{department}"
-    new = case.model_copy(deep=True)
-    rec = _Recorder(new, cause)
-    _redispatch(new, department, now, config)
-    rec.move(TaskState.dispatched, now, actor, department, reason)
-    return new, rec.events
+    _redispatch(case, target, d.event_time, config)
+    rec.move(TaskState.dispatched, d.event_time, d.actor, target, d.reason)
 
 
 # ---------------------------------------------------------------- handlers
@@ -298,4 +287,5 @@ _HANDLERS: dict[DispositionAction, _Handler] = {
     DispositionAction.dispose: _dispose,
     DispositionAction.close: _close,
     DispositionAction.reopen: _reopen,
+    DispositionAction.assign: _assign,
 }

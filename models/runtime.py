@@ -19,6 +19,7 @@ from typing import Any
 
 from config.settings import Settings
 from models import snapshot as snapshots
+from models.drift import DriftEvent
 from models.errors import ModelError, PublicationRejected
 from models.publication import ModelPublication, ModelRegistry
 from models.registry import factories
@@ -112,6 +113,24 @@ class WorkerModels:
                 features, "confirmed" if confirmed else "false_alarm"
             )
             self.changes += 1
+
+    def observe_disposition(self, name: str, confirmed: bool) -> DriftEvent | None:
+        """The same label through the live model's drift watch (a falling confirmed rate
+        demotes it to shadow); the event, if one fired, also waits in :meth:`pop_drift_events`."""
+        if name not in self.registry.names():
+            return None
+        event = self.registry.get(name).observe_disposition(
+            "confirmed" if confirmed else "false_alarm"
+        )
+        if event is not None:
+            self.changes += 1  # a demotion is model state: the next snapshot keeps it
+        return event
+
+    def pop_drift_events(self) -> list[DriftEvent]:
+        """Drift events of every live model since the last call (scores and dispositions)."""
+        return [
+            e for name in self.registry.names() for e in self.registry.get(name).pop_drift_events()
+        ]
 
     def shadow_stats(self, name: str) -> dict[str, Any]:
         """Scored events and disagreements of the shadow candidate of ``name``."""

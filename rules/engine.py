@@ -56,8 +56,9 @@ class RuleEngine:
     """Runs the active and shadow rules of some compiled packs; immutable once built.
 
     ``errors`` counts, per rule id, events on which a condition could not run (a missing map
-    key, a null compared with a number): such an event does not fire, and the count is for
-    metrics.
+    key, a null compared with a number): such an event does not fire. The caller takes the
+    counts with :meth:`pop_errors` after evaluating and turns them into its metric, so this
+    module stays free of I/O and a broken rule is still seen (``RiskLoopRuleErrors``).
     """
 
     def __init__(self, packs: Iterable[CompiledPack]) -> None:
@@ -85,6 +86,19 @@ class RuleEngine:
     @property
     def rule_ids(self) -> frozenset[str]:
         return frozenset(r.id for p in self.packs for r in p.rules)
+
+    def pop_errors(self) -> dict[str, int]:
+        """Rule id → evaluation errors since the last call (and forget them).
+
+        >>> from rules.compiler import load_pack
+        >>> from config.settings import PROJECT_ROOT
+        >>> engine = RuleEngine([load_pack(PROJECT_ROOT / "rules/packs/equipment.yaml")])
+        >>> engine.errors["r"] += 2
+        >>> engine.pop_errors(), engine.pop_errors()
+        ({'r': 2}, {})
+        """
+        errors, self.errors = dict(self.errors), Counter()
+        return errors
 
     # -------------------------------------------------------------- evaluate
 

@@ -181,6 +181,7 @@ class DispositionAction(StrEnum):
     dispose = "dispose"  # 办结反馈
     close = "close"  # 风险中心结案
     reopen = "reopen"  # 重新打开
+    assign = "assign"  # 仲裁指派 (risk centre, a task in arbitration → ``assign_to``)
 
 
 class DispositionResult(StrEnum):
@@ -204,6 +205,7 @@ class Disposition(Record):
     result: DispositionResult | None = None
     reason: str | None = None
     evidence: list[str] = Field(default_factory=list)
+    assign_to: str | None = None
 
 
 class AlertState(StrEnum):

@@ -16,6 +16,7 @@ from loop.feedback import close_loop, feedback_for, update_precision
 from loop.profile import EntityProfile, disposition_kind, record
 from loop.tasks import TaskCase
 from streams.alerting import load_warnings, profile_output, store_warnings, warning_outputs
+from streams.drift import report_drift
 from streams.emit import emit
 from streams.logs import correlation, get_logger
 from streams.once import Seen
@@ -71,6 +72,8 @@ async def handle_feedback(app: RiskLoopApp, raw: bytes) -> None:
         if rt.models is not None:
             for label in fb.labels:
                 rt.models.learn_label(label.model, label.features, label.label)
+                rt.models.observe_disposition(label.model, label.label)  # drift may demote it
+            await report_drift(app)
 
 
 def _store_counters(app: RiskLoopApp, counters: dict[str, dict[str, int]]) -> None:

@@ -43,6 +43,7 @@ def score(
             out.hits.extend(detection_hits(rt, fences, det, rule_state))
     if rt.models is not None:
         out.scores = list(rt.models.process(source, record))
+    count_rule_errors(rt)
     m = rt.metrics
     for hit in out.hits:
         m.rule_hits.labels(hit.pack, hit.rule_id, hit.mode).inc()
@@ -51,6 +52,12 @@ def score(
         if s.alert:
             m.model_alerts.labels(s.model, s.mode).inc()
     return out
+
+
+def count_rule_errors(rt: Runtime) -> None:
+    """Rules that could not evaluate an event (swallowed by the engine) → riskloop_rule_errors."""
+    for rule, n in rt.engine.pop_errors().items():
+        rt.metrics.rule_errors.labels(rule).inc(n)
 
 
 def detection_hits(

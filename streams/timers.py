@@ -34,7 +34,7 @@ from rules.durations import to_datetime
 from schemas.records import Alert
 from streams.alerting import change_warnings, raise_warnings
 from streams.logs import get_logger
-from streams.scoring import Scored, detection_hits
+from streams.scoring import Scored, count_rule_errors, detection_hits
 from streams.tasks import supervise
 
 if TYPE_CHECKING:
@@ -162,6 +162,7 @@ async def silences(app: RiskLoopApp, partition: int, clocks: dict[str, float]) -
     scored = Scored(hits=rt.engine.tick(clocks, view))
     if truck_clock is not None:
         scored.hits.extend(_tick_vehicles(app, partition, to_datetime(truck_clock)))
+    count_rule_errors(rt)
     if scored.hits:
         await raise_warnings(app, scored)
 

@@ -29,7 +29,7 @@ class Role(StrEnum):
     """The roles that may write, one token each."""
 
     modeller = "modeller"  # rule packs (and models)
-    operator = "operator"  # silences
+    operator = "operator"  # silences, arbitration (assigning a disputed task)
     department = "department"  # dispositions of tasks
 
 

@@ -24,10 +24,12 @@ from faust.web import Request, Response, View
 from faust.web.exceptions import WebError
 
 from schemas.errors import RiskLoopError
+from streams.admin import known_departments
 from streams.api.auth import Role, decide
 from streams.api.bodies import (
     USCC,
     ApiError,
+    assignment_from,
     disposition_from,
     json_object,
     pack_publication,
@@ -237,4 +239,23 @@ def register(app: RiskLoopApp) -> None:
                 app.riskloop_topics.dispositions, task_id, record.model_dump_json().encode()
             )
             log.info("disposition sent via API", task=task_id, action=record.action.value)
+            return self.json(record.model_dump(mode="json"), status=202)
+
+    departments = frozenset(known_departments(app.riskloop_settings))
+
+    @app.page("/api/tasks/{task_id}/assignments")
+    class Assignments(View):
+        @guarded
+        async def post(self, request: Request, task_id: str) -> Response:
+            api.authorize(request, Role.operator)  # the risk centre's staff resolve arbitration
+            record = assignment_from(
+                json_object(await self.read_request_content(request)), task_id=task_id,
+                event_id=f"assign-{uuid.uuid4().hex[:16]}", now=rt.clock.now(),
+                centre=rt.loop.centre, departments=departments,
+            )  # fmt: skip
+            await api.publish(
+                app.riskloop_topics.dispositions, task_id, record.model_dump_json().encode()
+            )
+            log.info("assignment sent via API", task=task_id, to=record.assign_to,
+                     by=record.actor)  # fmt: skip
             return self.json(record.model_dump(mode="json"), status=202)

@@ -1,7 +1,8 @@
 """Commands for people in the loop: the risk centre and the departments.
 
 ``alerts tail`` (a live view of warnings and tasks), ``tasks show`` (a task with its full audit
-trail from the SQL store), ``tasks dispose`` (what a department sends back), ``sample`` (the
+trail from the SQL store), ``tasks dispose`` (what a department sends back), ``tasks assign``
+(the risk centre's arbitration of a disputed task), ``sample`` (the
 "双随机" risk-weighted inspection list from the entity profiles).
 """
 
@@ -25,7 +26,8 @@ from schemas.records import Disposition, DispositionAction, DispositionResult
 from streams.cli.common import console, settings
 
 tasks_app = typer.Typer(
-    help="Verification tasks: show one with its audit trail; dispose of one.", no_args_is_help=True
+    help="Verification tasks: show one with its audit trail; dispose of one; assign one in arbitration.",
+    no_args_is_help=True,
 )
 alerts_app = typer.Typer(
     help="Warnings: a live, readable view for the risk centre.", no_args_is_help=True
@@ -96,6 +98,36 @@ def tasks_dispose(
     )  # fmt: skip
     send(s, s.topics.dispositions, task_id, record.model_dump_json().encode())
     console.print(f"sent {action.value} for {task_id} ({record.event_id})")
+
+
+@tasks_app.command("assign")
+def tasks_assign(
+    task_id: str,
+    department: Annotated[str, typer.Option(help="the department that gets the task")],
+    actor: Annotated[str, typer.Option(help="who decides (recorded in the audit trail)")],
+    reason: Annotated[str, typer.Option(help="why (recorded in the audit trail)")],
+) -> None:
+    """Resolve an arbitration (仲裁): the risk centre hands TASK_ID to DEPARTMENT.
+
+    Sent to tasks.dispositions as the risk centre's ``assign``, so the worker that owns the
+    task applies it in order with the departments' dispositions; a task that is not in
+    arbitration is refused there (dead-letter topic, reason ``invalid_transition``).
+    """
+    from streams.admin import known_departments
+    from streams.publish import send
+
+    s = settings()
+    if department not in known_departments(s):
+        raise ConfigError(f"unknown department {department!r}: it has no task topic")
+    if not reason.strip() or not actor.strip():
+        raise ConfigError("--actor and --reason must not be empty: the audit trail keeps them")
+    record = Disposition(
+        event_id=f"assign-{uuid.uuid4().hex[:16]}", event_time=datetime.now(UTC),
+        task_id=task_id, department=load_loop_config(settings=s).centre,
+        action=DispositionAction.assign, actor=actor, reason=reason, assign_to=department,
+    )  # fmt: skip
+    send(s, s.topics.dispositions, task_id, record.model_dump_json().encode())
+    console.print(f"sent assign of {task_id} to {department} ({record.event_id})")
 
 
 @alerts_app.command("tail")

@@ -13,7 +13,7 @@ from loop.errors import (
     UnknownTask,
     WrongDepartment,
 )
-from loop.state_machine import apply, assign, open_task
+from loop.state_machine import apply, open_task
 from loop.tasks import TaskCase
 from loop.warnings import apply_hit
 from rules.hit import RuleHit
@@ -135,12 +135,32 @@ def test_repeated_returns_go_to_arbitration(case: TaskCase) -> None:
     d = disposition(case.task_id, A.return_, "hz_market", 7, reason="not ours either")
     case, events = apply(case, d, config)
     assert events[-1].to_state is TaskState.arbitration and case.task.department == "risk_centre"
-    case, (event,) = assign(
-        case, "zj_market", actor="director-chen", reason="province decides", now=T0, config=config
+    centre = "risk_centre"
+    with pytest.raises(MissingReason, match="reason"):  # the decision must say why
+        apply(case, disposition(case.task_id, A.assign, centre, 8, assign_to="zj_market"), config)
+    with pytest.raises(MissingReason, match="assign_to"):
+        apply(case, disposition(case.task_id, A.assign, centre, 8, reason="why"), config)
+    with pytest.raises(WrongDepartment):  # only the risk centre arbitrates
+        apply(
+            case,
+            disposition(case.task_id, A.assign, "hz_market", 8, assign_to="hz_market", reason="x"),
+            config,
+        )
+    d = disposition(
+        case.task_id, A.assign, centre, 8, assign_to="zj_market", reason="province decides"
     )
-    assert event.to_state is TaskState.dispatched and case.task.department == "zj_market"
-    with pytest.raises(InvalidTransition):
-        assign(case, "x", actor="a", reason="b", now=T0, config=config)
+    assigned, (event,) = apply(case, d, config)
+    assert (event.from_state, event.to_state) == (TaskState.arbitration, TaskState.dispatched)
+    assert (event.department, event.reason, event.at) == (
+        "zj_market",
+        "province decides",
+        d.event_time,
+    )
+    assert assigned.task.department == "zj_market" and assigned.task.state is TaskState.dispatched
+    assert assigned.task.sign_deadline == d.event_time + timedelta(hours=4)
+    assert apply(assigned, d, config) == (assigned, [])  # redelivered: applied once
+    with pytest.raises(InvalidTransition):  # no longer in arbitration
+        apply(assigned, d.model_copy(update={"event_id": "d-9"}), config)
 
 
 def test_running_out_of_candidates_goes_to_arbitration(case: TaskCase, config: LoopConfig) -> None:

@@ -287,6 +287,8 @@ def test_runtime_null_does_not_fire_and_is_counted(make_pack: Make, event: Make)
     engine = RuleEngine([make_pack(rule(id="a.score", condition="event.score > 50.0"))])
     assert engine.evaluate("inspections", event("inspections"), {}) == []
     assert engine.errors["a.score"] == 1
+    assert engine.pop_errors() == {"a.score": 1}  # handed to the caller's metric once
+    assert engine.pop_errors() == {}
 
 
 def test_cleanup_drops_state_of_removed_rules(make_pack: Make, event: Make) -> None:

@@ -1,0 +1,56 @@
+"""Drift demotes a model and tells people (issue "Built but never connected").
+
+The drift watch existed in models/ but no worker fed it: a model whose alerts stopped being true
+kept opening tasks. Here the worker's own runtime gets the dispositions' labels the way the
+feedback agent passes them (``WorkerModels.observe_disposition``), and ``report_drift`` turns the
+queued event into a metric and a ``demoted`` status on control.status; the demoted model's next
+verdict is a shadow one.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from streams.app import RiskLoopApp
+from streams.drift import report_drift
+
+
+class StatusRecorder:
+    """Stands in for the control plane's producer: keeps what would go to control.status."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes, dict[str, Any]]] = []
+
+    async def send_and_wait(self, topic: str, *, key: bytes, value: bytes) -> None:
+        self.sent.append((topic, key, json.loads(value)))
+
+
+async def test_a_falling_confirmed_rate_demotes_counts_and_reports(app: RiskLoopApp) -> None:
+    rt = app.riskloop_runtime
+    status = StatusRecorder()
+    app.riskloop_control.producer = status  # type: ignore[assignment]
+    name = "equipment-anomaly"
+    model = rt.models.registry.get(name)
+    assert not model.shadow
+    for i in range(400):
+        rt.models.observe_disposition(name, i < 200)
+    assert model.shadow, "a collapsed confirmed rate demotes the model to shadow"
+
+    assert await report_drift(app) >= 1
+    drift = rt.metrics.registry.get_sample_value(
+        "riskloop_model_drift_total", {"model": name, "signal": "confirmed_rate"}
+    )
+    assert drift is not None and drift >= 1
+    demoted = [r for t, _, r in status.sent if t == app.riskloop_settings.topics.status]
+    assert demoted and demoted[0]["status"] == "demoted" and demoted[0]["name"] == name
+    assert "demoted to shadow" in demoted[0]["reason"]
+    assert await report_drift(app) == 0  # reported once
+
+    reading = {
+        "event_id": "r1", "event_time": "2026-03-02T08:00:00Z", "equipment_code": "E1",
+        "equipment_type": "elevator", "uscc": "91110108MA01ABCD2X",
+        "metrics": {"current": 10.0, "speed": 1.0, "vibration": 0.1},
+    }  # fmt: skip
+    (verdict,) = rt.models.process("equipment", model.coerce(reading))
+    assert verdict.mode == "shadow", "its hits go to alerts.shadow, not to warnings or tasks"
