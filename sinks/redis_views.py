@@ -1,9 +1,10 @@
-"""Live views in Redis: open tasks per department, counters, and a silences cache.
+"""Live views in Redis: open tasks per department and warning counters.
 
 Redis is never the only copy of anything: tasks and warnings come from the SQL store (and the
-Kafka topics), silences from the compacted ``control.silences`` topic. If Redis loses its data,
-:meth:`RedisViews.rebuild` rewrites the task and warning views from :class:`~sinks.sql.SqlStore`
-and the silences owner calls :meth:`RedisViews.cache_silences` again.
+Kafka topics). If Redis loses its data, :meth:`RedisViews.rebuild` (``riskloop ops
+rebuild-views``) rewrites the views from :class:`~sinks.sql.SqlStore`. Silences are not cached
+here: every worker holds them from the compacted ``control.silences`` topic and the API serves
+them from there, so a Redis copy would have had no reader.
 
 Keys (``prefix`` defaults to ``riskloop:``)::
 
@@ -12,7 +13,6 @@ Keys (``prefix`` defaults to ``riskloop:``)::
     {p}tasks:state:<state>       set    task ids per state          (counter = SCARD)
     {p}departments               set    departments ever seen
     {p}warnings:<YYYYMMDD>:<lvl> set    alert ids at that level that day (counter = SCARD)
-    {p}silences                  hash   silence_id → silence JSON
 
 Every write is idempotent (sets and hashes keyed by id, never ``INCR``), so replays from the
 outbox count nothing twice. A task moving department or state is one Lua script call (read
@@ -24,11 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import redis.asyncio as aioredis
@@ -65,18 +64,6 @@ end
 return 1
 """
 _MOVE_TASK_SHA = hashlib.sha1(_MOVE_TASK.encode()).hexdigest()
-
-
-class SilenceLike(Protocol):
-    """What the cache needs of a silence (``loop.silences.Silence`` fits)."""
-
-    @property
-    def silence_id(self) -> str: ...
-
-    @property
-    def ends_at(self) -> datetime: ...
-
-    def model_dump_json(self) -> str: ...
 
 
 class RedisViews(Sink):
@@ -160,21 +147,6 @@ class RedisViews(Sink):
     def _day_key(self, at: datetime) -> str:
         return f"{self.prefix}warnings:{at.astimezone(self.tz):%Y%m%d}"
 
-    async def cache_silences(self, silences: Iterable[SilenceLike]) -> None:
-        """Replace the silences cache with ``silences`` (atomically: readers never see half)."""
-        key = f"{self.prefix}silences"
-        mapping: dict[str | bytes, bytes | float | int | str] = {
-            s.silence_id: s.model_dump_json() for s in silences
-        }
-        try:
-            async with self.client.pipeline(transaction=True) as pipe:
-                pipe.delete(key)
-                if mapping:
-                    pipe.hset(key, mapping=mapping)
-                await pipe.execute()
-        except Exception as exc:
-            raise StoreError(f"Redis views: caching {len(mapping)} silences failed: {exc}") from exc
-
     # ------------------------------------------------------------------ reads
 
     async def open_tasks(self, department: str) -> list[Task]:
@@ -199,11 +171,6 @@ class RedisViews(Sink):
             counts = await self._read("warning counters", pipe.execute())
         return {level.value: int(n) for level, n in zip(Level, counts, strict=True)}
 
-    async def silences(self) -> list[dict[str, Any]]:
-        """The cached silences as dicts (the caller validates them into its own model)."""
-        raw = await self._read("silences", self.client.hvals(f"{self.prefix}silences"))
-        return [json.loads(body) for body in raw]
-
     async def _read(self, what: str, pending: Any) -> Any:
         try:
             return await pending
@@ -216,7 +183,7 @@ class RedisViews(Sink):
         """Rewrite the task and warning views from the SQL store; the number of records.
 
         Use it when Redis lost its data or a view is suspect. Drops this prefix's task and
-        warning keys (not the silences), then writes every open task and every warning
+        warning keys, then writes every open task and every warning
         changed since ``keep_days`` before ``now``, through the same code as live writes.
         Call it while this sink's backlog is empty (or before ``start``), or the outbox's
         newer records may be overwritten by older SQL rows until they are flushed.

@@ -15,7 +15,6 @@ import pytest
 import redis.asyncio as aioredis
 
 from config.settings import Settings
-from loop.silences import Silence
 from schemas.records import Level, TaskState
 from sinks.migrate import migrate
 from sinks.redis_views import RedisViews
@@ -114,18 +113,6 @@ async def test_warnings_today_counts_each_warning_at_its_latest_level(views: Red
     ])  # fmt: skip
     await views.flush()
     assert await views.warnings_today(T0) == {"red": 1, "orange": 0, "yellow": 0, "blue": 1}
-
-
-async def test_silences_cache_is_replaced_whole(views: RedisViews) -> None:
-    def silence(sid: str) -> Silence:
-        return Silence(silence_id=sid, region_prefix="3301", reason="drill", creator="zhang",
-                       starts_at=T0, ends_at=T0 + timedelta(hours=2))  # fmt: skip
-
-    await views.cache_silences([silence("s1"), silence("s2")])
-    await views.cache_silences([silence("s2")])
-    assert [Silence.model_validate(s) for s in await views.silences()] == [silence("s2")]
-    await views.cache_silences([])
-    assert await views.silences() == []
 
 
 async def test_rebuild_from_sql_restores_the_views(views: RedisViews, tmp_path: Path) -> None:
