@@ -33,6 +33,7 @@ from loop.warnings import tick as warnings_tick
 from rules.durations import to_datetime
 from schemas.records import Alert
 from streams.alerting import change_warnings, raise_warnings
+from streams.drift import report_drift
 from streams.logs import get_logger
 from streams.scoring import Scored, count_rule_errors, detection_hits
 from streams.tasks import supervise
@@ -133,6 +134,7 @@ async def wall_tick(app: RiskLoopApp, partition: int) -> None:
     n = app.riskloop_settings.topics.partitions
     now = rt.clock.now()
     _calendar_gauge(rt, now)
+    await report_drift(app)  # score drift is found while scoring: tell people within a tick
     await _hotload_cleanup(app, partition)
     warnings = PartitionView(tables.warnings, partition, n)
     for entity in list(warnings):
