@@ -183,28 +183,13 @@ def task_deadlines(
     sign: str | None = None,
     dispose: str | None = None,
     calendar: WorkingCalendar | None = None,
-) -> tuple[datetime, datetime]:
-    """(sign-for, dispose) deadlines of a task created at ``now``; both count from ``now``.
+) -> tuple[datetime, datetime, Basis]:
+    """(sign-for, dispose) deadlines of a task created at ``now``, both counted from ``now``,
+    and the weakest calendar basis of the two.
 
     ``sign``/``dispose`` override the level's defaults (a rule's TaskTemplate may set them).
     The dispose deadline is never earlier than the sign deadline.
     """
-    sign_at, dispose_at, _ = task_deadlines_with_basis(
-        level, settings, now, sign=sign, dispose=dispose, calendar=calendar
-    )
-    return sign_at, dispose_at
-
-
-def task_deadlines_with_basis(
-    level: Level,
-    settings: DeadlineSettings,
-    now: datetime,
-    *,
-    sign: str | None = None,
-    dispose: str | None = None,
-    calendar: WorkingCalendar | None = None,
-) -> tuple[datetime, datetime, Basis]:
-    """:func:`task_deadlines` and the weakest basis of the two."""
     default_sign, default_dispose = level_specs(level, settings)
     sign_at = deadline_of(now, sign or default_sign, calendar)
     dispose_at = deadline_of(now, dispose or default_dispose, calendar)

@@ -250,7 +250,7 @@ def _close(case: TaskCase, d: Disposition, _: LoopConfig, rec: _Recorder) -> Non
 def _reopen(case: TaskCase, d: Disposition, config: LoopConfig, rec: _Recorder) -> None:
     if not (d.reason or "").strip():
         raise MissingReason("reopening a task needs a reason", task_id=case.task_id)
-    sign_at, dispose_at, basis = deadlines.task_deadlines_with_basis(
+    sign_at, dispose_at, basis = deadlines.task_deadlines(
         case.task.level, config.deadlines, d.event_time,
         sign=case.sign_spec, dispose=case.dispose_spec, calendar=config.calendar,
     )  # fmt: skip

@@ -127,7 +127,7 @@ def task_for(
         department = departments_for(alert, template, routing, recurrence)[0]
     else:
         department = route(alert, template, routing, centre, recurrence)[0][0]
-    sign_at, dispose_at, basis = deadlines.task_deadlines_with_basis(
+    sign_at, dispose_at, basis = deadlines.task_deadlines(
         alert.level,
         deadline_settings,
         now,

@@ -29,7 +29,13 @@ from config.settings import Settings
 from loop.calendar import Basis, parse_year, shipped_calendar
 from loop.deadlines import CST
 from streams.admin import admin_client, create_topics
-from tests.integration.conftest import ROOT, free_port, private_topics, settings_env
+from tests.integration.conftest import (
+    ROOT,
+    free_port,
+    private_topics,
+    settings_env,
+    stop_process,
+)
 from tests.integration.test_closed_loop import produce, read_topic, wait_caught_up
 
 pytestmark = pytest.mark.timeout(600)
@@ -100,15 +106,6 @@ def replay(s: Settings, worker: Any, start: datetime) -> tuple[Any, dict[str, di
     return proc, tasks_of(s), metrics(s)
 
 
-def stop(proc: Any) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 def cli(s: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "streams", *args], check=False, cwd=ROOT, env=settings_env(s),
@@ -169,7 +166,7 @@ def test_drills_at_the_year_end_and_in_spring_festival_open_every_task(
             if name == "2027-02-10":
                 assert float(left[0].split()[-1]) == 0.0
             opened[name] = {t["fingerprint"] for t in tasks.values()}
-            stop(proc)  # before its topics go
+            stop_process(proc)  # before its topics go
     assert opened["2026-12-23"] == opened["today"]
     assert opened["2027-02-10"] == opened["today"]
 

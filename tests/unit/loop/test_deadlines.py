@@ -87,9 +87,10 @@ def test_a_calendar_with_no_working_days_still_fails_clearly() -> None:
 
 def test_task_deadlines_follow_the_level_and_template_overrides() -> None:
     now = cst(2024, 5, 20, 9, 0)
-    sign, dispose = task_deadlines(Level.red, DeadlineSettings(), now)
+    sign, dispose, basis = task_deadlines(Level.red, DeadlineSettings(), now)
+    assert basis is Basis.clock
     assert (sign - now, dispose - now) == (timedelta(minutes=30), timedelta(hours=2))
-    sign, dispose = task_deadlines(Level.red, DeadlineSettings(), now, sign="1h", dispose="30m")
+    sign, dispose, _ = task_deadlines(Level.red, DeadlineSettings(), now, sign="1h", dispose="30m")
     assert sign == dispose == now + timedelta(hours=1)  # dispose never before sign-for
 
 
