@@ -96,7 +96,9 @@ def _decode_json(raw: bytes) -> dict[str, Any]:
             "bad_encoding", f"not UTF-8 (byte {exc.start}: {raw[exc.start : exc.start + 1]!r})"
         ) from exc
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_no_duplicates)
+    except _DuplicateKey as exc:
+        raise ValidationFailed("duplicate_key", f"key {ascii(exc.key[:60])} given twice") from exc
     except RecursionError as exc:
         raise ValidationFailed("bad_json", "JSON nested too deeply") from exc
     except ValueError as exc:
@@ -104,6 +106,22 @@ def _decode_json(raw: bytes) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValidationFailed("bad_json", f"expected a JSON object, got {type(data).__name__}")
     return data
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object that names a key twice is refused: "last one wins" hides which was meant."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
 
 
 def _decode_avro(raw: bytes, catalogue: Catalogue) -> Decoded:

@@ -22,7 +22,6 @@ bad_json
 
 from __future__ import annotations
 
-import math
 import types
 import typing
 from collections.abc import Callable
@@ -41,7 +40,14 @@ from schemas.validation.coords import to_wgs84_checked
 from schemas.validation.pii import mask_identifier, mask_pii
 from schemas.validation.plate import is_valid_plate, normalise_plate
 from schemas.validation.region import region_problem
-from schemas.validation.text import clean_text
+from schemas.validation.strict import check_types, check_value
+from schemas.validation.text import (
+    MAX_ID_CHARS,
+    MAX_NAME_CHARS,
+    MAX_TEXT_CHARS,
+    clean_text,
+    identifier_problem,
+)
 from schemas.validation.timeutil import DEFAULT_ZONE, check_age, to_utc
 from schemas.validation.units import normalise
 from schemas.validation.uscc import uscc_problem
@@ -123,8 +129,9 @@ def _decode_source(
             "unknown_schema",
             f"source {source!r} carries {subject_of(model)}, payload is {decoded.subject}",
         )
+    check_value(decoded.data, "")  # before anything quotes a key or value in a message
     data = _structure(model, decoded.data)
-    _check_finite(data, "")
+    check_types(model, data)
     data = _NORMALISERS[source](data, _Ctx(limits, now))
     return _build(model, data)
 
@@ -159,19 +166,6 @@ def _structure(model: type[Record], data: dict[str, Any]) -> dict[str, Any]:
         if name in data:
             out[name] = value
     return out
-
-
-def _check_finite(value: Any, path: str) -> None:
-    """NaN and ±inf are never meaningful readings; JSON ``NaN`` and Avro doubles allow them."""
-    stack = [(path, value)]
-    while stack:
-        where, v = stack.pop()
-        if isinstance(v, float) and not math.isfinite(v):
-            raise ValidationFailed("bad_value", f"{v} is not a finite number", where)
-        if isinstance(v, dict):
-            stack.extend((f"{where}.{k}" if where else str(k), x) for k, x in v.items())
-        elif isinstance(v, list):
-            stack.extend((f"{where}.{i}" if where else str(i), x) for i, x in enumerate(v))
 
 
 _PYDANTIC_REASONS = {"missing": "missing_field", "extra_forbidden": "extra_field"}
@@ -233,6 +227,13 @@ def _str(d: dict[str, Any], key: str) -> str | None:
     return v
 
 
+def _ident(v: str, key: str, max_chars: int = MAX_ID_CHARS) -> None:
+    """Refuse (never repair) an identifier with an invisible character or of absurd length."""
+    problem = identifier_problem(v.strip(), max_chars)
+    if problem:
+        raise ValidationFailed("bad_identifier", problem, key)
+
+
 def _text(
     d: dict[str, Any],
     key: str,
@@ -240,12 +241,25 @@ def _text(
     required: bool = False,
     nullable: bool = False,
     mask: bool = False,
+    kind: str = "name",
 ) -> None:
-    """NFKC-clean (and optionally mask) a text field; blank optional text becomes None/''."""
+    """NFKC-clean (and optionally mask) a text field; blank optional text becomes None/''.
+
+    ``kind`` bounds it: an ``id`` is compared byte for byte, so an invisible character is
+    refused; a ``name`` (a grouping key too) is refused one once cleaned; ``text`` is prose.
+    """
     v = _str(d, key)
     if v is None:
         return
+    if kind == "id":
+        _ident(v, key)
     cleaned = clean_text(v)
+    if kind == "name":
+        _ident(cleaned, key, MAX_NAME_CHARS)
+    elif len(cleaned) > MAX_TEXT_CHARS:
+        raise ValidationFailed(
+            "too_long", f"{len(cleaned)} characters, more than {MAX_TEXT_CHARS}", key
+        )
     if mask:
         cleaned = mask_pii(cleaned)
     if required and not cleaned:
@@ -257,6 +271,7 @@ def _code(d: dict[str, Any], key: str, check: Callable[[str], str | None], reaso
     v = _str(d, key)
     if v is None:
         return
+    _ident(v, key)
     v = clean_text(v).upper()
     problem = check(v)
     if problem:
@@ -292,10 +307,16 @@ def _point(d: dict[str, Any], *, required: bool = False) -> None:
     d["crs"] = Crs.wgs84.value  # converted once, here: downstream never converts again
 
 
+MAX_COUNT = 1_000_000
+"""Largest count one event may report: a window of them still sums to an exact number."""
+
+
 def _count(d: dict[str, Any], key: str) -> None:
     v = d.get(key)
     if isinstance(v, int) and not isinstance(v, bool) and v < 0:
         raise ValidationFailed("bad_value", f"a count cannot be negative ({v})", key)
+    if isinstance(v, int) and v > MAX_COUNT:
+        raise ValidationFailed("bad_value", f"a count above {MAX_COUNT} ({v})", key)
 
 
 def _range(d: dict[str, Any], key: str, lo: float, hi: float) -> None:
@@ -306,30 +327,34 @@ def _range(d: dict[str, Any], key: str, lo: float, hi: float) -> None:
 
 def _inspection(d: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
     _time(d, "event_time", ctx)
-    _text(d, "event_id", required=True)
+    _text(d, "event_id", required=True, kind="id")
     _uscc(d)
     _region(d)
     _text(d, "entity_name", required=True)
     for key in ("item_code", "department"):
-        _text(d, key)
-    for key in ("inspector_id", "facility_type", "address"):
+        _text(d, key, kind="id")
+    _text(d, "inspector_id", nullable=True, kind="id")
+    for key in ("facility_type", "address"):
         _text(d, key, nullable=True)
     for key in ("critical_count", "serious_count", "minor_count"):
         _count(d, key)
     _range(d, "risk_tier", 1, 9)
     violations = d.get("violations")
     if isinstance(violations, list):
-        for i, v in enumerate(violations):
-            if isinstance(v, dict) and isinstance(v.get("description"), str):
-                violations[i] = {**v, "description": clean_text(v["description"])}
+        for i, item in enumerate(violations):
+            if isinstance(item, dict):
+                violation = dict(item)
+                _text(violation, "code", kind="id")
+                _text(violation, "description", kind="text")
+                violations[i] = violation
     _point(d)
     return d
 
 
 def _complaint(d: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
     _time(d, "event_time", ctx)
-    _text(d, "event_id", required=True)
-    _text(d, "text", required=True, mask=True)
+    _text(d, "event_id", required=True, kind="id")
+    _text(d, "text", required=True, mask=True, kind="text")
     _text(d, "subject", nullable=True, mask=True)
     for key in ("category", "urgency", "entity_name", "address"):
         _text(d, key, nullable=True)
@@ -338,6 +363,7 @@ def _complaint(d: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
     for key in ("complainant_phone", "complainant_id"):
         v = _str(d, key)
         if v is not None:
+            _ident(v, key)
             d[key] = mask_identifier(clean_text(v)) or None  # masked before the model exists
     _point(d)
     return d
@@ -345,8 +371,8 @@ def _complaint(d: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
 
 def _equipment(d: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
     _time(d, "event_time", ctx)
-    _text(d, "event_id", required=True)
-    _text(d, "equipment_code", required=True)
+    _text(d, "event_id", required=True, kind="id")
+    _text(d, "equipment_code", required=True, kind="id")
     _uscc(d)
     _region(d, optional=True)
     _count(d, "door_faults")
@@ -382,9 +408,10 @@ def _equipment(d: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
 
 def _truck(d: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
     _time(d, "event_time", ctx)
-    _text(d, "event_id", required=True)
+    _text(d, "event_id", required=True, kind="id")
     plate = _str(d, "plate")
     if plate is not None:
+        _ident(plate, "plate")
         d["plate"] = normalise_plate(plate)
         if not is_valid_plate(d["plate"]):
             raise ValidationFailed(
@@ -395,7 +422,7 @@ def _truck(d: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
     _point(d, required=True)
     _uscc(d, "company_uscc", optional=True)
     _region(d, optional=True)
-    _text(d, "permit_id", nullable=True)
+    _text(d, "permit_id", nullable=True, kind="id")
     _range(d, "speed_kmh", 0, 300)
     _range(d, "heading", 0, 360)
     return d
@@ -404,8 +431,9 @@ def _truck(d: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
 def _disposition(d: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
     _time(d, "event_time", ctx)
     for key in ("event_id", "task_id", "department", "actor"):
-        _text(d, key, required=True)
-    _text(d, "reason", nullable=True)
+        _text(d, key, required=True, kind="id")
+    _text(d, "assign_to", nullable=True, kind="id")
+    _text(d, "reason", nullable=True, kind="text")
     return d
 
 

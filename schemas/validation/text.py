@@ -31,3 +31,38 @@ def clean_optional(text: str | None) -> str | None:
         return None
     cleaned = clean_text(text)
     return cleaned or None
+
+
+MAX_ID_CHARS = 128
+"""Longest identifier (event id, equipment code, task id, department…): keys, not prose."""
+
+MAX_NAME_CHARS = 512
+"""Longest name or short label (entity name, category, address, subject)."""
+
+MAX_TEXT_CHARS = 20_000
+"""Longest free text (a complaint's message, a violation description)."""
+
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+"""Control, format (zero-width, bidi), surrogate, private-use, unassigned, line/paragraph."""
+
+
+def identifier_problem(text: str, max_chars: int = MAX_ID_CHARS) -> str | None:
+    """Why ``text`` cannot be an identifier, or None.
+
+    An identifier is compared byte for byte (dedup, keys, routing), so a character nobody can
+    see would split one device into two keys, and stripping it would let two ids collide:
+    such a value is refused, never repaired.
+
+    >>> identifier_problem("31103301002020000001") is None
+    True
+    >>> identifier_problem("3110\\u200b3301")
+    'invisible character U+200B at position 4'
+    >>> identifier_problem("ev\\x00")
+    'invisible character U+0000 at position 2'
+    """
+    if len(text) > max_chars:
+        return f"{len(text)} characters, more than {max_chars}"
+    for i, ch in enumerate(text):
+        if unicodedata.category(ch) in _INVISIBLE:
+            return f"invisible character U+{ord(ch):04X} at position {i}"
+    return None

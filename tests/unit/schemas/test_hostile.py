@@ -1,0 +1,143 @@
+"""Records that used to pass validation and then kill an agent, or slip in coerced.
+
+Each hostile case is refused with a stable reason naming the field; the good payload next to
+it still decodes. Built from the ``good`` payloads so only the hostile part differs.
+"""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import json
+from typing import Any
+
+import pytest
+
+from schemas.errors import ValidationFailed
+from schemas.ingest import IngestLimits, decode_source
+from schemas.reasons import REASONS
+
+from .conftest import NOW, good
+
+
+def _raw(source: str, **patch: Any) -> bytes:
+    payload = {**good(source), **patch}
+    return json.dumps(payload).encode()
+
+
+def _refused(source: str, raw: bytes) -> ValidationFailed:
+    with pytest.raises(ValidationFailed) as info:
+        decode_source(source, raw, limits=IngestLimits(), now=NOW)
+    assert info.value.reason in REASONS, info.value.reason
+    str(info.value).encode("utf-8")  # the message itself can always be written out
+    return info.value
+
+
+HOSTILE: list[tuple[str, dict[str, Any], str, str]] = [
+    # lone surrogates: JSON escapes carry them, UTF-8 cannot encode them
+    ("complaints", {"text": "坏\ud800"}, "bad_text", "text"),
+    ("complaints", {"category": "\ud800"}, "bad_text", "category"),
+    ("inspections", {"entity_name": "某\udfff公司"}, "bad_text", "entity_name"),
+    ("trucks", {"event_id": "g\ud800"}, "bad_text", "event_id"),
+    ("equipment", {"metrics": {"p\ud800": 1.0}}, "bad_text", "metrics"),
+    # numbers a float cannot hold, or whose sums overflow
+    ("equipment", {"door_faults": 10**400}, "bad_value", "door_faults"),
+    ("inspections", {"score": 10**400}, "bad_value", "score"),
+    ("equipment", {"door_faults": 1e308}, "bad_value", "door_faults"),
+    ("equipment", {"door_faults": 3.0}, "wrong_type", "door_faults"),
+    (
+        "equipment",
+        {"metrics": {"door_faults": 1e308}, "units": {}},
+        "bad_value",
+        "metrics.door_faults",
+    ),
+    ("equipment", {"door_faults": 2_000_000}, "bad_value", "door_faults"),
+    ("trucks", {"speed_kmh": 2**60}, "bad_value", "speed_kmh"),
+    # silent coercion
+    ("equipment", {"door_faults": "5"}, "wrong_type", "door_faults"),
+    ("equipment", {"trapped": "yes"}, "wrong_type", "trapped"),
+    ("equipment", {"trapped": 1}, "wrong_type", "trapped"),
+    ("trucks", {"loaded": "true"}, "wrong_type", "loaded"),
+    ("trucks", {"speed_kmh": "42"}, "wrong_type", "speed_kmh"),
+    ("trucks", {"speed_kmh": True}, "wrong_type", "speed_kmh"),
+    ("inspections", {"critical_count": 1.0}, "wrong_type", "critical_count"),
+    ("equipment", {"metrics": {"pressure": "800"}, "units": {}}, "wrong_type", "metrics.pressure"),
+    ("dispositions", {"evidence": [1]}, "wrong_type", "evidence.0"),
+    # invisible characters in identifiers: never stripped, so ids cannot collide or split
+    (
+        "equipment",
+        {"equipment_code": "3110\u200b3301002020000001"},
+        "bad_identifier",
+        "equipment_code",
+    ),
+    (
+        "equipment",
+        {"equipment_code": "31103301002020000001\ufeff"},
+        "bad_identifier",
+        "equipment_code",
+    ),
+    ("dispositions", {"event_id": "a\x00b"}, "bad_identifier", "event_id"),
+    ("dispositions", {"task_id": "t-\u202e1"}, "bad_identifier", "task_id"),
+    ("inspections", {"uscc": "91350100M000100Y43\x00"}, "bad_identifier", "uscc"),
+    ("trucks", {"plate": "浙A\u200d12345"}, "bad_identifier", "plate"),
+    ("inspections", {"entity_name": "杭州\u200b某某餐饮有限公司"}, "bad_identifier", "entity_name"),
+    # bounded lengths
+    ("trucks", {"event_id": "e" * 129}, "bad_identifier", "event_id"),
+    ("inspections", {"entity_name": "名" * 513}, "bad_identifier", "entity_name"),
+    ("complaints", {"text": "字" * 20_001}, "too_long", "text"),
+]
+
+
+@pytest.mark.parametrize(("source", "patch", "reason", "field"), HOSTILE)
+def test_hostile_value_is_refused(
+    source: str, patch: dict[str, Any], reason: str, field: str
+) -> None:
+    exc = _refused(source, _raw(source, **patch))
+    assert (exc.reason, exc.field) == (reason, field)
+
+
+def test_values_at_the_bounds_are_accepted() -> None:
+    ok = decode_source(
+        "equipment",
+        _raw("equipment", door_faults=1_000_000, event_id="e" * 128, trapped=True),
+        limits=IngestLimits(),
+        now=NOW,
+    )
+    assert ok.door_faults == 1_000_000
+    fix = decode_source("trucks", _raw("trucks", speed_kmh=42), limits=IngestLimits(), now=NOW)
+    assert fix.speed_kmh == 42.0  # an integer is a number: JSON has one number type
+    text = decode_source(
+        "complaints",
+        _raw("complaints", text="a\tb\x00c" + "字" * 100),
+        limits=IngestLimits(),
+        now=NOW,
+    )
+    assert text.text.startswith("a\tbc")  # free text is still cleaned, not refused
+
+
+def test_duplicate_json_keys_are_refused() -> None:
+    raw = b'{"event_id": "g1", "event_id": "g2", "event_time": "2024-05-01T19:30:00"}'
+    exc = _refused("trucks", raw)
+    assert exc.reason == "duplicate_key"
+    assert "event_id" in exc.message
+
+
+def test_duplicate_keys_are_refused_nested_too() -> None:
+    body = json.dumps(good("equipment"))[:-1] + ', "metrics": {"pressure": 1.0, "pressure": 2.0}}'
+    body = body.replace(
+        '"metrics": {"pressure": 800.0, "temperature": 212.0, "current": 3.0}, ', ""
+    )
+    assert _refused("equipment", body.encode()).reason == "duplicate_key"
+
+
+def test_three_huge_door_fault_readings_never_reach_a_window() -> None:
+    for i in range(3):
+        raw = _raw("equipment", event_id=f"e{i}", metrics={"door_faults": 1e308}, units={})
+        assert _refused("equipment", raw).reason == "bad_value"
+
+
+@pytest.mark.parametrize("name", ["schemas.validation.strict", "schemas.validation.text"])
+def test_doctests(name: str) -> None:
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.attempted > 0
+    assert result.failed == 0
