@@ -22,6 +22,7 @@ bad_json
 
 from __future__ import annotations
 
+import hashlib
 import types
 import typing
 from collections.abc import Callable
@@ -52,7 +53,13 @@ from schemas.validation.timeutil import DEFAULT_ZONE, check_age, to_utc
 from schemas.validation.units import normalise
 from schemas.validation.uscc import uscc_problem
 
-__all__ = ["IngestLimits", "dead_letter", "decode_source", "encode_record"]
+__all__ = [
+    "DEAD_LETTER_PAYLOAD_BYTES",
+    "IngestLimits",
+    "dead_letter",
+    "decode_source",
+    "encode_record",
+]
 
 
 class _LimitSettings(Protocol):
@@ -449,6 +456,20 @@ _NORMALISERS: dict[str, Callable[[dict[str, Any], _Ctx], dict[str, Any]]] = {
 # ---------------------------------------------------------------- dead letters
 
 
+DEAD_LETTER_PAYLOAD_BYTES = 256 * 1024
+"""Most original bytes a dead-letter record keeps.
+
+The record travels as JSON with the bytes in base64 (4/3 larger), and the broker refuses a
+message over ``message.max.bytes`` (1 MB by default): a 786 KB reject would already not fit.
+256 KiB keeps any record well under it; the message carries the original's size and SHA-256,
+so the prefix can still be matched with the sender's copy.
+"""
+
+_MAX_KEY_BYTES = 4096
+_MAX_FIELD_CHARS = 200
+_MAX_MESSAGE_CHARS = 2000
+
+
 def dead_letter(
     exc: BaseException,
     *,
@@ -460,23 +481,37 @@ def dead_letter(
     payload: bytes,
     now: datetime,
     worker: str = "",
-    max_payload_bytes: int | None = None,
+    max_payload_bytes: int = DEAD_LETTER_PAYLOAD_BYTES,
 ) -> DeadLetter:
     """The dead-letter record for a rejected payload: reason, field, message, original bytes.
 
-    A payload larger than ``max_payload_bytes`` (e.g. a ``too_large`` one, which the broker
-    would refuse again) keeps only its head, and the message says so.
+    A payload larger than ``max_payload_bytes`` (a ``too_large`` one, or any reject big
+    enough that its base64 would not fit the broker) keeps only its head, and the message
+    says so, with the original's size and SHA-256. The key, field and message are bounded
+    and made encodable too: the dead-letter record itself must never be refused.
+
+    >>> dl = dead_letter(ValueError("x"), source="s", topic="t", key=None,
+    ...                  payload=b"a" * 10, now=datetime(2024, 5, 1), max_payload_bytes=4)
+    >>> dl.payload, dl.message.split(" (")[1][:40]
+    (b'aaaa', 'payload truncated to 4 of 10 bytes, sha2')
     """
     if isinstance(exc, ValidationFailed):
         reason, field, message = exc.reason, exc.field, exc.message
     else:
         reason, field, message = "internal_error", "", f"{type(exc).__name__}: {exc}"
-    if max_payload_bytes is not None and len(payload) > max_payload_bytes:
-        message += f" (payload truncated to {max_payload_bytes} of {len(payload)} bytes)"
+    message = _printable(message, _MAX_MESSAGE_CHARS)
+    if len(payload) > max_payload_bytes:
+        digest = hashlib.sha256(payload).hexdigest()
+        message += (
+            f" (payload truncated to {max_payload_bytes} of {len(payload)} bytes, sha256 {digest})"
+        )
         payload = payload[:max_payload_bytes]
+    if key is not None and len(key) > _MAX_KEY_BYTES:
+        message += f" (key truncated to {_MAX_KEY_BYTES} of {len(key)} bytes)"
+        key = key[:_MAX_KEY_BYTES]
     return DeadLetter(
         reason=reason,
-        field=field,
+        field=_printable(field, _MAX_FIELD_CHARS),
         message=message,
         source=source,
         topic=topic,
@@ -487,3 +522,10 @@ def dead_letter(
         rejected_at=now,
         worker=worker,
     )
+
+
+def _printable(text: str, limit: int) -> str:
+    """At most ``limit`` characters, lone surrogates escaped so the text encodes as UTF-8."""
+    if len(text) > limit:
+        text = text[:limit] + "…"
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")

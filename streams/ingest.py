@@ -63,7 +63,7 @@ async def send_dead_letter(
         exc if isinstance(exc, ValidationFailed) else ValidationFailed(reason, str(exc)),
         source=source, topic=msg.topic, partition=msg.partition, offset=msg.offset,
         key=event.key if isinstance(event.key, bytes) else None, payload=raw,
-        now=rt.clock.now(), worker=rt.worker_id, max_payload_bytes=rt.settings.max_event_bytes,
+        now=rt.clock.now(), worker=rt.worker_id,
     )  # fmt: skip
     rt.metrics.events_deadlettered.labels(source, reason).inc()
     await app.riskloop_topics.deadletter.send(

@@ -7,6 +7,7 @@ it still decodes. Built from the ``good`` payloads so only the hostile part diff
 from __future__ import annotations
 
 import doctest
+import hashlib
 import importlib
 import json
 from typing import Any
@@ -14,8 +15,9 @@ from typing import Any
 import pytest
 
 from schemas.errors import ValidationFailed
-from schemas.ingest import IngestLimits, decode_source
+from schemas.ingest import IngestLimits, dead_letter, decode_source
 from schemas.reasons import REASONS
+from schemas.records import DeadLetter
 
 from .conftest import NOW, good
 
@@ -136,8 +138,41 @@ def test_three_huge_door_fault_readings_never_reach_a_window() -> None:
         assert _refused("equipment", raw).reason == "bad_value"
 
 
-@pytest.mark.parametrize("name", ["schemas.validation.strict", "schemas.validation.text"])
+@pytest.mark.parametrize(
+    "name", ["schemas.validation.strict", "schemas.validation.text", "schemas.ingest"]
+)
 def test_doctests(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name))
     assert result.attempted > 0
     assert result.failed == 0
+
+
+# ---------------------------------------------------------------- dead letters stay sendable
+
+BROKER_MAX = 1_000_000  # Kafka's default message.max.bytes
+
+
+def _letter(exc: BaseException, payload: bytes, key: bytes | None = b"k") -> DeadLetter:
+    return dead_letter(exc, source="trucks", topic="trucks.gps", key=key, payload=payload, now=NOW)
+
+
+@pytest.mark.parametrize("size", [800_000, 1_000_001, 5_000_000])
+def test_a_dead_letter_always_fits_the_broker(size: int) -> None:
+    payload = b'{"event_id": "' + b"x" * size + b'"'
+    dl = _letter(ValidationFailed("bad_json", "invalid JSON"), payload)
+    assert len(dl.model_dump_json().encode()) < BROKER_MAX
+    assert dl.payload == payload[: len(dl.payload)]  # a prefix of the original
+    assert hashlib.sha256(payload).hexdigest() in dl.message
+    assert f"of {len(payload)} bytes" in dl.message
+
+
+def test_a_small_dead_letter_keeps_every_byte() -> None:
+    dl = _letter(ValidationFailed("bad_json", "invalid JSON"), b"{oops")
+    assert dl.payload == b"{oops" and "truncated" not in dl.message
+
+
+def test_a_dead_letter_of_hostile_text_encodes() -> None:
+    exc = ValidationFailed("extra_field", "no field '\ud800'" + "y" * 10_000, "\ud800" * 500)
+    dl = _letter(exc, b"{}", key=b"k" * 100_000)
+    out = dl.model_dump_json().encode("utf-8")
+    assert len(out) < 20_000 and len(dl.key or b"") == 4096
