@@ -359,36 +359,59 @@ def produce_replay(
 ) -> None:
     """Produce ``items`` to ``topic``; counts deliveries into ``summary``.
 
-    The broker and the topic are checked first (:func:`require_topic`).
+    The broker and the topic are checked first (:func:`require_topic`). A record the
+    producer or the broker refuses as too large is a rejected row (reason ``too_large``),
+    not the end of the replay; and whatever happens, what was already queued is flushed
+    before the replay ends, so an error never loses the records sent before it.
     """
-    from confluent_kafka import KafkaError, Message
-
     from streams.producer import make_producer
 
     require_topic(settings, topic)
     producer = make_producer(settings)
-
-    def delivered(err: KafkaError | None, _msg: Message) -> None:
-        if err is None:
-            summary.delivered += 1
-        else:
-            summary.failed += 1
-            summary.last_error = err.str()
-
-    for item in items:
-        pacer.wait(item.event_time)
-        while True:
-            try:
-                producer.produce(topic, key=item.key, value=item.value, on_delivery=delivered)
-                break
-            except BufferError:  # local queue full: let deliveries drain, then retry
-                producer.poll(0.2)
-        producer.poll(0)
-        if on_item is not None:
-            on_item(item)
-    left = producer.flush(flush_timeout)
+    try:
+        for item in items:
+            pacer.wait(item.event_time)
+            _produce_one(producer, topic, item, summary)
+            producer.poll(0)
+            if on_item is not None:
+                on_item(item)
+    finally:
+        left = producer.flush(flush_timeout)
     if left or summary.failed:
         raise InfraError(
             f"{left + summary.failed} records not delivered to {topic}"
             + (f" ({summary.last_error})" if summary.last_error else "")
         )
+
+
+def _too_large(line: int, size: int, err: Any) -> Rejected:
+    return Rejected(line, "", "too_large", f"{size} bytes refused by Kafka: {err.str()}")
+
+
+def _produce_one(producer: Any, topic: str, item: Outgoing, summary: ReplaySummary) -> None:
+    """Queue one record; a local size refusal is recorded as a rejected row."""
+    from confluent_kafka import KafkaError, KafkaException, Message
+
+    too_large = (KafkaError.MSG_SIZE_TOO_LARGE,)  # local check and broker answer alike
+
+    def delivered(err: KafkaError | None, _msg: Message) -> None:
+        if err is None:
+            summary.delivered += 1
+        elif err.code() in too_large:  # the broker's limit is below the producer's
+            summary.rejected.append(_too_large(item.line, len(item.value), err))
+        else:
+            summary.failed += 1
+            summary.last_error = err.str()
+
+    while True:
+        try:
+            producer.produce(topic, key=item.key, value=item.value, on_delivery=delivered)
+            return
+        except BufferError:  # local queue full: let deliveries drain, then retry
+            producer.poll(0.2)
+        except KafkaException as exc:
+            err = exc.args[0] if exc.args else None
+            if not isinstance(err, KafkaError) or err.code() not in too_large:
+                raise
+            summary.rejected.append(_too_large(item.line, len(item.value), err))
+            return
