@@ -26,6 +26,7 @@ from typing import Any, Literal, TypeVar
 import fastavro
 from pydantic import ValidationError
 
+from schemas.avro_check import check_body
 from schemas.catalogue import Catalogue, default_catalogue
 from schemas.errors import ConfigError, ValidationFailed
 from schemas.records import Record
@@ -132,6 +133,7 @@ def _decode_avro(raw: bytes, catalogue: Catalogue) -> Decoded:
     _, schema_id = HEADER.unpack_from(raw)
     subject, writer = catalogue.schema_by_id(schema_id)
     reader = catalogue.reader_schema(subject)
+    check_body(raw[HEADER.size :], writer)  # indices fastavro would wrap around
     body = io.BytesIO(raw[HEADER.size :])
     try:
         data = fastavro.schemaless_reader(body, writer, reader)

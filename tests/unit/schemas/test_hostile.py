@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from schemas.codecs import encode_record
 from schemas.errors import ValidationFailed
 from schemas.ingest import IngestLimits, dead_letter, decode_source
 from schemas.reasons import REASONS
@@ -139,7 +140,13 @@ def test_three_huge_door_fault_readings_never_reach_a_window() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["schemas.validation.strict", "schemas.validation.text", "schemas.ingest"]
+    "name",
+    [
+        "schemas.validation.strict",
+        "schemas.validation.text",
+        "schemas.ingest",
+        "schemas.avro_check",
+    ],
 )
 def test_doctests(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name))
@@ -176,3 +183,42 @@ def test_a_dead_letter_of_hostile_text_encodes() -> None:
     dl = _letter(exc, b"{}", key=b"k" * 100_000)
     out = dl.model_dump_json().encode("utf-8")
     assert len(out) < 20_000 and len(dl.key or b"") == 4096
+
+
+# ---------------------------------------------------------------- Avro indices
+
+
+def _first_difference(a: bytes, b: bytes) -> int:
+    return next(i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y)
+
+
+def _avro(source: str, **patch: Any) -> bytes:
+    record = decode_source(source, _raw(source, **patch), limits=IngestLimits(), now=NOW)
+    return encode_record(record, "avro")
+
+
+def test_an_avro_enum_index_of_minus_one_is_refused() -> None:
+    first, last = _avro("inspections", outcome="pass"), _avro("inspections", outcome="rectify")
+    at = _first_difference(first, last)
+    assert (first[at], last[at]) == (0x00, 0x04)  # zigzag indices 0 and 2
+    hostile = last[:at] + b"\x01" + last[at + 1 :]  # zigzag −1, which Python reads as "last"
+    exc = _refused("inspections", hostile)
+    assert exc.reason == "bad_avro" and "enum index -1" in exc.message
+
+
+def test_an_avro_union_index_out_of_range_is_refused() -> None:
+    null, empty = _avro("complaints", subject=None), _avro("complaints", subject="主题")
+    at = _first_difference(null, empty)
+    assert null[at] == 0x00  # branch 0: null
+    hostile = null[:at] + b"\x03" + null[at + 1 :]  # branch −2, which Python reads as "null"
+    exc = _refused("complaints", hostile)
+    assert exc.reason == "bad_avro" and "union index -2" in exc.message
+
+
+def test_an_avro_array_claiming_more_items_than_bytes_is_refused() -> None:
+    """A guard, not a regression: fastavro hits the end of these bytes too; with zero-size
+    items it would not, and the walk refuses the count before any item is read."""
+    raw = _avro("dispositions", evidence=["a"])
+    at = raw.index(b"\x02\x02a\x00")  # one item, the string "a", end of blocks
+    hostile = raw[:at] + b"\xfe\xff\xff\xff\x0f" + raw[at + 1 :]  # 2**31 - 1 items
+    assert _refused("dispositions", hostile).reason == "bad_avro"
