@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka import KafkaError, KafkaException
 
 from config.settings import Settings
 from infra.errors import InfraError
@@ -89,7 +89,7 @@ def test_another_error_still_flushes_what_was_queued(fake: FakeProducer) -> None
 
 
 def test_the_real_producer_refusal_is_the_one_caught() -> None:
-    real = Producer({"bootstrap.servers": "127.0.0.1:1", "message.max.bytes": LIMIT})
+    real = producer_module.make_producer("127.0.0.1:1", {"message.max.bytes": LIMIT})
     summary = ReplaySummary()
     _produce_one(real, "t", _items(2 * LIMIT)[0], summary)
     assert [r.reason for r in summary.rejected] == ["too_large"]
