@@ -34,11 +34,16 @@ class OnlineMahalanobis(base.AnomalyDetector):
         Added to the correlation matrix's diagonal; shrinks towards independent channels.
     min_samples
         Observations a feature needs before it counts in the distance.
+    max_features
+        Features tracked at most; later new names are ignored. Each step costs the cube of the
+        dimension (the matrix inverse), and 2,000 metric names in one reading stalled the
+        event loop for seconds, so the dimension a sender can add is bounded here.
     """
 
-    def __init__(self, ridge: float = 0.01, min_samples: int = 10) -> None:
+    def __init__(self, ridge: float = 0.01, min_samples: int = 10, max_features: int = 64) -> None:
         self.ridge = ridge
         self.min_samples = min_samples
+        self.max_features = max_features
         self._names: list[str] = []
         self._index: dict[str, int] = {}
         self._n = np.zeros(0)
@@ -72,7 +77,12 @@ class OnlineMahalanobis(base.AnomalyDetector):
 
     def learn_one(self, x: dict[Any, Any]) -> None:
         for name, value in x.items():
-            if name not in self._index and value is not None and np.isfinite(value):
+            if (
+                name not in self._index
+                and len(self._names) < self.max_features
+                and value is not None
+                and np.isfinite(value)
+            ):
                 self._grow(name, float(value))
         v, seen = self._vector(x)
         self._n = self._n + seen

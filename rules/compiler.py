@@ -23,6 +23,7 @@ from rules.durations import parse_duration
 from rules.errors import PackInvalid
 from rules.expressions import bound_names, event_path_segments, event_paths, split_boolean
 from rules.hit import TaskTemplate
+from rules.limits import expression_problems, text_problems, yaml_problems
 from rules.sources import DEFAULT_ENTITY, field_names, is_mapping_field, probe_event
 from rules.spec import (
     AbsenceWindow,
@@ -127,7 +128,14 @@ def load_pack(path: str | Path) -> CompiledPack:
 
 
 def load_pack_text(text: str, origin: str = "<pack>") -> CompiledPack:
-    """Validate and compile a pack from its YAML text (e.g. a control-topic publication)."""
+    """Validate and compile a pack from its YAML text (e.g. a control-topic publication).
+
+    The cost limits of ``rules.limits`` come first: a pack too big, or one that multiplies
+    itself through YAML aliases, is refused before parsing spends anything on it.
+    """
+    problems = text_problems(text) or yaml_problems(text)
+    if problems:
+        raise PackInvalid(origin, problems)
     raw = parse_yaml(text, origin)
     spec = validate_spec(raw, origin)
     return compile_pack(spec, content_hash(raw), origin=origin, text=text)
@@ -280,6 +288,11 @@ class _Checker:
                     self.add(where, f"{source} events have no field {name!r}")
 
     def expression(self, where: str, expr: str, sources: Iterable[str], expect: Expect) -> Any:
+        costly = expression_problems(expr)
+        for problem in costly:
+            self.add(where, problem)
+        if costly:  # compiling or probing it is the very cost the limit is there to avoid
+            return None
         try:
             program = cel.compile(expr)
         except (ValueError, RuntimeError, TypeError) as exc:

@@ -20,8 +20,9 @@ event dict into CEL values costs ~30 µs, running a compiled condition on a read
 from __future__ import annotations
 
 import math
+import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -47,6 +48,21 @@ from schemas.errors import ConfigError
 KEY_SEP = "|"
 
 
+@dataclass(frozen=True)
+class RuleBudget:
+    """A production circuit breaker: how long one rule may take on one event.
+
+    Validation bounds what it can count; a slow branch no probe or example takes (behind a
+    ternary) shows only at run time. Each overrun is a strike, each run within budget forgives
+    ``forgive`` of one, and at ``strikes`` the rule is disabled in this engine (the rest of the
+    pack runs on). A new engine, built when a pack version is activated, starts clean.
+    """
+
+    seconds: float = 0.05
+    strikes: float = 3
+    forgive: float = 0.01
+
+
 def state_key(rule_id: str, entity: str) -> str:
     """Where a rule's window state for one entity lives in the state mapping."""
     return f"{rule_id}{KEY_SEP}{entity}"
@@ -61,9 +77,21 @@ class RuleEngine:
     module stays free of I/O and a broken rule is still seen (``RiskLoopRuleErrors``).
     """
 
-    def __init__(self, packs: Iterable[CompiledPack]) -> None:
+    def __init__(
+        self,
+        packs: Iterable[CompiledPack],
+        *,
+        budget: RuleBudget | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
         self.packs: tuple[CompiledPack, ...] = tuple(packs)
         self.errors: Counter[str] = Counter()
+        self.budget = budget or RuleBudget()
+        self._clock = clock
+        self._strikes: dict[str, float] = {}
+        self.tripped: dict[str, str] = {}
+        """Rule id → why the breaker disabled it; the status a health view shows."""
+        self._new_trips: list[str] = []
         owners: dict[str, str] = {}
         by_source: dict[str, list[CompiledRule]] = {}
         for pack in self.packs:
@@ -100,6 +128,11 @@ class RuleEngine:
         errors, self.errors = dict(self.errors), Counter()
         return errors
 
+    def pop_tripped(self) -> list[str]:
+        """Rules the breaker disabled since the last call, for ``riskloop_rule_tripped``."""
+        tripped, self._new_trips = self._new_trips, []
+        return tripped
+
     # -------------------------------------------------------------- evaluate
 
     def evaluate(
@@ -112,8 +145,28 @@ class RuleEngine:
         seen = _Seen(source, event, cel.Context({"event": event}), parse_time(event["event_time"]))
         hits: list[RuleHit] = []
         for rule in rules:
+            if rule.id in self.tripped:
+                continue
+            started = self._clock()
             hits.extend(self._evaluate(rule, seen, state))
+            self._charge(rule.id, self._clock() - started)
         return hits
+
+    def _charge(self, rule_id: str, spent: float) -> None:
+        """Count an overrun as a strike, forgive a little on a run within budget; trip at limit."""
+        budget = self.budget
+        strikes = self._strikes.get(rule_id, 0.0)
+        if spent <= budget.seconds:
+            if strikes:
+                self._strikes[rule_id] = max(0.0, strikes - budget.forgive)
+            return
+        self._strikes[rule_id] = strikes + 1
+        if strikes + 1 >= budget.strikes:
+            self.tripped[rule_id] = (
+                f"disabled after {budget.strikes:g} runs over {budget.seconds:g}s "
+                f"(last {spent:.3f}s)"
+            )
+            self._new_trips.append(rule_id)
 
     def _evaluate(
         self, rule: CompiledRule, seen: _Seen, state: MutableMapping[str, Any]

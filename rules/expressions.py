@@ -11,17 +11,25 @@ the "why" a risk-centre officer reads.
 ('violations',)
 >>> split_boolean('event.a == "x && y" && (event.b > 1 || event.c)')
 ['event.a == "x && y"', 'event.b > 1', 'event.c']
+>>> nesting_depth('(event.a[0] + (1))'), comprehension_depth('[1].all(x, [2].exists(y, y > x))')
+(2, 2)
+>>> matches_patterns('event.a.matches("^[0-9]+$") && matches(event.b, event.c)')
+['^[0-9]+$', None]
 """
 
 from __future__ import annotations
 
+import ast
 import re
+import warnings
 
 _STRING = re.compile(
     r"""[rRbB]{0,2}(\"\"\"[\s\S]*?\"\"\"|'''[\s\S]*?'''|"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*')"""
 )
 _PATH = re.compile(r"\bevent((?:\s*\.\s*[A-Za-z_]\w*)+)(\s*\()?")
 _BOUND = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_]\w*)\s*,")
+_MACRO = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\($")
+_MATCHES = re.compile(r"\bmatches\s*\(")
 
 
 def blank_strings(expression: str) -> str:
@@ -89,3 +97,76 @@ def _wrapped(blanked: str) -> bool:
         if depth == 0 and i < len(blanked) - 1:
             return False
     return True
+
+
+def nesting_depth(expression: str) -> int:
+    """The deepest bracket nesting (``()``, ``[]``, ``{}``) outside string literals.
+
+    The CEL parser and evaluator recurse once per level, so depth is what a hostile condition
+    spends stack and time on; counting brackets bounds it before ``cel.compile`` ever runs.
+    """
+    depth = deepest = 0
+    for ch in blank_strings(expression):
+        if ch in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in ")]}":
+            depth -= 1
+    return deepest
+
+
+def comprehension_depth(expression: str) -> int:
+    """How many comprehension macros (all/exists/exists_one/map/filter) nest inside each other.
+
+    Each level multiplies the work by the length of the list it walks: seven levels over short
+    literal lists kept the event loop busy for half a minute, in under 600 bytes. The ``cel``
+    package gives no syntax tree, so the macros are found in the text (strings blanked).
+    """
+    blanked = blank_strings(expression)
+    stack: list[bool] = []  # per open bracket: does it open a macro's arguments?
+    open_macros = deepest = 0
+    for i, ch in enumerate(blanked):
+        if ch in "([{":
+            is_macro = ch == "(" and _MACRO.search(blanked[: i + 1]) is not None
+            stack.append(is_macro)
+            open_macros += is_macro
+            deepest = max(deepest, open_macros)
+        elif ch in ")]}" and stack:
+            open_macros -= stack.pop()
+    return deepest
+
+
+def matches_patterns(expression: str) -> list[str | None]:
+    """The regex of every ``matches()`` call; ``None`` where it is not a string literal.
+
+    ``matches`` compiles its pattern on every call (the ``cel`` package keeps no cache), so
+    the compiler must see each pattern to bound its cost; a pattern read from the event
+    cannot be bounded and is refused.
+    """
+    blanked = blank_strings(expression)
+    found: list[str | None] = []
+    for match in _MATCHES.finditer(blanked):
+        start = match.end()
+        depth, end, commas = 1, start, [start - 1]
+        while end < len(blanked) and depth:
+            ch = blanked[end]
+            depth += ch in "([{"
+            depth -= ch in ")]}"
+            if ch == "," and depth == 1:
+                commas.append(end)
+            end += 1
+        last = expression[commas[-1] + 1 : end - 1].strip()
+        found.append(_string_literal(last))
+    return found
+
+
+def _string_literal(text: str) -> str | None:
+    if not _STRING.fullmatch(text) or text[:1] in "bB":
+        return None
+    try:
+        with warnings.catch_warnings():  # CEL escapes Python does not know are not our concern
+            warnings.simplefilter("ignore")
+            value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return None
+    return value if isinstance(value, str) else None

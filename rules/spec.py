@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from rules.durations import BadDuration, is_deadline, parse_duration
 from rules.hit import TaskTemplate
+from rules.limits import MAX_RULES
 from rules.sources import SourceName
 from schemas.records import Level
 
@@ -253,7 +254,7 @@ class PackSpec(_Spec):
     version: str
     owner: str = Field(min_length=1)
     description: str = ""
-    rules: list[RuleSpec] = Field(min_length=1)
+    rules: list[RuleSpec] = Field(min_length=1, max_length=MAX_RULES)
 
     @field_validator("version")
     @classmethod

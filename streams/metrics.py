@@ -65,6 +65,12 @@ class Metrics:
         self.rule_errors = Counter(
             f"{p}_rule_errors", "Events a rule could not evaluate", ["rule"], registry=r
         )
+        self.rule_tripped = Counter(
+            f"{p}_rule_tripped",
+            "Rules the engine's circuit breaker disabled for running over their time budget",
+            ["rule"],
+            registry=r,
+        )
         self.rule_dispositions = Counter(
             f"{p}_rule_dispositions",
             "Dispositions of warnings raised by a rule",

@@ -55,9 +55,12 @@ def score(
 
 
 def count_rule_errors(rt: Runtime) -> None:
-    """Rules that could not evaluate an event (swallowed by the engine) → riskloop_rule_errors."""
+    """Rules that could not evaluate an event (swallowed by the engine) → riskloop_rule_errors;
+    rules its breaker disabled → riskloop_rule_tripped."""
     for rule, n in rt.engine.pop_errors().items():
         rt.metrics.rule_errors.labels(rule).inc(n)
+    for rule in rt.engine.pop_tripped():
+        rt.metrics.rule_tripped.labels(rule).inc()
 
 
 def detection_hits(
