@@ -216,6 +216,12 @@ class Settings(BaseSettings):
     snapshot_interval: float = Field(
         60.0, gt=0, description="seconds between model snapshots to the SQL store"
     )
+    snapshot_key: SecretStr | None = Field(
+        None,
+        description="secret HMAC key signing model snapshots (a snapshot that does not verify is"
+        " never unpickled); unset: a random key kept in data_dir/snapshot.key (0600). Set the"
+        " same key on every worker that shares the SQL store",
+    )
     commit_interval: float = Field(
         1.0, gt=0, description="seconds between offset commits (a crash redoes at most this)"
     )
