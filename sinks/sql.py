@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_REGION_PREFIX = re.compile(r"^\d{2}(\d{2}){0,2}$")
+_REGION_PREFIX = re.compile(r"\d{2}(\d{2}){0,2}")
 _INSERTS: dict[str, Callable[[sa.Table], Any]] = {
     "sqlite": sqlite.insert,
     "postgresql": postgresql.insert,
@@ -260,7 +260,7 @@ class SqlStore:
     ) -> list[Alert]:
         """Current warnings, newest change first. ``region`` is a GB/T 2260 prefix
         (``"3301"`` is every county of Hangzhou)."""
-        if region is not None and not _REGION_PREFIX.match(region):
+        if region is not None and not _REGION_PREFIX.fullmatch(region):
             raise StoreError(f"region {region!r} must be 2, 4 or 6 digits of a GB/T 2260 code")
         a = tables.alerts
         query = sa.select(a.c.body).order_by(a.c.last_seen.desc(), a.c.alert_id).limit(limit)
