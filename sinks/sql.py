@@ -184,8 +184,18 @@ class SqlStore:
             }
             for r in rejected
         ]  # fmt: skip
+        t = tables.rejected_records
         with self._begin(f"setting {len(rows)} refused records aside") as conn:
-            conn.execute(sa.insert(tables.rejected_records), rows)
+            # a replayed batch (crash before the outbox ack) sets nothing aside twice
+            held = conn.execute(
+                sa.select(t.c.kind, t.c.record_key, t.c.payload).where(
+                    t.c.sink == sink, t.c.record_key.in_({r["record_key"] for r in rows})
+                )
+            ).all()
+            seen = {tuple(row) for row in held}
+            new = [r for r in rows if (r["kind"], r["record_key"], r["payload"]) not in seen]
+            if new:
+                conn.execute(sa.insert(t), new)
 
     def rejected(self, limit: int = 100) -> list[dict[str, Any]]:
         """Records set aside (newest first), for an operator to fix and replay by hand."""

@@ -169,3 +169,5 @@ def test_a_value_too_long_for_its_column_is_set_aside_on_sqlite_too(store: SqlSt
     assert count(store, tables.task_events) == 1 and count(store, tables.tasks) == 1
     (row,) = store.rejected()
     assert row["record_key"] == bad.event_id and row["kind"] == "TaskEvent"
+    store.write([bad], sink="sql")  # a replay of the batch sets it aside once
+    assert len(store.rejected()) == 1
