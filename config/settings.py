@@ -187,6 +187,15 @@ class Settings(BaseSettings):
     redis_password: SecretStr | None = Field(None, description="Redis password if set")
     web_host: str = Field("127.0.0.1", description="worker HTTP bind address")
     web_port: int = Field(6066, description="worker HTTP port (/metrics, API)")
+    api_max_body_bytes: int = Field(
+        64 * 1024,
+        gt=0,
+        description="largest API request body (dispositions, silences, "
+        "assignments); larger ones are refused with 413 before they are read",
+    )
+    api_max_pack_bytes: int = Field(
+        1024 * 1024, gt=0, description="largest rule pack POSTed to /api/rulepacks (413 above)"
+    )
     log_level: str = Field("INFO", description="log level")
     log_format: Literal["auto", "json", "console"] = Field(
         "auto", description="json in production, console on a terminal; auto picks by isatty"
@@ -215,6 +224,12 @@ class Settings(BaseSettings):
     )
     snapshot_interval: float = Field(
         60.0, gt=0, description="seconds between model snapshots to the SQL store"
+    )
+    snapshot_key: SecretStr | None = Field(
+        None,
+        description="secret HMAC key signing model snapshots (a snapshot that does not verify is"
+        " never unpickled); unset: a random key kept in data_dir/snapshot.key (0600). Set the"
+        " same key on every worker that shares the SQL store",
     )
     commit_interval: float = Field(
         1.0, gt=0, description="seconds between offset commits (a crash redoes at most this)"

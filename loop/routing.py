@@ -46,8 +46,8 @@ if TYPE_CHECKING:
     from rules.compiler import CompiledPack
 
 DEFAULT_PATH = PROJECT_ROOT / "config" / "routing.yaml"
-_REGION = re.compile(r"^\d{6}$")
-_DEPARTMENT = re.compile(r"^[A-Za-z0-9_-]{1,100}$")  # a legal, dot-free Kafka topic suffix
+_REGION = re.compile(r"\d{6}")
+_DEPARTMENT = re.compile(r"[A-Za-z0-9_-]{1,100}")  # a legal, dot-free Kafka topic suffix
 _KEYS = {"source", "item_code", "region", "departments", "note"}
 
 
@@ -125,7 +125,7 @@ def region_chain(region_code: str | None) -> list[str]:
     >>> region_chain(None)
     ['*']
     """
-    if not region_code or not _REGION.match(region_code):
+    if not region_code or not _REGION.fullmatch(region_code):
         return ["*"]
     chain = [region_code, region_code[:4] + "00", region_code[:2] + "0000", "*"]
     return list(dict.fromkeys(chain))
@@ -202,7 +202,7 @@ def parse_labels(pairs: Sequence[str]) -> dict[str, str]:
 
 def require_region(code: str) -> str:
     """``code`` if it is a 6-digit GB/T 2260 region code, else one clear line."""
-    if not _REGION.match(code):
+    if not _REGION.fullmatch(code):
         raise ConfigError(f"region code {code!r} must be 6 digits (GB/T 2260), e.g. 330106")
     return code
 
@@ -319,7 +319,7 @@ def _check_entry(entry: Any) -> list[str]:
             f"source {source!r} is never on a warning (one of {', '.join(SOURCES)}, or '*')"
         )
     region = entry.get("region")
-    if isinstance(region, str) and region != "*" and not _REGION.match(region):
+    if isinstance(region, str) and region != "*" and not _REGION.fullmatch(region):
         errors.append(f"region {region!r} must be '*' or a 6-digit GB/T 2260 code, e.g. 330106")
     item = entry.get("item_code")
     if isinstance(item, str) and "*" in item[:-1]:
@@ -331,7 +331,7 @@ def _check_entry(entry: Any) -> list[str]:
         errors.extend(
             f"department {d!r} must be letters, digits, '_' or '-' (it names topic tasks.<department>)"
             for d in departments
-            if not isinstance(d, str) or not _DEPARTMENT.match(d)
+            if not isinstance(d, str) or not _DEPARTMENT.fullmatch(d)
         )
         if len(set(map(str, departments))) != len(departments):
             errors.append("departments lists a department twice")

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from schemas.errors import ConfigError
 
-_REGION_PREFIX = re.compile(r"^\d{2}(\d{2}){0,2}$")
+_REGION_PREFIX = re.compile(r"\d{2}(\d{2}){0,2}")
 
 
 class Silence(BaseModel):
@@ -59,7 +59,7 @@ class Silence(BaseModel):
                 "a silence needs at least one matcher (source, entity, item_code or "
                 "region_prefix); silencing everything is not allowed"
             )
-        if self.region_prefix is not None and not _REGION_PREFIX.match(self.region_prefix):
+        if self.region_prefix is not None and not _REGION_PREFIX.fullmatch(self.region_prefix):
             raise ValueError(
                 f"region_prefix {self.region_prefix!r} must be 2, 4 or 6 digits of a GB/T 2260 code"
             )

@@ -21,5 +21,9 @@ class CorruptSnapshot(ModelError):
     """A snapshot's bytes do not match its content hash, or are not a snapshot at all."""
 
 
+class TamperedSnapshot(CorruptSnapshot):
+    """A snapshot's signature does not verify under this worker's snapshot key: never unpickled."""
+
+
 class PublicationRejected(ModelError):
     """A published model version failed validation; the active version stays in place."""

@@ -139,20 +139,22 @@ class WorkerModels:
     def versions(self) -> dict[str, str]:
         return {name: self.registry.publication(name).version for name in self.registry.names()}
 
-    def snapshot(self, offsets: Mapping[str, int]) -> dict[str, bytes]:
+    def snapshot(self, offsets: Mapping[str, int], *, key: bytes) -> dict[str, bytes]:
         """Every live model as snapshot bytes, each tied to ``offsets`` (next offset to read).
 
         Call it between two events (on the event loop): all models are then consistent with
         ``offsets``. Shadow candidates are not kept; they restart their trial after a restart.
         """
         return {
-            name: snapshots.take(self.registry.get(name), offsets) for name in self.registry.names()
+            name: snapshots.take(self.registry.get(name), offsets, key=key)
+            for name in self.registry.names()
         }
 
-    def restore(self, name: str, blob: bytes) -> SnapshotHeader | None:
+    def restore(self, name: str, blob: bytes, *, key: bytes) -> SnapshotHeader | None:
         """Put model ``name`` back from a snapshot; its header, or None when it was refused.
 
-        A snapshot of another factory or state version, or corrupt bytes, is logged and ignored:
+        A snapshot of another factory or state version, one whose signature does not verify
+        under ``key`` (never unpickled), or corrupt bytes, is logged and ignored:
         the fresh model stays. A snapshot of another published version than the live one
         (published while this worker was down, or before the control topic replays) brings
         that version back with it, so the control plane skips re-building it from scratch.
@@ -165,7 +167,7 @@ class WorkerModels:
             return None
         pub = self.registry.publication(name)
         try:
-            model, header = snapshots.restore(blob, expect_factory=pub.factory)
+            model, header = snapshots.restore(blob, expect_factory=pub.factory, key=key)
         except ModelError as exc:
             log.warning("model snapshot of %s refused, starting fresh: %s", name, exc)
             return None

@@ -3,19 +3,23 @@
 A worker snapshots its models now and then and on shutdown; on start it restores the latest one
 and replays the source topics from the recorded offsets, so no event is learnt twice or missed.
 
-Format: ``RLSNAP1\\n`` + one line of JSON header + the pickled model. The header carries the
-factory, its state version, the model's published version and params hash, the offsets
-(``{"topic:partition": offset}``) and the sha256 of the pickled payload.
+Format: ``RLSNAP2\\n`` + the hex HMAC-SHA256 of the rest + ``\\n`` + one line of JSON header +
+``\\n`` + the pickled model. The header carries the factory, its state version, the model's
+published version and params hash, the offsets (``{"topic:partition": offset}``) and the sha256
+of the pickled payload.
 
-Pickle is acceptable *here only* because snapshots are written and read by our own workers and
-stored in our own SQL store: a snapshot is never accepted from a user or over the control topic
-(publications carry JSON params, never code or state). Restoring checks the hash before
-unpickling and refuses a snapshot from another factory or state version.
+Unpickling runs code, so a snapshot is only unpickled when its MAC verifies under the workers'
+secret snapshot key (``RISKLOOP_SNAPSHOT_KEY``, or the key file in the data dir; see
+:func:`streams.snapshots.snapshot_key`): whoever can write the SQL snapshot table but does not
+hold the key cannot make a worker run their code. A plain hash would not do: anyone who can
+write the table can recompute it. A snapshot is never accepted from a user or over the control
+topic (publications carry JSON params, never code or state). Restoring also refuses a snapshot
+from another factory or state version.
 
 >>> from models.registry import create
 >>> m = create("equipment-anomaly")
->>> blob = take(m, {"equipment.readings:0": 41})
->>> restored, header = restore(blob, expect_factory="equipment-anomaly")
+>>> blob = take(m, {"equipment.readings:0": 41}, key=b"k" * 32)
+>>> restored, header = restore(blob, expect_factory="equipment-anomaly", key=b"k" * 32)
 >>> header.offsets, restored.version == m.version
 ({'equipment.readings:0': 41}, True)
 """
@@ -23,6 +27,7 @@ unpickling and refuses a snapshot from another factory or state version.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import pickle
 from collections.abc import Mapping
@@ -31,9 +36,10 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from models.base import SourceModel
-from models.errors import CorruptSnapshot, IncompatibleSnapshot
+from models.errors import CorruptSnapshot, IncompatibleSnapshot, TamperedSnapshot
 
-MAGIC = b"RLSNAP1\n"
+MAGIC = b"RLSNAP2\n"
+MAC_LEN = 64  # hex sha256
 
 
 class SnapshotHeader(BaseModel):
@@ -52,8 +58,14 @@ class SnapshotHeader(BaseModel):
     taken_at: datetime
 
 
-def take(model: SourceModel, offsets: Mapping[str, int]) -> bytes:
-    """Serialise a model with the input offsets it has seen (next offset to read, per partition)."""
+def sign(body: bytes, key: bytes) -> bytes:
+    """Hex HMAC-SHA256 of ``body`` under ``key``."""
+    return hmac.new(key, body, hashlib.sha256).hexdigest().encode()
+
+
+def take(model: SourceModel, offsets: Mapping[str, int], *, key: bytes) -> bytes:
+    """Serialise a model with the input offsets it has seen (next offset to read, per partition),
+    signed with ``key``."""
     payload = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
     header = SnapshotHeader(
         model=model.name,
@@ -66,16 +78,39 @@ def take(model: SourceModel, offsets: Mapping[str, int]) -> bytes:
         size=len(payload),
         taken_at=datetime.now(UTC),
     )
-    return MAGIC + header.model_dump_json().encode() + b"\n" + payload
+    body = header.model_dump_json().encode() + b"\n" + payload
+    return MAGIC + sign(body, key) + b"\n" + body
+
+
+def _split(blob: bytes) -> tuple[bytes, bytes]:
+    """The MAC and the signed body of a snapshot."""
+    if not blob.startswith(MAGIC):
+        raise CorruptSnapshot(
+            "not a RiskLoop model snapshot (bad magic, or an unsigned RLSNAP1 snapshot of an "
+            "older release); was it cut or re-encoded?"
+        )
+    rest = blob[len(MAGIC) :]
+    mac, body = rest[:MAC_LEN], rest[MAC_LEN + 1 :]
+    if len(rest) <= MAC_LEN or rest[MAC_LEN : MAC_LEN + 1] != b"\n":
+        raise CorruptSnapshot("snapshot signature line is missing; the bytes were truncated")
+    return mac, body
+
+
+def verify(blob: bytes, key: bytes) -> None:
+    """Raise :class:`TamperedSnapshot` unless the snapshot's MAC verifies under ``key``."""
+    mac, body = _split(blob)
+    if not hmac.compare_digest(mac, sign(body, key)):
+        raise TamperedSnapshot(
+            "snapshot signature does not verify: it was written without this worker's snapshot "
+            "key (RISKLOOP_SNAPSHOT_KEY or the data dir's key file) or altered since; not loaded"
+        )
 
 
 def read_header(blob: bytes) -> tuple[SnapshotHeader, bytes]:
-    """Header and payload of a snapshot, with the payload's hash verified."""
-    if not blob.startswith(MAGIC):
-        raise CorruptSnapshot(
-            "not a RiskLoop model snapshot (bad magic); was it cut or re-encoded?"
-        )
-    head, sep, payload = blob[len(MAGIC) :].partition(b"\n")
+    """Header and payload of a snapshot, with the payload's hash verified (not the signature:
+    nothing is unpickled here; :func:`restore` verifies it)."""
+    _, body = _split(blob)
+    head, sep, payload = body.partition(b"\n")
     if not sep:
         raise CorruptSnapshot("snapshot header is not terminated; the bytes were truncated")
     try:
@@ -95,12 +130,15 @@ def restore(
     blob: bytes,
     *,
     expect_factory: str,
+    key: bytes,
     expect_state_version: str | None = None,
 ) -> tuple[SourceModel, SnapshotHeader]:
-    """Model and header from a snapshot, refusing one the running code cannot continue.
+    """Model and header from a snapshot, refusing one the running code cannot continue or
+    one whose signature does not verify under ``key`` (before anything is unpickled).
 
     ``expect_state_version`` defaults to the registered factory's current state version.
     """
+    verify(blob, key)
     header, payload = read_header(blob)
     if expect_state_version is None:
         from models.registry import get_factory

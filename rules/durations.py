@@ -18,8 +18,8 @@ from schemas.errors import RiskLoopError
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _PART = re.compile(r"(\d+)([smhdw])")
-_WHOLE = re.compile(r"^(?:\d+[smhdw])+$")
-_DEADLINE = re.compile(r"^\d+(?:m|h|d|wd)$")
+_WHOLE = re.compile(r"(?:\d+[smhdw])+")
+_DEADLINE = re.compile(r"\d+(?:m|h|d|wd)")
 
 
 class BadDuration(RiskLoopError):
@@ -29,14 +29,14 @@ class BadDuration(RiskLoopError):
 def parse_duration(text: str) -> int:
     """Seconds in ``text`` (units s, m, h, d, w; parts may be combined: ``"1h30m"``)."""
     compact = str(text).strip().replace(" ", "")
-    if not _WHOLE.match(compact):
+    if not _WHOLE.fullmatch(compact):
         raise BadDuration(f"{text!r} is not a duration; write e.g. '30s', '10m', '2h', '7d'")
     return sum(int(n) * _UNITS[u] for n, u in _PART.findall(compact))
 
 
 def is_deadline(text: str) -> bool:
     """Whether ``text`` is a task deadline as settings write them (``30m``, ``4h``, ``3wd``)."""
-    return bool(_DEADLINE.match(text))
+    return bool(_DEADLINE.fullmatch(text))
 
 
 def parse_time(value: str | datetime | float | int) -> float:

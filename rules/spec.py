@@ -24,7 +24,7 @@ Department = Literal[
 ]
 CompareOp = Literal[">=", ">", "<=", "<", "=="]
 
-_SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?$")
+_SEMVER = re.compile(r"(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?")
 _RULE_ID = r"^[a-z0-9][a-z0-9_.-]*$"
 
 
@@ -34,7 +34,7 @@ def version_key(version: str) -> tuple[int, int, int, int, tuple[Any, ...]]:
     >>> version_key("1.2.0") > version_key("1.2.0-rc.1") > version_key("1.1.9")
     True
     """
-    m = _SEMVER.match(version)
+    m = _SEMVER.fullmatch(version)
     if not m:
         raise ValueError(f"{version!r} is not a semantic version (MAJOR.MINOR.PATCH)")
     pre = m.group(4)

@@ -18,8 +18,11 @@ The order that makes delivery at-least-once (and, with idempotent writes, effect
 5. ``start()`` replays whatever the outbox holds, oldest first, before anything newer: per
    sink, the target sees records in the order they were accepted.
 
-A record that the target rejects for good (a bug) blocks its sink rather than being dropped;
-that shows as a growing ``sink_backlog`` and ``sink_retries``, and is what the alert rules watch.
+A sink whose target can refuse one record for good (the SQL sink: a value too long for its
+column) sets that record aside where an operator can fetch it (``rejected_records``), logs and
+counts it (``sink_rejected``), and writes the rest of the batch: one bad record never blocks
+the good ones. Anything else ``_write`` raises keeps the whole batch, retried with backoff; that
+shows as a growing ``sink_backlog`` and ``sink_retries``, and is what the alert rules watch.
 """
 
 from __future__ import annotations

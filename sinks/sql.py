@@ -7,7 +7,9 @@ the agents; its writes run in a thread so the event loop never waits on the data
 Idempotency, table by table: ``tasks`` and ``alerts`` hold the *current* row per id (upsert,
 last write wins — the outbox keeps per-sink order, so the last write is the newest version);
 ``task_events`` and ``supervision_events`` are append-only and keyed by their deterministic
-event id (insert-or-ignore), so a replay adds nothing. Dead letters are not stored here.
+event id (insert-or-ignore), so a replay adds nothing. Dead letters of the ingest are not stored
+here; a record this store refuses for good is set aside in ``rejected_records`` (see
+:meth:`SqlStore.write`), never left to block its sink.
 
 >>> import tempfile
 >>> from sinks.migrate import migrate
@@ -23,6 +25,7 @@ event id (insert-or-ignore), so a replay adds nothing. Dead letters are not stor
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -45,7 +48,9 @@ from sinks.errors import StoreError
 if TYPE_CHECKING:
     from streams.metrics import Metrics
 
-_REGION_PREFIX = re.compile(r"^\d{2}(\d{2}){0,2}$")
+log = logging.getLogger(__name__)
+
+_REGION_PREFIX = re.compile(r"\d{2}(\d{2}){0,2}")
 _INSERTS: dict[str, Callable[[sa.Table], Any]] = {
     "sqlite": sqlite.insert,
     "postgresql": postgresql.insert,
@@ -121,20 +126,83 @@ class SqlStore:
 
     # ------------------------------------------------------------------ writes
 
-    def write(self, records: Sequence[BaseModel]) -> None:
+    def write(self, records: Sequence[BaseModel], *, sink: str = "sql") -> list[Rejected]:
         """Write ``records`` in one transaction: upserts for current rows, insert-or-ignore
-        for events. Within the batch the last version of a task or alert wins."""
-        by_type: dict[type, dict[str, BaseModel]] = {}
+        for events. Within the batch the last version of a task or alert wins.
+
+        A record the store refuses for good (a value longer than its column, bytes PostgreSQL
+        will not take) must not block the good ones queued with it forever: it is set aside in
+        ``rejected_records`` with the reason, the rest is written, and the set-aside ones are
+        returned. A column-length check finds most before the database does (SQLite enforces no
+        lengths); anything else the database refuses as data is found by writing the batch one
+        record at a time. An error that is not about the data (the database is away) raises
+        :class:`StoreError` and the whole batch is retried.
+        """
+        latest: dict[tuple[type, str], BaseModel] = {}
         for record in records:
-            key = _KEYS[type(record)](record)
-            group = by_type.setdefault(type(record), {})
-            group.pop(key, None)  # re-insert: dict order = order of the last version
-            group[key] = record
+            key = (type(record), _KEYS[type(record)](record))
+            latest.pop(key, None)  # re-insert: dict order = order of the last version
+            latest[key] = record
+        rejected = [Rejected(r, why) for r in latest.values() if (why := _unfit(r))]
+        unfit = {id(r.record) for r in rejected}
+        fit = [r for r in latest.values() if id(r) not in unfit]
+        try:
+            self._write_rows(fit)
+        except StoreError as exc:
+            if not _refused_for_good(exc):
+                raise
+            for record in fit:  # find the refused ones; the others go in
+                try:
+                    self._write_rows([record])
+                except StoreError as one:
+                    if not _refused_for_good(one):
+                        raise
+                    rejected.append(Rejected(record, _reason(one)))
+        if rejected:
+            self._set_aside(sink, rejected)
+        return rejected
+
+    def _write_rows(self, records: Sequence[BaseModel]) -> None:
+        if not records:
+            return
+        by_type: dict[type, list[BaseModel]] = {}
+        for record in records:
+            by_type.setdefault(type(record), []).append(record)
         with self._begin("writing a batch") as conn:
             for kind, group in by_type.items():
                 table, to_row, upsert = _TARGETS[kind]
-                rows = [to_row(r) for r in group.values()]
+                rows = [to_row(r) for r in group]
                 conn.execute(self._upsert(table) if upsert else self._ignore(table), rows)
+
+    def _set_aside(self, sink: str, rejected: Sequence[Rejected]) -> None:
+        at = datetime.now(UTC)
+        rows = [
+            {
+                "sink": sink, "kind": type(r.record).__name__,
+                "record_key": _KEYS[type(r.record)](r.record), "reason": r.reason,
+                "payload": r.record.model_dump_json(), "rejected_at": at,
+            }
+            for r in rejected
+        ]  # fmt: skip
+        t = tables.rejected_records
+        with self._begin(f"setting {len(rows)} refused records aside") as conn:
+            # a replayed batch (crash before the outbox ack) sets nothing aside twice
+            held = conn.execute(
+                sa.select(t.c.kind, t.c.record_key, t.c.payload).where(
+                    t.c.sink == sink, t.c.record_key.in_({r["record_key"] for r in rows})
+                )
+            ).all()
+            seen = {tuple(row) for row in held}
+            new = [r for r in rows if (r["kind"], r["record_key"], r["payload"]) not in seen]
+            if new:
+                conn.execute(sa.insert(t), new)
+
+    def rejected(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Records set aside (newest first), for an operator to fix and replay by hand."""
+        r = tables.rejected_records
+        query = sa.select(r).order_by(r.c.rejected_at.desc(), r.c.id.desc()).limit(limit)
+        with self._begin("reading rejected records") as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
 
     def _upsert(self, table: sa.Table) -> Any:
         stmt = self._insert(table)
@@ -202,7 +270,7 @@ class SqlStore:
     ) -> list[Alert]:
         """Current warnings, newest change first. ``region`` is a GB/T 2260 prefix
         (``"3301"`` is every county of Hangzhou)."""
-        if region is not None and not _REGION_PREFIX.match(region):
+        if region is not None and not _REGION_PREFIX.fullmatch(region):
             raise StoreError(f"region {region!r} must be 2, 4 or 6 digits of a GB/T 2260 code")
         a = tables.alerts
         query = sa.select(a.c.body).order_by(a.c.last_seen.desc(), a.c.alert_id).limit(limit)
@@ -253,6 +321,45 @@ class SqlStore:
                 yield conn
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"SQL store: {what} failed: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A record the store refused for good, and why."""
+
+    record: BaseModel
+    reason: str
+
+
+def _unfit(record: BaseModel) -> str | None:
+    """Why ``record`` cannot go into its table's columns, or None (lengths, on every dialect)."""
+    table, to_row, _ = _TARGETS[type(record)]
+    row = to_row(record)
+    for column in table.columns:
+        length = getattr(column.type, "length", None)
+        value = row.get(column.name)
+        if length is not None and isinstance(value, str) and len(value) > length:
+            return (
+                f"{column.name} is {len(value)} characters; {table.name}.{column.name} "
+                f"takes {length}"
+            )
+    return None
+
+
+def _refused_for_good(exc: StoreError) -> bool:
+    """The database refused the data itself (retrying the same rows cannot help)."""
+    cause = exc.__cause__
+    if isinstance(cause, sa.exc.DataError | sa.exc.IntegrityError):
+        return True
+    # raised while binding parameters (before the database saw them), not a connection error
+    return isinstance(cause, sa.exc.StatementError) and not isinstance(cause, sa.exc.DBAPIError)
+
+
+def _reason(exc: StoreError) -> str:
+    cause = exc.__cause__
+    orig = getattr(cause, "orig", None) or cause or exc
+    text = str(orig).strip().splitlines()
+    return f"{type(orig).__name__}: {text[0] if text else ''}"[:500]
 
 
 def _drop(row: Mapping[Any, Any], key: str) -> dict[str, Any]:
@@ -320,7 +427,14 @@ class SqlSink(Sink):
 
             migrate(self.store.engine)
             self._migrated = True
-        self.store.write(batch)
+        for refused in self.store.write(batch, sink=self.name):
+            kind = type(refused.record).__name__
+            log.error(
+                "sink %s set aside %s %s (in rejected_records): %s", self.name, kind,
+                _KEYS[type(refused.record)](refused.record)[:200], refused.reason,
+            )  # fmt: skip
+            if self._metrics is not None:
+                self._metrics.sink_rejected.labels(sink=self.name, kind=kind).inc()
 
     async def _close_target(self) -> None:
         self.store.close()

@@ -137,3 +137,18 @@ model_snapshots = sa.Table(
     sa.Column("state", sa.LargeBinary(), nullable=False),
     sa.Column("created_at", _TS, nullable=False),
 )
+
+rejected_records = sa.Table(
+    "rejected_records",
+    metadata,
+    sa.Column("id", _SERIAL, primary_key=True, autoincrement=True),
+    sa.Column("sink", sa.Text(), nullable=False),
+    sa.Column("kind", sa.Text(), nullable=False),
+    sa.Column("record_key", sa.Text(), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("payload", sa.Text(), nullable=False),
+    sa.Column("rejected_at", _TS, nullable=False, index=True),
+)
+"""Records the store refused for good (a value too long for its column, bytes PostgreSQL will not
+take), set aside one by one so the rest of their batch is written. Unbounded ``Text`` columns: a
+row that could not go in its own table still fits here. ``payload`` is the record's JSON."""

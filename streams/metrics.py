@@ -179,6 +179,13 @@ class Metrics:
         self.sink_retries = Counter(
             f"{p}_sink_retries", "Failed sink flushes retried", ["sink"], registry=r
         )
+        self.sink_rejected = Counter(
+            f"{p}_sink_rejected",
+            "Records the target refused for good, set aside (SQL: rejected_records) so the rest"
+            " of their batch is written",
+            ["sink", "kind"],
+            registry=r,
+        )
         self.worker_ready = Gauge(
             f"{p}_worker_ready",
             "1 when /ready says ready: every agent running, control topics read, broker "

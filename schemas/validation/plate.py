@@ -18,7 +18,7 @@ import re
 import unicodedata
 
 PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
-_PLATE = re.compile(rf"^[{PROVINCES}][A-Z][A-HJ-NP-Z0-9]{{5,6}}$")
+_PLATE = re.compile(rf"[{PROVINCES}][A-Z][A-HJ-NP-Z0-9]{{5,6}}")
 _SEPARATORS = re.compile(r"[\s·.\-•]")
 
 
@@ -29,7 +29,7 @@ def normalise_plate(text: str) -> str:
 
 def is_valid_plate(plate: str) -> bool:
     """True for a normalised civil plate (no I or O after the letter: they read as 1 and 0)."""
-    return _PLATE.match(plate) is not None
+    return _PLATE.fullmatch(plate) is not None
 
 
 def make_plate(seed: str, prefix: str = "浙A") -> str:

@@ -30,6 +30,7 @@ from streams.api.bodies import (
     USCC,
     ApiError,
     assignment_from,
+    check_length,
     disposition_from,
     json_object,
     pack_publication,
@@ -68,8 +69,10 @@ def guarded(handler: Handler) -> Handler:
             return view.error(exc.status, exc.message)
         except WebError:
             raise  # Faust answers these itself, as JSON
-        except Exception:
-            log.exception("API request failed", path=request.url.path, method=request.method)
+        except Exception as exc:
+            # the cause as a field too: a traceback alone may be cut or unreadable in a log store
+            log.exception("API request failed", path=request.url.path, method=request.method,
+                          error=f"{type(exc).__name__}: {exc}"[:1000])  # fmt: skip
             return view.error(500, "internal error (logged on the worker)")
 
     return run  # type: ignore[return-value]
@@ -124,6 +127,28 @@ class Api:
             log.warning("SQL store query failed", error=str(exc))
             raise ApiError(503, "the SQL task store is not available") from exc
 
+    async def body(self, request: Request, limit: int) -> bytes:
+        """The request body, refused with a 413 as soon as it passes ``limit`` bytes.
+
+        Read here from the stream, never whole first: aiohttp's own ``client_max_size`` only
+        guards ``request.read()``, and Faust's ``read_request_content`` reads without a limit
+        (a 100 MiB pack held the event loop for over a minute).
+        """
+        check_length(request.headers.get("Content-Length"), limit)
+        stream = request.content  # type: ignore[attr-defined]  # aiohttp's StreamReader
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in stream.iter_chunked(64 * 1024):
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413, f"request body is over this endpoint's limit of {limit} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def json_body(self, request: Request) -> dict[str, Any]:
+        """A small JSON object body (dispositions, silences, assignments)."""
+        return json_object(await self.body(request, self.app.riskloop_settings.api_max_body_bytes))
+
     async def publish(self, topic: faust.TopicT, key: str, value: bytes) -> None:
         """Produce one record through the worker's producer and wait for the broker's ack."""
         try:
@@ -170,7 +195,7 @@ def register(app: RiskLoopApp) -> None:
     class Profile(View):
         @guarded
         async def get(self, request: Request, uscc: str) -> Response:
-            if not USCC.match(uscc):
+            if not USCC.fullmatch(uscc):
                 raise ApiError(400, "uscc must be an 18-character unified social credit code")
             return await self.owned(request)
 
@@ -201,7 +226,7 @@ def register(app: RiskLoopApp) -> None:
         async def post(self, request: Request) -> Response:
             api.authorize(request, Role.operator)
             silence = silence_from(
-                json_object(await self.read_request_content(request)), silence_id=f"sil-{uuid.uuid4().hex[:10]}",
+                await api.json_body(request), silence_id=f"sil-{uuid.uuid4().hex[:10]}",
                 now=rt.clock.now(), max_duration=rt.loop.max_silence,
             )  # fmt: skip
             await api.publish(
@@ -216,9 +241,8 @@ def register(app: RiskLoopApp) -> None:
         async def post(self, request: Request) -> Response:
             api.authorize(request, Role.modeller)
             who = request.query.get("by") or "api:modeller"
-            pub = pack_publication(
-                await self.read_request_content(request), who=who, now=rt.clock.now()
-            )
+            raw = await api.body(request, app.riskloop_settings.api_max_pack_bytes)
+            pub = pack_publication(raw, who=who, now=rt.clock.now())
             await api.publish(
                 app.riskloop_topics.rulepacks, pub.name, pub.model_dump_json().encode()
             )
@@ -232,7 +256,7 @@ def register(app: RiskLoopApp) -> None:
         async def post(self, request: Request, task_id: str) -> Response:
             api.authorize(request, Role.department)
             record = disposition_from(
-                json_object(await self.read_request_content(request)), task_id=task_id,
+                await api.json_body(request), task_id=task_id,
                 event_id=f"disp-{uuid.uuid4().hex[:16]}", now=rt.clock.now(),
             )  # fmt: skip
             await api.publish(
@@ -249,7 +273,7 @@ def register(app: RiskLoopApp) -> None:
         async def post(self, request: Request, task_id: str) -> Response:
             api.authorize(request, Role.operator)  # the risk centre's staff resolve arbitration
             record = assignment_from(
-                json_object(await self.read_request_content(request)), task_id=task_id,
+                await api.json_body(request), task_id=task_id,
                 event_id=f"assign-{uuid.uuid4().hex[:16]}", now=rt.clock.now(),
                 centre=rt.loop.centre, departments=departments,
             )  # fmt: skip

@@ -63,8 +63,8 @@ def counts(store: SqlStore) -> tuple[int, ...]:
 
 
 def test_migrate_twice_is_harmless(pg_url: str) -> None:
-    assert migrate(pg_url) == "0001_initial"
-    assert migrate(pg_url) == "0001_initial"
+    assert migrate(pg_url) == "0002_rejected_records"
+    assert migrate(pg_url) == "0002_rejected_records"
     inspector = sa.inspect(make_engine(pg_url))
     assert set(inspector.get_table_names()) >= {"tasks", "task_events", "alerts",
                                                 "supervision_events", "model_snapshots"}  # fmt: skip
@@ -86,6 +86,39 @@ async def test_tasks_and_audit_written_twice_are_stored_once(
         assert await sink.flush() == len(batch)
         await sink.stop()
     assert counts(store) == (20, 60, 20, 20)
+
+
+async def test_a_row_postgresql_refuses_is_set_aside_and_the_rest_of_its_batch_goes_in(
+    store: SqlStore, tmp_path: Path
+) -> None:
+    """One 129-character actor (and one NUL byte, which only the database finds) among good
+    rows: the good rows are written, the bad ones set aside with their content, nothing blocks."""
+    from streams.metrics import Metrics
+
+    long_actor = make_event("task-1", 1, actor="a" * 129)
+    nul = make_event("task-1", 2, reason="bad\x00byte")
+    good = [make_task(1), make_event("task-1", 0), make_alert(1), make_event("task-1", 3)]
+    metrics = Metrics()
+    sink = SqlSink(store, tmp_path / "outbox.sqlite3", batch_size=50, max_delay=60,
+                   metrics=metrics)  # fmt: skip
+    await sink.start()
+    await sink.add_many([good[0], good[1], long_actor, good[2], nul, good[3]])
+    assert await sink.flush() == 6
+    assert sink.backlog == 0
+    await sink.add(make_event("task-1", 4))  # the sink goes on
+    assert await sink.flush() == 1
+    await sink.stop()
+    assert counts(store) == (1, 3, 1, 0)
+    story = store.task_with_audit("task-1")
+    assert story is not None
+    assert [e.event_id for e in story.events] == ["task-1-ev-0", "task-1-ev-3", "task-1-ev-4"]
+    aside = {r["record_key"]: r for r in store.rejected()}
+    assert set(aside) == {long_actor.event_id, nul.event_id}
+    assert "actor is 129 characters" in aside[long_actor.event_id]["reason"]
+    assert "DataError" in aside[nul.event_id]["reason"]
+    assert aside[long_actor.event_id]["payload"] == long_actor.model_dump_json()
+    labels = {"sink": "sql", "kind": "TaskEvent"}
+    assert metrics.registry.get_sample_value("riskloop_sink_rejected_total", labels) == 2
 
 
 def test_a_task_story_comes_back_in_order(store: SqlStore) -> None:

@@ -160,3 +160,82 @@ async def test_authorised_writes_send_one_record_each(
     assert disposition["task_id"] == "task-1" and disposition["event_id"].startswith("disp-")
     keys = [k for _, k, _ in sent.messages]
     assert keys == [silence["silence_id"].encode(), b"trucks", b"task-1"]
+
+
+DISPOSITION = {"department": "hz_market", "action": "sign", "actor": "li"}
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "body", "status"),
+    [
+        ("/api/tasks/t-1/dispositions", DEPARTMENT, b'{"a": ' * 10_000, 400),  # nested, under the size limit
+        ("/api/silences", OPERATOR, b"[" * 20_000 + b"]" * 20_000, 400),
+        ("/api/tasks/t-1/dispositions", DEPARTMENT,
+         b'{"department": "hz_market", "action": "sign", "actor": "li\\ud800"}', 400),
+        ("/api/tasks/t-1/assignments", OPERATOR,
+         b'{"department": "\\udfff", "actor": "c", "reason": "r"}', 400),
+        ("/api/tasks/t-1/dispositions", DEPARTMENT, b" " * (8 << 20), 413),  # 8 MiB
+        ("/api/silences", OPERATOR, b" " * (1 << 20), 413),
+        ("/api/rulepacks", MODELLER, b"#" * (8 << 20), 413),
+    ],
+    ids=["nested-object", "nested-array", "lone-surrogate", "lone-surrogate-assign",
+         "8MiB-disposition", "1MiB-silence", "8MiB-pack"],
+)  # fmt: skip
+async def test_hostile_bodies_are_refused_with_a_4xx_and_produce_nothing(
+    client: TestClient[Any, Any], sent: Sent, path: str, headers: dict[str, str], body: bytes,
+    status: int,
+) -> None:  # fmt: skip
+    r = await client.post(path, headers=headers, data=body)
+    assert r.status == status, await r.text()
+    assert isinstance((await r.json())["error"], str)
+    assert sent.messages == []
+
+
+async def test_a_body_over_the_limit_is_refused_even_without_a_content_length(
+    client: TestClient[Any, Any], sent: Sent
+) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(64):
+            yield b" " * 65536
+
+    r = await client.post("/api/tasks/t-1/dispositions", headers=DEPARTMENT, data=chunks())
+    assert r.status == 413
+    assert sent.messages == []
+
+
+async def test_a_pack_may_be_larger_than_a_disposition(
+    client: TestClient[Any, Any], sent: Sent, settings: Settings
+) -> None:
+    pack = (Path(PROJECT_ROOT) / "rules" / "packs" / "trucks.yaml").read_bytes()
+    padded = pack + b"\n" + b"# padding\n" * (settings.api_max_body_bytes // 10 + 1)
+    assert settings.api_max_body_bytes < len(padded) < settings.api_max_pack_bytes
+    r = await client.post("/api/rulepacks", headers=MODELLER, data=padded)
+    assert r.status == 202
+    r = await client.post(
+        "/api/tasks/t-1/dispositions", headers=DEPARTMENT,
+        data=b" " * len(padded) + b'{"department": "d", "action": "sign", "actor": "a"}',
+    )  # fmt: skip
+    assert r.status == 413
+
+
+@pytest.mark.parametrize("region", ["3301\n", "33\n", "330106\n"])
+async def test_region_with_a_trailing_newline_is_refused(
+    client: TestClient[Any, Any], region: str
+) -> None:
+    r = await client.get("/api/warnings", params={"region": region})
+    assert r.status == 400
+
+
+async def test_a_500_logs_its_cause(
+    client: TestClient[Any, Any], app: RiskLoopApp, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    def boom(*_: Any) -> Any:
+        raise ZeroDivisionError("the cause of it all")
+
+    monkeypatch.setattr(app.riskloop_runtime, "active_versions", boom)
+    r = await client.get("/api/active")
+    assert r.status == 500 and "cause" not in await r.text()
+    out = capsys.readouterr()
+    logged = out.out + out.err + caplog.text  # where it lands depends on the log set-up
+    assert "ZeroDivisionError" in logged and "the cause of it all" in logged

@@ -73,10 +73,10 @@ def test_restored_state_survives_the_replay_of_older_history() -> None:
     running.add(_pub("1", 0))
     running.add(_pub("2", 1))
     _learn(running)
-    blob = running.snapshot({})[NAME]
+    blob = running.snapshot({}, key=b"k" * 32)[NAME]
     restarted = build_models(Settings(_env_file=None))  # type: ignore[call-arg]
     assert restarted.registry.publication(NAME).published_at == SHIPPED_AT
-    restarted.restore(NAME, blob)
+    restarted.restore(NAME, blob, key=b"k" * 32)
     for old in (_pub("1", 0), _pub("2", 1)):
         with contextlib.suppress(PublicationRejected):  # refused: older than the snapshot
             restarted.add(old)

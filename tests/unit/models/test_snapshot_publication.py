@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from models.errors import CorruptSnapshot, IncompatibleSnapshot, ModelError, PublicationRejected
+from models.errors import (
+    CorruptSnapshot,
+    IncompatibleSnapshot,
+    ModelError,
+    PublicationRejected,
+    TamperedSnapshot,
+)
 from models.publication import ModelPublication, ModelRegistry, build
 from models.registry import create
-from models.snapshot import read_header, restore, take
+from models.snapshot import MAGIC, read_header, restore, sign, take
 
 from .conftest import stream
+
+KEY = b"test-snapshot-key-" + b"k" * 32
 
 
 def _trained():
@@ -22,8 +30,8 @@ def _trained():
 
 def test_snapshot_restores_same_state_and_offsets():
     model, events = _trained()
-    blob = take(model, {"equipment.readings:0": 60, "equipment.readings:1": 7})
-    restored, header = restore(blob, expect_factory="equipment-anomaly")
+    blob = take(model, {"equipment.readings:0": 60, "equipment.readings:1": 7}, key=KEY)
+    restored, header = restore(blob, expect_factory="equipment-anomaly", key=KEY)
     assert header.offsets == {"equipment.readings:0": 60, "equipment.readings:1": 7}
     assert header.factory == "equipment-anomaly" and header.version == model.version
     assert [restored.process(e) for e in events[60:]] == [model.process(e) for e in events[60:]]
@@ -31,7 +39,7 @@ def test_snapshot_restores_same_state_and_offsets():
 
 def test_snapshot_is_content_hashed():
     model, _ = _trained()
-    blob = take(model, {})
+    blob = take(model, {}, key=KEY)
     header, _ = read_header(blob)
     assert len(header.content_hash) == 64
     with pytest.raises(CorruptSnapshot, match="sha256"):
@@ -40,13 +48,61 @@ def test_snapshot_is_content_hashed():
         read_header(b"garbage")
 
 
+class _Evil:
+    """What an attacker with write access to the snapshot table would pickle."""
+
+    ran = False
+
+    def __reduce__(self):
+        return (_Evil._run, ())
+
+    @staticmethod
+    def _run():
+        _Evil.ran = True
+        return create("equipment-anomaly")
+
+
+def test_tampered_snapshot_is_refused_before_anything_is_unpickled():
+    """Rewriting the payload and its sha256 (all a table writer can do without the key)."""
+    import hashlib
+    import pickle
+
+    model, _ = _trained()
+    header, _ = read_header(take(model, {}, key=KEY))
+    payload = pickle.dumps(_Evil())
+    forged_header = header.model_copy(
+        update={"content_hash": hashlib.sha256(payload).hexdigest(), "size": len(payload)}
+    )
+    body = forged_header.model_dump_json().encode() + b"\n" + payload
+    for mac in (sign(body, b"some other key" * 3), b"0" * 64):
+        with pytest.raises(TamperedSnapshot, match="signature does not verify"):
+            restore(MAGIC + mac + b"\n" + body, expect_factory="equipment-anomaly", key=KEY)
+    assert not _Evil.ran
+    # the same forgery under the real key would run: the MAC is what stands in the way
+    restore(MAGIC + sign(body, KEY) + b"\n" + body, expect_factory="equipment-anomaly", key=KEY)
+    assert _Evil.ran
+
+
+def test_snapshot_signed_with_another_key_is_refused():
+    model, _ = _trained()
+    blob = take(model, {}, key=b"x" * 32)
+    with pytest.raises(TamperedSnapshot):
+        restore(blob, expect_factory="equipment-anomaly", key=KEY)
+    with pytest.raises(TamperedSnapshot):  # one byte of the header changed
+        restore(
+            take(model, {}, key=KEY).replace(b'"size":', b'"size": '),
+            expect_factory="equipment-anomaly",
+            key=KEY,
+        )
+
+
 def test_restore_refuses_incompatible_version_with_clear_message():
     model, _ = _trained()
-    blob = take(model, {})
+    blob = take(model, {}, key=KEY)
     with pytest.raises(IncompatibleSnapshot, match="Start that model fresh"):
-        restore(blob, expect_factory="equipment-anomaly", expect_state_version="2")
+        restore(blob, expect_factory="equipment-anomaly", key=KEY, expect_state_version="2")
     with pytest.raises(IncompatibleSnapshot, match="truck-behaviour"):
-        restore(blob, expect_factory="truck-behaviour")
+        restore(blob, expect_factory="truck-behaviour", key=KEY)
 
 
 def _pub(version: str, **params) -> ModelPublication:

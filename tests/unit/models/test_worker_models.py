@@ -11,11 +11,12 @@ import pytest
 from config.settings import Settings
 from models.publication import ModelPublication
 from models.runtime import WorkerModels, build_models
-from models.snapshot import take
+from models.snapshot import MAC_LEN, MAGIC, sign, take
 
 from .conftest import equipment_event
 
 NAME = "equipment-anomaly"
+KEY = b"k" * 32
 
 
 def _models(warmup: int = 100) -> WorkerModels:
@@ -40,9 +41,9 @@ def _feed(models: WorkerModels, start: int, n: int, rng: random.Random, **kw: An
 def test_restored_models_continue_where_they_stopped() -> None:
     before = _models()
     _feed(before, 0, 300, random.Random(0))
-    blobs = before.snapshot({"equipment.readings:0": 300})
+    blobs = before.snapshot({"equipment.readings:0": 300}, key=KEY)
     after = _models()  # a restarted worker: fresh, not warmed up
-    header = after.restore(NAME, blobs[NAME])
+    header = after.restore(NAME, blobs[NAME], key=KEY)
     assert header is not None and header.offsets == {"equipment.readings:0": 300}
     assert after.registry.get(NAME).warmed_up
     rest_a = _feed(before, 300, 50, random.Random(1), shift=3.0)
@@ -53,7 +54,7 @@ def test_restored_models_continue_where_they_stopped() -> None:
 
 def test_snapshot_covers_every_live_model() -> None:
     models = build_models(Settings(_env_file=None))  # type: ignore[call-arg]
-    assert set(models.snapshot({})) == set(models.registry.names())
+    assert set(models.snapshot({}, key=KEY)) == set(models.registry.names())
 
 
 def test_restore_brings_back_the_snapshot_version() -> None:
@@ -62,19 +63,27 @@ def test_restore_brings_back_the_snapshot_version() -> None:
     v2.add(ModelPublication(name=NAME, factory=NAME, version="v2", published_by="test"))
     _feed(v2, 0, 20, random.Random(0))
     fresh = _models()
-    fresh.restore(NAME, v2.snapshot({})[NAME])
+    fresh.restore(NAME, v2.snapshot({}, key=KEY)[NAME], key=KEY)
     assert fresh.versions()[NAME] == "v2"
+
+
+def _resigned(blob: bytes) -> bytes:
+    body = blob[len(MAGIC) + MAC_LEN + 1 :]
+    return MAGIC + sign(body, KEY) + b"\n" + body
 
 
 @pytest.mark.parametrize(
     "blob",
     [
         b"garbage",
-        take(_models().registry.get(NAME), {}).replace(
-            b'"state_version":"1"', b'"state_version":"0"'
+        _resigned(
+            take(_models().registry.get(NAME), {}, key=KEY).replace(
+                b'"state_version":"1"', b'"state_version":"0"'
+            )
         ),
+        take(_models().registry.get(NAME), {}, key=b"another worker's key" * 2),
     ],
-    ids=["corrupt", "incompatible"],
+    ids=["corrupt", "incompatible", "unsigned-by-this-key"],
 )
 def test_unusable_snapshot_is_refused_logged_and_the_model_starts_fresh(
     blob: bytes, caplog: pytest.LogCaptureFixture
@@ -82,17 +91,17 @@ def test_unusable_snapshot_is_refused_logged_and_the_model_starts_fresh(
     models = _models()
     fresh = models.registry.get(NAME)
     with caplog.at_level(logging.WARNING, logger="models.runtime"):
-        assert models.restore(NAME, blob) is None
+        assert models.restore(NAME, blob, key=KEY) is None
     assert models.registry.get(NAME) is fresh
     assert "refused, starting fresh" in caplog.text and "\n" not in caplog.text.strip()
 
 
 def test_snapshot_from_another_factory_is_refused() -> None:
     complaint = build_models(Settings(_env_file=None))  # type: ignore[call-arg]
-    other = complaint.snapshot({})["complaint-classifier"]
+    other = complaint.snapshot({}, key=KEY)["complaint-classifier"]
     models = _models()
-    assert models.restore(NAME, other) is None
-    assert models.restore("no-such-model", other) is None
+    assert models.restore(NAME, other, key=KEY) is None
+    assert models.restore("no-such-model", other, key=KEY) is None
 
 
 def test_false_alarm_label_lowers_the_next_score_of_that_pattern() -> None:
@@ -114,7 +123,7 @@ def test_false_alarm_label_lowers_the_next_score_of_that_pattern() -> None:
 def test_changes_count_only_what_alters_state() -> None:
     models = _models()
     start = models.changes
-    models.snapshot({})
+    models.snapshot({}, key=KEY)
     models.versions()
     assert models.changes == start
     _feed(models, 0, 3, random.Random(0))
