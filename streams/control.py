@@ -21,13 +21,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from pydantic import ValidationError
 
 from geo.fences import CompiledFenceSet, parse_fence_set
 from loop.calendar import WorkingCalendar, load_dir, parse_year
 from loop.silences import Silence
 from rules.registry import ActivationStatus
-from schemas.errors import RiskLoopError
 from schemas.records import RulePackPublication
 from streams.logs import get_logger
 from streams.producer import make_async_producer
@@ -124,25 +122,38 @@ async def announce(app: RiskLoopApp) -> None:
             await send_status(app, record)
 
 
-async def apply(app: RiskLoopApp, handler: Any, key: bytes | None, value: bytes | None) -> None:
-    """Apply one control record; any failure is a refusal, never a crash."""
+async def apply(
+    app: RiskLoopApp, handler: Any, key: bytes | None, value: bytes | None
+) -> dict[str, Any] | None:
+    """Apply one control record; any failure is a refusal, never a crash.
+
+    Every ``Exception`` is caught, not a list of expected ones: a record stays on a compacted
+    topic and is replayed first at every start, so one type this code did not foresee
+    (``OverflowError`` from a date, ``RecursionError`` from nesting) would otherwise stop every
+    worker for good. Returns the status record sent (``None``: nothing changed).
+    """
     rt = app.riskloop_runtime
     kind = handler.__name__.removeprefix("apply_")
     name = (key or b"").decode(errors="replace")
     try:
         status = handler(app, name, value)
-    except (RiskLoopError, ValidationError, ValueError, KeyError, TypeError) as exc:
-        status = status_record(
-            rt.worker_id, kind, name, "", "refused", f"{type(exc).__name__}: {exc}".splitlines()[0]
-        )
+    except Exception as exc:  # noqa: BLE001 — see the docstring: a refusal, whatever it was
+        status = status_record(rt.worker_id, kind, name, "", "refused", _one_line(exc))
     if status is None:
-        return
+        return None
     rt.metrics.hotloads.labels(kind, status["status"]).inc()
     for k, names in rt.active_versions().items():
         for n, version in names.items():
             rt.metrics.active_version.labels(k, n).info({"version": version})
     log.info("hot-load", **{k: v for k, v in status.items() if k != "at"})
     await send_status(app, status)
+    return status
+
+
+def _one_line(exc: BaseException) -> str:
+    """``"Class: first line of the message"``, at most 300 characters (a status, not a dump)."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"[:300]
 
 
 def apply_rulepack(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str, Any] | None:
