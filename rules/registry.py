@@ -98,7 +98,9 @@ class PackRegistry:
         failed = failures(run_examples(pack))
         if failed:
             names = ", ".join(f"{f.rule_id}/{f.example}" for f in failed[:5])
-            return self._status(pack, "refused", f"{len(failed)} example(s) fail: {names}", current)
+            why = f" ({failed[0].detail[:200]})" if failed[0].detail else ""
+            reason = f"{len(failed)} example(s) fail: {names}{why}"
+            return self._status(pack, "refused", reason, current)
         self._swap(pack, current)
         removed = tuple(sorted(current.rule_ids - pack.rule_ids)) if current else ()
         return self._status(pack, "accepted", "rollback" if rollback else "", current, removed)

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from pydantic import ValidationError
 
 from geo.fences import CompiledFenceSet, parse_fence_set
 from loop.calendar import WorkingCalendar, load_dir, parse_year
@@ -152,7 +153,13 @@ async def apply(
 
 def _one_line(exc: BaseException) -> str:
     """``"Class: first line of the message"``, at most 300 characters (a status, not a dump)."""
-    lines = str(exc).strip().splitlines()
+    if isinstance(exc, ValidationError):  # its first line only names the model
+        text = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'record'}: {e['msg']}" for e in exc.errors()
+        )
+    else:
+        text = str(exc)
+    lines = text.strip().splitlines()
     return f"{type(exc).__name__}: {lines[0] if lines else ''}"[:300]
 
 
@@ -202,12 +209,15 @@ def apply_fenceset(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str
 
 
 def apply_model(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str, Any] | None:
-    from models.publication import ModelPublication
+    from models.publication import ModelPublication, check_published_at
 
     rt = app.riskloop_runtime
     if value is None or rt.models is None:
         return None
     pub = ModelPublication.model_validate_json(value)
+    if pub.name != name:
+        raise ValueError(f"the record's key {name!r} is not the model's name {pub.name!r}")
+    check_published_at(pub, datetime.now(UTC))  # wall time: publishers stamp wall time
     current = rt.models.versions().get(pub.name)
     if current == pub.version and pub.rollback_of is None:
         return None
