@@ -38,9 +38,9 @@ schemas.errors.ConfigError: fence set 'demo': has no features; publish at least 
 from __future__ import annotations
 
 import hashlib
-import re
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path

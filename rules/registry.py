@@ -123,7 +123,34 @@ class PackRegistry:
             return self._status(pack, "refused", "the YAML's name/version differ from the record's")
         if publication.content_hash and publication.content_hash != pack.content_hash:
             return self._status(pack, "refused", "content hash does not match the YAML")
+        if publication.rollback_of is not None:
+            problem = self._rollback_problem(pack, publication.rollback_of)
+            if problem:
+                return self._status(pack, "refused", problem, self._active.get(pack.name))
         return self.activate(pack, rollback=publication.rollback_of is not None)
+
+    def _rollback_problem(self, pack: CompiledPack, rollback_of: str) -> str:
+        """Why a publication marked ``rollback_of`` may not skip the version check, or "".
+
+        A rollback goes back from the active version to an older one. After compaction a
+        worker may start with only the rollback record left (the version it rolled back from
+        is gone): going forward from what is active then needs no exemption.
+        """
+        try:
+            older = version_key(pack.version) < version_key(rollback_of)
+        except ValueError as exc:
+            return f"rollback_of: {exc}"
+        if not older:
+            return f"a rollback goes back: {pack.version} is not older than {rollback_of}"
+        current = self._active.get(pack.name)
+        if current is None or current.version == rollback_of:
+            return ""
+        if version_key(pack.version) > version_key(current.version):
+            return ""
+        return (
+            f"rollback_of {rollback_of} is not the active version {current.version}; "
+            "use `riskloop rules rollback` or a new version"
+        )
 
     def rollback(self, name: str) -> ActivationStatus:
         """Reactivate the version before the active one; the active one is dropped."""

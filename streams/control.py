@@ -18,6 +18,7 @@ import asyncio
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -25,7 +26,8 @@ from pydantic import ValidationError
 
 from geo.fences import CompiledFenceSet, parse_fence_set
 from loop.calendar import WorkingCalendar, load_dir, parse_year
-from loop.silences import Silence
+from loop.silences import Silence, check_limits
+from rules.compiler import CompiledPack, load_pack
 from rules.registry import ActivationStatus
 from schemas.records import RulePackPublication
 from streams.logs import get_logger
@@ -138,7 +140,7 @@ async def apply(
     name = (key or b"").decode(errors="replace")
     try:
         status = handler(app, name, value)
-    except Exception as exc:  # noqa: BLE001 — see the docstring: a refusal, whatever it was
+    except Exception as exc:  # see the docstring: a refusal, whatever it was
         status = status_record(rt.worker_id, kind, name, "", "refused", _one_line(exc))
     if status is None:
         return None
@@ -164,12 +166,33 @@ def _one_line(exc: BaseException) -> str:
 
 
 def apply_rulepack(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str, Any] | None:
+    """A pack version from ``control.rulepacks``; a tombstone withdraws what was published.
+
+    Withdrawing a shipped pack goes back to its shipped version, not to nothing: that is what
+    a restart runs once compaction has dropped the published versions, and a shipped pack is
+    part of the release (drop its rules with a new version instead).
+    """
     rt = app.riskloop_runtime
-    if value is None:  # tombstone: the pack is withdrawn
-        removed = rt.packs.remove(name)
-        app.riskloop_control.removed_rules.extend(removed)
-        return status_record(rt.worker_id, "rulepack", name, "", "removed")
+    if value is None:
+        shipped = shipped_pack(rt.settings.rule_packs_dir, name)
+        if shipped is None:
+            removed = rt.packs.remove(name)
+            app.riskloop_control.removed_rules.extend(removed)
+            return status_record(rt.worker_id, "rulepack", name, "", "removed")
+        back = rt.packs.activate(shipped, rollback=True)
+        app.riskloop_control.removed_rules.extend(back.removed_rules or ())
+        reason = "withdrawn: a shipped pack goes back to its shipped version, not away"
+        return status_record(
+            rt.worker_id,
+            "rulepack",
+            name,
+            back.version,
+            back.status,
+            reason if back.accepted else back.reason,
+        )
     pub = RulePackPublication.model_validate_json(value)
+    if pub.name != name:
+        raise ValueError(f"the record's key {name!r} is not the pack's name {pub.name!r}")
     current = rt.packs.active.get(pub.name)
     if current is not None and current.content_hash == pub.content_hash and pub.rollback_of is None:
         return None  # the same content again (restart replay of what is already active)
@@ -178,6 +201,15 @@ def apply_rulepack(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str
     return status_record(
         rt.worker_id, "rulepack", result.name, result.version, result.status, result.reason
     )
+
+
+def shipped_pack(folder: str | Path, name: str) -> CompiledPack | None:
+    """The pack of that name shipped in ``folder`` (what ``build_runtime`` loads), if any."""
+    for path in sorted(Path(folder).glob("*.yaml")):
+        pack = load_pack(path)
+        if pack.name == name:
+            return pack
+    return None
 
 
 def apply_fenceset(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str, Any] | None:
@@ -200,6 +232,8 @@ def apply_fenceset(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str
             app.riskloop_control.fence_changes.append((old, empty))
         return status_record(rt.worker_id, "fenceset", name, "", "removed")
     fences = parse_fence_set(value)
+    if fences.name != name:
+        raise ValueError(f"the record's key {name!r} is not the fence set's name {fences.name!r}")
     if old is not None and old.content_hash == fences.content_hash:
         return None
     rt.fence_sets[fences.name] = fences
@@ -251,11 +285,15 @@ def apply_calendar(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str
 
 
 def apply_silence(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str, Any] | None:
+    """A silence, held to the API's limits; a refused one leaves the one in force untouched."""
     rt = app.riskloop_runtime
-    rt.silences = [s for s in rt.silences if s.silence_id != name]
     if value is None:
+        rt.silences = [s for s in rt.silences if s.silence_id != name]
         return status_record(rt.worker_id, "silence", name, "", "removed")
-    silence = Silence.model_validate_json(value)
+    silence = check_limits(Silence.model_validate_json(value), rt.loop.max_silence)
+    if silence.silence_id != name:
+        raise ValueError(f"the record's key {name!r} is not its silence_id {silence.silence_id!r}")
+    rt.silences = [s for s in rt.silences if s.silence_id != name]
     if silence.end > rt.clock.now():
         rt.silences.append(silence)
     if silence.expired_by is not None and silence.expired_at is not None:

@@ -50,9 +50,12 @@ async def run(app: RiskLoopApp, handler: Any, key: str, value: bytes | None) -> 
 
 def refused(app: RiskLoopApp, kind: str) -> float:
     metrics = app.riskloop_runtime.metrics
-    return metrics.registry.get_sample_value(
-        "riskloop_hotloads_total", {"kind": kind, "status": "refused"}
-    ) or 0.0
+    return (
+        metrics.registry.get_sample_value(
+            "riskloop_hotloads_total", {"kind": kind, "status": "refused"}
+        )
+        or 0.0
+    )
 
 
 @pytest.mark.parametrize(
@@ -103,10 +106,28 @@ async def test_any_exception_in_a_handler_is_a_refusal_with_its_class(app: RiskL
 
 
 async def test_a_tombstone_does_not_remove_a_shipped_pack(app: RiskLoopApp) -> None:
+    shipped = app.riskloop_runtime.packs.active["complaints"].version
     status = await run(app, control.apply_rulepack, "complaints", None)
-    assert status["status"] == "refused"
+    assert status["status"] != "removed"
+    assert app.riskloop_runtime.packs.active["complaints"].version == shipped
+
+
+async def test_a_tombstone_withdraws_a_published_version_back_to_the_shipped_one(
+    app: RiskLoopApp,
+) -> None:
+    shipped = app.riskloop_runtime.packs.active["complaints"].version
+    await run(app, control.apply_rulepack, "complaints", pack_record())
+    assert app.riskloop_runtime.packs.active["complaints"].version == "9.0.0"
+    status = await run(app, control.apply_rulepack, "complaints", None)
+    assert (status["status"], status["version"]) == ("accepted", shipped)
     assert "shipped" in status["reason"]
-    assert "complaints" in app.riskloop_runtime.packs.active
+    assert app.riskloop_runtime.packs.active["complaints"].version == shipped
+
+
+async def test_a_record_under_another_key_is_refused(app: RiskLoopApp) -> None:
+    status = await run(app, control.apply_rulepack, "other", pack_record())
+    assert status["status"] == "refused"
+    assert "other" not in app.riskloop_runtime.packs.active
 
 
 async def test_a_rollback_must_name_the_active_version(app: RiskLoopApp) -> None:
