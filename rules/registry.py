@@ -14,6 +14,7 @@ and a version that fails validation or its own examples never replaces the activ
 
 from __future__ import annotations
 
+import json
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -45,6 +46,43 @@ class ActivationStatus:
     @property
     def accepted(self) -> bool:
         return self.status == "accepted"
+
+
+def start_records(records: list[bytes | None]) -> list[bytes | None]:
+    """Of every record one pack name has on the control topic (oldest first), those a worker
+    starting up must apply to end where a worker that applied them all ended.
+
+    Compiling a pack and playing its examples takes a while, and an uncompacted topic holds
+    every version ever published: replaying them all made each start slow. What decides the
+    outcome is the latest record; a rollback needs the version it rolls back from active
+    first (its check names that version), so that record is applied before it.
+
+    >>> import json
+    >>> def pub(v, back=None):
+    ...     return json.dumps({"version": v, "rollback_of": back}).encode()
+    >>> [json.loads(r)["version"] for r in start_records([pub("1"), pub("2"), pub("3")])]
+    ['3']
+    >>> [json.loads(r)["version"] for r in start_records([pub("2"), pub("3"), pub("2", "3")])]
+    ['3', '2']
+    >>> start_records([pub("2"), None])
+    [None]
+    """
+    if not records:
+        return []
+    last = records[-1]
+    try:
+        rollback_of = json.loads(last)["rollback_of"] if last is not None else None
+    except (ValueError, TypeError, KeyError, RecursionError):
+        rollback_of = None  # not a publication: apply it alone, and let it be refused
+    if not isinstance(rollback_of, str):
+        return [last]
+    for record in reversed(records[:-1]):
+        try:
+            if record is not None and json.loads(record).get("version") == rollback_of:
+                return [record, last]
+        except (ValueError, AttributeError, RecursionError):
+            continue
+    return [last]
 
 
 @dataclass

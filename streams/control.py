@@ -28,7 +28,7 @@ from geo.fences import CompiledFenceSet, parse_fence_set
 from loop.calendar import WorkingCalendar, load_dir, parse_year
 from loop.silences import Silence, check_limits
 from rules.compiler import CompiledPack, load_pack
-from rules.registry import ActivationStatus
+from rules.registry import ActivationStatus, start_records
 from schemas.records import RulePackPublication
 from streams.logs import get_logger
 from streams.producer import make_async_producer
@@ -87,15 +87,27 @@ async def run_control_plane(app: RiskLoopApp) -> None:
         consumer.assign(parts)
         await consumer.seek_to_beginning(*parts)
         ends = await consumer.end_offsets(parts)
+        # at start, pack records are held per name (latest last) and only those that decide
+        # the outcome are compiled once caught up: see rules.registry.start_records
+        held: dict[bytes | None, list[bytes | None]] = {}
         while True:
             if not app.riskloop_control.ready.is_set():
                 positions = [await consumer.position(tp) for tp in parts]
                 if all(pos >= ends[tp] for pos, tp in zip(positions, parts, strict=True)):
+                    for key, records in held.items():
+                        for value in start_records(records):
+                            await apply(app, apply_rulepack, key, value)
+                    held.clear()
                     app.riskloop_control.ready.set()
                     await announce(app)
             batches = await consumer.getmany(timeout_ms=500)
             for tp, messages in batches.items():
                 for msg in messages:
+                    if tp.topic == t.rulepacks and not app.riskloop_control.ready.is_set():
+                        records = held.pop(msg.key, [])  # re-inserted: latest key last
+                        records.append(msg.value)
+                        held[msg.key] = records
+                        continue
                     await apply(app, handlers[tp.topic], msg.key, msg.value)
     finally:
         await consumer.stop()

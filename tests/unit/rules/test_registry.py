@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from rules.registry import PackRegistry
+from rules.registry import PackRegistry, start_records
 from schemas.records import RulePackPublication
 from tests.unit.rules.conftest import pack_yaml, rule
 
@@ -107,3 +107,58 @@ def test_publication_hash_mismatch_refused(make_pack: Make) -> None:
         published_at=datetime(2024, 5, 6, tzinfo=UTC),
     )
     assert "hash" in reg.activate_publication(pub).reason
+
+
+def _publication(version: str, rollback_of: str | None = None) -> RulePackPublication:
+    return RulePackPublication(
+        name="test",
+        version=version,
+        content_hash="",
+        yaml=pack_yaml([rule(id="a.one", score=int(version[0]) + 1)], version=version),
+        published_by="m",
+        published_at=datetime(2024, 5, 6, tzinfo=UTC),
+        rollback_of=rollback_of,
+    )
+
+
+def test_rollback_must_name_the_active_version(make_pack: Make) -> None:
+    reg = PackRegistry()
+    reg.activate(make_pack(rule(id="a.one"), version="3.0.0"))
+    status = reg.activate_publication(_publication("1.0.0", rollback_of="9.0.0"))
+    assert status.status == "refused" and "not the active version 3.0.0" in status.reason
+    assert reg.active["test"].version == "3.0.0"
+
+
+def test_rollback_must_go_back(make_pack: Make) -> None:
+    reg = PackRegistry()
+    reg.activate(make_pack(rule(id="a.one"), version="3.0.0"))
+    status = reg.activate_publication(_publication("1.0.0", rollback_of="0.1.0"))
+    assert status.status == "refused" and "not older" in status.reason
+
+
+def test_rollback_after_compaction_is_a_step_forward(make_pack: Make) -> None:
+    """Only the rollback record is left: it moves on from the shipped 1.0.0, no exemption."""
+    reg = PackRegistry()
+    reg.activate(make_pack(rule(id="a.one"), version="1.0.0"))
+    assert reg.activate_publication(_publication("2.0.0", rollback_of="3.0.0")).accepted
+
+
+def test_start_records_compile_only_what_decides_the_outcome() -> None:
+    records = [_publication(v).model_dump_json().encode() for v in ("1.0.0", "2.0.0", "3.0.0")]
+    assert start_records(records) == records[-1:]
+    back = _publication("2.0.0", rollback_of="3.0.0").model_dump_json().encode()
+    assert start_records([*records, back]) == [records[2], back]
+    assert start_records([*records, None]) == [None]
+    assert start_records([*records, b"[" * 100_000]) == [b"[" * 100_000]
+
+
+def test_start_records_end_where_a_full_replay_ends(make_pack: Make) -> None:
+    records = [_publication(v) for v in ("1.0.0", "2.0.0", "3.0.0")]
+    records.append(_publication("2.0.0", rollback_of="3.0.0"))
+    full, fast = PackRegistry(), PackRegistry()
+    for pub in records:
+        full.activate_publication(pub)
+    for raw in start_records([p.model_dump_json().encode() for p in records]):
+        assert raw is not None
+        fast.activate_publication(RulePackPublication.model_validate_json(raw))
+    assert full.active["test"].content_hash == fast.active["test"].content_hash
