@@ -48,40 +48,42 @@ class ActivationStatus:
         return self.status == "accepted"
 
 
-def start_records(records: list[bytes | None]) -> list[bytes | None]:
-    """Of every record one pack name has on the control topic (oldest first), those a worker
-    starting up must apply to end where a worker that applied them all ended.
+def decides_alone(records: list[bytes | None]) -> list[bytes | None]:
+    """``[the latest record]`` of one pack name if applying it alone ends where applying every
+    record in order ends; ``[]`` when only the full replay can tell.
 
     Compiling a pack and playing its examples takes a while, and an uncompacted topic holds
-    every version ever published: replaying them all made each start slow. What decides the
-    outcome is the latest record; a rollback needs the version it rolls back from active
-    first (its check names that version), so that record is applied before it.
+    every version ever published: replaying them all made each start slow. The latest record
+    decides alone when it is a tombstone, or a (non-rollback) version newer than every earlier
+    one: whichever earlier one was active, it is accepted or refused for its own content. A
+    rollback, or an older version (refused, or accepted after a refused newer one), needs the
+    history; so does a latest record that turns out refused (the one before it stays active).
 
     >>> import json
     >>> def pub(v, back=None):
     ...     return json.dumps({"version": v, "rollback_of": back}).encode()
-    >>> [json.loads(r)["version"] for r in start_records([pub("1"), pub("2"), pub("3")])]
-    ['3']
-    >>> [json.loads(r)["version"] for r in start_records([pub("2"), pub("3"), pub("2", "3")])]
-    ['3', '2']
-    >>> start_records([pub("2"), None])
+    >>> [json.loads(r)["version"] for r in decides_alone([pub("1.0.0"), pub("2.0.0")])]
+    ['2.0.0']
+    >>> decides_alone([pub("3.0.0"), pub("2.0.0")]), decides_alone([pub("2.0.0", "3.0.0")])
+    ([], [])
+    >>> decides_alone([pub("2.0.0"), None])
     [None]
     """
     if not records:
         return []
     last = records[-1]
-    try:
-        rollback_of = json.loads(last)["rollback_of"] if last is not None else None
-    except (ValueError, TypeError, KeyError, RecursionError):
-        rollback_of = None  # not a publication: apply it alone, and let it be refused
-    if not isinstance(rollback_of, str):
+    if last is None:
         return [last]
-    for record in reversed(records[:-1]):
-        try:
-            if record is not None and json.loads(record).get("version") == rollback_of:
-                return [record, last]
-        except (ValueError, AttributeError, RecursionError):
-            continue
+    try:
+        meta = json.loads(last)
+        if meta.get("rollback_of") is not None:
+            return []
+        newest = version_key(meta["version"])
+        for record in records[:-1]:
+            if record is not None and version_key(json.loads(record)["version"]) >= newest:
+                return []
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        return []  # not a publication, or an earlier one is not: the full replay decides
     return [last]
 
 

@@ -28,7 +28,7 @@ from geo.fences import CompiledFenceSet, parse_fence_set
 from loop.calendar import WorkingCalendar, load_dir, parse_year
 from loop.silences import Silence, check_limits
 from rules.compiler import CompiledPack, load_pack
-from rules.registry import ActivationStatus, start_records
+from rules.registry import ActivationStatus, decides_alone
 from schemas.records import RulePackPublication
 from streams.logs import get_logger
 from streams.producer import make_async_producer
@@ -87,16 +87,15 @@ async def run_control_plane(app: RiskLoopApp) -> None:
         consumer.assign(parts)
         await consumer.seek_to_beginning(*parts)
         ends = await consumer.end_offsets(parts)
-        # at start, pack records are held per name (latest last) and only those that decide
-        # the outcome are compiled once caught up: see rules.registry.start_records
+        # at start, pack records are held per name (latest key last) and replayed once caught
+        # up, compiling the latest alone where that decides: see rules.registry.decides_alone
         held: dict[bytes | None, list[bytes | None]] = {}
         while True:
             if not app.riskloop_control.ready.is_set():
                 positions = [await consumer.position(tp) for tp in parts]
                 if all(pos >= ends[tp] for pos, tp in zip(positions, parts, strict=True)):
                     for key, records in held.items():
-                        for value in start_records(records):
-                            await apply(app, apply_rulepack, key, value)
+                        await replay_pack(app, key, records)
                     held.clear()
                     app.riskloop_control.ready.set()
                     await announce(app)
@@ -112,6 +111,17 @@ async def run_control_plane(app: RiskLoopApp) -> None:
     finally:
         await consumer.stop()
         await producer.stop()
+
+
+async def replay_pack(app: RiskLoopApp, key: bytes | None, records: list[bytes | None]) -> None:
+    """At start: one pack name's records, the latest alone when it decides alone (one compile
+    instead of one per version ever published), else all of them in order."""
+    for value in decides_alone(records):
+        status = await apply(app, apply_rulepack, key, value)
+        if status is None or status["status"] in ("accepted", "unchanged", "removed"):
+            return
+    for value in records:  # refused alone: the full replay keeps what was active before it
+        await apply(app, apply_rulepack, key, value)
 
 
 async def send_status(app: RiskLoopApp, record: dict[str, Any]) -> None:

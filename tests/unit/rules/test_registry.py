@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from rules.registry import PackRegistry, start_records
+from rules.registry import PackRegistry, decides_alone
 from schemas.records import RulePackPublication
 from tests.unit.rules.conftest import pack_yaml, rule
 
@@ -143,22 +143,12 @@ def test_rollback_after_compaction_is_a_step_forward(make_pack: Make) -> None:
     assert reg.activate_publication(_publication("2.0.0", rollback_of="3.0.0")).accepted
 
 
-def test_start_records_compile_only_what_decides_the_outcome() -> None:
+def test_the_latest_record_decides_alone_only_when_it_is_the_newest_version() -> None:
     records = [_publication(v).model_dump_json().encode() for v in ("1.0.0", "2.0.0", "3.0.0")]
-    assert start_records(records) == records[-1:]
+    assert decides_alone(records) == records[-1:]
     back = _publication("2.0.0", rollback_of="3.0.0").model_dump_json().encode()
-    assert start_records([*records, back]) == [records[2], back]
-    assert start_records([*records, None]) == [None]
-    assert start_records([*records, b"[" * 100_000]) == [b"[" * 100_000]
-
-
-def test_start_records_end_where_a_full_replay_ends(make_pack: Make) -> None:
-    records = [_publication(v) for v in ("1.0.0", "2.0.0", "3.0.0")]
-    records.append(_publication("2.0.0", rollback_of="3.0.0"))
-    full, fast = PackRegistry(), PackRegistry()
-    for pub in records:
-        full.activate_publication(pub)
-    for raw in start_records([p.model_dump_json().encode() for p in records]):
-        assert raw is not None
-        fast.activate_publication(RulePackPublication.model_validate_json(raw))
-    assert full.active["test"].content_hash == fast.active["test"].content_hash
+    assert decides_alone([*records, back]) == []
+    assert decides_alone([records[2], records[1]]) == []  # an older one published after
+    assert decides_alone([*records, None]) == [None]
+    assert decides_alone([*records, b"[" * 100_000]) == []
+    assert decides_alone([b"[" * 100_000, records[0]]) == []
