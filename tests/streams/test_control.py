@@ -213,3 +213,18 @@ async def test_a_silence_under_another_key_is_refused(app: RiskLoopApp) -> None:
     status = await run(app, control.apply_silence, "other", silence_record(2))
     assert status["status"] == "refused"
     assert app.riskloop_runtime.silences == []
+
+
+async def test_a_pack_nested_too_deep_is_refused(app: RiskLoopApp) -> None:
+    before = app.riskloop_runtime.packs.active["complaints"].version
+    record = json.loads(pack_record())
+    record["yaml"] = "[" * 100_000
+    status = await run(app, control.apply_rulepack, "complaints", json.dumps(record).encode())
+    assert status["status"] == "refused"
+    assert app.riskloop_runtime.packs.active["complaints"].version == before
+
+
+async def test_a_record_that_is_not_json_is_refused(app: RiskLoopApp) -> None:
+    for handler in (control.apply_rulepack, control.apply_model, control.apply_silence):
+        status = await run(app, handler, "x", b"\xff not json")
+        assert status["status"] == "refused"
