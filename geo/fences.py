@@ -40,6 +40,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,8 +98,32 @@ def content_hash(doc: Mapping[str, Any]) -> str:
     return hashlib.sha256(canon.encode("utf-8")).hexdigest()
 
 
+MAX_NESTING = 32
+"""GeoJSON nests at most ~8 deep (collection → feature → geometry → multipolygon rings → point);
+JSON nested thousands deep makes ``json.loads`` raise ``RecursionError`` in every worker."""
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def nesting_depth(payload: bytes) -> int:
+    """How deep arrays and objects nest in a JSON text (strings skipped), without recursion.
+
+    >>> nesting_depth(b'{"a": [[1, 2], "]]]"]}')
+    3
+    """
+    depth = deepest = 0
+    for m in _JSON_BRACKET.finditer(_JSON_STRING.sub(b'""', payload)):
+        depth += 1 if m.group() in (b"[", b"{") else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
 def parse_fence_set(payload: str | bytes) -> CompiledFenceSet:
     """Compile a fence set from JSON text, e.g. a ``control.geofences`` record value."""
+    raw = payload.encode("utf-8", errors="replace") if isinstance(payload, str) else payload
+    if nesting_depth(raw) > MAX_NESTING:
+        raise ConfigError(f"fence set is nested deeper than {MAX_NESTING} levels; not GeoJSON")
     try:
         doc = json.loads(payload)
     except (ValueError, UnicodeDecodeError) as exc:

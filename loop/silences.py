@@ -103,6 +103,20 @@ def create(data: dict[str, object], now: datetime, max_duration: timedelta) -> S
         raise ConfigError(f"silence rejected: {problems}") from exc
     if silence.ends_at <= now:
         raise ConfigError(f"silence {silence.silence_id} rejected: it has already expired")
+    return check_limits(silence, max_duration)
+
+
+def check_limits(silence: Silence, max_duration: timedelta) -> Silence:
+    """The API's limits, for a silence from anywhere: the control topic is read by every worker,
+    so one published past ``riskloop silence`` must meet the same ``max_silence``.
+
+    >>> t0 = datetime(2024, 6, 1)
+    >>> s = Silence(silence_id="s1", entity="E", reason="drill", creator="zhang",
+    ...             starts_at=t0, ends_at=datetime(9999, 1, 1))
+    >>> check_limits(s, timedelta(days=30))
+    Traceback (most recent call last):
+    schemas.errors.ConfigError: silence s1 rejected: longer than the allowed 30 days, 0:00:00; create a new one when it ends if the reason still holds
+    """
     if silence.ends_at - silence.starts_at > max_duration:
         raise ConfigError(
             f"silence {silence.silence_id} rejected: longer than the allowed {max_duration}; "

@@ -24,10 +24,10 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from models.base import SourceModel
 from models.errors import ModelError, PublicationRejected
@@ -52,6 +52,22 @@ class ModelPublication(BaseModel):
         description="score beside the live model of this name, raising nothing; disagreements counted",
     )
 
+    @field_validator("params")
+    @classmethod
+    def _finite(cls, params: dict[str, JsonValue]) -> dict[str, JsonValue]:
+        """JSON ``1e400`` reads as ``inf``; factories turn params into ints and spans, and an
+        infinite one overflows deep in a model instead of being refused here."""
+        stack: list[Any] = [params]
+        while stack:  # no recursion: the nesting comes from the sender
+            value = stack.pop()
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"params must be finite numbers, not {value}")
+            if isinstance(value, dict):
+                stack.extend(value.values())
+            elif isinstance(value, list):
+                stack.extend(value)
+        return params
+
     @property
     def content_hash(self) -> str:
         """sha256 of what determines behaviour (factory, params, version), not of who/when."""
@@ -61,6 +77,27 @@ class ModelPublication(BaseModel):
             ensure_ascii=False,
         )
         return hashlib.sha256(blob.encode()).hexdigest()
+
+
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def check_published_at(pub: ModelPublication, now: datetime) -> None:
+    """Refuse a publication dated in the future (beyond clock skew between hosts).
+
+    Publications are ordered by ``published_at`` (:meth:`WorkerModels.add`), so one dated
+    9999 would pin itself: every later, real version would count as older and be refused.
+
+    >>> pub = ModelPublication(name="m", factory="f", version="1", published_by="li",
+    ...                        published_at=datetime(9999, 1, 1, tzinfo=UTC))
+    >>> check_published_at(pub, datetime(2024, 1, 1, tzinfo=UTC))
+    Traceback (most recent call last):
+    models.errors.PublicationRejected: model m v1 is dated 9999-01-01T00:00:00+00:00, in the future
+    """
+    if pub.published_at > now + CLOCK_SKEW:
+        raise PublicationRejected(
+            f"model {pub.name} v{pub.version} is dated {pub.published_at.isoformat()}, in the future"
+        )
 
 
 def build(pub: ModelPublication) -> SourceModel:

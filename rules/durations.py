@@ -26,12 +26,29 @@ class BadDuration(RiskLoopError):
     """A duration or time in a pack or example could not be read."""
 
 
+MAX_DURATION = 100 * 366 * 86400
+"""The longest duration a pack may write (100 years): packs arrive from the control topic, and
+``"+99999999999999d"`` added to an event time overflows ``datetime`` in every worker."""
+_MAX_DIGITS = 12
+
+
 def parse_duration(text: str) -> int:
-    """Seconds in ``text`` (units s, m, h, d, w; parts may be combined: ``"1h30m"``)."""
+    """Seconds in ``text`` (units s, m, h, d, w; parts may be combined: ``"1h30m"``).
+
+    >>> parse_duration("99999999999999d")
+    Traceback (most recent call last):
+    rules.durations.BadDuration: duration '99999999999999d' is longer than 100 years
+    """
     compact = str(text).strip().replace(" ", "")
-    if not _WHOLE.fullmatch(compact):
-        raise BadDuration(f"{text!r} is not a duration; write e.g. '30s', '10m', '2h', '7d'")
-    return sum(int(n) * _UNITS[u] for n, u in _PART.findall(compact))
+    if len(compact) > 64 or not _WHOLE.fullmatch(compact):
+        raise BadDuration(f"{text!r:.80} is not a duration; write e.g. '30s', '10m', '2h', '7d'")
+    parts = _PART.findall(compact)
+    if any(len(n.lstrip("0")) > _MAX_DIGITS for n, _ in parts):
+        raise BadDuration(f"duration {text!r:.80} is longer than 100 years")
+    seconds = sum(int(n) * _UNITS[u] for n, u in parts)
+    if seconds > MAX_DURATION:
+        raise BadDuration(f"duration {text!r:.80} is longer than 100 years")
+    return seconds
 
 
 def is_deadline(text: str) -> bool:

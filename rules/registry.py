@@ -14,6 +14,7 @@ and a version that fails validation or its own examples never replaces the activ
 
 from __future__ import annotations
 
+import json
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -45,6 +46,45 @@ class ActivationStatus:
     @property
     def accepted(self) -> bool:
         return self.status == "accepted"
+
+
+def decides_alone(records: list[bytes | None]) -> list[bytes | None]:
+    """``[the latest record]`` of one pack name if applying it alone ends where applying every
+    record in order ends; ``[]`` when only the full replay can tell.
+
+    Compiling a pack and playing its examples takes a while, and an uncompacted topic holds
+    every version ever published: replaying them all made each start slow. The latest record
+    decides alone when it is a tombstone, or a (non-rollback) version newer than every earlier
+    one: whichever earlier one was active, it is accepted or refused for its own content. A
+    rollback, or an older version (refused, or accepted after a refused newer one), needs the
+    history; so does a latest record that turns out refused (the one before it stays active).
+
+    >>> import json
+    >>> def pub(v, back=None):
+    ...     return json.dumps({"version": v, "rollback_of": back}).encode()
+    >>> [json.loads(r)["version"] for r in decides_alone([pub("1.0.0"), pub("2.0.0")])]
+    ['2.0.0']
+    >>> decides_alone([pub("3.0.0"), pub("2.0.0")]), decides_alone([pub("2.0.0", "3.0.0")])
+    ([], [])
+    >>> decides_alone([pub("2.0.0"), None])
+    [None]
+    """
+    if not records:
+        return []
+    last = records[-1]
+    if last is None:
+        return [last]
+    try:
+        meta = json.loads(last)
+        if meta.get("rollback_of") is not None:
+            return []
+        newest = version_key(meta["version"])
+        for record in records[:-1]:
+            if record is not None and version_key(json.loads(record)["version"]) >= newest:
+                return []
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        return []  # not a publication, or an earlier one is not: the full replay decides
+    return [last]
 
 
 @dataclass
@@ -98,7 +138,9 @@ class PackRegistry:
         failed = failures(run_examples(pack))
         if failed:
             names = ", ".join(f"{f.rule_id}/{f.example}" for f in failed[:5])
-            return self._status(pack, "refused", f"{len(failed)} example(s) fail: {names}", current)
+            why = f" ({failed[0].detail[:200]})" if failed[0].detail else ""
+            reason = f"{len(failed)} example(s) fail: {names}{why}"
+            return self._status(pack, "refused", reason, current)
         self._swap(pack, current)
         removed = tuple(sorted(current.rule_ids - pack.rule_ids)) if current else ()
         return self._status(pack, "accepted", "rollback" if rollback else "", current, removed)
@@ -121,7 +163,34 @@ class PackRegistry:
             return self._status(pack, "refused", "the YAML's name/version differ from the record's")
         if publication.content_hash and publication.content_hash != pack.content_hash:
             return self._status(pack, "refused", "content hash does not match the YAML")
+        if publication.rollback_of is not None:
+            problem = self._rollback_problem(pack, publication.rollback_of)
+            if problem:
+                return self._status(pack, "refused", problem, self._active.get(pack.name))
         return self.activate(pack, rollback=publication.rollback_of is not None)
+
+    def _rollback_problem(self, pack: CompiledPack, rollback_of: str) -> str:
+        """Why a publication marked ``rollback_of`` may not skip the version check, or "".
+
+        A rollback goes back from the active version to an older one. After compaction a
+        worker may start with only the rollback record left (the version it rolled back from
+        is gone): going forward from what is active then needs no exemption.
+        """
+        try:
+            older = version_key(pack.version) < version_key(rollback_of)
+        except ValueError as exc:
+            return f"rollback_of: {exc}"
+        if not older:
+            return f"a rollback goes back: {pack.version} is not older than {rollback_of}"
+        current = self._active.get(pack.name)
+        if current is None or current.version == rollback_of:
+            return ""
+        if version_key(pack.version) > version_key(current.version):
+            return ""
+        return (
+            f"rollback_of {rollback_of} is not the active version {current.version}; "
+            "use `riskloop rules rollback` or a new version"
+        )
 
     def rollback(self, name: str) -> ActivationStatus:
         """Reactivate the version before the active one; the active one is dropped."""

@@ -18,6 +18,7 @@ import asyncio
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -25,9 +26,9 @@ from pydantic import ValidationError
 
 from geo.fences import CompiledFenceSet, parse_fence_set
 from loop.calendar import WorkingCalendar, load_dir, parse_year
-from loop.silences import Silence
-from rules.registry import ActivationStatus
-from schemas.errors import RiskLoopError
+from loop.silences import Silence, check_limits
+from rules.compiler import CompiledPack, load_pack
+from rules.registry import ActivationStatus, decides_alone
 from schemas.records import RulePackPublication
 from streams.logs import get_logger
 from streams.producer import make_async_producer
@@ -86,19 +87,41 @@ async def run_control_plane(app: RiskLoopApp) -> None:
         consumer.assign(parts)
         await consumer.seek_to_beginning(*parts)
         ends = await consumer.end_offsets(parts)
+        # at start, pack records are held per name (latest key last) and replayed once caught
+        # up, compiling the latest alone where that decides: see rules.registry.decides_alone
+        held: dict[bytes | None, list[bytes | None]] = {}
         while True:
             if not app.riskloop_control.ready.is_set():
                 positions = [await consumer.position(tp) for tp in parts]
                 if all(pos >= ends[tp] for pos, tp in zip(positions, parts, strict=True)):
+                    for key, records in held.items():
+                        await replay_pack(app, key, records)
+                    held.clear()
                     app.riskloop_control.ready.set()
                     await announce(app)
             batches = await consumer.getmany(timeout_ms=500)
             for tp, messages in batches.items():
                 for msg in messages:
+                    if tp.topic == t.rulepacks and not app.riskloop_control.ready.is_set():
+                        records = held.pop(msg.key, [])  # re-inserted: latest key last
+                        records.append(msg.value)
+                        held[msg.key] = records
+                        continue
                     await apply(app, handlers[tp.topic], msg.key, msg.value)
     finally:
         await consumer.stop()
         await producer.stop()
+
+
+async def replay_pack(app: RiskLoopApp, key: bytes | None, records: list[bytes | None]) -> None:
+    """At start: one pack name's records, the latest alone when it decides alone (one compile
+    instead of one per version ever published), else all of them in order."""
+    for value in decides_alone(records):
+        status = await apply(app, apply_rulepack, key, value)
+        if status is None or status["status"] in ("accepted", "unchanged", "removed"):
+            return
+    for value in records:  # refused alone: the full replay keeps what was active before it
+        await apply(app, apply_rulepack, key, value)
 
 
 async def send_status(app: RiskLoopApp, record: dict[str, Any]) -> None:
@@ -124,34 +147,74 @@ async def announce(app: RiskLoopApp) -> None:
             await send_status(app, record)
 
 
-async def apply(app: RiskLoopApp, handler: Any, key: bytes | None, value: bytes | None) -> None:
-    """Apply one control record; any failure is a refusal, never a crash."""
+async def apply(
+    app: RiskLoopApp, handler: Any, key: bytes | None, value: bytes | None
+) -> dict[str, Any] | None:
+    """Apply one control record; any failure is a refusal, never a crash.
+
+    Every ``Exception`` is caught, not a list of expected ones: a record stays on a compacted
+    topic and is replayed first at every start, so one type this code did not foresee
+    (``OverflowError`` from a date, ``RecursionError`` from nesting) would otherwise stop every
+    worker for good. Returns the status record sent (``None``: nothing changed).
+    """
     rt = app.riskloop_runtime
     kind = handler.__name__.removeprefix("apply_")
     name = (key or b"").decode(errors="replace")
     try:
         status = handler(app, name, value)
-    except (RiskLoopError, ValidationError, ValueError, KeyError, TypeError) as exc:
-        status = status_record(
-            rt.worker_id, kind, name, "", "refused", f"{type(exc).__name__}: {exc}".splitlines()[0]
-        )
+    except Exception as exc:  # see the docstring: a refusal, whatever it was
+        status = status_record(rt.worker_id, kind, name, "", "refused", _one_line(exc))
     if status is None:
-        return
+        return None
     rt.metrics.hotloads.labels(kind, status["status"]).inc()
     for k, names in rt.active_versions().items():
         for n, version in names.items():
             rt.metrics.active_version.labels(k, n).info({"version": version})
     log.info("hot-load", **{k: v for k, v in status.items() if k != "at"})
     await send_status(app, status)
+    return status
+
+
+def _one_line(exc: BaseException) -> str:
+    """``"Class: first line of the message"``, at most 300 characters (a status, not a dump)."""
+    if isinstance(exc, ValidationError):  # its first line only names the model
+        text = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'record'}: {e['msg']}" for e in exc.errors()
+        )
+    else:
+        text = str(exc)
+    lines = text.strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"[:300]
 
 
 def apply_rulepack(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str, Any] | None:
+    """A pack version from ``control.rulepacks``; a tombstone withdraws what was published.
+
+    Withdrawing a shipped pack goes back to its shipped version, not to nothing: that is what
+    a restart runs once compaction has dropped the published versions, and a shipped pack is
+    part of the release (drop its rules with a new version instead).
+    """
     rt = app.riskloop_runtime
-    if value is None:  # tombstone: the pack is withdrawn
-        removed = rt.packs.remove(name)
-        app.riskloop_control.removed_rules.extend(removed)
-        return status_record(rt.worker_id, "rulepack", name, "", "removed")
+    if value is None:
+        shipped = shipped_pack(rt.settings.rule_packs_dir, name)
+        if shipped is None:
+            removed = rt.packs.remove(name)
+            app.riskloop_control.removed_rules.extend(removed)
+            return status_record(rt.worker_id, "rulepack", name, "", "removed")
+        back = rt.packs.activate(shipped, rollback=True)
+        app.riskloop_control.removed_rules.extend(back.removed_rules or ())
+        reason = "withdrawn: a shipped pack goes back to its shipped version, not away"
+        return status_record(
+            rt.worker_id,
+            "rulepack",
+            name,
+            back.version,
+            back.status,
+            reason if back.accepted else back.reason,
+        )
     pub = RulePackPublication.model_validate_json(value)
+    if pub.name != name:
+        raise ValueError(f"the record's key {name!r} is not the pack's name {pub.name!r}")
     current = rt.packs.active.get(pub.name)
     if current is not None and current.content_hash == pub.content_hash and pub.rollback_of is None:
         return None  # the same content again (restart replay of what is already active)
@@ -160,6 +223,15 @@ def apply_rulepack(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str
     return status_record(
         rt.worker_id, "rulepack", result.name, result.version, result.status, result.reason
     )
+
+
+def shipped_pack(folder: str | Path, name: str) -> CompiledPack | None:
+    """The pack of that name shipped in ``folder`` (what ``build_runtime`` loads), if any."""
+    for path in sorted(Path(folder).glob("*.yaml")):
+        pack = load_pack(path)
+        if pack.name == name:
+            return pack
+    return None
 
 
 def apply_fenceset(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str, Any] | None:
@@ -182,6 +254,8 @@ def apply_fenceset(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str
             app.riskloop_control.fence_changes.append((old, empty))
         return status_record(rt.worker_id, "fenceset", name, "", "removed")
     fences = parse_fence_set(value)
+    if fences.name != name:
+        raise ValueError(f"the record's key {name!r} is not the fence set's name {fences.name!r}")
     if old is not None and old.content_hash == fences.content_hash:
         return None
     rt.fence_sets[fences.name] = fences
@@ -191,12 +265,15 @@ def apply_fenceset(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str
 
 
 def apply_model(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str, Any] | None:
-    from models.publication import ModelPublication
+    from models.publication import ModelPublication, check_published_at
 
     rt = app.riskloop_runtime
     if value is None or rt.models is None:
         return None
     pub = ModelPublication.model_validate_json(value)
+    if pub.name != name:
+        raise ValueError(f"the record's key {name!r} is not the model's name {pub.name!r}")
+    check_published_at(pub, datetime.now(UTC))  # wall time: publishers stamp wall time
     current = rt.models.versions().get(pub.name)
     if current == pub.version and pub.rollback_of is None:
         return None
@@ -230,11 +307,15 @@ def apply_calendar(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str
 
 
 def apply_silence(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str, Any] | None:
+    """A silence, held to the API's limits; a refused one leaves the one in force untouched."""
     rt = app.riskloop_runtime
-    rt.silences = [s for s in rt.silences if s.silence_id != name]
     if value is None:
+        rt.silences = [s for s in rt.silences if s.silence_id != name]
         return status_record(rt.worker_id, "silence", name, "", "removed")
-    silence = Silence.model_validate_json(value)
+    silence = check_limits(Silence.model_validate_json(value), rt.loop.max_silence)
+    if silence.silence_id != name:
+        raise ValueError(f"the record's key {name!r} is not its silence_id {silence.silence_id!r}")
+    rt.silences = [s for s in rt.silences if s.silence_id != name]
     if silence.end > rt.clock.now():
         rt.silences.append(silence)
     if silence.expired_by is not None and silence.expired_at is not None:

@@ -88,9 +88,9 @@ def publish_pack(
 def rollback_pack(settings: Settings, name: str, who: str) -> RulePackPublication:
     """Republish the version before the latest one of ``name`` (marked as a rollback)."""
     history = [
-        RulePackPublication.model_validate_json(v)
+        pub
         for k, v in read_all(settings, settings.topics.rulepacks)
-        if k == name and v is not None
+        if k == name and v is not None and (pub := _publication(v)) is not None
     ]
     history = [pub for pub in history if _activatable(pub)]
     versions: list[RulePackPublication] = []
@@ -116,13 +116,22 @@ def rollback_pack(settings: Settings, name: str, who: str) -> RulePackPublicatio
     return pub
 
 
+def _publication(value: bytes) -> RulePackPublication | None:
+    """A pack record from the topic, or None: one a worker refused is no rollback target, and
+    must not stop the CLI either (the topic accepts any bytes)."""
+    try:
+        return RulePackPublication.model_validate_json(value)
+    except ValueError:  # pydantic's ValidationError is a ValueError
+        return None
+
+
 def _activatable(pub: RulePackPublication) -> bool:
     """Would a worker accept this publication? (Refused ones never ran: not a rollback target.)"""
     try:
         pack = load_pack_text(pub.yaml, origin=f"{pub.name}@{pub.version}")
-    except RiskLoopError:
-        return False
-    return not failures(run_examples(pack)) and pack.version == pub.version
+        return not failures(run_examples(pack)) and pack.version == pub.version
+    except (RiskLoopError, RecursionError, OverflowError, OSError, ValueError):
+        return False  # what a worker refuses (apply() turns any exception into a refusal)
 
 
 def _shipped(settings: Settings, name: str, newer_than: str) -> RulePackPublication | None:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from rules.registry import PackRegistry
+from rules.registry import PackRegistry, decides_alone
 from schemas.records import RulePackPublication
 from tests.unit.rules.conftest import pack_yaml, rule
 
@@ -107,3 +107,48 @@ def test_publication_hash_mismatch_refused(make_pack: Make) -> None:
         published_at=datetime(2024, 5, 6, tzinfo=UTC),
     )
     assert "hash" in reg.activate_publication(pub).reason
+
+
+def _publication(version: str, rollback_of: str | None = None) -> RulePackPublication:
+    return RulePackPublication(
+        name="test",
+        version=version,
+        content_hash="",
+        yaml=pack_yaml([rule(id="a.one", score=int(version[0]) + 1)], version=version),
+        published_by="m",
+        published_at=datetime(2024, 5, 6, tzinfo=UTC),
+        rollback_of=rollback_of,
+    )
+
+
+def test_rollback_must_name_the_active_version(make_pack: Make) -> None:
+    reg = PackRegistry()
+    reg.activate(make_pack(rule(id="a.one"), version="3.0.0"))
+    status = reg.activate_publication(_publication("1.0.0", rollback_of="9.0.0"))
+    assert status.status == "refused" and "not the active version 3.0.0" in status.reason
+    assert reg.active["test"].version == "3.0.0"
+
+
+def test_rollback_must_go_back(make_pack: Make) -> None:
+    reg = PackRegistry()
+    reg.activate(make_pack(rule(id="a.one"), version="3.0.0"))
+    status = reg.activate_publication(_publication("1.0.0", rollback_of="0.1.0"))
+    assert status.status == "refused" and "not older" in status.reason
+
+
+def test_rollback_after_compaction_is_a_step_forward(make_pack: Make) -> None:
+    """Only the rollback record is left: it moves on from the shipped 1.0.0, no exemption."""
+    reg = PackRegistry()
+    reg.activate(make_pack(rule(id="a.one"), version="1.0.0"))
+    assert reg.activate_publication(_publication("2.0.0", rollback_of="3.0.0")).accepted
+
+
+def test_the_latest_record_decides_alone_only_when_it_is_the_newest_version() -> None:
+    records = [_publication(v).model_dump_json().encode() for v in ("1.0.0", "2.0.0", "3.0.0")]
+    assert decides_alone(records) == records[-1:]
+    back = _publication("2.0.0", rollback_of="3.0.0").model_dump_json().encode()
+    assert decides_alone([*records, back]) == []
+    assert decides_alone([records[2], records[1]]) == []  # an older one published after
+    assert decides_alone([*records, None]) == [None]
+    assert decides_alone([*records, b"[" * 100_000]) == []
+    assert decides_alone([b"[" * 100_000, records[0]]) == []
