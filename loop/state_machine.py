@@ -42,7 +42,7 @@ from loop.errors import (
     WrongDepartment,
 )
 from loop.routing import RoutingTable
-from loop.tasks import Recurrence, TaskCase, case_for, provisional_years
+from loop.tasks import OPEN, Recurrence, TaskCase, case_for, provisional_years
 from rules.hit import TaskTemplate
 from schemas.records import Alert, Disposition, DispositionAction, TaskEvent, TaskState
 
@@ -59,9 +59,6 @@ _FROM: dict[DispositionAction, set[TaskState]] = {
     DispositionAction.assign: {TaskState.arbitration},
 }
 _CENTRE_ACTIONS = {DispositionAction.close, DispositionAction.reopen, DispositionAction.assign}
-_OPEN = {TaskState.created, TaskState.dispatched, TaskState.signed, TaskState.returned,
-         TaskState.arbitration, TaskState.in_progress, TaskState.reopened}  # fmt: skip
-"""States in which a task's deadlines still matter."""
 
 
 class _Recorder:
@@ -133,7 +130,7 @@ def recompute_deadlines(
     changes while any year the task spans is still provisional, or when the task is done.
     """
     task = case.task
-    if task.deadline_basis is not Basis.provisional or task.state not in _OPEN:
+    if task.deadline_basis is not Basis.provisional or task.state not in OPEN:
         return case, []
     if provisional_years(case, config.calendar):
         return case, []

@@ -93,17 +93,20 @@ def route(
     alert: Alert,
     template: TaskTemplate | None,
     routing: RoutingTable,
-    centre: str,
+    centre: str | None = None,
     recurrence: Recurrence | None = None,
 ) -> tuple[list[str], str | None]:
     """Candidate departments and, when no route matches, why the task goes to ``centre``.
 
     An unroutable warning (a model-only warning outside every route, say) still needs a
-    human: it goes to the risk centre's intake with the reason, instead of failing to open.
+    human: with ``centre`` it goes to the risk centre's intake with the reason, instead of
+    failing to open; without it, ``RoutingError`` is raised.
     """
     try:
         return departments_for(alert, template, routing, recurrence), None
     except RoutingError as exc:
+        if centre is None:
+            raise
         return [centre], exc.message
 
 
@@ -123,10 +126,19 @@ def task_for(
     The template's own deadlines, when set, override the level's defaults. With ``centre``,
     an unroutable warning goes there instead of raising ``RoutingError``.
     """
-    if centre is None:
-        department = departments_for(alert, template, routing, recurrence)[0]
-    else:
-        department = route(alert, template, routing, centre, recurrence)[0][0]
+    department = route(alert, template, routing, centre, recurrence)[0][0]
+    return _task(alert, template, department, deadline_settings, now, recurrence, calendar)
+
+
+def _task(
+    alert: Alert,
+    template: TaskTemplate | None,
+    department: str,
+    deadline_settings: DeadlineSettings,
+    now: datetime,
+    recurrence: Recurrence | None,
+    calendar: WorkingCalendar | None,
+) -> Task:
     sign_at, dispose_at, basis = deadlines.task_deadlines(
         alert.level,
         deadline_settings,
@@ -170,16 +182,9 @@ def case_for(
     centre: str | None = None,
 ) -> TaskCase:
     """A fresh :class:`TaskCase` around :func:`task_for`'s task (state ``created``)."""
-    if centre is None:
-        found, note = departments_for(alert, template, routing, recurrence), None
-    else:
-        found, note = route(alert, template, routing, centre, recurrence)
-    task = task_for(
-        alert, template, routing, deadline_settings, now,
-        recurrence=recurrence, calendar=calendar, centre=centre,
-    )  # fmt: skip
+    found, note = route(alert, template, routing, centre, recurrence)
     return TaskCase(
-        task=task,
+        task=_task(alert, template, found[0], deadline_settings, now, recurrence, calendar),
         candidates=found,
         sign_started=now,
         dispose_started=now,
@@ -187,6 +192,13 @@ def case_for(
         dispose_spec=template.dispose_deadline if template else None,
         routing_note=note,
     )
+
+
+OPEN = frozenset(
+    {TaskState.created, TaskState.dispatched, TaskState.signed, TaskState.returned,
+     TaskState.arbitration, TaskState.in_progress, TaskState.reopened}
+)  # fmt: skip
+"""States in which a task is still open: its deadlines and supervision still matter."""
 
 
 def provisional_years(case: TaskCase, calendar: WorkingCalendar) -> set[int]:

@@ -23,7 +23,7 @@ import faust
 from loop.errors import LoopError
 from loop.state_machine import apply, open_task, recompute_deadlines
 from loop.supervision import due
-from loop.tasks import Recurrence, TaskCase
+from loop.tasks import OPEN, Recurrence, TaskCase
 from rules.hit import TaskTemplate
 from schemas.errors import ValidationFailed
 from schemas.records import Alert, Disposition, TaskEvent, TaskState
@@ -156,10 +156,6 @@ def _observe_durations(app: RiskLoopApp, case: TaskCase, ev: TaskEvent) -> None:
         m.time_to_dispose.labels(ev.department).observe(max(0.0, (ev.at - start).total_seconds()))
 
 
-_OPEN = {TaskState.created, TaskState.dispatched, TaskState.signed, TaskState.returned,
-         TaskState.arbitration, TaskState.in_progress, TaskState.reopened}  # fmt: skip
-
-
 async def supervise(app: RiskLoopApp, tasks: MutableMapping[str, Any], partition: int = 0) -> int:
     """Tick body: raise due ladder steps for the open tasks in ``tasks``; refresh the gauges.
 
@@ -202,7 +198,7 @@ async def _supervise_one(
     if await _replayed(app, task_id):
         return 0
     case = load_case(app, task_id)
-    if case is None or case.task.state not in _OPEN:
+    if case is None or case.task.state not in OPEN:
         return 0
     recounted, notes = recompute_deadlines(case, rt.loop, now)
     if notes:

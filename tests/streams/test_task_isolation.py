@@ -7,6 +7,7 @@ runs supervision first, its dedup expiry and event-clock ticks (absence rules) t
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,7 +34,7 @@ def _at_partition(agent: Any, partition: int) -> None:
     agent.to_message = to_message
 
 
-async def _commands(app: RiskLoopApp, sent: Sent) -> list[tuple[bytes, bytes]]:
+async def _commands(app: RiskLoopApp, sent: Sent) -> list[tuple[bytes | None, bytes]]:
     await _inspect(app, inspection())
     commands = [(k, v) for t, k, v in sent.messages if t == "riskloop.task-commands"]
     assert commands
@@ -41,25 +42,29 @@ async def _commands(app: RiskLoopApp, sent: Sent) -> list[tuple[bytes, bytes]]:
     return commands
 
 
+async def _run(app: RiskLoopApp, commands: list[tuple[bytes | None, bytes]]) -> None:
+    """Feed ``commands`` (key, value) to the tasks agent as task commands."""
+    async with app.agents["tasks"].test_context() as tasks:
+        _on_topic(tasks, app.riskloop_topics.task_commands.get_topic_name())
+        for key, value in commands:
+            await tasks.put(value, key=key)
+
+
 def _dispatched(sent: Sent) -> list[dict[str, Any]]:
-    return [
-        task
+    """Tasks published on a department's topic."""
+    tasks = (
+        json.loads(raw)
         for topic, _, raw in sent.messages
         if topic.startswith("tasks.") and topic != "tasks.events"
-        for task in sent.on(topic)
-        if "alert_id" in task
-    ]
+    )
+    return [task for task in tasks if "alert_id" in task]
 
 
 async def test_a_command_that_cannot_open_is_dead_lettered_and_the_next_opens(
     app: RiskLoopApp, sent: Sent
 ) -> None:
     commands = await _commands(app, sent)
-    async with app.agents["tasks"].test_context() as tasks:
-        _on_topic(tasks, app.riskloop_topics.task_commands.get_topic_name())
-        await tasks.put(b'{"alert": {"level": "purple"}}', key=b"broken")
-        for key, value in commands:
-            await tasks.put(value, key=key)
+    await _run(app, [(b"broken", b'{"alert": {"level": "purple"}}'), *commands])
     dead = sent.on("deadletter")
     assert [d["source"] for d in dead] == ["task_commands"]
     assert "ValidationError" in dead[0]["message"]
@@ -70,11 +75,7 @@ async def test_a_command_that_cannot_open_is_dead_lettered_and_the_next_opens(
 async def test_one_unreadable_task_does_not_stop_the_partitions_supervision(
     app: RiskLoopApp, sent: Sent
 ) -> None:
-    commands = await _commands(app, sent)
-    async with app.agents["tasks"].test_context() as tasks:
-        _on_topic(tasks, app.riskloop_topics.task_commands.get_topic_name())
-        for key, value in commands:
-            await tasks.put(value, key=key)
+    await _run(app, await _commands(app, sent))
     good = _dispatched(sent)[0]
     n = app.riskloop_settings.topics.partitions
     partition = partition_of(good["task_id"], n)
