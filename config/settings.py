@@ -234,6 +234,12 @@ class Settings(BaseSettings):
     commit_interval: float = Field(
         1.0, gt=0, description="seconds between offset commits (a crash redoes at most this)"
     )
+    sink_wait: float = Field(
+        5.0,
+        ge=0,
+        description="s a checkpoint waits for the SQL/Redis sinks before it goes on "
+        "(their rows stay in the local outbox meanwhile)",
+    )
     commit_every: int = Field(100, gt=0, description="commit after this many events, if sooner")
     models_enabled: bool = Field(True, description="run the online models (off: rules only)")
     task_min_level: WarningLevel = Field(

@@ -10,7 +10,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from config.settings import Settings
 from infra.errors import InfraError
-from streams.tables import ALL_TABLES, changelog_topic
+from streams.checkpoint import changelog_topic
 
 DEFAULT_DEPARTMENTS = (
     "market_supervision",
@@ -78,17 +78,15 @@ def wanted_topics(
         )
         for name in t.control()
     ]
-    # Faust creates these on start, but a fresh group can race the metadata and crash with
-    # PartitionsMismatch; created here first, they exist with the right count and compaction.
-    topics += [
+    # every partition's state, written by the checkpoint (streams/checkpoint.py)
+    topics.append(
         NewTopic(
-            changelog_topic(settings.app_id, table),
+            changelog_topic(settings.app_id),
             num_partitions=t.partitions,
             replication_factor=1,
             config={"cleanup.policy": "compact"},
         )
-        for table in ALL_TABLES
-    ]
+    )
     return topics
 
 

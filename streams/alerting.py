@@ -4,8 +4,7 @@ The warning logic itself (fusion, grading, inhibition, silences) is pure, in loo
 this stage loads the entity's state from its table, calls it, stores the result and publishes
 every change on ``alerts`` (shadow ones on ``alerts.shadow``). A warning that needs a task sends
 an "open" command keyed by the deterministic task id; the task agent ignores a second one.
-An entity's warnings change once per event (all its hits and scores together), and the outputs
-are stored with them, so a redelivered event sends them again rather than folding twice.
+An entity's warnings change once per event (all its hits and scores together).
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ from rules.hit import RuleHit
 from schemas.records import Alert
 from streams.emit import Output, emit, output
 from streams.logs import get_logger
-from streams.once import Seen
 from streams.scoring import Scored
 
 if TYPE_CHECKING:
@@ -34,25 +32,19 @@ _NEWS = {"new", "escalated"}
 
 
 def load_warnings(app: RiskLoopApp, entity: str) -> EntityWarnings | None:
-    """The entity's warnings: decoded once, then from the worker's write-through cache.
-
-    The table stays the source of truth (changelog, recovery); the cache only saves decoding
-    it on every hit, and is cleared whenever partitions move (see streams/app.py).
-    """
-    cache = app.riskloop_runtime.warnings_cache
-    if entity in cache:
-        return cache[entity]
-    raw = app.riskloop_tables.warnings.current(entity)
-    state = EntityWarnings.model_validate(raw) if raw else None
-    if state is not None:
-        cache[entity] = state
+    """The entity's warnings. The store keeps the decoded object (a value restored from the
+    changelog is decoded on its first read and kept so, without marking it changed)."""
+    raw = app.riskloop_tables.warnings.get(entity)
+    if raw is None or isinstance(raw, EntityWarnings):
+        return raw
+    state = EntityWarnings.model_validate(raw)
+    app.riskloop_tables.warnings.keep_decoded(entity, state)
     return state
 
 
-def store_warnings(app: RiskLoopApp, state: EntityWarnings, outputs: list[Output]) -> None:
-    """Store the entity's warnings with the outputs this event produced (see streams/once.py)."""
-    app.riskloop_tables.warnings.put(state.entity, state.model_dump(mode="json"), outputs)
-    app.riskloop_runtime.warnings_cache[state.entity] = state
+def store_warnings(app: RiskLoopApp, state: EntityWarnings) -> None:
+    """Store the entity's warnings (written to the changelog at the next checkpoint)."""
+    app.riskloop_tables.warnings[state.entity] = state
 
 
 Change = Callable[[EntityWarnings | None], tuple[EntityWarnings | None, list[Alert]]]
@@ -61,19 +53,10 @@ Change = Callable[[EntityWarnings | None], tuple[EntityWarnings | None, list[Ale
 async def change_warnings(
     app: RiskLoopApp, entity: str, changes: list[Change], *, store_quiet: bool = True
 ) -> list[Alert]:
-    """Apply ``changes`` to the entity's warnings once per event, store, publish.
+    """Apply ``changes`` to the entity's warnings, store, publish.
 
-    A redelivered event that was applied before the worker died sends what it produced then.
     ``store_quiet=False`` (timers) stores nothing when no warning changed.
     """
-    replay = app.riskloop_tables.warnings.replay(entity)
-    if replay.seen is Seen.stored:
-        await emit(app, replay.outputs)
-        return [
-            Alert.model_validate_json(o["value"]) for o in replay.outputs if o["sink"] == "alert"
-        ]
-    if replay.seen is Seen.passed:
-        return []
     state = load_warnings(app, entity)
     alerts: list[Alert] = []
     for change in changes:
@@ -82,7 +65,7 @@ async def change_warnings(
     if state is None or not (alerts or store_quiet):
         return []
     outputs = warning_outputs(app, state, alerts)
-    store_warnings(app, state, outputs)
+    store_warnings(app, state)
     await emit(app, outputs)
     _observe(app, alerts)
     return alerts

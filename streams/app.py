@@ -6,8 +6,8 @@ each get exactly the configuration they pass in (no module-level app reading the
 
 from __future__ import annotations
 
+import asyncio
 import socket
-from collections.abc import Callable
 from typing import Any
 
 import faust
@@ -15,13 +15,16 @@ import faust
 from config.settings import Settings
 from schemas.dedup import DedupWindow
 from streams import tables
+from streams.checkpoint import Checkpoint, changelog_topic, read_partition, replay_changelog
 from streams.control import ControlState
 from streams.health import RiskLoopAgent
-from streams.metrics import Metrics
-from streams.once import Mode
+from streams.logs import get_logger
 from streams.runtime import Runtime, build_runtime
+from streams.state import Store
 from streams.tables import Tables
 from streams.topics import Topics, declare
+
+log = get_logger(__name__)
 
 
 class RiskLoopApp(faust.App):
@@ -31,7 +34,8 @@ class RiskLoopApp(faust.App):
     riskloop_topics: Topics
     riskloop_runtime: Runtime
     riskloop_tables: Tables
-    riskloop_committing: dict[str, int]
+    riskloop_store: Store
+    riskloop_checkpoint: Checkpoint
     riskloop_dedup: DedupWindow
     riskloop_sinks: Any
     riskloop_control: ControlState
@@ -72,8 +76,55 @@ def worker_identity(settings: Settings) -> str:
     return f"{settings.app_id}@{socket.gethostname()}:{settings.web_port}"
 
 
-def _counter(metrics: Metrics, table: str) -> Callable[[Mode], None]:
-    return lambda mode: metrics.redelivered.labels(table, mode.value).inc()
+def _checkpoint(app: RiskLoopApp) -> Checkpoint:
+    """The app's checkpoint: Faust's producer for the changelog, the sinks drained before it."""
+    settings = app.riskloop_settings
+    metrics = app.riskloop_runtime.metrics
+
+    async def send(topic: str, key: bytes, value: bytes | None, partition: int) -> Any:
+        return await app.producer.send(topic, key, value, partition, None, None)
+
+    async def drain() -> bool:
+        sinks = app.riskloop_sinks
+        return True if sinks is None else bool(await sinks.drain(timeout=settings.sink_wait))
+
+    def observed(records: int, size: int, seconds: float) -> None:
+        metrics.checkpoint_records.inc(records)
+        metrics.checkpoint_bytes.inc(size)
+        metrics.checkpoint_seconds.observe(seconds)
+
+    return Checkpoint(
+        store=app.riskloop_store, topic=changelog_topic(settings.app_id), send=send,
+        flush=app.producer.flush, drain=drain, on_checkpoint=observed,
+        worker=app.riskloop_runtime.worker_id,
+    )  # fmt: skip
+
+
+async def _restore(app: RiskLoopApp, partition: int) -> None:
+    """Read one partition's state back from the changelog (in a thread), then let its events
+    through (streams/checkpoint.py). A failure is retried: the partition waits meanwhile."""
+    settings = app.riskloop_settings
+    topic = changelog_topic(settings.app_id)
+    delay = 1.0
+    while True:
+        try:
+            records = await asyncio.to_thread(
+                read_partition, settings.bootstrap_servers, topic, partition
+            )
+            break
+        except Exception as exc:
+            app.riskloop_runtime.metrics.restore_failures.inc()
+            log.warning("state restore failed; retrying", partition=partition,
+                        error=f"{type(exc).__name__}: {exc}", retry_in=delay)  # fmt: skip
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+    restored = replay_changelog(records)
+    app.riskloop_checkpoint.take(partition, restored)
+    log.info(
+        "partition state restored", partition=partition, records=restored.records,
+        keys=sum(len(t) for t in restored.state.tables.values()), torn=restored.torn,
+        skipped=restored.bad,
+    )  # fmt: skip
 
 
 def build_app(settings: Settings, runtime: Runtime | None = None, **overrides: Any) -> RiskLoopApp:
@@ -82,34 +133,43 @@ def build_app(settings: Settings, runtime: Runtime | None = None, **overrides: A
     app = RiskLoopApp(settings.app_id, **conf)
     app.riskloop_settings = settings
     app.riskloop_topics = declare(app, settings)
-    app.riskloop_committing = {}  # offsets of the commit in flight (streams/consumer.py)
-    app.riskloop_tables = tables.declare(app, settings.topics.partitions, app.riskloop_committing)
+    app.riskloop_store = Store()
+    app.riskloop_tables = tables.declare(app.riskloop_store)
     app.riskloop_runtime = runtime or build_runtime(settings)
-    app.riskloop_runtime.worker_id = worker_identity(settings)
-    app.riskloop_runtime.event_clocks.store = app.riskloop_tables.clocks
-    for name in tables.TABLE_NAMES:
-        journal = getattr(app.riskloop_tables, name)
-        journal.on_redelivered = _counter(app.riskloop_runtime.metrics, name)
-        journal.on_truncated = app.riskloop_runtime.metrics.journal_truncated.labels(name).inc
+    rt = app.riskloop_runtime
+    rt.worker_id = worker_identity(settings)
+    rt.event_clocks.store = app.riskloop_tables.clocks
+    app.riskloop_checkpoint = _checkpoint(app)
     app.riskloop_dedup = DedupWindow(app.riskloop_tables.dedup, settings.dedup_window_seconds)
     app.riskloop_sinks = None
     app.riskloop_control = ControlState()
     app.riskloop_control.ready.set()  # no control plane unless the runner starts one
+    inputs = set(app.riskloop_topics.inputs())
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
-    async def _forget_revoked(app_: Any, revoked: Any, **_: Any) -> None:
-        app.riskloop_runtime.warnings_cache.clear()  # another worker may own them now
-        app.riskloop_runtime.event_clocks.forget()
-        app.riskloop_runtime.clocks_sent.clear()
-        for journal in app.riskloop_tables.journals():
-            journal.forget()  # what comes next after a rebalance is redelivered
-        app.riskloop_runtime.metrics.worker_ready.set(0)  # rebalancing: not consuming
+    async def _revoked(app_: Any, revoked: Any, **_: Any) -> None:
+        rt.metrics.worker_ready.set(0)  # rebalancing: not consuming
+        gone = {tp.partition for tp in revoked if tp.topic in inputs}
+        try:  # what was absorbed here is written before another worker may take it
+            await app.riskloop_checkpoint.commit()
+        except Exception as exc:  # the next owner redoes it from the last marker
+            log.warning("checkpoint at revocation failed", error=f"{type(exc).__name__}: {exc}")
+        for partition in gone:
+            app.riskloop_checkpoint.drop(partition)
+        rt.event_clocks.forget()
+        rt.clocks_sent.clear()
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
-    async def _forget_assigned(app_: Any, assigned: Any, **_: Any) -> None:
-        app.riskloop_runtime.warnings_cache.clear()  # recovered tables are the truth
+    async def _assigned(app_: Any, assigned: Any, **_: Any) -> None:
+        mine = {tp.partition for tp in assigned if tp.topic in inputs}
+        for partition in set(app.riskloop_store.partitions) - mine:
+            app.riskloop_checkpoint.drop(partition)
+        for partition in sorted(mine):
+            if not app.riskloop_checkpoint.held(partition):
+                app.riskloop_checkpoint.expect(partition).clear()
+                app.add_future(_restore(app, partition))
         if app.riskloop_control.ready.is_set():
-            app.riskloop_runtime.metrics.worker_ready.set(1)
+            rt.metrics.worker_ready.set(1)
 
     from streams import pipeline, web
 

@@ -1,16 +1,17 @@
-"""Two changes to Faust's consumer that the closed loop depends on, and why.
+"""Two changes to Faust's consumer that the checkpoint depends on, and why.
 
 Faust has no hooks for either, so both wrap a method of the worker's consumer object; they are
 covered by the SIGKILL and failover tests in tests/integration/.
 
-1. **Sinks before commits.** Faust flushes its producer, then commits the offsets. We also
-   write what the SQL/Redis sinks hold first, so a worker that dies for good leaves nothing in
-   its local outbox that the partitions' next owner would not redo. A target that is away
-   delays a commit by at most ``wait`` seconds; its rows stay in the outbox meanwhile.
-2. **Never-committed partitions start at the beginning.** After a restart with table
-   changelogs to recover, Faust left partitions that had never been committed unread (their
-   lag never moved; seen in the SIGKILL test). Nothing of them was committed, so their first
-   offset is exactly where at-least-once must resume: we seek there explicitly.
+1. **The checkpoint before the offsets** (streams/checkpoint.py). Faust flushes its producer,
+   then commits the offsets of the events its agents finished. The state those events changed,
+   and the sinks' rows, must be stored first: ``Consumer._commit`` (the last step of Faust's
+   commit) runs the checkpoint, and commits nothing if the changelog could not be written.
+2. **Never-committed partitions start at the beginning.** After a restart, Faust left
+   partitions that had never been committed unread (their lag never moved; seen in the SIGKILL
+   test). Nothing of them was committed, so their first offset is exactly where at-least-once
+   must resume: we seek there explicitly (reading ``Consumer._committed_offset`` and
+   ``_read_offset``, Faust's own bookkeeping, which has no public accessor).
 """
 
 from __future__ import annotations
@@ -19,27 +20,26 @@ from typing import Any
 
 from faust.transport.drivers.aiokafka import ensure_aiokafka_TP
 
+from streams.checkpoint import Checkpoint
 from streams.logs import get_logger
-from streams.outputs import Outputs
+from streams.metrics import Metrics
 
 log = get_logger(__name__)
 
 
-def install(
-    consumer: Any, outputs: Outputs, *, wait: float, committing: dict[str, int] | None = None
-) -> None:
-    """Wrap ``consumer`` (``app.consumer``) as described above.
-
-    ``committing`` gets the offsets of each commit as it starts ("topic:partition" → offset):
-    the journals must know a commit the broker may already hold (streams/once.py).
-    """
+def install(consumer: Any, checkpoint: Checkpoint, metrics: Metrics) -> None:
+    """Wrap ``consumer`` (``app.consumer``) as described above."""
     commit = consumer._commit
     perform_seek = consumer.perform_seek
 
-    async def commit_after_sinks(offsets: Any) -> bool:
-        if committing is not None:
-            committing.update({f"{tp.topic}:{tp.partition}": int(o) for tp, o in offsets.items()})
-        await outputs.drain(timeout=wait)
+    async def commit_after_checkpoint(offsets: Any) -> bool:
+        try:
+            await checkpoint.commit()
+        except Exception as exc:  # nothing committed: the events are not stored yet
+            metrics.checkpoint_failures.inc()
+            log.warning("checkpoint failed; offsets not committed",
+                        error=f"{type(exc).__name__}: {exc}")  # fmt: skip
+            return False
         return bool(await commit(offsets))
 
     async def seek_uncommitted_to_beginning() -> None:
@@ -55,5 +55,5 @@ def install(
                 consumer._read_offset[tp] = None
             log.info("never-committed partitions read from the beginning", partitions=len(fresh))
 
-    consumer._commit = commit_after_sinks
+    consumer._commit = commit_after_checkpoint
     consumer.perform_seek = seek_uncommitted_to_beginning

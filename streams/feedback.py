@@ -12,14 +12,13 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from loop.feedback import close_loop, feedback_for, update_precision
+from loop.feedback import close_loop
 from loop.profile import EntityProfile, disposition_kind, record
 from loop.tasks import TaskCase
 from streams.alerting import load_warnings, profile_output, store_warnings, warning_outputs
 from streams.drift import report_drift
 from streams.emit import emit
 from streams.logs import correlation, get_logger
-from streams.once import Seen
 
 if TYPE_CHECKING:
     from streams.app import RiskLoopApp
@@ -35,21 +34,12 @@ async def handle_feedback(app: RiskLoopApp, raw: bytes) -> None:
     if warnings is None:
         log.warning("feedback for an entity without warnings", task_id=case.task_id)
         return
-    replay = app.riskloop_tables.warnings.replay(entity)
-    if replay.seen is Seen.passed:
-        return
-    precision = app.riskloop_tables.precision  # rewinds: a redelivery counts from the same base
+    precision = app.riskloop_tables.precision
     counters = {
         rule: precision.get(rule) or {"confirmed": 0, "false_alarm": 0}
         for rule in _rules_of(warnings, fingerprint)
     }
     with correlation(case.task.correlation_id, task_id=case.task_id):
-        if replay.seen is Seen.stored:  # applied before a restart: count again, send again
-            warning = warnings.warnings.get(fingerprint)
-            if warning is not None:
-                _store_counters(app, update_precision(counters, feedback_for(case, warning)))
-            await emit(app, replay.outputs)
-            return
         closed = close_loop(
             case, warnings, counters, None, now=rt.clock.now(), config=rt.loop, silences=rt.silences
         )
@@ -64,7 +54,7 @@ async def handle_feedback(app: RiskLoopApp, raw: bytes) -> None:
             outputs.append(
                 profile_output(case.task.uscc, kind, when, case.task_id, case.task.region_code)
             )
-        store_warnings(app, closed.warnings, outputs)
+        store_warnings(app, closed.warnings)
         _store_counters(app, closed.counters or {})
         await emit(app, outputs)
         for rule in fb.rules:
@@ -92,10 +82,10 @@ async def handle_profile_event(app: RiskLoopApp, raw: bytes) -> None:
     rt = app.riskloop_runtime
     body = json.loads(raw)
     current = app.riskloop_tables.profiles.get(body["uscc"])
-    profile = EntityProfile.model_validate(current) if current else None
+    profile = EntityProfile.model_validate(current) if current is not None else None
     new = record(
         profile, body["uscc"], body["kind"], datetime.fromisoformat(body["at"]), body["ref"],
         config=rt.loop.profile, region_code=body.get("region_code"),
     )  # fmt: skip
     if new is not profile:
-        app.riskloop_tables.profiles[body["uscc"]] = new.model_dump(mode="json")
+        app.riskloop_tables.profiles[body["uscc"]] = new

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 
 import faust
 
-from schemas.dedup import DedupWindow
 from schemas.errors import ValidationFailed
 from schemas.ingest import dead_letter, decode_source
 from schemas.records import Record
 from streams.logs import get_logger
+from streams.state import retrying
 
 if TYPE_CHECKING:
     from streams.app import RiskLoopApp
@@ -26,7 +26,9 @@ async def ingest(app: RiskLoopApp, source: str, event: faust.EventT) -> Record |
     """The validated, normalised record, or None when it was dead-lettered or a duplicate."""
     rt = app.riskloop_runtime
     m = rt.metrics
-    m.events_in.labels(source).inc()
+    counting = not retrying()  # a retry after a full disk was counted the first time
+    if counting:
+        m.events_in.labels(source).inc()
     msg = event.message
     rt.offsets[f"{msg.topic}:{msg.partition}"] = msg.offset  # what model snapshots have seen
     raw = event.value if isinstance(event.value, bytes) else bytes(event.value or b"")
@@ -35,22 +37,29 @@ async def ingest(app: RiskLoopApp, source: str, event: faust.EventT) -> Record |
             source, raw, limits=rt.limits, now=rt.clock.now(), catalogue=rt.catalogue
         )
     except ValidationFailed as exc:
-        await send_dead_letter(app, source, event, exc)
+        await send_dead_letter(app, source, event, exc, counted=counting)
         return None
     when = getattr(record, "event_time").timestamp()  # noqa: B009 - every source record has it
     rt.event_watermark = max(rt.event_watermark, when)
     rt.event_clocks.observe(source, msg.partition, when, rt.clock.now().timestamp())
     if app.riskloop_dedup.seen(f"{source}:{getattr(record, 'event_id')}", when):  # noqa: B009
-        m.events_duplicate.labels(source).inc()
+        if counting:
+            m.events_duplicate.labels(source).inc()
         return None
-    m.events_accepted.labels(source).inc()
+    if counting:
+        m.events_accepted.labels(source).inc()
     return record
 
 
 async def send_dead_letter(
-    app: RiskLoopApp, source: str, event: faust.EventT, exc: Exception
+    app: RiskLoopApp, source: str, event: faust.EventT, exc: Exception, *, counted: bool = True
 ) -> None:
-    """Publish the rejected bytes with reason, field and where they came from."""
+    """Publish the rejected bytes with reason, field and where they came from.
+
+    ``counted=False`` for an event ingest had accepted and handling then failed (the agents'
+    boundary, streams/pipeline.py): it is in ``accepted`` already, and counted in
+    ``riskloop_event_failures_total``, so ``in = accepted + dead-lettered + duplicates`` stays
+    exact."""
     rt = app.riskloop_runtime
     msg = event.message
     reason = (
@@ -65,14 +74,11 @@ async def send_dead_letter(
         key=event.key if isinstance(event.key, bytes) else None, payload=raw,
         now=rt.clock.now(), worker=rt.worker_id,
     )  # fmt: skip
-    rt.metrics.events_deadlettered.labels(source, reason).inc()
+    if counted:
+        rt.metrics.events_deadlettered.labels(source, reason).inc()
     await app.riskloop_topics.deadletter.send(
         key=msg.topic.encode(), value=record.model_dump_json().encode()
     )
     log.warning(
         "dead-lettered", source=source, reason=reason, field=record.field, offset=msg.offset
     )
-
-
-def dedup_window(app: RiskLoopApp) -> DedupWindow:
-    return DedupWindow(app.riskloop_tables.dedup, app.riskloop_settings.dedup_window_seconds)

@@ -38,17 +38,46 @@ class Metrics:
             f"{p}_events_duplicate", "Re-sent records counted once", ["source"], registry=r
         )
         self.redelivered = Counter(
-            f"{p}_redelivered",
-            "Keys a redelivered event found already written: rewound and recomputed, or its "
-            "stored outputs sent again (streams/once.py)",
-            ["table", "how"],
+            f"{p}_redelivered_skipped",
+            "Redelivered events skipped because their partition had absorbed them already: "
+            "their state was checkpointed, their outputs sent (streams/checkpoint.py)",
+            ["topic"],
             registry=r,
         )
-        self.journal_truncated = Counter(
-            f"{p}_journal_truncated",
-            "Journal entries dropped to keep a table value under Kafka's message size: their "
-            "events are at least once (not effectively once) for that key if redelivered",
-            ["table"],
+        self.checkpoint_records = Counter(
+            f"{p}_checkpoint_records",
+            "State records written to the changelog by checkpoints (one per changed key)",
+            registry=r,
+        )
+        self.checkpoint_bytes = Counter(
+            f"{p}_checkpoint_bytes", "Bytes of state written by checkpoints", registry=r
+        )
+        self.checkpoint_seconds = Histogram(
+            f"{p}_checkpoint_seconds",
+            "Time a checkpoint took: quiesce, flush outputs and sinks, write the changelog",
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=r,
+        )
+        self.checkpoint_failures = Counter(
+            f"{p}_checkpoint_failures",
+            "Checkpoints whose changelog write failed: offsets not committed, retried",
+            registry=r,
+        )
+        self.restore_failures = Counter(
+            f"{p}_restore_failures",
+            "Failed attempts to read a partition's state back from its changelog (retried)",
+            registry=r,
+        )
+        self.event_failures = Counter(
+            f"{p}_event_failures",
+            "Events whose handling raised: undone and dead-lettered with the exception's class",
+            ["topic", "error"],
+            registry=r,
+        )
+        self.storage_stalled = Gauge(
+            f"{p}_storage_stalled",
+            "1 while an agent waits for local storage (disk full): its partition is paused",
+            ["agent"],
             registry=r,
         )
         self.latency = Histogram(

@@ -8,16 +8,21 @@ absence rules, silent trucks, dedup expiry.
 
 from __future__ import annotations
 
+import asyncio
+import errno
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import faust
 
+from schemas.errors import ValidationFailed
 from streams.alerting import profile_output, raise_warnings
 from streams.emit import emit
 from streams.feedback import handle_feedback, handle_profile_event
-from streams.ingest import ingest
+from streams.ingest import ingest, send_dead_letter
 from streams.logs import correlation, get_logger
 from streams.scoring import score
+from streams.state import current_scope
 from streams.tasks import handle_command, handle_disposition
 from streams.timers import WALL_TICK, tick_partition
 
@@ -34,31 +39,33 @@ def register(app: RiskLoopApp) -> None:
     for source, topic in app.riskloop_topics.sources().items():
         _source_agent(app, source, topic)
     topics = app.riskloop_topics
+    commands = topics.task_commands.get_topic_name()
 
-    @app.agent(app.topic(topics.task_commands.get_topic_name(), topics.dispositions.get_topic_name(),
+    async def task_message(event: faust.EventT) -> None:
+        if event.message.topic == commands:
+            await handle_command(app, event)
+        else:
+            await handle_disposition(app, event)
+
+    @app.agent(app.topic(commands, topics.dispositions.get_topic_name(),
                          key_type=bytes, value_type=bytes, value_serializer="raw", key_serializer="raw"),
                name="tasks")  # fmt: skip
     async def tasks(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            if event.message.topic == topics.task_commands.get_topic_name():
-                await handle_command(app, event)
-            else:
-                await handle_disposition(app, event)
+        await each_event(app, "tasks", stream, task_message)
 
     @app.agent(topics.feedback, name="feedback")
     async def feedback(stream: faust.StreamT[bytes]) -> None:
-        async for raw in stream:
-            await handle_feedback(app, raw)
+        await each_event(app, "feedback", stream, lambda e: handle_feedback(app, _bytes(e)))
 
     @app.agent(topics.profile_events, name="profiles")
     async def profiles(stream: faust.StreamT[bytes]) -> None:
-        async for raw in stream:
-            await handle_profile_event(app, raw)
+        await each_event(app, "profiles", stream, lambda e: handle_profile_event(app, _bytes(e)))
 
     @app.agent(topics.ticks, name="ticks")
     async def ticks(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            await tick_partition(app, event.message.partition, bytes(event.value or b""))
+        await each_event(
+            app, "ticks", stream, lambda e: tick_partition(app, e.message.partition, _bytes(e))
+        )
 
     @app.timer(10.0, name="lag")
     async def lag() -> None:
@@ -70,32 +77,133 @@ def register(app: RiskLoopApp) -> None:
             await topics.ticks.send(value=WALL_TICK, partition=partition)
 
 
+def _bytes(event: faust.EventT) -> bytes:
+    return event.value if isinstance(event.value, bytes) else bytes(event.value or b"")
+
+
+async def each_event(
+    app: RiskLoopApp,
+    agent: str,
+    stream: faust.StreamT[bytes],
+    handle: Callable[[faust.EventT], Awaitable[None]],
+) -> None:
+    """The agents' boundary: every event passes the checkpoint's gate (streams/checkpoint.py),
+    once. An event this partition absorbed before a restart is skipped. Whatever a handler
+    raises is undone and ends as a dead letter with the exception's class, and the partition
+    goes on — except local storage that is full, which pauses the partition and retries until
+    there is room (nothing is acked that is not stored)."""
+    checkpoint = app.riskloop_checkpoint
+    metrics = app.riskloop_runtime.metrics
+    async for event in stream.events():
+        msg = event.message
+        async with checkpoint.event(f"{msg.topic}:{msg.partition}", msg.partition, msg.offset) as fresh:  # fmt: skip
+            if not fresh:
+                metrics.redelivered.labels(msg.topic).inc()
+                continue
+            await _handle_once(app, agent, event, handle)
+
+
+async def _handle_once(
+    app: RiskLoopApp,
+    agent: str,
+    event: faust.EventT,
+    handle: Callable[[faust.EventT], Awaitable[None]],
+) -> None:
+    metrics = app.riskloop_runtime.metrics
+    delay = 0.5
+    while True:
+        try:
+            await handle(event)
+        except Exception as exc:
+            app.riskloop_checkpoint.undo()
+            if storage_full(exc):
+                scope = current_scope()
+                if scope is not None:
+                    scope.attempt += 1
+                metrics.storage_stalled.labels(agent).set(1)
+                log.error("local storage full; partition paused, retrying", agent=agent,
+                          error=f"{type(exc).__name__}: {exc}", retry_in=delay)  # fmt: skip
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            metrics.storage_stalled.labels(agent).set(0)
+            await _failed(app, agent, event, exc)
+            return
+        if delay > 0.5:
+            metrics.storage_stalled.labels(agent).set(0)
+            log.info("local storage writable again; partition resumed", agent=agent)
+        return
+
+
+async def _failed(app: RiskLoopApp, agent: str, event: faust.EventT, exc: Exception) -> None:
+    """One event raised: log it with its traceback, count it, dead-letter it."""
+    msg = event.message
+    app.riskloop_runtime.metrics.event_failures.labels(msg.topic, type(exc).__name__).inc()
+    log.error(
+        "event failed; undone and dead-lettered", agent=agent, topic=msg.topic,
+        partition=msg.partition, offset=msg.offset, error=type(exc).__name__, exc_info=exc,
+    )  # fmt: skip
+    if agent == "ticks":
+        return  # a tick carries no data of anyone's: the next one does the work again
+    text = f"{type(exc).__name__}: {exc}".splitlines()[0][:500] if str(exc) else type(exc).__name__
+    try:
+        await send_dead_letter(
+            app, agent, event, ValidationFailed("internal_error", text), counted=False
+        )
+    except Exception:  # the dead-letter topic itself failed: logged above, go on
+        log.exception("dead letter could not be sent", topic=msg.topic, offset=msg.offset)
+
+
+def storage_full(exc: BaseException) -> bool:
+    """True when ``exc`` (or what caused it) says a local disk is full.
+
+    >>> storage_full(OSError(errno.ENOSPC, "No space left on device"))
+    True
+    >>> storage_full(ValueError("x"))
+    False
+    """
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        text = str(cause).lower()
+        if "database or disk is full" in text or "no space left" in text:
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
 def _source_agent(app: RiskLoopApp, source: str, topic: faust.TopicT) -> None:
+    rt = app.riskloop_runtime
+    tables = app.riskloop_tables
+
+    async def handle(event: faust.EventT) -> None:
+        record = await ingest(app, source, event)
+        if record is None:
+            return
+        event_id = getattr(record, "event_id")  # noqa: B009
+        with correlation(event_id, source=source):
+            scored = score(rt, source, record, tables.rule_state, tables.vehicles)
+            alerts = await raise_warnings(app, scored)
+            uscc = getattr(record, "uscc", None)
+            if source in _PROFILE_KIND and uscc:
+                kind = _PROFILE_KIND[source]
+                if source == "inspections":
+                    from loop.profile import inspection_kind
+
+                    kind = inspection_kind(record.outcome)  # type: ignore[attr-defined]
+                at = record.event_time.isoformat()  # type: ignore[attr-defined]
+                region = getattr(record, "region_code", None)
+                await emit(app, [profile_output(uscc, kind, at, event_id, region)])
+            if alerts:
+                _observe_latency(app, source, record)
+
     async def agent(stream: faust.StreamT[bytes]) -> None:
-        rt = app.riskloop_runtime
-        tables = app.riskloop_tables
         await app.riskloop_control.ready.wait()  # score nothing with a stale pack after a restart
         rt.metrics.worker_ready.set(1)
-        async for event in stream.events():
-            record = await ingest(app, source, event)
-            if record is None:
-                continue
-            event_id = getattr(record, "event_id")  # noqa: B009
-            with correlation(event_id, source=source):
-                scored = score(rt, source, record, tables.rule_state, tables.vehicles)
-                alerts = await raise_warnings(app, scored)
-                uscc = getattr(record, "uscc", None)
-                if source in _PROFILE_KIND and uscc:
-                    kind = _PROFILE_KIND[source]
-                    if source == "inspections":
-                        from loop.profile import inspection_kind
-
-                        kind = inspection_kind(record.outcome)  # type: ignore[attr-defined]
-                    at = record.event_time.isoformat()  # type: ignore[attr-defined]
-                    region = getattr(record, "region_code", None)
-                    await emit(app, [profile_output(uscc, kind, at, event_id, region)])
-                if alerts:
-                    _observe_latency(app, source, record)
+        await each_event(app, source, stream, handle)
 
     agent.__name__ = source
     app.agent(topic, name=source)(agent)

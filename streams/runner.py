@@ -17,9 +17,6 @@ from streams.outputs import Outputs
 log = get_logger(__name__)
 
 
-_SINK_WAIT_BEFORE_COMMIT = 5.0  # s; with PostgreSQL away, commits wait this long, then go on
-
-
 class RiskLoopWorker(Worker):
     """Faust's Worker with our structured logging instead of its own formatter."""
 
@@ -45,9 +42,7 @@ def make_worker(settings: Settings) -> RiskLoopWorker:
     async def stop_outputs(app_: Any, **_: Any) -> None:
         await outputs.stop()
 
-    consumer.install(
-        app.consumer, outputs, wait=_SINK_WAIT_BEFORE_COMMIT, committing=app.riskloop_committing
-    )
+    consumer.install(app.consumer, app.riskloop_checkpoint, app.riskloop_runtime.metrics)
     app.riskloop_control.ready.clear()
     health.install(app)  # broker probe; riskloop_worker_ready follows /ready
 

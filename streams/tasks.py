@@ -1,8 +1,7 @@
 """Task stage: open tasks, apply dispositions, raise 催办/督办/通报 — keyed by task id.
 
 The state machine is pure (loop/state_machine.py). This agent keeps each ``TaskCase`` in the
-``tasks`` table (journalled with the outputs it caused: a redelivered command, disposition or
-tick sends them again instead of acting twice), publishes the task on ``tasks.<department>``, every transition on
+``tasks`` table, publishes the task on ``tasks.<department>``, every transition on
 ``tasks.events``, and hands a disposal back to the warning's entity on the feedback topic.
 An invalid disposition (unknown task, wrong department, invalid transition, missing evidence)
 goes to the dead-letter topic with its reason; the agent carries on. Whatever else goes wrong
@@ -30,7 +29,6 @@ from schemas.records import Alert, Disposition, TaskEvent, TaskState
 from streams.emit import Output, emit, output, to_department
 from streams.ingest import ingest, send_dead_letter
 from streams.logs import correlation, get_logger
-from streams.once import Seen
 
 if TYPE_CHECKING:
     from streams.app import RiskLoopApp
@@ -39,8 +37,13 @@ log = get_logger(__name__)
 
 
 def load_case(app: RiskLoopApp, task_id: str) -> TaskCase | None:
-    raw = app.riskloop_tables.tasks.current(task_id)
-    return TaskCase.model_validate(raw) if raw else None
+    """The task's case (decoded once after a restore, then kept decoded in the store)."""
+    raw = app.riskloop_tables.tasks.get(task_id)
+    if raw is None or isinstance(raw, TaskCase):
+        return raw
+    case = TaskCase.model_validate(raw)
+    app.riskloop_tables.tasks.keep_decoded(task_id, case)
+    return case
 
 
 async def handle_command(app: RiskLoopApp, event: faust.EventT) -> None:
@@ -68,7 +71,7 @@ async def open_from_command(app: RiskLoopApp, raw: bytes) -> None:
     from loop import ids
 
     task_id = ids.task_id(alert.alert_id)
-    if await _replayed(app, task_id) or load_case(app, task_id) is not None:
+    if load_case(app, task_id) is not None:
         return
     with correlation(alert.correlation_id, alert_id=alert.alert_id):
         case, events = open_task(
@@ -88,8 +91,6 @@ async def handle_disposition(app: RiskLoopApp, event: faust.EventT) -> None:
         return
     assert isinstance(record, Disposition)
     rt = app.riskloop_runtime
-    if await _replayed(app, record.task_id):
-        return
     before = load_case(app, record.task_id)
     try:
         case, events = apply(before, record, rt.loop)
@@ -106,15 +107,6 @@ async def handle_disposition(app: RiskLoopApp, event: faust.EventT) -> None:
         await store_and_publish(app, before, case, events, extra)
 
 
-async def _replayed(app: RiskLoopApp, task_id: str) -> bool:
-    """True when the current event was applied to this task before a restart (its outputs
-    are sent again) or has nothing left to do here; see streams/once.py."""
-    replay = app.riskloop_tables.tasks.replay(task_id)
-    if replay.seen is Seen.stored:
-        await emit(app, replay.outputs)
-    return replay.seen is not Seen.fresh
-
-
 async def store_and_publish(
     app: RiskLoopApp,
     before: TaskCase | None,
@@ -124,8 +116,8 @@ async def store_and_publish(
     *,
     republish: bool = False,
 ) -> None:
-    """Store the case with its outputs, then send them: the task when it (re)enters a
-    department, every event on ``tasks.events``, the task and its events to the sinks."""
+    """Store the case, then send what changed: the task when it (re)enters a department,
+    every event on ``tasks.events``, the task and its events to the sinks."""
     rt = app.riskloop_runtime
     task = case.task
     outputs: list[Output] = []
@@ -140,7 +132,7 @@ async def store_and_publish(
         outputs.append(output("", task.task_id, task, sink="task"))
     outputs += [output("task_events", ev.task_id, ev, sink="task_event") for ev in events]
     outputs += extra or []
-    app.riskloop_tables.tasks.put(case.task_id, case.model_dump(mode="json"), outputs)
+    app.riskloop_tables.tasks[case.task_id] = case
     await emit(app, outputs)
     for ev in events:
         rt.metrics.task_transitions.labels(ev.department, ev.to_state.value).inc()
@@ -195,8 +187,6 @@ async def _supervise_one(
 ) -> int:
     """One open task: recount provisional deadlines, raise due ladder steps; how many."""
     rt = app.riskloop_runtime
-    if await _replayed(app, task_id):
-        return 0
     case = load_case(app, task_id)
     if case is None or case.task.state not in OPEN:
         return 0
@@ -205,7 +195,7 @@ async def _supervise_one(
         await store_and_publish(app, case, recounted, notes, republish=True)
         rt.metrics.deadlines_recounted.labels(recounted.task.department).inc()
         log.info("deadlines recounted", task_id=task_id, reason=notes[0].reason)
-        case = recounted  # a second write by this tick below keeps both outputs (once.py)
+        case = recounted
     dept = case.task.department
     open_by_dept[dept] = open_by_dept.get(dept, 0) + 1
     if now > case.task.dispose_deadline or (
@@ -216,7 +206,7 @@ async def _supervise_one(
     if not events:
         return 0
     outputs = [output("supervision", ev.task_id, ev, sink="supervision") for ev in events]
-    app.riskloop_tables.tasks.put(task_id, new.model_dump(mode="json"), outputs)
+    app.riskloop_tables.tasks[task_id] = new
     await emit(app, outputs)
     for ev in events:
         rt.metrics.supervision.labels(ev.kind.value, ev.department).inc()

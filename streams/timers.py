@@ -1,26 +1,25 @@
 """What time alone changes: deadlines, absence rules, silent trucks, warnings falling quiet.
 
-Faust tables may only be written while handling a stream event (the event's partition names
-the changelog partition). So time travels as events: the leader sends one tick per partition
-to ``riskloop.ticks`` every ``timer_interval``; the tick agent, on the worker that owns that
-partition, handles exactly the keys that belong to it (Kafka's murmur2 partitioner, the same
-one every producer of ours uses). After a restart or a rebalance the new owner gets the ticks:
+State may only be written while handling a stream event (the event's partition names the
+store partition and the offset it absorbs: streams/state.py). So time travels as events: the
+leader sends one tick per partition to ``riskloop.ticks`` every ``timer_interval``; the tick
+agent, on the worker that owns that partition, handles exactly the keys held in that
+partition of the store. After a restart or a rebalance the new owner gets the ticks:
 no task escapes supervision because a worker went away.
 
 Two kinds of tick share the topic. The leader's ``b"tick"`` runs what the wall clock decides
 (deadlines, warnings falling quiet, dedup expiry, hot-load clean-up). Its handler then sends
 the partition's *event* clocks (streams/clocks.py) back to the same partition as a clock tick,
 and silences (absence rules, silent trucks) are judged when that arrives: a clock tick carries
-its time in its bytes, so if it is redelivered after a crash it judges the very same silences
-again (rule state is rewound to before it; see streams/once.py) and their outputs go out.
+its time in its bytes, so if it is redelivered after a crash (before its partition's
+checkpoint: streams/checkpoint.py) it judges the very same silences again.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, MutableMapping
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiokafka.partitioner import murmur2
 
@@ -58,41 +57,6 @@ def partition_of(key: str, partitions: int) -> int:
     return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
 
 
-class PartitionView(MutableMapping[str, Any]):
-    """The keys of a table that belong to one partition (by the entity part of the key)."""
-
-    def __init__(self, table: MutableMapping[str, Any], partition: int, partitions: int,
-                 entity_of: Callable[[str], str] = lambda k: k) -> None:  # fmt: skip
-        self.table, self.partition, self.partitions, self.entity_of = (
-            table,
-            partition,
-            partitions,
-            entity_of,
-        )
-
-    def _mine(self, key: str) -> bool:
-        return partition_of(self.entity_of(key), self.partitions) == self.partition
-
-    def __getitem__(self, key: str) -> Any:
-        return self.table[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.table[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.table[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return (k for k in list(self.table.keys()) if self._mine(k))
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
-
-
-def _after_bar(key: str) -> str:
-    return key.partition("|")[2]
-
-
 WALL_TICK = b"tick"
 
 
@@ -128,20 +92,21 @@ async def tick_partition(app: RiskLoopApp, partition: int, raw: bytes = WALL_TIC
 
 
 async def wall_tick(app: RiskLoopApp, partition: int) -> None:
-    """Deadlines, quiet warnings, dedup expiry, hot-load clean-up; then the event clocks."""
+    """Deadlines, quiet warnings, dedup expiry, hot-load clean-up; then the event clocks.
+
+    A tick is an event of ``partition``: the tables it iterates hold that partition's keys."""
     rt = app.riskloop_runtime
     tables = app.riskloop_tables
-    n = app.riskloop_settings.topics.partitions
     now = rt.clock.now()
     _calendar_gauge(rt, now)
     await report_drift(app)  # score drift is found while scoring: tell people within a tick
     await _hotload_cleanup(app, partition)
-    warnings = PartitionView(tables.warnings, partition, n)
+    warnings = tables.warnings
     for entity in list(warnings):
         await change_warnings(
             app, entity, [partial(_tick_warnings, now=now, rt=rt)], store_quiet=False
         )
-    await supervise(app, PartitionView(tables.tasks, partition, n), partition)
+    await supervise(app, tables.tasks, partition)
     # ids are stored with their event time, so they expire by the newest event time seen, not
     # the wall clock: a replay of 2013 data must still catch a re-sent 2013 record
     if rt.event_watermark:
@@ -155,12 +120,11 @@ async def wall_tick(app: RiskLoopApp, partition: int) -> None:
 async def silences(app: RiskLoopApp, partition: int, clocks: dict[str, float]) -> None:
     """Absence rules and silent trucks whose silence has run out by the partition's clocks."""
     rt = app.riskloop_runtime
-    n = app.riskloop_settings.topics.partitions
     clocks = dict(clocks)
     truck_clock = clocks.get("trucks")
     if truck_clock is not None:
         clocks["truck_detections"] = truck_clock  # rules on detections run on the trucks' time
-    view = PartitionView(app.riskloop_tables.rule_state, partition, n, _after_bar)
+    view = app.riskloop_tables.rule_state
     scored = Scored(hits=rt.engine.tick(clocks, view))
     if truck_clock is not None:
         scored.hits.extend(_tick_vehicles(app, partition, to_datetime(truck_clock)))
@@ -172,9 +136,8 @@ async def silences(app: RiskLoopApp, partition: int, clocks: dict[str, float]) -
 def _tick_vehicles(app: RiskLoopApp, partition: int, now: datetime) -> list[RuleHit]:
     """Release held-back fixes and report silent trucks; the rule hits of what was found."""
     rt, tables = app.riskloop_runtime, app.riskloop_tables
-    n = app.riskloop_settings.topics.partitions
     hits: list[RuleHit] = []
-    for key in list(PartitionView(tables.vehicles, partition, n, _after_bar)):
+    for key in list(tables.vehicles):
         fences, raw = rt.fence_sets.get(key.partition("|")[0]), tables.vehicles.get(key)
         if fences is None or not raw:
             continue
@@ -206,20 +169,15 @@ async def _hotload_cleanup(app: RiskLoopApp, partition: int) -> None:
     rt = app.riskloop_runtime
     control = app.riskloop_control
     tables = app.riskloop_tables
-    n = app.riskloop_settings.topics.partitions
     done_rules, done_fences = rt.cleanup_done.get(partition, (0, 0))
     removed = control.removed_rules[done_rules:]
     if removed:
-        rt.engine.cleanup(PartitionView(tables.rule_state, partition, n, _after_bar), removed)
+        rt.engine.cleanup(tables.rule_state, removed)
     changes = control.fence_changes[done_fences:]
     scored = Scored()
     for old, new in changes:
         prefix = f"{new.name}|"
-        for key in [
-            k
-            for k in PartitionView(tables.vehicles, partition, n, _after_bar)
-            if k.startswith(prefix)
-        ]:
+        for key in [k for k in tables.vehicles if k.startswith(prefix)]:
             raw = tables.vehicles.get(key)
             if not raw:
                 continue

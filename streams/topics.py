@@ -44,6 +44,13 @@ class Topics:
             "trucks": self.trucks,
         }
 
+    def inputs(self) -> list[str]:
+        """Every topic an agent reads: partition *n* of each writes partition *n* of the state
+        store (streams/state.py), so they are co-partitioned (same partition count)."""
+        topics = [*self.sources().values(), self.dispositions, self.task_commands,
+                  self.feedback, self.profile_events, self.ticks]  # fmt: skip
+        return [t.get_topic_name() for t in topics]
+
 
 def declare(app: faust.App, settings: Settings) -> Topics:
     """Declare all fixed topics on ``app`` with the partition counts from settings."""

@@ -38,6 +38,7 @@ from streams.api.bodies import (
     warning_filters,
 )
 from streams.logs import get_logger
+from streams.state import plain
 
 if TYPE_CHECKING:
     from sinks.sql import SqlStore
@@ -199,14 +200,15 @@ def register(app: RiskLoopApp) -> None:
                 raise ApiError(400, "uscc must be an 18-character unified social credit code")
             return await self.owned(request)
 
-        @app.table_route(table=app.riskloop_tables.profiles.table, match_info="uscc")
+        @app.topic_route(topic=app.riskloop_topics.profile_events, match_info="uscc")
         async def owned(self: View, request: Request) -> Response:
-            """Runs on the worker whose partition holds ``uscc``; others forward to it."""
+            """Runs on the worker that owns the partition of ``uscc`` on the profile events
+            topic (the profiles' key); others forward to it."""
             uscc = request.match_info["uscc"]
             profile = app.riskloop_tables.profiles.get(uscc)
             if profile is None:
                 raise ApiError(404, f"no profile of {uscc} yet")
-            return self.json(profile)
+            return self.json(plain(profile))
 
     @app.page("/api/active")
     class Active(View):

@@ -218,18 +218,20 @@ def _profiles_from_file(path: Path) -> list[EntityProfile]:
 
 
 def _profiles_from_changelog(s: Settings) -> list[EntityProfile]:
-    """The latest value per USCC on the profiles table's (compacted) changelog topic."""
+    """The latest profile per USCC on the state changelog topic (compacted; every partition's
+    tables, keyed ``table/key``; the checkpoint's markers and other tables are skipped)."""
     from streams.publish import read_all
     from streams.tables import changelog_topic, changelog_value
 
-    topic = changelog_topic(s.app_id, "profiles")
-    latest: dict[str, bytes | None] = dict(read_all(s, topic))
+    topic = changelog_topic(s.app_id)
+    latest: dict[str, bytes | None] = {}
+    for key, raw in read_all(s, topic):
+        if key.startswith("profiles/"):
+            latest[key] = raw
     out = []
     for key, raw in latest.items():
-        if not raw:
-            continue  # a tombstone
         try:
-            value = changelog_value(raw)
+            _, _, value = changelog_value(key.encode(), raw)
             if value:
                 out.append(EntityProfile.model_validate(value))
         except ValueError as exc:

@@ -74,32 +74,31 @@ async def test_warnings_come_from_the_sql_store(
     assert r.status == 200 and (await r.json())["warnings"] == []
 
 
-async def test_profile_is_read_where_the_table_routes_it(
+async def test_profile_is_read_where_the_profile_events_route_it(
     client: TestClient[Any, Any], app: RiskLoopApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     routed: list[str] = []
 
-    async def same_node(table: str, key: str, *_: Any) -> Any:
-        routed.append(f"{table}:{key}")
+    async def same_node(topic: Any, key: str, *_: Any) -> Any:
+        routed.append(f"{topic.get_topic_name()}:{key}")
         raise SameNode()
 
-    monkeypatch.setattr(app.router, "route_req", same_node)
-    profiles = app.riskloop_tables.profiles
+    monkeypatch.setattr(app.router, "route_topic_req", same_node)
     assert (await client.get(f"/api/entities/{USCC}/profile")).status == 404
-    profiles.table.data[USCC] = {"uscc": USCC, "score": 3.5}
+    app.riskloop_store.partitions[0].table("profiles")[USCC] = {"uscc": USCC, "score": 3.5}
     r = await client.get(f"/api/entities/{USCC}/profile")
     assert r.status == 200 and (await r.json())["score"] == 3.5
-    assert routed == [f"profiles:{USCC}"] * 2
+    assert routed == [f"riskloop.profile-events:{USCC}"] * 2
     assert (await client.get("/api/entities/not-a-uscc/profile")).status == 400
 
 
 async def test_profile_owned_elsewhere_is_forwarded(
     client: TestClient[Any, Any], app: RiskLoopApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def other_node(table: str, key: str, web: Any, request: Any) -> Any:
+    async def other_node(topic: Any, key: str, web: Any, request: Any) -> Any:
         return web.json({"from": "other worker", "key": key})
 
-    monkeypatch.setattr(app.router, "route_req", other_node)
+    monkeypatch.setattr(app.router, "route_topic_req", other_node)
     r = await client.get(f"/api/entities/{USCC}/profile")
     assert (await r.json()) == {"from": "other worker", "key": USCC}
 

@@ -1,43 +1,59 @@
-"""A worker killed after its tables were written but before its outputs went out gets the
-same messages again (same partition and offset). Driven through the real agents: the second
-delivery must send the same alerts and task commands and count nothing twice."""
+"""A worker killed anywhere in the checkpoint's order (streams/checkpoint.py) loses nothing and
+doubles nothing. Driven through the real agents: the checkpoint's changelog records are kept,
+a second app restores from them, and the events come again from the committed offset."""
 
 from __future__ import annotations
 
+import asyncio
+import errno
 from typing import Any
 
+import pytest
 from faust.types import TP
 
-from streams.app import RiskLoopApp
+from config.settings import Settings
+from streams.app import RiskLoopApp, build_app
+from streams.checkpoint import replay_changelog
 from tests.streams.conftest import Sent
 from tests.streams.test_skeleton import encode, inspection, metric
 
-
-def _warnings_of(app: RiskLoopApp, entity: str) -> dict[str, Any]:
-    state = app.riskloop_tables.warnings.current(entity)
-    assert state is not None
-    return {fp: w["occurrences"] for fp, w in state["warnings"].items()}
+Log = dict[int, list[tuple[bytes, bytes | None]]]
 
 
-def _crash(app: RiskLoopApp, sent: Sent) -> None:
-    """The outputs never left; the next deliveries are redeliveries."""
-    sent.messages.clear()
-    for journal in app.riskloop_tables.journals():
-        journal.forget()
+def _capture(app: RiskLoopApp) -> Log:
+    """Keep what the app's checkpoints write, per partition, instead of producing it."""
+    log: Log = {}
+
+    async def send(topic: str, key: bytes, value: bytes | None, partition: int) -> Any:
+        log.setdefault(partition, []).append((key, value))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+    async def flush() -> None:
+        return None
+
+    app.riskloop_checkpoint.send = send
+    app.riskloop_checkpoint.flush = flush
+    return log
 
 
-async def _inspect(
-    app: RiskLoopApp,
-    ev: dict[str, Any],
-    *,
-    inspection_again: bool = False,
-    sent: Sent | None = None,
-) -> None:
+def _restarted(settings: Settings, log: Log) -> RiskLoopApp:
+    """A new worker that read the changelog back (what a restart after SIGKILL does)."""
+    app = build_app(settings)
+    app.finalize()
+    app.conf.store = "memory://"
+    app.flow_control.resume()
+    for partition in range(settings.topics.partitions):
+        app.riskloop_checkpoint.take(partition, replay_changelog(log.get(partition, [])))
+    return app
+
+
+async def _inspect(app: RiskLoopApp, ev: dict[str, Any], *, again: bool = False) -> None:
     """Send ``ev`` through the inspections agent (twice, as a new message, if asked)."""
     async with app.agents["inspections"].test_context() as agent:
         await agent.put(encode(ev), key=ev["uscc"].encode())
-        if inspection_again and sent is not None:
-            sent.messages.clear()
+        if again:
             await agent.put(encode(ev), key=ev["uscc"].encode())  # offset 1: a producer retry
 
 
@@ -53,94 +69,163 @@ def _on_topic(agent: Any, topic: str) -> None:
     agent.to_message = to_message
 
 
-async def test_a_redelivered_event_sends_its_outputs_again_and_counts_once(
-    app: RiskLoopApp, sent: Sent
+def _occurrences(app: RiskLoopApp, entity: str) -> dict[str, int]:
+    from streams.alerting import load_warnings
+
+    state = load_warnings(app, entity)
+    assert state is not None
+    return {fp: w.occurrences for fp, w in state.warnings.items()}
+
+
+async def test_events_absorbed_before_a_crash_are_skipped_after_it(
+    app: RiskLoopApp, sent: Sent, settings: Settings
 ) -> None:
+    """Crash between the changelog and the offsets: the marker says both were absorbed."""
+    log = _capture(app)
     first, second = inspection(), inspection()
     second["event_id"] = first["event_id"] + "-2"
     async with app.agents["inspections"].test_context() as agent:
         await agent.put(encode(first), key=first["uscc"].encode())
         await agent.put(encode(second), key=second["uscc"].encode())
-        before = list(sent.messages)
-        occurrences = _warnings_of(app, first["uscc"])
-        _crash(app, sent)
-        agent.sent_offset = 0  # Kafka starts again at the committed offset
+    occurrences = _occurrences(app, first["uscc"])
+    written = await app.riskloop_checkpoint.commit()
+    assert written > 0 and log
+    sent.messages.clear()
+
+    again = _restarted(settings, log)
+    assert _occurrences(again, first["uscc"]) == occurrences
+    async with again.agents["inspections"].test_context() as agent:  # offsets 0, 1 again
         await agent.put(encode(first), key=first["uscc"].encode())
         await agent.put(encode(second), key=second["uscc"].encode())
-    assert sent.messages == before
-    assert _warnings_of(app, first["uscc"]) == occurrences
-    assert metric(app, "riskloop_redelivered_total", table="warnings", how="replay") == 2
-    assert metric(app, "riskloop_events_duplicate_total", source="inspections") == 0
-
-
-async def test_a_resent_record_at_a_new_offset_is_still_a_duplicate(
-    app: RiskLoopApp, sent: Sent
-) -> None:
-    await _inspect(app, inspection(), inspection_again=True, sent=sent)
     assert sent.messages == []
-    assert metric(app, "riskloop_events_duplicate_total", source="inspections") == 1
+    assert _occurrences(again, first["uscc"]) == occurrences
+    skipped = metric(again, "riskloop_redelivered_skipped_total", topic="inspections.results")
+    assert skipped == 2
+    assert metric(again, "riskloop_events_in_total", source="inspections") == 0
 
 
-async def test_a_redelivered_task_command_dispatches_the_task_again(
-    app: RiskLoopApp, sent: Sent
+async def test_events_after_the_last_marker_are_redone_once(
+    app: RiskLoopApp, sent: Sent, settings: Settings
 ) -> None:
-    await _inspect(app, inspection())
-    commands = [(k, v) for t, k, v in sent.messages if t == "riskloop.task-commands"]
-    assert commands
-    sent.messages.clear()
-    async with app.agents["tasks"].test_context() as tasks:
-        _on_topic(tasks, app.riskloop_topics.task_commands.get_topic_name())
-        for key, value in commands:
-            await tasks.put(value, key=key)
-        dispatched = list(sent.messages)
-        _crash(app, sent)
-        tasks.sent_offset = 0
-        for key, value in commands:
-            await tasks.put(value, key=key)
-        assert sent.messages == dispatched
+    """Crash before the second event's checkpoint: it is redone from the state it first met,
+    sends what it sent then, and the first is not counted twice."""
+    log = _capture(app)
+    first, second = inspection(), inspection()
+    second["event_id"] = first["event_id"] + "-2"
+    async with app.agents["inspections"].test_context() as agent:
+        await agent.put(encode(first), key=first["uscc"].encode())
+        await app.riskloop_checkpoint.commit()
         sent.messages.clear()
-        for key, value in commands:  # the same commands again, as new messages: no new task
-            await tasks.put(value, key=key)
-    assert sent.messages == []
-    assert any(t == "tasks.hz_market_food" for t, _, _ in dispatched), dispatched
-    assert any(t == "tasks.events" for t, _, _ in dispatched)
+        await agent.put(encode(second), key=second["uscc"].encode())
+    outputs = list(sent.messages)
+    occurrences = _occurrences(app, first["uscc"])
+    sent.messages.clear()
+
+    again = _restarted(settings, log)
+    async with again.agents["inspections"].test_context() as agent:
+        await agent.put(encode(first), key=first["uscc"].encode())  # offset 0: absorbed
+        await agent.put(encode(second), key=second["uscc"].encode())  # offset 1: redone
+    assert sent.messages == outputs
+    assert _occurrences(again, first["uscc"]) == occurrences
+    assert metric(again, "riskloop_events_duplicate_total", source="inspections") == 0
 
 
-async def test_a_feedback_record_sent_again_counts_once(app: RiskLoopApp, sent: Sent) -> None:
-    """A disposal's feedback record that reaches the entity twice (a resend at a new offset,
-    or a reopened task disposed again) counts once in rule precision (loop/feedback.py)."""
-    from datetime import timedelta
+async def test_a_torn_checkpoint_is_read_back_as_its_last_marker(
+    app: RiskLoopApp, sent: Sent, settings: Settings
+) -> None:
+    """A crash in the middle of writing the changelog: records after the last marker are not
+    state; their keys come back dirty with the marker's values, to be written over them."""
+    log = _capture(app)
+    ev = inspection()
+    async with app.agents["inspections"].test_context() as agent:
+        await agent.put(encode(ev), key=b"k")
+        await app.riskloop_checkpoint.commit()
+        marked = len(log[0])
+        await agent.put(encode({**ev, "event_id": ev["event_id"] + "-2"}), key=b"k")
+        await app.riskloop_checkpoint.commit()
+    torn = log[0][marked:-1]  # the second checkpoint's records without its marker
+    assert torn
+    restored = replay_changelog([*log[0][:marked], *torn])
+    before = replay_changelog(log[0][:marked])
+    assert restored.state.tables == before.state.tables
+    assert restored.state.absorbed == before.state.absorbed
+    assert restored.torn == len(torn) and len(restored.state.dirty) == len(torn)
 
-    from loop.state_machine import apply
-    from schemas.records import Disposition, DispositionAction, DispositionResult
-    from streams.tasks import load_case
 
+async def test_a_key_written_many_times_costs_one_record_per_checkpoint(
+    app: RiskLoopApp, sent: Sent
+) -> None:
+    log = _capture(app)
+    ev = inspection()
+    async with app.agents["inspections"].test_context() as agent:
+        for n in range(20):
+            await agent.put(encode({**ev, "event_id": f"{ev['event_id']}-{n}"}), key=b"k")
+    await app.riskloop_checkpoint.commit()
+    keys = [k for k, _ in log[0]]
+    assert len(keys) == len(set(keys)), "a key was written twice in one checkpoint"
+    assert keys.count(b"~checkpoint") == 1
+    assert f"warnings/{ev['uscc']}".encode() in keys
+    assert len(keys) < 20 + 10
+
+
+async def test_an_event_that_raises_is_undone_dead_lettered_and_the_next_goes_on(
+    app: RiskLoopApp, sent: Sent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import streams.pipeline as pipeline
+
+    real = pipeline.raise_warnings
+    calls = 0
+
+    async def boom(app_: RiskLoopApp, scored: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("a bug in one decision")
+        return await real(app_, scored)
+
+    monkeypatch.setattr(pipeline, "raise_warnings", boom)
+    bad, good = inspection(), inspection()
+    good["event_id"] = bad["event_id"] + "-good"
+    async with app.agents["inspections"].test_context() as agent:
+        await agent.put(encode(bad), key=b"k")
+        assert app.riskloop_store.size("rule_state") == 0, "not undone"
+        assert app.riskloop_tables.dedup.get(f"inspections:{bad['event_id']}") is None
+        dead = sent.on("deadletter")
+        assert [(d["reason"], d["message"][:12]) for d in dead] == [
+            ("internal_error", "RuntimeError")
+        ]
+        await agent.put(encode(good), key=b"k")
+    assert sent.on("alerts"), "the next event was not handled"
+    assert metric(app, "riskloop_event_failures_total", topic="inspections.results",
+                  error="RuntimeError") == 1  # fmt: skip
+    accepted = metric(app, "riskloop_events_accepted_total", source="inspections")
+    assert metric(app, "riskloop_events_in_total", source="inspections") == accepted == 2
+
+
+async def test_a_full_disk_pauses_the_event_until_there_is_room(
+    app: RiskLoopApp, sent: Sent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import streams.pipeline as pipeline
+
+    real = pipeline.raise_warnings
+    calls = 0
+
+    async def full(app_: RiskLoopApp, scored: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls <= 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return await real(app_, scored)
+
+    monkeypatch.setattr(pipeline, "raise_warnings", full)
+    monkeypatch.setattr(pipeline.asyncio, "sleep", _no_sleep)
     await _inspect(app, inspection())
-    commands = [(k, v) for t, k, v in sent.messages if t == "riskloop.task-commands"]
-    async with app.agents["tasks"].test_context() as tasks:
-        _on_topic(tasks, app.riskloop_topics.task_commands.get_topic_name())
-        for key, value in commands:
-            await tasks.put(value, key=key)
-    (task_id,) = [k.decode() for k, _ in commands if k is not None]
-    case = load_case(app, task_id)
-    assert case is not None
-    dept, at = case.task.department, case.task.created_at
-    for n, action in enumerate([DispositionAction.sign, DispositionAction.start,
-                                DispositionAction.dispose], start=1):  # fmt: skip
-        extra = {"result": DispositionResult.confirmed, "evidence": ["photo:1"]}
-        d = Disposition(
-            event_id=f"d-{n}", event_time=at + timedelta(minutes=n), task_id=task_id,
-            department=dept, action=action, actor="officer",
-            **(extra if action is DispositionAction.dispose else {}),
-        )  # fmt: skip
-        case, _ = apply(case, d, app.riskloop_runtime.loop)
-    async with app.agents["feedback"].test_context() as feedback:
-        _on_topic(feedback, app.riskloop_topics.feedback.get_topic_name())
-        for _ in range(2):
-            await feedback.put(case.model_dump_json().encode(), key=case.task.entity.encode())
-    counters = {k: app.riskloop_tables.precision.current(k) for k in app.riskloop_tables.precision}
-    assert counters and all(c == {"confirmed": 1, "false_alarm": 0} for c in counters.values())
-    assert sum(
-        metric(app, "riskloop_rule_dispositions_total", rule=rule, result="confirmed")
-        for rule in counters
-    ) == len(counters)
+    assert calls == 3
+    assert sent.on("deadletter") == []
+    assert sent.on("alerts")
+    assert metric(app, "riskloop_storage_stalled", agent="inspections") == 0
+    assert metric(app, "riskloop_events_accepted_total", source="inspections") == 1
+
+
+async def _no_sleep(_: float) -> None:
+    return None

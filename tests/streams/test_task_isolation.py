@@ -14,9 +14,8 @@ from typing import Any
 from faust.types import TP
 
 from streams.app import RiskLoopApp
-from streams.once import Journal, Mode
 from streams.runtime import Clock
-from streams.timers import WALL_TICK, partition_of
+from streams.timers import WALL_TICK
 from tests.streams.conftest import Sent
 from tests.streams.test_redelivery import _inspect, _on_topic
 from tests.streams.test_skeleton import inspection, metric
@@ -77,17 +76,12 @@ async def test_one_unreadable_task_does_not_stop_the_partitions_supervision(
 ) -> None:
     await _run(app, await _commands(app, sent))
     good = _dispatched(sent)[0]
-    n = app.riskloop_settings.topics.partitions
-    partition = partition_of(good["task_id"], n)
-    broken = next(
-        key for i in range(1000) if partition_of(key := f"task-broken-{i}", n) == partition
-    )
-    # a value this release cannot read (an older format, a bad restore): not a TaskCase
-    scratch: dict[str, Any] = {}  # the stored shape, as the journal writes it
-    Journal(scratch, Mode.replay, lambda _: None, origin=lambda: None).put(
-        broken, {"task": {"task_id": broken}}
-    )
-    app.riskloop_tables.tasks.table.data[broken] = scratch[broken]  # type: ignore[attr-defined]
+    # a value this release cannot read (an older format, a bad restore): not a TaskCase,
+    # beside the good task in the store partition the test context's messages went to
+    partition = 0
+    store = app.riskloop_store.partitions[partition]
+    assert good["task_id"] in store.tables["tasks"]
+    store.table("tasks")["task-broken"] = {"task": {"task_id": "task-broken"}}
     month_later = datetime.now(UTC) + timedelta(days=30)
     app.riskloop_runtime.clock = Clock.starting(month_later)
     sent.messages.clear()

@@ -11,9 +11,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.generator import generate
+from config.settings import Settings
 from streams.app import RiskLoopApp
 from streams.timers import WALL_TICK, partition_of
 from tests.streams.conftest import Sent
+from tests.streams.test_redelivery import _capture, _restarted
 from tests.streams.test_skeleton import encode
 
 OFFLINE = "equipment.elevator_offline"
@@ -78,10 +80,11 @@ async def test_silences_fire_on_event_time_once_each(app: RiskLoopApp, sent: Sen
 
 
 async def test_a_redelivered_clock_tick_raises_its_silence_again(
-    app: RiskLoopApp, sent: Sent
+    app: RiskLoopApp, sent: Sent, settings: Settings
 ) -> None:
-    """Killed after the clock tick fired a silence but before its outputs went out: the tick
-    comes back (before the readings, on a fresh worker without clocks) and raises it again."""
+    """Killed after the clock tick fired a silence but before its checkpoint: the readings'
+    checkpoint is read back, the ticks come again, and raise the same silence again."""
+    log = _capture(app)
     (elevator,) = _elevators(app, 1)
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
     readings = [
@@ -97,19 +100,17 @@ async def test_a_redelivered_clock_tick_raises_its_silence_again(
     ):
         for ev in [*readings, quiet]:
             await equipment.put(encode(ev), key=ev["equipment_code"].encode())
+        await app.riskloop_checkpoint.commit()
         await ticks.put(WALL_TICK)
         (clock_tick,) = [v for t, _, v in sent.messages if t == name]
         await ticks.put(clock_tick)
     first = [a for a in sent.on("alerts") if any(r["id"] == OFFLINE for r in a["reasons"])]
     assert [a["entity"] for a in first] == [elevator["equipment_code"]]
 
-    sent.messages.clear()  # the crash: outputs lost, nothing committed, memory gone
-    for journal in app.riskloop_tables.journals():
-        journal.forget()
-    app.riskloop_runtime.event_clocks.forget()  # (the clocks table is recovered)
-    app.riskloop_runtime.clocks_sent.clear()
+    sent.messages.clear()  # the crash: outputs lost, the ticks not checkpointed, memory gone
+    app = _restarted(settings, log)
     async with app.agents["ticks"].test_context() as ticks:  # offsets from 0 again
-        await ticks.put(WALL_TICK)  # the clocks table survived: the same clocks go out
+        await ticks.put(WALL_TICK)  # the clocks were checkpointed: the same clocks go out
         assert [v for t, _, v in sent.messages if t == name] == [clock_tick]
         await ticks.put(clock_tick)  # the same message, redelivered
     again = [a for a in sent.on("alerts") if any(r["id"] == OFFLINE for r in a["reasons"])]

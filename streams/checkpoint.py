@@ -1,0 +1,331 @@
+"""One checkpoint: state, outputs and offsets committed together, in this order.
+
+Every ``commit_interval`` (and before partitions move) Faust commits the offsets of the events
+its agents have finished. Just before, :meth:`Checkpoint.commit` runs, for every partition:
+
+1. **Quiesce.** New events wait at the gate; the ones in flight finish. Now every value in the
+   store is the effect of exactly the events whose offsets are *absorbed* (streams/state.py:
+   an event's offset is absorbed when its handler returns, its changes undone if it failed).
+2. **Snapshot.** Each dirty key is encoded once, however often it was written since the last
+   checkpoint (a warning updated by 30 events costs one record, the event clock of a partition
+   one record, not one per event), with the partition's absorbed offsets. The gate opens:
+   events flow again while the rest runs.
+3. **Outputs.** The producer is flushed (every message an absorbed event sent is acknowledged)
+   and the SQL/Redis sinks are drained (bounded wait: a target that is away keeps its rows in
+   its outbox, which it retries).
+4. **Changelog.** The dirty values go to the partition of ``<app>-state-changelog`` (compacted),
+   then one *marker* record (key ``~checkpoint``) with the absorbed offsets; flushed.
+5. **Offsets.** Only then does Faust commit the consumer offsets (never beyond the absorbed
+   ones: it commits events its agents finished, all of which were absorbed at step 1).
+
+A crash anywhere in this order loses nothing and doubles nothing:
+
+* before step 4 completes, the changelog ends with records after the last marker (a *torn*
+  checkpoint). Restoring reads the changelog up to the last marker, and marks the torn keys
+  dirty with their value at that marker, so the next checkpoint writes them back over the
+  torn records before its own marker. The events after the last marker's offsets are
+  redelivered and applied to exactly the state they first met; their outputs go out again
+  (every consumer of ours is idempotent by id: task ids, alert ids, event ids).
+* between steps 4 and 5, the committed offsets are behind the marker's. A redelivered event
+  whose offset is below the partition's absorbed offset is skipped (its state is in the store,
+  its outputs were flushed at step 3): ``riskloop_redelivered_skipped_total``.
+
+A failed changelog write (broker away, disk full on the broker) raises: the dirty keys stay
+dirty, the offsets are not committed, and the next checkpoint tries again — nothing is acked
+that is not stored.
+
+So there are no before-value journals: the only bookkeeping is the absorbed offsets per input
+partition, written once per checkpoint. References: Quix Streams' ``Checkpoint.commit()``
+(flush producer, then changelogs, then offsets) and Kafka Streams' record cache (one changelog
+record per key per commit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from confluent_kafka import Consumer, TopicPartition
+
+from streams.logs import get_logger
+from streams.state import PartitionState, Store
+
+log = get_logger(__name__)
+
+MARKER = "~checkpoint"
+_SEP = "/"
+
+
+def changelog_topic(app_id: str) -> str:
+    """The one compacted topic every partition's state is written to."""
+    return f"{app_id}-state-changelog"
+
+
+def record_key(table: str, key: str) -> bytes:
+    """``table/key``: a table name has no slash, a key may (``pack/rule``).
+
+    >>> record_key("precision", "pack/rule"), split_key(b"precision/pack/rule")
+    (b'precision/pack/rule', ('precision', 'pack/rule'))
+    """
+    return f"{table}{_SEP}{key}".encode()
+
+
+def split_key(raw: bytes) -> tuple[str, str]:
+    table, sep, key = raw.decode().partition(_SEP)
+    if not sep or not table:
+        raise ValueError(f"not a state key: {raw[:80]!r}")
+    return table, key
+
+
+def encode(value: Any) -> bytes | None:
+    """A stored value as JSON (handlers store pydantic objects or plain JSON values)."""
+    if value is None:
+        return None
+    return orjson.dumps(value, default=_plain, option=orjson.OPT_NON_STR_KEYS)
+
+
+def _plain(value: Any) -> Any:
+    dump = getattr(value, "model_dump", None)
+    if dump is None:
+        raise TypeError(f"cannot store a {type(value).__name__}")
+    return dump(mode="json")
+
+
+@dataclass
+class Restored:
+    """What reading one partition's changelog found."""
+
+    state: PartitionState
+    records: int = 0
+    torn: int = 0  # keys written after the last marker (a checkpoint a crash cut short)
+    bad: int = 0  # records that are not ours (skipped, logged)
+
+
+def replay_changelog(records: list[tuple[bytes, bytes | None]]) -> Restored:
+    """A partition's state from its changelog records, oldest first (pure; see the module
+    docstring for what a torn checkpoint is and why its keys come back dirty).
+
+    >>> r = replay_changelog([(b"t/a", b"1"), (b"~checkpoint", b'{"absorbed": {"s:0": 5}}'),
+    ...                       (b"t/a", b"2"), (b"t/b", b"3")])
+    >>> r.state.tables, r.state.absorbed, sorted(r.state.dirty), r.torn
+    ({'t': {'a': 1}}, {'s:0': 5}, [('t', 'a'), ('t', 'b')], 2)
+    """
+    state = PartitionState()
+    pending: dict[tuple[str, str], Any] = {}
+    out = Restored(state)
+    for key, value in records:
+        out.records += 1
+        if key == MARKER.encode():
+            try:
+                marker = orjson.loads(value or b"{}")
+                absorbed = {str(k): int(v) for k, v in marker["absorbed"].items()}
+            except (ValueError, KeyError, TypeError, AttributeError):
+                out.bad += 1
+                continue
+            for (table, k), v in pending.items():
+                if v is None:
+                    state.table(table).pop(k, None)
+                else:
+                    state.table(table)[k] = v
+            pending.clear()
+            state.absorbed = absorbed
+            continue
+        try:
+            pending[split_key(key)] = None if value is None else orjson.loads(value)
+        except (ValueError, UnicodeDecodeError):
+            out.bad += 1
+    out.torn = len(pending)
+    state.dirty = set(pending)  # written back with their marker-time values (or deleted)
+    return out
+
+
+def read_partition(bootstrap: str, topic: str, partition: int) -> list[tuple[bytes, bytes | None]]:
+    """Every record of one changelog partition, oldest first (blocking: run it in a thread)."""
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"riskloop-restore-{uuid.uuid4().hex[:8]}",
+                  "enable.auto.commit": False, "log_level": 0})  # fmt: skip
+    try:
+        tp = TopicPartition(topic, partition)
+        low, high = c.get_watermark_offsets(tp, timeout=30)
+        if high <= low:
+            return []
+        c.assign([TopicPartition(topic, partition, low)])
+        out: list[tuple[bytes, bytes | None]] = []
+        idle = 0
+        while True:
+            msg = c.poll(1.0)
+            if msg is None:
+                idle += 1
+                if idle > 30:
+                    raise TimeoutError(f"{topic}[{partition}] stopped at {len(out)} records")
+                continue
+            idle = 0
+            if msg.error():
+                continue
+            out.append((msg.key() or b"", msg.value()))
+            if (msg.offset() or 0) + 1 >= high:
+                return out
+    finally:
+        c.close()
+
+
+Send = Callable[[str, bytes, bytes | None, int], Awaitable[Awaitable[Any]]]
+
+
+@dataclass
+class Checkpoint:
+    """The gate every event passes, and the commit order of the module docstring."""
+
+    store: Store
+    topic: str
+    send: Send  # (topic, key, value, partition) → delivery future (Faust's producer)
+    flush: Callable[[], Awaitable[None]]  # the producer's flush
+    drain: Callable[[], Awaitable[bool]] | None = None  # the sinks (streams/outputs.py)
+    on_checkpoint: Callable[[int, int, float], None] | None = None  # records, bytes, seconds
+    worker: str = ""
+    seq: int = 0
+    _open: asyncio.Event = field(default_factory=asyncio.Event)
+    _idle: asyncio.Event = field(default_factory=asyncio.Event)
+    _inflight: int = 0
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _marked: dict[int, dict[str, int]] = field(default_factory=dict)
+    _ready: dict[int, asyncio.Event] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._open.set()
+        self._idle.set()
+
+    # -- partitions ----------------------------------------------------------------------
+    def expect(self, partition: int) -> asyncio.Event:
+        """The event set once ``partition`` is restored (agents wait for it)."""
+        ready = self._ready.get(partition)
+        if ready is None:
+            ready = self._ready[partition] = asyncio.Event()
+        return ready
+
+    def held(self, partition: int) -> bool:
+        return partition in self.store.partitions and self.expect(partition).is_set()
+
+    def take(self, partition: int, restored: Restored) -> None:
+        self.store.hold(partition, restored.state)
+        self._marked[partition] = dict(restored.state.absorbed)
+        self.expect(partition).set()
+
+    def start_empty(self, partitions: int) -> None:
+        """Hold ``partitions`` with nothing in them (agents under test, with no broker)."""
+        for partition in range(partitions):
+            self.take(partition, Restored(PartitionState()))
+
+    def drop(self, partition: int) -> None:
+        self.store.release(partition)
+        self._marked.pop(partition, None)
+        self.expect(partition).clear()
+
+    # -- events --------------------------------------------------------------------------
+    @asynccontextmanager
+    async def event(self, mark: str, partition: int, offset: int) -> AsyncIterator[bool]:
+        """Handle one event inside: yields False for an event this partition absorbed before
+        (skip it), True otherwise. Leaving normally absorbs its offset; leaving by an
+        exception undoes its changes first (the caller dead-letters or retries it)."""
+        await self.expect(partition).wait()
+        if offset < self.store.absorbed(mark, partition):
+            yield False
+            return
+        while not self._open.is_set():
+            await self._open.wait()
+        self._inflight += 1
+        self._idle.clear()
+        token = self.store.begin(partition, mark, offset)
+        try:
+            yield True
+        except BaseException:
+            self.store.undo()
+            self.store.abandon(token)
+            raise
+        else:
+            self.store.finish(token)
+        finally:
+            self._inflight -= 1
+            if self._inflight == 0:
+                self._idle.set()
+
+    def undo(self) -> int:
+        """Roll back the current event's changes (before a retry or a dead letter)."""
+        return self.store.undo()
+
+    # -- the commit ----------------------------------------------------------------------
+    async def commit(self) -> int:
+        """Steps 1–4 of the module docstring; returns how many state records were written.
+        Raises when the changelog could not be written (the offsets must not be committed)."""
+        async with self._lock:
+            started = time.perf_counter()
+            self._open.clear()
+            try:
+                await self._idle.wait()
+                snapshot = self._snapshot()
+            finally:
+                self._open.set()
+            await self.flush()
+            if self.drain is not None:
+                await self.drain()
+            try:
+                written, size = await self._write(snapshot)
+            except BaseException:
+                self._redirty(snapshot)
+                raise
+            if self.on_checkpoint is not None:
+                self.on_checkpoint(written, size, time.perf_counter() - started)
+            return written
+
+    def _snapshot(self) -> dict[int, tuple[list[tuple[bytes, bytes | None]], dict[str, int]]]:
+        out = {}
+        for partition, state in list(self.store.partitions.items()):
+            if not self.expect(partition).is_set():
+                continue  # still restoring: nothing of it has been changed here
+            if not state.dirty and state.absorbed == self._marked.get(partition):
+                continue
+            records = []
+            for table, key in sorted(state.dirty):
+                records.append(
+                    (record_key(table, key), encode(state.tables.get(table, {}).get(key)))
+                )
+            state.dirty = set()
+            out[partition] = (records, dict(state.absorbed))
+        return out
+
+    async def _write(
+        self, snapshot: Mapping[int, tuple[list[tuple[bytes, bytes | None]], dict[str, int]]]
+    ) -> tuple[int, int]:
+        if not snapshot:
+            return 0, 0
+        self.seq += 1
+        futures = []
+        count = size = 0
+        for partition, (records, absorbed) in snapshot.items():
+            for key, value in records:
+                futures.append(await self.send(self.topic, key, value, partition))
+                count += 1
+                size += len(key) + len(value or b"")
+            marker = orjson.dumps(
+                {"absorbed": absorbed, "seq": self.seq, "worker": self.worker, "at": time.time()}
+            )
+            futures.append(await self.send(self.topic, MARKER.encode(), marker, partition))
+        await self.flush()
+        for future in futures:
+            await future  # raises the first delivery error: nothing may be committed then
+        for partition, (_, absorbed) in snapshot.items():
+            self._marked[partition] = absorbed
+        return count, size
+
+    def _redirty(
+        self, snapshot: Mapping[int, tuple[list[tuple[bytes, bytes | None]], dict[str, int]]]
+    ) -> None:
+        for partition, (records, _) in snapshot.items():
+            state = self.store.partitions.get(partition)
+            if state is not None:
+                state.dirty.update(split_key(key) for key, _ in records)
