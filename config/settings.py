@@ -67,6 +67,10 @@ class TopicSettings(_Group):
         "riskloop.profile-events", description="internal: entity-profile updates by USCC"
     )
     ticks: str = Field("riskloop.ticks", description="internal: timer ticks, one per partition")
+    rekeyed: str = Field(
+        "riskloop.rekeyed",
+        description="internal: events re-keyed to a rule's entity (address, company)",
+    )
     partitions: int = Field(4, ge=1, description="partitions of every data topic we create")
     control_partitions: int = Field(1, ge=1, description="partitions of control topics")
 
@@ -98,6 +102,7 @@ class TopicSettings(_Group):
             self.feedback,
             self.profile_events,
             self.ticks,
+            self.rekeyed,
         ]
 
 

@@ -78,6 +78,10 @@ class WarningState(BaseModel):
     closed_at: datetime | None = None
     closed_task_id: str | None = None
     closed_department: str | None = None
+    tasked: bool = False
+    """A task command went out for this epoch (:func:`claim_tasks`): the warning's later updates
+    send none (the task agent would ignore them; 20,000 events made 10,502 commands for 809
+    tasks before)."""
     fed_back: list[str] = Field(default_factory=list)
     """Tasks whose disposal was fed back (``loop.feedback.close_loop``); kept across epochs, so
     a task reopened and disposed again, or a feedback record sent twice, teaches nothing more."""
@@ -177,6 +181,26 @@ def should_task(alert: Alert, config: LoopConfig) -> bool:
         and alert.state in _TASKED
         and alert.level.rank >= config.task_min_level.rank
     )
+
+
+def claim_tasks(
+    state: EntityWarnings, alerts: Sequence[Alert], config: LoopConfig
+) -> tuple[EntityWarnings, list[Alert]]:
+    """The alerts that call for a task command now — once per warning epoch (the first alert
+    for which :func:`should_task` holds) — and the state that remembers it."""
+    due: list[Alert] = []
+    new = state
+    for alert in alerts:
+        w = new.warnings.get(alert.fingerprint)
+        if w is None or w.tasked or not should_task(alert, config):
+            continue
+        if new is state:
+            new = _copy(state)
+        new.warnings[alert.fingerprint] = new.warnings[alert.fingerprint].model_copy(
+            update={"tasked": True}
+        )
+        due.append(alert)
+    return new, due
 
 
 def apply_hit(

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Collection, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -135,17 +135,40 @@ class RuleEngine:
 
     # -------------------------------------------------------------- evaluate
 
+    def entities(self, source: str, event: dict[str, Any]) -> dict[str, str]:
+        """Rule id → the entity whose state and warnings the rule keeps for this event, for
+        every rule of ``source`` that names one (from its entity fields; a rule without one
+        keeps nothing per entity). The worker re-keys an event to the partition of each
+        entity that is not its own (streams/rekey.py)."""
+        out: dict[str, str] = {}
+        for rule in self._by_source.get(source, ()):
+            entity = self._entity(rule, source, event)
+            if entity is not None and rule.id not in self.tripped:
+                out[rule.id] = entity
+        return out
+
     def evaluate(
-        self, source: str, event: dict[str, Any], state: MutableMapping[str, Any]
+        self,
+        source: str,
+        event: dict[str, Any],
+        state: MutableMapping[str, Any],
+        *,
+        only: Collection[str] | None = None,
+        skip: Collection[str] = (),
     ) -> list[RuleHit]:
-        """Every hit of one event: active and shadow rules (``RuleHit.mode`` tells which)."""
+        """Every hit of one event: active and shadow rules (``RuleHit.mode`` tells which);
+        ``only`` / ``skip`` restrict it to some rules (the re-keyed ones, or all but them)."""
         rules = self._by_source.get(source, ())
         if not rules:
             return []
         seen = _Seen(source, event, cel.Context({"event": event}), parse_time(event["event_time"]))
         hits: list[RuleHit] = []
         for rule in rules:
-            if rule.id in self.tripped:
+            if (
+                rule.id in self.tripped
+                or rule.id in skip
+                or (only is not None and rule.id not in only)
+            ):
                 continue
             started = self._clock()
             hits.extend(self._evaluate(rule, seen, state))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -374,3 +375,18 @@ class DeadLetter(Record):
     payload: bytes
     rejected_at: datetime
     worker: str = ""
+
+
+class RekeyedEvent(Record):
+    """Internal (``riskloop.rekeyed``, keyed by ``entity``): an event some of whose rules keep
+    their windows and warnings under an entity that is not its topic's key — a complaint's
+    address, a muck truck's company. It travels to the entity's partition, as Kafka Streams
+    repartitions before an aggregation, so one address's complaints under three keys meet in
+    one window (streams/rekey.py)."""
+
+    source: str  # the rule source ("complaints", "truck_detections", ...)
+    entity: str
+    rules: list[str]  # the rule ids to evaluate there
+    event: dict[str, Any]  # the validated record (or geo detection) as JSON
+    based_on: list[Reason] = Field(default_factory=list)  # e.g. the fence set of a detection
+    origin: str  # "topic:partition:offset" of the event it came from

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from loop import ids
 from loop.feedback import recurrence
-from loop.warnings import EntityWarnings, apply_hit, apply_score, should_task
+from loop.warnings import EntityWarnings, apply_hit, apply_score, claim_tasks
 from models.score import ModelScore
 from rules.hit import RuleHit
 from schemas.records import Alert
@@ -64,7 +64,7 @@ async def change_warnings(
         alerts += changed
     if state is None or not (alerts or store_quiet):
         return []
-    outputs = warning_outputs(app, state, alerts)
+    state, outputs = warning_outputs(app, state, alerts)
     store_warnings(app, state)
     await emit(app, outputs)
     _observe(app, alerts)
@@ -103,10 +103,15 @@ def _score(
     return apply_score(state, score, kw["now"], kw["config"], kw["silences"])
 
 
-def warning_outputs(app: RiskLoopApp, state: EntityWarnings, alerts: list[Alert]) -> list[Output]:
-    """Alert changes on ``alerts`` (or ``alerts.shadow``); a task command for each that needs
-    one; a profile event for a new warning on an enterprise."""
+def warning_outputs(
+    app: RiskLoopApp, state: EntityWarnings, alerts: list[Alert]
+) -> tuple[EntityWarnings, list[Output]]:
+    """Alert changes on ``alerts`` (or ``alerts.shadow``); a task command for each warning
+    that needs one and has not had it (``claim_tasks``: the state returned remembers it); a
+    profile event for a new warning on an enterprise."""
     rt = app.riskloop_runtime
+    state, tasked = claim_tasks(state, alerts, rt.loop)
+    needs_task = {a.alert_id for a in tasked}
     outs: list[Output] = []
     for alert in alerts:
         key = alert.fingerprint
@@ -114,7 +119,7 @@ def warning_outputs(app: RiskLoopApp, state: EntityWarnings, alerts: list[Alert]
             outs.append(output("alerts_shadow", key, alert))
         else:
             outs.append(output("alerts", key, alert, sink="alert"))
-        if should_task(alert, rt.loop):
+        if alert.alert_id in needs_task:
             warning = state.warnings.get(alert.fingerprint)
             command = {
                 "alert": alert.model_dump(mode="json"),
@@ -139,7 +144,7 @@ def warning_outputs(app: RiskLoopApp, state: EntityWarnings, alerts: list[Alert]
                     alert.region_code,
                 )  # fmt: skip
             )
-    return outs
+    return state, outs
 
 
 def _observe(app: RiskLoopApp, alerts: list[Alert]) -> None:

@@ -47,14 +47,14 @@ async def handle_feedback(app: RiskLoopApp, raw: bytes) -> None:
         if closed.repeated:  # reopened and disposed again, or sent twice: the first one counted
             log.info("task fed back before; this disposal teaches nothing", task_id=case.task_id)
             return
-        outputs = warning_outputs(app, closed.warnings, closed.alerts)
+        warnings, outputs = warning_outputs(app, closed.warnings, closed.alerts)
         if case.task.uscc:
             when = (case.disposed_at or rt.clock.now()).isoformat()
             kind = disposition_kind(fb.result)
             outputs.append(
                 profile_output(case.task.uscc, kind, when, case.task_id, case.task.region_code)
             )
-        store_warnings(app, closed.warnings)
+        store_warnings(app, warnings)
         _store_counters(app, closed.counters or {})
         await emit(app, outputs)
         for rule in fb.rules:

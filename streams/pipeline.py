@@ -11,17 +11,19 @@ from __future__ import annotations
 import asyncio
 import errno
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import faust
 
 from schemas.errors import ValidationFailed
+from schemas.records import RekeyedEvent
 from streams.alerting import profile_output, raise_warnings
 from streams.emit import emit
 from streams.feedback import handle_feedback, handle_profile_event
 from streams.ingest import ingest, send_dead_letter
 from streams.logs import correlation, get_logger
-from streams.scoring import score
+from streams.scoring import Scored, Where, rekeyed_hits, rekeyed_outputs, score
 from streams.state import current_scope
 from streams.tasks import handle_command, handle_disposition
 from streams.timers import WALL_TICK, tick_partition
@@ -61,6 +63,10 @@ def register(app: RiskLoopApp) -> None:
     async def profiles(stream: faust.StreamT[bytes]) -> None:
         await each_event(app, "profiles", stream, lambda e: handle_profile_event(app, _bytes(e)))
 
+    @app.agent(topics.rekeyed, name="rekeyed")
+    async def rekeyed(stream: faust.StreamT[bytes]) -> None:
+        await each_event(app, "rekeyed", stream, lambda e: handle_rekeyed(app, e))
+
     @app.agent(topics.ticks, name="ticks")
     async def ticks(stream: faust.StreamT[bytes]) -> None:
         await each_event(
@@ -75,6 +81,21 @@ def register(app: RiskLoopApp) -> None:
     async def clock() -> None:
         for partition in range(app.riskloop_settings.topics.partitions):
             await topics.ticks.send(value=WALL_TICK, partition=partition)
+
+
+async def handle_rekeyed(app: RiskLoopApp, event: faust.EventT) -> None:
+    """The rules an event was re-keyed for, on its entity's partition (streams/rekey.py)."""
+    rt = app.riskloop_runtime
+    ev = RekeyedEvent.model_validate_json(_bytes(event))
+    at = ev.event.get("event_time")
+    if isinstance(at, str):  # this partition has now seen the source's time (absence rules)
+        clock = "trucks" if ev.source == "truck_detections" else ev.source
+        when = datetime.fromisoformat(at).timestamp()
+        rt.event_clocks.observe(clock, event.message.partition, when, rt.clock.now().timestamp())
+    with correlation(str(ev.event.get("event_id", "")), source=ev.source):
+        hits = rekeyed_hits(rt, ev, app.riskloop_tables.rule_state)
+        if hits:
+            await raise_warnings(app, Scored(hits=hits))
 
 
 def _bytes(event: faust.EventT) -> bytes:
@@ -178,14 +199,18 @@ def storage_full(exc: BaseException) -> bool:
 def _source_agent(app: RiskLoopApp, source: str, topic: faust.TopicT) -> None:
     rt = app.riskloop_runtime
     tables = app.riskloop_tables
+    partitions = app.riskloop_settings.topics.partitions
 
     async def handle(event: faust.EventT) -> None:
         record = await ingest(app, source, event)
         if record is None:
             return
         event_id = getattr(record, "event_id")  # noqa: B009
+        msg = event.message
+        where = Where(msg.partition, partitions, f"{msg.topic}:{msg.partition}:{msg.offset}")
         with correlation(event_id, source=source):
-            scored = score(rt, source, record, tables.rule_state, tables.vehicles)
+            scored = score(rt, source, record, tables.rule_state, tables.vehicles, where)
+            await emit(app, rekeyed_outputs(where))
             alerts = await raise_warnings(app, scored)
             uscc = getattr(record, "uscc", None)
             if source in _PROFILE_KIND and uscc:

@@ -16,7 +16,9 @@ from geo.fences import CompiledFenceSet
 from geo.vehicle import VehicleState
 from models.score import ModelScore
 from rules.hit import RuleHit
-from schemas.records import Reason, Record, TruckFix
+from schemas.records import Reason, Record, RekeyedEvent, TruckFix
+from streams.emit import Output, output
+from streams.rekey import split
 from streams.runtime import Runtime
 
 
@@ -27,20 +29,45 @@ class Scored:
     detections: list[Detection] = field(default_factory=list)
 
 
+@dataclass
+class Where:
+    """The partition an event is handled on, for re-keying (streams/rekey.py): rules whose
+    entity lives on another partition are left out here and collected in ``rekeyed``."""
+
+    partition: int
+    partitions: int
+    origin: str
+    rekeyed: list[RekeyedEvent] = field(default_factory=list)
+
+    def split(
+        self, rt: Runtime, source: str, event: dict[str, Any], based_on: list[Reason] | None = None
+    ) -> set[str]:
+        skip, out = split(
+            rt.engine, source, event, partition=self.partition, partitions=self.partitions,
+            origin=self.origin, based_on=based_on,
+        )  # fmt: skip
+        self.rekeyed.extend(out)
+        return skip
+
+
 def score(
     rt: Runtime,
     source: str,
     record: Record,
     rule_state: MutableMapping[str, Any],
     vehicles: MutableMapping[str, Any],
+    where: Where | None = None,
 ) -> Scored:
-    """Evaluate every active rule, model and fence set on ``record``."""
+    """Evaluate every active rule, model and fence set on ``record`` (the rules whose entity
+    lives on another partition only there: ``where``)."""
     engine = rt.engine
-    out = Scored(hits=engine.evaluate(source, record.model_dump(mode="json"), rule_state))
+    event = record.model_dump(mode="json")
+    skip = where.split(rt, source, event) if where is not None else set()
+    out = Scored(hits=engine.evaluate(source, event, rule_state, skip=skip))
     if isinstance(record, TruckFix):
         for fences, det in track(rt, record, vehicles):
             out.detections.append(det)
-            out.hits.extend(detection_hits(rt, fences, det, rule_state))
+            out.hits.extend(detection_hits(rt, fences, det, rule_state, where))
     if rt.models is not None:
         out.scores = list(rt.models.process(source, record))
     count_rule_errors(rt)
@@ -64,7 +91,11 @@ def count_rule_errors(rt: Runtime) -> None:
 
 
 def detection_hits(
-    rt: Runtime, fences: CompiledFenceSet, det: Detection, rule_state: MutableMapping[str, Any]
+    rt: Runtime,
+    fences: CompiledFenceSet,
+    det: Detection,
+    rule_state: MutableMapping[str, Any],
+    where: Where | None = None,
 ) -> list[RuleHit]:
     """The rule hits of one geo detection, each recording the fence set that produced it (so a
     muck-truck warning names its fence set's version and hash, as others name their pack's)."""
@@ -72,8 +103,28 @@ def detection_hits(
     ref = Reason(
         kind="fence", id=fences.name, version=fences.version, content_hash=fences.content_hash
     )
-    hits = rt.engine.evaluate("truck_detections", det.model_dump(mode="json"), rule_state)
+    event = det.model_dump(mode="json")
+    skip = where.split(rt, "truck_detections", event, [ref]) if where is not None else set()
+    hits = rt.engine.evaluate("truck_detections", event, rule_state, skip=skip)
     return [h.model_copy(update={"based_on": [*h.based_on, ref]}) for h in hits]
+
+
+def rekeyed_outputs(where: Where) -> list[Output]:
+    """The re-keyed events ``where`` collected, as messages keyed by their entity."""
+    return [output("rekeyed", ev.entity, ev) for ev in where.rekeyed]
+
+
+def rekeyed_hits(
+    rt: Runtime, ev: RekeyedEvent, rule_state: MutableMapping[str, Any]
+) -> list[RuleHit]:
+    """The hits of the rules an event was re-keyed for, on the entity's partition."""
+    hits = rt.engine.evaluate(ev.source, ev.event, rule_state, only=set(ev.rules))
+    count_rule_errors(rt)
+    for hit in hits:
+        rt.metrics.rule_hits.labels(hit.pack, hit.rule_id, hit.mode).inc()
+    if not ev.based_on:
+        return hits
+    return [h.model_copy(update={"based_on": [*h.based_on, *ev.based_on]}) for h in hits]
 
 
 def track(

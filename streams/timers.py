@@ -21,8 +21,6 @@ import json
 from functools import partial
 from typing import TYPE_CHECKING
 
-from aiokafka.partitioner import murmur2
-
 from geo.detect import fences_changed
 from geo.detect import tick as geo_tick
 from geo.vehicle import VehicleState
@@ -33,8 +31,9 @@ from rules.durations import to_datetime
 from schemas.records import Alert
 from streams.alerting import change_warnings, raise_warnings
 from streams.drift import report_drift
+from streams.emit import emit
 from streams.logs import get_logger
-from streams.scoring import Scored, count_rule_errors, detection_hits
+from streams.scoring import Scored, Where, count_rule_errors, detection_hits, rekeyed_outputs
 from streams.tasks import supervise
 
 if TYPE_CHECKING:
@@ -46,15 +45,6 @@ if TYPE_CHECKING:
 
 
 log = get_logger(__name__)
-
-
-def partition_of(key: str, partitions: int) -> int:
-    """The partition Kafka's default (murmur2) partitioner gives ``key``.
-
-    >>> partition_of("abc", 4)
-    3
-    """
-    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
 
 
 WALL_TICK = b"tick"
@@ -127,13 +117,20 @@ async def silences(app: RiskLoopApp, partition: int, clocks: dict[str, float]) -
     view = app.riskloop_tables.rule_state
     scored = Scored(hits=rt.engine.tick(clocks, view))
     if truck_clock is not None:
-        scored.hits.extend(_tick_vehicles(app, partition, to_datetime(truck_clock)))
+        where = _where(app, partition)
+        scored.hits.extend(_tick_vehicles(app, partition, to_datetime(truck_clock), where))
+        await emit(app, rekeyed_outputs(where))
     count_rule_errors(rt)
     if scored.hits:
         await raise_warnings(app, scored)
 
 
-def _tick_vehicles(app: RiskLoopApp, partition: int, now: datetime) -> list[RuleHit]:
+def _where(app: RiskLoopApp, partition: int) -> Where:
+    """A tick's partition, for detections whose rules keep state elsewhere (streams/rekey.py)."""
+    return Where(partition, app.riskloop_settings.topics.partitions, f"ticks:{partition}")
+
+
+def _tick_vehicles(app: RiskLoopApp, partition: int, now: datetime, where: Where) -> list[RuleHit]:
     """Release held-back fixes and report silent trucks; the rule hits of what was found."""
     rt, tables = app.riskloop_runtime, app.riskloop_tables
     hits: list[RuleHit] = []
@@ -145,7 +142,7 @@ def _tick_vehicles(app: RiskLoopApp, partition: int, now: datetime) -> list[Rule
         if detections or vehicle.to_dict() != raw:
             tables.vehicles[key] = vehicle.to_dict()
         for det in detections:
-            hits.extend(detection_hits(rt, fences, det, tables.rule_state))
+            hits.extend(detection_hits(rt, fences, det, tables.rule_state, where))
     return hits
 
 
@@ -175,6 +172,7 @@ async def _hotload_cleanup(app: RiskLoopApp, partition: int) -> None:
         rt.engine.cleanup(tables.rule_state, removed)
     changes = control.fence_changes[done_fences:]
     scored = Scored()
+    where = _where(app, partition)
     for old, new in changes:
         prefix = f"{new.name}|"
         for key in [k for k in tables.vehicles if k.startswith(prefix)]:
@@ -186,7 +184,8 @@ async def _hotload_cleanup(app: RiskLoopApp, partition: int) -> None:
             )
             tables.vehicles[key] = vehicle.to_dict()
             for det in detections:
-                scored.hits.extend(detection_hits(rt, new, det, tables.rule_state))
+                scored.hits.extend(detection_hits(rt, new, det, tables.rule_state, where))
+    await emit(app, rekeyed_outputs(where))
     if scored.hits:
         await raise_warnings(app, scored)
     rt.cleanup_done[partition] = (len(control.removed_rules), len(control.fence_changes))

@@ -34,6 +34,7 @@ class Topics:
     task_commands: faust.TopicT
     feedback: faust.TopicT
     profile_events: faust.TopicT
+    rekeyed: faust.TopicT
     ticks: faust.TopicT
 
     def sources(self) -> dict[str, faust.TopicT]:
@@ -48,7 +49,7 @@ class Topics:
         """Every topic an agent reads: partition *n* of each writes partition *n* of the state
         store (streams/state.py), so they are co-partitioned (same partition count)."""
         topics = [*self.sources().values(), self.dispositions, self.task_commands,
-                  self.feedback, self.profile_events, self.ticks]  # fmt: skip
+                  self.feedback, self.profile_events, self.ticks, self.rekeyed]  # fmt: skip
         return [t.get_topic_name() for t in topics]
 
 
@@ -87,6 +88,7 @@ def declare(app: faust.App, settings: Settings) -> Topics:
         task_commands=data(t.task_commands),
         feedback=data(t.feedback),
         profile_events=data(t.profile_events),
+        rekeyed=data(t.rekeyed),
         ticks=data(t.ticks),
     )
 

@@ -18,7 +18,7 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 from schemas.validation.uscc import make_uscc
-from streams.timers import partition_of
+from streams.rekey import partition_of
 from tests.integration.conftest import ROOT, collect, produce, settings_env, tail_consumer
 
 DEPARTMENT = "hz_market_food"  # config/routing.yaml: inspections YJ-ZFJC-* in Hangzhou

@@ -39,6 +39,26 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> Sent:
     return captured
 
 
+@pytest.fixture(autouse=True)
+def keyed_partitions(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
+    """A test context's message lands on its key's partition (murmur2), as a producer puts it,
+    not always on partition 0: state and re-keying (streams/rekey.py) depend on it."""
+    from faust.agents.agent import AgentTestWrapper
+
+    from streams.rekey import partition_of
+
+    put = AgentTestWrapper.put
+    n = settings.topics.partitions
+
+    async def keyed_put(self: Any, value: Any = None, key: Any = None, partition: Any = None,
+                        *args: Any, **kwargs: Any) -> Any:  # fmt: skip
+        if partition is None and isinstance(key, bytes):
+            partition = partition_of(key.decode(errors="replace"), n)
+        return await put(self, value, key, partition, *args, **kwargs)
+
+    monkeypatch.setattr(AgentTestWrapper, "put", keyed_put)
+
+
 @pytest.fixture
 def app(settings: Settings) -> Iterator[RiskLoopApp]:
     app = build_app(settings)

@@ -137,16 +137,18 @@ async def test_a_torn_checkpoint_is_read_back_as_its_last_marker(
     state; their keys come back dirty with the marker's values, to be written over them."""
     log = _capture(app)
     ev = inspection()
+    key = ev["uscc"].encode()
     async with app.agents["inspections"].test_context() as agent:
-        await agent.put(encode(ev), key=b"k")
+        await agent.put(encode(ev), key=key)
         await app.riskloop_checkpoint.commit()
-        marked = len(log[0])
-        await agent.put(encode({**ev, "event_id": ev["event_id"] + "-2"}), key=b"k")
+        (p,) = log
+        marked = len(log[p])
+        await agent.put(encode({**ev, "event_id": ev["event_id"] + "-2"}), key=key)
         await app.riskloop_checkpoint.commit()
-    torn = log[0][marked:-1]  # the second checkpoint's records without its marker
+    torn = log[p][marked:-1]  # the second checkpoint's records without its marker
     assert torn
-    restored = replay_changelog([*log[0][:marked], *torn])
-    before = replay_changelog(log[0][:marked])
+    restored = replay_changelog([*log[p][:marked], *torn])
+    before = replay_changelog(log[p][:marked])
     assert restored.state.tables == before.state.tables
     assert restored.state.absorbed == before.state.absorbed
     assert restored.torn == len(torn) and len(restored.state.dirty) == len(torn)
@@ -159,9 +161,11 @@ async def test_a_key_written_many_times_costs_one_record_per_checkpoint(
     ev = inspection()
     async with app.agents["inspections"].test_context() as agent:
         for n in range(20):
-            await agent.put(encode({**ev, "event_id": f"{ev['event_id']}-{n}"}), key=b"k")
+            again = encode({**ev, "event_id": f"{ev['event_id']}-{n}"})
+            await agent.put(again, key=ev["uscc"].encode())
     await app.riskloop_checkpoint.commit()
-    keys = [k for k, _ in log[0]]
+    (written,) = log.values()
+    keys = [k for k, _ in written]
     assert len(keys) == len(set(keys)), "a key was written twice in one checkpoint"
     assert keys.count(b"~checkpoint") == 1
     assert f"warnings/{ev['uscc']}".encode() in keys
@@ -187,14 +191,14 @@ async def test_an_event_that_raises_is_undone_dead_lettered_and_the_next_goes_on
     bad, good = inspection(), inspection()
     good["event_id"] = bad["event_id"] + "-good"
     async with app.agents["inspections"].test_context() as agent:
-        await agent.put(encode(bad), key=b"k")
+        await agent.put(encode(bad), key=bad["uscc"].encode())
         assert app.riskloop_store.size("rule_state") == 0, "not undone"
         assert app.riskloop_tables.dedup.get(f"inspections:{bad['event_id']}") is None
         dead = sent.on("deadletter")
         assert [(d["reason"], d["message"][:12]) for d in dead] == [
             ("internal_error", "RuntimeError")
         ]
-        await agent.put(encode(good), key=b"k")
+        await agent.put(encode(good), key=good["uscc"].encode())
     assert sent.on("alerts"), "the next event was not handled"
     assert metric(app, "riskloop_event_failures_total", topic="inspections.results",
                   error="RuntimeError") == 1  # fmt: skip

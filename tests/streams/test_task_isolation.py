@@ -14,6 +14,7 @@ from typing import Any
 from faust.types import TP
 
 from streams.app import RiskLoopApp
+from streams.rekey import partition_of
 from streams.runtime import Clock
 from streams.timers import WALL_TICK
 from tests.streams.conftest import Sent
@@ -77,8 +78,8 @@ async def test_one_unreadable_task_does_not_stop_the_partitions_supervision(
     await _run(app, await _commands(app, sent))
     good = _dispatched(sent)[0]
     # a value this release cannot read (an older format, a bad restore): not a TaskCase,
-    # beside the good task in the store partition the test context's messages went to
-    partition = 0
+    # beside the good task in its partition of the store
+    partition = partition_of(good["task_id"], app.riskloop_settings.topics.partitions)
     store = app.riskloop_store.partitions[partition]
     assert good["task_id"] in store.tables["tasks"]
     store.table("tasks")["task-broken"] = {"task": {"task_id": "task-broken"}}

@@ -13,7 +13,8 @@ from typing import Any
 from bench.generator import generate
 from config.settings import Settings
 from streams.app import RiskLoopApp
-from streams.timers import WALL_TICK, partition_of
+from streams.rekey import partition_of
+from streams.timers import WALL_TICK
 from tests.streams.conftest import Sent
 from tests.streams.test_redelivery import _capture, _restarted
 from tests.streams.test_skeleton import encode

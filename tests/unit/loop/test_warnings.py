@@ -255,3 +255,27 @@ def test_shadow_model_does_not_join_active_warning(
     state, (rule,) = apply_hit(None, make_hit(), T0, config)
     _, (alert,) = apply_score(state, make_score(mode="shadow"), T0, config)
     assert alert.shadow and alert.fingerprint != rule.fingerprint
+
+
+def test_a_warning_claims_its_task_once_per_epoch(make_hit: Hit, config: LoopConfig) -> None:
+    """30 updates of one warning make one task command (the first that should have a task)."""
+    from loop.warnings import claim_tasks
+
+    state, alerts = apply_hit(None, make_hit(event_id="e-0"), T0, config)
+    state, due = claim_tasks(state, alerts, config)
+    assert [a.alert_id for a in due] == [alerts[0].alert_id]
+    claimed = 0
+    for n in range(1, 30):
+        state, alerts = apply_hit(
+            state, make_hit(event_id=f"e-{n}"), T0 + timedelta(minutes=n), config
+        )
+        state, due = claim_tasks(state, alerts, config)
+        claimed += len(due)
+    assert claimed == 0
+    fp = alerts[0].fingerprint
+    state, ended = resolve(
+        state, f"{fp}.1", DispositionResult.confirmed, T0 + timedelta(hours=1), config
+    )
+    state, alerts = apply_hit(state, make_hit(event_id="e-next"), T0 + timedelta(hours=2), config)
+    state, due = claim_tasks(state, alerts, config)
+    assert [a.alert_id for a in due] == [f"{fp}.2"], "a new epoch needs its own task"

@@ -1,0 +1,66 @@
+"""Re-keying: a rule's entity that is not the event's key goes to the entity's partition.
+
+Source topics are keyed by USCC, equipment code or plate, but some rules keep their window
+under another entity: ``complaints.repeat_address`` by address (a complaint without a USCC is
+keyed by its id), ``trucks.overspeed_repeated`` by the truck's company. Evaluated where the
+event landed, such a window is split across partitions (three complaints at one address under
+three keys never meet) and its warning lives where no feedback or tick finds it.
+
+So the source agent asks the rule engine which entity each rule keeps state under; rules whose
+entity hashes to the event's own partition are evaluated there, and for every other entity one
+:class:`~schemas.records.RekeyedEvent` goes to ``riskloop.rekeyed`` keyed by that entity (Kafka's
+murmur2, like every producer of ours), where the ``rekeyed`` agent evaluates exactly those rules
+and raises their warnings on the entity's partition — the internal repartition topic Kafka
+Streams puts before an aggregation on a new key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiokafka.partitioner import murmur2
+
+from rules.engine import RuleEngine
+from schemas.records import Reason, RekeyedEvent
+
+
+def partition_of(key: str, partitions: int) -> int:
+    """The partition Kafka's default (murmur2) partitioner gives ``key``.
+
+    >>> partition_of("abc", 4)
+    3
+    """
+    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+
+
+def split(
+    engine: RuleEngine,
+    source: str,
+    event: dict[str, Any],
+    *,
+    partition: int,
+    partitions: int,
+    origin: str,
+    based_on: list[Reason] | None = None,
+) -> tuple[set[str], list[RekeyedEvent]]:
+    """The rules to leave out here, and the events to send to other partitions (one per
+    entity that lives elsewhere)."""
+    elsewhere: dict[str, list[str]] = {}
+    for rule, entity in engine.entities(source, event).items():
+        if partition_of(entity, partitions) != partition:
+            elsewhere.setdefault(entity, []).append(rule)
+    if not elsewhere:
+        return set(), []
+    skip = {rule for rules in elsewhere.values() for rule in rules}
+    out = [
+        RekeyedEvent(
+            source=source,
+            entity=entity,
+            rules=rules,
+            event=event,
+            based_on=list(based_on or []),
+            origin=origin,
+        )  # fmt: skip
+        for entity, rules in elsewhere.items()
+    ]
+    return skip, out
