@@ -389,6 +389,10 @@ def _equipment(d: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
             raise ValidationFailed(
                 "wrong_type", f"expected an object, got {type(value).__name__}", key
             )
+        for name in value:  # a metric name is a key of per-device state: an identifier
+            problem = identifier_problem(name)
+            if problem:
+                raise ValidationFailed("bad_identifier", f"metric name: {problem}", key)
     for name, unit in units.items():
         if not isinstance(unit, str):
             raise ValidationFailed(

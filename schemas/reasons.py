@@ -20,6 +20,7 @@ REASONS: dict[str, str] = {
     "bad_text": "a string no UTF-8 can carry (a lone UTF-16 surrogate such as \\ud800)",
     "bad_identifier": "an id or name with an invisible character (control, zero-width) or too long",
     "too_long": "free text longer than the standard allows",
+    "too_many_metrics": "more metric names in one reading than MAX_METRICS (validation/strict.py)",
     "duplicate_key": "a JSON object names the same key twice (which one was meant?)",
     "bad_uscc": "USCC not 18 valid characters or wrong check character (GB 32100-2015)",
     "bad_region": "region code not a GB/T 2260 structure",

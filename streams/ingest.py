@@ -1,14 +1,19 @@
 """Ingest stage: bytes from a source topic → a validated record, or the dead-letter topic.
 
-Invariant (tested): records in = accepted + dead-lettered + duplicates. Nothing is dropped
-silently and no bad record can stop an agent.
+Invariant (tested), per source: records in = accepted + dead-lettered + duplicates, each record
+counted once, in one outcome. Nothing is dropped silently and no bad record can stop an agent.
+The three outcomes are the door's: a record accepted here and refused by a later stage (a
+disposition for a task nobody holds) still goes to the dead-letter topic, but is counted by that
+stage (``riskloop_dispositions_rejected_total``), not a second time here.
 """
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING
 
 import faust
+from faust.types.tuples import Message
 
 from schemas.errors import ValidationFailed
 from schemas.ingest import dead_letter, decode_source
@@ -20,6 +25,10 @@ if TYPE_CHECKING:
     from streams.app import RiskLoopApp
 
 log = get_logger(__name__)
+
+_ACCEPTED: weakref.WeakSet[Message] = weakref.WeakSet()
+"""Messages :func:`ingest` counted as accepted while their event is being handled (weak: gone
+with the message), so a later stage's dead letter of one is not counted as a refusal too."""
 
 
 async def ingest(app: RiskLoopApp, source: str, event: faust.EventT) -> Record | None:
@@ -48,6 +57,7 @@ async def ingest(app: RiskLoopApp, source: str, event: faust.EventT) -> Record |
         return None
     if counting:
         m.events_accepted.labels(source).inc()
+    _ACCEPTED.add(msg)
     return record
 
 
@@ -74,7 +84,7 @@ async def send_dead_letter(
         key=event.key if isinstance(event.key, bytes) else None, payload=raw,
         now=rt.clock.now(), worker=rt.worker_id,
     )  # fmt: skip
-    if counted:
+    if counted and msg not in _ACCEPTED:  # else accepted at the door: the refusing stage
         rt.metrics.events_deadlettered.labels(source, reason).inc()
     await app.riskloop_topics.deadletter.send(
         key=msg.topic.encode(), value=record.model_dump_json().encode()

@@ -30,7 +30,8 @@ class Metrics:
         )
         self.events_deadlettered = Counter(
             f"{p}_events_deadlettered",
-            "Records sent to the dead-letter topic",
+            "Records refused at ingest, sent to the dead-letter topic (a record accepted there and "
+            "refused by a later stage is counted by that stage, e.g. dispositions_rejected)",
             ["source", "reason"],
             registry=r,
         )

@@ -4,6 +4,7 @@ dead letter small enough for the broker, and the next good record still raises i
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 from streams.app import RiskLoopApp
 from tests.streams.conftest import Sent
@@ -36,3 +37,28 @@ async def test_hostile_records_are_dead_lettered_and_the_agent_goes_on(
     src = "inspections"
     assert metric(app, "riskloop_events_accepted_total", source=src) == 1
     assert metric(app, "riskloop_events_in_total", source=src) == len(hostile) + 1
+
+
+async def test_a_refusal_after_the_door_is_not_counted_twice(app: RiskLoopApp, sent: Sent) -> None:
+    """A well-formed disposition for a task nobody holds is accepted at the door and refused by
+    the task stage: one dead letter, counted once (accepted + dispositions_rejected), so
+    in = accepted + dead-lettered + duplicates still holds for the source."""
+    at = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
+    orphan = {"event_id": "d-1", "event_time": at, "task_id": "task-nobody",
+              "department": "hz_market", "action": "sign", "actor": "u1"}  # fmt: skip
+    broken = {**orphan, "event_id": "d-2", "actor": "a" * 129}
+    async with app.agents["tasks"].test_context() as agent:
+        await agent.put(encode(orphan), key=b"task-nobody")
+        await agent.put(encode(broken), key=b"task-nobody")
+    dead = sorted(json.loads(v)["reason"] for t, _, v in sent.messages if t == "deadletter")
+    assert dead == ["bad_identifier", "unknown_task"]
+    src = "dispositions"
+    counts = {
+        name: metric(app, f"riskloop_events_{name}_total", source=src)
+        for name in ("in", "accepted", "duplicate")
+    }
+    refused = metric(
+        app, "riskloop_events_deadlettered_total", source=src, reason="bad_identifier"
+    ) + metric(app, "riskloop_events_deadlettered_total", source=src, reason="unknown_task")
+    assert (counts["in"], counts["accepted"], refused, counts["duplicate"]) == (2, 1, 1, 0)
+    assert metric(app, "riskloop_dispositions_rejected_total", reason="unknown_task") == 1

@@ -19,6 +19,7 @@ from schemas.errors import ValidationFailed
 from schemas.ingest import IngestLimits, dead_letter, decode_source
 from schemas.reasons import REASONS
 from schemas.records import DeadLetter
+from schemas.validation.strict import MAX_METRICS
 
 from .conftest import NOW, good
 
@@ -88,6 +89,23 @@ HOSTILE: list[tuple[str, dict[str, Any], str, str]] = [
     ("trucks", {"event_id": "e" * 129}, "bad_identifier", "event_id"),
     ("inspections", {"entity_name": "名" * 513}, "bad_identifier", "entity_name"),
     ("complaints", {"text": "字" * 20_001}, "too_long", "text"),
+    # metric names: bounded in number (model cost) and identifiers (keys of per-device state)
+    (
+        "equipment",
+        {"metrics": {f"m{i}": 1.0 for i in range(MAX_METRICS + 1)}, "units": {}},
+        "too_many_metrics",
+        "metrics",
+    ),
+    ("equipment", {"rated": {f"m{i}": 1.0 for i in range(5_000)}}, "too_many_metrics", "rated"),
+    (
+        "equipment",
+        {"units": {f"m{i}": "A" for i in range(MAX_METRICS + 1)}},
+        "too_many_metrics",
+        "units",
+    ),
+    ("equipment", {"metrics": {"current\x00": 1.0}, "units": {}}, "bad_identifier", "metrics"),
+    ("equipment", {"metrics": {"m" * 129: 1.0}, "units": {}}, "bad_identifier", "metrics"),
+    ("equipment", {"rated": {"p\u200b": 1.0}}, "bad_identifier", "rated"),
 ]
 
 
@@ -116,6 +134,26 @@ def test_values_at_the_bounds_are_accepted() -> None:
         now=NOW,
     )
     assert text.text.startswith("a\tbc")  # free text is still cleaned, not refused
+
+
+def test_a_reading_of_max_metrics_names_is_accepted() -> None:
+    names = {f"m{i}": float(i) for i in range(MAX_METRICS)}
+    units = {name: "A" for name in names}
+    ok = decode_source(
+        "equipment",
+        _raw("equipment", metrics=names, units=units, rated=names),
+        limits=IngestLimits(),
+        now=NOW,
+    )
+    assert len(ok.metrics) == len(ok.rated) == len(ok.units) == MAX_METRICS
+
+
+def test_too_many_metrics_is_refused_before_any_name_is_looked_at() -> None:
+    """The count comes first: 5,000 names with bad values still say what is wrong first."""
+    names = {f"m{i}": "not a number" for i in range(5_000)}
+    exc = _refused("equipment", _raw("equipment", metrics=names, units={}))
+    assert (exc.reason, exc.field) == ("too_many_metrics", "metrics")
+    assert str(MAX_METRICS) in exc.message
 
 
 def test_duplicate_json_keys_are_refused() -> None:
