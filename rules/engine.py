@@ -63,6 +63,11 @@ class RuleBudget:
     forgive: float = 0.01
 
 
+_MATCH_ONLY = frozenset({"plain", "aggregate", "sequence"})
+"""Window kinds for which an event that does not match its rule's condition changes nothing
+(a duration or absence window also learns from the events that do not match)."""
+
+
 def state_key(rule_id: str, entity: str) -> str:
     """Where a rule's window state for one entity lives in the state mapping."""
     return f"{rule_id}{KEY_SEP}{entity}"
@@ -141,10 +146,16 @@ class RuleEngine:
         keeps nothing per entity). The worker re-keys an event to the partition of each
         entity that is not its own (streams/rekey.py)."""
         out: dict[str, str] = {}
+        context = None
         for rule in self._by_source.get(source, ()):
             entity = self._entity(rule, source, event)
-            if entity is not None and rule.id not in self.tripped:
-                out[rule.id] = entity
+            if entity is None or rule.id in self.tripped:
+                continue
+            if rule.kind in _MATCH_ONLY:  # an event its condition refuses changes nothing there
+                context = context or cel.Context({"event": event})
+                if not self._true(rule, rule.condition, context):
+                    continue
+            out[rule.id] = entity
         return out
 
     def evaluate(

@@ -49,10 +49,8 @@ def test_sample_draws_from_the_workers_profiles_after_a_replay(
 
 def test_a_changelog_value_that_is_no_profile_is_one_clear_line(live_settings: Settings) -> None:
     s = live_settings
-    topic = changelog_topic(s.app_id, "profiles")
-    produce(
-        s.bootstrap_servers, topic, [(b'"91330106MA27XXXX0X"', b'{"~journal": [{"uscc": 5}, []]}')]
-    )
+    topic = changelog_topic(s.app_id)
+    produce(s.bootstrap_servers, topic, [(b"profiles/91330106MA27XXXX0X", b'{"uscc": 5}')])
     done = sample(s, "--n", "10")
     assert done.returncode == 1
     assert "Traceback" not in done.stderr

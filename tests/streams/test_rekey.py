@@ -1,0 +1,61 @@
+"""Re-keying through the real agents: complaints at one address under keys on different
+partitions are sent on to the address's partition, and only there make their warning."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from faust.types import TP
+
+from streams.app import RiskLoopApp
+from streams.rekey import partition_of
+from tests.streams.conftest import Sent
+from tests.streams.test_skeleton import encode, inspection
+
+RULE = "complaints.repeat_address"
+
+
+def _complaint(n: int, address: str) -> dict[str, Any]:
+    base = inspection()  # for a recent event time only
+    return {"event_id": f"cmp-{n}", "event_time": base["event_time"], "channel": "12345",
+            "text": "油烟扰民", "address": address, "region_code": "330106"}  # fmt: skip
+
+
+async def test_complaints_at_one_address_meet_on_its_partition(
+    app: RiskLoopApp, sent: Sent
+) -> None:
+    n = app.riskloop_settings.topics.partitions
+    address = "杭州市西湖区某路1号"
+    home = partition_of(address, n)
+    keys = [k for k in (f"cmp-{i}" for i in range(100)) if partition_of(k, n) != home][:3]
+    async with app.agents["complaints"].test_context() as agent:
+        for i, key in enumerate(keys):
+            ev = {**_complaint(i, address), "event_id": key}
+            await agent.put(encode(ev), key=key.encode())
+    assert not [a for a in sent.on("alerts") if a["entity"] == address], "raised off its partition"
+    rekeyed = [(k, v) for t, k, v in sent.messages if t == "riskloop.rekeyed"]
+    assert [json.loads(v)["rules"] for _, v in rekeyed] == [[RULE]] * 3
+    assert {k for k, _ in rekeyed} == {address.encode()}
+    sent.messages.clear()
+    async with app.agents["rekeyed"].test_context() as agent:
+        make = agent.to_message
+
+        def on_topic(*args: Any, **kwargs: Any) -> Any:
+            message = make(*args, **kwargs)
+            message.topic, message.tp = (
+                "riskloop.rekeyed",
+                TP("riskloop.rekeyed", message.partition),
+            )
+            return message
+
+        agent.to_message = on_topic
+        for key, value in rekeyed:
+            await agent.put(value, key=key)
+    alerts = [a for a in sent.on("alerts") if a["entity"] == address]
+    assert {a["alert_id"] for a in alerts} and len({a["alert_id"] for a in alerts}) == 1
+    assert any(r["id"] == RULE for a in alerts for r in a["reasons"])
+    assert partition_of(address, n) in app.riskloop_store.partitions
+    assert any(
+        k.startswith(f"{RULE}|") for k in app.riskloop_store.partitions[home].tables["rule_state"]
+    )
