@@ -330,6 +330,32 @@ def _metric(s: Settings, name: str, label: str = "") -> float:
     )
 
 
+def _wait_ready(s: Settings, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if (
+                urllib.request.urlopen(f"http://127.0.0.1:{s.web_port}/ready", timeout=2).status
+                == 200
+            ):
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError("the restarted worker never got ready")
+
+
+def _alerts_written(s: Settings) -> int:
+    """Messages on the alerts topic: the worker is handling events (outputs go out at once)."""
+    from tests.integration.conftest import high_watermark
+
+    c = Consumer({"bootstrap.servers": s.bootstrap_servers, "group.id": "watermarks"})
+    try:
+        return sum(high_watermark(c, s.topics.alerts, p) for p in range(s.topics.partitions))
+    finally:
+        c.close()
+
+
 def _written(s: Settings) -> int:
     """How many records the worker's checkpoints have written to its state changelog."""
     from streams.checkpoint import changelog_topic
@@ -366,12 +392,12 @@ def test_sigkill_mid_run_ends_like_an_uninterrupted_run(
         run_a = live_settings.with_overrides(
             sql_url=url_a, models_enabled=False, idle_clock_after=0
         )
-        # B checkpoints every 5 s: the first half of the stream is checkpointed, the second is
+        # B checkpoints every 20 s: the first half of the stream is checkpointed, the second is
         # being handled when the kill comes, and must be redone from the restored state
         run_b = live_settings.with_overrides(
             sql_url=url_b, app_id=live_settings.app_id + "-b", data_dir=tmp_path / "worker-b",
             models_enabled=False, topics=private_topics(uuid.uuid4().hex[:8]),
-            web_port=live_settings.web_port + 1, commit_interval=5.0, commit_every=100_000,
+            web_port=live_settings.web_port + 1, commit_interval=20.0, commit_every=100_000,
             idle_clock_after=0,
         )  # fmt: skip
         create_topics(run_b)
@@ -390,11 +416,11 @@ def test_sigkill_mid_run_ends_like_an_uninterrupted_run(
         first = worker(run_b)
         produce(run_b, items[: len(items) // 2])
         _kill_when(first, lambda: _written(run_b) > 0, kill=False)  # its first checkpoint
+        alerts = _alerts_written(run_b)
         produce(run_b, items[len(items) // 2 :])
-        time.sleep(1.0)
-        first.send_signal(signal.SIGKILL)
-        first.wait(10)
+        _kill_when(first, lambda: _alerts_written(run_b) > alerts)  # handling, 20 s to the next
         second = worker(run_b)
+        _wait_ready(run_b)
         wait_caught_up(run_b)
         wait_sql_stable(url_b)
         redone = _metric(run_b, "riskloop_events_in_total")
@@ -403,6 +429,7 @@ def test_sigkill_mid_run_ends_like_an_uninterrupted_run(
         _send_dispositions(run_b, url_b, steps)
         _kill_when(second, lambda: _written(run_b) > base, timeout=30)
         worker(run_b)
+        _wait_ready(run_b)
         wait_caught_up(run_b)
         tasks_b, audit_b = wait_sql_stable(url_b)
         print("dispositions redone after the second kill:",
