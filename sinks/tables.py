@@ -64,7 +64,7 @@ tasks = sa.Table(
     sa.Column("state", sa.String(32), nullable=False, index=True),
     sa.Column("level", sa.String(16), nullable=False),
     sa.Column("title", sa.Text(), nullable=False),
-    sa.Column("entity", sa.String(128), nullable=False),
+    sa.Column("entity", sa.String(512), nullable=False),  # an address (r0003)
     sa.Column("item_code", sa.String(64), nullable=False),
     sa.Column("uscc", sa.String(18)),
     sa.Column("region_code", sa.String(12)),
@@ -100,7 +100,7 @@ alerts = sa.Table(
     sa.Column("state", sa.String(32), nullable=False, index=True),
     sa.Column("level", sa.String(16), nullable=False, index=True),
     sa.Column("source", sa.String(64), nullable=False),
-    sa.Column("entity", sa.String(128), nullable=False),
+    sa.Column("entity", sa.String(512), nullable=False),  # an address (r0003)
     sa.Column("item_code", sa.String(64), nullable=False),
     sa.Column("title", sa.Text(), nullable=False),
     sa.Column("region_code", sa.String(12), index=True),

@@ -63,8 +63,8 @@ def counts(store: SqlStore) -> tuple[int, ...]:
 
 
 def test_migrate_twice_is_harmless(pg_url: str) -> None:
-    assert migrate(pg_url) == "0002_rejected_records"
-    assert migrate(pg_url) == "0002_rejected_records"
+    assert migrate(pg_url) == "0003_entity_length"
+    assert migrate(pg_url) == "0003_entity_length"
     inspector = sa.inspect(make_engine(pg_url))
     assert set(inspector.get_table_names()) >= {"tasks", "task_events", "alerts",
                                                 "supervision_events", "model_snapshots"}  # fmt: skip
@@ -148,3 +148,18 @@ def test_alert_queries_and_snapshots(store: SqlStore) -> None:
     store.save_snapshot("m", "1", "h", {"t:0": 3}, b"\x00\x01state")
     snap = store.latest_snapshot("m")
     assert snap is not None and snap.state == b"\x00\x01state"
+
+
+async def test_an_address_as_entity_is_stored_whole(store: SqlStore, tmp_path: Path) -> None:
+    """A complaint without a USCC takes its address (up to 512 characters) as the warning's
+    entity: its alert and task rows go in, none is set aside (migration 0003)."""
+    address = "杭州市西湖区" + "某路某号" * 100 + "1号"  # 407 characters
+    sink = SqlSink(store, tmp_path / "outbox.sqlite3", batch_size=50, max_delay=60)
+    await sink.start()
+    await sink.add_many([make_task(7, entity=address), make_alert(7, entity=address)])
+    assert await sink.flush() == 2
+    await sink.stop()
+    assert store.rejected() == []
+    with store.engine.connect() as conn:
+        stored = conn.exec_driver_sql("SELECT entity FROM tasks UNION SELECT entity FROM alerts")
+        assert [r[0] for r in stored] == [address]
