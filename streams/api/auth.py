@@ -57,8 +57,20 @@ def bearer(header: str | None) -> str | None:
 
 
 def _same(a: str, b: str) -> bool:
-    """Constant-time comparison, so response timing does not leak how much of a token matched."""
-    return hmac.compare_digest(a.encode(), b.encode())
+    """Constant-time comparison, so response timing does not leak how much of a token matched.
+
+    A header that is not UTF-8 reaches us with surrogate escapes (aiohttp decodes it with
+    ``surrogateescape``), so the text is encoded with ``surrogatepass``: any string compares,
+    and one that is no token simply does not match.
+
+    >>> _same("op-secret", "op-secret"), _same("\\udcff\\udcfe", "op-secret")
+    (True, False)
+    """
+    return hmac.compare_digest(_bytes(a), _bytes(b))
+
+
+def _bytes(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
 
 
 def decide(header: str | None, role: Role, tokens: ApiTokens) -> Decision:

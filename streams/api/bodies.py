@@ -2,8 +2,14 @@
 
 Each returns the record the CLI would have built for the same intent, or raises
 :class:`ApiError` with the status and a message a person can act on: 400 when the request
-cannot be read at all (not UTF-8, not JSON, a malformed query), 422 when it can be read but is
-not acceptable (a bad field, a pack whose examples fail, a silence that is too long).
+cannot be read at all (not UTF-8, not JSON, a malformed path or query parameter), 422 when it
+can be read but is not acceptable (a bad field, a pack whose examples fail, a silence that is
+too long).
+
+The field limits below are the contract's: ``openapi.yaml`` states the same ``maxLength``,
+``maxItems`` and ``pattern`` for every request field and parameter (a test keeps them equal).
+Names fit the task store's ``String(128)`` columns and no text may carry a NUL, which
+PostgreSQL will not store, so an accepted write never becomes a row the store sets aside.
 """
 
 from __future__ import annotations
@@ -12,9 +18,10 @@ import json
 import re
 from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from enum import StrEnum
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from loop.silences import Silence, create
 from rules.compiler import load_pack_text
@@ -24,13 +31,31 @@ from schemas.records import (
     AlertState,
     Disposition,
     DispositionAction,
+    DispositionResult,
     Level,
     RulePackPublication,
 )
 
-REGION_PREFIX = re.compile(r"\d{2}(\d{2}){0,2}")
+REGION_PREFIX = re.compile(r"[0-9]{2}([0-9]{2}){0,2}")  # ASCII digits: ``\d`` takes "٣٣" too
 USCC = re.compile(r"[0-9A-HJ-NPQRTUWXY]{18}")
 MAX_LIMIT = 1000
+
+NAME_MAX = 128
+"""Ids and names (task id, department, actor, creator, matchers): the store's column width."""
+TEXT_MAX = 2000
+"""A reason in words."""
+REFERENCE_MAX = 512
+"""One evidence reference (a URL or an id)."""
+EVIDENCE_MAX_ITEMS = 20
+"""Evidence references per disposition."""
+NO_NUL = r"^[^\x00]*$"
+"""Any text but a NUL character (JSON can carry one, PostgreSQL cannot store it)."""
+MAX_PROBLEMS = 10
+"""Validation problems named in one refusal; a body of a thousand unknown keys is one 422."""
+
+Name = Annotated[str, StringConstraints(max_length=NAME_MAX, pattern=NO_NUL)]
+Text = Annotated[str, StringConstraints(max_length=TEXT_MAX, pattern=NO_NUL)]
+Reference = Annotated[str, StringConstraints(max_length=REFERENCE_MAX, pattern=NO_NUL)]
 
 
 class ApiError(RiskLoopError):
@@ -43,9 +68,39 @@ class ApiError(RiskLoopError):
 
 
 def _problems(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}" for err in exc.errors()
-    )
+    """The first few problems, each as ``field: what is wrong`` (never the value sent)."""
+    errors = exc.errors(include_url=False, include_input=False)
+    named = [
+        f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {_message(err)}"
+        for err in errors[:MAX_PROBLEMS]
+    ]
+    if len(errors) > MAX_PROBLEMS:
+        named.append(f"and {len(errors) - MAX_PROBLEMS} more")
+    return "; ".join(named)
+
+
+def _message(err: Any) -> str:
+    if err["type"] == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") == NO_NUL:
+        return "must not contain a NUL character"
+    return str(err["msg"])
+
+
+def parameter(name: str, value: str, *, max_length: int = NAME_MAX) -> str:
+    """A path or query parameter that is used as text (an id, a filter, a name): 400 if it is
+    longer than any stored value can be, or carries a NUL, which PostgreSQL refuses in a query.
+
+    >>> parameter("task_id", "task-1")
+    'task-1'
+    >>> parameter("task_id", "t\\x00")
+    Traceback (most recent call last):
+    ...
+    streams.api.bodies.ApiError: task_id must not contain a NUL character
+    """
+    if "\x00" in value:
+        raise ApiError(400, f"{name} must not contain a NUL character")
+    if len(value) > max_length:
+        raise ApiError(400, f"{name} is {len(value)} characters; at most {max_length}")
+    return value
 
 
 def text_of(raw: bytes) -> str:
@@ -79,6 +134,8 @@ def json_object(raw: bytes) -> dict[str, Any]:
         json.dumps(body, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError as exc:
         raise ApiError(400, "body is not Unicode text: a lone surrogate in a string") from exc
+    except RecursionError as exc:  # parsed at the very edge of the stack, one frame short here
+        raise ApiError(400, "body is not JSON this API takes: nested too deeply") from exc
     return body
 
 
@@ -105,12 +162,13 @@ class SilenceRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    source: str | None = None
-    entity: str | None = None
-    item_code: str | None = None
-    region_prefix: str | None = None
-    reason: str
-    creator: str
+    source: Name | None = None
+    entity: Name | None = None
+    item_code: Name | None = None
+    region_prefix: str | None = Field(None, pattern=f"^{REGION_PREFIX.pattern}$")
+    reason: Text
+    creator: Name
+    # a year bounds the arithmetic; the loop's max_silence (30 days by default) is the real cap
     hours: float = Field(4.0, gt=0, le=24 * 366, allow_inf_nan=False)
 
 
@@ -135,6 +193,31 @@ def silence_from(
         raise ApiError(422, str(exc)) from exc
 
 
+class DepartmentAction(StrEnum):
+    """The actions a department may send: every :class:`DispositionAction` but ``assign``."""
+
+    sign = "sign"
+    return_ = "return"
+    start = "start"
+    dispose = "dispose"
+    close = "close"
+    reopen = "reopen"
+
+
+class DispositionRequest(BaseModel):
+    """A department's disposition as the API takes it; the server adds event id and time."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task_id: Name | None = None  # if sent, the path's
+    department: Name
+    action: DepartmentAction
+    actor: Name
+    result: DispositionResult | None = None
+    reason: Text | None = None
+    evidence: list[Reference] = Field(default_factory=list, max_length=EVIDENCE_MAX_ITEMS)
+
+
 def disposition_from(
     body: dict[str, Any], *, task_id: str, event_id: str, now: datetime
 ) -> Disposition:
@@ -143,16 +226,17 @@ def disposition_from(
     for field in ("event_id", "event_time"):
         if field in body:
             raise ApiError(422, f"{field} is filled by the server; leave it out")
-    if body.get("task_id", task_id) != task_id:
-        raise ApiError(422, f"task_id in the body ({body['task_id']!r}) is not the one in the path")
     if body.get("action") == DispositionAction.assign.value or "assign_to" in body:
         raise ApiError(422, "arbitration is the risk centre's: POST /api/tasks/{id}/assignments")
     try:
-        return Disposition.model_validate(
-            {**body, "task_id": task_id, "event_id": event_id, "event_time": now}
-        )
+        req = DispositionRequest.model_validate(body)
     except ValidationError as exc:
         raise ApiError(422, f"disposition rejected: {_problems(exc)}") from exc
+    if req.task_id not in (None, task_id):
+        raise ApiError(422, f"task_id in the body ({req.task_id!r}) is not the one in the path")
+    return Disposition.model_validate(
+        {**req.model_dump(), "task_id": task_id, "event_id": event_id, "event_time": now}
+    )
 
 
 class AssignmentRequest(BaseModel):
@@ -160,9 +244,9 @@ class AssignmentRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    department: str = Field(min_length=1, description="the department that gets the task")
-    actor: str = Field(min_length=1, description="who decides (recorded in the audit trail)")
-    reason: str = Field(min_length=1, description="why (recorded in the audit trail)")
+    department: Name = Field(min_length=1, description="the department that gets the task")
+    actor: Name = Field(min_length=1, description="who decides (recorded in the audit trail)")
+    reason: Text = Field(min_length=1, description="why (recorded in the audit trail)")
 
 
 def assignment_from(
@@ -193,7 +277,11 @@ def assignment_from(
 
 
 def pack_publication(raw: bytes, *, who: str, now: datetime) -> RulePackPublication:
-    """Validate, compile and test a pack like ``riskloop rules publish`` (no ``--force``)."""
+    """Validate, compile and test a pack like ``riskloop rules publish`` (no ``--force``).
+
+    YAML the parser cannot hold is refused like JSON: nesting deeper than Python's stack is a
+    400, an integer longer than Python converts (4300 digits) a 422.
+    """
     text = text_of(raw)
     if not text.strip():
         raise ApiError(400, "body is empty: send the pack's YAML")
@@ -201,6 +289,12 @@ def pack_publication(raw: bytes, *, who: str, now: datetime) -> RulePackPublicat
         pack = load_pack_text(text, origin="request body")
     except RiskLoopError as exc:
         raise ApiError(422, str(exc)) from exc
+    except RecursionError as exc:
+        raise ApiError(400, "body is not YAML this API takes: nested too deeply") from exc
+    except ValueError as exc:  # int("9" * 5000) in the YAML constructor, before any check
+        if "integer string conversion" not in str(exc):
+            raise  # any other is a bug to see: a 500 with its traceback in the log
+        raise ApiError(422, f"request body: the pack cannot be read: {exc}") from exc
     failed = failures(run_examples(pack))
     if failed:
         names = ", ".join(f"{f.rule_id}/{f.example}" for f in failed[:5])
@@ -228,8 +322,12 @@ def warning_filters(query: Mapping[str, str]) -> dict[str, Any]:
     if region is not None and not REGION_PREFIX.fullmatch(region):
         raise ApiError(400, "region must be 2, 4 or 6 digits of a GB/T 2260 code")
     raw_limit = query.get("limit", "100")
-    if not raw_limit.isascii() or not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+    # short before int(): it refuses more than 4300 digits with a ValueError
+    digits = raw_limit.isascii() and raw_limit.isdigit() and len(raw_limit) <= 9
+    if not digits or not 1 <= int(raw_limit) <= MAX_LIMIT:
         raise ApiError(400, f"limit must be an integer from 1 to {MAX_LIMIT}")
     source = query.get("source")
+    if source is not None:
+        parameter("source", source)
     return {"level": level, "source": source, "region": region, "state": state,
             "limit": int(raw_limit)}  # fmt: skip

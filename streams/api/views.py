@@ -1,9 +1,10 @@
 """The API's Faust web views: reads from tables, runtime and SQL store; audited writes.
 
 Every handler goes through :func:`guarded`, so a refusal is ``{"error": ...}`` with its status
-and an unexpected failure is logged here and answered with a 500 that shows no traceback.
-Writes check the role's token first, then the body, and only then produce one record: a
-refused request has no side effect at all.
+and an unexpected failure is logged here with its traceback and answered with a 500 that shows
+none; a 503 (store or broker away) is logged with the traceback of its cause. Writes check the
+role's token first, then the body, and only then produce one record: a refused request has no
+side effect at all.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from streams.api.bodies import (
     disposition_from,
     json_object,
     pack_publication,
+    parameter,
     silence_from,
     warning_filters,
 )
@@ -67,16 +69,29 @@ def guarded(handler: Handler) -> Handler:
         try:
             return await handler(view, request, *args, **kwargs)
         except ApiError as exc:
+            if exc.status >= 500:  # not the client's doing: keep the cause's traceback
+                log.warning("API request unavailable", path=request.url.path,
+                            method=request.method, status=exc.status, error=_cause(exc),
+                            exc_info=exc)  # fmt: skip
             return view.error(exc.status, exc.message)
-        except WebError:
+        except WebError as exc:
+            if exc.code >= 500:  # e.g. a table route while the group rebalances
+                log.warning("API request unavailable", path=request.url.path,
+                            method=request.method, status=exc.code, error=_cause(exc),
+                            exc_info=exc)  # fmt: skip
             raise  # Faust answers these itself, as JSON
         except Exception as exc:
-            # the cause as a field too: a traceback alone may be cut or unreadable in a log store
             log.exception("API request failed", path=request.url.path, method=request.method,
-                          error=f"{type(exc).__name__}: {exc}"[:1000])  # fmt: skip
+                          error=_cause(exc))  # fmt: skip
             return view.error(500, "internal error (logged on the worker)")
 
     return run  # type: ignore[return-value]
+
+
+def _cause(exc: BaseException) -> str:
+    """The cause as a field too: a traceback alone may be cut or unreadable in a log store."""
+    root = exc.__cause__ or exc
+    return f"{type(root).__name__}: {root}"[:1000]
 
 
 class Api:
@@ -124,8 +139,7 @@ class Api:
         try:
             return await asyncio.to_thread(lambda: call(self._open_store()))
         except RiskLoopError as exc:
-            # the store's message names SQL and tables: log it, tell the client only what failed
-            log.warning("SQL store query failed", error=str(exc))
+            # the store's message names SQL and tables: the log gets it, the client only what failed
             raise ApiError(503, "the SQL task store is not available") from exc
 
     async def body(self, request: Request, limit: int) -> bytes:
@@ -187,6 +201,7 @@ def register(app: RiskLoopApp) -> None:
     class TaskView(View):
         @guarded
         async def get(self, request: Request, task_id: str) -> Response:
+            parameter("task_id", task_id)
             story = await api.query_store(lambda s: s.task_with_audit(task_id))
             if story is None:
                 raise ApiError(404, f"no task {task_id} in the task store")
@@ -242,7 +257,7 @@ def register(app: RiskLoopApp) -> None:
         @guarded
         async def post(self, request: Request) -> Response:
             api.authorize(request, Role.modeller)
-            who = request.query.get("by") or "api:modeller"
+            who = parameter("by", request.query.get("by") or "api:modeller")
             raw = await api.body(request, app.riskloop_settings.api_max_pack_bytes)
             pub = pack_publication(raw, who=who, now=rt.clock.now())
             await api.publish(
@@ -257,6 +272,7 @@ def register(app: RiskLoopApp) -> None:
         @guarded
         async def post(self, request: Request, task_id: str) -> Response:
             api.authorize(request, Role.department)
+            parameter("task_id", task_id)
             record = disposition_from(
                 await api.json_body(request), task_id=task_id,
                 event_id=f"disp-{uuid.uuid4().hex[:16]}", now=rt.clock.now(),
@@ -274,6 +290,7 @@ def register(app: RiskLoopApp) -> None:
         @guarded
         async def post(self, request: Request, task_id: str) -> Response:
             api.authorize(request, Role.operator)  # the risk centre's staff resolve arbitration
+            parameter("task_id", task_id)
             record = assignment_from(
                 await api.json_body(request), task_id=task_id,
                 event_id=f"assign-{uuid.uuid4().hex[:16]}", now=rt.clock.now(),

@@ -14,8 +14,11 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
+import requests
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 from pydantic import BaseModel, SecretStr
 
@@ -55,28 +58,61 @@ def private_topics(run: str) -> TopicSettings:
     return base.model_copy(update={**names, "task_prefix": f"tasks-{run}."})
 
 
+@contextlib.contextmanager
+def private_settings(tmp: Path, **overrides: Any) -> Iterator[Settings]:
+    """Real broker, private topics, a fresh consumer group and data folder, SQLite in ``tmp``
+    (unless ``overrides`` name another store), a free web port. The topics are deleted
+    afterwards so the broker stays small."""
+    run = uuid.uuid4().hex[:8]
+    fields: dict[str, Any] = {
+        "app_id": f"riskloop-test-{run}",
+        "data_dir": tmp / "worker",
+        "sql_url": f"sqlite:///{tmp / 'riskloop.db'}",
+        "web_port": free_port(),
+        "log_format": "json",
+        "topics": private_topics(run),
+    }
+    s = Settings(_env_file=None, **{**fields, **overrides})  # type: ignore[call-arg]
+    create_topics(s)
+    try:
+        yield s
+    finally:
+        admin = admin_client(s)
+        mine = [t for t in admin.list_topics(timeout=10).topics if run in t]
+        if mine:
+            for future in admin.delete_topics(mine, operation_timeout=30).values():
+                with contextlib.suppress(Exception):
+                    future.result()
+
+
 @pytest.fixture
 def live_settings(tmp_path: Path, broker: str) -> Iterator[Settings]:
-    """Real broker, private topics, a fresh consumer group and data folder, SQLite in tmp, a
-    free web port. The topics are deleted afterwards so the broker stays small."""
-    run = uuid.uuid4().hex[:8]
-    s = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        app_id=f"riskloop-test-{run}",
-        data_dir=tmp_path / "worker",
-        sql_url=f"sqlite:///{tmp_path / 'riskloop.db'}",
-        web_port=free_port(),
-        log_format="json",
-        topics=private_topics(run),
-    )
-    create_topics(s)
-    yield s
-    admin = admin_client(s)
-    mine = [t for t in admin.list_topics(timeout=10).topics if run in t]
-    if mine:
-        for future in admin.delete_topics(mine, operation_timeout=30).values():
-            with contextlib.suppress(Exception):
-                future.result()
+    """:func:`private_settings` for one test."""
+    with private_settings(tmp_path) as s:
+        yield s
+
+
+@contextlib.contextmanager
+def private_database() -> Iterator[str]:
+    """A PostgreSQL database of its own on the server `riskloop dev up` started (its URL),
+    created here and dropped afterwards, so a test never meets other tests' tables."""
+    dev = Settings(_env_file=None).dev  # type: ignore[call-arg]
+    name = f"riskloop_t_{uuid.uuid4().hex[:8]}"
+    try:
+        admin = psycopg.connect(
+            host="127.0.0.1", port=dev.postgres_port, user=dev.postgres_user,
+            dbname=dev.postgres_db, autocommit=True, connect_timeout=5,
+        )  # fmt: skip
+    except psycopg.OperationalError as exc:
+        pytest.fail(
+            f"no PostgreSQL at 127.0.0.1:{dev.postgres_port}: run `riskloop dev up` ({exc})"
+        )
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield dev.postgres_url.rsplit("/", 1)[0] + f"/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 def settings_env(s: Settings) -> dict[str, str]:
@@ -118,17 +154,36 @@ def worker(
     procs: list[subprocess.Popen[bytes]] = []
 
     def start(s: Settings | None = None) -> subprocess.Popen[bytes]:
-        log = open(tmp_path / f"worker-{len(procs)}.log", "wb")  # noqa: SIM115
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streams", "worker"], cwd=ROOT, env=settings_env(s or live_settings),
-            stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        proc = start_worker(s or live_settings, tmp_path / f"worker-{len(procs)}.log")
         procs.append(proc)
         return proc
 
     yield start
     for proc in procs:
         stop_process(proc)
+
+
+def start_worker(s: Settings, log_path: Path) -> subprocess.Popen[bytes]:
+    """A `riskloop worker` subprocess with settings ``s``, its output in ``log_path``."""
+    log = open(log_path, "wb")  # noqa: SIM115
+    return subprocess.Popen(
+        [sys.executable, "-m", "streams", "worker"], cwd=ROOT, env=settings_env(s),
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+def wait_ready(proc: subprocess.Popen[bytes], base: str, timeout: float = 60) -> None:
+    """Until the worker at ``base`` answers /ready with 200; fails if it exits first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert proc.poll() is None, "the worker exited"
+        try:
+            if requests.get(f"{base}/ready", timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        assert time.monotonic() < deadline, f"worker not ready within {timeout:.0f} s"
+        time.sleep(0.3)
 
 
 def stop_process(proc: subprocess.Popen[bytes]) -> None:

@@ -1,46 +1,29 @@
 """The SQL sink against the real PostgreSQL of `riskloop dev up` (fails if it is not there).
 
-Each run works in a database of its own, created and dropped here, so it never meets other
+Each run works in a database of its own (`private_database`), so it never meets other
 tests' tables in the shared ``riskloop`` database.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 import sqlalchemy as sa
 
-from config.settings import Settings
 from schemas.records import TaskState
 from sinks import tables
 from sinks.migrate import migrate
 from sinks.sql import SqlSink, SqlStore, make_engine
+from tests.integration.conftest import private_database
 from tests.unit.sinks.factories import make_alert, make_event, make_supervision, make_task
 
 
 @pytest.fixture(scope="module")
 def pg_url() -> Iterator[str]:
-    dev = Settings(_env_file=None).dev  # type: ignore[call-arg]
-    name = f"riskloop_sinks_{uuid.uuid4().hex[:8]}"
-    try:
-        admin = psycopg.connect(
-            host="127.0.0.1", port=dev.postgres_port, user=dev.postgres_user,
-            dbname=dev.postgres_db, autocommit=True, connect_timeout=5,
-        )  # fmt: skip
-    except psycopg.OperationalError as exc:
-        pytest.fail(
-            f"no PostgreSQL at 127.0.0.1:{dev.postgres_port}: run `riskloop dev up` ({exc})"
-        )
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield dev.postgres_url.rsplit("/", 1)[0] + f"/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    with private_database() as url:
+        yield url
 
 
 @pytest.fixture

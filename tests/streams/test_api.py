@@ -6,7 +6,11 @@ accepted one to produce exactly the record the CLI would have sent.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import io
+import json
+import logging
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +20,10 @@ from faust.exceptions import SameNode
 from pydantic import SecretStr
 
 from config.settings import PROJECT_ROOT, ApiTokens, Settings
+from sinks.errors import StoreError
 from sinks.migrate import migrate
+from sinks.sql import SqlStore
+from streams import logs
 from streams.app import RiskLoopApp
 from tests.streams.conftest import Sent
 
@@ -49,10 +56,29 @@ async def client(app: RiskLoopApp) -> AsyncIterator[TestClient[Any, Any]]:
         yield c
 
 
-async def test_openapi_lists_every_endpoint(client: TestClient[Any, Any]) -> None:
+HTTP_METHODS = {"get", "put", "post", "delete", "options", "patch", "trace"}
+
+
+async def test_openapi_describes_exactly_the_routes_the_worker_serves(
+    client: TestClient[Any, Any], app: RiskLoopApp
+) -> None:
+    """Every route our views register is in the spec and nothing else is. HEAD is left out:
+    Faust adds it to every view (a GET without the body), and Faust's own blueprints
+    (/router, /table) are added when the server starts, after this app is built."""
     spec = await (await client.get("/openapi.json")).json()
     assert spec["openapi"].startswith("3.")
-    assert {"/api/warnings", "/api/silences", "/api/rulepacks", "/api/active"} <= set(spec["paths"])
+    documented = {
+        (method.upper(), path)
+        for path, operations in spec["paths"].items()
+        for method in operations
+        if method in HTTP_METHODS
+    }
+    served = {
+        (route.method, route.resource.canonical)
+        for route in app.web.web_app.router.routes()  # type: ignore[attr-defined]
+        if route.method != "HEAD" and route.resource is not None
+    }
+    assert documented == served
 
 
 async def test_reads(client: TestClient[Any, Any], app: RiskLoopApp) -> None:
@@ -217,6 +243,45 @@ async def test_a_pack_may_be_larger_than_a_disposition(
     assert r.status == 413
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "headers"),
+    [
+        ("GET", "/api/tasks/t%00", {}),
+        ("GET", "/api/tasks/" + "t" * 129, {}),
+        ("GET", "/api/warnings?source=complaints%00", {}),
+        ("GET", "/api/warnings?limit=" + "9" * 5000, {}),
+        ("POST", "/api/tasks/t%00/dispositions", DEPARTMENT),
+        ("POST", "/api/tasks/" + "t" * 129 + "/assignments", OPERATOR),
+        ("POST", "/api/rulepacks?by=wang%00", MODELLER),
+    ],
+    ids=["task-nul", "task-129", "source-nul", "limit-5000-digits", "dispose-nul",
+         "assign-129", "by-nul"],
+)  # fmt: skip
+async def test_malformed_parameters_are_400_before_anything_is_read_or_sent(
+    client: TestClient[Any, Any], sent: Sent, method: str, path: str, headers: dict[str, str]
+) -> None:
+    r = await client.request(method, path, headers=headers, json=DISPOSITION)
+    assert r.status == 400, await r.text()
+    assert sent.messages == []
+
+
+async def test_a_token_that_is_not_utf8_is_403_not_500(
+    client: TestClient[Any, Any], sent: Sent
+) -> None:
+    """Raw bytes on the wire: an HTTP client library would encode the header for us."""
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    body = json.dumps(SILENCE).encode()
+    writer.write(
+        b"POST /api/silences HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \xff\xfe\r\n"
+        b"Content-Type: application/json\r\nConnection: close\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
+    status_line = await reader.readline()
+    writer.close()
+    assert status_line.split()[1] == b"403"
+    assert sent.messages == []
+
+
 @pytest.mark.parametrize("region", ["3301\n", "33\n", "330106\n"])
 async def test_region_with_a_trailing_newline_is_refused(
     client: TestClient[Any, Any], region: str
@@ -238,3 +303,29 @@ async def test_a_500_logs_its_cause(
     out = capsys.readouterr()
     logged = out.out + out.err + caplog.text  # where it lands depends on the log set-up
     assert "ZeroDivisionError" in logged and "the cause of it all" in logged
+
+
+@pytest.fixture
+def json_log(settings: Settings) -> Iterator[io.StringIO]:
+    """Logging set up as a worker does it (JSON lines), into a buffer; restored afterwards."""
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    out = io.StringIO()
+    logs.configure(settings.model_copy(update={"log_format": "json"}), stream=out)
+    yield out
+    root.handlers[:], level = saved
+    root.setLevel(level)
+
+
+async def test_a_503_logs_the_traceback_of_its_cause(
+    client: TestClient[Any, Any], monkeypatch: pytest.MonkeyPatch, json_log: io.StringIO
+) -> None:
+    def unreachable(*_: Any) -> Any:
+        raise StoreError("SQL store: connecting failed: no route to db.internal:5432")
+
+    monkeypatch.setattr(SqlStore, "from_settings", unreachable)
+    r = await client.get("/api/tasks/t-1")
+    assert r.status == 503 and "db.internal" not in await r.text()
+    (line,) = [json.loads(x) for x in json_log.getvalue().splitlines() if "unavailable" in x]
+    assert "no route to db.internal" in line["error"]
+    assert "Traceback" in line["exception"] and "StoreError" in line["exception"]

@@ -32,6 +32,9 @@ TOKENS = ApiTokens(
         ("Bearer nope", Role.modeller, 403),
         ("Bearer op-token ", Role.operator, 200),  # trailing space is not part of the token
         ("Bearer op-tokenX", Role.operator, 403),
+        ("Bearer \udcff\udcfe", Role.operator, 403),  # bytes not UTF-8, as aiohttp decodes them
+        ("Bearer \ud800", Role.operator, 403),
+        ("Bearer 中文", Role.operator, 403),
     ],
 )
 def test_decisions(header: str | None, role: Role, status: int) -> None:

@@ -56,7 +56,14 @@ def test_silence_is_built_like_the_cli_does() -> None:
         {"source": "complaints", "reason": "r", "creator": "c", "hours": -1},
         {"source": "complaints", "reason": "r", "creator": "c", "hours": "2"},
         {"source": "complaints", "reason": "r", "creator": "c", "silence_id": "mine"},
+        {"source": "complaints", "reason": "r", "creator": "c", "hours": 1e300},
+        {"source": "complaints", "reason": "r", "creator": "c", "hours": 5e-324},  # 0 µs long
         {"region_prefix": "33a", "reason": "r", "creator": "c"},
+        {"region_prefix": "٣٣", "reason": "r", "creator": "c"},
+        {"region_prefix": "3301\n", "reason": "r", "creator": "c"},
+        {"entity": "e" * (bodies.NAME_MAX + 1), "reason": "r", "creator": "c"},
+        {"entity": "e\x00", "reason": "r", "creator": "c"},
+        {"entity": "e", "reason": "r" * (bodies.TEXT_MAX + 1), "creator": "c"},
         {"source": 5, "reason": "r", "creator": "c"},
     ],
 )
@@ -90,6 +97,51 @@ def test_bad_dispositions_are_422(extra: dict[str, Any], needle: str) -> None:
     assert needle in message
 
 
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        ({"actor": "l" * (bodies.NAME_MAX + 1)}, "actor"),
+        ({"department": "hz\x00market"}, "NUL"),
+        ({"reason": "r" * (bodies.TEXT_MAX + 1)}, "reason"),
+        ({"evidence": ["e"] * (bodies.EVIDENCE_MAX_ITEMS + 1)}, "evidence"),
+        ({"evidence": ["e" * (bodies.REFERENCE_MAX + 1)]}, "evidence.0"),
+        ({"task_id": None, "result": "confirmed", "action": "assign"}, "assignments"),
+    ],
+)
+def test_dispositions_over_the_field_limits_are_422(extra: dict[str, Any], needle: str) -> None:
+    body = {"department": "hz_market", "action": "sign", "actor": "li", **extra}
+    message = refused(422, disposition_from, body, task_id="task-1", event_id="e", now=NOW)
+    assert needle in message and "\x00" not in message
+
+
+def test_dispositions_at_the_field_limits_are_taken() -> None:
+    body = {
+        "department": "d" * bodies.NAME_MAX, "action": "dispose", "actor": "李" * bodies.NAME_MAX,
+        "reason": "因" * bodies.TEXT_MAX, "result": None, "task_id": "task-1",
+        "evidence": ["https://e/" + "x" * (bodies.REFERENCE_MAX - 10)] * bodies.EVIDENCE_MAX_ITEMS,
+    }  # fmt: skip
+    d = disposition_from(body, task_id="task-1", event_id="e", now=NOW)
+    assert len(d.evidence) == bodies.EVIDENCE_MAX_ITEMS and d.result is None
+
+
+def test_a_thousand_unknown_fields_are_one_short_refusal() -> None:
+    body = {f"k{i}": i for i in range(1000)}
+    message = refused(422, disposition_from, body, task_id="t", event_id="e", now=NOW)
+    assert "and 993 more" in message and len(message) < 1000
+
+
+@pytest.mark.parametrize(
+    ("value", "status"),
+    [("task-1", None), ("t\n", None), ("t\x00", 400), ("t" * bodies.NAME_MAX, None),
+     ("t" * (bodies.NAME_MAX + 1), 400)],
+)  # fmt: skip
+def test_text_parameters(value: str, status: int | None) -> None:
+    if status is None:
+        assert bodies.parameter("task_id", value) == value
+    else:
+        refused(status, bodies.parameter, "task_id", value)
+
+
 def test_shipped_pack_publishes() -> None:
     pub = pack_publication(PACK.read_bytes(), who="wang", now=NOW)
     assert (pub.name, pub.version, pub.published_by) == ("trucks", "1.0.0", "wang")
@@ -105,6 +157,19 @@ def test_bad_packs_are_refused() -> None:
     assert "example" in refused(422, pack_publication, failing, who="w", now=NOW)
 
 
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        (b"name: " + b"[" * 50_000 + b"]" * 50_000, 400),  # 100 KB, deeper than Python's stack
+        (b"{a: " * 50_000 + b"}" * 50_000, 400),
+        (b"name: x\nversion: " + b"9" * 5000 + b"\n", 422),  # int() refuses 4301 digits
+    ],
+    ids=["nested-flow-sequence", "nested-flow-mapping", "5000-digit-integer"],
+)
+def test_packs_the_yaml_parser_cannot_hold_are_refused(raw: bytes, status: int) -> None:
+    refused(status, pack_publication, raw, who="w", now=NOW)
+
+
 def test_warning_filters() -> None:
     assert warning_filters({})["limit"] == 100
     assert warning_filters({"state": "silenced", "source": "complaints"})["state"] == "silenced"
@@ -116,6 +181,11 @@ def test_warning_filters() -> None:
         {"limit": "1001"},
         {"limit": "x"},
         {"limit": "٣"},  # a non-ASCII digit
+        {"limit": "9" * 5000},  # int() refuses more than 4300 digits
+        {"region": "٣٣"},  # \d would take it
+        {"region": "3301\n"},
+        {"source": "complaints\x00"},
+        {"source": "s" * (bodies.NAME_MAX + 1)},
     ):
         refused(400, warning_filters, query)
 
