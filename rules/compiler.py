@@ -162,6 +162,10 @@ def parse_yaml(text: str, origin: str) -> dict[str, Any]:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise PackInvalid(origin, [f"not valid YAML{where}: {problem}"]) from exc
+    except RecursionError as exc:  # nesting deeper than the parser's stack (100 KB of "[")
+        raise PackInvalid(origin, ["nested too deeply to be a rule pack"]) from exc
+    except ValueError as exc:  # an integer past Python's 4,300-digit conversion limit
+        raise PackInvalid(origin, [f"not valid YAML: {str(exc).splitlines()[0][:200]}"]) from exc
     if not isinstance(raw, dict):
         raise PackInvalid(origin, ["a pack is a YAML mapping with name, version, owner, rules"])
     return raw

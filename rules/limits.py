@@ -60,9 +60,11 @@ def yaml_problems(text: str) -> list[str]:
     """
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+        size = _expanded_size(root, {}) if root is not None else 0
     except yaml.YAMLError:
         return []
-    size = _expanded_size(root, {}) if root is not None else 0
+    except RecursionError:  # nested past the parser's stack: no pack is
+        return ["nested deeper than the YAML parser can follow; no rule pack is"]
     if size > MAX_YAML_NODES:
         return [
             f"the pack expands to {size} YAML nodes (an alias or merge key counts its anchor "

@@ -51,6 +51,9 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         "web_bind": settings.web_host,
         "web_port": settings.web_port,
         "web_enabled": True,
+        # Faust's own /table/ and /router/ views are not our API and take no token
+        "web_tables_enabled": False,
+        "web_router_enabled": False,
         "topic_partitions": settings.topics.partitions,
         "topic_replication_factor": 1,
         "processing_guarantee": settings.processing_guarantee,

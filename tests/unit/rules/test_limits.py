@@ -133,3 +133,15 @@ def test_merge_keys_are_counted_each_time_they_are_used() -> None:
     merges = "".join(f"m{i}:\n  <<: *base\n" for i in range(300))
     assert yaml_problems(anchor + merges)
     assert yaml_problems(anchor + merges[: len(merges) // 10]) == []
+
+
+def test_yaml_the_parser_cannot_hold_is_refused_as_a_pack_problem() -> None:
+    """Nesting past the parser's stack, an integer past Python's digit limit: a PackInvalid
+    naming the problem (the CLI prints it, the control plane refuses it), not a crash."""
+    import pytest
+
+    from rules.compiler import PackInvalid, load_pack_text
+
+    for text in ("[" * 100_000, "name: x\nversion: " + "9" * 5000 + "\n"):
+        with pytest.raises(PackInvalid):
+            load_pack_text(text)
