@@ -160,8 +160,8 @@ def test_bad_packs_are_refused() -> None:
 @pytest.mark.parametrize(
     ("raw", "status"),
     [
-        (b"name: " + b"[" * 50_000 + b"]" * 50_000, 400),  # 100 KB, deeper than Python's stack
-        (b"{a: " * 50_000 + b"}" * 50_000, 400),
+        (b"name: " + b"[" * 50_000 + b"]" * 50_000, 422),  # 100 KB: a pack problem (rules.limits)
+        (b"{a: " * 50_000 + b"}" * 50_000, 422),
         (b"name: x\nversion: " + b"9" * 5000 + b"\n", 422),  # int() refuses 4301 digits
     ],
     ids=["nested-flow-sequence", "nested-flow-mapping", "5000-digit-integer"],
