@@ -34,8 +34,21 @@ class Recurrence(BaseModel):
     department: str | None = None
 
 
+class TaskCommand(BaseModel):
+    """Internal message (``riskloop.task-commands``, keyed by task id): open the task of a
+    warning. Sent once per warning epoch (``loop.warnings.claim_tasks``); the task agent opens
+    it unless the task exists (redeliveries, replays)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    alert: Alert
+    template: TaskTemplate | None = None
+    recurrence: Recurrence | None = None
+
+
 class TaskCase(BaseModel):
-    """State of one task between dispositions: the Faust table value keyed by task id."""
+    """State of one task between dispositions: the store's value keyed by task id; also the
+    internal feedback message (``riskloop.feedback``, keyed by the warning's entity)."""
 
     model_config = ConfigDict(extra="forbid")
 

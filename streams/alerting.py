@@ -9,13 +9,15 @@ An entity's warnings change once per event (all its hits and scores together).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
+from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from loop import ids
 from loop.feedback import recurrence
+from loop.profile import ProfileEvent
+from loop.tasks import TaskCommand
 from loop.warnings import EntityWarnings, apply_hit, apply_score, claim_tasks
 from models.score import ModelScore
 from rules.hit import RuleHit
@@ -121,19 +123,12 @@ def warning_outputs(
             outs.append(output("alerts", key, alert, sink="alert"))
         if alert.alert_id in needs_task:
             warning = state.warnings.get(alert.fingerprint)
-            command = {
-                "alert": alert.model_dump(mode="json"),
-                "template": warning.template.model_dump(mode="json")
-                if warning and warning.template
-                else None,
-                "recurrence": (
-                    rec.model_dump(mode="json")
-                    if warning and (rec := recurrence(warning, rt.clock.now(), rt.loop))
-                    else None
-                ),
-            }
-            outs.append(output("task_commands", ids.task_id(alert.alert_id),
-                               json.dumps(command, ensure_ascii=False)))  # fmt: skip
+            command = TaskCommand(
+                alert=alert,
+                template=warning.template if warning else None,
+                recurrence=recurrence(warning, rt.clock.now(), rt.loop) if warning else None,
+            )
+            outs.append(output("task_commands", ids.task_id(alert.alert_id), command))
         if alert.uscc and alert.state.value == "new" and not alert.shadow:
             outs.append(
                 profile_output(
@@ -161,5 +156,7 @@ def _observe(app: RiskLoopApp, alerts: list[Alert]) -> None:
 
 def profile_output(uscc: str, kind: str, at: str, ref: str, region_code: str | None) -> Output:
     """Profiles are keyed by USCC: updates travel on their own topic to the owning partition."""
-    body = {"uscc": uscc, "kind": kind, "at": at, "ref": ref, "region_code": region_code}
-    return output("profile_events", uscc, json.dumps(body))
+    event = ProfileEvent(
+        uscc=uscc, kind=kind, at=datetime.fromisoformat(at), ref=ref, region_code=region_code
+    )
+    return output("profile_events", uscc, event)

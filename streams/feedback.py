@@ -8,12 +8,10 @@ entity profile gets the disposition.
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from loop.feedback import close_loop
-from loop.profile import EntityProfile, disposition_kind, record
+from loop.profile import EntityProfile, ProfileEvent, disposition_kind, record
 from loop.tasks import TaskCase
 from streams.alerting import load_warnings, profile_output, store_warnings, warning_outputs
 from streams.drift import report_drift
@@ -80,12 +78,12 @@ def _rules_of(warnings: object, fingerprint: str) -> list[str]:
 
 async def handle_profile_event(app: RiskLoopApp, raw: bytes) -> None:
     rt = app.riskloop_runtime
-    body = json.loads(raw)
-    current = app.riskloop_tables.profiles.get(body["uscc"])
+    event = ProfileEvent.model_validate_json(raw)
+    current = app.riskloop_tables.profiles.get(event.uscc)
     profile = EntityProfile.model_validate(current) if current is not None else None
     new = record(
-        profile, body["uscc"], body["kind"], datetime.fromisoformat(body["at"]), body["ref"],
-        config=rt.loop.profile, region_code=body.get("region_code"),
+        profile, event.uscc, event.kind, event.at, event.ref,
+        config=rt.loop.profile, region_code=event.region_code,
     )  # fmt: skip
     if new is not profile:
-        app.riskloop_tables.profiles[body["uscc"]] = new
+        app.riskloop_tables.profiles[event.uscc] = new

@@ -12,7 +12,6 @@ its ticks, or the absence rules that share them.
 
 from __future__ import annotations
 
-import json
 from collections.abc import MutableMapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -22,10 +21,9 @@ import faust
 from loop.errors import LoopError
 from loop.state_machine import apply, open_task, recompute_deadlines
 from loop.supervision import due
-from loop.tasks import OPEN, Recurrence, TaskCase
-from rules.hit import TaskTemplate
+from loop.tasks import OPEN, TaskCase, TaskCommand
 from schemas.errors import ValidationFailed
-from schemas.records import Alert, Disposition, TaskEvent, TaskState
+from schemas.records import Disposition, TaskEvent, TaskState
 from streams.emit import Output, emit, output, to_department
 from streams.ingest import ingest, send_dead_letter
 from streams.logs import correlation, get_logger
@@ -64,10 +62,8 @@ async def handle_command(app: RiskLoopApp, event: faust.EventT) -> None:
 async def open_from_command(app: RiskLoopApp, raw: bytes) -> None:
     """Open the task of a new warning, unless it exists (replays, redeliveries, restarts)."""
     rt = app.riskloop_runtime
-    body: dict[str, Any] = json.loads(raw)
-    alert = Alert.model_validate(body["alert"])
-    template = TaskTemplate.model_validate(body["template"]) if body.get("template") else None
-    rec = Recurrence.model_validate(body["recurrence"]) if body.get("recurrence") else None
+    command = TaskCommand.model_validate_json(raw)
+    alert, template, rec = command.alert, command.template, command.recurrence
     from loop import ids
 
     task_id = ids.task_id(alert.alert_id)
