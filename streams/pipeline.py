@@ -9,7 +9,6 @@ absence rules, silent trucks, dedup expiry.
 from __future__ import annotations
 
 import asyncio
-import errno
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -18,6 +17,7 @@ import faust
 
 from schemas.errors import ValidationFailed
 from schemas.records import RekeyedEvent
+from sinks.errors import storage_full
 from streams.alerting import profile_output, raise_warnings
 from streams.emit import emit
 from streams.feedback import handle_feedback, handle_profile_event
@@ -173,27 +173,6 @@ async def _failed(app: RiskLoopApp, agent: str, event: faust.EventT, exc: Except
         )
     except Exception:  # the dead-letter topic itself failed: logged above, go on
         log.exception("dead letter could not be sent", topic=msg.topic, offset=msg.offset)
-
-
-def storage_full(exc: BaseException) -> bool:
-    """True when ``exc`` (or what caused it) says a local disk is full.
-
-    >>> storage_full(OSError(errno.ENOSPC, "No space left on device"))
-    True
-    >>> storage_full(ValueError("x"))
-    False
-    """
-    seen: set[int] = set()
-    cause: BaseException | None = exc
-    while cause is not None and id(cause) not in seen:
-        seen.add(id(cause))
-        if isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EDQUOT):
-            return True
-        text = str(cause).lower()
-        if "database or disk is full" in text or "no space left" in text:
-            return True
-        cause = cause.__cause__ or cause.__context__
-    return False
 
 
 def _source_agent(app: RiskLoopApp, source: str, topic: faust.TopicT) -> None:
