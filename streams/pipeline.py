@@ -189,8 +189,10 @@ def _source_agent(app: RiskLoopApp, source: str, topic: faust.TopicT) -> None:
         where = Where(msg.partition, partitions, f"{msg.topic}:{msg.partition}:{msg.offset}")
         with correlation(event_id, source=source):
             scored = score(rt, source, record, tables.rule_state, tables.vehicles, where)
-            await emit(app, rekeyed_outputs(where))
             alerts = await raise_warnings(app, scored)
+            # After the warnings: their sinks may refuse (a full disk) and the event is retried;
+            # a re-keyed event sent before that would be sent, and counted, again each time.
+            await emit(app, rekeyed_outputs(where))
             uscc = getattr(record, "uscc", None)
             if source in _PROFILE_KIND and uscc:
                 kind = _PROFILE_KIND[source]

@@ -9,6 +9,7 @@ messages before the sinks refused, so each retry sent them again.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
@@ -17,12 +18,15 @@ import pytest
 from pydantic import BaseModel
 
 import streams.pipeline as pipeline
+from schemas.validation.uscc import make_uscc
 from sinks.errors import OutboxFull
 from streams import tasks as task_stage
 from streams.app import RiskLoopApp
+from streams.rekey import partition_of
 from tests.streams.conftest import Sent
 from tests.streams.test_redelivery import _inspect
-from tests.streams.test_skeleton import inspection, metric
+from tests.streams.test_rekey import _complaint
+from tests.streams.test_skeleton import encode, inspection, metric
 from tests.streams.test_task_isolation import _commands, _dispatched, _run
 
 
@@ -104,3 +108,20 @@ async def test_supervision_lets_a_full_disk_through(
     with pytest.raises(OutboxFull):
         await task_stage.supervise(app, {"task-1": object()})
     assert metric(app, "riskloop_task_errors_total", stage="supervise", error="OutboxFull") == 0
+
+
+async def test_a_retried_event_sends_its_re_keyed_copy_once(
+    app: RiskLoopApp, sent: Sent, full_disk: FullThenRoom
+) -> None:
+    """A complaint's own warning waits for room; its copy for the address's partition must not
+    go out on each attempt (the rekeyed agent would count the complaint each time)."""
+    n = app.riskloop_settings.topics.partitions
+    address = next(a for a in (f"杭州市西湖区某路{i}号" for i in range(100)) if partition_of(a, n))
+    uscc = next(u for u in (make_uscc(f"rk-{i}", "330106") for i in range(100))
+                if partition_of(u, n) == 0)  # the test context's partition  # fmt: skip
+    ev = {**_complaint(0, address), "uscc": uscc, "text": "就餐后全家呕吐"}  # red at once, here
+    async with app.agents["complaints"].test_context() as agent:
+        await agent.put(encode(ev), key=uscc.encode())
+    assert full_disk.calls == 3, "the complaint raised no warning of its own: nothing was retried"
+    rekeyed = [json.loads(v)["rules"] for t, _, v in sent.messages if t == "riskloop.rekeyed"]
+    assert rekeyed == [["complaints.repeat_address"]], "sent once, after the warning was stored"
