@@ -3,8 +3,9 @@
 and retries it until there is room — nothing dead-lettered, skipped, or sent twice.
 
 Before: the task agent's "one command must never stop the partition" caught it, dead-lettered
-the command and kept the task in state, so the task never reached SQL; and ``emit`` sent the
-messages before the sinks refused, so each retry sent them again.
+the command and kept the task in state, so the task never reached SQL; ``emit`` sent the
+messages before the sinks refused, so each retry sent them again; and a source event's re-keyed
+copies went out before its warnings were stored, so the entity's partition counted it again.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 from pydantic import BaseModel
 
 import streams.pipeline as pipeline
+from schemas.records import Alert, Task
 from schemas.validation.uscc import make_uscc
 from sinks.errors import OutboxFull
 from streams import tasks as task_stage
@@ -73,8 +75,8 @@ async def test_a_source_event_waits_for_room_and_publishes_once(
     assert len(alerts) == 1, "a retry after a full disk must not publish again"
     commands = [k for t, k, _ in sent.messages if t == "riskloop.task-commands"]
     assert commands and len(set(commands)) == len(commands)
-    stored = [r for r in full_disk.stored if type(r).__name__ == "Alert"]
-    assert [a.alert_id for a in stored] == [alerts[0]["alert_id"]]  # type: ignore[attr-defined]
+    stored = [r.alert_id for r in full_disk.stored if isinstance(r, Alert)]
+    assert stored == [alerts[0]["alert_id"]]
     assert sent.on("deadletter") == []
     assert metric(app, "riskloop_storage_stalled", agent="inspections") == 0
     assert metric(app, "riskloop_events_accepted_total", source="inspections") == 1
@@ -91,7 +93,7 @@ async def test_a_task_command_waits_for_room_instead_of_being_dead_lettered(
     assert metric(app, "riskloop_task_errors_total", stage="open", error="OutboxFull") == 0
     dispatched = _dispatched(sent)
     assert len(dispatched) == len(commands), "one task per command, sent once"
-    stored = {r.task_id for r in full_disk.stored if type(r).__name__ == "Task"}  # type: ignore[attr-defined]
+    stored = {r.task_id for r in full_disk.stored if isinstance(r, Task)}
     assert stored == {t["task_id"] for t in dispatched}, "every task reached the sinks"
     assert metric(app, "riskloop_storage_stalled", agent="tasks") == 0
 
