@@ -9,7 +9,6 @@ absence rules, silent trucks, dedup expiry.
 from __future__ import annotations
 
 import asyncio
-import errno
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -18,6 +17,7 @@ import faust
 
 from schemas.errors import ValidationFailed
 from schemas.records import RekeyedEvent
+from sinks.errors import storage_full
 from streams.alerting import profile_output, raise_warnings
 from streams.emit import emit
 from streams.feedback import handle_feedback, handle_profile_event
@@ -175,27 +175,6 @@ async def _failed(app: RiskLoopApp, agent: str, event: faust.EventT, exc: Except
         log.exception("dead letter could not be sent", topic=msg.topic, offset=msg.offset)
 
 
-def storage_full(exc: BaseException) -> bool:
-    """True when ``exc`` (or what caused it) says a local disk is full.
-
-    >>> storage_full(OSError(errno.ENOSPC, "No space left on device"))
-    True
-    >>> storage_full(ValueError("x"))
-    False
-    """
-    seen: set[int] = set()
-    cause: BaseException | None = exc
-    while cause is not None and id(cause) not in seen:
-        seen.add(id(cause))
-        if isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EDQUOT):
-            return True
-        text = str(cause).lower()
-        if "database or disk is full" in text or "no space left" in text:
-            return True
-        cause = cause.__cause__ or cause.__context__
-    return False
-
-
 def _source_agent(app: RiskLoopApp, source: str, topic: faust.TopicT) -> None:
     rt = app.riskloop_runtime
     tables = app.riskloop_tables
@@ -210,8 +189,10 @@ def _source_agent(app: RiskLoopApp, source: str, topic: faust.TopicT) -> None:
         where = Where(msg.partition, partitions, f"{msg.topic}:{msg.partition}:{msg.offset}")
         with correlation(event_id, source=source):
             scored = score(rt, source, record, tables.rule_state, tables.vehicles, where)
-            await emit(app, rekeyed_outputs(where))
             alerts = await raise_warnings(app, scored)
+            # After the warnings: their sinks may refuse (a full disk) and the event is retried;
+            # a re-keyed event sent before that would be sent, and counted, again each time.
+            await emit(app, rekeyed_outputs(where))
             uscc = getattr(record, "uscc", None)
             if source in _PROFILE_KIND and uscc:
                 kind = _PROFILE_KIND[source]
