@@ -88,9 +88,14 @@ async def handle_rekeyed(app: RiskLoopApp, event: faust.EventT) -> None:
     rt = app.riskloop_runtime
     ev = RekeyedEvent.model_validate_json(_bytes(event))
     at = ev.event.get("event_time")
-    if isinstance(at, str):  # this partition has now seen the source's time (absence rules)
+    when = datetime.fromisoformat(at).timestamp() if isinstance(at, str) else None
+    # the same source event re-keyed again (its handler retried, or redone after a crash
+    # before its checkpoint) must not count twice in the entity's windows
+    if when is not None and app.riskloop_dedup.seen(f"rekeyed:{ev.origin}:{ev.entity}", when):
+        rt.metrics.redelivered.labels(event.message.topic).inc()
+        return
+    if when is not None:  # this partition has now seen the source's time (absence rules)
         clock = "trucks" if ev.source == "truck_detections" else ev.source
-        when = datetime.fromisoformat(at).timestamp()
         rt.event_clocks.observe(clock, event.message.partition, when, rt.clock.now().timestamp())
     with correlation(str(ev.event.get("event_id", "")), source=ev.source):
         hits = rekeyed_hits(rt, ev, app.riskloop_tables.rule_state)
