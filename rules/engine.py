@@ -153,7 +153,11 @@ class RuleEngine:
                 continue
             if rule.kind in _MATCH_ONLY:  # an event its condition refuses changes nothing there
                 context = context or cel.Context({"event": event})
-                if not self._true(rule, rule.condition, context):
+                try:
+                    matched = rule.condition.execute(context) is True
+                except Exception:  # counted once, where the rule is evaluated
+                    matched = True
+                if not matched:
                     continue
             out[rule.id] = entity
         return out

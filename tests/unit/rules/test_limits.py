@@ -145,3 +145,25 @@ def test_yaml_the_parser_cannot_hold_is_refused_as_a_pack_problem() -> None:
     for text in ("[" * 100_000, "name: x\nversion: " + "9" * 5000 + "\n"):
         with pytest.raises(PackInvalid):
             load_pack_text(text)
+
+
+def test_routing_an_event_counts_no_rule_error() -> None:
+    """``entities`` (which partition a rule's entity lives on) runs conditions too; an error
+    there is counted once, by ``evaluate``, not twice."""
+    from rules.compiler import load_pack_text
+    from rules.engine import RuleEngine
+
+    pack = load_pack_text(
+        "name: p\nversion: 1.0.0\nowner: t\nrules:\n"
+        "  - id: p.r\n    title: t\n    sources: [complaints]\n    item_code: X\n"
+        "    condition: event.lat > 1.0\n    entity: address\n    level: blue\n"
+        "    score: 1\n    examples:\n"
+        "      - {name: a, fire: true, event: {lat: 30.2, address: x}}\n"
+        "      - {name: b, fire: false, event: {lat: 0.5, address: x}}\n"
+    )
+    engine = RuleEngine([pack])
+    event = {"event_id": "e", "event_time": "2026-12-01T00:00:00Z", "address": "a"}
+    assert engine.entities("complaints", event) == {"p.r": "a"}
+    assert engine.pop_errors() == {}
+    engine.evaluate("complaints", event, {})
+    assert engine.pop_errors() == {"p.r": 1}
