@@ -210,18 +210,19 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def database(dev: DevStackSettings) -> Iterator[str]:
-    """A fresh PostgreSQL database on ``dev``'s server for one run; dropped afterwards."""
-    import psycopg
+    """A fresh PostgreSQL database on ``dev``'s server for one run; dropped afterwards.
 
+    The URL carries the server's generated password: the runs hand it to workers of a private
+    stack as well as the shared one, and read the results with it (a throwaway database on a
+    loopback dev server; a settings repr stars it).
+    """
     name = f"rl_chaos_{uuid.uuid4().hex[:10]}"
-    conn = {"host": "127.0.0.1", "port": dev.postgres_port, "user": dev.postgres_user,
-            "dbname": "postgres", "autocommit": True}  # fmt: skip
-    with psycopg.connect(**conn) as c:  # type: ignore[arg-type]
+    with postgres.connect(dev) as c:
         c.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield f"postgresql+psycopg://{dev.postgres_user}@127.0.0.1:{dev.postgres_port}/{name}"
+        yield postgres.url(dev, name).render_as_string(hide_password=False)
     finally:
-        with contextlib.suppress(Exception), psycopg.connect(**conn) as c:  # type: ignore[arg-type]
+        with contextlib.suppress(Exception), postgres.connect(dev) as c:
             c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
