@@ -172,8 +172,10 @@ class DevStackSettings(_Group):
         no password of its own.
 
         >>> dev = DevStackSettings()
-        >>> dev.serves("redis://127.0.0.1:6379/0", "redis"), dev.serves("redis://cache:6379/0", "redis")
-        (True, False)
+        >>> dev.serves("redis://127.0.0.1:6379/0", "redis")
+        True
+        >>> dev.serves("redis://cache:6379/0", "redis")
+        False
         >>> dev.serves(dev.postgres_url, "postgres"), dev.serves("sqlite:///x.db", "postgres")
         (True, False)
         """

@@ -81,8 +81,9 @@ def write_config(dev: DevStackSettings) -> Path:
 def command(dev: DevStackSettings, binary: str, conf: Path) -> list[str]:
     """``redis-server`` on loopback only, its password in ``conf`` (see :func:`write_config`)."""
     return [
-        binary, str(conf), "--bind", "127.0.0.1", "--port", str(dev.redis_port), "--dir", str(home(dev)),
-        "--daemonize", "no", "--appendonly", "yes", "--save", "60 1", "--protected-mode", "yes",
+        binary, str(conf), "--bind", "127.0.0.1", "--port", str(dev.redis_port),
+        "--dir", str(home(dev)), "--daemonize", "no", "--appendonly", "yes", "--save", "60 1",
+        "--protected-mode", "yes",
     ]  # fmt: skip
 
 

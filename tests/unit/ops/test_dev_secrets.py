@@ -7,6 +7,8 @@ checks that they refuse a login without the password).
 
 from __future__ import annotations
 
+import doctest
+import importlib
 import stat
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -27,7 +29,8 @@ def dev(tmp_path: Path) -> DevStackSettings:
 def settings(dev: DevStackSettings, **fields: object) -> Settings:
     """Settings whose Redis and SQL store are the dev stack's (unless ``fields`` say otherwise)."""
     defaults = {"redis_url": f"redis://127.0.0.1:{dev.redis_port}/0", "sql_url": dev.postgres_url}
-    return Settings(_env_file=None, dev=dev, **{**defaults, **fields})  # type: ignore[call-arg, arg-type]
+    fields = {**defaults, **fields}
+    return Settings(_env_file=None, dev=dev, **fields)  # type: ignore[call-arg, arg-type]
 
 
 def mode(path: Path) -> int:
@@ -186,3 +189,8 @@ def test_kafka_and_prometheus_listen_on_loopback_only(dev: DevStackSettings) -> 
     assert props["controller.quorum.voters"].split("@", 1)[1].startswith("127.0.0.1:")
     argv = prometheus.command(dev, "/usr/bin/prometheus")
     assert f"--web.listen-address=127.0.0.1:{dev.prometheus_port}" in argv
+
+
+@pytest.mark.parametrize("name", ["config.settings", "infra.secrets"])
+def test_doctests(name: str) -> None:
+    assert doctest.testmod(importlib.import_module(name)).failed == 0
