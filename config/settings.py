@@ -236,8 +236,10 @@ class Settings(BaseSettings):
         None, description="Confluent Schema Registry; None = local catalogue"
     )
     wire_format: Literal["json", "avro"] = Field("json", description="what our producers write")
-    store_url: str = Field("rocksdb://", description="Faust table store (memory:// in tests)")
-    data_dir: Path = Field(PROJECT_ROOT / ".riskloop" / "worker", description="Faust table data")
+    data_dir: Path = Field(
+        PROJECT_ROOT / ".riskloop" / "worker",
+        description="the sinks' local outbox and the snapshot key (state is in Kafka)",
+    )
     sql_url: str = Field(
         f"sqlite:///{PROJECT_ROOT / '.riskloop' / 'riskloop.db'}",
         description="task store and audit trail (SQLAlchemy URL)",

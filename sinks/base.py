@@ -18,6 +18,13 @@ The order that makes delivery at-least-once (and, with idempotent writes, effect
 5. ``start()`` replays whatever the outbox holds, oldest first, before anything newer: per
    sink, the target sees records in the order they were accepted.
 
+Local failures are not the target's: a full disk makes ``add`` raise
+:class:`~sinks.errors.OutboxFull` (nothing accepted; the agent pauses and retries) and makes the
+flusher keep its batch and retry with backoff (a batch written but not trimmed from the outbox is
+written again: harmless, see 3). An outbox file that is not a database any more is moved aside
+at ``start()`` and a fresh one is used (``riskloop_store_rebuilt_total{store="outbox"}``): a
+worker must not crash-loop on a file it cannot read.
+
 A sink whose target can refuse one record for good (the SQL sink: a value too long for its
 column) sets that record aside where an operator can fetch it (``rejected_records``), logs and
 counts it (``sink_rejected``), and writes the rest of the batch: one bad record never blocks
@@ -40,8 +47,15 @@ from typing import TYPE_CHECKING, ClassVar, Self
 from pydantic import BaseModel
 
 from sinks.backoff import Backoff
-from sinks.errors import OutboxError, SinkClosed, SinkWriteFailed, UnsupportedRecord
-from sinks.outbox import Durability, Outbox
+from sinks.errors import (
+    OutboxCorrupt,
+    OutboxError,
+    OutboxFull,
+    SinkClosed,
+    SinkWriteFailed,
+    UnsupportedRecord,
+)
+from sinks.outbox import Durability, Outbox, quarantine
 
 if TYPE_CHECKING:  # sinks sit below streams: take a Metrics object, never import the app
     from streams.metrics import Metrics
@@ -117,10 +131,17 @@ class Sink(ABC):
         """
         if self._outbox is not None:
             return
-        self._outbox = Outbox(self._outbox_path, self._durability)
-        self._backlog = self._outbox.count()
-        self._spilled = self._backlog > 0
-        self._refill()
+        self._outbox = self._open_outbox()
+        try:
+            self._backlog = self._outbox.count()
+            self._spilled = self._backlog > 0
+            self._refill()
+        except BaseException:  # started all or not at all: a retry opens it again
+            self._outbox.close()
+            self._outbox = None
+            self._queue.clear()
+            self._last_loaded = 0
+            raise
         self._publish_backlog()
         if self._backlog:
             log.info("sink %s replays %d records from its outbox", self.name, self._backlog)
@@ -200,7 +221,7 @@ class Sink(ABC):
             self._flusher = None
         try:
             await self.flush()
-        except SinkWriteFailed as exc:
+        except (SinkWriteFailed, OutboxError) as exc:
             log.warning("sink %s stops with %d records in its outbox: %s", self.name,
                         self._backlog, exc)  # fmt: skip
         await self._close_target()
@@ -219,7 +240,13 @@ class Sink(ABC):
     # ------------------------------------------------------------------ internals
 
     async def _run(self) -> None:
-        """Flush when a batch is full or ``max_delay`` passed; back off while the target fails."""
+        """Flush when a batch is full or ``max_delay`` passed; back off while anything fails.
+
+        Nothing may end this loop but ``stop()``: a flusher that died would leave its records
+        in the outbox until the next restart. A target that is away, a full local disk (the
+        batch was written but could not be trimmed from the outbox: it stays queued and is
+        written again) and anything unexpected all keep the batch and retry with backoff.
+        """
         attempt = 0
         while not self._stopping.is_set():
             await self._due()
@@ -228,18 +255,21 @@ class Sink(ABC):
             try:
                 await self.flush()
                 attempt = 0
+                continue
             except SinkWriteFailed as exc:
-                delay = self.backoff.delay(attempt)
-                attempt += 1
-                if self._metrics is not None:
-                    self._metrics.sink_retries.labels(sink=self.name).inc()
-                log.warning("%s; retry %d in %.2f s", exc, attempt, delay)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), delay)
-            except OutboxError:
-                log.exception("sink %s: outbox failure; retrying", self.name)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), self.backoff.maximum)
+                failure = str(exc)
+            except OutboxFull as exc:
+                failure = f"sink {self.name}: local disk full, the batch is kept ({exc})"
+            except Exception as exc:
+                log.exception("sink %s: flush failed unexpectedly", self.name)
+                failure = f"sink {self.name}: the batch is kept ({type(exc).__name__})"
+            delay = self.backoff.delay(attempt)
+            attempt += 1
+            if self._metrics is not None:
+                self._metrics.sink_retries.labels(sink=self.name).inc()
+            log.warning("%s; retry %d in %.2f s", failure, attempt, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), delay)
 
     async def _due(self) -> None:
         """Wait until something is held, then until the batch fills or ``max_delay`` passes."""
@@ -271,6 +301,21 @@ class Sink(ABC):
                 f"run the release that wrote it until its outbox is empty"
             )
         return cls.model_validate_json(payload)
+
+    def _open_outbox(self) -> Outbox:
+        """The outbox; one that is corrupt is moved aside (and counted) for a fresh one."""
+        try:
+            return Outbox(self._outbox_path, self._durability)
+        except OutboxCorrupt as exc:
+            moved = quarantine(self._outbox_path)
+            log.error(
+                "sink %s: outbox %s is corrupt (%s); moved aside to %s, starting with an empty "
+                "one. Records it held that had not reached the target are lost from this "
+                "worker (README, 'When a worker dies').", self.name, self._outbox_path, exc, moved,
+            )  # fmt: skip
+            if self._metrics is not None:
+                self._metrics.store_rebuilt.labels(store="outbox").inc()
+            return Outbox(self._outbox_path, self._durability)
 
     def _require_outbox(self) -> Outbox:
         if self._outbox is None:

@@ -8,8 +8,14 @@ appends here first, and only a successful write to the target removes rows (``ac
 Rows carry a monotonically increasing ``seq`` (``AUTOINCREMENT``: never reused, even after
 deletes), so a replay on start reads them back in exactly the order they were accepted.
 
-The file is per sink and per worker (``<data_dir>/outbox/<sink>.sqlite3``): it is local state,
-like Faust's RocksDB tables, not a shared queue.
+The file is per sink and per worker (``<data_dir>/outbox/<sink>.sqlite3``): local state, not
+a shared queue. Two things can go wrong with a local file, and each has its own error:
+
+* the disk is full (:class:`~sinks.errors.OutboxFull`): nothing was written, the same call
+  succeeds once there is room. ``add`` raises it to the agent, which pauses and retries.
+* the file is not a database any more (:class:`~sinks.errors.OutboxCorrupt`; checked when it is
+  opened): retrying cannot help, so the sink moves it aside with :func:`quarantine` and starts
+  a fresh one (what that loses: README, "When a worker dies").
 
 >>> import tempfile, pathlib
 >>> box = Outbox(pathlib.Path(tempfile.mkdtemp()) / "demo.sqlite3")
@@ -22,12 +28,16 @@ like Faust's RocksDB tables, not a shared queue.
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import shutil
 import sqlite3
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, NamedTuple
 
-from sinks.errors import OutboxError
+from sinks.errors import OutboxCorrupt, OutboxError, OutboxFull
 
 Durability = Literal["FULL", "NORMAL"]
 
@@ -61,11 +71,20 @@ class Outbox:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        except (OSError, sqlite3.Error) as exc:
+            raise _error(f"cannot open the sink outbox {path}", path, exc) from exc
+        try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={durability}")
             self._db.execute(_SCHEMA)
+            # A garbage or truncated file may open and even answer a count; this reads it all.
+            problems = [row[0] for row in self._db.execute("PRAGMA quick_check(5)")]
         except (OSError, sqlite3.Error) as exc:
-            raise OutboxError(f"cannot open the sink outbox {path}: {exc}") from exc
+            self._db.close()
+            raise _error(f"cannot open the sink outbox {path}", path, exc) from exc
+        if problems != ["ok"]:
+            self._db.close()
+            raise OutboxCorrupt(f"the sink outbox {path} is corrupt: {'; '.join(problems)}")
 
     def append_many(self, rows: Iterable[tuple[str, str]]) -> list[int]:
         """Journal ``(kind, payload)`` rows in one transaction; their seqs, in order."""
@@ -78,7 +97,7 @@ class Outbox:
                     )
                     seqs.append(int(cur.lastrowid or 0))
         except sqlite3.Error as exc:
-            raise OutboxError(f"cannot append to the sink outbox {self.path}: {exc}") from exc
+            raise _error(f"cannot append to the sink outbox {self.path}", self.path, exc) from exc
         return seqs
 
     def read(self, after: int = 0, limit: int = 1_000_000) -> list[OutboxRow]:
@@ -90,7 +109,7 @@ class Outbox:
             )
             return [OutboxRow(*row) for row in cur.fetchall()]
         except sqlite3.Error as exc:
-            raise OutboxError(f"cannot read the sink outbox {self.path}: {exc}") from exc
+            raise _error(f"cannot read the sink outbox {self.path}", self.path, exc) from exc
 
     def ack(self, upto: int) -> None:
         """Forget every row with ``seq <= upto``: the target has them."""
@@ -98,11 +117,14 @@ class Outbox:
             with self._transaction():
                 self._db.execute("DELETE FROM outbox WHERE seq <= ?", (upto,))
         except sqlite3.Error as exc:
-            raise OutboxError(f"cannot trim the sink outbox {self.path}: {exc}") from exc
+            raise _error(f"cannot trim the sink outbox {self.path}", self.path, exc) from exc
 
     def count(self) -> int:
         """Rows not yet acknowledged."""
-        return int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
+        try:
+            return int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
+        except sqlite3.Error as exc:
+            raise _error(f"cannot count the sink outbox {self.path}", self.path, exc) from exc
 
     def close(self) -> None:
         self._db.close()
@@ -112,13 +134,87 @@ class Outbox:
 
 
 class _Tx:
-    """BEGIN IMMEDIATE … COMMIT/ROLLBACK (autocommit connection, explicit transactions)."""
+    """BEGIN IMMEDIATE … COMMIT/ROLLBACK (autocommit connection, explicit transactions).
+
+    On a full disk SQLite may roll a transaction back by itself, and in WAL mode the COMMIT is
+    what writes: a failed COMMIT can leave the transaction open. So a ROLLBACK is issued only
+    while one is open, a failed COMMIT is rolled back, and the error that reaches the caller is
+    the one that says why (never "cannot rollback - no transaction is active")."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self._db = db
 
     def __enter__(self) -> None:
+        self._rollback()  # one a failed ROLLBACK left open would refuse the BEGIN
         self._db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, *_: object) -> None:
-        self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+        if exc_type is not None:
+            self._rollback()
+            return
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.Error:
+            self._rollback()
+            raise
+
+    def _rollback(self) -> None:
+        if self._db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+
+
+# Free bytes under which an I/O error on the outbox is taken for a full disk: SQLite reports
+# ENOSPC as "database or disk is full" when a write comes short, but growing its shared-memory
+# index or hitting a quota (EDQUOT) surfaces as a plain I/O error.
+_NEARLY_FULL = 1 << 20
+
+
+def _error(what: str, path: Path, exc: BaseException) -> OutboxError:
+    """``exc`` as the outbox error that tells the caller what to do: wait, rebuild, or fail."""
+    message = f"{what}: {exc}"
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    if primary in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        return OutboxCorrupt(message)
+    if primary == sqlite3.SQLITE_FULL or (
+        primary == sqlite3.SQLITE_IOERR and _free_bytes(path) < _NEARLY_FULL
+    ):
+        return OutboxFull(message)
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return OutboxFull(message)
+    return OutboxError(message)
+
+
+def _free_bytes(path: Path) -> int:
+    for folder in (path.parent, *path.parents):
+        with contextlib.suppress(OSError):
+            return shutil.disk_usage(folder).free
+    return 1 << 62  # nowhere to ask: assume room
+
+
+def quarantine(path: Path, now: datetime | None = None) -> Path:
+    """Move a corrupt outbox (and its WAL) aside as ``<name>.corrupt-<UTC time>``; the new name.
+
+    Nothing is deleted but the shared-memory index SQLite rebuilds anyway, so an operator can
+    still try to recover rows from the moved file (``sqlite3 <file> .recover``).
+
+    >>> import tempfile
+    >>> box = Path(tempfile.mkdtemp()) / "sql.sqlite3"
+    >>> _ = box.write_bytes(b"garbage")
+    >>> moved = quarantine(box, datetime(2026, 11, 21, 8, 37, tzinfo=UTC))
+    >>> moved.name, box.exists()
+    ('sql.sqlite3.corrupt-20261121T083700Z', False)
+    """
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while target.exists():
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+        n += 1
+    path.rename(target)
+    wal = path.with_name(f"{path.name}-wal")
+    if wal.exists():
+        wal.rename(target.with_name(f"{target.name}-wal"))
+    path.with_name(f"{path.name}-shm").unlink(missing_ok=True)
+    return target

@@ -45,7 +45,7 @@ def faust_config(settings: Settings) -> dict[str, Any]:
     """Faust keyword settings derived from ours."""
     return {
         "broker": settings.kafka_broker,
-        "store": settings.store_url,
+        "store": "memory://",  # no Faust tables: state is streams/state.py's store
         "datadir": str(settings.data_dir),
         "web_host": settings.web_host,
         "web_bind": settings.web_host,

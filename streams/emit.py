@@ -1,9 +1,9 @@
-"""Outputs as data: what handling one event sends, so that it can be stored and sent again.
+"""Outputs as data: what handling one event sends, built first and sent in one place.
 
 A stage builds its outputs as plain dicts (a topic role, key and value, and the sink that
-keeps a copy), stores them in the journal next to the state they came from (streams/once.py),
-then ``emit`` sends them. A redelivered event whose state was already stored sends the stored
-outputs again instead of recomputing them. Everything downstream is idempotent by id.
+keeps a copy), then ``emit`` stores the sink copies and sends the messages. An event handled
+again (redelivered after a crash, retried after a full disk) sends the same outputs again:
+everything downstream is idempotent by id.
 """
 
 from __future__ import annotations
@@ -44,18 +44,25 @@ def to_department(department: str, key: str, value: BaseModel, sink: str = "") -
 
 
 async def emit(app: RiskLoopApp, outputs: Iterable[Output]) -> None:
-    """Send every output to its topic (attached to the current event) and hand the sink
-    copies to the SQL/Redis sinks in one batch."""
-    records: list[BaseModel] = []
-    for out in outputs:
+    """Hand the sink copies to the SQL/Redis sinks in one batch, then send every output to
+    its topic.
+
+    Sinks first: their ``add`` is the step that can fail for a reason that is no fault of the
+    event (a full local disk, :class:`~sinks.errors.OutboxFull`), and then the event is
+    retried whole (streams/pipeline.py). Failing before anything was sent keeps that retry
+    from sending the same alert or task twice."""
+    items = list(outputs)
+    if app.riskloop_sinks is not None:
+        records = [
+            _SINK_TYPES[o["sink"]].model_validate_json(o["value"]) for o in items if o["sink"]
+        ]
+        if records:
+            await app.riskloop_sinks.add(records)
+    for out in items:
         if out["role"]:
             await _topic(app, out["role"]).send(
                 key=out["key"].encode(), value=out["value"].encode()
             )
-        if out["sink"] and app.riskloop_sinks is not None:
-            records.append(_SINK_TYPES[out["sink"]].model_validate_json(out["value"]))
-    if records and app.riskloop_sinks is not None:
-        await app.riskloop_sinks.add(records)
 
 
 def _topic(app: RiskLoopApp, role: str) -> faust.TopicT:

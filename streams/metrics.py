@@ -216,6 +216,13 @@ class Metrics:
             ["sink", "kind"],
             registry=r,
         )
+        self.store_rebuilt = Counter(
+            f"{p}_store_rebuilt",
+            "Local stores found corrupt at start, moved aside (<file>.corrupt-<time>) and "
+            "started empty; store=outbox: the SQL/Redis sinks' journal (sinks/outbox.py)",
+            ["store"],
+            registry=r,
+        )
         self.worker_ready = Gauge(
             f"{p}_worker_ready",
             "1 when /ready says ready: every agent running, control topics read, broker "

@@ -3,6 +3,12 @@
 Kafka topics are the primary output; these follow them. Each sink journals a record in its
 local outbox before ``add`` returns, then writes in batches with retry, so PostgreSQL or Redis
 going away costs nothing but backlog (riskloop_sink_backlog) and loses nothing.
+
+The local disk is the other way to fail. When it is full, ``add`` raises
+:class:`~sinks.errors.OutboxFull` unchanged to the agent (never swallowed, never re-wrapped into
+something :func:`~sinks.errors.storage_full` would not recognise): the event was not stored, so
+the agents' boundary undoes it and retries it until there is room (streams/pipeline.py).
+``start`` waits for room the same way. A corrupt outbox is moved aside by the sink itself.
 """
 
 from __future__ import annotations
@@ -14,9 +20,13 @@ from pydantic import BaseModel
 
 from config.settings import Settings
 from schemas.records import Alert, Task
+from sinks.errors import storage_full
 from sinks.redis_views import RedisViews
 from sinks.sql import SqlSink
+from streams.logs import get_logger
 from streams.metrics import Metrics
+
+log = get_logger(__name__)
 
 
 class Outputs:
@@ -25,11 +35,27 @@ class Outputs:
     def __init__(self, settings: Settings, metrics: Metrics) -> None:
         self.sql = SqlSink.from_settings(settings, metrics)
         self.redis = RedisViews.from_settings(settings, metrics)
+        self._metrics = metrics
         self._started = asyncio.Event()
 
-    async def start(self) -> None:
-        await self.sql.start()
-        await self.redis.start()
+    async def start(self, max_delay: float = 30.0) -> None:
+        """Open both outboxes (replaying what they hold). A full disk is waited out with
+        backoff (``riskloop_storage_stalled{agent="outputs"}``): the agents wait for this."""
+        delay = 0.5
+        while True:
+            try:
+                await self.sql.start()
+                await self.redis.start()
+                break
+            except Exception as exc:
+                if not storage_full(exc):
+                    raise
+                self._metrics.storage_stalled.labels("outputs").set(1)
+                log.error("local storage full; the sinks' outboxes cannot open, retrying",
+                          error=f"{type(exc).__name__}: {exc}", retry_in=delay)  # fmt: skip
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, max_delay)
+        self._metrics.storage_stalled.labels("outputs").set(0)
         self._started.set()
 
     async def drain(self, timeout: float) -> bool:
@@ -58,7 +84,10 @@ class Outputs:
         live views) to Redis. Writes are upserts by id, so a record sent twice is harmless.
 
         Agents start with the worker, possibly before the sinks have opened their outboxes:
-        the first records wait for them rather than crash the agent."""
+        the first records wait for them rather than crash the agent. A full disk raises
+        :class:`~sinks.errors.OutboxFull` from here as it is; if the SQL outbox took the
+        records and the Redis one did not, the retry gives SQL the same records again
+        (upserts by id: harmless)."""
         await self._started.wait()
         await self.sql.add_many(list(records))
         live = [r for r in records if isinstance(r, Task | Alert)]

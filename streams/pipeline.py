@@ -9,7 +9,6 @@ absence rules, silent trucks, dedup expiry.
 from __future__ import annotations
 
 import asyncio
-import errno
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -18,6 +17,7 @@ import faust
 
 from schemas.errors import ValidationFailed
 from schemas.records import RekeyedEvent
+from sinks.errors import storage_full
 from streams.alerting import profile_output, raise_warnings
 from streams.emit import emit
 from streams.feedback import handle_feedback, handle_profile_event
@@ -88,9 +88,14 @@ async def handle_rekeyed(app: RiskLoopApp, event: faust.EventT) -> None:
     rt = app.riskloop_runtime
     ev = RekeyedEvent.model_validate_json(_bytes(event))
     at = ev.event.get("event_time")
-    if isinstance(at, str):  # this partition has now seen the source's time (absence rules)
+    when = datetime.fromisoformat(at).timestamp() if isinstance(at, str) else None
+    # the same source event re-keyed again (its handler retried, or redone after a crash
+    # before its checkpoint) must not count twice in the entity's windows
+    if when is not None and app.riskloop_dedup.seen(f"rekeyed:{ev.origin}:{ev.entity}", when):
+        rt.metrics.redelivered.labels(event.message.topic).inc()
+        return
+    if when is not None:  # this partition has now seen the source's time (absence rules)
         clock = "trucks" if ev.source == "truck_detections" else ev.source
-        when = datetime.fromisoformat(at).timestamp()
         rt.event_clocks.observe(clock, event.message.partition, when, rt.clock.now().timestamp())
     with correlation(str(ev.event.get("event_id", "")), source=ev.source):
         hits = rekeyed_hits(rt, ev, app.riskloop_tables.rule_state)
@@ -175,27 +180,6 @@ async def _failed(app: RiskLoopApp, agent: str, event: faust.EventT, exc: Except
         log.exception("dead letter could not be sent", topic=msg.topic, offset=msg.offset)
 
 
-def storage_full(exc: BaseException) -> bool:
-    """True when ``exc`` (or what caused it) says a local disk is full.
-
-    >>> storage_full(OSError(errno.ENOSPC, "No space left on device"))
-    True
-    >>> storage_full(ValueError("x"))
-    False
-    """
-    seen: set[int] = set()
-    cause: BaseException | None = exc
-    while cause is not None and id(cause) not in seen:
-        seen.add(id(cause))
-        if isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EDQUOT):
-            return True
-        text = str(cause).lower()
-        if "database or disk is full" in text or "no space left" in text:
-            return True
-        cause = cause.__cause__ or cause.__context__
-    return False
-
-
 def _source_agent(app: RiskLoopApp, source: str, topic: faust.TopicT) -> None:
     rt = app.riskloop_runtime
     tables = app.riskloop_tables
@@ -210,8 +194,10 @@ def _source_agent(app: RiskLoopApp, source: str, topic: faust.TopicT) -> None:
         where = Where(msg.partition, partitions, f"{msg.topic}:{msg.partition}:{msg.offset}")
         with correlation(event_id, source=source):
             scored = score(rt, source, record, tables.rule_state, tables.vehicles, where)
-            await emit(app, rekeyed_outputs(where))
             alerts = await raise_warnings(app, scored)
+            # After the warnings: their sinks may refuse (a full disk) and the event is retried;
+            # a re-keyed event sent before that would be sent, and counted, again each time.
+            await emit(app, rekeyed_outputs(where))
             uscc = getattr(record, "uscc", None)
             if source in _PROFILE_KIND and uscc:
                 kind = _PROFILE_KIND[source]

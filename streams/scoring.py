@@ -46,7 +46,10 @@ class Where:
             rt.engine, source, event, partition=self.partition, partitions=self.partitions,
             origin=self.origin, based_on=based_on,
         )  # fmt: skip
-        self.rekeyed.extend(out)
+        for ev in out:  # numbered in the order they are made: the same again when redone
+            self.rekeyed.append(
+                ev.model_copy(update={"origin": f"{ev.origin}#{len(self.rekeyed)}"})
+            )
         return skip
 
 

@@ -7,7 +7,9 @@ An invalid disposition (unknown task, wrong department, invalid transition, miss
 goes to the dead-letter topic with its reason; the agent carries on. Whatever else goes wrong
 with one task — a command that cannot be opened, one task's supervision — is logged, counted
 (``riskloop_task_errors_total``) and skipped: it must never stop the partition's other tasks,
-its ticks, or the absence rules that share them.
+its ticks, or the absence rules that share them. Except a full local disk: the task's outputs
+could not be stored, which is no fault of the task, so it goes up to the agents' boundary,
+which pauses the partition and retries until there is room (skipping it would lose the task).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from loop.supervision import due
 from loop.tasks import OPEN, TaskCase, TaskCommand
 from schemas.errors import ValidationFailed
 from schemas.records import Disposition, TaskEvent, TaskState
+from sinks.errors import storage_full
 from streams.emit import Output, emit, output, to_department
 from streams.ingest import ingest, send_dead_letter
 from streams.logs import correlation, get_logger
@@ -50,6 +53,8 @@ async def handle_command(app: RiskLoopApp, event: faust.EventT) -> None:
     try:
         await open_from_command(app, bytes(event.value or b""))
     except Exception as exc:  # one command must never stop the partition
+        if storage_full(exc):
+            raise  # not the command's fault: the boundary pauses and retries it (pipeline.py)
         app.riskloop_runtime.metrics.task_errors.labels("open", type(exc).__name__).inc()
         log.exception("task command failed", error=type(exc).__name__, offset=event.message.offset)
         reason = getattr(exc, "reason", "internal_error")
@@ -159,6 +164,8 @@ async def supervise(app: RiskLoopApp, tasks: MutableMapping[str, Any], partition
         try:
             raised += await _supervise_one(app, task_id, now, open_by_dept, overdue_by_dept)
         except Exception as exc:  # one task must never stop supervision of the others
+            if storage_full(exc):
+                raise  # the tick is retried whole when there is room (pipeline.py)
             rt.metrics.task_errors.labels("supervise", type(exc).__name__).inc()
             log.exception("task supervision failed", task_id=task_id, error=type(exc).__name__)
     # gauges: this partition's counts, summed with the other partitions' last counts

@@ -34,6 +34,7 @@ from streams.drift import report_drift
 from streams.emit import emit
 from streams.logs import get_logger
 from streams.scoring import Scored, Where, count_rule_errors, detection_hits, rekeyed_outputs
+from streams.state import current_scope
 from streams.tasks import supervise
 
 if TYPE_CHECKING:
@@ -127,7 +128,9 @@ async def silences(app: RiskLoopApp, partition: int, clocks: dict[str, float]) -
 
 def _where(app: RiskLoopApp, partition: int) -> Where:
     """A tick's partition, for detections whose rules keep state elsewhere (streams/rekey.py)."""
-    return Where(partition, app.riskloop_settings.topics.partitions, f"ticks:{partition}")
+    scope = current_scope()
+    origin = f"{scope.mark}:{scope.offset}" if scope is not None else f"ticks:{partition}"
+    return Where(partition, app.riskloop_settings.topics.partitions, origin)
 
 
 def _tick_vehicles(app: RiskLoopApp, partition: int, now: datetime, where: Where) -> list[RuleHit]:

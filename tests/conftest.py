@@ -14,7 +14,6 @@ def settings(tmp_path: Path) -> Settings:
     """Settings for a test: memory store, SQLite in tmp, nothing read from the environment."""
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
-        store_url="memory://",
         data_dir=tmp_path / "worker",
         sql_url=f"sqlite:///{tmp_path / 'riskloop.db'}",
         log_format="console",

@@ -63,14 +63,17 @@ def test_one_address_under_three_keys_on_two_workers_makes_one_warning_and_one_t
 ) -> None:
     s = live_settings
     assert s.topics.partitions == 4
-    second = s.with_overrides(web_port=free_port(), data_dir=tmp_path / "worker-b")
+    second = s.with_overrides(
+        web_port=free_port(), data_dir=tmp_path / "worker-b",
+        sql_url=f"sqlite:///{tmp_path / 'worker-b.db'}",  # two SQLite writers would race
+    )  # fmt: skip
     out = tail_consumer(s.bootstrap_servers, [s.topics.alerts, s.topics.task_events])
-    worker()
-    worker(second)
     deadline = time.monotonic() + 180
-    while not (_ready(s.web_port) and _ready(second.web_port)):
-        assert time.monotonic() < deadline, "workers not ready"
-        time.sleep(1)
+    for settings in (s, second):
+        worker(settings)
+        while not _ready(settings.web_port):
+            assert time.monotonic() < deadline, "workers not ready"
+            time.sleep(1)
     time.sleep(5)  # the second worker's join settles (both own partitions)
 
     address, complaints = _complaints(uuid.uuid4().hex[:8], s.topics.partitions)

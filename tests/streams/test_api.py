@@ -39,7 +39,6 @@ SILENCE = {"source": "complaints", "reason": "known closure", "creator": "zhang"
 def settings(tmp_path: Path) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
-        store_url="memory://",
         data_dir=tmp_path / "worker",
         sql_url=f"sqlite:///{tmp_path / 'riskloop.db'}",
         log_format="console",

@@ -52,9 +52,14 @@ async def test_complaints_at_one_address_meet_on_its_partition(
         agent.to_message = on_topic
         for key, value in rekeyed:
             await agent.put(value, key=key)
+        for key, value in rekeyed:  # sent again (the source events redone after a crash)
+            await agent.put(value, key=key)
     alerts = [a for a in sent.on("alerts") if a["entity"] == address]
     assert {a["alert_id"] for a in alerts} and len({a["alert_id"] for a in alerts}) == 1
     assert any(r["id"] == RULE for a in alerts for r in a["reasons"])
+    assert max(a["occurrences"] for a in alerts) == 1, "a re-sent event counted twice"
+    window = app.riskloop_store.partitions[home].tables["rule_state"][f"{RULE}|{address}"]
+    assert window["b"][0][1] == 3, window  # three complaints in the window, not six
     assert partition_of(address, n) in app.riskloop_store.partitions
     assert any(
         k.startswith(f"{RULE}|") for k in app.riskloop_store.partitions[home].tables["rule_state"]

@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["sinks.backoff", "sinks.outbox", "sinks.migrate", "sinks.sql"]
+MODULES = ["sinks.backoff", "sinks.errors", "sinks.outbox", "sinks.migrate", "sinks.sql"]
 
 
 @pytest.mark.parametrize("name", MODULES)
