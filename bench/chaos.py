@@ -37,6 +37,7 @@ from confluent_kafka import Consumer
 from pydantic import BaseModel, SecretStr
 
 from bench.generator import generate
+from bench.probes import events_read
 from bench.stats import BenchError
 from config.settings import PROJECT_ROOT, DevStackSettings, Settings, TopicSettings
 from infra import kafka, postgres, redis
@@ -473,26 +474,6 @@ def measure_drain(sp: Space, total: int, timeout: float = 180) -> float:
             return counted / max(span, 0.02)
         time.sleep(0.02)
     raise BenchError(f"the worker did not read {total} records in {timeout:.0f} s")
-
-
-def events_read(url: str) -> float | None:
-    """Sum of ``riskloop_events_in_total`` on a worker's /metrics; None while it is not up."""
-    import urllib.request
-
-    from prometheus_client.parser import text_string_to_metric_families
-
-    try:
-        with urllib.request.urlopen(url, timeout=1.0) as response:
-            text = response.read().decode()
-    except OSError:
-        return None
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        if family.name == "riskloop_events_in"
-        for sample in family.samples
-        if sample.name == "riskloop_events_in_total"
-    )
 
 
 @dataclass
