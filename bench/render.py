@@ -69,7 +69,7 @@ def header(report: Mapping[str, Any]) -> list[str]:
         + (f", {after} after." if after else "."),
         f"Broker: {run.get('partitions', 4)} partitions per topic, fresh topics per trial; "
         f"commit every {run.get('commit_interval', 1.0):g} s or {run.get('commit_every', 100)} "
-        f"events; table store {run.get('store', '?')}; SQL {run.get('sql', '?')}.",
+        f"events; Faust baselines' table store {run.get('store', '?')} (RiskLoop: memory + state changelog); SQL {run.get('sql', '?')}.",
         f"Stream: {st.get('events', 0):,} events, {st.get('bytes', 0) / 2**20:,.1f} MiB "
         f"(key + value); {who}.",
         "",

@@ -104,6 +104,11 @@ class Plan:
         return [PASS_THROUGH, ONE_STATE, *([WIDE_STATE] if self.wide_baseline else [])]
 
 
+BASELINE_STORE = "rocksdb://"
+"""The Faust baselines' table store: Faust's default, so "the price of state" is Faust's own.
+(RiskLoop keeps no Faust tables: its state is in memory per partition and in one changelog.)"""
+
+
 def trial_tag(suffix: str, r: int, name: str) -> str:
     """The part of a trial's topic and group names that is that trial's alone: no tag is a
     substring of another (round and name are closed by what follows them in every name), so
@@ -237,7 +242,7 @@ def _run(
              "partitions": harness.PARTITIONS, "project": str(PROJECT_ROOT),
              "commit_interval": base.commit_interval, "commit_every": base.commit_every,
              "sql": "sqlite (a fresh file per trial)" if sql == "sqlite"
-             else "postgresql (a fresh database per trial)", "store": base.store_url},
+             else "postgresql (a fresh database per trial)", "store": BASELINE_STORE},
         machine=machine,
         stream={"events": len(head), "bytes": bytes_in, "entities": entity_counts(head)},
         trials=trials, latency=latency, micro=micro,
@@ -303,7 +308,7 @@ def _faust(run: _Run, b: Baseline, r: int) -> harness.Trial:
     run.say(f"  {LABELS[b.name]} …")
     argv = [sys.executable, "-m", "bench.faust_baseline", s.kafka_broker, app_id,
             str(run.work / tag), output, *run.sources.values(), "--writes", str(b.writes),
-            "--sends", str(b.sends), "--store", s.store_url if b.writes else "memory://",
+            "--sends", str(b.sends), "--store", BASELINE_STORE if b.writes else "memory://",
             "--partitions", str(harness.PARTITIONS)]  # fmt: skip
     reader = probes.output_reader(s, output, harness.PARTITIONS, b.sends)
     return _baseline_trial(run, r, b.name, tag, argv, reader)
