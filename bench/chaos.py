@@ -37,6 +37,7 @@ from confluent_kafka import Consumer
 from pydantic import BaseModel, SecretStr
 
 from bench.generator import generate
+from bench.probes import events_read
 from bench.stats import BenchError
 from config.settings import PROJECT_ROOT, DevStackSettings, Settings, TopicSettings
 from infra import kafka, postgres, redis
@@ -210,18 +211,19 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def database(dev: DevStackSettings) -> Iterator[str]:
-    """A fresh PostgreSQL database on ``dev``'s server for one run; dropped afterwards."""
-    import psycopg
+    """A fresh PostgreSQL database on ``dev``'s server for one run; dropped afterwards.
 
+    The URL carries the server's generated password: the runs hand it to workers of a private
+    stack as well as the shared one, and read the results with it (a throwaway database on a
+    loopback dev server; a settings repr stars it).
+    """
     name = f"rl_chaos_{uuid.uuid4().hex[:10]}"
-    conn = {"host": "127.0.0.1", "port": dev.postgres_port, "user": dev.postgres_user,
-            "dbname": "postgres", "autocommit": True}  # fmt: skip
-    with psycopg.connect(**conn) as c:  # type: ignore[arg-type]
+    with postgres.connect(dev) as c:
         c.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield f"postgresql+psycopg://{dev.postgres_user}@127.0.0.1:{dev.postgres_port}/{name}"
+        yield postgres.url(dev, name).render_as_string(hide_password=False)
     finally:
-        with contextlib.suppress(Exception), psycopg.connect(**conn) as c:  # type: ignore[arg-type]
+        with contextlib.suppress(Exception), postgres.connect(dev) as c:
             c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -472,26 +474,6 @@ def measure_drain(sp: Space, total: int, timeout: float = 180) -> float:
             return counted / max(span, 0.02)
         time.sleep(0.02)
     raise BenchError(f"the worker did not read {total} records in {timeout:.0f} s")
-
-
-def events_read(url: str) -> float | None:
-    """Sum of ``riskloop_events_in_total`` on a worker's /metrics; None while it is not up."""
-    import urllib.request
-
-    from prometheus_client.parser import text_string_to_metric_families
-
-    try:
-        with urllib.request.urlopen(url, timeout=1.0) as response:
-            text = response.read().decode()
-    except OSError:
-        return None
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        if family.name == "riskloop_events_in"
-        for sample in family.samples
-        if sample.name == "riskloop_events_in_total"
-    )
 
 
 @dataclass

@@ -19,8 +19,10 @@ from __future__ import annotations
 import json
 import random
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +82,7 @@ class GeneratedEvent:
         return json.dumps({"source": self.source, "event": self.event}, ensure_ascii=False)
 
 
-def entities(n: int, rng: random.Random) -> list[Entity]:
+def make_entities(n: int, rng: random.Random) -> list[Entity]:
     out = []
     for i in range(n):
         region = rng.choice(list(DISTRICTS))
@@ -92,19 +94,95 @@ def entities(n: int, rng: random.Random) -> list[Entity]:
 
 
 def _zipf_index(rng: random.Random, n: int, s: float = 1.2) -> int:
-    """An index in [0, n) with Zipf-like skew: index 0 is the busiest."""
-    weights = _zipf_weights(n, s)
-    return rng.choices(range(n), weights=weights, k=1)[0]
+    """An index in [0, n) with Zipf-like skew: index 0 is the busiest.
+
+    Cumulative weights are cached: ``choices`` would otherwise re-add n weights per event,
+    which 100,000 entities cannot afford (the draws are the same either way).
+    """
+    return rng.choices(range(n), cum_weights=_zipf_cum_weights(n, s), k=1)[0]
 
 
 _weights_cache: dict[tuple[int, float], list[float]] = {}
 
 
-def _zipf_weights(n: int, s: float) -> list[float]:
+def _zipf_cum_weights(n: int, s: float) -> list[float]:
     key = (n, s)
     if key not in _weights_cache:
-        _weights_cache[key] = [1.0 / (i + 1) ** s for i in range(n)]
+        _weights_cache[key] = list(accumulate(1.0 / (i + 1) ** s for i in range(n)))
     return _weights_cache[key]
+
+
+SOURCES = ("inspections", "complaints", "equipment", "trucks")
+KINDS = {"inspections": "enterprises", "complaints": "enterprises", "equipment": "equipment",
+         "trucks": "plates"}  # fmt: skip
+"""Which kind of entity an event of each source is about (and keyed by, when known)."""
+_PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I or O (schemas/validation/plate.py)
+
+
+def split_entities(n: int, mix: tuple[float, float, float, float]) -> dict[str, int]:
+    """``n`` entities split between enterprises, equipment and plates as the source ``mix``
+    splits events, so that ``n`` events can show every one of them at least once.
+
+    >>> split_entities(100_000, (0.2, 0.2, 0.35, 0.25))
+    {'enterprises': 40000, 'equipment': 35000, 'plates': 25000}
+    """
+    if n < 3:
+        raise ValueError(f"need at least 3 entities (one of each kind), got {n}")
+    share = _shares(mix)
+    ent = max(1, round(n * share["enterprises"]))
+    eq = max(1, min(n - ent - 1, round(n * share["equipment"])))
+    out = {"enterprises": ent, "equipment": eq, "plates": n - ent - eq}
+    if out["plates"] > len(_PLATE_LETTERS) * 10_000:
+        raise ValueError(f"at most {len(_PLATE_LETTERS) * 10_000:,} distinct plates")
+    return out
+
+
+def _shares(mix: tuple[float, float, float, float]) -> dict[str, float]:
+    total = sum(mix)
+    out = dict.fromkeys(KINDS.values(), 0.0)
+    for source, weight in zip(SOURCES, mix, strict=True):
+        out[KINDS[source]] += weight / total
+    return out
+
+
+def _plate(i: int) -> str:
+    """The ``i``-th distinct plate of a large fleet: 浙A + letter + 4 digits (240,000 of them)."""
+    return f"浙A{_PLATE_LETTERS[i // 10_000]}{i % 10_000:04d}"
+
+
+class _Coverage:
+    """Makes every entity appear at least once among the first ``by`` events.
+
+    New entities are spread over the stream (a fresh one is taken with probability fresh left
+    / events of its kind left), so state grows while the stream runs, as it does in a city;
+    once there are as many fresh entities as events left, every event takes one.
+    """
+
+    def __init__(self, sizes: dict[str, int], shares: dict[str, float], by: int,
+                 rng: random.Random) -> None:  # fmt: skip
+        self.fresh = {kind: list(range(n)) for kind, n in sizes.items()}
+        for pool in self.fresh.values():
+            rng.shuffle(pool)
+        self.shares, self.by = shares, by
+
+    def _left(self) -> int:
+        return sum(len(pool) for pool in self.fresh.values())
+
+    def source(self, source: str, i: int) -> str:
+        """``source``, or one whose kind still has fresh entities when every event must take one."""
+        if self.fresh[KINDS[source]] or self.by - i > self._left():
+            return source
+        return next((s for s in SOURCES if self.fresh[KINDS[s]]), source)
+
+    def pick(self, kind: str, i: int, rng: random.Random) -> int | None:
+        """A fresh entity's index, or None for the usual skewed choice."""
+        pool = self.fresh[kind]
+        if not pool:
+            return None
+        left = self.by - i
+        if left <= self._left() or rng.random() * left * self.shares[kind] < len(pool):
+            return pool.pop()
+        return None
 
 
 def generate(
@@ -117,21 +195,43 @@ def generate(
     n_trucks: int = 6,
     mix: tuple[float, float, float, float] = (0.2, 0.2, 0.35, 0.25),
     step_seconds: float = 30.0,
+    entities: int | None = None,
+    cover_by: int | None = None,
 ) -> list[GeneratedEvent]:
-    """``count`` events in event-time order (inspections, complaints, equipment, trucks by ``mix``)."""
+    """``count`` events in event-time order (inspections, complaints, equipment, trucks by ``mix``).
+
+    With ``entities``: that many distinct entities (split by :func:`split_entities`, replacing
+    the three pool sizes), each of which appears at least once among the first ``cover_by``
+    events (default ``count``, which must be at least ``entities``); the rest keep the skew.
+
+    >>> events = generate(600, seed=1, entities=500)
+    >>> sum(entity_counts(events).values())
+    500
+    """
     rng = random.Random(seed)
     start = start or datetime.now(UTC).replace(microsecond=0) - timedelta(
         seconds=count * step_seconds
     )
-    ents = entities(n_entities, rng)
+    cover: _Coverage | None = None
+    if entities is not None:
+        by = count if cover_by is None else cover_by
+        if by > count or by < entities:
+            raise ValueError(
+                f"{entities:,} distinct entities need at least as many events ({by:,} given)"
+            )
+        sizes = split_entities(entities, mix)
+        n_entities, n_elevators, n_trucks = sizes.values()
+        cover = _Coverage(sizes, _shares(mix), by, rng)
+    ents = make_entities(n_entities, rng)
     elevators = [(f"31103301{i:012d}", rng.choice(ents)) for i in range(n_elevators)]
     trucks = [
         (
-            f"浙A{rng.choice('DF')}{i:04d}" if i % 2 else f"浙A{rng.randrange(10000, 99999)}",
+            _plate(i) if cover is not None
+            else f"浙A{rng.choice('DF')}{i:04d}" if i % 2 else f"浙A{rng.randrange(10000, 99999)}",
             rng.choice(ents),
         )
         for i in range(n_trucks)
-    ]
+    ]  # fmt: skip
     truck_pos = {
         plate: (30.25 + rng.random() * 0.05, 120.12 + rng.random() * 0.08) for plate, _ in trucks
     }
@@ -139,22 +239,39 @@ def generate(
     for i in range(count):
         at = start + timedelta(seconds=i * step_seconds)
         ts = at.isoformat()
-        source = rng.choices(
-            ["inspections", "complaints", "equipment", "trucks"], weights=mix, k=1
-        )[0]
+        source = rng.choices(SOURCES, weights=mix, k=1)[0]
+        fresh: int | None = None
+        if cover is not None:
+            source = cover.source(source, i)
+            fresh = cover.pick(KINDS[source], i, rng)
         if source == "inspections":
-            ent = ents[_zipf_index(rng, len(ents))]
+            ent = ents[_zipf_index(rng, len(ents)) if fresh is None else fresh]
             out.append(_inspection(rng, i, ts, ent))
         elif source == "complaints":
-            ent = ents[_zipf_index(rng, len(ents))]
-            out.append(_complaint(rng, i, ts, ent))
+            ent = ents[_zipf_index(rng, len(ents)) if fresh is None else fresh]
+            out.append(_complaint(rng, i, ts, ent, known=fresh is not None))
         elif source == "equipment":
-            code, owner = elevators[_zipf_index(rng, len(elevators), 0.8)]
+            idx = _zipf_index(rng, len(elevators), 0.8) if fresh is None else fresh
+            code, owner = elevators[idx]
             out.append(_reading(rng, i, ts, code, owner))
         else:
-            plate, company = trucks[rng.randrange(len(trucks))]
+            plate, company = trucks[rng.randrange(len(trucks)) if fresh is None else fresh]
             out.append(_fix(rng, i, ts, plate, company, truck_pos))
     return out
+
+
+def entity_counts(events: Iterable[GeneratedEvent]) -> dict[str, int]:
+    """Distinct entities the events are about, by kind: enterprises (USCC keys of inspections
+    and complaints), equipment codes and plates.
+
+    >>> entity_counts(generate(2000, seed=1))
+    {'enterprises': 58, 'equipment': 12, 'plates': 6}
+    """
+    seen: dict[str, set[str]] = {kind: set() for kind in dict.fromkeys(KINDS.values())}
+    for e in events:
+        if e.source != "complaints" or e.event.get("uscc"):
+            seen[KINDS[e.source]].add(e.key)
+    return {kind: len(keys) for kind, keys in seen.items()}
 
 
 def _inspection(rng: random.Random, i: int, ts: str, ent: Entity) -> GeneratedEvent:
@@ -180,9 +297,12 @@ def _inspection(rng: random.Random, i: int, ts: str, ent: Entity) -> GeneratedEv
     return GeneratedEvent("inspections", ent.uscc, event)
 
 
-def _complaint(rng: random.Random, i: int, ts: str, ent: Entity) -> GeneratedEvent:
+def _complaint(
+    rng: random.Random, i: int, ts: str, ent: Entity, *, known: bool = False
+) -> GeneratedEvent:
+    """``known``: the complainant named the enterprise for sure (else 80 % do)."""
     category, template, urgency = rng.choice(_COMPLAINT_TEXTS)
-    known = rng.random() < 0.8
+    known = rng.random() < 0.8 or known
     event = {
         "event_id": f"cmp-{i:07d}", "event_time": ts, "channel": rng.choice(["12345", "12315", "web"]),
         "text": template.format(name=ent.name), "subject": f"关于{ent.name}的{category}投诉",

@@ -1,9 +1,11 @@
 """Broker-side measurement: per-run topics, pre-produced input, processes drained and timed.
 
-Every processor (raw loop, Faust pass-through, the RiskLoop worker) runs as its own subprocess
-so its peak RSS and CPU time are its own. Progress is read from the committed offsets of its
+Every processor (raw loop, Faust baselines, the RiskLoop worker) runs as its own subprocess so
+its peak RSS and CPU time are its own. Progress is read from the committed offsets of its
 consumer group, sampled every few milliseconds together with its CPU time (see
-``bench.stats.sustained`` for why the middle of the drain is what counts).
+``bench.stats.sustained`` for why the middle of the drain is what counts, and
+``bench.stats.Resolution`` for when a drain is too short to count at all). Beside the committed
+offsets, how far the processor has *read* (``bench.probes``) gives the first-commit stall.
 """
 
 from __future__ import annotations
@@ -25,12 +27,16 @@ from confluent_kafka import OFFSET_END, Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from bench.generator import GeneratedEvent
+from bench.probes import Reader
 from bench.procstat import clock_ticks, cpu_seconds, peak_rss_bytes
-from bench.stats import BenchError, Sample, sustained
+from bench.stats import BenchError, Resolution, Sample, resolve, sustained
+from bench.volume import Volume
 from config.settings import Settings, TopicSettings
 from streams.producer import make_producer
 
 POLL_SECONDS = 0.02
+READ_EVERY = 0.5
+STOP_GRACE = 1.0
 PARTITIONS = 4
 
 
@@ -51,18 +57,42 @@ def topic_overrides(prefix: str) -> dict[str, str]:
     return out
 
 
-def create_topics(settings: Settings, names: Sequence[str]) -> None:
-    """Create ``names`` with 4 partitions each through the AdminClient."""
+def create_topics(settings: Settings, names: Sequence[str], *, compact: bool = False) -> None:
+    """Create ``names`` with 4 partitions each through the AdminClient (compacted: changelogs)."""
+    if not names:
+        return
     client = AdminClient({"bootstrap.servers": settings.bootstrap_servers, "log_level": 0})
+    config = {"cleanup.policy": "compact"} if compact else {}
     futures = client.create_topics(
-        [NewTopic(n, num_partitions=PARTITIONS, replication_factor=1) for n in names],
+        [NewTopic(n, num_partitions=PARTITIONS, replication_factor=1, config=config)
+         for n in names],
         operation_timeout=30,
-    )
+    )  # fmt: skip
     for name, future in futures.items():
         try:
             future.result()
         except KafkaException as exc:
             raise BenchError(f"creating topic {name} failed: {exc.args[0].str()}") from exc
+    _wait_for_leaders(client, names)
+
+
+def _wait_for_leaders(client: AdminClient, names: Sequence[str], timeout: float = 30.0) -> None:
+    """A new partition takes a moment to get a leader; offsets cannot be listed before."""
+    deadline = time.monotonic() + timeout
+    pending = set(names)
+    while pending:
+        meta = client.list_topics(timeout=10)
+        pending = {
+            n for n in pending
+            if n not in meta.topics or meta.topics[n].error is not None
+            or any(p.leader < 0 for p in meta.topics[n].partitions.values())
+        }  # fmt: skip
+        if pending and time.monotonic() > deadline:
+            raise BenchError(
+                f"new topics without a leader after {timeout:.0f} s: {sorted(pending)}"
+            )
+        if pending:
+            time.sleep(0.1)
 
 
 def delete_topics(settings: Settings, marker: str) -> int:
@@ -82,19 +112,25 @@ def payload(event: GeneratedEvent) -> bytes:
 
 def produce_all(
     settings: Settings, events: Sequence[GeneratedEvent], topics: Mapping[str, str]
-) -> None:
-    """Write ``events`` to their source topics (murmur2, like every RiskLoop producer)."""
+) -> int:
+    """Write ``events`` to their source topics (murmur2, like every RiskLoop producer);
+    returns the key + value bytes written (the "bytes read" of every processor)."""
     producer = make_producer(settings)
+    size = 0
     for e in events:
-        producer.produce(topics[e.source], key=e.key.encode(), value=payload(e))
+        key, value = e.key.encode(), payload(e)
+        size += len(key) + len(value)
+        producer.produce(topics[e.source], key=key, value=value)
         producer.poll(0)
-    if producer.flush(60):
-        raise BenchError("the producer could not deliver the benchmark input within 60 s")
+    if producer.flush(120):
+        raise BenchError("the producer could not deliver the benchmark input within 120 s")
+    return size
 
 
 @dataclass
 class Measured:
-    """What one processor did: sustained rate, CPU per event, peak RSS."""
+    """What one processor did: sustained rate, CPU per event, peak RSS, and whether the drain
+    was long enough for the rate to mean anything (``resolution``)."""
 
     name: str
     events: int
@@ -105,9 +141,43 @@ class Measured:
     drain_seconds: float
     cpu_coarse: bool = False
     """True when the drain used under two clock ticks and CPU includes start-up."""
+    resolution: Resolution = field(default_factory=lambda: Resolution(0.0, 0, 0.0, 0))
+
+    @property
+    def resolved(self) -> bool:
+        return self.resolution.resolved
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        out = {k: v for k, v in self.__dict__.items() if k != "resolution"}
+        r = self.resolution
+        out.update(window_seconds=r.window_seconds, commit_steps=r.steps,
+                   required_seconds=r.required_seconds, resolved=r.resolved,
+                   too_short=r.reason(), events_needed=r.events_needed)  # fmt: skip
+        return out
+
+
+@dataclass
+class Stall:
+    """The first-commit stall of one drain, in seconds since the processor was started.
+
+    ``first_read`` is when it was first seen to have read an event; ``exact`` is False when the
+    first look already found events read (so the stall is at least ``seconds``, not exactly).
+    """
+
+    first_read: float | None = None
+    first_commit: float | None = None
+    max_uncommitted: float = 0.0
+    exact: bool = False
+
+    @property
+    def seconds(self) -> float | None:
+        """First event read → first offset committed."""
+        if self.first_read is None or self.first_commit is None:
+            return None
+        return max(self.first_commit - self.first_read, 0.0)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "seconds": self.seconds}
 
 
 @dataclass
@@ -128,11 +198,44 @@ class Processor:
             )
 
 
+@dataclass
+class Trial:
+    """One run of one processor: throughput, stall, what it wrote, and (pipeline) more."""
+
+    name: str
+    round: int
+    measured: Measured
+    stall: Stall
+    volume: Volume
+    e2e_seconds: float | None = None
+    """Pipeline: first event read → downstream stages (tasks, feedback, profiles) caught up."""
+    sinks: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def e2e_rate(self) -> float | None:
+        return self.measured.events / self.e2e_seconds if self.e2e_seconds else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "round": self.round, **self.measured.as_dict(), "stall": self.stall.as_dict(),
+            "volume": self.volume.as_dict(), "e2e_seconds": self.e2e_seconds,
+            "e2e_events_per_second": self.e2e_rate, "sinks": self.sinks,
+        }  # fmt: skip
+
+
 @contextmanager
 def spawn(
-    name: str, argv: list[str], group: str, log: Path, env: Mapping[str, str] | None = None
+    name: str,
+    argv: list[str],
+    group: str,
+    log: Path,
+    env: Mapping[str, str] | None = None,
+    *,
+    grace: float = STOP_GRACE,
 ) -> Iterator[Processor]:
-    """Start ``argv``; SIGTERM (then SIGKILL) it on exit, whatever happened."""
+    """Start ``argv``; on exit, whatever happened, SIGTERM it and SIGKILL it after ``grace``
+    seconds: once measured, nothing of a processor is needed (its topics, state folder and
+    database are thrown away), and a worker's orderly shutdown takes seconds the run can use."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "wb") as out:
         proc = subprocess.Popen(
@@ -145,23 +248,35 @@ def spawn(
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             try:
-                proc.wait(timeout=30)
+                proc.wait(timeout=grace)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
 
 
 def drain(
-    settings: Settings, p: Processor, topics: Sequence[str], total: int, timeout: float
-) -> Measured:
-    """Wait until ``p``'s group has committed ``total`` records of ``topics``; measure on the way."""
+    settings: Settings,
+    p: Processor,
+    topics: Sequence[str],
+    total: int,
+    timeout: float,
+    *,
+    reader: Reader | None = None,
+) -> tuple[Measured, Stall]:
+    """Wait until ``p``'s group has committed ``total`` records of ``topics``; measure on the way.
+
+    ``reader`` (events read so far) is asked every loop until the first commit, then every
+    half second: often enough for the stall and the largest uncommitted backlog, rarely
+    enough that answering it (the worker's /metrics, ~30 KB) costs the processor about 1 %.
+    """
     parts = [TopicPartition(t, i) for t in topics for i in range(PARTITIONS)]
     probe = Consumer({
         "bootstrap.servers": settings.bootstrap_servers, "group.id": p.group,
         "enable.auto.commit": False, "log_level": 0,
     })  # fmt: skip
     samples: list[Sample] = []
-    first_progress: float | None = None
+    stall = Stall()
+    next_read = 0.0
     deadline = time.monotonic() + timeout
     try:
         while True:
@@ -169,8 +284,11 @@ def drain(
             done = sum(max(tp.offset, 0) for tp in probe.committed(parts, timeout=10))
             now = time.monotonic()
             samples.append(Sample(now, done, cpu_seconds(p.proc.pid)))
-            if done and first_progress is None:
-                first_progress = now
+            if reader is not None and now >= next_read:
+                _look(stall, reader(), done, now - p.started)
+                next_read = now + (READ_EVERY if stall.first_commit is not None else 0.0)
+            if done and stall.first_commit is None:
+                stall.first_commit = now - p.started
             if done >= total:
                 break
             if now > deadline:
@@ -184,12 +302,27 @@ def drain(
     coarse = d.cpu_seconds < 2.0 / clock_ticks()
     if coarse:  # under two clock ticks: use the whole process's CPU, start-up included
         cpu_per_event = samples[-1].cpu / total
-    return Measured(
+    first_progress = next((s.at for s in samples if s.done), p.started)
+    measured = Measured(
         name=p.name, events=total, events_per_second=d.rate,
         cpu_us_per_event=cpu_per_event * 1e6, peak_rss_mib=rss / 2**20,
-        startup_seconds=(first_progress or p.started) - p.started,
-        drain_seconds=samples[-1].at - (first_progress or p.started), cpu_coarse=coarse,
+        startup_seconds=first_progress - p.started,
+        drain_seconds=samples[-1].at - first_progress, cpu_coarse=coarse,
+        resolution=resolve(samples, total, settings.commit_interval, first_read=(
+            None if stall.first_read is None else p.started + stall.first_read)),
     )  # fmt: skip
+    return measured, stall
+
+
+def _look(stall: Stall, read: float | None, done: int, at: float) -> None:
+    """Fold one look at the events read into ``stall``."""
+    if read is None:
+        return
+    if read > 0 and stall.first_read is None:
+        stall.first_read = at
+    elif read <= 0:
+        stall.exact = True  # seen at zero: the first positive look dates the first read
+    stall.max_uncommitted = max(stall.max_uncommitted, read - done)
 
 
 @dataclass
@@ -199,6 +332,8 @@ class Latency:
     offered_per_second: float
     events: int
     matched: list[float]
+    capacity_per_second: float = 0.0
+    """The end-to-end capacity the offered load was half of."""
 
 
 def measure_latency(

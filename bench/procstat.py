@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import platform
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.stats import BenchError
@@ -71,11 +72,14 @@ def parse_cpu_model(text: str) -> str:
 
 
 def machine_info() -> dict[str, object]:
-    """Cores, CPU model and RAM: a benchmark number means nothing without the machine."""
+    """Date, cores, CPU model, RAM and the load average *before* the run (what else was busy):
+    a benchmark number means nothing without the machine and the moment."""
     return {
+        "date_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "cores": os.cpu_count() or 0,
         "cpu_model": parse_cpu_model(_read(PROC / "cpuinfo")),
         "ram_gib": round(parse_status_kib(_read(PROC / "meminfo"), "MemTotal") / 1024**2, 1),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "kernel": platform.release(),
         "python": platform.python_version(),
     }

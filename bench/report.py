@@ -1,73 +1,181 @@
-"""The benchmark's report: one dict (the JSON file), a bar chart, a rich table and Markdown.
+"""The benchmark's report: one dict, written as JSON; ``bench.render`` makes Markdown and a chart
+of it.
 
-Building the report is pure (numbers in, dict out) so its shape is unit-tested; the JSON is
-what tools and the integration test read, the table and Markdown are for people.
+Building the report is pure (trials in, dict out) so its shape and its rules are unit-tested:
+every figure is a spread (min, median, max) over the repeated runs; a processor whose drain was
+too short in any run is marked so, and no ratio is made of it; goals sit next to the figures.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from rich.table import Table
+from bench.harness import Latency, Trial
+from bench.stats import MIN_TAIL_SAMPLES, BenchError, Spread, percentile, ratio_spread, spread
+from bench.volume import Volume
 
-from bench.harness import Latency, Measured
-from bench.stats import BenchError, percentile, ratio
-
-SECTIONS = ("run", "machine", "throughput", "ratios", "latency", "micro")
-_LABELS = {
+SECTIONS = ("run", "machine", "stream", "throughput", "ratios", "pipeline", "latency", "micro")
+LABELS = {
     "raw": "raw confluent-kafka loop",
-    "faust": "Faust pass-through",
+    "faust_pass": "Faust pass-through",
+    "faust_1w1s": "Faust, 1 table write + 1 send",
+    "faust_5w2s": "Faust, 5 table writes + 2 sends",
     "pipeline": "RiskLoop pipeline",
 }
-_MICRO = {
-    "decode_validate_us_per_event": "decode + validate (µs/event)",
-    "rule_us_per_rule_per_event": "one rule (µs/rule/event)",
-    "model_us_per_event": "models (µs/event)",
-    "geofence_lookup_us_10k_fences": "geofence lookup, 10k fences (µs)",
+GOALS: dict[str, tuple[str, float]] = {
+    "pipeline_vs_faust_pass": (">=", 1.0),
+    "pipeline_vs_raw": (">=", 0.5),
+    "messages_per_event": ("<=", 1.5),
+    "bytes_ratio": ("<=", 5.0),
+    "peak_rss_mib": ("<", 500.0),
+    "p99_ms": ("<", 250.0),
 }
+"""The pipeline's aims (README, "Benchmark"); the stall's goal is commit interval + 1 s."""
 
 
-def latency_summary(lat: Latency) -> dict[str, float]:
-    """p50/p95/p99 in ms of the matched alerts; a run without one cannot report a latency."""
+def meets(value: float, goal: tuple[str, float]) -> bool:
+    """
+    >>> meets(1.2, ("<=", 1.5)), meets(0.2, (">=", 1.0))
+    (True, False)
+    """
+    op, bound = goal
+    return {"<": value < bound, "<=": value <= bound, ">=": value >= bound}[op]
+
+
+def _spread_of(trials: Sequence[Trial], get: Callable[[Trial], float | None]) -> Spread | None:
+    values = [v for t in trials if (v := get(t)) is not None and not math.isnan(v)]
+    return spread(values) if values else None
+
+
+def _d(s: Spread | None) -> dict[str, float] | None:
+    return s.as_dict() if s is not None else None
+
+
+def processor_summary(trials: Sequence[Trial]) -> dict[str, Any]:
+    """One processor's runs and their spreads; unresolved if any run was too short.
+
+    Not "the resolved runs only": the runs too short are the fast ones (a faster drain is a
+    shorter window), so leaving them out would bias the figure low.
+    """
+    short = [t for t in trials if not t.measured.resolved]
+    worst = min(trials, key=lambda t: t.measured.resolution.window_seconds)
+    why = worst.measured.resolution.reason()
+    if short and len(trials) > 1:
+        why = f"{len(short)} of {len(trials)} runs, shortest {why}"
+    return {
+        "label": LABELS.get(trials[0].name, trials[0].name),
+        "runs": [t.as_dict() for t in trials],
+        "resolved": not short,
+        "too_short": why if short else "",
+        "events_per_second": _d(_spread_of(trials, lambda t: t.measured.events_per_second)),
+        "cpu_us_per_event": _d(_spread_of(trials, lambda t: t.measured.cpu_us_per_event)),
+        "cpu_coarse": any(t.measured.cpu_coarse for t in trials),
+        "peak_rss_mib": _d(_spread_of(trials, lambda t: t.measured.peak_rss_mib)),
+        "messages_per_event": _d(_spread_of(trials, lambda t: t.volume.messages_per_event)),
+        "bytes_ratio": _d(_spread_of(trials, lambda t: t.volume.bytes_ratio)),
+        "bytes_complete": all(t.volume.bytes_complete for t in trials),
+        "first_commit_seconds": _d(_spread_of(trials, lambda t: t.stall.seconds)),
+        "first_commit_exact": all(t.stall.exact for t in trials),
+        "max_uncommitted": _d(_spread_of(trials, lambda t: t.stall.max_uncommitted)),
+    }
+
+
+def ratio_entry(num: Mapping[str, Any], den: Mapping[str, Any]) -> dict[str, Any]:
+    """``num`` / ``den`` throughput from medians with the runs' spread — or why there is none.
+
+    >>> fast = {"resolved": True, "label": "a", "events_per_second": {"min": 90, "median": 100,
+    ...         "max": 110, "n": 3}}
+    >>> ratio_entry(fast, dict(fast, resolved=False, label="b"))
+    {'resolved': False, 'too_short': 'b'}
+    """
+    short = [p["label"] for p in (num, den) if not p["resolved"]]
+    if short:
+        return {"resolved": False, "too_short": " and ".join(short)}
+    a, b = (Spread(**p["events_per_second"]) for p in (num, den))
+    return {"resolved": True, **ratio_spread(a, b).as_dict()}
+
+
+def latency_summary(lat: Latency) -> dict[str, Any]:
+    """p50/p95/p99 in ms of the matched alerts; a run without one cannot report a latency.
+
+    p99 of fewer than MIN_TAIL_SAMPLES alerts is the largest one or close to it, so it is
+    marked unresolved rather than quoted as a tail.
+    """
     if not lat.matched:
         raise BenchError(
             f"no alert matched any of the {lat.events} events produced for the latency run"
         )
     return {
         "offered_per_second": lat.offered_per_second,
+        "capacity_per_second": lat.capacity_per_second,
         "events": lat.events,
         "alerts_matched": len(lat.matched),
         "p50_ms": percentile(lat.matched, 50),
         "p95_ms": percentile(lat.matched, 95),
         "p99_ms": percentile(lat.matched, 99),
+        "p99_resolved": len(lat.matched) >= MIN_TAIL_SAMPLES,
     }
+
+
+def _by_topic(trials: Sequence[Trial], of: Callable[[Volume], tuple[dict[str, int], int]]
+              ) -> dict[str, float]:  # fmt: skip
+    """Per topic, what ``of`` counts divided by its base, median over the runs, largest first."""
+    parts = [of(t.volume) for t in trials]
+    topics = {name for counts, _ in parts for name in counts}
+    med = {name: spread([c.get(name, 0) / base for c, base in parts]).median for name in topics}
+    return dict(sorted(med.items(), key=lambda kv: -kv[1]))
 
 
 def build_report(
     *,
     run: Mapping[str, Any],
     machine: Mapping[str, Any],
-    measured: Sequence[Measured],
+    stream: Mapping[str, Any],
+    trials: Iterable[Trial],
     latency: Latency,
     micro: Mapping[str, float],
 ) -> dict[str, Any]:
-    """The whole report; ratios are pipeline throughput over each baseline's."""
-    by_name = {m.name: m for m in measured}
-    missing = {"raw", "faust", "pipeline"} - by_name.keys()
+    """The whole report: per-processor spreads, ratios to each baseline, the pipeline's volume,
+    stall and capacity against their goals, latency and micro-benchmarks."""
+    by_name: dict[str, list[Trial]] = {}
+    for t in trials:
+        by_name.setdefault(t.name, []).append(t)
+    missing = {"raw", "faust_pass", "pipeline"} - by_name.keys()
     if missing:
         raise BenchError(f"missing throughput measurements: {', '.join(sorted(missing))}")
-    p = by_name["pipeline"].events_per_second
+    throughput = {name: processor_summary(ts) for name, ts in by_name.items()}
+    pipe = throughput["pipeline"]
+    pipes = by_name["pipeline"]
+    commit_interval = float(run.get("commit_interval", 1.0))
     return {
         "run": dict(run),
         "machine": dict(machine),
-        "throughput": {name: m.as_dict() for name, m in by_name.items()},
+        "stream": dict(stream),
+        "throughput": throughput,
         "ratios": {
-            "pipeline_vs_passthrough": ratio(p, by_name["faust"].events_per_second),
-            "pipeline_vs_raw": ratio(p, by_name["raw"].events_per_second),
+            f"pipeline_vs_{name}": ratio_entry(pipe, p)
+            for name, p in throughput.items()
+            if name != "pipeline"
         },
+        "pipeline": {
+            "messages_per_event": pipe["messages_per_event"],
+            "bytes_ratio": pipe["bytes_ratio"],
+            "bytes_complete": pipe["bytes_complete"],
+            "messages_per_event_by_topic": _by_topic(pipes, lambda v: (v.by_topic, v.events)),
+            "bytes_ratio_by_topic": _by_topic(pipes, lambda v: (v.bytes_by_topic, v.bytes_in)),
+            "first_commit_seconds": pipe["first_commit_seconds"],
+            "first_commit_exact": pipe["first_commit_exact"],
+            "first_commit_goal_seconds": commit_interval + 1.0,
+            "max_uncommitted": pipe["max_uncommitted"],
+            "e2e_events_per_second": _d(_spread_of(pipes, lambda t: t.e2e_rate)),
+            "sink_retries": max(t.sinks.get("sink_retries", 0.0) for t in pipes),
+            "sink_rejected": max(t.sinks.get("sink_rejected", 0.0) for t in pipes),
+        },
+        "goals": {k: {"op": op, "value": v} for k, (op, v) in GOALS.items()},
         "latency": latency_summary(latency),
         "micro": dict(micro),
     }
@@ -76,81 +184,3 @@ def build_report(
 def write_json(report: Mapping[str, Any], path: Path) -> Path:
     path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
-
-
-def write_chart(report: Mapping[str, Any], path: Path) -> Path:
-    """Two panels: throughput of the three processors, and the micro-benchmarks (log scale)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    thr = report["throughput"]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    names = [n for n in _LABELS if n in thr]
-    left.bar([_LABELS[n] for n in names], [thr[n]["events_per_second"] for n in names],
-             color=["#888888", "#4c72b0", "#c44e52"][: len(names)])  # fmt: skip
-    left.set_ylabel("events / s (sustained)")
-    left.set_yscale("log")
-    left.set_title("throughput, one process each")
-    left.tick_params(axis="x", labelsize=8)
-    micro = report["micro"]
-    right.barh([_MICRO.get(k, k) for k in micro], list(micro.values()), color="#55a868")
-    right.set_xscale("log")
-    right.set_xlabel("µs")
-    right.set_title("micro-benchmarks (in-process)")
-    right.tick_params(axis="y", labelsize=8)
-    m = report["machine"]
-    fig.suptitle(f"RiskLoop bench · {m['cores']} cores · {m['cpu_model']} · {m['ram_gib']} GiB")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
-def rows(report: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(what, value) lines shared by the rich table and the Markdown table."""
-    out: list[tuple[str, str]] = []
-    for name, label in _LABELS.items():
-        t = report["throughput"][name]
-        out.append(
-            (
-                label,
-                f"{t['events_per_second']:,.0f} ev/s · {t['cpu_us_per_event']:,.0f} µs CPU/ev"
-                f"{'*' if t.get('cpu_coarse') else ''} · "
-                f"peak RSS {t['peak_rss_mib']:,.0f} MiB",
-            )
-        )
-    r = report["ratios"]
-    out.append(("pipeline / pass-through", f"{r['pipeline_vs_passthrough']:.3f}"))
-    out.append(("pipeline / raw", f"{r['pipeline_vs_raw']:.3f}"))
-    lat = report["latency"]
-    out.append(
-        (
-            f"end-to-end latency at {lat['offered_per_second']:,.0f} ev/s",
-            f"p50 {lat['p50_ms']:,.1f} ms · p95 {lat['p95_ms']:,.1f} ms · "
-            f"p99 {lat['p99_ms']:,.1f} ms ({lat['alerts_matched']} alerts)",
-        )
-    )
-    for key, label in _MICRO.items():
-        if key in report["micro"]:
-            out.append((label, f"{report['micro'][key]:,.2f}"))
-    m = report["machine"]
-    out.append(("machine", f"{m['cores']} cores · {m['cpu_model']} · {m['ram_gib']} GiB RAM"))
-    return out
-
-
-def table(report: Mapping[str, Any]) -> Table:
-    run = report["run"]
-    t = Table(title=f"riskloop bench · {run['events']:,} events · seed {run['seed']}")
-    t.add_column("measure")
-    t.add_column("result", justify="right")
-    for what, value in rows(report):
-        t.add_row(what, value)
-    return t
-
-
-def markdown(report: Mapping[str, Any]) -> str:
-    lines = ["| measure | result |", "|---|---|"]
-    lines += [f"| {what} | {value} |" for what, value in rows(report)]
-    return "\n".join(lines) + "\n"

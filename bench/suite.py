@@ -1,32 +1,56 @@
 """``riskloop bench``: the whole suite in one run, on one machine, on fresh per-run topics.
 
-Order: pre-produce the generated stream once (all processors read the same bytes), micro-
-benchmarks in-process, then raw loop, Faust pass-through and the RiskLoop worker one after the
-other (never two at once, so they do not share the CPU), then the worker's end-to-end latency at
-half its measured maximum. Every topic and group carries the run's suffix and is deleted at the
-end, so runs never see each other's data.
+Order: check that every service the pipeline writes to is up; pre-produce the generated stream
+once (every processor reads the same bytes); micro-benchmarks in-process; then ``repeat``
+rounds, each running every processor once — raw loop, Faust pass-through, Faust with state,
+the RiskLoop worker — one after the other (never two at once, so they do not share the CPU;
+rounds rather than one processor's repeats back to back, so a drift of the machine spreads
+over all of them). Every trial has its own consumer group and its own output, internal and
+changelog topics, so what it wrote can be counted at the broker; they are deleted after the
+trial. The last pipeline trial then measures end-to-end latency at half the median end-to-end
+capacity of all pipeline trials.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from contextlib import closing
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import harness
-from bench.generator import generate
+from bench import harness, probes, services, volume
+from bench.faust_baseline import changelogs
+from bench.generator import entity_counts, generate
 from bench.micro import run_micro
-from bench.procstat import machine_info
-from bench.report import build_report, markdown, write_chart, write_json
+from bench.procstat import machine_info, peak_rss_bytes
+from bench.render import markdown, write_chart
+from bench.report import LABELS, build_report, write_json
+from bench.stats import BenchError
 from config.settings import PROJECT_ROOT, Settings
 from streams import admin
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A Faust baseline: ``writes`` table writes and ``sends`` sends per event, no logic."""
+
+    name: str
+    writes: int
+    sends: int
+
+
+PASS_THROUGH = Baseline("faust_pass", 0, 1)
+ONE_STATE = Baseline("faust_1w1s", 1, 1)
+WIDE_STATE = Baseline("faust_5w2s", 5, 2)
 
 
 @dataclass(frozen=True)
@@ -36,19 +60,64 @@ class Plan:
     events: int
     seed: int
     quick: bool
+    repeat: int
     latency_seconds: float
+    settle_seconds: float
+    """After the latency run's last event: wait this long at most for late alerts."""
     micro_events: int
     geo_points: int
     timeout: float
+    entities: int | None = None
+    wide_baseline: bool = True
+    sql: str | None = None
+    """``sqlite``, ``postgres`` or None: whatever RISKLOOP_SQL_URL is."""
+    start_services: bool = False
 
     @classmethod
-    def make(cls, events: int | None, seed: int, quick: bool) -> Plan:
+    def make(
+        cls,
+        events: int | None,
+        seed: int,
+        quick: bool,
+        *,
+        repeat: int | None = None,
+        entities: int | None = None,
+        wide_baseline: bool | None = None,
+        sql: str | None = None,
+        start_services: bool = False,
+    ) -> Plan:
         n = events or (300 if quick else 20_000)
+        if entities is not None and entities > n:
+            raise BenchError(
+                f"--entities {entities:,} needs --events ≥ {entities:,}: every entity appears"
+                " at least once in the measured stream"
+            )
         return cls(
-            events=n, seed=seed, quick=quick, latency_seconds=4.0 if quick else 20.0,
-            micro_events=min(n, 5_000), geo_points=500 if quick else 20_000,
-            timeout=120.0 + n / 100.0,
+            events=n, seed=seed, quick=quick, repeat=repeat or (1 if quick else 3),
+            latency_seconds=2.0 if quick else 20.0, settle_seconds=3.0 if quick else 10.0, micro_events=min(n, 300 if quick else 5_000),
+            geo_points=500 if quick else 20_000, timeout=120.0 + n / 100.0, entities=entities,
+            wide_baseline=(not quick) if wide_baseline is None else wide_baseline, sql=sql,
+            start_services=start_services,
         )  # fmt: skip
+
+    def baselines(self) -> list[Baseline]:
+        return [PASS_THROUGH, ONE_STATE, *([WIDE_STATE] if self.wide_baseline else [])]
+
+
+BASELINE_STORE = "rocksdb://"
+"""The Faust baselines' table store: Faust's default, so "the price of state" is Faust's own.
+(RiskLoop keeps no Faust tables: its state is in memory per partition and in one changelog.)"""
+
+
+def trial_tag(suffix: str, r: int, name: str) -> str:
+    """The part of a trial's topic and group names that is that trial's alone: no tag is a
+    substring of another (round and name are closed by what follows them in every name), so
+    "every topic with the tag" is exactly what the trial wrote.
+
+    >>> trial_tag("20261202-abc", 1, "faust_pass")
+    '20261202-abc-r1-faust_pass'
+    """
+    return f"{suffix}-r{r}-{name}"
 
 
 def free_port() -> int:
@@ -63,8 +132,8 @@ def pipeline_env(s: Settings) -> dict[str, str]:
     env.update({
         "RISKLOOP_APP_ID": s.app_id, "RISKLOOP_KAFKA_BROKER": s.kafka_broker,
         "RISKLOOP_WEB_PORT": str(s.web_port), "RISKLOOP_DATA_DIR": str(s.data_dir),
-        "RISKLOOP_SQL_URL": s.sql_url, "RISKLOOP_LOG_FORMAT": "json",
-        "RISKLOOP_TOPICS__PARTITIONS": str(harness.PARTITIONS),
+        "RISKLOOP_SQL_URL": s.sql_url, "RISKLOOP_REDIS_URL": s.redis_url,
+        "RISKLOOP_LOG_FORMAT": "json", "RISKLOOP_TOPICS__PARTITIONS": str(harness.PARTITIONS),
     })  # fmt: skip
     for name, value in s.topics.model_dump().items():
         if isinstance(value, str):
@@ -72,83 +141,250 @@ def pipeline_env(s: Settings) -> dict[str, str]:
     return env
 
 
-def run_bench(
-    settings: Settings, plan: Plan, out: Path, say: Callable[[str], None] = print
-) -> dict[str, Any]:
+def sql_target(settings: Settings, choice: str | None) -> str:
+    """The SQL server a pipeline trial writes to: a PostgreSQL URL, or ``sqlite`` (a fresh file
+    per trial). None follows RISKLOOP_SQL_URL; ``postgres`` with a SQLite setting means the dev
+    stack's PostgreSQL.
+
+    >>> s = Settings(_env_file=None)
+    >>> sql_target(s, None), sql_target(s, "postgres").split("@")[1]
+    ('sqlite', '127.0.0.1:5432/riskloop')
+    """
+    if choice is None:
+        choice = "postgres" if services.is_postgres(settings.sql_url) else "sqlite"
+    if choice == "sqlite":
+        return "sqlite"
+    if services.is_postgres(settings.sql_url):
+        return settings.sql_url
+    return settings.dev.postgres_url
+
+
+def run_bench(settings: Settings, plan: Plan, out: Path, say: Say = print) -> dict[str, Any]:
     """Run the suite; returns the report and writes JSON, PNG and Markdown into ``out``."""
-    admin.require_broker(settings)
+    machine = machine_info()  # first: the load average *before* the run
+    sql = sql_target(settings, plan.sql)
+    services.require(
+        settings, "sqlite:///" if sql == "sqlite" else sql, start=plan.start_services, say=say
+    )
     out.mkdir(parents=True, exist_ok=True)
     suffix = harness.run_suffix()
-    prefix = f"bench.{suffix}."
     with tempfile.TemporaryDirectory(prefix="riskloop-bench-") as tmp:
-        work = Path(tmp)
-        run_settings = settings.with_overrides(
-            app_id=f"bench-{suffix}-pipeline",
-            topics=settings.topics.model_copy(update=harness.topic_overrides(prefix)),
-            data_dir=work / "worker", sql_url=f"sqlite:///{work / 'riskloop.db'}",
-            web_port=free_port(),
-        )  # fmt: skip
         try:
-            report = _run(settings, run_settings, plan, prefix, work, say)
+            report = _run(settings, plan, sql, suffix, Path(tmp), machine, say)
         finally:
-            say(f"deleted {harness.delete_topics(settings, suffix)} per-run topics")
+            say(f"deleted {harness.delete_topics(settings, suffix)} leftover per-run topics")
     report["run"]["suffix"] = suffix
+    report["machine"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     stem = out / f"bench-{suffix}"
-    write_json(report, stem.with_suffix(".json"))
-    write_chart(report, stem.with_suffix(".png"))
-    stem.with_suffix(".md").write_text(markdown(report), encoding="utf-8")
-    report["files"] = [str(stem.with_suffix(x)) for x in (".json", ".png", ".md")]
+    files = [write_json(report, stem.with_suffix(".json"))]
+    if not plan.quick:  # a smoke test has no figures worth a chart (and matplotlib takes seconds)
+        files.append(write_chart(report, stem.with_suffix(".png")))
+    files.append(stem.with_suffix(".md"))
+    files[-1].write_text(markdown(report), encoding="utf-8")
+    report["files"] = [str(f) for f in files]
     return report
 
 
+@dataclass
+class _Run:
+    """What every trial of one run shares."""
+
+    base: Settings
+    plan: Plan
+    sql: str
+    suffix: str
+    work: Path
+    sources: dict[str, str]
+    events: int
+    bytes_in: int
+    say: Say
+
+
 def _run(
-    base: Settings, s: Settings, plan: Plan, prefix: str, work: Path, say: Callable[[str], None]
+    base: Settings,
+    plan: Plan,
+    sql: str,
+    suffix: str,
+    work: Path,
+    machine: dict[str, object],
+    say: Say,
 ) -> dict[str, Any]:
-    stream = generate(plan.events * 2, seed=plan.seed)
+    tail_n = min(max(plan.events, 1_000), 30_000)
+    say(f"generating {plan.events + tail_n:,} events …")
+    stream = generate(plan.events + tail_n, seed=plan.seed, entities=plan.entities,
+                      cover_by=plan.events)  # fmt: skip
     head, tail = stream[: plan.events], stream[plan.events :]
-    sources = s.topics.sources()
-    inputs = list(sources.values())
-    raw_out, faust_out = f"{prefix}raw.out", f"{prefix}faust.out"
-    harness.create_topics(s, [*inputs, raw_out, faust_out])
-    admin.create_topics(s)
-    say(f"producing {len(head):,} events to {prefix}* …")
-    harness.produce_all(s, head, sources)
+    sources = {k: f"bench.{suffix}.{v}" for k, v in base.topics.sources().items()}
+    harness.create_topics(base, list(sources.values()))
+    say(f"producing {len(head):,} events to bench.{suffix}.* …")
+    bytes_in = harness.produce_all(base, head, sources)
+    run = _Run(base, plan, sql, suffix, work, sources, len(head), bytes_in, say)
 
     say("micro-benchmarks …")
     micro = run_micro(base, head[: plan.micro_events], geo_points=plan.geo_points)
 
-    measured = []
-    say("raw confluent-kafka loop …")
-    argv = [sys.executable, "-m", "bench.raw_loop", s.bootstrap_servers, f"{prefix}raw",
-            raw_out, *inputs]  # fmt: skip
-    with harness.spawn("raw", argv, f"{prefix}raw", work / "raw.log") as p:
-        measured.append(harness.drain(s, p, inputs, len(head), plan.timeout))
-
-    say("Faust pass-through …")
-    argv = [sys.executable, "-m", "bench.faust_passthrough", s.kafka_broker, f"{prefix}faust",
-            str(work / "faust"), faust_out, *inputs]  # fmt: skip
-    with harness.spawn("faust", argv, f"{prefix}faust", work / "faust.log") as p:
-        measured.append(harness.drain(s, p, inputs, len(head), plan.timeout))
-
-    say("RiskLoop pipeline (python -m streams worker) …")
-    argv = [sys.executable, "-m", "streams", "worker"]
-    with harness.spawn("pipeline", argv, s.app_id, work / "worker.log", pipeline_env(s)) as p:
-        pipe = harness.drain(s, p, inputs, len(head), plan.timeout)
-        measured.append(pipe)
-        t = s.topics
-        internal = [t.task_commands, t.feedback, t.profile_events]
-        catch_up = harness.wait_idle(s, p, internal, plan.timeout)
-        say(f"downstream (tasks, feedback, profiles) caught up {catch_up:.1f} s after ingest")
-        rate = max(pipe.events_per_second * 0.5, 1.0)
-        n = max(1, min(len(tail), int(rate * plan.latency_seconds)))
-        say(f"latency at {rate:,.0f} ev/s for {n:,} events …")
-        latency = harness.measure_latency(
-            s, tail[:n], sources, s.topics.alerts, rate, worker=p, settle=10.0
-        )
+    trials: list[harness.Trial] = []
+    latency: harness.Latency | None = None
+    for r in range(1, plan.repeat + 1):
+        say(f"round {r} of {plan.repeat}")
+        trials.append(_raw(run, r))
+        trials += [_faust(run, b, r) for b in plan.baselines()]
+        last = r == plan.repeat
+        pipe, lat = _pipeline(run, r, trials, tail if last else None)
+        trials.append(pipe)
+        latency = lat or latency
+    if latency is None:
+        raise BenchError("the latency run did not take place")
     return build_report(
         run={"events": plan.events, "seed": plan.seed, "quick": plan.quick,
-             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "topics_prefix": prefix,
+             "repeat": plan.repeat, "entities": plan.entities,
+             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "topics_prefix": f"bench.{suffix}.",
              "partitions": harness.PARTITIONS, "project": str(PROJECT_ROOT),
-             "pipeline_downstream_catch_up_seconds": catch_up},
-        machine=machine_info(), measured=measured, latency=latency, micro=micro,
+             "commit_interval": base.commit_interval, "commit_every": base.commit_every,
+             "sql": "sqlite (a fresh file per trial)" if sql == "sqlite"
+             else "postgresql (a fresh database per trial)", "store": BASELINE_STORE},
+        machine=machine,
+        stream={"events": len(head), "bytes": bytes_in, "entities": entity_counts(head)},
+        trials=trials, latency=latency, micro=micro,
     )  # fmt: skip
+
+
+@contextmanager
+def _counted(run: _Run, tag: str) -> Iterator[Callable[[], volume.Volume]]:
+    """Snapshot the high watermarks of ``tag``'s topics now; the yielded function counts what
+    was written since (waiting for the watermarks to settle). The topics are deleted after."""
+    s = run.base
+    topics = volume.tagged_topics(s, tag)
+    volume.hold_compaction(s, list(topics))
+    start = volume.high_watermarks(s, topics)
+
+    def count() -> volume.Volume:
+        end = _settled(s, tag)
+        by_topic = volume.messages_by_topic(start, end)
+        size, records = volume.read_bytes(s, start, end)
+        return volume.Volume(
+            events=run.events, bytes_in=run.bytes_in, messages=sum(by_topic.values()),
+            bytes_out=sum(size.values()), records_read=records,
+            by_topic={volume.short_topic(t, tag): n for t, n in sorted(by_topic.items())},
+            bytes_by_topic={volume.short_topic(t, tag): n for t, n in sorted(size.items())},
+        )  # fmt: skip
+
+    try:
+        yield count
+    finally:
+        harness.delete_topics(s, tag)
+
+
+def _settled(s: Settings, tag: str, timeout: float = 5.0) -> volume.Offsets:
+    """High watermarks of ``tag``'s topics once two looks 0.3 s apart agree (everything the
+    processor sent before its last commit is acknowledged by then; this catches stragglers)."""
+    deadline = time.monotonic() + timeout
+    last = volume.high_watermarks(s, volume.tagged_topics(s, tag))
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        now = volume.high_watermarks(s, volume.tagged_topics(s, tag))
+        if now == last:
+            break
+        last = now
+    return last
+
+
+def _raw(run: _Run, r: int) -> harness.Trial:
+    s, tag = run.base, trial_tag(run.suffix, r, "raw")
+    output = f"bench.{tag}.out"
+    harness.create_topics(s, [output])
+    run.say("  raw confluent-kafka loop …")
+    argv = [sys.executable, "-m", "bench.raw_loop", s.bootstrap_servers, f"bench-{tag}", output,
+            *run.sources.values()]  # fmt: skip
+    reader = probes.output_reader(s, output, harness.PARTITIONS, 1)
+    return _baseline_trial(run, r, "raw", tag, argv, reader)
+
+
+def _faust(run: _Run, b: Baseline, r: int) -> harness.Trial:
+    s, tag = run.base, trial_tag(run.suffix, r, b.name)
+    app_id, output = f"bench-{tag}", f"bench.{tag}.out"
+    harness.create_topics(s, [output])
+    harness.create_topics(s, changelogs(app_id, b.writes), compact=True)
+    run.say(f"  {LABELS[b.name]} …")
+    argv = [sys.executable, "-m", "bench.faust_baseline", s.kafka_broker, app_id,
+            str(run.work / tag), output, *run.sources.values(), "--writes", str(b.writes),
+            "--sends", str(b.sends), "--store", BASELINE_STORE if b.writes else "memory://",
+            "--partitions", str(harness.PARTITIONS)]  # fmt: skip
+    reader = probes.output_reader(s, output, harness.PARTITIONS, b.sends)
+    return _baseline_trial(run, r, b.name, tag, argv, reader)
+
+
+def _baseline_trial(
+    run: _Run, r: int, name: str, tag: str, argv: list[str], reader: probes.Reader
+) -> harness.Trial:
+    """Start a baseline (group ``bench-<tag>``), drain it, count what it wrote, stop it."""
+    s = run.base
+    with _counted(run, tag) as count, harness.spawn(name, argv, f"bench-{tag}",
+                                                    run.work / f"{tag}.log") as p:  # fmt: skip
+        m, stall = harness.drain(s, p, list(run.sources.values()), run.events, run.plan.timeout,
+                                 reader=reader)  # fmt: skip
+        vol = count()
+        m.peak_rss_mib = peak_rss_bytes(p.proc.pid) / 2**20
+    return harness.Trial(name, r, m, stall, vol)
+
+
+def _pipeline(
+    run: _Run, r: int, done: Sequence[harness.Trial], tail: Sequence[Any] | None
+) -> tuple[harness.Trial, harness.Latency | None]:
+    """One worker trial; with ``tail``, also the latency run on the same (idle) worker."""
+    base, tag = run.base, trial_tag(run.suffix, r, "pipeline")
+    topics = base.topics.model_copy(
+        update={**harness.topic_overrides(f"bench.{tag}."), **run.sources}
+    )
+    with ExitStack() as stack:
+        if run.sql == "sqlite":
+            sql_url = f"sqlite:///{run.work / f'{tag}.db'}"
+        else:
+            sql_url = stack.enter_context(services.fresh_database(base, run.sql))
+        s = base.with_overrides(
+            app_id=f"bench-{tag}", topics=topics, data_dir=run.work / tag, sql_url=sql_url,
+            web_port=free_port(),
+        )  # fmt: skip
+        admin.create_topics(s)
+        url = f"http://127.0.0.1:{s.web_port}/metrics"
+        run.say("  RiskLoop pipeline (python -m streams worker) …")
+        count = stack.enter_context(_counted(run, tag))
+        argv = [sys.executable, "-m", "streams", "worker"]
+        p = stack.enter_context(
+            harness.spawn("pipeline", argv, s.app_id, run.work / f"{tag}.log", pipeline_env(s))
+        )
+        inputs = list(run.sources.values())
+        m, stall = harness.drain(s, p, inputs, run.events, run.plan.timeout,
+                                 reader=probes.metrics_reader(url))  # fmt: skip
+        t = s.topics
+        catch_up = harness.wait_idle(s, p, [t.task_commands, t.feedback, t.profile_events],
+                                     run.plan.timeout)  # fmt: skip
+        first = stall.first_read if stall.first_read is not None else m.startup_seconds
+        e2e = time.monotonic() - p.started - first
+        run.say(f"    downstream caught up {catch_up:.1f} s after ingest ({e2e:.1f} s in all)")
+        vol = count()
+        trial = harness.Trial("pipeline", r, m, stall, vol, e2e_seconds=e2e)
+        latency = None
+        if tail is not None:
+            latency = _latency(run, s, p, [*done, trial], tail)
+        trial.measured.peak_rss_mib = peak_rss_bytes(p.proc.pid) / 2**20
+        trial.sinks = probes.sink_trouble(url)  # read last: the latency run counts too
+    return trial, latency
+
+
+def _latency(
+    run: _Run,
+    s: Settings,
+    p: harness.Processor,
+    trials: Sequence[harness.Trial],
+    tail: Sequence[Any],
+) -> harness.Latency:
+    """Produce→alert latency at half the median end-to-end capacity of the pipeline trials."""
+    capacities = [t.e2e_rate for t in trials if t.name == "pipeline" and t.e2e_rate]
+    rate = max(statistics.median(capacities) * 0.5, 1.0)
+    n = max(1, min(len(tail), int(rate * run.plan.latency_seconds)))
+    run.say(f"    latency at {rate:,.0f} ev/s (half the end-to-end capacity) for {n:,} events …")
+    lat = harness.measure_latency(s, tail[:n], run.sources, s.topics.alerts, rate, worker=p,
+                                  settle=run.plan.settle_seconds)  # fmt: skip
+    lat.capacity_per_second = rate * 2
+    return lat

@@ -13,9 +13,11 @@ with different settings.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -25,6 +27,22 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 """The checkout's root: defaults for data folders are relative to it, not to the caller's cwd."""
 
 WarningLevel = Literal["red", "orange", "yellow", "blue"]
+DevService = Literal["redis", "postgres"]
+"""The dev stack's services that have a password (Kafka and Prometheus have none: loopback)."""
+
+_LOOPBACK = {"127.0.0.1", "localhost"}
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*):[^@/\s]*@")
+
+
+def redact_url(value: str) -> str:
+    """``value`` with the password of every URL in it replaced by ``***`` (for logs and reprs).
+
+    >>> redact_url("postgresql+psycopg://riskloop:s3cret@db:5432/riskloop")
+    'postgresql+psycopg://riskloop:***@db:5432/riskloop'
+    >>> redact_url("redis://127.0.0.1:6379/0")
+    'redis://127.0.0.1:6379/0'
+    """
+    return _URL_PASSWORD.sub(r"\1:***@", value)
 
 
 class _Group(BaseModel):
@@ -129,10 +147,47 @@ class DevStackSettings(_Group):
 
     @property
     def postgres_url(self) -> str:
-        """SQLAlchemy URL of the dev PostgreSQL (trust auth on loopback)."""
+        """SQLAlchemy URL of the dev PostgreSQL, without its password: a ``Settings`` whose
+        ``sql_url`` is this finds the generated one itself (:attr:`Settings.sql_secret`)."""
         return (
             f"postgresql+psycopg://{self.postgres_user}@127.0.0.1:{self.postgres_port}/"
             f"{self.postgres_db}"
+        )
+
+    def secret_file(self, service: DevService) -> Path:
+        """Where ``riskloop dev up`` keeps the generated password of ``service`` (mode 0600)."""
+        return self.state_dir / "secrets" / f"{service}.password"
+
+    def secret(self, service: DevService) -> SecretStr | None:
+        """The generated password of ``service``; None until ``dev up`` first started it (a
+        service started before passwords existed keeps running without one until restarted)."""
+        try:
+            text = self.secret_file(service).read_text(encoding="utf-8").strip()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return SecretStr(text) if text else None
+
+    def serves(self, url: str, service: DevService) -> bool:
+        """True when ``url`` is this stack's ``service``: loopback, its port (and role), and
+        no password of its own.
+
+        >>> dev = DevStackSettings()
+        >>> dev.serves("redis://127.0.0.1:6379/0", "redis")
+        True
+        >>> dev.serves("redis://cache:6379/0", "redis")
+        False
+        >>> dev.serves(dev.postgres_url, "postgres"), dev.serves("sqlite:///x.db", "postgres")
+        (True, False)
+        """
+        parts = urlsplit(url)
+        if parts.hostname not in _LOOPBACK or parts.password is not None:
+            return False
+        if service == "redis":
+            return parts.scheme == "redis" and (parts.port or 6379) == self.redis_port
+        return (
+            parts.scheme.startswith("postgresql")
+            and (parts.port or 5432) == self.postgres_port
+            and parts.username == self.postgres_user
         )
 
 
@@ -189,9 +244,17 @@ class Settings(BaseSettings):
         f"sqlite:///{PROJECT_ROOT / '.riskloop' / 'riskloop.db'}",
         description="task store and audit trail (SQLAlchemy URL)",
     )
-    sql_password: SecretStr | None = Field(None, description="password added to sql_url if set")
+    sql_password: SecretStr | None = Field(
+        None,
+        description="password added to sql_url; unset and sql_url is the dev stack's"
+        " PostgreSQL: the password `riskloop dev up` generated (.riskloop/secrets)",
+    )
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="live views and counters")
-    redis_password: SecretStr | None = Field(None, description="Redis password if set")
+    redis_password: SecretStr | None = Field(
+        None,
+        description="Redis password; unset and redis_url is the dev stack's Redis: the"
+        " password `riskloop dev up` generated (.riskloop/secrets)",
+    )
     web_host: str = Field("127.0.0.1", description="worker HTTP bind address")
     web_port: int = Field(6066, description="worker HTTP port (/metrics, API)")
     api_max_body_bytes: int = Field(
@@ -257,6 +320,28 @@ class Settings(BaseSettings):
     dev: DevStackSettings = Field(default_factory=DevStackSettings)
     deadlines: DeadlineSettings = Field(default_factory=DeadlineSettings)
     api_tokens: ApiTokens = Field(default_factory=ApiTokens)
+
+    @property
+    def redis_secret(self) -> SecretStr | None:
+        """The password the Redis client sends: ``redis_password`` if set, else the dev
+        stack's generated one when ``redis_url`` is the dev stack's Redis, else none."""
+        if self.redis_password is not None and self.redis_password.get_secret_value():
+            return self.redis_password
+        return self.dev.secret("redis") if self.dev.serves(self.redis_url, "redis") else None
+
+    @property
+    def sql_secret(self) -> SecretStr | None:
+        """The password added to ``sql_url``: ``sql_password`` if set, else the dev stack's
+        generated one when ``sql_url`` is the dev stack's PostgreSQL, else none."""
+        if self.sql_password is not None and self.sql_password.get_secret_value():
+            return self.sql_password
+        return self.dev.secret("postgres") if self.dev.serves(self.sql_url, "postgres") else None
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """Secrets are ``SecretStr`` (shown as stars); a password written into a URL field
+        (``sql_url``, ``redis_url``, …) is starred too, so a logged repr leaks nothing."""
+        for name, value in super().__repr_args__():
+            yield name, redact_url(value) if isinstance(value, str) else value
 
     @property
     def bootstrap_servers(self) -> str:

@@ -3,7 +3,13 @@
 We run ``postgres`` directly on a data folder we ``initdb`` ourselves (not Debian's cluster
 tooling), so it never touches a system cluster and ``dev down`` stops exactly this server.
 PostgreSQL refuses to run as root; as root we run it as the ``postgres`` system user that the
-Debian package creates. Authentication is ``trust`` on 127.0.0.1 only: a development server.
+Debian package creates.
+
+It listens on 127.0.0.1 only and TCP logins need a password (``scram-sha-256``): a random one
+generated at the first start and kept in ``<state_dir>/secrets/postgres.password``
+(:mod:`infra.secrets`). ``start`` writes ``pg_hba.conf`` and sets the role's password each time
+(so a data folder made before passwords gets one), through the server's Unix socket, which lives
+in the 0700 data folder and is the only way in without the password.
 """
 
 from __future__ import annotations
@@ -28,8 +34,17 @@ from infra.process import (
     spawn,
     wait_until,
 )
+from infra.secrets import ensure_secret
 
 _SERVICE_USER = "postgres"
+
+PG_HBA = """\
+# written by `riskloop dev up` at every start
+# the Unix socket is in the data folder (0700): only its owner (and root) can reach it
+local all all trust
+# TCP on loopback only, with the generated password (<state_dir>/secrets/postgres.password)
+host all all 127.0.0.1/32 scram-sha-256
+"""
 
 
 def home(dev: DevStackSettings) -> Path:
@@ -118,7 +133,8 @@ def _initdb(dev: DevStackSettings, bindir: Path, user: str | None) -> None:
     data.chmod(0o700)
     _chown(data, user)
     cmd = [
-        str(bindir / "initdb"), "-D", str(data), "-U", dev.postgres_user, "-A", "trust",
+        str(bindir / "initdb"), "-D", str(data), "-U", dev.postgres_user, "--auth-local=trust",
+        "--auth-host=scram-sha-256",
         "-E", "UTF8", "--locale=C.UTF-8",
     ]  # fmt: skip
     preexec = None
@@ -136,31 +152,82 @@ def _initdb(dev: DevStackSettings, bindir: Path, user: str | None) -> None:
         raise InfraError(f"initdb failed: {proc.stderr.strip()[-300:]}{hint}")
 
 
-def _connect(dev: DevStackSettings, dbname: str) -> Any:
+def password(dev: DevStackSettings) -> str | None:
+    """The generated password (None: a server started before passwords, still on trust)."""
+    secret = dev.secret("postgres")
+    return secret.get_secret_value() if secret else None
+
+
+def connect(dev: DevStackSettings, dbname: str = "postgres", *, socket: bool = False) -> Any:
+    """A psycopg connection (autocommit) as the dev role: over TCP with the generated password,
+    or through the Unix socket in the data folder (how ``start`` sets that password)."""
     import psycopg
 
+    host = str(data_dir(dev)) if socket else "127.0.0.1"
     return psycopg.connect(
-        host="127.0.0.1", port=dev.postgres_port, user=dev.postgres_user, dbname=dbname,
-        connect_timeout=2, autocommit=True,
+        host=host, port=dev.postgres_port, user=dev.postgres_user, dbname=dbname,
+        password=None if socket else password(dev), connect_timeout=2, autocommit=True,
     )  # fmt: skip
 
 
-def probe(dev: DevStackSettings, dbname: str = "postgres") -> bool:
+def url(dev: DevStackSettings, dbname: str | None = None) -> Any:
+    """SQLAlchemy URL of a database on the dev server, with the password: for tests and tools
+    that connect directly (a worker's ``Settings`` adds it itself, see ``Settings.sql_secret``)."""
+    import sqlalchemy as sa
+
+    base = sa.make_url(dev.postgres_url).set(password=password(dev))
+    return base.set(database=dbname) if dbname else base
+
+
+def probe(dev: DevStackSettings, dbname: str = "postgres", *, socket: bool = False) -> bool:
     try:
-        with _connect(dev, dbname) as conn:
+        with connect(dev, dbname, socket=socket) as conn:
             conn.execute("SELECT 1")
     except Exception:
         return False
     return True
 
 
+def _write_hba(dev: DevStackSettings, user: str | None) -> None:
+    path = data_dir(dev) / "pg_hba.conf"
+    path.write_text(PG_HBA)
+    path.chmod(0o600)
+    _chown(path, user)
+
+
+def _set_password(dev: DevStackSettings) -> None:
+    """Give the role the generated password. Only its SCRAM verifier travels in the statement
+    (computed here by libpq), so not even the server's log could show the password."""
+    from psycopg import sql
+
+    secret = ensure_secret(dev, "postgres")
+    with connect(dev, socket=True) as conn:
+        verifier = conn.pgconn.encrypt_password(
+            secret.encode(), dev.postgres_user.encode(), b"scram-sha-256"
+        )
+        conn.execute(
+            sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                sql.Identifier(dev.postgres_user), sql.Literal(verifier.decode())
+            )
+        )
+
+
 def _ensure_database(dev: DevStackSettings) -> None:
-    with _connect(dev, "postgres") as conn:
+    with connect(dev, "postgres") as conn:
         exists = conn.execute(
             "SELECT 1 FROM pg_database WHERE datname = %s", (dev.postgres_db,)
         ).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{dev.postgres_db}"')
+
+
+def command(dev: DevStackSettings, bindir: Path) -> list[str]:
+    """``postgres`` listening on 127.0.0.1 only, its socket in the (0700) data folder."""
+    return [
+        str(bindir / "postgres"), "-D", str(data_dir(dev)), "-h", "127.0.0.1",
+        "-p", str(dev.postgres_port), "-k", str(data_dir(dev)),
+        "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+    ]  # fmt: skip
 
 
 def running(dev: DevStackSettings) -> int | None:
@@ -179,20 +246,18 @@ def start(dev: DevStackSettings) -> str:
     user = _run_as()
     ensure_port_free(dev.postgres_port, "PostgreSQL")
     _initdb(dev, bindir, user)
+    _write_hba(dev, user)
     (data_dir(dev) / "postmaster.pid").unlink(missing_ok=True)  # stale after a crash
-    argv = [
-        str(bindir / "postgres"), "-D", str(data_dir(dev)), "-h", "127.0.0.1",
-        "-p", str(dev.postgres_port), "-k", str(data_dir(dev)),
-        "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-    ]  # fmt: skip
+    argv = command(dev, bindir)
     pid = spawn(ProcessSpec("postgres", argv, pid_file(dev), log_file(dev), marker(dev), user=user))
     wait_until(
-        lambda: probe(dev),
+        lambda: probe(dev, socket=True),
         timeout=dev.start_timeout,
         what="PostgreSQL",
         alive=lambda: is_alive(pid),
         log_file=log_file(dev),
     )
+    _set_password(dev)
     _ensure_database(dev)
     return f"postgres started on 127.0.0.1:{dev.postgres_port} (pid {pid})"
 

@@ -127,14 +127,19 @@ def start(
         )
     binary = ensure_binary("prometheus", "prometheus")
     ensure_port_free(dev.prometheus_port, "Prometheus")
-    argv = [
+    argv = command(dev, binary)
+    pid = spawn(ProcessSpec("prometheus", argv, pid_file(dev), log_file(dev), marker(dev)))
+    _wait_ready(dev, pid)
+    return f"prometheus started on {base_url(dev)} (pid {pid}), scraping {len(targets)} targets"
+
+
+def command(dev: DevStackSettings, binary: str) -> list[str]:
+    """``prometheus`` serving on 127.0.0.1 only, its data under the state folder."""
+    return [
         binary, marker(dev), f"--storage.tsdb.path={home(dev) / 'data'}",
         f"--web.listen-address=127.0.0.1:{dev.prometheus_port}",
         "--storage.tsdb.retention.time=2d", "--log.level=warn",
     ]  # fmt: skip
-    pid = spawn(ProcessSpec("prometheus", argv, pid_file(dev), log_file(dev), marker(dev)))
-    _wait_ready(dev, pid)
-    return f"prometheus started on {base_url(dev)} (pid {pid}), scraping {len(targets)} targets"
 
 
 def _wait_ready(dev: DevStackSettings, pid: int) -> None:

@@ -1,7 +1,13 @@
-"""A local Redis server from Debian's package, on loopback, with its own data folder."""
+"""A local Redis server from Debian's package, on loopback, with its own data folder.
+
+It requires a password (``requirepass``): a random one generated at its first start and kept
+in ``<state_dir>/secrets/redis.password`` (:mod:`infra.secrets`). The password goes into a
+0600 config file, never onto the command line, where ``ps`` would show it.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from config.settings import DevStackSettings
@@ -16,6 +22,7 @@ from infra.process import (
     terminate,
     wait_until,
 )
+from infra.secrets import ensure_secret
 
 
 def home(dev: DevStackSettings) -> Path:
@@ -30,18 +37,54 @@ def log_file(dev: DevStackSettings) -> Path:
     return home(dev) / "redis.log"
 
 
+def config_file(dev: DevStackSettings) -> Path:
+    return home(dev) / "redis.conf"
+
+
 def marker(dev: DevStackSettings) -> str:
     # redis-server rewrites its title to "redis-server 127.0.0.1:<port>"
     return f"127.0.0.1:{dev.redis_port}"
 
 
-def probe(port: int) -> bool:
+def password(dev: DevStackSettings) -> str | None:
+    """The generated password (None: a Redis started before passwords, still without one)."""
+    secret = dev.secret("redis")
+    return secret.get_secret_value() if secret else None
+
+
+def probe(port: int, password: str | None = None) -> bool:
+    """True if the Redis on ``port`` answers PING (authenticated with ``password``)."""
     import redis
 
     try:
-        return bool(redis.Redis(host="127.0.0.1", port=port, socket_timeout=1).ping())
+        client = redis.Redis(host="127.0.0.1", port=port, password=password, socket_timeout=1)
+        return bool(client.ping())
     except Exception:
         return False
+
+
+def write_config(dev: DevStackSettings) -> Path:
+    """The 0600 config file holding what must not be on the command line: the password."""
+    secret = ensure_secret(dev, "redis")
+    home(dev).mkdir(parents=True, exist_ok=True)
+    path = config_file(dev)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(
+            f"# written by `riskloop dev up`; the password is in {dev.secret_file('redis')}\n"
+        )
+        out.write(f"requirepass {secret}\n")
+    return path
+
+
+def command(dev: DevStackSettings, binary: str, conf: Path) -> list[str]:
+    """``redis-server`` on loopback only, its password in ``conf`` (see :func:`write_config`)."""
+    return [
+        binary, str(conf), "--bind", "127.0.0.1", "--port", str(dev.redis_port),
+        "--dir", str(home(dev)), "--daemonize", "no", "--appendonly", "yes", "--save", "60 1",
+        "--protected-mode", "yes",
+    ]  # fmt: skip
 
 
 def running(dev: DevStackSettings) -> int | None:
@@ -52,7 +95,7 @@ def running(dev: DevStackSettings) -> int | None:
 def start(dev: DevStackSettings) -> str:
     if running(dev):
         wait_until(
-            lambda: probe(dev.redis_port),
+            lambda: probe(dev.redis_port, password(dev)),
             timeout=dev.start_timeout,
             what="Redis",
             log_file=log_file(dev),
@@ -61,13 +104,10 @@ def start(dev: DevStackSettings) -> str:
     binary = ensure_binary("redis-server", "redis-server")
     ensure_port_free(dev.redis_port, "Redis")
     home(dev).mkdir(parents=True, exist_ok=True)
-    argv = [
-        binary, "--bind", "127.0.0.1", "--port", str(dev.redis_port), "--dir", str(home(dev)),
-        "--daemonize", "no", "--appendonly", "yes", "--save", "60 1", "--protected-mode", "yes",
-    ]  # fmt: skip
+    argv = command(dev, binary, write_config(dev))
     pid = spawn(ProcessSpec("redis", argv, pid_file(dev), log_file(dev), "redis-server"))
     wait_until(
-        lambda: probe(dev.redis_port),
+        lambda: probe(dev.redis_port, password(dev)),
         timeout=dev.start_timeout,
         what="Redis",
         alive=lambda: is_alive(pid),
@@ -89,5 +129,5 @@ def status(dev: DevStackSettings) -> tuple[bool, str]:
     pid = running(dev)
     if not pid:
         return False, "not running"
-    ok = probe(dev.redis_port)
+    ok = probe(dev.redis_port, password(dev))
     return ok, f"pid {pid}, 127.0.0.1:{dev.redis_port}, {'healthy' if ok else 'not answering'}"

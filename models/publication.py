@@ -1,7 +1,7 @@
 """Hot-loading, the pure part: model publications, validated builds, the live model registry.
 
-A modeller publishes a :class:`ModelPublication` on ``control.models`` (compacted, keyed by model
-name). It names a *registered factory* and gives JSON parameters: never code, never pickled
+A modeller publishes a :class:`ModelPublication` on ``control.models`` (compacted, one key per
+model version). It names a *registered factory* and gives JSON parameters: never code, never pickled
 state. Every worker ``build``s it (params validated by the factory's pydantic model, then one
 probe event of the source scored), and only a build that passes replaces anything. The
 :class:`ModelRegistry` keeps, per model name, the live model, the previous one (rollback) and
@@ -40,7 +40,9 @@ class ModelPublication(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    name: str = Field(min_length=1, description="model name; the compacted topic's key")
+    name: str = Field(
+        min_length=1, description="model name; with version and content, the compacted topic's key"
+    )
     factory: str
     params: dict[str, JsonValue] = Field(default_factory=dict)
     version: str = Field(min_length=1)

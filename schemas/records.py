@@ -343,7 +343,8 @@ class SupervisionEvent(Record):
 
 
 class RulePackPublication(Record):
-    """A rule pack version on ``control.rulepacks`` (compacted, keyed by pack name)."""
+    """A rule pack version on ``control.rulepacks`` (compacted; one key per version, see
+    ``streams.control_keys``)."""
 
     name: str
     version: str

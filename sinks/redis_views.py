@@ -92,9 +92,10 @@ class RedisViews(Sink):
     def from_settings(
         cls, settings: Settings, metrics: Metrics | None = None, **options: Any
     ) -> RedisViews:
-        """The worker's views: ``redis_url`` (+ password), outbox under ``data_dir/outbox``."""
+        """The worker's views: ``redis_url`` (+ password, :attr:`Settings.redis_secret`), outbox
+        under ``data_dir/outbox``."""
         name = options.pop("name", "redis")
-        password = settings.redis_password.get_secret_value() if settings.redis_password else None
+        password = settings.redis_secret.get_secret_value() if settings.redis_secret else None
         client = aioredis.Redis.from_url(
             settings.redis_url,
             password=password or None,

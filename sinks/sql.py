@@ -58,10 +58,12 @@ _INSERTS: dict[str, Callable[[sa.Table], Any]] = {
 
 
 def sql_url(settings: Settings) -> URL:
-    """``settings.sql_url`` with ``settings.sql_password`` added (kept out of the plain URL)."""
+    """``settings.sql_url`` with its password added (kept out of the plain URL): ``sql_password``,
+    or the dev stack's generated one (:attr:`config.settings.Settings.sql_secret`)."""
     url = sa.make_url(settings.sql_url)
-    if settings.sql_password is not None and settings.sql_password.get_secret_value():
-        url = url.set(password=settings.sql_password.get_secret_value())
+    secret = settings.sql_secret
+    if secret is not None and secret.get_secret_value():
+        url = url.set(password=secret.get_secret_value())
     return url
 
 

@@ -1,12 +1,14 @@
 """The control plane: every worker reads the compacted control topics and hot-loads.
 
-Rule packs, fence sets, models and silences are published to compacted topics (keyed by name).
-They must reach *every* worker, not one member of a consumer group, so each worker reads them
-with its own group-less consumer from the beginning, validates and compiles each version, and
-swaps it in with one reference assignment between two events. A version that fails is refused
-with a status record on ``control.status`` and a metric; the active one keeps running. Source
-agents wait until the control topics have been read up to where they stood at start, so no
-event is scored by a stale pack after a restart.
+Rule packs, fence sets, models and silences are published to compacted topics; each version
+of a pack, fence set or model under a key of its own (``streams.control_keys``), so compaction
+never leaves a refused version as the only one of its name. They must reach *every* worker,
+not one member of a consumer group, so each worker reads them with its own group-less consumer
+from the beginning, validates and compiles each version, and swaps it in with one reference
+assignment between two events. A version that fails is refused with a status record on
+``control.status`` and a metric; the active one keeps running. Source agents wait until the
+control topics have been read up to where they stood at start, so no event is scored by a
+stale pack after a restart.
 
 State that belonged to removed rules or fences is cleaned up by the tick agent (tables may only
 be written from stream iteration), from the ``pending_*`` lists kept here.
@@ -30,6 +32,7 @@ from loop.silences import Silence, check_limits
 from rules.compiler import CompiledPack, load_pack
 from rules.registry import ActivationStatus, decides_alone
 from schemas.records import RulePackPublication
+from streams.control_keys import check_key, is_version_key, name_of
 from streams.logs import get_logger
 from streams.producer import make_async_producer
 
@@ -87,15 +90,16 @@ async def run_control_plane(app: RiskLoopApp) -> None:
         consumer.assign(parts)
         await consumer.seek_to_beginning(*parts)
         ends = await consumer.end_offsets(parts)
-        # at start, pack records are held per name (latest key last) and replayed once caught
-        # up, compiling the latest alone where that decides: see rules.registry.decides_alone
-        held: dict[bytes | None, list[bytes | None]] = {}
+        # at start, pack records are held per pack name (whatever version key they came under;
+        # latest name last) and replayed once caught up, compiling the latest alone where that
+        # decides: see rules.registry.decides_alone
+        held: dict[str, list[tuple[bytes | None, bytes | None]]] = {}
         while True:
             if not app.riskloop_control.ready.is_set():
                 positions = [await consumer.position(tp) for tp in parts]
                 if all(pos >= ends[tp] for pos, tp in zip(positions, parts, strict=True)):
-                    for key, records in held.items():
-                        await replay_pack(app, key, records)
+                    for records in held.values():
+                        await replay_pack(app, records)
                     held.clear()
                     app.riskloop_control.ready.set()
                     await announce(app)
@@ -103,9 +107,7 @@ async def run_control_plane(app: RiskLoopApp) -> None:
             for tp, messages in batches.items():
                 for msg in messages:
                     if tp.topic == t.rulepacks and not app.riskloop_control.ready.is_set():
-                        records = held.pop(msg.key, [])  # re-inserted: latest key last
-                        records.append(msg.value)
-                        held[msg.key] = records
+                        hold(held, msg.key, msg.value)
                         continue
                     await apply(app, handlers[tp.topic], msg.key, msg.value)
     finally:
@@ -113,14 +115,27 @@ async def run_control_plane(app: RiskLoopApp) -> None:
         await producer.stop()
 
 
-async def replay_pack(app: RiskLoopApp, key: bytes | None, records: list[bytes | None]) -> None:
-    """At start: one pack name's records, the latest alone when it decides alone (one compile
-    instead of one per version ever published), else all of them in order."""
-    for value in decides_alone(records):
-        status = await apply(app, apply_rulepack, key, value)
+def hold(
+    held: dict[str, list[tuple[bytes | None, bytes | None]]], key: bytes | None, value: bytes | None
+) -> None:
+    """Keep a pack record for the replay at start, under its pack name (re-inserted: the name
+    written last is replayed last). A tombstone under a version key changes nothing: skipped."""
+    text = (key or b"").decode(errors="replace")
+    if value is None and is_version_key(text):
+        return
+    records = held.pop(name_of(text), [])
+    records.append((key, value))
+    held[name_of(text)] = records
+
+
+async def replay_pack(app: RiskLoopApp, records: list[tuple[bytes | None, bytes | None]]) -> None:
+    """At start: one pack name's records in log order, the latest alone when it decides alone
+    (one compile instead of one per version ever published), else all of them in order."""
+    if decides_alone([value for _, value in records]):
+        status = await apply(app, apply_rulepack, *records[-1])
         if status is None or status["status"] in ("accepted", "unchanged", "removed"):
             return
-    for value in records:  # refused alone: the full replay keeps what was active before it
+    for key, value in records:  # refused alone: the full replay keeps what was active before it
         await apply(app, apply_rulepack, key, value)
 
 
@@ -159,11 +174,11 @@ async def apply(
     """
     rt = app.riskloop_runtime
     kind = handler.__name__.removeprefix("apply_")
-    name = (key or b"").decode(errors="replace")
+    text = (key or b"").decode(errors="replace")
     try:
-        status = handler(app, name, value)
+        status = handler(app, text, value)
     except Exception as exc:  # see the docstring: a refusal, whatever it was
-        status = status_record(rt.worker_id, kind, name, "", "refused", _one_line(exc))
+        status = status_record(rt.worker_id, kind, name_of(text), "", "refused", _one_line(exc))
     if status is None:
         return None
     rt.metrics.hotloads.labels(kind, status["status"]).inc()
@@ -187,14 +202,18 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {lines[0] if lines else ''}"[:300]
 
 
-def apply_rulepack(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str, Any] | None:
-    """A pack version from ``control.rulepacks``; a tombstone withdraws what was published.
+def apply_rulepack(app: RiskLoopApp, key: str, value: bytes | None) -> dict[str, Any] | None:
+    """A pack version from ``control.rulepacks``; a tombstone under the pack's name withdraws
+    what was published (one under a version key only lets compaction drop that version).
 
     Withdrawing a shipped pack goes back to its shipped version, not to nothing: that is what
     a restart runs once compaction has dropped the published versions, and a shipped pack is
     part of the release (drop its rules with a new version instead).
     """
     rt = app.riskloop_runtime
+    if value is None and is_version_key(key):
+        return None
+    name = key
     if value is None:
         shipped = shipped_pack(rt.settings.rule_packs_dir, name)
         if shipped is None:
@@ -213,8 +232,7 @@ def apply_rulepack(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str
             reason if back.accepted else back.reason,
         )
     pub = RulePackPublication.model_validate_json(value)
-    if pub.name != name:
-        raise ValueError(f"the record's key {name!r} is not the pack's name {pub.name!r}")
+    check_key(key, "pack", pub.name, pub.version, pub.content_hash)
     current = rt.packs.active.get(pub.name)
     if current is not None and current.content_hash == pub.content_hash and pub.rollback_of is None:
         return None  # the same content again (restart replay of what is already active)
@@ -234,8 +252,13 @@ def shipped_pack(folder: str | Path, name: str) -> CompiledPack | None:
     return None
 
 
-def apply_fenceset(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str, Any] | None:
+def apply_fenceset(app: RiskLoopApp, key: str, value: bytes | None) -> dict[str, Any] | None:
+    """A fence set version; a tombstone under its name removes the set (one under a version
+    key only lets compaction drop that version)."""
     rt = app.riskloop_runtime
+    if value is None and is_version_key(key):
+        return None
+    name = name_of(key)
     old = rt.fence_sets.get(name)
     if value is None:
         if old is not None:
@@ -254,8 +277,7 @@ def apply_fenceset(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str
             app.riskloop_control.fence_changes.append((old, empty))
         return status_record(rt.worker_id, "fenceset", name, "", "removed")
     fences = parse_fence_set(value)
-    if fences.name != name:
-        raise ValueError(f"the record's key {name!r} is not the fence set's name {fences.name!r}")
+    check_key(key, "fence set", fences.name, fences.version, fences.content_hash)
     if old is not None and old.content_hash == fences.content_hash:
         return None
     rt.fence_sets[fences.name] = fences
@@ -264,15 +286,15 @@ def apply_fenceset(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str
     return status_record(rt.worker_id, "fenceset", fences.name, fences.version, "accepted")
 
 
-def apply_model(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str, Any] | None:
+def apply_model(app: RiskLoopApp, key: str, value: bytes | None) -> dict[str, Any] | None:
+    """A model version (live or shadow); tombstones change nothing (roll back instead)."""
     from models.publication import ModelPublication, check_published_at
 
     rt = app.riskloop_runtime
     if value is None or rt.models is None:
         return None
     pub = ModelPublication.model_validate_json(value)
-    if pub.name != name:
-        raise ValueError(f"the record's key {name!r} is not the model's name {pub.name!r}")
+    check_key(key, "model", pub.name, pub.version, pub.content_hash)
     check_published_at(pub, datetime.now(UTC))  # wall time: publishers stamp wall time
     current = rt.models.versions().get(pub.name)
     if current == pub.version and pub.rollback_of is None:

@@ -1,10 +1,15 @@
-"""Publishing to and reading the compacted control topics (the CLI's side of hot-loading)."""
+"""Publishing to and reading the compacted control topics (the CLI's side of hot-loading).
+
+Every version of a pack, fence set or model goes under its own key (``streams.control_keys``),
+so the history a rollback reads survives compaction, and so does the last good version when a
+newer one is refused. Records under the bare name (the older keying) are read as well.
+"""
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,18 +23,43 @@ from rules.testing import failures, run_examples
 from schemas.errors import ConfigError, RiskLoopError
 from schemas.records import RulePackPublication
 from streams.admin import create_topics, require_broker
+from streams.control_keys import is_version_key, name_of, publication_key
 from streams.producer import deliver, make_producer
 
-if TYPE_CHECKING:  # models (River) load only when a model command runs
+if TYPE_CHECKING:  # models (River) and geo load only when their command runs
+    from geo.fences import CompiledFenceSet
     from models.publication import ModelPublication
 
 
 def send(settings: Settings, topic: str, key: str, value: bytes | None) -> None:
     """Produce one record (None = tombstone) keyed like Faust does; returns once the broker
     acknowledged it, raises otherwise (the CLI prints "sent" only after this returns)."""
+    send_all(settings, topic, [(key, value)])
+
+
+def send_all(settings: Settings, topic: str, records: Sequence[tuple[str, bytes | None]]) -> None:
+    """:func:`send` for several records, in order, each acknowledged before the next goes."""
     require_broker(settings)
     create_topics(settings)
-    deliver(make_producer(settings), topic, key.encode(), value)
+    producer = make_producer(settings)
+    for key, value in records:
+        deliver(producer, topic, key.encode(), value)
+
+
+def withdraw(settings: Settings, topic: str, name: str) -> list[str]:
+    """Withdraw everything published of ``name`` on ``topic``; returns the version keys cleared.
+
+    First a tombstone under the bare name, which the workers act on (a pack goes back to its
+    shipped version, a fence set away); then one under each version key still holding a record,
+    so that compaction drops them all and a worker started later does not bring one back.
+    """
+    held: dict[str, bool] = {}
+    for key, value in read_all(settings, topic):
+        if is_version_key(key) and name_of(key) == name:
+            held[key] = value is not None
+    versions = [key for key, present in held.items() if present]
+    send_all(settings, topic, [(name, None)] + [(key, None) for key in versions])
+    return versions
 
 
 def read_all(settings: Settings, topic: str) -> Iterator[tuple[str, bytes | None]]:
@@ -81,24 +111,36 @@ def publish_pack(
         name=pack.name, version=pack.version, content_hash=pack.content_hash,
         yaml=Path(path).read_text(encoding="utf-8"), published_by=who, published_at=datetime.now(UTC),
     )  # fmt: skip
-    send(settings, settings.topics.rulepacks, pack.name, pub.model_dump_json().encode())
+    send_pack(settings, pub)
     return pub
 
 
+def send_pack(settings: Settings, pub: RulePackPublication) -> None:
+    """One pack publication, under its version key."""
+    key = publication_key(pub.name, pub.version, pub.content_hash)
+    send(settings, settings.topics.rulepacks, key, pub.model_dump_json().encode())
+
+
 def rollback_pack(settings: Settings, name: str, who: str) -> RulePackPublication:
-    """Republish the version before the latest one of ``name`` (marked as a rollback)."""
-    history = [
-        pub
-        for k, v in read_all(settings, settings.topics.rulepacks)
-        if k == name and v is not None and (pub := _publication(v)) is not None
-    ]
-    history = [pub for pub in history if _activatable(pub)]
+    """Republish the version before the latest one of ``name`` (marked as a rollback).
+
+    The history is ``control.rulepacks`` in log order: versions a worker would refuse are
+    skipped, a rollback record moves its version to the end and drops the one it rolled back
+    from (after compaction it is also the only record of its version left), and a withdrawal
+    (a tombstone under the name) starts the history afresh.
+    """
     versions: list[RulePackPublication] = []
-    for pub in history:
-        if pub.rollback_of is None:
-            versions.append(pub)
-        else:  # a rollback drops the version it rolled back from
-            versions = [v for v in versions if v.version != pub.rollback_of]
+    for key, value in read_all(settings, settings.topics.rulepacks):
+        if name_of(key) != name:
+            continue
+        if value is None:
+            versions = [] if key == name else versions
+            continue
+        pub = _publication(value)
+        if pub is None or not _keyed_as(key, pub) or not _activatable(pub):
+            continue
+        dropped = {pub.version, pub.rollback_of}
+        versions = [v for v in versions if v.version not in dropped] + [pub]
     if not versions:
         raise ConfigError(f"no published versions of pack {name!r} on {settings.topics.rulepacks}")
     current = versions[-1]
@@ -112,8 +154,13 @@ def rollback_pack(settings: Settings, name: str, who: str) -> RulePackPublicatio
             "published_at": datetime.now(UTC),
         }
     )
-    send(settings, settings.topics.rulepacks, name, pub.model_dump_json().encode())
+    send_pack(settings, pub)
     return pub
+
+
+def _keyed_as(key: str, pub: RulePackPublication) -> bool:
+    """Is the record under a key a worker accepts for it (its name, or its version key)?"""
+    return key == pub.name or key == publication_key(pub.name, pub.version, pub.content_hash)
 
 
 def _publication(value: bytes) -> RulePackPublication | None:
@@ -156,19 +203,34 @@ def worker_status(settings: Settings) -> list[dict[str, Any]]:
     return sorted(latest.values(), key=lambda s: (s["kind"], s["name"], s["worker"]))
 
 
+def publish_fenceset(settings: Settings, payload: bytes) -> CompiledFenceSet:
+    """Validate a fence set (GeoJSON bytes) and publish it under its version key."""
+    from geo.fences import parse_fence_set
+
+    fences = parse_fence_set(payload)
+    key = publication_key(fences.name, fences.version, fences.content_hash)
+    send(settings, settings.topics.geofences, key, payload)
+    return fences
+
+
 def rollback_fenceset(settings: Settings, name: str) -> tuple[str, str]:
     """Republish the fence set version before the latest valid one; returns (from, to)."""
     from geo.fences import parse_fence_set
 
     versions: list[tuple[str, bytes]] = []
     for key, value in read_all(settings, settings.topics.geofences):
-        if key != name or value is None:
+        if name_of(key) != name:
+            continue
+        if value is None:
+            versions = [] if key == name else versions  # withdrawn: start afresh
             continue
         try:
-            version = parse_fence_set(value).version
+            fences = parse_fence_set(value)
         except RiskLoopError:
             continue  # refused by the workers too: never ran, not a rollback target
-        versions = [v for v in versions if v[0] != version] + [(version, value)]
+        if key not in (name, publication_key(name, fences.version, fences.content_hash)):
+            continue  # under another set's key: refused too
+        versions = [v for v in versions if v[0] != fences.version] + [(fences.version, value)]
     if len(versions) == 1:  # the natural base is the shipped file of that name (cf. packs)
         for path in sorted((PROJECT_ROOT / "config" / "geofences").glob("*.geojson")):
             shipped = parse_fence_set(path.read_bytes())
@@ -179,7 +241,7 @@ def rollback_fenceset(settings: Settings, name: str) -> tuple[str, str]:
             f"fence set {name!r} has no earlier valid version on {settings.topics.geofences}"
         )
     (current, _), (previous, payload) = versions[-1], versions[-2]
-    send(settings, settings.topics.geofences, name, payload)
+    publish_fenceset(settings, payload)
     return current, previous
 
 
@@ -210,8 +272,14 @@ def rollback_model(settings: Settings, name: str, who: str) -> ModelPublication:
             "published_at": datetime.now(UTC),
         }
     )
-    send(settings, settings.topics.models, name, pub.model_dump_json().encode())
+    send_model(settings, pub)
     return pub
+
+
+def send_model(settings: Settings, pub: ModelPublication) -> None:
+    """One model publication (live or shadow), under its version key."""
+    key = publication_key(pub.name, pub.version, pub.content_hash)
+    send(settings, settings.topics.models, key, pub.model_dump_json().encode())
 
 
 def _model_history(settings: Settings, name: str) -> Iterator[ModelPublication]:
@@ -221,14 +289,15 @@ def _model_history(settings: Settings, name: str) -> Iterator[ModelPublication]:
     from models.publication import ModelPublication, build
 
     for key, value in read_all(settings, settings.topics.models):
-        if key != name or value is None:
-            continue
+        if name_of(key) != name or value is None:
+            continue  # workers ignore model tombstones: so does the history
         try:
             pub = ModelPublication.model_validate_json(value)
             build(pub)
         except (ValidationError, RiskLoopError):
             continue  # refused by the workers too: never ran, not a rollback target
-        yield pub
+        if key in (name, publication_key(pub.name, pub.version, pub.content_hash)):
+            yield pub
 
 
 def _default_model(settings: Settings, name: str, newer_than: str) -> ModelPublication | None:

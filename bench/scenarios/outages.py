@@ -62,7 +62,7 @@ def sink_outage(ctx: Context) -> Outcome:
     items = ctx.items()
     half = len(items) // 2
     with own_stack(ctx.base.dev, ["postgres", "redis"]) as dev, database(dev) as url:
-        redis_url = f"redis://127.0.0.1:{dev.redis_port}/0"
+        redis_url = f"redis://:{redis.password(dev)}@127.0.0.1:{dev.redis_port}/0"
         with space(ctx.base, ctx.work, sql_url=url, redis_url=redis_url) as sp:
             sp.start_worker()
             produce(sp.settings, items[:half])
@@ -79,7 +79,7 @@ def sink_outage(ctx: Context) -> Outcome:
             t0 = time.monotonic()
             got = wait_sql(url, ref)
             recovery = time.monotonic() - t0
-            views = wait_redis(dev.redis_port, ref)
+            views = wait_redis(redis_url, ref)
             r_lost, r_dup = compare(ref, views)
             note = f"backlog held {held:.0f}; Redis index lost {r_lost}, extra {r_dup}"
             if r_lost or r_dup:
@@ -100,11 +100,11 @@ def backlog(sp: Space) -> float:
     return sum(float(v) for v in found)
 
 
-def redis_index(port: int) -> Snapshot:
+def redis_index(url: str) -> Snapshot:
     """Tasks as the Redis live views know them: ``riskloop:task:index`` = id → dept\\tstate."""
     import redis as redis_client
 
-    client = redis_client.Redis(host="127.0.0.1", port=port, decode_responses=True)
+    client = redis_client.Redis.from_url(url, decode_responses=True)
     try:
         index = client.hgetall("riskloop:task:index")
     except Exception:
@@ -115,12 +115,12 @@ def redis_index(port: int) -> Snapshot:
     return Snapshot(rows, frozenset())  # type: ignore[arg-type]
 
 
-def wait_redis(port: int, ref: Snapshot, timeout: float = 60) -> Snapshot:
+def wait_redis(url: str, ref: Snapshot, timeout: float = 60) -> Snapshot:
     """Until the Redis index lists exactly the reference tasks (audit is SQL's alone)."""
     want = Snapshot(ref.tasks, ref.audit)
     deadline = time.monotonic() + timeout
     while True:
-        got = redis_index(port)
+        got = redis_index(url)
         got = Snapshot(got.tasks, ref.audit)
         if got == want or time.monotonic() > deadline:
             return got

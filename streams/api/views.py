@@ -39,6 +39,7 @@ from streams.api.bodies import (
     silence_from,
     warning_filters,
 )
+from streams.control_keys import publication_key
 from streams.logs import get_logger
 from streams.state import plain
 
@@ -260,9 +261,8 @@ def register(app: RiskLoopApp) -> None:
             who = parameter("by", request.query.get("by") or "api:modeller")
             raw = await api.body(request, app.riskloop_settings.api_max_pack_bytes)
             pub = pack_publication(raw, who=who, now=rt.clock.now())
-            await api.publish(
-                app.riskloop_topics.rulepacks, pub.name, pub.model_dump_json().encode()
-            )
+            key = publication_key(pub.name, pub.version, pub.content_hash)
+            await api.publish(app.riskloop_topics.rulepacks, key, pub.model_dump_json().encode())
             log.info("rule pack published via API", pack=pub.name, version=pub.version, by=who)
             body = pub.model_dump(mode="json", exclude={"yaml"})
             return self.json(body, status=202)

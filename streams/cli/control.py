@@ -1,4 +1,4 @@
-"""Hot-loading commands that need the broker: publish, roll back, list; silences.
+"""Hot-loading commands that need the broker: publish, roll back, withdraw, list; silences.
 
 Added to the ``rules``, ``geo`` and ``models`` groups (their offline commands live beside them)
 and a ``silence`` group. Every write names who did it (``--by``, default the login user).
@@ -52,6 +52,16 @@ def rules_rollback(name: str, by: By = "") -> None:
     console.print(f"rolled {name} back from {pub.rollback_of} to {pub.version}")
 
 
+def rules_withdraw(name: str, by: By = "") -> None:
+    """Withdraw every published version of pack NAME (a shipped pack: back to shipped).
+
+    Each version's record is tombstoned too, so compaction drops them all.
+    """
+    s = settings()
+    cleared = publish.withdraw(s, s.topics.rulepacks, name)
+    console.print(f"withdrew pack {name} ({len(cleared)} published versions) by {by or _me()}")
+
+
 def status_list(
     kind: Annotated[str | None, typer.Option(help="rulepack, fenceset, model or silence")] = None,
 ) -> None:
@@ -67,9 +77,8 @@ def status_list(
 
 def geo_publish(fenceset: Path, by: By = "") -> None:
     """Validate FENCESET (GeoJSON) and publish it to control.geofences."""
-    fences = load_fence_set(fenceset)
-    s = settings()
-    publish.send(s, s.topics.geofences, fences.name, fenceset.read_bytes())
+    load_fence_set(fenceset)  # a file error names the file
+    fences = publish.publish_fenceset(settings(), fenceset.read_bytes())
     console.print(
         f"published fence set {fences.name} {fences.version} ({len(fences.fences)} fences) by {by or _me()}"
     )
@@ -79,6 +88,13 @@ def geo_rollback(name: str, by: By = "") -> None:
     """Go back to the previous valid version of fence set NAME."""
     current, previous = publish.rollback_fenceset(settings(), name)
     console.print(f"rolled fence set {name} back from {current} to {previous} by {by or _me()}")
+
+
+def geo_withdraw(name: str, by: By = "") -> None:
+    """Remove fence set NAME from every worker; its version records are tombstoned too."""
+    s = settings()
+    cleared = publish.withdraw(s, s.topics.geofences, name)
+    console.print(f"withdrew fence set {name} ({len(cleared)} published versions) by {by or _me()}")
 
 
 def models_publish(
@@ -107,8 +123,7 @@ def models_publish(
         shadow=shadow,
     )
     build(pub)  # validates params and scores the probe event
-    s = settings()
-    publish.send(s, s.topics.models, name, pub.model_dump_json().encode())
+    publish.send_model(settings(), pub)
     console.print(f"published model {name} {version} ({factory})")
 
 
@@ -209,9 +224,11 @@ def register(app: typer.Typer) -> None:
 
     rules.app.command("publish")(rules_publish)
     rules.app.command("rollback")(rules_rollback)
+    rules.app.command("withdraw")(rules_withdraw)
     rules.app.command("list")(status_list)
     geo.app.command("publish")(geo_publish)
     geo.app.command("rollback")(geo_rollback)
+    geo.app.command("withdraw")(geo_withdraw)
     models.app.command("publish")(models_publish)
     models.app.command("rollback")(models_rollback)
     models.app.command("active")(models_active)

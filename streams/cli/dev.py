@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from config.settings import PROJECT_ROOT
 from infra import stack
 from streams.cli.common import console, settings
 
@@ -42,3 +44,20 @@ def status() -> None:
         console.print(f"{name:<9} {'healthy' if ok else 'DOWN':<8} {text}")
     if not healthy:
         raise typer.Exit(1)
+
+
+@app.command("compose-env")
+def compose_env(
+    path: Annotated[
+        Path, typer.Option(help="the dotenv file docker compose reads (next to the compose file)")
+    ] = PROJECT_ROOT / ".env",
+) -> None:
+    """Generate the passwords docker-compose.yml requires into .env (0600); kept if present."""
+    from infra.secrets import COMPOSE_SECRETS, ensure_env_file
+
+    added = ensure_env_file(path, COMPOSE_SECRETS)
+    kept = [name for name in COMPOSE_SECRETS if name not in added]
+    if added:
+        console.print(f"{path}: generated {', '.join(added)}")
+    if kept:
+        console.print(f"{path}: kept {', '.join(kept)}")

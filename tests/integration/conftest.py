@@ -23,7 +23,7 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 from pydantic import BaseModel, SecretStr
 
 from config.settings import Settings, TopicSettings
-from infra import kafka
+from infra import kafka, postgres
 from streams.admin import admin_client, create_topics
 from streams.producer import make_producer
 
@@ -95,14 +95,15 @@ def live_settings(tmp_path: Path, broker: str) -> Iterator[Settings]:
 @contextlib.contextmanager
 def private_database() -> Iterator[str]:
     """A PostgreSQL database of its own on the server `riskloop dev up` started (its URL),
-    created here and dropped afterwards, so a test never meets other tests' tables."""
+    created here and dropped afterwards, so a test never meets other tests' tables.
+
+    The URL carries the server's generated password: tests connect with it directly as well
+    as hand it to workers (a throwaway database on a loopback dev server; a settings repr
+    stars it)."""
     dev = Settings(_env_file=None).dev  # type: ignore[call-arg]
     name = f"riskloop_t_{uuid.uuid4().hex[:8]}"
     try:
-        admin = psycopg.connect(
-            host="127.0.0.1", port=dev.postgres_port, user=dev.postgres_user,
-            dbname=dev.postgres_db, autocommit=True, connect_timeout=5,
-        )  # fmt: skip
+        admin = postgres.connect(dev, dev.postgres_db)  # with the generated password
     except psycopg.OperationalError as exc:
         pytest.fail(
             f"no PostgreSQL at 127.0.0.1:{dev.postgres_port}: run `riskloop dev up` ({exc})"
@@ -110,7 +111,7 @@ def private_database() -> Iterator[str]:
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
         try:
-            yield dev.postgres_url.rsplit("/", 1)[0] + f"/{name}"
+            yield postgres.url(dev, name).render_as_string(hide_password=False)
         finally:
             admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 

@@ -1,6 +1,7 @@
 """`riskloop dev up|status|down` on a private state folder and private ports: the real
 services start, answer, survive `up` twice, recover after a crash, and `down` leaves no process
-of ours running. Bad invocations print one line and exit non-zero."""
+of ours running. Redis and PostgreSQL let no one in without the password `up` generated (which
+settings find by themselves). Bad invocations print one line and exit non-zero."""
 
 from __future__ import annotations
 
@@ -8,15 +9,21 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from config.settings import Settings
+import psycopg
+import pytest
+import redis as redis_client
+
+from config.settings import DevStackSettings, Settings
 from infra import kafka, postgres, redis
-from infra.process import is_ours, read_pid
+from infra.process import cmdline, is_ours, read_pid
+from sinks.sql import make_engine, sql_url
 from tests.integration.conftest import ROOT, free_port
 
 
@@ -60,6 +67,7 @@ def test_up_status_down_crash_recovery(tmp_path: Path) -> None:
             ["kafka", "healthy"], ["redis", "healthy"], ["postgres", "healthy"],
         ]  # fmt: skip
         pids = {m.__name__: read_pid(m.pid_file(dev)) for m in (kafka, redis, postgres)}
+        secrets_are_required(dev, state)
         again = riskloop("dev", "up", env=env)
         assert again.returncode == 0 and "already running" in again.stdout
         assert {m.__name__: read_pid(m.pid_file(dev)) for m in (kafka, redis, postgres)} == pids
@@ -69,7 +77,8 @@ def test_up_status_down_crash_recovery(tmp_path: Path) -> None:
         assert riskloop("dev", "status", env=env).returncode == 1
         recovered = riskloop("dev", "up", "redis", env=env)
         assert recovered.returncode == 0 and "redis started" in recovered.stdout
-        assert redis.probe(dev.redis_port)
+        assert redis.probe(dev.redis_port, redis.password(dev))
+        assert not redis.probe(dev.redis_port)  # restarted with the same password
     finally:
         down = riskloop("dev", "down", env=env)
     assert down.returncode == 0, down.stderr
@@ -80,6 +89,38 @@ def test_up_status_down_crash_recovery(tmp_path: Path) -> None:
         assert not is_ours(pid, str(state)) and not is_ours(
             pid, "redis-server " + f"127.0.0.1:{ports['REDIS_PORT']}"
         )
+
+
+def secrets_are_required(dev: DevStackSettings, state: Path) -> None:
+    """No service lets anyone in without the generated password; the settings of a
+    ``riskloop`` run find it, and no command line shows it."""
+    for service in ("redis", "postgres"):
+        path = dev.secret_file(service)
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, service
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    redis_pw, pg_pw = redis.password(dev), postgres.password(dev)
+    assert redis_pw and pg_pw and redis_pw != pg_pw
+    assert not redis.probe(dev.redis_port)
+    assert not redis.probe(dev.redis_port, "wrong")
+    with pytest.raises(redis_client.AuthenticationError):
+        redis_client.Redis(port=dev.redis_port, socket_timeout=2).set("k", "v")
+    for password in (None, "wrong"):
+        with pytest.raises(psycopg.OperationalError, match="password"):
+            psycopg.connect(host="127.0.0.1", port=dev.postgres_port, user=dev.postgres_user,
+                            dbname=dev.postgres_db, password=password, connect_timeout=5)  # fmt: skip
+    s = Settings(_env_file=None, dev=dev, redis_url=f"redis://127.0.0.1:{dev.redis_port}/0",
+                 sql_url=dev.postgres_url)  # type: ignore[call-arg]  # fmt: skip
+    assert s.redis_secret is not None and s.sql_secret is not None
+    with make_engine(sql_url(s)).connect() as conn:
+        assert conn.exec_driver_sql("SELECT current_user").scalar_one() == dev.postgres_user
+    password = s.redis_secret.get_secret_value()
+    assert redis_client.Redis(port=dev.redis_port, password=password).ping()
+    for pid in (read_pid(redis.pid_file(dev)), read_pid(postgres.pid_file(dev))):
+        assert pid is not None
+        assert redis_pw not in cmdline(pid) and pg_pw not in cmdline(pid)
+    for path in state.rglob("*.log"):
+        text = path.read_text(errors="replace")
+        assert redis_pw not in text and pg_pw not in text, path
 
 
 def test_port_taken_is_one_clear_line(tmp_path: Path) -> None:

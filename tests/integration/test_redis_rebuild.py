@@ -22,15 +22,19 @@ def test_rebuild_views_restores_what_redis_lost(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'store.db'}"
     s = Settings(
         _env_file=None,  # type: ignore[call-arg]
-        sql_url=url, redis_url=f"redis://127.0.0.1:6379/{DB}", data_dir=tmp_path / "worker",
+        sql_url=url, data_dir=tmp_path / "worker",
     )  # fmt: skip
+    s = s.with_overrides(redis_url=s.redis_url.rsplit("/", 1)[0] + f"/{DB}")
     migrate(url)
     store = SqlStore(make_engine(url))
     store.write(
         [make_task(1), make_task(2, state=TaskState.closed), make_alert(1, level=Level.red)]
     )
     store.close()
-    client = redis.Redis(port=6379, db=DB, decode_responses=True)
+    secret = s.redis_secret  # the dev stack's generated password (rebuild-views finds it too)
+    client = redis.Redis.from_url(
+        s.redis_url, password=secret.get_secret_value() if secret else None, decode_responses=True
+    )
     client.flushdb()  # Redis lost everything
     client.hset("riskloop:open:xihu_market", "task-stale", "{}")  # and holds a stale view
     try:

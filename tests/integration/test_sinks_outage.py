@@ -121,20 +121,20 @@ async def test_postgres_goes_away_and_comes_back(
 ) -> None:
     dev = own_stack
     await asyncio.to_thread(postgres.start, dev)
-    migrate(dev.postgres_url)
+    migrate(postgres.url(dev))  # the generated password: this server requires one
     metrics = Metrics()
     outbox = tmp_path / "sql.sqlite3"
     phases = phases_of_tasks()
 
     def make_sink() -> SqlSink:
-        return SqlSink(SqlStore(make_engine(dev.postgres_url)), outbox, batch_size=16,
+        return SqlSink(SqlStore(make_engine(postgres.url(dev))), outbox, batch_size=16,
                        max_delay=0.02, backoff=QUICK, metrics=metrics)  # fmt: skip
 
     await go_away_and_come_back(
         make_sink, lambda: postgres.stop(dev), lambda: postgres.start(dev), metrics, phases
     )
 
-    engine = make_engine(dev.postgres_url)
+    engine = make_engine(postgres.url(dev))
     with engine.connect() as conn:
         states = dict(conn.execute(sa.select(tables.tasks.c.task_id, tables.tasks.c.state)).all())
         event_ids = conn.execute(sa.select(tables.task_events.c.event_id)).scalars().all()
@@ -154,7 +154,8 @@ async def test_redis_goes_away_and_comes_back(own_stack: DevStackSettings, tmp_p
     clients: list[aioredis.Redis] = []
 
     def make_sink() -> RedisViews:
-        client = aioredis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=1)
+        client = aioredis.Redis.from_url(url, password=redis.password(dev), decode_responses=True,
+                                         socket_connect_timeout=1)  # fmt: skip
         clients.append(client)
         return RedisViews(client, outbox, batch_size=16, max_delay=0.02, backoff=QUICK,
                           metrics=metrics)  # fmt: skip

@@ -23,10 +23,18 @@ from streams.metrics import Metrics
 from tests.unit.sinks.factories import T0, make_alert, make_task
 
 
+def redis_target() -> tuple[str, str | None]:
+    """The dev stack's Redis URL and its generated password, as a worker would find them."""
+    s = Settings(_env_file=None)  # type: ignore[call-arg]
+    return s.redis_url, s.redis_secret.get_secret_value() if s.redis_secret else None
+
+
 @pytest.fixture
 async def client() -> AsyncIterator[aioredis.Redis]:
-    url = Settings(_env_file=None).redis_url  # type: ignore[call-arg]
-    client = aioredis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=2)
+    url, password = redis_target()
+    client = aioredis.Redis.from_url(
+        url, password=password, decode_responses=True, socket_connect_timeout=2
+    )
     try:
         await client.ping()
     except Exception as exc:
@@ -79,9 +87,9 @@ class CountingConnection(aioredis.Connection):
 
 
 async def test_one_round_trip_per_flush_and_replays_count_once(tmp_path: Path) -> None:
-    url = Settings(_env_file=None).redis_url  # type: ignore[call-arg]
+    url, password = redis_target()
     pool: aioredis.ConnectionPool = aioredis.ConnectionPool.from_url(url, connection_class=CountingConnection,
-                                            decode_responses=True)  # fmt: skip
+                                            password=password, decode_responses=True)  # fmt: skip
     prefix = f"test-sinks-{uuid.uuid4().hex[:8]}:"
     views = RedisViews(aioredis.Redis(connection_pool=pool), tmp_path / "r.sqlite3",
                        prefix=prefix, batch_size=1000, max_delay=60)  # fmt: skip

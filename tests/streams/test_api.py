@@ -25,6 +25,7 @@ from sinks.migrate import migrate
 from sinks.sql import SqlStore
 from streams import logs
 from streams.app import RiskLoopApp
+from streams.control_keys import publication_key
 from tests.streams.conftest import Sent
 
 USCC = "91330106YCE778TP1L"
@@ -183,7 +184,9 @@ async def test_authorised_writes_send_one_record_each(
     (disposition,) = sent.on(settings.topics.dispositions)
     assert disposition["task_id"] == "task-1" and disposition["event_id"].startswith("disp-")
     keys = [k for _, k, _ in sent.messages]
-    assert keys == [silence["silence_id"].encode(), b"trucks", b"task-1"]
+    (published,) = sent.on(settings.topics.rulepacks)
+    version_key = publication_key("trucks", published["version"], published["content_hash"])
+    assert keys == [silence["silence_id"].encode(), version_key.encode(), b"task-1"]
 
 
 DISPOSITION = {"department": "hz_market", "action": "sign", "actor": "li"}

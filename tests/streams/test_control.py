@@ -17,6 +17,7 @@ import yaml
 from config.settings import PROJECT_ROOT
 from streams import control
 from streams.app import RiskLoopApp
+from streams.control_keys import publication_key
 
 PACK = PROJECT_ROOT / "rules/packs/complaints.yaml"
 
@@ -228,3 +229,35 @@ async def test_a_record_that_is_not_json_is_refused(app: RiskLoopApp) -> None:
     for handler in (control.apply_rulepack, control.apply_model, control.apply_silence):
         status = await run(app, handler, "x", b"\xff not json")
         assert status["status"] == "refused"
+
+
+async def test_a_pack_under_its_version_key_is_accepted(app: RiskLoopApp) -> None:
+    from rules.compiler import load_pack_text
+
+    record = json.loads(pack_record())
+    record["content_hash"] = load_pack_text(record["yaml"], origin="test").content_hash
+    key = publication_key("complaints", "9.0.0", record["content_hash"])
+    status = await run(app, control.apply_rulepack, key, json.dumps(record).encode())
+    assert (status["name"], status["status"]) == ("complaints", "accepted")
+    assert app.riskloop_runtime.packs.active["complaints"].version == "9.0.0"
+
+
+async def test_a_pack_under_another_versions_key_is_refused_under_its_name(
+    app: RiskLoopApp,
+) -> None:
+    record = json.loads(pack_record())
+    record["content_hash"] = "sha256:" + "00" * 32
+    key = publication_key("complaints", "8.0.0", record["content_hash"])
+    status = await run(app, control.apply_rulepack, key, json.dumps(record).encode())
+    assert status["status"] == "refused" and "neither" in status["reason"]
+    assert status["name"] == "complaints"  # one status record per pack, not one per key
+    assert app.riskloop_runtime.packs.active["complaints"].version != "9.0.0"
+
+
+async def test_a_tombstone_under_a_version_key_changes_nothing(app: RiskLoopApp) -> None:
+    before = app.riskloop_runtime.packs.active["complaints"].version
+    key = publication_key("complaints", before, "sha256:" + "00" * 32).encode()
+    for handler in (control.apply_rulepack, control.apply_fenceset):
+        assert await control.apply(app, handler, key, None) is None
+    assert app.riskloop_runtime.packs.active["complaints"].version == before
+    assert refused(app, "rulepack") == 0

@@ -39,6 +39,9 @@ def test_readers_on_this_process() -> None:
     assert cpu_seconds(os.getpid()) > 0
     info = machine_info()
     assert int(str(info["cores"])) >= 1 and float(str(info["ram_gib"])) > 0
+    load = info["load_average"]
+    assert isinstance(load, list) and len(load) == 3 and all(x >= 0 for x in load)
+    assert str(info["date_utc"]).endswith(" UTC")
 
 
 def test_a_missing_process_is_one_clear_error() -> None:

@@ -1,33 +1,57 @@
-"""docker-compose.yml agrees with the settings defaults and with the Prometheus config.
+"""docker-compose.yml agrees with the settings defaults and with the Prometheus config, and
+carries no default password and no port open beyond the host.
 
 No Docker engine runs here, so the file is held to what can be checked: it parses, every
-service is there with a healthcheck, host ports are the Settings() defaults, the workers'
-environment names real settings fields, and — when the docker client has the compose plugin —
-`docker compose config -q` accepts it.
+service is there with a healthcheck, host ports are the Settings() defaults published on
+127.0.0.1 only, every password is a variable compose requires (``${NAME:?…}``) that
+`riskloop dev compose-env` generates, the workers' environment names real settings fields, and
+— when the docker client has the compose plugin — `docker compose config -q` accepts it.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
+import stat
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from config.settings import Settings
+from config.settings import Settings, settings_table
+from infra.secrets import COMPOSE_SECRETS, ensure_env_file
 from tests.unit.ops.assets import PROMETHEUS, ROOT, load_yaml
 
+COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
 COMPOSE = load_yaml(ROOT / "docker-compose.yml")
 SERVICES: dict[str, Any] = COMPOSE["services"]
 DEFAULTS = Settings(_env_file=None)  # type: ignore[call-arg]
 WORKERS = sorted(name for name in SERVICES if name.startswith("worker-"))
 ONE_SHOTS = {"topics-init", "demo"}
+FAKE_SECRETS = {name: f"test-{name.lower()}" for name in COMPOSE_SECRETS}
+SECRET_NAME = re.compile(r"PASSWORD|PASSWD|REQUIREPASS|SECRET|TOKEN|_KEY$", re.I)
+_VARIABLE = re.compile(r"\$\{(\w+)(?:(:?[-?])([^}]*))?\}")
 
 
-def interpolate(value: str) -> str:
-    """Compose's ``${VAR:-default}`` with the default (no such variable is set in tests)."""
-    return re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", value)
+class MissingVariable(LookupError):
+    """Compose refuses to start: a required variable is unset."""
+
+
+def interpolate(value: str, env: dict[str, str] | None = None) -> str:
+    """Compose's interpolation of ``value`` with ``env`` (default: the generated secrets):
+    ``${VAR:-default}``, ``${VAR:?error}`` (required: raises if unset), ``${VAR}``; ``$$`` is $."""
+    env = FAKE_SECRETS if env is None else env
+
+    def one(match: re.Match[str]) -> str:
+        name, op, arg = match.groups()
+        if env.get(name):
+            return env[name]
+        if op and op.endswith("?"):
+            raise MissingVariable(f"{name}: {arg}")
+        return arg if op and op.endswith("-") else ""
+
+    return _VARIABLE.sub(one, value.replace("$$", "\0")).replace("\0", "$")
 
 
 def host_ports(service: str) -> dict[int, int]:
@@ -37,6 +61,15 @@ def host_ports(service: str) -> dict[int, int]:
         host, container = str(spec).rsplit(":", 1) if ":" in str(spec) else (spec, spec)
         out[int(host.split(":")[-1])] = int(container)
     return out
+
+
+def environments() -> list[tuple[str, str, str]]:
+    """(service, variable, raw value) of every environment entry of every service."""
+    return [
+        (name, key, str(value))
+        for name, svc in SERVICES.items()
+        for key, value in (svc.get("environment") or {}).items()
+    ]
 
 
 def test_all_services_are_there() -> None:
@@ -105,12 +138,100 @@ def test_riskloop_env_names_real_settings(service: str, monkeypatch: pytest.Monk
     s = Settings(_env_file=None)  # type: ignore[call-arg]
     assert s.bootstrap_servers == "kafka:9092"
     assert s.sql_url.startswith("postgresql+psycopg://riskloop@postgres:5432/")
-    assert s.sql_password is not None
-    assert s.sql_password.get_secret_value() == interpolate(
+    assert s.sql_secret is not None
+    assert s.sql_secret.get_secret_value() == interpolate(
         SERVICES["postgres"]["environment"]["POSTGRES_PASSWORD"]
     )
     assert s.redis_url == "redis://redis:6379/0"
-    assert s.web_host == "0.0.0.0"  # reachable by Prometheus from another container
+    assert s.redis_secret is not None
+    assert s.redis_secret.get_secret_value() == interpolate(
+        SERVICES["redis"]["environment"]["REDIS_PASSWORD"]
+    )
+    # 0.0.0.0 inside the container, for Prometheus in another one; the host side is loopback
+    assert s.web_host == "0.0.0.0"
+    assert all(str(p).startswith("127.0.0.1:") for w in WORKERS for p in SERVICES[w]["ports"])
+
+
+# ---------------------------------------------------------------- no default password, loopback
+
+
+def test_every_port_is_published_on_loopback_only() -> None:
+    """A published port without a host address is 0.0.0.0: every interface of the host."""
+    published = 0
+    for name, svc in SERVICES.items():
+        for spec in svc.get("ports", []):
+            published += 1
+            if isinstance(spec, dict):  # the long syntax
+                assert spec.get("host_ip") == "127.0.0.1", (name, spec)
+                continue
+            host_ip, _, rest = str(spec).partition(":")
+            assert host_ip == "127.0.0.1" and rest.count(":") == 1, (name, spec)
+    assert published == 7
+    assert "0.0.0.0:" not in COMPOSE_TEXT
+
+
+def test_every_secret_is_a_required_variable_without_default() -> None:
+    """A password, secret or token is exactly ``${NAME:?…}``: compose refuses to start without
+    it, and no literal or ``:-default`` can slip back in."""
+    found = {}
+    for service, key, raw in environments():
+        if not SECRET_NAME.search(key):
+            continue
+        match = _VARIABLE.fullmatch(raw)
+        assert match and match.group(2) == ":?", f"{service}.{key} = {raw!r}"
+        found[(service, key)] = match.group(1)
+    assert set(found.values()) == set(COMPOSE_SECRETS)
+    assert found[("postgres", "POSTGRES_PASSWORD")] == found[("worker-1", "RISKLOOP_SQL_PASSWORD")]
+    assert found[("redis", "REDIS_PASSWORD")] == found[("worker-1", "RISKLOOP_REDIS_PASSWORD")]
+
+
+def test_no_secret_variable_has_a_default_anywhere_in_the_file() -> None:
+    """Also outside ``environment:`` (a command, a healthcheck, a comment turned live)."""
+    for match in _VARIABLE.finditer(COMPOSE_TEXT):
+        name, op, _ = match.groups()
+        if SECRET_NAME.search(name):
+            assert op == ":?", match.group(0)
+    literal = r"(?i)(password|requirepass)[\"']?\s*[:=]\s*['\"]?(riskloop|admin|secret|changeme)\b"
+    assert not re.search(literal, COMPOSE_TEXT)
+
+
+def test_compose_refuses_to_start_without_the_secrets() -> None:
+    for _, key, raw in environments():
+        if SECRET_NAME.search(key):
+            with pytest.raises(MissingVariable, match="compose-env"):
+                interpolate(raw, {})
+            name = raw.removeprefix("${").split(":", 1)[0]
+            assert interpolate(raw) == FAKE_SECRETS[name]
+
+
+def test_redis_requires_the_password_and_its_healthcheck_sends_it() -> None:
+    redis = SERVICES["redis"]
+    script = redis["command"][-1]
+    assert redis["command"][:2] == ["sh", "-c"] and script.startswith("exec redis-server ")
+    assert "requirepass $$REDIS_PASSWORD" in script  # from stdin ("-"), not the command line
+    assert "--requirepass" not in script
+    check = " ".join(redis["healthcheck"]["test"])
+    assert 'REDISCLI_AUTH="$$REDIS_PASSWORD"' in check and "PONG" in check
+
+
+def test_no_compose_secret_is_a_riskloop_setting() -> None:
+    """compose reads .env, and so does Settings: a generated .env must not hand the compose
+    Redis password to a host ``riskloop`` talking to the dev stack's Redis."""
+    settings_vars = {line.split("`")[1] for line in settings_table().splitlines()[2:]}
+    assert not set(COMPOSE_SECRETS) & settings_vars
+
+
+def test_compose_env_generates_every_required_secret(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("RISKLOOP_PG_PASSWORD=kept-as-it-was\nOTHER=1")
+    assert ensure_env_file(env_file, COMPOSE_SECRETS) == list(COMPOSE_SECRETS[1:])
+    assert ensure_env_file(env_file, COMPOSE_SECRETS) == []  # idempotent
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+    values = dict(line.split("=", 1) for line in env_file.read_text().splitlines())
+    assert values["RISKLOOP_PG_PASSWORD"] == "kept-as-it-was" and values["OTHER"] == "1"
+    assert len({values[n] for n in COMPOSE_SECRETS}) == 3
+    for _, _, raw in environments():
+        interpolate(raw, values)  # nothing required is missing
 
 
 def test_workers_depend_on_topics_and_stores() -> None:
