@@ -310,7 +310,11 @@ class Settings(BaseSettings):
         description="s a checkpoint waits for the SQL/Redis sinks before it goes on "
         "(their rows stay in the local outbox meanwhile)",
     )
-    commit_every: int = Field(100, gt=0, description="commit after this many events, if sooner")
+    commit_every: int = Field(
+        10_000, gt=0,
+        description="commit after this many events, if sooner (each commit is a checkpoint: "
+        "time bounds it, this only a burst)",
+    )  # fmt: skip
     models_enabled: bool = Field(True, description="run the online models (off: rules only)")
     task_min_level: WarningLevel = Field(
         "yellow", description="lowest warning level that makes a task"
