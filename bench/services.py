@@ -167,7 +167,8 @@ def _probe_kafka(settings: Settings) -> None:
 def _probe_redis(settings: Settings) -> None:
     import redis
 
-    password = settings.redis_password.get_secret_value() if settings.redis_password else None
+    secret = settings.redis_secret  # set, or the one `riskloop dev up` generated
+    password = secret.get_secret_value() if secret is not None else None
     client = redis.Redis.from_url(
         settings.redis_url, password=password or None, socket_connect_timeout=3, socket_timeout=3
     )
@@ -194,8 +195,9 @@ def _with_password(settings: Settings, sql_url: str) -> URL:
     import sqlalchemy as sa
 
     url = sa.make_url(sql_url)
-    if settings.sql_password is not None and settings.sql_password.get_secret_value():
-        url = url.set(password=settings.sql_password.get_secret_value())
+    secret = settings.sql_secret  # set, or the one `riskloop dev up` generated
+    if secret is not None and secret.get_secret_value() and url.password is None:
+        url = url.set(password=secret.get_secret_value())
     return url
 
 

@@ -92,3 +92,30 @@ def test_down_message_names_every_service() -> None:
 
 def test_services_doctests() -> None:
     assert doctest.testmod(bench.services).failed == 0
+
+
+def test_the_redis_probe_sends_the_password_the_worker_would(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The dev stack's Redis requires a password: a probe without it read "down" (CI saw it)."""
+    import redis
+    from pydantic import SecretStr
+
+    from bench import services
+    from config.settings import Settings
+
+    sent: dict[str, object] = {}
+
+    class Client:
+        def ping(self) -> bool:
+            return True
+
+        def close(self) -> None:
+            return None
+
+    def from_url(url: str, **kw: object) -> Client:
+        sent.update(kw)
+        return Client()
+
+    monkeypatch.setattr(redis.Redis, "from_url", staticmethod(from_url))
+    s = Settings(_env_file=None, redis_password=SecretStr("s3cret"))  # type: ignore[call-arg]
+    services._probe_redis(s)
+    assert sent["password"] == "s3cret"
