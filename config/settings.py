@@ -311,9 +311,9 @@ class Settings(BaseSettings):
         "(their rows stay in the local outbox meanwhile)",
     )
     commit_every: int = Field(
-        10_000, gt=0,
-        description="commit after this many events, if sooner (each commit is a checkpoint: "
-        "time bounds it, this only a burst)",
+        100, gt=0,
+        description="commit after this many events, if sooner (each commit is a checkpoint; "
+        "it also bounds what a crash redoes, which the models learn again)",
     )  # fmt: skip
     models_enabled: bool = Field(True, description="run the online models (off: rules only)")
     task_min_level: WarningLevel = Field(
