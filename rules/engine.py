@@ -146,20 +146,31 @@ class RuleEngine:
         keeps nothing per entity). The worker re-keys an event to the partition of each
         entity that is not its own (streams/rekey.py)."""
         out: dict[str, str] = {}
-        context = None
         for rule in self._by_source.get(source, ()):
             entity = self._entity(rule, source, event)
-            if entity is None or rule.id in self.tripped:
+            if entity is not None and rule.id not in self.tripped:
+                out[rule.id] = entity
+        return out
+
+    def concerned(self, source: str, event: dict[str, Any], rule_ids: Collection[str]) -> set[str]:
+        """Of ``rule_ids``, the rules this event can change anything for: a plain, aggregate
+        or sequence rule only when its condition holds (a duration or absence window also
+        learns from events that do not match). An event is re-keyed only for those. A
+        condition that cannot be evaluated counts as concerned: the error is counted once,
+        where the rule is evaluated."""
+        out: set[str] = set()
+        context = None
+        for rule in self._by_source.get(source, ()):
+            if rule.id not in rule_ids:
                 continue
-            if rule.kind in _MATCH_ONLY:  # an event its condition refuses changes nothing there
+            if rule.kind in _MATCH_ONLY:
                 context = context or cel.Context({"event": event})
                 try:
-                    matched = rule.condition.execute(context) is True
-                except Exception:  # counted once, where the rule is evaluated
-                    matched = True
-                if not matched:
-                    continue
-            out[rule.id] = entity
+                    if rule.condition.execute(context) is not True:
+                        continue
+                except Exception:
+                    pass
+            out.add(rule.id)
         return out
 
     def evaluate(

@@ -34,14 +34,8 @@ _NEWS = {"new", "escalated"}
 
 
 def load_warnings(app: RiskLoopApp, entity: str) -> EntityWarnings | None:
-    """The entity's warnings. The store keeps the decoded object (a value restored from the
-    changelog is decoded on its first read and kept so, without marking it changed)."""
-    raw = app.riskloop_tables.warnings.get(entity)
-    if raw is None or isinstance(raw, EntityWarnings):
-        return raw
-    state = EntityWarnings.model_validate(raw)
-    app.riskloop_tables.warnings.keep_decoded(entity, state)
-    return state
+    """The entity's warnings (decoded once after a restore, then kept decoded)."""
+    return app.riskloop_tables.warnings.decoded(entity, EntityWarnings)
 
 
 def store_warnings(app: RiskLoopApp, state: EntityWarnings) -> None:

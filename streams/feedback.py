@@ -79,8 +79,7 @@ def _rules_of(warnings: object, fingerprint: str) -> list[str]:
 async def handle_profile_event(app: RiskLoopApp, raw: bytes) -> None:
     rt = app.riskloop_runtime
     event = ProfileEvent.model_validate_json(raw)
-    current = app.riskloop_tables.profiles.get(event.uscc)
-    profile = EntityProfile.model_validate(current) if current is not None else None
+    profile = app.riskloop_tables.profiles.decoded(event.uscc, EntityProfile)
     new = record(
         profile, event.uscc, event.kind, event.at, event.ref,
         config=rt.loop.profile, region_code=event.region_code,

@@ -45,13 +45,17 @@ def split(
 ) -> tuple[set[str], list[RekeyedEvent]]:
     """The rules to leave out here, and the events to send to other partitions (one per
     entity that lives elsewhere)."""
-    elsewhere: dict[str, list[str]] = {}
-    for rule, entity in engine.entities(source, event).items():
-        if partition_of(entity, partitions) != partition:
-            elsewhere.setdefault(entity, []).append(rule)
-    if not elsewhere:
+    foreign = {
+        rule: entity
+        for rule, entity in engine.entities(source, event).items()
+        if partition_of(entity, partitions) != partition
+    }
+    if not foreign:
         return set(), []
-    skip = {rule for rules in elsewhere.values() for rule in rules}
+    skip = set(foreign)  # evaluated there, or (its condition refusing the event) nowhere
+    elsewhere: dict[str, list[str]] = {}
+    for rule in engine.concerned(source, event, skip):
+        elsewhere.setdefault(foreign[rule], []).append(rule)
     out = [
         RekeyedEvent(
             source=source,

@@ -25,9 +25,12 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 _MISSING: Any = object()
+_M = TypeVar("_M", bound=BaseModel)
 
 
 def plain(value: Any) -> Any:
@@ -255,10 +258,16 @@ class TableView(MutableMapping[str, Any]):
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and self.store.get(self.name, key) is not None
 
-    def keep_decoded(self, key: str, value: Any) -> None:
-        """Replace the stored form of ``key`` by its decoded object, without marking it
-        changed (a value read back from the changelog is JSON until first used)."""
+    def decoded(self, key: str, model: type[_M]) -> _M | None:
+        """The value of ``key`` as ``model``: a value read back from the changelog is JSON
+        until first used; it is decoded once and kept decoded, without marking it changed
+        (same value: no changelog record, nothing to undo)."""
+        raw = self.store.get(self.name, key)
+        if raw is None or isinstance(raw, model):
+            return raw
+        value = model.model_validate(raw)
         self.store.keep(self.name, key, value)
+        return value
 
     def in_partition(self, partition: int) -> list[str]:
         """The keys held in ``partition`` (what that partition's tick looks after)."""

@@ -38,13 +38,8 @@ log = get_logger(__name__)
 
 
 def load_case(app: RiskLoopApp, task_id: str) -> TaskCase | None:
-    """The task's case (decoded once after a restore, then kept decoded in the store)."""
-    raw = app.riskloop_tables.tasks.get(task_id)
-    if raw is None or isinstance(raw, TaskCase):
-        return raw
-    case = TaskCase.model_validate(raw)
-    app.riskloop_tables.tasks.keep_decoded(task_id, case)
-    return case
+    """The task's case (decoded once after a restore, then kept decoded)."""
+    return app.riskloop_tables.tasks.decoded(task_id, TaskCase)
 
 
 async def handle_command(app: RiskLoopApp, event: faust.EventT) -> None:

@@ -148,7 +148,7 @@ def test_yaml_the_parser_cannot_hold_is_refused_as_a_pack_problem() -> None:
 
 
 def test_routing_an_event_counts_no_rule_error() -> None:
-    """``entities`` (which partition a rule's entity lives on) runs conditions too; an error
+    """Routing (``entities``, then ``concerned``, which runs conditions too); an error
     there is counted once, by ``evaluate``, not twice."""
     from rules.compiler import load_pack_text
     from rules.engine import RuleEngine
@@ -164,6 +164,7 @@ def test_routing_an_event_counts_no_rule_error() -> None:
     engine = RuleEngine([pack])
     event = {"event_id": "e", "event_time": "2026-12-01T00:00:00Z", "address": "a"}
     assert engine.entities("complaints", event) == {"p.r": "a"}
+    assert engine.concerned("complaints", event, {"p.r"}) == {"p.r"}
     assert engine.pop_errors() == {}
     engine.evaluate("complaints", event, {})
     assert engine.pop_errors() == {"p.r": 1}
