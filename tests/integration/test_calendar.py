@@ -18,7 +18,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -135,15 +135,17 @@ def test_drills_at_the_year_end_and_in_spring_festival_open_every_task(
         timer_interval=0.5,
         models_enabled=False,  # model warnings follow partition interleaving (README: Status)
     )
-    today = datetime.now(UTC).replace(microsecond=0)
+    # Every drill at 10:00 China time: trucks' curfew fences (banned_hours) follow the time of
+    # day, so a "today" run at 21:00 raised curfew warnings a 10:00 run does not.
+    today = datetime.now(CST).replace(hour=10, minute=0, second=0, microsecond=0)
     drills = {
-        "today": None,
+        "today": today,
         "2026-12-23": datetime(2026, 12, 23, 10, 0, tzinfo=CST),
         "2027-02-10": datetime(2027, 2, 10, 10, 0, tzinfo=CST),
     }
     opened: dict[str, set[str]] = {}
     for name, clock_start in drills.items():
-        start = clock_start or today
+        start = clock_start
         began = time.monotonic()
         with own_topics(base, tmp_path, clock_start=clock_start) as s:
             proc, tasks, text = replay(s, worker, start - timedelta(hours=1))
