@@ -293,13 +293,17 @@ class Settings(BaseSettings):
         " clock (absence rules, silent trucks); 0: event time only",
     )
     snapshot_interval: float = Field(
-        60.0, gt=0, description="seconds between model snapshots to the SQL store"
+        60.0,
+        gt=0,
+        description="unused since the models are written at each checkpoint"
+        " (streams/model_state.py); kept so existing environments still load",
     )
     snapshot_key: SecretStr | None = Field(
         None,
         description="secret HMAC key signing model snapshots (a snapshot that does not verify is"
         " never unpickled); unset: a random key kept in data_dir/snapshot.key (0600). Set the"
-        " same key on every worker that shares the SQL store",
+        " same key on every worker of an app: partitions, and the models in their checkpoint, move"
+        " between workers",
     )
     commit_interval: float = Field(
         1.0, gt=0, description="seconds between offset commits (a crash redoes at most this)"

@@ -19,6 +19,7 @@ from streams.checkpoint import Checkpoint, changelog_topic, read_partition, repl
 from streams.control import ControlState
 from streams.health import RiskLoopAgent
 from streams.logs import get_logger
+from streams.model_state import PartitionModels
 from streams.runtime import Runtime, build_runtime
 from streams.state import Store
 from streams.tables import Tables
@@ -143,6 +144,9 @@ def build_app(settings: Settings, runtime: Runtime | None = None, **overrides: A
     rt.worker_id = worker_identity(settings)
     rt.event_clocks.store = app.riskloop_tables.clocks
     app.riskloop_checkpoint = _checkpoint(app)
+    if isinstance(rt.models, PartitionModels):  # the models are partition state too
+        rt.models.store = app.riskloop_store
+        app.riskloop_checkpoint.models = rt.models.records
     app.riskloop_dedup = DedupWindow(app.riskloop_tables.dedup, settings.dedup_window_seconds)
     app.riskloop_sinks = None
     app.riskloop_control = ControlState()

@@ -59,6 +59,9 @@ from streams.state import PartitionState, Store
 log = get_logger(__name__)
 
 MARKER = "~checkpoint"
+MODEL_PREFIX = b"~model"
+"""Keys of the models' records (streams/model_state.py): signed pickles, kept as raw bytes,
+never JSON-decoded here and never unpickled here."""
 _SEP = "/"
 
 
@@ -118,9 +121,13 @@ def replay_changelog(records: list[tuple[bytes, bytes | None]]) -> Restored:
     """
     state = PartitionState()
     pending: dict[tuple[str, str], Any] = {}
+    pending_models: dict[bytes, bytes | None] = {}
     out = Restored(state)
     for key, value in records:
         out.records += 1
+        if key.startswith(MODEL_PREFIX):
+            pending_models[key] = value
+            continue
         if key == MARKER.encode():
             try:
                 marker = orjson.loads(value or b"{}")
@@ -134,14 +141,19 @@ def replay_changelog(records: list[tuple[bytes, bytes | None]]) -> Restored:
                 else:
                     state.table(table)[k] = v
             pending.clear()
+            state.model_records.update(pending_models)
+            pending_models.clear()
             state.absorbed = absorbed
             continue
         try:
             pending[split_key(key)] = None if value is None else orjson.loads(value)
         except (ValueError, UnicodeDecodeError):
             out.bad += 1
-    out.torn = len(pending)
+    out.torn = len(pending) + len(pending_models)
     state.dirty = set(pending)  # written back with their marker-time values (or deleted)
+    for key in pending_models:  # likewise the models' records (None: none at the marker)
+        state.model_records.setdefault(key, None)
+    state.models_rewrite = bool(pending_models)
     return out
 
 
@@ -187,6 +199,8 @@ class Checkpoint:
     flush: Callable[[], Awaitable[None]]  # the producer's flush
     drain: Callable[[], Awaitable[bool]] | None = None  # the sinks (streams/outputs.py)
     on_checkpoint: Callable[[int, int, float], None] | None = None  # records, bytes, seconds
+    # the records of a partition's models when they changed (streams/model_state.py)
+    models: Callable[[PartitionState], list[tuple[bytes, bytes | None]]] | None = None
     worker: str = ""
     seq: int = 0
     _open: asyncio.Event = field(default_factory=asyncio.Event)
@@ -287,9 +301,10 @@ class Checkpoint:
         for partition, state in list(self.store.partitions.items()):
             if not self.expect(partition).is_set():
                 continue  # still restoring: nothing of it has been changed here
-            if not state.dirty and state.absorbed == self._marked.get(partition):
+            models = self.models(state) if self.models is not None else []
+            if not state.dirty and not models and state.absorbed == self._marked.get(partition):
                 continue
-            records = []
+            records = models
             for table, key in sorted(state.dirty):
                 records.append(
                     (record_key(table, key), encode(state.tables.get(table, {}).get(key)))
@@ -328,4 +343,9 @@ class Checkpoint:
         for partition, (records, _) in snapshot.items():
             state = self.store.partitions.get(partition)
             if state is not None:
-                state.dirty.update(split_key(key) for key, _ in records)
+                state.dirty.update(
+                    split_key(key) for key, _ in records if not key.startswith(MODEL_PREFIX)
+                )
+                if any(key.startswith(MODEL_PREFIX) for key, _ in records):
+                    state.models_saved = -1  # written again, whole, at the next checkpoint
+                    state.models_rewrite = True

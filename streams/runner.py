@@ -8,7 +8,7 @@ from faust.worker import Worker
 
 from config.settings import Settings
 from infra.process import ensure_port_free
-from streams import consumer, health, logs, memory, snapshots
+from streams import consumer, health, logs, memory
 from streams.admin import create_topics, require_broker
 from streams.control import run_control_plane
 from streams.logs import get_logger
@@ -36,7 +36,6 @@ def make_worker(settings: Settings) -> RiskLoopWorker:
     async def trim_memory() -> None:
         memory.trim()
 
-    snapshots.install(app)  # restore models before any agent scores; save them periodically
     outputs = Outputs(settings, app.riskloop_runtime.metrics)
     app.riskloop_sinks = outputs
 

@@ -132,10 +132,10 @@ def build_runtime(settings: Settings, metrics: Metrics | None = None) -> Runtime
     )
     for fs in shipped_fence_sets(PROJECT_ROOT / "config" / "geofences"):
         rt.fence_sets[fs.name] = fs
-    if settings.models_enabled:
-        from models.runtime import build_models
+    if settings.models_enabled:  # one copy per partition, in its checkpoint
+        from streams.model_state import PartitionModels
 
-        rt.models = build_models(settings)
+        rt.models = PartitionModels(settings)
     for kind, names in rt.active_versions().items():
         for name, version in names.items():
             rt.metrics.active_version.labels(kind, name).info({"version": version})

@@ -46,6 +46,13 @@ class PartitionState:
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
     dirty: set[tuple[str, str]] = field(default_factory=set)
     absorbed: dict[str, int] = field(default_factory=dict)  # "topic:partition" → next offset
+    # The partition's own copy of the online models (streams/model_state.py): built on first
+    # use from ``model_records`` (its signed snapshot records as of the last marker), written
+    # at a checkpoint when ``models.changes`` moved past ``models_saved``.
+    models: Any = None
+    model_records: dict[bytes, bytes | None] = field(default_factory=dict)
+    models_saved: int = -1
+    models_rewrite: bool = False  # a torn checkpoint cut model records: write them back
 
     def table(self, name: str) -> dict[str, Any]:
         found = self.tables.get(name)

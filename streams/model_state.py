@@ -1,0 +1,222 @@
+"""The online models as partition state: one copy per partition, written at its checkpoint.
+
+Why: models shared by a worker's partitions learnt in whatever order Kafka interleaved those
+partitions (a model warning was not reproducible run to run), and they lived outside the
+checkpoint: after a SIGKILL the events redone since the last commit were learnt a second time
+(~280 anomalous readings learnt twice once made a warm model stop alerting) and what was learnt
+since the last SQL snapshot was lost.
+
+Now partition *n* has its own :class:`~models.runtime.WorkerModels`, which learns only from
+the events of partition *n* (of every input topic, in the order that partition absorbed them)
+and is part of that partition's state (``PartitionState.models``). The order, with
+streams/checkpoint.py:
+
+1. **Learn.** An event handled on partition *n* is scored by, and teaches, partition *n*'s
+   models (a disposition's label teaches the models of the partition that owns its entity).
+2. **Checkpoint.** With the gate closed (step 2 of streams/checkpoint.py), every model of a
+   partition whose models changed since its last checkpoint is pickled and signed
+   (models/snapshot.py, HMAC under the snapshot key) *with the partition's absorbed offsets*,
+   cut into chunks of at most :data:`CHUNK` bytes (under Kafka's 1 MB message limit) and
+   written to the partition's changelog as ``~model/<name>/<i>``, then an index ``~models``
+   naming the chunks, then the partition's other dirty keys and its marker. The models and
+   the offsets are thus committed together, by the same marker.
+3. **Restore.** A partition taken over (after a SIGKILL, a rebalance) gets its models back
+   from the records at its last marker, on first use: the shipped defaults are built, each
+   snapshot is verified (a chunk missing, a signature that does not verify, another factory or
+   state version: logged, that model starts fresh — never unpickled unsigned) and restored,
+   then every publication the control plane applied in this worker is applied again in order
+   (:meth:`WorkerModels.add` refuses those the snapshot already holds). The events after the
+   marker are redelivered and learnt once, by normal processing: nothing learnt is lost,
+   nothing learnt twice, so no catch-up pass over the input is needed.
+
+Cost (measured 2026-12-02 on the 2-core dev machine, see README "When a worker dies"): the four
+models of one partition pickle in about 2 ms and 36 KB after 2,000 events of 60 entities;
+with 10,000 distinct entities about 50 ms and 1 MB per partition. Only partitions whose models
+changed are written, so a partition idle since its last checkpoint costs nothing.
+
+Hot-loading stays per worker: a publication is checked once on :attr:`PartitionModels.loose`
+(the template; what ``/status`` reports), and only one it accepts reaches the partitions' copies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import orjson
+
+from config.settings import Settings
+from models.drift import DriftEvent
+from models.errors import PublicationRejected
+from models.publication import ModelPublication
+from models.runtime import WorkerModels, build_models
+from models.score import ModelScore
+from streams.logs import get_logger
+from streams.state import PartitionState, Store, current_scope
+
+log = get_logger(__name__)
+
+CHUNK = 512 * 1024
+"""Largest model record: Kafka refuses messages over ~1 MB by default (broker and producer)."""
+INDEX = b"~models"
+
+
+def chunk_key(name: str, index: int) -> bytes:
+    return f"~model/{name}/{index}".encode()
+
+
+def snapshot_records(
+    models: WorkerModels, offsets: Mapping[str, int], *, key: bytes
+) -> list[tuple[bytes, bytes | None]]:
+    """Every live model as signed snapshot chunks tied to ``offsets``, then the index.
+
+    >>> from config.settings import Settings
+    >>> recs = snapshot_records(build_models(Settings(_env_file=None)), {"t:0": 3}, key=b"k" * 32)
+    >>> recs[-1][0], orjson.loads(recs[-1][1])["equipment-anomaly"]
+    (b'~models', 1)
+    """
+    out: list[tuple[bytes, bytes | None]] = []
+    index: dict[str, int] = {}
+    for name, blob in models.snapshot(offsets, key=key).items():
+        pieces = [blob[i : i + CHUNK] for i in range(0, len(blob), CHUNK)] or [b""]
+        index[name] = len(pieces)
+        out.extend((chunk_key(name, i), piece) for i, piece in enumerate(pieces))
+    out.append((INDEX, orjson.dumps(index)))
+    return out
+
+
+def snapshot_blobs(records: Mapping[bytes, bytes | None]) -> dict[str, bytes]:
+    """Model name → its whole snapshot, from a partition's model records (the chunks the index
+    names; a model with a chunk missing is left out and logged: it starts fresh).
+
+    >>> snapshot_blobs({b"~model/m/0": b"ab", b"~model/m/1": b"c", b"~models": b'{"m": 2}'})
+    {'m': b'abc'}
+    """
+    raw = records.get(INDEX)
+    if not raw:
+        return {}
+    try:
+        index = {str(k): int(v) for k, v in orjson.loads(raw).items()}
+    except (ValueError, TypeError, AttributeError):
+        log.warning("model index unreadable; the models start fresh", index=raw[:80].hex())
+        return {}
+    out: dict[str, bytes] = {}
+    for name, count in index.items():
+        pieces = [records.get(chunk_key(name, i)) for i in range(count)]
+        if any(p is None for p in pieces):
+            log.warning("model snapshot incomplete; that model starts fresh", model=name)
+            continue
+        out[name] = b"".join(p for p in pieces if p is not None)
+    return out
+
+
+class PartitionModels:
+    """``Runtime.models`` in a worker: the models of the partition the current event is on.
+
+    Outside an event (the control plane, tools, tests without a store) calls go to
+    :attr:`loose`, the template every partition's copy is built from.
+    """
+
+    def __init__(self, settings: Settings, store: Store | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.loose = build_models(settings)
+        self.applied: list[ModelPublication] = []  # accepted by the control plane, in order
+        self._key: bytes | None = None
+
+    @property
+    def key(self) -> bytes:
+        """The snapshot key (streams/snapshots.py), read when first needed."""
+        if self._key is None:
+            from streams.snapshots import snapshot_key
+
+            self._key = snapshot_key(self.settings)
+        return self._key
+
+    @property
+    def registry(self) -> Any:
+        return self.loose.registry
+
+    # -- hot-loading ---------------------------------------------------------------------
+    def add(self, pub: ModelPublication) -> None:
+        """Check ``pub`` once on the template (raises :class:`PublicationRejected`), then apply
+        it to every partition's models built so far; later ones get it when built."""
+        self.loose.add(pub)
+        self.applied.append(pub)
+        for partition, state in self._built():
+            try:
+                state.models.add(pub)
+            except PublicationRejected as exc:  # e.g. older than that partition's snapshot
+                log.info("publication not applied to a partition", partition=partition,
+                         model=pub.name, reason=str(exc))  # fmt: skip
+
+    def versions(self) -> dict[str, str]:
+        return self.loose.versions()
+
+    # -- events --------------------------------------------------------------------------
+    def process(self, source: str, record: Any) -> Iterator[ModelScore]:
+        return self._here().process(source, record)
+
+    def learn_label(self, name: str, features: dict[str, float], confirmed: bool) -> None:
+        self._here().learn_label(name, features, confirmed)
+
+    def observe_disposition(self, name: str, confirmed: bool) -> DriftEvent | None:
+        return self._here().observe_disposition(name, confirmed)
+
+    def pop_drift_events(self) -> list[DriftEvent]:
+        events = self.loose.pop_drift_events()
+        for _, state in self._built():
+            events.extend(state.models.pop_drift_events())
+        return events
+
+    def shadow_stats(self, name: str) -> dict[str, Any]:
+        return self._here().shadow_stats(name)
+
+    def _here(self) -> WorkerModels:
+        scope = current_scope()
+        if scope is None or self.store is None:
+            return self.loose
+        state = self.store.partitions.get(scope.partition)
+        if state is None:
+            return self.loose
+        if state.models is None:
+            state.models = self.build(state)
+        models: WorkerModels = state.models
+        return models
+
+    def _built(self) -> list[tuple[int, PartitionState]]:
+        if self.store is None:
+            return []
+        return [(p, s) for p, s in list(self.store.partitions.items()) if s.models is not None]
+
+    # -- the checkpoint ------------------------------------------------------------------
+    def build(self, state: PartitionState) -> WorkerModels:
+        """A partition's models as of its last marker (step 3 of the module docstring)."""
+        models = build_models(self.settings)
+        blobs = snapshot_blobs(state.model_records)
+        for name, blob in blobs.items():
+            header = models.restore(name, blob, key=self.key)
+            if header is not None:
+                log.info("model restored", model=name, version=header.version,
+                         offsets=header.offsets)  # fmt: skip
+        for pub in self.applied:  # those in the snapshot already are refused
+            with contextlib.suppress(PublicationRejected):
+                models.add(pub)
+        if not state.models_rewrite:
+            state.models_saved = models.changes
+        return models
+
+    def records(self, state: PartitionState) -> list[tuple[bytes, bytes | None]]:
+        """The model records a checkpoint writes for ``state`` (called with the gate closed,
+        so the models and ``state.absorbed`` agree): all of them when the models changed,
+        the marker-time ones again after a torn checkpoint, else none."""
+        models = state.models
+        if models is not None and models.changes != state.models_saved:
+            state.models_saved = models.changes
+            state.models_rewrite = False
+            return snapshot_records(models, state.absorbed, key=self.key)
+        if state.models_rewrite:
+            state.models_rewrite = False
+            return sorted(state.model_records.items())
+        return []
