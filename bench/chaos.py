@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -279,14 +280,14 @@ def space(
     run = uuid.uuid4().hex[:8]
     work = work / f"run-{run}"
     work.mkdir(parents=True)
-    # Rules only: an online model learns from every event in the order the worker interleaves
-    # partitions, which Kafka does not fix even without faults, so a model-raised warning is
-    # not reproducible run to run; what must be identical is the rule-driven loop. Silences
+    # The online models on: each partition has its own, in its checkpoint with the offsets it
+    # absorbed (streams/model_state.py), so a model-raised warning is the same run to run and
+    # after any fault; every worker of a run shares one snapshot key. Silences
     # run on event time only: a quiet partition's clock following the wall clock after
     # ``idle_clock_after`` would fire the stream's trailing silences in whichever run idled
     # longer before its snapshot.
     s = base.with_overrides(
-        models_enabled=False, idle_clock_after=0,
+        models_enabled=True, snapshot_key=secrets.token_hex(32), idle_clock_after=0,
         app_id=f"riskloop-chaos-{run}", data_dir=work / "worker-0", sql_url=sql_url,
         web_port=free_port(), log_format="json", topics=private_topics(run),
         kafka_broker=kafka_broker or base.kafka_broker, redis_url=redis_url or base.redis_url,

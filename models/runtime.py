@@ -92,8 +92,13 @@ class WorkerModels:
         if pub.name not in names:
             names.append(pub.name)
 
-    def process(self, source: str, record: Any) -> Iterator[ModelScore]:
-        """Score-then-learn every model of ``source`` (live and shadow)."""
+    def process(self, source: str, record: Any, *, learn: bool = True) -> Iterator[ModelScore]:
+        """Score-then-learn every model of ``source`` (live and shadow); with ``learn=False``
+        score the live ones only (an event handled again after a pause, learnt the first time)."""
+        if not learn:
+            for name in self.by_source.get(source, []):
+                yield self.registry.get(name).score_one(record)
+            return
         if source == "complaints" and getattr(record, "uscc", None):
             for name in self.by_source.get("inspections", []):
                 model = self.registry.get(name)

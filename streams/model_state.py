@@ -155,8 +155,8 @@ class PartitionModels:
         return self.loose.versions()
 
     # -- events --------------------------------------------------------------------------
-    def process(self, source: str, record: Any) -> Iterator[ModelScore]:
-        return self._here().process(source, record)
+    def process(self, source: str, record: Any, *, learn: bool = True) -> Iterator[ModelScore]:
+        return self._here().process(source, record, learn=learn)
 
     def learn_label(self, name: str, features: dict[str, float], confirmed: bool) -> None:
         self._here().learn_label(name, features, confirmed)

@@ -20,6 +20,7 @@ from schemas.records import Reason, Record, RekeyedEvent, TruckFix
 from streams.emit import Output, output
 from streams.rekey import split
 from streams.runtime import Runtime
+from streams.state import retrying
 
 
 @dataclass
@@ -71,8 +72,8 @@ def score(
         for fences, det in track(rt, record, vehicles):
             out.detections.append(det)
             out.hits.extend(detection_hits(rt, fences, det, rule_state, where))
-    if rt.models is not None:
-        out.scores = list(rt.models.process(source, record))
+    if rt.models is not None:  # a retried event was learnt by its first attempt
+        out.scores = list(rt.models.process(source, record, learn=not retrying()))
     count_rule_errors(rt)
     m = rt.metrics
     for hit in out.hits:

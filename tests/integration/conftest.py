@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -71,6 +72,9 @@ def private_settings(tmp: Path, **overrides: Any) -> Iterator[Settings]:
         "web_port": free_port(),
         "log_format": "json",
         "topics": private_topics(run),
+        # every worker of a test shares one snapshot key, as every worker of a deployment
+        # must: a partition's models move with it (streams/model_state.py)
+        "snapshot_key": secrets.token_hex(32),
     }
     s = Settings(_env_file=None, **{**fields, **overrides})  # type: ignore[call-arg]
     create_topics(s)

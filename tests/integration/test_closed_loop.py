@@ -385,18 +385,15 @@ def test_sigkill_mid_run_ends_like_an_uninterrupted_run(
     from tests.integration.conftest import private_topics
 
     with postgres_database(live_settings) as url_a, postgres_database(live_settings) as url_b:
-        # The loop is compared with the online models off: a model learns from every event, and
-        # what it learnt between its last snapshot and the kill is not replayed (a known limit,
-        # see README "Status"), so model-raised warnings may differ. Rules, warnings, tasks,
-        # states and the audit trail must not. Silences on event time only (bench/chaos.py).
-        run_a = live_settings.with_overrides(
-            sql_url=url_a, models_enabled=False, idle_clock_after=0
-        )
+        # The online models on: they are partition state (streams/model_state.py), restored
+        # with the offsets they absorbed, so rules, models, warnings, tasks, states and the
+        # audit trail must all come out the same. Silences on event time only (bench/chaos.py).
+        run_a = live_settings.with_overrides(sql_url=url_a, models_enabled=True, idle_clock_after=0)
         # B checkpoints every 20 s: the first half of the stream is checkpointed, the second is
         # being handled when the kill comes, and must be redone from the restored state
         run_b = live_settings.with_overrides(
             sql_url=url_b, app_id=live_settings.app_id + "-b", data_dir=tmp_path / "worker-b",
-            models_enabled=False, topics=private_topics(uuid.uuid4().hex[:8]),
+            models_enabled=True, topics=private_topics(uuid.uuid4().hex[:8]),
             web_port=live_settings.web_port + 1, commit_interval=20.0, commit_every=100_000,
             idle_clock_after=0,
         )  # fmt: skip

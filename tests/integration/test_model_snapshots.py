@@ -1,11 +1,13 @@
-"""Model snapshots survive a crash (issue "Online models", item 3, Done-when).
+"""A warm model survives a crash (issue "Online models", item 3, Done-when; issue #16 item 4).
 
 A SKAB pump run (pressure vessel readings, anomaly in its last quarter) streams through a real
-worker that snapshots its models to SQL every second. The detector alerts inside the anomaly;
-the worker is SIGKILLed mid-anomaly once a snapshot of everything produced so far is in SQL,
-restarted with the same settings, and the rest streamed: it keeps alerting inside the anomaly.
-That proves the warm-up survived — after the restart the unit has fewer readings left than the
-400 a fresh model learns before it may alert, and a warning needs a warmed-up score.
+worker. The detector alerts inside the anomaly; the worker is SIGKILLed mid-anomaly once a
+checkpoint holds its model with the offsets of everything produced so far (the model is
+partition state, streams/model_state.py), restarted with the same settings, and the rest
+streamed: it keeps alerting inside the anomaly. That proves the warm-up survived — after the
+restart the unit has fewer readings left than the 400 a fresh model learns before it may alert,
+and a warning needs a warmed-up score. It runs with checkpoints every 100 events and by time
+only (``commit_every`` 10,000): once the latter made ~280 redone readings be learnt twice.
 
 The false-alarm half of the Done-when (a 不属实 disposition lowers the next score of the same
 pattern) is covered in tests/unit/models/test_worker_models.py on ``WorkerModels.learn_label``.
@@ -25,7 +27,9 @@ import pytest
 from config.settings import PROJECT_ROOT, Settings
 from models.snapshot import read_header
 from schemas.mapping import load_mapping
-from sinks.sql import SqlStore
+from streams.checkpoint import changelog_topic, read_partition, replay_changelog
+from streams.model_state import snapshot_blobs
+from streams.rekey import partition_of
 from streams.replay import Outgoing, iter_replay
 from tests.integration.conftest import collect, produce, tail_consumer
 
@@ -39,34 +43,24 @@ def _rows() -> list[Outgoing]:
     return list(iter_replay(SKAB, "equipment", load_mapping("skab")))
 
 
-def _wait_snapshot(s: Settings, covering: int, timeout: float = 60) -> dict[str, int]:
-    """Offsets of the first snapshot row that has seen ``covering`` readings."""
-    store = SqlStore.from_settings(s)
+def _wait_checkpoint(s: Settings, key: bytes, covering: int, timeout: float = 60) -> dict[str, int]:
+    """Offsets of the model in the key's partition's changelog, once they cover ``covering``
+    readings (the checkpoint's marker commits them with the partition's offsets)."""
+    partition = partition_of(key.decode(), s.topics.partitions)
     deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            with _quiet_missing_table():
-                stored = store.latest_snapshot(MODEL)
-                if stored is not None and sum(stored.offsets.values()) >= covering:
-                    header, _ = read_header(stored.state)
-                    assert header.model == MODEL
-                    return stored.offsets
-            time.sleep(0.5)
-    finally:
-        store.close()
-    raise AssertionError(f"no snapshot of {MODEL} covering {covering} readings in {timeout}s")
-
-
-class _quiet_missing_table:
-    """The worker migrates the store on start; until then reading it may fail."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, *_: Any) -> bool:
-        from sinks.errors import StoreError
-
-        return kind is not None and issubclass(kind, StoreError)
+    while time.monotonic() < deadline:
+        try:
+            records = read_partition(s.bootstrap_servers, changelog_topic(s.app_id), partition)
+        except Exception:  # the worker creates the topic on its first checkpoint
+            records = []
+        blob = snapshot_blobs(replay_changelog(records).state.model_records).get(MODEL)
+        if blob is not None:
+            header, _ = read_header(blob)
+            readings = {k: v for k, v in header.offsets.items() if k.startswith(s.topics.equipment)}
+            if sum(readings.values()) >= covering:
+                return readings  # (the partition's other inputs, e.g. ticks, are there too)
+        time.sleep(0.5)
+    raise AssertionError(f"no checkpoint of {MODEL} covering {covering} readings in {timeout}s")
 
 
 def _model_alerts(msgs: list[tuple[str, dict]], event_ids: set[str]) -> list[dict]:
@@ -87,14 +81,16 @@ def _line(event_id: str) -> int:
     return int(event_id.rsplit("-", 1)[1])
 
 
+@pytest.mark.parametrize("commit_every", [100, 10_000])
 def test_warm_model_survives_sigkill(
     live_settings: Settings,
     worker: Callable[..., Any],
     monkeypatch: pytest.MonkeyPatch,
+    commit_every: int,
 ) -> None:
     # Faust reads this from the environment: the killed member leaves the group in 6 s, not 60.
     monkeypatch.setenv("BROKER_SESSION_TIMEOUT", "6")
-    s = live_settings.model_copy(update={"snapshot_interval": 1.0})
+    s = live_settings.with_overrides(commit_every=commit_every)
     rows = _rows()
     before, after = rows[:KILL_AFTER], rows[KILL_AFTER:]
     ids_before = {_event_id(o) for o in before}
@@ -103,7 +99,7 @@ def test_warm_model_survives_sigkill(
     alerts = tail_consumer(s.bootstrap_servers, [s.topics.alerts])
     first = worker(s)
     produce(s.bootstrap_servers, s.topics.equipment, [(o.key, o.value) for o in before])
-    offsets = _wait_snapshot(s, covering=len(before))
+    offsets = _wait_checkpoint(s, before[0].key or b"", covering=len(before))
     msgs = collect(alerts, lambda m: bool(_model_alerts(m, ids_before)), timeout=30)
     alerted = _model_alerts(msgs, ids_before)
     assert alerted, "the detector raised no warning inside the anomaly before the crash"

@@ -177,3 +177,37 @@ async def test_a_publication_after_the_snapshot_applies_and_one_before_does_not(
     v3 = v2.model_copy(update={"version": "3", "published_at": datetime.now(UTC)})
     again.riskloop_runtime.models.add(v3)  # published after the snapshot: every partition
     assert again.riskloop_store.partitions[partition].models.versions()[MODEL] == "3"
+
+
+def inspection_learnt(app: RiskLoopApp, ev: dict[str, Any]) -> list[float]:
+    """The inspection model of the event's partition: its scores of the event's pattern."""
+    state = app.riskloop_store.partitions[
+        partition_of(ev["uscc"], app.riskloop_settings.topics.partitions)
+    ]
+    assert state.models is not None
+    model = state.models.registry.get("inspection-risk")
+    probes = [{**ev, "event_id": f"probe-{i}", "critical_count": i} for i in range(4)]
+    return [model.score_one(p).score for p in probes]
+
+
+async def test_an_event_retried_after_a_full_disk_is_learnt_once(
+    app: RiskLoopApp, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import streams.pipeline as pipeline
+    from tests.streams.test_full_disk import FullThenRoom, _no_sleep
+    from tests.streams.test_redelivery import _inspect
+
+    ev = inspection()
+    once = _restarted(settings, {})
+    await _inspect(once, ev)
+    twice = _restarted(settings, {})
+    await _inspect(twice, {**ev, "event_id": ev["event_id"] + "-b"})
+    await _inspect(twice, ev)
+
+    sinks = FullThenRoom(full=2)
+    app.riskloop_sinks = sinks
+    monkeypatch.setattr(pipeline.asyncio, "sleep", _no_sleep)
+    await _inspect(app, ev)
+    assert sinks.calls == 3, "handled three times: twice refused, once stored"
+    assert inspection_learnt(app, ev) == inspection_learnt(once, ev)
+    assert inspection_learnt(twice, ev) != inspection_learnt(once, ev), "the probe can tell"
