@@ -1,8 +1,9 @@
-"""The models one worker runs: the default model per source, hot-loadable by name.
+"""One set of models: the default model per source, hot-loadable by name.
 
-Models are per worker, not per partition: a River model learns from every event this worker
-scores. The registry keeps the previous version of each (rollback) and an optional shadow
-candidate that scores alongside the live one.
+A worker holds one set per input partition (streams/model_state.py): each learns only from its
+partition's events and is written in that partition's checkpoint, so what it learnt is
+deterministic for a given input and survives a crash exactly. The registry keeps the previous
+version of each (rollback) and an optional shadow candidate that scores alongside the live one.
 
 Snapshots (:mod:`models.snapshot`) carry what a model learnt across restarts: ``snapshot`` turns
 every live model into bytes tied to the input offsets, ``restore`` puts one back. A snapshot the

@@ -1,7 +1,8 @@
 """Model snapshots: state as bytes, versioned, content-hashed, tied to the offsets it had seen.
 
-A worker snapshots its models now and then and on shutdown; on start it restores the latest one
-and replays the source topics from the recorded offsets, so no event is learnt twice or missed.
+A worker snapshots each partition's models at that partition's checkpoint, with the offsets the
+partition had absorbed (streams/model_state.py); a partition's next owner restores them and the
+events after those offsets come again, so no event is learnt twice or missed.
 
 Format: ``RLSNAP2\\n`` + the hex HMAC-SHA256 of the rest + ``\\n`` + one line of JSON header +
 ``\\n`` + the pickled model. The header carries the factory, its state version, the model's

@@ -39,7 +39,6 @@ async def ingest(app: RiskLoopApp, source: str, event: faust.EventT) -> Record |
     if counting:
         m.events_in.labels(source).inc()
     msg = event.message
-    rt.offsets[f"{msg.topic}:{msg.partition}"] = msg.offset  # what model snapshots have seen
     raw = event.value if isinstance(event.value, bytes) else bytes(event.value or b"")
     try:
         record = decode_source(

@@ -82,7 +82,6 @@ class Runtime:
     event_watermark: float = 0.0  # newest event time seen: dedup expires by event time
     event_clocks: EventClocks = field(default_factory=EventClocks)  # absence, silent trucks
     clocks_sent: dict[int, dict[str, float]] = field(default_factory=dict)  # last clock tick
-    offsets: dict[str, int] = field(default_factory=dict)  # "topic:partition" → last offset read
     # entity → EntityWarnings, the most recently used only: 100,000 enterprises must not all
     # stay decoded in memory (the table is the truth; this saves decoding hot entities)
     warnings_cache: MutableMapping[str, Any] = field(
