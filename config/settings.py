@@ -317,7 +317,8 @@ class Settings(BaseSettings):
     commit_every: int = Field(
         100, gt=0,
         description="commit after this many events, if sooner (each commit is a checkpoint; "
-        "it also bounds what a crash redoes, which the models learn again)",
+        "it also bounds what a crash redoes; the models are in the checkpoint, so nothing is "
+        "learnt twice)",
     )  # fmt: skip
     models_enabled: bool = Field(True, description="run the online models (off: rules only)")
     task_min_level: WarningLevel = Field(
