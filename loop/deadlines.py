@@ -49,7 +49,7 @@ CST = timezone(timedelta(hours=8), "CST")
 END_OF_DAY = time(23, 59, 59)
 """A period ends at 24:00 of its last day; one second earlier keeps the instant on that date."""
 
-_SPEC = re.compile(r"\s*(\d+)\s*(wd|m|h|d)\s*")
+_SPEC = re.compile(r"\s*(\d+)\s*(wd|m|h|d)\s*", re.ASCII)
 _CLOCK = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
 _MAX_SCAN_DAYS = 400  # no statutory break is this long; stops a broken calendar from looping
 

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from rules.compiler import CompiledPack
 
 DEFAULT_PATH = PROJECT_ROOT / "config" / "routing.yaml"
-_REGION = re.compile(r"\d{6}")
+_REGION = re.compile(r"\d{6}", re.ASCII)  # GB/T 2260 digits only, not "１１０１００"
 _DEPARTMENT = re.compile(r"[A-Za-z0-9_-]{1,100}")  # a legal, dot-free Kafka topic suffix
 _KEYS = {"source", "item_code", "region", "departments", "note"}
 

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from schemas.errors import ConfigError
 
-_REGION_PREFIX = re.compile(r"\d{2}(\d{2}){0,2}")
+_REGION_PREFIX = re.compile(r"\d{2}(\d{2}){0,2}", re.ASCII)  # not "１１" or "١١"
 
 
 class Silence(BaseModel):

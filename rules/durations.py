@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from schemas.errors import RiskLoopError
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-_PART = re.compile(r"(\d+)([smhdw])")
+_PART = re.compile(r"(\d+)([smhdw])", re.ASCII)
 _WHOLE = re.compile(r"(?:\d+[smhdw])+")
 _DEADLINE = re.compile(r"\d+(?:m|h|d|wd)")
 

@@ -39,7 +39,7 @@ MAX_REGEX_REPEAT = 1000
 """Counted repetitions of anything else (``[0-9]{18}``)."""
 
 _UNICODE_CLASS = re.compile(r"\\[wWdDsSpP]|\.")
-_COUNT = re.compile(r"\{(\d+)(?:,(\d*))?\}")
+_COUNT = re.compile(r"\{(\d+)(?:,(\d*))?\}", re.ASCII)
 
 
 def text_problems(text: str) -> list[str]:

@@ -24,7 +24,7 @@ Department = Literal[
 ]
 CompareOp = Literal[">=", ">", "<=", "<", "=="]
 
-_SEMVER = re.compile(r"(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?")
+_SEMVER = re.compile(r"(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?", re.ASCII)
 _RULE_ID = r"^[a-z0-9][a-z0-9_.-]*$"
 
 

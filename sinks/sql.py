@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_REGION_PREFIX = re.compile(r"\d{2}(\d{2}){0,2}")
+_REGION_PREFIX = re.compile(r"\d{2}(\d{2}){0,2}", re.ASCII)  # not "１１" or "١١"
 _INSERTS: dict[str, Callable[[sa.Table], Any]] = {
     "sqlite": sqlite.insert,
     "postgresql": postgresql.insert,

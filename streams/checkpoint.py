@@ -331,8 +331,12 @@ class Checkpoint:
             )
             futures.append(await self.send(self.topic, MARKER.encode(), marker, partition))
         await self.flush()
-        for future in futures:
-            await future  # raises the first delivery error: nothing may be committed then
+        # Every delivery is awaited (a failed one left unretrieved is logged by asyncio as
+        # "never retrieved"), then the first error is raised: nothing may be committed then.
+        outcomes = await asyncio.gather(*futures, return_exceptions=True)
+        failed = next((o for o in outcomes if isinstance(o, BaseException)), None)
+        if failed is not None:
+            raise failed
         for partition, (_, absorbed) in snapshot.items():
             self._marked[partition] = absorbed
         return count, size

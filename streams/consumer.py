@@ -1,7 +1,10 @@
-"""Two changes to Faust's consumer that the checkpoint depends on, and why.
+"""Every place RiskLoop reads or patches a private attribute of Faust's consumer, and why.
 
-Faust has no hooks for either, so both wrap a method of the worker's consumer object; they are
-covered by the SIGKILL and failover tests in tests/integration/.
+Faust has no hooks for these, so this module wraps methods of the worker's consumer object and
+reads its bookkeeping; nothing else in the project touches Faust's private consumer attributes
+(``tests/unit/test_faust_private.py`` scans the source). Each is covered by the SIGKILL and
+failover tests in tests/integration/, which fail if a Faust upgrade changes what they rely on
+(faust-streaming is pinned in pyproject.toml).
 
 1. **The checkpoint before the offsets** (streams/checkpoint.py). Faust flushes its producer,
    then commits the offsets of the events its agents finished. The state those events changed,
@@ -12,6 +15,14 @@ covered by the SIGKILL and failover tests in tests/integration/.
    test). Nothing of them was committed, so their first offset is exactly where at-least-once
    must resume: we seek there explicitly (reading ``Consumer._committed_offset`` and
    ``_read_offset``, Faust's own bookkeeping, which has no public accessor).
+3. **How far each partition has been read**, for the lag gauge: ``Consumer._read_offset``.
+
+Upstream: Faust has no pre-commit hook and no upstream issue asks for one; the nearest change,
+faust-streaming/faust#273 ("flushing producer before commit"), put Faust's own producer flush at
+the very point we wrap. Partitions left unread or uncommitted after a reassignment are Faust's
+robinhood/faust#681 (faust-streaming/faust#318, closed without a fix); clearing ``_read_offset``
+after a seek to the beginning is the fix of robinhood/faust#542 (a read offset left over from
+before the seek makes Faust drop the re-read messages as already seen).
 """
 
 from __future__ import annotations
@@ -57,3 +68,12 @@ def install(consumer: Any, checkpoint: Checkpoint, metrics: Metrics) -> None:
 
     consumer._commit = commit_after_checkpoint
     consumer.perform_seek = seek_uncommitted_to_beginning
+
+
+def read_positions(consumer: Any) -> dict[Any, int | None]:
+    """Topic-partition → the last offset Faust handed to an agent (point 3 above).
+
+    ``Consumer._read_offset`` is Faust's own record (no public accessor; see the module
+    docstring); a copy, so a caller cannot change what Faust believes it has read.
+    """
+    return dict(getattr(consumer, "_read_offset", {}))

@@ -94,7 +94,9 @@ def live_actors(agent: Any) -> int:
     """Actors of ``agent`` whose task still runs.
 
     Faust has no public list of an agent's actors; ``Agent._actors`` (a WeakSet of ActorRefs) is
-    the one it keeps itself. A crashed actor may linger there until collected, and one that the
+    the one it keeps itself. Why we look at all: an agent whose actor crashed stops consuming
+    while the worker runs on and reports healthy (robinhood/faust#416, silent agent failure;
+    robinhood/faust#301, a crashing supervisor that does not exit), so ``/ready`` must see it. A crashed actor may linger there until collected, and one that the
     supervisor "restarted" in place keeps a finished task, so both the task and the crash flag
     are checked, not the service state.
     """

@@ -19,6 +19,7 @@ from schemas.errors import ValidationFailed
 from schemas.records import RekeyedEvent
 from sinks.errors import storage_full
 from streams.alerting import profile_output, raise_warnings
+from streams.consumer import read_positions
 from streams.emit import emit
 from streams.feedback import handle_feedback, handle_profile_event
 from streams.ingest import ingest, send_dead_letter
@@ -224,7 +225,7 @@ def measure_lag(app: RiskLoopApp) -> None:
     """Consumer lag per assigned topic-partition (high watermark minus what we have read)."""
     consumer = app.consumer
     gauge = app.riskloop_runtime.metrics.consumer_lag
-    read = getattr(consumer, "_read_offset", {})
+    read = read_positions(consumer)
     for tp in consumer.assignment():
         if tp.topic.endswith("-changelog") or "__assignor__" in tp.topic:
             continue  # read only during recovery: "behind" there means nothing

@@ -235,3 +235,38 @@ async def test_a_full_disk_pauses_the_event_until_there_is_room(
 
 async def _no_sleep(_: float) -> None:
     return None
+
+
+async def test_a_checkpoint_whose_changelog_write_fails_writes_the_same_keys_next_time(
+    app: RiskLoopApp, sent: Sent
+) -> None:
+    """A failed delivery commits nothing and loses nothing: the keys it carried are dirty again,
+    so the next checkpoint writes them (with the values they hold then) and its marker."""
+    log = _capture(app)
+    deliver = app.riskloop_checkpoint.send
+    failing = True
+
+    async def send(topic: str, key: bytes, value: bytes | None, partition: int) -> Any:
+        if not failing:
+            return await deliver(topic, key, value, partition)
+        broken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        broken.set_exception(OSError(errno.ETIMEDOUT, "broker did not acknowledge"))
+        return broken
+
+    app.riskloop_checkpoint.send = send
+    ev = inspection()
+    async with app.agents["inspections"].test_context() as agent:
+        await agent.put(encode(ev), key=ev["uscc"].encode())
+    with pytest.raises(OSError, match="acknowledge"):
+        await app.riskloop_checkpoint.commit()
+    assert log == {}
+    (state,) = [s for s in app.riskloop_checkpoint.store.partitions.values() if s.dirty]
+    assert ("warnings", ev["uscc"]) in state.dirty
+
+    failing = False
+    written = await app.riskloop_checkpoint.commit()
+    (records,) = log.values()
+    keys = [k for k, _ in records]
+    assert written == len(keys) - 1 and f"warnings/{ev['uscc']}".encode() in keys
+    assert keys[-1] == b"~checkpoint"
+    assert await app.riskloop_checkpoint.commit() == 0, "written once, not again"

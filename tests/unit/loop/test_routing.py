@@ -63,6 +63,7 @@ def test_no_route_and_no_template_is_an_error() -> None:
 def test_region_chain_for_city_and_bad_codes() -> None:
     assert region_chain("330100") == ["330100", "330000", "*"]
     assert region_chain("33") == ["*"]
+    assert region_chain("３３０１００") == ["*"]  # full-width digits are no GB/T 2260 code
 
 
 def test_topic_name() -> None:

@@ -24,6 +24,7 @@ BASE = {
         ({}, "at least one matcher"),
         ({"entity": "X", "reason": " "}, "reason"),
         ({"entity": "X", "region_prefix": "330"}, "2, 4 or 6 digits"),
+        ({"entity": "X", "region_prefix": "３３０１"}, "2, 4 or 6 digits"),  # full-width digits
         ({"entity": "X", "ends_at": T0}, "ends_at must be after"),
     ],
 )
