@@ -94,11 +94,13 @@ class WorkerModels:
 
     def process(self, source: str, record: Any) -> Iterator[ModelScore]:
         """Score-then-learn every model of ``source`` (live and shadow)."""
-        if source == "complaints" and getattr(record, "uscc", None):
+        if source == "complaints":
             for name in self.by_source.get("inspections", []):
                 model = self.registry.get(name)
                 if hasattr(model, "note_complaint"):
-                    model.note_complaint(record.uscc, record.event_time)
+                    model.note_complaint(
+                        record.uscc, record.event_time, lat=record.lat, lon=record.lon
+                    )
         for name in self.by_source.get(source, []):
             live, shadow = self.registry.process(name, record)
             self.changes += 1
