@@ -222,7 +222,7 @@ class ComplaintClassifier(SourceModel):
         if not self.labels_seen:
             return None
         if isinstance(self.category_model, ComplementNB):
-            jll = self.category_model.joint_log_likelihood(x)
+            jll = self.category_model.joint_log_likelihood(x, self.labels_seen)
             return max(self.labels_seen, key=lambda c: (jll.get(c, -math.inf), c))
         return self.category_model.predict_one(x)
 
