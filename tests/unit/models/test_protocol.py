@@ -298,3 +298,22 @@ def test_inspector_rate_learns_only_from_earlier_outcomes():
     other = m.score_one(_inspection(3, 2, inspector="green")).features
     assert before["rate:inspector"] == pytest.approx(0.14)  # the prior: nothing learnt yet
     assert after["rate:inspector"] > 0.14 == pytest.approx(other["rate:inspector"])
+
+
+def test_nab_files_need_their_windows_and_read_any_frequency(tmp_path: Path):
+    folder = tmp_path / "equipment" / "nab"
+    start = datetime(2014, 1, 1)
+    _write(
+        folder / "five_minutes.csv",
+        [
+            {"timestamp": (start + timedelta(minutes=5 * i)).strftime("%Y-%m-%d %H:%M:%S"),
+             "value": 1.0}
+            for i in range(10)
+        ],
+    )  # fmt: skip
+    _write(folder / "no_windows.csv", [{"timestamp": "2014-01-01T00:00:00", "value": 1.0}])
+    window = {"start": "2014-01-01T00:10:00", "end": "2014-01-01T00:20:00"}
+    (folder / "five_minutes.windows.json").write_text(json.dumps({"windows": [window]}))
+    assert [p.stem for p in datasets.nab_files(tmp_path)] == ["five_minutes"]
+    truth = [y for _, y in datasets.nab(folder / "five_minutes.csv")]
+    assert truth == [0, 0, 1, 1, 1, 0, 0, 0, 0, 0]  # both ends inclusive
