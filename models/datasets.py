@@ -12,6 +12,7 @@ import csv
 import gzip
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,19 @@ def _open(path: Path) -> Any:
     if path.suffix == ".gz":
         return gzip.open(path, "rt", encoding="utf-8", newline="")
     return path.open(encoding="utf-8", newline="")
+
+
+@contextmanager
+def _reading(path: Path) -> Iterator[csv.DictReader[str]]:
+    """A CSV reader whose bad values become one clear error naming the file and line."""
+    with _open(path) as fh:
+        reader = csv.DictReader(fh)
+        try:
+            yield reader
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ModelError(
+                f"{path}, line {reader.line_num}: {type(exc).__name__}: {exc}"
+            ) from None
 
 
 def _local(text: str) -> datetime:
@@ -92,8 +106,8 @@ def skab(path: Path) -> Iterator[tuple[dict[str, Any], int]]:
     Each file is a separate run of the test bench, so each is its own equipment unit of type
     ``pressure_vessel`` (a pump loop); the ``anomaly`` column is the truth.
     """
-    with _open(path) as fh:
-        for i, row in enumerate(csv.DictReader(fh)):
+    with _reading(path) as reader:
+        for i, row in enumerate(reader):
             record = {
                 "event_id": f"{path.stem}-{i}",
                 "event_time": _utc(row["datetime"]),
@@ -118,8 +132,8 @@ def nab(path: Path) -> Iterator[tuple[dict[str, Any], int]]:
     """One NAB file as one boiler's readings; truth 1 inside a labelled window (ends inclusive)."""
     with _open(path.with_suffix(".windows.json")) as fh:
         windows = [(_utc(w["start"]), _utc(w["end"])) for w in json.load(fh)["windows"]]
-    with _open(path) as fh:
-        for i, row in enumerate(csv.DictReader(fh)):
+    with _reading(path) as reader:
+        for i, row in enumerate(reader):
             t = _utc(row["timestamp"].replace(" ", "T").split(".")[0])
             record = {
                 "event_id": f"{path.stem}-{i}",
@@ -157,11 +171,9 @@ def zh_messages(
     """
     rows: list[tuple[datetime, dict[str, str]]] = []
     for path in zh_message_files(data_dir) if files is None else files:
-        with _open(path) as fh:
-            rows.extend(
-                (_local(r["created_at"]), r) for r in csv.DictReader(fh) if r.get("category")
-            )
-    rows.sort(key=lambda pair: (pair[0], int(pair[1]["message_id"] or 0)))
+        with _reading(path) as reader:
+            rows.extend((_local(r["created_at"]), r) for r in reader if r.get("category"))
+    rows.sort(key=lambda pair: (pair[0], str(pair[1]["message_id"]).zfill(20)))
     for posted, row in rows:
         record = {
             "event_id": f"msg-{row['message_id']}",
@@ -244,8 +256,13 @@ def chicago(
     """
     rows: list[dict[str, str]] = []
     for path in find(data_dir, "inspections", INSPECTION_COLUMNS) if files is None else files:
-        with _open(path) as fh:
-            rows.extend(csv.DictReader(fh))
+        with _reading(path) as reader:
+            for row in reader:
+                date.fromisoformat(row["Inspection_Date"][:10])  # a bad date names its line
+                int(row["Inspection_ID"])
+                for column in ("criticalCount", "seriousCount", "minorCount"):
+                    float(row.get(column) or 0)
+                rows.append(row)
     rows.sort(
         key=lambda r: (date.fromisoformat(r["Inspection_Date"][:10]), int(r["Inspection_ID"]))
     )
@@ -283,12 +300,13 @@ def sanitation(data_dir: Path = DEFAULT_DATA_DIR) -> Iterator[dict[str, Any]]:
     """
     rows = []
     for path in find(data_dir, "complaints", SANITATION_COLUMNS):
-        with _open(path) as fh:
-            for row in csv.DictReader(fh):
+        with _reading(path) as reader:
+            for row in reader:
                 lat, lon = _float(row["Latitude"]), _float(row["Longitude"])
                 day = row["Creation_Date"][:10]
                 if lat is None or lon is None or "Dup" in row.get("Status", "") or day < "2011":
                     continue
+                date.fromisoformat(day)  # a bad date names its line
                 rows.append((day, row["Service_Request_Number"], lat, lon, row))
     rows.sort(key=lambda r: (r[0], r[1]))
     for day, number, lat, lon, row in rows:

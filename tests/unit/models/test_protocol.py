@@ -317,3 +317,13 @@ def test_nab_files_need_their_windows_and_read_any_frequency(tmp_path: Path):
     assert [p.stem for p in datasets.nab_files(tmp_path)] == ["five_minutes"]
     truth = [y for _, y in datasets.nab(folder / "five_minutes.csv")]
     assert truth == [0, 0, 1, 1, 1, 0, 0, 0, 0, 0]  # both ends inclusive
+
+
+def test_a_bad_value_is_one_clear_error_naming_the_file_and_line(data_dir: Path):
+    path = data_dir / "equipment" / "skab" / "run-2.csv"
+    lines = path.read_text().splitlines()
+    lines[5] = lines[5].replace(",", ",not-a-number,", 1).rsplit(",", 1)[0]
+    path.write_text("\n".join(lines) + "\n")
+    result = CliRunner().invoke(app, ["evaluate", "skab", "--data-dir", str(data_dir)])
+    assert result.exit_code == 1
+    assert "run-2.csv, line 6" in result.output and "Traceback" not in result.output
