@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 from river import base
@@ -46,19 +47,37 @@ class ComplementNB(base.Classifier):
             self.class_totals[y] += frequency
             self.total += frequency
 
-    def joint_log_likelihood(self, x: dict[Any, Any]) -> dict[Any, float]:
+    def joint_log_likelihood(
+        self, x: dict[Any, Any], classes: Iterable[Any] | None = None
+    ) -> dict[Any, float]:
+        """Per class, −Σ_f x_f · log((T_f + α − n_cf) / (T + αV − T_c)); ``classes``: only these.
+
+        Most words were never seen with most classes (n_cf = 0), so the sum is computed once
+        with n_cf = 0 for all classes and corrected only where a class has seen the word:
+        O(words + word-class pairs seen) instead of O(classes × words), same numbers.
+        """
+        wanted = list(self.class_counts if classes is None else classes)
         vocabulary = len(self.feature_counts)
+        shared = 0.0
+        mass = 0.0
+        correction = dict.fromkeys(wanted, 0.0)
+        for f, frequency in x.items():
+            counts = self.feature_counts.get(f)
+            if counts is None:
+                shared -= frequency * math.log(self.alpha)
+                mass += frequency
+                continue
+            top = self.feature_totals[f] + self.alpha
+            log_top = math.log(top)
+            shared -= frequency * log_top
+            mass += frequency
+            for c, n in counts.items():
+                if c in correction and n:
+                    correction[c] -= frequency * (math.log(top - n) - log_top)
         out = {}
-        for c in self.class_counts:
+        for c in wanted:
             denominator = self.total + self.alpha * vocabulary - self.class_totals[c]
-            jll = 0.0
-            for f, frequency in x.items():
-                if f in self.feature_counts:
-                    num = self.feature_totals[f] + self.alpha - self.feature_counts[f].get(c, 0.0)
-                else:
-                    num = self.alpha
-                jll -= frequency * math.log(num / denominator)
-            out[c] = jll
+            out[c] = shared + correction[c] + mass * math.log(denominator)
         return out
 
     def predict_proba_one(self, x: dict[Any, Any], **kwargs: Any) -> dict[Any, float]:

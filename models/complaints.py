@@ -2,18 +2,23 @@
 
 Hotline operators assign a category when they accept a complaint, and departments' dispositions
 and operators' corrections say later whether it was right; every such label teaches the model
-(``learn_one`` on a labelled complaint, ``learn_label`` on a correction). Text becomes words by
-jieba (character bigrams as an option: no dictionary, better on slang and place codes), then a
-bag of words with sublinear counts, then Complement naive Bayes by default: it learns from the
-first labelled example, and with a few dozen labels per class and unbalanced classes it beat
-multinomial naive Bayes (macro-F1 0.49) and a one-vs-rest logistic regression (0.40) by a wide
-margin (0.63, progressive, on the government messages; models/EVALUATION.md).
+(``learn_one`` on a labelled complaint, ``learn_label`` on a correction).
+
+Default (chosen on the tuning part of the government messages, reported on the rest; see
+models/EVALUATION.md): character 1–3-grams of the text plus the subject's grams weighted
+``subject_weight`` times (a subject line is the writer's own summary), raw counts, Complement
+naive Bayes. Before the first label, each category of the taxonomy (config/taxonomy/) is learnt
+once as a pseudo-document of its second- and third-level names, weighted ``prior_weight``: the
+model knows "物业" belongs to 城乡建设 before anybody said so, which is what a cold start lacks.
+A category only the taxonomy named is never predicted until a real label arrives. Characters
+need no dictionary, so slang, place codes and typos cost nothing (jieba words stay an option,
+and lost on the tuning part).
 
 The score is the probability of an urgent complaint (labels in ``urgent_labels``); the alert
 means "urgent", the ``label`` field carries the predicted category.
 
 >>> from datetime import datetime, UTC
->>> m = ComplaintClassifier(min_labels=2, tokens="char2")
+>>> m = ComplaintClassifier(min_labels=2, prior_weight=0)
 >>> t = datetime(2024, 1, 1, tzinfo=UTC)
 >>> for i, (text, cat) in enumerate([("小区垃圾没人清理", "环境保护"), ("工资拖欠三个月", "劳动和社会保障"),
 ...                                  ("垃圾堆放臭气熏天", "环境保护"), ("公司拖欠工资不发", "劳动和社会保障")]):
@@ -25,10 +30,13 @@ means "urgent", the ``label`` field carries the predicted category.
 
 from __future__ import annotations
 
+import csv
 import math
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -40,11 +48,41 @@ from models.errors import ModelError
 from models.score import ModelScore
 from schemas.records import Complaint
 
+TAXONOMY = (
+    Path(__file__).resolve().parent.parent / "config" / "taxonomy" / "zh-category-taxonomy.csv"
+)
+"""The category taxonomy (一级/二级/三级分类) whose names seed the classifier's priors."""
+Tokens = Literal["chars", "jieba", "char2"]
+
 _NOISE = re.compile(r"[\s\u3000\W_]+", re.UNICODE)
 _DIGITS = re.compile(r"\d+")
 
 
-def tokenize(text: str, tokens: str = "jieba") -> list[str]:
+def char_grams(text: str, longest: int = 3) -> list[str]:
+    """Character 1…``longest``-grams of each run of word characters (digits become ``0``).
+
+    >>> char_grams("电梯 困人", 2)
+    ['1:电', '1:梯', '2:电梯', '1:困', '1:人', '2:困人']
+    """
+    out: list[str] = []
+    for chunk in _NOISE.split(_DIGITS.sub("0", text)):
+        for k in range(1, longest + 1):
+            out.extend(f"{k}:{chunk[i : i + k]}" for i in range(len(chunk) - k + 1))
+    return out
+
+
+@cache
+def taxonomy(path: Path = TAXONOMY) -> dict[str, str]:
+    """First-level category → the text of all its second- and third-level names."""
+    names: defaultdict[str, list[str]] = defaultdict(list)
+    if path.exists():
+        with path.open(encoding="utf-8", newline="") as fh:
+            for row in csv.DictReader(fh):
+                names[row["category_l1"]] += [row["category_l2"], row["category_l3"]]
+    return {k: " ".join(v) for k, v in names.items()}
+
+
+def tokenize(text: str, tokens: str = "jieba", longest: int = 3) -> list[str]:
     """Words (jieba) or character bigrams of Chinese text, punctuation and spaces dropped.
 
     Digit runs become ``0`` so amounts and dates do not make a new word each time.
@@ -52,6 +90,8 @@ def tokenize(text: str, tokens: str = "jieba") -> list[str]:
     >>> tokenize("电梯  困人！", "char2")
     ['电梯', '困人']
     """
+    if tokens == "chars":
+        return char_grams(text, longest)
     text = _DIGITS.sub("0", text)
     if tokens == "char2":
         out: list[str] = []
@@ -69,9 +109,12 @@ class ComplaintParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    tokens: Literal["jieba", "char2"] = "jieba"
+    tokens: Tokens = "chars"
     classifier: Literal["cnb", "nb", "logreg"] = "cnb"
     alpha: float = Field(1.0, gt=0, description="naive Bayes additive smoothing")
+    longest: int = Field(3, ge=1, le=5, description="longest character gram (tokens=chars)")
+    subject_weight: float = Field(3.0, ge=0, description="weight of the subject line's tokens")
+    prior_weight: float = Field(5.0, ge=0, description="weight of the taxonomy priors (0: none)")
     min_labels: int = Field(20, ge=1, description="labels seen before the model may alert")
     urgent_labels: tuple[str, ...] = ("urgent", "high", "紧急", "特急")
     threshold: float = Field(0.5, gt=0, lt=1, description="P(urgent) above which it alerts")
@@ -85,7 +128,7 @@ class ComplaintClassifier(SourceModel):
     record_type = Complaint
     source = "complaints"
     factory = "complaint-classifier"
-    state_version = "1"
+    state_version = "2"
     supervised = True
 
     def __init__(
@@ -93,9 +136,12 @@ class ComplaintClassifier(SourceModel):
         *,
         name: str = "complaint-classifier",
         version: str = "complaint-classifier-v1",
-        tokens: Literal["jieba", "char2"] = "jieba",
+        tokens: Tokens = "chars",
         classifier: Literal["cnb", "nb", "logreg"] = "cnb",
         alpha: float = 1.0,
+        longest: int = 3,
+        subject_weight: float = 3.0,
+        prior_weight: float = 5.0,
         min_labels: int = 20,
         urgent_labels: tuple[str, ...] = ("urgent", "high", "紧急", "特急"),
         threshold: float = 0.5,
@@ -106,6 +152,9 @@ class ComplaintClassifier(SourceModel):
             tokens=tokens,
             classifier=classifier,
             alpha=alpha,
+            longest=longest,
+            subject_weight=subject_weight,
+            prior_weight=prior_weight,
             min_labels=min_labels,
             urgent_labels=tuple(urgent_labels),
             threshold=threshold,
@@ -116,6 +165,8 @@ class ComplaintClassifier(SourceModel):
         self.tokens = p.tokens
         self.classifier = p.classifier
         self.alpha = p.alpha
+        self.subject_weight = p.subject_weight
+        self.longest = p.longest
         self.min_labels = p.min_labels
         self.urgent_labels = frozenset(p.urgent_labels)
         self.threshold = p.threshold
@@ -125,6 +176,12 @@ class ComplaintClassifier(SourceModel):
         self.urgency_model = self._make()
         self.labels_seen: Counter[str] = Counter()
         self.urgency_seen: Counter[str] = Counter()
+        if p.prior_weight and self.classifier == "cnb":
+            for category, names in taxonomy().items():
+                grams = Counter(tokenize(names, self.tokens, self.longest))
+                self.category_model.learn_one(
+                    {w: p.prior_weight * c for w, c in grams.items()}, category
+                )
 
     def _make(self) -> Any:
         if self.classifier == "cnb":
@@ -138,20 +195,36 @@ class ComplaintClassifier(SourceModel):
     # ------------------------------------------------------------------ features
 
     def features(self, record: Complaint) -> dict[str, float]:
-        """Sublinear (1 + log) term counts of subject and text: a long rant is not 10 votes.
+        """Token counts of the text plus ``subject_weight`` × those of the subject.
 
-        Score-then-learn asks twice for the same record; segmenting Chinese text is the
-        costly part, so the last record's features are kept (a copy is returned each time).
+        Raw counts for character grams (sublinear 1 + log counts for jieba words, as before):
+        on the tuning part raw counts won for grams. Score-then-learn asks twice for the same
+        record, so the last record's features are kept (a copy is returned each time).
         """
         key = (record.event_id, record.subject, record.text)
         cached = getattr(self, "_last_features", None)
         if cached is not None and cached[0] == key:
             return dict(cached[1])
-        text = f"{record.subject or ''} {record.text}"[: self.max_chars]
-        counts = Counter(tokenize(text, self.tokens))
-        out = {w: 1.0 + math.log(c) for w, c in counts.items()}
+        subject = (record.subject or "")[: self.max_chars]
+        if self.tokens == "chars":
+            body = Counter(tokenize(record.text[: self.max_chars], self.tokens, self.longest))
+            out = {w: float(c) for w, c in body.items()}
+            for w, c in Counter(tokenize(subject, self.tokens, self.longest)).items():
+                out[w] = out.get(w, 0.0) + self.subject_weight * c
+        else:
+            text = f"{subject} {record.text}"[: self.max_chars]
+            out = {w: 1.0 + math.log(c) for w, c in Counter(tokenize(text, self.tokens)).items()}
         self._last_features = (key, out)
         return dict(out)
+
+    def _category(self, x: dict[str, float]) -> str | None:
+        """The likeliest category among those real labels have named (not taxonomy-only)."""
+        if not self.labels_seen:
+            return None
+        if isinstance(self.category_model, ComplementNB):
+            jll = self.category_model.joint_log_likelihood(x, self.labels_seen)
+            return max(self.labels_seen, key=lambda c: (jll.get(c, -math.inf), c))
+        return self.category_model.predict_one(x)
 
     # ------------------------------------------------------------------ protocol
 
@@ -161,7 +234,7 @@ class ComplaintClassifier(SourceModel):
 
     def _score(self, record: Any) -> ModelScore:
         x = self.features(record)
-        category = self.category_model.predict_one(x) if self.labels_seen else None
+        category = self._category(x)
         p_urgent = 0.0
         if self.urgency_seen:
             proba = self.urgency_model.predict_proba_one(x)

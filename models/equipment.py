@@ -40,6 +40,10 @@ class EquipmentParams(BaseModel):
     warmup: int = Field(400, ge=0, description="readings a unit learns before it may alert")
     q: float = Field(0.99, gt=0.5, lt=1.0, description="quantile of normal scores = threshold")
     span: int = Field(10, ge=1, description="EWMA span (readings) of the smoothed metrics")
+    warmup_seconds: float = Field(0.0, ge=0, description="unit's own time before it may alert")
+    span_seconds: float | None = Field(
+        None, gt=0, description="EWMA span in seconds (replaces ``span``: any data frequency)"
+    )
     detector: Detector = "mahalanobis"
     bandwidth: float = Field(0.1, gt=0, description="false-alarm memory: direction kernel width")
     prior: float = Field(0.25, gt=0, description="false-alarm memory prior weight")
@@ -63,6 +67,8 @@ class EquipmentAnomaly(UnitAnomalyModel):
         warmup: int = 400,
         q: float = 0.99,
         span: int = 10,
+        warmup_seconds: float = 0.0,
+        span_seconds: float | None = None,
         detector: Detector = "mahalanobis",
         bandwidth: float = 0.1,
         prior: float = 0.25,
@@ -73,6 +79,8 @@ class EquipmentAnomaly(UnitAnomalyModel):
             warmup=warmup,
             q=q,
             span=span,
+            warmup_seconds=warmup_seconds,
+            span_seconds=span_seconds,
             detector=detector,
             bandwidth=bandwidth,
             prior=prior,

@@ -142,6 +142,29 @@ def alerts_outside_windows(alerts: Sequence[bool], truth: Sequence[Any]) -> int:
     return sum(1 for a, y in zip(alerts, truth, strict=True) if a and not y)
 
 
+def episodes_outside_windows(
+    alerts: Sequence[bool], truth: Sequence[Any], times: Sequence[Any], gap_hours: float = 24.0
+) -> int:
+    """False-alarm episodes: alerts outside the windows, merged while < ``gap_hours`` apart.
+
+    What an operator sees: a burst of alerts over one night is one false alarm, not fifty.
+    Counted in time, so hourly and 5-minute data are comparable.
+
+    >>> from datetime import datetime, timedelta
+    >>> t = [datetime(2024, 1, 1) + timedelta(hours=h) for h in range(60)]
+    >>> a = [h in (1, 2, 3, 40) for h in range(60)]
+    >>> episodes_outside_windows(a, [0] * 60, t)
+    2
+    """
+    count, last = 0, None
+    for a, y, t in zip(alerts, truth, times, strict=True):
+        if a and not y:
+            if last is None or (t - last).total_seconds() >= gap_hours * 3600:
+                count += 1
+            last = t
+    return count
+
+
 def macro_f1(truth: Sequence[Any], predicted: Sequence[Any]) -> float:
     """Unweighted mean of per-class F1 over the classes in ``truth``.
 

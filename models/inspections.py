@@ -2,8 +2,11 @@
 
 This is what risk-weighted "双随机" sampling needs: a ranking of entities by how likely an
 inspection would find something serious. The model keeps each entity's history itself (past
-outcomes, counts, time since last, complaints noted against it) and predicts from that history
-only. An inspection's own outcome is its label: ``score_one`` never reads it, ``learn_one``
+outcomes, counts, time since last, complaints noted against it), what the complaints stream
+says about the neighbourhood (sanitation and food complaints near the premises over the last
+``nearby_days`` days, on a grid of ``cell_degrees``: Chicago's own model uses the same 90-day,
+0.01° density), the facility type, risk tier and how long the entity has been known, and
+predicts from that only. An inspection's own outcome is its label: ``score_one`` never reads it, ``learn_one``
 first learns (history → outcome) and only then adds the outcome to the history. So the
 current inspection cannot leak into its own score (a unit test checks exactly that).
 
@@ -18,6 +21,7 @@ current inspection cannot leak into its own score (a unit test checks exactly th
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -42,6 +46,8 @@ class InspectionParams(BaseModel):
     threshold: float = Field(0.3, gt=0, lt=1, description="P(critical) above which it alerts")
     min_labels: int = Field(200, ge=1, description="inspections learnt before it may alert")
     max_entities: int = Field(1_000_000, ge=1, description="histories kept (oldest dropped)")
+    nearby_days: float = Field(90.0, gt=0, description="complaints near the premises: window")
+    cell_degrees: float = Field(0.01, gt=0, description="complaints near the premises: grid cell")
     seed: int = 42
 
 
@@ -51,7 +57,7 @@ class InspectionRisk(SourceModel):
     record_type = InspectionResult
     source = "inspections"
     factory = "inspection-risk"
-    state_version = "1"
+    state_version = "2"
     supervised = True
 
     def __init__(
@@ -64,6 +70,8 @@ class InspectionRisk(SourceModel):
         threshold: float = 0.3,
         min_labels: int = 200,
         max_entities: int = 1_000_000,
+        nearby_days: float = 90.0,
+        cell_degrees: float = 0.01,
         seed: int = 42,
     ) -> None:
         p = InspectionParams(
@@ -72,6 +80,8 @@ class InspectionRisk(SourceModel):
             threshold=threshold,
             min_labels=min_labels,
             max_entities=max_entities,
+            nearby_days=nearby_days,
+            cell_degrees=cell_degrees,
             seed=seed,
         )
         super().__init__(name=name, version=version, params=p.model_dump())
@@ -83,23 +93,69 @@ class InspectionRisk(SourceModel):
             preprocessing.StandardScaler(),
             linear_model.LogisticRegression(optimizer=optim.SGD(p.lr), l2=p.l2),
         )
+        self.nearby_days = p.nearby_days
+        self.cell_degrees = p.cell_degrees
         self.history: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self.cells: dict[tuple[int, int], list[float]] = {}
+        """Grid cell → days (epoch) of the complaints placed in it, ascending, pruned by age."""
+        self.rates: dict[str, list[float]] = {}
+        """Past inspections and critical findings per inspector, facility type and area."""
         self.labels = 0
 
     # ------------------------------------------------------------------ features
 
-    def note_complaint(self, uscc: str, at: datetime) -> None:
-        """Count a complaint against an entity (the agent calls it on a complaint with a USCC)."""
-        h = self.history.setdefault(uscc, {})
-        h["complaints"] = h.get("complaints", 0) + 1
-        h.setdefault("complaints_since", at)
+    def note_complaint(
+        self,
+        uscc: str | None,
+        at: datetime,
+        *,
+        lat: float | None = None,
+        lon: float | None = None,
+    ) -> None:
+        """Count a complaint: against its entity (USCC) and at its place (grid cell).
+
+        The model runtime calls it for every complaint the worker sees; the place feeds the
+        "complaints near the premises" feature of any inspection within one cell of it.
+        """
+        if uscc:
+            h = self.history.setdefault(uscc, {})
+            h["complaints"] = h.get("complaints", 0) + 1
+            h.setdefault("complaints_since", at)
+        if lat is None or lon is None:
+            return
+        day = at.timestamp() / 86400
+        times = self.cells.setdefault(self._cell(lat, lon), [])
+        bisect.insort(times, day)
+        horizon = day - self.nearby_days
+        if times[0] < horizon:
+            del times[: bisect.bisect_left(times, horizon)]
+
+    def _cell(self, lat: float, lon: float) -> tuple[int, int]:
+        return (math.floor(lat / self.cell_degrees), math.floor(lon / self.cell_degrees))
+
+    def nearby(self, lat: float | None, lon: float | None, at: datetime) -> int:
+        """Complaints in the place's cell and the 8 around it over the last ``nearby_days``."""
+        if lat is None or lon is None:
+            return 0
+        day = at.timestamp() / 86400
+        ci, cj = self._cell(lat, lon)
+        count = 0
+        for di in (-1, 0, 1):
+            for dj in (-1, 0, 1):
+                times = self.cells.get((ci + di, cj + dj))
+                if times:
+                    lo = bisect.bisect_left(times, day - self.nearby_days)
+                    count += bisect.bisect_right(times, day) - lo
+        return count
 
     def features(self, record: InspectionResult) -> dict[str, float]:
-        """History-only features of the entity, as of just before this inspection."""
+        """History, neighbourhood and type features of the entity, as of just before this inspection."""
         h = self.history.get(record.uscc, {})
         n = h.get("n", 0)
         last = h.get("last_time")
+        first = h.get("first_time")
         days = (record.event_time - last).total_seconds() / 86400 if last else 730.0
+        known = (record.event_time - first).total_seconds() / 86400 if first else 0.0
         x = {
             "first_record": 1.0 if n == 0 else 0.0,
             "log_inspections": math.log1p(n),
@@ -110,14 +166,39 @@ class InspectionRisk(SourceModel):
             "fail_rate": (h.get("fails", 0) + 0.2) / (n + 1),
             "critical_rate": (h.get("criticals", 0) + 0.14) / (n + 1),
             "years_since_last": min(max(days, 0.0), 730.0) / 365.0,
+            "years_known": min(max(known, 0.0), 3650.0) / 365.0,
             "log_complaints": math.log1p(h.get("complaints", 0)),
+            "log_nearby_complaints": math.log1p(
+                self.nearby(record.lat, record.lon, record.event_time)
+            ),
             "risk_tier": float(record.risk_tier or 0),
         }
+        for key in self._rate_keys(record):
+            n_seen, found = self.rates.get(key, (0.0, 0.0))
+            x[f"rate:{key.partition('=')[0]}"] = (found + 0.14 * 5) / (n_seen + 5)
+        if record.risk_tier:
+            x[f"risk_tier={record.risk_tier}"] = 1.0
         if record.facility_type:
             x[f"facility={record.facility_type}"] = 1.0
+        if record.inspector_id:
+            x[f"inspector={record.inspector_id}"] = 1.0
         return x
 
+    def _rate_keys(self, record: InspectionResult) -> list[str]:
+        """Groups whose past critical rate is a feature: inspector, facility type, area."""
+        keys = [f"facility={record.facility_type or ''}"]
+        if record.inspector_id:
+            keys.append(f"inspector={record.inspector_id}")
+        if record.lat is not None and record.lon is not None:
+            i, j = self._cell(record.lat, record.lon)
+            keys.append(f"area={i // 3},{j // 3}")
+        return keys
+
     def _remember(self, record: InspectionResult) -> None:
+        for key in self._rate_keys(record):
+            counts = self.rates.setdefault(key, [0.0, 0.0])
+            counts[0] += 1
+            counts[1] += float(_critical(record))
         h = self.history.setdefault(record.uscc, {})
         self.history.move_to_end(record.uscc)
         critical = _critical(record)
@@ -130,6 +211,7 @@ class InspectionRisk(SourceModel):
         h["last_serious"] = record.serious_count
         h["last_minor"] = record.minor_count
         h["last_time"] = record.event_time
+        h.setdefault("first_time", record.event_time)
         while len(self.history) > self.max_entities:
             self.history.popitem(last=False)
 

@@ -146,7 +146,8 @@ for _factory in (
         ComplaintClassifier.state_version,
         ComplaintParams,
         ComplaintClassifier,
-        "jieba bag of words → complement naive Bayes; category + P(urgent)",
+        "character 1–3-grams + weighted subject, taxonomy priors → complement naive Bayes; "
+        "category + P(urgent)",
     ),
     Factory(
         "inspection-risk",
@@ -154,7 +155,8 @@ for _factory in (
         InspectionRisk.state_version,
         InspectionParams,
         InspectionRisk,
-        "entity history → logistic regression; P(next inspection finds a critical violation)",
+        "history, complaints nearby, inspector/type/area rates → logistic regression; "
+        "P(next inspection finds a critical violation)",
     ),
     Factory(
         "truck-behaviour",

@@ -100,11 +100,14 @@ class WorkerModels:
             for name in self.by_source.get(source, []):
                 yield self.registry.get(name).score_one(record)
             return
-        if source == "complaints" and getattr(record, "uscc", None):
+        if source == "complaints":
             for name in self.by_source.get("inspections", []):
                 model = self.registry.get(name)
                 if hasattr(model, "note_complaint"):
-                    model.note_complaint(record.uscc, record.event_time)
+                    model.note_complaint(
+                        record.uscc, record.event_time, lat=record.lat, lon=record.lon
+                    )
+                    self.changes += 1  # the inspection model's state changed: snapshot it
         for name in self.by_source.get(source, []):
             live, shadow = self.registry.process(name, record)
             self.changes += 1

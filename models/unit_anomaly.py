@@ -13,7 +13,13 @@ single readings are noisy), score against the unit's baseline, discount by the f
 memory, compare with the group's running quantile of *normal* scores. Learning protects the
 detector: a point above the threshold is not learnt (River's ``protect_anomaly_detector``), and
 neither it nor its score enters the quantile, so a long incident cannot raise the bar under
-itself. A unit may alert only after ``warmup`` readings.
+itself. A unit may alert only after ``warmup`` readings and ``warmup_seconds`` of its own time.
+
+Time-based settings (``warmup_seconds``, ``span_seconds``) serve data of any frequency with one
+setting: a span counted in readings is 3 hours on hourly data and 15 minutes on 5-minute data,
+so a setting tuned on one file means something else on the next. With ``span_seconds`` the
+EWMA weight of a reading follows the time since the previous one (``1 − exp(−2Δt / span)``,
+which is ``2 / (span + 1)`` for evenly spaced readings), so a gap also forgets more.
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ class UnitState:
         self.n = 0
         self.seen = 0
         self.context: dict[str, Any] = {}
+        self.first_time: float | None = None
+        self.last_time: float | None = None
         self.detector: Any
         if detector == "mahalanobis":
             self.detector = OnlineMahalanobis()
@@ -96,9 +104,13 @@ class UnitAnomalyModel(SourceModel):
         min_scores: int = 50,
         settle: int = 20,
         seed: int = 42,
+        warmup_seconds: float = 0.0,
+        span_seconds: float | None = None,
     ) -> None:
         super().__init__(name=name, version=version, params=params)
         self.warmup = warmup
+        self.warmup_seconds = warmup_seconds
+        self.span_seconds = span_seconds
         self.q = q
         self.alpha = 2.0 / (span + 1.0)
         self.detector = detector
@@ -151,7 +163,8 @@ class UnitAnomalyModel(SourceModel):
         unit = self._unit_state(record)
         group = self._group_state(record)
         raw = self._raw_features(record, unit.context)
-        a = self.alpha
+        now = record.event_time.timestamp()
+        a = self._weight(unit, now)
         smoothed = {
             k: v if k not in unit.smoothed else a * v + (1 - a) * unit.smoothed[k]
             for k, v in raw.items()
@@ -167,10 +180,25 @@ class UnitAnomalyModel(SourceModel):
             threshold=self._threshold(unit, group),
             features=features,
             uscc=self._uscc(record),
-            warm=unit.seen >= self.warmup,
+            warm=self._warm(unit, now),
         )
         self._last = (record.event_id, verdict, smoothed, score)
         return verdict, smoothed, score
+
+    def _weight(self, unit: UnitState, now: float) -> float:
+        """EWMA weight of this reading: by readings, or by the time since the unit's last one."""
+        last = getattr(unit, "last_time", None)  # absent in snapshots taken before it existed
+        span = getattr(self, "span_seconds", None)
+        if span is None or last is None:
+            return self.alpha
+        return 1.0 - math.exp(-2.0 * max(now - last, 0.0) / span)
+
+    def _warm(self, unit: UnitState, now: float) -> bool:
+        """Warmed up: enough readings learnt and, if set, enough of the unit's own time seen."""
+        first = getattr(unit, "first_time", None)
+        seconds = getattr(self, "warmup_seconds", 0.0)
+        lived = now - first if first is not None else 0.0
+        return unit.seen >= self.warmup and (not seconds or lived >= seconds)
 
     def _threshold(self, unit: UnitState, group: GroupState) -> float:
         """The unit's own tail once it has one, the group's until then."""
@@ -187,8 +215,12 @@ class UnitAnomalyModel(SourceModel):
         unit = self.units.setdefault(self._unit(record), self._unit_state(record))
         group = self.groups.setdefault(self._group(record), self._group_state(record))
         unit.smoothed = smoothed
+        now = record.event_time.timestamp()
+        if getattr(unit, "first_time", None) is None:
+            unit.first_time = now
+        unit.last_time = now
         threshold = self._threshold(unit, group)
-        flagged = unit.seen >= self.warmup and score > threshold
+        flagged = self._warm(unit, now) and score > threshold
         if flagged:
             # Censored at the threshold: the tail still counts (so the quantile cannot ratchet
             # down when flagged scores are left out) but cannot raise the bar mid-incident.

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from models import benchmarks
+from models import benchmarks, protocol
 from models.datasets import DEFAULT_DATA_DIR
 from models.evaluation import plot_trace
 from models.registry import factories
@@ -67,7 +67,13 @@ def evaluate(
     feedback: Annotated[
         bool, typer.Option(help="feed each alert's truth back via learn_label (anomaly models)")
     ] = False,
-    data_dir: Annotated[Path, typer.Option(help="the shared datasets folder")] = DEFAULT_DATA_DIR,
+    data_dir: Annotated[
+        Path, typer.Option(help="datasets folder in the documented layout (models/EVALUATION.md)")
+    ] = DEFAULT_DATA_DIR,
+    train_dir: Annotated[
+        Path | None,
+        typer.Option(help="learn this folder's files first (not reported), then score --data-dir"),
+    ] = None,
     plot: Annotated[Path | None, typer.Option(help="write score vs label to this PNG")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print rows as JSON lines")] = False,
 ) -> None:
@@ -85,6 +91,7 @@ def evaluate(
         "factory": factory or _DEFAULT_FACTORY[dataset],
         "params": parsed,
         "label_delay": label_delay,
+        "train_dir": train_dir,
     }
     if dataset in {"skab", "nab"}:
         kwargs["feedback"] = feedback
@@ -110,3 +117,20 @@ def evaluate(
     if plot is not None:
         plot_trace(plot, trace, f"{dataset}: {kwargs['factory']} score vs label")
         Console(stderr=True).print(f"plot written to {plot}")
+
+
+@app.command()
+def split(
+    out_dir: Annotated[Path, typer.Argument(help="writes OUT_DIR/tune and OUT_DIR/report")],
+    data_dir: Annotated[
+        Path, typer.Option(help="datasets folder in the documented layout")
+    ] = DEFAULT_DATA_DIR,
+) -> None:
+    """Split datasets into a tuning and a reporting part (the rule: models/EVALUATION.md)."""
+    try:
+        summary = protocol.split(data_dir, out_dir)
+    except RiskLoopError as exc:
+        _fail(str(exc))
+        return
+    for dataset, where in summary.items():
+        typer.echo(f"{dataset}: {where}")

@@ -1,0 +1,136 @@
+"""The honest protocol: split a datasets folder into a tuning part and a reporting part.
+
+Hyperparameters are chosen on ``tune/`` and figures are reported on ``report/`` (with
+``--train-dir tune``: the model has learnt the tuning part first, as a deployed model has
+learnt the past), both in the same layout as the source folder, so the same
+``riskloop models evaluate`` reads them. The rule is fixed and documented, never chosen per file
+(models/EVALUATION.md):
+
+- SKAB: the labelled runs in name order, alternately — 1st, 3rd, … tune; 2nd, 4th, … report
+  (every fault family lands on both sides);
+- NAB: every file reports; nothing of NAB is tuned (its settings are fixed in time, a priori);
+- government messages: in time order, the first ``TUNE_SHARE`` tune, the rest report;
+- Chicago: inspections, model tables and 311 complaints cut at one date, the date before which
+  ``TUNE_SHARE`` of the inspections fall.
+
+Files the split does not know are not copied.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import shutil
+from collections.abc import Callable, Iterable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from models import datasets
+from models.errors import ModelError
+
+TUNE_SHARE = 0.6
+"""Share of a time-ordered dataset (messages, Chicago inspections) in the tuning part."""
+
+
+def alternate(paths: list[Path]) -> tuple[list[Path], list[Path]]:
+    """Files in name order, alternately to tuning and reporting.
+
+    >>> alternate([Path("b"), Path("a"), Path("c")])
+    ([PosixPath('a'), PosixPath('c')], [PosixPath('b')])
+    """
+    ordered = sorted(paths, key=lambda p: p.name)
+    return ordered[0::2], ordered[1::2]
+
+
+def cut_index(n: int, share: float = TUNE_SHARE) -> int:
+    """How many of ``n`` time-ordered rows tune (at least one on each side when n ≥ 2).
+
+    >>> cut_index(297), cut_index(2), cut_index(1)
+    (178, 1, 1)
+    """
+    if n < 2:
+        return n
+    return min(max(int(n * share), 1), n - 1)
+
+
+def cut_date(days: Iterable[date], share: float = TUNE_SHARE) -> date:
+    """The first day of the reporting part: rows dated before it are ``share`` of all (≈).
+
+    >>> cut_date([date(2020, 1, d) for d in range(1, 11)])
+    datetime.date(2020, 1, 7)
+    """
+    ordered = sorted(days)
+    if not ordered:
+        raise ModelError("no dated rows to split")
+    return ordered[cut_index(len(ordered), share)]
+
+
+def _rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    with datasets._open(path) as fh:
+        reader = csv.DictReader(fh)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def _write(path: Path, header: list[str], rows: Iterable[dict[str, str]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    opener: Callable[..., Any] = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "wt", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, header, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _split_rows(
+    src: Path, folder: str, out: tuple[Path, Path], is_tuning: Callable[[dict[str, str]], bool]
+) -> None:
+    header, rows = _rows(src)
+    _write(out[0] / folder / src.name, header, (r for r in rows if is_tuning(r)))
+    _write(out[1] / folder / src.name, header, (r for r in rows if not is_tuning(r)))
+
+
+def split(data_dir: Path, out_dir: Path, share: float = TUNE_SHARE) -> dict[str, str]:
+    """Write ``out_dir/tune`` and ``out_dir/report``; returns what went where (for the docs)."""
+    tune, report = out_dir / "tune", out_dir / "report"
+    summary: dict[str, str] = {}
+
+    skab_tune, skab_report = alternate(datasets.skab_files(data_dir))
+    for part, paths in ((tune, skab_tune), (report, skab_report)):
+        for p in paths:
+            (part / "equipment" / "skab").mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(p, part / "equipment" / "skab" / p.name)
+    summary["skab"] = (
+        f"tune {', '.join(p.stem for p in skab_tune)}; "
+        f"report {', '.join(p.stem for p in skab_report)}"
+    )
+
+    nab = datasets.nab_files(data_dir)
+    for p in nab:
+        (report / "equipment" / "nab").mkdir(parents=True, exist_ok=True)
+        for f in (p, p.with_suffix(".windows.json")):
+            shutil.copyfile(f, report / "equipment" / "nab" / f.name)
+    summary["nab"] = f"report {', '.join(p.stem for p in nab)} (nothing tuned)"
+
+    messages = list(datasets.zh_messages(data_dir))
+    if messages:
+        k = cut_index(len(messages), share)
+        tuning_ids = {e["event_id"].removeprefix("msg-") for e, _ in messages[:k]}
+        for p in datasets.zh_message_files(data_dir):
+            _split_rows(p, "complaints", (tune, report), lambda r: r["message_id"] in tuning_ids)
+        summary["zh-messages"] = (
+            f"tune the first {k} of {len(messages)} messages in time order "
+            f"(to {messages[k - 1][0]['event_time']:%Y-%m-%d}), report the other {len(messages) - k}"
+        )
+
+    inspections = datasets.find(data_dir, "inspections", datasets.INSPECTION_COLUMNS)
+    if inspections:
+        days = [
+            date.fromisoformat(r["Inspection_Date"][:10]) for p in inspections for r in _rows(p)[1]
+        ]
+        cut = cut_date(days, share).isoformat()
+        for p in datasets.find(data_dir, "inspections", {"Inspection_ID", "Inspection_Date"}):
+            _split_rows(p, "inspections", (tune, report), lambda r: r["Inspection_Date"] < cut)
+        for p in datasets.find(data_dir, "complaints", datasets.SANITATION_COLUMNS):
+            _split_rows(p, "complaints", (tune, report), lambda r: r["Creation_Date"] < cut)
+        summary["chicago"] = f"tune inspections and 311 complaints before {cut}, report from {cut}"
+    return summary

@@ -1,0 +1,64 @@
+"""Regression floors of the models on the shared data's reporting part (issue #18).
+
+The shared folder is split by the fixed rule (models/protocol.py) and each model is evaluated
+exactly as models/EVALUATION.md reports it: ``--train-dir tune --data-dir report``. A change
+that drops a figure below its floor fails CI. The floors sit a little under the figures of
+2026-12-02 (EVALUATION.md), so run-to-run noise cannot trip them but a real loss does. No
+services needed; it is here because it reads ~100 MB of data and takes about a minute.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from models import protocol
+from models.datasets import DEFAULT_DATA_DIR
+from streams.cli.models import app
+
+pytestmark = [
+    pytest.mark.timeout(600),
+    pytest.mark.skipif(not DEFAULT_DATA_DIR.is_dir(), reason="shared datasets not present"),
+]
+
+
+@pytest.fixture(scope="module")
+def parts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("split")
+    protocol.split(DEFAULT_DATA_DIR, out)
+    return out
+
+
+def _evaluate(parts: Path, dataset: str) -> list[dict[str, Any]]:
+    args = ["evaluate", dataset, "--train-dir", str(parts / "tune")]
+    result = CliRunner().invoke(app, [*args, "--data-dir", str(parts / "report"), "--json"])
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in result.output.splitlines()]
+
+
+def test_complaint_classifier_beats_the_plain_char_ngram_nb(parts: Path) -> None:
+    ours, reference = _evaluate(parts, "zh-messages")
+    assert ours["macro_f1"] >= 0.78
+    assert ours["macro_f1"] >= reference["macro_f1"] + 0.08
+
+
+def test_inspection_risk_top_half_share(parts: Path) -> None:
+    ours, _ = _evaluate(parts, "chicago")
+    assert ours["evaluated"] > 5000 and ours["top_half_share"] >= 0.74
+
+
+def test_equipment_anomaly_skab(parts: Path) -> None:
+    ours, baseline = _evaluate(parts, "skab")
+    assert ours["runs"] == 7 and ours["windows_detected"] >= 6
+    assert ours["f1"] >= 0.66 and ours["false_alarm_rate"] <= 0.30
+    assert ours["false_alarm_rate"] < baseline["false_alarm_rate"]
+
+
+def test_equipment_anomaly_nab(parts: Path) -> None:
+    (row,) = _evaluate(parts, "nab")
+    assert row["windows_detected"] == row["windows"] == 2
+    assert row["false_alarm_episodes"] <= 10

@@ -1,0 +1,329 @@
+"""The honest protocol (splits, per-run baselines, the documented layout) and the models'
+new behaviour (time-based settings, taxonomy priors, complaints near the premises), on small
+synthetic inputs written to a temporary folder in the documented layout."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from models import benchmarks, datasets, protocol
+from models.complaints import ComplaintClassifier
+from models.equipment import EquipmentAnomaly
+from models.errors import ModelError
+from models.evaluation import episodes_outside_windows
+from models.inspections import InspectionRisk
+from streams.cli.models import app
+
+T0 = datetime(2024, 3, 1, tzinfo=UTC)
+
+
+def _write(path: Path, rows: list[dict[str, object]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def skab_run(path: Path, seed: int, *, n: int = 700, start: int = 500, shift: float = 3.0) -> Path:
+    """One synthetic SKAB run: correlated channels, a shift from ``start`` on (the anomaly)."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        bad = i >= start
+        base = rng.gauss(0, 0.05)
+        row: dict[str, object] = {
+            "datetime": (datetime(2020, 1, 1) + timedelta(seconds=i)).isoformat(),
+        }
+        for k, m in enumerate(datasets.SKAB_METRICS):
+            level = 1.0 + k + seed  # each run (bench set-up) has its own normal level
+            row[m] = level + base * (k + 1) + rng.gauss(0, 0.01) + (shift if bad else 0.0)
+        row["anomaly"] = int(bad)
+        row["changepoint"] = 0
+        rows.append(row)
+    return _write(path, rows)
+
+
+def messages(path: Path, n: int = 40) -> Path:
+    texts = {"城乡建设": "小区物业不作为电梯坏了", "劳动和社会保障": "公司拖欠工资社保不交"}
+    rows = []
+    for i in range(n):
+        cat = sorted(texts)[i % 2]
+        rows.append(
+            {
+                "message_id": 1000 + i,
+                "user": "A1",
+                "subject": texts[cat][:4],
+                "created_at": f"2019/1/{1 + i % 28} 9:{i % 60:02d}:00",
+                "body": texts[cat],
+                "category": cat,
+            }
+        )
+    return _write(path, rows)
+
+
+def inspections(path: Path, n: int = 60) -> Path:
+    rows = []
+    for i in range(n):
+        day = date(2013, 1, 1) + timedelta(days=i)
+        rows.append(
+            {
+                "Inspection_ID": 500 + i,
+                "DBA_Name": f"shop {i % 7}",
+                "License": 100 + i % 7,
+                "Facility_Type": "Restaurant",
+                "Risk": "Risk 1 (High)",
+                "Inspection_Date": day.isoformat(),
+                "Results": "Fail" if i % 3 == 0 else "Pass",
+                "Latitude": 41.9,
+                "Longitude": -87.6,
+                "Facility_Type_Clean": "Restaurant",
+                "criticalCount": int(i % 3 == 0),
+                "seriousCount": 0,
+                "minorCount": 1,
+            }
+        )
+    return _write(path, rows)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "data"
+    for k in range(1, 5):
+        skab_run(d / "equipment" / "skab" / f"run-{k}.csv", seed=k)
+    _write(d / "equipment" / "skab" / "anomaly-free.csv", [{"datetime": "2020-01-01T00:00:00"}])
+    messages(d / "complaints" / "messages.csv")
+    inspections(d / "inspections" / "food.csv")
+    return d
+
+
+# ---------------------------------------------------------------------- protocol
+
+
+def test_split_rules_are_fixed_and_disjoint():
+    tune, report = protocol.alternate([Path(f"other-{k:02d}.csv") for k in range(14, 0, -1)])
+    assert [p.stem for p in tune][:2] == ["other-01", "other-03"] and len(tune) == len(report)
+    assert not set(tune) & set(report)
+    assert protocol.cut_index(10) == 6 and protocol.cut_index(2) == 1
+    days = [date(2013, 1, 1) + timedelta(days=i) for i in range(100)]
+    assert protocol.cut_date(days) == date(2013, 3, 2)
+    with pytest.raises(ModelError):
+        protocol.cut_date([])
+
+
+def test_split_writes_both_parts_in_the_same_layout(data_dir: Path, tmp_path: Path):
+    summary = protocol.split(data_dir, tmp_path / "split")
+    tune, report = tmp_path / "split" / "tune", tmp_path / "split" / "report"
+    assert [p.stem for p in datasets.skab_files(tune)] == ["run-1", "run-3"]
+    assert [p.stem for p in datasets.skab_files(report)] == ["run-2", "run-4"]
+    early = {e["event_id"] for e, _ in datasets.zh_messages(tune)}
+    late = {e["event_id"] for e, _ in datasets.zh_messages(report)}
+    assert len(early) == 24 and len(late) == 16 and not early & late
+    first = max(e["event_time"] for e, _ in datasets.chicago(tune))
+    assert first < min(e["event_time"] for e, _ in datasets.chicago(report))
+    assert "nothing tuned" in summary["nab"]
+
+
+def test_layout_reads_files_by_their_columns_not_names(data_dir: Path):
+    # anomaly-free.csv has no labels, so it is no run; any name with the columns is one
+    assert [p.stem for p in datasets.skab_files(data_dir)] == [f"run-{k}" for k in range(1, 5)]
+    assert len(list(datasets.zh_messages(data_dir))) == 40
+    assert datasets.chicago_population(data_dir) is None  # no model table: score every row
+
+
+def test_skab_baseline_is_fitted_per_run_on_its_first_400_rows(data_dir: Path):
+    rows, _ = benchmarks.skab(data_dir)
+    ours, base = rows
+    assert base["detector"].startswith("3-sigma per run")
+    # each run has its own level: a baseline fitted on another run would flag every normal row
+    assert base["false_alarm_rate"] < 0.02 and base["recall"] == 1.0
+    assert ours["events"] == 4 * 300
+
+
+def test_train_dir_is_learnt_first_and_not_reported(data_dir: Path, tmp_path: Path):
+    protocol.split(data_dir, tmp_path / "split")
+    tune, report = tmp_path / "split" / "tune", tmp_path / "split" / "report"
+    cold, _ = benchmarks.zh_messages(report, params={"min_labels": 1})
+    warm, _ = benchmarks.zh_messages(report, params={"min_labels": 1}, train_dir=tune)
+    assert cold[0]["events"] == warm[0]["events"] == 16
+    assert warm[0]["learnt_first"] == 24 and warm[0]["accuracy"] >= cold[0]["accuracy"]
+    assert warm[0]["accuracy"] == 1.0
+
+
+def test_cli_evaluate_json_one_line_per_detector_model_first(data_dir: Path, tmp_path: Path):
+    runner = CliRunner()
+    out = tmp_path / "split"
+    assert runner.invoke(app, ["split", str(out), "--data-dir", str(data_dir)]).exit_code == 0
+    args = ["--data-dir", str(out / "report"), "--train-dir", str(out / "tune"), "--json"]
+    for dataset, ours in (
+        ("skab", "equipment-anomaly"),
+        ("zh-messages", "complaint-classifier"),
+        ("chicago", "inspection-risk"),
+    ):
+        result = runner.invoke(app, ["evaluate", dataset, *args])
+        assert result.exit_code == 0, result.output
+        lines = [json.loads(line) for line in result.output.splitlines()]
+        assert len(lines) == 2 and lines[0]["detector"] == ours
+    missing = runner.invoke(app, ["evaluate", "nab", *args])
+    assert missing.exit_code == 1 and "equipment/nab" in missing.output
+    assert "Traceback" not in missing.output
+
+
+def test_false_alarm_episodes_are_counted_in_time():
+    hours = [T0 + timedelta(hours=h) for h in range(100)]
+    minutes = [T0 + timedelta(minutes=5 * m) for m in range(1200)]
+    assert episodes_outside_windows([h in (1, 2, 30) for h in range(100)], [0] * 100, hours) == 2
+    alerts = [12 <= m < 48 or 600 <= m < 612 for m in range(1200)]  # 3 h and 1 h, 47 h apart
+    assert episodes_outside_windows(alerts, [0] * 1200, minutes) == 2
+    assert episodes_outside_windows([True, True], [1, 1], hours[:2]) == 0
+
+
+# ---------------------------------------------------------------------- equipment
+
+
+def _reading(i: int, t: datetime, value: float) -> dict[str, object]:
+    return {
+        "event_id": f"r{i}",
+        "event_time": t,
+        "equipment_code": "B1",
+        "equipment_type": "boiler",
+        "uscc": "91110000100000000X",
+        "metrics": {"temperature": value},
+    }
+
+
+@pytest.mark.parametrize("step_minutes", [5, 60])
+def test_warmup_in_time_serves_any_frequency(step_minutes: int):
+    m = EquipmentAnomaly(warmup=0, warmup_seconds=2 * 86400.0, min_scores=5)
+    rng = random.Random(1)
+    warm_at = None
+    for i in range(4 * 24 * 60 // step_minutes):
+        t = T0 + timedelta(minutes=step_minutes * i)
+        verdict = m.process(_reading(i, t, 70 + rng.gauss(0, 1)))
+        if verdict.warmed_up and warm_at is None:
+            warm_at = t - T0
+    assert warm_at == timedelta(days=2)
+
+
+def test_span_in_time_weights_by_the_gap():
+    m = EquipmentAnomaly(warmup=0, span_seconds=3600.0)
+    m.process(_reading(0, T0, 70.0))
+    unit = m.units["B1"]
+    near = m._weight(unit, T0.timestamp() + 60)
+    far = m._weight(unit, T0.timestamp() + 6 * 3600)
+    assert 0 < near < 0.05 < 0.99 < far <= 1.0
+    # without span_seconds the weight is the reading-count EWMA's, whatever the gap
+    assert EquipmentAnomaly(span=9)._weight(unit, T0.timestamp() + 6 * 3600) == 0.2
+
+
+# ---------------------------------------------------------------------- complaints
+
+
+def _complaint(i: int, text: str, category: str | None = None) -> dict[str, object]:
+    return {
+        "event_id": str(i),
+        "event_time": T0,
+        "channel": "web",
+        "text": text,
+        "category": category,
+    }
+
+
+def test_taxonomy_priors_help_a_cold_start_but_are_never_predicted_alone():
+    with_prior = ComplaintClassifier(min_labels=1)
+    without = ComplaintClassifier(min_labels=1, prior_weight=0)
+    for m in (with_prior, without):
+        m.learn_one(_complaint(1, "公交车晚点", "交通运输"))
+        m.learn_one(_complaint(2, "小区绿化", "城乡建设"))
+    probe = _complaint(3, "物业服务太差")
+    assert with_prior.score_one(probe).label == "城乡建设"
+    # a category only the taxonomy named (e.g. 教育文体) is never the answer
+    assert with_prior.score_one(_complaint(4, "民办学校教师工资福利")).label in {
+        "交通运输",
+        "城乡建设",
+    }
+
+
+def test_subject_weight_counts_the_subject_more():
+    m = ComplaintClassifier(subject_weight=3.0, prior_weight=0)
+    x = m.features(
+        ComplaintClassifier.record_type.model_validate({**_complaint(1, "电梯"), "subject": "电梯"})
+    )
+    assert x["2:电梯"] == 4.0 and x["1:电"] == 4.0
+
+
+# ---------------------------------------------------------------------- inspections
+
+
+def _inspection(i: int, day: int, *, critical: int = 0, inspector: str | None = None):
+    return {
+        "event_id": f"i{i}",
+        "event_time": T0 + timedelta(days=day),
+        "uscc": f"CHI-{i}",
+        "entity_name": "shop",
+        "region_code": "CHI",
+        "outcome": "fail" if critical else "pass",
+        "critical_count": critical,
+        "lat": 41.901,
+        "lon": -87.601,
+        "inspector_id": inspector,
+    }
+
+
+def test_complaints_near_the_premises_within_the_window_only():
+    m = InspectionRisk(nearby_days=30)
+    m.note_complaint(None, T0, lat=41.9015, lon=-87.6015)  # same cell
+    m.note_complaint(None, T0, lat=41.912, lon=-87.601)  # the next cell north
+    m.note_complaint(None, T0, lat=42.5, lon=-87.6)  # far away
+    m.note_complaint(None, T0 - timedelta(days=60), lat=41.901, lon=-87.601)  # too old
+    x = m.score_one(_inspection(1, day=1)).features
+    assert x["log_nearby_complaints"] == pytest.approx(__import__("math").log1p(2))
+    later = m.score_one(_inspection(2, day=45)).features
+    assert later["log_nearby_complaints"] == 0.0
+
+
+def test_inspector_rate_learns_only_from_earlier_outcomes():
+    m = InspectionRisk()
+    before = m.score_one(_inspection(1, 1, critical=1, inspector="blue")).features
+    m.learn_one(_inspection(1, 1, critical=1, inspector="blue"))
+    after = m.score_one(_inspection(2, 2, inspector="blue")).features
+    other = m.score_one(_inspection(3, 2, inspector="green")).features
+    assert before["rate:inspector"] == pytest.approx(0.14)  # the prior: nothing learnt yet
+    assert after["rate:inspector"] > 0.14 == pytest.approx(other["rate:inspector"])
+
+
+def test_nab_files_need_their_windows_and_read_any_frequency(tmp_path: Path):
+    folder = tmp_path / "equipment" / "nab"
+    start = datetime(2014, 1, 1)
+    _write(
+        folder / "five_minutes.csv",
+        [
+            {"timestamp": (start + timedelta(minutes=5 * i)).strftime("%Y-%m-%d %H:%M:%S"),
+             "value": 1.0}
+            for i in range(10)
+        ],
+    )  # fmt: skip
+    _write(folder / "no_windows.csv", [{"timestamp": "2014-01-01T00:00:00", "value": 1.0}])
+    window = {"start": "2014-01-01T00:10:00", "end": "2014-01-01T00:20:00"}
+    (folder / "five_minutes.windows.json").write_text(json.dumps({"windows": [window]}))
+    assert [p.stem for p in datasets.nab_files(tmp_path)] == ["five_minutes"]
+    truth = [y for _, y in datasets.nab(folder / "five_minutes.csv")]
+    assert truth == [0, 0, 1, 1, 1, 0, 0, 0, 0, 0]  # both ends inclusive
+
+
+def test_a_bad_value_is_one_clear_error_naming_the_file_and_line(data_dir: Path):
+    path = data_dir / "equipment" / "skab" / "run-2.csv"
+    lines = path.read_text().splitlines()
+    lines[5] = lines[5].replace(",", ",not-a-number,", 1).rsplit(",", 1)[0]
+    path.write_text("\n".join(lines) + "\n")
+    result = CliRunner().invoke(app, ["evaluate", "skab", "--data-dir", str(data_dir)])
+    assert result.exit_code == 1
+    assert "run-2.csv, line 6" in result.output and "Traceback" not in result.output
