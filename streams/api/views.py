@@ -184,6 +184,10 @@ def register(app: RiskLoopApp) -> None:
     async def close_store(app_: Any, **_: Any) -> None:
         api.close()
 
+    from streams.api import detail
+
+    detail.register(app, api)
+
     @app.page("/openapi.json")
     class OpenApi(View):
         @guarded
