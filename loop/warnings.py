@@ -112,6 +112,8 @@ class WarningState(BaseModel):
     """A safety alarm: silenced only by a silence that names safety alarms, approved."""
     historical: bool = False
     """Every hit of this epoch came from a backfill: recorded, never tasked."""
+    case_task_id: str | None = None
+    """The task of the case this warning joined (:func:`join_cases`): it has none of its own."""
     notice: Notice | None = None
     """What the last notified record said (None: nothing notified this epoch yet)."""
     notified_at: datetime | None = None
@@ -177,6 +179,7 @@ class WarningState(BaseModel):
             notify=notify,
             historical=self.historical,
             safety=self.safety,
+            case_task_id=self.case_task_id,
         )
 
     def noticed(self) -> Notice:
@@ -262,6 +265,42 @@ def claim_tasks(
         )
         due.append(alert)
     return new, due
+
+
+def join_cases(
+    state: EntityWarnings, alerts: Sequence[Alert], config: LoopConfig
+) -> tuple[EntityWarnings, list[Alert]]:
+    """One incident, one case, one task: warnings of one entity that call for a task because
+    of the same event (one complaint fired both 疑似食物中毒 and 投诉激增) join the highest one's
+    task instead of opening their own. Each keeps its record, linked by ``case_task_id``.
+
+    Decided per event, so it does not depend on the order of two sources' topics (the reason
+    inhibition does not gate tasks, :func:`should_task`); warnings raised by different events
+    stay separate cases. Call it before :func:`claim_tasks`, which skips the joined ones.
+    """
+    due: dict[str, dict[str, Alert]] = {}  # event → fingerprint → its latest record
+    for alert in alerts:
+        w = state.warnings.get(alert.fingerprint)
+        if w is not None and not w.tasked and should_task(alert, config):
+            due.setdefault(alert.correlation_id, {})[alert.fingerprint] = alert
+    links: dict[str, str] = {}
+    for group in due.values():
+        if len(group) < 2:
+            continue
+        lead = min(group.values(), key=lambda a: (-a.level.rank, a.fingerprint))
+        links |= {fp: ids.task_id(lead.alert_id) for fp in group if fp != lead.fingerprint}
+    if not links:
+        return state, list(alerts)
+    new = _copy(state)
+    for fp, task in links.items():
+        new.warnings[fp] = new.warnings[fp].model_copy(
+            update={"tasked": True, "case_task_id": task}
+        )
+    joined = [
+        a.model_copy(update={"case_task_id": links[a.fingerprint]}) if a.fingerprint in links else a
+        for a in alerts
+    ]
+    return new, joined
 
 
 def apply_hit(

@@ -263,6 +263,8 @@ class Alert(Record):
     """From a backfill: recorded and profiled, never tasked."""
     safety: bool = False
     """A safety alarm (困人, 超压, 食物中毒): silenced only by a silence that says so, approved."""
+    case_task_id: str | None = None
+    """The task of the case this warning joined (same entity, same event): it has no own task."""
 
 
 class TaskState(StrEnum):

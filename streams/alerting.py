@@ -18,7 +18,7 @@ from loop import ids
 from loop.feedback import recurrence
 from loop.profile import ProfileEvent
 from loop.tasks import TaskCommand
-from loop.warnings import EntityWarnings, apply_hit, apply_score, claim_tasks
+from loop.warnings import EntityWarnings, apply_hit, apply_score, claim_tasks, join_cases
 from models.score import ModelScore
 from rules.hit import RuleHit
 from schemas.records import Alert
@@ -116,6 +116,7 @@ def warning_outputs(
     that needs one and has not had it (``claim_tasks``: the state returned remembers it); a
     profile event for a new warning on an enterprise."""
     rt = app.riskloop_runtime
+    state, alerts = join_cases(state, alerts, rt.loop)
     state, tasked = claim_tasks(state, alerts, rt.loop)
     needs_task = {a.alert_id for a in tasked}
     outs: list[Output] = []
@@ -125,7 +126,8 @@ def warning_outputs(
             outs.append(output("alerts_shadow", key, alert))
         else:
             outs.append(output("alerts", key, alert, sink="alert"))
-        if alert.alert_id in needs_task:
+        if alert.alert_id in needs_task:  # once, though the warning changed twice
+            needs_task.discard(alert.alert_id)
             warning = state.warnings.get(alert.fingerprint)
             command = TaskCommand(
                 alert=alert,

@@ -49,12 +49,18 @@ def beijing(value: Any) -> Any:
 
 
 def warning_detail(store: SqlStore, alert_id: str) -> dict[str, Any] | None:
-    """The warning and its task with the task's audit trail (None: no such warning)."""
+    """The warning and its task — its own or its case's — with the task's audit trail
+    (None: no such warning)."""
     alert = store.get_alert(alert_id)
     if alert is None:
         return None
-    story = store.task_with_audit(ids.task_id(alert_id))
+    story = store.task_with_audit(alert.case_task_id or ids.task_id(alert_id))
     return beijing({"zone": "Asia/Shanghai", "warning": alert, "task": story})
+
+
+def task_list(store: SqlStore, **filters: Any) -> dict[str, Any]:
+    """``GET /api/tasks``'s body: the tasks ``filters`` select, in Beijing time."""
+    return {"zone": "Asia/Shanghai", "tasks": beijing(store.list_tasks(**filters))}
 
 
 def register(app: RiskLoopApp, api: Api) -> None:
@@ -76,6 +82,5 @@ def register(app: RiskLoopApp, api: Api) -> None:
     class Tasks(View):
         @guarded
         async def get(self, request: Request) -> Response:
-            filters = task_filters(request.query)
-            tasks = await api.query_store(lambda s: s.list_tasks(**filters))
-            return self.json({"zone": "Asia/Shanghai", "tasks": beijing(tasks)})
+            filters = task_filters(request.query)  # 400s before any query
+            return self.json(await api.query_store(lambda s: task_list(s, **filters)))

@@ -53,6 +53,8 @@ def alert_line(body: dict[str, Any]) -> str | None:
         parts.append("; ".join(str(c) for c in changes))
     elif state == "new":
         parts.append(", ".join(str(r.get("id", "")) for r in body.get("reasons", [])))
+    if body.get("case_task_id"):
+        parts.append(f"case {body['case_task_id']}")
     if body.get("suppressed_by") and state == "suppressed":
         parts.append(f"under {body['suppressed_by']}")
     return " · ".join(p for p in parts if p)

@@ -28,7 +28,8 @@ def alerts_show(alert_id: str) -> None:
     store = SqlStore.from_settings(settings())
     try:
         alert = store.get_alert(alert_id)
-        story = store.task_with_audit(ids.task_id(alert_id)) if alert else None
+        own = ids.task_id(alert_id)
+        story = store.task_with_audit(alert.case_task_id or own) if alert else None
     finally:
         store.close()
     if alert is None:
@@ -60,6 +61,8 @@ def alerts_show(alert_id: str) -> None:
         out(f"  task: {why}", markup=False)
         return
     t = story.task
+    if alert.case_task_id:
+        out("  joined the case of another warning on this entity (same event):", markup=False)
     out(f"  task {t.task_id} → {t.department} · {t.state.value} · sign by "
         f"{beijing(t.sign_deadline)} · dispose by {beijing(t.dispose_deadline)}", markup=False)  # fmt: skip
     for ev in story.events:

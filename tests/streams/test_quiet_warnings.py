@@ -5,7 +5,8 @@ agent after the sources, as they arrive later on their own topic):
 * what ``riskloop alerts tail`` prints (records with ``notify``) is at most 1.3 lines per
   warning, and every notified ``updated``/``escalated`` line names what changed;
 * no warning raised by rules alone is above what its rules allow: a yellow rule never reaches
-  red by repetition (it did 9 times, as "terminal offline", before).
+  red by repetition (it did 9 times, as "terminal offline", before);
+* one event raising several warnings on one entity opens one task (one case), not one each.
 
 A streams-level test, not a real worker: the same agent code, deterministic, in seconds. The
 worker's clock is the wall clock here, as on a live stack, so the sample (12.5 hours of event
@@ -100,3 +101,10 @@ async def test_the_sample_is_quiet_explained_and_bounded(app: RiskLoopApp, sent:
     ]  # fmt: skip
     assert yellow_to_red == []
     assert escalated_by_repetition > 0, "no warning escalated: the bound was never tested"
+    # one incident (an entity, the event that raised its warnings), one task
+    commands = [c["alert"] for c in sent.on("riskloop.task-commands")]
+    incidents = [(c["entity"], c["correlation_id"]) for c in commands]
+    joined = {a["alert_id"] for a in alerts if a["case_task_id"]}
+    print(f"{len(commands)} task commands, {len(joined)} warnings joined another's case")
+    assert len(incidents) == len(set(incidents))
+    assert joined, "no incident raised two warnings: the case rule was never tested"

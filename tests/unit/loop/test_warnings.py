@@ -351,3 +351,30 @@ def test_a_backfilled_warning_is_recorded_but_never_tasked_until_a_live_hit(
     assert old.historical and not should_task(old, config)
     _, (live,) = apply_hit(state, make_hit(event_id="l"), T0, config)
     assert not live.historical and should_task(live, config)
+
+
+def test_one_event_raising_two_warnings_on_one_entity_makes_one_case_with_one_task(
+    make_hit: Hit, config: LoopConfig
+) -> None:
+    """Issue #17: a red food-poisoning task and an orange "surge" task for one complaint."""
+    from loop.warnings import claim_tasks, join_cases
+
+    red = make_hit(event_id="c1", item_code="POISON", level=Level.red)
+    orange = make_hit(event_id="c1", item_code="SURGE", level=Level.orange)
+    state, first = apply_hit(None, orange, T0, config)
+    state, second = apply_hit(state, red, T0, config)
+    state, alerts = join_cases(state, first + second, config)  # one fingerprint twice
+    state, due = claim_tasks(state, alerts, config)
+    (lead,) = due
+    assert lead.level is Level.red and lead.case_task_id is None
+    joined = [a for a in alerts if a.case_task_id]  # its new and its suppressed record
+    assert {(a.item_code, a.case_task_id) for a in joined} == {
+        ("SURGE", ids.task_id(lead.alert_id))
+    }
+    later = make_hit(event_id="c2", item_code="SURGE", level=Level.orange)
+    state, again = apply_hit(state, later, T0, config)
+    assert claim_tasks(state, join_cases(state, again, config)[1], config)[1] == []
+    other = make_hit(event_id="c3", item_code="OTHER", level=Level.orange)
+    state, fresh = apply_hit(state, other, T0, config)
+    state, fresh = join_cases(state, fresh, config)
+    assert [a.item_code for a in claim_tasks(state, fresh, config)[1]] == ["OTHER"]
