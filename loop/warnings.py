@@ -60,6 +60,17 @@ _TASKED = _LIVE | {AlertState.suppressed}
 Status = Literal["active", "resolved", "false_alarm"]
 
 
+MODEL_TITLES = {
+    "inspections": "检查结果异常",
+    "complaints": "投诉内容异常",
+    "equipment": "设备运行数据异常",
+    "trucks": "渣土车行驶异常",
+    "truck_detections": "渣土车行驶异常",
+}
+"""What a model's own warning is called, by source: staff read "投诉内容异常（模型
+complaint-classifier）", not "complaint-classifier: anomalous complaints"."""
+
+
 class Notice(BaseModel):
     """What the last notified record of a warning said: the next one is compared with it."""
 
@@ -375,7 +386,7 @@ def apply_score(
         source=score.source,
         entity=score.entity,
         item_code=item_code,
-        title=f"{score.model}: anomalous {score.source}",
+        title=f"{MODEL_TITLES.get(score.source, score.source + '数据异常')}（模型 {score.model}）",
         level=score.level,
         uscc=score.uscc,
         region_code=score.region_code,
