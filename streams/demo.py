@@ -110,15 +110,15 @@ def print_message(topic: str, raw: bytes, settings: Settings) -> None:
     if topic in internal:
         return
     if topic.startswith(settings.topics.task_prefix):
-        console.print(task_line(body), no_wrap=True, overflow="ellipsis", markup=False)
+        console.print(task_line(body), soft_wrap=True, markup=False)  # never cut an id
         return
     line = alert_line(body)
     if line is None:
         return
     level, _, rest = line.partition(" ")
     style = _LEVEL_STYLE.get(str(body.get("level", "")), "bold")
-    console.print(f"[{style}]{level}[/] ", end="", no_wrap=True)
-    console.print(rest, no_wrap=True, overflow="ellipsis", markup=False)
+    console.print(f"[{style}]{level}[/] ", end="", soft_wrap=True)
+    console.print(rest, soft_wrap=True, markup=False)  # what changed is never cut off
 
 
 def run_demo(
