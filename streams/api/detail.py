@@ -10,6 +10,7 @@ is a 400, not silently ignored.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -18,6 +19,7 @@ from faust.web import Request, Response, View
 from pydantic import BaseModel
 
 from loop import ids
+from loop.silences import Silence, preview
 from streams.api.bodies import ApiError, known_only, parameter, task_filters
 
 if TYPE_CHECKING:
@@ -61,6 +63,30 @@ def warning_detail(store: SqlStore, alert_id: str) -> dict[str, Any] | None:
 def task_list(store: SqlStore, **filters: Any) -> dict[str, Any]:
     """``GET /api/tasks``'s body: the tasks ``filters`` select, in Beijing time."""
     return {"zone": "Asia/Shanghai", "tasks": beijing(store.list_tasks(**filters))}
+
+
+def preview_flag(query: Mapping[str, str]) -> bool:
+    """``POST /api/silences?preview=true``: only show what the silence would hit (400 for any
+    other parameter or value).
+
+    >>> preview_flag({"preview": "true"}), preview_flag({})
+    (True, False)
+    """
+    known_only(query, {"preview"})
+    value = query.get("preview", "false")
+    if value not in ("true", "false"):
+        raise ApiError(400, "preview must be true or false")
+    return value == "true"
+
+
+def silence_preview(store: SqlStore, silence: Silence, now: datetime) -> dict[str, Any]:
+    """The live warnings ``silence`` would silence now and the safety alarms it would spare."""
+    hit, spared = preview(silence, store.list_alerts(limit=100_000), now)
+    return {
+        "silence": silence.model_dump(mode="json"),
+        "would_silence": [a.alert_id for a in hit],
+        "spared_safety_alarms": [a.alert_id for a in spared],
+    }
 
 
 def register(app: RiskLoopApp, api: Api) -> None:
