@@ -101,6 +101,21 @@ class LoopConfig(_Frozen):
     max_escalations: int = Field(
         default=2, ge=0, description="levels a warning may rise above its hits"
     )
+    escalate_to: Level = Field(
+        default=Level.orange,
+        description="highest level repetition reaches when the rule names none (a rule's "
+        "escalate_to overrides it; never red unless a pack says so)",
+    )
+    group_interval: Clock = Field(
+        default=timedelta(minutes=5),
+        description="a warning's non-urgent changes (suppression, a reason joining) are "
+        "notified at most this often (Alertmanager's group_interval)",
+    )
+    repeat_interval: Clock = Field(
+        default=timedelta(hours=4),
+        description="more occurrences alone are notified at most this often "
+        "(Alertmanager's repeat_interval)",
+    )
     quiet_after: Clock = Field(
         default=timedelta(hours=72), description="no hit this long → escalation falls"
     )

@@ -20,13 +20,22 @@ True
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
+from rules.sources import SOURCES
 from schemas.errors import ConfigError
+from schemas.records import Alert, AlertState
+
+WARNING_SOURCES: tuple[str, ...] = SOURCES
+"""The sources a warning can name (a silence's ``source`` must be one of them)."""
+
+_LIVE = {AlertState.new, AlertState.updated, AlertState.escalated, AlertState.deescalated,
+         AlertState.suppressed, AlertState.silenced}  # fmt: skip
 
 _REGION_PREFIX = re.compile(r"\d{2}(\d{2}){0,2}", re.ASCII)  # not "１１" or "١١"
 
@@ -47,6 +56,10 @@ class Silence(BaseModel):
     ends_at: datetime
     expired_by: str | None = None
     expired_at: datetime | None = None
+    safety: bool = False
+    """Also covers safety alarms (困人, 超压, 食物中毒); needs ``approved_by``."""
+    approved_by: str | None = None
+    """The second person who approved silencing safety alarms (not the creator)."""
 
     @model_validator(mode="after")
     def _check(self) -> Silence:
@@ -65,6 +78,13 @@ class Silence(BaseModel):
             )
         if self.ends_at <= self.starts_at:
             raise ValueError("ends_at must be after starts_at")
+        if self.safety and not (self.approved_by or "").strip():
+            raise ValueError(
+                "silencing safety alarms (困人, 超压, 食物中毒) needs a second person's approval "
+                "(approved_by)"
+            )
+        if self.safety and (self.approved_by or "").strip() == self.creator.strip():
+            raise ValueError("approved_by must be a second person, not the creator")
         if (self.expired_by is None) != (self.expired_at is None):
             raise ValueError("an expired silence names who expired it and when")
         if self.expired_by is not None and not self.expired_by.strip():
@@ -80,8 +100,20 @@ class Silence(BaseModel):
         """In force at ``now`` (start inclusive, end exclusive)."""
         return self.starts_at <= now < self.end
 
-    def matches(self, *, source: str, entity: str, item_code: str, region_code: str | None) -> bool:
-        """Whether every set matcher agrees with the warning's attributes."""
+    def matches(
+        self,
+        *,
+        source: str,
+        entity: str,
+        item_code: str,
+        region_code: str | None,
+        safety: bool = False,
+    ) -> bool:
+        """Whether every set matcher agrees with the warning's attributes; a safety alarm only
+        when this silence says it covers safety alarms (an elevator's maintenance window must
+        not swallow its 困人 alarm)."""
+        if safety and not self.safety:
+            return False
         if self.source is not None and self.source != source:
             return False
         if self.entity is not None and self.entity != entity:
@@ -92,7 +124,18 @@ class Silence(BaseModel):
 
 
 def create(data: dict[str, object], now: datetime, max_duration: timedelta) -> Silence:
-    """Validate a new silence from a request; errors are ``ConfigError`` a person can act on."""
+    """Validate a new silence from a request; errors are ``ConfigError`` a person can act on.
+
+    A source no warning comes from is refused (``--source equipments`` silenced nothing and
+    looked as if it did).
+    """
+    source = data.get("source")
+    if source is not None and source not in WARNING_SOURCES:
+        near = difflib.get_close_matches(str(source), WARNING_SOURCES, n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        raise ConfigError(
+            f"silence rejected: unknown source {source!r} (one of {', '.join(WARNING_SOURCES)}){hint}"
+        )
     try:
         silence = Silence.model_validate(data)
     except ValidationError as exc:
@@ -153,13 +196,20 @@ def matching(
     entity: str,
     item_code: str,
     region_code: str | None,
+    safety: bool = False,
 ) -> Silence | None:
     """The active silence covering a warning (earliest-starting, then by id, for stability)."""
     hits = [
         s
         for s in silences
         if s.active(now)
-        and s.matches(source=source, entity=entity, item_code=item_code, region_code=region_code)
+        and s.matches(
+            source=source,
+            entity=entity,
+            item_code=item_code,
+            region_code=region_code,
+            safety=safety,
+        )  # fmt: skip
     ]
     return min(hits, key=lambda s: (s.starts_at, s.silence_id)) if hits else None
 
@@ -167,3 +217,34 @@ def matching(
 def prune(silences: Iterable[Silence], now: datetime) -> list[Silence]:
     """Drop expired silences (the lead can tombstone them on the compacted topic)."""
     return [s for s in silences if s.end > now]
+
+
+def preview(
+    silence: Silence, alerts: Sequence[Alert], now: datetime
+) -> tuple[list[Alert], list[Alert]]:
+    """What a silence would hit among the live warnings ``alerts`` (latest record of each), and
+    the safety alarms its matchers name but it would not cover — shown before it applies, like
+    ``amtool alert query`` with the silence's matchers.
+
+    >>> t0 = datetime(2026, 6, 1)
+    >>> s = Silence(silence_id="s1", entity="E1", reason="维保", creator="zhang",
+    ...             starts_at=t0, ends_at=t0 + timedelta(hours=4))
+    >>> a = Alert(alert_id="f.1", fingerprint="f", state="new", level="red", source="equipment",
+    ...           entity="E1", item_code="YJ-TZSB-001", title="电梯困人", first_seen=t0,
+    ...           last_seen=t0, safety=True)
+    >>> hit, spared = preview(s, [a], t0)
+    >>> [x.alert_id for x in hit], [x.alert_id for x in spared]
+    ([], ['f.1'])
+    """
+    hit: list[Alert] = []
+    spared: list[Alert] = []
+    window = silence.model_copy(update={"starts_at": min(silence.starts_at, now)})
+    for a in alerts:
+        if a.shadow or a.state not in _LIVE:
+            continue
+        if not window.matches(
+            source=a.source, entity=a.entity, item_code=a.item_code, region_code=a.region_code
+        ):
+            continue
+        (spared if a.safety and not window.safety else hit).append(a)
+    return hit, spared

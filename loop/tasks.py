@@ -80,6 +80,20 @@ class TaskCase(BaseModel):
         return next((d for d in self.candidates if d not in self.returned_by), None)
 
 
+_CHECK = (("核实预警所涉主体及异常情况", "现场核查并记录结论"), ("现场核查记录",))
+MODEL_CHECKS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "inspections": (("复核检查记录与异常项", "必要时开展现场复查"), ("复查记录",)),
+    "complaints": (("核实投诉内容及涉事主体", "现场检查并记录问题", "答复投诉人"),
+                   ("现场检查记录", "答复记录")),
+    "equipment": (("核查设备运行与报警记录", "现场检查设备状态", "督促使用单位或维保单位整改"),
+                  ("设备运行记录", "现场照片")),
+    "trucks": (("核查车辆轨迹与准运许可", "约谈运输企业"), ("轨迹截图", "约谈记录")),
+    "truck_detections": (("核查车辆轨迹与准运许可", "约谈运输企业"), ("轨迹截图", "约谈记录")),
+}  # fmt: skip
+"""What a task for a warning without a rule's template (a model's own warning) asks, by
+source: a task with an empty checklist left the department guessing what to verify."""
+
+
 def departments_for(
     alert: Alert,
     template: TaskTemplate | None,
@@ -160,6 +174,11 @@ def _task(
         dispose=template.dispose_deadline if template else None,
         calendar=calendar,
     )
+    checks, evidence = (
+        (template.checklist, template.required_evidence)
+        if template
+        else MODEL_CHECKS.get(alert.source, _CHECK)
+    )
     return Task(
         task_id=ids.task_id(alert.alert_id),
         alert_id=alert.alert_id,
@@ -172,8 +191,8 @@ def _task(
         item_code=alert.item_code,
         uscc=alert.uscc,
         region_code=alert.region_code,
-        checklist=list(template.checklist) if template else [],
-        required_evidence=list(template.required_evidence) if template else [],
+        checklist=list(checks),
+        required_evidence=list(evidence),
         created_at=now,
         sign_deadline=sign_at,
         dispose_deadline=dispose_at,

@@ -14,19 +14,33 @@ and event id) returns no alert at all.
 
 Level: starts at the hit's level and takes the highest level any hit of this epoch carried; it
 rises one step each time ``escalate_after`` hits fall within ``window`` (persisting risk), at
-most ``max_escalations`` steps; those steps fall back when no hit came for ``quiet_after``
+most ``max_escalations`` steps and never above the rule's ``escalate_to`` (the loop's
+``escalate_to``, orange, when the rule names none: a yellow "terminal offline" that repeats must
+not reach the level of 电梯困人 unless the pack says so); those steps fall back when no hit came for ``quiet_after``
 (:func:`tick`), and the warning ends on evidence (:func:`resolve`, from a task's disposition).
 A warning that ended and comes back starts a new epoch, so it gets a new alert id — and a new
 task, linked to the old one when it recurs soon (``loop.feedback.recurrence``).
 
 Silenced warnings do not inhibit others: a silence means "we know", and it must not hide a
-different risk on the same entity.
+different risk on the same entity. A safety alarm (the rule's ``safety``: 困人, 超压, 食物中毒) is
+covered only by a silence that names safety alarms and was approved by a second person.
+
+Notices (Alertmanager's model): every change is published, but only some deserve a person's
+attention, and each record says which (``notify``) and what changed since the warning's last
+notice (``changes``). A new warning, a level change, a silence starting or ending and the end
+of a warning are notified at once; suppression changing and a new reason joining at most once
+per ``group_interval``; more occurrences alone at most once per ``repeat_interval``. What was
+not notified is folded into the next notice's ``changes``, so ``riskloop alerts tail`` shows
+about one line per warning and each ``updated`` line says what changed.
+
+A warning raised from a backfill (``historical``) is recorded like any other and never tasked;
+a live hit on it makes it live.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -44,6 +58,31 @@ _LIVE = {AlertState.new, AlertState.updated, AlertState.escalated, AlertState.de
 _TASKED = _LIVE | {AlertState.suppressed}
 
 Status = Literal["active", "resolved", "false_alarm"]
+
+
+MODEL_TITLES = {
+    "inspections": "检查结果异常",
+    "complaints": "投诉内容异常",
+    "equipment": "设备运行数据异常",
+    "trucks": "渣土车行驶异常",
+    "truck_detections": "渣土车行驶异常",
+}
+"""What a model's own warning is called, by source: staff read "投诉内容异常（模型
+complaint-classifier）", not "complaint-classifier: anomalous complaints"."""
+
+
+class Notice(BaseModel):
+    """What the last notified record of a warning said: the next one is compared with it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    level: Level
+    state: AlertState
+    occurrences: int
+    reasons: list[str]
+    silenced_by: str | None = None
+    suppressed_by: str | None = None
+    title: str
 
 
 class WarningState(BaseModel):
@@ -78,6 +117,17 @@ class WarningState(BaseModel):
     closed_at: datetime | None = None
     closed_task_id: str | None = None
     closed_department: str | None = None
+    escalate_to: Level | None = None
+    """The rule's ceiling for escalation by repetition (None: the loop's ``escalate_to``)."""
+    safety: bool = False
+    """A safety alarm: silenced only by a silence that names safety alarms, approved."""
+    historical: bool = False
+    """Every hit of this epoch came from a backfill: recorded, never tasked."""
+    case_task_id: str | None = None
+    """The task of the case this warning joined (:func:`join_cases`): it has none of its own."""
+    notice: Notice | None = None
+    """What the last notified record said (None: nothing notified this epoch yet)."""
+    notified_at: datetime | None = None
     tasked: bool = False
     """A task command went out for this epoch (:func:`claim_tasks`): the warning's later updates
     send none (the task agent would ignore them; 20,000 events made 10,502 commands for 809
@@ -85,6 +135,14 @@ class WarningState(BaseModel):
     fed_back: list[str] = Field(default_factory=list)
     """Tasks whose disposal was fed back (``loop.feedback.close_loop``); kept across epochs, so
     a task reopened and disposed again, or a feedback record sent twice, teaches nothing more."""
+
+    def ceiling(self, config: LoopConfig) -> int:
+        """The highest rank repetition may reach: the rule's, else the loop's; never below
+        the level the hits themselves carried."""
+        cap = self.escalate_to or config.escalate_to
+        return max(
+            self.base_level.rank, min(cap.rank, self.base_level.rank + config.max_escalations)
+        )
 
     @property
     def level(self) -> Level:
@@ -107,7 +165,7 @@ class WarningState(BaseModel):
             return AlertState.suppressed
         return self.change
 
-    def to_alert(self) -> Alert:
+    def to_alert(self, changes: Sequence[str] = (), notify: bool = True) -> Alert:
         """The record published on ``alerts``."""
         return Alert(
             alert_id=self.alert_id,
@@ -128,7 +186,20 @@ class WarningState(BaseModel):
             suppressed_by=self.suppressed_by,
             correlation_id=self.evidence[-1] if self.evidence else self.alert_id,
             shadow=self.shadow,
+            changes=list(changes),
+            notify=notify,
+            historical=self.historical,
+            safety=self.safety,
+            case_task_id=self.case_task_id,
         )
+
+    def noticed(self) -> Notice:
+        """This warning as a notice records it."""
+        return Notice(
+            level=self.level, state=self.alert_state(), occurrences=self.occurrences,
+            reasons=sorted(self.reasons), silenced_by=self.silenced_by,
+            suppressed_by=self.suppressed_by, title=self.title,
+        )  # fmt: skip
 
 
 class EntityWarnings(BaseModel):
@@ -156,6 +227,9 @@ class _Observation(BaseModel):
     shadow: bool
     group: str = ""
     template: TaskTemplate | None = None
+    escalate_to: Level | None = None
+    safety: bool = False
+    historical: bool = False
     features: dict[str, float] | None = None
     based_on: list[Reason] = Field(default_factory=list)  # e.g. the fence set of a detection
 
@@ -167,8 +241,8 @@ class _Observation(BaseModel):
 def should_task(alert: Alert, config: LoopConfig) -> bool:
     """Whether this alert calls for a verification task (if ``task_id(alert_id)`` has none yet).
 
-    Shadow, silenced and ended warnings never make one, nor one below ``task_min_level`` (a blue
-    warning gets its task when it escalates). A suppressed warning does: inhibition tells staff
+    Shadow, silenced, historical (backfill) and ended warnings never make one, nor one below
+    ``task_min_level`` (a blue warning gets its task when it escalates). A suppressed warning does: inhibition tells staff
     which of an enterprise's warnings leads; it does not decide which risks get verified. It
     must not, either: an enterprise's inspection and complaint warnings come from two topics
     whose relative order Kafka does not fix, and gating tasks on inhibition gave a lower warning
@@ -178,6 +252,7 @@ def should_task(alert: Alert, config: LoopConfig) -> bool:
     """
     return (
         not alert.shadow
+        and not alert.historical
         and alert.state in _TASKED
         and alert.level.rank >= config.task_min_level.rank
     )
@@ -203,14 +278,54 @@ def claim_tasks(
     return new, due
 
 
+def join_cases(
+    state: EntityWarnings, alerts: Sequence[Alert], config: LoopConfig
+) -> tuple[EntityWarnings, list[Alert]]:
+    """One incident, one case, one task: warnings of one entity that call for a task because
+    of the same event (one complaint fired both 疑似食物中毒 and 投诉激增) join the highest one's
+    task instead of opening their own. Each keeps its record, linked by ``case_task_id``.
+
+    Decided per event, so it does not depend on the order of two sources' topics (the reason
+    inhibition does not gate tasks, :func:`should_task`); warnings raised by different events
+    stay separate cases. Call it before :func:`claim_tasks`, which skips the joined ones.
+    """
+    due: dict[str, dict[str, Alert]] = {}  # event → fingerprint → its latest record
+    for alert in alerts:
+        w = state.warnings.get(alert.fingerprint)
+        if w is not None and not w.tasked and should_task(alert, config):
+            due.setdefault(alert.correlation_id, {})[alert.fingerprint] = alert
+    links: dict[str, str] = {}
+    for group in due.values():
+        if len(group) < 2:
+            continue
+        lead = min(group.values(), key=lambda a: (-a.level.rank, a.fingerprint))
+        links |= {fp: ids.task_id(lead.alert_id) for fp in group if fp != lead.fingerprint}
+    if not links:
+        return state, list(alerts)
+    new = _copy(state)
+    for fp, task in links.items():
+        new.warnings[fp] = new.warnings[fp].model_copy(
+            update={"tasked": True, "case_task_id": task}
+        )
+    joined = [
+        a.model_copy(update={"case_task_id": links[a.fingerprint]}) if a.fingerprint in links else a
+        for a in alerts
+    ]
+    return new, joined
+
+
 def apply_hit(
     state: EntityWarnings | None,
     hit: RuleHit,
     now: datetime,
     config: LoopConfig,
     silences: Sequence[Silence] = (),
+    *,
+    historical: bool = False,
 ) -> tuple[EntityWarnings, list[Alert]]:
-    """Fold one rule hit into its entity's warnings; returns the alerts that changed."""
+    """Fold one rule hit into its entity's warnings; returns the alerts that changed.
+
+    ``historical``: the hit's event came from a backfill (``riskloop replay --backfill``)."""
     reason = Reason(
         kind="rule",
         id=hit.rule_id,
@@ -234,6 +349,9 @@ def apply_hit(
         shadow=hit.mode == "shadow",
         group=hit.group_key,
         template=hit.task,
+        escalate_to=hit.escalate_to,
+        safety=hit.safety,
+        historical=historical,
         based_on=list(hit.based_on),
     )
     return _apply(state, obs, now, config, silences)
@@ -245,6 +363,8 @@ def apply_score(
     now: datetime,
     config: LoopConfig,
     silences: Sequence[Silence] = (),
+    *,
+    historical: bool = False,
 ) -> tuple[EntityWarnings, list[Alert]]:
     """Fold an alerting, warmed-up model score into its entity's warnings.
 
@@ -266,7 +386,7 @@ def apply_score(
         source=score.source,
         entity=score.entity,
         item_code=item_code,
-        title=f"{score.model}: anomalous {score.source}",
+        title=f"{MODEL_TITLES.get(score.source, score.source + '数据异常')}（模型 {score.model}）",
         level=score.level,
         uscc=score.uscc,
         region_code=score.region_code,
@@ -281,6 +401,7 @@ def apply_score(
             values=values,
         ),
         shadow=shadow,
+        historical=historical,
         features=dict(score.features),
     )
     return _apply(base, obs, now, config, silences)
@@ -299,7 +420,7 @@ def tick(
         if w.active and w.bumps and now - w.last_seen >= config.quiet_after:
             w.bumps, w.window_hits, w.change = 0, [], AlertState.deescalated
     _settle(new, now, silences)
-    return new, _changed(before, new, first=None)
+    return new, _changed(before, new, None, now, config)
 
 
 def resolve(
@@ -331,7 +452,7 @@ def resolve(
         w.silenced_by = w.suppressed_by = None
         w.closed_at, w.closed_task_id, w.closed_department = now, task_id, department
     _settle(new, now, silences)
-    return new, _changed(before, new, first=fingerprint)
+    return new, _changed(before, new, fingerprint, now, config)
 
 
 # ---------------------------------------------------------------- internals
@@ -384,7 +505,7 @@ def _apply(
             AlertState.escalated if w.level.rank > previous_level.rank else AlertState.updated
         )
     _settle(new, now, silences)
-    return new, _changed(before, new, first=fp)
+    return new, _changed(before, new, fp, now, config)
 
 
 def _open(fp: str, obs: _Observation, previous: WarningState | None) -> WarningState:
@@ -400,6 +521,7 @@ def _open(fp: str, obs: _Observation, previous: WarningState | None) -> WarningS
         region_code=obs.region_code,
         uscc=obs.uscc,
         shadow=obs.shadow,
+        historical=obs.historical,
         first_seen=obs.event_time,
         last_seen=obs.event_time,
     )
@@ -431,12 +553,19 @@ def _fold(w: WarningState, obs: _Observation, seen_key: str, config: LoopConfig)
         w.title = obs.title
     if obs.level.rank > w.base_level.rank:
         w.base_level = obs.level
+    if obs.escalate_to is not None and (
+        w.escalate_to is None or obs.escalate_to.rank > w.escalate_to.rank
+    ):
+        w.escalate_to = obs.escalate_to
+    w.bumps = min(w.bumps, w.ceiling(config) - w.base_level.rank)  # a higher hit: cap again
+    w.safety = w.safety or obs.safety
+    w.historical = w.historical and obs.historical
     horizon = obs.event_time - config.window
     w.window_hits = sorted(t for t in [*w.window_hits, obs.event_time] if t > horizon)
     if (
         config.escalate_after
         and len(w.window_hits) >= config.escalate_after
-        and w.bumps < config.max_escalations
+        and w.base_level.rank + w.bumps < w.ceiling(config)
     ):
         w.bumps += 1
         w.window_hits = []
@@ -454,6 +583,7 @@ def _settle(state: EntityWarnings, now: datetime, silences: Sequence[Silence]) -
             entity=w.entity,
             item_code=w.item_code,
             region_code=w.region_code,
+            safety=w.safety,
         )
         w.silenced_by = silence.silence_id if silence else None
     candidates = [
@@ -492,11 +622,91 @@ def _snapshot(state: EntityWarnings) -> dict[str, tuple[object, ...]]:
 
 
 def _changed(
-    before: dict[str, tuple[object, ...]], after: EntityWarnings, first: str | None
+    before: dict[str, tuple[object, ...]],
+    after: EntityWarnings,
+    first: str | None,
+    now: datetime,
+    config: LoopConfig,
 ) -> list[Alert]:
+    """The alerts of the warnings whose published form changed, each with its notice verdict
+    (the warning in ``after`` remembers what a notified record said)."""
     order = sorted(after.warnings, key=lambda fp: (fp != first, fp))
-    return [
-        after.warnings[fp].to_alert()
-        for fp in order
-        if before.get(fp) != _signature(after.warnings[fp])
-    ]
+    out = []
+    for fp in order:
+        w = after.warnings[fp]
+        if before.get(fp) == _signature(w):
+            continue
+        changes, notify = notice(w, now, config)
+        if notify:
+            w.notice, w.notified_at = w.noticed(), now
+        out.append(w.to_alert(changes, notify))
+    return out
+
+
+def notice(w: WarningState, now: datetime, config: LoopConfig) -> tuple[list[str], bool]:
+    """What changed since ``w``'s last notice, in words, and whether to notify it now.
+
+    >>> from datetime import timedelta
+    >>> t0 = datetime(2026, 6, 1)
+    >>> w = WarningState(fingerprint="f", base_level=Level.yellow, source="equipment",
+    ...                  entity="E", item_code="I", title="离线", first_seen=t0, last_seen=t0,
+    ...                  occurrences=1, change=AlertState.new)
+    >>> notice(w, t0, LoopConfig())
+    ([], True)
+    >>> w.notice, w.notified_at = w.noticed(), t0
+    >>> w.occurrences, w.change = 5, AlertState.updated
+    >>> notice(w, t0 + timedelta(minutes=10), LoopConfig())
+    (['occurrences 1→5'], False)
+    >>> notice(w, t0 + timedelta(hours=5), LoopConfig())
+    (['occurrences 1→5'], True)
+    """
+    state = w.alert_state()
+    last = w.notice
+    if last is None:  # the epoch's first record: news unless a silence already covers it
+        return [], state is not AlertState.silenced
+    changes: list[str] = []
+    urgent = False
+    if state != last.state and state in {AlertState.resolved, AlertState.false_alarm}:
+        changes.append(f"ended: {state.value}")
+        urgent = True
+    if w.level != last.level:
+        why = (
+            f"{config.escalate_after} hits within {_span(config.window)}"
+            if w.bumps and w.level.rank > last.level.rank
+            else "a higher-level hit"
+            if w.level.rank > last.level.rank
+            else "quiet"
+        )
+        changes.append(f"level {last.level.value}→{w.level.value} ({why})")
+        urgent = True
+    if w.silenced_by != last.silenced_by:
+        changes.append(
+            f"silenced by {w.silenced_by}" if w.silenced_by else f"silence {last.silenced_by} ended"
+        )
+        urgent = True
+    material = urgent
+    if w.suppressed_by != last.suppressed_by:
+        changes.append(
+            f"suppressed by {w.suppressed_by}" if w.suppressed_by else "no longer suppressed"
+        )
+        material = True
+    joined = sorted(set(w.reasons) - set(last.reasons))
+    if joined:
+        changes.append("reasons +" + ", +".join(joined))
+        material = True
+    if w.title != last.title:
+        changes.append(f"title {last.title!r}→{w.title!r}")
+        material = True
+    if w.occurrences != last.occurrences:
+        changes.append(f"occurrences {last.occurrences}→{w.occurrences}")
+    since = now - w.notified_at if w.notified_at is not None else None
+    due = since is None or (
+        since >= config.group_interval if material else since >= config.repeat_interval
+    )
+    return changes, bool(changes) and (urgent or due)
+
+
+def _span(td: timedelta) -> str:
+    """A duration as people write it: ``24h``, ``90m``."""
+    minutes = int(td.total_seconds() // 60)
+    return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"

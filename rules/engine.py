@@ -509,6 +509,8 @@ class RuleEngine:
             item_code=spec.item_code,
             legal_basis=spec.legal_basis,
             level=spec.level,
+            escalate_to=spec.escalate_to,
+            safety=spec.safety,
             score=spec.score,
             mode=spec.mode,
             source=source,

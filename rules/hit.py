@@ -39,6 +39,8 @@ class RuleHit(BaseModel):
     item_code: str
     legal_basis: str = ""
     level: Level
+    escalate_to: Level | None = None  # the rule's cap on escalation by repetition
+    safety: bool = False  # a safety alarm: silences need an explicit, approved flag
     score: float
     mode: str  # "active" | "shadow"
     source: str

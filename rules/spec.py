@@ -211,6 +211,12 @@ class RuleSpec(_Spec):
     legal_basis: str = ""
     condition: str = "true"
     level: Level
+    escalate_to: Level | None = None
+    """The highest level repetition may raise this rule's warnings to; unset: never red (a
+    yellow "terminal offline" must not reach the level of 电梯困人 just by repeating)."""
+    safety: bool = False
+    """A safety alarm (困人, 超压, 食物中毒): no silence covers it unless it says so and a second
+    person approved it (``loop.silences``)."""
     score: float = Field(ge=0, le=100)
     group_key: str | list[str] | None = None
     entity: str | list[str] | None = None
@@ -221,6 +227,10 @@ class RuleSpec(_Spec):
 
     @model_validator(mode="after")
     def _coherent(self) -> RuleSpec:
+        if self.escalate_to is not None and self.escalate_to.rank < self.level.rank:
+            raise ValueError(
+                f"escalate_to {self.escalate_to.value} is below level {self.level.value}"
+            )
         if len(set(self.sources)) != len(self.sources):
             raise ValueError("sources lists a source twice")
         if isinstance(self.window, SequenceWindow):

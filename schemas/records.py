@@ -255,6 +255,16 @@ class Alert(Record):
     suppressed_by: str | None = None
     correlation_id: str = ""
     shadow: bool = False
+    changes: list[str] = Field(default_factory=list)
+    """What changed since the last notified record of this warning, in words (``loop.warnings``)."""
+    notify: bool = True
+    """Worth a person's attention (Alertmanager's group/repeat intervals); views show only these."""
+    historical: bool = False
+    """From a backfill: recorded and profiled, never tasked."""
+    safety: bool = False
+    """A safety alarm (困人, 超压, 食物中毒): silenced only by a silence that says so, approved."""
+    case_task_id: str | None = None
+    """The task of the case this warning joined (same entity, same event): it has no own task."""
 
 
 class TaskState(StrEnum):
@@ -391,3 +401,4 @@ class RekeyedEvent(Record):
     event: dict[str, Any]  # the validated record (or geo detection) as JSON
     based_on: list[Reason] = Field(default_factory=list)  # e.g. the fence set of a detection
     origin: str  # "topic:partition:offset" of the event it came from
+    historical: bool = False  # the event came from a backfill (streams/backfill.py): no task

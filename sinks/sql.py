@@ -284,6 +284,26 @@ class SqlStore:
         with self._begin("listing alerts") as conn:
             return [Alert.model_validate(body) for body in conn.execute(query).scalars()]
 
+    def get_alert(self, alert_id: str) -> Alert | None:
+        """The latest record of one warning (epoch), or None."""
+        a = tables.alerts
+        with self._begin(f"reading warning {alert_id}") as conn:
+            body = conn.execute(sa.select(a.c.body).where(a.c.alert_id == alert_id)).scalar()
+        return None if body is None else Alert.model_validate(body)
+
+    def list_tasks(
+        self, department: str | None = None, state: str | None = None, limit: int = 100
+    ) -> list[Task]:
+        """Tasks, the nearest disposal deadline first, optionally of one department or state."""
+        t = tables.tasks
+        query = sa.select(t.c.body).order_by(t.c.dispose_deadline, t.c.task_id).limit(limit)
+        if department is not None:
+            query = query.where(t.c.department == department)
+        if state is not None:
+            query = query.where(t.c.state == state)
+        with self._begin("listing tasks") as conn:
+            return [Task.model_validate(body) for body in conn.execute(query).scalars()]
+
     def latest_snapshot(self, name: str) -> StoredSnapshot | None:
         """The newest snapshot of model ``name``, or None."""
         s = tables.model_snapshots

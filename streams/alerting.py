@@ -18,7 +18,7 @@ from loop import ids
 from loop.feedback import recurrence
 from loop.profile import ProfileEvent
 from loop.tasks import TaskCommand
-from loop.warnings import EntityWarnings, apply_hit, apply_score, claim_tasks
+from loop.warnings import EntityWarnings, apply_hit, apply_score, claim_tasks, join_cases
 from models.score import ModelScore
 from rules.hit import RuleHit
 from schemas.records import Alert
@@ -67,20 +67,26 @@ async def change_warnings(
     return alerts
 
 
-async def raise_warnings(app: RiskLoopApp, scored: Scored) -> list[Alert]:
-    """Fold every hit and alerting score into its entity's warnings; publish the changes."""
+async def raise_warnings(
+    app: RiskLoopApp, scored: Scored, *, historical: bool = False
+) -> list[Alert]:
+    """Fold every hit and alerting score into its entity's warnings; publish the changes.
+
+    ``historical``: the event came from a backfill (streams/backfill.py): no task."""
     rt = app.riskloop_runtime
     now = rt.clock.now()
+    kw: dict[str, Any] = {
+        "now": now,
+        "config": rt.loop,
+        "silences": rt.silences,
+        "historical": historical,
+    }
     by_entity: dict[str, list[Change]] = {}
     for hit in scored.hits:
-        by_entity.setdefault(hit.entity, []).append(
-            partial(_hit, hit=hit, now=now, config=rt.loop, silences=rt.silences)
-        )
+        by_entity.setdefault(hit.entity, []).append(partial(_hit, hit=hit, **kw))
     for s in scored.scores:
         if s.alert and s.warmed_up:
-            by_entity.setdefault(s.entity, []).append(
-                partial(_score, score=s, now=now, config=rt.loop, silences=rt.silences)
-            )
+            by_entity.setdefault(s.entity, []).append(partial(_score, score=s, **kw))
     published: list[Alert] = []
     for entity, changes in by_entity.items():
         published += await change_warnings(app, entity, changes)
@@ -90,13 +96,17 @@ async def raise_warnings(app: RiskLoopApp, scored: Scored) -> list[Alert]:
 def _hit(
     state: EntityWarnings | None, *, hit: RuleHit, **kw: Any
 ) -> tuple[EntityWarnings, list[Alert]]:
-    return apply_hit(state, hit, kw["now"], kw["config"], kw["silences"])
+    return apply_hit(
+        state, hit, kw["now"], kw["config"], kw["silences"], historical=kw["historical"]
+    )
 
 
 def _score(
     state: EntityWarnings | None, *, score: ModelScore, **kw: Any
 ) -> tuple[EntityWarnings, list[Alert]]:
-    return apply_score(state, score, kw["now"], kw["config"], kw["silences"])
+    return apply_score(
+        state, score, kw["now"], kw["config"], kw["silences"], historical=kw["historical"]
+    )
 
 
 def warning_outputs(
@@ -106,6 +116,7 @@ def warning_outputs(
     that needs one and has not had it (``claim_tasks``: the state returned remembers it); a
     profile event for a new warning on an enterprise."""
     rt = app.riskloop_runtime
+    state, alerts = join_cases(state, alerts, rt.loop)
     state, tasked = claim_tasks(state, alerts, rt.loop)
     needs_task = {a.alert_id for a in tasked}
     outs: list[Output] = []
@@ -115,7 +126,8 @@ def warning_outputs(
             outs.append(output("alerts_shadow", key, alert))
         else:
             outs.append(output("alerts", key, alert, sink="alert"))
-        if alert.alert_id in needs_task:
+        if alert.alert_id in needs_task:  # once, though the warning changed twice
+            needs_task.discard(alert.alert_id)
             warning = state.warnings.get(alert.fingerprint)
             command = TaskCommand(
                 alert=alert,

@@ -102,25 +102,23 @@ def group_lag(settings: Settings, topics: list[str]) -> int:
 
 
 def print_message(topic: str, raw: bytes, settings: Settings) -> None:
-    """One readable line per alert change or dispatched task."""
+    """One readable line per notified alert change or dispatched task (streams/cli/lines.py)."""
+    from streams.cli.lines import alert_line, task_line
+
     body = json.loads(raw)
     internal = {settings.topics.task_events, settings.topics.dispositions}
     if topic in internal:
         return
     if topic.startswith(settings.topics.task_prefix):
-        console.print(
-            f"  [bold]→ 任务[/] {body.get('task_id', '')[:18]} → {body.get('department', '')}"
-            f"  限时 {body.get('dispose_deadline', '')[:16]}  {body.get('title', '')}",
-            no_wrap=True, overflow="ellipsis",
-        )  # fmt: skip
+        console.print(task_line(body), soft_wrap=True, markup=False)  # never cut an id
         return
-    level = body.get("level", "?")
-    why = ", ".join(r.get("id", "") for r in body.get("reasons", []))
-    console.print(
-        f"[{_LEVEL_STYLE.get(level, 'bold')}]{level.upper():<6}[/] {body.get('state', ''):<10} "
-        f"{body.get('title', '')} · {body.get('entity', '')} · [dim]{why}[/]",
-        no_wrap=True, overflow="ellipsis",
-    )  # fmt: skip
+    line = alert_line(body)
+    if line is None:
+        return
+    level, _, rest = line.partition(" ")
+    style = _LEVEL_STYLE.get(str(body.get("level", "")), "bold")
+    console.print(f"[{style}]{level}[/] ", end="", soft_wrap=True)
+    console.print(rest, soft_wrap=True, markup=False)  # what changed is never cut off
 
 
 def run_demo(

@@ -19,6 +19,7 @@ from schemas.errors import ValidationFailed
 from schemas.records import RekeyedEvent
 from sinks.errors import storage_full
 from streams.alerting import profile_output, raise_warnings
+from streams.backfill import is_backfill
 from streams.consumer import read_positions
 from streams.emit import emit
 from streams.feedback import handle_feedback, handle_profile_event
@@ -101,7 +102,7 @@ async def handle_rekeyed(app: RiskLoopApp, event: faust.EventT) -> None:
     with correlation(str(ev.event.get("event_id", "")), source=ev.source):
         hits = rekeyed_hits(rt, ev, app.riskloop_tables.rule_state)
         if hits:
-            await raise_warnings(app, Scored(hits=hits))
+            await raise_warnings(app, Scored(hits=hits), historical=ev.historical)
 
 
 def _bytes(event: faust.EventT) -> bytes:
@@ -195,7 +196,12 @@ def _source_agent(app: RiskLoopApp, source: str, topic: faust.TopicT) -> None:
         where = Where(msg.partition, partitions, f"{msg.topic}:{msg.partition}:{msg.offset}")
         with correlation(event_id, source=source):
             scored = score(rt, source, record, tables.rule_state, tables.vehicles, where)
-            alerts = await raise_warnings(app, scored)
+            backfill = is_backfill(msg.headers)
+            alerts = await raise_warnings(app, scored, historical=backfill)
+            if backfill:  # the entity's partition must know it too
+                where.rekeyed[:] = [
+                    e.model_copy(update={"historical": True}) for e in where.rekeyed
+                ]
             # After the warnings: their sinks may refuse (a full disk) and the event is retried;
             # a re-keyed event sent before that would be sent, and counted, again each time.
             await emit(app, rekeyed_outputs(where))

@@ -31,7 +31,7 @@ import json
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -271,6 +271,43 @@ def latest_event_time(path: str | Path, mapping: Mapping | None) -> datetime | N
     return latest
 
 
+@dataclass(frozen=True)
+class Staleness:
+    """How many records of a replay the worker will dead-letter as ``stale_event``."""
+
+    stale: int
+    total: int
+    oldest: datetime | None
+    horizon: datetime
+
+    def message(self, max_age_days: int) -> str:
+        """One line a person can act on (empty when nothing is stale)."""
+        if not self.stale:
+            return ""
+        need = (datetime.now(UTC) - self.oldest).days + 1 if self.oldest else max_age_days
+        return (
+            f"the worker will dead-letter {self.stale} of {self.total} records as stale_event: "
+            f"older than {self.horizon:%Y-%m-%d} (RISKLOOP_MAX_EVENT_AGE_DAYS={max_age_days} "
+            f"before now); set RISKLOOP_MAX_EVENT_AGE_DAYS={need} on the worker to take them"
+        )
+
+
+def staleness(items: Iterable[Outgoing], now: datetime, max_age_days: int) -> Staleness:
+    """What the worker's staleness check (``schemas.ingest``) will say of ``items`` at ``now``
+    — told before a replay, not found afterwards in the dead-letter topic (a Chicago replay
+    "rejected 0" while the worker refused all 2,000 records)."""
+    horizon = now - timedelta(days=max_age_days)
+    stale = total = 0
+    oldest: datetime | None = None
+    for item in items:
+        total += 1
+        if item.event_time is None:
+            continue
+        oldest = item.event_time if oldest is None else min(oldest, item.event_time)
+        stale += item.event_time < horizon
+    return Staleness(stale, total, oldest, horizon)
+
+
 # ---------------------------------------------------------------- pacing
 
 
@@ -356,6 +393,7 @@ def produce_replay(
     pacer: Pacer,
     on_item: Callable[[Outgoing], None] | None = None,
     flush_timeout: float = 60.0,
+    headers: list[tuple[str, bytes]] | None = None,
 ) -> None:
     """Produce ``items`` to ``topic``; counts deliveries into ``summary``.
 
@@ -363,6 +401,7 @@ def produce_replay(
     producer or the broker refuses as too large is a rejected row (reason ``too_large``),
     not the end of the replay; and whatever happens, what was already queued is flushed
     before the replay ends, so an error never loses the records sent before it.
+    ``headers`` go on every record (``streams.backfill.HEADERS`` for a backfill).
     """
     from streams.producer import make_producer
 
@@ -371,7 +410,7 @@ def produce_replay(
     try:
         for item in items:
             pacer.wait(item.event_time)
-            _produce_one(producer, topic, item, summary)
+            _produce_one(producer, topic, item, summary, headers)
             producer.poll(0)
             if on_item is not None:
                 on_item(item)
@@ -388,7 +427,13 @@ def _too_large(line: int, size: int, err: Any) -> Rejected:
     return Rejected(line, "", "too_large", f"{size} bytes refused by Kafka: {err.str()}")
 
 
-def _produce_one(producer: Any, topic: str, item: Outgoing, summary: ReplaySummary) -> None:
+def _produce_one(
+    producer: Any,
+    topic: str,
+    item: Outgoing,
+    summary: ReplaySummary,
+    headers: list[tuple[str, bytes]] | None = None,
+) -> None:
     """Queue one record; a local size refusal is recorded as a rejected row."""
     from confluent_kafka import KafkaError, KafkaException, Message
 
@@ -405,7 +450,8 @@ def _produce_one(producer: Any, topic: str, item: Outgoing, summary: ReplaySumma
 
     while True:
         try:
-            producer.produce(topic, key=item.key, value=item.value, on_delivery=delivered)
+            extra = {"headers": headers} if headers else {}
+            producer.produce(topic, key=item.key, value=item.value, on_delivery=delivered, **extra)
             return
         except BufferError:  # local queue full: let deliveries drain, then retry
             producer.poll(0.2)

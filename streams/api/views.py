@@ -184,6 +184,11 @@ def register(app: RiskLoopApp) -> None:
     async def close_store(app_: Any, **_: Any) -> None:
         api.close()
 
+    from streams.api import detail
+    from streams.api.detail import preview_flag, silence_preview
+
+    detail.register(app, api)
+
     @app.page("/openapi.json")
     class OpenApi(View):
         @guarded
@@ -243,10 +248,14 @@ def register(app: RiskLoopApp) -> None:
         @guarded
         async def post(self, request: Request) -> Response:
             api.authorize(request, Role.operator)
+            preview = preview_flag(request.query)
             silence = silence_from(
                 await api.json_body(request), silence_id=f"sil-{uuid.uuid4().hex[:10]}",
                 now=rt.clock.now(), max_duration=rt.loop.max_silence,
             )  # fmt: skip
+            if preview:  # like `amtool alert query`: what it would hit, nothing published
+                now = rt.clock.now()
+                return self.json(await api.query_store(lambda s: silence_preview(s, silence, now)))
             await api.publish(
                 app.riskloop_topics.silences, silence.silence_id, silence.model_dump_json().encode()
             )

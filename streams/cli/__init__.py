@@ -35,6 +35,7 @@ def _optional_groups() -> None:
 
     for name in (
         "rules", "models", "geo", "data", "loop", "bench", "ops", "control", "calendar", "routes",
+        "staff",
     ):  # fmt: skip
         try:
             module = importlib.import_module(f"streams.cli.{name}")

@@ -20,7 +20,7 @@ from config.settings import Settings
 from geo.fences import load_fence_set
 from loop.config import load_loop_config
 from loop.silences import Silence, create, expire
-from schemas.errors import ConfigError
+from schemas.errors import ConfigError, RiskLoopError
 from streams import publish
 from streams.cli.common import console, settings
 
@@ -155,18 +155,63 @@ def silence_add(
     item_code: Annotated[str | None, typer.Option()] = None,
     region_prefix: Annotated[str | None, typer.Option()] = None,
     by: By = "",
+    safety: Annotated[
+        bool,
+        typer.Option(help="also silence safety alarms (困人, 超压, 食物中毒); needs --approved-by"),
+    ] = False,
+    approved_by: Annotated[
+        str | None, typer.Option(help="the second person approving --safety (recorded)")
+    ] = None,
+    preview: Annotated[
+        bool, typer.Option(help="only show what it would silence now; publish nothing")
+    ] = False,
 ) -> None:
-    """Silence matching warnings (they are still recorded, with state=silenced)."""
+    """Silence matching warnings (they are still recorded, with state=silenced).
+
+    Shows first which live warnings it would silence, and which safety alarms its matchers
+    name but it leaves alone (a maintenance window on an elevator never hides its 困人 alarm
+    unless --safety and a second person's --approved-by say so)."""
     now = datetime.now(UTC)
     silence = create(
         {"silence_id": f"sil-{uuid.uuid4().hex[:10]}", "source": source, "entity": entity, "item_code": item_code,
          "region_prefix": region_prefix, "reason": reason, "creator": by or _me(),
-         "starts_at": now, "ends_at": now + timedelta(hours=hours)},
+         "starts_at": now, "ends_at": now + timedelta(hours=hours), "safety": safety,
+         "approved_by": approved_by},
         now, load_loop_config().max_silence,
     )  # fmt: skip
     s = settings()
+    _print_preview(s, silence, now)
+    if preview:
+        console.print(f"preview only: silence {silence.silence_id} not published")
+        return
     publish.send(s, s.topics.silences, silence.silence_id, silence.model_dump_json().encode())
     console.print(f"silence {silence.silence_id} until {silence.ends_at:%Y-%m-%d %H:%M} UTC")
+
+
+def _print_preview(s: Settings, silence: Silence, now: datetime) -> None:
+    """The live warnings (SQL store) the silence would hit, and the safety alarms it spares."""
+    from loop.silences import preview
+    from sinks.sql import SqlStore
+
+    try:
+        store = SqlStore.from_settings(s)
+        try:
+            current = store.list_alerts(limit=100_000)
+        finally:
+            store.close()
+    except RiskLoopError as exc:
+        console.print(f"(no preview: the task store cannot be read: {str(exc).splitlines()[0]})")
+        return
+    hit, spared = preview(silence, current, now)
+    console.print(f"would silence {len(hit)} live warning(s) now:")
+    for a in hit[:50]:
+        console.print(f"  {a.level.value:<6} {a.alert_id} {a.title} · {a.entity}", markup=False)
+    if spared:
+        console.print(
+            f"would NOT silence {len(spared)} safety alarm(s) (needs --safety --approved-by):"
+        )
+        for a in spared[:50]:
+            console.print(f"  {a.level.value:<6} {a.alert_id} {a.title} · {a.entity}", markup=False)
 
 
 def _silences(s: Settings) -> dict[str, Silence]:

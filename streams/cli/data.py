@@ -14,6 +14,7 @@ or an ISO-8601 time given.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
@@ -30,11 +31,14 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from config.settings import Settings
 from schemas.errors import ConfigError, RiskLoopError, ValidationFailed
 from schemas.ingest import IngestLimits
+from schemas.mapping import Mapping
 from schemas.reasons import REASONS
 from schemas.report import ValidationReport, validate_file
 from schemas.validation.timeutil import to_utc
+from streams.backfill import HEADERS as backfill_headers
 from streams.cli.common import fail, settings
 from streams.replay import (
     Pacer,
@@ -44,6 +48,7 @@ from streams.replay import (
     produce_replay,
     require_topic,
     resolve_mapping,
+    staleness,
     topic_for,
 )
 
@@ -118,12 +123,21 @@ def replay(
     ] = True,
     strict: Annotated[bool, typer.Option(help="exit 1 if any row was rejected")] = False,
     dry_run: Annotated[bool, typer.Option(help="map and count, produce nothing")] = False,
+    backfill: Annotated[
+        bool,
+        typer.Option(
+            help="history: warm state and profiles, warnings marked historical, no tasks "
+            "(refused when the worker would reject records as stale)"
+        ),
+    ] = False,
 ) -> None:
     """Stream a dataset file into its source topic, keyed like the topic map, and summarise.
 
     Event times are sent as they are; pacing only spaces the sends. Rows a mapping cannot
     turn into a record are listed with line and column and not sent; JSONL lines are sent
-    byte for byte, so bad ones reach the worker's dead-letter topic.
+    byte for byte, so bad ones reach the worker's dead-letter topic. Before anything is sent
+    it says how many records the worker will reject as stale (its clock, its
+    RISKLOOP_MAX_EVENT_AGE_DAYS); with --backfill that is an error and nothing is sent.
     """
     try:
         if pacing not in ("wall-clock", "event-time"):
@@ -135,13 +149,14 @@ def replay(
         s = settings()
         topic = topic_for(s, source)
         mapped = resolve_mapping(file, source, mapping)
+        console = _console()
+        _say_stale(console, s, file, source, mapped, limit=limit, sort=sort, backfill=backfill)
         summary = ReplaySummary()
         items = iter_replay(
             file, source, mapped, limit=limit, sort=sort, wire_format=wire, summary=summary
         )
         if not dry_run:
             require_topic(s, topic)
-        console = _console()
         with _progress(console, limit) as progress:
             task = progress.add_task(f"{file.name} → {topic}", total=limit)
 
@@ -152,13 +167,48 @@ def replay(
                 for item in items:
                     advance(item)
             else:
-                produce_replay(s, topic, items, summary, pacer=pacer, on_item=advance)
+                produce_replay(
+                    s, topic, items, summary, pacer=pacer, on_item=advance,
+                    headers=backfill_headers if backfill else None,
+                )  # fmt: skip
             progress.update(task, completed=summary.rows)
     except RiskLoopError as exc:
         fail(str(exc))
     _print_replay(console, summary, topic, paced, dry_run=dry_run, mapping=mapped)
     if strict and summary.rejected:
         raise typer.Exit(1)
+
+
+def _say_stale(
+    console: Console,
+    s: Settings,
+    file: Path,
+    source: str,
+    mapped: Mapping | None,
+    *,
+    limit: int | None,
+    sort: bool,
+    backfill: bool,
+) -> None:
+    """Say up front what the worker's staleness check will refuse; a backfill of records the
+    worker would refuse is an error (nothing is sent)."""
+    outlook = staleness(
+        iter_replay(file, source, mapped, limit=limit, sort=sort),
+        datetime.now(UTC),
+        s.max_event_age_days,
+    )
+    line = outlook.message(s.max_event_age_days)
+    if line and backfill:
+        raise ConfigError(f"--backfill refused: {line}")
+    if line:
+        console.print(f"warning: {line}", markup=False)
+    if backfill:
+        console.print(
+            f"backfill: {outlook.total} records marked history (header riskloop-backfill): "
+            "the worker warms its state and profiles, marks their warnings historical and "
+            "opens no task",
+            markup=False,
+        )
 
 
 def _progress(console: Console, total: int | None) -> Progress:
@@ -247,6 +297,18 @@ def validate(
     except RiskLoopError as exc:
         fail(str(exc))
     console = _console()
+    s = settings()
+    if why != "wall clock":  # the worker judges by its clock, which is now: say what it will do
+        with contextlib.suppress(RiskLoopError):
+            outlook = staleness(
+                iter_replay(file, source, mapped, sort=False), datetime.now(UTC),
+                s.max_event_age_days,
+            )  # fmt: skip
+            if outlook.stale:
+                console.print(
+                    f"warning: {outlook.message(s.max_event_age_days)} (its clock is "
+                    "now, not the file's)", markup=False,
+                )  # fmt: skip
     console.print(f"now = {clock.isoformat()} ({why})", markup=False)
     _print_report(console, report)
     if not report.ok:

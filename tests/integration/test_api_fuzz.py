@@ -311,6 +311,17 @@ CASES: list[tuple[str, str, str, str | None, bytes, bool, int]] = [
      b' "hours": 1e999}', False, 422),
     ("json-5000-digit-int", "POST", SILENCES, "operator",
      b'{"hours": ' + b"9" * 5000 + b"}", False, 400),
+    # issue #17: a silence previewed publishes nothing; parameters nobody takes are refused
+    ("silence-preview", "POST", SILENCES + "?preview=true", "operator", json_body(SILENCE), False,
+     200),
+    ("silence-preview-yes", "POST", SILENCES + "?preview=yes", "operator", json_body(SILENCE),
+     False, 400),
+    ("silence-unknown-parameter", "POST", SILENCES + "?dry=1", "operator", json_body(SILENCE),
+     False, 400),
+    ("warnings-unknown-parameter", "GET", "/api/warnings?department=hz_market", None, b"", False,
+     400),
+    ("tasks-bad-state", "GET", "/api/tasks?state=done", None, b"", False, 400),
+    ("warning-unknown", "GET", "/api/warnings/fp-nope.1", None, b"", False, 404),
 ]  # fmt: skip
 
 

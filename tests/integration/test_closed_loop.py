@@ -173,15 +173,21 @@ def test_mixed_stream_tasks_dispositions_supervision_audit_replay(
             assert topic == f"{prefix}{task['department']}"
             by_alert.setdefault(task["alert_id"], set()).add(task["task_id"])
         assert all(len(ids) == 1 for ids in by_alert.values())
+        # a warning raised by the same event as a higher one on its entity joins that one's
+        # task (one incident, one case: loop.warnings.join_cases) instead of opening its own
+        joined = {a["alert_id"]: a["case_task_id"] for a in alerts if a.get("case_task_id")}
         tasked_levels = {
             a["alert_id"]
             for a in alerts
             if not a["shadow"]
             and a["level"] in {"red", "orange", "yellow"}
             and a["state"] in {"new", "escalated", "updated", "suppressed"}
+            and a["alert_id"] not in joined
         }
         assert tasked_levels <= set(by_alert), "a warning at or above yellow got no task"
         task_ids = {next(iter(ids)) for ids in by_alert.values()}
+        assert set(joined.values()) <= task_ids, "a warning joined a case that has no task"
+        assert not set(joined) & set(by_alert), "a warning in a case got a task of its own"
 
         # dispositions: one full story, one return, three invalid ones
         story_task, returned_task = sorted(tasks, key=lambda tv: tv[1]["task_id"])[:2]

@@ -67,3 +67,24 @@ def app(settings: Settings) -> Iterator[RiskLoopApp]:
     app.flow_control.resume()
     app.riskloop_checkpoint.start_empty(settings.topics.partitions)  # no changelog to restore
     yield app
+
+
+async def put_rekeyed(app: RiskLoopApp, items: list[tuple[bytes | None, bytes]]) -> None:
+    """Feed re-keyed events (as captured on ``riskloop.rekeyed``) to the ``rekeyed`` agent,
+    each message on that topic (the test context would give it the agent's default)."""
+    from faust.types import TP
+
+    async with app.agents["rekeyed"].test_context() as agent:
+        make = agent.to_message
+
+        def on_topic(*args: Any, **kwargs: Any) -> Any:
+            message = make(*args, **kwargs)
+            message.topic, message.tp = (
+                "riskloop.rekeyed",
+                TP("riskloop.rekeyed", message.partition),
+            )
+            return message
+
+        agent.to_message = on_topic
+        for key, value in items:
+            await agent.put(value, key=key)

@@ -182,12 +182,12 @@ async def test_an_event_that_raises_is_undone_dead_lettered_and_the_next_goes_on
     real = pipeline.raise_warnings
     calls = 0
 
-    async def boom(app_: RiskLoopApp, scored: Any) -> Any:
+    async def boom(app_: RiskLoopApp, scored: Any, **kw: Any) -> Any:
         nonlocal calls
         calls += 1
         if calls == 1:
             raise RuntimeError("a bug in one decision")
-        return await real(app_, scored)
+        return await real(app_, scored, **kw)
 
     monkeypatch.setattr(pipeline, "raise_warnings", boom)
     bad, good = inspection(), inspection()
@@ -216,12 +216,12 @@ async def test_a_full_disk_pauses_the_event_until_there_is_room(
     real = pipeline.raise_warnings
     calls = 0
 
-    async def full(app_: RiskLoopApp, scored: Any) -> Any:
+    async def full(app_: RiskLoopApp, scored: Any, **kw: Any) -> Any:
         nonlocal calls
         calls += 1
         if calls <= 2:
             raise OSError(errno.ENOSPC, "No space left on device")
-        return await real(app_, scored)
+        return await real(app_, scored, **kw)
 
     monkeypatch.setattr(pipeline, "raise_warnings", full)
     monkeypatch.setattr(pipeline.asyncio, "sleep", _no_sleep)

@@ -6,11 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from faust.types import TP
-
 from streams.app import RiskLoopApp
 from streams.rekey import partition_of
-from tests.streams.conftest import Sent
+from tests.streams.conftest import Sent, put_rekeyed
 from tests.streams.test_skeleton import encode, inspection
 
 RULE = "complaints.repeat_address"
@@ -38,22 +36,8 @@ async def test_complaints_at_one_address_meet_on_its_partition(
     assert [json.loads(v)["rules"] for _, v in rekeyed] == [[RULE]] * 3
     assert {k for k, _ in rekeyed} == {address.encode()}
     sent.messages.clear()
-    async with app.agents["rekeyed"].test_context() as agent:
-        make = agent.to_message
-
-        def on_topic(*args: Any, **kwargs: Any) -> Any:
-            message = make(*args, **kwargs)
-            message.topic, message.tp = (
-                "riskloop.rekeyed",
-                TP("riskloop.rekeyed", message.partition),
-            )
-            return message
-
-        agent.to_message = on_topic
-        for key, value in rekeyed:
-            await agent.put(value, key=key)
-        for key, value in rekeyed:  # sent again (the source events redone after a crash)
-            await agent.put(value, key=key)
+    # sent twice: the source events redone after a crash
+    await put_rekeyed(app, [*rekeyed, *rekeyed])
     alerts = [a for a in sent.on("alerts") if a["entity"] == address]
     assert {a["alert_id"] for a in alerts} and len({a["alert_id"] for a in alerts}) == 1
     assert any(r["id"] == RULE for a in alerts for r in a["reasons"])

@@ -81,3 +81,20 @@ def test_expiring_records_who_and_when_and_stops_matching() -> None:
 def test_an_expiry_without_its_actor_is_rejected() -> None:
     with pytest.raises(ValueError, match="who expired it"):
         Silence.model_validate({**BASE, "entity": "X", "expired_at": T0})
+
+
+def test_silencing_safety_alarms_needs_a_second_persons_approval() -> None:
+    base = {"silence_id": "s", "entity": "E", "reason": "维保", "creator": "zhang",
+            "starts_at": T0, "ends_at": T0 + timedelta(hours=1), "safety": True}  # fmt: skip
+    with pytest.raises(ValueError, match="second person"):
+        Silence.model_validate(base)
+    with pytest.raises(ValueError, match="not the creator"):
+        Silence.model_validate({**base, "approved_by": "zhang"})
+    assert Silence.model_validate({**base, "approved_by": "li"}).approved_by == "li"
+
+
+def test_an_unknown_source_is_refused_with_a_suggestion() -> None:
+    data = {"silence_id": "s", "source": "equipments", "reason": "维保", "creator": "zhang",
+            "starts_at": T0, "ends_at": T0 + timedelta(hours=1)}  # fmt: skip
+    with pytest.raises(ConfigError, match="did you mean 'equipment'"):
+        create(data, T0, timedelta(days=30))

@@ -10,7 +10,8 @@ from loop.config import LoopConfig
 from loop.errors import RoutingError
 from loop.routing import parse_table
 from loop.tasks import Recurrence, case_for, task_for
-from loop.warnings import apply_hit
+from loop.warnings import apply_hit, apply_score
+from models.score import ModelScore
 from rules.hit import RuleHit, TaskTemplate
 from schemas.records import Alert, Level, TaskState
 
@@ -71,3 +72,16 @@ def test_recurrence_links_and_goes_back_to_the_closing_department(
     case = case_for(alert, template, ROUTING, config.deadlines, T0, recurrence=rec)
     assert case.task.previous_task_id == "task-old" and case.task.department == "zj_market"
     assert case.candidates == ["zj_market", "xihu_market", "hz_market"]
+
+
+def test_a_model_warnings_task_is_titled_and_has_a_checklist(
+    make_score: Callable[..., ModelScore], config: LoopConfig
+) -> None:
+    """Issue #17: model tasks had an empty checklist, titled "hst: anomalous inspections"."""
+    state, (alert,) = apply_score(None, make_score(source="complaints", model="clf"), T0, config)
+    assert alert.title == "投诉内容异常（模型 clf）"
+    task = task_for(
+        alert, state.warnings[alert.fingerprint].template, ROUTING, config.deadlines, T0
+    )
+    assert task.checklist and task.required_evidence
+    assert task.checklist[0] == "核实投诉内容及涉事主体"

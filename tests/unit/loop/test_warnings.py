@@ -279,3 +279,102 @@ def test_a_warning_claims_its_task_once_per_epoch(make_hit: Hit, config: LoopCon
     state, alerts = apply_hit(state, make_hit(event_id="e-next"), T0 + timedelta(hours=2), config)
     state, due = claim_tasks(state, alerts, config)
     assert [a.alert_id for a in due] == [f"{fp}.2"], "a new epoch needs its own task"
+
+
+def test_repetition_never_lifts_a_yellow_rule_to_red_unless_the_rule_says_so(
+    make_hit: Hit,
+) -> None:
+    """Issue #17: a yellow "terminal offline" escalated to RED 9 times by repeating."""
+    config = LoopConfig(escalate_after=2, window="24h", max_escalations=2)
+    capped = allowed = None
+    for i in range(12):
+        at = T0 + timedelta(minutes=i)
+        capped, _ = apply_hit(capped, make_hit(event_id=f"e{i}", event_time=at), at, config)
+        allowed, _ = apply_hit(
+            allowed, make_hit(event_id=f"e{i}", event_time=at, escalate_to=Level.red), at, config
+        )
+    assert capped is not None and allowed is not None
+    (w,) = capped.warnings.values()
+    assert w.level is Level.orange and w.base_level is Level.yellow
+    (r,) = allowed.warnings.values()
+    assert r.level is Level.red
+
+
+def test_an_orange_hit_on_an_escalated_yellow_warning_does_not_make_it_red(
+    make_hit: Hit,
+) -> None:
+    config = LoopConfig(escalate_after=2, window="24h", max_escalations=2)
+    state = None
+    for i in range(2):
+        state, _ = apply_hit(state, make_hit(event_id=f"y{i}"), T0, config)
+    state, _ = apply_hit(state, make_hit(event_id="o", level=Level.orange), T0, config)
+    assert state is not None
+    assert [w.level for w in state.warnings.values()] == [Level.orange]
+
+
+def test_updates_are_grouped_and_each_notice_says_what_changed(make_hit: Hit) -> None:
+    config = LoopConfig(escalate_after=0, repeat_interval="4h", group_interval="5m")
+    state, (first,) = apply_hit(None, make_hit(event_id="a"), T0, config)
+    assert first.notify and first.changes == []
+    quiet = []
+    for i in range(5):
+        state, (a,) = apply_hit(
+            state, make_hit(event_id=f"b{i}"), T0 + timedelta(minutes=i), config
+        )
+        quiet.append(a)
+    assert not any(a.notify for a in quiet) and quiet[-1].changes == ["occurrences 1→6"]
+    later = T0 + timedelta(hours=5)
+    state, (reminder,) = apply_hit(state, make_hit(event_id="c", event_time=later), later, config)
+    assert reminder.notify and reminder.changes == ["occurrences 1→7"]
+    state, (up,) = apply_hit(state, make_hit(event_id="d", level=Level.orange), later, config)
+    assert up.notify and up.changes[0].startswith("level yellow→orange")
+
+
+def test_a_safety_alarm_is_not_silenced_without_an_approved_safety_silence(
+    make_hit: Hit, config: LoopConfig
+) -> None:
+    ends = T0 + timedelta(hours=4)
+    plain = Silence(silence_id="s1", entity=USCC, reason="维保", creator="zhang",
+                    starts_at=T0, ends_at=ends)  # fmt: skip
+    safety = plain.model_copy(update={"silence_id": "s2", "safety": True, "approved_by": "li"})
+    hit = make_hit(level=Level.red, safety=True)
+    _, (alarm,) = apply_hit(None, hit, T0, config, [plain])
+    assert alarm.state is AlertState.new and alarm.safety and should_task(alarm, config)
+    _, (hushed,) = apply_hit(None, hit, T0, config, [safety])
+    assert hushed.state is AlertState.silenced
+
+
+def test_a_backfilled_warning_is_recorded_but_never_tasked_until_a_live_hit(
+    make_hit: Hit, config: LoopConfig
+) -> None:
+    state, (old,) = apply_hit(None, make_hit(event_id="h"), T0, config, historical=True)
+    assert old.historical and not should_task(old, config)
+    _, (live,) = apply_hit(state, make_hit(event_id="l"), T0, config)
+    assert not live.historical and should_task(live, config)
+
+
+def test_one_event_raising_two_warnings_on_one_entity_makes_one_case_with_one_task(
+    make_hit: Hit, config: LoopConfig
+) -> None:
+    """Issue #17: a red food-poisoning task and an orange "surge" task for one complaint."""
+    from loop.warnings import claim_tasks, join_cases
+
+    red = make_hit(event_id="c1", item_code="POISON", level=Level.red)
+    orange = make_hit(event_id="c1", item_code="SURGE", level=Level.orange)
+    state, first = apply_hit(None, orange, T0, config)
+    state, second = apply_hit(state, red, T0, config)
+    state, alerts = join_cases(state, first + second, config)  # one fingerprint twice
+    state, due = claim_tasks(state, alerts, config)
+    (lead,) = due
+    assert lead.level is Level.red and lead.case_task_id is None
+    joined = [a for a in alerts if a.case_task_id]  # its new and its suppressed record
+    assert {(a.item_code, a.case_task_id) for a in joined} == {
+        ("SURGE", ids.task_id(lead.alert_id))
+    }
+    later = make_hit(event_id="c2", item_code="SURGE", level=Level.orange)
+    state, again = apply_hit(state, later, T0, config)
+    assert claim_tasks(state, join_cases(state, again, config)[1], config)[1] == []
+    other = make_hit(event_id="c3", item_code="OTHER", level=Level.orange)
+    state, fresh = apply_hit(state, other, T0, config)
+    state, fresh = join_cases(state, fresh, config)
+    assert [a.item_code for a in claim_tasks(state, fresh, config)[1]] == ["OTHER"]
