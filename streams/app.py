@@ -17,6 +17,7 @@ from schemas.dedup import DedupWindow
 from streams import tables
 from streams.checkpoint import Checkpoint, changelog_topic, read_partition, replay_changelog
 from streams.control import ControlState
+from streams.dedup import BucketedIds
 from streams.health import RiskLoopAgent
 from streams.logs import get_logger
 from streams.runtime import Runtime, build_runtime
@@ -143,7 +144,7 @@ def build_app(settings: Settings, runtime: Runtime | None = None, **overrides: A
     rt.worker_id = worker_identity(settings)
     rt.event_clocks.store = app.riskloop_tables.clocks
     app.riskloop_checkpoint = _checkpoint(app)
-    app.riskloop_dedup = DedupWindow(app.riskloop_tables.dedup, settings.dedup_window_seconds)
+    app.riskloop_dedup = DedupWindow(BucketedIds(app.riskloop_store), settings.dedup_window_seconds)
     app.riskloop_sinks = None
     app.riskloop_control = ControlState()
     app.riskloop_control.ready.set()  # no control plane unless the runner starts one
