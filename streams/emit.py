@@ -9,7 +9,7 @@ everything downstream is idempotent by id.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import faust
 from pydantic import BaseModel
@@ -22,7 +22,9 @@ from streams.topics import task_topic
 if TYPE_CHECKING:
     from streams.app import RiskLoopApp
 
-Output = dict[str, str]
+Output = dict[str, Any]
+"""``role``, ``key``, ``value`` (JSON text) and ``sink`` (str), and ``record``: the model the
+value was dumped from (the sinks take it as it is instead of parsing the JSON back)."""
 
 _DEPARTMENT = "department:"
 _SINK_TYPES: dict[str, type[BaseModel]] = {
@@ -36,8 +38,10 @@ _SINK_TYPES: dict[str, type[BaseModel]] = {
 def output(role: str, key: str, value: BaseModel | str, sink: str = "") -> Output:
     """One message for the topic of ``role`` (a field of streams.topics.Topics), or for no
     topic (``role=""``) when only a sink keeps it."""
-    body = value if isinstance(value, str) else value.model_dump_json()
-    return {"role": role, "key": key, "value": body, "sink": sink}
+    if isinstance(value, str):
+        return {"role": role, "key": key, "value": value, "sink": sink, "record": None}
+    return {"role": role, "key": key, "value": value.model_dump_json(), "sink": sink,
+            "record": value}  # fmt: skip
 
 
 def to_department(department: str, key: str, value: BaseModel, sink: str = "") -> Output:
@@ -55,9 +59,7 @@ async def emit(app: RiskLoopApp, outputs: Iterable[Output]) -> None:
     from sending the same alert or task twice."""
     items = [out for out in outputs if not await _applied_here(app, out)]
     if app.riskloop_sinks is not None:
-        records = [
-            _SINK_TYPES[o["sink"]].model_validate_json(o["value"]) for o in items if o["sink"]
-        ]
+        records = [_sink_record(o) for o in items if o["sink"]]
         if records:
             await app.riskloop_sinks.add(records)
     for out in items:
@@ -65,6 +67,12 @@ async def emit(app: RiskLoopApp, outputs: Iterable[Output]) -> None:
             await _topic(app, out["role"]).send(
                 key=out["key"].encode(), value=out["value"].encode()
             )
+
+
+def _sink_record(out: Output) -> BaseModel:
+    kind = _SINK_TYPES[out["sink"]]
+    record = out.get("record")
+    return record if isinstance(record, kind) else kind.model_validate_json(out["value"])
 
 
 async def _applied_here(app: RiskLoopApp, out: Output) -> bool:
