@@ -44,6 +44,11 @@ class DedupWindow:
     def __len__(self) -> int:
         return len(self._store)
 
+    @property
+    def store(self) -> MutableMapping[str, float]:
+        """The ``id → event time`` mapping the window keeps (for checks and tools)."""
+        return self._store
+
     def seen(self, event_id: str, event_time_epoch: float) -> bool:
         """True if ``event_id`` was seen within the window of ``event_time_epoch``; else record it."""
         if self._window <= 0:

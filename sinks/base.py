@@ -177,6 +177,12 @@ class Sink(ABC):
         if self._backlog >= self.batch_size:
             self._full.set()
 
+    def sync(self) -> None:
+        """Everything accepted so far on disk for good (:meth:`Outbox.sync`); a no-op for an
+        outbox that syncs every append (``durability="FULL"``)."""
+        if self._durability != "FULL" and self._outbox is not None:
+            self._outbox.sync()
+
     async def flush(self) -> int:
         """Write everything held now, batch by batch; the number written.
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 import shutil
 import sqlite3
 from collections.abc import Iterable
@@ -125,6 +126,29 @@ class Outbox:
             return int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
         except sqlite3.Error as exc:
             raise _error(f"cannot count the sink outbox {self.path}", self.path, exc) from exc
+
+    def sync(self) -> None:
+        """Make every row appended so far survive a power cut (an fsync of the WAL file).
+
+        With ``durability="NORMAL"`` an append is safe from a process crash at once, and from a
+        power cut only after this: the worker calls it at each checkpoint, before the offsets
+        of the events that appended the rows are committed (streams/checkpoint.py, step 3),
+        so one fsync covers a whole checkpoint instead of one per event (2.8 ms wall and
+        260 µs CPU per FULL append on the dev machine, against 0.2 ms and 41 µs NORMAL).
+        """
+        wal = self.path.with_name(self.path.name + "-wal")
+        try:
+            fd = os.open(wal, os.O_RDONLY)
+        except FileNotFoundError:
+            return  # nothing appended since the last checkpoint of the file
+        except OSError as exc:
+            raise _error(f"cannot sync the sink outbox {self.path}", self.path, exc) from exc
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            raise _error(f"cannot sync the sink outbox {self.path}", self.path, exc) from exc
+        finally:
+            os.close(fd)
 
     def close(self) -> None:
         self._db.close()

@@ -17,6 +17,7 @@ from schemas.dedup import DedupWindow
 from streams import tables
 from streams.checkpoint import Checkpoint, changelog_topic, read_partition, replay_changelog
 from streams.control import ControlState
+from streams.dedup import BucketedIds
 from streams.health import RiskLoopAgent
 from streams.logs import get_logger
 from streams.model_state import PartitionModels
@@ -147,7 +148,7 @@ def build_app(settings: Settings, runtime: Runtime | None = None, **overrides: A
     if isinstance(rt.models, PartitionModels):  # the models are partition state too
         rt.models.store = app.riskloop_store
         app.riskloop_checkpoint.models = rt.models.records
-    app.riskloop_dedup = DedupWindow(app.riskloop_tables.dedup, settings.dedup_window_seconds)
+    app.riskloop_dedup = DedupWindow(BucketedIds(app.riskloop_store), settings.dedup_window_seconds)
     app.riskloop_sinks = None
     app.riskloop_control = ControlState()
     app.riskloop_control.ready.set()  # no control plane unless the runner starts one

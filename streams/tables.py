@@ -23,7 +23,7 @@ __all__ = ["Tables", "changelog_topic", "changelog_value", "declare"]
 
 @dataclass(frozen=True)
 class Tables:
-    dedup: TableView  # event id → event time (epoch s)
+    dedup: TableView  # bucket → {event id: event time (epoch s)} (streams/dedup.py)
     rule_state: TableView  # "<rule>|<entity>" → window state
     vehicles: TableView  # "<fence set>|<plate>" → VehicleState dict
     warnings: TableView  # entity → EntityWarnings

@@ -25,6 +25,7 @@ too_many_metrics metrics
 from __future__ import annotations
 
 import enum
+import functools
 import math
 import types
 import typing
@@ -58,6 +59,8 @@ def has_lone_surrogate(text: str) -> bool:
     >>> has_lone_surrogate("ok"), has_lone_surrogate("a\\ud800")
     (False, True)
     """
+    if text.isascii():  # the common case, without building the bytes
+        return False
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -66,28 +69,74 @@ def has_lone_surrogate(text: str) -> bool:
 
 
 def check_value(value: Any, path: str) -> None:
-    """Bounds every number and string in ``value``, nested, whatever its declared type."""
-    stack = [(path, value)]
+    """Bounds every number and string in ``value``, nested, whatever its declared type.
+
+    Runs on every field of every event, so the path of a value (``a.b.0``) is only spelt out
+    for the one that fails: the walk keeps ``(parent, key)`` links (decode + validate was the
+    largest part of an event's domain work; see bench/RESULTS.md, 2026-12-02 14:50).
+
+    >>> try:
+    ...     check_value({"a": [1, {"b": float("nan")}]}, "")
+    ... except ValidationFailed as exc:
+    ...     print(exc.reason, exc.field)
+    bad_value a.1.b
+    """
+    stack: list[tuple[Any, Any]] = [(value, None)]
     while stack:
-        where, v = stack.pop()
-        if isinstance(v, bool):
-            continue
-        if isinstance(v, int) and not -MAX_INT <= v <= MAX_INT:
-            raise ValidationFailed("bad_value", f"integer beyond ±2**53 ({str(v)[:30]}…)", where)
-        if isinstance(v, float):
-            if not math.isfinite(v):
-                raise ValidationFailed("bad_value", f"{v} is not a finite number", where)
-            if abs(v) > MAX_FLOAT:
-                raise ValidationFailed("bad_value", f"{v:g} beyond ±{MAX_FLOAT:g}", where)
-        if isinstance(v, str) and has_lone_surrogate(v):
-            raise ValidationFailed("bad_text", "lone UTF-16 surrogate (not encodable)", where)
-        if isinstance(v, dict):
+        v, where = stack.pop()
+        kind = type(v)
+        if kind is str:
+            if not v.isascii() and has_lone_surrogate(v):
+                raise ValidationFailed(
+                    "bad_text", "lone UTF-16 surrogate (not encodable)", _path(path, where)
+                )
+        elif kind is dict:
             for k, x in v.items():
                 if isinstance(k, str) and has_lone_surrogate(k):
-                    raise ValidationFailed("bad_text", "lone UTF-16 surrogate in a key", where)
-                stack.append((f"{where}.{k}" if where else str(k), x))
-        elif isinstance(v, list):
-            stack.extend((f"{where}.{i}" if where else str(i), x) for i, x in enumerate(v))
+                    raise ValidationFailed(
+                        "bad_text", "lone UTF-16 surrogate in a key", _path(path, where)
+                    )
+                stack.append((x, (where, k)))
+        elif kind is list:
+            stack.extend((x, (where, i)) for i, x in enumerate(v))
+        elif kind is bool or v is None:
+            continue
+        else:
+            _check_scalar(v, path, where)
+
+
+def _check_scalar(v: Any, path: str, where: Any) -> None:
+    if isinstance(v, bool):
+        return
+    if isinstance(v, int) and not -MAX_INT <= v <= MAX_INT:
+        raise ValidationFailed(
+            "bad_value", f"integer beyond ±2**53 ({str(v)[:30]}…)", _path(path, where)
+        )
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            raise ValidationFailed("bad_value", f"{v} is not a finite number", _path(path, where))
+        if abs(v) > MAX_FLOAT:
+            raise ValidationFailed("bad_value", f"{v:g} beyond ±{MAX_FLOAT:g}", _path(path, where))
+    if isinstance(v, str) and has_lone_surrogate(v):  # a str subclass
+        raise ValidationFailed(
+            "bad_text", "lone UTF-16 surrogate (not encodable)", _path(path, where)
+        )
+    if isinstance(v, dict | list):  # a subclass: walk it the slow way
+        for k, x in v.items() if isinstance(v, dict) else enumerate(v):
+            if isinstance(k, str) and has_lone_surrogate(k):
+                raise ValidationFailed(
+                    "bad_text", "lone UTF-16 surrogate in a key", _path(path, where)
+                )
+            check_value(x, _path(path, (where, k)))
+
+
+def _path(path: str, where: Any) -> str:
+    """``a.b.0`` from the ``(parent, key)`` links of :func:`check_value`."""
+    keys: list[str] = []
+    while where is not None:
+        where, key = where
+        keys.append(str(key))
+    return ".".join([path] * bool(path) + keys[::-1])
 
 
 def check_types(model: type[BaseModel], data: dict[str, Any], path: str = "") -> None:
@@ -101,9 +150,15 @@ def _wrong(expected: str, value: Any, where: str) -> ValidationFailed:
     return ValidationFailed("wrong_type", f"expected {expected}, got {type(value).__name__}", where)
 
 
+@functools.cache
+def _shape(annotation: Any) -> tuple[Any, tuple[Any, ...]]:
+    """``get_origin`` and ``get_args`` of a field's annotation, once per annotation (not once
+    per field of every event)."""
+    return typing.get_origin(annotation), typing.get_args(annotation)
+
+
 def _check(annotation: Any, value: Any, where: str) -> None:
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
+    origin, args = _shape(annotation)
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return

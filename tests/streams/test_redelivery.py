@@ -195,7 +195,7 @@ async def test_an_event_that_raises_is_undone_dead_lettered_and_the_next_goes_on
     async with app.agents["inspections"].test_context() as agent:
         await agent.put(encode(bad), key=bad["uscc"].encode())
         assert app.riskloop_store.size("rule_state") == 0, "not undone"
-        assert app.riskloop_tables.dedup.get(f"inspections:{bad['event_id']}") is None
+        assert app.riskloop_dedup.store.get(f"inspections:{bad['event_id']}") is None
         dead = sent.on("deadletter")
         assert [(d["reason"], d["message"][:12]) for d in dead] == [
             ("internal_error", "RuntimeError")
@@ -270,3 +270,38 @@ async def test_a_checkpoint_whose_changelog_write_fails_writes_the_same_keys_nex
     assert written == len(keys) - 1 and f"warnings/{ev['uscc']}".encode() in keys
     assert keys[-1] == b"~checkpoint"
     assert await app.riskloop_checkpoint.commit() == 0, "written once, not again"
+
+
+async def test_a_profile_event_for_this_partition_is_applied_here_not_sent(
+    app: RiskLoopApp, sent: Sent
+) -> None:
+    from streams.rekey import partition_of
+
+    ev = inspection()
+    await _inspect(app, ev)
+    home = app.riskloop_store.partitions[
+        partition_of(ev["uscc"], app.riskloop_settings.topics.partitions)
+    ]
+    assert "riskloop.profile-events" not in sent.topics(), "sent round the broker"
+    assert ev["uscc"] in home.tables.get("profiles", {}), "the profile did not move"
+    assert ("profiles", ev["uscc"]) in home.dirty
+
+
+async def test_a_profile_event_for_another_partition_is_still_sent(
+    app: RiskLoopApp, sent: Sent
+) -> None:
+    from streams.alerting import profile_output
+    from streams.emit import emit
+    from streams.rekey import partition_of
+
+    uscc = inspection()["uscc"]
+    n = app.riskloop_settings.topics.partitions
+    assert n > 1
+    other = (partition_of(uscc, n) + 1) % n
+    token = app.riskloop_store.begin(other, "t:0", 0)
+    try:
+        await emit(app, [profile_output(uscc, "complaint", "2026-01-01T00:00:00+08:00", "r", None)])
+    finally:
+        app.riskloop_store.finish(token)
+    assert [m["uscc"] for m in sent.on("riskloop.profile-events")] == [uscc]
+    assert app.riskloop_store.size("profiles") == 0

@@ -48,3 +48,14 @@ def test_unusable_path_is_an_outbox_error(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(OutboxError, match="cannot open"):
         Outbox(blocker / "o.sqlite3")
+
+
+def test_sync_of_a_normal_outbox_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "o.sqlite3"
+    box = Outbox(path, durability="NORMAL")
+    box.sync()  # nothing appended yet: nothing to do, no error
+    box.append_many([("Task", "a"), ("Task", "b")])
+    box.sync()
+    assert (tmp_path / "o.sqlite3-wal").exists()
+    box.close()
+    assert [r.payload for r in Outbox(path).read()] == ["a", "b"]
