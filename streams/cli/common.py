@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from rich.console import Console
 
-from config.settings import Settings, load_settings
+if TYPE_CHECKING:  # settings import pydantic-settings: not needed for `riskloop --help`
+    from config.settings import Settings
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -15,6 +16,8 @@ err_console = Console(stderr=True, highlight=False)
 
 def settings() -> Settings:
     """The settings for this invocation (environment, .env)."""
+    from config.settings import load_settings
+
     return load_settings()
 
 

@@ -14,7 +14,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from rules.backtest import backtest as run_backtest
 from rules.compiler import CompiledPack, expand_paths, load_pack
 from rules.errors import PackInvalid
 from rules.testing import run_examples
@@ -119,6 +118,8 @@ def backtest(
     try:
         every = parse_duration(tick)
         with source_file.open(encoding="utf-8") as lines:
+            from rules.backtest import backtest as run_backtest  # the engine: only to run
+
             report = run_backtest(loaded, lines, tick_every=every)
     except OSError as exc:
         _error(f"{source_file}: cannot read: {exc.strerror or exc}")
