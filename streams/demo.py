@@ -104,8 +104,16 @@ def group_lag(settings: Settings, topics: list[str]) -> int:
 def print_message(topic: str, raw: bytes, settings: Settings) -> None:
     """One readable line per alert change or dispatched task."""
     body = json.loads(raw)
-    internal = {settings.topics.task_events, settings.topics.dispositions}
+    internal = {settings.topics.task_events, settings.topics.dispositions, settings.topics.verdicts}
     if topic in internal:
+        return
+    if topic.startswith(settings.topics.task_prefix) and "kind" in body:  # 催办/督办/通报
+        ladder = {"reminder": "催办", "supervision": "督办", "notice": "通报"}
+        console.print(
+            f"  [bold]⏰ {ladder.get(body['kind'], body['kind'])}[/] {body.get('task_id', '')}"
+            f" → {body.get('department', '')}  限时 {body.get('deadline', '')[:16]}",
+            no_wrap=True, overflow="ellipsis",
+        )  # fmt: skip
         return
     if topic.startswith(settings.topics.task_prefix):
         console.print(

@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 import faust
 
-from loop.errors import LoopError
-from loop.state_machine import apply, open_task, recompute_deadlines
+from loop.state_machine import open_task, recompute_deadlines
 from loop.supervision import due
 from loop.tasks import OPEN, TaskCase, TaskCommand
+from loop.verdicts import judge, repeated
 from schemas.errors import ValidationFailed
-from schemas.records import Disposition, TaskEvent, TaskState
+from schemas.ingest import decode_source
+from schemas.records import Disposition, TaskEvent, TaskState, VerdictOutcome
 from sinks.errors import storage_full
 from streams.emit import Output, emit, output, to_department
 from streams.ingest import ingest, send_dead_letter
@@ -82,25 +83,49 @@ async def open_from_command(app: RiskLoopApp, raw: bytes) -> None:
 
 
 async def handle_disposition(app: RiskLoopApp, event: faust.EventT) -> None:
+    """Apply one disposition and answer it on ``tasks.verdicts`` (applied, duplicate or
+    refused with its reason), which the API and CLI wait for; a refusal also goes to the
+    dead-letter topic as before."""
     record = await ingest(app, "dispositions", event)
     if record is None:
+        await answer_repeat(app, event)
         return
     assert isinstance(record, Disposition)
     rt = app.riskloop_runtime
     before = load_case(app, record.task_id)
-    try:
-        case, events = apply(before, record, rt.loop)
-    except LoopError as exc:
-        rt.metrics.dispositions_rejected.labels(exc.reason).inc()
+    case, events, verdict = judge(before, record, rt.loop, rt.clock.now())
+    answer = output("verdicts", record.task_id, verdict)
+    if case is None or verdict.outcome is VerdictOutcome.refused:
+        reason = verdict.reason or "loop_error"
+        rt.metrics.dispositions_rejected.labels(reason).inc()
+        await emit(app, [answer])
         await send_dead_letter(
-            app, "dispositions", event, ValidationFailed(exc.reason, str(exc), "task_id")
-        )
+            app, "dispositions", event,
+            ValidationFailed(reason, f"{reason}: {record.task_id}: {verdict.message}", "task_id"),
+        )  # fmt: skip
         return
     with correlation(case.task.correlation_id, task_id=case.task_id):
-        extra = []
+        extra = [answer]
         if any(e.to_state is TaskState.disposed for e in events):
             extra.append(output("feedback", case.task.entity, case))
         await store_and_publish(app, before, case, events, extra)
+
+
+async def answer_repeat(app: RiskLoopApp, event: faust.EventT) -> None:
+    """Answer a disposition the door dropped as a duplicate event id (a client's retry with the
+    same idempotency key): its sender waits for a verdict too. One the door dead-lettered has
+    no readable event id to answer to, and decodes with an error here: nothing is sent."""
+    rt = app.riskloop_runtime
+    raw = event.value if isinstance(event.value, bytes) else bytes(event.value or b"")
+    try:
+        record = decode_source(
+            "dispositions", raw, limits=rt.limits, now=rt.clock.now(), catalogue=rt.catalogue
+        )
+    except ValidationFailed:
+        return
+    assert isinstance(record, Disposition)
+    verdict = repeated(load_case(app, record.task_id), record, rt.loop, rt.clock.now())
+    await emit(app, [output("verdicts", record.task_id, verdict)])
 
 
 async def store_and_publish(
@@ -204,6 +229,8 @@ async def _supervise_one(
     if not events:
         return 0
     outputs = [output("supervision", ev.task_id, ev, sink="supervision") for ev in events]
+    # 催办/督办/通报 also reach the department that must act, on its own task topic
+    outputs += [to_department(ev.department, ev.task_id, ev) for ev in events]
     app.riskloop_tables.tasks[task_id] = new
     await emit(app, outputs)
     for ev in events:

@@ -41,9 +41,18 @@ def rules_publish(
         bool, typer.Option(help="publish even if examples fail (workers will refuse it)")
     ] = False,
 ) -> None:
-    """Validate, test and publish PACK to control.rulepacks; every worker swaps it in."""
-    pub = publish.publish_pack(settings(), pack, by or _me(), force=force)
-    console.print(f"published {pub.name} {pub.version} ({pub.content_hash[:19]}…)")
+    """Validate, test and publish PACK to control.rulepacks, then wait for every live worker's
+    answer: exit 1 with the worker's reason if one refuses it, 3 if one did not answer in time.
+    """
+    from streams.cli.hotload import report_answers
+    from streams.hotload_answers import publish_and_collect
+
+    s = settings()
+    pub = publish.prepare_pack(pack, by or _me(), force=force)
+    answers = publish_and_collect(
+        s, lambda: publish.send_pack(s, pub), kind="rulepack", name=pub.name, version=pub.version
+    )
+    report_answers(f"{pub.name} {pub.version} ({pub.content_hash[:19]}…)", answers)
 
 
 def rules_rollback(name: str, by: By = "") -> None:
@@ -65,13 +74,18 @@ def rules_withdraw(name: str, by: By = "") -> None:
 def status_list(
     kind: Annotated[str | None, typer.Option(help="rulepack, fenceset, model or silence")] = None,
 ) -> None:
-    """What each worker runs: the latest hot-load status per worker."""
-    table = Table("worker", "kind", "name", "version", "status", "reason")
+    """What each worker runs: the latest hot-load status per worker, and how old it is (a
+    worker that stopped leaves its last record: an old age there is a question to ask)."""
+    from streams.cli.hotload import age_of
+
+    table = Table("worker", "kind", "name", "version", "status", "age", "reason")
+    now = datetime.now(UTC)
     for s in publish.worker_status(settings()):
         if kind is None or s["kind"] == kind:
             table.add_row(
-                s["worker"], s["kind"], s["name"], s["version"], s["status"], s["reason"][:60]
-            )
+                s["worker"], s["kind"], s["name"], s["version"], s["status"],
+                age_of(s.get("at"), now), s["reason"][:60],
+            )  # fmt: skip
     console.print(table)
 
 
