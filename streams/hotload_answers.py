@@ -45,12 +45,11 @@ def live_workers(settings: Settings, timeout: float = 10.0) -> int:
     """How many workers are running: members of the workers' consumer group (0 if none)."""
     from streams.admin import admin_client
 
+    client = admin_client(settings)  # referenced until the future resolves, else it never does
     try:
-        futures = admin_client(settings).describe_consumer_groups(
-            [settings.app_id], request_timeout=timeout
-        )
-        description = futures[settings.app_id].result()
-    except KafkaException:
+        futures = client.describe_consumer_groups([settings.app_id], request_timeout=timeout)
+        description = futures[settings.app_id].result(timeout=timeout + 5)
+    except (KafkaException, TimeoutError):
         return 0
     return len(description.members)
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import faust
 
+from loop.calendar import Basis
 from loop.state_machine import open_task, recompute_deadlines
 from loop.supervision import due
 from loop.tasks import OPEN, TaskCase, TaskCommand
@@ -28,6 +29,7 @@ from schemas.errors import ValidationFailed
 from schemas.ingest import decode_source
 from schemas.records import Disposition, TaskEvent, TaskState, VerdictOutcome
 from sinks.errors import storage_full
+from streams.due import due_times, task_due
 from streams.emit import Output, emit, output, to_department
 from streams.ingest import ingest, send_dead_letter
 from streams.logs import correlation, get_logger
@@ -172,22 +174,38 @@ def _observe_durations(app: RiskLoopApp, case: TaskCase, ev: TaskEvent) -> None:
 async def supervise(app: RiskLoopApp, tasks: MutableMapping[str, Any], partition: int = 0) -> int:
     """Tick body: raise due ladder steps for the open tasks in ``tasks``; refresh the gauges.
 
-    A task that fails here (a stored value that no longer reads, a bug in one decision) is
-    logged, counted and skipped: the other tasks, and the rest of the tick, go on.
+    Only a task whose next step is due (``streams/due.py``: its time is computed once per
+    stored case) is judged, and a provisional one when the calendar may have changed; the
+    others cost the tick a comparison. A task that fails here (a stored value that no longer
+    reads, a bug in one decision) is logged, counted and skipped: the other tasks, and the
+    rest of the tick, go on.
     """
     rt = app.riskloop_runtime
     now = rt.clock.now()
+    ts = now.timestamp()
+    times = due_times(app, f"tasks:{partition}")
+    recount = times.refresh((id(rt.loop), id(rt.loop.calendar)), task_due(rt.loop))
+    held: set[str] = set()
     raised = 0
     open_by_dept: dict[str, int] = {}
     overdue_by_dept: dict[str, int] = {}
     for task_id in list(tasks):
         try:
-            raised += await _supervise_one(app, task_id, now, open_by_dept, overdue_by_dept)
+            case = load_case(app, task_id)
+            if case is None or case.task.state not in OPEN:
+                continue
+            held.add(task_id)
+            provisional = recount and case.task.deadline_basis is Basis.provisional
+            if provisional or times.due(task_id, case) <= ts:
+                case, n = await _supervise_one(app, case, now)
+                raised += n
+            _count(case, now, open_by_dept, overdue_by_dept)
         except Exception as exc:  # one task must never stop supervision of the others
             if storage_full(exc):
                 raise  # the tick is retried whole when there is room (pipeline.py)
             rt.metrics.task_errors.labels("supervise", type(exc).__name__).inc()
             log.exception("task supervision failed", task_id=task_id, error=type(exc).__name__)
+    times.keep_only(held)
     # gauges: this partition's counts, summed with the other partitions' last counts
     rt.task_counts[partition] = (open_by_dept, overdue_by_dept)
     departments = {d for o, v in rt.task_counts.values() for d in (*o, *v)}
@@ -201,33 +219,32 @@ async def supervise(app: RiskLoopApp, tasks: MutableMapping[str, Any], partition
     return raised
 
 
-async def _supervise_one(
-    app: RiskLoopApp,
-    task_id: str,
-    now: datetime,
-    open_by_dept: dict[str, int],
-    overdue_by_dept: dict[str, int],
-) -> int:
-    """One open task: recount provisional deadlines, raise due ladder steps; how many."""
-    rt = app.riskloop_runtime
-    case = load_case(app, task_id)
-    if case is None or case.task.state not in OPEN:
-        return 0
-    recounted, notes = recompute_deadlines(case, rt.loop, now)
-    if notes:
-        await store_and_publish(app, case, recounted, notes, republish=True)
-        rt.metrics.deadlines_recounted.labels(recounted.task.department).inc()
-        log.info("deadlines recounted", task_id=task_id, reason=notes[0].reason)
-        case = recounted
+def _count(
+    case: TaskCase, now: datetime, open_by_dept: dict[str, int], overdue_by_dept: dict[str, int]
+) -> None:
+    """One open task in the partition's gauges: open, and overdue if a deadline passed."""
     dept = case.task.department
     open_by_dept[dept] = open_by_dept.get(dept, 0) + 1
     if now > case.task.dispose_deadline or (
         case.signed_at is None and now > case.task.sign_deadline
     ):
         overdue_by_dept[dept] = overdue_by_dept.get(dept, 0) + 1
+
+
+async def _supervise_one(app: RiskLoopApp, case: TaskCase, now: datetime) -> tuple[TaskCase, int]:
+    """One open task: recount provisional deadlines, raise due ladder steps; the case after
+    and how many steps were raised."""
+    rt = app.riskloop_runtime
+    task_id = case.task_id
+    recounted, notes = recompute_deadlines(case, rt.loop, now)
+    if notes:
+        await store_and_publish(app, case, recounted, notes, republish=True)
+        rt.metrics.deadlines_recounted.labels(recounted.task.department).inc()
+        log.info("deadlines recounted", task_id=task_id, reason=notes[0].reason)
+        case = recounted
     new, events = due(case, now, rt.loop)
     if not events:
-        return 0
+        return case, 0
     outputs = [output("supervision", ev.task_id, ev, sink="supervision") for ev in events]
     # 催办/督办/通报 also reach the department that must act, on its own task topic
     outputs += [to_department(ev.department, ev.task_id, ev) for ev in events]
@@ -235,4 +252,4 @@ async def _supervise_one(
     await emit(app, outputs)
     for ev in events:
         rt.metrics.supervision.labels(ev.kind.value, ev.department).inc()
-    return len(events)
+    return new, len(events)
