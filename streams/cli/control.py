@@ -122,20 +122,26 @@ def models_publish(
     by: By = "",
 ) -> None:
     """Publish model NAME built by FACTORY with PARAMS; it must score a probe event first."""
+    from pydantic import ValidationError
+
     from models.publication import ModelPublication, build
+    from schemas.problems import readable
 
     try:
         parsed = json.loads(params)
     except ValueError as exc:
         raise ConfigError(f"--params is not JSON: {exc}") from exc
-    pub = ModelPublication(
-        name=name,
-        factory=factory,
-        params=parsed,
-        version=version,
-        published_by=by or _me(),
-        shadow=shadow,
-    )
+    try:
+        pub = ModelPublication(
+            name=name,
+            factory=factory,
+            params=parsed,
+            version=version,
+            published_by=by or _me(),
+            shadow=shadow,
+        )
+    except ValidationError as exc:
+        raise ConfigError(f"model {name!r} not published: {readable(exc)}") from exc
     build(pub)  # validates params and scores the probe event
     publish.send_model(settings(), pub)
     console.print(f"published model {name} {version} ({factory})")
