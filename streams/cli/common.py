@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from rich.console import Console
 
@@ -12,6 +12,19 @@ if TYPE_CHECKING:  # settings import pydantic-settings: not needed for `riskloop
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
+
+
+class LazyModule:
+    """A module imported on first attribute use: a CLI module that many commands load can
+    name a heavy one (the broker client, NumPy) without every command paying for it."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(self._name), attr)
 
 
 def settings() -> Settings:

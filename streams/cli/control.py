@@ -11,18 +11,21 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from config.settings import Settings
-from geo.fences import load_fence_set
 from loop.config import load_loop_config
 from loop.silences import Silence, create, expire
 from schemas.errors import ConfigError
-from streams import publish
-from streams.cli.common import console, settings
+from streams.cli.common import LazyModule, console, settings
+
+if TYPE_CHECKING:  # imported when a command runs: `rules validate` loads this module too
+    from config.settings import Settings
+    from streams import publish
+else:
+    publish = LazyModule("streams.publish")
 
 By = Annotated[str, typer.Option("--by", help="who does this (recorded with the change)")]
 
@@ -91,6 +94,8 @@ def status_list(
 
 def geo_publish(fenceset: Path, by: By = "") -> None:
     """Validate FENCESET (GeoJSON) and publish it to control.geofences."""
+    from geo.fences import load_fence_set
+
     load_fence_set(fenceset)  # a file error names the file
     fences = publish.publish_fenceset(settings(), fenceset.read_bytes())
     console.print(
