@@ -16,6 +16,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from config.settings import Settings
 from schemas.validation.uscc import make_uscc
 from tests.integration.conftest import produce, tail_consumer, wait_ready
@@ -31,6 +33,7 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+@pytest.mark.timeout(1800)  # opening 5,000 tasks takes minutes on a shared 2-core machine
 def test_an_idle_worker_with_open_tasks_uses_under_5_percent_of_a_core(
     live_settings: Settings, worker: Callable[..., Any]
 ) -> None:
