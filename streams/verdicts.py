@@ -19,11 +19,31 @@ from pydantic import ValidationError
 
 from config.settings import Settings
 from infra.errors import InfraError
-from schemas.records import DispositionVerdict
+from schemas.records import Disposition, DispositionVerdict
 
 VERDICT_TIMEOUT = 15.0
-"""Seconds to wait for a verdict: a worker applies a disposition in milliseconds, but a
+"""Seconds the CLI waits for a verdict: a worker applies a disposition in milliseconds, but a
 rebalance or a commit stall can hold its partition for a few seconds."""
+
+API_VERDICT_TIMEOUT = 8.0
+"""The API waits less: HTTP clients commonly give up after 10 s (it then answers 202)."""
+
+
+def door_problem(settings: Settings, record: Disposition) -> str | None:
+    """Why the worker's door (schemas/ingest.py) would dead-letter this disposition before any
+    verdict — ``"bad_identifier: …"`` — or None. Checked before sending: such a record never
+    reaches the task stage, so nobody would answer it."""
+    from schemas.errors import ValidationFailed
+    from schemas.ingest import IngestLimits, decode_source
+
+    try:
+        decode_source(
+            "dispositions", record.model_dump_json().encode(),
+            limits=IngestLimits.from_settings(settings), now=record.event_time,
+        )  # fmt: skip
+    except ValidationFailed as exc:
+        return str(exc)  # "reason: field: what is wrong"
+    return None
 
 
 class TopicTail:

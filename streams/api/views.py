@@ -26,7 +26,7 @@ from faust.web.exceptions import WebError
 
 from loop.verdicts import HTTP_STATUS, idempotent_event_id
 from schemas.errors import RiskLoopError
-from schemas.records import DispositionVerdict, VerdictOutcome
+from schemas.records import Disposition, DispositionVerdict, VerdictOutcome
 from streams.admin import known_departments
 from streams.api.auth import Role, decide
 from streams.api.bodies import (
@@ -44,7 +44,7 @@ from streams.api.bodies import (
 from streams.control_keys import publication_key
 from streams.logs import get_logger
 from streams.state import plain
-from streams.verdicts import VerdictWatch
+from streams.verdicts import API_VERDICT_TIMEOUT, VerdictWatch, door_problem
 
 if TYPE_CHECKING:
     from sinks.sql import SqlStore
@@ -180,15 +180,19 @@ class Api:
     async def publish_and_judge(
         self, topic: faust.TopicT, event_id: str, key: str, value: bytes
     ) -> DispositionVerdict | None:
-        """Publish a disposition and wait for the worker's verdict (None: none in time)."""
+        """Publish a disposition and wait for the worker's verdict (None: none in time); one
+        the worker's door would refuse is a 422 here, never sent."""
         settings = self.app.riskloop_settings
+        problem = door_problem(settings, Disposition.model_validate_json(value))
+        if problem is not None:
+            raise ApiError(422, f"disposition rejected: {problem}")
         try:
             watch = await asyncio.to_thread(VerdictWatch, settings)
         except RiskLoopError as exc:
             raise ApiError(503, f"cannot read {settings.topics.verdicts}: {exc}") from exc
         try:
             await self.publish(topic, key, value)
-            return await asyncio.to_thread(watch.wait, event_id)
+            return await asyncio.to_thread(watch.wait, event_id, API_VERDICT_TIMEOUT)
         finally:
             await asyncio.to_thread(watch.close)
 

@@ -125,9 +125,12 @@ def _send_and_judge(s: Settings, record: Disposition, wait: float) -> None:
     """Send the disposition, then say what the worker did with it (exit 1 refused, 3 no verdict)."""
     from streams.admin import create_topics
     from streams.publish import send
-    from streams.verdicts import send_and_wait
+    from streams.verdicts import door_problem, send_and_wait
 
     what = f"{record.action.value} for {record.task_id} ({record.event_id})"
+    problem = door_problem(s, record)
+    if problem is not None:
+        fail(f"not sent {what}: the worker would refuse it: {problem}")
 
     def go() -> None:
         send(s, s.topics.dispositions, record.task_id, record.model_dump_json().encode())

@@ -171,7 +171,7 @@ class _NoVerdict:
     def __init__(self, settings: Settings) -> None:
         pass
 
-    def wait(self, event_id: str) -> None:
+    def wait(self, event_id: str, timeout: float = 0) -> None:
         return None
 
     def close(self) -> None:
@@ -346,3 +346,15 @@ async def test_a_503_logs_the_traceback_of_its_cause(
     (line,) = [json.loads(x) for x in json_log.getvalue().splitlines() if "unavailable" in x]
     assert "no route to db.internal" in line["error"]
     assert "Traceback" in line["exception"] and "StoreError" in line["exception"]
+
+
+async def test_a_disposition_the_worker_would_dead_letter_is_a_422_and_not_sent(
+    client: TestClient[Any, Any], sent: Sent
+) -> None:
+    """Refused at the worker's door, it would never reach the task stage: no verdict would
+    come, so the API checks the door first (an empty department, as a fuzzer sent)."""
+    body = {"department": "", "action": "sign", "actor": ""}
+    r = await client.post("/api/tasks/0/dispositions", headers=DEPARTMENT, json=body)
+    assert r.status == 422
+    assert "department" in (await r.json())["error"]
+    assert sent.messages == []
