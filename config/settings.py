@@ -73,6 +73,9 @@ class TopicSettings(_Group):
     task_prefix: str = Field("tasks.", description="prefix of each department's task topic")
     task_events: str = Field("tasks.events", description="every task state change (audit trail)")
     supervision: str = Field("supervision", description="催办/督办/通报 events")
+    verdicts: str = Field(
+        "tasks.verdicts", description="the worker's verdict on each disposition, by task id"
+    )
     deadletter: str = Field("deadletter", description="rejected records with reason and bytes")
     status: str = Field("control.status", description="workers' hot-load status records")
     task_commands: str = Field(
@@ -115,6 +118,7 @@ class TopicSettings(_Group):
             self.alerts_shadow,
             self.task_events,
             self.supervision,
+            self.verdicts,
             self.deadletter,
             self.task_commands,
             self.feedback,

@@ -26,6 +26,7 @@ from models.equipment import EquipmentAnomaly, EquipmentParams
 from models.errors import ModelError, UnknownFactory
 from models.inspections import InspectionParams, InspectionRisk
 from models.trucks import TruckBehaviour, TruckParams
+from schemas.problems import readable
 
 _PROBE_TIME = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -125,7 +126,10 @@ def create(
     try:
         checked = f.params_model.model_validate(dict(params or {}))
     except ValidationError as exc:
-        raise ModelError(f"bad params for model factory {factory!r}: {exc}") from exc
+        raise ModelError(
+            f"bad params for model factory {factory!r}: "
+            f"{readable(exc, f.params_model.model_fields)}"
+        ) from exc
     return f.build(
         name=name or f.name, version=version or f.default_version(), **checked.model_dump()
     )

@@ -1,6 +1,9 @@
 """Replay recorded events offline through packs: how often each rule fires, who gets the work.
 
-Input is JSON Lines, one ``{"source": ..., "event": {...}}`` per line, in recording order.
+Input is JSON Lines, one ``{"source": ..., "event": {...}}`` per line, in recording order, or
+(:func:`backtest_records`) a shipped dataset read through its mapping and validated as the
+worker validates it, with muck-truck GPS fixes run through the fence sets as the worker runs
+them (the truck rules fire on those detections, ``truck_detections``).
 Absence timers are ticked on the replay's own event-time clock, so offline devices show up
 without waiting for wall-clock time. Task load counts distinct warnings (rule, group key), as
 the warning stage would merge repeated hits into one task.
@@ -35,6 +38,12 @@ class BacktestReport:
     """department → distinct warnings of active rules that make a task."""
     levels: dict[str, str] = field(default_factory=dict)
     first_hits: list[RuleHit] = field(default_factory=list)
+    by_month: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """(YYYY-MM of the hit, department) → new task-making warnings: the load over time."""
+    detections: Counter[str] = field(default_factory=Counter)
+    """geo detection kind → count (muck-truck fixes through the fence sets)."""
+    route: Any = None
+    """A routing table (loop.routing): tasks counted by routed department, not the default."""
 
     def rule_rows(self) -> list[tuple[str, str, int, int]]:
         """(rule id, level, active hits, shadow hits) sorted by rule id."""
@@ -96,4 +105,88 @@ def _count(report: BacktestReport, hit: RuleHit, seen: set[tuple[str, str]], kee
     seen.add(warning)
     report.warnings[hit.rule_id] += 1
     if hit.mode == "active" and hit.task is not None:
-        report.tasks[hit.task.department] += 1
+        department = _routed(report.route, hit)
+        report.tasks[department] += 1
+        report.by_month[(hit.event_time.strftime("%Y-%m"), department)] += 1
+
+
+def _routed(table: Any, hit: RuleHit) -> str:
+    """The department the worker would route the hit's task to (its first candidate)."""
+    assert hit.task is not None
+    if table is None:
+        return hit.task.department
+    from loop.routing import candidates
+
+    return candidates(
+        table, source=hit.source, item_code=hit.item_code, region_code=hit.region_code,
+        default=hit.task.department,
+    )[0]  # fmt: skip
+
+
+def backtest_records(
+    packs: Iterable[CompiledPack],
+    records: Iterable[tuple[int, str, Any]],
+    *,
+    fence_sets: Iterable[Any] = (),
+    routing: Any = None,
+    tick_every: int = 300,
+    keep_hits: int = 20,
+) -> BacktestReport:
+    """:func:`backtest` over validated records ``(line, source, record)`` (schemas.records),
+    each truck fix also stepped through every fence set, its detections evaluated as the
+    worker's ``truck_detections`` (``streams/scoring.py`` does the same live)."""
+    from geo.detect import step as geo_step
+    from geo.detect import tick as geo_tick
+    from rules.durations import to_datetime
+    from schemas.records import TruckFix
+
+    engine = RuleEngine(packs)
+    report = BacktestReport(route=routing)
+    for pack in engine.packs:
+        for rule in pack.rules:
+            report.levels[rule.id] = rule.spec.level.value
+    fences = list(fence_sets)
+    state: dict[str, Any] = {}
+    vehicles: dict[str, Any] = {}
+    seen: set[tuple[str, str]] = set()
+    clock: float | None = None
+    for number, source, record in records:
+        event = record.model_dump(mode="json")
+        at = record.event_time.timestamp()
+        hits: list[RuleHit] = []
+        if clock is None or at - clock >= tick_every:
+            clock = at if clock is None else max(clock, at)
+            hits += engine.tick(clock, state)
+            by_name = {f.name: f for f in fences}
+            for key, vehicle in list(vehicles.items()):  # silent trucks, as the worker's tick
+                vehicles[key], found = geo_tick(
+                    vehicle, to_datetime(clock), by_name[key.split("|")[0]]
+                )
+                hits += _detected(engine, report, found, state)
+        try:
+            hits += engine.evaluate(source, event, state)
+            if isinstance(record, TruckFix):
+                for fence_set in fences:
+                    key = f"{fence_set.name}|{record.plate}"
+                    before = vehicles.get(key)
+                    after, found = geo_step(before, record, fence_set)
+                    vehicles[key] = after
+                    hits += _detected(engine, report, found, state)
+        except (ValueError, KeyError, TypeError, RiskLoopError) as exc:
+            report.bad_lines.append(f"line {number}: {type(exc).__name__}: {exc}")
+            continue
+        report.events += 1
+        for hit in hits:
+            _count(report, hit, seen, keep_hits)
+    return report
+
+
+def _detected(
+    engine: RuleEngine, report: BacktestReport, found: Iterable[Any], state: dict[str, Any]
+) -> list[RuleHit]:
+    """The rule hits of geo detections, evaluated as the worker's ``truck_detections``."""
+    hits: list[RuleHit] = []
+    for det in found:
+        report.detections[det.kind] += 1
+        hits += engine.evaluate("truck_detections", det.model_dump(mode="json"), state)
+    return hits

@@ -33,6 +33,7 @@ from rules.spec import (
     RuleSpec,
     SequenceWindow,
 )
+from rules.values import did_you_mean, value_problems
 
 Expect = Literal["bool", "number", "scalar"]
 WindowKind = Literal["plain", "aggregate", "duration", "absence", "sequence"]
@@ -289,7 +290,8 @@ class _Checker:
         for name in names:
             for source in sources:
                 if name not in field_names(source):
-                    self.add(where, f"{source} events have no field {name!r}")
+                    hint = did_you_mean(name, field_names(source))
+                    self.add(where, f"{source} events have no field {name!r}{hint}")
 
     def expression(self, where: str, expr: str, sources: Iterable[str], expect: Expect) -> Any:
         costly = expression_problems(expr)
@@ -307,6 +309,9 @@ class _Checker:
             self.add(where, f"`{expr}` uses unknown variable {name!r}; fields are event.<field>")
         sources = list(sources)
         map_keys = self._paths(where, expr, sources)
+        for source in sources:
+            for problem in value_problems(expr, source):
+                self.add(where, problem)
         if self._has_problem(where):
             return None
         for source in sources:
@@ -323,8 +328,10 @@ class _Checker:
             head = segments[0]
             for source in sources:
                 if head not in field_names(source):
+                    hint = did_you_mean(head, field_names(source))
                     self.add(
-                        where, f"`{expr}` uses event.{head}, which {source} events do not have"
+                        where,
+                        f"`{expr}` uses event.{head}, which {source} events do not have{hint}",
                     )
                 elif is_mapping_field(source, head) and len(segments) > 1:
                     map_keys.setdefault(head, set()).add(segments[1])

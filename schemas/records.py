@@ -352,6 +352,33 @@ class SupervisionEvent(Record):
     correlation_id: str = ""
 
 
+class VerdictOutcome(StrEnum):
+    """What the worker did with one disposition."""
+
+    applied = "applied"  # the task moved
+    duplicate = "duplicate"  # this event id was applied before (a retry): nothing changed
+    refused = "refused"  # not allowed: ``reason`` says why, nothing changed
+
+
+class DispositionVerdict(Record):
+    """The worker's answer to one disposition, on ``tasks.verdicts`` keyed by task id.
+
+    The task's state lives only in the worker that holds its partition, so only that worker can
+    say whether a disposition applies; the API and the CLI wait for this record instead of
+    answering "sent" for a disposition the worker then dead-letters.
+    """
+
+    event_id: str
+    task_id: str
+    action: DispositionAction
+    outcome: VerdictOutcome
+    reason: str | None = None  # a stable code (loop/errors.py) when refused
+    message: str = ""
+    state: TaskState | None = None  # the task's state after (None: no such task)
+    department: str | None = None  # who holds the task after
+    at: datetime
+
+
 class RulePackPublication(Record):
     """A rule pack version on ``control.rulepacks`` (compacted; one key per version, see
     ``streams.control_keys``)."""

@@ -234,8 +234,15 @@ def apply_rulepack(app: RiskLoopApp, key: str, value: bytes | None) -> dict[str,
     pub = RulePackPublication.model_validate_json(value)
     check_key(key, "pack", pub.name, pub.version, pub.content_hash)
     current = rt.packs.active.get(pub.name)
-    if current is not None and current.content_hash == pub.content_hash and pub.rollback_of is None:
+    if (
+        current is not None
+        and current.content_hash == pub.content_hash
+        and pub.rollback_of is None
+        and not app.riskloop_control.ready.is_set()
+    ):
         return None  # the same content again (restart replay of what is already active)
+    # once caught up, the same content again is a live republish: its publisher waits for
+    # this worker's answer, "unchanged: this content is already active"
     result: ActivationStatus = rt.packs.activate_publication(pub)
     app.riskloop_control.removed_rules.extend(result.removed_rules or ())
     return status_record(

@@ -106,8 +106,16 @@ def print_message(topic: str, raw: bytes, settings: Settings) -> None:
     from streams.cli.lines import alert_line, task_line
 
     body = json.loads(raw)
-    internal = {settings.topics.task_events, settings.topics.dispositions}
+    internal = {settings.topics.task_events, settings.topics.dispositions, settings.topics.verdicts}
     if topic in internal:
+        return
+    if topic.startswith(settings.topics.task_prefix) and "kind" in body:  # 催办/督办/通报
+        ladder = {"reminder": "催办", "supervision": "督办", "notice": "通报"}
+        console.print(
+            f"  [bold]⏰ {ladder.get(body['kind'], body['kind'])}[/] {body.get('task_id', '')}"
+            f" → {body.get('department', '')}  限时 {body.get('deadline', '')[:16]}",
+            no_wrap=True, overflow="ellipsis",
+        )  # fmt: skip
         return
     if topic.startswith(settings.topics.task_prefix):
         console.print(task_line(body), soft_wrap=True, markup=False)  # never cut an id

@@ -100,6 +100,13 @@ def publish_pack(
     settings: Settings, path: Path, who: str, *, force: bool = False
 ) -> RulePackPublication:
     """Validate, compile and test a pack locally, then publish it (``force`` skips the tests)."""
+    pub = prepare_pack(path, who, force=force)
+    send_pack(settings, pub)
+    return pub
+
+
+def prepare_pack(path: Path, who: str, *, force: bool = False) -> RulePackPublication:
+    """The publication of a pack that validates, compiles and passes its examples here."""
     pack = load_pack(path)
     failed = failures(run_examples(pack))
     if failed and not force:
@@ -107,12 +114,10 @@ def publish_pack(
         raise ConfigError(
             f"{path}: {len(failed)} example(s) fail ({names}); a failing pack cannot be activated"
         )
-    pub = RulePackPublication(
+    return RulePackPublication(
         name=pack.name, version=pack.version, content_hash=pack.content_hash,
         yaml=Path(path).read_text(encoding="utf-8"), published_by=who, published_at=datetime.now(UTC),
     )  # fmt: skip
-    send_pack(settings, pub)
-    return pub
 
 
 def send_pack(settings: Settings, pub: RulePackPublication) -> None:

@@ -20,13 +20,16 @@ from typing import TYPE_CHECKING, Any
 
 import faust
 
-from loop.errors import LoopError
-from loop.state_machine import apply, open_task, recompute_deadlines
+from loop.calendar import Basis
+from loop.state_machine import open_task, recompute_deadlines
 from loop.supervision import due
 from loop.tasks import OPEN, TaskCase, TaskCommand
+from loop.verdicts import judge, repeated
 from schemas.errors import ValidationFailed
-from schemas.records import Disposition, TaskEvent, TaskState
+from schemas.ingest import decode_source
+from schemas.records import Disposition, TaskEvent, TaskState, VerdictOutcome
 from sinks.errors import storage_full
+from streams.due import due_times, task_due
 from streams.emit import Output, emit, output, to_department
 from streams.ingest import ingest, send_dead_letter
 from streams.logs import correlation, get_logger
@@ -82,25 +85,49 @@ async def open_from_command(app: RiskLoopApp, raw: bytes) -> None:
 
 
 async def handle_disposition(app: RiskLoopApp, event: faust.EventT) -> None:
+    """Apply one disposition and answer it on ``tasks.verdicts`` (applied, duplicate or
+    refused with its reason), which the API and CLI wait for; a refusal also goes to the
+    dead-letter topic as before."""
     record = await ingest(app, "dispositions", event)
     if record is None:
+        await answer_repeat(app, event)
         return
     assert isinstance(record, Disposition)
     rt = app.riskloop_runtime
     before = load_case(app, record.task_id)
-    try:
-        case, events = apply(before, record, rt.loop)
-    except LoopError as exc:
-        rt.metrics.dispositions_rejected.labels(exc.reason).inc()
+    case, events, verdict = judge(before, record, rt.loop, rt.clock.now())
+    answer = output("verdicts", record.task_id, verdict)
+    if case is None or verdict.outcome is VerdictOutcome.refused:
+        reason = verdict.reason or "loop_error"
+        rt.metrics.dispositions_rejected.labels(reason).inc()
+        await emit(app, [answer])
         await send_dead_letter(
-            app, "dispositions", event, ValidationFailed(exc.reason, str(exc), "task_id")
-        )
+            app, "dispositions", event,
+            ValidationFailed(reason, f"{reason}: {record.task_id}: {verdict.message}", "task_id"),
+        )  # fmt: skip
         return
     with correlation(case.task.correlation_id, task_id=case.task_id):
-        extra = []
+        extra = [answer]
         if any(e.to_state is TaskState.disposed for e in events):
             extra.append(output("feedback", case.task.entity, case))
         await store_and_publish(app, before, case, events, extra)
+
+
+async def answer_repeat(app: RiskLoopApp, event: faust.EventT) -> None:
+    """Answer a disposition the door dropped as a duplicate event id (a client's retry with the
+    same idempotency key): its sender waits for a verdict too. One the door dead-lettered has
+    no readable event id to answer to, and decodes with an error here: nothing is sent."""
+    rt = app.riskloop_runtime
+    raw = event.value if isinstance(event.value, bytes) else bytes(event.value or b"")
+    try:
+        record = decode_source(
+            "dispositions", raw, limits=rt.limits, now=rt.clock.now(), catalogue=rt.catalogue
+        )
+    except ValidationFailed:
+        return
+    assert isinstance(record, Disposition)
+    verdict = repeated(load_case(app, record.task_id), record, rt.loop, rt.clock.now())
+    await emit(app, [output("verdicts", record.task_id, verdict)])
 
 
 async def store_and_publish(
@@ -147,22 +174,38 @@ def _observe_durations(app: RiskLoopApp, case: TaskCase, ev: TaskEvent) -> None:
 async def supervise(app: RiskLoopApp, tasks: MutableMapping[str, Any], partition: int = 0) -> int:
     """Tick body: raise due ladder steps for the open tasks in ``tasks``; refresh the gauges.
 
-    A task that fails here (a stored value that no longer reads, a bug in one decision) is
-    logged, counted and skipped: the other tasks, and the rest of the tick, go on.
+    Only a task whose next step is due (``streams/due.py``: its time is computed once per
+    stored case) is judged, and a provisional one when the calendar may have changed; the
+    others cost the tick a comparison. A task that fails here (a stored value that no longer
+    reads, a bug in one decision) is logged, counted and skipped: the other tasks, and the
+    rest of the tick, go on.
     """
     rt = app.riskloop_runtime
     now = rt.clock.now()
+    ts = now.timestamp()
+    times = due_times(app, f"tasks:{partition}")
+    recount = times.refresh((id(rt.loop), id(rt.loop.calendar)), task_due(rt.loop))
+    held: set[str] = set()
     raised = 0
     open_by_dept: dict[str, int] = {}
     overdue_by_dept: dict[str, int] = {}
     for task_id in list(tasks):
         try:
-            raised += await _supervise_one(app, task_id, now, open_by_dept, overdue_by_dept)
+            case = load_case(app, task_id)
+            if case is None or case.task.state not in OPEN:
+                continue
+            held.add(task_id)
+            provisional = recount and case.task.deadline_basis is Basis.provisional
+            if provisional or times.due(task_id, case) <= ts:
+                case, n = await _supervise_one(app, case, now)
+                raised += n
+            _count(case, now, open_by_dept, overdue_by_dept)
         except Exception as exc:  # one task must never stop supervision of the others
             if storage_full(exc):
                 raise  # the tick is retried whole when there is room (pipeline.py)
             rt.metrics.task_errors.labels("supervise", type(exc).__name__).inc()
             log.exception("task supervision failed", task_id=task_id, error=type(exc).__name__)
+    times.keep_only(held)
     # gauges: this partition's counts, summed with the other partitions' last counts
     rt.task_counts[partition] = (open_by_dept, overdue_by_dept)
     departments = {d for o, v in rt.task_counts.values() for d in (*o, *v)}
@@ -176,36 +219,37 @@ async def supervise(app: RiskLoopApp, tasks: MutableMapping[str, Any], partition
     return raised
 
 
-async def _supervise_one(
-    app: RiskLoopApp,
-    task_id: str,
-    now: datetime,
-    open_by_dept: dict[str, int],
-    overdue_by_dept: dict[str, int],
-) -> int:
-    """One open task: recount provisional deadlines, raise due ladder steps; how many."""
-    rt = app.riskloop_runtime
-    case = load_case(app, task_id)
-    if case is None or case.task.state not in OPEN:
-        return 0
-    recounted, notes = recompute_deadlines(case, rt.loop, now)
-    if notes:
-        await store_and_publish(app, case, recounted, notes, republish=True)
-        rt.metrics.deadlines_recounted.labels(recounted.task.department).inc()
-        log.info("deadlines recounted", task_id=task_id, reason=notes[0].reason)
-        case = recounted
+def _count(
+    case: TaskCase, now: datetime, open_by_dept: dict[str, int], overdue_by_dept: dict[str, int]
+) -> None:
+    """One open task in the partition's gauges: open, and overdue if a deadline passed."""
     dept = case.task.department
     open_by_dept[dept] = open_by_dept.get(dept, 0) + 1
     if now > case.task.dispose_deadline or (
         case.signed_at is None and now > case.task.sign_deadline
     ):
         overdue_by_dept[dept] = overdue_by_dept.get(dept, 0) + 1
+
+
+async def _supervise_one(app: RiskLoopApp, case: TaskCase, now: datetime) -> tuple[TaskCase, int]:
+    """One open task: recount provisional deadlines, raise due ladder steps; the case after
+    and how many steps were raised."""
+    rt = app.riskloop_runtime
+    task_id = case.task_id
+    recounted, notes = recompute_deadlines(case, rt.loop, now)
+    if notes:
+        await store_and_publish(app, case, recounted, notes, republish=True)
+        rt.metrics.deadlines_recounted.labels(recounted.task.department).inc()
+        log.info("deadlines recounted", task_id=task_id, reason=notes[0].reason)
+        case = recounted
     new, events = due(case, now, rt.loop)
     if not events:
-        return 0
+        return case, 0
     outputs = [output("supervision", ev.task_id, ev, sink="supervision") for ev in events]
+    # 催办/督办/通报 also reach the department that must act, on its own task topic
+    outputs += [to_department(ev.department, ev.task_id, ev) for ev in events]
     app.riskloop_tables.tasks[task_id] = new
     await emit(app, outputs)
     for ev in events:
         rt.metrics.supervision.labels(ev.kind.value, ev.department).inc()
-    return len(events)
+    return new, len(events)

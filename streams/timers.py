@@ -29,8 +29,9 @@ from loop.warnings import EntityWarnings
 from loop.warnings import tick as warnings_tick
 from rules.durations import to_datetime
 from schemas.records import Alert
-from streams.alerting import change_warnings, raise_warnings
+from streams.alerting import change_warnings, load_warnings, raise_warnings
 from streams.drift import report_drift
+from streams.due import due_times, silences_context, warnings_due
 from streams.emit import emit
 from streams.logs import get_logger
 from streams.scoring import Scored, Where, count_rule_errors, detection_hits, rekeyed_outputs
@@ -92,11 +93,7 @@ async def wall_tick(app: RiskLoopApp, partition: int) -> None:
     _calendar_gauge(rt, now)
     await report_drift(app)  # score drift is found while scoring: tell people within a tick
     await _hotload_cleanup(app, partition)
-    warnings = tables.warnings
-    for entity in list(warnings):
-        await change_warnings(
-            app, entity, [partial(_tick_warnings, now=now, rt=rt)], store_quiet=False
-        )
+    await _quiet_warnings(app, partition, now)
     await supervise(app, tables.tasks, partition)
     # ids are stored with their event time, so they expire by the newest event time seen, not
     # the wall clock: a replay of 2013 data must still catch a re-sent 2013 record
@@ -106,6 +103,26 @@ async def wall_tick(app: RiskLoopApp, partition: int) -> None:
     if clocks and rt.clocks_sent.get(partition) != clocks:
         rt.clocks_sent[partition] = clocks
         await app.riskloop_topics.ticks.send(value=clock_tick(clocks), partition=partition)
+
+
+async def _quiet_warnings(app: RiskLoopApp, partition: int, now: datetime) -> None:
+    """Warnings falling quiet, silences starting or ending: only entities with something due
+    (``streams/due.py``), every entity when the silences or the config changed."""
+    rt = app.riskloop_runtime
+    times = due_times(app, f"warnings:{partition}")
+    every = times.refresh(silences_context(rt.silences, rt.loop, now), warnings_due(rt.loop))
+    ts = now.timestamp()
+    held: set[str] = set()
+    for entity in list(app.riskloop_tables.warnings):
+        state = load_warnings(app, entity)
+        if state is None:
+            continue
+        held.add(entity)
+        if every or times.due(entity, state) <= ts:
+            await change_warnings(
+                app, entity, [partial(_tick_warnings, now=now, rt=rt)], store_quiet=False
+            )
+    times.keep_only(held)
 
 
 async def silences(app: RiskLoopApp, partition: int, clocks: dict[str, float]) -> None:

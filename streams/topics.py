@@ -30,6 +30,7 @@ class Topics:
     alerts_shadow: faust.TopicT
     task_events: faust.TopicT
     supervision: faust.TopicT
+    verdicts: faust.TopicT
     deadletter: faust.TopicT
     task_commands: faust.TopicT
     feedback: faust.TopicT
@@ -84,6 +85,7 @@ def declare(app: faust.App, settings: Settings) -> Topics:
         alerts_shadow=data(t.alerts_shadow),
         task_events=data(t.task_events),
         supervision=data(t.supervision),
+        verdicts=data(t.verdicts),
         deadletter=data(t.deadletter),
         task_commands=data(t.task_commands),
         feedback=data(t.feedback),

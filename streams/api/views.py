@@ -24,7 +24,9 @@ from aiokafka.errors import KafkaError
 from faust.web import Request, Response, View
 from faust.web.exceptions import WebError
 
+from loop.verdicts import HTTP_STATUS, idempotent_event_id
 from schemas.errors import RiskLoopError
+from schemas.records import Disposition, DispositionVerdict, VerdictOutcome
 from streams.admin import known_departments
 from streams.api.auth import Role, decide
 from streams.api.bodies import (
@@ -42,6 +44,7 @@ from streams.api.bodies import (
 from streams.control_keys import publication_key
 from streams.logs import get_logger
 from streams.state import plain
+from streams.verdicts import API_VERDICT_TIMEOUT, VerdictWatch, door_problem
 
 if TYPE_CHECKING:
     from sinks.sql import SqlStore
@@ -174,6 +177,55 @@ class Api:
         except (TimeoutError, OSError, KafkaError) as exc:
             raise ApiError(503, f"could not publish to {topic.get_topic_name()}: {exc}") from exc
 
+    async def publish_and_judge(
+        self, topic: faust.TopicT, event_id: str, key: str, value: bytes
+    ) -> DispositionVerdict | None:
+        """Publish a disposition and wait for the worker's verdict (None: none in time); one
+        the worker's door would refuse is a 422 here, never sent."""
+        settings = self.app.riskloop_settings
+        problem = door_problem(settings, Disposition.model_validate_json(value))
+        if problem is not None:
+            raise ApiError(422, f"disposition rejected: {problem}")
+        try:
+            watch = await asyncio.to_thread(VerdictWatch, settings)
+        except RiskLoopError as exc:
+            raise ApiError(503, f"cannot read {settings.topics.verdicts}: {exc}") from exc
+        try:
+            await self.publish(topic, key, value)
+            return await asyncio.to_thread(watch.wait, event_id, API_VERDICT_TIMEOUT)
+        finally:
+            await asyncio.to_thread(watch.close)
+
+
+def event_id_of(request: Request, task_id: str, prefix: str) -> str:
+    """The disposition's event id: derived from the ``Idempotency-Key`` header when there is one,
+    so every retry of one request carries the same id and is applied once; else a fresh one."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return f"{prefix}-{uuid.uuid4().hex[:16]}"
+    if not key.strip():
+        raise ApiError(400, "Idempotency-Key must not be empty")
+    return idempotent_event_id(task_id, parameter("Idempotency-Key", key), prefix)
+
+
+def answer_verdict(
+    view: View, disposition: dict[str, Any], verdict: DispositionVerdict | None
+) -> Response:
+    """200 applied (or already applied), 404/409/422 refused with the worker's reason, 202 sent
+    but no verdict in time (a retry with the same Idempotency-Key is then safe)."""
+    if verdict is None:
+        return view.json({
+            "disposition": disposition, "verdict": None,
+            "message": "sent, but no worker answered in time; it may still apply — "
+                       "retry with the same Idempotency-Key to be safe",
+        }, status=202)  # fmt: skip
+    body = verdict.model_dump(mode="json")
+    if verdict.outcome is VerdictOutcome.refused:
+        status = HTTP_STATUS.get(verdict.reason or "", 409)
+        return view.json({"error": f"{verdict.reason}: {verdict.message}", "verdict": body},
+                         status=status)  # fmt: skip
+    return view.json({"disposition": disposition, "verdict": body}, status=200)
+
 
 def register(app: RiskLoopApp) -> None:
     """Add the API views to ``app`` (called from ``streams.web.register``)."""
@@ -282,15 +334,18 @@ def register(app: RiskLoopApp) -> None:
         async def post(self, request: Request, task_id: str) -> Response:
             api.authorize(request, Role.department)
             parameter("task_id", task_id)
+            event_id = event_id_of(request, task_id, "disp")
             record = disposition_from(
-                await api.json_body(request), task_id=task_id,
-                event_id=f"disp-{uuid.uuid4().hex[:16]}", now=rt.clock.now(),
+                await api.json_body(request), task_id=task_id, event_id=event_id,
+                now=rt.clock.now(),
             )  # fmt: skip
-            await api.publish(
-                app.riskloop_topics.dispositions, task_id, record.model_dump_json().encode()
-            )
-            log.info("disposition sent via API", task=task_id, action=record.action.value)
-            return self.json(record.model_dump(mode="json"), status=202)
+            verdict = await api.publish_and_judge(
+                app.riskloop_topics.dispositions, record.event_id, task_id,
+                record.model_dump_json().encode(),
+            )  # fmt: skip
+            log.info("disposition sent via API", task=task_id, action=record.action.value,
+                     verdict=verdict.outcome.value if verdict else None)  # fmt: skip
+            return answer_verdict(self, record.model_dump(mode="json"), verdict)
 
     departments = frozenset(known_departments(app.riskloop_settings))
 
@@ -300,14 +355,15 @@ def register(app: RiskLoopApp) -> None:
         async def post(self, request: Request, task_id: str) -> Response:
             api.authorize(request, Role.operator)  # the risk centre's staff resolve arbitration
             parameter("task_id", task_id)
+            event_id = event_id_of(request, task_id, "assign")
             record = assignment_from(
-                await api.json_body(request), task_id=task_id,
-                event_id=f"assign-{uuid.uuid4().hex[:16]}", now=rt.clock.now(),
-                centre=rt.loop.centre, departments=departments,
+                await api.json_body(request), task_id=task_id, event_id=event_id,
+                now=rt.clock.now(), centre=rt.loop.centre, departments=departments,
             )  # fmt: skip
-            await api.publish(
-                app.riskloop_topics.dispositions, task_id, record.model_dump_json().encode()
-            )
+            verdict = await api.publish_and_judge(
+                app.riskloop_topics.dispositions, record.event_id, task_id,
+                record.model_dump_json().encode(),
+            )  # fmt: skip
             log.info("assignment sent via API", task=task_id, to=record.assign_to,
-                     by=record.actor)  # fmt: skip
-            return self.json(record.model_dump(mode="json"), status=202)
+                     by=record.actor, verdict=verdict.outcome.value if verdict else None)  # fmt: skip
+            return answer_verdict(self, record.model_dump(mode="json"), verdict)

@@ -3,18 +3,34 @@
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from rich.console import Console
 
-from config.settings import Settings, load_settings
+if TYPE_CHECKING:  # settings import pydantic-settings: not needed for `riskloop --help`
+    from config.settings import Settings
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 
+class LazyModule:
+    """A module imported on first attribute use: a CLI module that many commands load can
+    name a heavy one (the broker client, NumPy) without every command paying for it."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(self._name), attr)
+
+
 def settings() -> Settings:
     """The settings for this invocation (environment, .env)."""
+    from config.settings import load_settings
+
     return load_settings()
 
 

@@ -11,18 +11,21 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from config.settings import Settings
-from geo.fences import load_fence_set
 from loop.config import load_loop_config
 from loop.silences import Silence, create, expire
 from schemas.errors import ConfigError, RiskLoopError
-from streams import publish
-from streams.cli.common import console, settings
+from streams.cli.common import LazyModule, console, settings
+
+if TYPE_CHECKING:  # imported when a command runs: `rules validate` loads this module too
+    from config.settings import Settings
+    from streams import publish
+else:
+    publish = LazyModule("streams.publish")
 
 By = Annotated[str, typer.Option("--by", help="who does this (recorded with the change)")]
 
@@ -41,9 +44,18 @@ def rules_publish(
         bool, typer.Option(help="publish even if examples fail (workers will refuse it)")
     ] = False,
 ) -> None:
-    """Validate, test and publish PACK to control.rulepacks; every worker swaps it in."""
-    pub = publish.publish_pack(settings(), pack, by or _me(), force=force)
-    console.print(f"published {pub.name} {pub.version} ({pub.content_hash[:19]}…)")
+    """Validate, test and publish PACK to control.rulepacks, then wait for every live worker's
+    answer: exit 1 with the worker's reason if one refuses it, 3 if one did not answer in time.
+    """
+    from streams.cli.hotload import report_answers
+    from streams.hotload_answers import publish_and_collect
+
+    s = settings()
+    pub = publish.prepare_pack(pack, by or _me(), force=force)
+    answers = publish_and_collect(
+        s, lambda: publish.send_pack(s, pub), kind="rulepack", name=pub.name, version=pub.version
+    )
+    report_answers(f"{pub.name} {pub.version} ({pub.content_hash[:19]}…)", answers)
 
 
 def rules_rollback(name: str, by: By = "") -> None:
@@ -65,18 +77,25 @@ def rules_withdraw(name: str, by: By = "") -> None:
 def status_list(
     kind: Annotated[str | None, typer.Option(help="rulepack, fenceset, model or silence")] = None,
 ) -> None:
-    """What each worker runs: the latest hot-load status per worker."""
-    table = Table("worker", "kind", "name", "version", "status", "reason")
+    """What each worker runs: the latest hot-load status per worker, and how old it is (a
+    worker that stopped leaves its last record: an old age there is a question to ask)."""
+    from streams.cli.hotload import age_of
+
+    table = Table("worker", "kind", "name", "version", "status", "age", "reason")
+    now = datetime.now(UTC)
     for s in publish.worker_status(settings()):
         if kind is None or s["kind"] == kind:
             table.add_row(
-                s["worker"], s["kind"], s["name"], s["version"], s["status"], s["reason"][:60]
-            )
+                s["worker"], s["kind"], s["name"], s["version"], s["status"],
+                age_of(s.get("at"), now), s["reason"][:60],
+            )  # fmt: skip
     console.print(table)
 
 
 def geo_publish(fenceset: Path, by: By = "") -> None:
     """Validate FENCESET (GeoJSON) and publish it to control.geofences."""
+    from geo.fences import load_fence_set
+
     load_fence_set(fenceset)  # a file error names the file
     fences = publish.publish_fenceset(settings(), fenceset.read_bytes())
     console.print(
@@ -108,20 +127,26 @@ def models_publish(
     by: By = "",
 ) -> None:
     """Publish model NAME built by FACTORY with PARAMS; it must score a probe event first."""
+    from pydantic import ValidationError
+
     from models.publication import ModelPublication, build
+    from schemas.problems import readable
 
     try:
         parsed = json.loads(params)
     except ValueError as exc:
         raise ConfigError(f"--params is not JSON: {exc}") from exc
-    pub = ModelPublication(
-        name=name,
-        factory=factory,
-        params=parsed,
-        version=version,
-        published_by=by or _me(),
-        shadow=shadow,
-    )
+    try:
+        pub = ModelPublication(
+            name=name,
+            factory=factory,
+            params=parsed,
+            version=version,
+            published_by=by or _me(),
+            shadow=shadow,
+        )
+    except ValidationError as exc:
+        raise ConfigError(f"model {name!r} not published: {readable(exc)}") from exc
     build(pub)  # validates params and scores the probe event
     publish.send_model(settings(), pub)
     console.print(f"published model {name} {version} ({factory})")

@@ -23,7 +23,7 @@ from loop.profile import EntityProfile
 from loop.sampling import sample as draw
 from schemas.errors import ConfigError
 from schemas.records import Disposition, DispositionAction, DispositionResult
-from streams.cli.common import console, settings
+from streams.cli.common import console, fail, settings
 
 tasks_app = typer.Typer(
     help="Verification tasks: show one with its audit trail; dispose of one; assign one in arbitration.",
@@ -71,6 +71,16 @@ def tasks_show(task_id: str) -> None:
     console.print(table)
 
 
+IdempotencyKey = Annotated[
+    str | None,
+    typer.Option(help="the same key on a retry applies the disposition once (any unique text)"),
+]
+Wait = Annotated[
+    float, typer.Option(min=0, help="seconds to wait for the worker's verdict (0: send only)")
+]
+VERDICT_WAIT = 15.0
+
+
 @tasks_app.command("dispose")
 def tasks_dispose(
     task_id: str,
@@ -86,18 +96,59 @@ def tasks_dispose(
     ] = None,
     reason: Annotated[str | None, typer.Option(help="why (returns, reopening)")] = None,
     by: Annotated[str, typer.Option("--by", help="who (recorded in the audit trail)")] = "",
+    idempotency_key: IdempotencyKey = None,
+    wait: Wait = VERDICT_WAIT,
 ) -> None:
-    """Send a disposition for TASK_ID to tasks.dispositions (the worker validates it)."""
-    from streams.publish import send
-
+    """Send a disposition for TASK_ID and print the worker's verdict: exit 0 when applied (or
+    already applied), 1 when refused (with the worker's reason), 3 when no verdict came in time.
+    """
     s = settings()
     record = Disposition(
-        event_id=f"disp-{uuid.uuid4().hex[:16]}", event_time=datetime.now(UTC), task_id=task_id,
-        department=department, action=action, actor=by or department, result=result,
-        reason=reason, evidence=list(evidence or []),
+        event_id=_event_id(task_id, idempotency_key, "disp"), event_time=datetime.now(UTC),
+        task_id=task_id, department=department, action=action, actor=by or department,
+        result=result, reason=reason, evidence=list(evidence or []),
     )  # fmt: skip
-    send(s, s.topics.dispositions, task_id, record.model_dump_json().encode())
-    console.print(f"sent {action.value} for {task_id} ({record.event_id})")
+    _send_and_judge(s, record, wait)
+
+
+def _event_id(task_id: str, key: str | None, prefix: str) -> str:
+    from loop.verdicts import idempotent_event_id
+
+    if key is None:
+        return f"{prefix}-{uuid.uuid4().hex[:16]}"
+    if not key.strip():
+        raise ConfigError("--idempotency-key must not be empty")
+    return idempotent_event_id(task_id, key, prefix)
+
+
+def _send_and_judge(s: Settings, record: Disposition, wait: float) -> None:
+    """Send the disposition, then say what the worker did with it (exit 1 refused, 3 no verdict)."""
+    from streams.admin import create_topics
+    from streams.publish import send
+    from streams.verdicts import door_problem, send_and_wait
+
+    what = f"{record.action.value} for {record.task_id} ({record.event_id})"
+    problem = door_problem(s, record)
+    if problem is not None:
+        fail(f"not sent {what}: the worker would refuse it: {problem}")
+
+    def go() -> None:
+        send(s, s.topics.dispositions, record.task_id, record.model_dump_json().encode())
+
+    if wait == 0:
+        go()
+        console.print(f"sent {what}")
+        return
+    create_topics(s)
+    verdict = send_and_wait(s, record.event_id, go, timeout=wait)
+    if verdict is None:
+        fail(f"sent {what}, but no worker answered within {wait:g} s; it may still apply "
+             "(is a worker running?) — resend with the same --idempotency-key to be safe",
+             code=3)  # fmt: skip
+    if verdict.outcome.value == "refused":
+        fail(f"refused {what}: {verdict.reason}: {verdict.message}", code=1)
+    state = verdict.state.value if verdict.state else "?"
+    console.print(f"{verdict.outcome.value} {what}: the task is {state} at {verdict.department}")
 
 
 @tasks_app.command("assign")
@@ -106,15 +157,16 @@ def tasks_assign(
     department: Annotated[str, typer.Option(help="the department that gets the task")],
     actor: Annotated[str, typer.Option(help="who decides (recorded in the audit trail)")],
     reason: Annotated[str, typer.Option(help="why (recorded in the audit trail)")],
+    idempotency_key: IdempotencyKey = None,
+    wait: Wait = VERDICT_WAIT,
 ) -> None:
     """Resolve an arbitration (仲裁): the risk centre hands TASK_ID to DEPARTMENT.
 
     Sent to tasks.dispositions as the risk centre's ``assign``, so the worker that owns the
     task applies it in order with the departments' dispositions; a task that is not in
-    arbitration is refused there (dead-letter topic, reason ``invalid_transition``).
+    arbitration is refused there: the verdict's reason ``invalid_transition``, exit 1.
     """
     from streams.admin import known_departments
-    from streams.publish import send
 
     s = settings()
     if department not in known_departments(s):
@@ -122,12 +174,11 @@ def tasks_assign(
     if not reason.strip() or not actor.strip():
         raise ConfigError("--actor and --reason must not be empty: the audit trail keeps them")
     record = Disposition(
-        event_id=f"assign-{uuid.uuid4().hex[:16]}", event_time=datetime.now(UTC),
+        event_id=_event_id(task_id, idempotency_key, "assign"), event_time=datetime.now(UTC),
         task_id=task_id, department=load_loop_config(settings=s).centre,
         action=DispositionAction.assign, actor=actor, reason=reason, assign_to=department,
     )  # fmt: skip
-    send(s, s.topics.dispositions, task_id, record.model_dump_json().encode())
-    console.print(f"sent assign of {task_id} to {department} ({record.event_id})")
+    _send_and_judge(s, record, wait)
 
 
 @alerts_app.command("tail")

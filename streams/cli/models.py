@@ -16,10 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from models import benchmarks, protocol
 from models.datasets import DEFAULT_DATA_DIR
-from models.evaluation import plot_trace
-from models.registry import factories
 from schemas.errors import RiskLoopError
 
 app = typer.Typer(help="Online models: list factories, evaluate them progressively on datasets.")
@@ -41,6 +38,8 @@ def _fail(message: str) -> None:
 def list_models() -> None:
     """The registered model factories: name, source, state version, what they do."""
     table = Table("factory", "source", "state version", "description")
+    from models.registry import factories  # River and SciPy: only when the command runs
+
     for f in factories():
         table.add_row(f.name, f.source, f.version, f.description)
     Console(soft_wrap=True).print(table)
@@ -78,6 +77,9 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="print rows as JSON lines")] = False,
 ) -> None:
     """Progressive (prequential) evaluation of a model on a labelled dataset."""
+    from models import benchmarks  # River and SciPy: only when the command runs
+    from models.evaluation import plot_trace
+
     run = benchmarks.DATASETS.get(dataset)
     if run is None:
         _fail(f"unknown dataset {dataset!r}; use one of: {', '.join(benchmarks.DATASETS)}")
@@ -128,6 +130,8 @@ def split(
 ) -> None:
     """Split datasets into a tuning and a reporting part (the rule: models/EVALUATION.md)."""
     try:
+        from models import protocol  # only when the command runs
+
         summary = protocol.split(data_dir, out_dir)
     except RiskLoopError as exc:
         _fail(str(exc))

@@ -14,7 +14,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from rules.backtest import backtest as run_backtest
 from rules.compiler import CompiledPack, expand_paths, load_pack
 from rules.errors import PackInvalid
 from rules.testing import run_examples
@@ -107,19 +106,42 @@ def test(packs: PackArgs) -> None:
 def backtest(
     packs: PackArgs,
     source_file: Annotated[
-        Path, typer.Option("--from", help='JSON Lines of {"source": ..., "event": {...}}')
+        Path,
+        typer.Option(
+            "--from",
+            help='JSON Lines of {"source": ..., "event": {...}}, or a dataset (CSV, CSV.gz) '
+            "read through its mapping with --source",
+        ),
     ],
+    source: Annotated[
+        str | None, typer.Option(help="the dataset's source (inspections, trucks, …)")
+    ] = None,
+    mapping: Annotated[
+        str | None, typer.Option(help="mapping name or file (default: the shipped one)")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="only the first N rows")] = None,
     tick: Annotated[str, typer.Option(help="absence-timer tick on the replay clock")] = "5m",
 ) -> None:
-    """Replay recorded events through packs: hits per rule, task load per department."""
+    """Replay recorded events through packs: hits per rule, geo detections, task load per
+    routed department and per month, example hits."""
     from rules.durations import parse_duration
 
     console = _console()
     loaded = _load(packs, console)
     try:
         every = parse_duration(tick)
-        with source_file.open(encoding="utf-8") as lines:
-            report = run_backtest(loaded, lines, tick_every=every)
+        if source is not None:
+            from streams.backtest_data import backtest_dataset
+
+            report = backtest_dataset(loaded, source_file, source, mapping, limit, every)
+        else:
+            with source_file.open(encoding="utf-8") as lines:
+                from rules.backtest import backtest as run_backtest  # the engine: only to run
+
+                report = run_backtest(loaded, lines, tick_every=every)
+    except UnicodeDecodeError as exc:
+        _error(f"{source_file}: not UTF-8 JSON Lines; a dataset needs --source (and --mapping)")
+        raise typer.Exit(1) from exc
     except OSError as exc:
         _error(f"{source_file}: cannot read: {exc.strerror or exc}")
         raise typer.Exit(1) from exc
@@ -139,6 +161,21 @@ def backtest(
     for department, count in sorted(report.tasks.items()):
         load.add_row(department, str(count))
     console.print(load)
+    if report.detections:
+        console.print("geo detections: " + ", ".join(
+            f"{kind} {n}" for kind, n in sorted(report.detections.items())))  # fmt: skip
+    if report.by_month:
+        months = Table(title="new tasks per month and routed department")
+        for column in ("month", "department", "tasks"):
+            months.add_column(column)
+        for (month, department), count in sorted(report.by_month.items()):
+            months.add_row(month, department, str(count))
+        console.print(months)
+    for hit in report.first_hits[:5]:
+        console.print(
+            f"example: {hit.rule_id} · {hit.entity} · {hit.event_time.isoformat()} · "
+            f"{hit.level.value}", highlight=False, markup=False,
+        )  # fmt: skip
     for line in report.bad_lines[:20]:
         console.print(f"[yellow]skipped[/yellow] {line}", highlight=False)
     if report.bad_lines:

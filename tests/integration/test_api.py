@@ -65,6 +65,13 @@ def test_writes_need_their_role_and_a_refusal_changes_nothing(api: tuple[str, Se
         ("/api/rulepacks", {"data": b"name: x"}, {}, 401),
         ("/api/tasks/t-1/dispositions", {"json": disposition}, auth("operator"), 403),
         ("/api/tasks/t-1/dispositions", {"json": disposition}, {}, 401),
+        (
+            "/api/tasks/t-1/assignments",
+            {"json": {"department": "hz_market", "actor": "c", "reason": "r"}},
+            auth("department"),
+            403,
+        ),
+        ("/api/tasks/t-1/assignments", {"json": {}}, {}, 401),
         ("/api/silences", {"json": {"reason": "r", "creator": "c"}}, auth("operator"), 422),
         ("/api/rulepacks", {"data": b"name: ["}, auth("modeller"), 422),
     ]

@@ -139,7 +139,12 @@ def test_schemathesis_finds_no_server_error(live_api: LiveApi, tmp_path: Path) -
     assert all(s.status < 500 for s in sent), [s for s in sent if s.status >= 500][:5]
     for operation in ROLE_OF:  # each write was taken, and refused for every reason it has
         statuses = {s.status for s in sent if s.operation == operation}
-        assert {202, 400, 401, 403, 422} <= statuses, (operation, sorted(statuses))
+        # a disposition the body check takes is judged by the worker: fuzzed task ids hold no
+        # task, so its taken answer is the worker's 404 (unknown_task), not a blind 202 — and
+        # schemathesis' ignored_auth replays only 2xx answers without the token, so the 401/403
+        # of these two are test_api.py's (test_writes_need_their_role_and_a_refusal_changes_nothing)
+        expected = {404, 400, 422} if "/api/tasks/" in operation else {202, 400, 401, 403, 422}
+        assert expected <= statuses, (operation, sorted(statuses))
     assert_every_limit_was_sent_and_one_more(sent)
 
 
@@ -259,14 +264,15 @@ DISPOSE, ASSIGN, SILENCES = (
 
 # (id, method, target, role, body, chunked, expected status)
 CASES: list[tuple[str, str, str, str | None, bytes, bool, int]] = [
-    # at the limits: every field at its maximum, and a body of exactly the byte limit
-    ("disposition-fields-at-limits", "POST", DISPOSE, "department", json_body(AT_LIMITS), False, 202),
+    # at the limits: every field at its maximum, and a body of exactly the byte limit (taken:
+    # the worker then answers 404, as t-1 holds no task)
+    ("disposition-fields-at-limits", "POST", DISPOSE, "department", json_body(AT_LIMITS), False, 404),
     ("disposition-at-byte-limit", "POST", DISPOSE, "department",
-     padded_to(json_body(DISPOSITION), LIMIT), False, 202),
+     padded_to(json_body(DISPOSITION), LIMIT), False, 404),
     ("silence-at-byte-limit-chunked", "POST", SILENCES, "operator",
      padded_to(json_body({**SILENCE, "reason": "因" * TEXT_MAX}), LIMIT), True, 202),
     ("assignment-fields-at-limits", "POST", ASSIGN, "operator",
-     json_body({**ASSIGNMENT, "actor": WIDE * NAME_MAX, "reason": WIDE * TEXT_MAX}), False, 202),
+     json_body({**ASSIGNMENT, "actor": WIDE * NAME_MAX, "reason": WIDE * TEXT_MAX}), False, 404),
     # one over
     ("disposition-actor-over", "POST", DISPOSE, "department",
      json_body({**AT_LIMITS, "actor": "a" * (NAME_MAX + 1)}), False, 422),

@@ -103,8 +103,11 @@ def test_the_risk_centre_assigns_a_task_in_arbitration(
     bad = requests.post(url, json={**body, "department": "nowhere"}, headers=auth("operator"),
                         timeout=10)  # fmt: skip
     assert bad.status_code == 422 and "nowhere" in bad.json()["error"]
-    ok = requests.post(url, json=body, headers=auth("operator"), timeout=10)
-    assert ok.status_code == 202 and ok.json()["action"] == "assign"
+    ok = requests.post(url, json=body, headers=auth("operator"), timeout=60)
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["disposition"]["action"] == "assign"
+    assert ok.json()["verdict"]["outcome"] == "applied"
+    assert ok.json()["verdict"]["department"] == TARGET
 
     def assigned(m: list[tuple[str, dict[str, Any]]], task_id: str) -> bool:
         return any(
@@ -135,12 +138,14 @@ def test_the_risk_centre_assigns_a_task_in_arbitration(
         sent = [v for t, v in msgs if t == f"{prefix}{TARGET}" and v.get("task_id") == task_id]
         assert sent and sent[-1]["state"] == "dispatched", "the task reaches its new department"
 
-    # a second assignment of the same task is no longer valid: dead-lettered with its reason
-    subprocess.run(
+    # a second assignment of the same task is no longer valid: refused with its reason (exit 1)
+    # and dead-lettered
+    again = subprocess.run(
         [sys.executable, "-m", "streams", "tasks", "assign", cli_task, "--department", TARGET,
          "--actor", "director-chen", "--reason", "again"],
-        cwd=ROOT, env=settings_env(s), capture_output=True, text=True, timeout=60, check=True,
+        cwd=ROOT, env=settings_env(s), capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
+    assert again.returncode == 1 and "invalid_transition" in again.stderr, again.stderr
 
     def refused(m: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
         return [v for _, v in m if "cannot assign" in v.get("message", "")]

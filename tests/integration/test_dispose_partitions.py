@@ -73,7 +73,7 @@ def test_cli_disposition_reaches_tasks_on_every_partition(live_settings, worker)
             check=False, cwd=ROOT, env=settings_env(s), capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         assert cli.returncode == 0, cli.stderr
-        assert cli.stdout.startswith(f"sent sign for {task_id}"), cli.stdout
+        assert cli.stdout.startswith(f"applied sign for {task_id}"), cli.stdout
 
     def signed(msgs: list[tuple[str, dict]]) -> set[str]:
         return {

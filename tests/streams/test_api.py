@@ -165,9 +165,23 @@ async def test_a_role_without_a_token_cannot_write(
     assert sent.messages == []
 
 
+class _NoVerdict:
+    """No broker here to read tasks.verdicts from: the worker's answer never comes."""
+
+    def __init__(self, settings: Settings) -> None:
+        pass
+
+    def wait(self, event_id: str, timeout: float = 0) -> None:
+        return None
+
+    def close(self) -> None:
+        pass
+
+
 async def test_authorised_writes_send_one_record_each(
-    client: TestClient[Any, Any], sent: Sent, settings: Settings
+    client: TestClient[Any, Any], sent: Sent, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr("streams.api.views.VerdictWatch", _NoVerdict)
     r = await client.post("/api/silences", headers=OPERATOR, json=SILENCE)
     assert r.status == 202
     silence = await r.json()
@@ -180,7 +194,8 @@ async def test_authorised_writes_send_one_record_each(
 
     body = {"department": "hz_market", "action": "sign", "actor": "li"}
     r = await client.post("/api/tasks/task-1/dispositions", headers=DEPARTMENT, json=body)
-    assert r.status == 202
+    assert r.status == 202  # sent, no verdict in time (tests/integration: the worker's verdicts)
+    assert (await r.json())["verdict"] is None
     (disposition,) = sent.on(settings.topics.dispositions)
     assert disposition["task_id"] == "task-1" and disposition["event_id"].startswith("disp-")
     keys = [k for _, k, _ in sent.messages]
@@ -331,3 +346,15 @@ async def test_a_503_logs_the_traceback_of_its_cause(
     (line,) = [json.loads(x) for x in json_log.getvalue().splitlines() if "unavailable" in x]
     assert "no route to db.internal" in line["error"]
     assert "Traceback" in line["exception"] and "StoreError" in line["exception"]
+
+
+async def test_a_disposition_the_worker_would_dead_letter_is_a_422_and_not_sent(
+    client: TestClient[Any, Any], sent: Sent
+) -> None:
+    """Refused at the worker's door, it would never reach the task stage: no verdict would
+    come, so the API checks the door first (an empty department, as a fuzzer sent)."""
+    body = {"department": "", "action": "sign", "actor": ""}
+    r = await client.post("/api/tasks/0/dispositions", headers=DEPARTMENT, json=body)
+    assert r.status == 422
+    assert "department" in (await r.json())["error"]
+    assert sent.messages == []

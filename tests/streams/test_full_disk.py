@@ -103,10 +103,11 @@ async def test_supervision_lets_a_full_disk_through(
 ) -> None:
     """One task's failure is skipped, but a full disk is not the task's: the tick retries."""
 
-    async def full(*_: Any) -> int:
+    def full(*_: Any) -> None:
         raise OutboxFull("cannot append to the sink outbox: database or disk is full")
 
-    monkeypatch.setattr(task_stage, "_supervise_one", full)
+    # anywhere in one task's supervision (only due tasks reach _supervise_one: streams/due.py)
+    monkeypatch.setattr(task_stage, "load_case", full)
     with pytest.raises(OutboxFull):
         await task_stage.supervise(app, {"task-1": object()})
     assert metric(app, "riskloop_task_errors_total", stage="supervise", error="OutboxFull") == 0

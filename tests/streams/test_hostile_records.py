@@ -62,3 +62,8 @@ async def test_a_refusal_after_the_door_is_not_counted_twice(app: RiskLoopApp, s
     ) + metric(app, "riskloop_events_deadlettered_total", source=src, reason="unknown_task")
     assert (counts["in"], counts["accepted"], refused, counts["duplicate"]) == (2, 1, 1, 0)
     assert metric(app, "riskloop_dispositions_rejected_total", reason="unknown_task") == 1
+    # the sender is answered too: the CLI and the API wait for this verdict
+    verdicts = [json.loads(v) for t, _, v in sent.messages if t == "tasks.verdicts"]
+    assert [(v["event_id"], v["outcome"], v["reason"]) for v in verdicts] == [
+        ("d-1", "refused", "unknown_task")
+    ]

@@ -91,6 +91,9 @@ async def test_one_unreadable_task_does_not_stop_the_partitions_supervision(
         await ticks.put(WALL_TICK)
     steps = [s for s in sent.on("supervision") if s["task_id"] == good["task_id"]]
     assert {s["kind"] for s in steps} >= {"supervision"}, sent.topics()
+    # 督办 also reaches the department that must act, on its own task topic (issue 17)
+    on_department = [s for s in sent.on(f"tasks.{good['department']}") if "kind" in s]
+    assert {s["kind"] for s in on_department} == {s["kind"] for s in steps}
     assert (
         metric(app, "riskloop_task_errors_total", stage="supervise", error="ValidationError") == 1
     )

@@ -110,3 +110,37 @@ def test_map_keys_and_comprehensions_are_fine() -> None:
         )
     )
     assert [r.paths for r in pack.rules] == [("metrics.load",), ("violations",)]
+
+
+def test_a_misspelt_field_gets_a_suggestion() -> None:
+    (line,) = problems(rule(id="a.one", condition='event.outcom == "fail"'))
+    assert "did you mean 'outcome'?" in line
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        'event.outcome == "failed"',
+        '"failed" != event.outcome',
+        'event.outcome in ["fail", "failed"]',
+    ],
+)
+def test_a_value_an_enum_field_never_takes_is_refused(condition: str) -> None:
+    (line,) = problems(rule(id="a.one", condition=condition))
+    assert "outcome is never 'failed'" in line and "did you mean 'fail'?" in line
+    assert "fail, pass, rectify" in line
+
+
+def test_values_the_field_takes_pass() -> None:
+    load_pack_text(
+        pack_yaml([rule(id="a.one", condition='event.outcome in ["fail", "rectify"]')]),
+        origin="p.yaml",
+    )
+
+
+def test_values_doctests() -> None:
+    import doctest
+
+    from rules import values
+
+    assert doctest.testmod(values).failed == 0

@@ -1,0 +1,101 @@
+"""When each task and warning next needs the timer: computed once per stored value, not per tick.
+
+An idle worker with 4,644 open tasks used a whole core: every wall tick (every 5 s, on every
+partition) re-judged every task (its overdue ladder, counting working days on the calendar for
+each) and re-settled every entity's warnings. Both only change at known times: a task at
+:func:`loop.supervision.next_due`, a warning when it has been quiet for ``quiet_after`` or when a
+silence starts, ends or changes. :class:`DueTimes` keeps that time per key together with the
+stored value it was computed from; stored values are replaced, never changed in place, so while
+the table holds the same object the time stands and the tick only compares two numbers. A new
+value (a disposition, a hit, a restore from the changelog) is computed again when next seen.
+What the times depend on besides the value — the loop config, the calendar, the silences — is
+the cache's context: when it changes, every time is computed again.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Hashable
+from datetime import datetime
+from typing import Any
+
+from loop.config import LoopConfig
+from loop.supervision import next_due
+from loop.tasks import TaskCase
+from loop.warnings import EntityWarnings
+
+NEVER = math.inf
+
+
+class DueTimes:
+    """key → (the stored value, when it is next due as a POSIX timestamp)."""
+
+    def __init__(self, compute: Callable[[Any], float]) -> None:
+        self._compute = compute
+        self._known: dict[str, tuple[object, float]] = {}
+        self._context: Hashable = None
+
+    def refresh(self, context: Hashable, compute: Callable[[Any], float]) -> bool:
+        """Start a tick in ``context``; True when it changed (every time is then recomputed)."""
+        self._compute = compute
+        if context == self._context:
+            return False
+        self._context = context
+        self._known.clear()
+        return True
+
+    def due(self, key: str, value: object) -> float:
+        """When ``value`` (the object now stored under ``key``) is next due; NEVER if not."""
+        known = self._known.get(key)
+        if known is not None and known[0] is value:
+            return known[1]
+        at = self._compute(value)
+        self._known[key] = (value, at)
+        return at
+
+    def keep_only(self, keys: set[str]) -> None:
+        """Forget keys no longer held (closed tasks, partitions given away)."""
+        for key in [k for k in self._known if k not in keys]:
+            del self._known[key]
+
+    def __len__(self) -> int:
+        return len(self._known)
+
+
+def task_due(config: LoopConfig) -> Callable[[Any], float]:
+    """A task's next ladder step (催办/督办/通报), from :func:`loop.supervision.next_due`."""
+
+    def compute(case: TaskCase) -> float:
+        at = next_due(case, config)
+        return NEVER if at is None else at.timestamp()
+
+    return compute
+
+
+def warnings_due(config: LoopConfig) -> Callable[[Any], float]:
+    """When an entity's escalated warning falls back for being quiet (``quiet_after``)."""
+
+    def compute(state: EntityWarnings) -> float:
+        times = [
+            (w.last_seen + config.quiet_after).timestamp()
+            for w in state.warnings.values()
+            if w.active and w.bumps
+        ]
+        return min(times, default=NEVER)
+
+    return compute
+
+
+def silences_context(silences: list[Any], config: LoopConfig, now: datetime) -> Hashable:
+    """What warnings' timing depends on besides the warnings: the config, every silence as it
+    is, and which silences are in their window at ``now`` (a start or an end passing)."""
+    window = tuple(s.starts_at <= now < s.ends_at for s in silences if hasattr(s, "starts_at"))
+    return (id(config), tuple(repr(s) for s in silences), window)
+
+
+def due_times(app: Any, name: str) -> DueTimes:
+    """The app's cache of that name (one per worker: keys are unique across partitions)."""
+    caches: dict[str, DueTimes] = app.__dict__.setdefault("_riskloop_due_times", {})
+    if name not in caches:
+        caches[name] = DueTimes(lambda _: NEVER)
+    return caches[name]

@@ -1,0 +1,58 @@
+"""streams/due.py: a due time is computed once per stored value, again when the value or the
+context (config, calendar, silences) changes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+from loop.config import LoopConfig
+from streams.due import NEVER, DueTimes, silences_context, warnings_due
+
+
+def test_a_due_time_is_computed_once_per_stored_value() -> None:
+    calls: list[object] = []
+
+    def compute(value: object) -> float:
+        calls.append(value)
+        return 10.0
+
+    times = DueTimes(compute)
+    assert times.refresh("ctx", compute) is True
+    a, b = object(), object()
+    assert times.due("k", a) == 10.0 and times.due("k", a) == 10.0
+    assert calls == [a]
+    assert times.due("k", b) == 10.0  # the table holds a new value: computed again
+    assert calls == [a, b]
+    assert times.refresh("ctx", compute) is False
+    times.due("k", b)
+    assert calls == [a, b]
+    assert times.refresh("other", compute) is True  # e.g. a new calendar: everything again
+    times.due("k", b)
+    assert calls == [a, b, b]
+    times.keep_only(set())
+    assert len(times) == 0
+
+
+def test_a_warning_is_due_when_quiet_long_enough_and_only_if_escalated() -> None:
+    config = LoopConfig()
+    seen = datetime(2026, 12, 1, tzinfo=UTC)
+    bumped = SimpleNamespace(active=True, bumps=1, last_seen=seen)
+    plain = SimpleNamespace(active=True, bumps=0, last_seen=seen)
+    due = warnings_due(config)
+    assert (
+        due(SimpleNamespace(warnings={"a": bumped, "b": plain}))
+        == (seen + config.quiet_after).timestamp()
+    )
+    assert due(SimpleNamespace(warnings={"b": plain})) == NEVER
+
+
+def test_a_silence_starting_or_ending_changes_the_context() -> None:
+    config = LoopConfig()
+    t0 = datetime(2026, 12, 1, tzinfo=UTC)
+    s = SimpleNamespace(starts_at=t0, ends_at=t0 + timedelta(hours=1))
+    before = silences_context([s], config, t0 - timedelta(minutes=1))
+    during = silences_context([s], config, t0 + timedelta(minutes=1))
+    assert before != during
+    assert during == silences_context([s], config, t0 + timedelta(minutes=30))
+    assert during != silences_context([s], config, t0 + timedelta(hours=2))
