@@ -26,7 +26,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "worker": (("run",), "Run a Faust worker: consume the source topics, score, warn, dispatch."),
     "demo": (("run",), "The main job end to end on a realistic sample."),
     "rules": (("rules", "control"), "Rule packs: validate, test, backtest; publish, roll back, list."),
-    "models": (("models", "control"), "Online models: list, evaluate; publish, roll back, active."),
+    "models": (("models", "control"), "Online models: list, split, evaluate; publish, roll back, active."),
     "geo": (("geo", "control"), "Muck-truck geofences: validate, map; publish, roll back, withdraw."),
     "replay": (("data",), "Stream a CSV / JSONL dataset into a source topic."),
     "validate": (("data",), "The worker's validation offline: accepted/rejected by reason."),
