@@ -48,7 +48,24 @@ _ROOT = dict(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-_app = typer.Typer(**_ROOT)  # type: ignore[arg-type]
+
+
+def _new_root() -> typer.Typer:
+    """The root app, empty: commands are added by :func:`_load`.
+
+    Its callback keeps it a group: with only ``bench`` loaded, Typer would otherwise make the
+    single command the root itself and read ``bench`` as an unexpected argument.
+    """
+    root = typer.Typer(**_ROOT)  # type: ignore[arg-type]
+    root.callback()(_root_callback)
+    return root
+
+
+def _root_callback() -> None:
+    """RiskLoop: the risk-warning and disposal centre (风险预警处置中心) as a stream processor."""
+
+
+_app = _new_root()
 _loaded: set[str] = set()
 
 

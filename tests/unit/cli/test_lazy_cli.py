@@ -64,3 +64,20 @@ def test_the_full_app_still_has_every_command() -> None:
     names = set(group.commands)  # type: ignore[attr-defined]
     assert set(COMMANDS) <= names
     assert {"publish", "validate", "backtest"} <= set(group.commands["rules"].commands)  # type: ignore[attr-defined]
+
+
+def test_each_command_alone_is_still_a_subcommand() -> None:
+    """Loading one module must not turn a lone command into the root (Typer's single-command
+    mode): ``riskloop bench --quick`` read ``bench`` as an unexpected argument."""
+    from typer.main import get_command
+
+    import streams.cli as cli
+
+    kept = cli._app, set(cli._loaded)
+    try:
+        for name in COMMANDS:
+            cli._app, cli._loaded = cli._new_root(), set()  # a fresh process: nothing loaded
+            group = get_command(cli._app_for([name]))
+            assert name in getattr(group, "commands", {}), f"{name} became the root command"
+    finally:
+        cli._app, cli._loaded = kept[0], kept[1]
