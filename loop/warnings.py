@@ -560,7 +560,7 @@ def _apply(
             AlertState.escalated if w.level.rank > previous_level.rank else AlertState.updated
         )
     _settle(new, now, silences)
-    return new, _changed(before, new, fp, now, config)
+    return new, _changed(before, new, fp, now, config, at=obs.event_time)
 
 
 def _open(fp: str, obs: _Observation, previous: WarningState | None) -> WarningState:
@@ -688,9 +688,15 @@ def _changed(
     first: str | None,
     now: datetime,
     config: LoopConfig,
+    *,
+    at: datetime | None = None,
 ) -> list[Alert]:
     """The alerts of the warnings whose published form changed, each with its notice verdict
-    (the warning in ``after`` remembers what a notified record said)."""
+    (the warning in ``after`` remembers what a notified record said).
+
+    A notified change joins the warning's history at ``at``: the time of the event that made
+    it (a hit), so an event redone after a restart publishes the same record; ``now`` for what
+    time or a disposition made (de-escalation, a silence starting or ending, the end)."""
     order = sorted(after.warnings, key=lambda fp: (fp != first, fp))
     out = []
     for fp in order:
@@ -700,7 +706,8 @@ def _changed(
         changes, notify = notice(w, now, config)
         if notify:
             w.notice, w.notified_at = w.noticed(), now
-            change = AlertChange(at=now, state=w.alert_state(), level=w.level, changes=changes)
+            when = at or now
+            change = AlertChange(at=when, state=w.alert_state(), level=w.level, changes=changes)
             w.history = [*w.history, change][-MAX_HISTORY:]
         out.append(w.to_alert(changes, notify))
     return out
