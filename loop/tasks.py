@@ -199,6 +199,9 @@ def _task(
         deadline_basis=basis,
         previous_task_id=recurrence.previous_task_id if recurrence else None,
         correlation_id=alert.correlation_id or alert.alert_id,
+        entity_name=alert.entity_name,
+        entity_address=alert.entity_address,
+        complaint_text=alert.complaint_text,
     )
 
 

@@ -35,6 +35,12 @@ about one line per warning and each ``updated`` line says what changed.
 
 A warning raised from a backfill (``historical``) is recorded like any other and never tasked;
 a live hit on it makes it live.
+
+Detail (issue #17): a warning carries who and where — the latest enterprise name and address an
+event of its entity gave (``loop.subject``; kept per entity, so an equipment warning shows the
+name an inspection gave), the masked text of its latest complaint, the last
+:data:`MAX_EVIDENCE_RECORDS` evidence events in brief (time, source, the values that fired) and
+its last :data:`MAX_HISTORY` notified changes.
 """
 
 from __future__ import annotations
@@ -49,13 +55,26 @@ from loop import ids
 from loop.config import LoopConfig
 from loop.errors import UnknownWarning
 from loop.silences import Silence, matching
+from loop.subject import Subject
 from models.score import ModelScore
 from rules.hit import RuleHit, TaskTemplate
-from schemas.records import Alert, AlertState, DispositionResult, Level, Reason
+from schemas.records import (
+    Alert,
+    AlertChange,
+    AlertState,
+    DispositionResult,
+    EvidenceRecord,
+    Level,
+    Reason,
+)
 
 _BY_RANK = {level.rank: level for level in Level}
 _LIVE = {AlertState.new, AlertState.updated, AlertState.escalated, AlertState.deescalated}
 _TASKED = _LIVE | {AlertState.suppressed}
+MAX_EVIDENCE_RECORDS = 5
+"""Evidence events a warning keeps in brief (the ids list keeps ``max_evidence``)."""
+MAX_HISTORY = 20
+"""Notified changes a warning keeps for its history."""
 
 Status = Literal["active", "resolved", "false_alarm"]
 
@@ -132,6 +151,12 @@ class WarningState(BaseModel):
     """A task command went out for this epoch (:func:`claim_tasks`): the warning's later updates
     send none (the task agent would ignore them; 20,000 events made 10,502 commands for 809
     tasks before)."""
+    entity_name: str | None = None
+    entity_address: str | None = None
+    complaint_text: str | None = None
+    """The latest complaint behind this warning, masked (``loop.subject``)."""
+    evidence_records: list[EvidenceRecord] = Field(default_factory=list)
+    history: list[AlertChange] = Field(default_factory=list)
     fed_back: list[str] = Field(default_factory=list)
     """Tasks whose disposal was fed back (``loop.feedback.close_loop``); kept across epochs, so
     a task reopened and disposed again, or a feedback record sent twice, teaches nothing more."""
@@ -191,6 +216,11 @@ class WarningState(BaseModel):
             historical=self.historical,
             safety=self.safety,
             case_task_id=self.case_task_id,
+            entity_name=self.entity_name,
+            entity_address=self.entity_address,
+            complaint_text=self.complaint_text,
+            evidence_records=list(self.evidence_records),
+            history=list(self.history),
         )
 
     def noticed(self) -> Notice:
@@ -209,6 +239,10 @@ class EntityWarnings(BaseModel):
 
     entity: str
     warnings: dict[str, WarningState] = Field(default_factory=dict)
+    entity_name: str | None = None
+    """The latest name any event of this entity gave: a warning from a source that names
+    nobody (equipment, trucks) shows it."""
+    entity_address: str | None = None
 
 
 class _Observation(BaseModel):
@@ -232,6 +266,9 @@ class _Observation(BaseModel):
     historical: bool = False
     features: dict[str, float] | None = None
     based_on: list[Reason] = Field(default_factory=list)  # e.g. the fence set of a detection
+    entity_name: str | None = None
+    entity_address: str | None = None
+    complaint_text: str | None = None
 
     @property
     def reason_key(self) -> str:
@@ -322,10 +359,12 @@ def apply_hit(
     silences: Sequence[Silence] = (),
     *,
     historical: bool = False,
+    subject: Subject | None = None,
 ) -> tuple[EntityWarnings, list[Alert]]:
     """Fold one rule hit into its entity's warnings; returns the alerts that changed.
 
-    ``historical``: the hit's event came from a backfill (``riskloop replay --backfill``)."""
+    ``historical``: the hit's event came from a backfill (``riskloop replay --backfill``).
+    ``subject``: who, where and what the hit's event says (``loop.subject.subject_of``)."""
     reason = Reason(
         kind="rule",
         id=hit.rule_id,
@@ -353,6 +392,7 @@ def apply_hit(
         safety=hit.safety,
         historical=historical,
         based_on=list(hit.based_on),
+        **_about(subject),
     )
     return _apply(state, obs, now, config, silences)
 
@@ -365,6 +405,7 @@ def apply_score(
     silences: Sequence[Silence] = (),
     *,
     historical: bool = False,
+    subject: Subject | None = None,
 ) -> tuple[EntityWarnings, list[Alert]]:
     """Fold an alerting, warmed-up model score into its entity's warnings.
 
@@ -403,6 +444,7 @@ def apply_score(
         shadow=shadow,
         historical=historical,
         features=dict(score.features),
+        **_about(subject),
     )
     return _apply(base, obs, now, config, silences)
 
@@ -458,6 +500,16 @@ def resolve(
 # ---------------------------------------------------------------- internals
 
 
+def _about(subject: Subject | None) -> dict[str, str | None]:
+    if subject is None:
+        return {}
+    return {
+        "entity_name": subject.name,
+        "entity_address": subject.address,
+        "complaint_text": subject.text,
+    }
+
+
 def _corroborated(state: EntityWarnings, source: str, shadow: bool) -> str | None:
     live = [
         w
@@ -489,6 +541,8 @@ def _apply(
         return base, []
     new = _copy(base)
     before = _snapshot(base)
+    new.entity_name = obs.entity_name or base.entity_name
+    new.entity_address = obs.entity_address or base.entity_address
     w = new.warnings.get(fp)
     if w is not None:  # the one warning _fold mutates in place gets its own containers
         w.reasons, w.features = dict(w.reasons), dict(w.features)
@@ -500,12 +554,13 @@ def _apply(
         fresh = False
     previous_level = w.level
     _fold(w, obs, seen_key, config)
+    w.entity_name, w.entity_address = new.entity_name, new.entity_address
     if not fresh:
         w.change = (
             AlertState.escalated if w.level.rank > previous_level.rank else AlertState.updated
         )
     _settle(new, now, silences)
-    return new, _changed(before, new, fp, now, config)
+    return new, _changed(before, new, fp, now, config, at=obs.event_time)
 
 
 def _open(fp: str, obs: _Observation, previous: WarningState | None) -> WarningState:
@@ -543,6 +598,12 @@ def _fold(w: WarningState, obs: _Observation, seen_key: str, config: LoopConfig)
     if obs.event_id not in w.evidence:
         w.evidence = (w.evidence + [obs.event_id])[-config.max_evidence :]
     w.seen = (w.seen + [seen_key])[-config.max_seen :]
+    brief = EvidenceRecord(
+        event_id=obs.event_id, event_time=obs.event_time, source=obs.source,
+        reason=obs.reason_key, values=dict(obs.reason.values),
+    )  # fmt: skip
+    w.evidence_records = [*w.evidence_records, brief][-MAX_EVIDENCE_RECORDS:]
+    w.complaint_text = obs.complaint_text or w.complaint_text
     w.reasons[obs.reason_key] = obs.reason
     for r in obs.based_on:
         w.reasons[f"{r.kind}:{r.id}"] = r
@@ -627,9 +688,15 @@ def _changed(
     first: str | None,
     now: datetime,
     config: LoopConfig,
+    *,
+    at: datetime | None = None,
 ) -> list[Alert]:
     """The alerts of the warnings whose published form changed, each with its notice verdict
-    (the warning in ``after`` remembers what a notified record said)."""
+    (the warning in ``after`` remembers what a notified record said).
+
+    A notified change joins the warning's history at ``at``: the time of the event that made
+    it (a hit), so an event redone after a restart publishes the same record; ``now`` for what
+    time or a disposition made (de-escalation, a silence starting or ending, the end)."""
     order = sorted(after.warnings, key=lambda fp: (fp != first, fp))
     out = []
     for fp in order:
@@ -639,6 +706,9 @@ def _changed(
         changes, notify = notice(w, now, config)
         if notify:
             w.notice, w.notified_at = w.noticed(), now
+            when = at or now
+            change = AlertChange(at=when, state=w.alert_state(), level=w.level, changes=changes)
+            w.history = [*w.history, change][-MAX_HISTORY:]
         out.append(w.to_alert(changes, notify))
     return out
 

@@ -234,6 +234,27 @@ class Reason(Record):
     values: dict[str, str] = Field(default_factory=dict)
 
 
+class EvidenceRecord(Record):
+    """What one evidence event of a warning said: when, from where, the values that fired.
+
+    A warning keeps the last few (``loop.warnings.MAX_EVIDENCE_RECORDS``), not whole events."""
+
+    event_id: str
+    event_time: datetime
+    source: str
+    reason: str = ""  # "rule:<id>" or "model:<name>"
+    values: dict[str, str] = Field(default_factory=dict)
+
+
+class AlertChange(Record):
+    """One notified change of a warning (new → escalated → resolved …), for its history."""
+
+    at: datetime
+    state: AlertState
+    level: Level
+    changes: list[str] = Field(default_factory=list)
+
+
 class Alert(Record):
     """A warning (预警), one per fingerprint; every change is published, keyed by fingerprint."""
 
@@ -265,6 +286,16 @@ class Alert(Record):
     """A safety alarm (困人, 超压, 食物中毒): silenced only by a silence that says so, approved."""
     case_task_id: str | None = None
     """The task of the case this warning joined (same entity, same event): it has no own task."""
+    entity_name: str | None = None
+    """Who: the latest enterprise name an event of this entity carried (inspection, complaint)."""
+    entity_address: str | None = None
+    """Where: the latest address an event of this entity carried."""
+    complaint_text: str | None = None
+    """What the latest complaint behind this warning said (subject and text), PII masked."""
+    evidence_records: list[EvidenceRecord] = Field(default_factory=list)
+    """The last few evidence events in brief (time, source, the values that fired)."""
+    history: list[AlertChange] = Field(default_factory=list)
+    """The warning's notified changes, oldest first, the last 20."""
 
 
 class TaskState(StrEnum):
@@ -315,6 +346,12 @@ class Task(Record):
     returns: int = 0
     previous_task_id: str | None = None
     correlation_id: str = ""
+    entity_name: str | None = None
+    """Who: the enterprise's name as the warning's events gave it."""
+    entity_address: str | None = None
+    """Where: its address as the warning's events gave it."""
+    complaint_text: str | None = None
+    """What was reported (a task from complaints), personal data masked."""
 
 
 class TaskEvent(Record):

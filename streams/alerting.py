@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from loop import ids
 from loop.feedback import recurrence
 from loop.profile import ProfileEvent
+from loop.subject import Subject
 from loop.tasks import TaskCommand
 from loop.warnings import EntityWarnings, apply_hit, apply_score, claim_tasks, join_cases
 from models.score import ModelScore
@@ -68,11 +69,16 @@ async def change_warnings(
 
 
 async def raise_warnings(
-    app: RiskLoopApp, scored: Scored, *, historical: bool = False
+    app: RiskLoopApp,
+    scored: Scored,
+    *,
+    historical: bool = False,
+    subject: Subject | None = None,
 ) -> list[Alert]:
     """Fold every hit and alerting score into its entity's warnings; publish the changes.
 
-    ``historical``: the event came from a backfill (streams/backfill.py): no task."""
+    ``historical``: the event came from a backfill (streams/backfill.py): no task.
+    ``subject``: the name, address and masked complaint text the event carried."""
     rt = app.riskloop_runtime
     now = rt.clock.now()
     kw: dict[str, Any] = {
@@ -80,6 +86,7 @@ async def raise_warnings(
         "config": rt.loop,
         "silences": rt.silences,
         "historical": historical,
+        "subject": subject,
     }
     by_entity: dict[str, list[Change]] = {}
     for hit in scored.hits:
@@ -97,16 +104,18 @@ def _hit(
     state: EntityWarnings | None, *, hit: RuleHit, **kw: Any
 ) -> tuple[EntityWarnings, list[Alert]]:
     return apply_hit(
-        state, hit, kw["now"], kw["config"], kw["silences"], historical=kw["historical"]
-    )
+        state, hit, kw["now"], kw["config"], kw["silences"],
+        historical=kw["historical"], subject=kw["subject"],
+    )  # fmt: skip
 
 
 def _score(
     state: EntityWarnings | None, *, score: ModelScore, **kw: Any
 ) -> tuple[EntityWarnings, list[Alert]]:
     return apply_score(
-        state, score, kw["now"], kw["config"], kw["silences"], historical=kw["historical"]
-    )
+        state, score, kw["now"], kw["config"], kw["silences"],
+        historical=kw["historical"], subject=kw["subject"],
+    )  # fmt: skip
 
 
 def warning_outputs(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import faust
 
+from loop.subject import subject_of
 from schemas.errors import ValidationFailed
 from schemas.records import RekeyedEvent
 from sinks.errors import storage_full
@@ -102,7 +103,10 @@ async def handle_rekeyed(app: RiskLoopApp, event: faust.EventT) -> None:
     with correlation(str(ev.event.get("event_id", "")), source=ev.source):
         hits = rekeyed_hits(rt, ev, app.riskloop_tables.rule_state)
         if hits:
-            await raise_warnings(app, Scored(hits=hits), historical=ev.historical)
+            await raise_warnings(
+                app, Scored(hits=hits), historical=ev.historical,
+                subject=subject_of(ev.source, ev.event),
+            )  # fmt: skip
 
 
 def _bytes(event: faust.EventT) -> bytes:
@@ -197,7 +201,9 @@ def _source_agent(app: RiskLoopApp, source: str, topic: faust.TopicT) -> None:
         with correlation(event_id, source=source):
             scored = score(rt, source, record, tables.rule_state, tables.vehicles, where)
             backfill = is_backfill(msg.headers)
-            alerts = await raise_warnings(app, scored, historical=backfill)
+            alerts = await raise_warnings(
+                app, scored, historical=backfill, subject=subject_of(source, record)
+            )
             if backfill:  # the entity's partition must know it too
                 where.rekeyed[:] = [
                     e.model_copy(update={"historical": True}) for e in where.rekeyed

@@ -1,7 +1,9 @@
 """Detail where staff look (issue #17): one warning with its task, and the task list.
 
-``GET /api/warnings/{alert_id}`` gives a warning's latest record (reasons with their pack or
-model versions, evidence ids, what changed last, whether it is historical or a safety alarm)
+``GET /api/warnings/{alert_id}`` gives a warning's latest record (the enterprise's name and
+address, the complaint behind it with personal data masked, reasons with their pack or model
+versions, evidence ids and the last five evidence events in brief — time, source, the values
+that fired —, its last 20 notified changes, whether it is historical or a safety alarm)
 with its verification task and that task's audit trail (全程留痕); ``GET /api/tasks`` lists tasks
 by department and state. Times are Beijing time with the offset written out (``+08:00``): a
 UTC time without a zone was read as Beijing time. A query parameter an endpoint does not take

@@ -11,6 +11,9 @@ tail can be pasted into ``riskloop tasks show``.
 >>> alert_line({"level": "yellow", "state": "updated", "title": "电梯监测终端离线",
 ...             "entity": "E1", "alert_id": "f.1", "changes": ["occurrences 1→5"]})
 'YELLOW updated    电梯监测终端离线 · E1 · f.1 · occurrences 1→5'
+>>> alert_line({"level": "red", "state": "new", "title": "疑似食物中毒", "entity": "9133",
+...             "alert_id": "f.1", "entity_name": "某某餐饮店", "entity_address": "文三路1号"})
+'RED    new        疑似食物中毒 · 9133 某某餐饮店（文三路1号） · f.1'
 >>> beijing("2026-11-21T03:55:00+00:00")
 '2026-11-21 11:55+08:00'
 """
@@ -38,13 +41,25 @@ def beijing(value: str | datetime | None) -> str:
     return f"{local:%Y-%m-%d %H:%M}{local.isoformat()[-6:]}"
 
 
+def who(name: str | None, address: str | None) -> str:
+    """An enterprise as staff name it: ``name（address）``; empty when no event named it.
+
+    >>> who("某某餐饮店", "文三路1号"), who(None, "文三路1号"), who(None, None)
+    ('某某餐饮店（文三路1号）', '（文三路1号）', '')
+    """
+    return (name or "") + (f"（{address}）" if address else "")
+
+
 def alert_line(body: dict[str, Any]) -> str | None:
     """The line for one alert record, or None when it is not to be notified."""
     if not body.get("notify", True):
         return None
     level = str(body.get("level", "?"))
     state = str(body.get("state", ""))
-    parts = [f"{level.upper():<6} {state:<10} {body.get('title', '')}", str(body.get("entity", ""))]
+    entity = " ".join(
+        p for p in (str(body.get("entity", "")), who(body.get("entity_name"), body.get("entity_address"))) if p
+    )  # fmt: skip
+    parts = [f"{level.upper():<6} {state:<10} {body.get('title', '')}", entity]
     parts.append(str(body.get("alert_id", "")))
     if body.get("historical"):
         parts.append("historical")
@@ -65,4 +80,5 @@ def task_line(body: dict[str, Any]) -> str:
     return (
         f"  → 任务 {body.get('task_id', '')} → {body.get('department', '')}  "
         f"限时 {beijing(body.get('dispose_deadline'))}  {body.get('title', '')}"
-    )
+        + (f"  {where}" if (where := who(body.get("entity_name"), body.get("entity_address"))) else "")
+    )  # fmt: skip

@@ -1,9 +1,10 @@
 """Commands for the risk centre's staff: one warning in full, the task list.
 
-``riskloop alerts show ID`` prints a warning with its reasons (rule pack or model, version,
-hash, the values that made it fire), its evidence ids, what changed last, and its task with
-the task's audit trail; ``riskloop tasks list --department D --state S`` the tasks nearest
-their deadline first. Both read the SQL task store, as ``GET /api/warnings/{id}`` and
+``riskloop alerts show ID`` prints a warning with the enterprise's name and address, the
+complaint behind it (masked), its reasons (rule pack or model, version, hash, the values that
+made it fire), its evidence events in brief (time, source, the values that fired), its history
+of notified changes, and its task with the task's audit trail; ``riskloop tasks list
+--department D --state S`` the tasks nearest their deadline first, with name and address. Both read the SQL task store, as ``GET /api/warnings/{id}`` and
 ``GET /api/tasks`` do; times are Beijing time with ``+08:00`` written out, ids in full.
 """
 
@@ -17,7 +18,7 @@ from rich.table import Table
 from schemas.errors import ConfigError
 from schemas.records import TaskState
 from streams.cli.common import console, settings
-from streams.cli.lines import beijing
+from streams.cli.lines import beijing, who
 
 
 def alerts_show(alert_id: str) -> None:
@@ -43,6 +44,10 @@ def alerts_show(alert_id: str) -> None:
         + (f" · USCC {alert.uscc}" if alert.uscc else "")
         + (f" · region {alert.region_code}" if alert.region_code else "")
         + (f" · {', '.join(flags)}" if flags else ""), markup=False)  # fmt: skip
+    out(f"  {who(alert.entity_name, alert.entity_address) or 'enterprise: not named by any event'}",
+        markup=False)  # fmt: skip
+    if alert.complaint_text:
+        out(f"  complaint: {alert.complaint_text}", markup=False)
     out(f"  {alert.occurrences} occurrence(s), first {beijing(alert.first_seen)}, "
         f"last {beijing(alert.last_seen)}", markup=False)  # fmt: skip
     if alert.changes:
@@ -56,6 +61,17 @@ def alerts_show(alert_id: str) -> None:
         reasons.add_row(r.kind, r.id, f"{pack}{r.version}", r.content_hash[:16], values)
     out(reasons)
     out(f"  evidence: {', '.join(alert.evidence) or '-'}", markup=False)
+    if alert.evidence_records:
+        records = Table("time (+08:00)", "source", "event", "fired", "values")
+        for e in alert.evidence_records:
+            values = ", ".join(f"{k}={v}" for k, v in e.values.items())
+            records.add_row(beijing(e.event_time), e.source, e.event_id, e.reason, values)
+        out(records)
+    if alert.history:
+        out("  history (+08:00):", markup=False)
+    for change in alert.history:
+        out(f"    {beijing(change.at)} {change.state.value} {change.level.value}"
+            + (f": {'; '.join(change.changes)}" if change.changes else ""), markup=False)  # fmt: skip
     if story is None or story.task is None:
         why = "historical (backfill)" if alert.historical else "none yet or not tasked"
         out(f"  task: {why}", markup=False)
@@ -83,10 +99,14 @@ def tasks_list(
         tasks = store.list_tasks(department, state.value if state else None, limit)
     finally:
         store.close()
-    table = Table("task", "department", "state", "level", "dispose by (+08:00)", "title", "entity")
+    table = Table(
+        "task", "department", "state", "level", "dispose by (+08:00)", "title", "entity",
+        "enterprise",
+    )  # fmt: skip
     for t in tasks:
         table.add_row(t.task_id, t.department, t.state.value, t.level.value,
-                      beijing(t.dispose_deadline), t.title, t.entity)  # fmt: skip
+                      beijing(t.dispose_deadline), t.title, t.entity,
+                      who(t.entity_name, t.entity_address))  # fmt: skip
     console.print(table)
     console.print(f"{len(tasks)} task(s)")
 

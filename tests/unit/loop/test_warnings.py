@@ -378,3 +378,39 @@ def test_one_event_raising_two_warnings_on_one_entity_makes_one_case_with_one_ta
     state, fresh = apply_hit(state, other, T0, config)
     state, fresh = join_cases(state, fresh, config)
     assert [a.item_code for a in claim_tasks(state, fresh, config)[1]] == ["OTHER"]
+
+
+def test_a_warning_says_who_where_what_and_keeps_its_evidence_and_history_bounded(
+    make_hit: Hit, config: LoopConfig
+) -> None:
+    from loop.subject import Subject
+    from loop.warnings import MAX_EVIDENCE_RECORDS, MAX_HISTORY
+
+    named = Subject("某餐饮店", "文三路1号", None)
+    state, (first,) = apply_hit(None, make_hit(), T0, config, subject=named)
+    assert (first.entity_name, first.entity_address) == ("某餐饮店", "文三路1号")
+    assert [(h.state, h.level) for h in first.history] == [(AlertState.new, Level.yellow)]
+    # an event that names nobody (equipment, a truck) keeps what the entity is known as
+    state, (other,) = apply_hit(state, make_hit(item_code="EQ-1", source="equipment"), T0, config)
+    assert (other.entity_name, other.entity_address) == ("某餐饮店", "文三路1号")
+    alert = other
+    for minute in range(1, 3 * MAX_HISTORY):
+        later = T0 + timedelta(hours=minute * 5)  # past repeat_interval: every change notified
+        state, alerts = apply_hit(state, make_hit(event_time=later), later, config)
+        alert = next(a for a in alerts if a.fingerprint == first.fingerprint)
+    assert len(alert.evidence_records) == MAX_EVIDENCE_RECORDS
+    last = alert.evidence_records[-1]
+    assert (last.source, last.reason, last.values) == (
+        "inspections", "rule:failed_inspection", {"critical_count": "1"}
+    )  # fmt: skip
+    assert len(alert.history) == MAX_HISTORY
+    assert alert.history[-1].at == alert.last_seen  # the event's time, not the clock's
+    assert EntityWarnings.model_validate_json(state.model_dump_json()) == state
+
+
+def test_complaint_text_reaches_the_warning_masked(make_hit: Hit, config: LoopConfig) -> None:
+    from loop.subject import subject_of
+
+    said = subject_of("complaints", {"text": "请回电 13812345678", "subject": "投诉", "uscc": USCC})
+    _, (alert,) = apply_hit(None, make_hit(source="complaints"), T0, config, subject=said)
+    assert alert.complaint_text == "投诉：请回电 138****5678"
