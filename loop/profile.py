@@ -11,6 +11,12 @@ a long clean record should not bank credit against a future failure.
 The class (A low … D high) comes from thresholds on the score and sets the enterprise's weight
 in the "双随机" random draw (``loop.sampling``).
 
+The profile also carries the enterprise's latest name and address (issue #17: people read a
+USCC as nothing), as the inspection results and complaints naming it gave them
+(``loop.subject``). Each is kept from the newest event by event time that said it, so a late
+(replayed, backfilled) event does not undo a newer name; an event that says neither changes
+neither. Profiles stored before these fields load with them empty.
+
 >>> from datetime import datetime, timezone
 >>> from loop.config import ProfileConfig
 >>> cfg = ProfileConfig(half_life_days=10)
@@ -46,6 +52,10 @@ class ProfileEvent(BaseModel):
     at: datetime
     ref: str
     region_code: str | None = None
+    entity_name: str | None = None
+    """The name the event gave the enterprise (inspections, complaints naming it), if any."""
+    entity_address: str | None = None
+    """The address the event gave, if any."""
 
 
 class ProfileEntry(BaseModel):
@@ -66,6 +76,12 @@ class EntityProfile(BaseModel):
 
     uscc: str
     region_code: str | None = None
+    entity_name: str | None = None
+    """The latest name an inspection or complaint gave; None until one did."""
+    entity_address: str | None = None
+    """The latest address an inspection or complaint gave; None until one did."""
+    named_at: datetime | None = None
+    """Event time of the newest event that gave the name or address (orders late events)."""
     counts: dict[str, int] = Field(default_factory=dict)
     recent: list[ProfileEntry] = Field(default_factory=list)
     score: float = 0.0
@@ -119,11 +135,16 @@ def record(
     *,
     config: ProfileConfig,
     region_code: str | None = None,
+    entity_name: str | None = None,
+    entity_address: str | None = None,
 ) -> EntityProfile:
     """Add one event (``kind`` such as ``"complaint"``, ``"warning_red"``) to the profile.
 
     ``ref`` is the event's id; an event already in the recent history is not counted twice
     (replays). Events may arrive out of order: a late one is decayed to the profile's time.
+    ``entity_name`` / ``entity_address``: what the event says of the enterprise (cleaned, as
+    ``loop.subject.subject_of`` gives them); each replaces
+    the profile's unless an event later in event time already gave one.
     """
     base = profile if profile is not None else EntityProfile(uscc=uscc)
     if any(e.ref == ref and e.kind == kind for e in base.recent):
@@ -131,6 +152,7 @@ def record(
     weight = config.weights.get(kind, 0.0)
     new = base.model_copy(deep=True)
     new.region_code = new.region_code or region_code
+    _name(new, at, entity_name, entity_address)
     category = kind.split("_", 1)[0]
     new.counts[category] = new.counts.get(category, 0) + 1
     entry = ProfileEntry(at=at, kind=kind, ref=ref, weight=weight)
@@ -143,3 +165,16 @@ def record(
         new.score = max(0.0, new.score + weight * decay(days, config))
     new.risk_class = classify(new.score, config)
     return new
+
+
+def _name(profile: EntityProfile, at: datetime, name: str | None, address: str | None) -> None:
+    """Take the event's name and address (in place, on the copy) unless older than the last."""
+    if name is None and address is None:
+        return
+    newer = profile.named_at is None or at >= profile.named_at
+    if newer:
+        profile.named_at = at
+    if name is not None and (newer or profile.entity_name is None):
+        profile.entity_name = name
+    if address is not None and (newer or profile.entity_address is None):
+        profile.entity_address = address

@@ -13,6 +13,12 @@ Keys (``prefix`` defaults to ``riskloop:``)::
     {p}tasks:state:<state>       set    task ids per state          (counter = SCARD)
     {p}departments               set    departments ever seen
     {p}warnings:<YYYYMMDD>:<lvl> set    alert ids at that level that day (counter = SCARD)
+    {p}warnings:<YYYYMMDD>:brief hash   alert_id → warning brief JSON (:func:`warning_view`)
+
+A task is kept whole (:func:`task_view`: the Task v3 JSON, with the enterprise's name, address
+and complaint text); a warning's brief carries who and where too (issue #17), so whoever reads
+the view sees a name and not just a USCC. Both come from the records' own fields, which the SQL
+store keeps in its ``body`` JSON, so a rebuild writes the same views.
 
 Every write is idempotent (sets and hashes keyed by id, never ``INCR``), so replays from the
 outbox count nothing twice. A task moving department or state is one Lua script call (read
@@ -24,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -64,6 +71,23 @@ end
 return 1
 """
 _MOVE_TASK_SHA = hashlib.sha1(_MOVE_TASK.encode()).hexdigest()
+
+
+WARNING_BRIEF = (
+    "alert_id", "fingerprint", "entity", "uscc", "region_code", "level", "state", "source",
+    "last_seen", "entity_name", "entity_address",
+)  # fmt: skip
+"""Fields of a warning's brief in the view (the whole warning is in SQL and the API)."""
+
+
+def task_view(task: Task) -> str:
+    """The JSON a task is kept as in its department's open-task hash."""
+    return task.model_dump_json()
+
+
+def warning_view(alert: Alert) -> str:
+    """The JSON brief a warning is kept as in its day's brief hash."""
+    return alert.model_dump_json(include=set(WARNING_BRIEF))
 
 
 class RedisViews(Sink):
@@ -131,7 +155,7 @@ class RedisViews(Sink):
         pipe.evalsha(
             _MOVE_TASK_SHA, 1, f"{self.prefix}task:index",
             self.prefix, task.task_id, task.department, task.state.value,
-            task.model_dump_json(), "1" if is_open else "0",
+            task_view(task), "1" if is_open else "0",
         )  # fmt: skip
 
     def _queue_alert(self, pipe: Any, alert: Alert) -> None:
@@ -144,6 +168,8 @@ class RedisViews(Sink):
         key = f"{day}:{alert.level.value}"
         pipe.sadd(key, alert.alert_id)
         pipe.expire(key, self.keep)
+        pipe.hset(f"{day}:brief", alert.alert_id, warning_view(alert))
+        pipe.expire(f"{day}:brief", self.keep)
 
     def _day_key(self, at: datetime) -> str:
         return f"{self.prefix}warnings:{at.astimezone(self.tz):%Y%m%d}"
@@ -171,6 +197,11 @@ class RedisViews(Sink):
                 pipe.scard(f"{day}:{level.value}")
             counts = await self._read("warning counters", pipe.execute())
         return {level.value: int(n) for level, n in zip(Level, counts, strict=True)}
+
+    async def warnings_on(self, day: datetime) -> list[dict[str, Any]]:
+        """The briefs (:func:`warning_view`) of the warnings seen on ``day``'s day."""
+        raw = await self._read("warning briefs", self.client.hvals(f"{self._day_key(day)}:brief"))
+        return [json.loads(body) for body in raw]
 
     async def _read(self, what: str, pending: Any) -> Any:
         try:

@@ -169,9 +169,19 @@ def _observe(app: RiskLoopApp, alerts: list[Alert]) -> None:
         )
 
 
-def profile_output(uscc: str, kind: str, at: str, ref: str, region_code: str | None) -> Output:
-    """Profiles are keyed by USCC: updates travel on their own topic to the owning partition."""
+def profile_output(
+    uscc: str,
+    kind: str,
+    at: str,
+    ref: str,
+    region_code: str | None,
+    subject: Subject | None = None,
+) -> Output:
+    """Profiles are keyed by USCC: updates travel on their own topic to the owning partition.
+    ``subject``: the name and address the event gave (inspections, complaints), if any."""
     event = ProfileEvent(
-        uscc=uscc, kind=kind, at=datetime.fromisoformat(at), ref=ref, region_code=region_code
-    )
+        uscc=uscc, kind=kind, at=datetime.fromisoformat(at), ref=ref, region_code=region_code,
+        entity_name=subject.name if subject else None,
+        entity_address=subject.address if subject else None,
+    )  # fmt: skip
     return output("profile_events", uscc, event)

@@ -83,6 +83,7 @@ async def handle_profile_event(app: RiskLoopApp, raw: bytes) -> None:
     new = record(
         profile, event.uscc, event.kind, event.at, event.ref,
         config=rt.loop.profile, region_code=event.region_code,
+        entity_name=event.entity_name, entity_address=event.entity_address,
     )  # fmt: skip
     if new is not profile:
         app.riskloop_tables.profiles[event.uscc] = new

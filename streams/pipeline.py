@@ -201,9 +201,8 @@ def _source_agent(app: RiskLoopApp, source: str, topic: faust.TopicT) -> None:
         with correlation(event_id, source=source):
             scored = score(rt, source, record, tables.rule_state, tables.vehicles, where)
             backfill = is_backfill(msg.headers)
-            alerts = await raise_warnings(
-                app, scored, historical=backfill, subject=subject_of(source, record)
-            )
+            subject = subject_of(source, record)
+            alerts = await raise_warnings(app, scored, historical=backfill, subject=subject)
             if backfill:  # the entity's partition must know it too
                 where.rekeyed[:] = [
                     e.model_copy(update={"historical": True}) for e in where.rekeyed
@@ -220,7 +219,7 @@ def _source_agent(app: RiskLoopApp, source: str, topic: faust.TopicT) -> None:
                     kind = inspection_kind(record.outcome)  # type: ignore[attr-defined]
                 at = record.event_time.isoformat()  # type: ignore[attr-defined]
                 region = getattr(record, "region_code", None)
-                await emit(app, [profile_output(uscc, kind, at, event_id, region)])
+                await emit(app, [profile_output(uscc, kind, at, event_id, region, subject)])
             if alerts:
                 _observe_latency(app, source, record)
 

@@ -24,6 +24,7 @@ from loop.sampling import sample as draw
 from schemas.errors import ConfigError
 from schemas.records import Disposition, DispositionAction, DispositionResult
 from streams.cli.common import console, fail, settings
+from streams.cli.lines import who
 
 tasks_app = typer.Typer(
     help="Verification tasks: show one with its audit trail; dispose of one; assign one in arbitration.",
@@ -246,11 +247,15 @@ def sample(
         )
     cfg = load_loop_config(settings=s)
     picks = draw(found, n, region=region, seed=seed, now=datetime.now(UTC), config=cfg.profile)
-    table = Table("#", "USCC", "class", "score", "weight", "why")
+    by_uscc = {p.uscc: p for p in found}
+    table = Table("#", "USCC", "enterprise", "class", "score", "weight", "why")
     for p in picks:
+        named = by_uscc.get(p.uscc)
         table.add_row(
-            str(p.rank), p.uscc, p.risk_class, f"{p.score:.2f}", f"{p.weight:.3f}", p.explanation
-        )
+            str(p.rank), p.uscc, who(named.entity_name, named.entity_address) if named else "",
+            p.risk_class,
+            f"{p.score:.2f}", f"{p.weight:.3f}", p.explanation,
+        )  # fmt: skip
     console.print(table)
     console.print(f"{len(picks)} of {len(found)} enterprises drawn (seed {seed})")
 

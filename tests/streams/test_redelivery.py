@@ -275,9 +275,10 @@ async def test_a_checkpoint_whose_changelog_write_fails_writes_the_same_keys_nex
 async def test_a_profile_event_for_this_partition_is_applied_here_not_sent(
     app: RiskLoopApp, sent: Sent
 ) -> None:
+    from loop.profile import EntityProfile
     from streams.rekey import partition_of
 
-    ev = inspection()
+    ev = inspection(entity_name="某某餐饮店", address="西湖区文三路1号")
     await _inspect(app, ev)
     home = app.riskloop_store.partitions[
         partition_of(ev["uscc"], app.riskloop_settings.topics.partitions)
@@ -285,11 +286,14 @@ async def test_a_profile_event_for_this_partition_is_applied_here_not_sent(
     assert "riskloop.profile-events" not in sent.topics(), "sent round the broker"
     assert ev["uscc"] in home.tables.get("profiles", {}), "the profile did not move"
     assert ("profiles", ev["uscc"]) in home.dirty
+    profile = EntityProfile.model_validate(home.tables["profiles"][ev["uscc"]])
+    assert (profile.entity_name, profile.entity_address) == ("某某餐饮店", "西湖区文三路1号")
 
 
 async def test_a_profile_event_for_another_partition_is_still_sent(
     app: RiskLoopApp, sent: Sent
 ) -> None:
+    from loop.subject import Subject
     from streams.alerting import profile_output
     from streams.emit import emit
     from streams.rekey import partition_of
@@ -300,8 +304,25 @@ async def test_a_profile_event_for_another_partition_is_still_sent(
     other = (partition_of(uscc, n) + 1) % n
     token = app.riskloop_store.begin(other, "t:0", 0)
     try:
-        await emit(app, [profile_output(uscc, "complaint", "2026-01-01T00:00:00+08:00", "r", None)])
+        await emit(
+            app,
+            [
+                profile_output(
+                    uscc,
+                    "complaint",
+                    "2026-01-01T00:00:00+08:00",
+                    "r",
+                    None,
+                    Subject("某某餐饮店", "文三路1号", "卫生差"),
+                )  # fmt: skip
+            ],
+        )
     finally:
         app.riskloop_store.finish(token)
-    assert [m["uscc"] for m in sent.on("riskloop.profile-events")] == [uscc]
+    (event,) = sent.on("riskloop.profile-events")
+    assert (event["uscc"], event["entity_name"], event["entity_address"]) == (
+        uscc,
+        "某某餐饮店",
+        "文三路1号",
+    )  # the text is the warning's business, not the profile's
     assert app.riskloop_store.size("profiles") == 0

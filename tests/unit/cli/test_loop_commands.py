@@ -73,3 +73,21 @@ def test_sample_names_the_bad_line(tmp_path: Path) -> None:
     bad.write_text('{"uscc": "x"}\nnot json\n', encoding="utf-8")
     result = CliRunner().invoke(app, ["sample", "--profiles", str(bad)])
     assert result.exit_code != 0
+
+
+def test_sample_names_the_enterprises_it_draws(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    profiles = tmp_path / "profiles.jsonl"
+    named = EntityProfile(
+        uscc=make_uscc("n1", "330106"), region_code="330106", score=5.0, score_at=T0,
+        entity_name="某某餐饮店", entity_address="文三路1号",
+    )  # fmt: skip
+    unnamed = EntityProfile(uscc=make_uscc("n2", "330106"), region_code="330106", score_at=T0)
+    profiles.write_text(f"{named.model_dump_json()}\n{unnamed.model_dump_json()}", "utf-8")
+    monkeypatch.setattr(console, "_width", 250)  # no wrapping inside table cells
+    result = CliRunner().invoke(app, ["sample", "--n", "2", "--profiles", str(profiles)])
+    assert result.exit_code == 0, result.output
+    assert (
+        "某某餐饮店（文三路1号）" in result.output and "2 of 2 enterprises drawn" in result.output
+    )
