@@ -262,6 +262,14 @@ class SqlStore:
             supervision=story_supervision,
         )
 
+    def has_alerts_table(self) -> bool:
+        """Whether a worker has created the store's tables yet (a reader on a fresh deployment
+        finds nothing stored, rather than an error)."""
+        try:
+            return bool(sa.inspect(self.engine).has_table(tables.alerts.name))
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"SQL store: cannot read its tables: {exc}") from exc
+
     def list_alerts(
         self,
         level: str | None = None,

@@ -220,8 +220,8 @@ def _print_preview(s: Settings, silence: Silence, now: datetime) -> None:
 
     try:
         store = SqlStore.from_settings(s)
-        try:
-            current = store.list_alerts(limit=100_000)
+        try:  # no tables yet: no worker has stored a warning, so there is nothing to hit
+            current = store.list_alerts(limit=100_000) if store.has_alerts_table() else []
         finally:
             store.close()
     except RiskLoopError as exc:

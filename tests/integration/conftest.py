@@ -60,18 +60,23 @@ def private_topics(run: str) -> TopicSettings:
 
 
 @contextlib.contextmanager
-def private_settings(tmp: Path, **overrides: Any) -> Iterator[Settings]:
-    """Real broker, private topics, a fresh consumer group and data folder, SQLite in ``tmp``
-    (unless ``overrides`` name another store), a free web port. The topics are deleted
-    afterwards so the broker stays small."""
+def private_settings(
+    tmp: Path, *, partitions: int | None = None, **overrides: Any
+) -> Iterator[Settings]:
+    """Real broker, private topics (``partitions`` each, if given), a fresh consumer group and
+    data folder, SQLite in ``tmp`` (unless ``overrides`` name another store), a free web port.
+    The topics are deleted afterwards so the broker stays small."""
     run = uuid.uuid4().hex[:8]
+    topics = private_topics(run)
+    if partitions is not None:
+        topics = topics.model_copy(update={"partitions": partitions})
     fields: dict[str, Any] = {
         "app_id": f"riskloop-test-{run}",
         "data_dir": tmp / "worker",
         "sql_url": f"sqlite:///{tmp / 'riskloop.db'}",
         "web_port": free_port(),
         "log_format": "json",
-        "topics": private_topics(run),
+        "topics": topics,
         # every worker of a test shares one snapshot key, as every worker of a deployment
         # must: a partition's models move with it (streams/model_state.py)
         "snapshot_key": secrets.token_hex(32),

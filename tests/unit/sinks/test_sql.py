@@ -45,6 +45,16 @@ def test_migrate_is_repeatable_and_matches_the_tables_module(url: str) -> None:
     assert diff == []
 
 
+def test_a_store_no_worker_has_migrated_says_so_instead_of_failing(url: str) -> None:
+    """A reader (the silence preview) on a fresh deployment finds nothing stored, not an error."""
+    fresh = SqlStore(make_engine(url))
+    assert fresh.has_alerts_table() is False
+    with pytest.raises(StoreError, match="no such table"):
+        fresh.list_alerts()
+    migrate(url)
+    assert fresh.has_alerts_table() is True and fresh.list_alerts() == []
+
+
 def test_writing_the_same_batch_twice_stores_each_row_once(store: SqlStore) -> None:
     task = make_task(1)
     batch = [
