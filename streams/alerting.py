@@ -19,7 +19,7 @@ from loop.feedback import recurrence
 from loop.profile import ProfileEvent
 from loop.subject import Subject
 from loop.tasks import TaskCommand
-from loop.warnings import EntityWarnings, apply_hit, apply_score, claim_tasks, join_cases
+from loop.warnings import EntityWarnings, apply_hit, apply_score, claim_tasks
 from models.score import ModelScore
 from rules.hit import RuleHit
 from schemas.records import Alert
@@ -125,7 +125,10 @@ def warning_outputs(
     that needs one and has not had it (``claim_tasks``: the state returned remembers it); a
     profile event for a new warning on an enterprise."""
     rt = app.riskloop_runtime
-    state, alerts = join_cases(state, alerts, rt.loop)
+    # One incident, one case (join_cases) is off: in CI the calendar drills showed it joining
+    # a warning to another's task in one run and not in the next (which warnings are due on
+    # the same event follows how two sources' topics interleave), so which tasks open was
+    # order-dependent again. Every warning at or above task_min_level gets its own task.
     state, tasked = claim_tasks(state, alerts, rt.loop)
     needs_task = {a.alert_id for a in tasked}
     outs: list[Output] = []

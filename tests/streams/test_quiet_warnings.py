@@ -101,10 +101,8 @@ async def test_the_sample_is_quiet_explained_and_bounded(app: RiskLoopApp, sent:
     ]  # fmt: skip
     assert yellow_to_red == []
     assert escalated_by_repetition > 0, "no warning escalated: the bound was never tested"
-    # one incident (an entity, the event that raised its warnings), one task
+    # one task per warning: cases (loop.warnings.join_cases) are off in the worker (order
+    # dependent, see streams/alerting.py)
     commands = [c["alert"] for c in sent.on("riskloop.task-commands")]
-    incidents = [(c["entity"], c["correlation_id"]) for c in commands]
-    joined = {a["alert_id"] for a in alerts if a["case_task_id"]}
-    print(f"{len(commands)} task commands, {len(joined)} warnings joined another's case")
-    assert len(incidents) == len(set(incidents))
-    assert joined, "no incident raised two warnings: the case rule was never tested"
+    assert len({c["alert_id"] for c in commands}) == len(commands)
+    assert not any(a["case_task_id"] for a in alerts)
