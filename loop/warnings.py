@@ -144,6 +144,10 @@ class WarningState(BaseModel):
     """Every hit of this epoch came from a backfill: recorded, never tasked."""
     case_task_id: str | None = None
     """The task of the case this warning joined (:func:`join_cases`): it has none of its own."""
+    case_event: str | None = None
+    """The event whose case this warning's task is, or which it joined (:func:`join_cases`)."""
+    chained: bool = False
+    """Raised by a sequence rule (``RuleHit.chained``): joins its event's case, never leads it."""
     notice: Notice | None = None
     """What the last notified record said (None: nothing notified this epoch yet)."""
     notified_at: datetime | None = None
@@ -269,6 +273,7 @@ class _Observation(BaseModel):
     entity_name: str | None = None
     entity_address: str | None = None
     complaint_text: str | None = None
+    chained: bool = False
 
     @property
     def reason_key(self) -> str:
@@ -317,38 +322,70 @@ def claim_tasks(
 
 def join_cases(
     state: EntityWarnings, alerts: Sequence[Alert], config: LoopConfig
-) -> tuple[EntityWarnings, list[Alert]]:
-    """One incident, one case, one task: warnings of one entity that call for a task because
-    of the same event (one complaint fired both 疑似食物中毒 and 投诉激增) join the highest one's
-    task instead of opening their own. Each keeps its record, linked by ``case_task_id``.
+) -> tuple[EntityWarnings, list[Alert], list[Alert]]:
+    """One incident, one case, one task: the warnings of one entity that call for a task on
+    the same event (one complaint fired both 疑似食物中毒 and 投诉激增) share one task.
 
-    Decided per event, so it does not depend on the order of two sources' topics (the reason
-    inhibition does not gate tasks, :func:`should_task`); warnings raised by different events
-    stay separate cases. Call it before :func:`claim_tasks`, which skips the joined ones.
+    A case is keyed by the event a warning is due on (``correlation_id``: the event that
+    raised or escalated it), not by which warnings happen to be due in one call: a sequence
+    rule (投诉后检查不合格, ``chained``) is named after its chain's last event by event time, but
+    fires with whichever of its events arrives second, so in one reading order it is due with
+    that inspection's own warnings and in the other one call later (tests/unit/loop/
+    test_cases.py). So the case's lead, whose task it is, is the event's own highest warning
+    (then the smaller fingerprint; a chained warning only when the event raised nothing else
+    that is due), and a warning due on an event whose case is open joins that case's task.
+    Both orders give the same tasks and links.
+
+    Returns the state, the alerts (joined ones carrying ``case_task_id``) and the joined alerts
+    that outrank their case's lead: the task agent raises the case task to their level and
+    deadlines (``loop.state_machine.raise_level``) rather than open a second task. Warnings
+    raised by different events stay separate cases. Call it before :func:`claim_tasks`, which
+    skips the joined ones.
     """
     due: dict[str, dict[str, Alert]] = {}  # event → fingerprint → its latest record
     for alert in alerts:
         w = state.warnings.get(alert.fingerprint)
         if w is not None and not w.tasked and should_task(alert, config):
             due.setdefault(alert.correlation_id, {})[alert.fingerprint] = alert
-    links: dict[str, str] = {}
-    for group in due.values():
-        if len(group) < 2:
-            continue
-        lead = min(group.values(), key=lambda a: (-a.level.rank, a.fingerprint))
-        links |= {fp: ids.task_id(lead.alert_id) for fp in group if fp != lead.fingerprint}
-    if not links:
-        return state, list(alerts)
+    if not due:
+        return state, list(alerts), []
     new = _copy(state)
-    for fp, task in links.items():
-        new.warnings[fp] = new.warnings[fp].model_copy(
-            update={"tasked": True, "case_task_id": task}
-        )
+    links: dict[str, str] = {}
+    upgrades: list[Alert] = []
+    for event, group in due.items():
+        lead = _case_lead(new, event)
+        if lead is None:
+            first = min(group.values(), key=lambda a: _lead_order(new.warnings[a.fingerprint]))
+            new.warnings[first.fingerprint].case_event = event
+            lead = new.warnings[first.fingerprint]
+        task = ids.task_id(lead.alert_id)
+        for fp, alert in group.items():
+            if fp == lead.fingerprint:
+                continue
+            links[fp] = task
+            new.warnings[fp] = new.warnings[fp].model_copy(
+                update={"tasked": True, "case_task_id": task, "case_event": event}
+            )
+            if alert.level.rank > lead.level.rank:
+                upgrades.append(alert.model_copy(update={"case_task_id": task}))
     joined = [
         a.model_copy(update={"case_task_id": links[a.fingerprint]}) if a.fingerprint in links else a
         for a in alerts
     ]
-    return new, joined
+    return new, joined, upgrades
+
+
+def _lead_order(w: WarningState) -> tuple[bool, int, str]:
+    """Who leads a new case: the event's own warnings before a chain's, highest level first."""
+    return (w.chained, -w.level.rank, w.fingerprint)
+
+
+def _case_lead(state: EntityWarnings, event: str) -> WarningState | None:
+    """The live warning whose task is already ``event``'s case, if one is."""
+    for w in state.warnings.values():
+        if w.active and w.tasked and w.case_event == event and w.case_task_id is None:
+            return w
+    return None
 
 
 def apply_hit(
@@ -392,6 +429,7 @@ def apply_hit(
         safety=hit.safety,
         historical=historical,
         based_on=list(hit.based_on),
+        chained=hit.chained,
         **_about(subject),
     )
     return _apply(state, obs, now, config, silences)
@@ -577,6 +615,7 @@ def _open(fp: str, obs: _Observation, previous: WarningState | None) -> WarningS
         uscc=obs.uscc,
         shadow=obs.shadow,
         historical=obs.historical,
+        chained=obs.chained,
         first_seen=obs.event_time,
         last_seen=obs.event_time,
     )

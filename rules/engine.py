@@ -362,7 +362,8 @@ class RuleEngine:
         # same chain a different warning, and task, depending on that order.
         last = chain[-1]
         hit = self._hit(rule, seen, last["t"], values)
-        return [hit.model_copy(update={"source": last["source"], "event_id": last["id"]})]
+        named = {"source": last["source"], "event_id": last["id"], "chained": True}
+        return [hit.model_copy(update=named)]
 
     # -------------------------------------------------------------- timers
 

@@ -52,6 +52,10 @@ class RuleHit(BaseModel):
     event_time: datetime
     values: dict[str, Any] = Field(default_factory=dict)
     task: TaskTemplate | None = None
+    chained: bool = False
+    """Fired by a sequence rule on a chain of events (投诉后检查不合格): ``event_id`` is the
+    chain's last event by event time, but the hit comes with whichever event completed the chain
+    on arrival. Such a warning joins that event's case and never leads it (``loop.warnings``)."""
     based_on: list[Reason] = Field(default_factory=list)
     """Provenance of the event the rule read, when it was derived: a geo detection's fence set
     (kind ``fence``: name, version, content hash). The warning records it beside the rule."""

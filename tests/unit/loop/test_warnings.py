@@ -363,7 +363,8 @@ def test_one_event_raising_two_warnings_on_one_entity_makes_one_case_with_one_ta
     orange = make_hit(event_id="c1", item_code="SURGE", level=Level.orange)
     state, first = apply_hit(None, orange, T0, config)
     state, second = apply_hit(state, red, T0, config)
-    state, alerts = join_cases(state, first + second, config)  # one fingerprint twice
+    state, alerts, upgrades = join_cases(state, first + second, config)  # one fingerprint twice
+    assert upgrades == []  # the lead is the highest
     state, due = claim_tasks(state, alerts, config)
     (lead,) = due
     assert lead.level is Level.red and lead.case_task_id is None
@@ -376,7 +377,7 @@ def test_one_event_raising_two_warnings_on_one_entity_makes_one_case_with_one_ta
     assert claim_tasks(state, join_cases(state, again, config)[1], config)[1] == []
     other = make_hit(event_id="c3", item_code="OTHER", level=Level.orange)
     state, fresh = apply_hit(state, other, T0, config)
-    state, fresh = join_cases(state, fresh, config)
+    state, fresh, _ = join_cases(state, fresh, config)
     assert [a.item_code for a in claim_tasks(state, fresh, config)[1]] == ["OTHER"]
 
 
