@@ -37,7 +37,9 @@ class Recurrence(BaseModel):
 class TaskCommand(BaseModel):
     """Internal message (``riskloop.task-commands``, keyed by task id): open the task of a
     warning. Sent once per warning epoch (``loop.warnings.claim_tasks``); the task agent opens
-    it unless the task exists (redeliveries, replays)."""
+    it unless the task exists (redeliveries, replays). An alert with ``case_task_id`` joined
+    that case and outranks its lead (``loop.warnings.join_cases``): the agent raises the case's
+    task to its level instead (``loop.cases.raise_level``)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

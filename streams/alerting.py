@@ -19,7 +19,7 @@ from loop.feedback import recurrence
 from loop.profile import ProfileEvent
 from loop.subject import Subject
 from loop.tasks import TaskCommand
-from loop.warnings import EntityWarnings, apply_hit, apply_score, claim_tasks
+from loop.warnings import EntityWarnings, apply_hit, apply_score, claim_tasks, join_cases
 from models.score import ModelScore
 from rules.hit import RuleHit
 from schemas.records import Alert
@@ -122,16 +122,14 @@ def warning_outputs(
     app: RiskLoopApp, state: EntityWarnings, alerts: list[Alert]
 ) -> tuple[EntityWarnings, list[Output]]:
     """Alert changes on ``alerts`` (or ``alerts.shadow``); a task command for each warning
-    that needs one and has not had it (``claim_tasks``: the state returned remembers it); a
-    profile event for a new warning on an enterprise."""
+    that needs one and has not had it (``claim_tasks``: the state returned remembers it), once
+    per case (``join_cases``: a warning due on the same event as another joins that one's task,
+    and raises it when it is more urgent); a profile event for a new warning on an enterprise."""
     rt = app.riskloop_runtime
-    # One incident, one case (join_cases) is off: in CI the calendar drills showed it joining
-    # a warning to another's task in one run and not in the next (which warnings are due on
-    # the same event follows how two sources' topics interleave), so which tasks open was
-    # order-dependent again. Every warning at or above task_min_level gets its own task.
+    state, alerts, upgrades = join_cases(state, alerts, rt.loop)
     state, tasked = claim_tasks(state, alerts, rt.loop)
     needs_task = {a.alert_id for a in tasked}
-    outs: list[Output] = []
+    outs: list[Output] = [_raise_case(state, a) for a in upgrades]
     for alert in alerts:
         key = alert.fingerprint
         if alert.shadow:
@@ -158,6 +156,14 @@ def warning_outputs(
                 )  # fmt: skip
             )
     return state, outs
+
+
+def _raise_case(state: EntityWarnings, alert: Alert) -> Output:
+    """The command that raises a case's task to a joining warning's level, keyed by that task
+    (after its opening command, on the same partition)."""
+    warning = state.warnings.get(alert.fingerprint)
+    command = TaskCommand(alert=alert, template=warning.template if warning else None)
+    return output("task_commands", str(alert.case_task_id), command)
 
 
 def _observe(app: RiskLoopApp, alerts: list[Alert]) -> None:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import faust
 
 from loop.calendar import Basis
+from loop.cases import raise_level
 from loop.state_machine import open_task, recompute_deadlines
 from loop.supervision import due
 from loop.tasks import OPEN, TaskCase, TaskCommand
@@ -63,12 +64,16 @@ async def handle_command(app: RiskLoopApp, event: faust.EventT) -> None:
 
 
 async def open_from_command(app: RiskLoopApp, raw: bytes) -> None:
-    """Open the task of a new warning, unless it exists (replays, redeliveries, restarts)."""
+    """Open the task of a new warning, unless it exists (replays, redeliveries, restarts);
+    a warning that joined a case raises the case's task to its level (``loop.cases``)."""
     rt = app.riskloop_runtime
     command = TaskCommand.model_validate_json(raw)
     alert, template, rec = command.alert, command.template, command.recurrence
     from loop import ids
 
+    if alert.case_task_id:
+        await raise_case(app, command)
+        return
     task_id = ids.task_id(alert.alert_id)
     if load_case(app, task_id) is not None:
         return
@@ -82,6 +87,23 @@ async def open_from_command(app: RiskLoopApp, raw: bytes) -> None:
             "task opened", task_id=case.task_id, department=case.task.department,
             deadline_basis=case.task.deadline_basis.value, no_route=case.routing_note,
         )  # fmt: skip
+
+
+async def raise_case(app: RiskLoopApp, command: TaskCommand) -> None:
+    """Raise a case's task to the level of a warning that joined it; a case whose task is
+    missing (its opening went to the dead-letter topic) is logged and left."""
+    rt = app.riskloop_runtime
+    alert = command.alert
+    task_id = str(alert.case_task_id)
+    before = load_case(app, task_id)
+    if before is None:
+        log.warning("case task missing", task_id=task_id, alert_id=alert.alert_id)
+        return
+    with correlation(alert.correlation_id, alert_id=alert.alert_id, task_id=task_id):
+        case, events = raise_level(before, alert, command.template, rt.loop, rt.clock.now())
+        if events:
+            await store_and_publish(app, before, case, events, republish=True)
+            log.info("case task raised", task_id=task_id, level=case.task.level.value)
 
 
 async def handle_disposition(app: RiskLoopApp, event: faust.EventT) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from bench.generator import generate
+from loop import ids
 from loop.config import load_loop_config
 from rules.spec import PackSpec
 from schemas.records import Level
@@ -101,8 +102,15 @@ async def test_the_sample_is_quiet_explained_and_bounded(app: RiskLoopApp, sent:
     ]  # fmt: skip
     assert yellow_to_red == []
     assert escalated_by_repetition > 0, "no warning escalated: the bound was never tested"
-    # one task per warning: cases (loop.warnings.join_cases) are off in the worker (order
-    # dependent, see streams/alerting.py)
+    # one incident (an entity, the event its warnings are due on), one task: the others join
+    # its case (loop.warnings.join_cases); a joiner more urgent than the lead raises that task
     commands = [c["alert"] for c in sent.on("riskloop.task-commands")]
-    assert len({c["alert_id"] for c in commands}) == len(commands)
-    assert not any(a["case_task_id"] for a in alerts)
+    opening = [c for c in commands if not c["case_task_id"]]
+    incidents = [(c["entity"], c["correlation_id"]) for c in opening]
+    joined = {a["alert_id"]: a["case_task_id"] for a in alerts if a["case_task_id"]}
+    print(f"{len(opening)} tasks opened, {len(joined)} warnings joined another's case, "
+          f"{len(commands) - len(opening)} raised a case's task")  # fmt: skip
+    assert len(incidents) == len(set(incidents))
+    assert joined, "no incident raised two warnings: the case rule was never tested"
+    assert set(joined.values()) <= {ids.task_id(c["alert_id"]) for c in opening}
+    assert not set(joined) & {c["alert_id"] for c in opening}

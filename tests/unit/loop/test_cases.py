@@ -23,12 +23,14 @@ from itertools import combinations
 import pytest
 
 from loop import ids
+from loop.cases import raise_level
 from loop.config import LoopConfig
+from loop.state_machine import open_task
 from loop.warnings import EntityWarnings, apply_hit, claim_tasks, join_cases
-from rules.hit import RuleHit
-from schemas.records import Level
+from rules.hit import RuleHit, TaskTemplate
+from schemas.records import Alert, Level, TaskState
 
-from .conftest import T0
+from .conftest import ROUTING, T0, USCC
 
 Hit = Callable[..., RuleHit]
 Outcome = tuple[frozenset[str], frozenset[tuple[str, str]], frozenset[tuple[str, str]]]
@@ -142,3 +144,49 @@ def test_the_case_of_an_event_is_led_by_its_own_highest_warning(
     chain_fp = ids.fingerprint("inspections", entity, "YJ-GL-001")
     assert joined == {chain_fp: case, other: case}
     assert upgraded == ["YJ-GL-001"]
+
+
+def _alert(alert_id: str, level: Level, title: str) -> Alert:
+    return Alert.model_validate(
+        {
+            "alert_id": alert_id, "fingerprint": alert_id.rpartition(".")[0], "level": level,
+            "state": "new", "title": title, "source": "inspections", "entity": USCC,
+            "item_code": "YJ-ZFJC-001", "region_code": "330106",
+            "first_seen": T0.isoformat(), "last_seen": T0.isoformat(), "reasons": [],
+        }
+    )  # fmt: skip
+
+
+def test_a_more_urgent_warning_joining_a_case_raises_its_task_once(config: LoopConfig) -> None:
+    """The chain warning (red, sign within 30 minutes) joins the orange task an hour after it
+    opened: the same task turns red, with deadlines no later than the red warning's own, its
+    checklist added and one audit event; a repeated command, a lower one or a done task: none."""
+    lead = _alert("fp-lead.1", Level.orange, "检查不合格且存在严重违法项")
+    case, _ = open_task(lead, None, ROUTING, config, T0)
+    later = T0 + timedelta(hours=1)
+    red = _alert("fp-chain.1", Level.red, "投诉后检查不合格（同一企业30日内）").model_copy(
+        update={"case_task_id": case.task_id}
+    )
+    template = TaskTemplate(department="market_supervision", checklist=["核查投诉事项与检查问题的关联"],
+                            required_evidence=["处罚决定书"], sign_deadline="30m",
+                            dispose_deadline="2h")  # fmt: skip
+    raised, (event,) = raise_level(case, red, template, config, later)
+    task = raised.task
+    assert (task.task_id, task.level, task.department, task.state) == (
+        case.task_id, Level.red, case.task.department, case.task.state
+    )  # fmt: skip
+    assert task.sign_deadline == later + timedelta(minutes=30) < case.task.sign_deadline
+    assert task.dispose_deadline == later + timedelta(hours=2) < case.task.dispose_deadline
+    assert (raised.sign_started, raised.sign_spec) == (later, "30m")
+    assert task.checklist[-1] == "核查投诉事项与检查问题的关联"
+    assert task.required_evidence.count("处罚决定书") == 1
+    assert task.title == lead.title and task.alert_id == lead.alert_id
+    assert event.from_state == event.to_state == case.task.state
+    assert event.reason and "orange→red" in event.reason and "fp-chain.1" in event.reason
+    assert raise_level(raised, red, template, config, later) == (raised, [])
+    yellow = red.model_copy(update={"level": Level.yellow})
+    assert raise_level(case, yellow, None, config, later) == (case, [])
+    done = case.model_copy(
+        update={"task": case.task.model_copy(update={"state": TaskState.closed})}
+    )
+    assert raise_level(done, red, template, config, later) == (done, [])
