@@ -188,10 +188,24 @@ def test_mixed_stream_tasks_dispositions_supervision_audit_replay(
         task_ids = {next(iter(ids)) for ids in by_alert.values()}
         assert set(joined.values()) <= task_ids, "a warning joined a case that has no task"
         assert not set(joined) & set(by_alert), "a warning in a case got a task of its own"
+        assert joined, "no warning joined a case: the case rule was never exercised"
+        # a joiner more urgent than its case's lead raised the case's task (loop.cases)
+        rank = {"blue": 1, "yellow": 2, "orange": 3, "red": 4}
+        latest = {task["task_id"]: task for _, task in tasks}  # topics keep the newest last
+        joined_at: dict[str, str] = {}
+        for a in alerts:
+            if a.get("case_task_id"):
+                joined_at.setdefault(a["alert_id"], a["level"])
+        for alert_id, level in joined_at.items():
+            case_level = latest[joined[alert_id]]["level"]
+            assert rank[case_level] >= rank[level], (alert_id, level, case_level)
 
         # dispositions: one full story, one return, three invalid ones
-        story_task, returned_task = sorted(tasks, key=lambda tv: tv[1]["task_id"])[:2]
-        st, rt_ = story_task[1], returned_task[1]
+        unraised = sorted(  # a raised case task's audit trail has one more row
+            (t for t in latest.values() if t["task_id"] not in set(joined.values())),
+            key=lambda t: t["task_id"],
+        )
+        st, rt_ = unraised[:2]
         t0, r0 = st["created_at"], rt_["created_at"]
         dispose(s, st["task_id"], st["department"], "sign", after=t0)
         dispose(s, st["task_id"], st["department"], "start", after=t0)
