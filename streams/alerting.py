@@ -129,7 +129,7 @@ def warning_outputs(
     state, alerts, upgrades = join_cases(state, alerts, rt.loop)
     state, tasked = claim_tasks(state, alerts, rt.loop)
     needs_task = {a.alert_id for a in tasked}
-    outs: list[Output] = [_raise_case(state, a) for a in upgrades]
+    outs: list[Output] = []
     for alert in alerts:
         key = alert.fingerprint
         if alert.shadow:
@@ -155,6 +155,8 @@ def warning_outputs(
                     alert.region_code,
                 )  # fmt: skip
             )
+    # after the opening commands: a case opened and raised in one call opens first (same key)
+    outs += [_raise_case(state, a) for a in upgrades]
     return state, outs
 
 

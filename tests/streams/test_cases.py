@@ -20,11 +20,14 @@ import faust.topics  # noqa: F401  (the ``sent`` fixture patches it; no ``app`` 
 from bench.generator import GeneratedEvent, generate
 from config.settings import Settings
 from loop import ids
+from loop.tasks import TaskCase
 from streams.app import build_app
 from tests.streams.conftest import Sent, put_rekeyed
+from tests.streams.test_redelivery import _on_topic
 
 SOURCES = ("inspections", "complaints", "equipment", "trucks")
 Outcome = tuple[frozenset[str], frozenset[tuple[str, str]], frozenset[tuple[str, str]]]
+"""Tasks opened; case links (warning, task); each task's final level and warning."""
 
 
 def _later(events: list[GeneratedEvent], source: str) -> list[GeneratedEvent]:
@@ -33,7 +36,7 @@ def _later(events: list[GeneratedEvent], source: str) -> list[GeneratedEvent]:
 
 
 async def _tasks(settings: Settings, sent: Sent, events: list[GeneratedEvent]) -> Outcome:
-    """Tasks opened, case links (warning → task) and raised cases (task, level)."""
+    """Tasks opened, case links and every task's final level, through the task agent."""
     app = build_app(settings)
     app.finalize()
     app.conf.store = "memory://"
@@ -47,12 +50,21 @@ async def _tasks(settings: Settings, sent: Sent, events: list[GeneratedEvent]) -
     await put_rekeyed(app, [(k, v) for t, k, v in sent.messages if t == "riskloop.rekeyed"])
     commands = [c["alert"] for c in sent.on("riskloop.task-commands")]
     opened = frozenset(ids.task_id(c["alert_id"]) for c in commands if not c["case_task_id"])
-    raised = frozenset((c["case_task_id"], c["level"]) for c in commands if c["case_task_id"])
     links = frozenset(
         (a["alert_id"], a["case_task_id"]) for a in sent.on("alerts") if a["case_task_id"]
     )
     assert {task for _, task in links} <= opened, "a warning joined a case that has no task"
-    return opened, links, raised
+    # the task agent opens and raises them, in the order the commands were sent
+    raw = [(k, v) for t, k, v in sent.messages if t == "riskloop.task-commands"]
+    async with app.agents["tasks"].test_context() as agent:
+        _on_topic(agent, app.riskloop_topics.task_commands.get_topic_name())
+        for key, value in raw:
+            await agent.put(value, key=key)
+    tasks = {t: TaskCase.model_validate(c) if isinstance(c, dict) else c
+             for t, c in app.riskloop_tables.tasks.items()}  # fmt: skip
+    assert set(tasks) == opened
+    levels = frozenset((t, f"{c.task.level.value} {c.task.alert_id}") for t, c in tasks.items())
+    return opened, links, levels
 
 
 async def test_every_reading_order_opens_the_same_tasks_and_cases(
@@ -67,8 +79,12 @@ async def test_every_reading_order_opens_the_same_tasks_and_cases(
     ):
         run = base.with_overrides(data_dir=tmp_path / f"run{i}")
         outcomes.append(await _tasks(run, sent, order))
-    opened, links, raised = outcomes[0]
+    opened, links, levels = outcomes[0]
+    raised = [c for c in sent.on("riskloop.task-commands") if c["alert"]["case_task_id"]]
     print(f"\n{len(opened)} tasks, {len(links)} warnings joined a case, {len(raised)} raised")
     assert links, "no warning joined a case: the case rule was never exercised"
+    assert raised, "no case was raised: the raise was never exercised"
+    red = {task for task, level in levels if level.startswith("red")}
+    assert {c["alert"]["case_task_id"] for c in raised} <= red
     assert outcomes[1] == outcomes[0]
     assert outcomes[2] == outcomes[0]
