@@ -19,11 +19,10 @@ from loop import deadlines, ids
 from loop.calendar import weakest
 from loop.config import LoopConfig
 from loop.state_machine import SYSTEM
+from loop.supervision import SIGN_PHASE
 from loop.tasks import OPEN, TaskCase
 from rules.hit import TaskTemplate
-from schemas.records import Alert, TaskEvent, TaskState
-
-_AWAITING_SIGN = {TaskState.created, TaskState.dispatched, TaskState.returned, TaskState.reopened}
+from schemas.records import Alert, TaskEvent
 
 
 def raise_level(
@@ -47,7 +46,7 @@ def raise_level(
     default_sign, default_dispose = deadlines.level_specs(alert.level, config.deadlines)
     new = case.model_copy(deep=True)
     update: dict[str, object] = {"level": alert.level}
-    if task.state in _AWAITING_SIGN and sign_at < task.sign_deadline:
+    if task.state in SIGN_PHASE and sign_at < task.sign_deadline:
         update["sign_deadline"] = sign_at
         new.sign_started, new.sign_spec = now, sign_spec or default_sign
     if dispose_at < task.dispose_deadline:

@@ -25,14 +25,15 @@ from loop.config import LoopConfig
 from loop.tasks import TaskCase
 from schemas.records import SupervisionEvent, SupervisionKind, TaskState
 
-_SIGN = {TaskState.dispatched, TaskState.reopened}
+SIGN_PHASE = frozenset({TaskState.dispatched, TaskState.reopened})
+"""States in which a department's sign-for clock runs (a raised case tightens it: loop.cases)."""
 _DISPOSE = {TaskState.signed, TaskState.in_progress}
 
 
 def schedule(case: TaskCase, config: LoopConfig) -> list[tuple[str, SupervisionKind, datetime]]:
     """(phase, step, when) of the current phase's ladder; empty when no clock is running."""
     task = case.task
-    if task.state in _SIGN:
+    if task.state in SIGN_PHASE:
         phase, start, deadline = "sign", case.sign_started, task.sign_deadline
     elif task.state in _DISPOSE:
         phase, start, deadline = "dispose", case.dispose_started, task.dispose_deadline
