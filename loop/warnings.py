@@ -338,7 +338,7 @@ def join_cases(
 
     Returns the state, the alerts (joined ones carrying ``case_task_id``) and the joined alerts
     that outrank their case's lead: the task agent raises the case task to their level and
-    deadlines (``loop.state_machine.raise_level``) rather than open a second task. Warnings
+    deadlines (``loop.cases.raise_level``) rather than open a second task. Warnings
     raised by different events stay separate cases. Call it before :func:`claim_tasks`, which
     skips the joined ones.
     """
