@@ -159,8 +159,9 @@ def test_schemathesis_without_a_token_finds_no_server_error(
     live_api: LiveApi, tmp_path: Path
 ) -> None:
     sent = run_schemathesis(live_api, tmp_path, None)
-    api = [x for x in sent if x.operation.split()[1].startswith("/api/")]
-    assert {x.operation for x in api} == set(ROLE_OF) | set(READER_OF)
+    documented = set(ROLE_OF) | set(READER_OF)  # it also tries methods no route has (405)
+    api = [x for x in sent if x.operation in documented]
+    assert {x.operation for x in api} == documented
     assert {x.status for x in api} == {401}, sorted({x.status for x in api})
 
 
