@@ -193,6 +193,7 @@ class Sent:
         path = re.sub(r"^https?://[^/]+", "", request["url"]).split("?")[0]
         path = re.sub(r"^/api/tasks/[^/]+", "/api/tasks/{task_id}", path)
         path = re.sub(r"^/api/entities/[^/]+", "/api/entities/{uscc}", path)
+        path = re.sub(r"^/api/warnings/[^/]+", "/api/warnings/{alert_id}", path)
         text = (request.get("postData") or {}).get("text") or ""
         try:
             body = json.loads(text)
