@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -208,18 +208,47 @@ class DeadlineSettings(_Group):
     dispose_blue: str = Field("7wd", description="blue: feed-back deadline")
 
 
-class ApiTokens(_Group):
-    """Bearer tokens per role for the HTTP API's writes. Empty means that role cannot write."""
+JWT_ALGORITHMS = frozenset({
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
+})  # fmt: skip
+"""Algorithms the API may allow: a signature checked with a public key (never none, never HS*:
+a public key read as an HMAC secret lets anyone who has it sign)."""
 
-    modeller: SecretStr = Field(
-        SecretStr(""), description="bearer token of modellers (packs, models)"
+
+class AuthSettings(_Group):
+    """Who may use the API (issue #19): signed JWTs naming a person, verified with a JWKS."""
+
+    jwks: str = Field(
+        "",
+        description="the trusted keys: a JWKS file path or an https:// URL (a province SSO's);"
+        " unset: the dev key's `<RISKLOOP_DEV__STATE_DIR>/auth/jwks.json` (`riskloop users"
+        " token` makes it)",
     )
-    operator: SecretStr = Field(
-        SecretStr(""), description="bearer token of operators (silences, arbitration)"
+    issuer: str = Field("riskloop-dev", min_length=1, description="required `iss` of tokens")
+    audience: str = Field("riskloop", min_length=1, description="required `aud` of tokens")
+    algorithms: tuple[str, ...] = Field(
+        ("ES256", "RS256"),
+        min_length=1,
+        description="allowed signature algorithms (asymmetric only: none and HS* are refused)",
     )
-    department: SecretStr = Field(
-        SecretStr(""), description="bearer token of departments (dispositions)"
-    )
+    leeway: float = Field(30.0, ge=0, le=300, description="seconds of clock skew on exp/nbf")
+
+    @field_validator("algorithms")
+    @classmethod
+    def _asymmetric(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unsafe = sorted(set(value) - JWT_ALGORITHMS)
+        if unsafe:
+            raise ValueError(
+                f"not allowed: {', '.join(unsafe)} (use {', '.join(sorted(JWT_ALGORITHMS))})"
+            )
+        return value
+
+    @field_validator("jwks")
+    @classmethod
+    def _path_or_https(cls, value: str) -> str:
+        if "://" in value and not value.startswith("https://"):
+            raise ValueError("a JWKS URL must be https:// (or give a file path)")
+        return value
 
 
 class Settings(BaseSettings):
@@ -332,7 +361,7 @@ class Settings(BaseSettings):
     topics: TopicSettings = Field(default_factory=TopicSettings)
     dev: DevStackSettings = Field(default_factory=DevStackSettings)
     deadlines: DeadlineSettings = Field(default_factory=DeadlineSettings)
-    api_tokens: ApiTokens = Field(default_factory=ApiTokens)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
 
     @property
     def redis_secret(self) -> SecretStr | None:
@@ -355,6 +384,11 @@ class Settings(BaseSettings):
         (``sql_url``, ``redis_url``, …) is starred too, so a logged repr leaks nothing."""
         for name, value in super().__repr_args__():
             yield name, redact_url(value) if isinstance(value, str) else value
+
+    @property
+    def jwks_source(self) -> str:
+        """Where the API's trusted keys are: ``auth.jwks``, else the dev key's JWKS."""
+        return self.auth.jwks or str(self.dev.state_dir / "auth" / "jwks.json")
 
     @property
     def bootstrap_servers(self) -> str:

@@ -277,11 +277,14 @@ class SqlStore:
         region: str | None = None,
         state: str | None = None,
         limit: int = 100,
+        regions: Sequence[str] | None = None,
     ) -> list[Alert]:
         """Current warnings, newest change first. ``region`` is a GB/T 2260 prefix
-        (``"3301"`` is every county of Hangzhou)."""
-        if region is not None and not _REGION_PREFIX.fullmatch(region):
-            raise StoreError(f"region {region!r} must be 2, 4 or 6 digits of a GB/T 2260 code")
+        (``"3301"`` is every county of Hangzhou); ``regions``, if given, the prefixes a
+        person may see (any of them; none at all: no warning)."""
+        for prefix in ([] if region is None else [region]) + list(regions or ()):
+            if not _REGION_PREFIX.fullmatch(prefix):
+                raise StoreError(f"region {prefix!r} must be 2, 4 or 6 digits of a GB/T 2260 code")
         a = tables.alerts
         query = sa.select(a.c.body).order_by(a.c.last_seen.desc(), a.c.alert_id).limit(limit)
         for column, value in (("level", level), ("source", source), ("state", state)):
@@ -289,6 +292,12 @@ class SqlStore:
                 query = query.where(a.c[column] == value)
         if region is not None:
             query = query.where(a.c.region_code.startswith(region, autoescape=True))
+        if regions is not None:
+            query = query.where(
+                sa.or_(
+                    sa.false(), *(a.c.region_code.startswith(r, autoescape=True) for r in regions)
+                )
+            )
         with self._begin("listing alerts") as conn:
             return [Alert.model_validate(body) for body in conn.execute(query).scalars()]
 

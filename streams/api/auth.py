@@ -1,52 +1,44 @@
-"""Who may write: one bearer token per role, decided by a pure function before anything else.
+"""Who is asking, for every ``/api/*`` request: ``await auth.require(request, permission)``.
 
-Writes change what every worker does (a pack, a silence, a task's state), so each needs the
-token of the role that owns it (modeller, operator, department; ``settings.api_tokens``). The
-decision is a pure function of the header and the configured tokens, so it is tested on its own
-and a view can refuse before it reads the body, let alone produces a record.
+The decision itself is pure (``loop.identity.decide``: token → person or refusal, and
+``loop.jurisdiction``: what that person may do); this module only does what needs I/O: the
+``Authorization`` header, and the trusted keys — a JWKS file (re-read when it changes) or an
+https URL (PyJWT's ``PyJWKClient``, cached five minutes), read in a thread so the event loop
+never waits on a disk or a network. Keys that cannot be read are a 503 (the worker's
+problem, not the client's), never a 401 a person would take for a bad token.
 
->>> from config.settings import ApiTokens
->>> from pydantic import SecretStr
->>> tokens = ApiTokens(operator=SecretStr("op-secret"))
->>> decide("Bearer op-secret", Role.operator, tokens).status
-200
->>> decide(None, Role.operator, tokens).status
-401
->>> decide("Bearer op-secret", Role.modeller, tokens).status  # no modeller token configured
-403
+An endpoint another module adds adopts it in one line: ``who = await api.auth.require(request,
+Permission.operate)`` before it reads the body; the 401/403 carries the reason.
 """
 
 from __future__ import annotations
 
-import hmac
-from dataclasses import dataclass
-from enum import StrEnum
+import asyncio
+import threading
+from pathlib import Path
 
-from config.settings import ApiTokens
+import jwt
+from faust.web import Request
 
+from config.settings import Settings
+from loop.identity import Policy, Principal, Refusal, decide
+from loop.jurisdiction import Forbidden, Permission
+from loop.jurisdiction import require as permitted
+from streams.api.bodies import ApiError
+from streams.logs import get_logger
 
-class Role(StrEnum):
-    """The roles that may write, one token each."""
+log = get_logger(__name__)
 
-    modeller = "modeller"  # rule packs (and models)
-    operator = "operator"  # silences, arbitration (assigning a disputed task)
-    department = "department"  # dispositions of tasks
-
-
-@dataclass(frozen=True)
-class Decision:
-    """The outcome: 200 lets the request through; 401/403 carry the reason for the client."""
-
-    status: int
-    error: str = ""
-
-    @property
-    def allowed(self) -> bool:
-        return self.status == 200
+URL_CACHE_SECONDS = 300
+"""How long the keys of a JWKS URL are reused (an SSO rotating keys publishes the new one ahead)."""
 
 
 def bearer(header: str | None) -> str | None:
-    """The token of an ``Authorization: Bearer <token>`` header; None if there is none."""
+    """The token of an ``Authorization: Bearer <token>`` header; None if there is none.
+
+    >>> bearer("Bearer abc.def.ghi"), bearer("Basic abc"), bearer(None)
+    ('abc.def.ghi', None, None)
+    """
     if not header:
         return None
     scheme, _, token = header.strip().partition(" ")
@@ -56,36 +48,69 @@ def bearer(header: str | None) -> str | None:
     return token
 
 
-def _same(a: str, b: str) -> bool:
-    """Constant-time comparison, so response timing does not leak how much of a token matched.
+class KeySource:
+    """The trusted keys, from ``settings.jwks_source``: a file path or an https URL."""
 
-    A header that is not UTF-8 reaches us with surrogate escapes (aiohttp decodes it with
-    ``surrogateescape``), so the text is encoded with ``surrogatepass``: any string compares,
-    and one that is no token simply does not match.
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._client = (
+            jwt.PyJWKClient(source, cache_jwk_set=True, lifespan=URL_CACHE_SECONDS, timeout=10)
+            if source.startswith("https://")
+            else None
+        )
+        self._cached: tuple[tuple[int, int], jwt.PyJWKSet] | None = None
+        self._lock = threading.Lock()
 
-    >>> _same("op-secret", "op-secret"), _same("\\udcff\\udcfe", "op-secret")
-    (True, False)
-    """
-    return hmac.compare_digest(_bytes(a), _bytes(b))
+    def keys(self) -> jwt.PyJWKSet:
+        """The key set now (blocking: call it in a thread); ApiError 503 if unreadable."""
+        try:
+            if self._client is not None:
+                return self._client.get_jwk_set()
+            return self._from_file(Path(self.source))
+        except (OSError, ValueError, jwt.PyJWKClientError, jwt.PyJWKSetError) as exc:
+            log.warning("trusted keys unavailable", jwks=self.source, error=str(exc)[:300])
+            raise ApiError(503, "the API's trusted keys (JWKS) cannot be read") from exc
+
+    def _from_file(self, path: Path) -> jwt.PyJWKSet:
+        stat = path.stat()
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        with self._lock:
+            if self._cached is None or self._cached[0] != stamp:
+                self._cached = (stamp, jwt.PyJWKSet.from_json(path.read_text(encoding="utf-8")))
+            return self._cached[1]
 
 
-def _bytes(text: str) -> bytes:
-    return text.encode("utf-8", "surrogatepass")
+class Auth:
+    """Authentication and the coarse permission check, for the views of one worker."""
 
+    def __init__(self, settings: Settings, centre: str) -> None:
+        self.centre = centre
+        self.policy = Policy(
+            issuer=settings.auth.issuer, audience=settings.auth.audience,
+            algorithms=settings.auth.algorithms, leeway=settings.auth.leeway,
+        )  # fmt: skip
+        self.source = KeySource(settings.jwks_source)
 
-def decide(header: str | None, role: Role, tokens: ApiTokens) -> Decision:
-    """May a request with this ``Authorization`` header write as ``role``?
+    async def principal(self, request: Request) -> Principal:
+        """The person the request's token names; ApiError 401 (or 403: bad claims) otherwise."""
+        token = bearer(request.headers.get("Authorization"))
+        if token is None:
+            raise ApiError(401, "missing bearer token (Authorization: Bearer <JWT>)")
+        keys = await asyncio.to_thread(self.source.keys)
+        outcome = decide(token, keys, self.policy)
+        if isinstance(outcome, Refusal):
+            log.warning("API request refused", path=request.url.path, method=request.method,
+                        status=outcome.status, reason=outcome.reason)  # fmt: skip
+            raise ApiError(outcome.status, outcome.reason)
+        return outcome
 
-    No usable bearer token → 401. A role whose configured token is empty cannot write at all
-    (403, whatever is sent: an empty secret must never match). Any other token than the role's
-    → 403, including another role's valid token.
-    """
-    token = bearer(header)
-    if token is None:
-        return Decision(401, "missing bearer token (Authorization: Bearer <token>)")
-    expected = getattr(tokens, role.value).get_secret_value()
-    if not expected:
-        return Decision(403, f"writes by role {role.value} are disabled (no token configured)")
-    if _same(token, expected):
-        return Decision(200)
-    return Decision(403, f"this token may not write as {role.value}")
+    async def require(self, request: Request, permission: Permission) -> Principal:
+        """The person, if one of their roles grants ``permission``; 401/403 otherwise."""
+        who = await self.principal(request)
+        try:
+            permitted(who, permission, centre=self.centre)
+        except Forbidden as exc:
+            log.warning("API request forbidden", path=request.url.path, method=request.method,
+                        sub=who.sub, permission=permission.value)  # fmt: skip
+            raise ApiError(403, str(exc)) from exc
+        return who

@@ -23,6 +23,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from loop.identity import Principal
+from loop.jurisdiction import Forbidden, acting_department
 from loop.silences import Silence, create
 from rules.compiler import load_pack_text
 from rules.testing import failures, run_examples
@@ -168,7 +170,7 @@ class SilenceRequest(BaseModel):
     item_code: Name | None = None
     region_prefix: str | None = Field(None, pattern=f"^{REGION_PREFIX.pattern}$")
     reason: Text
-    creator: Name
+    creator: Name | None = None  # the token's person; another name is refused (403)
     safety: bool = False  # also safety alarms (困人, 超压, 食物中毒): needs approved_by
     approved_by: Name | None = None
     # a year bounds the arithmetic; the loop's max_silence (30 days by default) is the real cap
@@ -176,16 +178,22 @@ class SilenceRequest(BaseModel):
 
 
 def silence_from(
-    body: dict[str, Any], *, silence_id: str, now: datetime, max_duration: timedelta
-) -> Silence:
-    """A validated silence starting ``now``; the loop's rules (a matcher, a maximum length)
-    are the same ones ``riskloop silence add`` obeys, because both call ``create``."""
+    body: dict[str, Any], *, silence_id: str, now: datetime, max_duration: timedelta,
+    who: Principal,
+) -> Silence:  # fmt: skip
+    """A validated silence by ``who`` starting ``now``; the loop's rules (a matcher, a maximum
+    length) are the same ones ``riskloop silence add`` obeys, because both call ``create``. The
+    creator is the token's person; the second person who approves a safety silence cannot be."""
     try:
         req = SilenceRequest.model_validate(body)
     except ValidationError as exc:
         raise ApiError(422, f"silence rejected: {_problems(exc)}") from exc
+    own(who, "creator", req.creator)
+    if req.approved_by is not None and who.is_person(req.approved_by):
+        raise ApiError(422, "silence rejected: approved_by must be a second person, not you")
     data: dict[str, object] = {
         **req.model_dump(exclude={"hours"}),
+        "creator": who.actor,
         "silence_id": silence_id,
         "starts_at": now,
         "ends_at": now + timedelta(hours=req.hours),
@@ -213,19 +221,31 @@ class DispositionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     task_id: Name | None = None  # if sent, the path's
-    department: Name
+    department: Name | None = None  # if sent, the one the token acts for (403 otherwise)
     action: DepartmentAction
-    actor: Name
+    actor: Name | None = None  # if sent, the token's person (403 otherwise)
     result: DispositionResult | None = None
     reason: Text | None = None
     evidence: list[Reference] = Field(default_factory=list, max_length=EVIDENCE_MAX_ITEMS)
 
 
 def disposition_from(
-    body: dict[str, Any], *, task_id: str, event_id: str, now: datetime
-) -> Disposition:
-    """A disposition of ``task_id``; event id and time are the server's, never the client's,
-    so a department cannot back-date an action in the audit trail."""
+    body: dict[str, Any], *, task_id: str, event_id: str, now: datetime, who: Principal,
+    centre: str,
+) -> Disposition:  # fmt: skip
+    """A disposition of ``task_id`` by ``who``; event id and time are the server's, never the
+    client's, so a department cannot back-date an action in the audit trail, and so are actor
+    and department: the token's person, acting for their department (for the risk centre's
+    close and reopen: the centre). A body naming another actor or department is refused (403):
+    a client that believes it acts for someone else has a bug worth hearing about.
+
+    >>> from datetime import UTC
+    >>> li = Principal(sub="u-li", name="李明", roles={"handler"}, department="hz_market")
+    >>> d = disposition_from({"action": "sign"}, task_id="t1", event_id="e1",
+    ...     now=datetime(2026, 1, 5, tzinfo=UTC), who=li, centre="risk_centre")
+    >>> d.actor, d.department
+    ('李明 <u-li>', 'hz_market')
+    """
     for field in ("event_id", "event_time"):
         if field in body:
             raise ApiError(422, f"{field} is filled by the server; leave it out")
@@ -237,9 +257,23 @@ def disposition_from(
         raise ApiError(422, f"disposition rejected: {_problems(exc)}") from exc
     if req.task_id not in (None, task_id):
         raise ApiError(422, f"task_id in the body ({req.task_id!r}) is not the one in the path")
-    return Disposition.model_validate(
-        {**req.model_dump(), "task_id": task_id, "event_id": event_id, "event_time": now}
-    )
+    action = DispositionAction(req.action.value)
+    department = acting_department(who, action, centre=centre)
+    own(who, "actor", req.actor)
+    if req.department not in (None, department):
+        raise Forbidden(
+            f"department {req.department!r} in the body: your token acts for {department}"
+        )
+    return Disposition.model_validate({
+        **req.model_dump(), "task_id": task_id, "event_id": event_id, "event_time": now,
+        "department": department, "actor": who.actor,
+    })  # fmt: skip
+
+
+def own(who: Principal, field: str, value: str | None) -> None:
+    """Forbidden if a body names someone else than the token's person in ``field``."""
+    if value is not None and not who.is_person(value):
+        raise Forbidden(f"{field} {value[:40]!r} in the body is not you ({who.actor})")
 
 
 class AssignmentRequest(BaseModel):
@@ -248,33 +282,36 @@ class AssignmentRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     department: Name = Field(min_length=1, description="the department that gets the task")
-    actor: Name = Field(min_length=1, description="who decides (recorded in the audit trail)")
+    actor: Name | None = Field(None, description="if sent, the token's person (403 otherwise)")
     reason: Text = Field(min_length=1, description="why (recorded in the audit trail)")
 
 
 def assignment_from(
     body: dict[str, Any], *, task_id: str, event_id: str, now: datetime, centre: str,
-    departments: Collection[str],
+    departments: Collection[str], who: Principal,
 ) -> Disposition:  # fmt: skip
-    """An ``assign`` disposition of ``task_id`` sent as the risk centre; the department must be
-    one that can receive tasks (it has a topic), so a typo is refused here, not dead-lettered.
+    """An ``assign`` disposition of ``task_id`` sent by ``who`` for the risk centre; the
+    department must be one that can receive tasks (it has a topic), so a typo is refused here,
+    not dead-lettered.
 
     >>> from datetime import UTC
-    >>> d = assignment_from({"department": "zj_market", "actor": "chen", "reason": "省局裁定"},
+    >>> chen = Principal(sub="u-chen", name="陈", roles={"supervisor"}, department="risk_centre")
+    >>> d = assignment_from({"department": "zj_market", "reason": "省局裁定"},
     ...     task_id="t1", event_id="e1", now=datetime(2026, 1, 5, tzinfo=UTC),
-    ...     centre="risk_centre", departments={"zj_market"})
-    >>> d.action.value, d.department, d.assign_to
-    ('assign', 'risk_centre', 'zj_market')
+    ...     centre="risk_centre", departments={"zj_market"}, who=chen)
+    >>> d.action.value, d.department, d.assign_to, d.actor
+    ('assign', 'risk_centre', 'zj_market', '陈 <u-chen>')
     """
     try:
         req = AssignmentRequest.model_validate(body)
     except ValidationError as exc:
         raise ApiError(422, f"assignment rejected: {_problems(exc)}") from exc
+    own(who, "actor", req.actor)
     if req.department not in departments:
         raise ApiError(422, f"unknown department {req.department!r}; it has no task topic")
     return Disposition(
         event_id=event_id, event_time=now, task_id=task_id, department=centre,
-        action=DispositionAction.assign, actor=req.actor, reason=req.reason,
+        action=DispositionAction.assign, actor=who.actor, reason=req.reason,
         assign_to=req.department,
     )  # fmt: skip
 

@@ -21,6 +21,7 @@ from faust.web import Request, Response, View
 from pydantic import BaseModel
 
 from loop import ids
+from loop.jurisdiction import Permission, check_warning, task_department
 from loop.silences import Silence, preview
 from streams.api.bodies import ApiError, known_only, parameter, task_filters
 
@@ -99,16 +100,20 @@ def register(app: RiskLoopApp, api: Api) -> None:
     class WarningView(View):
         @guarded
         async def get(self, request: Request, alert_id: str) -> Response:
+            who = await api.require(request, Permission.read)
             known_only(request.query, set())
             parameter("alert_id", alert_id)
             detail = await api.query_store(lambda s: warning_detail(s, alert_id))
             if detail is None:
                 raise ApiError(404, f"no warning {alert_id} in the task store")
+            check_warning(who, detail["warning"]["region_code"], centre=api.centre)
             return self.json(detail)
 
     @app.page("/api/tasks")
     class Tasks(View):
         @guarded
         async def get(self, request: Request) -> Response:
+            who = await api.require(request, Permission.read)
             filters = task_filters(request.query)  # 400s before any query
+            filters["department"] = task_department(who, filters["department"], centre=api.centre)
             return self.json(await api.query_store(lambda s: task_list(s, **filters)))

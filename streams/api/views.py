@@ -3,8 +3,12 @@
 Every handler goes through :func:`guarded`, so a refusal is ``{"error": ...}`` with its status
 and an unexpected failure is logged here with its traceback and answered with a 500 that shows
 none; a 503 (store or broker away) is logged with the traceback of its cause. Writes check the
-role's token first, then the body, and only then produce one record: a refused request has no
+person's token first, then the body, and only then produce one record: a refused request has no
 side effect at all.
+
+Every ``/api/*`` request names a person with a signed token (``streams.api.auth``), reads
+included: the person's department and regions decide which tasks and warnings they see
+(``loop.jurisdiction``), and a write records that person, never an actor a client wrote.
 """
 
 from __future__ import annotations
@@ -24,11 +28,14 @@ from aiokafka.errors import KafkaError
 from faust.web import Request, Response, View
 from faust.web.exceptions import WebError
 
+from loop.identity import Principal
+from loop.jurisdiction import Forbidden, Permission, check_task
+from loop.jurisdiction import warning_regions as visible_regions
 from loop.verdicts import HTTP_STATUS, idempotent_event_id
 from schemas.errors import RiskLoopError
 from schemas.records import Disposition, DispositionVerdict, VerdictOutcome
 from streams.admin import known_departments
-from streams.api.auth import Role, decide
+from streams.api.auth import Auth
 from streams.api.bodies import (
     USCC,
     ApiError,
@@ -36,6 +43,7 @@ from streams.api.bodies import (
     check_length,
     disposition_from,
     json_object,
+    own,
     pack_publication,
     parameter,
     silence_from,
@@ -72,6 +80,10 @@ def guarded(handler: Handler) -> Handler:
     async def run(view: View, request: Request, *args: Any, **kwargs: Any) -> Response:
         try:
             return await handler(view, request, *args, **kwargs)
+        except Forbidden as exc:  # a person, asking for what is not theirs
+            log.warning("API request forbidden", path=request.url.path, method=request.method,
+                        reason=str(exc))  # fmt: skip
+            return view.error(403, str(exc))
         except ApiError as exc:
             if exc.status >= 500:  # not the client's doing: keep the cause's traceback
                 log.warning("API request unavailable", path=request.url.path,
@@ -103,6 +115,8 @@ class Api:
 
     def __init__(self, app: RiskLoopApp) -> None:
         self.app = app
+        self.centre = app.riskloop_runtime.loop.centre
+        self.auth = Auth(app.riskloop_settings, self.centre)
         self._store: SqlStore | None = None
         self._opening = threading.Lock()
 
@@ -128,15 +142,21 @@ class Api:
             self._store.close()
             self._store = None
 
-    def authorize(self, request: Request, role: Role) -> None:
-        """Raise the 401/403 of :func:`decide`; nothing has been read or written yet."""
-        decision = decide(
-            request.headers.get("Authorization"), role, self.app.riskloop_settings.api_tokens
-        )
-        if not decision.allowed:
-            log.warning("API write refused", path=request.url.path, role=role.value,
-                        status=decision.status)  # fmt: skip
-            raise ApiError(decision.status, decision.error)
+    async def require(self, request: Request, permission: Permission) -> Principal:
+        """The token's person if allowed ``permission`` (401/403 before anything is read)."""
+        return await self.auth.require(request, permission)
+
+    async def check_task(self, who: Principal, task_id: str) -> None:
+        """403 if the store holds ``task_id`` in another department than ``who``'s.
+
+        The worker stays the authority (a disposition carries the token's department, and the
+        state machine refuses one from another department); this answers a 403 before anything
+        is sent. A task the store does not hold yet goes on to the worker, which knows it or
+        answers ``unknown_task``.
+        """
+        story = await self.query_store(lambda s: s.task_with_audit(task_id))
+        if story is not None and story.task is not None:
+            check_task(who, story.task.department, centre=self.centre)
 
     async def query_store(self, call: Callable[[SqlStore], Any]) -> Any:
         """Run a blocking SQL query in a thread; a store failure is a 503, not a crash."""
@@ -251,24 +271,30 @@ def register(app: RiskLoopApp) -> None:
     class Warnings(View):
         @guarded
         async def get(self, request: Request) -> Response:
+            who = await api.require(request, Permission.read)
             filters = warning_filters(request.query)
-            alerts = await api.query_store(lambda s: s.list_alerts(**filters))
+            regions = visible_regions(who, filters.pop("region"), centre=api.centre)
+            alerts = await api.query_store(lambda s: s.list_alerts(**filters, regions=regions))
             return self.json({"warnings": [a.model_dump(mode="json") for a in alerts]})
 
     @app.page("/api/tasks/{task_id}")
     class TaskView(View):
         @guarded
         async def get(self, request: Request, task_id: str) -> Response:
+            who = await api.require(request, Permission.read)
             parameter("task_id", task_id)
             story = await api.query_store(lambda s: s.task_with_audit(task_id))
             if story is None:
                 raise ApiError(404, f"no task {task_id} in the task store")
+            if story.task is not None:
+                check_task(who, story.task.department, centre=api.centre)
             return self.json(story.model_dump(mode="json"))
 
     @app.page("/api/entities/{uscc}/profile")
     class Profile(View):
         @guarded
         async def get(self, request: Request, uscc: str) -> Response:
+            await api.require(request, Permission.read)
             if not USCC.fullmatch(uscc):
                 raise ApiError(400, "uscc must be an 18-character unified social credit code")
             return await self.owned(request)
@@ -287,23 +313,25 @@ def register(app: RiskLoopApp) -> None:
     class Active(View):
         @guarded
         async def get(self, request: Request) -> Response:
+            await api.require(request, Permission.read)
             return self.json({"worker": rt.worker_id, "active": rt.active_versions()})
 
     @app.page("/api/silences")
     class Silences(View):
         @guarded
         async def get(self, request: Request) -> Response:
+            await api.require(request, Permission.read)
             now = rt.clock.now()
             active = [s.model_dump(mode="json") for s in rt.silences if s.end > now]
             return self.json({"silences": active})
 
         @guarded
         async def post(self, request: Request) -> Response:
-            api.authorize(request, Role.operator)
+            who = await api.require(request, Permission.operate)
             preview = preview_flag(request.query)
             silence = silence_from(
                 await api.json_body(request), silence_id=f"sil-{uuid.uuid4().hex[:10]}",
-                now=rt.clock.now(), max_duration=rt.loop.max_silence,
+                now=rt.clock.now(), max_duration=rt.loop.max_silence, who=who,
             )  # fmt: skip
             if preview:  # like `amtool alert query`: what it would hit, nothing published
                 now = rt.clock.now()
@@ -318,8 +346,11 @@ def register(app: RiskLoopApp) -> None:
     class RulePacks(View):
         @guarded
         async def post(self, request: Request) -> Response:
-            api.authorize(request, Role.modeller)
-            who = parameter("by", request.query.get("by") or "api:modeller")
+            person = await api.require(request, Permission.publish)
+            by = request.query.get("by")
+            if by is not None:  # who publishes is the token's person; a `by` must agree
+                own(person, "by", parameter("by", by))
+            who = person.actor
             raw = await api.body(request, app.riskloop_settings.api_max_pack_bytes)
             pub = pack_publication(raw, who=who, now=rt.clock.now())
             key = publication_key(pub.name, pub.version, pub.content_hash)
@@ -332,13 +363,14 @@ def register(app: RiskLoopApp) -> None:
     class Dispositions(View):
         @guarded
         async def post(self, request: Request, task_id: str) -> Response:
-            api.authorize(request, Role.department)
+            who = await api.require(request, Permission.dispose)
             parameter("task_id", task_id)
             event_id = event_id_of(request, task_id, "disp")
             record = disposition_from(
                 await api.json_body(request), task_id=task_id, event_id=event_id,
-                now=rt.clock.now(),
+                now=rt.clock.now(), who=who, centre=api.centre,
             )  # fmt: skip
+            await api.check_task(who, task_id)
             verdict = await api.publish_and_judge(
                 app.riskloop_topics.dispositions, record.event_id, task_id,
                 record.model_dump_json().encode(),
@@ -353,12 +385,12 @@ def register(app: RiskLoopApp) -> None:
     class Assignments(View):
         @guarded
         async def post(self, request: Request, task_id: str) -> Response:
-            api.authorize(request, Role.operator)  # the risk centre's staff resolve arbitration
+            who = await api.require(request, Permission.arbitrate)  # the risk centre
             parameter("task_id", task_id)
             event_id = event_id_of(request, task_id, "assign")
             record = assignment_from(
                 await api.json_body(request), task_id=task_id, event_id=event_id,
-                now=rt.clock.now(), centre=rt.loop.centre, departments=departments,
+                now=rt.clock.now(), centre=rt.loop.centre, departments=departments, who=who,
             )  # fmt: skip
             verdict = await api.publish_and_judge(
                 app.riskloop_topics.dispositions, record.event_id, task_id,

@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "silence": (("control",), "Silences: maintenance windows, known closures (audited)."),
     "calendar": (("calendar",), "The working-day calendar (放假安排): publish, status, deadline."),
     "routes": (("routes",), "The task routing table: test where warnings go."),
+    "users": (("users",), "People: tokens naming a person for the API (dev key)."),
 }  # fmt: skip
 
 _ROOT = dict(

@@ -23,8 +23,9 @@ import requests
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 from pydantic import BaseModel, SecretStr
 
-from config.settings import Settings, TopicSettings
+from config.settings import AuthSettings, Settings, TopicSettings
 from infra import kafka, postgres
+from infra.devkey import DevKey
 from streams.admin import admin_client, create_topics
 from streams.producer import make_producer
 
@@ -80,8 +81,11 @@ def private_settings(
         # every worker of a test shares one snapshot key, as every worker of a deployment
         # must: a partition's models move with it (streams/model_state.py)
         "snapshot_key": secrets.token_hex(32),
+        # the test's own signing key (tests/people.py mints with it): nothing shared
+        "auth": AuthSettings(jwks=str(tmp / "auth" / "jwks.json")),
     }
     s = Settings(_env_file=None, **{**fields, **overrides})  # type: ignore[call-arg]
+    DevKey(tmp / "auth").ensure()
     create_topics(s)
     try:
         yield s
@@ -141,6 +145,8 @@ def settings_env(s: Settings) -> dict[str, str]:
                 )
         elif isinstance(value, SecretStr):
             env[prefix] = value.get_secret_value()
+        elif isinstance(value, list | tuple):
+            env[prefix] = json.dumps(list(value))
         elif value is not None:
             env[prefix] = str(value)
 

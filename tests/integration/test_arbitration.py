@@ -28,8 +28,8 @@ from schemas.validation.uscc import make_uscc
 from sinks.sql import SqlStore
 from streams.admin import admin_client
 from tests.integration.conftest import ROOT, collect, produce, settings_env, tail_consumer
-from tests.integration.test_api import TOKENS, auth
 from tests.integration.test_closed_loop import dispose
+from tests.people import PEOPLE, auth
 
 TARGET = "hz_market"
 
@@ -50,7 +50,7 @@ def _events(msgs: list[tuple[str, dict[str, Any]]], topic: str, task_id: str) ->
 def test_the_risk_centre_assigns_a_task_in_arbitration(
     live_settings: Settings, worker: Callable[..., Any]
 ) -> None:
-    s = live_settings.model_copy(update={"api_tokens": TOKENS})
+    s = live_settings
     prefix = s.topics.task_prefix
     listed = admin_client(s).list_topics(timeout=10).topics
     task_topics = [t for t in listed if t.startswith(prefix) and t != s.topics.task_events]
@@ -96,14 +96,16 @@ def test_the_risk_centre_assigns_a_task_in_arbitration(
         cwd=ROOT, env=settings_env(s), capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    # the API: operator only; a department token is refused, an unknown department too
+    # the API: the risk centre only; a department's handler or an operator is refused, an
+    # unknown department too; the actor recorded is the token's supervisor
     url = f"http://127.0.0.1:{s.web_port}/api/tasks/{api_task}/assignments"
-    body = {"department": TARGET, "actor": "director-wang", "reason": "跨区域，指定市局"}
-    assert requests.post(url, json=body, headers=auth("department"), timeout=10).status_code == 403
-    bad = requests.post(url, json={**body, "department": "nowhere"}, headers=auth("operator"),
-                        timeout=10)  # fmt: skip
+    body = {"department": TARGET, "reason": "跨区域，指定市局"}
+    for who in ("hz_handler", "operator"):
+        assert requests.post(url, json=body, headers=auth(s, who), timeout=10).status_code == 403
+    bad = requests.post(url, json={**body, "department": "nowhere"},
+                        headers=auth(s, "supervisor"), timeout=10)  # fmt: skip
     assert bad.status_code == 422 and "nowhere" in bad.json()["error"]
-    ok = requests.post(url, json=body, headers=auth("operator"), timeout=60)
+    ok = requests.post(url, json=body, headers=auth(s, "supervisor"), timeout=60)
     assert ok.status_code == 200, ok.text
     assert ok.json()["disposition"]["action"] == "assign"
     assert ok.json()["verdict"]["outcome"] == "applied"
@@ -126,7 +128,7 @@ def test_the_risk_centre_assigns_a_task_in_arbitration(
         lambda m: all(assigned(msgs + m, t) and delivered(msgs + m, t) for t in tasks_ids),
         timeout=60,
     )
-    for task_id, actor in ((cli_task, "director-chen"), (api_task, "director-wang")):
+    for task_id, actor in ((cli_task, "director-chen"), (api_task, PEOPLE["supervisor"].actor)):
         (event,) = [
             e for e in _events(msgs, s.topics.task_events, task_id)
             if e["from_state"] == "arbitration"

@@ -18,9 +18,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
-from pydantic import SecretStr
 
-from config.settings import ApiTokens, Settings
+from config.settings import Settings
 from schemas.validation.uscc import make_uscc
 from tests.integration.conftest import (
     ROOT,
@@ -30,14 +29,9 @@ from tests.integration.conftest import (
     tail_consumer,
     wait_ready,
 )
+from tests.people import PEOPLE, auth
 
 DEPARTMENT = "hz_market_food"  # config/routing.yaml: inspections YJ-ZFJC-* in Hangzhou
-TOKENS = ApiTokens(
-    modeller=SecretStr("it-modeller"),
-    operator=SecretStr("it-operator"),
-    department=SecretStr("it-department"),
-)
-DEPT = {"Authorization": "Bearer it-department"}
 
 
 def failed_inspection(run: str) -> tuple[bytes, bytes]:
@@ -60,7 +54,9 @@ def cli(s: Settings, *args: str) -> subprocess.CompletedProcess[str]:
 def test_refusals_say_why_and_a_retried_post_applies_once(
     live_settings: Settings, worker: Callable[..., Any]
 ) -> None:
-    s = live_settings.model_copy(update={"api_tokens": TOKENS})
+    s = live_settings
+    dept = auth(s, "hz_food_handler")  # a handler of DEPARTMENT
+    assert PEOPLE["hz_food_handler"].department == DEPARTMENT
     events = tail_consumer(s.bootstrap_servers, [s.topics.task_events])
     base = f"http://127.0.0.1:{s.web_port}"
     wait_ready(worker(s), base)
@@ -79,20 +75,20 @@ def test_refusals_say_why_and_a_retried_post_applies_once(
     assert "wrong_department" in wrong.stderr and DEPARTMENT in wrong.stderr
 
     # API: disposing before sign/start is a 409 naming the transition; task-nope a 404
-    dispose = {"department": DEPARTMENT, "action": "dispose", "actor": "li",
-               "result": "rectification", "evidence": ["photo:1.jpg"]}  # fmt: skip
+    dispose = {"department": DEPARTMENT, "action": "dispose", "result": "rectification",
+               "evidence": ["photo:1.jpg"]}  # fmt: skip
     early = requests.post(f"{base}/api/tasks/{task_id}/dispositions", json=dispose,
-                          headers=DEPT, timeout=60)  # fmt: skip
+                          headers=dept, timeout=60)  # fmt: skip
     assert early.status_code == 409, early.text
     assert early.json()["verdict"]["reason"] == "invalid_transition"
     assert "cannot dispose a task that is dispatched" in early.json()["error"]
     missing = requests.post(f"{base}/api/tasks/task-nope/dispositions", json=dispose,
-                            headers=DEPT, timeout=60)  # fmt: skip
+                            headers=dept, timeout=60)  # fmt: skip
     assert missing.status_code == 404, missing.text
 
     # API: the same Idempotency-Key twice (a client retrying) is applied once
-    sign = {"department": DEPARTMENT, "action": "sign", "actor": "li"}
-    key = {**DEPT, "Idempotency-Key": f"sign-{task_id}"}
+    sign = {"action": "sign"}
+    key = {**dept, "Idempotency-Key": f"sign-{task_id}"}
     first = requests.post(f"{base}/api/tasks/{task_id}/dispositions", json=sign, headers=key,
                           timeout=60)  # fmt: skip
     again = requests.post(f"{base}/api/tasks/{task_id}/dispositions", json=sign, headers=key,

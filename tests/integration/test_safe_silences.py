@@ -21,6 +21,7 @@ from config.settings import Settings
 from loop import ids
 from tests.integration.conftest import collect, produce, tail_consumer, wait_ready
 from tests.integration.test_silence_expiry import riskloop
+from tests.people import auth
 
 
 def _reading(code: str, n: int, at: datetime, **changes: Any) -> bytes:
@@ -104,10 +105,11 @@ def test_elevator_silence_does_not_swallow_its_trapped_alarm(
     # detail where people look: the alarm's warning with its task, by API and CLI
     alert_id = trapped[0]["alert_id"]
     base = f"http://127.0.0.1:{s.web_port}"
+    centre = auth(s, "supervisor")  # the risk centre sees every department's tasks
     task_id = ids.task_id(alert_id)
     deadline = time.monotonic() + 60
     while True:
-        detail = requests.get(f"{base}/api/warnings/{alert_id}", timeout=10)
+        detail = requests.get(f"{base}/api/warnings/{alert_id}", headers=centre, timeout=10)
         if detail.status_code == 200 and detail.json()["task"] or time.monotonic() > deadline:
             break
         time.sleep(1)
@@ -117,14 +119,18 @@ def test_elevator_silence_does_not_swallow_its_trapped_alarm(
     assert body["warning"]["first_seen"].endswith("+08:00"), body["warning"]["first_seen"]
     assert body["task"]["task"]["task_id"] == task_id and body["task"]["events"]
     department = body["task"]["task"]["department"]
-    listed = requests.get(f"{base}/api/tasks", params={"department": department}, timeout=10)
+    listed = requests.get(f"{base}/api/tasks", params={"department": department},
+                          headers=centre, timeout=10)  # fmt: skip
     assert listed.status_code == 200 and task_id in {t["task_id"] for t in listed.json()["tasks"]}
     for path, bad in (("/api/tasks", {"departmnet": department}),
                       ("/api/warnings", {"department": department}),
                       (f"/api/warnings/{alert_id}", {"x": "1"})):  # fmt: skip
-        refused = requests.get(f"{base}{path}", params=bad, timeout=10)
+        refused = requests.get(f"{base}{path}", params=bad, headers=centre, timeout=10)
         assert refused.status_code == 400 and "unknown query parameter" in refused.text, path
-    assert requests.get(f"{base}/api/warnings/fp-nope.1", timeout=10).status_code == 404
+    assert (
+        requests.get(f"{base}/api/warnings/fp-nope.1", headers=centre, timeout=10).status_code
+        == 404
+    )
     show = riskloop(s, "alerts", "show", alert_id)
     assert show.returncode == 0, show.stderr
     assert task_id in show.stdout and "equipment.elevator_trapped" in show.stdout, show.stdout

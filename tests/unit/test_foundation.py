@@ -17,12 +17,31 @@ README = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
 def test_settings_read_prefixed_and_nested_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RISKLOOP_KAFKA_BROKER", "kafka://10.0.0.5:9192")
     monkeypatch.setenv("RISKLOOP_TOPICS__ALERTS", "risk.alerts")
-    monkeypatch.setenv("RISKLOOP_API_TOKENS__OPERATOR", "s3cret")
+    monkeypatch.setenv("RISKLOOP_AUTH__JWKS", "https://sso.example.gov.cn/jwks.json")
+    monkeypatch.setenv("RISKLOOP_AUTH__ALGORITHMS", '["RS256"]')
     s = Settings(_env_file=None)  # type: ignore[call-arg]
     assert s.bootstrap_servers == "10.0.0.5:9192"
     assert s.topics.alerts == "risk.alerts"
-    assert s.api_tokens.operator.get_secret_value() == "s3cret"
-    assert "s3cret" not in repr(s)
+    assert s.jwks_source == "https://sso.example.gov.cn/jwks.json"
+    assert s.auth.algorithms == ("RS256",)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("RISKLOOP_AUTH__ALGORITHMS", '["none"]'), ("RISKLOOP_AUTH__ALGORITHMS", '["HS256"]'),
+     ("RISKLOOP_AUTH__ALGORITHMS", "[]"), ("RISKLOOP_AUTH__JWKS", "http://sso/jwks.json")],
+)  # fmt: skip
+def test_unsafe_auth_settings_are_refused(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_the_dev_jwks_is_the_default(tmp_path: Path) -> None:
+    s = Settings(_env_file=None, dev={"state_dir": tmp_path})  # type: ignore[call-arg]
+    assert s.jwks_source == str(tmp_path / "auth" / "jwks.json")
 
 
 def test_settings_are_frozen(settings: Settings) -> None:

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from config.settings import PROJECT_ROOT
+from loop.identity import Principal, Role
+from loop.jurisdiction import Forbidden
 from streams.api import bodies
 from streams.api.bodies import (
     ApiError,
@@ -22,6 +24,10 @@ from streams.api.bodies import (
 )
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+CENTRE = "risk_centre"
+LI = Principal(sub="u-li", name="李明", roles=frozenset({Role.handler}), department="hz_market")
+ZHANG = Principal(sub="u-zhang", name="张", roles=frozenset({Role.operator}), department=CENTRE)
+CHEN = Principal(sub="u-chen", name="陈", roles=frozenset({Role.supervisor}), department=CENTRE)
 MAX = timedelta(days=30)
 PACK = Path(PROJECT_ROOT) / "rules" / "packs" / "trucks.yaml"
 
@@ -41,10 +47,23 @@ def test_json_object() -> None:
 
 
 def test_silence_is_built_like_the_cli_does() -> None:
-    body = {"region_prefix": "3301", "reason": "flood drill", "creator": "zhang", "hours": 2}
-    s = silence_from(body, silence_id="sil-1", now=NOW, max_duration=MAX)
-    assert (s.silence_id, s.region_prefix, s.creator) == ("sil-1", "3301", "zhang")
+    body = {"region_prefix": "3301", "reason": "flood drill", "hours": 2}
+    s = silence_from(body, silence_id="sil-1", now=NOW, max_duration=MAX, who=ZHANG)
+    assert (s.silence_id, s.region_prefix, s.creator) == ("sil-1", "3301", "张 <u-zhang>")
     assert (s.starts_at, s.ends_at) == (NOW, NOW + timedelta(hours=2))
+    named = silence_from({**body, "creator": "u-zhang"}, silence_id="s", now=NOW,
+                         max_duration=MAX, who=ZHANG)  # fmt: skip
+    assert named.creator == "张 <u-zhang>"
+
+
+def test_a_silence_names_its_creator_from_the_token_only() -> None:
+    body = {"region_prefix": "3301", "reason": "r", "creator": "mallory"}
+    with pytest.raises(Forbidden, match="creator 'mallory' in the body is not you"):
+        silence_from(body, silence_id="s", now=NOW, max_duration=MAX, who=ZHANG)
+    own = {"source": "equipment", "reason": "r", "safety": True, "approved_by": "张"}
+    assert "second person" in refused(
+        422, silence_from, own, silence_id="s", now=NOW, max_duration=MAX, who=ZHANG
+    )
 
 
 @pytest.mark.parametrize(
@@ -52,6 +71,7 @@ def test_silence_is_built_like_the_cli_does() -> None:
     [
         {"reason": "r", "creator": "c"},  # no matcher: silencing everything is refused
         {"source": "complaints", "creator": "c"},  # no reason
+        {"source": "complaints", "reason": "r", "creator": 5},
         {"source": "complaints", "reason": "r", "creator": "c", "hours": 24 * 60},  # too long
         {"source": "complaints", "reason": "r", "creator": "c", "hours": -1},
         {"source": "complaints", "reason": "r", "creator": "c", "hours": "2"},
@@ -68,17 +88,39 @@ def test_silence_is_built_like_the_cli_does() -> None:
     ],
 )
 def test_bad_silences_are_422(body: dict[str, Any]) -> None:
-    refused(422, silence_from, body, silence_id="s", now=NOW, max_duration=MAX)
+    body = {k: v for k, v in body.items() if (k, v) != ("creator", "c")}
+    refused(422, silence_from, body, silence_id="s", now=NOW, max_duration=MAX, who=ZHANG)
+
+
+def dispose(body: dict[str, Any], who: Principal = LI, task_id: str = "task-1") -> Any:
+    return disposition_from(body, task_id=task_id, event_id="e", now=NOW, who=who, centre=CENTRE)
 
 
 def test_disposition_gets_server_id_and_time() -> None:
-    body = {"department": "hz_market", "action": "sign", "actor": "li"}
-    d = disposition_from(body, task_id="task-1", event_id="disp-1", now=NOW)
+    body = {"department": "hz_market", "action": "sign", "actor": "李明"}
+    d = disposition_from(body, task_id="task-1", event_id="disp-1", now=NOW, who=LI,
+                         centre=CENTRE)  # fmt: skip
     assert (d.task_id, d.event_id, d.event_time, d.action.value) == (
         "task-1", "disp-1", NOW, "sign",
     )  # fmt: skip
-    same = disposition_from({**body, "task_id": "task-1"}, task_id="task-1", event_id="e", now=NOW)
-    assert same.task_id == "task-1"
+    assert (d.actor, d.department) == ("李明 <u-li>", "hz_market")
+    assert dispose({**body, "task_id": "task-1"}).task_id == "task-1"
+
+
+def test_the_actor_and_department_are_the_tokens() -> None:
+    assert dispose({"action": "sign"}).actor == "李明 <u-li>"
+    for body, words in (
+        ({"action": "sign", "actor": "someone else"}, "actor 'someone else'"),
+        ({"action": "sign", "department": "risk_centre"}, "acts for hz_market"),
+        ({"action": "close"}, "only the risk centre"),
+        ({"action": "reopen", "department": "risk_centre"}, "only the risk centre"),
+    ):
+        with pytest.raises(Forbidden, match=words):
+            dispose(body)
+    closed = dispose({"action": "close", "reason": "结案"}, who=CHEN)
+    assert (closed.department, closed.actor) == (CENTRE, "陈 <u-chen>")
+    with pytest.raises(Forbidden, match="handler's or lead's"):
+        dispose({"action": "sign"}, who=CHEN)  # a supervisor arbitrates; departments sign
 
 
 @pytest.mark.parametrize(
@@ -92,8 +134,8 @@ def test_disposition_gets_server_id_and_time() -> None:
     ],
 )
 def test_bad_dispositions_are_422(extra: dict[str, Any], needle: str) -> None:
-    body = {"department": "hz_market", "action": "sign", "actor": "li", **extra}
-    message = refused(422, disposition_from, body, task_id="task-1", event_id="e", now=NOW)
+    body = {"department": "hz_market", "action": "sign", "actor": "李明", **extra}
+    message = refused(422, dispose, body)
     assert needle in message
 
 
@@ -109,25 +151,28 @@ def test_bad_dispositions_are_422(extra: dict[str, Any], needle: str) -> None:
     ],
 )
 def test_dispositions_over_the_field_limits_are_422(extra: dict[str, Any], needle: str) -> None:
-    body = {"department": "hz_market", "action": "sign", "actor": "li", **extra}
-    message = refused(422, disposition_from, body, task_id="task-1", event_id="e", now=NOW)
+    body = {"department": "hz_market", "action": "sign", "actor": "李明", **extra}
+    message = refused(422, dispose, body)
     assert needle in message and "\x00" not in message
 
 
 def test_dispositions_at_the_field_limits_are_taken() -> None:
+    who = Principal(sub="u" * 60, name="李" * 60, roles=frozenset({Role.lead}),
+                    department="d" * 64)  # fmt: skip
     body = {
-        "department": "d" * bodies.NAME_MAX, "action": "dispose", "actor": "李" * bodies.NAME_MAX,
+        "department": "d" * 64, "action": "dispose", "actor": who.actor,
         "reason": "因" * bodies.TEXT_MAX, "result": None, "task_id": "task-1",
         "evidence": ["https://e/" + "x" * (bodies.REFERENCE_MAX - 10)] * bodies.EVIDENCE_MAX_ITEMS,
     }  # fmt: skip
-    d = disposition_from(body, task_id="task-1", event_id="e", now=NOW)
+    assert len(who.actor) <= bodies.NAME_MAX
+    d = dispose(body, who=who)
     assert len(d.evidence) == bodies.EVIDENCE_MAX_ITEMS and d.result is None
 
 
 def test_a_thousand_unknown_fields_are_one_short_refusal() -> None:
     body = {f"k{i}": i for i in range(1000)}
-    message = refused(422, disposition_from, body, task_id="t", event_id="e", now=NOW)
-    assert "and 993 more" in message and len(message) < 1000
+    message = refused(422, dispose, body, task_id="t")
+    assert "and 991 more" in message and len(message) < 1000  # 1001 problems: action missing
 
 
 @pytest.mark.parametrize(

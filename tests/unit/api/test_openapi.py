@@ -33,6 +33,7 @@ from streams.api.bodies import (
     silence_from,
 )
 from streams.api.views import openapi_spec
+from tests.people import PEOPLE
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 CONSTRAINTS = ("type", "nullable", "enum", "minLength", "maxLength", "pattern", "minItems",
@@ -127,11 +128,24 @@ def test_the_largest_valid_disposition_fits_the_default_body_limit() -> None:
     assert size <= Settings(_env_file=None).api_max_body_bytes  # type: ignore[call-arg]
 
 
+def test_every_api_operation_needs_a_token_and_says_so() -> None:
+    spec = openapi_spec()
+    assert spec["security"] == [{"bearer": []}]
+    assert spec["components"]["securitySchemes"]["bearer"]["bearerFormat"] == "JWT"
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            if path.startswith("/api/"):
+                assert op.get("security", spec["security"]) == [{"bearer": []}], path
+                assert {"401", "403", "503"} <= set(op["responses"]), (method, path)
+            else:  # /health, /ready, /metrics, /openapi.json stay open
+                assert op["security"] == [], path
+
+
 def test_writes_declare_their_refusals() -> None:
     for path, ops in openapi_spec()["paths"].items():
         for method, op in ops.items():
             statuses = set(op["responses"])
-            if "security" in op:
+            if "requestBody" in op:
                 assert {"202", "400", "401", "403", "413", "422", "503"} <= statuses, path
             if any(p.get("$ref", "").endswith("/TaskId") for p in op.get("parameters", [])):
                 assert "400" in statuses, (method, path)
@@ -150,10 +164,12 @@ def test_the_request_examples_are_accepted() -> None:
     def example(path: str, media: str = "application/json") -> Any:
         return paths[path]["post"]["requestBody"]["content"][media]["example"]
 
-    silence_from(example("/api/silences"), silence_id="s", now=NOW, max_duration=timedelta(30))
+    silence_from(example("/api/silences"), silence_id="s", now=NOW, max_duration=timedelta(30),
+                 who=PEOPLE["operator"])  # fmt: skip
     disposition_from(example("/api/tasks/{task_id}/dispositions"), task_id="t", event_id="e",
-                     now=NOW)  # fmt: skip
+                     now=NOW, who=PEOPLE["hz_handler"], centre="risk_centre")  # fmt: skip
     assignment_from(example("/api/tasks/{task_id}/assignments"), task_id="t", event_id="e",
-                    now=NOW, centre="risk_centre", departments={"hz_market"})  # fmt: skip
+                    now=NOW, centre="risk_centre", departments={"hz_market"},
+                    who=PEOPLE["supervisor"])  # fmt: skip
     pack = yaml.safe_dump(example("/api/rulepacks", "application/yaml"), allow_unicode=True)
     assert pack_publication(pack.encode(), who="w", now=NOW).name == "api-example"

@@ -1,0 +1,137 @@
+"""Who may see and do what (issue #19): pure decisions over a :class:`Principal`.
+
+A department sees and acts on its own tasks only; staff see the warnings of their regions;
+only the risk centre (its department, ``LoopConfig.centre``, or anyone with the supervisor
+role) sees everything, arbitrates, closes and reopens; modellers publish rule packs and
+models; operators silence. Each function raises :class:`Forbidden` with a reason a person can
+act on, so the API answers 403 before it reads a body or produces a record.
+
+>>> li = Principal(sub="u-li", name="李明", roles={"handler"}, department="hz_market",
+...                regions=("3301",))
+>>> require(li, Permission.dispose, centre="risk_centre")
+>>> sees_task(li, "hz_transport", centre="risk_centre")
+False
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from loop.identity import Principal, Role, covers
+from schemas.errors import RiskLoopError
+from schemas.records import DispositionAction
+
+
+class Forbidden(RiskLoopError):
+    """A person the API knows, asking for what is not theirs: a 403 with this message."""
+
+
+class Permission(StrEnum):
+    """What an endpoint needs, beyond knowing who asks."""
+
+    read = "read"  # warnings of one's regions, tasks of one's department, silences, active
+    dispose = "dispose"  # a task's disposition (sign, return, start, dispose; close, reopen)
+    arbitrate = "arbitrate"  # assign a task in arbitration (the risk centre)
+    publish = "publish"  # rule packs and models (modellers)
+    operate = "operate"  # silences and operations (operators)
+
+
+CENTRE_ACTIONS = frozenset({DispositionAction.close, DispositionAction.reopen})
+"""The disposition actions only the risk centre sends (``loop.state_machine`` agrees)."""
+
+_ROLES: dict[Permission, tuple[Role, ...]] = {
+    Permission.read: tuple(Role),
+    Permission.dispose: (Role.handler, Role.lead, Role.supervisor),
+    Permission.arbitrate: (Role.handler, Role.lead, Role.supervisor),
+    Permission.publish: (Role.modeller,),
+    Permission.operate: (Role.operator,),
+}
+
+
+def is_centre(who: Principal, centre: str) -> bool:
+    """The risk centre: its own department, or a supervisor of any department."""
+    return who.department == centre or who.has(Role.supervisor)
+
+
+def require(who: Principal, permission: Permission, *, centre: str) -> None:
+    """Forbidden unless one of ``who``'s roles grants ``permission`` (arbitration: the centre)."""
+    needed = _ROLES[permission]
+    if not who.has(*needed):
+        roles = ", ".join(sorted(r.value for r in who.roles))
+        wanted = " or ".join(r.value for r in needed)
+        raise Forbidden(f"{permission.value} needs the role {wanted}; your token has {roles}")
+    if permission is Permission.arbitrate and not is_centre(who, centre):
+        raise Forbidden(f"only the risk centre ({centre}, or a supervisor) arbitrates")
+
+
+def sees_task(who: Principal, department: str, *, centre: str) -> bool:
+    """A task is its department's and the risk centre's to see."""
+    return is_centre(who, centre) or who.department == department
+
+
+def task_department(who: Principal, requested: str | None, *, centre: str) -> str | None:
+    """The department ``GET /api/tasks`` lists: the one asked for if ``who`` may see it, else
+    ``who``'s own; None (every department) only for the risk centre asking for none.
+
+    >>> task_department(Principal(sub="a", name="a", roles={"lead"}, department="hz_market"),
+    ...                 None, centre="risk_centre")
+    'hz_market'
+    """
+    if requested is None:
+        return None if is_centre(who, centre) else who.department
+    if not sees_task(who, requested, centre=centre):
+        raise Forbidden(f"the tasks of {requested} are not yours to see ({who.department})")
+    return requested
+
+
+def check_task(who: Principal, department: str, *, centre: str) -> None:
+    """Forbidden unless ``who`` may see (and act on) a task held by ``department``."""
+    if not sees_task(who, department, centre=centre):
+        raise Forbidden(f"this task is held by another department than yours ({who.department})")
+
+
+def warning_regions(
+    who: Principal, requested: str | None, *, centre: str
+) -> tuple[str, ...] | None:
+    """The region prefixes ``GET /api/warnings`` may list (None: all, the risk centre's).
+
+    Asking for a region inside one's own narrows to it; asking for a wider one (``33`` by a
+    Hangzhou official) gives one's own; asking for one outside is refused.
+
+    >>> hz = Principal(sub="a", name="a", roles={"staff"}, department="d", regions=("3301",))
+    >>> warning_regions(hz, "330106", centre="c"), warning_regions(hz, "33", centre="c")
+    (('330106',), ('3301',))
+    """
+    if is_centre(who, centre):
+        return None if requested is None else (requested,)
+    if requested is None:
+        return who.regions
+    if covers(who.regions, requested):
+        return (requested,)
+    inside = tuple(r for r in who.regions if r.startswith(requested))
+    if not inside:
+        raise Forbidden(f"region {requested} is outside yours ({', '.join(who.regions) or 'none'})")
+    return inside
+
+
+def check_warning(who: Principal, region_code: str | None, *, centre: str) -> None:
+    """Forbidden unless the warning's region is one of ``who``'s (the centre sees all, and
+    alone sees a warning without a region)."""
+    if is_centre(who, centre):
+        return
+    if region_code is None or not covers(who.regions, region_code):
+        raise Forbidden(
+            f"this warning is outside your regions ({', '.join(who.regions) or 'none'})"
+        )
+
+
+def acting_department(who: Principal, action: DispositionAction, *, centre: str) -> str:
+    """The department a disposition by ``who`` is recorded as: the centre for close/reopen (only
+    the centre may send them), else ``who``'s own; never what a client wrote."""
+    if action in CENTRE_ACTIONS:
+        if not is_centre(who, centre):
+            raise Forbidden(f"only the risk centre ({centre}, or a supervisor) may {action.value}")
+        return centre
+    if not who.has(Role.handler, Role.lead):
+        raise Forbidden(f"{action.value} is a department handler's or lead's")
+    return who.department
