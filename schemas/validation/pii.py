@@ -272,8 +272,10 @@ def _walk(view: View, value: Any, key: str | None) -> Any:
         return _mask_field(view, key, value)
     if isinstance(value, Mapping):
         return {k: _walk(view, v, k if isinstance(k, str) else None) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    if isinstance(value, list):
         return [_walk(view, v, key) for v in value]
+    if isinstance(value, tuple):  # kept a tuple: structlog's exc_info is one
+        return tuple(_walk(view, v, key) for v in value)
     return value
 
 

@@ -17,12 +17,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from faust.web import Request, Response, View
+from faust.web import Request, Response
 from pydantic import BaseModel
 
 from loop import ids
 from loop.silences import Silence, preview
 from streams.api.bodies import ApiError, known_only, parameter, task_filters
+from streams.api.privacy import MaskedView
 
 if TYPE_CHECKING:
     from sinks.sql import SqlStore
@@ -96,7 +97,7 @@ def register(app: RiskLoopApp, api: Api) -> None:
     from streams.api.views import guarded
 
     @app.page("/api/warnings/{alert_id}")
-    class WarningView(View):
+    class WarningView(MaskedView):
         @guarded
         async def get(self, request: Request, alert_id: str) -> Response:
             known_only(request.query, set())
@@ -107,7 +108,7 @@ def register(app: RiskLoopApp, api: Api) -> None:
             return self.json(detail)
 
     @app.page("/api/tasks")
-    class Tasks(View):
+    class Tasks(MaskedView):
         @guarded
         async def get(self, request: Request) -> Response:
             filters = task_filters(request.query)  # 400s before any query
