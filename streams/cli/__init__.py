@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "silence": (("control",), "Silences: maintenance windows, known closures (audited)."),
     "calendar": (("calendar",), "The working-day calendar (放假安排): publish, status, deadline."),
     "routes": (("routes",), "The task routing table: test where warnings go."),
+    "deadletter": (("deadletter",), "Rejected records: reason, masked preview; originals with the key."),
 }  # fmt: skip
 
 _ROOT = dict(
