@@ -1,5 +1,7 @@
 """``riskloop deadletter show [--decrypt] [--limit N]``: the dead-letter topic, for triage.
 
+Plain lines (``typer.echo``, no markup): an original is printed exactly as it was.
+
 Everyone who triages sees why each record was refused and a masked preview; the original bytes
 are sealed under the operators' key (``RISKLOOP_DEADLETTER_KEY``), so only ``--decrypt`` with
 that key shows them. Records written before sealing existed are plain and read as before.
@@ -14,7 +16,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from streams.cli.common import console, fail, settings
+from streams.cli.common import fail, settings
 
 app = typer.Typer(help="Rejected records: reason, masked preview; originals with the key.",
                   no_args_is_help=True)  # fmt: skip
@@ -62,26 +64,25 @@ def show(
         try:
             letter = DeadLetter.model_validate_json(value or b"")
         except ValidationError:
-            console.print("(a record that is not a dead letter)", markup=False)
+            typer.echo("(a record that is not a dead letter)")
             continue
-        console.print(
+        typer.echo(
             f"{letter.rejected_at.isoformat()} {letter.source} {letter.topic}[{letter.partition}]"
             f"@{letter.offset} {letter.reason}"
-            f"{' ' + letter.field if letter.field else ''}: {letter.message}",
-            markup=False, soft_wrap=True,
-        )  # fmt: skip
-        console.print(f"  preview: {preview_of(letter)}", markup=False, soft_wrap=True)
+            f"{' ' + letter.field if letter.field else ''}: {letter.message}"
+        )
+        typer.echo(f"  preview: {preview_of(letter)}")
         state = f"sealed ({letter.encryption})" if letter.encryption else "plain"
-        console.print(f"  original: {state}, {len(letter.payload)} bytes", markup=False)
+        typer.echo(f"  original: {state}, {len(letter.payload)} bytes")
         if decrypt:
             try:
                 key, payload = original_of(letter, sealer)
             except SealError as exc:
                 unopened += 1
-                console.print(f"  cannot decrypt: {exc}", markup=False)
+                typer.echo(f"  cannot decrypt: {exc}")
                 continue
-            console.print(f"  key: {shown(key)}", markup=False, soft_wrap=True)
-            console.print(f"  value: {shown(payload)}", markup=False, soft_wrap=True)
-    console.print(f"{len(newest)} record(s)", markup=False)
+            typer.echo(f"  key: {shown(key)}")
+            typer.echo(f"  value: {shown(payload)}")
+    typer.echo(f"{len(newest)} record(s)")
     if unopened:
         fail(f"{unopened} original(s) did not open with this key", code=3)
