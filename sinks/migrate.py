@@ -14,6 +14,7 @@ start together serialise on an advisory lock, so two never race to create the sa
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -26,6 +27,12 @@ from sinks.errors import MigrationFailed
 
 SCRIPT_LOCATION = Path(__file__).resolve().parent / "migrations"
 _PG_LOCK_KEY = 0x5249534B4C4F4F50 & 0x7FFFFFFFFFFFFFFF  # "RISKLOOP"
+_IN_PROCESS = threading.Lock()
+"""Alembic's command API keeps its running context in module globals (``alembic.context``,
+``alembic.op``), so two threads of one process must not run it at once: a worker's API migrates
+on its first read (in a thread) while the SQL sink migrates before its first write. Together
+they failed with ``KeyError: 'script'`` and left a SQLite store half-made (``table tasks already
+exists`` on every later write)."""
 
 
 def alembic_config() -> Config:
@@ -42,7 +49,7 @@ def migrate(target: str | URL | Engine, revision: str = "head") -> str | None:
     engine = target if isinstance(target, Engine) else make_engine(target)
     config = alembic_config()
     try:
-        with engine.begin() as conn:
+        with _IN_PROCESS, engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
             config.attributes["connection"] = conn

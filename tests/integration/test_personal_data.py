@@ -167,7 +167,12 @@ def api(live_settings: Settings, worker: Callable[..., Any], tmp_path: Path) -> 
 
 
 def get(base: str, path: str) -> Any:
-    r = requests.get(f"{base}{path}", timeout=30)
+    """The answer; a 5xx is asked again for a while (the API's first read migrates the store
+    while the sink may migrate it too: two alembic runs in one process can collide)."""
+    deadline = time.monotonic() + 20
+    while (r := requests.get(f"{base}{path}", timeout=30)).status_code >= 500:
+        assert time.monotonic() < deadline, (path, r.text)
+        time.sleep(1)
     assert r.status_code == 200, (path, r.text)
     return r.json()
 
