@@ -39,7 +39,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel
 
 __all__ = [
     "ADDRESS_FIELDS",
@@ -54,6 +56,7 @@ __all__ = [
     "mask_identifier",
     "mask_name",
     "mask_pii",
+    "masked_record",
     "resident_id_ok",
 ]
 
@@ -265,6 +268,21 @@ def mask_for(view: View, record: Any) -> Any:
     {'address': '文三路90号'}
     """
     return _walk(view, record, None)
+
+
+RecordT = TypeVar("RecordT", bound=BaseModel)
+
+
+def masked_record(view: View, record: RecordT) -> RecordT:
+    """A pydantic record as ``view`` may see it, still of its own type (a topic's record).
+
+    >>> from schemas.records import Complaint
+    >>> c = Complaint(event_id="e", event_time="2024-05-01T00:00:00Z", channel="web",
+    ...               text="x", address="文三路90号")
+    >>> masked_record("masked", c).address
+    '文三路**号'
+    """
+    return type(record).model_validate(mask_for(view, record.model_dump(mode="json")))
 
 
 def _walk(view: View, value: Any, key: str | None) -> Any:
