@@ -40,7 +40,7 @@ from schemas.records import Crs, DeadLetter, Record
 from schemas.registry import SOURCES, subject_of
 from schemas.sealing import OVERHEAD, Sealer, SealError
 from schemas.validation.coords import to_wgs84_checked
-from schemas.validation.pii import mask_for, mask_identifier, mask_pii
+from schemas.validation.pii import mask_for, mask_identifier, mask_name, mask_pii
 from schemas.validation.plate import is_valid_plate, normalise_plate
 from schemas.validation.region import region_problem
 from schemas.validation.strict import check_types, check_value
@@ -376,6 +376,10 @@ def _complaint(d: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
         if v is not None:
             _ident(v, key)
             d[key] = mask_identifier(clean_text(v)) or None  # masked before the model exists
+    name = _str(d, "complainant_name")
+    if name is not None:
+        _ident(name, "complainant_name", MAX_NAME_CHARS)
+        d["complainant_name"] = mask_name(clean_text(name)) or None
     _point(d)
     return d
 
@@ -558,10 +562,10 @@ def original_of(letter: DeadLetter, sealer: Sealer | None) -> tuple[bytes | None
     one needs the key it was sealed under (:class:`schemas.sealing.SealError` otherwise).
 
     >>> sealer = Sealer("k")
-    >>> dl = dead_letter(ValueError("x"), source="s", topic="t", key=b"k1", payload=b"\xff1",
+    >>> dl = dead_letter(ValueError("x"), source="s", topic="t", key=b"k1", payload=b"\\xff1",
     ...                  now=datetime(2024, 5, 1), sealer=sealer)
     >>> original_of(dl, sealer)
-    (b'k1', b'\xff1')
+    (b'k1', b'\\xff1')
     """
     if not letter.encryption:
         return letter.key, letter.payload

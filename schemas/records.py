@@ -123,6 +123,8 @@ class Complaint(Record):
     lat: float | None = None
     lon: float | None = None
     crs: Crs = Crs.wgs84
+    complainant_name: str | None = None
+    """The complainant's name, surname only (``张**``): masked at ingest."""
     complainant_phone: str | None = None
     complainant_id: str | None = None
 

@@ -50,6 +50,7 @@ SHARED = ROOT.parent / "shared" / "data" / "complaints" / "zh-gov-messages-dev.c
 KEY = SecretStr("operators-only-" + uuid.uuid4().hex)
 ENTITIES = 4
 PER_ENTITY = 3  # three in a week: the surge rule's orange warning too
+GIVEN = ["晓岚", "子涵", "梓萱"]  # complainants' given names: only the surname may show
 
 
 def _id18(rng: random.Random) -> str:
@@ -103,7 +104,7 @@ def complaints(now: datetime) -> tuple[list[dict[str, Any]], list[dict[str, str]
                 "category": "食品安全", "urgency": "紧急", "uscc": ent.uscc,
                 "entity_name": ent.name, "address": f"杭州市西湖区文三路{90 + i}号3幢2单元501室",
                 "region_code": ent.region_code, "complainant_phone": p["contact_mobile"],
-                "complainant_id": p["contact_id"],
+                "complainant_id": p["contact_id"], "complainant_name": f"欧阳{GIVEN[i % len(GIVEN)]}",
             })  # fmt: skip
     return out, people
 
@@ -220,6 +221,7 @@ def test_no_phone_or_id_number_leaves_the_worker(api: Settings, tmp_path: Path) 
     blobs = {**texts, **{f"topic {t}": v.decode("utf-8", "replace") for t, v in topics.items()}}
     blobs["worker log"] = (tmp_path / "worker-0.log").read_text(encoding="utf-8", errors="replace")
     assert not leaks(numbers, blobs)
+    assert not [(where, g) for where, text in blobs.items() for g in GIVEN if g in text]
 
 
 def test_a_dead_lettered_phone_number_is_sealed_and_the_key_restores_it(

@@ -150,3 +150,25 @@ def test_no_seven_original_digits_survive(prefix: str, number: str, suffix: str)
         assert digits[i : i + 7] not in visible
     assert re.sub(r"[\dXx]", "", number) in masked or "-" in number  # separators stay
     assert find_personal_numbers(prefix + number + suffix) == [number.replace("-", "")]
+
+
+def test_ingest_masks_every_complainant_field() -> None:
+    """The complaint record never holds a complainant's number or given name, nor the text's
+    numbers: masking happens before the model exists."""
+    import json
+    from datetime import UTC, datetime
+
+    from schemas.ingest import IngestLimits, decode_source
+
+    raw = {
+        "event_id": "c1", "event_time": "2024-05-01T08:00:00+08:00", "channel": "12345",
+        "text": "卡号4111111111111111，座机0571-87654321，邮箱li.si@example.cn",
+        "complainant_name": "欧阳小明", "complainant_phone": "+86 138 1234 5678",
+        "complainant_id": "11010519491231002X",
+    }  # fmt: skip
+    record = decode_source("complaints", json.dumps(raw).encode(), limits=IngestLimits(),
+                           now=datetime(2024, 5, 1, tzinfo=UTC))  # fmt: skip
+    assert record.complainant_name == "欧阳**"
+    assert record.complainant_phone == "+86 138 **** 5678"
+    assert record.complainant_id == "1101**********002X"
+    assert record.text == "卡号411111******1111,座机0571-****4321,邮箱l***@example.cn"  # NFKC: ，→,
