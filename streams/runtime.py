@@ -115,11 +115,12 @@ def shipped_fence_sets(folder: Path) -> list[CompiledFenceSet]:
 
 def deadletter_sealer(settings: Settings) -> Sealer | None:
     """The sealer of dead-letter originals, or None (and a warning: they will be plain)."""
-    secret = settings.deadletter_secret
-    if secret is None:
+    from streams.deadletters import sealer_of
+
+    sealer = sealer_of(settings)
+    if sealer is None:
         log.warning("dead-letter originals will be written unsealed: set RISKLOOP_DEADLETTER_KEY")
-        return None
-    return Sealer(secret.get_secret_value())
+    return sealer
 
 
 def build_runtime(settings: Settings, metrics: Metrics | None = None) -> Runtime:

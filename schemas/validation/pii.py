@@ -250,9 +250,10 @@ IDENTIFIER_FIELDS = frozenset({"complainant_phone", "complainant_id", "contact_p
 ADDRESS_FIELDS = frozenset({"address", "entity_address"})
 """Fields that hold an address: only the ``full`` view keeps the house number."""
 KEPT_FIELDS = frozenset(
-    {"event_id", "task_id", "warning_id", "alert_id", "id", "uscc", "entity", "correlation_id"}
+    {"id", "uscc", "entity", "fingerprint", "content_hash", "evidence", "version", "key"}
 )
-"""Identifiers of RiskLoop's own records: never personal data, and callers join on them."""
+"""Identifiers of RiskLoop's own records (and every ``…_id`` field but the complainant's): never
+personal data, and callers join on them — a hash's digits must not be starred as a phone."""
 
 
 def mask_for(view: View, record: Any) -> Any:
@@ -298,12 +299,12 @@ def _walk(view: View, value: Any, key: str | None) -> Any:
 
 
 def _mask_field(view: View, key: str | None, value: str) -> str:
-    if key in KEPT_FIELDS:
-        return value
     if key in NAME_FIELDS:
         return mask_name(value)
     if key in IDENTIFIER_FIELDS:
         return mask_identifier(value) if value else value
+    if key is not None and (key in KEPT_FIELDS or key.endswith(("_id", "_ids"))):
+        return value
     if key in ADDRESS_FIELDS and view != "full":
         return mask_address(value)
     return mask_pii(value)

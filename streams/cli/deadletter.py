@@ -46,16 +46,14 @@ def show(
     """The newest dead-lettered records: reason, where from, masked preview (and original)."""
     from schemas.ingest import original_of, preview_of
     from schemas.records import DeadLetter
-    from schemas.sealing import Sealer, SealError
+    from schemas.sealing import SealError
+    from streams.deadletters import sealer_of
     from streams.publish import read_all
 
     s = settings()
-    sealer = None
-    if decrypt:
-        secret = s.deadletter_secret
-        if secret is None:
-            fail("no dead-letter key: set RISKLOOP_DEADLETTER_KEY to decrypt originals", code=2)
-        sealer = Sealer(secret.get_secret_value())
+    sealer = sealer_of(s) if decrypt else None
+    if decrypt and sealer is None:
+        fail("no dead-letter key: set RISKLOOP_DEADLETTER_KEY to decrypt originals", code=2)
     newest: deque[bytes | None] = deque(maxlen=limit)
     for _, value in read_all(s, s.topics.deadletter):
         newest.append(value)

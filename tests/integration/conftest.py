@@ -80,6 +80,8 @@ def private_settings(
         # every worker of a test shares one snapshot key, as every worker of a deployment
         # must: a partition's models move with it (streams/model_state.py)
         "snapshot_key": secrets.token_hex(32),
+        # dead-letter originals are sealed, as in any deployment: read them with original_value
+        "deadletter_key": secrets.token_hex(16),
     }
     s = Settings(_env_file=None, **{**fields, **overrides})  # type: ignore[call-arg]
     create_topics(s)
