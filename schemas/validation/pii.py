@@ -74,7 +74,11 @@ _LANDLINE = re.compile(
     r"[2-9]\d{2,3}[\s-]?\d{4}(?!\d)"
 )
 _HOTLINE = re.compile(rf"(?<!\d)[48]00{_SEP}\d{{3}}{_SEP}\d{{4}}(?!\d)")
-_EMAIL = re.compile(r"([A-Za-z0-9_.+-])[A-Za-z0-9_.+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
+# starts only where a mailbox can start: inside a long run of word characters with no "@" the
+# search would otherwise retry from every position (quadratic on a hostile 1 MB string)
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9_.+-])([A-Za-z0-9_.+-])[A-Za-z0-9_.+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)"
+)
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
@@ -228,9 +232,9 @@ def mask_name(name: str) -> str:
     return name[:keep] + "*" * (len(name) - keep)
 
 
-_HOUSE = re.compile(
-    r"[0-9A-Za-z〇零一二三四五六七八九十百千甲乙丙丁#\-－—]+"
-    r"(?=号|栋|幢|座|单元|室|楼|层|户)"
+_HOUSE_CHARS = r"0-9A-Za-z〇零一二三四五六七八九十百千甲乙丙丁#\-－—"
+_HOUSE = re.compile(  # from a run's start only (linear, as _EMAIL)
+    rf"(?<![{_HOUSE_CHARS}])[{_HOUSE_CHARS}]+(?=号|栋|幢|座|单元|室|楼|层|户)"
 )
 
 
