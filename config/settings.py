@@ -27,8 +27,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 """The checkout's root: defaults for data folders are relative to it, not to the caller's cwd."""
 
 WarningLevel = Literal["red", "orange", "yellow", "blue"]
-DevService = Literal["redis", "postgres"]
-"""The dev stack's services that have a password (Kafka and Prometheus have none: loopback)."""
+DevService = Literal["redis", "postgres", "deadletter"]
+"""The dev stack's generated secrets: the passwords of the services that have one (Kafka and
+Prometheus have none: loopback) and the key dead-letter originals are sealed under."""
 
 _LOOPBACK = {"127.0.0.1", "localhost"}
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]*):[^@/\s]*@")
@@ -338,6 +339,13 @@ class Settings(BaseSettings):
         " same key on every worker of an app: partitions, and the models in their checkpoint, move"
         " between workers",
     )
+    deadletter_key: SecretStr | None = Field(
+        None,
+        description="secret the dead-letter topic's original bytes are sealed under (AES-256-GCM,"
+        " key derived with HKDF); operators hold it for `riskloop deadletter show --decrypt`."
+        " Unset: the dev stack's generated key (.riskloop/secrets/deadletter.password) if there"
+        " is one, else originals stay plain and the worker warns at start",
+    )
     commit_interval: float = Field(
         1.0, gt=0, description="seconds between offset commits (a crash redoes at most this)"
     )
@@ -378,6 +386,14 @@ class Settings(BaseSettings):
         if self.sql_password is not None and self.sql_password.get_secret_value():
             return self.sql_password
         return self.dev.secret("postgres") if self.dev.serves(self.sql_url, "postgres") else None
+
+    @property
+    def deadletter_secret(self) -> SecretStr | None:
+        """The key dead-letter originals are sealed under: ``deadletter_key`` if set, else the
+        one ``riskloop dev up`` generated into the state folder, else none."""
+        if self.deadletter_key is not None and self.deadletter_key.get_secret_value():
+            return self.deadletter_key
+        return self.dev.secret("deadletter")
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         """Secrets are ``SecretStr`` (shown as stars); a password written into a URL field

@@ -19,7 +19,12 @@ from pathlib import Path
 
 from config.settings import DevService, DevStackSettings
 
-COMPOSE_SECRETS = ("RISKLOOP_PG_PASSWORD", "RISKLOOP_REDIS_REQUIREPASS", "GRAFANA_ADMIN_PASSWORD")
+COMPOSE_SECRETS = (
+    "RISKLOOP_PG_PASSWORD",
+    "RISKLOOP_REDIS_REQUIREPASS",
+    "RISKLOOP_DLQ_KEY",
+    "GRAFANA_ADMIN_PASSWORD",
+)
 """The variables docker-compose.yml requires (``${NAME:?…}``): none is a ``RISKLOOP_`` setting, so
 a ``.env`` holding them changes nothing for a ``riskloop`` run on the host (tests hold it so)."""
 

@@ -23,6 +23,7 @@ bad_json
 from __future__ import annotations
 
 import hashlib
+import json
 import types
 import typing
 from collections.abc import Callable
@@ -37,8 +38,9 @@ from schemas.codecs import decode_payload, encode_record
 from schemas.errors import ValidationFailed
 from schemas.records import Crs, DeadLetter, Record
 from schemas.registry import SOURCES, subject_of
+from schemas.sealing import OVERHEAD, Sealer, SealError
 from schemas.validation.coords import to_wgs84_checked
-from schemas.validation.pii import mask_identifier, mask_pii
+from schemas.validation.pii import mask_for, mask_identifier, mask_name, mask_pii
 from schemas.validation.plate import is_valid_plate, normalise_plate
 from schemas.validation.region import region_problem
 from schemas.validation.strict import check_types, check_value
@@ -59,6 +61,8 @@ __all__ = [
     "dead_letter",
     "decode_source",
     "encode_record",
+    "original_of",
+    "preview_of",
 ]
 
 
@@ -372,6 +376,10 @@ def _complaint(d: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
         if v is not None:
             _ident(v, key)
             d[key] = mask_identifier(clean_text(v)) or None  # masked before the model exists
+    name = _str(d, "complainant_name")
+    if name is not None:
+        _ident(name, "complainant_name", MAX_NAME_CHARS)
+        d["complainant_name"] = mask_name(clean_text(name)) or None
     _point(d)
     return d
 
@@ -472,6 +480,8 @@ so the prefix can still be matched with the sender's copy.
 _MAX_KEY_BYTES = 4096
 _MAX_FIELD_CHARS = 200
 _MAX_MESSAGE_CHARS = 2000
+PREVIEW_CHARS = 400
+"""Characters of the masked preview a dead-letter record carries beside its sealed bytes."""
 
 
 def dead_letter(
@@ -486,6 +496,7 @@ def dead_letter(
     now: datetime,
     worker: str = "",
     max_payload_bytes: int = DEAD_LETTER_PAYLOAD_BYTES,
+    sealer: Sealer | None = None,
 ) -> DeadLetter:
     """The dead-letter record for a rejected payload: reason, field, message, original bytes.
 
@@ -498,12 +509,23 @@ def dead_letter(
     ...                  payload=b"a" * 10, now=datetime(2024, 5, 1), max_payload_bytes=4)
     >>> dl.payload, dl.message.split(" (")[1][:40]
     (b'aaaa', 'payload truncated to 4 of 10 bytes, sha2')
+
+    With a ``sealer`` the key and payload are sealed, and the message and ``preview`` masked:
+
+    >>> dl = dead_letter(ValueError("tel 13812345678"), source="s", topic="t", key=b"k",
+    ...                  payload=b'{"text": "13812345678"}', now=datetime(2024, 5, 1),
+    ...                  sealer=Sealer("k"))
+    >>> dl.message, dl.preview, b"13812345678" in dl.payload, dl.encryption[:9]
+    ('ValueError: tel 138****5678', '{"text": "138****5678"}', False, 'aes256gcm')
     """
     if isinstance(exc, ValidationFailed):
         reason, field, message = exc.reason, exc.field, exc.message
     else:
         reason, field, message = "internal_error", "", f"{type(exc).__name__}: {exc}"
-    message = _printable(message, _MAX_MESSAGE_CHARS)
+    message = _printable(mask_pii(message), _MAX_MESSAGE_CHARS)
+    preview = _preview(payload)
+    if sealer is not None:
+        max_payload_bytes -= OVERHEAD
     if len(payload) > max_payload_bytes:
         digest = hashlib.sha256(payload).hexdigest()
         message += (
@@ -513,6 +535,9 @@ def dead_letter(
     if key is not None and len(key) > _MAX_KEY_BYTES:
         message += f" (key truncated to {_MAX_KEY_BYTES} of {len(key)} bytes)"
         key = key[:_MAX_KEY_BYTES]
+    if sealer is not None:
+        payload = sealer.seal(payload)
+        key = None if key is None else sealer.seal(key)
     return DeadLetter(
         reason=reason,
         field=_printable(field, _MAX_FIELD_CHARS),
@@ -525,7 +550,46 @@ def dead_letter(
         payload=payload,
         rejected_at=now,
         worker=worker,
+        encryption=sealer.scheme if sealer is not None else "",
+        preview=preview,
     )
+
+
+def original_of(letter: DeadLetter, sealer: Sealer | None) -> tuple[bytes | None, bytes]:
+    """The rejected record's original key and value, exactly as they arrived.
+
+    A record from before sealing (``encryption`` empty) is plain and needs no key; a sealed
+    one needs the key it was sealed under (:class:`schemas.sealing.SealError` otherwise).
+
+    >>> sealer = Sealer("k")
+    >>> dl = dead_letter(ValueError("x"), source="s", topic="t", key=b"k1", payload=b"\\xff1",
+    ...                  now=datetime(2024, 5, 1), sealer=sealer)
+    >>> original_of(dl, sealer)
+    (b'k1', b'\\xff1')
+    """
+    if not letter.encryption:
+        return letter.key, letter.payload
+    if sealer is None:
+        raise SealError(f"the original is sealed ({letter.encryption}) and no key is set")
+    key = None if letter.key is None else sealer.open(letter.key, letter.encryption)
+    return key, sealer.open(letter.payload, letter.encryption)
+
+
+def preview_of(letter: DeadLetter) -> str:
+    """What triage reads without the key: the record's masked preview, or for a record from
+    before previews existed (plain bytes) one made now."""
+    return letter.preview or ("" if letter.encryption else _preview(letter.payload))
+
+
+def _preview(payload: bytes) -> str:
+    """The payload's head as text, masked: a JSON object through the policy's field rules
+    (names, addresses), anything else as text (numbers)."""
+    text = payload[: PREVIEW_CHARS * 4].decode("utf-8", "replace")
+    try:
+        masked = json.dumps(mask_for("masked", json.loads(text)), ensure_ascii=False)
+    except (ValueError, RecursionError):  # not JSON, cut short, or hostile nesting: as text
+        masked = mask_pii(text)
+    return _printable(masked, PREVIEW_CHARS)
 
 
 def _printable(text: str, limit: int) -> str:

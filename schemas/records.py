@@ -123,6 +123,8 @@ class Complaint(Record):
     lat: float | None = None
     lon: float | None = None
     crs: Crs = Crs.wgs84
+    complainant_name: str | None = None
+    """The complainant's name, surname only (``张**``): masked at ingest."""
     complainant_phone: str | None = None
     complainant_id: str | None = None
 
@@ -432,7 +434,9 @@ class RulePackPublication(Record):
 class DeadLetter(Record):
     """A rejected record: why, where it came from, and its original bytes, nothing lost.
 
-    The bytes travel as base64 in JSON: a rejected payload is often not valid UTF-8.
+    The bytes travel as base64 in JSON: a rejected payload is often not valid UTF-8. They are
+    sealed under the operators' key when the worker has one (``encryption``), since they hold
+    whatever the sender put in them, phone and ID numbers included.
     """
 
     model_config = ConfigDict(
@@ -450,6 +454,11 @@ class DeadLetter(Record):
     payload: bytes
     rejected_at: datetime
     worker: str = ""
+    encryption: str = ""
+    """Empty: ``key`` and ``payload`` are plain (records from before sealing, or a worker with
+    no key); ``aes256gcm:<key id>``: both are sealed (:mod:`schemas.sealing`)."""
+    preview: str = ""
+    """The payload's head with personal data masked: what triage reads without the key."""
 
 
 class RekeyedEvent(Record):

@@ -28,9 +28,11 @@ from sinks.errors import MigrationFailed
 SCRIPT_LOCATION = Path(__file__).resolve().parent / "migrations"
 _PG_LOCK_KEY = 0x5249534B4C4F4F50 & 0x7FFFFFFFFFFFFFFF  # "RISKLOOP"
 _IN_PROCESS = threading.Lock()
-"""Alembic's ``context`` and ``op`` are module-level proxies: two threads of one process
-upgrading at once (the API's first read and the SQL sink's first write) swapped them under each
-other (``KeyError: 'script'``, "This Connection is closed"), so one process migrates at a time."""
+"""Alembic's command API keeps its running context in module globals (``alembic.context``,
+``alembic.op``), so two threads of one process must not run it at once: a worker's API migrates
+on its first read (in a thread) while the SQL sink migrates before its first write. Together
+they failed with ``KeyError: 'script'`` and left a SQLite store half-made (``table tasks already
+exists`` on every later write)."""
 
 
 def alembic_config() -> Config:

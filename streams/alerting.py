@@ -23,6 +23,7 @@ from loop.warnings import EntityWarnings, apply_hit, apply_score, claim_tasks, j
 from models.score import ModelScore
 from rules.hit import RuleHit
 from schemas.records import Alert
+from schemas.validation.pii import masked_record
 from streams.emit import Output, emit, output
 from streams.logs import get_logger
 from streams.scoring import Scored
@@ -132,10 +133,11 @@ def warning_outputs(
     outs: list[Output] = []
     for alert in alerts:
         key = alert.fingerprint
+        shown = masked_record("masked", alert)  # the alerts topic is widely read: no house numbers
         if alert.shadow:
-            outs.append(output("alerts_shadow", key, alert))
+            outs.append(output("alerts_shadow", key, shown))
         else:
-            outs.append(output("alerts", key, alert, sink="alert"))
+            outs.append(output("alerts", key, shown, sink="alert"))
         if alert.alert_id in needs_task:  # once, though the warning changed twice
             needs_task.discard(alert.alert_id)
             warning = state.warnings.get(alert.fingerprint)

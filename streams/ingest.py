@@ -81,7 +81,7 @@ async def send_dead_letter(
         exc if isinstance(exc, ValidationFailed) else ValidationFailed(reason, str(exc)),
         source=source, topic=msg.topic, partition=msg.partition, offset=msg.offset,
         key=event.key if isinstance(event.key, bytes) else None, payload=raw,
-        now=rt.clock.now(), worker=rt.worker_id,
+        now=rt.clock.now(), worker=rt.worker_id, sealer=rt.sealer,
     )  # fmt: skip
     if counted and msg not in _ACCEPTED:  # else accepted at the door: the refusing stage
         rt.metrics.events_deadlettered.labels(source, reason).inc()

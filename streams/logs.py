@@ -8,6 +8,11 @@ Two things keep the JSON lines useful in an incident: an exception keeps its tra
 (``exception``), not the ``repr`` of a traceback object; and the Kafka clients' loggers, which
 repeat the same connection error thousands of times a minute while a broker is away, are cut to
 one line per distinct message per interval (:class:`RepeatFilter`).
+
+A log line is data leaving RiskLoop like any other: every string value of every line (the
+message, fields, a traceback's text, the Kafka clients' lines) goes through the masking policy
+(:func:`mask_log_values`), so a complaint quoted in an error does not put a phone number in a
+log store.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any
 import structlog
 
 from config.settings import Settings
+from schemas.validation.pii import mask_for
 
 REPEAT_INTERVAL = 60.0  # s: a repeated Kafka client line is written at most once per this
 KAFKA_LOGGERS = ("aiokafka", "kafka", "faust.transport", "confluent_kafka", "librdkafka")
@@ -83,6 +89,15 @@ class RepeatFilter(logging.Filter):
         return True
 
 
+def mask_log_values(_logger: Any, _method: str, event: Any) -> Any:
+    """A structlog processor: the line's fields through the ``masked`` view of the policy.
+
+    >>> mask_log_values(None, "info", {"event": "rejected 13812345678", "n": 1})
+    {'event': 'rejected 138****5678', 'n': 1}
+    """
+    return mask_for("masked", event)
+
+
 def configure(settings: Settings, *, stream: Any = None) -> None:
     """Set up structlog and route the stdlib loggers (Faust, aiokafka) through it."""
     out = stream or sys.stderr
@@ -98,10 +113,11 @@ def configure(settings: Settings, *, stream: Any = None) -> None:
     # the console renderer prints exc_info itself; JSON needs it as text first, or it writes
     # the repr of the (type, value, traceback) tuple: "<traceback object at 0x…>"
     render: list[Any] = (
-        [structlog.dev.ConsoleRenderer(colors=False)]
+        [mask_log_values, structlog.dev.ConsoleRenderer(colors=False)]
         if fmt == "console"
         else [
             structlog.processors.format_exc_info,
+            mask_log_values,  # after format_exc_info: a traceback's text is masked too
             structlog.processors.JSONRenderer(ensure_ascii=False),
         ]
     )

@@ -26,6 +26,7 @@ from rules.engine import RuleEngine
 from rules.registry import PackRegistry
 from schemas.catalogue import Catalogue, catalogue_for
 from schemas.ingest import IngestLimits
+from schemas.sealing import Sealer
 from streams.clocks import EventClocks
 from streams.logs import get_logger
 from streams.metrics import Metrics
@@ -73,6 +74,7 @@ class Runtime:
     packs: PackRegistry
     loop: LoopConfig
     routing: RoutingTable
+    sealer: Sealer | None = None  # dead-letter originals: sealed under the operators' key
     fence_sets: dict[str, CompiledFenceSet] = field(default_factory=dict)
     silences: list[Silence] = field(default_factory=list)
     models: Any = None
@@ -111,6 +113,16 @@ def shipped_fence_sets(folder: Path) -> list[CompiledFenceSet]:
     return [load_fence_set(p) for p in sorted(folder.glob("*.geojson"))]
 
 
+def deadletter_sealer(settings: Settings) -> Sealer | None:
+    """The sealer of dead-letter originals, or None (and a warning: they will be plain)."""
+    from streams.deadletters import sealer_of
+
+    sealer = sealer_of(settings)
+    if sealer is None:
+        log.warning("dead-letter originals will be written unsealed: set RISKLOOP_DEADLETTER_KEY")
+    return sealer
+
+
 def build_runtime(settings: Settings, metrics: Metrics | None = None) -> Runtime:
     """Load the shipped packs, fence sets, routing and loop config; fail loudly if any is bad."""
     packs = PackRegistry()
@@ -128,6 +140,7 @@ def build_runtime(settings: Settings, metrics: Metrics | None = None) -> Runtime
         loop=load_loop_config(settings=settings),
         routing=load_table(),
         event_clocks=EventClocks(idle_after=settings.idle_clock_after),
+        sealer=deadletter_sealer(settings),
     )
     for fs in shipped_fence_sets(PROJECT_ROOT / "config" / "geofences"):
         rt.fence_sets[fs.name] = fs

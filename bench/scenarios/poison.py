@@ -4,9 +4,9 @@ must end exactly as in the reference run."""
 
 from __future__ import annotations
 
-import base64
 import json
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from bench.chaos import (
     Context,
@@ -21,6 +21,9 @@ from bench.chaos import (
     wait_caught_up,
     wait_sql,
 )
+
+if TYPE_CHECKING:
+    from config.settings import Settings
 
 MIN_THROUGHPUT_RATIO = 0.5
 """Poisoned rate ÷ clean rate below this fails: a bad record must cost about what a good one does."""
@@ -66,13 +69,11 @@ def poisoned(items: list[Item], every: int = 9) -> tuple[list[Item], list[bytes]
     return out, bad
 
 
-def dead_lettered(records: list[tuple[str, bytes]]) -> Counter[bytes]:
-    """Original payloads on the dead-letter topic, counted."""
-    out: Counter[bytes] = Counter()
-    for _, raw in records:
-        payload = json.loads(raw).get("payload", "")
-        out[base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))] += 1
-    return out
+def dead_lettered(settings: Settings, records: list[tuple[str, bytes]]) -> Counter[bytes]:
+    """Original payloads on the dead-letter topic, counted (opened with the key if sealed)."""
+    from streams.deadletters import original_value
+
+    return Counter(original_value(settings, raw) for _, raw in records)
 
 
 def garbage_storm(ctx: Context) -> Outcome:
@@ -86,7 +87,7 @@ def garbage_storm(ctx: Context) -> Outcome:
         rate = measure_drain(sp, len(items))
         recovery = wait_caught_up(sp)
         got = wait_sql(url, ref.snapshot)
-        dlq = dead_lettered(read_topic(sp.settings, [sp.settings.topics.deadletter]))
+        dlq = dead_lettered(sp.settings, read_topic(sp.settings, [sp.settings.topics.deadletter]))
     missing = sum(1 for b in bad if dlq[b] == 0)
     twice = sum(dlq[b] - 1 for b in bad if dlq[b] > 1)
     wrongly = sum(n for b, n in dlq.items() if b not in set(bad))  # good records rejected

@@ -17,13 +17,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from faust.web import Request, Response, View
+from faust.web import Request, Response
 from pydantic import BaseModel
 
 from loop import ids
 from loop.jurisdiction import Permission, check_warning, task_department
 from loop.silences import Silence, preview
 from streams.api.bodies import ApiError, known_only, parameter, task_filters
+from streams.api.privacy import MaskedView
 
 if TYPE_CHECKING:
     from sinks.sql import SqlStore
@@ -97,7 +98,7 @@ def register(app: RiskLoopApp, api: Api) -> None:
     from streams.api.views import guarded
 
     @app.page("/api/warnings/{alert_id}")
-    class WarningView(View):
+    class WarningView(MaskedView):
         @guarded
         async def get(self, request: Request, alert_id: str) -> Response:
             who = await api.require(request, Permission.read)
@@ -110,7 +111,7 @@ def register(app: RiskLoopApp, api: Api) -> None:
             return self.json(detail)
 
     @app.page("/api/tasks")
-    class Tasks(View):
+    class Tasks(MaskedView):
         @guarded
         async def get(self, request: Request) -> Response:
             who = await api.require(request, Permission.read)

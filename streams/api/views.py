@@ -49,6 +49,7 @@ from streams.api.bodies import (
     silence_from,
     warning_filters,
 )
+from streams.api.privacy import MaskedView, bind_view
 from streams.control_keys import publication_key
 from streams.logs import get_logger
 from streams.state import plain
@@ -78,6 +79,7 @@ def guarded(handler: Handler) -> Handler:
 
     @wraps(handler)
     async def run(view: View, request: Request, *args: Any, **kwargs: Any) -> Response:
+        bind_view(request)  # its answer is masked for this caller (streams/api/privacy.py)
         try:
             return await handler(view, request, *args, **kwargs)
         except Forbidden as exc:  # a person, asking for what is not theirs
@@ -262,13 +264,13 @@ def register(app: RiskLoopApp) -> None:
     detail.register(app, api)
 
     @app.page("/openapi.json")
-    class OpenApi(View):
+    class OpenApi(MaskedView):
         @guarded
         async def get(self, request: Request) -> Response:
             return self.json(openapi_spec())
 
     @app.page("/api/warnings")
-    class Warnings(View):
+    class Warnings(MaskedView):
         @guarded
         async def get(self, request: Request) -> Response:
             who = await api.require(request, Permission.read)
@@ -278,7 +280,7 @@ def register(app: RiskLoopApp) -> None:
             return self.json({"warnings": [a.model_dump(mode="json") for a in alerts]})
 
     @app.page("/api/tasks/{task_id}")
-    class TaskView(View):
+    class TaskView(MaskedView):
         @guarded
         async def get(self, request: Request, task_id: str) -> Response:
             who = await api.require(request, Permission.read)
@@ -291,7 +293,7 @@ def register(app: RiskLoopApp) -> None:
             return self.json(story.model_dump(mode="json"))
 
     @app.page("/api/entities/{uscc}/profile")
-    class Profile(View):
+    class Profile(MaskedView):
         @guarded
         async def get(self, request: Request, uscc: str) -> Response:
             await api.require(request, Permission.read)
@@ -310,14 +312,14 @@ def register(app: RiskLoopApp) -> None:
             return self.json(plain(profile))
 
     @app.page("/api/active")
-    class Active(View):
+    class Active(MaskedView):
         @guarded
         async def get(self, request: Request) -> Response:
             await api.require(request, Permission.read)
             return self.json({"worker": rt.worker_id, "active": rt.active_versions()})
 
     @app.page("/api/silences")
-    class Silences(View):
+    class Silences(MaskedView):
         @guarded
         async def get(self, request: Request) -> Response:
             await api.require(request, Permission.read)
@@ -343,7 +345,7 @@ def register(app: RiskLoopApp) -> None:
             return self.json(silence.model_dump(mode="json"), status=202)
 
     @app.page("/api/rulepacks")
-    class RulePacks(View):
+    class RulePacks(MaskedView):
         @guarded
         async def post(self, request: Request) -> Response:
             person = await api.require(request, Permission.publish)
@@ -360,7 +362,7 @@ def register(app: RiskLoopApp) -> None:
             return self.json(body, status=202)
 
     @app.page("/api/tasks/{task_id}/dispositions")
-    class Dispositions(View):
+    class Dispositions(MaskedView):
         @guarded
         async def post(self, request: Request, task_id: str) -> Response:
             who = await api.require(request, Permission.dispose)
@@ -382,7 +384,7 @@ def register(app: RiskLoopApp) -> None:
     departments = frozenset(known_departments(app.riskloop_settings))
 
     @app.page("/api/tasks/{task_id}/assignments")
-    class Assignments(View):
+    class Assignments(MaskedView):
         @guarded
         async def post(self, request: Request, task_id: str) -> Response:
             who = await api.require(request, Permission.arbitrate)  # the risk centre

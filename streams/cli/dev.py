@@ -23,9 +23,16 @@ Services = Annotated[
 
 @app.command()
 def up(services: Services = None) -> None:
-    """Start the services (idempotent; recovers after a crash) and wait until they answer."""
-    for line in stack.up(settings().dev, services):
+    """Start the services (idempotent; recovers after a crash) and wait until they answer.
+
+    The dev stack's dead-letter key is made here too (kept like the passwords, 0600), so a
+    worker on it seals rejected originals from the first one."""
+    from infra.secrets import ensure_secret
+
+    dev = settings().dev
+    for line in stack.up(dev, services):
         console.print(line)
+    ensure_secret(dev, "deadletter")
 
 
 @app.command()

@@ -83,6 +83,8 @@ def private_settings(
         "snapshot_key": secrets.token_hex(32),
         # the test's own signing key (tests/people.py mints with it): nothing shared
         "auth": AuthSettings(jwks=str(tmp / "auth" / "jwks.json")),
+        # dead-letter originals are sealed, as in any deployment: read them with original_value
+        "deadletter_key": secrets.token_hex(16),
     }
     s = Settings(_env_file=None, **{**fields, **overrides})  # type: ignore[call-arg]
     DevKey(tmp / "auth").ensure()

@@ -9,7 +9,6 @@ ends with the same tasks, states and audit rows as an uninterrupted run (streams
 
 from __future__ import annotations
 
-import base64
 import json
 import signal
 import time
@@ -28,6 +27,7 @@ from bench.generator import generate
 from config.settings import Settings
 from schemas.records import TaskState
 from sinks.sql import SqlStore, make_engine
+from streams.deadletters import original_value
 from streams.demo import group_lag
 from streams.producer import make_producer
 
@@ -232,7 +232,7 @@ def test_mixed_stream_tasks_dispositions_supervision_audit_replay(
 
         dead = read_topic(s, [s.topics.deadletter])
         rejected = {
-            json.loads(base64.urlsafe_b64decode(v["payload"]))["event_id"]: v["reason"]
+            json.loads(original_value(s, json.dumps(v).encode()))["event_id"]: v["reason"]
             for _, v in dead
             if v["source"] == "dispositions"
         }

@@ -9,7 +9,6 @@ CLI, and each must move to ``signed`` on ``tasks.events`` with nothing dead-lett
 
 from __future__ import annotations
 
-import base64
 import json
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 from schemas.validation.uscc import make_uscc
+from streams.deadletters import original_value
 from streams.rekey import partition_of
 from tests.integration.conftest import ROOT, collect, produce, settings_env, tail_consumer
 
@@ -85,7 +85,7 @@ def test_cli_disposition_reaches_tasks_on_every_partition(live_settings, worker)
     seen = collect(events, lambda m: signed(m) >= set(chosen), timeout=120)
     events.close()
     dead = [
-        (v["reason"], json.loads(base64.urlsafe_b64decode(v["payload"])).get("task_id"))
+        (v["reason"], json.loads(original_value(s, json.dumps(v).encode())).get("task_id"))
         for t, v in opened + seen
         if t == s.topics.deadletter and v.get("source") == "dispositions"
     ]

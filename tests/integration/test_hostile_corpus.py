@@ -10,7 +10,6 @@ is 200. Black box only: topics, /metrics, /health and SQL, nothing of the worker
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import time
@@ -26,6 +25,7 @@ from confluent_kafka import Consumer, KafkaError, Message
 from config.settings import Settings
 from sinks.sql import make_engine
 from streams.admin import admin_client
+from streams.deadletters import original_value
 from streams.producer import make_producer
 from tests.hostile import corpus
 from tests.hostile.corpus import INGEST, LOOP, Case
@@ -198,7 +198,7 @@ def test_hostile_corpus_is_dead_lettered_and_good_records_open_their_tasks(  # t
         got.extend(collect(watch, lambda _: False, timeout=3))  # anything late or extra
         watch.close()
         letters = [v for topic, v in got if topic == t.deadletter]
-        assert_dead_letters(letters, hostile_at)
+        assert_dead_letters(s, letters, hostile_at)
         assert not good_at & {(v["topic"], v["partition"], v["offset"]) for v in letters}
 
         # the worker is alive and healthy; the task store holds every task, refused nothing
@@ -268,8 +268,11 @@ def assert_counters(
     assert total(m, "riskloop_agent_crashes_total") == 0
 
 
-def assert_dead_letters(letters: list[dict[str, Any]], hostile_at: dict[Where, Case]) -> None:
-    """One dead letter per hostile record, with its reason, field and (a prefix of) its bytes."""
+def assert_dead_letters(
+    s: Settings, letters: list[dict[str, Any]], hostile_at: dict[Where, Case]
+) -> None:
+    """One dead letter per hostile record, with its reason, field and (a prefix of) its bytes
+    (sealed under the test's dead-letter key: opened with it)."""
     places = Counter((v["topic"], v["partition"], v["offset"]) for v in letters)
     assert set(places) == set(hostile_at), (
         f"missing {[hostile_at[w].name for w in set(hostile_at) - set(places)]}, "
@@ -281,7 +284,7 @@ def assert_dead_letters(letters: list[dict[str, Any]], hostile_at: dict[Where, C
         assert letter["reason"] == case.reason, (case.name, letter["reason"], letter["message"])
         if case.field is not None:
             assert letter["field"] == case.field, (case.name, letter["field"])
-        payload = base64.urlsafe_b64decode(letter["payload"])
+        payload = original_value(s, json.dumps(letter).encode())
         original = case.value or b""
         if payload != original:  # too big to keep whole: a prefix, its size and hash
             assert original.startswith(payload), case.name

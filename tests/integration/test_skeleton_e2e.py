@@ -3,12 +3,12 @@ worker` subprocess, consume the alert (and the dead letter) — no mocks anywher
 
 from __future__ import annotations
 
-import base64
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
 from schemas.validation.uscc import make_uscc
+from streams.deadletters import original_value
 from tests.integration.conftest import collect, produce, tail_consumer
 
 
@@ -38,8 +38,8 @@ def test_failed_inspection_flows_to_alerts(live_settings, worker) -> None:  # ty
     ])  # fmt: skip
 
     def is_ours_dead(t: str, v: dict) -> bool:
-        return t == s.topics.deadletter and run.encode() in base64.urlsafe_b64decode(
-            v.get("payload", "")
+        return t == s.topics.deadletter and run.encode() in original_value(
+            s, json.dumps(v).encode()
         )
 
     def done(msgs: list[tuple[str, dict]]) -> bool:

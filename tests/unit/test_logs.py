@@ -118,3 +118,23 @@ def test_the_count_reaches_the_json_line(lines: io.StringIO) -> None:
     now[0] = 61.0
     kafka.error("Unable to request metadata")
     assert [line.get("suppressed") for line in written(lines)] == [None, 4]
+
+
+def test_personal_numbers_are_masked_in_every_line(lines: io.StringIO) -> None:
+    """Fields, the message, a stdlib logger's line and an exception's text: all masked."""
+    logs.get_logger("streams.test").warning(
+        "rejected 13812345678", text="身份证110101199003071234", nested={"tel": "0571-87654321"}
+    )
+    logging.getLogger("mode.services").error("call %s", "+86 139 1234 5678")
+    try:
+        raise ValueError("bad card 4111111111111111")
+    except ValueError:
+        logs.get_logger("streams.test").exception("failed")
+    out = lines.getvalue()
+    for number in ("13812345678", "199003071234", "87654321", "1234 5678", "111111111111"):
+        assert number not in out
+    first, second, third = written(lines)
+    assert first["event"] == "rejected 138****5678"
+    assert first["nested"] == {"tel": "0571-****4321"}
+    assert second["event"] == "call +86 139 **** 5678"
+    assert "bad card 411111******1111" in third["exception"]

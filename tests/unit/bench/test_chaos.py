@@ -72,11 +72,18 @@ def test_every_kind_of_garbage_is_not_a_valid_event(i: int) -> None:
     assert not isinstance(body, dict) or "uscc" not in body or not isinstance(body["uscc"], str)
 
 
-def test_dead_lettered_payloads_are_decoded_and_counted() -> None:
-    import base64
+def test_dead_lettered_payloads_are_opened_and_counted() -> None:
+    from datetime import UTC, datetime
 
-    rec = json.dumps({"payload": base64.urlsafe_b64encode(b"\xff\xfe x").decode()}).encode()
-    assert dead_lettered([("dl", rec), ("dl", rec)]) == {b"\xff\xfe x": 2}
+    from config.settings import Settings
+    from schemas.ingest import dead_letter
+    from streams.deadletters import sealer_of
+
+    s = Settings(_env_file=None, deadletter_key="k")  # type: ignore[call-arg]
+    rec = dead_letter(ValueError("x"), source="s", topic="t", key=None, payload=b"\xff\xfe x",
+                      now=datetime.now(UTC), sealer=sealer_of(s)).model_dump_json().encode()  # fmt: skip
+    assert b"\xff\xfe x" not in rec
+    assert dead_lettered(s, [("dl", rec), ("dl", rec)]) == {b"\xff\xfe x": 2}
 
 
 def test_probes_are_spread_through_the_load() -> None:

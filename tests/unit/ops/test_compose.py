@@ -229,7 +229,7 @@ def test_compose_env_generates_every_required_secret(tmp_path: Path) -> None:
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
     values = dict(line.split("=", 1) for line in env_file.read_text().splitlines())
     assert values["RISKLOOP_PG_PASSWORD"] == "kept-as-it-was" and values["OTHER"] == "1"
-    assert len({values[n] for n in COMPOSE_SECRETS}) == 3
+    assert len({values[n] for n in COMPOSE_SECRETS}) == len(COMPOSE_SECRETS)
     for _, _, raw in environments():
         interpolate(raw, values)  # nothing required is missing
 

@@ -114,6 +114,17 @@ def test_an_explicit_password_wins(dev: DevStackSettings) -> None:
     assert s.redis_secret == SecretStr("mine") and s.sql_secret == SecretStr("ours")
 
 
+def test_the_dead_letter_key_is_the_setting_else_the_dev_stacks(dev: DevStackSettings) -> None:
+    """``dev up`` makes the key (0600, like the passwords); a configured key wins over it."""
+    assert settings(dev).deadletter_secret is None  # none yet: the worker warns, seals nothing
+    key = ensure_secret(dev, "deadletter")
+    assert mode(dev.secret_file("deadletter")) == 0o600
+    assert settings(dev).deadletter_secret == SecretStr(key)
+    mine = settings(dev, deadletter_key=SecretStr("operators"))
+    assert mine.deadletter_secret == SecretStr("operators")
+    assert "operators" not in repr(mine)
+
+
 def test_copies_resolve_again(dev: DevStackSettings) -> None:
     """``with_overrides`` skips validation; the passwords are looked up when asked for."""
     pg_pw = ensure_secret(dev, "postgres")

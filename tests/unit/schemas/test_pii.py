@@ -1,0 +1,183 @@
+"""The masking policy (schemas/validation/pii.py): examples per kind, and properties that hold
+for any text — idempotent, never a longer visible digit run, no 7 original digits left."""
+
+from __future__ import annotations
+
+import doctest
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import schemas.validation.pii as pii
+from schemas.validation.pii import (
+    find_personal_numbers,
+    luhn_ok,
+    mask_address,
+    mask_for,
+    mask_name,
+    mask_pii,
+    resident_id_ok,
+)
+
+PROPS = settings(max_examples=200, deadline=None)
+
+
+def test_doctests() -> None:
+    assert doctest.testmod(pii).failed == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("13812345678", "138****5678"),
+        ("+8613812345678", "+86138****5678"),
+        ("0086 138-1234-5678", "0086 138-****-5678"),
+        ("0571-87654321", "0571-****4321"),
+        ("(0571)87654321", "(0571)****4321"),
+        ("010 6552 9988", "010 **** 9988"),
+        ("400-820-8820", "400-***-8820"),
+        ("11010519491231002X", "1101**********002X"),
+        ("110105491231002", "1101*******1002"),
+        ("4111 1111 1111 1111", "4111 11** **** 1111"),
+        ("6222021234567894", "622202******7894"),
+        ("联系 zhang.san@example.cn 谢谢", "联系 z***@example.cn 谢谢"),
+    ],
+)
+def test_each_kind_is_masked(text: str, masked: str) -> None:
+    assert mask_pii(text) == masked
+    assert mask_pii(masked) == masked
+
+
+def test_what_is_not_personal_stays() -> None:
+    # a digit run failing Luhn is an order number; times, amounts and short codes are not people
+    for text in ("订单1234567890123456", "2024-05-01T08:00:00", "罚款 5000 元", "330106"):
+        assert mask_pii(text) == text
+
+
+def test_a_long_hostile_string_is_masked_in_linear_time() -> None:
+    import time
+
+    start = time.monotonic()
+    assert mask_pii("a" * 200_000 + "1" * 200_000) == "a" * 200_000 + "1" * 200_000
+    assert mask_address("路" + "1" * 200_000) == "路" + "1" * 200_000
+    assert time.monotonic() - start < 2
+
+
+def test_checks() -> None:
+    assert resident_id_ok("11010519491231002X") and not resident_id_ok("110105194912310021")
+    assert luhn_ok("4111111111111111") and not luhn_ok("4111111111111112")
+
+
+def test_names_keep_the_surname() -> None:
+    assert mask_name("张三") == "张*"
+    assert mask_name("诸葛孔明") == "诸葛**"
+    assert mask_name("欧阳") == "欧*"  # two characters: a one-character surname and a name
+    assert mask_name("") == ""
+
+
+def test_addresses_keep_the_road() -> None:
+    assert mask_address("西湖区文三路90号3幢2单元501室") == "西湖区文三路**号*幢*单元***室"
+    assert mask_address("上城区解放路") == "上城区解放路"
+    assert mask_address("滨江区江南大道三号楼12层") == "滨江区江南大道*号楼**层"
+
+
+def test_views() -> None:
+    record = {
+        "task_id": "t-13812345678",
+        "entity_address": "文三路90号",
+        "complaint_text": "电话13812345678",
+        "complainant_name": "李小龙",
+        "items": [{"address": "文二路1号"}],
+    }
+    masked = mask_for("masked", record)
+    assert masked == {
+        "task_id": "t-13812345678",  # RiskLoop's own identifier, never a person's
+        "entity_address": "文三路**号",
+        "complaint_text": "电话138****5678",
+        "complainant_name": "李**",
+        "items": [{"address": "文二路*号"}],
+    }
+    full = mask_for("full", record)
+    assert full["entity_address"] == "文三路90号" and full["complainant_name"] == "李**"
+
+
+MOBILES = st.from_regex(r"1[3-9]\d{9}", fullmatch=True)
+LANDLINES = st.from_regex(r"0(?:10|2\d|[3-9]\d\d)-?[2-9]\d{6,7}", fullmatch=True)
+
+
+@st.composite
+def resident_ids(draw: st.DrawFn) -> str:
+    region = draw(st.from_regex(r"[1-6]\d{5}", fullmatch=True))
+    born = (
+        f"{draw(st.integers(1930, 2020))}{draw(st.integers(1, 12)):02}{draw(st.integers(1, 28)):02}"
+    )
+    body = region + born + draw(st.from_regex(r"\d{3}", fullmatch=True))
+    total = sum(int(d) * w for d, w in zip(body, pii._ID_WEIGHTS, strict=True))
+    return body + pii._ID_CHECK[total % 11]
+
+
+@st.composite
+def cards(draw: st.DrawFn) -> str:
+    body = draw(st.from_regex(r"62\d{13,16}", fullmatch=True))
+    for last in "0123456789":
+        if luhn_ok(body + last):
+            return body + last
+    raise AssertionError("one check digit always fits")
+
+
+NUMBERS = st.one_of(MOBILES, LANDLINES, resident_ids(), cards())
+AROUND = st.text(alphabet="ab 中文，。:电话@.x(", max_size=12)
+ANY_TEXT = st.text(alphabet="0123456789 -+()Xx@.ab中，", max_size=60)
+
+
+def _longest_digit_run(text: str) -> int:
+    return max((len(r) for r in re.findall(r"\d+", text)), default=0)
+
+
+@PROPS
+@given(ANY_TEXT)
+def test_masking_is_idempotent(text: str) -> None:
+    once = mask_pii(text)
+    assert mask_pii(once) == once
+
+
+@PROPS
+@given(ANY_TEXT)
+def test_no_digit_run_gets_longer(text: str) -> None:
+    assert _longest_digit_run(mask_pii(text)) <= _longest_digit_run(text)
+
+
+@PROPS
+@given(prefix=AROUND, number=NUMBERS, suffix=AROUND)
+def test_no_seven_original_digits_survive(prefix: str, number: str, suffix: str) -> None:
+    masked = mask_pii(prefix + number + suffix)
+    digits = re.sub(r"\D", "", number)
+    visible = "".join(ch if ch.isdigit() else "|" for ch in masked)
+    for i in range(len(digits) - 6):
+        assert digits[i : i + 7] not in visible
+    assert re.sub(r"[\dXx]", "", number) in masked or "-" in number  # separators stay
+    assert find_personal_numbers(prefix + number + suffix) == [number.replace("-", "")]
+
+
+def test_ingest_masks_every_complainant_field() -> None:
+    """The complaint record never holds a complainant's number or given name, nor the text's
+    numbers: masking happens before the model exists."""
+    import json
+    from datetime import UTC, datetime
+
+    from schemas.ingest import IngestLimits, decode_source
+
+    raw = {
+        "event_id": "c1", "event_time": "2024-05-01T08:00:00+08:00", "channel": "12345",
+        "text": "卡号4111111111111111，座机0571-87654321，邮箱li.si@example.cn",
+        "complainant_name": "欧阳小明", "complainant_phone": "+86 138 1234 5678",
+        "complainant_id": "11010519491231002X",
+    }  # fmt: skip
+    record = decode_source("complaints", json.dumps(raw).encode(), limits=IngestLimits(),
+                           now=datetime(2024, 5, 1, tzinfo=UTC))  # fmt: skip
+    assert record.complainant_name == "欧阳**"
+    assert record.complainant_phone == "+86 138 **** 5678"
+    assert record.complainant_id == "1101**********002X"
+    assert record.text == "卡号411111******1111,座机0571-****4321,邮箱l***@example.cn"  # NFKC: ，→,
