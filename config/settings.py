@@ -333,6 +333,18 @@ class Settings(BaseSettings):
     dev: DevStackSettings = Field(default_factory=DevStackSettings)
     deadlines: DeadlineSettings = Field(default_factory=DeadlineSettings)
     api_tokens: ApiTokens = Field(default_factory=ApiTokens)
+    control_signing_key: Path | None = Field(
+        None,
+        description="Ed25519 private key (OpenSSH format, e.g. `ssh-keygen -t ed25519`) signing"
+        " the control records this process publishes (CLI) or accepts (API, worker status);"
+        " unset: dev.state_dir/keys/control.key, generated 0600 on first use with its public"
+        " line in control.key.pub",
+    )
+    control_trusted_keys: Path | None = Field(
+        None,
+        description="file of the public keys whose control records workers accept (one"
+        " `ssh-ed25519 AAAA… comment` line each); unset: only the control_signing_key's own",
+    )
 
     @property
     def redis_secret(self) -> SecretStr | None:

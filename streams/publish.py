@@ -23,6 +23,7 @@ from rules.testing import failures, run_examples
 from schemas.errors import ConfigError, RiskLoopError
 from schemas.records import RulePackPublication
 from streams.admin import create_topics, require_broker
+from streams.control_keyring import load_keyring
 from streams.control_keys import is_version_key, name_of, publication_key
 from streams.producer import deliver, make_producer
 
@@ -38,12 +39,17 @@ def send(settings: Settings, topic: str, key: str, value: bytes | None) -> None:
 
 
 def send_all(settings: Settings, topic: str, records: Sequence[tuple[str, bytes | None]]) -> None:
-    """:func:`send` for several records, in order, each acknowledged before the next goes."""
+    """:func:`send` for several records, in order, each acknowledged before the next goes;
+    each signed with the publisher's key (``streams.control_keyring``): workers refuse
+    unsigned control records."""
+    keyring = load_keyring(settings)
     require_broker(settings)
     create_topics(settings)
     producer = make_producer(settings)
     for key, value in records:
-        deliver(producer, topic, key.encode(), value)
+        raw = key.encode()
+        headers = keyring.sign(topic, raw, value)
+        deliver(producer, topic, raw, value, headers=headers)
 
 
 def withdraw(settings: Settings, topic: str, name: str) -> list[str]:

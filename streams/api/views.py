@@ -41,6 +41,7 @@ from streams.api.bodies import (
     silence_from,
     warning_filters,
 )
+from streams.control import keyring
 from streams.control_keys import publication_key
 from streams.logs import get_logger
 from streams.state import plain
@@ -168,10 +169,15 @@ class Api:
         """A small JSON object body (dispositions, silences, assignments)."""
         return json_object(await self.body(request, self.app.riskloop_settings.api_max_body_bytes))
 
-    async def publish(self, topic: faust.TopicT, key: str, value: bytes) -> None:
-        """Produce one record through the worker's producer and wait for the broker's ack."""
+    async def publish(
+        self, topic: faust.TopicT, key: str, value: bytes, *, signed: bool = False
+    ) -> None:
+        """Produce one record through the worker's producer and wait for the broker's ack;
+        ``signed``: with the worker's signature (a control record its authorised caller sent)."""
+        raw = key.encode()
+        headers = keyring(self.app).sign(topic.get_topic_name(), raw, value) if signed else None
         try:
-            delivered = await topic.send(key=key.encode(), value=value)
+            delivered = await topic.send(key=raw, value=value, headers=headers)
             if inspect.isawaitable(delivered):
                 await asyncio.wait_for(delivered, PUBLISH_TIMEOUT)
         except (TimeoutError, OSError, KafkaError) as exc:
@@ -309,7 +315,10 @@ def register(app: RiskLoopApp) -> None:
                 now = rt.clock.now()
                 return self.json(await api.query_store(lambda s: silence_preview(s, silence, now)))
             await api.publish(
-                app.riskloop_topics.silences, silence.silence_id, silence.model_dump_json().encode()
+                app.riskloop_topics.silences,
+                silence.silence_id,
+                silence.model_dump_json().encode(),
+                signed=True,
             )
             log.info("silence published via API", silence=silence.silence_id, by=silence.creator)
             return self.json(silence.model_dump(mode="json"), status=202)
@@ -323,7 +332,8 @@ def register(app: RiskLoopApp) -> None:
             raw = await api.body(request, app.riskloop_settings.api_max_pack_bytes)
             pub = pack_publication(raw, who=who, now=rt.clock.now())
             key = publication_key(pub.name, pub.version, pub.content_hash)
-            await api.publish(app.riskloop_topics.rulepacks, key, pub.model_dump_json().encode())
+            value = pub.model_dump_json().encode()
+            await api.publish(app.riskloop_topics.rulepacks, key, value, signed=True)
             log.info("rule pack published via API", pack=pub.name, version=pub.version, by=who)
             body = pub.model_dump(mode="json", exclude={"yaml"})
             return self.json(body, status=202)
