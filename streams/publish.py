@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, Message, TopicPartition
 
 from config.settings import PROJECT_ROOT, Settings
 from loop.calendar import WorkingCalendar, YearCalendar, parse_year, shipped_calendar
@@ -70,6 +70,12 @@ def withdraw(settings: Settings, topic: str, name: str) -> list[str]:
 
 def read_all(settings: Settings, topic: str) -> Iterator[tuple[str, bytes | None]]:
     """Every record of a (compacted) control topic, oldest first, as (key, value)."""
+    for msg in read_records(settings, topic):
+        yield (msg.key() or b"").decode(), msg.value()
+
+
+def read_records(settings: Settings, topic: str) -> Iterator[Message]:
+    """Every record of a (compacted) control topic, oldest first, with its headers."""
     require_broker(settings)
     c = Consumer({"bootstrap.servers": settings.bootstrap_servers, "group.id": f"riskloop-cli-{uuid.uuid4().hex[:8]}",
                   "enable.auto.commit": False, "log_level": 0})  # fmt: skip
@@ -94,7 +100,7 @@ def read_all(settings: Settings, topic: str) -> Iterator[tuple[str, bytes | None
                 break
             if msg.error():
                 continue
-            yield (msg.key() or b"").decode(), msg.value()
+            yield msg
             partition, offset = msg.partition() or 0, msg.offset() or 0
             if offset + 1 >= ends[partition]:
                 done.add(partition)

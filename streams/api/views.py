@@ -242,10 +242,11 @@ def register(app: RiskLoopApp) -> None:
     async def close_store(app_: Any, **_: Any) -> None:
         api.close()
 
-    from streams.api import detail
+    from streams.api import detail, publishing
     from streams.api.detail import preview_flag, silence_preview
 
     detail.register(app, api)
+    publishing.register(app, api)
 
     @app.page("/openapi.json")
     class OpenApi(View):

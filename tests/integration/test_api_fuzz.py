@@ -52,6 +52,9 @@ ROLE_OF = {
     "POST /api/rulepacks": "modeller",
     "POST /api/tasks/{task_id}/dispositions": "department",
     "POST /api/tasks/{task_id}/assignments": "operator",
+    "POST /api/fencesets": "operator",
+    "POST /api/models": "modeller",
+    "POST /api/calendars": "operator",
 }
 CHECKS = ["not_a_server_error", "status_code_conformance", "content_type_conformance",
           "response_schema_conformance", "ignored_auth"]  # fmt: skip
