@@ -27,7 +27,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 """The checkout's root: defaults for data folders are relative to it, not to the caller's cwd."""
 
 WarningLevel = Literal["red", "orange", "yellow", "blue"]
-DevService = Literal["redis", "postgres"]
+DevService = Literal["redis", "postgres", "kafka-admin", "kafka-riskloop", "kafka-intake"]
 """The dev stack's services that have a password (Kafka and Prometheus have none: loopback)."""
 
 _LOOPBACK = {"127.0.0.1", "localhost"}
@@ -140,6 +140,12 @@ class DevStackSettings(_Group):
     kafka_port: int = Field(9092, description="broker listener port on 127.0.0.1")
     kafka_controller_port: int = Field(9093, description="KRaft controller port on 127.0.0.1")
     kafka_heap: str = Field("512m", description="broker JVM heap (-Xms/-Xmx)")
+    kafka_secure_port: int = Field(
+        9094, description="SASL/SCRAM listener of the opt-in secured broker (`dev kafka-secure`)"
+    )
+    kafka_secure_controller_port: int = Field(
+        9095, description="KRaft controller port of the opt-in secured broker"
+    )
     redis_port: int = Field(6379, description="Redis port on 127.0.0.1")
     postgres_port: int = Field(5432, description="PostgreSQL port on 127.0.0.1")
     postgres_user: str = Field("riskloop", description="PostgreSQL role created by `dev up`")
@@ -268,7 +274,9 @@ class Settings(BaseSettings):
         "assignments); larger ones are refused with 413 before they are read",
     )
     api_max_pack_bytes: int = Field(
-        1024 * 1024, gt=0, description="largest rule pack POSTed to /api/rulepacks (413 above)"
+        1024 * 1024,
+        gt=0,
+        description="largest rule pack, fence set or calendar POSTed to the API (413 above)",
     )
     log_level: str = Field("INFO", description="log level")
     log_format: Literal["auto", "json", "console"] = Field(

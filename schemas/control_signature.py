@@ -11,8 +11,11 @@ exactly what every reader (rollback, ``control status``, older tools) already pa
 
 The canonical form length-prefixes every field, so no two different records share one, and it
 names the topic, so a record signed for ``control.silences`` cannot be replayed onto another
-control topic. Replaying a signed record on its own topic is harmless: it is the same version
-with the same content hash, which the workers already treat as "unchanged".
+control topic. A signed record copied back onto its own topic later is a replay: a silence
+that was since expired, a fence set or calendar since replaced would come back. So a worker
+keeps, per topic and name, the signing time of the latest record it accepted and refuses one
+signed earlier (:func:`not_older`): log order then decides the same way live and at every
+restart. (The exact latest record again is let through: the same content is "unchanged".)
 
 >>> from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 >>> from datetime import UTC, datetime
@@ -51,7 +54,7 @@ HEADERS = (KEY_ID_HEADER, SIGNED_AT_HEADER, SIGNATURE_HEADER)
 _DOMAIN = b"riskloop-control-record-v1"
 _NONE = 0xFFFF_FFFF_FFFF_FFFF  # length marker of an absent key or value (a tombstone)
 
-Reason = Literal["ok", "unsigned", "malformed", "unknown_key", "bad_signature"]
+Reason = Literal["ok", "unsigned", "malformed", "unknown_key", "bad_signature", "replayed"]
 Headers = Iterable[tuple[str | bytes, str | bytes | None]] | Mapping[str, str | bytes | None]
 
 
@@ -134,6 +137,29 @@ def verify(
     except InvalidSignature:
         return Verdict("bad_signature", kid, at, f"the signature of {kid} does not match")
     return Verdict("ok", kid, at)
+
+
+def not_older(verdict: Verdict, latest: str | None) -> Verdict:
+    """``verdict``, or a ``replayed`` one if it was signed before ``latest`` (the signing time
+    of the newest record accepted for the same topic and name). Times are the signers' clocks:
+    publishers must keep them roughly right (NTP), as for any audit trail.
+
+    >>> ok = Verdict("ok", "k", "2026-12-02T10:00:00+00:00")
+    >>> not_older(ok, "2026-12-02T09:00:00+00:00").reason, not_older(ok, None).reason
+    ('ok', 'ok')
+    >>> not_older(ok, "2026-12-02T11:00:00+00:00").reason
+    'replayed'
+    """
+    if not verdict.ok or latest is None:
+        return verdict
+    try:
+        older = datetime.fromisoformat(verdict.signed_at) < datetime.fromisoformat(latest)
+    except (ValueError, TypeError):
+        return Verdict("malformed", verdict.key_id, verdict.signed_at, "signing time is no date")
+    if older:
+        detail = f"signed {verdict.signed_at}, before the accepted record of {latest}"
+        return Verdict("replayed", verdict.key_id, verdict.signed_at, detail)
+    return verdict
 
 
 def _signature_headers(headers: Headers) -> dict[str, bytes]:

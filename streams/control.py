@@ -33,6 +33,7 @@ from loop.calendar import WorkingCalendar, load_dir, parse_year
 from loop.silences import Silence, check_limits
 from rules.compiler import CompiledPack, load_pack
 from rules.registry import ActivationStatus, decides_alone
+from schemas.control_signature import not_older
 from schemas.records import RulePackPublication
 from streams.control_keyring import Keyring, load_keyring
 from streams.control_keys import check_key, is_version_key, name_of
@@ -56,6 +57,8 @@ class ControlState:
     )
     producer: AIOKafkaProducer | None = None
     keyring: Keyring | None = None  # loaded by the runner before start (a bad file stops it)
+    signed_at: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(topic, name) → signing time of the latest record accepted: older ones are replays."""
 
 
 def keyring(app: RiskLoopApp) -> Keyring:
@@ -156,13 +159,17 @@ async def replay_pack(app: RiskLoopApp, records: list[tuple[bytes | None, bytes 
 async def signed(app: RiskLoopApp, topic: str, handler: Any, msg: ConsumerRecord[Any, Any]) -> bool:
     """Is this control record signed by a trusted key and unchanged? If not, it is refused
     before anything reads its value: a status record, a metric, a log line; the active version
-    stays. (A replayed old record verifies: the same version again changes nothing.)"""
+    stays. So is an old signed record copied back onto the topic: one signed before the latest
+    accepted record of its name (``schemas.control_signature.not_older``)."""
+    name = name_of((msg.key or b"").decode(errors="replace"))
+    latest = app.riskloop_control.signed_at
     verdict = keyring(app).verify(topic, msg.key, msg.value, msg.headers)
+    verdict = not_older(verdict, latest.get((topic, name)))
     if verdict.ok:
+        latest[(topic, name)] = verdict.signed_at
         return True
     rt = app.riskloop_runtime
     kind = handler.__name__.removeprefix("apply_")
-    name = name_of((msg.key or b"").decode(errors="replace"))
     rt.metrics.control_refused.labels(topic, verdict.reason).inc()
     rt.metrics.hotloads.labels(kind, "refused").inc()
     reason = f"signature {verdict.reason}: {verdict.detail}"

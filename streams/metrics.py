@@ -196,7 +196,8 @@ class Metrics:
         self.control_refused = Counter(
             f"{p}_control_refused",
             "Control records refused before reading because their signature did not verify "
-            "(reason: unsigned, malformed, unknown_key, bad_signature)",
+            "or it was signed before the latest accepted record of its name "
+            "(reason: unsigned, malformed, unknown_key, bad_signature, replayed)",
             ["topic", "reason"],
             registry=r,
         )

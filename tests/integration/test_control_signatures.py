@@ -5,7 +5,8 @@ the worker's signed answer. Then three records written straight to ``control.rul
 the CLI — unsigned, signed by a key nobody trusts, and a genuinely signed one whose value was
 changed afterwards — are each refused with a status record and counted in
 ``riskloop_control_refused_total{topic,reason}`` (read from the worker's /metrics), and the
-pack the CLI published keeps scoring.
+pack the CLI published keeps scoring. Last, the genuinely signed record of 1.0.0, copied back
+onto the topic after 1.1.0 was published, is refused as a replay.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ from config.settings import Settings
 from schemas.control_signature import sign
 from schemas.validation.uscc import make_uscc
 from streams.control_keyring import load_keyring
+from streams.control_keys import publication_key
 from streams.hotload_answers import publish_and_collect
 from streams.producer import deliver, make_producer
-from streams.publish import prepare_pack, send_pack
+from streams.publish import prepare_pack, read_records, send_pack
 from tests.integration.conftest import tail_consumer, wait_ready
 from tests.integration.test_hotload import write_pack
 
@@ -116,5 +118,20 @@ def test_unsigned_foreign_and_tampered_packs_are_refused_and_the_signed_one_keep
         versions = [r["version"] for r in alert["reasons"] if r["id"] == ids["rule"]]
         if alert["entity"] == uscc and versions:
             assert versions == ["1.0.0"], alert["reasons"]
-            return
-    raise AssertionError("the signed pack did not score the event")
+            break
+    else:
+        raise AssertionError("the signed pack did not score the event")
+
+    # a replay: the genuinely signed 1.0.0 record copied back after 1.1.0 was published
+    newer = prepare_pack(write_pack(tmp_path, "1.1.0", condition=cond, score=20, ids=ids), "t")
+    answers = publish_and_collect(
+        s, lambda: send_pack(s, newer), kind="rulepack", name=pub.name, version="1.1.0"
+    )
+    assert [a["status"] for a in answers.by_worker.values()] == ["accepted"], answers
+    old_key = publication_key(pub.name, pub.version, pub.content_hash).encode()
+    (original,) = [m for m in read_records(s, topic) if m.key() == old_key]
+    deliver(producer, topic, old_key, original.value(), headers=original.headers())
+    wait_refusal(s, status, ids["name"], "signature replayed")
+    assert refused_counts(base).get((topic, "replayed")) == 1.0
+    active = requests.get(f"{base}/api/active", timeout=10).json()["active"]["rulepack"]
+    assert active[ids["name"]] == "1.1.0"

@@ -15,6 +15,7 @@ from schemas.control_signature import (
     SIGNED_AT_HEADER,
     canonical,
     key_id,
+    not_older,
     parse_trusted,
     public_line,
     sign,
@@ -122,3 +123,17 @@ def test_trusted_keys_file_reads_openssh_lines_and_refuses_other_keys(
     rsa_line = rsa.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
     with pytest.raises(ConfigError, match=r"trusted.pub:2: not an Ed25519 key"):
         parse_trusted(f"\n{rsa_line.decode()} x\n", "trusted.pub")
+
+
+def test_a_record_signed_before_the_latest_accepted_one_is_a_replay(
+    signer: Ed25519PrivateKey,
+) -> None:
+    trusted = trusted_of(signer)
+    old = verify(trusted, TOPIC, KEY, VALUE, sign(signer, TOPIC, KEY, VALUE, NOW))
+    later = NOW.replace(hour=19).isoformat()
+    assert not_older(old, later).reason == "replayed"
+    assert not_older(old, old.signed_at).ok  # the latest record itself again: unchanged
+    assert not_older(old, None).ok
+    unsigned = verify(trusted, TOPIC, KEY, VALUE, None)
+    assert not_older(unsigned, later).reason == "unsigned"  # the first refusal stands
+    assert not_older(old, "yesterday").reason == "malformed"
