@@ -103,8 +103,14 @@ def generate_key(path: Path) -> None:
     Written to a temporary file and linked into place, so two processes starting at once end
     with one key, and nobody reads a half-written one.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.parent.chmod(0o700)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.chmod(0o700)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create the control signing key in {path.parent} ({exc.strerror}); "
+            "set RISKLOOP_CONTROL_SIGNING_KEY to a key file"
+        ) from exc
     private = Ed25519PrivateKey.generate()
     pem = private.private_bytes(
         serialization.Encoding.PEM,

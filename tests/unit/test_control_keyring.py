@@ -69,3 +69,10 @@ def test_records_of_a_key_outside_the_trusted_file_do_not_verify(tmp_path: Path)
 def test_an_unreadable_trusted_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read trusted control keys"):
         load_keyring(_settings(tmp_path, control_trusted_keys=tmp_path / "absent.pub"))
+
+
+def test_a_key_folder_that_cannot_be_made_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "state"
+    blocker.write_text("a file where the folder should be", encoding="utf-8")
+    with pytest.raises(ConfigError, match="cannot create the control signing key"):
+        load_keyring(_settings(tmp_path))
