@@ -211,12 +211,26 @@ def _shipped(settings: Settings, name: str, newer_than: str) -> RulePackPublicat
     return None
 
 
+def status_records(settings: Settings) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``control.status`` oldest first, as (key, record): only records signed by a trusted key
+    (anyone could write "accepted" there) and that are JSON objects."""
+    keyring = load_keyring(settings)
+    topic = settings.topics.status
+    for msg in read_records(settings, topic):
+        value = msg.value()
+        if value is None or not keyring.verify(topic, msg.key(), value, msg.headers()).ok:
+            continue
+        try:
+            record = json.loads(value)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            yield (msg.key() or b"").decode(errors="replace"), record
+
+
 def worker_status(settings: Settings) -> list[dict[str, Any]]:
-    """The latest status record per worker and hot-loaded thing."""
-    latest: dict[str, dict[str, Any]] = {}
-    for key, value in read_all(settings, settings.topics.status):
-        if value is not None:
-            latest[key] = json.loads(value)
+    """The latest signed status record per worker and hot-loaded thing."""
+    latest = dict(status_records(settings))
     return sorted(latest.values(), key=lambda s: (s["kind"], s["name"], s["worker"]))
 
 
@@ -336,9 +350,8 @@ def active_models(settings: Settings) -> list[dict[str, Any]]:
     stopped still appear (status records are compacted, not expired): ``at`` tells how old.
     """
     active: dict[tuple[str, str], dict[str, Any]] = {}
-    for _, value in read_all(settings, settings.topics.status):
-        record = json.loads(value) if value is not None else None
-        if record is None or record.get("kind") != "model":
+    for _, record in status_records(settings):
+        if record.get("kind") != "model":
             continue
         key = (record["worker"], record["name"])
         row = active.setdefault(
