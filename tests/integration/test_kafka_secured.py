@@ -16,12 +16,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from confluent_kafka import KafkaError, Producer
+from confluent_kafka import KafkaError
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from config.settings import Settings, TopicSettings
 from infra import kafka_secure
 from infra.kafka_secure import PRINCIPALS, SecureKafka
+from streams.producer import make_producer
 from tests.integration.conftest import free_port
 
 BUDGET = 90.0
@@ -48,7 +49,8 @@ def secured(tmp_path: Path) -> Iterator[tuple[SecureKafka, float]]:
 def write(config: dict[str, str | int | float | bool], topic: str) -> KafkaError | None:
     """One record produced with ``config``; the delivery error (None: acknowledged)."""
     outcome: list[KafkaError | None] = []
-    producer = Producer({"message.timeout.ms": 15000, **config})
+    bootstrap = str(config["bootstrap.servers"])  # idempotent, as every RiskLoop producer
+    producer = make_producer(bootstrap, {"message.timeout.ms": 15000, **config})
     producer.produce(topic, key=b"k", value=b"v", on_delivery=lambda err, _m: outcome.append(err))
     producer.flush(20)
     assert outcome, f"no delivery report for {topic}"
