@@ -74,6 +74,16 @@ def read_all(settings: Settings, topic: str) -> Iterator[tuple[str, bytes | None
         yield (msg.key() or b"").decode(), msg.value()
 
 
+def read_signed(settings: Settings, topic: str) -> Iterator[tuple[str, bytes | None]]:
+    """:func:`read_all`, but only the records signed by a trusted key: the others were refused
+    by every worker, so they are no version, no rollback target and nothing to show as live
+    (a rollback would otherwise re-sign, and so launder, what a stranger wrote)."""
+    keyring = load_keyring(settings)
+    for msg in read_records(settings, topic):
+        if keyring.verify(topic, msg.key(), msg.value(), msg.headers()).ok:
+            yield (msg.key() or b"").decode(), msg.value()
+
+
 def read_records(settings: Settings, topic: str) -> Iterator[Message]:
     """Every record of a (compacted) control topic, oldest first, with its headers."""
     require_broker(settings)
@@ -147,7 +157,7 @@ def rollback_pack(settings: Settings, name: str, who: str) -> RulePackPublicatio
     (a tombstone under the name) starts the history afresh.
     """
     versions: list[RulePackPublication] = []
-    for key, value in read_all(settings, settings.topics.rulepacks):
+    for key, value in read_signed(settings, settings.topics.rulepacks):
         if name_of(key) != name:
             continue
         if value is None:
@@ -214,18 +224,13 @@ def _shipped(settings: Settings, name: str, newer_than: str) -> RulePackPublicat
 def status_records(settings: Settings) -> Iterator[tuple[str, dict[str, Any]]]:
     """``control.status`` oldest first, as (key, record): only records signed by a trusted key
     (anyone could write "accepted" there) and that are JSON objects."""
-    keyring = load_keyring(settings)
-    topic = settings.topics.status
-    for msg in read_records(settings, topic):
-        value = msg.value()
-        if value is None or not keyring.verify(topic, msg.key(), value, msg.headers()).ok:
-            continue
+    for key, value in read_signed(settings, settings.topics.status):
         try:
-            record = json.loads(value)
+            record = json.loads(value or b"null")
         except ValueError:
             continue
         if isinstance(record, dict):
-            yield (msg.key() or b"").decode(errors="replace"), record
+            yield key, record
 
 
 def worker_status(settings: Settings) -> list[dict[str, Any]]:
@@ -249,7 +254,7 @@ def rollback_fenceset(settings: Settings, name: str) -> tuple[str, str]:
     from geo.fences import parse_fence_set
 
     versions: list[tuple[str, bytes]] = []
-    for key, value in read_all(settings, settings.topics.geofences):
+    for key, value in read_signed(settings, settings.topics.geofences):
         if name_of(key) != name:
             continue
         if value is None:
@@ -319,7 +324,7 @@ def _model_history(settings: Settings, name: str) -> Iterator[ModelPublication]:
 
     from models.publication import ModelPublication, build
 
-    for key, value in read_all(settings, settings.topics.models):
+    for key, value in read_signed(settings, settings.topics.models):
         if name_of(key) != name or value is None:
             continue  # workers ignore model tombstones: so does the history
         try:
@@ -375,7 +380,7 @@ def publish_calendar(settings: Settings, path: Path) -> YearCalendar:
 def live_calendar(settings: Settings) -> WorkingCalendar:
     """The calendar workers run: the shipped notices with the published ones over them
     (the latest record per year on control.calendars; a tombstone withdraws it)."""
-    published: dict[str, bytes | None] = dict(read_all(settings, settings.topics.calendars))
+    published: dict[str, bytes | None] = dict(read_signed(settings, settings.topics.calendars))
     calendar = shipped_calendar()
     for year, value in sorted(published.items()):
         if value is None:

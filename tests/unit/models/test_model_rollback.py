@@ -97,7 +97,7 @@ def topic(monkeypatch: pytest.MonkeyPatch) -> tuple[list[tuple[str, bytes | None
         records.append((key, value))
         sent.append(ModelPublication.model_validate_json(value or b""))
 
-    monkeypatch.setattr(publish, "read_all", lambda _s, _t: iter(list(records)))
+    monkeypatch.setattr(publish, "read_signed", lambda _s, _t: iter(list(records)))
     monkeypatch.setattr(publish, "send", send)
     return records, sent
 
