@@ -15,8 +15,8 @@ WORKDIR /src
 COPY . .
 RUN pip install . \
  && useradd --system --uid 10001 --home-dir /data riskloop \
- && mkdir -p /data/worker \
- && chown -R riskloop /data
+ && mkdir -p /data/worker /state/keys \
+ && chown -R riskloop /data /state
 
 USER riskloop
 WORKDIR /data

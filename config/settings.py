@@ -27,9 +27,12 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 """The checkout's root: defaults for data folders are relative to it, not to the caller's cwd."""
 
 WarningLevel = Literal["red", "orange", "yellow", "blue"]
-DevService = Literal["redis", "postgres", "deadletter"]
-"""The dev stack's generated secrets: the passwords of the services that have one (Kafka and
-Prometheus have none: loopback) and the key dead-letter originals are sealed under."""
+DevService = Literal[
+    "redis", "postgres", "deadletter", "kafka-admin", "kafka-riskloop", "kafka-intake"
+]
+"""The dev stack's generated secrets: the passwords of the services that have one (the plain
+Kafka listener and Prometheus have none: loopback; the secured broker's principals do) and the
+key dead-letter originals are sealed under."""
 
 _LOOPBACK = {"127.0.0.1", "localhost"}
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]*):[^@/\s]*@")
@@ -141,6 +144,12 @@ class DevStackSettings(_Group):
     kafka_port: int = Field(9092, description="broker listener port on 127.0.0.1")
     kafka_controller_port: int = Field(9093, description="KRaft controller port on 127.0.0.1")
     kafka_heap: str = Field("512m", description="broker JVM heap (-Xms/-Xmx)")
+    kafka_secure_port: int = Field(
+        9094, description="SASL/SCRAM listener of the opt-in secured broker (`dev kafka-secure`)"
+    )
+    kafka_secure_controller_port: int = Field(
+        9095, description="KRaft controller port of the opt-in secured broker"
+    )
     redis_port: int = Field(6379, description="Redis port on 127.0.0.1")
     postgres_port: int = Field(5432, description="PostgreSQL port on 127.0.0.1")
     postgres_user: str = Field("riskloop", description="PostgreSQL role created by `dev up`")
@@ -298,7 +307,9 @@ class Settings(BaseSettings):
         "assignments); larger ones are refused with 413 before they are read",
     )
     api_max_pack_bytes: int = Field(
-        1024 * 1024, gt=0, description="largest rule pack POSTed to /api/rulepacks (413 above)"
+        1024 * 1024,
+        gt=0,
+        description="largest rule pack, fence set or calendar POSTed to the API (413 above)",
     )
     log_level: str = Field("INFO", description="log level")
     log_format: Literal["auto", "json", "console"] = Field(
@@ -370,6 +381,18 @@ class Settings(BaseSettings):
     dev: DevStackSettings = Field(default_factory=DevStackSettings)
     deadlines: DeadlineSettings = Field(default_factory=DeadlineSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    control_signing_key: Path | None = Field(
+        None,
+        description="Ed25519 private key (OpenSSH format, e.g. `ssh-keygen -t ed25519`) signing"
+        " the control records this process publishes (CLI) or accepts (API, worker status);"
+        " unset: dev.state_dir/keys/control.key, generated 0600 on first use with its public"
+        " line in control.key.pub",
+    )
+    control_trusted_keys: Path | None = Field(
+        None,
+        description="file of the public keys whose control records workers accept (one"
+        " `ssh-ed25519 AAAA… comment` line each); unset: only the control_signing_key's own",
+    )
 
     @property
     def redis_secret(self) -> SecretStr | None:

@@ -6,7 +6,9 @@ never leaves a refused version as the only one of its name. They must reach *eve
 not one member of a consumer group, so each worker reads them with its own group-less consumer
 from the beginning, validates and compiles each version, and swaps it in with one reference
 assignment between two events. A version that fails is refused with a status record on
-``control.status`` and a metric; the active one keeps running. Source agents wait until the
+``control.status`` and a metric; the active one keeps running. So is a record that is not
+signed by a trusted key (``schemas.control_signature``): nobody who can merely write to Kafka
+can change what the workers score with. Source agents wait until the
 control topics have been read up to where they stood at start, so no event is scored by a
 stale pack after a restart.
 
@@ -23,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
 
 from geo.fences import CompiledFenceSet, parse_fence_set
@@ -31,7 +33,9 @@ from loop.calendar import WorkingCalendar, load_dir, parse_year
 from loop.silences import Silence, check_limits
 from rules.compiler import CompiledPack, load_pack
 from rules.registry import ActivationStatus, decides_alone
+from schemas.control_signature import not_older
 from schemas.records import RulePackPublication
+from streams.control_keyring import Keyring, load_keyring
 from streams.control_keys import check_key, is_version_key, name_of
 from streams.logs import get_logger
 from streams.producer import make_async_producer
@@ -52,6 +56,17 @@ class ControlState:
         default_factory=list
     )
     producer: AIOKafkaProducer | None = None
+    keyring: Keyring | None = None  # loaded by the runner before start (a bad file stops it)
+    signed_at: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(topic, name) → signing time of the latest record accepted: older ones are replays."""
+
+
+def keyring(app: RiskLoopApp) -> Keyring:
+    """The worker's keyring: signs its status records and what its API publishes."""
+    state = app.riskloop_control
+    if state.keyring is None:
+        state.keyring = load_keyring(app.riskloop_settings)
+    return state.keyring
 
 
 def status_record(
@@ -106,6 +121,8 @@ async def run_control_plane(app: RiskLoopApp) -> None:
             batches = await consumer.getmany(timeout_ms=500)
             for tp, messages in batches.items():
                 for msg in messages:
+                    if not await signed(app, tp.topic, handlers[tp.topic], msg):
+                        continue
                     if tp.topic == t.rulepacks and not app.riskloop_control.ready.is_set():
                         hold(held, msg.key, msg.value)
                         continue
@@ -139,17 +156,40 @@ async def replay_pack(app: RiskLoopApp, records: list[tuple[bytes | None, bytes 
         await apply(app, apply_rulepack, key, value)
 
 
+async def signed(app: RiskLoopApp, topic: str, handler: Any, msg: ConsumerRecord[Any, Any]) -> bool:
+    """Is this control record signed by a trusted key and unchanged? If not, it is refused
+    before anything reads its value: a status record, a metric, a log line; the active version
+    stays. So is an old signed record copied back onto the topic: one signed before the latest
+    accepted record of its name (``schemas.control_signature.not_older``)."""
+    name = name_of((msg.key or b"").decode(errors="replace"))
+    latest = app.riskloop_control.signed_at
+    verdict = keyring(app).verify(topic, msg.key, msg.value, msg.headers)
+    verdict = not_older(verdict, latest.get((topic, name)))
+    if verdict.ok:
+        latest[(topic, name)] = verdict.signed_at
+        return True
+    rt = app.riskloop_runtime
+    kind = handler.__name__.removeprefix("apply_")
+    rt.metrics.control_refused.labels(topic, verdict.reason).inc()
+    rt.metrics.hotloads.labels(kind, "refused").inc()
+    reason = f"signature {verdict.reason}: {verdict.detail}"
+    log.warning("control record refused", topic=topic, kind=kind, name=name,
+                reason=verdict.reason, detail=verdict.detail, offset=msg.offset)  # fmt: skip
+    await send_status(app, status_record(rt.worker_id, kind, name, "", "refused", reason))
+    return False
+
+
 async def send_status(app: RiskLoopApp, record: dict[str, Any]) -> None:
-    """A status record on control.status, keyed worker|kind|name (compacted: latest wins)."""
+    """A status record on control.status, keyed worker|kind|name (compacted: latest wins),
+    signed with the worker's key: ``rules publish`` believes only signed answers."""
     producer = app.riskloop_control.producer
     if producer is None:
         return
+    topic = app.riskloop_settings.topics.status
     key = f"{record['worker']}|{record['kind']}|{record['name']}".encode()
-    await producer.send_and_wait(
-        app.riskloop_settings.topics.status,
-        key=key,
-        value=json.dumps(record, ensure_ascii=False).encode(),
-    )
+    value = json.dumps(record, ensure_ascii=False).encode()
+    headers = keyring(app).sign(topic, key, value)
+    await producer.send_and_wait(topic, key=key, value=value, headers=headers)
 
 
 async def announce(app: RiskLoopApp) -> None:

@@ -4,6 +4,7 @@
 worker then refused. Here the CLI counts the live workers (the members of the workers' consumer
 group, ``app_id``), notes where ``control.status`` ends, publishes, and reads the status records
 that follow until each live worker has answered for that pack and version, or the time is up.
+Only status records signed by a trusted key count: anyone could write "accepted" to the topic.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from confluent_kafka import KafkaException
 
 from config.settings import Settings
+from streams.control_keyring import load_keyring
 from streams.verdicts import TopicTail
 
 HOTLOAD_TIMEOUT = 30.0
@@ -64,6 +66,7 @@ def publish_and_collect(
     timeout: float = HOTLOAD_TIMEOUT,
 ) -> Answers:
     """``send()`` the publication and collect each live worker's status on it."""
+    keyring = load_keyring(settings)  # an answer not signed by a trusted worker is no answer
     expected = live_workers(settings)
     tail = TopicTail(settings, settings.topics.status)
     try:
@@ -71,8 +74,9 @@ def publish_and_collect(
         answers = Answers(expected)
         if expected == 0:
             return answers
-        for value in tail.values(timeout):
-            record = _status(value)
+        for msg in tail.messages(timeout):
+            verdict = keyring.verify(tail.topic, msg.key(), msg.value(), msg.headers())
+            record = _status(msg.value()) if verdict.ok else None
             if record is None or not _answers(record, settings, kind, name, version):
                 continue
             answers.by_worker[record["worker"]] = record
@@ -83,7 +87,9 @@ def publish_and_collect(
         tail.close()
 
 
-def _status(value: bytes) -> dict[str, Any] | None:
+def _status(value: bytes | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
     try:
         record = json.loads(value)
     except ValueError:

@@ -193,6 +193,14 @@ class Metrics:
         self.hotloads = Counter(
             f"{p}_hotloads", "Hot-load attempts", ["kind", "status"], registry=r
         )
+        self.control_refused = Counter(
+            f"{p}_control_refused",
+            "Control records refused before reading because their signature did not verify "
+            "or it was signed before the latest accepted record of its name "
+            "(reason: unsigned, malformed, unknown_key, bad_signature, replayed)",
+            ["topic", "reason"],
+            registry=r,
+        )
         self.active_version = Info(
             f"{p}_active",
             "Active versions of packs, models, fence sets",

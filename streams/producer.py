@@ -63,7 +63,12 @@ def make_async_producer(settings: Settings, **kwargs: Any) -> AIOKafkaProducer:
 
 
 def deliver(
-    producer: Producer, topic: str, key: bytes | None, value: bytes | None, timeout: float = 30
+    producer: Producer,
+    topic: str,
+    key: bytes | None,
+    value: bytes | None,
+    timeout: float = 30,
+    headers: list[tuple[str, bytes]] | None = None,
 ) -> None:
     """Produce one record and return only once the broker acknowledged it; else one clear line.
 
@@ -75,7 +80,8 @@ def deliver(
     def report(err: KafkaError | None, _msg: Message) -> None:
         outcome.append(err)
 
-    producer.produce(topic, key=key, value=value, on_delivery=report)
+    sent: Any = headers  # confluent's stub wants list[tuple[str, str | bytes | None]] (invariant)
+    producer.produce(topic, key=key, value=value, headers=sent, on_delivery=report)
     left = producer.flush(timeout)
     if outcome and outcome[0] is not None:
         raise InfraError(f"the broker refused the record for {topic}: {outcome[0].str()}")

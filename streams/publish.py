@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, Message, TopicPartition
 
 from config.settings import PROJECT_ROOT, Settings
 from loop.calendar import WorkingCalendar, YearCalendar, parse_year, shipped_calendar
@@ -23,6 +23,7 @@ from rules.testing import failures, run_examples
 from schemas.errors import ConfigError, RiskLoopError
 from schemas.records import RulePackPublication
 from streams.admin import create_topics, require_broker
+from streams.control_keyring import load_keyring
 from streams.control_keys import is_version_key, name_of, publication_key
 from streams.producer import deliver, make_producer
 
@@ -38,12 +39,17 @@ def send(settings: Settings, topic: str, key: str, value: bytes | None) -> None:
 
 
 def send_all(settings: Settings, topic: str, records: Sequence[tuple[str, bytes | None]]) -> None:
-    """:func:`send` for several records, in order, each acknowledged before the next goes."""
+    """:func:`send` for several records, in order, each acknowledged before the next goes;
+    each signed with the publisher's key (``streams.control_keyring``): workers refuse
+    unsigned control records."""
+    keyring = load_keyring(settings)
     require_broker(settings)
     create_topics(settings)
     producer = make_producer(settings)
     for key, value in records:
-        deliver(producer, topic, key.encode(), value)
+        raw = key.encode()
+        headers = keyring.sign(topic, raw, value)
+        deliver(producer, topic, raw, value, headers=headers)
 
 
 def withdraw(settings: Settings, topic: str, name: str) -> list[str]:
@@ -64,6 +70,22 @@ def withdraw(settings: Settings, topic: str, name: str) -> list[str]:
 
 def read_all(settings: Settings, topic: str) -> Iterator[tuple[str, bytes | None]]:
     """Every record of a (compacted) control topic, oldest first, as (key, value)."""
+    for msg in read_records(settings, topic):
+        yield (msg.key() or b"").decode(), msg.value()
+
+
+def read_signed(settings: Settings, topic: str) -> Iterator[tuple[str, bytes | None]]:
+    """:func:`read_all`, but only the records signed by a trusted key: the others were refused
+    by every worker, so they are no version, no rollback target and nothing to show as live
+    (a rollback would otherwise re-sign, and so launder, what a stranger wrote)."""
+    keyring = load_keyring(settings)
+    for msg in read_records(settings, topic):
+        if keyring.verify(topic, msg.key(), msg.value(), msg.headers()).ok:
+            yield (msg.key() or b"").decode(), msg.value()
+
+
+def read_records(settings: Settings, topic: str) -> Iterator[Message]:
+    """Every record of a (compacted) control topic, oldest first, with its headers."""
     require_broker(settings)
     c = Consumer({"bootstrap.servers": settings.bootstrap_servers, "group.id": f"riskloop-cli-{uuid.uuid4().hex[:8]}",
                   "enable.auto.commit": False, "log_level": 0})  # fmt: skip
@@ -88,7 +110,7 @@ def read_all(settings: Settings, topic: str) -> Iterator[tuple[str, bytes | None
                 break
             if msg.error():
                 continue
-            yield (msg.key() or b"").decode(), msg.value()
+            yield msg
             partition, offset = msg.partition() or 0, msg.offset() or 0
             if offset + 1 >= ends[partition]:
                 done.add(partition)
@@ -135,7 +157,7 @@ def rollback_pack(settings: Settings, name: str, who: str) -> RulePackPublicatio
     (a tombstone under the name) starts the history afresh.
     """
     versions: list[RulePackPublication] = []
-    for key, value in read_all(settings, settings.topics.rulepacks):
+    for key, value in read_signed(settings, settings.topics.rulepacks):
         if name_of(key) != name:
             continue
         if value is None:
@@ -199,12 +221,21 @@ def _shipped(settings: Settings, name: str, newer_than: str) -> RulePackPublicat
     return None
 
 
+def status_records(settings: Settings) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``control.status`` oldest first, as (key, record): only records signed by a trusted key
+    (anyone could write "accepted" there) and that are JSON objects."""
+    for key, value in read_signed(settings, settings.topics.status):
+        try:
+            record = json.loads(value or b"null")
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            yield key, record
+
+
 def worker_status(settings: Settings) -> list[dict[str, Any]]:
-    """The latest status record per worker and hot-loaded thing."""
-    latest: dict[str, dict[str, Any]] = {}
-    for key, value in read_all(settings, settings.topics.status):
-        if value is not None:
-            latest[key] = json.loads(value)
+    """The latest signed status record per worker and hot-loaded thing."""
+    latest = dict(status_records(settings))
     return sorted(latest.values(), key=lambda s: (s["kind"], s["name"], s["worker"]))
 
 
@@ -223,7 +254,7 @@ def rollback_fenceset(settings: Settings, name: str) -> tuple[str, str]:
     from geo.fences import parse_fence_set
 
     versions: list[tuple[str, bytes]] = []
-    for key, value in read_all(settings, settings.topics.geofences):
+    for key, value in read_signed(settings, settings.topics.geofences):
         if name_of(key) != name:
             continue
         if value is None:
@@ -293,7 +324,7 @@ def _model_history(settings: Settings, name: str) -> Iterator[ModelPublication]:
 
     from models.publication import ModelPublication, build
 
-    for key, value in read_all(settings, settings.topics.models):
+    for key, value in read_signed(settings, settings.topics.models):
         if name_of(key) != name or value is None:
             continue  # workers ignore model tombstones: so does the history
         try:
@@ -324,9 +355,8 @@ def active_models(settings: Settings) -> list[dict[str, Any]]:
     stopped still appear (status records are compacted, not expired): ``at`` tells how old.
     """
     active: dict[tuple[str, str], dict[str, Any]] = {}
-    for _, value in read_all(settings, settings.topics.status):
-        record = json.loads(value) if value is not None else None
-        if record is None or record.get("kind") != "model":
+    for _, record in status_records(settings):
+        if record.get("kind") != "model":
             continue
         key = (record["worker"], record["name"])
         row = active.setdefault(
@@ -350,7 +380,7 @@ def publish_calendar(settings: Settings, path: Path) -> YearCalendar:
 def live_calendar(settings: Settings) -> WorkingCalendar:
     """The calendar workers run: the shipped notices with the published ones over them
     (the latest record per year on control.calendars; a tombstone withdraws it)."""
-    published: dict[str, bytes | None] = dict(read_all(settings, settings.topics.calendars))
+    published: dict[str, bytes | None] = dict(read_signed(settings, settings.topics.calendars))
     calendar = shipped_calendar()
     for year, value in sorted(published.items()):
         if value is None:

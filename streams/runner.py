@@ -11,6 +11,7 @@ from infra.process import ensure_port_free
 from streams import consumer, health, logs, memory
 from streams.admin import create_topics, require_broker
 from streams.control import run_control_plane
+from streams.control_keyring import load_keyring
 from streams.logs import get_logger
 from streams.outputs import Outputs
 
@@ -49,6 +50,7 @@ def make_worker(settings: Settings) -> RiskLoopWorker:
 
     consumer.install(app.consumer, app.riskloop_checkpoint, app.riskloop_runtime.metrics)
     app.riskloop_control.ready.clear()
+    app.riskloop_control.keyring = load_keyring(settings)  # a bad key file stops the start
     health.install(app)  # broker probe; riskloop_worker_ready follows /ready
 
     @app.task

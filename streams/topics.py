@@ -25,6 +25,7 @@ class Topics:
     models: faust.TopicT
     geofences: faust.TopicT
     silences: faust.TopicT
+    calendars: faust.TopicT
     status: faust.TopicT
     alerts: faust.TopicT
     alerts_shadow: faust.TopicT
@@ -80,6 +81,7 @@ def declare(app: faust.App, settings: Settings) -> Topics:
         models=control(t.models),
         geofences=control(t.geofences),
         silences=control(t.silences),
+        calendars=control(t.calendars),
         status=control(t.status),
         alerts=data(t.alerts),
         alerts_shadow=data(t.alerts_shadow),

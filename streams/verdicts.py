@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 from pydantic import ValidationError
 
 from config.settings import Settings
@@ -77,12 +77,18 @@ class TopicTail:
 
     def values(self, timeout: float) -> Iterator[bytes]:
         """Each record's value as it arrives, until ``timeout`` seconds have passed."""
+        for msg in self.messages(timeout):
+            value = msg.value()
+            if value is not None:
+                yield value
+
+    def messages(self, timeout: float) -> Iterator[Message]:
+        """Each record as it arrives (headers too), until ``timeout`` seconds have passed."""
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             msg = self.consumer.poll(min(0.5, left))
-            value = None if msg is None or msg.error() else msg.value()
-            if value is not None:
-                yield value
+            if msg is not None and not msg.error():
+                yield msg
 
     def close(self) -> None:
         self.consumer.close()

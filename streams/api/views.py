@@ -50,6 +50,7 @@ from streams.api.bodies import (
     warning_filters,
 )
 from streams.api.privacy import MaskedView, bind_view
+from streams.control import keyring
 from streams.control_keys import publication_key
 from streams.logs import get_logger
 from streams.state import plain
@@ -190,10 +191,15 @@ class Api:
         """A small JSON object body (dispositions, silences, assignments)."""
         return json_object(await self.body(request, self.app.riskloop_settings.api_max_body_bytes))
 
-    async def publish(self, topic: faust.TopicT, key: str, value: bytes) -> None:
-        """Produce one record through the worker's producer and wait for the broker's ack."""
+    async def publish(
+        self, topic: faust.TopicT, key: str, value: bytes, *, signed: bool = False
+    ) -> None:
+        """Produce one record through the worker's producer and wait for the broker's ack;
+        ``signed``: with the worker's signature (a control record its authorised caller sent)."""
+        raw = key.encode()
+        headers = keyring(self.app).sign(topic.get_topic_name(), raw, value) if signed else None
         try:
-            delivered = await topic.send(key=key.encode(), value=value)
+            delivered = await topic.send(key=raw, value=value, headers=headers)
             if inspect.isawaitable(delivered):
                 await asyncio.wait_for(delivered, PUBLISH_TIMEOUT)
         except (TimeoutError, OSError, KafkaError) as exc:
@@ -258,10 +264,11 @@ def register(app: RiskLoopApp) -> None:
     async def close_store(app_: Any, **_: Any) -> None:
         api.close()
 
-    from streams.api import detail
+    from streams.api import detail, publishing
     from streams.api.detail import preview_flag, silence_preview
 
     detail.register(app, api)
+    publishing.register(app, api)
 
     @app.page("/openapi.json")
     class OpenApi(MaskedView):
@@ -339,7 +346,10 @@ def register(app: RiskLoopApp) -> None:
                 now = rt.clock.now()
                 return self.json(await api.query_store(lambda s: silence_preview(s, silence, now)))
             await api.publish(
-                app.riskloop_topics.silences, silence.silence_id, silence.model_dump_json().encode()
+                app.riskloop_topics.silences,
+                silence.silence_id,
+                silence.model_dump_json().encode(),
+                signed=True,
             )
             log.info("silence published via API", silence=silence.silence_id, by=silence.creator)
             return self.json(silence.model_dump(mode="json"), status=202)
@@ -356,7 +366,8 @@ def register(app: RiskLoopApp) -> None:
             raw = await api.body(request, app.riskloop_settings.api_max_pack_bytes)
             pub = pack_publication(raw, who=who, now=rt.clock.now())
             key = publication_key(pub.name, pub.version, pub.content_hash)
-            await api.publish(app.riskloop_topics.rulepacks, key, pub.model_dump_json().encode())
+            value = pub.model_dump_json().encode()
+            await api.publish(app.riskloop_topics.rulepacks, key, value, signed=True)
             log.info("rule pack published via API", pack=pub.name, version=pub.version, by=who)
             body = pub.model_dump(mode="json", exclude={"yaml"})
             return self.json(body, status=202)

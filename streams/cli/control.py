@@ -242,7 +242,7 @@ def _print_preview(s: Settings, silence: Silence, now: datetime) -> None:
 def _silences(s: Settings) -> dict[str, Silence]:
     """The latest record of every silence on control.silences (tombstones dropped)."""
     out = {}
-    for key, value in dict(publish.read_all(s, s.topics.silences)).items():
+    for key, value in dict(publish.read_signed(s, s.topics.silences)).items():
         if value is not None:
             try:
                 out[key] = Silence.model_validate_json(value)

@@ -68,3 +68,34 @@ def compose_env(
         console.print(f"{path}: generated {', '.join(added)}")
     if kept:
         console.print(f"{path}: kept {', '.join(kept)}")
+
+
+@app.command("kafka-secure")
+def kafka_secure(
+    stop: Annotated[bool, typer.Option("--stop", help="stop the secured broker")] = False,
+) -> None:
+    """Start (or --stop) a second, secured broker: SASL/SCRAM-SHA-512 and ACLs, beside the
+    plain one. Principals admin, riskloop and intake; passwords in <state_dir>/secrets."""
+    from infra import kafka_secure as secure
+    from infra.secrets import ensure_secret
+
+    s = settings()
+    dev = s.dev
+    passwords = {name: ensure_secret(dev, f"kafka-{name}") for name in secure.PRINCIPALS}  # type: ignore[arg-type]
+    sk = secure.SecureKafka(
+        root=dev.state_dir / "kafka-secure",
+        port=dev.kafka_secure_port,
+        controller_port=dev.kafka_secure_controller_port,
+        passwords=passwords,
+    )
+    if stop:
+        console.print(
+            "secured kafka stopped" if secure.stop(sk) else "secured kafka was not running"
+        )
+        return
+    pid = secure.start(dev, sk)
+    secure.apply_acls(sk, secure.acl_bindings(s.topics, s.app_id))
+    console.print(
+        f"secured kafka on {sk.bootstrap} (pid {pid}), SASL_PLAINTEXT {secure.MECHANISM}; "
+        f"passwords: {dev.secret_file('kafka-riskloop').parent}/kafka-<principal>.password"
+    )

@@ -7,6 +7,7 @@ The schemathesis run over /openapi.json is ``test_api_fuzz.py``.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -15,11 +16,18 @@ import pytest
 import requests
 from confluent_kafka import Consumer
 
-from config.settings import Settings
+from config.settings import PROJECT_ROOT, Settings
+from streams.control_keyring import load_keyring
+from streams.publish import read_records
 from tests.integration.conftest import high_watermark, wait_ready
 from tests.people import PEOPLE, auth
 
 SILENCE = {"source": "complaints", "reason": "planned closure", "hours": 1}
+FENCES = PROJECT_ROOT / "config" / "geofences" / "liverpool_route14.geojson"
+MODEL = {"name": "equipment-anomaly", "factory": "equipment-anomaly", "version": "api-v2"}
+CALENDAR = (
+    "year: 2027\nsource: 测试通知\nholidays:\n  - {name: 元旦, from: 2027-01-01, to: 2027-01-01}\n"
+).encode()
 
 
 @pytest.fixture
@@ -38,7 +46,8 @@ def end_offsets(s: Settings) -> dict[str, int]:
                   "enable.auto.commit": False, "log_level": 0})  # fmt: skip
     try:
         meta = c.list_topics(timeout=10)
-        topics = (s.topics.rulepacks, s.topics.silences, s.topics.dispositions, s.topics.models)
+        t = s.topics
+        topics = (t.rulepacks, t.silences, t.dispositions, t.models, t.geofences, t.calendars)
         return {t: sum(high_watermark(c, t, p) for p in meta.topics[t].partitions) for t in topics}
     finally:
         c.close()
@@ -67,6 +76,13 @@ def test_writes_need_their_role_and_a_refusal_changes_nothing(api: tuple[str, Se
         ("/api/tasks/t-1/assignments", {"json": {}}, {}, 401),
         ("/api/silences", {"json": {"reason": "r"}}, auth(s, "operator"), 422),
         ("/api/rulepacks", {"data": b"name: ["}, auth(s, "modeller"), 422),
+        ("/api/fencesets", {"data": FENCES.read_bytes()}, auth(s, "modeller"), 403),
+        ("/api/fencesets", {"data": FENCES.read_bytes()}, {}, 401),
+        ("/api/fencesets", {"data": b"[]"}, auth(s, "operator"), 422),
+        ("/api/models", {"json": MODEL}, auth(s, "operator"), 403),
+        ("/api/models", {"json": {**MODEL, "factory": "nope"}}, auth(s, "modeller"), 422),
+        ("/api/calendars", {"data": CALENDAR}, auth(s, "hz_handler"), 403),
+        ("/api/calendars", {"data": b"year: 1066"}, auth(s, "operator"), 422),
     ]
     for path, body, headers, status in refused:
         r = requests.post(f"{base}{path}", headers=headers, timeout=10, **body)
@@ -92,3 +108,37 @@ def test_writes_need_their_role_and_a_refusal_changes_nothing(api: tuple[str, Se
     assert {t: n for t, n in after.items() if t != s.topics.silences} == {
         t: n for t, n in before.items() if t != s.topics.silences
     }
+
+
+def test_every_control_kind_is_published_through_the_api_signed_by_the_worker(
+    api: tuple[str, Settings],
+) -> None:
+    """Fence set, model and calendar POSTed by their roles reach the worker: it accepted them,
+    so they carry a signature it trusts (an unsigned one would be refused, not active)."""
+    base, s = api
+    doc = json.loads(FENCES.read_bytes())
+    fences = json.dumps({**doc, "version": "api-1"}).encode()
+    posts = [
+        ("/api/fencesets", {"data": fences}, "operator"),
+        ("/api/models", {"json": MODEL}, "modeller"),
+        ("/api/calendars", {"data": CALENDAR}, "operator"),
+    ]
+    for path, body, role in posts:
+        r = requests.post(f"{base}{path}", headers=auth(s, role), timeout=30, **body)
+        assert r.status_code == 202, (path, r.text)
+    assert r.json()["year"] == 2027
+    want = {("fenceset", "liverpool-route14"): "api-1", ("model", "equipment-anomaly"): "api-v2"}
+    deadline = time.monotonic() + 60
+    while True:
+        active = requests.get(f"{base}/api/active", headers=auth(s, "hz_staff"), timeout=5).json()["active"]
+        seen = {(k, n): active.get(k, {}).get(n) for k, n in want}
+        if seen == want and "2027" in active["calendar"]:
+            break
+        assert time.monotonic() < deadline, f"not active: {seen}, {active['calendar']}"
+        time.sleep(0.5)
+    ring = load_keyring(s)
+    signed = []
+    for topic in (s.topics.geofences, s.topics.models, s.topics.calendars):
+        for msg in read_records(s, topic):
+            signed.append(ring.verify(topic, msg.key(), msg.value(), msg.headers()).ok)
+    assert signed == [True, True, True]

@@ -53,6 +53,9 @@ ROLE_OF = {
     "POST /api/rulepacks": "modeller",
     "POST /api/tasks/{task_id}/dispositions": "hz_handler",
     "POST /api/tasks/{task_id}/assignments": "supervisor",
+    "POST /api/fencesets": "operator",
+    "POST /api/models": "modeller",
+    "POST /api/calendars": "operator",
 }
 """The writes, each with the person (tests/people.py) whose role it needs."""
 READER_OF = {

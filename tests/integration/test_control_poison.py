@@ -2,7 +2,9 @@
 and a restart with the poison still on the compacted topics starts clean (issue: "Nothing a
 sender does can stop a worker or lose a record", items 1 and 11).
 
-The records are produced raw, past every CLI check, as any client of the broker could.
+The records are produced raw, past every CLI check, and signed with a trusted key: a trusted
+publisher's mistake (or stolen key) must not stop a worker either. Unsigned ones are refused
+before they are read (tests/integration/test_control_signatures.py).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from config.settings import Settings
 from schemas.validation.uscc import make_uscc
+from streams.control_keyring import load_keyring
 from streams.producer import make_producer
 from streams.publish import publish_pack
 from tests.integration.conftest import stop_process, tail_consumer
@@ -78,8 +81,10 @@ def test_poison_control_records_are_refused_and_the_worker_scores_on(  # type: i
     wait_status(s, status, ids["name"], "1.0.0", "active", timeout=120)
 
     producer = make_producer(s)
+    ring = load_keyring(s)  # signed by a trusted key: poison must not pass for being signed
     for topic, key, value in poisons(s, ids):
-        producer.produce(topic, key=key.encode(), value=value)
+        raw = key.encode()
+        producer.produce(topic, key=raw, value=value, headers=ring.sign(topic, raw, value))
     assert producer.flush(30) == 0
 
     def refusals(timeout: float = 90, *, started: bool = False) -> None:

@@ -144,6 +144,8 @@ def topic(packs_only: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setattr(publish, "send_all", send_all)
     monkeypatch.setattr(publish, "read_all", lambda _s, _name: iter(list(t.log)))
+    # this log holds no headers: every record in it stands for one the CLI signed
+    monkeypatch.setattr(publish, "read_signed", lambda _s, _name: iter(list(t.log)))
     yield t
 
 

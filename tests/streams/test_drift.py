@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from streams import control
 from streams.app import RiskLoopApp
 from streams.drift import report_drift
 
@@ -21,8 +22,12 @@ class StatusRecorder:
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, bytes, dict[str, Any]]] = []
+        self.raw: list[tuple[str, bytes, bytes, list[tuple[str, bytes]]]] = []
 
-    async def send_and_wait(self, topic: str, *, key: bytes, value: bytes) -> None:
+    async def send_and_wait(
+        self, topic: str, *, key: bytes, value: bytes, headers: list[tuple[str, bytes]]
+    ) -> None:
+        self.raw.append((topic, key, value, headers))
         self.sent.append((topic, key, json.loads(value)))
 
 
@@ -45,6 +50,8 @@ async def test_a_falling_confirmed_rate_demotes_counts_and_reports(app: RiskLoop
     demoted = [r for t, _, r in status.sent if t == app.riskloop_settings.topics.status]
     assert demoted and demoted[0]["status"] == "demoted" and demoted[0]["name"] == name
     assert "demoted to shadow" in demoted[0]["reason"]
+    ring = control.keyring(app)
+    assert all(ring.verify(*sent).ok for sent in status.raw), "status records are signed"
     assert await report_drift(app) == 0  # reported once
 
     reading = {

@@ -32,6 +32,7 @@ from streams.api.bodies import (
     pack_publication,
     silence_from,
 )
+from streams.api.control_bodies import ModelRequest
 from streams.api.views import openapi_spec
 from tests.people import PEOPLE
 
@@ -42,6 +43,7 @@ REQUESTS: dict[str, type[BaseModel]] = {
     "SilenceRequest": SilenceRequest,
     "DispositionRequest": DispositionRequest,
     "AssignmentRequest": AssignmentRequest,
+    "ModelRequest": ModelRequest,
 }
 
 
@@ -112,6 +114,9 @@ def test_byte_limits_are_the_settings_defaults() -> None:
         "POST /api/tasks/{task_id}/dispositions": defaults.api_max_body_bytes,
         "POST /api/tasks/{task_id}/assignments": defaults.api_max_body_bytes,
         "POST /api/rulepacks": defaults.api_max_pack_bytes,
+        "POST /api/fencesets": defaults.api_max_pack_bytes,
+        "POST /api/calendars": defaults.api_max_pack_bytes,
+        "POST /api/models": defaults.api_max_body_bytes,
     }
 
 

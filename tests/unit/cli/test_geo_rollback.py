@@ -37,7 +37,7 @@ def test_one_published_version_rolls_back_to_the_shipped_file(
     settings: Settings, sent: list[tuple[str, bytes | None]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(
-        publish, "read_all", lambda s, t: iter([("liverpool-route14", version("v2"))])
+        publish, "read_signed", lambda s, t: iter([("liverpool-route14", version("v2"))])
     )
     assert publish.rollback_fenceset(settings, "liverpool-route14") == ("v2", "2026-01-26.1")
     assert sent == [(key_of(SHIPPED.read_bytes()), SHIPPED.read_bytes())]
@@ -54,7 +54,7 @@ def test_versions_under_their_own_keys_and_a_withdrawal(
         (name, v1), (key_of(v2), v2), (name, None), (key_of(v3), v3), (key_of(v4), v4),
         (key_of(v2), None), ("other-set", version("v9")),
     ]  # fmt: skip
-    monkeypatch.setattr(publish, "read_all", lambda s, t: iter(history))
+    monkeypatch.setattr(publish, "read_signed", lambda s, t: iter(history))
     assert publish.rollback_fenceset(settings, name) == ("v4", "v3")
     assert sent == [(key_of(v3), v3)]
 
@@ -66,7 +66,7 @@ def test_a_version_under_a_key_not_its_own_is_no_history(
     v2, v3 = version("v2"), version("v3")
     wrong = key_of(v3).replace("#", "#0")[:-1]  # v3's name and version, another digest
     history = [(key_of(v2), v2), (wrong, v3)]
-    monkeypatch.setattr(publish, "read_all", lambda s, t: iter(history))
+    monkeypatch.setattr(publish, "read_signed", lambda s, t: iter(history))
     assert publish.rollback_fenceset(settings, name) == ("v2", "2026-01-26.1")
 
 
@@ -75,14 +75,14 @@ def test_broken_versions_are_skipped(
 ) -> None:
     history = [("liverpool-route14", version("v2")), ("liverpool-route14", b"{broken"),
                ("liverpool-route14", version("v3"))]  # fmt: skip
-    monkeypatch.setattr(publish, "read_all", lambda s, t: iter(history))
+    monkeypatch.setattr(publish, "read_signed", lambda s, t: iter(history))
     assert publish.rollback_fenceset(settings, "liverpool-route14") == ("v3", "v2")
 
 
 def test_unknown_set_is_a_clear_error(
     settings: Settings, sent: list[tuple[str, bytes | None]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(publish, "read_all", lambda s, t: iter([]))
+    monkeypatch.setattr(publish, "read_signed", lambda s, t: iter([]))
     with pytest.raises(ConfigError, match="no earlier valid version"):
         publish.rollback_fenceset(settings, "nope")
     assert sent == []

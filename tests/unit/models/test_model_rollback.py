@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import random
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ from models.errors import PublicationRejected
 from models.publication import ModelPublication
 from models.runtime import SHIPPED_AT, WorkerModels, build_models
 from streams import publish
+from streams.control_keyring import load_keyring
 
 from .conftest import equipment_event
 
@@ -94,7 +97,7 @@ def topic(monkeypatch: pytest.MonkeyPatch) -> tuple[list[tuple[str, bytes | None
         records.append((key, value))
         sent.append(ModelPublication.model_validate_json(value or b""))
 
-    monkeypatch.setattr(publish, "read_all", lambda _s, _t: iter(list(records)))
+    monkeypatch.setattr(publish, "read_signed", lambda _s, _t: iter(list(records)))
     monkeypatch.setattr(publish, "send", send)
     return records, sent
 
@@ -119,14 +122,20 @@ def test_cli_rollback_skips_unbuildable_versions_and_goes_back_step_by_step(
 
 
 def test_active_models_keeps_the_version_a_refusal_did_not_replace(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    def status(status: str, version: str, reason: str = "") -> tuple[str, bytes]:
+    s = Settings(_env_file=None, dev={"state_dir": tmp_path})  # type: ignore[call-arg, arg-type]
+    ring = load_keyring(s)
+
+    def status(status: str, version: str, reason: str = "", *, signed: bool = True) -> Any:
         body = {"worker": "w1", "kind": "model", "name": NAME, "version": version,
                 "status": status, "reason": reason, "at": "2025-05-01T00:00:00+00:00"}  # fmt: skip
-        return f"w1|model|{NAME}", publish.json.dumps(body).encode()
+        key, value = f"w1|model|{NAME}".encode(), publish.json.dumps(body).encode()
+        headers = ring.sign(s.topics.status, key, value) if signed else None
+        return SimpleNamespace(key=lambda: key, value=lambda: value, headers=lambda: headers)
 
-    records = [status("active", "1"), status("accepted", "2"), status("refused", "", "bad")]
-    monkeypatch.setattr(publish, "read_all", lambda _s, _t: iter(records))
-    rows = publish.active_models(Settings(_env_file=None))  # type: ignore[call-arg]
+    records = [status("active", "1"), status("accepted", "2"), status("refused", "", "bad"),
+               status("accepted", "666", signed=False)]  # fmt: skip  # forged: not believed
+    monkeypatch.setattr(publish, "read_records", lambda _s, _t: iter(records))
+    rows = publish.active_models(s)
     assert [(r["worker"], r["version"], r["note"]) for r in rows] == [("w1", "2", "refused: bad")]

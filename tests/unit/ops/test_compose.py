@@ -293,3 +293,12 @@ def test_docker_compose_accepts_the_file() -> None:
         cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
+
+
+def test_the_workers_share_one_control_signing_key() -> None:
+    """Each worker trusts its own key only (no trusted-keys file here): two keys would make
+    each refuse what the other's API published."""
+    state = SERVICES["worker-1"]["environment"]["RISKLOOP_DEV__STATE_DIR"]
+    for worker in WORKERS:
+        assert f"control-keys:{state}/keys" in SERVICES[worker]["volumes"], worker
+    assert "/state" in (ROOT / "Dockerfile").read_text()  # owned by the image's user

@@ -1,0 +1,238 @@
+"""A secured Kafka broker: SASL/SCRAM-SHA-512 for clients, StandardAuthorizer ACLs (issue #19).
+
+On the plain dev broker anyone who reaches port 9092 may write a rule pack. This second,
+opt-in broker (its own folder, ports and process; the plain one keeps running) shows the
+production shape: every client names a principal and proves it with a SCRAM password, and
+ACLs decide what it may do —
+
+- ``admin``: the broker's own super user (inter-broker and controller traffic, ACL changes);
+- ``riskloop``: the workers and the ``riskloop`` CLI — read everything, write the control
+  topics, the internal topics (alerts, tasks, status, …), Faust's ``<app_id>-…`` changelogs
+  and its consumer groups;
+- ``intake``: the source systems — write the source topics only (inspections, complaints,
+  equipment, trucks, and the departments' dispositions), nothing else.
+
+SCRAM credentials live in the KRaft metadata log: ``kafka-storage format --add-scram`` writes
+them before the first start (the broker authenticates to itself with ``admin``). The controller
+listener uses SASL/PLAIN with the admin user only, because KRaft controllers cannot use SCRAM
+(the credentials are in the log they serve).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from confluent_kafka.admin import (
+    AclBinding,
+    AclOperation,
+    AclPermissionType,
+    AdminClient,
+    ResourcePatternType,
+    ResourceType,
+)
+
+from config.settings import DevStackSettings, TopicSettings
+from infra import kafka
+from infra.errors import InfraError
+from infra.process import (
+    ProcessSpec,
+    ensure_port_free,
+    is_alive,
+    is_ours,
+    read_pid,
+    spawn,
+    terminate,
+    wait_until,
+)
+
+MECHANISM = "SCRAM-SHA-512"
+PRINCIPALS = ("admin", "riskloop", "intake")
+
+
+@dataclass(frozen=True)
+class SecureKafka:
+    """Where a secured broker lives and the passwords of its three principals."""
+
+    root: Path
+    port: int
+    controller_port: int
+    passwords: Mapping[str, str]
+    heap: str = "384m"
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.root / "kafka.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.root / "logs" / "server.out"
+
+    @property
+    def marker(self) -> str:
+        return str(self.root / "server.properties")
+
+    def client_config(self, principal: str) -> dict[str, str | int | float | bool]:
+        """confluent-kafka settings of a client authenticating as ``principal``."""
+        return {
+            "bootstrap.servers": self.bootstrap,
+            "security.protocol": "SASL_PLAINTEXT",
+            "sasl.mechanism": MECHANISM,
+            "sasl.username": principal,
+            "sasl.password": self.passwords[principal],
+            "log_level": 0,
+        }
+
+
+def server_properties(sk: SecureKafka) -> str:
+    """The broker+controller configuration (one node, loopback only)."""
+    admin = sk.passwords["admin"]
+    return f"""\
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:{sk.controller_port}
+listeners=SASL_PLAINTEXT://127.0.0.1:{sk.port},CONTROLLER://127.0.0.1:{sk.controller_port}
+advertised.listeners=SASL_PLAINTEXT://127.0.0.1:{sk.port}
+inter.broker.listener.name=SASL_PLAINTEXT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+sasl.enabled.mechanisms={MECHANISM}
+sasl.mechanism.inter.broker.protocol={MECHANISM}
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="{admin}" user_admin="{admin}";
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="{admin}";
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:admin
+allow.everyone.if.no.acl.found=false
+log.dirs={sk.root / "data"}
+num.partitions=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+num.network.threads=2
+num.io.threads=2
+"""
+
+
+def start(dev: DevStackSettings, sk: SecureKafka) -> int:
+    """Format (once, with the SCRAM users) and start the broker; its pid once it answers."""
+    pid = read_pid(sk.pid_file)
+    if is_ours(pid, sk.marker):
+        assert pid is not None
+        return pid
+    java, _ = kafka.require_tools()
+    ensure_port_free(sk.port, "the secured Kafka broker")
+    ensure_port_free(sk.controller_port, "the secured Kafka controller")
+    jars = kafka.fetch_jars(dev)
+    for sub in ("data", "logs"):
+        (sk.root / sub).mkdir(parents=True, exist_ok=True)
+    props = sk.root / "server.properties"
+    fd = os.open(props, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # the admin password
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(server_properties(sk))
+    (sk.root / "log4j.properties").write_text(kafka.LOG4J, encoding="utf-8")
+    _format(java, jars, sk)
+    argv = [
+        java, f"-Xms{sk.heap}", f"-Xmx{sk.heap}", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+        "-Djava.awt.headless=true", f"-Dkafka.logs.dir={sk.root / 'logs'}",
+        f"-Dlog4j.configuration=file:{sk.root / 'log4j.properties'}",
+        "-cp", f"{jars}/*", kafka.MARKER_CLASS, str(props),
+    ]  # fmt: skip
+    pid = spawn(ProcessSpec("kafka-secure", argv, sk.pid_file, sk.log_file, sk.marker))
+    wait_until(
+        lambda: _answers(sk),
+        timeout=dev.start_timeout,
+        what="the secured Kafka broker",
+        alive=lambda: is_alive(pid),
+        log_file=sk.log_file,
+    )
+    return pid
+
+
+def stop(sk: SecureKafka) -> bool:
+    """Stop the broker of ``sk`` (by its pid file and command line); True if it ran."""
+    pid = read_pid(sk.pid_file)
+    stopped = bool(pid and terminate(pid, sk.marker, timeout=60))
+    sk.pid_file.unlink(missing_ok=True)
+    return stopped
+
+
+def _format(java: str, jars: Path, sk: SecureKafka) -> None:
+    scram = [
+        arg
+        for name in PRINCIPALS
+        for arg in ("--add-scram", f"{MECHANISM}=[name={name},password={sk.passwords[name]}]")
+    ]
+    cmd = [
+        java, "-cp", f"{jars}/*", f"-Dlog4j.configuration=file:{sk.root / 'log4j.properties'}",
+        "kafka.tools.StorageTool", "format", f"--cluster-id={kafka._cluster_id(sk.root)}",
+        "-c", str(sk.root / "server.properties"), "--ignore-formatted", *scram,
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise InfraError(f"formatting the secured Kafka storage failed: {proc.stderr[-300:]}")
+
+
+def _answers(sk: SecureKafka) -> bool:
+    """Does the broker answer the admin principal (SASL handshake and metadata)?"""
+    try:
+        AdminClient(sk.client_config("admin")).list_topics(timeout=2)
+    except Exception:
+        return False
+    return True
+
+
+def acl_bindings(topics: TopicSettings, app_id: str) -> list[AclBinding]:
+    """Least privilege for ``riskloop`` and ``intake`` on topics named by ``topics``.
+
+    (confluent-kafka calls Kafka's CLUSTER resource ``BROKER``; its name is ``kafka-cluster``.)
+    """
+    sources = [topics.inspections, topics.complaints, topics.equipment, topics.trucks,
+               topics.dispositions]  # fmt: skip
+    internal = [*topics.control(), *topics.outputs()]
+    allow = AclPermissionType.ALLOW
+    literal, prefixed = ResourcePatternType.LITERAL, ResourcePatternType.PREFIXED
+
+    def acl(who: str, kind: ResourceType, name: str, pattern: ResourcePatternType,
+            op: AclOperation) -> AclBinding:  # fmt: skip
+        return AclBinding(kind, name, pattern, f"User:{who}", "*", op, allow)
+
+    riskloop = [
+        acl("riskloop", ResourceType.TOPIC, "*", literal, AclOperation.READ),  # "*": every topic
+        acl("riskloop", ResourceType.TOPIC, "*", literal, AclOperation.DESCRIBE),
+        *(acl("riskloop", ResourceType.TOPIC, t, literal, AclOperation.ALL) for t in internal),
+        acl("riskloop", ResourceType.TOPIC, topics.task_prefix, prefixed, AclOperation.ALL),
+        acl("riskloop", ResourceType.TOPIC, f"{app_id}-", prefixed, AclOperation.ALL),
+        acl("riskloop", ResourceType.GROUP, "riskloop", prefixed, AclOperation.ALL),
+        acl("riskloop", ResourceType.GROUP, app_id, prefixed, AclOperation.ALL),
+        acl("riskloop", ResourceType.BROKER, "kafka-cluster", literal, AclOperation.DESCRIBE),
+        acl("riskloop", ResourceType.BROKER, "kafka-cluster", literal, AclOperation.CREATE),
+        acl("riskloop", ResourceType.BROKER, "kafka-cluster", literal,
+            AclOperation.IDEMPOTENT_WRITE),
+    ]  # fmt: skip
+    intake = [
+        *(acl("intake", ResourceType.TOPIC, t, literal, AclOperation.WRITE) for t in sources),
+        *(acl("intake", ResourceType.TOPIC, t, literal, AclOperation.DESCRIBE) for t in sources),
+        acl("intake", ResourceType.BROKER, "kafka-cluster", literal,
+            AclOperation.IDEMPOTENT_WRITE),
+    ]  # fmt: skip
+    return list(dict.fromkeys(riskloop + intake))  # app_id "riskloop" repeats a group prefix
+
+
+def apply_acls(sk: SecureKafka, bindings: list[AclBinding], timeout: float = 30) -> None:
+    """Create ``bindings`` as the admin principal (idempotent: an existing ACL stays one)."""
+    client = AdminClient(sk.client_config("admin"))
+    for future in client.create_acls(bindings, request_timeout=timeout).values():
+        future.result(timeout=timeout + 5)
