@@ -40,6 +40,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine
 
 from config.settings import Settings
+from schemas.notification import NotificationIntent
 from schemas.records import Alert, SupervisionEvent, Task, TaskEvent
 from sinks import tables
 from sinks.base import Sink
@@ -213,7 +214,8 @@ class SqlStore:
         return stmt.on_conflict_do_update(index_elements=key, set_=update)
 
     def _ignore(self, table: sa.Table) -> Any:
-        return self._insert(table).on_conflict_do_nothing(index_elements=["event_id"])
+        key = ["event_id"] if "event_id" in table.c else [c.name for c in table.primary_key]
+        return self._insert(table).on_conflict_do_nothing(index_elements=key)
 
     def save_snapshot(
         self,
@@ -265,8 +267,12 @@ class SqlStore:
     def has_alerts_table(self) -> bool:
         """Whether a worker has created the store's tables yet (a reader on a fresh deployment
         finds nothing stored, rather than an error)."""
+        return self.has_table(tables.alerts.name)
+
+    def has_table(self, name: str) -> bool:
+        """Whether the store has table ``name`` (the migrations have reached it)."""
         try:
-            return bool(sa.inspect(self.engine).has_table(tables.alerts.name))
+            return bool(sa.inspect(self.engine).has_table(name))
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"SQL store: cannot read its tables: {exc}") from exc
 
@@ -343,6 +349,11 @@ class SqlStore:
         with self._begin("reading recent alerts") as conn:
             return [Alert.model_validate(body) for body in conn.execute(query).scalars()]
 
+    def transaction(self, what: str) -> Any:
+        """A transaction for a module that keeps its own tables here (sinks/notify/queue.py);
+        SQLAlchemy errors become :class:`StoreError` saying ``what`` failed."""
+        return self._begin(what)
+
     @contextmanager
     def _begin(self, what: str) -> Iterator[Connection]:
         """``engine.begin()`` whose SQLAlchemy errors become :class:`StoreError` with context."""
@@ -404,11 +415,19 @@ def _columns(record: BaseModel, table: sa.Table) -> dict[str, Any]:
     return row
 
 
+def _queued(intent: BaseModel) -> dict[str, Any]:
+    """A new queue row: pending, never tried, first try when its group has waited."""
+    assert isinstance(intent, NotificationIntent)
+    row = _columns(intent, tables.notifications)
+    return {**row, "status": "pending", "attempts": 0, "next_attempt_at": intent.due_at}
+
+
 _KEYS: dict[type, Callable[[Any], str]] = {
     Task: lambda r: r.task_id,
     Alert: lambda r: r.alert_id,
     TaskEvent: lambda r: r.event_id,
     SupervisionEvent: lambda r: r.event_id,
+    NotificationIntent: lambda r: r.intent_id,
 }
 _TARGETS: dict[type, tuple[sa.Table, Callable[[BaseModel], dict[str, Any]], bool]] = {
     Task: (tables.tasks, lambda r: _columns(r, tables.tasks), True),
@@ -419,17 +438,20 @@ _TARGETS: dict[type, tuple[sa.Table, Callable[[BaseModel], dict[str, Any]], bool
         lambda r: _columns(r, tables.supervision_events),
         False,
     ),
+    # queued once: a replayed intent must not reset one already sent (insert-or-ignore)
+    NotificationIntent: (tables.notifications, _queued, False),
 }
 
 
 class SqlSink(Sink):
-    """Tasks, task events, alerts and supervision events into the SQL store, never lost.
+    """Tasks, task events, alerts, supervision events and queued notifications into the SQL
+    store, never lost.
 
     ``auto_migrate`` runs ``upgrade head`` before the first write (inside the retry loop, so a
     database that is away at start-up is no problem).
     """
 
-    record_types = (Task, TaskEvent, Alert, SupervisionEvent)
+    record_types = (Task, TaskEvent, Alert, SupervisionEvent, NotificationIntent)
 
     def __init__(
         self, store: SqlStore, outbox_path: Path, *, auto_migrate: bool = True, **options: Any

@@ -141,6 +141,11 @@ def settings_env(s: Settings) -> dict[str, str]:
                 )
         elif isinstance(value, SecretStr):
             env[prefix] = value.get_secret_value()
+        elif isinstance(value, dict):  # JSON, secrets revealed (notify_secrets)
+            env[prefix] = json.dumps(
+                {k: v.get_secret_value() if isinstance(v, SecretStr) else v
+                 for k, v in value.items()}
+            )  # fmt: skip
         elif value is not None:
             env[prefix] = str(value)
 
