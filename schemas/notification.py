@@ -31,3 +31,17 @@ class NotificationIntent(BaseModel):
     title: str
     text: str
     correlation_id: str = ""
+
+
+class NotificationAttempt(BaseModel):
+    """One attempt to deliver a notification, as the audit trail keeps it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    intent_id: str
+    receiver: str
+    step: str
+    attempt: int
+    at: datetime
+    outcome: str  # "sent" or "failed"
+    detail: str  # "delivered", or the receiver's answer / why it could not be reached

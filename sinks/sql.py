@@ -40,7 +40,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine
 
 from config.settings import Settings
-from schemas.notification import NotificationIntent
+from schemas.notification import NotificationAttempt, NotificationIntent
 from schemas.records import Alert, SupervisionEvent, Task, TaskEvent
 from sinks import tables
 from sinks.base import Sink
@@ -92,13 +92,15 @@ def make_engine(url: str | URL) -> Engine:
 
 
 class TaskStory(BaseModel):
-    """Everything known about one task, in order: the current row, transitions, 催办/督办."""
+    """Everything known about one task, in order: the current row, transitions, 催办/督办, and
+    every attempt to notify someone about it."""
 
     model_config = ConfigDict(frozen=True)
 
     task: Task | None
     events: list[TaskEvent]
     supervision: list[SupervisionEvent]
+    notifications: list[NotificationAttempt] = []
 
 
 @dataclass(frozen=True)
@@ -256,12 +258,18 @@ class SqlStore:
                 sa.select(sup).where(sup.c.task_id == task_id).order_by(sup.c.at, sup.c.event_id)
             ).mappings()
             story_supervision = [SupervisionEvent.model_validate(dict(row)) for row in supervision]
+            na = tables.notification_attempts
+            attempts = conn.execute(
+                sa.select(na).where(na.c.subject_id == task_id).order_by(na.c.seq)
+            ).mappings()
+            notified = [NotificationAttempt.model_validate(dict(row)) for row in attempts]
         if body is None and not story_events and not story_supervision:
             return None
         return TaskStory(
             task=None if body is None else Task.model_validate(body),
             events=story_events,
             supervision=story_supervision,
+            notifications=notified,
         )
 
     def has_alerts_table(self) -> bool:

@@ -26,9 +26,9 @@ from pydantic import SecretStr
 
 from config.settings import Settings
 from loop.notify.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_webhook
-from sinks.sql import make_engine
+from sinks.sql import SqlStore, make_engine
 from tests.integration.conftest import free_port, produce, wait_ready
-from tests.integration.test_calendar import metrics
+from tests.integration.test_calendar import cli, metrics
 
 KEY = "test-hook-key"
 USCCS = ["91330105MA2B00001G", "91330105MA2B00002K", "91330105MA2B00003N"]  # valid
@@ -271,3 +271,18 @@ route:
         dept = {d["kind"] for d in hook.delivered("/dept")}
         assert {"warning", "deadline_approaching", "sign_escalation"} <= dept, dept
         assert all(signed(d["_request"]) for d in hook.delivered())
+        # the task's audit trail (tasks show, GET /api/tasks/{id}) names every delivery
+        store = SqlStore(make_engine(s.sql_url))
+        assert hook.wait(
+            lambda: {"lead", "sup"} <= {n.receiver for n in _story(store, lead["subject_id"])},
+            timeout=10,
+        )
+        store.close()
+        shown = cli(s, "tasks", "show", lead["subject_id"])
+        assert shown.returncode == 0, shown.stderr
+        assert "notify → lead" in shown.stdout and "notify → sup" in shown.stdout
+
+
+def _story(store: SqlStore, task_id: str) -> list[Any]:
+    story = store.task_with_audit(task_id)
+    return [] if story is None else [n for n in story.notifications if n.outcome == "sent"]
