@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from loop.notify.decide import for_alert, for_supervision
+from loop.notify.decide import for_alert, for_supervision, pages
 from loop.notify.plan import Batch, hold_until, ready
 from loop.supervision import phase
 from loop.tasks import TaskCase, route
@@ -47,8 +47,8 @@ log = get_logger(__name__)
 
 def alert_notifications(rt: Runtime, alert: Alert, template: TaskTemplate | None) -> list[Output]:
     """Queue outputs for one published warning record (none when notifications are off)."""
-    if rt.notify is None or alert.shadow:
-        return []
+    if rt.notify is None or not pages(alert):
+        return []  # before routing: most records are not red
     department = route(alert, template, rt.routing, rt.loop.centre)[0][0]
     return _outputs(for_alert(alert, department, rt.notify, rt.clock.now()))
 

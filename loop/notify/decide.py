@@ -48,14 +48,26 @@ def intent_id(subject_id: str, receiver: str, step: str) -> str:
     return f"ntf-{digest[:32]}"
 
 
+def pages(alert: Alert) -> bool:
+    """Whether a warning record is one people are paged for: red, live, notified, real.
+
+    Silenced, suppressed and resolved records, shadow ones (a model on trial) and historical
+    ones (a backfill) never page anyone."""
+    return (
+        alert.level is Level.red
+        and alert.state in _LIVE
+        and alert.notify
+        and not alert.shadow
+        and not alert.historical
+    )
+
+
 def for_alert(
     alert: Alert, department: str, config: NotifyConfig, now: datetime
 ) -> list[NotificationIntent]:
     """Intents for one published warning record (empty for all but red ones that matter)."""
-    if alert.shadow or alert.historical or not alert.notify or alert.level is not Level.red:
+    if not pages(alert):
         return []
-    if alert.state not in _LIVE:
-        return []  # silenced, suppressed, resolved: nobody is paged for those
     labels: Labels = {
         "kind": "warning", "level": alert.level.value, "source": alert.source,
         "region": alert.region_code or "", "department": department, "audience": "department",
