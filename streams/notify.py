@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -71,7 +72,12 @@ def _outputs(intents: list[NotificationIntent]) -> list[Output]:
 
 
 class NotificationSender:
-    """One pass at a time over the queue: claim, plan, send concurrently, record."""
+    """Claim, plan, and start each batch's send as a task of its own.
+
+    A receiver that hangs (until its ``timeout``) holds only its own notifications: the next
+    pass goes on for the others. One batch per receiver is in flight at a time, so a
+    receiver's messages arrive in order and a slow one is not sent a pile of parallel
+    retries; rows being sent are left out of the next passes until their send is recorded."""
 
     def __init__(self, rt: Runtime, queue: NotificationQueue, by_name: dict[str, Sender]) -> None:
         self.rt = rt
@@ -79,18 +85,37 @@ class NotificationSender:
         self.senders = by_name
         s = rt.settings
         self.backoff = Backoff(initial=s.notify_retry_initial, maximum=s.notify_retry_max)
+        self.busy: dict[str, asyncio.Task[int]] = {}  # receiver → its send in flight
+        self.sending: set[str] = set()  # intent ids in flight
 
     async def run_once(self) -> int:
-        """One pass; how many notifications were delivered."""
+        """One pass; how many notifications it started sending."""
         now = self.rt.clock.now()
         claimed = await asyncio.to_thread(self.queue.claim, now)
-        batches = ready(claimed.pending, claimed.last_sent, now)
-        later = hold_until(claimed.pending, claimed.last_sent, batches, now)
+        pending = [p for p in claimed.pending if p.intent_id not in self.sending]
+        batches = [b for b in ready(pending, claimed.last_sent, now) if b.receiver not in self.busy]
+        later = hold_until(pending, claimed.last_sent, batches, now)
         for until, ids in later.items():
             await asyncio.to_thread(self.queue.hold, ids, until)
-        results = await asyncio.gather(*(self._send(b, claimed) for b in batches))
+        for batch in batches:
+            self.sending.update(batch.intent_ids)
+            task = asyncio.create_task(self._send(batch, claimed), name=f"notify-{batch.receiver}")
+            self.busy[batch.receiver] = task
+            task.add_done_callback(partial(self._done, batch))
         await self._publish_backlog()
-        return sum(results)
+        return sum(len(b.intent_ids) for b in batches)
+
+    def _done(self, batch: Batch, task: asyncio.Task[int]) -> None:
+        self.busy.pop(batch.receiver, None)
+        self.sending.difference_update(batch.intent_ids)
+        if not task.cancelled() and task.exception() is not None:  # the store was away
+            log.warning("notification outcome not recorded; sent again after the lease",
+                        receiver=batch.receiver, error=str(task.exception())[:300])  # fmt: skip
+
+    async def drain(self) -> None:
+        """Wait for the sends in flight (tests, shutdown)."""
+        while self.busy:
+            await asyncio.gather(*self.busy.values(), return_exceptions=True)
 
     async def _send(self, batch: Batch, claimed: Claimed) -> int:
         intents = [claimed.intents[i] for i in batch.intent_ids]
@@ -128,6 +153,9 @@ class NotificationSender:
             self.rt.metrics.notify_backlog.labels(name).set(backlog.get(name, 0))
 
     async def close(self) -> None:
+        for task in list(self.busy.values()):  # a cancelled send is retried after its lease
+            task.cancel()
+        await asyncio.gather(*self.busy.values(), return_exceptions=True)
         for sender in self.senders.values():
             await sender.close()
 
@@ -145,13 +173,13 @@ async def run_sender(app: RiskLoopApp) -> None:
     sender = NotificationSender(rt, NotificationQueue(store, rt.worker_id), senders(rt.notify))
     pause = Backoff(initial=settings.notify_poll_interval, maximum=30.0)
     failures = 0
-    ready = False
+    migrated = False
     try:
         while True:
             try:
-                if not ready:  # the SQL sink migrates the store before its first write
-                    ready = await asyncio.to_thread(store.has_table, "notifications")
-                if ready:
+                if not migrated:  # the SQL sink migrates the store before its first write
+                    migrated = await asyncio.to_thread(store.has_table, "notifications")
+                if migrated:
                     await sender.run_once()
                 failures = 0
             except (StoreError, SQLAlchemyError) as exc:

@@ -60,7 +60,10 @@ class NotificationQueue:
     def claim(self, now: datetime) -> Claimed:
         """Lease up to ``limit`` rows due at ``now``; read them and their groups' last sends."""
         wall = datetime.now(UTC)
-        free = sa.or_(_N.c.lease_until.is_(None), _N.c.lease_until < wall)
+        # its own leases too: the sender leaves out the rows it is sending (streams/notify.py)
+        free = sa.or_(
+            _N.c.lease_until.is_(None), _N.c.lease_until < wall, _N.c.lease_owner == self.owner
+        )
         due = sa.and_(_N.c.status == "pending", _N.c.next_attempt_at <= now, free)
         pick = sa.select(_N.c.intent_id).where(due).order_by(_N.c.next_attempt_at).limit(self.limit)
         with self.store.transaction("claiming notifications") as conn:
