@@ -11,9 +11,8 @@ from sinks.migrate import migrate
 from sinks.notify.queue import NotificationQueue
 from sinks.sql import SqlStore, make_engine
 from tests.integration.conftest import private_database
+from tests.unit.notify.factories import T, intent
 from tests.unit.notify.test_queue import (  # noqa: F401 (collected here with the PG store)
-    T,
-    intent,
     test_a_leased_row_is_not_claimed_by_a_second_worker,
     test_a_replayed_intent_is_queued_once_and_never_reset_after_sending,
     test_failures_are_audited_retried_at_their_time_and_counted_in_the_backlog,

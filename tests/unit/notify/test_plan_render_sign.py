@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 from loop.notify.plan import MAX_BATCH, Pending, hold_until, ready
 from loop.notify.render import markdown, sms_segments, webhook_payload
 from loop.notify.signing import dingtalk_sign, verify_webhook, webhook_signature
-from schemas.notification import NotificationIntent
 from sinks.backoff import Backoff
 from sinks.notify.sms import fill
+from tests.unit.notify.factories import intent
 
 T = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
 
@@ -65,16 +65,8 @@ def test_backoff_grows_exponentially_with_jitter_under_its_cap() -> None:
         assert len(delays) > 1  # jittered: workers do not retry in lock-step
 
 
-def intent(n: int, text: str = "对象：某餐馆\n地址：西湖区") -> NotificationIntent:
-    return NotificationIntent(
-        intent_id=f"ntf-{n}", subject_id=f"a-{n}", receiver="r", step="red", kind="warning",
-        audience="department", group_key="0|", created_at=T, due_at=T, group_interval=300,
-        level="red", department="hz", title=f"【红色预警】食物中毒 {n}", text=text,
-    )  # fmt: skip
-
-
 def test_sms_segments_are_at_most_70_characters_and_lose_nothing_of_the_first_lines() -> None:
-    batch = [intent(n, "对象：" + "很长的企业名称" * 6) for n in range(3)]
+    batch = [intent(n, text="对象：" + "很长的企业名称" * 6) for n in range(3)]
     segments = sms_segments(batch, 70)
     assert len(segments) > 1 and all(len(s) <= 70 for s in segments)
     assert "".join(segments).count("【红色预警】") == 3

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from schemas.notification import NotificationIntent
 from sinks.migrate import migrate
 from sinks.notify.queue import NotificationQueue, Outcome
 from sinks.sql import SqlStore, make_engine
-
-T = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
+from tests.unit.notify.factories import T, intent
 
 
 @pytest.fixture
@@ -20,15 +18,6 @@ def store(tmp_path: Path) -> SqlStore:
     url = f"sqlite:///{tmp_path / 'q.db'}"
     migrate(url)
     return SqlStore(make_engine(url))
-
-
-def intent(n: int, receiver: str = "r", wait: float = 0) -> NotificationIntent:
-    return NotificationIntent(
-        intent_id=f"ntf-{n}", subject_id=f"a-{n}", receiver=receiver, step="red",
-        kind="warning", audience="department", group_key="0|", created_at=T,
-        due_at=T + timedelta(seconds=wait), group_interval=300, level="red",
-        department="hz", title=f"t{n}", text="x",
-    )  # fmt: skip
 
 
 def test_a_replayed_intent_is_queued_once_and_never_reset_after_sending(store: SqlStore) -> None:

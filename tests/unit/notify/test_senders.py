@@ -6,18 +6,15 @@ import base64
 import hashlib
 import hmac
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from aiohttp import web
 
 from loop.notify.config import parse_config
-from schemas.notification import NotificationIntent
 from sinks.notify.base import DeliveryFailed
 from sinks.notify.registry import senders
-
-T = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
+from tests.unit.notify.factories import intent
 
 
 class Robot:
@@ -46,14 +43,6 @@ async def robot() -> AsyncIterator[tuple[Robot, str]]:
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     yield r, f"http://127.0.0.1:{port}"
     await runner.cleanup()
-
-
-def intent(n: int, text: str = "对象：某餐馆") -> NotificationIntent:
-    return NotificationIntent(
-        intent_id=f"ntf-{n}", subject_id=f"a-{n}", receiver="r", step="red", kind="warning",
-        audience="department", group_key="0|", created_at=T, due_at=T, group_interval=300,
-        level="red", department="hz", title=f"【红色预警】食物中毒{n}", text=text,
-    )  # fmt: skip
 
 
 BUILT: list[Any] = []
@@ -92,7 +81,7 @@ async def test_dingtalk_gets_markdown_with_its_token_timestamp_and_sign(robot) -
     await build(base)["ding"].send([intent(1)])
     (req,) = r.seen
     assert req["json"]["msgtype"] == "markdown"
-    assert req["json"]["markdown"]["title"] == "【红色预警】食物中毒1"
+    assert req["json"]["markdown"]["title"] == "【红色预警】食物中毒 1"
     assert "> 对象：某餐馆" in req["json"]["markdown"]["text"]
     q = req["query"]
     assert q["access_token"] == "TOKEN"
@@ -121,7 +110,7 @@ async def test_wecom_gets_markdown_content_with_its_key(robot) -> None:  # type:
 async def test_sms_gateway_gets_one_request_per_segment_of_at_most_70_characters(robot) -> None:  # type: ignore[no-untyped-def]
     r, base = robot
     await build(base)["sms"].send(
-        [intent(n, "对象：" + "某某餐饮管理有限公司" * 3) for n in range(3)]
+        [intent(n, text="对象：" + "某某餐饮管理有限公司" * 3) for n in range(3)]
     )
     assert len(r.seen) > 1
     for k, req in enumerate(r.seen, 1):
