@@ -42,6 +42,8 @@ def _seconds(value: Any) -> float:
 
 
 Seconds = Annotated[float, Field(ge=0)]
+Kind = Literal["warning", "deadline_approaching", "deadline_overdue", "sign_escalation", "notice"]
+"""What a notification is about (loop/notify/decide.py); a misspelt kind in a route is refused."""
 
 
 class _Strict(BaseModel):
@@ -53,8 +55,8 @@ class Match(_Strict):
 
     ``region`` is a list of GB/T 2260 prefixes (``"3301"`` is all of Hangzhou)."""
 
-    kind: list[str] | None = None
-    level: list[str] | None = None
+    kind: list[Kind] | None = None
+    level: list[Literal["red", "orange", "yellow", "blue"]] | None = None
     source: list[str] | None = None
     region: list[str] | None = None
     department: list[str] | None = None

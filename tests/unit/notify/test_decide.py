@@ -68,6 +68,10 @@ def test_bad_configs_say_what_is_wrong_without_a_traceback() -> None:
         parse_config(CONFIG.replace("10s", "ten seconds"), SECRETS)
     with pytest.raises(NotifyConfigError, match="kind"):
         parse_config(CONFIG.replace("kind: wecom", "kind: pager"), SECRETS)
+    with pytest.raises(NotifyConfigError, match="routes.3.match.kind"):
+        parse_config(
+            CONFIG.replace('region: ["3301"]', 'region: ["3301"], kind: warnings'), SECRETS
+        )
     with pytest.raises(NotifyConfigError, match="not YAML"):
         parse_config("route: [", SECRETS)
 
