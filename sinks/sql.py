@@ -258,9 +258,11 @@ class SqlStore:
                 sa.select(sup).where(sup.c.task_id == task_id).order_by(sup.c.at, sup.c.event_id)
             ).mappings()
             story_supervision = [SupervisionEvent.model_validate(dict(row)) for row in supervision]
+            # the task's own notifications and its warning's (the red warning that opened it)
+            subjects = {task_id} | ({body["alert_id"]} if isinstance(body, dict) else set())
             na = tables.notification_attempts
             attempts = conn.execute(
-                sa.select(na).where(na.c.subject_id == task_id).order_by(na.c.seq)
+                sa.select(na).where(na.c.subject_id.in_(subjects)).order_by(na.c.seq)
             ).mappings()
             notified = [NotificationAttempt.model_validate(dict(row)) for row in attempts]
         if body is None and not story_events and not story_supervision:

@@ -277,6 +277,8 @@ route:
             lambda: {"lead", "sup"} <= {n.receiver for n in _story(store, lead["subject_id"])},
             timeout=10,
         )
+        steps = {n.step.split(":")[0] for n in _story(store, lead["subject_id"])}
+        assert {"red", "sign"} <= steps  # the warning's notification and the task's
         store.close()
         shown = cli(s, "tasks", "show", lead["subject_id"])
         assert shown.returncode == 0, shown.stderr

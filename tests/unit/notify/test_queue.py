@@ -11,6 +11,7 @@ from sinks.migrate import migrate
 from sinks.notify.queue import NotificationQueue, Outcome
 from sinks.sql import SqlStore, make_engine
 from tests.unit.notify.factories import T, intent
+from tests.unit.sinks.factories import make_task
 
 
 @pytest.fixture
@@ -83,3 +84,23 @@ def test_the_last_send_of_a_group_is_known_for_group_interval(store: SqlStore) -
     claimed = q.claim(T + timedelta(seconds=60))
     assert claimed.last_sent == {("r", "0|"): T}
     assert claimed.intents["ntf-2"] == intent(2)
+
+
+def test_a_tasks_story_lists_its_own_and_its_warnings_notifications(store: SqlStore) -> None:
+    task = make_task(1)  # opened from warning fp-1.1
+    warned = intent(1).model_copy(update={"intent_id": "ntf-w", "subject_id": task.alert_id})
+    escalated = intent(2).model_copy(
+        update={"intent_id": "ntf-t", "subject_id": task.task_id, "step": "sign:supervision"}
+    )
+    other = intent(3)
+    store.write([task, warned, escalated, other])
+    q = NotificationQueue(store, "w1")
+    q.claim(T)
+    for iid in ("ntf-w", "ntf-t", "ntf-3"):
+        q.record(Outcome((iid,), None), T)
+    story = store.task_with_audit(task.task_id)
+    assert story is not None
+    assert [(n.intent_id, n.step, n.outcome) for n in story.notifications] == [
+        ("ntf-w", "red", "sent"),
+        ("ntf-t", "sign:supervision", "sent"),
+    ]
