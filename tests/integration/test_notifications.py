@@ -283,6 +283,10 @@ route:
         shown = cli(s, "tasks", "show", lead["subject_id"])
         assert shown.returncode == 0, shown.stderr
         assert "notify → lead" in shown.stdout and "notify → sup" in shown.stdout
+        (warning,) = [d for d in hook.delivered("/dept") if d["kind"] == "warning"]
+        detail = cli(s, "alerts", "show", warning["subject_id"])
+        assert detail.returncode == 0, detail.stderr
+        assert "notify → dept: notified (red" in detail.stdout, detail.stdout
 
 
 def _story(store: SqlStore, task_id: str) -> list[Any]:
