@@ -377,6 +377,25 @@ class Settings(BaseSettings):
         "yellow", description="lowest warning level that makes a task"
     )
     rule_packs_dir: Path = Field(PROJECT_ROOT / "rules" / "packs", description="shipped rule packs")
+    notify_config: Path | None = Field(
+        None,
+        description="notification receivers and routes (config/notify.yaml shape, README:"
+        " Notifications); unset: nobody is notified",
+    )
+    notify_secrets: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="JSON object of the secrets notify_config names (webhook keys, robot tokens,"
+        " SMTP passwords): never in the file",
+    )
+    notify_poll_interval: float = Field(
+        1.0, gt=0, description="s between the notification sender's looks at its queue"
+    )
+    notify_retry_initial: float = Field(
+        2.0, gt=0, description="s before the first retry of a failed notification (doubling)"
+    )
+    notify_retry_max: float = Field(
+        300.0, gt=0, description="longest s between retries of a failed notification"
+    )
     topics: TopicSettings = Field(default_factory=TopicSettings)
     dev: DevStackSettings = Field(default_factory=DevStackSettings)
     deadlines: DeadlineSettings = Field(default_factory=DeadlineSettings)

@@ -23,11 +23,18 @@ from datetime import datetime
 from loop import deadlines, ids
 from loop.config import LoopConfig
 from loop.tasks import TaskCase
-from schemas.records import SupervisionEvent, SupervisionKind, TaskState
+from schemas.records import SupervisionEvent, SupervisionKind, Task, TaskState
 
 SIGN_PHASE = frozenset({TaskState.dispatched, TaskState.reopened})
 """States in which a department's sign-for clock runs (a raised case tightens it: loop.cases)."""
 _DISPOSE = {TaskState.signed, TaskState.in_progress}
+
+
+def phase(task: Task) -> str | None:
+    """The ladder's phase: ``sign`` while waiting to be signed for, ``dispose`` once signed."""
+    if task.state in _SIGN:
+        return "sign"
+    return "dispose" if task.state in _DISPOSE else None
 
 
 def schedule(case: TaskCase, config: LoopConfig) -> list[tuple[str, SupervisionKind, datetime]]:

@@ -40,6 +40,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine
 
 from config.settings import Settings
+from schemas.notification import NotificationAttempt, NotificationIntent
 from schemas.records import Alert, SupervisionEvent, Task, TaskEvent
 from sinks import tables
 from sinks.base import Sink
@@ -91,13 +92,15 @@ def make_engine(url: str | URL) -> Engine:
 
 
 class TaskStory(BaseModel):
-    """Everything known about one task, in order: the current row, transitions, 催办/督办."""
+    """Everything known about one task, in order: the current row, transitions, 催办/督办, and
+    every attempt to notify someone about it."""
 
     model_config = ConfigDict(frozen=True)
 
     task: Task | None
     events: list[TaskEvent]
     supervision: list[SupervisionEvent]
+    notifications: list[NotificationAttempt] = []
 
 
 @dataclass(frozen=True)
@@ -213,7 +216,8 @@ class SqlStore:
         return stmt.on_conflict_do_update(index_elements=key, set_=update)
 
     def _ignore(self, table: sa.Table) -> Any:
-        return self._insert(table).on_conflict_do_nothing(index_elements=["event_id"])
+        key = ["event_id"] if "event_id" in table.c else [c.name for c in table.primary_key]
+        return self._insert(table).on_conflict_do_nothing(index_elements=key)
 
     def save_snapshot(
         self,
@@ -254,19 +258,31 @@ class SqlStore:
                 sa.select(sup).where(sup.c.task_id == task_id).order_by(sup.c.at, sup.c.event_id)
             ).mappings()
             story_supervision = [SupervisionEvent.model_validate(dict(row)) for row in supervision]
+            # the task's own notifications and its warning's (the red warning that opened it)
+            subjects = {task_id} | ({body["alert_id"]} if isinstance(body, dict) else set())
+            na = tables.notification_attempts
+            attempts = conn.execute(
+                sa.select(na).where(na.c.subject_id.in_(subjects)).order_by(na.c.seq)
+            ).mappings()
+            notified = [NotificationAttempt.model_validate(dict(row)) for row in attempts]
         if body is None and not story_events and not story_supervision:
             return None
         return TaskStory(
             task=None if body is None else Task.model_validate(body),
             events=story_events,
             supervision=story_supervision,
+            notifications=notified,
         )
 
     def has_alerts_table(self) -> bool:
         """Whether a worker has created the store's tables yet (a reader on a fresh deployment
         finds nothing stored, rather than an error)."""
+        return self.has_table(tables.alerts.name)
+
+    def has_table(self, name: str) -> bool:
+        """Whether the store has table ``name`` (the migrations have reached it)."""
         try:
-            return bool(sa.inspect(self.engine).has_table(tables.alerts.name))
+            return bool(sa.inspect(self.engine).has_table(name))
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"SQL store: cannot read its tables: {exc}") from exc
 
@@ -352,6 +368,11 @@ class SqlStore:
         with self._begin("reading recent alerts") as conn:
             return [Alert.model_validate(body) for body in conn.execute(query).scalars()]
 
+    def transaction(self, what: str) -> Any:
+        """A transaction for a module that keeps its own tables here (sinks/notify/queue.py);
+        SQLAlchemy errors become :class:`StoreError` saying ``what`` failed."""
+        return self._begin(what)
+
     @contextmanager
     def _begin(self, what: str) -> Iterator[Connection]:
         """``engine.begin()`` whose SQLAlchemy errors become :class:`StoreError` with context."""
@@ -413,11 +434,19 @@ def _columns(record: BaseModel, table: sa.Table) -> dict[str, Any]:
     return row
 
 
+def _queued(intent: BaseModel) -> dict[str, Any]:
+    """A new queue row: pending, never tried, first try when its group has waited."""
+    assert isinstance(intent, NotificationIntent)
+    row = _columns(intent, tables.notifications)
+    return {**row, "status": "pending", "attempts": 0, "next_attempt_at": intent.due_at}
+
+
 _KEYS: dict[type, Callable[[Any], str]] = {
     Task: lambda r: r.task_id,
     Alert: lambda r: r.alert_id,
     TaskEvent: lambda r: r.event_id,
     SupervisionEvent: lambda r: r.event_id,
+    NotificationIntent: lambda r: r.intent_id,
 }
 _TARGETS: dict[type, tuple[sa.Table, Callable[[BaseModel], dict[str, Any]], bool]] = {
     Task: (tables.tasks, lambda r: _columns(r, tables.tasks), True),
@@ -428,17 +457,20 @@ _TARGETS: dict[type, tuple[sa.Table, Callable[[BaseModel], dict[str, Any]], bool
         lambda r: _columns(r, tables.supervision_events),
         False,
     ),
+    # queued once: a replayed intent must not reset one already sent (insert-or-ignore)
+    NotificationIntent: (tables.notifications, _queued, False),
 }
 
 
 class SqlSink(Sink):
-    """Tasks, task events, alerts and supervision events into the SQL store, never lost.
+    """Tasks, task events, alerts, supervision events and queued notifications into the SQL
+    store, never lost.
 
     ``auto_migrate`` runs ``upgrade head`` before the first write (inside the retry loop, so a
     database that is away at start-up is no problem).
     """
 
-    record_types = (Task, TaskEvent, Alert, SupervisionEvent)
+    record_types = (Task, TaskEvent, Alert, SupervisionEvent, NotificationIntent)
 
     def __init__(
         self, store: SqlStore, outbox_path: Path, *, auto_migrate: bool = True, **options: Any

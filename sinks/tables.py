@@ -152,3 +152,49 @@ rejected_records = sa.Table(
 """Records the store refused for good (a value too long for its column, bytes PostgreSQL will not
 take), set aside one by one so the rest of their batch is written. Unbounded ``Text`` columns: a
 row that could not go in its own table still fits here. ``payload`` is the record's JSON."""
+
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    sa.Column("intent_id", sa.String(64), primary_key=True),
+    sa.Column("subject_id", sa.String(128), nullable=False, index=True),
+    sa.Column("receiver", sa.String(64), nullable=False),
+    sa.Column("step", sa.String(128), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("audience", sa.String(16), nullable=False),
+    sa.Column("group_key", sa.String(512), nullable=False),
+    sa.Column("level", sa.String(16), nullable=False),
+    sa.Column("department", sa.String(128), nullable=False),
+    sa.Column("title", sa.Text(), nullable=False),
+    sa.Column("text", sa.Text(), nullable=False),
+    sa.Column("correlation_id", sa.String(128), nullable=False),
+    sa.Column("created_at", _TS, nullable=False),
+    sa.Column("due_at", _TS, nullable=False),
+    sa.Column("group_interval", sa.Float(), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("next_attempt_at", _TS, nullable=False),
+    sa.Column("sent_at", _TS),
+    sa.Column("last_error", sa.Text()),
+    sa.Column("lease_owner", sa.String(256)),
+    sa.Column("lease_until", _TS),
+    sa.UniqueConstraint("subject_id", "receiver", "step", name="uq_notifications_once"),
+)
+"""The notification queue (sinks/notify/queue.py): one row per (warning or task, receiver,
+step), inserted once whatever the replays, then updated by the sender until ``status`` is
+``sent``. ``lease_*`` keep two workers' senders from sending the same row at once."""
+
+notification_attempts = sa.Table(
+    "notification_attempts",
+    metadata,
+    sa.Column("seq", _SERIAL, primary_key=True, autoincrement=True),
+    sa.Column("intent_id", sa.String(64), nullable=False, index=True),
+    sa.Column("subject_id", sa.String(128), nullable=False, index=True),
+    sa.Column("receiver", sa.String(64), nullable=False),
+    sa.Column("step", sa.String(128), nullable=False),
+    sa.Column("attempt", sa.Integer(), nullable=False),
+    sa.Column("at", _TS, nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("detail", sa.Text(), nullable=False),
+)
+"""The notifications' audit trail (全程留痕): every attempt to send, and how it went."""

@@ -26,6 +26,7 @@ from schemas.records import Alert
 from schemas.validation.pii import masked_record
 from streams.emit import Output, emit, output
 from streams.logs import get_logger
+from streams.notify import alert_notifications
 from streams.scoring import Scored
 
 if TYPE_CHECKING:
@@ -138,6 +139,8 @@ def warning_outputs(
             outs.append(output("alerts_shadow", key, shown))
         else:
             outs.append(output("alerts", key, shown, sink="alert"))
+            known = state.warnings.get(alert.fingerprint)
+            outs += alert_notifications(rt, alert, known.template if known else None)
         if alert.alert_id in needs_task:  # once, though the warning changed twice
             needs_task.discard(alert.alert_id)
             warning = state.warnings.get(alert.fingerprint)

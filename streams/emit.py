@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import faust
 from pydantic import BaseModel
 
+from schemas.notification import NotificationIntent
 from schemas.records import Alert, SupervisionEvent, Task, TaskEvent
 from streams.rekey import partition_of
 from streams.state import current_scope
@@ -32,6 +33,7 @@ _SINK_TYPES: dict[str, type[BaseModel]] = {
     "task": Task,
     "task_event": TaskEvent,
     "supervision": SupervisionEvent,
+    "notification": NotificationIntent,
 }
 
 

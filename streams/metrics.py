@@ -211,6 +211,22 @@ class Metrics:
         self.consumer_lag = Gauge(
             f"{p}_consumer_lag", "Messages behind the end", ["topic", "partition"], registry=r
         )
+        # notifications (streams/notify.py): per receiver, as named in notify_config
+        self.notify_sent = Counter(
+            f"{p}_notify_sent", "Notifications delivered to a receiver", ["receiver"], registry=r
+        )
+        self.notify_failed = Counter(
+            f"{p}_notify_failed",
+            "Notifications a receiver did not take (each failed attempt; retried with backoff)",
+            ["receiver"],
+            registry=r,
+        )
+        self.notify_backlog = Gauge(
+            f"{p}_notify_backlog",
+            "Notifications queued for a receiver and not yet delivered",
+            ["receiver"],
+            registry=r,
+        )
         self.sink_backlog = Gauge(
             f"{p}_sink_backlog", "Records a sink holds, not yet written", ["sink"], registry=r
         )

@@ -13,6 +13,7 @@ from streams.admin import create_topics, require_broker
 from streams.control import run_control_plane
 from streams.control_keyring import load_keyring
 from streams.logs import get_logger
+from streams.notify import run_sender
 from streams.outputs import Outputs
 
 log = get_logger(__name__)
@@ -47,6 +48,12 @@ def make_worker(settings: Settings) -> RiskLoopWorker:
     @app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def stop_outputs(app_: Any, **_: Any) -> None:
         await outputs.stop()
+
+    if app.riskloop_runtime.notify is not None:
+
+        @app.task
+        async def notification_sender() -> None:
+            await run_sender(app)
 
     consumer.install(app.consumer, app.riskloop_checkpoint, app.riskloop_runtime.metrics)
     app.riskloop_control.ready.clear()

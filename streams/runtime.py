@@ -19,6 +19,8 @@ from mode.utils.collections import LRUCache
 from config.settings import PROJECT_ROOT, Settings
 from geo.fences import CompiledFenceSet, load_fence_set
 from loop.config import LoopConfig, load_loop_config
+from loop.notify.config import NotifyConfig
+from loop.notify.config import from_settings as load_notify
 from loop.routing import RoutingTable, load_table
 from loop.silences import Silence
 from rules.compiler import load_pack
@@ -75,6 +77,7 @@ class Runtime:
     loop: LoopConfig
     routing: RoutingTable
     sealer: Sealer | None = None  # dead-letter originals: sealed under the operators' key
+    notify: NotifyConfig | None = None  # receivers and routes; None: nobody is notified
     fence_sets: dict[str, CompiledFenceSet] = field(default_factory=dict)
     silences: list[Silence] = field(default_factory=list)
     models: Any = None
@@ -139,6 +142,7 @@ def build_runtime(settings: Settings, metrics: Metrics | None = None) -> Runtime
         packs=packs,
         loop=load_loop_config(settings=settings),
         routing=load_table(),
+        notify=load_notify(settings),
         event_clocks=EventClocks(idle_after=settings.idle_clock_after),
         sealer=deadletter_sealer(settings),
     )

@@ -34,6 +34,7 @@ from streams.due import due_times, task_due
 from streams.emit import Output, emit, output, to_department
 from streams.ingest import ingest, send_dead_letter
 from streams.logs import correlation, get_logger
+from streams.notify import supervision_notifications
 
 if TYPE_CHECKING:
     from streams.app import RiskLoopApp
@@ -270,6 +271,7 @@ async def _supervise_one(app: RiskLoopApp, case: TaskCase, now: datetime) -> tup
     outputs = [output("supervision", ev.task_id, ev, sink="supervision") for ev in events]
     # 催办/督办/通报 also reach the department that must act, on its own task topic
     outputs += [to_department(ev.department, ev.task_id, ev) for ev in events]
+    outputs += supervision_notifications(rt, case, events)  # the department, lead, supervisor
     app.riskloop_tables.tasks[task_id] = new
     await emit(app, outputs)
     for ev in events:

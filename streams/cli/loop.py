@@ -37,7 +37,8 @@ alerts_app = typer.Typer(
 
 @tasks_app.command("show")
 def tasks_show(task_id: str) -> None:
-    """The task and its full story (全程留痕): every transition and every 催办/督办/通报."""
+    """The task and its full story (全程留痕): every transition, every 催办/督办/通报 and every
+    attempt to notify someone of them."""
     from sinks.sql import SqlStore
 
     store = SqlStore.from_settings(settings())
@@ -68,6 +69,14 @@ def tasks_show(task_id: str) -> None:
             "",
             sup.kind.value,
             f"deadline {sup.deadline:%Y-%m-%d %H:%M}",
+        )
+    for n in story.notifications:
+        table.add_row(
+            f"{n.at:%Y-%m-%d %H:%M:%S}",
+            f"notify → {n.receiver}",
+            "",
+            "notified" if n.outcome == "sent" else "not delivered",
+            f"{n.step} (attempt {n.attempt}): {n.detail}",
         )
     console.print(table)
 

@@ -84,6 +84,10 @@ def alerts_show(alert_id: str) -> None:
     for ev in story.events:
         out(f"    {beijing(ev.at)} {ev.actor}: {ev.from_state.value if ev.from_state else '-'} → "
             f"{ev.to_state.value}{f' ({ev.reason})' if ev.reason else ''}", markup=False)  # fmt: skip
+    for n in story.notifications:
+        told = "notified" if n.outcome == "sent" else "not delivered"
+        out(f"    {beijing(n.at)} notify → {n.receiver}: {told} ({n.step}, attempt {n.attempt})",
+            markup=False)  # fmt: skip
 
 
 def tasks_list(

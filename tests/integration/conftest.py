@@ -149,6 +149,11 @@ def settings_env(s: Settings) -> dict[str, str]:
             env[prefix] = value.get_secret_value()
         elif isinstance(value, list | tuple):
             env[prefix] = json.dumps(list(value))
+        elif isinstance(value, dict):  # JSON, secrets revealed (notify_secrets)
+            env[prefix] = json.dumps(
+                {k: v.get_secret_value() if isinstance(v, SecretStr) else v
+                 for k, v in value.items()}
+            )  # fmt: skip
         elif value is not None:
             env[prefix] = str(value)
 

@@ -46,8 +46,8 @@ def counts(store: SqlStore) -> tuple[int, ...]:
 
 
 def test_migrate_twice_is_harmless(pg_url: str) -> None:
-    assert migrate(pg_url) == "0003_entity_length"
-    assert migrate(pg_url) == "0003_entity_length"
+    assert migrate(pg_url) == "0004_notifications"
+    assert migrate(pg_url) == "0004_notifications"
     inspector = sa.inspect(make_engine(pg_url))
     assert set(inspector.get_table_names()) >= {"tasks", "task_events", "alerts",
                                                 "supervision_events", "model_snapshots"}  # fmt: skip

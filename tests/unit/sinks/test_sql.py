@@ -37,8 +37,8 @@ def count(store: SqlStore, table: sa.Table) -> int:
 
 
 def test_migrate_is_repeatable_and_matches_the_tables_module(url: str) -> None:
-    assert migrate(url) == "0003_entity_length"
-    assert migrate(url) == "0003_entity_length"
+    assert migrate(url) == "0004_notifications"
+    assert migrate(url) == "0004_notifications"
     engine = make_engine(url)
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), tables.metadata)

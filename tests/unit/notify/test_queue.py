@@ -1,0 +1,106 @@
+"""The notification queue on a real SQLite store (sinks/notify/queue.py, sinks/sql.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from sinks.migrate import migrate
+from sinks.notify.queue import NotificationQueue, Outcome
+from sinks.sql import SqlStore, make_engine
+from tests.unit.notify.factories import T, intent
+from tests.unit.sinks.factories import make_task
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SqlStore:
+    url = f"sqlite:///{tmp_path / 'q.db'}"
+    migrate(url)
+    return SqlStore(make_engine(url))
+
+
+def test_a_replayed_intent_is_queued_once_and_never_reset_after_sending(store: SqlStore) -> None:
+    q = NotificationQueue(store, "w1")
+    store.write([intent(1), intent(1)])
+    store.write([intent(1)])
+    claimed = q.claim(T)
+    assert [p.intent_id for p in claimed.pending] == ["ntf-1"]
+    q.record(Outcome(("ntf-1",), None), T)
+    store.write([intent(1)])  # the same decision replayed after a restart
+    assert q.claim(T + timedelta(hours=1)).pending == []
+    assert q.backlog() == {}
+    trail = q.attempts("a-1")
+    assert [(a["attempt"], a["outcome"]) for a in trail] == [(1, "sent")]
+
+
+def test_nothing_is_claimed_before_its_group_wait(store: SqlStore) -> None:
+    q = NotificationQueue(store, "w1")
+    store.write([intent(1, wait=30)])
+    assert q.claim(T).pending == []
+    assert [p.intent_id for p in q.claim(T + timedelta(seconds=30)).pending] == ["ntf-1"]
+
+
+def test_a_leased_row_is_not_claimed_by_a_second_worker(store: SqlStore) -> None:
+    store.write([intent(1), intent(2)])
+    first = NotificationQueue(store, "w1").claim(T)
+    second = NotificationQueue(store, "w2").claim(T)
+    assert len(first.pending) == 2 and second.pending == []
+
+
+def test_failures_are_audited_retried_at_their_time_and_counted_in_the_backlog(
+    store: SqlStore,
+) -> None:
+    q = NotificationQueue(store, "w1")
+    store.write([intent(1, receiver="hook")])
+    for attempt in range(3):
+        now = T + timedelta(seconds=10 * attempt)
+        (p,) = q.claim(now).pending
+        assert p.attempts == attempt
+        q.record(Outcome(("ntf-1",), "HTTP 503: down", now + timedelta(seconds=5)), now)
+        assert q.claim(now + timedelta(seconds=4)).pending == []  # backing off
+    assert q.backlog() == {"hook": 1}
+    (p,) = q.claim(T + timedelta(seconds=30)).pending
+    q.record(Outcome(("ntf-1",), None), T + timedelta(seconds=30))
+    trail = [(a["attempt"], a["outcome"], a["detail"]) for a in q.attempts("a-1")]
+    assert trail == [
+        (1, "failed", "HTTP 503: down"),
+        (2, "failed", "HTTP 503: down"),
+        (3, "failed", "HTTP 503: down"),
+        (4, "sent", "delivered"),
+    ]
+    assert q.backlog() == {}
+    claimed = q.claim(T + timedelta(hours=1))
+    assert claimed.pending == []
+
+
+def test_the_last_send_of_a_group_is_known_for_group_interval(store: SqlStore) -> None:
+    q = NotificationQueue(store, "w1")
+    store.write([intent(1)])
+    q.claim(T)
+    q.record(Outcome(("ntf-1",), None), T)
+    store.write([intent(2)])
+    claimed = q.claim(T + timedelta(seconds=60))
+    assert claimed.last_sent == {("r", "0|"): T}
+    assert claimed.intents["ntf-2"] == intent(2)
+
+
+def test_a_tasks_story_lists_its_own_and_its_warnings_notifications(store: SqlStore) -> None:
+    task = make_task(1)  # opened from warning fp-1.1
+    warned = intent(1).model_copy(update={"intent_id": "ntf-w", "subject_id": task.alert_id})
+    escalated = intent(2).model_copy(
+        update={"intent_id": "ntf-t", "subject_id": task.task_id, "step": "sign:supervision"}
+    )
+    other = intent(3)
+    store.write([task, warned, escalated, other])
+    q = NotificationQueue(store, "w1")
+    q.claim(T)
+    for iid in ("ntf-w", "ntf-t", "ntf-3"):
+        q.record(Outcome((iid,), None), T)
+    story = store.task_with_audit(task.task_id)
+    assert story is not None
+    assert [(n.intent_id, n.step, n.outcome) for n in story.notifications] == [
+        ("ntf-w", "red", "sent"),
+        ("ntf-t", "sign:supervision", "sent"),
+    ]
