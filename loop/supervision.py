@@ -32,7 +32,7 @@ _DISPOSE = {TaskState.signed, TaskState.in_progress}
 
 def phase(task: Task) -> str | None:
     """The ladder's phase: ``sign`` while waiting to be signed for, ``dispose`` once signed."""
-    if task.state in _SIGN:
+    if task.state in SIGN_PHASE:
         return "sign"
     return "dispose" if task.state in _DISPOSE else None
 

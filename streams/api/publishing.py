@@ -17,8 +17,8 @@ from faust.web import Request, Response
 
 from loop.jurisdiction import Permission
 from streams.api.bodies import own, parameter
-from streams.api.privacy import MaskedView
 from streams.api.control_bodies import calendar_body, fence_set_body, model_body
+from streams.api.privacy import MaskedView
 from streams.control_keys import publication_key
 from streams.logs import get_logger
 

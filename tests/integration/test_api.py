@@ -130,7 +130,9 @@ def test_every_control_kind_is_published_through_the_api_signed_by_the_worker(
     want = {("fenceset", "liverpool-route14"): "api-1", ("model", "equipment-anomaly"): "api-v2"}
     deadline = time.monotonic() + 60
     while True:
-        active = requests.get(f"{base}/api/active", headers=auth(s, "hz_staff"), timeout=5).json()["active"]
+        active = requests.get(f"{base}/api/active", headers=auth(s, "hz_staff"), timeout=5).json()[
+            "active"
+        ]
         seen = {(k, n): active.get(k, {}).get(n) for k, n in want}
         if seen == want and "2027" in active["calendar"]:
             break

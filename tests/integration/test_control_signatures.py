@@ -33,6 +33,7 @@ from streams.producer import deliver, make_producer
 from streams.publish import prepare_pack, read_records, send_pack
 from tests.integration.conftest import tail_consumer, wait_ready
 from tests.integration.test_hotload import write_pack
+from tests.people import auth
 
 
 def wait_refusal(s: Settings, status: Consumer, name: str, why: str) -> dict[str, Any]:
@@ -99,7 +100,9 @@ def test_unsigned_foreign_and_tampered_packs_are_refused_and_the_signed_one_keep
     counts = refused_counts(base)
     for reason in ("unsigned", "unknown_key", "bad_signature"):
         assert counts.get((topic, reason)) == 1.0, counts
-    active = requests.get(f"{base}/api/active", timeout=10).json()["active"]["rulepack"]
+    active = requests.get(f"{base}/api/active", headers=auth(s, "operator"), timeout=10).json()[
+        "active"
+    ]["rulepack"]
     assert active[ids["name"]] == "1.0.0"
 
     uscc = make_uscc(f"sig-{run}", "330106")
@@ -133,5 +136,7 @@ def test_unsigned_foreign_and_tampered_packs_are_refused_and_the_signed_one_keep
     deliver(producer, topic, old_key, original.value(), headers=original.headers())
     wait_refusal(s, status, ids["name"], "signature replayed")
     assert refused_counts(base).get((topic, "replayed")) == 1.0
-    active = requests.get(f"{base}/api/active", timeout=10).json()["active"]["rulepack"]
+    active = requests.get(f"{base}/api/active", headers=auth(s, "operator"), timeout=10).json()[
+        "active"
+    ]["rulepack"]
     assert active[ids["name"]] == "1.1.0"
