@@ -196,6 +196,13 @@ def settings_env(s: Settings) -> dict[str, str]:
                 put(f"{prefix}__{name.upper()}", inner)
         elif isinstance(value, SecretStr):
             env[prefix] = value.get_secret_value()
+        elif isinstance(value, list | tuple):  # pydantic-settings reads complex values as JSON
+            env[prefix] = json.dumps(list(value))
+        elif isinstance(value, dict):
+            env[prefix] = json.dumps(
+                {k: v.get_secret_value() if isinstance(v, SecretStr) else v
+                 for k, v in value.items()}
+            )  # fmt: skip
         elif value is not None:
             env[prefix] = str(value)
 

@@ -65,15 +65,19 @@ View = Literal["full", "masked"]
 complaint as masked at ingest), ``masked`` (everyone else; the default)."""
 
 _SEP = r"[\s-]?"
-_ID18 = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
-_ID15 = re.compile(r"(?<!\d)\d{8}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}(?!\d)")
-_CARD = re.compile(r"(?<!\d)\d{4}(?:[ -]?\d{4}){3}(?:[ -]?\d{1,3})?(?!\d)")
-_MOBILE = re.compile(rf"(?<!\d)(?P<cc>(?:\+|00)86{_SEP})?1[3-9]\d{_SEP}\d{{4}}{_SEP}\d{{4}}(?!\d)")
+# (?<!\d\.): a digit run that is the fraction of a decimal number (a model's feature value such
+# as 1.3862943611198906) is nobody's bank card or phone
+_ID18 = re.compile(r"(?<!\d)(?<!\d\.)\d{17}[\dXx](?!\d)")
+_ID15 = re.compile(r"(?<!\d)(?<!\d\.)\d{8}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}(?!\d)")
+_CARD = re.compile(r"(?<!\d)(?<!\d\.)\d{4}(?:[ -]?\d{4}){3}(?:[ -]?\d{1,3})?(?!\d)")
+_MOBILE = re.compile(
+    rf"(?<!\d)(?<!\d\.)(?P<cc>(?:\+|00)86{_SEP})?1[3-9]\d{_SEP}\d{{4}}{_SEP}\d{{4}}(?!\d)"
+)
 _LANDLINE = re.compile(
-    r"(?<!\d)(?:\((?:0(?:10|2\d)|0[3-9]\d{2})\)|(?:0(?:10|2\d)|0[3-9]\d{2}))[\s-]?"
+    r"(?<!\d)(?<!\d\.)(?:\((?:0(?:10|2\d)|0[3-9]\d{2})\)|(?:0(?:10|2\d)|0[3-9]\d{2}))[\s-]?"
     r"[2-9]\d{2,3}[\s-]?\d{4}(?!\d)"
 )
-_HOTLINE = re.compile(rf"(?<!\d)[48]00{_SEP}\d{{3}}{_SEP}\d{{4}}(?!\d)")
+_HOTLINE = re.compile(rf"(?<!\d)(?<!\d\.)[48]00{_SEP}\d{{3}}{_SEP}\d{{4}}(?!\d)")
 # starts only where a mailbox can start: inside a long run of word characters with no "@" the
 # search would otherwise retry from every position (quadratic on a hostile 1 MB string)
 _EMAIL = re.compile(

@@ -181,3 +181,13 @@ def test_ingest_masks_every_complainant_field() -> None:
     assert record.complainant_phone == "+86 138 **** 5678"
     assert record.complainant_id == "1101**********002X"
     assert record.text == "卡号411111******1111,座机0571-****4321,邮箱l***@example.cn"  # NFKC: ，→,
+
+
+def test_a_decimal_fraction_is_not_a_number_anyone_holds() -> None:
+    """A model's feature value on the alerts topic stays a number (CI: 1.386294******8906)."""
+    from schemas.validation.pii import mask_pii
+
+    assert mask_pii("log_nearby_complaints=1.3862943611198906") == (
+        "log_nearby_complaints=1.3862943611198906"
+    )
+    assert mask_pii("电话.13812345678") == "电话.138****5678"  # a dot alone is no decimal
