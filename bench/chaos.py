@@ -35,12 +35,11 @@ from pathlib import Path
 from typing import Any
 
 from confluent_kafka import Consumer
-from pydantic import BaseModel, SecretStr
 
 from bench.generator import generate
 from bench.probes import events_read
 from bench.stats import BenchError
-from config.settings import PROJECT_ROOT, DevStackSettings, Settings, TopicSettings
+from config.settings import PROJECT_ROOT, DevStackSettings, Settings, TopicSettings, subprocess_env
 from infra import kafka, postgres, redis
 from streams.demo import group_lag
 from streams.producer import make_producer
@@ -186,29 +185,8 @@ def private_topics(run: str) -> TopicSettings:
 
 
 def settings_env(s: Settings) -> dict[str, str]:
-    """Environment that makes a ``riskloop worker`` subprocess use exactly settings ``s``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RISKLOOP_")}
-
-    def put(prefix: str, value: object) -> None:
-        if isinstance(value, BaseModel):
-            for name in type(value).model_fields:
-                inner = getattr(value, name)
-                put(f"{prefix}__{name.upper()}", inner)
-        elif isinstance(value, SecretStr):
-            env[prefix] = value.get_secret_value()
-        elif isinstance(value, list | tuple):  # pydantic-settings reads complex values as JSON
-            env[prefix] = json.dumps(list(value))
-        elif isinstance(value, dict):
-            env[prefix] = json.dumps(
-                {k: v.get_secret_value() if isinstance(v, SecretStr) else v
-                 for k, v in value.items()}
-            )  # fmt: skip
-        elif value is not None:
-            env[prefix] = str(value)
-
-    for name in Settings.model_fields:
-        put(f"RISKLOOP_{name.upper()}", getattr(s, name))
-    return env
+    """Environment that makes a ``riskloop`` subprocess use exactly settings ``s``."""
+    return subprocess_env(s, dict(os.environ))
 
 
 def free_port() -> int:

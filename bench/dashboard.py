@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from config.settings import PROJECT_ROOT, DevStackSettings, Settings, TopicSettings
+from config.settings import PROJECT_ROOT, DevStackSettings, Settings, TopicSettings, subprocess_env
 from infra.errors import InfraError
 
 MAIN_DASHBOARD = PROJECT_ROOT / "config" / "grafana" / "dashboards" / "riskloop-flow.json"
@@ -440,32 +440,7 @@ def private_topics(run: str) -> TopicSettings:
 
 def settings_env(s: Settings) -> dict[str, str]:
     """Environment that makes a ``riskloop`` subprocess use exactly settings ``s``."""
-    from pydantic import BaseModel, SecretStr
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RISKLOOP_")}
-
-    def put(prefix: str, value: object) -> None:
-        if isinstance(value, BaseModel):
-            for name in type(value).model_fields:
-                sub = getattr(value, name)
-                nested = isinstance(sub, BaseModel)
-                put(f"{prefix}{name.upper()}{'__' if nested else ''}", sub)
-        elif isinstance(value, SecretStr):
-            env[prefix] = value.get_secret_value()
-        elif isinstance(value, list | tuple):  # pydantic-settings reads complex values as JSON
-            env[prefix] = json.dumps(list(value))
-        elif isinstance(value, dict):
-            env[prefix] = json.dumps(
-                {k: v.get_secret_value() if isinstance(v, SecretStr) else v
-                 for k, v in value.items()}
-            )  # fmt: skip
-        elif value is not None:
-            env[prefix] = str(value)
-
-    for name in Settings.model_fields:
-        value = getattr(s, name)
-        put(f"RISKLOOP_{name.upper()}{'__' if isinstance(value, BaseModel) else ''}", value)
-    return env
+    return subprocess_env(s, dict(os.environ))
 
 
 def _metrics_up(port: int) -> bool:

@@ -13,6 +13,7 @@ with different settings.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import datetime
@@ -465,6 +466,34 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Read settings from the environment, then apply explicit overrides (e.g. CLI flags)."""
     return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def subprocess_env(s: Settings, base: dict[str, str]) -> dict[str, str]:
+    """Environment that makes a ``riskloop`` subprocess use exactly settings ``s``: ``base``
+    without its ``RISKLOOP_*`` variables, then every field, nested groups with ``__``, lists and
+    dicts as JSON (how pydantic-settings reads complex values), secrets revealed (the caller's
+    own: tests and the bench start workers on settings they made)."""
+    env = {k: v for k, v in base.items() if not k.startswith("RISKLOOP_")}
+
+    def put(name: str, value: object) -> None:
+        if isinstance(value, BaseModel):
+            for field in type(value).model_fields:
+                put(f"{name}__{field.upper()}", getattr(value, field))
+        elif isinstance(value, SecretStr):
+            env[name] = value.get_secret_value()
+        elif isinstance(value, list | tuple):
+            env[name] = json.dumps(list(value))
+        elif isinstance(value, dict):
+            env[name] = json.dumps(
+                {k: v.get_secret_value() if isinstance(v, SecretStr) else v
+                 for k, v in value.items()}
+            )  # fmt: skip
+        elif value is not None:
+            env[name] = str(value)
+
+    for field in Settings.model_fields:
+        put(f"RISKLOOP_{field.upper()}", getattr(s, field))
+    return env
 
 
 def settings_table() -> str:

@@ -21,9 +21,8 @@ import psycopg
 import pytest
 import requests
 from confluent_kafka import Consumer, KafkaException, TopicPartition
-from pydantic import BaseModel, SecretStr
 
-from config.settings import AuthSettings, Settings, TopicSettings
+from config.settings import AuthSettings, Settings, TopicSettings, subprocess_env
 from infra import kafka, postgres
 from infra.devkey import DevKey
 from streams.admin import admin_client, create_topics
@@ -132,40 +131,8 @@ def private_database() -> Iterator[str]:
 
 
 def settings_env(s: Settings) -> dict[str, str]:
-    """Environment that makes a `riskloop` subprocess use exactly settings ``s``: every field,
-    nested groups with ``__``, secrets revealed (they are the test's own)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RISKLOOP_")}
-
-    def put(prefix: str, value: object) -> None:
-        if isinstance(value, BaseModel):
-            for name in type(value).model_fields:
-                put(
-                    f"{prefix}{name.upper()}__"
-                    if isinstance(getattr(value, name), BaseModel)
-                    else f"{prefix}{name.upper()}",
-                    getattr(value, name),
-                )
-        elif isinstance(value, SecretStr):
-            env[prefix] = value.get_secret_value()
-        elif isinstance(value, list | tuple):
-            env[prefix] = json.dumps(list(value))
-        elif isinstance(value, dict):  # JSON, secrets revealed (notify_secrets)
-            env[prefix] = json.dumps(
-                {k: v.get_secret_value() if isinstance(v, SecretStr) else v
-                 for k, v in value.items()}
-            )  # fmt: skip
-        elif value is not None:
-            env[prefix] = str(value)
-
-    for name in Settings.model_fields:
-        value = getattr(s, name)
-        put(
-            f"RISKLOOP_{name.upper()}__"
-            if isinstance(value, BaseModel)
-            else f"RISKLOOP_{name.upper()}",
-            value,
-        )
-    return env
+    """Environment that makes a ``riskloop`` subprocess use exactly settings ``s``."""
+    return subprocess_env(s, dict(os.environ))
 
 
 @pytest.fixture
