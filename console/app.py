@@ -17,10 +17,11 @@ from aiohttp import web
 from config.settings import Settings
 from console import auth
 from console.backend import Backend, BackendError
-from console.keys import BACKEND, GATE, LIVE, SETTINGS, TEMPLATES
+from console.keys import BACKEND, GATE, LIVE, LOOP, RULEBOOK, SETTINGS, TEMPLATES
 from console.live import LiveFeed
 from console.pages import PAGES
 from console.render import environment, problem
+from console.rulebook import Rulebook
 from loop.config import load_loop_config
 from streams.logs import get_logger
 
@@ -74,7 +75,8 @@ def make_app(settings: Settings) -> web.Application:
                           client_max_size=1024 * 1024)  # fmt: skip
     app[SETTINGS] = settings
     app[TEMPLATES] = environment()
-    app[GATE] = auth.Gate(settings, load_loop_config(settings=settings).centre)
+    app[LOOP] = load_loop_config(settings=settings)
+    app[GATE] = auth.Gate(settings, app[LOOP].centre)
     app[BACKEND] = Backend(settings.console_worker_url, settings.console.backend_timeout)
     app.router.add_get("/ready", ready)
     app.router.add_routes(auth.routes())
@@ -82,6 +84,7 @@ def make_app(settings: Settings) -> web.Application:
         app.router.add_routes(page.routes())
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)
     app[LIVE] = LiveFeed(settings, app[GATE].centre)
+    app[RULEBOOK] = Rulebook(settings.rule_packs_dir)
     app.on_startup.append(_start_backend)
     app.on_shutdown.append(_stop_live)
     app.on_cleanup.append(_close_backend)

@@ -149,7 +149,11 @@ async def _authenticated(request: web.Request, handler: Handler) -> web.StreamRe
     if request.path in PUBLIC_PATHS or request.path.startswith(PUBLIC_PREFIXES):
         return await handler(request)
     token = request.cookies.get(TOKEN_COOKIE)
-    outcome = await request.app[GATE].person(token)
+    outcome = (
+        await request.app[GATE].person(token)
+        if token is not None
+        else Refusal(401, "not logged in")  # no keys needed to send a stranger to /login
+    )
     if isinstance(outcome, Refusal):
         if outcome.status == 503:
             return problem(request, 503, "暂时无法登录", outcome.reason)

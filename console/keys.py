@@ -8,14 +8,18 @@ from aiohttp import web
 from jinja2 import Environment
 
 from config.settings import Settings
+from loop.config import LoopConfig
 
 if TYPE_CHECKING:
     from console.auth import Gate
     from console.backend import Backend
     from console.live import LiveFeed
+    from console.rulebook import Rulebook
 
 SETTINGS = web.AppKey("settings", Settings)
 TEMPLATES = web.AppKey("templates", Environment)
 GATE: web.AppKey[Gate] = web.AppKey("gate")
 BACKEND: web.AppKey[Backend] = web.AppKey("backend")
 LIVE: web.AppKey[LiveFeed] = web.AppKey("live")
+RULEBOOK: web.AppKey[Rulebook] = web.AppKey("rulebook")
+LOOP = web.AppKey("loop", LoopConfig)

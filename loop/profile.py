@@ -178,3 +178,24 @@ def _name(profile: EntityProfile, at: datetime, name: str | None, address: str |
         profile.entity_name = name
     if address is not None and (newer or profile.entity_address is None):
         profile.entity_address = address
+
+
+def reasons(
+    profile: EntityProfile, now: datetime, config: ProfileConfig, n: int = 5
+) -> list[tuple[ProfileEntry, float]]:
+    """Why the score is what it is: the recent entries' weights decayed to ``now``, largest
+    first (the profile keeps a bounded history, so older events are in the score only).
+
+    >>> from datetime import timezone
+    >>> from loop.config import ProfileConfig
+    >>> cfg = ProfileConfig(half_life_days=10)
+    >>> t0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    >>> p = record(None, "91330106MA27XXXX0X", "inspection_fail", t0, "insp-1", config=cfg)
+    >>> [(e.ref, round(w, 2)) for e, w in reasons(p, datetime(2024, 1, 11, tzinfo=timezone.utc), cfg)]
+    [('insp-1', 1.0)]
+    """
+    weighted = [
+        (e, e.weight * decay(max(0.0, (now - e.at).total_seconds() / _DAY), config))
+        for e in profile.recent
+    ]
+    return sorted(weighted, key=lambda pair: abs(pair[1]), reverse=True)[:n]

@@ -57,14 +57,17 @@ def load_events(path: Path) -> list[tuple[str, str, dict[str, object]]]:
 
 
 @contextmanager
-def worker_process(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
-    """A ``riskloop worker`` subprocess, stopped with SIGTERM (then SIGKILL) on exit."""
-    log_path = settings.dev.state_dir / "demo-worker.log"
+def worker_process(
+    settings: Settings, command: str = "worker"
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A ``riskloop worker`` (or ``console``) subprocess, stopped with SIGTERM (then SIGKILL)
+    on exit; its output in ``<state_dir>/demo-<command>.log``."""
+    log_path = settings.dev.state_dir / f"demo-{command}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "RISKLOOP_LOG_FORMAT": "json"}
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streams", "worker"],
+            [sys.executable, "-m", "streams", command],
             stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
         )  # fmt: skip
     try:
@@ -137,8 +140,9 @@ def run_demo(
     seed: int,
     timeout: float,
     keep_running: bool,
+    stay: bool = False,
 ) -> None:
-    """Run the demo; Ctrl-C at any point stops the worker and the services cleanly."""
+    """Run the demo; Ctrl-C at any point stops the worker, the console and the services."""
     from bench.generator import generate
 
     dev = settings.dev
@@ -161,10 +165,15 @@ def run_demo(
         prefix = settings.topics.task_prefix.replace(".", r"\.")
         consumer.subscribe([settings.topics.alerts, f"^{prefix}.*"])
         _wait_assigned(consumer)
-        with worker_process(settings) as worker:
+        with worker_process(settings) as worker, worker_process(settings, "console"):
             console.print(f"  worker started (pid {worker.pid}); replaying {len(sample)} events …")
+            _announce_console(settings)
             _produce(settings, sample)
             seen = _follow(settings, consumer, worker, timeout)
+            if stay:
+                console.print("worker and console keep running: Ctrl-C stops them")
+                while worker.poll() is None:
+                    time.sleep(1)
         consumer.close()
         console.print(
             f"[bold]done[/]: {len(sample)} events replayed, {seen} alert changes received"
@@ -176,6 +185,25 @@ def run_demo(
             started = [n for n in wanted if n not in already]
             for line in stack.down(dev, started) if started else []:
                 console.print(f"  {line}")
+
+
+def _announce_console(settings: Settings) -> None:
+    """The console's address and a ready login token for a dev risk-centre staff person."""
+    from datetime import UTC, datetime, timedelta
+
+    from infra.devkey import DevKey
+    from loop.identity import Principal, Role
+
+    key = DevKey(settings.dev.state_dir / "auth")
+    staff = Principal(sub="demo-staff", name="演示值班员", roles=frozenset({Role.staff}),
+                      department="risk_centre", regions=("33",))  # fmt: skip
+    minted = key.mint(staff, issuer=settings.auth.issuer, audience=settings.auth.audience,
+                      now=datetime.now(UTC), ttl=timedelta(hours=8))  # fmt: skip
+    host = settings.console.host
+    console.print(f"  console: [bold]http://{host}:{settings.console.port}/[/] — log in with:")
+    console.print(minted, soft_wrap=True, markup=False, highlight=False)
+    if settings.jwks_source != str(key.jwks):
+        console.print(f"  [yellow]note:[/] the API trusts {settings.jwks_source}, not the dev key")
 
 
 def _wait_assigned(consumer: Consumer, timeout: float = 15.0) -> None:

@@ -45,6 +45,10 @@ def demo(
     keep_running: Annotated[
         bool, typer.Option(help="leave Kafka/Redis/PostgreSQL running afterwards")
     ] = False,
+    stay: Annotated[
+        bool,
+        typer.Option(help="keep the worker and the console running after the replay (Ctrl-C)"),
+    ] = False,
 ) -> None:
     """The main job end to end on the embedded defaults (local broker, SQLite): start the
     infrastructure, start a worker, replay a sample, print the alerts as they arrive, stop."""
@@ -57,4 +61,5 @@ def demo(
         seed=seed,
         timeout=timeout,
         keep_running=keep_running,
+        stay=stay,
     )

@@ -36,8 +36,11 @@ def test_a_bad_token_is_refused_on_the_page(browser: WebDriver, console: Console
 
 
 def test_logged_out_pages_redirect_and_posts_need_csrf(console: Console) -> None:
-    answer = requests.get(f"{console.url}/", allow_redirects=False, timeout=10)
-    assert answer.status_code == 303 and answer.headers["Location"].startswith("/login?next=")
+    for path in ("/", "/situation", "/situation/stream", "/warnings?level=red",
+                 "/warnings/fp-1.1", "/enterprises/91330105MA2B00001G"):  # fmt: skip
+        answer = requests.get(f"{console.url}{path}", allow_redirects=False, timeout=10)
+        assert answer.status_code == 303, path
+        assert answer.headers["Location"].startswith("/login?next="), path
     # a cross-site form post carries no CSRF cookie/field: refused before anything runs
     posted = requests.post(f"{console.url}/login", data={"token": "x"}, timeout=10)
     assert posted.status_code == 403 and "CSRF" in posted.text
