@@ -159,8 +159,9 @@ async def _authenticated(request: web.Request, handler: Handler) -> web.StreamRe
             return problem(request, 503, "暂时无法登录", outcome.reason)
         if request.method in SAFE_METHODS:
             query = {"next": request.path_qs}
-            if token is not None:
-                query["reason"] = outcome.reason
+            if token is not None:  # the reason is logged, not put in a URL anyone can forge
+                log.info("console session refused", reason=outcome.reason)
+                query["expired"] = "1"
             raise web.HTTPSeeOther(f"/login?{urlencode(query)}")
         return problem(request, 401, "需要登录", f"请重新登录：{outcome.reason}")
     request["person"] = outcome
@@ -169,9 +170,9 @@ async def _authenticated(request: web.Request, handler: Handler) -> web.StreamRe
 
 
 async def login_form(request: web.Request) -> web.Response:
-    reason = request.query.get("reason")
+    expired = request.query.get("expired") == "1"
     return render(request, "login.html", next=safe_next(request.query.get("next")),
-                  error=f"登录已失效：{reason[:300]}" if reason else None)  # fmt: skip
+                  error="登录已失效（令牌过期或不再受信任），请重新登录。" if expired else None)  # fmt: skip
 
 
 async def login(request: web.Request) -> web.StreamResponse:

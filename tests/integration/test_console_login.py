@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
 import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
+from infra.devkey import DevKey
 from tests.integration.console_fixtures import Console, login, screenshot, wait_for
 from tests.people import PEOPLE
 
@@ -45,3 +49,16 @@ def test_logged_out_pages_redirect_and_posts_need_csrf(console: Console) -> None
     posted = requests.post(f"{console.url}/login", data={"token": "x"}, timeout=10)
     assert posted.status_code == 403 and "CSRF" in posted.text
     assert "Content-Security-Policy" in answer.headers
+
+
+def test_a_token_from_another_key_is_sent_back_to_login(console: Console, tmp_path: Path) -> None:
+    s = console.settings
+    foreign = DevKey(tmp_path / "other").mint(
+        PEOPLE["supervisor"], issuer=s.auth.issuer, audience=s.auth.audience,
+        now=datetime.now(UTC), ttl=timedelta(hours=1),
+    )  # fmt: skip
+    answer = requests.get(f"{console.url}/warnings", cookies={"riskloop_console_token": foreign},
+                          allow_redirects=False, timeout=10)  # fmt: skip
+    assert answer.status_code == 303 and "expired=1" in answer.headers["Location"]
+    page = requests.get(f"{console.url}{answer.headers['Location']}", timeout=10)
+    assert "登录已失效" in page.text and "kid" not in page.text

@@ -30,6 +30,7 @@ pytest_plugins = ["tests.integration.console_fixtures"]
 
 WARM_UP, WATCHED = "91330105MA2B00001G", "91330105MA2B00002K"  # valid USCCs, Hangzhou 330105
 HOSTILE = "<script>alert('x')</script>' OR 1=1 --"
+MARKUP = "<img src=x onerror=alert(1)>"  # hostile bytes from the data side: a complaint's text
 SEEN: dict[str, str] = {}  # uscc -> alert id, from the first test
 
 
@@ -37,7 +38,7 @@ def complaint(uscc: str, n: int) -> tuple[bytes, bytes]:
     """A complaint of suspected food poisoning: red at once (complaints.food_poisoning)."""
     event = {
         "event_id": f"cmp-console-{uscc[-6:]}-{n}", "event_time": datetime.now(UTC).isoformat(),
-        "channel": "12315", "text": "就餐后呕吐、腹泻，怀疑食物中毒", "subject": "食品安全投诉",
+        "channel": "12315", "text": f"就餐后呕吐、腹泻，怀疑食物中毒{MARKUP}", "subject": "食品安全投诉",
         "category": "食品安全", "urgency": "urgent", "uscc": uscc, "region_code": "330105",
         "entity_name": "杭州测试餐饮有限公司", "address": "杭州市上城区测试路1号",
     }  # fmt: skip
@@ -101,6 +102,9 @@ def test_a_red_warning_reaches_the_wall_within_5_s(browser: WebDriver, console: 
     assert "v" in browser.find_element(By.CSS_SELECTOR, "#why .version").text  # … and version
     assert browser.find_element(By.CSS_SELECTOR, "#why .evidence-values").text.strip() != "—"
     assert "杭州测试餐饮有限公司" in browser.page_source
+    assert MARKUP in browser.find_element(By.ID, "evidence").text  # shown as text …
+    assert not browser.find_elements(By.CSS_SELECTOR, "main img")  # … never as an element
+    no_script_ran(browser)
     screenshot(browser, "warning")
 
 
