@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from schemas.errors import RiskLoopError
 
 PREFIX = "sha256:"
+EVIDENCE_FILES_MAX = 5
+"""Files one disposal may upload (the API takes 20 references; a disposal needs a few photos)."""
 FILENAME_MAX = 120
 """Characters of a file name kept: the reference fits the API's 512-character limit."""
 _HEX = re.compile(r"[0-9a-f]{64}")

@@ -12,13 +12,14 @@ from typing import NamedTuple
 from aiohttp import web
 
 from console.keys import GATE
-from console.pages import home, situation
+from console.pages import home, situation, workbench
 from loop.identity import Principal
 from loop.jurisdiction import Forbidden, Permission, require
 
 PAGES = (
     home,
     situation,
+    workbench,
 )  # fmt: skip
 
 
@@ -31,6 +32,7 @@ class NavItem(NamedTuple):
 NAV: list[NavItem] = [
     NavItem("首页", "/", Permission.read),
     NavItem("态势大屏", "/situation", Permission.read),
+    NavItem("我的任务", "/workbench", Permission.read),
 ]
 
 
