@@ -147,9 +147,12 @@ def test_a_handler_works_a_task_from_signing_to_disposal(
     assert story() == signed
     wanted = working_day_after(datetime.fromisoformat(signed["task"]["dispose_deadline"]), 3)
     browser.get(page)
-    submit(browser, "form-extend", extend_to=wanted.isoformat(), reason="需联合住建部门检查")
+    reason = "需联合住建部门检查<script>document.title='x'</script>"
+    submit(browser, "form-extend", extend_to=wanted.isoformat(), reason=reason)
     wait_for(browser, By.ID, "notice")
     pending = shown(browser, page, "#extension-pending", lambda e: True)
+    assert reason in pending.text  # shown as the text it is, never run
+    assert "&lt;script&gt;" in browser.page_source and browser.title != "x"
     assert wanted.isoformat() in pending.text  # type: ignore[attr-defined]
 
     # the risk centre's desk lists it; the supervisor grants it
@@ -172,6 +175,12 @@ def test_a_handler_works_a_task_from_signing_to_disposal(
     started = story()
     submit(browser, "form-dispose", reason="已责令整改")
     refused_on_page(browser, "missing_evidence")
+    assert story() == started
+    program = tmp_path / "照片.jpg"  # an executable by any other name
+    program.write_bytes(b"\x7fELF\x02\x01\x01" + b"\x00" * 64)
+    browser.get(page)
+    submit(browser, "form-dispose", reason="已整改", evidence=str(program))
+    refused_on_page(browser, "executable")
     assert story() == started
     photo = tmp_path / "现场照片.png"
     photo.write_bytes(PHOTO)
