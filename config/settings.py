@@ -262,6 +262,19 @@ class AuthSettings(_Group):
         return value
 
 
+class EvidenceSettings(_Group):
+    """Evidence files of dispositions (现场照片, 检查记录): stored once, named by their SHA-256."""
+
+    dir: Path | None = Field(
+        None,
+        description="where evidence files are kept, content-addressed; unset:"
+        " `<RISKLOOP_DATA_DIR>/evidence`",
+    )
+    max_bytes: int = Field(
+        10 * 1024 * 1024, ge=1024, le=1024**3, description="largest evidence file taken, bytes"
+    )
+
+
 class ConsoleSettings(_Group):
     """The web console (issue #20, ``riskloop console``): where it listens, which worker it asks."""
 
@@ -428,6 +441,7 @@ class Settings(BaseSettings):
     dev: DevStackSettings = Field(default_factory=DevStackSettings)
     deadlines: DeadlineSettings = Field(default_factory=DeadlineSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     control_signing_key: Path | None = Field(
         None,
@@ -471,6 +485,11 @@ class Settings(BaseSettings):
         (``sql_url``, ``redis_url``, …) is starred too, so a logged repr leaks nothing."""
         for name, value in super().__repr_args__():
             yield name, redact_url(value) if isinstance(value, str) else value
+
+    @property
+    def evidence_dir(self) -> Path:
+        """Where evidence files are kept: ``evidence.dir``, else ``data_dir/evidence``."""
+        return self.evidence.dir or self.data_dir / "evidence"
 
     @property
     def jwks_source(self) -> str:

@@ -23,6 +23,7 @@ from console.pages import PAGES
 from console.render import environment, problem
 from console.rulebook import Rulebook
 from loop.config import load_loop_config
+from schemas.evidence import EVIDENCE_FILES_MAX
 from streams.logs import get_logger
 
 log = get_logger(__name__)
@@ -69,10 +70,16 @@ async def errors(request: web.Request, handler: auth.Handler) -> web.StreamRespo
         return problem(request, 500, "内部错误", "控制台处理该请求时出错（已记录日志）。")
 
 
+def upload_limit(settings: Settings) -> int:
+    """Largest request body: a disposal's evidence files (``EVIDENCE_FILES_MAX`` of at most
+    ``evidence.max_bytes`` each; aiohttp spools file parts to disk) and its form, or 1 MiB."""
+    return max(1024 * 1024, settings.evidence.max_bytes * EVIDENCE_FILES_MAX + 64 * 1024)
+
+
 def make_app(settings: Settings) -> web.Application:
     """The console: its pages, login, static files, and the backend client to the worker."""
     app = web.Application(middlewares=[security_headers, errors, auth.middleware],
-                          client_max_size=1024 * 1024)  # fmt: skip
+                          client_max_size=upload_limit(settings))  # fmt: skip
     app[SETTINGS] = settings
     app[TEMPLATES] = environment()
     app[LOOP] = load_loop_config(settings=settings)

@@ -66,3 +66,10 @@ class MissingReason(LoopError):
     """A return (退单) or reopen without a reason: the next holder must know why."""
 
     reason = "missing_reason"
+
+
+class BadExtension(LoopError):
+    """An extension (延期) request whose deadline cannot be granted: in the past, not later than
+    the current one, or on a day off."""
+
+    reason = "bad_extension"

@@ -36,8 +36,12 @@ class Permission(StrEnum):
     operate = "operate"  # silences and operations (operators)
 
 
-CENTRE_ACTIONS = frozenset({DispositionAction.close, DispositionAction.reopen})
-"""The disposition actions only the risk centre sends (``loop.state_machine`` agrees)."""
+CENTRE_ACTIONS = frozenset({
+    DispositionAction.close, DispositionAction.reopen,
+    DispositionAction.grant_extension, DispositionAction.refuse_extension,
+})  # fmt: skip
+"""The disposition actions only the risk centre sends (``loop.state_machine`` agrees): closing,
+reopening, and deciding a department's extension request (延期)."""
 
 _ROLES: dict[Permission, tuple[Role, ...]] = {
     Permission.read: tuple(Role),

@@ -19,6 +19,10 @@
 * A disposal needs a result and at least one piece of evidence.
 * A reopened task is back with the same department, which signs for it again; both its
   deadlines restart from the reopening.
+* ``extend`` (延期申请) comes from the department holding a signed task, with a reason and the
+  new dispose deadline it asks for; ``grant_extension`` and ``refuse_extension`` from the risk
+  centre (``loop.extensions``). None of them changes the state: each is an audit row whose
+  state stays, and a grant moves the dispose deadline.
 
 Every transition yields a :class:`~schemas.records.TaskEvent` whose id derives from the task
 and the disposition's event id, so a replay produces the same ids; applying a disposition
@@ -31,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from loop import deadlines, ids
+from loop import deadlines, extensions, ids
 from loop.calendar import Basis, weakest
 from loop.config import LoopConfig
 from loop.errors import (
@@ -57,8 +61,14 @@ _FROM: dict[DispositionAction, set[TaskState]] = {
     DispositionAction.close: {TaskState.disposed},
     DispositionAction.reopen: {TaskState.disposed, TaskState.closed},
     DispositionAction.assign: {TaskState.arbitration},
+    DispositionAction.extend: {TaskState.signed, TaskState.in_progress},
+    DispositionAction.grant_extension: {TaskState.signed, TaskState.in_progress},
+    DispositionAction.refuse_extension: {TaskState.signed, TaskState.in_progress},
 }
-_CENTRE_ACTIONS = {DispositionAction.close, DispositionAction.reopen, DispositionAction.assign}
+_CENTRE_ACTIONS = {
+    DispositionAction.close, DispositionAction.reopen, DispositionAction.assign,
+    DispositionAction.grant_extension, DispositionAction.refuse_extension,
+}  # fmt: skip
 
 
 class _Recorder:
@@ -236,6 +246,8 @@ def _dispose(case: TaskCase, d: Disposition, _: LoopConfig, rec: _Recorder) -> N
         raise MissingEvidence(f"a disposal needs evidence ({needed})", task_id=case.task_id)
     case.result, case.evidence = d.result, list(d.evidence)
     case.disposed_at, case.disposed_by = d.event_time, d.department
+    extensions.withdraw(case)
+    case.task = case.task.model_copy(update={"evidence": list(d.evidence)})
     rec.move(TaskState.disposed, d.event_time, d.actor, d.department, d.reason or d.result.value)
 
 
@@ -251,14 +263,40 @@ def _reopen(case: TaskCase, d: Disposition, config: LoopConfig, rec: _Recorder) 
         case.task.level, config.deadlines, d.event_time,
         sign=case.sign_spec, dispose=case.dispose_spec, calendar=config.calendar,
     )  # fmt: skip
-    case.task = case.task.model_copy(
-        update={"sign_deadline": sign_at, "dispose_deadline": dispose_at, "deadline_basis": basis}
-    )
+    case.task = case.task.model_copy(update={
+        "sign_deadline": sign_at, "dispose_deadline": dispose_at, "deadline_basis": basis,
+        "evidence": [],
+    })  # fmt: skip
     case.sign_started = case.dispose_started = d.event_time
     case.fired = []
     case.result, case.evidence, case.disposed_at, case.closed_at = None, [], None, None
     case.signed_at = None
     rec.move(TaskState.reopened, d.event_time, d.actor, d.department, d.reason)
+
+
+def _extend(case: TaskCase, d: Disposition, config: LoopConfig, rec: _Recorder) -> None:
+    wanted = extensions.request(case, d, config.calendar)
+    case.task = case.task.model_copy(
+        update={"extension_to": wanted, "extension_reason": (d.reason or "").strip()}
+    )
+    day = wanted.astimezone(deadlines.CST).date().isoformat()
+    _note(case, rec, d, f"extension asked to {day}: {d.reason}")
+
+
+def _grant_extension(case: TaskCase, d: Disposition, config: LoopConfig, rec: _Recorder) -> None:
+    why = extensions.grant(case, config.calendar)
+    _note(case, rec, d, f"{why} ({d.reason})" if (d.reason or "").strip() else why)
+
+
+def _refuse_extension(case: TaskCase, d: Disposition, _: LoopConfig, rec: _Recorder) -> None:
+    _note(case, rec, d, extensions.refuse(case, d))
+
+
+def _note(case: TaskCase, rec: _Recorder, d: Disposition, why: str) -> None:
+    """An audit row that keeps the state (an extension's steps): not counted as a transition."""
+    count = case.event_count
+    rec.move(case.task.state, d.event_time, d.actor, d.department, why)
+    case.event_count = count
 
 
 def _redispatch(case: TaskCase, department: str, now: datetime, config: LoopConfig) -> None:
@@ -285,4 +323,7 @@ _HANDLERS: dict[DispositionAction, _Handler] = {
     DispositionAction.close: _close,
     DispositionAction.reopen: _reopen,
     DispositionAction.assign: _assign,
+    DispositionAction.extend: _extend,
+    DispositionAction.grant_extension: _grant_extension,
+    DispositionAction.refuse_extension: _refuse_extension,
 }

@@ -24,6 +24,7 @@ HTTP_STATUS: dict[str, int] = {
     "invalid_transition": 409,
     "missing_evidence": 422,
     "missing_reason": 422,
+    "bad_extension": 422,
 }
 """The API's answer to a refusal, by reason; any other reason is a 409."""
 

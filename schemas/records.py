@@ -185,6 +185,9 @@ class DispositionAction(StrEnum):
     close = "close"  # 风险中心结案
     reopen = "reopen"  # 重新打开
     assign = "assign"  # 仲裁指派 (risk centre, a task in arbitration → ``assign_to``)
+    extend = "extend"  # 申请延期 (department: a later dispose deadline, ``extend_to``)
+    grant_extension = "grant_extension"  # 批准延期 (risk centre)
+    refuse_extension = "refuse_extension"  # 驳回延期 (risk centre)
 
 
 class DispositionResult(StrEnum):
@@ -209,6 +212,8 @@ class Disposition(Record):
     reason: str | None = None
     evidence: list[str] = Field(default_factory=list)
     assign_to: str | None = None
+    extend_to: datetime | None = None
+    """With ``extend``: the dispose deadline asked for (the end of a working day, CST)."""
 
 
 class AlertState(StrEnum):
@@ -354,6 +359,14 @@ class Task(Record):
     """Where: its address as the warning's events gave it."""
     complaint_text: str | None = None
     """What was reported (a task from complaints), personal data masked."""
+    evidence: list[str] = Field(default_factory=list)
+    """The evidence of its disposal: references, ``sha256:<hex>/<file name>`` for a stored file."""
+    extension_to: datetime | None = None
+    """A pending extension request (延期申请): the dispose deadline the department asks for."""
+    extension_reason: str | None = None
+    """Why the department asks for it; the risk centre grants or refuses it."""
+    extensions: int = 0
+    """Extensions granted so far."""
 
 
 class TaskEvent(Record):

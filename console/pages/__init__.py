@@ -12,7 +12,7 @@ from typing import NamedTuple
 from aiohttp import web
 
 from console.keys import GATE
-from console.pages import enterprise, home, situation, warnings
+from console.pages import enterprise, home, situation, warnings, workbench
 from loop.identity import Principal
 from loop.jurisdiction import Forbidden, Permission, require
 
@@ -21,6 +21,7 @@ PAGES = (
     situation,
     warnings,
     enterprise,
+    workbench,
 )  # fmt: skip
 
 
@@ -35,6 +36,7 @@ NAV: list[NavItem] = [
     NavItem("态势大屏", "/situation", Permission.read),
     NavItem("预警", "/warnings", Permission.read),
     NavItem("一企一档", "/enterprises", Permission.read),
+    NavItem("我的任务", "/workbench", Permission.read),
 ]
 
 

@@ -17,12 +17,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Collection, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from loop.deadlines import CST, END_OF_DAY
 from loop.identity import Principal
 from loop.jurisdiction import Forbidden, acting_department
 from loop.silences import Silence, create
@@ -205,7 +206,8 @@ def silence_from(
 
 
 class DepartmentAction(StrEnum):
-    """The actions a department may send: every :class:`DispositionAction` but ``assign``."""
+    """The actions a department may send: every :class:`DispositionAction` but ``assign``
+    (close, reopen and the extension decisions are the risk centre's: ``loop.jurisdiction``)."""
 
     sign = "sign"
     return_ = "return"
@@ -213,6 +215,9 @@ class DepartmentAction(StrEnum):
     dispose = "dispose"
     close = "close"
     reopen = "reopen"
+    extend = "extend"
+    grant_extension = "grant_extension"
+    refuse_extension = "refuse_extension"
 
 
 class DispositionRequest(BaseModel):
@@ -227,6 +232,7 @@ class DispositionRequest(BaseModel):
     result: DispositionResult | None = None
     reason: Text | None = None
     evidence: list[Reference] = Field(default_factory=list, max_length=EVIDENCE_MAX_ITEMS)
+    extend_to: date | None = None  # with extend: the new dispose deadline's day (CST)
 
 
 def disposition_from(
@@ -264,9 +270,12 @@ def disposition_from(
         raise Forbidden(
             f"department {req.department!r} in the body: your token acts for {department}"
         )
+    if (req.extend_to is not None) != (action is DispositionAction.extend):
+        raise ApiError(422, "extend_to goes with action extend, and only with it")
+    extend_to = None if req.extend_to is None else datetime.combine(req.extend_to, END_OF_DAY, CST)
     return Disposition.model_validate({
         **req.model_dump(), "task_id": task_id, "event_id": event_id, "event_time": now,
-        "department": department, "actor": who.actor,
+        "department": department, "actor": who.actor, "extend_to": extend_to,
     })  # fmt: skip
 
 

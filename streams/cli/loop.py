@@ -19,6 +19,7 @@ from rich.table import Table
 
 from config.settings import Settings
 from loop.config import load_loop_config
+from loop.deadlines import CST, END_OF_DAY
 from loop.profile import EntityProfile
 from loop.sampling import sample as draw
 from schemas.errors import ConfigError
@@ -96,7 +97,11 @@ def tasks_dispose(
     task_id: str,
     department: Annotated[str, typer.Option(help="your department (must own the task)")],
     action: Annotated[
-        DispositionAction, typer.Option(help="sign, return, start, dispose, close, reopen")
+        DispositionAction,
+        typer.Option(
+            help="sign, return, start, dispose, close, reopen; extend (延期, with --extend-to),"
+            " grant_extension, refuse_extension (the risk centre)"
+        ),
     ] = DispositionAction.dispose,
     result: Annotated[
         DispositionResult | None, typer.Option(help="with dispose: the finding")
@@ -105,6 +110,10 @@ def tasks_dispose(
         list[str] | None, typer.Option(help="evidence reference (repeatable)")
     ] = None,
     reason: Annotated[str | None, typer.Option(help="why (returns, reopening)")] = None,
+    extend_to: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="with extend: the new deadline's day (CST)"),
+    ] = None,
     by: Annotated[str, typer.Option("--by", help="who (recorded in the audit trail)")] = "",
     idempotency_key: IdempotencyKey = None,
     wait: Wait = VERDICT_WAIT,
@@ -117,6 +126,7 @@ def tasks_dispose(
         event_id=_event_id(task_id, idempotency_key, "disp"), event_time=datetime.now(UTC),
         task_id=task_id, department=department, action=action, actor=by or department,
         result=result, reason=reason, evidence=list(evidence or []),
+        extend_to=None if extend_to is None else datetime.combine(extend_to.date(), END_OF_DAY, CST),
     )  # fmt: skip
     _send_and_judge(s, record, wait)
 

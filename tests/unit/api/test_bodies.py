@@ -242,3 +242,28 @@ def test_doctests() -> None:
 def test_messages_are_json_serialisable() -> None:
     message = refused(422, json_object, b"7")
     assert json.loads(json.dumps({"error": message}))["error"] == message
+
+
+def test_an_extension_is_asked_by_the_department_and_decided_by_the_centre() -> None:
+    d = dispose({"action": "extend", "reason": "需联合检查", "extend_to": "2026-03-06"})
+    assert d.department == "hz_market" and d.action.value == "extend"
+    assert d.extend_to == datetime(2026, 3, 6, 15, 59, 59, tzinfo=UTC)  # 23:59:59 CST
+    granted = dispose({"action": "grant_extension"}, who=CHEN)
+    assert (granted.department, granted.extend_to) == (CENTRE, None)
+    with pytest.raises(Forbidden, match="only the risk centre"):
+        dispose({"action": "grant_extension"})  # a department cannot grant itself time
+    with pytest.raises(Forbidden, match="only the risk centre"):
+        dispose({"action": "refuse_extension", "reason": "x"})
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ({"action": "extend", "reason": "r", "extend_to": "next week"}, "extend_to"),
+        ({"action": "extend", "reason": "r", "extend_to": "2026-02-30"}, "extend_to"),
+        ({"action": "sign", "extend_to": "2026-03-06"}, "only with it"),
+        ({"action": "extend", "reason": "r"}, "only with it"),
+    ],
+)
+def test_bad_extension_requests_are_422(body: dict[str, Any], needle: str) -> None:
+    assert needle in refused(422, dispose, body)
