@@ -52,7 +52,8 @@ class MapFeed:
             if topic == self.settings.topics.trucks:
                 fix = TruckFix.model_validate_json(value)
                 self.window.add_fix(Fix(plate=fix.plate, at=fix.event_time, lat=fix.lat,
-                                        lon=fix.lon, speed_kmh=fix.speed_kmh, loaded=fix.loaded))  # fmt: skip
+                                        lon=fix.lon, speed_kmh=fix.speed_kmh, loaded=fix.loaded,
+                                        region_code=fix.region_code))  # fmt: skip
             else:
                 alert = Alert.model_validate_json(value)
                 if alert.source in MAP_SOURCES and not alert.shadow:

@@ -38,6 +38,7 @@ class Fix(BaseModel):
     lon: float
     speed_kmh: float | None = None
     loaded: bool | None = None
+    region_code: str | None = None
 
 
 @dataclass
