@@ -262,6 +262,33 @@ class AuthSettings(_Group):
         return value
 
 
+class ConsoleSettings(_Group):
+    """The web console (issue #20, ``riskloop console``): where it listens, which worker it asks."""
+
+    host: str = Field("127.0.0.1", description="console HTTP bind address")
+    port: int = Field(6070, ge=1, le=65535, description="console HTTP port")
+    worker_url: str = Field(
+        "",
+        description="base URL of the worker API the console asks with each person's own token;"
+        " unset: the local worker's `http://<RISKLOOP_WEB_HOST>:<RISKLOOP_WEB_PORT>`",
+    )
+    backend_timeout: float = Field(
+        10.0, gt=0, le=120, description="seconds the console waits for one worker API answer"
+    )
+    cookie_secure: bool = Field(
+        False,
+        description="mark the login and CSRF cookies Secure (set it when the console is served"
+        " over https behind a proxy)",
+    )
+
+    @field_validator("worker_url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("worker_url must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+
 class Settings(BaseSettings):
     """All of RiskLoop's configuration. Frozen: build a new one (``model_copy``) to change it."""
 
@@ -401,6 +428,7 @@ class Settings(BaseSettings):
     dev: DevStackSettings = Field(default_factory=DevStackSettings)
     deadlines: DeadlineSettings = Field(default_factory=DeadlineSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     control_signing_key: Path | None = Field(
         None,
         description="Ed25519 private key (OpenSSH format, e.g. `ssh-keygen -t ed25519`) signing"
@@ -448,6 +476,11 @@ class Settings(BaseSettings):
     def jwks_source(self) -> str:
         """Where the API's trusted keys are: ``auth.jwks``, else the dev key's JWKS."""
         return self.auth.jwks or str(self.dev.state_dir / "auth" / "jwks.json")
+
+    @property
+    def console_worker_url(self) -> str:
+        """The worker API the console asks: ``console.worker_url``, else the local worker's."""
+        return self.console.worker_url or f"http://{self.web_host}:{self.web_port}"
 
     @property
     def bootstrap_servers(self) -> str:

@@ -28,5 +28,7 @@ for svc in kafka redis postgres; do
   fi
 done
 riskloop dev up
+echo "== browser (the console's tests drive Debian's headless chromium)"
+python -c "from tests.integration.console_fixtures import chromedriver; print(chromedriver())"
 echo "== integration tests"
 python -m pytest tests/integration -q -p no:cacheprovider "$@"

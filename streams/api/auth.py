@@ -80,15 +80,20 @@ class KeySource:
             return self._cached[1]
 
 
+def policy_of(settings: Settings) -> Policy:
+    """What a token must claim, from the auth settings (the worker's API and the console)."""
+    return Policy(
+        issuer=settings.auth.issuer, audience=settings.auth.audience,
+        algorithms=settings.auth.algorithms, leeway=settings.auth.leeway,
+    )  # fmt: skip
+
+
 class Auth:
     """Authentication and the coarse permission check, for the views of one worker."""
 
     def __init__(self, settings: Settings, centre: str) -> None:
         self.centre = centre
-        self.policy = Policy(
-            issuer=settings.auth.issuer, audience=settings.auth.audience,
-            algorithms=settings.auth.algorithms, leeway=settings.auth.leeway,
-        )  # fmt: skip
+        self.policy = policy_of(settings)
         self.source = KeySource(settings.jwks_source)
 
     async def principal(self, request: Request) -> Principal:

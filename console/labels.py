@@ -1,0 +1,34 @@
+"""Chinese names for what the records call in English (UI text only; ids stay as they are)."""
+
+from __future__ import annotations
+
+LEVELS = {"red": "红色", "orange": "橙色", "yellow": "黄色", "blue": "蓝色"}
+STATES = {
+    "new": "新发", "updated": "更新", "escalated": "升级", "deescalated": "降级",
+    "suppressed": "已抑制", "silenced": "已静默", "resolved": "已解除", "false_alarm": "误报",
+}  # fmt: skip
+SOURCES = {"inspections": "检查结果", "complaints": "投诉举报", "equipment": "特种设备",
+           "trucks": "渣土车"}  # fmt: skip
+TASK_STATES = {
+    "created": "已创建", "dispatched": "待签收", "signed": "已签收", "returned": "已退回",
+    "arbitration": "仲裁中", "in_progress": "处置中", "disposed": "已处置", "closed": "已办结",
+    "reopened": "已重开",
+}  # fmt: skip
+
+
+def label(table: dict[str, str], value: object) -> str:
+    """The Chinese name of ``value``, or the value itself when it has none.
+
+    >>> label(LEVELS, "red"), label(LEVELS, "purple")
+    ('红色', 'purple')
+    """
+    text = str(value) if value is not None else ""
+    return table.get(text, text)
+
+
+def install(filters: dict[str, object]) -> None:
+    """Add ``level``, ``state``, ``source`` and ``task_state`` filters to a Jinja2 env."""
+    filters["level_zh"] = lambda v: label(LEVELS, v)
+    filters["state_zh"] = lambda v: label(STATES, v)
+    filters["source_zh"] = lambda v: label(SOURCES, v)
+    filters["task_state_zh"] = lambda v: label(TASK_STATES, v)

@@ -1,0 +1,47 @@
+"""The console's pages: one module each, exposing ``routes()``; and the navigation.
+
+Adding a page is adding its module to ``PAGES`` and, if it belongs in the menu, one line to
+``NAV`` (title, path, the permission a person needs to see the entry: the page itself checks
+again with ``console.auth.require``).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from aiohttp import web
+
+from console.keys import GATE
+from console.pages import home, situation
+from loop.identity import Principal
+from loop.jurisdiction import Forbidden, Permission, require
+
+PAGES = (
+    home,
+    situation,
+)  # fmt: skip
+
+
+class NavItem(NamedTuple):
+    title: str
+    path: str
+    permission: Permission
+
+
+NAV: list[NavItem] = [
+    NavItem("首页", "/", Permission.read),
+    NavItem("态势大屏", "/situation", Permission.read),
+]
+
+
+def visible_nav(person: Principal, request: web.Request) -> list[NavItem]:
+    """The menu entries ``person`` may use."""
+    centre = request.app[GATE].centre
+    shown = []
+    for item in NAV:
+        try:
+            require(person, item.permission, centre=centre)
+        except Forbidden:
+            continue
+        shown.append(item)
+    return shown

@@ -1,0 +1,126 @@
+"""The situation (大屏) as numbers: pure tallies over the warnings and tasks a person may see.
+
+The console asks the worker's API for the warnings and tasks in the person's jurisdiction and
+hands them here; nothing in this module reads Kafka, SQL or the clock, so every count is a unit
+test. Which deadline a task is racing is ``loop.supervision.phase``'s (sign-for while waiting to
+be signed, disposal once signed): "overdue" means what the 催办/督办 ladder means by it.
+
+>>> from datetime import UTC, datetime
+>>> now = datetime(2026, 12, 2, 4, 0, tzinfo=UTC)
+>>> trend([], now).today
+0
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from loop.supervision import phase
+from schemas.records import Alert, Level, Task
+
+ZONE = ZoneInfo("Asia/Shanghai")
+LIVE_LEVELS = frozenset({Level.red, Level.orange})
+"""Levels pushed to the wall as they happen; lower ones only count."""
+ENDED = frozenset({"resolved", "false_alarm"})
+DUE_SOON = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Live (not ended) warnings counted four ways, largest first."""
+
+    total: int
+    by_level: list[tuple[str, int]]
+    by_source: list[tuple[str, int]]
+    by_region: list[tuple[str, int]]
+    by_state: list[tuple[str, int]]
+
+
+def tally(alerts: Iterable[Alert]) -> Tally:
+    """Count the warnings that have not ended (resolved, false alarm) by level, source, region
+    and state; levels in their own order (red first), the rest largest first."""
+    live = [a for a in alerts if a.state.value not in ENDED]
+    levels = Counter(a.level.value for a in live)
+    return Tally(
+        total=len(live),
+        by_level=[(lv.value, levels[lv.value]) for lv in Level],
+        by_source=Counter(a.source for a in live).most_common(),
+        by_region=Counter(a.region_code or "—" for a in live).most_common(),
+        by_state=Counter(a.state.value for a in live).most_common(),
+    )
+
+
+@dataclass(frozen=True)
+class DepartmentLoad:
+    """One department's open tasks: racing a deadline within a day, and past one."""
+
+    department: str
+    open: int
+    due_soon: int
+    overdue: int
+
+
+def task_load(tasks: Iterable[Task], now: datetime) -> list[DepartmentLoad]:
+    """Open tasks per department with the deadline each is racing, most overdue first.
+
+    >>> from datetime import UTC
+    >>> task_load([], datetime(2026, 12, 2, tzinfo=UTC))
+    []
+    """
+    rows: dict[str, list[int]] = {}
+    for task in tasks:
+        racing = phase(task)
+        if racing is None:  # disposed, closed, returned, in arbitration: no clock of theirs
+            continue
+        deadline = task.sign_deadline if racing == "sign" else task.dispose_deadline
+        row = rows.setdefault(task.department, [0, 0, 0])
+        row[0] += 1
+        if deadline < now:
+            row[2] += 1
+        elif deadline - now <= DUE_SOON:
+            row[1] += 1
+    loads = [DepartmentLoad(d, *counts) for d, counts in rows.items()]
+    return sorted(loads, key=lambda x: (-x.overdue, -x.due_soon, -x.open, x.department))
+
+
+@dataclass(frozen=True)
+class Trend:
+    """Warnings first seen each Beijing day, the last 7 days before today and today."""
+
+    days: list[tuple[date, int]]
+    today: int
+    average: float
+
+    @property
+    def ratio(self) -> float | None:
+        """Today against the 7-day average (None: no history to compare with)."""
+        return None if self.average == 0 else self.today / self.average
+
+
+def trend(alerts: Iterable[Alert], now: datetime, days: int = 7) -> Trend:
+    """Today's new warnings against each of the ``days`` before (Beijing calendar days)."""
+    today = now.astimezone(ZONE).date()
+    first = today - timedelta(days=days)
+    seen = Counter(a.first_seen.astimezone(ZONE).date() for a in alerts)
+    history = [(first + timedelta(days=i), seen[first + timedelta(days=i)]) for i in range(days)]
+    return Trend(
+        days=[*history, (today, seen[today])],
+        today=seen[today],
+        average=sum(n for _, n in history) / days,
+    )
+
+
+def is_live_news(alert: Alert) -> bool:
+    """Does this alert record belong on the wall as it happens: a red or orange warning that is
+    new or has just been raised, and that deserves a person's attention (``notify``)?"""
+    return (
+        alert.notify
+        and not alert.shadow
+        and not alert.historical
+        and alert.level in LIVE_LEVELS
+        and alert.state.value in {"new", "escalated"}
+    )
