@@ -18,16 +18,13 @@ from typing import Any
 
 from shapely.geometry import shape
 
+from console.labels import STATES, label
 from console.map.window import MapWindow
 from console.reports.labels import level as level_word
 from schemas.records import Alert, AlertState
 
 Feature = dict[str, Any]
 ENDED = frozenset({AlertState.resolved, AlertState.false_alarm})
-STATE_WORDS = {
-    "new": "新预警", "updated": "更新", "escalated": "升级", "deescalated": "降级",
-    "suppressed": "被抑制", "silenced": "已静默", "resolved": "已办结", "false_alarm": "不属实",
-}  # fmt: skip
 
 
 def collection(features: Iterable[Feature]) -> dict[str, Any]:
@@ -122,7 +119,7 @@ def _warning_props(a: Alert) -> dict[str, Any]:
     return {
         "alert_id": a.alert_id, "title": a.title, "level": a.level.value,
         "level_word": level_word(a.level.value), "state": a.state.value,
-        "state_word": STATE_WORDS.get(a.state.value, a.state.value),
+        "state_word": label(STATES, a.state.value),
         "ended": a.state in ENDED, "region_code": a.region_code,
         "rules": [r.id for r in a.reasons if r.kind == "rule"],
         "last_seen": a.last_seen.isoformat(),

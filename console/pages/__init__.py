@@ -12,13 +12,15 @@ from typing import NamedTuple
 from aiohttp import web
 
 from console.keys import GATE
-from console.pages import home, situation
+from console.pages import home, map, reports, situation
 from loop.identity import Principal
 from loop.jurisdiction import Forbidden, Permission, require
 
 PAGES = (
     home,
     situation,
+    reports,
+    map,
 )  # fmt: skip
 
 
@@ -31,6 +33,8 @@ class NavItem(NamedTuple):
 NAV: list[NavItem] = [
     NavItem("首页", "/", Permission.read),
     NavItem("态势大屏", "/situation", Permission.read),
+    NavItem("研判报告", "/reports", Permission.read),
+    NavItem("地图", "/map", Permission.read),
 ]
 
 

@@ -58,7 +58,9 @@ def build(
         period=period,
         generated_at=now,
         warnings_total=len(alerts),
-        by_level=_counts(Counter(a.level for a in alerts), labels.level, order=list(labels.LEVELS)),
+        by_level=_counts(
+            Counter(a.level for a in alerts), labels.level, order=list(labels.LEVEL_ORDER)
+        ),
         by_source=_counts(Counter(a.source for a in alerts), labels.source),
         by_region=_counts(
             Counter(a.region_code or "" for a in alerts), lambda c: _region(c, names)

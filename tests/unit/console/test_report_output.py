@@ -3,8 +3,12 @@ Chinese text as text)."""
 
 from __future__ import annotations
 
+import doctest
+import importlib
 import re
 from datetime import UTC, datetime
+
+import pytest
 
 from console.reports import aggregate, pdf
 from console.reports.charts import bar_chart
@@ -48,3 +52,15 @@ def test_the_pdf_has_pages_and_its_chinese_title_is_text() -> None:
 def test_the_pdf_of_an_empty_period_still_renders() -> None:
     report = aggregate.build(aggregate.History(), DAY, now=datetime.now(UTC))
     assert page_count(pdf.render(report)) == 1
+
+
+@pytest.mark.parametrize("name", ["period", "scope", "charts", "text"])
+def test_report_doctests(name: str) -> None:
+    module = importlib.import_module(f"console.reports.{name}")
+    result = doctest.testmod(module)
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_map_window_doctest() -> None:
+    result = doctest.testmod(importlib.import_module("console.map.window"))
+    assert result.attempted > 0 and result.failed == 0
