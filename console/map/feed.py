@@ -15,10 +15,11 @@ import time
 from dataclasses import dataclass
 
 import structlog
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
 
 from config.settings import Settings
+from console.live import _partitions as topic_partitions
 from console.map.window import Fix, MapWindow
 from schemas.records import Alert, TruckFix
 
@@ -79,9 +80,10 @@ class MapFeed:
         )  # fmt: skip
         await consumer.start()
         try:
-            parts = [
-                TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()
-            ]
+            # the broker's metadata, not the consumer's: aiokafka's consumer knows only the
+            # topics it subscribed to, so partitions_for_topic says None for ours (a missing
+            # topic raises: retried after 5 s, like the live feed)
+            parts = [tp for t in topics for tp in await topic_partitions(self.settings, t)]
             consumer.assign(parts)
             since = int((time.time() - self.window.max_age.total_seconds()) * 1000)
             found = await consumer.offsets_for_times(dict.fromkeys(parts, since))
