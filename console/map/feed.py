@@ -24,7 +24,8 @@ from console.map.window import Fix, MapWindow
 from schemas.records import Alert, TruckFix
 
 log = structlog.get_logger(__name__)
-MAP_SOURCES = frozenset({"trucks", "equipment"})
+MAP_SOURCES = frozenset({"trucks", "truck_detections", "equipment"})
+"""Warnings the map draws: truck rules on fixes, truck rules on geo detections, equipment."""
 
 
 @dataclass

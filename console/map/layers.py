@@ -24,6 +24,8 @@ from console.reports.labels import level as level_word
 from schemas.records import Alert, AlertState
 
 Feature = dict[str, Any]
+TRUCK_SOURCES = frozenset({"trucks", "truck_detections"})
+"""A truck warning comes from a rule on its fixes or on a geo detection (dumping, fences)."""
 ENDED = frozenset({AlertState.resolved, AlertState.false_alarm})
 
 
@@ -54,7 +56,7 @@ def detections(window: MapWindow) -> dict[str, Any]:
     """Truck warnings at the truck's position when their last evidence arrived."""
     out: list[Feature] = []
     for a in window.warnings():
-        if a.source != "trucks":
+        if a.source not in TRUCK_SOURCES:
             continue
         when = a.evidence_records[-1].event_time if a.evidence_records else a.last_seen
         fix = window.position_at(a.entity, when)

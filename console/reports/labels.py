@@ -16,5 +16,9 @@ def level(code: str) -> str:
     return label(LEVELS, code)
 
 
+REPORT_SOURCES = {**SOURCES, "truck_detections": "渣土车轨迹", "cross": "跨源关联"}
+"""Every source a warning names: geo detections and cross-source rules are sources too."""
+
+
 def source(code: str) -> str:
-    return label(SOURCES, code)
+    return label(REPORT_SOURCES, code)

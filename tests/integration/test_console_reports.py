@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
@@ -49,9 +50,14 @@ def test_the_map_shows_the_replayed_truck_and_its_dumping_detection(
     login(browser, console, "supervisor")
     browser.get(f"{console.url}/map")
     wait_for(browser, By.CSS_SELECTOR, f'#truck-list li[data-plate="{PLATE}"]', timeout=180)
-    detection = wait_for(
-        browser, By.CSS_SELECTOR, f'#detection-list li[data-rules~="{DUMPING}"]', timeout=180
-    )
+    try:
+        detection = wait_for(
+            browser, By.CSS_SELECTOR, f'#detection-list li[data-rules~="{DUMPING}"]', timeout=180
+        )
+    except TimeoutException:
+        cookies = {c["name"]: c["value"] for c in browser.get_cookies()}
+        data = requests.get(f"{console.url}/map/data.json", cookies=cookies, timeout=60)
+        pytest.fail(f"no dumping detection on the map; its data: {data.text[:3000]}")
     assert PLATE in detection.text and "渣土车疑似偷倒乱倒" in detection.text  # type: ignore[attr-defined]
     # drawn, not only listed: a truck marker, its track and the detection ring are SVG paths
     paths = browser.find_elements(By.CSS_SELECTOR, "#map .leaflet-overlay-pane path")

@@ -74,7 +74,9 @@ def test_a_detection_sits_where_the_truck_was_at_its_evidence_time() -> None:
         reasons=[Reason(kind="rule", id="trucks.suspected_dumping", version="3"),
                  Reason(kind="fence", id="geolife", version="2")]))  # fmt: skip
     w.add_warning(warning("trucks", "浙B9", T0))  # no fix of this plate: not drawn
-    (f,) = layers.detections(w)["features"]
+    w.add_warning(warning("truck_detections", "浙A1", T0))  # a geo detection's warning: drawn
+    f, geo = layers.detections(w)["features"]
+    assert geo["properties"]["alert_id"] == "浙A1-truck_detections.1"
     assert f["geometry"]["coordinates"] == [120.0, 30.5]
     assert f["properties"]["rules"] == ["trucks.suspected_dumping"]
     assert f["properties"]["fences"] == ["geolife@2"] and f["properties"]["level_word"] == "橙色"
@@ -116,6 +118,7 @@ def test_the_feed_skips_what_does_not_decode_and_keeps_map_sources_only() -> Non
     feed.take(s.topics.trucks, b"\xff not json")
     feed.take(s.topics.alerts, warning("complaints", "U1", T0).model_dump_json().encode())
     feed.take(s.topics.alerts, warning("trucks", "浙A1", T0).model_dump_json().encode())
+    feed.take(s.topics.alerts, warning("truck_detections", "浙A1", T0).model_dump_json().encode())
     assert feed.skipped == 1
     assert [f.lat for f in feed.window.track("浙A1")] == [30.1]
-    assert [a.source for a in feed.window.warnings()] == ["trucks"]
+    assert [a.source for a in feed.window.warnings()] == ["trucks", "truck_detections"]
