@@ -89,6 +89,8 @@ def make_app(settings: Settings) -> web.Application:
     app.router.add_routes(auth.routes())
     for page in PAGES:
         app.router.add_routes(page.routes())
+        if hasattr(page, "setup"):  # a page with resources of its own (an engine, a consumer)
+            page.setup(app)
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)
     app[LIVE] = LiveFeed(settings, app[GATE].centre)
     app[RULEBOOK] = Rulebook(settings.rule_packs_dir)

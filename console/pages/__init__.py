@@ -12,7 +12,7 @@ from typing import NamedTuple
 from aiohttp import web
 
 from console.keys import GATE
-from console.pages import enterprise, home, situation, warnings, workbench
+from console.pages import enterprise, home, map, reports, situation, warnings, workbench
 from loop.identity import Principal
 from loop.jurisdiction import Forbidden, Permission, require
 
@@ -22,6 +22,8 @@ PAGES = (
     warnings,
     enterprise,
     workbench,
+    reports,
+    map,
 )  # fmt: skip
 
 
@@ -37,6 +39,8 @@ NAV: list[NavItem] = [
     NavItem("预警", "/warnings", Permission.read),
     NavItem("一企一档", "/enterprises", Permission.read),
     NavItem("我的任务", "/workbench", Permission.read),
+    NavItem("研判报告", "/reports", Permission.read),
+    NavItem("地图", "/map", Permission.read),
 ]
 
 

@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "routes": (("routes",), "The task routing table: test where warnings go."),
     "users": (("users",), "People: tokens naming a person for the API (dev key)."),
     "console": (("console",), "The web console (控制台): situation, warnings, enterprises."),
+    "report": (("report",), "Reports (研判): the daily and weekly report as PDF."),
     "deadletter": (("deadletter",), "Rejected records: reason, masked preview; originals with the key."),
 }  # fmt: skip
 
