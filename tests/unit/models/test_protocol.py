@@ -260,6 +260,23 @@ def test_subject_weight_counts_the_subject_more():
     assert x["2:电梯"] == 4.0 and x["1:电"] == 4.0
 
 
+def test_words_are_counted_beside_the_grams_under_their_own_keys():
+    record = ComplaintClassifier.record_type.model_validate(_complaint(1, "工资没发，工资拖欠"))
+    x = ComplaintClassifier(word_weight=0.5, prior_weight=0).features(record)
+    assert x["w:工资"] == 1.0  # two occurrences × 0.5
+    assert x["2:工资"] == 2.0  # the grams are unchanged by the words
+    plain = ComplaintClassifier(word_weight=0, prior_weight=0).features(record)
+    assert not any(k.startswith("w:") for k in plain)
+    assert {k: v for k, v in x.items() if not k.startswith("w:")} == plain
+
+
+def test_a_snapshot_from_before_words_keeps_scoring_without_them():
+    m = ComplaintClassifier(min_labels=1, prior_weight=0)
+    del m.word_weight  # what unpickling a model saved before the parameter existed gives
+    record = ComplaintClassifier.record_type.model_validate(_complaint(1, "拖欠工资"))
+    assert not any(k.startswith("w:") for k in m.features(record))
+
+
 # ---------------------------------------------------------------------- inspections
 
 
