@@ -56,7 +56,7 @@ SKAB_DEFAULTS: dict[str, Any] = {"warmup": SKAB_SKIP, "span_seconds": 5.0, "q": 
 """SKAB's settings, chosen on the tuning runs only (odd-numbered, models/EVALUATION.md): a
 5-second EWMA (the bench samples at ~1 Hz) and the 99th percentile of normal scores."""
 
-ZH_REFERENCE = {"longest": 2, "subject_weight": 1.0, "prior_weight": 0.0}
+ZH_REFERENCE = {"longest": 2, "subject_weight": 1.0, "word_weight": 0.0, "prior_weight": 0.0}
 """The issue's reference: a plain online ComplementNB on character 1–2-grams, no priors."""
 
 

@@ -5,14 +5,15 @@ and operators' corrections say later whether it was right; every such label teac
 (``learn_one`` on a labelled complaint, ``learn_label`` on a correction).
 
 Default (chosen on the tuning part of the government messages, reported on the rest; see
-models/EVALUATION.md): character 1–3-grams of the text plus the subject's grams weighted
-``subject_weight`` times (a subject line is the writer's own summary), raw counts, Complement
-naive Bayes. Before the first label, each category of the taxonomy (config/taxonomy/) is learnt
+models/EVALUATION.md): character 1–3-grams of the text plus its jieba words, each word counted
+``word_weight`` times (a word says "社保" where grams also count "会社" across a word boundary), the
+subject's grams and words weighted ``subject_weight`` times (a subject line is the writer's own
+summary), raw counts, Complement naive Bayes. Before the first label, each category of the taxonomy (config/taxonomy/) is learnt
 once as a pseudo-document of its second- and third-level names, weighted ``prior_weight``: the
 model knows "物业" belongs to 城乡建设 before anybody said so, which is what a cold start lacks.
 A category only the taxonomy named is never predicted until a real label arrives. Characters
-need no dictionary, so slang, place codes and typos cost nothing (jieba words stay an option,
-and lost on the tuning part).
+need no dictionary, so slang, place codes and typos cost nothing; the words, one more token
+beside some thousand grams, add what a dictionary knows without letting its mistakes decide.
 
 The score is the probability of an urgent complaint (labels in ``urgent_labels``); the alert
 means "urgent", the ``label`` field carries the predicted category.
@@ -114,6 +115,9 @@ class ComplaintParams(BaseModel):
     alpha: float = Field(1.0, gt=0, description="naive Bayes additive smoothing")
     longest: int = Field(3, ge=1, le=5, description="longest character gram (tokens=chars)")
     subject_weight: float = Field(3.0, ge=0, description="weight of the subject line's tokens")
+    word_weight: float = Field(
+        1.0, ge=0, description="weight of jieba words beside the grams (tokens=chars; 0: none)"
+    )
     prior_weight: float = Field(5.0, ge=0, description="weight of the taxonomy priors (0: none)")
     min_labels: int = Field(20, ge=1, description="labels seen before the model may alert")
     urgent_labels: tuple[str, ...] = ("urgent", "high", "紧急", "特急")
@@ -141,6 +145,7 @@ class ComplaintClassifier(SourceModel):
         alpha: float = 1.0,
         longest: int = 3,
         subject_weight: float = 3.0,
+        word_weight: float = 1.0,
         prior_weight: float = 5.0,
         min_labels: int = 20,
         urgent_labels: tuple[str, ...] = ("urgent", "high", "紧急", "特急"),
@@ -154,6 +159,7 @@ class ComplaintClassifier(SourceModel):
             alpha=alpha,
             longest=longest,
             subject_weight=subject_weight,
+            word_weight=word_weight,
             prior_weight=prior_weight,
             min_labels=min_labels,
             urgent_labels=tuple(urgent_labels),
@@ -166,6 +172,7 @@ class ComplaintClassifier(SourceModel):
         self.classifier = p.classifier
         self.alpha = p.alpha
         self.subject_weight = p.subject_weight
+        self.word_weight = p.word_weight
         self.longest = p.longest
         self.min_labels = p.min_labels
         self.urgent_labels = frozenset(p.urgent_labels)
@@ -178,7 +185,7 @@ class ComplaintClassifier(SourceModel):
         self.urgency_seen: Counter[str] = Counter()
         if p.prior_weight and self.classifier == "cnb":
             for category, names in taxonomy().items():
-                grams = Counter(tokenize(names, self.tokens, self.longest))
+                grams = self._counts(names)
                 self.category_model.learn_one(
                     {w: p.prior_weight * c for w, c in grams.items()}, category
                 )
@@ -194,12 +201,24 @@ class ComplaintClassifier(SourceModel):
 
     # ------------------------------------------------------------------ features
 
+    def _counts(self, text: str) -> dict[str, float]:
+        """Character-gram counts of ``text`` plus ``word_weight`` × its jieba word counts.
+
+        Words are keyed ``w:<word>`` so a one-character word never adds to the ``1:`` gram.
+        """
+        out = {w: float(c) for w, c in Counter(tokenize(text, self.tokens, self.longest)).items()}
+        weight = getattr(self, "word_weight", 0.0)  # absent in snapshots from before words
+        if weight and self.tokens == "chars":
+            for w, c in Counter(tokenize(text, "jieba")).items():
+                out[f"w:{w}"] = weight * c
+        return out
+
     def features(self, record: Complaint) -> dict[str, float]:
         """Token counts of the text plus ``subject_weight`` × those of the subject.
 
-        Raw counts for character grams (sublinear 1 + log counts for jieba words, as before):
-        on the tuning part raw counts won for grams. Score-then-learn asks twice for the same
-        record, so the last record's features are kept (a copy is returned each time).
+        Raw counts for character grams and words (sublinear 1 + log counts for ``tokens=jieba``
+        alone, as before): on the tuning part raw counts won. Score-then-learn asks twice for
+        the same record, so the last record's features are kept (a copy is returned each time).
         """
         key = (record.event_id, record.subject, record.text)
         cached = getattr(self, "_last_features", None)
@@ -207,9 +226,8 @@ class ComplaintClassifier(SourceModel):
             return dict(cached[1])
         subject = (record.subject or "")[: self.max_chars]
         if self.tokens == "chars":
-            body = Counter(tokenize(record.text[: self.max_chars], self.tokens, self.longest))
-            out = {w: float(c) for w, c in body.items()}
-            for w, c in Counter(tokenize(subject, self.tokens, self.longest)).items():
+            out = self._counts(record.text[: self.max_chars])
+            for w, c in self._counts(subject).items():
                 out[w] = out.get(w, 0.0) + self.subject_weight * c
         else:
             text = f"{subject} {record.text}"[: self.max_chars]

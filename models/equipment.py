@@ -44,6 +44,9 @@ class EquipmentParams(BaseModel):
     span_seconds: float | None = Field(
         None, gt=0, description="EWMA span in seconds (replaces ``span``: any data frequency)"
     )
+    memory_seconds: float | None = Field(
+        None, gt=0, description="baseline memory in seconds (e-folding); None: never forgets"
+    )
     detector: Detector = "mahalanobis"
     bandwidth: float = Field(0.1, gt=0, description="false-alarm memory: direction kernel width")
     prior: float = Field(0.25, gt=0, description="false-alarm memory prior weight")
@@ -69,6 +72,7 @@ class EquipmentAnomaly(UnitAnomalyModel):
         span: int = 10,
         warmup_seconds: float = 0.0,
         span_seconds: float | None = None,
+        memory_seconds: float | None = None,
         detector: Detector = "mahalanobis",
         bandwidth: float = 0.1,
         prior: float = 0.25,
@@ -81,6 +85,7 @@ class EquipmentAnomaly(UnitAnomalyModel):
             span=span,
             warmup_seconds=warmup_seconds,
             span_seconds=span_seconds,
+            memory_seconds=memory_seconds,
             detector=detector,
             bandwidth=bandwidth,
             prior=prior,

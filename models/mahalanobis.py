@@ -75,6 +75,17 @@ class OnlineMahalanobis(base.AnomalyDetector):
                 seen[i] = True
         return v, seen
 
+    def forget(self, factor: float) -> None:
+        """Down-weight everything learnt so far by ``factor`` (0 < factor ≤ 1) before a reading.
+
+        Counts, and the sums of squares with them, decay; the means stay. So the baseline is an
+        exponentially weighted mean and covariance: a slow drift (the seasons in a boiler
+        room's temperature) becomes the new normal instead of an alarm that never ends.
+        """
+        if factor < 1.0:
+            self._n = self._n * factor
+            self._s = self._s * factor
+
     def learn_one(self, x: dict[Any, Any]) -> None:
         for name, value in x.items():
             if (
@@ -116,7 +127,7 @@ class OnlineMahalanobis(base.AnomalyDetector):
         sd = self._std()[active]
         z = (v[active] - self._mu[active]) / sd
         n = self._n[active]
-        pair = np.minimum.outer(n, n) - 1.0
+        pair = np.maximum(np.minimum.outer(n, n) - 1.0, 1e-9)
         corr = self._s[np.ix_(active, active)] / pair / np.outer(sd, sd)
         corr = np.clip(corr, -1.0, 1.0)
         np.fill_diagonal(corr, 1.0)

@@ -150,7 +150,7 @@ for _factory in (
         ComplaintClassifier.state_version,
         ComplaintParams,
         ComplaintClassifier,
-        "character 1–3-grams + weighted subject, taxonomy priors → complement naive Bayes; "
+        "character 1–3-grams + jieba words, weighted subject, taxonomy priors → complement naive Bayes; "
         "category + P(urgent)",
     ),
     Factory(

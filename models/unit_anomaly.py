@@ -19,7 +19,10 @@ Time-based settings (``warmup_seconds``, ``span_seconds``) serve data of any fre
 setting: a span counted in readings is 3 hours on hourly data and 15 minutes on 5-minute data,
 so a setting tuned on one file means something else on the next. With ``span_seconds`` the
 EWMA weight of a reading follows the time since the previous one (``1 − exp(−2Δt / span)``,
-which is ``2 / (span + 1)`` for evenly spaced readings), so a gap also forgets more.
+which is ``2 / (span + 1)`` for evenly spaced readings), so a gap also forgets more. With
+``memory_seconds`` the baseline itself (mean and covariance) forgets, with that e-folding time:
+months of hourly readings otherwise weigh the summer as much as last week, and a season's drift
+becomes an alarm that the detector, never learning flagged readings, cannot leave.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ class UnitState:
         self.context: dict[str, Any] = {}
         self.first_time: float | None = None
         self.last_time: float | None = None
+        self.learnt_time: float | None = None
         self.detector: Any
         if detector == "mahalanobis":
             self.detector = OnlineMahalanobis()
@@ -106,8 +110,10 @@ class UnitAnomalyModel(SourceModel):
         seed: int = 42,
         warmup_seconds: float = 0.0,
         span_seconds: float | None = None,
+        memory_seconds: float | None = None,
     ) -> None:
         super().__init__(name=name, version=version, params=params)
+        self.memory_seconds = memory_seconds
         self.warmup = warmup
         self.warmup_seconds = warmup_seconds
         self.span_seconds = span_seconds
@@ -193,6 +199,18 @@ class UnitAnomalyModel(SourceModel):
             return self.alpha
         return 1.0 - math.exp(-2.0 * max(now - last, 0.0) / span)
 
+    def _forget(self, unit: UnitState, now: float) -> None:
+        """Let the baseline forget at ``exp(−Δt / memory_seconds)`` since its last learnt reading.
+
+        In time, not readings, so one memory serves hourly and 5-minute data; flagged readings
+        are not learnt, so the gap to the next learnt one forgets their time too.
+        """
+        memory = getattr(self, "memory_seconds", None)  # absent in older snapshots
+        learnt = getattr(unit, "learnt_time", None)
+        if memory and learnt is not None and isinstance(unit.detector, OnlineMahalanobis):
+            unit.detector.forget(math.exp(-max(now - learnt, 0.0) / memory))
+        unit.learnt_time = now
+
     def _warm(self, unit: UnitState, now: float) -> bool:
         """Warmed up: enough readings learnt and, if set, enough of the unit's own time seen."""
         first = getattr(unit, "first_time", None)
@@ -226,6 +244,7 @@ class UnitAnomalyModel(SourceModel):
             # down when flagged scores are left out) but cannot raise the bar mid-incident.
             observed = threshold
         else:
+            self._forget(unit, now)
             unit.learn(smoothed)
             unit.seen += 1
             observed = score

@@ -42,8 +42,8 @@ def _evaluate(parts: Path, dataset: str) -> list[dict[str, Any]]:
 
 def test_complaint_classifier_beats_the_plain_char_ngram_nb(parts: Path) -> None:
     ours, reference = _evaluate(parts, "zh-messages")
-    assert ours["macro_f1"] >= 0.78
-    assert ours["macro_f1"] >= reference["macro_f1"] + 0.08
+    assert ours["macro_f1"] >= 0.80  # 0.814 on 2026-12-02 (words beside the grams)
+    assert ours["macro_f1"] >= reference["macro_f1"] + 0.11  # reference 0.689
 
 
 def test_inspection_risk_top_half_share(parts: Path) -> None:

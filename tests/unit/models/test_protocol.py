@@ -224,6 +224,50 @@ def test_span_in_time_weights_by_the_gap():
     assert EquipmentAnomaly(span=9)._weight(unit, T0.timestamp() + 6 * 3600) == 0.2
 
 
+def _drift_then_step(memory_seconds: float | None) -> tuple[int, list[bool]]:
+    """90 days hourly: flat for 30, then +0.3/day (a season); then a 10-degree step for 6 h."""
+    m = EquipmentAnomaly(
+        warmup=0,
+        warmup_seconds=7 * 86400.0,
+        span_seconds=3 * 3600.0,
+        memory_seconds=memory_seconds,
+        q=0.999,
+    )
+    rng = random.Random(3)
+    drift_alerts = 0
+    level = 70.0
+    for i in range(90 * 24):
+        level = 70 + max(0.0, i / 24 - 30) * 0.3
+        verdict = m.process(_reading(i, T0 + timedelta(hours=i), level + rng.gauss(0, 1)))
+        drift_alerts += i >= 30 * 24 and verdict.alert
+    step = [
+        m.process(_reading(10**5 + k, T0 + timedelta(hours=90 * 24 + k), level + 10)).alert
+        for k in range(6)
+    ]
+    return drift_alerts, step
+
+
+def test_a_baseline_with_memory_follows_a_slow_drift_and_still_sees_a_step():
+    never, step_never = _drift_then_step(None)
+    forgets, step_forgets = _drift_then_step(14 * 86400.0)
+    assert never > 1000  # the unforgetting baseline alarms through the whole season
+    assert forgets < never / 10
+    assert all(step_never) and sum(step_forgets) >= 5
+
+
+def test_forgetting_keeps_the_mean_and_down_weights_the_counts():
+    from models.mahalanobis import OnlineMahalanobis
+
+    det = OnlineMahalanobis()
+    for i in range(100):
+        det.learn_one({"a": float(i % 7)})
+    mean, n = det._mu.copy(), det._n.copy()
+    det.forget(1.0)
+    assert (det._n == n).all()
+    det.forget(0.5)
+    assert (det._mu == mean).all() and det._n[0] == pytest.approx(n[0] / 2)
+
+
 # ---------------------------------------------------------------------- complaints
 
 
@@ -258,6 +302,23 @@ def test_subject_weight_counts_the_subject_more():
         ComplaintClassifier.record_type.model_validate({**_complaint(1, "电梯"), "subject": "电梯"})
     )
     assert x["2:电梯"] == 4.0 and x["1:电"] == 4.0
+
+
+def test_words_are_counted_beside_the_grams_under_their_own_keys():
+    record = ComplaintClassifier.record_type.model_validate(_complaint(1, "工资没发，工资拖欠"))
+    x = ComplaintClassifier(word_weight=0.5, prior_weight=0).features(record)
+    assert x["w:工资"] == 1.0  # two occurrences × 0.5
+    assert x["2:工资"] == 2.0  # the grams are unchanged by the words
+    plain = ComplaintClassifier(word_weight=0, prior_weight=0).features(record)
+    assert not any(k.startswith("w:") for k in plain)
+    assert {k: v for k, v in x.items() if not k.startswith("w:")} == plain
+
+
+def test_a_snapshot_from_before_words_keeps_scoring_without_them():
+    m = ComplaintClassifier(min_labels=1, prior_weight=0)
+    del m.word_weight  # what unpickling a model saved before the parameter existed gives
+    record = ComplaintClassifier.record_type.model_validate(_complaint(1, "拖欠工资"))
+    assert not any(k.startswith("w:") for k in m.features(record))
 
 
 # ---------------------------------------------------------------------- inspections
