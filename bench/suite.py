@@ -85,6 +85,7 @@ class Plan:
         wide_baseline: bool | None = None,
         sql: str | None = None,
         start_services: bool = False,
+        timeout: float | None = None,
     ) -> Plan:
         n = events or (300 if quick else 20_000)
         if entities is not None and entities > n:
@@ -95,7 +96,7 @@ class Plan:
         return cls(
             events=n, seed=seed, quick=quick, repeat=repeat or (1 if quick else 3),
             latency_seconds=2.0 if quick else 20.0, settle_seconds=3.0 if quick else 10.0, micro_events=min(n, 300 if quick else 5_000),
-            geo_points=500 if quick else 20_000, timeout=120.0 + n / 100.0, entities=entities,
+            geo_points=500 if quick else 20_000, timeout=timeout or 120.0 + n / 100.0, entities=entities,
             wide_baseline=(not quick) if wide_baseline is None else wide_baseline, sql=sql,
             start_services=start_services,
         )  # fmt: skip

@@ -107,9 +107,10 @@ class VehicleState(_State):
         return self.model_dump(mode="json")
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> VehicleState:
-        """Inverse of :meth:`to_dict`."""
-        return cls.model_validate(data)
+    def from_dict(cls, data: dict[str, Any] | VehicleState) -> VehicleState:
+        """Inverse of :meth:`to_dict`; a state held as the object already is returned as is
+        (the worker keeps the object between fixes: streams/scoring.py)."""
+        return data if isinstance(data, VehicleState) else cls.model_validate(data)
 
     def count_drop(self, reason: str) -> None:
         self.dropped[reason] = self.dropped.get(reason, 0) + 1

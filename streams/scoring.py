@@ -134,7 +134,12 @@ def rekeyed_hits(
 def track(
     rt: Runtime, fix: TruckFix, vehicles: MutableMapping[str, Any]
 ) -> list[tuple[CompiledFenceSet, Detection]]:
-    """Advance the truck's state in every active fence set; count dropped fixes."""
+    """Advance the truck's state in every active fence set; count dropped fixes.
+
+    The state is stored as the :class:`VehicleState` object ``step`` returned (a new one each
+    time: ``step`` never changes the one it is given, so an undone event's value is intact),
+    and encoded once per checkpoint; a dict and back on every fix cost a third of a fix's
+    CPU (bench/RESULTS.md, 2026-12-02). A value restored from the changelog is a dict."""
     detections: list[tuple[CompiledFenceSet, Detection]] = []
     for name, fences in rt.fence_sets.items():
         key = f"{name}|{fix.plate}"
@@ -145,6 +150,6 @@ def track(
         for reason, n in after.dropped.items():
             if n > dropped_before.get(reason, 0):
                 rt.metrics.geo_dropped.labels(reason).inc(n - dropped_before.get(reason, 0))
-        vehicles[key] = after.to_dict()
+        vehicles[key] = after
         detections.extend((fences, det) for det in found)
     return detections

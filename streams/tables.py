@@ -25,7 +25,7 @@ __all__ = ["Tables", "changelog_topic", "changelog_value", "declare"]
 class Tables:
     dedup: TableView  # bucket → {event id: event time (epoch s)} (streams/dedup.py)
     rule_state: TableView  # "<rule>|<entity>" → window state
-    vehicles: TableView  # "<fence set>|<plate>" → VehicleState dict
+    vehicles: TableView  # "<fence set>|<plate>" → VehicleState (a dict once restored)
     warnings: TableView  # entity → EntityWarnings
     tasks: TableView  # task id → TaskCase
     profiles: TableView  # USCC → EntityProfile

@@ -158,9 +158,10 @@ def _tick_vehicles(app: RiskLoopApp, partition: int, now: datetime, where: Where
         fences, raw = rt.fence_sets.get(key.partition("|")[0]), tables.vehicles.get(key)
         if fences is None or not raw:
             continue
-        vehicle, detections = geo_tick(VehicleState.from_dict(raw), now, fences)
-        if detections or vehicle.to_dict() != raw:
-            tables.vehicles[key] = vehicle.to_dict()
+        before = VehicleState.from_dict(raw)
+        vehicle, detections = geo_tick(before, now, fences)
+        if detections or vehicle != before:
+            tables.vehicles[key] = vehicle
         for det in detections:
             hits.extend(detection_hits(rt, fences, det, tables.rule_state, where))
     return hits
@@ -202,7 +203,7 @@ async def _hotload_cleanup(app: RiskLoopApp, partition: int) -> None:
             vehicle, detections = fences_changed(
                 VehicleState.from_dict(raw), old, new, rt.clock.now()
             )
-            tables.vehicles[key] = vehicle.to_dict()
+            tables.vehicles[key] = vehicle
             for det in detections:
                 scored.hits.extend(detection_hits(rt, new, det, tables.rule_state, where))
     await emit(app, rekeyed_outputs(where))

@@ -58,6 +58,14 @@ def bench(
         "bench-results"
     ),
     seed: Annotated[int, typer.Option(help="seed of the generated stream")] = 7,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            min=10,
+            help="seconds one processor may take to drain the input before the run fails "
+            "(default 120 + events/100; raise it on a loaded machine)",
+        ),
+    ] = None,
     chaos: Annotated[
         bool, typer.Option(help="run the reliability scenarios instead (see bench/RELIABILITY.md)")
     ] = False,
@@ -90,7 +98,7 @@ def bench(
 
     plan = Plan.make(
         events, seed, quick, repeat=repeat, entities=entities, wide_baseline=wide_baseline,
-        sql=sql, start_services=start_services,
+        sql=sql, start_services=start_services, timeout=timeout,
     )  # fmt: skip
     report = run_bench(settings(), plan, out, say=say)
     print()

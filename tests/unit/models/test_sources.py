@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import random
 
 from river import naive_bayes
@@ -47,6 +48,36 @@ def test_fast_complement_nb_matches_river():
             assert all(abs(a[k] - b[k]) < 1e-9 for k in b)
         ours.learn_one(x, event["category"])
         river.learn_one(x, event["category"])
+
+
+def test_complement_nb_of_an_older_release_loads_and_learns_on():
+    """Snapshots before 2026-12-02 pickled defaultdicts (slow to pickle at every checkpoint);
+    one of those must still predict the same and go on learning as a plain-dict model."""
+    from collections import defaultdict
+
+    from models.cnb import _counts
+
+    clf = ComplaintClassifier(tokens="char2")
+    xs = [(clf.features(clf.coerce(e)), e["category"]) for e in stream("complaints", 30)]
+    new, old = ComplementNB(), ComplementNB()
+    old.feature_counts = defaultdict(_counts)  # type: ignore[assignment]
+    old.feature_totals = defaultdict(float)  # type: ignore[assignment]
+    old.class_totals = defaultdict(float)  # type: ignore[assignment]
+    for x, y in xs[:20]:
+        new.learn_one(x, y)
+        for f, n in x.items():  # what the older release did
+            old.feature_counts[f][y] += n
+            old.feature_totals[f] += n
+            old.class_totals[y] += n
+            old.total += n
+        old.class_counts[y] += 1
+    restored = pickle.loads(pickle.dumps(old))
+    for x, y in xs[20:]:
+        assert restored.joint_log_likelihood(x) == new.joint_log_likelihood(x)
+        restored.learn_one(x, y)
+        new.learn_one(x, y)
+    assert restored.joint_log_likelihood(xs[0][0]) == new.joint_log_likelihood(xs[0][0])
+    assert not isinstance(new.feature_counts, defaultdict)
 
 
 def test_inspection_score_ignores_the_current_outcome():
