@@ -15,6 +15,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from loop import ids
+from loop.alert_topic import brief, to_publish
 from loop.feedback import recurrence
 from loop.profile import ProfileEvent
 from loop.subject import Subject
@@ -130,22 +131,25 @@ def warning_outputs(
     rt = app.riskloop_runtime
     state, alerts, upgrades = join_cases(state, alerts, rt.loop)
     state, tasked = claim_tasks(state, alerts, rt.loop)
+    state, on_topic = to_publish(state, alerts)
+    published = {id(a) for a in on_topic}
     needs_task = {a.alert_id for a in tasked}
     outs: list[Output] = []
     for alert in alerts:
         key = alert.fingerprint
         shown = masked_record("masked", alert)  # the alerts topic is widely read: no house numbers
-        if alert.shadow:
-            outs.append(output("alerts_shadow", key, shown))
-        else:
-            outs.append(output("alerts", key, shown, sink="alert"))
+        topic = "alerts_shadow" if alert.shadow else "alerts"
+        if id(alert) in published:
+            outs.append(output(topic, key, brief(shown)))
+        if not alert.shadow:
+            outs.append(output("", key, shown, sink="alert"))  # every change, whole, in SQL
             known = state.warnings.get(alert.fingerprint)
             outs += alert_notifications(rt, alert, known.template if known else None)
         if alert.alert_id in needs_task:  # once, though the warning changed twice
             needs_task.discard(alert.alert_id)
             warning = state.warnings.get(alert.fingerprint)
             command = TaskCommand(
-                alert=alert,
+                alert=brief(alert),  # a task needs no warning's evidence records or history
                 template=warning.template if warning else None,
                 recurrence=recurrence(warning, rt.clock.now(), rt.loop) if warning else None,
             )
@@ -169,7 +173,7 @@ def _raise_case(state: EntityWarnings, alert: Alert) -> Output:
     """The command that raises a case's task to a joining warning's level, keyed by that task
     (after its opening command, on the same partition)."""
     warning = state.warnings.get(alert.fingerprint)
-    command = TaskCommand(alert=alert, template=warning.template if warning else None)
+    command = TaskCommand(alert=brief(alert), template=warning.template if warning else None)
     return output("task_commands", str(alert.case_task_id), command)
 
 
