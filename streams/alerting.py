@@ -25,7 +25,7 @@ from models.score import ModelScore
 from rules.hit import RuleHit
 from schemas.records import Alert
 from schemas.validation.pii import masked_record
-from streams.emit import Output, emit, output
+from streams.effects import Output, output
 from streams.logs import get_logger
 from streams.notify import alert_notifications
 from streams.scoring import Scored
@@ -50,10 +50,11 @@ def store_warnings(app: RiskLoopApp, state: EntityWarnings) -> None:
 Change = Callable[[EntityWarnings | None], tuple[EntityWarnings | None, list[Alert]]]
 
 
-async def change_warnings(
+def change_warnings(
     app: RiskLoopApp, entity: str, changes: list[Change], *, store_quiet: bool = True
-) -> list[Alert]:
-    """Apply ``changes`` to the entity's warnings, store, publish.
+) -> tuple[list[Alert], list[Output]]:
+    """Apply ``changes`` to the entity's warnings and store them; the alerts that changed and
+    what to send (the effect runner sends it: streams/effects.py).
 
     ``store_quiet=False`` (timers) stores nothing when no warning changed.
     """
@@ -63,12 +64,11 @@ async def change_warnings(
         state, changed = change(state)
         alerts += changed
     if state is None or not (alerts or store_quiet):
-        return []
+        return [], []
     state, outputs = warning_outputs(app, state, alerts)
     store_warnings(app, state)
-    await emit(app, outputs)
     _observe(app, alerts)
-    return alerts
+    return alerts, outputs
 
 
 async def raise_warnings(
@@ -77,8 +77,9 @@ async def raise_warnings(
     *,
     historical: bool = False,
     subject: Subject | None = None,
-) -> list[Alert]:
-    """Fold every hit and alerting score into its entity's warnings; publish the changes.
+) -> tuple[list[Alert], list[Output]]:
+    """Fold every hit and alerting score into its entity's warnings; the changes and what
+    to send.
 
     ``historical``: the event came from a backfill (streams/backfill.py): no task.
     ``subject``: the name, address and masked complaint text the event carried."""
@@ -98,9 +99,12 @@ async def raise_warnings(
         if s.alert and s.warmed_up:
             by_entity.setdefault(s.entity, []).append(partial(_score, score=s, **kw))
     published: list[Alert] = []
+    outputs: list[Output] = []
     for entity, changes in by_entity.items():
-        published += await change_warnings(app, entity, changes)
-    return published
+        alerts, out = change_warnings(app, entity, changes)
+        published += alerts
+        outputs += out
+    return published, outputs
 
 
 def _hit(
