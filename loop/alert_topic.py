@@ -5,7 +5,7 @@ detail views read it there, whole). The topic is a stream to act on, so it carri
 when the warning's notice policy says so (``Alert.notify``: new, a level change, a silence, the
 end, a reason joining once per ``group_interval``, more occurrences once per
 ``repeat_interval``) or when what a consumer keys its actions on moved — the state, the level,
-the case it joined, live or historical — even where no person need be told (a silenced
+the case it joined, live or historical, a rule or model joining its reasons — even where no person need be told (a silenced
 warning ending). A count going up between two notices is not re-sent: in the 2026-12-02 bench
 that was most of the topic's 0.54 messages per input event.
 
@@ -28,19 +28,21 @@ _CHANGES = {AlertState.new, AlertState.updated, AlertState.escalated, AlertState
 
 
 def mark(alert: Alert) -> str:
-    """What a consumer keys its actions on; a record goes out when it moves. New, updated,
-    escalated and de-escalated are all "active" here (a level change moves the level).
+    """What a consumer keys its actions on; a record goes out when it moves: the state, the
+    level, the case, live or historical, and which rules and models are its reasons. New,
+    updated, escalated and de-escalated are all "active" here (a level change moves the level).
 
     >>> from datetime import datetime
     >>> t = datetime(2026, 6, 1)
     >>> a = Alert(alert_id="A", fingerprint="F", state="new", level="yellow", source="s",
     ...           entity="E", item_code="I", title="t", first_seen=t, last_seen=t)
     >>> mark(a)
-    'active|yellow||live'
+    'active|yellow||live|'
     """
     state = "active" if alert.state in _CHANGES else alert.state.value
     life = "historical" if alert.historical else "live"
-    return f"{state}|{alert.level.value}|{alert.case_task_id or ''}|{life}"
+    reasons = ",".join(sorted({f"{r.kind}:{r.id}" for r in alert.reasons}))
+    return f"{state}|{alert.level.value}|{alert.case_task_id or ''}|{life}|{reasons}"
 
 
 def to_publish(
