@@ -67,6 +67,8 @@ class Plan:
     micro_events: int
     geo_points: int
     timeout: float
+    """Per trial: 120 s + 40 ms per event. A 2-core machine shared by several test runs drained
+    the pipeline at ~45 ev/s (2026-12-02), and 10 ms per event cut a 10,000-event run short."""
     entities: int | None = None
     wide_baseline: bool = True
     sql: str | None = None
@@ -96,7 +98,7 @@ class Plan:
         return cls(
             events=n, seed=seed, quick=quick, repeat=repeat or (1 if quick else 3),
             latency_seconds=2.0 if quick else 20.0, settle_seconds=3.0 if quick else 10.0, micro_events=min(n, 300 if quick else 5_000),
-            geo_points=500 if quick else 20_000, timeout=timeout or 120.0 + n / 100.0, entities=entities,
+            geo_points=500 if quick else 20_000, timeout=timeout or 120.0 + n / 25.0, entities=entities,
             wide_baseline=(not quick) if wide_baseline is None else wide_baseline, sql=sql,
             start_services=start_services,
         )  # fmt: skip

@@ -73,7 +73,10 @@ class TopicSettings(_Group):
     calendars: str = Field(
         "control.calendars", description="working-day calendars, one notice per year (compacted)"
     )
-    alerts: str = Field("alerts", description="every warning change, keyed by fingerprint")
+    alerts: str = Field(
+        "alerts",
+        description="notified warning changes and moves of state or level, in brief, keyed by fingerprint",
+    )
     alerts_shadow: str = Field("alerts.shadow", description="hits of shadow-mode rules and models")
     task_prefix: str = Field("tasks.", description="prefix of each department's task topic")
     task_events: str = Field("tasks.events", description="every task state change (audit trail)")

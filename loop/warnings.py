@@ -25,7 +25,7 @@ Silenced warnings do not inhibit others: a silence means "we know", and it must 
 different risk on the same entity. A safety alarm (the rule's ``safety``: 困人, 超压, 食物中毒) is
 covered only by a silence that names safety alarms and was approved by a second person.
 
-Notices (Alertmanager's model): every change is published, but only some deserve a person's
+Notices (Alertmanager's model): every change is recorded (SQL), but only some deserve a person's
 attention, and each record says which (``notify``) and what changed since the warning's last
 notice (``changes``). A new warning, a level change, a silence starting or ending and the end
 of a warning are notified at once; suppression changing and a new reason joining at most once
@@ -161,6 +161,8 @@ class WarningState(BaseModel):
     """The latest complaint behind this warning, masked (``loop.subject``)."""
     evidence_records: list[EvidenceRecord] = Field(default_factory=list)
     history: list[AlertChange] = Field(default_factory=list)
+    published: str | None = None
+    """What the ``alerts`` topic last carried of this epoch (``loop.alert_topic.mark``)."""
     fed_back: list[str] = Field(default_factory=list)
     """Tasks whose disposal was fed back (``loop.feedback.close_loop``); kept across epochs, so
     a task reopened and disposed again, or a feedback record sent twice, teaches nothing more."""

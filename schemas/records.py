@@ -263,7 +263,8 @@ class AlertChange(Record):
 
 
 class Alert(Record):
-    """A warning (预警), one per fingerprint; every change is published, keyed by fingerprint."""
+    """A warning (预警), one per fingerprint, keyed by fingerprint: every change in SQL, the
+    notified ones and moves of state or level on ``alerts`` in brief (``loop.alert_topic``)."""
 
     alert_id: str
     fingerprint: str

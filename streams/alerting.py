@@ -15,6 +15,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from loop import ids
+from loop.alert_topic import brief, to_publish
 from loop.feedback import recurrence
 from loop.profile import ProfileEvent
 from loop.subject import Subject
@@ -24,7 +25,7 @@ from models.score import ModelScore
 from rules.hit import RuleHit
 from schemas.records import Alert
 from schemas.validation.pii import masked_record
-from streams.emit import Output, emit, output
+from streams.effects import Output, output
 from streams.logs import get_logger
 from streams.notify import alert_notifications
 from streams.scoring import Scored
@@ -49,10 +50,11 @@ def store_warnings(app: RiskLoopApp, state: EntityWarnings) -> None:
 Change = Callable[[EntityWarnings | None], tuple[EntityWarnings | None, list[Alert]]]
 
 
-async def change_warnings(
+def change_warnings(
     app: RiskLoopApp, entity: str, changes: list[Change], *, store_quiet: bool = True
-) -> list[Alert]:
-    """Apply ``changes`` to the entity's warnings, store, publish.
+) -> tuple[list[Alert], list[Output]]:
+    """Apply ``changes`` to the entity's warnings and store them; the alerts that changed and
+    what to send (the effect runner sends it: streams/effects.py).
 
     ``store_quiet=False`` (timers) stores nothing when no warning changed.
     """
@@ -62,12 +64,11 @@ async def change_warnings(
         state, changed = change(state)
         alerts += changed
     if state is None or not (alerts or store_quiet):
-        return []
+        return [], []
     state, outputs = warning_outputs(app, state, alerts)
     store_warnings(app, state)
-    await emit(app, outputs)
     _observe(app, alerts)
-    return alerts
+    return alerts, outputs
 
 
 async def raise_warnings(
@@ -76,8 +77,9 @@ async def raise_warnings(
     *,
     historical: bool = False,
     subject: Subject | None = None,
-) -> list[Alert]:
-    """Fold every hit and alerting score into its entity's warnings; publish the changes.
+) -> tuple[list[Alert], list[Output]]:
+    """Fold every hit and alerting score into its entity's warnings; the changes and what
+    to send.
 
     ``historical``: the event came from a backfill (streams/backfill.py): no task.
     ``subject``: the name, address and masked complaint text the event carried."""
@@ -97,9 +99,12 @@ async def raise_warnings(
         if s.alert and s.warmed_up:
             by_entity.setdefault(s.entity, []).append(partial(_score, score=s, **kw))
     published: list[Alert] = []
+    outputs: list[Output] = []
     for entity, changes in by_entity.items():
-        published += await change_warnings(app, entity, changes)
-    return published
+        alerts, out = change_warnings(app, entity, changes)
+        published += alerts
+        outputs += out
+    return published, outputs
 
 
 def _hit(
@@ -130,22 +135,25 @@ def warning_outputs(
     rt = app.riskloop_runtime
     state, alerts, upgrades = join_cases(state, alerts, rt.loop)
     state, tasked = claim_tasks(state, alerts, rt.loop)
+    state, on_topic = to_publish(state, alerts)
+    published = {id(a) for a in on_topic}
     needs_task = {a.alert_id for a in tasked}
     outs: list[Output] = []
     for alert in alerts:
         key = alert.fingerprint
         shown = masked_record("masked", alert)  # the alerts topic is widely read: no house numbers
-        if alert.shadow:
-            outs.append(output("alerts_shadow", key, shown))
-        else:
-            outs.append(output("alerts", key, shown, sink="alert"))
+        topic = "alerts_shadow" if alert.shadow else "alerts"
+        if id(alert) in published:
+            outs.append(output(topic, key, brief(shown)))
+        if not alert.shadow:
+            outs.append(output("", key, shown, sink="alert"))  # every change, whole, in SQL
             known = state.warnings.get(alert.fingerprint)
             outs += alert_notifications(rt, alert, known.template if known else None)
         if alert.alert_id in needs_task:  # once, though the warning changed twice
             needs_task.discard(alert.alert_id)
             warning = state.warnings.get(alert.fingerprint)
             command = TaskCommand(
-                alert=alert,
+                alert=brief(alert),  # a task needs no warning's evidence records or history
                 template=warning.template if warning else None,
                 recurrence=recurrence(warning, rt.clock.now(), rt.loop) if warning else None,
             )
@@ -169,7 +177,7 @@ def _raise_case(state: EntityWarnings, alert: Alert) -> Output:
     """The command that raises a case's task to a joining warning's level, keyed by that task
     (after its opening command, on the same partition)."""
     warning = state.warnings.get(alert.fingerprint)
-    command = TaskCommand(alert=alert, template=warning.template if warning else None)
+    command = TaskCommand(alert=brief(alert), template=warning.template if warning else None)
     return output("task_commands", str(alert.case_task_id), command)
 
 

@@ -15,7 +15,7 @@ from loop.profile import EntityProfile, ProfileEvent, disposition_kind, record
 from loop.tasks import TaskCase
 from streams.alerting import load_warnings, profile_output, store_warnings, warning_outputs
 from streams.drift import report_drift
-from streams.emit import emit
+from streams.effects import Output
 from streams.logs import correlation, get_logger
 
 if TYPE_CHECKING:
@@ -24,14 +24,14 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 
-async def handle_feedback(app: RiskLoopApp, raw: bytes) -> None:
+async def handle_feedback(app: RiskLoopApp, raw: bytes) -> list[Output]:
     rt = app.riskloop_runtime
     case = TaskCase.model_validate_json(raw)
     entity, fingerprint = case.task.entity, case.task.fingerprint
     warnings = load_warnings(app, entity)
     if warnings is None:
         log.warning("feedback for an entity without warnings", task_id=case.task_id)
-        return
+        return []
     precision = app.riskloop_tables.precision
     counters = {
         rule: precision.get(rule) or {"confirmed": 0, "false_alarm": 0}
@@ -44,7 +44,7 @@ async def handle_feedback(app: RiskLoopApp, raw: bytes) -> None:
         fb = closed.feedback
         if closed.repeated:  # reopened and disposed again, or sent twice: the first one counted
             log.info("task fed back before; this disposal teaches nothing", task_id=case.task_id)
-            return
+            return []
         warnings, outputs = warning_outputs(app, closed.warnings, closed.alerts)
         if case.task.uscc:
             when = (case.disposed_at or rt.clock.now()).isoformat()
@@ -54,7 +54,6 @@ async def handle_feedback(app: RiskLoopApp, raw: bytes) -> None:
             )
         store_warnings(app, warnings)
         _store_counters(app, closed.counters or {})
-        await emit(app, outputs)
         for rule in fb.rules:
             rt.metrics.rule_dispositions.labels(rule, fb.result.value).inc()
         if rt.models is not None:
@@ -62,6 +61,7 @@ async def handle_feedback(app: RiskLoopApp, raw: bytes) -> None:
                 rt.models.learn_label(label.model, label.features, label.label)
                 rt.models.observe_disposition(label.model, label.label)  # drift may demote it
             await report_drift(app)
+        return outputs
 
 
 def _store_counters(app: RiskLoopApp, counters: dict[str, dict[str, int]]) -> None:
@@ -76,7 +76,7 @@ def _rules_of(warnings: object, fingerprint: str) -> list[str]:
     return [f"{r.pack}/{r.id}" for r in w.reasons.values() if r.kind == "rule"]
 
 
-async def handle_profile_event(app: RiskLoopApp, raw: bytes) -> None:
+async def handle_profile_event(app: RiskLoopApp, raw: bytes) -> list[Output]:
     rt = app.riskloop_runtime
     event = ProfileEvent.model_validate_json(raw)
     profile = app.riskloop_tables.profiles.decoded(event.uscc, EntityProfile)
@@ -87,3 +87,4 @@ async def handle_profile_event(app: RiskLoopApp, raw: bytes) -> None:
     )  # fmt: skip
     if new is not profile:
         app.riskloop_tables.profiles[event.uscc] = new
+    return []

@@ -18,6 +18,7 @@ from faust.types.tuples import Message
 from schemas.errors import ValidationFailed
 from schemas.ingest import dead_letter, decode_source
 from schemas.records import Record
+from streams.effects import output, run
 from streams.logs import get_logger
 from streams.state import retrying
 
@@ -85,9 +86,7 @@ async def send_dead_letter(
     )  # fmt: skip
     if counted and msg not in _ACCEPTED:  # else accepted at the door: the refusing stage
         rt.metrics.events_deadlettered.labels(source, reason).inc()
-    await app.riskloop_topics.deadletter.send(
-        key=msg.topic.encode(), value=record.model_dump_json().encode()
-    )
+    await run(app, [output("deadletter", msg.topic, record)])
     log.warning(
         "dead-lettered", source=source, reason=reason, field=record.field, offset=msg.offset
     )

@@ -36,7 +36,7 @@ from sinks.notify.base import DeliveryFailed, Sender
 from sinks.notify.queue import Claimed, NotificationQueue, Outcome
 from sinks.notify.registry import senders
 from sinks.sql import SqlStore
-from streams.emit import Output, output
+from streams.effects import Output, output
 from streams.logs import get_logger
 
 if TYPE_CHECKING:

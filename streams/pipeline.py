@@ -22,14 +22,14 @@ from sinks.errors import storage_full
 from streams.alerting import profile_output, raise_warnings
 from streams.backfill import is_backfill
 from streams.consumer import read_positions
-from streams.emit import emit
+from streams.effects import Output, run
 from streams.feedback import handle_feedback, handle_profile_event
 from streams.ingest import ingest, send_dead_letter
 from streams.logs import correlation, get_logger
 from streams.scoring import Scored, Where, rekeyed_hits, rekeyed_outputs, score
 from streams.state import current_scope
 from streams.tasks import handle_command, handle_disposition
-from streams.timers import WALL_TICK, tick_partition
+from streams.timers import WALL_TICK, tick_message, tick_partition
 
 if TYPE_CHECKING:
     from streams.app import RiskLoopApp
@@ -46,11 +46,10 @@ def register(app: RiskLoopApp) -> None:
     topics = app.riskloop_topics
     commands = topics.task_commands.get_topic_name()
 
-    async def task_message(event: faust.EventT) -> None:
+    async def task_message(event: faust.EventT) -> list[Output]:
         if event.message.topic == commands:
-            await handle_command(app, event)
-        else:
-            await handle_disposition(app, event)
+            return await handle_command(app, event)
+        return await handle_disposition(app, event)
 
     @app.agent(app.topic(commands, topics.dispositions.get_topic_name(),
                          key_type=bytes, value_type=bytes, value_serializer="raw", key_serializer="raw"),
@@ -82,11 +81,11 @@ def register(app: RiskLoopApp) -> None:
 
     @app.timer(app.riskloop_settings.timer_interval, on_leader=True, name="clock")
     async def clock() -> None:
-        for partition in range(app.riskloop_settings.topics.partitions):
-            await topics.ticks.send(value=WALL_TICK, partition=partition)
+        n = app.riskloop_settings.topics.partitions
+        await run(app, [tick_message(WALL_TICK, partition) for partition in range(n)])
 
 
-async def handle_rekeyed(app: RiskLoopApp, event: faust.EventT) -> None:
+async def handle_rekeyed(app: RiskLoopApp, event: faust.EventT) -> list[Output]:
     """The rules an event was re-keyed for, on its entity's partition (streams/rekey.py)."""
     rt = app.riskloop_runtime
     ev = RekeyedEvent.model_validate_json(_bytes(event))
@@ -96,17 +95,19 @@ async def handle_rekeyed(app: RiskLoopApp, event: faust.EventT) -> None:
     # before its checkpoint) must not count twice in the entity's windows
     if when is not None and app.riskloop_dedup.seen(f"rekeyed:{ev.origin}:{ev.entity}", when):
         rt.metrics.redelivered.labels(event.message.topic).inc()
-        return
+        return []
     if when is not None:  # this partition has now seen the source's time (absence rules)
         clock = "trucks" if ev.source == "truck_detections" else ev.source
         rt.event_clocks.observe(clock, event.message.partition, when, rt.clock.now().timestamp())
     with correlation(str(ev.event.get("event_id", "")), source=ev.source):
         hits = rekeyed_hits(rt, ev, app.riskloop_tables.rule_state)
-        if hits:
-            await raise_warnings(
-                app, Scored(hits=hits), historical=ev.historical,
-                subject=subject_of(ev.source, ev.event),
-            )  # fmt: skip
+        if not hits:
+            return []
+        _, outputs = await raise_warnings(
+            app, Scored(hits=hits), historical=ev.historical,
+            subject=subject_of(ev.source, ev.event),
+        )  # fmt: skip
+        return outputs
 
 
 def _bytes(event: faust.EventT) -> bytes:
@@ -117,10 +118,10 @@ async def each_event(
     app: RiskLoopApp,
     agent: str,
     stream: faust.StreamT[bytes],
-    handle: Callable[[faust.EventT], Awaitable[None]],
+    handle: Callable[[faust.EventT], Awaitable[list[Output]]],
 ) -> None:
     """The agents' boundary: every event passes the checkpoint's gate (streams/checkpoint.py),
-    once. An event this partition absorbed before a restart is skipped. Whatever a handler
+    once, and what its handler returns is sent by the effect runner (streams/effects.py). An event this partition absorbed before a restart is skipped. Whatever a handler
     raises is undone and ends as a dead letter with the exception's class, and the partition
     goes on — except local storage that is full, which pauses the partition and retries until
     there is room (nothing is acked that is not stored)."""
@@ -139,13 +140,13 @@ async def _handle_once(
     app: RiskLoopApp,
     agent: str,
     event: faust.EventT,
-    handle: Callable[[faust.EventT], Awaitable[None]],
+    handle: Callable[[faust.EventT], Awaitable[list[Output]]],
 ) -> None:
     metrics = app.riskloop_runtime.metrics
     delay = 0.5
     while True:
         try:
-            await handle(event)
+            await run(app, await handle(event))
         except Exception as exc:
             app.riskloop_checkpoint.undo()
             if storage_full(exc):
@@ -191,10 +192,10 @@ def _source_agent(app: RiskLoopApp, source: str, topic: faust.TopicT) -> None:
     tables = app.riskloop_tables
     partitions = app.riskloop_settings.topics.partitions
 
-    async def handle(event: faust.EventT) -> None:
+    async def handle(event: faust.EventT) -> list[Output]:
         record = await ingest(app, source, event)
         if record is None:
-            return
+            return []
         event_id = getattr(record, "event_id")  # noqa: B009
         msg = event.message
         where = Where(msg.partition, partitions, f"{msg.topic}:{msg.partition}:{msg.offset}")
@@ -202,14 +203,16 @@ def _source_agent(app: RiskLoopApp, source: str, topic: faust.TopicT) -> None:
             scored = score(rt, source, record, tables.rule_state, tables.vehicles, where)
             backfill = is_backfill(msg.headers)
             subject = subject_of(source, record)
-            alerts = await raise_warnings(app, scored, historical=backfill, subject=subject)
+            alerts, outputs = await raise_warnings(
+                app, scored, historical=backfill, subject=subject
+            )
             if backfill:  # the entity's partition must know it too
                 where.rekeyed[:] = [
                     e.model_copy(update={"historical": True}) for e in where.rekeyed
                 ]
-            # After the warnings: their sinks may refuse (a full disk) and the event is retried;
-            # a re-keyed event sent before that would be sent, and counted, again each time.
-            await emit(app, rekeyed_outputs(where))
+            # After the warnings: the runner stores every sink copy before it sends anything, so
+            # an event retried after a full disk does not send (and count) its re-keyed copy twice
+            outputs += rekeyed_outputs(where)
             uscc = getattr(record, "uscc", None)
             if source in _PROFILE_KIND and uscc:
                 kind = _PROFILE_KIND[source]
@@ -219,9 +222,10 @@ def _source_agent(app: RiskLoopApp, source: str, topic: faust.TopicT) -> None:
                     kind = inspection_kind(record.outcome)  # type: ignore[attr-defined]
                 at = record.event_time.isoformat()  # type: ignore[attr-defined]
                 region = getattr(record, "region_code", None)
-                await emit(app, [profile_output(uscc, kind, at, event_id, region, subject)])
+                outputs.append(profile_output(uscc, kind, at, event_id, region, subject))
             if alerts:
                 _observe_latency(app, source, record)
+            return outputs
 
     async def agent(stream: faust.StreamT[bytes]) -> None:
         await app.riskloop_control.ready.wait()  # score nothing with a stale pack after a restart

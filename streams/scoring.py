@@ -17,7 +17,7 @@ from geo.vehicle import VehicleState
 from models.score import ModelScore
 from rules.hit import RuleHit
 from schemas.records import Reason, Record, RekeyedEvent, TruckFix
-from streams.emit import Output, output
+from streams.effects import Output, output
 from streams.rekey import split
 from streams.runtime import Runtime
 from streams.state import retrying

@@ -31,7 +31,7 @@ from schemas.ingest import decode_source
 from schemas.records import Disposition, TaskEvent, TaskState, VerdictOutcome
 from sinks.errors import storage_full
 from streams.due import due_times, task_due
-from streams.emit import Output, emit, output, to_department
+from streams.effects import Output, output, to_department
 from streams.ingest import ingest, send_dead_letter
 from streams.logs import correlation, get_logger
 from streams.notify import supervision_notifications
@@ -47,11 +47,11 @@ def load_case(app: RiskLoopApp, task_id: str) -> TaskCase | None:
     return app.riskloop_tables.tasks.decoded(task_id, TaskCase)
 
 
-async def handle_command(app: RiskLoopApp, event: faust.EventT) -> None:
+async def handle_command(app: RiskLoopApp, event: faust.EventT) -> list[Output]:
     """Open the task of a new warning; a command that fails goes to the dead-letter topic
     with the exception's class and message, and the partition goes on."""
     try:
-        await open_from_command(app, bytes(event.value or b""))
+        return open_from_command(app, bytes(event.value or b""))
     except Exception as exc:  # one command must never stop the partition
         if storage_full(exc):
             raise  # not the command's fault: the boundary pauses and retries it (pipeline.py)
@@ -62,9 +62,10 @@ async def handle_command(app: RiskLoopApp, event: faust.EventT) -> None:
             app, "task_commands", event,
             ValidationFailed(reason, f"{type(exc).__name__}: {exc}".splitlines()[0][:500]),
         )  # fmt: skip
+        return []
 
 
-async def open_from_command(app: RiskLoopApp, raw: bytes) -> None:
+def open_from_command(app: RiskLoopApp, raw: bytes) -> list[Output]:
     """Open the task of a new warning, unless it exists (replays, redeliveries, restarts);
     a warning that joined a case raises the case's task to its level (``loop.cases``)."""
     rt = app.riskloop_runtime
@@ -73,24 +74,24 @@ async def open_from_command(app: RiskLoopApp, raw: bytes) -> None:
     from loop import ids
 
     if alert.case_task_id:
-        await raise_case(app, command)
-        return
+        return raise_case(app, command)
     task_id = ids.task_id(alert.alert_id)
     if load_case(app, task_id) is not None:
-        return
+        return []
     with correlation(alert.correlation_id, alert_id=alert.alert_id):
         case, events = open_task(
             alert, template, rt.routing, rt.loop, rt.clock.now(), recurrence=rec
         )
-        await store_and_publish(app, None, case, events)
+        outputs = store_and_publish(app, None, case, events)
         rt.metrics.tasks_created.labels(case.task.department, case.task.level.value).inc()
         log.info(
             "task opened", task_id=case.task_id, department=case.task.department,
             deadline_basis=case.task.deadline_basis.value, no_route=case.routing_note,
         )  # fmt: skip
+        return outputs
 
 
-async def raise_case(app: RiskLoopApp, command: TaskCommand) -> None:
+def raise_case(app: RiskLoopApp, command: TaskCommand) -> list[Output]:
     """Raise a case's task to the level of a warning that joined it; a case whose task is
     missing (its opening went to the dead-letter topic) is logged and left."""
     rt = app.riskloop_runtime
@@ -99,22 +100,22 @@ async def raise_case(app: RiskLoopApp, command: TaskCommand) -> None:
     before = load_case(app, task_id)
     if before is None:
         log.warning("case task missing", task_id=task_id, alert_id=alert.alert_id)
-        return
+        return []
     with correlation(alert.correlation_id, alert_id=alert.alert_id, task_id=task_id):
         case, events = raise_level(before, alert, command.template, rt.loop, rt.clock.now())
-        if events:
-            await store_and_publish(app, before, case, events, republish=True)
-            log.info("case task raised", task_id=task_id, level=case.task.level.value)
+        if not events:
+            return []
+        log.info("case task raised", task_id=task_id, level=case.task.level.value)
+        return store_and_publish(app, before, case, events, republish=True)
 
 
-async def handle_disposition(app: RiskLoopApp, event: faust.EventT) -> None:
+async def handle_disposition(app: RiskLoopApp, event: faust.EventT) -> list[Output]:
     """Apply one disposition and answer it on ``tasks.verdicts`` (applied, duplicate or
     refused with its reason), which the API and CLI wait for; a refusal also goes to the
     dead-letter topic as before."""
     record = await ingest(app, "dispositions", event)
     if record is None:
-        await answer_repeat(app, event)
-        return
+        return answer_repeat(app, event)
     assert isinstance(record, Disposition)
     rt = app.riskloop_runtime
     before = load_case(app, record.task_id)
@@ -123,20 +124,19 @@ async def handle_disposition(app: RiskLoopApp, event: faust.EventT) -> None:
     if case is None or verdict.outcome is VerdictOutcome.refused:
         reason = verdict.reason or "loop_error"
         rt.metrics.dispositions_rejected.labels(reason).inc()
-        await emit(app, [answer])
         await send_dead_letter(
             app, "dispositions", event,
             ValidationFailed(reason, f"{reason}: {record.task_id}: {verdict.message}", "task_id"),
         )  # fmt: skip
-        return
+        return [answer]
     with correlation(case.task.correlation_id, task_id=case.task_id):
         extra = [answer]
         if any(e.to_state is TaskState.disposed for e in events):
             extra.append(output("feedback", case.task.entity, case))
-        await store_and_publish(app, before, case, events, extra)
+        return store_and_publish(app, before, case, events, extra)
 
 
-async def answer_repeat(app: RiskLoopApp, event: faust.EventT) -> None:
+def answer_repeat(app: RiskLoopApp, event: faust.EventT) -> list[Output]:
     """Answer a disposition the door dropped as a duplicate event id (a client's retry with the
     same idempotency key): its sender waits for a verdict too. One the door dead-lettered has
     no readable event id to answer to, and decodes with an error here: nothing is sent."""
@@ -147,13 +147,13 @@ async def answer_repeat(app: RiskLoopApp, event: faust.EventT) -> None:
             "dispositions", raw, limits=rt.limits, now=rt.clock.now(), catalogue=rt.catalogue
         )
     except ValidationFailed:
-        return
+        return []
     assert isinstance(record, Disposition)
     verdict = repeated(load_case(app, record.task_id), record, rt.loop, rt.clock.now())
-    await emit(app, [output("verdicts", record.task_id, verdict)])
+    return [output("verdicts", record.task_id, verdict)]
 
 
-async def store_and_publish(
+def store_and_publish(
     app: RiskLoopApp,
     before: TaskCase | None,
     case: TaskCase,
@@ -161,9 +161,9 @@ async def store_and_publish(
     extra: list[Output] | None = None,
     *,
     republish: bool = False,
-) -> None:
-    """Store the case, then send what changed: the task when it (re)enters a department,
-    every event on ``tasks.events``, the task and its events to the sinks."""
+) -> list[Output]:
+    """Store the case; what to send: the task when it (re)enters a department, every event on
+    ``tasks.events``, the task and its events to the sinks."""
     rt = app.riskloop_runtime
     task = case.task
     outputs: list[Output] = []
@@ -179,10 +179,10 @@ async def store_and_publish(
     outputs += [output("task_events", ev.task_id, ev, sink="task_event") for ev in events]
     outputs += extra or []
     app.riskloop_tables.tasks[case.task_id] = case
-    await emit(app, outputs)
     for ev in events:
         rt.metrics.task_transitions.labels(ev.department, ev.to_state.value).inc()
         _observe_durations(app, case, ev)
+    return outputs
 
 
 def _observe_durations(app: RiskLoopApp, case: TaskCase, ev: TaskEvent) -> None:
@@ -194,8 +194,11 @@ def _observe_durations(app: RiskLoopApp, case: TaskCase, ev: TaskEvent) -> None:
         m.time_to_dispose.labels(ev.department).observe(max(0.0, (ev.at - start).total_seconds()))
 
 
-async def supervise(app: RiskLoopApp, tasks: MutableMapping[str, Any], partition: int = 0) -> int:
+async def supervise(
+    app: RiskLoopApp, tasks: MutableMapping[str, Any], partition: int = 0
+) -> tuple[int, list[Output]]:
     """Tick body: raise due ladder steps for the open tasks in ``tasks``; refresh the gauges.
+    How many steps were raised, and what to send.
 
     Only a task whose next step is due (``streams/due.py``: its time is computed once per
     stored case) is judged, and a provisional one when the calendar may have changed; the
@@ -210,6 +213,7 @@ async def supervise(app: RiskLoopApp, tasks: MutableMapping[str, Any], partition
     recount = times.refresh((id(rt.loop), id(rt.loop.calendar)), task_due(rt.loop))
     held: set[str] = set()
     raised = 0
+    outputs: list[Output] = []
     open_by_dept: dict[str, int] = {}
     overdue_by_dept: dict[str, int] = {}
     for task_id in list(tasks):
@@ -220,8 +224,9 @@ async def supervise(app: RiskLoopApp, tasks: MutableMapping[str, Any], partition
             held.add(task_id)
             provisional = recount and case.task.deadline_basis is Basis.provisional
             if provisional or times.due(task_id, case) <= ts:
-                case, n = await _supervise_one(app, case, now)
+                case, n, out = _supervise_one(app, case, now)
                 raised += n
+                outputs += out
             _count(case, now, open_by_dept, overdue_by_dept)
         except Exception as exc:  # one task must never stop supervision of the others
             if storage_full(exc):
@@ -239,7 +244,7 @@ async def supervise(app: RiskLoopApp, tasks: MutableMapping[str, Any], partition
         rt.metrics.tasks_overdue.labels(dept).set(
             sum(v.get(dept, 0) for _, v in rt.task_counts.values())
         )
-    return raised
+    return raised, outputs
 
 
 def _count(
@@ -254,26 +259,28 @@ def _count(
         overdue_by_dept[dept] = overdue_by_dept.get(dept, 0) + 1
 
 
-async def _supervise_one(app: RiskLoopApp, case: TaskCase, now: datetime) -> tuple[TaskCase, int]:
-    """One open task: recount provisional deadlines, raise due ladder steps; the case after
-    and how many steps were raised."""
+def _supervise_one(
+    app: RiskLoopApp, case: TaskCase, now: datetime
+) -> tuple[TaskCase, int, list[Output]]:
+    """One open task: recount provisional deadlines, raise due ladder steps; the case after,
+    how many steps were raised and what to send."""
     rt = app.riskloop_runtime
     task_id = case.task_id
     recounted, notes = recompute_deadlines(case, rt.loop, now)
+    outputs: list[Output] = []
     if notes:
-        await store_and_publish(app, case, recounted, notes, republish=True)
+        outputs += store_and_publish(app, case, recounted, notes, republish=True)
         rt.metrics.deadlines_recounted.labels(recounted.task.department).inc()
         log.info("deadlines recounted", task_id=task_id, reason=notes[0].reason)
         case = recounted
     new, events = due(case, now, rt.loop)
     if not events:
-        return case, 0
-    outputs = [output("supervision", ev.task_id, ev, sink="supervision") for ev in events]
+        return case, 0, outputs
+    outputs += [output("supervision", ev.task_id, ev, sink="supervision") for ev in events]
     # 催办/督办/通报 also reach the department that must act, on its own task topic
     outputs += [to_department(ev.department, ev.task_id, ev) for ev in events]
     outputs += supervision_notifications(rt, case, events)  # the department, lead, supervisor
     app.riskloop_tables.tasks[task_id] = new
-    await emit(app, outputs)
     for ev in events:
         rt.metrics.supervision.labels(ev.kind.value, ev.department).inc()
-    return new, len(events)
+    return new, len(events), outputs

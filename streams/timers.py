@@ -32,7 +32,7 @@ from schemas.records import Alert
 from streams.alerting import change_warnings, load_warnings, raise_warnings
 from streams.drift import report_drift
 from streams.due import due_times, silences_context, warnings_due
-from streams.emit import emit
+from streams.effects import Output, output
 from streams.logs import get_logger
 from streams.scoring import Scored, Where, count_rule_errors, detection_hits, rekeyed_outputs
 from streams.state import current_scope
@@ -70,20 +70,25 @@ def read_clock_tick(raw: bytes) -> dict[str, float]:
         raise ValueError(f"not a tick: {raw[:60]!r}") from exc
 
 
-async def tick_partition(app: RiskLoopApp, partition: int, raw: bytes = WALL_TICK) -> None:
-    """Everything time changes for the keys of ``partition``: a wall tick or a clock tick."""
+def tick_message(raw: bytes, partition: int) -> Output:
+    """A tick for ``partition`` (ticks are addressed to a partition, not keyed)."""
+    return output("ticks", "", raw.decode(), partition=partition)
+
+
+async def tick_partition(app: RiskLoopApp, partition: int, raw: bytes = WALL_TICK) -> list[Output]:
+    """Everything time changes for the keys of ``partition``: a wall tick or a clock tick;
+    what to send (the effect runner sends it: streams/effects.py)."""
     if raw == WALL_TICK:
-        await wall_tick(app, partition)
-        return
+        return await wall_tick(app, partition)
     try:
         clocks = read_clock_tick(raw)
     except ValueError as exc:
         log.warning("tick ignored", partition=partition, error=str(exc))
-        return
-    await silences(app, partition, clocks)
+        return []
+    return await silences(app, partition, clocks)
 
 
-async def wall_tick(app: RiskLoopApp, partition: int) -> None:
+async def wall_tick(app: RiskLoopApp, partition: int) -> list[Output]:
     """Deadlines, quiet warnings, dedup expiry, hot-load clean-up; then the event clocks.
 
     A tick is an event of ``partition``: the tables it iterates hold that partition's keys."""
@@ -92,9 +97,9 @@ async def wall_tick(app: RiskLoopApp, partition: int) -> None:
     now = rt.clock.now()
     _calendar_gauge(rt, now)
     await report_drift(app)  # score drift is found while scoring: tell people within a tick
-    await _hotload_cleanup(app, partition)
-    await _quiet_warnings(app, partition, now)
-    await supervise(app, tables.tasks, partition)
+    outputs = await _hotload_cleanup(app, partition)
+    outputs += _quiet_warnings(app, partition, now)
+    outputs += (await supervise(app, tables.tasks, partition))[1]
     # ids are stored with their event time, so they expire by the newest event time seen, not
     # the wall clock: a replay of 2013 data must still catch a re-sent 2013 record
     if rt.event_watermark:
@@ -102,10 +107,11 @@ async def wall_tick(app: RiskLoopApp, partition: int) -> None:
     clocks = rt.event_clocks.now(partition, now.timestamp())
     if clocks and rt.clocks_sent.get(partition) != clocks:
         rt.clocks_sent[partition] = clocks
-        await app.riskloop_topics.ticks.send(value=clock_tick(clocks), partition=partition)
+        outputs.append(tick_message(clock_tick(clocks), partition))
+    return outputs
 
 
-async def _quiet_warnings(app: RiskLoopApp, partition: int, now: datetime) -> None:
+def _quiet_warnings(app: RiskLoopApp, partition: int, now: datetime) -> list[Output]:
     """Warnings falling quiet, silences starting or ending: only entities with something due
     (``streams/due.py``), every entity when the silences or the config changed."""
     rt = app.riskloop_runtime
@@ -113,19 +119,21 @@ async def _quiet_warnings(app: RiskLoopApp, partition: int, now: datetime) -> No
     every = times.refresh(silences_context(rt.silences, rt.loop, now), warnings_due(rt.loop))
     ts = now.timestamp()
     held: set[str] = set()
+    outputs: list[Output] = []
     for entity in list(app.riskloop_tables.warnings):
         state = load_warnings(app, entity)
         if state is None:
             continue
         held.add(entity)
         if every or times.due(entity, state) <= ts:
-            await change_warnings(
+            outputs += change_warnings(
                 app, entity, [partial(_tick_warnings, now=now, rt=rt)], store_quiet=False
-            )
+            )[1]
     times.keep_only(held)
+    return outputs
 
 
-async def silences(app: RiskLoopApp, partition: int, clocks: dict[str, float]) -> None:
+async def silences(app: RiskLoopApp, partition: int, clocks: dict[str, float]) -> list[Output]:
     """Absence rules and silent trucks whose silence has run out by the partition's clocks."""
     rt = app.riskloop_runtime
     clocks = dict(clocks)
@@ -134,13 +142,15 @@ async def silences(app: RiskLoopApp, partition: int, clocks: dict[str, float]) -
         clocks["truck_detections"] = truck_clock  # rules on detections run on the trucks' time
     view = app.riskloop_tables.rule_state
     scored = Scored(hits=rt.engine.tick(clocks, view))
+    outputs: list[Output] = []
     if truck_clock is not None:
         where = _where(app, partition)
         scored.hits.extend(_tick_vehicles(app, partition, to_datetime(truck_clock), where))
-        await emit(app, rekeyed_outputs(where))
+        outputs += rekeyed_outputs(where)
     count_rule_errors(rt)
     if scored.hits:
-        await raise_warnings(app, scored)
+        outputs += (await raise_warnings(app, scored))[1]
+    return outputs
 
 
 def _where(app: RiskLoopApp, partition: int) -> Where:
@@ -182,7 +192,7 @@ def _tick_warnings(
     return warnings_tick(state, now, rt.loop, rt.silences)
 
 
-async def _hotload_cleanup(app: RiskLoopApp, partition: int) -> None:
+async def _hotload_cleanup(app: RiskLoopApp, partition: int) -> list[Output]:
     """Drop state of removed rules; close "inside" states of removed fences (exit events)."""
     rt = app.riskloop_runtime
     control = app.riskloop_control
@@ -206,7 +216,8 @@ async def _hotload_cleanup(app: RiskLoopApp, partition: int) -> None:
             tables.vehicles[key] = vehicle
             for det in detections:
                 scored.hits.extend(detection_hits(rt, new, det, tables.rule_state, where))
-    await emit(app, rekeyed_outputs(where))
+    outputs = rekeyed_outputs(where)
     if scored.hits:
-        await raise_warnings(app, scored)
+        outputs += (await raise_warnings(app, scored))[1]
     rt.cleanup_done[partition] = (len(control.removed_rules), len(control.fence_changes))
+    return outputs

@@ -295,7 +295,7 @@ async def test_a_profile_event_for_another_partition_is_still_sent(
 ) -> None:
     from loop.subject import Subject
     from streams.alerting import profile_output
-    from streams.emit import emit
+    from streams.effects import run
     from streams.rekey import partition_of
 
     uscc = inspection()["uscc"]
@@ -304,7 +304,7 @@ async def test_a_profile_event_for_another_partition_is_still_sent(
     other = (partition_of(uscc, n) + 1) % n
     token = app.riskloop_store.begin(other, "t:0", 0)
     try:
-        await emit(
+        await run(
             app,
             [
                 profile_output(
