@@ -128,7 +128,7 @@ class LiveFeed:
         )  # fmt: skip
         await consumer.start()
         try:
-            partitions = await _partitions(self.settings, topic)
+            partitions = await topic_partitions(self.settings, topic)
             consumer.assign(partitions)
             await consumer.seek_to_end(*partitions)
             for tp in partitions:  # resolve the end now: what is produced next is seen
@@ -151,7 +151,7 @@ class LiveFeed:
         self.publish(alert)
 
 
-async def _partitions(settings: Settings, topic: str) -> list[TopicPartition]:
+async def topic_partitions(settings: Settings, topic: str) -> list[TopicPartition]:
     """The topic's partitions, from the broker's metadata (the admin client: aiokafka's
     consumer knows only the topics it subscribed to)."""
     from streams.admin import admin_client

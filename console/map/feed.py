@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
 
 from config.settings import Settings
-from console.live import _partitions as topic_partitions
+from console.live import topic_partitions
 from console.map.window import Fix, MapWindow
 from schemas.records import Alert, TruckFix
 
