@@ -42,8 +42,9 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Self
+from typing import ClassVar, Protocol, Self
 
+from prometheus_client import Counter, Gauge
 from pydantic import BaseModel
 
 from sinks.backoff import Backoff
@@ -57,8 +58,19 @@ from sinks.errors import (
 )
 from sinks.outbox import Durability, Outbox, quarantine
 
-if TYPE_CHECKING:  # sinks sit below streams: take a Metrics object, never import the app
-    from streams.metrics import Metrics
+
+class SinkMetrics(Protocol):
+    """What a sink counts, by name: the worker's ``streams.metrics.Metrics`` has these.
+
+    A protocol, so the I/O layer depends on nothing above it (the wiring passes its metrics in;
+    a tool or a test may pass none).
+    """
+
+    sink_backlog: Gauge
+    sink_retries: Counter
+    sink_rejected: Counter
+    store_rebuilt: Counter
+
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +94,7 @@ class Sink(ABC):
         max_delay: float = 1.0,
         memory_limit: int = 10_000,
         backoff: Backoff | None = None,
-        metrics: Metrics | None = None,
+        metrics: SinkMetrics | None = None,
         durability: Durability = "FULL",
     ) -> None:
         if batch_size < 1 or memory_limit < batch_size or max_delay <= 0:

@@ -43,12 +43,11 @@ from redis.exceptions import NoScriptError
 
 from config.settings import Settings
 from schemas.records import Alert, Level, Task, TaskState
-from sinks.base import Sink
+from sinks.base import Sink, SinkMetrics
 from sinks.errors import StoreError
 
 if TYPE_CHECKING:
     from sinks.sql import SqlStore
-    from streams.metrics import Metrics
 
 # KEYS[1] index hash; ARGV: prefix, task_id, department, state, task JSON, "1" if open.
 _MOVE_TASK = """
@@ -114,7 +113,7 @@ class RedisViews(Sink):
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, metrics: Metrics | None = None, **options: Any
+        cls, settings: Settings, metrics: SinkMetrics | None = None, **options: Any
     ) -> RedisViews:
         """The worker's views: ``redis_url`` (+ password, :attr:`Settings.redis_secret`), outbox
         under ``data_dir/outbox``."""

@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
@@ -43,11 +43,8 @@ from config.settings import Settings
 from schemas.notification import NotificationAttempt, NotificationIntent
 from schemas.records import Alert, SupervisionEvent, Task, TaskEvent
 from sinks import tables
-from sinks.base import Sink
+from sinks.base import Sink, SinkMetrics
 from sinks.errors import StoreError
-
-if TYPE_CHECKING:
-    from streams.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -482,7 +479,7 @@ class SqlSink(Sink):
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, metrics: Metrics | None = None, **options: Any
+        cls, settings: Settings, metrics: SinkMetrics | None = None, **options: Any
     ) -> SqlSink:
         """The worker's SQL sink: store from ``sql_url``, outbox under ``data_dir/outbox``."""
         name = options.pop("name", "sql")

@@ -1,0 +1,49 @@
+"""The packages' arrows point down: the I/O layer and the pure core never import the wiring.
+
+``streams/`` wires everything together (agents, the checkpoint, the CLI); ``sinks/`` writes to
+stores and ``loop/``, ``schemas/``, ``rules/``, ``models/``, ``geo/`` decide. If one of those
+imported ``streams``, a change to the wiring would reach the layers below it, and an import
+circle would be one edit away. A static scan (type-only imports included: they are arrows too).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from config.settings import PROJECT_ROOT
+
+BELOW_STREAMS = ("sinks", "loop", "schemas", "rules", "models", "geo", "config")
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.lineno, node.module))
+    return found
+
+
+def _offenders(packages: tuple[str, ...], forbidden: str) -> list[str]:
+    bad = []
+    for package in packages:
+        for path in sorted((PROJECT_ROOT / package).rglob("*.py")):
+            for line, name in _imports(path):
+                if name == forbidden or name.startswith(forbidden + "."):
+                    bad.append(f"{path.relative_to(PROJECT_ROOT)}:{line} imports {name}")
+    return bad
+
+
+def test_nothing_below_streams_imports_streams() -> None:
+    assert _offenders(BELOW_STREAMS, "streams") == []
+
+
+def test_the_scan_sees_an_import(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from streams.metrics import Metrics\n"
+    )
+    assert (3, "streams.metrics") in _imports(module)
