@@ -36,11 +36,11 @@ from typing import Any
 
 from confluent_kafka import Consumer
 
-from bench.generator import generate
 from bench.probes import events_read
 from bench.stats import BenchError
 from config.settings import PROJECT_ROOT, DevStackSettings, Settings, TopicSettings, subprocess_env
 from infra import kafka, postgres, redis
+from schemas.sample_stream import generate
 from streams.demo import group_lag
 from streams.producer import make_producer
 

@@ -488,7 +488,7 @@ def realistic_stream(
     """(source, key, value) records: the bench generator's events, timestamped from ``start``
     every ``step_seconds`` (so latency to warning is processing latency, not replay age), plus
     a small share of the garbage real feeds carry (cut-off JSON, a record without its fields)."""
-    from bench.generator import generate
+    from schemas.sample_stream import generate
 
     rng = random.Random(seed)
     out: list[tuple[str, bytes, bytes]] = []

@@ -26,12 +26,12 @@ from typing import Any
 from confluent_kafka import OFFSET_END, Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from bench.generator import GeneratedEvent
 from bench.probes import Reader
 from bench.procstat import clock_ticks, cpu_seconds, peak_rss_bytes
 from bench.stats import BenchError, Resolution, Sample, resolve, sustained
 from bench.volume import Volume
 from config.settings import Settings, TopicSettings
+from schemas.sample_stream import GeneratedEvent
 from streams.producer import make_producer
 
 POLL_SECONDS = 0.02

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from bench.generator import GeneratedEvent
 from config.settings import Settings
 from geo.bench import bench_lookup
 from models.runtime import build_models
@@ -21,6 +20,7 @@ from rules.compiler import expand_paths, load_packs
 from rules.engine import RuleEngine
 from schemas.ingest import IngestLimits, decode_source
 from schemas.records import Record
+from schemas.sample_stream import GeneratedEvent
 
 
 def decode_us(settings: Settings, events: Sequence[GeneratedEvent]) -> tuple[float, list[Any]]:

@@ -27,13 +27,13 @@ from typing import Any
 
 from bench import harness, probes, services, volume
 from bench.faust_baseline import changelogs
-from bench.generator import entity_counts, generate
 from bench.micro import run_micro
 from bench.procstat import machine_info, peak_rss_bytes
 from bench.render import markdown, write_chart
 from bench.report import LABELS, build_report, write_json
 from bench.stats import BenchError
 from config.settings import PROJECT_ROOT, Settings
+from schemas.sample_stream import entity_counts, generate
 from streams import admin
 
 Say = Callable[[str], None]

@@ -143,7 +143,7 @@ def run_demo(
     stay: bool = False,
 ) -> None:
     """Run the demo; Ctrl-C at any point stops the worker, the console and the services."""
-    from bench.generator import generate
+    from schemas.sample_stream import generate
 
     dev = settings.dev
     already = {name for name, (ok, _) in stack.status(dev).items() if ok}

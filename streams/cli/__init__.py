@@ -18,7 +18,8 @@ from streams.cli.common import fail
 
 # Each top-level command, the CLI modules that define it (a module's ``register`` may add to
 # another group: ``control`` adds publish/rollback to rules, geo and models) and its one-line
-# help. ``main`` imports only the modules of the command it runs, and ``riskloop --help`` lists
+# help. Packages above ``streams`` add commands as plug-ins: an entry point of the group
+# ``riskloop.commands`` named after a command is called with the root app after its modules. ``main`` imports only the modules of the command it runs, and ``riskloop --help`` lists
 # this table without importing any: importing every module took ~4 s (River, SciPy, CEL).
 COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "dev": (("dev",), "Start, stop and inspect the local infrastructure (Kafka, Redis, PostgreSQL)."),
@@ -33,7 +34,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "tasks": (("loop", "staff"), "Verification tasks: list, show, dispose, assign."),
     "alerts": (("loop", "staff"), "Warnings: a live, readable view for the risk centre; show one."),
     "sample": (("loop",), "A reproducible risk-weighted (双随机) inspection list."),
-    "bench": (("bench",), "The benchmark: processors, pipeline volume, latency."),
+    "bench": ((), "The benchmark: processors, pipeline volume, latency (plug-in: bench/cli.py)."),
     "ops": (("ops",), "Operations helpers: dashboard snapshots, Redis views."),
     "status": (("control",), "The hot-load status of every worker: active versions, record ages."),
     "silence": (("control",), "Silences: maintenance windows, known closures (audited)."),
@@ -95,6 +96,21 @@ def _load(modules: tuple[str, ...] | list[str]) -> None:
 
 def _load_all() -> None:
     _load([m for modules, _ in COMMANDS.values() for m in modules])
+    for command in COMMANDS:
+        _load_plugins(command)
+
+
+PLUGINS = "riskloop.commands"
+
+
+def _load_plugins(command: str) -> None:
+    """Call each installed plug-in for ``command`` once (``bench``: the benchmark's package)."""
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group=PLUGINS, name=command):
+        if entry.value not in _loaded:
+            _loaded.add(entry.value)
+            entry.load()(_app)
 
 
 def __getattr__(name: str) -> typer.Typer:
@@ -124,6 +140,7 @@ def _app_for(argv: list[str]) -> typer.Typer:
         return _help_app()
     if command in COMMANDS:
         _load(COMMANDS[command][0])
+        _load_plugins(command)
     else:
         _load_all()  # an unknown name: let click say so, with the full list
     return _app

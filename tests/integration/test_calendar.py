@@ -24,10 +24,10 @@ from typing import Any
 
 import pytest
 
-from bench.generator import generate
 from config.settings import Settings
 from loop.calendar import Basis, parse_year, shipped_calendar
 from loop.deadlines import CST
+from schemas.sample_stream import generate
 from streams.admin import admin_client, create_topics
 from tests.integration.conftest import (
     ROOT,

@@ -23,9 +23,9 @@ import pytest
 from confluent_kafka import Consumer
 
 from bench.chaos import database
-from bench.generator import generate
 from config.settings import Settings
 from schemas.records import TaskState
+from schemas.sample_stream import generate
 from sinks.sql import SqlStore, make_engine
 from streams.deadletters import original_value
 from streams.demo import group_lag

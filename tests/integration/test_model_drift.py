@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from bench.generator import generate
 from config.settings import Settings
+from schemas.sample_stream import generate
 from tests.integration.test_closed_loop import produce, read_topic, wait_caught_up
 
 pytestmark = pytest.mark.timeout(420)

@@ -22,9 +22,9 @@ from typing import Any
 
 import pytest
 
-from bench.generator import generate
 from config.settings import Settings
 from models.publication import ModelPublication, build
+from schemas.sample_stream import generate
 from schemas.validation.uscc import make_uscc
 from streams.publish import send
 from tests.integration.conftest import collect, private_settings, produce, tail_consumer

@@ -4,7 +4,7 @@ The shared complaint data (``zh-gov-messages-dev.csv``: 297 messages, pseudonymo
 no phone, ID or card number at all, so the replay here takes its message bodies and writes into
 them — and into the complainant fields — what callers dictate: mobiles (compact, spaced,
 ``+86``), landlines, 400 numbers, 18-digit ID numbers (with ``X`` too), 15-digit old ones, Luhn
-bank cards and e-mail addresses, on enterprises made by ``bench.generator``, with words that
+bank cards and e-mail addresses, on enterprises made by ``schemas.sample_stream``, with words that
 open red tasks. Then the worker's log file, every topic it wrote (alerts, task topics,
 internal topics and changelogs) and the API answers are searched for each number, found both
 with the policy's own detectors and with an independent plain regex.
@@ -35,8 +35,8 @@ import requests
 from confluent_kafka import Consumer, TopicPartition
 from pydantic import SecretStr
 
-from bench.generator import make_entities
 from config.settings import Settings
+from schemas.sample_stream import make_entities
 from schemas.validation.pii import find_personal_numbers, luhn_ok, resident_id_ok
 from tests.integration.conftest import (
     ROOT,

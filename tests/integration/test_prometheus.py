@@ -24,9 +24,9 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 from prometheus_client import start_http_server
 
-from bench.generator import GeneratedEvent, generate
 from config.settings import DevStackSettings, Settings
 from infra import prometheus
+from schemas.sample_stream import GeneratedEvent, generate
 from streams.metrics import Metrics
 from streams.producer import make_producer
 from tests.integration.conftest import free_port

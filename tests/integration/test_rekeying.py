@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 import requests
 
-from bench.generator import generate
 from config.settings import Settings
 from loop import ids
+from schemas.sample_stream import generate
 from streams.rekey import partition_of
 from tests.integration.conftest import collect, free_port, produce, tail_consumer
 

@@ -1,6 +1,6 @@
 """One incident, one case, one task, through the real agents, in three reading orders.
 
-The calendar drills' stream (``bench.generator``, seed 21, 160 events) is read as generated,
+The calendar drills' stream (``schemas.sample_stream``, seed 21, 160 events) is read as generated,
 with every complaint read after every inspection, and the other way round (each source keeps
 its own order, as its topic does). Before cases were keyed by event and led by the event's own
 warning, the drills disagreed on an inspection warning's task (tests/unit/loop/test_cases.py
@@ -17,10 +17,10 @@ from pathlib import Path
 
 import faust.topics  # noqa: F401  (the ``sent`` fixture patches it; no ``app`` fixture here)
 
-from bench.generator import GeneratedEvent, generate
 from config.settings import Settings
 from loop import ids
 from loop.tasks import TaskCase
+from schemas.sample_stream import GeneratedEvent, generate
 from streams.app import build_app
 from tests.streams.conftest import Sent, put_rekeyed
 from tests.streams.test_redelivery import _on_topic

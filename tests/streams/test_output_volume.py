@@ -1,5 +1,5 @@
 """Output volume through the real agents (issue #16, goals in ``riskloop bench``): on the
-1,500-event generated sample (``bench.generator``, seed 7), what the agents send per input
+1,500-event generated sample (``schemas.sample_stream``, seed 7), what the agents send per input
 event. Deterministic (Faust's test context, no broker), so a regression shows here before a
 bench run: the alerts topic carries notified records and moves of state or level in brief
 (loop/alert_topic.py), and a task command goes out only when a task must open or change.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from contextlib import AsyncExitStack
 
-from bench.generator import generate
+from schemas.sample_stream import generate
 from streams.app import RiskLoopApp
 from tests.streams.conftest import Sent, put_rekeyed
 

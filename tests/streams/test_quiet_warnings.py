@@ -1,4 +1,4 @@
-"""Issue #17's Done-when for staff, on the 1,500-event generated sample (``bench.generator``,
+"""Issue #17's Done-when for staff, on the 1,500-event generated sample (``schemas.sample_stream``,
 seed 7) through the real agents (Faust's test context; re-keyed events fed to the ``rekeyed``
 agent after the sources, as they arrive later on their own topic):
 
@@ -21,11 +21,11 @@ from typing import Any
 
 import yaml
 
-from bench.generator import generate
 from loop import ids
 from loop.config import load_loop_config
 from rules.spec import PackSpec
 from schemas.records import Level
+from schemas.sample_stream import generate
 from streams.app import RiskLoopApp
 from tests.streams.conftest import Sent, put_rekeyed
 

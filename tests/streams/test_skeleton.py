@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.generator import generate
+from schemas.sample_stream import generate
 from streams.app import RiskLoopApp
 from tests.streams.conftest import Sent
 

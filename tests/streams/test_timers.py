@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.generator import generate
 from config.settings import Settings
+from schemas.sample_stream import generate
 from streams.app import RiskLoopApp
 from streams.rekey import partition_of
 from streams.timers import WALL_TICK

@@ -2,7 +2,7 @@
 
 ``streams/`` wires everything together (agents, the checkpoint, the CLI); ``sinks/`` writes to
 stores and ``loop/``, ``schemas/``, ``rules/``, ``models/``, ``geo/`` decide. If one of those
-imported ``streams``, a change to the wiring would reach the layers below it, and an import
+imported ``streams``, or ``streams`` the benchmark built on it, a change to the wiring would reach the layers below it, and an import
 circle would be one edit away. A static scan (type-only imports included: they are arrows too).
 """
 
@@ -39,6 +39,11 @@ def _offenders(packages: tuple[str, ...], forbidden: str) -> list[str]:
 
 def test_nothing_below_streams_imports_streams() -> None:
     assert _offenders(BELOW_STREAMS, "streams") == []
+
+
+def test_streams_does_not_import_the_benchmark() -> None:
+    """``bench/`` builds on ``streams/``; its commands reach the CLI as a plug-in (pyproject)."""
+    assert _offenders(("streams",), "bench") == []
 
 
 def test_the_scan_sees_an_import(tmp_path: Path) -> None:

@@ -10,10 +10,10 @@ from typing import Any
 
 import orjson
 
-from bench.generator import generate
 from config.settings import Settings
 from geo.vehicle import VehicleState
 from schemas.ingest import IngestLimits, decode_source
+from schemas.sample_stream import generate
 from streams.checkpoint import encode
 from streams.runtime import build_runtime
 from streams.scoring import score

@@ -1,4 +1,7 @@
-"""A realistic mixed event stream for the demo, the benchmark and end-to-end tests.
+"""A realistic mixed stream of source records: the demo's input, and the benchmark's and tests'.
+
+It lives with the data standard because it makes records of it and nothing else: the demo
+(``streams/``), ``bench/`` and the tests all read it, and none of them has to import another.
 
 All four sources, with the key skew a real city shows: a few busy enterprises (a chain
 restaurant, a big property manager) produce most events, many quiet ones produce a few. Entity

@@ -1,4 +1,10 @@
-"""``riskloop bench``: throughput, CPU, memory and latency against the real local broker."""
+"""The benchmark's commands, a plug-in of the ``riskloop`` CLI.
+
+``riskloop bench`` (throughput, CPU, memory and latency against the real local broker) and
+``riskloop ops snapshot-dashboard`` live here, with the code they run, and reach the CLI through
+the ``riskloop.commands`` entry points (pyproject.toml): ``bench/`` builds on ``streams/``, so
+``streams/`` must not import it.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +18,16 @@ from rich.table import Table
 from streams.cli.common import console, settings
 
 
-def register(app: typer.Typer) -> None:
-    app.command()(bench)
+def register_bench(root: typer.Typer) -> None:
+    """Add ``riskloop bench`` to the root command."""
+    root.command()(bench)
+
+
+def register_ops(root: typer.Typer) -> None:
+    """Add ``snapshot-dashboard`` to ``riskloop ops`` (loaded before this plug-in)."""
+    from streams.cli.ops import app as ops
+
+    ops.command("snapshot-dashboard")(snapshot_dashboard)
 
 
 def bench(
@@ -119,3 +133,28 @@ def _chaos(events: int, scenarios: list[str] | None, out: Path) -> None:
     console.print(grid)
     if not all(o.passed for o in outcomes):
         raise typer.Exit(1)
+
+
+def snapshot_dashboard(
+    dashboard: Annotated[
+        Path | None,
+        typer.Option(help="Grafana dashboard JSON (default: the data-flow-and-health one)"),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="PNG to write")] = Path("docs/dashboard.png"),
+    events: Annotated[int, typer.Option(min=50, help="events to replay")] = 3000,
+    seconds: Annotated[float, typer.Option(min=10, help="how long the replay lasts")] = 60.0,
+    seed: Annotated[int, typer.Option(help="seed of the generated stream")] = 7,
+) -> None:
+    """Render a Grafana dashboard to PNG from a real run: a worker on private topics, a
+    Prometheus scraping it every second, a replayed stream, every panel's PromQL as range
+    queries. Needs the local Kafka (`riskloop dev up`); stops everything it started."""
+    from bench.dashboard import MAIN_DASHBOARD, run_snapshot
+
+    result = run_snapshot(
+        settings(), dashboard=dashboard or MAIN_DASHBOARD, out=out, events=events,
+        seconds=seconds, seed=seed, say=lambda m: console.print(f"[dim]{m}[/]"),
+    )  # fmt: skip
+    size = result.out.stat().st_size // 1024
+    console.print(f"wrote {result.out} ({size} KB): {result.panels} panels, {result.events} events")
+    if result.empty:
+        console.print(f"[yellow]panels without data in this run:[/] {', '.join(result.empty)}")

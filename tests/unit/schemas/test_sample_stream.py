@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-import bench.generator
-from bench.generator import entity_counts, generate, split_entities
+import schemas.sample_stream
+from schemas.sample_stream import entity_counts, generate, split_entities
 from schemas.validation.plate import is_valid_plate
 from schemas.validation.uscc import is_valid_uscc
 
@@ -73,4 +73,4 @@ def test_more_entities_than_events_is_refused() -> None:
 
 
 def test_generator_doctests() -> None:
-    assert doctest.testmod(bench.generator).failed == 0
+    assert doctest.testmod(schemas.sample_stream).failed == 0
