@@ -241,4 +241,4 @@ def _round_up(n: float) -> int:
     if n < 100:
         return math.ceil(n)
     scale = 10 ** (len(str(int(n))) - 2)
-    return math.ceil(n / scale) * scale
+    return int(math.ceil(n / scale) * scale)

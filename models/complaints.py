@@ -242,7 +242,8 @@ class ComplaintClassifier(SourceModel):
         if isinstance(self.category_model, ComplementNB):
             jll = self.category_model.joint_log_likelihood(x, self.labels_seen)
             return max(self.labels_seen, key=lambda c: (jll.get(c, -math.inf), c))
-        return self.category_model.predict_one(x)
+        predicted: str | None = self.category_model.predict_one(x)
+        return predicted
 
     # ------------------------------------------------------------------ protocol
 

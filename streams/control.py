@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +45,9 @@ if TYPE_CHECKING:
     from streams.app import RiskLoopApp
 
 log = get_logger(__name__)
+
+# apply_rulepack, apply_model, …: (app, record key as text, value) -> the status record or None
+ControlHandler = Callable[["RiskLoopApp", str, bytes | None], dict[str, Any] | None]
 
 
 @dataclass
@@ -203,7 +207,7 @@ async def announce(app: RiskLoopApp) -> None:
 
 
 async def apply(
-    app: RiskLoopApp, handler: Any, key: bytes | None, value: bytes | None
+    app: RiskLoopApp, handler: ControlHandler, key: bytes | None, value: bytes | None
 ) -> dict[str, Any] | None:
     """Apply one control record; any failure is a refusal, never a crash.
 

@@ -35,7 +35,7 @@ def partition_of(key: str, partitions: int) -> int:
     >>> partition_of("abc", 4)
     3
     """
-    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+    return int(murmur2(key.encode()) & 0x7FFFFFFF) % partitions  # aiokafka is untyped
 
 
 def split(

@@ -61,7 +61,8 @@ def warning_detail(store: SqlStore, alert_id: str) -> dict[str, Any] | None:
     if alert is None:
         return None
     story = store.task_with_audit(alert.case_task_id or ids.task_id(alert_id))
-    return beijing({"zone": "Asia/Shanghai", "warning": alert, "task": story})
+    detail: dict[str, Any] = beijing({"zone": "Asia/Shanghai", "warning": alert, "task": story})
+    return detail
 
 
 def task_list(store: SqlStore, **filters: Any) -> dict[str, Any]:
