@@ -41,25 +41,28 @@ log4j.logger.kafka.server.KafkaRaftServer=INFO
 """
 
 
-def home(dev: DevStackSettings) -> Path:
+def _home(dev: DevStackSettings) -> Path:
     return dev.state_dir / "kafka"
 
 
 def jars_dir(dev: DevStackSettings) -> Path:
+    """The cache of Kafka's runtime jars, one folder per Kafka version: a version change
+    fetches anew instead of mixing two versions' jars on one class path.
+    """
     return dev.state_dir / f"kafka-jars-{dev.kafka_version}"
 
 
-def pid_file(dev: DevStackSettings) -> Path:
-    return home(dev) / "kafka.pid"
+def _pid_file(dev: DevStackSettings) -> Path:
+    return _home(dev) / "kafka.pid"
 
 
-def log_file(dev: DevStackSettings) -> Path:
-    return home(dev) / "logs" / "server.out"
+def _log_file(dev: DevStackSettings) -> Path:
+    return _home(dev) / "logs" / "server.out"
 
 
 def marker(dev: DevStackSettings) -> str:
     """What identifies our broker's command line: its own server.properties path."""
-    return str(home(dev) / "server.properties")
+    return str(_home(dev) / "server.properties")
 
 
 def require_tools() -> tuple[str, str]:
@@ -101,7 +104,7 @@ def fetch_jars(dev: DevStackSettings) -> Path:
 
 def write_config(dev: DevStackSettings) -> Path:
     """server.properties and log4j.properties for a combined broker+controller on loopback."""
-    root = home(dev)
+    root = _home(dev)
     (root / "data").mkdir(parents=True, exist_ok=True)
     (root / "logs").mkdir(parents=True, exist_ok=True)
     props = f"""\
@@ -173,7 +176,7 @@ def probe(bootstrap: str, timeout: float = 2.0) -> bool:
 
 def running(dev: DevStackSettings) -> int | None:
     """Our broker's pid if it is running."""
-    pid = read_pid(pid_file(dev))
+    pid = read_pid(_pid_file(dev))
     return pid if is_ours(pid, marker(dev)) else None
 
 
@@ -185,7 +188,7 @@ def start(dev: DevStackSettings) -> str:
             lambda: probe(bootstrap),
             timeout=dev.start_timeout,
             what="Kafka",
-            log_file=log_file(dev),
+            log_file=_log_file(dev),
         )
         return f"kafka already running on {bootstrap}"
     java, _ = require_tools()
@@ -193,7 +196,7 @@ def start(dev: DevStackSettings) -> str:
     ensure_port_free(dev.kafka_controller_port, "the Kafka controller")
     jars = fetch_jars(dev)
     props = write_config(dev)
-    root = home(dev)
+    root = _home(dev)
     _format(java, jars, root)
     argv = [
         java, f"-Xms{dev.kafka_heap}", f"-Xmx{dev.kafka_heap}", "-XX:+UseG1GC",
@@ -201,27 +204,33 @@ def start(dev: DevStackSettings) -> str:
         f"-Dlog4j.configuration=file:{root / 'log4j.properties'}",
         "-cp", f"{jars}/*", MARKER_CLASS, str(props),
     ]  # fmt: skip
-    pid = spawn(ProcessSpec("kafka", argv, pid_file(dev), log_file(dev), marker(dev)))
+    pid = spawn(ProcessSpec("kafka", argv, _pid_file(dev), _log_file(dev), marker(dev)))
     wait_until(
         lambda: probe(bootstrap),
         timeout=dev.start_timeout,
         what="Kafka",
         alive=lambda: is_alive(pid),
-        log_file=log_file(dev),
+        log_file=_log_file(dev),
     )
     return f"kafka started on {bootstrap} (pid {pid})"
 
 
 def stop(dev: DevStackSettings) -> str:
-    pid = read_pid(pid_file(dev))
+    """Stop our broker and drop its pid file; says which pid stopped or that none ran.
+    A minute's grace, not the usual 30 s: a broker's clean shutdown flushes its logs first.
+    """
+    pid = read_pid(_pid_file(dev))
     if pid and terminate(pid, marker(dev), timeout=60):
-        pid_file(dev).unlink(missing_ok=True)
+        _pid_file(dev).unlink(missing_ok=True)
         return f"kafka stopped (pid {pid})"
-    pid_file(dev).unlink(missing_ok=True)
+    _pid_file(dev).unlink(missing_ok=True)
     return "kafka was not running"
 
 
 def status(dev: DevStackSettings) -> tuple[bool, str]:
+    """(healthy, one line) for ``riskloop dev status``: healthy means an AdminClient got
+    an answer, not merely that our process is alive.
+    """
     pid = running(dev)
     if not pid:
         return False, "not running"

@@ -65,18 +65,26 @@ class SecureKafka:
 
     @property
     def bootstrap(self) -> str:
+        """Where clients connect: the SASL listener on loopback."""
         return f"127.0.0.1:{self.port}"
 
     @property
     def pid_file(self) -> Path:
+        """This broker's own pid file, under its own root, so stopping the plain broker
+        never touches it.
+        """
         return self.root / "kafka.pid"
 
     @property
     def log_file(self) -> Path:
+        """The broker's output: what ``wait_until`` quotes when it does not come up."""
         return self.root / "logs" / "server.out"
 
     @property
     def marker(self) -> str:
+        """What tells this broker's process from the plain one's (both run kafka.Kafka):
+        its own server.properties path on the command line.
+        """
         return str(self.root / "server.properties")
 
     def client_config(self, principal: str) -> dict[str, str | int | float | bool]:

@@ -47,7 +47,7 @@ host all all 127.0.0.1/32 scram-sha-256
 """
 
 
-def home(dev: DevStackSettings) -> Path:
+def _home(dev: DevStackSettings) -> Path:
     return dev.state_dir / "postgres"
 
 
@@ -55,7 +55,7 @@ def data_dir(dev: DevStackSettings) -> Path:
     """Normally ``<state_dir>/postgres/data``. As root, PostgreSQL runs as ``postgres``, which
     must be able to reach the folder: if a parent of the state folder is private (a checkout in
     a 0700 home or temp folder), the data goes to a folder of ours under /var/tmp instead."""
-    preferred = home(dev) / "data"
+    preferred = _home(dev) / "data"
     if os.geteuid() != 0 or _reachable_by_others(preferred):
         return preferred
     digest = hashlib.sha256(str(dev.state_dir.resolve()).encode()).hexdigest()[:12]
@@ -73,14 +73,17 @@ def _reachable_by_others(path: Path) -> bool:
 
 
 def pid_file(dev: DevStackSettings) -> Path:
-    return home(dev) / "postgres.pid"
+    """Where the server's pid is kept: ``dev down`` stops only a process this names
+    and whose command line names our data folder.
+    """
+    return _home(dev) / "postgres.pid"
 
 
-def log_file(dev: DevStackSettings) -> Path:
-    return home(dev) / "postgres.log"
+def _log_file(dev: DevStackSettings) -> Path:
+    return _home(dev) / "postgres.log"
 
 
-def marker(dev: DevStackSettings) -> str:
+def _marker(dev: DevStackSettings) -> str:
     return str(data_dir(dev))
 
 
@@ -127,7 +130,7 @@ def _initdb(dev: DevStackSettings, bindir: Path, user: str | None) -> None:
     data = data_dir(dev)
     if (data / "PG_VERSION").exists():
         return
-    home(dev).mkdir(parents=True, exist_ok=True)
+    _home(dev).mkdir(parents=True, exist_ok=True)
     data.mkdir(parents=True, exist_ok=True)
     data.parent.chmod(0o755)
     data.chmod(0o700)
@@ -179,7 +182,7 @@ def url(dev: DevStackSettings, dbname: str | None = None) -> Any:
     return base.set(database=dbname) if dbname else base
 
 
-def probe(dev: DevStackSettings, dbname: str = "postgres", *, socket: bool = False) -> bool:
+def _probe(dev: DevStackSettings, dbname: str = "postgres", *, socket: bool = False) -> bool:
     try:
         with connect(dev, dbname, socket=socket) as conn:
             conn.execute("SELECT 1")
@@ -230,15 +233,22 @@ def command(dev: DevStackSettings, bindir: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def running(dev: DevStackSettings) -> int | None:
+def _running(dev: DevStackSettings) -> int | None:
     pid = read_pid(pid_file(dev))
-    return pid if is_ours(pid, marker(dev)) else None
+    return pid if is_ours(pid, _marker(dev)) else None
 
 
 def start(dev: DevStackSettings) -> str:
-    if running(dev):
+    """Start our PostgreSQL on 127.0.0.1 unless it runs, give the role its generated
+    password and create the project's database; returns one status line. A server that already
+    runs still gets its database, so a new ``postgres_db`` setting needs no restart.
+    """
+    if _running(dev):
         wait_until(
-            lambda: probe(dev), timeout=dev.start_timeout, what="PostgreSQL", log_file=log_file(dev)
+            lambda: _probe(dev),
+            timeout=dev.start_timeout,
+            what="PostgreSQL",
+            log_file=_log_file(dev),
         )
         _ensure_database(dev)
         return f"postgres already running on 127.0.0.1:{dev.postgres_port}"
@@ -249,13 +259,15 @@ def start(dev: DevStackSettings) -> str:
     _write_hba(dev, user)
     (data_dir(dev) / "postmaster.pid").unlink(missing_ok=True)  # stale after a crash
     argv = command(dev, bindir)
-    pid = spawn(ProcessSpec("postgres", argv, pid_file(dev), log_file(dev), marker(dev), user=user))
+    pid = spawn(
+        ProcessSpec("postgres", argv, pid_file(dev), _log_file(dev), _marker(dev), user=user)
+    )
     wait_until(
-        lambda: probe(dev, socket=True),
+        lambda: _probe(dev, socket=True),
         timeout=dev.start_timeout,
         what="PostgreSQL",
         alive=lambda: is_alive(pid),
-        log_file=log_file(dev),
+        log_file=_log_file(dev),
     )
     _set_password(dev)
     _ensure_database(dev)
@@ -263,18 +275,21 @@ def start(dev: DevStackSettings) -> str:
 
 
 def stop(dev: DevStackSettings) -> str:
+    """Stop our server with PostgreSQL's "fast" shutdown, then SIGQUIT after 30 s:
+    SIGTERM waits for every client to leave, and one leaked pool would hold ``dev down`` forever.
+    """
     import signal
     import time
 
     pid = read_pid(pid_file(dev))
-    if not pid or not is_ours(pid, marker(dev)):
+    if not pid or not is_ours(pid, _marker(dev)):
         pid_file(dev).unlink(missing_ok=True)
         return "postgres was not running"
     os.kill(pid, signal.SIGINT)  # "fast" shutdown: SIGTERM would wait for every client
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and is_ours(pid, marker(dev)):
+    while time.monotonic() < deadline and is_ours(pid, _marker(dev)):
         time.sleep(0.2)
-    if is_ours(pid, marker(dev)):
+    if is_ours(pid, _marker(dev)):
         os.kill(pid, signal.SIGQUIT)
         time.sleep(1)
     pid_file(dev).unlink(missing_ok=True)
@@ -282,8 +297,11 @@ def stop(dev: DevStackSettings) -> str:
 
 
 def status(dev: DevStackSettings) -> tuple[bool, str]:
-    pid = running(dev)
+    """(healthy, one line) for ``riskloop dev status``: healthy means the project's
+    database answers over TCP with the generated password, the way the workers connect.
+    """
+    pid = _running(dev)
     if not pid:
         return False, "not running"
-    ok = probe(dev, dev.postgres_db)
+    ok = _probe(dev, dev.postgres_db)
     return ok, f"pid {pid}, 127.0.0.1:{dev.postgres_port}, {'healthy' if ok else 'not answering'}"

@@ -42,23 +42,29 @@ JOB = "riskloop"
 ALERT_RULES = PROJECT_ROOT / "config" / "prometheus" / "alerts.yml"
 
 
-def home(dev: DevStackSettings) -> Path:
+def _home(dev: DevStackSettings) -> Path:
     return dev.state_dir / "prometheus"
 
 
-def pid_file(dev: DevStackSettings) -> Path:
-    return home(dev) / "prometheus.pid"
+def _pid_file(dev: DevStackSettings) -> Path:
+    return _home(dev) / "prometheus.pid"
 
 
-def log_file(dev: DevStackSettings) -> Path:
-    return home(dev) / "prometheus.log"
+def _log_file(dev: DevStackSettings) -> Path:
+    return _home(dev) / "prometheus.log"
 
 
 def config_file(dev: DevStackSettings) -> Path:
-    return home(dev) / "prometheus.yml"
+    """The generated scrape config, rewritten at every ``start``: a new target list
+    is one SIGHUP away and keeps the data.
+    """
+    return _home(dev) / "prometheus.yml"
 
 
 def marker(dev: DevStackSettings) -> str:
+    """What tells our Prometheus from any other: it keeps its argv as its title, and
+    ours names our config file.
+    """
     # Prometheus keeps its argv as its title; the config path tells our instance from others
     return f"--config.file={config_file(dev)}"
 
@@ -89,6 +95,7 @@ def render_config(
 
 
 def base_url(dev: DevStackSettings) -> str:
+    """Our Prometheus's HTTP address (loopback only), for ``api`` and the status lines."""
     return f"http://127.0.0.1:{dev.prometheus_port}"
 
 
@@ -101,8 +108,8 @@ def probe(port: int) -> bool:
         return False
 
 
-def running(dev: DevStackSettings) -> int | None:
-    pid = read_pid(pid_file(dev))
+def _running(dev: DevStackSettings) -> int | None:
+    pid = read_pid(_pid_file(dev))
     return pid if is_ours(pid, marker(dev)) else None
 
 
@@ -114,11 +121,11 @@ def start(
     rule_files: Sequence[Path] = (ALERT_RULES,),
 ) -> str:
     """Start (or reconfigure) our Prometheus scraping ``targets``; returns one status line."""
-    home(dev).mkdir(parents=True, exist_ok=True)
+    _home(dev).mkdir(parents=True, exist_ok=True)
     config_file(dev).write_text(
         render_config(targets, scrape_interval=scrape_interval, rule_files=rule_files)
     )
-    pid = running(dev)
+    pid = _running(dev)
     if pid:
         os.kill(pid, signal.SIGHUP)  # Prometheus re-reads its config and rules on SIGHUP
         _wait_ready(dev, pid)
@@ -128,7 +135,7 @@ def start(
     binary = ensure_binary("prometheus", "prometheus")
     ensure_port_free(dev.prometheus_port, "Prometheus")
     argv = command(dev, binary)
-    pid = spawn(ProcessSpec("prometheus", argv, pid_file(dev), log_file(dev), marker(dev)))
+    pid = spawn(ProcessSpec("prometheus", argv, _pid_file(dev), _log_file(dev), marker(dev)))
     _wait_ready(dev, pid)
     return f"prometheus started on {base_url(dev)} (pid {pid}), scraping {len(targets)} targets"
 
@@ -136,7 +143,7 @@ def start(
 def command(dev: DevStackSettings, binary: str) -> list[str]:
     """``prometheus`` serving on 127.0.0.1 only, its data under the state folder."""
     return [
-        binary, marker(dev), f"--storage.tsdb.path={home(dev) / 'data'}",
+        binary, marker(dev), f"--storage.tsdb.path={_home(dev) / 'data'}",
         f"--web.listen-address=127.0.0.1:{dev.prometheus_port}",
         "--storage.tsdb.retention.time=2d", "--log.level=warn",
     ]  # fmt: skip
@@ -148,21 +155,27 @@ def _wait_ready(dev: DevStackSettings, pid: int) -> None:
         timeout=dev.start_timeout,
         what="Prometheus",
         alive=lambda: is_alive(pid),
-        log_file=log_file(dev),
+        log_file=_log_file(dev),
     )
 
 
 def stop(dev: DevStackSettings) -> str:
-    pid = read_pid(pid_file(dev))
+    """Stop our Prometheus and drop its pid file; its data folder stays for the next
+    start.
+    """
+    pid = read_pid(_pid_file(dev))
     if pid and terminate(pid, marker(dev)):
-        pid_file(dev).unlink(missing_ok=True)
+        _pid_file(dev).unlink(missing_ok=True)
         return f"prometheus stopped (pid {pid})"
-    pid_file(dev).unlink(missing_ok=True)
+    _pid_file(dev).unlink(missing_ok=True)
     return "prometheus was not running"
 
 
 def status(dev: DevStackSettings) -> tuple[bool, str]:
-    pid = running(dev)
+    """(healthy, one line) for the dashboard and the tests: healthy means ``/-/ready``
+    answers, so queries will.
+    """
+    pid = _running(dev)
     if not pid:
         return False, "not running"
     ok = probe(dev.prometheus_port)

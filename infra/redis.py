@@ -25,23 +25,26 @@ from infra.process import (
 from infra.secrets import ensure_secret
 
 
-def home(dev: DevStackSettings) -> Path:
+def _home(dev: DevStackSettings) -> Path:
     return dev.state_dir / "redis"
 
 
 def pid_file(dev: DevStackSettings) -> Path:
-    return home(dev) / "redis.pid"
+    """Where the server's pid is kept: ``dev down`` stops only a process this names
+    and whose title is our port.
+    """
+    return _home(dev) / "redis.pid"
 
 
-def log_file(dev: DevStackSettings) -> Path:
-    return home(dev) / "redis.log"
+def _log_file(dev: DevStackSettings) -> Path:
+    return _home(dev) / "redis.log"
 
 
-def config_file(dev: DevStackSettings) -> Path:
-    return home(dev) / "redis.conf"
+def _config_file(dev: DevStackSettings) -> Path:
+    return _home(dev) / "redis.conf"
 
 
-def marker(dev: DevStackSettings) -> str:
+def _marker(dev: DevStackSettings) -> str:
     # redis-server rewrites its title to "redis-server 127.0.0.1:<port>"
     return f"127.0.0.1:{dev.redis_port}"
 
@@ -66,8 +69,8 @@ def probe(port: int, password: str | None = None) -> bool:
 def write_config(dev: DevStackSettings) -> Path:
     """The 0600 config file holding what must not be on the command line: the password."""
     secret = ensure_secret(dev, "redis")
-    home(dev).mkdir(parents=True, exist_ok=True)
-    path = config_file(dev)
+    _home(dev).mkdir(parents=True, exist_ok=True)
+    path = _config_file(dev)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)
     with os.fdopen(fd, "w") as out:
@@ -82,43 +85,49 @@ def command(dev: DevStackSettings, binary: str, conf: Path) -> list[str]:
     """``redis-server`` on loopback only, its password in ``conf`` (see :func:`write_config`)."""
     return [
         binary, str(conf), "--bind", "127.0.0.1", "--port", str(dev.redis_port),
-        "--dir", str(home(dev)), "--daemonize", "no", "--appendonly", "yes", "--save", "60 1",
+        "--dir", str(_home(dev)), "--daemonize", "no", "--appendonly", "yes", "--save", "60 1",
         "--protected-mode", "yes",
     ]  # fmt: skip
 
 
-def running(dev: DevStackSettings) -> int | None:
+def _running(dev: DevStackSettings) -> int | None:
     pid = read_pid(pid_file(dev))
-    return pid if is_ours(pid, marker(dev)) else None
+    return pid if is_ours(pid, _marker(dev)) else None
 
 
 def start(dev: DevStackSettings) -> str:
-    if running(dev):
+    """Start our Redis on 127.0.0.1 with the generated password unless it runs, and wait
+    until an authenticated PING answers; returns one status line.
+    """
+    if _running(dev):
         wait_until(
             lambda: probe(dev.redis_port, password(dev)),
             timeout=dev.start_timeout,
             what="Redis",
-            log_file=log_file(dev),
+            log_file=_log_file(dev),
         )
         return f"redis already running on 127.0.0.1:{dev.redis_port}"
     binary = ensure_binary("redis-server", "redis-server")
     ensure_port_free(dev.redis_port, "Redis")
-    home(dev).mkdir(parents=True, exist_ok=True)
+    _home(dev).mkdir(parents=True, exist_ok=True)
     argv = command(dev, binary, write_config(dev))
-    pid = spawn(ProcessSpec("redis", argv, pid_file(dev), log_file(dev), "redis-server"))
+    pid = spawn(ProcessSpec("redis", argv, pid_file(dev), _log_file(dev), "redis-server"))
     wait_until(
         lambda: probe(dev.redis_port, password(dev)),
         timeout=dev.start_timeout,
         what="Redis",
         alive=lambda: is_alive(pid),
-        log_file=log_file(dev),
+        log_file=_log_file(dev),
     )
     return f"redis started on 127.0.0.1:{dev.redis_port} (pid {pid})"
 
 
 def stop(dev: DevStackSettings) -> str:
+    """Stop our Redis and drop its pid file; the append-only file keeps its data for the
+    next start.
+    """
     pid = read_pid(pid_file(dev))
-    if pid and terminate(pid, marker(dev)):
+    if pid and terminate(pid, _marker(dev)):
         pid_file(dev).unlink(missing_ok=True)
         return f"redis stopped (pid {pid})"
     pid_file(dev).unlink(missing_ok=True)
@@ -126,7 +135,10 @@ def stop(dev: DevStackSettings) -> str:
 
 
 def status(dev: DevStackSettings) -> tuple[bool, str]:
-    pid = running(dev)
+    """(healthy, one line) for ``riskloop dev status``: healthy means PING answers with
+    the generated password, the way the workers connect.
+    """
+    pid = _running(dev)
     if not pid:
         return False, "not running"
     ok = probe(dev.redis_port, password(dev))

@@ -16,6 +16,10 @@ from infra import kafka, postgres, redis
 
 @dataclass(frozen=True)
 class Service:
+    """One dev service as the stack drives it: start, stop and status, each returning the
+    line the CLI prints.
+    """
+
     name: str
     start: Callable[[DevStackSettings], str]
     stop: Callable[[DevStackSettings], str]
@@ -42,13 +46,22 @@ def select(names: list[str] | None) -> list[Service]:
 
 
 def up(dev: DevStackSettings, names: list[str] | None = None) -> list[str]:
+    """Start the named services (all when None) in dependency order, one status line
+    each. A running service is left alone, so ``up`` is safe to repeat.
+    """
     dev.state_dir.mkdir(parents=True, exist_ok=True)
     return [svc.start(dev) for svc in select(names)]
 
 
 def down(dev: DevStackSettings, names: list[str] | None = None) -> list[str]:
+    """Stop the named services in reverse start order, so none loses what it depends on
+    while it still runs; one line each.
+    """
     return [svc.stop(dev) for svc in reversed(select(names))]
 
 
 def status(dev: DevStackSettings) -> dict[str, tuple[bool, str]]:
+    """Every service's (healthy, line): for ``riskloop dev status``, and for the demo to
+    stop only what it started itself.
+    """
     return {name: svc.status(dev) for name, svc in SERVICES.items()}
