@@ -44,6 +44,9 @@ SECURITY_HEADERS = {
 
 @web.middleware
 async def security_headers(request: web.Request, handler: auth.Handler) -> web.StreamResponse:
+    """Every answer carries the strict headers (scripts and styles from the console only,
+    no framing), error pages included: a 404 is a page a browser renders too.
+    """
     try:
         response = await handler(request)
     except web.HTTPException as exc:
@@ -121,7 +124,7 @@ async def ready(request: web.Request) -> web.Response:
     return web.Response(text="ready")
 
 
-def address(settings: Settings) -> str:
+def _address(settings: Settings) -> str:
     host = settings.console.host
     return f"http://{f'[{host}]' if ':' in host else host}:{settings.console.port}/"
 
@@ -136,7 +139,7 @@ async def serve(settings: Settings, *, ready: str = "") -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         await web.TCPSite(runner, settings.console.host, settings.console.port).start()
-        print(f"RiskLoop 控制台 console: {address(settings)}{ready}", flush=True)
+        print(f"RiskLoop 控制台 console: {_address(settings)}{ready}", flush=True)
         await stop.wait()
     finally:
         await runner.cleanup()

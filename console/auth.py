@@ -170,6 +170,9 @@ async def _authenticated(request: web.Request, handler: Handler) -> web.StreamRe
 
 
 async def login_form(request: web.Request) -> web.Response:
+    """``GET /login``: the token form; ``expired=1`` (set when a stored token stopped
+    passing) says why the person is back here, without putting the reason in a URL anyone can forge.
+    """
     expired = request.query.get("expired") == "1"
     return render(request, "login.html", next=safe_next(request.query.get("next")),
                   error="登录已失效（令牌过期或不再受信任），请重新登录。" if expired else None)  # fmt: skip
@@ -204,6 +207,9 @@ def token_expiry(token: str) -> int:
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
+    """``POST /logout``: forget the token cookie. A POST, so the CSRF check guards it and
+    another site cannot log a person out with a link.
+    """
     response = see_other("/login")
     response.del_cookie(TOKEN_COOKIE, path="/")
     return response
@@ -215,6 +221,7 @@ def see_other(location: str) -> web.Response:
 
 
 def routes() -> list[web.RouteDef]:
+    """``/login`` (the form, and the token it posts) and ``/logout``."""
     return [
         web.get("/login", login_form),
         web.post("/login", login),

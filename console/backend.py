@@ -49,9 +49,13 @@ class Backend:
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
+        """Open the session on the console's event loop (aiohttp sessions belong to one
+        loop): called from the app's startup, not from ``__init__``.
+        """
         self._session = aiohttp.ClientSession(timeout=self.timeout, raise_for_status=False)
 
     async def close(self) -> None:
+        """Close the session at shutdown, so no connection to the worker is left open."""
         if self._session is not None:
             await self._session.close()
             self._session = None

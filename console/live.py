@@ -46,7 +46,7 @@ def brief(alert: Alert) -> dict[str, Any]:
     }
 
 
-def sees(who: Principal, alert: Alert, centre: str) -> bool:
+def _sees(who: Principal, alert: Alert, centre: str) -> bool:
     try:
         check_warning(who, alert.region_code, centre=centre)
     except Forbidden:
@@ -56,12 +56,19 @@ def sees(who: Principal, alert: Alert, centre: str) -> bool:
 
 @dataclass(eq=False)
 class Subscriber:
+    """One browser's live stream: who it is (what it may see) and its bounded queue of
+    warning briefs.
+    """
+
     who: Principal
     queue: asyncio.Queue[dict[str, Any]] = field(
         default_factory=lambda: asyncio.Queue(maxsize=QUEUE_SIZE)
     )
 
     def offer(self, item: dict[str, Any]) -> None:
+        """Queue ``item`` without waiting: a wall that stopped reading loses its oldest item,
+        so one slow browser never holds up the feed or the others.
+        """
         if self.queue.full():  # a wall that stopped reading: keep the newest
             self.queue.get_nowait()
         self.queue.put_nowait(item)
@@ -80,11 +87,13 @@ class LiveFeed:
         self._task: asyncio.Task[None] | None = None
 
     def subscribe(self, who: Principal) -> Subscriber:
+        """A new stream for ``who``: from now on it receives what ``who`` may see."""
         sub = Subscriber(who)
         self.subscribers.add(sub)
         return sub
 
     def unsubscribe(self, sub: Subscriber) -> None:
+        """End a stream (its browser went away); nothing is queued for it any more."""
         self.subscribers.discard(sub)
 
     def publish(self, alert: Alert) -> int:
@@ -94,15 +103,21 @@ class LiveFeed:
         item = brief(alert)
         told = 0
         for sub in list(self.subscribers):
-            if sees(sub.who, alert, self.centre):
+            if _sees(sub.who, alert, self.centre):
                 sub.offer(item)
                 told += 1
         return told
 
     async def start(self) -> None:
+        """Start reading the alerts topic in the background: the console comes up even while
+        the broker does not, and ``/ready`` says when the feed reads.
+        """
         self._task = asyncio.create_task(self._run(), name="console-live-feed")
 
     async def stop(self) -> None:
+        """End every open stream, then the consumer: an SSE response would otherwise hold the
+        console's shutdown until its browser closed it.
+        """
         self.closing.set()
         if self._task is not None:
             self._task.cancel()

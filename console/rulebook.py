@@ -19,6 +19,10 @@ log = get_logger(__name__)
 
 @dataclass(frozen=True)
 class RuleWords:
+    """What a person reads about one rule, and the shipped pack and version the words
+    come from (a warning may name a later, hot-loaded version).
+    """
+
     rule_id: str
     title: str
     legal_basis: str
@@ -36,6 +40,9 @@ class Rulebook:
         self._lock = asyncio.Lock()
 
     async def lookup(self, rule_id: str) -> RuleWords | None:
+        """The rule's words, or None for a rule no shipped pack has. The packs are read on the
+        first lookup, once, however many pages ask at the same time.
+        """
         async with self._lock:
             if self._rules is None:
                 self._rules = await asyncio.to_thread(self._read)

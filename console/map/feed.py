@@ -38,9 +38,13 @@ class MapFeed:
     _task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
+        """Start consuming in the background; called from the app's startup, which runs on
+        the event loop the task must live on.
+        """
         self._task = asyncio.get_running_loop().create_task(self._run(), name="console-map-feed")
 
     async def stop(self) -> None:
+        """Cancel the consumer and wait for it, so the console shuts down cleanly."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -29,7 +29,7 @@ TRUCK_SOURCES = frozenset({"trucks", "truck_detections"})
 ENDED = frozenset({AlertState.resolved, AlertState.false_alarm})
 
 
-def collection(features: Iterable[Feature]) -> dict[str, Any]:
+def _collection(features: Iterable[Feature]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": list(features)}
 
 
@@ -49,7 +49,7 @@ def trucks(window: MapWindow) -> dict[str, Any]:
             layer="truck", plate=plate, at=last.at.isoformat(),
             speed_kmh=last.speed_kmh, loaded=last.loaded,
         ))  # fmt: skip
-    return collection(out)
+    return _collection(out)
 
 
 def detections(window: MapWindow) -> dict[str, Any]:
@@ -67,7 +67,7 @@ def detections(window: MapWindow) -> dict[str, Any]:
             **_warning_props(a), layer="detection", plate=a.entity,
             fences=[f"{r.id}@{r.version}" for r in a.reasons if r.kind == "fence"],
         ))  # fmt: skip
-    return collection(out)
+    return _collection(out)
 
 
 def equipment(
@@ -87,7 +87,7 @@ def equipment(
             unplaced.append(props)
         else:
             placed.append(_feature({"type": "Point", "coordinates": list(centre)}, **props))
-    return collection(placed), unplaced
+    return _collection(placed), unplaced
 
 
 def fences(documents: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -101,7 +101,7 @@ def fences(documents: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
                 name=props.get("name") or f.get("id", ""), id=f.get("id", ""),
                 fence_set=f"{doc.get('name')}@{doc.get('version')}",
             ))  # fmt: skip
-    return collection(out)
+    return _collection(out)
 
 
 def bounds(*layers: Mapping[str, Any]) -> list[list[float]] | None:

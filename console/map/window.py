@@ -75,12 +75,19 @@ class MapWindow:
             self._warnings.popitem(last=False)
 
     def plates(self) -> list[str]:
+        """The plates with a fix in the window, the one whose last fix is oldest first."""
         return list(self._tracks)
 
     def track(self, plate: str) -> list[Fix]:
+        """A plate's fixes in time order (a copy: the feed keeps adding while a page is
+        drawn).
+        """
         return list(self._tracks.get(plate, ()))
 
     def warnings(self) -> Iterator[Alert]:
+        """The warnings kept, oldest change first (iterating a copy, for the same reason as
+        ``track``).
+        """
         return iter(list(self._warnings.values()))
 
     def position_at(self, plate: str, at: datetime) -> Fix | None:

@@ -28,6 +28,10 @@ PAGES = (
 
 
 class NavItem(NamedTuple):
+    """One entry of the menu: shown only to people with its permission, so nobody is
+    offered a page that would refuse them.
+    """
+
     title: str
     path: str
     permission: Permission

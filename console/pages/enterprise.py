@@ -35,6 +35,10 @@ KINDS = {
 
 
 class EnterpriseQuery(BaseModel):
+    """The one thing an enterprise page is asked for: a valid USCC, checked before the
+    worker is asked, so a typo gets the format rule instead of a 404.
+    """
+
     uscc: Uscc
 
 
@@ -52,6 +56,10 @@ async def search(request: web.Request) -> web.StreamResponse:
 
 
 async def page(request: web.Request) -> web.Response:
+    """``/enterprises/{uscc}`` (一企一档): the enterprise's profile with its score and why,
+    its open warnings and tasks and its timeline. Each part that the worker cannot answer is named
+    on the page; the rest still shows.
+    """
     require(request, Permission.read)
     uscc = request.match_info["uscc"]
     try:
@@ -87,4 +95,5 @@ async def page(request: web.Request) -> web.Response:
 
 
 def routes() -> list[web.RouteDef]:
+    """``/enterprises``: the USCC search and one enterprise's file."""
     return [web.get("/enterprises", search), web.get("/enterprises/{uscc}", page)]

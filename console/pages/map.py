@@ -31,6 +31,9 @@ DISTRICTS = Path(__file__).parents[1] / "static" / "map" / "districts.geojson"
 
 
 async def page(request: web.Request) -> web.Response:
+    """``/map``: the page only; the script fetches ``/map/data.json``, filtered by the
+    person's regions.
+    """
     require(request, Permission.read)
     return render(request, "map.html")
 
@@ -93,4 +96,5 @@ def setup(app: web.Application) -> None:
 
 
 def routes() -> list[web.RouteDef]:
+    """``/map`` and the layers it draws, ``/map/data.json``."""
     return [web.get("/map", page), web.get("/map/data.json", data)]

@@ -100,4 +100,5 @@ def _charts(report: Report) -> list[Markup]:
 
 
 def routes() -> list[web.RouteDef]:
+    """``/reports`` (研判) and its PDF export, ``/reports/pdf``."""
     return [web.get("/reports", page), web.get("/reports/pdf", export)]

@@ -32,6 +32,9 @@ HEARTBEAT_SECONDS = 15
 
 
 async def page(request: web.Request) -> web.Response:
+    """``/situation`` (大屏): the page shell; its panels and live stream arrive by htmx
+    and Server-Sent Events.
+    """
     require(request, Permission.read)
     return render(request, "situation.html")
 
@@ -97,6 +100,9 @@ async def stream(request: web.Request) -> web.StreamResponse:
 
 
 def routes() -> list[web.RouteDef]:
+    """``/situation``, its panels fragment and its live stream of new red and orange
+    warnings.
+    """
     return [
         web.get("/situation", page),
         web.get("/situation/panels", panels),

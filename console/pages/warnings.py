@@ -46,6 +46,9 @@ def _choices() -> dict[str, Any]:
 
 
 async def listing(request: web.Request) -> web.Response:
+    """``/warnings``: the person's warnings through the worker (their regions), then the
+    rule and model filters the API does not take; the first 200 shown, with the total.
+    """
     require(request, Permission.read)
     try:
         f: WarningFilter = parse(WarningFilter, request.query)
@@ -82,7 +85,7 @@ def top_features(reason: Reason, n: int = TOP_FEATURES) -> list[tuple[str, str]]
     return sorted(features, key=size, reverse=True)[:n]
 
 
-def may(who: Principal, permission: Permission, centre: str) -> bool:
+def _may(who: Principal, permission: Permission, centre: str) -> bool:
     try:
         permitted(who, permission, centre=centre)
     except Forbidden:
@@ -105,7 +108,7 @@ async def _detail_values(request: web.Request, alert_id: str) -> dict[str, Any]:
     return {
         "alert": alert, "task": answer.get("task"), "rules": rules, "models": models,
         "fences": fences, "silences": silences,
-        "can_silence": may(request["person"], Permission.operate, request.app[GATE].centre),
+        "can_silence": _may(request["person"], Permission.operate, request.app[GATE].centre),
     }  # fmt: skip
 
 
@@ -129,6 +132,9 @@ async def _silences_of(request: web.Request, alert: Alert) -> list[tuple[Silence
 
 
 async def detail(request: web.Request) -> web.Response:
+    """``/warnings/{alert_id}``: one warning and why it fired; a refusal or a warning the
+    worker does not know is a page saying so (a worker that fails is a 502, not a 500).
+    """
     require(request, Permission.read)
     alert_id = request.match_info["alert_id"]
     try:
@@ -172,6 +178,7 @@ async def silence(request: web.Request) -> web.StreamResponse:
 
 
 def routes() -> list[web.RouteDef]:
+    """``/warnings``, one warning, and silencing it."""
     return [
         web.get("/warnings", listing),
         web.get("/warnings/{alert_id}", detail),

@@ -56,6 +56,9 @@ STORIES = 30
 
 
 def routes() -> list[web.RouteDef]:
+    """``/workbench`` (我的任务), one task's story, the actions on it, and its evidence
+    files.
+    """
     return [
         web.get("/workbench", workbench),
         web.get("/workbench/tasks/{task_id}", task_page),
@@ -119,6 +122,9 @@ def _row(task: dict[str, Any], now: datetime, marks: list[str]) -> dict[str, Any
 
 
 async def task_page(request: web.Request) -> web.Response:
+    """``/workbench/tasks/{task_id}``: the task's story and what the person may do
+    with it now.
+    """
     require(request, Permission.read)
     return await _show(request, request.match_info["task_id"])
 

@@ -13,6 +13,7 @@ LEVEL_WEIGHT = {"red": 4, "orange": 3, "yellow": 2, "blue": 1}
 
 
 def level(code: str) -> str:
+    """A level's Chinese name (红色, 橙色, …); an unknown code shows as itself."""
     return label(LEVELS, code)
 
 
@@ -21,4 +22,7 @@ REPORT_SOURCES = {**SOURCES, "truck_detections": "渣土车轨迹", "cross": "�
 
 
 def source(code: str) -> str:
+    """A source's Chinese name, geo detections and cross-source rules included; an
+    unknown code shows as itself.
+    """
     return label(REPORT_SOURCES, code)

@@ -28,10 +28,6 @@ class Scope:
     department: str | None = None
     regions: tuple[str, ...] | None = None
 
-    @property
-    def everything(self) -> bool:
-        return self.department is None and self.regions is None
-
 
 EVERYTHING = Scope()
 """The command line's scope: who can read the store's database reads all of it anyway."""

@@ -19,6 +19,9 @@ def title_of(report: Report) -> str:
 
 
 def department_rows(report: Report) -> list[list[str]]:
+    """The per-department table (办结, 按时, 逾期未办, the rate and average hours), header
+    first.
+    """
     rows = [["部门", "办结", "按时", "逾期未办", "按时率", "平均签收(小时)", "平均办结(小时)"]]
     rows += [
         [
@@ -36,12 +39,18 @@ def department_rows(report: Report) -> list[list[str]]:
 
 
 def enterprise_rows(enterprises: Sequence[Enterprise]) -> list[list[str]]:
+    """The enterprises table (name, USCC, warnings, score), header first, in the order
+    given: the report ranks them.
+    """
     rows = [["企业", "统一社会信用代码", "预警数", "分值"]]
     rows += [[e.name, e.uscc, str(e.warnings), str(e.score)] for e in enterprises]
     return rows
 
 
 def precision_rows(report: Report) -> list[list[str]]:
+    """The per-rule precision table (属实, 不属实, 精确率) from the departments'
+    dispositions, header first.
+    """
     rows = [["规则", "属实", "不属实", "精确率"]]
     rows += [
         [p.rule, str(p.confirmed), str(p.false_alarm), _pct(p.precision)] for p in report.precision
