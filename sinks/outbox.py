@@ -151,6 +151,9 @@ class Outbox:
             os.close(fd)
 
     def close(self) -> None:
+        """Close the database; the rows not yet acknowledged stay on disk and are replayed at
+        the next start.
+        """
         self._db.close()
 
     def _transaction(self) -> _Tx:

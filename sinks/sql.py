@@ -121,9 +121,13 @@ class SqlStore:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SqlStore:
+        """The store the settings name, with the password the settings resolve (the dev
+        stack's generated one when none is set).
+        """
         return cls(make_engine(sql_url(settings)))
 
     def close(self) -> None:
+        """Close every pooled connection: a worker that stops leaves no session behind."""
         self.engine.dispose()
 
     # ------------------------------------------------------------------ writes

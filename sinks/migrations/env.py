@@ -11,7 +11,7 @@ from alembic import context
 from sinks.tables import metadata
 
 
-def run(connection: object) -> None:
+def _run(connection: object) -> None:
     context.configure(
         connection=connection,  # type: ignore[arg-type]
         target_metadata=metadata,
@@ -22,10 +22,10 @@ def run(connection: object) -> None:
         context.run_migrations()
 
 
-def main() -> None:
+def _main() -> None:
     connection = context.config.attributes.get("connection")
     if connection is not None:
-        run(connection)
+        _run(connection)
         return
     from sinks.sql import make_engine
 
@@ -35,9 +35,9 @@ def main() -> None:
     engine = make_engine(url)
     try:
         with engine.begin() as conn:
-            run(conn)
+            _run(conn)
     finally:
         engine.dispose()
 
 
-main()
+_main()

@@ -29,6 +29,9 @@ class Sender(ABC):
         self.secrets = secrets
 
     def secret(self, name: str | None) -> str | None:
+        """The value of the secret ``name`` (None when the receiver names none): a receiver's
+        config names its secrets and never holds them.
+        """
         return None if name is None else self.secrets[name]
 
     @abstractmethod
@@ -36,6 +39,7 @@ class Sender(ABC):
         """Deliver ``batch`` as one message; :class:`DeliveryFailed` if it was not taken."""
 
     async def close(self) -> None:
+        """Release what the sender holds; most hold nothing between sends."""
         return
 
 
@@ -47,6 +51,9 @@ class HttpSender(Sender):
         self._session: aiohttp.ClientSession | None = None
 
     def session(self) -> aiohttp.ClientSession:
+        """The sender's session, made on first use, inside the running loop that aiohttp
+        binds it to, and made again if it was closed.
+        """
         if self._session is None or self._session.closed:
             timeout = aiohttp.ClientTimeout(total=self.receiver.timeout)
             self._session = aiohttp.ClientSession(timeout=timeout)
@@ -69,5 +76,6 @@ class HttpSender(Sender):
             raise DeliveryFailed(f"{type(exc).__name__}: {exc}"[:300]) from exc
 
     async def close(self) -> None:
+        """Close the session, so the worker's shutdown leaves no connection open."""
         if self._session is not None:
             await self._session.close()

@@ -30,6 +30,9 @@ class DingTalkSender(HttpSender):
     """``msgtype: markdown``; ``access_token`` and, with a secret, ``timestamp`` + ``sign``."""
 
     async def send(self, batch: Sequence[NotificationIntent]) -> None:
+        """One markdown message to the DingTalk robot, signed when the receiver has a secret;
+        the ``errcode`` in the answer decides, not the HTTP status.
+        """
         body = {
             "msgtype": "markdown",
             "markdown": {"title": subject(batch), "text": markdown(batch)},
@@ -50,6 +53,9 @@ class WeComSender(HttpSender):
     """``msgtype: markdown`` with ``content``; the robot's ``key`` in the query."""
 
     async def send(self, batch: Sequence[NotificationIntent]) -> None:
+        """One markdown message to the WeCom robot; the ``errcode`` in the answer decides,
+        not the HTTP status.
+        """
         content = f"**{subject(batch)}**\n{markdown(batch)}"
         body = {"msgtype": "markdown", "markdown": {"content": content}}
         params = {"key": self.secret(self.receiver.key) or ""}

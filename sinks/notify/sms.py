@@ -37,6 +37,9 @@ class SmsSender(HttpSender):
     """One POST per segment; a failed segment fails the batch (retried whole)."""
 
     async def send(self, batch: Sequence[NotificationIntent]) -> None:
+        """Send the batch's text in segments, in order; the first refused segment raises, and
+        the queue's retry sends the whole batch again.
+        """
         r = self.receiver
         room = r.segment_chars
         segments = sms_segments(batch, room)

@@ -16,7 +16,7 @@ from sinks.notify.base import DeliveryFailed, Sender
 class EmailSender(Sender):
     """One plain-text UTF-8 message per batch to every address of the receiver."""
 
-    def message(self, batch: Sequence[NotificationIntent]) -> EmailMessage:
+    def _message(self, batch: Sequence[NotificationIntent]) -> EmailMessage:
         r = self.receiver
         msg = EmailMessage()
         msg["Subject"] = subject(batch)
@@ -29,7 +29,10 @@ class EmailSender(Sender):
         return msg
 
     async def send(self, batch: Sequence[NotificationIntent]) -> None:
-        await asyncio.to_thread(self._send, self.message(batch))
+        """Send the batch as one e-mail, in a thread: a slow SMTP server must not stall the
+        worker's event loop.
+        """
+        await asyncio.to_thread(self._send, self._message(batch))
 
     def _send(self, msg: EmailMessage) -> None:
         r = self.receiver

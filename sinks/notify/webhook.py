@@ -19,6 +19,9 @@ class WebhookSender(HttpSender):
     sees the same ids twice (a retry after a lost answer) can drop the repeat."""
 
     async def send(self, batch: Sequence[NotificationIntent]) -> None:
+        """POST the batch, signed over its timestamp and body, so a receiver can refuse a forged
+        or replayed message.
+        """
         body = json.dumps(webhook_payload(batch, self.receiver.name), ensure_ascii=False).encode()
         ts = int(time.time())
         secret = self.secret(self.receiver.secret) or ""

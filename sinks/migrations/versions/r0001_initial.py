@@ -23,6 +23,9 @@ _TS = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
+    """The task store as it was first released: tasks and their events, alerts,
+    supervision events and model snapshots, with their indexes.
+    """
     op.create_table(
         "tasks",
         sa.Column("task_id", sa.String(128), nullable=False),
@@ -118,5 +121,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Drop every table of the first release, dependents first."""
     for table in ("model_snapshots", "supervision_events", "alerts", "task_events", "tasks"):
         op.drop_table(table)

@@ -20,6 +20,9 @@ _TS = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
+    """Add ``rejected_records``, where a row the store refuses for good waits for a
+    person instead of blocking its whole batch.
+    """
     op.create_table(
         "rejected_records",
         sa.Column("id", _SERIAL, autoincrement=True, nullable=False),
@@ -35,4 +38,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Drop ``rejected_records``, and with it every row set aside there: read them
+    first.
+    """
     op.drop_table("rejected_records")

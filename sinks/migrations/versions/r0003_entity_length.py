@@ -21,6 +21,9 @@ ENTITY = 512
 
 
 def upgrade() -> None:
+    """Widen ``entity`` to 512 characters on tasks and alerts, so an address as entity
+    fits.
+    """
     for table in ("tasks", "alerts"):
         with op.batch_alter_table(table) as batch:  # SQLite rebuilds the table; PostgreSQL alters
             batch.alter_column(
@@ -30,6 +33,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Back to 128 characters: PostgreSQL refuses it while a longer entity is stored,
+    rather than cut one short.
+    """
     for table in ("tasks", "alerts"):
         with op.batch_alter_table(table) as batch:
             batch.alter_column(

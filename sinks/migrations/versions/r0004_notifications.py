@@ -21,6 +21,9 @@ _TS = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
+    """Add the notification queue (one row per warning or task, receiver and step, unique
+    on the three so a step is sent once) and its audit trail of attempts.
+    """
     op.create_table(
         "notifications",
         sa.Column("intent_id", sa.String(64), nullable=False),
@@ -68,5 +71,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Drop the audit trail of attempts, then the queue."""
     op.drop_table("notification_attempts")
     op.drop_table("notifications")
