@@ -72,14 +72,23 @@ class CompiledRule:
     # read rather than looked up through the spec each time (the spec is frozen too).
     @cached_property
     def id(self) -> str:
+        """The rule's id: it keys the rule's window state and names the rule in a
+        warning's reasons.
+        """
         return self.spec.id
 
     @cached_property
     def mode(self) -> str:
+        """``active``, ``shadow`` (evaluated and counted, raises no warning) or
+        ``disabled`` (not evaluated).
+        """
         return self.spec.mode
 
     @cached_property
     def kind(self) -> WindowKind:
+        """The window kind, ``plain`` for a rule without one: which evaluator the engine
+        runs for it.
+        """
         return self.spec.window.kind if self.spec.window is not None else "plain"
 
 
@@ -94,14 +103,21 @@ class CompiledPack:
 
     @property
     def name(self) -> str:
+        """The pack's name: what a newer version replaces and ``rules rollback NAME`` names."""
         return self.spec.name
 
     @property
     def version(self) -> str:
+        """The version the modeller wrote; with ``content_hash`` it tells a republish
+        from a change.
+        """
         return self.spec.version
 
     @property
     def rule_ids(self) -> frozenset[str]:
+        """The ids of the pack's rules: comparing two versions' ids finds the rules a new
+        version dropped, whose window state must go.
+        """
         return frozenset(r.id for r in self.rules)
 
 
@@ -140,8 +156,8 @@ def load_pack_text(text: str, origin: str = "<pack>") -> CompiledPack:
     problems = text_problems(text) or yaml_problems(text)
     if problems:
         raise PackInvalid(origin, problems)
-    raw = parse_yaml(text, origin)
-    spec = validate_spec(raw, origin)
+    raw = _parse_yaml(text, origin)
+    spec = _validate_spec(raw, origin)
     return compile_pack(spec, content_hash(raw), origin=origin, text=text)
 
 
@@ -158,7 +174,7 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
-def parse_yaml(text: str, origin: str) -> dict[str, Any]:
+def _parse_yaml(text: str, origin: str) -> dict[str, Any]:
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -175,7 +191,7 @@ def parse_yaml(text: str, origin: str) -> dict[str, Any]:
     return raw
 
 
-def validate_spec(raw: dict[str, Any], origin: str) -> PackSpec:
+def _validate_spec(raw: dict[str, Any], origin: str) -> PackSpec:
     try:
         return PackSpec.model_validate(raw)
     except ValidationError as exc:

@@ -118,6 +118,9 @@ class RuleEngine:
 
     @property
     def rule_ids(self) -> frozenset[str]:
+        """Every rule id of the engine's packs, disabled rules included (they are still
+        loaded, and still own their ids).
+        """
         return frozenset(r.id for p in self.packs for r in p.rules)
 
     def pop_errors(self) -> dict[str, int]:

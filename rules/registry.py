@@ -45,6 +45,8 @@ class ActivationStatus:
 
     @property
     def accepted(self) -> bool:
+        """True when this attempt activated the version (a republish of the active one is
+        ``unchanged``, not accepted)."""
         return self.status == "accepted"
 
 

@@ -28,6 +28,11 @@ SOURCES: tuple[str, ...] = typing.get_args(SourceName)
 
 
 class DetectionKind(StrEnum):
+    """The geo module's detection kinds, mirrored from ``geo.detection`` (rules/ may not
+    import geo/). A closed set, so a pack comparing ``kind`` with a misspelt kind is refused at
+    load (``rules.values``), not silent at run time.
+    """
+
     fence_enter = "fence_enter"
     fence_exit = "fence_exit"
     fence_dwell = "fence_dwell"

@@ -71,6 +71,9 @@ class TaskSpec(_Spec):
         return value
 
     def template(self) -> TaskTemplate:
+        """The task a hit of this rule carries to the warning stage
+        (``rules.hit.TaskTemplate``), apart from the pack format's spec.
+        """
         return TaskTemplate(**self.model_dump())
 
 
@@ -137,6 +140,10 @@ class AbsenceWindow(_Spec):
 
 
 class SequenceStep(_Spec):
+    """One step of a sequence: events of ``source`` that meet ``condition`` (any event of
+    it, by default).
+    """
+
     source: SourceName
     condition: str = "true"
 
@@ -195,6 +202,9 @@ class Example(_Spec):
         return self
 
     def items(self) -> list[ExampleEvent]:
+        """The example's events, a single ``event`` given as a list of one, so a runner
+        handles both shapes alike.
+        """
         return (
             list(self.events) if self.events is not None else [ExampleEvent(event=self.event or {})]
         )
@@ -252,6 +262,9 @@ class RuleSpec(_Spec):
 
     @property
     def entity_fields(self) -> tuple[str, ...] | None:
+        """The fields that name the rule's entity, as a tuple; None: each source's default
+        (``rules.sources.DEFAULT_ENTITY``).
+        """
         if self.entity is None:
             return None
         return (self.entity,) if isinstance(self.entity, str) else tuple(self.entity)

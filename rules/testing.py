@@ -40,14 +40,17 @@ class ExampleResult:
 
 def run_examples(pack: CompiledPack) -> list[ExampleResult]:
     """Every example of every rule of ``pack``, in pack order."""
-    return [run_example(pack, rule, ex) for rule in pack.rules for ex in rule.spec.examples]
+    return [_run_example(pack, rule, ex) for rule in pack.rules for ex in rule.spec.examples]
 
 
 def failures(results: list[ExampleResult]) -> list[ExampleResult]:
+    """The results that did not pass: what refuses a publication and what
+    ``rules test`` lists.
+    """
     return [r for r in results if not r.passed]
 
 
-def run_example(pack: CompiledPack, rule: CompiledRule, example: Example) -> ExampleResult:
+def _run_example(pack: CompiledPack, rule: CompiledRule, example: Example) -> ExampleResult:
     expected = (
         f"{example.hits} hit(s)"
         if example.hits is not None
