@@ -105,12 +105,18 @@ class LocalCatalogue:
                     self._current[subject] = (schema_id, parsed)
 
     def writer_id(self, subject: str) -> int:
+        """The id of ``subject``'s newest version in ``ids.json``: what records written
+        now carry.
+        """
         try:
             return self._current[subject][0]
         except KeyError:
             raise ConfigError(f"no schema registered for subject {subject!r} in ids.json") from None
 
     def schema_by_id(self, schema_id: int) -> tuple[str, ParsedSchema]:
+        """The subject and schema an id was committed for, any version: a message
+        written months ago with an old version still decodes.
+        """
         try:
             return self._by_id[schema_id]
         except KeyError:
@@ -119,6 +125,9 @@ class LocalCatalogue:
             ) from None
 
     def reader_schema(self, subject: str) -> ParsedSchema:
+        """The current ``.avsc`` of ``subject``: what every record is read into, whatever
+        version wrote it.
+        """
         try:
             return self._current[subject][1]
         except KeyError:
@@ -161,6 +170,9 @@ class RegistryCatalogue:
         return self._client
 
     def writer_id(self, subject: str) -> int:
+        """The registry's id for the current local ``.avsc``, registered on first use
+        (idempotent) and kept for the process.
+        """
         if subject not in self._ids:
             from confluent_kafka.schema_registry import Schema
 
@@ -179,6 +191,10 @@ class RegistryCatalogue:
         return self._ids[subject]
 
     def schema_by_id(self, schema_id: int) -> tuple[str, ParsedSchema]:
+        """The writer schema the registry knows as ``schema_id``, kept once fetched. A 404
+        is the record's fault (dead-lettered); any other failure is the registry's
+        (:class:`CatalogueUnavailable`: retried, not dead-lettered).
+        """
         if schema_id not in self._by_id:
             from confluent_kafka.schema_registry.error import SchemaRegistryError
 
@@ -198,6 +214,9 @@ class RegistryCatalogue:
         return self._by_id[schema_id]
 
     def reader_schema(self, subject: str) -> ParsedSchema:
+        """The local current schema, never the registry's: a worker reads what it was built
+        for, whatever writers registered.
+        """
         return default_catalogue().reader_schema(subject)
 
 

@@ -69,6 +69,9 @@ class Verdict:
 
     @property
     def ok(self) -> bool:
+        """True when a trusted key signed the record and it is no replay; any other
+        ``reason`` names the refusal.
+        """
         return self.reason == "ok"
 
 

@@ -45,6 +45,9 @@ class RecordSpec:
 
     @property
     def subject(self) -> str:
+        """``riskloop.<Model>``: the subject under which ids are kept in ``ids.json`` or
+        registered (a record's Avro full name).
+        """
         return f"{NAMESPACE}.{self.model.__name__}"
 
 

@@ -44,10 +44,12 @@ class ValidationReport:
 
     @property
     def failed(self) -> int:
+        """Lines that did not pass validation."""
         return self.total - self.passed
 
     @property
     def ok(self) -> bool:
+        """True when every line passed: ``riskloop validate`` exits 1 otherwise."""
         return self.failed == 0
 
     def summary(self) -> str:

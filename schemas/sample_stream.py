@@ -67,6 +67,10 @@ _COMPLAINT_TEXTS = [
 
 @dataclass(frozen=True)
 class Entity:
+    """A generated enterprise: a valid USCC, a Hangzhou name, its district and its
+    trade (FOOD, PROP, …), which its inspection item codes carry.
+    """
+
     uscc: str
     name: str
     region_code: str
@@ -82,10 +86,14 @@ class GeneratedEvent:
     event: dict[str, Any]
 
     def to_json(self) -> str:
+        """One line of the JSONL that ``riskloop demo --events FILE.jsonl`` replays."""
         return json.dumps({"source": self.source, "event": self.event}, ensure_ascii=False)
 
 
 def make_entities(n: int, rng: random.Random) -> list[Entity]:
+    """``n`` enterprises with valid USCCs and realistic names (two in three carry their
+    district), the same for the same ``rng`` seed.
+    """
     out = []
     for i in range(n):
         region = rng.choice(list(DISTRICTS))
@@ -356,4 +364,7 @@ def _fix(
 
 
 def write_jsonl(events: list[GeneratedEvent], path: Path) -> None:
+    """Write ``events`` as a file ``riskloop demo --events`` replays: a generated
+    stream kept, to replay the same one elsewhere.
+    """
     path.write_text("".join(e.to_json() + "\n" for e in events), encoding="utf-8")

@@ -50,6 +50,9 @@ class Sealer:
         self.scheme = f"{ALGORITHM}:{hashlib.sha256(key).hexdigest()[:12]}"
 
     def seal(self, data: bytes) -> bytes:
+        """Encrypt ``data`` with a fresh random nonce (kept in front of the ciphertext):
+        AES-GCM must never see one nonce twice under a key.
+        """
         nonce = os.urandom(_NONCE)
         return nonce + self._aead.encrypt(nonce, data, _INFO)
 
