@@ -79,6 +79,7 @@ class CompiledFenceSet:
     index: FenceIndex
 
     def get(self, fence_id: str) -> Fence | None:
+        """The fence with that id, or None: a detection names its fence by id."""
         return self.by_id.get(fence_id)
 
     def __contains__(self, fence_id: object) -> bool:

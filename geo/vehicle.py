@@ -113,6 +113,9 @@ class VehicleState(_State):
         return data if isinstance(data, VehicleState) else cls.model_validate(data)
 
     def count_drop(self, reason: str) -> None:
+        """Count one dropped fix under ``reason`` in the truck's own state, so what a feed
+        loses (duplicates, stale fixes, impossible jumps) stays visible per truck.
+        """
         self.dropped[reason] = self.dropped.get(reason, 0) + 1
 
 

@@ -37,6 +37,9 @@ def decode_ring(text: str, offsets: list[int], scale: float = 1024) -> list[list
 
 
 def decode_geometry(geometry: dict[str, Any]) -> dict[str, Any]:
+    """One echarts geometry (Polygon or MultiPolygon) as plain GeoJSON, its rings
+    decoded with their offsets.
+    """
     kind, coords, offsets = geometry["type"], geometry["coordinates"], geometry["encodeOffsets"]
     if kind == "Polygon":
         rings = [decode_ring(r, o) for r, o in zip(coords, offsets, strict=True)]
@@ -49,6 +52,9 @@ def decode_geometry(geometry: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(source: Path, target: Path) -> None:
+    """Decode the provinces under ``source`` into ``target``: ``districts.geojson``
+    for the map and ``regions.json`` (code → name) for the reports.
+    """
     features: list[dict[str, Any]] = []
     names: dict[str, str] = {}
     for province in PROVINCES:
