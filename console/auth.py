@@ -170,8 +170,8 @@ async def _authenticated(request: web.Request, handler: Handler) -> web.StreamRe
 
 
 async def login_form(request: web.Request) -> web.Response:
-    """``GET /login``: the token form; ``expired=1`` (set when a stored token stopped
-    passing) says why the person is back here, without putting the reason in a URL anyone can forge.
+    """``GET /login``: the token form. ``expired=1`` (set when a stored token stopped
+    passing) says why the person is back, without the reason in a URL anyone can forge.
     """
     expired = request.query.get("expired") == "1"
     return render(request, "login.html", next=safe_next(request.query.get("next")),

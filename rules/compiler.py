@@ -79,8 +79,8 @@ class CompiledRule:
 
     @cached_property
     def mode(self) -> str:
-        """``active``, ``shadow`` (evaluated and counted, raises no warning) or
-        ``disabled`` (not evaluated).
+        """``active``, ``shadow`` (evaluated; its hits go to ``alerts.shadow`` and make no
+        task) or ``disabled`` (not evaluated).
         """
         return self.spec.mode
 

@@ -49,7 +49,7 @@ class EvidenceStore:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EvidenceStore:
-        """The store the settings name: ``evidence_dir``, with ``evidence.max_bytes`` a file."""
+        """The store the settings name: ``evidence_dir``, at most ``evidence.max_bytes`` a file."""
         return cls(settings.evidence_dir, settings.evidence.max_bytes)
 
     def put(self, filename: str, data: bytes) -> EvidenceRef:

@@ -39,8 +39,8 @@ def department_rows(report: Report) -> list[list[str]]:
 
 
 def enterprise_rows(enterprises: Sequence[Enterprise]) -> list[list[str]]:
-    """The enterprises table (name, USCC, warnings, score), header first, in the order
-    given: the report ranks them.
+    """An enterprises table (name, USCC, warnings, score), header first, in the order
+    given: the report has ranked them (by risk, or by complaints).
     """
     rows = [["企业", "统一社会信用代码", "预警数", "分值"]]
     rows += [[e.name, e.uscc, str(e.warnings), str(e.score)] for e in enterprises]

@@ -20,8 +20,8 @@ _TS = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
-    """Add ``rejected_records``, where a row the store refuses for good waits for a
-    person instead of blocking its whole batch.
+    """Add ``rejected_records``, where a row the store refuses for good is set aside
+    instead of blocking its whole batch.
     """
     op.create_table(
         "rejected_records",
