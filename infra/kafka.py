@@ -52,7 +52,9 @@ def jars_dir(dev: DevStackSettings) -> Path:
     return dev.state_dir / f"kafka-jars-{dev.kafka_version}"
 
 
-def _pid_file(dev: DevStackSettings) -> Path:
+def pid_file(dev: DevStackSettings) -> Path:
+    """Where the broker's pid is kept: ``dev down`` stops only a process this names and whose
+    command line names our server.properties."""
     return _home(dev) / "kafka.pid"
 
 
@@ -176,7 +178,7 @@ def probe(bootstrap: str, timeout: float = 2.0) -> bool:
 
 def running(dev: DevStackSettings) -> int | None:
     """Our broker's pid if it is running."""
-    pid = read_pid(_pid_file(dev))
+    pid = read_pid(pid_file(dev))
     return pid if is_ours(pid, marker(dev)) else None
 
 
@@ -204,7 +206,7 @@ def start(dev: DevStackSettings) -> str:
         f"-Dlog4j.configuration=file:{root / 'log4j.properties'}",
         "-cp", f"{jars}/*", MARKER_CLASS, str(props),
     ]  # fmt: skip
-    pid = spawn(ProcessSpec("kafka", argv, _pid_file(dev), _log_file(dev), marker(dev)))
+    pid = spawn(ProcessSpec("kafka", argv, pid_file(dev), _log_file(dev), marker(dev)))
     wait_until(
         lambda: probe(bootstrap),
         timeout=dev.start_timeout,
@@ -219,11 +221,11 @@ def stop(dev: DevStackSettings) -> str:
     """Stop our broker and drop its pid file; says which pid stopped or that none ran.
     A minute's grace, not the usual 30 s: a broker's clean shutdown flushes its logs first.
     """
-    pid = read_pid(_pid_file(dev))
+    pid = read_pid(pid_file(dev))
     if pid and terminate(pid, marker(dev), timeout=60):
-        _pid_file(dev).unlink(missing_ok=True)
+        pid_file(dev).unlink(missing_ok=True)
         return f"kafka stopped (pid {pid})"
-    _pid_file(dev).unlink(missing_ok=True)
+    pid_file(dev).unlink(missing_ok=True)
     return "kafka was not running"
 
 

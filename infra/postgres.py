@@ -233,7 +233,9 @@ def command(dev: DevStackSettings, bindir: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def _running(dev: DevStackSettings) -> int | None:
+def running(dev: DevStackSettings) -> int | None:
+    """Our server's pid if it is running: the pid file's process, and only while its command
+    line still names our data folder (a reused pid is someone else's)."""
     pid = read_pid(pid_file(dev))
     return pid if is_ours(pid, _marker(dev)) else None
 
@@ -243,7 +245,7 @@ def start(dev: DevStackSettings) -> str:
     password and create the project's database; returns one status line. A server that already
     runs still gets its database, so a new ``postgres_db`` setting needs no restart.
     """
-    if _running(dev):
+    if running(dev):
         wait_until(
             lambda: _probe(dev),
             timeout=dev.start_timeout,
@@ -300,7 +302,7 @@ def status(dev: DevStackSettings) -> tuple[bool, str]:
     """(healthy, one line) for ``riskloop dev status``: healthy means the project's
     database answers over TCP with the generated password, the way the workers connect.
     """
-    pid = _running(dev)
+    pid = running(dev)
     if not pid:
         return False, "not running"
     ok = _probe(dev, dev.postgres_db)

@@ -90,7 +90,9 @@ def command(dev: DevStackSettings, binary: str, conf: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def _running(dev: DevStackSettings) -> int | None:
+def running(dev: DevStackSettings) -> int | None:
+    """Our server's pid if it is running: the pid file's process, and only while its title
+    still names our port (a reused pid is someone else's)."""
     pid = read_pid(pid_file(dev))
     return pid if is_ours(pid, _marker(dev)) else None
 
@@ -99,7 +101,7 @@ def start(dev: DevStackSettings) -> str:
     """Start our Redis on 127.0.0.1 with the generated password unless it runs, and wait
     until an authenticated PING answers; returns one status line.
     """
-    if _running(dev):
+    if running(dev):
         wait_until(
             lambda: probe(dev.redis_port, password(dev)),
             timeout=dev.start_timeout,
@@ -138,7 +140,7 @@ def status(dev: DevStackSettings) -> tuple[bool, str]:
     """(healthy, one line) for ``riskloop dev status``: healthy means PING answers with
     the generated password, the way the workers connect.
     """
-    pid = _running(dev)
+    pid = running(dev)
     if not pid:
         return False, "not running"
     ok = probe(dev.redis_port, password(dev))
