@@ -8,7 +8,10 @@ Default (chosen on the tuning part of the government messages, reported on the r
 models/EVALUATION.md): character 1–3-grams of the text plus its jieba words, each word counted
 ``word_weight`` times (a word says "社保" where grams also count "会社" across a word boundary), the
 subject's grams and words weighted ``subject_weight`` times (a subject line is the writer's own
-summary), raw counts, Complement naive Bayes. Before the first label, each category of the taxonomy (config/taxonomy/) is learnt
+summary), raw counts, Complement naive Bayes. The weights (words ×2, subject ×8, priors ×16)
+were chosen together on the tuning part (EVALUATION.md, third round): a ~20-character subject ×8
+weighs about as much as a ~430-character body, and on those messages the subject alone told the
+category better than the body alone. Before the first label, each category of the taxonomy (config/taxonomy/) is learnt
 once as a pseudo-document of its second- and third-level names, weighted ``prior_weight``: the
 model knows "物业" belongs to 城乡建设 before anybody said so, which is what a cold start lacks.
 A category only the taxonomy named is never predicted until a real label arrives. Characters
@@ -114,11 +117,11 @@ class ComplaintParams(BaseModel):
     classifier: Literal["cnb", "nb", "logreg"] = "cnb"
     alpha: float = Field(1.0, gt=0, description="naive Bayes additive smoothing")
     longest: int = Field(3, ge=1, le=5, description="longest character gram (tokens=chars)")
-    subject_weight: float = Field(3.0, ge=0, description="weight of the subject line's tokens")
+    subject_weight: float = Field(8.0, ge=0, description="weight of the subject line's tokens")
     word_weight: float = Field(
-        1.0, ge=0, description="weight of jieba words beside the grams (tokens=chars; 0: none)"
+        2.0, ge=0, description="weight of jieba words beside the grams (tokens=chars; 0: none)"
     )
-    prior_weight: float = Field(5.0, ge=0, description="weight of the taxonomy priors (0: none)")
+    prior_weight: float = Field(16.0, ge=0, description="weight of the taxonomy priors (0: none)")
     min_labels: int = Field(20, ge=1, description="labels seen before the model may alert")
     urgent_labels: tuple[str, ...] = ("urgent", "high", "紧急", "特急")
     threshold: float = Field(0.5, gt=0, lt=1, description="P(urgent) above which it alerts")
@@ -144,9 +147,9 @@ class ComplaintClassifier(SourceModel):
         classifier: Literal["cnb", "nb", "logreg"] = "cnb",
         alpha: float = 1.0,
         longest: int = 3,
-        subject_weight: float = 3.0,
-        word_weight: float = 1.0,
-        prior_weight: float = 5.0,
+        subject_weight: float = 8.0,
+        word_weight: float = 2.0,
+        prior_weight: float = 16.0,
         min_labels: int = 20,
         urgent_labels: tuple[str, ...] = ("urgent", "high", "紧急", "特急"),
         threshold: float = 0.5,

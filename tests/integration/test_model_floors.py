@@ -33,17 +33,31 @@ def parts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _evaluate(parts: Path, dataset: str) -> list[dict[str, Any]]:
-    args = ["evaluate", dataset, "--train-dir", str(parts / "tune")]
-    result = CliRunner().invoke(app, [*args, "--data-dir", str(parts / "report"), "--json"])
+def _evaluate(parts: Path, dataset: str, *, part: str = "report") -> list[dict[str, Any]]:
+    """The reporting part with the tuning part learnt first; ``part="tune"``: the tuning part
+    from a cold start."""
+    args = ["evaluate", dataset, "--data-dir", str(parts / part), "--json"]
+    if part == "report":
+        args += ["--train-dir", str(parts / "tune")]
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     return [json.loads(line) for line in result.output.splitlines()]
 
 
 def test_complaint_classifier_beats_the_plain_char_ngram_nb(parts: Path) -> None:
     ours, reference = _evaluate(parts, "zh-messages")
-    assert ours["macro_f1"] >= 0.80  # 0.814 on 2026-12-02 (words beside the grams)
-    assert ours["macro_f1"] >= reference["macro_f1"] + 0.11  # reference 0.689
+    # 0.851 on 2026-12-03 (words ×2, subject ×8, priors ×16, chosen on the tuning part only),
+    # 0.814 before: one message more wrong per class would cost ~0.01.
+    assert ours["macro_f1"] >= 0.845
+    assert ours["macro_f1"] >= reference["macro_f1"] + 0.15  # reference 0.689
+
+
+def test_complaint_classifier_on_the_tuning_part_cold(parts: Path) -> None:
+    """The objective the settings were chosen by includes a cold start over the tuning part:
+    0.840 there (0.798 before); the reference 0.658."""
+    ours, reference = _evaluate(parts, "zh-messages", part="tune")
+    assert ours["events"] == 178
+    assert ours["macro_f1"] >= 0.83 and ours["macro_f1"] >= reference["macro_f1"] + 0.15
 
 
 def test_inspection_risk_top_half_share(parts: Path) -> None:

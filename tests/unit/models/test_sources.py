@@ -33,6 +33,7 @@ def test_complaint_operator_correction_moves_prediction():
         model.process(event)
     odd = {**complaint_event(0, random.Random(0), labelled=False), "text": "噪音扰民深夜施工"}
     before = model.score_one(odd)
+    assert before.label != "城乡建设"  # else the correction below would prove nothing
     for _ in range(3):
         model.learn_label(before.features, "category:城乡建设")
     assert model.score_one(odd).label == "城乡建设"
