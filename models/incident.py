@@ -13,8 +13,10 @@ below the fault, yet still above the old normal" is how the end of a fault looks
 asks the caller to re-fit the unit's baseline on what follows (``Step.rebaseline``); otherwise the
 new state would alarm for as long as it lasts.
 
-The incident's level follows the log-score upwards only, as an EWMA with a span of three holds, so
-one spike at a fault's onset does not set a level that the fault's steady part then "drops" from.
+The incident's level starts at the opening log-score and follows it upwards only, as an EWMA with
+a span of three holds, so one spike just after a fault's onset does not set a level that the
+fault's steady part then "drops" from (the caller smooths scores, so an opening score is rarely
+a spike itself).
 
 Pure: :func:`step` returns the verdict and the next state; the caller decides when to keep it
 (``score_one`` must not change state, ``learn_one`` does).
