@@ -180,8 +180,10 @@ class UnitAnomalyModel(SourceModel):
         )
 
     def _evaluate(self, record: Any) -> tuple[ModelScore, dict[str, float], float, Step]:
-        if self._last is not None and self._last[0] == record.event_id:
-            return self._last[1:]
+        last = self._last
+        # a snapshot taken before incidents existed may hold a 4-tuple: recompute then
+        if last is not None and last[0] == record.event_id and len(last) == 5:
+            return last[1:]
         unit = self._unit_state(record)
         group = self._group_state(record)
         raw = self._raw_features(record, unit.context)

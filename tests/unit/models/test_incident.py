@@ -103,3 +103,22 @@ def test_an_open_incident_survives_a_snapshot():
     assert restored.units["P1"].incident.active
     later = _reading(200, T0 + timedelta(seconds=200), 0.0, rng)  # back to normal at once
     assert restored.score_one(later).alert  # still held: settled for less than 30 s
+
+
+def test_a_snapshot_from_before_incidents_keeps_scoring():
+    m = EquipmentAnomaly(warmup=0, warmup_seconds=60.0, span_seconds=5.0)
+    rng = random.Random(4)
+    for i in range(150):
+        m.process(_reading(i, T0 + timedelta(seconds=i), 0.0, rng))
+    probe = _reading(150, T0 + timedelta(seconds=150), 20.0, rng)
+    verdict = m.score_one(probe)
+    old = pickle.loads(pickle.dumps(m))
+    for unit in old.units.values():  # what a unit held before this change
+        del unit.incident, unit.rewarm_until
+    old._last = old._last[:4]  # the cache of a score_one taken into the snapshot
+    for name in ("hold_seconds", "release_drop", "rebaseline_seconds"):
+        delattr(old, name)
+    again = pickle.loads(pickle.dumps(old))
+    old.learn_one(probe)  # straight from the old cache: recomputed, not unpacked short
+    assert old.units["P1"].incident.active
+    assert again.score_one(probe).alert == verdict.alert is True
