@@ -189,10 +189,15 @@ class SourceModel(ABC):
         label: str | None = None,
         uscc: str | None = None,
         warm: bool | None = None,
+        held: bool = False,
     ) -> ModelScore:
-        """Build the ModelScore; alerting needs warm-up (``warm``) and a finite threshold."""
+        """Build the ModelScore; alerting needs warm-up (``warm``) and a finite threshold.
+
+        ``held``: an incident the model holds open (models/incident.py) alerts below the
+        threshold too.
+        """
         warm = self.warmed_up if warm is None else warm
-        alert = warm and math.isfinite(threshold) and score > threshold
+        alert = warm and (held or (math.isfinite(threshold) and score > threshold))
         return ModelScore(
             model=self.name,
             version=self.version,

@@ -52,9 +52,18 @@ as its probationary period (≈ 5 weeks on the shared hourly file), 14 days is s
 3-hour span smooths sensor noise without hiding a day-long excursion.
 """
 
-SKAB_DEFAULTS: dict[str, Any] = {"warmup": SKAB_SKIP, "span_seconds": 5.0, "q": 0.99}
+SKAB_DEFAULTS: dict[str, Any] = {
+    "warmup": SKAB_SKIP,
+    "span_seconds": 5.0,
+    "q": 0.99,
+    "hold_seconds": 10.0,
+    "release_drop": 1.0,
+    "rebaseline_seconds": 120.0,
+}
 """SKAB's settings, chosen on the tuning runs only (odd-numbered, models/EVALUATION.md): a
-5-second EWMA (the bench samples at ~1 Hz) and the 99th percentile of normal scores."""
+5-second EWMA (the bench samples at ~1 Hz), the 99th percentile of normal scores, incidents held
+10 s, ended when the score falls a decade below the fault's level (the bench rarely returns to
+its first state after a fault) and re-fitted over the next 120 s (models/incident.py)."""
 
 ZH_REFERENCE = {"longest": 2, "subject_weight": 1.0, "word_weight": 0.0, "prior_weight": 0.0}
 """The issue's reference: a plain online ComplementNB on character 1–2-grams, no priors."""

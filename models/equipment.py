@@ -47,6 +47,15 @@ class EquipmentParams(BaseModel):
     memory_seconds: float | None = Field(
         None, gt=0, description="baseline memory in seconds (e-folding); None: never forgets"
     )
+    hold_seconds: float = Field(
+        0.0, ge=0, description="an alert is held until the unit is settled this long"
+    )
+    release_drop: float | None = Field(
+        None, gt=0, description="decades below its level that end an incident (then re-fit)"
+    )
+    rebaseline_seconds: float = Field(
+        0.0, ge=0, description="unit's own time after a re-fit before it may alert again"
+    )
     detector: Detector = "mahalanobis"
     bandwidth: float = Field(0.1, gt=0, description="false-alarm memory: direction kernel width")
     prior: float = Field(0.25, gt=0, description="false-alarm memory prior weight")
@@ -73,6 +82,9 @@ class EquipmentAnomaly(UnitAnomalyModel):
         warmup_seconds: float = 0.0,
         span_seconds: float | None = None,
         memory_seconds: float | None = None,
+        hold_seconds: float = 0.0,
+        release_drop: float | None = None,
+        rebaseline_seconds: float = 0.0,
         detector: Detector = "mahalanobis",
         bandwidth: float = 0.1,
         prior: float = 0.25,
@@ -86,6 +98,9 @@ class EquipmentAnomaly(UnitAnomalyModel):
             warmup_seconds=warmup_seconds,
             span_seconds=span_seconds,
             memory_seconds=memory_seconds,
+            hold_seconds=hold_seconds,
+            release_drop=release_drop,
+            rebaseline_seconds=rebaseline_seconds,
             detector=detector,
             bandwidth=bandwidth,
             prior=prior,

@@ -23,6 +23,13 @@ which is ``2 / (span + 1)`` for evenly spaced readings), so a gap also forgets m
 ``memory_seconds`` the baseline itself (mean and covariance) forgets, with that e-folding time:
 months of hourly readings otherwise weigh the summer as much as last week, and a season's drift
 becomes an alarm that the detector, never learning flagged readings, cannot leave.
+
+Alarms are incidents (models/incident.py): with ``hold_seconds`` an alert is held until the
+unit has been settled that long, and readings of an open incident are not learnt. With
+``release_drop`` an incident also ends when the score has fallen that many decades below the
+incident's level while still above the threshold (a fault that ended, leaving the plant in a
+new state); the unit's baseline is then re-fitted from scratch on what follows, alerting again
+after ``rebaseline_seconds`` of its own time and once it has a threshold of its own.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from river import anomaly, compose, preprocessing, stats
 
 from models.base import SourceModel
 from models.feedback import FalseAlarmMemory
+from models.incident import Incident, Step, step
 from models.mahalanobis import OnlineMahalanobis
 from models.score import ModelScore
 
@@ -54,6 +62,8 @@ class UnitState:
         self.first_time: float | None = None
         self.last_time: float | None = None
         self.learnt_time: float | None = None
+        self.incident = Incident()
+        self.rewarm_until: float | None = None
         self.detector: Any
         if detector == "mahalanobis":
             self.detector = OnlineMahalanobis()
@@ -111,9 +121,15 @@ class UnitAnomalyModel(SourceModel):
         warmup_seconds: float = 0.0,
         span_seconds: float | None = None,
         memory_seconds: float | None = None,
+        hold_seconds: float = 0.0,
+        release_drop: float | None = None,
+        rebaseline_seconds: float = 0.0,
     ) -> None:
         super().__init__(name=name, version=version, params=params)
         self.memory_seconds = memory_seconds
+        self.hold_seconds = hold_seconds
+        self.release_drop = release_drop
+        self.rebaseline_seconds = rebaseline_seconds
         self.warmup = warmup
         self.warmup_seconds = warmup_seconds
         self.span_seconds = span_seconds
@@ -127,7 +143,7 @@ class UnitAnomalyModel(SourceModel):
         self.seed = seed
         self.units: dict[str, UnitState] = {}
         self.groups: dict[str, GroupState] = {}
-        self._last: tuple[str, ModelScore, dict[str, float], float] | None = None
+        self._last: tuple[str, ModelScore, dict[str, float], float, Step] | None = None
 
     # ------------------------------------------------------------------ subclass hooks
 
@@ -163,9 +179,11 @@ class UnitAnomalyModel(SourceModel):
             self.q, self.bandwidth, self.prior
         )
 
-    def _evaluate(self, record: Any) -> tuple[ModelScore, dict[str, float], float]:
-        if self._last is not None and self._last[0] == record.event_id:
-            return self._last[1], self._last[2], self._last[3]
+    def _evaluate(self, record: Any) -> tuple[ModelScore, dict[str, float], float, Step]:
+        last = self._last
+        # a snapshot taken before incidents existed may hold a 4-tuple: recompute then
+        if last is not None and last[0] == record.event_id and len(last) == 5:
+            return last[1:]
         unit = self._unit_state(record)
         group = self._group_state(record)
         raw = self._raw_features(record, unit.context)
@@ -179,17 +197,29 @@ class UnitAnomalyModel(SourceModel):
         z = {f"z:{k}": round(v, 6) for k, v in unit.z_scores(smoothed).items() if k in smoothed}
         score = raw_score * (1.0 - group.memory.p_false(z))
         features = {**z, **{f"x:{k}": v for k, v in smoothed.items()}}
+        threshold = self._threshold(unit, group)
+        warm = self._warm(unit, now)
+        incident = self._incident(unit, now, score, threshold if warm else math.inf)
         verdict = self._verdict(
             record,
             entity=self._unit(record),
             score=score,
-            threshold=self._threshold(unit, group),
+            threshold=threshold,
             features=features,
             uscc=self._uscc(record),
-            warm=self._warm(unit, now),
+            warm=warm,
+            held=incident.alert,
         )
-        self._last = (record.event_id, verdict, smoothed, score)
-        return verdict, smoothed, score
+        self._last = (record.event_id, verdict, smoothed, score, incident)
+        return verdict, smoothed, score, incident
+
+    def _incident(self, unit: UnitState, now: float, score: float, threshold: float) -> Step:
+        """The unit's incident after this score (models/incident.py); not kept here."""
+        state = getattr(unit, "incident", None) or Incident()  # older snapshots have none
+        hold = getattr(self, "hold_seconds", 0.0)
+        return step(
+            state, now, score, threshold, hold=hold, drop=getattr(self, "release_drop", None)
+        )
 
     def _weight(self, unit: UnitState, now: float) -> float:
         """EWMA weight of this reading: by readings, or by the time since the unit's last one."""
@@ -213,10 +243,20 @@ class UnitAnomalyModel(SourceModel):
 
     def _warm(self, unit: UnitState, now: float) -> bool:
         """Warmed up: enough readings learnt and, if set, enough of the unit's own time seen."""
+        rewarm = getattr(unit, "rewarm_until", None)
+        if rewarm is not None:  # re-fitted after an incident: its own time and threshold
+            return now >= rewarm and math.isfinite(unit.threshold(self.min_scores))
         first = getattr(unit, "first_time", None)
         seconds = getattr(self, "warmup_seconds", 0.0)
         lived = now - first if first is not None else 0.0
         return unit.seen >= self.warmup and (not seconds or lived >= seconds)
+
+    def _rebaseline(self, unit: UnitState, now: float) -> None:
+        """Forget the unit's baseline and threshold: what follows the incident is its normal."""
+        fresh = UnitState(self.detector, self.seed, self.q)
+        unit.detector, unit.quantile, unit.n, unit.seen = fresh.detector, fresh.quantile, 0, 0
+        unit.learnt_time = None
+        unit.rewarm_until = now + getattr(self, "rebaseline_seconds", 0.0)
 
     def _threshold(self, unit: UnitState, group: GroupState) -> float:
         """The unit's own tail once it has one, the group's until then."""
@@ -228,7 +268,7 @@ class UnitAnomalyModel(SourceModel):
 
     def learn_one(self, event: Any) -> None:
         record = self.coerce(event)
-        verdict, smoothed, score = self._evaluate(record)
+        verdict, smoothed, score, incident = self._evaluate(record)
         self._last = None
         unit = self.units.setdefault(self._unit(record), self._unit_state(record))
         group = self.groups.setdefault(self._group(record), self._group_state(record))
@@ -238,7 +278,25 @@ class UnitAnomalyModel(SourceModel):
             unit.first_time = now
         unit.last_time = now
         threshold = self._threshold(unit, group)
-        flagged = self._warm(unit, now) and score > threshold
+        flagged = verdict.alert
+        unit.incident = incident.state
+        if incident.rebaseline:
+            self._rebaseline(unit, now)
+        else:
+            self._learn_tail(unit, group, smoothed, score, threshold, flagged, now)
+        self._advance(record, unit.context)
+
+    def _learn_tail(
+        self,
+        unit: UnitState,
+        group: GroupState,
+        smoothed: dict[str, float],
+        score: float,
+        threshold: float,
+        flagged: bool,
+        now: float,
+    ) -> None:
+        """Learn a normal reading; count a flagged one's score only as the threshold."""
         if flagged:
             # Censored at the threshold: the tail still counts (so the quantile cannot ratchet
             # down when flagged scores are left out) but cannot raise the bar mid-incident.
@@ -252,7 +310,6 @@ class UnitAnomalyModel(SourceModel):
             for tail in (unit, group):
                 tail.quantile.update(observed)
                 tail.n += 1
-        self._advance(record, unit.context)
 
     def learn_label(self, features: Mapping[str, float], label: str) -> None:
         """Remember an alert's pattern as confirmed or false alarm, for every group.

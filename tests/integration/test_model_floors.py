@@ -68,7 +68,10 @@ def test_inspection_risk_top_half_share(parts: Path) -> None:
 def test_equipment_anomaly_skab(parts: Path) -> None:
     ours, baseline = _evaluate(parts, "skab")
     assert ours["runs"] == 7 and ours["windows_detected"] >= 6
-    assert ours["f1"] >= 0.66 and ours["false_alarm_rate"] <= 0.30
+    # 2026-12-03, incidents held and released (models/incident.py): F1 0.800, FAR 21.5%,
+    # MAR 20.2% (before: 0.682, 28.0%, 35.0%); the per-run 3-sigma baseline 0.797
+    assert ours["f1"] >= 0.78 and ours["false_alarm_rate"] <= 0.23
+    assert ours["missed_alarm_rate"] <= 0.22
     assert ours["false_alarm_rate"] < baseline["false_alarm_rate"]
 
 

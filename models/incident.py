@@ -1,0 +1,83 @@
+"""Alarm hysteresis of one unit: an incident opens on a score above threshold and is held.
+
+Point-wise, a fault on a pump or a boiler is a contiguous segment, not a scatter of readings: a
+score that dips under the threshold for a few seconds mid-fault is still the same fault, and an
+operator wants one alarm that stays up, not a flicker. So an incident opens on the first score
+above the threshold and is held until the unit has been *settled* for ``hold_seconds`` of its own
+time (in time, not readings, so one setting serves 1-second and hourly data).
+
+Settled means back under the threshold, or — with ``drop`` set — fallen ``drop`` decades below
+the incident's own level: a fault that ends rarely puts the plant back exactly where the
+reference was fitted (a pump that was shaking hard goes quiet again, but warmer), so "far
+below the fault, yet still above the old normal" is how the end of a fault looks. Such an end
+asks the caller to re-fit the unit's baseline on what follows (``Step.rebaseline``); otherwise the
+new state would alarm for as long as it lasts.
+
+The incident's level starts at the opening log-score and follows it upwards only, as an EWMA with
+a span of three holds, so one spike just after a fault's onset does not set a level that the
+fault's steady part then "drops" from (the caller smooths scores, so an opening score is rarely
+a spike itself).
+
+Pure: :func:`step` returns the verdict and the next state; the caller decides when to keep it
+(``score_one`` must not change state, ``learn_one`` does).
+
+>>> state, alerts = Incident(), []
+>>> for t, score in enumerate([0.5, 2.0, 0.5, 2.0, 0.5, 0.5, 0.5, 0.5]):
+...     out = step(state, t, score, 1.0, hold=3.0)
+...     state = out.state
+...     alerts.append(int(out.alert))
+>>> alerts
+[0, 1, 1, 1, 1, 1, 1, 0]
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+FLOOR = 1e-9
+"""Scores are compared in log10; a zero score is this (a reading exactly at the mean)."""
+
+
+@dataclass(frozen=True)
+class Incident:
+    """One unit's alarm state: open or not, its log-score level, since when it is settled."""
+
+    active: bool = False
+    level: float = 0.0
+    updated: float = 0.0
+    settled_since: float | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    """A verdict: alert or not, the next state, and whether the baseline must be re-fitted."""
+
+    alert: bool
+    state: Incident
+    rebaseline: bool = False
+
+
+def step(
+    state: Incident,
+    now: float,
+    score: float,
+    threshold: float,
+    *,
+    hold: float,
+    drop: float | None = None,
+) -> Step:
+    """The verdict on one score at time ``now`` (seconds) and the incident state after it."""
+    above = math.isfinite(threshold) and score > threshold
+    log = math.log10(max(score, FLOOR))
+    if not state.active:
+        return Step(above, Incident(True, log, now) if above else state)
+    level = state.level
+    if log > level:
+        weight = 1.0 - math.exp(-2.0 * max(now - state.updated, 0.0) / max(3.0 * hold, 1e-9))
+        level += weight * (log - level)
+    settled = not above or (drop is not None and log < level - drop)
+    since = (state.settled_since if state.settled_since is not None else now) if settled else None
+    if since is not None and now - since >= hold:
+        return Step(False, Incident(), rebaseline=above)
+    return Step(True, Incident(True, level, now, since))
