@@ -18,9 +18,9 @@ from streams.cli.common import fail
 
 # Each top-level command, the CLI modules that define it (a module's ``register`` may add to
 # another group: ``control`` adds publish/rollback to rules, geo and models) and its one-line
-# help. Packages above ``streams`` add commands as plug-ins: an entry point of the group
-# ``riskloop.commands`` named after a command is called with the root app after its modules. ``main`` imports only the modules of the command it runs, and ``riskloop --help`` lists
+# help. ``main`` imports only the modules of the command it runs, and ``riskloop --help`` lists
 # this table without importing any: importing every module took ~4 s (River, SciPy, CEL).
+# Packages above ``streams`` add commands as plug-ins (``PLUGINS``): ``bench`` has no module here.
 COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "dev": (("dev",), "Start, stop and inspect the local infrastructure (Kafka, Redis, PostgreSQL)."),
     "topics": (("topics",), "Create and list RiskLoop's Kafka topics."),
@@ -45,6 +45,11 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "report": (("report",), "Reports (研判): the daily and weekly report as PDF."),
     "deadletter": (("deadletter",), "Rejected records: reason, masked preview; originals with the key."),
 }  # fmt: skip
+
+PLUGINS = "riskloop.commands"
+"""Entry-point group of command plug-ins: one named after a command is called with the root app
+after that command's own modules (pyproject.toml: ``bench`` adds ``bench`` and ``ops
+snapshot-dashboard``), so ``streams`` never imports the packages built on it."""
 
 _ROOT = dict(
     name="riskloop",
@@ -78,8 +83,9 @@ def _load(modules: tuple[str, ...] | list[str]) -> None:
     """Import these CLI modules once each and add their commands to the root app.
 
     Imported by name, lazily, because importing every command module costs ~4 s (River, SciPy,
-    CEL) and most invocations need one; a module named in ``COMMANDS`` must exist (a test runs
-    ``riskloop <command> --help`` for each).
+    CEL) and most invocations need one. A module named in ``COMMANDS`` must exist: a missing one
+    is an ImportError, not "No such command" (tests/unit/cli/test_lazy_cli.py loads each command
+    alone).
     """
     import importlib
 
@@ -98,9 +104,6 @@ def _load_all() -> None:
     _load([m for modules, _ in COMMANDS.values() for m in modules])
     for command in COMMANDS:
         _load_plugins(command)
-
-
-PLUGINS = "riskloop.commands"
 
 
 def _load_plugins(command: str) -> None:
