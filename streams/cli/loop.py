@@ -256,8 +256,17 @@ def sample(
     profiles: Annotated[
         Path | None, typer.Option(help="JSONL of profiles (default: the worker's profile table)")
     ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(help="ISO-8601 instant the scores decay to (default: now); printed below"),
+    ] = None,
 ) -> None:
-    """Draw a "双随机" risk-weighted random inspection list; explain each pick's weight."""
+    """Draw a "双随机" risk-weighted random inspection list; explain each pick's weight.
+
+    Scores decay with time, so a draw is reproducible from its seed *and* its moment: the
+    footer prints both, and ``--at`` replays an earlier draw for an audit.
+    """
+    moment = _instant(at) if at else datetime.now(UTC)
     s = settings()
     found = list(_profiles_from_file(profiles) if profiles else _profiles_from_changelog(s))
     if not found:
@@ -265,7 +274,7 @@ def sample(
             "no entity profiles found: run the worker on some events first, or pass --profiles"
         )
     cfg = load_loop_config(settings=s)
-    picks = draw(found, n, region=region, seed=seed, now=datetime.now(UTC), config=cfg.profile)
+    picks = draw(found, n, region=region, seed=seed, now=moment, config=cfg.profile)
     by_uscc = {p.uscc: p for p in found}
     table = Table("#", "USCC", "enterprise", "class", "score", "weight", "why")
     for p in picks:
@@ -276,7 +285,20 @@ def sample(
             f"{p.score:.2f}", f"{p.weight:.3f}", p.explanation,
         )  # fmt: skip
     console.print(table)
-    console.print(f"{len(picks)} of {len(found)} enterprises drawn (seed {seed})")
+    console.print(
+        f"{len(picks)} of {len(found)} enterprises drawn (seed {seed}, at {moment.isoformat()})"
+    )
+
+
+def _instant(text: str) -> datetime:
+    """An ISO-8601 instant; one without a zone is Beijing time, as a department means it."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(
+            f"{text!r} is not an ISO-8601 instant (e.g. 2026-12-23T10:00:00+08:00)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=CST)
 
 
 def _profiles_from_file(path: Path) -> list[EntityProfile]:

@@ -36,15 +36,20 @@ def test_sample_draws_from_the_workers_profiles_after_a_replay(
     worker(s)
     replay(s, stream())
     wait_caught_up(s)
-    done = sample(s, "--n", "10", "--seed", "7")
+    at = "2026-12-23T10:00:00+08:00"  # scores decay with time: a draw is its seed and moment
+    done = sample(s, "--n", "10", "--seed", "7", "--at", at)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     found = DRAWN.search(done.stdout)
     assert found is not None, done.stdout
     drawn, of = int(found[1]), int(found[2])
     assert of > 0 and drawn == min(10, of)
-    again = sample(s, "--n", "10", "--seed", "7")  # same seed, same profiles: same list
+    assert "at 2026-12-23T10:00:00+08:00" in done.stdout  # the footer says how to replay it
+    again = sample(s, "--n", "10", "--seed", "7", "--at", at)  # same seed, moment: same list
     assert again.returncode == 0 and again.stdout == done.stdout
+    wrong = sample(s, "--n", "10", "--at", "next tuesday")
+    assert wrong.returncode == 1 and "Traceback" not in wrong.stderr
+    assert "not an ISO-8601 instant" in wrong.stderr
 
 
 def test_a_changelog_value_that_is_no_profile_is_one_clear_line(live_settings: Settings) -> None:
