@@ -487,21 +487,19 @@ def _copy(state: VehicleState) -> VehicleState:
             "motion": _with_evidence(state.motion),
             "fences": {k: _with_evidence(v) for k, v in state.fences.items()},
             "pending_enter": dict(state.pending_enter),
-            "overspeed": _with_evidence(state.overspeed),
-            "deviation": _with_evidence(state.deviation),
+            "overspeed": state.overspeed and _with_evidence(state.overspeed),
+            "deviation": state.deviation and _with_evidence(state.deviation),
             "banned": {k: _with_evidence(v) for k, v in state.banned.items()},
             "dropped": dict(state.dropped),
         }
     )
 
 
-_Changed = TypeVar("_Changed", Motion, Membership, Episode, None)
+_Changed = TypeVar("_Changed", Motion, Membership, Episode)
 
 
 def _with_evidence(part: _Changed) -> _Changed:
     """A shallow copy of a part the step changes in place, with its own evidence list."""
-    if part is None:
-        return None
     return part.model_copy(update={"evidence": list(part.evidence)})
 
 
