@@ -191,7 +191,9 @@ def source_handler(
     app: RiskLoopApp, source: str
 ) -> Callable[[faust.EventT], Awaitable[list[Output]]]:
     """What a source agent does with one event: ingest → score → warnings (and the re-keyed
-    copies and profile events); module-level so the in-process benchmark runs it as is."""
+    copies and profile events). Apart from the agent's loop, so one event can be handled
+    directly, without a stream (as the in-process CPU measurements of bench/RESULTS.md,
+    2026-12-03, did)."""
     rt = app.riskloop_runtime
     tables = app.riskloop_tables
     partitions = app.riskloop_settings.topics.partitions
