@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import bisect
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from geo.detection import Detection, DetectionKind, detection_id
 from geo.fence import PERMITTED_SITE_KINDS, Fence
 from geo.fences import CompiledFenceSet
 from geo.params import GeoParams
 from geo.plane import distance_m
-from geo.vehicle import Episode, Fix, Membership, VehicleState, bounded_append
+from geo.vehicle import Episode, Fix, Membership, Motion, VehicleState, bounded_append
 from schemas.records import TruckFix
 from schemas.validation.crs import to_wgs84
 
@@ -471,9 +472,35 @@ def _detection(
 
 
 def _copy(state: VehicleState) -> VehicleState:
-    # the caller's state stays untouched (step is pure); a dump/validate round trip through
-    # pydantic-core is ~10× faster than copy.deepcopy on these nested models
-    return VehicleState.model_validate(state.model_dump())
+    """A copy the step may change while the caller's state stays untouched (step is pure).
+
+    Only what the step changes in place is copied: the lists and dicts of the state, and the
+    motion, memberships and episodes with their evidence lists. Fixes are never changed once
+    made, so the buffer and recent fixes share them. A dump/validate round trip of the whole
+    state (what this was) cost most of a fix's geo time (bench/RESULTS.md, 2026-12-03);
+    ``test_copy_is_a_deep_copy_where_step_writes`` checks step's results against it."""
+    return state.model_copy(
+        update={
+            "buffer": list(state.buffer),
+            "recent": list(state.recent),
+            "seen_ids": list(state.seen_ids),
+            "motion": _with_evidence(state.motion),
+            "fences": {k: _with_evidence(v) for k, v in state.fences.items()},
+            "pending_enter": dict(state.pending_enter),
+            "overspeed": state.overspeed and _with_evidence(state.overspeed),
+            "deviation": state.deviation and _with_evidence(state.deviation),
+            "banned": {k: _with_evidence(v) for k, v in state.banned.items()},
+            "dropped": dict(state.dropped),
+        }
+    )
+
+
+_Changed = TypeVar("_Changed", Motion, Membership, Episode)
+
+
+def _with_evidence(part: _Changed) -> _Changed:
+    """A shallow copy of a part the step changes in place, with its own evidence list."""
+    return part.model_copy(update={"evidence": list(part.evidence)})
 
 
 def _aware(t: datetime) -> datetime:

@@ -48,6 +48,7 @@ class ComplementNB(base.Classifier):
         self.class_counts[y] += 1
         feature_counts, feature_totals = self.feature_counts, self.feature_totals
         class_total = self.class_totals.get(y, 0.0)
+        total = self.total
         for f, frequency in x.items():
             counts = feature_counts.get(f)
             if counts is None:
@@ -55,8 +56,9 @@ class ComplementNB(base.Classifier):
             counts[y] = counts.get(y, 0.0) + frequency
             feature_totals[f] = feature_totals.get(f, 0.0) + frequency
             class_total += frequency  # summed in the same order as before: same floats
-            self.total += frequency
+            total += frequency
         self.class_totals[y] = class_total
+        self.total = total
 
     def joint_log_likelihood(
         self, x: dict[Any, Any], classes: Iterable[Any] | None = None
@@ -68,27 +70,33 @@ class ComplementNB(base.Classifier):
         O(words + word-class pairs seen) instead of O(classes × words), same numbers.
         """
         wanted = list(self.class_counts if classes is None else classes)
-        vocabulary = len(self.feature_counts)
+        # the same arithmetic in the same order as ever (same floats, same predictions), with
+        # the attribute and global look-ups of the inner loop bound once: this loop is most of
+        # a complaint's scoring (it runs over every word-class pair seen)
+        log = math.log
+        alpha = self.alpha
+        feature_counts, feature_totals = self.feature_counts, self.feature_totals
         shared = 0.0
         mass = 0.0
         correction = dict.fromkeys(wanted, 0.0)
         for f, frequency in x.items():
-            counts = self.feature_counts.get(f)
+            counts = feature_counts.get(f)
             if counts is None:
-                shared -= frequency * math.log(self.alpha)
+                shared -= frequency * log(alpha)
                 mass += frequency
                 continue
-            top = self.feature_totals[f] + self.alpha
-            log_top = math.log(top)
+            top = feature_totals[f] + alpha
+            log_top = log(top)
             shared -= frequency * log_top
             mass += frequency
             for c, n in counts.items():
-                if c in correction and n:
-                    correction[c] -= frequency * (math.log(top - n) - log_top)
+                if n and c in correction:
+                    correction[c] -= frequency * (log(top - n) - log_top)
         out = {}
+        base = self.total + alpha * len(feature_counts)
+        class_totals = self.class_totals
         for c in wanted:
-            denominator = self.total + self.alpha * vocabulary - self.class_totals.get(c, 0.0)
-            out[c] = shared + correction[c] + mass * math.log(denominator)
+            out[c] = shared + correction[c] + mass * log(base - class_totals.get(c, 0.0))
         return out
 
     def predict_proba_one(self, x: dict[Any, Any], **kwargs: Any) -> dict[Any, float]:

@@ -187,7 +187,13 @@ async def _failed(app: RiskLoopApp, agent: str, event: faust.EventT, exc: Except
         log.exception("dead letter could not be sent", topic=msg.topic, offset=msg.offset)
 
 
-def _source_agent(app: RiskLoopApp, source: str, topic: faust.TopicT) -> None:
+def source_handler(
+    app: RiskLoopApp, source: str
+) -> Callable[[faust.EventT], Awaitable[list[Output]]]:
+    """What a source agent does with one event: ingest → score → warnings (and the re-keyed
+    copies and profile events). Apart from the agent's loop, so one event can be handled
+    directly, without a stream (as the in-process CPU measurements of bench/RESULTS.md,
+    2026-12-03, did)."""
     rt = app.riskloop_runtime
     tables = app.riskloop_tables
     partitions = app.riskloop_settings.topics.partitions
@@ -226,6 +232,13 @@ def _source_agent(app: RiskLoopApp, source: str, topic: faust.TopicT) -> None:
             if alerts:
                 _observe_latency(app, source, record)
             return outputs
+
+    return handle
+
+
+def _source_agent(app: RiskLoopApp, source: str, topic: faust.TopicT) -> None:
+    rt = app.riskloop_runtime
+    handle = source_handler(app, source)
 
     async def agent(stream: faust.StreamT[bytes]) -> None:
         await app.riskloop_control.ready.wait()  # score nothing with a stale pack after a restart

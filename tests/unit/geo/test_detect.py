@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import timedelta
+from typing import Any
 
+from geo.detect import _copy as partial_copy
 from geo.detect import fences_changed, flush, step, tick
 from geo.detection import Detection
 from geo.fences import CompiledFenceSet
@@ -275,3 +277,40 @@ def test_detection_ids_are_deterministic(fixes: Fixes) -> None:
     ids1 = [d.event_id for d in run(drive, SCHOOL)[1]]
     ids2 = [d.event_id for d in run(drive, SCHOOL)[1]]
     assert ids1 == ids2 and len(set(ids1)) == len(ids1)
+
+
+def _round_trip(state: VehicleState) -> VehicleState:
+    """How ``_copy`` copied a state before 2026-12-03: the whole of it, through pydantic."""
+    return VehicleState.model_validate(state.model_dump())
+
+
+def test_copy_is_a_deep_copy_where_step_writes(fixes: Fixes, monkeypatch: Any) -> None:
+    """Step after step over stops, routes, banned zones, speed zones and repeated fixes, the
+    partial copy decides exactly what the whole copy did, and never changes the state it is
+    given (an undone event's value must be intact: streams/state.py)."""
+    import geo.detect as detect
+
+    speed = fence_set(
+        feature("slow", "speed_zone", square(-100, -100, 10000, 100), limit_kmh=40),
+        feature("z", "construction_site", square(0, 0, 1000, 1000)),
+    )  # fmt: skip
+    runs = [
+        (_stop_at(fixes, 500, 500, 15, loaded=True), SITES),
+        (_drive_offset(Fixes(), 120, 150), ROUTE),
+        (_through(Fixes(), 0, -2.5 * 3600) + _through(Fixes(), 1000, 0), SCHOOL),
+        ([Fixes()(10 * i, 30.0 * i, 0.0, speed_kmh=70.0 + i % 5) for i in range(60)], speed),
+    ]
+    for params in (NO_REORDER, GeoParams()):
+        for fixes_, fs in runs:
+            state: VehicleState | None = None
+            for f in fixes_ + fixes_[5:9]:  # duplicates and stale fixes too
+                before = state.model_dump() if state is not None else None
+                monkeypatch.setattr(detect, "_copy", _round_trip)
+                want = step(state, f, fs, params=params)
+                monkeypatch.setattr(detect, "_copy", partial_copy)
+                got = step(state, f, fs, params=params)
+                assert got[0].model_dump() == want[0].model_dump()
+                assert got[1] == want[1]
+                if state is not None:
+                    assert state.model_dump() == before  # the given state is untouched
+                state = got[0]

@@ -150,3 +150,61 @@ def test_score_drift_is_reported_for_review():
     monitor = DriftMonitor(model="m")
     events = [monitor.update_score(1.0 if i < 300 else 10.0) for i in range(600)]
     assert any(e is not None and e.signal == "score" and e.action == "review" for e in events)
+
+
+def _reference_jll(m: ComplementNB, x: dict[str, float], classes: list[str]) -> dict[str, float]:
+    """The likelihood as models/cnb.py computed it before its inner loop was tuned (2026-12-03),
+    term for term in the same order: the tuned one must give the very same floats."""
+    import math
+
+    vocabulary = len(m.feature_counts)
+    shared = mass = 0.0
+    correction = dict.fromkeys(classes, 0.0)
+    for f, frequency in x.items():
+        counts = m.feature_counts.get(f)
+        if counts is None:
+            shared -= frequency * math.log(m.alpha)
+            mass += frequency
+            continue
+        top = m.feature_totals[f] + m.alpha
+        log_top = math.log(top)
+        shared -= frequency * log_top
+        mass += frequency
+        for c, n in counts.items():
+            if c in correction and n:
+                correction[c] -= frequency * (math.log(top - n) - log_top)
+    return {
+        c: shared + correction[c]
+        + mass * math.log(m.total + m.alpha * vocabulary - m.class_totals.get(c, 0.0))
+        for c in classes
+    }  # fmt: skip
+
+
+def test_complement_nb_gives_the_same_floats_as_before_its_tuning():
+    clf = ComplaintClassifier()
+    m = ComplementNB(alpha=0.5)
+    total = 0.0
+    for event in stream("complaints", 40):
+        x = clf.features(clf.coerce(event))
+        if m.class_counts:
+            classes = sorted(m.class_counts)
+            assert m.joint_log_likelihood(x) == _reference_jll(m, x, list(m.class_counts))
+            assert m.joint_log_likelihood(x, classes[:2]) == _reference_jll(m, x, classes[:2])
+        m.learn_one(x, event["category"])
+        for v in x.values():  # the running total, added up in the model's order
+            total += v
+    assert m.total == total
+
+
+def test_cached_jieba_words_are_jieba_words():
+    import jieba
+
+    from models.complaints import _NOISE, tokenize
+
+    text = "小区门口垃圾堆放，0天没人清理，电话0"
+    direct = [w for w in jieba.lcut(text) if not _NOISE.fullmatch(w)]
+    assert tokenize(text, "jieba") == direct
+    again = tokenize(text, "jieba")
+    assert again == direct
+    again.append("x")  # a caller's list is its own: the cached words stay as they were
+    assert tokenize(text, "jieba") == direct

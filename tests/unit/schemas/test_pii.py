@@ -191,3 +191,30 @@ def test_a_decimal_fraction_is_not_a_number_anyone_holds() -> None:
         "log_nearby_complaints=1.3862943611198906"
     )
     assert mask_pii("电话.13812345678") == "电话.138****5678"  # a dot alone is no decimal
+
+
+@PROPS
+@given(ANY_TEXT, st.sampled_from([None, "text", "complainant_name", "complainant_phone",
+                                  "entity_address", "alert_id"]),
+       st.sampled_from(["masked", "full"]))  # fmt: skip
+def test_a_cached_field_is_masked_as_the_policy_says(text: str, key: str | None, view: str) -> None:
+    """The cache in front of ``_mask_field`` answers what the policy computes, asked once or
+    again (a wrong key in the cache would hand one field's masking to another)."""
+    policy = pii._mask_field.__wrapped__
+    expected = policy(view, key, text)
+    assert pii._mask_field(view, key, text) == expected
+    assert pii._mask_field(view, key, text) == expected
+    assert pii._mask_field(view, None if key else "text", text) == policy(
+        view, None if key else "text", text
+    )
+
+
+def test_a_masked_record_is_the_same_with_the_cache_warm() -> None:
+    record = {"complainant_name": "欧阳娜娜", "text": "电话13812345678", "address": "文三路90号",
+              "evidence": [{"text": "电话13812345678", "address": "文三路90号"}]}  # fmt: skip
+    pii._mask_field.cache_clear()
+    cold = mask_for("masked", record)
+    warm = mask_for("masked", record)
+    assert cold == warm
+    assert cold["text"] == "电话138****5678" and cold["complainant_name"] == "欧阳**"
+    assert pii._mask_field.cache_info().hits > 0
