@@ -184,6 +184,15 @@ def notes(report: Mapping[str, Any]) -> list[str]:
     if by_bytes:
         top = " · ".join(f"{t} {n:.2f}×" for t, n in list(by_bytes.items())[:6])
         out.append(f"Pipeline bytes produced per byte read, largest topics (median): {top}.")
+    parts = report["pipeline"].get("state_messages_per_event", {})
+    part_bytes = report["pipeline"].get("state_bytes_ratio", {})
+    if parts:
+        top = " · ".join(
+            f"{t} {parts.get(t, 0):.3f} ({b:.2f}×)" for t, b in list(part_bytes.items())[:8]
+        )
+        out.append(
+            f"State changelog by table, messages per input event (bytes per byte read): {top}."
+        )
     if report["pipeline"]["sink_retries"] or report["pipeline"]["sink_rejected"]:
         out.append(
             f"⚠ The pipeline's sinks retried {report['pipeline']['sink_retries']:.0f} flushes and "

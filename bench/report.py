@@ -167,6 +167,12 @@ def build_report(
             "bytes_complete": pipe["bytes_complete"],
             "messages_per_event_by_topic": _by_topic(pipes, lambda v: (v.by_topic, v.events)),
             "bytes_ratio_by_topic": _by_topic(pipes, lambda v: (v.bytes_by_topic, v.bytes_in)),
+            "state_messages_per_event": _by_topic(
+                pipes, lambda v: ({k: n for k, (n, _) in v.state_parts.items()}, v.events)
+            ),
+            "state_bytes_ratio": _by_topic(
+                pipes, lambda v: ({k: b for k, (_, b) in v.state_parts.items()}, v.bytes_in)
+            ),
             "first_commit_seconds": pipe["first_commit_seconds"],
             "first_commit_exact": pipe["first_commit_exact"],
             "first_commit_goal_seconds": commit_interval + 1.0,

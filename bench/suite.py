@@ -264,12 +264,14 @@ def _counted(run: _Run, tag: str) -> Iterator[Callable[[], volume.Volume]]:
     def count() -> volume.Volume:
         end = _settled(s, tag)
         by_topic = volume.messages_by_topic(start, end)
-        size, records = volume.read_bytes(s, start, end)
+        parts: dict[str, list[int]] = {}
+        size, records = volume.read_bytes(s, start, end, parts=parts)
         return volume.Volume(
             events=run.events, bytes_in=run.bytes_in, messages=sum(by_topic.values()),
             bytes_out=sum(size.values()), records_read=records,
             by_topic={volume.short_topic(t, tag): n for t, n in sorted(by_topic.items())},
             bytes_by_topic={volume.short_topic(t, tag): n for t, n in sorted(size.items())},
+            state_parts=dict(sorted(parts.items(), key=lambda kv: -kv[1][1])),
         )  # fmt: skip
 
     try:

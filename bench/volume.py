@@ -36,6 +36,7 @@ from config.settings import Settings
 
 Offsets = dict[tuple[str, int], int]
 """(topic, partition) → high watermark."""
+STATE_CHANGELOG = "-state-changelog"
 
 
 def tagged_topics(settings: Settings, tag: str) -> dict[str, int]:
@@ -94,13 +95,28 @@ def messages_by_topic(
     return out
 
 
+def state_part(key: bytes | None) -> str:
+    """What a state-changelog record holds, by its key: the table (``warnings/F`` →
+    ``warnings``), the models' chunks and index, or the checkpoint marker.
+
+    >>> state_part(b"warnings/913301"), state_part(b"~model/x/0"), state_part(b"~checkpoint")
+    ('warnings', '~model', '~checkpoint')
+    """
+    raw = (key or b"").decode(errors="replace")
+    return raw.split("/", 1)[0] or "?"
+
+
 def read_bytes(
     settings: Settings,
     start: Mapping[tuple[str, int], int],
     end: Mapping[tuple[str, int], int],
     timeout: float = 120.0,
+    parts: dict[str, list[int]] | None = None,
 ) -> tuple[dict[str, int], int]:
     """(key + value + header bytes per topic, records) of every record between the snapshots.
+
+    ``parts``, when given, is filled with ``[records, bytes]`` per :func:`state_part` of the
+    state changelog's records: which table the volume is.
 
     Reads each partition until its position passes the end snapshot; records a compaction
     removed meanwhile are simply not there, so fewer records than offsets means the bytes are
@@ -140,6 +156,10 @@ def read_bytes(
                 n = _size(msg.key()) + _size(msg.value())
                 n += sum(_size(h[0]) + _size(h[1]) for h in _headers(msg))
                 size[tp[0]] = size.get(tp[0], 0) + n
+                if parts is not None and tp[0].endswith(STATE_CHANGELOG):
+                    part = parts.setdefault(state_part(msg.key()), [0, 0])
+                    part[0] += 1
+                    part[1] += n
     finally:
         consumer.close()
     return size, records
@@ -183,6 +203,8 @@ class Volume:
     bytes_by_topic: dict[str, int] = field(default_factory=dict)
     records_read: int | None = None
     """Records read back for ``bytes_out``; fewer than ``messages``: bytes are a lower bound."""
+    state_parts: dict[str, list[int]] = field(default_factory=dict)
+    """The state changelog by table (and models, marker): ``[records, bytes]``."""
 
     @property
     def bytes_complete(self) -> bool:

@@ -411,10 +411,12 @@ class Settings(BaseSettings):
         "(their rows stay in the local outbox meanwhile)",
     )
     commit_every: int = Field(
-        100, gt=0,
-        description="commit after this many events, if sooner (each commit is a checkpoint; "
-        "it also bounds what a crash redoes; the models are in the checkpoint, so nothing is "
-        "learnt twice)",
+        10_000, gt=0,
+        description="commit after this many events, if sooner than commit_interval (each "
+        "commit is a checkpoint, which writes every key changed since the last: at 100, a fast "
+        "worker checkpointed many times a second; the default commits by time in practice, so "
+        "a crash redoes at most commit_interval's events; the models are in the checkpoint, so "
+        "nothing is learnt twice)",
     )  # fmt: skip
     models_enabled: bool = Field(True, description="run the online models (off: rules only)")
     task_min_level: WarningLevel = Field(

@@ -14,7 +14,7 @@ is recoverable, a worker that will not start is not.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,6 +42,13 @@ class WorkerModels:
         self.by_source: dict[str, list[str]] = {}
         self.changes = 0
         """Bumped by everything that changes a model's state, so an idle worker skips snapshots."""
+        self.touched: dict[str, int] = {}
+        """The same, per model: a checkpoint writes only the models that changed since the
+        last (a partition's complaint classifier stays put while it sees no complaint)."""
+
+    def _touch(self, name: str) -> None:
+        self.changes += 1
+        self.touched[name] = self.touched.get(name, 0) + 1
 
     def add(self, pub: ModelPublication) -> None:
         """Make ``pub`` live, or refuse it (:class:`PublicationRejected`) and keep the live one.
@@ -61,7 +68,7 @@ class WorkerModels:
                     f"model {pub.name} has no live version to shadow; publish it live first"
                 )
             self.registry.start_shadow(pub)  # scores alongside; its verdicts are only counted
-            self.changes += 1
+            self._touch(pub.name)
             return
         if pub.name not in self.registry.names():
             self._activate(pub)
@@ -82,13 +89,13 @@ class WorkerModels:
         previous = self.registry.previous(pub.name)
         if pub.rollback_of is not None and previous is not None and previous.version == pub.version:
             self.registry.rollback(pub.name, pub)
-            self.changes += 1
+            self._touch(pub.name)
             return
         self._activate(pub)
 
     def _activate(self, pub: ModelPublication) -> None:
         model = self.registry.activate(pub)
-        self.changes += 1
+        self._touch(pub.name)
         names = self.by_source.setdefault(model.source, [])
         if pub.name not in names:
             names.append(pub.name)
@@ -107,10 +114,10 @@ class WorkerModels:
                     model.note_complaint(
                         record.uscc, record.event_time, lat=record.lat, lon=record.lon
                     )
-                    self.changes += 1  # the inspection model's state changed: snapshot it
+                    self._touch(name)  # the inspection model's state changed: snapshot it
         for name in self.by_source.get(source, []):
             live, shadow = self.registry.process(name, record)
-            self.changes += 1
+            self._touch(name)
             yield live
             if shadow is not None:
                 yield shadow
@@ -121,7 +128,7 @@ class WorkerModels:
             self.registry.get(name).learn_label(
                 features, "confirmed" if confirmed else "false_alarm"
             )
-            self.changes += 1
+            self._touch(name)
 
     def observe_disposition(self, name: str, confirmed: bool) -> DriftEvent | None:
         """The same label through the live model's drift watch (a falling confirmed rate
@@ -132,7 +139,7 @@ class WorkerModels:
             "confirmed" if confirmed else "false_alarm"
         )
         if event is not None:
-            self.changes += 1  # a demotion is model state: the next snapshot keeps it
+            self._touch(name)  # a demotion is model state: the next snapshot keeps it
         return event
 
     def pop_drift_events(self) -> list[DriftEvent]:
@@ -148,15 +155,19 @@ class WorkerModels:
     def versions(self) -> dict[str, str]:
         return {name: self.registry.publication(name).version for name in self.registry.names()}
 
-    def snapshot(self, offsets: Mapping[str, int], *, key: bytes) -> dict[str, bytes]:
-        """Every live model as snapshot bytes, each tied to ``offsets`` (next offset to read).
+    def snapshot(
+        self, offsets: Mapping[str, int], *, key: bytes, names: Iterable[str] | None = None
+    ) -> dict[str, bytes]:
+        """Every live model (or those of ``names``) as snapshot bytes, each tied to ``offsets``
+        (next offset to read).
 
         Call it between two events (on the event loop): all models are then consistent with
         ``offsets``. Shadow candidates are not kept; they restart their trial after a restart.
         """
+        live = self.registry.names()
         return {
             name: snapshots.take(self.registry.get(name), offsets, key=key)
-            for name in self.registry.names()
+            for name in (live if names is None else [n for n in names if n in live])
         }
 
     def restore(self, name: str, blob: bytes, *, key: bytes) -> SnapshotHeader | None:
@@ -189,7 +200,7 @@ class WorkerModels:
             pub = pub.model_copy(update={"published_at": max(pub.published_at, header.taken_at)})
         model.name = name
         self.registry.activate(pub, model=model)
-        self.changes += 1
+        self._touch(name)
         return header
 
 

@@ -45,6 +45,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -86,11 +87,56 @@ def split_key(raw: bytes) -> tuple[str, str]:
     return table, key
 
 
+PACKED = b"\x00z"
+"""A value compressed before it was written: zlib (level 1) of its JSON. No JSON text starts
+with a NUL byte, so a plain value is never mistaken for a packed one (and values written
+before packing existed read as they are)."""
+PACK_FROM = 512
+"""Values at least this long (as JSON) are packed. Why: a warning's value is ~11–13 KB of
+JSON (its evidence in brief and notice history; loop/warnings.py), a vehicle's ~4.5 KB, and
+the state changelog was 18× the bytes of the input (bench, 2026-12-03); zlib level 1 makes
+them several times smaller for tens of µs, once per changed key per checkpoint. Short values
+(rule windows, clocks) would gain little and cost a call each."""
+MAX_VALUE = 64 * 1024 * 1024
+"""A packed value that would inflate beyond this is refused (a changelog record is not
+trusted to make a worker allocate without bound)."""
+
+
 def encode(value: Any) -> bytes | None:
-    """A stored value as JSON (handlers store pydantic objects or plain JSON values)."""
+    """A stored value as JSON (handlers store pydantic objects or plain JSON values), packed
+    when long (:data:`PACKED`).
+
+    >>> decode(encode({"a": "x" * 600}))["a"] == "x" * 600, encode({"a": 1})
+    (True, b'{"a":1}')
+    """
     if value is None:
         return None
-    return orjson.dumps(value, default=_plain, option=orjson.OPT_NON_STR_KEYS)
+    raw = orjson.dumps(value, default=_plain, option=orjson.OPT_NON_STR_KEYS)
+    if len(raw) < PACK_FROM:
+        return raw
+    packed = PACKED + zlib.compress(raw, 1)
+    return packed if len(packed) < len(raw) else raw
+
+
+def decode(data: bytes) -> Any:
+    """A value as :func:`encode` wrote it. Raises ``ValueError`` for bytes that are neither
+    JSON nor a packed value that inflates within :data:`MAX_VALUE`."""
+    if data.startswith(PACKED):
+        data = inflate(data[len(PACKED) :], MAX_VALUE, "packed state value")
+    return orjson.loads(data)
+
+
+def inflate(data: bytes, limit: int, what: str) -> bytes:
+    """zlib ``data`` inflated, at most ``limit`` bytes of it; ``ValueError`` naming ``what``
+    for bytes that do not inflate, are cut short, or would inflate beyond ``limit``."""
+    inflater = zlib.decompressobj()
+    try:
+        out = inflater.decompress(data, limit)
+    except zlib.error as exc:
+        raise ValueError(f"{what} does not inflate: {exc}") from exc
+    if inflater.unconsumed_tail or not inflater.eof:
+        raise ValueError(f"{what} is cut short or over {limit} bytes")
+    return out
 
 
 def _plain(value: Any) -> Any:
@@ -146,7 +192,7 @@ def replay_changelog(records: list[tuple[bytes, bytes | None]]) -> Restored:
             state.absorbed = absorbed
             continue
         try:
-            pending[split_key(key)] = None if value is None else orjson.loads(value)
+            pending[split_key(key)] = None if value is None else decode(value)
         except (ValueError, UnicodeDecodeError):
             out.bad += 1
     out.torn = len(pending) + len(pending_models)

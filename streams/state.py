@@ -52,6 +52,8 @@ class PartitionState:
     models: Any = None
     model_records: dict[bytes, bytes | None] = field(default_factory=dict)
     models_saved: int = -1
+    model_touched: dict[str, int] = field(default_factory=dict)  # per model, as last written
+    model_index: dict[str, int] = field(default_factory=dict)  # model → its chunks written
     models_rewrite: bool = False  # a torn checkpoint cut model records: write them back
 
     def table(self, name: str) -> dict[str, Any]:

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-import orjson
-
-from streams.checkpoint import changelog_topic, split_key
+from streams.checkpoint import changelog_topic, decode, split_key
 from streams.state import Store, TableView
 
 __all__ = ["Tables", "changelog_topic", "changelog_value", "declare"]
@@ -45,4 +43,4 @@ def changelog_value(key: bytes, data: bytes | None) -> tuple[str, str, object]:
     without a worker (``riskloop sample``). Raises ``ValueError`` for a record that is not one
     (the checkpoint's markers included)."""
     table, name = split_key(key)
-    return table, name, None if data is None else orjson.loads(data)
+    return table, name, None if data is None else decode(data)

@@ -108,6 +108,29 @@ async def test_models_are_written_with_the_offsets_they_absorbed(
     assert len(log[partition]) == len(keys), "unchanged models are not written again"
 
 
+async def test_a_checkpoint_writes_only_the_models_that_changed(
+    app: RiskLoopApp, settings: Settings
+) -> None:
+    log = _capture(app)
+    await feed(app, 0, 20, commit_after=20)  # the first checkpoint writes every model
+    partition = partition_of(UNIT, settings.topics.partitions)
+    first = {k for k, _ in log[partition] if k.startswith(b"~model/")}
+    assert {k.split(b"/")[1] for k in first} >= {MODEL.encode(), b"complaint-classifier"}
+    done = len(log[partition])
+    await feed(app, 0, 40)  # offsets 0..19 skipped; 20 more readings: the equipment model only
+    await app.riskloop_checkpoint.commit()
+    later = [k for k, _ in log[partition][done:] if k.startswith(b"~model")]
+    assert later == [f"~model/{MODEL}/0".encode(), b"~models"]
+    index = orjson.loads(dict(log[partition])[b"~models"] or b"")
+    assert set(index) == {k.split(b"/")[1].decode() for k in first}, "the others stay indexed"
+    again = _restarted(settings, log)  # their chunks come from the first checkpoint
+    state = again.riskloop_store.partitions[partition]
+    state.models = again.riskloop_runtime.models.build(state)
+    assert set(state.models.versions()) == set(index)
+    assert learnt(again) == await uninterrupted(settings, 0, 40)
+    assert await again.riskloop_checkpoint.commit() == 0, "a restore writes nothing back"
+
+
 async def test_a_torn_checkpoint_restores_the_models_of_the_last_marker(
     app: RiskLoopApp, settings: Settings
 ) -> None:
@@ -138,8 +161,11 @@ async def test_a_snapshot_signed_with_another_key_is_never_unpickled(
     monkeypatch.setattr(pickle, "loads", lambda b, *a, **k: loads.append(b) or real(b, *a, **k))
     again = _restarted(other, log)
     await feed(again, 30, 31)  # the first event builds the partition's models
-    assert loads == [], "a snapshot that does not verify is not unpickled"
     assert learnt(again) == await uninterrupted(other, 30, 31), "the model started fresh"
+    template = again.riskloop_runtime.models.template  # the shipped defaults, pickled here
+    assert loads and all(b == template for b in loads), (
+        "a snapshot that does not verify is not unpickled"
+    )
 
 
 def test_a_large_snapshot_is_cut_into_chunks_and_joined_back(

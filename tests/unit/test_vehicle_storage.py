@@ -8,13 +8,11 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-
 from config.settings import Settings
 from geo.vehicle import VehicleState
 from schemas.ingest import IngestLimits, decode_source
 from schemas.sample_stream import generate
-from streams.checkpoint import encode
+from streams.checkpoint import decode, encode
 from streams.runtime import build_runtime
 from streams.scoring import score
 
@@ -37,8 +35,8 @@ def test_kept_objects_and_restored_dicts_decide_the_same() -> None:
     for fix in fixes[:half]:
         score(rt, "trucks", fix, rules, kept)
     assert kept and all(isinstance(v, VehicleState) for v in kept.values())
-    restored = {k: orjson.loads(encode(v) or b"null") for k, v in kept.items()}  # a new owner
-    rules_restored = {k: orjson.loads(encode(v) or b"null") for k, v in rules.items()}
+    restored = {k: decode(encode(v) or b"null") for k, v in kept.items()}  # a new owner
+    rules_restored = {k: decode(encode(v) or b"null") for k, v in rules.items()}
     found_kept, found_restored = [], []
     for fix in fixes[half:]:
         found_kept.append(score(rt, "trucks", fix, rules, kept).detections)
