@@ -115,9 +115,7 @@ def feedback_for(case: TaskCase, warning: WarningState) -> Feedback:
         for r in sorted(models, key=lambda r: r.id)
         if label is not None
     ]
-    rules = sorted(
-        f"{r.pack}/{r.id}" if r.pack else r.id for r in warning.reasons.values() if r.kind == "rule"
-    )
+    rules = rule_keys(warning)
     return Feedback(
         task_id=case.task_id,
         alert_id=case.task.alert_id,
@@ -126,6 +124,14 @@ def feedback_for(case: TaskCase, warning: WarningState) -> Feedback:
         label=label,
         labels=labels,
         rules=rules if label is not None else [],
+    )
+
+
+def rule_keys(warning: WarningState) -> list[str]:
+    """The rules a disposal of ``warning``'s task labels, as their precision counters are
+    keyed (``pack/rule_id``), sorted."""
+    return sorted(
+        f"{r.pack}/{r.id}" if r.pack else r.id for r in warning.reasons.values() if r.kind == "rule"
     )
 
 
