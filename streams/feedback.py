@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING
 
 from loop.decide.feedback import on_feedback
 from loop.decide.profiles import apply_profile_event
-from loop.profile import ProfileEvent
-from loop.tasks import TaskCase
+from schemas.internal import ProfileEvent, read_feedback
 from streams.drift import report_drift
 from streams.effects import Output
 from streams.handle import PROFILES, FeedbackSlot, context, decide
@@ -28,12 +27,10 @@ log = get_logger(__name__)
 
 async def handle_feedback(app: RiskLoopApp, raw: bytes) -> list[Output]:
     rt = app.riskloop_runtime
-    case = TaskCase.model_validate_json(raw)
+    case = read_feedback(raw)  # a TaskFeedback, or a whole TaskCase sent before one
     ctx = context(app)
-    with correlation(case.task.correlation_id, task_id=case.task_id):
-        decision = decide(
-            app, FeedbackSlot(case), case.task.entity, lambda s: on_feedback(s, case, ctx)
-        )
+    with correlation(case.correlation_id, task_id=case.task_id):
+        decision = decide(app, FeedbackSlot(case), case.entity, lambda s: on_feedback(s, case, ctx))
         if decision.note == "no_warnings":
             log.warning("feedback for an entity without warnings", task_id=case.task_id)
             return []

@@ -29,6 +29,7 @@ from loop.decide.feedback import FeedbackState, labelled_rules
 from loop.profile import EntityProfile
 from loop.tasks import TaskCase
 from loop.warnings import EntityWarnings
+from schemas.internal import TaskFeedback
 
 if TYPE_CHECKING:
     from streams.app import RiskLoopApp
@@ -82,7 +83,7 @@ class FeedbackSlot(Slot[FeedbackState]):
     the precision counters of the rules the disposed task's warning names
     (``loop.decide.feedback.labelled_rules``), which are read from those warnings."""
 
-    def __init__(self, case: TaskCase) -> None:
+    def __init__(self, case: TaskFeedback) -> None:
         self.case = case
 
     def load(self, tables: Tables, key: str) -> FeedbackState:

@@ -7,7 +7,7 @@ agent, on the worker that owns that partition, handles exactly the keys held in 
 partition of the store. After a restart or a rebalance the new owner gets the ticks:
 no task escapes supervision because a worker went away.
 
-Two kinds of tick share the topic. The leader's ``b"tick"`` runs what the wall clock decides
+Two kinds of tick share the topic (``schemas.internal.Tick``). The leader's wall tick runs what the wall clock decides
 (deadlines, warnings falling quiet, dedup expiry, hot-load clean-up). Its handler then sends
 the partition's *event* clocks (streams/clocks.py) back to the same partition as a clock tick,
 and silences (absence rules, silent trucks) are judged when that arrives: a clock tick carries
@@ -17,7 +17,6 @@ checkpoint: streams/checkpoint.py) it judges the very same silences again.
 
 from __future__ import annotations
 
-import json
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -27,6 +26,7 @@ from loop.deadlines import CST
 from loop.decide.vehicles import fences_replaced, tick_vehicle
 from loop.decide.warnings import tick_change
 from rules.durations import to_datetime
+from schemas.internal import Tick, TickKind, read_tick
 from streams.alerting import change_entity, raise_warnings
 from streams.drift import report_drift
 from streams.due import due_times, silences_context, warnings_due
@@ -48,25 +48,18 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 
-WALL_TICK = b"tick"
+WALL_TICK = Tick(kind=TickKind.wall).model_dump_json().encode()
+"""The leader's wall tick (``b"tick"`` before ticks were records: still read, for one release)."""
 
 
 def clock_tick(clocks: dict[str, float]) -> bytes:
-    """A clock tick's bytes: the event-time clocks of one partition, by source.
+    """A clock tick's bytes: the event-time clocks of one partition, by source (sorted, so the
+    same clocks make the same bytes).
 
-    >>> read_clock_tick(clock_tick({"equipment": 1700000000.0}))
+    >>> read_tick(clock_tick({"equipment": 1700000000.0})).clocks
     {'equipment': 1700000000.0}
     """
-    return json.dumps({"clocks": clocks}, sort_keys=True).encode()
-
-
-def read_clock_tick(raw: bytes) -> dict[str, float]:
-    """The clocks a clock tick carries; ``ValueError`` if ``raw`` is not one."""
-    try:
-        clocks = json.loads(raw)["clocks"]
-        return {str(s): float(t) for s, t in clocks.items()}
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise ValueError(f"not a tick: {raw[:60]!r}") from exc
+    return Tick(kind=TickKind.clock, clocks=dict(sorted(clocks.items()))).model_dump_json().encode()
 
 
 def tick_message(raw: bytes, partition: int) -> Output:
@@ -77,14 +70,14 @@ def tick_message(raw: bytes, partition: int) -> Output:
 async def tick_partition(app: RiskLoopApp, partition: int, raw: bytes = WALL_TICK) -> list[Output]:
     """Everything time changes for the keys of ``partition``: a wall tick or a clock tick;
     what to send (the effect runner sends it: streams/effects.py)."""
-    if raw == WALL_TICK:
-        return await wall_tick(app, partition)
     try:
-        clocks = read_clock_tick(raw)
+        tick = read_tick(raw)
     except ValueError as exc:
         log.warning("tick ignored", partition=partition, error=str(exc))
         return []
-    return await silences(app, partition, clocks)
+    if tick.kind is TickKind.wall:
+        return await wall_tick(app, partition)
+    return await silences(app, partition, tick.clocks)
 
 
 async def wall_tick(app: RiskLoopApp, partition: int) -> list[Output]:

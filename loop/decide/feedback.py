@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from loop.decide import Context, Decision
 from loop.decide.warnings import profile_message, warning_messages
 from loop.feedback import Feedback, close_loop, rule_keys
-from loop.profile import ProfileEvent, disposition_kind
-from loop.tasks import TaskCase
+from loop.profile import disposition_kind
 from loop.warnings import EntityWarnings
+from schemas.internal import ProfileEvent, TaskFeedback
 from schemas.records import Alert
 
 Counters = dict[str, dict[str, int]]
@@ -44,14 +44,14 @@ class FeedbackDecision(Decision[FeedbackState]):
     note: str = ""
 
 
-def labelled_rules(warnings: EntityWarnings | None, case: TaskCase) -> list[str]:
+def labelled_rules(warnings: EntityWarnings | None, case: TaskFeedback) -> list[str]:
     """The rules whose precision a disposal of ``case`` may count: those of the warning that
     raised it (the counters to load before :func:`on_feedback`)."""
-    warning = warnings.warnings.get(case.task.fingerprint) if warnings is not None else None
+    warning = warnings.warnings.get(case.fingerprint) if warnings is not None else None
     return [] if warning is None else rule_keys(warning)
 
 
-def on_feedback(state: FeedbackState | None, case: TaskCase, ctx: Context) -> FeedbackDecision:
+def on_feedback(state: FeedbackState | None, case: TaskFeedback, ctx: Context) -> FeedbackDecision:
     """Apply a disposal to the entity's warnings and the rules' precision; what to send."""
     if state is None or state.warnings is None:
         return FeedbackDecision(state, note="no_warnings")
@@ -63,10 +63,10 @@ def on_feedback(state: FeedbackState | None, case: TaskCase, ctx: Context) -> Fe
         return FeedbackDecision(state, note="repeated")
     fb = closed.feedback
     warnings, messages = warning_messages(closed.warnings, closed.alerts, ctx)
-    if case.task.uscc:
+    if case.uscc:
         event = ProfileEvent(
-            uscc=case.task.uscc, kind=disposition_kind(fb.result),
-            at=case.disposed_at or ctx.now, ref=case.task_id, region_code=case.task.region_code,
+            uscc=case.uscc, kind=disposition_kind(fb.result), at=case.disposed_at,
+            ref=case.task_id, region_code=case.region_code,
         )  # fmt: skip
         messages.append(profile_message(event))
     new = FeedbackState(warnings, closed.counters or {})

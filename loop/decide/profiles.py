@@ -9,8 +9,9 @@ as a :class:`~loop.profile.ProfileEvent` and is applied there by :func:`apply_pr
 from __future__ import annotations
 
 from loop.decide import Context, Decision
-from loop.profile import EntityProfile, ProfileEvent, inspection_kind, record
+from loop.profile import EntityProfile, inspection_kind, record
 from loop.subject import Subject
+from schemas.internal import ProfileEvent
 from schemas.records import InspectionResult, Record
 
 PROFILE_KIND = {"inspections": "inspection", "complaints": "complaint"}

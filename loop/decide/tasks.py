@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from loop.cases import raise_level
 from loop.decide import Context, Decision
 from loop.decide.notices import supervision_notices
+from loop.feedback import feedback_record
 from loop.messages import Message, output, to_department
 from loop.state_machine import open_task, recompute_deadlines
 from loop.supervision import due
@@ -82,7 +83,7 @@ def on_disposition(case: TaskCase | None, record: Disposition, ctx: Context) -> 
         return TaskDecision(case, [answer], verdict=verdict, note="refused")
     extra = [answer]
     if any(e.to_state is TaskState.disposed for e in events):
-        extra.append(output("feedback", after.task.entity, after))
+        extra.append(output("feedback", after.task.entity, feedback_record(after)))
     messages = task_messages(case, after, events, extra)
     return TaskDecision(after, messages, events, verdict=verdict, note=verdict.outcome.value)
 

@@ -19,13 +19,13 @@ from loop.decide import Context, Decision
 from loop.decide.notices import alert_notices
 from loop.feedback import recurrence
 from loop.messages import Message, output
-from loop.profile import ProfileEvent
 from loop.subject import Subject
 from loop.tasks import TaskCommand
 from loop.warnings import EntityWarnings, apply_hit, apply_score, claim_tasks, join_cases
 from loop.warnings import tick as warnings_tick
 from models.score import ModelScore
 from rules.hit import RuleHit
+from schemas.internal import ProfileEvent
 from schemas.records import Alert
 from schemas.validation.pii import masked_record
 

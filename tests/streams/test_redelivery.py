@@ -296,7 +296,7 @@ async def test_a_profile_event_for_another_partition_is_still_sent(
     from datetime import datetime
 
     from loop.decide.warnings import profile_message
-    from loop.profile import ProfileEvent
+    from schemas.internal import ProfileEvent
     from streams.effects import run
     from streams.rekey import partition_of
 

@@ -15,10 +15,11 @@ from loop.decide.feedback import FeedbackState, labelled_rules, on_feedback
 from loop.decide.profiles import apply_profile_event, source_profile_event
 from loop.decide.tasks import command_key, on_command, on_disposition, supervise
 from loop.decide.warnings import change_warnings, changes_by_entity, tick_change
-from loop.profile import ProfileEvent
+from loop.feedback import feedback_record
 from loop.tasks import TaskCommand
 from models.score import ModelScore
 from rules.hit import RuleHit
+from schemas.internal import ProfileEvent
 from schemas.records import DispositionAction as A
 from schemas.records import DispositionResult, InspectionResult, Level, VerdictOutcome
 
@@ -86,7 +87,8 @@ def test_a_refused_disposition_changes_nothing_and_is_answered(config: LoopConfi
 def test_a_disposal_is_fed_back_to_the_entity(
     make_hit: Hit, make_score: Score, config: LoopConfig
 ) -> None:
-    case, warnings = disposed(make_hit, make_score, config, DispositionResult.confirmed)
+    disposal, warnings = disposed(make_hit, make_score, config, DispositionResult.confirmed)
+    case = feedback_record(disposal)
     rules = labelled_rules(warnings, case)
     assert rules == ["food/failed_inspection"]
     state = FeedbackState(warnings, {r: {"confirmed": 0, "false_alarm": 0} for r in rules})
