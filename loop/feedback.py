@@ -38,6 +38,7 @@ from loop.profile import EntityProfile, disposition_kind, record
 from loop.silences import Silence
 from loop.tasks import Recurrence, TaskCase
 from loop.warnings import EntityWarnings, WarningState, resolve
+from schemas.internal import TaskFeedback
 from schemas.records import Alert, DispositionResult, TaskState
 
 _DONE = {TaskState.disposed, TaskState.closed}
@@ -93,13 +94,31 @@ def label_of(result: DispositionResult) -> bool | None:
     return True
 
 
-def feedback_for(case: TaskCase, warning: WarningState) -> Feedback:
-    """The feedback of a disposed or closed task, from the warning that raised it."""
-    if case.task.state not in _DONE or case.result is None:
+def feedback_record(case: TaskCase) -> TaskFeedback:
+    """What a disposed or closed task feeds back to its warning's entity (the internal
+    message on ``riskloop.feedback``): ``InvalidTransition`` for a task not done."""
+    task = case.task
+    if task.state not in _DONE or case.result is None:
         raise InvalidTransition(
-            f"feedback needs a disposed or closed task; this one is {case.task.state.value}",
+            f"feedback needs a disposed or closed task; this one is {task.state.value}",
             task_id=case.task_id,
         )
+    return TaskFeedback(
+        task_id=task.task_id, alert_id=task.alert_id, fingerprint=task.fingerprint,
+        entity=task.entity, department=task.department, result=case.result,
+        disposed_at=case.disposed_at or case.closed_at or task.created_at, uscc=task.uscc,
+        region_code=task.region_code, disposed_by=case.disposed_by,
+        correlation_id=task.correlation_id,
+    )  # fmt: skip
+
+
+def _fed(case: TaskCase | TaskFeedback) -> TaskFeedback:
+    return case if isinstance(case, TaskFeedback) else feedback_record(case)
+
+
+def feedback_for(case: TaskCase | TaskFeedback, warning: WarningState) -> Feedback:
+    """The feedback of a disposed or closed task, from the warning that raised it."""
+    case = _fed(case)
     label = label_of(case.result)
     models = [r for r in warning.reasons.values() if r.kind == "model"]
     labels = [
@@ -109,23 +128,29 @@ def feedback_for(case: TaskCase, warning: WarningState) -> Feedback:
             content_hash=r.content_hash,
             features=warning.features.get(r.id, {}),
             label=label,
-            alert_id=case.task.alert_id,
+            alert_id=case.alert_id,
             task_id=case.task_id,
         )
         for r in sorted(models, key=lambda r: r.id)
         if label is not None
     ]
-    rules = sorted(
-        f"{r.pack}/{r.id}" if r.pack else r.id for r in warning.reasons.values() if r.kind == "rule"
-    )
+    rules = rule_keys(warning)
     return Feedback(
         task_id=case.task_id,
-        alert_id=case.task.alert_id,
-        fingerprint=case.task.fingerprint,
+        alert_id=case.alert_id,
+        fingerprint=case.fingerprint,
         result=case.result,
         label=label,
         labels=labels,
         rules=rules if label is not None else [],
+    )
+
+
+def rule_keys(warning: WarningState) -> list[str]:
+    """The rules a disposal of ``warning``'s task labels, as their precision counters are
+    keyed (``pack/rule_id``), sorted."""
+    return sorted(
+        f"{r.pack}/{r.id}" if r.pack else r.id for r in warning.reasons.values() if r.kind == "rule"
     )
 
 
@@ -164,7 +189,7 @@ def recurrence(warning: WarningState, now: datetime, config: LoopConfig) -> Recu
 
 
 def close_loop(
-    case: TaskCase,
+    case: TaskCase | TaskFeedback,
     warnings: EntityWarnings,
     counters: dict[str, dict[str, int]] | None,
     profile: EntityProfile | None,
@@ -177,7 +202,8 @@ def close_loop(
 
     The profile is only touched when the task's entity has a USCC.
     """
-    fingerprint = case.task.fingerprint
+    case = _fed(case)
+    fingerprint = case.fingerprint
     warning = warnings.warnings.get(fingerprint)
     if warning is None:
         raise InvalidTransition(f"no warning {fingerprint} for this task", task_id=case.task_id)
@@ -188,26 +214,26 @@ def close_loop(
                           counters=dict(counters or {}), profile=profile, repeated=True)  # fmt: skip
     warnings, alerts = resolve(
         warnings,
-        case.task.alert_id,
+        case.alert_id,
         fb.result,
         now,
         config,
         task_id=case.task_id,
-        department=case.disposed_by or case.task.department,
+        department=case.disposed_by or case.department,
         silences=silences,
     )
     done = warnings.warnings[fingerprint]
     done.fed_back = [*done.fed_back, case.task_id][-config.max_seen :]
     counters = update_precision(counters, fb)
-    if case.task.uscc:
+    if case.uscc:
         profile = record(
             profile,
-            case.task.uscc,
+            case.uscc,
             disposition_kind(fb.result),
             case.disposed_at or now,
             case.task_id,
             config=config.profile,
-            region_code=case.task.region_code,
+            region_code=case.region_code,
         )
     return ClosedLoop(
         feedback=fb, warnings=warnings, alerts=alerts, counters=counters, profile=profile

@@ -41,23 +41,6 @@ CATEGORIES = ("inspection", "complaint", "warning", "task", "disposition")
 _DAY = 86400.0
 
 
-class ProfileEvent(BaseModel):
-    """Internal message (``riskloop.profile-events``, keyed by USCC): one event for an
-    enterprise's profile, sent from the partition that saw it to the one that owns the USCC."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    uscc: str
-    kind: str
-    at: datetime
-    ref: str
-    region_code: str | None = None
-    entity_name: str | None = None
-    """The name the event gave the enterprise (inspections, complaints naming it), if any."""
-    entity_address: str | None = None
-    """The address the event gave, if any."""
-
-
 class ProfileEntry(BaseModel):
     """One line of an enterprise's history."""
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from loop.supervision import phase
+from loop.supervision import overdue, racing
 from schemas.records import Alert, Level, Task
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -73,13 +73,12 @@ def task_load(tasks: Iterable[Task], now: datetime) -> list[DepartmentLoad]:
     """
     rows: dict[str, list[int]] = {}
     for task in tasks:
-        racing = phase(task)
-        if racing is None:  # disposed, closed, returned, in arbitration: no clock of theirs
+        deadline = racing(task)
+        if deadline is None:  # disposed, closed, returned, in arbitration: no clock of theirs
             continue
-        deadline = task.sign_deadline if racing == "sign" else task.dispose_deadline
         row = rows.setdefault(task.department, [0, 0, 0])
         row[0] += 1
-        if deadline < now:
+        if overdue(task, now):
             row[2] += 1
         elif deadline - now <= DUE_SOON:
             row[1] += 1

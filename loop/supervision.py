@@ -37,6 +37,26 @@ def phase(task: Task) -> str | None:
     return "dispose" if task.state in _DISPOSE else None
 
 
+def racing(task: Task) -> datetime | None:
+    """The deadline the ladder runs against now (sign-for, then disposal); None when no
+    clock of the department's is running (created, returned, in arbitration, done)."""
+    current = phase(task)
+    if current is None:
+        return None
+    return task.sign_deadline if current == "sign" else task.dispose_deadline
+
+
+def overdue(task: Task, now: datetime) -> bool:
+    """Past the deadline it is racing: what 督办 means by overdue (the gauges, the 大屏).
+
+    >>> from datetime import UTC
+    >>> overdue.__name__
+    'overdue'
+    """
+    deadline = racing(task)
+    return deadline is not None and now > deadline
+
+
 def schedule(case: TaskCase, config: LoopConfig) -> list[tuple[str, SupervisionKind, datetime]]:
     """(phase, step, when) of the current phase's ladder; empty when no clock is running."""
     task = case.task

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from schemas.internal import ProfileEvent, TaskFeedback, Tick
 from schemas.records import (
     Alert,
     Complaint,
@@ -69,6 +70,9 @@ RECORDS: dict[str, RecordSpec] = {
         _spec(SupervisionEvent, "supervision_event"),
         _spec(RulePackPublication, "rule_pack_publication"),
         _spec(DeadLetter, "dead_letter"),
+        _spec(TaskFeedback, "task_feedback"),
+        _spec(ProfileEvent, "profile_event"),
+        _spec(Tick, "tick"),
     )
 }
 """Subject → spec for every record that crosses a topic."""

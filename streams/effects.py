@@ -15,12 +15,13 @@ everything downstream is idempotent by id.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import faust
 from pydantic import BaseModel
 
+from loop.messages import DEPARTMENT as _DEPARTMENT
+from loop.messages import Message, output, to_department
 from schemas.notification import NotificationIntent
 from schemas.records import Alert, SupervisionEvent, Task, TaskEvent
 from streams.rekey import partition_of
@@ -30,26 +31,12 @@ from streams.topics import task_topic
 if TYPE_CHECKING:
     from streams.app import RiskLoopApp
 
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    """One output: for the topic of ``role`` (a field of streams.topics.Topics; ``""``: no
-    topic, only the sink keeps it), with the sink that keeps a copy (``""``: none), and the
-    record the JSON ``value`` was dumped from (the sinks take it as it is)."""
-
-    role: str
-    key: str
-    value: str
-    sink: str = ""
-    record: BaseModel | None = None
-    partition: int | None = None
-    """Only for messages addressed to a partition rather than a key (the clock's ticks)."""
+__all__ = ["Message", "Output", "output", "run", "to_department"]
 
 
 Output = Message
 """The name the stages use for what they return."""
 
-_DEPARTMENT = "department:"
 _SINK_TYPES: dict[str, type[BaseModel]] = {
     "alert": Alert,
     "task": Task,
@@ -57,21 +44,6 @@ _SINK_TYPES: dict[str, type[BaseModel]] = {
     "supervision": SupervisionEvent,
     "notification": NotificationIntent,
 }
-
-
-def output(
-    role: str, key: str, value: BaseModel | str, sink: str = "", partition: int | None = None
-) -> Message:
-    """One message for the topic of ``role``, or for no topic (``role=""``) when only a sink
-    keeps it."""
-    if isinstance(value, str):
-        return Message(role, key, value, sink, None, partition)
-    return Message(role, key, value.model_dump_json(), sink, value, partition)
-
-
-def to_department(department: str, key: str, value: BaseModel, sink: str = "") -> Message:
-    """A message for ``tasks.<department>``."""
-    return output(_DEPARTMENT + department, key, value, sink)
 
 
 async def run(app: RiskLoopApp, messages: Iterable[Message]) -> None:

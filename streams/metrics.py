@@ -138,7 +138,10 @@ class Metrics:
         )
         self.tasks_open = Gauge(f"{p}_tasks_open", "Open tasks", ["department"], registry=r)
         self.tasks_overdue = Gauge(
-            f"{p}_tasks_overdue", "Open tasks past a deadline", ["department"], registry=r
+            f"{p}_tasks_overdue",
+            "Open tasks past the deadline they race (loop.supervision.overdue)",
+            ["department"],
+            registry=r,
         )
         self.task_transitions = Counter(
             f"{p}_task_transitions",

@@ -16,27 +16,19 @@ backoff and jitter; nothing upstream waits for it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from loop.notify.decide import for_alert, for_supervision, pages
 from loop.notify.plan import Batch, hold_until, ready
-from loop.supervision import phase
-from loop.tasks import TaskCase, route
-from rules.hit import TaskTemplate
-from schemas.notification import NotificationIntent
-from schemas.records import Alert, SupervisionEvent
 from sinks.backoff import Backoff
 from sinks.errors import StoreError
 from sinks.notify.base import DeliveryFailed, Sender
 from sinks.notify.queue import Claimed, NotificationQueue, Outcome
 from sinks.notify.registry import senders
 from sinks.sql import SqlStore
-from streams.effects import Output, output
 from streams.logs import get_logger
 
 if TYPE_CHECKING:
@@ -44,31 +36,6 @@ if TYPE_CHECKING:
     from streams.runtime import Runtime
 
 log = get_logger(__name__)
-
-
-def alert_notifications(rt: Runtime, alert: Alert, template: TaskTemplate | None) -> list[Output]:
-    """Queue outputs for one published warning record (none when notifications are off)."""
-    if rt.notify is None or not pages(alert):
-        return []  # before routing: most records are not red
-    department = route(alert, template, rt.routing, rt.loop.centre)[0][0]
-    return _outputs(for_alert(alert, department, rt.notify, rt.clock.now()))
-
-
-def supervision_notifications(
-    rt: Runtime, case: TaskCase, events: Sequence[SupervisionEvent]
-) -> list[Output]:
-    """Queue outputs for the ladder steps just raised on ``case`` (the case before them)."""
-    step_phase = phase(case.task)
-    if rt.notify is None or step_phase is None:
-        return []
-    now = rt.clock.now()
-    return _outputs(
-        [i for ev in events for i in for_supervision(ev, case.task, step_phase, rt.notify, now)]
-    )
-
-
-def _outputs(intents: list[NotificationIntent]) -> list[Output]:
-    return [output("", i.intent_id, i, sink="notification") for i in intents]
 
 
 class NotificationSender:

@@ -15,15 +15,18 @@ from typing import TYPE_CHECKING
 
 import faust
 
+from loop.decide.profiles import source_profile_event
+from loop.decide.warnings import profile_message
 from loop.subject import subject_of
 from schemas.errors import ValidationFailed
 from schemas.records import RekeyedEvent
 from sinks.errors import storage_full
-from streams.alerting import profile_output, raise_warnings
+from streams.alerting import raise_warnings
 from streams.backfill import is_backfill
 from streams.consumer import read_positions
 from streams.effects import Output, run
 from streams.feedback import handle_feedback, handle_profile_event
+from streams.handle import rule_state, vehicles
 from streams.ingest import ingest, send_dead_letter
 from streams.logs import correlation, get_logger
 from streams.scoring import Scored, Where, rekeyed_hits, rekeyed_outputs, score
@@ -35,8 +38,6 @@ if TYPE_CHECKING:
     from streams.app import RiskLoopApp
 
 log = get_logger(__name__)
-
-_PROFILE_KIND = {"inspections": "inspection", "complaints": "complaint"}
 
 
 def register(app: RiskLoopApp) -> None:
@@ -100,7 +101,7 @@ async def handle_rekeyed(app: RiskLoopApp, event: faust.EventT) -> list[Output]:
         clock = "trucks" if ev.source == "truck_detections" else ev.source
         rt.event_clocks.observe(clock, event.message.partition, when, rt.clock.now().timestamp())
     with correlation(str(ev.event.get("event_id", "")), source=ev.source):
-        hits = rekeyed_hits(rt, ev, app.riskloop_tables.rule_state)
+        hits = rekeyed_hits(rt, ev, rule_state(app))
         if not hits:
             return []
         _, outputs = await raise_warnings(
@@ -195,7 +196,6 @@ def source_handler(
     directly, without a stream (as the in-process CPU measurements of bench/RESULTS.md,
     2026-12-03, did)."""
     rt = app.riskloop_runtime
-    tables = app.riskloop_tables
     partitions = app.riskloop_settings.topics.partitions
 
     async def handle(event: faust.EventT) -> list[Output]:
@@ -206,7 +206,7 @@ def source_handler(
         msg = event.message
         where = Where(msg.partition, partitions, f"{msg.topic}:{msg.partition}:{msg.offset}")
         with correlation(event_id, source=source):
-            scored = score(rt, source, record, tables.rule_state, tables.vehicles, where)
+            scored = score(rt, source, record, rule_state(app), vehicles(app), where)
             backfill = is_backfill(msg.headers)
             subject = subject_of(source, record)
             alerts, outputs = await raise_warnings(
@@ -219,16 +219,8 @@ def source_handler(
             # After the warnings: the runner stores every sink copy before it sends anything, so
             # an event retried after a full disk does not send (and count) its re-keyed copy twice
             outputs += rekeyed_outputs(where)
-            uscc = getattr(record, "uscc", None)
-            if source in _PROFILE_KIND and uscc:
-                kind = _PROFILE_KIND[source]
-                if source == "inspections":
-                    from loop.profile import inspection_kind
-
-                    kind = inspection_kind(record.outcome)  # type: ignore[attr-defined]
-                at = record.event_time.isoformat()  # type: ignore[attr-defined]
-                region = getattr(record, "region_code", None)
-                outputs.append(profile_output(uscc, kind, at, event_id, region, subject))
+            if (profile := source_profile_event(source, record, subject)) is not None:
+                outputs.append(profile_message(profile))
             if alerts:
                 _observe_latency(app, source, record)
             return outputs

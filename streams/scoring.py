@@ -6,7 +6,7 @@ dicts in tests) and calls the pure engines in rules/, models/ and geo/.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,9 +69,9 @@ def score(
     skip = where.split(rt, source, event) if where is not None else set()
     out = Scored(hits=engine.evaluate(source, event, rule_state, skip=skip))
     if isinstance(record, TruckFix):
-        for fences, det in track(rt, record, vehicles):
-            out.detections.append(det)
-            out.hits.extend(detection_hits(rt, fences, det, rule_state, where))
+        found = track(rt, record, vehicles)
+        out.detections.extend(det for _, det in found)
+        out.hits.extend(detections_hits(rt, found, rule_state, where))
     if rt.models is not None:  # a retried event was learnt by its first attempt
         out.scores = list(rt.models.process(source, record, learn=not retrying()))
     count_rule_errors(rt)
@@ -111,6 +111,17 @@ def detection_hits(
     skip = where.split(rt, "truck_detections", event, [ref]) if where is not None else set()
     hits = rt.engine.evaluate("truck_detections", event, rule_state, skip=skip)
     return [h.model_copy(update={"based_on": [*h.based_on, ref]}) for h in hits]
+
+
+def detections_hits(
+    rt: Runtime,
+    found: Iterable[tuple[CompiledFenceSet, Detection]],
+    rule_state: MutableMapping[str, Any],
+    where: Where | None = None,
+) -> list[RuleHit]:
+    """The rule hits of geo detections, each with the fence set that found it (a fix's, a
+    tick's silent trucks, a fence set's replacement: one function for all three)."""
+    return [h for fences, det in found for h in detection_hits(rt, fences, det, rule_state, where)]
 
 
 def rekeyed_outputs(where: Where) -> list[Output]:

@@ -14,27 +14,29 @@ which pauses the partition and retries until there is room (skipping it would lo
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING
 
 import faust
 
 from loop.calendar import Basis
-from loop.cases import raise_level
-from loop.state_machine import open_task, recompute_deadlines
-from loop.supervision import due
+from loop.decide import Context
+from loop.decide.tasks import TaskDecision, command_key, on_command, on_disposition
+from loop.decide.tasks import supervise as supervise_one
+from loop.supervision import overdue
 from loop.tasks import OPEN, TaskCase, TaskCommand
-from loop.verdicts import judge, repeated
+from loop.verdicts import repeated
 from schemas.errors import ValidationFailed
 from schemas.ingest import decode_source
 from schemas.records import Disposition, TaskEvent, TaskState, VerdictOutcome
 from sinks.errors import storage_full
 from streams.due import due_times, task_due
-from streams.effects import Output, output, to_department
+from streams.effects import Output, output
+from streams.handle import TASKS, context, decide, load
 from streams.ingest import ingest, send_dead_letter
 from streams.logs import correlation, get_logger
-from streams.notify import supervision_notifications
 
 if TYPE_CHECKING:
     from streams.app import RiskLoopApp
@@ -43,8 +45,8 @@ log = get_logger(__name__)
 
 
 def load_case(app: RiskLoopApp, task_id: str) -> TaskCase | None:
-    """The task's case (decoded once after a restore, then kept decoded)."""
-    return app.riskloop_tables.tasks.decoded(task_id, TaskCase)
+    """The task's case, read without deciding (due times, a verdict on a repeat)."""
+    return load(app, TASKS, task_id)
 
 
 async def handle_command(app: RiskLoopApp, event: faust.EventT) -> list[Output]:
@@ -70,43 +72,23 @@ def open_from_command(app: RiskLoopApp, raw: bytes) -> list[Output]:
     a warning that joined a case raises the case's task to its level (``loop.cases``)."""
     rt = app.riskloop_runtime
     command = TaskCommand.model_validate_json(raw)
-    alert, template, rec = command.alert, command.template, command.recurrence
-    from loop import ids
-
-    if alert.case_task_id:
-        return raise_case(app, command)
-    task_id = ids.task_id(alert.alert_id)
-    if load_case(app, task_id) is not None:
-        return []
-    with correlation(alert.correlation_id, alert_id=alert.alert_id):
-        case, events = open_task(
-            alert, template, rt.routing, rt.loop, rt.clock.now(), recurrence=rec
-        )
-        outputs = store_and_publish(app, None, case, events)
-        rt.metrics.tasks_created.labels(case.task.department, case.task.level.value).inc()
-        log.info(
-            "task opened", task_id=case.task_id, department=case.task.department,
-            deadline_basis=case.task.deadline_basis.value, no_route=case.routing_note,
-        )  # fmt: skip
-        return outputs
-
-
-def raise_case(app: RiskLoopApp, command: TaskCommand) -> list[Output]:
-    """Raise a case's task to the level of a warning that joined it; a case whose task is
-    missing (its opening went to the dead-letter topic) is logged and left."""
-    rt = app.riskloop_runtime
-    alert = command.alert
-    task_id = str(alert.case_task_id)
-    before = load_case(app, task_id)
-    if before is None:
-        log.warning("case task missing", task_id=task_id, alert_id=alert.alert_id)
-        return []
+    alert, ctx = command.alert, context(app)
+    task_id = command_key(command)
     with correlation(alert.correlation_id, alert_id=alert.alert_id, task_id=task_id):
-        case, events = raise_level(before, alert, command.template, rt.loop, rt.clock.now())
-        if not events:
-            return []
-        log.info("case task raised", task_id=task_id, level=case.task.level.value)
-        return store_and_publish(app, before, case, events, republish=True)
+        decision = decide(app, TASKS, task_id, lambda case: on_command(case, command, ctx))
+        case = decision.state
+        if decision.note == "no_case":
+            log.warning("case task missing", task_id=task_id, alert_id=alert.alert_id)
+        elif decision.note == "raised" and case is not None:
+            log.info("case task raised", task_id=task_id, level=case.task.level.value)
+        elif decision.note == "opened" and case is not None:
+            rt.metrics.tasks_created.labels(case.task.department, case.task.level.value).inc()
+            log.info(
+                "task opened", task_id=case.task_id, department=case.task.department,
+                deadline_basis=case.task.deadline_basis.value, no_route=case.routing_note,
+            )  # fmt: skip
+        _observe(app, decision)
+        return decision.messages
 
 
 async def handle_disposition(app: RiskLoopApp, event: faust.EventT) -> list[Output]:
@@ -118,22 +100,22 @@ async def handle_disposition(app: RiskLoopApp, event: faust.EventT) -> list[Outp
         return answer_repeat(app, event)
     assert isinstance(record, Disposition)
     rt = app.riskloop_runtime
-    before = load_case(app, record.task_id)
-    case, events, verdict = judge(before, record, rt.loop, rt.clock.now())
-    answer = output("verdicts", record.task_id, verdict)
-    if case is None or verdict.outcome is VerdictOutcome.refused:
+    ctx = context(app)
+    decision = decide(app, TASKS, record.task_id, lambda case: on_disposition(case, record, ctx))
+    verdict = decision.verdict
+    assert verdict is not None
+    if verdict.outcome is VerdictOutcome.refused:
         reason = verdict.reason or "loop_error"
         rt.metrics.dispositions_rejected.labels(reason).inc()
         await send_dead_letter(
             app, "dispositions", event,
             ValidationFailed(reason, f"{reason}: {record.task_id}: {verdict.message}", "task_id"),
         )  # fmt: skip
-        return [answer]
-    with correlation(case.task.correlation_id, task_id=case.task_id):
-        extra = [answer]
-        if any(e.to_state is TaskState.disposed for e in events):
-            extra.append(output("feedback", case.task.entity, case))
-        return store_and_publish(app, before, case, events, extra)
+        return decision.messages
+    task = decision.state.task if decision.state is not None else None
+    with correlation(task.correlation_id if task else "", task_id=record.task_id):
+        _observe(app, decision)
+        return decision.messages
 
 
 def answer_repeat(app: RiskLoopApp, event: faust.EventT) -> list[Output]:
@@ -153,62 +135,33 @@ def answer_repeat(app: RiskLoopApp, event: faust.EventT) -> list[Output]:
     return [output("verdicts", record.task_id, verdict)]
 
 
-def store_and_publish(
-    app: RiskLoopApp,
-    before: TaskCase | None,
-    case: TaskCase,
-    events: list[TaskEvent],
-    extra: list[Output] | None = None,
-    *,
-    republish: bool = False,
-) -> list[Output]:
-    """Store the case; what to send: the task when it (re)enters a department, every event on
-    ``tasks.events``, the task and its events to the sinks."""
-    rt = app.riskloop_runtime
-    task = case.task
-    outputs: list[Output] = []
-    if (
-        before is None
-        or before.task.department != task.department
-        or task.state is TaskState.dispatched
-        or republish
-    ):
-        outputs.append(to_department(task.department, task.task_id, task, sink="task"))
-    else:
-        outputs.append(output("", task.task_id, task, sink="task"))
-    outputs += [output("task_events", ev.task_id, ev, sink="task_event") for ev in events]
-    outputs += extra or []
-    app.riskloop_tables.tasks[case.task_id] = case
-    for ev in events:
-        rt.metrics.task_transitions.labels(ev.department, ev.to_state.value).inc()
-        _observe_durations(app, case, ev)
-    return outputs
-
-
-def _observe_durations(app: RiskLoopApp, case: TaskCase, ev: TaskEvent) -> None:
+def _observe(app: RiskLoopApp, decision: TaskDecision) -> None:
+    """Count a task decision's transitions and ladder steps."""
     m = app.riskloop_runtime.metrics
-    start: datetime = case.task.created_at
-    if ev.to_state is TaskState.signed:
-        m.time_to_sign.labels(ev.department).observe(max(0.0, (ev.at - start).total_seconds()))
-    elif ev.to_state is TaskState.disposed:
-        m.time_to_dispose.labels(ev.department).observe(max(0.0, (ev.at - start).total_seconds()))
+    case = decision.state
+    for ev in decision.events:
+        m.task_transitions.labels(ev.department, ev.to_state.value).inc()
+        if case is not None:
+            _observe_durations(app, case, ev)
+    for step in decision.steps:
+        m.supervision.labels(step.kind.value, step.department).inc()
 
 
 async def supervise(
-    app: RiskLoopApp, tasks: MutableMapping[str, Any], partition: int = 0
+    app: RiskLoopApp, tasks: Iterable[str], partition: int = 0
 ) -> tuple[int, list[Output]]:
-    """Tick body: raise due ladder steps for the open tasks in ``tasks``; refresh the gauges.
-    How many steps were raised, and what to send.
+    """Tick body: raise due ladder steps for the open tasks ``tasks`` names; refresh the
+    gauges. How many steps were raised, and what to send.
 
     Only a task whose next step is due (``streams/due.py``: its time is computed once per
-    stored case) is judged, and a provisional one when the calendar may have changed; the
-    others cost the tick a comparison. A task that fails here (a stored value that no longer
-    reads, a bug in one decision) is logged, counted and skipped: the other tasks, and the
-    rest of the tick, go on.
+    stored case) is judged (``loop.decide.tasks.supervise``), and a provisional one when the
+    calendar may have changed; the others cost the tick a comparison. A task that fails here (a
+    stored value that no longer reads, a bug in one decision) is logged, counted and skipped:
+    the other tasks, and the rest of the tick, go on.
     """
     rt = app.riskloop_runtime
-    now = rt.clock.now()
-    ts = now.timestamp()
+    ctx = context(app)
+    ts = ctx.now.timestamp()
     times = due_times(app, f"tasks:{partition}")
     recount = times.refresh((id(rt.loop), id(rt.loop.calendar)), task_due(rt.loop))
     held: set[str] = set()
@@ -224,10 +177,16 @@ async def supervise(
             held.add(task_id)
             provisional = recount and case.task.deadline_basis is Basis.provisional
             if provisional or times.due(task_id, case) <= ts:
-                case, n, out = _supervise_one(app, case, now)
-                raised += n
-                outputs += out
-            _count(case, now, open_by_dept, overdue_by_dept)
+                decision = decide(app, TASKS, task_id, partial(_supervise, ctx=ctx))
+                case = decision.state or case
+                raised += len(decision.steps)
+                outputs += decision.messages
+                _observe(app, decision)
+                if decision.note == "recounted":
+                    rt.metrics.deadlines_recounted.labels(case.task.department).inc()
+                    reason = decision.events[0].reason
+                    log.info("deadlines recounted", task_id=task_id, reason=reason)
+            _count(case, ctx.now, open_by_dept, overdue_by_dept)
         except Exception as exc:  # one task must never stop supervision of the others
             if storage_full(exc):
                 raise  # the tick is retried whole when there is room (pipeline.py)
@@ -247,40 +206,25 @@ async def supervise(
     return raised, outputs
 
 
+def _supervise(case: TaskCase | None, ctx: Context) -> TaskDecision:
+    return TaskDecision(None) if case is None else supervise_one(case, ctx)
+
+
 def _count(
     case: TaskCase, now: datetime, open_by_dept: dict[str, int], overdue_by_dept: dict[str, int]
 ) -> None:
-    """One open task in the partition's gauges: open, and overdue if a deadline passed."""
+    """One open task in the partition's gauges: open, and overdue as the ladder means it
+    (``loop.supervision.overdue``)."""
     dept = case.task.department
     open_by_dept[dept] = open_by_dept.get(dept, 0) + 1
-    if now > case.task.dispose_deadline or (
-        case.signed_at is None and now > case.task.sign_deadline
-    ):
+    if overdue(case.task, now):
         overdue_by_dept[dept] = overdue_by_dept.get(dept, 0) + 1
 
 
-def _supervise_one(
-    app: RiskLoopApp, case: TaskCase, now: datetime
-) -> tuple[TaskCase, int, list[Output]]:
-    """One open task: recount provisional deadlines, raise due ladder steps; the case after,
-    how many steps were raised and what to send."""
-    rt = app.riskloop_runtime
-    task_id = case.task_id
-    recounted, notes = recompute_deadlines(case, rt.loop, now)
-    outputs: list[Output] = []
-    if notes:
-        outputs += store_and_publish(app, case, recounted, notes, republish=True)
-        rt.metrics.deadlines_recounted.labels(recounted.task.department).inc()
-        log.info("deadlines recounted", task_id=task_id, reason=notes[0].reason)
-        case = recounted
-    new, events = due(case, now, rt.loop)
-    if not events:
-        return case, 0, outputs
-    outputs += [output("supervision", ev.task_id, ev, sink="supervision") for ev in events]
-    # 催办/督办/通报 also reach the department that must act, on its own task topic
-    outputs += [to_department(ev.department, ev.task_id, ev) for ev in events]
-    outputs += supervision_notifications(rt, case, events)  # the department, lead, supervisor
-    app.riskloop_tables.tasks[task_id] = new
-    for ev in events:
-        rt.metrics.supervision.labels(ev.kind.value, ev.department).inc()
-    return new, len(events), outputs
+def _observe_durations(app: RiskLoopApp, case: TaskCase, ev: TaskEvent) -> None:
+    m = app.riskloop_runtime.metrics
+    start: datetime = case.task.created_at
+    if ev.to_state is TaskState.signed:
+        m.time_to_sign.labels(ev.department).observe(max(0.0, (ev.at - start).total_seconds()))
+    elif ev.to_state is TaskState.disposed:
+        m.time_to_dispose.labels(ev.department).observe(max(0.0, (ev.at - start).total_seconds()))

@@ -7,7 +7,7 @@ agent, on the worker that owns that partition, handles exactly the keys held in 
 partition of the store. After a restart or a rebalance the new owner gets the ticks:
 no task escapes supervision because a worker went away.
 
-Two kinds of tick share the topic. The leader's ``b"tick"`` runs what the wall clock decides
+Two kinds of tick share the topic (``schemas.internal.Tick``). The leader's wall tick runs what the wall clock decides
 (deadlines, warnings falling quiet, dedup expiry, hot-load clean-up). Its handler then sends
 the partition's *event* clocks (streams/clocks.py) back to the same partition as a clock tick,
 and silences (absence rules, silent trucks) are judged when that arrives: a clock tick carries
@@ -17,24 +17,23 @@ checkpoint: streams/checkpoint.py) it judges the very same silences again.
 
 from __future__ import annotations
 
-import json
 from functools import partial
 from typing import TYPE_CHECKING
 
-from geo.detect import fences_changed
-from geo.detect import tick as geo_tick
-from geo.vehicle import VehicleState
+from geo.detection import Detection
+from geo.fences import CompiledFenceSet
 from loop.deadlines import CST
-from loop.warnings import EntityWarnings
-from loop.warnings import tick as warnings_tick
+from loop.decide.vehicles import fences_replaced, tick_vehicle
+from loop.decide.warnings import tick_change
 from rules.durations import to_datetime
-from schemas.records import Alert
-from streams.alerting import change_warnings, load_warnings, raise_warnings
+from schemas.internal import Tick, TickKind, read_tick
+from streams.alerting import change_entity, raise_warnings
 from streams.drift import report_drift
 from streams.due import due_times, silences_context, warnings_due
 from streams.effects import Output, output
+from streams.handle import VEHICLES, WARNINGS, context, decide, keys, load, rule_state
 from streams.logs import get_logger
-from streams.scoring import Scored, Where, count_rule_errors, detection_hits, rekeyed_outputs
+from streams.scoring import Scored, Where, count_rule_errors, detections_hits, rekeyed_outputs
 from streams.state import current_scope
 from streams.tasks import supervise
 
@@ -49,25 +48,18 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 
-WALL_TICK = b"tick"
+WALL_TICK = Tick(kind=TickKind.wall).model_dump_json().encode()
+"""The leader's wall tick (``b"tick"`` before ticks were records: still read, for one release)."""
 
 
 def clock_tick(clocks: dict[str, float]) -> bytes:
-    """A clock tick's bytes: the event-time clocks of one partition, by source.
+    """A clock tick's bytes: the event-time clocks of one partition, by source (sorted, so the
+    same clocks make the same bytes).
 
-    >>> read_clock_tick(clock_tick({"equipment": 1700000000.0}))
+    >>> read_tick(clock_tick({"equipment": 1700000000.0})).clocks
     {'equipment': 1700000000.0}
     """
-    return json.dumps({"clocks": clocks}, sort_keys=True).encode()
-
-
-def read_clock_tick(raw: bytes) -> dict[str, float]:
-    """The clocks a clock tick carries; ``ValueError`` if ``raw`` is not one."""
-    try:
-        clocks = json.loads(raw)["clocks"]
-        return {str(s): float(t) for s, t in clocks.items()}
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise ValueError(f"not a tick: {raw[:60]!r}") from exc
+    return Tick(kind=TickKind.clock, clocks=dict(sorted(clocks.items()))).model_dump_json().encode()
 
 
 def tick_message(raw: bytes, partition: int) -> Output:
@@ -78,14 +70,14 @@ def tick_message(raw: bytes, partition: int) -> Output:
 async def tick_partition(app: RiskLoopApp, partition: int, raw: bytes = WALL_TICK) -> list[Output]:
     """Everything time changes for the keys of ``partition``: a wall tick or a clock tick;
     what to send (the effect runner sends it: streams/effects.py)."""
-    if raw == WALL_TICK:
-        return await wall_tick(app, partition)
     try:
-        clocks = read_clock_tick(raw)
+        tick = read_tick(raw)
     except ValueError as exc:
         log.warning("tick ignored", partition=partition, error=str(exc))
         return []
-    return await silences(app, partition, clocks)
+    if tick.kind is TickKind.wall:
+        return await wall_tick(app, partition)
+    return await silences(app, partition, tick.clocks)
 
 
 async def wall_tick(app: RiskLoopApp, partition: int) -> list[Output]:
@@ -93,13 +85,12 @@ async def wall_tick(app: RiskLoopApp, partition: int) -> list[Output]:
 
     A tick is an event of ``partition``: the tables it iterates hold that partition's keys."""
     rt = app.riskloop_runtime
-    tables = app.riskloop_tables
     now = rt.clock.now()
     _calendar_gauge(rt, now)
     await report_drift(app)  # score drift is found while scoring: tell people within a tick
     outputs = await _hotload_cleanup(app, partition)
     outputs += _quiet_warnings(app, partition, now)
-    outputs += (await supervise(app, tables.tasks, partition))[1]
+    outputs += (await supervise(app, keys(app, "tasks"), partition))[1]
     # ids are stored with their event time, so they expire by the newest event time seen, not
     # the wall clock: a replay of 2013 data must still catch a re-sent 2013 record
     if rt.event_watermark:
@@ -115,20 +106,19 @@ def _quiet_warnings(app: RiskLoopApp, partition: int, now: datetime) -> list[Out
     """Warnings falling quiet, silences starting or ending: only entities with something due
     (``streams/due.py``), every entity when the silences or the config changed."""
     rt = app.riskloop_runtime
+    ctx = context(app)
     times = due_times(app, f"warnings:{partition}")
     every = times.refresh(silences_context(rt.silences, rt.loop, now), warnings_due(rt.loop))
     ts = now.timestamp()
     held: set[str] = set()
     outputs: list[Output] = []
-    for entity in list(app.riskloop_tables.warnings):
-        state = load_warnings(app, entity)
+    for entity in keys(app, "warnings"):
+        state = load(app, WARNINGS, entity)
         if state is None:
             continue
         held.add(entity)
         if every or times.due(entity, state) <= ts:
-            outputs += change_warnings(
-                app, entity, [partial(_tick_warnings, now=now, rt=rt)], store_quiet=False
-            )[1]
+            outputs += change_entity(app, entity, [tick_change(ctx)], ctx, store_quiet=False)[1]
     times.keep_only(held)
     return outputs
 
@@ -140,8 +130,7 @@ async def silences(app: RiskLoopApp, partition: int, clocks: dict[str, float]) -
     truck_clock = clocks.get("trucks")
     if truck_clock is not None:
         clocks["truck_detections"] = truck_clock  # rules on detections run on the trucks' time
-    view = app.riskloop_tables.rule_state
-    scored = Scored(hits=rt.engine.tick(clocks, view))
+    scored = Scored(hits=rt.engine.tick(clocks, rule_state(app)))
     outputs: list[Output] = []
     if truck_clock is not None:
         where = _where(app, partition)
@@ -162,19 +151,15 @@ def _where(app: RiskLoopApp, partition: int) -> Where:
 
 def _tick_vehicles(app: RiskLoopApp, partition: int, now: datetime, where: Where) -> list[RuleHit]:
     """Release held-back fixes and report silent trucks; the rule hits of what was found."""
-    rt, tables = app.riskloop_runtime, app.riskloop_tables
-    hits: list[RuleHit] = []
-    for key in list(tables.vehicles):
-        fences, raw = rt.fence_sets.get(key.partition("|")[0]), tables.vehicles.get(key)
-        if fences is None or not raw:
+    rt = app.riskloop_runtime
+    found: list[tuple[CompiledFenceSet, Detection]] = []
+    for key in keys(app, "vehicles"):
+        fences = rt.fence_sets.get(key.partition("|")[0])
+        if fences is None:
             continue
-        before = VehicleState.from_dict(raw)
-        vehicle, detections = geo_tick(before, now, fences)
-        if detections or vehicle != before:
-            tables.vehicles[key] = vehicle
-        for det in detections:
-            hits.extend(detection_hits(rt, fences, det, tables.rule_state, where))
-    return hits
+        decision = decide(app, VEHICLES, key, partial(tick_vehicle, now=now, fences=fences))
+        found += [(fences, det) for det in decision.detections]
+    return detections_hits(rt, found, rule_state(app), where)
 
 
 def _calendar_gauge(rt: Runtime, now: datetime) -> None:
@@ -184,38 +169,24 @@ def _calendar_gauge(rt: Runtime, now: datetime) -> None:
     rt.metrics.calendar_days_left.set(0 if until is None else (until - today).days + 1)
 
 
-def _tick_warnings(
-    state: EntityWarnings | None, *, now: datetime, rt: Runtime
-) -> tuple[EntityWarnings | None, list[Alert]]:
-    if state is None:
-        return None, []
-    return warnings_tick(state, now, rt.loop, rt.silences)
-
-
 async def _hotload_cleanup(app: RiskLoopApp, partition: int) -> list[Output]:
     """Drop state of removed rules; close "inside" states of removed fences (exit events)."""
     rt = app.riskloop_runtime
     control = app.riskloop_control
-    tables = app.riskloop_tables
     done_rules, done_fences = rt.cleanup_done.get(partition, (0, 0))
     removed = control.removed_rules[done_rules:]
     if removed:
-        rt.engine.cleanup(tables.rule_state, removed)
+        rt.engine.cleanup(rule_state(app), removed)
     changes = control.fence_changes[done_fences:]
-    scored = Scored()
     where = _where(app, partition)
+    found: list[tuple[CompiledFenceSet, Detection]] = []
+    now = rt.clock.now()
     for old, new in changes:
         prefix = f"{new.name}|"
-        for key in [k for k in tables.vehicles if k.startswith(prefix)]:
-            raw = tables.vehicles.get(key)
-            if not raw:
-                continue
-            vehicle, detections = fences_changed(
-                VehicleState.from_dict(raw), old, new, rt.clock.now()
-            )
-            tables.vehicles[key] = vehicle
-            for det in detections:
-                scored.hits.extend(detection_hits(rt, new, det, tables.rule_state, where))
+        for key in [k for k in keys(app, "vehicles") if k.startswith(prefix)]:
+            replace = partial(fences_replaced, old=old, new=new, now=now)
+            found += [(new, det) for det in decide(app, VEHICLES, key, replace).detections]
+    scored = Scored(hits=detections_hits(rt, found, rule_state(app), where))
     outputs = rekeyed_outputs(where)
     if scored.hits:
         outputs += (await raise_warnings(app, scored))[1]

@@ -52,6 +52,7 @@ from streams.api.bodies import (
 from streams.api.privacy import MaskedView, bind_view
 from streams.control import keyring
 from streams.control_keys import publication_key
+from streams.handle import PROFILES, load
 from streams.logs import get_logger
 from streams.state import plain
 from streams.verdicts import API_VERDICT_TIMEOUT, VerdictWatch, door_problem
@@ -313,7 +314,7 @@ def register(app: RiskLoopApp) -> None:
             """Runs on the worker that owns the partition of ``uscc`` on the profile events
             topic (the profiles' key); others forward to it."""
             uscc = request.match_info["uscc"]
-            profile = app.riskloop_tables.profiles.get(uscc)
+            profile = load(app, PROFILES, uscc)
             if profile is None:
                 raise ApiError(404, f"no profile of {uscc} yet")
             return self.json(plain(profile))

@@ -54,3 +54,31 @@ async def test_alerts_and_task_commands_per_input_event(app: RiskLoopApp, sent: 
     assert len(opened) == len({c["alert"]["alert_id"] for c in commands}) - len(
         {c["alert"]["alert_id"] for c in raised} - opened
     )
+
+
+async def test_every_task_command_opens_or_changes_a_task(app: RiskLoopApp, sent: Sent) -> None:
+    """A task command only when a task must open or change (issue #16: 20,000 events once made
+    10,502 commands for 809 tasks): fed to the real task agent, each command of the sample
+    opens its task or raises its case's task — none finds nothing to do."""
+    from tests.streams.test_redelivery import _on_topic
+
+    events = generate(EVENTS, seed=7)
+    async with AsyncExitStack() as stack:
+        agents = {s: await stack.enter_async_context(app.agents[s].test_context()) for s in SOURCES}
+        for e in events:
+            await agents[e.source].put(json.dumps(e.event).encode(), key=e.key.encode())
+    await put_rekeyed(app, [(k, v) for t, k, v in sent.messages if t == "riskloop.rekeyed"])
+    commands = [(k, v) for t, k, v in sent.messages if t == "riskloop.task-commands"]
+    idle: list[bytes | None] = []
+    async with app.agents["tasks"].test_context() as agent:
+        _on_topic(agent, app.riskloop_topics.task_commands.get_topic_name())
+        for key, value in commands:
+            before = len(sent.messages)
+            await agent.put(value, key=key)
+            if not any(t == "tasks.events" for t, _, _ in sent.messages[before:]):
+                idle.append(key)
+    opened = {k for t, k, _ in sent.messages if t == "tasks.events"}
+    print(f"\n{EVENTS} events: {len(commands)} task commands, {len(opened)} tasks, "
+          f"{len(idle)} commands that changed nothing")  # fmt: skip
+    assert len(opened) > 50, "the sample opened too few tasks to say anything"
+    assert idle == []

@@ -70,9 +70,9 @@ def _on_topic(agent: Any, topic: str) -> None:
 
 
 def _occurrences(app: RiskLoopApp, entity: str) -> dict[str, int]:
-    from streams.alerting import load_warnings
+    from streams.handle import WARNINGS, load
 
-    state = load_warnings(app, entity)
+    state = load(app, WARNINGS, entity)
     assert state is not None
     return {fp: w.occurrences for fp, w in state.warnings.items()}
 
@@ -293,8 +293,10 @@ async def test_a_profile_event_for_this_partition_is_applied_here_not_sent(
 async def test_a_profile_event_for_another_partition_is_still_sent(
     app: RiskLoopApp, sent: Sent
 ) -> None:
-    from loop.subject import Subject
-    from streams.alerting import profile_output
+    from datetime import datetime
+
+    from loop.decide.warnings import profile_message
+    from schemas.internal import ProfileEvent
     from streams.effects import run
     from streams.rekey import partition_of
 
@@ -307,13 +309,15 @@ async def test_a_profile_event_for_another_partition_is_still_sent(
         await run(
             app,
             [
-                profile_output(
-                    uscc,
-                    "complaint",
-                    "2026-01-01T00:00:00+08:00",
-                    "r",
-                    None,
-                    Subject("某某餐饮店", "文三路1号", "卫生差"),
+                profile_message(
+                    ProfileEvent(
+                        uscc=uscc,
+                        kind="complaint",
+                        at=datetime.fromisoformat("2026-01-01T00:00:00+08:00"),
+                        ref="r",
+                        entity_name="某某餐饮店",
+                        entity_address="文三路1号",
+                    )
                 )  # fmt: skip
             ],
         )

@@ -19,8 +19,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from schemas.validation.pii import mask_address
-from streams.alerting import load_warnings
 from streams.app import RiskLoopApp
+from streams.handle import WARNINGS, load
 from tests.streams.conftest import Sent
 from tests.streams.test_redelivery import _inspect, _on_topic
 from tests.streams.test_skeleton import encode, inspection
@@ -67,7 +67,7 @@ async def test_inspected_enterprise_named_on_warning_and_task(app: RiskLoopApp, 
     # the SQL record (what the API and `riskloop alerts show` read) carries the evidence in
     # brief and the notified changes; the alerts topic carries neither (loop/alert_topic.py)
     assert all(a["evidence_records"] == [] and a["history"] == [] for a in alerts)
-    state = load_warnings(app, USCC)
+    state = load(app, WARNINGS, USCC)
     assert state is not None
     stored = state.warnings[alerts[-1]["fingerprint"]].to_alert()
     records = stored.evidence_records

@@ -6,8 +6,9 @@ import json
 from datetime import timedelta
 
 from loop.config import ProfileConfig
-from loop.profile import EntityProfile, ProfileEvent, inspection_kind, record
+from loop.profile import EntityProfile, inspection_kind, record
 from loop.subject import subject_of
+from schemas.internal import ProfileEvent
 from schemas.records import InspectionOutcome, InspectionResult
 
 from .conftest import T0, USCC

@@ -1,0 +1,51 @@
+"""An enterprise's profile (一企一档): which events enter it, and what one does to it.
+
+Source events that name an enterprise — an inspection result (by its outcome) or a complaint —
+enter its profile, as do its new warnings and its tasks' disposals (``loop/decide/warnings.py``,
+``loop/decide/feedback.py``). Profiles are keyed by USCC, so each goes to the owning partition
+as a :class:`~loop.profile.ProfileEvent` and is applied there by :func:`apply_profile_event`.
+"""
+
+from __future__ import annotations
+
+from loop.decide import Context, Decision
+from loop.profile import EntityProfile, inspection_kind, record
+from loop.subject import Subject
+from schemas.internal import ProfileEvent
+from schemas.records import InspectionResult, Record
+
+PROFILE_KIND = {"inspections": "inspection", "complaints": "complaint"}
+"""The sources whose events enter the profile of the enterprise they name, and as what (an
+inspection by its outcome: ``inspection_fail`` …)."""
+
+
+def source_profile_event(
+    source: str, record_: Record, subject: Subject | None = None
+) -> ProfileEvent | None:
+    """The profile event of a source event, if it names an enterprise that has a profile.
+
+    ``subject``: the name and address the event gave (``loop.subject.subject_of``)."""
+    uscc = getattr(record_, "uscc", None)
+    kind = PROFILE_KIND.get(source)
+    if kind is None or not uscc:
+        return None
+    if isinstance(record_, InspectionResult):
+        kind = inspection_kind(record_.outcome)
+    return ProfileEvent(
+        uscc=uscc, kind=kind, at=getattr(record_, "event_time"),  # noqa: B009
+        ref=getattr(record_, "event_id"), region_code=getattr(record_, "region_code", None),  # noqa: B009
+        entity_name=subject.name if subject else None,
+        entity_address=subject.address if subject else None,
+    )  # fmt: skip
+
+
+def apply_profile_event(
+    profile: EntityProfile | None, event: ProfileEvent, ctx: Context
+) -> Decision[EntityProfile]:
+    """The profile with ``event`` added (the same profile when it holds the event already)."""
+    new = record(
+        profile, event.uscc, event.kind, event.at, event.ref,
+        config=ctx.config.profile, region_code=event.region_code,
+        entity_name=event.entity_name, entity_address=event.entity_address,
+    )  # fmt: skip
+    return Decision(new)

@@ -1,0 +1,151 @@
+"""The one place a handler's state is loaded and stored: load → decide → store.
+
+Handlers decide through the pure deciders of ``loop/decide/`` (``(state, message, context) ->
+Decision``); :func:`decide` is the only code of the worker's handlers that reads or writes the
+partition store's tables (``app.riskloop_tables``, streams/state.py): it loads the state of
+one key through a :class:`Slot`, calls the decider, stores the new state when the decider
+changed it (a decider that changed nothing returns the state it was given: no changelog
+record) and returns the decision, whose messages the handler returns to the agents' boundary
+for the effect runner to send (streams/effects.py, ``run``: after the handler returned, inside
+the event's checkpoint scope, so an event's writes and sends stand or fall together).
+``tests/unit/test_effects_scan.py`` keeps every other module of ``streams/`` off the tables.
+
+The engines that keep their state as a mapping (the rules' windows, a truck's geo state, via
+``rules/`` and ``geo/``) are handed the table views from here as well (:func:`rule_state`,
+:func:`vehicles`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from geo.vehicle import VehicleState
+from loop.decide import Context, Decision
+from loop.decide.feedback import FeedbackState, labelled_rules
+from loop.profile import EntityProfile
+from loop.tasks import TaskCase
+from loop.warnings import EntityWarnings
+from schemas.internal import TaskFeedback
+
+if TYPE_CHECKING:
+    from streams.app import RiskLoopApp
+    from streams.tables import Tables
+
+S = TypeVar("S")
+D = TypeVar("D", bound=Decision[Any])
+M = TypeVar("M", bound=BaseModel)
+
+
+class Slot(Generic[S]):
+    """How one kind of state is kept in the tables: read for a key, written back."""
+
+    def load(self, tables: Tables, key: str) -> S | None:
+        raise NotImplementedError
+
+    def store(self, tables: Tables, key: str, new: S, before: S | None) -> None:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class ModelSlot(Slot[M]):
+    """A pydantic value in one table (decoded once after a restore, then kept decoded)."""
+
+    table: str
+    model: type[M]
+
+    def load(self, tables: Tables, key: str) -> M | None:
+        view = getattr(tables, self.table)
+        value: M | None = view.decoded(key, self.model)
+        return value
+
+    def store(self, tables: Tables, key: str, new: M, before: M | None) -> None:
+        getattr(tables, self.table)[key] = new
+
+
+class VehicleSlot(Slot[VehicleState]):
+    """A truck's state in one fence set (``<fence set>|<plate>``): held as the object between
+    fixes, a dict once restored (streams/scoring.py, ``track``)."""
+
+    def load(self, tables: Tables, key: str) -> VehicleState | None:
+        raw = tables.vehicles.get(key)
+        return VehicleState.from_dict(raw) if raw else None
+
+    def store(self, tables: Tables, key: str, new: VehicleState, before: Any) -> None:
+        tables.vehicles[key] = new
+
+
+class FeedbackSlot(Slot[FeedbackState]):
+    """A disposal's states on the entity's partition, keyed by the entity: its warnings, and
+    the precision counters of the rules the disposed task's warning names
+    (``loop.decide.feedback.labelled_rules``), which are read from those warnings."""
+
+    def __init__(self, case: TaskFeedback) -> None:
+        self.case = case
+
+    def load(self, tables: Tables, key: str) -> FeedbackState:
+        warnings = WARNINGS.load(tables, key)
+        zero = {"confirmed": 0, "false_alarm": 0}
+        counters = {
+            rule: dict(tables.precision.get(rule) or zero)
+            for rule in labelled_rules(warnings, self.case)
+        }
+        return FeedbackState(warnings, counters)
+
+    def store(
+        self, tables: Tables, key: str, new: FeedbackState, before: FeedbackState | None
+    ) -> None:
+        if new.warnings is not None and (before is None or new.warnings is not before.warnings):
+            WARNINGS.store(tables, key, new.warnings, None)
+        for rule, counter in new.counters.items():
+            if before is None or before.counters.get(rule) != counter:
+                tables.precision[rule] = counter
+
+
+WARNINGS = ModelSlot("warnings", EntityWarnings)
+TASKS = ModelSlot("tasks", TaskCase)
+PROFILES = ModelSlot("profiles", EntityProfile)
+VEHICLES = VehicleSlot()
+
+
+def decide(app: RiskLoopApp, slot: Slot[S], key: str, decider: Callable[[S | None], D]) -> D:
+    """Load ``key``'s state, decide, store the new state if the decider changed it; the
+    decision (its messages are for the effect runner: return them to the agents' boundary)."""
+    tables = app.riskloop_tables
+    before = slot.load(tables, key)
+    decision = decider(before)
+    if decision.state is not None and decision.state is not before:
+        slot.store(tables, key, decision.state, before)
+    return decision
+
+
+def load(app: RiskLoopApp, slot: Slot[S], key: str) -> S | None:
+    """Read ``key``'s state without deciding (a verdict on a repeat, due times, the API)."""
+    return slot.load(app.riskloop_tables, key)
+
+
+def keys(app: RiskLoopApp, table: str) -> list[str]:
+    """The keys of ``table`` in the partition being handled (what a tick looks after)."""
+    return list(getattr(app.riskloop_tables, table))
+
+
+def context(app: RiskLoopApp) -> Context:
+    """The loop's configuration and hot-loaded parts as they are now, and the time."""
+    rt = app.riskloop_runtime
+    return Context(
+        config=rt.loop, now=rt.clock.now(), routing=rt.routing, silences=rt.silences,
+        notify=rt.notify,
+    )  # fmt: skip
+
+
+def rule_state(app: RiskLoopApp) -> MutableMapping[str, Any]:
+    """The rules' windows, for the rule engine (``rules/``), which keeps them in a mapping."""
+    return app.riskloop_tables.rule_state
+
+
+def vehicles(app: RiskLoopApp) -> MutableMapping[str, Any]:
+    """Trucks' geo state by ``<fence set>|<plate>``, for ``streams.scoring.track``."""
+    return app.riskloop_tables.vehicles
