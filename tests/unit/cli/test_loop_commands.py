@@ -59,13 +59,17 @@ def test_sample_is_reproducible_and_explained(tmp_path: Path) -> None:
         rows.append(p.model_dump_json())
     profiles.write_text("\n".join(rows), encoding="utf-8")
     runner = CliRunner()
-    first = runner.invoke(app, ["sample", "--n", "5", "--seed", "7", "--profiles", str(profiles)])
-    again = runner.invoke(app, ["sample", "--n", "5", "--seed", "7", "--profiles", str(profiles)])
-    other = runner.invoke(app, ["sample", "--n", "5", "--seed", "8", "--profiles", str(profiles)])
+    args = ["sample", "--n", "5", "--profiles", str(profiles), "--at", T0.isoformat()]
+    first = runner.invoke(app, [*args, "--seed", "7"])
+    again = runner.invoke(app, [*args, "--seed", "7"])
+    other = runner.invoke(app, [*args, "--seed", "8"])
     assert first.exit_code == 0, first.output
     assert first.output == again.output
     assert first.output != other.output
-    assert "5 of 40 enterprises drawn" in first.output
+    assert f"5 of 40 enterprises drawn (seed 7, at {T0.isoformat()})" in first.output
+    later = runner.invoke(app, [*args[:-1], (T0 + timedelta(days=400)).isoformat(), "--seed", "7"])
+    assert "30.00" in first.output  # at T0 the scores are as stored
+    assert later.exit_code == 0 and "30.00" not in later.output  # 400 days on they decayed
 
 
 def test_sample_names_the_bad_line(tmp_path: Path) -> None:
