@@ -131,6 +131,10 @@ class RedisViews(Sink):
 
     # ------------------------------------------------------------------ writes
 
+    async def _prepare_target(self) -> None:
+        """Connect and load the task script before the first checkpoint needs them."""
+        await self.client.script_load(_MOVE_TASK)
+
     async def _write(self, batch: Sequence[BaseModel]) -> None:
         """One MULTI/EXEC round-trip; a Redis that lost its script cache (restarted) gets the
         script loaded and the whole batch again — harmless, every write is idempotent."""
