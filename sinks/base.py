@@ -120,6 +120,7 @@ class Sink(ABC):
         self._queue: deque[tuple[int, BaseModel]] = deque()
         self._last_loaded = 0  # highest seq ever put in the queue
         self._accepted = 0  # highest seq ever accepted (a flush writes up to here)
+        self._prepared = False  # the target took a prepare or a write
         self._spilled = False  # the outbox holds records the queue does not
         self._backlog = 0  # records accepted and not yet written (= outbox rows)
         self._lock = asyncio.Lock()
@@ -185,14 +186,19 @@ class Sink(ABC):
 
     async def add_many(self, records: Iterable[BaseModel]) -> None:
         """Accept records in one outbox transaction (cheaper than one ``add`` each)."""
+        await self.add_dumped([(r, r.model_dump_json()) for r in records])
+
+    async def add_dumped(self, dumped: Sequence[tuple[BaseModel, str]]) -> None:
+        """:meth:`add_many` of records already dumped to JSON (``model_dump_json``): the
+        worker hands the same records to two sinks and dumps each once."""
         outbox = self._require_outbox()
-        items = list(records)
+        items = [record for record, _ in dumped]
         for record in items:
             if type(record).__name__ not in self._types:
                 raise UnsupportedRecord(
                     f"sink {self.name} stores {sorted(self._types)}, not {type(record).__name__}"
                 )
-        seqs = outbox.append_many((type(r).__name__, r.model_dump_json()) for r in items)
+        seqs = outbox.append_many((type(r).__name__, payload) for r, payload in dumped)
         for seq, record in zip(seqs, items, strict=True):
             if not self._spilled and len(self._queue) < self.memory_limit:
                 self._queue.append((seq, record))
@@ -241,6 +247,7 @@ class Sink(ABC):
                         f"sink {self.name}: writing {len(batch)} records failed "
                         f"({type(exc).__name__}: {exc}); they are kept and retried"
                     ) from exc
+                self._prepared = True
                 outbox.ack(batch[-1][0])
                 for _ in batch:
                     self._queue.popleft()
@@ -320,7 +327,9 @@ class Sink(ABC):
         no error here: the writes retry with backoff and prepare it then."""
         try:
             async with self._lock:
-                await self._prepare_target()
+                if not self._prepared:  # a flush that came first prepared it already
+                    await self._prepare_target()
+                    self._prepared = True
         except Exception as exc:
             log.info("sink %s: target not ready at start (%s: %s); the first write prepares it",
                      self.name, type(exc).__name__, exc)  # fmt: skip
