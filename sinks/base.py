@@ -18,6 +18,14 @@ The order that makes delivery at-least-once (and, with idempotent writes, effect
 5. ``start()`` replays whatever the outbox holds, oldest first, before anything newer: per
    sink, the target sees records in the order they were accepted.
 
+Two things keep a flush from holding up the checkpoint that waits for it (streams/outputs.py,
+``drain``). A flush writes what was held when it was called, never what arrives while it writes:
+agents keep adding during a checkpoint, and a flush that chased them ran as long as the stream
+did (the bench's commits took 4–7 s, the drain hitting its 5 s bound). And the target is made
+ready in the background as soon as the sink starts (``_prepare_target``: the SQL schema
+migrated, the Redis script loaded, the connections opened), not inside the first checkpoint,
+which used to wait ~2.5 s for it (bench/RESULTS.md, 2026-12-03 "sinks").
+
 Local failures are not the target's: a full disk makes ``add`` raise
 :class:`~sinks.errors.OutboxFull` (nothing accepted; the agent pauses and retries) and makes the
 flusher keep its batch and retry with backoff (a batch written but not trimmed from the outbox is
@@ -40,7 +48,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Iterable, Sequence
-from itertools import islice
+from itertools import islice, takewhile
 from pathlib import Path
 from typing import ClassVar, Protocol, Self
 
@@ -111,6 +119,8 @@ class Sink(ABC):
         self._outbox: Outbox | None = None
         self._queue: deque[tuple[int, BaseModel]] = deque()
         self._last_loaded = 0  # highest seq ever put in the queue
+        self._accepted = 0  # highest seq ever accepted (a flush writes up to here)
+        self._prepared = False  # the target took a prepare or a write
         self._spilled = False  # the outbox holds records the queue does not
         self._backlog = 0  # records accepted and not yet written (= outbox rows)
         self._lock = asyncio.Lock()
@@ -124,6 +134,12 @@ class Sink(ABC):
     @abstractmethod
     async def _write(self, batch: Sequence[BaseModel]) -> None:
         """Write ``batch`` (in order) to the target, idempotently, all or nothing."""
+
+    async def _prepare_target(self) -> None:
+        """Make the target ready for writes (schema, scripts, connections): run once in the
+        background when the sink starts, so the first checkpoint does not wait for it. May
+        raise: the first write then prepares what is still missing itself."""
+        return
 
     async def _close_target(self) -> None:
         """Release connections to the target (after the last flush attempt)."""
@@ -139,13 +155,15 @@ class Sink(ABC):
     async def start(self) -> None:
         """Open the outbox, queue what it still holds (replay, in order), start the flusher.
 
-        Never contacts the target: a worker must start while PostgreSQL or Redis is away.
+        Never waits for the target: a worker must start while PostgreSQL or Redis is away.
+        The flusher prepares it in the background (``_prepare_target``).
         """
         if self._outbox is not None:
             return
         self._outbox = self._open_outbox()
         try:
             self._backlog = self._outbox.count()
+            self._accepted = self._outbox.last_seq()
             self._spilled = self._backlog > 0
             self._refill()
         except BaseException:  # started all or not at all: a retry opens it again
@@ -168,20 +186,27 @@ class Sink(ABC):
 
     async def add_many(self, records: Iterable[BaseModel]) -> None:
         """Accept records in one outbox transaction (cheaper than one ``add`` each)."""
+        await self.add_dumped([(r, r.model_dump_json()) for r in records])
+
+    async def add_dumped(self, dumped: Sequence[tuple[BaseModel, str]]) -> None:
+        """:meth:`add_many` of records already dumped to JSON (``model_dump_json``): the
+        worker hands the same records to two sinks and dumps each once."""
         outbox = self._require_outbox()
-        items = list(records)
+        items = [record for record, _ in dumped]
         for record in items:
             if type(record).__name__ not in self._types:
                 raise UnsupportedRecord(
                     f"sink {self.name} stores {sorted(self._types)}, not {type(record).__name__}"
                 )
-        seqs = outbox.append_many((type(r).__name__, r.model_dump_json()) for r in items)
+        seqs = outbox.append_many((type(r).__name__, payload) for r, payload in dumped)
         for seq, record in zip(seqs, items, strict=True):
             if not self._spilled and len(self._queue) < self.memory_limit:
                 self._queue.append((seq, record))
                 self._last_loaded = seq
             else:
                 self._spilled = True
+        if seqs:
+            self._accepted = seqs[-1]
         self._backlog += len(items)
         self._publish_backlog()
         if items:
@@ -196,19 +221,23 @@ class Sink(ABC):
             self._outbox.sync()
 
     async def flush(self) -> int:
-        """Write everything held now, batch by batch; the number written.
+        """Write everything held when called, batch by batch; the number written.
 
-        Raises :class:`SinkWriteFailed` at the first batch the target refuses; that batch and
-        all after it stay held.
+        Records accepted while it writes wait for the next flush: a flush that chased them
+        would last as long as the agents keep adding (see the module docstring). Raises
+        :class:`SinkWriteFailed` at the first batch the target refuses; that batch and all
+        after it stay held.
         """
         outbox = self._require_outbox()
+        upto = self._accepted
         written = 0
         async with self._lock:
             while True:
                 self._refill()
-                if not self._queue:
+                if not self._queue or self._queue[0][0] > upto:
                     return written
-                batch = list(islice(self._queue, self.batch_size))
+                batch = list(takewhile(lambda item: item[0] <= upto,
+                                       islice(self._queue, self.batch_size)))  # fmt: skip
                 try:
                     await self._write([record for _, record in batch])
                 except SinkWriteFailed:
@@ -218,6 +247,7 @@ class Sink(ABC):
                         f"sink {self.name}: writing {len(batch)} records failed "
                         f"({type(exc).__name__}: {exc}); they are kept and retried"
                     ) from exc
+                self._prepared = True
                 outbox.ack(batch[-1][0])
                 for _ in batch:
                     self._queue.popleft()
@@ -247,6 +277,7 @@ class Sink(ABC):
         self._outbox = None
         self._queue.clear()
         self._last_loaded = 0
+        self._accepted = 0
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -265,6 +296,7 @@ class Sink(ABC):
         batch was written but could not be trimmed from the outbox: it stays queued and is
         written again) and anything unexpected all keep the batch and retry with backoff.
         """
+        await self._prepare()
         attempt = 0
         while not self._stopping.is_set():
             await self._due()
@@ -288,6 +320,19 @@ class Sink(ABC):
             log.warning("%s; retry %d in %.2f s", failure, attempt, delay)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), delay)
+
+    async def _prepare(self) -> None:
+        """One attempt at ``_prepare_target``, holding the flush lock so that a flush waits
+        for it rather than races it (two schema migrations at once). A target that is away is
+        no error here: the writes retry with backoff and prepare it then."""
+        try:
+            async with self._lock:
+                if not self._prepared:  # a flush that came first prepared it already
+                    await self._prepare_target()
+                    self._prepared = True
+        except Exception as exc:
+            log.info("sink %s: target not ready at start (%s: %s); the first write prepares it",
+                     self.name, type(exc).__name__, exc)  # fmt: skip
 
     async def _due(self) -> None:
         """Wait until something is held, then until the batch fills or ``max_delay`` passes."""

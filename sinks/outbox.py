@@ -120,6 +120,15 @@ class Outbox:
         except sqlite3.Error as exc:
             raise _error(f"cannot trim the sink outbox {self.path}", self.path, exc) from exc
 
+    def last_seq(self) -> int:
+        """The highest seq ever appended (0 for a new outbox), acknowledged or not."""
+        try:
+            row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'")
+            found = row.fetchone()
+        except sqlite3.Error as exc:
+            raise _error(f"cannot read the sink outbox {self.path}", self.path, exc) from exc
+        return int(found[0]) if found else 0
+
     def count(self) -> int:
         """Rows not yet acknowledged."""
         try:

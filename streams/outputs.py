@@ -100,7 +100,8 @@ class Outputs:
         records and the Redis one did not, the retry gives SQL the same records again
         (upserts by id: harmless)."""
         await self._started.wait()
-        await self.sql.add_many(list(records))
-        live = [r for r in records if isinstance(r, Task | Alert)]
+        dumped = [(r, r.model_dump_json()) for r in records]  # once for both outboxes
+        await self.sql.add_dumped(dumped)
+        live = [item for item in dumped if isinstance(item[0], Task | Alert)]
         if live:
-            await self.redis.add_many(live)
+            await self.redis.add_dumped(live)

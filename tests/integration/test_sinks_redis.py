@@ -135,3 +135,77 @@ async def test_rebuild_from_sql_restores_the_views(views: RedisViews, tmp_path: 
     assert await views.rebuild(store, now=T0) == 2
     assert [t.task_id for t in await views.open_tasks("xihu_market")] == ["task-1"]
     assert (await views.warnings_today(T0))["red"] == 1
+
+
+async def _dump(client: aioredis.Redis, prefix: str) -> dict[str, Any]:
+    """Every key under ``prefix`` (without it) with its members or fields, and whether it
+    expires."""
+    out: dict[str, Any] = {}
+    async for key in client.scan_iter(match=f"{prefix}*"):
+        kind = await client.type(key)
+        value: Any = (
+            sorted(await client.smembers(key)) if kind == "set" else await client.hgetall(key)
+        )
+        out[key[len(prefix) :]] = (kind, value, await client.ttl(key) > 0)
+    return out
+
+
+async def test_a_batch_leaves_the_views_as_its_records_one_by_one_do(
+    client: aioredis.Redis, tmp_path: Path
+) -> None:
+    """Warnings are written a few commands per day and batch (the last version of each per
+    day), not seven commands per record: the views must come out the same, with a warning
+    escalated twice in one batch, one seen on two days, a shadow hit, and tasks moving."""
+    records: list[Any] = [
+        make_alert(1, level=Level.yellow),
+        make_task(1),
+        make_alert(1, level=Level.orange),
+        make_alert(2, level=Level.blue),
+        make_alert(1, level=Level.red),
+        make_alert(3, level=Level.red, shadow=True),
+        make_alert(2, level=Level.yellow, last_seen=T0 + timedelta(days=1)),
+        make_task(1, state=TaskState.signed),
+        make_alert(4, level=Level.orange, last_seen=T0 + timedelta(days=1)),
+        make_alert(4, level=Level.blue, last_seen=T0 + timedelta(days=1)),
+    ]
+    run = uuid.uuid4().hex[:8]
+    one, each = f"test-batch-{run}:", f"test-each-{run}:"
+    sinks = [RedisViews(client, tmp_path / f"{n}.sqlite3", prefix=p, batch_size=100,
+                        max_delay=60) for n, p in (("one", one), ("each", each))]  # fmt: skip
+    try:
+        for sink in sinks:
+            await sink.start()
+        commands: list[int] = []
+        pipeline = client.pipeline
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            pipe = pipeline(*args, **kwargs)
+            execute = pipe.execute
+
+            async def run_counted(*a: Any, **k: Any) -> Any:
+                commands.append(len(pipe.command_stack))
+                return await execute(*a, **k)
+
+            pipe.execute = run_counted  # type: ignore[method-assign]
+            return pipe
+
+        client.pipeline = counted  # type: ignore[method-assign]
+        await sinks[0].add_many(records)
+        await sinks[0].flush()
+        client.pipeline = pipeline  # type: ignore[method-assign]
+        for record in records:
+            await sinks[1].add(record)
+            await sinks[1].flush()
+        batch, one_by_one = await _dump(client, one), await _dump(client, each)
+        assert batch == one_by_one
+        assert batch["warnings:20240603:red"] == ("set", ["fp-1.1"], True)
+        # 2 task scripts + 2 days × (≤ 4 SREM, ≤ 4 SADD + EXPIRE, HSET + EXPIRE); was 7 a warning
+        assert commands[-1] <= 2 + 2 * 14 and commands[-1] < 7 * 7
+    finally:
+        client.pipeline = pipeline  # type: ignore[method-assign]
+        for sink in sinks:
+            await sink.stop()
+        for prefix in (one, each):
+            keys = [k async for k in client.scan_iter(match=f"{prefix}*")]
+            if keys:
+                await client.delete(*keys)

@@ -243,3 +243,88 @@ async def test_records_round_trip_through_the_outbox_unchanged(
     await second.start()
     await second.stop()
     assert received == [original]
+
+
+class AddingTarget(FakeTarget):
+    """While it writes a batch, the agents add more to the sink (as they do during a
+    checkpoint): the flush in progress must not chase them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sink: Sink | None = None
+        self.next = 100
+
+    async def write(self, batch: Sequence[BaseModel]) -> None:
+        await super().write(batch)
+        if self.sink is not None and self.next < 130:
+            await self.sink.add_many(tasks(self.next, self.next + 3))
+            self.next += 3
+
+
+async def test_a_flush_writes_what_was_held_when_called_not_what_arrives_meanwhile(
+    outbox: Path,
+) -> None:
+    """The commit stall of issue #16: a checkpoint's drain ran as long as agents kept adding."""
+    target = AddingTarget()
+    sink = FakeSink(target, outbox, batch_size=2, max_delay=60)
+    await sink.start()
+    target.sink = sink
+    await sink.add_many(tasks(0, 5))
+    assert await sink.flush() == 5
+    assert target.written == ids(0, 5)  # not the 9 added while its three batches were written
+    assert sink.backlog == 9
+    target.sink = None
+    assert await sink.flush() == 9  # the next flush takes them, in order
+    await sink.stop()
+    assert target.written == [*ids(0, 5), *ids(100, 109)]
+
+
+async def test_a_restarted_sink_flushes_what_its_outbox_held(
+    target: FakeTarget, outbox: Path
+) -> None:
+    target.up = False
+    first = FakeSink(target, outbox, batch_size=4, memory_limit=4, max_delay=60)
+    await first.start()
+    await first.add_many(tasks(0, 9))
+    await first.stop()
+    target.up = True
+    second = FakeSink(target, outbox, batch_size=4, memory_limit=4, max_delay=60)
+    await second.start()
+    assert await second.flush() == 9  # spilled rows too: the bound is the outbox's last seq
+    await second.stop()
+    assert target.written == ids(0, 9)
+
+
+class PreparedSink(FakeSink):
+    """Records when its target was prepared, and refuses to prepare while the target is down."""
+
+    def __init__(self, target: FakeTarget, path: Path, **options: Any) -> None:
+        super().__init__(target, path, **options)
+        self.prepared = asyncio.Event()
+
+    async def _prepare_target(self) -> None:
+        if not self.target.up:
+            raise ConnectionError("target is down")
+        self.prepared.set()
+
+
+async def test_the_target_is_prepared_at_start_before_any_record(
+    target: FakeTarget, outbox: Path
+) -> None:
+    """The first checkpoint must not wait for the schema migration or the first connection."""
+    async with PreparedSink(target, outbox, max_delay=60) as sink:
+        await asyncio.wait_for(sink.prepared.wait(), 5)
+        assert target.written == [] and sink.backlog == 0
+
+
+async def test_a_target_away_at_start_is_no_error_and_writes_later(
+    target: FakeTarget, outbox: Path
+) -> None:
+    metrics = Metrics()
+    target.up = False
+    async with PreparedSink(target, outbox, batch_size=1, max_delay=60, metrics=metrics) as sink:
+        await sink.add(make_task(0))
+        await target.wait(lambda: target.refusals >= 1)
+        assert not sink.prepared.is_set()
+        target.up = True
+        await target.wait(lambda: target.written == ["task-0"])
