@@ -56,6 +56,9 @@ class EquipmentParams(BaseModel):
     rebaseline_seconds: float = Field(
         0.0, ge=0, description="unit's own time after a re-fit before it may alert again"
     )
+    raise_seconds: float = Field(
+        0.0, ge=0, description="an alarm needs the score above the threshold this long"
+    )
     detector: Detector = "mahalanobis"
     bandwidth: float = Field(0.1, gt=0, description="false-alarm memory: direction kernel width")
     prior: float = Field(0.25, gt=0, description="false-alarm memory prior weight")
@@ -85,6 +88,7 @@ class EquipmentAnomaly(UnitAnomalyModel):
         hold_seconds: float = 0.0,
         release_drop: float | None = None,
         rebaseline_seconds: float = 0.0,
+        raise_seconds: float = 0.0,
         detector: Detector = "mahalanobis",
         bandwidth: float = 0.1,
         prior: float = 0.25,
@@ -101,6 +105,7 @@ class EquipmentAnomaly(UnitAnomalyModel):
             hold_seconds=hold_seconds,
             release_drop=release_drop,
             rebaseline_seconds=rebaseline_seconds,
+            raise_seconds=raise_seconds,
             detector=detector,
             bandwidth=bandwidth,
             prior=prior,

@@ -24,8 +24,10 @@ which is ``2 / (span + 1)`` for evenly spaced readings), so a gap also forgets m
 months of hourly readings otherwise weigh the summer as much as last week, and a season's drift
 becomes an alarm that the detector, never learning flagged readings, cannot leave.
 
-Alarms are incidents (models/incident.py): with ``hold_seconds`` an alert is held until the
-unit has been settled that long, and readings of an open incident are not learnt. With
+Alarms are incidents (models/incident.py): with ``raise_seconds`` a score must stay above the
+threshold that long before an incident opens (such readings are not learnt meanwhile); with
+``hold_seconds`` an alert is held until the unit has been settled that long, and readings of an
+open incident are not learnt. With
 ``release_drop`` an incident also ends when the score has fallen that many decades below the
 incident's level while still above the threshold (a fault that ended, leaving the plant in a
 new state); the unit's baseline is then re-fitted from scratch on what follows, alerting again
@@ -124,8 +126,10 @@ class UnitAnomalyModel(SourceModel):
         hold_seconds: float = 0.0,
         release_drop: float | None = None,
         rebaseline_seconds: float = 0.0,
+        raise_seconds: float = 0.0,
     ) -> None:
         super().__init__(name=name, version=version, params=params)
+        self.raise_seconds = raise_seconds
         self.memory_seconds = memory_seconds
         self.hold_seconds = hold_seconds
         self.release_drop = release_drop
@@ -208,7 +212,7 @@ class UnitAnomalyModel(SourceModel):
             features=features,
             uscc=self._uscc(record),
             warm=warm,
-            held=incident.alert,
+            decided=incident.alert,
         )
         self._last = (record.event_id, verdict, smoothed, score, incident)
         return verdict, smoothed, score, incident
@@ -218,7 +222,13 @@ class UnitAnomalyModel(SourceModel):
         state = getattr(unit, "incident", None) or Incident()  # older snapshots have none
         hold = getattr(self, "hold_seconds", 0.0)
         return step(
-            state, now, score, threshold, hold=hold, drop=getattr(self, "release_drop", None)
+            state,
+            now,
+            score,
+            threshold,
+            hold=hold,
+            drop=getattr(self, "release_drop", None),
+            persist=getattr(self, "raise_seconds", 0.0),
         )
 
     def _weight(self, unit: UnitState, now: float) -> float:
@@ -278,7 +288,9 @@ class UnitAnomalyModel(SourceModel):
             unit.first_time = now
         unit.last_time = now
         threshold = self._threshold(unit, group)
-        flagged = verdict.alert
+        # not learnt: an alert, and any warm score above the threshold not yet raised
+        # (``raise_seconds`` delays the alarm, not the protection of the baseline)
+        flagged = verdict.alert or (verdict.warmed_up and score > threshold)
         unit.incident = incident.state
         if incident.rebaseline:
             self._rebaseline(unit, now)
