@@ -47,6 +47,7 @@ from models.base import SourceModel
 from models.feedback import FalseAlarmMemory
 from models.incident import Incident, Step, step
 from models.mahalanobis import OnlineMahalanobis
+from models.profile import Profile
 from models.score import ModelScore
 
 Detector = Literal["mahalanobis", "hst"]
@@ -66,6 +67,7 @@ class UnitState:
         self.learnt_time: float | None = None
         self.incident = Incident()
         self.rewarm_until: float | None = None
+        self.profile: Profile | None = None
         self.detector: Any
         if detector == "mahalanobis":
             self.detector = OnlineMahalanobis()
@@ -127,9 +129,13 @@ class UnitAnomalyModel(SourceModel):
         release_drop: float | None = None,
         rebaseline_seconds: float = 0.0,
         raise_seconds: float = 0.0,
+        profile_seconds: float | None = None,
+        profile_bins: int = 24,
     ) -> None:
         super().__init__(name=name, version=version, params=params)
         self.raise_seconds = raise_seconds
+        self.profile_seconds = profile_seconds
+        self.profile_bins = profile_bins
         self.memory_seconds = memory_seconds
         self.hold_seconds = hold_seconds
         self.release_drop = release_drop
@@ -190,8 +196,8 @@ class UnitAnomalyModel(SourceModel):
             return last[1:]
         unit = self._unit_state(record)
         group = self._group_state(record)
-        raw = self._raw_features(record, unit.context)
         now = record.event_time.timestamp()
+        raw = self._deseason(unit, self._raw_features(record, unit.context), now)
         a = self._weight(unit, now)
         smoothed = {
             k: v if k not in unit.smoothed else a * v + (1 - a) * unit.smoothed[k]
@@ -230,6 +236,22 @@ class UnitAnomalyModel(SourceModel):
             drop=getattr(self, "release_drop", None),
             persist=getattr(self, "raise_seconds", 0.0),
         )
+
+    def _deseason(self, unit: UnitState, raw: dict[str, float], now: float) -> dict[str, float]:
+        """With ``profile_seconds``: each channel minus its usual value at this time of day."""
+        if not getattr(self, "profile_seconds", None):  # absent in older snapshots
+            return raw
+        profile = getattr(unit, "profile", None)  # none until the unit's first normal reading
+        return profile.residuals(raw, now) if profile is not None else {}
+
+    def _learn_profile(self, unit: UnitState, record: Any, now: float) -> None:
+        """Teach the unit's time-of-day profile a reading judged normal (models/profile.py)."""
+        memory = getattr(self, "profile_seconds", None)
+        if not memory:
+            return
+        profile = getattr(unit, "profile", None) or Profile(bins=self.profile_bins)
+        profile.learn(self._raw_features(record, unit.context), now, memory=memory)
+        unit.profile = profile
 
     def _weight(self, unit: UnitState, now: float) -> float:
         """EWMA weight of this reading: by readings, or by the time since the unit's last one."""
@@ -296,6 +318,8 @@ class UnitAnomalyModel(SourceModel):
             self._rebaseline(unit, now)
         else:
             self._learn_tail(unit, group, smoothed, score, threshold, flagged, now)
+        if not flagged:
+            self._learn_profile(unit, record, now)
         self._advance(record, unit.context)
 
     def _learn_tail(
