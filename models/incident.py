@@ -5,6 +5,9 @@ score that dips under the threshold for a few seconds mid-fault is still the sam
 operator wants one alarm that stays up, not a flicker. So an incident opens on the first score
 above the threshold and is held until the unit has been *settled* for ``hold_seconds`` of its own
 time (in time, not readings, so one setting serves 1-second and hourly data).
+With ``persist`` it opens only once the score has stayed above the threshold that long: one
+reading over the line, held for ``hold_seconds``, made many of the false alarms on SKAB's normal
+runs (models/EVALUATION.md; off by default, it did not pay there).
 
 Settled means back under the threshold, or — with ``drop`` set — fallen ``drop`` decades below
 the incident's own level: a fault that ends rarely puts the plant back exactly where the
