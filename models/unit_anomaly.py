@@ -27,11 +27,12 @@ becomes an alarm that the detector, never learning flagged readings, cannot leav
 Alarms are incidents (models/incident.py): with ``raise_seconds`` a score must stay above the
 threshold that long before an incident opens (such readings are not learnt meanwhile); with
 ``hold_seconds`` an alert is held until the unit has been settled that long, and readings of an
-open incident are not learnt. With
-``release_drop`` an incident also ends when the score has fallen that many decades below the
-incident's level while still above the threshold (a fault that ended, leaving the plant in a
-new state); the unit's baseline is then re-fitted from scratch on what follows, alerting again
-after ``rebaseline_seconds`` of its own time and once it has a threshold of its own.
+open incident are not learnt. With ``release_drop`` an incident also ends when the score has
+fallen that many decades below the incident's level while still above the threshold (a fault
+that ended, leaving the plant in a new state); the unit's baseline is then re-fitted from
+scratch on what follows, alerting again after ``rebaseline_seconds`` of its own time and once it
+has a threshold of its own. With ``profile_seconds`` the detector sees each channel minus its
+usual value at this time of day (models/profile.py), learnt from normal readings only.
 """
 
 from __future__ import annotations
