@@ -189,15 +189,17 @@ class SourceModel(ABC):
         label: str | None = None,
         uscc: str | None = None,
         warm: bool | None = None,
-        held: bool = False,
+        decided: bool | None = None,
     ) -> ModelScore:
         """Build the ModelScore; alerting needs warm-up (``warm``) and a finite threshold.
 
-        ``held``: an incident the model holds open (models/incident.py) alerts below the
-        threshold too.
+        ``decided``: the model's own incident (models/incident.py) decides instead of the
+        score alone: a held incident alerts below the threshold, and a score above it that has
+        not yet lasted ``raise_seconds`` does not alert.
         """
         warm = self.warmed_up if warm is None else warm
-        alert = warm and (held or (math.isfinite(threshold) and score > threshold))
+        above = math.isfinite(threshold) and score > threshold
+        alert = warm and (above if decided is None else decided)
         return ModelScore(
             model=self.name,
             version=self.version,

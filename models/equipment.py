@@ -56,6 +56,13 @@ class EquipmentParams(BaseModel):
     rebaseline_seconds: float = Field(
         0.0, ge=0, description="unit's own time after a re-fit before it may alert again"
     )
+    raise_seconds: float = Field(
+        0.0, ge=0, description="an alarm needs the score above the threshold this long"
+    )
+    profile_seconds: float | None = Field(
+        None, gt=0, description="time-of-day profile memory in seconds; None: no profile"
+    )
+    profile_bins: int = Field(24, ge=1, le=288, description="slots of the day the profile keeps")
     detector: Detector = "mahalanobis"
     bandwidth: float = Field(0.1, gt=0, description="false-alarm memory: direction kernel width")
     prior: float = Field(0.25, gt=0, description="false-alarm memory prior weight")
@@ -85,6 +92,9 @@ class EquipmentAnomaly(UnitAnomalyModel):
         hold_seconds: float = 0.0,
         release_drop: float | None = None,
         rebaseline_seconds: float = 0.0,
+        raise_seconds: float = 0.0,
+        profile_seconds: float | None = None,
+        profile_bins: int = 24,
         detector: Detector = "mahalanobis",
         bandwidth: float = 0.1,
         prior: float = 0.25,
@@ -101,6 +111,9 @@ class EquipmentAnomaly(UnitAnomalyModel):
             hold_seconds=hold_seconds,
             release_drop=release_drop,
             rebaseline_seconds=rebaseline_seconds,
+            raise_seconds=raise_seconds,
+            profile_seconds=profile_seconds,
+            profile_bins=profile_bins,
             detector=detector,
             bandwidth=bandwidth,
             prior=prior,

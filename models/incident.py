@@ -5,6 +5,9 @@ score that dips under the threshold for a few seconds mid-fault is still the sam
 operator wants one alarm that stays up, not a flicker. So an incident opens on the first score
 above the threshold and is held until the unit has been *settled* for ``hold_seconds`` of its own
 time (in time, not readings, so one setting serves 1-second and hourly data).
+With ``persist`` it opens only once the score has stayed above the threshold that long: one
+reading over the line, held for ``hold_seconds``, made many of the false alarms on SKAB's normal
+runs (models/EVALUATION.md; off by default, it did not pay there).
 
 Settled means back under the threshold, or — with ``drop`` set — fallen ``drop`` decades below
 the incident's own level: a fault that ends rarely puts the plant back exactly where the
@@ -47,6 +50,7 @@ class Incident:
     level: float = 0.0
     updated: float = 0.0
     settled_since: float | None = None
+    above_since: float | None = None
 
 
 @dataclass(frozen=True)
@@ -66,12 +70,23 @@ def step(
     *,
     hold: float,
     drop: float | None = None,
+    persist: float = 0.0,
 ) -> Step:
-    """The verdict on one score at time ``now`` (seconds) and the incident state after it."""
+    """The verdict on one score at time ``now`` (seconds) and the incident state after it.
+
+    ``persist``: an incident opens only once the score has stayed above the threshold that
+    long (seconds of the unit's own time); a shorter excursion is noise, not a fault.
+    """
     above = math.isfinite(threshold) and score > threshold
     log = math.log10(max(score, FLOOR))
     if not state.active:
-        return Step(above, Incident(True, log, now) if above else state)
+        if not above:
+            return Step(False, Incident())
+        since = getattr(state, "above_since", None)  # older snapshots have none
+        since = now if since is None else since
+        if now - since < persist:
+            return Step(False, Incident(above_since=since))
+        return Step(True, Incident(True, log, now))
     level = state.level
     if log > level:
         weight = 1.0 - math.exp(-2.0 * max(now - state.updated, 0.0) / max(3.0 * hold, 1e-9))

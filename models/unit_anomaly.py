@@ -24,12 +24,15 @@ which is ``2 / (span + 1)`` for evenly spaced readings), so a gap also forgets m
 months of hourly readings otherwise weigh the summer as much as last week, and a season's drift
 becomes an alarm that the detector, never learning flagged readings, cannot leave.
 
-Alarms are incidents (models/incident.py): with ``hold_seconds`` an alert is held until the
-unit has been settled that long, and readings of an open incident are not learnt. With
-``release_drop`` an incident also ends when the score has fallen that many decades below the
-incident's level while still above the threshold (a fault that ended, leaving the plant in a
-new state); the unit's baseline is then re-fitted from scratch on what follows, alerting again
-after ``rebaseline_seconds`` of its own time and once it has a threshold of its own.
+Alarms are incidents (models/incident.py): with ``raise_seconds`` a score must stay above the
+threshold that long before an incident opens (such readings are not learnt meanwhile); with
+``hold_seconds`` an alert is held until the unit has been settled that long, and readings of an
+open incident are not learnt. With ``release_drop`` an incident also ends when the score has
+fallen that many decades below the incident's level while still above the threshold (a fault
+that ended, leaving the plant in a new state); the unit's baseline is then re-fitted from
+scratch on what follows, alerting again after ``rebaseline_seconds`` of its own time and once it
+has a threshold of its own. With ``profile_seconds`` the detector sees each channel minus its
+usual value at this time of day (models/profile.py), learnt from normal readings only.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from models.base import SourceModel
 from models.feedback import FalseAlarmMemory
 from models.incident import Incident, Step, step
 from models.mahalanobis import OnlineMahalanobis
+from models.profile import Profile
 from models.score import ModelScore
 
 Detector = Literal["mahalanobis", "hst"]
@@ -64,6 +68,7 @@ class UnitState:
         self.learnt_time: float | None = None
         self.incident = Incident()
         self.rewarm_until: float | None = None
+        self.profile: Profile | None = None
         self.detector: Any
         if detector == "mahalanobis":
             self.detector = OnlineMahalanobis()
@@ -124,8 +129,14 @@ class UnitAnomalyModel(SourceModel):
         hold_seconds: float = 0.0,
         release_drop: float | None = None,
         rebaseline_seconds: float = 0.0,
+        raise_seconds: float = 0.0,
+        profile_seconds: float | None = None,
+        profile_bins: int = 24,
     ) -> None:
         super().__init__(name=name, version=version, params=params)
+        self.raise_seconds = raise_seconds
+        self.profile_seconds = profile_seconds
+        self.profile_bins = profile_bins
         self.memory_seconds = memory_seconds
         self.hold_seconds = hold_seconds
         self.release_drop = release_drop
@@ -186,8 +197,8 @@ class UnitAnomalyModel(SourceModel):
             return last[1:]
         unit = self._unit_state(record)
         group = self._group_state(record)
-        raw = self._raw_features(record, unit.context)
         now = record.event_time.timestamp()
+        raw = self._deseason(unit, self._raw_features(record, unit.context), now)
         a = self._weight(unit, now)
         smoothed = {
             k: v if k not in unit.smoothed else a * v + (1 - a) * unit.smoothed[k]
@@ -208,7 +219,7 @@ class UnitAnomalyModel(SourceModel):
             features=features,
             uscc=self._uscc(record),
             warm=warm,
-            held=incident.alert,
+            decided=incident.alert,
         )
         self._last = (record.event_id, verdict, smoothed, score, incident)
         return verdict, smoothed, score, incident
@@ -218,8 +229,30 @@ class UnitAnomalyModel(SourceModel):
         state = getattr(unit, "incident", None) or Incident()  # older snapshots have none
         hold = getattr(self, "hold_seconds", 0.0)
         return step(
-            state, now, score, threshold, hold=hold, drop=getattr(self, "release_drop", None)
+            state,
+            now,
+            score,
+            threshold,
+            hold=hold,
+            drop=getattr(self, "release_drop", None),
+            persist=getattr(self, "raise_seconds", 0.0),
         )
+
+    def _deseason(self, unit: UnitState, raw: dict[str, float], now: float) -> dict[str, float]:
+        """With ``profile_seconds``: each channel minus its usual value at this time of day."""
+        if not getattr(self, "profile_seconds", None):  # absent in older snapshots
+            return raw
+        profile = getattr(unit, "profile", None)  # none until the unit's first normal reading
+        return profile.residuals(raw, now) if profile is not None else {}
+
+    def _learn_profile(self, unit: UnitState, record: Any, now: float) -> None:
+        """Teach the unit's time-of-day profile a reading judged normal (models/profile.py)."""
+        memory = getattr(self, "profile_seconds", None)
+        if not memory:
+            return
+        profile = getattr(unit, "profile", None) or Profile(bins=self.profile_bins)
+        profile.learn(self._raw_features(record, unit.context), now, memory=memory)
+        unit.profile = profile
 
     def _weight(self, unit: UnitState, now: float) -> float:
         """EWMA weight of this reading: by readings, or by the time since the unit's last one."""
@@ -278,12 +311,16 @@ class UnitAnomalyModel(SourceModel):
             unit.first_time = now
         unit.last_time = now
         threshold = self._threshold(unit, group)
-        flagged = verdict.alert
+        # not learnt: an alert, and any warm score above the threshold not yet raised
+        # (``raise_seconds`` delays the alarm, not the protection of the baseline)
+        flagged = verdict.alert or (verdict.warmed_up and score > threshold)
         unit.incident = incident.state
         if incident.rebaseline:
             self._rebaseline(unit, now)
         else:
             self._learn_tail(unit, group, smoothed, score, threshold, flagged, now)
+        if not flagged:
+            self._learn_profile(unit, record, now)
         self._advance(record, unit.context)
 
     def _learn_tail(

@@ -122,3 +122,32 @@ def test_a_snapshot_from_before_incidents_keeps_scoring():
     old.learn_one(probe)  # straight from the old cache: recomputed, not unpacked short
     assert old.units["P1"].incident.active
     assert again.score_one(probe).alert == verdict.alert is True
+
+
+def test_persistence_opens_an_incident_only_after_the_score_stayed_above_that_long():
+    blips = [0.5] * 5 + [5.0] * 2 + [0.5] * 5 + [5.0] * 6 + [0.5] * 5
+    alerts, _ = _run(blips, hold=0.0, persist=3.0)
+    assert not any(alerts[:12])  # a 2-second excursion never alarms
+    assert alerts[12:18] == [False] * 3 + [True] * 3  # the 6-second one from its fourth second
+    plain, _ = _run(blips, hold=0.0)
+    assert sum(plain) == 8 and sum(alerts) == 3
+
+
+def test_a_snapshot_from_before_persistence_keeps_scoring():
+    restored = pickle.loads(pickle.dumps(Incident(True, 2.0, 10.0)))
+    object.__delattr__(restored, "above_since")  # what an Incident held before this change
+    out = step(restored, 11.0, 5.0, 1.0, hold=3.0, persist=3.0)
+    assert out.alert and out.state.active
+
+
+def test_the_model_does_not_learn_a_score_it_waits_on():
+    m = EquipmentAnomaly(warmup=0, warmup_seconds=60.0, span_seconds=5.0, raise_seconds=30.0)
+    rng = random.Random(6)
+    alerts = []
+    for i in range(200):
+        shift = 0.0 if i < 150 else 20.0
+        alerts.append(m.process(_reading(i, T0 + timedelta(seconds=i), shift, rng)).alert)
+    learnt = m.units["P1"].seen
+    assert not any(alerts[150:175])  # waiting the 30 s out (the EWMA also takes a few)
+    assert all(alerts[185:])  # then raised, and held while the fault lasts
+    assert learnt < 165  # the fault's readings were not learnt while the alarm waited
