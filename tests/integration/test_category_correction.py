@@ -14,8 +14,6 @@ disposition with the same Idempotency-Key teaches nothing more) and the refused 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -33,14 +31,8 @@ from streams.checkpoint import changelog_topic, read_partition, replay_changelog
 from streams.model_state import snapshot_blobs
 from streams.rekey import partition_of
 from streams.snapshots import snapshot_key
-from tests.integration.conftest import (
-    ROOT,
-    collect,
-    produce,
-    settings_env,
-    tail_consumer,
-    wait_ready,
-)
+from tests.integration.conftest import collect, produce, tail_consumer, wait_ready
+from tests.integration.test_disposition_verdicts import cli
 from tests.people import auth
 
 MODEL = "complaint-classifier"
@@ -89,13 +81,6 @@ def _p(model: ComplaintClassifier, category: str) -> float:
 
 def _read(offsets: dict[str, int], topic: str) -> int:
     return sum(n for k, n in offsets.items() if k.startswith(f"{topic}:"))
-
-
-def cli(s: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "streams", "tasks", *args], check=False, cwd=ROOT,
-        env=settings_env(s), capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
 
 
 def test_a_category_correction_moves_the_classifier_toward_it(
@@ -155,6 +140,18 @@ def test_a_category_correction_moves_the_classifier_toward_it(
     assert "食品安全" not in after.labels_seen and "消费维权" not in after.labels_seen
     p_after = _p(after, CORRECTED)
     assert p_after > p_before, (p_before, p_after)
+
+    # the warning's evidence brief of that complaint shows the correction (the SQL store)
+    alert_id = requests.get(f"{base}/api/tasks/{task_id}", headers=head, timeout=30).json()
+    alert_id = alert_id["task"]["alert_id"]
+    shown: list[str] = []
+    deadline = time.monotonic() + 30
+    while not shown and time.monotonic() < deadline:
+        r = requests.get(f"{base}/api/warnings/{alert_id}", headers=head, timeout=30)
+        briefs = r.json()["warning"]["evidence_records"] if r.status_code == 200 else []
+        shown = [b["values"]["category"] for b in briefs if "category" in b["values"]]
+        time.sleep(0.5)
+    assert shown and shown[0].startswith(CORRECTED) and "卫生计生" in shown[0], shown
 
 
 pytestmark = pytest.mark.timeout(300)

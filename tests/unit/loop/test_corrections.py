@@ -91,6 +91,8 @@ def test_a_correction_teaches_the_scored_complaint_once(
     assert (
         brief.values["category"].startswith("环境保护") and "城乡建设" in brief.values["category"]
     )
+    # ... and so does the warning's record published as the disposal ends it (to SQL)
+    assert first.alerts and "category" in first.alerts[-1].evidence_records[0].values
 
     again = on_feedback(first.state, fed, ctx(config))  # the feedback message redelivered
     assert again.correction is None and again.corrected == "repeated"
