@@ -1,7 +1,7 @@
 """Category corrections (分类更正): a disposal that says a complaint was filed under the wrong
 category teaches the complaint classifier the right one.
 
-The hotline files a complaint under a category (食品安全); the department that verifies it finds
+The hotline files a complaint under a category (卫生计生); the department that verifies it finds
 it belongs elsewhere and says so in its disposal (``Disposition.category``, a first-level
 category of the taxonomy, ``schemas.categories``). The disposal travels to the partition that
 owns the warning's entity (``TaskFeedback.category``), and there :func:`correct` turns it into a
@@ -21,7 +21,6 @@ nothing more; a task reopened and disposed again with a category is a new dispos
 teaches its own correction (unlike the confirmed/false-alarm label, which is the first
 disposal's, ``loop.feedback``). A correction to the category the complaint already had
 teaches it all the same: a department confirming the hotline's category is a label too.
-
 """
 
 from __future__ import annotations
