@@ -73,3 +73,10 @@ class BadExtension(LoopError):
     the current one, or on a day off."""
 
     reason = "bad_extension"
+
+
+class BadCategory(LoopError):
+    """A category correction that names no first-level category of the taxonomy, or comes
+    with another action than a disposal."""
+
+    reason = "bad_category"

@@ -108,7 +108,8 @@ def feedback_record(case: TaskCase) -> TaskFeedback:
         entity=task.entity, department=task.department, result=case.result,
         disposed_at=case.disposed_at or case.closed_at or task.created_at, uscc=task.uscc,
         region_code=task.region_code, disposed_by=case.disposed_by,
-        correlation_id=task.correlation_id,
+        correlation_id=task.correlation_id, category=case.category,
+        correction_id=case.category_by,
     )  # fmt: skip
 
 

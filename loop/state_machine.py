@@ -39,6 +39,7 @@ from loop import deadlines, extensions, ids
 from loop.calendar import Basis, weakest
 from loop.config import LoopConfig
 from loop.errors import (
+    BadCategory,
     InvalidTransition,
     MissingEvidence,
     MissingReason,
@@ -48,6 +49,7 @@ from loop.errors import (
 from loop.routing import RoutingTable
 from loop.tasks import OPEN, Recurrence, TaskCase, case_for, provisional_years
 from rules.hit import TaskTemplate
+from schemas.categories import UnknownCategory, check_category
 from schemas.records import Alert, Disposition, DispositionAction, TaskEvent, TaskState
 
 SYSTEM = "riskloop"
@@ -176,6 +178,10 @@ def apply(
     if disposition.event_id in case.applied:
         return case, []
     action, task = disposition.action, case.task
+    if disposition.category is not None and action is not DispositionAction.dispose:
+        raise BadCategory(
+            f"a category correction goes with dispose, not {action.value}", task_id=task.task_id
+        )
     expected = config.centre if action in _CENTRE_ACTIONS else task.department
     if disposition.department != expected:
         raise WrongDepartment(
@@ -244,11 +250,33 @@ def _dispose(case: TaskCase, d: Disposition, _: LoopConfig, rec: _Recorder) -> N
     if not [e for e in d.evidence if e.strip()]:
         needed = ", ".join(case.task.required_evidence) or "at least one item"
         raise MissingEvidence(f"a disposal needs evidence ({needed})", task_id=case.task_id)
+    category = _category(case, d)
     case.result, case.evidence = d.result, list(d.evidence)
     case.disposed_at, case.disposed_by = d.event_time, d.department
+    case.category = category
+    case.category_by = d.event_id if category is not None else None
     extensions.withdraw(case)
     case.task = case.task.model_copy(update={"evidence": list(d.evidence)})
-    rec.move(TaskState.disposed, d.event_time, d.actor, d.department, d.reason or d.result.value)
+    why = d.reason or d.result.value
+    if category is not None:
+        why = f"{why}; complaint category corrected to {category}"
+    rec.move(TaskState.disposed, d.event_time, d.actor, d.department, why)
+
+
+def _category(case: TaskCase, d: Disposition) -> str | None:
+    """The disposal's category correction, checked against the taxonomy (BadCategory names
+    the categories there are); only a task raised from complaints has a category to correct."""
+    if d.category is None:
+        return None
+    if case.task.complaint_text is None:
+        raise BadCategory(
+            "this task is not about a complaint: there is no category to correct",
+            task_id=case.task_id,
+        )
+    try:
+        return check_category(d.category)
+    except UnknownCategory as exc:
+        raise BadCategory(str(exc), task_id=case.task_id) from None
 
 
 def _close(case: TaskCase, d: Disposition, _: LoopConfig, rec: _Recorder) -> None:
@@ -270,7 +298,7 @@ def _reopen(case: TaskCase, d: Disposition, config: LoopConfig, rec: _Recorder) 
     case.sign_started = case.dispose_started = d.event_time
     case.fired = []
     case.result, case.evidence, case.disposed_at, case.closed_at = None, [], None, None
-    case.signed_at = None
+    case.signed_at = case.category = case.category_by = None
     rec.move(TaskState.reopened, d.event_time, d.actor, d.department, d.reason)
 
 

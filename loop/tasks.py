@@ -68,6 +68,10 @@ class TaskCase(BaseModel):
     result: DispositionResult | None = None
     evidence: list[str] = Field(default_factory=list)
     disposed_by: str | None = None
+    category: str | None = None
+    """The complaint category the disposal corrected to (``Disposition.category``), if any."""
+    category_by: str | None = None
+    """The event id of the disposition that corrected it."""
     fired: list[str] = Field(default_factory=list)
     sign_spec: str | None = None  # the specs the deadlines were counted with (None: level's)
     dispose_spec: str | None = None

@@ -25,6 +25,7 @@ HTTP_STATUS: dict[str, int] = {
     "missing_evidence": 422,
     "missing_reason": 422,
     "bad_extension": 422,
+    "bad_category": 422,
 }
 """The API's answer to a refusal, by reason; any other reason is a 409."""
 

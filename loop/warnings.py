@@ -47,7 +47,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -55,7 +55,7 @@ from loop import ids
 from loop.config import LoopConfig
 from loop.errors import UnknownWarning
 from loop.silences import Silence, matching
-from loop.subject import Subject
+from loop.subject import ScoredComplaint, Subject
 from models.score import ModelScore
 from rules.hit import RuleHit, TaskTemplate
 from schemas.records import (
@@ -159,6 +159,11 @@ class WarningState(BaseModel):
     entity_address: str | None = None
     complaint_text: str | None = None
     """The latest complaint behind this warning, masked (``loop.subject``)."""
+    complaint: ScoredComplaint | None = None
+    """The latest complaint behind it as the classifier scored it: what a category correction
+    teaches (``loop.corrections``)."""
+    corrections: list[str] = Field(default_factory=list)
+    """Dispositions whose category correction was applied (each teaches once)."""
     evidence_records: list[EvidenceRecord] = Field(default_factory=list)
     history: list[AlertChange] = Field(default_factory=list)
     published: str | None = None
@@ -275,6 +280,7 @@ class _Observation(BaseModel):
     entity_name: str | None = None
     entity_address: str | None = None
     complaint_text: str | None = None
+    complaint: ScoredComplaint | None = None
     chained: bool = False
 
     @property
@@ -540,13 +546,14 @@ def resolve(
 # ---------------------------------------------------------------- internals
 
 
-def _about(subject: Subject | None) -> dict[str, str | None]:
+def _about(subject: Subject | None) -> dict[str, Any]:
     if subject is None:
         return {}
     return {
         "entity_name": subject.name,
         "entity_address": subject.address,
         "complaint_text": subject.text,
+        "complaint": subject.complaint,
     }
 
 
@@ -627,6 +634,7 @@ def _open(fp: str, obs: _Observation, previous: WarningState | None) -> WarningS
         w.closed_task_id = previous.closed_task_id
         w.closed_department = previous.closed_department
         w.fed_back = list(previous.fed_back)
+        w.corrections = list(previous.corrections)
     return w
 
 
@@ -645,6 +653,7 @@ def _fold(w: WarningState, obs: _Observation, seen_key: str, config: LoopConfig)
     )  # fmt: skip
     w.evidence_records = [*w.evidence_records, brief][-MAX_EVIDENCE_RECORDS:]
     w.complaint_text = obs.complaint_text or w.complaint_text
+    w.complaint = obs.complaint or w.complaint
     w.reasons[obs.reason_key] = obs.reason
     for r in obs.based_on:
         w.reasons[f"{r.kind}:{r.id}"] = r

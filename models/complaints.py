@@ -11,7 +11,7 @@ subject's grams and words weighted ``subject_weight`` times (a subject line is t
 summary), raw counts, Complement naive Bayes. The weights (words ×2, subject ×8, priors ×16)
 were chosen together on the tuning part (EVALUATION.md, third round): a ~20-character subject ×8
 weighs about as much as a ~430-character body, and on those messages the subject alone told the
-category better than the body alone. Before the first label, each category of the taxonomy (config/taxonomy/) is learnt
+category better than the body alone. Before the first label, each category of the taxonomy (config/taxonomy/, ``schemas.categories``) is learnt
 once as a pseudo-document of its second- and third-level names, weighted ``prior_weight``: the
 model knows "物业" belongs to 城乡建设 before anybody said so, which is what a cold start lacks.
 A category only the taxonomy named is never predicted until a real label arrives. Characters
@@ -34,14 +34,12 @@ means "urgent", the ``label`` field carries the predicted category.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import math
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Mapping
 from functools import cache, lru_cache
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -51,12 +49,9 @@ from models.base import CONFIRMED, FALSE_ALARM, SourceModel, feedback_label
 from models.cnb import ComplementNB
 from models.errors import IncompatibleSnapshot, ModelError
 from models.score import ModelScore
+from schemas.categories import taxonomy
 from schemas.records import Complaint
 
-TAXONOMY = (
-    Path(__file__).resolve().parent.parent / "config" / "taxonomy" / "zh-category-taxonomy.csv"
-)
-"""The category taxonomy (一级/二级/三级分类) whose names seed the classifier's priors."""
 Tokens = Literal["chars", "jieba", "char2"]
 
 _NOISE = re.compile(r"[\s\u3000\W_]+", re.UNICODE)
@@ -74,17 +69,6 @@ def char_grams(text: str, longest: int = 3) -> list[str]:
         for k in range(1, longest + 1):
             out.extend(f"{k}:{chunk[i : i + k]}" for i in range(len(chunk) - k + 1))
     return out
-
-
-@cache
-def taxonomy(path: Path = TAXONOMY) -> dict[str, str]:
-    """First-level category → the text of all its second- and third-level names."""
-    names: defaultdict[str, list[str]] = defaultdict(list)
-    if path.exists():
-        with path.open(encoding="utf-8", newline="") as fh:
-            for row in csv.DictReader(fh):
-                names[row["category_l1"]] += [row["category_l2"], row["category_l3"]]
-    return {k: " ".join(v) for k, v in names.items()}
 
 
 def tokenize(text: str, tokens: str = "jieba", longest: int = 3) -> list[str]:

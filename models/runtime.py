@@ -130,6 +130,15 @@ class WorkerModels:
             )
             self._touch(name)
 
+    def learn_example(self, name: str, record: Any) -> bool:
+        """A labelled record for model ``name`` (a complaint with its corrected category):
+        ``learn_one`` on the live model; False when no model of that name is live."""
+        if name not in self.registry.names():
+            return False
+        self.registry.get(name).learn_one(record)
+        self._touch(name)
+        return True
+
     def observe_disposition(self, name: str, confirmed: bool) -> DriftEvent | None:
         """The same label through the live model's drift watch (a falling confirmed rate
         demotes it to shadow); the event, if one fired, also waits in :meth:`pop_drift_events`."""

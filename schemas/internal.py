@@ -41,6 +41,10 @@ class TaskFeedback(Record):
     region_code: str | None = None
     disposed_by: str | None = None
     correlation_id: str = ""
+    category: str | None = None
+    """The complaint's category as the disposal corrected it (``Disposition.category``)."""
+    correction_id: str | None = None
+    """The event id of the disposition that corrected it: each teaches the classifier once."""
 
 
 class ProfileEvent(Record):

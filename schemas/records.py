@@ -214,6 +214,9 @@ class Disposition(Record):
     assign_to: str | None = None
     extend_to: datetime | None = None
     """With ``extend``: the dispose deadline asked for (the end of a working day, CST)."""
+    category: str | None = None
+    """With ``dispose``: the complaint's category as the department found it, a first-level
+    category of the taxonomy (``schemas.categories``); the complaint classifier learns it."""
 
 
 class AlertState(StrEnum):

@@ -3,7 +3,8 @@
 A disposed task comes back keyed by its entity (the partition that owns that entity's
 warnings): the warning resolves (or is marked a false alarm), the rule's precision counters
 move, the model that raised it learns the label for exactly the features it saw, and the
-entity profile gets the disposition. What a disposal changes and sends is decided by
+entity profile gets the disposition; a category correction teaches the complaint classifier
+the complaint it scored (``loop/corrections.py``). What a disposal changes and sends is decided by
 ``loop/decide/feedback.py`` (pure); the states are loaded and stored by streams/handle.py.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from loop.corrections import Correction
 from loop.decide.feedback import on_feedback
 from loop.decide.profiles import apply_profile_event
 from schemas.internal import ProfileEvent, read_feedback
@@ -31,6 +33,7 @@ async def handle_feedback(app: RiskLoopApp, raw: bytes) -> list[Output]:
     ctx = context(app)
     with correlation(case.correlation_id, task_id=case.task_id):
         decision = decide(app, FeedbackSlot(case), case.entity, lambda s: on_feedback(s, case, ctx))
+        learn_correction(app, decision.correction, decision.corrected, case.task_id)
         if decision.note == "no_warnings":
             log.warning("feedback for an entity without warnings", task_id=case.task_id)
             return []
@@ -47,6 +50,25 @@ async def handle_feedback(app: RiskLoopApp, raw: bytes) -> list[Output]:
                 rt.models.observe_disposition(label.model, label.label)  # drift may demote it
             await report_drift(app)
         return decision.messages
+
+
+def learn_correction(
+    app: RiskLoopApp, correction: Correction | None, note: str, task_id: str
+) -> None:
+    """Teach the complaint classifier a category correction's example; count and log what
+    became of every correction (``corrected``, ``repeated``, ``not_scored``, ``no_warning``)."""
+    rt = app.riskloop_runtime
+    if note == "no_correction":
+        return
+    rt.metrics.category_corrections.labels(note).inc()
+    if correction is None:
+        log.info("category correction teaches nothing", task_id=task_id, why=note)
+        return
+    if rt.models is not None and rt.models.learn_example(correction.model, correction.example):
+        log.info(
+            "complaint classifier learnt a category correction", task_id=task_id,
+            model=correction.model, category=correction.example.category, was=correction.was,
+        )  # fmt: skip
 
 
 async def handle_profile_event(app: RiskLoopApp, raw: bytes) -> list[Output]:

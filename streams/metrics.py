@@ -101,6 +101,13 @@ class Metrics:
             ["rule"],
             registry=r,
         )
+        self.category_corrections = Counter(
+            f"{p}_category_corrections",
+            "Category corrections of complaints on dispositions, by what became of them "
+            "(corrected: the classifier learnt it; repeated, not_scored, no_warning: nothing)",
+            ["outcome"],
+            registry=r,
+        )
         self.rule_dispositions = Counter(
             f"{p}_rule_dispositions",
             "Dispositions of warnings raised by a rule",

@@ -223,6 +223,9 @@ class PartitionModels:
     def learn_label(self, name: str, features: dict[str, float], confirmed: bool) -> None:
         self._here().learn_label(name, features, confirmed)
 
+    def learn_example(self, name: str, record: Any) -> bool:
+        return self._here().learn_example(name, record)
+
     def observe_disposition(self, name: str, confirmed: bool) -> DriftEvent | None:
         return self._here().observe_disposition(name, confirmed)
 

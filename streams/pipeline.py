@@ -208,7 +208,7 @@ def source_handler(
         with correlation(event_id, source=source):
             scored = score(rt, source, record, rule_state(app), vehicles(app), where)
             backfill = is_backfill(msg.headers)
-            subject = subject_of(source, record)
+            subject = subject_of(source, record, scored.scores)
             alerts, outputs = await raise_warnings(
                 app, scored, historical=backfill, subject=subject
             )

@@ -4,10 +4,12 @@ Everything here is asked of, and sent to, the worker's API with the person's own
 (``console.backend``): the worker decides who sees which task and whether an action applies,
 and audits it; this page only shows what it answers. A refusal — another department's task
 (403), no such task (404), a task that moved on (409), a form the state machine will not take
-(422: no evidence, no reason, an extension into the past) — is shown on the page in the
+(422: no evidence, no reason, an extension into the past, a category not in the taxonomy) — is shown on the page in the
 worker's words and changes nothing. Evidence files are kept in the evidence store first
 (``sinks.evidence``) and the disposition carries only their ``sha256:`` references; a refused
-file (an executable, too large) stops the disposal before anything is sent.
+file (an executable, too large) stops the disposal before anything is sent. A disposal of a
+task about a complaint may correct the complaint's category (a taxonomy category to choose,
+``schemas.categories``), which the worker teaches the complaint classifier.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from console.render import render
 from loop.countdown import countdown
 from loop.deadlines import default_calendar
 from loop.jurisdiction import Permission, is_centre
+from schemas.categories import categories
 from schemas.evidence import EVIDENCE_FILES_MAX, EvidenceRef, EvidenceRefused
 from sinks.errors import SinkError
 from sinks.evidence import EvidenceStore
@@ -158,6 +161,7 @@ async def _show(
         row=_row(task, now, []), story=story, warning=warning, own=own, centre=centre,
         evidence=[(ref, EvidenceRef.parse(ref)) for ref in task.get("evidence", [])],
         states=STATES, results=RESULTS, marks=MARKS, warning_states=WARNING_STATES,
+        categories=categories(),
     )  # fmt: skip
 
 
@@ -187,6 +191,7 @@ async def act(request: web.Request) -> web.Response:
         body["extend_to"] = str(form.get("extend_to", "")).strip() or None
     if action == "dispose":
         body["result"] = str(form.get("result", "")) or None
+        body["category"] = str(form.get("category", "")).strip() or None
         try:
             body["evidence"] = await _store_evidence(request, form.getall("evidence", []))
         except (EvidenceRefused, SinkError) as exc:

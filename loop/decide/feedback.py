@@ -5,13 +5,16 @@ warnings). ``loop/feedback.py`` decides what the disposal teaches (:func:`~loop.
 one task, one label); this decides what one feedback message does to the states it touches —
 the entity's warnings and the precision counters of the rules the warning names — and what to
 send: the warning's changes (``loop/decide/warnings.py``) and the disposition for the
-enterprise's profile. The model labels are returned for the worker to teach its models.
+enterprise's profile. The model labels are returned for the worker to teach its models, and a
+category correction's example for the complaint classifier (``loop/corrections.py``: once per
+correcting disposition, even when the task's label was fed back before).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from loop.corrections import Correction, correct
 from loop.decide import Context, Decision
 from loop.decide.warnings import profile_message, warning_messages
 from loop.feedback import Feedback, close_loop, rule_keys
@@ -37,11 +40,15 @@ class FeedbackDecision(Decision[FeedbackState]):
     """A :class:`Decision` on a disposal, with what it taught (``feedback``: the rules credited
     and the labels for the models; ``None`` when nothing was taught), the warning records that
     changed, and ``note``: ``fed_back``, ``repeated`` (the task was fed back before) or
-    ``no_warnings`` (the entity has none)."""
+    ``no_warnings`` (the entity has none). ``correction``: the example a category correction
+    teaches the complaint classifier (None: nothing to teach), ``corrected`` what became of
+    the correction (``loop.corrections.correct``'s note)."""
 
     feedback: Feedback | None = None
     alerts: list[Alert] = field(default_factory=list)
     note: str = ""
+    correction: Correction | None = None
+    corrected: str = "no_correction"
 
 
 def labelled_rules(warnings: EntityWarnings | None, case: TaskFeedback) -> list[str]:
@@ -55,12 +62,14 @@ def on_feedback(state: FeedbackState | None, case: TaskFeedback, ctx: Context) -
     """Apply a disposal to the entity's warnings and the rules' precision; what to send."""
     if state is None or state.warnings is None:
         return FeedbackDecision(state, note="no_warnings")
+    corrected, correction, note = correct(state.warnings, case, ctx.config)
     closed = close_loop(
-        case, state.warnings, state.counters, None,
+        case, corrected, state.counters, None,
         now=ctx.now, config=ctx.config, silences=ctx.silences,
     )  # fmt: skip
     if closed.repeated:  # reopened and disposed again, or sent twice: the first one counted
-        return FeedbackDecision(state, note="repeated")
+        kept = state if corrected is state.warnings else FeedbackState(corrected, state.counters)
+        return FeedbackDecision(kept, note="repeated", correction=correction, corrected=note)
     fb = closed.feedback
     warnings, messages = warning_messages(closed.warnings, closed.alerts, ctx)
     if case.uscc:
@@ -70,4 +79,7 @@ def on_feedback(state: FeedbackState | None, case: TaskFeedback, ctx: Context) -
         )  # fmt: skip
         messages.append(profile_message(event))
     new = FeedbackState(warnings, closed.counters or {})
-    return FeedbackDecision(new, messages, feedback=fb, alerts=closed.alerts, note="fed_back")
+    return FeedbackDecision(
+        new, messages, feedback=fb, alerts=closed.alerts, note="fed_back",
+        correction=correction, corrected=note,
+    )  # fmt: skip

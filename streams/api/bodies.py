@@ -29,6 +29,7 @@ from loop.jurisdiction import Forbidden, acting_department
 from loop.silences import Silence, create
 from rules.compiler import load_pack_text
 from rules.testing import failures, run_examples
+from schemas.categories import UnknownCategory, check_category
 from schemas.errors import ConfigError, RiskLoopError
 from schemas.records import (
     AlertState,
@@ -233,6 +234,7 @@ class DispositionRequest(BaseModel):
     reason: Text | None = None
     evidence: list[Reference] = Field(default_factory=list, max_length=EVIDENCE_MAX_ITEMS)
     extend_to: date | None = None  # with extend: the new dispose deadline's day (CST)
+    category: Name | None = None  # with dispose: the complaint's category (schemas.categories)
 
 
 def disposition_from(
@@ -276,7 +278,21 @@ def disposition_from(
     return Disposition.model_validate({
         **req.model_dump(), "task_id": task_id, "event_id": event_id, "event_time": now,
         "department": department, "actor": who.actor, "extend_to": extend_to,
+        "category": _category(req.category, action),
     })  # fmt: skip
+
+
+def _category(category: str | None, action: DispositionAction) -> str | None:
+    """A category correction: with dispose only, and one of the taxonomy's first-level
+    categories (422 naming them); the worker checks again (``bad_category``)."""
+    if category is None:
+        return None
+    if action is not DispositionAction.dispose:
+        raise ApiError(422, "category goes with action dispose, and only with it")
+    try:
+        return check_category(category)
+    except UnknownCategory as exc:
+        raise ApiError(422, f"disposition rejected: category: {exc}") from exc
 
 
 def own(who: Principal, field: str, value: str | None) -> None:

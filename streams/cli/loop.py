@@ -114,19 +114,31 @@ def tasks_dispose(
         datetime | None,
         typer.Option(formats=["%Y-%m-%d"], help="with extend: the new deadline's day (CST)"),
     ] = None,
+    category: Annotated[
+        str | None,
+        typer.Option(
+            help="with dispose: the complaint's real category (一级分类 of the taxonomy), taught"
+            " to the complaint classifier"
+        ),
+    ] = None,
     by: Annotated[str, typer.Option("--by", help="who (recorded in the audit trail)")] = "",
     idempotency_key: IdempotencyKey = None,
     wait: Wait = VERDICT_WAIT,
 ) -> None:
     """Send a disposition for TASK_ID and print the worker's verdict: exit 0 when applied (or
-    already applied), 1 when refused (with the worker's reason), 3 when no verdict came in time.
+    already applied), 1 when refused (with the worker's reason; a category that is not one of
+    the taxonomy's is refused before anything is sent), 3 when no verdict came in time.
     """
+    from schemas.categories import check_category
+
+    category = None if category is None else check_category(category)
     s = settings()
     record = Disposition(
         event_id=_event_id(task_id, idempotency_key, "disp"), event_time=datetime.now(UTC),
         task_id=task_id, department=department, action=action, actor=by or department,
         result=result, reason=reason, evidence=list(evidence or []),
         extend_to=None if extend_to is None else datetime.combine(extend_to.date(), END_OF_DAY, CST),
+        category=category,
     )  # fmt: skip
     _send_and_judge(s, record, wait)
 

@@ -267,3 +267,25 @@ def test_an_extension_is_asked_by_the_department_and_decided_by_the_centre() -> 
 )
 def test_bad_extension_requests_are_422(body: dict[str, Any], needle: str) -> None:
     assert needle in refused(422, dispose, body)
+
+
+def test_a_disposal_may_correct_the_complaint_category() -> None:
+    d = dispose({"action": "dispose", "result": "confirmed", "evidence": ["p"],
+                 "category": " 环境保护 "})  # fmt: skip
+    assert d.category == "环境保护"
+    assert dispose({"action": "dispose", "result": "confirmed", "evidence": ["p"]}).category is None
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ({"action": "dispose", "category": "食品安全"}, "sub-category of 卫生计生; send 卫生计生"),
+        ({"action": "dispose", "category": "pollution"}, "the categories: 交通运输, 党务政务"),
+        ({"action": "sign", "category": "环境保护"}, "category goes with action dispose"),
+    ],
+)
+def test_a_category_outside_the_taxonomy_is_422_naming_the_categories(
+    body: dict[str, Any], needle: str
+) -> None:
+    message = refused(422, dispose, body)
+    assert needle in message and "\n" not in message

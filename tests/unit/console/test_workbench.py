@@ -78,3 +78,19 @@ def test_what_people_typed_is_shown_as_text() -> None:
     page = render_task(task("signed"))
     assert HOSTILE not in page and "&lt;script&gt;" in page
     assert "督办" in page  # the supervision mark is on the story
+
+
+def test_a_complaint_task_offers_the_taxonomy_categories_and_shows_a_correction() -> None:
+    from schemas.categories import categories
+
+    listed = categories()
+    inspection = render_task(task("in_progress"), categories=listed)
+    assert 'name="category"' not in inspection  # no complaint: no category to correct
+    complaint = render_task(task("in_progress", complaint_text="饭后上吐下泻"), categories=listed)
+    assert 'name="category"' in complaint and '<option value="">不更正</option>' in complaint
+    assert all(f'<option value="{c}">{c}</option>' in complaint for c in listed)
+    brief = {"event_id": "c-1", "values": {"category": f"商贸旅游（hz_market更正，原 {HOSTILE}）"}}
+    warning = {"title": "t", "state": "resolved", "first_seen": NOW.isoformat(),
+               "last_seen": NOW.isoformat(), "evidence_records": [brief]}  # fmt: skip
+    shown = render_task(task("disposed"), warning=warning, categories=listed)
+    assert 'class="category-corrected">商贸旅游（hz_market更正，原 &lt;script&gt;' in shown

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from schemas.catalogue import LocalCatalogue, RegistryCatalogue, catalogue_for, parse_avsc
 from schemas.codecs import decode_payload, decode_record, encode_record, is_avro
 from schemas.errors import ConfigError, ValidationFailed
-from schemas.records import DeadLetter, EquipmentReading, EquipmentType, Record
+from schemas.records import DeadLetter, Disposition, EquipmentReading, EquipmentType, Record
 from schemas.registry import AVRO_DIR, RECORDS
 
 from .strategies import for_model
@@ -95,6 +95,23 @@ def test_v1_record_is_read_with_the_current_schema() -> None:
     assert record.rated == {}
     assert record.metrics == {"pressure": 0.8}
     assert record.event_time == datetime(2023, 6, 1, 12, tzinfo=UTC)
+
+
+def test_a_v3_disposition_is_read_without_a_category() -> None:
+    """A disposition written before category corrections (v3, id 20) reads with none."""
+    v3 = json.loads((AVRO_DIR / "ids.json").read_text())["riskloop.Disposition"]["3"]
+    writer = parse_avsc((AVRO_DIR / v3["file"]).read_text())
+    assert v3["id"] == 20 and "category" not in {f["name"] for f in writer["fields"]}
+    datum = {
+        "event_id": "d-old", "event_time": datetime(2026, 12, 1, 8, tzinfo=UTC), "task_id": "t-1",
+        "department": "hz_market", "action": "dispose", "actor": "李明", "result": "confirmed",
+        "reason": None, "evidence": ["photo:1"], "assign_to": None, "extend_to": None,
+    }  # fmt: skip
+    out = io.BytesIO()
+    out.write(struct.pack(">bI", 0, v3["id"]))
+    fastavro.schemaless_writer(out, writer, datum)
+    record = decode_record(out.getvalue(), Disposition)
+    assert record.category is None and record.evidence == ["photo:1"]
 
 
 def test_json_and_avro_sniffed_on_one_topic() -> None:
