@@ -122,3 +122,19 @@ def test_a_restored_partition_holds_bytes_until_a_value_is_used() -> None:
     again.hold(0, restored.state)
     assert isinstance(again.partitions[0].tables["warnings"]["e"], Cold)
     assert again.get("warnings", "e") == {"w": ["x" * 600]}
+
+
+def test_a_cold_value_costs_its_bytes_not_the_encoders_buffer() -> None:
+    """orjson's output keeps its ~4 KB buffer however short the JSON: a value held for long
+    must be a copy (counted with tracemalloc: what was really allocated)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        kept = [encode_sized(window(i)) for i in range(200)]
+        per_value = (tracemalloc.get_traced_memory()[0] - before) / len(kept)
+    finally:
+        tracemalloc.stop()
+    assert all(len(c.data) < 300 for c in kept)
+    assert per_value < 600, f"{per_value:.0f} bytes allocated per ~250-byte value"
