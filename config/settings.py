@@ -278,6 +278,31 @@ class EvidenceSettings(_Group):
     )
 
 
+class MemorySettings(_Group):
+    """How much memory a worker keeps, on purpose (issue #16: peak RSS < 500 MiB with 100,000
+    distinct entities; README "Memory")."""
+
+    hot_bytes: int = Field(
+        8 * 1024 * 1024,
+        ge=0,
+        description="decoded state values kept between checkpoints, counted as their JSON bytes"
+        " (a decoded value takes ~2–4× its JSON); the least recently used of the rest are held"
+        " as their packed changelog bytes and decoded again when used",
+    )
+    malloc_arenas: int = Field(
+        2,
+        ge=0,
+        description="most glibc malloc arenas (mallopt M_ARENA_MAX, set before the worker's"
+        " threads start; glibc's default is 8 per core); 0: glibc's default",
+    )
+    trim_interval: float = Field(
+        60.0,
+        ge=0,
+        description="seconds between malloc_trim calls giving freed heap pages back to the"
+        " system (glibc); 0: never",
+    )
+
+
 class ConsoleSettings(_Group):
     """The web console (issue #20, ``riskloop console``): where it listens, which worker it asks."""
 
@@ -448,6 +473,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    memory: MemorySettings = Field(default_factory=MemorySettings)
     control_signing_key: Path | None = Field(
         None,
         description="Ed25519 private key (OpenSSH format, e.g. `ssh-keygen -t ed25519`) signing"

@@ -45,7 +45,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -55,7 +54,18 @@ import orjson
 from confluent_kafka import Consumer, TopicPartition
 
 from streams.logs import get_logger
-from streams.state import PartitionState, Store
+from streams.packing import (  # noqa: F401 (the codec's names, as they were here)
+    MAX_VALUE,
+    PACK_FROM,
+    PACKED,
+    Cold,
+    cold,
+    decode,
+    encode,
+    encode_sized,
+    inflate,
+)
+from streams.state import EVICTABLE, PartitionState, Store
 
 log = get_logger(__name__)
 
@@ -85,65 +95,6 @@ def split_key(raw: bytes) -> tuple[str, str]:
     if not sep or not table:
         raise ValueError(f"not a state key: {raw[:80]!r}")
     return table, key
-
-
-PACKED = b"\x00z"
-"""A value compressed before it was written: zlib (level 1) of its JSON. No JSON text starts
-with a NUL byte, so a plain value is never mistaken for a packed one (and values written
-before packing existed read as they are)."""
-PACK_FROM = 512
-"""Values at least this long (as JSON) are packed. Why: a warning's value is ~11–13 KB of
-JSON (its evidence in brief and notice history; loop/warnings.py), a vehicle's ~4.5 KB, and
-the state changelog was 18× the bytes of the input (bench, 2026-12-03); zlib level 1 makes
-them several times smaller for tens of µs, once per changed key per checkpoint. Short values
-(rule windows, clocks) would gain little and cost a call each."""
-MAX_VALUE = 64 * 1024 * 1024
-"""A packed value that would inflate beyond this is refused (a changelog record is not
-trusted to make a worker allocate without bound)."""
-
-
-def encode(value: Any) -> bytes | None:
-    """A stored value as JSON (handlers store pydantic objects or plain JSON values), packed
-    when long (:data:`PACKED`).
-
-    >>> decode(encode({"a": "x" * 600}))["a"] == "x" * 600, encode({"a": 1})
-    (True, b'{"a":1}')
-    """
-    if value is None:
-        return None
-    raw = orjson.dumps(value, default=_plain, option=orjson.OPT_NON_STR_KEYS)
-    if len(raw) < PACK_FROM:
-        return raw
-    packed = PACKED + zlib.compress(raw, 1)
-    return packed if len(packed) < len(raw) else raw
-
-
-def decode(data: bytes) -> Any:
-    """A value as :func:`encode` wrote it. Raises ``ValueError`` for bytes that are neither
-    JSON nor a packed value that inflates within :data:`MAX_VALUE`."""
-    if data.startswith(PACKED):
-        data = inflate(data[len(PACKED) :], MAX_VALUE, "packed state value")
-    return orjson.loads(data)
-
-
-def inflate(data: bytes, limit: int, what: str) -> bytes:
-    """zlib ``data`` inflated, at most ``limit`` bytes of it; ``ValueError`` naming ``what``
-    for bytes that do not inflate, are cut short, or would inflate beyond ``limit``."""
-    inflater = zlib.decompressobj()
-    try:
-        out = inflater.decompress(data, limit)
-    except zlib.error as exc:
-        raise ValueError(f"{what} does not inflate: {exc}") from exc
-    if inflater.unconsumed_tail or not inflater.eof:
-        raise ValueError(f"{what} is cut short or over {limit} bytes")
-    return out
-
-
-def _plain(value: Any) -> Any:
-    dump = getattr(value, "model_dump", None)
-    if dump is None:
-        raise TypeError(f"cannot store a {type(value).__name__}")
-    return dump(mode="json")
 
 
 @dataclass
@@ -192,7 +143,8 @@ def replay_changelog(records: list[tuple[bytes, bytes | None]]) -> Restored:
             state.absorbed = absorbed
             continue
         try:
-            pending[split_key(key)] = None if value is None else decode(value)
+            where = split_key(key)
+            pending[where] = None if value is None else _restored(where[0], value)
         except (ValueError, UnicodeDecodeError):
             out.bad += 1
     out.torn = len(pending) + len(pending_models)
@@ -201,6 +153,13 @@ def replay_changelog(records: list[tuple[bytes, bytes | None]]) -> Restored:
         state.model_records.setdefault(key, None)
     state.models_rewrite = bool(pending_models)
     return out
+
+
+def _restored(table: str, data: bytes) -> Any:
+    """A changelog value as the store holds it: the bytes, checked, for a table whose values
+    may be cold (decoded when first used: a restore does not build every entity's objects at
+    once), else decoded."""
+    return cold(data) if table in EVICTABLE else decode(data)
 
 
 def read_partition(bootstrap: str, topic: str, partition: int) -> list[tuple[bytes, bytes | None]]:
@@ -249,6 +208,7 @@ class Checkpoint:
     models: Callable[[PartitionState], list[tuple[bytes, bytes | None]]] | None = None
     worker: str = ""
     seq: int = 0
+    cooled: int = 0  # values made cold so far (streams/hot.py)
     _open: asyncio.Event = field(default_factory=asyncio.Event)
     _idle: asyncio.Event = field(default_factory=asyncio.Event)
     _inflight: int = 0
@@ -352,11 +312,18 @@ class Checkpoint:
                 continue
             records = models
             for table, key in sorted(state.dirty):
-                records.append(
-                    (record_key(table, key), encode(state.tables.get(table, {}).get(key)))
-                )
+                value = state.tables.get(table, {}).get(key)
+                if value is None:
+                    records.append((record_key(table, key), None))
+                    continue
+                sized = encode_sized(value)
+                records.append((record_key(table, key), sized.data))
+                self.store.encoded(partition, table, key, sized)
             state.dirty = set()
             out[partition] = (records, dict(state.absorbed))
+        # with no event in flight and every changed value just encoded, the least recently
+        # used go cold as those bytes (streams/hot.py)
+        self.cooled += self.store.evict()
         return out
 
     async def _write(

@@ -4,10 +4,12 @@ An idle worker with 4,644 open tasks used a whole core: every wall tick (every 5
 partition) re-judged every task (its overdue ladder, counting working days on the calendar for
 each) and re-settled every entity's warnings. Both only change at known times: a task at
 :func:`loop.supervision.next_due`, a warning when it has been quiet for ``quiet_after`` or when a
-silence starts, ends or changes. :class:`DueTimes` keeps that time per key together with the
-stored value it was computed from; stored values are replaced, never changed in place, so while
-the table holds the same object the time stands and the tick only compares two numbers. A new
-value (a disposition, a hit, a restore from the changelog) is computed again when next seen.
+silence starts, ends or changes. :class:`DueTimes` keeps that time per key until the store says
+the key's value changed (``Store.watch``: a disposition, a hit, a restore from the changelog,
+an undo); the time is computed again when next asked. So a tick compares two numbers for a key
+that is not due without loading its value — which matters once values go cold
+(streams/hot.py): loading a cold warning decodes it. It keeps the time, not the value: holding
+every stored object here would keep them all decoded.
 What the times depend on besides the value — the loop config, the calendar, the silences — is
 the cache's context: when it changes, every time is computed again.
 """
@@ -28,11 +30,11 @@ NEVER = math.inf
 
 
 class DueTimes:
-    """key → (the stored value, when it is next due as a POSIX timestamp)."""
+    """key → when its stored value is next due, as a POSIX timestamp."""
 
     def __init__(self, compute: Callable[[Any], float]) -> None:
         self._compute = compute
-        self._known: dict[str, tuple[object, float]] = {}
+        self._known: dict[str, float] = {}
         self._context: Hashable = None
 
     def refresh(self, context: Hashable, compute: Callable[[Any], float]) -> bool:
@@ -44,14 +46,23 @@ class DueTimes:
         self._known.clear()
         return True
 
-    def due(self, key: str, value: object) -> float:
-        """When ``value`` (the object now stored under ``key``) is next due; NEVER if not."""
-        known = self._known.get(key)
-        if known is not None and known[0] is value:
-            return known[1]
-        at = self._compute(value)
-        self._known[key] = (value, at)
+    def due(self, key: str, load: Callable[[], object]) -> float:
+        """When the value stored under ``key`` is next due (NEVER if not, or none is);
+        ``load`` reads the value, only when the time is not known."""
+        at = self._known.get(key)
+        if at is not None:
+            return at
+        value = load()
+        at = NEVER if value is None else self._compute(value)
+        self._known[key] = at
         return at
+
+    def changed(self, key: str | None) -> None:
+        """``key``'s value changed (None: any key's may have): its time is computed again."""
+        if key is None:
+            self._known.clear()
+        else:
+            self._known.pop(key, None)
 
     def keep_only(self, keys: set[str]) -> None:
         """Forget keys no longer held (closed tasks, partitions given away)."""
@@ -94,8 +105,16 @@ def silences_context(silences: list[Any], config: LoopConfig, now: datetime) -> 
 
 
 def due_times(app: Any, name: str) -> DueTimes:
-    """The app's cache of that name (one per worker: keys are unique across partitions)."""
+    """The app's cache of that name (``<table>:<partition>``; one per worker: keys are unique
+    across partitions), told by the app's store when a value of its table changes."""
     caches: dict[str, DueTimes] = app.__dict__.setdefault("_riskloop_due_times", {})
     if name not in caches:
-        caches[name] = DueTimes(lambda _: NEVER)
+        times = caches[name] = DueTimes(lambda _: NEVER)
+        table = name.partition(":")[0]
+
+        def changed(of: str, key: str | None) -> None:
+            if of == table:
+                times.changed(key)
+
+        app.riskloop_store.watch(changed)
     return caches[name]

@@ -2,9 +2,10 @@
 
 A profile of the pipeline found ~300 MiB in use before the first event and most of the rest
 of its peak RSS in glibc fragmentation: ``malloc_trim`` returned 130–370 MiB. Two knobs bound
-it: at most ``ARENAS`` malloc arenas (glibc makes up to 8 per core, one per thread that
-allocates — librdkafka's, aiokafka's and the thread pool's), and a periodic ``malloc_trim(0)``
-that returns freed pages at the top of each heap.
+it: at most ``RISKLOOP_MEMORY__MALLOC_ARENAS`` malloc arenas (glibc makes up to 8 per core, one
+per thread that allocates — librdkafka's, aiokafka's and the thread pool's), and a
+``malloc_trim(0)`` every ``RISKLOOP_MEMORY__TRIM_INTERVAL`` seconds that returns freed pages
+(streams/runner.py). The state's own share is bounded in streams/hot.py.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import Any
 
 M_ARENA_MAX = -8  # glibc's mallopt parameter number
 ARENAS = 2
-TRIM_EVERY = 60.0  # seconds
 
 
 @cache

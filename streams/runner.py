@@ -31,12 +31,15 @@ class RiskLoopWorker(Worker):
 def make_worker(settings: Settings) -> RiskLoopWorker:
     from streams.app import build_app
 
-    memory.bound_arenas()  # before the worker's threads make their own arenas
+    if settings.memory.malloc_arenas:
+        memory.bound_arenas(settings.memory.malloc_arenas)  # before the threads make their own
     app = build_app(settings)
 
-    @app.timer(memory.TRIM_EVERY, name="trim_memory")
-    async def trim_memory() -> None:
-        memory.trim()
+    if settings.memory.trim_interval:
+
+        @app.timer(settings.memory.trim_interval, name="trim_memory")
+        async def trim_memory() -> None:
+            memory.trim()
 
     outputs = Outputs(settings, app.riskloop_runtime.metrics)
     app.riskloop_sinks = outputs

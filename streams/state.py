@@ -18,19 +18,40 @@ re-keying routes it: see ARCHITECTURE.md).
 One event is one unit (:class:`EventScope`): the first value each key had before the event is
 kept while it runs, so an event that fails half-way is rolled back before it is dead-lettered
 or retried, and its offset is absorbed only when it finished. Nothing here touches Kafka.
+
+Memory: a value of the tables that grow with the entities (:data:`EVICTABLE`) is held decoded
+while it is in use and as its changelog bytes (:class:`streams.packing.Cold`) once it has not
+been used for a while (streams/hot.py: the most recently used up to a budget; the checkpoint
+makes the rest cold). A value restored from the changelog stays bytes until first used. Reading
+a cold value decodes a fresh copy and leaves the bytes in place; storing a value makes it
+decoded again.
 """
 
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator, MutableMapping
+import sys
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from streams.hot import HotValues
+from streams.packing import Cold
+
 _MISSING: Any = object()
 _M = TypeVar("_M", bound=BaseModel)
+
+EVICTABLE = frozenset({"warnings", "profiles", "vehicles", "rule_state"})
+"""The tables whose values may go cold: those with a key per entity (or per rule and entity).
+The others stay decoded: ``tasks``, because every wall tick reads every task (supervision and
+its gauges) and would decode them all again; ``dedup``, ``clocks`` and ``precision``, because
+they are small and used by nearly every event."""
+
+Watcher = Callable[[str, "str | None"], None]
+"""Told ``(table, key)`` when a key's value changed (``key`` None: any key of the table may
+have: a partition was taken or given away)."""
 
 
 def plain(value: Any) -> Any:
@@ -93,19 +114,39 @@ def retrying() -> bool:
 
 
 class Store:
-    """Every partition this worker holds, by partition number."""
+    """Every partition this worker holds, by partition number.
 
-    def __init__(self) -> None:
+    ``hot_bytes``: how much decoded value (counted as JSON bytes) the :data:`EVICTABLE` tables
+    keep at a checkpoint (:meth:`evict`); None: all of it (tools and tests)."""
+
+    def __init__(self, hot_bytes: int | None = None) -> None:
         self.partitions: dict[int, PartitionState] = {}
+        self.hot = HotValues(sys.maxsize if hot_bytes is None else hot_bytes)
+        self._watchers: list[Watcher] = []
+
+    def watch(self, watcher: Watcher) -> None:
+        """Call ``watcher`` on every change of a value (streams/due.py keeps due times by it)."""
+        self._watchers.append(watcher)
+
+    def _changed(self, table: str, key: str | None) -> None:
+        for watcher in self._watchers:
+            watcher(table, key)
 
     # -- ownership -----------------------------------------------------------------------
     def hold(self, partition: int, state: PartitionState | None = None) -> PartitionState:
         """Take ``partition`` (restored from its changelog, or empty)."""
         self.partitions[partition] = state or PartitionState()
+        self._moved(partition)
         return self.partitions[partition]
 
     def release(self, partition: int) -> None:
         self.partitions.pop(partition, None)
+        self._moved(partition)
+
+    def _moved(self, partition: int) -> None:
+        self.hot.forget_partition(partition)
+        for table in EVICTABLE | {"tasks"}:
+            self._changed(table, None)
 
     def absorbed(self, mark: str, partition: int) -> int:
         """The next offset of input ``mark`` that partition ``partition`` has not absorbed."""
@@ -140,6 +181,13 @@ class Store:
                     values.pop(key, None)
                 else:
                     values[key] = before
+                if table in EVICTABLE:  # still dirty: encoded again at the checkpoint
+                    where = (scope.partition, table, key)
+                    if before is _MISSING or isinstance(before, Cold):
+                        self.hot.forget(where)
+                    else:
+                        self.hot.changed(where)
+                self._changed(table, key)
         undone = len(scope.befores)
         scope.befores.clear()
         return undone
@@ -156,41 +204,90 @@ class Store:
         return scope.partition, self.partitions.get(scope.partition)
 
     def get(self, table: str, key: str) -> Any:
-        """The value of ``key``: the current event's partition first, then the others."""
-        state = self._locate(table, key)
-        return None if state is None else state.tables[table][key]
+        """The value of ``key``: the current event's partition first, then the others (a cold
+        value decoded afresh: store it to change it)."""
+        partition, state = self._locate(table, key)
+        if state is None:
+            return None
+        value = state.tables[table][key]
+        if isinstance(value, Cold):
+            return value.value()
+        if table in EVICTABLE:
+            self.hot.used((partition, table, key))
+        return value
 
-    def _locate(self, table: str, key: str) -> PartitionState | None:
+    def has(self, table: str, key: str) -> bool:
+        """Whether ``key`` holds a value (without decoding a cold one)."""
+        partition, state = self._locate(table, key)
+        return state is not None and state.tables[table][key] is not None
+
+    def _locate(self, table: str, key: str) -> tuple[int, PartitionState | None]:
         partition, home = self._home()
-        if home is not None and key in home.tables.get(table, {}):
-            return home
+        if home is not None and partition is not None and key in home.tables.get(table, {}):
+            return partition, home
         for p, state in list(self.partitions.items()):
             if p != partition and key in state.tables.get(table, {}):
-                return state
-        return None
+                return p, state
+        return -1, None
 
     def put(self, table: str, key: str, value: Any) -> None:
         """Set ``key`` in the current event's partition (outside an event: where it lives)."""
-        state = self._writable(table, key)
+        partition, state = self._writable(table, key)
         values = state.table(table)
         self._remember(table, key, values)
         values[key] = value
         state.dirty.add((table, key))
+        if table in EVICTABLE:
+            self.hot.changed((partition, table, key))
+        self._changed(table, key)
 
     def keep(self, table: str, key: str, value: Any) -> None:
         """Swap the object held for ``key`` where it lives, leaving it clean (same value,
         decoded): not a change, so no changelog record and nothing to undo."""
-        state = self._locate(table, key)
+        partition, state = self._locate(table, key)
         if state is not None:
+            old = state.tables[table][key]
             state.tables[table][key] = value
+            if table in EVICTABLE:
+                where = (partition, table, key)
+                self.hot.used(where)
+                if isinstance(old, Cold):  # the same value: its bytes are still its encoding
+                    self.hot.encoded(where, old)
 
     def delete(self, table: str, key: str) -> None:
         """Remove ``key`` from the partition that holds it (a no-op when none does)."""
-        for state in self._holders(table, key):
+        for partition, state in self._holders(table, key):
             values = state.table(table)
             self._remember(table, key, values, state)
             values.pop(key, None)
             state.dirty.add((table, key))
+            self.hot.forget((partition, table, key))
+            self._changed(table, key)
+
+    # -- memory --------------------------------------------------------------------------
+    def encoded(self, partition: int, table: str, key: str, cold: Cold) -> None:
+        """The checkpoint encoded this value as ``cold``: it may go cold as those bytes."""
+        if table in EVICTABLE:
+            self.hot.encoded((partition, table, key), cold)
+
+    def evict(self) -> int:
+        """Make the least recently used decoded values cold until the rest fit the budget;
+        how many went cold. Only between events (the checkpoint calls it with none in
+        flight): a handler never finds the object it holds replaced under it."""
+        if _SCOPE.get() is not None:
+            raise RuntimeError("values go cold only between events")
+        cooled = 0
+        for where, cold in self.hot.coldest():
+            partition, table, key = where
+            state = self.partitions.get(partition)
+            values = state.tables.get(table, {}) if state is not None else {}
+            if state is not None and (table, key) in state.dirty:
+                continue  # changed since it was encoded: the checkpoint encodes it again
+            if key in values and not isinstance(values[key], Cold):
+                values[key] = cold
+                cooled += 1
+            self.hot.forget(where)
+        return cooled
 
     def keys(self, table: str, partition: int | None = None) -> list[str]:
         """The keys of ``table`` in ``partition`` (default: the current event's; outside an
@@ -205,19 +302,20 @@ class Store:
     def size(self, table: str) -> int:
         return sum(len(s.tables.get(table, {})) for s in self.partitions.values())
 
-    def _writable(self, table: str, key: str) -> PartitionState:
-        _, home = self._home()
-        if home is not None:
-            return home
+    def _writable(self, table: str, key: str) -> tuple[int, PartitionState]:
+        partition, home = self._home()
+        if home is not None and partition is not None:
+            return partition, home
         holders = self._holders(table, key)
         if holders:
             return holders[0]
         if not self.partitions:  # tools and tests without a worker: one partition
-            return self.hold(0)
-        return self.partitions[min(self.partitions)]
+            return 0, self.hold(0)
+        first = min(self.partitions)
+        return first, self.partitions[first]
 
-    def _holders(self, table: str, key: str) -> list[PartitionState]:
-        return [s for s in self.partitions.values() if key in s.tables.get(table, {})]
+    def _holders(self, table: str, key: str) -> list[tuple[int, PartitionState]]:
+        return [(p, s) for p, s in self.partitions.items() if key in s.tables.get(table, {})]
 
     def _remember(
         self, table: str, key: str, values: dict[str, Any], state: PartitionState | None = None
@@ -265,7 +363,7 @@ class TableView(MutableMapping[str, Any]):
         return len(self.store.keys(self.name))
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and self.store.get(self.name, key) is not None
+        return isinstance(key, str) and self.store.has(self.name, key)
 
     def decoded(self, key: str, model: type[_M]) -> _M | None:
         """The value of ``key`` as ``model``: a value read back from the changelog is JSON

@@ -176,7 +176,7 @@ async def supervise(
                 continue
             held.add(task_id)
             provisional = recount and case.task.deadline_basis is Basis.provisional
-            if provisional or times.due(task_id, case) <= ts:
+            if provisional or times.due(task_id, partial(_same, case)) <= ts:
                 decision = decide(app, TASKS, task_id, partial(_supervise, ctx=ctx))
                 case = decision.state or case
                 raised += len(decision.steps)
@@ -228,3 +228,7 @@ def _observe_durations(app: RiskLoopApp, case: TaskCase, ev: TaskEvent) -> None:
         m.time_to_sign.labels(ev.department).observe(max(0.0, (ev.at - start).total_seconds()))
     elif ev.to_state is TaskState.disposed:
         m.time_to_dispose.labels(ev.department).observe(max(0.0, (ev.at - start).total_seconds()))
+
+
+def _same(case: TaskCase) -> TaskCase:
+    return case

@@ -113,11 +113,10 @@ def _quiet_warnings(app: RiskLoopApp, partition: int, now: datetime) -> list[Out
     held: set[str] = set()
     outputs: list[Output] = []
     for entity in keys(app, "warnings"):
-        state = load(app, WARNINGS, entity)
-        if state is None:
-            continue
         held.add(entity)
-        if every or times.due(entity, state) <= ts:
+        if every or times.due(entity, partial(load, app, WARNINGS, entity)) <= ts:
+            if load(app, WARNINGS, entity) is None:
+                continue
             outputs += change_entity(app, entity, [tick_change(ctx)], ctx, store_quiet=False)[1]
     times.keep_only(held)
     return outputs
