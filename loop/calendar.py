@@ -80,6 +80,7 @@ class HolidayRange(BaseModel):
         return self
 
     def days(self) -> list[date]:
+        """Every day of the holiday, both ends included."""
         return [self.start + timedelta(d) for d in range((self.end - self.start).days + 1)]
 
 
@@ -123,6 +124,7 @@ class YearCalendar(BaseModel):
         return self
 
     def content_hash(self) -> str:
+        """Identify the notice's content, so republishing an unchanged year is seen as such."""
         return "sha256:" + hashlib.sha256(self.model_dump_json().encode()).hexdigest()
 
 
@@ -247,6 +249,7 @@ class WorkingCalendar:
         return WorkingCalendar([*(c for y, c in self.official.items() if y != cal.year), cal])
 
     def basis(self, year: int) -> Basis:
+        """What ``year``'s day types rest on: a loaded notice, the package's, or a guess."""
         if year in self.official:
             return Basis.official
         if year in package_years():

@@ -75,6 +75,7 @@ class Duration:
 
     @property
     def working_days(self) -> bool:
+        """Whether the count skips weekends and holidays, which needs the calendar."""
         return self.unit == "wd"
 
     def clock(self) -> timedelta:

@@ -170,7 +170,7 @@ def update_precision(
 
 
 def precision(counter: dict[str, int]) -> float | None:
-    """confirmed / (confirmed + false_alarm), or None before the first label."""
+    """Share of ``confirmed`` among confirmed + false_alarm labels; None before the first."""
     total = counter.get("confirmed", 0) + counter.get("false_alarm", 0)
     return counter.get("confirmed", 0) / total if total else None
 

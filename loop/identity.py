@@ -100,6 +100,7 @@ class Principal(BaseModel):
         return text.strip() in {self.sub, self.name, self.actor}
 
     def has(self, *roles: Role) -> bool:
+        """Whether the person holds any of ``roles`` (one is enough)."""
         return not self.roles.isdisjoint(roles)
 
 

@@ -73,16 +73,19 @@ class EntityProfile(BaseModel):
 
 
 def inspection_kind(outcome: InspectionOutcome) -> str:
+    """The profile kind an inspection outcome counts as: keys ``counts`` and config weights."""
     return {"pass": "inspection_pass", "fail": "inspection_fail", "rectify": "inspection_rectify"}[
         outcome.value
     ]
 
 
 def warning_kind(level: Level) -> str:
+    """The profile kind a warning of ``level`` counts as: each level weighs differently."""
     return f"warning_{level.value}"
 
 
 def disposition_kind(result: DispositionResult) -> str:
+    """The profile kind a disposition result counts as: confirmed and false alarms weigh apart."""
     return f"disposition_{result.value}"
 
 

@@ -63,6 +63,7 @@ class Route(BaseModel):
     line: int = 0
 
     def specificity(self) -> tuple[int, int, int]:
+        """Sort key: the route naming more (exact item code, source, longer prefix) wins."""
         if self.item_code == "*":
             item = 0
         elif self.item_code.endswith("*"):
@@ -72,6 +73,7 @@ class Route(BaseModel):
         return item, int(self.source != "*"), len(self.item_code)
 
     def matches(self, source: str, item_code: str) -> bool:
+        """Whether the route covers ``source`` and ``item_code`` (``*``, trailing ``*`` match)."""
         if self.source not in ("*", source):
             return False
         if self.item_code.endswith("*"):
@@ -84,6 +86,7 @@ class Route(BaseModel):
         return self.source == "*" and self.item_code == "*"
 
     def describe(self) -> str:
+        """Where the route sits and what it matches, for ``riskloop routes`` output and errors."""
         return f"line {self.line}: source={self.source} item_code={self.item_code} region={self.region}"
 
 
@@ -97,10 +100,12 @@ class Resolution:
 
     @property
     def department(self) -> str:
+        """The department the task goes to first; the others take it if this one returns it."""
         return self.departments[0]
 
     @property
     def route(self) -> Route | None:
+        """The route that chose the first department (``None``: the template's default)."""
         return self.routes[0]
 
     @property

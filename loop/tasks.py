@@ -79,6 +79,7 @@ class TaskCase(BaseModel):
 
     @property
     def task_id(self) -> str:
+        """The task's id, so callers need not know it lives on the inner task record."""
         return self.task.task_id
 
     def next_department(self) -> str | None:

@@ -182,17 +182,21 @@ class WarningState(BaseModel):
 
     @property
     def level(self) -> Level:
+        """The base level raised by one rank per escalation, capped at the highest level."""
         return _BY_RANK[min(4, self.base_level.rank + self.bumps)]
 
     @property
     def alert_id(self) -> str:
+        """The id of this epoch's alert: a warning that closes and recurs gets a new one."""
         return ids.alert_id(self.fingerprint, self.epoch)
 
     @property
     def active(self) -> bool:
+        """Whether the warning is open (silenced and suppressed ones still are)."""
         return self.status == "active"
 
     def alert_state(self) -> AlertState:
+        """The state consumers see: closed status first, then silence, suppression, last change."""
         if self.status != "active":
             return AlertState(self.status)
         if self.silenced_by:

@@ -194,6 +194,7 @@ class NotifyConfig(_Strict):
         raise KeyError(name)
 
     def secret(self, name: str | None) -> str | None:
+        """The secret a receiver field names (``None`` stays ``None``); validation made it exist."""
         return None if name is None else self.secrets[name]
 
 
