@@ -69,19 +69,26 @@ class OnlineModel(Protocol):
     shadow: bool
 
     @property
-    def warmed_up(self) -> bool: ...
+    def warmed_up(self) -> bool:
+        """Whether the model has seen enough to alert; before that its scores only inform."""
 
-    def score_one(self, event: Any) -> ModelScore: ...
+    def score_one(self, event: Any) -> ModelScore:
+        """Score without learning, so a replay or a shadow comparison changes no state."""
 
-    def learn_one(self, event: Any) -> None: ...
+    def learn_one(self, event: Any) -> None:
+        """Learn from one event (its own label, if the source carries one) without scoring it."""
 
-    def learn_label(self, features: Mapping[str, float], label: str) -> None: ...
+    def learn_label(self, features: Mapping[str, float], label: str) -> None:
+        """Learn a label that came later (a disposition) for the features an alert carried."""
 
-    def process(self, event: Any) -> ModelScore: ...
+    def process(self, event: Any) -> ModelScore:
+        """Score, then learn: the one call an agent makes per event."""
 
-    def observe_disposition(self, label: str) -> DriftEvent | None: ...
+    def observe_disposition(self, label: str) -> DriftEvent | None:
+        """Track how often alerts are confirmed; a fall may demote the model to shadow."""
 
-    def pop_drift_events(self) -> list[DriftEvent]: ...
+    def pop_drift_events(self) -> list[DriftEvent]:
+        """Drift events since the last call; each is returned once, for the agent to publish."""
 
 
 class SourceModel(ABC):

@@ -45,6 +45,7 @@ class ComplementNB(base.Classifier):
         self.total = 0.0
 
     def learn_one(self, x: dict[Any, Any], y: Any, **kwargs: Any) -> None:
+        """Count one document's words for class ``y``: O(words), whatever the vocabulary size."""
         self.class_counts[y] += 1
         feature_counts, feature_totals = self.feature_counts, self.feature_totals
         class_total = self.class_totals.get(y, 0.0)
@@ -100,6 +101,7 @@ class ComplementNB(base.Classifier):
         return out
 
     def predict_proba_one(self, x: dict[Any, Any], **kwargs: Any) -> dict[Any, float]:
+        """Class probabilities (softmax of the joint log-likelihoods); empty before any learning."""
         jll = self.joint_log_likelihood(x)
         if not jll:
             return {}

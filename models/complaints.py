@@ -92,7 +92,7 @@ def tokenize(text: str, tokens: str = "jieba", longest: int = 3) -> list[str]:
 
 @lru_cache(maxsize=4096)
 def _words(text: str) -> tuple[str, ...]:
-    """jieba's words of ``text`` (digits already ``0``), punctuation dropped.
+    """The words jieba cuts ``text`` into (digits already ``0``), punctuation dropped.
 
     Cached, as jieba is a pure function of the text with the shipped dictionary (nothing here
     adds words): a complaint's subject is one of a few titles, and a hotline repeats its
@@ -276,6 +276,7 @@ class ComplaintClassifier(SourceModel):
 
     @property
     def warmed_up(self) -> bool:
+        """Alert once ``min_labels`` labels span two categories or more: one is no classifier."""
         return sum(self.labels_seen.values()) >= self.min_labels and len(self.labels_seen) >= 2
 
     def _score(self, record: Any) -> ModelScore:

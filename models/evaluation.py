@@ -34,6 +34,7 @@ class Trace:
     event_ids: list[str] = field(default_factory=list)
 
     def extend(self, other: Trace, skip: int = 0) -> None:
+        """Append ``other``'s entries after its first ``skip`` (a warm-up not to be scored)."""
         for name in ("scores", "thresholds", "alerts", "truth", "predicted", "event_ids"):
             getattr(self, name).extend(getattr(other, name)[skip:])
 
@@ -202,6 +203,7 @@ class ThreeSigma:
         self.k = k
 
     def alert(self, metrics: dict[str, float]) -> bool:
+        """Whether any known channel is more than ``k`` reference deviations from its mean."""
         return any(
             abs(v - self.mean[c]) > self.k * self.std[c]
             for c, v in metrics.items()

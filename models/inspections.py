@@ -219,6 +219,7 @@ class InspectionRisk(SourceModel):
 
     @property
     def warmed_up(self) -> bool:
+        """Alert only after ``min_labels`` labelled inspections; fewer teach too little."""
         return self.labels >= self.min_labels
 
     def _score(self, record: Any) -> ModelScore:

@@ -52,6 +52,7 @@ class OnlineMahalanobis(base.AnomalyDetector):
 
     @property
     def n_features(self) -> int:
+        """Features tracked so far (at most ``max_features``), young ones included."""
         return len(self._names)
 
     def _grow(self, name: str, value: float) -> None:
@@ -87,6 +88,7 @@ class OnlineMahalanobis(base.AnomalyDetector):
             self._s = self._s * factor
 
     def learn_one(self, x: dict[Any, Any]) -> None:
+        """Update the running mean and covariance; new names join until ``max_features``."""
         for name, value in x.items():
             if (
                 name not in self._index
@@ -120,6 +122,7 @@ class OnlineMahalanobis(base.AnomalyDetector):
         }
 
     def score_one(self, x: dict[Any, Any]) -> float:
+        """Distance of ``x`` over the features past ``min_samples``; 0 until one is."""
         active = np.flatnonzero(self._n >= self.min_samples)
         if active.size == 0:
             return 0.0

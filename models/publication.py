@@ -143,12 +143,15 @@ class ModelRegistry:
         self._slots: dict[str, _Slot] = {}
 
     def names(self) -> list[str]:
+        """Names of the models registered, sorted for stable listings."""
         return sorted(self._slots)
 
     def get(self, name: str) -> SourceModel:
+        """The live model of ``name``: a reference taken once stays whole across a swap."""
         return self._slot(name).live
 
     def publication(self, name: str) -> ModelPublication:
+        """What the live model of ``name`` was published as (version, hash, provenance)."""
         return self._slot(name).live_pub
 
     def _slot(self, name: str) -> _Slot:

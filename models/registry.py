@@ -79,6 +79,7 @@ class Factory:
     description: str
 
     def default_version(self) -> str:
+        """The version a build gets when none is given: factory name and factory version."""
         return f"{self.name}-v{self.version}"
 
 
@@ -99,6 +100,7 @@ def factories() -> list[Factory]:
 
 
 def get_factory(name: str) -> Factory:
+    """The factory called ``name``; ``UnknownFactory`` lists the registered ones."""
     try:
         return _FACTORIES[name]
     except KeyError:

@@ -79,15 +79,18 @@ class UnitState:
             )
 
     def z_scores(self, x: dict[str, float]) -> dict[str, float]:
+        """Per-feature deviation from the unit's baseline: which channels an alert is about."""
         if isinstance(self.detector, OnlineMahalanobis):
             return self.detector.z_scores(x)
         scaler = self.detector["StandardScaler"]
         return {k: float(v) for k, v in scaler.transform_one(x).items()}
 
     def learn(self, x: dict[str, float]) -> None:
+        """Teach the unit's detector one reading (the caller keeps alerts out of the baseline)."""
         self.detector.learn_one(x)
 
     def threshold(self, min_scores: int) -> float:
+        """The unit's alert threshold; infinite until ``min_scores`` scores fill its tail."""
         value = self.quantile.get()
         return float(value) if self.n >= min_scores and value is not None else math.inf
 
@@ -101,6 +104,7 @@ class GroupState:
         self.memory = FalseAlarmMemory(bandwidth=bandwidth, prior=prior)
 
     def threshold(self, min_scores: int) -> float:
+        """The group's alert threshold; infinite until ``min_scores`` scores fill its tail."""
         value = self.quantile.get()
         return float(value) if self.n >= min_scores and value is not None else math.inf
 
@@ -180,6 +184,7 @@ class UnitAnomalyModel(SourceModel):
 
     @property
     def warmed_up(self) -> bool:
+        """Alert once any unit has seen ``warmup`` readings."""
         return any(u.seen >= self.warmup for u in self.units.values())
 
     def _unit_state(self, record: Any) -> UnitState:
@@ -300,6 +305,7 @@ class UnitAnomalyModel(SourceModel):
         return self._evaluate(record)[0]
 
     def learn_one(self, event: Any) -> None:
+        """Learn it as normal unless flagged; a flagged reading counts only at the threshold."""
         record = self.coerce(event)
         verdict, smoothed, score, incident = self._evaluate(record)
         self._last = None
