@@ -60,6 +60,7 @@ class Snapshot:
 
     @property
     def rows(self) -> int:
+        """Task and audit rows together: the size a scenario reports as checked."""
         return len(self.tasks) + len(self.audit)
 
 
@@ -79,9 +80,11 @@ class Outcome:
 
     @property
     def passed(self) -> bool:
+        """Correct and, where the scenario compares speed, fast enough."""
         return self.correct and self.speed_ok
 
     def as_row(self) -> list[str]:
+        """The RELIABILITY table's cells, in ``HEADER`` order."""
         rec = "—" if self.recovery_seconds is None else f"{self.recovery_seconds:.1f} s"
         verdict = "pass" if self.passed else "FAIL"
         return [self.scenario, f"{self.events:,}", f"{self.checked:,}", str(self.lost),
@@ -157,7 +160,8 @@ def stream(count: int, start: datetime, seed: int = 21) -> list[Item]:
 STEP_SECONDS = 20  # event time between two generated records
 
 
-def default_start() -> datetime:
+def _default_start() -> datetime:
+    """Two hours ago, whole seconds: the input lies in the past, so none is future-dated."""
     return datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
 
 
@@ -189,7 +193,8 @@ def settings_env(s: Settings) -> dict[str, str]:
     return subprocess_env(s, dict(os.environ))
 
 
-def free_port() -> int:
+def _free_port() -> int:
+    """A free loopback port for a worker or a private stack's service."""
     from bench.suite import free_port as _free
 
     return _free()
@@ -235,9 +240,10 @@ class Space:
 
     def second_worker(self, n: int = 1) -> subprocess.Popen[bytes]:
         """Another member of the same consumer group, with its own data folder and port."""
-        return self.start_worker(data_dir=self.work / f"worker-{n}", web_port=free_port())
+        return self.start_worker(data_dir=self.work / f"worker-{n}", web_port=_free_port())
 
     def stop_workers(self) -> None:
+        """SIGTERM every worker and wait 30 s for each, then SIGKILL, so none outlives the run."""
         for proc in self.procs:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -249,6 +255,7 @@ class Space:
                 proc.wait()
 
     def alive(self) -> None:
+        """Fail fast with a ``BenchError`` if a worker died that a scenario did not SIGKILL."""
         dead = [p for p in self.procs if p.poll() not in (None, -signal.SIGKILL)]
         if dead:
             raise BenchError(f"a worker exited with {dead[0].returncode}; see {self.work}")
@@ -274,7 +281,7 @@ def space(
     s = base.with_overrides(
         models_enabled=True, snapshot_key=secrets.token_hex(32), idle_clock_after=0,
         app_id=f"riskloop-chaos-{run}", data_dir=work / "worker-0", sql_url=sql_url,
-        web_port=free_port(), log_format="json", topics=private_topics(run),
+        web_port=_free_port(), log_format="json", topics=private_topics(run),
         kafka_broker=kafka_broker or base.kafka_broker, redis_url=redis_url or base.redis_url,
     )  # fmt: skip
     create_topics(s)
@@ -294,7 +301,8 @@ def space(
 # ---------------------------------------------------------------------------- observation
 
 
-def stage_topics(s: Settings) -> list[str]:
+def _stage_topics(s: Settings) -> list[str]:
+    """Every topic the worker reads: the run is caught up only when all of them are."""
     t = s.topics
     return [*t.sources().values(), t.task_commands, t.feedback, t.profile_events, t.dispositions]
 
@@ -322,7 +330,7 @@ def wait_caught_up(sp: Space, timeout: float = 180) -> float:
     """Seconds until every stage's group lag is zero (three checks in a row)."""
     t0 = time.monotonic()
     deadline, zeros = t0 + timeout, 0
-    topics = stage_topics(sp.settings)
+    topics = _stage_topics(sp.settings)
     while zeros < 3:
         if time.monotonic() > deadline:
             raise BenchError(f"the worker did not catch up in {timeout:.0f} s; see {sp.work}")
@@ -346,6 +354,7 @@ def wait_sources_below(sp: Space, lag: int, timeout: float = 120) -> None:
 
 
 def sql_snapshot(url: str) -> Snapshot:
+    """The task and audit rows at ``url``: what a run is compared by, against the reference."""
     from sinks.sql import make_engine
 
     engine = make_engine(url)
@@ -409,8 +418,8 @@ def own_stack(shared: DevStackSettings, services: Sequence[str]) -> Iterator[Dev
     if jars.exists():
         (state / jars.name).symlink_to(jars)
     dev = DevStackSettings(
-        state_dir=state, kafka_port=free_port(), kafka_controller_port=free_port(),
-        redis_port=free_port(), postgres_port=free_port(), start_timeout=90,
+        state_dir=state, kafka_port=_free_port(), kafka_controller_port=_free_port(),
+        redis_port=_free_port(), postgres_port=_free_port(), start_timeout=90,
     )  # fmt: skip
     modules = {"kafka": kafka, "redis": redis, "postgres": postgres}
     started: list[str] = []
@@ -470,11 +479,12 @@ class Context:
     work: Path
     events: int
     say: Say = print
-    start: datetime = field(default_factory=default_start)
+    start: datetime = field(default_factory=_default_start)
     compare_speed: bool = True  # off in tests: speed is for benchmarks, not assertions
     _reference: Reference | None = None
 
     def items(self) -> list[Item]:
+        """The scenario's input: ``events`` records, 20 s apart, all in the past."""
         # the whole input lies in the past, however many events (20 s apart): none is rejected
         # as future-dated, whatever ``events`` is
         return stream(self.events, self.start - timedelta(seconds=STEP_SECONDS * self.events))

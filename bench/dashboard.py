@@ -57,6 +57,8 @@ class Target:
 
 @dataclass(frozen=True)
 class Panel:
+    """One panel of the dashboard JSON: where it sits, what it queries, its thresholds."""
+
     id: int
     kind: str  # "row", "stat", "timeseries", "table", …
     title: str
@@ -72,6 +74,8 @@ class Panel:
 
 @dataclass(frozen=True)
 class Dashboard:
+    """A Grafana dashboard reduced to what the snapshot renders: panels and variables."""
+
     uid: str
     title: str
     panels: tuple[Panel, ...]
@@ -80,6 +84,7 @@ class Dashboard:
 
     @property
     def queries(self) -> list[tuple[Panel, Target]]:
+        """Every panel's queries, flattened: what a snapshot fetches from Prometheus."""
         return [(p, t) for p in self.panels for t in p.targets]
 
 
@@ -90,7 +95,8 @@ def _panels(raw: Sequence[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
         yield from p.get("panels", [])
 
 
-def parse_dashboard(doc: Mapping[str, Any]) -> Dashboard:
+def _parse_dashboard(doc: Mapping[str, Any]) -> Dashboard:
+    """Read the panels (collapsed rows' too) and their queries out of the dashboard JSON."""
     panels = []
     for p in _panels(doc.get("panels", [])):
         g = p["gridPos"]
@@ -124,8 +130,9 @@ def parse_dashboard(doc: Mapping[str, Any]) -> Dashboard:
 
 
 def load_dashboard(path: Path) -> Dashboard:
+    """The dashboard at ``path``; a file that is not one is an ``InfraError`` naming it."""
     try:
-        return parse_dashboard(json.loads(path.read_text(encoding="utf-8")))
+        return _parse_dashboard(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise InfraError(f"{path}: not a Grafana dashboard JSON ({exc})") from exc
 
@@ -212,6 +219,8 @@ def threshold_colour(panel: Panel, value: float | None) -> str:
 
 @dataclass
 class Series:
+    """One time series of a range query: its legend and its points."""
+
     name: str
     times: list[float]
     values: list[float]
@@ -219,6 +228,8 @@ class Series:
 
 @dataclass
 class PanelData:
+    """What Prometheus returned for one panel; ``error`` says why it is empty, if it failed."""
+
     series: list[Series] = field(default_factory=list)
     rows: list[dict[str, str]] = field(default_factory=list)  # instant (table) results
     error: str = ""
@@ -421,7 +432,8 @@ def _timeseries(
 # live: a real worker, a real Prometheus, a realistic stream
 
 
-def free_port() -> int:
+def _free_port() -> int:
+    """A free loopback port for the snapshot's own worker and Prometheus."""
     with closing(socket.socket()) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -551,6 +563,8 @@ def _delete_topics(s: Settings, run: str) -> None:
 
 @dataclass(frozen=True)
 class SnapshotResult:
+    """Where the snapshot went, the run it shows, and which panels had no data."""
+
     out: Path
     events: int
     start: float
@@ -582,11 +596,11 @@ def run_snapshot(
     s = base.model_copy(
         update={
             "app_id": f"riskloop-snapshot-{run}", "data_dir": tmp / "worker",
-            "sql_url": f"sqlite:///{tmp / 'riskloop.db'}", "web_port": free_port(),
+            "sql_url": f"sqlite:///{tmp / 'riskloop.db'}", "web_port": _free_port(),
             "log_format": "json", "topics": private_topics(run),
         }
     )  # fmt: skip
-    dev = DevStackSettings(state_dir=tmp / "state", prometheus_port=free_port(), start_timeout=60)
+    dev = DevStackSettings(state_dir=tmp / "state", prometheus_port=_free_port(), start_timeout=60)
     ok = False
     try:
         create_topics(s)

@@ -89,6 +89,7 @@ def build(
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Entry point of ``python -m bench.faust_baseline`` (the benchmark starts it)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("broker")
     parser.add_argument("app_id")

@@ -107,6 +107,7 @@ def delete_topics(settings: Settings, marker: str) -> int:
 
 
 def payload(event: GeneratedEvent) -> bytes:
+    """The event's value bytes, as the sources' producers write it (UTF-8 JSON)."""
     return json.dumps(event.event, ensure_ascii=False).encode()
 
 
@@ -145,9 +146,11 @@ class Measured:
 
     @property
     def resolved(self) -> bool:
+        """Whether the drain lasted long enough for the rate to mean anything."""
         return self.resolution.resolved
 
     def as_dict(self) -> dict[str, Any]:
+        """The measurement as JSON, with ``resolution`` spelt out for the report."""
         out = {k: v for k, v in self.__dict__.items() if k != "resolution"}
         r = self.resolution
         out.update(window_seconds=r.window_seconds, commit_steps=r.steps,
@@ -177,6 +180,7 @@ class Stall:
         return max(self.first_commit - self.first_read, 0.0)
 
     def as_dict(self) -> dict[str, Any]:
+        """The stall as JSON, ``seconds`` included."""
         return {**self.__dict__, "seconds": self.seconds}
 
 
@@ -191,6 +195,7 @@ class Processor:
     started: float = field(default_factory=time.monotonic)
 
     def alive(self) -> None:
+        """Fail fast with a ``BenchError`` and the log's last line if the processor exited."""
         if self.proc.poll() is not None:
             tail = self.log.read_text(errors="replace").strip().splitlines()[-1:] or ["(no log)"]
             raise BenchError(
@@ -213,9 +218,11 @@ class Trial:
 
     @property
     def e2e_rate(self) -> float | None:
+        """Events per second end to end (pipeline only); None when it was not measured."""
         return self.measured.events / self.e2e_seconds if self.e2e_seconds else None
 
     def as_dict(self) -> dict[str, Any]:
+        """The trial as one flat JSON object for the report."""
         return {
             "round": self.round, **self.measured.as_dict(), "stall": self.stall.as_dict(),
             "volume": self.volume.as_dict(), "e2e_seconds": self.e2e_seconds,

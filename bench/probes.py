@@ -62,12 +62,12 @@ def sink_trouble(url: str) -> dict[str, float]:
 
 
 def metrics_reader(url: str) -> Reader:
+    """A progress reader for the worker: events read, from its /metrics at ``url``."""
     return lambda: events_read(url)
 
 
 def output_reader(settings: Settings, topic: str, partitions: int, sends: int) -> Reader:
     """Events a baseline has handled: its output records / ``sends`` (a lower bound on read)."""
-
     client = admin(settings)
 
     def read() -> float | None:

@@ -35,7 +35,7 @@ def parse_status_kib(text: str, field: str) -> int:
 
 
 def parse_stat_cpu(text: str, ticks: int) -> float:
-    """utime + stime in seconds from one /proc/<pid>/stat line.
+    """CPU time (utime + stime) in seconds from one /proc/<pid>/stat line.
 
     The command name (field 2) may contain spaces and parentheses, so fields are counted
     from the last ``)``.

@@ -50,6 +50,7 @@ def run(bootstrap: str, group: str, output: str, inputs: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Entry point of ``python -m bench.raw_loop`` (the benchmark starts it)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("bootstrap")
     parser.add_argument("group")

@@ -78,6 +78,7 @@ def header(report: Mapping[str, Any]) -> list[str]:
 
 
 def processor_rows(report: Mapping[str, Any]) -> list[str]:
+    """The throughput table: one row per processor; an unresolved rate shows as too short."""
     lines = [
         "| processor | ev/s | µs CPU/event | peak RSS (MiB) | msgs out / event | bytes out / in |",
         "|---|---|---|---|---|---|",
@@ -164,6 +165,7 @@ def _latency_row(lat: Mapping[str, Any]) -> tuple[str, str, str]:
 
 
 def notes(report: Mapping[str, Any]) -> list[str]:
+    """Footnotes under the tables: short drains, write amplification, sink trouble, coarse CPU."""
     out = []
     short = [(p["label"], p["too_short"]) for p in report["throughput"].values()
              if not p["resolved"]]  # fmt: skip

@@ -188,5 +188,6 @@ def build_report(
 
 
 def write_json(report: Mapping[str, Any], path: Path) -> Path:
+    """Write the report as indented UTF-8 JSON (Chinese kept readable); returns ``path``."""
     path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path

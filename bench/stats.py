@@ -65,10 +65,12 @@ class Drain:
 
     @property
     def rate(self) -> float:
+        """Events per second over the drain."""
         return ratio(self.events, self.seconds)
 
     @property
     def cpu_per_event(self) -> float:
+        """CPU seconds per event over the drain."""
         return ratio(self.cpu_seconds, self.events)
 
 
@@ -114,6 +116,7 @@ class Spread:
     n: int
 
     def as_dict(self) -> dict[str, float]:
+        """The spread as JSON, for the report."""
         return {"min": self.min, "median": self.median, "max": self.max, "n": self.n}
 
 
@@ -166,6 +169,7 @@ class Resolution:
 
     @property
     def resolved(self) -> bool:
+        """Whether the window was long enough and the commits moved often enough to give a rate."""
         return self.window_seconds >= self.required_seconds and self.steps >= MIN_STEPS
 
     def reason(self) -> str:

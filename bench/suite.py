@@ -89,6 +89,7 @@ class Plan:
         start_services: bool = False,
         timeout: float | None = None,
     ) -> Plan:
+        """The plan for the CLI's options: unset sizes follow ``quick``; excess entities refused."""
         n = events or (300 if quick else 20_000)
         if entities is not None and entities > n:
             raise BenchError(
@@ -104,6 +105,7 @@ class Plan:
         )  # fmt: skip
 
     def baselines(self) -> list[Baseline]:
+        """The Faust baselines to run; the wide one only when the plan asks for it."""
         return [PASS_THROUGH, ONE_STATE, *([WIDE_STATE] if self.wide_baseline else [])]
 
 
@@ -124,6 +126,7 @@ def trial_tag(suffix: str, r: int, name: str) -> str:
 
 
 def free_port() -> int:
+    """A free loopback port for a worker's web server or a private stack's service."""
     with closing(socket.socket()) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])

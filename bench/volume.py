@@ -208,17 +208,21 @@ class Volume:
 
     @property
     def bytes_complete(self) -> bool:
+        """Whether ``bytes_out`` is exact: every message was read back to count its bytes."""
         return self.records_read is None or self.records_read >= self.messages
 
     @property
     def messages_per_event(self) -> float:
+        """Messages written per event read: the amplification the report compares."""
         return ratio(self.messages, self.events)
 
     @property
     def bytes_ratio(self) -> float:
+        """Bytes written per byte read."""
         return ratio(self.bytes_out, self.bytes_in)
 
     def as_dict(self) -> dict[str, object]:
+        """The volume as JSON, with the ratios the report shows."""
         return {**self.__dict__, "messages_per_event": self.messages_per_event,
                 "bytes_ratio": self.bytes_ratio, "bytes_complete": self.bytes_complete}  # fmt: skip
 

@@ -16,6 +16,8 @@ from bench.stats import BenchError
 
 @dataclass(frozen=True)
 class Scenario:
+    """One reliability scenario; ``fast`` ones also run in CI."""
+
     name: str
     run: Callable[[Context], Outcome]
     description: str

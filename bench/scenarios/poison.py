@@ -77,6 +77,8 @@ def dead_lettered(settings: Settings, records: list[tuple[str, bytes]]) -> Count
 
 
 def garbage_storm(ctx: Context) -> Outcome:
+    """Every tenth record garbage: each must be dead-lettered once, no good one rejected,
+    and the rate stay at least ``MIN_THROUGHPUT_RATIO`` of a clean run's."""
     if ctx.compare_speed and ctx.events < MIN_EVENTS:
         ctx = Context(ctx.base, ctx.work, MIN_EVENTS, ctx.say, ctx.start)  # its own reference
     ref = ctx.reference()
