@@ -86,7 +86,7 @@ class Route(BaseModel):
         return self.source == "*" and self.item_code == "*"
 
     def describe(self) -> str:
-        """Where the route sits and what it matches, for ``riskloop routes`` output and errors."""
+        """Where the route sits and what it matches, as ``riskloop routes`` prints it."""
         return f"line {self.line}: source={self.source} item_code={self.item_code} region={self.region}"
 
 

@@ -162,7 +162,7 @@ class WorkerModels:
         return dict(self.registry.shadow_stats(name))
 
     def versions(self) -> dict[str, str]:
-        """Live version of every model, for status output and the snapshot's provenance."""
+        """Live version of every model: what status shows and a publication is checked against."""
         return {name: self.registry.publication(name).version for name in self.registry.names()}
 
     def snapshot(
