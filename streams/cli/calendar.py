@@ -21,7 +21,7 @@ from loop.calendar import WorkingCalendar, shipped_calendar
 from loop.deadlines import CST, deadline_of
 from schemas.errors import ConfigError
 from streams import publish
-from streams.cli.common import console, err_console, settings
+from streams.cli.common import console, err_console, instant, settings
 
 app = typer.Typer(help="The working-day calendar (放假安排): publish, status, deadline.")
 
@@ -79,14 +79,7 @@ def deadline_cmd(
     offline: Offline = False,
 ) -> None:
     """When a deadline of SPEC started at START falls, what it rests on, and the days skipped."""
-    try:
-        moment = datetime.fromisoformat(start)
-    except ValueError:
-        raise ConfigError(
-            f"{start!r} is not an ISO-8601 instant (e.g. 2026-12-23T10:00:00+08:00)"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=CST)  # a department means Beijing time
+    moment = instant(start)
     cal, where = _calendar(offline)
     found = deadline_of(moment, spec, cal)
     local = found.at.astimezone(CST)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from rich.console import Console
@@ -42,3 +43,18 @@ def fail(message: str, code: int = 1) -> NoReturn:
     for line in rest:
         print(f"  {line}", file=sys.stderr)
     sys.exit(code)
+
+
+def instant(text: str) -> datetime:
+    """An ISO-8601 instant given on the command line; one without a zone is Beijing time, as a
+    department means it. Anything else is one clear line (a ``ConfigError``), not a traceback."""
+    from loop.deadlines import CST
+    from schemas.errors import ConfigError
+
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(
+            f"{text!r} is not an ISO-8601 instant (e.g. 2026-12-23T10:00:00+08:00)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=CST)

@@ -24,7 +24,7 @@ from loop.profile import EntityProfile
 from loop.sampling import sample as draw
 from schemas.errors import ConfigError
 from schemas.records import Disposition, DispositionAction, DispositionResult
-from streams.cli.common import console, fail, settings
+from streams.cli.common import console, fail, instant, settings
 from streams.cli.lines import who
 
 tasks_app = typer.Typer(
@@ -278,7 +278,7 @@ def sample(
     Scores decay with time, so a draw is reproducible from its seed *and* its moment: the
     footer prints both, and ``--at`` replays an earlier draw for an audit.
     """
-    moment = _instant(at) if at else datetime.now(UTC)
+    moment = instant(at) if at else datetime.now(UTC)
     s = settings()
     found = list(_profiles_from_file(profiles) if profiles else _profiles_from_changelog(s))
     if not found:
@@ -300,17 +300,6 @@ def sample(
     console.print(
         f"{len(picks)} of {len(found)} enterprises drawn (seed {seed}, at {moment.isoformat()})"
     )
-
-
-def _instant(text: str) -> datetime:
-    """An ISO-8601 instant; one without a zone is Beijing time, as a department means it."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ConfigError(
-            f"{text!r} is not an ISO-8601 instant (e.g. 2026-12-23T10:00:00+08:00)"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=CST)
 
 
 def _profiles_from_file(path: Path) -> list[EntityProfile]:

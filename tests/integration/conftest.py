@@ -230,3 +230,28 @@ def produce(bootstrap: str, topic: str, items: list[tuple[bytes | None, bytes]])
     for key, value in items:
         p.produce(topic, key=key, value=value)
     assert p.flush(30) == 0
+
+
+def wait_model_snapshot(
+    s: Settings, key: str, model: str, until: Callable[[dict[str, int]], bool], timeout: float
+) -> bytes:
+    """The snapshot of ``model`` in ``key``'s partition's state changelog, as the latest
+    checkpoint holds it, once its source offsets satisfy ``until`` (tests wait for a checkpoint
+    that covers what they produced)."""
+    from models.snapshot import read_header
+    from streams.checkpoint import changelog_topic, read_partition, replay_changelog
+    from streams.model_state import snapshot_blobs
+    from streams.rekey import partition_of
+
+    partition = partition_of(key, s.topics.partitions)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            records = read_partition(s.bootstrap_servers, changelog_topic(s.app_id), partition)
+        except Exception:  # the worker creates the topic on its first checkpoint
+            records = []
+        blob = snapshot_blobs(replay_changelog(records).state.model_records).get(model)
+        if blob is not None and until(read_header(blob)[0].offsets):
+            return blob
+        time.sleep(0.5)
+    raise AssertionError(f"no checkpoint of {model} on partition {partition} in {timeout:.0f} s")

@@ -24,14 +24,17 @@ import requests
 
 from config.settings import Settings
 from models.complaints import ComplaintClassifier
-from models.snapshot import read_header, restore
+from models.snapshot import restore
 from schemas.records import Complaint
 from schemas.validation.uscc import make_uscc
-from streams.checkpoint import changelog_topic, read_partition, replay_changelog
-from streams.model_state import snapshot_blobs
-from streams.rekey import partition_of
 from streams.snapshots import snapshot_key
-from tests.integration.conftest import collect, produce, tail_consumer, wait_ready
+from tests.integration.conftest import (
+    collect,
+    produce,
+    tail_consumer,
+    wait_model_snapshot,
+    wait_ready,
+)
 from tests.integration.test_disposition_verdicts import cli
 from tests.people import auth
 
@@ -56,20 +59,10 @@ def _classifier(
 ) -> ComplaintClassifier:
     """The classifier of ``uscc``'s partition as its latest checkpoint holds it, once that
     checkpoint's offsets satisfy ``until``."""
-    partition = partition_of(uscc, s.topics.partitions)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            records = read_partition(s.bootstrap_servers, changelog_topic(s.app_id), partition)
-        except Exception:  # the worker creates the topic on its first checkpoint
-            records = []
-        blob = snapshot_blobs(replay_changelog(records).state.model_records).get(MODEL)
-        if blob is not None and until(read_header(blob)[0].offsets):
-            model, _ = restore(blob, expect_factory=MODEL, key=snapshot_key(s))
-            assert isinstance(model, ComplaintClassifier)
-            return model
-        time.sleep(0.5)
-    raise AssertionError(f"no checkpoint of {MODEL} on partition {partition} in {timeout:.0f} s")
+    blob = wait_model_snapshot(s, uscc, MODEL, until, timeout)
+    model, _ = restore(blob, expect_factory=MODEL, key=snapshot_key(s))
+    assert isinstance(model, ComplaintClassifier)
+    return model
 
 
 def _p(model: ComplaintClassifier, category: str) -> float:

@@ -27,11 +27,8 @@ import pytest
 from config.settings import PROJECT_ROOT, Settings
 from models.snapshot import read_header
 from schemas.mapping import load_mapping
-from streams.checkpoint import changelog_topic, read_partition, replay_changelog
-from streams.model_state import snapshot_blobs
-from streams.rekey import partition_of
 from streams.replay import Outgoing, iter_replay
-from tests.integration.conftest import collect, produce, tail_consumer
+from tests.integration.conftest import collect, produce, tail_consumer, wait_model_snapshot
 
 SKAB = PROJECT_ROOT.parent / "shared" / "data" / "equipment" / "skab" / "other-01.csv"
 MODEL = "equipment-anomaly"
@@ -46,21 +43,15 @@ def _rows() -> list[Outgoing]:
 def _wait_checkpoint(s: Settings, key: bytes, covering: int, timeout: float = 60) -> dict[str, int]:
     """Offsets of the model in the key's partition's changelog, once they cover ``covering``
     readings (the checkpoint's marker commits them with the partition's offsets)."""
-    partition = partition_of(key.decode(), s.topics.partitions)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            records = read_partition(s.bootstrap_servers, changelog_topic(s.app_id), partition)
-        except Exception:  # the worker creates the topic on its first checkpoint
-            records = []
-        blob = snapshot_blobs(replay_changelog(records).state.model_records).get(MODEL)
-        if blob is not None:
-            header, _ = read_header(blob)
-            readings = {k: v for k, v in header.offsets.items() if k.startswith(s.topics.equipment)}
-            if sum(readings.values()) >= covering:
-                return readings  # (the partition's other inputs, e.g. ticks, are there too)
-        time.sleep(0.5)
-    raise AssertionError(f"no checkpoint of {MODEL} covering {covering} readings in {timeout}s")
+
+    def readings(offsets: dict[str, int]) -> dict[str, int]:
+        # (the partition's other inputs, e.g. ticks, are in the offsets too)
+        return {k: v for k, v in offsets.items() if k.startswith(s.topics.equipment)}
+
+    blob = wait_model_snapshot(
+        s, key.decode(), MODEL, lambda offsets: sum(readings(offsets).values()) >= covering, timeout
+    )
+    return readings(read_header(blob)[0].offsets)
 
 
 def _model_alerts(msgs: list[tuple[str, dict]], event_ids: set[str]) -> list[dict]:
