@@ -40,6 +40,7 @@ from bench.probes import events_read
 from bench.stats import BenchError
 from config.settings import PROJECT_ROOT, DevStackSettings, Settings, TopicSettings, subprocess_env
 from infra import kafka, postgres, redis
+from infra.ports import free_port
 from schemas.sample_stream import generate
 from streams.demo import group_lag
 from streams.producer import make_producer
@@ -193,13 +194,6 @@ def settings_env(s: Settings) -> dict[str, str]:
     return subprocess_env(s, dict(os.environ))
 
 
-def _free_port() -> int:
-    """A free loopback port for a worker or a private stack's service."""
-    from bench.suite import free_port as _free
-
-    return _free()
-
-
 @contextlib.contextmanager
 def database(dev: DevStackSettings) -> Iterator[str]:
     """A fresh PostgreSQL database on ``dev``'s server for one run; dropped afterwards.
@@ -240,7 +234,7 @@ class Space:
 
     def second_worker(self, n: int = 1) -> subprocess.Popen[bytes]:
         """Another member of the same consumer group, with its own data folder and port."""
-        return self.start_worker(data_dir=self.work / f"worker-{n}", web_port=_free_port())
+        return self.start_worker(data_dir=self.work / f"worker-{n}", web_port=free_port())
 
     def stop_workers(self) -> None:
         """SIGTERM every worker and wait 30 s for each, then SIGKILL, so none outlives the run."""
@@ -281,7 +275,7 @@ def space(
     s = base.with_overrides(
         models_enabled=True, snapshot_key=secrets.token_hex(32), idle_clock_after=0,
         app_id=f"riskloop-chaos-{run}", data_dir=work / "worker-0", sql_url=sql_url,
-        web_port=_free_port(), log_format="json", topics=private_topics(run),
+        web_port=free_port(), log_format="json", topics=private_topics(run),
         kafka_broker=kafka_broker or base.kafka_broker, redis_url=redis_url or base.redis_url,
     )  # fmt: skip
     create_topics(s)
@@ -418,8 +412,8 @@ def own_stack(shared: DevStackSettings, services: Sequence[str]) -> Iterator[Dev
     if jars.exists():
         (state / jars.name).symlink_to(jars)
     dev = DevStackSettings(
-        state_dir=state, kafka_port=_free_port(), kafka_controller_port=_free_port(),
-        redis_port=_free_port(), postgres_port=_free_port(), start_timeout=90,
+        state_dir=state, kafka_port=free_port(), kafka_controller_port=free_port(),
+        redis_port=free_port(), postgres_port=free_port(), start_timeout=90,
     )  # fmt: skip
     modules = {"kafka": kafka, "redis": redis, "postgres": postgres}
     started: list[str] = []

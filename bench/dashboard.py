@@ -20,7 +20,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,6 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +35,7 @@ from typing import Any
 
 from config.settings import PROJECT_ROOT, DevStackSettings, Settings, TopicSettings, subprocess_env
 from infra.errors import InfraError
+from infra.ports import free_port
 
 MAIN_DASHBOARD = PROJECT_ROOT / "config" / "grafana" / "dashboards" / "riskloop-flow.json"
 GRID_COLUMNS = 24
@@ -432,13 +431,6 @@ def _timeseries(
 # live: a real worker, a real Prometheus, a realistic stream
 
 
-def _free_port() -> int:
-    """A free loopback port for the snapshot's own worker and Prometheus."""
-    with closing(socket.socket()) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def private_topics(run: str) -> TopicSettings:
     """Every topic name with a per-run suffix, so the worker sees only this run's records."""
     base = TopicSettings()
@@ -596,11 +588,11 @@ def run_snapshot(
     s = base.model_copy(
         update={
             "app_id": f"riskloop-snapshot-{run}", "data_dir": tmp / "worker",
-            "sql_url": f"sqlite:///{tmp / 'riskloop.db'}", "web_port": _free_port(),
+            "sql_url": f"sqlite:///{tmp / 'riskloop.db'}", "web_port": free_port(),
             "log_format": "json", "topics": private_topics(run),
         }
     )  # fmt: skip
-    dev = DevStackSettings(state_dir=tmp / "state", prometheus_port=_free_port(), start_timeout=60)
+    dev = DevStackSettings(state_dir=tmp / "state", prometheus_port=free_port(), start_timeout=60)
     ok = False
     try:
         create_topics(s)

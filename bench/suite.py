@@ -14,13 +14,12 @@ capacity of all pipeline trials.
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, closing, contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from bench.render import markdown, write_chart
 from bench.report import LABELS, build_report, write_json
 from bench.stats import BenchError
 from config.settings import PROJECT_ROOT, Settings
+from infra.ports import free_port
 from schemas.sample_stream import entity_counts, generate
 from streams import admin
 
@@ -123,13 +123,6 @@ def trial_tag(suffix: str, r: int, name: str) -> str:
     '20261202-abc-r1-faust_pass'
     """
     return f"{suffix}-r{r}-{name}"
-
-
-def free_port() -> int:
-    """A free loopback port for a worker's web server or a private stack's service."""
-    with closing(socket.socket()) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def pipeline_env(s: Settings) -> dict[str, str]:

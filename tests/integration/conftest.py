@@ -7,13 +7,11 @@ import contextlib
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +23,11 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 from config.settings import AuthSettings, Settings, TopicSettings, subprocess_env
 from infra import kafka, postgres
 from infra.devkey import DevKey
+from infra.ports import free_port
 from streams.admin import admin_client, create_topics
 from streams.producer import make_producer
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with closing(socket.socket()) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

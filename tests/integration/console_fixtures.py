@@ -29,9 +29,9 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from config.settings import Settings
 from infra.packages import ensure_binary, install
+from infra.ports import free_port
 from tests.integration.conftest import (
     ROOT,
-    free_port,
     private_settings,
     settings_env,
     start_worker,

@@ -25,17 +25,12 @@ from typing import Any
 import pytest
 
 from config.settings import Settings
+from infra.ports import free_port
 from loop.calendar import Basis, parse_year, shipped_calendar
 from loop.deadlines import CST
 from schemas.sample_stream import generate
 from streams.admin import admin_client, create_topics
-from tests.integration.conftest import (
-    ROOT,
-    free_port,
-    private_topics,
-    settings_env,
-    stop_process,
-)
+from tests.integration.conftest import ROOT, private_topics, settings_env, stop_process
 from tests.integration.test_closed_loop import produce, read_topic, wait_caught_up
 
 pytestmark = pytest.mark.timeout(600)

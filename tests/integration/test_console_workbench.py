@@ -25,8 +25,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from config.settings import Settings
+from infra.ports import free_port
 from loop.deadlines import CST
-from tests.integration.conftest import free_port, private_settings, produce
+from tests.integration.conftest import private_settings, produce
 from tests.integration.console_fixtures import Console, login, screenshot, wait_for
 from tests.integration.test_extensions import working_day_after
 from tests.integration.test_jurisdiction import HZ_DEPARTMENT, failed_inspection

@@ -22,9 +22,10 @@ import redis as redis_client
 
 from config.settings import DevStackSettings, Settings
 from infra import kafka, postgres, redis
+from infra.ports import free_port
 from infra.process import cmdline, is_ours, read_pid
 from sinks.sql import make_engine, sql_url
-from tests.integration.conftest import ROOT, free_port
+from tests.integration.conftest import ROOT
 
 
 def riskloop(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

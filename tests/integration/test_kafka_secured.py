@@ -22,8 +22,8 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from config.settings import Settings, TopicSettings
 from infra import kafka_secure
 from infra.kafka_secure import PRINCIPALS, SecureKafka
+from infra.ports import free_port
 from streams.producer import make_producer
-from tests.integration.conftest import free_port
 
 BUDGET = 90.0
 

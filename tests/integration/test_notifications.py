@@ -25,9 +25,10 @@ from aiosmtpd.controller import Controller
 from pydantic import SecretStr
 
 from config.settings import Settings
+from infra.ports import free_port
 from loop.notify.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_webhook
 from sinks.sql import SqlStore, make_engine
-from tests.integration.conftest import free_port, produce, wait_ready
+from tests.integration.conftest import produce, wait_ready
 from tests.integration.test_calendar import cli, metrics
 
 KEY = "test-hook-key"

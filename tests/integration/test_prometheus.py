@@ -26,10 +26,10 @@ from prometheus_client import start_http_server
 
 from config.settings import DevStackSettings, Settings
 from infra import prometheus
+from infra.ports import free_port
 from schemas.sample_stream import GeneratedEvent, generate
 from streams.metrics import Metrics
 from streams.producer import make_producer
-from tests.integration.conftest import free_port
 
 
 def prom_dev(tmp_path: Path) -> DevStackSettings:

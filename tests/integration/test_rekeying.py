@@ -20,10 +20,11 @@ import pytest
 import requests
 
 from config.settings import Settings
+from infra.ports import free_port
 from loop import ids
 from schemas.sample_stream import generate
 from streams.rekey import partition_of
-from tests.integration.conftest import collect, free_port, produce, tail_consumer
+from tests.integration.conftest import collect, produce, tail_consumer
 
 RULE = "complaints.repeat_address"
 

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from config.settings import DevStackSettings
 from infra import postgres, redis
+from infra.ports import free_port
 from schemas.records import TaskState
 from sinks import tables
 from sinks.backoff import Backoff
@@ -32,7 +33,6 @@ from sinks.migrate import migrate
 from sinks.redis_views import _MOVE_TASK_SHA, RedisViews
 from sinks.sql import SqlSink, SqlStore, make_engine
 from streams.metrics import Metrics
-from tests.integration.conftest import free_port
 from tests.unit.sinks.factories import make_event, make_task
 
 QUICK = Backoff(initial=0.05, maximum=0.3)

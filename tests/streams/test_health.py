@@ -4,12 +4,10 @@ where nothing listens. (A real worker and a real broker: tests/integration/test_
 
 from __future__ import annotations
 
-import socket
-from contextlib import closing
-
 import faust
 import pytest
 
+from infra.ports import free_port
 from streams import health
 from streams.app import RiskLoopApp
 from streams.health import BrokerProbe, readiness
@@ -61,14 +59,8 @@ def test_an_unread_control_topic_means_not_ready(app: RiskLoopApp) -> None:
     assert "control topics" in state.reasons["control"]
 
 
-def closed_port() -> int:
-    with closing(socket.socket()) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])  # closed again when we return: nothing listens
-
-
 async def test_the_broker_probe_fails_where_no_broker_listens(app: RiskLoopApp) -> None:
-    probe = BrokerProbe(f"127.0.0.1:{closed_port()}", timeout=2.0)
+    probe = BrokerProbe(f"127.0.0.1:{free_port()}", timeout=2.0)
     app.riskloop_broker = probe  # type: ignore[attr-defined]
     assert await probe.probe() is False
     assert not probe.reachable()

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from infra.errors import InfraError
+from infra.ports import free_port
 from streams import producer as producer_module
 from streams.producer import PARTITIONER, deliver, make_producer, producer_config
-from tests.integration.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
