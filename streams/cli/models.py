@@ -123,7 +123,12 @@ def evaluate(
 
 @app.command()
 def split(
-    out_dir: Annotated[Path, typer.Argument(help="writes OUT_DIR/tune and OUT_DIR/report")],
+    out_dir: Annotated[
+        Path,
+        typer.Argument(
+            help="writes OUT_DIR/tune, OUT_DIR/report and OUT_DIR/normal (SKAB normal runs)"
+        ),
+    ],
     data_dir: Annotated[
         Path, typer.Option(help="datasets folder in the documented layout")
     ] = DEFAULT_DATA_DIR,

@@ -132,6 +132,30 @@ def test_split_writes_both_parts_in_the_same_layout(data_dir: Path, tmp_path: Pa
     assert "nothing tuned" in summary["nab"]
 
 
+def test_split_cuts_the_normal_recording_into_normal_runs(data_dir: Path, tmp_path: Path):
+    """SKAB's unlabelled normal recording becomes ``normal/``: runs of 1,150 rows, all normal,
+    each its own unit, which ``evaluate skab`` reads like any runs (false alarms only)."""
+    recording = skab_run(tmp_path / "run.csv", seed=9, n=2 * protocol.NORMAL_RUN_ROWS + 100)
+    header, rows = protocol._rows(recording)
+    plain = [{k: v for k, v in r.items() if k not in ("anomaly", "changepoint")} for r in rows]
+    protocol._write(data_dir / "equipment" / "skab" / "normal-rec.csv", header[:-2], plain)
+    summary = protocol.split(data_dir, tmp_path / "split")
+    normal = tmp_path / "split" / "normal"
+    runs = datasets.skab_files(normal)
+    assert [p.stem for p in runs] == ["normal-rec-01", "normal-rec-02"]  # the short tail dropped
+    assert "2 runs of 1150 rows" in summary["skab normal"]
+    events = [list(datasets.skab(p)) for p in runs]
+    assert [len(e) for e in events] == [protocol.NORMAL_RUN_ROWS] * 2
+    assert all(y == 0 for run in events for _, y in run)
+    assert events[1][0][0]["metrics"] == {
+        m: float(plain[protocol.NORMAL_RUN_ROWS][m]) for m in datasets.SKAB_METRICS
+    }
+    assert "normal-rec" not in {p.stem for p in datasets.skab_files(tmp_path / "split" / "tune")}
+    rows_out, _ = benchmarks.skab(normal)
+    assert rows_out[0]["runs"] == 2 and rows_out[0]["windows"] == 0
+    assert rows_out[0]["events"] == 2 * (protocol.NORMAL_RUN_ROWS - 400)
+
+
 def test_layout_reads_files_by_their_columns_not_names(data_dir: Path):
     # anomaly-free.csv has no labels, so it is no run; any name with the columns is one
     assert [p.stem for p in datasets.skab_files(data_dir)] == [f"run-{k}" for k in range(1, 5)]
