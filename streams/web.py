@@ -18,8 +18,10 @@ def register(app: RiskLoopApp) -> None:
     @app.page("/metrics")
     class Metrics(View):
         async def get(self, request: Request) -> Response:
+            # ``?name[]=a&name[]=b``: only those series (client_python's own filter)
+            names = request.url.query.getall("name[]", [])
             return self.bytes(
-                app.riskloop_runtime.metrics.exposition(),
+                app.riskloop_runtime.metrics.exposition(names),
                 headers={"Content-Type": CONTENT_TYPE_LATEST},
             )
 

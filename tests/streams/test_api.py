@@ -114,6 +114,20 @@ async def test_health_and_metrics_stay_open(client: TestClient[Any, Any]) -> Non
     assert (await client.get("/metrics")).status == 200
 
 
+async def test_metrics_filtered_by_name(client: TestClient[Any, Any], app: RiskLoopApp) -> None:
+    """``?name[]=`` gives only those series (the bench's cheap events-read probe), the same
+    values as the whole exposition."""
+    app.riskloop_runtime.metrics.events_in.labels("trucks").inc(7)
+    whole = await (await client.get("/metrics")).text()
+    r = await client.get("/metrics", params=[("name[]", "riskloop_events_in_total")])
+    assert r.status == 200
+    lines = [x for x in (await r.text()).splitlines() if not x.startswith("#")]
+    assert 'riskloop_events_in_total{source="trucks"} 7.0' in lines
+    assert all(x.startswith("riskloop_events_in_total") for x in lines)
+    assert set(lines) <= set(whole.splitlines())
+    assert len(whole) > 10 * len(await r.text())
+
+
 async def test_warnings_come_from_the_sql_store(
     client: TestClient[Any, Any], settings: Settings
 ) -> None:
