@@ -380,7 +380,11 @@ class Settings(BaseSettings):
         gt=0,
         description="largest rule pack, fence set or calendar POSTed to the API (413 above)",
     )
-    log_level: str = Field("INFO", description="log level")
+    log_level: str = Field(
+        "INFO",
+        description="log level; a `warning` line for each new or escalated warning at `INFO`, "
+        "for every warning change at `DEBUG` (the routine ones are not even made below it)",
+    )
     log_format: Literal["auto", "json", "console"] = Field(
         "auto", description="json in production, console on a terminal; auto picks by isatty"
     )

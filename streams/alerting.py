@@ -9,6 +9,7 @@ task id, once per warning epoch.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from streams.app import RiskLoopApp
 
 log = get_logger(__name__)
+_STDLIB_LOG = logging.getLogger(__name__)  # what structlog's lines go through: its level
 _NEWS = {"new", "escalated"}
 
 
@@ -72,12 +74,21 @@ async def raise_warnings(
 
 
 def observe_alerts(app: RiskLoopApp, alerts: list[Alert]) -> None:
+    """Count every warning change; log the news (new, escalated) at info, the rest at debug.
+
+    A debug line is only made when the level lets it through: structlog runs its whole
+    processor chain (context, time stamp) before the standard library drops the line, which
+    for the ~90 % of changes that are routine cost more than counting them."""
     m = app.riskloop_runtime.metrics
+    debug = _STDLIB_LOG.isEnabledFor(logging.DEBUG)
     for alert in alerts:
         m.warnings.labels(
             alert.level.value, alert.source, alert.state.value, (alert.region_code or "")[:4]
         ).inc()
         # new and escalated warnings are news for an operator; routine updates are debug
-        (log.info if alert.state.value in _NEWS else log.debug)(
-            "warning", alert_id=alert.alert_id, state=alert.state.value, level=alert.level.value
-        )
+        news = alert.state.value in _NEWS
+        if news or debug:
+            (log.info if news else log.debug)(
+                "warning", alert_id=alert.alert_id, state=alert.state.value,
+                level=alert.level.value,
+            )  # fmt: skip

@@ -37,8 +37,13 @@ protect it (``tel13812345678a`` is masked).
 
 from __future__ import annotations
 
+import math
 import re
+import types
+import typing
 from collections.abc import Callable, Mapping
+from datetime import datetime
+from enum import Enum
 from functools import lru_cache
 from typing import Any, Literal, TypeVar
 
@@ -58,6 +63,7 @@ __all__ = [
     "mask_name",
     "mask_pii",
     "masked_record",
+    "masked_record_via_json",
     "resident_id_ok",
 ]
 
@@ -286,13 +292,186 @@ RecordT = TypeVar("RecordT", bound=BaseModel)
 def masked_record(view: View, record: RecordT) -> RecordT:
     """A pydantic record as ``view`` may see it, still of its own type (a topic's record).
 
+    The record is walked as it is, and only the parts whose strings masking changes are
+    copied (:func:`_masked_model`); the rest is shared with ``record``, so treat both as
+    read-only (records are frozen). The walk asks the same policy of the same (view, field,
+    string) triples as masking the record's JSON form and validating it back
+    (:func:`masked_record_via_json`), and falls back to that for a record it cannot prove
+    the same on (a validator, an alias, a field type other than text, numbers, times, enums,
+    lists, string-keyed dicts and plain records). It is the hot path of every warning change:
+    an alert carries its evidence and is masked whole each time, and the JSON round trip of
+    ~120 strings took 340 µs per alert (bench/RESULTS.md, 2026-12-03 "warn").
+
     >>> from schemas.records import Complaint
     >>> c = Complaint(event_id="e", event_time="2024-05-01T00:00:00Z", channel="web",
     ...               text="x", address="文三路90号")
     >>> masked_record("masked", c).address
     '文三路**号'
+    >>> masked_record("full", c) is c  # nothing to mask: nothing copied
+    True
     """
+    try:
+        return _masked_model(view, record)
+    except _NotPlain:
+        return masked_record_via_json(view, record)
+
+
+def masked_record_via_json(view: View, record: RecordT) -> RecordT:
+    """:func:`masked_record` the slow, obvious way: the record's JSON form through
+    :func:`mask_for`, validated back into its type (the reference the fast walk must match)."""
     return type(record).model_validate(mask_for(view, record.model_dump(mode="json")))
+
+
+class _NotPlain(Exception):
+    """A value :func:`_masked_model` cannot prove it masks as the JSON round trip would."""
+
+
+_SPECIAL_FIELDS = NAME_FIELDS | IDENTIFIER_FIELDS | ADDRESS_FIELDS
+
+
+@lru_cache(maxsize=256)
+def _plan(model: type[BaseModel]) -> tuple[str, ...] | None:
+    """The fields of ``model`` the walk must look at, or None when the model is not plain:
+    its JSON form is not its fields by name, or validation might not give it back as it was
+    (aliases, computed fields, serializers, validators, constraints, extra fields).
+
+    A field is left out when no value of its type can change: a time, an enum, an integer
+    or a boolean in a field the policy has no rule for, and text in a field the policy
+    keeps (``KEPT_FIELDS``, ``…_id``): each is given back unmasked by the round trip too."""
+    decorators = model.__pydantic_decorators__
+    if model.model_config.get("extra") == "allow" or model.model_computed_fields or any(
+        getattr(decorators, kind)
+        for kind in ("validators", "field_validators", "root_validators",
+                     "field_serializers", "model_serializers", "model_validators")
+    ):  # fmt: skip
+        return None
+    walked: list[str] = []
+    for name, info in model.model_fields.items():
+        if (
+            info.alias not in (None, name)
+            or info.serialization_alias not in (None, name)
+            or info.metadata  # a constraint (a pattern, a length) a masked string might break
+            or not _plain_type(info.annotation)
+        ):
+            return None
+        if not _unchanging(name, info.annotation):
+            walked.append(name)
+    return tuple(walked)
+
+
+def _kept(key: str) -> bool:
+    """Whether :func:`_mask_field` gives back any string under ``key`` as it is."""
+    return (
+        key not in NAME_FIELDS
+        and key not in IDENTIFIER_FIELDS
+        and (key in KEPT_FIELDS or key.endswith(("_id", "_ids")))
+    )
+
+
+def _unchanging(name: str, annotation: Any) -> bool:
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return all(_unchanging(name, a) for a in args)
+    if origin is list:
+        return _unchanging(name, args[0])
+    if annotation is type(None):
+        return True
+    if annotation is str:
+        return _kept(name)
+    if name in _SPECIAL_FIELDS:
+        return False
+    return annotation in (int, bool, datetime) or (
+        isinstance(annotation, type) and issubclass(annotation, Enum)
+    )
+
+
+def _plain_type(annotation: Any) -> bool:
+    """Text, numbers, times, enums, plain records and lists, optionals and string-keyed dicts
+    of them: types whose values :func:`_masked_value` walks (no ``Annotated`` constraints)."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is None:
+        return annotation in (str, int, float, bool, datetime, type(None)) or (
+            isinstance(annotation, type) and issubclass(annotation, Enum | BaseModel)
+        )  # a nested record's own class is checked when the walk meets it
+    if origin is list:
+        return _plain_type(args[0])
+    if origin is dict:
+        return args[0] is str and _plain_type(args[1])
+    if origin in (typing.Union, types.UnionType):
+        return all(_plain_type(a) for a in args)
+    return False
+
+
+def _masked_model(view: View, record: RecordT) -> RecordT:
+    walked = _plan(type(record))
+    if walked is None:
+        raise _NotPlain(type(record).__name__)
+    update: dict[str, Any] = {}
+    values = record.__dict__
+    for name in walked:
+        value = values[name]
+        masked = _masked_value(view, value, name)
+        if masked is not value:
+            update[name] = masked
+    return record.model_copy(update=update) if update else record
+
+
+def _masked_value(view: View, value: Any, key: str | None) -> Any:
+    """``value`` masked, or ``value`` itself (the same object) when masking changes nothing.
+
+    Numbers, booleans, ``None``, enums and datetimes are left as they are: their JSON forms
+    hold no run of digits any pattern matches (a time's runs are at most 4 digits, split by
+    ``-``/``:``/``T``, and a fraction's follow a ``.``), so the round trip gives them back
+    equal (a time's tzinfo object aside: the round trip makes pydantic's own UTC) — unless a
+    name, identifier or address field holds one, which only the round trip decides."""
+    kind = type(value)
+    if kind is str:
+        masked = _mask_field(view, key, value)
+        return value if masked == value else masked
+    if kind is list:
+        masked_list = [_masked_value(view, v, key) for v in value]
+        same = all(a is b for a, b in zip(masked_list, value, strict=True))
+        return value if same else masked_list
+    if kind is dict:
+        if value and set(map(type, value.values())) == _STR == set(map(type, value)):
+            pairs = _masked_items(view, tuple(value.items()))
+            return value if pairs is None else dict(pairs)  # a dict of its own for each
+        out = {}
+        changed = False
+        for k, v in value.items():
+            if type(k) is not str:
+                raise _NotPlain("a key that is not a string")
+            out[k] = m = _masked_value(view, v, k)
+            changed = changed or m is not v
+        return out if changed else value
+    if value is None or kind is int or kind is bool or (kind is float and math.isfinite(value)):
+        return value  # (JSON has no NaN: the round trip would refuse one)
+    if isinstance(value, BaseModel):
+        return _masked_model(view, value)
+    if isinstance(value, Enum | datetime) and key not in _SPECIAL_FIELDS:
+        return value
+    raise _NotPlain(kind.__name__)
+
+
+_STR = {str}
+MASKED_DICTS = 4096
+"""Distinct string-to-string dicts (by content) remembered by :func:`_masked_items`."""
+
+
+@lru_cache(maxsize=MASKED_DICTS)
+def _masked_items(
+    view: View, items: tuple[tuple[str, str], ...]
+) -> tuple[tuple[str, str], ...] | None:
+    """A string-to-string dict's items masked (each value under its key), or None when
+    masking changes none of them.
+
+    Cached by content: the values that fired on an evidence event (~17 strings) and a
+    reason's values are in every later alert of the warning, and an alert is masked whole on
+    each change (~105 of its ~140 strings are such values in the bench stream). Keys and
+    values are strings, so equal keys are equal dicts; the caller makes a new dict of the
+    answer, so no caller can change what the cache holds."""
+    masked = tuple((k, _mask_field(view, k, v)) for k, v in items)
+    return None if masked == items else masked
 
 
 def _walk(view: View, value: Any, key: str | None) -> Any:
