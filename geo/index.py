@@ -26,6 +26,11 @@ from shapely import STRtree
 from geo.fence import AREA_KINDS, Fence
 from geo.plane import degrees_margin
 
+SCANNED = 64
+"""Fence sets of at most this many areas answer :meth:`FenceIndex.near` by scanning their
+bounding boxes in Python: below that, building the query box and asking the STRtree cost more
+than the scan (~13 against ~2 µs for 6 fences, twice a fix; bench/RESULTS.md, 2026-12-03)."""
+
 
 class FenceIndex:
     """Area fences in an STRtree; route corridors grouped by the permits they approve."""
@@ -34,6 +39,11 @@ class FenceIndex:
         self.areas: tuple[Fence, ...] = tuple(f for f in fences if f.kind in AREA_KINDS)
         self._geoms = np.array([f.geometry for f in self.areas], dtype=object)
         self._tree = STRtree(self._geoms)
+        self._boxes: list[tuple[float, float, float, float]] | None = (
+            [tuple(b) for b in shapely.bounds(self._geoms).tolist()]
+            if len(self.areas) <= SCANNED
+            else None
+        )
         routes: dict[str, list[Fence]] = {}
         for f in fences:
             if f.kind == "route":
@@ -63,6 +73,13 @@ class FenceIndex:
         if not self.areas:
             return []
         dlat, dlon = degrees_margin(lat, margin_m)
+        if self._boxes is not None:  # the tree's own test: the two boxes meet, edges included
+            x0, y0, x1, y1 = lon - dlon, lat - dlat, lon + dlon, lat + dlat
+            return [
+                self.areas[i]
+                for i, (minx, miny, maxx, maxy) in enumerate(self._boxes)
+                if minx <= x1 and maxx >= x0 and miny <= y1 and maxy >= y0
+            ]
         cand = self._tree.query(shapely.box(lon - dlon, lat - dlat, lon + dlon, lat + dlat))
         return [self.areas[i] for i in sorted(cand)]
 

@@ -85,6 +85,16 @@ class UnitState:
         scaler = self.detector["StandardScaler"]
         return {k: float(v) for k, v in scaler.transform_one(x).items()}
 
+    def scored(self, x: dict[str, float]) -> tuple[float, dict[str, float]]:
+        """The detector's score of ``x`` (0 before the unit learnt anything) and
+        :meth:`z_scores`; the Mahalanobis detector works both out of one pass (same floats)."""
+        if not self.seen:
+            return 0.0, self.z_scores(x)
+        if isinstance(self.detector, OnlineMahalanobis):
+            score, z = self.detector.score_and_z_scores(x)
+            return float(score), z
+        return float(self.detector.score_one(x)), self.z_scores(x)
+
     def learn(self, x: dict[str, float]) -> None:
         """Teach the unit's detector one reading (the caller keeps alerts out of the baseline)."""
         self.detector.learn_one(x)
@@ -209,8 +219,8 @@ class UnitAnomalyModel(SourceModel):
             k: v if k not in unit.smoothed else a * v + (1 - a) * unit.smoothed[k]
             for k, v in raw.items()
         }
-        raw_score = float(unit.detector.score_one(smoothed)) if unit.seen else 0.0
-        z = {f"z:{k}": round(v, 6) for k, v in unit.z_scores(smoothed).items() if k in smoothed}
+        raw_score, deviations = unit.scored(smoothed)
+        z = {f"z:{k}": round(v, 6) for k, v in deviations.items() if k in smoothed}
         score = raw_score * (1.0 - group.memory.p_false(z))
         features = {**z, **{f"x:{k}": v for k, v in smoothed.items()}}
         threshold = self._threshold(unit, group)

@@ -31,6 +31,7 @@ import cel
 
 from rules.compiler import CompiledPack, CompiledRule
 from rules.durations import parse_time, to_datetime
+from rules.expressions import event_fields
 from rules.hit import RuleHit
 from rules.sources import USCC_FIELD
 from rules.spec import AggregateWindow
@@ -115,6 +116,10 @@ class RuleEngine:
         self._absence = {
             r.id: r for rules in self._by_source.values() for r in rules if r.kind == "absence"
         }
+        self._fields: dict[str, frozenset[str] | None] = {
+            s: _fields_read(rules) for s, rules in self._by_source.items()
+        }
+        """Source → the event fields its rules' expressions can read (None: all of them)."""
 
     @property
     def rule_ids(self) -> frozenset[str]:
@@ -167,7 +172,7 @@ class RuleEngine:
             if rule.id not in rule_ids:
                 continue
             if rule.kind in _MATCH_ONLY:
-                context = context or cel.Context({"event": event})
+                context = context or self._cel_context(source, event)
                 try:
                     if rule.condition.execute(context) is not True:
                         continue
@@ -190,7 +195,9 @@ class RuleEngine:
         rules = self._by_source.get(source, ())
         if not rules:
             return []
-        seen = _Seen(source, event, cel.Context({"event": event}), parse_time(event["event_time"]))
+        seen = _Seen(
+            source, event, self._cel_context(source, event), parse_time(event["event_time"])
+        )
         hits: list[RuleHit] = []
         for rule in rules:
             if (
@@ -203,6 +210,17 @@ class RuleEngine:
             hits.extend(self._evaluate(rule, seen, state))
             self._charge(rule.id, self._clock() - started)
         return hits
+
+    def _cel_context(self, source: str, event: dict[str, Any]) -> Any:
+        """The event as the rules of ``source`` see it: only the fields their expressions
+        read are converted into CEL values (``event_fields``), which was most of a rule
+        evaluation's cost (~3 µs a field, a whole complaint ~80 µs, a condition ~1 µs). A
+        field left out is one no expression names, so every rule decides as on the whole
+        event (tests/unit/rules/test_event_fields.py)."""
+        fields = self._fields.get(source)
+        if fields is None:
+            return cel.Context({"event": event})
+        return cel.Context({"event": {k: event[k] for k in fields if k in event}})
 
     def _charge(self, rule_id: str, spent: float) -> None:
         """Count an overrun as a strike, forgive a little on a run within budget; trip at limit."""
@@ -537,6 +555,24 @@ class _Seen:
     event: dict[str, Any]
     context: Any  # cel.Context
     at: float
+
+
+def _fields_read(rules: Iterable[CompiledRule]) -> frozenset[str] | None:
+    """Every event field the rules' CEL expressions (condition, group key, window value and
+    clear, sequence steps) can read; None when one of them may read the whole event."""
+    out: set[str] = set()
+    for rule in rules:
+        spec, window = rule.spec, rule.spec.window
+        texts = [spec.condition, *(s.condition for s in getattr(window, "steps", ()) or ())]
+        texts += [t for t in (getattr(window, "value", None), getattr(window, "clear", None)) if t]
+        if isinstance(spec.group_key, str):
+            texts.append(spec.group_key)
+        for text in texts:
+            fields = event_fields(text)
+            if fields is None:
+                return None
+            out |= fields
+    return frozenset(out)
 
 
 def _resolve(event: dict[str, Any], path: str) -> Any:

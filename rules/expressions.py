@@ -30,6 +30,7 @@ _PATH = re.compile(r"\bevent((?:\s*\.\s*[A-Za-z_]\w*)+)(\s*\()?")
 _BOUND = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_]\w*)\s*,")
 _MACRO = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\($")
 _MATCHES = re.compile(r"\bmatches\s*\(")
+_EVENT_USE = re.compile(r"(\.\s*)?\bevent\b(\s*\.\s*([A-Za-z_]\w*)(\s*\()?)?")
 
 
 def blank_strings(expression: str) -> str:
@@ -52,6 +53,32 @@ def event_path_segments(expression: str) -> list[tuple[str, ...]]:
 def event_paths(expression: str, depth: int = 2) -> tuple[str, ...]:
     """Sorted distinct dotted paths under ``event`` (at most ``depth`` segments deep)."""
     return tuple(sorted({".".join(s[:depth]) for s in event_path_segments(expression)}))
+
+
+def event_fields(expression: str) -> frozenset[str] | None:
+    """The event's top-level fields the expression can read, or None when it may read more.
+
+    The rule engine converts only these into CEL values (converting a field costs ~3 µs, a
+    whole event 30–80 µs, running a condition ~1 µs). So every use of ``event`` must be a
+    field access ``event.<field>``; anything else — ``event`` alone (``size(event)``,
+    ``event["x"]``), a macro or method on it (``event.all(k, …)``), ``x.event``, ``event``
+    bound by a macro — answers None and the engine converts the whole event.
+
+    >>> sorted(event_fields('event.outcome == "fail" && has(event.metrics.pressure)'))
+    ['metrics', 'outcome']
+    >>> event_fields('size(event) > 3'), event_fields('event["outcome"] == "x"')
+    (None, None)
+    >>> event_fields('event.exists(k, k == "a")'), event_fields('"event.x" == "y"')
+    (None, frozenset())
+    """
+    if "event" in bound_names(expression):
+        return None
+    heads: set[str] = set()
+    for match in _EVENT_USE.finditer(blank_strings(expression)):
+        if match.group(1) or not match.group(3) or match.group(4):
+            return None
+        heads.add(match.group(3))
+    return frozenset(heads)
 
 
 def bound_names(expression: str) -> frozenset[str]:

@@ -208,3 +208,22 @@ def test_cached_jieba_words_are_jieba_words():
     assert again == direct
     again.append("x")  # a caller's list is its own: the cached words stay as they were
     assert tokenize(text, "jieba") == direct
+
+
+def test_char_grams_are_the_grams_of_before_their_tuning():
+    """``char_grams`` builds its list faster (2026-12-03): the very grams, in the same order."""
+    from models.complaints import _DIGITS, _NOISE, char_grams
+
+    def before(text: str, longest: int) -> list[str]:
+        out: list[str] = []
+        for chunk in _NOISE.split(_DIGITS.sub("0", text)):
+            for k in range(1, longest + 1):
+                out.extend(f"{k}:{chunk[i : i + k]}" for i in range(len(chunk) - k + 1))
+        return out
+
+    texts = [e["text"] + " " + (e.get("subject") or "") for e in stream("complaints", 80)]
+    texts += ["", "  ", "a", "电梯 困人！！12345号", "ab_cd\u3000ef 9 x"]
+    for text in texts:
+        for longest in (1, 2, 3, 5):
+            assert char_grams(text, longest) == before(text, longest)
+    assert len(char_grams(texts[0], 3)) > 20

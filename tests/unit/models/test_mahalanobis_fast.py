@@ -1,0 +1,127 @@
+"""The online Mahalanobis detector with fewer numpy calls (issue #16) gives the very floats of
+its code before (2026-12-03): scores, z-scores, what it learns, on the bench stream and on
+readings with missing, young, non-finite and new features."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import models.unit_anomaly as unit_anomaly
+from config.settings import Settings
+from models.mahalanobis import OnlineMahalanobis
+from models.runtime import build_models
+from schemas.ingest import IngestLimits, decode_source
+from schemas.sample_stream import generate
+
+
+class _Before(OnlineMahalanobis):
+    """``score_one``, ``z_scores`` and ``_vector`` as they were before the change."""
+
+    def _vector(self, x: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        v = self._mu.copy()
+        seen = np.zeros(len(self._names), dtype=bool)
+        for name, value in x.items():
+            i = self._index.get(name)
+            if i is not None and value is not None and np.isfinite(value):
+                v[i] = float(value)
+                seen[i] = True
+        return v, seen
+
+    def z_scores(self, x: dict[str, Any]) -> dict[str, float]:
+        if not self._names:
+            return {}
+        v, _ = self._vector(x)
+        z = (v - self._mu) / self._std()
+        return {
+            name: float(z[i]) if self._n[i] >= self.min_samples else 0.0
+            for i, name in enumerate(self._names)
+        }
+
+    def score_one(self, x: dict[Any, Any]) -> float:
+        active = np.flatnonzero(self._n >= self.min_samples)
+        if active.size == 0:
+            return 0.0
+        v, _ = self._vector(x)
+        sd = self._std()[active]
+        z = (v[active] - self._mu[active]) / sd
+        n = self._n[active]
+        pair = np.maximum(np.minimum.outer(n, n) - 1.0, 1e-9)
+        corr = self._s[np.ix_(active, active)] / pair / np.outer(sd, sd)
+        corr = np.clip(corr, -1.0, 1.0)
+        np.fill_diagonal(corr, 1.0)
+        corr += self.ridge * np.eye(active.size)
+        return float(z @ np.linalg.solve(corr, z)) / active.size
+
+    def score_and_z_scores(self, x: dict[Any, Any]) -> tuple[float, dict[str, float]]:
+        return self.score_one(x), self.z_scores(x)
+
+
+def _same_state(a: OnlineMahalanobis, b: OnlineMahalanobis) -> None:
+    assert a._names == b._names
+    for name in ("_n", "_mu", "_s"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+
+
+def test_same_floats_with_missing_young_and_non_finite_features() -> None:
+    rng = random.Random(3)
+    new, old = OnlineMahalanobis(min_samples=5), _Before(min_samples=5)
+    names = ["a", "b", "c", "d", "e", "f"]
+    for i in range(600):
+        # features join late (young ones), go missing, and now and then are not finite
+        x: dict[str, Any] = {
+            n: rng.gauss(j, 1 + j) + (0.5 * i if n == "b" else 0.0)
+            for j, n in enumerate(names[: 2 + i // 100])
+            if rng.random() > 0.15
+        }
+        if rng.random() < 0.05:
+            x["c"] = rng.choice([float("nan"), float("inf"), None])
+        assert new.score_one(x) == old.score_one(x)
+        assert new.z_scores(x) == old.z_scores(x)
+        assert new.score_and_z_scores(x) == (old.score_one(x), old.z_scores(x))
+        if i % 50 == 7:
+            new.forget(0.9)
+            old.forget(0.9)
+        new.learn_one(x)
+        old.learn_one(x)
+        _same_state(new, old)
+    assert new.score_one({"a": 40.0, "b": -9.0}) > 1.0  # it did learn something
+
+
+def _records(tmp_path: Path) -> list[tuple[str, Any]]:
+    settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
+    limits = IngestLimits.from_settings(settings)
+    now = datetime.now(UTC)
+    return [
+        (e.source, decode_source(e.source, json.dumps(e.event).encode(), limits=limits, now=now))
+        for e in generate(3000, seed=7)
+        if e.source in ("equipment", "trucks")
+    ]
+
+
+def test_unit_anomaly_models_score_the_bench_stream_as_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = _records(tmp_path)
+    settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
+    new = build_models(settings)
+    fast = [s.model_dump() for source, r in records for s in new.process(source, r)]
+    monkeypatch.setattr(unit_anomaly, "OnlineMahalanobis", _Before)
+    old = build_models(settings)
+    slow = [s.model_dump() for source, r in records for s in old.process(source, r)]
+    assert len(fast) == len(records) and fast == slow
+    assert any(s["score"] > 0 for s in fast), "no reading was scored: the test proves nothing"
+    compared = 0
+    for name in new.registry.names():
+        for unit, state in getattr(new.registry.get(name), "units", {}).items():
+            before = old.registry.get(name).units[unit].detector
+            assert isinstance(before, _Before)
+            _same_state(state.detector, before)
+            compared += 1
+    assert compared > 10
