@@ -160,13 +160,16 @@ class RuleEngine:
                 out[rule.id] = entity
         return out
 
-    def concerned(self, source: str, event: dict[str, Any], rule_ids: Collection[str]) -> set[str]:
+    def concerned(self, source: str, event: dict[str, Any], rule_ids: Collection[str]) -> list[str]:
         """Of ``rule_ids``, the rules this event can change anything for: a plain, aggregate
         or sequence rule only when its condition holds (a duration or absence window also
         learns from events that do not match). An event is re-keyed only for those. A
         condition that cannot be evaluated counts as concerned: the error is counted once,
-        where the rule is evaluated."""
-        out: set[str] = set()
+        where the rule is evaluated.
+
+        In the packs' order, not a set's: the list rides in a re-keyed event, and a set's
+        order follows the process's hash seed, so a replay's bytes would differ per process."""
+        out: list[str] = []
         context = None
         for rule in self._by_source.get(source, ()):
             if rule.id not in rule_ids:
@@ -178,7 +181,7 @@ class RuleEngine:
                         continue
                 except Exception:
                     pass
-            out.add(rule.id)
+            out.append(rule.id)
         return out
 
     def evaluate(

@@ -164,7 +164,27 @@ def test_routing_an_event_counts_no_rule_error() -> None:
     engine = RuleEngine([pack])
     event = {"event_id": "e", "event_time": "2026-12-01T00:00:00Z", "address": "a"}
     assert engine.entities("complaints", event) == {"p.r": "a"}
-    assert engine.concerned("complaints", event, {"p.r"}) == {"p.r"}
+    assert engine.concerned("complaints", event, {"p.r"}) == ["p.r"]
     assert engine.pop_errors() == {}
     engine.evaluate("complaints", event, {})
     assert engine.pop_errors() == {"p.r": 1}
+
+
+def test_concerned_rules_come_in_the_packs_order_not_a_hash_order() -> None:
+    """The list rides in a re-keyed event (streams/rekey.py): a set's order follows the
+    process's hash seed, which made a replay's bytes differ between processes."""
+    from rules.engine import RuleEngine
+
+    ids = ["p.z", "p.a", "p.m", "p.b"]
+    body = "".join(
+        f"  - id: {i}\n    title: t\n    sources: [complaints]\n    item_code: X\n"
+        "    condition: event.lat > 1.0\n    entity: address\n    level: blue\n"
+        "    score: 1\n    examples:\n"
+        "      - {name: a, fire: true, event: {lat: 30.2, address: x}}\n"
+        "      - {name: b, fire: false, event: {lat: 0.5, address: x}}\n"
+        for i in ids
+    )
+    engine = RuleEngine([load_pack_text("name: p\nversion: 1.0.0\nowner: t\nrules:\n" + body)])
+    event = {"event_id": "e", "event_time": "2026-12-01T00:00:00Z", "address": "a", "lat": 30.0}
+    assert engine.concerned("complaints", event, set(ids)) == ids
+    assert engine.concerned("complaints", event, {"p.m", "p.z"}) == ["p.z", "p.m"]
