@@ -208,7 +208,7 @@ def example_event(source: str, partial: Mapping[str, Any], event_id: str, event_
     gives a value of the wrong type: examples are held to the same contract as live data.
     """
     data: dict[str, Any] = {"event_id": event_id, "event_time": event_time}
-    data.update(_EXAMPLE_REQUIRED[source])
+    data.update(_EXAMPLE_REQUIRED.get(source, {}))
     data.update(partial)
     model = SOURCE_MODELS[source].model_validate(data)
     return model.model_dump(mode="json")
