@@ -45,6 +45,8 @@ class SourceSpec:
     """Fields naming a hit's subject when a rule does not say (first non-empty wins)."""
     uscc_field: str | None
     """The field holding the enterprise's USCC (for alerts and profiles), if any."""
+    label: str
+    """Its Chinese name in the console and the reports (UI text only)."""
     profile_kind: str | None = None
     """What an event becomes in its enterprise's profile (一企一档); None: it does not enter."""
 
@@ -61,6 +63,7 @@ SOURCE_SPECS: Mapping[str, SourceSpec] = _table(
         key_fields=("uscc",),
         entity_fields=("uscc",),
         uscc_field="uscc",
+        label="检查结果",
         profile_kind="inspection",
     ),
     SourceSpec(
@@ -70,6 +73,7 @@ SOURCE_SPECS: Mapping[str, SourceSpec] = _table(
         key_fields=("uscc", "event_id"),
         entity_fields=("uscc", "address", "event_id"),
         uscc_field="uscc",
+        label="投诉举报",
         profile_kind="complaint",
     ),
     SourceSpec(
@@ -79,6 +83,7 @@ SOURCE_SPECS: Mapping[str, SourceSpec] = _table(
         key_fields=("equipment_code",),
         entity_fields=("equipment_code",),
         uscc_field="uscc",
+        label="特种设备",
     ),
     SourceSpec(
         name="trucks",
@@ -87,6 +92,7 @@ SOURCE_SPECS: Mapping[str, SourceSpec] = _table(
         key_fields=("plate",),
         entity_fields=("plate",),
         uscc_field="company_uscc",
+        label="渣土车",
     ),
 )
 """Source name → spec, in the order topics are declared and agents registered."""

@@ -14,6 +14,7 @@ import sys
 import textwrap
 
 from config.settings import PROJECT_ROOT, TopicSettings
+from console.labels import SOURCES as CONSOLE_SOURCES
 from loop.decide.profiles import PROFILE_KIND
 from rules.sources import DEFAULT_ENTITY, SOURCE_MODELS, USCC_FIELD
 from schemas.registry import SOURCES
@@ -38,7 +39,8 @@ FIFTH_SOURCE = textwrap.dedent(
 
     noise = catalogue.SourceSpec(
         name="noise", record=NoiseReading, topic="noise.readings", key_fields=("site_code",),
-        entity_fields=("site_code",), uscc_field="uscc", profile_kind="noise_complaint",
+        entity_fields=("site_code",), uscc_field="uscc", label="噪声监测",
+        profile_kind="noise_complaint",
     )
     catalogue.SOURCE_SPECS = MappingProxyType({**catalogue.SOURCE_SPECS, "noise": noise})
 
@@ -53,6 +55,7 @@ FIFTH_SOURCE = textwrap.dedent(
     from schemas.mapping import Mapping
     from streams.replay import record_key, topic_for
     from streams.topics import declare
+    from console.labels import SOURCES as console_sources
 
     settings = Settings()
     raw = {"event_id": "n-1", "event_time": "2026-12-01T02:00:00Z", "site_code": "S-7",
@@ -81,6 +84,7 @@ FIFTH_SOURCE = textwrap.dedent(
         "declared": declare(app, settings).sources()["noise"].get_topic_name(),
         "profile": [profile.kind, profile.uscc, profile.ref] if profile else None,
         "mapping": mapping.source,
+        "console": console_sources["noise"],
     }))
     """
 )
@@ -107,6 +111,7 @@ def test_a_fifth_source_is_one_entry_and_every_consumer_sees_it() -> None:
         "declared": "noise.readings",
         "profile": ["noise_complaint", "91330106MA2B3C4D5E", "n-1"],
         "mapping": "noise",
+        "console": "噪声监测",
     }
 
 
@@ -123,6 +128,9 @@ def test_every_catalogue_consumer_is_the_table_today() -> None:
     assert all(KEY_FIELDS[n] == s.key_fields for n, s in SOURCE_SPECS.items())
     assert PROFILE_KIND == {"inspections": "inspection", "complaints": "complaint"}
     assert TopicSettings().sources() == {n: s.topic for n, s in SOURCE_SPECS.items()}
+    assert CONSOLE_SOURCES == {
+        "inspections": "检查结果", "complaints": "投诉举报", "equipment": "特种设备", "trucks": "渣土车",
+    }  # fmt: skip
 
 
 def test_keys_and_entities_are_what_they_were() -> None:
