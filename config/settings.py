@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas.sources import SOURCE_SPECS
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 """The checkout's root: defaults for data folders are relative to it, not to the caller's cwd."""
 
@@ -57,12 +59,18 @@ class _Group(BaseModel):
 class TopicSettings(_Group):
     """Topic names (see ARCHITECTURE.md's topic map) and the partition count of new topics."""
 
-    inspections: str = Field("inspections.results", description="inspection results, keyed by USCC")
-    complaints: str = Field(
-        "complaints.received", description="complaints and reports (12345/12315)"
+    inspections: str = Field(
+        SOURCE_SPECS["inspections"].topic, description="inspection results, keyed by USCC"
     )
-    equipment: str = Field("equipment.readings", description="special-equipment sensor readings")
-    trucks: str = Field("trucks.gps", description="muck-truck GPS fixes, keyed by plate")
+    complaints: str = Field(
+        SOURCE_SPECS["complaints"].topic, description="complaints and reports (12345/12315)"
+    )
+    equipment: str = Field(
+        SOURCE_SPECS["equipment"].topic, description="special-equipment sensor readings"
+    )
+    trucks: str = Field(
+        SOURCE_SPECS["trucks"].topic, description="muck-truck GPS fixes, keyed by plate"
+    )
     dispositions: str = Field(
         "tasks.dispositions", description="departments' dispositions of tasks"
     )
@@ -104,13 +112,12 @@ class TopicSettings(_Group):
     control_partitions: int = Field(1, ge=1, description="partitions of control topics")
 
     def sources(self) -> dict[str, str]:
-        """Source name → topic name, for the four ingest sources."""
-        return {
-            "inspections": self.inspections,
-            "complaints": self.complaints,
-            "equipment": self.equipment,
-            "trucks": self.trucks,
-        }
+        """Source name → topic name, for every source of ``schemas.sources.SOURCE_SPECS``.
+
+        A source with a field of its name here takes its topic from that field (so
+        ``RISKLOOP_TOPICS__TRUCKS`` renames it); one without takes its spec's default topic.
+        """
+        return {name: getattr(self, name, spec.topic) for name, spec in SOURCE_SPECS.items()}
 
     def control(self) -> list[str]:
         """The compacted control topics."""

@@ -207,8 +207,7 @@ def acl_bindings(topics: TopicSettings, app_id: str) -> list[AclBinding]:
 
     (confluent-kafka calls Kafka's CLUSTER resource ``BROKER``; its name is ``kafka-cluster``.)
     """
-    sources = [topics.inspections, topics.complaints, topics.equipment, topics.trucks,
-               topics.dispositions]  # fmt: skip
+    sources = [*topics.sources().values(), topics.dispositions]
     internal = [*topics.control(), *topics.outputs()]
     allow = AclPermissionType.ALLOW
     literal, prefixed = ResourcePatternType.LITERAL, ResourcePatternType.PREFIXED

@@ -490,7 +490,7 @@ class RuleEngine:
         return {
             "source": seen.source,
             "entity": entity,
-            "uscc": event.get(USCC_FIELD[seen.source]),
+            "uscc": event.get(field) if (field := USCC_FIELD[seen.source]) else None,
             "region": event.get("region_code"),
             "group": self._group(rule, seen, entity),
             "event_id": event.get("event_id"),

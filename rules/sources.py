@@ -17,14 +17,12 @@ import typing
 from collections.abc import Mapping
 from datetime import datetime
 from enum import Enum, StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
 
-from schemas.records import Complaint, EquipmentReading, InspectionResult, Record, TruckFix
-
-SourceName = Literal["inspections", "complaints", "equipment", "trucks", "truck_detections"]
-SOURCES: tuple[str, ...] = typing.get_args(SourceName)
+from schemas.records import Record
+from schemas.sources import SOURCE_SPECS
 
 
 class DetectionKind(StrEnum):
@@ -68,36 +66,49 @@ class TruckDetection(Record):
     evidence: list[str] = Field(default_factory=list)
 
 
+DERIVED_SOURCE = "truck_detections"
+"""The one rule source no topic carries: the geo module's detections, derived from ``trucks``."""
+
 SOURCE_MODELS: Mapping[str, type[BaseModel]] = types.MappingProxyType(
     {
-        "inspections": InspectionResult,
-        "complaints": Complaint,
-        "equipment": EquipmentReading,
-        "trucks": TruckFix,
-        "truck_detections": TruckDetection,
+        **{name: spec.record for name, spec in SOURCE_SPECS.items()},
+        DERIVED_SOURCE: TruckDetection,
     }
 )
+"""Rule source → the model its events follow: every ingest source and the derived one."""
 
 DEFAULT_ENTITY: Mapping[str, tuple[str, ...]] = types.MappingProxyType(
     {
-        "inspections": ("uscc",),
-        "complaints": ("uscc", "address", "event_id"),
-        "equipment": ("equipment_code",),
-        "trucks": ("plate",),
-        "truck_detections": ("plate",),
+        **{name: spec.entity_fields for name, spec in SOURCE_SPECS.items()},
+        DERIVED_SOURCE: ("plate",),
     }
 )
 """Which field names the subject of a hit when a rule does not say (first non-empty wins)."""
 
-USCC_FIELD: Mapping[str, str] = types.MappingProxyType(
+USCC_FIELD: Mapping[str, str | None] = types.MappingProxyType(
     {
-        "inspections": "uscc",
-        "complaints": "uscc",
-        "equipment": "uscc",
-        "trucks": "company_uscc",
-        "truck_detections": "company_uscc",
+        **{name: spec.uscc_field for name, spec in SOURCE_SPECS.items()},
+        DERIVED_SOURCE: "company_uscc",
     }
 )
+"""Which field of a source's events holds the enterprise's USCC (None: none does)."""
+
+SOURCES: tuple[str, ...] = tuple(SOURCE_MODELS)
+"""Every source a rule may name, in ``schemas/sources.py``'s order."""
+
+
+def _known_source(name: str) -> str:
+    if name not in SOURCE_MODELS:
+        raise ValueError(f"unknown source {name!r}; expected one of {', '.join(SOURCES)}")
+    return name
+
+
+SourceName = Annotated[
+    str,
+    AfterValidator(_known_source),
+    WithJsonSchema({"type": "string", "enum": list(SOURCES)}),
+]
+"""A rule source's name, checked against the catalogue when a pack loads."""
 
 # Neutral values for required fields, so examples only spell out what matters to the rule.
 _EXAMPLE_REQUIRED: Mapping[str, Mapping[str, Any]] = types.MappingProxyType(
@@ -197,7 +208,7 @@ def example_event(source: str, partial: Mapping[str, Any], event_id: str, event_
     gives a value of the wrong type: examples are held to the same contract as live data.
     """
     data: dict[str, Any] = {"event_id": event_id, "event_time": event_time}
-    data.update(_EXAMPLE_REQUIRED[source])
+    data.update(_EXAMPLE_REQUIRED.get(source, {}))
     data.update(partial)
     model = SOURCE_MODELS[source].model_validate(data)
     return model.model_dump(mode="json")

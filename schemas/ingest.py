@@ -36,7 +36,7 @@ from pydantic import ValidationError
 from schemas.catalogue import Catalogue, CatalogueUnavailable
 from schemas.codecs import decode_payload, encode_record
 from schemas.errors import ValidationFailed
-from schemas.records import Crs, DeadLetter, Record
+from schemas.records import Crs, DeadLetter, Record, SourceRecord
 from schemas.registry import SOURCES, subject_of
 from schemas.sealing import OVERHEAD, Sealer, SealError
 from schemas.validation.coords import to_wgs84_checked
@@ -104,7 +104,7 @@ def decode_source(
     limits: IngestLimits,
     now: datetime,
     catalogue: Catalogue | None = None,
-) -> Record:
+) -> SourceRecord:
     """Decode, normalise and validate one source payload; ``ValidationFailed`` on any fault.
 
     ``now`` is passed in (not read from the clock) so replays and tests judge staleness
@@ -121,7 +121,7 @@ def decode_source(
 
 def _decode_source(
     source: str, raw: bytes, limits: IngestLimits, now: datetime, catalogue: Catalogue | None
-) -> Record:
+) -> SourceRecord:
     model = SOURCES.get(source)
     if model is None:
         raise ValidationFailed(
@@ -143,7 +143,7 @@ def _decode_source(
     check_value(decoded.data, "")  # before anything quotes a key or value in a message
     data = _structure(model, decoded.data)
     check_types(model, data)
-    data = _NORMALISERS[source](data, _Ctx(limits, now))
+    data = _NORMALISERS.get(source, _source_event)(data, _Ctx(limits, now))
     return _build(model, data)
 
 
@@ -190,7 +190,7 @@ _VALUE_ERRORS = {
 }
 
 
-def _build(model: type[Record], data: dict[str, Any]) -> Record:
+def _build(model: type[SourceRecord], data: dict[str, Any]) -> SourceRecord:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -453,6 +453,14 @@ def _disposition(d: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
         _text(d, key, required=True, kind="id")
     _text(d, "assign_to", nullable=True, kind="id")
     _text(d, "reason", nullable=True, kind="text")
+    return d
+
+
+def _source_event(d: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
+    """What every source event gets when its source has no normaliser of its own (a new
+    source, until it needs more): its time checked for staleness, its id required."""
+    _time(d, "event_time", ctx)
+    _text(d, "event_id", required=True, kind="id")
     return d
 
 

@@ -35,9 +35,17 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from schemas.errors import ConfigError, RiskLoopError, ValidationFailed
+from schemas.sources import SOURCE_SPECS
 from schemas.validation.plate import make_plate
 from schemas.validation.region import region_problem
 from schemas.validation.timeutil import to_utc
@@ -112,7 +120,7 @@ class Mapping(_Spec):
     """One dataset's mapping to one ingest source."""
 
     name: str
-    source: Literal["inspections", "complaints", "equipment", "trucks", "dispositions"]
+    source: str = Field(description="an ingest source of schemas/sources.py, or dispositions")
     description: str = ""
     file: str | None = Field(None, description="dataset path(s) relative to the data folder (glob)")
     format: Literal["csv", "csv.gz", "jsonl"]
@@ -123,6 +131,14 @@ class Mapping(_Spec):
     known_failures: dict[str, str] = Field(
         default_factory=dict, description="reason code → why some rows of the real file fail it"
     )
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, source: str) -> str:
+        names = [*SOURCE_SPECS, "dispositions"]
+        if source not in names:
+            raise ValueError(f"unknown source {source!r}; expected one of {', '.join(names)}")
+        return source
 
 
 class MappingError(RiskLoopError):

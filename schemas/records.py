@@ -24,6 +24,17 @@ class Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class SourceRecord(Record):
+    """Base of every ingest source's event: what dedup, event-time clocks, profiles and ids
+    read from any source without knowing which (``schemas/sources.py`` lists the sources).
+
+    ``event_id`` is unique per source; ``event_time`` is when it happened, not when we saw it.
+    """
+
+    event_id: str
+    event_time: datetime
+
+
 class Level(StrEnum):
     """Warning level, red highest (I 特别严重) to blue lowest (IV 一般)."""
 
@@ -72,11 +83,9 @@ class Violation(Record):
     description: str = ""
 
 
-class InspectionResult(Record):
+class InspectionResult(SourceRecord):
     """Outcome of an on-site inspection (执法检查结果), keyed by the entity's USCC."""
 
-    event_id: str
-    event_time: datetime
     uscc: str
     entity_name: str
     region_code: str
@@ -106,11 +115,9 @@ class Channel(StrEnum):
     app = "app"
 
 
-class Complaint(Record):
+class Complaint(SourceRecord):
     """A complaint or report (投诉举报); personal data is masked before this model is built."""
 
-    event_id: str
-    event_time: datetime
     channel: Channel
     text: str
     subject: str | None = None
@@ -139,11 +146,9 @@ class EquipmentType(StrEnum):
     ropeway = "ropeway"
 
 
-class EquipmentReading(Record):
+class EquipmentReading(SourceRecord):
     """A special-equipment sensor reading (特种设备), keyed by the registration code."""
 
-    event_id: str
-    event_time: datetime
     equipment_code: str
     equipment_type: EquipmentType
     uscc: str
@@ -155,11 +160,9 @@ class EquipmentReading(Record):
     trapped: bool = False
 
 
-class TruckFix(Record):
+class TruckFix(SourceRecord):
     """A GPS fix of a muck truck (渣土车), keyed by plate; lat/lon already in WGS-84."""
 
-    event_id: str
-    event_time: datetime
     plate: str
     lat: float
     lon: float
@@ -199,11 +202,9 @@ class DispositionResult(StrEnum):
     not_found = "not_found"  # 查无此事
 
 
-class Disposition(Record):
+class Disposition(SourceRecord):
     """What a department (or the risk centre) sends back about a task, keyed by task id."""
 
-    event_id: str
-    event_time: datetime
     task_id: str
     department: str
     action: DispositionAction

@@ -25,11 +25,13 @@ from schemas.records import (
     InspectionResult,
     Record,
     RulePackPublication,
+    SourceRecord,
     SupervisionEvent,
     Task,
     TaskEvent,
     TruckFix,
 )
+from schemas.sources import SOURCE_SPECS
 
 AVRO_DIR = Path(__file__).resolve().parent / "avro"
 """Current schemas; ``history/`` keeps earlier versions that old messages were written with."""
@@ -77,14 +79,12 @@ RECORDS: dict[str, RecordSpec] = {
 }
 """Subject → spec for every record that crosses a topic."""
 
-SOURCES: dict[str, type[Record]] = {
-    "inspections": InspectionResult,
-    "complaints": Complaint,
-    "equipment": EquipmentReading,
-    "trucks": TruckFix,
+SOURCES: dict[str, type[SourceRecord]] = {
+    **{name: spec.record for name, spec in SOURCE_SPECS.items()},
     "dispositions": Disposition,
 }
-"""Ingest source name → the record it carries (the names of ``Settings.topics.sources()``)."""
+"""Ingest source name → the record it carries: every ``schemas.sources.SOURCE_SPECS`` entry
+(the names of ``Settings.topics.sources()``) and the departments' dispositions."""
 
 
 def subject_of(model: type[Record]) -> str:

@@ -17,7 +17,7 @@ from faust.types.tuples import Message
 
 from schemas.errors import ValidationFailed
 from schemas.ingest import dead_letter, decode_source
-from schemas.records import Record
+from schemas.records import SourceRecord
 from streams.effects import output, run
 from streams.logs import get_logger
 from streams.state import retrying
@@ -32,7 +32,7 @@ _ACCEPTED: weakref.WeakSet[Message] = weakref.WeakSet()
 with the message), so a later stage's dead letter of one is not counted as a refusal too."""
 
 
-async def ingest(app: RiskLoopApp, source: str, event: faust.EventT) -> Record | None:
+async def ingest(app: RiskLoopApp, source: str, event: faust.EventT) -> SourceRecord | None:
     """The validated, normalised record, or None when it was dead-lettered or a duplicate."""
     rt = app.riskloop_runtime
     m = rt.metrics
@@ -48,10 +48,10 @@ async def ingest(app: RiskLoopApp, source: str, event: faust.EventT) -> Record |
     except ValidationFailed as exc:
         await send_dead_letter(app, source, event, exc, counted=counting)
         return None
-    when = getattr(record, "event_time").timestamp()  # noqa: B009 - every source record has it
+    when = record.event_time.timestamp()
     rt.event_watermark = max(rt.event_watermark, when)
     rt.event_clocks.observe(source, msg.partition, when, rt.clock.now().timestamp())
-    if app.riskloop_dedup.seen(f"{source}:{getattr(record, 'event_id')}", when):  # noqa: B009
+    if app.riskloop_dedup.seen(f"{source}:{record.event_id}", when):
         if counting:
             m.events_duplicate.labels(source).inc()
         return None

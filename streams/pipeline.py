@@ -202,7 +202,7 @@ def source_handler(
         record = await ingest(app, source, event)
         if record is None:
             return []
-        event_id = getattr(record, "event_id")  # noqa: B009
+        event_id = record.event_id
         msg = event.message
         where = Where(msg.partition, partitions, f"{msg.topic}:{msg.partition}:{msg.offset}")
         with correlation(event_id, source=source):

@@ -40,16 +40,15 @@ from infra.errors import InfraError
 from schemas.errors import ConfigError, ValidationFailed
 from schemas.ingest import IngestLimits, decode_source, encode_record
 from schemas.mapping import MappedRow, Mapping, MappingError, iter_mapped, shipped_mappings
+from schemas.sources import SOURCE_SPECS
 from schemas.validation.timeutil import DEFAULT_ZONE, to_utc
 
 KEY_FIELDS: dict[str, tuple[str, ...]] = {
-    "inspections": ("uscc",),
-    "complaints": ("uscc", "event_id"),
-    "equipment": ("equipment_code",),
-    "trucks": ("plate",),
+    **{name: spec.key_fields for name, spec in SOURCE_SPECS.items()},
     "dispositions": ("task_id",),
 }
-"""Source → record fields tried in order for the Kafka key (README's topic map)."""
+"""Source → record fields tried in order for the Kafka key (``SourceSpec.key_fields``; a
+disposition is keyed by its task, README's topic map)."""
 
 WireFormat = Literal["json", "avro"]
 

@@ -16,10 +16,8 @@ from config.settings import Settings
 
 @dataclass(frozen=True)
 class Topics:
-    inspections: faust.TopicT
-    complaints: faust.TopicT
-    equipment: faust.TopicT
-    trucks: faust.TopicT
+    by_source: dict[str, faust.TopicT]
+    """One topic per source of ``schemas.sources.SOURCE_SPECS``, named by ``Settings.topics``."""
     dispositions: faust.TopicT
     rulepacks: faust.TopicT
     models: faust.TopicT
@@ -40,12 +38,8 @@ class Topics:
     ticks: faust.TopicT
 
     def sources(self) -> dict[str, faust.TopicT]:
-        return {
-            "inspections": self.inspections,
-            "complaints": self.complaints,
-            "equipment": self.equipment,
-            "trucks": self.trucks,
-        }
+        """Source name → its topic (``schemas/sources.py``'s order)."""
+        return dict(self.by_source)
 
     def inputs(self) -> list[str]:
         """Every topic an agent reads: partition *n* of each writes partition *n* of the state
@@ -72,10 +66,7 @@ def declare(app: faust.App, settings: Settings) -> Topics:
         )  # fmt: skip
 
     return Topics(
-        inspections=data(t.inspections),
-        complaints=data(t.complaints),
-        equipment=data(t.equipment),
-        trucks=data(t.trucks),
+        by_source={source: data(name) for source, name in t.sources().items()},
         dispositions=data(t.dispositions),
         rulepacks=control(t.rulepacks),
         models=control(t.models),

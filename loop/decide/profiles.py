@@ -12,28 +12,30 @@ from loop.decide import Context, Decision
 from loop.profile import EntityProfile, inspection_kind, record
 from loop.subject import Subject
 from schemas.internal import ProfileEvent
-from schemas.records import InspectionResult, Record
+from schemas.records import InspectionResult, SourceRecord
+from schemas.sources import SOURCE_SPECS
 
-PROFILE_KIND = {"inspections": "inspection", "complaints": "complaint"}
+PROFILE_KIND = {name: spec.profile_kind for name, spec in SOURCE_SPECS.items() if spec.profile_kind}
 """The sources whose events enter the profile of the enterprise they name, and as what (an
-inspection by its outcome: ``inspection_fail`` …)."""
+inspection by its outcome: ``inspection_fail`` …): ``SourceSpec.profile_kind``."""
 
 
 def source_profile_event(
-    source: str, record_: Record, subject: Subject | None = None
+    source: str, record_: SourceRecord, subject: Subject | None = None
 ) -> ProfileEvent | None:
     """The profile event of a source event, if it names an enterprise that has a profile.
 
     ``subject``: the name and address the event gave (``loop.subject.subject_of``)."""
-    uscc = getattr(record_, "uscc", None)
     kind = PROFILE_KIND.get(source)
+    field = SOURCE_SPECS[source].uscc_field if kind is not None else None
+    uscc = getattr(record_, field, None) if field else None
     if kind is None or not uscc:
         return None
     if isinstance(record_, InspectionResult):
         kind = inspection_kind(record_.outcome)
     return ProfileEvent(
-        uscc=uscc, kind=kind, at=getattr(record_, "event_time"),  # noqa: B009
-        ref=getattr(record_, "event_id"), region_code=getattr(record_, "region_code", None),  # noqa: B009
+        uscc=uscc, kind=kind, at=record_.event_time, ref=record_.event_id,
+        region_code=getattr(record_, "region_code", None),
         entity_name=subject.name if subject else None,
         entity_address=subject.address if subject else None,
     )  # fmt: skip

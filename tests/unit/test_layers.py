@@ -52,3 +52,10 @@ def test_the_scan_sees_an_import(tmp_path: Path) -> None:
         "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from streams.metrics import Metrics\n"
     )
     assert (3, "streams.metrics") in _imports(module)
+
+
+def test_schemas_is_the_bottom_layer() -> None:
+    """``schemas/`` holds the contracts everyone reads (the source catalogue included), so it
+    imports none of the packages that read it."""
+    above = ("config", "loop", "rules", "models", "geo", "sinks", "streams", "console", "bench")
+    assert [bad for package in above for bad in _offenders(("schemas",), package)] == []
