@@ -52,6 +52,14 @@ def bench(
             help="also the Faust '5 table writes + 2 sends' baseline (default: not quick)"
         ),
     ] = None,
+    only: Annotated[
+        str | None,
+        typer.Option(
+            help="run only this processor: 'pipeline' (the RiskLoop worker alone, e.g. for its "
+            "peak RSS with --entities 100000, without the baselines' ~minutes); ratios to the "
+            "baselines are then not printed"
+        ),
+    ] = None,
     sql: Annotated[
         str | None,
         typer.Option(
@@ -103,6 +111,8 @@ def bench(
     from bench.render import markdown
     from bench.suite import Plan, run_bench
 
+    if only not in (None, "pipeline"):
+        raise typer.BadParameter("the one choice is 'pipeline'", param_hint="--only")
     if sql not in (None, "sqlite", "postgres"):
         raise typer.BadParameter("choose sqlite or postgres", param_hint="--sql")
     started = time.monotonic()
@@ -112,7 +122,7 @@ def bench(
 
     plan = Plan.make(
         events, seed, quick, repeat=repeat, entities=entities, wide_baseline=wide_baseline,
-        sql=sql, start_services=start_services, timeout=timeout,
+        sql=sql, start_services=start_services, timeout=timeout, only_pipeline=only == "pipeline",
     )  # fmt: skip
     report = run_bench(settings(), plan, out, say=say)
     print()

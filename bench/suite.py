@@ -74,6 +74,9 @@ class Plan:
     sql: str | None = None
     """``sqlite``, ``postgres`` or None: whatever RISKLOOP_SQL_URL is."""
     start_services: bool = False
+    only_pipeline: bool = False
+    """``--only pipeline``: no raw loop, no Faust baselines (a 100,000-entity run for peak RSS
+    would otherwise spend most of its time on them)."""
 
     @classmethod
     def make(
@@ -88,6 +91,7 @@ class Plan:
         sql: str | None = None,
         start_services: bool = False,
         timeout: float | None = None,
+        only_pipeline: bool = False,
     ) -> Plan:
         """The plan for the CLI's options: unset sizes follow ``quick``; excess entities refused."""
         n = events or (300 if quick else 20_000)
@@ -101,7 +105,7 @@ class Plan:
             latency_seconds=2.0 if quick else 20.0, settle_seconds=3.0 if quick else 10.0, micro_events=min(n, 300 if quick else 5_000),
             geo_points=500 if quick else 20_000, timeout=timeout or 120.0 + n / 25.0, entities=entities,
             wide_baseline=(not quick) if wide_baseline is None else wide_baseline, sql=sql,
-            start_services=start_services,
+            start_services=start_services, only_pipeline=only_pipeline,
         )  # fmt: skip
 
     def baselines(self) -> list[Baseline]:
@@ -226,8 +230,9 @@ def _run(
     latency: harness.Latency | None = None
     for r in range(1, plan.repeat + 1):
         say(f"round {r} of {plan.repeat}")
-        trials.append(_raw(run, r))
-        trials += [_faust(run, b, r) for b in plan.baselines()]
+        if not plan.only_pipeline:
+            trials.append(_raw(run, r))
+            trials += [_faust(run, b, r) for b in plan.baselines()]
         last = r == plan.repeat
         pipe, lat = _pipeline(run, r, trials, tail if last else None)
         trials.append(pipe)
@@ -236,7 +241,7 @@ def _run(
         raise BenchError("the latency run did not take place")
     return build_report(
         run={"events": plan.events, "seed": plan.seed, "quick": plan.quick,
-             "repeat": plan.repeat, "entities": plan.entities,
+             "repeat": plan.repeat, "entities": plan.entities, "only_pipeline": plan.only_pipeline,
              "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "topics_prefix": f"bench.{suffix}.",
              "partitions": harness.PARTITIONS, "project": str(PROJECT_ROOT),
              "commit_interval": base.commit_interval, "commit_every": base.commit_every,

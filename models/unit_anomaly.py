@@ -50,6 +50,7 @@ from models.incident import Incident, Step, step
 from models.mahalanobis import OnlineMahalanobis
 from models.profile import Profile
 from models.score import ModelScore
+from models.unit_map import UnitMap
 
 Detector = Literal["mahalanobis", "hst"]
 
@@ -166,7 +167,7 @@ class UnitAnomalyModel(SourceModel):
         self.min_scores = min_scores
         self.settle = settle
         self.seed = seed
-        self.units: dict[str, UnitState] = {}
+        self.units: UnitMap[UnitState] = UnitMap()  # the least recently used as bytes
         self.groups: dict[str, GroupState] = {}
         self._last: tuple[str, ModelScore, dict[str, float], float, Step] | None = None
 
@@ -195,7 +196,12 @@ class UnitAnomalyModel(SourceModel):
     @property
     def warmed_up(self) -> bool:
         """Alert once any unit has seen ``warmup`` readings."""
-        return any(u.seen >= self.warmup for u in self.units.values())
+        return self.units.warm(self.warmup)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """A snapshot taken before units were packed holds them in a plain dict."""
+        self.__dict__.update(state)
+        self.units = UnitMap.of(self.units)
 
     def _unit_state(self, record: Any) -> UnitState:
         return self.units.get(self._unit(record)) or UnitState(self.detector, self.seed, self.q)

@@ -53,9 +53,18 @@ def _trials(*, raw: Resolution = RESOLVED, pipe: list[float] | None = None) -> l
     return out
 
 
-def _report(matched: list[float], trials: list[Trial] | None = None) -> dict[str, Any]:
+def _report(
+    matched: list[float], trials: list[Trial] | None = None, *, only_pipeline: bool = False
+) -> dict[str, Any]:
     return build_report(
-        run={"events": 1000, "seed": 7, "quick": False, "repeat": 3, "commit_interval": 1.0},
+        run={
+            "events": 1000,
+            "seed": 7,
+            "quick": False,
+            "repeat": 3,
+            "commit_interval": 1.0,
+            "only_pipeline": only_pipeline,
+        },  # fmt: skip
         machine={
             "cores": 2,
             "cpu_model": "test cpu",
@@ -153,6 +162,17 @@ def test_report_without_matched_alerts_or_a_processor_is_an_error() -> None:
         _report([])
     with pytest.raises(BenchError, match="missing throughput"):
         _report([1.0], [_trial("raw", 1.0)])
+
+
+def test_a_pipeline_only_run_reports_the_pipeline_without_ratios() -> None:
+    pipes = [t for t in _trials() if t.name == "pipeline"]
+    with pytest.raises(BenchError, match="missing throughput"):
+        _report([1.0], pipes)  # a full run needs its baselines
+    report = _report([1.0, 2.0], pipes, only_pipeline=True)
+    assert set(report["throughput"]) == {"pipeline"} and report["ratios"] == {}
+    text = markdown(report)
+    assert "RiskLoop pipeline" in text and "Faust pass-through" not in text
+    assert "peak RSS" in text
 
 
 def test_spread_formatting() -> None:

@@ -1,0 +1,105 @@
+"""Per-unit model state held as objects while used and as packed bytes once cold (issue #16).
+
+Why: the equipment and truck models keep a baseline per unit (an elevator, a plate; ~1.8 KB of
+Python objects each: a few small dicts, River's quantile, three numpy arrays), in every
+partition's copy, for every unit ever seen and for ever. At 100,000 distinct entities that was
+the largest part of a worker's memory per entity. A unit's baseline is read and changed only
+by its own readings, so the units not used lately can be kept as their zlib-compressed pickle
+(~0.7 KB) and rebuilt, exactly, when a reading of theirs arrives: the same floats, the same
+decisions (``tests/unit/models/test_unit_map.py`` compares a bounded and an unbounded model
+reading for reading).
+
+At most :data:`HOT_UNITS` units are objects; using one more packs the least recently used. A
+pickle round trip of a unit costs ~0.1–0.4 ms, paid only when a cold unit's reading arrives, so
+a fleet that reports in turn beyond the bound pays it per reading (CPU for memory; raise the
+bound if that fleet is the workload). The bytes are only ever the pickle this map made of its
+own object; they travel inside the model's snapshot, which is signed as a whole and verified
+before anything in it is unpickled (models/snapshot.py), so no wire data is unpickled here.
+"""
+
+from __future__ import annotations
+
+import pickle
+import zlib
+from collections import OrderedDict
+from collections.abc import Iterator, MutableMapping
+from typing import Any, Generic, TypeVar
+
+V = TypeVar("V")
+
+HOT_UNITS = 1024
+"""Units kept as objects per model copy (per partition): ~2 MB of equipment or truck state."""
+
+
+class UnitMap(MutableMapping[str, V], Generic[V]):
+    """A dict of units whose least recently used entries beyond ``hot`` are packed bytes.
+
+    Reading a unit (``[]``, ``get``, ``setdefault``) makes it hot and most recently used, so
+    the object a caller holds stays the unit's state until ``hot`` other units are used;
+    callers change a unit in place right after reading it (models/unit_anomaly.py).
+    ``warm`` answers "has any unit ``seen`` at least n readings" without unpacking: the count
+    of each packed unit is kept beside its bytes.
+    """
+
+    def __init__(self, hot: int | None = None) -> None:
+        self.hot = max(HOT_UNITS if hot is None else hot, 2)
+        self._hot: OrderedDict[str, V] = OrderedDict()
+        self._cold: dict[str, tuple[bytes, int]] = {}
+
+    def __len__(self) -> int:
+        return len(self._hot) + len(self._cold)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*self._hot, *self._cold])
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._hot or key in self._cold
+
+    def __getitem__(self, key: str) -> V:
+        value = self._hot.get(key)
+        if value is not None:
+            self._hot.move_to_end(key)
+            return value
+        packed = self._cold.pop(key, None)
+        if packed is None:
+            raise KeyError(key)
+        unit: V = pickle.loads(zlib.decompress(packed[0]))  # our own pickle (module doc)
+        self._put(key, unit)
+        return unit
+
+    def __setitem__(self, key: str, value: V) -> None:
+        self._cold.pop(key, None)
+        self._put(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        if self._hot.pop(key, None) is None and self._cold.pop(key, None) is None:
+            raise KeyError(key)
+
+    def _put(self, key: str, value: V) -> None:
+        self._hot[key] = value
+        self._hot.move_to_end(key)
+        while len(self._hot) > self.hot:
+            old, unit = self._hot.popitem(last=False)
+            blob = zlib.compress(pickle.dumps(unit, protocol=pickle.HIGHEST_PROTOCOL), 1)
+            self._cold[old] = (blob, int(getattr(unit, "seen", 0)))
+
+    @property
+    def packed(self) -> int:
+        """Units held as bytes now."""
+        return len(self._cold)
+
+    def warm(self, readings: int) -> bool:
+        """True if any unit, hot or packed, has ``seen`` at least ``readings``."""
+        return any(getattr(u, "seen", 0) >= readings for u in self._hot.values()) or any(
+            seen >= readings for _, seen in self._cold.values()
+        )
+
+    @classmethod
+    def of(cls, units: MutableMapping[str, Any]) -> UnitMap[Any]:
+        """A map holding ``units`` (a plain dict from a snapshot taken before this existed)."""
+        if isinstance(units, UnitMap):
+            return units
+        out: UnitMap[Any] = cls()
+        for key, value in units.items():
+            out[key] = value
+        return out
