@@ -21,7 +21,7 @@ from loop.config import LoopConfig
 from loop.state_machine import SYSTEM
 from loop.supervision import SIGN_PHASE
 from loop.tasks import OPEN, TaskCase
-from rules.hit import TaskTemplate
+from schemas.hits import TaskTemplate
 from schemas.records import Alert, TaskEvent
 
 

@@ -32,18 +32,18 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import yaml
 from pydantic import BaseModel, ConfigDict
 
 from config.settings import PROJECT_ROOT
 from loop.errors import RoutingError
-from rules.sources import SOURCES
 from schemas.errors import ConfigError
+from schemas.sources import RULE_SOURCES
 
 if TYPE_CHECKING:
-    from rules.compiler import CompiledPack
+    from schemas.hits import TaskTemplate
 
 DEFAULT_PATH = PROJECT_ROOT / "config" / "routing.yaml"
 _REGION = re.compile(r"\d{6}", re.ASCII)  # GB/T 2260 digits only, not "１１０１００"
@@ -195,10 +195,10 @@ def parse_labels(pairs: Sequence[str]) -> dict[str, str]:
             raise ConfigError(f"unknown label {key!r}: routing reads {', '.join(_LABELS)}")
         labels[key] = value
     if "source" not in labels:
-        raise ConfigError("a warning's labels need source=… (" + ", ".join(SOURCES) + ")")
-    if labels["source"] not in SOURCES:
+        raise ConfigError("a warning's labels need source=… (" + ", ".join(RULE_SOURCES) + ")")
+    if labels["source"] not in RULE_SOURCES:
         raise ConfigError(
-            f"unknown source {labels['source']!r}: warnings come from {', '.join(SOURCES)}"
+            f"unknown source {labels['source']!r}: warnings come from {', '.join(RULE_SOURCES)}"
         )
     if labels.get("region_code"):
         require_region(labels["region_code"])
@@ -223,8 +223,41 @@ class RuleRoute:
     resolution: Resolution
 
 
+class _RuleSpec(Protocol):
+    @property
+    def sources(self) -> Sequence[str]: ...
+    @property
+    def item_code(self) -> str: ...
+
+
+class _Rule(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def mode(self) -> str: ...
+    @property
+    def spec(self) -> _RuleSpec: ...
+    @property
+    def template(self) -> TaskTemplate | None: ...
+
+
+class RoutedPack(Protocol):
+    """What :func:`rule_routes` reads of a compiled rule pack (``rules.compiler.CompiledPack``):
+    a protocol, so the warning stage never imports the rule engine."""
+
+    @property
+    def name(self) -> str:
+        """The pack's name, the first column of ``riskloop routes test``."""
+        ...
+
+    @property
+    def rules(self) -> Sequence[_Rule]:
+        """The pack's compiled rules."""
+        ...
+
+
 def rule_routes(
-    table: RoutingTable, packs: Iterable[CompiledPack], region_code: str
+    table: RoutingTable, packs: Iterable[RoutedPack], region_code: str
 ) -> list[RuleRoute]:
     """Every active rule × source of ``packs`` (compiled rule packs) routed from ``region_code``.
 
@@ -319,9 +352,9 @@ def _check_entry(entry: Any) -> list[str]:
         if not isinstance(value, str) or not value.strip():
             errors.append(f"{key} must be a non-empty string ('*' matches anything)")
     source = entry.get("source")
-    if isinstance(source, str) and source.strip() and source != "*" and source not in SOURCES:
+    if isinstance(source, str) and source.strip() and source != "*" and source not in RULE_SOURCES:
         errors.append(
-            f"source {source!r} is never on a warning (one of {', '.join(SOURCES)}, or '*')"
+            f"source {source!r} is never on a warning (one of {', '.join(RULE_SOURCES)}, or '*')"
         )
     region = entry.get("region")
     if isinstance(region, str) and region != "*" and not _REGION.fullmatch(region):

@@ -27,12 +27,9 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from rules.sources import SOURCES
 from schemas.errors import ConfigError
 from schemas.records import Alert, AlertState
-
-WARNING_SOURCES: tuple[str, ...] = SOURCES
-"""The sources a warning can name (a silence's ``source`` must be one of them)."""
+from schemas.sources import RULE_SOURCES
 
 _LIVE = {AlertState.new, AlertState.updated, AlertState.escalated, AlertState.deescalated,
          AlertState.suppressed, AlertState.silenced}  # fmt: skip
@@ -130,11 +127,11 @@ def create(data: dict[str, object], now: datetime, max_duration: timedelta) -> S
     looked as if it did).
     """
     source = data.get("source")
-    if source is not None and source not in WARNING_SOURCES:
-        near = difflib.get_close_matches(str(source), WARNING_SOURCES, n=1)
+    if source is not None and source not in RULE_SOURCES:
+        near = difflib.get_close_matches(str(source), RULE_SOURCES, n=1)
         hint = f"; did you mean {near[0]!r}?" if near else ""
         raise ConfigError(
-            f"silence rejected: unknown source {source!r} (one of {', '.join(WARNING_SOURCES)}){hint}"
+            f"silence rejected: unknown source {source!r} (one of {', '.join(RULE_SOURCES)}){hint}"
         )
     try:
         silence = Silence.model_validate(data)

@@ -48,8 +48,8 @@ from loop.errors import (
 )
 from loop.routing import RoutingTable
 from loop.tasks import OPEN, Recurrence, TaskCase, case_for, provisional_years
-from rules.hit import TaskTemplate
 from schemas.categories import UnknownCategory, check_category
+from schemas.hits import TaskTemplate
 from schemas.records import Alert, Disposition, DispositionAction, TaskEvent, TaskState
 
 SYSTEM = "riskloop"

@@ -39,8 +39,8 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
-from models.score import ModelScore
 from schemas.records import Channel, Complaint
+from schemas.scores import ModelScore
 from schemas.validation.pii import mask_pii
 
 MAX_TEXT = 500

@@ -21,7 +21,7 @@ from loop.calendar import Basis, WorkingCalendar
 from loop.deadlines import CST
 from loop.errors import RoutingError
 from loop.routing import RoutingTable, candidates
-from rules.hit import TaskTemplate
+from schemas.hits import TaskTemplate
 from schemas.records import Alert, DispositionResult, Task, TaskState
 
 

@@ -56,8 +56,7 @@ from loop.config import LoopConfig
 from loop.errors import UnknownWarning
 from loop.silences import Silence, matching
 from loop.subject import ScoredComplaint, Subject
-from models.score import ModelScore
-from rules.hit import RuleHit, TaskTemplate
+from schemas.hits import RuleHit, TaskTemplate
 from schemas.records import (
     Alert,
     AlertChange,
@@ -67,6 +66,7 @@ from schemas.records import (
     Level,
     Reason,
 )
+from schemas.scores import ModelScore
 
 _BY_RANK = {level.rank: level for level in Level}
 _LIVE = {AlertState.new, AlertState.updated, AlertState.escalated, AlertState.deescalated}

@@ -23,8 +23,8 @@ from pydantic import BaseModel
 
 from models.drift import DriftEvent, DriftMonitor
 from models.errors import ModelError
-from models.score import ModelScore
 from schemas.records import DispositionResult, Level
+from schemas.scores import ModelScore
 
 CONFIRMED = "confirmed"
 FALSE_ALARM = "false_alarm"

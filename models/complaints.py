@@ -48,9 +48,9 @@ from river import linear_model, multiclass, naive_bayes, optim
 from models.base import CONFIRMED, FALSE_ALARM, SourceModel, feedback_label
 from models.cnb import ComplementNB
 from models.errors import IncompatibleSnapshot, ModelError
-from models.score import ModelScore
 from schemas.categories import taxonomy
 from schemas.records import Complaint
+from schemas.scores import ModelScore
 
 Tokens = Literal["chars", "jieba", "char2"]
 

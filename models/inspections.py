@@ -32,8 +32,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from river import compose, linear_model, optim, preprocessing
 
 from models.base import CONFIRMED, SourceModel, feedback_label
-from models.score import ModelScore
 from schemas.records import InspectionOutcome, InspectionResult, Severity
+from schemas.scores import ModelScore
 
 
 class InspectionParams(BaseModel):

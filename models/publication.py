@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 from models.base import SourceModel
 from models.errors import ModelError, PublicationRejected
 from models.registry import PROBES, create, get_factory
-from models.score import ModelScore
+from schemas.scores import ModelScore
 
 
 class ModelPublication(BaseModel):

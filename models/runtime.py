@@ -24,8 +24,8 @@ from models.drift import DriftEvent
 from models.errors import ModelError, PublicationRejected
 from models.publication import ModelPublication, ModelRegistry
 from models.registry import factories
-from models.score import ModelScore
 from models.snapshot import SnapshotHeader
+from schemas.scores import ModelScore
 
 SYSTEM = "riskloop"
 SHIPPED_AT = datetime(2000, 1, 1, tzinfo=UTC)

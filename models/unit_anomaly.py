@@ -49,8 +49,8 @@ from models.feedback import FalseAlarmMemory
 from models.incident import Incident, Step, step
 from models.mahalanobis import OnlineMahalanobis
 from models.profile import Profile
-from models.score import ModelScore
 from models.unit_map import UnitMap
+from schemas.scores import ModelScore
 
 Detector = Literal["mahalanobis", "hst"]
 

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rules.compiler import CompiledPack
-from rules.durations import parse_time
 from rules.engine import RuleEngine
-from rules.hit import RuleHit
+from schemas.durations import parse_time
 from schemas.errors import RiskLoopError
+from schemas.hits import RuleHit
 
 
 @dataclass
@@ -137,7 +137,7 @@ def backtest_records(
     worker's ``truck_detections`` (``streams/scoring.py`` does the same live)."""
     from geo.detect import step as geo_step
     from geo.detect import tick as geo_tick
-    from rules.durations import to_datetime
+    from schemas.durations import to_datetime
     from schemas.records import TruckFix
 
     engine = RuleEngine(packs)

@@ -20,10 +20,8 @@ import cel
 import yaml
 from pydantic import ValidationError
 
-from rules.durations import parse_duration
 from rules.errors import PackInvalid
 from rules.expressions import bound_names, event_path_segments, event_paths, split_boolean
-from rules.hit import TaskTemplate
 from rules.limits import expression_problems, text_problems, yaml_problems
 from rules.sources import DEFAULT_ENTITY, field_names, is_mapping_field, probe_event
 from rules.spec import (
@@ -35,6 +33,8 @@ from rules.spec import (
     SequenceWindow,
 )
 from rules.values import did_you_mean, value_problems
+from schemas.durations import parse_duration
+from schemas.hits import TaskTemplate
 
 Expect = Literal["bool", "number", "scalar"]
 WindowKind = Literal["plain", "aggregate", "duration", "absence", "sequence"]

@@ -1,4 +1,4 @@
-"""The rule engine: events (plain dicts) and state in, :class:`~rules.hit.RuleHit` list out.
+"""The rule engine: events (plain dicts) and state in, :class:`~schemas.hits.RuleHit` list out.
 
 Pure apart from the caller's state mapping, which it only reads and assigns whole values in
 (``state[key] = new``) so that a Faust table records each change. State keys are
@@ -30,9 +30,7 @@ from typing import Any
 import cel
 
 from rules.compiler import CompiledPack, CompiledRule
-from rules.durations import parse_time, to_datetime
 from rules.expressions import event_fields
-from rules.hit import RuleHit
 from rules.sources import USCC_FIELD
 from rules.spec import AggregateWindow
 from rules.windows import (
@@ -44,7 +42,9 @@ from rules.windows import (
     duration_step,
     sequence_add,
 )
+from schemas.durations import parse_time, to_datetime
 from schemas.errors import ConfigError
+from schemas.hits import RuleHit
 
 KEY_SEP = "|"
 

@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
 
 from schemas.records import Record
-from schemas.sources import SOURCE_SPECS
+from schemas.sources import DERIVED_SOURCE, RULE_SOURCES, SOURCE_SPECS
 
 
 class DetectionKind(StrEnum):
@@ -66,9 +66,6 @@ class TruckDetection(Record):
     evidence: list[str] = Field(default_factory=list)
 
 
-DERIVED_SOURCE = "truck_detections"
-"""The one rule source no topic carries: the geo module's detections, derived from ``trucks``."""
-
 SOURCE_MODELS: Mapping[str, type[BaseModel]] = types.MappingProxyType(
     {
         **{name: spec.record for name, spec in SOURCE_SPECS.items()},
@@ -93,20 +90,17 @@ USCC_FIELD: Mapping[str, str | None] = types.MappingProxyType(
 )
 """Which field of a source's events holds the enterprise's USCC (None: none does)."""
 
-SOURCES: tuple[str, ...] = tuple(SOURCE_MODELS)
-"""Every source a rule may name, in ``schemas/sources.py``'s order."""
-
 
 def _known_source(name: str) -> str:
     if name not in SOURCE_MODELS:
-        raise ValueError(f"unknown source {name!r}; expected one of {', '.join(SOURCES)}")
+        raise ValueError(f"unknown source {name!r}; expected one of {', '.join(RULE_SOURCES)}")
     return name
 
 
 SourceName = Annotated[
     str,
     AfterValidator(_known_source),
-    WithJsonSchema({"type": "string", "enum": list(SOURCES)}),
+    WithJsonSchema({"type": "string", "enum": list(RULE_SOURCES)}),
 ]
 """A rule source's name, checked against the catalogue when a pack loads."""
 

@@ -12,10 +12,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from rules.durations import BadDuration, is_deadline, parse_duration
-from rules.hit import TaskTemplate
 from rules.limits import MAX_RULES
 from rules.sources import SourceName
+from schemas.durations import BadDuration, is_deadline, parse_duration
+from schemas.hits import TaskTemplate
 from schemas.records import Level
 
 Mode = Literal["active", "shadow", "disabled"]
@@ -72,7 +72,7 @@ class TaskSpec(_Spec):
 
     def template(self) -> TaskTemplate:
         """The task a hit of this rule carries to the warning stage
-        (``rules.hit.TaskTemplate``), apart from the pack format's spec.
+        (``schemas.hits.TaskTemplate``), apart from the pack format's spec.
         """
         return TaskTemplate(**self.model_dump())
 

@@ -15,11 +15,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from rules.compiler import CompiledPack, CompiledRule
-from rules.durations import BadDuration, parse_duration, parse_time, to_datetime
 from rules.engine import RuleEngine
-from rules.hit import RuleHit
 from rules.sources import example_event
 from rules.spec import Example
+from schemas.durations import BadDuration, parse_duration, parse_time, to_datetime
+from schemas.hits import RuleHit
 
 EXAMPLE_START = "2024-05-06T10:00:00+08:00"
 """Where example time starts: a Monday morning, an ordinary working day."""

@@ -96,3 +96,10 @@ SOURCE_SPECS: Mapping[str, SourceSpec] = _table(
     ),
 )
 """Source name → spec, in the order topics are declared and agents registered."""
+
+DERIVED_SOURCE = "truck_detections"
+"""The one rule source no topic carries: the geo module's detections, derived from ``trucks``."""
+
+RULE_SOURCES: tuple[str, ...] = (*SOURCE_SPECS, DERIVED_SOURCE)
+"""Every source a rule may name and a warning may come from: the ingest sources, in this
+table's order, and the derived one. Routing and silences check labels against it."""

@@ -53,7 +53,7 @@ from models.drift import DriftEvent
 from models.errors import PublicationRejected
 from models.publication import ModelPublication
 from models.runtime import WorkerModels, build_models
-from models.score import ModelScore
+from schemas.scores import ModelScore
 from streams.checkpoint import inflate
 from streams.logs import get_logger
 from streams.state import PartitionState, Store, current_scope

@@ -14,9 +14,9 @@ from geo.detect import step as geo_step
 from geo.detection import Detection
 from geo.fences import CompiledFenceSet
 from geo.vehicle import VehicleState
-from models.score import ModelScore
-from rules.hit import RuleHit
+from schemas.hits import RuleHit
 from schemas.records import Reason, Record, RekeyedEvent, TruckFix
+from schemas.scores import ModelScore
 from streams.effects import Output, output
 from streams.rekey import split
 from streams.runtime import Runtime

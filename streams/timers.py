@@ -25,7 +25,7 @@ from geo.fences import CompiledFenceSet
 from loop.deadlines import CST
 from loop.decide.vehicles import fences_replaced, tick_vehicle
 from loop.decide.warnings import tick_change
-from rules.durations import to_datetime
+from schemas.durations import to_datetime
 from schemas.internal import Tick, TickKind, read_tick
 from streams.alerting import change_entity, raise_warnings
 from streams.drift import report_drift
@@ -40,7 +40,7 @@ from streams.tasks import supervise
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from rules.hit import RuleHit
+    from schemas.hits import RuleHit
     from streams.app import RiskLoopApp
     from streams.runtime import Runtime
 

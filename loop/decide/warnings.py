@@ -23,10 +23,10 @@ from loop.subject import Subject
 from loop.tasks import TaskCommand
 from loop.warnings import EntityWarnings, apply_hit, apply_score, claim_tasks, join_cases
 from loop.warnings import tick as warnings_tick
-from models.score import ModelScore
-from rules.hit import RuleHit
+from schemas.hits import RuleHit
 from schemas.internal import ProfileEvent
 from schemas.records import Alert
+from schemas.scores import ModelScore
 from schemas.validation.pii import masked_record
 
 Change = Callable[[EntityWarnings | None], tuple[EntityWarnings | None, list[Alert]]]

@@ -24,7 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from config.settings import PROJECT_ROOT, Settings
-from rules.durations import BadDuration, parse_duration
+from schemas.durations import BadDuration, parse_duration
 from schemas.errors import ConfigError
 
 

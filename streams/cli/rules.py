@@ -124,7 +124,7 @@ def backtest(
 ) -> None:
     """Replay recorded events through packs: hits per rule, geo detections, task load per
     routed department and per month, example hits."""
-    from rules.durations import parse_duration
+    from schemas.durations import parse_duration
 
     console = _console()
     loaded = _load(packs, console)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rules.durations import is_deadline
 from rules.spec import version_key
+from schemas.durations import is_deadline
 from schemas.validation.plate import is_valid_plate
 from streams.api.bodies import REGION_PREFIX, USCC
 

@@ -10,9 +10,9 @@ import pytest
 
 from loop.config import LoopConfig
 from loop.routing import parse_table
-from models.score import ModelScore
-from rules.hit import RuleHit, TaskTemplate
+from schemas.hits import RuleHit, TaskTemplate
 from schemas.records import Disposition, DispositionAction, Level
+from schemas.scores import ModelScore
 
 T0 = datetime(2024, 6, 3, 1, 0, tzinfo=UTC)  # Monday 09:00 CST, a working day
 USCC = "91330106MA27XXXX0X"

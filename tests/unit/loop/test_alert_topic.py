@@ -9,7 +9,7 @@ from datetime import timedelta
 from loop.alert_topic import brief, to_publish
 from loop.config import LoopConfig
 from loop.warnings import EntityWarnings, apply_hit
-from rules.hit import RuleHit
+from schemas.hits import RuleHit
 from schemas.records import AlertState
 
 from .conftest import T0

@@ -27,7 +27,7 @@ from loop.cases import raise_level
 from loop.config import LoopConfig
 from loop.state_machine import open_task
 from loop.warnings import EntityWarnings, apply_hit, claim_tasks, join_cases
-from rules.hit import RuleHit, TaskTemplate
+from schemas.hits import RuleHit, TaskTemplate
 from schemas.records import Alert, Level, TaskState
 
 from .conftest import ROUTING, T0, USCC

@@ -19,11 +19,11 @@ from loop.state_machine import apply, open_task
 from loop.subject import Subject, scored_complaint
 from loop.tasks import TaskCase
 from loop.warnings import EntityWarnings, apply_hit
-from models.score import ModelScore
-from rules.hit import RuleHit
+from schemas.hits import RuleHit
 from schemas.records import Complaint, VerdictOutcome
 from schemas.records import DispositionAction as A
 from schemas.records import DispositionResult as R
+from schemas.scores import ModelScore
 
 from .conftest import ROUTING, T0, USCC, disposition
 

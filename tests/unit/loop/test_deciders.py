@@ -17,11 +17,11 @@ from loop.decide.tasks import command_key, on_command, on_disposition, supervise
 from loop.decide.warnings import change_warnings, changes_by_entity, tick_change
 from loop.feedback import feedback_record
 from loop.tasks import TaskCommand
-from models.score import ModelScore
-from rules.hit import RuleHit
+from schemas.hits import RuleHit
 from schemas.internal import ProfileEvent
 from schemas.records import DispositionAction as A
 from schemas.records import DispositionResult, InspectionResult, Level, VerdictOutcome
+from schemas.scores import ModelScore
 
 from .conftest import ROUTING, T0, USCC, disposition
 from .test_feedback import disposed

@@ -14,7 +14,7 @@ from loop.supervision import due
 from loop.tasks import TaskCase
 from loop.verdicts import HTTP_STATUS, judge
 from loop.warnings import apply_hit
-from rules.hit import RuleHit
+from schemas.hits import RuleHit
 from schemas.records import DispositionAction as A
 from schemas.records import Level, TaskState, VerdictOutcome
 

@@ -11,10 +11,10 @@ from loop.feedback import close_loop, feedback_for, label_of, precision, recurre
 from loop.state_machine import apply, open_task
 from loop.tasks import TaskCase
 from loop.warnings import EntityWarnings, apply_hit, apply_score
-from models.score import ModelScore
-from rules.hit import RuleHit
+from schemas.hits import RuleHit
 from schemas.records import AlertState, DispositionResult
 from schemas.records import DispositionAction as A
+from schemas.scores import ModelScore
 
 from .conftest import ROUTING, T0, USCC, disposition
 

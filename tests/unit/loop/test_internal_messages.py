@@ -13,12 +13,12 @@ import pytest
 
 from loop.config import LoopConfig
 from loop.feedback import close_loop, feedback_record
-from models.score import ModelScore
-from rules.hit import RuleHit
 from schemas.codecs import decode_record, encode_record
+from schemas.hits import RuleHit
 from schemas.internal import ProfileEvent, TaskFeedback, Tick, TickKind, read_feedback, read_tick
 from schemas.records import DispositionResult
 from schemas.registry import RECORDS
+from schemas.scores import ModelScore
 
 from .conftest import T0, USCC
 from .test_feedback import disposed

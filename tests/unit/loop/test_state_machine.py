@@ -16,7 +16,7 @@ from loop.errors import (
 from loop.state_machine import apply, open_task
 from loop.tasks import TaskCase
 from loop.warnings import apply_hit
-from rules.hit import RuleHit
+from schemas.hits import RuleHit
 from schemas.records import DispositionAction as A
 from schemas.records import DispositionResult, Level, TaskState
 

@@ -11,7 +11,7 @@ from loop.state_machine import apply, open_task
 from loop.supervision import due, next_due
 from loop.tasks import TaskCase
 from loop.warnings import apply_hit
-from rules.hit import RuleHit
+from schemas.hits import RuleHit
 from schemas.records import DispositionAction as A
 from schemas.records import Level, SupervisionKind
 

@@ -11,9 +11,9 @@ from loop.errors import RoutingError
 from loop.routing import parse_table
 from loop.tasks import Recurrence, case_for, task_for
 from loop.warnings import apply_hit, apply_score
-from models.score import ModelScore
-from rules.hit import RuleHit, TaskTemplate
+from schemas.hits import RuleHit, TaskTemplate
 from schemas.records import Alert, Level, TaskState
+from schemas.scores import ModelScore
 
 from .conftest import ROUTING, T0
 

@@ -11,7 +11,7 @@ from loop.state_machine import open_task
 from loop.tasks import TaskCase
 from loop.verdicts import HTTP_STATUS, idempotent_event_id, judge
 from loop.warnings import apply_hit
-from rules.hit import RuleHit
+from schemas.hits import RuleHit
 from schemas.records import DispositionAction as A
 from schemas.records import Level, TaskState, VerdictOutcome
 

@@ -7,9 +7,9 @@ from loop import ids
 from loop.config import LoopConfig
 from loop.silences import Silence
 from loop.warnings import EntityWarnings, apply_hit, apply_score, resolve, should_task, tick
-from models.score import ModelScore
-from rules.hit import RuleHit
+from schemas.hits import RuleHit
 from schemas.records import AlertState, DispositionResult, Level
+from schemas.scores import ModelScore
 
 from .conftest import T0, USCC
 

@@ -9,7 +9,7 @@ import pytest
 
 from models.base import OnlineModel
 from models.registry import create, factories
-from models.score import ModelScore
+from schemas.scores import ModelScore
 
 from .conftest import stream
 

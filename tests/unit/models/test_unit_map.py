@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from models.equipment import EquipmentAnomaly
-from models.score import ModelScore
 from models.trucks import TruckBehaviour
 from models.unit_map import UnitMap
+from schemas.scores import ModelScore
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
 UNITS = 12

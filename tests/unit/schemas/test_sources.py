@@ -18,7 +18,7 @@ from console.labels import SOURCES as CONSOLE_SOURCES
 from loop.decide.profiles import PROFILE_KIND
 from rules.sources import DEFAULT_ENTITY, SOURCE_MODELS, USCC_FIELD
 from schemas.registry import SOURCES
-from schemas.sources import SOURCE_SPECS
+from schemas.sources import RULE_SOURCES, SOURCE_SPECS
 from streams.replay import KEY_FIELDS
 
 FIFTH_SOURCE = textwrap.dedent(
@@ -123,6 +123,7 @@ def test_every_catalogue_consumer_is_the_table_today() -> None:
     assert [n for n in SOURCES if n not in SOURCE_SPECS] == ["dispositions"]
     assert all(SOURCE_MODELS[n] is s.record for n, s in SOURCE_SPECS.items())
     assert [n for n in SOURCE_MODELS if n not in SOURCE_SPECS] == ["truck_detections"]
+    assert tuple(SOURCE_MODELS) == RULE_SOURCES  # what rules read is what routing checks
     assert all(DEFAULT_ENTITY[n] == s.entity_fields for n, s in SOURCE_SPECS.items())
     assert all(USCC_FIELD[n] == s.uscc_field for n, s in SOURCE_SPECS.items())
     assert all(KEY_FIELDS[n] == s.key_fields for n, s in SOURCE_SPECS.items())

@@ -1,4 +1,9 @@
-"""What a rule evaluation produces: a hit, with the provenance a risk-centre officer reads."""
+"""What a rule evaluation produces: a hit, with the provenance a risk-centre officer reads.
+
+A contract between ``rules/`` (which makes hits) and ``loop/`` (which turns them into warnings
+and tasks), so it lives here in the bottom layer: ``loop/`` reads it without importing the rule
+engine, and the engine can change without reaching the warning stage.
+"""
 
 from __future__ import annotations
 

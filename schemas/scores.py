@@ -1,7 +1,9 @@
 """What a model produces per event: a score, whether it alerts, and the features it used.
 
 The features travel with the alert so that a disposition days later can teach the model the
-label for exactly what it saw (``learn_label``).
+label for exactly what it saw (``learn_label``). A contract between ``models/`` (which scores)
+and ``loop/`` (which raises warnings from scores), so it lives here in the bottom layer and
+``loop/`` never imports a model.
 """
 
 from __future__ import annotations

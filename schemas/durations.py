@@ -2,6 +2,8 @@
 
 Windows run on event time, so every instant is kept as float seconds since the epoch (UTC):
 that is JSON-serialisable, cheap to compare, and survives a Faust changelog round trip.
+The notification settings (``loop/notify``) read the same notation, so it
+lives here in the bottom layer rather than in ``rules/``.
 
 >>> parse_duration("10m"), parse_duration("7d"), parse_duration("1h30m")
 (600, 604800, 5400)
@@ -37,7 +39,7 @@ def parse_duration(text: str) -> int:
 
     >>> parse_duration("99999999999999d")
     Traceback (most recent call last):
-    rules.durations.BadDuration: duration '99999999999999d' is longer than 100 years
+    schemas.durations.BadDuration: duration '99999999999999d' is longer than 100 years
     """
     compact = str(text).strip().replace(" ", "")
     if len(compact) > 64 or not _WHOLE.fullmatch(compact):
@@ -73,5 +75,5 @@ def parse_time(value: str | datetime | float | int) -> float:
 
 
 def to_datetime(epoch: float) -> datetime:
-    """The UTC datetime of epoch seconds (what :class:`~rules.hit.RuleHit` carries)."""
+    """The UTC datetime of epoch seconds (what :class:`~schemas.hits.RuleHit` carries)."""
     return datetime.fromtimestamp(epoch, tz=UTC)
