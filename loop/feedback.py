@@ -3,7 +3,8 @@
 A disposal's result is a label (DOMAIN.md): 属实已处置 (confirmed) and 责令整改 (rectification)
 say the warning was right, 不属实 (false_alarm) that it was wrong. 查无此事 (not_found) says
 neither — the risk may have gone before anyone looked — so it ends the warning but teaches
-nothing and counts in no rule's precision.
+nothing and counts in no rule's precision. The mapping has one owner, ``schemas.labels``,
+which the models read too.
 
 :func:`feedback_for` reads a disposed (or closed) task and the warning that raised it and
 returns one :class:`Feedback`: labels for every model that scored the warning, with the exact
@@ -39,6 +40,7 @@ from loop.silences import Silence
 from loop.tasks import Recurrence, TaskCase
 from loop.warnings import EntityWarnings, WarningState, resolve
 from schemas.internal import TaskFeedback
+from schemas.labels import label_of
 from schemas.records import Alert, DispositionResult, TaskState
 
 _DONE = {TaskState.disposed, TaskState.closed}
@@ -83,15 +85,6 @@ class ClosedLoop(BaseModel):
     counters: dict[str, dict[str, int]]
     profile: EntityProfile | None
     repeated: bool = False  # the task was fed back before: store and send nothing
-
-
-def label_of(result: DispositionResult) -> bool | None:
-    """True: the warning was right; False: false alarm; None: cannot tell (not found)."""
-    if result is DispositionResult.false_alarm:
-        return False
-    if result is DispositionResult.not_found:
-        return None
-    return True
 
 
 def feedback_record(case: TaskCase) -> TaskFeedback:

@@ -23,33 +23,9 @@ from pydantic import BaseModel
 
 from models.drift import DriftEvent, DriftMonitor
 from models.errors import ModelError
-from schemas.records import DispositionResult, Level
+from schemas.labels import Label, confirmed
+from schemas.records import Level
 from schemas.scores import ModelScore
-
-CONFIRMED = "confirmed"
-FALSE_ALARM = "false_alarm"
-
-_DISPOSITION_LABELS = {
-    DispositionResult.confirmed.value: CONFIRMED,
-    DispositionResult.rectification.value: CONFIRMED,
-    DispositionResult.false_alarm.value: FALSE_ALARM,
-    DispositionResult.not_found.value: FALSE_ALARM,
-}
-
-
-def feedback_label(label: str) -> str:
-    """Map a disposition result (or ``confirmed``/``false_alarm``) to the two loop labels.
-
-    属实已处置 and 责令整改 confirm a warning; 不属实 and 查无此事 make it a false alarm.
-
-    >>> feedback_label("rectification"), feedback_label("not_found")
-    ('confirmed', 'false_alarm')
-    """
-    try:
-        return _DISPOSITION_LABELS[str(label)]
-    except KeyError:
-        known = ", ".join(sorted(_DISPOSITION_LABELS))
-        raise ModelError(f"unknown feedback label {label!r}; use one of: {known}") from None
 
 
 def params_hash(params: Mapping[str, Any]) -> str:
@@ -78,13 +54,14 @@ class OnlineModel(Protocol):
     def learn_one(self, event: Any) -> None:
         """Learn from one event (its own label, if the source carries one) without scoring it."""
 
-    def learn_label(self, features: Mapping[str, float], label: str) -> None:
-        """Learn a label that came later (a disposition) for the features an alert carried."""
+    def learn_label(self, features: Mapping[str, float], label: Label) -> None:
+        """Learn a label that came later (a disposition) for the features an alert carried;
+        one that teaches nothing (``schemas.labels``: not found) is ignored."""
 
     def process(self, event: Any) -> ModelScore:
         """Score, then learn: the one call an agent makes per event."""
 
-    def observe_disposition(self, label: str) -> DriftEvent | None:
+    def observe_disposition(self, label: Label) -> DriftEvent | None:
         """Track how often alerts are confirmed; a fall may demote the model to shadow."""
 
     def pop_drift_events(self) -> list[DriftEvent]:
@@ -140,8 +117,9 @@ class SourceModel(ABC):
         """Learn from one event (its own label, if the source carries one)."""
 
     @abstractmethod
-    def learn_label(self, features: Mapping[str, float], label: str) -> None:
-        """Learn a label given later for exactly ``features`` (an alert's ``ModelScore.features``)."""
+    def learn_label(self, features: Mapping[str, float], label: Label) -> None:
+        """Learn a label given later for exactly ``features`` (an alert's ``ModelScore.features``);
+        a label that teaches nothing (``schemas.labels.confirmed`` is None) changes nothing."""
 
     def process(self, event: Any) -> ModelScore:
         """Score, then learn: the one call an agent makes per event. Drift events queue up."""
@@ -153,9 +131,12 @@ class SourceModel(ABC):
             self._drift_events.append(drift)
         return result
 
-    def observe_disposition(self, label: str) -> DriftEvent | None:
+    def observe_disposition(self, label: Label) -> DriftEvent | None:
         """Track the confirmed rate of this model's alerts; a fall can demote it to shadow."""
-        drift = self.drift.update_disposition(feedback_label(label) == CONFIRMED)
+        verdict = confirmed(label)
+        if verdict is None:
+            return None
+        drift = self.drift.update_disposition(verdict)
         if drift is None:
             return None
         if drift.action == "demote" and self.demote_on_drift:

@@ -45,12 +45,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from river import linear_model, multiclass, naive_bayes, optim
 
-from models.base import CONFIRMED, FALSE_ALARM, SourceModel, feedback_label
+from models.base import SourceModel
 from models.cnb import ComplementNB
 from models.errors import IncompatibleSnapshot, ModelError
 from schemas.categories import taxonomy
-from schemas.records import Complaint
+from schemas.labels import Label, confirmed
+from schemas.records import Complaint, DispositionResult
 from schemas.scores import ModelScore
+
+_RESULTS = frozenset(r.value for r in DispositionResult)  # a label, not a category name
 
 Tokens = Literal["chars", "jieba", "char2"]
 
@@ -311,21 +314,25 @@ class ComplaintClassifier(SourceModel):
         if record.urgency is not None:
             self._learn_urgency(x, record.urgency)
 
-    def learn_label(self, features: Mapping[str, float], label: str) -> None:
+    def learn_label(self, features: Mapping[str, float], label: Label) -> None:
         """Learn a correction for an earlier complaint's features.
 
         ``category:<name>`` or a bare name corrects the category, ``urgency:<level>`` the
-        urgency; ``confirmed`` / ``false_alarm`` (or a disposition result) judge an urgency alert.
+        urgency; a disposition's label (True/False or a result, ``schemas.labels``) judges an
+        urgency alert, and not found teaches nothing.
         """
         x = {k: float(v) for k, v in features.items()}
+        if isinstance(label, bool) or label in _RESULTS:
+            verdict = confirmed(label)
+            if verdict is not None:
+                urgent = sorted(self.urgent_labels)[0]
+                self._learn_urgency(x, urgent if verdict else "normal")
+            return
         kind, _, value = label.partition(":")
         if kind == "urgency" and value:
             self._learn_urgency(x, value)
         elif kind == "category" and value:
             self._learn_category(x, value)
-        elif label in {CONFIRMED, FALSE_ALARM, "rectification", "not_found"}:
-            urgent = sorted(self.urgent_labels)[0]
-            self._learn_urgency(x, urgent if feedback_label(label) == CONFIRMED else "normal")
         elif label:
             self._learn_category(x, label)
         else:

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from models.base import CONFIRMED, FALSE_ALARM, SourceModel
+from models.base import SourceModel
+from schemas.labels import CONFIRMED, FALSE_ALARM
 
 
 @dataclass

@@ -29,7 +29,7 @@ import math
 from collections import deque
 from collections.abc import Mapping
 
-from models.base import CONFIRMED, feedback_label
+from schemas.labels import Label, confirmed
 
 
 class FalseAlarmMemory:
@@ -52,13 +52,14 @@ class FalseAlarmMemory:
     def __len__(self) -> int:
         return len(self._false) + len(self._confirmed)
 
-    def learn(self, features: Mapping[str, float], label: str) -> None:
-        """Remember ``features`` as confirmed or false alarm (disposition results accepted)."""
+    def learn(self, features: Mapping[str, float], label: Label) -> None:
+        """Remember ``features`` as confirmed or false alarm (disposition results accepted;
+        not found teaches nothing)."""
+        verdict = confirmed(label)
+        if verdict is None:
+            return
         pattern = {k: float(v) for k, v in features.items()}
-        if feedback_label(label) == CONFIRMED:
-            self._confirmed.append(pattern)
-        else:
-            self._false.append(pattern)
+        (self._confirmed if verdict else self._false).append(pattern)
 
     def _kernel(self, x: Mapping[str, float], f: Mapping[str, float]) -> float:
         """Same direction (cosine) and similar size (log ratio) of deviation → near 1."""

@@ -31,7 +31,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from river import compose, linear_model, optim, preprocessing
 
-from models.base import CONFIRMED, SourceModel, feedback_label
+from models.base import SourceModel
+from schemas.labels import Label, confirmed
 from schemas.records import InspectionOutcome, InspectionResult, Severity
 from schemas.scores import ModelScore
 
@@ -241,9 +242,12 @@ class InspectionRisk(SourceModel):
         self.labels += 1
         self._remember(record)
 
-    def learn_label(self, features: Mapping[str, float], label: str) -> None:
+    def learn_label(self, features: Mapping[str, float], label: Label) -> None:
         """A later verdict on a warned entity: confirmed = a critical finding, else none."""
-        self.model.learn_one(dict(features), feedback_label(label) == CONFIRMED)
+        verdict = confirmed(label)
+        if verdict is None:
+            return
+        self.model.learn_one(dict(features), verdict)
         self.labels += 1
 
 

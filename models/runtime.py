@@ -125,9 +125,7 @@ class WorkerModels:
     def learn_label(self, name: str, features: dict[str, float], confirmed: bool) -> None:
         """A disposition's label for exactly the features the model alerted on."""
         if name in self.registry.names():
-            self.registry.get(name).learn_label(
-                features, "confirmed" if confirmed else "false_alarm"
-            )
+            self.registry.get(name).learn_label(features, confirmed)
             self._touch(name)
 
     def learn_example(self, name: str, record: Any) -> bool:
@@ -144,9 +142,7 @@ class WorkerModels:
         demotes it to shadow); the event, if one fired, also waits in :meth:`pop_drift_events`."""
         if name not in self.registry.names():
             return None
-        event = self.registry.get(name).observe_disposition(
-            "confirmed" if confirmed else "false_alarm"
-        )
+        event = self.registry.get(name).observe_disposition(confirmed)
         if event is not None:
             self._touch(name)  # a demotion is model state: the next snapshot keeps it
         return event

@@ -50,6 +50,7 @@ from models.incident import Incident, Step, step
 from models.mahalanobis import OnlineMahalanobis
 from models.profile import Profile
 from models.unit_map import UnitMap
+from schemas.labels import Label
 from schemas.scores import ModelScore
 
 Detector = Literal["mahalanobis", "hst"]
@@ -370,7 +371,7 @@ class UnitAnomalyModel(SourceModel):
                 tail.quantile.update(observed)
                 tail.n += 1
 
-    def learn_label(self, features: Mapping[str, float], label: str) -> None:
+    def learn_label(self, features: Mapping[str, float], label: Label) -> None:
         """Remember an alert's pattern as confirmed or false alarm, for every group.
 
         The features carry no group key, so the pattern is taught to every group that exists;

@@ -7,11 +7,12 @@ import pytest
 
 from loop.config import LoopConfig
 from loop.errors import InvalidTransition
-from loop.feedback import close_loop, feedback_for, label_of, precision, recurrence
+from loop.feedback import close_loop, feedback_for, precision, recurrence
 from loop.state_machine import apply, open_task
 from loop.tasks import TaskCase
 from loop.warnings import EntityWarnings, apply_hit, apply_score
 from schemas.hits import RuleHit
+from schemas.labels import label_of
 from schemas.records import AlertState, DispositionResult
 from schemas.records import DispositionAction as A
 from schemas.scores import ModelScore

@@ -60,11 +60,26 @@ def test_confirmation_keeps_alerting():
 
 def test_disposition_results_map_to_labels():
     mem = FalseAlarmMemory()
-    mem.learn({"z:a": 5.0}, "not_found")  # 查无此事 → false alarm
+    mem.learn({"z:a": 5.0}, "not_found")  # 查无此事 → no label (schemas.labels)
+    assert len(mem) == 0 and mem.p_false({"z:a": 5.0}) == 0.0
+    mem.learn({"z:a": 5.0}, "false_alarm")  # 不属实
     assert mem.p_false({"z:a": 5.0}) > 0.5
     mem.learn({"z:a": 5.0}, "rectification")  # 责令整改 → confirmed
-    mem.learn({"z:a": 5.0}, "confirmed")
-    assert mem.p_false({"z:a": 5.0}) < 0.5
+    mem.learn({"z:a": 5.0}, True)  # the loop's bool, as WorkerModels passes it
+    assert len(mem) == 3 and mem.p_false({"z:a": 5.0}) < 0.5
+
+
+def test_not_found_teaches_a_model_nothing():
+    """查无此事 is no evidence the model was wrong: the model and its drift watch stay as they
+    were, exactly as the loop sends no label for it (``loop.feedback``)."""
+    model, rng = _trained()
+    alert = model.process(equipment_event(300, rng, shift=3.0))
+    untouched = copy.deepcopy(model)
+    model.learn_label(alert.features, "not_found")
+    assert model.observe_disposition("not_found") is None
+    following = equipment_event(301, random.Random(5), shift=3.0)
+    assert model.score_one(following) == untouched.score_one(following)
+    assert model.drift._n_confirmed == untouched.drift._n_confirmed  # no disposition counted
 
 
 def test_unknown_label_says_what_to_send():

@@ -39,6 +39,22 @@ def test_complaint_operator_correction_moves_prediction():
     assert model.score_one(odd).label == "城乡建设"
 
 
+def test_complaint_disposition_labels_judge_urgency_and_not_found_teaches_nothing():
+    """A disposition reaches the classifier as the loop's bool or as a result word
+    (``schemas.labels``); 查无此事 leaves it exactly as it was."""
+    model = ComplaintClassifier(min_labels=10)
+    for event in stream("complaints", 60):
+        model.process(event)
+    probe = {**complaint_event(1, random.Random(3), labelled=False), "text": "公司拖欠工资不发"}
+    before = model.score_one(probe)
+    model.learn_label(before.features, "not_found")
+    assert model.score_one(probe) == before
+    for _ in range(20):
+        model.learn_label(before.features, False)  # 不属实: not urgent
+    assert model.score_one(probe).score < before.score
+    assert model.score_one(probe).label == before.label  # the category is not touched
+
+
 def test_fast_complement_nb_matches_river():
     ours, river = ComplementNB(), naive_bayes.ComplementNB()
     clf = ComplaintClassifier(tokens="char2")
