@@ -24,7 +24,8 @@ from infra.process import (
     port_open,
     read_pid,
     spawn,
-    terminate,
+    stop_line,
+    stop_pid_file,
     wait_until,
 )
 
@@ -104,6 +105,21 @@ def fetch_jars(dev: DevStackSettings) -> Path:
     return target
 
 
+ONE_NODE = """\
+num.partitions=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=1
+group.initial.rebalance.delay.ms=0
+num.network.threads=2
+num.io.threads=2
+"""
+"""Broker settings of every single-node dev broker (plain and secured): one replica of each
+internal topic, no rebalance delay, two threads on a two-core machine."""
+
+
 def write_config(dev: DevStackSettings) -> Path:
     """server.properties and log4j.properties for a combined broker+controller on loopback."""
     root = _home(dev)
@@ -119,16 +135,7 @@ inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
 log.dirs={root / "data"}
-num.partitions=1
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-transaction.state.log.num.partitions=1
-group.initial.rebalance.delay.ms=0
-auto.create.topics.enable=true
-num.network.threads=2
-num.io.threads=2
+{ONE_NODE}auto.create.topics.enable=true
 log.retention.hours=168
 log.segment.bytes=67108864
 """
@@ -221,12 +228,7 @@ def stop(dev: DevStackSettings) -> str:
     """Stop our broker and drop its pid file; says which pid stopped or that none ran.
     A minute's grace, not the usual 30 s: a broker's clean shutdown flushes its logs first.
     """
-    pid = read_pid(pid_file(dev))
-    if pid and terminate(pid, marker(dev), timeout=60):
-        pid_file(dev).unlink(missing_ok=True)
-        return f"kafka stopped (pid {pid})"
-    pid_file(dev).unlink(missing_ok=True)
-    return "kafka was not running"
+    return stop_line("kafka", stop_pid_file(pid_file(dev), marker(dev), timeout=60))
 
 
 def status(dev: DevStackSettings) -> tuple[bool, str]:

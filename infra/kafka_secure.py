@@ -45,7 +45,7 @@ from infra.process import (
     is_ours,
     read_pid,
     spawn,
-    terminate,
+    stop_pid_file,
     wait_until,
 )
 
@@ -121,16 +121,7 @@ authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
 super.users=User:admin
 allow.everyone.if.no.acl.found=false
 log.dirs={sk.root / "data"}
-num.partitions=1
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-transaction.state.log.num.partitions=1
-group.initial.rebalance.delay.ms=0
-auto.create.topics.enable=false
-num.network.threads=2
-num.io.threads=2
+{kafka.ONE_NODE}auto.create.topics.enable=false
 """
 
 
@@ -171,10 +162,7 @@ def start(dev: DevStackSettings, sk: SecureKafka) -> int:
 
 def stop(sk: SecureKafka) -> bool:
     """Stop the broker of ``sk`` (by its pid file and command line); True if it ran."""
-    pid = read_pid(sk.pid_file)
-    stopped = bool(pid and terminate(pid, sk.marker, timeout=60))
-    sk.pid_file.unlink(missing_ok=True)
-    return stopped
+    return stop_pid_file(sk.pid_file, sk.marker, timeout=60) is not None
 
 
 def _format(java: str, jars: Path, sk: SecureKafka) -> None:

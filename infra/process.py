@@ -173,3 +173,18 @@ def terminate(pid: int, marker: str, *, timeout: float = 30.0) -> bool:
         os.killpg(pid, signal.SIGKILL)
     time.sleep(0.5)
     return True
+
+
+def stop_pid_file(pid_file: Path, marker: str, *, timeout: float = 30.0) -> int | None:
+    """Stop the process a pid file names if it is still ours, and drop the file either way
+    (a stale one would name someone else's pid after a reboot): the pid that stopped, or None.
+    """
+    pid = read_pid(pid_file)
+    stopped = bool(pid and terminate(pid, marker, timeout=timeout))
+    pid_file.unlink(missing_ok=True)
+    return pid if stopped else None
+
+
+def stop_line(name: str, pid: int | None) -> str:
+    """What ``riskloop dev down`` prints for a service :func:`stop_pid_file` handled."""
+    return f"{name} stopped (pid {pid})" if pid else f"{name} was not running"

@@ -32,7 +32,8 @@ from infra.process import (
     is_ours,
     read_pid,
     spawn,
-    terminate,
+    stop_line,
+    stop_pid_file,
     wait_until,
 )
 
@@ -163,12 +164,7 @@ def stop(dev: DevStackSettings) -> str:
     """Stop our Prometheus and drop its pid file; its data folder stays for the next
     start.
     """
-    pid = read_pid(_pid_file(dev))
-    if pid and terminate(pid, marker(dev)):
-        _pid_file(dev).unlink(missing_ok=True)
-        return f"prometheus stopped (pid {pid})"
-    _pid_file(dev).unlink(missing_ok=True)
-    return "prometheus was not running"
+    return stop_line("prometheus", stop_pid_file(_pid_file(dev), marker(dev)))
 
 
 def status(dev: DevStackSettings) -> tuple[bool, str]:

@@ -19,7 +19,8 @@ from infra.process import (
     is_ours,
     read_pid,
     spawn,
-    terminate,
+    stop_line,
+    stop_pid_file,
     wait_until,
 )
 from infra.secrets import ensure_secret
@@ -128,12 +129,7 @@ def stop(dev: DevStackSettings) -> str:
     """Stop our Redis and drop its pid file; the append-only file keeps its data for the
     next start.
     """
-    pid = read_pid(pid_file(dev))
-    if pid and terminate(pid, _marker(dev)):
-        pid_file(dev).unlink(missing_ok=True)
-        return f"redis stopped (pid {pid})"
-    pid_file(dev).unlink(missing_ok=True)
-    return "redis was not running"
+    return stop_line("redis", stop_pid_file(pid_file(dev), _marker(dev)))
 
 
 def status(dev: DevStackSettings) -> tuple[bool, str]:

@@ -144,26 +144,6 @@ def route(
         return [centre], exc.message
 
 
-def task_for(
-    alert: Alert,
-    template: TaskTemplate | None,
-    routing: RoutingTable,
-    deadline_settings: DeadlineSettings,
-    now: datetime,
-    *,
-    recurrence: Recurrence | None = None,
-    calendar: WorkingCalendar | None = None,
-    centre: str | None = None,
-) -> Task:
-    """The verification task of ``alert``, in state ``created``, routed and with deadlines.
-
-    The template's own deadlines, when set, override the level's defaults. With ``centre``,
-    an unroutable warning goes there instead of raising ``RoutingError``.
-    """
-    department = route(alert, template, routing, centre, recurrence)[0][0]
-    return _task(alert, template, department, deadline_settings, now, recurrence, calendar)
-
-
 def _task(
     alert: Alert,
     template: TaskTemplate | None,
@@ -223,7 +203,12 @@ def case_for(
     calendar: WorkingCalendar | None = None,
     centre: str | None = None,
 ) -> TaskCase:
-    """A fresh :class:`TaskCase` around :func:`task_for`'s task (state ``created``)."""
+    """A fresh :class:`TaskCase` around the verification task of ``alert``: state
+    ``created``, routed, with deadlines.
+
+    The template's own deadlines, when set, override the level's defaults. With ``centre``,
+    an unroutable warning goes there instead of raising ``RoutingError``.
+    """
     found, note = route(alert, template, routing, centre, recurrence)
     return TaskCase(
         task=_task(alert, template, found[0], deadline_settings, now, recurrence, calendar),

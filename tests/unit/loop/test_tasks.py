@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -9,13 +10,18 @@ from loop import ids
 from loop.config import LoopConfig
 from loop.errors import RoutingError
 from loop.routing import parse_table
-from loop.tasks import Recurrence, case_for, task_for
+from loop.tasks import Recurrence, case_for
 from loop.warnings import apply_hit, apply_score
 from schemas.hits import RuleHit, TaskTemplate
-from schemas.records import Alert, Level, TaskState
+from schemas.records import Alert, Level, Task, TaskState
 from schemas.scores import ModelScore
 
 from .conftest import ROUTING, T0
+
+
+def task_for(*args: Any, **kwargs: Any) -> Task:
+    """The task of a fresh case: what the state machine opens."""
+    return case_for(*args, **kwargs).task
 
 
 def alert_of(
