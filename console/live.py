@@ -12,7 +12,6 @@ oldest items (a bounded queue), never the console's memory.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +19,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
 from config.settings import Settings
+from console.background import cancel, consume_forever
 from loop.identity import Principal
 from loop.jurisdiction import Forbidden, check_warning
 from loop.situation import is_live_news
@@ -119,21 +119,11 @@ class LiveFeed:
         console's shutdown until its browser closed it.
         """
         self.closing.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel(self._task)
 
     async def _run(self) -> None:
         """Consume until cancelled; a broker that goes away is retried, never fatal."""
-        while True:
-            try:
-                await self._consume()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("console live feed interrupted; retrying", error=str(exc)[:300])
-                await asyncio.sleep(2)
+        await consume_forever(self._consume, what="console live feed", pause=2)
 
     async def _consume(self) -> None:
         topic = self.settings.topics.alerts

@@ -12,9 +12,10 @@ optionally read from ``config/loop.yaml``. Durations are written like deadlines 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
@@ -25,6 +26,8 @@ from loop.calendar import WorkingCalendar
 from loop.deadlines import default_calendar
 from schemas.errors import ConfigError
 from schemas.records import Level
+
+_V = TypeVar("_V")
 
 DEFAULT_PATH = PROJECT_ROOT / "config" / "loop.yaml"
 
@@ -81,6 +84,16 @@ class ProfileConfig(_Frozen):
         if set(value) != {"B", "C", "D"} or not value["B"] <= value["C"] <= value["D"]:
             raise ValueError("thresholds need B <= C <= D (class A is everything below B)")
         return value
+
+
+def _checked(check: Callable[[_V], object], value: _V) -> _V:
+    """``value`` if ``check`` accepts it; its ``ConfigError`` as the ``ValueError`` pydantic
+    reports with the field's name."""
+    try:
+        check(value)
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from exc
+    return value
 
 
 class LoopConfig(_Frozen):
@@ -145,20 +158,12 @@ class LoopConfig(_Frozen):
     @field_validator("notice_after")
     @classmethod
     def _spec(cls, value: str) -> str:
-        try:
-            deadlines.parse(value)
-        except ConfigError as exc:
-            raise ValueError(str(exc)) from exc
-        return value
+        return _checked(deadlines.parse, value)
 
     @field_validator("deadlines")
     @classmethod
     def _deadlines(cls, value: DeadlineSettings) -> DeadlineSettings:
-        try:
-            deadlines.validate(value)
-        except ConfigError as exc:
-            raise ValueError(str(exc)) from exc
-        return value
+        return _checked(deadlines.validate, value)
 
 
 def load_loop_config(path: Path | None = None, settings: Settings | None = None) -> LoopConfig:

@@ -10,20 +10,18 @@ only draws good fixes.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from dataclasses import dataclass
 
-import structlog
 from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
 
 from config.settings import Settings
+from console.background import cancel, consume_forever
 from console.live import topic_partitions
 from console.map.window import Fix, MapWindow
 from schemas.records import Alert, TruckFix
 
-log = structlog.get_logger(__name__)
 MAP_SOURCES = frozenset({"trucks", "truck_detections", "equipment"})
 """Warnings the map draws: truck rules on fixes, truck rules on geo detections, equipment."""
 
@@ -45,10 +43,7 @@ class MapFeed:
 
     async def stop(self) -> None:
         """Cancel the consumer and wait for it, so the console shuts down cleanly."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel(self._task)
 
     def take(self, topic: str, value: bytes | None) -> None:
         """One record into the window (public: tests feed it records directly)."""
@@ -68,14 +63,7 @@ class MapFeed:
             self.skipped += 1
 
     async def _run(self) -> None:
-        while True:
-            try:
-                await self._consume()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the broker away: retry, the page shows what it has
-                log.warning("console map feed failed; retrying in 5 s", error=str(exc)[:200])
-                await asyncio.sleep(5)
+        await consume_forever(self._consume, what="console map feed", pause=5)
 
     async def _consume(self) -> None:
         topics = (self.settings.topics.trucks, self.settings.topics.alerts)
