@@ -181,14 +181,6 @@ def produce(s: Settings, items: Sequence[Item], pace: float = 0.0) -> None:
 # ---------------------------------------------------------------------------- one run's space
 
 
-def private_topics(run: str) -> TopicSettings:
-    """Every topic name with the run's suffix, so a run sees only its own records."""
-    base = TopicSettings()
-    names = {n: f"{v}-{run}" for n, v in base.model_dump().items()
-             if isinstance(v, str) and n != "task_prefix"}  # fmt: skip
-    return base.model_copy(update={**names, "task_prefix": f"tasks-{run}."})
-
-
 def settings_env(s: Settings) -> dict[str, str]:
     """Environment that makes a ``riskloop`` subprocess use exactly settings ``s``."""
     return subprocess_env(s, dict(os.environ))
@@ -275,7 +267,7 @@ def space(
     s = base.with_overrides(
         models_enabled=True, snapshot_key=secrets.token_hex(32), idle_clock_after=0,
         app_id=f"riskloop-chaos-{run}", data_dir=work / "worker-0", sql_url=sql_url,
-        web_port=free_port(), log_format="json", topics=private_topics(run),
+        web_port=free_port(), log_format="json", topics=TopicSettings.for_run(run),
         kafka_broker=kafka_broker or base.kafka_broker, redis_url=redis_url or base.redis_url,
     )  # fmt: skip
     create_topics(s)

@@ -431,17 +431,6 @@ def _timeseries(
 # live: a real worker, a real Prometheus, a realistic stream
 
 
-def private_topics(run: str) -> TopicSettings:
-    """Every topic name with a per-run suffix, so the worker sees only this run's records."""
-    base = TopicSettings()
-    names = {
-        name: f"{value}-{run}"
-        for name, value in base.model_dump().items()
-        if isinstance(value, str) and name != "task_prefix"
-    }
-    return base.model_copy(update={**names, "task_prefix": f"tasks-{run}."})
-
-
 def settings_env(s: Settings) -> dict[str, str]:
     """Environment that makes a ``riskloop`` subprocess use exactly settings ``s``."""
     return subprocess_env(s, dict(os.environ))
@@ -589,7 +578,7 @@ def run_snapshot(
         update={
             "app_id": f"riskloop-snapshot-{run}", "data_dir": tmp / "worker",
             "sql_url": f"sqlite:///{tmp / 'riskloop.db'}", "web_port": free_port(),
-            "log_format": "json", "topics": private_topics(run),
+            "log_format": "json", "topics": TopicSettings.for_run(run),
         }
     )  # fmt: skip
     dev = DevStackSettings(state_dir=tmp / "state", prometheus_port=free_port(), start_timeout=60)

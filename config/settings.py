@@ -111,6 +111,20 @@ class TopicSettings(_Group):
     partitions: int = Field(4, ge=1, description="partitions of every data topic we create")
     control_partitions: int = Field(1, ge=1, description="partitions of control topics")
 
+    @classmethod
+    def for_run(cls, run: str) -> TopicSettings:
+        """Every topic name with the suffix ``-<run>`` (task topics ``tasks-<run>.<dept>``), so
+        a test's or a benchmark's worker on the shared broker sees only its own records, not the
+        history other runs left there.
+        """
+        base = cls()
+        names = {
+            name: f"{value}-{run}"
+            for name, value in base.model_dump().items()
+            if isinstance(value, str) and name != "task_prefix"
+        }
+        return base.model_copy(update={**names, "task_prefix": f"tasks-{run}."})
+
     def sources(self) -> dict[str, str]:
         """Source name → topic name, for every source of ``schemas.sources.SOURCE_SPECS``.
 

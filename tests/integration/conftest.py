@@ -40,18 +40,6 @@ def broker() -> str:
     return base.bootstrap_servers
 
 
-def private_topics(run: str) -> TopicSettings:
-    """Every topic name with a per-test suffix: a test's worker sees only its own records,
-    not the history other tests left on the shared broker."""
-    base = TopicSettings()
-    names = {
-        name: f"{value}-{run}"
-        for name, value in base.model_dump().items()
-        if isinstance(value, str) and name != "task_prefix"
-    }
-    return base.model_copy(update={**names, "task_prefix": f"tasks-{run}."})
-
-
 @contextlib.contextmanager
 def private_settings(
     tmp: Path, *, partitions: int | None = None, **overrides: Any
@@ -60,7 +48,7 @@ def private_settings(
     data folder, SQLite in ``tmp`` (unless ``overrides`` name another store), a free web port.
     The topics are deleted afterwards so the broker stays small."""
     run = uuid.uuid4().hex[:8]
-    topics = private_topics(run)
+    topics = TopicSettings.for_run(run)
     if partitions is not None:
         topics = topics.model_copy(update={"partitions": partitions})
     fields: dict[str, Any] = {

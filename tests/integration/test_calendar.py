@@ -24,13 +24,13 @@ from typing import Any
 
 import pytest
 
-from config.settings import Settings
+from config.settings import Settings, TopicSettings
 from infra.ports import free_port
 from loop.calendar import Basis, parse_year, shipped_calendar
 from loop.deadlines import CST
 from schemas.sample_stream import generate
 from streams.admin import admin_client, create_topics
-from tests.integration.conftest import ROOT, private_topics, settings_env, stop_process
+from tests.integration.conftest import ROOT, settings_env, stop_process
 from tests.integration.test_closed_loop import produce, read_topic, wait_caught_up
 
 pytestmark = pytest.mark.timeout(600)
@@ -61,7 +61,7 @@ def own_topics(base: Settings, tmp: Path, **changes: Any) -> Iterator[Settings]:
     """A worker's settings on a fresh set of private topics, group and data folder."""
     run = uuid.uuid4().hex[:8]
     s = base.with_overrides(
-        app_id=f"riskloop-cal-{run}", topics=private_topics(run), data_dir=tmp / run,
+        app_id=f"riskloop-cal-{run}", topics=TopicSettings.for_run(run), data_dir=tmp / run,
         sql_url=f"sqlite:///{tmp / f'{run}.db'}", web_port=free_port(), **changes,
     )  # fmt: skip
     create_topics(s)

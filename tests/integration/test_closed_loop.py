@@ -23,7 +23,7 @@ import pytest
 from confluent_kafka import Consumer
 
 from bench.chaos import database
-from config.settings import Settings
+from config.settings import Settings, TopicSettings
 from schemas.records import TaskState
 from schemas.sample_stream import generate
 from sinks.sql import SqlStore, make_engine
@@ -402,7 +402,6 @@ def test_sigkill_mid_run_ends_like_an_uninterrupted_run(
     live_settings: Settings, worker, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
     from streams.admin import create_topics
-    from tests.integration.conftest import private_topics
 
     with postgres_database(live_settings) as url_a, postgres_database(live_settings) as url_b:
         # The online models on: they are partition state (streams/model_state.py), restored
@@ -413,7 +412,7 @@ def test_sigkill_mid_run_ends_like_an_uninterrupted_run(
         # being handled when the kill comes, and must be redone from the restored state
         run_b = live_settings.with_overrides(
             sql_url=url_b, app_id=live_settings.app_id + "-b", data_dir=tmp_path / "worker-b",
-            models_enabled=True, topics=private_topics(uuid.uuid4().hex[:8]),
+            models_enabled=True, topics=TopicSettings.for_run(uuid.uuid4().hex[:8]),
             web_port=live_settings.web_port + 1, commit_interval=20.0, commit_every=100_000,
             idle_clock_after=0,
         )  # fmt: skip

@@ -6,11 +6,12 @@ import json
 
 import pytest
 
-from bench.chaos import Outcome, Snapshot, compare, markdown_table, private_topics, verdict
+from bench.chaos import Outcome, Snapshot, compare, markdown_table, verdict
 from bench.scenarios import SCENARIOS, select
 from bench.scenarios.hotload import interleave, probe_events
 from bench.scenarios.poison import dead_lettered, garbage, poisoned
 from bench.stats import BenchError
+from config.settings import TopicSettings
 
 REF = Snapshot(
     frozenset({("t1", "hz_market", "dispatched"), ("t2", "hz_env", "dispatched")}),
@@ -95,7 +96,7 @@ def test_probes_are_spread_through_the_load() -> None:
 
 
 def test_private_topics_carry_the_run_marker() -> None:
-    t = private_topics("zz")
+    t = TopicSettings.for_run("zz")
     assert t.alerts == "alerts-zz" and t.task_prefix == "tasks-zz."
     assert all(v.endswith("-zz") for v in t.sources().values())
 
