@@ -17,18 +17,13 @@ import aiohttp
 from aiohttp import web
 
 from console.keys import BACKEND
-from schemas.errors import RiskLoopError
+from schemas.errors import Refused
 
 MAX_MESSAGE = 300
 
 
-class BackendError(RiskLoopError):
+class BackendError(Refused):
     """The worker refused or could not answer; ``message`` is for the page."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def segment(value: str) -> str:

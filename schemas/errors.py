@@ -13,6 +13,16 @@ class RiskLoopError(Exception):
     """Base of every error RiskLoop raises deliberately; its message is meant for a person."""
 
 
+class Refused(RiskLoopError):
+    """A request refused with an HTTP status: the API's answer and the console's page both
+    carry ``status`` and a ``message`` a person reads (never a traceback)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
 class ConfigError(RiskLoopError):
     """A setting, mapping, routing table or other configuration file is wrong."""
 

@@ -30,7 +30,7 @@ from loop.silences import Silence, create
 from rules.compiler import load_pack_text
 from rules.testing import failures, run_examples
 from schemas.categories import UnknownCategory, check_category
-from schemas.errors import ConfigError, RiskLoopError
+from schemas.errors import ConfigError, Refused, RiskLoopError
 from schemas.records import (
     AlertState,
     Disposition,
@@ -63,13 +63,8 @@ Text = Annotated[str, StringConstraints(max_length=TEXT_MAX, pattern=NO_NUL)]
 Reference = Annotated[str, StringConstraints(max_length=REFERENCE_MAX, pattern=NO_NUL)]
 
 
-class ApiError(RiskLoopError):
+class ApiError(Refused):
     """A request the API refuses, with the HTTP status to refuse it with."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def _problems(exc: ValidationError) -> str:
