@@ -36,6 +36,7 @@ from typing import Any
 from config.settings import PROJECT_ROOT, DevStackSettings, Settings, TopicSettings, subprocess_env
 from infra.errors import InfraError
 from infra.ports import free_port
+from infra.process import stop_child
 
 MAIN_DASHBOARD = PROJECT_ROOT / "config" / "grafana" / "dashboards" / "riskloop-flow.json"
 GRID_COLUMNS = 24
@@ -466,13 +467,7 @@ def _worker(s: Settings, log: Path, timeout: float = 90) -> Iterator[subprocess.
             time.sleep(0.5)
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_child(proc)
 
 
 def realistic_stream(

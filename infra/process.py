@@ -188,3 +188,15 @@ def stop_pid_file(pid_file: Path, marker: str, *, timeout: float = 30.0) -> int 
 def stop_line(name: str, pid: int | None) -> str:
     """What ``riskloop dev down`` prints for a service :func:`stop_pid_file` handled."""
     return f"{name} stopped (pid {pid})" if pid else f"{name} was not running"
+
+
+def stop_child(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """SIGTERM a child we started (a worker of a test or a benchmark run), SIGKILL after
+    ``timeout`` seconds; returns once it is gone, so its ports and files are free."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

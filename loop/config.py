@@ -12,10 +12,9 @@ optionally read from ``config/loop.yaml``. Durations are written like deadlines 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
@@ -24,10 +23,8 @@ from config.settings import PROJECT_ROOT, DeadlineSettings, Settings
 from loop import deadlines
 from loop.calendar import WorkingCalendar
 from loop.deadlines import default_calendar
-from schemas.errors import ConfigError
+from schemas.errors import ConfigError, checked
 from schemas.records import Level
-
-_V = TypeVar("_V")
 
 DEFAULT_PATH = PROJECT_ROOT / "config" / "loop.yaml"
 
@@ -84,16 +81,6 @@ class ProfileConfig(_Frozen):
         if set(value) != {"B", "C", "D"} or not value["B"] <= value["C"] <= value["D"]:
             raise ValueError("thresholds need B <= C <= D (class A is everything below B)")
         return value
-
-
-def _checked(check: Callable[[_V], object], value: _V) -> _V:
-    """``value`` if ``check`` accepts it; its ``ConfigError`` as the ``ValueError`` pydantic
-    reports with the field's name."""
-    try:
-        check(value)
-    except ConfigError as exc:
-        raise ValueError(str(exc)) from exc
-    return value
 
 
 class LoopConfig(_Frozen):
@@ -158,12 +145,12 @@ class LoopConfig(_Frozen):
     @field_validator("notice_after")
     @classmethod
     def _spec(cls, value: str) -> str:
-        return _checked(deadlines.parse, value)
+        return checked(deadlines.parse, value)
 
     @field_validator("deadlines")
     @classmethod
     def _deadlines(cls, value: DeadlineSettings) -> DeadlineSettings:
-        return _checked(deadlines.validate, value)
+        return checked(deadlines.validate, value)
 
 
 def load_loop_config(path: Path | None = None, settings: Settings | None = None) -> LoopConfig:

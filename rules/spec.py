@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from rules.limits import MAX_RULES
 from rules.sources import SourceName
-from schemas.durations import BadDuration, is_deadline, parse_duration
+from schemas.durations import is_deadline, parse_duration
+from schemas.errors import checked
 from schemas.hits import TaskTemplate
 from schemas.records import Level
 
@@ -47,11 +48,7 @@ class _Spec(BaseModel):
 
 
 def _check_duration(value: str) -> str:
-    try:
-        parse_duration(value)
-    except BadDuration as exc:
-        raise ValueError(str(exc)) from exc
-    return value
+    return checked(parse_duration, value)
 
 
 class TaskSpec(_Spec):

@@ -8,6 +8,11 @@ import it without a cycle.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
+_V = TypeVar("_V")
+
 
 class RiskLoopError(Exception):
     """Base of every error RiskLoop raises deliberately; its message is meant for a person."""
@@ -39,3 +44,17 @@ class ValidationFailed(RiskLoopError):
         self.reason = reason
         self.field = field
         self.message = message
+
+
+def checked(check: Callable[[_V], object], value: _V) -> _V:
+    """``value`` if ``check`` accepts it; the check's :class:`RiskLoopError` as the
+    ``ValueError`` a pydantic validator raises, so the message comes with the field's name.
+
+    >>> checked(int, "7")
+    '7'
+    """
+    try:
+        check(value)
+    except RiskLoopError as exc:
+        raise ValueError(str(exc)) from exc
+    return value

@@ -24,6 +24,7 @@ from config.settings import AuthSettings, Settings, TopicSettings, subprocess_en
 from infra import kafka, postgres
 from infra.devkey import DevKey
 from infra.ports import free_port
+from infra.process import stop_child
 from streams.admin import admin_client, create_topics
 from streams.producer import make_producer
 
@@ -131,7 +132,7 @@ def worker(
 
     yield start
     for proc in procs:
-        stop_process(proc)
+        stop_child(proc)
 
 
 def start_worker(s: Settings, log_path: Path) -> subprocess.Popen[bytes]:
@@ -155,17 +156,6 @@ def wait_ready(proc: subprocess.Popen[bytes], base: str, timeout: float = 60) ->
             pass
         assert time.monotonic() < deadline, f"worker not ready within {timeout:.0f} s"
         time.sleep(0.3)
-
-
-def stop_process(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, then SIGKILL after 30 s; waits until it is gone."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def high_watermark(c: Consumer, topic: str, partition: int, timeout: float = 30) -> int:

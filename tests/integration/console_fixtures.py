@@ -30,12 +30,12 @@ from selenium.webdriver.support.ui import WebDriverWait
 from config.settings import Settings
 from infra.packages import ensure_binary, install
 from infra.ports import free_port
+from infra.process import stop_child
 from tests.integration.conftest import (
     ROOT,
     private_settings,
     settings_env,
     start_worker,
-    stop_process,
     wait_ready,
 )
 from tests.people import token
@@ -89,8 +89,8 @@ def console(
         wait_ready(proc, url)
         yield Console(url, f"http://127.0.0.1:{s.web_port}", s, logs)
     finally:
-        stop_process(proc)
-        stop_process(worker)
+        stop_child(proc)
+        stop_child(worker)
 
 
 @pytest.fixture(scope="module")

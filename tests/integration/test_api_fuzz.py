@@ -36,13 +36,13 @@ import pytest
 import requests
 
 from config.settings import Settings
+from infra.process import stop_child
 from streams.api.bodies import EVIDENCE_MAX_ITEMS, NAME_MAX, REFERENCE_MAX, TEXT_MAX
 from streams.api.views import openapi_spec
 from tests.integration.conftest import (
     private_database,
     private_settings,
     start_worker,
-    stop_process,
     wait_ready,
 )
 from tests.people import auth
@@ -100,7 +100,7 @@ def live_api(broker: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             yield LiveApi(base, s.web_port, s, tmp / "worker.log")
             assert proc.poll() is None, "the worker died under the fuzz"
         finally:
-            stop_process(proc)
+            stop_child(proc)
 
 
 def schemathesis_config(reports: Path, s: Settings | None) -> str:

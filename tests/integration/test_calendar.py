@@ -26,11 +26,12 @@ import pytest
 
 from config.settings import Settings, TopicSettings
 from infra.ports import free_port
+from infra.process import stop_child
 from loop.calendar import Basis, parse_year, shipped_calendar
 from loop.deadlines import CST
 from schemas.sample_stream import generate
 from streams.admin import admin_client, create_topics
-from tests.integration.conftest import ROOT, settings_env, stop_process
+from tests.integration.conftest import ROOT, settings_env
 from tests.integration.test_closed_loop import produce, read_topic, wait_caught_up
 
 pytestmark = pytest.mark.timeout(600)
@@ -176,7 +177,7 @@ def test_drills_at_the_year_end_and_in_spring_festival_open_every_task(
             # one incident, one case: the same tasks, each at the same level (a case raised by a
             # more urgent warning that joined it, loop.cases), whatever the topics' interleaving
             opened[name] = {f"{t['fingerprint']} {t['level']}" for t in settled.values()}
-            stop_process(proc)  # before its topics go
+            stop_child(proc)  # before its topics go
     assert opened["2026-12-23"] == opened["today"]
     assert opened["2027-02-10"] == opened["today"]
 

@@ -25,12 +25,13 @@ from confluent_kafka.admin import (
 )
 
 from config.settings import Settings
+from infra.process import stop_child
 from schemas.validation.uscc import make_uscc
 from streams.admin import admin_client
 from streams.control_keys import name_of, publication_key
 from streams.producer import make_producer
 from streams.publish import publish_pack, read_all, send
-from tests.integration.conftest import stop_process, tail_consumer
+from tests.integration.conftest import tail_consumer
 from tests.integration.test_hotload import wait_status, write_pack
 
 FAST_COMPACTION = {
@@ -108,7 +109,7 @@ def test_a_worker_started_after_compaction_runs_the_last_good_version(  # type: 
     for version, cond in (("1.0.0", f'event.item_code == "{old["item"]}"'), ("2.0.0", refused)):
         text = write_pack(tmp_path / "old", version, condition=cond, score=1, ids=old).read_text()
         send(s, s.topics.rulepacks, old["name"], publication(old["name"], version, text))
-    stop_process(first)
+    stop_child(first)
 
     left = wait_compacted(s, old["name"])
     assert left[old["name"]] == [old["name"]]  # keyed by name: only the refused v2 is left

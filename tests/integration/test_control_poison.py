@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from config.settings import Settings
+from infra.process import stop_child
 from schemas.validation.uscc import make_uscc
 from streams.control_keyring import load_keyring
 from streams.producer import make_producer
 from streams.publish import publish_pack
-from tests.integration.conftest import stop_process, tail_consumer
+from tests.integration.conftest import tail_consumer
 from tests.integration.test_hotload import PACK, wait_status, write_pack
 
 
@@ -137,7 +138,7 @@ def test_poison_control_records_are_refused_and_the_worker_scores_on(  # type: i
     scores(1)
     assert proc.poll() is None, "the worker exited on a control record"
 
-    stop_process(proc)  # the poison stays on the compacted topics and is replayed first
+    stop_child(proc)  # the poison stays on the compacted topics and is replayed first
     proc = worker()
     refusals(timeout=120, started=True)
     scores(2)

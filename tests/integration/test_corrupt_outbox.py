@@ -15,8 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from config.settings import Settings
+from infra.process import stop_child
 from sinks.outbox import Outbox
-from tests.integration.conftest import produce, stop_process
+from tests.integration.conftest import produce
 from tests.integration.test_full_disk import (
     failed_inspections,
     metric,
@@ -59,7 +60,7 @@ def test_a_worker_moves_a_corrupt_outbox_aside_and_works(
         tasks = wait_for(all_tasks, 60, proc, log)
         rebuilt = metric(s, "riskloop_store_rebuilt_total", store="outbox")
     finally:
-        stop_process(proc)
+        stop_child(proc)
 
     assert sorted(e for _, e in tasks) == sorted(k.decode() for k, _ in failed_inspections(run, n))
     assert rebuilt == 2

@@ -27,11 +27,12 @@ from confluent_kafka import Consumer
 from prometheus_client.parser import text_string_to_metric_families
 
 from config.settings import Settings
+from infra.process import stop_child
 from loop import ids
 from schemas.validation.uscc import make_uscc
 from sinks.sql import make_engine, sql_url
 from streams.admin import admin_client
-from tests.integration.conftest import produce, stop_process
+from tests.integration.conftest import produce
 
 
 @pytest.fixture
@@ -217,7 +218,7 @@ def test_a_full_data_dir_pauses_the_worker_and_loses_nothing(
         assert proc.poll() is None, tail(log)
         assert "local storage full" in log.read_text(errors="replace")
     finally:
-        stop_process(proc)
+        stop_child(proc)
 
     usccs = {key.decode() for key, _ in failed_inspections(run, n)}
     assert sorted(entity for _, entity in first) == sorted(usccs), "lost or doubled in SQL"
