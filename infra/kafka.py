@@ -193,12 +193,7 @@ def start(dev: DevStackSettings) -> str:
     """Start the broker unless ours already runs; wait until it answers. Returns a status line."""
     bootstrap = f"127.0.0.1:{dev.kafka_port}"
     if running(dev):
-        wait_until(
-            lambda: probe(bootstrap),
-            timeout=dev.start_timeout,
-            what="Kafka",
-            log_file=_log_file(dev),
-        )
+        _wait_ready(dev)
         return f"kafka already running on {bootstrap}"
     java, _ = require_tools()
     ensure_port_free(dev.kafka_port, "Kafka")
@@ -214,14 +209,19 @@ def start(dev: DevStackSettings) -> str:
         "-cp", f"{jars}/*", MARKER_CLASS, str(props),
     ]  # fmt: skip
     pid = spawn(ProcessSpec("kafka", argv, pid_file(dev), _log_file(dev), marker(dev)))
+    _wait_ready(dev, pid)
+    return f"kafka started on {bootstrap} (pid {pid})"
+
+
+def _wait_ready(dev: DevStackSettings, pid: int | None = None) -> None:
+    """Until an AdminClient gets an answer; with ``pid``, a broker that exits fails at once."""
     wait_until(
-        lambda: probe(bootstrap),
+        lambda: probe(f"127.0.0.1:{dev.kafka_port}"),
         timeout=dev.start_timeout,
         what="Kafka",
-        alive=lambda: is_alive(pid),
+        alive=(lambda: is_alive(pid)) if pid else None,
         log_file=_log_file(dev),
     )
-    return f"kafka started on {bootstrap} (pid {pid})"
 
 
 def stop(dev: DevStackSettings) -> str:

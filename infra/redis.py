@@ -103,26 +103,26 @@ def start(dev: DevStackSettings) -> str:
     until an authenticated PING answers; returns one status line.
     """
     if running(dev):
-        wait_until(
-            lambda: probe(dev.redis_port, password(dev)),
-            timeout=dev.start_timeout,
-            what="Redis",
-            log_file=_log_file(dev),
-        )
+        _wait_ready(dev)
         return f"redis already running on 127.0.0.1:{dev.redis_port}"
     binary = ensure_binary("redis-server", "redis-server")
     ensure_port_free(dev.redis_port, "Redis")
     _home(dev).mkdir(parents=True, exist_ok=True)
     argv = command(dev, binary, write_config(dev))
     pid = spawn(ProcessSpec("redis", argv, pid_file(dev), _log_file(dev), "redis-server"))
+    _wait_ready(dev, pid)
+    return f"redis started on 127.0.0.1:{dev.redis_port} (pid {pid})"
+
+
+def _wait_ready(dev: DevStackSettings, pid: int | None = None) -> None:
+    """Until an authenticated PING answers; with ``pid``, a server that exits fails at once."""
     wait_until(
         lambda: probe(dev.redis_port, password(dev)),
         timeout=dev.start_timeout,
         what="Redis",
-        alive=lambda: is_alive(pid),
+        alive=(lambda: is_alive(pid)) if pid else None,
         log_file=_log_file(dev),
     )
-    return f"redis started on 127.0.0.1:{dev.redis_port} (pid {pid})"
 
 
 def stop(dev: DevStackSettings) -> str:
