@@ -60,7 +60,7 @@ class Outputs:
         self._metrics.storage_stalled.labels("outputs").set(0)
         self._started.set()
 
-    async def drain(self, timeout: float) -> bool:
+    async def drain(self, timeout: float) -> bool:  # noqa: ASYNC109 (waits, never cancels)
         """Write what the sinks hold, waiting at most ``timeout`` s; True if they are empty.
 
         Called before each offset commit (streams/consumer.py): rows reach SQL and Redis before
