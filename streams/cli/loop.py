@@ -332,6 +332,7 @@ def _profiles_from_changelog(s: Settings) -> list[EntityProfile]:
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``riskloop tasks``, ``alerts`` and ``sample`` to the root command."""
     app.add_typer(tasks_app, name="tasks")
     app.add_typer(alerts_app, name="alerts")
     app.command("sample")(sample)
