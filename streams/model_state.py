@@ -198,8 +198,8 @@ class PartitionModels:
 
     @property
     def registry(self) -> Any:
-        """The template's model registry: which models exist and their versions do not differ
-        between partitions."""
+        """The template's model registry: the models this worker has and their versions, which
+        every partition's copy follows."""
         return self.loose.registry
 
     # -- hot-loading ---------------------------------------------------------------------

@@ -303,7 +303,7 @@ class Store:
         return list(state.tables.get(table, {})) if state is not None else []
 
     def size(self, table: str) -> int:
-        """How many keys ``table`` holds over every partition here (for metrics and tests)."""
+        """How many keys ``table`` holds over every partition here (tests check that an undone event left none)."""
         return sum(len(s.tables.get(table, {})) for s in self.partitions.values())
 
     def _writable(self, table: str, key: str) -> tuple[int, PartitionState]:

@@ -287,7 +287,8 @@ def silence_expire(silence_id: str, by: By = "") -> None:
 
 def register(app: typer.Typer) -> None:
     """Add the hot-load commands to the groups they act on (``rules``, ``geo``, ``models``) and
-    ``status``/``silence`` to the root: publishing is one concern, listed where people look."""
+    ``status``/``silence`` to the root: the code that signs and sends control records stays in
+    one module, the commands appear where people look for them."""
     from streams.cli import geo, models, rules
 
     rules.app.command("publish")(rules_publish)
