@@ -87,6 +87,7 @@ class Outputs:
         return complete and not (self.sql.backlog or self.redis.backlog)
 
     async def stop(self) -> None:
+        """Stop both sinks; what they still hold stays in their outboxes for the next start."""
         await self.sql.stop()
         await self.redis.stop()
 
