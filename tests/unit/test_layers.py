@@ -59,7 +59,13 @@ def test_the_core_draws_nothing_and_reads_no_dataset() -> None:
 
 def test_the_readers_and_plots_are_gone_from_the_core() -> None:
     """The moved modules are not left behind (a stale copy would be a second owner)."""
-    stale = ("geo/plot.py", "models/datasets.py", "models/benchmarks.py", "models/protocol.py")
+    stale = [
+        "geo/plot.py",
+        "geo/bench.py",
+        "models/datasets.py",
+        "models/benchmarks.py",
+        "models/protocol.py",
+    ]
     assert [p for p in stale if (PROJECT_ROOT / p).exists()] == []
 
 
