@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from models import datasets
+from bench import datasets
 from models.base import SourceModel
 from models.errors import ModelError
 from models.evaluation import (
