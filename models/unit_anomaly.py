@@ -153,7 +153,7 @@ class UnitAnomalyModel(SourceModel):
         self.bandwidth: float = p["bandwidth"]
         self.prior: float = p["prior"]
         self.min_scores: int = p["min_scores"]
-        self.settle = 20
+        self.settle = 20  # readings learnt before a unit's scores enter its quantile; fixed
         self.seed: int = p["seed"]
         for key in OPTIONAL.intersection(p):
             setattr(self, key, p[key])
