@@ -23,10 +23,11 @@ CLI and the tests use it without a broker.
 from __future__ import annotations
 
 import types
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, ItemsView, Iterator, Mapping, ValuesView
+from typing import Any, Generic, TypeVar, overload
 
 T = TypeVar("T")
+D = TypeVar("D")
 
 
 class Registry(Mapping[str, T], Generic[T]):
@@ -51,6 +52,25 @@ class Registry(Mapping[str, T], Generic[T]):
 
     def __len__(self) -> int:
         return len(self._active)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._active
+
+    @overload
+    def get(self, name: str, /) -> T | None: ...
+    @overload
+    def get(self, name: str, /, default: T | D) -> T | D: ...
+    def get(self, name: str, /, default: object = None) -> object:
+        """The active item of ``name`` (read on every event: the mapping's own, not the mixin's)."""
+        return self._active.get(name, default)
+
+    def items(self) -> ItemsView[str, T]:
+        """Name and active item (read on every truck fix: the mapping's own view)."""
+        return self._active.items()
+
+    def values(self) -> ValuesView[T]:
+        """The active items (the mapping's own view)."""
+        return self._active.values()
 
     def __getstate__(self) -> dict[str, object]:
         """Picklable (a worker copies its model set per partition): the read-only view is
