@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import doctest
+import importlib
 import pickle
+
+import pytest
 
 from schemas.hotload import Registry
 
@@ -74,3 +78,10 @@ def test_a_registry_survives_pickling() -> None:
     assert copy.status() == {"x": "TWO"} and copy.history("x") == ["one"]
     copy.activate("y", "three")
     assert "y" not in reg  # the copy is its own
+
+
+@pytest.mark.parametrize("name", ["schemas.hotload", "rules.registry", "models.publication"])
+def test_the_registries_examples_hold(name: str) -> None:
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.attempted > 0
+    assert result.failed == 0
