@@ -23,6 +23,7 @@ A record under the bare name with a value (how versions were keyed before) is st
 from __future__ import annotations
 
 import re
+from typing import Protocol
 from urllib.parse import quote, unquote
 
 DIGEST_CHARS = 16
@@ -36,6 +37,22 @@ def publication_key(name: str, version: str, content_hash: str) -> str:
     or ``#`` in them cannot make two keys alike (``quote`` leaves ``[A-Za-z0-9_.~-]``)."""
     digest = content_hash.rsplit(":", 1)[-1][:DIGEST_CHARS].lower()
     return f"{quote(name, safe='')}@{quote(version, safe='')}#{digest}"
+
+
+class Versioned(Protocol):
+    """A hot-loadable version: a pack or model publication, a compiled fence set."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def content_hash(self) -> str: ...
+
+
+def key_of(item: Versioned) -> str:
+    """The key ``item`` is published under: the CLI and the API file a version alike."""
+    return publication_key(item.name, item.version, item.content_hash)
 
 
 def split_key(key: str) -> tuple[str, str | None]:

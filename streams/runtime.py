@@ -27,6 +27,7 @@ from rules.compiler import load_pack
 from rules.engine import RuleEngine
 from rules.registry import PackRegistry
 from schemas.catalogue import Catalogue, catalogue_for
+from schemas.hotload import Registry
 from schemas.ingest import IngestLimits
 from schemas.sealing import Sealer
 from streams.clocks import EventClocks
@@ -66,6 +67,25 @@ class Clock:
         return datetime.fromtimestamp(self.origin_wall, UTC) + timedelta(seconds=elapsed)
 
 
+def _fence_registry() -> Registry[CompiledFenceSet]:
+    """Fence sets by name, no history kept: a rollback republishes the older version
+    (``streams.publish``), which every worker then compiles afresh."""
+    return Registry(version=_fence_version, keep=0)
+
+
+def _silence_registry() -> Registry[Silence]:
+    """Silences by id, no history: an expiry or a change is a new record of the same id."""
+    return Registry(version=_silence_version, keep=0)
+
+
+def _fence_version(fences: CompiledFenceSet) -> str:
+    return fences.version
+
+
+def _silence_version(silence: Silence) -> str:
+    return silence.ends_at.isoformat()
+
+
 @dataclass
 class Runtime:
     """Per-worker state that is not in a table; built once by ``build_runtime``."""
@@ -80,8 +100,8 @@ class Runtime:
     routing: RoutingTable
     sealer: Sealer | None = None  # dead-letter originals: sealed under the operators' key
     notify: NotifyConfig | None = None  # receivers and routes; None: nobody is notified
-    fence_sets: dict[str, CompiledFenceSet] = field(default_factory=dict)
-    silences: list[Silence] = field(default_factory=list)
+    fence_sets: Registry[CompiledFenceSet] = field(default_factory=_fence_registry)
+    silence_registry: Registry[Silence] = field(default_factory=_silence_registry)
     models: Any = None
     worker_id: str = ""
     task_counts: dict[int, tuple[dict[str, int], dict[str, int]]] = field(default_factory=dict)
@@ -96,6 +116,11 @@ class Runtime:
     )
 
     @property
+    def silences(self) -> list[Silence]:
+        """The silences in force here, oldest published first (a re-published one last)."""
+        return list(self.silence_registry.active.values())
+
+    @property
     def engine(self) -> RuleEngine:
         """The rule engine of the active packs, rebuilt only after a swap."""
         return self.packs.engine()
@@ -103,8 +128,8 @@ class Runtime:
     def active_versions(self) -> dict[str, dict[str, str]]:
         """Kind → name → version of everything hot-loadable that is active here."""
         out: dict[str, dict[str, str]] = {
-            "rulepack": {n: p.version for n, p in self.packs.active.items()},
-            "fenceset": {n: f.version for n, f in self.fence_sets.items()},
+            "rulepack": self.packs.status(),
+            "fenceset": self.fence_sets.status(),
             "calendar": {
                 str(y): c.content_hash()[7:19] for y, c in self.loop.calendar.official.items()
             },
@@ -151,7 +176,7 @@ def build_runtime(settings: Settings, metrics: Metrics | None = None) -> Runtime
         sealer=deadletter_sealer(settings),
     )
     for fs in shipped_fence_sets(PROJECT_ROOT / "config" / "geofences"):
-        rt.fence_sets[fs.name] = fs
+        rt.fence_sets.activate(fs.name, fs)
     if settings.models_enabled:  # one copy per partition, in its checkpoint
         from streams.model_state import PartitionModels
 
