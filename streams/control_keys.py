@@ -43,11 +43,16 @@ class Versioned(Protocol):
     """A hot-loadable version: a pack or model publication, a compiled fence set."""
 
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """What is published: the pack's, model's or fence set's name."""
+
     @property
-    def version(self) -> str: ...
+    def version(self) -> str:
+        """Which version of it: rollback and status name versions by this."""
+
     @property
-    def content_hash(self) -> str: ...
+    def content_hash(self) -> str:
+        """The digest of its content: two different contents never share a key."""
 
 
 def key_of(item: Versioned) -> str:
