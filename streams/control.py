@@ -76,6 +76,8 @@ def keyring(app: RiskLoopApp) -> Keyring:
 def status_record(
     worker: str, kind: str, name: str, version: str, status: str, reason: str = ""
 ) -> dict[str, Any]:
+    """One worker's answer for control.status: what it now runs (or refused, and why), stamped
+    with when, so ``riskloop status`` can show how old each answer is."""
     return {
         "worker": worker, "kind": kind, "name": name, "version": version, "status": status,
         "reason": reason, "at": datetime.now(UTC).isoformat(),
@@ -313,7 +315,7 @@ def apply_fenceset(app: RiskLoopApp, key: str, value: bytes | None) -> dict[str,
     old = rt.fence_sets.get(name)
     if value is None:
         if old is not None:
-            del rt.fence_sets[name]
+            rt.fence_sets.remove(name)
             empty = parse_fence_set(
                 json.dumps(
                     {
@@ -331,7 +333,7 @@ def apply_fenceset(app: RiskLoopApp, key: str, value: bytes | None) -> dict[str,
     check_key(key, "fence set", fences.name, fences.version, fences.content_hash)
     if old is not None and old.content_hash == fences.content_hash:
         return None
-    rt.fence_sets[fences.name] = fences
+    rt.fence_sets.activate(fences.name, fences)
     if old is not None:
         app.riskloop_control.fence_changes.append((old, fences))
     return status_record(rt.worker_id, "fenceset", fences.name, fences.version, "accepted")
@@ -383,14 +385,14 @@ def apply_silence(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str,
     """A silence, held to the API's limits; a refused one leaves the one in force untouched."""
     rt = app.riskloop_runtime
     if value is None:
-        rt.silences = [s for s in rt.silences if s.silence_id != name]
+        rt.silence_registry.remove(name)
         return status_record(rt.worker_id, "silence", name, "", "removed")
     silence = check_limits(Silence.model_validate_json(value), rt.loop.max_silence)
     if silence.silence_id != name:
         raise ValueError(f"the record's key {name!r} is not its silence_id {silence.silence_id!r}")
-    rt.silences = [s for s in rt.silences if s.silence_id != name]
+    rt.silence_registry.remove(name)  # a changed silence goes last, as a new one would
     if silence.end > rt.clock.now():
-        rt.silences.append(silence)
+        rt.silence_registry.activate(name, silence)
     if silence.expired_by is not None and silence.expired_at is not None:
         return status_record(
             rt.worker_id, "silence", silence.silence_id, silence.end.isoformat(), "expired",

@@ -27,6 +27,7 @@ from rules.compiler import load_pack
 from rules.engine import RuleEngine
 from rules.registry import PackRegistry
 from schemas.catalogue import Catalogue, catalogue_for
+from schemas.hotload import Registry
 from schemas.ingest import IngestLimits
 from schemas.sealing import Sealer
 from streams.clocks import EventClocks
@@ -60,8 +61,29 @@ class Clock:
         return cls(speed=speed, origin_wall=aware.timestamp())
 
     def now(self) -> datetime:
+        """The clock's time: wall time at ``origin_wall`` plus the monotonic time since, times
+        ``speed`` (so a jump of the system clock does not move deadlines)."""
         elapsed = (time.monotonic() - self.origin_mono) * self.speed
         return datetime.fromtimestamp(self.origin_wall, UTC) + timedelta(seconds=elapsed)
+
+
+def _fence_registry() -> Registry[CompiledFenceSet]:
+    """Fence sets by name, no history kept: a rollback republishes the older version
+    (``streams.publish``), which every worker then compiles afresh."""
+    return Registry(version=_fence_version, keep=0)
+
+
+def _silence_registry() -> Registry[Silence]:
+    """Silences by id, no history: an expiry or a change is a new record of the same id."""
+    return Registry(version=_silence_version, keep=0)
+
+
+def _fence_version(fences: CompiledFenceSet) -> str:
+    return fences.version
+
+
+def _silence_version(silence: Silence) -> str:
+    return silence.ends_at.isoformat()
 
 
 @dataclass
@@ -78,8 +100,8 @@ class Runtime:
     routing: RoutingTable
     sealer: Sealer | None = None  # dead-letter originals: sealed under the operators' key
     notify: NotifyConfig | None = None  # receivers and routes; None: nobody is notified
-    fence_sets: dict[str, CompiledFenceSet] = field(default_factory=dict)
-    silences: list[Silence] = field(default_factory=list)
+    fence_sets: Registry[CompiledFenceSet] = field(default_factory=_fence_registry)
+    silence_registry: Registry[Silence] = field(default_factory=_silence_registry)
     models: Any = None
     worker_id: str = ""
     task_counts: dict[int, tuple[dict[str, int], dict[str, int]]] = field(default_factory=dict)
@@ -94,6 +116,11 @@ class Runtime:
     )
 
     @property
+    def silences(self) -> list[Silence]:
+        """The silences in force here, oldest published first (a re-published one last)."""
+        return list(self.silence_registry.active.values())
+
+    @property
     def engine(self) -> RuleEngine:
         """The rule engine of the active packs, rebuilt only after a swap."""
         return self.packs.engine()
@@ -101,8 +128,8 @@ class Runtime:
     def active_versions(self) -> dict[str, dict[str, str]]:
         """Kind → name → version of everything hot-loadable that is active here."""
         out: dict[str, dict[str, str]] = {
-            "rulepack": {n: p.version for n, p in self.packs.active.items()},
-            "fenceset": {n: f.version for n, f in self.fence_sets.items()},
+            "rulepack": self.packs.status(),
+            "fenceset": self.fence_sets.status(),
             "calendar": {
                 str(y): c.content_hash()[7:19] for y, c in self.loop.calendar.official.items()
             },
@@ -113,6 +140,8 @@ class Runtime:
 
 
 def shipped_fence_sets(folder: Path) -> list[CompiledFenceSet]:
+    """The fence sets shipped in ``folder``, compiled, in file-name order: what a worker starts
+    with before any fence set is published."""
     return [load_fence_set(p) for p in sorted(folder.glob("*.geojson"))]
 
 
@@ -147,7 +176,7 @@ def build_runtime(settings: Settings, metrics: Metrics | None = None) -> Runtime
         sealer=deadletter_sealer(settings),
     )
     for fs in shipped_fence_sets(PROJECT_ROOT / "config" / "geofences"):
-        rt.fence_sets[fs.name] = fs
+        rt.fence_sets.activate(fs.name, fs)
     if settings.models_enabled:  # one copy per partition, in its checkpoint
         from streams.model_state import PartitionModels
 

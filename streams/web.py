@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 
 def register(app: RiskLoopApp) -> None:
+    """Add ``/metrics``, ``/health``, ``/ready`` and the API to the worker's web server."""
+
     @app.page("/metrics")
     class Metrics(View):
         async def get(self, request: Request) -> Response:

@@ -46,6 +46,29 @@ def test_streams_does_not_import_the_benchmark() -> None:
     assert _offenders(("streams",), "bench") == []
 
 
+CORE = ("schemas", "rules", "models", "geo", "loop", "sinks", "config")
+"""The packages the worker and the pure core are made of: no tooling in them (issue #21)."""
+
+
+def test_the_core_draws_nothing_and_reads_no_dataset() -> None:
+    """Plotting (matplotlib) and the dataset and trajectory readers are the tools' work and live
+    in ``bench/`` (``bench/plots.py``, ``bench/datasets.py``, ``bench/trajectories.py``); a core
+    package importing either would bring them back into every worker."""
+    assert [bad for tool in ("matplotlib", "bench") for bad in _offenders(CORE, tool)] == []
+
+
+def test_the_readers_and_plots_are_gone_from_the_core() -> None:
+    """The moved modules are not left behind (a stale copy would be a second owner)."""
+    stale = [
+        "geo/plot.py",
+        "geo/bench.py",
+        "models/datasets.py",
+        "models/benchmarks.py",
+        "models/protocol.py",
+    ]
+    assert [p for p in stale if (PROJECT_ROOT / p).exists()] == []
+
+
 def test_the_scan_sees_an_import(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text(
