@@ -19,12 +19,13 @@ from loop.jurisdiction import Permission
 from streams.api.bodies import own, parameter
 from streams.api.control_bodies import calendar_body, fence_set_body, model_body
 from streams.api.privacy import MaskedView
+from streams.api.service import guarded
 from streams.control_keys import publication_key
 from streams.logs import get_logger
 
 if TYPE_CHECKING:
-    from streams.api.views import Api
-    from streams.app import RiskLoopApp
+    from streams.api.service import Api
+    from streams.worker_context import WorkerContext
 
 log = get_logger(__name__)
 
@@ -38,14 +39,13 @@ async def _publisher(api: Api, request: Request, permission: Permission) -> str:
     return person.actor
 
 
-def register(app: RiskLoopApp, api: Api) -> None:
+def register(worker: WorkerContext, api: Api) -> None:
     """Add ``POST /api/fencesets``, ``/api/models`` and ``/api/calendars`` to ``app``."""
-    from streams.api.views import guarded
 
-    topics = app.riskloop_topics
-    limit = app.riskloop_settings.api_max_pack_bytes
+    topics = worker.topics
+    limit = worker.settings.api_max_pack_bytes
 
-    @app.page("/api/fencesets")
+    @worker.app.page("/api/fencesets")
     class FenceSets(MaskedView):
         @guarded
         async def post(self, request: Request) -> Response:
@@ -62,7 +62,7 @@ def register(app: RiskLoopApp, api: Api) -> None:
                 "published_by": who,
             }, status=202)  # fmt: skip
 
-    @app.page("/api/models")
+    @worker.app.page("/api/models")
     class Models(MaskedView):
         @guarded
         async def post(self, request: Request) -> Response:
@@ -74,7 +74,7 @@ def register(app: RiskLoopApp, api: Api) -> None:
             log.info("model published via API", model=pub.name, version=pub.version, by=who)
             return self.json(pub.model_dump(mode="json"), status=202)
 
-    @app.page("/api/calendars")
+    @worker.app.page("/api/calendars")
     class Calendars(MaskedView):
         @guarded
         async def post(self, request: Request) -> Response:

@@ -65,7 +65,7 @@ def app(settings: Settings) -> Iterator[RiskLoopApp]:
     app.finalize()
     app.conf.store = "memory://"
     app.flow_control.resume()
-    app.riskloop_checkpoint.start_empty(settings.topics.partitions)  # no changelog to restore
+    app.worker.checkpoint.start_empty(settings.topics.partitions)  # no changelog to restore
     yield app
 
 
