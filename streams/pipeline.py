@@ -41,7 +41,7 @@ log = get_logger(__name__)
 
 
 def register(worker: WorkerContext) -> None:
-    """Register every agent and timer on ``app``."""
+    """Register every agent and timer on the worker's Faust app."""
     for source, topic in worker.topics.sources().items():
         _source_agent(worker, source, topic)
     topics = worker.topics

@@ -92,7 +92,7 @@ def answer_verdict(
 
 
 def register(worker: WorkerContext) -> None:
-    """Add the API views to ``app`` (called from ``streams.web.register``)."""
+    """Add the API views to the worker's web server (called from ``streams.web.register``)."""
     api = Api(worker)
     rt = worker.runtime
 
