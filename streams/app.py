@@ -36,9 +36,12 @@ class RiskLoopApp(faust.App):
     """
 
     def __init__(
-        self, settings: Settings, runtime: Runtime | None = None, sinks: Sinks | None = None,
+        self,
+        settings: Settings,
+        runtime: Runtime | None = None,
+        sinks: Sinks | None = None,
         **conf: Any,
-    ) -> None:  # fmt: skip
+    ) -> None:
         super().__init__(settings.app_id, **conf)
         self.worker = _context(self, settings, runtime or build_runtime(settings), sinks)
 
@@ -91,11 +94,17 @@ def _context(app: faust.App, settings: Settings, rt: Runtime, sinks: Sinks | Non
     control = ControlState()
     control.ready.set()  # no control plane unless the runner starts one
     worker = WorkerContext(
-        app=app, settings=settings, topics=declare(app, settings), runtime=rt, store=store,
-        tables=tables_, checkpoint=_checkpoint(app, settings, rt, store, lambda: worker.sinks),
-        dedup=DedupWindow(BucketedIds(store), settings.dedup_window_seconds), control=control,
+        app=app,
+        settings=settings,
+        topics=declare(app, settings),
+        runtime=rt,
+        store=store,
+        tables=tables_,
+        checkpoint=_checkpoint(app, settings, rt, store, lambda: worker.sinks),
+        dedup=DedupWindow(BucketedIds(store), settings.dedup_window_seconds),
+        control=control,
         sinks=sinks,
-    )  # fmt: skip
+    )
     if isinstance(rt.models, PartitionModels):  # the models are partition state too
         rt.models.store = store
         worker.checkpoint.models = rt.models.records
@@ -155,9 +164,11 @@ async def _restore(worker: WorkerContext, partition: int) -> None:
 
 
 def build_app(
-    settings: Settings, runtime: Runtime | None = None, sinks: Sinks | None = None,
+    settings: Settings,
+    runtime: Runtime | None = None,
+    sinks: Sinks | None = None,
     **overrides: Any,
-) -> RiskLoopApp:  # fmt: skip
+) -> RiskLoopApp:
     """Create the app and its worker context, declare its topics and register every agent."""
     app = RiskLoopApp(settings, runtime, sinks, **{**faust_config(settings), **overrides})
     worker = app.worker
