@@ -59,6 +59,8 @@ def keyring(worker: WorkerContext) -> Keyring:
 def status_record(
     worker: str, kind: str, name: str, version: str, status: str, reason: str = ""
 ) -> dict[str, Any]:
+    """One worker's answer for control.status: what it now runs (or refused, and why), stamped
+    with when, so ``riskloop status`` can show how old each answer is."""
     return {
         "worker": worker, "kind": kind, "name": name, "version": version, "status": status,
         "reason": reason, "at": datetime.now(UTC).isoformat(),

@@ -52,6 +52,8 @@ def name_of(key: str) -> str:
 
 
 def is_version_key(key: str) -> bool:
+    """True for the key of one published version (``name@version#hash``), False for a bare
+    name: the two kinds of record on a control topic are handled apart."""
     return _VERSION_KEY.match(key) is not None
 
 

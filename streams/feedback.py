@@ -31,6 +31,8 @@ log = get_logger(__name__)
 
 
 async def handle_feedback(worker: WorkerContext, raw: bytes) -> list[Output]:
+    """A disposed task's feedback on its entity's partition: label the warnings, count the rules'
+    precision, teach the models and correct a complaint's category."""
     rt = worker.runtime
     case = read_feedback(raw)  # a TaskFeedback, or a whole TaskCase sent before one
     ctx = context(worker)
@@ -77,6 +79,8 @@ def learn_correction(
 
 
 async def handle_profile_event(worker: WorkerContext, raw: bytes) -> list[Output]:
+    """An event of an enterprise's history (一企一档) applied to its profile, on the partition
+    that owns its USCC."""
     event = ProfileEvent.model_validate_json(raw)
     ctx = context(worker)
     return decide(

@@ -44,9 +44,12 @@ class Slot(Generic[S]):
     """How one kind of state is kept in the tables: read for a key, written back."""
 
     def load(self, tables: Tables, key: str) -> S | None:
+        """The state kept under ``key``, or None when there is none yet."""
         raise NotImplementedError
 
     def store(self, tables: Tables, key: str, new: S, before: S | None) -> None:
+        """Write ``new`` under ``key``; ``before`` (what :meth:`load` gave) lets a slot skip
+        what did not change."""
         raise NotImplementedError
 
 
@@ -58,11 +61,13 @@ class ModelSlot(Slot[M]):
     model: type[M]
 
     def load(self, tables: Tables, key: str) -> M | None:
+        """The value under ``key`` as ``model``, decoded at most once after a restore."""
         view = getattr(tables, self.table)
         value: M | None = view.decoded(key, self.model)
         return value
 
     def store(self, tables: Tables, key: str, new: M, before: M | None) -> None:
+        """Write ``new`` under ``key`` (the table marks it dirty for the checkpoint)."""
         getattr(tables, self.table)[key] = new
 
 
@@ -71,10 +76,12 @@ class VehicleSlot(Slot[VehicleState]):
     fixes, a dict once restored (streams/scoring.py, ``track``)."""
 
     def load(self, tables: Tables, key: str) -> VehicleState | None:
+        """The truck's state, rebuilt from its dict after a restore."""
         raw = tables.vehicles.get(key)
         return VehicleState.from_dict(raw) if raw else None
 
     def store(self, tables: Tables, key: str, new: VehicleState, before: Any) -> None:
+        """Write the truck's state back as the object: it is encoded only at the checkpoint."""
         tables.vehicles[key] = new
 
 
@@ -87,6 +94,7 @@ class FeedbackSlot(Slot[FeedbackState]):
         self.case = case
 
     def load(self, tables: Tables, key: str) -> FeedbackState:
+        """The entity's warnings and the precision counters of the rules this disposal labels."""
         warnings = WARNINGS.load(tables, key)
         zero = {"confirmed": 0, "false_alarm": 0}
         counters = {
@@ -98,6 +106,7 @@ class FeedbackSlot(Slot[FeedbackState]):
     def store(
         self, tables: Tables, key: str, new: FeedbackState, before: FeedbackState | None
     ) -> None:
+        """Write back only what changed: the warnings if replaced, each counter that moved."""
         if new.warnings is not None and (before is None or new.warnings is not before.warnings):
             WARNINGS.store(tables, key, new.warnings, None)
         for rule, counter in new.counters.items():

@@ -67,6 +67,8 @@ class RiskLoopAgent(faust.Agent):
         on_error: AgentErrorHandler | None = None,
         **kwargs: Any,
     ) -> AgentTestWrapperT:
+        """Faust's test context, with crashes counted as in a worker (the crash metric is tested
+        through it)."""
         return super().test_context(channel, supervisor_strategy, counting(on_error), **kwargs)
 
 
@@ -93,6 +95,8 @@ def _metrics(app: object) -> Metrics | None:
 
 
 def record_crash(agent: Any, exc: BaseException) -> None:
+    """Count and log one actor's crash with its traceback: the supervisor restarts the actor
+    silently otherwise."""
     metrics = _metrics(agent.app)
     if metrics is not None:
         metrics.agent_crashes.labels(agent.name).inc()
@@ -141,6 +145,8 @@ class BrokerProbe:
     _was_ok: bool = field(default=False, repr=False)
 
     def reachable(self) -> bool:
+        """True if the broker answered within ``stale_after``: one failed probe alone does not make
+        the worker unready."""
         return self.ok_at is not None and self.clock() - self.ok_at < self.stale_after
 
     async def probe(self) -> bool:
@@ -165,6 +171,7 @@ class BrokerProbe:
         return ok
 
     async def run(self) -> None:
+        """Probe every ``interval`` seconds, for as long as the worker runs."""
         while True:
             await self.probe()
             await asyncio.sleep(self.interval)
@@ -179,9 +186,11 @@ class Readiness:
 
     @property
     def ready(self) -> bool:
+        """True when every check passes."""
         return all(self.checks.values())
 
     def body(self) -> dict[str, Any]:
+        """The JSON of ``/ready``: the verdict, each check, and why each failed one failed."""
         return {"ready": self.ready, "checks": self.checks, "reasons": self.reasons}
 
 

@@ -120,6 +120,8 @@ class NotificationSender:
             self.rt.metrics.notify_backlog.labels(name).set(backlog.get(name, 0))
 
     async def close(self) -> None:
+        """Stop: cancel the sends in flight (each is retried after its lease, so none is lost) and
+        close every sender's connections."""
         for task in list(self.busy.values()):  # a cancelled send is retried after its lease
             task.cancel()
         await asyncio.gather(*self.busy.values(), return_exceptions=True)

@@ -30,6 +30,9 @@ class RiskLoopWorker(Worker):
 
 
 def make_worker(settings: Settings) -> RiskLoopWorker:
+    """The Faust worker for ``settings``: the app with its sinks, notification sender, control
+    plane, commit hook and health probe wired, ready to run; ``run_worker`` and the crash tests'
+    worker script start it."""
     from streams.app import build_app
 
     if settings.memory.malloc_arenas:

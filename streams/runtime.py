@@ -62,6 +62,8 @@ class Clock:
         return cls(speed=speed, origin_wall=aware.timestamp())
 
     def now(self) -> datetime:
+        """The clock's time: wall time at ``origin_wall`` plus the monotonic time since, times
+        ``speed`` (so a jump of the system clock does not move deadlines)."""
         elapsed = (time.monotonic() - self.origin_mono) * self.speed
         return datetime.fromtimestamp(self.origin_wall, UTC) + timedelta(seconds=elapsed)
 
@@ -137,6 +139,8 @@ class Runtime:
 
 
 def shipped_fence_sets(folder: Path) -> list[CompiledFenceSet]:
+    """The fence sets shipped in ``folder``, compiled, in file-name order: what a worker starts
+    with before any fence set is published."""
     return [load_fence_set(p) for p in sorted(folder.glob("*.geojson"))]
 
 

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 
 def register(worker: WorkerContext) -> None:
+    """Add ``/metrics``, ``/health``, ``/ready`` and the API to the worker's web server."""
+
     @worker.app.page("/metrics")
     class Metrics(View):
         async def get(self, request: Request) -> Response:

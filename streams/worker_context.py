@@ -35,7 +35,7 @@ class Sinks(Protocol):
     async def add(self, records: Sequence[BaseModel]) -> None:
         """Keep the sink copies of one event's outputs (may raise ``OutboxFull``)."""
 
-    async def drain(self, timeout: float) -> bool:
+    async def drain(self, timeout: float) -> bool:  # noqa: ASYNC109 (as Outputs.drain)
         """Write what the sinks hold, waiting at most ``timeout`` s; True if they are empty."""
 
 

@@ -41,7 +41,6 @@ async def _publisher(api: Api, request: Request, permission: Permission) -> str:
 
 def register(worker: WorkerContext, api: Api) -> None:
     """Add ``POST /api/fencesets``, ``/api/models`` and ``/api/calendars`` to the worker's API."""
-
     topics = worker.topics
     limit = worker.settings.api_max_pack_bytes
 

@@ -107,6 +107,7 @@ class Api:
             return self._store
 
     def close(self) -> None:
+        """Close the SQL store at shutdown (opened again on next use)."""
         if self._store is not None:
             self._store.close()
             self._store = None

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -134,7 +134,7 @@ def packs_only(settings: Settings, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def topic(packs_only: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Topic]:
+def topic(packs_only: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Topic:
     settings = packs_only
     t = Topic(settings, tmp_path, fresh_app(settings))
 
@@ -146,7 +146,7 @@ def topic(packs_only: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(publish, "read_all", lambda _s, _name: iter(list(t.log)))
     # this log holds no headers: every record in it stands for one the CLI signed
     monkeypatch.setattr(publish, "read_signed", lambda _s, _name: iter(list(t.log)))
-    yield t
+    return t
 
 
 async def test_a_refused_version_does_not_take_the_good_one_away(
