@@ -2,7 +2,7 @@
 
 Handlers decide through the pure deciders of ``loop/decide/`` (``(state, message, context) ->
 Decision``); :func:`decide` is the only code of the worker's handlers that reads or writes the
-partition store's tables (``app.riskloop_tables``, streams/state.py): it loads the state of
+partition store's tables (``worker.tables``, streams/state.py): it loads the state of
 one key through a :class:`Slot`, calls the decider, stores the new state when the decider
 changed it (a decider that changed nothing returns the state it was given: no changelog
 record) and returns the decision, whose messages the handler returns to the agents' boundary
@@ -32,8 +32,8 @@ from loop.warnings import EntityWarnings
 from schemas.internal import TaskFeedback
 
 if TYPE_CHECKING:
-    from streams.app import RiskLoopApp
     from streams.tables import Tables
+    from streams.worker_context import WorkerContext
 
 S = TypeVar("S")
 D = TypeVar("D", bound=Decision[Any])
@@ -120,10 +120,10 @@ PROFILES = ModelSlot("profiles", EntityProfile)
 VEHICLES = VehicleSlot()
 
 
-def decide(app: RiskLoopApp, slot: Slot[S], key: str, decider: Callable[[S | None], D]) -> D:
+def decide(worker: WorkerContext, slot: Slot[S], key: str, decider: Callable[[S | None], D]) -> D:
     """Load ``key``'s state, decide, store the new state if the decider changed it; the
     decision (its messages are for the effect runner: return them to the agents' boundary)."""
-    tables = app.riskloop_tables
+    tables = worker.tables
     before = slot.load(tables, key)
     decision = decider(before)
     if decision.state is not None and decision.state is not before:
@@ -131,30 +131,30 @@ def decide(app: RiskLoopApp, slot: Slot[S], key: str, decider: Callable[[S | Non
     return decision
 
 
-def load(app: RiskLoopApp, slot: Slot[S], key: str) -> S | None:
+def load(worker: WorkerContext, slot: Slot[S], key: str) -> S | None:
     """Read ``key``'s state without deciding (a verdict on a repeat, due times, the API)."""
-    return slot.load(app.riskloop_tables, key)
+    return slot.load(worker.tables, key)
 
 
-def keys(app: RiskLoopApp, table: str) -> list[str]:
+def keys(worker: WorkerContext, table: str) -> list[str]:
     """The keys of ``table`` in the partition being handled (what a tick looks after)."""
-    return list(getattr(app.riskloop_tables, table))
+    return list(getattr(worker.tables, table))
 
 
-def context(app: RiskLoopApp) -> Context:
+def context(worker: WorkerContext) -> Context:
     """The loop's configuration and hot-loaded parts as they are now, and the time."""
-    rt = app.riskloop_runtime
+    rt = worker.runtime
     return Context(
         config=rt.loop, now=rt.clock.now(), routing=rt.routing, silences=rt.silences,
         notify=rt.notify,
     )  # fmt: skip
 
 
-def rule_state(app: RiskLoopApp) -> MutableMapping[str, Any]:
+def rule_state(worker: WorkerContext) -> MutableMapping[str, Any]:
     """The rules' windows, for the rule engine (``rules/``), which keeps them in a mapping."""
-    return app.riskloop_tables.rule_state
+    return worker.tables.rule_state
 
 
-def vehicles(app: RiskLoopApp) -> MutableMapping[str, Any]:
+def vehicles(worker: WorkerContext) -> MutableMapping[str, Any]:
     """Trucks' geo state by ``<fence set>|<plate>``, for ``streams.scoring.track``."""
-    return app.riskloop_tables.vehicles
+    return worker.tables.vehicles

@@ -8,13 +8,11 @@ so no event ever sees half of a swap), and every hit records which version produ
 from __future__ import annotations
 
 import time
-from collections.abc import MutableMapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-from mode.utils.collections import LRUCache
+from typing import TYPE_CHECKING, Protocol
 
 from config.settings import PROJECT_ROOT, Settings
 from geo.fences import CompiledFenceSet, load_fence_set
@@ -34,9 +32,13 @@ from streams.clocks import EventClocks
 from streams.logs import get_logger
 from streams.metrics import Metrics
 
-log = get_logger(__name__)
+if TYPE_CHECKING:
+    from models.drift import DriftEvent
+    from models.publication import ModelPublication
+    from schemas.records import Complaint, Record
+    from schemas.scores import ModelScore
 
-WARNINGS_CACHED = 4096
+log = get_logger(__name__)
 
 
 @dataclass
@@ -86,6 +88,33 @@ def _silence_version(silence: Silence) -> str:
     return silence.ends_at.isoformat()
 
 
+class Models(Protocol):
+    """The online models a worker scores with and teaches: ``streams.model_state.PartitionModels``
+    in a worker (one copy per partition, in its checkpoint), ``models.runtime.WorkerModels``
+    where one copy will do (tests, backtests)."""
+
+    def versions(self) -> dict[str, str]:
+        """Model name → active version."""
+
+    def add(self, pub: ModelPublication) -> None:
+        """Hot-load a published version (raises ``PublicationRejected``)."""
+
+    def process(self, source: str, record: Record, *, learn: bool = True) -> Iterator[ModelScore]:
+        """Score ``record`` with every model of ``source`` (and learn from it, unless not)."""
+
+    def learn_label(self, name: str, features: dict[str, float], confirmed: bool) -> None:
+        """Teach model ``name`` a disposal's label for the features it scored."""
+
+    def learn_example(self, name: str, record: Complaint) -> bool:
+        """Teach the classifier ``name`` a corrected example; False if it has none."""
+
+    def observe_disposition(self, name: str, confirmed: bool) -> DriftEvent | None:
+        """Feed a disposal to the model's drift monitor."""
+
+    def pop_drift_events(self) -> list[DriftEvent]:
+        """The drift events found since the last call."""
+
+
 @dataclass
 class Runtime:
     """Per-worker state that is not in a table; built once by ``build_runtime``."""
@@ -102,18 +131,13 @@ class Runtime:
     notify: NotifyConfig | None = None  # receivers and routes; None: nobody is notified
     fence_sets: Registry[CompiledFenceSet] = field(default_factory=_fence_registry)
     silence_registry: Registry[Silence] = field(default_factory=_silence_registry)
-    models: Any = None
+    models: Models | None = None
     worker_id: str = ""
     task_counts: dict[int, tuple[dict[str, int], dict[str, int]]] = field(default_factory=dict)
     cleanup_done: dict[int, tuple[int, int]] = field(default_factory=dict)
     event_watermark: float = 0.0  # newest event time seen: dedup expires by event time
     event_clocks: EventClocks = field(default_factory=EventClocks)  # absence, silent trucks
     clocks_sent: dict[int, dict[str, float]] = field(default_factory=dict)  # last clock tick
-    # entity → EntityWarnings, the most recently used only: 100,000 enterprises must not all
-    # stay decoded in memory (the table is the truth; this saves decoding hot entities)
-    warnings_cache: MutableMapping[str, Any] = field(
-        default_factory=lambda: LRUCache(limit=WARNINGS_CACHED)
-    )
 
     @property
     def silences(self) -> list[Silence]:
@@ -134,7 +158,7 @@ class Runtime:
                 str(y): c.content_hash()[7:19] for y, c in self.loop.calendar.official.items()
             },
         }
-        if self.models is not None and hasattr(self.models, "versions"):
+        if self.models is not None:
             out["model"] = dict(self.models.versions())
         return out
 

@@ -21,7 +21,7 @@ __all__ = ["Tables", "changelog_topic", "changelog_value", "declare"]
 
 @dataclass(frozen=True)
 class Tables:
-    """The worker's tables, one attribute each: the one list of them, so ``app.riskloop_tables.x``
+    """The worker's tables, one attribute each: the one list of them, so ``worker.tables.x``
     for a table that does not exist is a type error, not an empty table at run time."""
 
     dedup: TableView  # bucket → {event id: event time (epoch s)} (streams/dedup.py)

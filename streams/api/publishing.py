@@ -22,12 +22,13 @@ from loop.jurisdiction import Permission
 from streams.api.bodies import own, parameter
 from streams.api.control_bodies import calendar_body, fence_set_body, model_body
 from streams.api.privacy import MaskedView
+from streams.api.service import guarded
 from streams.control_keys import key_of
 from streams.logs import get_logger
 
 if TYPE_CHECKING:
-    from streams.api.views import Api
-    from streams.app import RiskLoopApp
+    from streams.api.service import Api
+    from streams.worker_context import WorkerContext
 
 log = get_logger(__name__)
 
@@ -66,12 +67,10 @@ def _calendar(raw: bytes) -> _Document:
     return _Document(str(cal.year), summary)
 
 
-def register(app: RiskLoopApp, api: Api) -> None:
-    """Add ``POST /api/fencesets``, ``/api/models`` and ``/api/calendars`` to ``app``."""
-    from streams.api.views import guarded
-
-    topics = app.riskloop_topics
-    limit = app.riskloop_settings.api_max_pack_bytes
+def register(worker: WorkerContext, api: Api) -> None:
+    """Add ``POST /api/fencesets``, ``/api/models`` and ``/api/calendars`` to the worker's API."""
+    topics = worker.topics
+    limit = worker.settings.api_max_pack_bytes
 
     def document_page(
         path: str, what: str, topic: TopicT, read: Callable[[bytes], _Document]
@@ -79,7 +78,7 @@ def register(app: RiskLoopApp, api: Api) -> None:
         """A page that publishes the body as it came (GeoJSON, a calendar's YAML): the bytes
         the CLI would send for the same file, once ``read`` found them a worker would take."""
 
-        @app.page(path)
+        @worker.app.page(path)
         class Document(MaskedView):
             @guarded
             async def post(self, request: Request) -> Response:
@@ -93,7 +92,7 @@ def register(app: RiskLoopApp, api: Api) -> None:
     document_page("/api/fencesets", "fence set", topics.geofences, _fence_set)
     document_page("/api/calendars", "calendar", topics.calendars, _calendar)
 
-    @app.page("/api/models")
+    @worker.app.page("/api/models")
     class Models(MaskedView):
         @guarded
         async def post(self, request: Request) -> Response:

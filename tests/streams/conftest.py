@@ -64,7 +64,7 @@ def app(settings: Settings) -> RiskLoopApp:
     app.finalize()
     app.conf.store = "memory://"
     app.flow_control.resume()
-    app.riskloop_checkpoint.start_empty(settings.topics.partitions)  # no changelog to restore
+    app.worker.checkpoint.start_empty(settings.topics.partitions)  # no changelog to restore
     return app
 
 
