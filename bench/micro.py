@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from bench.geo_lookup import bench_lookup
 from config.settings import Settings
-from geo.bench import bench_lookup
 from models.runtime import build_models
 from rules.compiler import expand_paths, load_packs
 from rules.engine import RuleEngine

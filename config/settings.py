@@ -29,6 +29,10 @@ from schemas.sources import SOURCE_SPECS
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 """The checkout's root: defaults for data folders are relative to it, not to the caller's cwd."""
 
+DATASETS_DIR = PROJECT_ROOT.parent / "shared" / "data"
+"""The shared developer datasets beside the checkout (``../shared/data``), as CI and developers
+have them: the default of ``datasets_dir``."""
+
 WarningLevel = Literal["red", "orange", "yellow", "blue"]
 DevService = Literal[
     "redis", "postgres", "deadletter", "kafka-admin", "kafka-riskloop", "kafka-intake"
@@ -459,6 +463,11 @@ class Settings(BaseSettings):
         "yellow", description="lowest warning level that makes a task"
     )
     rule_packs_dir: Path = Field(PROJECT_ROOT / "rules" / "packs", description="shipped rule packs")
+    datasets_dir: Path = Field(
+        DATASETS_DIR,
+        description="the labelled datasets folder (models/EVALUATION.md layout) that `riskloop"
+        " models evaluate` and `models split` read when no --data-dir is given",
+    )
     notify_config: Path | None = Field(
         None,
         description="notification receivers and routes (config/notify.yaml shape, README:"
@@ -616,7 +625,8 @@ def settings_table() -> str:
 
 
 def _relative(path: Path) -> str:
-    try:
-        return "./" + str(path.relative_to(PROJECT_ROOT))
-    except ValueError:
-        return str(path)
+    """A default path as the README shows it: relative to the checkout, wherever that is."""
+    for root, shown in ((PROJECT_ROOT, "./"), (PROJECT_ROOT.parent, "../")):
+        if path.is_relative_to(root):
+            return shown + str(path.relative_to(root))
+    return str(path)

@@ -3,7 +3,7 @@
 A city publishes thousands of fences (every school, water source, site); a worker sees
 thousands of fixes a second. The tree narrows a fix to the handful of fences whose bounding
 box holds it, then one vectorised ``contains_xy`` over prepared geometries settles which
-really contain it: microseconds per fix (see :func:`geo.bench.bench_lookup`).
+really contain it: microseconds per fix (see :func:`bench.geo_lookup.bench_lookup`).
 
 >>> from shapely.geometry import box
 >>> from geo.fence import Fence

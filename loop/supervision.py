@@ -18,11 +18,12 @@ deadline, so they are the same whenever the timer happens to notice them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from loop import deadlines, ids
 from loop.config import LoopConfig
-from loop.tasks import TaskCase
+from loop.tasks import OPEN, TaskCase
 from schemas.records import SupervisionEvent, SupervisionKind, Task, TaskState
 
 SIGN_PHASE = frozenset({TaskState.dispatched, TaskState.reopened})
@@ -55,6 +56,25 @@ def overdue(task: Task, now: datetime) -> bool:
     """
     deadline = racing(task)
     return deadline is not None and now > deadline
+
+
+def open_and_overdue(tasks: Iterable[Task], now: datetime) -> tuple[dict[str, int], dict[str, int]]:
+    """Open tasks (``loop.tasks.OPEN``) per department, and how many of them are
+    :func:`overdue`: what the worker's ``tasks_open`` and ``tasks_overdue`` gauges show.
+
+    >>> from datetime import UTC
+    >>> open_and_overdue([], datetime(2026, 12, 2, tzinfo=UTC))
+    ({}, {})
+    """
+    open_by_dept: dict[str, int] = {}
+    overdue_by_dept: dict[str, int] = {}
+    for task in tasks:
+        if task.state not in OPEN:
+            continue
+        open_by_dept[task.department] = open_by_dept.get(task.department, 0) + 1
+        if overdue(task, now):
+            overdue_by_dept[task.department] = overdue_by_dept.get(task.department, 0) + 1
+    return open_by_dept, overdue_by_dept
 
 
 def schedule(case: TaskCase, config: LoopConfig) -> list[tuple[str, SupervisionKind, datetime]]:

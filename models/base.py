@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
+from models import hyperparameters
 from models.drift import DriftEvent, DriftMonitor
 from models.errors import ModelError
 from models.score import ModelScore
@@ -96,7 +97,9 @@ class SourceModel(ABC):
 
     Subclasses set ``record_type`` and ``source`` and implement ``_score``, ``learn_one`` and
     ``learn_label``. ``factory`` and ``state_version`` identify the state layout for snapshots;
-    ``version`` is the published version an alert records.
+    ``version`` is the published version an alert records. A subclass declares its
+    hyperparameters once, as the keyword parameters of its ``__init__`` (River-style, with their
+    ranges: :mod:`models.hyperparameters`), and hands them on as ``params=locals()``.
     """
 
     record_type: ClassVar[type[BaseModel]]
@@ -117,7 +120,7 @@ class SourceModel(ABC):
     ) -> None:
         self.name = name
         self.version = version
-        self.params = dict(params)
+        self.params = hyperparameters.checked(type(self), params)
         self.content_hash = params_hash({"factory": self.factory, "params": self.params})
         self.shadow = False
         self.demote_on_drift = demote_on_drift

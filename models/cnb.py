@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from river import base
+from river.base import tags
 
 
 def _counts() -> defaultdict[Any, float]:
@@ -43,6 +44,16 @@ class ComplementNB(base.Classifier):
         self.feature_totals: dict[Any, float] = {}
         self.class_totals: dict[Any, float] = {}
         self.total = 0.0
+
+    @property
+    def _multiclass(self) -> bool:
+        """Any number of classes (the complaint categories), as River's naive Bayes models say:
+        River's ``check_estimator`` holds a classifier that does not say so to binary output."""
+        return True
+
+    def _more_tags(self) -> set[str]:
+        """Term counts are never negative (River's naive Bayes models carry the same tag)."""
+        return {tags.POSITIVE_INPUT}
 
     def learn_one(self, x: dict[Any, Any], y: Any, **kwargs: Any) -> None:
         """Count one document's words for class ``y``: O(words), whatever the vocabulary size."""

@@ -40,14 +40,15 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from functools import cache, lru_cache
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, NonNegativeFloat, PositiveFloat
 from river import linear_model, multiclass, naive_bayes, optim
 
 from models.base import CONFIRMED, FALSE_ALARM, SourceModel, feedback_label
 from models.cnb import ComplementNB
 from models.errors import IncompatibleSnapshot, ModelError
+from models.hyperparameters import AtLeastOne, Probability, params_model
 from models.score import ModelScore
 from schemas.categories import taxonomy
 from schemas.records import Complaint
@@ -106,29 +107,18 @@ def _words(text: str) -> tuple[str, ...]:
     return tuple(w for w in jieba.lcut(text) if not _NOISE.fullmatch(w))
 
 
-class ComplaintParams(BaseModel):
-    """Hyperparameters a publication may set (JSON); unknown keys are refused."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    tokens: Tokens = "chars"
-    classifier: Literal["cnb", "nb", "logreg"] = "cnb"
-    alpha: float = Field(1.0, gt=0, description="naive Bayes additive smoothing")
-    longest: int = Field(3, ge=1, le=5, description="longest character gram (tokens=chars)")
-    subject_weight: float = Field(8.0, ge=0, description="weight of the subject line's tokens")
-    word_weight: float = Field(
-        2.0, ge=0, description="weight of jieba words beside the grams (tokens=chars; 0: none)"
-    )
-    prior_weight: float = Field(16.0, ge=0, description="weight of the taxonomy priors (0: none)")
-    min_labels: int = Field(20, ge=1, description="labels seen before the model may alert")
-    urgent_labels: tuple[str, ...] = ("urgent", "high", "紧急", "特急")
-    threshold: float = Field(0.5, gt=0, lt=1, description="P(urgent) above which it alerts")
-    max_chars: int = Field(2000, ge=10, description="text beyond this is not read")
-    seed: int = 42
-
-
 class ComplaintClassifier(SourceModel):
-    """Online category + urgency classifier over ``Complaint`` subject and text."""
+    """Online category + urgency classifier over ``Complaint`` subject and text.
+
+    Parameters (what a publication may set, as JSON): ``tokens`` and ``classifier``; ``alpha``
+    the naive Bayes additive smoothing; ``longest`` the longest character gram
+    (``tokens="chars"``); ``subject_weight`` the weight of the subject line's tokens;
+    ``word_weight`` the weight of jieba words beside the grams (``tokens="chars"``; 0: none);
+    ``prior_weight`` the weight of the taxonomy priors (0: none); ``min_labels`` labels seen
+    before the model may alert; ``urgent_labels`` the urgencies that count as urgent;
+    ``threshold`` the P(urgent) above which it alerts; ``max_chars`` how much of a text is
+    read; ``seed``.
+    """
 
     record_type = Complaint
     source = "complaints"
@@ -143,52 +133,38 @@ class ComplaintClassifier(SourceModel):
         version: str = "complaint-classifier-v1",
         tokens: Tokens = "chars",
         classifier: Literal["cnb", "nb", "logreg"] = "cnb",
-        alpha: float = 1.0,
-        longest: int = 3,
-        subject_weight: float = 8.0,
-        word_weight: float = 2.0,
-        prior_weight: float = 16.0,
-        min_labels: int = 20,
+        alpha: PositiveFloat = 1.0,
+        longest: Annotated[int, Field(ge=1, le=5)] = 3,
+        subject_weight: NonNegativeFloat = 8.0,
+        word_weight: NonNegativeFloat = 2.0,
+        prior_weight: NonNegativeFloat = 16.0,
+        min_labels: AtLeastOne = 20,
         urgent_labels: tuple[str, ...] = ("urgent", "high", "紧急", "特急"),
-        threshold: float = 0.5,
-        max_chars: int = 2000,
+        threshold: Probability = 0.5,
+        max_chars: Annotated[int, Field(ge=10)] = 2000,
         seed: int = 42,
     ) -> None:
-        p = ComplaintParams(
-            tokens=tokens,
-            classifier=classifier,
-            alpha=alpha,
-            longest=longest,
-            subject_weight=subject_weight,
-            word_weight=word_weight,
-            prior_weight=prior_weight,
-            min_labels=min_labels,
-            urgent_labels=tuple(urgent_labels),
-            threshold=threshold,
-            max_chars=max_chars,
-            seed=seed,
-        )
-        super().__init__(name=name, version=version, params=p.model_dump(mode="json"))
-        self.tokens = p.tokens
-        self.classifier = p.classifier
-        self.alpha = p.alpha
-        self.subject_weight = p.subject_weight
-        self.word_weight = p.word_weight
-        self.longest = p.longest
-        self.min_labels = p.min_labels
-        self.urgent_labels = frozenset(p.urgent_labels)
-        self.threshold = p.threshold
-        self.max_chars = p.max_chars
-        self.seed = p.seed
+        super().__init__(name=name, version=version, params=locals())
+        self.tokens = tokens
+        self.classifier = classifier
+        self.alpha = alpha
+        self.subject_weight = subject_weight
+        self.word_weight = word_weight
+        self.longest = longest
+        self.min_labels = min_labels
+        self.urgent_labels = frozenset(urgent_labels)
+        self.threshold = threshold
+        self.max_chars = max_chars
+        self.seed = seed
         self.category_model = self._make()
         self.urgency_model = self._make()
         self.labels_seen: Counter[str] = Counter()
         self.urgency_seen: Counter[str] = Counter()
-        if p.prior_weight and self.classifier == "cnb":
+        if prior_weight and self.classifier == "cnb":
             for category, names in taxonomy().items():
                 grams = self._counts(names)
                 self.category_model.learn_one(
-                    {w: p.prior_weight * c for w, c in grams.items()}, category
+                    {w: prior_weight * c for w, c in grams.items()}, category
                 )
 
     def _make(self) -> Any:
@@ -394,3 +370,7 @@ class _PriorDelta:
         model.feature_counts.update(self.fields["feature_counts"])
         model.feature_totals = {**base.feature_totals, **self.fields["feature_totals"]}
         return model
+
+
+ComplaintParams = params_model(ComplaintClassifier)
+"""What a publication of this factory may set: derived from ``__init__`` (models/registry.py)."""

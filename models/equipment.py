@@ -24,54 +24,30 @@ faults) are the rules' job: they need no learning and must fire on the first occ
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat
 
+from models.hyperparameters import AtLeastOne, Quantile, params_model
 from models.unit_anomaly import Detector, UnitAnomalyModel
 from schemas.records import EquipmentReading
 
 
-class EquipmentParams(BaseModel):
-    """Hyperparameters a publication may set (JSON); unknown keys are refused."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    warmup: int = Field(400, ge=0, description="readings a unit learns before it may alert")
-    q: float = Field(0.99, gt=0.5, lt=1.0, description="quantile of normal scores = threshold")
-    span: int = Field(10, ge=1, description="EWMA span (readings) of the smoothed metrics")
-    warmup_seconds: float = Field(0.0, ge=0, description="unit's own time before it may alert")
-    span_seconds: float | None = Field(
-        None, gt=0, description="EWMA span in seconds (replaces ``span``: any data frequency)"
-    )
-    memory_seconds: float | None = Field(
-        None, gt=0, description="baseline memory in seconds (e-folding); None: never forgets"
-    )
-    hold_seconds: float = Field(
-        0.0, ge=0, description="an alert is held until the unit is settled this long"
-    )
-    release_drop: float | None = Field(
-        None, gt=0, description="decades below its level that end an incident (then re-fit)"
-    )
-    rebaseline_seconds: float = Field(
-        0.0, ge=0, description="unit's own time after a re-fit before it may alert again"
-    )
-    raise_seconds: float = Field(
-        0.0, ge=0, description="an alarm needs the score above the threshold this long"
-    )
-    profile_seconds: float | None = Field(
-        None, gt=0, description="time-of-day profile memory in seconds; None: no profile"
-    )
-    profile_bins: int = Field(24, ge=1, le=288, description="slots of the day the profile keeps")
-    detector: Detector = "mahalanobis"
-    bandwidth: float = Field(0.1, gt=0, description="false-alarm memory: direction kernel width")
-    prior: float = Field(0.25, gt=0, description="false-alarm memory prior weight")
-    min_scores: int = Field(50, ge=1, description="normal scores before a threshold exists")
-    seed: int = 42
-
-
 class EquipmentAnomaly(UnitAnomalyModel):
-    """Multivariate anomaly detector over ``EquipmentReading.metrics``."""
+    """Multivariate anomaly detector over ``EquipmentReading.metrics``.
+
+    Parameters (what a publication may set, as JSON; models/unit_anomaly.py says how each acts):
+    ``warmup`` readings a unit learns before it may alert; ``q`` the quantile of normal scores
+    that is the threshold; ``span`` the EWMA span in readings, or ``span_seconds`` in seconds
+    (any data frequency); ``warmup_seconds`` the unit's own time before it may alert;
+    ``memory_seconds`` the baseline's memory (e-folding; None: never forgets); ``hold_seconds``
+    how long an alert is held until the unit is settled; ``release_drop`` the decades below its
+    level that end an incident (then re-fit); ``rebaseline_seconds`` the unit's own time after a
+    re-fit before it may alert again; ``raise_seconds`` how long the score must stay above the
+    threshold to raise an alarm; ``profile_seconds`` the time-of-day profile's memory (None: no
+    profile) over ``profile_bins`` slots of the day; ``detector``; ``bandwidth`` and ``prior``
+    of the false-alarm memory; ``min_scores`` normal scores before a threshold exists; ``seed``.
+    """
 
     record_type = EquipmentReading
     source = "equipment"
@@ -83,46 +59,25 @@ class EquipmentAnomaly(UnitAnomalyModel):
         *,
         name: str = "equipment-anomaly",
         version: str = "equipment-anomaly-v1",
-        warmup: int = 400,
-        q: float = 0.99,
-        span: int = 10,
-        warmup_seconds: float = 0.0,
-        span_seconds: float | None = None,
-        memory_seconds: float | None = None,
-        hold_seconds: float = 0.0,
-        release_drop: float | None = None,
-        rebaseline_seconds: float = 0.0,
-        raise_seconds: float = 0.0,
-        profile_seconds: float | None = None,
-        profile_bins: int = 24,
+        warmup: NonNegativeInt = 400,
+        q: Quantile = 0.99,
+        span: AtLeastOne = 10,
+        warmup_seconds: NonNegativeFloat = 0.0,
+        span_seconds: PositiveFloat | None = None,
+        memory_seconds: PositiveFloat | None = None,
+        hold_seconds: NonNegativeFloat = 0.0,
+        release_drop: PositiveFloat | None = None,
+        rebaseline_seconds: NonNegativeFloat = 0.0,
+        raise_seconds: NonNegativeFloat = 0.0,
+        profile_seconds: PositiveFloat | None = None,
+        profile_bins: Annotated[int, Field(ge=1, le=288)] = 24,
         detector: Detector = "mahalanobis",
-        bandwidth: float = 0.1,
-        prior: float = 0.25,
-        min_scores: int = 50,
+        bandwidth: PositiveFloat = 0.1,
+        prior: PositiveFloat = 0.25,
+        min_scores: AtLeastOne = 50,
         seed: int = 42,
     ) -> None:
-        params = EquipmentParams(
-            warmup=warmup,
-            q=q,
-            span=span,
-            warmup_seconds=warmup_seconds,
-            span_seconds=span_seconds,
-            memory_seconds=memory_seconds,
-            hold_seconds=hold_seconds,
-            release_drop=release_drop,
-            rebaseline_seconds=rebaseline_seconds,
-            raise_seconds=raise_seconds,
-            profile_seconds=profile_seconds,
-            profile_bins=profile_bins,
-            detector=detector,
-            bandwidth=bandwidth,
-            prior=prior,
-            min_scores=min_scores,
-            seed=seed,
-        )
-        super().__init__(
-            name=name, version=version, params=params.model_dump(), **params.model_dump()
-        )
+        super().__init__(name=name, version=version, params=locals())
 
     def _unit(self, record: Any) -> str:
         return str(record.equipment_code)
@@ -132,3 +87,7 @@ class EquipmentAnomaly(UnitAnomalyModel):
 
     def _raw_features(self, record: Any, context: Mapping[str, Any]) -> dict[str, float]:
         return {k: float(v) for k, v in record.metrics.items()}
+
+
+EquipmentParams = params_model(EquipmentAnomaly)
+"""What a publication of this factory may set: derived from ``__init__`` (models/registry.py)."""

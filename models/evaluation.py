@@ -16,7 +16,6 @@ import math
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from models.base import CONFIRMED, FALSE_ALARM, SourceModel
@@ -209,32 +208,3 @@ class ThreeSigma:
             for c, v in metrics.items()
             if c in self.mean
         )
-
-
-def plot_trace(path: Path, trace: Trace, title: str, max_points: int = 20_000) -> Path:
-    """Score, threshold and label over the event index, as a PNG (matplotlib Agg)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    n = min(len(trace.scores), max_points)
-    xs = range(n)
-    fig, ax = plt.subplots(figsize=(12, 4))
-    finite = [s for s in trace.scores[:n] if math.isfinite(s)]
-    top = max(finite) * 1.5 if finite and max(finite) > 0 else 1.0
-    for start, end in windows([bool(y) for y in trace.truth[:n]]):
-        ax.axvspan(start, end, color="tab:red", alpha=0.15, lw=0, label=None)
-    ax.plot(xs, trace.scores[:n], lw=0.7, label="score")
-    ax.plot(xs, trace.thresholds[:n], lw=0.7, label="threshold")
-    alerts = [i for i in xs if trace.alerts[i]]
-    ax.scatter(alerts, [top] * len(alerts), s=2, color="black", label="alert")
-    ax.set_yscale("symlog", linthresh=1.0)  # anomaly scores span orders of magnitude
-    ax.set_title(title)
-    ax.set_xlabel("event")
-    ax.legend(loc="upper left", fontsize="small")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path

@@ -28,31 +28,24 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import NonNegativeFloat, PositiveFloat
 from river import compose, linear_model, optim, preprocessing
 
 from models.base import CONFIRMED, SourceModel, feedback_label
+from models.hyperparameters import AtLeastOne, Probability, params_model
 from models.score import ModelScore
 from schemas.records import InspectionOutcome, InspectionResult, Severity
 
 
-class InspectionParams(BaseModel):
-    """Hyperparameters a publication may set (JSON); unknown keys are refused."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    lr: float = Field(0.01, gt=0, description="SGD learning rate of the logistic regression")
-    l2: float = Field(1e-4, ge=0)
-    threshold: float = Field(0.3, gt=0, lt=1, description="P(critical) above which it alerts")
-    min_labels: int = Field(200, ge=1, description="inspections learnt before it may alert")
-    max_entities: int = Field(1_000_000, ge=1, description="histories kept (oldest dropped)")
-    nearby_days: float = Field(90.0, gt=0, description="complaints near the premises: window")
-    cell_degrees: float = Field(0.01, gt=0, description="complaints near the premises: grid cell")
-    seed: int = 42
-
-
 class InspectionRisk(SourceModel):
-    """Online logistic regression over each entity's inspection history."""
+    """Online logistic regression over each entity's inspection history.
+
+    Parameters (what a publication may set, as JSON): ``lr`` the SGD learning rate of the
+    logistic regression and ``l2`` its penalty; ``threshold`` the P(critical) above which it
+    alerts; ``min_labels`` inspections learnt before it may alert; ``max_entities`` histories
+    kept (the oldest dropped); ``nearby_days`` and ``cell_degrees`` the window and grid cell of
+    "complaints near the premises"; ``seed``.
+    """
 
     record_type = InspectionResult
     source = "inspections"
@@ -65,36 +58,26 @@ class InspectionRisk(SourceModel):
         *,
         name: str = "inspection-risk",
         version: str = "inspection-risk-v1",
-        lr: float = 0.01,
-        l2: float = 1e-4,
-        threshold: float = 0.3,
-        min_labels: int = 200,
-        max_entities: int = 1_000_000,
-        nearby_days: float = 90.0,
-        cell_degrees: float = 0.01,
+        lr: PositiveFloat = 0.01,
+        l2: NonNegativeFloat = 1e-4,
+        threshold: Probability = 0.3,
+        min_labels: AtLeastOne = 200,
+        max_entities: AtLeastOne = 1_000_000,
+        nearby_days: PositiveFloat = 90.0,
+        cell_degrees: PositiveFloat = 0.01,
         seed: int = 42,
     ) -> None:
-        p = InspectionParams(
-            lr=lr,
-            l2=l2,
-            threshold=threshold,
-            min_labels=min_labels,
-            max_entities=max_entities,
-            nearby_days=nearby_days,
-            cell_degrees=cell_degrees,
-            seed=seed,
-        )
-        super().__init__(name=name, version=version, params=p.model_dump())
-        self.threshold = p.threshold
-        self.min_labels = p.min_labels
-        self.max_entities = p.max_entities
-        self.seed = p.seed
+        super().__init__(name=name, version=version, params=locals())
+        self.threshold = threshold
+        self.min_labels = min_labels
+        self.max_entities = max_entities
+        self.seed = seed
         self.model = compose.Pipeline(
             preprocessing.StandardScaler(),
-            linear_model.LogisticRegression(optimizer=optim.SGD(p.lr), l2=p.l2),
+            linear_model.LogisticRegression(optimizer=optim.SGD(lr), l2=l2),
         )
-        self.nearby_days = p.nearby_days
-        self.cell_degrees = p.cell_degrees
+        self.nearby_days = nearby_days
+        self.cell_degrees = cell_degrees
         self.history: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self.cells: dict[tuple[int, int], list[float]] = {}
         """Grid cell → days (epoch) of the complaints placed in it, ascending, pruned by age."""
@@ -252,3 +235,7 @@ def _critical(record: InspectionResult) -> bool:
     return record.critical_count > 0 or any(
         v.severity == Severity.critical for v in record.violations
     )
+
+
+InspectionParams = params_model(InspectionRisk)
+"""What a publication of this factory may set: derived from ``__init__`` (models/registry.py)."""

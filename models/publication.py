@@ -23,9 +23,9 @@ import copy
 import hashlib
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
@@ -33,6 +33,7 @@ from models.base import SourceModel
 from models.errors import ModelError, PublicationRejected
 from models.registry import PROBES, create, get_factory
 from models.score import ModelScore
+from schemas.hotload import Registry
 
 
 class ModelPublication(BaseModel):
@@ -121,68 +122,76 @@ def build(pub: ModelPublication) -> SourceModel:
     return model
 
 
+class Live(NamedTuple):
+    """A live model and what it was published as (version, hash, provenance)."""
+
+    model: SourceModel
+    pub: ModelPublication
+
+
+def _live_version(live: Live) -> str:
+    return live.pub.version
+
+
 @dataclass
-class _Slot:
-    live: SourceModel
-    live_pub: ModelPublication
-    previous: tuple[SourceModel, ModelPublication] | None = None
-    shadow: tuple[SourceModel, ModelPublication] | None = None
-    shadow_scored: int = 0
-    shadow_disagreements: int = 0
-    history: list[str] = field(default_factory=list)
+class _Shadow:
+    """A candidate scoring beside the live model of its name, and how often they disagreed."""
+
+    model: SourceModel
+    pub: ModelPublication
+    scored: int = 0
+    disagreements: int = 0
 
 
 class ModelRegistry:
-    """Live models by name, with atomic swap, one-step rollback and shadow candidates.
+    """Live models by name on the one hot-load :class:`~schemas.hotload.Registry`, with
+    one-step rollback and shadow candidates.
 
-    Swaps replace one reference in a dict, so a concurrent reader sees the old or the new model,
-    never a half-built one. The replaced model is kept (with its learnt state) for rollback.
+    Swaps replace one reference, so a concurrent reader sees the old or the new model, never a
+    half-built one. The replaced model is kept (with its learnt state) for rollback; a swap
+    ends the name's shadow trial.
     """
 
     def __init__(self) -> None:
-        self._slots: dict[str, _Slot] = {}
+        self._live: Registry[Live] = Registry(version=_live_version, keep=1)
+        self._shadows: dict[str, _Shadow] = {}
+        self._seen: dict[str, list[str]] = {}
 
     def names(self) -> list[str]:
         """Names of the models registered, sorted for stable listings."""
-        return sorted(self._slots)
+        return sorted(self._live)
 
     def get(self, name: str) -> SourceModel:
         """The live model of ``name``: a reference taken once stays whole across a swap."""
-        return self._slot(name).live
+        return self._slot(name).model
 
     def publication(self, name: str) -> ModelPublication:
         """What the live model of ``name`` was published as (version, hash, provenance)."""
-        return self._slot(name).live_pub
+        return self._slot(name).pub
 
-    def _slot(self, name: str) -> _Slot:
+    def _slot(self, name: str) -> Live:
         try:
-            return self._slots[name]
+            return self._live[name]
         except KeyError:
             raise ModelError(f"no live model named {name!r}; publish one first") from None
 
     def activate(self, pub: ModelPublication, model: SourceModel | None = None) -> SourceModel:
         """Build (unless given a restored model) and swap in; the old live becomes previous."""
         new = model if model is not None else build(pub)
-        slot = self._slots.get(pub.name)
-        if slot is None:
-            self._slots[pub.name] = _Slot(live=new, live_pub=pub, history=[pub.version])
-        else:
-            self._slots[pub.name] = _Slot(
-                live=new,
-                live_pub=pub,
-                previous=(slot.live, slot.live_pub),
-                history=[*slot.history, pub.version],
-            )
+        self._live.activate(pub.name, Live(new, pub))
+        self._went_live(pub)
         return new
 
     def previous(self, name: str) -> ModelPublication | None:
         """The publication a rollback would bring back, if any."""
-        slot = self._slot(name)
-        return slot.previous[1] if slot.previous is not None else None
+        self._slot(name)
+        previous = self._live.previous(name)
+        return previous.pub if previous is not None else None
 
     def history(self, name: str) -> list[str]:
         """Versions that have been live under ``name`` in this process, oldest first."""
-        return list(self._slot(name).history)
+        self._slot(name)
+        return list(self._seen[name])
 
     def rollback(self, name: str, pub: ModelPublication | None = None) -> SourceModel:
         """Swap the previous version back in (with the state it had); the current is dropped.
@@ -190,60 +199,65 @@ class ModelRegistry:
         ``pub`` is the rollback publication that asked for it: it becomes the live publication,
         so its ``published_at`` (not the original one's) orders what is published after it.
         """
-        slot = self._slot(name)
-        if slot.previous is None:
+        self._slot(name)
+        previous = self._live.previous(name)
+        if previous is None:
             raise ModelError(f"model {name!r} has no previous version to roll back to")
-        model, previous = slot.previous
-        if pub is not None and pub.version != previous.version:
+        if pub is not None and pub.version != previous.pub.version:
             raise ModelError(
-                f"model {name!r}: previous version is {previous.version}, not {pub.version}"
+                f"model {name!r}: previous version is {previous.pub.version}, not {pub.version}"
             )
-        live_pub = pub or previous
-        self._slots[name] = _Slot(
-            live=model, live_pub=live_pub, history=[*slot.history, live_pub.version]
-        )
-        return model
+        live = previous if pub is None else Live(previous.model, pub)
+        self._live.rollback(name, to=live)
+        self._went_live(live.pub)
+        return live.model
+
+    def _went_live(self, pub: ModelPublication) -> None:
+        """A new live version ends the shadow trial of its name and joins its lineage."""
+        self._shadows.pop(pub.name, None)
+        self._seen[pub.name] = [*self._seen.get(pub.name, []), pub.version]
 
     def start_shadow(self, pub: ModelPublication) -> SourceModel:
         """Run a candidate beside the live model of the same name; its verdicts are only counted."""
-        slot = self._slot(pub.name)
+        self._slot(pub.name)
         candidate = build(pub)
         candidate.shadow = True
-        slot.shadow = (candidate, pub)
-        slot.shadow_scored = slot.shadow_disagreements = 0
+        self._shadows[pub.name] = _Shadow(candidate, pub)
         return candidate
 
     def promote_shadow(self, name: str) -> SourceModel:
         """Make the shadow candidate live, keeping what it learnt while shadowing."""
-        slot = self._slot(name)
-        if slot.shadow is None:
+        self._slot(name)
+        shadow = self._shadows.get(name)
+        if shadow is None:
             raise ModelError(f"model {name!r} has no shadow candidate to promote")
-        model, pub = slot.shadow
-        model.shadow = False
-        return self.activate(pub, model=model)
+        shadow.model.shadow = False
+        return self.activate(shadow.pub, model=shadow.model)
 
     def shadow_stats(self, name: str) -> dict[str, Any]:
         """How often the candidate's alert differed from the live model's."""
-        slot = self._slot(name)
-        n = slot.shadow_scored
+        self._slot(name)
+        shadow = self._shadows.get(name)
+        n = shadow.scored if shadow else 0
+        wrong = shadow.disagreements if shadow else 0
         return {
-            "candidate": slot.shadow[1].version if slot.shadow else None,
+            "candidate": shadow.pub.version if shadow else None,
             "scored": n,
-            "disagreements": slot.shadow_disagreements,
-            "disagreement_rate": slot.shadow_disagreements / n if n else 0.0,
+            "disagreements": wrong,
+            "disagreement_rate": wrong / n if n else 0.0,
         }
 
     def process(self, name: str, event: Any) -> tuple[ModelScore, ModelScore | None]:
         """Score-then-learn on the live model and, if any, the shadow candidate."""
-        slot = self._slot(name)
-        live = slot.live.process(event)
-        shadow = None
-        if slot.shadow is not None:
-            shadow = slot.shadow[0].process(event)
-            slot.shadow_scored += 1
-            slot.shadow_disagreements += int(shadow.alert != live.alert)
-        return live, shadow
+        live = self._slot(name).model.process(event)
+        shadow = self._shadows.get(name)
+        if shadow is None:
+            return live, None
+        score = shadow.model.process(event)
+        shadow.scored += 1
+        shadow.disagreements += int(score.alert != live.alert)
+        return live, score
 
     def clone_live(self, name: str) -> SourceModel:
         """A deep copy of the live model (e.g. to snapshot it off the event loop)."""
-        return copy.deepcopy(self._slot(name).live)
+        return copy.deepcopy(self._slot(name).model)

@@ -23,8 +23,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import NonNegativeFloat, NonNegativeInt, PositiveFloat
 
+from models.hyperparameters import AtLeastOne, Quantile, params_model
 from models.unit_anomaly import Detector, UnitAnomalyModel
 from schemas.records import TruckFix
 
@@ -39,25 +40,15 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * _EARTH_M * math.asin(min(1.0, math.sqrt(h)))
 
 
-class TruckParams(BaseModel):
-    """Hyperparameters a publication may set (JSON); unknown keys are refused."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    warmup: int = Field(200, ge=0, description="fixes a plate learns before it may alert")
-    q: float = Field(0.995, gt=0.5, lt=1.0, description="quantile of normal scores = threshold")
-    span: int = Field(3, ge=1, description="EWMA span (fixes)")
-    detector: Detector = "mahalanobis"
-    bandwidth: float = Field(0.1, gt=0)
-    prior: float = Field(0.25, gt=0)
-    min_scores: int = Field(50, ge=1)
-    stop_kmh: float = Field(3.0, ge=0, description="below this speed the truck is stopped")
-    max_kmh: float = Field(200.0, gt=0, description="implied speeds are capped here")
-    seed: int = 42
-
-
 class TruckBehaviour(UnitAnomalyModel):
-    """Per-plate behavioural anomaly detector over GPS fixes."""
+    """Per-plate behavioural anomaly detector over GPS fixes.
+
+    Parameters (what a publication may set, as JSON): ``warmup`` fixes a plate learns before it
+    may alert; ``q`` the quantile of normal scores that is the threshold; ``span`` the EWMA span
+    in fixes; ``detector``; ``bandwidth`` and ``prior`` of the false-alarm memory;
+    ``min_scores`` normal scores before a threshold exists; ``stop_kmh`` the speed below which
+    the truck is stopped; ``max_kmh`` the cap on implied speeds; ``seed``.
+    """
 
     record_type = TruckFix
     source = "trucks"
@@ -69,33 +60,20 @@ class TruckBehaviour(UnitAnomalyModel):
         *,
         name: str = "truck-behaviour",
         version: str = "truck-behaviour-v1",
-        warmup: int = 200,
-        q: float = 0.995,
-        span: int = 3,
+        warmup: NonNegativeInt = 200,
+        q: Quantile = 0.995,
+        span: AtLeastOne = 3,
         detector: Detector = "mahalanobis",
-        bandwidth: float = 0.1,
-        prior: float = 0.25,
-        min_scores: int = 50,
-        stop_kmh: float = 3.0,
-        max_kmh: float = 200.0,
+        bandwidth: PositiveFloat = 0.1,
+        prior: PositiveFloat = 0.25,
+        min_scores: AtLeastOne = 50,
+        stop_kmh: NonNegativeFloat = 3.0,
+        max_kmh: PositiveFloat = 200.0,
         seed: int = 42,
     ) -> None:
-        params = TruckParams(
-            warmup=warmup,
-            q=q,
-            span=span,
-            detector=detector,
-            bandwidth=bandwidth,
-            prior=prior,
-            min_scores=min_scores,
-            stop_kmh=stop_kmh,
-            max_kmh=max_kmh,
-            seed=seed,
-        )
-        p = params.model_dump()
-        self.stop_kmh = p.pop("stop_kmh")
-        self.max_kmh = p.pop("max_kmh")
-        super().__init__(name=name, version=version, params=params.model_dump(), **p)
+        super().__init__(name=name, version=version, params=locals())
+        self.stop_kmh = stop_kmh
+        self.max_kmh = max_kmh
 
     def _unit(self, record: Any) -> str:
         return str(record.plate)
@@ -147,3 +125,7 @@ class TruckBehaviour(UnitAnomalyModel):
             "lon": record.lon,
             "speed": float(speed),
         }
+
+
+TruckParams = params_model(TruckBehaviour)
+"""What a publication of this factory may set: derived from ``__init__`` (models/registry.py)."""

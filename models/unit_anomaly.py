@@ -54,6 +54,24 @@ from models.unit_map import UnitMap
 
 Detector = Literal["mahalanobis", "hst"]
 
+OPTIONAL = frozenset(
+    {
+        "warmup_seconds",
+        "span_seconds",
+        "memory_seconds",
+        "hold_seconds",
+        "release_drop",
+        "rebaseline_seconds",
+        "raise_seconds",
+        "profile_seconds",
+        "profile_bins",
+    }
+)
+"""Settings a subclass may leave out of its hyperparameters (the trucks offer none of them).
+Each is read with ``getattr(self, name, off)``, as for a snapshot taken before it existed, so
+a model without it behaves as with that setting off (``profile_bins`` goes with
+``profile_seconds``)."""
+
 
 class UnitState:
     """What one unit's baseline holds: smoothed features, detector, readings learnt."""
@@ -123,50 +141,22 @@ class GroupState:
 class UnitAnomalyModel(SourceModel):
     """Base of per-unit anomaly models; subclasses say what a unit, a group and features are."""
 
-    def __init__(
-        self,
-        *,
-        name: str,
-        version: str,
-        params: Mapping[str, Any],
-        warmup: int = 400,
-        q: float = 0.99,
-        span: int = 10,
-        detector: Detector = "mahalanobis",
-        bandwidth: float = 0.1,
-        prior: float = 0.25,
-        min_scores: int = 50,
-        settle: int = 20,
-        seed: int = 42,
-        warmup_seconds: float = 0.0,
-        span_seconds: float | None = None,
-        memory_seconds: float | None = None,
-        hold_seconds: float = 0.0,
-        release_drop: float | None = None,
-        rebaseline_seconds: float = 0.0,
-        raise_seconds: float = 0.0,
-        profile_seconds: float | None = None,
-        profile_bins: int = 24,
-    ) -> None:
+    def __init__(self, *, name: str, version: str, params: Mapping[str, Any]) -> None:
+        """``params``: the subclass's ``__init__`` arguments, where its hyperparameters are
+        declared (``locals()``); a subclass leaves out what it does not offer (:data:`OPTIONAL`)."""
         super().__init__(name=name, version=version, params=params)
-        self.raise_seconds = raise_seconds
-        self.profile_seconds = profile_seconds
-        self.profile_bins = profile_bins
-        self.memory_seconds = memory_seconds
-        self.hold_seconds = hold_seconds
-        self.release_drop = release_drop
-        self.rebaseline_seconds = rebaseline_seconds
-        self.warmup = warmup
-        self.warmup_seconds = warmup_seconds
-        self.span_seconds = span_seconds
-        self.q = q
-        self.alpha = 2.0 / (span + 1.0)
-        self.detector = detector
-        self.bandwidth = bandwidth
-        self.prior = prior
-        self.min_scores = min_scores
-        self.settle = settle
-        self.seed = seed
+        p = self.params
+        self.warmup: int = p["warmup"]
+        self.q: float = p["q"]
+        self.alpha: float = 2.0 / (p["span"] + 1.0)
+        self.detector: Detector = p["detector"]
+        self.bandwidth: float = p["bandwidth"]
+        self.prior: float = p["prior"]
+        self.min_scores: int = p["min_scores"]
+        self.settle = 20  # readings learnt before a unit's scores enter its quantile; fixed
+        self.seed: int = p["seed"]
+        for key in OPTIONAL.intersection(p):
+            setattr(self, key, p[key])
         self.units: UnitMap[UnitState] = UnitMap()  # the least recently used as bytes
         self.groups: dict[str, GroupState] = {}
         self._last: tuple[str, ModelScore, dict[str, float], float, Step] | None = None
@@ -271,7 +261,8 @@ class UnitAnomalyModel(SourceModel):
         memory = getattr(self, "profile_seconds", None)
         if not memory:
             return
-        profile = getattr(unit, "profile", None) or Profile(bins=self.profile_bins)
+        bins: int = self.params["profile_bins"]  # declared wherever profile_seconds is
+        profile = getattr(unit, "profile", None) or Profile(bins=bins)
         profile.learn(self._raw_features(record, unit.context), now, memory=memory)
         unit.profile = profile
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,7 @@ from rules.durations import parse_time
 from rules.engine import RuleEngine
 from rules.hit import RuleHit
 from schemas.errors import RiskLoopError
+from schemas.records import TruckFix
 
 
 @dataclass
@@ -62,13 +63,25 @@ def backtest(
 ) -> BacktestReport:
     """Replay ``lines`` through the packs; tick absence timers every ``tick_every`` event-seconds."""
     engine = RuleEngine(packs)
-    report = BacktestReport()
+    report = _report(engine)
+    return _replay(engine, report, _parsed(lines, report), [], tick_every, keep_hits)
+
+
+_Item = tuple[int, str, dict[str, Any], float, Any]
+"""One event to replay: (line, source, event as the rules read it, epoch seconds, the validated
+record when there is one: a ``TruckFix`` also goes through the fence sets)."""
+
+
+def _report(engine: RuleEngine, routing: Any = None) -> BacktestReport:
+    report = BacktestReport(route=routing)
     for pack in engine.packs:
         for rule in pack.rules:
             report.levels[rule.id] = rule.spec.level.value
-    state: dict[str, Any] = {}
-    seen: set[tuple[str, str]] = set()
-    clock: float | None = None
+    return report
+
+
+def _parsed(lines: Iterable[str], report: BacktestReport) -> Iterator[_Item]:
+    """The JSON Lines as events; a line that is not one is a bad line, and the replay goes on."""
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -79,13 +92,35 @@ def backtest(
         except (ValueError, KeyError, TypeError, RiskLoopError) as exc:
             report.bad_lines.append(f"line {number}: {type(exc).__name__}: {exc}")
             continue
+        yield number, source, event, at, None
+
+
+def _replay(
+    engine: RuleEngine,
+    report: BacktestReport,
+    items: Iterable[_Item],
+    fences: list[Any],
+    tick_every: int,
+    keep_hits: int,
+) -> BacktestReport:
+    """The replay loop both backtests share: tick on the event-time clock, evaluate, count."""
+    state: dict[str, Any] = {}
+    trucks = _Trucks(fences)
+    seen: set[tuple[str, str]] = set()
+    clock: float | None = None
+    for number, source, event, at, record in items:
         hits: list[RuleHit] = []
         if clock is None or at - clock >= tick_every:
             # tick before the event: a silence that ran out before it must fire first
             clock = at if clock is None else max(clock, at)
             hits += engine.tick(clock, state)
+            for found in trucks.tick(clock):
+                hits += _detected(engine, report, found, state)
         try:
             hits += engine.evaluate(source, event, state)
+            if isinstance(record, TruckFix):
+                for found in trucks.step(record):
+                    hits += _detected(engine, report, found, state)
         except (ValueError, KeyError, TypeError, RiskLoopError) as exc:
             report.bad_lines.append(f"line {number}: {type(exc).__name__}: {exc}")
             continue
@@ -93,6 +128,37 @@ def backtest(
         for hit in hits:
             _count(report, hit, seen, keep_hits)
     return report
+
+
+@dataclass
+class _Trucks:
+    """Each plate's geo state per fence set, stepped and ticked as the worker does; each call
+    yields one fence set's detections at a time, so they are counted in the worker's order."""
+
+    fences: list[Any]
+    vehicles: dict[str, Any] = field(default_factory=dict)
+
+    def step(self, fix: TruckFix) -> Iterator[list[Any]]:
+        """A fix through every fence set."""
+        from geo.detect import step as geo_step
+
+        for fence_set in self.fences:
+            key = f"{fence_set.name}|{fix.plate}"
+            self.vehicles[key], found = geo_step(self.vehicles.get(key), fix, fence_set)
+            yield found
+
+    def tick(self, clock: float) -> Iterator[list[Any]]:
+        """Silent trucks at ``clock`` (epoch seconds), as the worker's tick finds them."""
+        if not self.vehicles:  # a replay without trucks never loads geo/ (shapely)
+            return
+        from geo.detect import tick as geo_tick
+        from rules.durations import to_datetime
+
+        by_name = {f.name: f for f in self.fences}
+        for key, vehicle in list(self.vehicles.items()):
+            at = to_datetime(clock)
+            self.vehicles[key], found = geo_tick(vehicle, at, by_name[key.split("|")[0]])
+            yield found
 
 
 def _count(report: BacktestReport, hit: RuleHit, seen: set[tuple[str, str]], keep: int) -> None:
@@ -135,50 +201,13 @@ def backtest_records(
     """:func:`backtest` over validated records ``(line, source, record)`` (schemas.records),
     each truck fix also stepped through every fence set, its detections evaluated as the
     worker's ``truck_detections`` (``streams/scoring.py`` does the same live)."""
-    from geo.detect import step as geo_step
-    from geo.detect import tick as geo_tick
-    from rules.durations import to_datetime
-    from schemas.records import TruckFix
-
     engine = RuleEngine(packs)
-    report = BacktestReport(route=routing)
-    for pack in engine.packs:
-        for rule in pack.rules:
-            report.levels[rule.id] = rule.spec.level.value
-    fences = list(fence_sets)
-    state: dict[str, Any] = {}
-    vehicles: dict[str, Any] = {}
-    seen: set[tuple[str, str]] = set()
-    clock: float | None = None
-    for number, source, record in records:
-        event = record.model_dump(mode="json")
-        at = record.event_time.timestamp()
-        hits: list[RuleHit] = []
-        if clock is None or at - clock >= tick_every:
-            clock = at if clock is None else max(clock, at)
-            hits += engine.tick(clock, state)
-            by_name = {f.name: f for f in fences}
-            for key, vehicle in list(vehicles.items()):  # silent trucks, as the worker's tick
-                vehicles[key], found = geo_tick(
-                    vehicle, to_datetime(clock), by_name[key.split("|")[0]]
-                )
-                hits += _detected(engine, report, found, state)
-        try:
-            hits += engine.evaluate(source, event, state)
-            if isinstance(record, TruckFix):
-                for fence_set in fences:
-                    key = f"{fence_set.name}|{record.plate}"
-                    before = vehicles.get(key)
-                    after, found = geo_step(before, record, fence_set)
-                    vehicles[key] = after
-                    hits += _detected(engine, report, found, state)
-        except (ValueError, KeyError, TypeError, RiskLoopError) as exc:
-            report.bad_lines.append(f"line {number}: {type(exc).__name__}: {exc}")
-            continue
-        report.events += 1
-        for hit in hits:
-            _count(report, hit, seen, keep_hits)
-    return report
+    items = (
+        (number, source, record.model_dump(mode="json"), record.event_time.timestamp(), record)
+        for number, source, record in records
+    )
+    report = _report(engine, routing)
+    return _replay(engine, report, items, list(fence_sets), tick_every, keep_hits)
 
 
 def _detected(

@@ -15,9 +15,8 @@ and a version that fails validation or its own examples never replaces the activ
 from __future__ import annotations
 
 import json
-import types
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from rules.compiler import CompiledPack, load_pack_text
@@ -25,6 +24,7 @@ from rules.engine import RuleEngine
 from rules.errors import PackInvalid
 from rules.spec import version_key
 from rules.testing import failures, run_examples
+from schemas.hotload import Registry
 from schemas.records import RulePackPublication
 
 Status = Literal["accepted", "refused", "unchanged"]
@@ -48,6 +48,10 @@ class ActivationStatus:
         """True when this attempt activated the version (a republish of the active one is
         ``unchanged``, not accepted)."""
         return self.status == "accepted"
+
+
+def _version(pack: CompiledPack) -> str:
+    return pack.version
 
 
 def decides_alone(records: list[bytes | None]) -> list[bytes | None]:
@@ -89,28 +93,34 @@ def decides_alone(records: list[bytes | None]) -> list[bytes | None]:
     return [last]
 
 
-@dataclass
 class PackRegistry:
-    """Active pack per name plus up to ``keep`` previous versions for rollback."""
+    """Rule packs on the one hot-load :class:`~schemas.hotload.Registry`: the checks that
+    refuse a pack version, and a rule engine over the active packs.
 
-    keep: int = 10
-    _active: Mapping[str, CompiledPack] = field(default_factory=lambda: types.MappingProxyType({}))
-    _history: dict[str, list[CompiledPack]] = field(default_factory=dict)
-    _engine: RuleEngine | None = None
+    Up to ``keep`` previous versions per name are kept for rollback.
+    """
+
+    def __init__(self, keep: int = 10) -> None:
+        self._packs: Registry[CompiledPack] = Registry(version=_version, keep=keep)
+        self._engine: RuleEngine | None = None
 
     @property
     def active(self) -> Mapping[str, CompiledPack]:
         """A read-only snapshot: name → active pack."""
-        return self._active
+        return self._packs.active
 
     def history(self, name: str) -> list[CompiledPack]:
         """Previous versions of a pack, oldest first."""
-        return list(self._history.get(name, []))
+        return self._packs.history(name)
+
+    def status(self) -> dict[str, str]:
+        """Name → version of every active pack."""
+        return self._packs.status()
 
     def engine(self) -> RuleEngine:
         """A rule engine over the active packs, rebuilt only after a change."""
         if self._engine is None:
-            self._engine = RuleEngine(self._active.values())
+            self._engine = RuleEngine(self._packs.active.values())
         return self._engine
 
     def activate(self, pack: CompiledPack, rollback: bool = False) -> ActivationStatus:
@@ -119,7 +129,7 @@ class PackRegistry:
         Refused: a version not newer than the active one (unless ``rollback``), a rule id
         already used by another active pack, a failing example.
         """
-        current = self._active.get(pack.name)
+        current = self._packs.get(pack.name)
         if current is not None and current.content_hash == pack.content_hash:
             return self._status(pack, "unchanged", "this content is already active", current)
         if (
@@ -143,7 +153,8 @@ class PackRegistry:
             why = f" ({failed[0].detail[:200]})" if failed[0].detail else ""
             reason = f"{len(failed)} example(s) fail: {names}{why}"
             return self._status(pack, "refused", reason, current)
-        self._swap(pack, current)
+        self._packs.activate(pack.name, pack)
+        self._engine = None
         removed = tuple(sorted(current.rule_ids - pack.rule_ids)) if current else ()
         return self._status(pack, "accepted", "rollback" if rollback else "", current, removed)
 
@@ -168,7 +179,7 @@ class PackRegistry:
         if publication.rollback_of is not None:
             problem = self._rollback_problem(pack, publication.rollback_of)
             if problem:
-                return self._status(pack, "refused", problem, self._active.get(pack.name))
+                return self._status(pack, "refused", problem, self._packs.get(pack.name))
         return self.activate(pack, rollback=publication.rollback_of is not None)
 
     def _rollback_problem(self, pack: CompiledPack, rollback_of: str) -> str:
@@ -184,7 +195,7 @@ class PackRegistry:
             return f"rollback_of: {exc}"
         if not older:
             return f"a rollback goes back: {pack.version} is not older than {rollback_of}"
-        current = self._active.get(pack.name)
+        current = self._packs.get(pack.name)
         if current is None or current.version == rollback_of:
             return ""
         if version_key(pack.version) > version_key(current.version):
@@ -196,9 +207,9 @@ class PackRegistry:
 
     def rollback(self, name: str) -> ActivationStatus:
         """Reactivate the version before the active one; the active one is dropped."""
-        current = self._active.get(name)
-        previous = self._history.get(name) or []
-        if current is None or not previous:
+        current = self._packs.get(name)
+        target = self._packs.rollback(name)
+        if current is None or target is None:
             return ActivationStatus(
                 name,
                 current.version if current else "",
@@ -206,9 +217,6 @@ class PackRegistry:
                 "refused",
                 f"pack {name!r} has no previous version to roll back to",
             )
-        target = previous[-1]
-        self._history[name] = previous[:-1]
-        self._active = types.MappingProxyType({**self._active, name: target})
         self._engine = None
         removed = tuple(sorted(current.rule_ids - target.rule_ids))
         return self._status(
@@ -217,21 +225,14 @@ class PackRegistry:
 
     def remove(self, name: str) -> tuple[str, ...]:
         """Deactivate a pack (tombstone on the control topic); returns its rule ids."""
-        current = self._active.get(name)
+        current = self._packs.remove(name)
         if current is None:
             return ()
-        self._active = types.MappingProxyType({k: v for k, v in self._active.items() if k != name})
         self._engine = None
         return tuple(sorted(current.rule_ids))
 
-    def _swap(self, pack: CompiledPack, current: CompiledPack | None) -> None:
-        if current is not None:
-            self._history[pack.name] = [*self._history.get(pack.name, []), current][-self.keep :]
-        self._active = types.MappingProxyType({**self._active, pack.name: pack})
-        self._engine = None
-
     def _clashes(self, pack: CompiledPack) -> str:
-        for other in self._active.values():
+        for other in self._packs.values():
             if other.name != pack.name and other.rule_ids & pack.rule_ids:
                 shared = ", ".join(sorted(other.rule_ids & pack.rule_ids))
                 return f"rule id(s) {shared} already belong to active pack {other.name!r}"

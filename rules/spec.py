@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rules.durations import BadDuration, is_deadline, parse_duration
 from rules.hit import TaskTemplate
@@ -54,6 +54,11 @@ def _check_duration(value: str) -> str:
     return value
 
 
+Duration = Annotated[str, AfterValidator(_check_duration)]
+"""A pack's duration text (``10m``, ``1h30m``, ``7d``), checked where it is read: one checker
+for every window's ``size``, ``for``, ``after`` and ``within``."""
+
+
 class TaskSpec(_Spec):
     """How a hit becomes a verification task (the department key routes it)."""
 
@@ -87,16 +92,11 @@ class AggregateWindow(_Spec):
     kind: Literal["aggregate"]
     function: Literal["count", "sum", "avg", "max"] = "count"
     value: str | None = None
-    size: str
+    size: Duration
     type: Literal["sliding", "tumbling"] = "sliding"
     buckets: int = Field(60, ge=1, le=1000)
     op: CompareOp = ">="
     threshold: float
-
-    @field_validator("size")
-    @classmethod
-    def _duration_size(cls, value: str) -> str:
-        return _check_duration(value)
 
     @model_validator(mode="after")
     def _value_needed(self) -> AggregateWindow:
@@ -113,13 +113,8 @@ class DurationWindow(_Spec):
     """
 
     kind: Literal["duration"]
-    for_: str = Field(alias="for")
+    for_: Duration = Field(alias="for")
     clear: str | None = None
-
-    @field_validator("for_")
-    @classmethod
-    def _duration_for(cls, value: str) -> str:
-        return _check_duration(value)
 
 
 class AbsenceWindow(_Spec):
@@ -130,13 +125,8 @@ class AbsenceWindow(_Spec):
     """
 
     kind: Literal["absence"]
-    after: str
+    after: Duration
     clear: str | None = None
-
-    @field_validator("after")
-    @classmethod
-    def _duration_after(cls, value: str) -> str:
-        return _check_duration(value)
 
 
 class SequenceStep(_Spec):
@@ -153,12 +143,7 @@ class SequenceWindow(_Spec):
 
     kind: Literal["sequence"]
     steps: list[SequenceStep] = Field(min_length=2)
-    within: str
-
-    @field_validator("within")
-    @classmethod
-    def _duration_within(cls, value: str) -> str:
-        return _check_duration(value)
+    within: Duration
 
 
 Window = Annotated[

@@ -23,6 +23,8 @@ DEFAULT_DEPARTMENTS = (
 
 
 def admin_client(settings: Settings) -> AdminClient:
+    """A broker admin client with librdkafka's own log lines off: its failures reach the
+    caller as exceptions and become one clear line (:func:`require_broker`)."""
     return AdminClient({"bootstrap.servers": settings.bootstrap_servers, "log_level": 0})
 
 

@@ -23,7 +23,7 @@ from streams.logs import get_logger
 from streams.scoring import Scored
 
 if TYPE_CHECKING:
-    from streams.app import RiskLoopApp
+    from streams.worker_context import WorkerContext
 
 log = get_logger(__name__)
 _STDLIB_LOG = logging.getLogger(__name__)  # what structlog's lines go through: its level
@@ -31,7 +31,7 @@ _NEWS = {"new", "escalated"}
 
 
 def change_entity(
-    app: RiskLoopApp,
+    worker: WorkerContext,
     entity: str,
     changes: Sequence[Change],
     ctx: Context,
@@ -42,14 +42,17 @@ def change_entity(
     the alerts that changed and what to send. ``store_quiet=False`` (ticks): nothing is stored
     when no warning changed."""
     decision = decide(
-        app, WARNINGS, entity, lambda s: change_warnings(s, changes, ctx, store_quiet=store_quiet)
+        worker,
+        WARNINGS,
+        entity,
+        lambda s: change_warnings(s, changes, ctx, store_quiet=store_quiet),
     )
-    observe_alerts(app, decision.alerts)
+    observe_alerts(worker, decision.alerts)
     return decision.alerts, decision.messages
 
 
 async def raise_warnings(
-    app: RiskLoopApp,
+    worker: WorkerContext,
     scored: Scored,
     *,
     historical: bool = False,
@@ -60,26 +63,26 @@ async def raise_warnings(
 
     ``historical``: the event came from a backfill (streams/backfill.py): no task.
     ``subject``: the name, address and masked complaint text the event carried."""
-    ctx = context(app)
+    ctx = context(worker)
     by_entity = changes_by_entity(
         scored.hits, scored.scores, ctx, historical=historical, subject=subject
     )
     published: list[Alert] = []
     outputs: list[Output] = []
     for entity, changes in by_entity.items():
-        alerts, out = change_entity(app, entity, changes, ctx)
+        alerts, out = change_entity(worker, entity, changes, ctx)
         published += alerts
         outputs += out
     return published, outputs
 
 
-def observe_alerts(app: RiskLoopApp, alerts: list[Alert]) -> None:
+def observe_alerts(worker: WorkerContext, alerts: list[Alert]) -> None:
     """Count every warning change; log the news (new, escalated) at info, the rest at debug.
 
     A debug line is only made when the level lets it through: structlog runs its whole
     processor chain (context, time stamp) before the standard library drops the line, which
     for the ~90 % of changes that are routine cost more than counting them."""
-    m = app.riskloop_runtime.metrics
+    m = worker.runtime.metrics
     debug = _STDLIB_LOG.isEnabledFor(logging.DEBUG)
     for alert in alerts:
         m.warnings.labels(

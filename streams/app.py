@@ -8,39 +8,42 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Callable
 from typing import Any
 
 import faust
 
 from config.settings import Settings
 from schemas.dedup import DedupWindow
-from streams import tables
+from streams import pipeline, tables, web
 from streams.checkpoint import Checkpoint, changelog_topic, read_partition, replay_changelog
-from streams.control import ControlState
+from streams.control_state import ControlState
 from streams.dedup import BucketedIds
 from streams.health import RiskLoopAgent
 from streams.logs import get_logger
 from streams.model_state import PartitionModels
 from streams.runtime import Runtime, build_runtime
 from streams.state import Store
-from streams.tables import Tables
-from streams.topics import Topics, declare
+from streams.topics import declare
+from streams.worker_context import Sinks, WorkerContext
 
 log = get_logger(__name__)
 
 
 class RiskLoopApp(faust.App):
-    """A Faust app that carries its RiskLoop settings and topics."""
+    """A Faust app that carries the context its stages are given (``worker``), built whole
+    when the app is: the stages take the context, never this class (streams/worker_context.py).
+    """
 
-    riskloop_settings: Settings
-    riskloop_topics: Topics
-    riskloop_runtime: Runtime
-    riskloop_tables: Tables
-    riskloop_store: Store
-    riskloop_checkpoint: Checkpoint
-    riskloop_dedup: DedupWindow
-    riskloop_sinks: Any
-    riskloop_control: ControlState
+    def __init__(
+        self,
+        settings: Settings,
+        runtime: Runtime | None = None,
+        sinks: Sinks | None = None,
+        **conf: Any,
+    ) -> None:
+        super().__init__(settings.app_id, **conf)
+        self.worker = _context(self, settings, runtime or build_runtime(settings), sinks)
 
 
 def faust_config(settings: Settings) -> dict[str, Any]:
@@ -81,17 +84,46 @@ def worker_identity(settings: Settings) -> str:
     return f"{settings.app_id}@{socket.gethostname()}:{settings.web_port}"
 
 
-def _checkpoint(app: RiskLoopApp) -> Checkpoint:
-    """The app's checkpoint: Faust's producer for the changelog, the sinks drained before it."""
-    settings = app.riskloop_settings
-    metrics = app.riskloop_runtime.metrics
+def _context(app: faust.App, settings: Settings, rt: Runtime, sinks: Sinks | None) -> WorkerContext:
+    """The worker context: topics declared on ``app``, the partition store and its tables, the
+    checkpoint, dedup; the runtime told its worker's name and where the event clocks live."""
+    store = Store(settings.memory.hot_bytes)
+    tables_ = tables.declare(store)
+    rt.worker_id = worker_identity(settings)
+    rt.event_clocks.store = tables_.clocks
+    control = ControlState()
+    control.ready.set()  # no control plane unless the runner starts one
+    worker = WorkerContext(
+        app=app,
+        settings=settings,
+        topics=declare(app, settings),
+        runtime=rt,
+        store=store,
+        tables=tables_,
+        checkpoint=_checkpoint(app, settings, rt, store, lambda: worker.sinks),
+        dedup=DedupWindow(BucketedIds(store), settings.dedup_window_seconds),
+        control=control,
+        sinks=sinks,
+    )
+    if isinstance(rt.models, PartitionModels):  # the models are partition state too
+        rt.models.store = store
+        worker.checkpoint.models = rt.models.records
+    return worker
+
+
+def _checkpoint(
+    app: faust.App, settings: Settings, rt: Runtime, store: Store, sinks: Callable[[], Sinks | None]
+) -> Checkpoint:
+    """The app's checkpoint: Faust's producer for the changelog, the sinks drained before it
+    (``sinks`` is asked at each checkpoint: a test may put sinks in after the app is built)."""
+    metrics = rt.metrics
 
     async def send(topic: str, key: bytes, value: bytes | None, partition: int) -> Any:
         return await app.producer.send(topic, key, value, partition, None, None)
 
     async def drain() -> bool:
-        sinks = app.riskloop_sinks
-        return True if sinks is None else bool(await sinks.drain(timeout=settings.sink_wait))
+        now = sinks()
+        return True if now is None else bool(await now.drain(timeout=settings.sink_wait))
 
     def observed(records: int, size: int, seconds: float) -> None:
         metrics.checkpoint_records.inc(records)
@@ -99,16 +131,15 @@ def _checkpoint(app: RiskLoopApp) -> Checkpoint:
         metrics.checkpoint_seconds.observe(seconds)
 
     return Checkpoint(
-        store=app.riskloop_store, topic=changelog_topic(settings.app_id), send=send,
-        flush=app.producer.flush, drain=drain, on_checkpoint=observed,
-        worker=app.riskloop_runtime.worker_id,
+        store=store, topic=changelog_topic(settings.app_id), send=send,
+        flush=app.producer.flush, drain=drain, on_checkpoint=observed, worker=rt.worker_id,
     )  # fmt: skip
 
 
-async def _restore(app: RiskLoopApp, partition: int) -> None:
+async def _restore(worker: WorkerContext, partition: int) -> None:
     """Read one partition's state back from the changelog (in a thread), then let its events
     through (streams/checkpoint.py). A failure is retried: the partition waits meanwhile."""
-    settings = app.riskloop_settings
+    settings = worker.settings
     topic = changelog_topic(settings.app_id)
     delay = 1.0
     while True:
@@ -118,13 +149,13 @@ async def _restore(app: RiskLoopApp, partition: int) -> None:
             )
             break
         except Exception as exc:
-            app.riskloop_runtime.metrics.restore_failures.inc()
+            worker.runtime.metrics.restore_failures.inc()
             log.warning("state restore failed; retrying", partition=partition,
                         error=f"{type(exc).__name__}: {exc}", retry_in=delay)  # fmt: skip
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
     restored = replay_changelog(records)
-    app.riskloop_checkpoint.take(partition, restored)
+    worker.checkpoint.take(partition, restored)
     log.info(
         "partition state restored", partition=partition, records=restored.records,
         keys=sum(len(t) for t in restored.state.tables.values()), torn=restored.torn,
@@ -132,55 +163,44 @@ async def _restore(app: RiskLoopApp, partition: int) -> None:
     )  # fmt: skip
 
 
-def build_app(settings: Settings, runtime: Runtime | None = None, **overrides: Any) -> RiskLoopApp:
-    """Create the app, declare its topics and register every agent."""
-    conf = {**faust_config(settings), **overrides}
-    app = RiskLoopApp(settings.app_id, **conf)
-    app.riskloop_settings = settings
-    app.riskloop_topics = declare(app, settings)
-    app.riskloop_store = Store(settings.memory.hot_bytes)
-    app.riskloop_tables = tables.declare(app.riskloop_store)
-    app.riskloop_runtime = runtime or build_runtime(settings)
-    rt = app.riskloop_runtime
-    rt.worker_id = worker_identity(settings)
-    rt.event_clocks.store = app.riskloop_tables.clocks
-    app.riskloop_checkpoint = _checkpoint(app)
-    if isinstance(rt.models, PartitionModels):  # the models are partition state too
-        rt.models.store = app.riskloop_store
-        app.riskloop_checkpoint.models = rt.models.records
-    app.riskloop_dedup = DedupWindow(BucketedIds(app.riskloop_store), settings.dedup_window_seconds)
-    app.riskloop_sinks = None
-    app.riskloop_control = ControlState()
-    app.riskloop_control.ready.set()  # no control plane unless the runner starts one
-    inputs = set(app.riskloop_topics.inputs())
+def build_app(
+    settings: Settings,
+    runtime: Runtime | None = None,
+    sinks: Sinks | None = None,
+    **overrides: Any,
+) -> RiskLoopApp:
+    """Create the app and its worker context, declare its topics and register every agent."""
+    app = RiskLoopApp(settings, runtime, sinks, **{**faust_config(settings), **overrides})
+    worker = app.worker
+    rt = worker.runtime
+    checkpoint = worker.checkpoint
+    inputs = set(worker.topics.inputs())
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def _revoked(app_: Any, revoked: Any, **_: Any) -> None:
         rt.metrics.worker_ready.set(0)  # rebalancing: not consuming
         gone = {tp.partition for tp in revoked if tp.topic in inputs}
         try:  # what was absorbed here is written before another worker may take it
-            await app.riskloop_checkpoint.commit()
+            await checkpoint.commit()
         except Exception as exc:  # the next owner redoes it from the last marker
             log.warning("checkpoint at revocation failed", error=f"{type(exc).__name__}: {exc}")
         for partition in gone:
-            app.riskloop_checkpoint.drop(partition)
+            checkpoint.drop(partition)
         rt.event_clocks.forget()
         rt.clocks_sent.clear()
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def _assigned(app_: Any, assigned: Any, **_: Any) -> None:
         mine = {tp.partition for tp in assigned if tp.topic in inputs}
-        for partition in set(app.riskloop_store.partitions) - mine:
-            app.riskloop_checkpoint.drop(partition)
+        for partition in set(worker.store.partitions) - mine:
+            checkpoint.drop(partition)
         for partition in sorted(mine):
-            if not app.riskloop_checkpoint.held(partition):
-                app.riskloop_checkpoint.expect(partition).clear()
-                app.add_future(_restore(app, partition))
-        if app.riskloop_control.ready.is_set():
+            if not checkpoint.held(partition):
+                checkpoint.expect(partition).clear()
+                app.add_future(_restore(worker, partition))
+        if worker.control.ready.is_set():
             rt.metrics.worker_ready.set(1)
 
-    from streams import pipeline, web
-
-    pipeline.register(app)
-    web.register(app)
+    pipeline.register(worker)
+    web.register(worker)
     return app

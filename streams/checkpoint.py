@@ -91,6 +91,8 @@ def record_key(table: str, key: str) -> bytes:
 
 
 def split_key(raw: bytes) -> tuple[str, str]:
+    """``(table, key)`` of a changelog record key (:func:`record_key` reversed); ``ValueError``
+    for anything else, the checkpoint's markers included, so no reader takes one for state."""
     table, sep, key = raw.decode().partition(_SEP)
     if not sep or not table:
         raise ValueError(f"not a state key: {raw[:80]!r}")
@@ -229,9 +231,13 @@ class Checkpoint:
         return ready
 
     def held(self, partition: int) -> bool:
+        """True if ``partition`` is restored and held here: an assignment that keeps it must not
+        restore it again over the state it has absorbed since."""
         return partition in self.store.partitions and self.expect(partition).is_set()
 
     def take(self, partition: int, restored: Restored) -> None:
+        """Hold ``restored`` as ``partition``'s state and let its waiting agents go; its offsets
+        count as marked already, so a checkpoint with nothing new there writes no marker."""
         self.store.hold(partition, restored.state)
         self._marked[partition] = dict(restored.state.absorbed)
         self.expect(partition).set()
@@ -242,6 +248,8 @@ class Checkpoint:
             self.take(partition, Restored(PartitionState()))
 
     def drop(self, partition: int) -> None:
+        """Let ``partition`` go (revoked, or not assigned again): its state here is stale as soon
+        as another worker may take it, and its agents must wait for a new restore."""
         self.store.release(partition)
         self._marked.pop(partition, None)
         self.expect(partition).clear()

@@ -29,6 +29,8 @@ class EventClocks:
     _read_at: dict[str, float] = field(default_factory=dict)
 
     def observe(self, source: str, partition: int, at: float, wall: float) -> None:
+        """An event of ``source`` at ``at`` (epoch s) read from ``partition`` at ``wall``: the clock
+        only moves forward, so a redelivered or late event leaves it as it was."""
         key = f"{source}|{partition}"
         old = self.store.get(key)
         if old is None or at > old:

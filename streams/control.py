@@ -18,18 +18,16 @@ be written from stream iteration), from the ``pending_*`` lists kept here.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
 
-from geo.fences import CompiledFenceSet, parse_fence_set
+from geo.fences import parse_fence_set
 from loop.calendar import WorkingCalendar, load_dir, parse_year
 from loop.silences import Silence, check_limits
 from rules.compiler import CompiledPack, load_pack
@@ -42,49 +40,36 @@ from streams.logs import get_logger
 from streams.producer import make_async_producer
 
 if TYPE_CHECKING:
-    from streams.app import RiskLoopApp
+    from streams.worker_context import WorkerContext
 
 log = get_logger(__name__)
 
-# apply_rulepack, apply_model, …: (app, record key as text, value) -> the status record or None
-ControlHandler = Callable[["RiskLoopApp", str, bytes | None], dict[str, Any] | None]
+# apply_rulepack, apply_model, …: (worker, record key as text, value) -> the status record or None
+ControlHandler = Callable[["WorkerContext", str, bytes | None], dict[str, Any] | None]
 
 
-@dataclass
-class ControlState:
-    """What the control plane leaves for the tick agent and the readiness gate."""
-
-    ready: asyncio.Event = field(default_factory=asyncio.Event)
-    removed_rules: list[str] = field(default_factory=list)
-    fence_changes: list[tuple[CompiledFenceSet | None, CompiledFenceSet]] = field(
-        default_factory=list
-    )
-    producer: AIOKafkaProducer | None = None
-    keyring: Keyring | None = None  # loaded by the runner before start (a bad file stops it)
-    signed_at: dict[tuple[str, str], str] = field(default_factory=dict)
-    """(topic, name) → signing time of the latest record accepted: older ones are replays."""
-
-
-def keyring(app: RiskLoopApp) -> Keyring:
+def keyring(worker: WorkerContext) -> Keyring:
     """The worker's keyring: signs its status records and what its API publishes."""
-    state = app.riskloop_control
+    state = worker.control
     if state.keyring is None:
-        state.keyring = load_keyring(app.riskloop_settings)
+        state.keyring = load_keyring(worker.settings)
     return state.keyring
 
 
 def status_record(
     worker: str, kind: str, name: str, version: str, status: str, reason: str = ""
 ) -> dict[str, Any]:
+    """One worker's answer for control.status: what it now runs (or refused, and why), stamped
+    with when, so ``riskloop status`` can show how old each answer is."""
     return {
         "worker": worker, "kind": kind, "name": name, "version": version, "status": status,
         "reason": reason, "at": datetime.now(UTC).isoformat(),
     }  # fmt: skip
 
 
-async def run_control_plane(app: RiskLoopApp) -> None:
+async def run_control_plane(worker: WorkerContext) -> None:
     """Read every control topic from the beginning, forever; set ``ready`` once caught up."""
-    settings = app.riskloop_settings
+    settings = worker.settings
     t = settings.topics
     handlers = {
         t.rulepacks: apply_rulepack,
@@ -99,7 +84,7 @@ async def run_control_plane(app: RiskLoopApp) -> None:
     producer = make_async_producer(settings, acks="all")
     await consumer.start()
     await producer.start()
-    app.riskloop_control.producer = producer
+    worker.control.producer = producer
     try:
         parts = [
             TopicPartition(topic, p)
@@ -114,23 +99,23 @@ async def run_control_plane(app: RiskLoopApp) -> None:
         # decides: see rules.registry.decides_alone
         held: dict[str, list[tuple[bytes | None, bytes | None]]] = {}
         while True:
-            if not app.riskloop_control.ready.is_set():
+            if not worker.control.ready.is_set():
                 positions = [await consumer.position(tp) for tp in parts]
                 if all(pos >= ends[tp] for pos, tp in zip(positions, parts, strict=True)):
                     for records in held.values():
-                        await replay_pack(app, records)
+                        await replay_pack(worker, records)
                     held.clear()
-                    app.riskloop_control.ready.set()
-                    await announce(app)
+                    worker.control.ready.set()
+                    await announce(worker)
             batches = await consumer.getmany(timeout_ms=500)
             for tp, messages in batches.items():
                 for msg in messages:
-                    if not await signed(app, tp.topic, handlers[tp.topic], msg):
+                    if not await signed(worker, tp.topic, handlers[tp.topic], msg):
                         continue
-                    if tp.topic == t.rulepacks and not app.riskloop_control.ready.is_set():
+                    if tp.topic == t.rulepacks and not worker.control.ready.is_set():
                         hold(held, msg.key, msg.value)
                         continue
-                    await apply(app, handlers[tp.topic], msg.key, msg.value)
+                    await apply(worker, handlers[tp.topic], msg.key, msg.value)
     finally:
         await consumer.stop()
         await producer.stop()
@@ -149,65 +134,69 @@ def hold(
     held[name_of(text)] = records
 
 
-async def replay_pack(app: RiskLoopApp, records: list[tuple[bytes | None, bytes | None]]) -> None:
+async def replay_pack(
+    worker: WorkerContext, records: list[tuple[bytes | None, bytes | None]]
+) -> None:
     """At start: one pack name's records in log order, the latest alone when it decides alone
     (one compile instead of one per version ever published), else all of them in order."""
     if decides_alone([value for _, value in records]):
-        status = await apply(app, apply_rulepack, *records[-1])
+        status = await apply(worker, apply_rulepack, *records[-1])
         if status is None or status["status"] in ("accepted", "unchanged", "removed"):
             return
     for key, value in records:  # refused alone: the full replay keeps what was active before it
-        await apply(app, apply_rulepack, key, value)
+        await apply(worker, apply_rulepack, key, value)
 
 
-async def signed(app: RiskLoopApp, topic: str, handler: Any, msg: ConsumerRecord[Any, Any]) -> bool:
+async def signed(
+    worker: WorkerContext, topic: str, handler: ControlHandler, msg: ConsumerRecord[Any, Any]
+) -> bool:
     """Is this control record signed by a trusted key and unchanged? If not, it is refused
     before anything reads its value: a status record, a metric, a log line; the active version
     stays. So is an old signed record copied back onto the topic: one signed before the latest
     accepted record of its name (``schemas.control_signature.not_older``)."""
     name = name_of((msg.key or b"").decode(errors="replace"))
-    latest = app.riskloop_control.signed_at
-    verdict = keyring(app).verify(topic, msg.key, msg.value, msg.headers)
+    latest = worker.control.signed_at
+    verdict = keyring(worker).verify(topic, msg.key, msg.value, msg.headers)
     verdict = not_older(verdict, latest.get((topic, name)))
     if verdict.ok:
         latest[(topic, name)] = verdict.signed_at
         return True
-    rt = app.riskloop_runtime
+    rt = worker.runtime
     kind = handler.__name__.removeprefix("apply_")
     rt.metrics.control_refused.labels(topic, verdict.reason).inc()
     rt.metrics.hotloads.labels(kind, "refused").inc()
     reason = f"signature {verdict.reason}: {verdict.detail}"
     log.warning("control record refused", topic=topic, kind=kind, name=name,
                 reason=verdict.reason, detail=verdict.detail, offset=msg.offset)  # fmt: skip
-    await send_status(app, status_record(rt.worker_id, kind, name, "", "refused", reason))
+    await send_status(worker, status_record(rt.worker_id, kind, name, "", "refused", reason))
     return False
 
 
-async def send_status(app: RiskLoopApp, record: dict[str, Any]) -> None:
+async def send_status(worker: WorkerContext, record: dict[str, Any]) -> None:
     """A status record on control.status, keyed worker|kind|name (compacted: latest wins),
     signed with the worker's key: ``rules publish`` believes only signed answers."""
-    producer = app.riskloop_control.producer
+    producer = worker.control.producer
     if producer is None:
         return
-    topic = app.riskloop_settings.topics.status
+    topic = worker.settings.topics.status
     key = f"{record['worker']}|{record['kind']}|{record['name']}".encode()
     value = json.dumps(record, ensure_ascii=False).encode()
-    headers = keyring(app).sign(topic, key, value)
+    headers = keyring(worker).sign(topic, key, value)
     await producer.send_and_wait(topic, key=key, value=value, headers=headers)
 
 
-async def announce(app: RiskLoopApp) -> None:
+async def announce(worker: WorkerContext) -> None:
     """After catching up: one "active" status record per hot-loadable thing this worker runs."""
-    rt = app.riskloop_runtime
+    rt = worker.runtime
     log.info("control plane caught up", active=rt.active_versions())
     for kind, names in rt.active_versions().items():
         for name, version in names.items():
             record = status_record(rt.worker_id, kind, name, version, "active")
-            await send_status(app, record)
+            await send_status(worker, record)
 
 
 async def apply(
-    app: RiskLoopApp, handler: ControlHandler, key: bytes | None, value: bytes | None
+    worker: WorkerContext, handler: ControlHandler, key: bytes | None, value: bytes | None
 ) -> dict[str, Any] | None:
     """Apply one control record; any failure is a refusal, never a crash.
 
@@ -216,11 +205,11 @@ async def apply(
     (``OverflowError`` from a date, ``RecursionError`` from nesting) would otherwise stop every
     worker for good. Returns the status record sent (``None``: nothing changed).
     """
-    rt = app.riskloop_runtime
+    rt = worker.runtime
     kind = handler.__name__.removeprefix("apply_")
     text = (key or b"").decode(errors="replace")
     try:
-        status = handler(app, text, value)
+        status = handler(worker, text, value)
     except Exception as exc:  # see the docstring: a refusal, whatever it was
         status = status_record(rt.worker_id, kind, name_of(text), "", "refused", _one_line(exc))
     if status is None:
@@ -230,7 +219,7 @@ async def apply(
         for n, version in names.items():
             rt.metrics.active_version.labels(k, n).info({"version": version})
     log.info("hot-load", **{k: v for k, v in status.items() if k != "at"})
-    await send_status(app, status)
+    await send_status(worker, status)
     return status
 
 
@@ -246,7 +235,7 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {lines[0] if lines else ''}"[:300]
 
 
-def apply_rulepack(app: RiskLoopApp, key: str, value: bytes | None) -> dict[str, Any] | None:
+def apply_rulepack(worker: WorkerContext, key: str, value: bytes | None) -> dict[str, Any] | None:
     """A pack version from ``control.rulepacks``; a tombstone under the pack's name withdraws
     what was published (one under a version key only lets compaction drop that version).
 
@@ -254,7 +243,7 @@ def apply_rulepack(app: RiskLoopApp, key: str, value: bytes | None) -> dict[str,
     a restart runs once compaction has dropped the published versions, and a shipped pack is
     part of the release (drop its rules with a new version instead).
     """
-    rt = app.riskloop_runtime
+    rt = worker.runtime
     if value is None and is_version_key(key):
         return None
     name = key
@@ -262,10 +251,10 @@ def apply_rulepack(app: RiskLoopApp, key: str, value: bytes | None) -> dict[str,
         shipped = shipped_pack(rt.settings.rule_packs_dir, name)
         if shipped is None:
             removed = rt.packs.remove(name)
-            app.riskloop_control.removed_rules.extend(removed)
+            worker.control.removed_rules.extend(removed)
             return status_record(rt.worker_id, "rulepack", name, "", "removed")
         back = rt.packs.activate(shipped, rollback=True)
-        app.riskloop_control.removed_rules.extend(back.removed_rules or ())
+        worker.control.removed_rules.extend(back.removed_rules or ())
         reason = "withdrawn: a shipped pack goes back to its shipped version, not away"
         return status_record(
             rt.worker_id,
@@ -282,13 +271,13 @@ def apply_rulepack(app: RiskLoopApp, key: str, value: bytes | None) -> dict[str,
         current is not None
         and current.content_hash == pub.content_hash
         and pub.rollback_of is None
-        and not app.riskloop_control.ready.is_set()
+        and not worker.control.ready.is_set()
     ):
         return None  # the same content again (restart replay of what is already active)
     # once caught up, the same content again is a live republish: its publisher waits for
     # this worker's answer, "unchanged: this content is already active"
     result: ActivationStatus = rt.packs.activate_publication(pub)
-    app.riskloop_control.removed_rules.extend(result.removed_rules or ())
+    worker.control.removed_rules.extend(result.removed_rules or ())
     return status_record(
         rt.worker_id, "rulepack", result.name, result.version, result.status, result.reason
     )
@@ -303,17 +292,17 @@ def shipped_pack(folder: str | Path, name: str) -> CompiledPack | None:
     return None
 
 
-def apply_fenceset(app: RiskLoopApp, key: str, value: bytes | None) -> dict[str, Any] | None:
+def apply_fenceset(worker: WorkerContext, key: str, value: bytes | None) -> dict[str, Any] | None:
     """A fence set version; a tombstone under its name removes the set (one under a version
     key only lets compaction drop that version)."""
-    rt = app.riskloop_runtime
+    rt = worker.runtime
     if value is None and is_version_key(key):
         return None
     name = name_of(key)
     old = rt.fence_sets.get(name)
     if value is None:
         if old is not None:
-            del rt.fence_sets[name]
+            rt.fence_sets.remove(name)
             empty = parse_fence_set(
                 json.dumps(
                     {
@@ -325,23 +314,23 @@ def apply_fenceset(app: RiskLoopApp, key: str, value: bytes | None) -> dict[str,
                     }
                 )
             )
-            app.riskloop_control.fence_changes.append((old, empty))
+            worker.control.fence_changes.append((old, empty))
         return status_record(rt.worker_id, "fenceset", name, "", "removed")
     fences = parse_fence_set(value)
     check_key(key, "fence set", fences.name, fences.version, fences.content_hash)
     if old is not None and old.content_hash == fences.content_hash:
         return None
-    rt.fence_sets[fences.name] = fences
+    rt.fence_sets.activate(fences.name, fences)
     if old is not None:
-        app.riskloop_control.fence_changes.append((old, fences))
+        worker.control.fence_changes.append((old, fences))
     return status_record(rt.worker_id, "fenceset", fences.name, fences.version, "accepted")
 
 
-def apply_model(app: RiskLoopApp, key: str, value: bytes | None) -> dict[str, Any] | None:
+def apply_model(worker: WorkerContext, key: str, value: bytes | None) -> dict[str, Any] | None:
     """A model version (live or shadow); tombstones change nothing (roll back instead)."""
     from models.publication import ModelPublication, check_published_at
 
-    rt = app.riskloop_runtime
+    rt = worker.runtime
     if value is None or rt.models is None:
         return None
     pub = ModelPublication.model_validate_json(value)
@@ -355,11 +344,11 @@ def apply_model(app: RiskLoopApp, key: str, value: bytes | None) -> dict[str, An
     return status_record(rt.worker_id, "model", pub.name, pub.version, "accepted", reason)
 
 
-def apply_calendar(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str, Any] | None:
+def apply_calendar(worker: WorkerContext, name: str, value: bytes | None) -> dict[str, Any] | None:
     """A year's 放假安排 (``riskloop calendar publish``), keyed by year: swapped into the loop
     config; supervision then recounts open tasks whose deadlines were provisional. A tombstone
     withdraws the published notice (the shipped file or the package answers again)."""
-    rt = app.riskloop_runtime
+    rt = worker.runtime
     current = rt.loop.calendar
     if value is None:
         year = int(name)
@@ -367,7 +356,7 @@ def apply_calendar(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str
         kept += [c for c in load_dir() if c.year == year]
         rt.loop = rt.loop.model_copy(update={"calendar": WorkingCalendar(kept)})
         return status_record(rt.worker_id, "calendar", name, "", "removed")
-    cal = parse_year(value, f"{app.riskloop_settings.topics.calendars}/{name}")
+    cal = parse_year(value, f"{worker.settings.topics.calendars}/{name}")
     if name != str(cal.year):
         raise ValueError(f"the record's key {name!r} is not its year {cal.year}")
     old = current.official.get(cal.year)
@@ -379,18 +368,18 @@ def apply_calendar(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str
     )
 
 
-def apply_silence(app: RiskLoopApp, name: str, value: bytes | None) -> dict[str, Any] | None:
+def apply_silence(worker: WorkerContext, name: str, value: bytes | None) -> dict[str, Any] | None:
     """A silence, held to the API's limits; a refused one leaves the one in force untouched."""
-    rt = app.riskloop_runtime
+    rt = worker.runtime
     if value is None:
-        rt.silences = [s for s in rt.silences if s.silence_id != name]
+        rt.silence_registry.remove(name)
         return status_record(rt.worker_id, "silence", name, "", "removed")
     silence = check_limits(Silence.model_validate_json(value), rt.loop.max_silence)
     if silence.silence_id != name:
         raise ValueError(f"the record's key {name!r} is not its silence_id {silence.silence_id!r}")
-    rt.silences = [s for s in rt.silences if s.silence_id != name]
+    rt.silence_registry.remove(name)  # a changed silence goes last, as a new one would
     if silence.end > rt.clock.now():
-        rt.silences.append(silence)
+        rt.silence_registry.activate(name, silence)
     if silence.expired_by is not None and silence.expired_at is not None:
         return status_record(
             rt.worker_id, "silence", silence.silence_id, silence.end.isoformat(), "expired",

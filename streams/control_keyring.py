@@ -44,29 +44,33 @@ class Keyring:
 
     @property
     def key_id(self) -> str:
+        """The id of this keyring's own public key: what its signatures name and what a trusted list
+        must hold for them to verify."""
         return key_id(self.private.public_key())
 
     def sign(self, topic: str, key: bytes | None, value: bytes | None) -> list[tuple[str, bytes]]:
+        """Signature headers for one control record, signed now with the private key."""
         return sign(self.private, topic, key, value, datetime.now(UTC))
 
     def verify(
         self, topic: str, key: bytes | None, value: bytes | None, headers: Headers | None
     ) -> Verdict:
+        """The verdict on a control record's signature headers against the trusted keys only."""
         return verify(self.trusted, topic, key, value, headers)
 
 
-def signing_key_path(settings: Settings) -> Path:
+def _signing_key_path(settings: Settings) -> Path:
     return settings.control_signing_key or settings.dev.state_dir / "keys" / "control.key"
 
 
 def load_keyring(settings: Settings) -> Keyring:
     """The keyring of ``settings``; generates the dev key if the setting is unset and none exists."""
-    path = signing_key_path(settings)
+    path = _signing_key_path(settings)
     if not path.exists():
         if settings.control_signing_key is not None:
             raise ConfigError(f"control signing key {path} does not exist")
         generate_key(path)
-    private = read_private(path)
+    private = _read_private(path)
     if settings.control_trusted_keys is None:
         trusted = {key_id(private.public_key()): private.public_key()}
     else:
@@ -79,7 +83,7 @@ def load_keyring(settings: Settings) -> Keyring:
     return Keyring(private, trusted)
 
 
-def read_private(path: Path) -> Ed25519PrivateKey:
+def _read_private(path: Path) -> Ed25519PrivateKey:
     try:
         data = path.read_bytes()
     except OSError as exc:

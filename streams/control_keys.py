@@ -23,6 +23,7 @@ A record under the bare name with a value (how versions were keyed before) is st
 from __future__ import annotations
 
 import re
+from typing import Protocol
 from urllib.parse import quote, unquote
 
 DIGEST_CHARS = 16
@@ -36,6 +37,27 @@ def publication_key(name: str, version: str, content_hash: str) -> str:
     or ``#`` in them cannot make two keys alike (``quote`` leaves ``[A-Za-z0-9_.~-]``)."""
     digest = content_hash.rsplit(":", 1)[-1][:DIGEST_CHARS].lower()
     return f"{quote(name, safe='')}@{quote(version, safe='')}#{digest}"
+
+
+class Versioned(Protocol):
+    """A hot-loadable version: a pack or model publication, a compiled fence set."""
+
+    @property
+    def name(self) -> str:
+        """What is published: the pack's, model's or fence set's name."""
+
+    @property
+    def version(self) -> str:
+        """Which version of it: rollback and status name versions by this."""
+
+    @property
+    def content_hash(self) -> str:
+        """The digest of its content: two different contents never share a key."""
+
+
+def key_of(item: Versioned) -> str:
+    """The key ``item`` is published under: the CLI and the API file a version alike."""
+    return publication_key(item.name, item.version, item.content_hash)
 
 
 def split_key(key: str) -> tuple[str, str | None]:
@@ -52,6 +74,8 @@ def name_of(key: str) -> str:
 
 
 def is_version_key(key: str) -> bool:
+    """True for the key of one published version (``name@version#hash``), False for a bare
+    name: the two kinds of record on a control topic are handled apart."""
     return _VERSION_KEY.match(key) is not None
 
 

@@ -15,14 +15,14 @@ from streams.control import send_status, status_record
 from streams.logs import get_logger
 
 if TYPE_CHECKING:
-    from streams.app import RiskLoopApp
+    from streams.worker_context import WorkerContext
 
 log = get_logger(__name__)
 
 
-async def report_drift(app: RiskLoopApp) -> int:
+async def report_drift(worker: WorkerContext) -> int:
     """Publish the drift events the models queued since the last call; how many there were."""
-    rt = app.riskloop_runtime
+    rt = worker.runtime
     if rt.models is None:
         return 0
     events = rt.models.pop_drift_events()
@@ -36,5 +36,5 @@ async def report_drift(app: RiskLoopApp) -> int:
             rt.worker_id, "model", event.model, versions.get(event.model, ""), status,
             event.message,
         )  # fmt: skip
-        await send_status(app, record)
+        await send_status(worker, record)
     return len(events)

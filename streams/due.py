@@ -19,12 +19,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Hashable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loop.config import LoopConfig
 from loop.supervision import next_due
 from loop.tasks import TaskCase
 from loop.warnings import EntityWarnings
+
+if TYPE_CHECKING:
+    from streams.state import Store
 
 NEVER = math.inf
 
@@ -104,10 +107,9 @@ def silences_context(silences: list[Any], config: LoopConfig, now: datetime) -> 
     return (id(config), tuple(repr(s) for s in silences), window)
 
 
-def due_times(app: Any, name: str) -> DueTimes:
-    """The app's cache of that name (``<table>:<partition>``; one per worker: keys are unique
-    across partitions), told by the app's store when a value of its table changes."""
-    caches: dict[str, DueTimes] = app.__dict__.setdefault("_riskloop_due_times", {})
+def due_times(caches: dict[str, DueTimes], store: Store, name: str) -> DueTimes:
+    """The worker's cache of that name in ``caches`` (``<table>:<partition>``; one per worker:
+    keys are unique across partitions), told by ``store`` when a value of its table changes."""
     if name not in caches:
         times = caches[name] = DueTimes(lambda _: NEVER)
         table = name.partition(":")[0]
@@ -116,5 +118,5 @@ def due_times(app: Any, name: str) -> DueTimes:
             if of == table:
                 times.changed(key)
 
-        app.riskloop_store.watch(changed)
+        store.watch(changed)
     return caches[name]

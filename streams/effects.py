@@ -24,12 +24,10 @@ from loop.messages import DEPARTMENT as _DEPARTMENT
 from loop.messages import Message, output, to_department
 from schemas.notification import NotificationIntent
 from schemas.records import Alert, SupervisionEvent, Task, TaskEvent
-from streams.rekey import partition_of
-from streams.state import current_scope
 from streams.topics import task_topic
 
 if TYPE_CHECKING:
-    from streams.app import RiskLoopApp
+    from streams.worker_context import WorkerContext
 
 __all__ = ["Message", "Output", "output", "run", "to_department"]
 
@@ -46,7 +44,7 @@ _SINK_TYPES: dict[str, type[BaseModel]] = {
 }
 
 
-async def run(app: RiskLoopApp, messages: Iterable[Message]) -> None:
+async def run(worker: WorkerContext, messages: Iterable[Message]) -> None:
     """Hand the sink copies to the SQL/Redis sinks in one batch, then send every message to
     its topic.
 
@@ -54,18 +52,18 @@ async def run(app: RiskLoopApp, messages: Iterable[Message]) -> None:
     event (a full local disk, :class:`~sinks.errors.OutboxFull`), and then the event is
     retried whole (streams/pipeline.py). Failing before anything was sent keeps that retry
     from sending the same alert or task twice."""
-    items = [m for m in messages if not await _applied_here(app, m)]
-    if app.riskloop_sinks is not None:
+    items = list(messages)
+    if worker.sinks is not None:
         records = [_sink_record(m) for m in items if m.sink]
         if records:
-            await app.riskloop_sinks.add(records)
+            await worker.sinks.add(records)
     for m in items:
         if m.role:
             value = m.value.encode()
             if m.partition is not None:
-                await _topic(app, m.role).send(value=value, partition=m.partition)
+                await _topic(worker, m.role).send(value=value, partition=m.partition)
             else:
-                await _topic(app, m.role).send(key=m.key.encode(), value=value)
+                await _topic(worker, m.role).send(key=m.key.encode(), value=value)
 
 
 def _sink_record(m: Message) -> BaseModel:
@@ -73,28 +71,8 @@ def _sink_record(m: Message) -> BaseModel:
     return m.record if isinstance(m.record, kind) else kind.model_validate_json(m.value)
 
 
-async def _applied_here(app: RiskLoopApp, m: Message) -> bool:
-    """A profile event for a USCC whose partition is the one being handled is applied here,
-    in this event's scope, instead of travelling through ``riskloop.profile-events`` to come
-    back to this very partition: the profile agent would write the same table of the same
-    partition (topics are co-partitioned, keys hashed by murmur2 like the producer's), one
-    produce and one consume later. Inspections and complaints are keyed by USCC, so this is
-    nearly every profile event (0.38 messages per input event in the 2026-12-02 bench).
-    Applied in the scope, it is undone with the event and absorbed with its offset."""
-    if m.role != "profile_events":
-        return False
-    scope = current_scope()
-    partitions = app.riskloop_settings.topics.partitions
-    if scope is None or partition_of(m.key, partitions) != scope.partition:
-        return False
-    from streams.feedback import handle_profile_event  # feedback → alerting → effects
-
-    await handle_profile_event(app, m.value.encode())
-    return True
-
-
-def _topic(app: RiskLoopApp, role: str) -> faust.TopicT:
+def _topic(worker: WorkerContext, role: str) -> faust.TopicT:
     if role.startswith(_DEPARTMENT):
-        return task_topic(app, app.riskloop_settings, role[len(_DEPARTMENT) :])
-    topic: faust.TopicT = getattr(app.riskloop_topics, role)
+        return task_topic(worker.app, worker.settings, role[len(_DEPARTMENT) :])
+    topic: faust.TopicT = getattr(worker.topics, role)
     return topic

@@ -10,6 +10,7 @@ the complaint it scored (``loop/corrections.py``). What a disposal changes and s
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from loop.corrections import Correction
@@ -20,20 +21,26 @@ from streams.drift import report_drift
 from streams.effects import Output
 from streams.handle import PROFILES, FeedbackSlot, context, decide
 from streams.logs import correlation, get_logger
+from streams.rekey import partition_of
+from streams.state import current_scope
 
 if TYPE_CHECKING:
-    from streams.app import RiskLoopApp
+    from streams.worker_context import WorkerContext
 
 log = get_logger(__name__)
 
 
-async def handle_feedback(app: RiskLoopApp, raw: bytes) -> list[Output]:
-    rt = app.riskloop_runtime
+async def handle_feedback(worker: WorkerContext, raw: bytes) -> list[Output]:
+    """A disposed task's feedback on its entity's partition: label the warnings, count the rules'
+    precision, teach the models and correct a complaint's category."""
+    rt = worker.runtime
     case = read_feedback(raw)  # a TaskFeedback, or a whole TaskCase sent before one
-    ctx = context(app)
+    ctx = context(worker)
     with correlation(case.correlation_id, task_id=case.task_id):
-        decision = decide(app, FeedbackSlot(case), case.entity, lambda s: on_feedback(s, case, ctx))
-        learn_correction(app, decision.correction, decision.corrected, case.task_id)
+        decision = decide(
+            worker, FeedbackSlot(case), case.entity, lambda s: on_feedback(s, case, ctx)
+        )
+        learn_correction(worker, decision.correction, decision.corrected, case.task_id)
         if decision.note == "no_warnings":
             log.warning("feedback for an entity without warnings", task_id=case.task_id)
             return []
@@ -48,16 +55,16 @@ async def handle_feedback(app: RiskLoopApp, raw: bytes) -> list[Output]:
             for label in fb.labels:
                 rt.models.learn_label(label.model, label.features, label.label)
                 rt.models.observe_disposition(label.model, label.label)  # drift may demote it
-            await report_drift(app)
+            await report_drift(worker)
         return decision.messages
 
 
 def learn_correction(
-    app: RiskLoopApp, correction: Correction | None, note: str, task_id: str
+    worker: WorkerContext, correction: Correction | None, note: str, task_id: str
 ) -> None:
     """Teach the complaint classifier a category correction's example; count and log what
     became of every correction (``corrected``, ``repeated``, ``not_scored``, ``no_warning``)."""
-    rt = app.riskloop_runtime
+    rt = worker.runtime
     if note == "no_correction":
         return
     rt.metrics.category_corrections.labels(note).inc()
@@ -71,7 +78,37 @@ def learn_correction(
         )  # fmt: skip
 
 
-async def handle_profile_event(app: RiskLoopApp, raw: bytes) -> list[Output]:
+async def handle_profile_event(worker: WorkerContext, raw: bytes) -> list[Output]:
+    """An event of an enterprise's history (一企一档) applied to its profile, on the partition
+    that owns its USCC."""
     event = ProfileEvent.model_validate_json(raw)
-    ctx = context(app)
-    return decide(app, PROFILES, event.uscc, lambda p: apply_profile_event(p, event, ctx)).messages
+    ctx = context(worker)
+    return decide(
+        worker, PROFILES, event.uscc, lambda p: apply_profile_event(p, event, ctx)
+    ).messages
+
+
+async def apply_local_profile_events(
+    worker: WorkerContext, messages: Iterable[Output]
+) -> list[Output]:
+    """``messages`` without the profile events this partition applied itself (the agents'
+    boundary calls it before the effect runner sends the rest: streams/pipeline.py).
+
+    A profile event for a USCC whose partition is the one being handled is applied here, in
+    this event's scope, instead of travelling through ``riskloop.profile-events`` to come back
+    to this very partition: the profile agent would write the same table of the same partition
+    (topics are co-partitioned, keys hashed by murmur2 like the producer's), one produce and
+    one consume later. Inspections and complaints are keyed by USCC, so this is nearly every
+    profile event (0.38 messages per input event in the 2026-12-02 bench). Applied in the
+    scope, it is undone with the event and absorbed with its offset."""
+    return [m for m in messages if not await _applied_here(worker, m)]
+
+
+async def _applied_here(worker: WorkerContext, m: Output) -> bool:
+    if m.role != "profile_events":
+        return False
+    scope = current_scope()
+    if scope is None or partition_of(m.key, worker.settings.topics.partitions) != scope.partition:
+        return False
+    await handle_profile_event(worker, m.value.encode())
+    return True

@@ -2,7 +2,7 @@
 
 Handlers decide through the pure deciders of ``loop/decide/`` (``(state, message, context) ->
 Decision``); :func:`decide` is the only code of the worker's handlers that reads or writes the
-partition store's tables (``app.riskloop_tables``, streams/state.py): it loads the state of
+partition store's tables (``worker.tables``, streams/state.py): it loads the state of
 one key through a :class:`Slot`, calls the decider, stores the new state when the decider
 changed it (a decider that changed nothing returns the state it was given: no changelog
 record) and returns the decision, whose messages the handler returns to the agents' boundary
@@ -32,8 +32,8 @@ from loop.warnings import EntityWarnings
 from schemas.internal import TaskFeedback
 
 if TYPE_CHECKING:
-    from streams.app import RiskLoopApp
     from streams.tables import Tables
+    from streams.worker_context import WorkerContext
 
 S = TypeVar("S")
 D = TypeVar("D", bound=Decision[Any])
@@ -44,9 +44,12 @@ class Slot(Generic[S]):
     """How one kind of state is kept in the tables: read for a key, written back."""
 
     def load(self, tables: Tables, key: str) -> S | None:
+        """The state kept under ``key``, or None when there is none yet."""
         raise NotImplementedError
 
     def store(self, tables: Tables, key: str, new: S, before: S | None) -> None:
+        """Write ``new`` under ``key``; ``before`` (what :meth:`load` gave) lets a slot skip
+        what did not change."""
         raise NotImplementedError
 
 
@@ -58,11 +61,13 @@ class ModelSlot(Slot[M]):
     model: type[M]
 
     def load(self, tables: Tables, key: str) -> M | None:
+        """The value under ``key`` as ``model``, decoded at most once after a restore."""
         view = getattr(tables, self.table)
         value: M | None = view.decoded(key, self.model)
         return value
 
     def store(self, tables: Tables, key: str, new: M, before: M | None) -> None:
+        """Write ``new`` under ``key`` (the table marks it dirty for the checkpoint)."""
         getattr(tables, self.table)[key] = new
 
 
@@ -71,10 +76,12 @@ class VehicleSlot(Slot[VehicleState]):
     fixes, a dict once restored (streams/scoring.py, ``track``)."""
 
     def load(self, tables: Tables, key: str) -> VehicleState | None:
+        """The truck's state, rebuilt from its dict after a restore."""
         raw = tables.vehicles.get(key)
         return VehicleState.from_dict(raw) if raw else None
 
     def store(self, tables: Tables, key: str, new: VehicleState, before: Any) -> None:
+        """Write the truck's state back as the object: it is encoded only at the checkpoint."""
         tables.vehicles[key] = new
 
 
@@ -87,6 +94,7 @@ class FeedbackSlot(Slot[FeedbackState]):
         self.case = case
 
     def load(self, tables: Tables, key: str) -> FeedbackState:
+        """The entity's warnings and the precision counters of the rules this disposal labels."""
         warnings = WARNINGS.load(tables, key)
         zero = {"confirmed": 0, "false_alarm": 0}
         counters = {
@@ -98,6 +106,7 @@ class FeedbackSlot(Slot[FeedbackState]):
     def store(
         self, tables: Tables, key: str, new: FeedbackState, before: FeedbackState | None
     ) -> None:
+        """Write back only what changed: the warnings if replaced, each counter that moved."""
         if new.warnings is not None and (before is None or new.warnings is not before.warnings):
             WARNINGS.store(tables, key, new.warnings, None)
         for rule, counter in new.counters.items():
@@ -111,10 +120,10 @@ PROFILES = ModelSlot("profiles", EntityProfile)
 VEHICLES = VehicleSlot()
 
 
-def decide(app: RiskLoopApp, slot: Slot[S], key: str, decider: Callable[[S | None], D]) -> D:
+def decide(worker: WorkerContext, slot: Slot[S], key: str, decider: Callable[[S | None], D]) -> D:
     """Load ``key``'s state, decide, store the new state if the decider changed it; the
     decision (its messages are for the effect runner: return them to the agents' boundary)."""
-    tables = app.riskloop_tables
+    tables = worker.tables
     before = slot.load(tables, key)
     decision = decider(before)
     if decision.state is not None and decision.state is not before:
@@ -122,30 +131,30 @@ def decide(app: RiskLoopApp, slot: Slot[S], key: str, decider: Callable[[S | Non
     return decision
 
 
-def load(app: RiskLoopApp, slot: Slot[S], key: str) -> S | None:
+def load(worker: WorkerContext, slot: Slot[S], key: str) -> S | None:
     """Read ``key``'s state without deciding (a verdict on a repeat, due times, the API)."""
-    return slot.load(app.riskloop_tables, key)
+    return slot.load(worker.tables, key)
 
 
-def keys(app: RiskLoopApp, table: str) -> list[str]:
+def keys(worker: WorkerContext, table: str) -> list[str]:
     """The keys of ``table`` in the partition being handled (what a tick looks after)."""
-    return list(getattr(app.riskloop_tables, table))
+    return list(getattr(worker.tables, table))
 
 
-def context(app: RiskLoopApp) -> Context:
+def context(worker: WorkerContext) -> Context:
     """The loop's configuration and hot-loaded parts as they are now, and the time."""
-    rt = app.riskloop_runtime
+    rt = worker.runtime
     return Context(
         config=rt.loop, now=rt.clock.now(), routing=rt.routing, silences=rt.silences,
         notify=rt.notify,
     )  # fmt: skip
 
 
-def rule_state(app: RiskLoopApp) -> MutableMapping[str, Any]:
+def rule_state(worker: WorkerContext) -> MutableMapping[str, Any]:
     """The rules' windows, for the rule engine (``rules/``), which keeps them in a mapping."""
-    return app.riskloop_tables.rule_state
+    return worker.tables.rule_state
 
 
-def vehicles(app: RiskLoopApp) -> MutableMapping[str, Any]:
+def vehicles(worker: WorkerContext) -> MutableMapping[str, Any]:
     """Trucks' geo state by ``<fence set>|<plate>``, for ``streams.scoring.track``."""
-    return app.riskloop_tables.vehicles
+    return worker.tables.vehicles

@@ -33,7 +33,8 @@ from mode import SupervisorStrategyT
 from streams.logs import get_logger
 
 if TYPE_CHECKING:
-    from streams.app import RiskLoopApp
+    from streams.metrics import Metrics
+    from streams.worker_context import WorkerContext
 
 log = get_logger(__name__)
 
@@ -55,9 +56,9 @@ class RiskLoopAgent(faust.Agent):
 
     def __init__(self, fun: Any, *, on_error: AgentErrorHandler | None = None, **kw: Any) -> None:
         super().__init__(fun, on_error=counting(on_error), **kw)
-        runtime = getattr(self.app, "riskloop_runtime", None)
-        if runtime is not None:  # exported as 0 from the start: increase() sees the first crash
-            runtime.metrics.agent_crashes.labels(self.name)
+        metrics = _metrics(self.app)
+        if metrics is not None:  # exported as 0 from the start: increase() sees the first crash
+            metrics.agent_crashes.labels(self.name)
 
     def test_context(
         self,
@@ -66,6 +67,8 @@ class RiskLoopAgent(faust.Agent):
         on_error: AgentErrorHandler | None = None,
         **kwargs: Any,
     ) -> AgentTestWrapperT:
+        """Faust's test context, with crashes counted as in a worker (the crash metric is tested
+        through it)."""
         return super().test_context(channel, supervisor_strategy, counting(on_error), **kwargs)
 
 
@@ -83,10 +86,20 @@ def counting(on_error: AgentErrorHandler | None) -> AgentErrorHandler:
     return crashed
 
 
+def _metrics(app: object) -> Metrics | None:
+    """The metrics of an agent's app: Faust makes an agent from its app alone (our ``Agent``
+    class is in the app's conf), so the worker context is found on the app
+    (``RiskLoopApp.worker``, streams/app.py); a plain Faust app has none."""
+    worker: WorkerContext | None = getattr(app, "worker", None)
+    return None if worker is None else worker.runtime.metrics
+
+
 def record_crash(agent: Any, exc: BaseException) -> None:
-    runtime = getattr(agent.app, "riskloop_runtime", None)
-    if runtime is not None:
-        runtime.metrics.agent_crashes.labels(agent.name).inc()
+    """Count and log one actor's crash with its traceback: the supervisor restarts the actor
+    silently otherwise."""
+    metrics = _metrics(agent.app)
+    if metrics is not None:
+        metrics.agent_crashes.labels(agent.name).inc()
     log.error("agent crashed", agent=agent.name, error=repr(exc), exc_info=exc)
 
 
@@ -132,6 +145,8 @@ class BrokerProbe:
     _was_ok: bool = field(default=False, repr=False)
 
     def reachable(self) -> bool:
+        """True if the broker answered within ``stale_after``: one failed probe alone does not make
+        the worker unready."""
         return self.ok_at is not None and self.clock() - self.ok_at < self.stale_after
 
     async def probe(self) -> bool:
@@ -156,6 +171,7 @@ class BrokerProbe:
         return ok
 
     async def run(self) -> None:
+        """Probe every ``interval`` seconds, for as long as the worker runs."""
         while True:
             await self.probe()
             await asyncio.sleep(self.interval)
@@ -170,19 +186,22 @@ class Readiness:
 
     @property
     def ready(self) -> bool:
+        """True when every check passes."""
         return all(self.checks.values())
 
     def body(self) -> dict[str, Any]:
+        """The JSON of ``/ready``: the verdict, each check, and why each failed one failed."""
         return {"ready": self.ready, "checks": self.checks, "reasons": self.reasons}
 
 
-def readiness(app: RiskLoopApp) -> Readiness:
+def readiness(worker: WorkerContext) -> Readiness:
     """The four checks of the module docstring, for ``/ready`` and ``riskloop_worker_ready``."""
+    app = worker.app
     down = agents_down(app) if app.agents else ["(no agents started)"]
-    probe: BrokerProbe | None = getattr(app, "riskloop_broker", None)
+    probe = worker.broker
     checks = {
         "agents": not down,
-        "control": app.riskloop_control.ready.is_set(),
+        "control": worker.control.ready.is_set(),
         "broker": probe is None or probe.reachable(),
         "consuming": bool(app.rebalancing is False and app.consumer is not None),
     }
@@ -195,18 +214,18 @@ def readiness(app: RiskLoopApp) -> Readiness:
     return Readiness(checks, {k: v for k, v in reasons.items() if not checks[k]})
 
 
-def install(app: RiskLoopApp) -> BrokerProbe:
+def install(worker: WorkerContext) -> BrokerProbe:
     """Probe the broker in the background and keep ``riskloop_worker_ready`` equal to what
     ``/ready`` answers."""
-    probe = BrokerProbe(app.riskloop_settings.bootstrap_servers)
-    app.riskloop_broker = probe  # type: ignore[attr-defined]
+    probe = BrokerProbe(worker.settings.bootstrap_servers)
+    worker.broker = probe
 
-    @app.task
+    @worker.app.task
     async def broker_probe() -> None:
         await probe.run()
 
-    @app.timer(BROKER_PROBE_INTERVAL, name="readiness")
+    @worker.app.timer(BROKER_PROBE_INTERVAL, name="readiness")
     async def ready_gauge() -> None:
-        app.riskloop_runtime.metrics.worker_ready.set(1 if readiness(app).ready else 0)
+        worker.runtime.metrics.worker_ready.set(1 if readiness(worker).ready else 0)
 
     return probe

@@ -62,6 +62,8 @@ class HotValues:
         self._drop_weight(self._order.pop(where, None))
 
     def forget_partition(self, partition: int) -> None:
+        """Forget every value of ``partition``: a partition that moves leaves its values behind, and
+        their weight must not hold the budget."""
         for where in [w for w in self._order if w[0] == partition]:
             self.forget(where)
 

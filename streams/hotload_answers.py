@@ -36,10 +36,12 @@ class Answers:
 
     @property
     def refused(self) -> list[dict[str, Any]]:
+        """The answers of the workers that refused the publication (each with its reason)."""
         return [a for a in self.by_worker.values() if a["status"] == "refused"]
 
     @property
     def complete(self) -> bool:
+        """True once every worker live at publication has answered: waiting can stop."""
         return len(self.by_worker) >= self.expected
 
 

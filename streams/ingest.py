@@ -23,7 +23,7 @@ from streams.logs import get_logger
 from streams.state import retrying
 
 if TYPE_CHECKING:
-    from streams.app import RiskLoopApp
+    from streams.worker_context import WorkerContext
 
 log = get_logger(__name__)
 
@@ -32,9 +32,9 @@ _ACCEPTED: weakref.WeakSet[Message] = weakref.WeakSet()
 with the message), so a later stage's dead letter of one is not counted as a refusal too."""
 
 
-async def ingest(app: RiskLoopApp, source: str, event: faust.EventT) -> SourceRecord | None:
+async def ingest(worker: WorkerContext, source: str, event: faust.EventT) -> SourceRecord | None:
     """The validated, normalised record, or None when it was dead-lettered or a duplicate."""
-    rt = app.riskloop_runtime
+    rt = worker.runtime
     m = rt.metrics
     counting = not retrying()  # a retry after a full disk was counted the first time
     if counting:
@@ -46,12 +46,12 @@ async def ingest(app: RiskLoopApp, source: str, event: faust.EventT) -> SourceRe
             source, raw, limits=rt.limits, now=rt.clock.now(), catalogue=rt.catalogue
         )
     except ValidationFailed as exc:
-        await send_dead_letter(app, source, event, exc, counted=counting)
+        await send_dead_letter(worker, source, event, exc, counted=counting)
         return None
     when = record.event_time.timestamp()
     rt.event_watermark = max(rt.event_watermark, when)
     rt.event_clocks.observe(source, msg.partition, when, rt.clock.now().timestamp())
-    if app.riskloop_dedup.seen(f"{source}:{record.event_id}", when):
+    if worker.dedup.seen(f"{source}:{record.event_id}", when):
         if counting:
             m.events_duplicate.labels(source).inc()
         return None
@@ -62,7 +62,7 @@ async def ingest(app: RiskLoopApp, source: str, event: faust.EventT) -> SourceRe
 
 
 async def send_dead_letter(
-    app: RiskLoopApp, source: str, event: faust.EventT, exc: Exception, *, counted: bool = True
+    worker: WorkerContext, source: str, event: faust.EventT, exc: Exception, *, counted: bool = True
 ) -> None:
     """Publish the rejected bytes with reason, field and where they came from.
 
@@ -70,7 +70,7 @@ async def send_dead_letter(
     boundary, streams/pipeline.py): it is in ``accepted`` already, and counted in
     ``riskloop_event_failures_total``, so ``in = accepted + dead-lettered + duplicates`` stays
     exact."""
-    rt = app.riskloop_runtime
+    rt = worker.runtime
     msg = event.message
     reason = (
         exc.reason
@@ -86,7 +86,7 @@ async def send_dead_letter(
     )  # fmt: skip
     if counted and msg not in _ACCEPTED:  # else accepted at the door: the refusing stage
         rt.metrics.events_deadlettered.labels(source, reason).inc()
-    await run(app, [output("deadletter", msg.topic, record)])
+    await run(worker, [output("deadletter", msg.topic, record)])
     log.warning(
         "dead-lettered", source=source, reason=reason, field=record.field, offset=msg.offset
     )

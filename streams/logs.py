@@ -72,6 +72,8 @@ class RepeatFilter(logging.Filter):
         return any(name == p or name.startswith(f"{p}.") for p in self.prefixes)
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """False for a repeat of a limited logger's line inside ``interval``; the first line after
+        it carries ``suppressed``. Lines of other loggers always pass."""
         if not self._limited(record.name):
             return True
         key = (record.name, record.levelno, record.getMessage())
@@ -143,6 +145,8 @@ def configure(settings: Settings, *, stream: Any = None) -> None:
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
+    """A structlog logger for ``name``: every module logs through it, so :func:`configure`
+    decides format and level for all of them in one place."""
     return structlog.stdlib.get_logger(name)
 
 

@@ -9,6 +9,7 @@ metrics are asserted, not eyeballed. Label sets are fixed here so dashboards and
 from __future__ import annotations
 
 from collections.abc import Collection
+from functools import partial
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
 
@@ -22,251 +23,202 @@ class Metrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         r = self.registry = registry or CollectorRegistry()
-        p = PREFIX
+        # Every metric is named ``riskloop_<name>`` and lives in this object's own registry.
+        counter = partial(Counter, namespace=PREFIX, registry=r)
+        gauge = partial(Gauge, namespace=PREFIX, registry=r)
+        histogram = partial(Histogram, namespace=PREFIX, registry=r)
+        info = partial(Info, namespace=PREFIX, registry=r)
         # ingest
-        self.events_in = Counter(
-            f"{p}_events_in", "Records read from a source topic", ["source"], registry=r
+        self.events_in = counter("events_in", "Records read from a source topic", ["source"])
+        self.events_accepted = counter(
+            "events_accepted", "Records that passed validation", ["source"]
         )
-        self.events_accepted = Counter(
-            f"{p}_events_accepted", "Records that passed validation", ["source"], registry=r
-        )
-        self.events_deadlettered = Counter(
-            f"{p}_events_deadlettered",
+        self.events_deadlettered = counter(
+            "events_deadlettered",
             "Records refused at ingest, sent to the dead-letter topic (a record accepted there and "
             "refused by a later stage is counted by that stage, e.g. dispositions_rejected)",
             ["source", "reason"],
-            registry=r,
         )
-        self.events_duplicate = Counter(
-            f"{p}_events_duplicate", "Re-sent records counted once", ["source"], registry=r
+        self.events_duplicate = counter(
+            "events_duplicate", "Re-sent records counted once", ["source"]
         )
-        self.redelivered = Counter(
-            f"{p}_redelivered_skipped",
+        self.redelivered = counter(
+            "redelivered_skipped",
             "Redelivered events skipped because their partition had absorbed them already: "
             "their state was checkpointed, their outputs sent (streams/checkpoint.py)",
             ["topic"],
-            registry=r,
         )
-        self.checkpoint_records = Counter(
-            f"{p}_checkpoint_records",
+        self.checkpoint_records = counter(
+            "checkpoint_records",
             "State records written to the changelog by checkpoints (one per changed key)",
-            registry=r,
         )
-        self.checkpoint_bytes = Counter(
-            f"{p}_checkpoint_bytes", "Bytes of state written by checkpoints", registry=r
-        )
-        self.checkpoint_seconds = Histogram(
-            f"{p}_checkpoint_seconds",
+        self.checkpoint_bytes = counter("checkpoint_bytes", "Bytes of state written by checkpoints")
+        self.checkpoint_seconds = histogram(
+            "checkpoint_seconds",
             "Time a checkpoint took: quiesce, flush outputs and sinks, write the changelog",
             buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
-            registry=r,
         )
-        self.checkpoint_failures = Counter(
-            f"{p}_checkpoint_failures",
+        self.checkpoint_failures = counter(
+            "checkpoint_failures",
             "Checkpoints whose changelog write failed: offsets not committed, retried",
-            registry=r,
         )
-        self.restore_failures = Counter(
-            f"{p}_restore_failures",
+        self.restore_failures = counter(
+            "restore_failures",
             "Failed attempts to read a partition's state back from its changelog (retried)",
-            registry=r,
         )
-        self.event_failures = Counter(
-            f"{p}_event_failures",
+        self.event_failures = counter(
+            "event_failures",
             "Events whose handling raised: undone and dead-lettered with the exception's class",
             ["topic", "error"],
-            registry=r,
         )
-        self.storage_stalled = Gauge(
-            f"{p}_storage_stalled",
+        self.storage_stalled = gauge(
+            "storage_stalled",
             "1 while an agent waits for local storage (disk full): its partition is paused",
             ["agent"],
-            registry=r,
         )
-        self.latency = Histogram(
-            f"{p}_processing_latency_seconds",
+        self.latency = histogram(
+            "processing_latency_seconds",
             "Seconds from event time (stage=event) or ingest (stage=ingest) to the warning",
             ["source", "stage"],
             buckets=_LATENCY_BUCKETS,
-            registry=r,
         )
         # rules and models
-        self.rule_hits = Counter(
-            f"{p}_rule_hits", "Rule hits", ["pack", "rule", "mode"], registry=r
-        )
-        self.rule_errors = Counter(
-            f"{p}_rule_errors", "Events a rule could not evaluate", ["rule"], registry=r
-        )
-        self.rule_tripped = Counter(
-            f"{p}_rule_tripped",
+        self.rule_hits = counter("rule_hits", "Rule hits", ["pack", "rule", "mode"])
+        self.rule_errors = counter("rule_errors", "Events a rule could not evaluate", ["rule"])
+        self.rule_tripped = counter(
+            "rule_tripped",
             "Rules the engine's circuit breaker disabled for running over their time budget",
             ["rule"],
-            registry=r,
         )
-        self.category_corrections = Counter(
-            f"{p}_category_corrections",
+        self.category_corrections = counter(
+            "category_corrections",
             "Category corrections of complaints on dispositions, by what became of them "
             "(corrected: the classifier learnt it; repeated, not_scored, no_warning: nothing)",
             ["outcome"],
-            registry=r,
         )
-        self.rule_dispositions = Counter(
-            f"{p}_rule_dispositions",
+        self.rule_dispositions = counter(
+            "rule_dispositions",
             "Dispositions of warnings raised by a rule",
             ["rule", "result"],
-            registry=r,
         )
-        self.model_scores = Histogram(
-            f"{p}_model_score",
+        self.model_scores = histogram(
+            "model_score",
             "Model scores",
             ["model"],
             buckets=(0.1, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0),
-            registry=r,
         )
-        self.model_alerts = Counter(
-            f"{p}_model_alerts", "Events a model flagged", ["model", "mode"], registry=r
-        )
-        self.model_drift = Counter(
-            f"{p}_model_drift", "Drift detections", ["model", "signal"], registry=r
-        )
-        self.geo_dropped = Counter(
-            f"{p}_geo_dropped_fixes", "GPS fixes dropped", ["reason"], registry=r
-        )
-        self.geo_detections = Counter(
-            f"{p}_geo_detections", "Truck detections", ["kind"], registry=r
-        )
+        self.model_alerts = counter("model_alerts", "Events a model flagged", ["model", "mode"])
+        self.model_drift = counter("model_drift", "Drift detections", ["model", "signal"])
+        self.geo_dropped = counter("geo_dropped_fixes", "GPS fixes dropped", ["reason"])
+        self.geo_detections = counter("geo_detections", "Truck detections", ["kind"])
         # the loop
-        self.warnings = Counter(
-            f"{p}_warnings",
+        self.warnings = counter(
+            "warnings",
             "Warning changes published",
             ["level", "source", "state", "region"],
-            registry=r,
         )
-        self.tasks_created = Counter(
-            f"{p}_tasks_created", "Verification tasks created", ["department", "level"], registry=r
+        self.tasks_created = counter(
+            "tasks_created", "Verification tasks created", ["department", "level"]
         )
-        self.tasks_open = Gauge(f"{p}_tasks_open", "Open tasks", ["department"], registry=r)
-        self.tasks_overdue = Gauge(
-            f"{p}_tasks_overdue",
+        self.tasks_open = gauge("tasks_open", "Open tasks", ["department"])
+        self.tasks_overdue = gauge(
+            "tasks_overdue",
             "Open tasks past the deadline they race (loop.supervision.overdue)",
             ["department"],
-            registry=r,
         )
-        self.task_transitions = Counter(
-            f"{p}_task_transitions",
+        self.task_transitions = counter(
+            "task_transitions",
             "Task state transitions",
             ["department", "to_state"],
-            registry=r,
         )
-        self.dispositions_rejected = Counter(
-            f"{p}_dispositions_rejected",
+        self.dispositions_rejected = counter(
+            "dispositions_rejected",
             "Dispositions rejected to deadletter",
             ["reason"],
-            registry=r,
         )
-        self.time_to_sign = Histogram(
-            f"{p}_time_to_sign_seconds",
+        self.time_to_sign = histogram(
+            "time_to_sign_seconds",
             "Seconds from dispatch to sign-for",
             ["department"],
             buckets=_DURATION_BUCKETS,
-            registry=r,
         )
-        self.time_to_dispose = Histogram(
-            f"{p}_time_to_dispose_seconds",
+        self.time_to_dispose = histogram(
+            "time_to_dispose_seconds",
             "Seconds from dispatch to disposal",
             ["department"],
             buckets=_DURATION_BUCKETS,
-            registry=r,
         )
-        self.supervision = Counter(
-            f"{p}_supervision_events", "催办/督办/通报 raised", ["kind", "department"], registry=r
+        self.supervision = counter(
+            "supervision_events", "催办/督办/通报 raised", ["kind", "department"]
         )
-        self.task_errors = Counter(
-            f"{p}_task_errors",
+        self.task_errors = counter(
+            "task_errors",
             "Task commands or one task's supervision that failed and were skipped (the rest of "
             "the partition goes on); stage=open|supervise, error=exception class",
             ["stage", "error"],
-            registry=r,
         )
-        self.deadlines_recounted = Counter(
-            f"{p}_deadlines_recounted",
+        self.deadlines_recounted = counter(
+            "deadlines_recounted",
             "Open tasks whose provisional deadlines were recounted when their year's calendar "
             "arrived",
             ["department"],
-            registry=r,
         )
-        self.calendar_days_left = Gauge(
-            f"{p}_calendar_official_days_left",
+        self.calendar_days_left = gauge(
+            "calendar_official_days_left",
             "Days from the worker's clock to the end of the official (notice or package) "
             "working-day calendar; 0 when this year is already provisional",
-            registry=r,
         )
         # hot loading
-        self.hotloads = Counter(
-            f"{p}_hotloads", "Hot-load attempts", ["kind", "status"], registry=r
-        )
-        self.control_refused = Counter(
-            f"{p}_control_refused",
+        self.hotloads = counter("hotloads", "Hot-load attempts", ["kind", "status"])
+        self.control_refused = counter(
+            "control_refused",
             "Control records refused before reading because their signature did not verify "
             "or it was signed before the latest accepted record of its name "
             "(reason: unsigned, malformed, unknown_key, bad_signature, replayed)",
             ["topic", "reason"],
-            registry=r,
         )
-        self.active_version = Info(
-            f"{p}_active",
+        self.active_version = info(
+            "active",
             "Active versions of packs, models, fence sets",
             ["kind", "name"],
-            registry=r,
         )
         # plumbing
-        self.consumer_lag = Gauge(
-            f"{p}_consumer_lag", "Messages behind the end", ["topic", "partition"], registry=r
-        )
+        self.consumer_lag = gauge("consumer_lag", "Messages behind the end", ["topic", "partition"])
         # notifications (streams/notify.py): per receiver, as named in notify_config
-        self.notify_sent = Counter(
-            f"{p}_notify_sent", "Notifications delivered to a receiver", ["receiver"], registry=r
+        self.notify_sent = counter(
+            "notify_sent", "Notifications delivered to a receiver", ["receiver"]
         )
-        self.notify_failed = Counter(
-            f"{p}_notify_failed",
+        self.notify_failed = counter(
+            "notify_failed",
             "Notifications a receiver did not take (each failed attempt; retried with backoff)",
             ["receiver"],
-            registry=r,
         )
-        self.notify_backlog = Gauge(
-            f"{p}_notify_backlog",
+        self.notify_backlog = gauge(
+            "notify_backlog",
             "Notifications queued for a receiver and not yet delivered",
             ["receiver"],
-            registry=r,
         )
-        self.sink_backlog = Gauge(
-            f"{p}_sink_backlog", "Records a sink holds, not yet written", ["sink"], registry=r
-        )
-        self.sink_retries = Counter(
-            f"{p}_sink_retries", "Failed sink flushes retried", ["sink"], registry=r
-        )
-        self.sink_rejected = Counter(
-            f"{p}_sink_rejected",
+        self.sink_backlog = gauge("sink_backlog", "Records a sink holds, not yet written", ["sink"])
+        self.sink_retries = counter("sink_retries", "Failed sink flushes retried", ["sink"])
+        self.sink_rejected = counter(
+            "sink_rejected",
             "Records the target refused for good, set aside (SQL: rejected_records) so the rest"
             " of their batch is written",
             ["sink", "kind"],
-            registry=r,
         )
-        self.store_rebuilt = Counter(
-            f"{p}_store_rebuilt",
+        self.store_rebuilt = counter(
+            "store_rebuilt",
             "Local stores found corrupt at start, moved aside (<file>.corrupt-<time>) and "
             "started empty; store=outbox: the SQL/Redis sinks' journal (sinks/outbox.py)",
             ["store"],
-            registry=r,
         )
-        self.worker_ready = Gauge(
-            f"{p}_worker_ready",
+        self.worker_ready = gauge(
+            "worker_ready",
             "1 when /ready says ready: every agent running, control topics read, broker "
             "reachable, not rebalancing (streams/health.py)",
-            registry=r,
         )
-        self.agent_crashes = Counter(
-            f"{p}_agent_crashes", "Agent actors that died of an exception", ["agent"], registry=r
+        self.agent_crashes = counter(
+            "agent_crashes", "Agent actors that died of an exception", ["agent"]
         )
 
     def exposition(self, names: Collection[str] = ()) -> bytes:

@@ -92,7 +92,7 @@ def unpack(data: bytes) -> bytes:
     return inflate(data[len(PACKED) :], MAX_UNPACKED, "packed model snapshot")
 
 
-def chunk_key(name: str, index: int) -> bytes:
+def _chunk_key(name: str, index: int) -> bytes:
     return f"~model/{name}/{index}".encode()
 
 
@@ -119,7 +119,7 @@ def snapshot_records(
         blob = pack(whole)
         pieces = [blob[i : i + CHUNK] for i in range(0, len(blob), CHUNK)] or [b""]
         counts[name] = len(pieces)
-        out.extend((chunk_key(name, i), piece) for i, piece in enumerate(pieces))
+        out.extend((_chunk_key(name, i), piece) for i, piece in enumerate(pieces))
     out.append((INDEX, orjson.dumps(counts)))
     return out
 
@@ -155,7 +155,7 @@ def snapshot_blobs(records: Mapping[bytes, bytes | None]) -> dict[str, bytes]:
         return {}
     out: dict[str, bytes] = {}
     for name, count in index.items():
-        pieces = [records.get(chunk_key(name, i)) for i in range(count)]
+        pieces = [records.get(_chunk_key(name, i)) for i in range(count)]
         if any(p is None for p in pieces):
             log.warning("model snapshot incomplete; that model starts fresh", model=name)
             continue
@@ -198,6 +198,8 @@ class PartitionModels:
 
     @property
     def registry(self) -> Any:
+        """The template's model registry: the models this worker has and their versions, which
+        every partition's copy follows."""
         return self.loose.registry
 
     # -- hot-loading ---------------------------------------------------------------------
@@ -214,28 +216,38 @@ class PartitionModels:
                          model=pub.name, reason=str(exc))  # fmt: skip
 
     def versions(self) -> dict[str, str]:
+        """Model → active version as the control plane applied it (alike on every partition)."""
         return self.loose.versions()
 
     # -- events --------------------------------------------------------------------------
     def process(self, source: str, record: Any, *, learn: bool = True) -> Iterator[ModelScore]:
+        """Score ``record`` with the current partition's models (and teach them unless ``learn``
+        is off): what a model learns stays on the partition that saw the event."""
         return self._here().process(source, record, learn=learn)
 
     def learn_label(self, name: str, features: dict[str, float], confirmed: bool) -> None:
+        """Teach a disposition's label to the current partition's model ``name``."""
         self._here().learn_label(name, features, confirmed)
 
     def learn_example(self, name: str, record: Any) -> bool:
+        """Teach a corrected example to the current partition's model ``name``; False if it is not
+        live there."""
         return self._here().learn_example(name, record)
 
     def observe_disposition(self, name: str, confirmed: bool) -> DriftEvent | None:
+        """Feed a disposition to the drift watch of the current partition's model ``name``."""
         return self._here().observe_disposition(name, confirmed)
 
     def pop_drift_events(self) -> list[DriftEvent]:
+        """Drift events since the last call, of the template and of every partition built here: a
+        demotion on any partition is reported."""
         events = self.loose.pop_drift_events()
         for _, state in self._built():
             events.extend(state.models.pop_drift_events())
         return events
 
     def shadow_stats(self, name: str) -> dict[str, Any]:
+        """The shadow candidate's counts on this event's partition (the template's outside one)."""
         return self._here().shadow_stats(name)
 
     def _here(self) -> WorkerModels:

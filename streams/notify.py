@@ -32,8 +32,8 @@ from sinks.sql import SqlStore
 from streams.logs import get_logger
 
 if TYPE_CHECKING:
-    from streams.app import RiskLoopApp
     from streams.runtime import Runtime
+    from streams.worker_context import WorkerContext
 
 log = get_logger(__name__)
 
@@ -120,6 +120,8 @@ class NotificationSender:
             self.rt.metrics.notify_backlog.labels(name).set(backlog.get(name, 0))
 
     async def close(self) -> None:
+        """Stop: cancel the sends in flight (each is retried after its lease, so none is lost) and
+        close every sender's connections."""
         for task in list(self.busy.values()):  # a cancelled send is retried after its lease
             task.cancel()
         await asyncio.gather(*self.busy.values(), return_exceptions=True)
@@ -127,15 +129,15 @@ class NotificationSender:
             await sender.close()
 
 
-async def run_sender(app: RiskLoopApp) -> None:
+async def run_sender(worker: WorkerContext) -> None:
     """The worker's sender task: a pass every ``notify_poll_interval`` s until cancelled.
 
     A store that is away (or not migrated yet: the SQL sink migrates on its first write) is
     waited out with backoff; it never ends the task."""
-    rt = app.riskloop_runtime
+    rt = worker.runtime
     if rt.notify is None:
         return
-    settings = app.riskloop_settings
+    settings = worker.settings
     store = SqlStore.from_settings(settings)
     sender = NotificationSender(rt, NotificationQueue(store, rt.worker_id), senders(rt.notify))
     pause = Backoff(initial=settings.notify_poll_interval, maximum=30.0)

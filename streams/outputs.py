@@ -60,7 +60,7 @@ class Outputs:
         self._metrics.storage_stalled.labels("outputs").set(0)
         self._started.set()
 
-    async def drain(self, timeout: float) -> bool:
+    async def drain(self, timeout: float) -> bool:  # noqa: ASYNC109 (waits, never cancels)
         """Write what the sinks hold, waiting at most ``timeout`` s; True if they are empty.
 
         Called before each offset commit (streams/consumer.py): rows reach SQL and Redis before
@@ -87,6 +87,7 @@ class Outputs:
         return complete and not (self.sql.backlog or self.redis.backlog)
 
     async def stop(self) -> None:
+        """Stop both sinks; what they still hold stays in their outboxes for the next start."""
         await self.sql.stop()
         await self.redis.stop()
 

@@ -93,8 +93,8 @@ def unpack(data: bytes) -> bytes:
 
 
 def inflate(data: bytes, limit: int, what: str) -> bytes:
-    """zlib ``data`` inflated, at most ``limit`` bytes of it; ``ValueError`` naming ``what``
-    for bytes that do not inflate, are cut short, or would inflate beyond ``limit``."""
+    """The zlib stream ``data`` inflated, at most ``limit`` bytes of it; ``ValueError`` naming
+    ``what`` for bytes that do not inflate, are cut short, or would inflate beyond ``limit``."""
     inflater = zlib.decompressobj()
     try:
         out = inflater.decompress(data, limit)

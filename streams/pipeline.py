@@ -25,7 +25,7 @@ from streams.alerting import raise_warnings
 from streams.backfill import is_backfill
 from streams.consumer import read_positions
 from streams.effects import Output, run
-from streams.feedback import handle_feedback, handle_profile_event
+from streams.feedback import apply_local_profile_events, handle_feedback, handle_profile_event
 from streams.handle import rule_state, vehicles
 from streams.ingest import ingest, send_dead_letter
 from streams.logs import correlation, get_logger
@@ -35,77 +35,82 @@ from streams.tasks import handle_command, handle_disposition
 from streams.timers import WALL_TICK, tick_message, tick_partition
 
 if TYPE_CHECKING:
-    from streams.app import RiskLoopApp
+    from streams.worker_context import WorkerContext
 
 log = get_logger(__name__)
 
 
-def register(app: RiskLoopApp) -> None:
-    """Register every agent and timer on ``app``."""
-    for source, topic in app.riskloop_topics.sources().items():
-        _source_agent(app, source, topic)
-    topics = app.riskloop_topics
+def register(worker: WorkerContext) -> None:
+    """Register every agent and timer on the worker's Faust app."""
+    for source, topic in worker.topics.sources().items():
+        _source_agent(worker, source, topic)
+    topics = worker.topics
     commands = topics.task_commands.get_topic_name()
 
     async def task_message(event: faust.EventT) -> list[Output]:
         if event.message.topic == commands:
-            return await handle_command(app, event)
-        return await handle_disposition(app, event)
+            return await handle_command(worker, event)
+        return await handle_disposition(worker, event)
 
-    @app.agent(app.topic(commands, topics.dispositions.get_topic_name(),
+    @worker.app.agent(worker.app.topic(commands, topics.dispositions.get_topic_name(),
                          key_type=bytes, value_type=bytes, value_serializer="raw", key_serializer="raw"),
                name="tasks")  # fmt: skip
     async def tasks(stream: faust.StreamT[bytes]) -> None:
-        await each_event(app, "tasks", stream, task_message)
+        await each_event(worker, "tasks", stream, task_message)
 
-    @app.agent(topics.feedback, name="feedback")
+    @worker.app.agent(topics.feedback, name="feedback")
     async def feedback(stream: faust.StreamT[bytes]) -> None:
-        await each_event(app, "feedback", stream, lambda e: handle_feedback(app, _bytes(e)))
+        await each_event(worker, "feedback", stream, lambda e: handle_feedback(worker, _bytes(e)))
 
-    @app.agent(topics.profile_events, name="profiles")
+    @worker.app.agent(topics.profile_events, name="profiles")
     async def profiles(stream: faust.StreamT[bytes]) -> None:
-        await each_event(app, "profiles", stream, lambda e: handle_profile_event(app, _bytes(e)))
-
-    @app.agent(topics.rekeyed, name="rekeyed")
-    async def rekeyed(stream: faust.StreamT[bytes]) -> None:
-        await each_event(app, "rekeyed", stream, lambda e: handle_rekeyed(app, e))
-
-    @app.agent(topics.ticks, name="ticks")
-    async def ticks(stream: faust.StreamT[bytes]) -> None:
         await each_event(
-            app, "ticks", stream, lambda e: tick_partition(app, e.message.partition, _bytes(e))
+            worker, "profiles", stream, lambda e: handle_profile_event(worker, _bytes(e))
         )
 
-    @app.timer(10.0, name="lag")
+    @worker.app.agent(topics.rekeyed, name="rekeyed")
+    async def rekeyed(stream: faust.StreamT[bytes]) -> None:
+        await each_event(worker, "rekeyed", stream, lambda e: handle_rekeyed(worker, e))
+
+    @worker.app.agent(topics.ticks, name="ticks")
+    async def ticks(stream: faust.StreamT[bytes]) -> None:
+        await each_event(
+            worker,
+            "ticks",
+            stream,
+            lambda e: tick_partition(worker, e.message.partition, _bytes(e)),
+        )
+
+    @worker.app.timer(10.0, name="lag")
     async def lag() -> None:
-        measure_lag(app)
+        measure_lag(worker)
 
-    @app.timer(app.riskloop_settings.timer_interval, on_leader=True, name="clock")
+    @worker.app.timer(worker.settings.timer_interval, on_leader=True, name="clock")
     async def clock() -> None:
-        n = app.riskloop_settings.topics.partitions
-        await run(app, [tick_message(WALL_TICK, partition) for partition in range(n)])
+        n = worker.settings.topics.partitions
+        await run(worker, [tick_message(WALL_TICK, partition) for partition in range(n)])
 
 
-async def handle_rekeyed(app: RiskLoopApp, event: faust.EventT) -> list[Output]:
+async def handle_rekeyed(worker: WorkerContext, event: faust.EventT) -> list[Output]:
     """The rules an event was re-keyed for, on its entity's partition (streams/rekey.py)."""
-    rt = app.riskloop_runtime
+    rt = worker.runtime
     ev = RekeyedEvent.model_validate_json(_bytes(event))
     at = ev.event.get("event_time")
     when = datetime.fromisoformat(at).timestamp() if isinstance(at, str) else None
     # the same source event re-keyed again (its handler retried, or redone after a crash
     # before its checkpoint) must not count twice in the entity's windows
-    if when is not None and app.riskloop_dedup.seen(f"rekeyed:{ev.origin}:{ev.entity}", when):
+    if when is not None and worker.dedup.seen(f"rekeyed:{ev.origin}:{ev.entity}", when):
         rt.metrics.redelivered.labels(event.message.topic).inc()
         return []
     if when is not None:  # this partition has now seen the source's time (absence rules)
         clock = "trucks" if ev.source == "truck_detections" else ev.source
         rt.event_clocks.observe(clock, event.message.partition, when, rt.clock.now().timestamp())
     with correlation(str(ev.event.get("event_id", "")), source=ev.source):
-        hits = rekeyed_hits(rt, ev, rule_state(app))
+        hits = rekeyed_hits(rt, ev, rule_state(worker))
         if not hits:
             return []
         _, outputs = await raise_warnings(
-            app, Scored(hits=hits), historical=ev.historical,
+            worker, Scored(hits=hits), historical=ev.historical,
             subject=subject_of(ev.source, ev.event),
         )  # fmt: skip
         return outputs
@@ -116,7 +121,7 @@ def _bytes(event: faust.EventT) -> bytes:
 
 
 async def each_event(
-    app: RiskLoopApp,
+    worker: WorkerContext,
     agent: str,
     stream: faust.StreamT[bytes],
     handle: Callable[[faust.EventT], Awaitable[list[Output]]],
@@ -126,30 +131,30 @@ async def each_event(
     raises is undone and ends as a dead letter with the exception's class, and the partition
     goes on — except local storage that is full, which pauses the partition and retries until
     there is room (nothing is acked that is not stored)."""
-    checkpoint = app.riskloop_checkpoint
-    metrics = app.riskloop_runtime.metrics
+    checkpoint = worker.checkpoint
+    metrics = worker.runtime.metrics
     async for event in stream.events():
         msg = event.message
         async with checkpoint.event(f"{msg.topic}:{msg.partition}", msg.partition, msg.offset) as fresh:  # fmt: skip
             if not fresh:
                 metrics.redelivered.labels(msg.topic).inc()
                 continue
-            await _handle_once(app, agent, event, handle)
+            await _handle_once(worker, agent, event, handle)
 
 
 async def _handle_once(
-    app: RiskLoopApp,
+    worker: WorkerContext,
     agent: str,
     event: faust.EventT,
     handle: Callable[[faust.EventT], Awaitable[list[Output]]],
 ) -> None:
-    metrics = app.riskloop_runtime.metrics
+    metrics = worker.runtime.metrics
     delay = 0.5
     while True:
         try:
-            await run(app, await handle(event))
+            await run(worker, await apply_local_profile_events(worker, await handle(event)))
         except Exception as exc:
-            app.riskloop_checkpoint.undo()
+            worker.checkpoint.undo()
             if storage_full(exc):
                 scope = current_scope()
                 if scope is not None:
@@ -161,7 +166,7 @@ async def _handle_once(
                 delay = min(delay * 2, 30.0)
                 continue
             metrics.storage_stalled.labels(agent).set(0)
-            await _failed(app, agent, event, exc)
+            await _failed(worker, agent, event, exc)
             return
         if delay > 0.5:
             metrics.storage_stalled.labels(agent).set(0)
@@ -169,10 +174,10 @@ async def _handle_once(
         return
 
 
-async def _failed(app: RiskLoopApp, agent: str, event: faust.EventT, exc: Exception) -> None:
+async def _failed(worker: WorkerContext, agent: str, event: faust.EventT, exc: Exception) -> None:
     """One event raised: log it with its traceback, count it, dead-letter it."""
     msg = event.message
-    app.riskloop_runtime.metrics.event_failures.labels(msg.topic, type(exc).__name__).inc()
+    worker.runtime.metrics.event_failures.labels(msg.topic, type(exc).__name__).inc()
     log.error(
         "event failed; undone and dead-lettered", agent=agent, topic=msg.topic,
         partition=msg.partition, offset=msg.offset, error=type(exc).__name__, exc_info=exc,
@@ -182,35 +187,35 @@ async def _failed(app: RiskLoopApp, agent: str, event: faust.EventT, exc: Except
     text = f"{type(exc).__name__}: {exc}".splitlines()[0][:500] if str(exc) else type(exc).__name__
     try:
         await send_dead_letter(
-            app, agent, event, ValidationFailed("internal_error", text), counted=False
+            worker, agent, event, ValidationFailed("internal_error", text), counted=False
         )
     except Exception:  # the dead-letter topic itself failed: logged above, go on
         log.exception("dead letter could not be sent", topic=msg.topic, offset=msg.offset)
 
 
 def source_handler(
-    app: RiskLoopApp, source: str
+    worker: WorkerContext, source: str
 ) -> Callable[[faust.EventT], Awaitable[list[Output]]]:
     """What a source agent does with one event: ingest → score → warnings (and the re-keyed
     copies and profile events). Apart from the agent's loop, so one event can be handled
     directly, without a stream (as the in-process CPU measurements of bench/RESULTS.md,
     2026-12-03, did)."""
-    rt = app.riskloop_runtime
-    partitions = app.riskloop_settings.topics.partitions
+    rt = worker.runtime
+    partitions = worker.settings.topics.partitions
 
     async def handle(event: faust.EventT) -> list[Output]:
-        record = await ingest(app, source, event)
+        record = await ingest(worker, source, event)
         if record is None:
             return []
         event_id = record.event_id
         msg = event.message
         where = Where(msg.partition, partitions, f"{msg.topic}:{msg.partition}:{msg.offset}")
         with correlation(event_id, source=source):
-            scored = score(rt, source, record, rule_state(app), vehicles(app), where)
+            scored = score(rt, source, record, rule_state(worker), vehicles(worker), where)
             backfill = is_backfill(msg.headers)
             subject = subject_of(source, record, scored.scores)
             alerts, outputs = await raise_warnings(
-                app, scored, historical=backfill, subject=subject
+                worker, scored, historical=backfill, subject=subject
             )
             if backfill:  # the entity's partition must know it too
                 where.rekeyed[:] = [
@@ -222,29 +227,29 @@ def source_handler(
             if (profile := source_profile_event(source, record, subject)) is not None:
                 outputs.append(profile_message(profile))
             if alerts:
-                _observe_latency(app, source, record)
+                _observe_latency(worker, source, record)
             return outputs
 
     return handle
 
 
-def _source_agent(app: RiskLoopApp, source: str, topic: faust.TopicT) -> None:
-    rt = app.riskloop_runtime
-    handle = source_handler(app, source)
+def _source_agent(worker: WorkerContext, source: str, topic: faust.TopicT) -> None:
+    rt = worker.runtime
+    handle = source_handler(worker, source)
 
     async def agent(stream: faust.StreamT[bytes]) -> None:
-        await app.riskloop_control.ready.wait()  # score nothing with a stale pack after a restart
+        await worker.control.ready.wait()  # score nothing with a stale pack after a restart
         rt.metrics.worker_ready.set(1)
-        await each_event(app, source, stream, handle)
+        await each_event(worker, source, stream, handle)
 
     agent.__name__ = source
-    app.agent(topic, name=source)(agent)
+    worker.app.agent(topic, name=source)(agent)
 
 
-def measure_lag(app: RiskLoopApp) -> None:
+def measure_lag(worker: WorkerContext) -> None:
     """Consumer lag per assigned topic-partition (high watermark minus what we have read)."""
-    consumer = app.consumer
-    gauge = app.riskloop_runtime.metrics.consumer_lag
+    consumer = worker.app.consumer
+    gauge = worker.runtime.metrics.consumer_lag
     read = read_positions(consumer)
     for tp in consumer.assignment():
         if tp.topic.endswith("-changelog") or "__assignor__" in tp.topic:
@@ -260,8 +265,8 @@ def measure_lag(app: RiskLoopApp) -> None:
         gauge.labels(tp.topic, str(tp.partition)).set(behind)
 
 
-def _observe_latency(app: RiskLoopApp, source: str, record: object) -> None:
-    rt = app.riskloop_runtime
+def _observe_latency(worker: WorkerContext, source: str, record: object) -> None:
+    rt = worker.runtime
     now = rt.clock.now()
     at = getattr(record, "event_time", None)
     if at is not None:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from confluent_kafka import Consumer, Message, TopicPartition
+from pydantic import BaseModel
 
 from config.settings import PROJECT_ROOT, Settings
 from loop.calendar import WorkingCalendar, YearCalendar, parse_year, shipped_calendar
@@ -24,7 +26,7 @@ from schemas.errors import ConfigError, RiskLoopError
 from schemas.records import RulePackPublication
 from streams.admin import create_topics, require_broker
 from streams.control_keyring import load_keyring
-from streams.control_keys import is_version_key, name_of, publication_key
+from streams.control_keys import Versioned, is_version_key, key_of, name_of
 from streams.producer import deliver, make_producer
 
 if TYPE_CHECKING:  # models (River) and geo load only when their command runs
@@ -118,6 +120,77 @@ def read_records(settings: Settings, topic: str) -> Iterator[Message]:
         c.close()
 
 
+P = TypeVar("P")
+Restampable = TypeVar("Restampable", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class _Version(Generic[P]):
+    """One version in a control topic's history: what a rollback would republish."""
+
+    version: str
+    rollback_of: str | None
+    record: P
+
+
+@dataclass(frozen=True)
+class _Kind(Generic[P]):
+    """What differs between the hot-loadable kinds on the CLI side of a rollback."""
+
+    what: str
+    topic: Callable[[Settings], str]
+    read: Callable[[str, bytes], _Version[P] | None]
+    """The version a worker would build from a record under that key; None: refused."""
+    shipped: Callable[[Settings, str, str], _Version[P] | None]
+    """What a worker runs before anything is published, unless it is that version."""
+    withdrawable: bool = True
+    """A tombstone under the bare name withdraws: the history starts afresh after it."""
+    unpublished: str = "no published versions of {what} {name!r} on {topic}"
+    first: str = "{what} {name!r} has no version before {version} to roll back to"
+
+
+def _history(settings: Settings, kind: _Kind[P], name: str) -> list[_Version[P]]:
+    """The versions of ``name`` a rollback can go back to, oldest first, read from its topic.
+
+    Versions a worker would refuse are skipped (they never ran), a rollback record moves its
+    version to the end and drops the one it rolled back from (after compaction it is also the
+    only record of its version left), and a withdrawal starts the history afresh.
+    """
+    versions: list[_Version[P]] = []
+    for key, value in read_signed(settings, kind.topic(settings)):
+        if name_of(key) != name:
+            continue
+        if value is None:
+            versions = [] if kind.withdrawable and key == name else versions
+            continue
+        version = kind.read(key, value)
+        if version is not None:
+            dropped = {version.version, version.rollback_of}
+            versions = [v for v in versions if v.version not in dropped] + [version]
+    return versions
+
+
+def _rollback_target(
+    settings: Settings, kind: _Kind[P], name: str
+) -> tuple[_Version[P], _Version[P]]:
+    """(the live version, the one to go back to): the one before it, or the shipped one."""
+    versions = _history(settings, kind, name)
+    words = {"what": kind.what, "name": name, "topic": kind.topic(settings)}
+    if not versions:
+        raise ConfigError(kind.unpublished.format(**words))
+    current = versions[-1]
+    previous = versions[-2] if len(versions) > 1 else kind.shipped(settings, name, current.version)
+    if previous is None:
+        raise ConfigError(kind.first.format(**words, version=current.version))
+    return current, previous
+
+
+def _restamped(pub: Restampable, rollback_of: str, who: str) -> Restampable:
+    """``pub`` published again as a rollback from ``rollback_of``, by ``who``, now."""
+    update = {"rollback_of": rollback_of, "published_by": who, "published_at": datetime.now(UTC)}
+    return pub.model_copy(update=update)
+
+
 def publish_pack(
     settings: Settings, path: Path, who: str, *, force: bool = False
 ) -> RulePackPublication:
@@ -144,50 +217,24 @@ def prepare_pack(path: Path, who: str, *, force: bool = False) -> RulePackPublic
 
 def send_pack(settings: Settings, pub: RulePackPublication) -> None:
     """One pack publication, under its version key."""
-    key = publication_key(pub.name, pub.version, pub.content_hash)
-    send(settings, settings.topics.rulepacks, key, pub.model_dump_json().encode())
+    send(settings, settings.topics.rulepacks, key_of(pub), pub.model_dump_json().encode())
 
 
 def rollback_pack(settings: Settings, name: str, who: str) -> RulePackPublication:
-    """Republish the version before the latest one of ``name`` (marked as a rollback).
-
-    The history is ``control.rulepacks`` in log order: versions a worker would refuse are
-    skipped, a rollback record moves its version to the end and drops the one it rolled back
-    from (after compaction it is also the only record of its version left), and a withdrawal
-    (a tombstone under the name) starts the history afresh.
-    """
-    versions: list[RulePackPublication] = []
-    for key, value in read_signed(settings, settings.topics.rulepacks):
-        if name_of(key) != name:
-            continue
-        if value is None:
-            versions = [] if key == name else versions
-            continue
-        pub = _publication(value)
-        if pub is None or not _keyed_as(key, pub) or not _activatable(pub):
-            continue
-        dropped = {pub.version, pub.rollback_of}
-        versions = [v for v in versions if v.version not in dropped] + [pub]
-    if not versions:
-        raise ConfigError(f"no published versions of pack {name!r} on {settings.topics.rulepacks}")
-    current = versions[-1]
-    previous = versions[-2] if len(versions) > 1 else _shipped(settings, name, current.version)
-    if previous is None:
-        raise ConfigError(f"pack {name!r} has no version before {current.version} to roll back to")
-    pub = previous.model_copy(
-        update={
-            "rollback_of": current.version,
-            "published_by": who,
-            "published_at": datetime.now(UTC),
-        }
-    )
+    """Republish the version before the latest one of ``name`` (marked as a rollback); with
+    one version published, the shipped pack of that name is the target (see :func:`_history`)."""
+    current, previous = _rollback_target(settings, _PACKS, name)
+    pub = _restamped(previous.record, current.version, who)
     send_pack(settings, pub)
     return pub
 
 
-def _keyed_as(key: str, pub: RulePackPublication) -> bool:
-    """Is the record under a key a worker accepts for it (its name, or its version key)?"""
-    return key == pub.name or key == publication_key(pub.name, pub.version, pub.content_hash)
+def _pack(key: str, value: bytes) -> _Version[RulePackPublication] | None:
+    """A pack record as a worker would take it, or None (refused: never ran)."""
+    pub = _publication(value)
+    if pub is None or not _keyed_as(key, pub) or not _activatable(pub):
+        return None
+    return _Version(pub.version, pub.rollback_of, pub)
 
 
 def _publication(value: bytes) -> RulePackPublication | None:
@@ -199,6 +246,11 @@ def _publication(value: bytes) -> RulePackPublication | None:
         return None
 
 
+def _keyed_as(key: str, pub: Versioned) -> bool:
+    """Is the record under a key a worker accepts for it (its name, or its version key)?"""
+    return key in (pub.name, key_of(pub))
+
+
 def _activatable(pub: RulePackPublication) -> bool:
     """Would a worker accept this publication? (Refused ones never ran: not a rollback target.)"""
     try:
@@ -208,16 +260,19 @@ def _activatable(pub: RulePackPublication) -> bool:
         return False  # what a worker refuses (apply() turns any exception into a refusal)
 
 
-def _shipped(settings: Settings, name: str, newer_than: str) -> RulePackPublication | None:
+def _shipped(
+    settings: Settings, name: str, newer_than: str
+) -> _Version[RulePackPublication] | None:
     """The shipped pack of that name, if it is older than the published one (the natural base)."""
     for path in sorted(Path(settings.rule_packs_dir).glob("*.yaml")):
         text = path.read_text(encoding="utf-8")
         pack = load_pack_text(text, origin=str(path))
         if pack.name == name and pack.version != newer_than:
-            return RulePackPublication(
+            pub = RulePackPublication(
                 name=pack.name, version=pack.version, content_hash=pack.content_hash, yaml=text,
                 published_by="shipped", published_at=datetime.now(UTC),
             )  # fmt: skip
+            return _Version(pub.version, None, pub)
     return None
 
 
@@ -244,99 +299,77 @@ def publish_fenceset(settings: Settings, payload: bytes) -> CompiledFenceSet:
     from geo.fences import parse_fence_set
 
     fences = parse_fence_set(payload)
-    key = publication_key(fences.name, fences.version, fences.content_hash)
-    send(settings, settings.topics.geofences, key, payload)
+    send(settings, settings.topics.geofences, key_of(fences), payload)
     return fences
 
 
 def rollback_fenceset(settings: Settings, name: str) -> tuple[str, str]:
-    """Republish the fence set version before the latest valid one; returns (from, to)."""
+    """Republish the fence set version before the latest valid one; returns (from, to).
+
+    A fence set carries no rollback mark: the older version's own bytes go out again."""
+    current, previous = _rollback_target(settings, _FENCES, name)
+    publish_fenceset(settings, previous.record)
+    return current.version, previous.version
+
+
+def _fences(key: str, value: bytes) -> _Version[bytes] | None:
+    """A fence set record as a worker would take it, or None (refused: never ran)."""
     from geo.fences import parse_fence_set
 
-    versions: list[tuple[str, bytes]] = []
-    for key, value in read_signed(settings, settings.topics.geofences):
-        if name_of(key) != name:
-            continue
-        if value is None:
-            versions = [] if key == name else versions  # withdrawn: start afresh
-            continue
-        try:
-            fences = parse_fence_set(value)
-        except RiskLoopError:
-            continue  # refused by the workers too: never ran, not a rollback target
-        if key not in (name, publication_key(name, fences.version, fences.content_hash)):
-            continue  # under another set's key: refused too
-        versions = [v for v in versions if v[0] != fences.version] + [(fences.version, value)]
-    if len(versions) == 1:  # the natural base is the shipped file of that name (cf. packs)
-        for path in sorted((PROJECT_ROOT / "config" / "geofences").glob("*.geojson")):
-            shipped = parse_fence_set(path.read_bytes())
-            if shipped.name == name and shipped.version != versions[0][0]:
-                versions.insert(0, (shipped.version, path.read_bytes()))
-    if len(versions) < 2:
-        raise ConfigError(
-            f"fence set {name!r} has no earlier valid version on {settings.topics.geofences}"
-        )
-    (current, _), (previous, payload) = versions[-1], versions[-2]
-    publish_fenceset(settings, payload)
-    return current, previous
+    try:
+        fences = parse_fence_set(value)
+    except RiskLoopError:
+        return None
+    return _Version(fences.version, None, value) if _keyed_as(key, fences) else None
+
+
+def _shipped_fences(settings: Settings, name: str, newer_than: str) -> _Version[bytes] | None:
+    """The shipped file of that name, unless it is that version (the natural base, cf. packs)."""
+    from geo.fences import parse_fence_set
+
+    for path in sorted((PROJECT_ROOT / "config" / "geofences").glob("*.geojson")):
+        shipped = parse_fence_set(path.read_bytes())
+        if shipped.name == name and shipped.version != newer_than:
+            return _Version(shipped.version, None, path.read_bytes())
+    return None
 
 
 def rollback_model(settings: Settings, name: str, who: str) -> ModelPublication:
     """Republish the model version before the live one of ``name``, marked ``rollback_of``.
 
-    The history is ``control.models`` itself (oldest first): versions that do not build are
-    skipped (workers refused them, so they never ran), and a rollback drops the version it rolled
-    back from, so rolling back twice goes two versions back. With one published version, the
-    factory's shipped default (what workers run before anything is published) is the target.
+    The history is ``control.models`` itself (:func:`_history`); workers ignore model
+    tombstones, and so does the history. A rollback drops the version it rolled back from, so
+    rolling back twice goes two versions back. With one published version, the factory's
+    shipped default (what workers run before anything is published) is the target.
     """
-    versions: list[ModelPublication] = []
-    for pub in _model_history(settings, name):
-        dropped = {pub.version, pub.rollback_of}
-        versions = [v for v in versions if v.version not in dropped] + [pub]
-    if not versions:
-        raise ConfigError(f"no published versions of model {name!r} on {settings.topics.models}")
-    current = versions[-1]
-    previous = (
-        versions[-2] if len(versions) > 1 else _default_model(settings, name, current.version)
-    )
-    if previous is None:
-        raise ConfigError(f"model {name!r} has no version before {current.version} to roll back to")
-    pub = previous.model_copy(
-        update={
-            "rollback_of": current.version,
-            "published_by": who,
-            "published_at": datetime.now(UTC),
-        }
-    )
+    current, previous = _rollback_target(settings, _MODELS, name)
+    pub = _restamped(previous.record, current.version, who)
     send_model(settings, pub)
     return pub
 
 
 def send_model(settings: Settings, pub: ModelPublication) -> None:
     """One model publication (live or shadow), under its version key."""
-    key = publication_key(pub.name, pub.version, pub.content_hash)
-    send(settings, settings.topics.models, key, pub.model_dump_json().encode())
+    send(settings, settings.topics.models, key_of(pub), pub.model_dump_json().encode())
 
 
-def _model_history(settings: Settings, name: str) -> Iterator[ModelPublication]:
-    """Publications of model ``name`` that a worker would build, oldest first."""
+def _model(key: str, value: bytes) -> _Version[ModelPublication] | None:
+    """A model record that a worker would build, or None (refused: never ran)."""
     from pydantic import ValidationError
 
     from models.publication import ModelPublication, build
 
-    for key, value in read_signed(settings, settings.topics.models):
-        if name_of(key) != name or value is None:
-            continue  # workers ignore model tombstones: so does the history
-        try:
-            pub = ModelPublication.model_validate_json(value)
-            build(pub)
-        except (ValidationError, RiskLoopError):
-            continue  # refused by the workers too: never ran, not a rollback target
-        if key in (name, publication_key(pub.name, pub.version, pub.content_hash)):
-            yield pub
+    try:
+        pub = ModelPublication.model_validate_json(value)
+        build(pub)
+    except (ValidationError, RiskLoopError):
+        return None
+    return _Version(pub.version, pub.rollback_of, pub) if _keyed_as(key, pub) else None
 
 
-def _default_model(settings: Settings, name: str, newer_than: str) -> ModelPublication | None:
+def _default_model(
+    settings: Settings, name: str, newer_than: str
+) -> _Version[ModelPublication] | None:
     """The shipped default publication of ``name`` (a source's default factory), if it differs."""
     from models.runtime import build_models
 
@@ -344,7 +377,20 @@ def _default_model(settings: Settings, name: str, newer_than: str) -> ModelPubli
     if name not in models.registry.names():
         return None
     pub = models.registry.publication(name)
-    return pub if pub.version != newer_than else None
+    return _Version(pub.version, pub.rollback_of, pub) if pub.version != newer_than else None
+
+
+_PACKS = _Kind("pack", lambda s: s.topics.rulepacks, _pack, _shipped)
+_NO_EARLIER = "{what} {name!r} has no earlier valid version on {topic}"
+_FENCES = _Kind(
+    "fence set",
+    lambda s: s.topics.geofences,
+    _fences,
+    _shipped_fences,
+    unpublished=_NO_EARLIER,
+    first=_NO_EARLIER,
+)
+_MODELS = _Kind("model", lambda s: s.topics.models, _model, _default_model, withdrawable=False)
 
 
 def active_models(settings: Settings) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from streams.control_keyring import load_keyring
 from streams.logs import get_logger
 from streams.notify import run_sender
 from streams.outputs import Outputs
+from streams.runtime import build_runtime
 
 log = get_logger(__name__)
 
@@ -29,20 +30,23 @@ class RiskLoopWorker(Worker):
 
 
 def make_worker(settings: Settings) -> RiskLoopWorker:
+    """The Faust worker for ``settings``: the app with its sinks, notification sender, control
+    plane, commit hook and health probe wired, ready to run; ``run_worker`` and the crash tests'
+    worker script start it."""
     from streams.app import build_app
 
     if settings.memory.malloc_arenas:
         memory.bound_arenas(settings.memory.malloc_arenas)  # before the threads make their own
-    app = build_app(settings)
+    runtime = build_runtime(settings)
+    outputs = Outputs(settings, runtime.metrics)
+    app = build_app(settings, runtime, sinks=outputs)
+    context = app.worker
 
     if settings.memory.trim_interval:
 
         @app.timer(settings.memory.trim_interval, name="trim_memory")
         async def trim_memory() -> None:
             memory.trim()
-
-    outputs = Outputs(settings, app.riskloop_runtime.metrics)
-    app.riskloop_sinks = outputs
 
     @app.task
     async def start_outputs() -> None:
@@ -52,21 +56,21 @@ def make_worker(settings: Settings) -> RiskLoopWorker:
     async def stop_outputs(app_: Any, **_: Any) -> None:
         await outputs.stop()
 
-    if app.riskloop_runtime.notify is not None:
+    if runtime.notify is not None:
 
         @app.task
         async def notification_sender() -> None:
-            await run_sender(app)
+            await run_sender(context)
 
-    consumer.install(app.consumer, app.riskloop_checkpoint, app.riskloop_runtime.metrics)
-    app.riskloop_control.ready.clear()
-    app.riskloop_control.keyring = load_keyring(settings)  # a bad key file stops the start
-    health.install(app)  # broker probe; riskloop_worker_ready follows /ready
+    consumer.install(app.consumer, context.checkpoint, runtime.metrics)
+    context.control.ready.clear()
+    context.control.keyring = load_keyring(settings)  # a bad key file stops the start
+    health.install(context)  # broker probe; riskloop_worker_ready follows /ready
 
     @app.task
     async def control_plane() -> None:
         try:
-            await run_control_plane(app)
+            await run_control_plane(context)
         except Exception:
             log.exception("control plane failed; hot-loading stopped")
             raise

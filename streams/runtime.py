@@ -8,13 +8,11 @@ so no event ever sees half of a swap), and every hit records which version produ
 from __future__ import annotations
 
 import time
-from collections.abc import MutableMapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-from mode.utils.collections import LRUCache
+from typing import TYPE_CHECKING, Protocol
 
 from config.settings import PROJECT_ROOT, Settings
 from geo.fences import CompiledFenceSet, load_fence_set
@@ -27,15 +25,20 @@ from rules.compiler import load_pack
 from rules.engine import RuleEngine
 from rules.registry import PackRegistry
 from schemas.catalogue import Catalogue, catalogue_for
+from schemas.hotload import Registry
 from schemas.ingest import IngestLimits
 from schemas.sealing import Sealer
 from streams.clocks import EventClocks
 from streams.logs import get_logger
 from streams.metrics import Metrics
 
-log = get_logger(__name__)
+if TYPE_CHECKING:
+    from models.drift import DriftEvent
+    from models.publication import ModelPublication
+    from models.score import ModelScore
+    from schemas.records import Complaint, Record
 
-WARNINGS_CACHED = 4096
+log = get_logger(__name__)
 
 
 @dataclass
@@ -60,8 +63,56 @@ class Clock:
         return cls(speed=speed, origin_wall=aware.timestamp())
 
     def now(self) -> datetime:
+        """The clock's time: wall time at ``origin_wall`` plus the monotonic time since, times
+        ``speed`` (so a jump of the system clock does not move deadlines)."""
         elapsed = (time.monotonic() - self.origin_mono) * self.speed
         return datetime.fromtimestamp(self.origin_wall, UTC) + timedelta(seconds=elapsed)
+
+
+def _fence_registry() -> Registry[CompiledFenceSet]:
+    """Fence sets by name, no history kept: a rollback republishes the older version
+    (``streams.publish``), which every worker then compiles afresh."""
+    return Registry(version=_fence_version, keep=0)
+
+
+def _silence_registry() -> Registry[Silence]:
+    """Silences by id, no history: an expiry or a change is a new record of the same id."""
+    return Registry(version=_silence_version, keep=0)
+
+
+def _fence_version(fences: CompiledFenceSet) -> str:
+    return fences.version
+
+
+def _silence_version(silence: Silence) -> str:
+    return silence.ends_at.isoformat()
+
+
+class Models(Protocol):
+    """The online models a worker scores with and teaches: ``streams.model_state.PartitionModels``
+    in a worker (one copy per partition, in its checkpoint), ``models.runtime.WorkerModels``
+    where one copy will do (tests, backtests)."""
+
+    def versions(self) -> dict[str, str]:
+        """Model name → active version."""
+
+    def add(self, pub: ModelPublication) -> None:
+        """Hot-load a published version (raises ``PublicationRejected``)."""
+
+    def process(self, source: str, record: Record, *, learn: bool = True) -> Iterator[ModelScore]:
+        """Score ``record`` with every model of ``source`` (and learn from it, unless not)."""
+
+    def learn_label(self, name: str, features: dict[str, float], confirmed: bool) -> None:
+        """Teach model ``name`` a disposal's label for the features it scored."""
+
+    def learn_example(self, name: str, record: Complaint) -> bool:
+        """Teach the classifier ``name`` a corrected example; False if it has none."""
+
+    def observe_disposition(self, name: str, confirmed: bool) -> DriftEvent | None:
+        """Feed a disposal to the model's drift monitor."""
+
+    def pop_drift_events(self) -> list[DriftEvent]:
+        """The drift events found since the last call."""
 
 
 @dataclass
@@ -78,20 +129,20 @@ class Runtime:
     routing: RoutingTable
     sealer: Sealer | None = None  # dead-letter originals: sealed under the operators' key
     notify: NotifyConfig | None = None  # receivers and routes; None: nobody is notified
-    fence_sets: dict[str, CompiledFenceSet] = field(default_factory=dict)
-    silences: list[Silence] = field(default_factory=list)
-    models: Any = None
+    fence_sets: Registry[CompiledFenceSet] = field(default_factory=_fence_registry)
+    silence_registry: Registry[Silence] = field(default_factory=_silence_registry)
+    models: Models | None = None
     worker_id: str = ""
     task_counts: dict[int, tuple[dict[str, int], dict[str, int]]] = field(default_factory=dict)
     cleanup_done: dict[int, tuple[int, int]] = field(default_factory=dict)
     event_watermark: float = 0.0  # newest event time seen: dedup expires by event time
     event_clocks: EventClocks = field(default_factory=EventClocks)  # absence, silent trucks
     clocks_sent: dict[int, dict[str, float]] = field(default_factory=dict)  # last clock tick
-    # entity → EntityWarnings, the most recently used only: 100,000 enterprises must not all
-    # stay decoded in memory (the table is the truth; this saves decoding hot entities)
-    warnings_cache: MutableMapping[str, Any] = field(
-        default_factory=lambda: LRUCache(limit=WARNINGS_CACHED)
-    )
+
+    @property
+    def silences(self) -> list[Silence]:
+        """The silences in force here, oldest published first (a re-published one last)."""
+        return list(self.silence_registry.active.values())
 
     @property
     def engine(self) -> RuleEngine:
@@ -101,18 +152,20 @@ class Runtime:
     def active_versions(self) -> dict[str, dict[str, str]]:
         """Kind → name → version of everything hot-loadable that is active here."""
         out: dict[str, dict[str, str]] = {
-            "rulepack": {n: p.version for n, p in self.packs.active.items()},
-            "fenceset": {n: f.version for n, f in self.fence_sets.items()},
+            "rulepack": self.packs.status(),
+            "fenceset": self.fence_sets.status(),
             "calendar": {
                 str(y): c.content_hash()[7:19] for y, c in self.loop.calendar.official.items()
             },
         }
-        if self.models is not None and hasattr(self.models, "versions"):
+        if self.models is not None:
             out["model"] = dict(self.models.versions())
         return out
 
 
 def shipped_fence_sets(folder: Path) -> list[CompiledFenceSet]:
+    """The fence sets shipped in ``folder``, compiled, in file-name order: what a worker starts
+    with before any fence set is published."""
     return [load_fence_set(p) for p in sorted(folder.glob("*.geojson"))]
 
 
@@ -147,7 +200,7 @@ def build_runtime(settings: Settings, metrics: Metrics | None = None) -> Runtime
         sealer=deadletter_sealer(settings),
     )
     for fs in shipped_fence_sets(PROJECT_ROOT / "config" / "geofences"):
-        rt.fence_sets[fs.name] = fs
+        rt.fence_sets.activate(fs.name, fs)
     if settings.models_enabled:  # one copy per partition, in its checkpoint
         from streams.model_state import PartitionModels
 

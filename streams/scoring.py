@@ -25,6 +25,9 @@ from streams.state import retrying
 
 @dataclass
 class Scored:
+    """What scoring one record found: rule hits, model scores and truck detections, handed on
+    together to fusion."""
+
     hits: list[RuleHit] = field(default_factory=list)
     scores: list[ModelScore] = field(default_factory=list)
     detections: list[Detection] = field(default_factory=list)
@@ -43,6 +46,8 @@ class Where:
     def split(
         self, rt: Runtime, source: str, event: dict[str, Any], based_on: list[Reason] | None = None
     ) -> set[str]:
+        """The rules to skip here for ``event``; its copies for entities on other partitions are
+        kept in ``rekeyed``, numbered so a redone event makes the same ones."""
         skip, out = split(
             rt.engine, source, event, partition=self.partition, partitions=self.partitions,
             origin=self.origin, based_on=based_on,

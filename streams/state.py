@@ -78,6 +78,8 @@ class PartitionState:
     models_rewrite: bool = False  # a torn checkpoint cut model records: write them back
 
     def table(self, name: str) -> dict[str, Any]:
+        """The partition's table ``name``, made empty on first use: a table no event has written
+        yet reads as empty, not as missing."""
         found = self.tables.get(name)
         if found is None:
             found = self.tables[name] = {}
@@ -140,6 +142,7 @@ class Store:
         return self.partitions[partition]
 
     def release(self, partition: int) -> None:
+        """Let ``partition`` go; its values leave the hot set and watchers hear of the move."""
         self.partitions.pop(partition, None)
         self._moved(partition)
 
@@ -300,6 +303,7 @@ class Store:
         return list(state.tables.get(table, {})) if state is not None else []
 
     def size(self, table: str) -> int:
+        """How many keys ``table`` holds over every partition here (tests check that an undone event left none)."""
         return sum(len(s.tables.get(table, {})) for s in self.partitions.values())
 
     def _writable(self, table: str, key: str) -> tuple[int, PartitionState]:
@@ -343,6 +347,8 @@ class TableView(MutableMapping[str, Any]):
         return value
 
     def get(self, key: str, default: Any = None) -> Any:
+        """The value under ``key``, or ``default``: one store lookup, not the mapping mixin's
+        ``KeyError`` round trip."""
         value = self.store.get(self.name, key)
         return default if value is None else value
 

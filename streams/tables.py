@@ -21,6 +21,9 @@ __all__ = ["Tables", "changelog_topic", "changelog_value", "declare"]
 
 @dataclass(frozen=True)
 class Tables:
+    """The worker's tables, one attribute each: the one list of them, so ``worker.tables.x``
+    for a table that does not exist is a type error, not an empty table at run time."""
+
     dedup: TableView  # bucket → {event id: event time (epoch s)} (streams/dedup.py)
     rule_state: TableView  # "<rule>|<entity>" → window state
     vehicles: TableView  # "<fence set>|<plate>" → VehicleState (a dict once restored)
@@ -35,6 +38,7 @@ TABLE_NAMES = tuple(f.name for f in fields(Tables))
 
 
 def declare(store: Store) -> Tables:
+    """Every table of :class:`Tables` as a view of ``store``."""
     return Tables(**{name: TableView(store, name) for name in TABLE_NAMES})
 
 

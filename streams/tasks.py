@@ -25,12 +25,12 @@ from loop.calendar import Basis
 from loop.decide import Context
 from loop.decide.tasks import TaskDecision, command_key, on_command, on_disposition
 from loop.decide.tasks import supervise as supervise_one
-from loop.supervision import overdue
+from loop.supervision import open_and_overdue
 from loop.tasks import OPEN, TaskCase, TaskCommand
 from loop.verdicts import repeated
 from schemas.errors import ValidationFailed
 from schemas.ingest import decode_source
-from schemas.records import Disposition, TaskEvent, TaskState, VerdictOutcome
+from schemas.records import Disposition, Task, TaskEvent, TaskState, VerdictOutcome
 from sinks.errors import storage_full
 from streams.due import due_times, task_due
 from streams.effects import Output, output
@@ -39,43 +39,43 @@ from streams.ingest import ingest, send_dead_letter
 from streams.logs import correlation, get_logger
 
 if TYPE_CHECKING:
-    from streams.app import RiskLoopApp
+    from streams.worker_context import WorkerContext
 
 log = get_logger(__name__)
 
 
-def load_case(app: RiskLoopApp, task_id: str) -> TaskCase | None:
+def load_case(worker: WorkerContext, task_id: str) -> TaskCase | None:
     """The task's case, read without deciding (due times, a verdict on a repeat)."""
-    return load(app, TASKS, task_id)
+    return load(worker, TASKS, task_id)
 
 
-async def handle_command(app: RiskLoopApp, event: faust.EventT) -> list[Output]:
+async def handle_command(worker: WorkerContext, event: faust.EventT) -> list[Output]:
     """Open the task of a new warning; a command that fails goes to the dead-letter topic
     with the exception's class and message, and the partition goes on."""
     try:
-        return open_from_command(app, bytes(event.value or b""))
+        return open_from_command(worker, bytes(event.value or b""))
     except Exception as exc:  # one command must never stop the partition
         if storage_full(exc):
             raise  # not the command's fault: the boundary pauses and retries it (pipeline.py)
-        app.riskloop_runtime.metrics.task_errors.labels("open", type(exc).__name__).inc()
+        worker.runtime.metrics.task_errors.labels("open", type(exc).__name__).inc()
         log.exception("task command failed", error=type(exc).__name__, offset=event.message.offset)
         reason = getattr(exc, "reason", "internal_error")
         await send_dead_letter(
-            app, "task_commands", event,
+            worker, "task_commands", event,
             ValidationFailed(reason, f"{type(exc).__name__}: {exc}".splitlines()[0][:500]),
         )  # fmt: skip
         return []
 
 
-def open_from_command(app: RiskLoopApp, raw: bytes) -> list[Output]:
+def open_from_command(worker: WorkerContext, raw: bytes) -> list[Output]:
     """Open the task of a new warning, unless it exists (replays, redeliveries, restarts);
     a warning that joined a case raises the case's task to its level (``loop.cases``)."""
-    rt = app.riskloop_runtime
+    rt = worker.runtime
     command = TaskCommand.model_validate_json(raw)
-    alert, ctx = command.alert, context(app)
+    alert, ctx = command.alert, context(worker)
     task_id = command_key(command)
     with correlation(alert.correlation_id, alert_id=alert.alert_id, task_id=task_id):
-        decision = decide(app, TASKS, task_id, lambda case: on_command(case, command, ctx))
+        decision = decide(worker, TASKS, task_id, lambda case: on_command(case, command, ctx))
         case = decision.state
         if decision.note == "no_case":
             log.warning("case task missing", task_id=task_id, alert_id=alert.alert_id)
@@ -87,42 +87,42 @@ def open_from_command(app: RiskLoopApp, raw: bytes) -> list[Output]:
                 "task opened", task_id=case.task_id, department=case.task.department,
                 deadline_basis=case.task.deadline_basis.value, no_route=case.routing_note,
             )  # fmt: skip
-        _observe(app, decision)
+        _observe(worker, decision)
         return decision.messages
 
 
-async def handle_disposition(app: RiskLoopApp, event: faust.EventT) -> list[Output]:
+async def handle_disposition(worker: WorkerContext, event: faust.EventT) -> list[Output]:
     """Apply one disposition and answer it on ``tasks.verdicts`` (applied, duplicate or
     refused with its reason), which the API and CLI wait for; a refusal also goes to the
     dead-letter topic as before."""
-    record = await ingest(app, "dispositions", event)
+    record = await ingest(worker, "dispositions", event)
     if record is None:
-        return answer_repeat(app, event)
+        return answer_repeat(worker, event)
     assert isinstance(record, Disposition)
-    rt = app.riskloop_runtime
-    ctx = context(app)
-    decision = decide(app, TASKS, record.task_id, lambda case: on_disposition(case, record, ctx))
+    rt = worker.runtime
+    ctx = context(worker)
+    decision = decide(worker, TASKS, record.task_id, lambda case: on_disposition(case, record, ctx))
     verdict = decision.verdict
     assert verdict is not None
     if verdict.outcome is VerdictOutcome.refused:
         reason = verdict.reason or "loop_error"
         rt.metrics.dispositions_rejected.labels(reason).inc()
         await send_dead_letter(
-            app, "dispositions", event,
+            worker, "dispositions", event,
             ValidationFailed(reason, f"{reason}: {record.task_id}: {verdict.message}", "task_id"),
         )  # fmt: skip
         return decision.messages
     task = decision.state.task if decision.state is not None else None
     with correlation(task.correlation_id if task else "", task_id=record.task_id):
-        _observe(app, decision)
+        _observe(worker, decision)
         return decision.messages
 
 
-def answer_repeat(app: RiskLoopApp, event: faust.EventT) -> list[Output]:
+def answer_repeat(worker: WorkerContext, event: faust.EventT) -> list[Output]:
     """Answer a disposition the door dropped as a duplicate event id (a client's retry with the
     same idempotency key): its sender waits for a verdict too. One the door dead-lettered has
     no readable event id to answer to, and decodes with an error here: nothing is sent."""
-    rt = app.riskloop_runtime
+    rt = worker.runtime
     raw = event.value if isinstance(event.value, bytes) else bytes(event.value or b"")
     try:
         record = decode_source(
@@ -131,24 +131,24 @@ def answer_repeat(app: RiskLoopApp, event: faust.EventT) -> list[Output]:
     except ValidationFailed:
         return []
     assert isinstance(record, Disposition)
-    verdict = repeated(load_case(app, record.task_id), record, rt.loop, rt.clock.now())
+    verdict = repeated(load_case(worker, record.task_id), record, rt.loop, rt.clock.now())
     return [output("verdicts", record.task_id, verdict)]
 
 
-def _observe(app: RiskLoopApp, decision: TaskDecision) -> None:
+def _observe(worker: WorkerContext, decision: TaskDecision) -> None:
     """Count a task decision's transitions and ladder steps."""
-    m = app.riskloop_runtime.metrics
+    m = worker.runtime.metrics
     case = decision.state
     for ev in decision.events:
         m.task_transitions.labels(ev.department, ev.to_state.value).inc()
         if case is not None:
-            _observe_durations(app, case, ev)
+            _observe_durations(worker, case, ev)
     for step in decision.steps:
         m.supervision.labels(step.kind.value, step.department).inc()
 
 
 async def supervise(
-    app: RiskLoopApp, tasks: Iterable[str], partition: int = 0
+    worker: WorkerContext, tasks: Iterable[str], partition: int = 0
 ) -> tuple[int, list[Output]]:
     """Tick body: raise due ladder steps for the open tasks ``tasks`` names; refresh the
     gauges. How many steps were raised, and what to send.
@@ -159,34 +159,33 @@ async def supervise(
     stored value that no longer reads, a bug in one decision) is logged, counted and skipped:
     the other tasks, and the rest of the tick, go on.
     """
-    rt = app.riskloop_runtime
-    ctx = context(app)
+    rt = worker.runtime
+    ctx = context(worker)
     ts = ctx.now.timestamp()
-    times = due_times(app, f"tasks:{partition}")
+    times = due_times(worker.due, worker.store, f"tasks:{partition}")
     recount = times.refresh((id(rt.loop), id(rt.loop.calendar)), task_due(rt.loop))
     held: set[str] = set()
     raised = 0
     outputs: list[Output] = []
-    open_by_dept: dict[str, int] = {}
-    overdue_by_dept: dict[str, int] = {}
+    counted: list[Task] = []
     for task_id in list(tasks):
         try:
-            case = load_case(app, task_id)
+            case = load_case(worker, task_id)
             if case is None or case.task.state not in OPEN:
                 continue
             held.add(task_id)
             provisional = recount and case.task.deadline_basis is Basis.provisional
             if provisional or times.due(task_id, partial(_same, case)) <= ts:
-                decision = decide(app, TASKS, task_id, partial(_supervise, ctx=ctx))
+                decision = decide(worker, TASKS, task_id, partial(_supervise, ctx=ctx))
                 case = decision.state or case
                 raised += len(decision.steps)
                 outputs += decision.messages
-                _observe(app, decision)
+                _observe(worker, decision)
                 if decision.note == "recounted":
                     rt.metrics.deadlines_recounted.labels(case.task.department).inc()
                     reason = decision.events[0].reason
                     log.info("deadlines recounted", task_id=task_id, reason=reason)
-            _count(case, ctx.now, open_by_dept, overdue_by_dept)
+            counted.append(case.task)
         except Exception as exc:  # one task must never stop supervision of the others
             if storage_full(exc):
                 raise  # the tick is retried whole when there is room (pipeline.py)
@@ -194,7 +193,7 @@ async def supervise(
             log.exception("task supervision failed", task_id=task_id, error=type(exc).__name__)
     times.keep_only(held)
     # gauges: this partition's counts, summed with the other partitions' last counts
-    rt.task_counts[partition] = (open_by_dept, overdue_by_dept)
+    rt.task_counts[partition] = open_and_overdue(counted, ctx.now)
     departments = {d for o, v in rt.task_counts.values() for d in (*o, *v)}
     for dept in departments:
         rt.metrics.tasks_open.labels(dept).set(
@@ -210,19 +209,8 @@ def _supervise(case: TaskCase | None, ctx: Context) -> TaskDecision:
     return TaskDecision(None) if case is None else supervise_one(case, ctx)
 
 
-def _count(
-    case: TaskCase, now: datetime, open_by_dept: dict[str, int], overdue_by_dept: dict[str, int]
-) -> None:
-    """One open task in the partition's gauges: open, and overdue as the ladder means it
-    (``loop.supervision.overdue``)."""
-    dept = case.task.department
-    open_by_dept[dept] = open_by_dept.get(dept, 0) + 1
-    if overdue(case.task, now):
-        overdue_by_dept[dept] = overdue_by_dept.get(dept, 0) + 1
-
-
-def _observe_durations(app: RiskLoopApp, case: TaskCase, ev: TaskEvent) -> None:
-    m = app.riskloop_runtime.metrics
+def _observe_durations(worker: WorkerContext, case: TaskCase, ev: TaskEvent) -> None:
+    m = worker.runtime.metrics
     start: datetime = case.task.created_at
     if ev.to_state is TaskState.signed:
         m.time_to_sign.labels(ev.department).observe(max(0.0, (ev.at - start).total_seconds()))

@@ -41,8 +41,8 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from rules.hit import RuleHit
-    from streams.app import RiskLoopApp
     from streams.runtime import Runtime
+    from streams.worker_context import WorkerContext
 
 
 log = get_logger(__name__)
@@ -67,7 +67,9 @@ def tick_message(raw: bytes, partition: int) -> Output:
     return output("ticks", "", raw.decode(), partition=partition)
 
 
-async def tick_partition(app: RiskLoopApp, partition: int, raw: bytes = WALL_TICK) -> list[Output]:
+async def tick_partition(
+    worker: WorkerContext, partition: int, raw: bytes = WALL_TICK
+) -> list[Output]:
     """Everything time changes for the keys of ``partition``: a wall tick or a clock tick;
     what to send (the effect runner sends it: streams/effects.py)."""
     try:
@@ -76,25 +78,25 @@ async def tick_partition(app: RiskLoopApp, partition: int, raw: bytes = WALL_TIC
         log.warning("tick ignored", partition=partition, error=str(exc))
         return []
     if tick.kind is TickKind.wall:
-        return await wall_tick(app, partition)
-    return await silences(app, partition, tick.clocks)
+        return await wall_tick(worker, partition)
+    return await silences(worker, partition, tick.clocks)
 
 
-async def wall_tick(app: RiskLoopApp, partition: int) -> list[Output]:
+async def wall_tick(worker: WorkerContext, partition: int) -> list[Output]:
     """Deadlines, quiet warnings, dedup expiry, hot-load clean-up; then the event clocks.
 
     A tick is an event of ``partition``: the tables it iterates hold that partition's keys."""
-    rt = app.riskloop_runtime
+    rt = worker.runtime
     now = rt.clock.now()
     _calendar_gauge(rt, now)
-    await report_drift(app)  # score drift is found while scoring: tell people within a tick
-    outputs = await _hotload_cleanup(app, partition)
-    outputs += _quiet_warnings(app, partition, now)
-    outputs += (await supervise(app, keys(app, "tasks"), partition))[1]
+    await report_drift(worker)  # score drift is found while scoring: tell people within a tick
+    outputs = await _hotload_cleanup(worker, partition)
+    outputs += _quiet_warnings(worker, partition, now)
+    outputs += (await supervise(worker, keys(worker, "tasks"), partition))[1]
     # ids are stored with their event time, so they expire by the newest event time seen, not
     # the wall clock: a replay of 2013 data must still catch a re-sent 2013 record
     if rt.event_watermark:
-        app.riskloop_dedup.expire(rt.event_watermark)
+        worker.dedup.expire(rt.event_watermark)
     clocks = rt.event_clocks.now(partition, now.timestamp())
     if clocks and rt.clocks_sent.get(partition) != clocks:
         rt.clocks_sent[partition] = clocks
@@ -102,63 +104,65 @@ async def wall_tick(app: RiskLoopApp, partition: int) -> list[Output]:
     return outputs
 
 
-def _quiet_warnings(app: RiskLoopApp, partition: int, now: datetime) -> list[Output]:
+def _quiet_warnings(worker: WorkerContext, partition: int, now: datetime) -> list[Output]:
     """Warnings falling quiet, silences starting or ending: only entities with something due
     (``streams/due.py``), every entity when the silences or the config changed."""
-    rt = app.riskloop_runtime
-    ctx = context(app)
-    times = due_times(app, f"warnings:{partition}")
+    rt = worker.runtime
+    ctx = context(worker)
+    times = due_times(worker.due, worker.store, f"warnings:{partition}")
     every = times.refresh(silences_context(rt.silences, rt.loop, now), warnings_due(rt.loop))
     ts = now.timestamp()
     held: set[str] = set()
     outputs: list[Output] = []
-    for entity in keys(app, "warnings"):
+    for entity in keys(worker, "warnings"):
         held.add(entity)
-        if every or times.due(entity, partial(load, app, WARNINGS, entity)) <= ts:
-            if load(app, WARNINGS, entity) is None:
+        if every or times.due(entity, partial(load, worker, WARNINGS, entity)) <= ts:
+            if load(worker, WARNINGS, entity) is None:
                 continue
-            outputs += change_entity(app, entity, [tick_change(ctx)], ctx, store_quiet=False)[1]
+            outputs += change_entity(worker, entity, [tick_change(ctx)], ctx, store_quiet=False)[1]
     times.keep_only(held)
     return outputs
 
 
-async def silences(app: RiskLoopApp, partition: int, clocks: dict[str, float]) -> list[Output]:
+async def silences(worker: WorkerContext, partition: int, clocks: dict[str, float]) -> list[Output]:
     """Absence rules and silent trucks whose silence has run out by the partition's clocks."""
-    rt = app.riskloop_runtime
+    rt = worker.runtime
     clocks = dict(clocks)
     truck_clock = clocks.get("trucks")
     if truck_clock is not None:
         clocks["truck_detections"] = truck_clock  # rules on detections run on the trucks' time
-    scored = Scored(hits=rt.engine.tick(clocks, rule_state(app)))
+    scored = Scored(hits=rt.engine.tick(clocks, rule_state(worker)))
     outputs: list[Output] = []
     if truck_clock is not None:
-        where = _where(app, partition)
-        scored.hits.extend(_tick_vehicles(app, partition, to_datetime(truck_clock), where))
+        where = _where(worker, partition)
+        scored.hits.extend(_tick_vehicles(worker, partition, to_datetime(truck_clock), where))
         outputs += rekeyed_outputs(where)
     count_rule_errors(rt)
     if scored.hits:
-        outputs += (await raise_warnings(app, scored))[1]
+        outputs += (await raise_warnings(worker, scored))[1]
     return outputs
 
 
-def _where(app: RiskLoopApp, partition: int) -> Where:
+def _where(worker: WorkerContext, partition: int) -> Where:
     """A tick's partition, for detections whose rules keep state elsewhere (streams/rekey.py)."""
     scope = current_scope()
     origin = f"{scope.mark}:{scope.offset}" if scope is not None else f"ticks:{partition}"
-    return Where(partition, app.riskloop_settings.topics.partitions, origin)
+    return Where(partition, worker.settings.topics.partitions, origin)
 
 
-def _tick_vehicles(app: RiskLoopApp, partition: int, now: datetime, where: Where) -> list[RuleHit]:
+def _tick_vehicles(
+    worker: WorkerContext, partition: int, now: datetime, where: Where
+) -> list[RuleHit]:
     """Release held-back fixes and report silent trucks; the rule hits of what was found."""
-    rt = app.riskloop_runtime
+    rt = worker.runtime
     found: list[tuple[CompiledFenceSet, Detection]] = []
-    for key in keys(app, "vehicles"):
+    for key in keys(worker, "vehicles"):
         fences = rt.fence_sets.get(key.partition("|")[0])
         if fences is None:
             continue
-        decision = decide(app, VEHICLES, key, partial(tick_vehicle, now=now, fences=fences))
+        decision = decide(worker, VEHICLES, key, partial(tick_vehicle, now=now, fences=fences))
         found += [(fences, det) for det in decision.detections]
-    return detections_hits(rt, found, rule_state(app), where)
+    return detections_hits(rt, found, rule_state(worker), where)
 
 
 def _calendar_gauge(rt: Runtime, now: datetime) -> None:
@@ -168,26 +172,26 @@ def _calendar_gauge(rt: Runtime, now: datetime) -> None:
     rt.metrics.calendar_days_left.set(0 if until is None else (until - today).days + 1)
 
 
-async def _hotload_cleanup(app: RiskLoopApp, partition: int) -> list[Output]:
+async def _hotload_cleanup(worker: WorkerContext, partition: int) -> list[Output]:
     """Drop state of removed rules; close "inside" states of removed fences (exit events)."""
-    rt = app.riskloop_runtime
-    control = app.riskloop_control
+    rt = worker.runtime
+    control = worker.control
     done_rules, done_fences = rt.cleanup_done.get(partition, (0, 0))
     removed = control.removed_rules[done_rules:]
     if removed:
-        rt.engine.cleanup(rule_state(app), removed)
+        rt.engine.cleanup(rule_state(worker), removed)
     changes = control.fence_changes[done_fences:]
-    where = _where(app, partition)
+    where = _where(worker, partition)
     found: list[tuple[CompiledFenceSet, Detection]] = []
     now = rt.clock.now()
     for old, new in changes:
         prefix = f"{new.name}|"
-        for key in [k for k in keys(app, "vehicles") if k.startswith(prefix)]:
+        for key in [k for k in keys(worker, "vehicles") if k.startswith(prefix)]:
             replace = partial(fences_replaced, old=old, new=new, now=now)
-            found += [(new, det) for det in decide(app, VEHICLES, key, replace).detections]
-    scored = Scored(hits=detections_hits(rt, found, rule_state(app), where))
+            found += [(new, det) for det in decide(worker, VEHICLES, key, replace).detections]
+    scored = Scored(hits=detections_hits(rt, found, rule_state(worker), where))
     outputs = rekeyed_outputs(where)
     if scored.hits:
-        outputs += (await raise_warnings(app, scored))[1]
+        outputs += (await raise_warnings(worker, scored))[1]
     rt.cleanup_done[partition] = (len(control.removed_rules), len(control.fence_changes))
     return outputs

@@ -16,6 +16,8 @@ from config.settings import Settings
 
 @dataclass(frozen=True)
 class Topics:
+    """Every topic the worker reads or writes, as Faust topics of raw bytes, one attribute each."""
+
     by_source: dict[str, faust.TopicT]
     """One topic per source of ``schemas.sources.SOURCE_SPECS``, named by ``Settings.topics``."""
     dispositions: faust.TopicT

@@ -91,6 +91,7 @@ class TopicTail:
                 yield msg
 
     def close(self) -> None:
+        """Close the consumer: it holds a broker connection and its own threads."""
         self.consumer.close()
 
 

@@ -11,33 +11,35 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from streams import api, health
 
 if TYPE_CHECKING:
-    from streams.app import RiskLoopApp
+    from streams.worker_context import WorkerContext
 
 
-def register(app: RiskLoopApp) -> None:
-    @app.page("/metrics")
+def register(worker: WorkerContext) -> None:
+    """Add ``/metrics``, ``/health``, ``/ready`` and the API to the worker's web server."""
+
+    @worker.app.page("/metrics")
     class Metrics(View):
         async def get(self, request: Request) -> Response:
             # ``?name[]=a&name[]=b``: only those series (client_python's own filter)
             names = request.url.query.getall("name[]", [])
             return self.bytes(
-                app.riskloop_runtime.metrics.exposition(names),
+                worker.runtime.metrics.exposition(names),
                 headers={"Content-Type": CONTENT_TYPE_LATEST},
             )
 
-    @app.page("/health")
+    @worker.app.page("/health")
     class Health(View):
         async def get(self, request: Request) -> Response:
             # liveness: a restart cures a dead agent, not a missing broker or a slow recovery
-            dead = health.agents_down(app, started_only=True)
-            body = {"status": "failing" if dead else "ok", "worker": app.riskloop_runtime.worker_id}
+            dead = health.agents_down(worker.app, started_only=True)
+            body = {"status": "failing" if dead else "ok", "worker": worker.runtime.worker_id}
             return self.json({**body, "agents_down": dead}, status=503 if dead else 200)
 
-    @app.page("/ready")
+    @worker.app.page("/ready")
     class Ready(View):
         async def get(self, request: Request) -> Any:
-            state = health.readiness(app)
-            body = {**state.body(), "active": app.riskloop_runtime.active_versions()}
+            state = health.readiness(worker)
+            body = {**state.body(), "active": worker.runtime.active_versions()}
             return self.json(body, status=200 if state.ready else 503)
 
-    api.register(app)
+    api.register(worker)

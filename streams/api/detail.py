@@ -25,11 +25,12 @@ from loop.jurisdiction import Permission, check_warning, task_department
 from loop.silences import Silence, preview
 from streams.api.bodies import ApiError, known_only, parameter, task_filters
 from streams.api.privacy import MaskedView
+from streams.api.service import guarded
 
 if TYPE_CHECKING:
     from sinks.sql import SqlStore
-    from streams.api.views import Api
-    from streams.app import RiskLoopApp
+    from streams.api.service import Api
+    from streams.worker_context import WorkerContext
 
 ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -94,11 +95,10 @@ def silence_preview(store: SqlStore, silence: Silence, now: datetime) -> dict[st
     }
 
 
-def register(app: RiskLoopApp, api: Api) -> None:
+def register(worker: WorkerContext, api: Api) -> None:
     """Add the detail views (called from ``streams.api.views.register``)."""
-    from streams.api.views import guarded
 
-    @app.page("/api/warnings/{alert_id}")
+    @worker.app.page("/api/warnings/{alert_id}")
     class WarningView(MaskedView):
         @guarded
         async def get(self, request: Request, alert_id: str) -> Response:
@@ -111,7 +111,7 @@ def register(app: RiskLoopApp, api: Api) -> None:
             check_warning(who, detail["warning"]["region_code"], centre=api.centre)
             return self.json(detail)
 
-    @app.page("/api/tasks")
+    @worker.app.page("/api/tasks")
     class Tasks(MaskedView):
         @guarded
         async def get(self, request: Request) -> Response:

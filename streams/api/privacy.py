@@ -35,4 +35,5 @@ class MaskedView(View):
     put in them (a table value, a store row, a profile): nothing reaches a client unmasked."""
 
     def json(self, value: Any, **kwargs: Any) -> Response:
+        """Faust's JSON answer, masked for the caller's view first."""
         return super().json(mask_for(_VIEW.get(), value), **kwargs)

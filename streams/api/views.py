@@ -1,6 +1,6 @@
 """The API's Faust web views: reads from tables, runtime and SQL store; audited writes.
 
-Every handler goes through :func:`guarded`, so a refusal is ``{"error": ...}`` with its status
+Every handler goes through :func:`~streams.api.service.guarded`, so a refusal is ``{"error": ...}`` with its status
 and an unexpected failure is logged here with its traceback and answered with a 500 that shows
 none; a 503 (store or broker away) is logged with the traceback of its cause. Writes check the
 person's token first, then the body, and only then produce one record: a refused request has no
@@ -13,59 +13,44 @@ included: the person's department and regions decide which tasks and warnings th
 
 from __future__ import annotations
 
-import asyncio
-import inspect
-import threading
 import uuid
-from collections.abc import Awaitable, Callable
-from functools import cache, wraps
+from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-import faust
 import yaml
-from aiokafka.errors import KafkaError
 from faust.web import Request, Response, View
-from faust.web.exceptions import WebError
 
-from loop.identity import Principal
-from loop.jurisdiction import Forbidden, Permission, check_task
+from loop.jurisdiction import Permission, check_task
 from loop.jurisdiction import warning_regions as visible_regions
 from loop.verdicts import HTTP_STATUS, idempotent_event_id
-from schemas.errors import RiskLoopError
-from schemas.records import Disposition, DispositionVerdict, VerdictOutcome
+from schemas.records import DispositionVerdict, VerdictOutcome
 from streams.admin import known_departments
-from streams.api.auth import Auth
 from streams.api.bodies import (
     USCC,
     ApiError,
     assignment_from,
-    check_length,
     disposition_from,
-    json_object,
     own,
     pack_publication,
     parameter,
     silence_from,
     warning_filters,
 )
-from streams.api.privacy import MaskedView, bind_view
-from streams.control import keyring
+from streams.api.detail import preview_flag, silence_preview
+from streams.api.detail import register as register_detail
+from streams.api.privacy import MaskedView
+from streams.api.publishing import register as register_publishing
+from streams.api.service import Api, guarded
 from streams.control_keys import publication_key
 from streams.handle import PROFILES, load
 from streams.logs import get_logger
 from streams.state import plain
-from streams.verdicts import API_VERDICT_TIMEOUT, VerdictWatch, door_problem
 
 if TYPE_CHECKING:
-    from sinks.sql import SqlStore
-    from streams.app import RiskLoopApp
+    from streams.worker_context import WorkerContext
 
 log = get_logger(__name__)
-
-PUBLISH_TIMEOUT = 30.0  # seconds to wait for the broker to acknowledge a write
-
-Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Response]])
 
 
 @cache
@@ -74,156 +59,6 @@ def openapi_spec() -> dict[str, Any]:
     text = resources.files("streams.api").joinpath("openapi.yaml").read_text(encoding="utf-8")
     spec: dict[str, Any] = yaml.safe_load(text)
     return spec
-
-
-def guarded(handler: Handler) -> Handler:
-    """Refusals become JSON errors; anything unexpected is logged and becomes a bare 500."""
-
-    @wraps(handler)
-    async def run(view: View, request: Request, *args: Any, **kwargs: Any) -> Response:
-        bind_view(request)  # its answer is masked for this caller (streams/api/privacy.py)
-        try:
-            return await handler(view, request, *args, **kwargs)
-        except Forbidden as exc:  # a person, asking for what is not theirs
-            log.warning("API request forbidden", path=request.url.path, method=request.method,
-                        reason=str(exc))  # fmt: skip
-            return view.error(403, str(exc))
-        except ApiError as exc:
-            if exc.status >= 500:  # not the client's doing: keep the cause's traceback
-                log.warning("API request unavailable", path=request.url.path,
-                            method=request.method, status=exc.status, error=_cause(exc),
-                            exc_info=exc)  # fmt: skip
-            return view.error(exc.status, exc.message)
-        except WebError as exc:
-            if exc.code >= 500:  # e.g. a table route while the group rebalances
-                log.warning("API request unavailable", path=request.url.path,
-                            method=request.method, status=exc.code, error=_cause(exc),
-                            exc_info=exc)  # fmt: skip
-            raise  # Faust answers these itself, as JSON
-        except Exception as exc:
-            log.exception("API request failed", path=request.url.path, method=request.method,
-                          error=_cause(exc))  # fmt: skip
-            return view.error(500, "internal error (logged on the worker)")
-
-    return run  # type: ignore[return-value]
-
-
-def _cause(exc: BaseException) -> str:
-    """The cause as a field too: a traceback alone may be cut or unreadable in a log store."""
-    root = exc.__cause__ or exc
-    return f"{type(root).__name__}: {root}"[:1000]
-
-
-class Api:
-    """What the views share: the app and one SQL store, opened on first use."""
-
-    def __init__(self, app: RiskLoopApp) -> None:
-        self.app = app
-        self.centre = app.riskloop_runtime.loop.centre
-        self.auth = Auth(app.riskloop_settings, self.centre)
-        self._store: SqlStore | None = None
-        self._opening = threading.Lock()
-
-    def _open_store(self) -> SqlStore:
-        """The store, brought to the schema head on first use (in a worker thread).
-
-        The SQL sink migrates only before its first write, so a fresh worker with no warnings
-        yet would have no tables; the same idempotent ``migrate`` here makes an empty store
-        read as empty instead of failing.
-        """
-        with self._opening:
-            if self._store is None:
-                from sinks.migrate import migrate
-                from sinks.sql import SqlStore
-
-                store = SqlStore.from_settings(self.app.riskloop_settings)
-                migrate(store.engine)
-                self._store = store
-            return self._store
-
-    def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
-            self._store = None
-
-    async def require(self, request: Request, permission: Permission) -> Principal:
-        """The token's person if allowed ``permission`` (401/403 before anything is read)."""
-        return await self.auth.require(request, permission)
-
-    async def check_task(self, who: Principal, task_id: str) -> None:
-        """403 if the store holds ``task_id`` in another department than ``who``'s.
-
-        The worker stays the authority (a disposition carries the token's department, and the
-        state machine refuses one from another department); this answers a 403 before anything
-        is sent. A task the store does not hold yet goes on to the worker, which knows it or
-        answers ``unknown_task``.
-        """
-        story = await self.query_store(lambda s: s.task_with_audit(task_id))
-        if story is not None and story.task is not None:
-            check_task(who, story.task.department, centre=self.centre)
-
-    async def query_store(self, call: Callable[[SqlStore], Any]) -> Any:
-        """Run a blocking SQL query in a thread; a store failure is a 503, not a crash."""
-        try:
-            return await asyncio.to_thread(lambda: call(self._open_store()))
-        except RiskLoopError as exc:
-            # the store's message names SQL and tables: the log gets it, the client only what failed
-            raise ApiError(503, "the SQL task store is not available") from exc
-
-    async def body(self, request: Request, limit: int) -> bytes:
-        """The request body, refused with a 413 as soon as it passes ``limit`` bytes.
-
-        Read here from the stream, never whole first: aiohttp's own ``client_max_size`` only
-        guards ``request.read()``, and Faust's ``read_request_content`` reads without a limit
-        (a 100 MiB pack held the event loop for over a minute).
-        """
-        check_length(request.headers.get("Content-Length"), limit)
-        stream = request.content  # type: ignore[attr-defined]  # aiohttp's StreamReader
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in stream.iter_chunked(64 * 1024):
-            size += len(chunk)
-            if size > limit:
-                raise ApiError(413, f"request body is over this endpoint's limit of {limit} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-    async def json_body(self, request: Request) -> dict[str, Any]:
-        """A small JSON object body (dispositions, silences, assignments)."""
-        return json_object(await self.body(request, self.app.riskloop_settings.api_max_body_bytes))
-
-    async def publish(
-        self, topic: faust.TopicT, key: str, value: bytes, *, signed: bool = False
-    ) -> None:
-        """Produce one record through the worker's producer and wait for the broker's ack;
-        ``signed``: with the worker's signature (a control record its authorised caller sent)."""
-        raw = key.encode()
-        headers = keyring(self.app).sign(topic.get_topic_name(), raw, value) if signed else None
-        try:
-            delivered = await topic.send(key=raw, value=value, headers=headers)
-            if inspect.isawaitable(delivered):
-                await asyncio.wait_for(delivered, PUBLISH_TIMEOUT)
-        except (TimeoutError, OSError, KafkaError) as exc:
-            raise ApiError(503, f"could not publish to {topic.get_topic_name()}: {exc}") from exc
-
-    async def publish_and_judge(
-        self, topic: faust.TopicT, event_id: str, key: str, value: bytes
-    ) -> DispositionVerdict | None:
-        """Publish a disposition and wait for the worker's verdict (None: none in time); one
-        the worker's door would refuse is a 422 here, never sent."""
-        settings = self.app.riskloop_settings
-        problem = door_problem(settings, Disposition.model_validate_json(value))
-        if problem is not None:
-            raise ApiError(422, f"disposition rejected: {problem}")
-        try:
-            watch = await asyncio.to_thread(VerdictWatch, settings)
-        except RiskLoopError as exc:
-            raise ApiError(503, f"cannot read {settings.topics.verdicts}: {exc}") from exc
-        try:
-            await self.publish(topic, key, value)
-            return await asyncio.to_thread(watch.wait, event_id, API_VERDICT_TIMEOUT)
-        finally:
-            await asyncio.to_thread(watch.close)
 
 
 def event_id_of(request: Request, task_id: str, prefix: str) -> str:
@@ -256,28 +91,25 @@ def answer_verdict(
     return view.json({"disposition": disposition, "verdict": body}, status=200)
 
 
-def register(app: RiskLoopApp) -> None:
-    """Add the API views to ``app`` (called from ``streams.web.register``)."""
-    api = Api(app)
-    rt = app.riskloop_runtime
+def register(worker: WorkerContext) -> None:
+    """Add the API views to the worker's web server (called from ``streams.web.register``)."""
+    api = Api(worker)
+    rt = worker.runtime
 
-    @app.on_before_shutdown.connect  # type: ignore[arg-type]
+    @worker.app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def close_store(app_: Any, **_: Any) -> None:
         api.close()
 
-    from streams.api import detail, publishing
-    from streams.api.detail import preview_flag, silence_preview
+    register_detail(worker, api)
+    register_publishing(worker, api)
 
-    detail.register(app, api)
-    publishing.register(app, api)
-
-    @app.page("/openapi.json")
+    @worker.app.page("/openapi.json")
     class OpenApi(MaskedView):
         @guarded
         async def get(self, request: Request) -> Response:
             return self.json(openapi_spec())
 
-    @app.page("/api/warnings")
+    @worker.app.page("/api/warnings")
     class Warnings(MaskedView):
         @guarded
         async def get(self, request: Request) -> Response:
@@ -287,7 +119,7 @@ def register(app: RiskLoopApp) -> None:
             alerts = await api.query_store(lambda s: s.list_alerts(**filters, regions=regions))
             return self.json({"warnings": [a.model_dump(mode="json") for a in alerts]})
 
-    @app.page("/api/tasks/{task_id}")
+    @worker.app.page("/api/tasks/{task_id}")
     class TaskView(MaskedView):
         @guarded
         async def get(self, request: Request, task_id: str) -> Response:
@@ -300,7 +132,7 @@ def register(app: RiskLoopApp) -> None:
                 check_task(who, story.task.department, centre=api.centre)
             return self.json(story.model_dump(mode="json"))
 
-    @app.page("/api/entities/{uscc}/profile")
+    @worker.app.page("/api/entities/{uscc}/profile")
     class Profile(MaskedView):
         @guarded
         async def get(self, request: Request, uscc: str) -> Response:
@@ -309,24 +141,24 @@ def register(app: RiskLoopApp) -> None:
                 raise ApiError(400, "uscc must be an 18-character unified social credit code")
             return await self.owned(request)
 
-        @app.topic_route(topic=app.riskloop_topics.profile_events, match_info="uscc")
+        @worker.app.topic_route(topic=worker.topics.profile_events, match_info="uscc")
         async def owned(self: View, request: Request) -> Response:
             """Runs on the worker that owns the partition of ``uscc`` on the profile events
             topic (the profiles' key); others forward to it."""
             uscc = request.match_info["uscc"]
-            profile = load(app, PROFILES, uscc)
+            profile = load(worker, PROFILES, uscc)
             if profile is None:
                 raise ApiError(404, f"no profile of {uscc} yet")
             return self.json(plain(profile))
 
-    @app.page("/api/active")
+    @worker.app.page("/api/active")
     class Active(MaskedView):
         @guarded
         async def get(self, request: Request) -> Response:
             await api.require(request, Permission.read)
             return self.json({"worker": rt.worker_id, "active": rt.active_versions()})
 
-    @app.page("/api/silences")
+    @worker.app.page("/api/silences")
     class Silences(MaskedView):
         @guarded
         async def get(self, request: Request) -> Response:
@@ -347,7 +179,7 @@ def register(app: RiskLoopApp) -> None:
                 now = rt.clock.now()
                 return self.json(await api.query_store(lambda s: silence_preview(s, silence, now)))
             await api.publish(
-                app.riskloop_topics.silences,
+                worker.topics.silences,
                 silence.silence_id,
                 silence.model_dump_json().encode(),
                 signed=True,
@@ -355,7 +187,7 @@ def register(app: RiskLoopApp) -> None:
             log.info("silence published via API", silence=silence.silence_id, by=silence.creator)
             return self.json(silence.model_dump(mode="json"), status=202)
 
-    @app.page("/api/rulepacks")
+    @worker.app.page("/api/rulepacks")
     class RulePacks(MaskedView):
         @guarded
         async def post(self, request: Request) -> Response:
@@ -364,16 +196,16 @@ def register(app: RiskLoopApp) -> None:
             if by is not None:  # who publishes is the token's person; a `by` must agree
                 own(person, "by", parameter("by", by))
             who = person.actor
-            raw = await api.body(request, app.riskloop_settings.api_max_pack_bytes)
+            raw = await api.body(request, worker.settings.api_max_pack_bytes)
             pub = pack_publication(raw, who=who, now=rt.clock.now())
             key = publication_key(pub.name, pub.version, pub.content_hash)
             value = pub.model_dump_json().encode()
-            await api.publish(app.riskloop_topics.rulepacks, key, value, signed=True)
+            await api.publish(worker.topics.rulepacks, key, value, signed=True)
             log.info("rule pack published via API", pack=pub.name, version=pub.version, by=who)
             body = pub.model_dump(mode="json", exclude={"yaml"})
             return self.json(body, status=202)
 
-    @app.page("/api/tasks/{task_id}/dispositions")
+    @worker.app.page("/api/tasks/{task_id}/dispositions")
     class Dispositions(MaskedView):
         @guarded
         async def post(self, request: Request, task_id: str) -> Response:
@@ -386,16 +218,16 @@ def register(app: RiskLoopApp) -> None:
             )  # fmt: skip
             await api.check_task(who, task_id)
             verdict = await api.publish_and_judge(
-                app.riskloop_topics.dispositions, record.event_id, task_id,
+                worker.topics.dispositions, record.event_id, task_id,
                 record.model_dump_json().encode(),
             )  # fmt: skip
             log.info("disposition sent via API", task=task_id, action=record.action.value,
                      verdict=verdict.outcome.value if verdict else None)  # fmt: skip
             return answer_verdict(self, record.model_dump(mode="json"), verdict)
 
-    departments = frozenset(known_departments(app.riskloop_settings))
+    departments = frozenset(known_departments(worker.settings))
 
-    @app.page("/api/tasks/{task_id}/assignments")
+    @worker.app.page("/api/tasks/{task_id}/assignments")
     class Assignments(MaskedView):
         @guarded
         async def post(self, request: Request, task_id: str) -> Response:
@@ -407,7 +239,7 @@ def register(app: RiskLoopApp) -> None:
                 now=rt.clock.now(), centre=rt.loop.centre, departments=departments, who=who,
             )  # fmt: skip
             verdict = await api.publish_and_judge(
-                app.riskloop_topics.dispositions, record.event_id, task_id,
+                worker.topics.dispositions, record.event_id, task_id,
                 record.model_dump_json().encode(),
             )  # fmt: skip
             log.info("assignment sent via API", task=task_id, to=record.assign_to,

@@ -20,7 +20,8 @@ from streams.cli.common import fail
 # another group: ``control`` adds publish/rollback to rules, geo and models) and its one-line
 # help. ``main`` imports only the modules of the command it runs, and ``riskloop --help`` lists
 # this table without importing any: importing every module took ~4 s (River, SciPy, CEL).
-# Packages above ``streams`` add commands as plug-ins (``PLUGINS``): ``bench`` has no module here.
+# Packages above ``streams`` add commands as plug-ins (``PLUGINS``): ``bench`` has no module here,
+# and ``models evaluate|split`` and ``geo map`` (they read datasets and draw) are bench's too.
 COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "dev": (("dev",), "Start, stop and inspect the local infrastructure (Kafka, Redis, PostgreSQL)."),
     "topics": (("topics",), "Create and list RiskLoop's Kafka topics."),
@@ -48,8 +49,10 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
 
 PLUGINS = "riskloop.commands"
 """Entry-point group of command plug-ins: one named after a command is called with the root app
-after that command's own modules (pyproject.toml: ``bench`` adds ``bench`` and ``ops
-snapshot-dashboard``), so ``streams`` never imports the packages built on it."""
+after that command's own modules (pyproject.toml: ``bench`` adds ``bench``, ``ops
+snapshot-dashboard``, ``models evaluate|split`` and ``geo map``), so ``streams`` never imports
+the packages built on it. Entry points are read from the installed metadata: a new one is seen
+after a reinstall (``scripts/bootstrap.sh`` does it when pyproject.toml changed)."""
 
 _ROOT = dict(
     name="riskloop",

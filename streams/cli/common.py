@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -58,3 +60,16 @@ def instant(text: str) -> datetime:
             f"{text!r} is not an ISO-8601 instant (e.g. 2026-12-23T10:00:00+08:00)"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=CST)
+
+
+@contextmanager
+def bad_input(what: str) -> Iterator[None]:
+    """A ``ValueError`` inside (pydantic's included) becomes one ``ConfigError`` line, ``what``
+    and the first line of the reason: a record read from a file or a topic that is not what it
+    should be is reported where it is, not as a page of validation errors."""
+    from schemas.errors import ConfigError
+
+    try:
+        yield
+    except ValueError as exc:
+        raise ConfigError(f"{what} ({str(exc).splitlines()[0]})") from exc

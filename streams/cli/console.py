@@ -10,6 +10,7 @@ from streams.cli.common import fail, settings
 
 
 def register(root: typer.Typer) -> None:
+    """Add ``riskloop console`` to the root command."""
     root.command("console")(console)
 
 

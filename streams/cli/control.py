@@ -19,7 +19,7 @@ from rich.table import Table
 from loop.config import load_loop_config
 from loop.silences import Silence, create, expire
 from schemas.errors import ConfigError, RiskLoopError
-from streams.cli.common import LazyModule, console, settings
+from streams.cli.common import LazyModule, bad_input, console, settings
 
 if TYPE_CHECKING:  # imported when a command runs: `rules validate` loads this module too
     from config.settings import Settings
@@ -244,12 +244,8 @@ def _silences(s: Settings) -> dict[str, Silence]:
     out = {}
     for key, value in dict(publish.read_signed(s, s.topics.silences)).items():
         if value is not None:
-            try:
+            with bad_input(f"{s.topics.silences}: {key} is not a silence"):
                 out[key] = Silence.model_validate_json(value)
-            except ValueError as exc:
-                raise ConfigError(
-                    f"{s.topics.silences}: {key} is not a silence ({str(exc).splitlines()[0]})"
-                ) from exc
     return out
 
 
@@ -290,6 +286,9 @@ def silence_expire(silence_id: str, by: By = "") -> None:
 
 
 def register(app: typer.Typer) -> None:
+    """Add the hot-load commands to the groups they act on (``rules``, ``geo``, ``models``) and
+    ``status``/``silence`` to the root: the code that signs and sends control records stays in
+    one module, the commands appear where people look for them."""
     from streams.cli import geo, models, rules
 
     rules.app.command("publish")(rules_publish)

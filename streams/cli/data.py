@@ -68,6 +68,7 @@ MappingOpt = Annotated[
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``riskloop replay`` and ``riskloop validate`` to the root command."""
     app.command()(replay)
     app.command()(validate)
 

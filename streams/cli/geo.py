@@ -1,13 +1,13 @@
-"""``riskloop geo``: check a fence set and map a trajectory against it.
+"""``riskloop geo``: the group, and ``validate`` of a fence set.
 
-Both commands are offline (no Kafka): ``validate`` is what an operator runs before
-``riskloop geo publish`` (the lead's, it needs Kafka), ``map`` replays a recorded trajectory
-through the same pure detections the worker runs and draws the result.
+``validate`` is offline (no Kafka): what an operator runs before ``riskloop geo publish``
+(``control``, it needs Kafka). ``map`` reads a trajectory file and draws, which is the tools'
+work: it is a plug-in from ``bench/`` (``bench/cli_geo.py``, entry point ``geo`` in
+pyproject.toml), added to this group.
 """
 
 from __future__ import annotations
 
-import collections
 from pathlib import Path
 from typing import Annotated
 
@@ -35,36 +35,3 @@ def validate(fenceset: Annotated[Path, typer.Argument(help="a .geojson fence set
         f"[green]ok[/green] {fs.name} v{fs.version} ({fs.crs} → WGS84), "
         f"{len(fs.fences)} fences: {kinds}; sha256 {fs.content_hash[:16]}"
     )
-
-
-@app.command("map")
-def map_(
-    *,
-    trajectory: Annotated[Path, typer.Option(help="GPS CSV: lat, lon, ts, vehicle_id")],
-    fences: Annotated[Path, typer.Option(help="a .geojson fence set")],
-    out: Annotated[Path, typer.Option(help="PNG to write")],
-    vehicle: Annotated[str | None, typer.Option(help="only this vehicle_id")] = None,
-    permit: Annotated[str | None, typer.Option(help="permit id given to every fix")] = None,
-    loaded: Annotated[
-        bool | None, typer.Option("--loaded/--empty", help="load state of every fix")
-    ] = None,
-) -> None:
-    """Replay a trajectory through the detections and draw fences, fixes and detections."""
-    from geo.fences import load_fence_set
-    from geo.plot import plot_trajectory
-    from geo.replay import load_trajectory, replay
-
-    try:
-        fs = load_fence_set(fences)
-        fixes = load_trajectory(trajectory, vehicle=vehicle, permit_id=permit, loaded=loaded)
-    except RiskLoopError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from exc
-    if not fixes:
-        console.print(f"[red]error:[/red] no fixes{f' for vehicle {vehicle!r}' if vehicle else ''}")
-        raise typer.Exit(1)
-    _, detections = replay(fixes, fs)
-    plot_trajectory(fixes, fs, detections, out)
-    counts = collections.Counter(d.kind for d in detections)
-    summary = ", ".join(f"{k} {n}" for k, n in sorted(counts.items())) or "none"
-    console.print(f"wrote {out}: {len(fixes)} fixes, detections: {summary}")

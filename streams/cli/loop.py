@@ -24,7 +24,7 @@ from loop.profile import EntityProfile
 from loop.sampling import sample as draw
 from schemas.errors import ConfigError
 from schemas.records import Disposition, DispositionAction, DispositionResult
-from streams.cli.common import console, fail, instant, settings
+from streams.cli.common import bad_input, console, fail, instant, settings
 from streams.cli.lines import who
 
 tasks_app = typer.Typer(
@@ -306,12 +306,8 @@ def _profiles_from_file(path: Path) -> list[EntityProfile]:
     out = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if line.strip():
-            try:
+            with bad_input(f"{path}:{n}: not an entity profile"):
                 out.append(EntityProfile.model_validate_json(line))
-            except ValueError as exc:
-                raise ConfigError(
-                    f"{path}:{n}: not an entity profile ({str(exc).splitlines()[0]})"
-                ) from exc
     return out
 
 
@@ -328,18 +324,15 @@ def _profiles_from_changelog(s: Settings) -> list[EntityProfile]:
             latest[key] = raw
     out = []
     for key, raw in latest.items():
-        try:
+        with bad_input(f"{topic}: the value of {key} is not an entity profile"):
             _, _, value = changelog_value(key.encode(), raw)
             if value:
                 out.append(EntityProfile.model_validate(value))
-        except ValueError as exc:
-            raise ConfigError(
-                f"{topic}: the value of {key} is not an entity profile ({str(exc).splitlines()[0]})"
-            ) from exc
     return out
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``riskloop tasks``, ``alerts`` and ``sample`` to the root command."""
     app.add_typer(tasks_app, name="tasks")
     app.add_typer(alerts_app, name="alerts")
     app.command("sample")(sample)

@@ -16,6 +16,13 @@ from streams.cli.common import console, settings
 
 app = typer.Typer(help="Reports (研判): the daily and weekly report as PDF.", no_args_is_help=True)
 
+_PdfOut = Annotated[
+    Path | None,
+    typer.Option(
+        help="the PDF to write; default report-PERIOD.pdf (report-2026-12-03.pdf, report-2026-W49.pdf)"
+    ),
+]
+
 
 def register(root: typer.Typer) -> None:
     """Add ``riskloop report …`` to the root command."""
@@ -27,9 +34,7 @@ def daily(
     date: Annotated[
         str | None, typer.Option(help="the day, YYYY-MM-DD (Beijing); default today")
     ] = None,
-    out: Annotated[
-        Path | None, typer.Option(help="the PDF to write; default report-DATE.pdf")
-    ] = None,
+    out: _PdfOut = None,
 ) -> None:
     """Write the daily report of one day (Beijing time) as a PDF."""
     _write("daily", date, out)
@@ -40,9 +45,7 @@ def weekly(
     week: Annotated[
         str | None, typer.Option(help="YYYY-Www, or a date in the week; default this week")
     ] = None,
-    out: Annotated[
-        Path | None, typer.Option(help="the PDF to write; default report-WEEK.pdf")
-    ] = None,
+    out: _PdfOut = None,
 ) -> None:
     """Write the weekly report of one ISO week (Monday–Sunday, Beijing time) as a PDF."""
     _write("weekly", week, out)

@@ -40,7 +40,7 @@ def _why(resolution: Resolution, index: int) -> str:
 
 
 @app.command("test")
-def test(
+def routes_test(
     labels: Annotated[
         list[str] | None,
         typer.Argument(

@@ -11,6 +11,7 @@ from streams.cli.common import settings
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``riskloop worker`` and ``riskloop demo`` to the root command."""
     app.command()(worker)
     app.command()(demo)
 

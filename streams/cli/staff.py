@@ -116,6 +116,9 @@ def tasks_list(
 
 
 def register(app: typer.Typer) -> None:
+    """Add the SQL-store readers (``alerts show``, ``tasks list``) to the groups of
+    :mod:`streams.cli.loop`: ``riskloop tasks`` is one group though its commands live in two
+    modules."""
     from streams.cli.loop import alerts_app, tasks_app
 
     alerts_app.command("show")(alerts_show)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -31,13 +31,13 @@ CALENDAR = (
 
 
 @pytest.fixture
-def api(live_settings: Settings, worker: Callable[..., Any]) -> Iterator[tuple[str, Settings]]:
+def api(live_settings: Settings, worker: Callable[..., Any]) -> tuple[str, Settings]:
     """A worker trusting the test's own key; yields its base URL once /ready says so."""
     s = live_settings
     proc = worker(s)
     base = f"http://127.0.0.1:{s.web_port}"
     wait_ready(proc, base)
-    yield base, s
+    return base, s
 
 
 def end_offsets(s: Settings) -> dict[str, int]:

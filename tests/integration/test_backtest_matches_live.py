@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from config.settings import PROJECT_ROOT, Settings
-from models.datasets import DEFAULT_DATA_DIR
 from rules.compiler import expand_paths, load_pack
 from streams.backtest_data import backtest_dataset
 from tests.integration.conftest import ROOT, settings_env, tail_consumer, wait_ready
 
-GEOLIFE = DEFAULT_DATA_DIR / "gps" / "geolife-sample.csv.gz"
-CHICAGO = DEFAULT_DATA_DIR / "inspections" / "chicago-food-inspections-2011-2014.csv.gz"
+DATASETS = Settings().datasets_dir
+GEOLIFE = DATASETS / "gps" / "geolife-sample.csv.gz"
+CHICAGO = DATASETS / "inspections" / "chicago-food-inspections-2011-2014.csv.gz"
 ROWS = 20_000
 
 

@@ -16,8 +16,8 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from bench.trajectories import fixes_from_rows, read_gps_csv
 from config.settings import Settings
-from geo.replay import fixes_from_rows, read_gps_csv
 from schemas.records import TruckFix
 from streams.producer import make_producer
 from tests.integration.conftest import tail_consumer

@@ -1,6 +1,6 @@
 """Regression floors of the models on the shared data's reporting part (issue #18).
 
-The shared folder is split by the fixed rule (models/protocol.py) and each model is evaluated
+The shared folder is split by the fixed rule (bench/split.py) and each model is evaluated
 exactly as models/EVALUATION.md reports it: ``--train-dir tune --data-dir report``. A change
 that drops a figure below its floor fails CI. The floors sit a little under the figures of
 2026-12-02 (EVALUATION.md), so run-to-run noise cannot trip them but a real loss does. No
@@ -16,27 +16,29 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from models import protocol
-from models.datasets import DEFAULT_DATA_DIR
-from streams.cli.models import app
+from bench import split
+from config.settings import Settings
+from streams.cli import app  # the root: `models evaluate` is bench's plug-in
+
+DATASETS = Settings().datasets_dir
 
 pytestmark = [
     pytest.mark.timeout(600),
-    pytest.mark.skipif(not DEFAULT_DATA_DIR.is_dir(), reason="shared datasets not present"),
+    pytest.mark.skipif(not DATASETS.is_dir(), reason="shared datasets not present"),
 ]
 
 
 @pytest.fixture(scope="module")
 def parts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("split")
-    protocol.split(DEFAULT_DATA_DIR, out)
+    split.split(DATASETS, out)
     return out
 
 
 def _evaluate(parts: Path, dataset: str, *, part: str = "report") -> list[dict[str, Any]]:
     """The reporting part with the tuning part learnt first; ``part="tune"``: the tuning part
     from a cold start."""
-    args = ["evaluate", dataset, "--data-dir", str(parts / part), "--json"]
+    args = ["models", "evaluate", dataset, "--data-dir", str(parts / part), "--json"]
     if part == "report":
         args += ["--train-dir", str(parts / "tune")]
     result = CliRunner().invoke(app, args)
@@ -79,7 +81,7 @@ def test_equipment_anomaly_on_skab_normal_runs(parts: Path) -> None:
     """False alarms on SKAB's normal recording cut into runs (``normal/``, a tuning signal):
     18.2% of the scored rows on 2026-12-03 (the odd runs: 2.8%; the reporting part: 21.5%),
     the per-run 3-sigma baseline 65.9%. The goal is ≤ 10%; this guards against worse."""
-    args = ["evaluate", "skab", "--data-dir", str(parts / "normal"), "--json"]
+    args = ["models", "evaluate", "skab", "--data-dir", str(parts / "normal"), "--json"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     ours, baseline = (json.loads(line) for line in result.output.splitlines())

@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -162,10 +162,10 @@ def leaks(numbers: set[str], blobs: dict[str, str]) -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def api(live_settings: Settings, worker: Callable[..., Any], tmp_path: Path) -> Iterator[Settings]:
+def api(live_settings: Settings, worker: Callable[..., Any], tmp_path: Path) -> Settings:
     s = live_settings.model_copy(update={"deadletter_key": KEY})
     wait_ready(worker(s), f"http://127.0.0.1:{s.web_port}")
-    yield s
+    return s
 
 
 def READER(s: Settings) -> dict[str, str]:

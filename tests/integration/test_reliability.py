@@ -11,7 +11,6 @@ test; here it runs on the shared 240-event input.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,10 +23,10 @@ EVENTS = 240
 
 
 @pytest.fixture(scope="module")
-def context(tmp_path_factory: pytest.TempPathFactory, broker: str) -> Iterator[Context]:
+def context(tmp_path_factory: pytest.TempPathFactory, broker: str) -> Context:
     base = Settings(_env_file=None)  # type: ignore[call-arg]
     work = Path(tmp_path_factory.mktemp("chaos"))
-    yield Context(base, work, EVENTS, say=print, compare_speed=False)
+    return Context(base, work, EVENTS, say=print, compare_speed=False)
 
 
 @pytest.mark.timeout(600)

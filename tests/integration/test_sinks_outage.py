@@ -103,8 +103,11 @@ def phases_of_tasks() -> list[list]:
     """Tasks 0–39 dispatched with their creation events; later phases sign some of them."""
     p0 = [r for n in range(20) for r in (make_task(n), make_event(f"task-{n}", 0))]
     p1 = [r for n in range(20, 40) for r in (make_task(n), make_event(f"task-{n}", 0))]
-    signed = lambda n: [make_task(n, state=TaskState.signed),  # noqa: E731
-                        make_event(f"task-{n}", 1, to_state=TaskState.signed)]  # fmt: skip
+
+    def signed(n: int) -> list:
+        return [make_task(n, state=TaskState.signed),
+                make_event(f"task-{n}", 1, to_state=TaskState.signed)]  # fmt: skip
+
     p2 = [r for n in range(0, 40, 2) for r in signed(n)]
     p3 = [r for n in range(1, 10, 2) for r in signed(n)] + [make_task(40), make_task(41)]
     return [p0, p1, p2, p3]

@@ -6,7 +6,6 @@ Every ``Topic.send`` is captured (topic, key, value) so a test reads what the ag
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,13 +59,13 @@ def keyed_partitions(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> Non
 
 
 @pytest.fixture
-def app(settings: Settings) -> Iterator[RiskLoopApp]:
+def app(settings: Settings) -> RiskLoopApp:
     app = build_app(settings)
     app.finalize()
     app.conf.store = "memory://"
     app.flow_control.resume()
-    app.riskloop_checkpoint.start_empty(settings.topics.partitions)  # no changelog to restore
-    yield app
+    app.worker.checkpoint.start_empty(settings.topics.partitions)  # no changelog to restore
+    return app
 
 
 async def put_rekeyed(app: RiskLoopApp, items: list[tuple[bytes | None, bytes]]) -> None:

@@ -117,7 +117,7 @@ async def test_health_and_metrics_stay_open(client: TestClient[Any, Any]) -> Non
 async def test_metrics_filtered_by_name(client: TestClient[Any, Any], app: RiskLoopApp) -> None:
     """``?name[]=`` gives only those series (the bench's cheap events-read probe), the same
     values as the whole exposition."""
-    app.riskloop_runtime.metrics.events_in.labels("trucks").inc(7)
+    app.worker.runtime.metrics.events_in.labels("trucks").inc(7)
     whole = await (await client.get("/metrics")).text()
     r = await client.get("/metrics", params=[("name[]", "riskloop_events_in_total")])
     assert r.status == 200
@@ -147,7 +147,7 @@ async def test_profile_is_read_where_the_profile_events_route_it(
 
     monkeypatch.setattr(app.router, "route_topic_req", same_node)
     assert (await client.get(f"/api/entities/{USCC}/profile", headers=SUPERVISOR)).status == 404
-    app.riskloop_store.partitions[0].table("profiles")[USCC] = {"uscc": USCC, "score": 3.5}
+    app.worker.store.partitions[0].table("profiles")[USCC] = {"uscc": USCC, "score": 3.5}
     r = await client.get(f"/api/entities/{USCC}/profile", headers=SUPERVISOR)
     assert r.status == 200 and (await r.json())["score"] == 3.5
     assert routed == [f"riskloop.profile-events:{USCC}"] * 2
@@ -235,7 +235,7 @@ class _NoVerdict:
 async def test_authorised_writes_send_one_record_each(
     client: TestClient[Any, Any], sent: Sent, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("streams.api.views.VerdictWatch", _NoVerdict)
+    monkeypatch.setattr("streams.api.service.VerdictWatch", _NoVerdict)
     r = await client.post("/api/silences", headers=OPERATOR, json=SILENCE)
     assert r.status == 202
     silence = await r.json()
@@ -371,7 +371,7 @@ async def test_a_500_logs_its_cause(
     def boom(*_: Any) -> Any:
         raise ZeroDivisionError("the cause of it all")
 
-    monkeypatch.setattr(app.riskloop_runtime, "active_versions", boom)
+    monkeypatch.setattr(app.worker.runtime, "active_versions", boom)
     r = await client.get("/api/active", headers=SUPERVISOR)
     assert r.status == 500 and "cause" not in await r.text()
     out = capsys.readouterr()

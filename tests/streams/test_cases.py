@@ -41,7 +41,7 @@ async def _tasks(settings: Settings, sent: Sent, events: list[GeneratedEvent]) -
     app.finalize()
     app.conf.store = "memory://"
     app.flow_control.resume()
-    app.riskloop_checkpoint.start_empty(settings.topics.partitions)
+    app.worker.checkpoint.start_empty(settings.topics.partitions)
     sent.messages.clear()
     async with AsyncExitStack() as stack:
         agents = {s: await stack.enter_async_context(app.agents[s].test_context()) for s in SOURCES}
@@ -57,11 +57,11 @@ async def _tasks(settings: Settings, sent: Sent, events: list[GeneratedEvent]) -
     # the task agent opens and raises them, in the order the commands were sent
     raw = [(k, v) for t, k, v in sent.messages if t == "riskloop.task-commands"]
     async with app.agents["tasks"].test_context() as agent:
-        _on_topic(agent, app.riskloop_topics.task_commands.get_topic_name())
+        _on_topic(agent, app.worker.topics.task_commands.get_topic_name())
         for key, value in raw:
             await agent.put(value, key=key)
     tasks = {t: TaskCase.model_validate(c) if isinstance(c, dict) else c
-             for t, c in app.riskloop_tables.tasks.items()}  # fmt: skip
+             for t, c in app.worker.tables.tasks.items()}  # fmt: skip
     assert set(tasks) == opened
     levels = frozenset((t, f"{c.task.level.value} {c.task.alert_id}") for t, c in tasks.items())
     return opened, links, levels

@@ -44,13 +44,13 @@ def first_example_event_time(value: str) -> Any:
 
 
 async def run(app: RiskLoopApp, handler: Any, key: str, value: bytes | None) -> dict[str, Any]:
-    status = await control.apply(app, handler, key.encode(), value)
+    status = await control.apply(app.worker, handler, key.encode(), value)
     assert status is not None
     return status
 
 
 def refused(app: RiskLoopApp, kind: str) -> float:
-    metrics = app.riskloop_runtime.metrics
+    metrics = app.worker.runtime.metrics
     return (
         metrics.registry.get_sample_value(
             "riskloop_hotloads_total", {"kind": kind, "status": "refused"}
@@ -65,12 +65,12 @@ def refused(app: RiskLoopApp, kind: str) -> float:
 async def test_a_pack_whose_example_time_overflows_is_refused(
     app: RiskLoopApp, event_time: str
 ) -> None:
-    before = app.riskloop_runtime.packs.active["complaints"].version
+    before = app.worker.runtime.packs.active["complaints"].version
     value = pack_record(first_example_event_time(event_time))
     status = await run(app, control.apply_rulepack, "complaints", value)
     assert status["status"] == "refused"
     assert "duration" in status["reason"]
-    assert app.riskloop_runtime.packs.active["complaints"].version == before
+    assert app.worker.runtime.packs.active["complaints"].version == before
     assert refused(app, "rulepack") == 1
 
 
@@ -89,11 +89,11 @@ async def test_a_pack_whose_example_time_overflows_is_refused(
     ids=["brackets", "deep-feature"],
 )
 async def test_a_fence_set_nested_too_deep_is_refused(app: RiskLoopApp, payload: bytes) -> None:
-    before = dict(app.riskloop_runtime.fence_sets)
+    before = dict(app.worker.runtime.fence_sets)
     status = await run(app, control.apply_fenceset, "deep", payload)
     assert status["status"] == "refused"
     assert "nested" in status["reason"]
-    assert app.riskloop_runtime.fence_sets == before
+    assert app.worker.runtime.fence_sets == before
 
 
 async def test_any_exception_in_a_handler_is_a_refusal_with_its_class(app: RiskLoopApp) -> None:
@@ -107,47 +107,47 @@ async def test_any_exception_in_a_handler_is_a_refusal_with_its_class(app: RiskL
 
 
 async def test_a_tombstone_does_not_remove_a_shipped_pack(app: RiskLoopApp) -> None:
-    shipped = app.riskloop_runtime.packs.active["complaints"].version
+    shipped = app.worker.runtime.packs.active["complaints"].version
     status = await run(app, control.apply_rulepack, "complaints", None)
     assert status["status"] != "removed"
-    assert app.riskloop_runtime.packs.active["complaints"].version == shipped
+    assert app.worker.runtime.packs.active["complaints"].version == shipped
 
 
 async def test_a_tombstone_withdraws_a_published_version_back_to_the_shipped_one(
     app: RiskLoopApp,
 ) -> None:
-    shipped = app.riskloop_runtime.packs.active["complaints"].version
+    shipped = app.worker.runtime.packs.active["complaints"].version
     await run(app, control.apply_rulepack, "complaints", pack_record())
-    assert app.riskloop_runtime.packs.active["complaints"].version == "9.0.0"
+    assert app.worker.runtime.packs.active["complaints"].version == "9.0.0"
     status = await run(app, control.apply_rulepack, "complaints", None)
     assert (status["status"], status["version"]) == ("accepted", shipped)
     assert "shipped" in status["reason"]
-    assert app.riskloop_runtime.packs.active["complaints"].version == shipped
+    assert app.worker.runtime.packs.active["complaints"].version == shipped
 
 
 async def test_a_record_under_another_key_is_refused(app: RiskLoopApp) -> None:
     status = await run(app, control.apply_rulepack, "other", pack_record())
     assert status["status"] == "refused"
-    assert "other" not in app.riskloop_runtime.packs.active
+    assert "other" not in app.worker.runtime.packs.active
 
 
 async def test_a_rollback_must_name_the_active_version(app: RiskLoopApp) -> None:
-    active = app.riskloop_runtime.packs.active["complaints"].version
+    active = app.worker.runtime.packs.active["complaints"].version
     value = pack_record(version="0.0.1", rollback_of="7.7.7")
     status = await run(app, control.apply_rulepack, "complaints", value)
     assert status["status"] == "refused"
     assert "rollback" in status["reason"]
-    assert app.riskloop_runtime.packs.active["complaints"].version == active
+    assert app.worker.runtime.packs.active["complaints"].version == active
 
 
 async def test_a_real_rollback_is_accepted(app: RiskLoopApp) -> None:
-    shipped = app.riskloop_runtime.packs.active["complaints"].version
+    shipped = app.worker.runtime.packs.active["complaints"].version
     assert (await run(app, control.apply_rulepack, "complaints", pack_record()))["status"] == (
         "accepted"
     )
     back = pack_record(version=shipped, rollback_of="9.0.0")
     assert (await run(app, control.apply_rulepack, "complaints", back))["status"] == "accepted"
-    assert app.riskloop_runtime.packs.active["complaints"].version == shipped
+    assert app.worker.runtime.packs.active["complaints"].version == shipped
 
 
 def model_record(**fields: Any) -> bytes:
@@ -162,28 +162,28 @@ def model_record(**fields: Any) -> bytes:
 def with_models(app: RiskLoopApp) -> RiskLoopApp:
     from models.runtime import build_models
 
-    app.riskloop_runtime.models = build_models(app.riskloop_runtime.settings)
+    app.worker.runtime.models = build_models(app.worker.runtime.settings)
     return app
 
 
 async def test_a_model_with_an_infinite_param_is_refused(with_models: RiskLoopApp) -> None:
     app = with_models
-    before = app.riskloop_runtime.models.versions()
+    before = app.worker.runtime.models.versions()
     value = model_record().replace(b'"version"', b'"params": {"span": 1e400}, "version"')
     status = await run(app, control.apply_model, "equipment-anomaly", value)
     assert status["status"] == "refused"
     assert "finite" in status["reason"]
-    assert app.riskloop_runtime.models.versions() == before
+    assert app.worker.runtime.models.versions() == before
 
 
 async def test_a_model_published_in_the_future_is_refused(with_models: RiskLoopApp) -> None:
     app = with_models
-    before = app.riskloop_runtime.models.versions()
+    before = app.worker.runtime.models.versions()
     value = model_record(published_at="9999-12-31T00:00:00+00:00")
     status = await run(app, control.apply_model, "equipment-anomaly", value)
     assert status["status"] == "refused"
     assert "future" in status["reason"]
-    assert app.riskloop_runtime.models.versions() == before
+    assert app.worker.runtime.models.versions() == before
 
 
 def silence_record(days: float, **fields: Any) -> bytes:
@@ -201,28 +201,28 @@ async def test_a_silence_longer_than_the_api_allows_is_refused(app: RiskLoopApp)
     status = await run(app, control.apply_silence, "s1", silence_record(8000 * 365))
     assert status["status"] == "refused"
     assert "longer than the allowed" in status["reason"]
-    assert app.riskloop_runtime.silences == []
+    assert app.worker.runtime.silences == []
 
 
 async def test_a_silence_within_the_limit_is_accepted(app: RiskLoopApp) -> None:
     status = await run(app, control.apply_silence, "s1", silence_record(2))
     assert status["status"] == "accepted"
-    assert [s.silence_id for s in app.riskloop_runtime.silences] == ["s1"]
+    assert [s.silence_id for s in app.worker.runtime.silences] == ["s1"]
 
 
 async def test_a_silence_under_another_key_is_refused(app: RiskLoopApp) -> None:
     status = await run(app, control.apply_silence, "other", silence_record(2))
     assert status["status"] == "refused"
-    assert app.riskloop_runtime.silences == []
+    assert app.worker.runtime.silences == []
 
 
 async def test_a_pack_nested_too_deep_is_refused(app: RiskLoopApp) -> None:
-    before = app.riskloop_runtime.packs.active["complaints"].version
+    before = app.worker.runtime.packs.active["complaints"].version
     record = json.loads(pack_record())
     record["yaml"] = "[" * 100_000
     status = await run(app, control.apply_rulepack, "complaints", json.dumps(record).encode())
     assert status["status"] == "refused"
-    assert app.riskloop_runtime.packs.active["complaints"].version == before
+    assert app.worker.runtime.packs.active["complaints"].version == before
 
 
 async def test_a_record_that_is_not_json_is_refused(app: RiskLoopApp) -> None:
@@ -239,7 +239,7 @@ async def test_a_pack_under_its_version_key_is_accepted(app: RiskLoopApp) -> Non
     key = publication_key("complaints", "9.0.0", record["content_hash"])
     status = await run(app, control.apply_rulepack, key, json.dumps(record).encode())
     assert (status["name"], status["status"]) == ("complaints", "accepted")
-    assert app.riskloop_runtime.packs.active["complaints"].version == "9.0.0"
+    assert app.worker.runtime.packs.active["complaints"].version == "9.0.0"
 
 
 async def test_a_pack_under_another_versions_key_is_refused_under_its_name(
@@ -251,13 +251,13 @@ async def test_a_pack_under_another_versions_key_is_refused_under_its_name(
     status = await run(app, control.apply_rulepack, key, json.dumps(record).encode())
     assert status["status"] == "refused" and "neither" in status["reason"]
     assert status["name"] == "complaints"  # one status record per pack, not one per key
-    assert app.riskloop_runtime.packs.active["complaints"].version != "9.0.0"
+    assert app.worker.runtime.packs.active["complaints"].version != "9.0.0"
 
 
 async def test_a_tombstone_under_a_version_key_changes_nothing(app: RiskLoopApp) -> None:
-    before = app.riskloop_runtime.packs.active["complaints"].version
+    before = app.worker.runtime.packs.active["complaints"].version
     key = publication_key("complaints", before, "sha256:" + "00" * 32).encode()
     for handler in (control.apply_rulepack, control.apply_fenceset):
-        assert await control.apply(app, handler, key, None) is None
-    assert app.riskloop_runtime.packs.active["complaints"].version == before
+        assert await control.apply(app.worker, handler, key, None) is None
+    assert app.worker.runtime.packs.active["complaints"].version == before
     assert refused(app, "rulepack") == 0

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -73,7 +73,7 @@ def fresh_app(settings: Settings) -> RiskLoopApp:
 
 async def live(app: RiskLoopApp, handler: Any, record: Record) -> None:
     """What a running worker does with one record."""
-    await control.apply(app, handler, record[0].encode(), record[1])
+    await control.apply(app.worker, handler, record[0].encode(), record[1])
 
 
 async def start(settings: Settings, log: list[Record]) -> RiskLoopApp:
@@ -83,12 +83,12 @@ async def start(settings: Settings, log: list[Record]) -> RiskLoopApp:
     for key, value in log:
         control.hold(held, key.encode(), value)
     for records in held.values():
-        await control.replay_pack(app, records)
+        await control.replay_pack(app.worker, records)
     return app
 
 
 def active(app: RiskLoopApp) -> str | None:
-    pack = app.riskloop_runtime.packs.active.get(NAME)
+    pack = app.worker.runtime.packs.active.get(NAME)
     return pack.version if pack else None
 
 
@@ -134,7 +134,7 @@ def packs_only(settings: Settings, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def topic(packs_only: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Topic]:
+def topic(packs_only: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Topic:
     settings = packs_only
     t = Topic(settings, tmp_path, fresh_app(settings))
 
@@ -146,7 +146,7 @@ def topic(packs_only: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(publish, "read_all", lambda _s, _name: iter(list(t.log)))
     # this log holds no headers: every record in it stands for one the CLI signed
     monkeypatch.setattr(publish, "read_signed", lambda _s, _name: iter(list(t.log)))
-    yield t
+    return t
 
 
 async def test_a_refused_version_does_not_take_the_good_one_away(
@@ -264,11 +264,11 @@ async def test_a_fence_set_keeps_its_last_good_version(
     worker = fresh_app(settings)
     for record in log:
         await live(worker, control.apply_fenceset, record)
-    assert worker.riskloop_runtime.fence_sets[name].version == "v2"
+    assert worker.worker.runtime.fence_sets[name].version == "v2"
     restarted = fresh_app(settings)
     for record in compact(log, drop_tombstones=True):
         await live(restarted, control.apply_fenceset, record)
-    assert restarted.riskloop_runtime.fence_sets[name].version == "v2"
+    assert restarted.worker.runtime.fence_sets[name].version == "v2"
 
 
 async def test_a_live_model_survives_its_shadow_and_a_refused_version(
@@ -290,8 +290,8 @@ async def test_a_live_model_survives_its_shadow_and_a_refused_version(
 
     def run(records: list[Record]) -> tuple[dict[str, str], Any]:
         app = fresh_app(settings)
-        app.riskloop_runtime.models = build_models(settings)
-        return app.riskloop_runtime.models, app
+        app.worker.runtime.models = build_models(settings)
+        return app.worker.runtime.models, app
 
     for records in (log, compact(log, drop_tombstones=True)):
         models, app = run(records)

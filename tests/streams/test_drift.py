@@ -32,9 +32,9 @@ class StatusRecorder:
 
 
 async def test_a_falling_confirmed_rate_demotes_counts_and_reports(app: RiskLoopApp) -> None:
-    rt = app.riskloop_runtime
+    rt = app.worker.runtime
     status = StatusRecorder()
-    app.riskloop_control.producer = status  # type: ignore[assignment]
+    app.worker.control.producer = status  # type: ignore[assignment]
     name = "equipment-anomaly"
     model = rt.models.registry.get(name)
     assert not model.shadow
@@ -42,17 +42,17 @@ async def test_a_falling_confirmed_rate_demotes_counts_and_reports(app: RiskLoop
         rt.models.observe_disposition(name, i < 200)
     assert model.shadow, "a collapsed confirmed rate demotes the model to shadow"
 
-    assert await report_drift(app) >= 1
+    assert await report_drift(app.worker) >= 1
     drift = rt.metrics.registry.get_sample_value(
         "riskloop_model_drift_total", {"model": name, "signal": "confirmed_rate"}
     )
     assert drift is not None and drift >= 1
-    demoted = [r for t, _, r in status.sent if t == app.riskloop_settings.topics.status]
+    demoted = [r for t, _, r in status.sent if t == app.worker.settings.topics.status]
     assert demoted and demoted[0]["status"] == "demoted" and demoted[0]["name"] == name
     assert "demoted to shadow" in demoted[0]["reason"]
-    ring = control.keyring(app)
+    ring = control.keyring(app.worker)
     assert all(ring.verify(*sent).ok for sent in status.raw), "status records are signed"
-    assert await report_drift(app) == 0  # reported once
+    assert await report_drift(app.worker) == 0  # reported once
 
     reading = {
         "event_id": "r1", "event_time": "2026-03-02T08:00:00Z", "equipment_code": "E1",

@@ -17,7 +17,7 @@ from tests.streams.test_skeleton import encode, inspection
 
 def _workday_after(moment: datetime, days: int, app: RiskLoopApp) -> date:
     """The ``days``-th working day after ``moment``'s CST date, on the worker's calendar."""
-    day, cal = moment.astimezone(CST).date(), app.riskloop_runtime.loop.calendar
+    day, cal = moment.astimezone(CST).date(), app.worker.runtime.loop.calendar
     while days:
         day += timedelta(days=1)
         days -= cal.is_workday(day)
@@ -32,10 +32,10 @@ async def test_extension_asked_refused_asked_again_and_granted(
         await agent.put(encode(ev), key=ev["uscc"].encode())
     commands = [(k, v) for t, k, v in sent.messages if t == "riskloop.task-commands"]
     async with app.agents["tasks"].test_context() as agent:
-        _on_topic(agent, app.riskloop_topics.task_commands.get_topic_name())
+        _on_topic(agent, app.worker.topics.task_commands.get_topic_name())
         for key, value in commands:
             await agent.put(value, key=key)
-    ((task_id, stored),) = list(app.riskloop_tables.tasks.items())[:1]
+    ((task_id, stored),) = list(app.worker.tables.tasks.items())[:1]
     case = stored if isinstance(stored, TaskCase) else TaskCase.model_validate(stored)
     dept, before = case.task.department, case.task.dispose_deadline
     first = _workday_after(before, 3, app)
@@ -59,7 +59,7 @@ async def test_extension_asked_refused_asked_again_and_granted(
         disp(7, "grant_extension", "risk_centre"),
     ]
     async with app.agents["tasks"].test_context() as agent:
-        _on_topic(agent, app.riskloop_topics.dispositions.get_topic_name())
+        _on_topic(agent, app.worker.topics.dispositions.get_topic_name())
         for value in sequence:
             await agent.put(value, key=task_id.encode())
     verdicts = [json.loads(v) for t, _, v in sent.messages if t == "tasks.verdicts"]
@@ -72,7 +72,7 @@ async def test_extension_asked_refused_asked_again_and_granted(
         ("ext-6", "refused", "invalid_transition"),
         ("ext-7", "applied", None),
     ]
-    after = app.riskloop_tables.tasks[task_id]
+    after = app.worker.tables.tasks[task_id]
     after = after if isinstance(after, TaskCase) else TaskCase.model_validate(after)
     assert after.task.dispose_deadline == datetime.combine(second, END_OF_DAY, CST)
     assert after.task.extensions == 1 and after.task.extension_to is None

@@ -30,16 +30,16 @@ async def test_a_disposal_ends_its_warning(app: RiskLoopApp, sent: Sent, old_for
     assert key is not None
     task_id = key.decode()
     async with app.agents["tasks"].test_context() as agent:
-        _on_topic(agent, app.riskloop_topics.task_commands.get_topic_name())
+        _on_topic(agent, app.worker.topics.task_commands.get_topic_name())
         for k, value in commands:
             await agent.put(value, key=k)
-    case = load(app, TASKS, task_id)
+    case = load(app.worker, TASKS, task_id)
     assert case is not None
     dept, now = case.task.department, datetime.now(UTC).isoformat()
     steps = [("sign", {}), ("start", {}),
              ("dispose", {"result": "false_alarm", "evidence": ["sha256:" + "a" * 64 + "/p.jpg"]})]  # fmt: skip
     async with app.agents["tasks"].test_context() as agent:
-        _on_topic(agent, app.riskloop_topics.dispositions.get_topic_name())
+        _on_topic(agent, app.worker.topics.dispositions.get_topic_name())
         for n, (action, extra) in enumerate(steps):
             await agent.put(encode({
                 "event_id": f"fb-{n}", "event_time": now, "task_id": task_id, "department": dept,
@@ -51,17 +51,17 @@ async def test_a_disposal_ends_its_warning(app: RiskLoopApp, sent: Sent, old_for
     fed = TaskFeedback.model_validate_json(record)  # the record of the data standard
     assert (fed.task_id, fed.result.value) == (task_id, "false_alarm")
     if old_format:
-        disposed = load(app, TASKS, task_id)
+        disposed = load(app.worker, TASKS, task_id)
         assert isinstance(disposed, TaskCase)
         record = disposed.model_dump_json().encode()
     async with app.agents["feedback"].test_context() as agent:
         await agent.put(record, key=entity)
     ended = [a for a in sent.on("alerts") if a["alert_id"] == case.task.alert_id]
     assert ended[-1]["state"] == "false_alarm"
-    rules = [k for k in app.riskloop_store.keys("precision", None)]
+    rules = [k for k in app.worker.store.keys("precision", None)]
     assert rules and all(
-        app.riskloop_tables.precision[r] == {"confirmed": 0, "false_alarm": 1} for r in rules
+        app.worker.tables.precision[r] == {"confirmed": 0, "false_alarm": 1} for r in rules
     )
-    profile = load(app, PROFILES, ev["uscc"])
+    profile = load(app.worker, PROFILES, ev["uscc"])
     assert isinstance(profile, EntityProfile) and profile.counts.get("disposition") == 1
     assert json.loads(record)  # still JSON on the topic

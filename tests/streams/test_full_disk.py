@@ -60,7 +60,7 @@ async def _no_sleep(_: float) -> None:
 @pytest.fixture
 def full_disk(app: RiskLoopApp, monkeypatch: pytest.MonkeyPatch) -> FullThenRoom:
     sinks = FullThenRoom(full=2)
-    app.riskloop_sinks = sinks
+    app.worker.sinks = sinks
     monkeypatch.setattr(pipeline.asyncio, "sleep", _no_sleep)
     return sinks
 
@@ -109,7 +109,7 @@ async def test_supervision_lets_a_full_disk_through(
     # anywhere in one task's supervision (only due tasks reach _supervise_one: streams/due.py)
     monkeypatch.setattr(task_stage, "load_case", full)
     with pytest.raises(OutboxFull):
-        await task_stage.supervise(app, {"task-1": object()})
+        await task_stage.supervise(app.worker, {"task-1": object()})
     assert metric(app, "riskloop_task_errors_total", stage="supervise", error="OutboxFull") == 0
 
 
@@ -118,7 +118,7 @@ async def test_a_retried_event_sends_its_re_keyed_copy_once(
 ) -> None:
     """A complaint's own warning waits for room; its copy for the address's partition must not
     go out on each attempt (the rekeyed agent would count the complaint each time)."""
-    n = app.riskloop_settings.topics.partitions
+    n = app.worker.settings.topics.partitions
     address = next(a for a in (f"杭州市西湖区某路{i}号" for i in range(100)) if partition_of(a, n))
     uscc = next(u for u in (make_uscc(f"rk-{i}", "330106") for i in range(100))
                 if partition_of(u, n) == 0)  # the test context's partition  # fmt: skip

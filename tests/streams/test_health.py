@@ -18,7 +18,7 @@ class CalendarUnavailable(Exception):
 
 
 def crashes(app: RiskLoopApp, agent: str) -> float | None:
-    return app.riskloop_runtime.metrics.registry.get_sample_value(
+    return app.worker.runtime.metrics.registry.get_sample_value(
         "riskloop_agent_crashes_total", {"agent": agent}
     )
 
@@ -45,7 +45,7 @@ async def test_an_agent_crash_is_counted_and_its_actor_is_not_live(app: RiskLoop
 
 
 def test_before_the_agents_start_the_worker_is_not_ready(app: RiskLoopApp) -> None:
-    state = readiness(app)
+    state = readiness(app.worker)
     assert not state.ready
     assert state.checks["agents"] is False
     assert "tasks" in state.reasons["agents"]
@@ -53,18 +53,18 @@ def test_before_the_agents_start_the_worker_is_not_ready(app: RiskLoopApp) -> No
 
 
 def test_an_unread_control_topic_means_not_ready(app: RiskLoopApp) -> None:
-    app.riskloop_control.ready.clear()
-    state = readiness(app)
+    app.worker.control.ready.clear()
+    state = readiness(app.worker)
     assert state.checks["control"] is False
     assert "control topics" in state.reasons["control"]
 
 
 async def test_the_broker_probe_fails_where_no_broker_listens(app: RiskLoopApp) -> None:
     probe = BrokerProbe(f"127.0.0.1:{free_port()}", timeout=2.0)
-    app.riskloop_broker = probe  # type: ignore[attr-defined]
+    app.worker.broker = probe
     assert await probe.probe() is False
     assert not probe.reachable()
-    state = readiness(app)
+    state = readiness(app.worker)
     assert state.checks["broker"] is False
     assert state.reasons["broker"].startswith("KafkaConnectionError")
 

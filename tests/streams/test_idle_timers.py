@@ -47,7 +47,7 @@ async def _open_tasks(app: RiskLoopApp, sent: Sent, n: int) -> float:
     async with app.agents["tasks"].test_context() as tasks:
         from tests.streams.test_redelivery import _on_topic
 
-        _on_topic(tasks, app.riskloop_topics.task_commands.get_topic_name())
+        _on_topic(tasks, app.worker.topics.task_commands.get_topic_name())
         for key, value in commands:
             await tasks.put(value, key=key)
     return time.process_time() - start
@@ -57,8 +57,8 @@ async def test_idle_ticks_with_open_tasks_use_under_5_percent_of_a_core(
     app: RiskLoopApp, sent: Sent
 ) -> None:
     busy = await _open_tasks(app, sent, OPEN_TASKS)
-    assert len(app.riskloop_tables.tasks) >= OPEN_TASKS
-    parts = app.riskloop_settings.topics.partitions
+    assert len(app.worker.tables.tasks) >= OPEN_TASKS
+    parts = app.worker.settings.topics.partitions
     rounds = 5
     where = [0]
     async with app.agents["ticks"].test_context() as ticks:
@@ -73,10 +73,10 @@ async def test_idle_ticks_with_open_tasks_use_under_5_percent_of_a_core(
                 where[0] = p
                 await ticks.put(WALL_TICK)
         idle = (time.process_time() - start) / rounds
-    share = idle / app.riskloop_settings.timer_interval
+    share = idle / app.worker.settings.timer_interval
     print(f"\nopen tasks {OPEN_TASKS}: busy {busy:.2f} s CPU; one idle tick of all {parts} "
           f"partitions {idle * 1000:.1f} ms CPU = {share:.2%} of a core at "
-          f"{app.riskloop_settings.timer_interval:g} s; idle/busy {idle / busy:.4f}")  # fmt: skip
+          f"{app.worker.settings.timer_interval:g} s; idle/busy {idle / busy:.4f}")  # fmt: skip
     assert not [t for t, _, _ in sent.messages if t in ("supervision", "alerts")]
     # what is left grows at most linearly with the open tasks: scaled to 5,000 (the issue's
     # figure; RISKLOOP_IDLE_TASKS=5000 runs it at full size), under 5 % of a core

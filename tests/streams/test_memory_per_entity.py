@@ -38,7 +38,7 @@ def _app(settings: Settings, hot_bytes: int) -> RiskLoopApp:
     app.finalize()
     app.conf.store = "memory://"
     app.flow_control.resume()
-    app.riskloop_checkpoint.start_empty(settings.topics.partitions)
+    app.worker.checkpoint.start_empty(settings.topics.partitions)
     _capture(app)
     return app
 
@@ -50,7 +50,7 @@ async def _run(app: RiskLoopApp) -> None:
         for i, e in enumerate(events, 1):
             await agents[e.source].put(json.dumps(e.event).encode(), key=e.key.encode())
             if i % EVERY == 0:
-                await app.riskloop_checkpoint.commit()
+                await app.worker.checkpoint.commit()
 
 
 def held_bytes(store: Store) -> int:
@@ -100,10 +100,10 @@ async def test_values_beyond_the_budget_are_bytes_and_decide_the_same(
     print(f"\n{len(decided)} messages, {alerts} alert records, the same both ways")
     assert alerts > 20, "the stream raised too few warnings to say anything"
 
-    store = bounded.riskloop_store
-    assert bounded.riskloop_checkpoint.cooled > ENTITIES  # values did go cold
+    store = bounded.worker.store
+    assert bounded.worker.checkpoint.cooled > ENTITIES  # values did go cold
     assert store.hot.weight <= HOT_BYTES
-    per_entity, before = held_bytes(store) / ENTITIES, held_bytes(whole.riskloop_store) / ENTITIES
+    per_entity, before = held_bytes(store) / ENTITIES, held_bytes(whole.worker.store) / ENTITIES
     print(f"\n{ENTITIES} entities: {before:.0f} → {per_entity:.0f} bytes held per entity")
     assert per_entity < BOUND
     assert per_entity * 4 < before

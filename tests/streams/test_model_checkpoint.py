@@ -55,17 +55,15 @@ async def feed(app: RiskLoopApp, first: int, last: int, *, commit_after: int | N
         for i in range(first, last):
             await agent.put(reading(i), key=UNIT.encode())
             if commit_after is not None and i + 1 == commit_after:
-                await app.riskloop_checkpoint.commit()
+                await app.worker.checkpoint.commit()
 
 
 def learnt(app: RiskLoopApp) -> list[tuple[float, float]]:
     """What the equipment model of the unit's partition learnt, as its scores of a few probe
     readings (score and threshold move with every reading it learns)."""
-    state = app.riskloop_store.partitions[
-        partition_of(UNIT, app.riskloop_settings.topics.partitions)
-    ]
+    state = app.worker.store.partitions[partition_of(UNIT, app.worker.settings.topics.partitions)]
     if state.models is None:  # not used yet since the restore: build it as an event would
-        state.models = app.riskloop_runtime.models.build(state)
+        state.models = app.worker.runtime.models.build(state)
     model = state.models.registry.get(MODEL)
     probes = [model.score_one(orjson.loads(reading(i))) for i in range(1000, 1004)]
     return [(p.score, p.threshold) for p in probes]
@@ -104,7 +102,7 @@ async def test_models_are_written_with_the_offsets_they_absorbed(
     assert header.offsets == {f"equipment.readings:{partition}": 25}
     keys = [k for k, _ in log[partition]]
     assert keys.index(b"~models") < keys.index(b"~checkpoint")  # committed by the same marker
-    await app.riskloop_checkpoint.commit()
+    await app.worker.checkpoint.commit()
     assert len(log[partition]) == len(keys), "unchanged models are not written again"
 
 
@@ -118,17 +116,17 @@ async def test_a_checkpoint_writes_only_the_models_that_changed(
     assert {k.split(b"/")[1] for k in first} >= {MODEL.encode(), b"complaint-classifier"}
     done = len(log[partition])
     await feed(app, 0, 40)  # offsets 0..19 skipped; 20 more readings: the equipment model only
-    await app.riskloop_checkpoint.commit()
+    await app.worker.checkpoint.commit()
     later = [k for k, _ in log[partition][done:] if k.startswith(b"~model")]
     assert later == [f"~model/{MODEL}/0".encode(), b"~models"]
     index = orjson.loads(dict(log[partition])[b"~models"] or b"")
     assert set(index) == {k.split(b"/")[1].decode() for k in first}, "the others stay indexed"
     again = _restarted(settings, log)  # their chunks come from the first checkpoint
-    state = again.riskloop_store.partitions[partition]
-    state.models = again.riskloop_runtime.models.build(state)
+    state = again.worker.store.partitions[partition]
+    state.models = again.worker.runtime.models.build(state)
     assert set(state.models.versions()) == set(index)
     assert learnt(again) == await uninterrupted(settings, 0, 40)
-    assert await again.riskloop_checkpoint.commit() == 0, "a restore writes nothing back"
+    assert await again.worker.checkpoint.commit() == 0, "a restore writes nothing back"
 
 
 async def test_a_torn_checkpoint_restores_the_models_of_the_last_marker(
@@ -139,12 +137,12 @@ async def test_a_torn_checkpoint_restores_the_models_of_the_last_marker(
     partition = partition_of(UNIT, settings.topics.partitions)
     marker_time = list(log[partition])
     await feed(app, 0, 50)  # offsets 0..29 skipped; 30 more learnt
-    await app.riskloop_checkpoint.commit()
+    await app.worker.checkpoint.commit()
     torn = [r for r in log[partition][len(marker_time) :] if r[0].startswith(b"~model")]
     assert torn
     log[partition] = marker_time + torn[:-1]  # the crash cut the write before the index
     again = _restarted(settings, log)
-    state = again.riskloop_store.partitions[partition]
+    state = again.worker.store.partitions[partition]
     assert state.models_rewrite, "the torn model records must be written over"
     await feed(again, 0, 50)
     assert learnt(again) == await uninterrupted(settings, 0, 50)
@@ -162,7 +160,7 @@ async def test_a_snapshot_signed_with_another_key_is_never_unpickled(
     again = _restarted(other, log)
     await feed(again, 30, 31)  # the first event builds the partition's models
     assert learnt(again) == await uninterrupted(other, 30, 31), "the model started fresh"
-    template = again.riskloop_runtime.models.template  # the shipped defaults, pickled here
+    template = again.worker.runtime.models.template  # the shipped defaults, pickled here
     assert loads and all(b == template for b in loads), (
         "a snapshot that does not verify is not unpickled"
     )
@@ -188,27 +186,27 @@ async def test_a_publication_after_the_snapshot_applies_and_one_before_does_not(
     app: RiskLoopApp, settings: Settings
 ) -> None:
     log = _capture(app)
-    rt = app.riskloop_runtime
+    rt = app.worker.runtime
     v2 = ModelPublication(name=MODEL, factory=MODEL, version="2", published_by="li",
                           published_at=datetime.now(UTC) - timedelta(minutes=1))  # fmt: skip
     rt.models.add(v2)
     await feed(app, 0, 30, commit_after=30)
     partition = partition_of(UNIT, settings.topics.partitions)
-    assert app.riskloop_store.partitions[partition].models.versions()[MODEL] == "2"
+    assert app.worker.store.partitions[partition].models.versions()[MODEL] == "2"
 
     again = _restarted(settings, log)
-    again.riskloop_runtime.models.add(v2)  # the control topic replays it: in the snapshot
+    again.worker.runtime.models.add(v2)  # the control topic replays it: in the snapshot
     assert learnt(again) == learnt(app), "v2 again would have thrown its learning away"
 
     v3 = v2.model_copy(update={"version": "3", "published_at": datetime.now(UTC)})
-    again.riskloop_runtime.models.add(v3)  # published after the snapshot: every partition
-    assert again.riskloop_store.partitions[partition].models.versions()[MODEL] == "3"
+    again.worker.runtime.models.add(v3)  # published after the snapshot: every partition
+    assert again.worker.store.partitions[partition].models.versions()[MODEL] == "3"
 
 
 def inspection_learnt(app: RiskLoopApp, ev: dict[str, Any]) -> list[float]:
     """The inspection model of the event's partition: its scores of the event's pattern."""
-    state = app.riskloop_store.partitions[
-        partition_of(ev["uscc"], app.riskloop_settings.topics.partitions)
+    state = app.worker.store.partitions[
+        partition_of(ev["uscc"], app.worker.settings.topics.partitions)
     ]
     assert state.models is not None
     model = state.models.registry.get("inspection-risk")
@@ -231,7 +229,7 @@ async def test_an_event_retried_after_a_full_disk_is_learnt_once(
     await _inspect(twice, ev)
 
     sinks = FullThenRoom(full=2)
-    app.riskloop_sinks = sinks
+    app.worker.sinks = sinks
     monkeypatch.setattr(pipeline.asyncio, "sleep", _no_sleep)
     await _inspect(app, ev)
     assert sinks.calls == 3, "handled three times: twice refused, once stored"

@@ -44,13 +44,13 @@ async def complain(app: RiskLoopApp, n: int) -> None:
 
 
 def enable(app: RiskLoopApp) -> Recorder:
-    app.riskloop_runtime.notify = parse_config(
+    app.worker.runtime.notify = parse_config(
         "receivers: [{name: hook, kind: webhook, url: 'http://127.0.0.1:1/h', secret: k}]\n"
         "route: {receiver: hook, group_wait: 5s}\n",
         {"k": "v"},
     )
     recorder = Recorder()
-    app.riskloop_sinks = recorder
+    app.worker.sinks = recorder
     return recorder
 
 
@@ -77,8 +77,8 @@ async def test_a_red_warnings_intent_is_stored_in_the_same_batch_as_the_warning(
 
 async def test_without_a_notify_config_nothing_is_queued(app: RiskLoopApp) -> None:
     recorder = Recorder()
-    app.riskloop_sinks = recorder
-    assert app.riskloop_runtime.notify is None
+    app.worker.sinks = recorder
+    assert app.worker.runtime.notify is None
     await complain(app, 1)
     assert any(isinstance(r, Alert) for b in recorder.batches for r in b)
     assert not any(isinstance(r, NotificationIntent) for b in recorder.batches for r in b)

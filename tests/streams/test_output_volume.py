@@ -28,7 +28,7 @@ async def test_alerts_and_task_commands_per_input_event(app: RiskLoopApp, sent: 
     await put_rekeyed(app, rekeyed)
     changes = sum(
         s.value
-        for m in app.riskloop_runtime.metrics.warnings.collect()
+        for m in app.worker.runtime.metrics.warnings.collect()
         for s in m.samples
         if s.name.endswith("_total")
     )
@@ -71,7 +71,7 @@ async def test_every_task_command_opens_or_changes_a_task(app: RiskLoopApp, sent
     commands = [(k, v) for t, k, v in sent.messages if t == "riskloop.task-commands"]
     idle: list[bytes | None] = []
     async with app.agents["tasks"].test_context() as agent:
-        _on_topic(agent, app.riskloop_topics.task_commands.get_topic_name())
+        _on_topic(agent, app.worker.topics.task_commands.get_topic_name())
         for key, value in commands:
             before = len(sent.messages)
             await agent.put(value, key=key)

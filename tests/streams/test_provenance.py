@@ -13,7 +13,7 @@ from streams.scoring import detection_hits
 
 
 async def test_a_muck_truck_warning_names_its_fence_set(app: RiskLoopApp) -> None:
-    rt = app.riskloop_runtime
+    rt = app.worker.runtime
     fences = next(iter(rt.fence_sets.values()))
     at = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
     det = Detection(

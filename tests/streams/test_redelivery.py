@@ -33,8 +33,8 @@ def _capture(app: RiskLoopApp) -> Log:
     async def flush() -> None:
         return None
 
-    app.riskloop_checkpoint.send = send
-    app.riskloop_checkpoint.flush = flush
+    app.worker.checkpoint.send = send
+    app.worker.checkpoint.flush = flush
     return log
 
 
@@ -45,7 +45,7 @@ def _restarted(settings: Settings, log: Log) -> RiskLoopApp:
     app.conf.store = "memory://"
     app.flow_control.resume()
     for partition in range(settings.topics.partitions):
-        app.riskloop_checkpoint.take(partition, replay_changelog(log.get(partition, [])))
+        app.worker.checkpoint.take(partition, replay_changelog(log.get(partition, [])))
     return app
 
 
@@ -72,7 +72,7 @@ def _on_topic(agent: Any, topic: str) -> None:
 def _occurrences(app: RiskLoopApp, entity: str) -> dict[str, int]:
     from streams.handle import WARNINGS, load
 
-    state = load(app, WARNINGS, entity)
+    state = load(app.worker, WARNINGS, entity)
     assert state is not None
     return {fp: w.occurrences for fp, w in state.warnings.items()}
 
@@ -88,7 +88,7 @@ async def test_events_absorbed_before_a_crash_are_skipped_after_it(
         await agent.put(encode(first), key=first["uscc"].encode())
         await agent.put(encode(second), key=second["uscc"].encode())
     occurrences = _occurrences(app, first["uscc"])
-    written = await app.riskloop_checkpoint.commit()
+    written = await app.worker.checkpoint.commit()
     assert written > 0 and log
     sent.messages.clear()
 
@@ -114,7 +114,7 @@ async def test_events_after_the_last_marker_are_redone_once(
     second["event_id"] = first["event_id"] + "-2"
     async with app.agents["inspections"].test_context() as agent:
         await agent.put(encode(first), key=first["uscc"].encode())
-        await app.riskloop_checkpoint.commit()
+        await app.worker.checkpoint.commit()
         sent.messages.clear()
         await agent.put(encode(second), key=second["uscc"].encode())
     outputs = list(sent.messages)
@@ -140,11 +140,11 @@ async def test_a_torn_checkpoint_is_read_back_as_its_last_marker(
     key = ev["uscc"].encode()
     async with app.agents["inspections"].test_context() as agent:
         await agent.put(encode(ev), key=key)
-        await app.riskloop_checkpoint.commit()
+        await app.worker.checkpoint.commit()
         (p,) = log
         marked = len(log[p])
         await agent.put(encode({**ev, "event_id": ev["event_id"] + "-2"}), key=key)
-        await app.riskloop_checkpoint.commit()
+        await app.worker.checkpoint.commit()
     torn = log[p][marked:-1]  # the second checkpoint's records without its marker
     assert torn
     restored = replay_changelog([*log[p][:marked], *torn])
@@ -164,7 +164,7 @@ async def test_a_key_written_many_times_costs_one_record_per_checkpoint(
         for n in range(20):
             again = encode({**ev, "event_id": f"{ev['event_id']}-{n}"})
             await agent.put(again, key=ev["uscc"].encode())
-    await app.riskloop_checkpoint.commit()
+    await app.worker.checkpoint.commit()
     (written,) = log.values()
     keys = [k for k, _ in written]
     assert len(keys) == len(set(keys)), "a key was written twice in one checkpoint"
@@ -194,8 +194,8 @@ async def test_an_event_that_raises_is_undone_dead_lettered_and_the_next_goes_on
     good["event_id"] = bad["event_id"] + "-good"
     async with app.agents["inspections"].test_context() as agent:
         await agent.put(encode(bad), key=bad["uscc"].encode())
-        assert app.riskloop_store.size("rule_state") == 0, "not undone"
-        assert app.riskloop_dedup.store.get(f"inspections:{bad['event_id']}") is None
+        assert app.worker.store.size("rule_state") == 0, "not undone"
+        assert app.worker.dedup.store.get(f"inspections:{bad['event_id']}") is None
         dead = sent.on("deadletter")
         assert [(d["reason"], d["message"][:12]) for d in dead] == [
             ("internal_error", "RuntimeError")
@@ -243,7 +243,7 @@ async def test_a_checkpoint_whose_changelog_write_fails_writes_the_same_keys_nex
     """A failed delivery commits nothing and loses nothing: the keys it carried are dirty again,
     so the next checkpoint writes them (with the values they hold then) and its marker."""
     log = _capture(app)
-    deliver = app.riskloop_checkpoint.send
+    deliver = app.worker.checkpoint.send
     failing = True
 
     async def send(topic: str, key: bytes, value: bytes | None, partition: int) -> Any:
@@ -253,23 +253,23 @@ async def test_a_checkpoint_whose_changelog_write_fails_writes_the_same_keys_nex
         broken.set_exception(OSError(errno.ETIMEDOUT, "broker did not acknowledge"))
         return broken
 
-    app.riskloop_checkpoint.send = send
+    app.worker.checkpoint.send = send
     ev = inspection()
     async with app.agents["inspections"].test_context() as agent:
         await agent.put(encode(ev), key=ev["uscc"].encode())
     with pytest.raises(OSError, match="acknowledge"):
-        await app.riskloop_checkpoint.commit()
+        await app.worker.checkpoint.commit()
     assert log == {}
-    (state,) = [s for s in app.riskloop_checkpoint.store.partitions.values() if s.dirty]
+    (state,) = [s for s in app.worker.checkpoint.store.partitions.values() if s.dirty]
     assert ("warnings", ev["uscc"]) in state.dirty
 
     failing = False
-    written = await app.riskloop_checkpoint.commit()
+    written = await app.worker.checkpoint.commit()
     (records,) = log.values()
     keys = [k for k, _ in records]
     assert written == len(keys) - 1 and f"warnings/{ev['uscc']}".encode() in keys
     assert keys[-1] == b"~checkpoint"
-    assert await app.riskloop_checkpoint.commit() == 0, "written once, not again"
+    assert await app.worker.checkpoint.commit() == 0, "written once, not again"
 
 
 async def test_a_profile_event_for_this_partition_is_applied_here_not_sent(
@@ -280,8 +280,8 @@ async def test_a_profile_event_for_this_partition_is_applied_here_not_sent(
 
     ev = inspection(entity_name="某某餐饮店", address="西湖区文三路1号")
     await _inspect(app, ev)
-    home = app.riskloop_store.partitions[
-        partition_of(ev["uscc"], app.riskloop_settings.topics.partitions)
+    home = app.worker.store.partitions[
+        partition_of(ev["uscc"], app.worker.settings.topics.partitions)
     ]
     assert "riskloop.profile-events" not in sent.topics(), "sent round the broker"
     assert ev["uscc"] in home.tables.get("profiles", {}), "the profile did not move"
@@ -298,16 +298,17 @@ async def test_a_profile_event_for_another_partition_is_still_sent(
     from loop.decide.warnings import profile_message
     from schemas.internal import ProfileEvent
     from streams.effects import run
+    from streams.feedback import apply_local_profile_events
     from streams.rekey import partition_of
 
     uscc = inspection()["uscc"]
-    n = app.riskloop_settings.topics.partitions
+    n = app.worker.settings.topics.partitions
     assert n > 1
     other = (partition_of(uscc, n) + 1) % n
-    token = app.riskloop_store.begin(other, "t:0", 0)
+    token = app.worker.store.begin(other, "t:0", 0)
     try:
-        await run(
-            app,
+        outputs = await apply_local_profile_events(
+            app.worker,
             [
                 profile_message(
                     ProfileEvent(
@@ -321,12 +322,14 @@ async def test_a_profile_event_for_another_partition_is_still_sent(
                 )  # fmt: skip
             ],
         )
+        assert len(outputs) == 1, "another partition's profile event is not applied here"
+        await run(app.worker, outputs)
     finally:
-        app.riskloop_store.finish(token)
+        app.worker.store.finish(token)
     (event,) = sent.on("riskloop.profile-events")
     assert (event["uscc"], event["entity_name"], event["entity_address"]) == (
         uscc,
         "某某餐饮店",
         "文三路1号",
     )  # the text is the warning's business, not the profile's
-    assert app.riskloop_store.size("profiles") == 0
+    assert app.worker.store.size("profiles") == 0

@@ -23,7 +23,7 @@ def _complaint(n: int, address: str) -> dict[str, Any]:
 async def test_complaints_at_one_address_meet_on_its_partition(
     app: RiskLoopApp, sent: Sent
 ) -> None:
-    n = app.riskloop_settings.topics.partitions
+    n = app.worker.settings.topics.partitions
     address = "杭州市西湖区某路1号"
     home = partition_of(address, n)
     keys = [k for k in (f"cmp-{i}" for i in range(100)) if partition_of(k, n) != home][:3]
@@ -42,9 +42,9 @@ async def test_complaints_at_one_address_meet_on_its_partition(
     assert {a["alert_id"] for a in alerts} and len({a["alert_id"] for a in alerts}) == 1
     assert any(r["id"] == RULE for a in alerts for r in a["reasons"])
     assert max(a["occurrences"] for a in alerts) == 1, "a re-sent event counted twice"
-    window = app.riskloop_store.partitions[home].tables["rule_state"][f"{RULE}|{address}"]
+    window = app.worker.store.partitions[home].tables["rule_state"][f"{RULE}|{address}"]
     assert window["b"][0][1] == 3, window  # three complaints in the window, not six
-    assert partition_of(address, n) in app.riskloop_store.partitions
+    assert partition_of(address, n) in app.worker.store.partitions
     assert any(
-        k.startswith(f"{RULE}|") for k in app.riskloop_store.partitions[home].tables["rule_state"]
+        k.startswith(f"{RULE}|") for k in app.worker.store.partitions[home].tables["rule_state"]
     )

@@ -24,7 +24,7 @@ def encode(event: dict[str, Any]) -> bytes:
 
 
 def metric(app: RiskLoopApp, name: str, **labels: str) -> float:
-    return app.riskloop_runtime.metrics.registry.get_sample_value(name, labels) or 0.0
+    return app.worker.runtime.metrics.registry.get_sample_value(name, labels) or 0.0
 
 
 async def test_failed_inspection_raises_warning_and_task(app: RiskLoopApp, sent: Sent) -> None:

@@ -27,7 +27,7 @@ async def test_stored_values_encode_to_the_old_bytes(app: RiskLoopApp, sent: Sen
         for e in generate(600, seed=7):
             await agents[e.source].put(json.dumps(e.event).encode(), key=e.key.encode())
     kinds: Counter[str] = Counter()
-    for state in app.riskloop_store.partitions.values():
+    for state in app.worker.store.partitions.values():
         for table, values in state.tables.items():
             for key, value in values.items():
                 kinds[table] += 1
@@ -42,7 +42,7 @@ async def test_sink_bodies_are_the_old_text(app: RiskLoopApp, sent: Sent) -> Non
         async def add(self, records: list[Any]) -> None:
             handed.extend(records)
 
-    app.riskloop_sinks = Grab()
+    app.worker.sinks = Grab()
     async with AsyncExitStack() as stack:
         agents = {s: await stack.enter_async_context(app.agents[s].test_context()) for s in SOURCES}
         for e in generate(600, seed=7):

@@ -45,7 +45,7 @@ async def _commands(app: RiskLoopApp, sent: Sent) -> list[tuple[bytes | None, by
 async def _run(app: RiskLoopApp, commands: list[tuple[bytes | None, bytes]]) -> None:
     """Feed ``commands`` (key, value) to the tasks agent as task commands."""
     async with app.agents["tasks"].test_context() as tasks:
-        _on_topic(tasks, app.riskloop_topics.task_commands.get_topic_name())
+        _on_topic(tasks, app.worker.topics.task_commands.get_topic_name())
         for key, value in commands:
             await tasks.put(value, key=key)
 
@@ -79,12 +79,12 @@ async def test_one_unreadable_task_does_not_stop_the_partitions_supervision(
     good = _dispatched(sent)[0]
     # a value this release cannot read (an older format, a bad restore): not a TaskCase,
     # beside the good task in its partition of the store
-    partition = partition_of(good["task_id"], app.riskloop_settings.topics.partitions)
-    store = app.riskloop_store.partitions[partition]
+    partition = partition_of(good["task_id"], app.worker.settings.topics.partitions)
+    store = app.worker.store.partitions[partition]
     assert good["task_id"] in store.tables["tasks"]
     store.table("tasks")["task-broken"] = {"task": {"task_id": "task-broken"}}
     month_later = datetime.now(UTC) + timedelta(days=30)
-    app.riskloop_runtime.clock = Clock.starting(month_later)
+    app.worker.runtime.clock = Clock.starting(month_later)
     sent.messages.clear()
     async with app.agents["ticks"].test_context() as ticks:
         _at_partition(ticks, partition)

@@ -24,7 +24,7 @@ OFFLINE = "equipment.elevator_offline"
 
 def _elevators(app: RiskLoopApp, n: int) -> list[dict[str, Any]]:
     """Quiet elevator readings whose codes all live on partition 0 (where ticks are put)."""
-    parts = app.riskloop_settings.topics.partitions
+    parts = app.worker.settings.topics.partitions
     reading = next(e.event for e in generate(100, seed=3) if e.source == "equipment")
     prefix = reading["equipment_code"][:-4]
     codes = (f"{prefix}{i:04d}" for i in range(10_000))
@@ -60,7 +60,7 @@ async def test_silences_fire_on_event_time_once_each(app: RiskLoopApp, sent: Sen
         async def tick() -> None:
             """The leader's wall tick; the clock tick it sends back comes round too."""
             await ticks.put(WALL_TICK)
-            name = app.riskloop_topics.ticks.get_topic_name()
+            name = app.worker.topics.ticks.get_topic_name()
             sent_back = [v for t, _, v in sent.messages if t == name]
             if sent_back:
                 await ticks.put(sent_back[-1])
@@ -94,14 +94,14 @@ async def test_a_redelivered_clock_tick_raises_its_silence_again(
     ]
     quiet = {**readings[1], "equipment_code": _elevators(app, 2)[1]["equipment_code"],
              "event_id": "other", "event_time": (start + timedelta(minutes=45)).isoformat()}  # fmt: skip
-    name = app.riskloop_topics.ticks.get_topic_name()
+    name = app.worker.topics.ticks.get_topic_name()
     async with (
         app.agents["equipment"].test_context() as equipment,
         app.agents["ticks"].test_context() as ticks,
     ):
         for ev in [*readings, quiet]:
             await equipment.put(encode(ev), key=ev["equipment_code"].encode())
-        await app.riskloop_checkpoint.commit()
+        await app.worker.checkpoint.commit()
         await ticks.put(WALL_TICK)
         (clock_tick,) = [v for t, _, v in sent.messages if t == name]
         await ticks.put(clock_tick)

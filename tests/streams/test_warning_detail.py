@@ -50,7 +50,7 @@ async def _open_tasks(app: RiskLoopApp, sent: Sent) -> list[dict[str, Any]]:
     commands = [(k, v) for t, k, v in sent.messages if t == "riskloop.task-commands"]
     assert commands
     async with app.agents["tasks"].test_context() as tasks:
-        _on_topic(tasks, app.riskloop_topics.task_commands.get_topic_name())
+        _on_topic(tasks, app.worker.topics.task_commands.get_topic_name())
         for key, value in commands:
             await tasks.put(value, key=key)
     raw = (
@@ -67,7 +67,7 @@ async def test_inspected_enterprise_named_on_warning_and_task(app: RiskLoopApp, 
     # the SQL record (what the API and `riskloop alerts show` read) carries the evidence in
     # brief and the notified changes; the alerts topic carries neither (loop/alert_topic.py)
     assert all(a["evidence_records"] == [] and a["history"] == [] for a in alerts)
-    state = load(app, WARNINGS, USCC)
+    state = load(app.worker, WARNINGS, USCC)
     assert state is not None
     stored = state.warnings[alerts[-1]["fingerprint"]].to_alert()
     records = stored.evidence_records

@@ -62,7 +62,7 @@ def test_a_record_is_accepted_under_its_name_or_its_own_version_key() -> None:
 def test_a_version_key_needs_the_content_hash_it_names() -> None:
     """A record without a content hash (a raw sender's) may only use the bare name."""
     key = publication_key("p", "1.0.0", HASH)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="neither the pack's name"):
         check_key(key, "pack", "p", "1.0.0", "")
 
 

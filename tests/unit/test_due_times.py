@@ -42,8 +42,8 @@ def test_the_store_tells_the_due_times_of_its_table_and_no_other() -> None:
     from streams.state import Store
 
     store = Store()
-    app = SimpleNamespace(riskloop_store=store)
-    warnings, tasks = due_times(app, "warnings:0"), due_times(app, "tasks:0")
+    caches: dict[str, DueTimes] = {}
+    warnings, tasks = due_times(caches, store, "warnings:0"), due_times(caches, store, "tasks:0")
     store.put("warnings", "e", {"v": 1})
     store.put("tasks", "t", {"v": 1})
     assert warnings.due("e", lambda: 1) == NEVER and tasks.due("t", lambda: 1) == NEVER

@@ -7,7 +7,7 @@ them, and the checkpoint writes the state changelog. This scan reads every modul
 ``send_soon``, ``emit``) anywhere else, except in the modules listed with the reason they
 are not a handler's effect. State is loaded and stored by ``streams/handle.py`` alone (around
 the pure deciders of ``loop/decide/``): no other module of ``streams/``, its subpackages
-included, names ``riskloop_tables``. And the deciders are pure: nothing in ``loop/`` imports
+included, reads the worker context's ``tables`` (``worker.tables``). And the deciders are pure: nothing in ``loop/`` imports
 Kafka, Faust, Redis, SQL or the worker.
 """
 
@@ -40,7 +40,7 @@ TABLE_KEEPERS = {
     "checkpoint.py": "writes the changed keys to the changelog",
     "state.py": "the partition store itself",
 }
-"""The only modules of ``streams/`` that may name ``riskloop_tables`` (or hold the views)."""
+"""The only modules of ``streams/`` that may read ``worker.tables`` (or hold the views)."""
 LOOP = PROJECT_ROOT / "loop"
 IMPURE = ("streams", "sinks", "faust", "mode", "aiokafka", "confluent_kafka", "redis", "sqlalchemy")
 
@@ -57,12 +57,16 @@ def _calls(path: Path) -> list[tuple[int, str]]:
 
 
 def _table_uses(path: Path) -> list[int]:
-    """Lines naming the app's tables (an attribute ``riskloop_tables`` anywhere)."""
+    """Lines naming the worker's tables: ``tables`` of the worker context, which every stage
+    calls ``worker`` (``streams/worker_context.py``; a partition state's own ``tables`` dict,
+    as the dedup window reads it, is not the handlers' state)."""
     tree = ast.parse(path.read_text("utf-8"))
     return [
         node.lineno
         for node in ast.walk(tree)
-        if isinstance(node, ast.Attribute) and node.attr == "riskloop_tables"
+        if isinstance(node, ast.Attribute)
+        and node.attr == "tables"
+        and ast.unparse(node.value).split(".")[-1] == "worker"
     ]
 
 
@@ -102,7 +106,7 @@ def test_only_the_runner_touches_tables() -> None:
 
 def test_the_scan_sees_a_table_write(tmp_path: Path) -> None:
     sneaky = tmp_path / "sneaky.py"
-    sneaky.write_text("def f(app):\n    app.riskloop_tables.tasks['t'] = 1\n", "utf-8")
+    sneaky.write_text("def f(app):\n    app.worker.tables.tasks['t'] = 1\n", "utf-8")
     assert _table_uses(sneaky) == [2]
 
 

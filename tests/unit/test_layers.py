@@ -9,6 +9,7 @@ circle would be one edit away. A static scan (type-only imports included: they a
 from __future__ import annotations
 
 import ast
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 from config.settings import PROJECT_ROOT
@@ -46,6 +47,29 @@ def test_streams_does_not_import_the_benchmark() -> None:
     assert _offenders(("streams",), "bench") == []
 
 
+CORE = ("schemas", "rules", "models", "geo", "loop", "sinks", "config")
+"""The packages the worker and the pure core are made of: no tooling in them (issue #21)."""
+
+
+def test_the_core_draws_nothing_and_reads_no_dataset() -> None:
+    """Plotting (matplotlib) and the dataset and trajectory readers are the tools' work and live
+    in ``bench/`` (``bench/plots.py``, ``bench/datasets.py``, ``bench/trajectories.py``); a core
+    package importing either would bring them back into every worker."""
+    assert [bad for tool in ("matplotlib", "bench") for bad in _offenders(CORE, tool)] == []
+
+
+def test_the_readers_and_plots_are_gone_from_the_core() -> None:
+    """The moved modules are not left behind (a stale copy would be a second owner)."""
+    stale = [
+        "geo/plot.py",
+        "geo/bench.py",
+        "models/datasets.py",
+        "models/benchmarks.py",
+        "models/protocol.py",
+    ]
+    assert [p for p in stale if (PROJECT_ROOT / p).exists()] == []
+
+
 def test_the_scan_sees_an_import(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text(
@@ -59,3 +83,61 @@ def test_schemas_is_the_bottom_layer() -> None:
     imports none of the packages that read it."""
     above = ("config", "loop", "rules", "models", "geo", "sinks", "streams", "console", "bench")
     assert [bad for package in above for bad in _offenders(("schemas",), package)] == []
+
+
+def _module_graph(root: Path, package: str) -> dict[str, set[str]]:
+    """Module → the modules of ``package`` it imports (under ``root``): every import, inside
+    functions and ``if TYPE_CHECKING:`` too, relative ones resolved, ``from m import name``
+    counted as an import of ``m.name`` when that is a module."""
+    files = {
+        ".".join(p.relative_to(root).with_suffix("").parts).removesuffix(".__init__"): p
+        for p in (root / package).rglob("*.py")
+    }
+    graph: dict[str, set[str]] = {}
+    for module, path in files.items():
+        here = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if isinstance(node, ast.Import):
+                names |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parts = here[: len(here) - node.level + 1]
+                    base = ".".join([*parts, *([node.module] if node.module else [])])
+                names |= {base} | {f"{base}.{alias.name}" for alias in node.names}
+        graph[module] = {n for n in names if n in files and n != module}
+    return graph
+
+
+def _circle(graph: dict[str, set[str]]) -> list[str]:
+    """One import circle of ``graph`` (its modules in order, the first again at the end), or []."""
+    try:
+        TopologicalSorter(graph).prepare()
+    except CycleError as exc:
+        return list(exc.args[1])
+    return []
+
+
+def test_streams_has_no_import_circle() -> None:
+    """``streams/app.py`` builds the worker context and wires the stages; the stages take the
+    context (``streams/worker_context.py``) and never import ``streams.app``, so no stage can
+    reach another through the app (issue #21: there was one circle of eighteen modules)."""
+    graph = _module_graph(PROJECT_ROOT, "streams")
+    assert len(graph) > 60, "the scan found too few modules of streams/: it would prove little"
+    assert "streams.app" in graph["streams.runner"], "the scan missed a function-level import"
+    assert _circle(graph) == []
+
+
+def test_the_circle_scan_finds_two_modules_that_import_each_other(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("from . import b\n")
+    (package / "b.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg.a import X\n"
+    )
+    circle = _circle(_module_graph(tmp_path, "pkg"))
+    assert set(circle) == {"pkg.a", "pkg.b"} and circle[0] == circle[-1]
+    (package / "b.py").write_text("X = 1\n")
+    assert _circle(_module_graph(tmp_path, "pkg")) == []

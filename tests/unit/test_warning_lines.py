@@ -51,8 +51,8 @@ def test_each_change_is_counted_and_logged_at_its_level(
 ) -> None:
     out = configure(level)
     metrics = Metrics()
-    app = SimpleNamespace(riskloop_runtime=SimpleNamespace(metrics=metrics))
-    observe_alerts(app, [_alert("A1", "new"), _alert("A2", "updated")])  # type: ignore[arg-type]
+    worker = SimpleNamespace(runtime=SimpleNamespace(metrics=metrics))
+    observe_alerts(worker, [_alert("A1", "new"), _alert("A2", "updated")])  # type: ignore[arg-type]
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [(x["event"], x["alert_id"]) for x in lines] == [("warning", a) for a in logged]
     assert [x["level"] for x in lines] == ["info", "debug"][: len(logged)]

@@ -7,8 +7,8 @@ import random
 
 from shapely.geometry import box
 
+from bench.geo_lookup import synthetic_fences
 from config.settings import PROJECT_ROOT
-from geo.bench import synthetic_fences
 from geo.fence import Fence
 from geo.index import SCANNED, FenceIndex
 from geo.plane import degrees_margin

@@ -7,7 +7,7 @@ import math
 import pytest
 import shapely
 
-from geo.bench import bench_lookup, synthetic_fences
+from bench.geo_lookup import bench_lookup, synthetic_fences
 from geo.fence import Fence
 from geo.index import FenceIndex
 from geo.plane import LocalPlane, distance_m

@@ -9,11 +9,12 @@ from functools import cache
 
 import pytest
 
+from bench.trajectories import fixes_from_rows, read_gps_csv
 from geo.derive import dumps, geolife_beijing, liverpool_route14
 from geo.detection import Detection
 from geo.fences import CompiledFenceSet, compile_fence_set, load_fence_set
 from geo.plane import LocalPlane
-from geo.replay import fixes_from_rows, read_gps_csv, replay
+from geo.replay import replay
 from schemas.records import TruckFix
 from tests.unit.geo.conftest import GEOFENCES, GPS
 

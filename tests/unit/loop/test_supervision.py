@@ -77,3 +77,23 @@ def test_deterministic_events_regardless_of_when_noticed(red: TaskCase, config: 
 def test_done_tasks_have_no_ladder(red: TaskCase, config: LoopConfig) -> None:
     closed = red.model_copy(update={"task": red.task.model_copy(update={"state": "closed"})})
     assert due(closed, T0 + timedelta(days=30), config) == (closed, [])
+
+
+def test_open_and_overdue_count_open_tasks_per_department_and_those_past_their_deadline() -> None:
+    """The one definition the worker's gauges use (streams/tasks.py, ``supervise``)."""
+    from loop.supervision import open_and_overdue
+    from schemas.records import TaskState
+    from tests.unit.sinks.factories import T0 as F0
+    from tests.unit.sinks.factories import make_task
+
+    now = F0 + timedelta(hours=5)  # sign deadline (F0+4h) passed, disposal (F0+1d) not yet
+    tasks = [
+        make_task(1, state=TaskState.dispatched),  # waiting to be signed, too late: overdue
+        make_task(2, state=TaskState.signed),  # racing the disposal deadline: open
+        make_task(3, state=TaskState.returned),  # open, but no clock of the department's runs
+        make_task(4, state=TaskState.closed),  # done: neither
+        make_task(5, state=TaskState.reopened, department="b"),  # sign-for again, too late
+    ]
+    opened, late = open_and_overdue(tasks, now)
+    assert opened == {"xihu_market": 3, "b": 1}
+    assert late == {"xihu_market": 1, "b": 1}

@@ -6,10 +6,10 @@ import math
 
 from typer.testing import CliRunner
 
-from models import benchmarks
+from bench import evaluations
 from models.evaluation import binary_metrics, detection_delays, prequential, top_half_share
 from models.registry import create
-from streams.cli.models import app
+from streams.cli import app  # the root: `models evaluate` is bench's plug-in
 
 from .conftest import stream
 
@@ -36,7 +36,7 @@ def test_label_delay_holds_labels_back():
 
 
 def test_skab_slice_beats_static_three_sigma():
-    rows, trace = benchmarks.skab(files=3)
+    rows, trace = evaluations.skab(files=3)
     ours, baseline = rows
     assert ours["f1"] > baseline["f1"]
     assert ours["false_alarm_rate"] < baseline["false_alarm_rate"]
@@ -45,12 +45,13 @@ def test_skab_slice_beats_static_three_sigma():
 
 def test_cli_list_and_evaluate(tmp_path):
     runner = CliRunner()
-    listing = runner.invoke(app, ["list"])
+    listing = runner.invoke(app, ["models", "list"])
     assert listing.exit_code == 0 and "equipment-anomaly" in listing.output
     png = tmp_path / "zh.png"
     result = runner.invoke(
         app,
         [
+            "models",
             "evaluate",
             "zh-messages",
             "--params",
@@ -62,5 +63,5 @@ def test_cli_list_and_evaluate(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert '"macro_f1"' in result.output and png.stat().st_size > 1000
-    bad = runner.invoke(app, ["evaluate", "nope"])
+    bad = runner.invoke(app, ["models", "evaluate", "nope"])
     assert bad.exit_code == 1

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from models import benchmarks, datasets, protocol
+from bench import datasets, evaluations, split
 from models.complaints import ComplaintClassifier
 from models.equipment import EquipmentAnomaly
 from models.errors import ModelError
 from models.evaluation import episodes_outside_windows
 from models.inspections import InspectionRisk
-from streams.cli.models import app
+from streams.cli import app  # the root: `models evaluate|split` are bench's plug-in
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
 
@@ -109,18 +109,18 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 def test_split_rules_are_fixed_and_disjoint():
-    tune, report = protocol.alternate([Path(f"other-{k:02d}.csv") for k in range(14, 0, -1)])
+    tune, report = split.alternate([Path(f"other-{k:02d}.csv") for k in range(14, 0, -1)])
     assert [p.stem for p in tune][:2] == ["other-01", "other-03"] and len(tune) == len(report)
     assert not set(tune) & set(report)
-    assert protocol.cut_index(10) == 6 and protocol.cut_index(2) == 1
+    assert split.cut_index(10) == 6 and split.cut_index(2) == 1
     days = [date(2013, 1, 1) + timedelta(days=i) for i in range(100)]
-    assert protocol.cut_date(days) == date(2013, 3, 2)
+    assert split.cut_date(days) == date(2013, 3, 2)
     with pytest.raises(ModelError):
-        protocol.cut_date([])
+        split.cut_date([])
 
 
 def test_split_writes_both_parts_in_the_same_layout(data_dir: Path, tmp_path: Path):
-    summary = protocol.split(data_dir, tmp_path / "split")
+    summary = split.split(data_dir, tmp_path / "split")
     tune, report = tmp_path / "split" / "tune", tmp_path / "split" / "report"
     assert [p.stem for p in datasets.skab_files(tune)] == ["run-1", "run-3"]
     assert [p.stem for p in datasets.skab_files(report)] == ["run-2", "run-4"]
@@ -135,25 +135,25 @@ def test_split_writes_both_parts_in_the_same_layout(data_dir: Path, tmp_path: Pa
 def test_split_cuts_the_normal_recording_into_normal_runs(data_dir: Path, tmp_path: Path):
     """SKAB's unlabelled normal recording becomes ``normal/``: runs of 1,150 rows, all normal,
     each its own unit, which ``evaluate skab`` reads like any runs (false alarms only)."""
-    recording = skab_run(tmp_path / "run.csv", seed=9, n=2 * protocol.NORMAL_RUN_ROWS + 100)
-    header, rows = protocol._rows(recording)
+    recording = skab_run(tmp_path / "run.csv", seed=9, n=2 * split.NORMAL_RUN_ROWS + 100)
+    header, rows = split._rows(recording)
     plain = [{k: v for k, v in r.items() if k not in ("anomaly", "changepoint")} for r in rows]
-    protocol._write(data_dir / "equipment" / "skab" / "normal-rec.csv", header[:-2], plain)
-    summary = protocol.split(data_dir, tmp_path / "split")
+    split._write(data_dir / "equipment" / "skab" / "normal-rec.csv", header[:-2], plain)
+    summary = split.split(data_dir, tmp_path / "split")
     normal = tmp_path / "split" / "normal"
     runs = datasets.skab_files(normal)
     assert [p.stem for p in runs] == ["normal-rec-01", "normal-rec-02"]  # the short tail dropped
     assert "2 runs of 1150 rows" in summary["skab normal"]
     events = [list(datasets.skab(p)) for p in runs]
-    assert [len(e) for e in events] == [protocol.NORMAL_RUN_ROWS] * 2
+    assert [len(e) for e in events] == [split.NORMAL_RUN_ROWS] * 2
     assert all(y == 0 for run in events for _, y in run)
     assert events[1][0][0]["metrics"] == {
-        m: float(plain[protocol.NORMAL_RUN_ROWS][m]) for m in datasets.SKAB_METRICS
+        m: float(plain[split.NORMAL_RUN_ROWS][m]) for m in datasets.SKAB_METRICS
     }
     assert "normal-rec" not in {p.stem for p in datasets.skab_files(tmp_path / "split" / "tune")}
-    rows_out, _ = benchmarks.skab(normal)
+    rows_out, _ = evaluations.skab(normal)
     assert rows_out[0]["runs"] == 2 and rows_out[0]["windows"] == 0
-    assert rows_out[0]["events"] == 2 * (protocol.NORMAL_RUN_ROWS - 400)
+    assert rows_out[0]["events"] == 2 * (split.NORMAL_RUN_ROWS - 400)
 
 
 def test_layout_reads_files_by_their_columns_not_names(data_dir: Path):
@@ -164,7 +164,7 @@ def test_layout_reads_files_by_their_columns_not_names(data_dir: Path):
 
 
 def test_skab_baseline_is_fitted_per_run_on_its_first_400_rows(data_dir: Path):
-    rows, _ = benchmarks.skab(data_dir)
+    rows, _ = evaluations.skab(data_dir)
     ours, base = rows
     assert base["detector"].startswith("3-sigma per run")
     # each run has its own level: a baseline fitted on another run would flag every normal row
@@ -173,10 +173,10 @@ def test_skab_baseline_is_fitted_per_run_on_its_first_400_rows(data_dir: Path):
 
 
 def test_train_dir_is_learnt_first_and_not_reported(data_dir: Path, tmp_path: Path):
-    protocol.split(data_dir, tmp_path / "split")
+    split.split(data_dir, tmp_path / "split")
     tune, report = tmp_path / "split" / "tune", tmp_path / "split" / "report"
-    cold, _ = benchmarks.zh_messages(report, params={"min_labels": 1})
-    warm, _ = benchmarks.zh_messages(report, params={"min_labels": 1}, train_dir=tune)
+    cold, _ = evaluations.zh_messages(report, params={"min_labels": 1})
+    warm, _ = evaluations.zh_messages(report, params={"min_labels": 1}, train_dir=tune)
     assert cold[0]["events"] == warm[0]["events"] == 16
     assert warm[0]["learnt_first"] == 24 and warm[0]["accuracy"] >= cold[0]["accuracy"]
     assert warm[0]["accuracy"] == 1.0
@@ -185,18 +185,21 @@ def test_train_dir_is_learnt_first_and_not_reported(data_dir: Path, tmp_path: Pa
 def test_cli_evaluate_json_one_line_per_detector_model_first(data_dir: Path, tmp_path: Path):
     runner = CliRunner()
     out = tmp_path / "split"
-    assert runner.invoke(app, ["split", str(out), "--data-dir", str(data_dir)]).exit_code == 0
+    assert (
+        runner.invoke(app, ["models", "split", str(out), "--data-dir", str(data_dir)]).exit_code
+        == 0
+    )
     args = ["--data-dir", str(out / "report"), "--train-dir", str(out / "tune"), "--json"]
     for dataset, ours in (
         ("skab", "equipment-anomaly"),
         ("zh-messages", "complaint-classifier"),
         ("chicago", "inspection-risk"),
     ):
-        result = runner.invoke(app, ["evaluate", dataset, *args])
+        result = runner.invoke(app, ["models", "evaluate", dataset, *args])
         assert result.exit_code == 0, result.output
         lines = [json.loads(line) for line in result.output.splitlines()]
         assert len(lines) == 2 and lines[0]["detector"] == ours
-    missing = runner.invoke(app, ["evaluate", "nab", *args])
+    missing = runner.invoke(app, ["models", "evaluate", "nab", *args])
     assert missing.exit_code == 1 and "equipment/nab" in missing.output
     assert "Traceback" not in missing.output
 
@@ -409,6 +412,6 @@ def test_a_bad_value_is_one_clear_error_naming_the_file_and_line(data_dir: Path)
     lines = path.read_text().splitlines()
     lines[5] = lines[5].replace(",", ",not-a-number,", 1).rsplit(",", 1)[0]
     path.write_text("\n".join(lines) + "\n")
-    result = CliRunner().invoke(app, ["evaluate", "skab", "--data-dir", str(data_dir)])
+    result = CliRunner().invoke(app, ["models", "evaluate", "skab", "--data-dir", str(data_dir)])
     assert result.exit_code == 1
     assert "run-2.csv, line 6" in result.output and "Traceback" not in result.output

@@ -34,10 +34,13 @@ def _outcome(source: str, raw: bytes) -> str | None:
     try:
         decode_source(source, raw, limits=IngestLimits(), now=NOW)
     except ValidationFailed as exc:
-        assert exc.reason in REASONS and exc.reason != "internal_error", str(exc)
-        assert exc.message
-        return exc.reason
-    return None
+        refused = exc
+    else:
+        return None
+    assert refused.reason in REASONS, str(refused)
+    assert refused.reason != "internal_error", str(refused)
+    assert refused.message
+    return refused.reason
 
 
 @FUZZ

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field, field_validator
@@ -111,12 +112,8 @@ def test_what_the_walk_cannot_prove_goes_the_json_way() -> None:
     refusal included."""
     assert masked_record("masked", _Constrained(text="13812345678")).text == "138****5678"
     assert pii._plan(_Constrained) is None and pii._plan(_Checked) is None
-    try:
+    with pytest.raises(ValueError, match="stars"):  # the validator was not skipped
         masked_record("masked", _Checked(text="13812345678"))
-    except ValueError as exc:
-        assert "stars" in str(exc)
-    else:
-        raise AssertionError("the validator was skipped")
 
 
 def test_a_non_finite_score_goes_the_json_way() -> None:

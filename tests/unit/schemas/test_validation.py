@@ -57,9 +57,9 @@ def test_malformed_usccs(code: str) -> None:
 
 
 def test_uscc_check_char_refuses_bad_input() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="expected 17 characters"):
         uscc_check_char("123")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not in the USCC alphabet"):
         uscc_check_char("9135010OM000100Y4")
 
 

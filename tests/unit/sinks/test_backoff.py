@@ -37,5 +37,5 @@ def test_huge_attempt_does_not_overflow() -> None:
     [{"initial": 0}, {"initial": 2.0, "maximum": 1.0}, {"factor": 0.5}, {"jitter": 1.5}],
 )
 def test_nonsense_is_refused(kwargs: dict[str, float]) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="backoff needs|jitter is a fraction"):
         Backoff(**kwargs)  # type: ignore[arg-type]

@@ -63,13 +63,9 @@ def test_a_full_disk_is_outbox_full_and_nothing_is_half_written(tmp_path: Path) 
 
 
 def test_storage_full_sees_through_wrapping() -> None:
-    try:
-        try:
-            raise OSError(28, "No space left on device")
-        except OSError as exc:
-            raise OutboxError("cannot append") from exc
-    except OutboxError as wrapped:
-        assert storage_full(wrapped)
+    wrapped = OutboxError("cannot append")
+    wrapped.__cause__ = OSError(28, "No space left on device")  # as `raise … from exc` sets it
+    assert storage_full(wrapped)
     assert storage_full(OutboxFull("x"))
     assert not storage_full(OutboxError("cannot open: permission denied"))
     assert not storage_full(OutboxCorrupt("file is not a database"))

@@ -31,7 +31,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from models import datasets
+from bench import datasets
 from models.errors import ModelError
 
 TUNE_SHARE = 0.6

@@ -1,6 +1,10 @@
-"""A PNG map of one trajectory with its fences and detections (``riskloop geo map``).
+"""The offline tools' PNG figures: a trajectory with its fences (``riskloop geo map``) and a
+model's score against its labels (``riskloop models evaluate --plot``).
 
-For an operator checking a fence set against a real drive, and for a disposal task's
+Drawing is the tools' work, not the worker's: matplotlib is imported here only, so neither the
+worker nor the pure core (``geo/``, ``models/``) loads it (``tests/unit/test_layers.py``).
+
+The map is for an operator checking a fence set against a real drive, and for a disposal task's
 evidence: where the truck went, which fences it met, where each detection fired. Axes are
 WGS-84 lon/lat with the aspect corrected for latitude; no basemap (no network needed).
 """
@@ -20,6 +24,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geo.detection import Detection
 from geo.fences import CompiledFenceSet
+from models.evaluation import Trace, windows
 from schemas.records import TruckFix
 
 FENCE_COLOURS = {
@@ -91,3 +96,27 @@ def plot_trajectory(
         return path
     finally:
         plt.close(fig)
+
+
+def plot_trace(path: Path, trace: Trace, title: str, max_points: int = 20_000) -> Path:
+    """Score, threshold and label over the event index, as a PNG (matplotlib Agg)."""
+    n = min(len(trace.scores), max_points)
+    xs = range(n)
+    fig, ax = plt.subplots(figsize=(12, 4))
+    finite = [s for s in trace.scores[:n] if math.isfinite(s)]
+    top = max(finite) * 1.5 if finite and max(finite) > 0 else 1.0
+    for start, end in windows([bool(y) for y in trace.truth[:n]]):
+        ax.axvspan(start, end, color="tab:red", alpha=0.15, lw=0, label=None)
+    ax.plot(xs, trace.scores[:n], lw=0.7, label="score")
+    ax.plot(xs, trace.thresholds[:n], lw=0.7, label="threshold")
+    alerts = [i for i in xs if trace.alerts[i]]
+    ax.scatter(alerts, [top] * len(alerts), s=2, color="black", label="alert")
+    ax.set_yscale("symlog", linthresh=1.0)  # anomaly scores span orders of magnitude
+    ax.set_title(title)
+    ax.set_xlabel("event")
+    ax.legend(loc="upper left", fontsize="small")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

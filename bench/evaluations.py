@@ -14,11 +14,11 @@ exactly as a publication would build them.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from models import datasets
+from bench import datasets
 from models.base import SourceModel
 from models.errors import ModelError
 from models.evaluation import (
@@ -80,6 +80,24 @@ def _require(files: list[Path], data_dir: Path, layout: str) -> list[Path]:
     return files
 
 
+def _learnt(
+    factory: str,
+    params: Mapping[str, Any],
+    train_dir: Path | None,
+    data: tuple[Callable[[Path], list[Path]], Callable[[Path], Iterable[tuple[Any, Any]]]],
+    replay: Mapping[str, Any],
+) -> SourceModel:
+    """A model built as a publication would build it, having learnt every file of
+    ``train_dir`` (``data``: how to find the files, how to read one; ``replay``: the
+    prequential loop's options): scored as a worker would, not reported."""
+    _none(train_dir, "--train-dir")
+    model = create(factory, params)
+    files, read = data
+    for path in files(train_dir) if train_dir else []:
+        prequential(model, read(path), **replay)
+    return model
+
+
 def skab(
     data_dir: Path = datasets.DEFAULT_DATA_DIR,
     *,
@@ -95,10 +113,9 @@ def skab(
     The 3-sigma baseline is the SKAB protocol's: fitted on each run's own first 400 rows and
     scored on the rest of that run.
     """
-    _none(train_dir, "--train-dir")
-    model = create(factory, {**SKAB_DEFAULTS, **(params or {})})
-    for path in datasets.skab_files(train_dir) if train_dir else []:
-        prequential(model, datasets.skab(path), label_delay=label_delay, feedback=feedback)
+    replay = {"label_delay": label_delay, "feedback": feedback}
+    settings = {**SKAB_DEFAULTS, **(params or {})}
+    model = _learnt(factory, settings, train_dir, (datasets.skab_files, datasets.skab), replay)
     paths = _require(datasets.skab_files(data_dir), data_dir, "equipment/skab/*.csv")[:files]
     trace, scored = Trace(), Trace()
     base_alerts: list[bool] = []
@@ -142,10 +159,9 @@ def nab(
 
     One row per file (the model's settings are the same for all, in time), then the total.
     """
-    _none(train_dir, "--train-dir")
-    model = create(factory, {**NAB_DEFAULTS, **(params or {})})
-    for path in datasets.nab_files(train_dir) if train_dir else []:
-        prequential(model, datasets.nab(path), label_delay=label_delay, feedback=feedback)
+    replay = {"label_delay": label_delay, "feedback": feedback}
+    settings = {**NAB_DEFAULTS, **(params or {})}
+    model = _learnt(factory, settings, train_dir, (datasets.nab_files, datasets.nab), replay)
     paths = _require(datasets.nab_files(data_dir), data_dir, "equipment/nab/*.csv + .windows.json")
     rows: list[Row] = []
     trace = Trace()

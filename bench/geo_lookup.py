@@ -1,4 +1,4 @@
-"""Micro-benchmark of the spatial lookup, for the lead's benchmark harness.
+"""Micro-benchmark of the spatial lookup, for the benchmark harness (``bench/micro.py``).
 
 A city's fence sets reach ten thousand polygons (schools, water sources, sites); each fix
 must still cost microseconds. The synthetic set is deterministic (seeded): small squares of

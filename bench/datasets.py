@@ -1,9 +1,10 @@
-"""Replay the developer datasets (/work/shared/data) as RiskLoop records with their labels.
+"""Read the developer datasets (``datasets_dir``, ../shared/data) as RiskLoop records with labels.
 
 Each loader yields ``(record, truth)`` in stream order; the evaluator never shows ``truth`` to
 a model except through the loop (``learn_one`` of a labelled source, or ``learn_label`` after the
 configured delay). Mappings onto the data standard are documented per loader, with the dataset
-README's caveats respected (sort by time, no leaking columns).
+README's caveats respected (sort by time, no leaking columns). Reading files is the tools' work,
+so this lives in ``bench/``: the worker never reads a dataset, and ``models/`` stays pure.
 """
 
 from __future__ import annotations
@@ -17,12 +18,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from config.settings import PROJECT_ROOT
+from config.settings import DATASETS_DIR
 from models.errors import ModelError
 
-DEFAULT_DATA_DIR = PROJECT_ROOT.parent / "shared" / "data"
-"""The shared datasets beside the checkout (``../shared/data``), as CI and developers have them."""
-"""Where the shared developer datasets live in this checkout's environment (``--data-dir``)."""
+DEFAULT_DATA_DIR = DATASETS_DIR
+"""The loaders' default folder: the setting's default (the CLI passes ``datasets_dir``)."""
 
 SKAB_METRICS = (
     "accelerometer1_rms",

@@ -1,0 +1,151 @@
+"""``riskloop models evaluate`` and ``models split``: the models on the labelled datasets.
+
+A plug-in of the CLI (pyproject.toml, ``riskloop.commands``: ``models``), added to the
+``riskloop models`` group that ``streams/cli/models.py`` defines: both commands read dataset
+files (``bench/datasets.py``) and one draws (``bench/plots.py``), which is the tools' work, and
+``streams/`` never imports ``bench/``. ``evaluate`` runs the same prequential loop a worker runs
+(score, then learn; labels only through the loop) and prints a table; ``--plot`` writes score vs
+label as a PNG, ``--json`` the rows for scripts. Without ``--data-dir`` both read the
+``datasets_dir`` setting (``RISKLOOP_DATASETS_DIR``, default ``../shared/data``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from schemas.errors import RiskLoopError
+from streams.cli.common import settings
+
+
+def register(root: typer.Typer) -> None:
+    """Add ``evaluate`` and ``split`` to ``riskloop models`` (loaded before this plug-in)."""
+    from streams.cli.models import app as models
+
+    models.command()(evaluate)
+    models.command()(split)
+
+
+_DEFAULT_FACTORY = {
+    "skab": "equipment-anomaly",
+    "nab": "equipment-anomaly",
+    "chicago": "inspection-risk",
+    "zh-messages": "complaint-classifier",
+}
+
+
+def _fail(message: str) -> None:
+    Console(stderr=True, highlight=False).print(f"error: {message}", markup=False)
+    raise typer.Exit(1)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "–"
+        return f"{value:.0f}" if value.is_integer() and abs(value) >= 1 else f"{value:.3f}"
+    return str(value)
+
+
+def evaluate(
+    dataset: Annotated[str, typer.Argument(help="skab | nab | chicago | zh-messages")],
+    factory: Annotated[str | None, typer.Option(help="model factory (default per dataset)")] = None,
+    params: Annotated[
+        str, typer.Option(help="factory params as JSON, e.g. '{\"q\": 0.98}'")
+    ] = "{}",
+    label_delay: Annotated[
+        int, typer.Option(min=0, help="events before a label reaches the model")
+    ] = 0,
+    feedback: Annotated[
+        bool, typer.Option(help="feed each alert's truth back via learn_label (anomaly models)")
+    ] = False,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="datasets folder in the documented layout (models/EVALUATION.md); "
+            "default: RISKLOOP_DATASETS_DIR"
+        ),
+    ] = None,
+    train_dir: Annotated[
+        Path | None,
+        typer.Option(help="learn this folder's files first (not reported), then score --data-dir"),
+    ] = None,
+    plot: Annotated[Path | None, typer.Option(help="write score vs label to this PNG")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print rows as JSON lines")] = False,
+) -> None:
+    """Progressive (prequential) evaluation of a model on a labelled dataset."""
+    from bench import evaluations  # River and SciPy: only when the command runs
+
+    run = evaluations.DATASETS.get(dataset)
+    if run is None:
+        _fail(f"unknown dataset {dataset!r}; use one of: {', '.join(evaluations.DATASETS)}")
+        return
+    try:
+        parsed = json.loads(params)
+    except json.JSONDecodeError as exc:
+        _fail(f"--params is not JSON: {exc}")
+        return
+    kwargs: dict[str, Any] = {
+        "factory": factory or _DEFAULT_FACTORY[dataset],
+        "params": parsed,
+        "label_delay": label_delay,
+        "train_dir": train_dir,
+    }
+    if dataset in {"skab", "nab"}:
+        kwargs["feedback"] = feedback
+    try:
+        rows, trace = run(data_dir or settings().datasets_dir, **kwargs)
+    except RiskLoopError as exc:
+        _fail(str(exc))
+        return
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(row, ensure_ascii=False, default=str))
+    else:
+        # One column per detector, one row per metric: stays readable on a narrow terminal.
+        metrics = [k for k in dict.fromkeys(k for row in rows for k in row) if k != "detector"]
+        table = Table(
+            "metric",
+            *(str(row["detector"]) for row in rows),
+            title=f"{dataset} (prequential, label delay {label_delay})",
+        )
+        for metric in metrics:
+            table.add_row(metric, *(_fmt(row.get(metric, "")) for row in rows))
+        Console(soft_wrap=True).print(table)
+    if plot is not None:
+        from bench.plots import plot_trace  # matplotlib: only when a plot is asked for
+
+        plot_trace(plot, trace, f"{dataset}: {kwargs['factory']} score vs label")
+        Console(stderr=True).print(f"plot written to {plot}")
+
+
+def split(
+    out_dir: Annotated[
+        Path,
+        typer.Argument(
+            help="writes OUT_DIR/tune, OUT_DIR/report and OUT_DIR/normal (SKAB normal runs)"
+        ),
+    ],
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="datasets folder in the documented layout; default: RISKLOOP_DATASETS_DIR"
+        ),
+    ] = None,
+) -> None:
+    """Split datasets into a tuning and a reporting part (the rule: models/EVALUATION.md)."""
+    try:
+        from bench import split as splitting  # only when the command runs
+
+        summary = splitting.split(data_dir or settings().datasets_dir, out_dir)
+    except RiskLoopError as exc:
+        _fail(str(exc))
+        return
+    for dataset, where in summary.items():
+        typer.echo(f"{dataset}: {where}")
