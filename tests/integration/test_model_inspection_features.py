@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from config.settings import Settings
 from models.publication import ModelPublication, build
@@ -67,6 +68,25 @@ def test_inspection_model_uses_complaints_nearby_from_the_stream(
         _run_features(s, worker)
 
 
+def _until_accepted(s: Settings, source: str, count: int, timeout: float = 120) -> None:
+    """Until the worker's /metrics counts ``count`` records of ``source`` accepted (plus a
+    moment: the models learn from a record right after it is counted)."""
+    line = f'riskloop_events_accepted_total{{source="{source}"}}'
+    deadline = time.monotonic() + timeout
+    seen = 0.0
+    while time.monotonic() < deadline:
+        try:
+            text = requests.get(f"http://127.0.0.1:{s.web_port}/metrics", timeout=5).text
+        except requests.ConnectionError:  # still starting
+            text = ""
+        seen = sum(float(ln.split()[-1]) for ln in text.splitlines() if ln.startswith(line))
+        if seen >= count:
+            time.sleep(1)
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"the worker accepted {seen:.0f} of {count} {source} records")
+
+
 def _run_features(s: Settings, worker: Callable[..., Any]) -> None:
     run = uuid.uuid4().hex[:8]
     uscc = make_uscc(f"insp-{run}", "330106")
@@ -91,8 +111,10 @@ def _run_features(s: Settings, worker: Callable[..., Any]) -> None:
                     return dict(r["values"])
         return None
 
-    # The complaints must be in before the second inspection: the worker reads both topics.
-    time.sleep(8)
+    # The complaints must be in before the second inspection: the worker reads both topics,
+    # in no order between them, so wait until it has taken in all four (a fixed sleep was
+    # short on a loaded machine: the model had counted one of the three).
+    _until_accepted(s, "complaints", 4)
     produce(
         s.bootstrap_servers,
         s.topics.inspections,
