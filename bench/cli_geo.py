@@ -4,7 +4,7 @@ A plug-in of the CLI (pyproject.toml, ``riskloop.commands``: ``geo``), added to 
 ``riskloop geo`` group that ``streams/cli/geo.py`` defines: it reads a GPS file
 (``bench/trajectories.py``) and draws with matplotlib (``bench/plots.py``), which is the tools'
 work, and ``streams/`` never imports ``bench/``. Offline (no Kafka): the same pure detections
-the worker runs (``geo/replay.py``).
+the worker runs (``geo/trajectory_run.py``).
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ def map_(
     """Replay a trajectory through the detections and draw fences, fixes and detections."""
     from bench.plots import plot_trajectory
     from bench.trajectories import load_trajectory
-    from geo.fences import load_fence_set
-    from geo.replay import replay
+    from geo.fence_sets import load_fence_set
+    from geo.trajectory_run import replay
 
     try:
         fs = load_fence_set(fences)

@@ -33,7 +33,7 @@ from models.evaluation import (
     top_half_share,
     windows,
 )
-from models.registry import create
+from models.factories import create
 
 Row = dict[str, Any]
 SKAB_SKIP = 400

@@ -15,7 +15,7 @@ from typing import Any
 
 from bench.geo_lookup import bench_lookup
 from config.settings import Settings
-from models.runtime import build_models
+from models.worker_models import build_models
 from rules.compiler import expand_paths, load_packs
 from rules.engine import RuleEngine
 from schemas.ingest import IngestLimits, decode_source

@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt
 from shapely.geometry.base import BaseGeometry
 
 from geo.detection import Detection
-from geo.fences import CompiledFenceSet
+from geo.fence_sets import CompiledFenceSet
 from models.evaluation import Trace, windows
 from schemas.records import TruckFix
 

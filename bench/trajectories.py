@@ -2,7 +2,7 @@
 
 ``riskloop geo map`` and the tests use it on the GPS samples in ``datasets_dir/gps`` (see
 ``config/geofences/README.md``): rows become :class:`TruckFix` records sorted by event time (one
-interleaved stream, as Kafka would deliver them per plate), ready for :func:`geo.replay.replay`.
+interleaved stream, as Kafka would deliver them per plate), ready for :func:`geo.trajectory_run.replay`.
 Reading files is the tools' work, so this lives in ``bench/``, not in the pure ``geo/``.
 
 >>> rows = [{"vehicle_id": "7", "ts": "2026-01-26T16:00:05Z", "lat": "53.4", "lon": "-2.9"},
@@ -19,7 +19,7 @@ import io
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from geo.replay import parse_ts
+from geo.trajectory_run import parse_ts
 from schemas.errors import RiskLoopError
 from schemas.records import Crs, TruckFix
 

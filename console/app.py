@@ -22,7 +22,7 @@ from console.live import LiveFeed
 from console.pages import PAGES
 from console.render import environment, problem
 from console.rulebook import Rulebook
-from loop.config import load_loop_config
+from loop.loop_config import load_loop_config
 from schemas.evidence import EVIDENCE_FILES_MAX
 from streams.logs import get_logger
 

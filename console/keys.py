@@ -8,7 +8,7 @@ from aiohttp import web
 from jinja2 import Environment
 
 from config.settings import Settings
-from loop.config import LoopConfig
+from loop.loop_config import LoopConfig
 
 if TYPE_CHECKING:
     from console.auth import Gate

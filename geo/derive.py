@@ -19,7 +19,7 @@ from shapely.geometry import LineString, mapping
 from shapely.ops import substring
 
 from geo.plane import LocalPlane, distance_m
-from geo.replay import parse_ts
+from geo.trajectory_run import parse_ts
 from schemas.validation.crs import wgs84_to_gcj02
 
 Row = Mapping[str, str]

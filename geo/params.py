@@ -1,6 +1,6 @@
 """Tuning of the geo detections: one frozen object with defaults a city can start from.
 
-Every threshold a department may argue about is here, not in code: the lead can expose them
+Every threshold a department may argue about is here, not in code: the worker can expose them
 in settings or per rule pack. Distances in metres, times in seconds, speeds in km/h.
 
 >>> GeoParams().corridor_grace_s, GeoParams(silent_after_s=300).silent_after_s
@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class GeoParams(BaseModel):
-    """Thresholds of :func:`geo.detect.step` and :func:`geo.detect.tick`."""
+    """Thresholds of :func:`geo.detector.step` and :func:`geo.detector.tick`."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

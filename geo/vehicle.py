@@ -1,6 +1,6 @@
 """Per-vehicle geo state: everything one truck's next fix needs, as plain JSON.
 
-The lead keeps it in a Faust table keyed by plate, so it must survive a worker restart and a
+The worker keeps it in a table keyed by plate, so it must survive a worker restart and a
 rebalance: :meth:`VehicleState.to_dict` gives JSON-safe data and :meth:`VehicleState.from_dict`
 reads it back. Everything here is bounded (reorder buffer, recent fixes, remembered ids,
 evidence lists), so a chatty terminal cannot grow a table row without limit.

@@ -20,7 +20,7 @@ every day, from the best source it has, and says which one it used (its *basis*)
 
 A task records the weakest basis its deadlines rest on (``Task.deadline_basis``); when the
 year's data arrives, supervision recomputes the deadlines of open provisional tasks with an
-audit row (``loop.tasks.recompute_deadlines``).
+audit row (``loop.task_opening.recompute_deadlines``).
 """
 
 from __future__ import annotations

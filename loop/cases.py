@@ -17,10 +17,10 @@ from datetime import datetime
 
 from loop import deadlines, ids
 from loop.calendar import weakest
-from loop.config import LoopConfig
+from loop.loop_config import LoopConfig
 from loop.state_machine import SYSTEM
 from loop.supervision import SIGN_PHASE
-from loop.tasks import OPEN, TaskCase
+from loop.task_opening import OPEN, TaskCase
 from schemas.hits import TaskTemplate
 from schemas.records import Alert, TaskEvent
 

@@ -19,7 +19,7 @@ Once per disposition: the correcting disposition's event id is kept on the warni
 (``WarningState.corrections``), so a feedback message delivered twice, or a replay, teaches
 nothing more; a task reopened and disposed again with a category is a new disposition and
 teaches its own correction (unlike the confirmed/false-alarm label, which is the first
-disposal's, ``loop.feedback``). A correction to the category the complaint already had
+disposal's, ``loop.closed_loop``). A correction to the category the complaint already had
 teaches it all the same: a department confirming the hotline's category is a label too.
 """
 
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from loop.config import LoopConfig
+from loop.loop_config import LoopConfig
 from loop.subject import ScoredComplaint
 from loop.warnings import EntityWarnings
 from schemas.internal import TaskFeedback

@@ -1,6 +1,6 @@
 """Errors of the closed loop, each with a stable ``reason`` code.
 
-The lead's agents send a rejected disposition to ``deadletter`` with ``reason`` as the metric
+The worker's agents send a rejected disposition to ``deadletter`` with ``reason`` as the metric
 label, so the code must be stable and the message must tell a person what to do.
 """
 

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from loop.calendar import WorkingCalendar, weakest
 from loop.deadlines import CST, END_OF_DAY
 from loop.errors import BadExtension, InvalidTransition, MissingReason
-from loop.tasks import TaskCase
+from loop.task_opening import TaskCase
 from schemas.records import Disposition
 
 STATES_NOTE = "a department asks once it has signed for the task (signed, in progress)"

@@ -18,7 +18,7 @@ USCC as nothing), as the inspection results and complaints naming it gave them
 neither. Profiles stored before these fields load with them empty.
 
 >>> from datetime import datetime, timezone
->>> from loop.config import ProfileConfig
+>>> from loop.loop_config import ProfileConfig
 >>> cfg = ProfileConfig(half_life_days=10)
 >>> t0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 >>> p = record(None, "91330106MA27XXXX0X", "inspection_fail", t0, "insp-1", config=cfg)
@@ -34,7 +34,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from loop.config import ProfileConfig
+from loop.loop_config import ProfileConfig
 from schemas.records import DispositionResult, InspectionOutcome, Level
 
 CATEGORIES = ("inspection", "complaint", "warning", "task", "disposition")
@@ -175,7 +175,7 @@ def reasons(
     first (the profile keeps a bounded history, so older events are in the score only).
 
     >>> from datetime import timezone
-    >>> from loop.config import ProfileConfig
+    >>> from loop.loop_config import ProfileConfig
     >>> cfg = ProfileConfig(half_life_days=10)
     >>> t0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
     >>> p = record(None, "91330106MA27XXXX0X", "inspection_fail", t0, "insp-1", config=cfg)

@@ -22,7 +22,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from loop.config import ProfileConfig
+from loop.loop_config import ProfileConfig
 from loop.profile import EntityProfile, classify, score_at
 from schemas.errors import ConfigError
 

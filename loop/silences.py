@@ -212,7 +212,7 @@ def matching(
 
 
 def prune(silences: Iterable[Silence], now: datetime) -> list[Silence]:
-    """Drop expired silences (the lead can tombstone them on the compacted topic)."""
+    """Drop expired silences (the worker can tombstone them on the compacted topic)."""
     return [s for s in silences if s.end > now]
 
 

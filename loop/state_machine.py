@@ -37,7 +37,6 @@ from datetime import datetime
 
 from loop import deadlines, extensions, ids
 from loop.calendar import Basis, weakest
-from loop.config import LoopConfig
 from loop.errors import (
     BadCategory,
     InvalidTransition,
@@ -46,8 +45,9 @@ from loop.errors import (
     UnknownTask,
     WrongDepartment,
 )
+from loop.loop_config import LoopConfig
 from loop.routing import RoutingTable
-from loop.tasks import OPEN, Recurrence, TaskCase, case_for, provisional_years
+from loop.task_opening import OPEN, Recurrence, TaskCase, case_for, provisional_years
 from schemas.categories import UnknownCategory, check_category
 from schemas.hits import TaskTemplate
 from schemas.records import Alert, Disposition, DispositionAction, TaskEvent, TaskState

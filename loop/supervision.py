@@ -22,8 +22,8 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from loop import deadlines, ids
-from loop.config import LoopConfig
-from loop.tasks import OPEN, TaskCase
+from loop.loop_config import LoopConfig
+from loop.task_opening import OPEN, TaskCase
 from schemas.records import SupervisionEvent, SupervisionKind, Task, TaskState
 
 SIGN_PHASE = frozenset({TaskState.dispatched, TaskState.reopened})
@@ -59,7 +59,7 @@ def overdue(task: Task, now: datetime) -> bool:
 
 
 def open_and_overdue(tasks: Iterable[Task], now: datetime) -> tuple[dict[str, int], dict[str, int]]:
-    """Open tasks (``loop.tasks.OPEN``) per department, and how many of them are
+    """Open tasks (``loop.task_opening.OPEN``) per department, and how many of them are
     :func:`overdue`: what the worker's ``tasks_open`` and ``tasks_overdue`` gauges show.
 
     >>> from datetime import UTC
@@ -96,7 +96,7 @@ def schedule(case: TaskCase, config: LoopConfig) -> list[tuple[str, SupervisionK
 
 
 def next_due(case: TaskCase, config: LoopConfig) -> datetime | None:
-    """When :func:`due` will next have something to do (for the lead's timer), if ever."""
+    """When :func:`due` will next have something to do (for the worker's timer), if ever."""
     pending = [
         at for phase, kind, at in schedule(case, config) if f"{phase}:{kind}" not in case.fired
     ]

@@ -12,10 +12,10 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from loop.config import LoopConfig
 from loop.errors import LoopError
+from loop.loop_config import LoopConfig
 from loop.state_machine import apply
-from loop.tasks import TaskCase
+from loop.task_opening import TaskCase
 from schemas.records import Disposition, DispositionVerdict, TaskEvent, VerdictOutcome
 
 HTTP_STATUS: dict[str, int] = {

@@ -19,7 +19,7 @@ most ``max_escalations`` steps and never above the rule's ``escalate_to`` (the l
 not reach the level of 电梯困人 unless the pack says so); those steps fall back when no hit came for ``quiet_after``
 (:func:`tick`), and the warning ends on evidence (:func:`resolve`, from a task's disposition).
 A warning that ended and comes back starts a new epoch, so it gets a new alert id — and a new
-task, linked to the old one when it recurs soon (``loop.feedback.recurrence``).
+task, linked to the old one when it recurs soon (``loop.closed_loop.recurrence``).
 
 Silenced warnings do not inhibit others: a silence means "we know", and it must not hide a
 different risk on the same entity. A safety alarm (the rule's ``safety``: 困人, 超压, 食物中毒) is
@@ -52,8 +52,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from loop import ids
-from loop.config import LoopConfig
 from loop.errors import UnknownWarning
+from loop.loop_config import LoopConfig
 from loop.silences import Silence, matching
 from loop.subject import ScoredComplaint, Subject
 from schemas.hits import RuleHit, TaskTemplate
@@ -169,7 +169,7 @@ class WarningState(BaseModel):
     published: str | None = None
     """What the ``alerts`` topic last carried of this epoch (``loop.alert_topic.mark``)."""
     fed_back: list[str] = Field(default_factory=list)
-    """Tasks whose disposal was fed back (``loop.feedback.close_loop``); kept across epochs, so
+    """Tasks whose disposal was fed back (``loop.closed_loop.close_loop``); kept across epochs, so
     a task reopened and disposed again, or a feedback record sent twice, teaches nothing more."""
 
     def ceiling(self, config: LoopConfig) -> int:

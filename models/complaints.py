@@ -380,4 +380,4 @@ class _PriorDelta:
 
 
 ComplaintParams = params_model(ComplaintClassifier)
-"""What a publication of this factory may set: derived from ``__init__`` (models/registry.py)."""
+"""What a publication of this factory may set: derived from ``__init__`` (models/factories.py)."""

@@ -90,4 +90,4 @@ class EquipmentAnomaly(UnitAnomalyModel):
 
 
 EquipmentParams = params_model(EquipmentAnomaly)
-"""What a publication of this factory may set: derived from ``__init__`` (models/registry.py)."""
+"""What a publication of this factory may set: derived from ``__init__`` (models/factories.py)."""

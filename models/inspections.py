@@ -242,4 +242,4 @@ def _critical(record: InspectionResult) -> bool:
 
 
 InspectionParams = params_model(InspectionRisk)
-"""What a publication of this factory may set: derived from ``__init__`` (models/registry.py)."""
+"""What a publication of this factory may set: derived from ``__init__`` (models/factories.py)."""

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from models.base import SourceModel
 from models.errors import ModelError, PublicationRejected
-from models.registry import PROBES, create, get_factory
+from models.factories import PROBES, create, get_factory
 from schemas.hotload import Registry
 from schemas.scores import ModelScore
 

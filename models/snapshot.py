@@ -17,7 +17,7 @@ write the table can recompute it. A snapshot is never accepted from a user or ov
 topic (publications carry JSON params, never code or state). Restoring also refuses a snapshot
 from another factory or state version.
 
->>> from models.registry import create
+>>> from models.factories import create
 >>> m = create("equipment-anomaly")
 >>> blob = take(m, {"equipment.readings:0": 41}, key=b"k" * 32)
 >>> restored, header = restore(blob, expect_factory="equipment-anomaly", key=b"k" * 32)
@@ -142,7 +142,7 @@ def restore(
     verify(blob, key)
     header, payload = read_header(blob)
     if expect_state_version is None:
-        from models.registry import get_factory
+        from models.factories import get_factory
 
         expect_state_version = get_factory(expect_factory).version
     if header.factory != expect_factory or header.state_version != expect_state_version:

@@ -128,4 +128,4 @@ class TruckBehaviour(UnitAnomalyModel):
 
 
 TruckParams = params_model(TruckBehaviour)
-"""What a publication of this factory may set: derived from ``__init__`` (models/registry.py)."""
+"""What a publication of this factory may set: derived from ``__init__`` (models/factories.py)."""

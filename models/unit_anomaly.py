@@ -45,7 +45,7 @@ from typing import Any, Literal
 from river import anomaly, compose, preprocessing, stats
 
 from models.base import SourceModel
-from models.feedback import FalseAlarmMemory
+from models.false_alarm_memory import FalseAlarmMemory
 from models.incident import Incident, Step, step
 from models.mahalanobis import OnlineMahalanobis
 from models.profile import Profile

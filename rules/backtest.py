@@ -140,7 +140,7 @@ class _Trucks:
 
     def step(self, fix: TruckFix) -> Iterator[list[Any]]:
         """A fix through every fence set."""
-        from geo.detect import step as geo_step
+        from geo.detector import step as geo_step
 
         for fence_set in self.fences:
             key = f"{fence_set.name}|{fix.plate}"
@@ -151,7 +151,7 @@ class _Trucks:
         """Silent trucks at ``clock`` (epoch seconds), as the worker's tick finds them."""
         if not self.vehicles:  # a replay without trucks never loads geo/ (shapely)
             return
-        from geo.detect import tick as geo_tick
+        from geo.detector import tick as geo_tick
         from schemas.durations import to_datetime
 
         by_name = {f.name: f for f in self.fences}

@@ -4,7 +4,7 @@ Compiling is where a pack earns trust: each CEL expression compiles once, each i
 checked against its source's schema, and each expression runs against a typed probe event, so a
 type error (``event.critical_count > "x"``) is refused with the rule and expression named, not
 discovered as a rule that silently never fires. The result is frozen; activating it is one
-reference swap (``rules.registry``).
+reference swap (``rules.pack_registry``).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ Two implementations share one small interface (:class:`Catalogue`):
 - :class:`RegistryCatalogue` asks a Confluent Schema Registry (``confluent_kafka`` is imported
   only when one is configured).
 
-Subjects are record full names (``riskloop.TruckFix``), see :mod:`schemas.registry`.
+Subjects are record full names (``riskloop.TruckFix``), see :mod:`schemas.record_specs`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import fastavro
 from fastavro.schema import to_parsing_canonical_form
 
 from schemas.errors import ConfigError, RiskLoopError, ValidationFailed
-from schemas.registry import AVRO_DIR, RECORDS
+from schemas.record_specs import AVRO_DIR, RECORDS
 
 ParsedSchema = Any
 """What ``fastavro.parse_schema`` returns (a dict, typed loosely by fastavro)."""

@@ -29,8 +29,8 @@ from pydantic import ValidationError
 from schemas.avro_check import check_body
 from schemas.catalogue import Catalogue, default_catalogue
 from schemas.errors import ConfigError, ValidationFailed
+from schemas.record_specs import subject_of
 from schemas.records import Record
-from schemas.registry import subject_of
 
 MAGIC = 0
 HEADER = struct.Struct(">bI")

@@ -6,8 +6,8 @@ the active items are one immutable mapping, and activating, rolling back or remo
 that reference. A reader holding ``registry.active`` (or one item of it) never sees half a
 change, and agents, being coroutines on one event loop, see a swap only between two events.
 
-What differs per kind stays with the kind: which checks refuse a version (``rules.registry``,
-``models.runtime``), what a swap leaves to clean up (``streams.control``). This class only
+What differs per kind stays with the kind: which checks refuse a version (``rules.pack_registry``,
+``models.worker_models``), what a swap leaves to clean up (``streams.control``). This class only
 decides what is active and what a rollback brings back. It is pure (no Kafka, no I/O), so the
 CLI and the tests use it without a broker.
 

@@ -36,8 +36,8 @@ from pydantic import ValidationError
 from schemas.catalogue import Catalogue, CatalogueUnavailable
 from schemas.codecs import decode_payload, encode_record
 from schemas.errors import ValidationFailed
+from schemas.record_specs import SOURCES, subject_of
 from schemas.records import Crs, DeadLetter, Record, SourceRecord
-from schemas.registry import SOURCES, subject_of
 from schemas.sealing import OVERHEAD, Sealer, SealError
 from schemas.validation.coords import to_wgs84_checked
 from schemas.validation.pii import mask_for, mask_identifier, mask_name, mask_pii

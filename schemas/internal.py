@@ -2,10 +2,10 @@
 
 Records the worker sends itself, from the partition that made them to the partition that owns
 their key, each with its Avro schema in ``schemas/avro`` like the external ones
-(``schemas/registry.py``): a disposal fed back to the warning's entity (:class:`TaskFeedback`,
+(``schemas/record_specs.py``): a disposal fed back to the warning's entity (:class:`TaskFeedback`,
 ``riskloop.feedback``), an event for an enterprise's profile (:class:`ProfileEvent`,
 ``riskloop.profile-events``) and a timer tick (:class:`Tick`, ``riskloop.ticks``). The task
-commands (``loop.tasks.TaskCommand``) and re-keyed events (:class:`~schemas.records.RekeyedEvent`)
+commands (``loop.task_opening.TaskCommand``) and re-keyed events (:class:`~schemas.records.RekeyedEvent`)
 are pydantic records too, not yet with a schema of their own.
 
 Messages in flight at an upgrade were written in the format before: the whole ``TaskCase`` on
@@ -27,7 +27,7 @@ from schemas.records import DispositionResult, Record
 
 class TaskFeedback(Record):
     """A disposed task, fed back to the partition that owns its warning's entity (keyed by the
-    entity): what ``loop.feedback.close_loop`` needs to end the warning and teach the rules and
+    entity): what ``loop.closed_loop.close_loop`` needs to end the warning and teach the rules and
     models — not the task's whole working file."""
 
     task_id: str

@@ -10,7 +10,7 @@ precision. Teaching it as a false alarm would push every model towards silence o
 fleeting risks (a truck dumping at night, a pop-up stall) that verification arrives too late to
 see.
 
-The loop (``loop.feedback``) and the models (``learn_label``, ``observe_disposition``) both read
+The loop (``loop.closed_loop``) and the models (``learn_label``, ``observe_disposition``) both read
 this table, so the two cannot disagree again; it lives in ``schemas/`` because ``loop/`` may not
 import ``models/``. The loop hands a model the bool it computed here; the word form (a result or
 ``confirmed``/``false_alarm``) is for people and the evaluation harness.

@@ -6,7 +6,7 @@ backoff, a durable outbox — never dropping a record). Modules, one concern eac
 * ``sinks.base`` — the sink base and the order that makes delivery at-least-once
 * ``sinks.outbox`` — the local SQLite journal a record reaches before it is acknowledged
 * ``sinks.backoff`` — the retry schedule
-* ``sinks.tables`` / ``sinks.migrate`` / ``sinks.migrations`` — SQL schema and Alembic
+* ``sinks.sql_tables`` / ``sinks.migrate`` / ``sinks.migrations`` — SQL schema and Alembic
 * ``sinks.sql`` — :class:`~sinks.sql.SqlStore` (writes, queries) and :class:`~sinks.sql.SqlSink`
 * ``sinks.redis_views`` — :class:`~sinks.redis_views.RedisViews`
 

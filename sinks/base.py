@@ -18,7 +18,7 @@ The order that makes delivery at-least-once (and, with idempotent writes, effect
 5. ``start()`` replays whatever the outbox holds, oldest first, before anything newer: per
    sink, the target sees records in the order they were accepted.
 
-Two things keep a flush from holding up the checkpoint that waits for it (streams/outputs.py,
+Two things keep a flush from holding up the checkpoint that waits for it (streams/worker_sinks.py,
 ``drain``). A flush writes what was held when it was called, never what arrives while it writes:
 agents keep adding during a checkpoint, and a flush that chased them ran as long as the stream
 did (the bench's commits took 4–7 s, the drain hitting its 5 s bound). And the target is made

@@ -8,7 +8,7 @@ The one failure an agent must see is a full local disk (:class:`OutboxFull`): ``
 make the record durable, so the event must not be acknowledged. :func:`storage_full` is the one
 test for it, wherever the error was raised or re-wrapped: the agents' boundary pauses the
 partition and retries (streams/pipeline.py), and a stage that skips one failed item must
-re-raise it instead (streams/tasks.py).
+re-raise it instead (streams/task_stage.py).
 """
 
 from __future__ import annotations

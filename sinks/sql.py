@@ -43,7 +43,7 @@ from sqlalchemy.engine import URL, Connection, Engine
 from config.settings import Settings
 from schemas.notification import NotificationAttempt, NotificationIntent
 from schemas.records import Alert, SupervisionEvent, Task, TaskEvent
-from sinks import tables
+from sinks import sql_tables
 from sinks.base import Sink, SinkMetrics
 from sinks.errors import StoreError
 
@@ -208,7 +208,7 @@ class SqlStore:
             }
             for r in rejected
         ]  # fmt: skip
-        t = tables.rejected_records
+        t = sql_tables.rejected_records
         with self._begin(f"setting {len(rows)} refused records aside") as conn:
             # a replayed batch (crash before the outbox ack) sets nothing aside twice
             held = conn.execute(
@@ -223,7 +223,7 @@ class SqlStore:
 
     def rejected(self, limit: int = 100) -> list[dict[str, Any]]:
         """Records set aside (newest first), for an operator to fix and replay by hand."""
-        r = tables.rejected_records
+        r = sql_tables.rejected_records
         query = sa.select(r).order_by(r.c.rejected_at.desc(), r.c.id.desc()).limit(limit)
         with self._begin("reading rejected records") as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
@@ -267,7 +267,7 @@ class SqlStore:
             "created_at": created_at or datetime.now(UTC),
         }  # fmt: skip
         with self._begin(f"saving a snapshot of {name}") as conn:
-            result = conn.execute(sa.insert(tables.model_snapshots).values(**row))
+            result = conn.execute(sa.insert(sql_tables.model_snapshots).values(**row))
             key = result.inserted_primary_key
             assert key is not None  # an INSERT of one row always has one
             return int(key[0])
@@ -276,10 +276,10 @@ class SqlStore:
 
     def task_with_audit(self, task_id: str) -> TaskStory | None:
         """The task's current row and its whole story in order; None if it is unknown."""
-        ev, sup = tables.task_events, tables.supervision_events
+        ev, sup = sql_tables.task_events, sql_tables.supervision_events
         with self._begin(f"reading task {task_id}") as conn:
             body = conn.execute(
-                sa.select(tables.tasks.c.body).where(tables.tasks.c.task_id == task_id)
+                sa.select(sql_tables.tasks.c.body).where(sql_tables.tasks.c.task_id == task_id)
             ).scalar_one_or_none()
             events = conn.execute(
                 sa.select(ev).where(ev.c.task_id == task_id).order_by(ev.c.at, ev.c.seq)
@@ -291,7 +291,7 @@ class SqlStore:
             story_supervision = [SupervisionEvent.model_validate(dict(row)) for row in supervision]
             # the task's own notifications and its warning's (the red warning that opened it)
             subjects = {task_id} | ({body["alert_id"]} if isinstance(body, dict) else set())
-            na = tables.notification_attempts
+            na = sql_tables.notification_attempts
             attempts = conn.execute(
                 sa.select(na).where(na.c.subject_id.in_(subjects)).order_by(na.c.seq)
             ).mappings()
@@ -308,7 +308,7 @@ class SqlStore:
     def has_alerts_table(self) -> bool:
         """Whether a worker has created the store's tables yet (a reader on a fresh deployment
         finds nothing stored, rather than an error)."""
-        return self.has_table(tables.alerts.name)
+        return self.has_table(sql_tables.alerts.name)
 
     def has_table(self, name: str) -> bool:
         """Whether the store has table ``name`` (the migrations have reached it)."""
@@ -332,7 +332,7 @@ class SqlStore:
         for prefix in ([] if region is None else [region]) + list(regions or ()):
             if not _REGION_PREFIX.fullmatch(prefix):
                 raise StoreError(f"region {prefix!r} must be 2, 4 or 6 digits of a GB/T 2260 code")
-        a = tables.alerts
+        a = sql_tables.alerts
         query = sa.select(a.c.body).order_by(a.c.last_seen.desc(), a.c.alert_id).limit(limit)
         for column, value in (("level", level), ("source", source), ("state", state)):
             if value is not None:
@@ -350,7 +350,7 @@ class SqlStore:
 
     def get_alert(self, alert_id: str) -> Alert | None:
         """The latest record of one warning (epoch), or None."""
-        a = tables.alerts
+        a = sql_tables.alerts
         with self._begin(f"reading warning {alert_id}") as conn:
             body = conn.execute(sa.select(a.c.body).where(a.c.alert_id == alert_id)).scalar()
         return None if body is None else Alert.model_validate(body)
@@ -359,7 +359,7 @@ class SqlStore:
         self, department: str | None = None, state: str | None = None, limit: int = 100
     ) -> list[Task]:
         """Tasks, the nearest disposal deadline first, optionally of one department or state."""
-        t = tables.tasks
+        t = sql_tables.tasks
         query = sa.select(t.c.body).order_by(t.c.dispose_deadline, t.c.task_id).limit(limit)
         if department is not None:
             query = query.where(t.c.department == department)
@@ -370,7 +370,7 @@ class SqlStore:
 
     def latest_snapshot(self, name: str) -> StoredSnapshot | None:
         """The newest snapshot of model ``name``, or None."""
-        s = tables.model_snapshots
+        s = sql_tables.model_snapshots
         query = (
             sa.select(s).where(s.c.name == name).order_by(s.c.created_at.desc(), s.c.id.desc())
         ).limit(1)
@@ -380,7 +380,7 @@ class SqlStore:
 
     def iter_tasks(self, *, open_only: bool = True, chunk: int = 1000) -> Iterator[Task]:
         """Every (open) task, for rebuilding the Redis views."""
-        t = tables.tasks
+        t = sql_tables.tasks
         query = sa.select(t.c.body).order_by(t.c.task_id)
         if open_only:
             query = query.where(t.c.state != "closed")
@@ -390,7 +390,7 @@ class SqlStore:
 
     def alerts_since(self, since: datetime) -> list[Alert]:
         """Warnings changed since ``since`` (non-shadow), oldest first."""
-        a = tables.alerts
+        a = sql_tables.alerts
         query = (
             sa.select(a.c.body)
             .where(a.c.last_seen >= since, a.c.shadow.is_(False))
@@ -476,7 +476,7 @@ def _body(record: BaseModel) -> orjson.Fragment:
 def _queued(intent: BaseModel) -> dict[str, Any]:
     """A new queue row: pending, never tried, first try when its group has waited."""
     assert isinstance(intent, NotificationIntent)
-    row = _columns(intent, tables.notifications)
+    row = _columns(intent, sql_tables.notifications)
     return {**row, "status": "pending", "attempts": 0, "next_attempt_at": intent.due_at}
 
 
@@ -488,16 +488,16 @@ _KEYS: dict[type, Callable[[Any], str]] = {
     NotificationIntent: lambda r: r.intent_id,
 }
 _TARGETS: dict[type, tuple[sa.Table, Callable[[BaseModel], dict[str, Any]], bool]] = {
-    Task: (tables.tasks, lambda r: _columns(r, tables.tasks), True),
-    Alert: (tables.alerts, lambda r: _columns(r, tables.alerts), True),
-    TaskEvent: (tables.task_events, lambda r: _columns(r, tables.task_events), False),
+    Task: (sql_tables.tasks, lambda r: _columns(r, sql_tables.tasks), True),
+    Alert: (sql_tables.alerts, lambda r: _columns(r, sql_tables.alerts), True),
+    TaskEvent: (sql_tables.task_events, lambda r: _columns(r, sql_tables.task_events), False),
     SupervisionEvent: (
-        tables.supervision_events,
-        lambda r: _columns(r, tables.supervision_events),
+        sql_tables.supervision_events,
+        lambda r: _columns(r, sql_tables.supervision_events),
         False,
     ),
     # queued once: a replayed intent must not reset one already sent (insert-or-ignore)
-    NotificationIntent: (tables.notifications, _queued, False),
+    NotificationIntent: (sql_tables.notifications, _queued, False),
 }
 
 

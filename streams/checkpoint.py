@@ -204,7 +204,7 @@ class Checkpoint:
     topic: str
     send: Send  # (topic, key, value, partition) → delivery future (Faust's producer)
     flush: Callable[[], Awaitable[None]]  # the producer's flush
-    drain: Callable[[], Awaitable[bool]] | None = None  # the sinks (streams/outputs.py)
+    drain: Callable[[], Awaitable[bool]] | None = None  # the sinks (streams/worker_sinks.py)
     on_checkpoint: Callable[[int, int, float], None] | None = None  # records, bytes, seconds
     # the records of a partition's models when they changed (streams/model_state.py)
     models: Callable[[PartitionState], list[tuple[bytes, bytes | None]]] | None = None

@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING, Any
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
 
-from geo.fences import parse_fence_set
+from geo.fence_sets import parse_fence_set
 from loop.calendar import WorkingCalendar, load_dir, parse_year
 from loop.silences import Silence, check_limits
 from rules.compiler import CompiledPack, load_pack
-from rules.registry import ActivationStatus, decides_alone
+from rules.pack_registry import ActivationStatus, decides_alone
 from schemas.control_signature import not_older
 from schemas.records import RulePackPublication
 from streams.control_keyring import Keyring, load_keyring
@@ -96,7 +96,7 @@ async def run_control_plane(worker: WorkerContext) -> None:
         ends = await consumer.end_offsets(parts)
         # at start, pack records are held per pack name (whatever version key they came under;
         # latest name last) and replayed once caught up, compiling the latest alone where that
-        # decides: see rules.registry.decides_alone
+        # decides: see rules.pack_registry.decides_alone
         held: dict[str, list[tuple[bytes | None, bytes | None]]] = {}
         while True:
             if not worker.control.ready.is_set():

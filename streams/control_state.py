@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaProducer
 
-from geo.fences import CompiledFenceSet
+from geo.fence_sets import CompiledFenceSet
 from streams.control_keyring import Keyring
 
 

@@ -21,9 +21,9 @@ from collections.abc import Callable, Hashable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from loop.config import LoopConfig
+from loop.loop_config import LoopConfig
 from loop.supervision import next_due
-from loop.tasks import TaskCase
+from loop.task_opening import TaskCase
 from loop.warnings import EntityWarnings
 
 if TYPE_CHECKING:

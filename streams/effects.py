@@ -29,11 +29,8 @@ from streams.topics import task_topic
 if TYPE_CHECKING:
     from streams.worker_context import WorkerContext
 
-__all__ = ["Message", "Output", "output", "run", "to_department"]
+__all__ = ["Message", "output", "run", "to_department"]
 
-
-Output = Message
-"""The name the stages use for what they return."""
 
 _SINK_TYPES: dict[str, type[BaseModel]] = {
     "alert": Alert,

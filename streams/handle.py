@@ -27,7 +27,7 @@ from geo.vehicle import VehicleState
 from loop.decide import Context, Decision
 from loop.decide.feedback import FeedbackState, labelled_rules
 from loop.profile import EntityProfile
-from loop.tasks import TaskCase
+from loop.task_opening import TaskCase
 from loop.warnings import EntityWarnings
 from schemas.internal import TaskFeedback
 

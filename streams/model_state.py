@@ -6,7 +6,7 @@ checkpoint: after a SIGKILL the events redone since the last commit were learnt 
 (~280 anomalous readings learnt twice once made a warm model stop alerting) and what was learnt
 since the last SQL snapshot was lost.
 
-Now partition *n* has its own :class:`~models.runtime.WorkerModels`, which learns only from
+Now partition *n* has its own :class:`~models.worker_models.WorkerModels`, which learns only from
 the events of partition *n* (of every input topic, in the order that partition absorbed them)
 and is part of that partition's state (``PartitionState.models``). The order, with
 streams/checkpoint.py:
@@ -52,7 +52,7 @@ from config.settings import Settings
 from models.drift import DriftEvent
 from models.errors import PublicationRejected
 from models.publication import ModelPublication
-from models.runtime import WorkerModels, build_models
+from models.worker_models import WorkerModels, build_models
 from schemas.scores import ModelScore
 from streams.checkpoint import inflate
 from streams.logs import get_logger

@@ -27,7 +27,7 @@ from sinks.backoff import Backoff
 from sinks.errors import StoreError
 from sinks.notify.base import DeliveryFailed, Sender
 from sinks.notify.queue import Claimed, NotificationQueue, Outcome
-from sinks.notify.registry import senders
+from sinks.notify.senders import senders
 from sinks.sql import SqlStore
 from streams.logs import get_logger
 

@@ -21,18 +21,18 @@ from loop.subject import subject_of
 from schemas.errors import ValidationFailed
 from schemas.records import RekeyedEvent
 from sinks.errors import storage_full
-from streams.alerting import raise_warnings
 from streams.backfill import is_backfill
 from streams.consumer import read_positions
-from streams.effects import Output, run
-from streams.feedback import apply_local_profile_events, handle_feedback, handle_profile_event
+from streams.effects import Message, run
+from streams.feedback_stage import apply_local_profile_events, handle_feedback, handle_profile_event
 from streams.handle import rule_state, vehicles
 from streams.ingest import ingest, send_dead_letter
 from streams.logs import correlation, get_logger
 from streams.scoring import Scored, Where, rekeyed_hits, rekeyed_outputs, score
 from streams.state import current_scope
-from streams.tasks import handle_command, handle_disposition
+from streams.task_stage import handle_command, handle_disposition
 from streams.timers import WALL_TICK, tick_message, tick_partition
+from streams.warning_stage import raise_warnings
 
 if TYPE_CHECKING:
     from streams.worker_context import WorkerContext
@@ -47,7 +47,7 @@ def register(worker: WorkerContext) -> None:
     topics = worker.topics
     commands = topics.task_commands.get_topic_name()
 
-    async def task_message(event: faust.EventT) -> list[Output]:
+    async def task_message(event: faust.EventT) -> list[Message]:
         if event.message.topic == commands:
             return await handle_command(worker, event)
         return await handle_disposition(worker, event)
@@ -91,7 +91,7 @@ def register(worker: WorkerContext) -> None:
         await run(worker, [tick_message(WALL_TICK, partition) for partition in range(n)])
 
 
-async def handle_rekeyed(worker: WorkerContext, event: faust.EventT) -> list[Output]:
+async def handle_rekeyed(worker: WorkerContext, event: faust.EventT) -> list[Message]:
     """The rules an event was re-keyed for, on its entity's partition (streams/rekey.py)."""
     rt = worker.runtime
     ev = RekeyedEvent.model_validate_json(_bytes(event))
@@ -124,7 +124,7 @@ async def each_event(
     worker: WorkerContext,
     agent: str,
     stream: faust.StreamT[bytes],
-    handle: Callable[[faust.EventT], Awaitable[list[Output]]],
+    handle: Callable[[faust.EventT], Awaitable[list[Message]]],
 ) -> None:
     """The agents' boundary: every event passes the checkpoint's gate (streams/checkpoint.py),
     once, and what its handler returns is sent by the effect runner (streams/effects.py). An event this partition absorbed before a restart is skipped. Whatever a handler
@@ -146,7 +146,7 @@ async def _handle_once(
     worker: WorkerContext,
     agent: str,
     event: faust.EventT,
-    handle: Callable[[faust.EventT], Awaitable[list[Output]]],
+    handle: Callable[[faust.EventT], Awaitable[list[Message]]],
 ) -> None:
     metrics = worker.runtime.metrics
     delay = 0.5
@@ -195,7 +195,7 @@ async def _failed(worker: WorkerContext, agent: str, event: faust.EventT, exc: E
 
 def source_handler(
     worker: WorkerContext, source: str
-) -> Callable[[faust.EventT], Awaitable[list[Output]]]:
+) -> Callable[[faust.EventT], Awaitable[list[Message]]]:
     """What a source agent does with one event: ingest → score → warnings (and the re-keyed
     copies and profile events). Apart from the agent's loop, so one event can be handled
     directly, without a stream (as the in-process CPU measurements of bench/RESULTS.md,
@@ -203,7 +203,7 @@ def source_handler(
     rt = worker.runtime
     partitions = worker.settings.topics.partitions
 
-    async def handle(event: faust.EventT) -> list[Output]:
+    async def handle(event: faust.EventT) -> list[Message]:
         record = await ingest(worker, source, event)
         if record is None:
             return []

@@ -30,7 +30,7 @@ from streams.control_keys import Versioned, is_version_key, key_of, name_of
 from streams.producer import deliver, make_producer
 
 if TYPE_CHECKING:  # models (River) and geo load only when their command runs
-    from geo.fences import CompiledFenceSet
+    from geo.fence_sets import CompiledFenceSet
     from models.publication import ModelPublication
 
 
@@ -296,7 +296,7 @@ def worker_status(settings: Settings) -> list[dict[str, Any]]:
 
 def publish_fenceset(settings: Settings, payload: bytes) -> CompiledFenceSet:
     """Validate a fence set (GeoJSON bytes) and publish it under its version key."""
-    from geo.fences import parse_fence_set
+    from geo.fence_sets import parse_fence_set
 
     fences = parse_fence_set(payload)
     send(settings, settings.topics.geofences, key_of(fences), payload)
@@ -314,7 +314,7 @@ def rollback_fenceset(settings: Settings, name: str) -> tuple[str, str]:
 
 def _fences(key: str, value: bytes) -> _Version[bytes] | None:
     """A fence set record as a worker would take it, or None (refused: never ran)."""
-    from geo.fences import parse_fence_set
+    from geo.fence_sets import parse_fence_set
 
     try:
         fences = parse_fence_set(value)
@@ -325,7 +325,7 @@ def _fences(key: str, value: bytes) -> _Version[bytes] | None:
 
 def _shipped_fences(settings: Settings, name: str, newer_than: str) -> _Version[bytes] | None:
     """The shipped file of that name, unless it is that version (the natural base, cf. packs)."""
-    from geo.fences import parse_fence_set
+    from geo.fence_sets import parse_fence_set
 
     for path in sorted((PROJECT_ROOT / "config" / "geofences").glob("*.geojson")):
         shipped = parse_fence_set(path.read_bytes())
@@ -371,7 +371,7 @@ def _default_model(
     settings: Settings, name: str, newer_than: str
 ) -> _Version[ModelPublication] | None:
     """The shipped default publication of ``name`` (a source's default factory), if it differs."""
-    from models.runtime import build_models
+    from models.worker_models import build_models
 
     models = build_models(settings)
     if name not in models.registry.names():

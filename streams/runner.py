@@ -14,8 +14,8 @@ from streams.control import run_control_plane
 from streams.control_keyring import load_keyring
 from streams.logs import get_logger
 from streams.notify import run_sender
-from streams.outputs import Outputs
 from streams.runtime import build_runtime
+from streams.worker_sinks import WorkerSinks
 
 log = get_logger(__name__)
 
@@ -38,7 +38,7 @@ def make_worker(settings: Settings) -> RiskLoopWorker:
     if settings.memory.malloc_arenas:
         memory.bound_arenas(settings.memory.malloc_arenas)  # before the threads make their own
     runtime = build_runtime(settings)
-    outputs = Outputs(settings, runtime.metrics)
+    outputs = WorkerSinks(settings, runtime.metrics)
     app = build_app(settings, runtime, sinks=outputs)
     context = app.worker
 

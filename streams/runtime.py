@@ -15,15 +15,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from config.settings import PROJECT_ROOT, Settings
-from geo.fences import CompiledFenceSet, load_fence_set
-from loop.config import LoopConfig, load_loop_config
+from geo.fence_sets import CompiledFenceSet, load_fence_set
+from loop.loop_config import LoopConfig, load_loop_config
 from loop.notify.config import NotifyConfig
 from loop.notify.config import from_settings as load_notify
 from loop.routing import RoutingTable, load_table
 from loop.silences import Silence
 from rules.compiler import load_pack
 from rules.engine import RuleEngine
-from rules.registry import PackRegistry
+from rules.pack_registry import PackRegistry
 from schemas.catalogue import Catalogue, catalogue_for
 from schemas.hotload import Registry
 from schemas.ingest import IngestLimits
@@ -90,7 +90,7 @@ def _silence_version(silence: Silence) -> str:
 
 class Models(Protocol):
     """The online models a worker scores with and teaches: ``streams.model_state.PartitionModels``
-    in a worker (one copy per partition, in its checkpoint), ``models.runtime.WorkerModels``
+    in a worker (one copy per partition, in its checkpoint), ``models.worker_models.WorkerModels``
     where one copy will do (tests, backtests)."""
 
     def versions(self) -> dict[str, str]:

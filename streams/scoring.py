@@ -10,14 +10,14 @@ from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from geo.detect import step as geo_step
 from geo.detection import Detection
-from geo.fences import CompiledFenceSet
+from geo.detector import step as geo_step
+from geo.fence_sets import CompiledFenceSet
 from geo.vehicle import VehicleState
 from schemas.hits import RuleHit
 from schemas.records import Reason, Record, RekeyedEvent, TruckFix
 from schemas.scores import ModelScore
-from streams.effects import Output, output
+from streams.effects import Message, output
 from streams.rekey import split
 from streams.runtime import Runtime
 from streams.state import retrying
@@ -129,7 +129,7 @@ def detections_hits(
     return [h for fences, det in found for h in detection_hits(rt, fences, det, rule_state, where)]
 
 
-def rekeyed_outputs(where: Where) -> list[Output]:
+def rekeyed_outputs(where: Where) -> list[Message]:
     """The re-keyed events ``where`` collected, as messages keyed by their entity."""
     return [output("rekeyed", ev.entity, ev) for ev in where.rekeyed]
 

@@ -21,21 +21,21 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from geo.detection import Detection
-from geo.fences import CompiledFenceSet
+from geo.fence_sets import CompiledFenceSet
 from loop.deadlines import CST
 from loop.decide.vehicles import fences_replaced, tick_vehicle
 from loop.decide.warnings import tick_change
 from schemas.durations import to_datetime
 from schemas.internal import Tick, TickKind, read_tick
-from streams.alerting import change_entity, raise_warnings
 from streams.drift import report_drift
 from streams.due import due_times, silences_context, warnings_due
-from streams.effects import Output, output
+from streams.effects import Message, output
 from streams.handle import VEHICLES, WARNINGS, context, decide, keys, load, rule_state
 from streams.logs import get_logger
 from streams.scoring import Scored, Where, count_rule_errors, detections_hits, rekeyed_outputs
 from streams.state import current_scope
-from streams.tasks import supervise
+from streams.task_stage import supervise
+from streams.warning_stage import change_entity, raise_warnings
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -62,14 +62,14 @@ def clock_tick(clocks: dict[str, float]) -> bytes:
     return Tick(kind=TickKind.clock, clocks=dict(sorted(clocks.items()))).model_dump_json().encode()
 
 
-def tick_message(raw: bytes, partition: int) -> Output:
+def tick_message(raw: bytes, partition: int) -> Message:
     """A tick for ``partition`` (ticks are addressed to a partition, not keyed)."""
     return output("ticks", "", raw.decode(), partition=partition)
 
 
 async def tick_partition(
     worker: WorkerContext, partition: int, raw: bytes = WALL_TICK
-) -> list[Output]:
+) -> list[Message]:
     """Everything time changes for the keys of ``partition``: a wall tick or a clock tick;
     what to send (the effect runner sends it: streams/effects.py)."""
     try:
@@ -82,7 +82,7 @@ async def tick_partition(
     return await silences(worker, partition, tick.clocks)
 
 
-async def wall_tick(worker: WorkerContext, partition: int) -> list[Output]:
+async def wall_tick(worker: WorkerContext, partition: int) -> list[Message]:
     """Deadlines, quiet warnings, dedup expiry, hot-load clean-up; then the event clocks.
 
     A tick is an event of ``partition``: the tables it iterates hold that partition's keys."""
@@ -104,7 +104,7 @@ async def wall_tick(worker: WorkerContext, partition: int) -> list[Output]:
     return outputs
 
 
-def _quiet_warnings(worker: WorkerContext, partition: int, now: datetime) -> list[Output]:
+def _quiet_warnings(worker: WorkerContext, partition: int, now: datetime) -> list[Message]:
     """Warnings falling quiet, silences starting or ending: only entities with something due
     (``streams/due.py``), every entity when the silences or the config changed."""
     rt = worker.runtime
@@ -113,7 +113,7 @@ def _quiet_warnings(worker: WorkerContext, partition: int, now: datetime) -> lis
     every = times.refresh(silences_context(rt.silences, rt.loop, now), warnings_due(rt.loop))
     ts = now.timestamp()
     held: set[str] = set()
-    outputs: list[Output] = []
+    outputs: list[Message] = []
     for entity in keys(worker, "warnings"):
         held.add(entity)
         if every or times.due(entity, partial(load, worker, WARNINGS, entity)) <= ts:
@@ -124,7 +124,9 @@ def _quiet_warnings(worker: WorkerContext, partition: int, now: datetime) -> lis
     return outputs
 
 
-async def silences(worker: WorkerContext, partition: int, clocks: dict[str, float]) -> list[Output]:
+async def silences(
+    worker: WorkerContext, partition: int, clocks: dict[str, float]
+) -> list[Message]:
     """Absence rules and silent trucks whose silence has run out by the partition's clocks."""
     rt = worker.runtime
     clocks = dict(clocks)
@@ -132,7 +134,7 @@ async def silences(worker: WorkerContext, partition: int, clocks: dict[str, floa
     if truck_clock is not None:
         clocks["truck_detections"] = truck_clock  # rules on detections run on the trucks' time
     scored = Scored(hits=rt.engine.tick(clocks, rule_state(worker)))
-    outputs: list[Output] = []
+    outputs: list[Message] = []
     if truck_clock is not None:
         where = _where(worker, partition)
         scored.hits.extend(_tick_vehicles(worker, partition, to_datetime(truck_clock), where))
@@ -172,7 +174,7 @@ def _calendar_gauge(rt: Runtime, now: datetime) -> None:
     rt.metrics.calendar_days_left.set(0 if until is None else (until - today).days + 1)
 
 
-async def _hotload_cleanup(worker: WorkerContext, partition: int) -> list[Output]:
+async def _hotload_cleanup(worker: WorkerContext, partition: int) -> list[Message]:
     """Drop state of removed rules; close "inside" states of removed fences (exit events)."""
     rt = worker.runtime
     control = worker.control

@@ -30,7 +30,7 @@ from streams.topics import Topics
 
 
 class Sinks(Protocol):
-    """The SQL and Redis sinks as the stages and the checkpoint use them (``streams.outputs``)."""
+    """The SQL and Redis sinks as the stages and the checkpoint use them (``streams.worker_sinks``)."""
 
     async def add(self, records: Sequence[BaseModel]) -> None:
         """Keep the sink copies of one event's outputs (may raise ``OutboxFull``)."""

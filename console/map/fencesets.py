@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from config.settings import PROJECT_ROOT
-from geo.fences import load_fence_set
+from geo.fence_sets import load_fence_set
 
 SHIPPED = PROJECT_ROOT / "config" / "geofences"
 

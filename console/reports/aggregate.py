@@ -15,7 +15,7 @@ Definitions (the README's "Reports (研判)" says the same):
   complaints: occurrences of their complaint warnings;
 * rule precision: the warnings behind the tasks disposed in the period, 属实 (warning
   ``resolved``) vs 不属实 (``false_alarm``); a disposal recorded as ``not_found`` (查无此事)
-  counts for neither, as in the worker's own counters (``loop.feedback``).
+  counts for neither, as in the worker's own counters (``loop.closed_loop``).
 """
 
 from __future__ import annotations

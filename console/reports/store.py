@@ -1,4 +1,4 @@
-"""Read-only queries: the slice of the SQL task store (``sinks/tables.py``) a report needs.
+"""Read-only queries: the slice of the SQL task store (``sinks/sql_tables.py``) a report needs.
 
 Only SELECTs, through the same engine settings as the worker's store (SQLite or PostgreSQL),
 so a report can run beside a live worker and never block or change it. A scope narrows the
@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from console.reports.records import AlertRow, EventRow, History, Period, TaskRow
 from console.reports.scope import Scope
-from sinks import tables
+from sinks import sql_tables
 from sinks.errors import StoreError
 
 
@@ -29,7 +29,7 @@ def load_history(engine: Engine, period: Period, scope: Scope) -> History:
     the period (shadow ones left out), and those whose task was disposed in it.
     """
     try:
-        if not sa.inspect(engine).has_table(tables.task_events.name):
+        if not sa.inspect(engine).has_table(sql_tables.task_events.name):
             return History()  # no worker has created the store yet: nothing happened
         with engine.connect() as conn:
             tasks = _tasks(conn, period, scope)
@@ -42,7 +42,9 @@ def load_history(engine: Engine, period: Period, scope: Scope) -> History:
                 alerts=tuple(_alerts(conn, _new_in(period), scope)),
                 tasks=tuple(tasks),
                 events=tuple(events),
-                ended_alerts=tuple(_alerts(conn, tables.alerts.c.alert_id.in_(ended_ids), scope)),
+                ended_alerts=tuple(
+                    _alerts(conn, sql_tables.alerts.c.alert_id.in_(ended_ids), scope)
+                ),
             )
     except sa.exc.SQLAlchemyError as exc:
         cause = getattr(exc, "orig", None) or exc
@@ -57,12 +59,12 @@ def _within(at: datetime, period: Period) -> bool:
 
 
 def _new_in(period: Period) -> Any:
-    a = tables.alerts
+    a = sql_tables.alerts
     return sa.and_(a.c.first_seen >= period.start, a.c.first_seen < period.end)
 
 
 def _alerts(conn: Connection, where: Any, scope: Scope) -> list[AlertRow]:
-    a = tables.alerts
+    a = sql_tables.alerts
     query = sa.select(a.c.body).where(where, a.c.shadow.is_(False)).order_by(a.c.alert_id)
     if scope.regions is not None:
         query = query.where(
@@ -95,7 +97,7 @@ def _alert(body: Mapping[str, Any]) -> AlertRow:
 
 
 def _tasks(conn: Connection, period: Period, scope: Scope) -> list[TaskRow]:
-    t, ev = tables.tasks, tables.task_events
+    t, ev = sql_tables.tasks, sql_tables.task_events
     closed_before = (
         sa.select(ev.c.task_id).where(ev.c.to_state == "closed", ev.c.at < period.start)
     ).scalar_subquery()
@@ -129,7 +131,7 @@ def _tasks(conn: Connection, period: Period, scope: Scope) -> list[TaskRow]:
 
 
 def _events(conn: Connection, task_ids: list[str]) -> list[EventRow]:
-    ev = tables.task_events
+    ev = sql_tables.task_events
     out: list[EventRow] = []
     for chunk in range(0, len(task_ids), 500):  # bounded IN lists (SQLite's variable limit)
         ids = task_ids[chunk : chunk + 500]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from loop.config import LoopConfig
+from loop.loop_config import LoopConfig
 from loop.messages import Message
 from loop.notify.config import NotifyConfig
 from loop.routing import RoutingTable

@@ -1,7 +1,7 @@
 """A disposal fed back to the warning's entity: the warning ends, the rules and models learn.
 
 A disposed task comes back keyed by its entity (the partition that owns that entity's
-warnings). ``loop/feedback.py`` decides what the disposal teaches (:func:`~loop.feedback.close_loop`:
+warnings). ``loop/closed_loop.py`` decides what the disposal teaches (:func:`~loop.closed_loop.close_loop`:
 one task, one label); this decides what one feedback message does to the states it touches —
 the entity's warnings and the precision counters of the rules the warning names — and what to
 send: the warning's changes (``loop/decide/warnings.py``) and the disposition for the
@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from loop.closed_loop import Feedback, close_loop, rule_keys
 from loop.corrections import Correction, correct
 from loop.decide import Context, Decision
 from loop.decide.warnings import profile_message, warning_messages
-from loop.feedback import Feedback, close_loop, rule_keys
 from loop.profile import disposition_kind
 from loop.warnings import EntityWarnings
 from schemas.internal import ProfileEvent, TaskFeedback

@@ -13,7 +13,7 @@ from loop.decide import Context
 from loop.messages import Message, output
 from loop.notify.decide import for_alert, for_supervision, pages
 from loop.supervision import phase
-from loop.tasks import TaskCase, route
+from loop.task_opening import TaskCase, route
 from schemas.hits import TaskTemplate
 from schemas.notification import NotificationIntent
 from schemas.records import Alert, SupervisionEvent

@@ -2,7 +2,7 @@
 
 The state machine (``loop/state_machine.py``), cases (``loop/cases.py``), verdicts
 (``loop/verdicts.py``) and the overdue ladder (``loop/supervision.py``) decide what happens to
-a :class:`~loop.tasks.TaskCase`; this decides what one message does to one task as a whole and
+a :class:`~loop.task_opening.TaskCase`; this decides what one message does to one task as a whole and
 what to send: the task on ``tasks.<department>`` when it (re)enters a department, else to the
 SQL sink only; every transition on ``tasks.events``; a disposal back to the warning's entity on
 ``riskloop.feedback``; a verdict on every disposition; each ladder step on ``supervision`` and
@@ -14,13 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from loop.cases import raise_level
+from loop.closed_loop import feedback_record
 from loop.decide import Context, Decision
 from loop.decide.notices import supervision_notices
-from loop.feedback import feedback_record
 from loop.messages import Message, output, to_department
 from loop.state_machine import open_task, recompute_deadlines
 from loop.supervision import due
-from loop.tasks import TaskCase, TaskCommand
+from loop.task_opening import TaskCase, TaskCommand
 from loop.verdicts import judge
 from schemas.records import (
     Disposition,

@@ -1,6 +1,6 @@
 """A truck's geo state at a tick or a fence-set change: the state, and what was detected.
 
-``geo/detect.py`` holds the logic (held-back fixes released, silent trucks, exits from fences
+``geo/detector.py`` holds the logic (held-back fixes released, silent trucks, exits from fences
 a new version no longer has); this wraps it as a decision for streams/handle.py. The
 detections become rule hits in the worker (``streams.scoring.detections_hits``).
 """
@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from geo.detect import fences_changed
-from geo.detect import tick as geo_tick
 from geo.detection import Detection
-from geo.fences import CompiledFenceSet
+from geo.detector import fences_changed
+from geo.detector import tick as geo_tick
+from geo.fence_sets import CompiledFenceSet
 from geo.vehicle import VehicleState
 from loop.decide import Decision
 

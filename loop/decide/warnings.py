@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 
 from loop import ids
 from loop.alert_topic import brief, to_publish
+from loop.closed_loop import recurrence
 from loop.decide import Context, Decision
 from loop.decide.notices import alert_notices
-from loop.feedback import recurrence
 from loop.messages import Message, output
 from loop.subject import Subject
-from loop.tasks import TaskCommand
+from loop.task_opening import TaskCommand
 from loop.warnings import EntityWarnings, apply_hit, apply_score, claim_tasks, join_cases
 from loop.warnings import tick as warnings_tick
 from schemas.hits import RuleHit

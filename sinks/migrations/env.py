@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from sinks.tables import metadata
+from sinks.sql_tables import metadata
 
 
 def _run(connection: object) -> None:

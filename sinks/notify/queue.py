@@ -22,11 +22,11 @@ import sqlalchemy as sa
 
 from loop.notify.plan import Pending
 from schemas.notification import NotificationIntent
-from sinks import tables
+from sinks import sql_tables
 from sinks.sql import SqlStore
 
-_N = tables.notifications
-_A = tables.notification_attempts
+_N = sql_tables.notifications
+_A = sql_tables.notification_attempts
 _INTENT_FIELDS = tuple(NotificationIntent.model_fields)
 
 

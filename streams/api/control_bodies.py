@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
-from geo.fences import CompiledFenceSet, parse_fence_set
+from geo.fence_sets import CompiledFenceSet, parse_fence_set
 from loop.calendar import YearCalendar, parse_year
 from schemas.errors import RiskLoopError
 from schemas.problems import readable

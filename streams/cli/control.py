@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from loop.config import load_loop_config
+from loop.loop_config import load_loop_config
 from loop.silences import Silence, create, expire
 from schemas.errors import ConfigError, RiskLoopError
 from streams.cli.common import LazyModule, bad_input, console, settings
@@ -94,7 +94,7 @@ def status_list(
 
 def geo_publish(fenceset: Path, by: By = "") -> None:
     """Validate FENCESET (GeoJSON) and publish it to control.geofences."""
-    from geo.fences import load_fence_set
+    from geo.fence_sets import load_fence_set
 
     load_fence_set(fenceset)  # a file error names the file
     fences = publish.publish_fenceset(settings(), fenceset.read_bytes())

@@ -23,7 +23,7 @@ console = Console()
 @app.command()
 def validate(fenceset: Annotated[Path, typer.Argument(help="a .geojson fence set")]) -> None:
     """Validate and compile a fence set; print its version, hash and fences per kind."""
-    from geo.fences import load_fence_set
+    from geo.fence_sets import load_fence_set
 
     try:
         fs = load_fence_set(fenceset)

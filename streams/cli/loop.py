@@ -18,8 +18,8 @@ import typer
 from rich.table import Table
 
 from config.settings import Settings
-from loop.config import load_loop_config
 from loop.deadlines import CST, END_OF_DAY
+from loop.loop_config import load_loop_config
 from loop.profile import EntityProfile
 from loop.sampling import sample as draw
 from schemas.errors import ConfigError

@@ -18,7 +18,7 @@ app = typer.Typer(help="Online models: list factories, evaluate them progressive
 def list_models() -> None:
     """The registered model factories: name, source, state version, what they do."""
     table = Table("factory", "source", "state version", "description")
-    from models.registry import factories  # River and SciPy: only when the command runs
+    from models.factories import factories  # River and SciPy: only when the command runs
 
     for f in factories():
         table.add_row(f.name, f.source, f.version, f.description)

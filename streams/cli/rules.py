@@ -1,6 +1,6 @@
 """``riskloop rules``: validate, test and backtest rule packs offline.
 
-The lead registers this sub-app and adds the commands that need Kafka (publish, rollback, list).
+``streams/cli/control.py`` adds to this sub-app the commands that need Kafka (publish, rollback, list).
 Every deliberate problem prints as one line per problem, never a traceback, and exits non-zero,
 so the commands fit pre-commit hooks and CI.
 """

@@ -69,7 +69,7 @@ def _sql_model_alerts(s: Settings, event_ids: set[str], timeout: float) -> list[
     change of a warning is upserted there), once there is one or ``timeout`` passed."""
     import sqlalchemy as sa
 
-    from sinks import tables
+    from sinks import sql_tables
 
     engine = sa.create_engine(s.sql_url)
     deadline = time.monotonic() + timeout
@@ -77,7 +77,7 @@ def _sql_model_alerts(s: Settings, event_ids: set[str], timeout: float) -> list[
         while True:
             try:
                 with engine.connect() as conn:
-                    bodies = [r.body for r in conn.execute(sa.select(tables.alerts.c.body))]
+                    bodies = [r.body for r in conn.execute(sa.select(sql_tables.alerts.c.body))]
             except sa.exc.OperationalError:  # the sink creates the table on its first write
                 bodies = []
             found = _model_alerts([("", b if isinstance(b, dict) else json.loads(b))

@@ -26,7 +26,7 @@ from config.settings import DevStackSettings
 from infra import postgres, redis
 from infra.ports import free_port
 from schemas.records import TaskState
-from sinks import tables
+from sinks import sql_tables
 from sinks.backoff import Backoff
 from sinks.base import Sink
 from sinks.migrate import migrate
@@ -139,8 +139,10 @@ async def test_postgres_goes_away_and_comes_back(
 
     engine = make_engine(postgres.url(dev))
     with engine.connect() as conn:
-        states = dict(conn.execute(sa.select(tables.tasks.c.task_id, tables.tasks.c.state)).all())
-        event_ids = conn.execute(sa.select(tables.task_events.c.event_id)).scalars().all()
+        states = dict(
+            conn.execute(sa.select(sql_tables.tasks.c.task_id, sql_tables.tasks.c.state)).all()
+        )
+        event_ids = conn.execute(sa.select(sql_tables.task_events.c.event_id)).scalars().all()
     engine.dispose()
     assert states == expected_states()
     sent = [r.event_id for phase in phases for r in phase if hasattr(r, "event_id")]

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from schemas.records import TaskState
-from sinks import tables
+from sinks import sql_tables
 from sinks.migrate import migrate
 from sinks.sql import SqlSink, SqlStore, make_engine
 from tests.integration.conftest import private_database
@@ -32,7 +32,7 @@ def store(pg_url: str) -> Iterator[SqlStore]:
     store = SqlStore(make_engine(pg_url))
     yield store
     with store.engine.begin() as conn:
-        for table in reversed(tables.metadata.sorted_tables):
+        for table in reversed(sql_tables.metadata.sorted_tables):
             conn.execute(table.delete())
     store.close()
 
@@ -41,7 +41,12 @@ def counts(store: SqlStore) -> tuple[int, ...]:
     with store.engine.connect() as conn:
         return tuple(
             int(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one())
-            for t in (tables.tasks, tables.task_events, tables.alerts, tables.supervision_events)
+            for t in (
+                sql_tables.tasks,
+                sql_tables.task_events,
+                sql_tables.alerts,
+                sql_tables.supervision_events,
+            )
         )
 
 

@@ -19,7 +19,7 @@ import faust.topics  # noqa: F401  (the ``sent`` fixture patches it; no ``app`` 
 
 from config.settings import Settings
 from loop import ids
-from loop.tasks import TaskCase
+from loop.task_opening import TaskCase
 from schemas.sample_stream import GeneratedEvent, generate
 from streams.app import build_app
 from tests.streams.conftest import Sent, put_rekeyed

@@ -160,7 +160,7 @@ def model_record(**fields: Any) -> bytes:
 
 @pytest.fixture
 def with_models(app: RiskLoopApp) -> RiskLoopApp:
-    from models.runtime import build_models
+    from models.worker_models import build_models
 
     app.worker.runtime.models = build_models(app.worker.runtime.settings)
     return app

@@ -275,7 +275,7 @@ async def test_a_live_model_survives_its_shadow_and_a_refused_version(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from models.publication import ModelPublication
-    from models.runtime import build_models
+    from models.worker_models import build_models
 
     log: list[Record] = []
     monkeypatch.setattr(publish, "send", lambda _s, _t, key, value: log.append((key, value)))

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from loop.deadlines import CST, END_OF_DAY
-from loop.tasks import TaskCase
+from loop.task_opening import TaskCase
 from streams.app import RiskLoopApp
 from tests.streams.conftest import Sent
 from tests.streams.test_redelivery import _on_topic

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from loop.profile import EntityProfile
-from loop.tasks import TaskCase
+from loop.task_opening import TaskCase
 from schemas.internal import TaskFeedback
 from streams.app import RiskLoopApp
 from streams.handle import PROFILES, TASKS, load

@@ -22,7 +22,7 @@ import streams.pipeline as pipeline
 from schemas.records import Alert, Task
 from schemas.validation.uscc import make_uscc
 from sinks.errors import OutboxFull
-from streams import tasks as task_stage
+from streams import task_stage
 from streams.app import RiskLoopApp
 from streams.rekey import partition_of
 from tests.streams.conftest import Sent

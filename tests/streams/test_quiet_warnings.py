@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from loop import ids
-from loop.config import load_loop_config
+from loop.loop_config import load_loop_config
 from rules.spec import PackSpec
 from schemas.records import Level
 from schemas.sample_stream import generate

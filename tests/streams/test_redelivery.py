@@ -298,7 +298,7 @@ async def test_a_profile_event_for_another_partition_is_still_sent(
     from loop.decide.warnings import profile_message
     from schemas.internal import ProfileEvent
     from streams.effects import run
-    from streams.feedback import apply_local_profile_events
+    from streams.feedback_stage import apply_local_profile_events
     from streams.rekey import partition_of
 
     uscc = inspection()["uscc"]

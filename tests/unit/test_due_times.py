@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
-from loop.config import LoopConfig
+from loop.loop_config import LoopConfig
 from streams.due import NEVER, DueTimes, silences_context, warnings_due
 
 

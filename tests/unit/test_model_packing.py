@@ -9,7 +9,7 @@ import zlib
 import pytest
 
 from config.settings import Settings
-from models.runtime import build_models
+from models.worker_models import build_models
 from streams import model_state
 from streams.model_state import PACKED, pack, snapshot_blobs, snapshot_records, unpack
 

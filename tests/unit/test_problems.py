@@ -7,7 +7,7 @@ import doctest
 import pytest
 
 from models.errors import ModelError
-from models.registry import create
+from models.factories import create
 from schemas import problems
 
 

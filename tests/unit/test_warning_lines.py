@@ -1,4 +1,4 @@
-"""What the worker says about each warning change (streams/alerting.py, ``observe_alerts``):
+"""What the worker says about each warning change (streams/warning_stage.py, ``observe_warnings``):
 every change counted; new and escalated ones logged at info; routine ones logged at debug —
 and, when the level drops debug, not made at all (the same lines, for less CPU)."""
 
@@ -17,8 +17,8 @@ import pytest
 from config.settings import Settings
 from schemas.records import Alert
 from streams import logs
-from streams.alerting import observe_alerts
 from streams.metrics import Metrics
+from streams.warning_stage import observe_warnings
 
 T = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -52,7 +52,7 @@ def test_each_change_is_counted_and_logged_at_its_level(
     out = configure(level)
     metrics = Metrics()
     worker = SimpleNamespace(runtime=SimpleNamespace(metrics=metrics))
-    observe_alerts(worker, [_alert("A1", "new"), _alert("A2", "updated")])  # type: ignore[arg-type]
+    observe_warnings(worker, [_alert("A1", "new"), _alert("A2", "updated")])  # type: ignore[arg-type]
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [(x["event"], x["alert_id"]) for x in lines] == [("warning", a) for a in logged]
     assert [x["level"] for x in lines] == ["info", "debug"][: len(logged)]

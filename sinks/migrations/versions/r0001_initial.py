@@ -4,7 +4,7 @@ Revision ID: 0001_initial
 Revises:
 Create Date: 2024-06-03
 
-Written out in full (not generated from ``sinks.tables`` at run time): a revision is a fact
+Written out in full (not generated from ``sinks.sql_tables`` at run time): a revision is a fact
 about the past and must not change when the tables module does.
 """
 

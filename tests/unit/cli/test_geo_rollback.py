@@ -7,7 +7,7 @@ import json
 import pytest
 
 from config.settings import PROJECT_ROOT, Settings
-from geo.fences import parse_fence_set
+from geo.fence_sets import parse_fence_set
 from schemas.errors import ConfigError
 from streams import publish
 from streams.control_keys import publication_key

@@ -9,7 +9,7 @@ import pytest
 import shapely
 
 from config.settings import PROJECT_ROOT
-from geo.fences import CompiledFenceSet, compile_fence_set
+from geo.fence_sets import CompiledFenceSet, compile_fence_set
 from geo.plane import LocalPlane
 from schemas.records import TruckFix
 

@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from geo.detect import _copy as partial_copy
-from geo.detect import fences_changed, flush, step, tick
 from geo.detection import Detection
-from geo.fences import CompiledFenceSet
+from geo.detector import _copy as partial_copy
+from geo.detector import fences_changed, flush, step, tick
+from geo.fence_sets import CompiledFenceSet
 from geo.params import GeoParams
 from geo.vehicle import VehicleState
 from schemas.records import Crs, TruckFix
@@ -288,7 +288,7 @@ def test_copy_is_a_deep_copy_where_step_writes(fixes: Fixes, monkeypatch: Any) -
     """Step after step over stops, routes, banned zones, speed zones and repeated fixes, the
     partial copy decides exactly what the whole copy did, and never changes the state it is
     given (an undone event's value must be intact: streams/state.py)."""
-    import geo.detect as detect
+    import geo.detector as detect
 
     speed = fence_set(
         feature("slow", "speed_zone", square(-100, -100, 10000, 100), limit_kmh=40),

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from geo.fences import compile_fence_set, load_fence_set, parse_fence_set
+from geo.fence_sets import compile_fence_set, load_fence_set, parse_fence_set
 from schemas.errors import ConfigError
 from schemas.validation.crs import wgs84_to_gcj02
 from tests.unit.geo.conftest import GEOFENCES, doc, feature, fence_set, line, square

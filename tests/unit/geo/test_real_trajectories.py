@@ -12,9 +12,9 @@ import pytest
 from bench.trajectories import fixes_from_rows, read_gps_csv
 from geo.derive import dumps, geolife_beijing, liverpool_route14
 from geo.detection import Detection
-from geo.fences import CompiledFenceSet, compile_fence_set, load_fence_set
+from geo.fence_sets import CompiledFenceSet, compile_fence_set, load_fence_set
 from geo.plane import LocalPlane
-from geo.replay import replay
+from geo.trajectory_run import replay
 from schemas.records import TruckFix
 from tests.unit.geo.conftest import GEOFENCES, GPS
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from loop.config import LoopConfig
+from loop.loop_config import LoopConfig
 from loop.routing import parse_table
 from schemas.hits import RuleHit, TaskTemplate
 from schemas.records import Disposition, DispositionAction, Level

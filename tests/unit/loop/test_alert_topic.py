@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from loop.alert_topic import brief, to_publish
-from loop.config import LoopConfig
+from loop.loop_config import LoopConfig
 from loop.warnings import EntityWarnings, apply_hit
 from schemas.hits import RuleHit
 from schemas.records import AlertState

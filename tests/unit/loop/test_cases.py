@@ -24,7 +24,7 @@ import pytest
 
 from loop import ids
 from loop.cases import raise_level
-from loop.config import LoopConfig
+from loop.loop_config import LoopConfig
 from loop.state_machine import open_task
 from loop.warnings import EntityWarnings, apply_hit, claim_tasks, join_cases
 from schemas.hits import RuleHit, TaskTemplate

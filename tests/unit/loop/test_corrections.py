@@ -10,14 +10,14 @@ from datetime import timedelta
 
 import pytest
 
-from loop.config import LoopConfig
+from loop.closed_loop import feedback_record
 from loop.decide import Context
 from loop.decide.feedback import FeedbackState, on_feedback
 from loop.decide.tasks import on_disposition
-from loop.feedback import feedback_record
+from loop.loop_config import LoopConfig
 from loop.state_machine import apply, open_task
 from loop.subject import Subject, scored_complaint
-from loop.tasks import TaskCase
+from loop.task_opening import TaskCase
 from loop.warnings import EntityWarnings, apply_hit
 from schemas.hits import RuleHit
 from schemas.records import Complaint, VerdictOutcome

@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from loop.config import LoopConfig
+from loop.closed_loop import feedback_record
 from loop.decide import Context
 from loop.decide.feedback import FeedbackState, labelled_rules, on_feedback
 from loop.decide.profiles import apply_profile_event, source_profile_event
 from loop.decide.tasks import command_key, on_command, on_disposition, supervise
 from loop.decide.warnings import change_warnings, changes_by_entity, tick_change
-from loop.feedback import feedback_record
-from loop.tasks import TaskCommand
+from loop.loop_config import LoopConfig
+from loop.task_opening import TaskCommand
 from schemas.hits import RuleHit
 from schemas.internal import ProfileEvent
 from schemas.records import DispositionAction as A

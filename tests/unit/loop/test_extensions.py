@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from loop.config import LoopConfig
 from loop.errors import BadExtension, InvalidTransition, LoopError, MissingReason, WrongDepartment
+from loop.loop_config import LoopConfig
 from loop.state_machine import apply, open_task
 from loop.supervision import due
-from loop.tasks import TaskCase
+from loop.task_opening import TaskCase
 from loop.verdicts import HTTP_STATUS, judge
 from loop.warnings import apply_hit
 from schemas.hits import RuleHit

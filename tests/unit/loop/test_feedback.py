@@ -5,11 +5,11 @@ from datetime import timedelta
 
 import pytest
 
-from loop.config import LoopConfig
+from loop.closed_loop import close_loop, feedback_for, precision, recurrence
 from loop.errors import InvalidTransition
-from loop.feedback import close_loop, feedback_for, precision, recurrence
+from loop.loop_config import LoopConfig
 from loop.state_machine import apply, open_task
-from loop.tasks import TaskCase
+from loop.task_opening import TaskCase
 from loop.warnings import EntityWarnings, apply_hit, apply_score
 from schemas.hits import RuleHit
 from schemas.labels import label_of
@@ -127,7 +127,7 @@ def test_first_epoch_is_no_recurrence(make_hit: Hit, config: LoopConfig) -> None
 def test_a_reopened_task_disposed_again_feeds_back_once(
     make_hit: Hit, make_score: Score, config: LoopConfig
 ) -> None:
-    """The first disposal is the one fed back (loop/feedback.py): a reopening and a second
+    """The first disposal is the one fed back (loop/closed_loop.py): a reopening and a second
     disposal count no second precision label and teach the model nothing more."""
     case, state = disposed(make_hit, make_score, config, DispositionResult.false_alarm)
     first = close_loop(case, state, None, None, now=T0 + timedelta(hours=1), config=config)

@@ -11,13 +11,13 @@ from collections.abc import Callable
 
 import pytest
 
-from loop.config import LoopConfig
-from loop.feedback import close_loop, feedback_record
+from loop.closed_loop import close_loop, feedback_record
+from loop.loop_config import LoopConfig
 from schemas.codecs import decode_record, encode_record
 from schemas.hits import RuleHit
 from schemas.internal import ProfileEvent, TaskFeedback, Tick, TickKind, read_feedback, read_tick
+from schemas.record_specs import RECORDS
 from schemas.records import DispositionResult
-from schemas.registry import RECORDS
 from schemas.scores import ModelScore
 
 from .conftest import T0, USCC

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from loop.config import ProfileConfig
+from loop.loop_config import ProfileConfig
 from loop.profile import EntityProfile, inspection_kind, record
 from loop.subject import subject_of
 from schemas.internal import ProfileEvent

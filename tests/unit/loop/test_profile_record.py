@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from loop.config import ProfileConfig
+from loop.loop_config import ProfileConfig
 from loop.profile import record
 
 

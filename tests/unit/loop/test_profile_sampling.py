@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from loop.config import ProfileConfig
+from loop.loop_config import ProfileConfig
 from loop.profile import EntityProfile, classify, inspection_kind, record, score_at, warning_kind
 from loop.sampling import sample
 from schemas.errors import ConfigError

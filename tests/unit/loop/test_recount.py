@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from loop.calendar import Basis, parse_year
-from loop.config import LoopConfig
 from loop.deadlines import CST
+from loop.loop_config import LoopConfig
 from loop.routing import parse_table
 from loop.state_machine import open_task, recompute_deadlines
 from schemas.records import Alert, Level, TaskState

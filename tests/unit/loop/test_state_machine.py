@@ -5,7 +5,6 @@ from datetime import timedelta
 
 import pytest
 
-from loop.config import LoopConfig
 from loop.errors import (
     InvalidTransition,
     MissingEvidence,
@@ -13,8 +12,9 @@ from loop.errors import (
     UnknownTask,
     WrongDepartment,
 )
+from loop.loop_config import LoopConfig
 from loop.state_machine import apply, open_task
-from loop.tasks import TaskCase
+from loop.task_opening import TaskCase
 from loop.warnings import apply_hit
 from schemas.hits import RuleHit
 from schemas.records import DispositionAction as A

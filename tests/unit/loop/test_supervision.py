@@ -5,11 +5,11 @@ from datetime import timedelta
 
 import pytest
 
-from loop.config import LoopConfig
 from loop.deadlines import deadline_after
+from loop.loop_config import LoopConfig
 from loop.state_machine import apply, open_task
 from loop.supervision import due, next_due
-from loop.tasks import TaskCase
+from loop.task_opening import TaskCase
 from loop.warnings import apply_hit
 from schemas.hits import RuleHit
 from schemas.records import DispositionAction as A
@@ -80,7 +80,7 @@ def test_done_tasks_have_no_ladder(red: TaskCase, config: LoopConfig) -> None:
 
 
 def test_open_and_overdue_count_open_tasks_per_department_and_those_past_their_deadline() -> None:
-    """The one definition the worker's gauges use (streams/tasks.py, ``supervise``)."""
+    """The one definition the worker's gauges use (streams/task_stage.py, ``supervise``)."""
     from loop.supervision import open_and_overdue
     from schemas.records import TaskState
     from tests.unit.sinks.factories import T0 as F0

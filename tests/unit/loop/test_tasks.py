@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 
 from loop import ids
-from loop.config import LoopConfig
 from loop.errors import RoutingError
+from loop.loop_config import LoopConfig
 from loop.routing import parse_table
-from loop.tasks import Recurrence, case_for
+from loop.task_opening import Recurrence, case_for
 from loop.warnings import apply_hit, apply_score
 from schemas.hits import RuleHit, TaskTemplate
 from schemas.records import Alert, Level, Task, TaskState

@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import pytest
 
-from loop.config import LoopConfig
+from loop.loop_config import LoopConfig
 from loop.state_machine import open_task
-from loop.tasks import TaskCase
+from loop.task_opening import TaskCase
 from loop.verdicts import HTTP_STATUS, idempotent_event_id, judge
 from loop.warnings import apply_hit
 from schemas.hits import RuleHit

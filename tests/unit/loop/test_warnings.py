@@ -4,7 +4,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from loop import ids
-from loop.config import LoopConfig
+from loop.loop_config import LoopConfig
 from loop.silences import Silence
 from loop.warnings import EntityWarnings, apply_hit, apply_score, resolve, should_task, tick
 from schemas.hits import RuleHit

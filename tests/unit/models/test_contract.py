@@ -8,7 +8,7 @@ import pickle
 import pytest
 
 from models.base import OnlineModel
-from models.registry import create, factories
+from models.factories import create, factories
 from schemas.scores import ModelScore
 
 from .conftest import stream

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from bench import evaluations
 from models.evaluation import binary_metrics, detection_delays, prequential, top_half_share
-from models.registry import create
+from models.factories import create
 from streams.cli import app  # the root: `models evaluate` is bench's plug-in
 
 from .conftest import stream

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from models.equipment import EquipmentAnomaly
-from models.feedback import FalseAlarmMemory
+from models.false_alarm_memory import FalseAlarmMemory
 
 from .conftest import equipment_event
 
@@ -71,7 +71,7 @@ def test_disposition_results_map_to_labels():
 
 def test_not_found_teaches_a_model_nothing():
     """查无此事 is no evidence the model was wrong: the model and its drift watch stay as they
-    were, exactly as the loop sends no label for it (``loop.feedback``)."""
+    were, exactly as the loop sends no label for it (``loop.closed_loop``)."""
     model, rng = _trained()
     alert = model.process(equipment_event(300, rng, shift=3.0))
     untouched = copy.deepcopy(model)

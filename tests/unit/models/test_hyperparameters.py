@@ -8,8 +8,8 @@ import pytest
 
 from models.equipment import EquipmentAnomaly
 from models.errors import ModelError
+from models.factories import create, factories
 from models.hyperparameters import params_model
-from models.registry import create, factories
 from models.trucks import TruckBehaviour
 from models.unit_anomaly import OPTIONAL
 

@@ -16,7 +16,7 @@ import pytest
 import models.unit_anomaly as unit_anomaly
 from config.settings import Settings
 from models.mahalanobis import OnlineMahalanobis
-from models.runtime import build_models
+from models.worker_models import build_models
 from schemas.ingest import IngestLimits, decode_source
 from schemas.sample_stream import generate
 

@@ -14,7 +14,7 @@ import pytest
 from config.settings import Settings
 from models.errors import PublicationRejected
 from models.publication import ModelPublication
-from models.runtime import SHIPPED_AT, WorkerModels, build_models
+from models.worker_models import SHIPPED_AT, WorkerModels, build_models
 from streams import publish
 from streams.control_keyring import load_keyring
 

@@ -8,7 +8,7 @@ import pytest
 
 from models.errors import PublicationRejected
 from models.publication import ModelPublication
-from models.runtime import build_models
+from models.worker_models import build_models
 from schemas.records import EquipmentReading
 
 T0 = datetime(2026, 5, 1, tzinfo=UTC)

@@ -11,8 +11,8 @@ from models.errors import (
     PublicationRejected,
     TamperedSnapshot,
 )
+from models.factories import create
 from models.publication import ModelPublication, ModelRegistry, build
-from models.registry import create
 from models.snapshot import MAGIC, read_header, restore, sign, take
 
 from .conftest import stream

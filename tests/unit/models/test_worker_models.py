@@ -10,8 +10,8 @@ import pytest
 
 from config.settings import Settings
 from models.publication import ModelPublication
-from models.runtime import WorkerModels, build_models
 from models.snapshot import MAC_LEN, MAGIC, sign, take
+from models.worker_models import WorkerModels, build_models
 
 from .conftest import equipment_event
 
@@ -90,7 +90,7 @@ def test_unusable_snapshot_is_refused_logged_and_the_model_starts_fresh(
 ) -> None:
     models = _models()
     fresh = models.registry.get(NAME)
-    with caplog.at_level(logging.WARNING, logger="models.runtime"):
+    with caplog.at_level(logging.WARNING, logger="models.worker_models"):
         assert models.restore(NAME, blob, key=KEY) is None
     assert models.registry.get(NAME) is fresh
     assert "refused, starting fresh" in caplog.text and "\n" not in caplog.text.strip()

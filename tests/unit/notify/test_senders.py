@@ -13,7 +13,7 @@ from aiohttp import web
 
 from loop.notify.config import parse_config
 from sinks.notify.base import DeliveryFailed
-from sinks.notify.registry import senders
+from sinks.notify.senders import senders
 from tests.unit.notify.factories import intent
 
 

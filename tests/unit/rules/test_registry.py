@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from rules.registry import PackRegistry, decides_alone
+from rules.pack_registry import PackRegistry, decides_alone
 from schemas.records import RulePackPublication
 from tests.unit.rules.conftest import pack_yaml, rule
 

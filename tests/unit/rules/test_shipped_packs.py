@@ -12,7 +12,7 @@ from config.settings import PROJECT_ROOT
 from rules.backtest import backtest
 from rules.compiler import load_packs
 from rules.engine import RuleEngine
-from rules.registry import PackRegistry
+from rules.pack_registry import PackRegistry
 from rules.testing import run_examples
 
 PACKS = PROJECT_ROOT / "rules" / "packs"

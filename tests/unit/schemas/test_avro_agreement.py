@@ -14,8 +14,8 @@ import fastavro
 import pytest
 
 from schemas.catalogue import LocalCatalogue, fingerprint
+from schemas.record_specs import AVRO_DIR, NAMESPACE, RECORDS
 from schemas.records import Record
-from schemas.registry import AVRO_DIR, NAMESPACE, RECORDS
 
 AVRO_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 PRIMITIVES = {str: "string", int: "long", float: "double", bool: "boolean", bytes: "bytes"}

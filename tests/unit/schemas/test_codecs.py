@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from schemas.catalogue import LocalCatalogue, RegistryCatalogue, catalogue_for, parse_avsc
 from schemas.codecs import decode_payload, decode_record, encode_record, is_avro
 from schemas.errors import ConfigError, ValidationFailed
+from schemas.record_specs import AVRO_DIR, RECORDS
 from schemas.records import DeadLetter, Disposition, EquipmentReading, EquipmentType, Record
-from schemas.registry import AVRO_DIR, RECORDS
 
 from .strategies import for_model
 

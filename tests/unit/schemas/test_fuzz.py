@@ -21,7 +21,7 @@ from schemas.codecs import encode_record
 from schemas.errors import ValidationFailed
 from schemas.ingest import IngestLimits, decode_source
 from schemas.reasons import REASONS
-from schemas.registry import SOURCES
+from schemas.record_specs import SOURCES
 
 from .conftest import NOW, good
 

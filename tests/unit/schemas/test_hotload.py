@@ -80,7 +80,7 @@ def test_a_registry_survives_pickling() -> None:
     assert "y" not in reg  # the copy is its own
 
 
-@pytest.mark.parametrize("name", ["schemas.hotload", "rules.registry", "models.publication"])
+@pytest.mark.parametrize("name", ["schemas.hotload", "rules.pack_registry", "models.publication"])
 def test_the_registries_examples_hold(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name))
     assert result.attempted > 0

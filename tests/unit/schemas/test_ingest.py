@@ -13,8 +13,8 @@ from schemas.codecs import encode_record
 from schemas.errors import ValidationFailed
 from schemas.ingest import IngestLimits, dead_letter, decode_source
 from schemas.reasons import REASONS
+from schemas.record_specs import SOURCES
 from schemas.records import Complaint, EquipmentReading, InspectionResult, TruckFix
-from schemas.registry import SOURCES
 from schemas.validation.crs import gcj02_to_wgs84
 
 from .conftest import NOW, good

@@ -17,7 +17,7 @@ from config.settings import PROJECT_ROOT, TopicSettings
 from console.labels import SOURCES as CONSOLE_SOURCES
 from loop.decide.profiles import PROFILE_KIND
 from rules.sources import DEFAULT_ENTITY, SOURCE_MODELS, USCC_FIELD
-from schemas.registry import SOURCES
+from schemas.record_specs import SOURCES
 from schemas.sources import RULE_SOURCES, SOURCE_SPECS
 from streams.replay import KEY_FIELDS
 

@@ -206,13 +206,13 @@ async def test_a_full_disk_at_start_is_not_taken_for_corruption(
 async def test_the_outputs_wait_for_room_to_open_their_outboxes(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The agents wait for ``Outputs.start``: a full disk at start is waited out, reported on
+    """The agents wait for ``WorkerSinks.start``: a full disk at start is waited out, reported on
     ``riskloop_storage_stalled{agent="outputs"}``, never a crashed start task."""
-    from streams import outputs as outputs_module
-    from streams.outputs import Outputs
+    from streams import worker_sinks as outputs_module
+    from streams.worker_sinks import WorkerSinks
 
     metrics = Metrics()
-    outputs = Outputs(settings, metrics)
+    outputs = WorkerSinks(settings, metrics)
     real, refusals, stalled = Outbox, [2], []
 
     def full_twice(*args: object, **kwargs: object) -> Outbox:

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 
 from config.settings import Settings
 from schemas.records import AlertState, Level, TaskState
-from sinks import tables
+from sinks import sql_tables
 from sinks.errors import StoreError
 from sinks.migrate import migrate
 from sinks.sql import SqlSink, SqlStore, make_engine, sql_url
@@ -41,7 +41,7 @@ def test_migrate_is_repeatable_and_matches_the_tables_module(url: str) -> None:
     assert migrate(url) == "0004_notifications"
     engine = make_engine(url)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), tables.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn), sql_tables.metadata)
     assert diff == []
 
 
@@ -65,8 +65,10 @@ def test_writing_the_same_batch_twice_stores_each_row_once(store: SqlStore) -> N
     ]
     store.write(batch)
     store.write(batch)
-    assert [count(store, t) for t in (tables.tasks, tables.task_events, tables.alerts)] == [1, 3, 1]
-    assert count(store, tables.supervision_events) == 1
+    assert [
+        count(store, t) for t in (sql_tables.tasks, sql_tables.task_events, sql_tables.alerts)
+    ] == [1, 3, 1]
+    assert count(store, sql_tables.supervision_events) == 1
 
 
 def test_the_last_version_of_a_task_wins_within_and_across_batches(store: SqlStore) -> None:
@@ -166,7 +168,7 @@ async def test_sql_sink_migrates_on_first_write_and_stores_everything(
     assert await sink.flush() == 50
     await sink.stop()
     store = SqlStore.from_settings(settings)
-    assert (count(store, tables.tasks), count(store, tables.task_events)) == (25, 25)
+    assert (count(store, sql_tables.tasks), count(store, sql_tables.task_events)) == (25, 25)
     assert (settings.data_dir / "outbox" / "sql.sqlite3").exists()
 
 
@@ -176,7 +178,7 @@ def test_a_value_too_long_for_its_column_is_set_aside_on_sqlite_too(store: SqlSt
     refused = store.write([make_task(1), bad, make_event("task-1", 2)], sink="sql")
     assert [r.record for r in refused] == [bad]
     assert "department is 129 characters" in refused[0].reason
-    assert count(store, tables.task_events) == 1 and count(store, tables.tasks) == 1
+    assert count(store, sql_tables.task_events) == 1 and count(store, sql_tables.tasks) == 1
     (row,) = store.rejected()
     assert row["record_key"] == bad.event_id and row["kind"] == "TaskEvent"
     store.write([bad], sink="sql")  # a replay of the batch sets it aside once

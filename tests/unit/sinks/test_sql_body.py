@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from pydantic import BaseModel
 
-from sinks import tables
+from sinks import sql_tables
 from sinks.migrate import migrate
 from sinks.sql import SqlStore, _body, _json, make_engine
 from tests.unit.sinks.factories import T0, make_alert, make_event, make_supervision, make_task
@@ -45,7 +45,7 @@ def test_the_stored_bodies_are_the_old_text(tmp_path: Path) -> None:
     store.write(batch)  # the cached upsert/ignore statements, a second time
     with store.engine.connect() as conn:
         stored = {row[0]: row[1] for row in conn.execute(
-            sa.select(tables.alerts.c.alert_id, sa.cast(tables.alerts.c.body, sa.Text)))}  # fmt: skip
+            sa.select(sql_tables.alerts.c.alert_id, sa.cast(sql_tables.alerts.c.body, sa.Text)))}  # fmt: skip
     for alert in batch[:5]:
         assert stored[alert.alert_id] == old_body(alert)
         assert orjson.loads(stored[alert.alert_id])["title"] == alert.title

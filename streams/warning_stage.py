@@ -17,7 +17,7 @@ from loop.decide import Context
 from loop.decide.warnings import Change, change_warnings, changes_by_entity
 from loop.subject import Subject
 from schemas.records import Alert
-from streams.effects import Output
+from streams.effects import Message
 from streams.handle import WARNINGS, context, decide
 from streams.logs import get_logger
 from streams.scoring import Scored
@@ -37,7 +37,7 @@ def change_entity(
     ctx: Context,
     *,
     store_quiet: bool = True,
-) -> tuple[list[Alert], list[Output]]:
+) -> tuple[list[Alert], list[Message]]:
     """Apply ``changes`` to the entity's warnings (loaded, decided, stored: streams/handle.py);
     the alerts that changed and what to send. ``store_quiet=False`` (ticks): nothing is stored
     when no warning changed."""
@@ -47,7 +47,7 @@ def change_entity(
         entity,
         lambda s: change_warnings(s, changes, ctx, store_quiet=store_quiet),
     )
-    observe_alerts(worker, decision.alerts)
+    observe_warnings(worker, decision.alerts)
     return decision.alerts, decision.messages
 
 
@@ -57,7 +57,7 @@ async def raise_warnings(
     *,
     historical: bool = False,
     subject: Subject | None = None,
-) -> tuple[list[Alert], list[Output]]:
+) -> tuple[list[Alert], list[Message]]:
     """Fold every hit and alerting score into its entity's warnings; the changes and what
     to send.
 
@@ -68,7 +68,7 @@ async def raise_warnings(
         scored.hits, scored.scores, ctx, historical=historical, subject=subject
     )
     published: list[Alert] = []
-    outputs: list[Output] = []
+    outputs: list[Message] = []
     for entity, changes in by_entity.items():
         alerts, out = change_entity(worker, entity, changes, ctx)
         published += alerts
@@ -76,7 +76,7 @@ async def raise_warnings(
     return published, outputs
 
 
-def observe_alerts(worker: WorkerContext, alerts: list[Alert]) -> None:
+def observe_warnings(worker: WorkerContext, alerts: list[Alert]) -> None:
     """Count every warning change; log the news (new, escalated) at info, the rest at debug.
 
     A debug line is only made when the level lets it through: structlog runs its whole

@@ -1,6 +1,6 @@
 """Hot loading: which compiled pack version is active per pack name, and what came before.
 
-Pure and synchronous: the lead feeds it publications from the compacted ``control.rulepacks``
+Pure and synchronous: the worker feeds it publications from the compacted ``control.rulepacks``
 topic and publishes the returned :class:`ActivationStatus`. Activating swaps one immutable
 mapping reference, so a reader holding ``registry.engine()`` never sees a half-applied change,
 and a version that fails validation or its own examples never replaces the active one.

@@ -1,7 +1,7 @@
 """Verification tasks (核查任务): one per warning epoch, built from the rule's TaskTemplate.
 
 ``task_id`` derives from ``alert_id`` (``loop.ids.task_id``), so a replayed or re-emitted
-alert can never create a second task: the lead checks its task table for that id first.
+alert can never create a second task: the worker checks its task table for that id first.
 
 A :class:`TaskCase` is the loop's working file on a task — the published :class:`Task` plus
 what the state machine and supervision need (candidate departments, applied dispositions,
@@ -26,7 +26,7 @@ from schemas.records import Alert, DispositionResult, Task, TaskState
 
 
 class Recurrence(BaseModel):
-    """The closed task a recurring warning follows up (see ``loop.feedback.recurrence``)."""
+    """The closed task a recurring warning follows up (see ``loop.closed_loop.recurrence``)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -29,7 +29,7 @@ from streams.metrics import Metrics
 log = get_logger(__name__)
 
 
-class Outputs:
+class WorkerSinks:
     """SQL and Redis sinks behind the calls the agents make."""
 
     def __init__(self, settings: Settings, metrics: Metrics) -> None:

@@ -18,7 +18,7 @@ from loop.decide.feedback import on_feedback
 from loop.decide.profiles import apply_profile_event
 from schemas.internal import ProfileEvent, read_feedback
 from streams.drift import report_drift
-from streams.effects import Output
+from streams.effects import Message
 from streams.handle import PROFILES, FeedbackSlot, context, decide
 from streams.logs import correlation, get_logger
 from streams.rekey import partition_of
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 
-async def handle_feedback(worker: WorkerContext, raw: bytes) -> list[Output]:
+async def handle_feedback(worker: WorkerContext, raw: bytes) -> list[Message]:
     """A disposed task's feedback on its entity's partition: label the warnings, count the rules'
     precision, teach the models and correct a complaint's category."""
     rt = worker.runtime
@@ -78,7 +78,7 @@ def learn_correction(
         )  # fmt: skip
 
 
-async def handle_profile_event(worker: WorkerContext, raw: bytes) -> list[Output]:
+async def handle_profile_event(worker: WorkerContext, raw: bytes) -> list[Message]:
     """An event of an enterprise's history (一企一档) applied to its profile, on the partition
     that owns its USCC."""
     event = ProfileEvent.model_validate_json(raw)
@@ -89,8 +89,8 @@ async def handle_profile_event(worker: WorkerContext, raw: bytes) -> list[Output
 
 
 async def apply_local_profile_events(
-    worker: WorkerContext, messages: Iterable[Output]
-) -> list[Output]:
+    worker: WorkerContext, messages: Iterable[Message]
+) -> list[Message]:
     """``messages`` without the profile events this partition applied itself (the agents'
     boundary calls it before the effect runner sends the rest: streams/pipeline.py).
 
@@ -104,7 +104,7 @@ async def apply_local_profile_events(
     return [m for m in messages if not await _applied_here(worker, m)]
 
 
-async def _applied_here(worker: WorkerContext, m: Output) -> bool:
+async def _applied_here(worker: WorkerContext, m: Message) -> bool:
     if m.role != "profile_events":
         return False
     scope = current_scope()

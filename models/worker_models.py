@@ -22,8 +22,8 @@ from config.settings import Settings
 from models import snapshot as snapshots
 from models.drift import DriftEvent
 from models.errors import ModelError, PublicationRejected
+from models.factories import factories
 from models.publication import ModelPublication, ModelRegistry
-from models.registry import factories
 from models.snapshot import SnapshotHeader
 from schemas.scores import ModelScore
 

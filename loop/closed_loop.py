@@ -9,7 +9,7 @@ which the models read too.
 :func:`feedback_for` reads a disposed (or closed) task and the warning that raised it and
 returns one :class:`Feedback`: labels for every model that scored the warning, with the exact
 features it saw; the rules to credit; and how the warning ends. :func:`close_loop` applies it
-to the states the lead keeps (entity warnings, precision counters, entity profile). Call it
+to the states the worker keeps (entity warnings, precision counters, entity profile). Call it
 when the state machine emits a ``disposed`` event — that is when the result is fed back;
 a replayed disposition emits no event, so nothing is counted twice.
 
@@ -33,11 +33,11 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from loop.config import LoopConfig
 from loop.errors import InvalidTransition
+from loop.loop_config import LoopConfig
 from loop.profile import EntityProfile, disposition_kind, record
 from loop.silences import Silence
-from loop.tasks import Recurrence, TaskCase
+from loop.task_opening import Recurrence, TaskCase
 from loop.warnings import EntityWarnings, WarningState, resolve
 from schemas.internal import TaskFeedback
 from schemas.labels import label_of

@@ -24,7 +24,7 @@ from typing import TypeVar
 
 from geo.detection import Detection, DetectionKind, detection_id
 from geo.fence import PERMITTED_SITE_KINDS, Fence
-from geo.fences import CompiledFenceSet
+from geo.fence_sets import CompiledFenceSet
 from geo.params import GeoParams
 from geo.plane import distance_m
 from geo.vehicle import Episode, Fix, Membership, Motion, VehicleState, bounded_append

@@ -1,6 +1,6 @@
 """Run recorded trajectories through the detections, as the worker would.
 
-Every plate's fixes go through :func:`geo.detect.step` and a final :func:`geo.detect.flush`:
+Every plate's fixes go through :func:`geo.detector.step` and a final :func:`geo.detector.flush`:
 ``riskloop geo map`` and the tests run a recorded drive through the same pure detections the
 worker runs. No I/O here: reading a GPS file is the tools' (``bench/trajectories.py``).
 """
@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from geo.detect import DEFAULT_PARAMS, flush, step
 from geo.detection import Detection
-from geo.fences import CompiledFenceSet
+from geo.detector import DEFAULT_PARAMS, flush, step
+from geo.fence_sets import CompiledFenceSet
 from geo.params import GeoParams
 from geo.vehicle import VehicleState
 from schemas.records import TruckFix

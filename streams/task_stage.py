@@ -26,14 +26,14 @@ from loop.decide import Context
 from loop.decide.tasks import TaskDecision, command_key, on_command, on_disposition
 from loop.decide.tasks import supervise as supervise_one
 from loop.supervision import open_and_overdue
-from loop.tasks import OPEN, TaskCase, TaskCommand
+from loop.task_opening import OPEN, TaskCase, TaskCommand
 from loop.verdicts import repeated
 from schemas.errors import ValidationFailed
 from schemas.ingest import decode_source
 from schemas.records import Disposition, Task, TaskEvent, TaskState, VerdictOutcome
 from sinks.errors import storage_full
 from streams.due import due_times, task_due
-from streams.effects import Output, output
+from streams.effects import Message, output
 from streams.handle import TASKS, context, decide, load
 from streams.ingest import ingest, send_dead_letter
 from streams.logs import correlation, get_logger
@@ -49,7 +49,7 @@ def load_case(worker: WorkerContext, task_id: str) -> TaskCase | None:
     return load(worker, TASKS, task_id)
 
 
-async def handle_command(worker: WorkerContext, event: faust.EventT) -> list[Output]:
+async def handle_command(worker: WorkerContext, event: faust.EventT) -> list[Message]:
     """Open the task of a new warning; a command that fails goes to the dead-letter topic
     with the exception's class and message, and the partition goes on."""
     try:
@@ -67,7 +67,7 @@ async def handle_command(worker: WorkerContext, event: faust.EventT) -> list[Out
         return []
 
 
-def open_from_command(worker: WorkerContext, raw: bytes) -> list[Output]:
+def open_from_command(worker: WorkerContext, raw: bytes) -> list[Message]:
     """Open the task of a new warning, unless it exists (replays, redeliveries, restarts);
     a warning that joined a case raises the case's task to its level (``loop.cases``)."""
     rt = worker.runtime
@@ -91,7 +91,7 @@ def open_from_command(worker: WorkerContext, raw: bytes) -> list[Output]:
         return decision.messages
 
 
-async def handle_disposition(worker: WorkerContext, event: faust.EventT) -> list[Output]:
+async def handle_disposition(worker: WorkerContext, event: faust.EventT) -> list[Message]:
     """Apply one disposition and answer it on ``tasks.verdicts`` (applied, duplicate or
     refused with its reason), which the API and CLI wait for; a refusal also goes to the
     dead-letter topic as before."""
@@ -118,7 +118,7 @@ async def handle_disposition(worker: WorkerContext, event: faust.EventT) -> list
         return decision.messages
 
 
-def answer_repeat(worker: WorkerContext, event: faust.EventT) -> list[Output]:
+def answer_repeat(worker: WorkerContext, event: faust.EventT) -> list[Message]:
     """Answer a disposition the door dropped as a duplicate event id (a client's retry with the
     same idempotency key): its sender waits for a verdict too. One the door dead-lettered has
     no readable event id to answer to, and decodes with an error here: nothing is sent."""
@@ -149,7 +149,7 @@ def _observe(worker: WorkerContext, decision: TaskDecision) -> None:
 
 async def supervise(
     worker: WorkerContext, tasks: Iterable[str], partition: int = 0
-) -> tuple[int, list[Output]]:
+) -> tuple[int, list[Message]]:
     """Tick body: raise due ladder steps for the open tasks ``tasks`` names; refresh the
     gauges. How many steps were raised, and what to send.
 
@@ -166,7 +166,7 @@ async def supervise(
     recount = times.refresh((id(rt.loop), id(rt.loop.calendar)), task_due(rt.loop))
     held: set[str] = set()
     raised = 0
-    outputs: list[Output] = []
+    outputs: list[Message] = []
     counted: list[Task] = []
     for task_id in list(tasks):
         try:
