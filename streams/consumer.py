@@ -2,7 +2,7 @@
 
 Faust has no hooks for these, so this module wraps methods of the worker's consumer object and
 reads its bookkeeping; nothing else in the project touches Faust's private consumer attributes
-(``tests/unit/test_faust_private.py`` scans the source). Each is covered by the SIGKILL and
+(``tests/unit/streams/test_faust_private.py`` scans the source). Each is covered by the SIGKILL and
 failover tests in tests/integration/, which fail if a Faust upgrade changes what they rely on
 (faust-streaming is pinned in pyproject.toml).
 

@@ -7,7 +7,7 @@ them to :func:`run` when the handler has returned, inside the event's checkpoint
 event's outputs go out together, after every decision of the event was made, and an event
 that raised sends nothing (its state is undone and it is dead-lettered). ``run`` and the
 checkpoint (``streams/checkpoint.py``, the state changelog) are the only code that produces
-to Kafka; ``tests/unit/test_effects_scan.py`` keeps it so. An event handled again
+to Kafka; ``tests/unit/streams/test_effects_scan.py`` keeps it so. An event handled again
 (redelivered after a crash, retried after a full disk) sends the same outputs again:
 everything downstream is idempotent by id.
 """

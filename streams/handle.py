@@ -8,7 +8,7 @@ changed it (a decider that changed nothing returns the state it was given: no ch
 record) and returns the decision, whose messages the handler returns to the agents' boundary
 for the effect runner to send (streams/effects.py, ``run``: after the handler returned, inside
 the event's checkpoint scope, so an event's writes and sends stand or fall together).
-``tests/unit/test_effects_scan.py`` keeps every other module of ``streams/`` off the tables.
+``tests/unit/streams/test_effects_scan.py`` keeps every other module of ``streams/`` off the tables.
 
 The engines that keep their state as a mapping (the rules' windows, a truck's geo state, via
 ``rules/`` and ``geo/``) are handed the table views from here as well (:func:`rule_state`,

@@ -111,7 +111,7 @@ def _plain(value: Any) -> Any:
     Why not ``model_dump(mode="json")`` for orjson to encode again: that builds a tree of
     dicts only to throw it away, and was half of a warning's encoding (~50 of ~110 µs,
     2026-12-03 ``ckpt``). pydantic-core's ``to_json`` writes the same bytes (compact,
-    UTF-8, same key order, same float text; tests/unit/test_packing_fragments.py pins it).
+    UTF-8, same key order, same float text; tests/unit/streams/test_packing_fragments.py pins it).
     """
     serializer = getattr(value, "__pydantic_serializer__", None)
     if serializer is None or not hasattr(value, "model_dump"):

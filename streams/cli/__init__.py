@@ -87,7 +87,7 @@ def _load(modules: tuple[str, ...] | list[str]) -> None:
 
     Imported by name, lazily, because importing every command module costs ~4 s (River, SciPy,
     CEL) and most invocations need one. A module named in ``COMMANDS`` must exist: a missing one
-    is an ImportError, not "No such command" (tests/unit/cli/test_lazy_cli.py loads each command
+    is an ImportError, not "No such command" (tests/unit/streams/cli/test_lazy_cli.py loads each command
     alone).
     """
     import importlib

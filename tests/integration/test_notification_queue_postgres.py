@@ -11,8 +11,8 @@ from sinks.migrate import migrate
 from sinks.notify.queue import NotificationQueue
 from sinks.sql import SqlStore, make_engine
 from tests.integration.conftest import private_database
-from tests.unit.notify.factories import T, intent
-from tests.unit.notify.test_queue import (  # noqa: F401 (collected here with the PG store)
+from tests.unit.loop.notify.factories import T, intent
+from tests.unit.loop.notify.test_queue import (  # noqa: F401 (collected here with the PG store)
     test_a_leased_row_is_not_claimed_by_a_second_worker,
     test_a_replayed_intent_is_queued_once_and_never_reset_after_sending,
     test_a_tasks_story_lists_its_own_and_its_warnings_notifications,

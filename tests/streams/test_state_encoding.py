@@ -16,7 +16,7 @@ from streams import packing
 from streams.app import RiskLoopApp
 from tests.streams.conftest import Sent, put_rekeyed
 from tests.unit.sinks.test_sql_body import old_body
-from tests.unit.test_packing_fragments import old_encode
+from tests.unit.streams.test_packing_fragments import old_encode
 
 SOURCES = ("inspections", "complaints", "equipment", "trucks")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import doctest
 
 import bench.trajectories
-from tests.unit.cli.test_lazy_cli import _run
+from tests.unit.streams.cli.test_lazy_cli import _run
 
 
 def test_models_group_has_the_plugin_commands() -> None:

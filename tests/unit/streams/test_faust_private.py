@@ -11,7 +11,7 @@ import ast
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PRODUCT = ("streams", "sinks", "bench", "loop", "models", "rules", "geo", "schemas", "config")
 ALLOWED = {ROOT / "streams" / "consumer.py", ROOT / "streams" / "health.py"}
 FAUST_OBJECTS = {"app", "consumer", "agent", "table", "stream", "topic", "producer", "channel"}

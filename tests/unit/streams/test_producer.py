@@ -13,7 +13,7 @@ from infra.ports import free_port
 from streams import producer as producer_module
 from streams.producer import PARTITIONER, deliver, make_producer, producer_config
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_doctests() -> None:

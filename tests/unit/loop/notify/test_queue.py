@@ -10,7 +10,7 @@ import pytest
 from sinks.migrate import migrate
 from sinks.notify.queue import NotificationQueue, Outcome
 from sinks.sql import SqlStore, make_engine
-from tests.unit.notify.factories import T, intent
+from tests.unit.loop.notify.factories import T, intent
 from tests.unit.sinks.factories import make_task
 
 

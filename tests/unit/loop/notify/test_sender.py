@@ -21,7 +21,7 @@ from sinks.sql import SqlStore, make_engine
 from streams.metrics import Metrics
 from streams.notify import NotificationSender
 from streams.runtime import Clock
-from tests.unit.notify.factories import intent
+from tests.unit.loop.notify.factories import intent
 
 
 class Memory(Sender):

@@ -14,7 +14,7 @@ from aiohttp import web
 from loop.notify.config import parse_config
 from sinks.notify.base import DeliveryFailed
 from sinks.notify.senders import senders
-from tests.unit.notify.factories import intent
+from tests.unit.loop.notify.factories import intent
 
 
 class Robot:

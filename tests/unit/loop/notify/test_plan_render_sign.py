@@ -13,7 +13,7 @@ from loop.notify.render import markdown, sms_segments, webhook_payload
 from loop.notify.signing import dingtalk_sign, verify_webhook, webhook_signature
 from sinks.backoff import Backoff
 from sinks.notify.sms import fill
-from tests.unit.notify.factories import intent
+from tests.unit.loop.notify.factories import intent
 
 T = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
 

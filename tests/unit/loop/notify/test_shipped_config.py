@@ -10,7 +10,7 @@ import pytest
 from loop.notify.config import SECRET_FIELDS, NotifyConfigError, load_config, parse_config
 from loop.notify.routing import resolve
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 
 
 def secrets_named(text: str) -> dict[str, str]:
