@@ -88,8 +88,16 @@ class Outcome:
         """The RELIABILITY table's cells, in ``HEADER`` order."""
         rec = "—" if self.recovery_seconds is None else f"{self.recovery_seconds:.1f} s"
         verdict = "pass" if self.passed else "FAIL"
-        return [self.scenario, f"{self.events:,}", f"{self.checked:,}", str(self.lost),
-                str(self.duplicated), rec, verdict, self.note]  # fmt: skip
+        return [
+            self.scenario,
+            f"{self.events:,}",
+            f"{self.checked:,}",
+            str(self.lost),
+            str(self.duplicated),
+            rec,
+            verdict,
+            self.note,
+        ]
 
 
 def compare(reference: Snapshot, run: Snapshot) -> tuple[int, int]:
@@ -105,15 +113,29 @@ def compare(reference: Snapshot, run: Snapshot) -> tuple[int, int]:
 
 
 def verdict(
-    name: str, events: int, reference: Snapshot, run: Snapshot, recovery: float | None,
-    *, ok: bool = True, note: str = "",
-) -> Outcome:  # fmt: skip
+    name: str,
+    events: int,
+    reference: Snapshot,
+    run: Snapshot,
+    recovery: float | None,
+    *,
+    ok: bool = True,
+    note: str = "",
+) -> Outcome:
     """An outcome from the SQL comparison (plus any scenario-specific condition ``ok``)."""
     lost, dup = compare(reference, run)
     if lost or dup:
         note = f"{note}; {differences(reference, run)}".lstrip("; ")
-    return Outcome(name, events, reference.rows, lost, dup, recovery,
-                   ok and lost == 0 and dup == 0 and reference.rows > 0, note)  # fmt: skip
+    return Outcome(
+        name,
+        events,
+        reference.rows,
+        lost,
+        dup,
+        recovery,
+        ok and lost == 0 and dup == 0 and reference.rows > 0,
+        note,
+    )
 
 
 def differences(reference: Snapshot, run: Snapshot, n: int = 2) -> str:
@@ -218,9 +240,13 @@ class Space:
         log = self.work / f"worker-{len(self.procs)}.log"
         with open(log, "wb") as out:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "streams", "worker"], cwd=PROJECT_ROOT,
-                env=settings_env(s), stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
+                [sys.executable, "-m", "streams", "worker"],
+                cwd=PROJECT_ROOT,
+                env=settings_env(s),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self.procs.append(proc)
         return proc
 
@@ -249,9 +275,13 @@ class Space:
 
 @contextlib.contextmanager
 def space(
-    base: Settings, work: Path, *, sql_url: str, kafka_broker: str | None = None,
+    base: Settings,
+    work: Path,
+    *,
+    sql_url: str,
+    kafka_broker: str | None = None,
     redis_url: str | None = None,
-) -> Iterator[Space]:  # fmt: skip
+) -> Iterator[Space]:
     """A run's private namespace on ``kafka_broker`` (default: the base broker)."""
     from streams.admin import admin_client, create_topics
 
@@ -265,11 +295,18 @@ def space(
     # ``idle_clock_after`` would fire the stream's trailing silences in whichever run idled
     # longer before its snapshot.
     s = base.with_overrides(
-        models_enabled=True, snapshot_key=secrets.token_hex(32), idle_clock_after=0,
-        app_id=f"riskloop-chaos-{run}", data_dir=work / "worker-0", sql_url=sql_url,
-        web_port=free_port(), log_format="json", topics=TopicSettings.for_run(run),
-        kafka_broker=kafka_broker or base.kafka_broker, redis_url=redis_url or base.redis_url,
-    )  # fmt: skip
+        models_enabled=True,
+        snapshot_key=secrets.token_hex(32),
+        idle_clock_after=0,
+        app_id=f"riskloop-chaos-{run}",
+        data_dir=work / "worker-0",
+        sql_url=sql_url,
+        web_port=free_port(),
+        log_format="json",
+        topics=TopicSettings.for_run(run),
+        kafka_broker=kafka_broker or base.kafka_broker,
+        redis_url=redis_url or base.redis_url,
+    )
     create_topics(s)
     sp = Space(s, work)
     try:
@@ -346,10 +383,16 @@ def sql_snapshot(url: str) -> Snapshot:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            tasks = frozenset((r[0], r[1], r[2]) for r in conn.exec_driver_sql(
-                "SELECT task_id, department, state FROM tasks"))  # fmt: skip
-            audit = frozenset((r[0], r[1], r[2] or "", r[3]) for r in conn.exec_driver_sql(
-                "SELECT task_id, event_id, from_state, to_state FROM task_events"))  # fmt: skip
+            tasks = frozenset(
+                (r[0], r[1], r[2])
+                for r in conn.exec_driver_sql("SELECT task_id, department, state FROM tasks")
+            )
+            audit = frozenset(
+                (r[0], r[1], r[2] or "", r[3])
+                for r in conn.exec_driver_sql(
+                    "SELECT task_id, event_id, from_state, to_state FROM task_events"
+                )
+            )
     except Exception:  # not migrated yet, or the server is away
         return Snapshot(frozenset(), frozenset())
     finally:
@@ -374,8 +417,15 @@ def wait_sql(url: str, want: Snapshot | None = None, timeout: float = 90) -> Sna
 
 def read_topic(s: Settings, topics: list[str], idle: float = 3.0) -> list[tuple[str, bytes]]:
     """Every record of ``topics`` (private to the run) from the beginning."""
-    c = Consumer({"bootstrap.servers": s.bootstrap_servers, "group.id": f"read-{uuid.uuid4().hex[:8]}",
-                  "auto.offset.reset": "earliest", "enable.auto.commit": False, "log_level": 0})  # fmt: skip
+    c = Consumer(
+        {
+            "bootstrap.servers": s.bootstrap_servers,
+            "group.id": f"read-{uuid.uuid4().hex[:8]}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "log_level": 0,
+        }
+    )
     c.subscribe(topics)
     out: list[tuple[str, bytes]] = []
     until = time.monotonic() + idle + 5
@@ -404,9 +454,13 @@ def own_stack(shared: DevStackSettings, services: Sequence[str]) -> Iterator[Dev
     if jars.exists():
         (state / jars.name).symlink_to(jars)
     dev = DevStackSettings(
-        state_dir=state, kafka_port=free_port(), kafka_controller_port=free_port(),
-        redis_port=free_port(), postgres_port=free_port(), start_timeout=90,
-    )  # fmt: skip
+        state_dir=state,
+        kafka_port=free_port(),
+        kafka_controller_port=free_port(),
+        redis_port=free_port(),
+        postgres_port=free_port(),
+        start_timeout=90,
+    )
     modules = {"kafka": kafka, "redis": redis, "postgres": postgres}
     started: list[str] = []
     try:

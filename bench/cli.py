@@ -121,9 +121,17 @@ def bench(
         console.print(f"[dim]{time.monotonic() - started:6.1f} s  {message}[/]")
 
     plan = Plan.make(
-        events, seed, quick, repeat=repeat, entities=entities, wide_baseline=wide_baseline,
-        sql=sql, start_services=start_services, timeout=timeout, only_pipeline=only == "pipeline",
-    )  # fmt: skip
+        events,
+        seed,
+        quick,
+        repeat=repeat,
+        entities=entities,
+        wide_baseline=wide_baseline,
+        sql=sql,
+        start_services=start_services,
+        timeout=timeout,
+        only_pipeline=only == "pipeline",
+    )
     report = run_bench(settings(), plan, out, say=say)
     print()
     print(markdown(report))
@@ -161,9 +169,14 @@ def snapshot_dashboard(
     from bench.dashboard import MAIN_DASHBOARD, run_snapshot
 
     result = run_snapshot(
-        settings(), dashboard=dashboard or MAIN_DASHBOARD, out=out, events=events,
-        seconds=seconds, seed=seed, say=lambda m: console.print(f"[dim]{m}[/]"),
-    )  # fmt: skip
+        settings(),
+        dashboard=dashboard or MAIN_DASHBOARD,
+        out=out,
+        events=events,
+        seconds=seconds,
+        seed=seed,
+        say=lambda m: console.print(f"[dim]{m}[/]"),
+    )
     size = result.out.stat().st_size // 1024
     console.print(f"wrote {result.out} ({size} KB): {result.panels} panels, {result.events} events")
     if result.empty:

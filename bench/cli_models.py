@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -22,6 +21,9 @@ from rich.table import Table
 
 from schemas.errors import RiskLoopError
 from streams.cli.common import settings
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def register(root: typer.Typer) -> None:

@@ -27,16 +27,18 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from config.settings import PROJECT_ROOT, DevStackSettings, Settings, TopicSettings, subprocess_env
 from infra.errors import InfraError
 from infra.ports import free_port
 from infra.process import stop_child
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
 MAIN_DASHBOARD = PROJECT_ROOT / "config" / "grafana" / "dashboards" / "riskloop-flow.json"
 GRID_COLUMNS = 24
@@ -114,13 +116,19 @@ def _parse_dashboard(doc: Mapping[str, Any]) -> Dashboard:
         )
         panels.append(
             Panel(
-                id=int(p["id"]), kind=str(p["type"]), title=str(p.get("title", "")),
-                x=int(g["x"]), y=int(g["y"]), w=int(g["w"]), h=int(g["h"]),
-                unit=str(defaults.get("unit", "")), targets=targets,
+                id=int(p["id"]),
+                kind=str(p["type"]),
+                title=str(p.get("title", "")),
+                x=int(g["x"]),
+                y=int(g["y"]),
+                w=int(g["w"]),
+                h=int(g["h"]),
+                unit=str(defaults.get("unit", "")),
+                targets=targets,
                 thresholds=tuple((s.get("value"), str(s.get("color", ""))) for s in steps),
                 graph_mode=str(p.get("options", {}).get("graphMode", "area")),
             )
-        )  # fmt: skip
+        )
     variables = {
         str(v["name"]): str(v.get("allValue") or ".*")
         for v in doc.get("templating", {}).get("list", [])
@@ -280,9 +288,14 @@ def fetch(
 # drawing
 
 _GRAFANA_COLOURS = {
-    "green": "#56a64b", "red": "#e02f44", "orange": "#ff9830", "yellow": "#fade2a",
-    "blue": "#3274d9", "purple": "#a352cc", "text": "#d8d9da",
-}  # fmt: skip
+    "green": "#56a64b",
+    "red": "#e02f44",
+    "orange": "#ff9830",
+    "yellow": "#fade2a",
+    "blue": "#3274d9",
+    "purple": "#a352cc",
+    "text": "#d8d9da",
+}
 _BG, _PANEL_BG, _FG, _DIM = "#111217", "#181b1f", "#d8d9da", "#8e8e8e"
 _PALETTE = ["#73bf69", "#f2cc0c", "#8ab8ff", "#ff780a", "#f2495c", "#5794f2", "#b877d9", "#705da0"]
 
@@ -325,8 +338,17 @@ def render(
     fig = plt.figure(figsize=(width, rows * unit_height + 1.2), dpi=dpi, facecolor=_BG)
     top = 1 - 0.8 / (rows * unit_height + 1.2)
     bottom = 0.4 / (rows * unit_height + 1.2)
-    gs = GridSpec(rows, cols, figure=fig, left=0.04, right=0.99, top=top, bottom=bottom,
-                  hspace=2.6, wspace=1.4)  # fmt: skip
+    gs = GridSpec(
+        rows,
+        cols,
+        figure=fig,
+        left=0.04,
+        right=0.99,
+        top=top,
+        bottom=bottom,
+        hspace=2.6,
+        wspace=1.4,
+    )
     fig.suptitle(text(dash.title), color=_FG, fontsize=16, x=0.01, ha="left", y=0.997)
     period = (
         f"{datetime.fromtimestamp(start, UTC):%Y-%m-%d %H:%M:%S} → "
@@ -339,8 +361,16 @@ def render(
         pd = data.get(panel.id, PanelData())
         if panel.kind == "row":
             ax.axis("off")
-            ax.text(-0.03, 1.6, text(panel.title), color=_FG, fontsize=12, weight="bold",
-                    transform=ax.transAxes, va="center")  # fmt: skip
+            ax.text(
+                -0.03,
+                1.6,
+                text(panel.title),
+                color=_FG,
+                fontsize=12,
+                weight="bold",
+                transform=ax.transAxes,
+                va="center",
+            )
             continue
         ax.set_facecolor(_PANEL_BG)
         for spine in ax.spines.values():
@@ -385,8 +415,17 @@ def _stat(ax: Any, panel: Panel, pd: PanelData) -> None:
         lo, hi = min(vs), max(vs)
         ax.set_ylim(lo, hi + (hi - lo or 1) * 1.2)
         ax.set_xlim(ts[0], ts[-1])
-    ax.text(0.5, 0.5, fmt(last, panel.unit), color=colour, fontsize=22, weight="bold",
-            ha="center", va="center", transform=ax.transAxes)  # fmt: skip
+    ax.text(
+        0.5,
+        0.5,
+        fmt(last, panel.unit),
+        color=colour,
+        fontsize=22,
+        weight="bold",
+        ha="center",
+        va="center",
+        transform=ax.transAxes,
+    )
 
 
 def _table(ax: Any, pd: PanelData) -> None:
@@ -454,9 +493,13 @@ def _tail(path: Path, lines: int = 12) -> str:
 def _worker(s: Settings, log: Path, timeout: float = 90) -> Iterator[subprocess.Popen[bytes]]:
     with open(log, "wb") as fh:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streams", "worker"], cwd=PROJECT_ROOT, env=settings_env(s),
-            stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            [sys.executable, "-m", "streams", "worker"],
+            cwd=PROJECT_ROOT,
+            env=settings_env(s),
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + timeout
         while not _metrics_up(s.web_port):
@@ -571,11 +614,14 @@ def run_snapshot(
     tmp = Path(tempfile.mkdtemp(prefix=f"riskloop-snapshot-{run}-"))
     s = base.model_copy(
         update={
-            "app_id": f"riskloop-snapshot-{run}", "data_dir": tmp / "worker",
-            "sql_url": f"sqlite:///{tmp / 'riskloop.db'}", "web_port": free_port(),
-            "log_format": "json", "topics": TopicSettings.for_run(run),
+            "app_id": f"riskloop-snapshot-{run}",
+            "data_dir": tmp / "worker",
+            "sql_url": f"sqlite:///{tmp / 'riskloop.db'}",
+            "web_port": free_port(),
+            "log_format": "json",
+            "topics": TopicSettings.for_run(run),
         }
-    )  # fmt: skip
+    )
     dev = DevStackSettings(state_dir=tmp / "state", prometheus_port=free_port(), start_timeout=60)
     ok = False
     try:
@@ -586,9 +632,12 @@ def run_snapshot(
             time.sleep(5)  # a few idle scrapes before the traffic starts
             start = time.time() - 4
             records = realistic_stream(
-                events, seed=seed, bad_share=bad_share, step_seconds=seconds / events,
+                events,
+                seed=seed,
+                bad_share=bad_share,
+                step_seconds=seconds / events,
                 start=datetime.now(UTC).replace(microsecond=0),
-            )  # fmt: skip
+            )
             say(f"replaying {len(records)} records over {seconds:.0f} s")
             _replay(s, records, seconds, say)
             time.sleep(12)  # let the worker catch up and the rates fall back

@@ -12,14 +12,16 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from config.settings import DATASETS_DIR
 from models.errors import ModelError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 DEFAULT_DATA_DIR = DATASETS_DIR
 """The loaders' default folder: the setting's default (the CLI passes ``datasets_dir``)."""

@@ -14,12 +14,9 @@ exactly as a publication would build them.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench import datasets
-from models.base import SourceModel
 from models.errors import ModelError
 from models.evaluation import (
     ThreeSigma,
@@ -34,6 +31,12 @@ from models.evaluation import (
     windows,
 )
 from models.factories import create
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Mapping
+    from pathlib import Path
+
+    from models.base import SourceModel
 
 Row = dict[str, Any]
 SKAB_SKIP = 400

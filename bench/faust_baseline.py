@@ -72,10 +72,16 @@ def build(
     source = app.topic(*inputs, key_serializer="raw", value_serializer="raw")
     sink = app.topic(output, key_serializer="raw", value_serializer="raw")
     tables = [
-        app.Table(name, default=None, partitions=partitions, key_type=bytes, value_type=bytes,
-                  options=STORE_OPTIONS)
+        app.Table(
+            name,
+            default=None,
+            partitions=partitions,
+            key_type=bytes,
+            value_type=bytes,
+            options=STORE_OPTIONS,
+        )
         for name in table_names(writes)
-    ]  # fmt: skip
+    ]
 
     @app.agent(source)
     async def forward(stream: Any) -> None:
@@ -102,9 +108,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--partitions", type=int, default=4)
     args = parser.parse_args(argv)
     app = build(
-        args.broker, args.app_id, args.datadir, args.output, args.inputs,
-        writes=args.writes, sends=args.sends, store=args.store, partitions=args.partitions,
-    )  # fmt: skip
+        args.broker,
+        args.app_id,
+        args.datadir,
+        args.output,
+        args.inputs,
+        writes=args.writes,
+        sends=args.sends,
+        store=args.store,
+        partitions=args.partitions,
+    )
     Worker(app, loglevel="warning", quiet=True).execute_from_commandline()
 
 

@@ -17,22 +17,25 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from confluent_kafka import OFFSET_END, Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from bench.probes import Reader
 from bench.procstat import clock_ticks, cpu_seconds, peak_rss_bytes
 from bench.stats import BenchError, Resolution, Sample, resolve, sustained
-from bench.volume import Volume
 from config.settings import Settings, TopicSettings
-from schemas.sample_stream import GeneratedEvent
 from streams.producer import make_producer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping, Sequence
+    from pathlib import Path
+
+    from bench.probes import Reader
+    from bench.volume import Volume
+    from schemas.sample_stream import GeneratedEvent
 
 POLL_SECONDS = 0.02
 READ_EVERY = 0.5
@@ -64,10 +67,12 @@ def create_topics(settings: Settings, names: Sequence[str], *, compact: bool = F
     client = AdminClient({"bootstrap.servers": settings.bootstrap_servers, "log_level": 0})
     config = {"cleanup.policy": "compact"} if compact else {}
     futures = client.create_topics(
-        [NewTopic(n, num_partitions=PARTITIONS, replication_factor=1, config=config)
-         for n in names],
+        [
+            NewTopic(n, num_partitions=PARTITIONS, replication_factor=1, config=config)
+            for n in names
+        ],
         operation_timeout=30,
-    )  # fmt: skip
+    )
     for name, future in futures.items():
         try:
             future.result()
@@ -83,10 +88,12 @@ def _wait_for_leaders(client: AdminClient, names: Sequence[str], timeout: float 
     while pending:
         meta = client.list_topics(timeout=10)
         pending = {
-            n for n in pending
-            if n not in meta.topics or meta.topics[n].error is not None
+            n
+            for n in pending
+            if n not in meta.topics
+            or meta.topics[n].error is not None
             or any(p.leader < 0 for p in meta.topics[n].partitions.values())
-        }  # fmt: skip
+        }
         if pending and time.monotonic() > deadline:
             raise BenchError(
                 f"new topics without a leader after {timeout:.0f} s: {sorted(pending)}"
@@ -153,9 +160,14 @@ class Measured:
         """The measurement as JSON, with ``resolution`` spelt out for the report."""
         out = {k: v for k, v in self.__dict__.items() if k != "resolution"}
         r = self.resolution
-        out.update(window_seconds=r.window_seconds, commit_steps=r.steps,
-                   required_seconds=r.required_seconds, resolved=r.resolved,
-                   too_short=r.reason(), events_needed=r.events_needed)  # fmt: skip
+        out.update(
+            window_seconds=r.window_seconds,
+            commit_steps=r.steps,
+            required_seconds=r.required_seconds,
+            resolved=r.resolved,
+            too_short=r.reason(),
+            events_needed=r.events_needed,
+        )
         return out
 
 
@@ -224,10 +236,14 @@ class Trial:
     def as_dict(self) -> dict[str, Any]:
         """The trial as one flat JSON object for the report."""
         return {
-            "round": self.round, **self.measured.as_dict(), "stall": self.stall.as_dict(),
-            "volume": self.volume.as_dict(), "e2e_seconds": self.e2e_seconds,
-            "e2e_events_per_second": self.e2e_rate, "sinks": self.sinks,
-        }  # fmt: skip
+            "round": self.round,
+            **self.measured.as_dict(),
+            "stall": self.stall.as_dict(),
+            "volume": self.volume.as_dict(),
+            "e2e_seconds": self.e2e_seconds,
+            "e2e_events_per_second": self.e2e_rate,
+            "sinks": self.sinks,
+        }
 
 
 @contextmanager
@@ -246,9 +262,12 @@ def spawn(
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            argv, stdout=out, stderr=subprocess.STDOUT, env=dict(env or os.environ),
+            argv,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=dict(env or os.environ),
             start_new_session=True,
-        )  # fmt: skip
+        )
     try:
         yield Processor(name, proc, group, log)
     finally:
@@ -278,10 +297,14 @@ def drain(
     counter asked for: bench/probes.py).
     """
     parts = [TopicPartition(t, i) for t in topics for i in range(PARTITIONS)]
-    probe = Consumer({
-        "bootstrap.servers": settings.bootstrap_servers, "group.id": p.group,
-        "enable.auto.commit": False, "log_level": 0,
-    })  # fmt: skip
+    probe = Consumer(
+        {
+            "bootstrap.servers": settings.bootstrap_servers,
+            "group.id": p.group,
+            "enable.auto.commit": False,
+            "log_level": 0,
+        }
+    )
     samples: list[Sample] = []
     stall = Stall()
     next_read = 0.0
@@ -312,13 +335,21 @@ def drain(
         cpu_per_event = samples[-1].cpu / total
     first_progress = next((s.at for s in samples if s.done), p.started)
     measured = Measured(
-        name=p.name, events=total, events_per_second=d.rate,
-        cpu_us_per_event=cpu_per_event * 1e6, peak_rss_mib=rss / 2**20,
+        name=p.name,
+        events=total,
+        events_per_second=d.rate,
+        cpu_us_per_event=cpu_per_event * 1e6,
+        peak_rss_mib=rss / 2**20,
         startup_seconds=first_progress - p.started,
-        drain_seconds=samples[-1].at - first_progress, cpu_coarse=coarse,
-        resolution=resolve(samples, total, settings.commit_interval, first_read=(
-            None if stall.first_read is None else p.started + stall.first_read)),
-    )  # fmt: skip
+        drain_seconds=samples[-1].at - first_progress,
+        cpu_coarse=coarse,
+        resolution=resolve(
+            samples,
+            total,
+            settings.commit_interval,
+            first_read=(None if stall.first_read is None else p.started + stall.first_read),
+        ),
+    )
     return measured, stall
 
 
@@ -363,10 +394,14 @@ def measure_latency(
     produced: dict[str, float] = {}
     latencies: dict[str, float] = {}
     stop = threading.Event()
-    consumer = Consumer({
-        "bootstrap.servers": settings.bootstrap_servers, "group.id": f"bench-lat-{uuid.uuid4().hex[:6]}",
-        "enable.auto.commit": False, "log_level": 0,
-    })  # fmt: skip
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.bootstrap_servers,
+            "group.id": f"bench-lat-{uuid.uuid4().hex[:6]}",
+            "enable.auto.commit": False,
+            "log_level": 0,
+        }
+    )
     consumer.assign([TopicPartition(alerts_topic, i, OFFSET_END) for i in range(PARTITIONS)])
     lock = threading.Lock()
 
@@ -433,10 +468,14 @@ def wait_idle(settings: Settings, p: Processor, topics: Sequence[str], timeout: 
     a backlog then, and a latency run started on top of it would measure that backlog.
     """
     parts = [TopicPartition(t, i) for t in topics for i in range(PARTITIONS)]
-    probe = Consumer({
-        "bootstrap.servers": settings.bootstrap_servers, "group.id": p.group,
-        "enable.auto.commit": False, "log_level": 0,
-    })  # fmt: skip
+    probe = Consumer(
+        {
+            "bootstrap.servers": settings.bootstrap_servers,
+            "group.id": p.group,
+            "enable.auto.commit": False,
+            "log_level": 0,
+        }
+    )
     t0 = time.monotonic()
     try:
         while time.monotonic() - t0 < timeout:

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.geo_lookup import bench_lookup
-from config.settings import Settings
 from models.worker_models import build_models
 from rules.compiler import expand_paths, load_packs
 from rules.engine import RuleEngine
 from schemas.ingest import IngestLimits, decode_source
-from schemas.records import Record
-from schemas.sample_stream import GeneratedEvent
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from config.settings import Settings
+    from schemas.records import Record
+    from schemas.sample_stream import GeneratedEvent
 
 
 def decode_us(settings: Settings, events: Sequence[GeneratedEvent]) -> tuple[float, list[Any]]:

@@ -12,20 +12,26 @@ WGS-84 lon/lat with the aspect corrected for latitude; no basemap (no network ne
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt
-from shapely.geometry.base import BaseGeometry
+from typing import TYPE_CHECKING
 
-from geo.detection import Detection
-from geo.fence_sets import CompiledFenceSet
+import matplotlib.pyplot as plt
+
 from models.evaluation import Trace, windows
-from schemas.records import TruckFix
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from shapely.geometry.base import BaseGeometry
+
+    from geo.detection import Detection
+    from geo.fence_sets import CompiledFenceSet
+    from schemas.records import TruckFix
 
 FENCE_COLOURS = {
     "disposal_site": "#2ca02c",
@@ -76,8 +82,16 @@ def plot_trajectory(
             c = fence.geometry.representative_point()
             ax.annotate(fence.id, (c.x, c.y), fontsize=7, color=colour)
         if fixes:
-            ax.plot([f.lon for f in fixes], [f.lat for f in fixes], "-", color="black",
-                    linewidth=0.8, marker=".", markersize=2, label="fixes")  # fmt: skip
+            ax.plot(
+                [f.lon for f in fixes],
+                [f.lat for f in fixes],
+                "-",
+                color="black",
+                linewidth=0.8,
+                marker=".",
+                markersize=2,
+                label="fixes",
+            )
             mid_lat = sum(f.lat for f in fixes) / len(fixes)
             ax.set_aspect(1.0 / max(math.cos(math.radians(mid_lat)), 1e-6))
         seen: set[str] = set()
@@ -88,8 +102,10 @@ def plot_trajectory(
             ax.scatter([d.lon], [d.lat], marker=marker, color=colour, s=80, zorder=5, label=label)
         ax.set_xlabel("longitude (WGS-84)")
         ax.set_ylabel("latitude (WGS-84)")
-        ax.set_title(title or f"{fences.name} v{fences.version}: {len(fixes)} fixes, "
-                     f"{len(detections)} detections")  # fmt: skip
+        ax.set_title(
+            title
+            or f"{fences.name} v{fences.version}: {len(fixes)} fixes, {len(detections)} detections"
+        )
         ax.legend(loc="best", fontsize=8)
         path = Path(out)
         fig.savefig(path, format="png", bbox_inches="tight")

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import urllib.request
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.volume import admin, high_watermarks
-from config.settings import Settings
+
+if TYPE_CHECKING:
+    from config.settings import Settings
 
 Reader = Callable[[], float | None]
 """Events read so far, or None while the processor cannot say (not up yet)."""

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import argparse
 import signal
-from types import FrameType
+from typing import TYPE_CHECKING
 
 from confluent_kafka import Consumer
 
 from streams.producer import make_producer
+
+if TYPE_CHECKING:
+    from types import FrameType
 
 BATCH = 500
 
@@ -27,10 +30,15 @@ def run(bootstrap: str, group: str, output: str, inputs: list[str]) -> None:
         stop = True
 
     signal.signal(signal.SIGTERM, _stop)
-    consumer = Consumer({
-        "bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest",
-        "enable.auto.commit": False, "log_level": 0,
-    })  # fmt: skip
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "log_level": 0,
+        }
+    )
     producer = make_producer(bootstrap)
     consumer.subscribe(inputs)
     try:

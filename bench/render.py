@@ -12,12 +12,14 @@ and what input size would resolve it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.report import GOALS, LABELS, meets
 from bench.stats import MIN_COMMIT_INTERVALS, MIN_STEPS, MIN_TAIL_SAMPLES, MIN_WINDOW_SECONDS
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
 
 SHORT = "too short to resolve¹"
 MICRO = {
@@ -117,18 +119,39 @@ def measure_rows(report: Mapping[str, Any]) -> list[str]:
         goal = fmt_goal(value, key) if key in GOALS else ""
         rows.append((f"pipeline / {LABELS.get(base, base)}", shown, goal))
     mpe, br = pipe["messages_per_event"], pipe["bytes_ratio"]
-    rows.append(("pipeline: messages produced per input event", fmt_spread(mpe, "{:.2f}"),
-                 fmt_goal(mpe and mpe["median"], "messages_per_event")))  # fmt: skip
-    rows.append(("pipeline: bytes produced per byte read", _bytes(br, pipe["bytes_complete"]),
-                 fmt_goal(br and br["median"], "bytes_ratio", "5×")))  # fmt: skip
+    rows.append(
+        (
+            "pipeline: messages produced per input event",
+            fmt_spread(mpe, "{:.2f}"),
+            fmt_goal(mpe and mpe["median"], "messages_per_event"),
+        )
+    )
+    rows.append(
+        (
+            "pipeline: bytes produced per byte read",
+            _bytes(br, pipe["bytes_complete"]),
+            fmt_goal(br and br["median"], "bytes_ratio", "5×"),
+        )
+    )
     rows.append(_stall_row(report))
-    rows.append(("pipeline: most events read but not committed",
-                 fmt_spread(pipe["max_uncommitted"]), ""))  # fmt: skip
+    rows.append(
+        ("pipeline: most events read but not committed", fmt_spread(pipe["max_uncommitted"]), "")
+    )
     rss = thr["pipeline"]["peak_rss_mib"]
-    rows.append(("pipeline: peak RSS", fmt_spread(rss, "{:,.0f}", " MiB"),
-                 fmt_goal(rss and rss["median"], "peak_rss_mib", "500 MiB")))  # fmt: skip
-    rows.append(("pipeline: end-to-end capacity (until tasks, feedback, profiles caught up)",
-                 fmt_spread(pipe["e2e_events_per_second"], "{:,.0f}", " ev/s"), ""))  # fmt: skip
+    rows.append(
+        (
+            "pipeline: peak RSS",
+            fmt_spread(rss, "{:,.0f}", " MiB"),
+            fmt_goal(rss and rss["median"], "peak_rss_mib", "500 MiB"),
+        )
+    )
+    rows.append(
+        (
+            "pipeline: end-to-end capacity (until tasks, feedback, profiles caught up)",
+            fmt_spread(pipe["e2e_events_per_second"], "{:,.0f}", " ev/s"),
+            "",
+        )
+    )
     rows.append(_latency_row(lat))
     for key, label in MICRO.items():
         if key in report["micro"]:
@@ -148,8 +171,11 @@ def _stall_row(report: Mapping[str, Any]) -> tuple[str, str, str]:
     if ref is not None:
         shown += f"; Faust pass-through {fmt_spread(ref, '{:.1f}', ' s')}"
     verdict = "" if s is None else (" ✓" if s["median"] <= goal_s else " ✗")
-    return ("pipeline: first commit after its first event read", shown,
-            f"≤ {goal_s:g} s (commit interval + 1 s){verdict}")  # fmt: skip
+    return (
+        "pipeline: first commit after its first event read",
+        shown,
+        f"≤ {goal_s:g} s (commit interval + 1 s){verdict}",
+    )
 
 
 def _latency_row(lat: Mapping[str, Any]) -> tuple[str, str, str]:
@@ -167,8 +193,9 @@ def _latency_row(lat: Mapping[str, Any]) -> tuple[str, str, str]:
 def notes(report: Mapping[str, Any]) -> list[str]:
     """Footnotes under the tables: short drains, write amplification, sink trouble, coarse CPU."""
     out = []
-    short = [(p["label"], p["too_short"]) for p in report["throughput"].values()
-             if not p["resolved"]]  # fmt: skip
+    short = [
+        (p["label"], p["too_short"]) for p in report["throughput"].values() if not p["resolved"]
+    ]
     if short:
         out.append(
             f"¹ Too short to resolve: a rate needs its measured window (5 %–95 % of the drain) "
@@ -236,14 +263,24 @@ def write_chart(report: Mapping[str, Any], path: Path) -> Path:
         [m - thr[n]["events_per_second"]["min"] for n, m in zip(names, mids, strict=True)],
         [thr[n]["events_per_second"]["max"] - m for n, m in zip(names, mids, strict=True)],
     ]
-    bars = left.bar([LABELS.get(n, n).replace(", ", "\n") for n in names], mids, yerr=err,
-                    capsize=4, color="#4c72b0")  # fmt: skip
+    bars = left.bar(
+        [LABELS.get(n, n).replace(", ", "\n") for n in names],
+        mids,
+        yerr=err,
+        capsize=4,
+        color="#4c72b0",
+    )
     for bar, n in zip(bars, names, strict=True):
         if not thr[n]["resolved"]:
             bar.set_hatch("//")
             bar.set_color("#bbbbbb")
-            left.annotate("too short", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                          ha="center", va="bottom", fontsize=7)  # fmt: skip
+            left.annotate(
+                "too short",
+                (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                ha="center",
+                va="bottom",
+                fontsize=7,
+            )
     left.set_ylabel("events / s (sustained)")
     left.set_yscale("log")
     left.set_title("throughput, one process each (median, min–max)")
@@ -255,8 +292,10 @@ def write_chart(report: Mapping[str, Any], path: Path) -> Path:
     right.set_title("micro-benchmarks (in-process)")
     right.tick_params(axis="y", labelsize=8)
     m = report["machine"]
-    fig.suptitle(f"RiskLoop bench · {m.get('date_utc', '')} · {m['cores']} cores · "
-                 f"{m['cpu_model']} · {m['ram_gib']} GiB")  # fmt: skip
+    fig.suptitle(
+        f"RiskLoop bench · {m.get('date_utc', '')} · {m['cores']} cores · "
+        f"{m['cpu_model']} · {m['ram_gib']} GiB"
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bench.harness import Latency, Trial
 from bench.stats import MIN_TAIL_SAMPLES, BenchError, Spread, percentile, ratio_spread, spread
-from bench.volume import Volume
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from pathlib import Path
+
+    from bench.harness import Latency, Trial
+    from bench.volume import Volume
 
 SECTIONS = ("run", "machine", "stream", "throughput", "ratios", "pipeline", "latency", "micro")
 LABELS = {
@@ -121,8 +124,9 @@ def latency_summary(lat: Latency) -> dict[str, Any]:
     }
 
 
-def _by_topic(trials: Sequence[Trial], of: Callable[[Volume], tuple[dict[str, int], int]]
-              ) -> dict[str, float]:  # fmt: skip
+def _by_topic(
+    trials: Sequence[Trial], of: Callable[[Volume], tuple[dict[str, int], int]]
+) -> dict[str, float]:
     """Per topic, what ``of`` counts divided by its base, median over the runs, largest first."""
     parts = [of(t.volume) for t in trials]
     topics = {name for counts, _ in parts for name in counts}

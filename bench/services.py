@@ -11,17 +11,19 @@ and probes again.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from bench.stats import BenchError
-from config.settings import DevStackSettings, Settings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+
     from sqlalchemy import URL
+
+    from config.settings import DevStackSettings, Settings
 
 _LOCAL = {"127.0.0.1", "localhost", ""}
 _LABELS = {"kafka": "the Kafka broker", "redis": "Redis", "postgres": "PostgreSQL"}
@@ -48,6 +50,7 @@ def is_postgres(sql_url: str) -> bool:
 def needed(settings: Settings, sql_url: str) -> list[Service]:
     """The services a pipeline run with ``settings`` and ``sql_url`` writes to, in start order.
 
+    >>> from config.settings import Settings
     >>> s = Settings(_env_file=None)
     >>> [(x.name, x.where, x.local) for x in needed(s, "sqlite:////tmp/x.db")]
     [('kafka', '127.0.0.1:9092', True), ('redis', '127.0.0.1:6379/0', True)]
@@ -156,8 +159,9 @@ def _probe_kafka(settings: Settings) -> None:
     if host in _LOCAL and port.isdigit() and not port_open(int(port)):
         raise RuntimeError("connection refused")  # no need to wait for a timeout on loopback
 
-    client = AdminClient({"bootstrap.servers": settings.bootstrap_servers, "log_level": 0,
-                          "socket.timeout.ms": 3000})  # fmt: skip
+    client = AdminClient(
+        {"bootstrap.servers": settings.bootstrap_servers, "log_level": 0, "socket.timeout.ms": 3000}
+    )
     try:
         client.list_topics(timeout=5)
     except KafkaException as exc:

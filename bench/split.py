@@ -26,13 +26,15 @@ from __future__ import annotations
 import csv
 import gzip
 import shutil
-from collections.abc import Callable, Iterable
 from datetime import date
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench import datasets
 from models.errors import ModelError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from pathlib import Path
 
 TUNE_SHARE = 0.6
 """Share of a time-ordered dataset (messages, Chicago inspections) in the tuning part."""

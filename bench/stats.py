@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from schemas.errors import RiskLoopError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 class BenchError(RiskLoopError):

@@ -101,12 +101,21 @@ class Plan:
                 " at least once in the measured stream"
             )
         return cls(
-            events=n, seed=seed, quick=quick, repeat=repeat or (1 if quick else 3),
-            latency_seconds=2.0 if quick else 20.0, settle_seconds=3.0 if quick else 10.0, micro_events=min(n, 300 if quick else 5_000),
-            geo_points=500 if quick else 20_000, timeout=timeout or 120.0 + n / 25.0, entities=entities,
-            wide_baseline=(not quick) if wide_baseline is None else wide_baseline, sql=sql,
-            start_services=start_services, only_pipeline=only_pipeline,
-        )  # fmt: skip
+            events=n,
+            seed=seed,
+            quick=quick,
+            repeat=repeat or (1 if quick else 3),
+            latency_seconds=2.0 if quick else 20.0,
+            settle_seconds=3.0 if quick else 10.0,
+            micro_events=min(n, 300 if quick else 5_000),
+            geo_points=500 if quick else 20_000,
+            timeout=timeout or 120.0 + n / 25.0,
+            entities=entities,
+            wide_baseline=(not quick) if wide_baseline is None else wide_baseline,
+            sql=sql,
+            start_services=start_services,
+            only_pipeline=only_pipeline,
+        )
 
     def baselines(self) -> list[Baseline]:
         """The Faust baselines to run; the wide one only when the plan asks for it."""
@@ -132,12 +141,18 @@ def trial_tag(suffix: str, r: int, name: str) -> str:
 def pipeline_env(s: Settings) -> dict[str, str]:
     """Environment that makes ``python -m streams worker`` use exactly the run's settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RISKLOOP_TOPICS__")}
-    env.update({
-        "RISKLOOP_APP_ID": s.app_id, "RISKLOOP_KAFKA_BROKER": s.kafka_broker,
-        "RISKLOOP_WEB_PORT": str(s.web_port), "RISKLOOP_DATA_DIR": str(s.data_dir),
-        "RISKLOOP_SQL_URL": s.sql_url, "RISKLOOP_REDIS_URL": s.redis_url,
-        "RISKLOOP_LOG_FORMAT": "json", "RISKLOOP_TOPICS__PARTITIONS": str(harness.PARTITIONS),
-    })  # fmt: skip
+    env.update(
+        {
+            "RISKLOOP_APP_ID": s.app_id,
+            "RISKLOOP_KAFKA_BROKER": s.kafka_broker,
+            "RISKLOOP_WEB_PORT": str(s.web_port),
+            "RISKLOOP_DATA_DIR": str(s.data_dir),
+            "RISKLOOP_SQL_URL": s.sql_url,
+            "RISKLOOP_REDIS_URL": s.redis_url,
+            "RISKLOOP_LOG_FORMAT": "json",
+            "RISKLOOP_TOPICS__PARTITIONS": str(harness.PARTITIONS),
+        }
+    )
     for name, value in s.topics.model_dump().items():
         if isinstance(value, str):
             env[f"RISKLOOP_TOPICS__{name.upper()}"] = value
@@ -214,8 +229,9 @@ def _run(
 ) -> dict[str, Any]:
     tail_n = min(max(plan.events, 1_000), 30_000)
     say(f"generating {plan.events + tail_n:,} events …")
-    stream = generate(plan.events + tail_n, seed=plan.seed, entities=plan.entities,
-                      cover_by=plan.events)  # fmt: skip
+    stream = generate(
+        plan.events + tail_n, seed=plan.seed, entities=plan.entities, cover_by=plan.events
+    )
     head, tail = stream[: plan.events], stream[plan.events :]
     sources = {k: f"bench.{suffix}.{v}" for k, v in base.topics.sources().items()}
     harness.create_topics(base, list(sources.values()))
@@ -240,17 +256,30 @@ def _run(
     if latency is None:
         raise BenchError("the latency run did not take place")
     return build_report(
-        run={"events": plan.events, "seed": plan.seed, "quick": plan.quick,
-             "repeat": plan.repeat, "entities": plan.entities, "only_pipeline": plan.only_pipeline,
-             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "topics_prefix": f"bench.{suffix}.",
-             "partitions": harness.PARTITIONS, "project": str(PROJECT_ROOT),
-             "commit_interval": base.commit_interval, "commit_every": base.commit_every,
-             "sql": "sqlite (a fresh file per trial)" if sql == "sqlite"
-             else "postgresql (a fresh database per trial)", "store": BASELINE_STORE},
+        run={
+            "events": plan.events,
+            "seed": plan.seed,
+            "quick": plan.quick,
+            "repeat": plan.repeat,
+            "entities": plan.entities,
+            "only_pipeline": plan.only_pipeline,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "topics_prefix": f"bench.{suffix}.",
+            "partitions": harness.PARTITIONS,
+            "project": str(PROJECT_ROOT),
+            "commit_interval": base.commit_interval,
+            "commit_every": base.commit_every,
+            "sql": "sqlite (a fresh file per trial)"
+            if sql == "sqlite"
+            else "postgresql (a fresh database per trial)",
+            "store": BASELINE_STORE,
+        },
         machine=machine,
         stream={"events": len(head), "bytes": bytes_in, "entities": entity_counts(head)},
-        trials=trials, latency=latency, micro=micro,
-    )  # fmt: skip
+        trials=trials,
+        latency=latency,
+        micro=micro,
+    )
 
 
 @contextmanager
@@ -268,12 +297,15 @@ def _counted(run: _Run, tag: str) -> Iterator[Callable[[], volume.Volume]]:
         parts: dict[str, list[int]] = {}
         size, records = volume.read_bytes(s, start, end, parts=parts)
         return volume.Volume(
-            events=run.events, bytes_in=run.bytes_in, messages=sum(by_topic.values()),
-            bytes_out=sum(size.values()), records_read=records,
+            events=run.events,
+            bytes_in=run.bytes_in,
+            messages=sum(by_topic.values()),
+            bytes_out=sum(size.values()),
+            records_read=records,
             by_topic={volume.short_topic(t, tag): n for t, n in sorted(by_topic.items())},
             bytes_by_topic={volume.short_topic(t, tag): n for t, n in sorted(size.items())},
             state_parts=dict(sorted(parts.items(), key=lambda kv: -kv[1][1])),
-        )  # fmt: skip
+        )
 
     try:
         yield count
@@ -300,8 +332,15 @@ def _raw(run: _Run, r: int) -> harness.Trial:
     output = f"bench.{tag}.out"
     harness.create_topics(s, [output])
     run.say("  raw confluent-kafka loop …")
-    argv = [sys.executable, "-m", "bench.raw_loop", s.bootstrap_servers, f"bench-{tag}", output,
-            *run.sources.values()]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "bench.raw_loop",
+        s.bootstrap_servers,
+        f"bench-{tag}",
+        output,
+        *run.sources.values(),
+    ]
     reader = probes.output_reader(s, output, harness.PARTITIONS, 1)
     return _baseline_trial(run, r, "raw", tag, argv, reader)
 
@@ -312,10 +351,24 @@ def _faust(run: _Run, b: Baseline, r: int) -> harness.Trial:
     harness.create_topics(s, [output])
     harness.create_topics(s, changelogs(app_id, b.writes), compact=True)
     run.say(f"  {LABELS[b.name]} …")
-    argv = [sys.executable, "-m", "bench.faust_baseline", s.kafka_broker, app_id,
-            str(run.work / tag), output, *run.sources.values(), "--writes", str(b.writes),
-            "--sends", str(b.sends), "--store", BASELINE_STORE if b.writes else "memory://",
-            "--partitions", str(harness.PARTITIONS)]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "bench.faust_baseline",
+        s.kafka_broker,
+        app_id,
+        str(run.work / tag),
+        output,
+        *run.sources.values(),
+        "--writes",
+        str(b.writes),
+        "--sends",
+        str(b.sends),
+        "--store",
+        BASELINE_STORE if b.writes else "memory://",
+        "--partitions",
+        str(harness.PARTITIONS),
+    ]
     reader = probes.output_reader(s, output, harness.PARTITIONS, b.sends)
     return _baseline_trial(run, r, b.name, tag, argv, reader)
 
@@ -325,10 +378,13 @@ def _baseline_trial(
 ) -> harness.Trial:
     """Start a baseline (group ``bench-<tag>``), drain it, count what it wrote, stop it."""
     s = run.base
-    with _counted(run, tag) as count, harness.spawn(name, argv, f"bench-{tag}",
-                                                    run.work / f"{tag}.log") as p:  # fmt: skip
-        m, stall = harness.drain(s, p, list(run.sources.values()), run.events, run.plan.timeout,
-                                 reader=reader)  # fmt: skip
+    with (
+        _counted(run, tag) as count,
+        harness.spawn(name, argv, f"bench-{tag}", run.work / f"{tag}.log") as p,
+    ):
+        m, stall = harness.drain(
+            s, p, list(run.sources.values()), run.events, run.plan.timeout, reader=reader
+        )
         vol = count()
         m.peak_rss_mib = peak_rss_bytes(p.proc.pid) / 2**20
     return harness.Trial(name, r, m, stall, vol)
@@ -348,9 +404,12 @@ def _pipeline(
         else:
             sql_url = stack.enter_context(services.fresh_database(base, run.sql))
         s = base.with_overrides(
-            app_id=f"bench-{tag}", topics=topics, data_dir=run.work / tag, sql_url=sql_url,
+            app_id=f"bench-{tag}",
+            topics=topics,
+            data_dir=run.work / tag,
+            sql_url=sql_url,
             web_port=free_port(),
-        )  # fmt: skip
+        )
         admin.create_topics(s)
         url = f"http://127.0.0.1:{s.web_port}/metrics"
         run.say("  RiskLoop pipeline (python -m streams worker) …")
@@ -360,11 +419,13 @@ def _pipeline(
             harness.spawn("pipeline", argv, s.app_id, run.work / f"{tag}.log", pipeline_env(s))
         )
         inputs = list(run.sources.values())
-        m, stall = harness.drain(s, p, inputs, run.events, run.plan.timeout,
-                                 reader=probes.metrics_reader(url))  # fmt: skip
+        m, stall = harness.drain(
+            s, p, inputs, run.events, run.plan.timeout, reader=probes.metrics_reader(url)
+        )
         t = s.topics
-        catch_up = harness.wait_idle(s, p, [t.task_commands, t.feedback, t.profile_events],
-                                     run.plan.timeout)  # fmt: skip
+        catch_up = harness.wait_idle(
+            s, p, [t.task_commands, t.feedback, t.profile_events], run.plan.timeout
+        )
         first = stall.first_read if stall.first_read is not None else m.startup_seconds
         e2e = time.monotonic() - p.started - first
         run.say(f"    downstream caught up {catch_up:.1f} s after ingest ({e2e:.1f} s in all)")
@@ -390,7 +451,8 @@ def _latency(
     rate = max(statistics.median(capacities) * 0.5, 1.0)
     n = max(1, min(len(tail), int(rate * run.plan.latency_seconds)))
     run.say(f"    latency at {rate:,.0f} ev/s (half the end-to-end capacity) for {n:,} events …")
-    lat = harness.measure_latency(s, tail[:n], run.sources, s.topics.alerts, rate, worker=p,
-                                  settle=run.plan.settle_seconds)  # fmt: skip
+    lat = harness.measure_latency(
+        s, tail[:n], run.sources, s.topics.alerts, rate, worker=p, settle=run.plan.settle_seconds
+    )
     lat.capacity_per_second = rate * 2
     return lat

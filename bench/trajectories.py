@@ -16,12 +16,15 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from geo.trajectory_run import parse_ts
 from schemas.errors import RiskLoopError
 from schemas.records import Crs, TruckFix
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 
 def read_gps_csv(path: str | Path) -> list[dict[str, str]]:

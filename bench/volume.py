@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import (
@@ -32,7 +31,11 @@ from confluent_kafka.admin import (
 )
 
 from bench.stats import BenchError, ratio
-from config.settings import Settings
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from config.settings import Settings
 
 Offsets = dict[tuple[str, int], int]
 """(topic, partition) → high watermark."""
@@ -52,8 +55,9 @@ def high_watermarks(
     """The high watermark of every partition of ``topics``, in one request."""
     if not topics:
         return {}
-    request = {TopicPartition(t, p): OffsetSpec.latest() for t, n in topics.items()
-               for p in range(n)}  # fmt: skip
+    request = {
+        TopicPartition(t, p): OffsetSpec.latest() for t, n in topics.items() for p in range(n)
+    }
     client = client or _admin(settings)  # referenced until the futures resolve (else they never)
     deadline = time.monotonic() + 10.0
     while True:
@@ -125,11 +129,17 @@ def read_bytes(
     ranges = {tp: (lo, end[tp]) for tp, lo in written(start, end).items()}
     if not ranges:
         return {}, 0
-    consumer = Consumer({
-        "bootstrap.servers": settings.bootstrap_servers, "group.id": f"bench-bytes-{uuid.uuid4().hex[:6]}",
-        "enable.auto.commit": False, "enable.partition.eof": True, "log_level": 0,
-        "fetch.max.bytes": 64 * 2**20, "max.partition.fetch.bytes": 16 * 2**20,
-    })  # fmt: skip
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.bootstrap_servers,
+            "group.id": f"bench-bytes-{uuid.uuid4().hex[:6]}",
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+            "log_level": 0,
+            "fetch.max.bytes": 64 * 2**20,
+            "max.partition.fetch.bytes": 16 * 2**20,
+        }
+    )
     consumer.assign([TopicPartition(t, p, lo) for (t, p), (lo, _) in ranges.items()])
     pending = set(ranges)
     size: dict[str, int] = {}
@@ -172,8 +182,9 @@ def hold_compaction(settings: Settings, topics: Sequence[str]) -> None:
     if not topics:
         return
     client = _admin(settings)
-    entry = ConfigEntry("min.compaction.lag.ms", str(24 * 3600 * 1000),
-                        incremental_operation=AlterConfigOpType.SET)  # fmt: skip
+    entry = ConfigEntry(
+        "min.compaction.lag.ms", str(24 * 3600 * 1000), incremental_operation=AlterConfigOpType.SET
+    )
     resources = [ConfigResource(ResourceType.TOPIC, t, incremental_configs=[entry]) for t in topics]
     try:
         for future in client.incremental_alter_configs(resources).values():
@@ -223,8 +234,12 @@ class Volume:
 
     def as_dict(self) -> dict[str, object]:
         """The volume as JSON, with the ratios the report shows."""
-        return {**self.__dict__, "messages_per_event": self.messages_per_event,
-                "bytes_ratio": self.bytes_ratio, "bytes_complete": self.bytes_complete}  # fmt: skip
+        return {
+            **self.__dict__,
+            "messages_per_event": self.messages_per_event,
+            "bytes_ratio": self.bytes_ratio,
+            "bytes_complete": self.bytes_complete,
+        }
 
 
 def short_topic(name: str, tag: str) -> str:

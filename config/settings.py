@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.sources import SOURCE_SPECS
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 """The checkout's root: defaults for data folders are relative to it, not to the caller's cwd."""
@@ -140,9 +142,13 @@ class TopicSettings(_Group):
     def control(self) -> list[str]:
         """The compacted control topics."""
         return [
-            self.rulepacks, self.models, self.geofences, self.silences, self.calendars,
+            self.rulepacks,
+            self.models,
+            self.geofences,
+            self.silences,
+            self.calendars,
             self.status,
-        ]  # fmt: skip
+        ]
 
     def outputs(self) -> list[str]:
         """Topics RiskLoop writes (task topics per department are added by routing)."""
@@ -247,9 +253,20 @@ class DeadlineSettings(_Group):
     dispose_blue: str = Field("7wd", description="blue: feed-back deadline")
 
 
-JWT_ALGORITHMS = frozenset({
-    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
-})  # fmt: skip
+JWT_ALGORITHMS = frozenset(
+    {
+        "RS256",
+        "RS384",
+        "RS512",
+        "PS256",
+        "PS384",
+        "PS512",
+        "ES256",
+        "ES384",
+        "ES512",
+        "EdDSA",
+    }
+)
 """Algorithms the API may allow: a signature checked with a public key (never none, never HS*:
 a public key read as an HMAC secret lets anyone who has it sign)."""
 
@@ -465,13 +482,14 @@ class Settings(BaseSettings):
         "(their rows stay in the local outbox meanwhile)",
     )
     commit_every: int = Field(
-        10_000, gt=0,
+        10_000,
+        gt=0,
         description="commit after this many events, if sooner than commit_interval (each "
         "commit is a checkpoint, which writes every key changed since the last: at 100, a fast "
         "worker checkpointed many times a second; the default commits by time in practice, so "
         "a crash redoes at most commit_interval's events; the models are in the checkpoint, so "
         "nothing is learnt twice)",
-    )  # fmt: skip
+    )
     models_enabled: bool = Field(True, description="run the online models (off: rules only)")
     task_min_level: WarningLevel = Field(
         "yellow", description="lowest warning level that makes a task"
@@ -602,9 +620,11 @@ def subprocess_env(s: Settings, base: dict[str, str]) -> dict[str, str]:
             env[name] = json.dumps(list(value))
         elif isinstance(value, dict):
             env[name] = json.dumps(
-                {k: v.get_secret_value() if isinstance(v, SecretStr) else v
-                 for k, v in value.items()}
-            )  # fmt: skip
+                {
+                    k: v.get_secret_value() if isinstance(v, SecretStr) else v
+                    for k, v in value.items()
+                }
+            )
         elif value is not None:
             env[name] = str(value)
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import signal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from config.settings import Settings
 from console import auth
 from console.backend import Backend, BackendError
 from console.keys import BACKEND, GATE, LIVE, LOOP, RULEBOOK, SETTINGS, TEMPLATES
@@ -25,6 +25,9 @@ from console.rulebook import Rulebook
 from loop.loop_config import load_loop_config
 from schemas.evidence import EVIDENCE_FILES_MAX
 from streams.logs import get_logger
+
+if TYPE_CHECKING:
+    from config.settings import Settings
 
 log = get_logger(__name__)
 
@@ -81,8 +84,10 @@ def upload_limit(settings: Settings) -> int:
 
 def make_app(settings: Settings) -> web.Application:
     """The console: its pages, login, static files, and the backend client to the worker."""
-    app = web.Application(middlewares=[security_headers, errors, auth.middleware],
-                          client_max_size=upload_limit(settings))  # fmt: skip
+    app = web.Application(
+        middlewares=[security_headers, errors, auth.middleware],
+        client_max_size=upload_limit(settings),
+    )
     app[SETTINGS] = settings
     app[TEMPLATES] = environment()
     app[LOOP] = load_loop_config(settings=settings)

@@ -22,11 +22,11 @@ import hmac
 import secrets
 import time
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from aiohttp import web
 
-from config.settings import Settings
 from console.keys import GATE, SETTINGS
 from console.render import html, problem, render
 from loop.identity import Principal, Refusal, decide
@@ -35,6 +35,9 @@ from loop.jurisdiction import require as permitted
 from streams.api.auth import KeySource, policy_of
 from streams.api.bodies import ApiError
 from streams.logs import get_logger
+
+if TYPE_CHECKING:
+    from config.settings import Settings
 
 log = get_logger(__name__)
 
@@ -109,12 +112,18 @@ def require(request: web.Request, permission: Permission) -> Principal:
     return who
 
 
-def _cookie(response: web.StreamResponse, settings: Settings, name: str, value: str,
-            max_age: int | None) -> None:  # fmt: skip
+def _cookie(
+    response: web.StreamResponse, settings: Settings, name: str, value: str, max_age: int | None
+) -> None:
     response.set_cookie(
-        name, value, max_age=max_age, path="/", httponly=True, samesite="Strict",
+        name,
+        value,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite="Strict",
         secure=settings.console.cookie_secure,
-    )  # fmt: skip
+    )
 
 
 async def _submitted_csrf(request: web.Request) -> str | None:
@@ -137,8 +146,12 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
         cookie, await _submitted_csrf(request)
     ):
         log.warning("console request without a valid CSRF token", path=request.path)
-        return problem(request, 403, "请求被拒绝",
-                       "表单缺少有效的 CSRF 令牌（页面可能已过期）：请刷新页面后重试。")  # fmt: skip
+        return problem(
+            request,
+            403,
+            "请求被拒绝",
+            "表单缺少有效的 CSRF 令牌（页面可能已过期）：请刷新页面后重试。",
+        )
     response = await _authenticated(request, handler)
     if cookie is None:
         _cookie(response, request.app[SETTINGS], CSRF_COOKIE, request["csrf"], None)
@@ -174,8 +187,12 @@ async def login_form(request: web.Request) -> web.Response:
     passing) says why the person is back, without the reason in a URL anyone can forge.
     """
     expired = request.query.get("expired") == "1"
-    return render(request, "login.html", next=safe_next(request.query.get("next")),
-                  error="登录已失效（令牌过期或不再受信任），请重新登录。" if expired else None)  # fmt: skip
+    return render(
+        request,
+        "login.html",
+        next=safe_next(request.query.get("next")),
+        error="登录已失效（令牌过期或不再受信任），请重新登录。" if expired else None,
+    )
 
 
 async def login(request: web.Request) -> web.StreamResponse:
@@ -187,8 +204,13 @@ async def login(request: web.Request) -> web.StreamResponse:
     outcome = await request.app[GATE].person(token or None)
     if isinstance(outcome, Refusal):
         log.info("console login refused", reason=outcome.reason)
-        return render(request, "login.html", status=outcome.status, next=target,
-                      error=f"无法登录：{outcome.reason}")  # fmt: skip
+        return render(
+            request,
+            "login.html",
+            status=outcome.status,
+            next=target,
+            error=f"无法登录：{outcome.reason}",
+        )
     expires = token_expiry(token)
     response = see_other(target)
     settings = request.app[SETTINGS]

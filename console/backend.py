@@ -9,8 +9,7 @@ a page shows as it is (never a traceback).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import aiohttp
@@ -18,6 +17,9 @@ from aiohttp import web
 
 from console.keys import BACKEND
 from schemas.errors import Refused
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 MAX_MESSAGE = 300
 

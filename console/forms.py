@@ -4,22 +4,31 @@ JSON fields (never spliced into a path, a query or a template unescaped)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from schemas.records import AlertState, Level
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,100}$")]
 Region = Annotated[str, StringConstraints(pattern=r"^[0-9]{2}([0-9]{2}){0,2}$")]
 Uscc = Annotated[str, StringConstraints(pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$")]
 
 FIELD_NAMES = {
-    "level": "级别", "source": "来源", "region": "区域", "state": "状态", "rule": "规则",
-    "model": "模型", "reason": "原因", "hours": "时长（小时）", "uscc": "统一社会信用代码",
+    "level": "级别",
+    "source": "来源",
+    "region": "区域",
+    "state": "状态",
+    "rule": "规则",
+    "model": "模型",
+    "reason": "原因",
+    "hours": "时长（小时）",
+    "uscc": "统一社会信用代码",
     "scope": "范围",
-}  # fmt: skip
+}
 
 
 class FormError(ValueError):
@@ -40,8 +49,12 @@ class WarningFilter(BaseModel):
 
     def api_params(self) -> dict[str, str]:
         """What ``GET /api/warnings`` filters itself (rule and model are the console's)."""
-        params = {"level": self.level, "source": self.source, "region": self.region,
-                  "state": self.state}  # fmt: skip
+        params = {
+            "level": self.level,
+            "source": self.source,
+            "region": self.region,
+            "state": self.state,
+        }
         return {k: str(getattr(v, "value", v)) for k, v in params.items() if v is not None}
 
 

@@ -6,16 +6,28 @@ from schemas.sources import SOURCE_SPECS
 
 LEVELS = {"red": "红色", "orange": "橙色", "yellow": "黄色", "blue": "蓝色"}
 STATES = {
-    "new": "新发", "updated": "更新", "escalated": "升级", "deescalated": "降级",
-    "suppressed": "已抑制", "silenced": "已静默", "resolved": "已解除", "false_alarm": "误报",
-}  # fmt: skip
+    "new": "新发",
+    "updated": "更新",
+    "escalated": "升级",
+    "deescalated": "降级",
+    "suppressed": "已抑制",
+    "silenced": "已静默",
+    "resolved": "已解除",
+    "false_alarm": "误报",
+}
 SOURCES = {name: spec.label for name, spec in SOURCE_SPECS.items()}
 """Each source's Chinese name (``SourceSpec.label``): the warnings page offers these as filters."""
 TASK_STATES = {
-    "created": "已创建", "dispatched": "待签收", "signed": "已签收", "returned": "已退回",
-    "arbitration": "仲裁中", "in_progress": "处置中", "disposed": "已处置", "closed": "已办结",
+    "created": "已创建",
+    "dispatched": "待签收",
+    "signed": "已签收",
+    "returned": "已退回",
+    "arbitration": "仲裁中",
+    "in_progress": "处置中",
+    "disposed": "已处置",
+    "closed": "已办结",
     "reopened": "已重开",
-}  # fmt: skip
+}
 
 
 def label(table: dict[str, str], value: object) -> str:

@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
-from config.settings import Settings
 from console.background import cancel, consume_forever
-from loop.identity import Principal
 from loop.jurisdiction import Forbidden, check_warning
 from loop.situation import is_live_news
 from schemas.records import Alert
 from streams.logs import get_logger
+
+if TYPE_CHECKING:
+    from config.settings import Settings
+    from loop.identity import Principal
 
 log = get_logger(__name__)
 
@@ -128,9 +130,11 @@ class LiveFeed:
     async def _consume(self) -> None:
         topic = self.settings.topics.alerts
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.bootstrap_servers, group_id=None,
-            enable_auto_commit=False, auto_offset_reset="latest",
-        )  # fmt: skip
+            bootstrap_servers=self.settings.bootstrap_servers,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="latest",
+        )
         await consumer.start()
         try:
             partitions = await topic_partitions(self.settings, topic)

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from streams.logs import get_logger
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 log = get_logger(__name__)
 
@@ -61,6 +64,7 @@ class Rulebook:
                 continue
             for rule in pack.rules:
                 s = rule.spec
-                words[s.id] = RuleWords(s.id, s.title, s.legal_basis, s.description,
-                                        pack.name, pack.version)  # fmt: skip
+                words[s.id] = RuleWords(
+                    s.id, s.title, s.legal_basis, s.description, pack.name, pack.version
+                )
         return words

@@ -88,8 +88,12 @@ def liverpool_route14(rows: Sequence[Row]) -> dict[str, Any]:
         "features": [
             _feature(
                 "route14-outbound",
-                {"kind": "route", "name": "Route 14 outbound", "corridor_m": 50,
-                 "permit_ids": ["AMSY-14"]},
+                {
+                    "kind": "route",
+                    "name": "Route 14 outbound",
+                    "corridor_m": 50,
+                    "permit_ids": ["AMSY-14"],
+                },
                 mapping(route),
             ),
             _feature(
@@ -104,8 +108,11 @@ def liverpool_route14(rows: Sequence[Row]) -> dict[str, Any]:
             ),
             _feature(
                 "school-run",
-                {"kind": "forbidden_zone", "name": "School zone on the route",
-                 "windows": [{"days": WEEKDAYS, "start": "16:00", "end": "17:00"}]},
+                {
+                    "kind": "forbidden_zone",
+                    "name": "School zone on the route",
+                    "windows": [{"days": WEEKDAYS, "start": "16:00", "end": "17:00"}],
+                },
                 _poly(circle(mid.y, mid.x, 120.0)),
             ),
             _feature(
@@ -119,7 +126,7 @@ def liverpool_route14(rows: Sequence[Row]) -> dict[str, Any]:
                 _poly(zone_coords),
             ),
         ],
-    }  # fmt: skip
+    }
 
 
 # ---------------------------------------------------------------- GeoLife Beijing
@@ -190,9 +197,15 @@ def geolife_beijing(rows: Sequence[Row]) -> dict[str, Any]:
         ("dump-2", {"kind": "disposal_site", "name": "Stay cluster 2 (消纳场)"}),
         ("dump-3", {"kind": "disposal_site", "name": "Stay cluster 3 (消纳场)"}),
         ("water-4", {"kind": "forbidden_zone", "name": "Stay cluster 4 (water source)"}),
-        ("curfew-5", {"kind": "forbidden_zone", "name": "Stay cluster 5 (night curfew)",
-                      "windows": [{"start": "22:00", "end": "06:00"}]}),
-    ]  # fmt: skip
+        (
+            "curfew-5",
+            {
+                "kind": "forbidden_zone",
+                "name": "Stay cluster 5 (night curfew)",
+                "windows": [{"start": "22:00", "end": "06:00"}],
+            },
+        ),
+    ]
     features = []
     for (fid, props), (lat, lon, n) in zip(plan, top, strict=False):
         features.append(_feature(fid, {**props, "stays": n}, _poly(_gcj(circle(lat, lon, 150.0)))))

@@ -20,16 +20,18 @@ from __future__ import annotations
 
 import bisect
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from geo.detection import Detection, DetectionKind, detection_id
 from geo.fence import PERMITTED_SITE_KINDS, Fence
-from geo.fence_sets import CompiledFenceSet
 from geo.params import GeoParams
 from geo.plane import distance_m
 from geo.vehicle import Episode, Fix, Membership, Motion, VehicleState, bounded_append
-from schemas.records import TruckFix
 from schemas.validation.crs import to_wgs84
+
+if TYPE_CHECKING:
+    from geo.fence_sets import CompiledFenceSet
+    from schemas.records import TruckFix
 
 DEFAULT_PARAMS = GeoParams()
 
@@ -193,11 +195,17 @@ def _update_fences(
                 m.dwell_reported = True
                 out.append(
                     _detection(
-                        s, "fence_dwell", m.entered_at, f.t, f, fence=fence,
-                        duration_s=_secs(m.entered_at, f.t), distance_m=depth,
+                        s,
+                        "fence_dwell",
+                        m.entered_at,
+                        f.t,
+                        f,
+                        fence=fence,
+                        duration_s=_secs(m.entered_at, f.t),
+                        distance_m=depth,
                         evidence=m.evidence,
                     )
-                )  # fmt: skip
+                )
             continue
         if m.outside_since is None:
             m.outside_since = f.t
@@ -206,10 +214,17 @@ def _update_fences(
             del s.fences[fid]
             out.append(
                 _detection(
-                    s, "fence_exit", m.entered_at, left, f, fence=fence,
-                    duration_s=_secs(m.entered_at, left), distance_m=-depth, evidence=m.evidence,
+                    s,
+                    "fence_exit",
+                    m.entered_at,
+                    left,
+                    f,
+                    fence=fence,
+                    duration_s=_secs(m.entered_at, left),
+                    distance_m=-depth,
+                    evidence=m.evidence,
                 )
-            )  # fmt: skip
+            )
 
 
 def _update_banned(
@@ -245,10 +260,17 @@ def _update_banned(
         kind: DetectionKind = "banned_hours" if fence.windows else "banned_zone"
         out.append(
             _detection(
-                s, kind, ep.start, ep.start, f, fence=fence, duration_s=_secs(ep.start, f.t),
-                max_speed_kmh=speed, evidence=ep.evidence,
+                s,
+                kind,
+                ep.start,
+                ep.start,
+                f,
+                fence=fence,
+                duration_s=_secs(ep.start, f.t),
+                max_speed_kmh=speed,
+                evidence=ep.evidence,
             )
-        )  # fmt: skip
+        )
     for fid in [k for k in s.banned if k not in active]:
         del s.banned[fid]
 
@@ -286,11 +308,18 @@ def _update_overspeed(
             ep.reported = True
             out.append(
                 _detection(
-                    s, "overspeed", ep.start, ep.start, f, duration_s=_secs(ep.start, f.t),
-                    max_speed_kmh=ep.max_speed, limit_kmh=ep.limit, evidence=ep.evidence,
+                    s,
+                    "overspeed",
+                    ep.start,
+                    ep.start,
+                    f,
+                    duration_s=_secs(ep.start, f.t),
+                    max_speed_kmh=ep.max_speed,
+                    limit_kmh=ep.limit,
+                    evidence=ep.evidence,
                     fence=_speed_zone_of(s, fences, ep.limit, f),
                 )
-            )  # fmt: skip
+            )
         return
     if ep is None:
         return
@@ -334,9 +363,12 @@ def _update_motion(
         was_loaded = f.loaded is True or (prev is not None and prev.loaded is True)
         s.motion = mo = type(mo)(
             state="moving" if mo.state != "unknown" else "unknown",
-            slow_since=f.t, anchor_lat=f.lat, anchor_lon=f.lon, loaded=was_loaded,
+            slow_since=f.t,
+            anchor_lat=f.lat,
+            anchor_lon=f.lon,
+            loaded=was_loaded,
             evidence=[f.id],
-        )  # fmt: skip
+        )
     else:
         s.motion = type(mo)(state="moving")
         return
@@ -353,10 +385,17 @@ def _update_motion(
     mo.dumping_reported = True
     out.append(
         _detection(
-            s, "suspected_dumping", mo.slow_since, mo.slow_since, f, duration_s=stopped_for,
-            evidence=mo.evidence, lat=mo.anchor_lat, lon=mo.anchor_lon,
+            s,
+            "suspected_dumping",
+            mo.slow_since,
+            mo.slow_since,
+            f,
+            duration_s=stopped_for,
+            evidence=mo.evidence,
+            lat=mo.anchor_lat,
+            lon=mo.anchor_lon,
         )
-    )  # fmt: skip
+    )
 
 
 def _at_permitted_site(lat: float, lon: float, fences: CompiledFenceSet, p: GeoParams) -> bool:
@@ -394,11 +433,17 @@ def _update_route(
         route = fences.get(ep.fence_id) or nearest
         out.append(
             _detection(
-                s, "route_deviation", ep.start, ep.start, f, fence=route,
-                duration_s=_secs(ep.start, f.t), distance_m=ep.max_distance,
+                s,
+                "route_deviation",
+                ep.start,
+                ep.start,
+                f,
+                fence=route,
+                duration_s=_secs(ep.start, f.t),
+                distance_m=ep.max_distance,
                 evidence=ep.evidence,
             )
-        )  # fmt: skip
+        )
 
 
 def _close_removed(
@@ -418,12 +463,19 @@ def _close_removed(
         out.append(
             Detection(
                 event_id=detection_id(s.plate, "fence_exit", fid, m.entered_at),
-                event_time=now, plate=s.plate, kind="fence_exit", fence_id=fid,
-                fence_kind=kind, duration_s=_secs(m.entered_at, now), lat=lat, lon=lon,
+                event_time=now,
+                plate=s.plate,
+                kind="fence_exit",
+                fence_id=fid,
+                fence_kind=kind,
+                duration_s=_secs(m.entered_at, now),
+                lat=lat,
+                lon=lon,
                 company_uscc=last.uscc if last else None,
-                region_code=last.region if last else None, evidence=list(m.evidence),
+                region_code=last.region if last else None,
+                evidence=list(m.evidence),
             )
-        )  # fmt: skip
+        )
     for pending in [k for k in s.pending_enter if k not in fences]:
         del s.pending_enter[pending]
     for fid in [k for k in s.banned if k not in fences]:

@@ -14,17 +14,21 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import shapely
-from shapely.geometry.base import BaseGeometry
 
 from geo.plane import LocalPlane
-from geo.timewindows import TimeWindow
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import datetime
+
+    from shapely.geometry.base import BaseGeometry
+
+    from geo.timewindows import TimeWindow
 
 FenceKind = Literal["disposal_site", "construction_site", "forbidden_zone", "route", "speed_zone"]
 KINDS: frozenset[str] = frozenset(

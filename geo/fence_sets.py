@@ -45,19 +45,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
 import shapely.errors
 from shapely.geometry import shape
-from shapely.geometry.base import BaseGeometry
 
 from geo.fence import DEFAULT_CORRIDOR_M, KINDS, Fence
 from geo.index import FenceIndex
 from geo.timewindows import DEFAULT_TZ, TimeWindow, WindowError
 from schemas.errors import ConfigError
 from schemas.validation.crs import gcj02_to_wgs84, in_china
+
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
 
 CRSES = ("WGS84", "GCJ02")
 _AREA_TYPES = ("Polygon", "MultiPolygon")

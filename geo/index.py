@@ -17,7 +17,7 @@ really contain it: microseconds per fix (see :func:`bench.geo_lookup.bench_looku
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
@@ -25,6 +25,9 @@ from shapely import STRtree
 
 from geo.fence import AREA_KINDS, Fence
 from geo.plane import degrees_margin
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 SCANNED = 64
 """Fence sets of at most this many areas answer :meth:`FenceIndex.near` by scanning their

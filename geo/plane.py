@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
-from shapely.geometry.base import BaseGeometry
+
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
 
 _A = 6378137.0  # WGS-84 semi-major axis
 _E2 = 6.69437999014e-3  # WGS-84 first eccentricity squared

@@ -7,15 +7,19 @@ worker runs. No I/O here: reading a GPS file is the tools' (``bench/trajectories
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from geo.detection import Detection
 from geo.detector import DEFAULT_PARAMS, flush, step
-from geo.fence_sets import CompiledFenceSet
-from geo.params import GeoParams
-from geo.vehicle import VehicleState
-from schemas.records import TruckFix
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from geo.detection import Detection
+    from geo.fence_sets import CompiledFenceSet
+    from geo.params import GeoParams
+    from geo.vehicle import VehicleState
+    from schemas.records import TruckFix
 
 
 def parse_ts(text: str) -> datetime:

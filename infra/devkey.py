@@ -13,8 +13,7 @@ import base64
 import hashlib
 import json
 import os
-from datetime import datetime, timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -22,6 +21,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
 from loop.identity import Principal, claims_for
+
+if TYPE_CHECKING:
+    from datetime import datetime, timedelta
+    from pathlib import Path
 
 ALGORITHM = "ES256"
 

@@ -13,8 +13,8 @@ import shutil
 import subprocess
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from config.settings import DevStackSettings
 from infra.errors import InfraError
 from infra.process import (
     ProcessSpec,
@@ -28,6 +28,9 @@ from infra.process import (
     stop_pid_file,
     wait_until,
 )
+
+if TYPE_CHECKING:
+    from config.settings import DevStackSettings
 
 POM = Path(__file__).resolve().parent / "kafka" / "pom.xml"
 MARKER_CLASS = "kafka.Kafka"
@@ -77,7 +80,8 @@ def require_tools() -> tuple[str, str]:
             f"{' and '.join(missing)} not found: the local Kafka broker needs Java 17 and Maven; "
             "install them with `apt-get install -y openjdk-17-jre-headless maven`"
         )
-    assert java and mvn
+    assert java
+    assert mvn
     return java, mvn
 
 
@@ -90,10 +94,16 @@ def fetch_jars(dev: DevStackSettings) -> Path:
     _, mvn = require_tools()
     target.mkdir(parents=True, exist_ok=True)
     cmd = [
-        mvn, "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
-        "-DincludeScope=runtime", f"-DoutputDirectory={target}",
+        mvn,
+        "-q",
+        "-B",
+        "-f",
+        str(POM),
+        "dependency:copy-dependencies",
+        "-DincludeScope=runtime",
+        f"-DoutputDirectory={target}",
         f"-Dkafka.version={dev.kafka_version}",
-    ]  # fmt: skip
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0 or not any(target.glob("kafka_2.13-*.jar")):
         tail = (proc.stdout + proc.stderr).strip().splitlines()[-3:]
@@ -157,10 +167,17 @@ def _cluster_id(root: Path) -> str:
 
 def _format(java: str, jars: Path, root: Path) -> None:
     cmd = [
-        java, "-cp", f"{jars}/*", f"-Dlog4j.configuration=file:{root / 'log4j.properties'}",
-        "kafka.tools.StorageTool", "format", f"--cluster-id={_cluster_id(root)}",
-        "-c", str(root / "server.properties"), "--ignore-formatted",
-    ]  # fmt: skip
+        java,
+        "-cp",
+        f"{jars}/*",
+        f"-Dlog4j.configuration=file:{root / 'log4j.properties'}",
+        "kafka.tools.StorageTool",
+        "format",
+        f"--cluster-id={_cluster_id(root)}",
+        "-c",
+        str(root / "server.properties"),
+        "--ignore-formatted",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise InfraError(f"formatting Kafka storage failed: {proc.stderr.strip()[-300:]}")
@@ -203,11 +220,18 @@ def start(dev: DevStackSettings) -> str:
     root = _home(dev)
     _format(java, jars, root)
     argv = [
-        java, f"-Xms{dev.kafka_heap}", f"-Xmx{dev.kafka_heap}", "-XX:+UseG1GC",
-        "-Djava.awt.headless=true", f"-Dkafka.logs.dir={root / 'logs'}",
+        java,
+        f"-Xms{dev.kafka_heap}",
+        f"-Xmx{dev.kafka_heap}",
+        "-XX:+UseG1GC",
+        "-Djava.awt.headless=true",
+        f"-Dkafka.logs.dir={root / 'logs'}",
         f"-Dlog4j.configuration=file:{root / 'log4j.properties'}",
-        "-cp", f"{jars}/*", MARKER_CLASS, str(props),
-    ]  # fmt: skip
+        "-cp",
+        f"{jars}/*",
+        MARKER_CLASS,
+        str(props),
+    ]
     pid = spawn(ProcessSpec("kafka", argv, pid_file(dev), _log_file(dev), marker(dev)))
     _wait_ready(dev, pid)
     return f"kafka started on {bootstrap} (pid {pid})"

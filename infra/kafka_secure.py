@@ -22,9 +22,8 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from confluent_kafka.admin import (
     AclBinding,
@@ -35,7 +34,6 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
-from config.settings import DevStackSettings, TopicSettings
 from infra import kafka
 from infra.errors import InfraError
 from infra.process import (
@@ -48,6 +46,12 @@ from infra.process import (
     stop_pid_file,
     wait_until,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+    from config.settings import DevStackSettings, TopicSettings
 
 MECHANISM = "SCRAM-SHA-512"
 PRINCIPALS = ("admin", "riskloop", "intake")
@@ -144,11 +148,19 @@ def start(dev: DevStackSettings, sk: SecureKafka) -> int:
     (sk.root / "log4j.properties").write_text(kafka.LOG4J, encoding="utf-8")
     _format(java, jars, sk)
     argv = [
-        java, f"-Xms{sk.heap}", f"-Xmx{sk.heap}", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-        "-Djava.awt.headless=true", f"-Dkafka.logs.dir={sk.root / 'logs'}",
+        java,
+        f"-Xms{sk.heap}",
+        f"-Xmx{sk.heap}",
+        "-XX:+UseSerialGC",
+        "-XX:TieredStopAtLevel=1",
+        "-Djava.awt.headless=true",
+        f"-Dkafka.logs.dir={sk.root / 'logs'}",
         f"-Dlog4j.configuration=file:{sk.root / 'log4j.properties'}",
-        "-cp", f"{jars}/*", kafka.MARKER_CLASS, str(props),
-    ]  # fmt: skip
+        "-cp",
+        f"{jars}/*",
+        kafka.MARKER_CLASS,
+        str(props),
+    ]
     pid = spawn(ProcessSpec("kafka-secure", argv, sk.pid_file, sk.log_file, sk.marker))
     wait_until(
         lambda: _answers(sk),
@@ -172,10 +184,18 @@ def _format(java: str, jars: Path, sk: SecureKafka) -> None:
         for arg in ("--add-scram", f"{MECHANISM}=[name={name},password={sk.passwords[name]}]")
     ]
     cmd = [
-        java, "-cp", f"{jars}/*", f"-Dlog4j.configuration=file:{sk.root / 'log4j.properties'}",
-        "kafka.tools.StorageTool", "format", f"--cluster-id={kafka._cluster_id(sk.root)}",
-        "-c", str(sk.root / "server.properties"), "--ignore-formatted", *scram,
-    ]  # fmt: skip
+        java,
+        "-cp",
+        f"{jars}/*",
+        f"-Dlog4j.configuration=file:{sk.root / 'log4j.properties'}",
+        "kafka.tools.StorageTool",
+        "format",
+        f"--cluster-id={kafka._cluster_id(sk.root)}",
+        "-c",
+        str(sk.root / "server.properties"),
+        "--ignore-formatted",
+        *scram,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise InfraError(f"formatting the secured Kafka storage failed: {proc.stderr[-300:]}")
@@ -200,8 +220,9 @@ def acl_bindings(topics: TopicSettings, app_id: str) -> list[AclBinding]:
     allow = AclPermissionType.ALLOW
     literal, prefixed = ResourcePatternType.LITERAL, ResourcePatternType.PREFIXED
 
-    def acl(who: str, kind: ResourceType, name: str, pattern: ResourcePatternType,
-            op: AclOperation) -> AclBinding:  # fmt: skip
+    def acl(
+        who: str, kind: ResourceType, name: str, pattern: ResourcePatternType, op: AclOperation
+    ) -> AclBinding:
         return AclBinding(kind, name, pattern, f"User:{who}", "*", op, allow)
 
     riskloop = [
@@ -214,15 +235,15 @@ def acl_bindings(topics: TopicSettings, app_id: str) -> list[AclBinding]:
         acl("riskloop", ResourceType.GROUP, app_id, prefixed, AclOperation.ALL),
         acl("riskloop", ResourceType.BROKER, "kafka-cluster", literal, AclOperation.DESCRIBE),
         acl("riskloop", ResourceType.BROKER, "kafka-cluster", literal, AclOperation.CREATE),
-        acl("riskloop", ResourceType.BROKER, "kafka-cluster", literal,
-            AclOperation.IDEMPOTENT_WRITE),
-    ]  # fmt: skip
+        acl(
+            "riskloop", ResourceType.BROKER, "kafka-cluster", literal, AclOperation.IDEMPOTENT_WRITE
+        ),
+    ]
     intake = [
         *(acl("intake", ResourceType.TOPIC, t, literal, AclOperation.WRITE) for t in sources),
         *(acl("intake", ResourceType.TOPIC, t, literal, AclOperation.DESCRIBE) for t in sources),
-        acl("intake", ResourceType.BROKER, "kafka-cluster", literal,
-            AclOperation.IDEMPOTENT_WRITE),
-    ]  # fmt: skip
+        acl("intake", ResourceType.BROKER, "kafka-cluster", literal, AclOperation.IDEMPOTENT_WRITE),
+    ]
     return list(dict.fromkeys(riskloop + intake))  # app_id "riskloop" repeats a group prefix
 
 

@@ -20,9 +20,8 @@ import pwd
 import subprocess
 from glob import glob
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from config.settings import DevStackSettings
 from infra.errors import InfraError
 from infra.packages import ensure_binary
 from infra.process import (
@@ -35,6 +34,9 @@ from infra.process import (
     wait_until,
 )
 from infra.secrets import ensure_secret
+
+if TYPE_CHECKING:
+    from config.settings import DevStackSettings
 
 _SERVICE_USER = "postgres"
 
@@ -136,10 +138,17 @@ def _initdb(dev: DevStackSettings, bindir: Path, user: str | None) -> None:
     data.chmod(0o700)
     _chown(data, user)
     cmd = [
-        str(bindir / "initdb"), "-D", str(data), "-U", dev.postgres_user, "--auth-local=trust",
+        str(bindir / "initdb"),
+        "-D",
+        str(data),
+        "-U",
+        dev.postgres_user,
+        "--auth-local=trust",
         "--auth-host=scram-sha-256",
-        "-E", "UTF8", "--locale=C.UTF-8",
-    ]  # fmt: skip
+        "-E",
+        "UTF8",
+        "--locale=C.UTF-8",
+    ]
     preexec = None
     if user:
         from infra.process import _demote
@@ -168,9 +177,14 @@ def connect(dev: DevStackSettings, dbname: str = "postgres", *, socket: bool = F
 
     host = str(data_dir(dev)) if socket else "127.0.0.1"
     return psycopg.connect(
-        host=host, port=dev.postgres_port, user=dev.postgres_user, dbname=dbname,
-        password=None if socket else password(dev), connect_timeout=2, autocommit=True,
-    )  # fmt: skip
+        host=host,
+        port=dev.postgres_port,
+        user=dev.postgres_user,
+        dbname=dbname,
+        password=None if socket else password(dev),
+        connect_timeout=2,
+        autocommit=True,
+    )
 
 
 def url(dev: DevStackSettings, dbname: str | None = None) -> Any:
@@ -227,10 +241,22 @@ def _ensure_database(dev: DevStackSettings) -> None:
 def command(dev: DevStackSettings, bindir: Path) -> list[str]:
     """``postgres`` listening on 127.0.0.1 only, its socket in the (0700) data folder."""
     return [
-        str(bindir / "postgres"), "-D", str(data_dir(dev)), "-h", "127.0.0.1",
-        "-p", str(dev.postgres_port), "-k", str(data_dir(dev)),
-        "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-    ]  # fmt: skip
+        str(bindir / "postgres"),
+        "-D",
+        str(data_dir(dev)),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(dev.postgres_port),
+        "-k",
+        str(data_dir(dev)),
+        "-c",
+        "fsync=off",
+        "-c",
+        "synchronous_commit=off",
+        "-c",
+        "full_page_writes=off",
+    ]
 
 
 def running(dev: DevStackSettings) -> int | None:

@@ -16,9 +16,7 @@ import signal
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -36,6 +34,10 @@ from infra.process import (
     stop_pid_file,
     wait_until,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
 
 JOB = "riskloop"
 """The scrape job of the workers: the alert rules select ``up{job="riskloop"}``."""
@@ -144,10 +146,13 @@ def start(
 def command(dev: DevStackSettings, binary: str) -> list[str]:
     """``prometheus`` serving on 127.0.0.1 only, its data under the state folder."""
     return [
-        binary, marker(dev), f"--storage.tsdb.path={_home(dev) / 'data'}",
+        binary,
+        marker(dev),
+        f"--storage.tsdb.path={_home(dev) / 'data'}",
         f"--web.listen-address=127.0.0.1:{dev.prometheus_port}",
-        "--storage.tsdb.retention.time=2d", "--log.level=warn",
-    ]  # fmt: skip
+        "--storage.tsdb.retention.time=2d",
+        "--log.level=warn",
+    ]
 
 
 def _wait_ready(dev: DevStackSettings, pid: int) -> None:

@@ -8,9 +8,8 @@ in ``<state_dir>/secrets/redis.password`` (:mod:`infra.secrets`). The password g
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from config.settings import DevStackSettings
 from infra.packages import ensure_binary
 from infra.process import (
     ProcessSpec,
@@ -24,6 +23,11 @@ from infra.process import (
     wait_until,
 )
 from infra.secrets import ensure_secret
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from config.settings import DevStackSettings
 
 
 def _home(dev: DevStackSettings) -> Path:
@@ -85,10 +89,23 @@ def write_config(dev: DevStackSettings) -> Path:
 def command(dev: DevStackSettings, binary: str, conf: Path) -> list[str]:
     """``redis-server`` on loopback only, its password in ``conf`` (see :func:`write_config`)."""
     return [
-        binary, str(conf), "--bind", "127.0.0.1", "--port", str(dev.redis_port),
-        "--dir", str(_home(dev)), "--daemonize", "no", "--appendonly", "yes", "--save", "60 1",
-        "--protected-mode", "yes",
-    ]  # fmt: skip
+        binary,
+        str(conf),
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        str(dev.redis_port),
+        "--dir",
+        str(_home(dev)),
+        "--daemonize",
+        "no",
+        "--appendonly",
+        "yes",
+        "--save",
+        "60 1",
+        "--protected-mode",
+        "yes",
+    ]
 
 
 def running(dev: DevStackSettings) -> int | None:

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterable
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from config.settings import DevService, DevStackSettings
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from pathlib import Path
+
+    from config.settings import DevService, DevStackSettings
 
 COMPOSE_SECRETS = (
     "RISKLOOP_PG_PASSWORD",

@@ -7,11 +7,15 @@ order and stopped in reverse.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from config.settings import DevStackSettings
 from infra import kafka, postgres, redis
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from config.settings import DevStackSettings
 
 
 @dataclass(frozen=True)

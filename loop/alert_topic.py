@@ -19,10 +19,14 @@ so an event redone after a crash publishes the same records.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from loop.warnings import EntityWarnings
 from schemas.records import Alert, AlertState
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from loop.warnings import EntityWarnings
 
 _CHANGES = {AlertState.new, AlertState.updated, AlertState.escalated, AlertState.deescalated}
 

@@ -26,11 +26,9 @@ audit row (``loop.task_opening.recompute_deadlines``).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from functools import lru_cache
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import chinese_calendar
 import yaml
@@ -40,6 +38,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from config.settings import PROJECT_ROOT
 from schemas.errors import ConfigError
 from schemas.records import DeadlineBasis
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from pathlib import Path
 
 SHIPPED_DIR = PROJECT_ROOT / "config" / "calendar"
 MAX_BYTES = 64 * 1024  # a year's notice is a page; anything larger is not one

@@ -13,16 +13,20 @@ the lead's title stay: the department holding the task goes on with it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from loop import deadlines, ids
 from loop.calendar import weakest
-from loop.loop_config import LoopConfig
 from loop.state_machine import SYSTEM
 from loop.supervision import SIGN_PHASE
 from loop.task_opening import OPEN, TaskCase
-from schemas.hits import TaskTemplate
 from schemas.records import Alert, TaskEvent
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from loop.loop_config import LoopConfig
+    from schemas.hits import TaskTemplate
 
 
 def raise_level(
@@ -40,9 +44,13 @@ def raise_level(
     sign_spec = template.sign_deadline if template else None
     dispose_spec = template.dispose_deadline if template else None
     sign_at, dispose_at, basis = deadlines.task_deadlines(
-        alert.level, config.deadlines, now, sign=sign_spec, dispose=dispose_spec,
+        alert.level,
+        config.deadlines,
+        now,
+        sign=sign_spec,
+        dispose=dispose_spec,
         calendar=config.calendar,
-    )  # fmt: skip
+    )
     default_sign, default_dispose = deadlines.level_specs(alert.level, config.deadlines)
     new = case.model_copy(deep=True)
     update: dict[str, object] = {"level": alert.level}
@@ -65,9 +73,15 @@ def raise_level(
     )
     event = TaskEvent(
         event_id=ids.event_id(task.task_id, "raise", alert.alert_id),
-        task_id=task.task_id, at=now, actor=SYSTEM, from_state=task.state, to_state=task.state,
-        reason=why, department=task.department, correlation_id=task.correlation_id,
-    )  # fmt: skip
+        task_id=task.task_id,
+        at=now,
+        actor=SYSTEM,
+        from_state=task.state,
+        to_state=task.state,
+        reason=why,
+        department=task.department,
+        correlation_id=task.correlation_id,
+    )
     return new, [event]
 
 

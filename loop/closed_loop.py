@@ -28,20 +28,24 @@ task stays closed; its audit trail is never rewritten, and the new task gets fre
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from loop.errors import InvalidTransition
-from loop.loop_config import LoopConfig
 from loop.profile import EntityProfile, disposition_kind, record
-from loop.silences import Silence
 from loop.task_opening import Recurrence, TaskCase
 from loop.warnings import EntityWarnings, WarningState, resolve
 from schemas.internal import TaskFeedback
 from schemas.labels import label_of
 from schemas.records import Alert, DispositionResult, TaskState
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import datetime
+
+    from loop.loop_config import LoopConfig
+    from loop.silences import Silence
 
 _DONE = {TaskState.disposed, TaskState.closed}
 
@@ -97,13 +101,20 @@ def feedback_record(case: TaskCase) -> TaskFeedback:
             task_id=case.task_id,
         )
     return TaskFeedback(
-        task_id=task.task_id, alert_id=task.alert_id, fingerprint=task.fingerprint,
-        entity=task.entity, department=task.department, result=case.result,
-        disposed_at=case.disposed_at or case.closed_at or task.created_at, uscc=task.uscc,
-        region_code=task.region_code, disposed_by=case.disposed_by,
-        correlation_id=task.correlation_id, category=case.category,
+        task_id=task.task_id,
+        alert_id=task.alert_id,
+        fingerprint=task.fingerprint,
+        entity=task.entity,
+        department=task.department,
+        result=case.result,
+        disposed_at=case.disposed_at or case.closed_at or task.created_at,
+        uscc=task.uscc,
+        region_code=task.region_code,
+        disposed_by=case.disposed_by,
+        correlation_id=task.correlation_id,
+        category=case.category,
         correction_id=case.category_by,
-    )  # fmt: skip
+    )
 
 
 def _fed(case: TaskCase | TaskFeedback) -> TaskFeedback:
@@ -204,8 +215,14 @@ def close_loop(
     fb = feedback_for(case, warning)
     if case.task_id in warning.fed_back:
         quiet = fb.model_copy(update={"labels": [], "rules": []})
-        return ClosedLoop(feedback=quiet, warnings=warnings, alerts=[],
-                          counters=dict(counters or {}), profile=profile, repeated=True)  # fmt: skip
+        return ClosedLoop(
+            feedback=quiet,
+            warnings=warnings,
+            alerts=[],
+            counters=dict(counters or {}),
+            profile=profile,
+            repeated=True,
+        )
     warnings, alerts = resolve(
         warnings,
         case.alert_id,

@@ -25,13 +25,17 @@ teaches it all the same: a department confirming the hotline's category is a lab
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, ConfigDict
 
-from loop.loop_config import LoopConfig
-from loop.subject import ScoredComplaint
-from loop.warnings import EntityWarnings
-from schemas.internal import TaskFeedback
 from schemas.records import Complaint, EvidenceRecord
+
+if TYPE_CHECKING:
+    from loop.loop_config import LoopConfig
+    from loop.subject import ScoredComplaint
+    from loop.warnings import EntityWarnings
+    from schemas.internal import TaskFeedback
 
 
 class Correction(BaseModel):
@@ -74,9 +78,12 @@ def correct(
     if seen is None:
         return out, None, "not_scored"
     example = Correction(
-        model=seen.model, example=seen.corrected(fed.category), was=seen.category,
-        task_id=fed.task_id, correction_id=correction_id,
-    )  # fmt: skip
+        model=seen.model,
+        example=seen.corrected(fed.category),
+        was=seen.category,
+        task_id=fed.task_id,
+        correction_id=correction_id,
+    )
     return out, example, "corrected"
 
 

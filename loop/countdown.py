@@ -23,9 +23,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from loop.calendar import WorkingCalendar
 from loop.deadlines import CST
+
+if TYPE_CHECKING:
+    from loop.calendar import WorkingCalendar
 
 _MAX_DAYS = 3660  # ten years: a stored deadline further off is shown, not counted
 

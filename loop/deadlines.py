@@ -36,12 +36,15 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import TYPE_CHECKING
 
-from config.settings import DeadlineSettings
 from loop.calendar import Basis, WorkingCalendar, shipped_calendar, weakest
 from loop.errors import CalendarUnavailable
 from schemas.errors import ConfigError
 from schemas.records import Level
+
+if TYPE_CHECKING:
+    from config.settings import DeadlineSettings
 
 CST = timezone(timedelta(hours=8), "CST")
 """China Standard Time: the calendar working days are counted in."""

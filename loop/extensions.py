@@ -19,12 +19,15 @@ decided.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from loop.calendar import WorkingCalendar, weakest
 from loop.deadlines import CST, END_OF_DAY
 from loop.errors import BadExtension, InvalidTransition, MissingReason
-from loop.task_opening import TaskCase
-from schemas.records import Disposition
+
+if TYPE_CHECKING:
+    from loop.task_opening import TaskCase
+    from schemas.records import Disposition
 
 STATES_NOTE = "a department asks once it has signed for the task (signed, in progress)"
 
@@ -47,8 +50,9 @@ def request(case: TaskCase, d: Disposition, calendar: WorkingCalendar) -> dateti
     if not (d.reason or "").strip():
         raise MissingReason("an extension request (延期申请) needs a reason", task_id=task.task_id)
     if d.extend_to is None:
-        raise BadExtension("an extension request needs extend_to: the new deadline's date",
-                           task_id=task.task_id)  # fmt: skip
+        raise BadExtension(
+            "an extension request needs extend_to: the new deadline's date", task_id=task.task_id
+        )
     wanted = end_of_day(d.extend_to)
     day = wanted.astimezone(CST).date()
     if wanted <= d.event_time:
@@ -61,8 +65,9 @@ def request(case: TaskCase, d: Disposition, calendar: WorkingCalendar) -> dateti
         )
     if not calendar.is_workday(day):
         off = calendar.day_off(day) or "周末"
-        raise BadExtension(f"{day.isoformat()} is a day off ({off}); ask for a working day",
-                           task_id=task.task_id)  # fmt: skip
+        raise BadExtension(
+            f"{day.isoformat()} is a day off ({off}); ask for a working day", task_id=task.task_id
+        )
     return wanted
 
 
@@ -72,10 +77,15 @@ def grant(case: TaskCase, calendar: WorkingCalendar) -> str:
     task = case.task
     wanted = _pending(case)
     basis = weakest([task.deadline_basis, calendar.basis(wanted.astimezone(CST).year)])
-    case.task = task.model_copy(update={
-        "dispose_deadline": wanted, "deadline_basis": basis, "extension_to": None,
-        "extension_reason": None, "extensions": task.extensions + 1,
-    })  # fmt: skip
+    case.task = task.model_copy(
+        update={
+            "dispose_deadline": wanted,
+            "deadline_basis": basis,
+            "extension_to": None,
+            "extension_reason": None,
+            "extensions": task.extensions + 1,
+        }
+    )
     case.fired = [f for f in case.fired if not f.startswith("dispose:")]
     return f"extension granted: dispose deadline {_day(task.dispose_deadline)} → {_day(wanted)}"
 
@@ -97,8 +107,9 @@ def withdraw(case: TaskCase) -> None:
 
 def _pending(case: TaskCase) -> datetime:
     if case.task.extension_to is None:
-        raise InvalidTransition("no extension request is waiting on this task",
-                                task_id=case.task_id)  # fmt: skip
+        raise InvalidTransition(
+            "no extension request is waiting on this task", task_id=case.task_id
+        )
     return case.task.extension_to
 
 

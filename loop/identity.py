@@ -16,16 +16,18 @@ token not yet valid, the wrong issuer or audience, and claims that do not name a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import jwt
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from config.settings import JWT_ALGORITHMS
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 PERSON_MAX = 60
 """``sub`` and ``name`` each; ``name <sub>`` then fits the audit trail's 128-character actor."""
@@ -150,10 +152,14 @@ def verify(token: str, keys: jwt.PyJWKSet, policy: Policy) -> dict[str, Any] | R
         return key
     try:
         claims: dict[str, Any] = jwt.decode(
-            token, key=key.key, algorithms=[alg], audience=policy.audience,
-            issuer=policy.issuer, leeway=policy.leeway,
+            token,
+            key=key.key,
+            algorithms=[alg],
+            audience=policy.audience,
+            issuer=policy.issuer,
+            leeway=policy.leeway,
             options={"require": ["exp", "iss", "aud", "sub"]},
-        )  # fmt: skip
+        )
     except jwt.ExpiredSignatureError:
         return Refusal(401, "the token has expired")
     except jwt.InvalidAudienceError:
@@ -213,8 +219,14 @@ def claims_for(
         raise ValueError("a token's lifetime must be positive")
     issued = int(now.timestamp())
     return {
-        "iss": issuer, "aud": audience, "sub": who.sub, "name": who.name,
-        "roles": sorted(r.value for r in who.roles), "department": who.department,
-        "regions": list(who.regions), "iat": issued, "nbf": issued,
+        "iss": issuer,
+        "aud": audience,
+        "sub": who.sub,
+        "name": who.name,
+        "roles": sorted(r.value for r in who.roles),
+        "department": who.department,
+        "regions": list(who.regions),
+        "iat": issued,
+        "nbf": issued,
         "exp": issued + int(ttl.total_seconds()),
-    }  # fmt: skip
+    }

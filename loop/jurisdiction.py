@@ -36,10 +36,14 @@ class Permission(StrEnum):
     operate = "operate"  # silences and operations (operators)
 
 
-CENTRE_ACTIONS = frozenset({
-    DispositionAction.close, DispositionAction.reopen,
-    DispositionAction.grant_extension, DispositionAction.refuse_extension,
-})  # fmt: skip
+CENTRE_ACTIONS = frozenset(
+    {
+        DispositionAction.close,
+        DispositionAction.reopen,
+        DispositionAction.grant_extension,
+        DispositionAction.refuse_extension,
+    }
+)
 """The disposition actions only the risk centre sends (``loop.state_machine`` agrees): closing,
 reopening, and deciding a department's extension request (延期)."""
 

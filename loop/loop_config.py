@@ -13,8 +13,7 @@ optionally read from ``config/loop.yaml``. Durations are written like deadlines 
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
@@ -25,6 +24,9 @@ from loop.calendar import WorkingCalendar
 from loop.deadlines import default_calendar
 from schemas.errors import ConfigError, checked
 from schemas.records import Level
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 DEFAULT_PATH = PROJECT_ROOT / "config" / "loop.yaml"
 

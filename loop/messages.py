@@ -10,8 +10,10 @@ record and the sink that keeps a copy.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 DEPARTMENT = "department:"
 """Role prefix of a department's own task topic (``tasks.<department>``)."""
@@ -44,8 +46,13 @@ class Message:
         if not isinstance(other, Message):
             return NotImplemented
         return (self.role, self.key, self.value, self.sink, self.record, self.partition) == (
-            other.role, other.key, other.value, other.sink, other.record, other.partition
-        )  # fmt: skip
+            other.role,
+            other.key,
+            other.value,
+            other.sink,
+            other.record,
+            other.partition,
+        )
 
     def __hash__(self) -> int:
         return hash((self.role, self.key, self.value, self.sink, self.record, self.partition))

@@ -31,11 +31,13 @@ neither. Profiles stored before these fields load with them empty.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from loop.loop_config import ProfileConfig
-from schemas.records import DispositionResult, InspectionOutcome, Level
+if TYPE_CHECKING:
+    from loop.loop_config import ProfileConfig
+    from schemas.records import DispositionResult, InspectionOutcome, Level
 
 CATEGORIES = ("inspection", "complaint", "warning", "task", "disposition")
 _DAY = 86400.0

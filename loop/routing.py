@@ -29,9 +29,7 @@ routed by anything that knows its risk.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import yaml
@@ -43,6 +41,9 @@ from schemas.errors import ConfigError
 from schemas.sources import RULE_SOURCES
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from pathlib import Path
+
     from schemas.hits import TaskTemplate
 
 DEFAULT_PATH = PROJECT_ROOT / "config" / "routing.yaml"
@@ -272,9 +273,12 @@ def rule_routes(
             default = rule.template.department if rule.template else None
             for source in rule.spec.sources:
                 resolution = resolve(
-                    table, source=source, item_code=rule.spec.item_code,
-                    region_code=region_code, default=default,
-                )  # fmt: skip
+                    table,
+                    source=source,
+                    item_code=rule.spec.item_code,
+                    region_code=region_code,
+                    default=default,
+                )
                 rows.append(RuleRoute(pack.name, rule.id, source, rule.spec.item_code, resolution))
     return rows
 

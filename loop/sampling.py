@@ -17,14 +17,18 @@ True
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
-from loop.loop_config import ProfileConfig
 from loop.profile import EntityProfile, classify, score_at
 from schemas.errors import ConfigError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from datetime import datetime
+
+    from loop.loop_config import ProfileConfig
 
 DEFAULT_RATIOS: Mapping[str, float] = {"A": 1.0, "B": 2.0, "C": 4.0, "D": 8.0}
 

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
@@ -31,8 +31,17 @@ from schemas.errors import ConfigError
 from schemas.records import Alert, AlertState
 from schemas.sources import RULE_SOURCES
 
-_LIVE = {AlertState.new, AlertState.updated, AlertState.escalated, AlertState.deescalated,
-         AlertState.suppressed, AlertState.silenced}  # fmt: skip
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+_LIVE = {
+    AlertState.new,
+    AlertState.updated,
+    AlertState.escalated,
+    AlertState.deescalated,
+    AlertState.suppressed,
+    AlertState.silenced,
+}
 
 _REGION_PREFIX = re.compile(r"\d{2}(\d{2}){0,2}", re.ASCII)  # not "１１" or "١١"
 
@@ -206,7 +215,7 @@ def matching(
             item_code=item_code,
             region_code=region_code,
             safety=safety,
-        )  # fmt: skip
+        )
     ]
     return min(hits, key=lambda s: (s.starts_at, s.silence_id)) if hits else None
 

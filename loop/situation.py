@@ -14,13 +14,16 @@ be signed, disposal once signed): "overdue" means what the 催办/督办 ladder 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from loop.supervision import overdue, racing
 from schemas.records import Alert, Level, Task
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 ZONE = ZoneInfo("Asia/Shanghai")
 LIVE_LEVELS = frozenset({Level.red, Level.orange})

@@ -33,7 +33,7 @@ with the disposition's own ``event_time`` (when the department acted), so a repl
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from loop import deadlines, extensions, ids
 from loop.calendar import Basis, weakest
@@ -46,11 +46,15 @@ from loop.errors import (
     WrongDepartment,
 )
 from loop.loop_config import LoopConfig
-from loop.routing import RoutingTable
 from loop.task_opening import OPEN, Recurrence, TaskCase, case_for, provisional_years
 from schemas.categories import UnknownCategory, check_category
-from schemas.hits import TaskTemplate
 from schemas.records import Alert, Disposition, DispositionAction, TaskEvent, TaskState
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from loop.routing import RoutingTable
+    from schemas.hits import TaskTemplate
 
 SYSTEM = "riskloop"
 """Actor of the transitions the loop makes itself (creation, dispatch, re-routing)."""
@@ -68,9 +72,12 @@ _FROM: dict[DispositionAction, set[TaskState]] = {
     DispositionAction.refuse_extension: {TaskState.signed, TaskState.in_progress},
 }
 _CENTRE_ACTIONS = {
-    DispositionAction.close, DispositionAction.reopen, DispositionAction.assign,
-    DispositionAction.grant_extension, DispositionAction.refuse_extension,
-}  # fmt: skip
+    DispositionAction.close,
+    DispositionAction.reopen,
+    DispositionAction.assign,
+    DispositionAction.grant_extension,
+    DispositionAction.refuse_extension,
+}
 
 
 class _Recorder:
@@ -111,9 +118,15 @@ def open_task(
 ) -> tuple[TaskCase, list[TaskEvent]]:
     """Create and dispatch the task of a new warning: publish ``case.task`` on its topic."""
     case = case_for(
-        alert, template, routing, config.deadlines, now,
-        recurrence=recurrence, calendar=config.calendar, centre=config.centre,
-    )  # fmt: skip
+        alert,
+        template,
+        routing,
+        config.deadlines,
+        now,
+        recurrence=recurrence,
+        calendar=config.calendar,
+        centre=config.centre,
+    )
     department = case.task.department
     rec = _Recorder(case, "open")
     why = (
@@ -288,13 +301,21 @@ def _reopen(case: TaskCase, d: Disposition, config: LoopConfig, rec: _Recorder) 
     if not (d.reason or "").strip():
         raise MissingReason("reopening a task needs a reason", task_id=case.task_id)
     sign_at, dispose_at, basis = deadlines.task_deadlines(
-        case.task.level, config.deadlines, d.event_time,
-        sign=case.sign_spec, dispose=case.dispose_spec, calendar=config.calendar,
-    )  # fmt: skip
-    case.task = case.task.model_copy(update={
-        "sign_deadline": sign_at, "dispose_deadline": dispose_at, "deadline_basis": basis,
-        "evidence": [],
-    })  # fmt: skip
+        case.task.level,
+        config.deadlines,
+        d.event_time,
+        sign=case.sign_spec,
+        dispose=case.dispose_spec,
+        calendar=config.calendar,
+    )
+    case.task = case.task.model_copy(
+        update={
+            "sign_deadline": sign_at,
+            "dispose_deadline": dispose_at,
+            "deadline_basis": basis,
+            "evidence": [],
+        }
+    )
     case.sign_started = case.dispose_started = d.event_time
     case.fired = []
     case.result, case.evidence, case.disposed_at, case.closed_at = None, [], None, None

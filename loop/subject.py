@@ -10,6 +10,7 @@ The complaint text is masked again here (mobile and ID numbers, ``schemas.valida
 the door already masks it, and masking is idempotent, so a record that came round the door
 (a re-keyed event, an old changelog) still never shows a number.
 
+>>> from schemas.scores import ModelScore
 >>> subject_of("complaints", {"text": "电话13812345678 反映食堂卫生差", "subject": "食堂",
 ...                           "address": "西湖区文三路1号"})[:3]
 (None, '西湖区文三路1号', '食堂：电话138****5678 反映食堂卫生差')
@@ -35,13 +36,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
 from schemas.records import Channel, Complaint
-from schemas.scores import ModelScore
 from schemas.validation.pii import mask_pii
+
+if TYPE_CHECKING:
+    from schemas.scores import ModelScore
 
 MAX_TEXT = 500
 """Characters of complaint text a warning and its task carry (a task is not an archive)."""
@@ -82,9 +85,13 @@ class ScoredComplaint(BaseModel):
     def corrected(self, category: str) -> Complaint:
         """This complaint, labelled ``category``: the example the classifier learns."""
         return Complaint(
-            event_id=self.event_id, event_time=self.event_time, channel=self.channel,
-            subject=self.subject, text=self.text, category=category,
-        )  # fmt: skip
+            event_id=self.event_id,
+            event_time=self.event_time,
+            channel=self.channel,
+            subject=self.subject,
+            text=self.text,
+            category=category,
+        )
 
 
 def scored_complaint(record: Complaint, scores: Sequence[ModelScore]) -> ScoredComplaint | None:
@@ -92,18 +99,25 @@ def scored_complaint(record: Complaint, scores: Sequence[ModelScore]) -> ScoredC
     complaints model: the classifier, whether or not it had a category to give yet), or None
     when none did (no live model)."""
     score = next(
-        (s for s in scores if s.source == "complaints" and s.mode != "shadow"
-         and s.event_id == record.event_id),
+        (
+            s
+            for s in scores
+            if s.source == "complaints" and s.mode != "shadow" and s.event_id == record.event_id
+        ),
         None,
-    )  # fmt: skip
+    )
     if score is None:
         return None
     return ScoredComplaint(
-        event_id=record.event_id, event_time=record.event_time, channel=record.channel,
+        event_id=record.event_id,
+        event_time=record.event_time,
+        channel=record.channel,
         subject=(record.subject or None) and record.subject[:MAX_SCORED_TEXT],
-        text=record.text[:MAX_SCORED_TEXT], category=record.category, model=score.model,
+        text=record.text[:MAX_SCORED_TEXT],
+        category=record.category,
+        model=score.model,
         predicted=score.label,
-    )  # fmt: skip
+    )
 
 
 def subject_of(source: str, event: Any, scores: Sequence[ModelScore] = ()) -> Subject | None:

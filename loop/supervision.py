@@ -18,13 +18,17 @@ deadline, so they are the same whenever the timer happens to notice them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from loop import deadlines, ids
-from loop.loop_config import LoopConfig
 from loop.task_opening import OPEN, TaskCase
 from schemas.records import SupervisionEvent, SupervisionKind, Task, TaskState
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from datetime import datetime
+
+    from loop.loop_config import LoopConfig
 
 SIGN_PHASE = frozenset({TaskState.dispatched, TaskState.reopened})
 """States in which a department's sign-for clock runs (a raised case tightens it: loop.cases)."""
@@ -62,7 +66,7 @@ def open_and_overdue(tasks: Iterable[Task], now: datetime) -> tuple[dict[str, in
     """Open tasks (``loop.task_opening.OPEN``) per department, and how many of them are
     :func:`overdue`: what the worker's ``tasks_open`` and ``tasks_overdue`` gauges show.
 
-    >>> from datetime import UTC
+    >>> from datetime import UTC, datetime
     >>> open_and_overdue([], datetime(2026, 12, 2, tzinfo=UTC))
     ({}, {})
     """

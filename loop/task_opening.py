@@ -12,10 +12,10 @@ which 催办/督办/通报 fired). It is the value of the task table, keyed by t
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from config.settings import DeadlineSettings
 from loop import deadlines, ids
 from loop.calendar import Basis, WorkingCalendar
 from loop.deadlines import CST
@@ -23,6 +23,9 @@ from loop.errors import RoutingError
 from loop.routing import RoutingTable, candidates
 from schemas.hits import TaskTemplate
 from schemas.records import Alert, DispositionResult, Task, TaskState
+
+if TYPE_CHECKING:
+    from config.settings import DeadlineSettings
 
 
 class Recurrence(BaseModel):
@@ -90,13 +93,17 @@ class TaskCase(BaseModel):
 _CHECK = (("核实预警所涉主体及异常情况", "现场核查并记录结论"), ("现场核查记录",))
 MODEL_CHECKS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "inspections": (("复核检查记录与异常项", "必要时开展现场复查"), ("复查记录",)),
-    "complaints": (("核实投诉内容及涉事主体", "现场检查并记录问题", "答复投诉人"),
-                   ("现场检查记录", "答复记录")),
-    "equipment": (("核查设备运行与报警记录", "现场检查设备状态", "督促使用单位或维保单位整改"),
-                  ("设备运行记录", "现场照片")),
+    "complaints": (
+        ("核实投诉内容及涉事主体", "现场检查并记录问题", "答复投诉人"),
+        ("现场检查记录", "答复记录"),
+    ),
+    "equipment": (
+        ("核查设备运行与报警记录", "现场检查设备状态", "督促使用单位或维保单位整改"),
+        ("设备运行记录", "现场照片"),
+    ),
     "trucks": (("核查车辆轨迹与准运许可", "约谈运输企业"), ("轨迹截图", "约谈记录")),
     "truck_detections": (("核查车辆轨迹与准运许可", "约谈运输企业"), ("轨迹截图", "约谈记录")),
-}  # fmt: skip
+}
 """What a task for a warning without a rule's template (a model's own warning) asks, by
 source: a task with an empty checklist left the department guessing what to verify."""
 
@@ -222,9 +229,16 @@ def case_for(
 
 
 OPEN = frozenset(
-    {TaskState.created, TaskState.dispatched, TaskState.signed, TaskState.returned,
-     TaskState.arbitration, TaskState.in_progress, TaskState.reopened}
-)  # fmt: skip
+    {
+        TaskState.created,
+        TaskState.dispatched,
+        TaskState.signed,
+        TaskState.returned,
+        TaskState.arbitration,
+        TaskState.in_progress,
+        TaskState.reopened,
+    }
+)
 """States in which a task is still open: its deadlines and supervision still matter."""
 
 

@@ -10,13 +10,17 @@ what the API and the CLI wait for before they answer (``streams/verdicts.py``).
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from loop.errors import LoopError
-from loop.loop_config import LoopConfig
 from loop.state_machine import apply
-from loop.task_opening import TaskCase
 from schemas.records import Disposition, DispositionVerdict, TaskEvent, VerdictOutcome
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from loop.loop_config import LoopConfig
+    from loop.task_opening import TaskCase
 
 HTTP_STATUS: dict[str, int] = {
     "unknown_task": 404,
@@ -35,18 +39,27 @@ def judge(
 ) -> tuple[TaskCase | None, list[TaskEvent], DispositionVerdict]:
     """(case, disposition) -> (case after, its events, the verdict); never raises a LoopError."""
     base = {
-        "event_id": disposition.event_id, "task_id": disposition.task_id,
-        "action": disposition.action, "at": now,
-    }  # fmt: skip
+        "event_id": disposition.event_id,
+        "task_id": disposition.task_id,
+        "action": disposition.action,
+        "at": now,
+    }
     try:
         new, events = apply(case, disposition, config)
     except LoopError as exc:
         held = case if case is not None and case.task_id == disposition.task_id else None
-        return case, [], DispositionVerdict(
-            **base, outcome=VerdictOutcome.refused, reason=exc.reason, message=exc.message,
-            state=held.task.state if held else None,
-            department=held.task.department if held else None,
-        )  # fmt: skip
+        return (
+            case,
+            [],
+            DispositionVerdict(
+                **base,
+                outcome=VerdictOutcome.refused,
+                reason=exc.reason,
+                message=exc.message,
+                state=held.task.state if held else None,
+                department=held.task.department if held else None,
+            ),
+        )
     outcome = VerdictOutcome.applied if events else VerdictOutcome.duplicate
     message = (
         f"{disposition.action.value} applied: the task is {new.task.state.value}"
@@ -54,9 +67,12 @@ def judge(
         else f"event {disposition.event_id} was applied before; nothing changed"
     )
     verdict = DispositionVerdict(
-        **base, outcome=outcome, message=message, state=new.task.state,
+        **base,
+        outcome=outcome,
+        message=message,
+        state=new.task.state,
         department=new.task.department,
-    )  # fmt: skip
+    )
     return new, events, verdict
 
 
@@ -69,10 +85,12 @@ def repeated(
     _, _, verdict = judge(case, disposition, config, now)
     if verdict.outcome is VerdictOutcome.refused:
         return verdict
-    return verdict.model_copy(update={
-        "outcome": VerdictOutcome.duplicate,
-        "message": f"event {disposition.event_id} was received before; it is not applied again",
-    })  # fmt: skip
+    return verdict.model_copy(
+        update={
+            "outcome": VerdictOutcome.duplicate,
+            "message": f"event {disposition.event_id} was received before; it is not applied again",
+        }
+    )
 
 
 def idempotent_event_id(task_id: str, key: str, prefix: str = "disp") -> str:

@@ -45,15 +45,13 @@ its last :data:`MAX_HISTORY` notified changes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from loop import ids
 from loop.errors import UnknownWarning
-from loop.loop_config import LoopConfig
 from loop.silences import Silence, matching
 from loop.subject import ScoredComplaint, Subject
 from schemas.hits import RuleHit, TaskTemplate
@@ -66,7 +64,12 @@ from schemas.records import (
     Level,
     Reason,
 )
-from schemas.scores import ModelScore
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from loop.loop_config import LoopConfig
+    from schemas.scores import ModelScore
 
 _BY_RANK = {level.rank: level for level in Level}
 _LIVE = {AlertState.new, AlertState.updated, AlertState.escalated, AlertState.deescalated}
@@ -241,10 +244,14 @@ class WarningState(BaseModel):
     def noticed(self) -> Notice:
         """This warning as a notice records it."""
         return Notice(
-            level=self.level, state=self.alert_state(), occurrences=self.occurrences,
-            reasons=sorted(self.reasons), silenced_by=self.silenced_by,
-            suppressed_by=self.suppressed_by, title=self.title,
-        )  # fmt: skip
+            level=self.level,
+            state=self.alert_state(),
+            occurrences=self.occurrences,
+            reasons=sorted(self.reasons),
+            silenced_by=self.silenced_by,
+            suppressed_by=self.suppressed_by,
+            title=self.title,
+        )
 
 
 class EntityWarnings(BaseModel):
@@ -652,9 +659,12 @@ def _fold(w: WarningState, obs: _Observation, seen_key: str, config: LoopConfig)
         w.evidence = (w.evidence + [obs.event_id])[-config.max_evidence :]
     w.seen = (w.seen + [seen_key])[-config.max_seen :]
     brief = EvidenceRecord(
-        event_id=obs.event_id, event_time=obs.event_time, source=obs.source,
-        reason=obs.reason_key, values=dict(obs.reason.values),
-    )  # fmt: skip
+        event_id=obs.event_id,
+        event_time=obs.event_time,
+        source=obs.source,
+        reason=obs.reason_key,
+        values=dict(obs.reason.values),
+    )
     w.evidence_records = [*w.evidence_records, brief][-MAX_EVIDENCE_RECORDS:]
     w.complaint_text = obs.complaint_text or w.complaint_text
     w.complaint = obs.complaint or w.complaint
@@ -728,8 +738,21 @@ def _signature(w: WarningState) -> tuple[object, ...]:
     Evidence, reasons and features only change together with ``occurrences`` (a fold), so
     they need not be compared themselves.
     """
-    return (w.epoch, w.status, w.change, w.occurrences, w.bumps, w.base_level, w.silenced_by,
-            w.suppressed_by, w.title, w.region_code, w.uscc, w.first_seen, w.last_seen)  # fmt: skip
+    return (
+        w.epoch,
+        w.status,
+        w.change,
+        w.occurrences,
+        w.bumps,
+        w.base_level,
+        w.silenced_by,
+        w.suppressed_by,
+        w.title,
+        w.region_code,
+        w.uscc,
+        w.first_seen,
+        w.last_seen,
+    )
 
 
 def _snapshot(state: EntityWarnings) -> dict[str, tuple[object, ...]]:
@@ -770,6 +793,7 @@ def _changed(
 def notice(w: WarningState, now: datetime, config: LoopConfig) -> tuple[list[str], bool]:
     """What changed since ``w``'s last notice, in words, and whether to notify it now.
 
+    >>> from loop.loop_config import LoopConfig
     >>> from datetime import timedelta
     >>> t0 = datetime(2026, 6, 1)
     >>> w = WarningState(fingerprint="f", base_level=Level.yellow, source="equipment",

@@ -17,9 +17,7 @@ import json
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import Any, ClassVar, Protocol, runtime_checkable
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from models import hyperparameters
 from models.drift import DriftEvent, DriftMonitor
@@ -27,6 +25,9 @@ from models.errors import ModelError
 from schemas.labels import Label, confirmed
 from schemas.records import Level
 from schemas.scores import ModelScore
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 
 def params_hash(params: Mapping[str, Any]) -> str:

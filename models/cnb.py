@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from river import base
 from river.base import tags
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 
 def _counts() -> defaultdict[Any, float]:

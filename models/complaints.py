@@ -204,8 +204,13 @@ class ComplaintClassifier(SourceModel):
         self.__dict__.update(state)
 
     def _prior_key(self) -> tuple[Any, ...]:
-        return (self.tokens, self.longest, getattr(self, "word_weight", 0.0),
-                self.params.get("prior_weight", 0.0), self.alpha)  # fmt: skip
+        return (
+            self.tokens,
+            self.longest,
+            getattr(self, "word_weight", 0.0),
+            self.params.get("prior_weight", 0.0),
+            self.alpha,
+        )
 
     # ------------------------------------------------------------------ features
 
@@ -331,11 +336,17 @@ def _prior(key: tuple[Any, ...]) -> tuple[ComplementNB, str] | None:
     tokens, longest, word_weight, prior_weight, alpha = key
     if not prior_weight:
         return None
-    fresh = ComplaintClassifier(tokens=tokens, longest=longest, word_weight=word_weight,
-                                prior_weight=prior_weight, alpha=alpha)  # fmt: skip
+    fresh = ComplaintClassifier(
+        tokens=tokens,
+        longest=longest,
+        word_weight=word_weight,
+        prior_weight=prior_weight,
+        alpha=alpha,
+    )
     model = fresh.category_model
-    digest = hashlib.sha256(repr((sorted(model.feature_counts.items()),
-                                  sorted(model.feature_totals.items()))).encode()).hexdigest()  # fmt: skip
+    digest = hashlib.sha256(
+        repr((sorted(model.feature_counts.items()), sorted(model.feature_totals.items()))).encode()
+    ).hexdigest()
     return model, digest
 
 
@@ -358,10 +369,12 @@ class _PriorDelta:
         base, digest = prior
         counts, totals = base.feature_counts, base.feature_totals
         fields = dict(model.__dict__)
-        fields["feature_counts"] = {f: c for f, c in model.feature_counts.items()
-                                    if counts.get(f) != c}  # fmt: skip
-        fields["feature_totals"] = {f: t for f, t in model.feature_totals.items()
-                                    if totals.get(f) != t}  # fmt: skip
+        fields["feature_counts"] = {
+            f: c for f, c in model.feature_counts.items() if counts.get(f) != c
+        }
+        fields["feature_totals"] = {
+            f: t for f, t in model.feature_totals.items() if totals.get(f) != t
+        }
         return cls(key, digest, fields)
 
     def apply(self, prior: tuple[ComplementNB, str] | None) -> ComplementNB:

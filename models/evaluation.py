@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from models.base import SourceModel
 from schemas.labels import CONFIRMED, FALSE_ALARM
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from models.base import SourceModel
 
 
 @dataclass

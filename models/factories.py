@@ -13,20 +13,23 @@ restored by a factory with the same name and version (models/snapshot.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from models.base import SourceModel
 from models.complaints import ComplaintClassifier, ComplaintParams
 from models.equipment import EquipmentAnomaly, EquipmentParams
 from models.errors import ModelError, UnknownFactory
 from models.inspections import InspectionParams, InspectionRisk
 from models.trucks import TruckBehaviour, TruckParams
 from schemas.problems import readable
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from models.base import SourceModel
 
 _PROBE_TIME = datetime(2024, 1, 1, tzinfo=UTC)
 

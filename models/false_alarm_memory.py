@@ -27,9 +27,12 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from schemas.labels import Label, confirmed
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 
 class FalseAlarmMemory:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import inspect
 import typing
-from collections.abc import Mapping
 from functools import cache
 from typing import Annotated, Any
 
@@ -32,6 +31,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from models.errors import ModelError
 from schemas.problems import readable
+
+if typing.TYPE_CHECKING:
+    from collections.abc import Mapping
 
 AtLeastOne = Annotated[int, Field(ge=1)]
 """A count that must be at least one (a span, a minimum number of scores or labels)."""

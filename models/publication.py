@@ -25,15 +25,17 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
-from models.base import SourceModel
 from models.errors import ModelError, PublicationRejected
 from models.factories import PROBES, create, get_factory
 from schemas.hotload import Registry
-from schemas.scores import ModelScore
+
+if TYPE_CHECKING:
+    from models.base import SourceModel
+    from schemas.scores import ModelScore
 
 
 class ModelPublication(BaseModel):

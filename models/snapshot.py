@@ -31,13 +31,16 @@ import hashlib
 import hmac
 import json
 import pickle
-from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from models.base import SourceModel
 from models.errors import CorruptSnapshot, IncompatibleSnapshot, TamperedSnapshot
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 MAGIC = b"RLSNAP2\n"
 MAC_LEN = 64  # hex sha256

@@ -39,8 +39,7 @@ from __future__ import annotations
 
 import math
 from abc import abstractmethod
-from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from river import anomaly, compose, preprocessing, stats
 
@@ -50,8 +49,12 @@ from models.incident import Incident, Step, step
 from models.mahalanobis import OnlineMahalanobis
 from models.profile import Profile
 from models.unit_map import UnitMap
-from schemas.labels import Label
-from schemas.scores import ModelScore
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from schemas.labels import Label
+    from schemas.scores import ModelScore
 
 Detector = Literal["mahalanobis", "hst"]
 

@@ -14,18 +14,21 @@ is recoverable, a worker that will not start is not.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from config.settings import Settings
 from models import snapshot as snapshots
-from models.drift import DriftEvent
 from models.errors import ModelError, PublicationRejected
 from models.factories import factories
 from models.publication import ModelPublication, ModelRegistry
-from models.snapshot import SnapshotHeader
-from schemas.scores import ModelScore
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping
+
+    from config.settings import Settings
+    from models.drift import DriftEvent
+    from models.snapshot import SnapshotHeader
+    from schemas.scores import ModelScore
 
 SYSTEM = "riskloop"
 SHIPPED_AT = datetime(2000, 1, 1, tzinfo=UTC)
@@ -199,9 +202,13 @@ class WorkerModels:
             return None
         if header.version != pub.version:
             pub = ModelPublication(
-                name=name, factory=pub.factory, params=model.params, version=header.version,
-                published_by=SYSTEM, published_at=header.taken_at,
-            )  # fmt: skip
+                name=name,
+                factory=pub.factory,
+                params=model.params,
+                version=header.version,
+                published_by=SYSTEM,
+                published_at=header.taken_at,
+            )
         else:  # what the control topic published before the snapshot is already in it
             pub = pub.model_copy(update={"published_at": max(pub.published_at, header.taken_at)})
         model.name = name

@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rules.compiler import CompiledPack
 from rules.engine import RuleEngine
 from schemas.durations import parse_time
 from schemas.errors import RiskLoopError
-from schemas.hits import RuleHit
 from schemas.records import TruckFix
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+    from rules.compiler import CompiledPack
+    from schemas.hits import RuleHit
 
 
 @dataclass
@@ -184,9 +187,12 @@ def _routed(table: Any, hit: RuleHit) -> str:
     from loop.routing import candidates
 
     return candidates(
-        table, source=hit.source, item_code=hit.item_code, region_code=hit.region_code,
+        table,
+        source=hit.source,
+        item_code=hit.item_code,
+        region_code=hit.region_code,
         default=hit.task.department,
-    )[0]  # fmt: skip
+    )[0]
 
 
 def backtest_records(

@@ -10,11 +10,10 @@ reference swap (``rules.pack_registry``).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import cel
 import yaml
@@ -34,7 +33,11 @@ from rules.spec import (
 )
 from rules.values import did_you_mean, value_problems
 from schemas.durations import parse_duration
-from schemas.hits import TaskTemplate
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from schemas.hits import TaskTemplate
 
 Expect = Literal["bool", "number", "scalar"]
 WindowKind = Literal["plain", "aggregate", "duration", "absence", "sequence"]

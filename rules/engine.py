@@ -24,12 +24,10 @@ import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cel
 
-from rules.compiler import CompiledPack, CompiledRule
 from rules.expressions import event_fields
 from rules.sources import USCC_FIELD
 from rules.spec import AggregateWindow
@@ -45,6 +43,11 @@ from rules.windows import (
 from schemas.durations import parse_time, to_datetime
 from schemas.errors import ConfigError
 from schemas.hits import RuleHit
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from rules.compiler import CompiledPack, CompiledRule
 
 KEY_SEP = "|"
 

@@ -15,9 +15,8 @@ and a version that fails validation or its own examples never replaces the activ
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from rules.compiler import CompiledPack, load_pack_text
 from rules.engine import RuleEngine
@@ -25,7 +24,11 @@ from rules.errors import PackInvalid
 from rules.spec import version_key
 from rules.testing import failures, run_examples
 from schemas.hotload import Registry
-from schemas.records import RulePackPublication
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from schemas.records import RulePackPublication
 
 Status = Literal["accepted", "refused", "unchanged"]
 

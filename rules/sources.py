@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Mapping
 from datetime import datetime
 from enum import Enum, StrEnum
 from typing import Annotated, Any, Literal
@@ -23,6 +22,9 @@ from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
 
 from schemas.records import Record
 from schemas.sources import DERIVED_SOURCE, RULE_SOURCES, SOURCE_SPECS
+
+if typing.TYPE_CHECKING:
+    from collections.abc import Mapping
 
 
 class DetectionKind(StrEnum):

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from rules.compiler import CompiledPack, CompiledRule
 from rules.engine import RuleEngine
 from rules.sources import example_event
-from rules.spec import Example
 from schemas.durations import BadDuration, parse_duration, parse_time, to_datetime
-from schemas.hits import RuleHit
+
+if TYPE_CHECKING:
+    from rules.compiler import CompiledPack, CompiledRule
+    from rules.spec import Example
+    from schemas.hits import RuleHit
 
 EXAMPLE_START = "2024-05-06T10:00:00+08:00"
 """Where example time starts: a Monday morning, an ordinary working day."""

@@ -13,9 +13,11 @@ import difflib
 import enum
 import re
 import typing
-from collections.abc import Iterable
 
 from rules.sources import field_types
+
+if typing.TYPE_CHECKING:
+    from collections.abc import Iterable
 
 _FIELD = r"event\.([A-Za-z_][A-Za-z0-9_]*)"
 _STRING = r'"((?:[^"\\]|\\.)*)"|\'((?:[^\'\\]|\\.)*)\''

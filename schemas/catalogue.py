@@ -20,14 +20,16 @@ from __future__ import annotations
 import hashlib
 import json
 from functools import lru_cache
-from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import fastavro
 from fastavro.schema import to_parsing_canonical_form
 
 from schemas.errors import ConfigError, RiskLoopError, ValidationFailed
 from schemas.record_specs import AVRO_DIR, RECORDS
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 ParsedSchema = Any
 """What ``fastavro.parse_schema`` returns (a dict, typed loosely by fastavro)."""

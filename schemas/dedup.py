@@ -21,8 +21,11 @@ False
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator, MutableMapping
 from itertools import islice
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, MutableMapping
 
 
 class DedupWindow:

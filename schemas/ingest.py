@@ -26,9 +26,7 @@ import hashlib
 import json
 import types
 import typing
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Protocol
 
 from pydantic import ValidationError
@@ -54,6 +52,10 @@ from schemas.validation.text import (
 from schemas.validation.timeutil import DEFAULT_ZONE, check_age, to_utc
 from schemas.validation.units import normalise
 from schemas.validation.uscc import uscc_problem
+
+if typing.TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
 
 __all__ = [
     "DEAD_LETTER_PAYLOAD_BYTES",
@@ -513,6 +515,7 @@ def dead_letter(
     says so, with the original's size and SHA-256. The key, field and message are bounded
     and made encodable too: the dead-letter record itself must never be refused.
 
+    >>> from datetime import datetime
     >>> dl = dead_letter(ValueError("x"), source="s", topic="t", key=None,
     ...                  payload=b"a" * 10, now=datetime(2024, 5, 1), max_payload_bytes=4)
     >>> dl.payload, dl.message.split(" (")[1][:40]
@@ -569,6 +572,7 @@ def original_of(letter: DeadLetter, sealer: Sealer | None) -> tuple[bytes | None
     A record from before sealing (``encryption`` empty) is plain and needs no key; a sealed
     one needs the key it was sealed under (:class:`schemas.sealing.SealError` otherwise).
 
+    >>> from datetime import datetime
     >>> sealer = Sealer("k")
     >>> dl = dead_letter(ValueError("x"), source="s", topic="t", key=b"k1", payload=b"\\xff1",
     ...                  now=datetime(2024, 5, 1), sealer=sealer)

@@ -92,12 +92,18 @@ def feedback_of_case(case: dict[str, Any]) -> TaskFeedback:
     """A ``TaskCase`` in its JSON form (the feedback format before :class:`TaskFeedback`)."""
     task = case["task"]
     return TaskFeedback(
-        task_id=task["task_id"], alert_id=task["alert_id"], fingerprint=task["fingerprint"],
-        entity=task["entity"], department=task["department"], result=case["result"],
-        disposed_at=case["disposed_at"], uscc=task.get("uscc"),
-        region_code=task.get("region_code"), disposed_by=case.get("disposed_by"),
+        task_id=task["task_id"],
+        alert_id=task["alert_id"],
+        fingerprint=task["fingerprint"],
+        entity=task["entity"],
+        department=task["department"],
+        result=case["result"],
+        disposed_at=case["disposed_at"],
+        uscc=task.get("uscc"),
+        region_code=task.get("region_code"),
+        disposed_by=case.get("disposed_by"),
         correlation_id=task.get("correlation_id") or "",
-    )  # fmt: skip
+    )
 
 
 def read_tick(raw: bytes) -> Tick:

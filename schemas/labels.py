@@ -23,11 +23,14 @@ import ``models/``. The loop hands a model the bool it computed here; the word f
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from schemas.errors import RiskLoopError
 from schemas.records import DispositionResult
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 CONFIRMED = DispositionResult.confirmed.value
 """The word for "the warning was right" (a result of its own)."""

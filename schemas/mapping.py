@@ -29,10 +29,9 @@ import gzip
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import (
@@ -50,6 +49,9 @@ from schemas.validation.plate import make_plate
 from schemas.validation.region import region_problem
 from schemas.validation.timeutil import to_utc
 from schemas.validation.uscc import make_uscc
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
 
 MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "config" / "mappings"
 """Where shipped mappings live (a path, not an import: schemas imports nothing of ours)."""

@@ -7,9 +7,12 @@ there at all — which fields there are.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from pydantic import ValidationError
 
 MAX_PROBLEMS = 5
 
@@ -17,6 +20,7 @@ MAX_PROBLEMS = 5
 def readable(exc: ValidationError, fields: Iterable[str] = ()) -> str:
     """``q: Input should be a valid number; zz: no such parameter (they are: q, window)``.
 
+    >>> from pydantic import ValidationError
     >>> from pydantic import BaseModel, ConfigDict
     >>> class P(BaseModel):
     ...     model_config = ConfigDict(extra="forbid")

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from schemas.errors import ValidationFailed
 from schemas.ingest import IngestLimits, decode_source
 from schemas.mapping import Mapping, MappingError, iter_mapped
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 @dataclass(frozen=True)

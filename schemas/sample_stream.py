@@ -22,14 +22,16 @@ from __future__ import annotations
 import json
 import random
 import zlib
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from schemas.validation.uscc import make_uscc
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from pathlib import Path
 
 DISTRICTS = {
     "330102": "上城区",
@@ -53,8 +55,14 @@ _BRANDS = [
     "恒安",
     "鼎鑫",
 ]
-_TRADES = [("餐饮管理有限公司", "FOOD"), ("食品超市有限公司", "FOOD"), ("物业服务有限公司", "PROP"),
-           ("热力有限公司", "HEAT"), ("建筑渣土运输有限公司", "MUCK"), ("酒店管理有限公司", "FOOD")]  # fmt: skip
+_TRADES = [
+    ("餐饮管理有限公司", "FOOD"),
+    ("食品超市有限公司", "FOOD"),
+    ("物业服务有限公司", "PROP"),
+    ("热力有限公司", "HEAT"),
+    ("建筑渣土运输有限公司", "MUCK"),
+    ("酒店管理有限公司", "FOOD"),
+]
 _COMPLAINT_TEXTS = [
     ("食品安全", "在{name}就餐后出现呕吐、腹泻症状，怀疑食物中毒，请尽快调查。", "urgent"),
     ("食品安全", "{name}后厨卫生很差，有老鼠出没，餐具未消毒。", "normal"),
@@ -124,8 +132,12 @@ def _zipf_cum_weights(n: int, s: float) -> list[float]:
 
 
 SOURCES = ("inspections", "complaints", "equipment", "trucks")
-KINDS = {"inspections": "enterprises", "complaints": "enterprises", "equipment": "equipment",
-         "trucks": "plates"}  # fmt: skip
+KINDS = {
+    "inspections": "enterprises",
+    "complaints": "enterprises",
+    "equipment": "equipment",
+    "trucks": "plates",
+}
 """Which kind of entity an event of each source is about (and keyed by, when known)."""
 _PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I or O (schemas/validation/plate.py)
 
@@ -169,8 +181,9 @@ class _Coverage:
     once there are as many fresh entities as events left, every event takes one.
     """
 
-    def __init__(self, sizes: dict[str, int], shares: dict[str, float], by: int,
-                 rng: random.Random) -> None:  # fmt: skip
+    def __init__(
+        self, sizes: dict[str, int], shares: dict[str, float], by: int, rng: random.Random
+    ) -> None:
         self.fresh = {kind: list(range(n)) for kind, n in sizes.items()}
         for pool in self.fresh.values():
             rng.shuffle(pool)
@@ -237,12 +250,15 @@ def generate(
     elevators = [(f"31103301{i:012d}", rng.choice(ents)) for i in range(n_elevators)]
     trucks = [
         (
-            _plate(i) if cover is not None
-            else f"浙A{rng.choice('DF')}{i:04d}" if i % 2 else f"浙A{rng.randrange(10000, 99999)}",
+            _plate(i)
+            if cover is not None
+            else f"浙A{rng.choice('DF')}{i:04d}"
+            if i % 2
+            else f"浙A{rng.randrange(10000, 99999)}",
             rng.choice(ents),
         )
         for i in range(n_trucks)
-    ]  # fmt: skip
+    ]
     truck_pos = {
         plate: (30.25 + rng.random() * 0.05, 120.12 + rng.random() * 0.08) for plate, _ in trucks
     }
@@ -299,12 +315,22 @@ def _inspection(rng: random.Random, i: int, ts: str, ent: Entity) -> GeneratedEv
         for _ in range(serious)
     ]
     event = {
-        "event_id": f"insp-{i:07d}", "event_time": ts, "uscc": ent.uscc, "entity_name": ent.name,
-        "region_code": ent.region_code, "item_code": f"{ent.trade}-INSP-01", "department": "market_supervision",
-        "inspector_id": f"ZF{rng.randint(1000, 9999)}", "outcome": outcome, "violations": violations,
-        "critical_count": critical, "serious_count": serious, "minor_count": rng.randint(0, 3),
-        "score": round(rng.uniform(55, 100), 1), "risk_tier": rng.choice([1, 2, 3]),
-    }  # fmt: skip
+        "event_id": f"insp-{i:07d}",
+        "event_time": ts,
+        "uscc": ent.uscc,
+        "entity_name": ent.name,
+        "region_code": ent.region_code,
+        "item_code": f"{ent.trade}-INSP-01",
+        "department": "market_supervision",
+        "inspector_id": f"ZF{rng.randint(1000, 9999)}",
+        "outcome": outcome,
+        "violations": violations,
+        "critical_count": critical,
+        "serious_count": serious,
+        "minor_count": rng.randint(0, 3),
+        "score": round(rng.uniform(55, 100), 1),
+        "risk_tier": rng.choice([1, 2, 3]),
+    }
     return GeneratedEvent("inspections", ent.uscc, event)
 
 
@@ -315,12 +341,19 @@ def _complaint(
     category, template, urgency = rng.choice(_COMPLAINT_TEXTS)
     known = rng.random() < 0.8 or known
     event = {
-        "event_id": f"cmp-{i:07d}", "event_time": ts, "channel": rng.choice(["12345", "12315", "web"]),
-        "text": template.format(name=ent.name), "subject": f"关于{ent.name}的{category}投诉",
-        "category": category, "urgency": urgency, "uscc": ent.uscc if known else None,
-        "entity_name": ent.name, "address": f"杭州市{DISTRICTS[ent.region_code]}文三路{rng.randint(1, 999)}号",
-        "region_code": ent.region_code, "complainant_phone": f"138{rng.randint(10000000, 99999999)}",
-    }  # fmt: skip
+        "event_id": f"cmp-{i:07d}",
+        "event_time": ts,
+        "channel": rng.choice(["12345", "12315", "web"]),
+        "text": template.format(name=ent.name),
+        "subject": f"关于{ent.name}的{category}投诉",
+        "category": category,
+        "urgency": urgency,
+        "uscc": ent.uscc if known else None,
+        "entity_name": ent.name,
+        "address": f"杭州市{DISTRICTS[ent.region_code]}文三路{rng.randint(1, 999)}号",
+        "region_code": ent.region_code,
+        "complainant_phone": f"138{rng.randint(10000000, 99999999)}",
+    }
     return GeneratedEvent("complaints", ent.uscc if known else f"cmp-{i:07d}", event)
 
 
@@ -333,11 +366,18 @@ def _reading(rng: random.Random, i: int, ts: str, code: str, owner: Entity) -> G
         "load": round(rng.uniform(0, 1000), 1),
     }
     event = {
-        "event_id": f"eq-{i:07d}", "event_time": ts, "equipment_code": code, "equipment_type": "elevator",
-        "uscc": owner.uscc, "region_code": owner.region_code, "metrics": metrics,
+        "event_id": f"eq-{i:07d}",
+        "event_time": ts,
+        "equipment_code": code,
+        "equipment_type": "elevator",
+        "uscc": owner.uscc,
+        "region_code": owner.region_code,
+        "metrics": metrics,
         "units": {"vibration": "g", "current": "A", "speed": "m/s", "load": "kg"},
-        "rated": {"load": 1000.0, "speed": 1.75}, "door_faults": rng.choice([0, 0, 0, 0, 1, 2]), "trapped": trapped,
-    }  # fmt: skip
+        "rated": {"load": 1000.0, "speed": 1.75},
+        "door_faults": rng.choice([0, 0, 0, 0, 1, 2]),
+        "trapped": trapped,
+    }
     return GeneratedEvent("equipment", code, event)
 
 
@@ -355,11 +395,19 @@ def _fix(
     lon += rng.uniform(-0.001, 0.001) * speed / 40
     pos[plate] = (lat, lon)
     event = {
-        "event_id": f"gps-{i:07d}", "event_time": ts, "plate": plate, "lat": round(lat, 6), "lon": round(lon, 6),
-        "crs": "WGS84", "company_uscc": company.uscc, "permit_id": f"ZT{zlib.crc32(plate.encode()) % 100000:05d}",
-        "speed_kmh": round(speed, 1), "heading": round(rng.uniform(0, 360), 1), "loaded": rng.random() < 0.6,
+        "event_id": f"gps-{i:07d}",
+        "event_time": ts,
+        "plate": plate,
+        "lat": round(lat, 6),
+        "lon": round(lon, 6),
+        "crs": "WGS84",
+        "company_uscc": company.uscc,
+        "permit_id": f"ZT{zlib.crc32(plate.encode()) % 100000:05d}",
+        "speed_kmh": round(speed, 1),
+        "heading": round(rng.uniform(0, 360), 1),
+        "loaded": rng.random() < 0.6,
         "region_code": company.region_code,
-    }  # fmt: skip
+    }
     return GeneratedEvent("trucks", plate, event)
 
 

@@ -22,11 +22,14 @@ address's partition (``streams/rekey.py``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from schemas.records import Complaint, EquipmentReading, InspectionResult, SourceRecord, TruckFix
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 
 @dataclass(frozen=True)

@@ -62,16 +62,24 @@ def main(source: Path, target: Path) -> None:
         for f in data["features"]:
             code, name = str(f["id"]), f["properties"]["name"]
             names[code] = name
-            features.append({
-                "type": "Feature", "id": code,
-                "properties": {"code": code, "name": name, "province": province},
-                "geometry": decode_geometry(f["geometry"]),
-            })  # fmt: skip
+            features.append(
+                {
+                    "type": "Feature",
+                    "id": code,
+                    "properties": {"code": code, "name": name, "province": province},
+                    "geometry": decode_geometry(f["geometry"]),
+                }
+            )
     names.update({"110000": "北京市", "330000": "浙江省"})
     target.mkdir(parents=True, exist_ok=True)
     (target / "districts.geojson").write_text(
-        json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False,
-                   separators=(",", ":")), "utf-8")  # fmt: skip
+        json.dumps(
+            {"type": "FeatureCollection", "features": features},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ),
+        "utf-8",
+    )
     (target / "regions.json").write_text(
         json.dumps(dict(sorted(names.items())), ensure_ascii=False, indent=0), "utf-8"
     )

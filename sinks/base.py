@@ -47,13 +47,8 @@ import contextlib
 import logging
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Iterable, Sequence
 from itertools import islice, takewhile
-from pathlib import Path
-from typing import ClassVar, Protocol, Self
-
-from prometheus_client import Counter, Gauge
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, ClassVar, Protocol, Self
 
 from sinks.backoff import Backoff
 from sinks.errors import (
@@ -65,6 +60,13 @@ from sinks.errors import (
     UnsupportedRecord,
 )
 from sinks.outbox import Durability, Outbox, quarantine
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from pathlib import Path
+
+    from prometheus_client import Counter, Gauge
+    from pydantic import BaseModel
 
 
 class SinkMetrics(Protocol):
@@ -236,8 +238,9 @@ class Sink(ABC):
                 self._refill()
                 if not self._queue or self._queue[0][0] > upto:
                     return written
-                batch = list(takewhile(lambda item: item[0] <= upto,
-                                       islice(self._queue, self.batch_size)))  # fmt: skip
+                batch = list(
+                    takewhile(lambda item: item[0] <= upto, islice(self._queue, self.batch_size))
+                )
                 try:
                     await self._write([record for _, record in batch])
                 except SinkWriteFailed:
@@ -270,8 +273,9 @@ class Sink(ABC):
         try:
             await self.flush()
         except (SinkWriteFailed, OutboxError) as exc:
-            log.warning("sink %s stops with %d records in its outbox: %s", self.name,
-                        self._backlog, exc)  # fmt: skip
+            log.warning(
+                "sink %s stops with %d records in its outbox: %s", self.name, self._backlog, exc
+            )
         await self._close_target()
         self._outbox.close()
         self._outbox = None
@@ -331,8 +335,12 @@ class Sink(ABC):
                     await self._prepare_target()
                     self._prepared = True
         except Exception as exc:
-            log.info("sink %s: target not ready at start (%s: %s); the first write prepares it",
-                     self.name, type(exc).__name__, exc)  # fmt: skip
+            log.info(
+                "sink %s: target not ready at start (%s: %s); the first write prepares it",
+                self.name,
+                type(exc).__name__,
+                exc,
+            )
 
     async def _due(self) -> None:
         """Wait until something is held, then until the batch fills or ``max_delay`` passes."""
@@ -374,8 +382,12 @@ class Sink(ABC):
             log.error(
                 "sink %s: outbox %s is corrupt (%s); moved aside to %s, starting with an empty "
                 "one. Records it held that had not reached the target are lost from this "
-                "worker (README, 'When a worker dies').", self.name, self._outbox_path, exc, moved,
-            )  # fmt: skip
+                "worker (README, 'When a worker dies').",
+                self.name,
+                self._outbox_path,
+                exc,
+                moved,
+            )
             if self._metrics is not None:
                 self._metrics.store_rebuilt.labels(store="outbox").inc()
             return Outbox(self._outbox_path, self._durability)

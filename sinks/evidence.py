@@ -18,10 +18,13 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from config.settings import Settings
 from schemas.evidence import EvidenceRef, EvidenceRefused, check, media_type
 from sinks.errors import SinkError
+
+if TYPE_CHECKING:
+    from config.settings import Settings
 
 
 class EvidenceMissing(SinkError):

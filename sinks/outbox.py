@@ -33,12 +33,14 @@ import errno
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterable
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from sinks.errors import OutboxCorrupt, OutboxError, OutboxFull
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from pathlib import Path
 
 Durability = Literal["FULL", "NORMAL"]
 
@@ -235,6 +237,7 @@ def quarantine(path: Path, now: datetime | None = None) -> Path:
     Nothing is deleted but the shared-memory index SQLite rebuilds anyway, so an operator can
     still try to recover rows from the moved file (``sqlite3 <file> .recover``).
 
+    >>> from pathlib import Path
     >>> import tempfile
     >>> box = Path(tempfile.mkdtemp()) / "sql.sqlite3"
     >>> _ = box.write_bytes(b"garbage")

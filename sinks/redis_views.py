@@ -31,22 +31,24 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Sequence
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import redis.asyncio as aioredis
-from pydantic import BaseModel
 from redis.exceptions import NoScriptError
 
-from config.settings import Settings
 from schemas.records import Alert, Level, Task, TaskState
 from sinks.base import Sink, SinkMetrics
 from sinks.errors import StoreError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    from pydantic import BaseModel
+
+    from config.settings import Settings
     from sinks.sql import SqlStore
 
 # KEYS[1] index hash; ARGV: prefix, task_id, department, state, task JSON, "1" if open.
@@ -73,9 +75,18 @@ _MOVE_TASK_SHA = hashlib.sha1(_MOVE_TASK.encode()).hexdigest()
 
 
 WARNING_BRIEF = (
-    "alert_id", "fingerprint", "entity", "uscc", "region_code", "level", "state", "source",
-    "last_seen", "entity_name", "entity_address",
-)  # fmt: skip
+    "alert_id",
+    "fingerprint",
+    "entity",
+    "uscc",
+    "region_code",
+    "level",
+    "state",
+    "source",
+    "last_seen",
+    "entity_name",
+    "entity_address",
+)
 """Fields of a warning's brief in the view (the whole warning is in SQL and the API)."""
 
 
@@ -159,10 +170,16 @@ class RedisViews(Sink):
     def _queue_task(self, pipe: Any, task: Task) -> None:
         is_open = task.state != TaskState.closed
         pipe.evalsha(
-            _MOVE_TASK_SHA, 1, f"{self.prefix}task:index",
-            self.prefix, task.task_id, task.department, task.state.value,
-            task_view(task), "1" if is_open else "0",
-        )  # fmt: skip
+            _MOVE_TASK_SHA,
+            1,
+            f"{self.prefix}task:index",
+            self.prefix,
+            task.task_id,
+            task.department,
+            task.state.value,
+            task_view(task),
+            "1" if is_open else "0",
+        )
 
     def _queue_alerts(self, pipe: Any, alerts: dict[tuple[str, str], Alert]) -> None:
         """The batch's warnings, a handful of commands per day rather than seven per warning

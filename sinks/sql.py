@@ -27,25 +27,29 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import URL, Connection, Engine
 
-from config.settings import Settings
 from schemas.notification import NotificationAttempt, NotificationIntent
 from schemas.records import Alert, SupervisionEvent, Task, TaskEvent
 from sinks import sql_tables
 from sinks.base import Sink, SinkMetrics
 from sinks.errors import StoreError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Mapping, Sequence
+
+    from sqlalchemy.engine import URL, Connection, Engine
+
+    from config.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -202,12 +206,15 @@ class SqlStore:
         at = datetime.now(UTC)
         rows = [
             {
-                "sink": sink, "kind": type(r.record).__name__,
-                "record_key": _KEYS[type(r.record)](r.record), "reason": r.reason,
-                "payload": r.record.model_dump_json(), "rejected_at": at,
+                "sink": sink,
+                "kind": type(r.record).__name__,
+                "record_key": _KEYS[type(r.record)](r.record),
+                "reason": r.reason,
+                "payload": r.record.model_dump_json(),
+                "rejected_at": at,
             }
             for r in rejected
-        ]  # fmt: skip
+        ]
         t = sql_tables.rejected_records
         with self._begin(f"setting {len(rows)} refused records aside") as conn:
             # a replayed batch (crash before the outbox ack) sets nothing aside twice
@@ -262,10 +269,13 @@ class SqlStore:
         """Store a model snapshot; its row id. Written directly (not through the outbox):
         a lost snapshot costs a longer replay, never data."""
         row = {
-            "name": name, "version": version, "content_hash": content_hash,
-            "offsets": dict(offsets), "state": state,
+            "name": name,
+            "version": version,
+            "content_hash": content_hash,
+            "offsets": dict(offsets),
+            "state": state,
             "created_at": created_at or datetime.now(UTC),
-        }  # fmt: skip
+        }
         with self._begin(f"saving a snapshot of {name}") as conn:
             result = conn.execute(sa.insert(sql_tables.model_snapshots).values(**row))
             key = result.inserted_primary_key
@@ -548,9 +558,12 @@ class SqlSink(Sink):
         for refused in self.store.write(batch, sink=self.name):
             kind = type(refused.record).__name__
             log.error(
-                "sink %s set aside %s %s (in rejected_records): %s", self.name, kind,
-                _KEYS[type(refused.record)](refused.record)[:200], refused.reason,
-            )  # fmt: skip
+                "sink %s set aside %s %s (in rejected_records): %s",
+                self.name,
+                kind,
+                _KEYS[type(refused.record)](refused.record)[:200],
+                refused.reason,
+            )
             if self._metrics is not None:
                 self._metrics.sink_rejected.labels(sink=self.name, kind=kind).inc()
 

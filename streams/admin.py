@@ -5,12 +5,16 @@ Kept apart from the agents: these run from the CLI and tests, before any worker 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from config.settings import Settings
 from infra.errors import InfraError
 from streams.checkpoint import changelog_topic
+
+if TYPE_CHECKING:
+    from config.settings import Settings
 
 DEFAULT_DEPARTMENTS = (
     "market_supervision",
@@ -127,10 +131,11 @@ def _wait_for_leaders(client: AdminClient, topics: list[str], timeout: float = 3
     while pending and time.monotonic() < deadline:
         meta = client.list_topics(timeout=5)
         pending = {
-            t for t in pending
+            t
+            for t in pending
             if t not in meta.topics
             or meta.topics[t].error is not None
             or any(p.leader < 0 for p in meta.topics[t].partitions.values())
-        }  # fmt: skip
+        }
         if pending:
             time.sleep(0.1)

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import faust
 
-from config.settings import Settings
 from schemas.dedup import DedupWindow
 from streams import pipeline, tables, web
 from streams.checkpoint import Checkpoint, changelog_topic, read_partition, replay_changelog
@@ -26,6 +24,11 @@ from streams.runtime import Runtime, build_runtime
 from streams.state import Store
 from streams.topics import declare
 from streams.worker_context import Sinks, WorkerContext
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from config.settings import Settings
 
 log = get_logger(__name__)
 
@@ -131,9 +134,14 @@ def _checkpoint(
         metrics.checkpoint_seconds.observe(seconds)
 
     return Checkpoint(
-        store=store, topic=changelog_topic(settings.app_id), send=send,
-        flush=app.producer.flush, drain=drain, on_checkpoint=observed, worker=rt.worker_id,
-    )  # fmt: skip
+        store=store,
+        topic=changelog_topic(settings.app_id),
+        send=send,
+        flush=app.producer.flush,
+        drain=drain,
+        on_checkpoint=observed,
+        worker=rt.worker_id,
+    )
 
 
 async def _restore(worker: WorkerContext, partition: int) -> None:
@@ -150,17 +158,24 @@ async def _restore(worker: WorkerContext, partition: int) -> None:
             break
         except Exception as exc:
             worker.runtime.metrics.restore_failures.inc()
-            log.warning("state restore failed; retrying", partition=partition,
-                        error=f"{type(exc).__name__}: {exc}", retry_in=delay)  # fmt: skip
+            log.warning(
+                "state restore failed; retrying",
+                partition=partition,
+                error=f"{type(exc).__name__}: {exc}",
+                retry_in=delay,
+            )
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
     restored = replay_changelog(records)
     worker.checkpoint.take(partition, restored)
     log.info(
-        "partition state restored", partition=partition, records=restored.records,
-        keys=sum(len(t) for t in restored.state.tables.values()), torn=restored.torn,
+        "partition state restored",
+        partition=partition,
+        records=restored.records,
+        keys=sum(len(t) for t in restored.state.tables.values()),
+        torn=restored.torn,
         skipped=restored.bad,
-    )  # fmt: skip
+    )
 
 
 def build_app(

@@ -10,17 +10,20 @@ then replayed through the packs, with truck fixes through the shipped fence sets
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from config.settings import PROJECT_ROOT
 from rules.backtest import BacktestReport, backtest_records
-from rules.compiler import CompiledPack
 from schemas.errors import ValidationFailed
 from schemas.ingest import IngestLimits, decode_source
 from streams.replay import ReplaySummary, iter_replay, resolve_mapping
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from rules.compiler import CompiledPack
 
 FENCES = PROJECT_ROOT / "config" / "geofences"
 
@@ -56,9 +59,13 @@ def backtest_dataset(
 
     fences = shipped_fence_sets(FENCES) if source == "trucks" else []
     report = backtest_records(
-        packs, records(), fence_sets=fences, routing=load_table(), tick_every=tick_every,
+        packs,
+        records(),
+        fence_sets=fences,
+        routing=load_table(),
+        tick_every=tick_every,
         keep_hits=keep_hits,
-    )  # fmt: skip
+    )
     report.bad_lines[:0] = [
         f"line {r.line}: {r.reason}: {r.message}" for r in summary.rejected
     ] + rejected

@@ -166,8 +166,14 @@ def _restored(table: str, data: bytes) -> Any:
 
 def read_partition(bootstrap: str, topic: str, partition: int) -> list[tuple[bytes, bytes | None]]:
     """Every record of one changelog partition, oldest first (blocking: run it in a thread)."""
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"riskloop-restore-{uuid.uuid4().hex[:8]}",
-                  "enable.auto.commit": False, "log_level": 0})  # fmt: skip
+    c = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"riskloop-restore-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+            "log_level": 0,
+        }
+    )
     try:
         tp = TopicPartition(topic, partition)
         low, high = c.get_watermark_offsets(tp, timeout=30)

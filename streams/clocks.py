@@ -16,8 +16,11 @@ partitions) is kept in memory: after a restart, idle time counts from the first 
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import MutableMapping
 
 
 @dataclass

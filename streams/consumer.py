@@ -27,13 +27,15 @@ before the seek makes Faust drop the re-read messages as already seen).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from faust.transport.drivers.aiokafka import ensure_aiokafka_TP
 
-from streams.checkpoint import Checkpoint
 from streams.logs import get_logger
-from streams.metrics import Metrics
+
+if TYPE_CHECKING:
+    from streams.checkpoint import Checkpoint
+    from streams.metrics import Metrics
 
 log = get_logger(__name__)
 
@@ -48,8 +50,9 @@ def install(consumer: Any, checkpoint: Checkpoint, metrics: Metrics) -> None:
             await checkpoint.commit()
         except Exception as exc:  # nothing committed: the events are not stored yet
             metrics.checkpoint_failures.inc()
-            log.warning("checkpoint failed; offsets not committed",
-                        error=f"{type(exc).__name__}: {exc}")  # fmt: skip
+            log.warning(
+                "checkpoint failed; offsets not committed", error=f"{type(exc).__name__}: {exc}"
+            )
             return False
         return bool(await commit(offsets))
 

@@ -62,9 +62,14 @@ def status_record(
     """One worker's answer for control.status: what it now runs (or refused, and why), stamped
     with when, so ``riskloop status`` can show how old each answer is."""
     return {
-        "worker": worker, "kind": kind, "name": name, "version": version, "status": status,
-        "reason": reason, "at": datetime.now(UTC).isoformat(),
-    }  # fmt: skip
+        "worker": worker,
+        "kind": kind,
+        "name": name,
+        "version": version,
+        "status": status,
+        "reason": reason,
+        "at": datetime.now(UTC).isoformat(),
+    }
 
 
 async def run_control_plane(worker: WorkerContext) -> None:
@@ -166,8 +171,15 @@ async def signed(
     rt.metrics.control_refused.labels(topic, verdict.reason).inc()
     rt.metrics.hotloads.labels(kind, "refused").inc()
     reason = f"signature {verdict.reason}: {verdict.detail}"
-    log.warning("control record refused", topic=topic, kind=kind, name=name,
-                reason=verdict.reason, detail=verdict.detail, offset=msg.offset)  # fmt: skip
+    log.warning(
+        "control record refused",
+        topic=topic,
+        kind=kind,
+        name=name,
+        reason=verdict.reason,
+        detail=verdict.detail,
+        offset=msg.offset,
+    )
     await send_status(worker, status_record(rt.worker_id, kind, name, "", "refused", reason))
     return False
 
@@ -382,9 +394,13 @@ def apply_silence(worker: WorkerContext, name: str, value: bytes | None) -> dict
         rt.silence_registry.activate(name, silence)
     if silence.expired_by is not None and silence.expired_at is not None:
         return status_record(
-            rt.worker_id, "silence", silence.silence_id, silence.end.isoformat(), "expired",
+            rt.worker_id,
+            "silence",
+            silence.silence_id,
+            silence.end.isoformat(),
+            "expired",
             f"by {silence.expired_by} at {silence.expired_at.isoformat()}",
-        )  # fmt: skip
+        )
     return status_record(
         rt.worker_id, "silence", silence.silence_id, silence.ends_at.isoformat(), "accepted"
     )

@@ -17,12 +17,11 @@ import os
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from config.settings import Settings
 from schemas.control_signature import (
     Headers,
     Verdict,
@@ -33,6 +32,11 @@ from schemas.control_signature import (
     verify,
 )
 from schemas.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from config.settings import Settings
 
 
 @dataclass(frozen=True)

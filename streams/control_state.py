@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from aiokafka import AIOKafkaProducer
+if TYPE_CHECKING:
+    from aiokafka import AIOKafkaProducer
 
-from geo.fence_sets import CompiledFenceSet
-from streams.control_keyring import Keyring
+    from geo.fence_sets import CompiledFenceSet
+    from streams.control_keyring import Keyring
 
 
 @dataclass

@@ -3,10 +3,14 @@ CLI, the benchmark and the tests open with it (:mod:`schemas.sealing`)."""
 
 from __future__ import annotations
 
-from config.settings import Settings
+from typing import TYPE_CHECKING
+
 from schemas.ingest import original_of
 from schemas.records import DeadLetter
 from schemas.sealing import Sealer
+
+if TYPE_CHECKING:
+    from config.settings import Settings
 
 
 def sealer_of(settings: Settings) -> Sealer | None:

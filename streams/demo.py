@@ -14,18 +14,22 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from confluent_kafka import Consumer, TopicPartition
 
-from config.settings import Settings
 from infra import stack
 from infra.errors import InfraError
 from streams.admin import create_topics
 from streams.cli.common import console
 from streams.producer import make_producer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from config.settings import Settings
 
 _LEVEL_STYLE = {
     "red": "bold red",
@@ -68,8 +72,11 @@ def worker_process(
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streams", command],
-            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
-        )  # fmt: skip
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
     try:
         yield proc
     finally:
@@ -117,8 +124,9 @@ def print_message(topic: str, raw: bytes, settings: Settings) -> None:
         console.print(
             f"  [bold]⏰ {ladder.get(body['kind'], body['kind'])}[/] {body.get('task_id', '')}"
             f" → {body.get('department', '')}  限时 {body.get('deadline', '')[:16]}",
-            no_wrap=True, overflow="ellipsis",
-        )  # fmt: skip
+            no_wrap=True,
+            overflow="ellipsis",
+        )
         return
     if topic.startswith(settings.topics.task_prefix):
         console.print(task_line(body), soft_wrap=True, markup=False)  # never cut an id
@@ -158,10 +166,15 @@ def run_demo(
             if events
             else [(e.source, e.key, e.event) for e in generate(count, seed=seed)]
         )
-        consumer = Consumer({
-            "bootstrap.servers": settings.bootstrap_servers, "group.id": f"riskloop-demo-{os.getpid()}",
-            "auto.offset.reset": "latest", "enable.auto.commit": False, "log_level": 0,
-        })  # fmt: skip
+        consumer = Consumer(
+            {
+                "bootstrap.servers": settings.bootstrap_servers,
+                "group.id": f"riskloop-demo-{os.getpid()}",
+                "auto.offset.reset": "latest",
+                "enable.auto.commit": False,
+                "log_level": 0,
+            }
+        )
         prefix = settings.topics.task_prefix.replace(".", r"\.")
         consumer.subscribe([settings.topics.alerts, f"^{prefix}.*"])
         _wait_assigned(consumer)
@@ -195,10 +208,20 @@ def _announce_console(settings: Settings) -> None:
     from loop.identity import Principal, Role
 
     key = DevKey(settings.dev.state_dir / "auth")
-    staff = Principal(sub="demo-staff", name="演示值班员", roles=frozenset({Role.staff}),
-                      department="risk_centre", regions=("33",))  # fmt: skip
-    minted = key.mint(staff, issuer=settings.auth.issuer, audience=settings.auth.audience,
-                      now=datetime.now(UTC), ttl=timedelta(hours=8))  # fmt: skip
+    staff = Principal(
+        sub="demo-staff",
+        name="演示值班员",
+        roles=frozenset({Role.staff}),
+        department="risk_centre",
+        regions=("33",),
+    )
+    minted = key.mint(
+        staff,
+        issuer=settings.auth.issuer,
+        audience=settings.auth.audience,
+        now=datetime.now(UTC),
+        ttl=timedelta(hours=8),
+    )
     host = settings.console.host
     console.print(f"  console: [bold]http://{host}:{settings.console.port}/[/] — log in with:")
     console.print(minted, soft_wrap=True, markup=False, highlight=False)

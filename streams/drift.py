@@ -30,11 +30,20 @@ async def report_drift(worker: WorkerContext) -> int:
     for event in events:
         rt.metrics.model_drift.labels(event.model, event.signal).inc()
         status = "demoted" if event.action == "demote" else "drift"
-        log.warning("model drift", model=event.model, signal=event.signal, action=event.action,
-                    message=event.message)  # fmt: skip
+        log.warning(
+            "model drift",
+            model=event.model,
+            signal=event.signal,
+            action=event.action,
+            message=event.message,
+        )
         record = status_record(
-            rt.worker_id, "model", event.model, versions.get(event.model, ""), status,
+            rt.worker_id,
+            "model",
+            event.model,
+            versions.get(event.model, ""),
+            status,
             event.message,
-        )  # fmt: skip
+        )
         await send_status(worker, record)
     return len(events)

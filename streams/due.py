@@ -17,16 +17,17 @@ the cache's context: when it changes, every time is computed again.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from loop.loop_config import LoopConfig
 from loop.supervision import next_due
-from loop.task_opening import TaskCase
-from loop.warnings import EntityWarnings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Hashable
+    from datetime import datetime
+
+    from loop.loop_config import LoopConfig
+    from loop.task_opening import TaskCase
+    from loop.warnings import EntityWarnings
     from streams.state import Store
 
 NEVER = math.inf

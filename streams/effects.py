@@ -14,11 +14,7 @@ everything downstream is idempotent by id.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
-
-import faust
-from pydantic import BaseModel
 
 from loop.messages import DEPARTMENT as _DEPARTMENT
 from loop.messages import Message, output, to_department
@@ -27,6 +23,11 @@ from schemas.records import Alert, SupervisionEvent, Task, TaskEvent
 from streams.topics import task_topic
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    import faust
+    from pydantic import BaseModel
+
     from streams.worker_context import WorkerContext
 
 __all__ = ["Message", "output", "run", "to_department"]

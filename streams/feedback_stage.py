@@ -10,21 +10,22 @@ the complaint it scored (``loop/corrections.py``). What a disposal changes and s
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from loop.corrections import Correction
 from loop.decide.feedback import on_feedback
 from loop.decide.profiles import apply_profile_event
 from schemas.internal import ProfileEvent, read_feedback
 from streams.drift import report_drift
-from streams.effects import Message
 from streams.handle import PROFILES, FeedbackSlot, context, decide
 from streams.logs import correlation, get_logger
 from streams.rekey import partition_of
 from streams.state import current_scope
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from loop.corrections import Correction
+    from streams.effects import Message
     from streams.worker_context import WorkerContext
 
 log = get_logger(__name__)
@@ -73,9 +74,12 @@ def learn_correction(
         return
     if rt.models is not None and rt.models.learn_example(correction.model, correction.example):
         log.info(
-            "complaint classifier learnt a category correction", task_id=task_id,
-            model=correction.model, category=correction.example.category, was=correction.was,
-        )  # fmt: skip
+            "complaint classifier learnt a category correction",
+            task_id=task_id,
+            model=correction.model,
+            category=correction.example.category,
+            was=correction.was,
+        )
 
 
 async def handle_profile_event(worker: WorkerContext, raw: bytes) -> list[Message]:

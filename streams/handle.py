@@ -17,7 +17,6 @@ The engines that keep their state as a mapping (the rules' windows, a truck's ge
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -29,9 +28,11 @@ from loop.decide.feedback import FeedbackState, labelled_rules
 from loop.profile import EntityProfile
 from loop.task_opening import TaskCase
 from loop.warnings import EntityWarnings
-from schemas.internal import TaskFeedback
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, MutableMapping
+
+    from schemas.internal import TaskFeedback
     from streams.tables import Tables
     from streams.worker_context import WorkerContext
 
@@ -145,9 +146,12 @@ def context(worker: WorkerContext) -> Context:
     """The loop's configuration and hot-loaded parts as they are now, and the time."""
     rt = worker.runtime
     return Context(
-        config=rt.loop, now=rt.clock.now(), routing=rt.routing, silences=rt.silences,
+        config=rt.loop,
+        now=rt.clock.now(),
+        routing=rt.routing,
+        silences=rt.silences,
         notify=rt.notify,
-    )  # fmt: skip
+    )
 
 
 def rule_state(worker: WorkerContext) -> MutableMapping[str, Any]:

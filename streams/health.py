@@ -26,13 +26,14 @@ from typing import TYPE_CHECKING, Any
 
 import faust
 from aiokafka.client import AIOKafkaClient
-from faust.types import ChannelT
-from faust.types.agents import AgentTestWrapperT
-from mode import SupervisorStrategyT
 
 from streams.logs import get_logger
 
 if TYPE_CHECKING:
+    from faust.types import ChannelT
+    from faust.types.agents import AgentTestWrapperT
+    from mode import SupervisorStrategyT
+
     from streams.metrics import Metrics
     from streams.worker_context import WorkerContext
 
@@ -165,8 +166,9 @@ class BrokerProbe:
         finally:
             await client.close()
         if ok != self._was_ok:
-            (log.info if ok else log.warning)("broker reachable" if ok else "broker unreachable",
-                                              error=self.error)  # fmt: skip
+            (log.info if ok else log.warning)(
+                "broker reachable" if ok else "broker unreachable", error=self.error
+            )
         self._was_ok = ok
         return ok
 

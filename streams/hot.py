@@ -16,9 +16,12 @@ very bytes the changelog got: nothing is encoded twice and nothing being changed
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from streams.packing import Cold
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from streams.packing import Cold
 
 Where = tuple[int, str, str]
 """(partition, table, key)"""

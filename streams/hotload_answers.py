@@ -10,15 +10,18 @@ Only status records signed by a trusted key count: anyone could write "accepted"
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from confluent_kafka import KafkaException
 
-from config.settings import Settings
 from streams.control_keyring import load_keyring
 from streams.verdicts import TopicTail
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from config.settings import Settings
 
 HOTLOAD_TIMEOUT = 30.0
 """Seconds to wait for every worker: compiling a pack and running its examples takes a worker

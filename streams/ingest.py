@@ -12,17 +12,17 @@ from __future__ import annotations
 import weakref
 from typing import TYPE_CHECKING
 
-import faust
-from faust.types.tuples import Message
-
 from schemas.errors import ValidationFailed
 from schemas.ingest import dead_letter, decode_source
-from schemas.records import SourceRecord
 from streams.effects import output, run
 from streams.logs import get_logger
 from streams.state import retrying
 
 if TYPE_CHECKING:
+    import faust
+    from faust.types.tuples import Message
+
+    from schemas.records import SourceRecord
     from streams.worker_context import WorkerContext
 
 log = get_logger(__name__)
@@ -80,10 +80,16 @@ async def send_dead_letter(
     raw = event.value if isinstance(event.value, bytes) else b""
     record = dead_letter(
         exc if isinstance(exc, ValidationFailed) else ValidationFailed(reason, str(exc)),
-        source=source, topic=msg.topic, partition=msg.partition, offset=msg.offset,
-        key=event.key if isinstance(event.key, bytes) else None, payload=raw,
-        now=rt.clock.now(), worker=rt.worker_id, sealer=rt.sealer,
-    )  # fmt: skip
+        source=source,
+        topic=msg.topic,
+        partition=msg.partition,
+        offset=msg.offset,
+        key=event.key if isinstance(event.key, bytes) else None,
+        payload=raw,
+        now=rt.clock.now(),
+        worker=rt.worker_id,
+        sealer=rt.sealer,
+    )
     if counted and msg not in _ACCEPTED:  # else accepted at the door: the refusing stage
         rt.metrics.events_deadlettered.labels(source, reason).inc()
     await run(worker, [output("deadletter", msg.topic, record)])

@@ -20,15 +20,18 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from config.settings import Settings
 from schemas.validation.pii import mask_for
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from config.settings import Settings
 
 REPEAT_INTERVAL = 60.0  # s: a repeated Kafka client line is written at most once per this
 KAFKA_LOGGERS = ("aiokafka", "kafka", "faust.transport", "confluent_kafka", "librdkafka")

@@ -8,10 +8,13 @@ metrics are asserted, not eyeballed. Label sets are fixed here so dashboards and
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from functools import partial
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
+
+if TYPE_CHECKING:
+    from collections.abc import Collection
 
 PREFIX = "riskloop"
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600)

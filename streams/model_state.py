@@ -43,20 +43,23 @@ from __future__ import annotations
 import contextlib
 import pickle
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from config.settings import Settings
-from models.drift import DriftEvent
 from models.errors import PublicationRejected
-from models.publication import ModelPublication
 from models.worker_models import WorkerModels, build_models
-from schemas.scores import ModelScore
 from streams.checkpoint import inflate
 from streams.logs import get_logger
 from streams.state import PartitionState, Store, current_scope
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping
+
+    from config.settings import Settings
+    from models.drift import DriftEvent
+    from models.publication import ModelPublication
+    from schemas.scores import ModelScore
 
 log = get_logger(__name__)
 
@@ -150,8 +153,10 @@ def snapshot_blobs(records: Mapping[bytes, bytes | None]) -> dict[str, bytes]:
     index = read_index(records)
     if not index:
         if records.get(INDEX):
-            log.warning("model index unreadable; the models start fresh",
-                        index=(records[INDEX] or b"")[:80].hex())  # fmt: skip
+            log.warning(
+                "model index unreadable; the models start fresh",
+                index=(records[INDEX] or b"")[:80].hex(),
+            )
         return {}
     out: dict[str, bytes] = {}
     for name, count in index.items():
@@ -162,8 +167,9 @@ def snapshot_blobs(records: Mapping[bytes, bytes | None]) -> dict[str, bytes]:
         try:
             out[name] = unpack(b"".join(p for p in pieces if p is not None))
         except ValueError as exc:
-            log.warning("model snapshot unreadable; that model starts fresh", model=name,
-                        error=str(exc))  # fmt: skip
+            log.warning(
+                "model snapshot unreadable; that model starts fresh", model=name, error=str(exc)
+            )
     return out
 
 
@@ -212,8 +218,12 @@ class PartitionModels:
             try:
                 state.models.add(pub)
             except PublicationRejected as exc:  # e.g. older than that partition's snapshot
-                log.info("publication not applied to a partition", partition=partition,
-                         model=pub.name, reason=str(exc))  # fmt: skip
+                log.info(
+                    "publication not applied to a partition",
+                    partition=partition,
+                    model=pub.name,
+                    reason=str(exc),
+                )
 
     def versions(self) -> dict[str, str]:
         """Model → active version as the control plane applied it (alike on every partition)."""
@@ -275,8 +285,9 @@ class PartitionModels:
         for name, blob in blobs.items():
             header = models.restore(name, blob, key=self.key)
             if header is not None:
-                log.info("model restored", model=name, version=header.version,
-                         offsets=header.offsets)  # fmt: skip
+                log.info(
+                    "model restored", model=name, version=header.version, offsets=header.offsets
+                )
         for pub in self.applied:  # those in the snapshot already are refused
             with contextlib.suppress(PublicationRejected):
                 models.add(pub)
@@ -304,13 +315,17 @@ class PartitionModels:
         if models is not None and models.changes != state.models_saved:
             names = None  # all: after a failed write or a torn checkpoint
             if state.models_saved != -1:
-                names = [n for n, c in models.touched.items()
-                         if c != state.model_touched.get(n)]  # fmt: skip
+                names = [n for n, c in models.touched.items() if c != state.model_touched.get(n)]
             state.models_saved = models.changes
             state.models_rewrite = False
             state.model_touched = dict(models.touched)
-            records = snapshot_records(models, state.absorbed, key=self.key, names=names,
-                                       index=state.model_index if names is not None else None)  # fmt: skip
+            records = snapshot_records(
+                models,
+                state.absorbed,
+                key=self.key,
+                names=names,
+                index=state.model_index if names is not None else None,
+            )
             state.model_index = orjson.loads(records[-1][1] or b"{}")
             return records
         if state.models_rewrite:

@@ -76,8 +76,11 @@ class NotificationSender:
         self.busy.pop(batch.receiver, None)
         self.sending.difference_update(batch.intent_ids)
         if not task.cancelled() and task.exception() is not None:  # the store was away
-            log.warning("notification outcome not recorded; sent again after the lease",
-                        receiver=batch.receiver, error=str(task.exception())[:300])  # fmt: skip
+            log.warning(
+                "notification outcome not recorded; sent again after the lease",
+                receiver=batch.receiver,
+                error=str(task.exception())[:300],
+            )
 
     async def drain(self) -> None:
         """Wait for the sends in flight (tests, shutdown)."""
@@ -102,15 +105,24 @@ class NotificationSender:
         if error is None:
             metrics.notify_sent.labels(batch.receiver).inc(len(intents))
             outcome = Outcome(batch.intent_ids, None)
-            log.info("notified", receiver=batch.receiver, notifications=len(intents),
-                     subjects=sorted({i.subject_id for i in intents}))  # fmt: skip
+            log.info(
+                "notified",
+                receiver=batch.receiver,
+                notifications=len(intents),
+                subjects=sorted({i.subject_id for i in intents}),
+            )
         else:
             metrics.notify_failed.labels(batch.receiver).inc(len(intents))
             tries = max(p.attempts for p in claimed.pending if p.intent_id in batch.intent_ids)
             wait = self.backoff.delay(tries) * self.rt.clock.speed  # real s in clock time
             outcome = Outcome(batch.intent_ids, error, now + timedelta(seconds=wait))
-            log.warning("notification not delivered; retrying", receiver=batch.receiver,
-                        error=error, attempt=tries + 1, retry_in=round(wait, 2))  # fmt: skip
+            log.warning(
+                "notification not delivered; retrying",
+                receiver=batch.receiver,
+                error=error,
+                attempt=tries + 1,
+                retry_in=round(wait, 2),
+            )
         await asyncio.to_thread(self.queue.record, outcome, now)
         return len(intents) if error is None else 0
 

@@ -9,11 +9,8 @@ absence rules, silent trucks, dedup expiry.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
-
-import faust
 
 from loop.decide.profiles import source_profile_event
 from loop.decide.warnings import profile_message
@@ -35,6 +32,10 @@ from streams.timers import WALL_TICK, tick_message, tick_partition
 from streams.warning_stage import raise_warnings
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    import faust
+
     from streams.worker_context import WorkerContext
 
 log = get_logger(__name__)
@@ -52,9 +53,17 @@ def register(worker: WorkerContext) -> None:
             return await handle_command(worker, event)
         return await handle_disposition(worker, event)
 
-    @worker.app.agent(worker.app.topic(commands, topics.dispositions.get_topic_name(),
-                         key_type=bytes, value_type=bytes, value_serializer="raw", key_serializer="raw"),
-               name="tasks")  # fmt: skip
+    @worker.app.agent(
+        worker.app.topic(
+            commands,
+            topics.dispositions.get_topic_name(),
+            key_type=bytes,
+            value_type=bytes,
+            value_serializer="raw",
+            key_serializer="raw",
+        ),
+        name="tasks",
+    )
     async def tasks(stream: faust.StreamT[bytes]) -> None:
         await each_event(worker, "tasks", stream, task_message)
 
@@ -110,9 +119,11 @@ async def handle_rekeyed(worker: WorkerContext, event: faust.EventT) -> list[Mes
         if not hits:
             return []
         _, outputs = await raise_warnings(
-            worker, Scored(hits=hits), historical=ev.historical,
+            worker,
+            Scored(hits=hits),
+            historical=ev.historical,
             subject=subject_of(ev.source, ev.event),
-        )  # fmt: skip
+        )
         return outputs
 
 
@@ -135,7 +146,9 @@ async def each_event(
     metrics = worker.runtime.metrics
     async for event in stream.events():
         msg = event.message
-        async with checkpoint.event(f"{msg.topic}:{msg.partition}", msg.partition, msg.offset) as fresh:  # fmt: skip
+        async with checkpoint.event(
+            f"{msg.topic}:{msg.partition}", msg.partition, msg.offset
+        ) as fresh:
             if not fresh:
                 metrics.redelivered.labels(msg.topic).inc()
                 continue
@@ -160,8 +173,12 @@ async def _handle_once(
                 if scope is not None:
                     scope.attempt += 1
                 metrics.storage_stalled.labels(agent).set(1)
-                log.error("local storage full; partition paused, retrying", agent=agent,
-                          error=f"{type(exc).__name__}: {exc}", retry_in=delay)  # fmt: skip
+                log.error(
+                    "local storage full; partition paused, retrying",
+                    agent=agent,
+                    error=f"{type(exc).__name__}: {exc}",
+                    retry_in=delay,
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
                 continue
@@ -179,9 +196,14 @@ async def _failed(worker: WorkerContext, agent: str, event: faust.EventT, exc: E
     msg = event.message
     worker.runtime.metrics.event_failures.labels(msg.topic, type(exc).__name__).inc()
     log.error(
-        "event failed; undone and dead-lettered", agent=agent, topic=msg.topic,
-        partition=msg.partition, offset=msg.offset, error=type(exc).__name__, exc_info=exc,
-    )  # fmt: skip
+        "event failed; undone and dead-lettered",
+        agent=agent,
+        topic=msg.topic,
+        partition=msg.partition,
+        offset=msg.offset,
+        error=type(exc).__name__,
+        exc_info=exc,
+    )
     if agent == "ticks":
         return  # a tick carries no data of anyone's: the next one does the work again
     text = f"{type(exc).__name__}: {exc}".splitlines()[0][:500] if str(exc) else type(exc).__name__

@@ -19,15 +19,18 @@ ValueError: the partitioner is fixed to murmur2_random (see streams/producer.py)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 from confluent_kafka import KafkaError, Message, Producer
 
-from config.settings import Settings
 from infra.errors import InfraError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from config.settings import Settings
 
 PARTITIONER = "murmur2_random"  # Java's and aiokafka's murmur2; random only for null keys
 
@@ -44,9 +47,13 @@ def producer_config(
         raise ValueError(f"the partitioner is fixed to {PARTITIONER} (see streams/producer.py)")
     bootstrap = target if isinstance(target, str) else target.bootstrap_servers
     return {
-        "bootstrap.servers": bootstrap, "linger.ms": 5, "log_level": 0,
-        "enable.idempotence": True, **extra, "partitioner": PARTITIONER,
-    }  # fmt: skip
+        "bootstrap.servers": bootstrap,
+        "linger.ms": 5,
+        "log_level": 0,
+        "enable.idempotence": True,
+        **extra,
+        "partitioner": PARTITIONER,
+    }
 
 
 def make_producer(target: Settings | str, extra: Mapping[str, object] | None = None) -> Producer:

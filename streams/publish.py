@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +29,8 @@ from streams.control_keys import Versioned, is_version_key, key_of, name_of
 from streams.producer import deliver, make_producer
 
 if TYPE_CHECKING:  # models (River) and geo load only when their command runs
+    from collections.abc import Callable, Iterator, Sequence
+
     from geo.fence_sets import CompiledFenceSet
     from models.publication import ModelPublication
 
@@ -89,8 +90,14 @@ def read_signed(settings: Settings, topic: str) -> Iterator[tuple[str, bytes | N
 def read_records(settings: Settings, topic: str) -> Iterator[Message]:
     """Every record of a (compacted) control topic, oldest first, with its headers."""
     require_broker(settings)
-    c = Consumer({"bootstrap.servers": settings.bootstrap_servers, "group.id": f"riskloop-cli-{uuid.uuid4().hex[:8]}",
-                  "enable.auto.commit": False, "log_level": 0})  # fmt: skip
+    c = Consumer(
+        {
+            "bootstrap.servers": settings.bootstrap_servers,
+            "group.id": f"riskloop-cli-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+            "log_level": 0,
+        }
+    )
     try:
         meta = c.list_topics(topic, timeout=10)
         if topic not in meta.topics or meta.topics[topic].error is not None:
@@ -210,9 +217,13 @@ def prepare_pack(path: Path, who: str, *, force: bool = False) -> RulePackPublic
             f"{path}: {len(failed)} example(s) fail ({names}); a failing pack cannot be activated"
         )
     return RulePackPublication(
-        name=pack.name, version=pack.version, content_hash=pack.content_hash,
-        yaml=Path(path).read_text(encoding="utf-8"), published_by=who, published_at=datetime.now(UTC),
-    )  # fmt: skip
+        name=pack.name,
+        version=pack.version,
+        content_hash=pack.content_hash,
+        yaml=Path(path).read_text(encoding="utf-8"),
+        published_by=who,
+        published_at=datetime.now(UTC),
+    )
 
 
 def send_pack(settings: Settings, pub: RulePackPublication) -> None:
@@ -269,9 +280,13 @@ def _shipped(
         pack = load_pack_text(text, origin=str(path))
         if pack.name == name and pack.version != newer_than:
             pub = RulePackPublication(
-                name=pack.name, version=pack.version, content_hash=pack.content_hash, yaml=text,
-                published_by="shipped", published_at=datetime.now(UTC),
-            )  # fmt: skip
+                name=pack.name,
+                version=pack.version,
+                content_hash=pack.content_hash,
+                yaml=text,
+                published_by="shipped",
+                published_at=datetime.now(UTC),
+            )
             return _Version(pub.version, None, pub)
     return None
 

@@ -17,12 +17,14 @@ Streams puts before an aggregation on a new key.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiokafka.partitioner import murmur2
 
-from rules.engine import RuleEngine
 from schemas.records import Reason, RekeyedEvent
+
+if TYPE_CHECKING:
+    from rules.engine import RuleEngine
 
 
 @lru_cache(maxsize=1 << 16)
@@ -69,7 +71,7 @@ def split(
             event=event,
             based_on=list(based_on or []),
             origin=origin,
-        )  # fmt: skip
+        )
         for entity, rules in elsewhere.items()
     ]
     return skip, out

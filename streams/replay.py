@@ -33,15 +33,17 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from config.settings import Settings
 from infra.errors import InfraError
 from schemas.errors import ConfigError, ValidationFailed
 from schemas.ingest import IngestLimits, decode_source, encode_record
 from schemas.mapping import MappedRow, Mapping, MappingError, iter_mapped, shipped_mappings
 from schemas.sources import SOURCE_SPECS
 from schemas.validation.timeutil import DEFAULT_ZONE, to_utc
+
+if TYPE_CHECKING:
+    from config.settings import Settings
 
 KEY_FIELDS: dict[str, tuple[str, ...]] = {
     **{name: spec.key_fields for name, spec in SOURCE_SPECS.items()},

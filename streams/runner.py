@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from faust.worker import Worker
 
-from config.settings import Settings
 from infra.process import ensure_port_free
 from streams import consumer, health, logs, memory
 from streams.admin import create_topics, require_broker
@@ -16,6 +15,9 @@ from streams.logs import get_logger
 from streams.notify import run_sender
 from streams.runtime import build_runtime
 from streams.worker_sinks import WorkerSinks
+
+if TYPE_CHECKING:
+    from config.settings import Settings
 
 log = get_logger(__name__)
 

@@ -8,7 +8,6 @@ so no event ever sees half of a swap), and every hit records which version produ
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,23 +19,25 @@ from loop.loop_config import LoopConfig, load_loop_config
 from loop.notify.config import NotifyConfig
 from loop.notify.config import from_settings as load_notify
 from loop.routing import RoutingTable, load_table
-from loop.silences import Silence
 from rules.compiler import load_pack
-from rules.engine import RuleEngine
 from rules.pack_registry import PackRegistry
 from schemas.catalogue import Catalogue, catalogue_for
 from schemas.hotload import Registry
 from schemas.ingest import IngestLimits
-from schemas.sealing import Sealer
 from streams.clocks import EventClocks
 from streams.logs import get_logger
 from streams.metrics import Metrics
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from loop.silences import Silence
     from models.drift import DriftEvent
     from models.publication import ModelPublication
+    from rules.engine import RuleEngine
     from schemas.records import Complaint, Record
     from schemas.scores import ModelScore
+    from schemas.sealing import Sealer
 
 log = get_logger(__name__)
 

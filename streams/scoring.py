@@ -6,21 +6,24 @@ dicts in tests) and calls the pure engines in rules/, models/ and geo/.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from geo.detection import Detection
 from geo.detector import step as geo_step
-from geo.fence_sets import CompiledFenceSet
 from geo.vehicle import VehicleState
-from schemas.hits import RuleHit
 from schemas.records import Reason, Record, RekeyedEvent, TruckFix
-from schemas.scores import ModelScore
 from streams.effects import Message, output
 from streams.rekey import split
-from streams.runtime import Runtime
 from streams.state import retrying
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, MutableMapping
+
+    from geo.detection import Detection
+    from geo.fence_sets import CompiledFenceSet
+    from schemas.hits import RuleHit
+    from schemas.scores import ModelScore
+    from streams.runtime import Runtime
 
 
 @dataclass
@@ -49,9 +52,14 @@ class Where:
         """The rules to skip here for ``event``; its copies for entities on other partitions are
         kept in ``rekeyed``, numbered so a redone event makes the same ones."""
         skip, out = split(
-            rt.engine, source, event, partition=self.partition, partitions=self.partitions,
-            origin=self.origin, based_on=based_on,
-        )  # fmt: skip
+            rt.engine,
+            source,
+            event,
+            partition=self.partition,
+            partitions=self.partitions,
+            origin=self.origin,
+            based_on=based_on,
+        )
         for ev in out:  # numbered in the order they are made: the same again when redone
             self.rekeyed.append(
                 ev.model_copy(update={"origin": f"{ev.origin}#{len(self.rekeyed)}"})

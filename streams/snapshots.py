@@ -15,10 +15,13 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from config.settings import Settings
 from schemas.errors import ConfigError
 from streams.logs import get_logger
+
+if TYPE_CHECKING:
+    from config.settings import Settings
 
 log = get_logger(__name__)
 

@@ -14,15 +14,10 @@ which pauses the partition and retries until there is room (skipping it would lo
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING
 
-import faust
-
 from loop.calendar import Basis
-from loop.decide import Context
 from loop.decide.tasks import TaskDecision, command_key, on_command, on_disposition
 from loop.decide.tasks import supervise as supervise_one
 from loop.supervision import open_and_overdue
@@ -39,6 +34,12 @@ from streams.ingest import ingest, send_dead_letter
 from streams.logs import correlation, get_logger
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from datetime import datetime
+
+    import faust
+
+    from loop.decide import Context
     from streams.worker_context import WorkerContext
 
 log = get_logger(__name__)
@@ -61,9 +62,11 @@ async def handle_command(worker: WorkerContext, event: faust.EventT) -> list[Mes
         log.exception("task command failed", error=type(exc).__name__, offset=event.message.offset)
         reason = getattr(exc, "reason", "internal_error")
         await send_dead_letter(
-            worker, "task_commands", event,
+            worker,
+            "task_commands",
+            event,
             ValidationFailed(reason, f"{type(exc).__name__}: {exc}".splitlines()[0][:500]),
-        )  # fmt: skip
+        )
         return []
 
 
@@ -84,9 +87,12 @@ def open_from_command(worker: WorkerContext, raw: bytes) -> list[Message]:
         elif decision.note == "opened" and case is not None:
             rt.metrics.tasks_created.labels(case.task.department, case.task.level.value).inc()
             log.info(
-                "task opened", task_id=case.task_id, department=case.task.department,
-                deadline_basis=case.task.deadline_basis.value, no_route=case.routing_note,
-            )  # fmt: skip
+                "task opened",
+                task_id=case.task_id,
+                department=case.task.department,
+                deadline_basis=case.task.deadline_basis.value,
+                no_route=case.routing_note,
+            )
         _observe(worker, decision)
         return decision.messages
 
@@ -108,9 +114,11 @@ async def handle_disposition(worker: WorkerContext, event: faust.EventT) -> list
         reason = verdict.reason or "loop_error"
         rt.metrics.dispositions_rejected.labels(reason).inc()
         await send_dead_letter(
-            worker, "dispositions", event,
+            worker,
+            "dispositions",
+            event,
             ValidationFailed(reason, f"{reason}: {record.task_id}: {verdict.message}", "task_id"),
-        )  # fmt: skip
+        )
         return decision.messages
     task = decision.state.task if decision.state is not None else None
     with correlation(task.correlation_id if task else "", task_id=record.task_id):

@@ -20,8 +20,6 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING
 
-from geo.detection import Detection
-from geo.fence_sets import CompiledFenceSet
 from loop.deadlines import CST
 from loop.decide.vehicles import fences_replaced, tick_vehicle
 from loop.decide.warnings import tick_change
@@ -40,6 +38,8 @@ from streams.warning_stage import change_entity, raise_warnings
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from geo.detection import Detection
+    from geo.fence_sets import CompiledFenceSet
     from schemas.hits import RuleHit
     from streams.runtime import Runtime
     from streams.worker_context import WorkerContext

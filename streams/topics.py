@@ -8,10 +8,12 @@ decode can still be dead-lettered with its original bytes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import faust
+if TYPE_CHECKING:
+    import faust
 
-from config.settings import Settings
+    from config.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -46,8 +48,15 @@ class Topics:
     def inputs(self) -> list[str]:
         """Every topic an agent reads: partition *n* of each writes partition *n* of the state
         store (streams/state.py), so they are co-partitioned (same partition count)."""
-        topics = [*self.sources().values(), self.dispositions, self.task_commands,
-                  self.feedback, self.profile_events, self.ticks, self.rekeyed]  # fmt: skip
+        topics = [
+            *self.sources().values(),
+            self.dispositions,
+            self.task_commands,
+            self.feedback,
+            self.profile_events,
+            self.ticks,
+            self.rekeyed,
+        ]
         return [t.get_topic_name() for t in topics]
 
 
@@ -57,15 +66,24 @@ def declare(app: faust.App, settings: Settings) -> Topics:
 
     def data(name: str) -> faust.TopicT:
         return app.topic(
-            name, key_type=bytes, value_type=bytes, value_serializer="raw",
-            key_serializer="raw", partitions=t.partitions,
-        )  # fmt: skip
+            name,
+            key_type=bytes,
+            value_type=bytes,
+            value_serializer="raw",
+            key_serializer="raw",
+            partitions=t.partitions,
+        )
 
     def control(name: str) -> faust.TopicT:
         return app.topic(
-            name, key_type=bytes, value_type=bytes, value_serializer="raw",
-            key_serializer="raw", partitions=t.control_partitions, compacting=True,
-        )  # fmt: skip
+            name,
+            key_type=bytes,
+            value_type=bytes,
+            value_serializer="raw",
+            key_serializer="raw",
+            partitions=t.control_partitions,
+            compacting=True,
+        )
 
     return Topics(
         by_source={source: data(name) for source, name in t.sources().items()},
@@ -95,7 +113,11 @@ def task_topic(app: faust.App, settings: Settings, department: str) -> faust.Top
     cache: dict[str, faust.TopicT] = app.__dict__.setdefault("_riskloop_task_topics", {})
     if department not in cache:
         cache[department] = app.topic(
-            f"{settings.topics.task_prefix}{department}", key_type=bytes, value_type=bytes,
-            value_serializer="raw", key_serializer="raw", partitions=settings.topics.partitions,
-        )  # fmt: skip
+            f"{settings.topics.task_prefix}{department}",
+            key_type=bytes,
+            value_type=bytes,
+            value_serializer="raw",
+            key_serializer="raw",
+            partitions=settings.topics.partitions,
+        )
     return cache[department]

@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 from pydantic import ValidationError
 
-from config.settings import Settings
 from infra.errors import InfraError
 from schemas.records import Disposition, DispositionVerdict
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from config.settings import Settings
 
 VERDICT_TIMEOUT = 15.0
 """Seconds the CLI waits for a verdict: a worker applies a disposition in milliseconds, but a
@@ -38,9 +42,11 @@ def door_problem(settings: Settings, record: Disposition) -> str | None:
 
     try:
         decode_source(
-            "dispositions", record.model_dump_json().encode(),
-            limits=IngestLimits.from_settings(settings), now=record.event_time,
-        )  # fmt: skip
+            "dispositions",
+            record.model_dump_json().encode(),
+            limits=IngestLimits.from_settings(settings),
+            now=record.event_time,
+        )
     except ValidationFailed as exc:
         return str(exc)  # "reason: field: what is wrong"
     return None
@@ -52,21 +58,29 @@ class TopicTail:
 
     def __init__(self, settings: Settings, topic: str, timeout: float = 10.0) -> None:
         self.topic = topic
-        self.consumer = Consumer({
-            "bootstrap.servers": settings.bootstrap_servers,
-            "group.id": f"riskloop-tail-{uuid.uuid4().hex[:8]}",
-            "enable.auto.commit": False, "log_level": 0,
-        })  # fmt: skip
+        self.consumer = Consumer(
+            {
+                "bootstrap.servers": settings.bootstrap_servers,
+                "group.id": f"riskloop-tail-{uuid.uuid4().hex[:8]}",
+                "enable.auto.commit": False,
+                "log_level": 0,
+            }
+        )
         try:
             meta = self.consumer.list_topics(topic, timeout=timeout)
             partitions = sorted(meta.topics[topic].partitions)
             if not partitions:
                 raise InfraError(f"topic {topic} does not exist: run `riskloop topics create`")
             ends = [
-                TopicPartition(topic, p, self.consumer.get_watermark_offsets(
-                    TopicPartition(topic, p), timeout=timeout)[1])
+                TopicPartition(
+                    topic,
+                    p,
+                    self.consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)[
+                        1
+                    ],
+                )
                 for p in partitions
-            ]  # fmt: skip
+            ]
         except KafkaException as exc:
             self.consumer.close()
             raise InfraError(f"cannot read {topic}: {exc.args[0].str()}") from exc

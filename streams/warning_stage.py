@@ -10,19 +10,20 @@ task id, once per warning epoch.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from loop.decide import Context
 from loop.decide.warnings import Change, change_warnings, changes_by_entity
-from loop.subject import Subject
-from schemas.records import Alert
-from streams.effects import Message
 from streams.handle import WARNINGS, context, decide
 from streams.logs import get_logger
-from streams.scoring import Scored
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from loop.decide import Context
+    from loop.subject import Subject
+    from schemas.records import Alert
+    from streams.effects import Message
+    from streams.scoring import Scored
     from streams.worker_context import WorkerContext
 
 log = get_logger(__name__)
@@ -92,6 +93,8 @@ def observe_warnings(worker: WorkerContext, alerts: list[Alert]) -> None:
         news = alert.state.value in _NEWS
         if news or debug:
             (log.info if news else log.debug)(
-                "warning", alert_id=alert.alert_id, state=alert.state.value,
+                "warning",
+                alert_id=alert.alert_id,
+                state=alert.state.value,
                 level=alert.level.value,
-            )  # fmt: skip
+            )

@@ -11,22 +11,25 @@ passes it to the stages it wires; this module imports none of them, and nothing 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import faust
-from pydantic import BaseModel
-
-from config.settings import Settings
-from schemas.dedup import DedupWindow
-from streams.checkpoint import Checkpoint
 from streams.control_state import ControlState
-from streams.due import DueTimes
-from streams.runtime import Runtime
-from streams.state import Store
-from streams.tables import Tables
-from streams.topics import Topics
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import faust
+    from pydantic import BaseModel
+
+    from config.settings import Settings
+    from schemas.dedup import DedupWindow
+    from streams.checkpoint import Checkpoint
+    from streams.due import DueTimes
+    from streams.runtime import Runtime
+    from streams.state import Store
+    from streams.tables import Tables
+    from streams.topics import Topics
 
 
 class Sinks(Protocol):

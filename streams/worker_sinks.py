@@ -14,17 +14,21 @@ the agents' boundary undoes it and retries it until there is room (streams/pipel
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel
-
-from config.settings import Settings
 from schemas.records import Alert, Task
 from sinks.errors import OutboxError, storage_full
 from sinks.redis_views import RedisViews
 from sinks.sql import SqlSink
 from streams.logs import get_logger
-from streams.metrics import Metrics
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from pydantic import BaseModel
+
+    from config.settings import Settings
+    from streams.metrics import Metrics
 
 log = get_logger(__name__)
 
@@ -53,8 +57,11 @@ class WorkerSinks:
                 if not storage_full(exc):
                     raise
                 self._metrics.storage_stalled.labels("outputs").set(1)
-                log.error("local storage full; the sinks' outboxes cannot open, retrying",
-                          error=f"{type(exc).__name__}: {exc}", retry_in=delay)  # fmt: skip
+                log.error(
+                    "local storage full; the sinks' outboxes cannot open, retrying",
+                    error=f"{type(exc).__name__}: {exc}",
+                    retry_in=delay,
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, max_delay)
         self._metrics.storage_stalled.labels("outputs").set(0)
@@ -76,8 +83,9 @@ class WorkerSinks:
                 OSError,
                 OutboxError,
             ) as exc:  # still safe from a crash (in the WAL); a power cut is not
-                log.error("sink outbox sync failed", sink=sink.name,
-                          error=f"{type(exc).__name__}: {exc}")  # fmt: skip
+                log.error(
+                    "sink outbox sync failed", sink=sink.name, error=f"{type(exc).__name__}: {exc}"
+                )
         flushes = [asyncio.ensure_future(sink.flush()) for sink in (self.sql, self.redis)]
         for flush in flushes:  # a failed flush is retried by the sink itself: just note it
             flush.add_done_callback(lambda t: t.cancelled() or t.exception())

@@ -8,17 +8,21 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from config.settings import Settings
 from infra.devkey import DevKey
 from loop.identity import Principal, Role
+
+if TYPE_CHECKING:
+    from config.settings import Settings
 
 CENTRE = "risk_centre"
 
 
 def person(sub: str, roles: set[Role], department: str, *regions: str) -> Principal:
-    return Principal(sub=sub, name=f"测试{sub}", roles=frozenset(roles), department=department,
-                     regions=regions)  # fmt: skip
+    return Principal(
+        sub=sub, name=f"测试{sub}", roles=frozenset(roles), department=department, regions=regions
+    )
 
 
 PEOPLE: dict[str, Principal] = {
@@ -43,8 +47,9 @@ def key_of(s: Settings) -> DevKey:
 
 def token(s: Settings, who: str | Principal, *, ttl: timedelta = timedelta(hours=1)) -> str:
     principal = PEOPLE[who] if isinstance(who, str) else who
-    return key_of(s).mint(principal, issuer=s.auth.issuer, audience=s.auth.audience,
-                          now=datetime.now(UTC), ttl=ttl)  # fmt: skip
+    return key_of(s).mint(
+        principal, issuer=s.auth.issuer, audience=s.auth.audience, now=datetime.now(UTC), ttl=ttl
+    )
 
 
 def auth(s: Settings, who: str | Principal) -> dict[str, str]:

@@ -6,12 +6,16 @@ and whether it is *fast* (the fast ones also run in CI, tests/integration/test_r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from bench.chaos import Context, Outcome
 from bench.scenarios import hotload, kills, outages, poison
 from bench.stats import BenchError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from bench.chaos import Context, Outcome
 
 
 @dataclass(frozen=True)
@@ -27,14 +31,24 @@ class Scenario:
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
-        Scenario("sigkill", kills.sigkill_restart, "SIGKILL the worker mid-stream, restart it", False),
-        Scenario("failover", kills.group_failover, "two workers in one group, one SIGKILLed", False),
-        Scenario("broker-outage", outages.broker_outage, "own Kafka stopped 30 s mid-stream", False),
-        Scenario("sink-outage", outages.sink_outage, "own PostgreSQL and Redis stopped, restarted", True),
-        Scenario("hotload", hotload.publish_every_second, "a rule pack published every second", True),
+        Scenario(
+            "sigkill", kills.sigkill_restart, "SIGKILL the worker mid-stream, restart it", False
+        ),
+        Scenario(
+            "failover", kills.group_failover, "two workers in one group, one SIGKILLed", False
+        ),
+        Scenario(
+            "broker-outage", outages.broker_outage, "own Kafka stopped 30 s mid-stream", False
+        ),
+        Scenario(
+            "sink-outage", outages.sink_outage, "own PostgreSQL and Redis stopped, restarted", True
+        ),
+        Scenario(
+            "hotload", hotload.publish_every_second, "a rule pack published every second", True
+        ),
         Scenario("poison", poison.garbage_storm, "10% garbage records in the stream", True),
     )
-}  # fmt: skip
+}
 
 
 def select(names: Sequence[str] | None) -> list[str]:

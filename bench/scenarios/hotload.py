@@ -61,9 +61,15 @@ def probe_events(run: str, n: int) -> tuple[str, list[Item]]:
     at = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
     items = []
     for i in range(n):
-        event = {"event_id": f"probe-{run}-{i:04d}", "event_time": at, "uscc": uscc,
-                 "entity_name": "杭州热加载探针餐饮有限公司", "region_code": "330106",
-                 "item_code": f"PROBE-{run}", "outcome": "pass"}  # fmt: skip
+        event = {
+            "event_id": f"probe-{run}-{i:04d}",
+            "event_time": at,
+            "uscc": uscc,
+            "entity_name": "杭州热加载探针餐饮有限公司",
+            "region_code": "330106",
+            "item_code": f"PROBE-{run}",
+            "outcome": "pass",
+        }
         items.append(("inspections", uscc, json.dumps(event, ensure_ascii=False).encode()))
     return uscc, items
 
@@ -125,11 +131,17 @@ def publish_every_second(ctx: Context, seconds: float = 12.0) -> Outcome:
     dup = sum(n - 1 for n in counts.values() if n > 1)
     base = verdict("hotload", len(items), ref, got, recovery)
     return Outcome(
-        "hotload", len(items), base.checked + len(want), base.lost + lost, base.duplicated + dup,
-        recovery, base.correct and lost == 0 and dup == 0,
+        "hotload",
+        len(items),
+        base.checked + len(want),
+        base.lost + lost,
+        base.duplicated + dup,
+        recovery,
+        base.correct and lost == 0 and dup == 0,
         f"{published} versions published, {accepted} acknowledged; {len(want)} probes scored once each"
-        if not (lost or dup) else f"{lost} probes unscored, {dup} scored twice",
-    )  # fmt: skip
+        if not (lost or dup)
+        else f"{lost} probes unscored, {dup} scored twice",
+    )
 
 
 def scored_versions(sp: Space, uscc: str, rule: str) -> dict[str, list[str]]:
@@ -162,8 +174,10 @@ def _wait_version(sp: Space, name: str, version: str, timeout: float = 120) -> N
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         sp.alive()
-        if any(r["version"] == version and r["status"] in {"active", "accepted"}
-               for r in _statuses(sp, name)):  # fmt: skip
+        if any(
+            r["version"] == version and r["status"] in {"active", "accepted"}
+            for r in _statuses(sp, name)
+        ):
             return
     raise BenchError(f"the worker never activated the probe pack {name} {version}")
 

@@ -33,8 +33,14 @@ def sigkill_restart(ctx: Context) -> Outcome:
         sp.start_worker()
         wait_caught_up(sp)
         got = wait_sql(url, ref)
-        return verdict("sigkill", len(items), ref, got, time.monotonic() - t0,
-                       note="restarted on the same data folder")  # fmt: skip
+        return verdict(
+            "sigkill",
+            len(items),
+            ref,
+            got,
+            time.monotonic() - t0,
+            note="restarted on the same data folder",
+        )
 
 
 def group_failover(ctx: Context) -> Outcome:
@@ -52,8 +58,14 @@ def group_failover(ctx: Context) -> Outcome:
         t0 = time.monotonic()
         wait_caught_up(sp)
         got = wait_sql(url, ref)
-        return verdict("failover", len(items), ref, got, time.monotonic() - t0,
-                       note="survivor took the partitions; victim not restarted")  # fmt: skip
+        return verdict(
+            "failover",
+            len(items),
+            ref,
+            got,
+            time.monotonic() - t0,
+            note="survivor took the partitions; victim not restarted",
+        )
 
 
 def _wait_both_assigned(ctx: Context, sp: Space, timeout: float = 90) -> None:

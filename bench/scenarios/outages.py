@@ -51,8 +51,14 @@ def broker_outage(ctx: Context, down: float = BROKER_DOWN_SECONDS) -> Outcome:
             produce(sp.settings, items[half:])
             wait_caught_up(sp, timeout=300)
             got = wait_sql(url, ref)
-            return verdict("broker-outage", len(items), ref, got, time.monotonic() - t0,
-                           note=f"own broker down {down:.0f} s, worker not restarted")  # fmt: skip
+            return verdict(
+                "broker-outage",
+                len(items),
+                ref,
+                got,
+                time.monotonic() - t0,
+                note=f"own broker down {down:.0f} s, worker not restarted",
+            )
 
 
 def sink_outage(ctx: Context) -> Outcome:
@@ -84,8 +90,15 @@ def sink_outage(ctx: Context) -> Outcome:
             note = f"backlog held {held:.0f}; Redis index lost {r_lost}, extra {r_dup}"
             if r_lost or r_dup:
                 note += f" ({differences(ref, views)})"
-            return verdict("sink-outage", len(items), ref, got, recovery, ok=held > 0 and not (r_lost or r_dup),
-                           note=note)  # fmt: skip
+            return verdict(
+                "sink-outage",
+                len(items),
+                ref,
+                got,
+                recovery,
+                ok=held > 0 and not (r_lost or r_dup),
+                note=note,
+            )
 
 
 def backlog(sp: Space) -> float:

@@ -48,8 +48,15 @@ def garbage(i: int, source: str) -> bytes:
         return json.dumps(["poison", i]).encode()
     if kind == 3:
         return json.dumps({"event_id": f"poison-{i}", "source": source}).encode()  # fields missing
-    return json.dumps({"event_id": f"poison-{i}", "event_time": "not a time", "uscc": 42,
-                       "plate": [], "equipment_code": None}).encode()  # fmt: skip
+    return json.dumps(
+        {
+            "event_id": f"poison-{i}",
+            "event_time": "not a time",
+            "uscc": 42,
+            "plate": [],
+            "equipment_code": None,
+        }
+    ).encode()
 
 
 def poisoned(items: list[Item], every: int = 9) -> tuple[list[Item], list[bytes]]:
@@ -97,9 +104,14 @@ def garbage_storm(ctx: Context) -> Outcome:
     base = verdict("poison", len(items), ref.snapshot, got, recovery)
     correct = base.correct and not (missing or twice or wrongly)
     return Outcome(
-        "poison", len(items), base.checked + len(bad), base.lost + missing + wrongly,
-        base.duplicated + twice, None, correct,
+        "poison",
+        len(items),
+        base.checked + len(bad),
+        base.lost + missing + wrongly,
+        base.duplicated + twice,
+        None,
+        correct,
         f"{len(bad)} bad, {len(bad) - missing} dead-lettered, {wrongly} good rejected; "
         f"{rate:,.0f} ev/s = {ratio:.2f}× clean; {base.note}".rstrip("; "),
         speed_ok=ratio >= MIN_THROUGHPUT_RATIO or not ctx.compare_speed,
-    )  # fmt: skip
+    )

@@ -12,15 +12,18 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
 
-from config.settings import Settings
 from console.background import cancel, consume_forever
 from console.live import topic_partitions
 from console.map.window import Fix, MapWindow
 from schemas.records import Alert, TruckFix
+
+if TYPE_CHECKING:
+    from config.settings import Settings
 
 MAP_SOURCES = frozenset({"trucks", "truck_detections", "equipment"})
 """Warnings the map draws: truck rules on fixes, truck rules on geo detections, equipment."""
@@ -52,9 +55,17 @@ class MapFeed:
         try:
             if topic == self.settings.topics.trucks:
                 fix = TruckFix.model_validate_json(value)
-                self.window.add_fix(Fix(plate=fix.plate, at=fix.event_time, lat=fix.lat,
-                                        lon=fix.lon, speed_kmh=fix.speed_kmh, loaded=fix.loaded,
-                                        region_code=fix.region_code))  # fmt: skip
+                self.window.add_fix(
+                    Fix(
+                        plate=fix.plate,
+                        at=fix.event_time,
+                        lat=fix.lat,
+                        lon=fix.lon,
+                        speed_kmh=fix.speed_kmh,
+                        loaded=fix.loaded,
+                        region_code=fix.region_code,
+                    )
+                )
             else:
                 alert = Alert.model_validate_json(value)
                 if alert.source in MAP_SOURCES and not alert.shadow:
@@ -68,9 +79,10 @@ class MapFeed:
     async def _consume(self) -> None:
         topics = (self.settings.topics.trucks, self.settings.topics.alerts)
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.bootstrap_servers, group_id=None,
+            bootstrap_servers=self.settings.bootstrap_servers,
+            group_id=None,
             enable_auto_commit=False,
-        )  # fmt: skip
+        )
         await consumer.start()
         try:
             # the broker's metadata, not the consumer's: aiokafka's consumer knows only the

@@ -8,11 +8,13 @@ the map still draws the shipped version (see the README's "Map").
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from config.settings import PROJECT_ROOT
 from geo.fence_sets import load_fence_set
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 SHIPPED = PROJECT_ROOT / "config" / "geofences"
 

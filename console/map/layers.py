@@ -13,15 +13,18 @@ listed without a point when its region has no outline.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shapely.geometry import shape
 
 from console.labels import STATES, label
-from console.map.window import MapWindow
 from console.reports.labels import level as level_word
 from schemas.records import Alert, AlertState
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from console.map.window import MapWindow
 
 Feature = dict[str, Any]
 TRUCK_SOURCES = frozenset({"trucks", "truck_detections"})
@@ -39,16 +42,25 @@ def trucks(window: MapWindow) -> dict[str, Any]:
     for plate in window.plates():
         track = window.track(plate)
         if len(track) >= 2:
-            out.append(_feature(
-                {"type": "LineString", "coordinates": [[f.lon, f.lat] for f in track]},
-                layer="track", plate=plate, fixes=len(track),
-            ))  # fmt: skip
+            out.append(
+                _feature(
+                    {"type": "LineString", "coordinates": [[f.lon, f.lat] for f in track]},
+                    layer="track",
+                    plate=plate,
+                    fixes=len(track),
+                )
+            )
         last = track[-1]
-        out.append(_feature(
-            {"type": "Point", "coordinates": [last.lon, last.lat]},
-            layer="truck", plate=plate, at=last.at.isoformat(),
-            speed_kmh=last.speed_kmh, loaded=last.loaded,
-        ))  # fmt: skip
+        out.append(
+            _feature(
+                {"type": "Point", "coordinates": [last.lon, last.lat]},
+                layer="truck",
+                plate=plate,
+                at=last.at.isoformat(),
+                speed_kmh=last.speed_kmh,
+                loaded=last.loaded,
+            )
+        )
     return _collection(out)
 
 
@@ -62,11 +74,15 @@ def detections(window: MapWindow) -> dict[str, Any]:
         fix = window.position_at(a.entity, when)
         if fix is None:
             continue
-        out.append(_feature(
-            {"type": "Point", "coordinates": [fix.lon, fix.lat]},
-            **_warning_props(a), layer="detection", plate=a.entity,
-            fences=[f"{r.id}@{r.version}" for r in a.reasons if r.kind == "fence"],
-        ))  # fmt: skip
+        out.append(
+            _feature(
+                {"type": "Point", "coordinates": [fix.lon, fix.lat]},
+                **_warning_props(a),
+                layer="detection",
+                plate=a.entity,
+                fences=[f"{r.id}@{r.version}" for r in a.reasons if r.kind == "fence"],
+            )
+        )
     return _collection(out)
 
 
@@ -80,8 +96,12 @@ def equipment(
     for a in window.warnings():
         if a.source != "equipment":
             continue
-        props = {**_warning_props(a), "layer": "equipment", "equipment": a.entity,
-                 "approximate": True}  # fmt: skip
+        props = {
+            **_warning_props(a),
+            "layer": "equipment",
+            "equipment": a.entity,
+            "approximate": True,
+        }
         centre = _centre_of(a.region_code, centres)
         if centre is None:
             unplaced.append(props)
@@ -96,11 +116,16 @@ def fences(documents: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     for doc in documents:
         for f in doc.get("features", []):
             props = f.get("properties") or {}
-            out.append(_feature(
-                f["geometry"], layer="fence", kind=props.get("kind", ""),
-                name=props.get("name") or f.get("id", ""), id=f.get("id", ""),
-                fence_set=f"{doc.get('name')}@{doc.get('version')}",
-            ))  # fmt: skip
+            out.append(
+                _feature(
+                    f["geometry"],
+                    layer="fence",
+                    kind=props.get("kind", ""),
+                    name=props.get("name") or f.get("id", ""),
+                    id=f.get("id", ""),
+                    fence_set=f"{doc.get('name')}@{doc.get('version')}",
+                )
+            )
     return _collection(out)
 
 
@@ -119,13 +144,17 @@ def bounds(*layers: Mapping[str, Any]) -> list[list[float]] | None:
 
 def _warning_props(a: Alert) -> dict[str, Any]:
     return {
-        "alert_id": a.alert_id, "title": a.title, "level": a.level.value,
-        "level_word": level_word(a.level.value), "state": a.state.value,
+        "alert_id": a.alert_id,
+        "title": a.title,
+        "level": a.level.value,
+        "level_word": level_word(a.level.value),
+        "state": a.state.value,
         "state_word": label(STATES, a.state.value),
-        "ended": a.state in ENDED, "region_code": a.region_code,
+        "ended": a.state in ENDED,
+        "region_code": a.region_code,
         "rules": [r.id for r in a.reasons if r.kind == "rule"],
         "last_seen": a.last_seen.isoformat(),
-    }  # fmt: skip
+    }
 
 
 def _feature(geometry: Mapping[str, Any], **props: Any) -> Feature:

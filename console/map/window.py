@@ -18,13 +18,16 @@ has a cap: at most ``max_trucks`` plates (the least recently heard of goes first
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
-from schemas.records import Alert
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from schemas.records import Alert
 
 
 class Fix(BaseModel):

@@ -7,14 +7,16 @@ again with ``console.auth.require``).
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
-from aiohttp import web
+from typing import TYPE_CHECKING, NamedTuple
 
 from console.keys import GATE
 from console.pages import enterprise, home, map, reports, situation, warnings, workbench
-from loop.identity import Principal
 from loop.jurisdiction import Forbidden, Permission, require
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from loop.identity import Principal
 
 PAGES = (
     home,
@@ -24,7 +26,7 @@ PAGES = (
     workbench,
     reports,
     map,
-)  # fmt: skip
+)
 
 
 class NavItem(NamedTuple):

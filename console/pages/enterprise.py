@@ -26,12 +26,20 @@ from loop.supervision import phase
 from schemas.records import Alert, Task
 
 KINDS = {
-    "inspection_pass": "检查合格", "inspection_fail": "检查不合格", "inspection_rectify": "责令整改",
-    "complaint": "投诉举报", "warning_blue": "蓝色预警", "warning_yellow": "黄色预警",
-    "warning_orange": "橙色预警", "warning_red": "红色预警", "task": "核查任务",
-    "disposition_confirmed": "核查属实", "disposition_rectification": "责令整改（处置）",
-    "disposition_false_alarm": "误报", "disposition_not_found": "未发现问题",
-}  # fmt: skip
+    "inspection_pass": "检查合格",
+    "inspection_fail": "检查不合格",
+    "inspection_rectify": "责令整改",
+    "complaint": "投诉举报",
+    "warning_blue": "蓝色预警",
+    "warning_yellow": "黄色预警",
+    "warning_orange": "橙色预警",
+    "warning_red": "红色预警",
+    "task": "核查任务",
+    "disposition_confirmed": "核查属实",
+    "disposition_rectification": "责令整改（处置）",
+    "disposition_false_alarm": "误报",
+    "disposition_not_found": "未发现问题",
+}
 
 
 class EnterpriseQuery(BaseModel):
@@ -50,8 +58,13 @@ async def search(request: web.Request) -> web.StreamResponse:
     try:
         q: EnterpriseQuery = parse(EnterpriseQuery, {"uscc": request.query["uscc"].strip().upper()})
     except FormError as exc:
-        return render(request, "enterprise_search.html", status=400, query=request.query["uscc"],
-                      error=f"无法查询：{exc}（18位，不含 I、O、S、V、Z）")  # fmt: skip
+        return render(
+            request,
+            "enterprise_search.html",
+            status=400,
+            query=request.query["uscc"],
+            error=f"无法查询：{exc}（18位，不含 I、O、S、V、Z）",
+        )
     return see_other(f"/enterprises/{segment(q.uscc)}")
 
 
@@ -65,26 +78,38 @@ async def page(request: web.Request) -> web.Response:
     try:
         parse(EnterpriseQuery, {"uscc": uscc})
     except FormError as exc:
-        return render(request, "enterprise_search.html", status=400, query=uscc,
-                      error=f"无法查询：{exc}")  # fmt: skip
-    values: dict[str, Any] = {"uscc": uscc, "profile": None, "why": [], "score": None,
-                              "warnings": [], "tasks": [], "kinds": KINDS}  # fmt: skip
+        return render(
+            request, "enterprise_search.html", status=400, query=uscc, error=f"无法查询：{exc}"
+        )
+    values: dict[str, Any] = {
+        "uscc": uscc,
+        "profile": None,
+        "why": [],
+        "score": None,
+        "warnings": [],
+        "tasks": [],
+        "kinds": KINDS,
+    }
     problems = []
     now = datetime.now(UTC)
     config = request.app[LOOP].profile
     try:
         raw = await backend(request).get(request, f"/api/entities/{segment(uscc)}/profile")
         profile = EntityProfile.model_validate(raw)
-        values.update(profile=profile, score=score_at(profile, now, config),
-                      why=reasons(profile, now, config),
-                      timeline=sorted(profile.recent, key=lambda e: e.at, reverse=True))  # fmt: skip
+        values.update(
+            profile=profile,
+            score=score_at(profile, now, config),
+            why=reasons(profile, now, config),
+            timeline=sorted(profile.recent, key=lambda e: e.at, reverse=True),
+        )
     except BackendError as exc:
         problems.append("尚无该企业的档案" if exc.status == 404 else exc.message)
     try:
         listed = await backend(request).get(request, "/api/warnings", {"limit": "1000"})
         alerts = [Alert.model_validate(a) for a in listed["warnings"]]
-        values["warnings"] = [a for a in alerts if uscc in (a.uscc, a.entity)
-                              and a.state.value not in ENDED]  # fmt: skip
+        values["warnings"] = [
+            a for a in alerts if uscc in (a.uscc, a.entity) and a.state.value not in ENDED
+        ]
         tasked = await backend(request).get(request, "/api/tasks", {"limit": "1000"})
         tasks = [Task.model_validate(t) for t in tasked["tasks"]]
         values["tasks"] = [t for t in tasks if uscc in (t.uscc, t.entity) and phase(t)]

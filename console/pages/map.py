@@ -47,10 +47,13 @@ async def data(request: web.Request) -> web.Response:
     equipment, unplaced = layers.equipment(window, _districts())
     fences = layers.fences(_fences())
     body = {
-        "trucks": trucks, "detections": detections, "equipment": equipment,
-        "equipment_unplaced": unplaced, "fences": fences,
+        "trucks": trucks,
+        "detections": detections,
+        "equipment": equipment,
+        "equipment_unplaced": unplaced,
+        "fences": fences,
         "bounds": layers.bounds(trucks, detections) or layers.bounds(fences),
-    }  # fmt: skip
+    }
     return web.json_response(body, dumps=lambda v: json.dumps(v, ensure_ascii=False))
 
 
@@ -58,8 +61,12 @@ def _visible(window: MapWindow, who: Principal, centre: str) -> MapWindow:
     """The part of the window ``who`` may see (the whole of it for the risk centre)."""
     if is_centre(who, centre):
         return window
-    mine = MapWindow(max_trucks=window.max_trucks, max_fixes=window.max_fixes,
-                     max_age=window.max_age, max_warnings=window.max_warnings)  # fmt: skip
+    mine = MapWindow(
+        max_trucks=window.max_trucks,
+        max_fixes=window.max_fixes,
+        max_age=window.max_age,
+        max_warnings=window.max_warnings,
+    )
     for plate in window.plates():
         for fix in window.track(plate):
             if fix.region_code and covers(who.regions, fix.region_code):

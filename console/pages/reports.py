@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from functools import partial
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from markupsafe import Markup
@@ -21,12 +22,14 @@ from console.render import render
 from console.reports import charts, pdf
 from console.reports.generate import generate, period_of
 from console.reports.period import BadPeriod, today
-from console.reports.records import Report
 from console.reports.scope import scope_of
 from console.reports.text import department_rows, enterprise_rows, precision_rows, title_of
 from loop.jurisdiction import Permission
 from sinks.errors import StoreError
 from sinks.sql import make_engine, sql_url
+
+if TYPE_CHECKING:
+    from console.reports.records import Report
 
 ENGINE = web.AppKey("reports_engine", Engine)
 
@@ -37,12 +40,19 @@ async def page(request: web.Request) -> web.Response:
     report = await _report(request, kind, when)
     if isinstance(report, web.Response):
         return report
-    return render(request, "reports.html", kind=kind, when=when, report=report,
-                  title=title_of(report), charts=_charts(report),
-                  departments=department_rows(report),
-                  top_risk=enterprise_rows(report.top_risk),
-                  top_complaints=enterprise_rows(report.top_complaints),
-                  precision=precision_rows(report))  # fmt: skip
+    return render(
+        request,
+        "reports.html",
+        kind=kind,
+        when=when,
+        report=report,
+        title=title_of(report),
+        charts=_charts(report),
+        departments=department_rows(report),
+        top_risk=enterprise_rows(report.top_risk),
+        top_complaints=enterprise_rows(report.top_complaints),
+        precision=precision_rows(report),
+    )
 
 
 async def export(request: web.Request) -> web.StreamResponse:
@@ -53,8 +63,11 @@ async def export(request: web.Request) -> web.StreamResponse:
         return report
     body = await asyncio.to_thread(pdf.render, report)
     name = f"riskloop-{report.period.kind}-{report.period.label}.pdf"
-    return web.Response(body=body, content_type="application/pdf",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+    return web.Response(
+        body=body,
+        content_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 def _which(request: web.Request) -> tuple[str, str]:
@@ -72,8 +85,15 @@ async def _report(request: web.Request, kind: str, when: str) -> Report | web.Re
         return await asyncio.to_thread(partial(generate, _engine(request.app), which, scope))
     except (BadPeriod, StoreError) as exc:
         status = 400 if isinstance(exc, BadPeriod) else 503
-        return render(request, "reports.html", status=status, error=str(exc), kind=kind,
-                      when=when, report=None)  # fmt: skip
+        return render(
+            request,
+            "reports.html",
+            status=status,
+            error=str(exc),
+            kind=kind,
+            when=when,
+            report=None,
+        )
 
 
 def _engine(app: web.Application) -> Engine:

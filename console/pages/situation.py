@@ -57,9 +57,13 @@ async def panels(request: web.Request) -> web.Response:
         if a.level in LIVE_LEVELS and a.state.value not in {"resolved", "false_alarm"}
     ]
     values.update(
-        tally=tally(alerts), load=task_load(tasks, now), trend=trend(alerts, now),
-        latest=live[:10], capped=len(alerts) >= int(LIMIT), updated=now,
-    )  # fmt: skip
+        tally=tally(alerts),
+        load=task_load(tasks, now),
+        trend=trend(alerts, now),
+        latest=live[:10],
+        capped=len(alerts) >= int(LIMIT),
+        updated=now,
+    )
     return render(request, "situation_panels.html", **values)
 
 
@@ -68,10 +72,13 @@ async def stream(request: web.Request) -> web.StreamResponse:
     expires (the browser then reconnects, is sent to /login) or the console stops."""
     who = require(request, Permission.read)
     feed = request.app[LIVE]
-    response = web.StreamResponse(headers={
-        "Content-Type": "text/event-stream", "Cache-Control": "no-store",
-        "X-Accel-Buffering": "no",
-    })  # fmt: skip
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-store",
+            "X-Accel-Buffering": "no",
+        }
+    )
     await response.prepare(request)
     sub = feed.subscribe(who)
     ends = token_expiry(request["token"])

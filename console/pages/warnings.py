@@ -12,7 +12,7 @@ who and why, and publishes).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -22,11 +22,13 @@ from console.forms import FormError, SilenceForm, WarningFilter, parse
 from console.keys import GATE, RULEBOOK
 from console.labels import SOURCES
 from console.render import render
-from loop.identity import Principal
 from loop.jurisdiction import Forbidden, Permission
 from loop.jurisdiction import require as permitted
 from loop.silences import Silence
 from schemas.records import Alert, AlertState, Level, Reason
+
+if TYPE_CHECKING:
+    from loop.identity import Principal
 
 LIST_LIMIT = "1000"
 SHOWN = 200
@@ -41,8 +43,11 @@ def keep(alert: Alert, f: WarningFilter) -> bool:
 
 
 def _choices() -> dict[str, Any]:
-    return {"levels": [lv.value for lv in Level], "states": [s.value for s in AlertState],
-            "sources": list(SOURCES)}  # fmt: skip
+    return {
+        "levels": [lv.value for lv in Level],
+        "states": [s.value for s in AlertState],
+        "sources": list(SOURCES),
+    }
 
 
 async def listing(request: web.Request) -> web.Response:
@@ -53,18 +58,39 @@ async def listing(request: web.Request) -> web.Response:
     try:
         f: WarningFilter = parse(WarningFilter, request.query)
     except FormError as exc:
-        return render(request, "warnings.html", status=400, error=f"筛选条件有误：{exc}",
-                      warnings=[], filters=request.query, total=0, **_choices())  # fmt: skip
+        return render(
+            request,
+            "warnings.html",
+            status=400,
+            error=f"筛选条件有误：{exc}",
+            warnings=[],
+            filters=request.query,
+            total=0,
+            **_choices(),
+        )
     try:
         answer = await backend(request).get(
             request, "/api/warnings", {**f.api_params(), "limit": LIST_LIMIT}
         )
     except BackendError as exc:
-        return render(request, "warnings.html", error=exc.message, warnings=[],
-                      filters=request.query, total=0, **_choices())  # fmt: skip
+        return render(
+            request,
+            "warnings.html",
+            error=exc.message,
+            warnings=[],
+            filters=request.query,
+            total=0,
+            **_choices(),
+        )
     alerts = [a for a in map(Alert.model_validate, answer["warnings"]) if keep(a, f)]
-    return render(request, "warnings.html", warnings=alerts[:SHOWN], total=len(alerts),
-                  filters=request.query, **_choices())  # fmt: skip
+    return render(
+        request,
+        "warnings.html",
+        warnings=alerts[:SHOWN],
+        total=len(alerts),
+        filters=request.query,
+        **_choices(),
+    )
 
 
 def top_features(reason: Reason, n: int = TOP_FEATURES) -> list[tuple[str, str]]:
@@ -106,10 +132,14 @@ async def _detail_values(request: web.Request, alert_id: str) -> dict[str, Any]:
     fences = [r for r in alert.reasons if r.kind == "fence"]
     silences = await _silences_of(request, alert)
     return {
-        "alert": alert, "task": answer.get("task"), "rules": rules, "models": models,
-        "fences": fences, "silences": silences,
+        "alert": alert,
+        "task": answer.get("task"),
+        "rules": rules,
+        "models": models,
+        "fences": fences,
+        "silences": silences,
         "can_silence": _may(request["person"], Permission.operate, request.app[GATE].centre),
-    }  # fmt: skip
+    }
 
 
 async def _silences_of(request: web.Request, alert: Alert) -> list[tuple[Silence, bool]]:
@@ -123,9 +153,12 @@ async def _silences_of(request: web.Request, alert: Alert) -> list[tuple[Silence
     found = []
     for raw in answer.get("silences", []):
         s = Silence.model_validate(raw)
-        fits = s.active(now) and s.matches(source=alert.source, entity=alert.entity,
-                                          item_code=alert.item_code,
-                                          region_code=alert.region_code)  # fmt: skip
+        fits = s.active(now) and s.matches(
+            source=alert.source,
+            entity=alert.entity,
+            item_code=alert.item_code,
+            region_code=alert.region_code,
+        )
         if fits:
             found.append((s, s.safety or not alert.safety))
     return found
@@ -140,8 +173,13 @@ async def detail(request: web.Request) -> web.Response:
     try:
         values = await _detail_values(request, alert_id)
     except BackendError as exc:
-        return render(request, "warning_missing.html", status=exc.status if exc.status < 500 else 502,
-                      error=exc.message, alert_id=alert_id)  # fmt: skip
+        return render(
+            request,
+            "warning_missing.html",
+            status=exc.status if exc.status < 500 else 502,
+            error=exc.message,
+            alert_id=alert_id,
+        )
     notice = "静默已提交，工作进程已记录。" if request.query.get("silenced") == "1" else None
     return render(request, "warning.html", notice=notice, form={}, **values)
 
@@ -154,13 +192,15 @@ async def silence(request: web.Request) -> web.StreamResponse:
     try:
         values = await _detail_values(request, alert_id)
     except BackendError as exc:
-        return render(request, "warning_missing.html", status=502, error=exc.message,
-                      alert_id=alert_id)  # fmt: skip
+        return render(
+            request, "warning_missing.html", status=502, error=exc.message, alert_id=alert_id
+        )
     try:
         asked: SilenceForm = parse(SilenceForm, form)
     except FormError as exc:
-        return render(request, "warning.html", status=400, error=f"静默未提交：{exc}",
-                      form=form, **values)  # fmt: skip
+        return render(
+            request, "warning.html", status=400, error=f"静默未提交：{exc}", form=form, **values
+        )
     alert: Alert = values["alert"]
     body: dict[str, Any] = {"reason": asked.reason, "hours": asked.hours, "source": alert.source}
     if asked.scope == "entity":
@@ -172,8 +212,14 @@ async def silence(request: web.Request) -> web.StreamResponse:
     try:
         await backend(request).post(request, "/api/silences", body)
     except BackendError as exc:
-        return render(request, "warning.html", status=exc.status if exc.status < 500 else 502,
-                      error=f"静默未提交：{exc.message}", form=form, **values)  # fmt: skip
+        return render(
+            request,
+            "warning.html",
+            status=exc.status if exc.status < 500 else 502,
+            error=f"静默未提交：{exc.message}",
+            form=form,
+            **values,
+        )
     return see_other(f"/warnings/{segment(alert_id)}?silenced=1")
 
 

@@ -34,24 +34,43 @@ from sinks.errors import SinkError
 from sinks.evidence import EvidenceStore
 
 ACTIONS = {
-    "sign": "签收", "return": "退单", "start": "开始办理", "dispose": "办结反馈",
-    "extend": "申请延期", "grant_extension": "批准延期", "refuse_extension": "驳回延期",
-}  # fmt: skip
+    "sign": "签收",
+    "return": "退单",
+    "start": "开始办理",
+    "dispose": "办结反馈",
+    "extend": "申请延期",
+    "grant_extension": "批准延期",
+    "refuse_extension": "驳回延期",
+}
 """The actions the workbench offers, and their names on the page."""
 STATES = {
-    "created": "已创建", "dispatched": "待签收", "signed": "已签收", "returned": "已退单",
-    "arbitration": "仲裁中", "in_progress": "办理中", "disposed": "已办结", "closed": "已结案",
+    "created": "已创建",
+    "dispatched": "待签收",
+    "signed": "已签收",
+    "returned": "已退单",
+    "arbitration": "仲裁中",
+    "in_progress": "办理中",
+    "disposed": "已办结",
+    "closed": "已结案",
     "reopened": "重新打开",
-}  # fmt: skip
+}
 RESULTS = {
-    "confirmed": "属实已处置", "rectification": "责令整改", "false_alarm": "不属实",
+    "confirmed": "属实已处置",
+    "rectification": "责令整改",
+    "false_alarm": "不属实",
     "not_found": "查无此事",
-}  # fmt: skip
+}
 MARKS = {"reminder": "催办", "supervision": "督办", "notice": "通报"}
 WARNING_STATES = {
-    "new": "新预警", "updated": "已更新", "escalated": "已升级", "deescalated": "已降级",
-    "suppressed": "已抑制", "silenced": "已静默", "resolved": "已解除", "false_alarm": "误报",
-}  # fmt: skip
+    "new": "新预警",
+    "updated": "已更新",
+    "escalated": "已升级",
+    "deescalated": "已降级",
+    "suppressed": "已抑制",
+    "silenced": "已静默",
+    "resolved": "已解除",
+    "false_alarm": "误报",
+}
 SIGN_PHASE = frozenset({"dispatched", "reopened"})
 DONE = frozenset({"disposed", "closed"})
 STORIES = 30
@@ -81,16 +100,26 @@ async def workbench(request: web.Request) -> web.Response:
     try:
         listed = await backend(request).get(request, "/api/tasks", {"limit": "500"})
     except BackendError as exc:
-        return render(request, "workbench.html", status=exc.status, error=exc.message, rows=[],
-                      requests=[], centre=centre)  # fmt: skip
+        return render(
+            request,
+            "workbench.html",
+            status=exc.status,
+            error=exc.message,
+            rows=[],
+            requests=[],
+            centre=centre,
+        )
     tasks = [t for t in listed["tasks"] if t["state"] != "closed"]
     marks = await _marks(request, [t["task_id"] for t in tasks if t["state"] not in DONE])
     now = datetime.now().astimezone()
-    rows = sorted((_row(t, now, marks.get(t["task_id"], [])) for t in tasks),
-                  key=lambda r: (r["done"], r["due"]))  # fmt: skip
+    rows = sorted(
+        (_row(t, now, marks.get(t["task_id"], [])) for t in tasks),
+        key=lambda r: (r["done"], r["due"]),
+    )
     waiting = [r for r in rows if r["task"].get("extension_to")]
-    return render(request, "workbench.html", rows=rows, requests=waiting if centre else [],
-                  centre=centre)  # fmt: skip
+    return render(
+        request, "workbench.html", rows=rows, requests=waiting if centre else [], centre=centre
+    )
 
 
 async def _marks(request: web.Request, task_ids: list[str]) -> dict[str, list[str]]:
@@ -115,10 +144,15 @@ def _row(task: dict[str, Any], now: datetime, marks: list[str]) -> dict[str, Any
     done = task["state"] in DONE
     left = countdown(now, due, default_calendar())
     return {
-        "task": task, "due": due, "phase": "签收" if signing else "办结", "done": done,
-        "countdown": "—" if done else left.text, "overdue": left.overdue and not done,
-        "marks": marks, "state": STATES.get(task["state"], task["state"]),
-    }  # fmt: skip
+        "task": task,
+        "due": due,
+        "phase": "签收" if signing else "办结",
+        "done": done,
+        "countdown": "—" if done else left.text,
+        "overdue": left.overdue and not done,
+        "marks": marks,
+        "state": STATES.get(task["state"], task["state"]),
+    }
 
 
 # ---------------------------------------------------------------- one task
@@ -139,12 +173,18 @@ async def _show(
     try:
         story = await backend(request).get(request, f"/api/tasks/{segment(task_id)}")
     except BackendError as exc:
-        return render(request, "problem.html", status=exc.status, title="无法查看该任务",
-                      reason=exc.message)  # fmt: skip
+        return render(
+            request, "problem.html", status=exc.status, title="无法查看该任务", reason=exc.message
+        )
     task = story.get("task")
     if task is None:
-        return render(request, "problem.html", status=404, title="无法查看该任务",
-                      reason="任务库中还没有这项任务的当前记录")  # fmt: skip
+        return render(
+            request,
+            "problem.html",
+            status=404,
+            title="无法查看该任务",
+            reason="任务库中还没有这项任务的当前记录",
+        )
     who = request["person"]
     centre = is_centre(who, request.app[GATE].centre)
     own = who.department == task["department"]
@@ -157,12 +197,24 @@ async def _show(
             notice += f"，任务现为「{STATES[after]}」（任务记录与留痕数秒内更新）"
     now = datetime.now().astimezone()
     return render(
-        request, "task.html", status=status, error=error, notice=notice, task=task,
-        row=_row(task, now, []), story=story, warning=warning, own=own, centre=centre,
+        request,
+        "task.html",
+        status=status,
+        error=error,
+        notice=notice,
+        task=task,
+        row=_row(task, now, []),
+        story=story,
+        warning=warning,
+        own=own,
+        centre=centre,
         evidence=[(ref, EvidenceRef.parse(ref)) for ref in task.get("evidence", [])],
-        states=STATES, results=RESULTS, marks=MARKS, warning_states=WARNING_STATES,
+        states=STATES,
+        results=RESULTS,
+        marks=MARKS,
+        warning_states=WARNING_STATES,
         categories=categories(),
-    )  # fmt: skip
+    )
 
 
 async def _warning(request: web.Request, alert_id: str) -> dict[str, Any] | None:
@@ -203,8 +255,9 @@ async def act(request: web.Request) -> web.Response:
     except BackendError as exc:
         return await _show(request, task_id, error=exc.message, status=exc.status)
     if answer.get("verdict") is None:  # 202: sent, no verdict in time
-        return await _show(request, task_id,
-                           error="已发送，但工作进程未及时答复；请稍后刷新查看是否已生效")  # fmt: skip
+        return await _show(
+            request, task_id, error="已发送，但工作进程未及时答复；请稍后刷新查看是否已生效"
+        )
     state = (answer.get("verdict") or {}).get("state") or ""
     return see_other(f"/workbench/tasks/{quote(task_id, safe='')}?done={action}&state={state}")
 
@@ -230,21 +283,32 @@ async def evidence_file(request: web.Request) -> web.StreamResponse:
     try:
         story = await backend(request).get(request, f"/api/tasks/{segment(task_id)}")
     except BackendError as exc:
-        return render(request, "problem.html", status=exc.status, title="无法查看该证据",
-                      reason=exc.message)  # fmt: skip
-    named = {r.sha256 for ref in (story.get("task") or {}).get("evidence", [])
-             if (r := EvidenceRef.parse(ref)) is not None}  # fmt: skip
+        return render(
+            request, "problem.html", status=exc.status, title="无法查看该证据", reason=exc.message
+        )
+    named = {
+        r.sha256
+        for ref in (story.get("task") or {}).get("evidence", [])
+        if (r := EvidenceRef.parse(ref)) is not None
+    }
     if sha256 not in named:
-        return render(request, "problem.html", status=404, title="无法查看该证据",
-                      reason="该任务没有这个证据文件")  # fmt: skip
+        return render(
+            request,
+            "problem.html",
+            status=404,
+            title="无法查看该证据",
+            reason="该任务没有这个证据文件",
+        )
     store = EvidenceStore.from_settings(request.app[SETTINGS])
     try:
         stored = await asyncio.to_thread(store.get, sha256)
     except SinkError as exc:
-        return render(request, "problem.html", status=404, title="无法查看该证据",
-                      reason=str(exc))  # fmt: skip
+        return render(request, "problem.html", status=404, title="无法查看该证据", reason=str(exc))
     return web.Response(
-        body=stored.data, content_type=stored.media_type,
-        headers={"Content-Security-Policy": "sandbox; default-src 'none'",
-                 "Cache-Control": "private, max-age=3600"},
-    )  # fmt: skip
+        body=stored.data,
+        content_type=stored.media_type,
+        headers={
+            "Content-Security-Policy": "sandbox; default-src 'none'",
+            "Cache-Control": "private, max-age=3600",
+        },
+    )

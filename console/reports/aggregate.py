@@ -21,8 +21,7 @@ Definitions (the README's "Reports (研判)" says the same):
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from console.reports import labels
 from console.reports.records import (
@@ -38,6 +37,10 @@ from console.reports.records import (
     TaskFlow,
     TaskRow,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+    from datetime import datetime
 
 TOP = 10
 _DONE = frozenset({"disposed", "closed"})

@@ -11,10 +11,13 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from html import escape
+from typing import TYPE_CHECKING
 
-from console.reports.records import Count
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from console.reports.records import Count
 
 LEVEL_COLOURS = {"red": "#d93026", "orange": "#f08c00", "yellow": "#e6b800", "blue": "#1c6fd1"}
 BAR = "#3b6ea8"

@@ -10,13 +10,16 @@ import json
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
-
-from sqlalchemy.engine import Engine
+from typing import TYPE_CHECKING
 
 from console.reports import aggregate, period
-from console.reports.records import Period, Report
-from console.reports.scope import Scope
 from console.reports.store import load_history
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from console.reports.records import Period, Report
+    from console.reports.scope import Scope
 
 KINDS = {"daily": period.daily, "weekly": period.weekly}
 

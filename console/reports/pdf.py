@@ -8,7 +8,7 @@ and the PDF are built from the same :class:`Report`, so they cannot disagree.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from reportlab.graphics.shapes import Drawing, Rect, String
 from reportlab.lib import colors
@@ -21,8 +21,12 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
 
 from console.reports.charts import BAR, LEVEL_COLOURS
 from console.reports.period import ZONE
-from console.reports.records import Count, Report
 from console.reports.text import department_rows, enterprise_rows, precision_rows, title_of
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from console.reports.records import Count, Report
 
 FONT = "STSong-Light"
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
@@ -36,9 +40,15 @@ def render(report: Report) -> bytes:
     """The whole report as PDF bytes."""
     out = io.BytesIO()
     doc = SimpleDocTemplate(
-        out, pagesize=A4, title=title_of(report), author="RiskLoop",
-        leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm, bottomMargin=16 * mm,
-    )  # fmt: skip
+        out,
+        pagesize=A4,
+        title=title_of(report),
+        author="RiskLoop",
+        leftMargin=18 * mm,
+        rightMargin=18 * mm,
+        topMargin=16 * mm,
+        bottomMargin=16 * mm,
+    )
     flow = [
         Paragraph(title_of(report), _H1),
         Paragraph(
@@ -80,10 +90,17 @@ def _bars(counts: Sequence[Count], title: str, colours: dict[str, str]) -> Drawi
     for i, c in enumerate(counts):
         y = height - 18 - (i + 1) * row + 3
         length = max((width - label_w - 40) * c.value / biggest, 1 if c.value else 0)
-        d.add(String(label_w - 4, y + 2, c.label[:14], fontName=FONT, fontSize=9,
-                     textAnchor="end"))  # fmt: skip
-        d.add(Rect(label_w, y, length, row - 5, fillColor=colors.HexColor(colours.get(c.key, BAR)),
-                   strokeColor=None))  # fmt: skip
+        d.add(String(label_w - 4, y + 2, c.label[:14], fontName=FONT, fontSize=9, textAnchor="end"))
+        d.add(
+            Rect(
+                label_w,
+                y,
+                length,
+                row - 5,
+                fillColor=colors.HexColor(colours.get(c.key, BAR)),
+                strokeColor=None,
+            )
+        )
         d.add(String(label_w + length + 3, y + 2, str(c.value), fontName=FONT, fontSize=9))
     return d
 
@@ -99,6 +116,6 @@ def _table(rows: list[list[str]]) -> Table:
                 ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef6")),
                 ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#b0b8c4")),
             ]
-        )  # fmt: skip
+        )
     )
     return table

@@ -66,6 +66,9 @@ def _period(kind: str, label: str, first: date, days: int) -> Period:
     start = datetime.combine(first, time(), ZONE)
     end = datetime.combine(first + timedelta(days=days), time(), ZONE)
     return Period(
-        kind=kind, label=label, first_day=first,
-        start=start.astimezone(UTC), end=end.astimezone(UTC),
-    )  # fmt: skip
+        kind=kind,
+        label=label,
+        first_day=first,
+        start=start.astimezone(UTC),
+        end=end.astimezone(UTC),
+    )

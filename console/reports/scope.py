@@ -16,9 +16,12 @@ Scope(department=None, regions=None)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from loop.identity import Principal
 from loop.jurisdiction import is_centre
+
+if TYPE_CHECKING:
+    from loop.identity import Principal
 
 
 @dataclass(frozen=True)

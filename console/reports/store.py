@@ -8,17 +8,21 @@ elsewhere, in pure code (``console.reports.aggregate``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
 
 from console.reports.records import AlertRow, EventRow, History, Period, TaskRow
-from console.reports.scope import Scope
 from sinks import sql_tables
 from sinks.errors import StoreError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from sqlalchemy.engine import Connection, Engine
+
+    from console.reports.scope import Scope
 
 
 def load_history(engine: Engine, period: Period, scope: Scope) -> History:
@@ -114,7 +118,7 @@ def _tasks(conn: Connection, period: Period, scope: Scope) -> list[TaskRow]:
             t.c.created_at,
             t.c.sign_deadline,
             t.c.dispose_deadline,
-        )  # fmt: skip
+        )
         .where(t.c.created_at < period.end)
         .where(
             sa.or_(
@@ -144,7 +148,7 @@ def _events(conn: Connection, task_ids: list[str]) -> list[EventRow]:
                 ev.c.to_state,
                 ev.c.department,
                 ev.c.reason,
-            )  # fmt: skip
+            )
             .where(ev.c.task_id.in_(ids))
             .order_by(ev.c.seq)
         )

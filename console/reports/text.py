@@ -6,9 +6,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from console.reports.records import Enterprise, Report
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from console.reports.records import Enterprise, Report
 
 KINDS = {"daily": "日报", "weekly": "周报"}
 
@@ -32,7 +35,7 @@ def department_rows(report: Report) -> list[list[str]]:
             _pct(d.on_time_rate),
             _hours(d.avg_hours_to_sign),
             _hours(d.avg_hours_to_dispose),
-        ]  # fmt: skip
+        ]
         for d in report.departments
     ]
     return rows

@@ -12,16 +12,18 @@ unit test, and a state that is not stored cannot be half-written.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
-from loop.loop_config import LoopConfig
-from loop.messages import Message
-from loop.notify.config import NotifyConfig
-from loop.routing import RoutingTable
-from loop.silences import Silence
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import datetime
+
+    from loop.loop_config import LoopConfig
+    from loop.messages import Message
+    from loop.notify.config import NotifyConfig
+    from loop.routing import RoutingTable
+    from loop.silences import Silence
 
 S = TypeVar("S")
 

@@ -13,15 +13,18 @@ correcting disposition, even when the task's label was fed back before).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from loop.closed_loop import Feedback, close_loop, rule_keys
 from loop.corrections import Correction, correct
 from loop.decide import Context, Decision
 from loop.decide.warnings import profile_message, warning_messages
 from loop.profile import disposition_kind
-from loop.warnings import EntityWarnings
 from schemas.internal import ProfileEvent, TaskFeedback
-from schemas.records import Alert
+
+if TYPE_CHECKING:
+    from loop.warnings import EntityWarnings
+    from schemas.records import Alert
 
 Counters = dict[str, dict[str, int]]
 
@@ -64,9 +67,14 @@ def on_feedback(state: FeedbackState | None, case: TaskFeedback, ctx: Context) -
         return FeedbackDecision(state, note="no_warnings")
     corrected, correction, note = correct(state.warnings, case, ctx.config)
     closed = close_loop(
-        case, corrected, state.counters, None,
-        now=ctx.now, config=ctx.config, silences=ctx.silences,
-    )  # fmt: skip
+        case,
+        corrected,
+        state.counters,
+        None,
+        now=ctx.now,
+        config=ctx.config,
+        silences=ctx.silences,
+    )
     if closed.repeated:  # reopened and disposed again, or sent twice: the first one counted
         kept = state if corrected is state.warnings else FeedbackState(corrected, state.counters)
         return FeedbackDecision(kept, note="repeated", correction=correction, corrected=note)
@@ -74,12 +82,20 @@ def on_feedback(state: FeedbackState | None, case: TaskFeedback, ctx: Context) -
     warnings, messages = warning_messages(closed.warnings, closed.alerts, ctx)
     if case.uscc:
         event = ProfileEvent(
-            uscc=case.uscc, kind=disposition_kind(fb.result), at=case.disposed_at,
-            ref=case.task_id, region_code=case.region_code,
-        )  # fmt: skip
+            uscc=case.uscc,
+            kind=disposition_kind(fb.result),
+            at=case.disposed_at,
+            ref=case.task_id,
+            region_code=case.region_code,
+        )
         messages.append(profile_message(event))
     new = FeedbackState(warnings, closed.counters or {})
     return FeedbackDecision(
-        new, messages, feedback=fb, alerts=closed.alerts, note="fed_back",
-        correction=correction, corrected=note,
-    )  # fmt: skip
+        new,
+        messages,
+        feedback=fb,
+        alerts=closed.alerts,
+        note="fed_back",
+        correction=correction,
+        corrected=note,
+    )

@@ -7,16 +7,20 @@ records that caused them (same outbox, same checkpoint). Nothing when notificati
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from loop.decide import Context
 from loop.messages import Message, output
 from loop.notify.decide import for_alert, for_supervision, pages
 from loop.supervision import phase
 from loop.task_opening import TaskCase, route
-from schemas.hits import TaskTemplate
-from schemas.notification import NotificationIntent
-from schemas.records import Alert, SupervisionEvent
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from loop.decide import Context
+    from schemas.hits import TaskTemplate
+    from schemas.notification import NotificationIntent
+    from schemas.records import Alert, SupervisionEvent
 
 
 def alert_notices(ctx: Context, alert: Alert, template: TaskTemplate | None) -> list[Message]:

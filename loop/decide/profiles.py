@@ -8,12 +8,16 @@ as a :class:`~loop.profile.ProfileEvent` and is applied there by :func:`apply_pr
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from loop.decide import Context, Decision
 from loop.profile import EntityProfile, inspection_kind, record
-from loop.subject import Subject
 from schemas.internal import ProfileEvent
 from schemas.records import InspectionResult, SourceRecord
 from schemas.sources import SOURCE_SPECS
+
+if TYPE_CHECKING:
+    from loop.subject import Subject
 
 PROFILE_KIND = {name: spec.profile_kind for name, spec in SOURCE_SPECS.items() if spec.profile_kind}
 """The sources whose events enter the profile of the enterprise they name, and as what (an
@@ -34,11 +38,14 @@ def source_profile_event(
     if isinstance(record_, InspectionResult):
         kind = inspection_kind(record_.outcome)
     return ProfileEvent(
-        uscc=uscc, kind=kind, at=record_.event_time, ref=record_.event_id,
+        uscc=uscc,
+        kind=kind,
+        at=record_.event_time,
+        ref=record_.event_id,
         region_code=getattr(record_, "region_code", None),
         entity_name=subject.name if subject else None,
         entity_address=subject.address if subject else None,
-    )  # fmt: skip
+    )
 
 
 def apply_profile_event(
@@ -46,8 +53,14 @@ def apply_profile_event(
 ) -> Decision[EntityProfile]:
     """The profile with ``event`` added (the same profile when it holds the event already)."""
     new = record(
-        profile, event.uscc, event.kind, event.at, event.ref,
-        config=ctx.config.profile, region_code=event.region_code,
-        entity_name=event.entity_name, entity_address=event.entity_address,
-    )  # fmt: skip
+        profile,
+        event.uscc,
+        event.kind,
+        event.at,
+        event.ref,
+        config=ctx.config.profile,
+        region_code=event.region_code,
+        entity_name=event.entity_name,
+        entity_address=event.entity_address,
+    )
     return Decision(new)

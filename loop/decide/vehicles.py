@@ -8,14 +8,18 @@ detections become rule hits in the worker (``streams.scoring.detections_hits``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from typing import TYPE_CHECKING
 
-from geo.detection import Detection
 from geo.detector import fences_changed
 from geo.detector import tick as geo_tick
-from geo.fence_sets import CompiledFenceSet
 from geo.vehicle import VehicleState
 from loop.decide import Decision
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from geo.detection import Detection
+    from geo.fence_sets import CompiledFenceSet
 
 
 @dataclass(frozen=True)

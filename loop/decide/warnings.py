@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from loop import ids
 from loop.alert_topic import brief, to_publish
@@ -19,15 +20,17 @@ from loop.closed_loop import recurrence
 from loop.decide import Context, Decision
 from loop.decide.notices import alert_notices
 from loop.messages import Message, output
-from loop.subject import Subject
 from loop.task_opening import TaskCommand
 from loop.warnings import EntityWarnings, apply_hit, apply_score, claim_tasks, join_cases
 from loop.warnings import tick as warnings_tick
-from schemas.hits import RuleHit
 from schemas.internal import ProfileEvent
 from schemas.records import Alert
 from schemas.scores import ModelScore
 from schemas.validation.pii import masked_record
+
+if TYPE_CHECKING:
+    from loop.subject import Subject
+    from schemas.hits import RuleHit
 
 Change = Callable[[EntityWarnings | None], tuple[EntityWarnings | None, list[Alert]]]
 """One change to an entity's warnings (a hit, a score, a tick), as a pure function."""
@@ -54,9 +57,14 @@ def observation_change(
     def change(state: EntityWarnings | None) -> tuple[EntityWarnings | None, list[Alert]]:
         if isinstance(item, ModelScore):
             return apply_score(
-                state, item, ctx.now, ctx.config, ctx.silences,
-                historical=historical, subject=subject,
-            )  # fmt: skip
+                state,
+                item,
+                ctx.now,
+                ctx.config,
+                ctx.silences,
+                historical=historical,
+                subject=subject,
+            )
         return apply_hit(
             state, item, ctx.now, ctx.config, ctx.silences, historical=historical, subject=subject
         )
@@ -149,9 +157,12 @@ def warning_messages(
             outs.append(output("task_commands", ids.task_id(alert.alert_id), command))
         if alert.uscc and alert.state.value == "new" and not alert.shadow:
             event = ProfileEvent(
-                uscc=alert.uscc, kind=f"warning_{alert.level.value}", at=alert.last_seen,
-                ref=alert.alert_id, region_code=alert.region_code,
-            )  # fmt: skip
+                uscc=alert.uscc,
+                kind=f"warning_{alert.level.value}",
+                at=alert.last_seen,
+                ref=alert.alert_id,
+                region_code=alert.region_code,
+            )
             outs.append(profile_message(event))
     # after the opening commands: a case opened and raised in one call opens first (same key)
     outs += [_raise_case(state, a) for a in upgrades]

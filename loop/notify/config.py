@@ -17,8 +17,7 @@ secret is an error at load time, not a failed send an hour later.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -26,6 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from config.settings import PROJECT_ROOT, Settings
 from schemas.durations import BadDuration, parse_duration
 from schemas.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 class NotifyConfigError(ConfigError):

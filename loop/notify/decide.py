@@ -25,11 +25,14 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from loop.notify.config import NotifyConfig
 from loop.notify.routing import Labels, group_key, resolve
 from schemas.notification import NotificationIntent
 from schemas.records import Alert, AlertState, Level, SupervisionEvent, SupervisionKind, Task
+
+if TYPE_CHECKING:
+    from loop.notify.config import NotifyConfig
 
 _NEWS = {AlertState.new, AlertState.escalated}
 _LIVE = {AlertState.new, AlertState.escalated, AlertState.updated}
@@ -69,10 +72,14 @@ def for_alert(
     if not pages(alert):
         return []
     labels: Labels = {
-        "kind": "warning", "level": alert.level.value, "source": alert.source,
-        "region": alert.region_code or "", "department": department, "audience": "department",
+        "kind": "warning",
+        "level": alert.level.value,
+        "source": alert.source,
+        "region": alert.region_code or "",
+        "department": department,
+        "audience": "department",
         "subject": alert.alert_id,
-    }  # fmt: skip
+    }
     where = " · ".join(x for x in (alert.entity_name, alert.entity_address) if x)
     text = "\n".join(
         line
@@ -111,7 +118,7 @@ def for_alert(
                 title=f"【红色预警】{alert.title}",
                 text=text,
                 correlation_id=alert.correlation_id,
-            )  # fmt: skip
+            )
         )
     return intents
 
@@ -142,21 +149,34 @@ def for_supervision(
     intents: dict[str, NotificationIntent] = {}
     for audience in audiences:
         labels: Labels = {
-            "kind": kind, "level": task.level.value, "source": "",  # a task does not carry its source
-            "region": task.region_code or "", "department": task.department,
-            "audience": audience, "subject": task.task_id,
-        }  # fmt: skip
+            "kind": kind,
+            "level": task.level.value,
+            "source": "",  # a task does not carry its source
+            "region": task.region_code or "",
+            "department": task.department,
+            "audience": audience,
+            "subject": task.task_id,
+        }
         for route in resolve(config.route, labels):
             iid = intent_id(task.task_id, route.receiver, step)
             intents.setdefault(
                 iid,
                 NotificationIntent(
-                    intent_id=iid, subject_id=task.task_id, receiver=route.receiver, step=step,
-                    kind=kind, audience=audience, group_key=group_key(route, labels),
-                    created_at=now, due_at=now + timedelta(seconds=route.group_wait),
-                    group_interval=route.group_interval, level=task.level.value,
-                    department=task.department, title=title, text=text,
+                    intent_id=iid,
+                    subject_id=task.task_id,
+                    receiver=route.receiver,
+                    step=step,
+                    kind=kind,
+                    audience=audience,
+                    group_key=group_key(route, labels),
+                    created_at=now,
+                    due_at=now + timedelta(seconds=route.group_wait),
+                    group_interval=route.group_interval,
+                    level=task.level.value,
+                    department=task.department,
+                    title=title,
+                    text=text,
                     correlation_id=task.correlation_id,
                 ),
-            )  # fmt: skip
+            )
     return list(intents.values())

@@ -20,9 +20,12 @@ Alertmanager's timing, per (receiver, group key):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 MAX_BATCH = 20  # notifications per message: more is a report nobody reads on a phone
 

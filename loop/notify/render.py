@@ -15,10 +15,12 @@ tasks of a department that all passed their deadline in the same minute.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from schemas.notification import NotificationIntent
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from schemas.notification import NotificationIntent
 
 
 def subject(batch: Sequence[NotificationIntent]) -> str:
@@ -60,11 +62,18 @@ def webhook_payload(batch: Sequence[NotificationIntent], receiver: str) -> dict[
         "title": subject(batch),
         "notifications": [
             {
-                "id": i.intent_id, "subject_id": i.subject_id, "step": i.step, "kind": i.kind,
-                "audience": i.audience, "level": i.level, "department": i.department,
-                "title": i.title, "text": i.text, "created_at": i.created_at.isoformat(),
+                "id": i.intent_id,
+                "subject_id": i.subject_id,
+                "step": i.step,
+                "kind": i.kind,
+                "audience": i.audience,
+                "level": i.level,
+                "department": i.department,
+                "title": i.title,
+                "text": i.text,
+                "created_at": i.created_at.isoformat(),
                 "correlation_id": i.correlation_id,
             }
             for i in batch
         ],
-    }  # fmt: skip
+    }

@@ -18,8 +18,10 @@ timings it does not set. As in Alertmanager, the root always matches.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from loop.notify.config import Match, RootRoute, Route
+if TYPE_CHECKING:
+    from loop.notify.config import Match, RootRoute, Route
 
 Labels = dict[str, str]
 
@@ -52,9 +54,13 @@ def matches(match: Match, labels: Labels) -> bool:
 def resolve(root: RootRoute, labels: Labels) -> list[Matched]:
     """Every route the labels end at (more than one only through ``continue``), in order."""
     top = Matched(
-        root.receiver, tuple(root.group_by), root.group_wait, root.group_interval,
-        root.repeat_interval, "0",
-    )  # fmt: skip
+        root.receiver,
+        tuple(root.group_by),
+        root.group_wait,
+        root.group_interval,
+        root.repeat_interval,
+        "0",
+    )
     return _descend(root, top, labels)
 
 

@@ -27,7 +27,8 @@ def check_point(lat: object, lon: object, prefix: str = "") -> tuple[float, floa
             )
         if not math.isfinite(v):
             raise ValidationFailed("bad_coordinates", f"{v} is not a finite number", prefix + name)
-    assert isinstance(lat, int | float) and isinstance(lon, int | float)
+    assert isinstance(lat, int | float)
+    assert isinstance(lon, int | float)
     if not -90.0 <= lat <= 90.0:
         raise ValidationFailed("bad_coordinates", f"latitude {lat} outside −90…90", prefix + "lat")
     if not -180.0 <= lon <= 180.0:

@@ -339,11 +339,21 @@ def _plan(model: type[BaseModel]) -> tuple[str, ...] | None:
     or a boolean in a field the policy has no rule for, and text in a field the policy
     keeps (``KEPT_FIELDS``, ``…_id``): each is given back unmasked by the round trip too."""
     decorators = model.__pydantic_decorators__
-    if model.model_config.get("extra") == "allow" or model.model_computed_fields or any(
-        getattr(decorators, kind)
-        for kind in ("validators", "field_validators", "root_validators",
-                     "field_serializers", "model_serializers", "model_validators")
-    ):  # fmt: skip
+    if (
+        model.model_config.get("extra") == "allow"
+        or model.model_computed_fields
+        or any(
+            getattr(decorators, kind)
+            for kind in (
+                "validators",
+                "field_validators",
+                "root_validators",
+                "field_serializers",
+                "model_serializers",
+                "model_validators",
+            )
+        )
+    ):
         return None
     walked: list[str] = []
     for name, info in model.model_fields.items():

@@ -15,9 +15,12 @@ if they are in :data:`KNOWN_UNITS` and refused otherwise, so a typo is caught at
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from schemas.errors import ValidationFailed
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 _PRESSURE: dict[str, float] = {
     "mpa": 1.0,

@@ -8,13 +8,16 @@ error's message: a person reads it in the audit trail, not a traceback.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
 from schemas.errors import RiskLoopError
-from schemas.notification import NotificationIntent
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from schemas.notification import NotificationIntent
 
 
 class DeliveryFailed(RiskLoopError):
@@ -65,9 +68,11 @@ class HttpSender(Sender):
         """POST ``body``; the response text. Anything but 2xx is :class:`DeliveryFailed`."""
         try:
             async with self.session().post(
-                url, data=body, headers={"Content-Type": "application/json", **headers},
+                url,
+                data=body,
+                headers={"Content-Type": "application/json", **headers},
                 params=params,
-            ) as response:  # fmt: skip
+            ) as response:
                 text = await response.text(errors="replace")
                 if not 200 <= response.status < 300:
                     raise DeliveryFailed(f"HTTP {response.status}: {text[:200]}")

@@ -13,17 +13,20 @@ leases are wall-clock, they guard against real processes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from loop.notify.plan import Pending
 from schemas.notification import NotificationIntent
 from sinks import sql_tables
-from sinks.sql import SqlStore
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from sinks.sql import SqlStore
 
 _N = sql_tables.notifications
 _A = sql_tables.notification_attempts
@@ -78,7 +81,7 @@ class NotificationQueue:
                         _N.c.lease_owner == self.owner,
                         _N.c.status == "pending",
                         _N.c.lease_until > wall,
-                    )  # fmt: skip
+                    )
                 )
                 .mappings()
                 .all()
@@ -89,19 +92,27 @@ class NotificationQueue:
             if rows:
                 for receiver, key, at in conn.execute(
                     sa.select(_N.c.receiver, _N.c.group_key, sa.func.max(_N.c.sent_at))
-                    .where(_N.c.status == "sent", _N.c.receiver.in_(receivers),
-                           _N.c.group_key.in_(keys))
+                    .where(
+                        _N.c.status == "sent",
+                        _N.c.receiver.in_(receivers),
+                        _N.c.group_key.in_(keys),
+                    )
                     .group_by(_N.c.receiver, _N.c.group_key)
-                ):  # fmt: skip
+                ):
                     if at is not None:
                         last[(receiver, key)] = _utc(at)
         pending = [
             Pending(
-                r["intent_id"], r["receiver"], r["group_key"], _utc(r["due_at"]),
-                r["group_interval"], r["attempts"], _utc(r["next_attempt_at"]),
+                r["intent_id"],
+                r["receiver"],
+                r["group_key"],
+                _utc(r["due_at"]),
+                r["group_interval"],
+                r["attempts"],
+                _utc(r["next_attempt_at"]),
             )
             for r in rows
-        ]  # fmt: skip
+        ]
         intents = {r["intent_id"]: _intent(r) for r in rows}
         return Claimed(pending, intents, last)
 
@@ -110,29 +121,37 @@ class NotificationQueue:
         ids = list(outcome.intent_ids)
         with self.store.transaction("recording a notification attempt") as conn:
             rows = conn.execute(
-                sa.select(_N.c.intent_id, _N.c.subject_id, _N.c.receiver, _N.c.step,
-                          _N.c.attempts).where(_N.c.intent_id.in_(ids))
-            ).all()  # fmt: skip
+                sa.select(
+                    _N.c.intent_id, _N.c.subject_id, _N.c.receiver, _N.c.step, _N.c.attempts
+                ).where(_N.c.intent_id.in_(ids))
+            ).all()
             values: dict[str, Any] = {"lease_owner": None, "lease_until": None}
             if outcome.error is None:
                 values |= {"status": "sent", "sent_at": now, "last_error": None}
             else:
                 values |= {"next_attempt_at": outcome.retry_at or now, "last_error": outcome.error}
             conn.execute(
-                sa.update(_N).where(_N.c.intent_id.in_(ids))
+                sa.update(_N)
+                .where(_N.c.intent_id.in_(ids))
                 .values(attempts=_N.c.attempts + 1, **values)
-            )  # fmt: skip
+            )
             if rows:
                 conn.execute(
                     sa.insert(_A),
                     [
-                        {"intent_id": r.intent_id, "subject_id": r.subject_id,
-                         "receiver": r.receiver, "step": r.step, "attempt": r.attempts + 1,
-                         "at": now, "outcome": "sent" if outcome.error is None else "failed",
-                         "detail": outcome.error or "delivered"}
+                        {
+                            "intent_id": r.intent_id,
+                            "subject_id": r.subject_id,
+                            "receiver": r.receiver,
+                            "step": r.step,
+                            "attempt": r.attempts + 1,
+                            "at": now,
+                            "outcome": "sent" if outcome.error is None else "failed",
+                            "detail": outcome.error or "delivered",
+                        }
                         for r in rows
                     ],
-                )  # fmt: skip
+                )
 
     def hold(self, intent_ids: Iterable[str], until: datetime) -> None:
         """Not now (the group was sent within its ``group_interval``): release, try at ``until``."""
@@ -141,9 +160,10 @@ class NotificationQueue:
             return
         with self.store.transaction("holding notifications") as conn:
             conn.execute(
-                sa.update(_N).where(_N.c.intent_id.in_(ids))
+                sa.update(_N)
+                .where(_N.c.intent_id.in_(ids))
                 .values(next_attempt_at=until, lease_owner=None, lease_until=None)
-            )  # fmt: skip
+            )
 
     def backlog(self) -> dict[str, int]:
         """Pending notifications per receiver (the ``riskloop_notify_backlog`` gauge)."""

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from loop.notify.render import markdown, subject
 from loop.notify.signing import dingtalk_sign
-from schemas.notification import NotificationIntent
 from sinks.notify.base import DeliveryFailed, HttpSender
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from schemas.notification import NotificationIntent
 
 
 def _check_errcode(text: str) -> None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from loop.notify.config import NotifyConfig
-from sinks.notify.base import Sender
+from typing import TYPE_CHECKING
+
 from sinks.notify.robots import DingTalkSender, WeComSender
 from sinks.notify.sms import SmsSender
 from sinks.notify.smtp import EmailSender
 from sinks.notify.webhook import WebhookSender
+
+if TYPE_CHECKING:
+    from loop.notify.config import NotifyConfig
+    from sinks.notify.base import Sender
 
 SENDERS: dict[str, type[Sender]] = {
     "webhook": WebhookSender,

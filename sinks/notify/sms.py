@@ -9,13 +9,16 @@ characters (70: one SMS of Chinese text), numbered ``(1/3)`` only if there is mo
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from string import Template
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loop.notify.render import sms_segments
-from schemas.notification import NotificationIntent
 from sinks.notify.base import HttpSender
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from schemas.notification import NotificationIntent
 
 
 def fill(template: Any, values: dict[str, str]) -> Any:
@@ -51,7 +54,11 @@ class SmsSender(HttpSender):
             headers["Authorization"] = f"Bearer {key}"
         for k, text in enumerate(segments, 1):
             shown = f"{text}({k}/{len(segments)})" if len(segments) > 1 else text
-            values = {"phones": ",".join(r.phones), "text": shown, "segment": str(k),
-                      "segments": str(len(segments))}  # fmt: skip
+            values = {
+                "phones": ",".join(r.phones),
+                "text": shown,
+                "segment": str(k),
+                "segments": str(len(segments)),
+            }
             body = json.dumps(fill(r.body, values), ensure_ascii=False).encode()
             await self.post(r.url, body, headers)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
-from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from typing import TYPE_CHECKING
 
 from loop.notify.render import plain, subject
-from schemas.notification import NotificationIntent
 from sinks.notify.base import DeliveryFailed, Sender
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from schemas.notification import NotificationIntent
 
 
 class EmailSender(Sender):

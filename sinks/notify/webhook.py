@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from loop.notify.render import webhook_payload
 from loop.notify.signing import ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, webhook_signature
-from schemas.notification import NotificationIntent
 from sinks.notify.base import HttpSender
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from schemas.notification import NotificationIntent
 
 
 class WebhookSender(HttpSender):

@@ -16,16 +16,20 @@ from __future__ import annotations
 import asyncio
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jwt
-from faust.web import Request
 
-from config.settings import Settings
 from loop.identity import Policy, Principal, Refusal, decide
 from loop.jurisdiction import Forbidden, Permission
 from loop.jurisdiction import require as permitted
 from streams.api.bodies import ApiError
 from streams.logs import get_logger
+
+if TYPE_CHECKING:
+    from faust.web import Request
+
+    from config.settings import Settings
 
 log = get_logger(__name__)
 
@@ -83,9 +87,11 @@ class KeySource:
 def policy_of(settings: Settings) -> Policy:
     """What a token must claim, from the auth settings (the worker's API and the console)."""
     return Policy(
-        issuer=settings.auth.issuer, audience=settings.auth.audience,
-        algorithms=settings.auth.algorithms, leeway=settings.auth.leeway,
-    )  # fmt: skip
+        issuer=settings.auth.issuer,
+        audience=settings.auth.audience,
+        algorithms=settings.auth.algorithms,
+        leeway=settings.auth.leeway,
+    )
 
 
 class Auth:
@@ -104,8 +110,13 @@ class Auth:
         keys = await asyncio.to_thread(self.source.keys)
         outcome = decide(token, keys, self.policy)
         if isinstance(outcome, Refusal):
-            log.warning("API request refused", path=request.url.path, method=request.method,
-                        status=outcome.status, reason=outcome.reason)  # fmt: skip
+            log.warning(
+                "API request refused",
+                path=request.url.path,
+                method=request.method,
+                status=outcome.status,
+                reason=outcome.reason,
+            )
             raise ApiError(outcome.status, outcome.reason)
         return outcome
 
@@ -115,7 +126,12 @@ class Auth:
         try:
             permitted(who, permission, centre=self.centre)
         except Forbidden as exc:
-            log.warning("API request forbidden", path=request.url.path, method=request.method,
-                        sub=who.sub, permission=permission.value)  # fmt: skip
+            log.warning(
+                "API request forbidden",
+                path=request.url.path,
+                method=request.method,
+                sub=who.sub,
+                permission=permission.value,
+            )
             raise ApiError(403, str(exc)) from exc
         return who

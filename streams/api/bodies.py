@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection, Mapping
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from loop.deadlines import CST, END_OF_DAY
-from loop.identity import Principal
 from loop.jurisdiction import Forbidden, acting_department
 from loop.silences import Silence, create
 from rules.compiler import load_pack_text
@@ -40,6 +38,11 @@ from schemas.records import (
     RulePackPublication,
     TaskState,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Mapping
+
+    from loop.identity import Principal
 
 REGION_PREFIX = re.compile(r"[0-9]{2}([0-9]{2}){0,2}")  # ASCII digits: ``\d`` takes "٣٣" too
 USCC = re.compile(r"[0-9A-HJ-NPQRTUWXY]{18}")
@@ -175,9 +178,13 @@ class SilenceRequest(BaseModel):
 
 
 def silence_from(
-    body: dict[str, Any], *, silence_id: str, now: datetime, max_duration: timedelta,
+    body: dict[str, Any],
+    *,
+    silence_id: str,
+    now: datetime,
+    max_duration: timedelta,
     who: Principal,
-) -> Silence:  # fmt: skip
+) -> Silence:
     """A validated silence by ``who`` starting ``now``; the loop's rules (a matcher, a maximum
     length) are the same ones ``riskloop silence add`` obeys, because both call ``create``. The
     creator is the token's person; the second person who approves a safety silence cannot be."""
@@ -233,15 +240,21 @@ class DispositionRequest(BaseModel):
 
 
 def disposition_from(
-    body: dict[str, Any], *, task_id: str, event_id: str, now: datetime, who: Principal,
+    body: dict[str, Any],
+    *,
+    task_id: str,
+    event_id: str,
+    now: datetime,
+    who: Principal,
     centre: str,
-) -> Disposition:  # fmt: skip
+) -> Disposition:
     """A disposition of ``task_id`` by ``who``; event id and time are the server's, never the
     client's, so a department cannot back-date an action in the audit trail, and so are actor
     and department: the token's person, acting for their department (for the risk centre's
     close and reopen: the centre). A body naming another actor or department is refused (403):
     a client that believes it acts for someone else has a bug worth hearing about.
 
+    >>> from loop.identity import Principal
     >>> from datetime import UTC
     >>> li = Principal(sub="u-li", name="李明", roles={"handler"}, department="hz_market")
     >>> d = disposition_from({"action": "sign"}, task_id="t1", event_id="e1",
@@ -270,11 +283,18 @@ def disposition_from(
     if (req.extend_to is not None) != (action is DispositionAction.extend):
         raise ApiError(422, "extend_to goes with action extend, and only with it")
     extend_to = None if req.extend_to is None else datetime.combine(req.extend_to, END_OF_DAY, CST)
-    return Disposition.model_validate({
-        **req.model_dump(), "task_id": task_id, "event_id": event_id, "event_time": now,
-        "department": department, "actor": who.actor, "extend_to": extend_to,
-        "category": _category(req.category, action),
-    })  # fmt: skip
+    return Disposition.model_validate(
+        {
+            **req.model_dump(),
+            "task_id": task_id,
+            "event_id": event_id,
+            "event_time": now,
+            "department": department,
+            "actor": who.actor,
+            "extend_to": extend_to,
+            "category": _category(req.category, action),
+        }
+    )
 
 
 def _category(category: str | None, action: DispositionAction) -> str | None:
@@ -307,13 +327,20 @@ class AssignmentRequest(BaseModel):
 
 
 def assignment_from(
-    body: dict[str, Any], *, task_id: str, event_id: str, now: datetime, centre: str,
-    departments: Collection[str], who: Principal,
-) -> Disposition:  # fmt: skip
+    body: dict[str, Any],
+    *,
+    task_id: str,
+    event_id: str,
+    now: datetime,
+    centre: str,
+    departments: Collection[str],
+    who: Principal,
+) -> Disposition:
     """An ``assign`` disposition of ``task_id`` sent by ``who`` for the risk centre; the
     department must be one that can receive tasks (it has a topic), so a typo is refused here,
     not dead-lettered.
 
+    >>> from loop.identity import Principal
     >>> from datetime import UTC
     >>> chen = Principal(sub="u-chen", name="陈", roles={"supervisor"}, department="risk_centre")
     >>> d = assignment_from({"department": "zj_market", "reason": "省局裁定"},
@@ -330,10 +357,15 @@ def assignment_from(
     if req.department not in departments:
         raise ApiError(422, f"unknown department {req.department!r}; it has no task topic")
     return Disposition(
-        event_id=event_id, event_time=now, task_id=task_id, department=centre,
-        action=DispositionAction.assign, actor=who.actor, reason=req.reason,
+        event_id=event_id,
+        event_time=now,
+        task_id=task_id,
+        department=centre,
+        action=DispositionAction.assign,
+        actor=who.actor,
+        reason=req.reason,
         assign_to=req.department,
-    )  # fmt: skip
+    )
 
 
 def pack_publication(raw: bytes, *, who: str, now: datetime) -> RulePackPublication:
@@ -362,9 +394,13 @@ def pack_publication(raw: bytes, *, who: str, now: datetime) -> RulePackPublicat
             422, f"{len(failed)} example(s) fail ({names}); a failing pack cannot be activated"
         )
     return RulePackPublication(
-        name=pack.name, version=pack.version, content_hash=pack.content_hash, yaml=text,
-        published_by=who, published_at=now,
-    )  # fmt: skip
+        name=pack.name,
+        version=pack.version,
+        content_hash=pack.content_hash,
+        yaml=text,
+        published_by=who,
+        published_at=now,
+    )
 
 
 def known_only(query: Mapping[str, str], allowed: set[str]) -> None:
@@ -429,5 +465,10 @@ def warning_filters(query: Mapping[str, str]) -> dict[str, Any]:
     source = query.get("source")
     if source is not None:
         parameter("source", source)
-    return {"level": level, "source": source, "region": region, "state": state,
-            "limit": limit_of(query)}  # fmt: skip
+    return {
+        "level": level,
+        "source": source,
+        "region": region,
+        "state": state,
+        "limit": limit_of(query),
+    }

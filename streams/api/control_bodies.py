@@ -12,7 +12,6 @@ streams.api.bodies.ApiError: fence set rejected: fence set must be a GeoJSON Fea
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
@@ -24,6 +23,8 @@ from schemas.problems import readable
 from streams.api.bodies import ApiError, Name, text_of
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from models.publication import ModelPublication
 
 

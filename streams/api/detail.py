@@ -12,12 +12,10 @@ is a 400, not silently ignored.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from faust.web import Request, Response
 from pydantic import BaseModel
 
 from loop import ids
@@ -28,6 +26,10 @@ from streams.api.privacy import MaskedView
 from streams.api.service import guarded
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from faust.web import Request, Response
+
     from sinks.sql import SqlStore
     from streams.api.service import Api
     from streams.worker_context import WorkerContext

@@ -10,13 +10,9 @@ someone else is refused, as for rule packs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-
-from faust.types import TopicT
-from faust.web import Request, Response
 
 from loop.jurisdiction import Permission
 from streams.api.bodies import own, parameter
@@ -27,6 +23,11 @@ from streams.control_keys import key_of
 from streams.logs import get_logger
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from faust.types import TopicT
+    from faust.web import Request, Response
+
     from streams.api.service import Api
     from streams.worker_context import WorkerContext
 

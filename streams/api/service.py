@@ -14,12 +14,10 @@ from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import faust
 from aiokafka.errors import KafkaError
 from faust.web import Request, Response, View
 from faust.web.exceptions import WebError
 
-from loop.identity import Principal
 from loop.jurisdiction import Forbidden, Permission, check_task
 from schemas.errors import RiskLoopError
 from schemas.records import Disposition, DispositionVerdict
@@ -31,6 +29,9 @@ from streams.logs import get_logger
 from streams.verdicts import API_VERDICT_TIMEOUT, VerdictWatch, door_problem
 
 if TYPE_CHECKING:
+    import faust
+
+    from loop.identity import Principal
     from sinks.sql import SqlStore
     from streams.worker_context import WorkerContext
 
@@ -50,24 +51,42 @@ def guarded(handler: Handler) -> Handler:
         try:
             return await handler(view, request, *args, **kwargs)
         except Forbidden as exc:  # a person, asking for what is not theirs
-            log.warning("API request forbidden", path=request.url.path, method=request.method,
-                        reason=str(exc))  # fmt: skip
+            log.warning(
+                "API request forbidden",
+                path=request.url.path,
+                method=request.method,
+                reason=str(exc),
+            )
             return view.error(403, str(exc))
         except ApiError as exc:
             if exc.status >= 500:  # not the client's doing: keep the cause's traceback
-                log.warning("API request unavailable", path=request.url.path,
-                            method=request.method, status=exc.status, error=_cause(exc),
-                            exc_info=exc)  # fmt: skip
+                log.warning(
+                    "API request unavailable",
+                    path=request.url.path,
+                    method=request.method,
+                    status=exc.status,
+                    error=_cause(exc),
+                    exc_info=exc,
+                )
             return view.error(exc.status, exc.message)
         except WebError as exc:
             if exc.code >= 500:  # e.g. a table route while the group rebalances
-                log.warning("API request unavailable", path=request.url.path,
-                            method=request.method, status=exc.code, error=_cause(exc),
-                            exc_info=exc)  # fmt: skip
+                log.warning(
+                    "API request unavailable",
+                    path=request.url.path,
+                    method=request.method,
+                    status=exc.code,
+                    error=_cause(exc),
+                    exc_info=exc,
+                )
             raise  # Faust answers these itself, as JSON
         except Exception as exc:
-            log.exception("API request failed", path=request.url.path, method=request.method,
-                          error=_cause(exc))  # fmt: skip
+            log.exception(
+                "API request failed",
+                path=request.url.path,
+                method=request.method,
+                error=_cause(exc),
+            )
             return view.error(500, "internal error (logged on the worker)")
 
     return run  # type: ignore[return-value]

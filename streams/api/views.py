@@ -19,7 +19,6 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import yaml
-from faust.web import Request, Response, View
 
 from loop.jurisdiction import Permission, check_task
 from loop.jurisdiction import warning_regions as visible_regions
@@ -48,6 +47,8 @@ from streams.logs import get_logger
 from streams.state import plain
 
 if TYPE_CHECKING:
+    from faust.web import Request, Response, View
+
     from streams.worker_context import WorkerContext
 
 log = get_logger(__name__)
@@ -78,16 +79,21 @@ def answer_verdict(
     """200 applied (or already applied), 404/409/422 refused with the worker's reason, 202 sent
     but no verdict in time (a retry with the same Idempotency-Key is then safe)."""
     if verdict is None:
-        return view.json({
-            "disposition": disposition, "verdict": None,
-            "message": "sent, but no worker answered in time; it may still apply — "
-                       "retry with the same Idempotency-Key to be safe",
-        }, status=202)  # fmt: skip
+        return view.json(
+            {
+                "disposition": disposition,
+                "verdict": None,
+                "message": "sent, but no worker answered in time; it may still apply — "
+                "retry with the same Idempotency-Key to be safe",
+            },
+            status=202,
+        )
     body = verdict.model_dump(mode="json")
     if verdict.outcome is VerdictOutcome.refused:
         status = HTTP_STATUS.get(verdict.reason or "", 409)
-        return view.json({"error": f"{verdict.reason}: {verdict.message}", "verdict": body},
-                         status=status)  # fmt: skip
+        return view.json(
+            {"error": f"{verdict.reason}: {verdict.message}", "verdict": body}, status=status
+        )
     return view.json({"disposition": disposition, "verdict": body}, status=200)
 
 
@@ -172,9 +178,12 @@ def register(worker: WorkerContext) -> None:
             who = await api.require(request, Permission.operate)
             preview = preview_flag(request.query)
             silence = silence_from(
-                await api.json_body(request), silence_id=f"sil-{uuid.uuid4().hex[:10]}",
-                now=rt.clock.now(), max_duration=rt.loop.max_silence, who=who,
-            )  # fmt: skip
+                await api.json_body(request),
+                silence_id=f"sil-{uuid.uuid4().hex[:10]}",
+                now=rt.clock.now(),
+                max_duration=rt.loop.max_silence,
+                who=who,
+            )
             if preview:  # like `amtool alert query`: what it would hit, nothing published
                 now = rt.clock.now()
                 return self.json(await api.query_store(lambda s: silence_preview(s, silence, now)))
@@ -213,16 +222,26 @@ def register(worker: WorkerContext) -> None:
             parameter("task_id", task_id)
             event_id = event_id_of(request, task_id, "disp")
             record = disposition_from(
-                await api.json_body(request), task_id=task_id, event_id=event_id,
-                now=rt.clock.now(), who=who, centre=api.centre,
-            )  # fmt: skip
+                await api.json_body(request),
+                task_id=task_id,
+                event_id=event_id,
+                now=rt.clock.now(),
+                who=who,
+                centre=api.centre,
+            )
             await api.check_task(who, task_id)
             verdict = await api.publish_and_judge(
-                worker.topics.dispositions, record.event_id, task_id,
+                worker.topics.dispositions,
+                record.event_id,
+                task_id,
                 record.model_dump_json().encode(),
-            )  # fmt: skip
-            log.info("disposition sent via API", task=task_id, action=record.action.value,
-                     verdict=verdict.outcome.value if verdict else None)  # fmt: skip
+            )
+            log.info(
+                "disposition sent via API",
+                task=task_id,
+                action=record.action.value,
+                verdict=verdict.outcome.value if verdict else None,
+            )
             return answer_verdict(self, record.model_dump(mode="json"), verdict)
 
     departments = frozenset(known_departments(worker.settings))
@@ -235,13 +254,25 @@ def register(worker: WorkerContext) -> None:
             parameter("task_id", task_id)
             event_id = event_id_of(request, task_id, "assign")
             record = assignment_from(
-                await api.json_body(request), task_id=task_id, event_id=event_id,
-                now=rt.clock.now(), centre=rt.loop.centre, departments=departments, who=who,
-            )  # fmt: skip
+                await api.json_body(request),
+                task_id=task_id,
+                event_id=event_id,
+                now=rt.clock.now(),
+                centre=rt.loop.centre,
+                departments=departments,
+                who=who,
+            )
             verdict = await api.publish_and_judge(
-                worker.topics.dispositions, record.event_id, task_id,
+                worker.topics.dispositions,
+                record.event_id,
+                task_id,
                 record.model_dump_json().encode(),
-            )  # fmt: skip
-            log.info("assignment sent via API", task=task_id, to=record.assign_to,
-                     by=record.actor, verdict=verdict.outcome.value if verdict else None)  # fmt: skip
+            )
+            log.info(
+                "assignment sent via API",
+                task=task_id,
+                to=record.assign_to,
+                by=record.actor,
+                verdict=verdict.outcome.value if verdict else None,
+            )
             return answer_verdict(self, record.model_dump(mode="json"), verdict)

@@ -23,13 +23,25 @@ from streams.cli.common import fail
 # Packages above ``streams`` add commands as plug-ins (``PLUGINS``): ``bench`` has no module here,
 # and ``models evaluate|split`` and ``geo map`` (they read datasets and draw) are bench's too.
 COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
-    "dev": (("dev",), "Start, stop and inspect the local infrastructure (Kafka, Redis, PostgreSQL)."),
+    "dev": (
+        ("dev",),
+        "Start, stop and inspect the local infrastructure (Kafka, Redis, PostgreSQL).",
+    ),
     "topics": (("topics",), "Create and list RiskLoop's Kafka topics."),
     "worker": (("run",), "Run a Faust worker: consume the source topics, score, warn, dispatch."),
     "demo": (("run",), "The main job end to end on a realistic sample."),
-    "rules": (("rules", "control"), "Rule packs: validate, test, backtest; publish, roll back, list."),
-    "models": (("models", "control"), "Online models: list, split, evaluate; publish, roll back, active."),
-    "geo": (("geo", "control"), "Muck-truck geofences: validate, map; publish, roll back, withdraw."),
+    "rules": (
+        ("rules", "control"),
+        "Rule packs: validate, test, backtest; publish, roll back, list.",
+    ),
+    "models": (
+        ("models", "control"),
+        "Online models: list, split, evaluate; publish, roll back, active.",
+    ),
+    "geo": (
+        ("geo", "control"),
+        "Muck-truck geofences: validate, map; publish, roll back, withdraw.",
+    ),
     "replay": (("data",), "Stream a CSV / JSONL dataset into a source topic."),
     "validate": (("data",), "The worker's validation offline: accepted/rejected by reason."),
     "tasks": (("loop", "staff"), "Verification tasks: list, show, dispose, assign."),
@@ -44,8 +56,11 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "users": (("users",), "People: tokens naming a person for the API (dev key)."),
     "console": (("console",), "The web console (控制台): situation, warnings, enterprises."),
     "report": (("report",), "Reports (研判): the daily and weekly report as PDF."),
-    "deadletter": (("deadletter",), "Rejected records: reason, masked preview; originals with the key."),
-}  # fmt: skip
+    "deadletter": (
+        ("deadletter",),
+        "Rejected records: reason, masked preview; originals with the key.",
+    ),
+}
 
 PLUGINS = "riskloop.commands"
 """Entry-point group of command plug-ins: one named after a command is called with the root app

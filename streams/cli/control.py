@@ -86,9 +86,14 @@ def status_list(
     for s in publish.worker_status(settings()):
         if kind is None or s["kind"] == kind:
             table.add_row(
-                s["worker"], s["kind"], s["name"], s["version"], s["status"],
-                age_of(s.get("at"), now), s["reason"][:60],
-            )  # fmt: skip
+                s["worker"],
+                s["kind"],
+                s["name"],
+                s["version"],
+                s["status"],
+                age_of(s.get("at"), now),
+                s["reason"][:60],
+            )
     console.print(table)
 
 
@@ -198,12 +203,22 @@ def silence_add(
     unless --safety and a second person's --approved-by say so)."""
     now = datetime.now(UTC)
     silence = create(
-        {"silence_id": f"sil-{uuid.uuid4().hex[:10]}", "source": source, "entity": entity, "item_code": item_code,
-         "region_prefix": region_prefix, "reason": reason, "creator": by or _me(),
-         "starts_at": now, "ends_at": now + timedelta(hours=hours), "safety": safety,
-         "approved_by": approved_by},
-        now, load_loop_config().max_silence,
-    )  # fmt: skip
+        {
+            "silence_id": f"sil-{uuid.uuid4().hex[:10]}",
+            "source": source,
+            "entity": entity,
+            "item_code": item_code,
+            "region_prefix": region_prefix,
+            "reason": reason,
+            "creator": by or _me(),
+            "starts_at": now,
+            "ends_at": now + timedelta(hours=hours),
+            "safety": safety,
+            "approved_by": approved_by,
+        },
+        now,
+        load_loop_config().max_silence,
+    )
     s = settings()
     _print_preview(s, silence, now)
     if preview:

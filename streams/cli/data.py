@@ -169,9 +169,14 @@ def replay(
                     advance(item)
             else:
                 produce_replay(
-                    s, topic, items, summary, pacer=pacer, on_item=advance,
+                    s,
+                    topic,
+                    items,
+                    summary,
+                    pacer=pacer,
+                    on_item=advance,
                     headers=backfill_headers if backfill else None,
-                )  # fmt: skip
+                )
             progress.update(task, completed=summary.rows)
     except RiskLoopError as exc:
         fail(str(exc))
@@ -302,14 +307,16 @@ def validate(
     if why != "wall clock":  # the worker judges by its clock, which is now: say what it will do
         with contextlib.suppress(RiskLoopError):
             outlook = staleness(
-                iter_replay(file, source, mapped, sort=False), datetime.now(UTC),
+                iter_replay(file, source, mapped, sort=False),
+                datetime.now(UTC),
                 s.max_event_age_days,
-            )  # fmt: skip
+            )
             if outlook.stale:
                 console.print(
                     f"warning: {outlook.message(s.max_event_age_days)} (its clock is "
-                    "now, not the file's)", markup=False,
-                )  # fmt: skip
+                    "now, not the file's)",
+                    markup=False,
+                )
     console.print(f"now = {clock.isoformat()} ({why})", markup=False)
     _print_report(console, report)
     if not report.ok:

@@ -18,8 +18,9 @@ from pydantic import ValidationError
 
 from streams.cli.common import fail, settings
 
-app = typer.Typer(help="Rejected records: reason, masked preview; originals with the key.",
-                  no_args_is_help=True)  # fmt: skip
+app = typer.Typer(
+    help="Rejected records: reason, masked preview; originals with the key.", no_args_is_help=True
+)
 
 
 def shown(data: bytes | None) -> str:

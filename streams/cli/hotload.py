@@ -18,12 +18,18 @@ def report_answers(what: str, answers: Answers) -> None:
         console.print(f"  {worker}: {record['status']}{why}", markup=False)
     if answers.refused:
         first = answers.refused[0]
-        fail(f"published {what}, but {len(answers.refused)} of {answers.expected} live worker(s) "
-             f"refused it: {first['reason']} (worker {first['worker']}); it keeps running the "
-             "version it had", code=1)  # fmt: skip
+        fail(
+            f"published {what}, but {len(answers.refused)} of {answers.expected} live worker(s) "
+            f"refused it: {first['reason']} (worker {first['worker']}); it keeps running the "
+            "version it had",
+            code=1,
+        )
     if not answers.complete:
-        fail(f"published {what}; {len(answers.by_worker)} of {answers.expected} live worker(s) "
-             "answered in time (see `riskloop status`)", code=3)  # fmt: skip
+        fail(
+            f"published {what}; {len(answers.by_worker)} of {answers.expected} live worker(s) "
+            "answered in time (see `riskloop status`)",
+            code=3,
+        )
     statuses = {r["status"] for r in answers.by_worker.values()}
     if statuses == {"unchanged"}:
         console.print(f"{what} is already active on every worker: nothing changed")

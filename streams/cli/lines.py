@@ -57,8 +57,13 @@ def alert_line(body: dict[str, Any]) -> str | None:
     level = str(body.get("level", "?"))
     state = str(body.get("state", ""))
     entity = " ".join(
-        p for p in (str(body.get("entity", "")), who(body.get("entity_name"), body.get("entity_address"))) if p
-    )  # fmt: skip
+        p
+        for p in (
+            str(body.get("entity", "")),
+            who(body.get("entity_name"), body.get("entity_address")),
+        )
+        if p
+    )
     parts = [f"{level.upper():<6} {state:<10} {body.get('title', '')}", entity]
     parts.append(str(body.get("alert_id", "")))
     if body.get("historical"):
@@ -80,5 +85,9 @@ def task_line(body: dict[str, Any]) -> str:
     return (
         f"  → 任务 {body.get('task_id', '')} → {body.get('department', '')}  "
         f"限时 {beijing(body.get('dispose_deadline'))}  {body.get('title', '')}"
-        + (f"  {where}" if (where := who(body.get("entity_name"), body.get("entity_address"))) else "")
-    )  # fmt: skip
+        + (
+            f"  {where}"
+            if (where := who(body.get("entity_name"), body.get("entity_address")))
+            else ""
+        )
+    )

@@ -134,12 +134,20 @@ def tasks_dispose(
     category = None if category is None else check_category(category)
     s = settings()
     record = Disposition(
-        event_id=_event_id(task_id, idempotency_key, "disp"), event_time=datetime.now(UTC),
-        task_id=task_id, department=department, action=action, actor=by or department,
-        result=result, reason=reason, evidence=list(evidence or []),
-        extend_to=None if extend_to is None else datetime.combine(extend_to.date(), END_OF_DAY, CST),
+        event_id=_event_id(task_id, idempotency_key, "disp"),
+        event_time=datetime.now(UTC),
+        task_id=task_id,
+        department=department,
+        action=action,
+        actor=by or department,
+        result=result,
+        reason=reason,
+        evidence=list(evidence or []),
+        extend_to=None
+        if extend_to is None
+        else datetime.combine(extend_to.date(), END_OF_DAY, CST),
         category=category,
-    )  # fmt: skip
+    )
     _send_and_judge(s, record, wait)
 
 
@@ -174,9 +182,11 @@ def _send_and_judge(s: Settings, record: Disposition, wait: float) -> None:
     create_topics(s)
     verdict = send_and_wait(s, record.event_id, go, timeout=wait)
     if verdict is None:
-        fail(f"sent {what}, but no worker answered within {wait:g} s; it may still apply "
-             "(is a worker running?) — resend with the same --idempotency-key to be safe",
-             code=3)  # fmt: skip
+        fail(
+            f"sent {what}, but no worker answered within {wait:g} s; it may still apply "
+            "(is a worker running?) — resend with the same --idempotency-key to be safe",
+            code=3,
+        )
     if verdict.outcome.value == "refused":
         fail(f"refused {what}: {verdict.reason}: {verdict.message}", code=1)
     state = verdict.state.value if verdict.state else "?"
@@ -206,10 +216,15 @@ def tasks_assign(
     if not reason.strip() or not actor.strip():
         raise ConfigError("--actor and --reason must not be empty: the audit trail keeps them")
     record = Disposition(
-        event_id=_event_id(task_id, idempotency_key, "assign"), event_time=datetime.now(UTC),
-        task_id=task_id, department=load_loop_config(settings=s).centre,
-        action=DispositionAction.assign, actor=actor, reason=reason, assign_to=department,
-    )  # fmt: skip
+        event_id=_event_id(task_id, idempotency_key, "assign"),
+        event_time=datetime.now(UTC),
+        task_id=task_id,
+        department=load_loop_config(settings=s).centre,
+        action=DispositionAction.assign,
+        actor=actor,
+        reason=reason,
+        assign_to=department,
+    )
     _send_and_judge(s, record, wait)
 
 
@@ -235,10 +250,15 @@ def alerts_tail(
     if level is not None and level not in ranks:
         raise ConfigError(f"--level must be one of {', '.join(ranks)}, not {level!r}")
     topics = [s.topics.alerts] + ([f"{s.topics.task_prefix}{department}"] if department else [])
-    consumer = Consumer({
-        "bootstrap.servers": s.bootstrap_servers, "group.id": f"riskloop-tail-{uuid.uuid4().hex[:8]}",
-        "auto.offset.reset": "earliest" if from_beginning else "latest", "enable.auto.commit": False, "log_level": 0,
-    })  # fmt: skip
+    consumer = Consumer(
+        {
+            "bootstrap.servers": s.bootstrap_servers,
+            "group.id": f"riskloop-tail-{uuid.uuid4().hex[:8]}",
+            "auto.offset.reset": "earliest" if from_beginning else "latest",
+            "enable.auto.commit": False,
+            "log_level": 0,
+        }
+    )
     consumer.subscribe(topics)
     try:
         while True:
@@ -292,10 +312,14 @@ def sample(
     for p in picks:
         named = by_uscc.get(p.uscc)
         table.add_row(
-            str(p.rank), p.uscc, who(named.entity_name, named.entity_address) if named else "",
+            str(p.rank),
+            p.uscc,
+            who(named.entity_name, named.entity_address) if named else "",
             p.risk_class,
-            f"{p.score:.2f}", f"{p.weight:.3f}", p.explanation,
-        )  # fmt: skip
+            f"{p.score:.2f}",
+            f"{p.weight:.3f}",
+            p.explanation,
+        )
     console.print(table)
     console.print(
         f"{len(picks)} of {len(found)} enterprises drawn (seed {seed}, at {moment.isoformat()})"

@@ -61,9 +61,12 @@ def routes_test(
     if labels:
         found = parse_labels(labels)
         resolution = resolve(
-            routing, source=found["source"], item_code=found.get("item_code", ""),
-            region_code=found.get("region_code"), default=found.get("department"),
-        )  # fmt: skip
+            routing,
+            source=found["source"],
+            item_code=found.get("item_code", ""),
+            region_code=found.get("region_code"),
+            default=found.get("department"),
+        )
         console.print(resolution.department, markup=False, soft_wrap=True)
         console.print(f"  matched {_why(resolution, 0)}", markup=False, soft_wrap=True)
         for i, department in enumerate(resolution.departments[1:], start=1):

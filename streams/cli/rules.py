@@ -162,8 +162,10 @@ def backtest(
         load.add_row(department, str(count))
     console.print(load)
     if report.detections:
-        console.print("geo detections: " + ", ".join(
-            f"{kind} {n}" for kind, n in sorted(report.detections.items())))  # fmt: skip
+        console.print(
+            "geo detections: "
+            + ", ".join(f"{kind} {n}" for kind, n in sorted(report.detections.items()))
+        )
     if report.by_month:
         months = Table(title="new tasks per month and routed department")
         for column in ("month", "department", "tasks"):
@@ -174,8 +176,10 @@ def backtest(
     for hit in report.first_hits[:5]:
         console.print(
             f"example: {hit.rule_id} · {hit.entity} · {hit.event_time.isoformat()} · "
-            f"{hit.level.value}", highlight=False, markup=False,
-        )  # fmt: skip
+            f"{hit.level.value}",
+            highlight=False,
+            markup=False,
+        )
     for line in report.bad_lines[:20]:
         console.print(f"[yellow]skipped[/yellow] {line}", highlight=False)
     if report.bad_lines:

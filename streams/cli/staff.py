@@ -40,16 +40,24 @@ def alerts_show(alert_id: str) -> None:
     ]
     out = console.print
     out(f"{alert.level.value.upper()} {alert.state.value} {alert.title}", markup=False)
-    out(f"  id {alert.alert_id} · {alert.source} · entity {alert.entity}"
+    out(
+        f"  id {alert.alert_id} · {alert.source} · entity {alert.entity}"
         + (f" · USCC {alert.uscc}" if alert.uscc else "")
         + (f" · region {alert.region_code}" if alert.region_code else "")
-        + (f" · {', '.join(flags)}" if flags else ""), markup=False)  # fmt: skip
-    out(f"  {who(alert.entity_name, alert.entity_address) or 'enterprise: not named by any event'}",
-        markup=False)  # fmt: skip
+        + (f" · {', '.join(flags)}" if flags else ""),
+        markup=False,
+    )
+    out(
+        f"  {who(alert.entity_name, alert.entity_address) or 'enterprise: not named by any event'}",
+        markup=False,
+    )
     if alert.complaint_text:
         out(f"  complaint: {alert.complaint_text}", markup=False)
-    out(f"  {alert.occurrences} occurrence(s), first {beijing(alert.first_seen)}, "
-        f"last {beijing(alert.last_seen)}", markup=False)  # fmt: skip
+    out(
+        f"  {alert.occurrences} occurrence(s), first {beijing(alert.first_seen)}, "
+        f"last {beijing(alert.last_seen)}",
+        markup=False,
+    )
     if alert.changes:
         out(f"  last change: {'; '.join(alert.changes)}", markup=False)
     if alert.suppressed_by:
@@ -70,8 +78,11 @@ def alerts_show(alert_id: str) -> None:
     if alert.history:
         out("  history (+08:00):", markup=False)
     for change in alert.history:
-        out(f"    {beijing(change.at)} {change.state.value} {change.level.value}"
-            + (f": {'; '.join(change.changes)}" if change.changes else ""), markup=False)  # fmt: skip
+        out(
+            f"    {beijing(change.at)} {change.state.value} {change.level.value}"
+            + (f": {'; '.join(change.changes)}" if change.changes else ""),
+            markup=False,
+        )
     if story is None or story.task is None:
         why = "historical (backfill)" if alert.historical else "none yet or not tasked"
         out(f"  task: {why}", markup=False)
@@ -79,15 +90,23 @@ def alerts_show(alert_id: str) -> None:
     t = story.task
     if alert.case_task_id:
         out("  joined the case of another warning on this entity (same event):", markup=False)
-    out(f"  task {t.task_id} → {t.department} · {t.state.value} · sign by "
-        f"{beijing(t.sign_deadline)} · dispose by {beijing(t.dispose_deadline)}", markup=False)  # fmt: skip
+    out(
+        f"  task {t.task_id} → {t.department} · {t.state.value} · sign by "
+        f"{beijing(t.sign_deadline)} · dispose by {beijing(t.dispose_deadline)}",
+        markup=False,
+    )
     for ev in story.events:
-        out(f"    {beijing(ev.at)} {ev.actor}: {ev.from_state.value if ev.from_state else '-'} → "
-            f"{ev.to_state.value}{f' ({ev.reason})' if ev.reason else ''}", markup=False)  # fmt: skip
+        out(
+            f"    {beijing(ev.at)} {ev.actor}: {ev.from_state.value if ev.from_state else '-'} → "
+            f"{ev.to_state.value}{f' ({ev.reason})' if ev.reason else ''}",
+            markup=False,
+        )
     for n in story.notifications:
         told = "notified" if n.outcome == "sent" else "not delivered"
-        out(f"    {beijing(n.at)} notify → {n.receiver}: {told} ({n.step}, attempt {n.attempt})",
-            markup=False)  # fmt: skip
+        out(
+            f"    {beijing(n.at)} notify → {n.receiver}: {told} ({n.step}, attempt {n.attempt})",
+            markup=False,
+        )
 
 
 def tasks_list(
@@ -104,13 +123,26 @@ def tasks_list(
     finally:
         store.close()
     table = Table(
-        "task", "department", "state", "level", "dispose by (+08:00)", "title", "entity",
+        "task",
+        "department",
+        "state",
+        "level",
+        "dispose by (+08:00)",
+        "title",
+        "entity",
         "enterprise",
-    )  # fmt: skip
+    )
     for t in tasks:
-        table.add_row(t.task_id, t.department, t.state.value, t.level.value,
-                      beijing(t.dispose_deadline), t.title, t.entity,
-                      who(t.entity_name, t.entity_address))  # fmt: skip
+        table.add_row(
+            t.task_id,
+            t.department,
+            t.state.value,
+            t.level.value,
+            beijing(t.dispose_deadline),
+            t.title,
+            t.entity,
+            who(t.entity_name, t.entity_address),
+        )
     console.print(table)
     console.print(f"{len(tasks)} task(s)")
 

@@ -66,18 +66,26 @@ def token(
     if unknown:
         fail(f"unknown role {', '.join(unknown)} (roles: {', '.join(Role.__members__)})")
     try:
-        who = Principal.model_validate({
-            "sub": sub, "name": name, "roles": role, "department": department,
-            "regions": region or [],
-        })  # fmt: skip
+        who = Principal.model_validate(
+            {
+                "sub": sub,
+                "name": name,
+                "roles": role,
+                "department": department,
+                "regions": region or [],
+            }
+        )
         lifetime = parse_ttl(ttl)
     except (ValidationError, ValueError) as exc:
         fail(f"cannot mint that token: {_first(exc)}")
     key = DevKey(s.dev.state_dir / "auth")
     if s.jwks_source != str(key.jwks):
         err_console.print(f"[yellow]note:[/] the API trusts {s.jwks_source}, not this dev key")
-    print(key.mint(who, issuer=s.auth.issuer, audience=s.auth.audience,
-                   now=datetime.now(UTC), ttl=lifetime))  # fmt: skip
+    print(
+        key.mint(
+            who, issuer=s.auth.issuer, audience=s.auth.audience, now=datetime.now(UTC), ttl=lifetime
+        )
+    )
 
 
 def _first(exc: Exception) -> str:

@@ -64,52 +64,81 @@ def _at(now: datetime) -> str:
 def inspection(run: str, i: int, now: datetime) -> dict[str, Any]:
     """A failed inspection with a critical violation: an orange warning and its task."""
     return {
-        "event_id": f"good-{run}-insp-{i}", "event_time": _at(now),
-        "uscc": make_uscc(f"hostile-{run}-insp-{i}", REGION), "entity_name": "杭州知味餐饮管理有限公司",
-        "region_code": REGION, "item_code": "FOOD-INSP-01", "department": "hz_market",
-        "outcome": "fail", "critical_count": 1,
+        "event_id": f"good-{run}-insp-{i}",
+        "event_time": _at(now),
+        "uscc": make_uscc(f"hostile-{run}-insp-{i}", REGION),
+        "entity_name": "杭州知味餐饮管理有限公司",
+        "region_code": REGION,
+        "item_code": "FOOD-INSP-01",
+        "department": "hz_market",
+        "outcome": "fail",
+        "critical_count": 1,
         "violations": [{"code": "C03", "severity": "critical", "description": "冷藏温度超标"}],
-    }  # fmt: skip
+    }
 
 
 def complaint(run: str, i: int, now: datetime) -> dict[str, Any]:
     """A 12345 complaint of food poisoning: a red warning and its task."""
     return {
-        "event_id": f"good-{run}-comp-{i}", "event_time": _at(now), "channel": "12345",
-        "text": "昨晚在该餐厅就餐后全家呕吐腹泻，请尽快处理", "category": "食品安全",
-        "uscc": make_uscc(f"hostile-{run}-comp-{i}", REGION), "region_code": REGION,
-    }  # fmt: skip
+        "event_id": f"good-{run}-comp-{i}",
+        "event_time": _at(now),
+        "channel": "12345",
+        "text": "昨晚在该餐厅就餐后全家呕吐腹泻，请尽快处理",
+        "category": "食品安全",
+        "uscc": make_uscc(f"hostile-{run}-comp-{i}", REGION),
+        "region_code": REGION,
+    }
 
 
 def equipment(run: str, i: int, now: datetime) -> dict[str, Any]:
     """An elevator reporting a trapped passenger: a red warning and its task."""
     return {
-        "event_id": f"good-{run}-equip-{i}", "event_time": _at(now),
-        "equipment_code": f"3110{REGION}{run}{i:04d}", "equipment_type": "elevator",
-        "uscc": make_uscc(f"hostile-{run}-equip-{i}", REGION), "region_code": REGION,
-        "metrics": {"current": 10.0, "speed": 1.0}, "units": {"current": "A"}, "trapped": True,
-    }  # fmt: skip
+        "event_id": f"good-{run}-equip-{i}",
+        "event_time": _at(now),
+        "equipment_code": f"3110{REGION}{run}{i:04d}",
+        "equipment_type": "elevator",
+        "uscc": make_uscc(f"hostile-{run}-equip-{i}", REGION),
+        "region_code": REGION,
+        "metrics": {"current": 10.0, "speed": 1.0},
+        "units": {"current": "A"},
+        "trapped": True,
+    }
 
 
 def truck(run: str, i: int, now: datetime) -> dict[str, Any]:
     """A muck truck's GPS fix in Hangzhou: accepted, no task (no single fix makes a warning)."""
     return {
-        "event_id": f"good-{run}-gps-{i}", "event_time": _at(now), "plate": f"浙A{i:05d}",
-        "lat": 30.27, "lon": 120.15, "speed_kmh": 30.0, "heading": 90.0, "loaded": True,
-    }  # fmt: skip
+        "event_id": f"good-{run}-gps-{i}",
+        "event_time": _at(now),
+        "plate": f"浙A{i:05d}",
+        "lat": 30.27,
+        "lon": 120.15,
+        "speed_kmh": 30.0,
+        "heading": 90.0,
+        "loaded": True,
+    }
 
 
 def disposition(task_id: str, department: str, event_id: str, now: datetime) -> dict[str, Any]:
     """A department signing for (签收) its task."""
     return {
-        "event_id": event_id, "event_time": _at(now), "task_id": task_id,
-        "department": department, "action": "sign", "actor": "inspector-7",
-    }  # fmt: skip
+        "event_id": event_id,
+        "event_time": _at(now),
+        "task_id": task_id,
+        "department": department,
+        "action": "sign",
+        "actor": "inspector-7",
+    }
 
 
 GOOD = {"inspections": inspection, "complaints": complaint, "equipment": equipment, "trucks": truck}
-KEY_FIELD = {"inspections": "uscc", "complaints": "uscc", "equipment": "equipment_code",
-             "trucks": "plate", "dispositions": "task_id"}  # fmt: skip
+KEY_FIELD = {
+    "inspections": "uscc",
+    "complaints": "uscc",
+    "equipment": "equipment_code",
+    "trucks": "plate",
+    "dispositions": "task_id",
+}
 """The field a source topic is keyed by (the entity)."""
 
 
@@ -164,12 +193,17 @@ def _surrogates(now: datetime, run: str) -> list[Case]:
         case("surrogate-text", "complaints", "text", "坏\ud800", "text"),
         case("surrogate-category", "complaints", "category", "\ud800", "category"),
         case("surrogate-entity-name", "inspections", "entity_name", "某\udfff公司", "entity_name"),
-        Case("surrogate-event-id", "trucks",
-             encode({**truck(run, 9999, now), "event_id": "g\ud800"}), "bad_text", "event_id"),
+        Case(
+            "surrogate-event-id",
+            "trucks",
+            encode({**truck(run, 9999, now), "event_id": "g\ud800"}),
+            "bad_text",
+            "event_id",
+        ),
         case("surrogate-metric-name", "equipment", "metrics", {"p\ud800": 1.0}, "metrics"),
         case("surrogate-actor", "dispositions", "actor", "\udbff", "actor"),
         Case("surrogate-key", "inspections", b'{"\\ud800": 1}', "bad_text"),
-    ]  # fmt: skip
+    ]
 
 
 def _numbers(now: datetime, run: str) -> list[Case]:
@@ -185,12 +219,17 @@ def _numbers(now: datetime, run: str) -> list[Case]:
     return [
         case("int-above-float", "equipment", "bad_value", "door_faults", door_faults=10**400),
         case("int-above-float-score", "inspections", "bad_value", "score", score=10**400),
-        Case("float-literal-1e400", "inspections",
-             _spoil("inspections", run, now, "f1e400", score=1.5).replace(b"1.5", b"1e400"),
-             "bad_value", "score"),
+        Case(
+            "float-literal-1e400",
+            "inspections",
+            _spoil("inspections", run, now, "f1e400", score=1.5).replace(b"1.5", b"1e400"),
+            "bad_value",
+            "score",
+        ),
         *door,
-        case("metric-1e308", "equipment", "bad_value", "metrics.current",
-             metrics={"current": 1e308}),
+        case(
+            "metric-1e308", "equipment", "bad_value", "metrics.current", metrics={"current": 1e308}
+        ),
         case("nan", "inspections", "bad_value", "score", score=float("nan")),
         case("infinity", "trucks", "bad_value", "speed_kmh", speed_kmh=float("inf")),
         case("minus-infinity", "trucks", "bad_value", "lat", lat=float("-inf")),
@@ -201,7 +240,7 @@ def _numbers(now: datetime, run: str) -> list[Case]:
         case("risk-tier-10", "inspections", "bad_value", "risk_tier", risk_tier=10),
         case("negative-count", "inspections", "bad_value", "critical_count", critical_count=-1),
         case("count-2e6", "equipment", "bad_value", "door_faults", door_faults=2_000_000),
-    ]  # fmt: skip
+    ]
 
 
 def _sizes(now: datetime, run: str) -> list[Case]:
@@ -214,26 +253,72 @@ def _sizes(now: datetime, run: str) -> list[Case]:
     )
     many = {f"m{n:05d}": float(n) for n in range(5_000)}
     return [
-        Case("just-over-1mb", "inspections",
-             _spoil("inspections", run, now, "1mb", address="x" * 1_000_001), "too_large"),
+        Case(
+            "just-over-1mb",
+            "inspections",
+            _spoil("inspections", run, now, "1mb", address="x" * 1_000_001),
+            "too_large",
+        ),
         Case("reject-800kb-bad-json", "complaints", big_reject, "bad_json"),
-        Case("reject-800kb-too-long", "complaints",
-             _spoil("complaints", run, now, "800k-text", text="x" * 800_000), "too_long", "text"),
-        Case("metrics-2000", "equipment", _spoil("equipment", run, now, "m2000",
-             metrics=dict(list(many.items())[:2_000]), units={}), "too_many_metrics", "metrics"),
-        Case("metrics-5000", "equipment",
-             _spoil("equipment", run, now, "m5000", metrics=many, units={}),
-             "too_many_metrics", "metrics"),
-        Case("metrics-one-over", "equipment", _spoil("equipment", run, now, "m-over",
-             metrics=dict(list(many.items())[: MAX_METRICS + 1]), units={}),
-             "too_many_metrics", "metrics"),
-        Case("rated-5000", "equipment",
-             _spoil("equipment", run, now, "r5000", rated=many), "too_many_metrics", "rated"),
-        Case("metric-name-nul", "equipment", _spoil("equipment", run, now, "m-nul",
-             metrics={"current\x00": 1.0}, units={}), "bad_identifier", "metrics"),
-        Case("metric-name-long", "equipment", _spoil("equipment", run, now, "m-long",
-             metrics={"m" * 10_000: 1.0}, units={}), "bad_identifier", "metrics"),
-    ]  # fmt: skip
+        Case(
+            "reject-800kb-too-long",
+            "complaints",
+            _spoil("complaints", run, now, "800k-text", text="x" * 800_000),
+            "too_long",
+            "text",
+        ),
+        Case(
+            "metrics-2000",
+            "equipment",
+            _spoil(
+                "equipment", run, now, "m2000", metrics=dict(list(many.items())[:2_000]), units={}
+            ),
+            "too_many_metrics",
+            "metrics",
+        ),
+        Case(
+            "metrics-5000",
+            "equipment",
+            _spoil("equipment", run, now, "m5000", metrics=many, units={}),
+            "too_many_metrics",
+            "metrics",
+        ),
+        Case(
+            "metrics-one-over",
+            "equipment",
+            _spoil(
+                "equipment",
+                run,
+                now,
+                "m-over",
+                metrics=dict(list(many.items())[: MAX_METRICS + 1]),
+                units={},
+            ),
+            "too_many_metrics",
+            "metrics",
+        ),
+        Case(
+            "rated-5000",
+            "equipment",
+            _spoil("equipment", run, now, "r5000", rated=many),
+            "too_many_metrics",
+            "rated",
+        ),
+        Case(
+            "metric-name-nul",
+            "equipment",
+            _spoil("equipment", run, now, "m-nul", metrics={"current\x00": 1.0}, units={}),
+            "bad_identifier",
+            "metrics",
+        ),
+        Case(
+            "metric-name-long",
+            "equipment",
+            _spoil("equipment", run, now, "m-long", metrics={"m" * 10_000: 1.0}, units={}),
+            "bad_identifier",
+            "metrics",
+        ),
+    ]
 
 
 def _coercion(now: datetime, run: str) -> list[Case]:
@@ -258,13 +343,21 @@ def _coercion(now: datetime, run: str) -> list[Case]:
         case("violations-as-string", "inspections", "violations", "C03"),
         case("metrics-as-list", "equipment", "metrics", [1.0, 2.0]),
         case("event-time-as-number", "trucks", "event_time", 1714550400),
-        Case("evidence-item-int", "dispositions",
-             _spoil("dispositions", run, now, "evidence", evidence=[1]), "wrong_type", "evidence.0"),
+        Case(
+            "evidence-item-int",
+            "dispositions",
+            _spoil("dispositions", run, now, "evidence", evidence=[1]),
+            "wrong_type",
+            "evidence.0",
+        ),
         Case("duplicate-key", "trucks", dup[:-1] + b', "event_id": "twice"}', "duplicate_key"),
-        Case("duplicate-key-nested", "equipment",
-             nested.replace(b'{"current": 1.0}', b'{"current": 1.0, "current": 2.0}'),
-             "duplicate_key"),
-    ]  # fmt: skip
+        Case(
+            "duplicate-key-nested",
+            "equipment",
+            nested.replace(b'{"current": 1.0}', b'{"current": 1.0, "current": 2.0}'),
+            "duplicate_key",
+        ),
+    ]
 
 
 def _identifiers(now: datetime, run: str) -> list[Case]:
@@ -293,7 +386,7 @@ def _identifiers(now: datetime, run: str) -> list[Case]:
         case("event-id-129-disposition", "dispositions", "event_id", long_id),
         case("equipment-code-129", "equipment", "equipment_code", "3" * (MAX_ID_CHARS + 1)),
         case("entity-name-513", "inspections", "entity_name", "名" * (MAX_NAME_CHARS + 1)),
-    ]  # fmt: skip
+    ]
 
 
 def _avro_of(source: str, run: str, now: datetime, **patch: Any) -> bytes:
@@ -317,21 +410,30 @@ def _avro(now: datetime, run: str) -> list[Case]:
     whole = _avro_of("trucks", run, now, event_id=f"bad-{run}-avro-frame")
     (_, schema_id) = HEADER.unpack_from(whole)
     return [
-        Case("avro-enum-minus-one", "inspections", last[:at] + b"\x01" + last[at + 1 :],
-             "bad_avro"),
-        Case("avro-enum-out-of-range", "inspections", last[:at] + b"\x0e" + last[at + 1 :],
-             "bad_avro"),
-        Case("avro-union-minus-two", "complaints", null[:u] + b"\x03" + null[u + 1 :],
-             "bad_avro"),
-        Case("avro-unknown-schema-id", "trucks", HEADER.pack(MAGIC, 987_654) + whole[5:],
-             "unknown_schema"),
+        Case(
+            "avro-enum-minus-one", "inspections", last[:at] + b"\x01" + last[at + 1 :], "bad_avro"
+        ),
+        Case(
+            "avro-enum-out-of-range",
+            "inspections",
+            last[:at] + b"\x0e" + last[at + 1 :],
+            "bad_avro",
+        ),
+        Case("avro-union-minus-two", "complaints", null[:u] + b"\x03" + null[u + 1 :], "bad_avro"),
+        Case(
+            "avro-unknown-schema-id",
+            "trucks",
+            HEADER.pack(MAGIC, 987_654) + whole[5:],
+            "unknown_schema",
+        ),
         Case("avro-other-record-type", "inspections", whole, "unknown_schema"),
         Case("avro-truncated", "trucks", whole[: len(whole) // 2], "bad_avro"),
         Case("avro-trailing-bytes", "trucks", whole + b"\x00\x00", "bad_avro"),
         Case("avro-short-frame", "trucks", b"\x00\x00\x01", "bad_avro"),
-        Case("avro-garbage-body", "trucks", HEADER.pack(MAGIC, schema_id) + b"\xff" * 64,
-             "bad_avro"),
-    ]  # fmt: skip
+        Case(
+            "avro-garbage-body", "trucks", HEADER.pack(MAGIC, schema_id) + b"\xff" * 64, "bad_avro"
+        ),
+    ]
 
 
 def _classics(now: datetime, run: str) -> list[Case]:
@@ -351,20 +453,34 @@ def _classics(now: datetime, run: str) -> list[Case]:
         Case("empty-body", "inspections", b"", "bad_encoding"),
         Case("tombstone", "complaints", None, "bad_encoding"),
         Case("binary-garbage", "equipment", garbage, "bad_encoding"),
-        Case("latin-1", "inspections",
-             encode({**body, "entity_name": "CAFE"}).replace(b"CAFE", b"CAF\xe9"), "bad_encoding"),
-        Case("utf-16", "trucks", json.dumps(truck(run, 9999, now)).encode("utf-16"),
-             "bad_encoding"),
+        Case(
+            "latin-1",
+            "inspections",
+            encode({**body, "entity_name": "CAFE"}).replace(b"CAFE", b"CAF\xe9"),
+            "bad_encoding",
+        ),
+        Case(
+            "utf-16", "trucks", json.dumps(truck(run, 9999, now)).encode("utf-16"), "bad_encoding"
+        ),
         Case("utf-8-bom", "trucks", b"\xef\xbb\xbf" + encode(truck(run, 9998, now)), "bad_json"),
         Case("nested-100k-arrays", "inspections", b"[" * 100_000, "bad_json"),
         Case("nested-50k-objects", "complaints", b'{"a": ' * 50_000, "bad_json"),
-        Case("nested-200-in-a-field", "inspections", encode({**body, "address": deep}),
-             "wrong_type", "address"),
+        Case(
+            "nested-200-in-a-field",
+            "inspections",
+            encode({**body, "address": deep}),
+            "wrong_type",
+            "address",
+        ),
         Case("hostile-key", "inspections", b"{oops", "bad_json", key=b"\xff\x00" * 50_000),
-        Case("log-injection", "trucks",
-             _spoil("trucks", run, now, "log", event_id='x\n{"level": "critical"}'),
-             "bad_identifier", "event_id"),
-    ]  # fmt: skip
+        Case(
+            "log-injection",
+            "trucks",
+            _spoil("trucks", run, now, "log", event_id='x\n{"level": "critical"}'),
+            "bad_identifier",
+            "event_id",
+        ),
+    ]
 
 
 def _standard(now: datetime, run: str) -> list[Case]:
@@ -378,8 +494,13 @@ def _standard(now: datetime, run: str) -> list[Case]:
     uscc = str(insp["uscc"])
     wrong_check = uscc[:-1] + ("0" if uscc[-1] != "0" else "1")
     return [
-        Case("missing-field", "inspections", encode({**missing, "event_id": f"bad-{run}-miss"}),
-             "missing_field", "entity_name"),
+        Case(
+            "missing-field",
+            "inspections",
+            encode({**missing, "event_id": f"bad-{run}-miss"}),
+            "missing_field",
+            "entity_name",
+        ),
         case("null-required", "inspections", "missing_field", "uscc", uscc=None),
         case("extra-field", "trucks", "extra_field", "surprise", surprise=1),
         case("bad-uscc", "inspections", "bad_uscc", "uscc", uscc=wrong_check),
@@ -387,22 +508,32 @@ def _standard(now: datetime, run: str) -> list[Case]:
         case("bad-plate", "trucks", "bad_plate", "plate", plate="ABC"),
         case("bad-time", "trucks", "bad_time", "event_time", event_time="yesterday"),
         case("bad-date", "trucks", "bad_time", "event_time", event_time="2024-13-45T00:00:00"),
-        case("bad-offset", "trucks", "bad_time", "event_time",
-             event_time="2024-05-01T00:00:00+25:00"),
-        case("future-event", "inspections", "future_event", "event_time",
-             event_time=(now + timedelta(days=1)).isoformat()),
-        case("stale-event", "inspections", "stale_event", "event_time",
-             event_time="2000-01-01T00:00:00+08:00"),
+        case(
+            "bad-offset", "trucks", "bad_time", "event_time", event_time="2024-05-01T00:00:00+25:00"
+        ),
+        case(
+            "future-event",
+            "inspections",
+            "future_event",
+            "event_time",
+            event_time=(now + timedelta(days=1)).isoformat(),
+        ),
+        case(
+            "stale-event",
+            "inspections",
+            "stale_event",
+            "event_time",
+            event_time="2000-01-01T00:00:00+08:00",
+        ),
         case("bad-crs", "trucks", "bad_crs", None, crs="BD09"),
         case("bad-unit", "equipment", "bad_unit", "metrics.current", units={"current": "furlong"}),
-        case("unit-without-reading", "equipment", "bad_unit", "units.ghost",
-             units={"ghost": "A"}),
+        case("unit-without-reading", "equipment", "bad_unit", "units.ghost", units={"ghost": "A"}),
         case("bad-enum", "inspections", "bad_value", "outcome", outcome="exploded"),
         case("bad-channel", "complaints", "bad_value", "channel", channel="fax"),
         case("bad-action", "dispositions", "bad_value", "action", action="delete"),
         case("blank-text", "complaints", "bad_value", "text", text="   \u3000 "),
         case("text-too-long", "complaints", "too_long", "text", text="字" * (MAX_TEXT_CHARS + 1)),
-    ]  # fmt: skip
+    ]
 
 
 def _loop(now: datetime, run: str) -> list[Case]:

@@ -11,9 +11,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import pytest
@@ -27,6 +26,9 @@ from infra.ports import free_port
 from infra.process import stop_child
 from streams.admin import admin_client, create_topics
 from streams.producer import make_producer
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -139,9 +141,12 @@ def start_worker(s: Settings, log_path: Path) -> subprocess.Popen[bytes]:
     """A `riskloop worker` subprocess with settings ``s``, its output in ``log_path``."""
     log = open(log_path, "wb")  # noqa: SIM115
     return subprocess.Popen(
-        [sys.executable, "-m", "streams", "worker"], cwd=ROOT, env=settings_env(s),
-        stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [sys.executable, "-m", "streams", "worker"],
+        cwd=ROOT,
+        env=settings_env(s),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def wait_ready(proc: subprocess.Popen[bytes], base: str, timeout: float = 60) -> None:
@@ -172,8 +177,14 @@ def high_watermark(c: Consumer, topic: str, partition: int, timeout: float = 30)
 
 def tail_consumer(bootstrap: str, topics: list[str]) -> Consumer:
     """A consumer positioned at the current end of ``topics`` (sees only what comes next)."""
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"t-{uuid.uuid4().hex[:8]}",
-                  "enable.auto.commit": False, "log_level": 0})  # fmt: skip
+    c = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"t-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+            "log_level": 0,
+        }
+    )
     meta = c.list_topics(timeout=10)
     parts = []
     for t in topics:

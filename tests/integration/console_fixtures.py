@@ -15,19 +15,17 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from config.settings import Settings
 from infra.packages import ensure_binary, install
 from infra.ports import free_port
 from infra.process import stop_child
@@ -39,6 +37,13 @@ from tests.integration.conftest import (
     wait_ready,
 )
 from tests.people import token
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from selenium.webdriver.remote.webdriver import WebDriver
+
+    from config.settings import Settings
 
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 WAIT = 20.0
@@ -80,9 +85,12 @@ def console(
     worker = start_worker(s, logs / "worker.log")
     out = open(logs / "console.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streams", "console"], cwd=ROOT, env=settings_env(s),
-        stdout=out, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [sys.executable, "-m", "streams", "console"],
+        cwd=ROOT,
+        env=settings_env(s),
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{s.console.port}"
     try:
         wait_ready(worker, f"http://127.0.0.1:{s.web_port}", timeout=120)
@@ -98,8 +106,15 @@ def browser() -> Iterator[WebDriver]:
     """Headless Chromium, Chinese locale, a wall-sized window (screenshots of the 大屏)."""
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1440,1000", "--lang=zh-CN", "--disable-extensions"):  # fmt: skip
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1440,1000",
+        "--lang=zh-CN",
+        "--disable-extensions",
+    ):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(chromedriver()), options=options)
     driver.set_page_load_timeout(60)

@@ -11,14 +11,17 @@ Run as ``python -m tests.integration.crashing_worker <topic>`` with the worker's
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
-import faust
 from mode.supervisors import ForfeitOneForOneSupervisor
 
 from config.settings import Settings
 from streams import logs
 from streams.admin import create_topics
 from streams.runner import make_worker
+
+if TYPE_CHECKING:
+    import faust
 
 
 class CalendarUnavailable(Exception):
@@ -31,8 +34,9 @@ def main(topic_name: str) -> None:
     create_topics(settings)
     worker = make_worker(settings)
     app = worker.app
-    topic = app.topic(topic_name, key_type=bytes, value_type=bytes,
-                      key_serializer="raw", value_serializer="raw")  # fmt: skip
+    topic = app.topic(
+        topic_name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+    )
 
     async def crash_on_poison(stream: faust.StreamT[bytes]) -> None:
         async for value in stream:

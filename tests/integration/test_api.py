@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
@@ -21,6 +20,9 @@ from streams.control_keyring import load_keyring
 from streams.publish import read_records
 from tests.integration.conftest import high_watermark, wait_ready
 from tests.people import PEOPLE, auth
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 SILENCE = {"source": "complaints", "reason": "planned closure", "hours": 1}
 FENCES = PROJECT_ROOT / "config" / "geofences" / "liverpool_route14.geojson"
@@ -42,8 +44,14 @@ def api(live_settings: Settings, worker: Callable[..., Any]) -> tuple[str, Setti
 
 def end_offsets(s: Settings) -> dict[str, int]:
     """Sum of end offsets of every topic a write could touch."""
-    c = Consumer({"bootstrap.servers": s.bootstrap_servers, "group.id": "api-offsets",
-                  "enable.auto.commit": False, "log_level": 0})  # fmt: skip
+    c = Consumer(
+        {
+            "bootstrap.servers": s.bootstrap_servers,
+            "group.id": "api-offsets",
+            "enable.auto.commit": False,
+            "log_level": 0,
+        }
+    )
     try:
         meta = c.list_topics(timeout=10)
         t = s.topics
@@ -90,15 +98,15 @@ def test_writes_need_their_role_and_a_refusal_changes_nothing(api: tuple[str, Se
         assert set(r.json()) == {"error"}
     assert end_offsets(s) == before
 
-    r = requests.post(f"{base}/api/silences", headers=auth(s, "operator"), json=SILENCE,
-                      timeout=30)  # fmt: skip
+    r = requests.post(f"{base}/api/silences", headers=auth(s, "operator"), json=SILENCE, timeout=30)
     assert r.status_code == 202, r.text
     silence_id = r.json()["silence_id"]
     assert r.json()["creator"] == PEOPLE["operator"].actor
     deadline = time.monotonic() + 30
     while True:
-        listed = requests.get(f"{base}/api/silences", headers=auth(s, "hz_staff"),
-                              timeout=5).json()["silences"]  # fmt: skip
+        listed = requests.get(
+            f"{base}/api/silences", headers=auth(s, "hz_staff"), timeout=5
+        ).json()["silences"]
         if any(x["silence_id"] == silence_id for x in listed):
             break
         assert time.monotonic() < deadline, f"silence {silence_id} never became active"

@@ -27,10 +27,8 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
@@ -46,6 +44,10 @@ from tests.integration.conftest import (
     wait_ready,
 )
 from tests.people import auth
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 EXAMPLES = 100  # per operation in the fuzzing phase; the coverage phase adds its boundary cases
 ROLE_OF = {
@@ -68,8 +70,13 @@ READER_OF = {
     "GET /api/silences": "hz_staff",
 }
 """Every read needs a token too (issue #19)."""
-CHECKS = ["not_a_server_error", "status_code_conformance", "content_type_conformance",
-          "response_schema_conformance", "ignored_auth"]  # fmt: skip
+CHECKS = [
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_schema_conformance",
+    "ignored_auth",
+]
 DEPARTMENT = "hz_market"  # has a task topic (config/routing.yaml), so assignments can be 202
 
 
@@ -143,11 +150,22 @@ def run_schemathesis(live_api: LiveApi, tmp_path: Path, s: Settings | None) -> l
     config = tmp_path / "schemathesis.toml"
     config.write_text(schemathesis_config(tmp_path / "reports", s), encoding="utf-8")
     run = subprocess.run(
-        [sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run",
-         f"{live_api.base}/openapi.json"],
-        capture_output=True, text=True, timeout=600, env={**os.environ, "NO_COLOR": "1"},
-        cwd=tmp_path, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "schemathesis.cli",
+            "--config-file",
+            str(config),
+            "run",
+            f"{live_api.base}/openapi.json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "NO_COLOR": "1"},
+        cwd=tmp_path,
+        check=False,
+    )
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
     assert not live_api.failures_logged()
     (har,) = (tmp_path / "reports").glob("har-*.json")
@@ -224,8 +242,10 @@ def assert_every_limit_was_sent_and_one_more(sent: list[Sent]) -> None:
                 continue
             name = content["schema"]["$ref"].rsplit("/", 1)[1]
             for field, prop in spec["components"]["schemas"][name]["properties"].items():
-                for key, limit in (("", prop.get("maxLength") or prop.get("maxItems")),
-                                   ("[]", prop.get("items", {}).get("maxLength"))):  # fmt: skip
+                for key, limit in (
+                    ("", prop.get("maxLength") or prop.get("maxItems")),
+                    ("[]", prop.get("items", {}).get("maxLength")),
+                ):
                     seen = lengths[(f"{method.upper()} {path}", field + key)]
                     if limit is not None:
                         assert {limit, limit + 1} <= seen, (path, field + key, limit, sorted(seen))
@@ -235,9 +255,14 @@ def assert_every_limit_was_sent_and_one_more(sent: list[Sent]) -> None:
 
 
 def raw_request(
-    live: LiveApi, method: str, target: str, *, headers: dict[str, bytes] | None = None,
-    body: bytes = b"", chunked: bool = False,
-) -> tuple[int, bytes]:  # fmt: skip
+    live: LiveApi,
+    method: str,
+    target: str,
+    *,
+    headers: dict[str, bytes] | None = None,
+    body: bytes = b"",
+    chunked: bool = False,
+) -> tuple[int, bytes]:
     """Bytes on the wire, exactly: an HTTP library would fix what these tests break."""
     head = [f"{method} {target} HTTP/1.1".encode(), b"Host: 127.0.0.1", b"Connection: close"]
     head += [name.encode() + b": " + value for name, value in (headers or {}).items()]
@@ -287,10 +312,13 @@ DISPOSITION = {"department": DEPARTMENT, "action": "sign"}
 SILENCE = {"entity": "91330106YCE778TP1L", "reason": "drill", "hours": 1}
 ASSIGNMENT = {"department": DEPARTMENT, "reason": "省局裁定"}
 AT_LIMITS = {  # the actor is the token's person: no longer a field a client fills
-    "department": DEPARTMENT, "action": "dispose", "result": "rectification",
-    "task_id": "t-1", "reason": WIDE * TEXT_MAX,
+    "department": DEPARTMENT,
+    "action": "dispose",
+    "result": "rectification",
+    "task_id": "t-1",
+    "reason": WIDE * TEXT_MAX,
     "evidence": [WIDE * REFERENCE_MAX] * EVIDENCE_MAX_ITEMS,
-}  # fmt: skip
+}
 DISPOSE, ASSIGN, SILENCES = (
     "/api/tasks/t-1/dispositions",
     "/api/tasks/t-1/assignments",
@@ -301,68 +329,255 @@ DISPOSE, ASSIGN, SILENCES = (
 CASES: list[tuple[str, str, str, str | None, bytes, bool, int]] = [
     # at the limits: every field at its maximum, and a body of exactly the byte limit (taken:
     # the worker then answers 404, as t-1 holds no task)
-    ("disposition-fields-at-limits", "POST", DISPOSE, "hz_handler", json_body(AT_LIMITS), False, 404),
-    ("disposition-at-byte-limit", "POST", DISPOSE, "hz_handler",
-     padded_to(json_body(DISPOSITION), LIMIT), False, 404),
-    ("silence-at-byte-limit-chunked", "POST", SILENCES, "operator",
-     padded_to(json_body({**SILENCE, "reason": "因" * TEXT_MAX}), LIMIT), True, 202),
-    ("assignment-fields-at-limits", "POST", ASSIGN, "supervisor",
-     json_body({**ASSIGNMENT, "reason": WIDE * TEXT_MAX}), False, 404),
-    ("assignment-someone-elses-name", "POST", ASSIGN, "supervisor",
-     json_body({**ASSIGNMENT, "actor": WIDE * NAME_MAX}), False, 403),
+    (
+        "disposition-fields-at-limits",
+        "POST",
+        DISPOSE,
+        "hz_handler",
+        json_body(AT_LIMITS),
+        False,
+        404,
+    ),
+    (
+        "disposition-at-byte-limit",
+        "POST",
+        DISPOSE,
+        "hz_handler",
+        padded_to(json_body(DISPOSITION), LIMIT),
+        False,
+        404,
+    ),
+    (
+        "silence-at-byte-limit-chunked",
+        "POST",
+        SILENCES,
+        "operator",
+        padded_to(json_body({**SILENCE, "reason": "因" * TEXT_MAX}), LIMIT),
+        True,
+        202,
+    ),
+    (
+        "assignment-fields-at-limits",
+        "POST",
+        ASSIGN,
+        "supervisor",
+        json_body({**ASSIGNMENT, "reason": WIDE * TEXT_MAX}),
+        False,
+        404,
+    ),
+    (
+        "assignment-someone-elses-name",
+        "POST",
+        ASSIGN,
+        "supervisor",
+        json_body({**ASSIGNMENT, "actor": WIDE * NAME_MAX}),
+        False,
+        403,
+    ),
     # one over
-    ("disposition-actor-over", "POST", DISPOSE, "hz_handler",
-     json_body({**AT_LIMITS, "actor": "a" * (NAME_MAX + 1)}), False, 422),
-    ("disposition-evidence-over", "POST", DISPOSE, "hz_handler",
-     json_body({**DISPOSITION, "evidence": ["e"] * (EVIDENCE_MAX_ITEMS + 1)}), False, 422),
-    ("disposition-byte-limit-plus-one", "POST", DISPOSE, "hz_handler",
-     padded_to(json_body(DISPOSITION), LIMIT + 1), False, 413),
-    ("assignment-byte-limit-plus-one-chunked", "POST", ASSIGN, "supervisor",
-     padded_to(json_body(ASSIGNMENT), LIMIT + 1), True, 413),
+    (
+        "disposition-actor-over",
+        "POST",
+        DISPOSE,
+        "hz_handler",
+        json_body({**AT_LIMITS, "actor": "a" * (NAME_MAX + 1)}),
+        False,
+        422,
+    ),
+    (
+        "disposition-evidence-over",
+        "POST",
+        DISPOSE,
+        "hz_handler",
+        json_body({**DISPOSITION, "evidence": ["e"] * (EVIDENCE_MAX_ITEMS + 1)}),
+        False,
+        422,
+    ),
+    (
+        "disposition-byte-limit-plus-one",
+        "POST",
+        DISPOSE,
+        "hz_handler",
+        padded_to(json_body(DISPOSITION), LIMIT + 1),
+        False,
+        413,
+    ),
+    (
+        "assignment-byte-limit-plus-one-chunked",
+        "POST",
+        ASSIGN,
+        "supervisor",
+        padded_to(json_body(ASSIGNMENT), LIMIT + 1),
+        True,
+        413,
+    ),
     ("silence-8MiB", "POST", SILENCES, "operator", b" " * (8 << 20), False, 413),
-    ("pack-limit-plus-one", "POST", "/api/rulepacks", "modeller", b"#" * (PACK_LIMIT + 1), False, 413),
+    (
+        "pack-limit-plus-one",
+        "POST",
+        "/api/rulepacks",
+        "modeller",
+        b"#" * (PACK_LIMIT + 1),
+        False,
+        413,
+    ),
     ("pack-300KiB", "POST", "/api/rulepacks", "modeller", b"# pad\n" * 51_200, False, 422),
     # nested
     ("json-nested-10k", "POST", DISPOSE, "hz_handler", b'{"a": ' * 10_000, False, 400),
-    ("yaml-nested-50k", "POST", "/api/rulepacks", "modeller",
-     b"name: " + b"[" * 50_000 + b"]" * 50_000, False, 422),
-    ("yaml-5000-digit-int", "POST", "/api/rulepacks", "modeller",
-     b"name: x\nversion: " + b"9" * 5000 + b"\n", False, 422),
+    (
+        "yaml-nested-50k",
+        "POST",
+        "/api/rulepacks",
+        "modeller",
+        b"name: " + b"[" * 50_000 + b"]" * 50_000,
+        False,
+        422,
+    ),
+    (
+        "yaml-5000-digit-int",
+        "POST",
+        "/api/rulepacks",
+        "modeller",
+        b"name: x\nversion: " + b"9" * 5000 + b"\n",
+        False,
+        422,
+    ),
     # lone surrogates, as an escape and as raw (CESU-8) bytes (in a token: the test below)
-    ("json-escaped-lone-surrogate", "POST", DISPOSE, "hz_handler",
-     b'{"department": "hz_market", "action": "sign", "actor": "li\\ud800"}', False, 400),
-    ("json-raw-surrogate-bytes", "POST", ASSIGN, "supervisor",
-     b'{"department": "hz_market", "actor": "\xed\xa0\x80", "reason": "r"}', False, 400),
-    ("yaml-raw-surrogate-bytes", "POST", "/api/rulepacks", "modeller", b"name: \xed\xa0\x80\n", False, 400),
+    (
+        "json-escaped-lone-surrogate",
+        "POST",
+        DISPOSE,
+        "hz_handler",
+        b'{"department": "hz_market", "action": "sign", "actor": "li\\ud800"}',
+        False,
+        400,
+    ),
+    (
+        "json-raw-surrogate-bytes",
+        "POST",
+        ASSIGN,
+        "supervisor",
+        b'{"department": "hz_market", "actor": "\xed\xa0\x80", "reason": "r"}',
+        False,
+        400,
+    ),
+    (
+        "yaml-raw-surrogate-bytes",
+        "POST",
+        "/api/rulepacks",
+        "modeller",
+        b"name: \xed\xa0\x80\n",
+        False,
+        400,
+    ),
     # NULs, which PostgreSQL will not store or compare
-    ("nul-in-body", "POST", DISPOSE, "hz_handler", json_body({**DISPOSITION, "actor": "l\x00i"}),
-     False, 422),
+    (
+        "nul-in-body",
+        "POST",
+        DISPOSE,
+        "hz_handler",
+        json_body({**DISPOSITION, "actor": "l\x00i"}),
+        False,
+        422,
+    ),
     ("nul-in-task-id", "GET", "/api/tasks/t%00", "supervisor", b"", False, 400),
     ("nul-in-source", "GET", "/api/warnings?source=complaints%00", "supervisor", b"", False, 400),
     ("nul-in-by", "POST", "/api/rulepacks?by=wang%00", "modeller", b"name: x\n", False, 400),
     # trailing newlines: a value that only matches with `$` before "\n"
-    ("region-trailing-newline", "GET", "/api/warnings?region=3301%0A", "supervisor", b"", False, 400),
+    (
+        "region-trailing-newline",
+        "GET",
+        "/api/warnings?region=3301%0A",
+        "supervisor",
+        b"",
+        False,
+        400,
+    ),
     ("limit-trailing-newline", "GET", "/api/warnings?limit=5%0A", "supervisor", b"", False, 400),
-    ("uscc-trailing-newline", "GET", "/api/entities/91330106YCE778TP1L%0A/profile", "supervisor", b"",
-     False, 400),
-    ("silence-region-trailing-newline", "POST", SILENCES, "operator",
-     json_body({**SILENCE, "entity": None, "region_prefix": "3301\n"}), False, 422),
+    (
+        "uscc-trailing-newline",
+        "GET",
+        "/api/entities/91330106YCE778TP1L%0A/profile",
+        "supervisor",
+        b"",
+        False,
+        400,
+    ),
+    (
+        "silence-region-trailing-newline",
+        "POST",
+        SILENCES,
+        "operator",
+        json_body({**SILENCE, "entity": None, "region_prefix": "3301\n"}),
+        False,
+        422,
+    ),
     ("task-id-trailing-newline", "GET", "/api/tasks/t-1%0A", "supervisor", b"", False, 404),
     # numbers Python will not convert
-    ("limit-5000-digits", "GET", "/api/warnings?limit=" + "9" * 5000, "supervisor", b"", False, 400),
-    ("hours-1e999", "POST", SILENCES, "operator", b'{"entity": "e", "reason": "r", "creator": "c",'
-     b' "hours": 1e999}', False, 422),
-    ("json-5000-digit-int", "POST", SILENCES, "operator",
-     b'{"hours": ' + b"9" * 5000 + b"}", False, 400),
+    (
+        "limit-5000-digits",
+        "GET",
+        "/api/warnings?limit=" + "9" * 5000,
+        "supervisor",
+        b"",
+        False,
+        400,
+    ),
+    (
+        "hours-1e999",
+        "POST",
+        SILENCES,
+        "operator",
+        b'{"entity": "e", "reason": "r", "creator": "c", "hours": 1e999}',
+        False,
+        422,
+    ),
+    (
+        "json-5000-digit-int",
+        "POST",
+        SILENCES,
+        "operator",
+        b'{"hours": ' + b"9" * 5000 + b"}",
+        False,
+        400,
+    ),
     # issue #17: a silence previewed publishes nothing; parameters nobody takes are refused
-    ("silence-preview", "POST", SILENCES + "?preview=true", "operator", json_body(SILENCE), False,
-     200),
-    ("silence-preview-yes", "POST", SILENCES + "?preview=yes", "operator", json_body(SILENCE),
-     False, 400),
-    ("silence-unknown-parameter", "POST", SILENCES + "?dry=1", "operator", json_body(SILENCE),
-     False, 400),
-    ("warnings-unknown-parameter", "GET", "/api/warnings?department=hz_market", "supervisor", b"", False,
-     400),
+    (
+        "silence-preview",
+        "POST",
+        SILENCES + "?preview=true",
+        "operator",
+        json_body(SILENCE),
+        False,
+        200,
+    ),
+    (
+        "silence-preview-yes",
+        "POST",
+        SILENCES + "?preview=yes",
+        "operator",
+        json_body(SILENCE),
+        False,
+        400,
+    ),
+    (
+        "silence-unknown-parameter",
+        "POST",
+        SILENCES + "?dry=1",
+        "operator",
+        json_body(SILENCE),
+        False,
+        400,
+    ),
+    (
+        "warnings-unknown-parameter",
+        "GET",
+        "/api/warnings?department=hz_market",
+        "supervisor",
+        b"",
+        False,
+        400,
+    ),
     ("tasks-bad-state", "GET", "/api/tasks?state=done", "supervisor", b"", False, 400),
     ("warning-unknown", "GET", "/api/warnings/fp-nope.1", "supervisor", b"", False, 404),
     # issue #19: no token, no answer; a token of the wrong person, no write
@@ -370,10 +585,17 @@ CASES: list[tuple[str, str, str, str | None, bytes, bool, int]] = [
     ("no-token-task", "GET", "/api/tasks/t%00", None, b"", False, 401),
     ("no-token-dispose", "POST", DISPOSE, None, json_body(DISPOSITION), False, 401),
     ("staff-cannot-dispose", "POST", DISPOSE, "hz_staff", json_body(DISPOSITION), False, 403),
-    ("other-department-in-body", "POST", DISPOSE, "hz_handler",
-     json_body({**DISPOSITION, "department": "risk_centre"}), False, 403),
+    (
+        "other-department-in-body",
+        "POST",
+        DISPOSE,
+        "hz_handler",
+        json_body({**DISPOSITION, "department": "risk_centre"}),
+        False,
+        403,
+    ),
     ("staff-other-region", "GET", "/api/warnings?region=3302", "hz_staff", b"", False, 403),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(
@@ -382,13 +604,21 @@ CASES: list[tuple[str, str, str, str | None, bytes, bool, int]] = [
     ids=[c[0] for c in CASES],
 )
 def test_hostile_requests_get_their_4xx(
-    live_api: LiveApi, method: str, target: str, role: str | None, body: bytes, chunked: bool,
+    live_api: LiveApi,
+    method: str,
+    target: str,
+    role: str | None,
+    body: bytes,
+    chunked: bool,
     expected: int,
-) -> None:  # fmt: skip
-    headers = {"Content-Type": b"application/json",
-               **(token(live_api.settings, role) if role else {})}  # fmt: skip
-    status, answer = raw_request(live_api, method, target, headers=headers, body=body,
-                                 chunked=chunked)  # fmt: skip
+) -> None:
+    headers = {
+        "Content-Type": b"application/json",
+        **(token(live_api.settings, role) if role else {}),
+    }
+    status, answer = raw_request(
+        live_api, method, target, headers=headers, body=body, chunked=chunked
+    )
     assert status == expected, answer[:300]
     if status >= 400:
         assert isinstance(json.loads(answer)["error"], str)
@@ -398,9 +628,12 @@ def test_hostile_requests_get_their_4xx(
 def test_a_token_that_is_not_utf8_is_refused_not_a_crash(live_api: LiveApi) -> None:
     for raw_token in (b"\xff\xfe", b"\xed\xa0\x80", "中文".encode()):
         status, answer = raw_request(
-            live_api, "POST", SILENCES, headers={"Authorization": b"Bearer " + raw_token},
+            live_api,
+            "POST",
+            SILENCES,
+            headers={"Authorization": b"Bearer " + raw_token},
             body=json_body(SILENCE),
-        )  # fmt: skip
+        )
         assert status == 401, answer
     assert not live_api.failures_logged()
 

@@ -15,14 +15,12 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
 
-from config.settings import Settings
 from schemas.records import TaskState
 from schemas.validation.uscc import make_uscc
 from sinks.sql import SqlStore
@@ -31,15 +29,25 @@ from tests.integration.conftest import ROOT, collect, produce, settings_env, tai
 from tests.integration.test_closed_loop import dispose
 from tests.people import PEOPLE, auth
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from config.settings import Settings
+
 TARGET = "hz_market"
 
 
 def _inspection(uscc: str, n: int) -> tuple[bytes, bytes]:
     body = {
-        "event_id": f"arb-{uscc}-{n}", "event_time": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
-        "uscc": uscc, "entity_name": "杭州仲裁测试餐饮有限公司", "region_code": "330106",
-        "item_code": "YJ-ZFJC-001", "outcome": "fail", "critical_count": 2,
-    }  # fmt: skip
+        "event_id": f"arb-{uscc}-{n}",
+        "event_time": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
+        "uscc": uscc,
+        "entity_name": "杭州仲裁测试餐饮有限公司",
+        "region_code": "330106",
+        "item_code": "YJ-ZFJC-001",
+        "outcome": "fail",
+        "critical_count": 2,
+    }
     return uscc.encode(), json.dumps(body, ensure_ascii=False).encode()
 
 
@@ -79,8 +87,9 @@ def test_the_risk_centre_assigns_a_task_in_arbitration(
     for task in tasks.values():
         holder, task_id = task["department"], task["task_id"]
         while True:
-            dispose(s, task_id, holder, "return", after=task["created_at"],
-                    reason="不属于本部门管辖")  # fmt: skip
+            dispose(
+                s, task_id, holder, "return", after=task["created_at"], reason="不属于本部门管辖"
+            )
             got = collect(watch, lambda m, t=task_id: rerouted(m, t))
             msgs += got
             last = _events(got, s.topics.task_events, task_id)[-1]
@@ -91,10 +100,27 @@ def test_the_risk_centre_assigns_a_task_in_arbitration(
     cli_task, api_task = tasks_ids = [tasks[u]["task_id"] for u in usccs]
     # the CLI, as the risk centre's director would run it
     done = subprocess.run(
-        [sys.executable, "-m", "streams", "tasks", "assign", cli_task, "--department", TARGET,
-         "--actor", "director-chen", "--reason", "省局裁定：由杭州市局办理"],
-        cwd=ROOT, env=settings_env(s), capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "streams",
+            "tasks",
+            "assign",
+            cli_task,
+            "--department",
+            TARGET,
+            "--actor",
+            "director-chen",
+            "--reason",
+            "省局裁定：由杭州市局办理",
+        ],
+        cwd=ROOT,
+        env=settings_env(s),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     # the API: the risk centre only; a department's handler or an operator is refused, an
     # unknown department too; the actor recorded is the token's supervisor
@@ -102,9 +128,11 @@ def test_the_risk_centre_assigns_a_task_in_arbitration(
     body = {"department": TARGET, "reason": "跨区域，指定市局"}
     for who in ("hz_handler", "operator"):
         assert requests.post(url, json=body, headers=auth(s, who), timeout=10).status_code == 403
-    bad = requests.post(url, json={**body, "department": "nowhere"},
-                        headers=auth(s, "supervisor"), timeout=10)  # fmt: skip
-    assert bad.status_code == 422 and "nowhere" in bad.json()["error"]
+    bad = requests.post(
+        url, json={**body, "department": "nowhere"}, headers=auth(s, "supervisor"), timeout=10
+    )
+    assert bad.status_code == 422
+    assert "nowhere" in bad.json()["error"]
     ok = requests.post(url, json=body, headers=auth(s, "supervisor"), timeout=60)
     assert ok.status_code == 200, ok.text
     assert ok.json()["disposition"]["action"] == "assign"
@@ -130,30 +158,53 @@ def test_the_risk_centre_assigns_a_task_in_arbitration(
     )
     for task_id, actor in ((cli_task, "director-chen"), (api_task, PEOPLE["supervisor"].actor)):
         (event,) = [
-            e for e in _events(msgs, s.topics.task_events, task_id)
+            e
+            for e in _events(msgs, s.topics.task_events, task_id)
             if e["from_state"] == "arbitration"
-        ]  # fmt: skip
+        ]
         assert (event["to_state"], event["department"], event["actor"]) == (
-            "dispatched", TARGET, actor,
-        )  # fmt: skip
+            "dispatched",
+            TARGET,
+            actor,
+        )
         assert event["reason"]
         sent = [v for t, v in msgs if t == f"{prefix}{TARGET}" and v.get("task_id") == task_id]
-        assert sent and sent[-1]["state"] == "dispatched", "the task reaches its new department"
+        assert sent, "the task reaches its new department"
+        assert sent[-1]["state"] == "dispatched", "the task reaches its new department"
 
     # a second assignment of the same task is no longer valid: refused with its reason (exit 1)
     # and dead-lettered
     again = subprocess.run(
-        [sys.executable, "-m", "streams", "tasks", "assign", cli_task, "--department", TARGET,
-         "--actor", "director-chen", "--reason", "again"],
-        cwd=ROOT, env=settings_env(s), capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert again.returncode == 1 and "invalid_transition" in again.stderr, again.stderr
+        [
+            sys.executable,
+            "-m",
+            "streams",
+            "tasks",
+            "assign",
+            cli_task,
+            "--department",
+            TARGET,
+            "--actor",
+            "director-chen",
+            "--reason",
+            "again",
+        ],
+        cwd=ROOT,
+        env=settings_env(s),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert again.returncode == 1, again.stderr
+    assert "invalid_transition" in again.stderr, again.stderr
 
     def refused(m: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
         return [v for _, v in m if "cannot assign" in v.get("message", "")]
 
     dead = refused(collect(deadletters, lambda m: bool(refused(m)), timeout=45))
-    assert dead and dead[0]["reason"] == "invalid_transition"
+    assert dead
+    assert dead[0]["reason"] == "invalid_transition"
 
     # the audit trail in SQL (the worker's SQLite store) holds the decision
     store = SqlStore.from_settings(s)
@@ -167,7 +218,9 @@ def test_the_risk_centre_assigns_a_task_in_arbitration(
             time.sleep(0.5)
     finally:
         store.close()
-    assert rows and rows[0].to_state is TaskState.dispatched and rows[0].department == TARGET
+    assert rows
+    assert rows[0].to_state is TaskState.dispatched
+    assert rows[0].department == TARGET
     watch.close()
     deadletters.close()
 

@@ -14,14 +14,16 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from config.settings import PROJECT_ROOT, Settings
 from rules.compiler import expand_paths, load_pack
 from streams.backtest_data import backtest_dataset
 from tests.integration.conftest import ROOT, settings_env, tail_consumer, wait_ready
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
 
 DATASETS = Settings().datasets_dir
 GEOLIFE = DATASETS / "gps" / "geolife-sample.csv.gz"
@@ -48,10 +50,25 @@ def test_truck_hits_of_the_backtest_are_the_live_workers(
     alerts = tail_consumer(s.bootstrap_servers, [s.topics.alerts])
     wait_ready(worker(s), f"http://127.0.0.1:{s.web_port}")
     done = subprocess.run(
-        [sys.executable, "-m", "streams", "replay", str(GEOLIFE), "--source", "trucks",
-         "--limit", str(ROWS), "--as-fast-as-possible"],
-        cwd=ROOT, env=settings_env(s), capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "streams",
+            "replay",
+            str(GEOLIFE),
+            "--source",
+            "trucks",
+            "--limit",
+            str(ROWS),
+            "--as-fast-as-possible",
+        ],
+        cwd=ROOT,
+        env=settings_env(s),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     live: set[tuple[str, str]] = set()
     deadline, quiet_since = time.monotonic() + 300, time.monotonic()
@@ -76,10 +93,26 @@ def test_truck_hits_of_the_backtest_are_the_live_workers(
 
 def test_the_chicago_file_backtests_through_its_mapping(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "streams", "rules", "backtest", "rules/packs", "--from", str(CHICAGO),
-         "--source", "inspections", "--limit", "2000"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "streams",
+            "rules",
+            "backtest",
+            "rules/packs",
+            "--from",
+            str(CHICAGO),
+            "--source",
+            "inspections",
+            "--limit",
+            "2000",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "Traceback" not in done.stderr
     assert "inspections.critical_failure" in done.stdout

@@ -16,11 +16,9 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import date, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -33,6 +31,10 @@ from schemas.sample_stream import generate
 from streams.admin import admin_client, create_topics
 from tests.integration.conftest import ROOT, settings_env
 from tests.integration.test_closed_loop import produce, read_topic, wait_caught_up
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -62,9 +64,13 @@ def own_topics(base: Settings, tmp: Path, **changes: Any) -> Iterator[Settings]:
     """A worker's settings on a fresh set of private topics, group and data folder."""
     run = uuid.uuid4().hex[:8]
     s = base.with_overrides(
-        app_id=f"riskloop-cal-{run}", topics=TopicSettings.for_run(run), data_dir=tmp / run,
-        sql_url=f"sqlite:///{tmp / f'{run}.db'}", web_port=free_port(), **changes,
-    )  # fmt: skip
+        app_id=f"riskloop-cal-{run}",
+        topics=TopicSettings.for_run(run),
+        data_dir=tmp / run,
+        sql_url=f"sqlite:///{tmp / f'{run}.db'}",
+        web_port=free_port(),
+        **changes,
+    )
     create_topics(s)
     try:
         yield s
@@ -104,9 +110,14 @@ def replay(s: Settings, worker: Any, start: datetime) -> tuple[Any, dict[str, di
 
 def cli(s: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "streams", *args], check=False, cwd=ROOT, env=settings_env(s),
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [sys.executable, "-m", "streams", *args],
+        check=False,
+        cwd=ROOT,
+        env=settings_env(s),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def plausible(task: dict[str, Any], start: datetime, speed: float, wall: float) -> None:
@@ -227,7 +238,8 @@ def test_a_published_notice_recounts_open_provisional_tasks(
         status = cli(s, "calendar", "status")
         assert status.returncode == 0, status.stderr
         row = next(ln for ln in status.stdout.splitlines() if "2027" in ln)
-        assert "official" in row and "演练" in row
+        assert "official" in row
+        assert "演练" in row
         asked = cli(s, "calendar", "deadline", "2026-12-23T10:00:00+08:00", "7wd")
         assert asked.returncode == 0, asked.stderr
         # 24, 25, 28–31 Dec, then 1–4 Jan off in the notice: Tuesday 5 January 2027

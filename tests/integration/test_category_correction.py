@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
 
-from config.settings import Settings
 from models.complaints import ComplaintClassifier
 from models.snapshot import restore
 from schemas.records import Complaint
@@ -38,6 +36,11 @@ from tests.integration.conftest import (
 from tests.integration.test_disposition_verdicts import cli
 from tests.people import auth
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from config.settings import Settings
+
 MODEL = "complaint-classifier"
 DEPARTMENT = "hz_market"  # config/routing.yaml: complaints in Hangzhou outside 西湖区
 SUBJECT = "饭后上吐下泻"
@@ -47,10 +50,16 @@ CORRECTED = "商贸旅游"
 
 def _complaint(uscc: str) -> tuple[bytes, bytes]:
     event = {
-        "event_id": f"corr-{uscc[-6:]}", "event_time": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
-        "channel": "12345", "subject": SUBJECT, "text": TEXT, "category": "卫生计生",
-        "uscc": uscc, "entity_name": "杭州滨江测试烧烤店", "region_code": "330108",
-    }  # fmt: skip
+        "event_id": f"corr-{uscc[-6:]}",
+        "event_time": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
+        "channel": "12345",
+        "subject": SUBJECT,
+        "text": TEXT,
+        "category": "卫生计生",
+        "uscc": uscc,
+        "entity_name": "杭州滨江测试烧烤店",
+        "region_code": "330108",
+    }
     return uscc.encode(), json.dumps(event, ensure_ascii=False).encode()
 
 
@@ -67,8 +76,9 @@ def _classifier(
 
 def _p(model: ComplaintClassifier, category: str) -> float:
     """The model's probability of ``category`` for the complaint's own subject and text."""
-    record = Complaint(event_id="probe", event_time=datetime.now(UTC), channel="12345",
-                       subject=SUBJECT, text=TEXT)  # fmt: skip
+    record = Complaint(
+        event_id="probe", event_time=datetime.now(UTC), channel="12345", subject=SUBJECT, text=TEXT
+    )
     return float(model.category_model.predict_proba_one(model.features(record)).get(category, 0.0))
 
 
@@ -105,13 +115,27 @@ def test_a_category_correction_moves_the_classifier_toward_it(
     bad = requests.post(url, json={**dispose, "category": "食品安全"}, headers=head, timeout=60)
     assert bad.status_code == 422, bad.text
     error = bad.json()["error"]
-    assert "食品安全 is a sub-category of 卫生计生" in error and "商贸旅游" in error
-    assert "\n" not in error and "Traceback" not in error
-    wrong = cli(s, "dispose", task_id, "--department", DEPARTMENT, "--result", "confirmed",
-                "--evidence", "x.pdf", "--category", "消费维权")  # fmt: skip
+    assert "食品安全 is a sub-category of 卫生计生" in error
+    assert "商贸旅游" in error
+    assert "\n" not in error
+    assert "Traceback" not in error
+    wrong = cli(
+        s,
+        "dispose",
+        task_id,
+        "--department",
+        DEPARTMENT,
+        "--result",
+        "confirmed",
+        "--evidence",
+        "x.pdf",
+        "--category",
+        "消费维权",
+    )
     assert wrong.returncode == 1, wrong.stdout + wrong.stderr
     assert "unknown category '消费维权'; the categories: 交通运输" in wrong.stderr
-    assert len(wrong.stderr.strip().splitlines()) == 1 and "Traceback" not in wrong.stderr
+    assert len(wrong.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in wrong.stderr
 
     key = {**head, "Idempotency-Key": f"correct-{task_id}"}
     good = {**dispose, "category": CORRECTED}
@@ -130,7 +154,8 @@ def test_a_category_correction_moves_the_classifier_toward_it(
 
     after = _classifier(s, uscc, lambda o: _read(o, s.topics.feedback) >= 1)
     assert after.labels_seen[CORRECTED] == 1, after.labels_seen  # once, the retry taught nothing
-    assert "食品安全" not in after.labels_seen and "消费维权" not in after.labels_seen
+    assert "食品安全" not in after.labels_seen
+    assert "消费维权" not in after.labels_seen
     p_after = _p(after, CORRECTED)
     assert p_after > p_before, (p_before, p_after)
 
@@ -144,7 +169,9 @@ def test_a_category_correction_moves_the_classifier_toward_it(
         briefs = r.json()["warning"]["evidence_records"] if r.status_code == 200 else []
         shown = [b["values"]["category"] for b in briefs if "category" in b["values"]]
         time.sleep(0.5)
-    assert shown and shown[0].startswith(CORRECTED) and "卫生计生" in shown[0], shown
+    assert shown, shown
+    assert shown[0].startswith(CORRECTED), shown
+    assert "卫生计生" in shown[0], shown
 
 
 pytestmark = pytest.mark.timeout(300)

@@ -14,10 +14,9 @@ import signal
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from confluent_kafka import Consumer
@@ -30,6 +29,9 @@ from sinks.sql import SqlStore, make_engine
 from streams.deadletters import original_value
 from streams.demo import group_lag
 from streams.producer import make_producer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 T_START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
 
@@ -59,8 +61,14 @@ def produce(s: Settings, items: list[tuple[str, str, bytes]]) -> None:
 def wait_caught_up(s: Settings, timeout: float = 120) -> None:
     """Until every stage's consumer group has nothing left (three checks in a row)."""
     t = s.topics
-    topics = [*t.sources().values(), t.task_commands, t.feedback, t.profile_events,
-              t.dispositions, t.rekeyed]  # fmt: skip
+    topics = [
+        *t.sources().values(),
+        t.task_commands,
+        t.feedback,
+        t.profile_events,
+        t.dispositions,
+        t.rekeyed,
+    ]
     deadline, zeros = time.monotonic() + timeout, 0
     while time.monotonic() < deadline and zeros < 3:
         try:
@@ -80,8 +88,15 @@ def wait_caught_up(s: Settings, timeout: float = 120) -> None:
 
 def read_topic(s: Settings, topics: list[str]) -> list[tuple[str, dict[str, Any]]]:
     """Everything on ``topics`` (private to this test) from the beginning."""
-    c = Consumer({"bootstrap.servers": s.bootstrap_servers, "group.id": f"read-{uuid.uuid4().hex[:8]}",
-                  "auto.offset.reset": "earliest", "enable.auto.commit": False, "log_level": 0})  # fmt: skip
+    c = Consumer(
+        {
+            "bootstrap.servers": s.bootstrap_servers,
+            "group.id": f"read-{uuid.uuid4().hex[:8]}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "log_level": 0,
+        }
+    )
     c.subscribe(topics)
     out: list[tuple[str, dict[str, Any]]] = []
     idle = time.monotonic() + 8
@@ -102,8 +117,12 @@ def sql_snapshot(url: str) -> tuple[set[tuple[str, str, str]], set[tuple[str, st
             (r[0], r[1], r[2])
             for r in conn.exec_driver_sql("SELECT task_id, department, state FROM tasks")
         }
-        audit = {(r[0], r[1], r[2] or "", r[3]) for r in conn.exec_driver_sql(
-            "SELECT task_id, event_id, from_state, to_state FROM task_events")}  # fmt: skip
+        audit = {
+            (r[0], r[1], r[2] or "", r[3])
+            for r in conn.exec_driver_sql(
+                "SELECT task_id, event_id, from_state, to_state FROM task_events"
+            )
+        }
     engine.dispose()
     return tasks, audit
 
@@ -135,8 +154,15 @@ def dispose(
         if after
         else datetime.now(UTC)
     )
-    body = {"event_id": event_id, "event_time": at.isoformat(), "task_id": task_id,
-            "department": department, "action": action, "actor": f"{department}-officer", **extra}  # fmt: skip
+    body = {
+        "event_id": event_id,
+        "event_time": at.isoformat(),
+        "task_id": task_id,
+        "department": department,
+        "action": action,
+        "actor": f"{department}-officer",
+        **extra,
+    }
     p = make_producer(s)
     p.produce(
         s.topics.dispositions,
@@ -166,7 +192,8 @@ def test_mixed_stream_tasks_dispositions_supervision_audit_replay(
             and "task_id" in v
             and "alert_id" in v
         ]
-        assert alerts and tasks
+        assert alerts
+        assert tasks
         # exactly one task per warning, on its department's topic
         by_alert: dict[str, set[str]] = {}
         for topic, task in tasks:
@@ -261,7 +288,8 @@ def test_mixed_stream_tasks_dispositions_supervision_audit_replay(
             ) and time.monotonic() < deadline:
                 time.sleep(1)
                 story = store.task_with_audit(st["task_id"])
-            assert story is not None and story.task is not None
+            assert story is not None
+            assert story.task is not None
             path = [e.to_state.value for e in story.events]
             when = [(e.to_state.value, e.at.isoformat()) for e in story.events]
             assert path == [
@@ -274,7 +302,8 @@ def test_mixed_stream_tasks_dispositions_supervision_audit_replay(
             ], (when, st["created_at"])
             assert story.events[2].actor == f"{st['department']}-officer"
             returned = store.task_with_audit(rt_["task_id"])
-            assert returned is not None and returned.task is not None
+            assert returned is not None
+            assert returned.task is not None
             assert TaskState.returned.value in [e.to_state.value for e in returned.events]
             assert returned.task.department != rt_["department"], "a returned task is re-routed"
         finally:
@@ -327,10 +356,20 @@ def _send_dispositions(
     p = make_producer(s)
     for n, (task_id, department, action, extra) in enumerate(steps):
         at = _as_utc(created[task_id]) + timedelta(seconds=n + 1)
-        body = {"event_id": f"disp-{task_id}-{n}", "event_time": at.isoformat(), "task_id": task_id,
-                "department": department, "action": action, "actor": f"{department}-officer", **extra}  # fmt: skip
-        p.produce(s.topics.dispositions, key=task_id.encode(),
-                  value=json.dumps(body, ensure_ascii=False).encode())  # fmt: skip
+        body = {
+            "event_id": f"disp-{task_id}-{n}",
+            "event_time": at.isoformat(),
+            "task_id": task_id,
+            "department": department,
+            "action": action,
+            "actor": f"{department}-officer",
+            **extra,
+        }
+        p.produce(
+            s.topics.dispositions,
+            key=task_id.encode(),
+            value=json.dumps(body, ensure_ascii=False).encode(),
+        )
     assert p.flush(10) == 0
 
 
@@ -411,11 +450,16 @@ def test_sigkill_mid_run_ends_like_an_uninterrupted_run(
         # B checkpoints every 20 s: the first half of the stream is checkpointed, the second is
         # being handled when the kill comes, and must be redone from the restored state
         run_b = live_settings.with_overrides(
-            sql_url=url_b, app_id=live_settings.app_id + "-b", data_dir=tmp_path / "worker-b",
-            models_enabled=True, topics=TopicSettings.for_run(uuid.uuid4().hex[:8]),
-            web_port=live_settings.web_port + 1, commit_interval=20.0, commit_every=100_000,
+            sql_url=url_b,
+            app_id=live_settings.app_id + "-b",
+            data_dir=tmp_path / "worker-b",
+            models_enabled=True,
+            topics=TopicSettings.for_run(uuid.uuid4().hex[:8]),
+            web_port=live_settings.web_port + 1,
+            commit_interval=20.0,
+            commit_every=100_000,
             idle_clock_after=0,
-        )  # fmt: skip
+        )
         create_topics(run_b)
         items = stream()
         # run A, uninterrupted: the stream, then the departments' answers
@@ -448,8 +492,10 @@ def test_sigkill_mid_run_ends_like_an_uninterrupted_run(
         _wait_ready(run_b)
         wait_caught_up(run_b)
         tasks_b, audit_b = wait_sql_stable(url_b)
-        print("dispositions redone after the second kill:",
-              _metric(run_b, "riskloop_events_in_total", 'source="dispositions"'))  # fmt: skip
+        print(
+            "dispositions redone after the second kill:",
+            _metric(run_b, "riskloop_events_in_total", 'source="dispositions"'),
+        )
         engine_a = make_engine(url_a)
         with engine_a.connect() as conn:
             codes = dict(conn.exec_driver_sql("SELECT task_id, item_code FROM tasks").fetchall())

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
-from pathlib import Path
-from subprocess import Popen
+from typing import TYPE_CHECKING
 
 import requests
 from confluent_kafka import Consumer, TopicPartition
@@ -22,6 +20,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from schemas.sample_stream import generate
 from tests.integration.conftest import private_settings, produce
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+    from subprocess import Popen
 
 EVENTS = 400
 MARGIN = 3.0  # seconds over commit_interval: the stall was 4–7 s with a 1 s interval
@@ -48,11 +51,24 @@ def test_the_first_commit_follows_the_first_event_without_a_stall(
         events = generate(EVENTS, seed=7)
         topics = s.topics.sources()
         for source, name in topics.items():
-            produce(broker, name, [(e.key.encode(), json.dumps(e.event).encode())
-                                   for e in events if e.source == source])  # fmt: skip
+            produce(
+                broker,
+                name,
+                [
+                    (e.key.encode(), json.dumps(e.event).encode())
+                    for e in events
+                    if e.source == source
+                ],
+            )
         parts = [TopicPartition(t, p) for t in topics.values() for p in range(4)]
-        probe = Consumer({"bootstrap.servers": broker, "group.id": s.app_id,
-                          "enable.auto.commit": False, "log_level": 0})  # fmt: skip
+        probe = Consumer(
+            {
+                "bootstrap.servers": broker,
+                "group.id": s.app_id,
+                "enable.auto.commit": False,
+                "log_level": 0,
+            }
+        )
         proc = worker(s)
         first_read = first_commit = None
         deadline = time.monotonic() + 180

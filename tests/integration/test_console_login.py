@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
 from selenium.webdriver.common.by import By
-from selenium.webdriver.remote.webdriver import WebDriver
 
 from infra.devkey import DevKey
 from tests.integration.console_fixtures import Console, login, screenshot, wait_for
 from tests.people import PEOPLE
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from selenium.webdriver.remote.webdriver import WebDriver
 
 pytest_plugins = ["tests.integration.console_fixtures"]
 
@@ -21,7 +25,8 @@ def test_staff_logs_in_and_out(browser: WebDriver, console: Console) -> None:
     assert browser.find_element(By.ID, "person").text == PEOPLE["hz_staff"].name
     cookies = {c["name"]: c for c in browser.get_cookies()}
     session = cookies["riskloop_console_token"]
-    assert session["httpOnly"] and session["sameSite"] == "Strict"
+    assert session["httpOnly"]
+    assert session["sameSite"] == "Strict"
     screenshot(browser, "home")
     browser.find_element(By.CSS_SELECTOR, "form[action='/logout'] button").click()
     wait_for(browser, By.ID, "login-form")
@@ -40,25 +45,41 @@ def test_a_bad_token_is_refused_on_the_page(browser: WebDriver, console: Console
 
 
 def test_logged_out_pages_redirect_and_posts_need_csrf(console: Console) -> None:
-    for path in ("/", "/situation", "/situation/stream", "/warnings?level=red",
-                 "/warnings/fp-1.1", "/enterprises/91330105MA2B00001G"):  # fmt: skip
+    for path in (
+        "/",
+        "/situation",
+        "/situation/stream",
+        "/warnings?level=red",
+        "/warnings/fp-1.1",
+        "/enterprises/91330105MA2B00001G",
+    ):
         answer = requests.get(f"{console.url}{path}", allow_redirects=False, timeout=10)
         assert answer.status_code == 303, path
         assert answer.headers["Location"].startswith("/login?next="), path
     # a cross-site form post carries no CSRF cookie/field: refused before anything runs
     posted = requests.post(f"{console.url}/login", data={"token": "x"}, timeout=10)
-    assert posted.status_code == 403 and "CSRF" in posted.text
+    assert posted.status_code == 403
+    assert "CSRF" in posted.text
     assert "Content-Security-Policy" in answer.headers
 
 
 def test_a_token_from_another_key_is_sent_back_to_login(console: Console, tmp_path: Path) -> None:
     s = console.settings
     foreign = DevKey(tmp_path / "other").mint(
-        PEOPLE["supervisor"], issuer=s.auth.issuer, audience=s.auth.audience,
-        now=datetime.now(UTC), ttl=timedelta(hours=1),
-    )  # fmt: skip
-    answer = requests.get(f"{console.url}/warnings", cookies={"riskloop_console_token": foreign},
-                          allow_redirects=False, timeout=10)  # fmt: skip
-    assert answer.status_code == 303 and "expired=1" in answer.headers["Location"]
+        PEOPLE["supervisor"],
+        issuer=s.auth.issuer,
+        audience=s.auth.audience,
+        now=datetime.now(UTC),
+        ttl=timedelta(hours=1),
+    )
+    answer = requests.get(
+        f"{console.url}/warnings",
+        cookies={"riskloop_console_token": foreign},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert answer.status_code == 303
+    assert "expired=1" in answer.headers["Location"]
     page = requests.get(f"{console.url}{answer.headers['Location']}", timeout=10)
-    assert "登录已失效" in page.text and "kid" not in page.text
+    assert "登录已失效" in page.text
+    assert "kid" not in page.text

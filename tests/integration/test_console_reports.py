@@ -9,18 +9,21 @@ is what the report of the second one counts.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import pytest
 import requests
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.remote.webdriver import WebDriver
 
 from streams.producer import make_producer
 from tests.integration.console_fixtures import Console, login, screenshot, wait_for
 from tests.integration.test_geo_dumping import LIVERPOOL, loaded_trip_with_stop
 from tests.pdf_text import page_count, texts
+
+if TYPE_CHECKING:
+    from selenium.webdriver.remote.webdriver import WebDriver
 
 pytest_plugins = ["tests.integration.console_fixtures"]
 
@@ -58,7 +61,8 @@ def test_the_map_shows_the_replayed_truck_and_its_dumping_detection(
         cookies = {c["name"]: c["value"] for c in browser.get_cookies()}
         data = requests.get(f"{console.url}/map/data.json", cookies=cookies, timeout=60)
         pytest.fail(f"no dumping detection on the map; its data: {data.text[:3000]}")
-    assert PLATE in detection.text and "渣土车疑似偷倒乱倒" in detection.text  # type: ignore[attr-defined]
+    assert PLATE in detection.text
+    assert "渣土车疑似偷倒乱倒" in detection.text
     # drawn, not only listed: a truck marker, its track and the detection ring are SVG paths
     paths = browser.find_elements(By.CSS_SELECTOR, "#map .leaflet-overlay-pane path")
     assert len(paths) >= 3
@@ -94,16 +98,20 @@ def test_the_daily_report_renders_charts_and_exports_a_pdf(
         time.sleep(2)
     assert title.text == f"风险研判日报 {replayed}"  # type: ignore[attr-defined]
     bars = browser.find_elements(By.CSS_SELECTOR, "svg.chart g.bar")
-    assert bars and all(int(b.get_attribute("data-value") or 0) > 0 for b in bars)
-    levels = [b.get_attribute("data-key") for b in
-              browser.find_elements(By.CSS_SELECTOR, "figure:first-child svg.chart g.bar")]  # fmt: skip
+    assert bars
+    assert all(int(b.get_attribute("data-value") or 0) > 0 for b in bars)
+    levels = [
+        b.get_attribute("data-key")
+        for b in browser.find_elements(By.CSS_SELECTOR, "figure:first-child svg.chart g.bar")
+    ]
     assert "orange" in levels  # the dumping warning is orange
     screenshot(browser, "report")
 
     link = browser.find_element(By.ID, "export-pdf").get_attribute("href")
     cookies = {c["name"]: c["value"] for c in browser.get_cookies()}
     answer = requests.get(str(link), cookies=cookies, timeout=60)
-    assert answer.status_code == 200 and answer.headers["Content-Type"] == "application/pdf"
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"] == "application/pdf"
     assert page_count(answer.content) >= 1
     assert f"风险研判日报 {replayed}" in texts(answer.content)
 

@@ -14,17 +14,20 @@ import contextlib
 import json
 import time
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import pytest
 import requests
 from selenium.common.exceptions import NoAlertPresentException, TimeoutException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.integration.conftest import produce
 from tests.integration.console_fixtures import Console, login, screenshot, wait_for
 from tests.people import token
+
+if TYPE_CHECKING:
+    from selenium.webdriver.remote.webdriver import WebDriver
 
 pytest_plugins = ["tests.integration.console_fixtures"]
 
@@ -37,11 +40,18 @@ SEEN: dict[str, str] = {}  # uscc -> alert id, from the first test
 def complaint(uscc: str, n: int) -> tuple[bytes, bytes]:
     """A complaint of suspected food poisoning: red at once (complaints.food_poisoning)."""
     event = {
-        "event_id": f"cmp-console-{uscc[-6:]}-{n}", "event_time": datetime.now(UTC).isoformat(),
-        "channel": "12315", "text": f"就餐后呕吐、腹泻，怀疑食物中毒{MARKUP}", "subject": "食品安全投诉",
-        "category": "食品安全", "urgency": "urgent", "uscc": uscc, "region_code": "330105",
-        "entity_name": "杭州测试餐饮有限公司", "address": "杭州市上城区测试路1号",
-    }  # fmt: skip
+        "event_id": f"cmp-console-{uscc[-6:]}-{n}",
+        "event_time": datetime.now(UTC).isoformat(),
+        "channel": "12315",
+        "text": f"就餐后呕吐、腹泻，怀疑食物中毒{MARKUP}",
+        "subject": "食品安全投诉",
+        "category": "食品安全",
+        "urgency": "urgent",
+        "uscc": uscc,
+        "region_code": "330105",
+        "entity_name": "杭州测试餐饮有限公司",
+        "address": "杭州市上城区测试路1号",
+    }
     return uscc.encode(), json.dumps(event, ensure_ascii=False).encode()
 
 
@@ -82,7 +92,8 @@ def test_a_red_warning_reaches_the_wall_within_5_s(browser: WebDriver, console: 
     took = time.monotonic() - sent
     newest = browser.find_element(By.CSS_SELECTOR, "#live-list li")
     SEEN[WATCHED] = newest.get_attribute("data-alert-id") or ""
-    assert "疑似食物中毒" in newest.text and "红色" in newest.text, newest.text
+    assert "疑似食物中毒" in newest.text, newest.text
+    assert "红色" in newest.text, newest.text
     print(f"red warning on the wall {took:.2f} s after its event")
     # the counts follow (refreshed after the push)
     WebDriverWait(browser, 20).until(
@@ -184,14 +195,23 @@ def test_other_regions_and_forged_posts_are_refused(console: Console) -> None:
     s = console.settings
     nb = {"riskloop_console_token": token(s, "nb_staff")}
     page = requests.get(f"{console.url}/warnings/{SEEN[WATCHED]}", cookies=nb, timeout=30)
-    assert page.status_code == 403 and "outside your regions" in page.text
+    assert page.status_code == 403
+    assert "outside your regions" in page.text
     listing = requests.get(f"{console.url}/warnings", cookies=nb, timeout=30)
     assert SEEN[WATCHED] not in listing.text
     # an operator's cookie without the CSRF token: refused, and no silence is made
     ops = {"riskloop_console_token": token(s, "operator")}
-    forged = requests.post(f"{console.url}/warnings/{SEEN[WATCHED]}/silence", cookies=ops,
-                           data={"reason": "forged", "hours": "1"}, timeout=30)  # fmt: skip
-    assert forged.status_code == 403 and "CSRF" in forged.text
-    silences = requests.get(f"{console.worker_url}/api/silences", timeout=30,
-                            headers={"Authorization": f"Bearer {token(s, 'operator')}"})  # fmt: skip
+    forged = requests.post(
+        f"{console.url}/warnings/{SEEN[WATCHED]}/silence",
+        cookies=ops,
+        data={"reason": "forged", "hours": "1"},
+        timeout=30,
+    )
+    assert forged.status_code == 403
+    assert "CSRF" in forged.text
+    silences = requests.get(
+        f"{console.worker_url}/api/silences",
+        timeout=30,
+        headers={"Authorization": f"Bearer {token(s, 'operator')}"},
+    )
     assert "forged" not in silences.text

@@ -14,8 +14,7 @@ import json
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from confluent_kafka.admin import (
     AlterConfigOpType,
@@ -24,7 +23,6 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
-from config.settings import Settings
 from infra.process import stop_child
 from schemas.validation.uscc import make_uscc
 from streams.admin import admin_client
@@ -33,6 +31,11 @@ from streams.producer import make_producer
 from streams.publish import publish_pack, read_all, send
 from tests.integration.conftest import tail_consumer
 from tests.integration.test_hotload import wait_status, write_pack
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from config.settings import Settings
 
 FAST_COMPACTION = {
     "segment.ms": "200",  # a new segment as soon as a record comes 200 ms after the last one
@@ -80,10 +83,16 @@ def wait_compacted(s: Settings, name: str, timeout: float = 120) -> dict[str, li
 
 
 def publication(name: str, version: str, text: str) -> bytes:
-    return json.dumps({
-        "name": name, "version": version, "content_hash": "", "yaml": text,
-        "published_by": "old-cli", "published_at": datetime.now(UTC).isoformat(),
-    }).encode()  # fmt: skip
+    return json.dumps(
+        {
+            "name": name,
+            "version": version,
+            "content_hash": "",
+            "yaml": text,
+            "published_by": "old-cli",
+            "published_at": datetime.now(UTC).isoformat(),
+        }
+    ).encode()
 
 
 def test_a_worker_started_after_compaction_runs_the_last_good_version(  # type: ignore[no-untyped-def]
@@ -113,8 +122,11 @@ def test_a_worker_started_after_compaction_runs_the_last_good_version(  # type: 
 
     left = wait_compacted(s, old["name"])
     assert left[old["name"]] == [old["name"]]  # keyed by name: only the refused v2 is left
-    assert [json.loads(v or b"{}")["version"] for k, v in read_all(s, s.topics.rulepacks)
-            if k == old["name"]] == ["2.0.0"]  # fmt: skip
+    assert [
+        json.loads(v or b"{}")["version"]
+        for k, v in read_all(s, s.topics.rulepacks)
+        if k == old["name"]
+    ] == ["2.0.0"]
     assert len(left[ids["name"]]) == 2  # one key per version: v1 survives its refused v2
 
     status = tail_consumer(s.bootstrap_servers, [s.topics.status])
@@ -130,10 +142,14 @@ def scored_by(s: Settings, alerts: Any, ids: dict[str, str], run: str) -> str:
     """Send one matching inspection; the version of the probe rule its warning names."""
     uscc = make_uscc(f"compact-{run}", "330106")
     event = {
-        "event_id": f"compact-{run}", "event_time": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
-        "uscc": uscc, "entity_name": "杭州压缩测试餐饮有限公司", "region_code": "330106",
-        "item_code": ids["item"], "outcome": "pass",
-    }  # fmt: skip
+        "event_id": f"compact-{run}",
+        "event_time": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
+        "uscc": uscc,
+        "entity_name": "杭州压缩测试餐饮有限公司",
+        "region_code": "330106",
+        "item_code": ids["item"],
+        "outcome": "pass",
+    }
     producer = make_producer(s)
     producer.produce(s.topics.inspections, key=uscc.encode(), value=json.dumps(event).encode())
     assert producer.flush(10) == 0

@@ -13,10 +13,8 @@ import json
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from config.settings import Settings
 from infra.process import stop_child
 from schemas.validation.uscc import make_uscc
 from streams.control_keyring import load_keyring
@@ -24,6 +22,11 @@ from streams.producer import make_producer
 from streams.publish import publish_pack
 from tests.integration.conftest import tail_consumer
 from tests.integration.test_hotload import PACK, wait_status, write_pack
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from config.settings import Settings
 
 
 def poisons(s: Settings, ids: dict[str, str]) -> list[tuple[str, str, bytes | None]]:
@@ -37,34 +40,56 @@ def poisons(s: Settings, ids: dict[str, str]) -> list[tuple[str, str, bytes | No
     )
 
     def pack(version: str, text: str, **extra: Any) -> bytes:
-        return json.dumps({
-            "name": ids["name"], "version": version, "content_hash": "", "yaml": text,
-            "published_by": "mallory", "published_at": now.isoformat(), **extra,
-        }).encode()  # fmt: skip
+        return json.dumps(
+            {
+                "name": ids["name"],
+                "version": version,
+                "content_hash": "",
+                "yaml": text,
+                "published_by": "mallory",
+                "published_at": now.isoformat(),
+                **extra,
+            }
+        ).encode()
 
     downgrade = PACK.format(
         version="0.0.1", condition=f'event.item_code == "{ids["item"]}"', score=1, **ids
     )
     model = {
-        "name": "equipment-anomaly", "factory": "equipment-anomaly", "version": "v666",
-        "published_by": "mallory", "published_at": now.isoformat(),
-    }  # fmt: skip
+        "name": "equipment-anomaly",
+        "factory": "equipment-anomaly",
+        "version": "v666",
+        "published_by": "mallory",
+        "published_at": now.isoformat(),
+    }
     silence = {
-        "silence_id": "forever", "source": "inspections", "reason": "quiet", "creator": "mallory",
-        "starts_at": now.isoformat(), "ends_at": "9999-12-31T00:00:00+00:00",
-    }  # fmt: skip
+        "silence_id": "forever",
+        "source": "inspections",
+        "reason": "quiet",
+        "creator": "mallory",
+        "starts_at": now.isoformat(),
+        "ends_at": "9999-12-31T00:00:00+00:00",
+    }
     t = s.topics
     return [
         (t.rulepacks, ids["name"], pack("2.0.0", overflow)),
         (t.rulepacks, ids["name"], pack("0.0.1", downgrade, rollback_of="9.9.9")),
         (t.rulepacks, "complaints", None),
         (t.geofences, "deep", b"[" * 100_000),
-        (t.models, "equipment-anomaly", json.dumps(model).encode().replace(
-            b'"version"', b'"params": {"span": 1e400}, "version"')),
-        (t.models, "equipment-anomaly", json.dumps(
-            {**model, "published_at": "9999-01-01T00:00:00+00:00"}).encode()),
+        (
+            t.models,
+            "equipment-anomaly",
+            json.dumps(model)
+            .encode()
+            .replace(b'"version"', b'"params": {"span": 1e400}, "version"'),
+        ),
+        (
+            t.models,
+            "equipment-anomaly",
+            json.dumps({**model, "published_at": "9999-01-01T00:00:00+00:00"}).encode(),
+        ),
         (t.silences, "forever", json.dumps(silence).encode()),
-    ]  # fmt: skip
+    ]
 
 
 def test_poison_control_records_are_refused_and_the_worker_scores_on(  # type: ignore[no-untyped-def]
@@ -115,10 +140,14 @@ def test_poison_control_records_are_refused_and_the_worker_scores_on(  # type: i
         """A matching inspection still raises its warning, scored by the probe pack 1.0.0."""
         event_id = f"poison-{run}-{n}"
         event = {
-            "event_id": event_id, "event_time": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
-            "uscc": uscc, "entity_name": "杭州投毒测试餐饮有限公司", "region_code": "330106",
-            "item_code": ids["item"], "outcome": "pass",
-        }  # fmt: skip
+            "event_id": event_id,
+            "event_time": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
+            "uscc": uscc,
+            "entity_name": "杭州投毒测试餐饮有限公司",
+            "region_code": "330106",
+            "item_code": ids["item"],
+            "outcome": "pass",
+        }
         producer.produce(s.topics.inspections, key=uscc.encode(), value=json.dumps(event).encode())
         assert producer.flush(10) == 0
         deadline = time.monotonic() + 90

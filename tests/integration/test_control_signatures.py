@@ -15,15 +15,12 @@ import json
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
-from confluent_kafka import Consumer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from prometheus_client.parser import text_string_to_metric_families
 
-from config.settings import Settings
 from schemas.control_signature import sign
 from schemas.validation.uscc import make_uscc
 from streams.control_keyring import load_keyring
@@ -34,6 +31,13 @@ from streams.publish import prepare_pack, read_records, send_pack
 from tests.integration.conftest import tail_consumer, wait_ready
 from tests.integration.test_hotload import write_pack
 from tests.people import auth
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from confluent_kafka import Consumer
+
+    from config.settings import Settings
 
 
 def wait_refusal(s: Settings, status: Consumer, name: str, why: str) -> dict[str, Any]:
@@ -107,10 +111,14 @@ def test_unsigned_foreign_and_tampered_packs_are_refused_and_the_signed_one_keep
 
     uscc = make_uscc(f"sig-{run}", "330106")
     event = {
-        "event_id": f"sig-{run}", "event_time": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
-        "uscc": uscc, "entity_name": "杭州签名测试餐饮有限公司", "region_code": "330106",
-        "item_code": ids["item"], "outcome": "pass",
-    }  # fmt: skip
+        "event_id": f"sig-{run}",
+        "event_time": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
+        "uscc": uscc,
+        "entity_name": "杭州签名测试餐饮有限公司",
+        "region_code": "330106",
+        "item_code": ids["item"],
+        "outcome": "pass",
+    }
     deliver(producer, s.topics.inspections, uscc.encode(), json.dumps(event).encode())
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import uuid
-from collections.abc import Callable
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from config.settings import Settings
 from infra.process import stop_child
 from sinks.outbox import Outbox
 from tests.integration.conftest import produce
@@ -27,6 +24,13 @@ from tests.integration.test_full_disk import (
     wait_for,
 )
 from tests.unit.sinks.factories import make_task
+
+if TYPE_CHECKING:
+    import subprocess
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from config.settings import Settings
 
 
 def damage(outbox: Path) -> dict[str, bytes]:

@@ -65,19 +65,23 @@ def test_up_status_down_crash_recovery(tmp_path: Path) -> None:
         status = riskloop("dev", "status", env=env)
         assert status.returncode == 0, status.stdout
         assert [line.split()[:2] for line in status.stdout.splitlines()] == [
-            ["kafka", "healthy"], ["redis", "healthy"], ["postgres", "healthy"],
-        ]  # fmt: skip
+            ["kafka", "healthy"],
+            ["redis", "healthy"],
+            ["postgres", "healthy"],
+        ]
         pids = {m.__name__: read_pid(m.pid_file(dev)) for m in (kafka, redis, postgres)}
         secrets_are_required(dev, state)
         again = riskloop("dev", "up", env=env)
-        assert again.returncode == 0 and "already running" in again.stdout
+        assert again.returncode == 0
+        assert "already running" in again.stdout
         assert {m.__name__: read_pid(m.pid_file(dev)) for m in (kafka, redis, postgres)} == pids
 
         os.kill(pids["infra.redis"], signal.SIGKILL)  # a crash
         time.sleep(0.5)
         assert riskloop("dev", "status", env=env).returncode == 1
         recovered = riskloop("dev", "up", "redis", env=env)
-        assert recovered.returncode == 0 and "redis started" in recovered.stdout
+        assert recovered.returncode == 0
+        assert "redis started" in recovered.stdout
         assert redis.probe(dev.redis_port, redis.password(dev))
         assert not redis.probe(dev.redis_port)  # restarted with the same password
     finally:
@@ -87,9 +91,8 @@ def test_up_status_down_crash_recovery(tmp_path: Path) -> None:
         assert not module.running(dev), f"{module.__name__} still running after down"
     shutil.rmtree(state, ignore_errors=True)
     for pid in pids.values():
-        assert not is_ours(pid, str(state)) and not is_ours(
-            pid, "redis-server " + f"127.0.0.1:{ports['REDIS_PORT']}"
-        )
+        assert not is_ours(pid, str(state))
+        assert not is_ours(pid, "redis-server " + f"127.0.0.1:{ports['REDIS_PORT']}")
 
 
 def secrets_are_required(dev: DevStackSettings, state: Path) -> None:
@@ -100,28 +103,43 @@ def secrets_are_required(dev: DevStackSettings, state: Path) -> None:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, service
         assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     redis_pw, pg_pw = redis.password(dev), postgres.password(dev)
-    assert redis_pw and pg_pw and redis_pw != pg_pw
+    assert redis_pw
+    assert pg_pw
+    assert redis_pw != pg_pw
     assert not redis.probe(dev.redis_port)
     assert not redis.probe(dev.redis_port, "wrong")
     with pytest.raises(redis_client.AuthenticationError):
         redis_client.Redis(port=dev.redis_port, socket_timeout=2).set("k", "v")
     for password in (None, "wrong"):
         with pytest.raises(psycopg.OperationalError, match="password"):
-            psycopg.connect(host="127.0.0.1", port=dev.postgres_port, user=dev.postgres_user,
-                            dbname=dev.postgres_db, password=password, connect_timeout=5)  # fmt: skip
-    s = Settings(_env_file=None, dev=dev, redis_url=f"redis://127.0.0.1:{dev.redis_port}/0",
-                 sql_url=dev.postgres_url)  # type: ignore[call-arg]  # fmt: skip
-    assert s.redis_secret is not None and s.sql_secret is not None
+            psycopg.connect(
+                host="127.0.0.1",
+                port=dev.postgres_port,
+                user=dev.postgres_user,
+                dbname=dev.postgres_db,
+                password=password,
+                connect_timeout=5,
+            )
+    s = Settings(
+        _env_file=None,
+        dev=dev,
+        redis_url=f"redis://127.0.0.1:{dev.redis_port}/0",
+        sql_url=dev.postgres_url,
+    )  # type: ignore[call-arg]
+    assert s.redis_secret is not None
+    assert s.sql_secret is not None
     with make_engine(sql_url(s)).connect() as conn:
         assert conn.exec_driver_sql("SELECT current_user").scalar_one() == dev.postgres_user
     password = s.redis_secret.get_secret_value()
     assert redis_client.Redis(port=dev.redis_port, password=password).ping()
     for pid in (read_pid(redis.pid_file(dev)), read_pid(postgres.pid_file(dev))):
         assert pid is not None
-        assert redis_pw not in cmdline(pid) and pg_pw not in cmdline(pid)
+        assert redis_pw not in cmdline(pid)
+        assert pg_pw not in cmdline(pid)
     for path in state.rglob("*.log"):
         text = path.read_text(errors="replace")
-        assert redis_pw not in text and pg_pw not in text, path
+        assert redis_pw not in text, path
+        assert pg_pw not in text, path
 
 
 def test_port_taken_is_one_clear_line(tmp_path: Path) -> None:
@@ -137,7 +155,9 @@ def test_port_taken_is_one_clear_line(tmp_path: Path) -> None:
         result = riskloop("dev", "up", "redis", env=env)
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and f"port {port}" in lines[0] and "Traceback" not in result.stderr
+    assert len(lines) == 1
+    assert f"port {port}" in lines[0]
+    assert "Traceback" not in result.stderr
 
 
 def test_broker_unreachable_is_one_clear_line() -> None:
@@ -146,4 +166,5 @@ def test_broker_unreachable_is_one_clear_line() -> None:
         result = riskloop(*args, env=env)
         assert result.returncode == 1, result
         lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1 and "cannot reach the Kafka broker" in lines[0], result.stderr
+        assert len(lines) == 1, result.stderr
+        assert "cannot reach the Kafka broker" in lines[0], result.stderr

@@ -29,10 +29,15 @@ PER_PARTITION = 2
 def failed_inspection(run: str, i: int) -> tuple[bytes, bytes]:
     uscc = make_uscc(f"disp-{run}-{i}", "330106")
     event = {
-        "event_id": f"disp-{run}-{i}", "event_time": (datetime.now(UTC) - timedelta(minutes=30)).isoformat(),
-        "uscc": uscc, "entity_name": f"杭州测试餐饮{i}号店", "region_code": "330106",
-        "item_code": "FOOD-INSP-01", "outcome": "fail", "critical_count": 1,
-    }  # fmt: skip
+        "event_id": f"disp-{run}-{i}",
+        "event_time": (datetime.now(UTC) - timedelta(minutes=30)).isoformat(),
+        "uscc": uscc,
+        "entity_name": f"杭州测试餐饮{i}号店",
+        "region_code": "330106",
+        "item_code": "FOOD-INSP-01",
+        "outcome": "fail",
+        "critical_count": 1,
+    }
     return uscc.encode(), json.dumps(event, ensure_ascii=False).encode()
 
 
@@ -68,10 +73,27 @@ def test_cli_disposition_reaches_tasks_on_every_partition(live_settings, worker)
 
     for task_id in chosen:
         cli = subprocess.run(
-            [sys.executable, "-m", "streams", "tasks", "dispose", task_id, "--department", DEPARTMENT,
-             "--action", "sign", "--by", "张科长"],
-            check=False, cwd=ROOT, env=settings_env(s), capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "streams",
+                "tasks",
+                "dispose",
+                task_id,
+                "--department",
+                DEPARTMENT,
+                "--action",
+                "sign",
+                "--by",
+                "张科长",
+            ],
+            check=False,
+            cwd=ROOT,
+            env=settings_env(s),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert cli.returncode == 0, cli.stderr
         assert cli.stdout.startswith(f"applied sign for {task_id}"), cli.stdout
 
@@ -90,8 +112,10 @@ def test_cli_disposition_reaches_tasks_on_every_partition(live_settings, worker)
         if t == s.topics.deadletter and v.get("source") == "dispositions"
     ]
     assert dead == []
-    missing = {p: [t for t in chosen if partition_of(t, partitions) == p and t not in signed(seen)]
-               for p in range(partitions)}  # fmt: skip
+    missing = {
+        p: [t for t in chosen if partition_of(t, partitions) == p and t not in signed(seen)]
+        for p in range(partitions)
+    }
     assert signed(seen) >= set(chosen), f"not signed, by partition: {missing}"
     assert all(
         v["department"] == DEPARTMENT and v["actor"] == "张科长"

@@ -13,13 +13,11 @@ import json
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
-from config.settings import Settings
 from schemas.validation.uscc import make_uscc
 from tests.integration.conftest import (
     ROOT,
@@ -31,24 +29,39 @@ from tests.integration.conftest import (
 )
 from tests.people import PEOPLE, auth
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from config.settings import Settings
+
 DEPARTMENT = "hz_market_food"  # config/routing.yaml: inspections YJ-ZFJC-* in Hangzhou
 
 
 def failed_inspection(run: str) -> tuple[bytes, bytes]:
     uscc = make_uscc(f"verdict-{run}", "330106")
     event = {
-        "event_id": f"verdict-{run}", "event_time": (datetime.now(UTC) - timedelta(minutes=30)).isoformat(),
-        "uscc": uscc, "entity_name": "杭州测试餐饮店", "region_code": "330106",
-        "item_code": "FOOD-INSP-01", "outcome": "fail", "critical_count": 1,
-    }  # fmt: skip
+        "event_id": f"verdict-{run}",
+        "event_time": (datetime.now(UTC) - timedelta(minutes=30)).isoformat(),
+        "uscc": uscc,
+        "entity_name": "杭州测试餐饮店",
+        "region_code": "330106",
+        "item_code": "FOOD-INSP-01",
+        "outcome": "fail",
+        "critical_count": 1,
+    }
     return uscc.encode(), json.dumps(event, ensure_ascii=False).encode()
 
 
 def cli(s: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "streams", "tasks", *args], check=False, cwd=ROOT,
-        env=settings_env(s), capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [sys.executable, "-m", "streams", "tasks", *args],
+        check=False,
+        cwd=ROOT,
+        env=settings_env(s),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_refusals_say_why_and_a_retried_post_applies_once(
@@ -69,41 +82,61 @@ def test_refusals_say_why_and_a_retried_post_applies_once(
     # CLI: a task nobody holds, and the wrong department: exit 1 with the worker's reason
     nope = cli(s, "dispose", "task-nope", "--department", DEPARTMENT, "--action", "sign")
     assert nope.returncode == 1, nope.stdout + nope.stderr
-    assert "unknown_task" in nope.stderr and "Traceback" not in nope.stderr
+    assert "unknown_task" in nope.stderr
+    assert "Traceback" not in nope.stderr
     wrong = cli(s, "dispose", task_id, "--department", "hz_fire", "--action", "sign")
     assert wrong.returncode == 1, wrong.stdout + wrong.stderr
-    assert "wrong_department" in wrong.stderr and DEPARTMENT in wrong.stderr
+    assert "wrong_department" in wrong.stderr
+    assert DEPARTMENT in wrong.stderr
 
     # API: disposing before sign/start is a 409 naming the transition; task-nope a 404
-    dispose = {"department": DEPARTMENT, "action": "dispose", "result": "rectification",
-               "evidence": ["photo:1.jpg"]}  # fmt: skip
-    early = requests.post(f"{base}/api/tasks/{task_id}/dispositions", json=dispose,
-                          headers=dept, timeout=60)  # fmt: skip
+    dispose = {
+        "department": DEPARTMENT,
+        "action": "dispose",
+        "result": "rectification",
+        "evidence": ["photo:1.jpg"],
+    }
+    early = requests.post(
+        f"{base}/api/tasks/{task_id}/dispositions", json=dispose, headers=dept, timeout=60
+    )
     assert early.status_code == 409, early.text
     assert early.json()["verdict"]["reason"] == "invalid_transition"
     assert "cannot dispose a task that is dispatched" in early.json()["error"]
-    missing = requests.post(f"{base}/api/tasks/task-nope/dispositions", json=dispose,
-                            headers=dept, timeout=60)  # fmt: skip
+    missing = requests.post(
+        f"{base}/api/tasks/task-nope/dispositions", json=dispose, headers=dept, timeout=60
+    )
     assert missing.status_code == 404, missing.text
 
     # API: the same Idempotency-Key twice (a client retrying) is applied once
     sign = {"action": "sign"}
     key = {**dept, "Idempotency-Key": f"sign-{task_id}"}
-    first = requests.post(f"{base}/api/tasks/{task_id}/dispositions", json=sign, headers=key,
-                          timeout=60)  # fmt: skip
-    again = requests.post(f"{base}/api/tasks/{task_id}/dispositions", json=sign, headers=key,
-                          timeout=60)  # fmt: skip
-    assert first.status_code == 200 and again.status_code == 200, (first.text, again.text)
+    first = requests.post(
+        f"{base}/api/tasks/{task_id}/dispositions", json=sign, headers=key, timeout=60
+    )
+    again = requests.post(
+        f"{base}/api/tasks/{task_id}/dispositions", json=sign, headers=key, timeout=60
+    )
+    assert first.status_code == 200, (first.text, again.text)
+    assert again.status_code == 200, (first.text, again.text)
     assert first.json()["verdict"]["outcome"] == "applied"
     assert first.json()["verdict"]["state"] == "signed"
     assert again.json()["verdict"]["outcome"] == "duplicate"
     assert first.json()["disposition"]["event_id"] == again.json()["disposition"]["event_id"]
 
     # CLI: the same --idempotency-key twice: applied, then "duplicate", both exit 0
-    start = ("dispose", task_id, "--department", DEPARTMENT, "--action", "start",
-             "--idempotency-key", "start-1")  # fmt: skip
+    start = (
+        "dispose",
+        task_id,
+        "--department",
+        DEPARTMENT,
+        "--action",
+        "start",
+        "--idempotency-key",
+        "start-1",
+    )
     one, two = cli(s, *start), cli(s, *start)
-    assert one.returncode == 0 and two.returncode == 0, (one.stderr, two.stderr)
+    assert one.returncode == 0, (one.stderr, two.stderr)
+    assert two.returncode == 0, (one.stderr, two.stderr)
     assert one.stdout.startswith(f"applied start for {task_id}"), one.stdout
     assert "in_progress" in one.stdout
     assert two.stdout.startswith(f"duplicate start for {task_id}"), two.stdout
@@ -114,5 +147,6 @@ def test_refusals_say_why_and_a_retried_post_applies_once(
         timeout=30,
     )
     transitions = [v["to_state"] for _, v in opened + moved if v["task_id"] == task_id]
-    assert transitions.count("signed") == 1 and transitions.count("in_progress") == 1
+    assert transitions.count("signed") == 1
+    assert transitions.count("in_progress") == 1
     events.close()

@@ -9,17 +9,20 @@ grants it and the task's dispose deadline is the day asked for, with every step 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
-from config.settings import Settings
 from loop.deadlines import CST, default_calendar
 from tests.integration.conftest import produce, wait_ready
 from tests.integration.test_jurisdiction import HZ_DEPARTMENT, failed_inspection, get, wait_for
 from tests.people import auth
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from config.settings import Settings
 
 
 def working_day_after(moment: datetime, days: int) -> date:
@@ -59,17 +62,23 @@ def test_an_extension_asked_refused_asked_and_granted(
     signed = wait_for("the signed row", lambda: (st := story())["task"]["state"] == "signed" and st)
     past = (datetime.now(UTC) - timedelta(days=3)).astimezone(CST).date().isoformat()
     r = send("hz_food_handler", {"action": "extend", "reason": "需联合检查", "extend_to": past})
-    assert r.status_code == 422 and "bad_extension" in r.json()["error"], r.text
+    assert r.status_code == 422, r.text
+    assert "bad_extension" in r.json()["error"], r.text
     assert story() == signed
 
     wanted = working_day_after(datetime.fromisoformat(task["dispose_deadline"]), 3)
-    r = send("hz_food_handler", {"action": "extend", "reason": "需联合检查",
-                                 "extend_to": wanted.isoformat()})  # fmt: skip
-    assert r.status_code == 200 and r.json()["verdict"]["outcome"] == "applied", r.text
+    r = send(
+        "hz_food_handler",
+        {"action": "extend", "reason": "需联合检查", "extend_to": wanted.isoformat()},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["verdict"]["outcome"] == "applied", r.text
     r = send("hz_food_handler", {"action": "grant_extension"})
-    assert r.status_code == 403 and "only the risk centre" in r.json()["error"]
+    assert r.status_code == 403
+    assert "only the risk centre" in r.json()["error"]
     r = send("supervisor", {"action": "grant_extension", "reason": "同意"})
-    assert r.status_code == 200 and r.json()["verdict"]["outcome"] == "applied", r.text
+    assert r.status_code == 200, r.text
+    assert r.json()["verdict"]["outcome"] == "applied", r.text
 
     def granted() -> dict[str, Any] | None:
         st = story()

@@ -17,16 +17,13 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from confluent_kafka import Consumer
 from prometheus_client.parser import text_string_to_metric_families
 
-from config.settings import Settings
 from infra.process import stop_child
 from loop import ids
 from schemas.validation.uscc import make_uscc
@@ -34,17 +31,29 @@ from sinks.sql import make_engine, sql_url
 from streams.admin import admin_client
 from tests.integration.conftest import produce
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+
+    from config.settings import Settings
+
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """An 8 MB tmpfs, unmounted at the end (after the test stopped its worker)."""
     mnt = tmp_path / "small-disk"
     mnt.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mnt)],
-                          capture_output=True, text=True, check=False)  # fmt: skip
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mnt)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN): "
-                    f"{(done.stderr or done.stdout).strip()}")  # fmt: skip
+        pytest.skip(
+            f"cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN): "
+            f"{(done.stderr or done.stdout).strip()}"
+        )
     try:
         yield mnt
     finally:
@@ -66,8 +75,13 @@ def fill(folder: Path) -> Path:
     return filler
 
 
-def wait_for(what: Callable[[], Any], timeout: float, proc: subprocess.Popen[bytes],
-             log: Path, every: float = 0.25) -> Any:  # fmt: skip
+def wait_for(
+    what: Callable[[], Any],
+    timeout: float,
+    proc: subprocess.Popen[bytes],
+    log: Path,
+    every: float = 0.25,
+) -> Any:
     """``what()`` once truthy; fails at once, with the log's tail, if the worker exits."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -114,11 +128,16 @@ def failed_inspections(run: str, n: int) -> list[tuple[bytes, bytes]]:
     for i in range(n):
         uscc = make_uscc(f"disk-{run}-{i}", "330106")
         body = {
-            "event_id": f"disk-{run}-{i}", "event_time": at, "uscc": uscc,
-            "entity_name": f"杭州磁盘测试餐饮{i}号有限公司", "region_code": "330106",
-            "item_code": "FOOD-INSP-01", "outcome": "fail", "critical_count": 1,
+            "event_id": f"disk-{run}-{i}",
+            "event_time": at,
+            "uscc": uscc,
+            "entity_name": f"杭州磁盘测试餐饮{i}号有限公司",
+            "region_code": "330106",
+            "item_code": "FOOD-INSP-01",
+            "outcome": "fail",
+            "critical_count": 1,
             "violations": [{"code": "C03", "severity": "critical", "description": "冷藏温度超标"}],
-        }  # fmt: skip
+        }
         out.append((uscc.encode(), json.dumps(body, ensure_ascii=False).encode()))
     return out
 
@@ -137,8 +156,15 @@ def sql_tasks(s: Settings) -> list[tuple[str, str]]:
 
 def read_topics(s: Settings, topics: list[str], idle: float = 3) -> list[tuple[str, dict]]:
     """Everything on ``topics`` (private to this test) from the beginning."""
-    c = Consumer({"bootstrap.servers": s.bootstrap_servers, "group.id": f"read-{uuid.uuid4().hex[:8]}",
-                  "auto.offset.reset": "earliest", "enable.auto.commit": False, "log_level": 0})  # fmt: skip
+    c = Consumer(
+        {
+            "bootstrap.servers": s.bootstrap_servers,
+            "group.id": f"read-{uuid.uuid4().hex[:8]}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "log_level": 0,
+        }
+    )
     c.subscribe(topics)
     out: list[tuple[str, dict]] = []
     until = time.monotonic() + 10
@@ -164,9 +190,11 @@ def again(command: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 @pytest.mark.timeout(180)
 def test_a_full_data_dir_pauses_the_worker_and_loses_nothing(
-    small_disk: Path, live_settings: Settings, worker: Callable[..., subprocess.Popen[bytes]],
+    small_disk: Path,
+    live_settings: Settings,
+    worker: Callable[..., subprocess.Popen[bytes]],
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     """Twice: the disk fills before failed inspections arrive (the source agent pauses), then
     before task commands arrive (the task agent pauses: it used to dead-letter them)."""
     s = live_settings.with_overrides(data_dir=small_disk / "worker", models_enabled=False)
@@ -174,8 +202,16 @@ def test_a_full_data_dir_pauses_the_worker_and_loses_nothing(
     proc, log = worker(s), tmp_path / "worker-0.log"
     try:
         outbox = s.data_dir / "outbox"
-        wait_for(lambda: ready(s) and (outbox / "sql.sqlite3").exists()
-                 and (outbox / "redis.sqlite3").exists(), 90, proc, log)  # fmt: skip
+        wait_for(
+            lambda: (
+                ready(s)
+                and (outbox / "sql.sqlite3").exists()
+                and (outbox / "redis.sqlite3").exists()
+            ),
+            90,
+            proc,
+            log,
+        )
 
         def stalled(agent: str) -> Callable[[], bool]:
             def check() -> bool:
@@ -209,8 +245,11 @@ def test_a_full_data_dir_pauses_the_worker_and_loses_nothing(
         assert len(commands) == 5
         more = [again(c) for c in commands]
         filler = fill(small_disk)
-        produce(s.bootstrap_servers, s.topics.task_commands,
-                [(tid.encode(), json.dumps(c, ensure_ascii=False).encode()) for tid, c in more])  # fmt: skip
+        produce(
+            s.bootstrap_servers,
+            s.topics.task_commands,
+            [(tid.encode(), json.dumps(c, ensure_ascii=False).encode()) for tid, c in more],
+        )
         wait_for(stalled("tasks"), 30, proc, log)
         assert len(sql_tasks(s)) == n
         filler.unlink()

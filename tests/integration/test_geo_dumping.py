@@ -15,12 +15,15 @@ import json
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench.trajectories import fixes_from_rows, read_gps_csv
-from config.settings import Settings
-from schemas.records import TruckFix
 from streams.producer import make_producer
 from tests.integration.conftest import tail_consumer
+
+if TYPE_CHECKING:
+    from config.settings import Settings
+    from schemas.records import TruckFix
 
 LIVERPOOL = (
     Path(__file__).resolve().parents[3] / "shared" / "data" / "gps" / "liverpool-bus-route14.csv"
@@ -36,10 +39,15 @@ def loaded_trip_with_stop(plate: str, minutes: float = 15) -> list[TruckFix]:
     at = len(fixes) // 2
     base = fixes[at]
     held = [
-        base.model_copy(update={"event_id": f"{base.event_id}-h{k}", "speed_kmh": 0.0,
-                                "event_time": base.event_time + timedelta(seconds=30 * k)})
+        base.model_copy(
+            update={
+                "event_id": f"{base.event_id}-h{k}",
+                "speed_kmh": 0.0,
+                "event_time": base.event_time + timedelta(seconds=30 * k),
+            }
+        )
         for k in range(1, int(minutes * 2))
-    ]  # fmt: skip
+    ]
     later = [
         f.model_copy(update={"event_time": f.event_time + timedelta(minutes=minutes)})
         for f in fixes[at + 1 :]
@@ -77,14 +85,18 @@ def test_replayed_trajectory_dumping_becomes_urban_management_task(
         a for a in alerts if any(r["id"] == "trucks.suspected_dumping" for r in a["reasons"])
     ]
     assert [a["state"] for a in dumping] == ["new"], alerts
-    assert dumping[0]["entity"] == plate and dumping[0]["level"] == "orange"
+    assert dumping[0]["entity"] == plate
+    assert dumping[0]["level"] == "orange"
     fired = {
         r["id"] for a in alerts for r in a["reasons"] if a["state"] == "new" and r["kind"] == "rule"
     }
     assert fired == {"trucks.suspected_dumping", "trucks.night_curfew"}, fired
     fences = [r for r in dumping[0]["reasons"] if r["kind"] == "fence"]  # its fence set, too
-    assert len(fences) == 1 and fences[0]["version"] and fences[0]["content_hash"], dumping[0]
+    assert len(fences) == 1, dumping[0]
+    assert fences[0]["version"], dumping[0]
+    assert fences[0]["content_hash"], dumping[0]
     assert sorted(t["title"] for t in tasks) == ["渣土车疑似偷倒乱倒", "渣土车禁行时段行驶"]
     task = next(t for t in tasks if t["alert_id"] == dumping[0]["alert_id"])
-    assert task["department"] == "urban_management" and task["title"] == "渣土车疑似偷倒乱倒"
+    assert task["department"] == "urban_management"
+    assert task["title"] == "渣土车疑似偷倒乱倒"
     assert "现场照片" in task["required_evidence"]

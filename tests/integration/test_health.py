@@ -9,19 +9,22 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
 from confluent_kafka.admin import NewTopic
 
 from bench.chaos import own_stack
-from config.settings import Settings
 from infra import kafka
 from streams.admin import admin_client, create_topics
 from tests.integration.conftest import ROOT, produce, settings_env
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from config.settings import Settings
 
 
 def get(url: str) -> tuple[int, dict[str, Any]]:
@@ -71,13 +74,17 @@ def test_a_crashed_agent_is_counted_and_makes_the_worker_not_ready(
     log = tmp_path / "crashing-worker.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.integration.crashing_worker", topic], cwd=ROOT,
-            env=settings_env(live_settings), stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [sys.executable, "-m", "tests.integration.crashing_worker", topic],
+            cwd=ROOT,
+            env=settings_env(live_settings),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{live_settings.web_port}"
     try:
         wait_for(lambda: get(f"{base}/ready")[0] == 200, 180)
-        assert crashes(base)["tasks"] == 0 and set(crashes(base).values()) == {0.0}
+        assert crashes(base)["tasks"] == 0
+        assert set(crashes(base).values()) == {0.0}
         assert get(f"{base}/health")[0] == 200
         produce(live_settings.bootstrap_servers, topic, [(b"k", b"fine"), (b"k", b"crash")])
 
@@ -92,7 +99,8 @@ def test_a_crashed_agent_is_counted_and_makes_the_worker_not_ready(
         assert body["reasons"]["agents"] == "not running: crash_forfeit", (
             body
         )  # the other was replaced
-        assert body["checks"]["control"] and body["checks"]["broker"], body
+        assert body["checks"]["control"], body
+        assert body["checks"]["broker"], body
         assert get(f"{base}/health") == (503, get(f"{base}/health")[1])
         assert get(f"{base}/health")[1]["agents_down"] == ["crash_forfeit"]
         crashed = [ln for ln in log_lines(log) if ln.get("event") == "agent crashed"]

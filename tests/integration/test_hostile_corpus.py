@@ -16,13 +16,9 @@ import time
 import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from confluent_kafka import Consumer, KafkaError, Message
-
-from config.settings import Settings
 from sinks.sql import make_engine
 from streams.admin import admin_client
 from streams.deadletters import original_value
@@ -31,6 +27,13 @@ from tests.hostile import corpus
 from tests.hostile.corpus import INGEST, LOOP, Case
 from tests.integration.conftest import collect, tail_consumer
 from tests.integration.test_closed_loop import postgres_database
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from confluent_kafka import Consumer, KafkaError, Message
+
+    from config.settings import Settings
 
 SAMPLE = re.compile(r"^(riskloop_\w+_total)\{([^}]*)\} ([0-9.e+]+)$", re.M)
 TASK_SOURCES = ("inspections", "complaints", "equipment")
@@ -138,9 +141,10 @@ def test_hostile_corpus_is_dead_lettered_and_good_records_open_their_tasks(  # t
         s = live_settings.with_overrides(sql_url=url)
         t = s.topics
         task_topics = sorted(
-            name for name in admin_client(s).list_topics(timeout=10).topics
+            name
+            for name in admin_client(s).list_topics(timeout=10).topics
             if name.startswith(t.task_prefix)
-        )  # fmt: skip
+        )
         assert task_topics, "create_topics made no department topics"
         watch = tail_consumer(s.bootstrap_servers, [t.deadletter, t.task_events, *task_topics])
         proc = worker(s)
@@ -162,8 +166,9 @@ def test_hostile_corpus_is_dead_lettered_and_good_records_open_their_tasks(  # t
             return len(letters) >= len(cases) and expect_tasks <= opened
 
         def missing() -> str:
-            lettered = {(v["topic"], v["partition"], v["offset"]) for tp, v in got
-                        if tp == t.deadletter}  # fmt: skip
+            lettered = {
+                (v["topic"], v["partition"], v["offset"]) for tp, v in got if tp == t.deadletter
+            }
             opened = {v.get("correlation_id") for topic, v in got if topic in task_topics}
             return (
                 f"(not dead-lettered: {[c.name for w, c in hostile_at.items() if w not in lettered]};"
@@ -184,8 +189,11 @@ def test_hostile_corpus_is_dead_lettered_and_good_records_open_their_tasks(  # t
 
         def signed() -> bool:
             got.extend(drain(watch, 2))
-            done = {v["task_id"] for topic, v in got
-                    if topic == t.task_events and v.get("to_state") == "signed"}  # fmt: skip
+            done = {
+                v["task_id"]
+                for topic, v in got
+                if topic == t.task_events and v.get("to_state") == "signed"
+            }
             return set(tasks) <= done
 
         wait_for("every task signed", signed, proc, timeout=30, every=0)
@@ -236,9 +244,10 @@ def settled_metrics(
             total(m, "riskloop_events_in_total", src) == n
             and total(m, "riskloop_events_accepted_total", src)
             + total(m, "riskloop_events_deadlettered_total", src)
-            + total(m, "riskloop_events_duplicate_total", src) == n
+            + total(m, "riskloop_events_duplicate_total", src)
+            == n
             for src, n in sent_in.items()
-        )  # fmt: skip
+        )
 
     wait_for(f"counters to reach {sent_in}", settled, proc, timeout=20, detail=lambda: str(m))
     return m
@@ -259,8 +268,11 @@ def assert_counters(
         assert total(m, "riskloop_events_in_total", src) == n, src
         assert total(m, "riskloop_events_accepted_total", src) == accepted, src
         assert total(m, "riskloop_events_duplicate_total", src) == 0, src
-        by_reason = {r: v for (name, x, r), v in m.items()
-                     if name == "riskloop_events_deadlettered_total" and x == src}  # fmt: skip
+        by_reason = {
+            r: v
+            for (name, x, r), v in m.items()
+            if name == "riskloop_events_deadlettered_total" and x == src
+        }
         assert by_reason == {r: float(k) for r, k in refused.items()}, src
         assert n == accepted + sum(refused.values())
     loop = sum(1 for c in cases if c.stage == LOOP)

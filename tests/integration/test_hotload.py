@@ -11,14 +11,17 @@ import json
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from config.settings import Settings
 from schemas.validation.uscc import make_uscc
 from streams.producer import make_producer
 from streams.publish import publish_pack, rollback_pack, send
 from tests.integration.conftest import tail_consumer
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from config.settings import Settings
 
 PACK = """\
 name: {name}
@@ -90,10 +93,14 @@ def test_publish_swap_refuse_rollback(live_settings: Settings, worker, tmp_path:
         for _ in range(n):
             event_id = f"hot-{run}-{len(sent):03d}"
             event = {
-                "event_id": event_id, "event_time": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
-                "uscc": uscc, "entity_name": "杭州热加载测试餐饮有限公司", "region_code": "330106",
-                "item_code": ids["item"], "outcome": "pass",
-            }  # fmt: skip
+                "event_id": event_id,
+                "event_time": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
+                "uscc": uscc,
+                "entity_name": "杭州热加载测试餐饮有限公司",
+                "region_code": "330106",
+                "item_code": ids["item"],
+                "outcome": "pass",
+            }
             producer.produce(
                 s.topics.inspections,
                 key=uscc.encode(),
@@ -115,11 +122,24 @@ def test_publish_swap_refuse_rollback(live_settings: Settings, worker, tmp_path:
     broken = write_pack(
         tmp_path, "1.2.0", condition=f'event.critical_count > "x" && {cond}', score=30, ids=ids
     )
-    send(s, s.topics.rulepacks, ids["name"], json.dumps({
-        "name": ids["name"], "version": "1.2.0", "content_hash": "", "yaml": broken.read_text(),
-        "published_by": "test", "published_at": datetime.now(UTC).isoformat()}).encode())  # fmt: skip
+    send(
+        s,
+        s.topics.rulepacks,
+        ids["name"],
+        json.dumps(
+            {
+                "name": ids["name"],
+                "version": "1.2.0",
+                "content_hash": "",
+                "yaml": broken.read_text(),
+                "published_by": "test",
+                "published_at": datetime.now(UTC).isoformat(),
+            }
+        ).encode(),
+    )
     refused = wait_status(s, status, ids["name"], "1.2.0", "refused")
-    assert ids["rule"] in refused["reason"] and "critical_count" in refused["reason"]
+    assert ids["rule"] in refused["reason"]
+    assert "critical_count" in refused["reason"]
     produce(5)
     rollback_pack(s, ids["name"], "test")
     wait_status(s, status, ids["name"], "1.0.0", "accepted")

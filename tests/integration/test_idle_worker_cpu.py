@@ -12,15 +12,18 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from config.settings import Settings
 from schemas.validation.uscc import make_uscc
 from tests.integration.conftest import produce, tail_consumer, wait_ready
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from config.settings import Settings
 
 TASKS = int(os.environ.get("RISKLOOP_IDLE_TASKS", "5000"))
 IDLE_SECONDS = 60.0
@@ -45,9 +48,16 @@ def test_an_idle_worker_with_open_tasks_uses_under_5_percent_of_a_core(
     items = []
     for i in range(TASKS):
         uscc = make_uscc(f"idle-{i}", "330106")
-        event = {"event_id": f"idle-{i}", "event_time": at, "uscc": uscc,
-                 "entity_name": f"杭州测试餐饮{i}号店", "region_code": "330106",
-                 "item_code": "FOOD-INSP-01", "outcome": "fail", "critical_count": 1}  # fmt: skip
+        event = {
+            "event_id": f"idle-{i}",
+            "event_time": at,
+            "uscc": uscc,
+            "entity_name": f"杭州测试餐饮{i}号店",
+            "region_code": "330106",
+            "item_code": "FOOD-INSP-01",
+            "outcome": "fail",
+            "critical_count": 1,
+        }
         items.append((uscc.encode(), json.dumps(event, ensure_ascii=False).encode()))
     busy_cpu, busy_wall = _cpu_seconds(proc.pid), time.monotonic()
     produce(s.bootstrap_servers, s.topics.inspections, items)
@@ -66,8 +76,10 @@ def test_an_idle_worker_with_open_tasks_uses_under_5_percent_of_a_core(
     start_cpu, start = _cpu_seconds(proc.pid), time.monotonic()
     time.sleep(IDLE_SECONDS)
     idle = (_cpu_seconds(proc.pid) - start_cpu) / (time.monotonic() - start)
-    print(f"\n{TASKS} open tasks: busy {busy:.1%} of a core while opening them; idle {idle:.2%} "
-          f"of a core over {IDLE_SECONDS:g} s ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
-          f"load {os.getloadavg()[0]:.1f})")  # fmt: skip
+    print(
+        f"\n{TASKS} open tasks: busy {busy:.1%} of a core while opening them; idle {idle:.2%} "
+        f"of a core over {IDLE_SECONDS:g} s ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
+        f"load {os.getloadavg()[0]:.1f})"
+    )
     assert proc.poll() is None
     assert idle < 0.05

@@ -13,17 +13,20 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
-from config.settings import Settings
 from schemas.validation.uscc import make_uscc
 from tests.integration.conftest import produce, wait_ready
 from tests.integration.test_api import end_offsets
 from tests.people import PEOPLE, auth
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from config.settings import Settings
 
 HZ_DEPARTMENT = "hz_market_food"  # config/routing.yaml: inspections YJ-ZFJC-* in 330100
 ZJ_DEPARTMENT = "zj_risk_centre_intake"  # the province's last resort: Ningbo has no route
@@ -34,15 +37,20 @@ def failed_inspection(run: str, region: str) -> tuple[bytes, bytes]:
     event = {
         "event_id": f"jur-{run}-{region}",
         "event_time": (datetime.now(UTC) - timedelta(minutes=30)).isoformat(),
-        "uscc": uscc, "entity_name": "测试餐饮店", "region_code": region,
-        "item_code": "FOOD-INSP-01", "outcome": "fail", "critical_count": 1,
-    }  # fmt: skip
+        "uscc": uscc,
+        "entity_name": "测试餐饮店",
+        "region_code": region,
+        "item_code": "FOOD-INSP-01",
+        "outcome": "fail",
+        "critical_count": 1,
+    }
     return uscc.encode(), json.dumps(event, ensure_ascii=False).encode()
 
 
 def get(s: Settings, who: str, path: str, **params: str) -> requests.Response:
-    return requests.get(f"http://127.0.0.1:{s.web_port}{path}", params=params,
-                        headers=auth(s, who), timeout=10)  # fmt: skip
+    return requests.get(
+        f"http://127.0.0.1:{s.web_port}{path}", params=params, headers=auth(s, who), timeout=10
+    )
 
 
 def wait_for(what: str, probe: Callable[[], Any], timeout: float = 120) -> Any:
@@ -86,8 +94,12 @@ def test_departments_and_regions_see_and_touch_only_their_own(
     before_story = get(s, "supervisor", f"/api/tasks/{hz_task['task_id']}").json()
     before_offsets = end_offsets(s)
     for body in ({"action": "sign"}, {"action": "sign", "department": HZ_DEPARTMENT}):
-        r = requests.post(f"{base}/api/tasks/{hz_task['task_id']}/dispositions", json=body,
-                          headers=auth(s, "zj_intake_handler"), timeout=30)  # fmt: skip
+        r = requests.post(
+            f"{base}/api/tasks/{hz_task['task_id']}/dispositions",
+            json=body,
+            headers=auth(s, "zj_intake_handler"),
+            timeout=30,
+        )
         assert r.status_code == 403, r.text
         assert set(r.json()) == {"error"}
     time.sleep(2)  # a record sent by mistake would have been applied by now
@@ -101,11 +113,15 @@ def test_departments_and_regions_see_and_touch_only_their_own(
         listed = get(s, who, "/api/warnings", limit="1000").json()["warnings"]
         return {w["entity"]: w for w in listed}
 
-    everything = wait_for("both warnings", lambda: (w := warnings("supervisor")) and
-                          {hz_uscc, nb_uscc} <= set(w) and w)  # fmt: skip
+    everything = wait_for(
+        "both warnings",
+        lambda: (w := warnings("supervisor")) and {hz_uscc, nb_uscc} <= set(w) and w,
+    )
     hz_seen, nb_seen = warnings("hz_staff"), warnings("nb_staff")
-    assert hz_uscc in hz_seen and nb_uscc not in hz_seen
-    assert nb_uscc in nb_seen and hz_uscc not in nb_seen
+    assert hz_uscc in hz_seen
+    assert nb_uscc not in hz_seen
+    assert nb_uscc in nb_seen
+    assert hz_uscc not in nb_seen
     assert all(w["region_code"].startswith("3301") for w in hz_seen.values())
     assert all(w["region_code"].startswith("3302") for w in nb_seen.values())
     nb_alert, hz_alert = everything[nb_uscc]["alert_id"], everything[hz_uscc]["alert_id"]
@@ -114,13 +130,20 @@ def test_departments_and_regions_see_and_touch_only_their_own(
     assert get(s, "hz_staff", "/api/warnings", region="3302").status_code == 403
 
     # -- the audit row names the token's person, not an actor a client writes
-    r = requests.post(f"{base}/api/tasks/{hz_task['task_id']}/dispositions",
-                      json={"action": "sign", "actor": "someone-else"},
-                      headers=auth(s, "hz_food_handler"), timeout=30)  # fmt: skip
-    assert r.status_code == 403 and "is not you" in r.json()["error"]
-    r = requests.post(f"{base}/api/tasks/{hz_task['task_id']}/dispositions",
-                      json={"action": "sign"}, headers=auth(s, "hz_food_handler"),
-                      timeout=60)  # fmt: skip
+    r = requests.post(
+        f"{base}/api/tasks/{hz_task['task_id']}/dispositions",
+        json={"action": "sign", "actor": "someone-else"},
+        headers=auth(s, "hz_food_handler"),
+        timeout=30,
+    )
+    assert r.status_code == 403
+    assert "is not you" in r.json()["error"]
+    r = requests.post(
+        f"{base}/api/tasks/{hz_task['task_id']}/dispositions",
+        json={"action": "sign"},
+        headers=auth(s, "hz_food_handler"),
+        timeout=60,
+    )
     assert r.status_code == 200, r.text
     assert r.json()["verdict"]["outcome"] == "applied"
     person = PEOPLE["hz_food_handler"]

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from confluent_kafka import KafkaError
@@ -24,6 +23,10 @@ from infra import kafka_secure
 from infra.kafka_secure import PRINCIPALS, SecureKafka
 from infra.ports import free_port
 from streams.producer import make_producer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 BUDGET = 90.0
 
@@ -69,7 +72,8 @@ def test_only_riskloop_writes_control_topics_and_intake_only_sources(
         future.result(timeout=30)
 
     refused = write(sk.client_config("intake"), topics.rulepacks)
-    assert refused is not None and refused.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED, refused
+    assert refused is not None, refused
+    assert refused.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED, refused
     assert write(sk.client_config("intake"), topics.inspections) is None
     assert write(sk.client_config("riskloop"), topics.rulepacks) is None
 

@@ -11,13 +11,15 @@ import random
 import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from config.settings import Settings
 from schemas.sample_stream import generate
 from tests.integration.test_closed_loop import produce, read_topic, wait_caught_up
+
+if TYPE_CHECKING:
+    from config.settings import Settings
 
 pytestmark = pytest.mark.timeout(420)
 
@@ -36,8 +38,16 @@ def readings(n: int, start: datetime, shift: float) -> list[dict[str, Any]]:
             "load": round(700 + rng.gauss(0, 40), 1),
         }
         when = (start + timedelta(seconds=30 * i)).isoformat()
-        out.append({**base, "event_id": f"drift-{i}", "event_time": when, "metrics": metrics,
-                    "door_faults": 0, "trapped": False})  # fmt: skip
+        out.append(
+            {
+                **base,
+                "event_id": f"drift-{i}",
+                "event_time": when,
+                "metrics": metrics,
+                "door_faults": 0,
+                "trapped": False,
+            }
+        )
     return out
 
 
@@ -63,4 +73,5 @@ def test_a_shift_in_a_models_scores_is_reported(live_settings: Settings, worker:
         time.sleep(1)
     assert count >= 1, "no score drift reported"
     status = [v for _, v in read_topic(s, [s.topics.status]) if v.get("status") == "drift"]
-    assert status and all(v["kind"] == "model" for v in status), status
+    assert status, status
+    assert all(v["kind"] == "model" for v in status), status

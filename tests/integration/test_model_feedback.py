@@ -14,18 +14,21 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from config.settings import Settings
 from models.publication import ModelPublication, build
 from streams.admin import admin_client
 from streams.publish import send
 from tests.integration.conftest import collect, produce, tail_consumer
 from tests.integration.test_closed_loop import dispose, wait_caught_up
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from config.settings import Settings
 
 MODEL = "equipment-anomaly"
 CODE = "31103301062020"
@@ -38,12 +41,18 @@ def _reading(i: int, rng: random.Random, shift: float) -> tuple[bytes, bytes]:
     """Reading ``i`` of the elevator; ``shift`` amps more current (and speed with it)."""
     current = 10 + rng.gauss(0, 0.2) + shift
     body = {
-        "event_id": f"{CODE}-{i}", "event_time": (T0 + timedelta(seconds=i)).isoformat(),
-        "equipment_code": CODE, "equipment_type": "elevator", "uscc": USCC,
+        "event_id": f"{CODE}-{i}",
+        "event_time": (T0 + timedelta(seconds=i)).isoformat(),
+        "equipment_code": CODE,
+        "equipment_type": "elevator",
+        "uscc": USCC,
         "region_code": "330106",
-        "metrics": {"current": current, "speed": 1.0 + 0.05 * (current - 10) + rng.gauss(0, 0.01),
-                    "vibration": 0.1 + rng.gauss(0, 0.01)},
-    }  # fmt: skip
+        "metrics": {
+            "current": current,
+            "speed": 1.0 + 0.05 * (current - 10) + rng.gauss(0, 0.01),
+            "vibration": 0.1 + rng.gauss(0, 0.01),
+        },
+    }
     return CODE.encode(), json.dumps(body).encode()
 
 
@@ -69,9 +78,12 @@ def test_false_alarm_disposition_lowers_the_next_score_of_that_pattern(
 ) -> None:
     s = live_settings
     pub = ModelPublication(
-        name=MODEL, factory=MODEL, version="feedback-test-1", published_by="test",
+        name=MODEL,
+        factory=MODEL,
+        version="feedback-test-1",
+        published_by="test",
         params={"warmup": 50, "min_scores": 30},
-    )  # fmt: skip
+    )
     build(pub)
     send(s, s.topics.models, MODEL, pub.model_dump_json().encode())
 
@@ -106,9 +118,14 @@ def test_false_alarm_disposition_lowers_the_next_score_of_that_pattern(
     dispose(s, task["task_id"], task["department"], "sign", after=t0)
     dispose(s, task["task_id"], task["department"], "start", after=t0)
     dispose(
-        s, task["task_id"], task["department"], "dispose", after=t0,
-        result="false_alarm", evidence=["现场核查记录-电流正常.jpg"],
-    )  # fmt: skip
+        s,
+        task["task_id"],
+        task["department"],
+        "dispose",
+        after=t0,
+        result="false_alarm",
+        evidence=["现场核查记录-电流正常.jpg"],
+    )
     # The feedback agent publishes the false-alarm change, then teaches the model.
     settled = collect(
         watch,

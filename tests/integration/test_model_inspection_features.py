@@ -15,20 +15,23 @@ import json
 import math
 import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
 
-from config.settings import Settings
 from models.publication import ModelPublication, build
 from schemas.sample_stream import generate
 from schemas.validation.uscc import make_uscc
 from streams.publish import send
 from tests.integration.conftest import collect, private_settings, produce, tail_consumer
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from config.settings import Settings
 
 MODEL = "inspection-risk"
 LAT, LON = 30.2741, 120.1551
@@ -40,21 +43,38 @@ def _complaints(run: str, at: datetime) -> list[tuple[bytes, bytes]]:
     places = [(LAT + 0.001, LON), (LAT, LON - 0.002), (LAT + 0.008, LON + 0.004), (31.0, 121.0)]
     out = []
     for n, (lat, lon) in enumerate(places):
-        event = {**base, "event_id": f"cmp-{run}-{n}", "uscc": None, "entity_name": None,
-                 "address": None, "subject": None, "text": "餐馆后巷垃圾堆积，老鼠很多",
-                 "lat": lat, "lon": lon,
-                 "event_time": (at + timedelta(minutes=n)).isoformat()}  # fmt: skip
+        event = {
+            **base,
+            "event_id": f"cmp-{run}-{n}",
+            "uscc": None,
+            "entity_name": None,
+            "address": None,
+            "subject": None,
+            "text": "餐馆后巷垃圾堆积，老鼠很多",
+            "lat": lat,
+            "lon": lon,
+            "event_time": (at + timedelta(minutes=n)).isoformat(),
+        }
         out.append((event["event_id"].encode(), json.dumps(event, ensure_ascii=False).encode()))
     return out
 
 
 def _inspection(run: str, uscc: str, n: int, at: datetime) -> tuple[bytes, bytes]:
     body = {
-        "event_id": f"insp-{run}-{n}", "event_time": at.isoformat(), "uscc": uscc,
-        "entity_name": "杭州测试餐饮店", "region_code": "330106", "item_code": "FOOD-INSP-01",
-        "outcome": "pass", "critical_count": 0, "risk_tier": 1, "facility_type": "Restaurant",
-        "inspector_id": "insp-blue", "lat": LAT, "lon": LON,
-    }  # fmt: skip
+        "event_id": f"insp-{run}-{n}",
+        "event_time": at.isoformat(),
+        "uscc": uscc,
+        "entity_name": "杭州测试餐饮店",
+        "region_code": "330106",
+        "item_code": "FOOD-INSP-01",
+        "outcome": "pass",
+        "critical_count": 0,
+        "risk_tier": 1,
+        "facility_type": "Restaurant",
+        "inspector_id": "insp-blue",
+        "lat": LAT,
+        "lon": LON,
+    }
     return uscc.encode(), json.dumps(body, ensure_ascii=False).encode()
 
 
@@ -91,9 +111,12 @@ def _run_features(s: Settings, worker: Callable[..., Any]) -> None:
     run = uuid.uuid4().hex[:8]
     uscc = make_uscc(f"insp-{run}", "330106")
     pub = ModelPublication(
-        name=MODEL, factory=MODEL, version=f"features-{run}", published_by="test",
+        name=MODEL,
+        factory=MODEL,
+        version=f"features-{run}",
+        published_by="test",
         params={"min_labels": 1, "threshold": 0.0001},
-    )  # fmt: skip
+    )
     build(pub)
     send(s, s.topics.models, MODEL, pub.model_dump_json().encode())
     watch = tail_consumer(s.bootstrap_servers, [s.topics.alerts])
@@ -127,8 +150,10 @@ def _run_features(s: Settings, worker: Callable[..., Any]) -> None:
     # three complaints within one 0.01° cell around the premises, the far one not counted
     assert float(values["log_nearby_complaints"]) == pytest.approx(math.log1p(3))
     assert float(values["years_known"]) == pytest.approx(30 / 365, rel=1e-3)
-    assert values["facility=Restaurant"] == "1.0" and values["risk_tier=1"] == "1.0"
-    assert values["inspector=insp-blue"] == "1.0" and "rate:inspector" in values
+    assert values["facility=Restaurant"] == "1.0"
+    assert values["risk_tier=1"] == "1.0"
+    assert values["inspector=insp-blue"] == "1.0"
+    assert "rate:inspector" in values
 
 
 pytestmark = pytest.mark.timeout(180)

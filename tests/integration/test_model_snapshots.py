@@ -19,8 +19,7 @@ import json
 import os
 import signal
 import time
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -29,6 +28,9 @@ from models.snapshot import read_header
 from schemas.mapping import load_mapping
 from streams.replay import Outgoing, iter_replay
 from tests.integration.conftest import collect, produce, tail_consumer, wait_model_snapshot
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 SKAB = PROJECT_ROOT.parent / "shared" / "data" / "equipment" / "skab" / "other-01.csv"
 MODEL = "equipment-anomaly"
@@ -80,8 +82,9 @@ def _sql_model_alerts(s: Settings, event_ids: set[str], timeout: float) -> list[
                     bodies = [r.body for r in conn.execute(sa.select(sql_tables.alerts.c.body))]
             except sa.exc.OperationalError:  # the sink creates the table on its first write
                 bodies = []
-            found = _model_alerts([("", b if isinstance(b, dict) else json.loads(b))
-                                   for b in bodies], event_ids)  # fmt: skip
+            found = _model_alerts(
+                [("", b if isinstance(b, dict) else json.loads(b)) for b in bodies], event_ids
+            )
             if found or time.monotonic() > deadline:
                 return found
             time.sleep(1)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -21,6 +21,9 @@ from tests.unit.loop.notify.test_queue import (  # noqa: F401 (collected here wi
     test_the_last_send_of_a_group_is_known_for_group_interval,
 )
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
 
 @pytest.fixture
 def store() -> Iterator[SqlStore]:
@@ -37,4 +40,5 @@ def test_workers_claiming_at_the_same_time_never_hold_the_same_row(store: SqlSto
     with ThreadPoolExecutor(4) as pool:
         claims = list(pool.map(lambda q: q.claim(T), queues))
     held = [p.intent_id for c in claims for p in c.pending]
-    assert len(held) == len(set(held)) and len(held) > 0
+    assert len(held) == len(set(held))
+    assert len(held) > 0

@@ -11,25 +11,28 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from email import message_from_bytes
 from email.policy import default as email_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiosmtpd.controller import Controller
 from pydantic import SecretStr
 
-from config.settings import Settings
 from infra.ports import free_port
 from loop.notify.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_webhook
 from sinks.sql import SqlStore, make_engine
 from tests.integration.conftest import produce, wait_ready
 from tests.integration.test_calendar import cli, metrics
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+
+    from config.settings import Settings
 
 KEY = "test-hook-key"
 USCCS = ["91330105MA2B00001G", "91330105MA2B00002K", "91330105MA2B00003N"]  # valid
@@ -49,10 +52,15 @@ class Hook:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 failed = hook.down
                 with hook.lock:
-                    hook.requests.append({
-                        "path": self.path, "headers": dict(self.headers), "body": body,
-                        "at": time.monotonic(), "failed": failed,
-                    })  # fmt: skip
+                    hook.requests.append(
+                        {
+                            "path": self.path,
+                            "headers": dict(self.headers),
+                            "body": body,
+                            "at": time.monotonic(),
+                            "failed": failed,
+                        }
+                    )
                 self.send_response(503 if failed else 200)
                 self.end_headers()
                 self.wfile.write(b"down" if failed else b"ok")
@@ -111,10 +119,16 @@ class Mailbox:
 def complaint(uscc: str, n: int) -> tuple[bytes, bytes]:
     """A complaint of suspected food poisoning: red at once (complaints.food_poisoning)."""
     event = {
-        "event_id": f"cmp-notify-{uscc[-6:]}-{n}", "event_time": datetime.now(UTC).isoformat(),
-        "channel": "12315", "text": "就餐后呕吐、腹泻，怀疑食物中毒", "subject": "食品安全投诉",
-        "category": "食品安全", "urgency": "urgent", "uscc": uscc, "region_code": "330105",
-    }  # fmt: skip
+        "event_id": f"cmp-notify-{uscc[-6:]}-{n}",
+        "event_time": datetime.now(UTC).isoformat(),
+        "channel": "12315",
+        "text": "就餐后呕吐、腹泻，怀疑食物中毒",
+        "subject": "食品安全投诉",
+        "category": "食品安全",
+        "urgency": "urgent",
+        "uscc": uscc,
+        "region_code": "330105",
+    }
     return uscc.encode(), json.dumps(event, ensure_ascii=False).encode()
 
 
@@ -122,9 +136,12 @@ def with_notify(s: Settings, tmp: Path, config: str, **changes: Any) -> Settings
     path = tmp / "notify.yaml"
     path.write_text(config, encoding="utf-8")
     return s.with_overrides(
-        notify_config=path, notify_secrets={"hook_key": SecretStr(KEY)},
-        notify_poll_interval=0.2, models_enabled=False, **changes,
-    )  # fmt: skip
+        notify_config=path,
+        notify_secrets={"hook_key": SecretStr(KEY)},
+        notify_poll_interval=0.2,
+        models_enabled=False,
+        **changes,
+    )
 
 
 def attempts(s: Settings) -> list[tuple[str, str, int, str]]:
@@ -180,14 +197,16 @@ route:
             print("notification latency (s): warm-up, timed:", latencies)
             assert latencies[1] <= 5.0, latencies
             got = hook.delivered()
-            assert {d["kind"] for d in got} == {"warning"} and len(got) == 2
+            assert {d["kind"] for d in got} == {"warning"}
+            assert len(got) == 2
             assert all(d["title"].startswith("【红色预警】") for d in got)
             assert all(signed(d["_request"]) for d in got)
             forged = {**got[0]["_request"], "body": got[0]["_request"]["body"] + b" "}
             assert not signed(forged)
             assert hook.wait(lambda: len(mailbox.messages) >= 2, timeout=30), mailbox.messages
             mail = mailbox.messages[0]
-            assert mail["To"] == "duty@test.local" and "红色预警" in mail["Subject"]
+            assert mail["To"] == "duty@test.local"
+            assert "红色预警" in mail["Subject"]
             assert "食物中毒" in mail.get_content()
             assert hook.wait(lambda: len(attempts(s)) >= 4, timeout=10), attempts(s)
             time.sleep(2)
@@ -213,13 +232,18 @@ route: {{receiver: hook, group_wait: 0s, group_interval: 0s}}
         )
         proc = worker(s)
         wait_ready(proc, f"http://127.0.0.1:{s.web_port}")
-        produce(s.bootstrap_servers, s.topics.complaints,
-                [complaint(u, n) for n, u in enumerate(USCCS)])  # fmt: skip
+        produce(
+            s.bootstrap_servers, s.topics.complaints, [complaint(u, n) for n, u in enumerate(USCCS)]
+        )
         assert hook.wait(lambda: sum(r["failed"] for r in hook.requests) >= 3, timeout=90)
         text = metrics(s)
-        backlog = [ln for ln in text.splitlines()
-                   if ln.startswith('riskloop_notify_backlog{receiver="hook"}')]  # fmt: skip
-        assert backlog and float(backlog[0].split()[-1]) >= 1, backlog
+        backlog = [
+            ln
+            for ln in text.splitlines()
+            if ln.startswith('riskloop_notify_backlog{receiver="hook"}')
+        ]
+        assert backlog, backlog
+        assert float(backlog[0].split()[-1]) >= 1, backlog
         assert 'riskloop_notify_failed_total{receiver="hook"}' in text
         hook.down = False
         assert hook.wait(lambda: len({d["subject_id"] for d in hook.delivered()}) >= 3, 90), (
@@ -267,7 +291,8 @@ route:
         ]
         (lead,) = escalated("/lead")
         (sup,) = escalated("/sup")
-        assert lead["subject_id"] == sup["subject_id"] and lead["subject_id"].startswith("task-")
+        assert lead["subject_id"] == sup["subject_id"]
+        assert lead["subject_id"].startswith("task-")
         assert (lead["audience"], sup["audience"]) == ("lead", "supervisor")
         dept = {d["kind"] for d in hook.delivered("/dept")}
         assert {"warning", "deadline_approaching", "sign_escalation"} <= dept, dept
@@ -283,7 +308,8 @@ route:
         store.close()
         shown = cli(s, "tasks", "show", lead["subject_id"])
         assert shown.returncode == 0, shown.stderr
-        assert "notify → lead" in shown.stdout and "notify → sup" in shown.stdout
+        assert "notify → lead" in shown.stdout
+        assert "notify → sup" in shown.stdout
         (warning,) = [d for d in hook.delivered("/dept") if d["kind"] == "warning"]
         detail = cli(s, "alerts", "show", warning["subject_id"])
         assert detail.returncode == 0, detail.stderr

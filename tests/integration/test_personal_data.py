@@ -25,17 +25,14 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
 from confluent_kafka import Consumer, TopicPartition
 from pydantic import SecretStr
 
-from config.settings import Settings
 from schemas.sample_stream import make_entities
 from schemas.validation.pii import find_personal_numbers, luhn_ok, resident_id_ok
 from tests.integration.conftest import (
@@ -46,6 +43,12 @@ from tests.integration.conftest import (
     wait_ready,
 )
 from tests.people import auth
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from config.settings import Settings
 
 SHARED = ROOT.parent / "shared" / "data" / "complaints" / "zh-gov-messages-dev.csv"
 KEY = SecretStr("operators-only-" + uuid.uuid4().hex)
@@ -99,14 +102,24 @@ def complaints(now: datetime) -> tuple[list[dict[str, Any]], list[dict[str, str]
                 f"{p['spaced']}，座机{p['landline']}，商家热线{p['hotline']}；身份证{p['id18']}"
                 f"（旧证{p['id15']}），退款请打到卡号{p['card']}，邮箱{p['email']}"
             )
-            out.append({
-                "event_id": f"pii-{i:03d}", "event_time": (now + timedelta(seconds=i)).isoformat(),
-                "channel": "12345", "text": text, "subject": f"食物中毒 回电{p['mobile']}",
-                "category": "食品安全", "urgency": "紧急", "uscc": ent.uscc,
-                "entity_name": ent.name, "address": f"杭州市西湖区文三路{90 + i}号3幢2单元501室",
-                "region_code": ent.region_code, "complainant_phone": p["contact_mobile"],
-                "complainant_id": p["contact_id"], "complainant_name": f"欧阳{GIVEN[i % len(GIVEN)]}",
-            })  # fmt: skip
+            out.append(
+                {
+                    "event_id": f"pii-{i:03d}",
+                    "event_time": (now + timedelta(seconds=i)).isoformat(),
+                    "channel": "12345",
+                    "text": text,
+                    "subject": f"食物中毒 回电{p['mobile']}",
+                    "category": "食品安全",
+                    "urgency": "紧急",
+                    "uscc": ent.uscc,
+                    "entity_name": ent.name,
+                    "address": f"杭州市西湖区文三路{90 + i}号3幢2单元501室",
+                    "region_code": ent.region_code,
+                    "complainant_phone": p["contact_mobile"],
+                    "complainant_id": p["contact_id"],
+                    "complainant_name": f"欧阳{GIVEN[i % len(GIVEN)]}",
+                }
+            )
     return out, people
 
 
@@ -126,8 +139,14 @@ def numbers_in(records: list[dict[str, Any]]) -> set[str]:
 
 def topic_dump(s: Settings, skip: set[str], run: str) -> dict[str, bytes]:
     """Every record's raw key and value bytes, per topic of this test's run (not ``skip``)."""
-    c = Consumer({"bootstrap.servers": s.bootstrap_servers, "group.id": f"pii-{uuid.uuid4().hex[:8]}",
-                  "enable.auto.commit": False, "log_level": 0})  # fmt: skip
+    c = Consumer(
+        {
+            "bootstrap.servers": s.bootstrap_servers,
+            "group.id": f"pii-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+            "log_level": 0,
+        }
+    )
     out: dict[str, bytes] = {}
     try:
         meta = c.list_topics(timeout=10)
@@ -194,8 +213,11 @@ def test_no_phone_or_id_number_leaves_the_worker(api: Settings, tmp_path: Path) 
             assert p[kind] in numbers, kind
         assert re.sub(r"\D", "", p["landline"]) in numbers
 
-    produce(s.bootstrap_servers, s.topics.complaints,
-            [(r["uscc"].encode(), json.dumps(r, ensure_ascii=False).encode()) for r in records])  # fmt: skip
+    produce(
+        s.bootstrap_servers,
+        s.topics.complaints,
+        [(r["uscc"].encode(), json.dumps(r, ensure_ascii=False).encode()) for r in records],
+    )
     deadline, seen, still = time.monotonic() + 180, -1, 0
     while still < 5:  # every entity has its tasks, and nothing changed for 5 s
         tasks = get(base, "/api/tasks", s)["tasks"]
@@ -222,7 +244,8 @@ def test_no_phone_or_id_number_leaves_the_worker(api: Settings, tmp_path: Path) 
     time.sleep(3)  # the worker's last log lines and sink writes
     run = s.topics.complaints.rsplit("-", 1)[1]
     topics = topic_dump(s, {s.topics.complaints}, run)
-    assert s.topics.alerts in topics and any(t.startswith(s.topics.task_prefix) for t in topics)
+    assert s.topics.alerts in topics
+    assert any(t.startswith(s.topics.task_prefix) for t in topics)
     assert topics[s.topics.alerts], "the alerts topic is not empty"
     blobs = {**texts, **{f"topic {t}": v.decode("utf-8", "replace") for t, v in topics.items()}}
     blobs["worker log"] = (tmp_path / "worker-0.log").read_text(encoding="utf-8", errors="replace")
@@ -235,12 +258,24 @@ def test_a_dead_lettered_phone_number_is_sealed_and_the_key_restores_it(
 ) -> None:
     s = api
     phone = "13957124680"
-    bad = {"event_id": "pii-bad", "event_time": datetime.now(UTC).isoformat(), "channel": "12345",
-           "text": f"请回电{phone}", "uscc": "not-a-uscc"}  # fmt: skip
+    bad = {
+        "event_id": "pii-bad",
+        "event_time": datetime.now(UTC).isoformat(),
+        "channel": "12345",
+        "text": f"请回电{phone}",
+        "uscc": "not-a-uscc",
+    }
     original = json.dumps(bad, ensure_ascii=False).encode()
     produce(s.bootstrap_servers, s.topics.complaints, [(phone.encode(), original)])
-    c = Consumer({"bootstrap.servers": s.bootstrap_servers, "group.id": f"pii-{uuid.uuid4().hex[:8]}",
-                  "enable.auto.commit": False, "auto.offset.reset": "earliest", "log_level": 0})  # fmt: skip
+    c = Consumer(
+        {
+            "bootstrap.servers": s.bootstrap_servers,
+            "group.id": f"pii-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "log_level": 0,
+        }
+    )
     c.subscribe([s.topics.deadletter])
     raw = None
     deadline = time.monotonic() + 60
@@ -254,21 +289,27 @@ def test_a_dead_lettered_phone_number_is_sealed_and_the_key_restores_it(
     assert phone.encode() not in raw
     assert phone.encode() not in base64.urlsafe_b64decode(letter["payload"])
     assert phone.encode() not in base64.urlsafe_b64decode(letter["key"])
-    assert letter["reason"] == "bad_uscc" and letter["encryption"].startswith("aes256gcm:")
+    assert letter["reason"] == "bad_uscc"
+    assert letter["encryption"].startswith("aes256gcm:")
     assert "139****4680" in letter["preview"]
 
     def show(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "streams", "deadletter", "show", *args], check=False,
-                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+        return subprocess.run(
+            [sys.executable, "-m", "streams", "deadletter", "show", *args],
+            check=False,
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     env = settings_env(s)
     masked = show(env=env)
     assert masked.returncode == 0, masked.stderr
-    assert (
-        phone not in masked.stdout
-        and "139****4680" in masked.stdout
-        and "bad_uscc" in masked.stdout
-    )
+    assert phone not in masked.stdout
+    assert "139****4680" in masked.stdout
+    assert "bad_uscc" in masked.stdout
     opened = show("--decrypt", "--limit", "5", env=env)
     assert opened.returncode == 0, opened.stderr
     assert f"value: {original.decode()}" in opened.stdout
@@ -277,5 +318,6 @@ def test_a_dead_lettered_phone_number_is_sealed_and_the_key_restores_it(
     keyless["RISKLOOP_DEV__STATE_DIR"] = str(tmp_path / "no-state")  # no dev-stack key either
     refused = show("--decrypt", env=keyless)
     assert refused.returncode == 2
-    assert "no dead-letter key" in refused.stderr and "Traceback" not in refused.stderr
+    assert "no dead-letter key" in refused.stderr
+    assert "Traceback" not in refused.stderr
     assert phone not in refused.stdout

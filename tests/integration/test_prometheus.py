@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import json
 import operator
-import subprocess
 import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Callable
 from functools import partial
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
@@ -30,6 +28,11 @@ from infra.ports import free_port
 from schemas.sample_stream import GeneratedEvent, generate
 from streams.metrics import Metrics
 from streams.producer import make_producer
+
+if TYPE_CHECKING:
+    import subprocess
+    from collections.abc import Callable
+    from pathlib import Path
 
 
 def prom_dev(tmp_path: Path) -> DevStackSettings:
@@ -137,7 +140,8 @@ def test_worker_metrics_move_as_events_flow(
             want = history[source] + n
             eventually(dev, expr, partial(operator.le, want), timeout=45)
         total = prometheus.scalar(dev, "sum(riskloop_events_in_total)")
-        assert total is not None and total > first
+        assert total is not None
+        assert total > first
         assert proc.poll() is None, "the worker died"
     finally:
         print(prometheus.stop(dev))

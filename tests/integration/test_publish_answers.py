@@ -13,12 +13,15 @@ import re
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from config.settings import Settings
 from tests.integration.conftest import ROOT, settings_env, wait_ready
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from config.settings import Settings
 
 SHIPPED = ROOT / "rules" / "packs" / "trucks.yaml"
 
@@ -26,8 +29,13 @@ SHIPPED = ROOT / "rules" / "packs" / "trucks.yaml"
 def publish(s: Settings, pack: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "streams", "rules", "publish", str(pack), "--by", "it"],
-        check=False, cwd=ROOT, env=settings_env(s), capture_output=True, text=True, timeout=180,
-    )  # fmt: skip
+        check=False,
+        cwd=ROOT,
+        env=settings_env(s),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
 
 
 def test_publish_waits_for_the_workers_answer(
@@ -42,8 +50,10 @@ def test_publish_waits_for_the_workers_answer(
     twin.write_text(re.sub(r"(?m)^name: .*$", "name: trucks-twin", text), encoding="utf-8")
     refused = publish(s, twin)
     assert refused.returncode == 1, refused.stdout + refused.stderr
-    assert "refused it" in refused.stderr and "already belong to active pack" in refused.stderr
-    assert s.app_id in refused.stderr and "Traceback" not in refused.stderr
+    assert "refused it" in refused.stderr
+    assert "already belong to active pack" in refused.stderr
+    assert s.app_id in refused.stderr
+    assert "Traceback" not in refused.stderr
 
     # a new version of the shipped pack: accepted; the same file again: already active
     newer = tmp_path / "trucks-next.yaml"
@@ -59,8 +69,10 @@ def test_publish_waits_for_the_workers_answer(
 def test_publish_with_no_worker_running_says_so(live_settings: Settings, tmp_path: Path) -> None:
     pack = tmp_path / "trucks-next.yaml"
     text = SHIPPED.read_text(encoding="utf-8")
-    pack.write_text(re.sub(r"(?m)^version: .*$", f"version: 98.0.{uuid.uuid4().int % 100}", text),
-                    encoding="utf-8")  # fmt: skip
+    pack.write_text(
+        re.sub(r"(?m)^version: .*$", f"version: 98.0.{uuid.uuid4().int % 100}", text),
+        encoding="utf-8",
+    )
     done = publish(live_settings, pack)
     assert done.returncode == 0, done.stderr
     assert "no worker is running" in done.stdout

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import redis
 
@@ -15,6 +15,9 @@ from sinks.sql import SqlStore, make_engine
 from tests.integration.conftest import ROOT, settings_env
 from tests.unit.sinks.factories import make_alert, make_task
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 DB = 11  # a Redis database of its own: the rebuild clears the views' keys
 
 
@@ -22,8 +25,9 @@ def test_rebuild_views_restores_what_redis_lost(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'store.db'}"
     s = Settings(
         _env_file=None,  # type: ignore[call-arg]
-        sql_url=url, data_dir=tmp_path / "worker",
-    )  # fmt: skip
+        sql_url=url,
+        data_dir=tmp_path / "worker",
+    )
     s = s.with_overrides(redis_url=s.redis_url.rsplit("/", 1)[0] + f"/{DB}")
     migrate(url)
     store = SqlStore(make_engine(url))
@@ -39,9 +43,14 @@ def test_rebuild_views_restores_what_redis_lost(tmp_path: Path) -> None:
     client.hset("riskloop:open:xihu_market", "task-stale", "{}")  # and holds a stale view
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "streams", "ops", "rebuild-views"], check=False, cwd=ROOT,
-            env=settings_env(s), capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+            [sys.executable, "-m", "streams", "ops", "rebuild-views"],
+            check=False,
+            cwd=ROOT,
+            env=settings_env(s),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr
         assert (
             ": 1 open tasks and warnings" in done.stdout

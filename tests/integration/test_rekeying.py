@@ -12,19 +12,22 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
 
-from config.settings import Settings
 from infra.ports import free_port
 from loop import ids
 from schemas.sample_stream import generate
 from streams.rekey import partition_of
 from tests.integration.conftest import collect, produce, tail_consumer
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from config.settings import Settings
 
 RULE = "complaints.repeat_address"
 
@@ -51,9 +54,16 @@ def _complaints(run: str, partitions: int) -> tuple[str, list[tuple[bytes, bytes
         if p in used:
             continue
         used.add(p)
-        event = {**base, "event_id": event_id, "uscc": None, "entity_name": None,
-                 "address": address, "text": "油烟扰民，噪音很大", "subject": None,
-                 "event_time": (at + timedelta(minutes=10 * len(out))).isoformat()}  # fmt: skip
+        event = {
+            **base,
+            "event_id": event_id,
+            "uscc": None,
+            "entity_name": None,
+            "address": address,
+            "text": "油烟扰民，噪音很大",
+            "subject": None,
+            "event_time": (at + timedelta(minutes=10 * len(out))).isoformat(),
+        }
         out.append((event_id.encode(), json.dumps(event, ensure_ascii=False).encode()))
     return address, out
 
@@ -65,9 +75,10 @@ def test_one_address_under_three_keys_on_two_workers_makes_one_warning_and_one_t
     s = live_settings
     assert s.topics.partitions == 4
     second = s.with_overrides(
-        web_port=free_port(), data_dir=tmp_path / "worker-b",
+        web_port=free_port(),
+        data_dir=tmp_path / "worker-b",
         sql_url=f"sqlite:///{tmp_path / 'worker-b.db'}",  # two SQLite writers would race
-    )  # fmt: skip
+    )
     out = tail_consumer(s.bootstrap_servers, [s.topics.alerts, s.topics.task_events])
     deadline = time.monotonic() + 180
     for settings in (s, second):
@@ -91,9 +102,13 @@ def test_one_address_under_three_keys_on_two_workers_makes_one_warning_and_one_t
 
     def dispatched(msgs: list[tuple[str, dict[str, Any]]], alert_ids: set[str]) -> list[str]:
         tasks = {ids.task_id(a) for a in alert_ids}
-        return [v["task_id"] for t, v in msgs
-                if t == s.topics.task_events and v.get("task_id") in tasks
-                and v.get("to_state") == "dispatched"]  # fmt: skip
+        return [
+            v["task_id"]
+            for t, v in msgs
+            if t == s.topics.task_events
+            and v.get("task_id") in tasks
+            and v.get("to_state") == "dispatched"
+        ]
 
     got = collect(out, lambda m: bool(dispatched(m, warnings(m))), timeout=120)
     got += collect(out, lambda m: False, timeout=10)  # anything more would come now

@@ -19,14 +19,17 @@ import time
 import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import Callable
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from config.settings import PROJECT_ROOT, Settings
 from schemas.mapping import MappedRow, iter_mapped, load_mapping
 from streams.admin import create_topics
 from streams.deadletters import original_value
 from tests.integration.conftest import ROOT, collect, settings_env, tail_consumer
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
 
 CHICAGO = (
     PROJECT_ROOT.parent
@@ -52,13 +55,19 @@ def _corrupted(template: dict[str, object], run: str) -> list[tuple[bytes, str, 
 
     return [
         (noise.encode(), "bad_json", ""),
-        (line(event_id=f"{run}-utf8", entity_name="MARKER").replace(b"MARKER", b"CAF\xc3\x28"),
-         "bad_encoding", ""),
+        (
+            line(event_id=f"{run}-utf8", entity_name="MARKER").replace(b"MARKER", b"CAF\xc3\x28"),
+            "bad_encoding",
+            "",
+        ),
         (line(event_id=f"{run}-uscc", uscc=wrong_check), "bad_uscc", "uscc"),
-        (json.dumps({**missing, "event_id": f"{run}-missing"}).encode(), "missing_field",
-         "entity_name"),
+        (
+            json.dumps({**missing, "event_id": f"{run}-missing"}).encode(),
+            "missing_field",
+            "entity_name",
+        ),
         (line(event_id=f"{run}-nan", critical_count=float("nan")), "bad_value", "critical_count"),
-    ]  # fmt: skip
+    ]
 
 
 def _metrics(port: int) -> dict[tuple[str, str], float]:
@@ -107,10 +116,23 @@ def test_replayed_slice_with_bad_lines_is_accepted_or_deadlettered_exactly(
     deadletters = tail_consumer(s.bootstrap_servers, [s.topics.deadletter])
     proc = worker(s)
     replay = subprocess.run(
-        [sys.executable, "-m", "streams", "replay", str(path), "--source", "inspections",
-         "--as-fast-as-possible"],
-        check=False, cwd=ROOT, env=settings_env(s), capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "streams",
+            "replay",
+            str(path),
+            "--source",
+            "inspections",
+            "--as-fast-as-possible",
+        ],
+        check=False,
+        cwd=ROOT,
+        env=settings_env(s),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert replay.returncode == 0, replay.stderr
     assert f"sent {len(lines)} of {len(lines)} rows to {topic}" in replay.stdout
 

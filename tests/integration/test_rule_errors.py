@@ -13,16 +13,19 @@ import time
 import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from config.settings import Settings
 from schemas.validation.uscc import make_uscc
 from streams.publish import publish_pack
 from tests.integration.conftest import produce, tail_consumer
 from tests.integration.test_hotload import wait_status
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from config.settings import Settings
 
 PACK = """\
 name: {name}
@@ -71,10 +74,17 @@ def test_a_rule_that_cannot_evaluate_is_counted(
     uscc = make_uscc(f"err-{run}", "330106")
     at = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
     events = [
-        {"event_id": f"err-{run}-{i}", "event_time": at, "uscc": uscc, "region_code": "330106",
-         "entity_name": "杭州缺字段测试餐饮有限公司", "item_code": "X", "outcome": "pass"}
+        {
+            "event_id": f"err-{run}-{i}",
+            "event_time": at,
+            "uscc": uscc,
+            "region_code": "330106",
+            "entity_name": "杭州缺字段测试餐饮有限公司",
+            "item_code": "X",
+            "outcome": "pass",
+        }
         for i in range(3)
-    ]  # fmt: skip
+    ]
     produce(
         s.bootstrap_servers,
         s.topics.inspections,

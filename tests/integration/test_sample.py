@@ -12,21 +12,29 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from typing import TYPE_CHECKING
 
-from config.settings import Settings
 from streams.tables import changelog_topic
 from tests.integration.conftest import ROOT, produce, settings_env
 from tests.integration.test_closed_loop import produce as replay
 from tests.integration.test_closed_loop import stream, wait_caught_up
+
+if TYPE_CHECKING:
+    from config.settings import Settings
 
 DRAWN = re.compile(r"(\d+) of (\d+) enterprises drawn")
 
 
 def sample(s: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "streams", "sample", *args], check=False, cwd=ROOT, env=settings_env(s),
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [sys.executable, "-m", "streams", "sample", *args],
+        check=False,
+        cwd=ROOT,
+        env=settings_env(s),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_sample_draws_from_the_workers_profiles_after_a_replay(
@@ -43,12 +51,15 @@ def test_sample_draws_from_the_workers_profiles_after_a_replay(
     found = DRAWN.search(done.stdout)
     assert found is not None, done.stdout
     drawn, of = int(found[1]), int(found[2])
-    assert of > 0 and drawn == min(10, of)
+    assert of > 0
+    assert drawn == min(10, of)
     assert "at 2026-12-23T10:00:00+08:00" in done.stdout  # the footer says how to replay it
     again = sample(s, "--n", "10", "--seed", "7", "--at", at)  # same seed, moment: same list
-    assert again.returncode == 0 and again.stdout == done.stdout
+    assert again.returncode == 0
+    assert again.stdout == done.stdout
     wrong = sample(s, "--n", "10", "--at", "next tuesday")
-    assert wrong.returncode == 1 and "Traceback" not in wrong.stderr
+    assert wrong.returncode == 1
+    assert "Traceback" not in wrong.stderr
     assert "not an ISO-8601 instant" in wrong.stderr
 
 
@@ -60,4 +71,5 @@ def test_a_changelog_value_that_is_no_profile_is_one_clear_line(live_settings: S
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     lines = [line for line in done.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "not an entity profile" in lines[0], done.stderr
+    assert len(lines) == 1, done.stderr
+    assert "not an entity profile" in lines[0], done.stderr

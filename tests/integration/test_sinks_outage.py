@@ -15,8 +15,8 @@ import asyncio
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import redis.asyncio as aioredis
@@ -28,12 +28,16 @@ from infra.ports import free_port
 from schemas.records import TaskState
 from sinks import sql_tables
 from sinks.backoff import Backoff
-from sinks.base import Sink
 from sinks.migrate import migrate
 from sinks.redis_views import _MOVE_TASK_SHA, RedisViews
 from sinks.sql import SqlSink, SqlStore, make_engine
 from streams.metrics import Metrics
 from tests.unit.sinks.factories import make_event, make_task
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from sinks.base import Sink
 
 QUICK = Backoff(initial=0.05, maximum=0.3)
 
@@ -43,8 +47,9 @@ def own_stack() -> Iterator[DevStackSettings]:
     # Not pytest's tmp_path: PostgreSQL runs as `postgres` and must be able to reach it.
     state = Path(tempfile.mkdtemp(prefix="riskloop-sinks-outage-"))
     state.chmod(0o755)
-    dev = DevStackSettings(state_dir=state, redis_port=free_port(), postgres_port=free_port(),
-                           start_timeout=60)  # fmt: skip
+    dev = DevStackSettings(
+        state_dir=state, redis_port=free_port(), postgres_port=free_port(), start_timeout=60
+    )
     try:
         yield dev
     finally:
@@ -67,9 +72,12 @@ def retries(metrics: Metrics, sink: str) -> float:
 
 
 async def go_away_and_come_back(
-    make_sink: Callable[[], Sink], stop: Callable[[], object], start: Callable[[], object],
-    metrics: Metrics, phases: list[list],
-) -> None:  # fmt: skip
+    make_sink: Callable[[], Sink],
+    stop: Callable[[], object],
+    start: Callable[[], object],
+    metrics: Metrics,
+    phases: list[list],
+) -> None:
     """Drive the scenario above with four phases of records."""
     sink = make_sink()
     await sink.start()
@@ -105,8 +113,10 @@ def phases_of_tasks() -> list[list]:
     p1 = [r for n in range(20, 40) for r in (make_task(n), make_event(f"task-{n}", 0))]
 
     def signed(n: int) -> list:
-        return [make_task(n, state=TaskState.signed),
-                make_event(f"task-{n}", 1, to_state=TaskState.signed)]  # fmt: skip
+        return [
+            make_task(n, state=TaskState.signed),
+            make_event(f"task-{n}", 1, to_state=TaskState.signed),
+        ]
 
     p2 = [r for n in range(0, 40, 2) for r in signed(n)]
     p3 = [r for n in range(1, 10, 2) for r in signed(n)] + [make_task(40), make_task(41)]
@@ -130,8 +140,14 @@ async def test_postgres_goes_away_and_comes_back(
     phases = phases_of_tasks()
 
     def make_sink() -> SqlSink:
-        return SqlSink(SqlStore(make_engine(postgres.url(dev))), outbox, batch_size=16,
-                       max_delay=0.02, backoff=QUICK, metrics=metrics)  # fmt: skip
+        return SqlSink(
+            SqlStore(make_engine(postgres.url(dev))),
+            outbox,
+            batch_size=16,
+            max_delay=0.02,
+            backoff=QUICK,
+            metrics=metrics,
+        )
 
     await go_away_and_come_back(
         make_sink, lambda: postgres.stop(dev), lambda: postgres.start(dev), metrics, phases
@@ -159,11 +175,13 @@ async def test_redis_goes_away_and_comes_back(own_stack: DevStackSettings, tmp_p
     clients: list[aioredis.Redis] = []
 
     def make_sink() -> RedisViews:
-        client = aioredis.Redis.from_url(url, password=redis.password(dev), decode_responses=True,
-                                         socket_connect_timeout=1)  # fmt: skip
+        client = aioredis.Redis.from_url(
+            url, password=redis.password(dev), decode_responses=True, socket_connect_timeout=1
+        )
         clients.append(client)
-        return RedisViews(client, outbox, batch_size=16, max_delay=0.02, backoff=QUICK,
-                          metrics=metrics)  # fmt: skip
+        return RedisViews(
+            client, outbox, batch_size=16, max_delay=0.02, backoff=QUICK, metrics=metrics
+        )
 
     await go_away_and_come_back(
         make_sink, lambda: redis.stop(dev), lambda: redis.start(dev), metrics, phases

@@ -6,8 +6,7 @@ tests' tables in the shared ``riskloop`` database.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
@@ -18,6 +17,10 @@ from sinks.migrate import migrate
 from sinks.sql import SqlSink, SqlStore, make_engine
 from tests.integration.conftest import private_database
 from tests.unit.sinks.factories import make_alert, make_event, make_supervision, make_task
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +57,13 @@ def test_migrate_twice_is_harmless(pg_url: str) -> None:
     assert migrate(pg_url) == "0004_notifications"
     assert migrate(pg_url) == "0004_notifications"
     inspector = sa.inspect(make_engine(pg_url))
-    assert set(inspector.get_table_names()) >= {"tasks", "task_events", "alerts",
-                                                "supervision_events", "model_snapshots"}  # fmt: skip
+    assert set(inspector.get_table_names()) >= {
+        "tasks",
+        "task_events",
+        "alerts",
+        "supervision_events",
+        "model_snapshots",
+    }
 
 
 async def test_tasks_and_audit_written_twice_are_stored_once(
@@ -87,8 +95,7 @@ async def test_a_row_postgresql_refuses_is_set_aside_and_the_rest_of_its_batch_g
     nul = make_event("task-1", 2, reason="bad\x00byte")
     good = [make_task(1), make_event("task-1", 0), make_alert(1), make_event("task-1", 3)]
     metrics = Metrics()
-    sink = SqlSink(store, tmp_path / "outbox.sqlite3", batch_size=50, max_delay=60,
-                   metrics=metrics)  # fmt: skip
+    sink = SqlSink(store, tmp_path / "outbox.sqlite3", batch_size=50, max_delay=60, metrics=metrics)
     await sink.start()
     await sink.add_many([good[0], good[1], long_actor, good[2], nul, good[3]])
     assert await sink.flush() == 6
@@ -113,18 +120,33 @@ def test_a_task_story_comes_back_in_order(store: SqlStore) -> None:
     tid = "task-1"
     moves = [
         make_event(tid, 0, to_state=TaskState.created),
-        make_event(tid, 0, event_id="e-b", from_state=TaskState.created,
-                   to_state=TaskState.dispatched),  # same instant: insertion order decides
-        make_event(tid, 30, event_id="e-c", from_state=TaskState.dispatched,
-                   to_state=TaskState.signed, actor="officer-wang", reason="签收"),
-        make_event(tid, 90, event_id="e-d", from_state=TaskState.signed,
-                   to_state=TaskState.in_progress, actor="officer-wang"),
-    ]  # fmt: skip
+        make_event(
+            tid, 0, event_id="e-b", from_state=TaskState.created, to_state=TaskState.dispatched
+        ),  # same instant: insertion order decides
+        make_event(
+            tid,
+            30,
+            event_id="e-c",
+            from_state=TaskState.dispatched,
+            to_state=TaskState.signed,
+            actor="officer-wang",
+            reason="签收",
+        ),
+        make_event(
+            tid,
+            90,
+            event_id="e-d",
+            from_state=TaskState.signed,
+            to_state=TaskState.in_progress,
+            actor="officer-wang",
+        ),
+    ]
     store.write([make_task(1), *moves[:2]])
     store.write([moves[3], make_supervision(tid, 1)])  # later events may arrive first ...
     store.write([moves[2], make_task(1, state=TaskState.in_progress)])
     story = store.task_with_audit(tid)
-    assert story is not None and story.task is not None
+    assert story is not None
+    assert story.task is not None
     assert story.task.state is TaskState.in_progress
     assert story.events == moves  # ... the story is still told by time
     assert [s.event_id for s in story.supervision] == [f"{tid}-sup-1"]
@@ -135,7 +157,8 @@ def test_alert_queries_and_snapshots(store: SqlStore) -> None:
     assert [a.alert_id for a in store.list_alerts(region="33")] == ["fp-1.1"]
     store.save_snapshot("m", "1", "h", {"t:0": 3}, b"\x00\x01state")
     snap = store.latest_snapshot("m")
-    assert snap is not None and snap.state == b"\x00\x01state"
+    assert snap is not None
+    assert snap.state == b"\x00\x01state"
 
 
 async def test_an_address_as_entity_is_stored_whole(store: SqlStore, tmp_path: Path) -> None:

@@ -6,10 +6,8 @@ Each test writes under a key prefix of its own and deletes it afterwards.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -21,6 +19,10 @@ from sinks.redis_views import RedisViews
 from sinks.sql import SqlStore, make_engine
 from streams.metrics import Metrics
 from tests.unit.sinks.factories import T0, make_alert, make_task
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
 
 
 def redis_target() -> tuple[str, str | None]:
@@ -46,8 +48,14 @@ async def client() -> AsyncIterator[aioredis.Redis]:
 @pytest.fixture
 async def views(client: aioredis.Redis, tmp_path: Path) -> AsyncIterator[RedisViews]:
     prefix = f"test-sinks-{uuid.uuid4().hex[:8]}:"
-    sink = RedisViews(client, tmp_path / "redis.sqlite3", prefix=prefix, batch_size=100,
-                      max_delay=60, metrics=Metrics())  # fmt: skip
+    sink = RedisViews(
+        client,
+        tmp_path / "redis.sqlite3",
+        prefix=prefix,
+        batch_size=100,
+        max_delay=60,
+        metrics=Metrics(),
+    )
     await sink.start()
     yield sink
     keys = [k async for k in client.scan_iter(match=f"{prefix}*")]
@@ -62,15 +70,18 @@ async def test_open_tasks_follow_department_and_state(views: RedisViews) -> None
     assert sorted(t.task_id for t in await views.open_tasks("xihu_market")) == ["task-1", "task-2"]
 
     # task-1 is returned and re-routed, task-2 closes, task-3 is signed.
-    await views.add_many([
-        make_task(1, department="gs_market", state=TaskState.dispatched, returns=1),
-        make_task(2, state=TaskState.closed),
-        make_task(3, department="gs_market", state=TaskState.signed),
-    ])  # fmt: skip
+    await views.add_many(
+        [
+            make_task(1, department="gs_market", state=TaskState.dispatched, returns=1),
+            make_task(2, state=TaskState.closed),
+            make_task(3, department="gs_market", state=TaskState.signed),
+        ]
+    )
     await views.flush()
     assert await views.open_tasks("xihu_market") == []
     gs = {t.task_id: t for t in await views.open_tasks("gs_market")}
-    assert set(gs) == {"task-1", "task-3"} and gs["task-1"].returns == 1
+    assert set(gs) == {"task-1", "task-3"}
+    assert gs["task-1"].returns == 1
     states = await views.tasks_by_state()
     assert (states["dispatched"], states["signed"], states["closed"]) == (1, 1, 1)
     assert sum(states.values()) == 3
@@ -88,11 +99,17 @@ class CountingConnection(aioredis.Connection):
 
 async def test_one_round_trip_per_flush_and_replays_count_once(tmp_path: Path) -> None:
     url, password = redis_target()
-    pool: aioredis.ConnectionPool = aioredis.ConnectionPool.from_url(url, connection_class=CountingConnection,
-                                            password=password, decode_responses=True)  # fmt: skip
+    pool: aioredis.ConnectionPool = aioredis.ConnectionPool.from_url(
+        url, connection_class=CountingConnection, password=password, decode_responses=True
+    )
     prefix = f"test-sinks-{uuid.uuid4().hex[:8]}:"
-    views = RedisViews(aioredis.Redis(connection_pool=pool), tmp_path / "r.sqlite3",
-                       prefix=prefix, batch_size=1000, max_delay=60)  # fmt: skip
+    views = RedisViews(
+        aioredis.Redis(connection_pool=pool),
+        tmp_path / "r.sqlite3",
+        prefix=prefix,
+        batch_size=1000,
+        max_delay=60,
+    )
     await views.start()
     batch = [make_task(n) for n in range(30)] + [make_alert(n) for n in range(30)]
     try:
@@ -112,13 +129,15 @@ async def test_one_round_trip_per_flush_and_replays_count_once(tmp_path: Path) -
 
 
 async def test_warnings_today_counts_each_warning_at_its_latest_level(views: RedisViews) -> None:
-    await views.add_many([
-        make_alert(1, level=Level.yellow),
-        make_alert(1, level=Level.red),  # escalated the same day
-        make_alert(2, level=Level.blue),
-        make_alert(3, level=Level.red, shadow=True),  # not a warning
-        make_alert(4, level=Level.orange, last_seen=T0 + timedelta(days=1)),  # tomorrow
-    ])  # fmt: skip
+    await views.add_many(
+        [
+            make_alert(1, level=Level.yellow),
+            make_alert(1, level=Level.red),  # escalated the same day
+            make_alert(2, level=Level.blue),
+            make_alert(3, level=Level.red, shadow=True),  # not a warning
+            make_alert(4, level=Level.orange, last_seen=T0 + timedelta(days=1)),  # tomorrow
+        ]
+    )
     await views.flush()
     assert await views.warnings_today(T0) == {"red": 1, "orange": 0, "yellow": 0, "blue": 1}
 
@@ -170,8 +189,10 @@ async def test_a_batch_leaves_the_views_as_its_records_one_by_one_do(
     ]
     run = uuid.uuid4().hex[:8]
     one, each = f"test-batch-{run}:", f"test-each-{run}:"
-    sinks = [RedisViews(client, tmp_path / f"{n}.sqlite3", prefix=p, batch_size=100,
-                        max_delay=60) for n, p in (("one", one), ("each", each))]  # fmt: skip
+    sinks = [
+        RedisViews(client, tmp_path / f"{n}.sqlite3", prefix=p, batch_size=100, max_delay=60)
+        for n, p in (("one", one), ("each", each))
+    ]
     try:
         for sink in sinks:
             await sink.start()
@@ -200,7 +221,8 @@ async def test_a_batch_leaves_the_views_as_its_records_one_by_one_do(
         assert batch == one_by_one
         assert batch["warnings:20240603:red"] == ("set", ["fp-1.1"], True)
         # 2 task scripts + 2 days × (≤ 4 SREM, ≤ 4 SADD + EXPIRE, HSET + EXPIRE); was 7 a warning
-        assert commands[-1] <= 2 + 2 * 14 and commands[-1] < 7 * 7
+        assert commands[-1] <= 2 + 2 * 14
+        assert commands[-1] < 7 * 7
     finally:
         client.pipeline = pipeline  # type: ignore[method-assign]
         for sink in sinks:

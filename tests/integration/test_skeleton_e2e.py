@@ -16,11 +16,16 @@ def test_failed_inspection_flows_to_alerts(live_settings, worker) -> None:  # ty
     run = uuid.uuid4().hex[:8]
     uscc = make_uscc(f"e2e-{run}", "330106")
     failed = {
-        "event_id": f"e2e-{run}-1", "event_time": (datetime.now(UTC) - timedelta(hours=1)).isoformat(), "uscc": uscc,
-        "entity_name": "杭州知味西湖餐饮管理有限公司", "region_code": "330106", "item_code": "FOOD-INSP-01",
-        "outcome": "fail", "critical_count": 1,
+        "event_id": f"e2e-{run}-1",
+        "event_time": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+        "uscc": uscc,
+        "entity_name": "杭州知味西湖餐饮管理有限公司",
+        "region_code": "330106",
+        "item_code": "FOOD-INSP-01",
+        "outcome": "fail",
+        "critical_count": 1,
         "violations": [{"code": "C03", "severity": "critical", "description": "冷藏温度超标"}],
-    }  # fmt: skip
+    }
     passed = {
         **failed,
         "event_id": f"e2e-{run}-2",
@@ -31,11 +36,15 @@ def test_failed_inspection_flows_to_alerts(live_settings, worker) -> None:  # ty
     s = live_settings
     consumer = tail_consumer(s.bootstrap_servers, [s.topics.alerts, s.topics.deadletter])
     worker()
-    produce(s.bootstrap_servers, s.topics.inspections, [
-        (uscc.encode(), json.dumps(failed, ensure_ascii=False).encode()),
-        (uscc.encode(), json.dumps(passed, ensure_ascii=False).encode()),
-        (b"garbage", b"\xff not json " + run.encode()),
-    ])  # fmt: skip
+    produce(
+        s.bootstrap_servers,
+        s.topics.inspections,
+        [
+            (uscc.encode(), json.dumps(failed, ensure_ascii=False).encode()),
+            (uscc.encode(), json.dumps(passed, ensure_ascii=False).encode()),
+            (b"garbage", b"\xff not json " + run.encode()),
+        ],
+    )
 
     def is_ours_dead(t: str, v: dict) -> bool:
         return t == s.topics.deadletter and run.encode() in original_value(

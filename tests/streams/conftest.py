@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import faust
 import pytest
 
-from config.settings import Settings
 from streams.app import RiskLoopApp, build_app
+
+if TYPE_CHECKING:
+    from config.settings import Settings
 
 
 @dataclass
@@ -49,8 +51,14 @@ def keyed_partitions(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> Non
     put = AgentTestWrapper.put
     n = settings.topics.partitions
 
-    async def keyed_put(self: Any, value: Any = None, key: Any = None, partition: Any = None,
-                        *args: Any, **kwargs: Any) -> Any:  # fmt: skip
+    async def keyed_put(
+        self: Any,
+        value: Any = None,
+        key: Any = None,
+        partition: Any = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
         if partition is None and isinstance(key, bytes):
             partition = partition_of(key.decode(errors="replace"), n)
         return await put(self, value, key, partition, *args, **kwargs)

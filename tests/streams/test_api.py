@@ -11,9 +11,8 @@ import io
 import json
 import logging
 import tempfile
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -25,10 +24,14 @@ from sinks.errors import StoreError
 from sinks.migrate import migrate
 from sinks.sql import SqlStore
 from streams import logs
-from streams.app import RiskLoopApp
 from streams.control_keys import publication_key
 from tests.people import PEOPLE, auth
-from tests.streams.conftest import Sent
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+
+    from streams.app import RiskLoopApp
+    from tests.streams.conftest import Sent
 
 USCC = "91330106YCE778TP1L"
 KEYS = Path(tempfile.mkdtemp(prefix="riskloop-test-keys-"))
@@ -92,16 +95,25 @@ async def test_reads(client: TestClient[Any, Any], app: RiskLoopApp) -> None:
     red = await client.get("/api/warnings?level=red", headers=SUPERVISOR)
     assert (await red.json()) == {"warnings": []}
     r = await client.get("/api/warnings?level=purple", headers=SUPERVISOR)
-    assert r.status == 400 and "level" in (await r.json())["error"]
+    assert r.status == 400
+    assert "level" in (await r.json())["error"]
     r = await client.get("/api/tasks/task-nope", headers=SUPERVISOR)
-    assert r.status == 404 and "task-nope" in (await r.json())["error"]
+    assert r.status == 404
+    assert "task-nope" in (await r.json())["error"]
 
 
 @pytest.mark.parametrize(
     "path",
-    ["/api/active", "/api/silences", "/api/warnings", "/api/warnings/fp-x.1", "/api/tasks",
-     "/api/tasks/t-1", f"/api/entities/{USCC}/profile"],
-)  # fmt: skip
+    [
+        "/api/active",
+        "/api/silences",
+        "/api/warnings",
+        "/api/warnings/fp-x.1",
+        "/api/tasks",
+        "/api/tasks/t-1",
+        f"/api/entities/{USCC}/profile",
+    ],
+)
 async def test_every_read_needs_a_token(client: TestClient[Any, Any], path: str) -> None:
     for headers in ({}, {"Authorization": "Bearer not.a.jwt"}, {"Authorization": "Basic x"}):
         r = await client.get(path, headers=headers)
@@ -133,7 +145,8 @@ async def test_warnings_come_from_the_sql_store(
 ) -> None:
     migrate(settings.sql_url)
     r = await client.get("/api/warnings?region=3301&limit=5", headers=SUPERVISOR)
-    assert r.status == 200 and (await r.json())["warnings"] == []
+    assert r.status == 200
+    assert (await r.json())["warnings"] == []
 
 
 async def test_profile_is_read_where_the_profile_events_route_it(
@@ -149,7 +162,8 @@ async def test_profile_is_read_where_the_profile_events_route_it(
     assert (await client.get(f"/api/entities/{USCC}/profile", headers=SUPERVISOR)).status == 404
     app.worker.store.partitions[0].table("profiles")[USCC] = {"uscc": USCC, "score": 3.5}
     r = await client.get(f"/api/entities/{USCC}/profile", headers=SUPERVISOR)
-    assert r.status == 200 and (await r.json())["score"] == 3.5
+    assert r.status == 200
+    assert (await r.json())["score"] == 3.5
     assert routed == [f"riskloop.profile-events:{USCC}"] * 2
     assert (await client.get("/api/entities/not-a-uscc/profile", headers=SUPERVISOR)).status == 400
 
@@ -181,17 +195,26 @@ async def test_profile_owned_elsewhere_is_forwarded(
         ("/api/tasks/t-1/dispositions", {"action": "sign", "department": "d"}, DEPARTMENT, 403),
         ("/api/tasks/t-1/assignments", {"department": "hz_market", "reason": "r"}, DEPARTMENT, 403),
         ("/api/rulepacks?by=wang", "name: x", MODELLER, 403),
-        ("/api/tasks/t-1/dispositions", {"department": "d", "action": "sign", "actor": "a"}, {}, 401),
+        (
+            "/api/tasks/t-1/dispositions",
+            {"department": "d", "action": "sign", "actor": "a"},
+            {},
+            401,
+        ),
         ("/api/silences", {"reason": "r"}, OPERATOR, 422),  # no matcher
         ("/api/silences", "{not json", OPERATOR, 400),
         ("/api/rulepacks", "name: [", MODELLER, 422),
         ("/api/tasks/t-1/dispositions", {"action": "explode"}, DEPARTMENT, 422),
     ],
-)  # fmt: skip
+)
 async def test_refused_writes_produce_nothing(
-    client: TestClient[Any, Any], sent: Sent, path: str, body: Any, headers: dict[str, str],
+    client: TestClient[Any, Any],
+    sent: Sent,
+    path: str,
+    body: Any,
+    headers: dict[str, str],
     status: int,
-) -> None:  # fmt: skip
+) -> None:
     kwargs: dict[str, Any] = {"json": body} if isinstance(body, dict) else {"data": body}
     r = await client.post(path, headers=headers, **kwargs)
     assert r.status == status
@@ -205,17 +228,25 @@ async def test_a_token_of_another_key_or_expired_is_401(
     from datetime import UTC, datetime, timedelta
 
     other = DevKey(tmp_path / "other").mint(
-        PEOPLE["operator"], issuer=_MINT.auth.issuer, audience=_MINT.auth.audience,
-        now=datetime.now(UTC), ttl=timedelta(hours=1),
-    )  # fmt: skip
+        PEOPLE["operator"],
+        issuer=_MINT.auth.issuer,
+        audience=_MINT.auth.audience,
+        now=datetime.now(UTC),
+        ttl=timedelta(hours=1),
+    )
     expired = DevKey(KEYS).mint(
-        PEOPLE["operator"], issuer=_MINT.auth.issuer, audience=_MINT.auth.audience,
-        now=datetime.now(UTC) - timedelta(hours=2), ttl=timedelta(hours=1),
-    )  # fmt: skip
+        PEOPLE["operator"],
+        issuer=_MINT.auth.issuer,
+        audience=_MINT.auth.audience,
+        now=datetime.now(UTC) - timedelta(hours=2),
+        ttl=timedelta(hours=1),
+    )
     for token, words in ((other, "key id"), (expired, "expired")):
-        r = await client.post("/api/silences", headers={"Authorization": f"Bearer {token}"},
-                              json=SILENCE)  # fmt: skip
-        assert r.status == 401 and words in (await r.json())["error"]
+        r = await client.post(
+            "/api/silences", headers={"Authorization": f"Bearer {token}"}, json=SILENCE
+        )
+        assert r.status == 401
+        assert words in (await r.json())["error"]
     assert sent.messages == []
 
 
@@ -243,7 +274,8 @@ async def test_authorised_writes_send_one_record_each(
 
     pack = (Path(PROJECT_ROOT) / "rules" / "packs" / "trucks.yaml").read_bytes()
     r = await client.post("/api/rulepacks?by=u-model", headers=MODELLER, data=pack)
-    assert r.status == 202 and (await r.json())["published_by"] == PEOPLE["modeller"].actor
+    assert r.status == 202
+    assert (await r.json())["published_by"] == PEOPLE["modeller"].actor
     assert [p["name"] for p in sent.on(settings.topics.rulepacks)] == ["trucks"]
 
     assert silence["creator"] == PEOPLE["operator"].actor
@@ -252,7 +284,8 @@ async def test_authorised_writes_send_one_record_each(
     assert r.status == 202  # sent, no verdict in time (tests/integration: the worker's verdicts)
     assert (await r.json())["verdict"] is None
     (disposition,) = sent.on(settings.topics.dispositions)
-    assert disposition["task_id"] == "task-1" and disposition["event_id"].startswith("disp-")
+    assert disposition["task_id"] == "task-1"
+    assert disposition["event_id"].startswith("disp-")
     assert disposition["actor"] == PEOPLE["hz_handler"].actor  # the token's, never the body's
     assert disposition["department"] == "hz_market"
     keys = [k for _, k, _ in sent.messages]
@@ -267,23 +300,47 @@ DISPOSITION = {"action": "sign"}
 @pytest.mark.parametrize(
     ("path", "headers", "body", "status"),
     [
-        ("/api/tasks/t-1/dispositions", DEPARTMENT, b'{"a": ' * 10_000, 400),  # nested, under the size limit
+        (
+            "/api/tasks/t-1/dispositions",
+            DEPARTMENT,
+            b'{"a": ' * 10_000,
+            400,
+        ),  # nested, under the size limit
         ("/api/silences", OPERATOR, b"[" * 20_000 + b"]" * 20_000, 400),
-        ("/api/tasks/t-1/dispositions", DEPARTMENT,
-         b'{"department": "hz_market", "action": "sign", "actor": "li\\ud800"}', 400),
-        ("/api/tasks/t-1/assignments", SUPERVISOR,
-         b'{"department": "\\udfff", "reason": "r"}', 400),
+        (
+            "/api/tasks/t-1/dispositions",
+            DEPARTMENT,
+            b'{"department": "hz_market", "action": "sign", "actor": "li\\ud800"}',
+            400,
+        ),
+        (
+            "/api/tasks/t-1/assignments",
+            SUPERVISOR,
+            b'{"department": "\\udfff", "reason": "r"}',
+            400,
+        ),
         ("/api/tasks/t-1/dispositions", DEPARTMENT, b" " * (8 << 20), 413),  # 8 MiB
         ("/api/silences", OPERATOR, b" " * (1 << 20), 413),
         ("/api/rulepacks", MODELLER, b"#" * (8 << 20), 413),
     ],
-    ids=["nested-object", "nested-array", "lone-surrogate", "lone-surrogate-assign",
-         "8MiB-disposition", "1MiB-silence", "8MiB-pack"],
-)  # fmt: skip
+    ids=[
+        "nested-object",
+        "nested-array",
+        "lone-surrogate",
+        "lone-surrogate-assign",
+        "8MiB-disposition",
+        "1MiB-silence",
+        "8MiB-pack",
+    ],
+)
 async def test_hostile_bodies_are_refused_with_a_4xx_and_produce_nothing(
-    client: TestClient[Any, Any], sent: Sent, path: str, headers: dict[str, str], body: bytes,
+    client: TestClient[Any, Any],
+    sent: Sent,
+    path: str,
+    headers: dict[str, str],
+    body: bytes,
     status: int,
-) -> None:  # fmt: skip
+) -> None:
     r = await client.post(path, headers=headers, data=body)
     assert r.status == status, await r.text()
     assert isinstance((await r.json())["error"], str)
@@ -311,9 +368,10 @@ async def test_a_pack_may_be_larger_than_a_disposition(
     r = await client.post("/api/rulepacks", headers=MODELLER, data=padded)
     assert r.status == 202
     r = await client.post(
-        "/api/tasks/t-1/dispositions", headers=DEPARTMENT,
+        "/api/tasks/t-1/dispositions",
+        headers=DEPARTMENT,
         data=b" " * len(padded) + b'{"department": "d", "action": "sign", "actor": "a"}',
-    )  # fmt: skip
+    )
     assert r.status == 413
 
 
@@ -328,9 +386,16 @@ async def test_a_pack_may_be_larger_than_a_disposition(
         ("POST", "/api/tasks/" + "t" * 129 + "/assignments", SUPERVISOR),
         ("POST", "/api/rulepacks?by=wang%00", MODELLER),
     ],
-    ids=["task-nul", "task-129", "source-nul", "limit-5000-digits", "dispose-nul",
-         "assign-129", "by-nul"],
-)  # fmt: skip
+    ids=[
+        "task-nul",
+        "task-129",
+        "source-nul",
+        "limit-5000-digits",
+        "dispose-nul",
+        "assign-129",
+        "by-nul",
+    ],
+)
 async def test_malformed_parameters_are_400_before_anything_is_read_or_sent(
     client: TestClient[Any, Any], sent: Sent, method: str, path: str, headers: dict[str, str]
 ) -> None:
@@ -365,18 +430,23 @@ async def test_region_with_a_trailing_newline_is_refused(
 
 
 async def test_a_500_logs_its_cause(
-    client: TestClient[Any, Any], app: RiskLoopApp, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
-) -> None:  # fmt: skip
+    client: TestClient[Any, Any],
+    app: RiskLoopApp,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     def boom(*_: Any) -> Any:
         raise ZeroDivisionError("the cause of it all")
 
     monkeypatch.setattr(app.worker.runtime, "active_versions", boom)
     r = await client.get("/api/active", headers=SUPERVISOR)
-    assert r.status == 500 and "cause" not in await r.text()
+    assert r.status == 500
+    assert "cause" not in await r.text()
     out = capsys.readouterr()
     logged = out.out + out.err + caplog.text  # where it lands depends on the log set-up
-    assert "ZeroDivisionError" in logged and "the cause of it all" in logged
+    assert "ZeroDivisionError" in logged
+    assert "the cause of it all" in logged
 
 
 @pytest.fixture
@@ -399,10 +469,12 @@ async def test_a_503_logs_the_traceback_of_its_cause(
 
     monkeypatch.setattr(SqlStore, "from_settings", unreachable)
     r = await client.get("/api/tasks/t-1", headers=SUPERVISOR)
-    assert r.status == 503 and "db.internal" not in await r.text()
+    assert r.status == 503
+    assert "db.internal" not in await r.text()
     (line,) = [json.loads(x) for x in json_log.getvalue().splitlines() if "unavailable" in x]
     assert "no route to db.internal" in line["error"]
-    assert "Traceback" in line["exception"] and "StoreError" in line["exception"]
+    assert "Traceback" in line["exception"]
+    assert "StoreError" in line["exception"]
 
 
 async def test_a_disposition_the_worker_would_dead_letter_is_a_422_and_not_sent(

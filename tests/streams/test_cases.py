@@ -13,17 +13,21 @@ from __future__ import annotations
 import json
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import faust.topics  # noqa: F401  (the ``sent`` fixture patches it; no ``app`` fixture here)
 
-from config.settings import Settings
 from loop import ids
 from loop.task_opening import TaskCase
 from schemas.sample_stream import GeneratedEvent, generate
 from streams.app import build_app
 from tests.streams.conftest import Sent, put_rekeyed
 from tests.streams.test_redelivery import _on_topic
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from config.settings import Settings
 
 SOURCES = ("inspections", "complaints", "equipment", "trucks")
 Outcome = tuple[frozenset[str], frozenset[tuple[str, str]], frozenset[tuple[str, str]]]
@@ -60,8 +64,10 @@ async def _tasks(settings: Settings, sent: Sent, events: list[GeneratedEvent]) -
         _on_topic(agent, app.worker.topics.task_commands.get_topic_name())
         for key, value in raw:
             await agent.put(value, key=key)
-    tasks = {t: TaskCase.model_validate(c) if isinstance(c, dict) else c
-             for t, c in app.worker.tables.tasks.items()}  # fmt: skip
+    tasks = {
+        t: TaskCase.model_validate(c) if isinstance(c, dict) else c
+        for t, c in app.worker.tables.tasks.items()
+    }
     assert set(tasks) == opened
     levels = frozenset((t, f"{c.task.level.value} {c.task.alert_id}") for t, c in tasks.items())
     return opened, links, levels

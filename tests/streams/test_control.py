@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
 
 from config.settings import PROJECT_ROOT
 from streams import control
-from streams.app import RiskLoopApp
 from streams.control_keys import publication_key
+
+if TYPE_CHECKING:
+    from streams.app import RiskLoopApp
 
 PACK = PROJECT_ROOT / "rules/packs/complaints.yaml"
 
@@ -30,9 +32,14 @@ def pack_record(mutate: Any = None, **fields: Any) -> bytes:
         mutate(doc)
     text = yaml.safe_dump(doc, allow_unicode=True)
     record = {
-        "name": doc["name"], "version": doc["version"], "content_hash": "", "yaml": text,
-        "published_by": "test", "published_at": datetime.now(UTC).isoformat(), **fields,
-    }  # fmt: skip
+        "name": doc["name"],
+        "version": doc["version"],
+        "content_hash": "",
+        "yaml": text,
+        "published_by": "test",
+        "published_at": datetime.now(UTC).isoformat(),
+        **fields,
+    }
     return json.dumps(record).encode()
 
 
@@ -152,9 +159,13 @@ async def test_a_real_rollback_is_accepted(app: RiskLoopApp) -> None:
 
 def model_record(**fields: Any) -> bytes:
     record = {
-        "name": "equipment-anomaly", "factory": "equipment-anomaly", "version": "v9",
-        "published_by": "test", "published_at": datetime.now(UTC).isoformat(), **fields,
-    }  # fmt: skip
+        "name": "equipment-anomaly",
+        "factory": "equipment-anomaly",
+        "version": "v9",
+        "published_by": "test",
+        "published_at": datetime.now(UTC).isoformat(),
+        **fields,
+    }
     return json.dumps(record).encode()
 
 
@@ -190,10 +201,14 @@ def silence_record(days: float, **fields: Any) -> bytes:
     now = datetime.now(UTC)
     ends = datetime.max.replace(tzinfo=UTC) if days > 3650 else now + timedelta(days=days)
     record = {
-        "silence_id": "s1", "source": "complaints", "reason": "drill", "creator": "zhang",
-        "starts_at": now.isoformat(), "ends_at": ends.isoformat(),
+        "silence_id": "s1",
+        "source": "complaints",
+        "reason": "drill",
+        "creator": "zhang",
+        "starts_at": now.isoformat(),
+        "ends_at": ends.isoformat(),
         **fields,
-    }  # fmt: skip
+    }
     return json.dumps(record).encode()
 
 
@@ -249,7 +264,8 @@ async def test_a_pack_under_another_versions_key_is_refused_under_its_name(
     record["content_hash"] = "sha256:" + "00" * 32
     key = publication_key("complaints", "8.0.0", record["content_hash"])
     status = await run(app, control.apply_rulepack, key, json.dumps(record).encode())
-    assert status["status"] == "refused" and "neither" in status["reason"]
+    assert status["status"] == "refused"
+    assert "neither" in status["reason"]
     assert status["name"] == "complaints"  # one status record per pack, not one per key
     assert app.worker.runtime.packs.active["complaints"].version != "9.0.0"
 

@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -27,6 +25,10 @@ from schemas.errors import ConfigError
 from streams import control, publish
 from streams.app import RiskLoopApp, build_app
 from streams.control_keys import is_version_key, name_of, publication_key
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
 
 NAME = "compaction-probe"
 PACK = """\
@@ -193,7 +195,8 @@ async def test_a_withdrawal_survives_compaction_and_its_tombstones_expiring(
     await topic.withdraw()
     assert active(topic.worker) is None
     tombstoned = [k for k, v in topic.log if v is None]
-    assert tombstoned[0] == NAME and all(is_version_key(k) for k in tombstoned[1:])
+    assert tombstoned[0] == NAME
+    assert all(is_version_key(k) for k in tombstoned[1:])
     for log in (topic.log, compact(topic.log), compact(topic.log, drop_tombstones=True)):
         assert active(await start(settings, log)) is None
     assert compact(topic.log, drop_tombstones=True) == []

@@ -10,11 +10,13 @@ verdict is a shadow one.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from streams import control
-from streams.app import RiskLoopApp
 from streams.drift import report_drift
+
+if TYPE_CHECKING:
+    from streams.app import RiskLoopApp
 
 
 class StatusRecorder:
@@ -46,18 +48,24 @@ async def test_a_falling_confirmed_rate_demotes_counts_and_reports(app: RiskLoop
     drift = rt.metrics.registry.get_sample_value(
         "riskloop_model_drift_total", {"model": name, "signal": "confirmed_rate"}
     )
-    assert drift is not None and drift >= 1
+    assert drift is not None
+    assert drift >= 1
     demoted = [r for t, _, r in status.sent if t == app.worker.settings.topics.status]
-    assert demoted and demoted[0]["status"] == "demoted" and demoted[0]["name"] == name
+    assert demoted
+    assert demoted[0]["status"] == "demoted"
+    assert demoted[0]["name"] == name
     assert "demoted to shadow" in demoted[0]["reason"]
     ring = control.keyring(app.worker)
     assert all(ring.verify(*sent).ok for sent in status.raw), "status records are signed"
     assert await report_drift(app.worker) == 0  # reported once
 
     reading = {
-        "event_id": "r1", "event_time": "2026-03-02T08:00:00Z", "equipment_code": "E1",
-        "equipment_type": "elevator", "uscc": "91110108MA01ABCD2X",
+        "event_id": "r1",
+        "event_time": "2026-03-02T08:00:00Z",
+        "equipment_code": "E1",
+        "equipment_type": "elevator",
+        "uscc": "91110108MA01ABCD2X",
         "metrics": {"current": 10.0, "speed": 1.0, "vibration": 0.1},
-    }  # fmt: skip
+    }
     (verdict,) = rt.models.process("equipment", model.coerce(reading))
     assert verdict.mode == "shadow", "its hits go to alerts.shadow, not to warnings or tasks"

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loop.deadlines import CST, END_OF_DAY
 from loop.task_opening import TaskCase
-from streams.app import RiskLoopApp
-from tests.streams.conftest import Sent
 from tests.streams.test_redelivery import _on_topic
 from tests.streams.test_skeleton import encode, inspection
+
+if TYPE_CHECKING:
+    from streams.app import RiskLoopApp
+    from tests.streams.conftest import Sent
 
 
 def _workday_after(moment: datetime, days: int, app: RiskLoopApp) -> date:
@@ -43,8 +45,17 @@ async def test_extension_asked_refused_asked_again_and_granted(
     now = datetime.now(UTC).isoformat()
 
     def disp(n: int, action: str, who: str, **extra: Any) -> bytes:
-        return encode({"event_id": f"ext-{n}", "event_time": now, "task_id": task_id,
-                       "department": who, "action": action, "actor": f"u-{who}", **extra})  # fmt: skip
+        return encode(
+            {
+                "event_id": f"ext-{n}",
+                "event_time": now,
+                "task_id": task_id,
+                "department": who,
+                "action": action,
+                "actor": f"u-{who}",
+                **extra,
+            }
+        )
 
     def until(day: date) -> str:
         return datetime.combine(day, END_OF_DAY, CST).isoformat()
@@ -75,7 +86,8 @@ async def test_extension_asked_refused_asked_again_and_granted(
     after = app.worker.tables.tasks[task_id]
     after = after if isinstance(after, TaskCase) else TaskCase.model_validate(after)
     assert after.task.dispose_deadline == datetime.combine(second, END_OF_DAY, CST)
-    assert after.task.extensions == 1 and after.task.extension_to is None
+    assert after.task.extensions == 1
+    assert after.task.extension_to is None
     story = [json.loads(v) for t, _, v in sent.messages if t == "tasks.events"]
     reasons = [e["reason"] for e in story if e["task_id"] == task_id][-5:]
     assert reasons[1] == f"extension asked to {first.isoformat()}: 需联合住建部门检查"

@@ -6,17 +6,20 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import pytest
 
 from loop.profile import EntityProfile
 from loop.task_opening import TaskCase
 from schemas.internal import TaskFeedback
-from streams.app import RiskLoopApp
 from streams.handle import PROFILES, TASKS, load
-from tests.streams.conftest import Sent
 from tests.streams.test_redelivery import _on_topic
 from tests.streams.test_skeleton import encode, inspection
+
+if TYPE_CHECKING:
+    from streams.app import RiskLoopApp
+    from tests.streams.conftest import Sent
 
 
 @pytest.mark.parametrize("old_format", [False, True], ids=["record", "whole_case"])
@@ -36,15 +39,28 @@ async def test_a_disposal_ends_its_warning(app: RiskLoopApp, sent: Sent, old_for
     case = load(app.worker, TASKS, task_id)
     assert case is not None
     dept, now = case.task.department, datetime.now(UTC).isoformat()
-    steps = [("sign", {}), ("start", {}),
-             ("dispose", {"result": "false_alarm", "evidence": ["sha256:" + "a" * 64 + "/p.jpg"]})]  # fmt: skip
+    steps = [
+        ("sign", {}),
+        ("start", {}),
+        ("dispose", {"result": "false_alarm", "evidence": ["sha256:" + "a" * 64 + "/p.jpg"]}),
+    ]
     async with app.agents["tasks"].test_context() as agent:
         _on_topic(agent, app.worker.topics.dispositions.get_topic_name())
         for n, (action, extra) in enumerate(steps):
-            await agent.put(encode({
-                "event_id": f"fb-{n}", "event_time": now, "task_id": task_id, "department": dept,
-                "action": action, "actor": f"u-{dept}", **extra,
-            }), key=key)  # fmt: skip
+            await agent.put(
+                encode(
+                    {
+                        "event_id": f"fb-{n}",
+                        "event_time": now,
+                        "task_id": task_id,
+                        "department": dept,
+                        "action": action,
+                        "actor": f"u-{dept}",
+                        **extra,
+                    }
+                ),
+                key=key,
+            )
     verdicts = [v["outcome"] for v in sent.on("tasks.verdicts")]
     assert verdicts == ["applied"] * 3
     ((entity, record),) = [(k, v) for t, k, v in sent.messages if t == "riskloop.feedback"]
@@ -59,9 +75,9 @@ async def test_a_disposal_ends_its_warning(app: RiskLoopApp, sent: Sent, old_for
     ended = [a for a in sent.on("alerts") if a["alert_id"] == case.task.alert_id]
     assert ended[-1]["state"] == "false_alarm"
     rules = [k for k in app.worker.store.keys("precision", None)]
-    assert rules and all(
-        app.worker.tables.precision[r] == {"confirmed": 0, "false_alarm": 1} for r in rules
-    )
+    assert rules
+    assert all(app.worker.tables.precision[r] == {"confirmed": 0, "false_alarm": 1} for r in rules)
     profile = load(app.worker, PROFILES, ev["uscc"])
-    assert isinstance(profile, EntityProfile) and profile.counts.get("disposition") == 1
+    assert isinstance(profile, EntityProfile)
+    assert profile.counts.get("disposition") == 1
     assert json.loads(record)  # still JSON on the topic

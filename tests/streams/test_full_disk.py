@@ -12,24 +12,28 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from pydantic import BaseModel
 
 import streams.pipeline as pipeline
 from schemas.records import Alert, Task
 from schemas.validation.uscc import make_uscc
 from sinks.errors import OutboxFull
 from streams import task_stage
-from streams.app import RiskLoopApp
 from streams.rekey import partition_of
-from tests.streams.conftest import Sent
 from tests.streams.test_redelivery import _inspect
 from tests.streams.test_rekey import _complaint
 from tests.streams.test_skeleton import encode, inspection, metric
 from tests.streams.test_task_isolation import _commands, _dispatched, _run
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from pydantic import BaseModel
+
+    from streams.app import RiskLoopApp
+    from tests.streams.conftest import Sent
 
 
 class FullThenRoom:
@@ -74,7 +78,8 @@ async def test_a_source_event_waits_for_room_and_publishes_once(
     alerts = sent.on("alerts")
     assert len(alerts) == 1, "a retry after a full disk must not publish again"
     commands = [k for t, k, _ in sent.messages if t == "riskloop.task-commands"]
-    assert commands and len(set(commands)) == len(commands)
+    assert commands
+    assert len(set(commands)) == len(commands)
     stored = [r.alert_id for r in full_disk.stored if isinstance(r, Alert)]
     assert stored == [alerts[0]["alert_id"]]
     assert sent.on("deadletter") == []
@@ -120,8 +125,9 @@ async def test_a_retried_event_sends_its_re_keyed_copy_once(
     go out on each attempt (the rekeyed agent would count the complaint each time)."""
     n = app.worker.settings.topics.partitions
     address = next(a for a in (f"杭州市西湖区某路{i}号" for i in range(100)) if partition_of(a, n))
-    uscc = next(u for u in (make_uscc(f"rk-{i}", "330106") for i in range(100))
-                if partition_of(u, n) == 0)  # the test context's partition  # fmt: skip
+    uscc = next(
+        u for u in (make_uscc(f"rk-{i}", "330106") for i in range(100)) if partition_of(u, n) == 0
+    )  # the test context's partition
     ev = {**_complaint(0, address), "uscc": uscc, "text": "就餐后全家呕吐"}  # red at once, here
     async with app.agents["complaints"].test_context() as agent:
         await agent.put(encode(ev), key=uscc.encode())

@@ -4,13 +4,18 @@ where nothing listens. (A real worker and a real broker: tests/integration/test_
 
 from __future__ import annotations
 
-import faust
+from typing import TYPE_CHECKING
+
 import pytest
 
 from infra.ports import free_port
 from streams import health
-from streams.app import RiskLoopApp
 from streams.health import BrokerProbe, readiness
+
+if TYPE_CHECKING:
+    import faust
+
+    from streams.app import RiskLoopApp
 
 
 class CalendarUnavailable(Exception):

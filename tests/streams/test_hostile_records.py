@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from streams.app import RiskLoopApp
-from tests.streams.conftest import Sent
 from tests.streams.test_skeleton import encode, inspection, metric
+
+if TYPE_CHECKING:
+    from streams.app import RiskLoopApp
+    from tests.streams.conftest import Sent
 
 BROKER_MAX = 1_000_000
 
@@ -33,7 +36,8 @@ async def test_hostile_records_are_dead_lettered_and_the_agent_goes_on(
     assert sorted(json.loads(v)["reason"] for _, v in dead) == sorted(hostile)
     assert all(len(v) < BROKER_MAX for _, v in dead)
     alerts = sent.on("alerts")
-    assert alerts and {a["correlation_id"] for a in alerts} == {good["event_id"]}
+    assert alerts
+    assert {a["correlation_id"] for a in alerts} == {good["event_id"]}
     src = "inspections"
     assert metric(app, "riskloop_events_accepted_total", source=src) == 1
     assert metric(app, "riskloop_events_in_total", source=src) == len(hostile) + 1
@@ -44,8 +48,14 @@ async def test_a_refusal_after_the_door_is_not_counted_twice(app: RiskLoopApp, s
     the task stage: one dead letter, counted once (accepted + dispositions_rejected), so
     in = accepted + dead-lettered + duplicates still holds for the source."""
     at = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
-    orphan = {"event_id": "d-1", "event_time": at, "task_id": "task-nobody",
-              "department": "hz_market", "action": "sign", "actor": "u1"}  # fmt: skip
+    orphan = {
+        "event_id": "d-1",
+        "event_time": at,
+        "task_id": "task-nobody",
+        "department": "hz_market",
+        "action": "sign",
+        "actor": "u1",
+    }
     broken = {**orphan, "event_id": "d-2", "actor": "a" * 129}
     async with app.agents["tasks"].test_context() as agent:
         await agent.put(encode(orphan), key=b"task-nobody")

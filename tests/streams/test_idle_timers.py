@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from faust.types import TP
 
 from schemas.validation.uscc import make_uscc
-from streams.app import RiskLoopApp
 from streams.timers import WALL_TICK
-from tests.streams.conftest import Sent
 from tests.streams.test_skeleton import encode, inspection
+
+if TYPE_CHECKING:
+    from streams.app import RiskLoopApp
+    from tests.streams.conftest import Sent
 
 OPEN_TASKS = int(os.environ.get("RISKLOOP_IDLE_TASKS", "1000"))
 
@@ -74,9 +76,11 @@ async def test_idle_ticks_with_open_tasks_use_under_5_percent_of_a_core(
                 await ticks.put(WALL_TICK)
         idle = (time.process_time() - start) / rounds
     share = idle / app.worker.settings.timer_interval
-    print(f"\nopen tasks {OPEN_TASKS}: busy {busy:.2f} s CPU; one idle tick of all {parts} "
-          f"partitions {idle * 1000:.1f} ms CPU = {share:.2%} of a core at "
-          f"{app.worker.settings.timer_interval:g} s; idle/busy {idle / busy:.4f}")  # fmt: skip
+    print(
+        f"\nopen tasks {OPEN_TASKS}: busy {busy:.2f} s CPU; one idle tick of all {parts} "
+        f"partitions {idle * 1000:.1f} ms CPU = {share:.2%} of a core at "
+        f"{app.worker.settings.timer_interval:g} s; idle/busy {idle / busy:.4f}"
+    )
     assert not [t for t, _, _ in sent.messages if t in ("supervision", "alerts")]
     # what is left grows at most linearly with the open tasks: scaled to 5,000 (the issue's
     # figure; RISKLOOP_IDLE_TASKS=5000 runs it at full size), under 5 % of a core

@@ -13,7 +13,7 @@ import sys
 import types
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import faust.topics  # noqa: F401 (loaded for the `sent` fixture, which patches it)
 
@@ -21,8 +21,10 @@ from config.settings import MemorySettings, Settings
 from schemas.sample_stream import generate
 from streams.app import RiskLoopApp, build_app
 from streams.state import EVICTABLE, Store
-from tests.streams.conftest import Sent
 from tests.streams.test_redelivery import _capture
+
+if TYPE_CHECKING:
+    from tests.streams.conftest import Sent
 
 SOURCES = ("inspections", "complaints", "equipment", "trucks")
 ENTITIES = 800

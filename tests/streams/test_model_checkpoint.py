@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pickle
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import pytest
@@ -16,11 +16,13 @@ from pydantic import SecretStr
 from config.settings import Settings
 from models.publication import ModelPublication
 from streams import model_state
-from streams.app import RiskLoopApp
 from streams.model_state import PartitionModels, snapshot_blobs, snapshot_records
 from streams.rekey import partition_of
 from tests.streams.test_redelivery import _capture, _restarted
 from tests.streams.test_skeleton import inspection, metric
+
+if TYPE_CHECKING:
+    from streams.app import RiskLoopApp
 
 MODEL = "equipment-anomaly"
 UNIT = "31103301000000000042"
@@ -41,11 +43,20 @@ def settings(tmp_path: Any) -> Settings:
 
 
 def reading(i: int) -> bytes:
-    return orjson.dumps({
-        "event_id": f"r-{i}", "event_time": (T0 + timedelta(seconds=30 * i)).isoformat(),
-        "equipment_code": UNIT, "equipment_type": "elevator", "uscc": USCC,
-        "metrics": {"current": 10.0 + (i % 7) * 0.3, "speed": 1.0, "vibration": 0.1 + i % 3 * 0.01},
-    })  # fmt: skip
+    return orjson.dumps(
+        {
+            "event_id": f"r-{i}",
+            "event_time": (T0 + timedelta(seconds=30 * i)).isoformat(),
+            "equipment_code": UNIT,
+            "equipment_type": "elevator",
+            "uscc": USCC,
+            "metrics": {
+                "current": 10.0 + (i % 7) * 0.3,
+                "speed": 1.0,
+                "vibration": 0.1 + i % 3 * 0.01,
+            },
+        }
+    )
 
 
 async def feed(app: RiskLoopApp, first: int, last: int, *, commit_after: int | None = None) -> None:
@@ -161,9 +172,8 @@ async def test_a_snapshot_signed_with_another_key_is_never_unpickled(
     await feed(again, 30, 31)  # the first event builds the partition's models
     assert learnt(again) == await uninterrupted(other, 30, 31), "the model started fresh"
     template = again.worker.runtime.models.template  # the shipped defaults, pickled here
-    assert loads and all(b == template for b in loads), (
-        "a snapshot that does not verify is not unpickled"
-    )
+    assert loads, "a snapshot that does not verify is not unpickled"
+    assert all(b == template for b in loads), "a snapshot that does not verify is not unpickled"
 
 
 def test_a_large_snapshot_is_cut_into_chunks_and_joined_back(
@@ -187,8 +197,13 @@ async def test_a_publication_after_the_snapshot_applies_and_one_before_does_not(
 ) -> None:
     log = _capture(app)
     rt = app.worker.runtime
-    v2 = ModelPublication(name=MODEL, factory=MODEL, version="2", published_by="li",
-                          published_at=datetime.now(UTC) - timedelta(minutes=1))  # fmt: skip
+    v2 = ModelPublication(
+        name=MODEL,
+        factory=MODEL,
+        version="2",
+        published_by="li",
+        published_at=datetime.now(UTC) - timedelta(minutes=1),
+    )
     rt.models.add(v2)
     await feed(app, 0, 30, commit_after=30)
     partition = partition_of(UNIT, settings.topics.partitions)

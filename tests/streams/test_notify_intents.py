@@ -9,13 +9,15 @@ new; with no notify_config nothing is queued at all.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loop.notify.config import parse_config
 from schemas.notification import NotificationIntent
 from schemas.records import Alert
-from streams.app import RiskLoopApp
 from tests.streams.test_skeleton import encode
+
+if TYPE_CHECKING:
+    from streams.app import RiskLoopApp
 
 USCC = "91330105MA2B00001G"
 
@@ -32,10 +34,16 @@ class Recorder:
 
 def complaint(n: int) -> dict[str, Any]:
     return {
-        "event_id": f"cmp-intent-{n}", "event_time": datetime.now(UTC).isoformat(),
-        "channel": "12315", "text": "就餐后呕吐、腹泻，怀疑食物中毒", "subject": "食品安全投诉",
-        "category": "食品安全", "urgency": "urgent", "uscc": USCC, "region_code": "330105",
-    }  # fmt: skip
+        "event_id": f"cmp-intent-{n}",
+        "event_time": datetime.now(UTC).isoformat(),
+        "channel": "12315",
+        "text": "就餐后呕吐、腹泻，怀疑食物中毒",
+        "subject": "食品安全投诉",
+        "category": "食品安全",
+        "urgency": "urgent",
+        "uscc": USCC,
+        "region_code": "330105",
+    }
 
 
 async def complain(app: RiskLoopApp, n: int) -> None:

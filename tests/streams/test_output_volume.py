@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING
 
 from schemas.sample_stream import generate
-from streams.app import RiskLoopApp
 from tests.streams.conftest import Sent, put_rekeyed
+
+if TYPE_CHECKING:
+    from streams.app import RiskLoopApp
 
 SOURCES = ("inspections", "complaints", "equipment", "trucks")
 EVENTS = 1500
@@ -39,9 +42,11 @@ async def test_alerts_and_task_commands_per_input_event(app: RiskLoopApp, sent: 
     opened = {c["alert"]["alert_id"] for c in commands if not c["alert"]["case_task_id"]}
     raised = [c for c in commands if c["alert"]["case_task_id"]]
     size = sum(len(v) for v in records) / max(1, len(records))
-    print(f"\n{EVENTS} events: {int(changes)} warning changes, {len(alerts)} alert records "
-          f"({size:.0f} B each) for {len(warnings)} warnings; {len(commands)} task commands "
-          f"({len(opened)} opened, {len(raised)} raised a case)")  # fmt: skip
+    print(
+        f"\n{EVENTS} events: {int(changes)} warning changes, {len(alerts)} alert records "
+        f"({size:.0f} B each) for {len(warnings)} warnings; {len(commands)} task commands "
+        f"({len(opened)} opened, {len(raised)} raised a case)"
+    )
     assert len(warnings) > 50, "the sample raised too few warnings to say anything"
     # every warning's first record is on the topic; repeats between notices are not
     assert changes > 1.5 * len(alerts), "the topic re-sends every change"
@@ -78,7 +83,9 @@ async def test_every_task_command_opens_or_changes_a_task(app: RiskLoopApp, sent
             if not any(t == "tasks.events" for t, _, _ in sent.messages[before:]):
                 idle.append(key)
     opened = {k for t, k, _ in sent.messages if t == "tasks.events"}
-    print(f"\n{EVENTS} events: {len(commands)} task commands, {len(opened)} tasks, "
-          f"{len(idle)} commands that changed nothing")  # fmt: skip
+    print(
+        f"\n{EVENTS} events: {len(commands)} task commands, {len(opened)} tasks, "
+        f"{len(idle)} commands that changed nothing"
+    )
     assert len(opened) > 50, "the sample opened too few tasks to say anything"
     assert idle == []

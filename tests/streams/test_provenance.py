@@ -5,11 +5,14 @@ the pack, rule, model and fence versions that produced it"."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from geo.detection import Detection, detection_id
 from loop.warnings import apply_hit
-from streams.app import RiskLoopApp
 from streams.scoring import detection_hits
+
+if TYPE_CHECKING:
+    from streams.app import RiskLoopApp
 
 
 async def test_a_muck_truck_warning_names_its_fence_set(app: RiskLoopApp) -> None:
@@ -17,18 +20,27 @@ async def test_a_muck_truck_warning_names_its_fence_set(app: RiskLoopApp) -> Non
     fences = next(iter(rt.fence_sets.values()))
     at = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
     det = Detection(
-        event_id=detection_id("沪A12345", "banned_zone", "z1", at), event_time=at,
-        plate="沪A12345", kind="banned_zone", fence_id="z1", fence_kind="banned_zone",
-        lat=31.2, lon=121.4, company_uscc="91330106MA27XXXX0X",
-    )  # fmt: skip
+        event_id=detection_id("沪A12345", "banned_zone", "z1", at),
+        event_time=at,
+        plate="沪A12345",
+        kind="banned_zone",
+        fence_id="z1",
+        fence_kind="banned_zone",
+        lat=31.2,
+        lon=121.4,
+        company_uscc="91330106MA27XXXX0X",
+    )
     hits = detection_hits(rt, fences, det, {})
     assert hits, "the shipped trucks pack has a banned_zone rule"
     state, alerts = apply_hit(None, hits[0], at, rt.loop)
     (alert,) = alerts
     by_kind = {r.kind: r for r in alert.reasons}
-    assert by_kind["rule"].pack == hits[0].pack and by_kind["rule"].version
+    assert by_kind["rule"].pack == hits[0].pack
+    assert by_kind["rule"].version
     fence = by_kind["fence"]
     assert (fence.id, fence.version, fence.content_hash) == (
-        fences.name, fences.version, fences.content_hash,
-    )  # fmt: skip
+        fences.name,
+        fences.version,
+        fences.content_hash,
+    )
     assert fence.content_hash

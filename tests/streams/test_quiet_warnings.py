@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -26,8 +26,10 @@ from loop.loop_config import load_loop_config
 from rules.spec import PackSpec
 from schemas.records import Level
 from schemas.sample_stream import generate
-from streams.app import RiskLoopApp
 from tests.streams.conftest import Sent, put_rekeyed
+
+if TYPE_CHECKING:
+    from streams.app import RiskLoopApp
 
 SOURCES = ("inspections", "complaints", "equipment", "trucks")
 
@@ -64,8 +66,10 @@ async def test_the_sample_is_quiet_explained_and_bounded(app: RiskLoopApp, sent:
     states: dict[str, int] = {}
     for a in lines:
         states[a["state"]] = states.get(a["state"], 0) + 1
-    print(f"\nsample: {len(alerts)} alert records, {len(warnings)} warnings, {len(lines)} tail "
-          f"lines ({ratio:.2f} per warning) {states}")  # fmt: skip
+    print(
+        f"\nsample: {len(alerts)} alert records, {len(warnings)} warnings, {len(lines)} tail "
+        f"lines ({ratio:.2f} per warning) {states}"
+    )
     assert len(warnings) > 50, "the sample raised too few warnings to say anything"
     assert len(alerts) > len(lines), "nothing was held back: the test would prove nothing"
     assert ratio <= 1.3
@@ -95,11 +99,12 @@ async def test_the_sample_is_quiet_explained_and_bounded(app: RiskLoopApp, sent:
             too_high.append((a["alert_id"], rules, a["level"]))
     assert too_high == []
     yellow_to_red = [
-        a for a in alerts
+        a
+        for a in alerts
         if a["level"] == "red"
         and all(caps[r["id"]][0] <= Level.yellow.rank for r in a["reasons"] if r["kind"] == "rule")
         and any(r["kind"] == "rule" for r in a["reasons"])
-    ]  # fmt: skip
+    ]
     assert yellow_to_red == []
     assert escalated_by_repetition > 0, "no warning escalated: the bound was never tested"
     # one incident (an entity, the event its warnings are due on), one task: the others join
@@ -108,8 +113,10 @@ async def test_the_sample_is_quiet_explained_and_bounded(app: RiskLoopApp, sent:
     opening = [c for c in commands if not c["case_task_id"]]
     incidents = [(c["entity"], c["correlation_id"]) for c in opening]
     joined = {a["alert_id"]: a["case_task_id"] for a in alerts if a["case_task_id"]}
-    print(f"{len(opening)} tasks opened, {len(joined)} warnings joined another's case, "
-          f"{len(commands) - len(opening)} raised a case's task")  # fmt: skip
+    print(
+        f"{len(opening)} tasks opened, {len(joined)} warnings joined another's case, "
+        f"{len(commands) - len(opening)} raised a case's task"
+    )
     assert len(incidents) == len(set(incidents))
     assert joined, "no incident raised two warnings: the case rule was never tested"
     assert set(joined.values()) <= {ids.task_id(c["alert_id"]) for c in opening}

@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import errno
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from faust.types import TP
 
-from config.settings import Settings
 from streams.app import RiskLoopApp, build_app
 from streams.checkpoint import replay_changelog
-from tests.streams.conftest import Sent
 from tests.streams.test_skeleton import encode, inspection, metric
+
+if TYPE_CHECKING:
+    from config.settings import Settings
+    from tests.streams.conftest import Sent
 
 Log = dict[int, list[tuple[bytes, bytes | None]]]
 
@@ -89,7 +91,8 @@ async def test_events_absorbed_before_a_crash_are_skipped_after_it(
         await agent.put(encode(second), key=second["uscc"].encode())
     occurrences = _occurrences(app, first["uscc"])
     written = await app.worker.checkpoint.commit()
-    assert written > 0 and log
+    assert written > 0
+    assert log
     sent.messages.clear()
 
     again = _restarted(settings, log)
@@ -152,7 +155,8 @@ async def test_a_torn_checkpoint_is_read_back_as_its_last_marker(
     assert restored.state.tables == before.state.tables
     assert restored.state.absorbed == before.state.absorbed
     state_keys = [r for r in torn if not r[0].startswith(b"~model")]  # models: own test
-    assert restored.torn == len(torn) and len(restored.state.dirty) == len(state_keys)
+    assert restored.torn == len(torn)
+    assert len(restored.state.dirty) == len(state_keys)
 
 
 async def test_a_key_written_many_times_costs_one_record_per_checkpoint(
@@ -202,8 +206,12 @@ async def test_an_event_that_raises_is_undone_dead_lettered_and_the_next_goes_on
         ]
         await agent.put(encode(good), key=good["uscc"].encode())
     assert sent.on("alerts"), "the next event was not handled"
-    assert metric(app, "riskloop_event_failures_total", topic="inspections.results",
-                  error="RuntimeError") == 1  # fmt: skip
+    assert (
+        metric(
+            app, "riskloop_event_failures_total", topic="inspections.results", error="RuntimeError"
+        )
+        == 1
+    )
     accepted = metric(app, "riskloop_events_accepted_total", source="inspections")
     assert metric(app, "riskloop_events_in_total", source="inspections") == accepted == 2
 
@@ -267,7 +275,8 @@ async def test_a_checkpoint_whose_changelog_write_fails_writes_the_same_keys_nex
     written = await app.worker.checkpoint.commit()
     (records,) = log.values()
     keys = [k for k, _ in records]
-    assert written == len(keys) - 1 and f"warnings/{ev['uscc']}".encode() in keys
+    assert written == len(keys) - 1
+    assert f"warnings/{ev['uscc']}".encode() in keys
     assert keys[-1] == b"~checkpoint"
     assert await app.worker.checkpoint.commit() == 0, "written once, not again"
 
@@ -319,7 +328,7 @@ async def test_a_profile_event_for_another_partition_is_still_sent(
                         entity_name="某某餐饮店",
                         entity_address="文三路1号",
                     )
-                )  # fmt: skip
+                )
             ],
         )
         assert len(outputs) == 1, "another partition's profile event is not applied here"

@@ -4,20 +4,28 @@ partitions are sent on to the address's partition, and only there make their war
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from streams.app import RiskLoopApp
 from streams.rekey import partition_of
 from tests.streams.conftest import Sent, put_rekeyed
 from tests.streams.test_skeleton import encode, inspection
+
+if TYPE_CHECKING:
+    from streams.app import RiskLoopApp
 
 RULE = "complaints.repeat_address"
 
 
 def _complaint(n: int, address: str) -> dict[str, Any]:
     base = inspection()  # for a recent event time only
-    return {"event_id": f"cmp-{n}", "event_time": base["event_time"], "channel": "12345",
-            "text": "油烟扰民", "address": address, "region_code": "330106"}  # fmt: skip
+    return {
+        "event_id": f"cmp-{n}",
+        "event_time": base["event_time"],
+        "channel": "12345",
+        "text": "油烟扰民",
+        "address": address,
+        "region_code": "330106",
+    }
 
 
 async def test_complaints_at_one_address_meet_on_its_partition(
@@ -39,7 +47,8 @@ async def test_complaints_at_one_address_meet_on_its_partition(
     # sent twice: the source events redone after a crash
     await put_rekeyed(app, [*rekeyed, *rekeyed])
     alerts = [a for a in sent.on("alerts") if a["entity"] == address]
-    assert {a["alert_id"] for a in alerts} and len({a["alert_id"] for a in alerts}) == 1
+    assert {a["alert_id"] for a in alerts}
+    assert len({a["alert_id"] for a in alerts}) == 1
     assert any(r["id"] == RULE for a in alerts for r in a["reasons"])
     assert max(a["occurrences"] for a in alerts) == 1, "a re-sent event counted twice"
     window = app.worker.store.partitions[home].tables["rule_state"][f"{RULE}|{address}"]

@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from schemas.sample_stream import generate
-from streams.app import RiskLoopApp
-from tests.streams.conftest import Sent
+
+if TYPE_CHECKING:
+    from streams.app import RiskLoopApp
+    from tests.streams.conftest import Sent
 
 
 def inspection(**overrides: Any) -> dict[str, Any]:
     base = next(e.event for e in generate(40, seed=3) if e.source == "inspections")
     at = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
-    return {**base, "event_time": at, "outcome": "fail", "critical_count": 2,
-            "violations": [{"code": "C03", "severity": "critical", "description": "冷藏温度超标"}] * 2,
-            **overrides}  # fmt: skip
+    return {
+        **base,
+        "event_time": at,
+        "outcome": "fail",
+        "critical_count": 2,
+        "violations": [{"code": "C03", "severity": "critical", "description": "冷藏温度超标"}] * 2,
+        **overrides,
+    }
 
 
 def encode(event: dict[str, Any]) -> bytes:
@@ -37,7 +44,8 @@ async def test_failed_inspection_raises_warning_and_task(app: RiskLoopApp, sent:
     assert any(r["id"] == "inspections.critical_failure" for a in alerts for r in a["reasons"])
     assert all(a["correlation_id"] == ev["event_id"] for a in alerts)
     commands = sent.on("riskloop.task-commands")
-    assert commands and commands[0]["alert"]["alert_id"] == alerts[0]["alert_id"]
+    assert commands
+    assert commands[0]["alert"]["alert_id"] == alerts[0]["alert_id"]
 
 
 async def test_passing_inspection_raises_nothing(app: RiskLoopApp, sent: Sent) -> None:

@@ -8,15 +8,17 @@ from __future__ import annotations
 import json
 from collections import Counter
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from schemas.sample_stream import generate
 from sinks.sql import _body, _json
 from streams import packing
-from streams.app import RiskLoopApp
 from tests.streams.conftest import Sent, put_rekeyed
 from tests.unit.sinks.test_sql_body import old_body
 from tests.unit.streams.test_packing_fragments import old_encode
+
+if TYPE_CHECKING:
+    from streams.app import RiskLoopApp
 
 SOURCES = ("inspections", "complaints", "equipment", "trucks")
 

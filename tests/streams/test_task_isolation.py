@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from faust.types import TP
 
-from streams.app import RiskLoopApp
 from streams.rekey import partition_of
 from streams.runtime import Clock
 from streams.timers import WALL_TICK
-from tests.streams.conftest import Sent
 from tests.streams.test_redelivery import _inspect, _on_topic
 from tests.streams.test_skeleton import inspection, metric
+
+if TYPE_CHECKING:
+    from streams.app import RiskLoopApp
+    from tests.streams.conftest import Sent
 
 
 def _at_partition(agent: Any, partition: int) -> None:

@@ -8,16 +8,18 @@ whether or not a tick came in between.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from config.settings import Settings
 from schemas.sample_stream import generate
-from streams.app import RiskLoopApp
 from streams.rekey import partition_of
 from streams.timers import WALL_TICK
-from tests.streams.conftest import Sent
 from tests.streams.test_redelivery import _capture, _restarted
 from tests.streams.test_skeleton import encode
+
+if TYPE_CHECKING:
+    from config.settings import Settings
+    from streams.app import RiskLoopApp
+    from tests.streams.conftest import Sent
 
 OFFLINE = "equipment.elevator_offline"
 
@@ -92,8 +94,12 @@ async def test_a_redelivered_clock_tick_raises_its_silence_again(
         {**elevator, "event_id": f"r-{m}", "event_time": (start + timedelta(minutes=m)).isoformat()}
         for m in (0, 1)
     ]
-    quiet = {**readings[1], "equipment_code": _elevators(app, 2)[1]["equipment_code"],
-             "event_id": "other", "event_time": (start + timedelta(minutes=45)).isoformat()}  # fmt: skip
+    quiet = {
+        **readings[1],
+        "equipment_code": _elevators(app, 2)[1]["equipment_code"],
+        "event_id": "other",
+        "event_time": (start + timedelta(minutes=45)).isoformat(),
+    }
     name = app.worker.topics.ticks.get_topic_name()
     async with (
         app.agents["equipment"].test_context() as equipment,

@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from schemas.validation.pii import mask_address
-from streams.app import RiskLoopApp
 from streams.handle import WARNINGS, load
-from tests.streams.conftest import Sent
 from tests.streams.test_redelivery import _inspect, _on_topic
 from tests.streams.test_skeleton import encode, inspection
+
+if TYPE_CHECKING:
+    from streams.app import RiskLoopApp
+    from tests.streams.conftest import Sent
 
 USCC = "91330105TM3Y1WWJAN"
 NAME = "杭州老杭帮餐饮有限公司"
@@ -34,11 +36,17 @@ ON_ALERTS = "杭州市拱墅区文三路***号"
 def complaint(**overrides: Any) -> dict[str, Any]:
     at = (datetime.now(UTC) - timedelta(minutes=30)).isoformat()
     return {
-        "event_id": "cmp-detail-1", "event_time": at, "channel": "12315",
+        "event_id": "cmp-detail-1",
+        "event_time": at,
+        "channel": "12315",
         "text": "就餐后呕吐、腹泻，怀疑食物中毒，请回电13859217612，身份证330105199003071234",
-        "subject": "食品安全投诉", "category": "食品安全", "urgency": "urgent", "uscc": USCC,
-        "region_code": "330105", **overrides,
-    }  # fmt: skip
+        "subject": "食品安全投诉",
+        "category": "食品安全",
+        "urgency": "urgent",
+        "uscc": USCC,
+        "region_code": "330105",
+        **overrides,
+    }
 
 
 async def _complain(app: RiskLoopApp, ev: dict[str, Any]) -> None:
@@ -71,12 +79,14 @@ async def test_inspected_enterprise_named_on_warning_and_task(app: RiskLoopApp, 
     assert state is not None
     stored = state.warnings[alerts[-1]["fingerprint"]].to_alert()
     records = stored.evidence_records
-    assert records and records[-1].source == "inspections"
+    assert records
+    assert records[-1].source == "inspections"
     assert records[-1].reason.startswith("rule:")
     assert records[-1].values  # the values that fired
     assert stored.history[0].state.value == "new"
     tasks = await _open_tasks(app, sent)
-    assert tasks and all(t["entity_name"] == NAME and t["entity_address"] == ADDRESS for t in tasks)
+    assert tasks
+    assert all(t["entity_name"] == NAME and t["entity_address"] == ADDRESS for t in tasks)
     assert all(t["complaint_text"] is None for t in tasks)
 
 
@@ -97,8 +107,10 @@ async def test_complaint_task_carries_masked_text_and_the_known_name(
     assert tasks
     text = tasks[0]["complaint_text"]
     assert text.startswith("食品安全投诉：就餐后呕吐")
-    assert "138****7612" in text and "3301**********1234" in text
-    assert "13859217612" not in text and "199003071234" not in text
+    assert "138****7612" in text
+    assert "3301**********1234" in text
+    assert "13859217612" not in text
+    assert "199003071234" not in text
     assert tasks[0]["entity_name"] == NAME
 
 

@@ -28,9 +28,13 @@ def test_settings_read_prefixed_and_nested_environment(monkeypatch: pytest.Monke
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("RISKLOOP_AUTH__ALGORITHMS", '["none"]'), ("RISKLOOP_AUTH__ALGORITHMS", '["HS256"]'),
-     ("RISKLOOP_AUTH__ALGORITHMS", "[]"), ("RISKLOOP_AUTH__JWKS", "http://sso/jwks.json")],
-)  # fmt: skip
+    [
+        ("RISKLOOP_AUTH__ALGORITHMS", '["none"]'),
+        ("RISKLOOP_AUTH__ALGORITHMS", '["HS256"]'),
+        ("RISKLOOP_AUTH__ALGORITHMS", "[]"),
+        ("RISKLOOP_AUTH__JWKS", "http://sso/jwks.json"),
+    ],
+)
 def test_unsafe_auth_settings_are_refused(
     monkeypatch: pytest.MonkeyPatch, name: str, value: str
 ) -> None:
@@ -59,7 +63,8 @@ def test_readme_configuration_table_matches_settings() -> None:
 def test_ci_runs_the_readme_test_command() -> None:
     ci = (PROJECT_ROOT / ".ci" / "run").read_text()
     commands = re.findall(r"^scripts/\S+\.sh", README, flags=re.M)
-    assert "scripts/test.sh" in commands and "scripts/demo.sh" in commands
+    assert "scripts/test.sh" in commands
+    assert "scripts/demo.sh" in commands
     assert "exec scripts/test.sh" in ci
 
 
@@ -79,4 +84,6 @@ def test_unknown_command_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[st
         main(["no-such-command"])
     err = capsys.readouterr().err.strip().splitlines()
     assert exit_.value.code == 2
-    assert len(err) == 1 and "No such command" in err[0] and "Traceback" not in err[0]
+    assert len(err) == 1
+    assert "No such command" in err[0]
+    assert "Traceback" not in err[0]

@@ -20,5 +20,7 @@ def test_bad_model_params_name_the_field_and_list_the_parameters() -> None:
         create("equipment-anomaly", {"q": "x", "zz": 3})
     message = str(info.value)
     assert "q: Input should be a valid number" in message
-    assert "zz: no such field (the fields are:" in message and " q," in message
-    assert "errors.pydantic.dev" not in message and "\n" not in message
+    assert "zz: no such field (the fields are:" in message
+    assert " q," in message
+    assert "errors.pydantic.dev" not in message
+    assert "\n" not in message

@@ -27,9 +27,11 @@ def upgrade() -> None:
     for table in ("tasks", "alerts"):
         with op.batch_alter_table(table) as batch:  # SQLite rebuilds the table; PostgreSQL alters
             batch.alter_column(
-                "entity", type_=sa.String(ENTITY), existing_type=sa.String(128),
+                "entity",
+                type_=sa.String(ENTITY),
+                existing_type=sa.String(128),
                 existing_nullable=False,
-            )  # fmt: skip
+            )
 
 
 def downgrade() -> None:
@@ -39,6 +41,8 @@ def downgrade() -> None:
     for table in ("tasks", "alerts"):
         with op.batch_alter_table(table) as batch:
             batch.alter_column(
-                "entity", type_=sa.String(128), existing_type=sa.String(ENTITY),
+                "entity",
+                type_=sa.String(128),
+                existing_type=sa.String(ENTITY),
                 existing_nullable=False,
-            )  # fmt: skip
+            )

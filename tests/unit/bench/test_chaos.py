@@ -22,7 +22,8 @@ REF = Snapshot(
 def test_equal_runs_lose_and_duplicate_nothing() -> None:
     assert compare(REF, REF) == (0, 0)
     outcome = verdict("x", 10, REF, REF, 1.0)
-    assert outcome.passed and outcome.checked == 4
+    assert outcome.passed
+    assert outcome.checked == 4
 
 
 def test_missing_and_extra_rows_are_counted() -> None:
@@ -47,8 +48,9 @@ def test_an_empty_reference_never_passes() -> None:
 
 
 def test_markdown_table_has_one_row_per_scenario() -> None:
-    text = markdown_table([Outcome("a", 1000, 10, 0, 0, None, True),
-                           Outcome("b", 5, 10, 2, 1, 3.0, False, "why")])  # fmt: skip
+    text = markdown_table(
+        [Outcome("a", 1000, 10, 0, 0, None, True), Outcome("b", 5, 10, 2, 1, 3.0, False, "why")]
+    )
     lines = text.splitlines()
     assert len(lines) == 4
     assert lines[2] == "| a | 1,000 | 10 | 0 | 0 | — | pass |  |"
@@ -58,7 +60,8 @@ def test_markdown_table_has_one_row_per_scenario() -> None:
 def test_poisoned_input_is_ten_percent_unique_garbage() -> None:
     good = [("trucks", f"k{i}", b"{}") for i in range(90)]
     mixed, bad = poisoned(good)
-    assert len(bad) == 10 and len(mixed) == 100
+    assert len(bad) == 10
+    assert len(mixed) == 100
     assert len(set(bad)) == 10
     assert [v for _, _, v in mixed if v != b"{}"] == bad
 
@@ -81,8 +84,19 @@ def test_dead_lettered_payloads_are_opened_and_counted() -> None:
     from streams.deadletters import sealer_of
 
     s = Settings(_env_file=None, deadletter_key="k")  # type: ignore[call-arg]
-    rec = dead_letter(ValueError("x"), source="s", topic="t", key=None, payload=b"\xff\xfe x",
-                      now=datetime.now(UTC), sealer=sealer_of(s)).model_dump_json().encode()  # fmt: skip
+    rec = (
+        dead_letter(
+            ValueError("x"),
+            source="s",
+            topic="t",
+            key=None,
+            payload=b"\xff\xfe x",
+            now=datetime.now(UTC),
+            sealer=sealer_of(s),
+        )
+        .model_dump_json()
+        .encode()
+    )
     assert b"\xff\xfe x" not in rec
     assert dead_lettered(s, [("dl", rec), ("dl", rec)]) == {b"\xff\xfe x": 2}
 
@@ -91,13 +105,16 @@ def test_probes_are_spread_through_the_load() -> None:
     uscc, probes = probe_events("abc", 3)
     load = [("complaints", "k", b"x")] * 9
     mixed = interleave(load, probes)
-    assert len(mixed) == 12 and mixed[3] == probes[0] and mixed[-1] == probes[2]
+    assert len(mixed) == 12
+    assert mixed[3] == probes[0]
+    assert mixed[-1] == probes[2]
     assert all(json.loads(v)["uscc"] == uscc for _, _, v in probes)
 
 
 def test_private_topics_carry_the_run_marker() -> None:
     t = TopicSettings.for_run("zz")
-    assert t.alerts == "alerts-zz" and t.task_prefix == "tasks-zz."
+    assert t.alerts == "alerts-zz"
+    assert t.task_prefix == "tasks-zz."
     assert all(v.endswith("-zz") for v in t.sources().values())
 
 

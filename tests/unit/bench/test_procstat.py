@@ -38,9 +38,12 @@ def test_readers_on_this_process() -> None:
     assert peak_rss_bytes(os.getpid()) > 1024 * 1024
     assert cpu_seconds(os.getpid()) > 0
     info = machine_info()
-    assert int(str(info["cores"])) >= 1 and float(str(info["ram_gib"])) > 0
+    assert int(str(info["cores"])) >= 1
+    assert float(str(info["ram_gib"])) > 0
     load = info["load_average"]
-    assert isinstance(load, list) and len(load) == 3 and all(x >= 0 for x in load)
+    assert isinstance(load, list)
+    assert len(load) == 3
+    assert all(x >= 0 for x in load)
     assert str(info["date_utc"]).endswith(" UTC")
 
 

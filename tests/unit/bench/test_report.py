@@ -7,8 +7,7 @@ from __future__ import annotations
 import doctest
 import json
 import re
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -20,6 +19,9 @@ from bench.report import SECTIONS, build_report, write_json
 from bench.stats import BenchError, Resolution
 from bench.volume import Volume
 from config.settings import TopicSettings
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 RESOLVED = Resolution(9.0, 40, 3.0, 0)
 SHORT = Resolution(0.02, 1, 3.0, 170_000)
@@ -47,9 +49,15 @@ def _trials(*, raw: Resolution = RESOLVED, pipe: list[float] | None = None) -> l
             _trial("raw", 100_000.0, r, res=raw),
             _trial("faust_pass", 2_000.0 + r * 100, r),
             _trial("faust_1w1s", 1_000.0, r, messages=2000),
-            _trial("pipeline", p, r, messages=9_800, e2e=4.0,
-                   stall=Stall(2.0, 3.0 + r / 10, 300.0 + r, True)),
-        ]  # fmt: skip
+            _trial(
+                "pipeline",
+                p,
+                r,
+                messages=9_800,
+                e2e=4.0,
+                stall=Stall(2.0, 3.0 + r / 10, 300.0 + r, True),
+            ),
+        ]
     return out
 
 
@@ -64,7 +72,7 @@ def _report(
             "repeat": 3,
             "commit_interval": 1.0,
             "only_pipeline": only_pipeline,
-        },  # fmt: skip
+        },
         machine={
             "cores": 2,
             "cpu_model": "test cpu",
@@ -73,7 +81,7 @@ def _report(
             "load_average": [0.5, 0.25, 0.125],
             "kernel": "6.1",
             "python": "3.11.7",
-        },  # fmt: skip
+        },
         stream={"events": 1000, "bytes": 100_000, "entities": {"enterprises": 60}},
         trials=trials if trials is not None else _trials(),
         latency=Latency(125.0, 500, matched, capacity_per_second=250.0),
@@ -85,9 +93,11 @@ def test_every_processor_has_its_runs_and_their_spread() -> None:
     report = _report([10.0, 20.0, 30.0, 40.0])
     assert set(SECTIONS) <= set(report)
     pipe = report["throughput"]["pipeline"]
-    assert len(pipe["runs"]) == 3 and pipe["resolved"]
+    assert len(pipe["runs"]) == 3
+    assert pipe["resolved"]
     assert pipe["events_per_second"] == {"min": 450.0, "median": 500.0, "max": 520.0, "n": 3}
-    assert pipe["peak_rss_mib"]["min"] == 41.0 and pipe["peak_rss_mib"]["max"] == 43.0
+    assert pipe["peak_rss_mib"]["min"] == 41.0
+    assert pipe["peak_rss_mib"]["max"] == 43.0
     assert report["throughput"]["faust_1w1s"]["messages_per_event"]["median"] == 2.0
 
 
@@ -95,24 +105,28 @@ def test_ratios_come_from_medians_with_the_spread_of_the_runs() -> None:
     r = _report([1.0])["ratios"]["pipeline_vs_faust_pass"]
     assert r["resolved"]
     assert r["median"] == pytest.approx(500.0 / 2200.0)
-    assert r["min"] == pytest.approx(450.0 / 2300.0) and r["max"] == pytest.approx(520.0 / 2100.0)
+    assert r["min"] == pytest.approx(450.0 / 2300.0)
+    assert r["max"] == pytest.approx(520.0 / 2100.0)
 
 
 def test_a_too_short_processor_gets_no_ratio_and_says_why() -> None:
     report = _report([1.0], _trials(raw=SHORT))
     raw = report["throughput"]["raw"]
-    assert not raw["resolved"] and "needs ≥ ~170,000 events" in raw["too_short"]
+    assert not raw["resolved"]
+    assert "needs ≥ ~170,000 events" in raw["too_short"]
     assert report["ratios"]["pipeline_vs_raw"] == {
         "resolved": False,
         "too_short": "raw confluent-kafka loop",
     }
     md = markdown(report)
     raw_row = next(line for line in md.splitlines() if line.startswith("| raw confluent"))
-    assert "too short to resolve¹" in raw_row and "100,000" not in raw_row
+    assert "too short to resolve¹" in raw_row
+    assert "100,000" not in raw_row
     ratio_row = next(line for line in md.splitlines() if "pipeline / raw" in line)
     assert "too short to resolve" in ratio_row
     assert not re.search(r"\| 0\.0\d+", ratio_row)  # no bare number
-    assert "¹ Too short to resolve" in md and "window 0.02 s" in md
+    assert "¹ Too short to resolve" in md
+    assert "window 0.02 s" in md
 
 
 def test_one_short_run_of_three_marks_the_processor() -> None:
@@ -136,23 +150,28 @@ def test_pipeline_volume_stall_and_capacity_sit_next_to_their_goals() -> None:
     assert "| pipeline: messages produced per input event | 9.80 | ≤ 1.5 ✗ |" in md
     assert "| pipeline: bytes produced per byte read | 9.80× | ≤ 5× ✗ |" in md
     stall = next(line for line in md.splitlines() if "first commit" in line)
-    assert "1.2 s (1.1–1.3)" in stall and "≤ 2 s (commit interval + 1 s) ✓" in stall
+    assert "1.2 s (1.1–1.3)" in stall
+    assert "≤ 2 s (commit interval + 1 s) ✓" in stall
 
 
 def test_latency_is_p50_and_p99_and_a_thin_tail_is_unresolved() -> None:
     md = markdown(_report([float(v) for v in range(1, 201)]))
     row = next(line for line in md.splitlines() if "latency" in line)
     assert "at 125 ev/s (half the end-to-end capacity)" in row
-    assert "p50 100 ms" in row and "p99 198 ms" in row and "< 250 ms ✓" in row
+    assert "p50 100 ms" in row
+    assert "p99 198 ms" in row
+    assert "< 250 ms ✓" in row
     thin = markdown(_report([300.0] * 20))
     row = next(line for line in thin.splitlines() if "latency" in line)
-    assert "unresolved: 20 alerts < 100" in row and "✗" not in row
+    assert "unresolved: 20 alerts < 100" in row
+    assert "✗" not in row
 
 
 def test_header_has_date_machine_and_load() -> None:
     md = markdown(_report([1.0]))
     first = md.splitlines()[0]
-    assert "2026-12-02 11:40 UTC" in first and "3 runs per processor" in first
+    assert "2026-12-02 11:40 UTC" in first
+    assert "3 runs per processor" in first
     assert "2 cores · test cpu · 8.0 GiB RAM" in md
     assert "load average (1/5/15 min) 0.50 / 0.25 / 0.12 before the run" in md
 
@@ -169,9 +188,11 @@ def test_a_pipeline_only_run_reports_the_pipeline_without_ratios() -> None:
     with pytest.raises(BenchError, match="missing throughput"):
         _report([1.0], pipes)  # a full run needs its baselines
     report = _report([1.0, 2.0], pipes, only_pipeline=True)
-    assert set(report["throughput"]) == {"pipeline"} and report["ratios"] == {}
+    assert set(report["throughput"]) == {"pipeline"}
+    assert report["ratios"] == {}
     text = markdown(report)
-    assert "RiskLoop pipeline" in text and "Faust pass-through" not in text
+    assert "RiskLoop pipeline" in text
+    assert "Faust pass-through" not in text
     assert "peak RSS" in text
 
 

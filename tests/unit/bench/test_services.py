@@ -16,8 +16,10 @@ from config.settings import Settings
 
 
 def _settings(**kw: object) -> Settings:
-    base: dict[str, object] = {"kafka_broker": "kafka://127.0.0.1:9092",
-                               "redis_url": "redis://127.0.0.1:6379/0"}  # fmt: skip
+    base: dict[str, object] = {
+        "kafka_broker": "kafka://127.0.0.1:9092",
+        "redis_url": "redis://127.0.0.1:6379/0",
+    }
     return Settings(_env_file=None, **{**base, **kw})  # type: ignore[call-arg]
 
 
@@ -35,7 +37,9 @@ def test_sqlite_runs_need_kafka_and_redis_postgres_runs_need_postgres_too() -> N
 def test_only_the_dev_stacks_own_ports_count_as_local() -> None:
     s = _settings(kafka_broker="kafka://10.0.0.5:9092", redis_url="redis://127.0.0.1:6380/2")
     kafka, redis = needed(s, "sqlite:///x")
-    assert not kafka.local and not redis.local and redis.where == "127.0.0.1:6380/2"
+    assert not kafka.local
+    assert not redis.local
+    assert redis.where == "127.0.0.1:6380/2"
 
 
 def test_the_sql_target_follows_the_settings_unless_told() -> None:
@@ -52,11 +56,17 @@ def test_a_down_service_stops_the_run_with_one_line(monkeypatch: pytest.MonkeyPa
     )
     started: list[list[str]] = []
     with pytest.raises(BenchError) as info:
-        require(_settings(), "sqlite:///x", say=lambda m: None,
-                up=lambda dev, names: started.append(names) or [])  # fmt: skip
+        require(
+            _settings(),
+            "sqlite:///x",
+            say=lambda m: None,
+            up=lambda dev, names: started.append(names) or [],
+        )
     message = str(info.value)
-    assert "\n" not in message and "cannot reach Redis at 127.0.0.1:6379/0 (refused)" in message
-    assert "riskloop dev up redis" in message and "--start-services" in message
+    assert "\n" not in message
+    assert "cannot reach Redis at 127.0.0.1:6379/0 (refused)" in message
+    assert "riskloop dev up redis" in message
+    assert "--start-services" in message
     assert started == []  # never started without being asked
 
 
@@ -64,25 +74,37 @@ def test_start_services_starts_the_down_ones_and_probes_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     up_now: set[str] = {"kafka"}
-    monkeypatch.setattr(services, "probe",
-                        lambda s, url, svc: None if svc.name in up_now else "refused")  # fmt: skip
+    monkeypatch.setattr(
+        services, "probe", lambda s, url, svc: None if svc.name in up_now else "refused"
+    )
 
     def up(dev: object, names: list[str]) -> list[str]:
         up_now.update(names)
         return [f"{n} started" for n in names]
 
     said: list[str] = []
-    got = require(_settings(), "postgresql+psycopg://riskloop@127.0.0.1:5432/riskloop",
-                  start=True, say=said.append, up=up)  # fmt: skip
+    got = require(
+        _settings(),
+        "postgresql+psycopg://riskloop@127.0.0.1:5432/riskloop",
+        start=True,
+        say=said.append,
+        up=up,
+    )
     assert [s.name for s in got] == ["kafka", "redis", "postgres"]
-    assert "redis started" in said and "postgres started" in said
+    assert "redis started" in said
+    assert "postgres started" in said
 
 
 def test_a_remote_service_is_never_started(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(services, "probe", lambda s, url, svc: "timed out")
     with pytest.raises(BenchError, match="point RISKLOOP_KAFKA_BROKER at a running one"):
-        require(_settings(kafka_broker="kafka://10.0.0.5:9092"), "sqlite:///x", start=True,
-                say=lambda m: None, up=lambda dev, names: pytest.fail("started"))  # fmt: skip
+        require(
+            _settings(kafka_broker="kafka://10.0.0.5:9092"),
+            "sqlite:///x",
+            start=True,
+            say=lambda m: None,
+            up=lambda dev, names: pytest.fail("started"),
+        )
 
 
 def test_down_message_names_every_service() -> None:

@@ -26,4 +26,5 @@ def test_a_failing_consumer_is_retried_until_cancelled() -> None:
         return task
 
     task = asyncio.run(run())
-    assert calls == [0, 1, 2] and task.cancelled()
+    assert calls == [0, 1, 2]
+    assert task.cancelled()

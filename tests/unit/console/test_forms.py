@@ -16,7 +16,8 @@ from tests.unit.sinks.factories import make_alert
 @pytest.mark.parametrize("module", [forms, labels, warnings])
 def test_doctests(module: object) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)  # type: ignore[arg-type]
-    assert result.attempted > 0 and result.failed == 0
+    assert result.attempted > 0
+    assert result.failed == 0
 
 
 @pytest.mark.parametrize(
@@ -27,7 +28,7 @@ def test_doctests(module: object) -> None:
         ("level", "crimson"),
         ("source", "x" * 101),
         ("model", "a b"),
-    ],  # fmt: skip
+    ],
 )
 def test_hostile_filters_are_refused_by_name(field: str, typed: str) -> None:
     with pytest.raises(FormError, match=forms.FIELD_NAMES[field]):
@@ -39,8 +40,9 @@ def test_filters_pass_to_the_api_only_what_it_takes() -> None:
         WarningFilter, {"level": "red", "state": "new", "rule": "food", "model": "", "x": "1"}
     )
     assert f.api_params() == {"level": "red", "state": "new"}
-    rule_hit = make_alert(1, reasons=[Reason(kind="rule", id="complaints.food_poisoning",
-                                             version="1.0.0")])  # fmt: skip
+    rule_hit = make_alert(
+        1, reasons=[Reason(kind="rule", id="complaints.food_poisoning", version="1.0.0")]
+    )
     assert warnings.keep(rule_hit, f)
     assert not warnings.keep(make_alert(2), f)
     by_model = parse(WarningFilter, {"model": "complaint"})
@@ -55,7 +57,7 @@ def test_filters_pass_to_the_api_only_what_it_takes() -> None:
         ({"reason": "维护窗口", "hours": "0"}, "时长"),
         ({"reason": "维护窗口", "hours": "nan"}, "时长"),
         ({"reason": "维护窗口", "hours": "2", "scope": "everything"}, "范围"),
-    ],  # fmt: skip
+    ],
 )
 def test_a_bad_silence_is_refused_with_the_field(form: dict[str, str], why: str) -> None:
     with pytest.raises(FormError, match=why):

@@ -20,7 +20,8 @@ async def test_each_wall_gets_the_warnings_of_its_regions_only() -> None:
     told = live.publish(make_alert(1, level=Level.red, region_code="330105"))
     assert told == 2
     assert hz.queue.get_nowait()["alert_id"] == "fp-1.1"
-    assert chief.queue.qsize() == 1 and nb.queue.empty()
+    assert chief.queue.qsize() == 1
+    assert nb.queue.empty()
     assert live.publish(make_alert(2, level=Level.yellow, region_code="330105")) == 0
     live.unsubscribe(hz)
     assert live.publish(make_alert(3, level=Level.red, region_code="330105")) == 1

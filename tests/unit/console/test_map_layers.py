@@ -20,10 +20,19 @@ def fix(plate: str, minute: float, lat: float = 30.0, lon: float = 120.0) -> Fix
 
 
 def warning(source: str, entity: str, at: datetime, **kw) -> Alert:  # type: ignore[no-untyped-def]
-    return Alert(alert_id=f"{entity}-{source}.1", fingerprint=f"{entity}-{source}",
-                 state=kw.pop("state", AlertState.new), level=Level.orange, source=source,
-                 entity=entity, item_code="X", title="渣土车疑似偷倒乱倒", first_seen=at,
-                 last_seen=at, **kw)  # fmt: skip
+    return Alert(
+        alert_id=f"{entity}-{source}.1",
+        fingerprint=f"{entity}-{source}",
+        state=kw.pop("state", AlertState.new),
+        level=Level.orange,
+        source=source,
+        entity=entity,
+        item_code="X",
+        title="渣土车疑似偷倒乱倒",
+        first_seen=at,
+        last_seen=at,
+        **kw,
+    )
 
 
 def test_the_window_is_bounded_by_trucks_fixes_and_age() -> None:
@@ -69,17 +78,28 @@ def test_a_detection_sits_where_the_truck_was_at_its_evidence_time() -> None:
     for k, lat in enumerate((30.0, 30.5, 31.0)):
         w.add_fix(fix("浙A1", k * 10, lat=lat))
     at = T0 + timedelta(minutes=11)  # nearest fix: minute 10, lat 30.5
-    w.add_warning(warning("trucks", "浙A1", T0, evidence_records=[
-        EvidenceRecord(event_id="e", event_time=at, source="truck_detections")],
-        reasons=[Reason(kind="rule", id="trucks.suspected_dumping", version="3"),
-                 Reason(kind="fence", id="geolife", version="2")]))  # fmt: skip
+    w.add_warning(
+        warning(
+            "trucks",
+            "浙A1",
+            T0,
+            evidence_records=[
+                EvidenceRecord(event_id="e", event_time=at, source="truck_detections")
+            ],
+            reasons=[
+                Reason(kind="rule", id="trucks.suspected_dumping", version="3"),
+                Reason(kind="fence", id="geolife", version="2"),
+            ],
+        )
+    )
     w.add_warning(warning("trucks", "浙B9", T0))  # no fix of this plate: not drawn
     w.add_warning(warning("truck_detections", "浙A1", T0))  # a geo detection's warning: drawn
     f, geo = layers.detections(w)["features"]
     assert geo["properties"]["alert_id"] == "浙A1-truck_detections.1"
     assert f["geometry"]["coordinates"] == [120.0, 30.5]
     assert f["properties"]["rules"] == ["trucks.suspected_dumping"]
-    assert f["properties"]["fences"] == ["geolife@2"] and f["properties"]["level_word"] == "橙色"
+    assert f["properties"]["fences"] == ["geolife@2"]
+    assert f["properties"]["level_word"] == "橙色"
 
 
 def test_equipment_is_placed_at_its_countys_outline_or_listed() -> None:
@@ -90,7 +110,8 @@ def test_equipment_is_placed_at_its_countys_outline_or_listed() -> None:
     w.add_warning(warning("equipment", "EL-2", T0, region_code="999999"))
     placed, unplaced = layers.equipment(w, districts)
     (p,) = placed["features"]
-    assert p["geometry"]["coordinates"] == [1.0, 1.0] and p["properties"]["approximate"]
+    assert p["geometry"]["coordinates"] == [1.0, 1.0]
+    assert p["properties"]["approximate"]
     assert [u["equipment"] for u in unplaced] == ["EL-2"]
 
 
@@ -101,7 +122,8 @@ def test_shipped_fence_sets_become_one_layer_with_their_versions() -> None:
     assert {"disposal_site", "forbidden_zone", "route"} <= kinds
     assert all("@" in f["properties"]["fence_set"] for f in layer["features"])
     (south, west), (north, east) = layers.bounds(layer) or [[0, 0], [0, 0]]
-    assert south < north and west < east
+    assert south < north
+    assert west < east
 
 
 def test_the_feed_skips_what_does_not_decode_and_keeps_map_sources_only() -> None:

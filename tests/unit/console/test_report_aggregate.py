@@ -21,14 +21,27 @@ def at(day: int, hour: int, month: int = 12) -> datetime:
 
 def task(tid: str, dept: str, created: datetime, deadline: datetime, alert: str = "") -> TaskRow:
     return TaskRow(
-        task_id=tid, alert_id=alert or f"{tid}-alert.1", department=dept, state="dispatched",
-        level="red", created_at=created, sign_deadline=created, dispose_deadline=deadline,
-    )  # fmt: skip
+        task_id=tid,
+        alert_id=alert or f"{tid}-alert.1",
+        department=dept,
+        state="dispatched",
+        level="red",
+        created_at=created,
+        sign_deadline=created,
+        dispose_deadline=deadline,
+    )
 
 
 def alert(aid: str, level: str, source: str, region: str, first: datetime, **kw) -> AlertRow:  # type: ignore[no-untyped-def]
-    return AlertRow(alert_id=aid, state=kw.pop("state", "new"), level=level, source=source,
-                    region_code=region, first_seen=first, **kw)  # fmt: skip
+    return AlertRow(
+        alert_id=aid,
+        state=kw.pop("state", "new"),
+        level=level,
+        source=source,
+        region_code=region,
+        first_seen=first,
+        **kw,
+    )
 
 
 class Log:
@@ -40,8 +53,16 @@ class Log:
     def __call__(
         self, tid: str, to: str, when: datetime, dept: str, reason: str | None = None
     ) -> None:
-        self.events.append(EventRow(seq=len(self.events) + 1, task_id=tid, at=when, to_state=to,
-                                    department=dept, reason=reason))  # fmt: skip
+        self.events.append(
+            EventRow(
+                seq=len(self.events) + 1,
+                task_id=tid,
+                at=when,
+                to_state=to,
+                department=dept,
+                reason=reason,
+            )
+        )
 
 
 def day_history() -> History:
@@ -70,16 +91,36 @@ def day_history() -> History:
         task("D", "urban", at(1, 15), at(3, 0)),
         task("E", "urban", at(1, 17), at(3, 0)),
     )
-    a1 = alert("a1", "red", "complaints", "330106", at(1, 0), uscc="U1", entity_name="甲餐馆",
-               occurrences=3, state="false_alarm", rules=("complaints/r1",))  # fmt: skip
-    c1 = alert("c1", "orange", "trucks", "330106", at(1, 1), state="resolved",
-               rules=("complaints/r1", "trucks/r2"))  # fmt: skip
+    a1 = alert(
+        "a1",
+        "red",
+        "complaints",
+        "330106",
+        at(1, 0),
+        uscc="U1",
+        entity_name="甲餐馆",
+        occurrences=3,
+        state="false_alarm",
+        rules=("complaints/r1",),
+    )
+    c1 = alert(
+        "c1",
+        "orange",
+        "trucks",
+        "330106",
+        at(1, 1),
+        state="resolved",
+        rules=("complaints/r1", "trucks/r2"),
+    )
     new = (
-        a1, c1,
+        a1,
+        c1,
         alert("x", "yellow", "complaints", "330105", at(1, 8), uscc="U1", occurrences=2),
         alert("y", "red", "inspections", "330102", at(1, 9), uscc="U2", entity_name="乙公司"),
-        alert("old", "red", "inspections", "330102", at(30, 15, 11), uscc="U2"),  # 23:00 the day before
-    )  # fmt: skip
+        alert(
+            "old", "red", "inspections", "330102", at(30, 15, 11), uscc="U2"
+        ),  # 23:00 the day before
+    )
     return History(alerts=new, tasks=tasks, events=tuple(log.events), ended_alerts=(a1, c1))
 
 
@@ -156,9 +197,13 @@ def test_not_found_and_a_second_disposal_of_a_reopened_task_add_nothing() -> Non
         alert("c1", "red", "complaints", "330106", at(1, 0), state="resolved", rules=("p/c",)),
     )
     h = History(
-        tasks=(task("N", "hz_market", at(1, 0), at(2, 0), "n1"), task("C", "urban", at(1, 0), at(2, 0), "c1")),
-        events=tuple(log.events), ended_alerts=ended,
-    )  # fmt: skip
+        tasks=(
+            task("N", "hz_market", at(1, 0), at(2, 0), "n1"),
+            task("C", "urban", at(1, 0), at(2, 0), "c1"),
+        ),
+        events=tuple(log.events),
+        ended_alerts=ended,
+    )
     assert [(p.rule, p.confirmed) for p in aggregate.build(h, DAY, now=END).precision] == [
         ("p/c", 1)
     ]
@@ -173,7 +218,8 @@ def test_periods_are_beijing_days_and_iso_weeks() -> None:
     assert (DAY.start, DAY.end) == (at(30, 16, 11), END)
     week = weekly("2026-W49")
     assert (week.start, week.end) == (at(29, 16, 11), at(6, 16))
-    assert weekly("2026-12-06").label == "2026-W49" and weekly("2026-12-07").label == "2026-W50"
+    assert weekly("2026-12-06").label == "2026-W49"
+    assert weekly("2026-12-07").label == "2026-W50"
     with pytest.raises(BadPeriod, match="YYYY-MM-DD"):
         daily("1/12/2026")
     with pytest.raises(BadPeriod, match="week"):

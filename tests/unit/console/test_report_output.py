@@ -19,17 +19,23 @@ from tests.unit.console.test_report_aggregate import DAY, END, day_history
 
 
 def test_a_chart_has_one_bar_per_count_scaled_to_the_largest() -> None:
-    svg = bar_chart([Count(key="a", label="甲", value=4), Count(key="b", label="乙", value=1)],
-                    title="按来源", width=520)  # fmt: skip
+    svg = bar_chart(
+        [Count(key="a", label="甲", value=4), Count(key="b", label="乙", value=1)],
+        title="按来源",
+        width=520,
+    )
     assert re.findall(r'data-value="(\d+)"', svg) == ["4", "1"]
     widths = [int(w) for w in re.findall(r'<rect x="\d+" y="\d+" width="(\d+)"', svg)]
     assert widths == [520 - 150 - 48, round((520 - 150 - 48) / 4)]
 
 
 def test_chart_labels_are_escaped() -> None:
-    svg = bar_chart([Count(key='"><x', label="<script>alert(1)</script>", value=1)],
-                    title="<b>t</b>")  # fmt: skip
-    assert "<script>" not in svg and "<b>" not in svg and "&lt;script&gt;" in svg
+    svg = bar_chart(
+        [Count(key='"><x', label="<script>alert(1)</script>", value=1)], title="<b>t</b>"
+    )
+    assert "<script>" not in svg
+    assert "<b>" not in svg
+    assert "&lt;script&gt;" in svg
     assert 'data-key="&quot;&gt;&lt;x"' in svg
 
 
@@ -40,12 +46,14 @@ def test_an_empty_chart_says_so() -> None:
 def test_the_pdf_has_pages_and_its_chinese_title_is_text() -> None:
     report = aggregate.build(day_history(), DAY, now=END)
     data = pdf.render(report)
-    assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
+    assert data.startswith(b"%PDF-")
+    assert data.rstrip().endswith(b"%%EOF")
     assert page_count(data) >= 1
     shown = texts(data)
     assert title_of(report) == "风险研判日报 2026-12-01"
     assert title_of(report) in shown
-    assert "甲餐馆" in shown and "hz_market" in shown  # tables made it in
+    assert "甲餐馆" in shown
+    assert "hz_market" in shown
     assert "/STSong-Light" in data.decode("latin-1")  # the CID font, named, not downloaded
 
 
@@ -58,9 +66,11 @@ def test_the_pdf_of_an_empty_period_still_renders() -> None:
 def test_report_doctests(name: str) -> None:
     module = importlib.import_module(f"console.reports.{name}")
     result = doctest.testmod(module)
-    assert result.attempted > 0 and result.failed == 0
+    assert result.attempted > 0
+    assert result.failed == 0
 
 
 def test_map_window_doctest() -> None:
     result = doctest.testmod(importlib.import_module("console.map.window"))
-    assert result.attempted > 0 and result.failed == 0
+    assert result.attempted > 0
+    assert result.failed == 0

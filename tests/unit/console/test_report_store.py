@@ -4,7 +4,7 @@ same door as the console page and ``riskloop report``: queries, scope and the CL
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from typer.testing import CliRunner
@@ -17,6 +17,9 @@ from sinks.sql import SqlStore, make_engine
 from tests.pdf_text import page_count, texts
 from tests.unit.sinks.factories import T0, make_alert, make_event, make_task
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 DAY = "2024-06-03"  # T0 is 09:00 Beijing on this Monday
 
 
@@ -26,20 +29,37 @@ def url(tmp_path: Path) -> str:
     migrate(url)
     store = SqlStore(make_engine(url))
     rule = Reason(kind="rule", id="r1", version="1", pack="inspections")
-    store.write([
-        make_alert(1, level=Level.red, uscc="U1", entity_name="甲公司", reasons=[rule],
-                   state=AlertState.false_alarm),
-        make_alert(2, region_code="330102", shadow=True),  # a shadow rule's: never reported
-        make_alert(3, first_seen=T0 - timedelta(days=1)),  # the day before
-        make_task(1, alert_id="fp-1.1", department="xihu_market", state=TaskState.disposed),
-        make_task(2, alert_id="fp-3.1", department="hz_transport",
-                  dispose_deadline=T0 + timedelta(hours=2)),
-        make_event("task-1", 0, to_state=TaskState.dispatched),
-        make_event("task-1", 90, to_state=TaskState.signed, from_state=TaskState.dispatched),
-        make_event("task-1", 180, to_state=TaskState.disposed, from_state=TaskState.signed,
-                   reason="false_alarm"),
-        make_event("task-2", 0, to_state=TaskState.dispatched, department="hz_transport"),
-    ])  # fmt: skip
+    store.write(
+        [
+            make_alert(
+                1,
+                level=Level.red,
+                uscc="U1",
+                entity_name="甲公司",
+                reasons=[rule],
+                state=AlertState.false_alarm,
+            ),
+            make_alert(2, region_code="330102", shadow=True),  # a shadow rule's: never reported
+            make_alert(3, first_seen=T0 - timedelta(days=1)),  # the day before
+            make_task(1, alert_id="fp-1.1", department="xihu_market", state=TaskState.disposed),
+            make_task(
+                2,
+                alert_id="fp-3.1",
+                department="hz_transport",
+                dispose_deadline=T0 + timedelta(hours=2),
+            ),
+            make_event("task-1", 0, to_state=TaskState.dispatched),
+            make_event("task-1", 90, to_state=TaskState.signed, from_state=TaskState.dispatched),
+            make_event(
+                "task-1",
+                180,
+                to_state=TaskState.disposed,
+                from_state=TaskState.signed,
+                reason="false_alarm",
+            ),
+            make_event("task-2", 0, to_state=TaskState.dispatched, department="hz_transport"),
+        ]
+    )
     store.close()
     return url
 
@@ -63,7 +83,8 @@ def test_a_department_scope_counts_only_its_own_tasks_and_regions(url: str) -> N
     mine = Scope(department="hz_transport", regions=("330102",))
     r = generate(engine, period_of("daily", DAY), mine, now=T0 + timedelta(days=2))
     assert [d.department for d in r.departments] == ["hz_transport"]
-    assert r.warnings_total == 0 and r.precision == ()
+    assert r.warnings_total == 0
+    assert r.precision == ()
 
 
 def test_riskloop_report_daily_writes_the_pdf(
@@ -76,12 +97,13 @@ def test_riskloop_report_daily_writes_the_pdf(
     result = CliRunner().invoke(app, ["report", "daily", "--date", DAY, "--out", str(out)])
     assert result.exit_code == 0, result.output
     data = out.read_bytes()
-    assert page_count(data) >= 1 and "风险研判日报 2024-06-03" in texts(data)
-    week = CliRunner().invoke(app, ["report", "weekly", "--week", "2024-W23",
-                                    "--out", str(tmp_path / "w.pdf")])  # fmt: skip
-    assert week.exit_code == 0 and "风险研判周报 2024-W23" in texts(
-        (tmp_path / "w.pdf").read_bytes()
+    assert page_count(data) >= 1
+    assert "风险研判日报 2024-06-03" in texts(data)
+    week = CliRunner().invoke(
+        app, ["report", "weekly", "--week", "2024-W23", "--out", str(tmp_path / "w.pdf")]
     )
+    assert week.exit_code == 0
+    assert "风险研判周报 2024-W23" in texts((tmp_path / "w.pdf").read_bytes())
 
 
 def test_a_bad_date_is_one_line_not_a_traceback(url: str, monkeypatch: pytest.MonkeyPatch) -> None:

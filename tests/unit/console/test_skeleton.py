@@ -15,7 +15,8 @@ from console.render import environment
 @pytest.mark.parametrize("module", [auth, backend, render])
 def test_doctests(module: object) -> None:
     result = doctest.testmod(module)  # type: ignore[arg-type]
-    assert result.attempted > 0 and result.failed == 0
+    assert result.attempted > 0
+    assert result.failed == 0
 
 
 @pytest.mark.parametrize(

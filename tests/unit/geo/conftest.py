@@ -40,13 +40,22 @@ def line(*points: tuple[float, float]) -> dict[str, Any]:
 
 
 def feature(fid: str, kind: str, geometry: dict[str, Any], **props: Any) -> dict[str, Any]:
-    return {"type": "Feature", "id": fid, "properties": {"kind": kind, **props},
-            "geometry": geometry}  # fmt: skip
+    return {
+        "type": "Feature",
+        "id": fid,
+        "properties": {"kind": kind, **props},
+        "geometry": geometry,
+    }
 
 
 def doc(*features: dict[str, Any], crs: str = "WGS84", version: str = "1") -> dict[str, Any]:
-    return {"type": "FeatureCollection", "name": "test", "version": version, "crs": crs,
-            "features": list(features)}  # fmt: skip
+    return {
+        "type": "FeatureCollection",
+        "name": "test",
+        "version": version,
+        "crs": crs,
+        "features": list(features),
+    }
 
 
 def fence_set(*features: dict[str, Any], **kw: Any) -> CompiledFenceSet:
@@ -64,8 +73,15 @@ class Fixes:
     def __call__(self, t_s: float, x: float, y: float, **kw: Any) -> TruckFix:
         self.n += 1
         lat, lon = lat_lon(x, y)
-        fields = {"event_id": f"{self.plate}-{self.n}", "event_time": T0 + timedelta(seconds=t_s),
-                  "plate": self.plate, "lat": lat, "lon": lon, **self.defaults, **kw}  # fmt: skip
+        fields = {
+            "event_id": f"{self.plate}-{self.n}",
+            "event_time": T0 + timedelta(seconds=t_s),
+            "plate": self.plate,
+            "lat": lat,
+            "lon": lon,
+            **self.defaults,
+            **kw,
+        }
         return TruckFix(**fields)
 
 
@@ -74,8 +90,18 @@ def fixes() -> Fixes:
     return Fixes(speed_kmh=30.0)
 
 
-__all__ = ["ORIGIN", "T0", "Fixes", "doc", "feature", "fence_set", "lat_lon", "line", "shapely",
-           "square"]  # fmt: skip
+__all__ = [
+    "ORIGIN",
+    "T0",
+    "Fixes",
+    "doc",
+    "feature",
+    "fence_set",
+    "lat_lon",
+    "line",
+    "shapely",
+    "square",
+]
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[3]
 GEOFENCES = ROOT / "config" / "geofences"

@@ -6,17 +6,20 @@ import json
 from collections import Counter
 from datetime import timedelta
 from functools import cache
+from typing import TYPE_CHECKING
 
 import pytest
 
 from bench.trajectories import fixes_from_rows, read_gps_csv
 from geo.derive import dumps, geolife_beijing, liverpool_route14
-from geo.detection import Detection
 from geo.fence_sets import CompiledFenceSet, compile_fence_set, load_fence_set
 from geo.plane import LocalPlane
 from geo.trajectory_run import replay
-from schemas.records import TruckFix
 from tests.unit.geo.conftest import GEOFENCES, GPS
+
+if TYPE_CHECKING:
+    from geo.detection import Detection
+    from schemas.records import TruckFix
 
 LIVERPOOL = GPS / "liverpool-bus-route14.csv"
 GEOLIFE = GPS / "geolife-sample.csv.gz"
@@ -68,7 +71,8 @@ def test_perturbed_trip_deviates() -> None:
             moved.append(f)
     assert of_kind(replay(fixes, route14())[1], "route_deviation") == []
     dev = of_kind(replay(moved, route14())[1], "route_deviation")
-    assert len(dev) == 1 and dev[0].distance_m > 150
+    assert len(dev) == 1
+    assert dev[0].distance_m > 150
     assert dev[0].event_time == moved[n // 3].event_time
 
 
@@ -76,9 +80,16 @@ def _with_stop(fixes: list[TruckFix], at: int, minutes: float) -> list[TruckFix]
     """Hold the vehicle at fix ``at`` for ``minutes`` (fixes every 30 s), then carry on."""
     pause = timedelta(minutes=minutes)
     base = fixes[at]
-    held = [base.model_copy(update={"event_id": f"{base.event_id}-h{k}", "speed_kmh": 0.0,
-                                    "event_time": base.event_time + timedelta(seconds=30 * k)})
-            for k in range(1, int(minutes * 2))]  # fmt: skip
+    held = [
+        base.model_copy(
+            update={
+                "event_id": f"{base.event_id}-h{k}",
+                "speed_kmh": 0.0,
+                "event_time": base.event_time + timedelta(seconds=30 * k),
+            }
+        )
+        for k in range(1, int(minutes * 2))
+    ]
     later = [f.model_copy(update={"event_time": f.event_time + pause}) for f in fixes[at + 1 :]]
     return [*fixes[: at + 1], *held, *later]
 
@@ -89,7 +100,8 @@ def test_long_loaded_stop_on_the_way_is_suspected_dumping() -> None:
     dets = replay(_with_stop(fixes, mid, 15), route14())[1]
     dumping = of_kind(dets, "suspected_dumping")
     assert len(dumping) == 1
-    assert dumping[0].plate == "4842" and dumping[0].duration_s >= 600
+    assert dumping[0].plate == "4842"
+    assert dumping[0].duration_s >= 600
     assert abs(dumping[0].lat - fixes[mid].lat) < 1e-3
 
 
@@ -114,8 +126,9 @@ def test_geolife_stays_fall_inside_the_gcj02_fences() -> None:
     # fixes land in them. Read naively as WGS84, the same drawing sits ~500 m off.
     naive_doc = json.loads((GEOFENCES / "geolife_beijing.geojson").read_text("utf-8"))
     naive_doc["crs"] = "WGS84"
-    naive = Counter(d.fence_id for d in of_kind(replay(fixes, compile_fence_set(naive_doc))[1],
-                                                 "fence_enter"))  # fmt: skip
+    naive = Counter(
+        d.fence_id for d in of_kind(replay(fixes, compile_fence_set(naive_doc))[1], "fence_enter")
+    )
     stays = ("dump-2", "dump-3", "water-4", "curfew-5")
     assert all(entered[f] > 0 for f in stays)
     assert sum(entered[f] for f in stays) > 2 * sum(naive[f] for f in stays)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -13,6 +12,9 @@ from loop.routing import parse_table
 from schemas.hits import RuleHit, TaskTemplate
 from schemas.records import Disposition, DispositionAction, Level
 from schemas.scores import ModelScore
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 T0 = datetime(2024, 6, 3, 1, 0, tzinfo=UTC)  # Monday 09:00 CST, a working day
 USCC = "91330106MA27XXXX0X"

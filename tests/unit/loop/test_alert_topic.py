@@ -32,7 +32,8 @@ def test_repeats_between_notices_are_not_republished(make_hit: Hit) -> None:
     # the sixth record was held back from the topic, and the state remembers what it carried
     assert state is not None
     (w,) = state.warnings.values()
-    assert w.occurrences == 6 and w.published.startswith("active|yellow||live|rule:")
+    assert w.occurrences == 6
+    assert w.published.startswith("active|yellow||live|rule:")
     # a redone call on the same state decides the same
     again, (a,) = apply_hit(state, make_hit(event_id="e9"), T0 + timedelta(minutes=9), config)
     assert to_publish(again, [a])[1] == to_publish(again, [a])[1] == []
@@ -53,8 +54,11 @@ def test_a_level_change_is_published(make_hit: Hit) -> None:
 
 def test_brief_drops_the_records_sql_keeps(make_hit: Hit, config: LoopConfig) -> None:
     _, (alert,) = apply_hit(None, make_hit(), T0, config)
-    assert alert.evidence_records and alert.history
+    assert alert.evidence_records
+    assert alert.history
     short = brief(alert)
-    assert short.evidence_records == [] and short.history == []
-    assert short.evidence == alert.evidence and short.reasons == alert.reasons
+    assert short.evidence_records == []
+    assert short.history == []
+    assert short.evidence == alert.evidence
+    assert short.reasons == alert.reasons
     assert len(short.model_dump_json()) < len(alert.model_dump_json())

@@ -19,18 +19,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from itertools import combinations
+from typing import TYPE_CHECKING
 
 import pytest
 
 from loop import ids
 from loop.cases import raise_level
-from loop.loop_config import LoopConfig
 from loop.state_machine import open_task
 from loop.warnings import EntityWarnings, apply_hit, claim_tasks, join_cases
 from schemas.hits import RuleHit, TaskTemplate
 from schemas.records import Alert, Level, TaskState
 
 from .conftest import ROUTING, T0, USCC
+
+if TYPE_CHECKING:
+    from loop.loop_config import LoopConfig
 
 Hit = Callable[..., RuleHit]
 Outcome = tuple[frozenset[str], frozenset[tuple[str, str]], frozenset[tuple[str, str]]]
@@ -40,8 +43,14 @@ def _own(make_hit: Hit) -> dict[str, list[RuleHit]]:
     """Each event's own hits (rules that read that one event)."""
 
     def at(event: str, minutes: int, source: str, rule: str, item: str, level: Level) -> RuleHit:
-        return make_hit(event_id=event, event_time=T0 + timedelta(minutes=minutes), source=source,
-                        rule_id=rule, item_code=item, level=level)  # fmt: skip
+        return make_hit(
+            event_id=event,
+            event_time=T0 + timedelta(minutes=minutes),
+            source=source,
+            rule_id=rule,
+            item_code=item,
+            level=level,
+        )
 
     return {
         "I1": [at("I1", 0, "inspections", "critical_failure", "YJ-ZFJC-001", Level.orange)],
@@ -57,9 +66,15 @@ def _own(make_hit: Hit) -> dict[str, list[RuleHit]]:
 def _chain(make_hit: Hit) -> RuleHit:
     """投诉后检查不合格: complaint C1 then failed inspection I2; named after I2 (the chain's
     last event by event time), whichever of the two arrives second."""
-    return make_hit(event_id="I2", event_time=T0 + timedelta(minutes=20), source="inspections",
-                    rule_id="cross.complaint_then_failed_inspection", item_code="YJ-GL-001",
-                    level=Level.red, chained=True)  # fmt: skip
+    return make_hit(
+        event_id="I2",
+        event_time=T0 + timedelta(minutes=20),
+        source="inspections",
+        rule_id="cross.complaint_then_failed_inspection",
+        item_code="YJ-GL-001",
+        level=Level.red,
+        chained=True,
+    )
 
 
 def _interleavings() -> list[list[str]]:
@@ -149,12 +164,20 @@ def test_the_case_of_an_event_is_led_by_its_own_highest_warning(
 def _alert(alert_id: str, level: Level, title: str) -> Alert:
     return Alert.model_validate(
         {
-            "alert_id": alert_id, "fingerprint": alert_id.rpartition(".")[0], "level": level,
-            "state": "new", "title": title, "source": "inspections", "entity": USCC,
-            "item_code": "YJ-ZFJC-001", "region_code": "330106",
-            "first_seen": T0.isoformat(), "last_seen": T0.isoformat(), "reasons": [],
+            "alert_id": alert_id,
+            "fingerprint": alert_id.rpartition(".")[0],
+            "level": level,
+            "state": "new",
+            "title": title,
+            "source": "inspections",
+            "entity": USCC,
+            "item_code": "YJ-ZFJC-001",
+            "region_code": "330106",
+            "first_seen": T0.isoformat(),
+            "last_seen": T0.isoformat(),
+            "reasons": [],
         }
-    )  # fmt: skip
+    )
 
 
 def test_a_more_urgent_warning_joining_a_case_raises_its_task_once(config: LoopConfig) -> None:
@@ -167,22 +190,32 @@ def test_a_more_urgent_warning_joining_a_case_raises_its_task_once(config: LoopC
     red = _alert("fp-chain.1", Level.red, "投诉后检查不合格（同一企业30日内）").model_copy(
         update={"case_task_id": case.task_id}
     )
-    template = TaskTemplate(department="market_supervision", checklist=["核查投诉事项与检查问题的关联"],
-                            required_evidence=["处罚决定书"], sign_deadline="30m",
-                            dispose_deadline="2h")  # fmt: skip
+    template = TaskTemplate(
+        department="market_supervision",
+        checklist=["核查投诉事项与检查问题的关联"],
+        required_evidence=["处罚决定书"],
+        sign_deadline="30m",
+        dispose_deadline="2h",
+    )
     raised, (event,) = raise_level(case, red, template, config, later)
     task = raised.task
     assert (task.task_id, task.level, task.department, task.state) == (
-        case.task_id, Level.red, case.task.department, case.task.state
-    )  # fmt: skip
+        case.task_id,
+        Level.red,
+        case.task.department,
+        case.task.state,
+    )
     assert task.sign_deadline == later + timedelta(minutes=30) < case.task.sign_deadline
     assert task.dispose_deadline == later + timedelta(hours=2) < case.task.dispose_deadline
     assert (raised.sign_started, raised.sign_spec) == (later, "30m")
     assert task.checklist[-1] == "核查投诉事项与检查问题的关联"
     assert task.required_evidence.count("处罚决定书") == 1
-    assert task.title == lead.title and task.alert_id == lead.alert_id
+    assert task.title == lead.title
+    assert task.alert_id == lead.alert_id
     assert event.from_state == event.to_state == case.task.state
-    assert event.reason and "orange→red" in event.reason and "fp-chain.1" in event.reason
+    assert event.reason
+    assert "orange→red" in event.reason
+    assert "fp-chain.1" in event.reason
     assert raise_level(raised, red, template, config, later) == (raised, [])
     yellow = red.model_copy(update={"level": Level.yellow})
     assert raise_level(case, yellow, None, config, later) == (case, [])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -14,10 +15,8 @@ from loop.closed_loop import feedback_record
 from loop.decide import Context
 from loop.decide.feedback import FeedbackState, on_feedback
 from loop.decide.tasks import on_disposition
-from loop.loop_config import LoopConfig
 from loop.state_machine import apply, open_task
 from loop.subject import Subject, scored_complaint
-from loop.task_opening import TaskCase
 from loop.warnings import EntityWarnings, apply_hit
 from schemas.hits import RuleHit
 from schemas.records import Complaint, VerdictOutcome
@@ -27,6 +26,10 @@ from schemas.scores import ModelScore
 
 from .conftest import ROUTING, T0, USCC, disposition
 
+if TYPE_CHECKING:
+    from loop.loop_config import LoopConfig
+    from loop.task_opening import TaskCase
+
 Hit = Callable[..., RuleHit]
 Score = Callable[..., ModelScore]
 TEXT = "小区旁工厂夜里排放黑烟，刺鼻气味，河里的鱼都死了"
@@ -34,9 +37,15 @@ TEXT = "小区旁工厂夜里排放黑烟，刺鼻气味，河里的鱼都死了
 
 def complaint(event_id: str = "c-1") -> Complaint:
     return Complaint(
-        event_id=event_id, event_time=T0, channel="12345", subject="工厂排污", text=TEXT,
-        category="城乡建设", uscc=USCC, region_code="330106",
-    )  # fmt: skip
+        event_id=event_id,
+        event_time=T0,
+        channel="12345",
+        subject="工厂排污",
+        text=TEXT,
+        category="城乡建设",
+        uscc=USCC,
+        region_code="330106",
+    )
 
 
 def warned(
@@ -45,12 +54,19 @@ def warned(
     """A complaint the classifier scored (``scored``) raised a warning; its task is opened
     and signed and started by the department holding it."""
     record = complaint()
-    score = make_score(model="complaint-classifier", source="complaints", event_id=record.event_id,
-                       alert=False, label="城乡建设", features={"1:烟": 1.0})  # fmt: skip
+    score = make_score(
+        model="complaint-classifier",
+        source="complaints",
+        event_id=record.event_id,
+        alert=False,
+        label="城乡建设",
+        features={"1:烟": 1.0},
+    )
     seen = scored_complaint(record, [score] if scored else [])
     subject = Subject(None, "西湖区文三路1号", f"工厂排污：{TEXT}", seen)
-    hit = make_hit(source="complaints", rule_id="pollution", item_code="ENV-001",
-                   event_id=record.event_id)  # fmt: skip
+    hit = make_hit(
+        source="complaints", rule_id="pollution", item_code="ENV-001", event_id=record.event_id
+    )
     state, (alert,) = apply_hit(None, hit, T0, config, subject=subject)
     case, _ = open_task(alert, state.warnings[alert.fingerprint].template, ROUTING, config, T0)
     for n, action in enumerate([A.sign, A.start]):
@@ -59,8 +75,15 @@ def warned(
 
 
 def dispose(case: TaskCase, config: LoopConfig, n: int = 5, **over: object) -> TaskCase:
-    d = disposition(case.task_id, A.dispose, case.task.department, n,
-                    result=R.confirmed, evidence=["photo:1"], **over)  # fmt: skip
+    d = disposition(
+        case.task_id,
+        A.dispose,
+        case.task.department,
+        n,
+        result=R.confirmed,
+        evidence=["photo:1"],
+        **over,
+    )
     after, _ = apply(case, d, config)
     return after
 
@@ -78,24 +101,28 @@ def test_a_correction_teaches_the_scored_complaint_once(
     assert (fed.category, fed.correction_id) == ("环境保护", "d-5")
 
     first = on_feedback(FeedbackState(warnings), fed, ctx(config))
-    assert first.note == "fed_back" and first.corrected == "corrected"
+    assert first.note == "fed_back"
+    assert first.corrected == "corrected"
     example = first.correction
-    assert example is not None and example.model == "complaint-classifier"
+    assert example is not None
+    assert example.model == "complaint-classifier"
     # the complaint as the classifier read it, labelled with the correction
     assert (example.example.text, example.example.subject) == (TEXT, "工厂排污")
     assert (example.example.category, example.was) == ("环境保护", "城乡建设")
     # the warning's evidence shows the corrected category, and who corrected it
-    assert first.state is not None and first.state.warnings is not None
+    assert first.state is not None
+    assert first.state.warnings is not None
     (w,) = first.state.warnings.warnings.values()
     (brief,) = w.evidence_records
-    assert (
-        brief.values["category"].startswith("环境保护") and "城乡建设" in brief.values["category"]
-    )
+    assert brief.values["category"].startswith("环境保护")
+    assert "城乡建设" in brief.values["category"]
     # ... and so does the warning's record published as the disposal ends it (to SQL)
-    assert first.alerts and "category" in first.alerts[-1].evidence_records[0].values
+    assert first.alerts
+    assert "category" in first.alerts[-1].evidence_records[0].values
 
     again = on_feedback(first.state, fed, ctx(config))  # the feedback message redelivered
-    assert again.correction is None and again.corrected == "repeated"
+    assert again.correction is None
+    assert again.corrected == "repeated"
 
 
 def test_a_correction_on_a_second_disposal_teaches_its_own_category(
@@ -105,17 +132,21 @@ def test_a_correction_on_a_second_disposal_teaches_its_own_category(
     first = on_feedback(
         FeedbackState(warnings), feedback_record(dispose(case, config)), ctx(config)
     )
-    assert first.corrected == "no_correction" and first.correction is None
+    assert first.corrected == "no_correction"
+    assert first.correction is None
     reopen = disposition(case.task_id, A.reopen, config.centre, 6, reason="分类有误")
     reopened, _ = apply(dispose(case, config), reopen, config)
     for n, action in enumerate([A.sign, A.start], start=7):
-        reopened, _ = apply(reopened, disposition(case.task_id, action, case.task.department, n),
-                            config)  # fmt: skip
+        reopened, _ = apply(
+            reopened, disposition(case.task_id, action, case.task.department, n), config
+        )
     again = dispose(reopened, config, n=9, category="环境保护")
     second = on_feedback(first.state, feedback_record(again), ctx(config))
     # one task, one label: the label was fed back already; the correction is new and teaches
-    assert second.note == "repeated" and second.corrected == "corrected"
-    assert second.correction is not None and second.correction.correction_id == "d-9"
+    assert second.note == "repeated"
+    assert second.corrected == "corrected"
+    assert second.correction is not None
+    assert second.correction.correction_id == "d-9"
 
 
 def test_a_warning_without_a_scored_complaint_records_but_teaches_nothing(
@@ -123,11 +154,14 @@ def test_a_warning_without_a_scored_complaint_records_but_teaches_nothing(
 ) -> None:
     case, warnings = warned(make_hit, make_score, config, scored=False)
     decision = on_feedback(
-        FeedbackState(warnings), feedback_record(dispose(case, config, category="环境保护")),
+        FeedbackState(warnings),
+        feedback_record(dispose(case, config, category="环境保护")),
         ctx(config),
-    )  # fmt: skip
-    assert decision.corrected == "not_scored" and decision.correction is None
-    assert decision.state is not None and decision.state.warnings is not None
+    )
+    assert decision.corrected == "not_scored"
+    assert decision.correction is None
+    assert decision.state is not None
+    assert decision.state.warnings is not None
     (w,) = decision.state.warnings.warnings.values()
     assert w.corrections == ["d-5"]
 
@@ -136,10 +170,18 @@ def test_the_audit_row_records_the_correction(
     make_hit: Hit, make_score: Score, config: LoopConfig
 ) -> None:
     case, _ = warned(make_hit, make_score, config)
-    d = disposition(case.task_id, A.dispose, case.task.department, 5, result=R.confirmed,
-                    evidence=["photo:1"], category=" 环境保护 ")  # fmt: skip
+    d = disposition(
+        case.task_id,
+        A.dispose,
+        case.task.department,
+        5,
+        result=R.confirmed,
+        evidence=["photo:1"],
+        category=" 环境保护 ",
+    )
     decision = on_disposition(case, d, ctx(config))
-    assert decision.verdict is not None and decision.verdict.outcome is VerdictOutcome.applied
+    assert decision.verdict is not None
+    assert decision.verdict.outcome is VerdictOutcome.applied
     (event,) = decision.events
     assert event.reason == "confirmed; complaint category corrected to 环境保护"
 
@@ -156,13 +198,23 @@ def test_a_category_outside_the_taxonomy_is_refused_and_changes_nothing(
     make_hit: Hit, make_score: Score, config: LoopConfig, category: str, words: str
 ) -> None:
     case, _ = warned(make_hit, make_score, config)
-    d = disposition(case.task_id, A.dispose, case.task.department, 5, result=R.confirmed,
-                    evidence=["photo:1"], category=category)  # fmt: skip
+    d = disposition(
+        case.task_id,
+        A.dispose,
+        case.task.department,
+        5,
+        result=R.confirmed,
+        evidence=["photo:1"],
+        category=category,
+    )
     decision = on_disposition(case, d, ctx(config))
     verdict = decision.verdict
-    assert verdict is not None and verdict.outcome is VerdictOutcome.refused
-    assert verdict.reason == "bad_category" and words in (verdict.message or "")
-    assert decision.state is case and [m.role for m in decision.messages] == ["verdicts"]
+    assert verdict is not None
+    assert verdict.outcome is VerdictOutcome.refused
+    assert verdict.reason == "bad_category"
+    assert words in (verdict.message or "")
+    assert decision.state is case
+    assert [m.role for m in decision.messages] == ["verdicts"]
 
 
 def test_a_category_with_another_action_or_task_is_refused(
@@ -171,12 +223,23 @@ def test_a_category_with_another_action_or_task_is_refused(
     case, _ = warned(make_hit, make_score, config)
     extend = disposition(case.task_id, A.reopen, config.centre, 5, reason="x", category="环境保护")
     refused = on_disposition(dispose(case, config, n=4), extend, ctx(config)).verdict
-    assert refused is not None and refused.reason == "bad_category"
+    assert refused is not None
+    assert refused.reason == "bad_category"
     assert "goes with dispose, not reopen" in (refused.message or "")
     # a task that is not about a complaint has no category to correct
-    inspection = case.model_copy(update={"task": case.task.model_copy(update={"complaint_text": None})})  # fmt: skip
-    d = disposition(case.task_id, A.dispose, case.task.department, 6, result=R.confirmed,
-                    evidence=["photo:1"], category="环境保护")  # fmt: skip
+    inspection = case.model_copy(
+        update={"task": case.task.model_copy(update={"complaint_text": None})}
+    )
+    d = disposition(
+        case.task_id,
+        A.dispose,
+        case.task.department,
+        6,
+        result=R.confirmed,
+        evidence=["photo:1"],
+        category="环境保护",
+    )
     verdict = on_disposition(inspection, d, ctx(config)).verdict
-    assert verdict is not None and verdict.reason == "bad_category"
+    assert verdict is not None
+    assert verdict.reason == "bad_category"
     assert "not about a complaint" in (verdict.message or "")

@@ -73,7 +73,8 @@ def test_years_without_calendar_data_are_provisional_not_an_error() -> None:
     assert found.basis is Basis.provisional
     assert "2027-01-01 元旦" in found.explain
     far = deadlines.deadline_of(datetime(2031, 1, 1, tzinfo=UTC), "1wd")
-    assert far.basis is Basis.provisional and far.at > datetime(2031, 1, 1, tzinfo=UTC)
+    assert far.basis is Basis.provisional
+    assert far.at > datetime(2031, 1, 1, tzinfo=UTC)
 
 
 def test_a_calendar_with_no_working_days_still_fails_clearly() -> None:

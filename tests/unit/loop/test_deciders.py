@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from loop.closed_loop import feedback_record
 from loop.decide import Context
@@ -15,7 +16,6 @@ from loop.decide.feedback import FeedbackState, labelled_rules, on_feedback
 from loop.decide.profiles import apply_profile_event, source_profile_event
 from loop.decide.tasks import command_key, on_command, on_disposition, supervise
 from loop.decide.warnings import change_warnings, changes_by_entity, tick_change
-from loop.loop_config import LoopConfig
 from loop.task_opening import TaskCommand
 from schemas.hits import RuleHit
 from schemas.internal import ProfileEvent
@@ -25,6 +25,9 @@ from schemas.scores import ModelScore
 
 from .conftest import ROUTING, T0, USCC, disposition
 from .test_feedback import disposed
+
+if TYPE_CHECKING:
+    from loop.loop_config import LoopConfig
 
 Hit = Callable[..., RuleHit]
 Score = Callable[..., ModelScore]
@@ -44,7 +47,8 @@ def test_a_hit_makes_one_task_command_and_a_second_hit_none(
     c = ctx(config)
     (changes,) = changes_by_entity([make_hit(level=Level.orange)], [], c).values()
     first = change_warnings(None, changes, c)
-    assert first.state is not None and len(first.alerts) == 1
+    assert first.state is not None
+    assert len(first.alerts) == 1
     assert roles(first).count("task_commands") == 1
     assert {"alerts", "profile_events"} <= set(roles(first))
     (again,) = changes_by_entity([make_hit(level=Level.orange)], [], c).values()
@@ -60,7 +64,9 @@ def test_a_tick_that_changes_nothing_leaves_the_state_as_it_was(
     (changes,) = changes_by_entity([make_hit()], [], c).values()
     state = change_warnings(None, changes, c).state
     quiet = change_warnings(state, [tick_change(c)], c, store_quiet=False)
-    assert quiet.state is state and quiet.messages == [] and quiet.alerts == []
+    assert quiet.state is state
+    assert quiet.messages == []
+    assert quiet.alerts == []
 
 
 def test_a_command_opens_its_task_once(make_hit: Hit, config: LoopConfig) -> None:
@@ -71,15 +77,20 @@ def test_a_command_opens_its_task_once(make_hit: Hit, config: LoopConfig) -> Non
     command = TaskCommand.model_validate_json(message.value)
     assert command_key(command) == message.key
     opened = on_command(None, command, c)
-    assert opened.note == "opened" and opened.state is not None
-    assert roles(opened)[0].startswith("department:") and "task_events" in roles(opened)
+    assert opened.note == "opened"
+    assert opened.state is not None
+    assert roles(opened)[0].startswith("department:")
+    assert "task_events" in roles(opened)
     repeat = on_command(opened.state, command, c)
-    assert repeat.note == "exists" and repeat.state is opened.state and repeat.messages == []
+    assert repeat.note == "exists"
+    assert repeat.state is opened.state
+    assert repeat.messages == []
 
 
 def test_a_refused_disposition_changes_nothing_and_is_answered(config: LoopConfig) -> None:
     refused = on_disposition(None, disposition("task-x", A.sign, "hz_market", 1), ctx(config))
-    assert refused.state is None and refused.verdict is not None
+    assert refused.state is None
+    assert refused.verdict is not None
     assert refused.verdict.outcome is VerdictOutcome.refused
     assert roles(refused) == ["verdicts"]
 
@@ -94,14 +105,16 @@ def test_a_disposal_is_fed_back_to_the_entity(
     state = FeedbackState(warnings, {r: {"confirmed": 0, "false_alarm": 0} for r in rules})
     c = ctx(config, timedelta(hours=1))
     done = on_feedback(state, case, c)
-    assert done.note == "fed_back" and done.state is not None
+    assert done.note == "fed_back"
+    assert done.state is not None
     assert done.state.counters == {"food/failed_inspection": {"confirmed": 1, "false_alarm": 0}}
-    assert done.feedback is not None and [x.model for x in done.feedback.labels] == [
-        "hst_inspections"
-    ]
+    assert done.feedback is not None
+    assert [x.model for x in done.feedback.labels] == ["hst_inspections"]
     assert "profile_events" in roles(done)
     again = on_feedback(done.state, case, c)
-    assert again.note == "repeated" and again.state is done.state and again.messages == []
+    assert again.note == "repeated"
+    assert again.state is done.state
+    assert again.messages == []
     assert on_feedback(FeedbackState(None), case, c).note == "no_warnings"
 
 
@@ -115,23 +128,34 @@ def test_an_open_task_is_supervised_once_per_step(make_hit: Hit, config: LoopCon
     assert case is not None
     late = ctx(config, timedelta(days=60))
     first = supervise(case, late)
-    assert first.steps and "supervision" in roles(first)
+    assert first.steps
+    assert "supervision" in roles(first)
     assert first.state is not None
     again = supervise(first.state, late)
-    assert again.steps == [] and again.state is first.state
+    assert again.steps == []
+    assert again.state is first.state
 
 
 def test_source_events_enter_the_profile_once(config: LoopConfig) -> None:
-    record = InspectionResult.model_validate({
-        "event_id": "insp-1", "event_time": T0.isoformat(), "uscc": USCC,
-        "region_code": "330106", "item_code": "FOOD-001", "outcome": "fail",
-        "critical_count": 1, "entity_name": "某某餐饮店",
-    })  # fmt: skip
+    record = InspectionResult.model_validate(
+        {
+            "event_id": "insp-1",
+            "event_time": T0.isoformat(),
+            "uscc": USCC,
+            "region_code": "330106",
+            "item_code": "FOOD-001",
+            "outcome": "fail",
+            "critical_count": 1,
+            "entity_name": "某某餐饮店",
+        }
+    )
     event = source_profile_event("inspections", record)
-    assert event is not None and event.kind == "inspection_fail"
+    assert event is not None
+    assert event.kind == "inspection_fail"
     assert source_profile_event("equipment", record) is None
     added = apply_profile_event(None, event, ctx(config))
-    assert added.state is not None and added.state.counts == {"inspection": 1}
+    assert added.state is not None
+    assert added.state.counts == {"inspection": 1}
     same = apply_profile_event(added.state, event, ctx(config))
     assert same.state is added.state  # already in its history: nothing to store
     other = ProfileEvent(uscc=USCC, kind="complaint", at=T0, ref="c-1")

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import pytest
 
 from loop.errors import BadExtension, InvalidTransition, LoopError, MissingReason, WrongDepartment
-from loop.loop_config import LoopConfig
 from loop.state_machine import apply, open_task
 from loop.supervision import due
-from loop.task_opening import TaskCase
 from loop.verdicts import HTTP_STATUS, judge
 from loop.warnings import apply_hit
-from schemas.hits import RuleHit
 from schemas.records import DispositionAction as A
 from schemas.records import Level, TaskState, VerdictOutcome
 
 from .conftest import ROUTING, T0, disposition
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from loop.loop_config import LoopConfig
+    from loop.task_opening import TaskCase
+    from schemas.hits import RuleHit
 
 FRIDAY = datetime(2024, 6, 7, 4, 0, tzinfo=UTC)  # asked as noon CST; the day is what counts
 FRIDAY_END = datetime(2024, 6, 7, 15, 59, 59, tzinfo=UTC)  # 23:59:59 CST
@@ -34,16 +38,23 @@ def signed(make_hit: Callable[..., RuleHit], config: LoopConfig) -> TaskCase:
 
 def ask(case: TaskCase, config: LoopConfig, n: int = 2, **over: object) -> TaskCase:
     data: dict[str, object] = {"reason": "需协调住建部门联合检查", "extend_to": FRIDAY, **over}
-    new, _ = apply(case, disposition(case.task_id, A.extend, case.task.department, n, **data),
-                   config)  # fmt: skip
+    new, _ = apply(
+        case, disposition(case.task_id, A.extend, case.task.department, n, **data), config
+    )
     return new
 
 
 def test_request_waits_on_the_task_without_changing_its_state(
     signed: TaskCase, config: LoopConfig
 ) -> None:
-    d = disposition(signed.task_id, A.extend, signed.task.department, 2,
-                    reason="需协调住建部门联合检查", extend_to=FRIDAY)  # fmt: skip
+    d = disposition(
+        signed.task_id,
+        A.extend,
+        signed.task.department,
+        2,
+        reason="需协调住建部门联合检查",
+        extend_to=FRIDAY,
+    )
     case, events = apply(signed, d, config)
     assert case.task.state is TaskState.signed
     assert case.task.extension_to == FRIDAY_END
@@ -61,15 +72,18 @@ def test_grant_moves_the_deadline_and_restarts_the_ladder(
 ) -> None:
     late = signed.task.dispose_deadline.replace(hour=23)
     overdue, raised = due(signed, late, config)
-    assert "dispose:supervision" in overdue.fired and raised
+    assert "dispose:supervision" in overdue.fired
+    assert raised
     case = ask(overdue, config)
     grant = disposition(case.task_id, A.grant_extension, "risk_centre", 3, at=late)
     granted, (event,) = apply(case, grant, config)
     assert granted.task.dispose_deadline == FRIDAY_END
-    assert granted.task.extension_to is None and granted.task.extensions == 1
+    assert granted.task.extension_to is None
+    assert granted.task.extensions == 1
     assert not [f for f in granted.fired if f.startswith("dispose:")]
     assert event.reason == "extension granted: dispose deadline 2024-06-04 → 2024-06-07"
-    assert event.department == "risk_centre" and event.to_state is TaskState.signed
+    assert event.department == "risk_centre"
+    assert event.to_state is TaskState.signed
     # the ladder runs again against the new deadline: nothing is due the same evening
     assert due(granted, late, config)[1] == []
 
@@ -127,8 +141,11 @@ def test_who_may_ask_and_who_decides(signed: TaskCase, config: LoopConfig) -> No
     with pytest.raises(WrongDepartment):  # the department cannot grant itself more time
         apply(case, disposition(case.task_id, A.grant_extension, own, 7), config)
     with pytest.raises(WrongDepartment):  # nor can another department ask for it
-        apply(signed, disposition(signed.task_id, A.extend, "nb_market", 8,
-                                  reason="x", extend_to=FRIDAY), config)  # fmt: skip
+        apply(
+            signed,
+            disposition(signed.task_id, A.extend, "nb_market", 8, reason="x", extend_to=FRIDAY),
+            config,
+        )
 
 
 def test_only_a_signed_task_can_be_extended(
@@ -139,7 +156,8 @@ def test_only_a_signed_task_can_be_extended(
     d = disposition(case.task_id, A.extend, case.task.department, 1, reason="x", extend_to=FRIDAY)
     _, _, verdict = judge(case, d, config, T0)
     assert verdict.outcome is VerdictOutcome.refused
-    assert verdict.reason == "invalid_transition" and "dispatched" in verdict.message
+    assert verdict.reason == "invalid_transition"
+    assert "dispatched" in verdict.message
 
 
 def test_disposal_withdraws_a_pending_request_and_keeps_its_evidence(
@@ -151,16 +169,23 @@ def test_disposal_withdraws_a_pending_request_and_keeps_its_evidence(
     ref = "sha256:" + "ab" * 32 + "/现场照片.jpg"
     d = disposition(case.task_id, A.dispose, dept, 4, result="confirmed", evidence=[ref])
     disposed, _ = apply(case, d, config)
-    assert disposed.task.extension_to is None and disposed.task.evidence == [ref]
-    reopened, _ = apply(disposed, disposition(case.task_id, A.reopen, "risk_centre", 5,
-                                              reason="复查"), config)  # fmt: skip
+    assert disposed.task.extension_to is None
+    assert disposed.task.evidence == [ref]
+    reopened, _ = apply(
+        disposed, disposition(case.task_id, A.reopen, "risk_centre", 5, reason="复查"), config
+    )
     assert reopened.task.evidence == []
 
 
 def test_refusals_are_loop_errors_never_crashes(signed: TaskCase, config: LoopConfig) -> None:
     """Every bad request reaches the verdict as a refusal (the API shows its reason)."""
     for n, over in enumerate([{"reason": None}, {"extend_to": None}], start=20):
-        d = disposition(signed.task_id, A.extend, signed.task.department, n,
-                        **{"reason": "r", "extend_to": FRIDAY, **over})  # fmt: skip
+        d = disposition(
+            signed.task_id,
+            A.extend,
+            signed.task.department,
+            n,
+            **{"reason": "r", "extend_to": FRIDAY, **over},
+        )
         with pytest.raises(LoopError):
             apply(signed, d, config)

@@ -2,14 +2,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 
 from loop.closed_loop import close_loop, feedback_for, precision, recurrence
 from loop.errors import InvalidTransition
-from loop.loop_config import LoopConfig
 from loop.state_machine import apply, open_task
-from loop.task_opening import TaskCase
 from loop.warnings import EntityWarnings, apply_hit, apply_score
 from schemas.hits import RuleHit
 from schemas.labels import label_of
@@ -18,6 +17,10 @@ from schemas.records import DispositionAction as A
 from schemas.scores import ModelScore
 
 from .conftest import ROUTING, T0, USCC, disposition
+
+if TYPE_CHECKING:
+    from loop.loop_config import LoopConfig
+    from loop.task_opening import TaskCase
 
 Hit = Callable[..., RuleHit]
 Score = Callable[..., ModelScore]
@@ -82,10 +85,13 @@ def test_close_loop_updates_warning_precision_and_profile(
         out.counters,
         out.profile,
     )
-    assert alert.state is AlertState.false_alarm and fb.label is False
+    assert alert.state is AlertState.false_alarm
+    assert fb.label is False
     assert counters == {"food/failed_inspection": {"confirmed": 0, "false_alarm": 1}}
     assert precision(counters["food/failed_inspection"]) == 0.0
-    assert profile is not None and profile.uscc == USCC and profile.counts == {"disposition": 1}
+    assert profile is not None
+    assert profile.uscc == USCC
+    assert profile.counts == {"disposition": 1}
     case2, state = disposed(
         make_hit, make_score, config, DispositionResult.confirmed, state, timedelta(days=40)
     )
@@ -106,15 +112,14 @@ def test_recurrence_within_window_links_to_the_closed_task(
     )
     warning = state.warnings[back.fingerprint]
     rec = recurrence(warning, T0 + timedelta(days=3), config)
-    assert (
-        rec is not None
-        and rec.previous_task_id == case.task_id
-        and rec.department == case.task.department
-    )
+    assert rec is not None
+    assert rec.previous_task_id == case.task_id
+    assert rec.department == case.task.department
     new_case, events = open_task(
         back, warning.template, ROUTING, config, T0 + timedelta(days=3), recurrence=rec
     )
-    assert new_case.task_id != case.task_id and new_case.task.previous_task_id == case.task_id
+    assert new_case.task_id != case.task_id
+    assert new_case.task.previous_task_id == case.task_id
     assert events[0].reason == f"recurrence of {case.task_id}"
     assert recurrence(warning, closed_at + timedelta(days=31), config) is None
 
@@ -131,7 +136,8 @@ def test_a_reopened_task_disposed_again_feeds_back_once(
     disposal count no second precision label and teach the model nothing more."""
     case, state = disposed(make_hit, make_score, config, DispositionResult.false_alarm)
     first = close_loop(case, state, None, None, now=T0 + timedelta(hours=1), config=config)
-    assert first.feedback.labels and not first.repeated
+    assert first.feedback.labels
+    assert not first.repeated
     dept = case.task.department
     steps = [
         (A.reopen, config.centre, {"reason": "evidence does not show the premises"}),
@@ -143,13 +149,20 @@ def test_a_reopened_task_disposed_again_feeds_back_once(
         at = T0 + timedelta(hours=2, minutes=n)
         case, _ = apply(case, disposition(case.task_id, action, who, n, at=at, **extra), config)
     again = close_loop(
-        case, first.warnings, first.counters, first.profile, now=T0 + timedelta(hours=3),
+        case,
+        first.warnings,
+        first.counters,
+        first.profile,
+        now=T0 + timedelta(hours=3),
         config=config,
-    )  # fmt: skip
-    assert again.repeated and again.alerts == []
-    assert again.feedback.labels == [] and again.feedback.rules == []
+    )
+    assert again.repeated
+    assert again.alerts == []
+    assert again.feedback.labels == []
+    assert again.feedback.rules == []
     assert again.counters == {"food/failed_inspection": {"confirmed": 0, "false_alarm": 1}}
-    assert again.profile == first.profile and again.warnings == first.warnings
+    assert again.profile == first.profile
+    assert again.warnings == first.warnings
 
 
 def test_a_feedback_record_sent_twice_counts_once(
@@ -158,10 +171,15 @@ def test_a_feedback_record_sent_twice_counts_once(
     case, state = disposed(make_hit, make_score, config, DispositionResult.confirmed)
     first = close_loop(case, state, None, None, now=T0 + timedelta(hours=1), config=config)
     twice = close_loop(
-        case, first.warnings, first.counters, first.profile, now=T0 + timedelta(hours=1),
+        case,
+        first.warnings,
+        first.counters,
+        first.profile,
+        now=T0 + timedelta(hours=1),
         config=config,
-    )  # fmt: skip
-    assert twice.repeated and twice.feedback.labels == []
+    )
+    assert twice.repeated
+    assert twice.feedback.labels == []
     assert twice.counters == {"food/failed_inspection": {"confirmed": 1, "false_alarm": 0}}
 
 

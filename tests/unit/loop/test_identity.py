@@ -7,8 +7,7 @@ import doctest
 import hmac
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 import pytest
@@ -19,9 +18,17 @@ from infra.devkey import ALGORITHM, DevKey, key_id
 from loop import identity
 from loop.identity import Policy, Principal, Refusal, Role, claims_for, decide, principal_of
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 POLICY = Policy(issuer="riskloop-dev", audience="riskloop")
-LI = Principal(sub="u-li", name="李明", roles=frozenset({Role.handler}), department="hz_market",
-               regions=("3301",))  # fmt: skip
+LI = Principal(
+    sub="u-li",
+    name="李明",
+    roles=frozenset({Role.handler}),
+    department="hz_market",
+    regions=("3301",),
+)
 
 
 @pytest.fixture
@@ -36,8 +43,13 @@ def keys_of(k: DevKey) -> jwt.PyJWKSet:
 
 
 def claims(**changes: Any) -> dict[str, Any]:
-    base = claims_for(LI, issuer="riskloop-dev", audience="riskloop", now=datetime.now(UTC),
-                      ttl=timedelta(hours=1))  # fmt: skip
+    base = claims_for(
+        LI,
+        issuer="riskloop-dev",
+        audience="riskloop",
+        now=datetime.now(UTC),
+        ttl=timedelta(hours=1),
+    )
     base.update(changes)
     return {k: v for k, v in base.items() if v is not None}
 
@@ -51,18 +63,25 @@ def signed(k: DevKey, body: dict[str, Any], **headers: Any) -> str:
 
 def refused(outcome: Principal | Refusal, status: int, words: str) -> None:
     assert isinstance(outcome, Refusal), outcome
-    assert outcome.status == status and words in outcome.reason, outcome
+    assert outcome.status == status, outcome
+    assert words in outcome.reason, outcome
 
 
 def test_a_good_token_names_the_person(key: DevKey) -> None:
     who = decide(signed(key, claims()), keys_of(key), POLICY)
     assert who == LI
-    assert isinstance(who, Principal) and who.actor == "李明 <u-li>"
+    assert isinstance(who, Principal)
+    assert who.actor == "李明 <u-li>"
 
 
 def test_minted_by_the_dev_key_and_verified_by_its_jwks(key: DevKey) -> None:
-    token = key.mint(LI, issuer="riskloop-dev", audience="riskloop", now=datetime.now(UTC),
-                     ttl=timedelta(minutes=5))  # fmt: skip
+    token = key.mint(
+        LI,
+        issuer="riskloop-dev",
+        audience="riskloop",
+        now=datetime.now(UTC),
+        ttl=timedelta(minutes=5),
+    )
     assert decide(token, keys_of(key), POLICY) == LI
     assert oct(key.private.stat().st_mode & 0o777) == "0o600"
     assert "d" not in json.loads(key.jwks.read_text())["keys"][0]  # public half only
@@ -85,8 +104,9 @@ def test_not_yet_valid(key: DevKey) -> None:
 
 def test_signed_by_another_key(key: DevKey, tmp_path: Path) -> None:
     other = DevKey(tmp_path / "other")
-    forged = jwt.encode(claims(), other.ensure(), algorithm=ALGORITHM,
-                        headers={"kid": key_id(key.ensure())})  # fmt: skip
+    forged = jwt.encode(
+        claims(), other.ensure(), algorithm=ALGORITHM, headers={"kid": key_id(key.ensure())}
+    )
     refused(decide(forged, keys_of(key), POLICY), 401, "signature does not verify")
     unknown_kid = signed(other, claims())
     refused(decide(unknown_kid, keys_of(key), POLICY), 401, "key id (kid) is not in the trusted")
@@ -163,8 +183,12 @@ def test_garbage_is_a_refusal_not_a_crash(key: DevKey) -> None:
 def test_several_keys_and_no_kid(key: DevKey, tmp_path: Path) -> None:
     other = DevKey(tmp_path / "b")
     other.ensure()
-    two = {"keys": [*json.loads(key.jwks.read_text())["keys"],
-                    *json.loads(other.jwks.read_text())["keys"]]}  # fmt: skip
+    two = {
+        "keys": [
+            *json.loads(key.jwks.read_text())["keys"],
+            *json.loads(other.jwks.read_text())["keys"],
+        ]
+    }
     token = jwt.encode(claims(), key.ensure(), algorithm=ALGORITHM)  # no kid
     refused(decide(token, jwt.PyJWKSet.from_dict(two), POLICY), 401, "no key id")
     assert decide(token, keys_of(key), POLICY) == LI  # one key: it is the one
@@ -178,14 +202,22 @@ def test_policies_never_allow_none_or_hmac() -> None:
 
 def test_unknown_roles_are_ignored_when_one_is_known() -> None:
     who = principal_of({**claims(), "roles": ["handler", "sso-admin"]})
-    assert isinstance(who, Principal) and who.roles == {Role.handler}
+    assert isinstance(who, Principal)
+    assert who.roles == {Role.handler}
 
 
 def test_ec_key_curve_mismatch_is_refused(key: DevKey) -> None:
     p384 = ec.generate_private_key(ec.SECP384R1())
     token = jwt.encode(claims(), p384, algorithm="ES384", headers={"kid": key_id(key.ensure())})
-    refused(decide(token, keys_of(key), Policy(issuer="riskloop-dev", audience="riskloop",
-                                                algorithms=("ES256", "ES384"))), 401, "")  # fmt: skip
+    refused(
+        decide(
+            token,
+            keys_of(key),
+            Policy(issuer="riskloop-dev", audience="riskloop", algorithms=("ES256", "ES384")),
+        ),
+        401,
+        "",
+    )
 
 
 def test_doctests() -> None:

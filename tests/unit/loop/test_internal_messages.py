@@ -7,21 +7,25 @@ whole ``TaskCase`` on ``riskloop.feedback``, ``b"tick"`` and ``{"clocks": …}``
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pytest
 
 from loop.closed_loop import close_loop, feedback_record
-from loop.loop_config import LoopConfig
 from schemas.codecs import decode_record, encode_record
-from schemas.hits import RuleHit
 from schemas.internal import ProfileEvent, TaskFeedback, Tick, TickKind, read_feedback, read_tick
 from schemas.record_specs import RECORDS
 from schemas.records import DispositionResult
-from schemas.scores import ModelScore
 
 from .conftest import T0, USCC
 from .test_feedback import disposed
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from loop.loop_config import LoopConfig
+    from schemas.hits import RuleHit
+    from schemas.scores import ModelScore
 
 
 def test_internal_messages_have_a_schema() -> None:
@@ -43,7 +47,8 @@ def test_a_whole_task_case_on_the_feedback_topic_still_reads(
     by_case = close_loop(case, warnings, None, None, now=T0, config=config)
     by_record = close_loop(fed, warnings, None, None, now=T0, config=config)
     assert by_record.counters == by_case.counters
-    assert by_record.alerts == by_case.alerts and by_record.feedback == by_case.feedback
+    assert by_record.alerts == by_case.alerts
+    assert by_record.feedback == by_case.feedback
 
 
 def test_a_feedback_record_travels_as_avro_too(

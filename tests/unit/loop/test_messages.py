@@ -10,13 +10,24 @@ from loop.messages import Message, output
 from schemas.records import Alert
 
 T = datetime(2026, 6, 1, tzinfo=UTC)
-ALERT = Alert(alert_id="A", fingerprint="F", state="new", level="red", source="complaints",
-              entity="E", item_code="I", title="投诉 13812345678", first_seen=T, last_seen=T)  # fmt: skip
+ALERT = Alert(
+    alert_id="A",
+    fingerprint="F",
+    state="new",
+    level="red",
+    source="complaints",
+    entity="E",
+    item_code="I",
+    title="投诉 13812345678",
+    first_seen=T,
+    last_seen=T,
+)
 
 
 def test_a_sink_only_record_is_dumped_when_first_asked() -> None:
     m = output("", "F", ALERT, sink="alert")
-    assert m.text is None and m.record is ALERT
+    assert m.text is None
+    assert m.record is ALERT
     assert m.value == ALERT.model_dump_json()
     assert m.text == ALERT.model_dump_json()  # kept: asked twice, dumped once
 
@@ -30,7 +41,8 @@ def test_a_topic_message_carries_its_json_at_once() -> None:
 def test_lazy_and_eager_messages_are_equal_and_hash_alike() -> None:
     lazy = output("", "F", ALERT, sink="alert")
     eager = Message("", "F", ALERT.model_dump_json(), "alert", ALERT)
-    assert lazy == eager and eager == lazy
+    assert lazy == eager
+    assert eager == lazy
     assert lazy != output("", "G", ALERT, sink="alert")
     plain = output("ticks", "", "tick", partition=1)
     assert hash(plain) == hash(Message("ticks", "", "tick", "", None, 1))

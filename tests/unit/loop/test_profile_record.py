@@ -17,9 +17,19 @@ def test_record_leaves_the_given_profile_untouched() -> None:
         before = record(before, "U1", "complaint", t0 + timedelta(hours=i), f"r{i}", config=cfg)
     assert before is not None
     frozen = before.model_dump()
-    after = record(before, "U1", "warning_red", t0 + timedelta(days=30), "w1", config=cfg,
-                   entity_name="甲公司", region_code="330106")  # fmt: skip
+    after = record(
+        before,
+        "U1",
+        "warning_red",
+        t0 + timedelta(days=30),
+        "w1",
+        config=cfg,
+        entity_name="甲公司",
+        region_code="330106",
+    )
     assert before.model_dump() == frozen
     assert after.counts == {**frozen["counts"], "warning": 1}
-    assert after.recent[-1].ref == "w1" and len(after.recent) == cfg.max_recent
-    assert after.entity_name == "甲公司" and before.entity_name is None
+    assert after.recent[-1].ref == "w1"
+    assert len(after.recent) == cfg.max_recent
+    assert after.entity_name == "甲公司"
+    assert before.entity_name is None

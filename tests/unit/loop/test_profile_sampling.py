@@ -29,7 +29,9 @@ def test_counts_history_and_decay() -> None:
     p = record(p, USCC, "complaint", T0, "c1", config=CFG)
     p = record(p, USCC, warning_kind(Level.red), T0, "a1", config=CFG)
     assert p.counts == {"inspection": 1, "complaint": 1, "warning": 1}
-    assert p.score == 7.0 and p.risk_class == "D" and p.region_code == "330106"
+    assert p.score == 7.0
+    assert p.risk_class == "D"
+    assert p.region_code == "330106"
     assert score_at(p, T0 + timedelta(days=30), CFG) == pytest.approx(3.5)
     assert classify(score_at(p, T0 + timedelta(days=90), CFG), CFG) == "A"
     assert EntityProfile.model_validate_json(p.model_dump_json()) == p
@@ -39,7 +41,8 @@ def test_replays_are_not_counted_twice_and_late_events_are_decayed() -> None:
     p = record(None, USCC, "complaint", T0 + timedelta(days=30), "c1", config=CFG)
     assert record(p, USCC, "complaint", T0 + timedelta(days=30), "c1", config=CFG) == p
     late = record(p, USCC, "complaint", T0, "c0", config=CFG)
-    assert late.score == pytest.approx(1.5) and late.score_at == p.score_at
+    assert late.score == pytest.approx(1.5)
+    assert late.score_at == p.score_at
     assert [e.ref for e in late.recent] == ["c0", "c1"]
 
 
@@ -48,7 +51,10 @@ def test_score_never_negative_and_history_bounded() -> None:
     p = None
     for i in range(5):
         p = record(p, USCC, "inspection_pass", T0 + timedelta(days=i), f"i{i}", config=cfg)
-    assert p is not None and p.score == 0.0 and len(p.recent) == 3 and p.counts["inspection"] == 5
+    assert p is not None
+    assert p.score == 0.0
+    assert len(p.recent) == 3
+    assert p.counts["inspection"] == 5
 
 
 def test_thresholds_must_be_ordered() -> None:
@@ -70,7 +76,8 @@ def test_same_seed_same_list_in_any_input_order() -> None:
     assert a == sample(list(reversed(ps)), 20, seed=2024)
     assert [p.uscc for p in a] != [p.uscc for p in sample(ps, 20, seed=2025)]
     assert len({p.uscc for p in a}) == 20  # without replacement
-    assert "class" in a[0].explanation and a[0].rank == 1
+    assert "class" in a[0].explanation
+    assert a[0].rank == 1
 
 
 def test_high_risk_class_is_over_represented() -> None:

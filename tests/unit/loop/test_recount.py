@@ -28,13 +28,20 @@ ROUTES = parse_table(
 def _alert(level: Level = Level.blue, region: str | None = "330106") -> Alert:
     return Alert.model_validate(
         {
-            "alert_id": "fp-1.1", "fingerprint": "fp-1", "level": level, "state": "new",
-            "title": "测试", "source": "inspections", "entity": "91330106MA27XXXX0X",
-            "item_code": "YJ-ZFJC-001", "region_code": region,
-            "first_seen": "2026-12-29T02:00:00+00:00", "last_seen": "2026-12-29T02:00:00+00:00",
+            "alert_id": "fp-1.1",
+            "fingerprint": "fp-1",
+            "level": level,
+            "state": "new",
+            "title": "测试",
+            "source": "inspections",
+            "entity": "91330106MA27XXXX0X",
+            "item_code": "YJ-ZFJC-001",
+            "region_code": region,
+            "first_seen": "2026-12-29T02:00:00+00:00",
+            "last_seen": "2026-12-29T02:00:00+00:00",
             "reasons": [],
         }
-    )  # fmt: skip
+    )
 
 
 def test_a_provisional_task_is_recounted_when_the_notice_arrives() -> None:
@@ -53,7 +60,8 @@ def test_a_provisional_task_is_recounted_when_the_notice_arrives() -> None:
     # 4 Jan is off in the notice and Saturday 9 Jan is a 调休 working day
     assert new.task.dispose_deadline.astimezone(CST).date().isoformat() == "2027-01-09"
     assert [(e.from_state, e.to_state) for e in events] == [(TaskState.dispatched,) * 2]
-    assert "2027-01-08" in (events[0].reason or "") and "2027-01-09" in (events[0].reason or "")
+    assert "2027-01-08" in (events[0].reason or "")
+    assert "2027-01-09" in (events[0].reason or "")
     assert events[0].at == later
     again = config.model_copy(update={"calendar": notice})
     assert recompute_deadlines(new, again, later) == (new, [])  # once
@@ -76,4 +84,5 @@ def test_an_unroutable_warning_goes_to_the_centre_with_the_reason() -> None:
     case, events = open_task(_alert(region="110105"), None, ROUTES, config, now)
     assert case.task.department == config.centre
     assert events[-1].to_state is TaskState.dispatched
-    assert "no route" in (events[-1].reason or "") and "110105" in (events[-1].reason or "")
+    assert "no route" in (events[-1].reason or "")
+    assert "110105" in (events[-1].reason or "")

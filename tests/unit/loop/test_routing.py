@@ -87,7 +87,8 @@ def test_errors_name_the_line_and_entry() -> None:
     assert "routing.yaml line 3 (route #2): region '3301'" in message
     assert "line 4 (route #3): duplicates the route on line 2" in message
     assert "line 8 (route #4): unknown key 'colour'" in message
-    assert "'*' may only end a prefix" in message and "'has.dot'" in message
+    assert "'*' may only end a prefix" in message
+    assert "'has.dot'" in message
     assert "line 9 (route #5): departments must be a non-empty list" in message
 
 
@@ -148,10 +149,13 @@ routes:
     assert [r.line if r else None for r in got.routes] == [4, 3, None]
     assert got.routed
     unrouted = resolve(table, source="complaints", item_code="X", region_code="330106")
-    assert unrouted.department == "intake" and unrouted.route and unrouted.route.catch_all
+    assert unrouted.department == "intake"
+    assert unrouted.route
+    assert unrouted.route.catch_all
     assert not unrouted.routed
     only_default = resolve(table, source="complaints", item_code="X", region_code=None, default="t")
-    assert only_default.route is None and not only_default.routed
+    assert only_default.route is None
+    assert not only_default.routed
 
 
 def test_a_route_for_a_source_no_warning_has_is_refused() -> None:

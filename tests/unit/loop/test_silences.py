@@ -84,8 +84,15 @@ def test_an_expiry_without_its_actor_is_rejected() -> None:
 
 
 def test_silencing_safety_alarms_needs_a_second_persons_approval() -> None:
-    base = {"silence_id": "s", "entity": "E", "reason": "维保", "creator": "zhang",
-            "starts_at": T0, "ends_at": T0 + timedelta(hours=1), "safety": True}  # fmt: skip
+    base = {
+        "silence_id": "s",
+        "entity": "E",
+        "reason": "维保",
+        "creator": "zhang",
+        "starts_at": T0,
+        "ends_at": T0 + timedelta(hours=1),
+        "safety": True,
+    }
     with pytest.raises(ValueError, match="second person"):
         Silence.model_validate(base)
     with pytest.raises(ValueError, match="not the creator"):
@@ -94,7 +101,13 @@ def test_silencing_safety_alarms_needs_a_second_persons_approval() -> None:
 
 
 def test_an_unknown_source_is_refused_with_a_suggestion() -> None:
-    data = {"silence_id": "s", "source": "equipments", "reason": "维保", "creator": "zhang",
-            "starts_at": T0, "ends_at": T0 + timedelta(hours=1)}  # fmt: skip
+    data = {
+        "silence_id": "s",
+        "source": "equipments",
+        "reason": "维保",
+        "creator": "zhang",
+        "starts_at": T0,
+        "ends_at": T0 + timedelta(hours=1),
+    }
     with pytest.raises(ConfigError, match="did you mean 'equipment'"):
         create(data, T0, timedelta(days=30))

@@ -33,11 +33,14 @@ def test_task_load_races_the_sign_deadline_then_the_disposal_one() -> None:
         make_task(3, state=TaskState.closed),  # no clock
         make_task(
             4, state=TaskState.signed, department="b", dispose_deadline=T0 + timedelta(days=5)
-        ),  # fmt: skip
+        ),
     ]
     rows = {r.department: r for r in task_load(tasks, now)}
-    assert (rows["xihu_market"].open, rows["xihu_market"].due_soon,
-            rows["xihu_market"].overdue) == (2, 1, 1)  # fmt: skip
+    assert (
+        rows["xihu_market"].open,
+        rows["xihu_market"].due_soon,
+        rows["xihu_market"].overdue,
+    ) == (2, 1, 1)
     assert (rows["b"].open, rows["b"].due_soon, rows["b"].overdue) == (1, 0, 0)
     assert next(iter(task_load(tasks, now))).department == "xihu_market"  # most overdue first
 
@@ -51,10 +54,13 @@ def test_trend_counts_beijing_days_and_compares_today_with_the_week() -> None:
         make_alert(4, first_seen=T0 - timedelta(days=30)),  # outside the window
     ]
     tr = trend(alerts, now)
-    assert len(tr.days) == 8 and tr.days[-1][0].isoformat() == "2024-06-03"
+    assert len(tr.days) == 8
+    assert tr.days[-1][0].isoformat() == "2024-06-03"
     assert tr.today == 1
-    assert tr.days[-2][1] == 1 and tr.days[-4][1] == 1
-    assert tr.average == 2 / 7 and tr.ratio == 3.5
+    assert tr.days[-2][1] == 1
+    assert tr.days[-4][1] == 1
+    assert tr.average == 2 / 7
+    assert tr.ratio == 3.5
 
 
 def test_only_new_or_raised_red_and_orange_warnings_go_to_the_wall() -> None:

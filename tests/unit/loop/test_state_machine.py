@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -16,11 +16,15 @@ from loop.loop_config import LoopConfig
 from loop.state_machine import apply, open_task
 from loop.task_opening import TaskCase
 from loop.warnings import apply_hit
-from schemas.hits import RuleHit
 from schemas.records import DispositionAction as A
 from schemas.records import DispositionResult, Level, TaskState
 
 from .conftest import ROUTING, T0, disposition
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from schemas.hits import RuleHit
 
 
 @pytest.fixture
@@ -61,9 +65,12 @@ def test_happy_path_to_closed(case: TaskCase, config: LoopConfig) -> None:
         TaskState.disposed,
         TaskState.closed,
     ]
-    assert events[2].reason == "confirmed" and events[0].actor == f"officer-{dept}"
-    assert case.result is DispositionResult.confirmed and case.evidence == ["photo:1.jpg"]
-    assert case.task.state is TaskState.closed and case.closed_at is not None
+    assert events[2].reason == "confirmed"
+    assert events[0].actor == f"officer-{dept}"
+    assert case.result is DispositionResult.confirmed
+    assert case.evidence == ["photo:1.jpg"]
+    assert case.task.state is TaskState.closed
+    assert case.closed_at is not None
     assert len({e.event_id for e in events}) == 4
     assert TaskCase.model_validate_json(case.model_dump_json()) == case
 
@@ -72,7 +79,9 @@ def test_same_disposition_twice_changes_nothing(case: TaskCase, config: LoopConf
     d = disposition(case.task_id, A.sign, case.task.department, 1)
     once, events = apply(case, d, config)
     twice, again = apply(once, d, config)
-    assert events and again == [] and twice == once
+    assert events
+    assert again == []
+    assert twice == once
     # Replaying against the earlier state yields the same event ids (idempotent sinks).
     assert apply(case, d, config)[1] == events
 
@@ -123,7 +132,8 @@ def test_return_reroutes_to_the_next_candidate(case: TaskCase, config: LoopConfi
         (TaskState.dispatched, TaskState.returned, "xihu_market"),
         (TaskState.returned, TaskState.dispatched, "hz_market"),
     ]
-    assert moved.task.department == "hz_market" and moved.task.returns == 1
+    assert moved.task.department == "hz_market"
+    assert moved.task.returns == 1
     assert moved.task.sign_deadline == d.event_time + timedelta(hours=4)
     with pytest.raises(MissingReason):
         apply(moved, disposition(case.task_id, A.return_, "hz_market", 2), config)
@@ -134,7 +144,8 @@ def test_repeated_returns_go_to_arbitration(case: TaskCase) -> None:
     case = run(case, config, (A.return_, "xihu_market", {"reason": "no"}))
     d = disposition(case.task_id, A.return_, "hz_market", 7, reason="not ours either")
     case, events = apply(case, d, config)
-    assert events[-1].to_state is TaskState.arbitration and case.task.department == "risk_centre"
+    assert events[-1].to_state is TaskState.arbitration
+    assert case.task.department == "risk_centre"
     centre = "risk_centre"
     with pytest.raises(MissingReason, match="reason"):  # the decision must say why
         apply(case, disposition(case.task_id, A.assign, centre, 8, assign_to="zj_market"), config)
@@ -156,7 +167,8 @@ def test_repeated_returns_go_to_arbitration(case: TaskCase) -> None:
         "province decides",
         d.event_time,
     )
-    assert assigned.task.department == "zj_market" and assigned.task.state is TaskState.dispatched
+    assert assigned.task.department == "zj_market"
+    assert assigned.task.state is TaskState.dispatched
     assert assigned.task.sign_deadline == d.event_time + timedelta(hours=4)
     assert apply(assigned, d, config) == (assigned, [])  # redelivered: applied once
     with pytest.raises(InvalidTransition):  # no longer in arbitration
@@ -185,7 +197,9 @@ def test_reopen_restarts_with_the_same_department(case: TaskCase, config: LoopCo
         disposition(case.task_id, A.reopen, "risk_centre", 51, at=at, reason="photo unclear"),
         config,
     )
-    assert event.to_state is TaskState.reopened and case.task.department == dept
-    assert case.result is None and case.task.sign_deadline == at + timedelta(hours=4)
+    assert event.to_state is TaskState.reopened
+    assert case.task.department == dept
+    assert case.result is None
+    assert case.task.sign_deadline == at + timedelta(hours=4)
     case = run(case, config, (A.sign, dept, {}))
     assert case.task.state is TaskState.signed

@@ -1,21 +1,25 @@
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 
 from loop.deadlines import deadline_after
-from loop.loop_config import LoopConfig
 from loop.state_machine import apply, open_task
 from loop.supervision import due, next_due
-from loop.task_opening import TaskCase
 from loop.warnings import apply_hit
-from schemas.hits import RuleHit
 from schemas.records import DispositionAction as A
 from schemas.records import Level, SupervisionKind
 
 from .conftest import ROUTING, T0, disposition
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from loop.loop_config import LoopConfig
+    from loop.task_opening import TaskCase
+    from schemas.hits import RuleHit
 
 
 @pytest.fixture
@@ -27,19 +31,21 @@ def red(make_hit: Callable[..., RuleHit], config: LoopConfig) -> TaskCase:
 def test_ladder_fires_each_step_once(red: TaskCase, config: LoopConfig) -> None:
     # red: sign-for within 30 minutes → 催办 at 24 minutes (80 %), 督办 at 30, 通报 5wd later.
     case, none = due(red, T0 + timedelta(minutes=23), config)
-    assert none == [] and case == red
+    assert none == []
+    assert case == red
     assert next_due(case, config) == T0 + timedelta(minutes=24)
     case, (reminder,) = due(case, T0 + timedelta(minutes=24), config)
-    assert reminder.kind is SupervisionKind.reminder and reminder.deadline == T0 + timedelta(
-        minutes=30
-    )
+    assert reminder.kind is SupervisionKind.reminder
+    assert reminder.deadline == T0 + timedelta(minutes=30)
     assert due(case, T0 + timedelta(minutes=25), config)[1] == []
     case, (sup,) = due(case, T0 + timedelta(minutes=31), config)
-    assert sup.kind is SupervisionKind.supervision and sup.at == red.task.sign_deadline
+    assert sup.kind is SupervisionKind.supervision
+    assert sup.at == red.task.sign_deadline
     notice_at = deadline_after(red.task.sign_deadline, "5wd")
     assert due(case, notice_at - timedelta(seconds=1), config)[1] == []
     case, (notice,) = due(case, notice_at, config)
-    assert notice.kind is SupervisionKind.notice and notice.department == red.task.department
+    assert notice.kind is SupervisionKind.notice
+    assert notice.department == red.task.department
     assert due(case, notice_at + timedelta(days=30), config)[1] == []
     assert next_due(case, config) is None
     assert len({reminder.event_id, sup.event_id, notice.event_id}) == 3

@@ -1,22 +1,25 @@
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from loop import ids
 from loop.errors import RoutingError
-from loop.loop_config import LoopConfig
 from loop.routing import parse_table
 from loop.task_opening import Recurrence, case_for
 from loop.warnings import apply_hit, apply_score
 from schemas.hits import RuleHit, TaskTemplate
 from schemas.records import Alert, Level, Task, TaskState
-from schemas.scores import ModelScore
 
 from .conftest import ROUTING, T0
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from loop.loop_config import LoopConfig
+    from schemas.scores import ModelScore
 
 
 def task_for(*args: Any, **kwargs: Any) -> Task:
@@ -39,8 +42,10 @@ def test_task_from_template_routing_and_deadlines(
     task = task_for(alert, template, ROUTING, config.deadlines, T0)
     assert task.task_id == ids.task_id(alert.alert_id)
     assert task == task_for(alert, template, ROUTING, config.deadlines, T0)  # deterministic
-    assert task.department == "xihu_market" and task.state is TaskState.created
-    assert task.checklist == ["check licence"] and task.required_evidence == ["photo"]
+    assert task.department == "xihu_market"
+    assert task.state is TaskState.created
+    assert task.checklist == ["check licence"]
+    assert task.required_evidence == ["photo"]
     assert task.sign_deadline == T0 + timedelta(hours=4)
     assert task.dispose_deadline == T0 + timedelta(hours=24)
     assert task.correlation_id == alert.correlation_id == alert.evidence[-1]
@@ -76,7 +81,8 @@ def test_recurrence_links_and_goes_back_to_the_closing_department(
     alert, template = alert_of(make_hit, config)
     rec = Recurrence(previous_task_id="task-old", department="zj_market")
     case = case_for(alert, template, ROUTING, config.deadlines, T0, recurrence=rec)
-    assert case.task.previous_task_id == "task-old" and case.task.department == "zj_market"
+    assert case.task.previous_task_id == "task-old"
+    assert case.task.department == "zj_market"
     assert case.candidates == ["zj_market", "xihu_market", "hz_market"]
 
 
@@ -89,5 +95,6 @@ def test_a_model_warnings_task_is_titled_and_has_a_checklist(
     task = task_for(
         alert, state.warnings[alert.fingerprint].template, ROUTING, config.deadlines, T0
     )
-    assert task.checklist and task.required_evidence
+    assert task.checklist
+    assert task.required_evidence
     assert task.checklist[0] == "核实投诉内容及涉事主体"

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pytest
 
-from loop.loop_config import LoopConfig
 from loop.state_machine import open_task
-from loop.task_opening import TaskCase
 from loop.verdicts import HTTP_STATUS, idempotent_event_id, judge
 from loop.warnings import apply_hit
-from schemas.hits import RuleHit
 from schemas.records import DispositionAction as A
 from schemas.records import Level, TaskState, VerdictOutcome
 
 from .conftest import ROUTING, T0, disposition
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from loop.loop_config import LoopConfig
+    from loop.task_opening import TaskCase
+    from schemas.hits import RuleHit
 
 
 @pytest.fixture
@@ -29,10 +33,12 @@ def test_an_applied_disposition_says_where_the_task_is(case: TaskCase, config: L
     d = disposition(case.task_id, A.sign, case.task.department, 1)
     new, events, verdict = judge(case, d, config, T0)
     assert verdict.outcome is VerdictOutcome.applied
-    assert verdict.state is TaskState.signed and new is not None
+    assert verdict.state is TaskState.signed
+    assert new is not None
     assert verdict.department == case.task.department
     assert [e.to_state for e in events] == [TaskState.signed]
-    assert verdict.event_id == d.event_id and verdict.reason is None
+    assert verdict.event_id == d.event_id
+    assert verdict.reason is None
 
 
 def test_a_retry_with_the_same_event_id_applies_once(case: TaskCase, config: LoopConfig) -> None:
@@ -41,7 +47,8 @@ def test_a_retry_with_the_same_event_id_applies_once(case: TaskCase, config: Loo
     assert once is not None
     twice, events, verdict = judge(once, d, config, T0)
     assert verdict.outcome is VerdictOutcome.duplicate
-    assert events == [] and twice == once
+    assert events == []
+    assert twice == once
     assert verdict.state is TaskState.signed
 
 
@@ -59,17 +66,21 @@ def test_a_refusal_names_its_reason_and_changes_nothing(
     d = disposition(case.task_id, action, who or case.task.department, 1)
     same, events, verdict = judge(case, d, config, T0)
     assert verdict.outcome is VerdictOutcome.refused
-    assert verdict.reason == reason and verdict.message
+    assert verdict.reason == reason
+    assert verdict.message
     assert HTTP_STATUS[reason] == status
-    assert same is case and events == []
+    assert same is case
+    assert events == []
     assert verdict.state is TaskState.dispatched
 
 
 def test_an_unknown_task_is_a_404_with_no_state(config: LoopConfig) -> None:
     _, _, verdict = judge(None, disposition("task-nope", A.sign, "hz_market", 1), config, T0)
-    assert verdict.outcome is VerdictOutcome.refused and verdict.reason == "unknown_task"
+    assert verdict.outcome is VerdictOutcome.refused
+    assert verdict.reason == "unknown_task"
     assert HTTP_STATUS["unknown_task"] == 404
-    assert verdict.state is None and verdict.department is None
+    assert verdict.state is None
+    assert verdict.department is None
 
 
 def test_a_disposal_without_evidence_is_unprocessable(case: TaskCase, config: LoopConfig) -> None:
@@ -77,7 +88,8 @@ def test_a_disposal_without_evidence_is_unprocessable(case: TaskCase, config: Lo
     for n, action in enumerate((A.sign, A.start)):
         case, _, _ = judge(case, disposition(case.task_id, action, dept, n), config, T0)  # type: ignore[assignment]
     _, _, verdict = judge(case, disposition(case.task_id, A.dispose, dept, 9), config, T0)
-    assert verdict.reason == "missing_evidence" and HTTP_STATUS["missing_evidence"] == 422
+    assert verdict.reason == "missing_evidence"
+    assert HTTP_STATUS["missing_evidence"] == 422
 
 
 def test_idempotent_event_ids_depend_on_task_key_and_kind() -> None:
@@ -85,7 +97,8 @@ def test_idempotent_event_ids_depend_on_task_key_and_kind() -> None:
     assert one == idempotent_event_id("task-1", "k")
     assert one != idempotent_event_id("task-1", "k2")
     assert one != idempotent_event_id("task-1", "k", "assign")
-    assert one.startswith("disp-idem-") and len(one) <= 128
+    assert one.startswith("disp-idem-")
+    assert len(one) <= 128
 
 
 def test_a_repeat_the_door_dropped_is_answered_not_applied(

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from loop import ids
 from loop.loop_config import LoopConfig
@@ -9,9 +10,11 @@ from loop.silences import Silence
 from loop.warnings import EntityWarnings, apply_hit, apply_score, resolve, should_task, tick
 from schemas.hits import RuleHit
 from schemas.records import AlertState, DispositionResult, Level
-from schemas.scores import ModelScore
 
 from .conftest import T0, USCC
+
+if TYPE_CHECKING:
+    from schemas.scores import ModelScore
 
 Hit = Callable[..., RuleHit]
 
@@ -23,9 +26,12 @@ def test_first_hit_opens_a_warning_with_a_deterministic_id(
     state, alerts = apply_hit(None, hit, T0, config)
     (alert,) = alerts
     fp = ids.fingerprint("inspections", USCC, "FOOD-001")
-    assert alert.fingerprint == fp and alert.alert_id == f"{fp}.1"
-    assert alert.state is AlertState.new and alert.level is Level.yellow
-    assert alert.evidence == [hit.event_id] and alert.occurrences == 1
+    assert alert.fingerprint == fp
+    assert alert.alert_id == f"{fp}.1"
+    assert alert.state is AlertState.new
+    assert alert.level is Level.yellow
+    assert alert.evidence == [hit.event_id]
+    assert alert.occurrences == 1
     (reason,) = alert.reasons
     assert (reason.kind, reason.id, reason.version, reason.pack) == (
         "rule",
@@ -42,16 +48,19 @@ def test_first_hit_opens_a_warning_with_a_deterministic_id(
 def test_a_rules_own_group_key_splits_warnings(make_hit: Hit, config: LoopConfig) -> None:
     state, (a,) = apply_hit(None, make_hit(group_key=f"{USCC}|fence-1"), T0, config)
     state, alerts = apply_hit(state, make_hit(group_key=f"{USCC}|fence-2"), T0, config)
-    assert alerts[0].fingerprint != a.fingerprint and alerts[0].state is AlertState.new
+    assert alerts[0].fingerprint != a.fingerprint
+    assert alerts[0].state is AlertState.new
     _, (same,) = apply_hit(state, make_hit(group_key=f"{USCC}|fence-1"), T0, config)
-    assert same.fingerprint == a.fingerprint and same.occurrences == 2
+    assert same.fingerprint == a.fingerprint
+    assert same.occurrences == 2
 
 
 def test_replayed_hit_changes_nothing(make_hit: Hit, config: LoopConfig) -> None:
     hit = make_hit()
     state, _ = apply_hit(None, hit, T0, config)
     again, alerts = apply_hit(state, hit, T0, config)
-    assert alerts == [] and again == state
+    assert alerts == []
+    assert again == state
 
 
 def test_hits_group_and_escalate_after_n_in_window(make_hit: Hit) -> None:
@@ -67,7 +76,8 @@ def test_hits_group_and_escalate_after_n_in_window(make_hit: Hit) -> None:
     assert states[1] == (AlertState.updated, Level.yellow, 2)
     assert states[2] == (AlertState.escalated, Level.orange, 3)
     assert states[-1] == (AlertState.updated, Level.orange, 6)  # capped at one step
-    assert alert.first_seen == T0 and alert.last_seen == T0 + timedelta(minutes=50)
+    assert alert.first_seen == T0
+    assert alert.last_seen == T0 + timedelta(minutes=50)
     assert len(alert.evidence) == 6
 
 
@@ -78,13 +88,15 @@ def test_hits_spread_over_time_do_not_escalate(make_hit: Hit) -> None:
         state, (alert,) = apply_hit(
             state, make_hit(event_time=T0 + timedelta(hours=hour)), T0, config
         )
-    assert alert.level is Level.yellow and alert.occurrences == 5
+    assert alert.level is Level.yellow
+    assert alert.occurrences == 5
 
 
 def test_a_higher_level_hit_raises_the_level(make_hit: Hit, config: LoopConfig) -> None:
     state, _ = apply_hit(None, make_hit(), T0, config)
     _, (alert,) = apply_hit(state, make_hit(level=Level.red, rule_id="trapped"), T0, config)
-    assert alert.state is AlertState.escalated and alert.level is Level.red
+    assert alert.state is AlertState.escalated
+    assert alert.level is Level.red
     assert [r.id for r in alert.reasons] == ["failed_inspection", "trapped"]
 
 
@@ -94,9 +106,11 @@ def test_quiet_warning_falls_back(make_hit: Hit) -> None:
     state, (alert,) = apply_hit(state, make_hit(), T0, config)
     assert alert.level is Level.orange
     same, nothing = tick(state, alert.last_seen + timedelta(hours=1), config)
-    assert nothing == [] and same == state
+    assert nothing == []
+    assert same == state
     state, (alert,) = tick(state, alert.last_seen + timedelta(hours=2), config)
-    assert alert.state is AlertState.deescalated and alert.level is Level.yellow
+    assert alert.state is AlertState.deescalated
+    assert alert.level is Level.yellow
     assert tick(state, alert.last_seen + timedelta(hours=9), config)[1] == []
 
 
@@ -105,7 +119,8 @@ def test_evidence_is_bounded(make_hit: Hit) -> None:
     state = None
     for _ in range(5):
         state, (alert,) = apply_hit(state, make_hit(), T0, config)
-    assert alert.evidence == ["ev-2", "ev-3", "ev-4"] and alert.occurrences == 5
+    assert alert.evidence == ["ev-2", "ev-3", "ev-4"]
+    assert alert.occurrences == 5
 
 
 def test_resolution_ends_the_epoch_and_a_return_gets_a_new_alert_id(
@@ -115,10 +130,12 @@ def test_resolution_ends_the_epoch_and_a_return_gets_a_new_alert_id(
     state, (ended,) = resolve(
         state, first.alert_id, DispositionResult.confirmed, T0, config, task_id="t1"
     )
-    assert ended.state is AlertState.resolved and ended.alert_id == first.alert_id
+    assert ended.state is AlertState.resolved
+    assert ended.alert_id == first.alert_id
     assert not should_task(ended, config)
     state, (back,) = apply_hit(state, make_hit(), T0 + timedelta(days=2), config)
-    assert back.state is AlertState.new and back.alert_id == f"{first.fingerprint}.2"
+    assert back.state is AlertState.new
+    assert back.alert_id == f"{first.fingerprint}.2"
     assert back.occurrences == 1
     assert state.warnings[first.fingerprint].closed_task_id == "t1"
 
@@ -149,17 +166,21 @@ def test_higher_warning_inhibits_lower_ones_on_the_same_entity(
     state, (low,) = apply_hit(None, make_hit(), T0, config)
     state, alerts = apply_hit(state, make_hit(item_code="FOOD-009", level=Level.red), T0, config)
     high, suppressed = alerts
-    assert high.level is Level.red and high.state is AlertState.new
+    assert high.level is Level.red
+    assert high.state is AlertState.new
     assert suppressed.alert_id == low.alert_id
-    assert suppressed.state is AlertState.suppressed and suppressed.suppressed_by == high.alert_id
+    assert suppressed.state is AlertState.suppressed
+    assert suppressed.suppressed_by == high.alert_id
     assert should_task(suppressed, config)  # its own risk is verified all the same
     # A new hit on the suppressed warning is recorded, still suppressed (not dropped).
     state, (again,) = apply_hit(state, make_hit(), T0, config)
-    assert again.state is AlertState.suppressed and again.occurrences == 2
+    assert again.state is AlertState.suppressed
+    assert again.occurrences == 2
     # When the red one ends, the lower one comes back (same alert id: same task, not a second).
     state, alerts = resolve(state, high.alert_id, DispositionResult.confirmed, T0, config)
     assert [a.state for a in alerts] == [AlertState.resolved, AlertState.updated]
-    assert alerts[1].suppressed_by is None and alerts[1].alert_id == low.alert_id
+    assert alerts[1].suppressed_by is None
+    assert alerts[1].alert_id == low.alert_id
 
 
 def test_which_warnings_get_tasks_does_not_depend_on_the_order_of_sources(
@@ -174,13 +195,16 @@ def test_which_warnings_get_tasks_does_not_depend_on_the_order_of_sources(
         _, more = apply_hit(state, second, T0, config)  # type: ignore[arg-type]
         return {a.alert_id for a in [*alerts, *more] if should_task(a, config)}
 
-    assert tasked(low, high) == tasked(high, low) and len(tasked(low, high)) == 2
+    assert tasked(low, high) == tasked(high, low)
+    assert len(tasked(low, high)) == 2
 
 
 def test_other_entities_are_not_inhibited(make_hit: Hit, config: LoopConfig) -> None:
     a, _ = apply_hit(None, make_hit(level=Level.red), T0, config)
     b, (alert,) = apply_hit(None, make_hit(entity="OTHER", uscc=None), T0, config)
-    assert alert.state is AlertState.new and b.entity == "OTHER" and a.entity == USCC
+    assert alert.state is AlertState.new
+    assert b.entity == "OTHER"
+    assert a.entity == USCC
 
 
 def test_silenced_warning_is_recorded_and_expires(make_hit: Hit, config: LoopConfig) -> None:
@@ -194,11 +218,13 @@ def test_silenced_warning_is_recorded_and_expires(make_hit: Hit, config: LoopCon
         ends_at=T0 + timedelta(hours=4),
     )
     state, (alert,) = apply_hit(None, make_hit(), T0, config, [silence])
-    assert alert.state is AlertState.silenced and not should_task(alert, config)
+    assert alert.state is AlertState.silenced
+    assert not should_task(alert, config)
     state, nothing = tick(state, T0 + timedelta(hours=1), config, [silence])
     assert nothing == []
     state, (alert,) = tick(state, T0 + timedelta(hours=4), config, [silence])
-    assert alert.state is AlertState.new and should_task(alert, config)
+    assert alert.state is AlertState.new
+    assert should_task(alert, config)
 
 
 def test_silenced_warnings_do_not_inhibit(make_hit: Hit, config: LoopConfig) -> None:
@@ -220,8 +246,10 @@ def test_silenced_warnings_do_not_inhibit(make_hit: Hit, config: LoopConfig) -> 
 def test_shadow_hits_live_apart_and_never_task(make_hit: Hit, config: LoopConfig) -> None:
     state, (active,) = apply_hit(None, make_hit(), T0, config)
     state, (shadow,) = apply_hit(state, make_hit(mode="shadow", level=Level.red), T0, config)
-    assert shadow.shadow and shadow.fingerprint != active.fingerprint
-    assert shadow.state is AlertState.new and not should_task(shadow, config)
+    assert shadow.shadow
+    assert shadow.fingerprint != active.fingerprint
+    assert shadow.state is AlertState.new
+    assert not should_task(shadow, config)
     assert state.warnings[active.fingerprint].suppressed_by is None
 
 
@@ -230,7 +258,8 @@ def test_model_score_corroborates_the_live_warning(
 ) -> None:
     state, (rule,) = apply_hit(None, make_hit(), T0, config)
     state, (fused,) = apply_score(state, make_score(), T0, config)
-    assert fused.fingerprint == rule.fingerprint and fused.occurrences == 2
+    assert fused.fingerprint == rule.fingerprint
+    assert fused.occurrences == 2
     assert {r.kind for r in fused.reasons} == {"rule", "model"}
     assert state.warnings[rule.fingerprint].features["hst_inspections"]["score"] == 55.0
 
@@ -239,7 +268,8 @@ def test_model_score_alone_opens_its_own_warning(
     make_score: Callable[..., ModelScore], config: LoopConfig
 ) -> None:
     _, (alert,) = apply_score(None, make_score(), T0, config)
-    assert alert.item_code == "model:hst_inspections" and alert.reasons[0].kind == "model"
+    assert alert.item_code == "model:hst_inspections"
+    assert alert.reasons[0].kind == "model"
 
 
 def test_non_alerting_or_cold_scores_are_ignored(
@@ -254,7 +284,8 @@ def test_shadow_model_does_not_join_active_warning(
 ) -> None:
     state, (rule,) = apply_hit(None, make_hit(), T0, config)
     _, (alert,) = apply_score(state, make_score(mode="shadow"), T0, config)
-    assert alert.shadow and alert.fingerprint != rule.fingerprint
+    assert alert.shadow
+    assert alert.fingerprint != rule.fingerprint
 
 
 def test_a_warning_claims_its_task_once_per_epoch(make_hit: Hit, config: LoopConfig) -> None:
@@ -293,9 +324,11 @@ def test_repetition_never_lifts_a_yellow_rule_to_red_unless_the_rule_says_so(
         allowed, _ = apply_hit(
             allowed, make_hit(event_id=f"e{i}", event_time=at, escalate_to=Level.red), at, config
         )
-    assert capped is not None and allowed is not None
+    assert capped is not None
+    assert allowed is not None
     (w,) = capped.warnings.values()
-    assert w.level is Level.orange and w.base_level is Level.yellow
+    assert w.level is Level.orange
+    assert w.base_level is Level.yellow
     (r,) = allowed.warnings.values()
     assert r.level is Level.red
 
@@ -315,31 +348,38 @@ def test_an_orange_hit_on_an_escalated_yellow_warning_does_not_make_it_red(
 def test_updates_are_grouped_and_each_notice_says_what_changed(make_hit: Hit) -> None:
     config = LoopConfig(escalate_after=0, repeat_interval="4h", group_interval="5m")
     state, (first,) = apply_hit(None, make_hit(event_id="a"), T0, config)
-    assert first.notify and first.changes == []
+    assert first.notify
+    assert first.changes == []
     quiet = []
     for i in range(5):
         state, (a,) = apply_hit(
             state, make_hit(event_id=f"b{i}"), T0 + timedelta(minutes=i), config
         )
         quiet.append(a)
-    assert not any(a.notify for a in quiet) and quiet[-1].changes == ["occurrences 1→6"]
+    assert not any(a.notify for a in quiet)
+    assert quiet[-1].changes == ["occurrences 1→6"]
     later = T0 + timedelta(hours=5)
     state, (reminder,) = apply_hit(state, make_hit(event_id="c", event_time=later), later, config)
-    assert reminder.notify and reminder.changes == ["occurrences 1→7"]
+    assert reminder.notify
+    assert reminder.changes == ["occurrences 1→7"]
     state, (up,) = apply_hit(state, make_hit(event_id="d", level=Level.orange), later, config)
-    assert up.notify and up.changes[0].startswith("level yellow→orange")
+    assert up.notify
+    assert up.changes[0].startswith("level yellow→orange")
 
 
 def test_a_safety_alarm_is_not_silenced_without_an_approved_safety_silence(
     make_hit: Hit, config: LoopConfig
 ) -> None:
     ends = T0 + timedelta(hours=4)
-    plain = Silence(silence_id="s1", entity=USCC, reason="维保", creator="zhang",
-                    starts_at=T0, ends_at=ends)  # fmt: skip
+    plain = Silence(
+        silence_id="s1", entity=USCC, reason="维保", creator="zhang", starts_at=T0, ends_at=ends
+    )
     safety = plain.model_copy(update={"silence_id": "s2", "safety": True, "approved_by": "li"})
     hit = make_hit(level=Level.red, safety=True)
     _, (alarm,) = apply_hit(None, hit, T0, config, [plain])
-    assert alarm.state is AlertState.new and alarm.safety and should_task(alarm, config)
+    assert alarm.state is AlertState.new
+    assert alarm.safety
+    assert should_task(alarm, config)
     _, (hushed,) = apply_hit(None, hit, T0, config, [safety])
     assert hushed.state is AlertState.silenced
 
@@ -348,9 +388,11 @@ def test_a_backfilled_warning_is_recorded_but_never_tasked_until_a_live_hit(
     make_hit: Hit, config: LoopConfig
 ) -> None:
     state, (old,) = apply_hit(None, make_hit(event_id="h"), T0, config, historical=True)
-    assert old.historical and not should_task(old, config)
+    assert old.historical
+    assert not should_task(old, config)
     _, (live,) = apply_hit(state, make_hit(event_id="l"), T0, config)
-    assert not live.historical and should_task(live, config)
+    assert not live.historical
+    assert should_task(live, config)
 
 
 def test_one_event_raising_two_warnings_on_one_entity_makes_one_case_with_one_task(
@@ -367,7 +409,8 @@ def test_one_event_raising_two_warnings_on_one_entity_makes_one_case_with_one_ta
     assert upgrades == []  # the lead is the highest
     state, due = claim_tasks(state, alerts, config)
     (lead,) = due
-    assert lead.level is Level.red and lead.case_task_id is None
+    assert lead.level is Level.red
+    assert lead.case_task_id is None
     joined = [a for a in alerts if a.case_task_id]  # its new and its suppressed record
     assert {(a.item_code, a.case_task_id) for a in joined} == {
         ("SURGE", ids.task_id(lead.alert_id))
@@ -402,8 +445,10 @@ def test_a_warning_says_who_where_what_and_keeps_its_evidence_and_history_bounde
     assert len(alert.evidence_records) == MAX_EVIDENCE_RECORDS
     last = alert.evidence_records[-1]
     assert (last.source, last.reason, last.values) == (
-        "inspections", "rule:failed_inspection", {"critical_count": "1"}
-    )  # fmt: skip
+        "inspections",
+        "rule:failed_inspection",
+        {"critical_count": "1"},
+    )
     assert len(alert.history) == MAX_HISTORY
     assert alert.history[-1].at == alert.last_seen  # the event's time, not the clock's
     assert EntityWarnings.model_validate_json(state.model_dump_json()) == state

@@ -37,7 +37,8 @@ def test_satisfies_protocol_and_scores(name):
     for event in stream(source_of(name), 60):
         result = model.process(event)
         assert isinstance(result, ModelScore)
-        assert result.model == name and result.source == source_of(name)
+        assert result.model == name
+        assert result.source == source_of(name)
     assert model.warmed_up
 
 

@@ -23,7 +23,8 @@ def test_binary_metrics():
 
 def test_detection_delay_and_top_half():
     d = detection_delays([False, False, True, False, False], [0, 1, 1, 1, 1])
-    assert d["windows_detected"] == 1 and d["mean_delay"] == 1
+    assert d["windows_detected"] == 1
+    assert d["mean_delay"] == 1
     assert math.isnan(detection_delays([False], [1])["mean_delay"])
     assert top_half_share([0.9, 0.1, 0.8, 0.2], [1, 0, 1, 0]) == 1.0
 
@@ -32,7 +33,8 @@ def test_label_delay_holds_labels_back():
     events = [(e, e["category"]) for e in stream("complaints", 40)]
     model = create("complaint-classifier", {"min_labels": 1})
     trace = prequential(model, events, label_delay=10)
-    assert trace.predicted[:10] == [None] * 10 and trace.predicted[11] is not None
+    assert trace.predicted[:10] == [None] * 10
+    assert trace.predicted[11] is not None
 
 
 def test_skab_slice_beats_static_three_sigma():
@@ -46,7 +48,8 @@ def test_skab_slice_beats_static_three_sigma():
 def test_cli_list_and_evaluate(tmp_path):
     runner = CliRunner()
     listing = runner.invoke(app, ["models", "list"])
-    assert listing.exit_code == 0 and "equipment-anomaly" in listing.output
+    assert listing.exit_code == 0
+    assert "equipment-anomaly" in listing.output
     png = tmp_path / "zh.png"
     result = runner.invoke(
         app,
@@ -62,6 +65,7 @@ def test_cli_list_and_evaluate(tmp_path):
         ],
     )
     assert result.exit_code == 0, result.output
-    assert '"macro_f1"' in result.output and png.stat().st_size > 1000
+    assert '"macro_f1"' in result.output
+    assert png.stat().st_size > 1000
     bad = runner.invoke(app, ["models", "evaluate", "nope"])
     assert bad.exit_code == 1

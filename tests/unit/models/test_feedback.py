@@ -61,12 +61,14 @@ def test_confirmation_keeps_alerting():
 def test_disposition_results_map_to_labels():
     mem = FalseAlarmMemory()
     mem.learn({"z:a": 5.0}, "not_found")  # 查无此事 → no label (schemas.labels)
-    assert len(mem) == 0 and mem.p_false({"z:a": 5.0}) == 0.0
+    assert len(mem) == 0
+    assert mem.p_false({"z:a": 5.0}) == 0.0
     mem.learn({"z:a": 5.0}, "false_alarm")  # 不属实
     assert mem.p_false({"z:a": 5.0}) > 0.5
     mem.learn({"z:a": 5.0}, "rectification")  # 责令整改 → confirmed
     mem.learn({"z:a": 5.0}, True)  # the loop's bool, as WorkerModels passes it
-    assert len(mem) == 3 and mem.p_false({"z:a": 5.0}) < 0.5
+    assert len(mem) == 3
+    assert mem.p_false({"z:a": 5.0}) < 0.5
 
 
 def test_not_found_teaches_a_model_nothing():

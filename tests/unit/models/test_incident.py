@@ -49,7 +49,8 @@ def test_a_fault_that_ends_in_a_new_state_ends_the_incident_and_asks_for_a_refit
     # normal, a fault 1,000× the threshold, then a new state 10× it: still above, far below
     scores = [0.5] * 10 + [1000.0] * 60 + [10.0] * 40
     alerts, rebaselines = _run(scores, hold=5.0, drop=1.0)
-    assert all(alerts[10:75]) and not alerts[75]  # held through the 5 s hold, then ended
+    assert all(alerts[10:75])
+    assert not alerts[75]
     assert rebaselines.index(True) == 75  # the caller re-fits; a fixed threshold would reopen
     without, _ = _run(scores, hold=5.0)
     assert all(without[10:])  # without ``drop`` the new state alarms for as long as it lasts
@@ -58,7 +59,8 @@ def test_a_fault_that_ends_in_a_new_state_ends_the_incident_and_asks_for_a_refit
 def test_one_spike_at_the_onset_does_not_set_the_level_the_fault_then_drops_from():
     scores = [0.5] * 10 + [5.0, 1e6] + [50.0] * 100
     alerts, rebaselines = _run(scores, hold=10.0, drop=1.0)
-    assert all(alerts[10:]) and not any(rebaselines)
+    assert all(alerts[10:])
+    assert not any(rebaselines)
 
 
 def _reading(i: int, t: datetime, shift: float, rng: random.Random) -> dict[str, Any]:
@@ -130,14 +132,16 @@ def test_persistence_opens_an_incident_only_after_the_score_stayed_above_that_lo
     assert not any(alerts[:12])  # a 2-second excursion never alarms
     assert alerts[12:18] == [False] * 3 + [True] * 3  # the 6-second one from its fourth second
     plain, _ = _run(blips, hold=0.0)
-    assert sum(plain) == 8 and sum(alerts) == 3
+    assert sum(plain) == 8
+    assert sum(alerts) == 3
 
 
 def test_a_snapshot_from_before_persistence_keeps_scoring():
     restored = pickle.loads(pickle.dumps(Incident(True, 2.0, 10.0)))
     object.__delattr__(restored, "above_since")  # what an Incident held before this change
     out = step(restored, 11.0, 5.0, 1.0, hold=3.0, persist=3.0)
-    assert out.alert and out.state.active
+    assert out.alert
+    assert out.state.active
 
 
 def test_the_model_does_not_learn_a_score_it_waits_on():

@@ -7,11 +7,9 @@ from __future__ import annotations
 import json
 import random
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pytest
 
 import models.unit_anomaly as unit_anomaly
 from config.settings import Settings
@@ -19,6 +17,11 @@ from models.mahalanobis import OnlineMahalanobis
 from models.worker_models import build_models
 from schemas.ingest import IngestLimits, decode_source
 from schemas.sample_stream import generate
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pytest
 
 
 class _Before(OnlineMahalanobis):
@@ -115,7 +118,8 @@ def test_unit_anomaly_models_score_the_bench_stream_as_before(
     monkeypatch.setattr(unit_anomaly, "OnlineMahalanobis", _Before)
     old = build_models(settings)
     slow = [s.model_dump() for source, r in records for s in old.process(source, r)]
-    assert len(fast) == len(records) and fast == slow
+    assert len(fast) == len(records)
+    assert fast == slow
     assert any(s["score"] > 0 for s in fast), "no reading was scored: the test proves nothing"
     compared = 0
     for name in new.registry.names():

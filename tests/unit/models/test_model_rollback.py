@@ -5,9 +5,8 @@ from __future__ import annotations
 import contextlib
 import random
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -20,15 +19,22 @@ from streams.control_keyring import load_keyring
 
 from .conftest import equipment_event
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 NAME = "equipment-anomaly"
 T = datetime(2025, 5, 1, tzinfo=UTC)
 
 
 def _pub(version: str, minutes: int, **update: Any) -> ModelPublication:
     pub = ModelPublication(
-        name=NAME, factory=NAME, version=version, published_by="test",
-        published_at=T + timedelta(minutes=minutes), params={"warmup": 10, "min_scores": 10},
-    )  # fmt: skip
+        name=NAME,
+        factory=NAME,
+        version=version,
+        published_by="test",
+        published_at=T + timedelta(minutes=minutes),
+        params={"warmup": 10, "min_scores": 10},
+    )
     return pub.model_copy(update=update)
 
 
@@ -44,7 +50,8 @@ def test_rollback_brings_back_the_previous_version_with_its_state() -> None:
     _learn(models)
     seen = models.registry.get(NAME).units["LIFT-1"].seen
     models.add(_pub("2", 1))
-    assert models.versions()[NAME] == "2" and not models.registry.get(NAME).units
+    assert models.versions()[NAME] == "2"
+    assert not models.registry.get(NAME).units
     models.add(_pub("1", 2, rollback_of="2"))
     assert models.versions()[NAME] == "1"
     assert models.registry.get(NAME).units["LIFT-1"].seen == seen
@@ -128,8 +135,15 @@ def test_active_models_keeps_the_version_a_refusal_did_not_replace(
     ring = load_keyring(s)
 
     def status(status: str, version: str, reason: str = "", *, signed: bool = True) -> Any:
-        body = {"worker": "w1", "kind": "model", "name": NAME, "version": version,
-                "status": status, "reason": reason, "at": "2025-05-01T00:00:00+00:00"}  # fmt: skip
+        body = {
+            "worker": "w1",
+            "kind": "model",
+            "name": NAME,
+            "version": version,
+            "status": status,
+            "reason": reason,
+            "at": "2025-05-01T00:00:00+00:00",
+        }
         key, value = f"w1|model|{NAME}".encode(), publish.json.dumps(body).encode()
         headers = ring.sign(s.topics.status, key, value) if signed else None
         return SimpleNamespace(key=lambda: key, value=lambda: value, headers=lambda: headers)

@@ -110,9 +110,11 @@ def data_dir(tmp_path: Path) -> Path:
 
 def test_split_rules_are_fixed_and_disjoint():
     tune, report = split.alternate([Path(f"other-{k:02d}.csv") for k in range(14, 0, -1)])
-    assert [p.stem for p in tune][:2] == ["other-01", "other-03"] and len(tune) == len(report)
+    assert [p.stem for p in tune][:2] == ["other-01", "other-03"]
+    assert len(tune) == len(report)
     assert not set(tune) & set(report)
-    assert split.cut_index(10) == 6 and split.cut_index(2) == 1
+    assert split.cut_index(10) == 6
+    assert split.cut_index(2) == 1
     days = [date(2013, 1, 1) + timedelta(days=i) for i in range(100)]
     assert split.cut_date(days) == date(2013, 3, 2)
     with pytest.raises(ModelError):
@@ -126,7 +128,9 @@ def test_split_writes_both_parts_in_the_same_layout(data_dir: Path, tmp_path: Pa
     assert [p.stem for p in datasets.skab_files(report)] == ["run-2", "run-4"]
     early = {e["event_id"] for e, _ in datasets.zh_messages(tune)}
     late = {e["event_id"] for e, _ in datasets.zh_messages(report)}
-    assert len(early) == 24 and len(late) == 16 and not early & late
+    assert len(early) == 24
+    assert len(late) == 16
+    assert not early & late
     first = max(e["event_time"] for e, _ in datasets.chicago(tune))
     assert first < min(e["event_time"] for e, _ in datasets.chicago(report))
     assert "nothing tuned" in summary["nab"]
@@ -152,7 +156,8 @@ def test_split_cuts_the_normal_recording_into_normal_runs(data_dir: Path, tmp_pa
     }
     assert "normal-rec" not in {p.stem for p in datasets.skab_files(tmp_path / "split" / "tune")}
     rows_out, _ = evaluations.skab(normal)
-    assert rows_out[0]["runs"] == 2 and rows_out[0]["windows"] == 0
+    assert rows_out[0]["runs"] == 2
+    assert rows_out[0]["windows"] == 0
     assert rows_out[0]["events"] == 2 * (split.NORMAL_RUN_ROWS - 400)
 
 
@@ -168,7 +173,8 @@ def test_skab_baseline_is_fitted_per_run_on_its_first_400_rows(data_dir: Path):
     ours, base = rows
     assert base["detector"].startswith("3-sigma per run")
     # each run has its own level: a baseline fitted on another run would flag every normal row
-    assert base["false_alarm_rate"] < 0.02 and base["recall"] == 1.0
+    assert base["false_alarm_rate"] < 0.02
+    assert base["recall"] == 1.0
     assert ours["events"] == 4 * 300
 
 
@@ -178,7 +184,8 @@ def test_train_dir_is_learnt_first_and_not_reported(data_dir: Path, tmp_path: Pa
     cold, _ = evaluations.zh_messages(report, params={"min_labels": 1})
     warm, _ = evaluations.zh_messages(report, params={"min_labels": 1}, train_dir=tune)
     assert cold[0]["events"] == warm[0]["events"] == 16
-    assert warm[0]["learnt_first"] == 24 and warm[0]["accuracy"] >= cold[0]["accuracy"]
+    assert warm[0]["learnt_first"] == 24
+    assert warm[0]["accuracy"] >= cold[0]["accuracy"]
     assert warm[0]["accuracy"] == 1.0
 
 
@@ -198,9 +205,11 @@ def test_cli_evaluate_json_one_line_per_detector_model_first(data_dir: Path, tmp
         result = runner.invoke(app, ["models", "evaluate", dataset, *args])
         assert result.exit_code == 0, result.output
         lines = [json.loads(line) for line in result.output.splitlines()]
-        assert len(lines) == 2 and lines[0]["detector"] == ours
+        assert len(lines) == 2
+        assert lines[0]["detector"] == ours
     missing = runner.invoke(app, ["models", "evaluate", "nab", *args])
-    assert missing.exit_code == 1 and "equipment/nab" in missing.output
+    assert missing.exit_code == 1
+    assert "equipment/nab" in missing.output
     assert "Traceback" not in missing.output
 
 
@@ -279,7 +288,8 @@ def test_a_baseline_with_memory_follows_a_slow_drift_and_still_sees_a_step():
     forgets, step_forgets = _drift_then_step(14 * 86400.0)
     assert never > 1000  # the unforgetting baseline alarms through the whole season
     assert forgets < never / 10
-    assert all(step_never) and sum(step_forgets) >= 5
+    assert all(step_never)
+    assert sum(step_forgets) >= 5
 
 
 def test_forgetting_keeps_the_mean_and_down_weights_the_counts():
@@ -292,7 +302,8 @@ def test_forgetting_keeps_the_mean_and_down_weights_the_counts():
     det.forget(1.0)
     assert (det._n == n).all()
     det.forget(0.5)
-    assert (det._mu == mean).all() and det._n[0] == pytest.approx(n[0] / 2)
+    assert (det._mu == mean).all()
+    assert det._n[0] == pytest.approx(n[0] / 2)
 
 
 # ---------------------------------------------------------------------- complaints
@@ -328,7 +339,8 @@ def test_subject_weight_counts_the_subject_more():
     x = m.features(
         ComplaintClassifier.record_type.model_validate({**_complaint(1, "电梯"), "subject": "电梯"})
     )
-    assert x["2:电梯"] == 4.0 and x["1:电"] == 4.0
+    assert x["2:电梯"] == 4.0
+    assert x["1:电"] == 4.0
 
 
 def test_words_are_counted_beside_the_grams_under_their_own_keys():
@@ -394,11 +406,13 @@ def test_nab_files_need_their_windows_and_read_any_frequency(tmp_path: Path):
     _write(
         folder / "five_minutes.csv",
         [
-            {"timestamp": (start + timedelta(minutes=5 * i)).strftime("%Y-%m-%d %H:%M:%S"),
-             "value": 1.0}
+            {
+                "timestamp": (start + timedelta(minutes=5 * i)).strftime("%Y-%m-%d %H:%M:%S"),
+                "value": 1.0,
+            }
             for i in range(10)
         ],
-    )  # fmt: skip
+    )
     _write(folder / "no_windows.csv", [{"timestamp": "2014-01-01T00:00:00", "value": 1.0}])
     window = {"start": "2014-01-01T00:10:00", "end": "2014-01-01T00:20:00"}
     (folder / "five_minutes.windows.json").write_text(json.dumps({"windows": [window]}))
@@ -414,4 +428,5 @@ def test_a_bad_value_is_one_clear_error_naming_the_file_and_line(data_dir: Path)
     path.write_text("\n".join(lines) + "\n")
     result = CliRunner().invoke(app, ["models", "evaluate", "skab", "--data-dir", str(data_dir)])
     assert result.exit_code == 1
-    assert "run-2.csv, line 6" in result.output and "Traceback" not in result.output
+    assert "run-2.csv, line 6" in result.output
+    assert "Traceback" not in result.output

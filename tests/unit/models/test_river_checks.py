@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import functools
 import random
-from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from river import base
@@ -31,6 +30,9 @@ from river.checks import check_estimator, yield_checks
 from models.complaints import ComplaintClassifier
 from models.inspections import InspectionRisk
 from models.unit_anomaly import UnitState
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 CLASSIFIERS: dict[str, Callable[[], base.Estimator]] = {
     "inspection-risk pipeline": lambda: InspectionRisk().model,

@@ -33,7 +33,8 @@ def test_snapshot_restores_same_state_and_offsets():
     blob = take(model, {"equipment.readings:0": 60, "equipment.readings:1": 7}, key=KEY)
     restored, header = restore(blob, expect_factory="equipment-anomaly", key=KEY)
     assert header.offsets == {"equipment.readings:0": 60, "equipment.readings:1": 7}
-    assert header.factory == "equipment-anomaly" and header.version == model.version
+    assert header.factory == "equipment-anomaly"
+    assert header.version == model.version
     assert [restored.process(e) for e in events[60:]] == [model.process(e) for e in events[60:]]
 
 
@@ -140,9 +141,11 @@ def test_swap_and_rollback_keep_learnt_state():
         reg.process("lifts", event)
     learnt = reg.get("lifts").units["LIFT-1"].seen
     reg.activate(_pub("2", warmup=10, min_scores=10))
-    assert reg.get("lifts").version == "2" and not reg.get("lifts").units
+    assert reg.get("lifts").version == "2"
+    assert not reg.get("lifts").units
     back = reg.rollback("lifts")
-    assert back.version == "1" and back.units["LIFT-1"].seen == learnt
+    assert back.version == "1"
+    assert back.units["LIFT-1"].seen == learnt
     with pytest.raises(ModelError, match="no previous"):
         reg.rollback("lifts")
 
@@ -153,11 +156,15 @@ def test_shadow_candidate_counts_disagreements_and_promotes():
     reg.start_shadow(_pub("2", warmup=20, min_scores=10, q=0.6))
     for event in stream("equipment", 200):
         live, shadow = reg.process("lifts", event)
-        assert shadow is not None and shadow.mode == "shadow" and live.mode == "active"
+        assert shadow is not None
+        assert shadow.mode == "shadow"
+        assert live.mode == "active"
     stats = reg.shadow_stats("lifts")
-    assert stats["scored"] == 200 and stats["disagreements"] > 0
+    assert stats["scored"] == 200
+    assert stats["disagreements"] > 0
     promoted = reg.promote_shadow("lifts")
-    assert promoted.version == "2" and not promoted.shadow
+    assert promoted.version == "2"
+    assert not promoted.shadow
     assert reg.rollback("lifts").version == "1"
 
 

@@ -156,7 +156,8 @@ def test_falling_confirmed_rate_demotes_to_shadow():
         model.observe_disposition("confirmed" if i < 150 else "false_alarm") for i in range(300)
     ]
     demotions = [e for e in events if e is not None and e.action == "demote"]
-    assert demotions and model.shadow
+    assert demotions
+    assert model.shadow
     assert "demoted" in demotions[0].message
     assert model.score_one(stream("equipment", 1)[0]).mode == "shadow"
     assert demotions[0] in model.pop_drift_events()
@@ -190,10 +191,11 @@ def _reference_jll(m: ComplementNB, x: dict[str, float], classes: list[str]) -> 
             if c in correction and n:
                 correction[c] -= frequency * (math.log(top - n) - log_top)
     return {
-        c: shared + correction[c]
+        c: shared
+        + correction[c]
         + mass * math.log(m.total + m.alpha * vocabulary - m.class_totals.get(c, 0.0))
         for c in classes
-    }  # fmt: skip
+    }
 
 
 def test_complement_nb_gives_the_same_floats_as_before_its_tuning():

@@ -6,12 +6,14 @@ from __future__ import annotations
 import pickle
 import random
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from models.equipment import EquipmentAnomaly
 from models.trucks import TruckBehaviour
 from models.unit_map import UnitMap
-from schemas.scores import ModelScore
+
+if TYPE_CHECKING:
+    from schemas.scores import ModelScore
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
 UNITS = 12
@@ -68,8 +70,10 @@ def test_packed_units_decide_exactly_as_units_kept_as_objects() -> None:
         bounded.units = UnitMap(hot=3)  # nearly every reading finds its unit packed
         expected = _verdicts(whole, events)
         assert _verdicts(bounded, events) == expected  # scores, thresholds, features, alerts
-        assert bounded.units.packed == UNITS - 3 and len(bounded.units) == UNITS
-        assert bounded.warmed_up and whole.warmed_up
+        assert bounded.units.packed == UNITS - 3
+        assert len(bounded.units) == UNITS
+        assert bounded.warmed_up
+        assert whole.warmed_up
         assert any(v.alert for v in expected)  # the comparison covered alerts
 
 
@@ -80,7 +84,8 @@ def test_a_snapshot_with_packed_units_continues_exactly() -> None:
     _verdicts(whole, events[:700])
     _verdicts(bounded, events[:700])
     restored = pickle.loads(pickle.dumps(bounded))
-    assert isinstance(restored.units, UnitMap) and restored.units.packed == UNITS - 2
+    assert isinstance(restored.units, UnitMap)
+    assert restored.units.packed == UNITS - 2
     assert _verdicts(restored, events[700:]) == _verdicts(whole, events[700:])
 
 
@@ -92,7 +97,8 @@ def test_a_snapshot_from_before_the_map_loads_into_one() -> None:
     _verdicts(old, events[:400])
     old.units = {k: old.units[k] for k in old.units}  # type: ignore[assignment]  # as it was
     restored = pickle.loads(pickle.dumps(old))
-    assert isinstance(restored.units, UnitMap) and len(restored.units) == UNITS
+    assert isinstance(restored.units, UnitMap)
+    assert len(restored.units) == UNITS
     assert _verdicts(restored, events[400:]) == _verdicts(m, events[400:])
 
 
@@ -103,7 +109,8 @@ def test_warm_counts_packed_units_without_unpacking_them() -> None:
         m.learn_one(e)
     assert m.units.packed == UNITS - 2
     seen = max(seen for _, seen in m.units._cold.values())
-    assert m.units.warm(seen) and not m.units.warm(seen + 10_000)
+    assert m.units.warm(seen)
+    assert not m.units.warm(seen + 10_000)
     assert m.units.packed == UNITS - 2  # nothing was unpacked to answer
 
 
@@ -111,8 +118,13 @@ def test_the_map_is_a_mapping() -> None:
     units: UnitMap[list[int]] = UnitMap(hot=2)
     for k in "abcd":
         units[k] = [ord(k)]
-    assert units.packed == 2 and sorted(units) == list("abcd") and "a" in units
-    assert units["a"] == [97] and units.packed == 2  # unpacked, and another packed instead
+    assert units.packed == 2
+    assert sorted(units) == list("abcd")
+    assert "a" in units
+    assert units["a"] == [97]
+    assert units.packed == 2
     del units["b"]
-    assert len(units) == 3 and units.get("b") is None
-    assert units.setdefault("e", [1]) == [1] and len(units) == 4
+    assert len(units) == 3
+    assert units.get("b") is None
+    assert units.setdefault("e", [1]) == [1]
+    assert len(units) == 4

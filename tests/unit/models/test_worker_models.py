@@ -23,10 +23,13 @@ def _models(warmup: int = 100) -> WorkerModels:
     models = WorkerModels()
     models.add(
         ModelPublication(
-            name=NAME, factory=NAME, version="v1", published_by="test",
+            name=NAME,
+            factory=NAME,
+            version="v1",
+            published_by="test",
             params={"warmup": warmup, "min_scores": 30},
         )
-    )  # fmt: skip
+    )
     return models
 
 
@@ -44,12 +47,14 @@ def test_restored_models_continue_where_they_stopped() -> None:
     blobs = before.snapshot({"equipment.readings:0": 300}, key=KEY)
     after = _models()  # a restarted worker: fresh, not warmed up
     header = after.restore(NAME, blobs[NAME], key=KEY)
-    assert header is not None and header.offsets == {"equipment.readings:0": 300}
+    assert header is not None
+    assert header.offsets == {"equipment.readings:0": 300}
     assert after.registry.get(NAME).warmed_up
     rest_a = _feed(before, 300, 50, random.Random(1), shift=3.0)
     rest_b = _feed(after, 300, 50, random.Random(1), shift=3.0)
     assert [s.score for s in rest_b] == [s.score for s in rest_a]
-    assert rest_b[0].warmed_up and rest_b[0].alert
+    assert rest_b[0].warmed_up
+    assert rest_b[0].alert
 
 
 def test_snapshot_covers_every_live_model() -> None:
@@ -93,7 +98,8 @@ def test_unusable_snapshot_is_refused_logged_and_the_model_starts_fresh(
     with caplog.at_level(logging.WARNING, logger="models.worker_models"):
         assert models.restore(NAME, blob, key=KEY) is None
     assert models.registry.get(NAME) is fresh
-    assert "refused, starting fresh" in caplog.text and "\n" not in caplog.text.strip()
+    assert "refused, starting fresh" in caplog.text
+    assert "\n" not in caplog.text.strip()
 
 
 def test_snapshot_from_another_factory_is_refused() -> None:

@@ -14,14 +14,16 @@ import re
 import shutil
 import stat
 import subprocess
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from config.settings import Settings, settings_table
 from infra.secrets import COMPOSE_SECRETS, ensure_env_file
 from tests.unit.ops.assets import PROMETHEUS, ROOT, load_yaml
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
 COMPOSE = load_yaml(ROOT / "docker-compose.yml")
@@ -74,9 +76,16 @@ def environments() -> list[tuple[str, str, str]]:
 
 def test_all_services_are_there() -> None:
     assert set(SERVICES) == {
-        "kafka", "redis", "postgres", "topics-init", "worker-1", "worker-2", "prometheus",
-        "grafana", "demo",
-    }  # fmt: skip
+        "kafka",
+        "redis",
+        "postgres",
+        "topics-init",
+        "worker-1",
+        "worker-2",
+        "prometheus",
+        "grafana",
+        "demo",
+    }
     assert SERVICES["kafka"]["image"] == "apache/kafka:3.9.1"
     assert SERVICES["demo"]["profiles"] == ["demo"]
 
@@ -165,7 +174,8 @@ def test_every_port_is_published_on_loopback_only() -> None:
                 assert spec.get("host_ip") == "127.0.0.1", (name, spec)
                 continue
             host_ip, _, rest = str(spec).partition(":")
-            assert host_ip == "127.0.0.1" and rest.count(":") == 1, (name, spec)
+            assert host_ip == "127.0.0.1", (name, spec)
+            assert rest.count(":") == 1, (name, spec)
     assert published == 7
     assert "0.0.0.0:" not in COMPOSE_TEXT
 
@@ -178,7 +188,8 @@ def test_every_secret_is_a_required_variable_without_default() -> None:
         if not SECRET_NAME.search(key):
             continue
         match = _VARIABLE.fullmatch(raw)
-        assert match and match.group(2) == ":?", f"{service}.{key} = {raw!r}"
+        assert match, f"{service}.{key} = {raw!r}"
+        assert match.group(2) == ":?", f"{service}.{key} = {raw!r}"
         found[(service, key)] = match.group(1)
     assert set(found.values()) == set(COMPOSE_SECRETS)
     assert found[("postgres", "POSTGRES_PASSWORD")] == found[("worker-1", "RISKLOOP_SQL_PASSWORD")]
@@ -207,11 +218,13 @@ def test_compose_refuses_to_start_without_the_secrets() -> None:
 def test_redis_requires_the_password_and_its_healthcheck_sends_it() -> None:
     redis = SERVICES["redis"]
     script = redis["command"][-1]
-    assert redis["command"][:2] == ["sh", "-c"] and script.startswith("exec redis-server ")
+    assert redis["command"][:2] == ["sh", "-c"]
+    assert script.startswith("exec redis-server ")
     assert "requirepass $$REDIS_PASSWORD" in script  # from stdin ("-"), not the command line
     assert "--requirepass" not in script
     check = " ".join(redis["healthcheck"]["test"])
-    assert 'REDISCLI_AUTH="$$REDIS_PASSWORD"' in check and "PONG" in check
+    assert 'REDISCLI_AUTH="$$REDIS_PASSWORD"' in check
+    assert "PONG" in check
 
 
 def test_no_compose_secret_is_a_riskloop_setting() -> None:
@@ -228,7 +241,8 @@ def test_compose_env_generates_every_required_secret(tmp_path: Path) -> None:
     assert ensure_env_file(env_file, COMPOSE_SECRETS) == []  # idempotent
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
     values = dict(line.split("=", 1) for line in env_file.read_text().splitlines())
-    assert values["RISKLOOP_PG_PASSWORD"] == "kept-as-it-was" and values["OTHER"] == "1"
+    assert values["RISKLOOP_PG_PASSWORD"] == "kept-as-it-was"
+    assert values["OTHER"] == "1"
     assert len({values[n] for n in COMPOSE_SECRETS}) == len(COMPOSE_SECRETS)
     for _, _, raw in environments():
         interpolate(raw, values)  # nothing required is missing
@@ -290,8 +304,12 @@ def _compose_available() -> bool:
 def test_docker_compose_accepts_the_file() -> None:
     proc = subprocess.run(
         ["docker", "compose", "--profile", "demo", "config", "-q"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
 
 

@@ -5,7 +5,7 @@ from synthetic data (no Prometheus, no Kafka)."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench.dashboard import (
     MAIN_DASHBOARD,
@@ -22,6 +22,9 @@ from bench.dashboard import (
 )
 from tests.unit.ops.assets import load_json, panels
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 
 def test_every_panel_and_query_of_the_main_dashboard_is_read() -> None:
     dash = load_dashboard(MAIN_DASHBOARD)
@@ -33,7 +36,8 @@ def test_every_panel_and_query_of_the_main_dashboard_is_read() -> None:
     kinds = {p.kind for p in dash.panels}
     assert {"row", "stat", "timeseries"} <= kinds
     stat = next(p for p in dash.panels if p.title == "Dead-letter share")
-    assert stat.unit == "percentunit" and stat.thresholds[0] == (None, "green")
+    assert stat.unit == "percentunit"
+    assert stat.thresholds[0] == (None, "green")
     # reading order: by row, then left to right
     assert [(p.y, p.x) for p in dash.panels] == sorted((p.y, p.x) for p in dash.panels)
 
@@ -58,12 +62,17 @@ def test_legends_units_and_thresholds() -> None:
     )
     assert legend("__auto", {"__name__": "up", "job": "riskloop"}) == "job=riskloop"
     assert legend("__auto", {}, "sum(up)") == "sum(up)"
-    assert fmt(None, "") == "No data" and fmt(float("nan"), "s") == "No data"
-    assert fmt(3.0, "") == "3" and fmt(2.5, "s") == "2.50 s"
+    assert fmt(None, "") == "No data"
+    assert fmt(float("nan"), "s") == "No data"
+    assert fmt(3.0, "") == "3"
+    assert fmt(2.5, "s") == "2.50 s"
     stat = next(p for p in load_dashboard(MAIN_DASHBOARD).panels if p.title == "Dead-letter share")
     assert [threshold_colour(stat, v) for v in (None, 0.0, 0.02, 0.5)] == [
-        "green", "green", "orange", "red",
-    ]  # fmt: skip
+        "green",
+        "green",
+        "orange",
+        "red",
+    ]
     assert plain("Health 运行状态") == "Health"
     assert not re.search(r"[\u4e00-\u9fff]", plain(load_dashboard(MAIN_DASHBOARD).title))
 
@@ -71,9 +80,11 @@ def test_legends_units_and_thresholds() -> None:
 def test_layout_fits_the_24_column_grid() -> None:
     dash = load_dashboard(MAIN_DASHBOARD)
     rows, cols = grid_extent(dash.panels)
-    assert cols == 24 and rows == max(p.y + p.h for p in dash.panels)
+    assert cols == 24
+    assert rows == max(p.y + p.h for p in dash.panels)
     for p in dash.panels:
-        assert p.x >= 0 and p.x + p.w <= cols, p.title
+        assert p.x >= 0, p.title
+        assert p.x + p.w <= cols, p.title
     # no two panels overlap on the grid
     cells: set[tuple[int, int]] = set()
     for p in dash.panels:

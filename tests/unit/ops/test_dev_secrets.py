@@ -60,7 +60,8 @@ def test_an_empty_secret_file_is_replaced(dev: DevStackSettings) -> None:
 
 def test_no_default_password_anywhere_in_the_settings() -> None:
     s = Settings(_env_file=None)  # type: ignore[call-arg]
-    assert s.sql_password is None and s.redis_password is None
+    assert s.sql_password is None
+    assert s.redis_password is None
     assert "password" not in s.dev.model_dump()  # generated per state folder, not configured
     assert urlsplit(s.dev.postgres_url).password is None
     assert urlsplit(s.redis_url).password is None
@@ -71,7 +72,8 @@ def test_no_default_password_anywhere_in_the_settings() -> None:
 
 def test_settings_find_the_dev_stacks_passwords(dev: DevStackSettings) -> None:
     s = settings(dev)
-    assert s.redis_secret is None and s.sql_secret is None  # `dev up` has not run yet
+    assert s.redis_secret is None
+    assert s.sql_secret is None
     redis_pw, pg_pw = ensure_secret(dev, "redis"), ensure_secret(dev, "postgres")
     assert s.redis_secret == SecretStr(redis_pw)
     assert s.sql_secret == SecretStr(pg_pw)
@@ -83,7 +85,8 @@ def test_sql_url_gets_the_generated_password(dev: DevStackSettings) -> None:
     pg_pw = ensure_secret(dev, "postgres")
     url = sql_url(settings(dev))
     assert url.password == pg_pw
-    assert pg_pw not in str(url) and pg_pw not in repr(url)  # SQLAlchemy stars it
+    assert pg_pw not in str(url)
+    assert pg_pw not in repr(url)
 
 
 @pytest.mark.parametrize(
@@ -111,7 +114,8 @@ def test_an_explicit_password_wins(dev: DevStackSettings) -> None:
     ensure_secret(dev, "redis")
     ensure_secret(dev, "postgres")
     s = settings(dev, redis_password=SecretStr("mine"), sql_password=SecretStr("ours"))
-    assert s.redis_secret == SecretStr("mine") and s.sql_secret == SecretStr("ours")
+    assert s.redis_secret == SecretStr("mine")
+    assert s.sql_secret == SecretStr("ours")
 
 
 def test_the_dead_letter_key_is_the_setting_else_the_dev_stacks(dev: DevStackSettings) -> None:
@@ -146,8 +150,13 @@ def test_a_settings_repr_shows_no_secret(dev: DevStackSettings) -> None:
         snapshot_key=SecretStr("snapshot-secret-4"),
     )
     for text in (repr(s), str(s), f"{s}", repr(s.dev)):
-        for secret in ("sql-secret-1", "url-secret-2", "url-secret-3", "snapshot-secret-4",
-                       redis_pw):  # fmt: skip
+        for secret in (
+            "sql-secret-1",
+            "url-secret-2",
+            "url-secret-3",
+            "snapshot-secret-4",
+            redis_pw,
+        ):
             assert secret not in text
     assert "redis://:***@127.0.0.1" in repr(s)
 

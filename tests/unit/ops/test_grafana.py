@@ -3,19 +3,25 @@ provisioned, dashboards have unique uids and panel ids, and panels fit the 24-co
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.unit.ops.assets import DASHBOARDS, GRAFANA, load_json, load_yaml, panels
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 DATASOURCE = load_yaml(GRAFANA / "datasources" / "prometheus.yml")["datasources"][0]
 
 
 def test_the_four_dashboards_exist() -> None:
     assert {p.stem for p in DASHBOARDS} == {
-        "riskloop-flow", "riskloop-risk", "riskloop-tasks", "riskloop-quality",
-    }  # fmt: skip
+        "riskloop-flow",
+        "riskloop-risk",
+        "riskloop-tasks",
+        "riskloop-quality",
+    }
     uids = [load_json(p)["uid"] for p in DASHBOARDS]
     assert len(set(uids)) == len(uids)
 
@@ -39,7 +45,8 @@ def test_dashboard_is_well_formed(path: Path) -> None:
     assert len(set(ids)) == len(ids)
     for p in all_panels:
         g = p["gridPos"]
-        assert g["x"] >= 0 and g["x"] + g["w"] <= 24, p["title"]
+        assert g["x"] >= 0, p["title"]
+        assert g["x"] + g["w"] <= 24, p["title"]
         if p["type"] != "row":
             assert p.get("description"), f"{p['title']}: say what the panel is for"
             assert p["datasource"]["uid"] == DATASOURCE["uid"], p["title"]

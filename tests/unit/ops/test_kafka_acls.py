@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from confluent_kafka.admin import AclOperation, ResourceType
 
 from config.settings import TopicSettings
 from infra.kafka_secure import PRINCIPALS, SecureKafka, acl_bindings, server_properties
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 TOPICS = TopicSettings()
 

@@ -4,12 +4,15 @@ an option and refuse to format (a 1-in-64 failure of `riskloop dev up`, seen in 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
+from typing import TYPE_CHECKING
 
 from infra import kafka
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    import pytest
 
 
 def test_a_fresh_id_is_drawn_again_while_it_starts_with_a_dash(
@@ -20,7 +23,8 @@ def test_a_fresh_id_is_drawn_again_while_it_starts_with_a_dash(
     )
     monkeypatch.setattr(kafka.uuid, "uuid4", lambda: next(draws))
     cid = kafka._cluster_id(tmp_path)
-    assert not cid.startswith("-") and (tmp_path / "cluster.id").read_text() == cid
+    assert not cid.startswith("-")
+    assert (tmp_path / "cluster.id").read_text() == cid
 
 
 def test_a_stored_id_is_kept(tmp_path: Path) -> None:

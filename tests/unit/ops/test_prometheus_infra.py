@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from config.settings import DevStackSettings
 from infra import prometheus
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def test_config_scrapes_the_targets_and_loads_the_alerts() -> None:

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import re
 import subprocess
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from tests.unit.ops.assets import DASHBOARDS, PROMETHEUS, load_json, load_yaml, panels
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def run(promtool: str, *args: str) -> subprocess.CompletedProcess[str]:

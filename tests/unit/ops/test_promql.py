@@ -4,13 +4,15 @@ streams.metrics really exports — a renamed label otherwise leaves a panel sile
 from __future__ import annotations
 
 import re
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.unit.ops.assets import DASHBOARDS, PROMETHEUS, load_json, load_yaml, panels
 from tests.unit.ops.promql import Exposed, Selector, exported, parse, problems
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 KNOWN = exported()
 GRAFANA_BUILTINS = {"__range", "__rate_interval", "__interval", "__range_s", "__interval_ms"}

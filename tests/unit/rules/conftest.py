@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
 
 from rules.compiler import CompiledPack, load_pack_text
 from rules.sources import example_event
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 BASE = "2024-05-06T02:00:00+00:00"
 

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from typer.testing import CliRunner
 
 from config.settings import PROJECT_ROOT
 from streams.cli.rules import app
 from tests.unit.rules.conftest import pack_yaml, rule
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
 
 PACKS = str(PROJECT_ROOT / "rules" / "packs")
 runner = CliRunner()
@@ -37,18 +39,21 @@ def test_validate_bad_pack_one_line_per_problem(tmp_path: Path) -> None:
     result = runner.invoke(app, ["validate", str(bad)])
     assert result.exit_code == 1
     errors = [ln for ln in result.output.splitlines() if ln.startswith("error")]
-    assert len(errors) == 1 and "rule a.two: level:" in errors[0]  # spec errors come first
+    assert len(errors) == 1
+    assert "rule a.two: level:" in errors[0]
     assert "Traceback" not in result.output
     bad.write_text(
         pack_yaml([rule(id="a.one", condition='event.critical_count > "x"')]), encoding="utf-8"
     )
     result = runner.invoke(app, ["validate", str(bad)])
-    assert result.exit_code == 1 and "rule a.one: condition: type error" in result.output
+    assert result.exit_code == 1
+    assert "rule a.one: condition: type error" in result.output
 
 
 def test_missing_file_is_one_line(tmp_path: Path) -> None:
     result = runner.invoke(app, ["test", str(tmp_path / "nope.yaml")])
-    assert result.exit_code == 1 and "cannot read the file" in result.output
+    assert result.exit_code == 1
+    assert "cannot read the file" in result.output
 
 
 def test_test_command_passes_and_fails(tmp_path: Path) -> None:
@@ -63,9 +68,9 @@ def test_test_command_passes_and_fails(tmp_path: Path) -> None:
     path = tmp_path / "f.yaml"
     path.write_text(pack_yaml([failing]), encoding="utf-8")
     result = runner.invoke(app, ["test", str(path)])
-    assert (
-        result.exit_code == 1 and "FAIL" in result.output and "1 example(s) failed" in result.output
-    )
+    assert result.exit_code == 1
+    assert "FAIL" in result.output
+    assert "1 example(s) failed" in result.output
 
 
 def test_backtest_prints_tables(tmp_path: Path, event: Callable[..., Any]) -> None:
@@ -79,4 +84,5 @@ def test_backtest_prints_tables(tmp_path: Path, event: Callable[..., Any]) -> No
     )
     result = runner.invoke(app, ["backtest", f"{PACKS}/trucks.yaml", "--from", str(recording)])
     assert result.exit_code == 0, result.output
-    assert "urban_management" in result.output and "trucks.suspected_dumping" in result.output
+    assert "urban_management" in result.output
+    assert "trucks.suspected_dumping" in result.output

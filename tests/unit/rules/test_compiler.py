@@ -28,7 +28,8 @@ def test_type_error_behind_a_short_circuit_is_found() -> None:
 
 def test_unknown_field_names_source() -> None:
     (line,) = problems(rule(id="a.one", condition='event.outcom == "fail"'))
-    assert "event.outcom" in line and "inspections events do not have" in line
+    assert "event.outcom" in line
+    assert "inspections events do not have" in line
 
 
 def test_field_must_exist_in_every_source() -> None:
@@ -127,7 +128,8 @@ def test_a_misspelt_field_gets_a_suggestion() -> None:
 )
 def test_a_value_an_enum_field_never_takes_is_refused(condition: str) -> None:
     (line,) = problems(rule(id="a.one", condition=condition))
-    assert "outcome is never 'failed'" in line and "did you mean 'fail'?" in line
+    assert "outcome is never 'failed'" in line
+    assert "did you mean 'fail'?" in line
     assert "fail, pass, rectify" in line
 
 

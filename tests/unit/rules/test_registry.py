@@ -21,8 +21,10 @@ def test_activate_swaps_and_keeps_history(make_pack: Make) -> None:
     engine_v1 = reg.engine()
     snapshot = reg.active
     status = reg.activate(v2)
-    assert status.accepted and status.previous_version == "1.0.0"
-    assert reg.active["test"] is v2 and snapshot["test"] is v1  # old snapshot untouched
+    assert status.accepted
+    assert status.previous_version == "1.0.0"
+    assert reg.active["test"] is v2
+    assert snapshot["test"] is v1
     assert reg.engine() is not engine_v1
     assert [p.version for p in reg.history("test")] == ["1.0.0"]
 
@@ -54,7 +56,8 @@ def test_refuses_pack_with_failing_example(make_pack: Make) -> None:
         ],
     )
     status = reg.activate(make_pack(bad))
-    assert status.status == "refused" and "a.one/should fire" in status.reason
+    assert status.status == "refused"
+    assert "a.one/should fire" in status.reason
     assert "test" not in reg.active
 
 
@@ -62,7 +65,8 @@ def test_refuses_rule_id_owned_by_another_pack(make_pack: Make) -> None:
     reg = PackRegistry()
     reg.activate(make_pack(rule(id="a.one"), name="first"))
     status = reg.activate(make_pack(rule(id="a.one"), name="second"))
-    assert status.status == "refused" and "'first'" in status.reason
+    assert status.status == "refused"
+    assert "'first'" in status.reason
 
 
 def test_rollback_restores_previous_and_reports_removed_rules(make_pack: Make) -> None:
@@ -71,7 +75,9 @@ def test_rollback_restores_previous_and_reports_removed_rules(make_pack: Make) -
     status = reg.activate(make_pack(rule(id="a.two"), version="2.0.0"))
     assert status.removed_rules == ("a.one",)
     back = reg.rollback("test")
-    assert back.accepted and back.version == "1.0.0" and back.removed_rules == ("a.two",)
+    assert back.accepted
+    assert back.version == "1.0.0"
+    assert back.removed_rules == ("a.two",)
     assert reg.active["test"].version == "1.0.0"
     assert reg.rollback("test").status == "refused"  # nothing further back
 
@@ -92,7 +98,8 @@ def test_publication_rollback_allows_older_version(make_pack: Make) -> None:
     assert reg.activate_publication(pub).accepted
     bad = pub.model_copy(update={"yaml": "name: test\nversion: 3.0.0\n", "version": "3.0.0"})
     status = reg.activate_publication(bad)
-    assert status.status == "refused" and "owner" in status.reason
+    assert status.status == "refused"
+    assert "owner" in status.reason
     assert reg.active["test"].version == "1.0.0"
 
 
@@ -125,7 +132,8 @@ def test_rollback_must_name_the_active_version(make_pack: Make) -> None:
     reg = PackRegistry()
     reg.activate(make_pack(rule(id="a.one"), version="3.0.0"))
     status = reg.activate_publication(_publication("1.0.0", rollback_of="9.0.0"))
-    assert status.status == "refused" and "not the active version 3.0.0" in status.reason
+    assert status.status == "refused"
+    assert "not the active version 3.0.0" in status.reason
     assert reg.active["test"].version == "3.0.0"
 
 
@@ -133,7 +141,8 @@ def test_rollback_must_go_back(make_pack: Make) -> None:
     reg = PackRegistry()
     reg.activate(make_pack(rule(id="a.one"), version="3.0.0"))
     status = reg.activate_publication(_publication("1.0.0", rollback_of="0.1.0"))
-    assert status.status == "refused" and "not older" in status.reason
+    assert status.status == "refused"
+    assert "not older" in status.reason
 
 
 def test_rollback_after_compaction_is_a_step_forward(make_pack: Make) -> None:

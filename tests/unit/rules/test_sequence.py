@@ -70,7 +70,8 @@ def test_complaint_then_failure_fires_red(engine: RuleEngine, event: Make) -> No
             ("inspections", event("inspections", 10 * DAY, uscc="U1", outcome="fail")),
         ],
     )
-    assert hit.level.value == "red" and hit.entity == "U1"
+    assert hit.level.value == "red"
+    assert hit.entity == "U1"
     assert [s["source"] for s in hit.values["sequence"]] == ["complaints", "inspections"]
 
 
@@ -149,8 +150,10 @@ def test_three_steps_and_bounded_occurrences() -> None:
     for i in range(40):
         state, chain = sequence_add(state, [0], float(i), {"id": f"a{i}"}, n_steps=3, within=1000)
         assert chain is None
-    assert state is not None and len(state["s"][0]) == 16
+    assert state is not None
+    assert len(state["s"][0]) == 16
     state, chain = sequence_add(state, [2], 50.0, {"id": "c"}, n_steps=3, within=1000)
     assert chain is None
     state, chain = sequence_add(state, [1], 45.0, {"id": "b"}, n_steps=3, within=1000)
-    assert chain is not None and [c["id"] for c in chain] == ["a39", "b", "c"]
+    assert chain is not None
+    assert [c["id"] for c in chain] == ["a39", "b", "c"]

@@ -58,7 +58,8 @@ def test_dumping_routes_to_urban_management(packs: list, event: Make) -> None:
     engine = RuleEngine(packs)
     ev = event("truck_detections", kind="suspected_dumping", company_uscc="91110108MA01ABCD2X")
     (hit,) = engine.evaluate("truck_detections", ev, {})
-    assert hit.task is not None and hit.task.department == "urban_management"
+    assert hit.task is not None
+    assert hit.task.department == "urban_management"
     assert hit.uscc == "91110108MA01ABCD2X"
 
 
@@ -78,7 +79,8 @@ def test_backtest_counts_hits_and_task_load(packs: list, event: Make) -> None:
     lines.append(json.dumps({"source": "equipment", "event": event("equipment", 400)}))
     lines += ["not json", json.dumps({"source": "complaints"}), ""]
     report = backtest(packs, lines)
-    assert report.events == 6 and len(report.bad_lines) == 2
+    assert report.events == 6
+    assert len(report.bad_lines) == 2
     rows = {r[0]: r for r in report.rule_rows()}
     assert rows["complaints.food_poisoning"][2] == 4
     assert rows["complaints.surge_enterprise"][2] == 2  # 3rd and 4th complaint in 7 days

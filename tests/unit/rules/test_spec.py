@@ -36,19 +36,22 @@ def test_unknown_key_refused() -> None:
 
 def test_duplicate_rule_ids() -> None:
     (line,) = problems(pack_yaml([rule(id="a.one"), rule(id="a.one")]))
-    assert "a.one" in line and "unique" in line
+    assert "a.one" in line
+    assert "unique" in line
 
 
 def test_examples_need_fire_and_no_fire() -> None:
     only_fire = [{"name": "x", "fire": True, "event": {}}, {"name": "y", "fire": True, "event": {}}]
     (line,) = problems(pack_yaml([rule(id="a.one", examples=only_fire)]))
-    assert line.startswith("rule a.one:") and "fire: false" in line
+    assert line.startswith("rule a.one:")
+    assert "fire: false" in line
 
 
 def test_bad_duration_names_window_field() -> None:
     window = {"kind": "duration", "for": "ten minutes"}
     (line,) = problems(pack_yaml([rule(id="a.one", window=window)]))
-    assert line.startswith("rule a.one: window.for:") and "'10m'" in line
+    assert line.startswith("rule a.one: window.for:")
+    assert "'10m'" in line
 
 
 def test_bad_version_and_yaml() -> None:

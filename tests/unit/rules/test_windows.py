@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rules.compiler import CompiledPack
 from rules.engine import RuleEngine
 from rules.windows import aggregate_add, duration_step
 from tests.unit.rules.conftest import roundtrip, rule
+
+if TYPE_CHECKING:
+    from rules.compiler import CompiledPack
 
 Make = Callable[..., Any]
 
@@ -45,7 +47,8 @@ def test_sliding_count_fires_at_threshold(make_pack: Make, event: Make) -> None:
     events = [event("complaints", m, uscc="U1", text="x") for m in (0, 2 * day, 6 * day)]
     hits, state = run(engine, "complaints", events, {})
     assert len(hits) == 1
-    assert hits[0].values["window.count"] == 3 and hits[0].entity == "U1"
+    assert hits[0].values["window.count"] == 3
+    assert hits[0].entity == "U1"
     late = event("complaints", 14 * day, uscc="U1", text="x")
     assert engine.evaluate("complaints", late, state) == []  # the window slid on
 
@@ -72,9 +75,12 @@ def test_tumbling_window_resets_per_window() -> None:
         state, agg = aggregate_add(state, at, 2.0, size=100, width=100)
     assert agg == {"count": 3, "sum": 6.0, "avg": 2.0, "max": 2.0}
     state, agg = aggregate_add(state, 110.0, 5.0, size=100, width=100)
-    assert agg is not None and agg["count"] == 1 and agg["max"] == 5.0
+    assert agg is not None
+    assert agg["count"] == 1
+    assert agg["max"] == 5.0
     state, agg = aggregate_add(state, 50.0, 1.0, size=100, width=100)  # late, previous window
-    assert agg is not None and agg["count"] == 4
+    assert agg is not None
+    assert agg["count"] == 4
 
 
 def pressure_rule() -> dict[str, Any]:
@@ -117,17 +123,20 @@ def test_duration_one_hit_per_episode_with_hysteresis(make_pack: Make, event: Ma
         reading(25, 1.2),
     ]
     hits, state = run(engine, "equipment", first, {})
-    assert len(hits) == 1 and hits[0].values["metrics.p"] == 1.2
+    assert len(hits) == 1
+    assert hits[0].values["metrics.p"] == 1.2
     # cleared at 30 (≤ 0.9), then a new episode fires after another 10 minutes
     second = [reading(30, 0.8), reading(31, 1.5), reading(41, 1.5), reading(50, 1.5)]
     hits, _ = run(engine, "equipment", second, state)
-    assert len(hits) == 1 and hits[0].event_time.minute == 41
+    assert len(hits) == 1
+    assert hits[0].event_time.minute == 41
 
 
 def test_duration_stale_event_ignored() -> None:
     state, _ = duration_step(None, at=100.0, active=True, cleared=False, hold=60)
     state, fired = duration_step(state, at=50.0, active=False, cleared=True, hold=60)
-    assert not fired and state["since"] == 100.0
+    assert not fired
+    assert state["since"] == 100.0
     _, fired = duration_step(state, at=170.0, active=True, cleared=False, hold=60)
     assert fired
 
@@ -157,7 +166,8 @@ def test_absence_fires_once_on_tick_and_rearms(make_pack: Make, event: Make) -> 
     state = roundtrip(state)
     assert engine.tick("2024-05-06T02:20:00Z", state) == []
     (hit,) = engine.tick("2024-05-06T02:31:00Z", state)
-    assert hit.values["window.status"] == "offline" and hit.entity == "E1"
+    assert hit.values["window.status"] == "offline"
+    assert hit.entity == "E1"
     assert hit.event_id.startswith("e.offline:E1:absent:")
     assert engine.tick("2024-05-06T03:31:00Z", roundtrip(state)) == []  # one hit per silence
     engine.evaluate("equipment", event("equipment", 90, equipment_code="E1"), state)
@@ -171,7 +181,8 @@ def test_absence_silence_ended_by_the_next_reading_fires_without_a_tick(
     state: dict = {}
     assert engine.evaluate("equipment", event("equipment", 0, equipment_code="E1"), state) == []
     (hit,) = engine.evaluate("equipment", event("equipment", 45, equipment_code="E1"), state)
-    assert hit.rule_id == "e.offline" and hit.event_time.isoformat() == "2024-05-06T02:30:00+00:00"
+    assert hit.rule_id == "e.offline"
+    assert hit.event_time.isoformat() == "2024-05-06T02:30:00+00:00"
     assert engine.tick("2024-05-06T03:00:00Z", roundtrip(state)) == []  # re-armed at 45
 
 
@@ -279,8 +290,10 @@ def test_hit_provenance(make_pack: Make, event: Make) -> None:
     )
     assert (hit.pack, hit.pack_version, hit.pack_hash) == ("test", "1.0.0", pack.content_hash)
     assert hit.values == {"outcome": "fail", "critical_count": 2}
-    assert hit.uscc == "91110108MA01ABCD2X" and hit.region_code == "110108"
-    assert hit.task is not None and hit.task.department == "market_supervision"
+    assert hit.uscc == "91110108MA01ABCD2X"
+    assert hit.region_code == "110108"
+    assert hit.task is not None
+    assert hit.task.department == "market_supervision"
 
 
 def test_runtime_null_does_not_fire_and_is_counted(make_pack: Make, event: Make) -> None:

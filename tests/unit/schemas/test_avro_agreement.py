@@ -40,7 +40,9 @@ def _agree(tp: Any, avro_type: Any, named: dict[str, Any], where: str) -> None:
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         assert len(args) == 1, where
-        assert isinstance(avro_type, list) and avro_type[0] == "null" and len(avro_type) == 2, where
+        assert isinstance(avro_type, list), where
+        assert avro_type[0] == "null", where
+        assert len(avro_type) == 2, where
         _agree(args[0], avro_type[1], named, where)
         return
     assert not isinstance(avro_type, list), f"{where}: union in Avro but not optional in the model"
@@ -54,7 +56,8 @@ def _agree(tp: Any, avro_type: Any, named: dict[str, Any], where: str) -> None:
     elif isinstance(tp, type) and issubclass(tp, enum.Enum):
         values = [m.value for m in tp]
         if all(AVRO_NAME.match(v) for v in values):
-            assert avro_type["type"] == "enum" and avro_type["name"] == tp.__name__, where
+            assert avro_type["type"] == "enum", where
+            assert avro_type["name"] == tp.__name__, where
             assert avro_type["symbols"] == values, where
         else:  # not expressible as Avro symbols: a string that names its allowed values
             assert avro_type["type"] == "string", where

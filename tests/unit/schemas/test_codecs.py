@@ -7,7 +7,7 @@ import json
 import shutil
 import struct
 from datetime import UTC, datetime
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import fastavro
 import pytest
@@ -21,6 +21,9 @@ from schemas.record_specs import AVRO_DIR, RECORDS
 from schemas.records import DeadLetter, Disposition, EquipmentReading, EquipmentType, Record
 
 from .strategies import for_model
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 MODELS = [spec.model for spec in RECORDS.values()]
 
@@ -101,17 +104,27 @@ def test_a_v3_disposition_is_read_without_a_category() -> None:
     """A disposition written before category corrections (v3, id 20) reads with none."""
     v3 = json.loads((AVRO_DIR / "ids.json").read_text())["riskloop.Disposition"]["3"]
     writer = parse_avsc((AVRO_DIR / v3["file"]).read_text())
-    assert v3["id"] == 20 and "category" not in {f["name"] for f in writer["fields"]}
+    assert v3["id"] == 20
+    assert "category" not in {f["name"] for f in writer["fields"]}
     datum = {
-        "event_id": "d-old", "event_time": datetime(2026, 12, 1, 8, tzinfo=UTC), "task_id": "t-1",
-        "department": "hz_market", "action": "dispose", "actor": "李明", "result": "confirmed",
-        "reason": None, "evidence": ["photo:1"], "assign_to": None, "extend_to": None,
-    }  # fmt: skip
+        "event_id": "d-old",
+        "event_time": datetime(2026, 12, 1, 8, tzinfo=UTC),
+        "task_id": "t-1",
+        "department": "hz_market",
+        "action": "dispose",
+        "actor": "李明",
+        "result": "confirmed",
+        "reason": None,
+        "evidence": ["photo:1"],
+        "assign_to": None,
+        "extend_to": None,
+    }
     out = io.BytesIO()
     out.write(struct.pack(">bI", 0, v3["id"]))
     fastavro.schemaless_writer(out, writer, datum)
     record = decode_record(out.getvalue(), Disposition)
-    assert record.category is None and record.evidence == ["photo:1"]
+    assert record.category is None
+    assert record.evidence == ["photo:1"]
 
 
 def test_json_and_avro_sniffed_on_one_topic() -> None:

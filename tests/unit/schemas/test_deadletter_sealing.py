@@ -23,9 +23,14 @@ PHONE = "13812345678"
 
 def letter(payload: bytes, key: bytes | None = b"k", **kwargs: object) -> DeadLetter:
     return dead_letter(
-        ValidationFailed("bad_json", f"not JSON near {PHONE}"), source="complaints",
-        topic="complaints", key=key, payload=payload, now=NOW, **kwargs,  # type: ignore[arg-type]
-    )  # fmt: skip
+        ValidationFailed("bad_json", f"not JSON near {PHONE}"),
+        source="complaints",
+        topic="complaints",
+        key=key,
+        payload=payload,
+        now=NOW,
+        **kwargs,  # type: ignore[arg-type]
+    )
 
 
 @settings(max_examples=100, deadline=None)
@@ -37,8 +42,9 @@ def test_decrypting_gives_back_the_exact_original(payload: bytes, key: bytes | N
 
 
 def test_the_wire_bytes_hold_no_phone_number() -> None:
-    sealed = letter(json.dumps({"text": f"请回电{PHONE}"}).encode(), key=PHONE.encode(),
-                    sealer=SEALER)  # fmt: skip
+    sealed = letter(
+        json.dumps({"text": f"请回电{PHONE}"}).encode(), key=PHONE.encode(), sealer=SEALER
+    )
     wire = sealed.model_dump_json().encode()
     decoded = base64.urlsafe_b64decode(json.loads(wire)["payload"])
     for blob in (wire, decoded, sealed.key or b""):
@@ -61,11 +67,18 @@ def test_another_key_or_no_key_is_refused_clearly() -> None:
 
 def test_a_record_from_before_sealing_still_reads() -> None:
     old = {  # a version-1 record: no encryption, no preview
-        "reason": "bad_json", "field": "", "message": "m", "source": "complaints",
-        "topic": "complaints", "partition": 0, "offset": 7, "key": None,
+        "reason": "bad_json",
+        "field": "",
+        "message": "m",
+        "source": "complaints",
+        "topic": "complaints",
+        "partition": 0,
+        "offset": 7,
+        "key": None,
         "payload": base64.urlsafe_b64encode(f"电话{PHONE}".encode()).decode(),
-        "rejected_at": "2024-05-01T00:00:00Z", "worker": "w",
-    }  # fmt: skip
+        "rejected_at": "2024-05-01T00:00:00Z",
+        "worker": "w",
+    }
     record = DeadLetter.model_validate_json(json.dumps(old))
     assert original_of(record, None) == (None, f"电话{PHONE}".encode())
     assert preview_of(record) == "电话138****5678"

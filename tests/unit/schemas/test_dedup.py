@@ -31,7 +31,8 @@ def test_store_survives_a_restart() -> None:
 def test_zero_window_disables_dedup() -> None:
     store: dict[str, float] = {}
     w = DedupWindow(store, 0)
-    assert not w.seen("e", 1.0) and not w.seen("e", 1.0)
+    assert not w.seen("e", 1.0)
+    assert not w.seen("e", 1.0)
     assert store == {}
 
 

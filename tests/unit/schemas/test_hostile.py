@@ -10,7 +10,7 @@ import doctest
 import hashlib
 import importlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -18,10 +18,12 @@ from schemas.codecs import encode_record
 from schemas.errors import ValidationFailed
 from schemas.ingest import IngestLimits, dead_letter, decode_source
 from schemas.reasons import REASONS
-from schemas.records import DeadLetter
 from schemas.validation.strict import MAX_METRICS
 
 from .conftest import NOW, good
+
+if TYPE_CHECKING:
+    from schemas.records import DeadLetter
 
 
 def _raw(source: str, **patch: Any) -> bytes:
@@ -213,14 +215,16 @@ def test_a_dead_letter_always_fits_the_broker(size: int) -> None:
 
 def test_a_small_dead_letter_keeps_every_byte() -> None:
     dl = _letter(ValidationFailed("bad_json", "invalid JSON"), b"{oops")
-    assert dl.payload == b"{oops" and "truncated" not in dl.message
+    assert dl.payload == b"{oops"
+    assert "truncated" not in dl.message
 
 
 def test_a_dead_letter_of_hostile_text_encodes() -> None:
     exc = ValidationFailed("extra_field", "no field '\ud800'" + "y" * 10_000, "\ud800" * 500)
     dl = _letter(exc, b"{}", key=b"k" * 100_000)
     out = dl.model_dump_json().encode("utf-8")
-    assert len(out) < 20_000 and len(dl.key or b"") == 4096
+    assert len(out) < 20_000
+    assert len(dl.key or b"") == 4096
 
 
 # ---------------------------------------------------------------- Avro indices
@@ -241,7 +245,8 @@ def test_an_avro_enum_index_of_minus_one_is_refused() -> None:
     assert (first[at], last[at]) == (0x00, 0x04)  # zigzag indices 0 and 2
     hostile = last[:at] + b"\x01" + last[at + 1 :]  # zigzag −1, which Python reads as "last"
     exc = _refused("inspections", hostile)
-    assert exc.reason == "bad_avro" and "enum index -1" in exc.message
+    assert exc.reason == "bad_avro"
+    assert "enum index -1" in exc.message
 
 
 def test_an_avro_union_index_out_of_range_is_refused() -> None:
@@ -250,7 +255,8 @@ def test_an_avro_union_index_out_of_range_is_refused() -> None:
     assert null[at] == 0x00  # branch 0: null
     hostile = null[:at] + b"\x03" + null[at + 1 :]  # branch −2, which Python reads as "null"
     exc = _refused("complaints", hostile)
-    assert exc.reason == "bad_avro" and "union index -2" in exc.message
+    assert exc.reason == "bad_avro"
+    assert "union index -2" in exc.message
 
 
 def test_an_avro_array_claiming_more_items_than_bytes_is_refused() -> None:

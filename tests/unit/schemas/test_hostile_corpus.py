@@ -34,9 +34,13 @@ def test_each_case_is_refused_with_its_reason(case: Case) -> None:
         assert exc.field == case.field, exc
     assert took < 1.0, f"{case.name} took {took:.2f} s at the door"
     letter = dead_letter(
-        exc, source=case.source, topic=case.source, key=case.key, payload=case.value or b"",
+        exc,
+        source=case.source,
+        topic=case.source,
+        key=case.key,
+        payload=case.value or b"",
         now=NOW,
-    )  # fmt: skip
+    )
     assert len(letter.model_dump_json().encode()) < BROKER_MAX
 
 
@@ -57,15 +61,38 @@ def test_the_corpus_covers_the_issue() -> None:
     """The cases issue #15 names, each present (a guard against the corpus shrinking)."""
     names = {c.name for c in CASES}
     assert {
-        "surrogate-text", "surrogate-category", "surrogate-entity-name", "surrogate-event-id",
-        "int-above-float", "door-faults-1e308-0", "door-faults-1e308-1", "door-faults-1e308-2",
-        "just-over-1mb", "reject-800kb-bad-json", "metrics-2000", "metrics-5000",
-        "duplicate-key", "int-as-string", "bool-as-yes", "zero-width-equipment-code",
-        "nul-event-id", "avro-enum-minus-one", "avro-enum-out-of-range", "actor-129",
-        "department-129", "event-id-129", "equipment-code-129", "escape-task-id", "nan",
-        "infinity", "invalid-json", "missing-field", "nested-100k-arrays", "empty-body",
+        "surrogate-text",
+        "surrogate-category",
+        "surrogate-entity-name",
+        "surrogate-event-id",
+        "int-above-float",
+        "door-faults-1e308-0",
+        "door-faults-1e308-1",
+        "door-faults-1e308-2",
+        "just-over-1mb",
+        "reject-800kb-bad-json",
+        "metrics-2000",
+        "metrics-5000",
+        "duplicate-key",
+        "int-as-string",
+        "bool-as-yes",
+        "zero-width-equipment-code",
+        "nul-event-id",
+        "avro-enum-minus-one",
+        "avro-enum-out-of-range",
+        "actor-129",
+        "department-129",
+        "event-id-129",
+        "equipment-code-129",
+        "escape-task-id",
+        "nan",
+        "infinity",
+        "invalid-json",
+        "missing-field",
+        "nested-100k-arrays",
+        "empty-body",
         "binary-garbage",
-    } <= names  # fmt: skip
+    } <= names
     sizes = {c.name: len(c.value or b"") for c in CASES}
     assert sizes["just-over-1mb"] > IngestLimits().max_event_bytes
     assert sizes["reject-800kb-bad-json"] > 786_000

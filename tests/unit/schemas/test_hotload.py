@@ -32,7 +32,8 @@ def test_rollback_to_a_restamped_item_replaces_the_previous_one() -> None:
     reg.activate("m", "m@1")
     reg.activate("m", "m@2")
     assert reg.rollback("m", to="m@1 again") == "m@1 again"
-    assert reg["m"] == "m@1 again" and reg.previous("m") is None
+    assert reg["m"] == "m@1 again"
+    assert reg.previous("m") is None
 
 
 def test_a_snapshot_taken_before_a_swap_does_not_change() -> None:
@@ -49,7 +50,8 @@ def test_keep_zero_keeps_no_history_and_rolls_nothing_back() -> None:
     reg = _versions(keep=0)
     reg.activate("f", "f@1")
     assert reg.activate("f", "f@2") == "f@1"
-    assert reg.history("f") == [] and reg.rollback("f") is None
+    assert reg.history("f") == []
+    assert reg.rollback("f") is None
     assert reg["f"] == "f@2"
 
 
@@ -59,8 +61,10 @@ def test_remove_keeps_history_and_a_name_activated_again_goes_last() -> None:
     reg.activate("b", "b@1")
     reg.activate("a", "a@2")
     assert list(reg) == ["a", "b"]  # a swap keeps the name's place (rule engine order)
-    assert reg.remove("a") == "a@2" and reg.remove("a") is None
-    assert "a" not in reg and reg.history("a") == ["a@1"]
+    assert reg.remove("a") == "a@2"
+    assert reg.remove("a") is None
+    assert "a" not in reg
+    assert reg.history("a") == ["a@1"]
     reg.activate("a", "a@3")
     assert list(reg) == ["b", "a"]
 
@@ -75,7 +79,8 @@ def test_a_registry_survives_pickling() -> None:
     reg.activate("x", "one")
     reg.activate("x", "two")
     copy = pickle.loads(pickle.dumps(reg))
-    assert copy.status() == {"x": "TWO"} and copy.history("x") == ["one"]
+    assert copy.status() == {"x": "TWO"}
+    assert copy.history("x") == ["one"]
     copy.activate("y", "three")
     assert "y" not in reg  # the copy is its own
 

@@ -242,4 +242,6 @@ def test_dead_letter_carries_reason_field_and_bytes() -> None:
         now=NOW,
         max_payload_bytes=10,
     )
-    assert big.reason == "internal_error" and len(big.payload) == 10 and "truncated" in big.message
+    assert big.reason == "internal_error"
+    assert len(big.payload) == 10
+    assert "truncated" in big.message

@@ -80,7 +80,8 @@ def test_chicago_inspection_identity_is_chinese_style() -> None:
     m = MAPPINGS["chicago-food-inspections"]
     first = next(r for r in iter_mapped(m, _files(m)[0], limit=1) if isinstance(r, MappedRow))
     rec = first.record
-    assert is_valid_uscc(rec["uscc"]) and rec["uscc"][2:8] == "330100"
+    assert is_valid_uscc(rec["uscc"])
+    assert rec["uscc"][2:8] == "330100"
     assert rec["outcome"] in {"pass", "fail", "rectify"}
     assert rec["event_time"].endswith("+00:00")
 
@@ -102,12 +103,15 @@ def test_missing_column_names_the_column(tmp_path: Path) -> None:
     path.write_text("id;vehicle_id;ts;lat;lon\n1;4716;2026-01-26T15:57:02Z;53.4;-2.9\n")
     m = MAPPINGS["liverpool-bus"]
     (err,) = list(iter_mapped(m, path))
-    assert isinstance(err, MappingError) and err.line == 1 and "delimiter" in err.message
+    assert isinstance(err, MappingError)
+    assert err.line == 1
+    assert "delimiter" in err.message
     semicolon = m.model_copy(
         update={"delimiter": ";", "fields": {k: v for k, v in m.fields.items() if k != "heading"}}
     )
     (row,) = list(iter_mapped(semicolon, path))
-    assert isinstance(row, MappedRow) and row.record["plate"] == "浙A04716"
+    assert isinstance(row, MappedRow)
+    assert row.record["plate"] == "浙A04716"
 
 
 def test_bad_rows_are_yielded_with_line_and_column(tmp_path: Path) -> None:
@@ -128,7 +132,8 @@ def test_bad_rows_are_yielded_with_line_and_column(tmp_path: Path) -> None:
     ]
     assert (items[1].line, items[1].column) == (3, "lat")
     assert (items[2].line, items[2].column) == (4, "ts")
-    assert items[3].line == 6 and items[3].record["heading"] == 7.0
+    assert items[3].line == 6
+    assert items[3].record["heading"] == 7.0
 
 
 def test_map_function_and_sort(tmp_path: Path) -> None:
@@ -159,8 +164,10 @@ def test_map_function_and_sort(tmp_path: Path) -> None:
     )
     items = list(iter_mapped(m, path, sort=True))
     assert [i.record["outcome"] for i in items if isinstance(i, MappedRow)] == ["rectify", "fail"]
-    assert isinstance(items[2], MappingError) and items[2].column == "r"
-    assert items[1].record["flag"] is True and items[0].record["twice"] == 5.0
+    assert isinstance(items[2], MappingError)
+    assert items[2].column == "r"
+    assert items[1].record["flag"] is True
+    assert items[0].record["twice"] == 5.0
 
 
 @pytest.mark.parametrize(

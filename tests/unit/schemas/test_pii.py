@@ -66,8 +66,10 @@ def test_a_long_hostile_string_is_masked_in_linear_time() -> None:
 
 
 def test_checks() -> None:
-    assert resident_id_ok("11010519491231002X") and not resident_id_ok("110105194912310021")
-    assert luhn_ok("4111111111111111") and not luhn_ok("4111111111111112")
+    assert resident_id_ok("11010519491231002X")
+    assert not resident_id_ok("110105194912310021")
+    assert luhn_ok("4111111111111111")
+    assert not luhn_ok("4111111111111112")
 
 
 def test_names_keep_the_surname() -> None:
@@ -100,7 +102,8 @@ def test_views() -> None:
         "items": [{"address": "文二路*号"}],
     }
     full = mask_for("full", record)
-    assert full["entity_address"] == "文三路90号" and full["complainant_name"] == "李**"
+    assert full["entity_address"] == "文三路90号"
+    assert full["complainant_name"] == "李**"
 
 
 MOBILES = st.from_regex(r"1[3-9]\d{9}", fullmatch=True)
@@ -169,7 +172,8 @@ def test_seventeen_digits_then_x_are_masked_as_an_id_even_with_a_wrong_check() -
     run ending in X is masked as an ID whatever its check says, so a 17-digit card followed by
     the letter x is masked (and found) as an ID too. Over-masking is the safe side."""
     card = "62000000000000000"  # Luhn-valid; its "x" is no valid ID check character
-    assert luhn_ok(card) and not resident_id_ok(card + "X")
+    assert luhn_ok(card)
+    assert not resident_id_ok(card + "X")
     assert find_personal_numbers(f"卡号{card}x") == [card + "x"]
     assert mask_pii(f"卡号{card}x") == "卡号6200**********000x"
 
@@ -183,13 +187,20 @@ def test_ingest_masks_every_complainant_field() -> None:
     from schemas.ingest import IngestLimits, decode_source
 
     raw = {
-        "event_id": "c1", "event_time": "2024-05-01T08:00:00+08:00", "channel": "12345",
+        "event_id": "c1",
+        "event_time": "2024-05-01T08:00:00+08:00",
+        "channel": "12345",
         "text": "卡号4111111111111111，座机0571-87654321，邮箱li.si@example.cn",
-        "complainant_name": "欧阳小明", "complainant_phone": "+86 138 1234 5678",
+        "complainant_name": "欧阳小明",
+        "complainant_phone": "+86 138 1234 5678",
         "complainant_id": "11010519491231002X",
-    }  # fmt: skip
-    record = decode_source("complaints", json.dumps(raw).encode(), limits=IngestLimits(),
-                           now=datetime(2024, 5, 1, tzinfo=UTC))  # fmt: skip
+    }
+    record = decode_source(
+        "complaints",
+        json.dumps(raw).encode(),
+        limits=IngestLimits(),
+        now=datetime(2024, 5, 1, tzinfo=UTC),
+    )
     assert record.complainant_name == "欧阳**"
     assert record.complainant_phone == "+86 138 **** 5678"
     assert record.complainant_id == "1101**********002X"
@@ -207,9 +218,13 @@ def test_a_decimal_fraction_is_not_a_number_anyone_holds() -> None:
 
 
 @PROPS
-@given(ANY_TEXT, st.sampled_from([None, "text", "complainant_name", "complainant_phone",
-                                  "entity_address", "alert_id"]),
-       st.sampled_from(["masked", "full"]))  # fmt: skip
+@given(
+    ANY_TEXT,
+    st.sampled_from(
+        [None, "text", "complainant_name", "complainant_phone", "entity_address", "alert_id"]
+    ),
+    st.sampled_from(["masked", "full"]),
+)
 def test_a_cached_field_is_masked_as_the_policy_says(text: str, key: str | None, view: str) -> None:
     """The cache in front of ``_mask_field`` answers what the policy computes, asked once or
     again (a wrong key in the cache would hand one field's masking to another)."""
@@ -223,11 +238,16 @@ def test_a_cached_field_is_masked_as_the_policy_says(text: str, key: str | None,
 
 
 def test_a_masked_record_is_the_same_with_the_cache_warm() -> None:
-    record = {"complainant_name": "欧阳娜娜", "text": "电话13812345678", "address": "文三路90号",
-              "evidence": [{"text": "电话13812345678", "address": "文三路90号"}]}  # fmt: skip
+    record = {
+        "complainant_name": "欧阳娜娜",
+        "text": "电话13812345678",
+        "address": "文三路90号",
+        "evidence": [{"text": "电话13812345678", "address": "文三路90号"}],
+    }
     pii._mask_field.cache_clear()
     cold = mask_for("masked", record)
     warm = mask_for("masked", record)
     assert cold == warm
-    assert cold["text"] == "电话138****5678" and cold["complainant_name"] == "欧阳**"
+    assert cold["text"] == "电话138****5678"
+    assert cold["complainant_name"] == "欧阳**"
     assert pii._mask_field.cache_info().hits > 0

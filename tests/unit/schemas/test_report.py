@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from schemas.mapping import load_mapping
 from schemas.report import validate_file
 
 from .conftest import NOW, good
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def test_jsonl_report(tmp_path: Path) -> None:
@@ -29,16 +32,17 @@ def test_jsonl_report(tmp_path: Path) -> None:
         (4, "bad_json", ""),
         (5, "bad_coordinates", "lat"),
     ]
-    assert not report.ok and "1/4" in report.summary()
+    assert not report.ok
+    assert "1/4" in report.summary()
 
 
 def test_failure_list_is_capped_but_counts_are_not(tmp_path: Path) -> None:
     path = tmp_path / "many.jsonl"
     path.write_text("{}\n" * 30)
     report = validate_file(path, "trucks", now=NOW, max_failures=5)
-    assert (
-        report.by_reason["missing_field"] == 30 and len(report.failures) == 5 and report.truncated
-    )
+    assert report.by_reason["missing_field"] == 30
+    assert len(report.failures) == 5
+    assert report.truncated
 
 
 def test_csv_through_a_mapping(tmp_path: Path) -> None:

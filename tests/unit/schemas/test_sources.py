@@ -130,8 +130,11 @@ def test_every_catalogue_consumer_is_the_table_today() -> None:
     assert PROFILE_KIND == {"inspections": "inspection", "complaints": "complaint"}
     assert TopicSettings().sources() == {n: s.topic for n, s in SOURCE_SPECS.items()}
     assert CONSOLE_SOURCES == {
-        "inspections": "检查结果", "complaints": "投诉举报", "equipment": "特种设备", "trucks": "渣土车",
-    }  # fmt: skip
+        "inspections": "检查结果",
+        "complaints": "投诉举报",
+        "equipment": "特种设备",
+        "trucks": "渣土车",
+    }
 
 
 def test_keys_and_entities_are_what_they_were() -> None:

@@ -257,7 +257,8 @@ def test_coordinates() -> None:
 def test_crs_round_trip_in_china(lat: float, lon: float) -> None:
     glat, glon = wgs84_to_gcj02(lat, lon)
     back = gcj02_to_wgs84(glat, glon)
-    assert abs(back[0] - lat) < 1e-6 and abs(back[1] - lon) < 1e-6
+    assert abs(back[0] - lat) < 1e-6
+    assert abs(back[1] - lon) < 1e-6
     assert to_wgs84(lat, lon, "WGS84") == (lat, lon)
 
 

@@ -7,12 +7,9 @@ refuses a batch — tests await those events, they never sleep.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from pydantic import BaseModel
 
 from schemas.records import Alert, Task, TaskState
 from sinks.backoff import Backoff
@@ -20,6 +17,12 @@ from sinks.base import Sink
 from sinks.errors import SinkClosed, SinkWriteFailed, UnsupportedRecord
 from streams.metrics import Metrics
 from tests.unit.sinks.factories import make_alert, make_task
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    from pydantic import BaseModel
 
 FAST = Backoff(initial=0.001, maximum=0.005, jitter=0.0)
 
@@ -135,7 +138,8 @@ async def test_the_flusher_retries_with_backoff_and_counts_retries(
         target.up = True
         await target.wait(lambda: target.written == ["task-0"])
     retries = metrics.registry.get_sample_value("riskloop_sink_retries_total", {"sink": "fake"})
-    assert retries is not None and retries >= 3
+    assert retries is not None
+    assert retries >= 3
 
 
 async def test_outbox_replays_in_order_after_a_restart_while_the_target_was_down(
@@ -194,8 +198,13 @@ async def test_stop_while_the_target_is_down_returns_and_keeps_everything(
     target: FakeTarget, outbox: Path
 ) -> None:
     target.up = False
-    sink = FakeSink(target, outbox, batch_size=1, max_delay=0.01,
-                    backoff=Backoff(initial=30, maximum=30, jitter=0))  # fmt: skip
+    sink = FakeSink(
+        target,
+        outbox,
+        batch_size=1,
+        max_delay=0.01,
+        backoff=Backoff(initial=30, maximum=30, jitter=0),
+    )
     await sink.start()
     await sink.add(make_task(0))
     await target.wait(lambda: target.refusals >= 1)
@@ -314,7 +323,8 @@ async def test_the_target_is_prepared_at_start_before_any_record(
     """The first checkpoint must not wait for the schema migration or the first connection."""
     async with PreparedSink(target, outbox, max_delay=60) as sink:
         await asyncio.wait_for(sink.prepared.wait(), 5)
-        assert target.written == [] and sink.backlog == 0
+        assert target.written == []
+        assert sink.backlog == 0
 
 
 async def test_a_target_away_at_start_is_no_error_and_writes_later(

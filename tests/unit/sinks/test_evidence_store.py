@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import stat
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from schemas.evidence import EvidenceRef, EvidenceRefused
 from sinks.evidence import EvidenceCorrupt, EvidenceMissing, EvidenceStore
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.7\n" + b"1 0 obj\n" * 8
@@ -22,8 +25,10 @@ def store(tmp_path: Path) -> EvidenceStore:
     return EvidenceStore(tmp_path / "evidence", max_bytes=4096)
 
 
-@pytest.mark.parametrize(("data", "kind"), [(PNG, "image/png"), (PDF, "application/pdf"),
-                                            (JPEG, "image/jpeg"), (WEBP, "image/webp")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("data", "kind"),
+    [(PNG, "image/png"), (PDF, "application/pdf"), (JPEG, "image/jpeg"), (WEBP, "image/webp")],
+)
 def test_a_file_is_kept_by_its_hash_and_read_back(
     store: EvidenceStore, data: bytes, kind: str
 ) -> None:
@@ -38,7 +43,8 @@ def test_a_file_is_kept_by_its_hash_and_read_back(
 
 def test_the_same_file_twice_is_kept_once(store: EvidenceStore) -> None:
     a, b = store.put("a.png", PNG), store.put("b.png", PNG)
-    assert a.sha256 == b.sha256 and (a.filename, b.filename) == ("a.png", "b.png")
+    assert a.sha256 == b.sha256
+    assert (a.filename, b.filename) == ("a.png", "b.png")
     assert len([p for p in store.root.rglob("*") if p.is_file()]) == 1
 
 

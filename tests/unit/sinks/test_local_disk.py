@@ -10,18 +10,22 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from config.settings import Settings
 from sinks.errors import OutboxCorrupt, OutboxError, OutboxFull, storage_full
 from sinks.outbox import Outbox, quarantine
 from streams.metrics import Metrics
 from tests.unit.sinks.factories import make_task
 from tests.unit.sinks.test_base import FakeSink, FakeTarget, ids, tasks
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from config.settings import Settings
 
 
 @contextmanager
@@ -81,7 +85,8 @@ async def test_add_on_a_full_disk_raises_and_accepts_nothing(tmp_path: Path) -> 
             with pytest.raises(OutboxFull) as caught:
                 await sink.add_many(big)
             assert storage_full(caught.value)
-            assert sink.backlog == 2 and box.count() == 2
+            assert sink.backlog == 2
+            assert box.count() == 2
         await sink.add_many(big)  # the retry the agents' boundary makes
         assert await sink.flush() == 6
     assert target.written == ids(0, 6)
@@ -108,7 +113,8 @@ async def test_the_flusher_survives_a_failed_trim_and_writes_again(
     monkeypatch.setattr(box, "ack", ack)
     await sink.add_many(tasks(0, 3))
     await target.wait(lambda: len(target.batches) >= 3)
-    assert sink._flusher is not None and not sink._flusher.done()
+    assert sink._flusher is not None
+    assert not sink._flusher.done()
     await sink.add_many(tasks(3, 5))
     await target.wait(lambda: ids(3, 5) in target.batches)
     await sink.stop()
@@ -154,11 +160,13 @@ def test_quarantine_moves_the_file_and_its_wal_and_never_overwrites(tmp_path: Pa
         path.with_name("sql.sqlite3-wal").write_bytes(b"wal")
         path.with_name("sql.sqlite3-shm").write_bytes(b"shm")
         moved = quarantine(path)
-        assert not path.exists() and not path.with_name("sql.sqlite3-shm").exists()
+        assert not path.exists()
+        assert not path.with_name("sql.sqlite3-shm").exists()
         assert moved.read_bytes() == b"garbage"
         assert moved.with_name(moved.name + "-wal").read_bytes() == b"wal"
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert len(names) == 4 and all(n.startswith("sql.sqlite3.corrupt-") for n in names)
+    assert len(names) == 4
+    assert all(n.startswith("sql.sqlite3.corrupt-") for n in names)
 
 
 async def test_a_sink_starts_on_a_corrupt_outbox_with_a_fresh_one(
@@ -175,7 +183,8 @@ async def test_a_sink_starts_on_a_corrupt_outbox_with_a_fresh_one(
             await sink.add_many(tasks(0, 2))
             await target.wait(lambda: target.written == ids(0, 2))
     moved = [p for p in path.parent.iterdir() if ".corrupt-" in p.name]
-    assert len(moved) == 1 and moved[0].read_bytes().startswith(b"\x00not a database")
+    assert len(moved) == 1
+    assert moved[0].read_bytes().startswith(b"\x00not a database")
     assert any(str(path) in r.getMessage() and r.levelno == logging.ERROR for r in caplog.records)
     rebuilt = metrics.registry.get_sample_value("riskloop_store_rebuilt_total", {"store": "outbox"})
     assert rebuilt == 1

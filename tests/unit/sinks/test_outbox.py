@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from sinks.errors import OutboxError
 from sinks.outbox import Outbox
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def test_reads_in_append_order_and_acks_a_prefix(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta, timezone
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
@@ -11,13 +11,17 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from pydantic import SecretStr
 
-from config.settings import Settings
 from schemas.records import AlertState, Level, TaskState
 from sinks import sql_tables
 from sinks.errors import StoreError
 from sinks.migrate import migrate
 from sinks.sql import SqlSink, SqlStore, make_engine, sql_url
 from tests.unit.sinks.factories import T0, make_alert, make_event, make_supervision, make_task
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from config.settings import Settings
 
 
 @pytest.fixture
@@ -52,7 +56,8 @@ def test_a_store_no_worker_has_migrated_says_so_instead_of_failing(url: str) -> 
     with pytest.raises(StoreError, match="no such table"):
         fresh.list_alerts()
     migrate(url)
-    assert fresh.has_alerts_table() is True and fresh.list_alerts() == []
+    assert fresh.has_alerts_table() is True
+    assert fresh.list_alerts() == []
 
 
 def test_writing_the_same_batch_twice_stores_each_row_once(store: SqlStore) -> None:
@@ -74,21 +79,30 @@ def test_writing_the_same_batch_twice_stores_each_row_once(store: SqlStore) -> N
 def test_the_last_version_of_a_task_wins_within_and_across_batches(store: SqlStore) -> None:
     store.write([make_task(1), make_task(1, state=TaskState.signed)])
     story = store.task_with_audit("task-1")
-    assert story is not None and story.task is not None
+    assert story is not None
+    assert story.task is not None
     assert story.task.state is TaskState.signed
     store.write([make_task(1, state=TaskState.closed, returns=1)])
     story = store.task_with_audit("task-1")
-    assert story is not None and story.task == make_task(1, state=TaskState.closed, returns=1)
+    assert story is not None
+    assert story.task == make_task(1, state=TaskState.closed, returns=1)
 
 
 def test_task_with_audit_tells_the_story_in_order(store: SqlStore) -> None:
     tid = "task-9"
     created = make_event(tid, 0, to_state=TaskState.created)
     # Same timestamp as "created": insertion order breaks the tie.
-    dispatched = make_event(tid, 99, at=created.at, from_state=TaskState.created,
-                            to_state=TaskState.dispatched)  # fmt: skip
-    signed = make_event(tid, 5, from_state=TaskState.dispatched, to_state=TaskState.signed,
-                        actor="officer-li", reason="签收")  # fmt: skip
+    dispatched = make_event(
+        tid, 99, at=created.at, from_state=TaskState.created, to_state=TaskState.dispatched
+    )
+    signed = make_event(
+        tid,
+        5,
+        from_state=TaskState.dispatched,
+        to_state=TaskState.signed,
+        actor="officer-li",
+        reason="签收",
+    )
     store.write([make_task(9), created, dispatched])
     store.write([signed, make_supervision(tid, 2), make_supervision(tid, 1)])
     store.write([make_event("task-other", 1)])
@@ -106,24 +120,28 @@ def test_timestamps_come_back_as_the_same_instant_in_utc(store: SqlStore) -> Non
     story = store.task_with_audit("task-1")
     assert story is not None
     (back,) = story.events
-    assert back.at == T0 and back.at.utcoffset() == timedelta(0)
+    assert back.at == T0
+    assert back.at.utcoffset() == timedelta(0)
 
 
 def test_list_alerts_filters_and_orders_newest_first(store: SqlStore) -> None:
-    store.write([
-        make_alert(1, level=Level.red, region_code="330106"),
-        make_alert(2, level=Level.yellow, region_code="330102", source="complaints"),
-        make_alert(3, level=Level.red, region_code="320100", state=AlertState.resolved),
-        make_alert(4, level=Level.red, region_code="330106", shadow=True),
-    ])  # fmt: skip
+    store.write(
+        [
+            make_alert(1, level=Level.red, region_code="330106"),
+            make_alert(2, level=Level.yellow, region_code="330102", source="complaints"),
+            make_alert(3, level=Level.red, region_code="320100", state=AlertState.resolved),
+            make_alert(4, level=Level.red, region_code="330106", shadow=True),
+        ]
+    )
     ids = lambda alerts: [a.alert_id for a in alerts]  # noqa: E731
     assert ids(store.list_alerts()) == ["fp-4.1", "fp-3.1", "fp-2.1", "fp-1.1"]
     assert ids(store.list_alerts(level="red", region="3301")) == ["fp-4.1", "fp-1.1"]
     assert ids(store.list_alerts(source="complaints")) == ["fp-2.1"]
     assert ids(store.list_alerts(state="resolved")) == ["fp-3.1"]
     assert ids(store.list_alerts(limit=1)) == ["fp-4.1"]
-    assert store.list_alerts(region="3301")[0] == make_alert(4, level=Level.red,
-                                                             region_code="330106", shadow=True)  # fmt: skip
+    assert store.list_alerts(region="3301")[0] == make_alert(
+        4, level=Level.red, region_code="330106", shadow=True
+    )
     with pytest.raises(StoreError, match="GB/T 2260"):
         store.list_alerts(region="33%")
 
@@ -178,8 +196,10 @@ def test_a_value_too_long_for_its_column_is_set_aside_on_sqlite_too(store: SqlSt
     refused = store.write([make_task(1), bad, make_event("task-1", 2)], sink="sql")
     assert [r.record for r in refused] == [bad]
     assert "department is 129 characters" in refused[0].reason
-    assert count(store, sql_tables.task_events) == 1 and count(store, sql_tables.tasks) == 1
+    assert count(store, sql_tables.task_events) == 1
+    assert count(store, sql_tables.tasks) == 1
     (row,) = store.rejected()
-    assert row["record_key"] == bad.event_id and row["kind"] == "TaskEvent"
+    assert row["record_key"] == bad.event_id
+    assert row["kind"] == "TaskEvent"
     store.write([bad], sink="sql")  # a replay of the batch sets it aside once
     assert len(store.rejected()) == 1

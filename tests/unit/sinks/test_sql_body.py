@@ -5,18 +5,21 @@ be exactly what the old path stored. Fails if the fast path diverges."""
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import pytest
 import sqlalchemy as sa
-from pydantic import BaseModel
 
 from sinks import sql_tables
 from sinks.migrate import migrate
 from sinks.sql import SqlStore, _body, _json, make_engine
 from tests.unit.sinks.factories import T0, make_alert, make_event, make_supervision, make_task
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pydantic import BaseModel
 
 
 def old_body(record: BaseModel) -> str:
@@ -25,8 +28,15 @@ def old_body(record: BaseModel) -> str:
 
 
 def records() -> list[Any]:
-    alerts = [make_alert(n, title="疑似食物中毒 \"投诉\" \\ 😀", evidence=[f"e-{n}", "证据"], last_seen=T0 + timedelta(microseconds=n))
-              for n in range(5)]  # fmt: skip
+    alerts = [
+        make_alert(
+            n,
+            title='疑似食物中毒 "投诉" \\ 😀',
+            evidence=[f"e-{n}", "证据"],
+            last_seen=T0 + timedelta(microseconds=n),
+        )
+        for n in range(5)
+    ]
     tasks = [make_task(n) for n in range(5)]
     return [*alerts, *tasks, make_event(tasks[0].task_id, 1), make_supervision(tasks[0].task_id, 1)]
 
@@ -44,8 +54,12 @@ def test_the_stored_bodies_are_the_old_text(tmp_path: Path) -> None:
     assert store.write(batch) == []
     store.write(batch)  # the cached upsert/ignore statements, a second time
     with store.engine.connect() as conn:
-        stored = {row[0]: row[1] for row in conn.execute(
-            sa.select(sql_tables.alerts.c.alert_id, sa.cast(sql_tables.alerts.c.body, sa.Text)))}  # fmt: skip
+        stored = {
+            row[0]: row[1]
+            for row in conn.execute(
+                sa.select(sql_tables.alerts.c.alert_id, sa.cast(sql_tables.alerts.c.body, sa.Text))
+            )
+        }
     for alert in batch[:5]:
         assert stored[alert.alert_id] == old_body(alert)
         assert orjson.loads(stored[alert.alert_id])["title"] == alert.title

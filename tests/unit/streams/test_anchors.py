@@ -11,10 +11,14 @@ from streams.api.bodies import REGION_PREFIX, USCC
 
 
 def test_a_trailing_newline_is_not_part_of_a_valid_value() -> None:
-    assert is_valid_plate("浙A12345") and not is_valid_plate("浙A12345\n")
-    assert is_deadline("3wd") and not is_deadline("3wd\n")
-    assert REGION_PREFIX.fullmatch("3301") and not REGION_PREFIX.fullmatch("3301\n")
-    assert USCC.fullmatch("91330106YCE778TP1L") and not USCC.fullmatch("91330106YCE778TP1L\n")
+    assert is_valid_plate("浙A12345")
+    assert not is_valid_plate("浙A12345\n")
+    assert is_deadline("3wd")
+    assert not is_deadline("3wd\n")
+    assert REGION_PREFIX.fullmatch("3301")
+    assert not REGION_PREFIX.fullmatch("3301\n")
+    assert USCC.fullmatch("91330106YCE778TP1L")
+    assert not USCC.fullmatch("91330106YCE778TP1L\n")
     version_key("1.2.0")
     with pytest.raises(ValueError, match="semantic version"):
         version_key("1.2.0\n")

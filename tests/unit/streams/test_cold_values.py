@@ -42,12 +42,14 @@ def test_beyond_the_budget_the_least_recently_used_go_cold_and_read_back_equal()
     assert all(store.get("rule_state", f"r|e{i}") == window(i) for i in range(10))
     assert "r|e0" in TableView(store, "rule_state")  # membership does not decode
     # reading a cold value gives a copy: the bytes stay, nothing is marked changed
-    assert isinstance(values["r|e0"], Cold) and not store.partitions[0].dirty
+    assert isinstance(values["r|e0"], Cold)
+    assert not store.partitions[0].dirty
     # used lately: e7 was read last among the hot ones … e0 read does not make it hot
     store.get("rule_state", "r|e7")
     store.put("rule_state", "r|e1", window(100))  # stored again: decoded, and changed
     _checkpointed(store)
-    assert not isinstance(values["r|e1"], Cold) and not isinstance(values["r|e7"], Cold)
+    assert not isinstance(values["r|e1"], Cold)
+    assert not isinstance(values["r|e7"], Cold)
     assert isinstance(values["r|e8"], Cold)  # the least recently used of the three went cold
     assert store.get("rule_state", "r|e1") == window(100)
 

@@ -4,7 +4,7 @@ silently replaced where one is configured; the trusted keys come from a file whe
 from __future__ import annotations
 
 import stat
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -13,6 +13,9 @@ from config.settings import Settings
 from schemas.control_signature import parse_trusted, public_line
 from schemas.errors import ConfigError
 from streams.control_keyring import generate_key, load_keyring
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def _settings(tmp_path: Path, **kw: object) -> Settings:

@@ -43,7 +43,8 @@ def test_matches_a_reference_model(events: list[tuple[int, str, int]], window: i
         if not expected:
             last[event_id] = t
     w.expire(now=10_000.0)
-    assert len(w) == 0 and store.size("dedup") == 0
+    assert len(w) == 0
+    assert store.size("dedup") == 0
 
 
 def test_a_checkpoint_of_many_events_writes_few_keys() -> None:

@@ -20,7 +20,8 @@ def test_a_due_time_is_computed_once_per_stored_value() -> None:
     times = DueTimes(compute)
     assert times.refresh("ctx", compute) is True
     a, b = object(), object()
-    assert times.due("k", lambda: a) == 10.0 and times.due("k", lambda: b) == 10.0
+    assert times.due("k", lambda: a) == 10.0
+    assert times.due("k", lambda: b) == 10.0
     assert calls == [a]  # known: the value is not even loaded
     times.changed("k")  # the store holds a new value: computed again
     assert times.due("k", lambda: b) == 10.0
@@ -32,7 +33,8 @@ def test_a_due_time_is_computed_once_per_stored_value() -> None:
     times.due("k", lambda: b)
     assert calls == [a, b, b]
     times.changed(None)  # a partition taken or given away
-    assert times.due("k", lambda: None) == NEVER and calls == [a, b, b]
+    assert times.due("k", lambda: None) == NEVER
+    assert calls == [a, b, b]
     times.keep_only(set())
     assert len(times) == 0
 
@@ -46,14 +48,17 @@ def test_the_store_tells_the_due_times_of_its_table_and_no_other() -> None:
     warnings, tasks = due_times(caches, store, "warnings:0"), due_times(caches, store, "tasks:0")
     store.put("warnings", "e", {"v": 1})
     store.put("tasks", "t", {"v": 1})
-    assert warnings.due("e", lambda: 1) == NEVER and tasks.due("t", lambda: 1) == NEVER
+    assert warnings.due("e", lambda: 1) == NEVER
+    assert tasks.due("t", lambda: 1) == NEVER
     warnings.refresh("c", lambda _: 5.0)
     tasks.refresh("c", lambda _: 5.0)
-    assert warnings.due("e", lambda: 1) == 5.0 and tasks.due("t", lambda: 1) == 5.0
+    assert warnings.due("e", lambda: 1) == 5.0
+    assert tasks.due("t", lambda: 1) == 5.0
     tasks.refresh("c", lambda _: 7.0)  # same context: the known time stands …
     store.put("warnings", "e", {"v": 2})  # … until the store says the value changed
     warnings.refresh("c", lambda _: 6.0)
-    assert warnings.due("e", lambda: 2) == 6.0 and tasks.due("t", lambda: 1) == 5.0
+    assert warnings.due("e", lambda: 2) == 6.0
+    assert tasks.due("t", lambda: 1) == 5.0
     store.delete("tasks", "t")
     assert tasks.due("t", lambda: 1) == 7.0
 

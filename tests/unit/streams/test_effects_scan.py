@@ -14,9 +14,12 @@ Kafka, Faust, Redis, SQL or the worker.
 from __future__ import annotations
 
 import ast
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from config.settings import PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 STREAMS = PROJECT_ROOT / "streams"
 PRODUCING = {"send", "produce", "send_and_wait", "send_soon", "emit"}

@@ -6,12 +6,15 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from config.settings import Settings
 from streams import logs
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 @pytest.fixture

@@ -72,7 +72,11 @@ def test_models_inside_plain_values_and_non_string_keys() -> None:
     data, size = old_encode(value)
     assert data.startswith(packing.PACKED)  # long enough to be packed: the zlib bytes agree too
     assert packing.encode_sized(value) == packing.Cold(data, size)
-    assert packing.decode(data) == orjson.loads(orjson.dumps(value, default=lambda v: v.model_dump(mode="json"), option=orjson.OPT_NON_STR_KEYS))  # fmt: skip
+    assert packing.decode(data) == orjson.loads(
+        orjson.dumps(
+            value, default=lambda v: v.model_dump(mode="json"), option=orjson.OPT_NON_STR_KEYS
+        )
+    )
 
 
 def test_something_not_pydantic_is_still_refused() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import stat
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from pydantic import SecretStr
@@ -11,6 +11,9 @@ from pydantic import SecretStr
 from config.settings import Settings
 from schemas.errors import ConfigError
 from streams.snapshots import KEY_FILE, snapshot_key
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def _settings(tmp_path: Path, **kw: object) -> Settings:
@@ -20,7 +23,8 @@ def _settings(tmp_path: Path, **kw: object) -> Settings:
 def test_key_file_is_created_once_private_and_kept(tmp_path: Path) -> None:
     first = snapshot_key(_settings(tmp_path))
     path = tmp_path / "worker" / KEY_FILE
-    assert len(first) == 64 and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(first) == 64
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert snapshot_key(_settings(tmp_path)) == first  # a restart verifies its own snapshots
     assert snapshot_key(_settings(tmp_path / "other")) != first
 

@@ -13,19 +13,27 @@ from streams.checkpoint import PACKED, decode, encode, replay_changelog
 from streams.packing import Cold
 from streams.tables import changelog_value
 
-WARNING = {"entity": "913301", "warnings": {f"fp-{i}": {"evidence": [f"e-{j}" for j in range(40)],
-           "title": "疑似食物中毒投诉"} for i in range(5)}}  # fmt: skip
+WARNING = {
+    "entity": "913301",
+    "warnings": {
+        f"fp-{i}": {"evidence": [f"e-{j}" for j in range(40)], "title": "疑似食物中毒投诉"}
+        for i in range(5)
+    },
+}
 
 
 def test_a_long_value_is_packed_smaller_and_read_back_exactly() -> None:
     data = encode(WARNING)
-    assert data is not None and data.startswith(PACKED)
+    assert data is not None
+    assert data.startswith(PACKED)
     assert len(data) * 3 < len(zlib.decompress(data[len(PACKED) :]))
     assert decode(data) == WARNING
     assert changelog_value(b"warnings/913301", data) == ("warnings", "913301", WARNING)
     restored = replay_changelog([(b"warnings/913301", data), (b"~checkpoint", b'{"absorbed": {}}')])
     held = restored.state.tables["warnings"]["913301"]  # kept as the bytes until used
-    assert isinstance(held, Cold) and held.data == data and held.value() == WARNING
+    assert isinstance(held, Cold)
+    assert held.data == data
+    assert held.value() == WARNING
 
 
 def test_a_short_value_stays_plain_json() -> None:
@@ -40,7 +48,8 @@ def test_a_bad_packed_value_is_skipped_not_raised(data: bytes) -> None:
     with pytest.raises(ValueError, match="packed state value|unexpected end of data"):
         decode(data)
     restored = replay_changelog([(b"t/k", data), (b"~checkpoint", b'{"absorbed": {}}')])
-    assert restored.bad == 1 and "t" not in restored.state.tables
+    assert restored.bad == 1
+    assert "t" not in restored.state.tables
 
 
 def test_a_value_that_would_inflate_without_bound_is_refused(

@@ -24,7 +24,7 @@ def test_kept_objects_and_restored_dicts_decide_the_same() -> None:
     fixes = [
         decode_source(
             "trucks", json.dumps(e.event, ensure_ascii=False).encode(), limits=limits, now=now
-        )  # fmt: skip
+        )
         for e in generate(1500, seed=7)
         if e.source == "trucks"
     ]
@@ -34,7 +34,8 @@ def test_kept_objects_and_restored_dicts_decide_the_same() -> None:
     rules: dict[str, Any] = {}
     for fix in fixes[:half]:
         score(rt, "trucks", fix, rules, kept)
-    assert kept and all(isinstance(v, VehicleState) for v in kept.values())
+    assert kept
+    assert all(isinstance(v, VehicleState) for v in kept.values())
     restored = {k: decode(encode(v) or b"null") for k, v in kept.items()}  # a new owner
     rules_restored = {k: decode(encode(v) or b"null") for k, v in rules.items()}
     found_kept, found_restored = [], []

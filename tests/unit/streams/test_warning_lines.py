@@ -7,10 +7,9 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -20,13 +19,26 @@ from streams import logs
 from streams.metrics import Metrics
 from streams.warning_stage import observe_warnings
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
 T = datetime(2026, 6, 1, tzinfo=UTC)
 
 
 def _alert(alert_id: str, state: str) -> Alert:
-    return Alert(alert_id=alert_id, fingerprint="F", state=state, level="yellow",
-                 source="equipment", entity="E", item_code="I", title="t", first_seen=T,
-                 last_seen=T, region_code="330106")  # fmt: skip
+    return Alert(
+        alert_id=alert_id,
+        fingerprint="F",
+        state=state,
+        level="yellow",
+        source="equipment",
+        entity="E",
+        item_code="I",
+        title="t",
+        first_seen=T,
+        last_seen=T,
+        region_code="330106",
+    )
 
 
 @pytest.fixture

@@ -18,10 +18,18 @@ from tests.unit.loop.notify.factories import intent
 T = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
 
 
-def pending(n: str, group: str = "g", *, due: float = 0, attempts: int = 0, nxt: float = 0,
-            interval: float = 300) -> Pending:  # fmt: skip
-    return Pending(n, "r", group, T + timedelta(seconds=due), interval, attempts,
-                   T + timedelta(seconds=nxt))  # fmt: skip
+def pending(
+    n: str,
+    group: str = "g",
+    *,
+    due: float = 0,
+    attempts: int = 0,
+    nxt: float = 0,
+    interval: float = 300,
+) -> Pending:
+    return Pending(
+        n, "r", group, T + timedelta(seconds=due), interval, attempts, T + timedelta(seconds=nxt)
+    )
 
 
 def test_a_group_waits_for_its_group_wait_then_goes_as_one_message() -> None:
@@ -68,20 +76,24 @@ def test_backoff_grows_exponentially_with_jitter_under_its_cap() -> None:
 def test_sms_segments_are_at_most_70_characters_and_lose_nothing_of_the_first_lines() -> None:
     batch = [intent(n, text="对象：" + "很长的企业名称" * 6) for n in range(3)]
     segments = sms_segments(batch, 70)
-    assert len(segments) > 1 and all(len(s) <= 70 for s in segments)
+    assert len(segments) > 1
+    assert all(len(s) <= 70 for s in segments)
     assert "".join(segments).count("【红色预警】") == 3
 
 
 def test_the_sms_template_substitutes_and_never_evaluates() -> None:
-    out = fill({"c": "$text", "x": "${__class__}", "n": [1, "$phones"]}, {"text": "{0.__class__}",
-               "phones": "138"})  # fmt: skip
+    out = fill(
+        {"c": "$text", "x": "${__class__}", "n": [1, "$phones"]},
+        {"text": "{0.__class__}", "phones": "138"},
+    )
     assert out == {"c": "{0.__class__}", "x": "${__class__}", "n": [1, "138"]}
 
 
 def test_robot_markdown_and_webhook_payload_carry_every_notification() -> None:
     batch = [intent(1), intent(2)]
     md = markdown(batch)
-    assert md.count("#### 【红色预警】") == 2 and "> 地址：西湖区" in md
+    assert md.count("#### 【红色预警】") == 2
+    assert "> 地址：西湖区" in md
     payload = webhook_payload(batch, "centre")
     assert [n["id"] for n in payload["notifications"]] == ["ntf-1", "ntf-2"]
     json.dumps(payload, ensure_ascii=False)  # serialisable as sent

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -12,6 +12,9 @@ from sinks.notify.queue import NotificationQueue, Outcome
 from sinks.sql import SqlStore, make_engine
 from tests.unit.loop.notify.factories import T, intent
 from tests.unit.sinks.factories import make_task
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @pytest.fixture
@@ -46,7 +49,8 @@ def test_a_leased_row_is_not_claimed_by_a_second_worker(store: SqlStore) -> None
     store.write([intent(1), intent(2)])
     first = NotificationQueue(store, "w1").claim(T)
     second = NotificationQueue(store, "w2").claim(T)
-    assert len(first.pending) == 2 and second.pending == []
+    assert len(first.pending) == 2
+    assert second.pending == []
 
 
 def test_failures_are_audited_retried_at_their_time_and_counted_in_the_backlog(

@@ -4,16 +4,13 @@ a hanging receiver holds only its own notifications, a failure backs off, each i
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from datetime import timedelta
-from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from config.settings import Settings
-from schemas.notification import NotificationIntent
 from sinks.migrate import migrate
 from sinks.notify.base import DeliveryFailed, Sender
 from sinks.notify.queue import NotificationQueue
@@ -22,6 +19,12 @@ from streams.metrics import Metrics
 from streams.notify import NotificationSender
 from streams.runtime import Clock
 from tests.unit.loop.notify.factories import intent
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    from schemas.notification import NotificationIntent
 
 
 class Memory(Sender):
@@ -71,7 +74,8 @@ async def test_a_hanging_receiver_holds_only_its_own_notifications(
     queue.store.write([mine(1, "slow", now), mine(2, "fast", now)])
     assert await run.run_once() == 2
     await asyncio.sleep(0.1)
-    assert fast.got == [["ntf-2"]] and slow.got == []  # fast went, slow still hangs
+    assert fast.got == [["ntf-2"]]
+    assert slow.got == []
     queue.store.write([mine(3, "slow", run.rt.clock.now())])
     assert await run.run_once() == 0  # slow is busy: nothing more is started for it
     gate.set()
@@ -114,5 +118,6 @@ async def test_a_receiver_no_longer_configured_is_a_failure_on_record_not_a_cras
     await run.run_once()
     await run.drain()
     (attempt,) = queue.attempts("a-1")
-    assert attempt["outcome"] == "failed" and "not in notify_config" in attempt["detail"]
+    assert attempt["outcome"] == "failed"
+    assert "not in notify_config" in attempt["detail"]
     await run.close()

@@ -5,8 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiohttp import web
@@ -15,6 +14,9 @@ from loop.notify.config import parse_config
 from sinks.notify.base import DeliveryFailed
 from sinks.notify.senders import senders
 from tests.unit.loop.notify.factories import intent
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
 
 
 class Robot:
@@ -26,8 +28,14 @@ class Robot:
         self.status = 200
 
     async def handle(self, request: web.Request) -> web.Response:
-        self.seen.append({"path": request.path, "query": dict(request.query),
-                          "headers": dict(request.headers), "json": await request.json()})  # fmt: skip
+        self.seen.append(
+            {
+                "path": request.path,
+                "query": dict(request.query),
+                "headers": dict(request.headers),
+                "json": await request.json(),
+            }
+        )
         return web.json_response(self.answer, status=self.status)
 
 
@@ -115,9 +123,11 @@ async def test_sms_gateway_gets_one_request_per_segment_of_at_most_70_characters
     assert len(r.seen) > 1
     for k, req in enumerate(r.seen, 1):
         body = req["json"]
-        assert body["to"] == "13800000000,13900000000" and body["sign"] == "风险预警"
+        assert body["to"] == "13800000000,13900000000"
+        assert body["sign"] == "风险预警"
         assert body["part"] == f"{k}/{len(r.seen)}"
-        assert len(body["content"]) <= 70 and body["content"].endswith(f"({k}/{len(r.seen)})")
+        assert len(body["content"]) <= 70
+        assert body["content"].endswith(f"({k}/{len(r.seen)})")
         assert req["headers"]["Authorization"] == "Bearer SMSKEY"
 
 

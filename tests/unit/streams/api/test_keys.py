@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from infra.devkey import DevKey
 from streams.api.auth import KeySource, bearer
 from streams.api.bodies import ApiError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def test_a_missing_or_broken_jwks_is_a_503_not_a_401(tmp_path: Path) -> None:
@@ -19,7 +22,8 @@ def test_a_missing_or_broken_jwks_is_a_503_not_a_401(tmp_path: Path) -> None:
             path.write_text(content)
         with pytest.raises(ApiError) as info:
             KeySource(str(path)).keys()
-        assert info.value.status == 503 and "JWKS" in info.value.message
+        assert info.value.status == 503
+        assert "JWKS" in info.value.message
 
 
 def test_a_rotated_key_file_is_read_again(tmp_path: Path) -> None:
@@ -39,7 +43,8 @@ def test_a_rotated_key_file_is_read_again(tmp_path: Path) -> None:
 
 def test_bearer() -> None:
     assert bearer("bearer a.b.c") == "a.b.c"
-    assert bearer("Bearer   ") is None and bearer("Token a.b.c") is None
+    assert bearer("Bearer   ") is None
+    assert bearer("Token a.b.c") is None
 
 
 def test_doctests() -> None:
@@ -64,21 +69,34 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     now = datetime.datetime.now(datetime.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=1))
         .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([
-            x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-        ]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [
+                    x509.DNSName("localhost"),
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                ]
+            ),
+            critical=False,
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
-    )  # fmt: skip
+    )
     cert_path, key_path = folder / "cert.pem", folder / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))  # fmt: skip
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return cert_path, key_path
 
 
@@ -115,10 +133,16 @@ def test_keys_from_an_https_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # trust the test's certificate only
     try:
         source = KeySource(f"https://localhost:{server.server_address[1]}/jwks.json")
-        token = key.mint(PEOPLE["hz_staff"], issuer="i", audience="a", now=datetime.now(UTC),
-                         ttl=timedelta(minutes=5))  # fmt: skip
+        token = key.mint(
+            PEOPLE["hz_staff"],
+            issuer="i",
+            audience="a",
+            now=datetime.now(UTC),
+            ttl=timedelta(minutes=5),
+        )
         who = decide(token, source.keys(), Policy(issuer="i", audience="a"))
-        assert isinstance(who, Principal) and who.sub == PEOPLE["hz_staff"].sub
+        assert isinstance(who, Principal)
+        assert who.sub == PEOPLE["hz_staff"].sub
         monkeypatch.delenv("SSL_CERT_FILE")  # an untrusted certificate: keys unavailable
         with pytest.raises(ApiError) as info:
             KeySource(f"https://localhost:{server.server_address[1]}/jwks.json").keys()

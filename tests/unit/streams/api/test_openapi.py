@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import schemathesis
 import yaml
-from pydantic import BaseModel
 
 from config.settings import Settings
 from rules.limits import MAX_PACK_BYTES, MAX_RULES
@@ -36,9 +35,24 @@ from streams.api.control_bodies import ModelRequest
 from streams.api.views import openapi_spec
 from tests.people import PEOPLE
 
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-CONSTRAINTS = ("type", "nullable", "enum", "minLength", "maxLength", "pattern", "minItems",
-               "maxItems", "minimum", "maximum", "exclusiveMinimum", "items")  # fmt: skip
+CONSTRAINTS = (
+    "type",
+    "nullable",
+    "enum",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "minItems",
+    "maxItems",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "items",
+)
 REQUESTS: dict[str, type[BaseModel]] = {
     "SilenceRequest": SilenceRequest,
     "DispositionRequest": DispositionRequest,
@@ -124,10 +138,14 @@ def test_the_largest_valid_disposition_fits_the_default_body_limit() -> None:
     """Every field at its limit, four UTF-8 bytes a character: still not a 413."""
     wide = "𠀀"
     body = {
-        "task_id": wide * NAME_MAX, "department": wide * NAME_MAX, "actor": wide * NAME_MAX,
-        "action": "dispose", "result": "rectification", "reason": wide * TEXT_MAX,
+        "task_id": wide * NAME_MAX,
+        "department": wide * NAME_MAX,
+        "actor": wide * NAME_MAX,
+        "action": "dispose",
+        "result": "rectification",
+        "reason": wide * TEXT_MAX,
         "evidence": [wide * REFERENCE_MAX] * EVIDENCE_MAX_ITEMS,
-    }  # fmt: skip
+    }
     DispositionRequest.model_validate(body)
     size = len(json.dumps(body, ensure_ascii=False).encode("utf-8"))
     assert size <= Settings(_env_file=None).api_max_body_bytes  # type: ignore[call-arg]
@@ -169,12 +187,29 @@ def test_the_request_examples_are_accepted() -> None:
     def example(path: str, media: str = "application/json") -> Any:
         return paths[path]["post"]["requestBody"]["content"][media]["example"]
 
-    silence_from(example("/api/silences"), silence_id="s", now=NOW, max_duration=timedelta(30),
-                 who=PEOPLE["operator"])  # fmt: skip
-    disposition_from(example("/api/tasks/{task_id}/dispositions"), task_id="t", event_id="e",
-                     now=NOW, who=PEOPLE["hz_handler"], centre="risk_centre")  # fmt: skip
-    assignment_from(example("/api/tasks/{task_id}/assignments"), task_id="t", event_id="e",
-                    now=NOW, centre="risk_centre", departments={"hz_market"},
-                    who=PEOPLE["supervisor"])  # fmt: skip
+    silence_from(
+        example("/api/silences"),
+        silence_id="s",
+        now=NOW,
+        max_duration=timedelta(30),
+        who=PEOPLE["operator"],
+    )
+    disposition_from(
+        example("/api/tasks/{task_id}/dispositions"),
+        task_id="t",
+        event_id="e",
+        now=NOW,
+        who=PEOPLE["hz_handler"],
+        centre="risk_centre",
+    )
+    assignment_from(
+        example("/api/tasks/{task_id}/assignments"),
+        task_id="t",
+        event_id="e",
+        now=NOW,
+        centre="risk_centre",
+        departments={"hz_market"},
+        who=PEOPLE["supervisor"],
+    )
     pack = yaml.safe_dump(example("/api/rulepacks", "application/yaml"), allow_unicode=True)
     assert pack_publication(pack.encode(), who="w", now=NOW).name == "api-example"

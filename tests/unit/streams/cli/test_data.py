@@ -58,9 +58,9 @@ def jsonl_with_two_bad(tmp_path: Path) -> Path:
 
 def test_validate_names_the_bad_lines_and_exits_1(jsonl_with_two_bad: Path) -> None:
     result = runner.invoke(
-        app, ["validate", str(jsonl_with_two_bad), "--source", "inspections", "--now",
-              "latest-event"],
-    )  # fmt: skip
+        app,
+        ["validate", str(jsonl_with_two_bad), "--source", "inspections", "--now", "latest-event"],
+    )
     assert result.exit_code == 1, result.output
     rows = _rows(result.output)
     assert rows[0][:3] == ["accepted", "", "3"]
@@ -98,10 +98,12 @@ def test_validate_refuses_a_mapping_of_another_source(jsonl_with_two_bad: Path) 
 
 def test_replay_rows_of_chicago_are_keyed_by_uscc_and_pass_the_door() -> None:
     mapping = resolve_mapping(CHICAGO, "inspections", None)  # found by the file's name
-    assert mapping is not None and mapping.name == "chicago-food-inspections"
+    assert mapping is not None
+    assert mapping.name == "chicago-food-inspections"
     summary = ReplaySummary()
     items = list(iter_replay(CHICAGO, "inspections", mapping, limit=25, summary=summary))
-    assert len(items) == summary.yielded == summary.rows == 25 and not summary.rejected
+    assert len(items) == summary.yielded == summary.rows == 25
+    assert not summary.rejected
     assert summary.bytes == sum(len(i.value) for i in items)
     times = [i.event_time for i in items]
     assert times == sorted(times)  # sorted by Inspection_Date for a replay
@@ -161,8 +163,16 @@ def test_replay_dry_run_summarises_and_strict_fails_on_rejects(tmp_path: Path) -
         "2026-01-26T15:57:02Z,1,4716,53.4,-2.9,\n"
         "2026-01-26T15:57:04Z,3,4716,53.4,nope,\n"
     )
-    args = ["replay", str(path), "-s", "trucks", "--mapping", "liverpool-bus", "--dry-run",
-            "--as-fast-as-possible"]  # fmt: skip
+    args = [
+        "replay",
+        str(path),
+        "-s",
+        "trucks",
+        "--mapping",
+        "liverpool-bus",
+        "--dry-run",
+        "--as-fast-as-possible",
+    ]
     lenient = runner.invoke(app, args)
     assert lenient.exit_code == 0, lenient.output
     assert "would send 1 of 2 rows to trucks.gps" in lenient.output

@@ -51,9 +51,14 @@ def test_versions_under_their_own_keys_and_a_withdrawal(
     name = "liverpool-route14"
     v1, v2, v3, v4 = (version(v) for v in ("v1", "v2", "v3", "v4"))
     history = [
-        (name, v1), (key_of(v2), v2), (name, None), (key_of(v3), v3), (key_of(v4), v4),
-        (key_of(v2), None), ("other-set", version("v9")),
-    ]  # fmt: skip
+        (name, v1),
+        (key_of(v2), v2),
+        (name, None),
+        (key_of(v3), v3),
+        (key_of(v4), v4),
+        (key_of(v2), None),
+        ("other-set", version("v9")),
+    ]
     monkeypatch.setattr(publish, "read_signed", lambda s, t: iter(history))
     assert publish.rollback_fenceset(settings, name) == ("v4", "v3")
     assert sent == [(key_of(v3), v3)]
@@ -73,8 +78,11 @@ def test_a_version_under_a_key_not_its_own_is_no_history(
 def test_broken_versions_are_skipped(
     settings: Settings, sent: list[tuple[str, bytes | None]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    history = [("liverpool-route14", version("v2")), ("liverpool-route14", b"{broken"),
-               ("liverpool-route14", version("v3"))]  # fmt: skip
+    history = [
+        ("liverpool-route14", version("v2")),
+        ("liverpool-route14", b"{broken"),
+        ("liverpool-route14", version("v3")),
+    ]
     monkeypatch.setattr(publish, "read_signed", lambda s, t: iter(history))
     assert publish.rollback_fenceset(settings, "liverpool-route14") == ("v3", "v2")
 

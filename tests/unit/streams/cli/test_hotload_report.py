@@ -13,8 +13,14 @@ from streams.hotload_answers import Answers
 
 
 def _answer(worker: str, status: str, reason: str = "") -> dict[str, str]:
-    return {"worker": worker, "kind": "rulepack", "name": "p", "version": "1.0.0",
-            "status": status, "reason": reason}  # fmt: skip
+    return {
+        "worker": worker,
+        "kind": "rulepack",
+        "name": "p",
+        "version": "1.0.0",
+        "status": status,
+        "reason": reason,
+    }
 
 
 def test_doctests() -> None:
@@ -23,8 +29,13 @@ def test_doctests() -> None:
 
 
 def test_a_refusal_exits_1_with_the_workers_reason(capsys: pytest.CaptureFixture[str]) -> None:
-    answers = Answers(2, {"w1": _answer("w1", "accepted"),
-                          "w2": _answer("w2", "refused", "rule id(s) x already belong")})  # fmt: skip
+    answers = Answers(
+        2,
+        {
+            "w1": _answer("w1", "accepted"),
+            "w2": _answer("w2", "refused", "rule id(s) x already belong"),
+        },
+    )
     with pytest.raises(SystemExit) as exit_:
         report_answers("p 1.0.0", answers)
     assert exit_.value.code == 1

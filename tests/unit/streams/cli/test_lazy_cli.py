@@ -34,8 +34,11 @@ print(json.dumps({{"code": code, "out": out.getvalue(),
 def _run(argv: list[str]) -> dict[str, object]:
     done = subprocess.run(
         [sys.executable, "-c", _PROBE.format(argv=argv, heavy=HEAVY)],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
@@ -52,7 +55,8 @@ def test_a_command_imports_only_its_own_modules() -> None:
     result = _run(["tasks", "--help"])
     assert result["code"] == 0
     assert "dispose" in str(result["out"])
-    assert "river" not in result["heavy"] and "scipy" not in result["heavy"]
+    assert "river" not in result["heavy"]
+    assert "scipy" not in result["heavy"]
 
 
 def test_the_full_app_still_has_every_command() -> None:

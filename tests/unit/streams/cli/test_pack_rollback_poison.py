@@ -16,7 +16,11 @@ def test_a_record_that_is_not_a_publication_is_skipped() -> None:
 
 def test_a_pack_that_cannot_compile_is_no_rollback_target() -> None:
     pub = RulePackPublication(
-        name="p", version="1.0.0", content_hash="", yaml="[" * 100_000, published_by="m",
+        name="p",
+        version="1.0.0",
+        content_hash="",
+        yaml="[" * 100_000,
+        published_by="m",
         published_at=datetime(2024, 5, 6, tzinfo=UTC),
-    )  # fmt: skip
+    )
     assert not _activatable(pub)

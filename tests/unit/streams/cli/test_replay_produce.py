@@ -3,8 +3,7 @@ and the records queued before and after it are still delivered."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from confluent_kafka import KafkaError, KafkaException
@@ -14,6 +13,9 @@ from infra.errors import InfraError
 from streams import producer as producer_module
 from streams import replay
 from streams.replay import Outgoing, Pacer, ReplaySummary, _produce_one, produce_replay
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 LIMIT = 1000
 
@@ -68,7 +70,8 @@ def _replay(items: list[Outgoing]) -> ReplaySummary:
 
 def test_a_record_too_large_for_the_producer_is_a_rejected_row(fake: FakeProducer) -> None:
     summary = _replay(_items(10, LIMIT + 1, 20))
-    assert summary.delivered == 2 and summary.failed == 0
+    assert summary.delivered == 2
+    assert summary.failed == 0
     assert [(r.line, r.reason) for r in summary.rejected] == [(2, "too_large")]
     assert [len(v) for v in fake.sent] == [10, 20]
 
@@ -76,7 +79,8 @@ def test_a_record_too_large_for_the_producer_is_a_rejected_row(fake: FakeProduce
 def test_a_record_the_broker_refuses_is_a_rejected_row(fake: FakeProducer) -> None:
     fake.local_limit = 10 * LIMIT  # the producer allows it, the topic does not
     summary = _replay(_items(10, LIMIT + 1, 20))
-    assert summary.delivered == 2 and summary.failed == 0
+    assert summary.delivered == 2
+    assert summary.failed == 0
     assert [(r.line, r.reason) for r in summary.rejected] == [(2, "too_large")]
 
 

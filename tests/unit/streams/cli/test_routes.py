@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from typer.testing import CliRunner
 
 from streams.cli import app, main
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def test_labels_print_the_department_and_the_matching_route() -> None:
@@ -17,7 +20,8 @@ def test_labels_print_the_department_and_the_matching_route() -> None:
     first, matched, *returns = result.output.splitlines()
     assert first == "hz_market_food"
     assert "source=inspections item_code=YJ-ZFJC-* region=330100" in matched
-    assert "zj_risk_centre_intake" in returns[0] and "the intake" in returns[0]
+    assert "zj_risk_centre_intake" in returns[0]
+    assert "the intake" in returns[0]
 
 
 def test_truck_detections_reach_urban_management() -> None:
@@ -61,5 +65,6 @@ def test_bad_input_is_one_line(argv: list[str], capsys: pytest.CaptureFixture[st
         main(argv)
     assert exit_.value.code == 1
     err = capsys.readouterr().err
-    assert err.startswith("riskloop: error: ") and "Traceback" not in err
+    assert err.startswith("riskloop: error: ")
+    assert "Traceback" not in err
     assert len(err.strip().splitlines()) == 1

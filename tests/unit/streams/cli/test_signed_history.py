@@ -3,20 +3,24 @@ signed are skipped, so `rules rollback` can never re-sign (launder) a stranger's
 
 from __future__ import annotations
 
-from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pytest
 import yaml
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from config.settings import PROJECT_ROOT, Settings
 from schemas.control_signature import sign
-from schemas.records import RulePackPublication
 from streams import publish
 from streams.control_keyring import load_keyring
 from streams.control_keys import publication_key
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pytest
+
+    from schemas.records import RulePackPublication
 
 PACK = PROJECT_ROOT / "rules" / "packs" / "complaints.yaml"
 
