@@ -10,15 +10,13 @@ the worker runs (``geo/trajectory_run.py``).
 from __future__ import annotations
 
 import collections
-from typing import TYPE_CHECKING, Annotated
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from schemas.errors import RiskLoopError
 from streams.cli.geo import console
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 
 def register(root: typer.Typer) -> None:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 import math
-from typing import TYPE_CHECKING, Annotated, Any
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -21,9 +22,6 @@ from rich.table import Table
 
 from schemas.errors import RiskLoopError
 from streams.cli.common import settings
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 
 def register(root: typer.Typer) -> None:
