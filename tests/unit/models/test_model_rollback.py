@@ -148,8 +148,12 @@ def test_active_models_keeps_the_version_a_refusal_did_not_replace(
         headers = ring.sign(s.topics.status, key, value) if signed else None
         return SimpleNamespace(key=lambda: key, value=lambda: value, headers=lambda: headers)
 
-    records = [status("active", "1"), status("accepted", "2"), status("refused", "", "bad"),
-               status("accepted", "666", signed=False)]  # fmt: skip  # forged: not believed
+    records = [
+        status("active", "1"),
+        status("accepted", "2"),
+        status("refused", "", "bad"),
+        status("accepted", "666", signed=False),
+    ]  # forged: not believed
     monkeypatch.setattr(publish, "read_records", lambda _s, _t: iter(records))
     rows = publish.active_models(s)
     assert [(r["worker"], r["version"], r["note"]) for r in rows] == [("w1", "2", "refused: bad")]
