@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from config.settings import PROJECT_ROOT
+from config.settings import DATASETS_DIR
 from schemas.errors import ConfigError, ValidationFailed
 from schemas.ingest import IngestLimits, decode_source
 from schemas.mapping import (
@@ -24,7 +24,8 @@ from schemas.mapping import (
 from schemas.reasons import REASONS
 from schemas.validation.uscc import is_valid_uscc
 
-DATA = Path(os.environ.get("RISKLOOP_DATA_DIR", str(PROJECT_ROOT.parent / "shared" / "data")))
+# the datasets folder is the `datasets_dir` setting (RISKLOOP_DATA_DIR is the worker's own files)
+DATA = Path(os.environ.get("RISKLOOP_DATASETS_DIR", str(DATASETS_DIR)))
 MAPPINGS = shipped_mappings()
 ROWS = 200
 
