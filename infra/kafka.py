@@ -16,20 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from infra.errors import InfraError
-from infra.process import (
-    ProcessSpec,
-    ensure_port_free,
-    is_alive,
-    is_ours,
-    port_open,
-    read_pid,
-    spawn,
-    stop_line,
-    stop_pid_file,
-    wait_until,
-)
+from infra.process import ServiceProcess, ensure_port_free, port_open
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from config.settings import DevStackSettings
 
 POM = Path(__file__).resolve().parent / "kafka" / "pom.xml"
@@ -62,13 +53,14 @@ def pid_file(dev: DevStackSettings) -> Path:
     return _home(dev) / "kafka.pid"
 
 
-def _log_file(dev: DevStackSettings) -> Path:
-    return _home(dev) / "logs" / "server.out"
-
-
 def marker(dev: DevStackSettings) -> str:
     """What identifies our broker's command line: its own server.properties path."""
     return str(_home(dev) / "server.properties")
+
+
+def _process(dev: DevStackSettings) -> ServiceProcess:
+    log_file = _home(dev) / "logs" / "server.out"
+    return ServiceProcess("kafka", "Kafka", pid_file(dev), log_file, marker(dev))
 
 
 def require_tools() -> tuple[str, str]:
@@ -130,21 +122,34 @@ num.io.threads=2
 internal topic, no rebalance delay, two threads on a two-core machine."""
 
 
+def combined_node(protocol: str, port: int, controller_port: int) -> str:
+    """The listener part of every dev broker's server.properties (plain and secured): one node
+    that is broker and controller at once, on loopback, its clients and brokers on ``protocol``
+    at ``port``, the controller on ``controller_port``.
+
+    >>> print(combined_node("PLAINTEXT", 9092, 9093).splitlines()[3])
+    listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093
+    """
+    return f"""\
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:{controller_port}
+listeners={protocol}://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}
+advertised.listeners={protocol}://127.0.0.1:{port}
+inter.broker.listener.name={protocol}
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:{protocol},{protocol}:{protocol}
+"""
+
+
 def write_config(dev: DevStackSettings) -> Path:
     """server.properties and log4j.properties for a combined broker+controller on loopback."""
     root = _home(dev)
     (root / "data").mkdir(parents=True, exist_ok=True)
     (root / "logs").mkdir(parents=True, exist_ok=True)
+    listeners = combined_node("PLAINTEXT", dev.kafka_port, dev.kafka_controller_port)
     props = f"""\
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:{dev.kafka_controller_port}
-listeners=PLAINTEXT://127.0.0.1:{dev.kafka_port},CONTROLLER://127.0.0.1:{dev.kafka_controller_port}
-advertised.listeners=PLAINTEXT://127.0.0.1:{dev.kafka_port}
-inter.broker.listener.name=PLAINTEXT
-controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
-log.dirs={root / "data"}
+{listeners}log.dirs={root / "data"}
 {ONE_NODE}auto.create.topics.enable=true
 log.retention.hours=168
 log.segment.bytes=67108864
@@ -165,7 +170,9 @@ def _cluster_id(root: Path) -> str:
     return cid
 
 
-def _format(java: str, jars: Path, root: Path) -> None:
+def format_storage(java: str, jars: Path, root: Path, *extra: str, what: str = "Kafka") -> None:
+    """Format the KRaft metadata log under ``root`` (a no-op once formatted); ``extra``
+    arguments go to ``kafka-storage format`` (the secured broker's SCRAM users)."""
     cmd = [
         java,
         "-cp",
@@ -177,10 +184,31 @@ def _format(java: str, jars: Path, root: Path) -> None:
         "-c",
         str(root / "server.properties"),
         "--ignore-formatted",
+        *extra,
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
-        raise InfraError(f"formatting Kafka storage failed: {proc.stderr.strip()[-300:]}")
+        raise InfraError(f"formatting {what} storage failed: {proc.stderr.strip()[-300:]}")
+
+
+def broker_command(
+    java: str, jars: Path, root: Path, heap: str, jvm_flags: Sequence[str]
+) -> list[str]:
+    """``java … kafka.Kafka <root>/server.properties``: a dev broker with its logs and log4j
+    config under ``root`` and a fixed ``heap``; ``jvm_flags`` choose its collector and JIT."""
+    return [
+        java,
+        f"-Xms{heap}",
+        f"-Xmx{heap}",
+        *jvm_flags,
+        "-Djava.awt.headless=true",
+        f"-Dkafka.logs.dir={root / 'logs'}",
+        f"-Dlog4j.configuration=file:{root / 'log4j.properties'}",
+        "-cp",
+        f"{jars}/*",
+        MARKER_CLASS,
+        str(root / "server.properties"),
+    ]
 
 
 def probe(bootstrap: str, timeout: float = 2.0) -> bool:
@@ -202,8 +230,7 @@ def probe(bootstrap: str, timeout: float = 2.0) -> bool:
 
 def running(dev: DevStackSettings) -> int | None:
     """Our broker's pid if it is running."""
-    pid = read_pid(pid_file(dev))
-    return pid if is_ours(pid, marker(dev)) else None
+    return _process(dev).running()
 
 
 def start(dev: DevStackSettings) -> str:
@@ -216,35 +243,19 @@ def start(dev: DevStackSettings) -> str:
     ensure_port_free(dev.kafka_port, "Kafka")
     ensure_port_free(dev.kafka_controller_port, "the Kafka controller")
     jars = fetch_jars(dev)
-    props = write_config(dev)
+    write_config(dev)
     root = _home(dev)
-    _format(java, jars, root)
-    argv = [
-        java,
-        f"-Xms{dev.kafka_heap}",
-        f"-Xmx{dev.kafka_heap}",
-        "-XX:+UseG1GC",
-        "-Djava.awt.headless=true",
-        f"-Dkafka.logs.dir={root / 'logs'}",
-        f"-Dlog4j.configuration=file:{root / 'log4j.properties'}",
-        "-cp",
-        f"{jars}/*",
-        MARKER_CLASS,
-        str(props),
-    ]
-    pid = spawn(ProcessSpec("kafka", argv, pid_file(dev), _log_file(dev), marker(dev)))
+    format_storage(java, jars, root)
+    argv = broker_command(java, jars, root, dev.kafka_heap, ["-XX:+UseG1GC"])
+    pid = _process(dev).spawn(argv)
     _wait_ready(dev, pid)
     return f"kafka started on {bootstrap} (pid {pid})"
 
 
 def _wait_ready(dev: DevStackSettings, pid: int | None = None) -> None:
     """Until an AdminClient gets an answer; with ``pid``, a broker that exits fails at once."""
-    wait_until(
-        lambda: probe(f"127.0.0.1:{dev.kafka_port}"),
-        timeout=dev.start_timeout,
-        what="Kafka",
-        alive=(lambda: is_alive(pid)) if pid else None,
-        log_file=_log_file(dev),
+    _process(dev).wait_ready(
+        lambda: probe(f"127.0.0.1:{dev.kafka_port}"), timeout=dev.start_timeout, pid=pid
     )
 
 
@@ -252,15 +263,12 @@ def stop(dev: DevStackSettings) -> str:
     """Stop our broker and drop its pid file; says which pid stopped or that none ran.
     A minute's grace, not the usual 30 s: a broker's clean shutdown flushes its logs first.
     """
-    return stop_line("kafka", stop_pid_file(pid_file(dev), marker(dev), timeout=60))
+    return _process(dev).stop(timeout=60)
 
 
 def status(dev: DevStackSettings) -> tuple[bool, str]:
     """(healthy, one line) for ``riskloop dev status``: healthy means an AdminClient got
     an answer, not merely that our process is alive.
     """
-    pid = running(dev)
-    if not pid:
-        return False, "not running"
-    ok = probe(f"127.0.0.1:{dev.kafka_port}")
-    return ok, f"pid {pid}, 127.0.0.1:{dev.kafka_port}, {'healthy' if ok else 'not answering'}"
+    bootstrap = f"127.0.0.1:{dev.kafka_port}"
+    return _process(dev).status(lambda: probe(bootstrap), bootstrap)

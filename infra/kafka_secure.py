@@ -21,7 +21,6 @@ listener uses SASL/PLAIN with the admin user only, because KRaft controllers can
 from __future__ import annotations
 
 import os
-import subprocess
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -35,17 +34,7 @@ from confluent_kafka.admin import (
 )
 
 from infra import kafka
-from infra.errors import InfraError
-from infra.process import (
-    ProcessSpec,
-    ensure_port_free,
-    is_alive,
-    is_ours,
-    read_pid,
-    spawn,
-    stop_pid_file,
-    wait_until,
-)
+from infra.process import ServiceProcess, ensure_port_free, stop_pid_file
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -73,23 +62,18 @@ class SecureKafka:
         return f"127.0.0.1:{self.port}"
 
     @property
-    def pid_file(self) -> Path:
-        """This broker's own pid file, under its own root, so stopping the plain broker
-        never touches it.
+    def process(self) -> ServiceProcess:
+        """This broker's process: its own pid file and log under its own root, so stopping
+        the plain broker never touches it, and its own server.properties path on the command
+        line as the marker that tells it from the plain one's (both run kafka.Kafka).
         """
-        return self.root / "kafka.pid"
-
-    @property
-    def log_file(self) -> Path:
-        """The broker's output: what ``wait_until`` quotes when it does not come up."""
-        return self.root / "logs" / "server.out"
-
-    @property
-    def marker(self) -> str:
-        """What tells this broker's process from the plain one's (both run kafka.Kafka):
-        its own server.properties path on the command line.
-        """
-        return str(self.root / "server.properties")
+        return ServiceProcess(
+            "kafka-secure",
+            "the secured Kafka broker",
+            self.root / "kafka.pid",
+            self.root / "logs" / "server.out",
+            str(self.root / "server.properties"),
+        )
 
     def client_config(self, principal: str) -> dict[str, str | int | float | bool]:
         """confluent-kafka settings of a client authenticating as ``principal``."""
@@ -106,16 +90,9 @@ class SecureKafka:
 def server_properties(sk: SecureKafka) -> str:
     """The broker+controller configuration (one node, loopback only)."""
     admin = sk.passwords["admin"]
+    listeners = kafka.combined_node("SASL_PLAINTEXT", sk.port, sk.controller_port)
     return f"""\
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:{sk.controller_port}
-listeners=SASL_PLAINTEXT://127.0.0.1:{sk.port},CONTROLLER://127.0.0.1:{sk.controller_port}
-advertised.listeners=SASL_PLAINTEXT://127.0.0.1:{sk.port}
-inter.broker.listener.name=SASL_PLAINTEXT
-controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
-sasl.enabled.mechanisms={MECHANISM}
+{listeners}sasl.enabled.mechanisms={MECHANISM}
 sasl.mechanism.inter.broker.protocol={MECHANISM}
 sasl.mechanism.controller.protocol=PLAIN
 listener.name.controller.sasl.enabled.mechanisms=PLAIN
@@ -131,10 +108,10 @@ log.dirs={sk.root / "data"}
 
 def start(dev: DevStackSettings, sk: SecureKafka) -> int:
     """Format (once, with the SCRAM users) and start the broker; its pid once it answers."""
-    pid = read_pid(sk.pid_file)
-    if is_ours(pid, sk.marker):
-        assert pid is not None
-        return pid
+    process = sk.process
+    running = process.running()
+    if running:
+        return running
     java, _ = kafka.require_tools()
     ensure_port_free(sk.port, "the secured Kafka broker")
     ensure_port_free(sk.controller_port, "the secured Kafka controller")
@@ -146,59 +123,28 @@ def start(dev: DevStackSettings, sk: SecureKafka) -> int:
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(server_properties(sk))
     (sk.root / "log4j.properties").write_text(kafka.LOG4J, encoding="utf-8")
-    _format(java, jars, sk)
-    argv = [
-        java,
-        f"-Xms{sk.heap}",
-        f"-Xmx{sk.heap}",
-        "-XX:+UseSerialGC",
-        "-XX:TieredStopAtLevel=1",
-        "-Djava.awt.headless=true",
-        f"-Dkafka.logs.dir={sk.root / 'logs'}",
-        f"-Dlog4j.configuration=file:{sk.root / 'log4j.properties'}",
-        "-cp",
-        f"{jars}/*",
-        kafka.MARKER_CLASS,
-        str(props),
-    ]
-    pid = spawn(ProcessSpec("kafka-secure", argv, sk.pid_file, sk.log_file, sk.marker))
-    wait_until(
-        lambda: _answers(sk),
-        timeout=dev.start_timeout,
-        what="the secured Kafka broker",
-        alive=lambda: is_alive(pid),
-        log_file=sk.log_file,
-    )
+    kafka.format_storage(java, jars, sk.root, *_scram_users(sk), what="the secured Kafka")
+    jvm_flags = ["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"]
+    argv = kafka.broker_command(java, jars, sk.root, sk.heap, jvm_flags)
+    pid = process.spawn(argv)
+    process.wait_ready(lambda: _answers(sk), timeout=dev.start_timeout, pid=pid)
     return pid
 
 
 def stop(sk: SecureKafka) -> bool:
     """Stop the broker of ``sk`` (by its pid file and command line); True if it ran."""
-    return stop_pid_file(sk.pid_file, sk.marker, timeout=60) is not None
+    process = sk.process
+    return stop_pid_file(process.pid_file, process.marker, timeout=60) is not None
 
 
-def _format(java: str, jars: Path, sk: SecureKafka) -> None:
-    scram = [
+def _scram_users(sk: SecureKafka) -> list[str]:
+    """``kafka-storage format`` arguments that write the principals' SCRAM credentials into
+    the metadata log before the first start: the broker authenticates to itself with them."""
+    return [
         arg
         for name in PRINCIPALS
         for arg in ("--add-scram", f"{MECHANISM}=[name={name},password={sk.passwords[name]}]")
     ]
-    cmd = [
-        java,
-        "-cp",
-        f"{jars}/*",
-        f"-Dlog4j.configuration=file:{sk.root / 'log4j.properties'}",
-        "kafka.tools.StorageTool",
-        "format",
-        f"--cluster-id={kafka._cluster_id(sk.root)}",
-        "-c",
-        str(sk.root / "server.properties"),
-        "--ignore-formatted",
-        *scram,
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise InfraError(f"formatting the secured Kafka storage failed: {proc.stderr[-300:]}")
 
 
 def _answers(sk: SecureKafka) -> bool:

@@ -24,15 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from infra.errors import InfraError
 from infra.packages import ensure_binary
-from infra.process import (
-    ProcessSpec,
-    ensure_port_free,
-    is_alive,
-    is_ours,
-    read_pid,
-    spawn,
-    wait_until,
-)
+from infra.process import ServiceProcess, ensure_port_free, is_ours
 from infra.secrets import ensure_secret
 
 if TYPE_CHECKING:
@@ -81,12 +73,9 @@ def pid_file(dev: DevStackSettings) -> Path:
     return _home(dev) / "postgres.pid"
 
 
-def _log_file(dev: DevStackSettings) -> Path:
-    return _home(dev) / "postgres.log"
-
-
-def _marker(dev: DevStackSettings) -> str:
-    return str(data_dir(dev))
+def _process(dev: DevStackSettings) -> ServiceProcess:
+    log_file = _home(dev) / "postgres.log"
+    return ServiceProcess("postgres", "PostgreSQL", pid_file(dev), log_file, str(data_dir(dev)))
 
 
 def _bin_dir() -> Path:
@@ -262,8 +251,7 @@ def command(dev: DevStackSettings, bindir: Path) -> list[str]:
 def running(dev: DevStackSettings) -> int | None:
     """Our server's pid if it is running: the pid file's process, and only while its command
     line still names our data folder (a reused pid is someone else's)."""
-    pid = read_pid(pid_file(dev))
-    return pid if is_ours(pid, _marker(dev)) else None
+    return _process(dev).running()
 
 
 def start(dev: DevStackSettings) -> str:
@@ -271,13 +259,9 @@ def start(dev: DevStackSettings) -> str:
     password and create the project's database; returns one status line. A server that already
     runs still gets its database, so a new ``postgres_db`` setting needs no restart.
     """
-    if running(dev):
-        wait_until(
-            lambda: _probe(dev),
-            timeout=dev.start_timeout,
-            what="PostgreSQL",
-            log_file=_log_file(dev),
-        )
+    process = _process(dev)
+    if process.running():
+        process.wait_ready(lambda: _probe(dev), timeout=dev.start_timeout)
         _ensure_database(dev)
         return f"postgres already running on 127.0.0.1:{dev.postgres_port}"
     bindir = _bin_dir()
@@ -287,16 +271,8 @@ def start(dev: DevStackSettings) -> str:
     _write_hba(dev, user)
     (data_dir(dev) / "postmaster.pid").unlink(missing_ok=True)  # stale after a crash
     argv = command(dev, bindir)
-    pid = spawn(
-        ProcessSpec("postgres", argv, pid_file(dev), _log_file(dev), _marker(dev), user=user)
-    )
-    wait_until(
-        lambda: _probe(dev, socket=True),
-        timeout=dev.start_timeout,
-        what="PostgreSQL",
-        alive=lambda: is_alive(pid),
-        log_file=_log_file(dev),
-    )
+    pid = process.spawn(argv, user=user)
+    process.wait_ready(lambda: _probe(dev, socket=True), timeout=dev.start_timeout, pid=pid)
     _set_password(dev)
     _ensure_database(dev)
     return f"postgres started on 127.0.0.1:{dev.postgres_port} (pid {pid})"
@@ -309,15 +285,16 @@ def stop(dev: DevStackSettings) -> str:
     import signal
     import time
 
-    pid = read_pid(pid_file(dev))
-    if not pid or not is_ours(pid, _marker(dev)):
+    process = _process(dev)
+    pid = process.running()
+    if not pid:
         pid_file(dev).unlink(missing_ok=True)
         return "postgres was not running"
     os.kill(pid, signal.SIGINT)  # "fast" shutdown: SIGTERM would wait for every client
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and is_ours(pid, _marker(dev)):
+    while time.monotonic() < deadline and is_ours(pid, process.marker):
         time.sleep(0.2)
-    if is_ours(pid, _marker(dev)):
+    if is_ours(pid, process.marker):
         os.kill(pid, signal.SIGQUIT)
         time.sleep(1)
     pid_file(dev).unlink(missing_ok=True)
@@ -328,8 +305,5 @@ def status(dev: DevStackSettings) -> tuple[bool, str]:
     """(healthy, one line) for ``riskloop dev status``: healthy means the project's
     database answers over TCP with the generated password, the way the workers connect.
     """
-    pid = running(dev)
-    if not pid:
-        return False, "not running"
-    ok = _probe(dev, dev.postgres_db)
-    return ok, f"pid {pid}, 127.0.0.1:{dev.postgres_port}, {'healthy' if ok else 'not answering'}"
+    address = f"127.0.0.1:{dev.postgres_port}"
+    return _process(dev).status(lambda: _probe(dev, dev.postgres_db), address)

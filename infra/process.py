@@ -23,19 +23,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
 
-@dataclass(frozen=True)
-class ProcessSpec:
-    """What to run for one service, where its pid file and log live, and how to recognise it."""
-
-    name: str
-    argv: Sequence[str]
-    pid_file: Path
-    log_file: Path
-    marker: str  # a string that must appear in /proc/<pid>/cmdline for the pid to be ours
-    env: dict[str, str] | None = None
-    user: str | None = None  # run as this user (PostgreSQL refuses to run as root)
-
-
 def read_pid(pid_file: Path) -> int | None:
     """The pid in ``pid_file``, or None if there is none or it is garbage."""
     try:
@@ -110,25 +97,6 @@ def _demote(user: str) -> Callable[[], None]:
     return run
 
 
-def spawn(spec: ProcessSpec) -> int:
-    """Start ``spec`` detached (own session, output to its log), write and return its pid."""
-    spec.log_file.parent.mkdir(parents=True, exist_ok=True)
-    spec.pid_file.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **(spec.env or {})}
-    with open(spec.log_file, "ab") as log:
-        proc = subprocess.Popen(
-            list(spec.argv),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env=env,
-            preexec_fn=_demote(spec.user) if spec.user else None,  # noqa: PLW1509
-        )
-    spec.pid_file.write_text(f"{proc.pid}\n")
-    return proc.pid
-
-
 def wait_until(
     ready: Callable[[], bool],
     *,
@@ -191,6 +159,68 @@ def stop_pid_file(pid_file: Path, marker: str, *, timeout: float = 30.0) -> int 
 def stop_line(name: str, pid: int | None) -> str:
     """What ``riskloop dev down`` prints for a service :func:`stop_pid_file` handled."""
     return f"{name} stopped (pid {pid})" if pid else f"{name} was not running"
+
+
+@dataclass(frozen=True)
+class ServiceProcess:
+    """One dev service's process as its pid file names it: each service module (kafka, redis,
+    postgres, prometheus, the secured broker) says where its files are and what marks its
+    command line, and this runs the start-up, readiness, stop and status steps they share.
+    """
+
+    name: str  # in the lines ``riskloop dev`` prints: "redis"
+    title: str  # in error lines: "Redis"
+    pid_file: Path
+    log_file: Path
+    marker: str  # a string that must appear in /proc/<pid>/cmdline for the pid to be ours
+
+    def running(self) -> int | None:
+        """The pid file's pid while that process is ours (a reused pid is someone else's)."""
+        pid = read_pid(self.pid_file)
+        return pid if is_ours(pid, self.marker) else None
+
+    def spawn(self, argv: Sequence[str], *, user: str | None = None) -> int:
+        """Start ``argv`` detached (own session, output to the log), as ``user`` if given
+        (PostgreSQL refuses to run as root); write and return its pid."""
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        self.pid_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_file, "ab") as log:
+            proc = subprocess.Popen(
+                list(argv),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_demote(user) if user else None,  # noqa: PLW1509
+            )
+        self.pid_file.write_text(f"{proc.pid}\n")
+        return proc.pid
+
+    def wait_ready(
+        self, ready: Callable[[], bool], *, timeout: float, pid: int | None = None
+    ) -> None:
+        """Poll ``ready`` (see :func:`wait_until`); with ``pid``, the process we just spawned,
+        one that exits fails at once instead of after ``timeout``."""
+        wait_until(
+            ready,
+            timeout=timeout,
+            what=self.title,
+            alive=(lambda: is_alive(pid)) if pid else None,
+            log_file=self.log_file,
+        )
+
+    def stop(self, *, timeout: float = 30.0) -> str:
+        """Stop the process and drop its pid file (:func:`stop_pid_file`); the line to print."""
+        return stop_line(self.name, stop_pid_file(self.pid_file, self.marker, timeout=timeout))
+
+    def status(self, ready: Callable[[], bool], address: str) -> tuple[bool, str]:
+        """(healthy, one line) for ``riskloop dev status``: healthy means ``ready`` answers,
+        not merely that our process is alive."""
+        pid = self.running()
+        if not pid:
+            return False, "not running"
+        ok = ready()
+        return ok, f"pid {pid}, {address}, {'healthy' if ok else 'not answering'}"
 
 
 def stop_child(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:

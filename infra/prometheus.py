@@ -23,17 +23,7 @@ import yaml
 from config.settings import PROJECT_ROOT, DevStackSettings
 from infra.errors import InfraError
 from infra.packages import ensure_binary
-from infra.process import (
-    ProcessSpec,
-    ensure_port_free,
-    is_alive,
-    is_ours,
-    read_pid,
-    spawn,
-    stop_line,
-    stop_pid_file,
-    wait_until,
-)
+from infra.process import ServiceProcess, ensure_port_free
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -49,14 +39,6 @@ def _home(dev: DevStackSettings) -> Path:
     return dev.state_dir / "prometheus"
 
 
-def _pid_file(dev: DevStackSettings) -> Path:
-    return _home(dev) / "prometheus.pid"
-
-
-def _log_file(dev: DevStackSettings) -> Path:
-    return _home(dev) / "prometheus.log"
-
-
 def config_file(dev: DevStackSettings) -> Path:
     """The generated scrape config, rewritten at every ``start``: a new target list
     is one SIGHUP away and keeps the data.
@@ -70,6 +52,13 @@ def marker(dev: DevStackSettings) -> str:
     """
     # Prometheus keeps its argv as its title; the config path tells our instance from others
     return f"--config.file={config_file(dev)}"
+
+
+def _process(dev: DevStackSettings) -> ServiceProcess:
+    home = _home(dev)
+    return ServiceProcess(
+        "prometheus", "Prometheus", home / "prometheus.pid", home / "prometheus.log", marker(dev)
+    )
 
 
 def render_config(
@@ -111,11 +100,6 @@ def probe(port: int) -> bool:
         return False
 
 
-def _running(dev: DevStackSettings) -> int | None:
-    pid = read_pid(_pid_file(dev))
-    return pid if is_ours(pid, marker(dev)) else None
-
-
 def start(
     dev: DevStackSettings,
     targets: Sequence[str],
@@ -128,7 +112,7 @@ def start(
     config_file(dev).write_text(
         render_config(targets, scrape_interval=scrape_interval, rule_files=rule_files)
     )
-    pid = _running(dev)
+    pid = _process(dev).running()
     if pid:
         os.kill(pid, signal.SIGHUP)  # Prometheus re-reads its config and rules on SIGHUP
         _wait_ready(dev, pid)
@@ -138,7 +122,7 @@ def start(
     binary = ensure_binary("prometheus", "prometheus")
     ensure_port_free(dev.prometheus_port, "Prometheus")
     argv = command(dev, binary)
-    pid = spawn(ProcessSpec("prometheus", argv, _pid_file(dev), _log_file(dev), marker(dev)))
+    pid = _process(dev).spawn(argv)
     _wait_ready(dev, pid)
     return f"prometheus started on {base_url(dev)} (pid {pid}), scraping {len(targets)} targets"
 
@@ -156,31 +140,21 @@ def command(dev: DevStackSettings, binary: str) -> list[str]:
 
 
 def _wait_ready(dev: DevStackSettings, pid: int) -> None:
-    wait_until(
-        lambda: probe(dev.prometheus_port),
-        timeout=dev.start_timeout,
-        what="Prometheus",
-        alive=lambda: is_alive(pid),
-        log_file=_log_file(dev),
-    )
+    _process(dev).wait_ready(lambda: probe(dev.prometheus_port), timeout=dev.start_timeout, pid=pid)
 
 
 def stop(dev: DevStackSettings) -> str:
     """Stop our Prometheus and drop its pid file; its data folder stays for the next
     start.
     """
-    return stop_line("prometheus", stop_pid_file(_pid_file(dev), marker(dev)))
+    return _process(dev).stop()
 
 
 def status(dev: DevStackSettings) -> tuple[bool, str]:
     """(healthy, one line) for the dashboard and the tests: healthy means ``/-/ready``
     answers, so queries will.
     """
-    pid = _running(dev)
-    if not pid:
-        return False, "not running"
-    ok = probe(dev.prometheus_port)
-    return ok, f"pid {pid}, {base_url(dev)}, {'healthy' if ok else 'not answering'}"
+    return _process(dev).status(lambda: probe(dev.prometheus_port), base_url(dev))
 
 
 def api(dev: DevStackSettings, path: str, **params: str) -> Any:

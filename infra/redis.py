@@ -11,17 +11,7 @@ import os
 from typing import TYPE_CHECKING
 
 from infra.packages import ensure_binary
-from infra.process import (
-    ProcessSpec,
-    ensure_port_free,
-    is_alive,
-    is_ours,
-    read_pid,
-    spawn,
-    stop_line,
-    stop_pid_file,
-    wait_until,
-)
+from infra.process import ServiceProcess, ensure_port_free
 from infra.secrets import ensure_secret
 
 if TYPE_CHECKING:
@@ -41,17 +31,14 @@ def pid_file(dev: DevStackSettings) -> Path:
     return _home(dev) / "redis.pid"
 
 
-def _log_file(dev: DevStackSettings) -> Path:
-    return _home(dev) / "redis.log"
-
-
 def _config_file(dev: DevStackSettings) -> Path:
     return _home(dev) / "redis.conf"
 
 
-def _marker(dev: DevStackSettings) -> str:
-    # redis-server rewrites its title to "redis-server 127.0.0.1:<port>"
-    return f"127.0.0.1:{dev.redis_port}"
+def _process(dev: DevStackSettings) -> ServiceProcess:
+    # redis-server rewrites its title to "redis-server 127.0.0.1:<port>": the port is our marker
+    marker = f"127.0.0.1:{dev.redis_port}"
+    return ServiceProcess("redis", "Redis", pid_file(dev), _home(dev) / "redis.log", marker)
 
 
 def password(dev: DevStackSettings) -> str | None:
@@ -111,8 +98,7 @@ def command(dev: DevStackSettings, binary: str, conf: Path) -> list[str]:
 def running(dev: DevStackSettings) -> int | None:
     """Our server's pid if it is running: the pid file's process, and only while its title
     still names our port (a reused pid is someone else's)."""
-    pid = read_pid(pid_file(dev))
-    return pid if is_ours(pid, _marker(dev)) else None
+    return _process(dev).running()
 
 
 def start(dev: DevStackSettings) -> str:
@@ -126,19 +112,15 @@ def start(dev: DevStackSettings) -> str:
     ensure_port_free(dev.redis_port, "Redis")
     _home(dev).mkdir(parents=True, exist_ok=True)
     argv = command(dev, binary, write_config(dev))
-    pid = spawn(ProcessSpec("redis", argv, pid_file(dev), _log_file(dev), "redis-server"))
+    pid = _process(dev).spawn(argv)
     _wait_ready(dev, pid)
     return f"redis started on 127.0.0.1:{dev.redis_port} (pid {pid})"
 
 
 def _wait_ready(dev: DevStackSettings, pid: int | None = None) -> None:
     """Until an authenticated PING answers; with ``pid``, a server that exits fails at once."""
-    wait_until(
-        lambda: probe(dev.redis_port, password(dev)),
-        timeout=dev.start_timeout,
-        what="Redis",
-        alive=(lambda: is_alive(pid)) if pid else None,
-        log_file=_log_file(dev),
+    _process(dev).wait_ready(
+        lambda: probe(dev.redis_port, password(dev)), timeout=dev.start_timeout, pid=pid
     )
 
 
@@ -146,15 +128,12 @@ def stop(dev: DevStackSettings) -> str:
     """Stop our Redis and drop its pid file; the append-only file keeps its data for the
     next start.
     """
-    return stop_line("redis", stop_pid_file(pid_file(dev), _marker(dev)))
+    return _process(dev).stop()
 
 
 def status(dev: DevStackSettings) -> tuple[bool, str]:
     """(healthy, one line) for ``riskloop dev status``: healthy means PING answers with
     the generated password, the way the workers connect.
     """
-    pid = running(dev)
-    if not pid:
-        return False, "not running"
-    ok = probe(dev.redis_port, password(dev))
-    return ok, f"pid {pid}, 127.0.0.1:{dev.redis_port}, {'healthy' if ok else 'not answering'}"
+    address = f"127.0.0.1:{dev.redis_port}"
+    return _process(dev).status(lambda: probe(dev.redis_port, password(dev)), address)
