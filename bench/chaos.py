@@ -19,12 +19,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import secrets
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -38,7 +36,8 @@ from confluent_kafka import Consumer
 
 from bench.probes import events_read
 from bench.stats import BenchError
-from config.settings import PROJECT_ROOT, DevStackSettings, Settings, TopicSettings, subprocess_env
+from bench.workers import start_worker
+from config.settings import DevStackSettings, Settings, TopicSettings
 from infra import kafka, postgres, redis
 from infra.ports import free_port
 from schemas.sample_stream import generate
@@ -203,11 +202,6 @@ def produce(s: Settings, items: Sequence[Item], pace: float = 0.0) -> None:
 # ---------------------------------------------------------------------------- one run's space
 
 
-def settings_env(s: Settings) -> dict[str, str]:
-    """Environment that makes a ``riskloop`` subprocess use exactly settings ``s``."""
-    return subprocess_env(s, dict(os.environ))
-
-
 @contextlib.contextmanager
 def database(dev: DevStackSettings) -> Iterator[str]:
     """A fresh PostgreSQL database on ``dev``'s server for one run; dropped afterwards.
@@ -238,15 +232,7 @@ class Space:
         """Start ``riskloop worker`` (same group; overrides e.g. another data_dir or port)."""
         s = self.settings.with_overrides(**overrides) if overrides else self.settings
         log = self.work / f"worker-{len(self.procs)}.log"
-        with open(log, "wb") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "streams", "worker"],
-                cwd=PROJECT_ROOT,
-                env=settings_env(s),
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        proc = start_worker(s, log)
         self.procs.append(proc)
         return proc
 
@@ -413,6 +399,16 @@ def wait_sql(url: str, want: Snapshot | None = None, timeout: float = 90) -> Sna
             return now
         last = now
     return last
+
+
+def recovered(
+    sp: Space, url: str, reference: Snapshot, since: float, timeout: float = 180
+) -> tuple[Snapshot, float]:
+    """The end of a kill or outage: once the worker has caught up (within ``timeout``) and the
+    SQL store settled on ``reference``, what it holds and the seconds since ``since`` (a
+    ``time.monotonic()`` taken when the fault ended): the run and recovery of a verdict."""
+    wait_caught_up(sp, timeout=timeout)
+    return wait_sql(url, reference), time.monotonic() - since
 
 
 def read_topic(s: Settings, topics: list[str], idle: float = 3.0) -> list[tuple[str, bytes]]:

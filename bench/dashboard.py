@@ -16,12 +16,9 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import random
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -32,12 +29,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from config.settings import PROJECT_ROOT, DevStackSettings, Settings, TopicSettings, subprocess_env
+from bench.workers import start_worker
+from config.settings import PROJECT_ROOT, DevStackSettings, Settings, TopicSettings
 from infra.errors import InfraError
 from infra.ports import free_port
 from infra.process import stop_child
 
 if TYPE_CHECKING:
+    import subprocess
     from collections.abc import Callable, Iterator, Mapping, Sequence
 
 MAIN_DASHBOARD = PROJECT_ROOT / "config" / "grafana" / "dashboards" / "riskloop-flow.json"
@@ -471,11 +470,6 @@ def _timeseries(
 # live: a real worker, a real Prometheus, a realistic stream
 
 
-def settings_env(s: Settings) -> dict[str, str]:
-    """Environment that makes a ``riskloop`` subprocess use exactly settings ``s``."""
-    return subprocess_env(s, dict(os.environ))
-
-
 def _metrics_up(port: int) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as rsp:
@@ -491,15 +485,7 @@ def _tail(path: Path, lines: int = 12) -> str:
 
 @contextlib.contextmanager
 def _worker(s: Settings, log: Path, timeout: float = 90) -> Iterator[subprocess.Popen[bytes]]:
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streams", "worker"],
-            cwd=PROJECT_ROOT,
-            env=settings_env(s),
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    proc = start_worker(s, log)
     try:
         deadline = time.monotonic() + timeout
         while not _metrics_up(s.web_port):

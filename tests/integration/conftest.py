@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import secrets
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -19,7 +16,8 @@ import pytest
 import requests
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-from config.settings import AuthSettings, Settings, TopicSettings, subprocess_env
+from bench import workers
+from config.settings import AuthSettings, Settings, TopicSettings
 from infra import kafka, postgres
 from infra.devkey import DevKey
 from infra.ports import free_port
@@ -28,9 +26,14 @@ from streams.admin import admin_client, create_topics
 from streams.producer import make_producer
 
 if TYPE_CHECKING:
+    import subprocess
     from collections.abc import Callable, Iterator
 
 ROOT = Path(__file__).resolve().parents[2]
+
+# one way to start a worker for the bench and the tests; the integration tests import them here
+settings_env = workers.settings_env
+start_worker = workers.start_worker
 
 
 @pytest.fixture(scope="session")
@@ -114,11 +117,6 @@ def private_database() -> Iterator[str]:
             admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
-def settings_env(s: Settings) -> dict[str, str]:
-    """Environment that makes a ``riskloop`` subprocess use exactly settings ``s``."""
-    return subprocess_env(s, dict(os.environ))
-
-
 @pytest.fixture
 def worker(
     live_settings: Settings, tmp_path: Path
@@ -135,18 +133,6 @@ def worker(
     yield start
     for proc in procs:
         stop_child(proc)
-
-
-def start_worker(s: Settings, log_path: Path) -> subprocess.Popen[bytes]:
-    """A `riskloop worker` subprocess with settings ``s``, its output in ``log_path``."""
-    log = open(log_path, "wb")  # noqa: SIM115
-    return subprocess.Popen(
-        [sys.executable, "-m", "streams", "worker"],
-        cwd=ROOT,
-        env=settings_env(s),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
 
 
 def wait_ready(proc: subprocess.Popen[bytes], base: str, timeout: float = 60) -> None:
