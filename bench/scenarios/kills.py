@@ -11,11 +11,10 @@ from bench.chaos import (
     Space,
     database,
     produce,
+    recovered,
     space,
     verdict,
-    wait_caught_up,
     wait_sources_below,
-    wait_sql,
 )
 
 
@@ -31,16 +30,9 @@ def sigkill_restart(ctx: Context) -> Outcome:
         first.wait(10)
         t0 = time.monotonic()
         sp.start_worker()
-        wait_caught_up(sp)
-        got = wait_sql(url, ref)
-        return verdict(
-            "sigkill",
-            len(items),
-            ref,
-            got,
-            time.monotonic() - t0,
-            note="restarted on the same data folder",
-        )
+        got, recovery = recovered(sp, url, ref, since=t0)
+        note = "restarted on the same data folder"
+        return verdict("sigkill", len(items), ref, got, recovery, note=note)
 
 
 def group_failover(ctx: Context) -> Outcome:
@@ -56,16 +48,9 @@ def group_failover(ctx: Context) -> Outcome:
         victim.send_signal(signal.SIGKILL)
         victim.wait(10)
         t0 = time.monotonic()
-        wait_caught_up(sp)
-        got = wait_sql(url, ref)
-        return verdict(
-            "failover",
-            len(items),
-            ref,
-            got,
-            time.monotonic() - t0,
-            note="survivor took the partitions; victim not restarted",
-        )
+        got, recovery = recovered(sp, url, ref, since=t0)
+        note = "survivor took the partitions; victim not restarted"
+        return verdict("failover", len(items), ref, got, recovery, note=note)
 
 
 def _wait_both_assigned(ctx: Context, sp: Space, timeout: float = 90) -> None:

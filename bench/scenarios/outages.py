@@ -20,6 +20,7 @@ from bench.chaos import (
     differences,
     own_stack,
     produce,
+    recovered,
     space,
     verdict,
     wait_caught_up,
@@ -49,16 +50,9 @@ def broker_outage(ctx: Context, down: float = BROKER_DOWN_SECONDS) -> Outcome:
             kafka.start(dev)
             t0 = time.monotonic()
             produce(sp.settings, items[half:])
-            wait_caught_up(sp, timeout=300)
-            got = wait_sql(url, ref)
-            return verdict(
-                "broker-outage",
-                len(items),
-                ref,
-                got,
-                time.monotonic() - t0,
-                note=f"own broker down {down:.0f} s, worker not restarted",
-            )
+            got, recovery = recovered(sp, url, ref, since=t0, timeout=300)
+            note = f"own broker down {down:.0f} s, worker not restarted"
+            return verdict("broker-outage", len(items), ref, got, recovery, note=note)
 
 
 def sink_outage(ctx: Context) -> Outcome:
