@@ -27,6 +27,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from bench.procstat import clock_ticks, cpu_seconds, peak_rss_bytes
 from bench.stats import BenchError, Resolution, Sample, resolve, sustained
 from config.settings import Settings, TopicSettings
+from streams.admin import wait_for_leaders
 from streams.producer import make_producer
 
 if TYPE_CHECKING:
@@ -78,28 +79,10 @@ def create_topics(settings: Settings, names: Sequence[str], *, compact: bool = F
             future.result()
         except KafkaException as exc:
             raise BenchError(f"creating topic {name} failed: {exc.args[0].str()}") from exc
-    _wait_for_leaders(client, names)
-
-
-def _wait_for_leaders(client: AdminClient, names: Sequence[str], timeout: float = 30.0) -> None:
-    """A new partition takes a moment to get a leader; offsets cannot be listed before."""
-    deadline = time.monotonic() + timeout
-    pending = set(names)
-    while pending:
-        meta = client.list_topics(timeout=10)
-        pending = {
-            n
-            for n in pending
-            if n not in meta.topics
-            or meta.topics[n].error is not None
-            or any(p.leader < 0 for p in meta.topics[n].partitions.values())
-        }
-        if pending and time.monotonic() > deadline:
-            raise BenchError(
-                f"new topics without a leader after {timeout:.0f} s: {sorted(pending)}"
-            )
-        if pending:
-            time.sleep(0.1)
+    timeout = 30.0
+    pending = wait_for_leaders(client, names, timeout)
+    if pending:
+        raise BenchError(f"new topics without a leader after {timeout:.0f} s: {sorted(pending)}")
 
 
 def delete_topics(settings: Settings, marker: str) -> int:
@@ -280,6 +263,19 @@ def spawn(
                 proc.wait()
 
 
+def _group_reader(settings: Settings, group: str) -> Consumer:
+    """A consumer of ``group`` that never subscribes nor commits: it only reads the offsets the
+    processor under measurement committed, so asking does not move them."""
+    return Consumer(
+        {
+            "bootstrap.servers": settings.bootstrap_servers,
+            "group.id": group,
+            "enable.auto.commit": False,
+            "log_level": 0,
+        }
+    )
+
+
 def drain(
     settings: Settings,
     p: Processor,
@@ -297,14 +293,7 @@ def drain(
     counter asked for: bench/probes.py).
     """
     parts = [TopicPartition(t, i) for t in topics for i in range(PARTITIONS)]
-    probe = Consumer(
-        {
-            "bootstrap.servers": settings.bootstrap_servers,
-            "group.id": p.group,
-            "enable.auto.commit": False,
-            "log_level": 0,
-        }
-    )
+    probe = _group_reader(settings, p.group)
     samples: list[Sample] = []
     stall = Stall()
     next_read = 0.0
@@ -468,14 +457,7 @@ def wait_idle(settings: Settings, p: Processor, topics: Sequence[str], timeout: 
     a backlog then, and a latency run started on top of it would measure that backlog.
     """
     parts = [TopicPartition(t, i) for t in topics for i in range(PARTITIONS)]
-    probe = Consumer(
-        {
-            "bootstrap.servers": settings.bootstrap_servers,
-            "group.id": p.group,
-            "enable.auto.commit": False,
-            "log_level": 0,
-        }
-    )
+    probe = _group_reader(settings, p.group)
     t0 = time.monotonic()
     try:
         while time.monotonic() - t0 < timeout:

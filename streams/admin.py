@@ -14,6 +14,8 @@ from infra.errors import InfraError
 from streams.checkpoint import changelog_topic
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from config.settings import Settings
 
 DEFAULT_DEPARTMENTS = (
@@ -118,12 +120,14 @@ def create_topics(
                 existing.append(name)
             else:
                 raise InfraError(f"creating topic {name} failed: {err.str()}") from exc
-    _wait_for_leaders(client, created)
+    wait_for_leaders(client, created)
     return created, existing
 
 
-def _wait_for_leaders(client: AdminClient, topics: list[str], timeout: float = 30.0) -> None:
-    """New partitions take a moment to get a leader; using them before that fails."""
+def wait_for_leaders(client: AdminClient, topics: Sequence[str], timeout: float = 30.0) -> set[str]:
+    """New partitions take a moment to get a leader; using them (or listing their offsets)
+    before that fails. Returns the topics still without one after ``timeout`` seconds: the
+    worker's ``create_topics`` goes on (its first produce waits longer), the bench refuses."""
     import time
 
     deadline = time.monotonic() + timeout
@@ -139,3 +143,4 @@ def _wait_for_leaders(client: AdminClient, topics: list[str], timeout: float = 3
         }
         if pending:
             time.sleep(0.1)
+    return pending
