@@ -258,19 +258,7 @@ def _update_banned(
             continue
         ep.reported = True
         kind: DetectionKind = "banned_hours" if fence.windows else "banned_zone"
-        out.append(
-            _detection(
-                s,
-                kind,
-                ep.start,
-                ep.start,
-                f,
-                fence=fence,
-                duration_s=_secs(ep.start, f.t),
-                max_speed_kmh=speed,
-                evidence=ep.evidence,
-            )
-        )
+        out.append(_episode(s, kind, ep, f, fence=fence, max_speed_kmh=speed))
     for fid in [k for k in s.banned if k not in active]:
         del s.banned[fid]
 
@@ -306,18 +294,16 @@ def _update_overspeed(
         bounded_append(ep.evidence, f.id, p.evidence_max)
         if not ep.reported and _secs(ep.start, f.t) >= p.overspeed_min_s:
             ep.reported = True
+            zone = _speed_zone_of(s, fences, ep.limit, f)
             out.append(
-                _detection(
+                _episode(
                     s,
                     "overspeed",
-                    ep.start,
-                    ep.start,
+                    ep,
                     f,
-                    duration_s=_secs(ep.start, f.t),
+                    fence=zone,
                     max_speed_kmh=ep.max_speed,
                     limit_kmh=ep.limit,
-                    evidence=ep.evidence,
-                    fence=_speed_zone_of(s, fences, ep.limit, f),
                 )
             )
         return
@@ -431,19 +417,7 @@ def _update_route(
     if not ep.reported and _secs(ep.start, f.t) > p.corridor_grace_s:
         ep.reported = True
         route = fences.get(ep.fence_id) or nearest
-        out.append(
-            _detection(
-                s,
-                "route_deviation",
-                ep.start,
-                ep.start,
-                f,
-                fence=route,
-                duration_s=_secs(ep.start, f.t),
-                distance_m=ep.max_distance,
-                evidence=ep.evidence,
-            )
-        )
+        out.append(_episode(s, "route_deviation", ep, f, fence=route, distance_m=ep.max_distance))
 
 
 def _close_removed(
@@ -485,6 +459,33 @@ def _close_removed(
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _episode(
+    s: VehicleState,
+    kind: DetectionKind,
+    ep: Episode,
+    f: Fix,
+    *,
+    fence: Fence | None,
+    max_speed_kmh: float = 0.0,
+    limit_kmh: float = 0.0,
+    distance_m: float = 0.0,
+) -> Detection:
+    """An episode reported once, at ``f``: dated from its start, lasting until ``f``."""
+    return _detection(
+        s,
+        kind,
+        ep.start,
+        ep.start,
+        f,
+        fence=fence,
+        duration_s=_secs(ep.start, f.t),
+        max_speed_kmh=max_speed_kmh,
+        limit_kmh=limit_kmh,
+        distance_m=distance_m,
+        evidence=ep.evidence,
+    )
 
 
 def _detection(

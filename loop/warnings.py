@@ -64,12 +64,12 @@ from schemas.records import (
     Level,
     Reason,
 )
+from schemas.scores import ModelScore
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from loop.loop_config import LoopConfig
-    from schemas.scores import ModelScore
 
 _BY_RANK = {level.rank: level for level in Level}
 _LIVE = {AlertState.new, AlertState.updated, AlertState.escalated, AlertState.deescalated}
@@ -407,9 +407,9 @@ def _case_lead(state: EntityWarnings, event: str) -> WarningState | None:
     return None
 
 
-def apply_hit(
+def fold(
     state: EntityWarnings | None,
-    hit: RuleHit,
+    item: RuleHit | ModelScore,
     now: datetime,
     config: LoopConfig,
     silences: Sequence[Silence] = (),
@@ -417,10 +417,24 @@ def apply_hit(
     historical: bool = False,
     subject: Subject | None = None,
 ) -> tuple[EntityWarnings, list[Alert]]:
-    """Fold one rule hit into its entity's warnings; returns the alerts that changed.
+    """Fold one rule hit or model score into its entity's warnings; returns the changed alerts.
 
-    ``historical``: the hit's event came from a backfill (``riskloop replay --backfill``).
-    ``subject``: who, where and what the hit's event says (``loop.subject.subject_of``)."""
+    One entry for both, because the decider folds an event's hits and scores alike. A model
+    score counts only when it alerts and its model is warmed up; one without an item code joins
+    the highest active warning of the same source and entity (the model corroborates it), with
+    none it stands alone under ``model:<name>``.
+    ``historical``: the event came from a backfill (``riskloop replay --backfill``).
+    ``subject``: who, where and what the event says (``loop.subject.subject_of``)."""
+    if not isinstance(item, ModelScore):
+        return _apply(state, _hit_observation(item, historical, subject), now, config, silences)
+    base = state if state is not None else EntityWarnings(entity=item.entity)
+    if not (item.alert and item.warmed_up):
+        return base, []
+    obs = _score_observation(base, item, historical, subject)
+    return _apply(base, obs, now, config, silences)
+
+
+def _hit_observation(hit: RuleHit, historical: bool, subject: Subject | None) -> _Observation:
     reason = Reason(
         kind="rule",
         id=hit.rule_id,
@@ -430,7 +444,7 @@ def apply_hit(
         score=hit.score,
         values={k: str(v) for k, v in sorted(hit.values.items())},
     )
-    obs = _Observation(
+    return _Observation(
         source=hit.source,
         entity=hit.entity,
         item_code=hit.item_code,
@@ -451,27 +465,11 @@ def apply_hit(
         chained=hit.chained,
         **_about(subject),
     )
-    return _apply(state, obs, now, config, silences)
 
 
-def apply_score(
-    state: EntityWarnings | None,
-    score: ModelScore,
-    now: datetime,
-    config: LoopConfig,
-    silences: Sequence[Silence] = (),
-    *,
-    historical: bool = False,
-    subject: Subject | None = None,
-) -> tuple[EntityWarnings, list[Alert]]:
-    """Fold an alerting, warmed-up model score into its entity's warnings.
-
-    A score without an item code joins the highest active warning of the same source and
-    entity (the model corroborates it); with none, it stands alone under ``model:<name>``.
-    """
-    base = state if state is not None else EntityWarnings(entity=score.entity)
-    if not (score.alert and score.warmed_up):
-        return base, []
+def _score_observation(
+    base: EntityWarnings, score: ModelScore, historical: bool, subject: Subject | None
+) -> _Observation:
     shadow = score.mode == "shadow"
     item_code = (
         score.item_code or _corroborated(base, score.source, shadow) or f"model:{score.model}"
@@ -480,7 +478,7 @@ def apply_score(
     values["threshold"] = repr(score.threshold)
     if score.label is not None:
         values["label"] = score.label
-    obs = _Observation(
+    return _Observation(
         source=score.source,
         entity=score.entity,
         item_code=item_code,
@@ -503,7 +501,6 @@ def apply_score(
         features=dict(score.features),
         **_about(subject),
     )
-    return _apply(base, obs, now, config, silences)
 
 
 def tick(

@@ -24,7 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import cel
 
@@ -50,6 +50,9 @@ if TYPE_CHECKING:
     from rules.compiler import CompiledPack, CompiledRule
 
 KEY_SEP = "|"
+
+RuleState: TypeAlias = MutableMapping[str, Any]
+"""The rules' window state, one value per :func:`state_key` (a partition's table, or a dict)."""
 
 
 @dataclass(frozen=True)
@@ -191,7 +194,7 @@ class RuleEngine:
         self,
         source: str,
         event: dict[str, Any],
-        state: MutableMapping[str, Any],
+        state: RuleState,
         *,
         only: Collection[str] | None = None,
         skip: Collection[str] = (),
@@ -244,9 +247,7 @@ class RuleEngine:
             )
             self._new_trips.append(rule_id)
 
-    def _evaluate(
-        self, rule: CompiledRule, seen: _Seen, state: MutableMapping[str, Any]
-    ) -> list[RuleHit]:
+    def _evaluate(self, rule: CompiledRule, seen: _Seen, state: RuleState) -> list[RuleHit]:
         kind = rule.kind
         matched = self._true(rule, rule.condition, seen.context)
         if kind == "plain":
@@ -266,7 +267,7 @@ class RuleEngine:
         return self._sequence(rule, seen, state, key) if matched else []
 
     def _aggregate(
-        self, rule: CompiledRule, seen: _Seen, state: MutableMapping[str, Any], key: str
+        self, rule: CompiledRule, seen: _Seen, state: RuleState, key: str
     ) -> list[RuleHit]:
         window = rule.spec.window
         assert isinstance(window, AggregateWindow)
@@ -294,12 +295,7 @@ class RuleEngine:
         return [self._hit(rule, seen, seen.at, values)]
 
     def _duration(
-        self,
-        rule: CompiledRule,
-        seen: _Seen,
-        state: MutableMapping[str, Any],
-        key: str,
-        matched: bool,
+        self, rule: CompiledRule, seen: _Seen, state: RuleState, key: str, matched: bool
     ) -> list[RuleHit]:
         if rule.clear is not None:
             cleared = self._true(rule, rule.clear, seen.context)
@@ -314,12 +310,7 @@ class RuleEngine:
         return [self._hit(rule, seen, seen.at, values)]
 
     def _absence_event(
-        self,
-        rule: CompiledRule,
-        seen: _Seen,
-        state: MutableMapping[str, Any],
-        key: str,
-        matched: bool,
+        self, rule: CompiledRule, seen: _Seen, state: RuleState, key: str, matched: bool
     ) -> list[RuleHit]:
         """Arm, re-arm or clear the timer; first fire a silence this very event ends.
 
@@ -344,7 +335,7 @@ class RuleEngine:
         return hits
 
     def _sequence(
-        self, rule: CompiledRule, seen: _Seen, state: MutableMapping[str, Any], key: str
+        self, rule: CompiledRule, seen: _Seen, state: RuleState, key: str
     ) -> list[RuleHit]:
         matched = [
             i
@@ -397,7 +388,7 @@ class RuleEngine:
     def tick(
         self,
         now: datetime | float | str | Mapping[str, datetime | float | str],
-        state: MutableMapping[str, Any],
+        state: RuleState,
     ) -> list[RuleHit]:
         """Fire absence rules whose silence has run out by ``now`` (an event-time clock).
 
@@ -443,7 +434,7 @@ class RuleEngine:
             values=values,
         )
 
-    def cleanup(self, state: MutableMapping[str, Any], removed_rule_ids: Iterable[str]) -> int:
+    def cleanup(self, state: RuleState, removed_rule_ids: Iterable[str]) -> int:
         """Drop the window state of rules that no longer exist; how many keys went."""
         prefixes = tuple(state_key(r, "") for r in removed_rule_ids)
         if not prefixes:

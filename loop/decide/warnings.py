@@ -21,16 +21,16 @@ from loop.decide import Context, Decision
 from loop.decide.notices import alert_notices
 from loop.messages import Message, output
 from loop.task_opening import TaskCommand
-from loop.warnings import EntityWarnings, apply_hit, apply_score, claim_tasks, join_cases
+from loop.warnings import EntityWarnings, claim_tasks, fold, join_cases
 from loop.warnings import tick as warnings_tick
 from schemas.internal import ProfileEvent
 from schemas.records import Alert
-from schemas.scores import ModelScore
 from schemas.validation.pii import masked_record
 
 if TYPE_CHECKING:
     from loop.subject import Subject
     from schemas.hits import RuleHit
+    from schemas.scores import ModelScore
 
 Change = Callable[[EntityWarnings | None], tuple[EntityWarnings | None, list[Alert]]]
 """One change to an entity's warnings (a hit, a score, a tick), as a pure function."""
@@ -55,17 +55,7 @@ def observation_change(
     opening no task; ``subject``: the name and address the event gave)."""
 
     def change(state: EntityWarnings | None) -> tuple[EntityWarnings | None, list[Alert]]:
-        if isinstance(item, ModelScore):
-            return apply_score(
-                state,
-                item,
-                ctx.now,
-                ctx.config,
-                ctx.silences,
-                historical=historical,
-                subject=subject,
-            )
-        return apply_hit(
+        return fold(
             state, item, ctx.now, ctx.config, ctx.silences, historical=historical, subject=subject
         )
 

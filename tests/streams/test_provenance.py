@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from geo.detection import Detection, detection_id
-from loop.warnings import apply_hit
+from loop.warnings import fold
 from streams.scoring import detection_hits
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ async def test_a_muck_truck_warning_names_its_fence_set(app: RiskLoopApp) -> Non
     )
     hits = detection_hits(rt, fences, det, {})
     assert hits, "the shipped trucks pack has a banned_zone rule"
-    state, alerts = apply_hit(None, hits[0], at, rt.loop)
+    state, alerts = fold(None, hits[0], at, rt.loop)
     (alert,) = alerts
     by_kind = {r.kind: r for r in alert.reasons}
     assert by_kind["rule"].pack == hits[0].pack

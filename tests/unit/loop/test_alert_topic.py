@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from loop.alert_topic import brief, to_publish
 from loop.loop_config import LoopConfig
-from loop.warnings import EntityWarnings, apply_hit
+from loop.warnings import EntityWarnings, fold
 from schemas.hits import RuleHit
 from schemas.records import AlertState
 
@@ -22,9 +22,7 @@ def test_repeats_between_notices_are_not_republished(make_hit: Hit) -> None:
     state: EntityWarnings | None = None
     published = []
     for i in range(6):
-        state, alerts = apply_hit(
-            state, make_hit(event_id=f"e{i}"), T0 + timedelta(minutes=i), config
-        )
+        state, alerts = fold(state, make_hit(event_id=f"e{i}"), T0 + timedelta(minutes=i), config)
         state, out = to_publish(state, alerts)
         published += out
     assert [a.state for a in published] == [AlertState.new]
@@ -35,7 +33,7 @@ def test_repeats_between_notices_are_not_republished(make_hit: Hit) -> None:
     assert w.occurrences == 6
     assert w.published.startswith("active|yellow||live|rule:")
     # a redone call on the same state decides the same
-    again, (a,) = apply_hit(state, make_hit(event_id="e9"), T0 + timedelta(minutes=9), config)
+    again, (a,) = fold(state, make_hit(event_id="e9"), T0 + timedelta(minutes=9), config)
     assert to_publish(again, [a])[1] == to_publish(again, [a])[1] == []
 
 
@@ -44,16 +42,14 @@ def test_a_level_change_is_published(make_hit: Hit) -> None:
     state: EntityWarnings | None = None
     states = []
     for i in range(3):
-        state, alerts = apply_hit(
-            state, make_hit(event_id=f"e{i}"), T0 + timedelta(minutes=i), config
-        )
+        state, alerts = fold(state, make_hit(event_id=f"e{i}"), T0 + timedelta(minutes=i), config)
         state, out = to_publish(state, alerts)
         states += [a.state for a in out]
     assert states == [AlertState.new, AlertState.escalated]
 
 
 def test_brief_drops_the_records_sql_keeps(make_hit: Hit, config: LoopConfig) -> None:
-    _, (alert,) = apply_hit(None, make_hit(), T0, config)
+    _, (alert,) = fold(None, make_hit(), T0, config)
     assert alert.evidence_records
     assert alert.history
     short = brief(alert)

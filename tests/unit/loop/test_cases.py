@@ -26,7 +26,7 @@ import pytest
 from loop import ids
 from loop.cases import raise_level
 from loop.state_machine import open_task
-from loop.warnings import EntityWarnings, apply_hit, claim_tasks, join_cases
+from loop.warnings import EntityWarnings, claim_tasks, fold, join_cases
 from schemas.hits import RuleHit, TaskTemplate
 from schemas.records import Alert, Level, TaskState
 
@@ -97,7 +97,7 @@ def _run(order: list[str], make_hit: Hit, config: LoopConfig) -> Outcome:
     for i, event in enumerate(order):
         alerts = []
         for hit in own[event] + ([chain] if i == second else []):
-            state, changed = apply_hit(state, hit, T0, config)
+            state, changed = fold(state, hit, T0, config)
             alerts += changed
         assert state is not None
         state, alerts, upgrades = join_cases(state, alerts, config)
@@ -143,7 +143,7 @@ def test_the_case_of_an_event_is_led_by_its_own_highest_warning(
     for event in order:
         alerts = []
         for hit in own[event] + ([chain] if event == order[-1] else []):
-            state, changed = apply_hit(state, hit, T0, config)
+            state, changed = fold(state, hit, T0, config)
             alerts += changed
         assert state is not None
         state, alerts, upgrades = join_cases(state, alerts, config)

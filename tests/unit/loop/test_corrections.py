@@ -17,7 +17,7 @@ from loop.decide.feedback import FeedbackState, on_feedback
 from loop.decide.tasks import on_disposition
 from loop.state_machine import apply, open_task
 from loop.subject import Subject, scored_complaint
-from loop.warnings import EntityWarnings, apply_hit
+from loop.warnings import EntityWarnings, fold
 from schemas.hits import RuleHit
 from schemas.records import Complaint, VerdictOutcome
 from schemas.records import DispositionAction as A
@@ -67,7 +67,7 @@ def warned(
     hit = make_hit(
         source="complaints", rule_id="pollution", item_code="ENV-001", event_id=record.event_id
     )
-    state, (alert,) = apply_hit(None, hit, T0, config, subject=subject)
+    state, (alert,) = fold(None, hit, T0, config, subject=subject)
     case, _ = open_task(alert, state.warnings[alert.fingerprint].template, ROUTING, config, T0)
     for n, action in enumerate([A.sign, A.start]):
         case, _ = apply(case, disposition(case.task_id, action, case.task.department, n), config)

@@ -11,7 +11,7 @@ from loop.errors import BadExtension, InvalidTransition, LoopError, MissingReaso
 from loop.state_machine import apply, open_task
 from loop.supervision import due
 from loop.verdicts import HTTP_STATUS, judge
-from loop.warnings import apply_hit
+from loop.warnings import fold
 from schemas.records import DispositionAction as A
 from schemas.records import Level, TaskState, VerdictOutcome
 
@@ -30,7 +30,7 @@ FRIDAY_END = datetime(2024, 6, 7, 15, 59, 59, tzinfo=UTC)  # 23:59:59 CST
 
 @pytest.fixture
 def signed(make_hit: Callable[..., RuleHit], config: LoopConfig) -> TaskCase:
-    state, (alert,) = apply_hit(None, make_hit(level=Level.orange), T0, config)
+    state, (alert,) = fold(None, make_hit(level=Level.orange), T0, config)
     case, _ = open_task(alert, state.warnings[alert.fingerprint].template, ROUTING, config, T0)
     case, _ = apply(case, disposition(case.task_id, A.sign, case.task.department, 1), config)
     return case
@@ -151,7 +151,7 @@ def test_who_may_ask_and_who_decides(signed: TaskCase, config: LoopConfig) -> No
 def test_only_a_signed_task_can_be_extended(
     make_hit: Callable[..., RuleHit], config: LoopConfig
 ) -> None:
-    state, (alert,) = apply_hit(None, make_hit(level=Level.orange), T0, config)
+    state, (alert,) = fold(None, make_hit(level=Level.orange), T0, config)
     case, _ = open_task(alert, state.warnings[alert.fingerprint].template, ROUTING, config, T0)
     d = disposition(case.task_id, A.extend, case.task.department, 1, reason="x", extend_to=FRIDAY)
     _, _, verdict = judge(case, d, config, T0)

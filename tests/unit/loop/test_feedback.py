@@ -9,7 +9,7 @@ import pytest
 from loop.closed_loop import close_loop, feedback_for, precision, recurrence
 from loop.errors import InvalidTransition
 from loop.state_machine import apply, open_task
-from loop.warnings import EntityWarnings, apply_hit, apply_score
+from loop.warnings import EntityWarnings, fold
 from schemas.hits import RuleHit
 from schemas.labels import label_of
 from schemas.records import AlertState, DispositionResult
@@ -34,8 +34,8 @@ def disposed(
     state: EntityWarnings | None = None,
     at: timedelta = timedelta(0),
 ) -> tuple[TaskCase, EntityWarnings]:
-    state, (alert,) = apply_hit(state, make_hit(event_time=T0 + at), T0 + at, config)
-    state, _ = apply_score(state, make_score(event_id=f"m-{at}"), T0 + at, config)
+    state, (alert,) = fold(state, make_hit(event_time=T0 + at), T0 + at, config)
+    state, _ = fold(state, make_score(event_id=f"m-{at}"), T0 + at, config)
     case, _ = open_task(alert, state.warnings[alert.fingerprint].template, ROUTING, config, T0 + at)
     dept = case.task.department
     for n, (action, extra) in enumerate(
@@ -67,7 +67,7 @@ def test_not_found_teaches_nothing() -> None:
 
 
 def test_feedback_needs_a_disposed_task(make_hit: Hit, config: LoopConfig) -> None:
-    state, (alert,) = apply_hit(None, make_hit(), T0, config)
+    state, (alert,) = fold(None, make_hit(), T0, config)
     case, _ = open_task(alert, None, ROUTING, config, T0)
     with pytest.raises(InvalidTransition, match="disposed or closed"):
         feedback_for(case, state.warnings[alert.fingerprint])
@@ -107,7 +107,7 @@ def test_recurrence_within_window_links_to_the_closed_task(
     case, state = disposed(make_hit, make_score, config, DispositionResult.confirmed)
     closed_at = T0 + timedelta(hours=1)
     state = close_loop(case, state, None, None, now=closed_at, config=config).warnings
-    state, (back,) = apply_hit(
+    state, (back,) = fold(
         state, make_hit(event_time=T0 + timedelta(days=3)), T0 + timedelta(days=3), config
     )
     warning = state.warnings[back.fingerprint]
@@ -125,7 +125,7 @@ def test_recurrence_within_window_links_to_the_closed_task(
 
 
 def test_first_epoch_is_no_recurrence(make_hit: Hit, config: LoopConfig) -> None:
-    state, (alert,) = apply_hit(None, make_hit(), T0, config)
+    state, (alert,) = fold(None, make_hit(), T0, config)
     assert recurrence(state.warnings[alert.fingerprint], T0, config) is None
 
 
@@ -185,10 +185,10 @@ def test_a_feedback_record_sent_twice_counts_once(
 
 def test_fed_back_tasks_outlive_the_epoch(make_hit: Hit, config: LoopConfig) -> None:
     """A task of an ended epoch reopened after the warning came back is still known."""
-    state, (alert,) = apply_hit(None, make_hit(), T0, config)
+    state, (alert,) = fold(None, make_hit(), T0, config)
     w = state.warnings[alert.fingerprint]
     w.status, w.fed_back = "resolved", ["task-1"]
-    state, (back,) = apply_hit(
+    state, (back,) = fold(
         state, make_hit(event_time=T0 + timedelta(days=3)), T0 + timedelta(days=3), config
     )
     assert back.alert_id != alert.alert_id

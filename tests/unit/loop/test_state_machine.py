@@ -15,7 +15,7 @@ from loop.errors import (
 from loop.loop_config import LoopConfig
 from loop.state_machine import apply, open_task
 from loop.task_opening import TaskCase
-from loop.warnings import apply_hit
+from loop.warnings import fold
 from schemas.records import DispositionAction as A
 from schemas.records import DispositionResult, Level, TaskState
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 @pytest.fixture
 def case(make_hit: Callable[..., RuleHit], config: LoopConfig) -> TaskCase:
-    state, (alert,) = apply_hit(None, make_hit(level=Level.orange), T0, config)
+    state, (alert,) = fold(None, make_hit(level=Level.orange), T0, config)
     case, events = open_task(alert, state.warnings[alert.fingerprint].template, ROUTING, config, T0)
     assert [(e.from_state, e.to_state) for e in events] == [
         (None, TaskState.created),

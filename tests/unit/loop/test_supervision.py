@@ -8,7 +8,7 @@ import pytest
 from loop.deadlines import deadline_after
 from loop.state_machine import apply, open_task
 from loop.supervision import due, next_due
-from loop.warnings import apply_hit
+from loop.warnings import fold
 from schemas.records import DispositionAction as A
 from schemas.records import Level, SupervisionKind
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 @pytest.fixture
 def red(make_hit: Callable[..., RuleHit], config: LoopConfig) -> TaskCase:
-    state, (alert,) = apply_hit(None, make_hit(level=Level.red), T0, config)
+    state, (alert,) = fold(None, make_hit(level=Level.red), T0, config)
     return open_task(alert, None, ROUTING, config, T0)[0]
 
 

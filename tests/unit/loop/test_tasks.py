@@ -9,7 +9,7 @@ from loop import ids
 from loop.errors import RoutingError
 from loop.routing import parse_table
 from loop.task_opening import Recurrence, case_for
-from loop.warnings import apply_hit, apply_score
+from loop.warnings import fold
 from schemas.hits import RuleHit, TaskTemplate
 from schemas.records import Alert, Level, Task, TaskState
 
@@ -31,7 +31,7 @@ def alert_of(
     make_hit: Callable[..., RuleHit], config: LoopConfig, **over: object
 ) -> tuple[Alert, TaskTemplate | None]:
     hit = make_hit(**over)
-    state, (alert, *_) = apply_hit(None, hit, T0, config)
+    state, (alert, *_) = fold(None, hit, T0, config)
     return alert, state.warnings[alert.fingerprint].template
 
 
@@ -90,7 +90,7 @@ def test_a_model_warnings_task_is_titled_and_has_a_checklist(
     make_score: Callable[..., ModelScore], config: LoopConfig
 ) -> None:
     """Issue #17: model tasks had an empty checklist, titled "hst: anomalous inspections"."""
-    state, (alert,) = apply_score(None, make_score(source="complaints", model="clf"), T0, config)
+    state, (alert,) = fold(None, make_score(source="complaints", model="clf"), T0, config)
     assert alert.title == "投诉内容异常（模型 clf）"
     task = task_for(
         alert, state.warnings[alert.fingerprint].template, ROUTING, config.deadlines, T0

@@ -8,7 +8,7 @@ import pytest
 
 from loop.state_machine import open_task
 from loop.verdicts import HTTP_STATUS, idempotent_event_id, judge
-from loop.warnings import apply_hit
+from loop.warnings import fold
 from schemas.records import DispositionAction as A
 from schemas.records import Level, TaskState, VerdictOutcome
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 @pytest.fixture
 def case(make_hit: Callable[..., RuleHit], config: LoopConfig) -> TaskCase:
-    state, (alert,) = apply_hit(None, make_hit(level=Level.orange), T0, config)
+    state, (alert,) = fold(None, make_hit(level=Level.orange), T0, config)
     case, _ = open_task(alert, state.warnings[alert.fingerprint].template, ROUTING, config, T0)
     return case
 

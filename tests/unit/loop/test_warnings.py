@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from loop import ids
 from loop.loop_config import LoopConfig
 from loop.silences import Silence
-from loop.warnings import EntityWarnings, apply_hit, apply_score, resolve, should_task, tick
+from loop.warnings import EntityWarnings, fold, resolve, should_task, tick
 from schemas.hits import RuleHit
 from schemas.records import AlertState, DispositionResult, Level
 
@@ -23,7 +23,7 @@ def test_first_hit_opens_a_warning_with_a_deterministic_id(
     make_hit: Hit, config: LoopConfig
 ) -> None:
     hit = make_hit()
-    state, alerts = apply_hit(None, hit, T0, config)
+    state, alerts = fold(None, hit, T0, config)
     (alert,) = alerts
     fp = ids.fingerprint("inspections", USCC, "FOOD-001")
     assert alert.fingerprint == fp
@@ -46,19 +46,19 @@ def test_first_hit_opens_a_warning_with_a_deterministic_id(
 
 
 def test_a_rules_own_group_key_splits_warnings(make_hit: Hit, config: LoopConfig) -> None:
-    state, (a,) = apply_hit(None, make_hit(group_key=f"{USCC}|fence-1"), T0, config)
-    state, alerts = apply_hit(state, make_hit(group_key=f"{USCC}|fence-2"), T0, config)
+    state, (a,) = fold(None, make_hit(group_key=f"{USCC}|fence-1"), T0, config)
+    state, alerts = fold(state, make_hit(group_key=f"{USCC}|fence-2"), T0, config)
     assert alerts[0].fingerprint != a.fingerprint
     assert alerts[0].state is AlertState.new
-    _, (same,) = apply_hit(state, make_hit(group_key=f"{USCC}|fence-1"), T0, config)
+    _, (same,) = fold(state, make_hit(group_key=f"{USCC}|fence-1"), T0, config)
     assert same.fingerprint == a.fingerprint
     assert same.occurrences == 2
 
 
 def test_replayed_hit_changes_nothing(make_hit: Hit, config: LoopConfig) -> None:
     hit = make_hit()
-    state, _ = apply_hit(None, hit, T0, config)
-    again, alerts = apply_hit(state, hit, T0, config)
+    state, _ = fold(None, hit, T0, config)
+    again, alerts = fold(state, hit, T0, config)
     assert alerts == []
     assert again == state
 
@@ -68,7 +68,7 @@ def test_hits_group_and_escalate_after_n_in_window(make_hit: Hit) -> None:
     state = None
     states = []
     for minute in (0, 10, 20, 30, 40, 50):
-        state, (alert, *_) = apply_hit(
+        state, (alert, *_) = fold(
             state, make_hit(event_time=T0 + timedelta(minutes=minute)), T0, config
         )
         states.append((alert.state, alert.level, alert.occurrences))
@@ -85,16 +85,14 @@ def test_hits_spread_over_time_do_not_escalate(make_hit: Hit) -> None:
     config = LoopConfig(escalate_after=3, window="1h")
     state = None
     for hour in range(5):
-        state, (alert,) = apply_hit(
-            state, make_hit(event_time=T0 + timedelta(hours=hour)), T0, config
-        )
+        state, (alert,) = fold(state, make_hit(event_time=T0 + timedelta(hours=hour)), T0, config)
     assert alert.level is Level.yellow
     assert alert.occurrences == 5
 
 
 def test_a_higher_level_hit_raises_the_level(make_hit: Hit, config: LoopConfig) -> None:
-    state, _ = apply_hit(None, make_hit(), T0, config)
-    _, (alert,) = apply_hit(state, make_hit(level=Level.red, rule_id="trapped"), T0, config)
+    state, _ = fold(None, make_hit(), T0, config)
+    _, (alert,) = fold(state, make_hit(level=Level.red, rule_id="trapped"), T0, config)
     assert alert.state is AlertState.escalated
     assert alert.level is Level.red
     assert [r.id for r in alert.reasons] == ["failed_inspection", "trapped"]
@@ -102,8 +100,8 @@ def test_a_higher_level_hit_raises_the_level(make_hit: Hit, config: LoopConfig) 
 
 def test_quiet_warning_falls_back(make_hit: Hit) -> None:
     config = LoopConfig(escalate_after=2, window="1h", quiet_after="2h")
-    state, _ = apply_hit(None, make_hit(), T0, config)
-    state, (alert,) = apply_hit(state, make_hit(), T0, config)
+    state, _ = fold(None, make_hit(), T0, config)
+    state, (alert,) = fold(state, make_hit(), T0, config)
     assert alert.level is Level.orange
     same, nothing = tick(state, alert.last_seen + timedelta(hours=1), config)
     assert nothing == []
@@ -118,7 +116,7 @@ def test_evidence_is_bounded(make_hit: Hit) -> None:
     config = LoopConfig(max_evidence=3, escalate_after=0)
     state = None
     for _ in range(5):
-        state, (alert,) = apply_hit(state, make_hit(), T0, config)
+        state, (alert,) = fold(state, make_hit(), T0, config)
     assert alert.evidence == ["ev-2", "ev-3", "ev-4"]
     assert alert.occurrences == 5
 
@@ -126,14 +124,14 @@ def test_evidence_is_bounded(make_hit: Hit) -> None:
 def test_resolution_ends_the_epoch_and_a_return_gets_a_new_alert_id(
     make_hit: Hit, config: LoopConfig
 ) -> None:
-    state, (first,) = apply_hit(None, make_hit(), T0, config)
+    state, (first,) = fold(None, make_hit(), T0, config)
     state, (ended,) = resolve(
         state, first.alert_id, DispositionResult.confirmed, T0, config, task_id="t1"
     )
     assert ended.state is AlertState.resolved
     assert ended.alert_id == first.alert_id
     assert not should_task(ended, config)
-    state, (back,) = apply_hit(state, make_hit(), T0 + timedelta(days=2), config)
+    state, (back,) = fold(state, make_hit(), T0 + timedelta(days=2), config)
     assert back.state is AlertState.new
     assert back.alert_id == f"{first.fingerprint}.2"
     assert back.occurrences == 1
@@ -144,18 +142,18 @@ def test_replay_of_an_ended_epochs_hit_does_not_reopen_it(
     make_hit: Hit, config: LoopConfig
 ) -> None:
     hit = make_hit()
-    state, (first,) = apply_hit(None, hit, T0, config)
+    state, (first,) = fold(None, hit, T0, config)
     state, _ = resolve(state, first.alert_id, DispositionResult.confirmed, T0, config)
-    assert apply_hit(state, hit, T0, config)[1] == []
-    state, (back,) = apply_hit(state, make_hit(), T0, config)
+    assert fold(state, hit, T0, config)[1] == []
+    state, (back,) = fold(state, make_hit(), T0, config)
     assert back.alert_id.endswith(".2")
-    assert apply_hit(state, hit, T0, config)[1] == []  # still remembered in the new epoch
+    assert fold(state, hit, T0, config)[1] == []  # still remembered in the new epoch
     # Resolving the old epoch again (a late duplicate) leaves the new one alone.
     assert resolve(state, first.alert_id, DispositionResult.confirmed, T0, config)[1] == []
 
 
 def test_false_alarm_disposition_marks_the_warning(make_hit: Hit, config: LoopConfig) -> None:
-    state, (first,) = apply_hit(None, make_hit(), T0, config)
+    state, (first,) = fold(None, make_hit(), T0, config)
     _, (ended,) = resolve(state, first.alert_id, DispositionResult.false_alarm, T0, config)
     assert ended.state is AlertState.false_alarm
 
@@ -163,8 +161,8 @@ def test_false_alarm_disposition_marks_the_warning(make_hit: Hit, config: LoopCo
 def test_higher_warning_inhibits_lower_ones_on_the_same_entity(
     make_hit: Hit, config: LoopConfig
 ) -> None:
-    state, (low,) = apply_hit(None, make_hit(), T0, config)
-    state, alerts = apply_hit(state, make_hit(item_code="FOOD-009", level=Level.red), T0, config)
+    state, (low,) = fold(None, make_hit(), T0, config)
+    state, alerts = fold(state, make_hit(item_code="FOOD-009", level=Level.red), T0, config)
     high, suppressed = alerts
     assert high.level is Level.red
     assert high.state is AlertState.new
@@ -173,7 +171,7 @@ def test_higher_warning_inhibits_lower_ones_on_the_same_entity(
     assert suppressed.suppressed_by == high.alert_id
     assert should_task(suppressed, config)  # its own risk is verified all the same
     # A new hit on the suppressed warning is recorded, still suppressed (not dropped).
-    state, (again,) = apply_hit(state, make_hit(), T0, config)
+    state, (again,) = fold(state, make_hit(), T0, config)
     assert again.state is AlertState.suppressed
     assert again.occurrences == 2
     # When the red one ends, the lower one comes back (same alert id: same task, not a second).
@@ -191,8 +189,8 @@ def test_which_warnings_get_tasks_does_not_depend_on_the_order_of_sources(
     high = make_hit(item_code="FOOD-009", level=Level.red)
 
     def tasked(first: object, second: object) -> set[str]:
-        state, alerts = apply_hit(None, first, T0, config)  # type: ignore[arg-type]
-        _, more = apply_hit(state, second, T0, config)  # type: ignore[arg-type]
+        state, alerts = fold(None, first, T0, config)  # type: ignore[arg-type]
+        _, more = fold(state, second, T0, config)  # type: ignore[arg-type]
         return {a.alert_id for a in [*alerts, *more] if should_task(a, config)}
 
     assert tasked(low, high) == tasked(high, low)
@@ -200,8 +198,8 @@ def test_which_warnings_get_tasks_does_not_depend_on_the_order_of_sources(
 
 
 def test_other_entities_are_not_inhibited(make_hit: Hit, config: LoopConfig) -> None:
-    a, _ = apply_hit(None, make_hit(level=Level.red), T0, config)
-    b, (alert,) = apply_hit(None, make_hit(entity="OTHER", uscc=None), T0, config)
+    a, _ = fold(None, make_hit(level=Level.red), T0, config)
+    b, (alert,) = fold(None, make_hit(entity="OTHER", uscc=None), T0, config)
     assert alert.state is AlertState.new
     assert b.entity == "OTHER"
     assert a.entity == USCC
@@ -217,7 +215,7 @@ def test_silenced_warning_is_recorded_and_expires(make_hit: Hit, config: LoopCon
         starts_at=T0,
         ends_at=T0 + timedelta(hours=4),
     )
-    state, (alert,) = apply_hit(None, make_hit(), T0, config, [silence])
+    state, (alert,) = fold(None, make_hit(), T0, config, [silence])
     assert alert.state is AlertState.silenced
     assert not should_task(alert, config)
     state, nothing = tick(state, T0 + timedelta(hours=1), config, [silence])
@@ -236,16 +234,14 @@ def test_silenced_warnings_do_not_inhibit(make_hit: Hit, config: LoopConfig) -> 
         starts_at=T0,
         ends_at=T0 + timedelta(days=1),
     )
-    state, _ = apply_hit(None, make_hit(), T0, config, [silence])
-    _, alerts = apply_hit(
-        state, make_hit(item_code="FOOD-009", level=Level.red), T0, config, [silence]
-    )
+    state, _ = fold(None, make_hit(), T0, config, [silence])
+    _, alerts = fold(state, make_hit(item_code="FOOD-009", level=Level.red), T0, config, [silence])
     assert [a.state for a in alerts] == [AlertState.silenced]
 
 
 def test_shadow_hits_live_apart_and_never_task(make_hit: Hit, config: LoopConfig) -> None:
-    state, (active,) = apply_hit(None, make_hit(), T0, config)
-    state, (shadow,) = apply_hit(state, make_hit(mode="shadow", level=Level.red), T0, config)
+    state, (active,) = fold(None, make_hit(), T0, config)
+    state, (shadow,) = fold(state, make_hit(mode="shadow", level=Level.red), T0, config)
     assert shadow.shadow
     assert shadow.fingerprint != active.fingerprint
     assert shadow.state is AlertState.new
@@ -256,8 +252,8 @@ def test_shadow_hits_live_apart_and_never_task(make_hit: Hit, config: LoopConfig
 def test_model_score_corroborates_the_live_warning(
     make_hit: Hit, make_score: Callable[..., ModelScore], config: LoopConfig
 ) -> None:
-    state, (rule,) = apply_hit(None, make_hit(), T0, config)
-    state, (fused,) = apply_score(state, make_score(), T0, config)
+    state, (rule,) = fold(None, make_hit(), T0, config)
+    state, (fused,) = fold(state, make_score(), T0, config)
     assert fused.fingerprint == rule.fingerprint
     assert fused.occurrences == 2
     assert {r.kind for r in fused.reasons} == {"rule", "model"}
@@ -267,7 +263,7 @@ def test_model_score_corroborates_the_live_warning(
 def test_model_score_alone_opens_its_own_warning(
     make_score: Callable[..., ModelScore], config: LoopConfig
 ) -> None:
-    _, (alert,) = apply_score(None, make_score(), T0, config)
+    _, (alert,) = fold(None, make_score(), T0, config)
     assert alert.item_code == "model:hst_inspections"
     assert alert.reasons[0].kind == "model"
 
@@ -275,15 +271,15 @@ def test_model_score_alone_opens_its_own_warning(
 def test_non_alerting_or_cold_scores_are_ignored(
     make_score: Callable[..., ModelScore], config: LoopConfig
 ) -> None:
-    assert apply_score(None, make_score(alert=False), T0, config)[1] == []
-    assert apply_score(None, make_score(warmed_up=False), T0, config)[1] == []
+    assert fold(None, make_score(alert=False), T0, config)[1] == []
+    assert fold(None, make_score(warmed_up=False), T0, config)[1] == []
 
 
 def test_shadow_model_does_not_join_active_warning(
     make_hit: Hit, make_score: Callable[..., ModelScore], config: LoopConfig
 ) -> None:
-    state, (rule,) = apply_hit(None, make_hit(), T0, config)
-    _, (alert,) = apply_score(state, make_score(mode="shadow"), T0, config)
+    state, (rule,) = fold(None, make_hit(), T0, config)
+    _, (alert,) = fold(state, make_score(mode="shadow"), T0, config)
     assert alert.shadow
     assert alert.fingerprint != rule.fingerprint
 
@@ -292,14 +288,12 @@ def test_a_warning_claims_its_task_once_per_epoch(make_hit: Hit, config: LoopCon
     """30 updates of one warning make one task command (the first that should have a task)."""
     from loop.warnings import claim_tasks
 
-    state, alerts = apply_hit(None, make_hit(event_id="e-0"), T0, config)
+    state, alerts = fold(None, make_hit(event_id="e-0"), T0, config)
     state, due = claim_tasks(state, alerts, config)
     assert [a.alert_id for a in due] == [alerts[0].alert_id]
     claimed = 0
     for n in range(1, 30):
-        state, alerts = apply_hit(
-            state, make_hit(event_id=f"e-{n}"), T0 + timedelta(minutes=n), config
-        )
+        state, alerts = fold(state, make_hit(event_id=f"e-{n}"), T0 + timedelta(minutes=n), config)
         state, due = claim_tasks(state, alerts, config)
         claimed += len(due)
     assert claimed == 0
@@ -307,7 +301,7 @@ def test_a_warning_claims_its_task_once_per_epoch(make_hit: Hit, config: LoopCon
     state, ended = resolve(
         state, f"{fp}.1", DispositionResult.confirmed, T0 + timedelta(hours=1), config
     )
-    state, alerts = apply_hit(state, make_hit(event_id="e-next"), T0 + timedelta(hours=2), config)
+    state, alerts = fold(state, make_hit(event_id="e-next"), T0 + timedelta(hours=2), config)
     state, due = claim_tasks(state, alerts, config)
     assert [a.alert_id for a in due] == [f"{fp}.2"], "a new epoch needs its own task"
 
@@ -320,8 +314,8 @@ def test_repetition_never_lifts_a_yellow_rule_to_red_unless_the_rule_says_so(
     capped = allowed = None
     for i in range(12):
         at = T0 + timedelta(minutes=i)
-        capped, _ = apply_hit(capped, make_hit(event_id=f"e{i}", event_time=at), at, config)
-        allowed, _ = apply_hit(
+        capped, _ = fold(capped, make_hit(event_id=f"e{i}", event_time=at), at, config)
+        allowed, _ = fold(
             allowed, make_hit(event_id=f"e{i}", event_time=at, escalate_to=Level.red), at, config
         )
     assert capped is not None
@@ -339,30 +333,28 @@ def test_an_orange_hit_on_an_escalated_yellow_warning_does_not_make_it_red(
     config = LoopConfig(escalate_after=2, window="24h", max_escalations=2)
     state = None
     for i in range(2):
-        state, _ = apply_hit(state, make_hit(event_id=f"y{i}"), T0, config)
-    state, _ = apply_hit(state, make_hit(event_id="o", level=Level.orange), T0, config)
+        state, _ = fold(state, make_hit(event_id=f"y{i}"), T0, config)
+    state, _ = fold(state, make_hit(event_id="o", level=Level.orange), T0, config)
     assert state is not None
     assert [w.level for w in state.warnings.values()] == [Level.orange]
 
 
 def test_updates_are_grouped_and_each_notice_says_what_changed(make_hit: Hit) -> None:
     config = LoopConfig(escalate_after=0, repeat_interval="4h", group_interval="5m")
-    state, (first,) = apply_hit(None, make_hit(event_id="a"), T0, config)
+    state, (first,) = fold(None, make_hit(event_id="a"), T0, config)
     assert first.notify
     assert first.changes == []
     quiet = []
     for i in range(5):
-        state, (a,) = apply_hit(
-            state, make_hit(event_id=f"b{i}"), T0 + timedelta(minutes=i), config
-        )
+        state, (a,) = fold(state, make_hit(event_id=f"b{i}"), T0 + timedelta(minutes=i), config)
         quiet.append(a)
     assert not any(a.notify for a in quiet)
     assert quiet[-1].changes == ["occurrences 1→6"]
     later = T0 + timedelta(hours=5)
-    state, (reminder,) = apply_hit(state, make_hit(event_id="c", event_time=later), later, config)
+    state, (reminder,) = fold(state, make_hit(event_id="c", event_time=later), later, config)
     assert reminder.notify
     assert reminder.changes == ["occurrences 1→7"]
-    state, (up,) = apply_hit(state, make_hit(event_id="d", level=Level.orange), later, config)
+    state, (up,) = fold(state, make_hit(event_id="d", level=Level.orange), later, config)
     assert up.notify
     assert up.changes[0].startswith("level yellow→orange")
 
@@ -376,21 +368,21 @@ def test_a_safety_alarm_is_not_silenced_without_an_approved_safety_silence(
     )
     safety = plain.model_copy(update={"silence_id": "s2", "safety": True, "approved_by": "li"})
     hit = make_hit(level=Level.red, safety=True)
-    _, (alarm,) = apply_hit(None, hit, T0, config, [plain])
+    _, (alarm,) = fold(None, hit, T0, config, [plain])
     assert alarm.state is AlertState.new
     assert alarm.safety
     assert should_task(alarm, config)
-    _, (hushed,) = apply_hit(None, hit, T0, config, [safety])
+    _, (hushed,) = fold(None, hit, T0, config, [safety])
     assert hushed.state is AlertState.silenced
 
 
 def test_a_backfilled_warning_is_recorded_but_never_tasked_until_a_live_hit(
     make_hit: Hit, config: LoopConfig
 ) -> None:
-    state, (old,) = apply_hit(None, make_hit(event_id="h"), T0, config, historical=True)
+    state, (old,) = fold(None, make_hit(event_id="h"), T0, config, historical=True)
     assert old.historical
     assert not should_task(old, config)
-    _, (live,) = apply_hit(state, make_hit(event_id="l"), T0, config)
+    _, (live,) = fold(state, make_hit(event_id="l"), T0, config)
     assert not live.historical
     assert should_task(live, config)
 
@@ -403,8 +395,8 @@ def test_one_event_raising_two_warnings_on_one_entity_makes_one_case_with_one_ta
 
     red = make_hit(event_id="c1", item_code="POISON", level=Level.red)
     orange = make_hit(event_id="c1", item_code="SURGE", level=Level.orange)
-    state, first = apply_hit(None, orange, T0, config)
-    state, second = apply_hit(state, red, T0, config)
+    state, first = fold(None, orange, T0, config)
+    state, second = fold(state, red, T0, config)
     state, alerts, upgrades = join_cases(state, first + second, config)  # one fingerprint twice
     assert upgrades == []  # the lead is the highest
     state, due = claim_tasks(state, alerts, config)
@@ -416,10 +408,10 @@ def test_one_event_raising_two_warnings_on_one_entity_makes_one_case_with_one_ta
         ("SURGE", ids.task_id(lead.alert_id))
     }
     later = make_hit(event_id="c2", item_code="SURGE", level=Level.orange)
-    state, again = apply_hit(state, later, T0, config)
+    state, again = fold(state, later, T0, config)
     assert claim_tasks(state, join_cases(state, again, config)[1], config)[1] == []
     other = make_hit(event_id="c3", item_code="OTHER", level=Level.orange)
-    state, fresh = apply_hit(state, other, T0, config)
+    state, fresh = fold(state, other, T0, config)
     state, fresh, _ = join_cases(state, fresh, config)
     assert [a.item_code for a in claim_tasks(state, fresh, config)[1]] == ["OTHER"]
 
@@ -431,16 +423,16 @@ def test_a_warning_says_who_where_what_and_keeps_its_evidence_and_history_bounde
     from loop.warnings import MAX_EVIDENCE_RECORDS, MAX_HISTORY
 
     named = Subject("某餐饮店", "文三路1号", None)
-    state, (first,) = apply_hit(None, make_hit(), T0, config, subject=named)
+    state, (first,) = fold(None, make_hit(), T0, config, subject=named)
     assert (first.entity_name, first.entity_address) == ("某餐饮店", "文三路1号")
     assert [(h.state, h.level) for h in first.history] == [(AlertState.new, Level.yellow)]
     # an event that names nobody (equipment, a truck) keeps what the entity is known as
-    state, (other,) = apply_hit(state, make_hit(item_code="EQ-1", source="equipment"), T0, config)
+    state, (other,) = fold(state, make_hit(item_code="EQ-1", source="equipment"), T0, config)
     assert (other.entity_name, other.entity_address) == ("某餐饮店", "文三路1号")
     alert = other
     for minute in range(1, 3 * MAX_HISTORY):
         later = T0 + timedelta(hours=minute * 5)  # past repeat_interval: every change notified
-        state, alerts = apply_hit(state, make_hit(event_time=later), later, config)
+        state, alerts = fold(state, make_hit(event_time=later), later, config)
         alert = next(a for a in alerts if a.fingerprint == first.fingerprint)
     assert len(alert.evidence_records) == MAX_EVIDENCE_RECORDS
     last = alert.evidence_records[-1]
@@ -458,5 +450,5 @@ def test_complaint_text_reaches_the_warning_masked(make_hit: Hit, config: LoopCo
     from loop.subject import subject_of
 
     said = subject_of("complaints", {"text": "请回电 13812345678", "subject": "投诉", "uscc": USCC})
-    _, (alert,) = apply_hit(None, make_hit(source="complaints"), T0, config, subject=said)
+    _, (alert,) = fold(None, make_hit(source="complaints"), T0, config, subject=said)
     assert alert.complaint_text == "投诉：请回电 138****5678"
