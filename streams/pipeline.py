@@ -29,6 +29,7 @@ from streams.scoring import Scored, Where, rekeyed_hits, rekeyed_outputs, score
 from streams.state import current_scope
 from streams.task_stage import handle_command, handle_disposition
 from streams.timers import WALL_TICK, tick_message, tick_partition
+from streams.topics import raw_topic
 from streams.warning_stage import raise_warnings
 
 if TYPE_CHECKING:
@@ -54,14 +55,7 @@ def register(worker: WorkerContext) -> None:
         return await handle_disposition(worker, event)
 
     @worker.app.agent(
-        worker.app.topic(
-            commands,
-            topics.dispositions.get_topic_name(),
-            key_type=bytes,
-            value_type=bytes,
-            value_serializer="raw",
-            key_serializer="raw",
-        ),
+        raw_topic(worker.app, commands, topics.dispositions.get_topic_name()),
         name="tasks",
     )
     async def tasks(stream: faust.StreamT[bytes]) -> None:
