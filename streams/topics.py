@@ -8,9 +8,11 @@ decode can still be dead-lettered with its original bytes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import faust
 
     from config.settings import Settings
@@ -60,20 +62,21 @@ class Topics:
         return [t.get_topic_name() for t in topics]
 
 
+RAW_BYTES: Final[Mapping[str, Any]] = {
+    "key_type": bytes,
+    "value_type": bytes,
+    "key_serializer": "raw",
+    "value_serializer": "raw",
+}
+"""What makes a Faust topic one of raw bytes: no model, no codec, on either side."""
+
+
 def raw_topic(
     app: faust.App, *names: str, partitions: int | None = None, compacting: bool | None = None
 ) -> faust.TopicT:
     """A topic (or one subscription to several) of raw bytes, key and value: we decode
     ourselves, see the module's docstring."""
-    return app.topic(
-        *names,
-        key_type=bytes,
-        value_type=bytes,
-        value_serializer="raw",
-        key_serializer="raw",
-        partitions=partitions,
-        compacting=compacting,
-    )
+    return app.topic(*names, **RAW_BYTES, partitions=partitions, compacting=compacting)
 
 
 def declare(app: faust.App, settings: Settings) -> Topics:
