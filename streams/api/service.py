@@ -23,6 +23,7 @@ from schemas.errors import RiskLoopError
 from streams.api.auth import Auth
 from streams.api.bodies import ApiError, check_length, json_object
 from streams.api.privacy import bind_view
+from streams.api.request_log import log_request
 from streams.control import keyring
 from streams.logs import get_logger
 from streams.verdicts import API_VERDICT_TIMEOUT, VerdictWatch, door_problem
@@ -51,12 +52,7 @@ def guarded(handler: Handler) -> Handler:
         try:
             return await handler(view, request, *args, **kwargs)
         except Forbidden as exc:  # a person, asking for what is not theirs
-            log.warning(
-                "API request forbidden",
-                path=request.url.path,
-                method=request.method,
-                reason=str(exc),
-            )
+            log_request(log.warning, "API request forbidden", request, reason=str(exc))
             return view.error(403, str(exc))
         except ApiError as exc:
             if exc.status >= 500:  # not the client's doing: keep the cause's traceback
@@ -67,12 +63,7 @@ def guarded(handler: Handler) -> Handler:
                 _log_unavailable(request, exc.code, exc)
             raise  # Faust answers these itself, as JSON
         except Exception as exc:
-            log.exception(
-                "API request failed",
-                path=request.url.path,
-                method=request.method,
-                error=_cause(exc),
-            )
+            log_request(log.exception, "API request failed", request, error=_cause(exc))
             return view.error(500, "internal error (logged on the worker)")
 
     return run  # type: ignore[return-value]
@@ -80,10 +71,10 @@ def guarded(handler: Handler) -> Handler:
 
 def _log_unavailable(request: Request, status: int, exc: Exception) -> None:
     """A 5xx the client did not cause (store, broker or rebalance): logged with its cause."""
-    log.warning(
+    log_request(
+        log.warning,
         "API request unavailable",
-        path=request.url.path,
-        method=request.method,
+        request,
         status=status,
         error=_cause(exc),
         exc_info=exc,
