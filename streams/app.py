@@ -20,6 +20,7 @@ from streams.dedup import BucketedIds
 from streams.health import RiskLoopAgent
 from streams.logs import get_logger
 from streams.model_state import PartitionModels
+from streams.retries import Retries
 from streams.runtime import Runtime, build_runtime
 from streams.state import Store
 from streams.topics import declare
@@ -149,7 +150,7 @@ async def _restore(worker: WorkerContext, partition: int) -> None:
     through (streams/checkpoint.py). A failure is retried: the partition waits meanwhile."""
     settings = worker.settings
     topic = changelog_topic(settings.app_id)
-    delay = 1.0
+    retries = Retries(first=1.0)
     while True:
         try:
             records = await asyncio.to_thread(
@@ -158,14 +159,9 @@ async def _restore(worker: WorkerContext, partition: int) -> None:
             break
         except Exception as exc:
             worker.runtime.metrics.restore_failures.inc()
-            log.warning(
-                "state restore failed; retrying",
-                partition=partition,
-                error=f"{type(exc).__name__}: {exc}",
-                retry_in=delay,
+            await retries.wait(
+                log.warning, "state restore failed; retrying", exc, partition=partition
             )
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 30.0)
     restored = replay_changelog(records)
     worker.checkpoint.take(partition, restored)
     log.info(

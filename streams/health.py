@@ -30,8 +30,8 @@ from aiokafka.client import AIOKafkaClient
 from streams.logs import get_logger
 
 if TYPE_CHECKING:
-    from faust.types import ChannelT
-    from faust.types.agents import AgentTestWrapperT
+    from faust.types import AgentT, ChannelT
+    from faust.types.agents import ActorRefT, AgentTestWrapperT
     from mode import SupervisorStrategyT
 
     from streams.metrics import Metrics
@@ -104,7 +104,7 @@ def record_crash(agent: Any, exc: BaseException) -> None:
     log.error("agent crashed", agent=agent.name, error=repr(exc), exc_info=exc)
 
 
-def live_actors(agent: Any) -> int:
+def live_actors(agent: AgentT) -> int:
     """Actors of ``agent`` whose task still runs.
 
     Faust has no public list of an agent's actors; ``Agent._actors`` (a WeakSet of ActorRefs) is
@@ -114,13 +114,13 @@ def live_actors(agent: Any) -> int:
     supervisor "restarted" in place keeps a finished task, so both the task and the crash flag
     are checked, not the service state.
     """
-    actors = list(getattr(agent, "_actors", ()))
+    actors: list[ActorRefT] = list(getattr(agent, "_actors", ()))
     return sum(
         1 for a in actors if a.actor_task is not None and not a.actor_task.done() and not a.crashed
     )
 
 
-def agents_down(app: Any, *, started_only: bool = False) -> list[str]:
+def agents_down(app: faust.App, *, started_only: bool = False) -> list[str]:
     """Names of the agents with fewer live actors than their concurrency; with
     ``started_only``, of those only the ones that had started (not those still waiting for
     recovery to finish)."""

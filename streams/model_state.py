@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 
     from config.settings import Settings
     from models.drift import DriftEvent
-    from models.publication import ModelPublication
+    from models.publication import ModelPublication, ModelRegistry
     from schemas.scores import ModelScore
 
 log = get_logger(__name__)
@@ -203,7 +203,7 @@ class PartitionModels:
         return self._key
 
     @property
-    def registry(self) -> Any:
+    def registry(self) -> ModelRegistry:
         """The template's model registry: the models this worker has and their versions, which
         every partition's copy follows."""
         return self.loose.registry
@@ -214,9 +214,9 @@ class PartitionModels:
         it to every partition's models built so far; later ones get it when built."""
         self.loose.add(pub)
         self.applied.append(pub)
-        for partition, state in self._built():
+        for partition, models in self._built():
             try:
-                state.models.add(pub)
+                models.add(pub)
             except PublicationRejected as exc:  # e.g. older than that partition's snapshot
                 log.info(
                     "publication not applied to a partition",
@@ -252,8 +252,8 @@ class PartitionModels:
         """Drift events since the last call, of the template and of every partition built here: a
         demotion on any partition is reported."""
         events = self.loose.pop_drift_events()
-        for _, state in self._built():
-            events.extend(state.models.pop_drift_events())
+        for _, models in self._built():
+            events.extend(models.pop_drift_events())
         return events
 
     def shadow_stats(self, name: str) -> dict[str, Any]:
@@ -269,13 +269,15 @@ class PartitionModels:
             return self.loose
         if state.models is None:
             state.models = self.build(state)
-        models: WorkerModels = state.models
-        return models
+        return state.models
 
-    def _built(self) -> list[tuple[int, PartitionState]]:
+    def _built(self) -> list[tuple[int, WorkerModels]]:
+        """Each partition's models built so far, with the partition."""
         if self.store is None:
             return []
-        return [(p, s) for p, s in list(self.store.partitions.items()) if s.models is not None]
+        return [
+            (p, s.models) for p, s in list(self.store.partitions.items()) if s.models is not None
+        ]
 
     # -- the checkpoint ------------------------------------------------------------------
     def build(self, state: PartitionState) -> WorkerModels:

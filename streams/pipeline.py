@@ -8,7 +8,6 @@ absence rules, silent trucks, dedup expiry.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -25,10 +24,12 @@ from streams.feedback_stage import apply_local_profile_events, handle_feedback, 
 from streams.handle import rule_state, vehicles
 from streams.ingest import ingest, send_dead_letter
 from streams.logs import correlation, get_logger
+from streams.retries import Retries
 from streams.scoring import Scored, Where, rekeyed_hits, rekeyed_outputs, score
 from streams.state import current_scope
 from streams.task_stage import handle_command, handle_disposition
 from streams.timers import WALL_TICK, tick_message, tick_partition
+from streams.topics import raw_topic
 from streams.warning_stage import raise_warnings
 
 if TYPE_CHECKING:
@@ -54,14 +55,7 @@ def register(worker: WorkerContext) -> None:
         return await handle_disposition(worker, event)
 
     @worker.app.agent(
-        worker.app.topic(
-            commands,
-            topics.dispositions.get_topic_name(),
-            key_type=bytes,
-            value_type=bytes,
-            value_serializer="raw",
-            key_serializer="raw",
-        ),
+        raw_topic(worker.app, commands, topics.dispositions.get_topic_name()),
         name="tasks",
     )
     async def tasks(stream: faust.StreamT[bytes]) -> None:
@@ -162,7 +156,7 @@ async def _handle_once(
     handle: Callable[[faust.EventT], Awaitable[list[Message]]],
 ) -> None:
     metrics = worker.runtime.metrics
-    delay = 0.5
+    retries = Retries(first=0.5)
     while True:
         try:
             await run(worker, await apply_local_profile_events(worker, await handle(event)))
@@ -173,19 +167,14 @@ async def _handle_once(
                 if scope is not None:
                     scope.attempt += 1
                 metrics.storage_stalled.labels(agent).set(1)
-                log.error(
-                    "local storage full; partition paused, retrying",
-                    agent=agent,
-                    error=f"{type(exc).__name__}: {exc}",
-                    retry_in=delay,
+                await retries.wait(
+                    log.error, "local storage full; partition paused, retrying", exc, agent=agent
                 )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
                 continue
             metrics.storage_stalled.labels(agent).set(0)
             await _failed(worker, agent, event, exc)
             return
-        if delay > 0.5:
+        if retries.failures:
             metrics.storage_stalled.labels(agent).set(0)
             log.info("local storage writable again; partition resumed", agent=agent)
         return

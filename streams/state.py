@@ -33,12 +33,15 @@ import contextvars
 import sys
 from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
 from streams.hot import HotValues
 from streams.packing import Cold
+
+if TYPE_CHECKING:
+    from models.worker_models import WorkerModels
 
 _MISSING: Any = object()
 _M = TypeVar("_M", bound=BaseModel)
@@ -70,7 +73,7 @@ class PartitionState:
     # The partition's own copy of the online models (streams/model_state.py): built on first
     # use from ``model_records`` (its signed snapshot records as of the last marker), written
     # at a checkpoint when ``models.changes`` moved past ``models_saved``.
-    models: Any = None
+    models: WorkerModels | None = None
     model_records: dict[bytes, bytes | None] = field(default_factory=dict)
     models_saved: int = -1
     model_touched: dict[str, int] = field(default_factory=dict)  # per model, as last written

@@ -8,9 +8,11 @@ decode can still be dead-lettered with its original bytes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import faust
 
     from config.settings import Settings
@@ -60,30 +62,32 @@ class Topics:
         return [t.get_topic_name() for t in topics]
 
 
+RAW_BYTES: Final[Mapping[str, Any]] = {
+    "key_type": bytes,
+    "value_type": bytes,
+    "key_serializer": "raw",
+    "value_serializer": "raw",
+}
+"""What makes a Faust topic one of raw bytes: no model, no codec, on either side."""
+
+
+def raw_topic(
+    app: faust.App, *names: str, partitions: int | None = None, compacting: bool | None = None
+) -> faust.TopicT:
+    """A topic (or one subscription to several) of raw bytes, key and value: we decode
+    ourselves, see the module's docstring."""
+    return app.topic(*names, **RAW_BYTES, partitions=partitions, compacting=compacting)
+
+
 def declare(app: faust.App, settings: Settings) -> Topics:
     """Declare all fixed topics on ``app`` with the partition counts from settings."""
     t = settings.topics
 
     def data(name: str) -> faust.TopicT:
-        return app.topic(
-            name,
-            key_type=bytes,
-            value_type=bytes,
-            value_serializer="raw",
-            key_serializer="raw",
-            partitions=t.partitions,
-        )
+        return raw_topic(app, name, partitions=t.partitions)
 
     def control(name: str) -> faust.TopicT:
-        return app.topic(
-            name,
-            key_type=bytes,
-            value_type=bytes,
-            value_serializer="raw",
-            key_serializer="raw",
-            partitions=t.control_partitions,
-            compacting=True,
-        )
+        return raw_topic(app, name, partitions=t.control_partitions, compacting=True)
 
     return Topics(
         by_source={source: data(name) for source, name in t.sources().items()},
@@ -112,12 +116,6 @@ def task_topic(app: faust.App, settings: Settings, department: str) -> faust.Top
     """The topic of one department's tasks, ``tasks.<department>``; made once per app."""
     cache: dict[str, faust.TopicT] = app.__dict__.setdefault("_riskloop_task_topics", {})
     if department not in cache:
-        cache[department] = app.topic(
-            f"{settings.topics.task_prefix}{department}",
-            key_type=bytes,
-            value_type=bytes,
-            value_serializer="raw",
-            key_serializer="raw",
-            partitions=settings.topics.partitions,
-        )
+        name = f"{settings.topics.task_prefix}{department}"
+        cache[department] = raw_topic(app, name, partitions=settings.topics.partitions)
     return cache[department]

@@ -21,6 +21,7 @@ from sinks.errors import OutboxError, storage_full
 from sinks.redis_views import RedisViews
 from sinks.sql import SqlSink
 from streams.logs import get_logger
+from streams.retries import Retries
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -47,7 +48,7 @@ class WorkerSinks:
     async def start(self, max_delay: float = 30.0) -> None:
         """Open both outboxes (replaying what they hold). A full disk is waited out with
         backoff (``riskloop_storage_stalled{agent="outputs"}``): the agents wait for this."""
-        delay = 0.5
+        retries = Retries(first=0.5, cap=max_delay)
         while True:
             try:
                 await self.sql.start()
@@ -57,13 +58,9 @@ class WorkerSinks:
                 if not storage_full(exc):
                     raise
                 self._metrics.storage_stalled.labels("outputs").set(1)
-                log.error(
-                    "local storage full; the sinks' outboxes cannot open, retrying",
-                    error=f"{type(exc).__name__}: {exc}",
-                    retry_in=delay,
+                await retries.wait(
+                    log.error, "local storage full; the sinks' outboxes cannot open, retrying", exc
                 )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, max_delay)
         self._metrics.storage_stalled.labels("outputs").set(0)
         self._started.set()
 

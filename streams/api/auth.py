@@ -24,6 +24,7 @@ from loop.identity import Policy, Principal, Refusal, decide
 from loop.jurisdiction import Forbidden, Permission
 from loop.jurisdiction import require as permitted
 from streams.api.bodies import ApiError
+from streams.api.request_log import log_request
 from streams.logs import get_logger
 
 if TYPE_CHECKING:
@@ -110,10 +111,10 @@ class Auth:
         keys = await asyncio.to_thread(self.source.keys)
         outcome = decide(token, keys, self.policy)
         if isinstance(outcome, Refusal):
-            log.warning(
+            log_request(
+                log.warning,
                 "API request refused",
-                path=request.url.path,
-                method=request.method,
+                request,
                 status=outcome.status,
                 reason=outcome.reason,
             )
@@ -126,10 +127,10 @@ class Auth:
         try:
             permitted(who, permission, centre=self.centre)
         except Forbidden as exc:
-            log.warning(
+            log_request(
+                log.warning,
                 "API request forbidden",
-                path=request.url.path,
-                method=request.method,
+                request,
                 sub=who.sub,
                 permission=permission.value,
             )

@@ -20,10 +20,10 @@ from faust.web.exceptions import WebError
 
 from loop.jurisdiction import Forbidden, Permission, check_task
 from schemas.errors import RiskLoopError
-from schemas.records import Disposition, DispositionVerdict
 from streams.api.auth import Auth
 from streams.api.bodies import ApiError, check_length, json_object
 from streams.api.privacy import bind_view
+from streams.api.request_log import log_request
 from streams.control import keyring
 from streams.logs import get_logger
 from streams.verdicts import API_VERDICT_TIMEOUT, VerdictWatch, door_problem
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import faust
 
     from loop.identity import Principal
+    from schemas.records import Disposition, DispositionVerdict
     from sinks.sql import SqlStore
     from streams.worker_context import WorkerContext
 
@@ -51,45 +52,33 @@ def guarded(handler: Handler) -> Handler:
         try:
             return await handler(view, request, *args, **kwargs)
         except Forbidden as exc:  # a person, asking for what is not theirs
-            log.warning(
-                "API request forbidden",
-                path=request.url.path,
-                method=request.method,
-                reason=str(exc),
-            )
+            log_request(log.warning, "API request forbidden", request, reason=str(exc))
             return view.error(403, str(exc))
         except ApiError as exc:
             if exc.status >= 500:  # not the client's doing: keep the cause's traceback
-                log.warning(
-                    "API request unavailable",
-                    path=request.url.path,
-                    method=request.method,
-                    status=exc.status,
-                    error=_cause(exc),
-                    exc_info=exc,
-                )
+                _log_unavailable(request, exc.status, exc)
             return view.error(exc.status, exc.message)
         except WebError as exc:
             if exc.code >= 500:  # e.g. a table route while the group rebalances
-                log.warning(
-                    "API request unavailable",
-                    path=request.url.path,
-                    method=request.method,
-                    status=exc.code,
-                    error=_cause(exc),
-                    exc_info=exc,
-                )
+                _log_unavailable(request, exc.code, exc)
             raise  # Faust answers these itself, as JSON
         except Exception as exc:
-            log.exception(
-                "API request failed",
-                path=request.url.path,
-                method=request.method,
-                error=_cause(exc),
-            )
+            log_request(log.exception, "API request failed", request, error=_cause(exc))
             return view.error(500, "internal error (logged on the worker)")
 
     return run  # type: ignore[return-value]
+
+
+def _log_unavailable(request: Request, status: int, exc: Exception) -> None:
+    """A 5xx the client did not cause (store, broker or rebalance): logged with its cause."""
+    log_request(
+        log.warning,
+        "API request unavailable",
+        request,
+        status=status,
+        error=_cause(exc),
+        exc_info=exc,
+    )
 
 
 def _cause(exc: BaseException) -> str:
@@ -191,13 +180,12 @@ class Api:
         except (TimeoutError, OSError, KafkaError) as exc:
             raise ApiError(503, f"could not publish to {topic.get_topic_name()}: {exc}") from exc
 
-    async def publish_and_judge(
-        self, topic: faust.TopicT, event_id: str, key: str, value: bytes
-    ) -> DispositionVerdict | None:
-        """Publish a disposition and wait for the worker's verdict (None: none in time); one
-        the worker's door would refuse is a 422 here, never sent."""
+    async def publish_and_judge(self, record: Disposition) -> DispositionVerdict | None:
+        """Publish a disposition on the dispositions topic, keyed by its task, and wait for the
+        worker's verdict (None: none in time); one the worker's door would refuse is a 422
+        here, never sent."""
         settings = self.worker.settings
-        problem = door_problem(settings, Disposition.model_validate_json(value))
+        problem = door_problem(settings, record)
         if problem is not None:
             raise ApiError(422, f"disposition rejected: {problem}")
         try:
@@ -205,7 +193,8 @@ class Api:
         except RiskLoopError as exc:
             raise ApiError(503, f"cannot read {settings.topics.verdicts}: {exc}") from exc
         try:
-            await self.publish(topic, key, value)
-            return await asyncio.to_thread(watch.wait, event_id, API_VERDICT_TIMEOUT)
+            value = record.model_dump_json().encode()
+            await self.publish(self.worker.topics.dispositions, record.task_id, value)
+            return await asyncio.to_thread(watch.wait, record.event_id, API_VERDICT_TIMEOUT)
         finally:
             await asyncio.to_thread(watch.close)

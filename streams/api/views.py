@@ -49,6 +49,8 @@ from streams.state import plain
 if TYPE_CHECKING:
     from faust.web import Request, Response, View
 
+    from loop.identity import Principal
+    from schemas.records import Disposition
     from streams.worker_context import WorkerContext
 
 log = get_logger(__name__)
@@ -71,6 +73,28 @@ def event_id_of(request: Request, task_id: str, prefix: str) -> str:
     if not key.strip():
         raise ApiError(400, "Idempotency-Key must not be empty")
     return idempotent_event_id(task_id, parameter("Idempotency-Key", key), prefix)
+
+
+async def task_write(
+    api: Api, request: Request, task_id: str, permission: Permission, prefix: str
+) -> tuple[Principal, str]:
+    """The person and the event id of a write to one task, checked in the order every write
+    keeps: the token, then the task id, then the ``Idempotency-Key``, all before the body."""
+    who = await api.require(request, permission)
+    parameter("task_id", task_id)
+    return who, event_id_of(request, task_id, prefix)
+
+
+async def send_and_answer(
+    api: Api, view: View, record: Disposition, event: str, **fields: Any
+) -> Response:
+    """Send ``record`` on the dispositions topic, log ``event`` with ``fields``, and answer with
+    the worker's verdict: a disposition and an assignment differ in how they are built and who
+    may send them, not in how they travel."""
+    verdict = await api.publish_and_judge(record)
+    outcome = verdict.outcome.value if verdict else None
+    log.info(event, task=record.task_id, **fields, verdict=outcome)
+    return answer_verdict(view, record.model_dump(mode="json"), verdict)
 
 
 def answer_verdict(
@@ -218,9 +242,7 @@ def register(worker: WorkerContext) -> None:
     class Dispositions(MaskedView):
         @guarded
         async def post(self, request: Request, task_id: str) -> Response:
-            who = await api.require(request, Permission.dispose)
-            parameter("task_id", task_id)
-            event_id = event_id_of(request, task_id, "disp")
+            who, event_id = await task_write(api, request, task_id, Permission.dispose, "disp")
             record = disposition_from(
                 await api.json_body(request),
                 task_id=task_id,
@@ -230,19 +252,9 @@ def register(worker: WorkerContext) -> None:
                 centre=api.centre,
             )
             await api.check_task(who, task_id)
-            verdict = await api.publish_and_judge(
-                worker.topics.dispositions,
-                record.event_id,
-                task_id,
-                record.model_dump_json().encode(),
+            return await send_and_answer(
+                api, self, record, "disposition sent via API", action=record.action.value
             )
-            log.info(
-                "disposition sent via API",
-                task=task_id,
-                action=record.action.value,
-                verdict=verdict.outcome.value if verdict else None,
-            )
-            return answer_verdict(self, record.model_dump(mode="json"), verdict)
 
     departments = frozenset(known_departments(worker.settings))
 
@@ -250,9 +262,8 @@ def register(worker: WorkerContext) -> None:
     class Assignments(MaskedView):
         @guarded
         async def post(self, request: Request, task_id: str) -> Response:
-            who = await api.require(request, Permission.arbitrate)  # the risk centre
-            parameter("task_id", task_id)
-            event_id = event_id_of(request, task_id, "assign")
+            # arbitrate: the risk centre's
+            who, event_id = await task_write(api, request, task_id, Permission.arbitrate, "assign")
             record = assignment_from(
                 await api.json_body(request),
                 task_id=task_id,
@@ -262,17 +273,6 @@ def register(worker: WorkerContext) -> None:
                 departments=departments,
                 who=who,
             )
-            verdict = await api.publish_and_judge(
-                worker.topics.dispositions,
-                record.event_id,
-                task_id,
-                record.model_dump_json().encode(),
+            return await send_and_answer(
+                api, self, record, "assignment sent via API", to=record.assign_to, by=record.actor
             )
-            log.info(
-                "assignment sent via API",
-                task=task_id,
-                to=record.assign_to,
-                by=record.actor,
-                verdict=verdict.outcome.value if verdict else None,
-            )
-            return answer_verdict(self, record.model_dump(mode="json"), verdict)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-import streams.pipeline as pipeline
+import streams.retries
 from schemas.records import Alert, Task
 from schemas.validation.uscc import make_uscc
 from sinks.errors import OutboxFull
@@ -65,7 +65,7 @@ async def _no_sleep(_: float) -> None:
 def full_disk(app: RiskLoopApp, monkeypatch: pytest.MonkeyPatch) -> FullThenRoom:
     sinks = FullThenRoom(full=2)
     app.worker.sinks = sinks
-    monkeypatch.setattr(pipeline.asyncio, "sleep", _no_sleep)
+    monkeypatch.setattr(streams.retries.asyncio, "sleep", _no_sleep)
     return sinks
 
 

@@ -13,6 +13,7 @@ import orjson
 import pytest
 from pydantic import SecretStr
 
+import streams.retries
 from config.settings import Settings
 from models.publication import ModelPublication
 from streams import model_state
@@ -232,7 +233,6 @@ def inspection_learnt(app: RiskLoopApp, ev: dict[str, Any]) -> list[float]:
 async def test_an_event_retried_after_a_full_disk_is_learnt_once(
     app: RiskLoopApp, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import streams.pipeline as pipeline
     from tests.streams.test_full_disk import FullThenRoom, _no_sleep
     from tests.streams.test_redelivery import _inspect
 
@@ -245,7 +245,7 @@ async def test_an_event_retried_after_a_full_disk_is_learnt_once(
 
     sinks = FullThenRoom(full=2)
     app.worker.sinks = sinks
-    monkeypatch.setattr(pipeline.asyncio, "sleep", _no_sleep)
+    monkeypatch.setattr(streams.retries.asyncio, "sleep", _no_sleep)
     await _inspect(app, ev)
     assert sinks.calls == 3, "handled three times: twice refused, once stored"
     assert inspection_learnt(app, ev) == inspection_learnt(once, ev)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from faust.types import TP
 
+import streams.retries
 from streams.app import RiskLoopApp, build_app
 from streams.checkpoint import replay_changelog
 from tests.streams.test_skeleton import encode, inspection, metric
@@ -232,7 +233,7 @@ async def test_a_full_disk_pauses_the_event_until_there_is_room(
         return await real(app_, scored, **kw)
 
     monkeypatch.setattr(pipeline, "raise_warnings", full)
-    monkeypatch.setattr(pipeline.asyncio, "sleep", _no_sleep)
+    monkeypatch.setattr(streams.retries.asyncio, "sleep", _no_sleep)
     await _inspect(app, inspection())
     assert calls == 3
     assert sent.on("deadletter") == []

@@ -50,6 +50,59 @@ def test_streams_does_not_import_the_benchmark() -> None:
     assert _offenders(("streams",), "bench") == []
 
 
+def _module_level_imports(path: Path) -> list[tuple[int, str]]:
+    """The imports that run (or are read by a type checker) when ``path`` is imported: at the
+    top, in ``if``/``try``/``with`` blocks and class bodies, but not inside a function."""
+    found: list[tuple[int, str]] = []
+    pending: list[ast.AST] = [ast.parse(path.read_text(encoding="utf-8"), filename=str(path))]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.lineno, node.module))
+        elif not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            pending.extend(ast.iter_child_nodes(node))
+    return found
+
+
+CONSOLE_COMMANDS = ("streams/cli/console.py", "streams/cli/report.py")
+"""The CLI commands that start the console (``riskloop console``) or write its reports
+(``riskloop report``): they load ``console/`` inside the command, when it runs."""
+
+
+def test_the_console_sits_above_streams() -> None:
+    """``console/`` is a client of the worker, like ``bench/``: it reads ``streams.api`` (the
+    token policy, ``ApiError``), ``streams.logs`` and ``streams.admin``. Nothing below it
+    imports it, and ``streams/`` only in the two commands that start it, inside the command:
+    importing ``streams`` (a worker) never loads the console."""
+    assert _offenders(BELOW_STREAMS, "console") == []
+    lazy = _offenders(("streams",), "console")
+    assert [bad for bad in lazy if not bad.startswith(CONSOLE_COMMANDS)] == []
+    assert {bad.split(":")[0] for bad in lazy} == set(CONSOLE_COMMANDS), "the scan missed one"
+    at_import = [
+        f"{path.relative_to(PROJECT_ROOT)}:{line} imports {name}"
+        for path in sorted((PROJECT_ROOT / "streams").rglob("*.py"))
+        for line, name in _module_level_imports(path)
+        if name == "console" or name.startswith("console.")
+    ]
+    assert at_import == []
+
+
+def test_the_module_level_scan_skips_only_functions(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    import console.app\n"
+        "class C:\n    from console import live\n"
+        "def command() -> None:\n    from console.pages import home\n"
+    )
+    found = _module_level_imports(module)
+    assert {name for _, name in found} == {"typing", "console.app", "console"}
+    assert (7, "console.pages") in _imports(module)  # the whole-file scan sees the lazy one
+    assert (7, "console.pages") not in found
+
+
 CORE = ("schemas", "rules", "models", "geo", "loop", "sinks", "config")
 """The packages the worker and the pure core are made of: no tooling in them (issue #21)."""
 
