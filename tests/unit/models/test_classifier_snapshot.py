@@ -62,3 +62,42 @@ def test_a_snapshot_against_other_priors_is_refused(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(complaints, "_prior", other)
     with pytest.raises(IncompatibleSnapshot, match="taxonomy"):
         restore(blob, expect_factory="complaint-classifier", key=KEY)
+
+
+def _delta(model: ComplaintClassifier, learned: object) -> complaints._PriorDelta:
+    return complaints._PriorDelta.of(model.category_model, model._prior_key(), learned)  # type: ignore[arg-type]
+
+
+def test_the_snapshot_compares_only_the_learned_words_and_finds_the_same_delta() -> None:
+    """The words a classifier learned are all a snapshot compares with the priors (not the
+    whole vocabulary): the same counts as a whole scan, before and after a restore and a
+    correction, and a model restored from it that is the same to its word order."""
+    model = learnt(60)
+    for _ in range(2):
+        learned = model._learned
+        assert learned is not None
+        assert 0 < len(learned) < len(model.category_model.feature_counts)
+        fast, whole = _delta(model, learned), _delta(model, None)
+        assert fast.fields["feature_counts"] == whole.fields["feature_counts"] != {}
+        assert fast.fields["feature_totals"] == whole.fields["feature_totals"]
+        again = pickle.loads(pickle.dumps(model))
+        a, b = model.category_model, again.category_model
+        assert list(a.feature_counts.items()) == list(b.feature_counts.items())
+        assert list(a.feature_totals.items()) == list(b.feature_totals.items())
+        assert again._learned is not None
+        assert set(again._learned) == set(fast.fields["feature_counts"])
+        model = again
+        model.learn_label({"全新的词": 1.0, "1:餐": 2.0}, "category:环境保护")
+        assert "全新的词" in model._learned  # type: ignore[operator]
+
+
+def test_a_classifier_of_an_older_release_scans_the_whole_vocabulary() -> None:
+    """A classifier unpickled from before it kept its learned words snapshots by the whole
+    scan, so a word it learned then is still in its snapshot."""
+    model = learnt(30)
+    del model.__dict__["_learned"]  # as unpickled from an older release
+    model.learn_label({"新词": 1.0}, "category:环境保护")
+    again = pickle.loads(pickle.dumps(model))
+    a, b = model.category_model, again.category_model
+    assert list(a.feature_counts.items()) == list(b.feature_counts.items())
+    assert b.feature_counts["新词"] == {"环境保护": 1.0}
