@@ -115,6 +115,9 @@ class Sink(ABC):
         self.memory_limit = memory_limit
         self.backoff = backoff or Backoff()
         self._metrics = metrics
+        # the labelled child, looked up once: ``labels(sink=...)`` costs ~3.5 µs against
+        # ~0.7 µs for the child's ``set``, and the backlog is published on every ``add``
+        self._backlog_gauge = None if metrics is None else metrics.sink_backlog.labels(sink=name)
         self._outbox_path = outbox_path
         self._durability: Durability = durability
         self._types = {t.__name__: t for t in self.record_types}
@@ -398,5 +401,5 @@ class Sink(ABC):
         return self._outbox
 
     def _publish_backlog(self) -> None:
-        if self._metrics is not None:
-            self._metrics.sink_backlog.labels(sink=self.name).set(self._backlog)
+        if self._backlog_gauge is not None:
+            self._backlog_gauge.set(self._backlog)
