@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pickle
 import random
+import zlib
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -128,3 +129,35 @@ def test_the_map_is_a_mapping() -> None:
     assert units.get("b") is None
     assert units.setdefault("e", [1]) == [1]
     assert len(units) == 4
+
+
+def test_units_pack_against_the_first_as_dictionary_and_come_back_the_same() -> None:
+    m = _equipment()
+    m.units = UnitMap(hot=2)
+    _verdicts(m, _readings(700))
+    blobs = [blob for blob, _ in m.units._cold.values()]
+    alone = [
+        len(zlib.compress(zlib.decompressobj(zdict=m.units._zdict or b"").decompress(b), 1))
+        for b in blobs
+    ]
+    assert m.units._zdict  # the first unit packed
+    assert sum(map(len, blobs)) * 2 < sum(alone)  # under half of what each packs to alone
+    restored = pickle.loads(pickle.dumps(m.units))
+    assert restored._zdict == m.units._zdict
+    assert pickle.dumps(restored["P0"]) == pickle.dumps(m.units["P0"])
+
+
+def test_units_packed_before_the_dictionary_still_load() -> None:
+    events = _readings(900)
+    m, old = _equipment(), _equipment()
+    old.units = UnitMap(hot=2)
+    _verdicts(m, events[:600])
+    _verdicts(old, events[:600])
+    old.units._cold = {  # as a map of the last release packed them: zlib alone
+        k: (zlib.compress(old.units._inflate(blob), 1), seen)
+        for k, (blob, seen) in old.units._cold.items()
+    }
+    del old.units.__dict__["_zdict"]
+    restored = pickle.loads(pickle.dumps(old))
+    assert restored.units._zdict == b""  # no dictionary for this map's units, old or new
+    assert _verdicts(restored, events[600:]) == _verdicts(m, events[600:])
