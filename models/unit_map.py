@@ -45,6 +45,17 @@ class UnitMap(MutableMapping[str, V], Generic[V]):
         self.hot = max(HOT_UNITS if hot is None else hot, 2)
         self._hot: OrderedDict[str, V] = OrderedDict()
         self._cold: dict[str, tuple[bytes, int]] = {}
+        self._zdict: bytes | None = None
+        """The pickle of the first unit packed, zlib's preset dictionary for every unit packed
+        after it (``b""``: none, for a map restored with units packed before it existed).
+        Why: the units of one model pickle to the same class paths, feature names and array
+        headers; against one of them as dictionary an equipment unit packs to ~200 bytes
+        instead of ~740, a truck to ~310 instead of ~970 (2026-12-04, issue #16)."""
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """A map from a snapshot: one taken before the preset dictionary packed without one."""
+        state.setdefault("_zdict", b"" if state.get("_cold") else None)
+        self.__dict__.update(state)
 
     def __len__(self) -> int:
         return len(self._hot) + len(self._cold)
@@ -63,7 +74,7 @@ class UnitMap(MutableMapping[str, V], Generic[V]):
         packed = self._cold.pop(key, None)
         if packed is None:
             raise KeyError(key)
-        unit: V = pickle.loads(zlib.decompress(packed[0]))  # our own pickle (module doc)
+        unit: V = pickle.loads(self._inflate(packed[0]))  # our own pickle (module doc)
         self._put(key, unit)
         return unit
 
@@ -80,8 +91,22 @@ class UnitMap(MutableMapping[str, V], Generic[V]):
         self._hot.move_to_end(key)
         while len(self._hot) > self.hot:
             old, unit = self._hot.popitem(last=False)
-            blob = zlib.compress(pickle.dumps(unit, protocol=pickle.HIGHEST_PROTOCOL), 1)
+            blob = self._deflate(pickle.dumps(unit, protocol=pickle.HIGHEST_PROTOCOL))
             self._cold[old] = (blob, int(getattr(unit, "seen", 0)))
+
+    def _deflate(self, raw: bytes) -> bytes:
+        if self._zdict is None:
+            self._zdict = raw if not self._cold else b""
+        if not self._zdict:
+            return zlib.compress(raw, 1)
+        packer = zlib.compressobj(1, zdict=self._zdict)
+        return packer.compress(raw) + packer.flush()
+
+    def _inflate(self, blob: bytes) -> bytes:
+        if not self._zdict:
+            return zlib.decompress(blob)
+        unpacker = zlib.decompressobj(zdict=self._zdict)
+        return unpacker.decompress(blob) + unpacker.flush()
 
     @property
     def packed(self) -> int:

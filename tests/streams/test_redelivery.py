@@ -12,6 +12,7 @@ import pytest
 from faust.types import TP
 
 import streams.retries
+from bench.memory_curve import checkpoint_writes
 from streams.app import RiskLoopApp, build_app
 from streams.checkpoint import replay_changelog
 from tests.streams.test_skeleton import encode, inspection, metric
@@ -26,18 +27,9 @@ Log = dict[int, list[tuple[bytes, bytes | None]]]
 def _capture(app: RiskLoopApp) -> Log:
     """Keep what the app's checkpoints write, per partition, instead of producing it."""
     log: Log = {}
-
-    async def send(topic: str, key: bytes, value: bytes | None, partition: int) -> Any:
-        log.setdefault(partition, []).append((key, value))
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        done.set_result(None)
-        return done
-
-    async def flush() -> None:
-        return None
-
-    app.worker.checkpoint.send = send
-    app.worker.checkpoint.flush = flush
+    checkpoint_writes(
+        app, lambda partition, key, value: log.setdefault(partition, []).append((key, value))
+    )
     return log
 
 

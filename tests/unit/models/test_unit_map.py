@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pickle
 import random
+import zlib
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -77,12 +78,18 @@ def test_packed_units_decide_exactly_as_units_kept_as_objects() -> None:
         assert any(v.alert for v in expected)  # the comparison covered alerts
 
 
+def _after(events: list[dict[str, Any]], hot: int | None = None) -> EquipmentAnomaly:
+    """An equipment model that has scored ``events``, at most ``hot`` units as objects."""
+    m = _equipment()
+    if hot is not None:
+        m.units = UnitMap(hot=hot)
+    _verdicts(m, events)
+    return m
+
+
 def test_a_snapshot_with_packed_units_continues_exactly() -> None:
     events = _readings(1200)
-    whole, bounded = _equipment(), _equipment()
-    bounded.units = UnitMap(hot=2)
-    _verdicts(whole, events[:700])
-    _verdicts(bounded, events[:700])
+    whole, bounded = _after(events[:700]), _after(events[:700], hot=2)
     restored = pickle.loads(pickle.dumps(bounded))
     assert isinstance(restored.units, UnitMap)
     assert restored.units.packed == UNITS - 2
@@ -128,3 +135,30 @@ def test_the_map_is_a_mapping() -> None:
     assert units.get("b") is None
     assert units.setdefault("e", [1]) == [1]
     assert len(units) == 4
+
+
+def test_units_pack_against_the_first_as_dictionary_and_come_back_the_same() -> None:
+    m = _after(_readings(700), hot=2)
+    blobs = [blob for blob, _ in m.units._cold.values()]
+    alone = [
+        len(zlib.compress(zlib.decompressobj(zdict=m.units._zdict or b"").decompress(b), 1))
+        for b in blobs
+    ]
+    assert m.units._zdict  # the first unit packed
+    assert sum(map(len, blobs)) * 2 < sum(alone)  # under half of what each packs to alone
+    restored = pickle.loads(pickle.dumps(m.units))
+    assert restored._zdict == m.units._zdict
+    assert pickle.dumps(restored["P0"]) == pickle.dumps(m.units["P0"])
+
+
+def test_units_packed_before_the_dictionary_still_load() -> None:
+    events = _readings(900)
+    m, old = _after(events[:600]), _after(events[:600], hot=2)
+    old.units._cold = {  # as a map of the last release packed them: zlib alone
+        k: (zlib.compress(old.units._inflate(blob), 1), seen)
+        for k, (blob, seen) in old.units._cold.items()
+    }
+    del old.units.__dict__["_zdict"]
+    restored = pickle.loads(pickle.dumps(old))
+    assert restored.units._zdict == b""  # no dictionary for this map's units, old or new
+    assert _verdicts(restored, events[600:]) == _verdicts(m, events[600:])
