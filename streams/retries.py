@@ -3,15 +3,17 @@ handling an event through a full disk, opening the sinks' outboxes.
 
 Each of them retries until it succeeds, because going on without it would lose state or
 records; the wait doubles up to a cap so that a broker or a disk that is away for long is not
-hammered, yet is noticed within ``cap`` seconds of its return. One worker retries alone, so
-there is no jitter here (``sinks.backoff`` is the one with jitter, for the sinks that every
-worker retries at once).
+hammered, yet is noticed within ``cap`` seconds of its return. The schedule is
+``sinks.backoff.Backoff``'s, without jitter: one worker retries alone (the sinks, which every
+worker retries at once after a shared service returns, keep theirs jittered).
 """
 
 from __future__ import annotations
 
 import asyncio
 from typing import TYPE_CHECKING, Any
+
+from sinks.backoff import Backoff
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -29,8 +31,7 @@ class Retries:
     """
 
     def __init__(self, first: float, cap: float = 30.0) -> None:
-        self.delay = first
-        self.cap = cap
+        self.schedule = Backoff(initial=first, maximum=cap, jitter=0.0)
         self.failures = 0
 
     async def wait(
@@ -38,7 +39,7 @@ class Retries:
     ) -> None:
         """Log ``event`` with ``fields``, the failure and how long until the next try (``say``
         is the logger's method of the wanted level), then wait that long."""
-        say(event, **fields, error=f"{type(exc).__name__}: {exc}", retry_in=self.delay)
-        await asyncio.sleep(self.delay)
-        self.delay = min(self.delay * 2, self.cap)
+        delay = self.schedule.delay(self.failures)
+        say(event, **fields, error=f"{type(exc).__name__}: {exc}", retry_in=delay)
+        await asyncio.sleep(delay)
         self.failures += 1
