@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import chinese_calendar
 import yaml
+from chinese_calendar.constants import Holiday
 from lunar_python import Lunar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -279,8 +280,14 @@ class WorkingCalendar:
             return self._off[day]
         basis = self.basis(day.year)
         if basis is Basis.package:
+            # the package answers with its English value ("Spring Festival"); the notices and the
+            # provisional years name holidays in Chinese, and so must a refusal or a deadline's
+            # explanation whatever year it falls in: the enum's ``chinese`` name ("春节")
             on_holiday, name = chinese_calendar.get_holiday_detail(day)
-            return str(getattr(name, "value", name)) if on_holiday and name else None
+            if not on_holiday or not name:
+                return None
+            holiday = next((h for h in Holiday if h.value == name), None)
+            return holiday.chinese if holiday is not None else str(name)
         if basis is Basis.provisional:
             return statutory_holidays(day.year).get(day)
         return None

@@ -130,3 +130,7 @@ def test_the_default_calendar_keeps_the_package_years() -> None:
     assert cal.is_workday(date(2024, 2, 4)) is True  # 调休 Sunday
     assert cal.is_workday(date(2024, 2, 12)) is False  # Spring Festival
     assert cal.basis(2024) is Basis.package
+    # a package year names its holidays in Chinese, as the notices and provisional years do
+    assert cal.day_off(date(2024, 2, 12)) == "春节"
+    assert cal.day_off(date(2024, 10, 3)) == "国庆节"
+    assert cal.day_off(date(2024, 2, 4)) is None  # 调休: a working day

@@ -107,7 +107,7 @@ def test_refuse_needs_a_reason_and_keeps_the_deadline(signed: TaskCase, config: 
         (datetime(2024, 6, 2, 4, tzinfo=UTC), "2024-06-02 is in the past"),
         (datetime(2024, 6, 3, 4, tzinfo=UTC), "not later than the current deadline 2024-06-04"),
         (datetime(2024, 6, 8, 4, tzinfo=UTC), "2024-06-08 is a day off (周末)"),
-        (datetime(2024, 6, 10, 4, tzinfo=UTC), "2024-06-10 is a day off (Dragon Boat Festival)"),
+        (datetime(2024, 6, 10, 4, tzinfo=UTC), "2024-06-10 is a day off (端午)"),
         (None, "needs extend_to"),
     ],
 )
