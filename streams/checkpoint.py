@@ -43,9 +43,10 @@ would be lost by a crash between the two. A sink outbox that cannot take them (t
 is full, :class:`~sinks.errors.OutboxFull`) fails the checkpoint the same way: no marker, no
 offsets, the copies put back in front of the buffer, and until a checkpoint stores them the
 gate lets no new event in (``riskloop_storage_stalled{agent="checkpoint"}`` = 1), so the buffer
-holds at most one interval's events while the disk is full. Faust commits again every
-``commit_interval`` (the offsets are still uncommitted), and the first checkpoint that finds
-room opens the gate. A partition given away takes its buffered copies with it (:meth:`drop`):
+holds at most one interval's events while the disk is full. With no event acked Faust would
+not commit (and so checkpoint) again — it counts a failed commit's acks as done — so the
+checkpoint retries itself, waits doubling from ``stall_retry`` to 30 s, and the first
+checkpoint that finds room opens the gate. A partition given away takes its buffered copies with it (:meth:`drop`):
 its next owner redoes those events.
 
 So there are no before-value journals: the only bookkeeping is the absorbed offsets per input
@@ -60,13 +61,14 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from confluent_kafka import Consumer, TopicPartition
 
+from sinks.backoff import Backoff
 from sinks.errors import storage_full
 from streams.logs import get_logger
 from streams.packing import (  # noqa: F401 (the codec's names, as they were here)
@@ -230,6 +232,7 @@ class Checkpoint:
     # stores the buffered sink copies in the outboxes (``WorkerSinks.add``); None: none kept
     sinks: Callable[[list[Any]], Awaitable[None]] | None = None
     on_stall: Callable[[bool], None] | None = None  # the disk is full (True) / has room again
+    stall_retry: float = 0.5  # s before the first checkpoint retried on a full disk
     on_checkpoint: Callable[[int, int, float], None] | None = None  # records, bytes, seconds
     # the records of a partition's models when they changed (streams/model_state.py)
     models: Callable[[PartitionState], list[tuple[bytes, bytes | None]]] | None = None
@@ -239,6 +242,7 @@ class Checkpoint:
     buffer: SinkBuffer[Any] = field(default_factory=SinkBuffer)
     _open: asyncio.Event = field(default_factory=asyncio.Event)
     _room: asyncio.Event = field(default_factory=asyncio.Event)  # cleared: the disk is full
+    _retry: asyncio.Task[None] | None = None
     _idle: asyncio.Event = field(default_factory=asyncio.Event)
     _inflight: int = 0
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -364,16 +368,43 @@ class Checkpoint:
             await self.sinks([record for _, record in rows])
         except Exception as exc:
             if storage_full(exc) and self._room.is_set():
-                self._room.clear()
-                if self.on_stall is not None:
-                    self.on_stall(True)
-                log.error(
-                    "local storage full; the sinks' copies wait in memory, intake paused",
-                    records=len(rows),
-                    error=f"{type(exc).__name__}: {exc}",
-                )
+                self._stall(exc, len(rows))
             raise
         self._resume()
+
+    def _stall(self, exc: Exception, records: int) -> None:
+        self._room.clear()
+        if self.on_stall is not None:
+            self.on_stall(True)
+        log.error(
+            "local storage full; the sinks' copies wait in memory, intake paused",
+            records=records,
+            error=f"{type(exc).__name__}: {exc}",
+        )
+        self._retry = asyncio.ensure_future(self._until_room(exc))
+
+    async def _until_room(self, exc: Exception) -> None:
+        """Checkpoint again, with doubling waits, until one stores the copies (or nothing is
+        left to store): while intake is paused nothing else would."""
+        cap = max(30.0, self.stall_retry)
+        waits = Backoff(initial=self.stall_retry, maximum=cap, jitter=0.0)  # as streams/retries
+        attempt = 0
+        while not self._room.is_set():
+            delay = waits.delay(attempt)
+            attempt += 1
+            log.warning(
+                "local storage full; checkpoint retried",
+                error=f"{type(exc).__name__}: {exc}",
+                retry_in=delay,
+            )
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._room.wait(), delay)
+            if self._room.is_set():
+                return
+            try:
+                await self.commit()
+            except Exception as failed:  # any failure: tried again after the next wait
+                exc = failed
 
     def _resume(self) -> None:
         if self._room.is_set():

@@ -63,6 +63,7 @@ def full_disk(app: RiskLoopApp) -> FullThenRoom:
     sinks = FullThenRoom(full=2)
     app.worker.sinks = sinks
     _capture(app)  # no broker: the checkpoint's changelog records are kept in memory
+    app.worker.checkpoint.stall_retry = 3600.0  # the tests run each checkpoint themselves
     return sinks
 
 

@@ -249,6 +249,7 @@ async def test_an_event_whose_checkpoint_met_a_full_disk_is_learnt_once(
     monkeypatch.setattr(faust.topics.Topic, "send", send)
     sinks = FullThenRoom(full=2)
     app.worker.sinks = sinks
+    app.worker.checkpoint.stall_retry = 3600.0  # the test runs each checkpoint itself
     await _inspect(app, ev)
     await _checkpoint_until_stored(app, sinks)
     assert sinks.calls == 3, "two checkpoints refused, the third stored"

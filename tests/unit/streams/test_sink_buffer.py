@@ -70,6 +70,7 @@ def checkpoint(disk: Disk, stalls: list[bool]) -> Checkpoint:
         flush=disk.flush,
         sinks=disk.store,
         on_stall=stalls.append,
+        stall_retry=3600.0,  # the tests run each checkpoint themselves, but the last one
     )
     cp.start_empty(2)
     return cp
@@ -165,6 +166,27 @@ async def test_a_full_disk_fails_the_checkpoint_keeps_the_copies_and_pauses_inta
     await asyncio.wait_for(waiting, 1)
     await checkpoint.commit()
     assert disk.stored() == ["a0", "a1"]
+
+
+async def test_a_stalled_checkpoint_retries_itself_until_there_is_room(
+    checkpoint: Checkpoint, disk: Disk, stalls: list[bool]
+) -> None:
+    """Paused, no event is acked and Faust would not commit again: the checkpoint must."""
+    checkpoint.stall_retry = 0.01
+    await _event(checkpoint, 0, 0, "a0")
+    disk.full = True
+    with pytest.raises(OutboxFull):
+        await checkpoint.commit()
+    await asyncio.sleep(0.1)  # a few retries on the full disk
+    assert stalls == [True]
+    disk.full = False
+    for _ in range(200):
+        if stalls == [True, False]:
+            break
+        await asyncio.sleep(0.01)
+    assert stalls == [True, False]
+    assert disk.stored() == ["a0"]
+    assert disk.markers() == 1
 
 
 async def test_a_partition_given_away_takes_its_copies_and_releases_the_gate(
