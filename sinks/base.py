@@ -2,9 +2,12 @@
 
 The order that makes delivery at-least-once (and, with idempotent writes, effectively once):
 
-1. ``add(record)`` appends the record to the durable :class:`~sinks.outbox.Outbox` and only
-   then returns. Returning is the acknowledgement: the agent moves on and Faust may commit
-   the source offset, because the record now survives a worker restart.
+1. ``add(record)`` / ``add_many`` / ``add_dumped`` append the records to the durable
+   :class:`~sinks.outbox.Outbox` in one transaction and only then return. Returning is the
+   acknowledgement: the caller may now claim the events that made them, because the records
+   survive a worker restart. The worker calls it once per checkpoint, with the copies of
+   every event absorbed since the last one, before the changelog marker and the offsets
+   (streams/checkpoint.py, step 3): one transaction per sink and checkpoint, not per event.
 2. The record also joins a bounded in-memory queue (the head of the outbox). Beyond
    ``memory_limit`` records only the outbox holds them ("spilled"); they are read back in
    order as the queue drains, so memory stays bounded however long the target is away.
@@ -20,14 +23,15 @@ The order that makes delivery at-least-once (and, with idempotent writes, effect
 
 Two things keep a flush from holding up the checkpoint that waits for it (streams/worker_sinks.py,
 ``drain``). A flush writes what was held when it was called, never what arrives while it writes:
-agents keep adding during a checkpoint, and a flush that chased them ran as long as the stream
-did (the bench's commits took 4–7 s, the drain hitting its 5 s bound). And the target is made
+records arriving while it wrote (when agents still added per event) made a flush that chased
+them run as long as the stream did (the bench's commits took 4–7 s, the drain hitting its 5 s bound). And the target is made
 ready in the background as soon as the sink starts (``_prepare_target``: the SQL schema
 migrated, the Redis script loaded, the connections opened), not inside the first checkpoint,
 which used to wait ~2.5 s for it (bench/RESULTS.md, 2026-12-03 "sinks").
 
 Local failures are not the target's: a full disk makes ``add`` raise
-:class:`~sinks.errors.OutboxFull` (nothing accepted; the agent pauses and retries) and makes the
+:class:`~sinks.errors.OutboxFull` (nothing accepted; the worker's checkpoint fails, keeps the
+records in memory and pauses intake until it can store them) and makes the
 flusher keep its batch and retry with backoff (a batch written but not trimmed from the outbox is
 written again: harmless, see 3). An outbox file that is not a database any more is moved aside
 at ``start()`` and a fresh one is used (``riskloop_store_rebuilt_total{store="outbox"}``): a

@@ -1,7 +1,7 @@
 """The durable outbox: a local SQLite journal of every record a sink has accepted.
 
-Why: a sink acknowledges a record (its ``add`` returns, so the agent moves on and Faust may
-commit the source offset) *before* the target has it. Without a durable copy, a worker that
+Why: a sink acknowledges a record (its ``add`` returns, so the worker's checkpoint may claim
+the events that made it and commit their offsets) *before* the target has it. Without a durable copy, a worker that
 restarts while PostgreSQL or Redis is down would lose whatever it held in memory. So ``add``
 appends here first, and only a successful write to the target removes rows (``ack``).
 
@@ -12,7 +12,8 @@ The file is per sink and per worker (``<data_dir>/outbox/<sink>.sqlite3``): loca
 a shared queue. Two things can go wrong with a local file, and each has its own error:
 
 * the disk is full (:class:`~sinks.errors.OutboxFull`): nothing was written, the same call
-  succeeds once there is room. ``add`` raises it to the agent, which pauses and retries.
+  succeeds once there is room. ``add`` raises it to the checkpoint, which pauses intake and
+  retries.
 * the file is not a database any more (:class:`~sinks.errors.OutboxCorrupt`; checked when it is
   opened): retrying cannot help, so the sink moves it aside with :func:`quarantine` and starts
   a fresh one (what that loses: README, "When a worker dies").

@@ -118,8 +118,9 @@ def _context(app: faust.App, settings: Settings, rt: Runtime, sinks: Sinks | Non
 def _checkpoint(
     app: faust.App, settings: Settings, rt: Runtime, store: Store, sinks: Callable[[], Sinks | None]
 ) -> Checkpoint:
-    """The app's checkpoint: Faust's producer for the changelog, the sinks drained before it
-    (``sinks`` is asked at each checkpoint: a test may put sinks in after the app is built)."""
+    """The app's checkpoint: Faust's producer for the changelog, the sinks given the buffered
+    copies and drained before it (``sinks`` is asked at each checkpoint: a test may put sinks in
+    after the app is built)."""
     metrics = rt.metrics
 
     async def send(topic: str, key: bytes, value: bytes | None, partition: int) -> Any:
@@ -128,6 +129,14 @@ def _checkpoint(
     async def drain() -> bool:
         now = sinks()
         return True if now is None else bool(await now.drain(timeout=settings.sink_wait))
+
+    async def keep(records: list[Any]) -> None:
+        now = sinks()
+        if now is not None:
+            await now.add(records)
+
+    def stalled(full: bool) -> None:
+        metrics.storage_stalled.labels("checkpoint").set(1 if full else 0)
 
     def observed(records: int, size: int, seconds: float) -> None:
         metrics.checkpoint_records.inc(records)
@@ -140,6 +149,8 @@ def _checkpoint(
         send=send,
         flush=app.producer.flush,
         drain=drain,
+        sinks=keep,
+        on_stall=stalled,
         on_checkpoint=observed,
         worker=rt.worker_id,
     )

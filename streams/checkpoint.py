@@ -10,9 +10,12 @@ its agents have finished. Just before, :meth:`Checkpoint.commit` runs, for every
    checkpoint (a warning updated by 30 events costs one record, the event clock of a partition
    one record, not one per event), with the partition's absorbed offsets. The gate opens:
    events flow again while the rest runs.
-3. **Outputs.** The producer is flushed (every message an absorbed event sent is acknowledged)
-   and the SQL/Redis sinks are drained (bounded wait: a target that is away keeps its rows in
-   its outbox, which it retries).
+3. **Outputs.** The producer is flushed (every message an absorbed event sent is acknowledged).
+   The sink copies the absorbed events made, buffered in memory since the last checkpoint
+   (streams/sink_buffer.py, taken at step 2 with the snapshot), go to the SQL/Redis sinks'
+   outboxes in one transaction per sink; then the sinks are drained: the outboxes fsynced and
+   flushed (bounded wait: a target that is away keeps its rows in its outbox, which it
+   retries).
 4. **Changelog.** The dirty values go to the partition of ``<app>-state-changelog`` (compacted),
    then one *marker* record (key ``~checkpoint``) with the absorbed offsets; flushed.
 5. **Offsets.** Only then does Faust commit the consumer offsets (never beyond the absorbed
@@ -34,6 +37,18 @@ A failed changelog write (broker away, disk full on the broker) raises: the dirt
 dirty, the offsets are not committed, and the next checkpoint tries again — nothing is acked
 that is not stored.
 
+The sink copies are stored before the marker, never after: a marker claims its events, a
+redelivered event below it is skipped, so a copy not yet durable when the marker is written
+would be lost by a crash between the two. A sink outbox that cannot take them (the local disk
+is full, :class:`~sinks.errors.OutboxFull`) fails the checkpoint the same way: no marker, no
+offsets, the copies put back in front of the buffer, and until a checkpoint stores them the
+gate lets no new event in (``riskloop_storage_stalled{agent="checkpoint"}`` = 1), so the buffer
+holds at most one interval's events while the disk is full. With no event acked Faust would
+not commit (and so checkpoint) again — it counts a failed commit's acks as done — so the
+checkpoint retries itself, waits doubling from ``stall_retry`` to 30 s, and the first
+checkpoint that finds room opens the gate. A partition given away takes its buffered copies with it (:meth:`drop`):
+its next owner redoes those events.
+
 So there are no before-value journals: the only bookkeeping is the absorbed offsets per input
 partition, written once per checkpoint. References: Quix Streams' ``Checkpoint.commit()``
 (flush producer, then changelogs, then offsets) and Kafka Streams' record cache (one changelog
@@ -46,13 +61,15 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from confluent_kafka import Consumer, TopicPartition
 
+from sinks.backoff import Backoff
+from sinks.errors import storage_full
 from streams.logs import get_logger
 from streams.packing import (  # noqa: F401 (the codec's names, as they were here)
     MAX_VALUE,
@@ -65,7 +82,8 @@ from streams.packing import (  # noqa: F401 (the codec's names, as they were her
     encode_sized,
     inflate,
 )
-from streams.state import EVICTABLE, PartitionState, Store
+from streams.sink_buffer import SinkBuffer
+from streams.state import EVICTABLE, PartitionState, Store, current_scope
 
 log = get_logger(__name__)
 
@@ -211,13 +229,20 @@ class Checkpoint:
     send: Send  # (topic, key, value, partition) → delivery future (Faust's producer)
     flush: Callable[[], Awaitable[None]]  # the producer's flush
     drain: Callable[[], Awaitable[bool]] | None = None  # the sinks (streams/worker_sinks.py)
+    # stores the buffered sink copies in the outboxes (``WorkerSinks.add``); None: none kept
+    sinks: Callable[[list[Any]], Awaitable[None]] | None = None
+    on_stall: Callable[[bool], None] | None = None  # the disk is full (True) / has room again
+    stall_retry: float = 0.5  # s before the first checkpoint retried on a full disk
     on_checkpoint: Callable[[int, int, float], None] | None = None  # records, bytes, seconds
     # the records of a partition's models when they changed (streams/model_state.py)
     models: Callable[[PartitionState], list[tuple[bytes, bytes | None]]] | None = None
     worker: str = ""
     seq: int = 0
     cooled: int = 0  # values made cold so far (streams/hot.py)
+    buffer: SinkBuffer[Any] = field(default_factory=SinkBuffer)
     _open: asyncio.Event = field(default_factory=asyncio.Event)
+    _room: asyncio.Event = field(default_factory=asyncio.Event)  # cleared: the disk is full
+    _retry: asyncio.Task[None] | None = None
     _idle: asyncio.Event = field(default_factory=asyncio.Event)
     _inflight: int = 0
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -226,6 +251,7 @@ class Checkpoint:
 
     def __post_init__(self) -> None:
         self._open.set()
+        self._room.set()
         self._idle.set()
 
     # -- partitions ----------------------------------------------------------------------
@@ -259,22 +285,28 @@ class Checkpoint:
         self.store.release(partition)
         self._marked.pop(partition, None)
         self.expect(partition).clear()
+        self.buffer.drop(partition)
+        if not self.buffer:  # nothing left waiting for room: no reason to hold events back
+            self._resume()
 
     # -- events --------------------------------------------------------------------------
     @asynccontextmanager
     async def event(self, mark: str, partition: int, offset: int) -> AsyncIterator[bool]:
         """Handle one event inside: yields False for an event this partition absorbed before
         (skip it), True otherwise. Leaving normally absorbs its offset; leaving by an
-        exception undoes its changes first (the caller dead-letters or retries it)."""
+        exception undoes its changes first (the caller dead-letters or retries it). An event
+        absorbed leaves its sink copies in :attr:`buffer` for the next checkpoint."""
         await self.expect(partition).wait()
         if offset < self.store.absorbed(mark, partition):
             yield False
             return
-        while not self._open.is_set():
+        while not (self._open.is_set() and self._room.is_set()):
+            await self._room.wait()
             await self._open.wait()
         self._inflight += 1
         self._idle.clear()
         token = self.store.begin(partition, mark, offset)
+        scope = current_scope()
         try:
             yield True
         except BaseException:
@@ -283,6 +315,8 @@ class Checkpoint:
             raise
         else:
             self.store.finish(token)
+            if scope is not None and scope.sinks and partition in self.store.partitions:
+                self.buffer.absorb(partition, scope.sinks)
         finally:
             self._inflight -= 1
             if self._inflight == 0:
@@ -295,26 +329,90 @@ class Checkpoint:
     # -- the commit ----------------------------------------------------------------------
     async def commit(self) -> int:
         """Steps 1–4 of the module docstring; returns how many state records were written.
-        Raises when the changelog could not be written (the offsets must not be committed)."""
+        Raises when the outputs or the changelog could not be stored (the offsets must not be
+        committed): the snapshot's keys are dirty again, and the sink copies not stored are
+        back in the buffer."""
         async with self._lock:
             started = time.perf_counter()
             self._open.clear()
             try:
                 await self._idle.wait()
                 snapshot = self._snapshot()
+                rows = self.buffer.take()  # exactly the absorbed events' copies
             finally:
                 self._open.set()
-            await self.flush()
-            if self.drain is not None:
-                await self.drain()
+            stored = False
             try:
+                await self.flush()
+                await self._store(rows)
+                stored = True
+                if self.drain is not None:
+                    await self.drain()
                 written, size = await self._write(snapshot)
             except BaseException:
                 self._redirty(snapshot)
+                if not stored:
+                    self.buffer.restore(rows, self.store.partitions)
                 raise
             if self.on_checkpoint is not None:
                 self.on_checkpoint(written, size, time.perf_counter() - started)
             return written
+
+    async def _store(self, rows: list[tuple[int, Any]]) -> None:
+        """Step 3: the buffered sink copies into the outboxes, all at once. A full disk stops
+        the gate until a checkpoint finds room (module docstring); anything else just fails
+        this checkpoint."""
+        if not rows or self.sinks is None:
+            return
+        try:
+            await self.sinks([record for _, record in rows])
+        except Exception as exc:
+            if storage_full(exc) and self._room.is_set():
+                self._stall(exc, len(rows))
+            raise
+        self._resume()
+
+    def _stall(self, exc: Exception, records: int) -> None:
+        self._room.clear()
+        if self.on_stall is not None:
+            self.on_stall(True)
+        log.error(
+            "local storage full; the sinks' copies wait in memory, intake paused",
+            records=records,
+            error=f"{type(exc).__name__}: {exc}",
+        )
+        self._retry = asyncio.ensure_future(self._until_room(exc))
+
+    async def _until_room(self, exc: Exception) -> None:
+        """Checkpoint again, with doubling waits, until one stores the copies (or nothing is
+        left to store): while intake is paused nothing else would."""
+        cap = max(30.0, self.stall_retry)
+        waits = Backoff(initial=self.stall_retry, maximum=cap, jitter=0.0)  # as streams/retries
+        attempt = 0
+        while not self._room.is_set():
+            delay = waits.delay(attempt)
+            attempt += 1
+            log.warning(
+                "local storage full; checkpoint retried",
+                error=f"{type(exc).__name__}: {exc}",
+                retry_in=delay,
+            )
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._room.wait(), delay)
+            if self._room.is_set():
+                return
+            try:
+                await self.commit()
+            except Exception as failed:  # any failure: tried again after the next wait
+                exc = failed
+
+    def _resume(self) -> None:
+        if self._room.is_set():
+            return
+        self._room.set()
+        if self.on_stall is not None:
+            self.on_stall(False)
+        log.info("local storage writable again; intake resumed")
 
     def _snapshot(self) -> dict[int, tuple[list[tuple[bytes, bytes | None]], dict[str, int]]]:
         out = {}

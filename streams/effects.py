@@ -1,4 +1,4 @@
-"""The effect runner: the one place a worker's outputs are stored and sent.
+"""The effect runner: the one place a worker's outputs are kept for the sinks and sent.
 
 Handlers decide: they return what handling one event sends, as :class:`Message` records (a
 topic role, key and value, and the sink that keeps a copy), built from the typed records of
@@ -8,8 +8,14 @@ event's outputs go out together, after every decision of the event was made, and
 that raised sends nothing (its state is undone and it is dead-lettered). ``run`` and the
 checkpoint (``streams/checkpoint.py``, the state changelog) are the only code that produces
 to Kafka; ``tests/unit/streams/test_effects_scan.py`` keeps it so. An event handled again
-(redelivered after a crash, retried after a full disk) sends the same outputs again:
-everything downstream is idempotent by id.
+(redelivered after a crash) sends the same outputs again: everything downstream is
+idempotent by id.
+
+The SQL/Redis sink copies are not written here: ``run`` keeps them with the event
+(``EventScope.sinks``), the checkpoint's gate buffers them when the event is absorbed, and the
+checkpoint stores the whole buffer in the sinks' outboxes, one transaction per sink, before its
+changelog marker (streams/sink_buffer.py). An event costs no SQLite write, and one whose
+handler raised leaves no copy behind.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from loop.messages import DEPARTMENT as _DEPARTMENT
 from loop.messages import Message, output, to_department
 from schemas.notification import NotificationIntent
 from schemas.records import Alert, SupervisionEvent, Task, TaskEvent
+from streams.state import current_scope
 from streams.topics import task_topic
 
 if TYPE_CHECKING:
@@ -43,18 +50,20 @@ _SINK_TYPES: dict[str, type[BaseModel]] = {
 
 
 async def run(worker: WorkerContext, messages: Iterable[Message]) -> None:
-    """Hand the sink copies to the SQL/Redis sinks in one batch, then send every message to
-    its topic.
+    """Keep the sink copies for the checkpoint, then send every message to its topic.
 
-    Sinks first: their ``add`` is the step that can fail for a reason that is no fault of the
-    event (a full local disk, :class:`~sinks.errors.OutboxFull`), and then the event is
-    retried whole (streams/pipeline.py). Failing before anything was sent keeps that retry
-    from sending the same alert or task twice."""
+    Outside an event (a tool, a test calling this directly) there is no checkpoint scope to
+    keep the copies with, and nothing absorbed for them to wait for: they go to the sinks at
+    once, as before the buffer."""
     items = list(messages)
     if worker.sinks is not None:
         records = [_sink_record(m) for m in items if m.sink]
         if records:
-            await worker.sinks.add(records)
+            scope = current_scope()
+            if scope is not None:
+                scope.sinks.extend(records)
+            else:
+                await worker.sinks.add(records)
     for m in items:
         if m.role:
             value = m.value.encode()

@@ -76,7 +76,8 @@ class Metrics:
         )
         self.storage_stalled = gauge(
             "storage_stalled",
-            "1 while an agent waits for local storage (disk full): its partition is paused",
+            "1 while an agent, or the checkpoint (agent=checkpoint: all intake), waits for local "
+            "storage (disk full): paused",
             ["agent"],
         )
         self.latency = histogram(

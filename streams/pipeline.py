@@ -132,10 +132,12 @@ async def each_event(
     handle: Callable[[faust.EventT], Awaitable[list[Message]]],
 ) -> None:
     """The agents' boundary: every event passes the checkpoint's gate (streams/checkpoint.py),
-    once, and what its handler returns is sent by the effect runner (streams/effects.py). An event this partition absorbed before a restart is skipped. Whatever a handler
-    raises is undone and ends as a dead letter with the exception's class, and the partition
-    goes on — except local storage that is full, which pauses the partition and retries until
-    there is room (nothing is acked that is not stored)."""
+    once, and what its handler returns is sent by the effect runner (streams/effects.py), its
+    sink copies kept for the checkpoint. An event this partition absorbed before a restart is
+    skipped. Whatever a handler raises is undone and ends as a dead letter with the exception's
+    class, and the partition goes on — except local storage that is full, which pauses the
+    partition and retries until there is room (nothing is acked that is not stored; the sinks'
+    outboxes are written at the checkpoint, which pauses intake itself on a full disk)."""
     checkpoint = worker.checkpoint
     metrics = worker.runtime.metrics
     async for event in stream.events():
@@ -232,8 +234,8 @@ def source_handler(
                 where.rekeyed[:] = [
                     e.model_copy(update={"historical": True}) for e in where.rekeyed
                 ]
-            # After the warnings: the runner stores every sink copy before it sends anything, so
-            # an event retried after a full disk does not send (and count) its re-keyed copy twice
+            # After the warnings: an event retried (local storage full) sends nothing before
+            # its retry, so its re-keyed copy is not counted twice by the entity's partition
             outputs += rekeyed_outputs(where)
             if (profile := source_profile_event(source, record, subject)) is not None:
                 outputs.append(profile_message(profile))

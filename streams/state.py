@@ -91,13 +91,15 @@ class PartitionState:
 
 @dataclass
 class EventScope:
-    """The event being handled: where it came from and the keys it changed (with the value
-    each had before its first change)."""
+    """The event being handled: where it came from, the keys it changed (with the value
+    each had before its first change) and the sink copies of its outputs, which the checkpoint
+    stores once the event is absorbed (streams/sink_buffer.py)."""
 
     partition: int
     mark: str  # "topic:partition"
     offset: int
     befores: dict[tuple[str, str], Any] = field(default_factory=dict)
+    sinks: list[Any] = field(default_factory=list)
     attempt: int = 1  # > 1 when the handler runs again (local storage was full)
 
 
@@ -175,10 +177,12 @@ class Store:
             state.absorbed[scope.mark] = max(state.absorbed.get(scope.mark, -1), scope.offset + 1)
 
     def undo(self) -> int:
-        """Put back what the current event changed (it failed half-way); how many keys."""
+        """Put back what the current event changed (it failed half-way) and forget its sink
+        copies; how many keys."""
         scope = _SCOPE.get()
         if scope is None:
             return 0
+        scope.sinks.clear()
         state = self.partitions.get(scope.partition)
         if state is not None:
             for (table, key), before in scope.befores.items():

@@ -36,7 +36,8 @@ class Sinks(Protocol):
     """The SQL and Redis sinks as the stages and the checkpoint use them (``streams.worker_sinks``)."""
 
     async def add(self, records: Sequence[BaseModel]) -> None:
-        """Keep the sink copies of one event's outputs (may raise ``OutboxFull``)."""
+        """Store sink copies in the outboxes: the checkpoint's buffer of absorbed events' copies
+        (streams/sink_buffer.py), in one transaction per sink (may raise ``OutboxFull``)."""
 
     async def drain(self, timeout: float) -> bool:  # noqa: ASYNC109 (as Outputs.drain)
         """Write what the sinks hold, waiting at most ``timeout`` s; True if they are empty."""

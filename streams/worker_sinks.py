@@ -1,14 +1,16 @@
 """The worker's non-Kafka outputs: the SQL task store and audit trail, and Redis live views.
 
-Kafka topics are the primary output; these follow them. Each sink journals a record in its
-local outbox before ``add`` returns, then writes in batches with retry, so PostgreSQL or Redis
-going away costs nothing but backlog (riskloop_sink_backlog) and loses nothing.
+Kafka topics are the primary output; these follow them. The checkpoint hands ``add`` the copies
+of every event absorbed since the last one (streams/checkpoint.py, step 3); each sink journals
+them in its local outbox, one transaction, before ``add`` returns, then writes in batches with
+retry, so PostgreSQL or Redis going away costs nothing but backlog (riskloop_sink_backlog) and
+loses nothing.
 
 The local disk is the other way to fail. When it is full, ``add`` raises
-:class:`~sinks.errors.OutboxFull` unchanged to the agent (never swallowed, never re-wrapped into
-something :func:`~sinks.errors.storage_full` would not recognise): the event was not stored, so
-the agents' boundary undoes it and retries it until there is room (streams/pipeline.py).
-``start`` waits for room the same way. A corrupt outbox is moved aside by the sink itself.
+:class:`~sinks.errors.OutboxFull` unchanged to the checkpoint (never swallowed, never re-wrapped
+into something :func:`~sinks.errors.storage_full` would not recognise): the copies were not
+stored, so the checkpoint writes no marker, keeps them and pauses intake until there is room.
+``start`` waits for room with backoff too. A corrupt outbox is moved aside by the sink itself.
 """
 
 from __future__ import annotations
@@ -98,13 +100,14 @@ class WorkerSinks:
 
     async def add(self, records: Sequence[BaseModel]) -> None:
         """Tasks, task events, alerts and supervision events to SQL; tasks and alerts (the
-        live views) to Redis. Writes are upserts by id, so a record sent twice is harmless.
+        live views) to Redis, one outbox transaction each. Writes are upserts by id, so a
+        record sent twice is harmless.
 
         Agents start with the worker, possibly before the sinks have opened their outboxes:
-        the first records wait for them rather than crash the agent. A full disk raises
+        the first checkpoint's records wait for them. A full disk raises
         :class:`~sinks.errors.OutboxFull` from here as it is; if the SQL outbox took the
-        records and the Redis one did not, the retry gives SQL the same records again
-        (upserts by id: harmless)."""
+        records and the Redis one did not, the checkpoint's retry gives SQL the same records
+        again (upserts by id: harmless)."""
         await self._started.wait()
         dumped = [(r, r.model_dump_json()) for r in records]  # once for both outboxes
         await self.sql.add_dumped(dumped)

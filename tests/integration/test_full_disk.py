@@ -1,9 +1,11 @@
 """A worker whose data dir fills up mid-stream (issue #15, Done-when): a real `riskloop worker`
 on a real 8 MB tmpfs, filled to the last byte by a filler file while failed inspections arrive.
 
-The worker must pause (``riskloop_storage_stalled`` = 1 on /metrics), stay alive and acknowledge
-nothing; once the filler is deleted every good event gets its task — none lost, none twice — in
-the SQL task store and on the department topics, and nothing is dead-lettered.
+The sinks' copies are stored at the checkpoint (streams/checkpoint.py, step 3), so that is where
+the full disk shows: the checkpoint fails before its marker and pauses intake
+(``riskloop_storage_stalled{agent="checkpoint"}`` = 1 on /metrics); the worker stays alive and
+commits nothing; once the filler is deleted every good event gets its task — none lost, none
+twice — in the SQL task store and on the department topics, and nothing is dead-lettered.
 
 Mounting needs root (or CAP_SYS_ADMIN); where that is refused the test is skipped and says why.
 """
@@ -195,8 +197,9 @@ def test_a_full_data_dir_pauses_the_worker_and_loses_nothing(
     worker: Callable[..., subprocess.Popen[bytes]],
     tmp_path: Path,
 ) -> None:
-    """Twice: the disk fills before failed inspections arrive (the source agent pauses), then
-    before task commands arrive (the task agent pauses: it used to dead-letter them)."""
+    """Twice: the disk fills before failed inspections arrive, then before task commands arrive
+    (the task agent used to dead-letter them); each time the checkpoint cannot store the
+    copies, and the worker pauses until there is room."""
     s = live_settings.with_overrides(data_dir=small_disk / "worker", models_enabled=False)
     run, n = uuid.uuid4().hex[:8], 20
     proc, log = worker(s), tmp_path / "worker-0.log"
@@ -231,14 +234,16 @@ def test_a_full_data_dir_pauses_the_worker_and_loses_nothing(
         # 1. the source agent: failed inspections arrive on a full disk
         filler = fill(small_disk)
         produce(s.bootstrap_servers, s.topics.inspections, failed_inspections(run, n))
-        wait_for(stalled("inspections"), 30, proc, log)
+        wait_for(stalled("checkpoint"), 30, proc, log)
         time.sleep(2)  # it stays paused, and alive, while the disk is full
         assert proc.poll() is None, tail(log)
-        assert stalled("inspections")()
+        assert stalled("checkpoint")()
         assert sql_tasks(s) == [], "nothing may get past a disk that cannot store it"
         filler.unlink()
         first = wait_for(tasks_in_sql(n), 60, proc, log)
-        assert metric(s, "riskloop_storage_stalled", agent="inspections") == 0
+        wait_for(
+            lambda: metric(s, "riskloop_storage_stalled", agent="checkpoint") == 0, 10, proc, log
+        )
 
         # 2. the task agent: task commands arrive on a full disk
         commands = [v for _, v in read_topics(s, [s.topics.task_commands])][:5]
@@ -250,11 +255,13 @@ def test_a_full_data_dir_pauses_the_worker_and_loses_nothing(
             s.topics.task_commands,
             [(tid.encode(), json.dumps(c, ensure_ascii=False).encode()) for tid, c in more],
         )
-        wait_for(stalled("tasks"), 30, proc, log)
+        wait_for(stalled("checkpoint"), 30, proc, log)
         assert len(sql_tasks(s)) == n
         filler.unlink()
         tasks = wait_for(tasks_in_sql(n + len(more)), 60, proc, log)
-        assert metric(s, "riskloop_storage_stalled", agent="tasks") == 0
+        wait_for(
+            lambda: metric(s, "riskloop_storage_stalled", agent="checkpoint") == 0, 10, proc, log
+        )
         assert proc.poll() is None, tail(log)
         assert "local storage full" in log.read_text(errors="replace")
     finally:

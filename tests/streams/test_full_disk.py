@@ -1,28 +1,29 @@
-"""A full local disk on the path the real agents take: the sinks' ``add`` raises
-:class:`OutboxFull`, and every stage lets it reach the agents' boundary, which undoes the event
-and retries it until there is room — nothing dead-lettered, skipped, or sent twice.
+"""A full local disk on the path the real agents take. The sinks' copies of an event are
+stored at the checkpoint (streams/checkpoint.py, step 3), so that is where the sinks' ``add``
+raises :class:`OutboxFull`: the checkpoint fails before its marker, keeps the copies, and the
+gate lets no new event in until a checkpoint finds room — nothing dead-lettered, skipped, sent
+twice or lost.
 
-Before: the task agent's "one command must never stop the partition" caught it, dead-lettered
-the command and kept the task in state, so the task never reached SQL; ``emit`` sent the
-messages before the sinks refused, so each retry sent them again; and a source event's re-keyed
-copies went out before its warnings were stored, so the entity's partition counted it again.
+Before the buffer, ``add`` ran per event and the agents' boundary undid and retried the event;
+before that, the task agent dead-lettered a command on a full disk (its task never reached
+SQL), and a retried source event sent its re-keyed copies again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-import streams.retries
 from schemas.records import Alert, Task
 from schemas.validation.uscc import make_uscc
 from sinks.errors import OutboxFull
 from streams import task_stage
 from streams.rekey import partition_of
-from tests.streams.test_redelivery import _inspect
+from tests.streams.test_redelivery import _capture, _inspect
 from tests.streams.test_rekey import _complaint
 from tests.streams.test_skeleton import encode, inspection, metric
 from tests.streams.test_task_isolation import _commands, _dispatched, _run
@@ -57,50 +58,99 @@ class FullThenRoom:
         return True
 
 
-async def _no_sleep(_: float) -> None:
-    return None
-
-
 @pytest.fixture
-def full_disk(app: RiskLoopApp, monkeypatch: pytest.MonkeyPatch) -> FullThenRoom:
+def full_disk(app: RiskLoopApp) -> FullThenRoom:
     sinks = FullThenRoom(full=2)
     app.worker.sinks = sinks
-    monkeypatch.setattr(streams.retries.asyncio, "sleep", _no_sleep)
+    _capture(app)  # no broker: the checkpoint's changelog records are kept in memory
+    app.worker.checkpoint.stall_retry = 3600.0  # the tests run each checkpoint themselves
     return sinks
 
 
-async def test_a_source_event_waits_for_room_and_publishes_once(
+def _markers(log: dict[int, list[tuple[bytes, bytes | None]]]) -> int:
+    return sum(key == b"~checkpoint" for records in log.values() for key, _ in records)
+
+
+async def _checkpoint_until_stored(app: RiskLoopApp, full_disk: FullThenRoom) -> None:
+    """Checkpoints while the disk is full fail before their marker and pause intake; the
+    first one with room stores the copies and opens the gate."""
+    log = _capture(app)
+    for _ in range(full_disk.full - full_disk.calls):
+        with pytest.raises(OutboxFull):
+            await app.worker.checkpoint.commit()
+        assert metric(app, "riskloop_storage_stalled", agent="checkpoint") == 1
+        assert _markers(log) == 0, "a marker may not claim events whose copies are not stored"
+        assert full_disk.stored == []
+    await app.worker.checkpoint.commit()
+    assert _markers(log) > 0
+    assert metric(app, "riskloop_storage_stalled", agent="checkpoint") == 0
+
+
+async def test_a_source_event_is_published_once_and_stored_when_there_is_room(
     app: RiskLoopApp, sent: Sent, full_disk: FullThenRoom
 ) -> None:
     ev = inspection()
     await _inspect(app, ev)
-    assert full_disk.calls == 3
+    assert full_disk.calls == 0, "no outbox write per event: the checkpoint stores the copies"
     alerts = sent.on("alerts")
-    assert len(alerts) == 1, "a retry after a full disk must not publish again"
+    assert len(alerts) == 1
+    await _checkpoint_until_stored(app, full_disk)
+    assert full_disk.calls == 3
+    assert len(sent.on("alerts")) == 1, "a full disk at the checkpoint publishes nothing again"
     commands = [k for t, k, _ in sent.messages if t == "riskloop.task-commands"]
     assert commands
     assert len(set(commands)) == len(commands)
     stored = [r.alert_id for r in full_disk.stored if isinstance(r, Alert)]
     assert stored == [alerts[0]["alert_id"]]
     assert sent.on("deadletter") == []
-    assert metric(app, "riskloop_storage_stalled", agent="inspections") == 0
     assert metric(app, "riskloop_events_accepted_total", source="inspections") == 1
 
 
-async def test_a_task_command_waits_for_room_instead_of_being_dead_lettered(
+async def test_intake_waits_while_the_copies_cannot_be_stored(
+    app: RiskLoopApp, sent: Sent, full_disk: FullThenRoom
+) -> None:
+    """The buffer does not grow while the disk is full: the next event waits at the gate."""
+    first, second = inspection(), inspection()
+    second["uscc"] = make_uscc("full-disk-second", "330106")
+    second["event_id"] = first["event_id"] + "-2"
+    checkpoint = app.worker.checkpoint
+    async with app.agents["inspections"].test_context() as agent:
+        await agent.put(encode(first), key=first["uscc"].encode())
+        with pytest.raises(OutboxFull):
+            await checkpoint.commit()
+        waiting = asyncio.ensure_future(agent.put(encode(second), key=second["uscc"].encode()))
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+        assert {a["entity"] for a in sent.on("alerts")} == {first["uscc"]}, "not paused"
+        assert len(checkpoint.buffer) > 0
+        full_disk.full = 0  # room again
+        await checkpoint.commit()
+        await asyncio.wait_for(waiting, 10)
+        for _ in range(500):
+            if len(sent.on("alerts")) > 1:
+                break
+            await asyncio.sleep(0.01)
+    assert {a["entity"] for a in sent.on("alerts")} == {first["uscc"], second["uscc"]}
+    await app.worker.checkpoint.commit()
+    stored = {r.entity for r in full_disk.stored if isinstance(r, Alert)}
+    assert stored == {first["uscc"], second["uscc"]}
+
+
+async def test_a_task_command_is_stored_when_there_is_room_never_dead_lettered(
     app: RiskLoopApp, sent: Sent, full_disk: FullThenRoom
 ) -> None:
     full_disk.full = 0
     commands = await _commands(app, sent)  # a warning's task commands, the disk not yet full
+    await app.worker.checkpoint.commit()
     full_disk.full, full_disk.calls, full_disk.stored = 2, 0, []
     await _run(app, commands)
+    await _checkpoint_until_stored(app, full_disk)
     assert sent.on("deadletter") == []
     assert metric(app, "riskloop_task_errors_total", stage="open", error="OutboxFull") == 0
     dispatched = _dispatched(sent)
     assert len(dispatched) == len(commands), "one task per command, sent once"
     stored = {r.task_id for r in full_disk.stored if isinstance(r, Task)}
     assert stored == {t["task_id"] for t in dispatched}, "every task reached the sinks"
-    assert metric(app, "riskloop_storage_stalled", agent="tasks") == 0
 
 
 async def test_supervision_lets_a_full_disk_through(
@@ -118,11 +168,12 @@ async def test_supervision_lets_a_full_disk_through(
     assert metric(app, "riskloop_task_errors_total", stage="supervise", error="OutboxFull") == 0
 
 
-async def test_a_retried_event_sends_its_re_keyed_copy_once(
+async def test_a_complaint_sends_its_re_keyed_copy_once_through_a_full_disk(
     app: RiskLoopApp, sent: Sent, full_disk: FullThenRoom
 ) -> None:
-    """A complaint's own warning waits for room; its copy for the address's partition must not
-    go out on each attempt (the rekeyed agent would count the complaint each time)."""
+    """A complaint's own warning is stored only at the third checkpoint; its copy for the
+    address's partition went out once, when it was handled (the rekeyed agent would count
+    the complaint again for each copy)."""
     n = app.worker.settings.topics.partitions
     address = next(a for a in (f"杭州市西湖区某路{i}号" for i in range(100)) if partition_of(a, n))
     uscc = next(
@@ -131,6 +182,7 @@ async def test_a_retried_event_sends_its_re_keyed_copy_once(
     ev = {**_complaint(0, address), "uscc": uscc, "text": "就餐后全家呕吐"}  # red at once, here
     async with app.agents["complaints"].test_context() as agent:
         await agent.put(encode(ev), key=uscc.encode())
-    assert full_disk.calls == 3, "the complaint raised no warning of its own: nothing was retried"
+    await _checkpoint_until_stored(app, full_disk)
+    assert any(isinstance(r, Alert) for r in full_disk.stored), "the complaint raised no warning"
     rekeyed = [json.loads(v)["rules"] for t, _, v in sent.messages if t == "riskloop.rekeyed"]
-    assert rekeyed == [["complaints.repeat_address"]], "sent once, after the warning was stored"
+    assert rekeyed == [["complaints.repeat_address"]], "sent once"
