@@ -32,6 +32,10 @@ What is left, and why: ``scipy.stats`` (~60 MiB) is imported by name at module l
 ``river.proba``, ``river.tree`` and ``river.metrics`` (``from scipy.stats import f``), which
 ``river.anomaly``'s ``__init__`` imports — an attribute read, so it cannot be deferred this way.
 
+Upstream River postpones heavy imports case by case (online-ml/river#966 moved pandas out of
+``river.base``); in 0.26.1 ``river.drift``'s ``datasets`` is not one of them. Drop the entry
+when it is.
+
 :func:`install` is called by ``streams/__init__.py``, so it runs before any module of the worker
 (and so before River or CEL) is imported; a submodule imported before that stays as it is.
 
