@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 
 
 class _Before(OnlineMahalanobis):
-    """``score_one``, ``z_scores`` and ``_vector`` as they were before the change."""
+    """``score_one``, ``z_scores``, ``_vector`` and ``learn_one`` as they were before the
+    changes."""
 
     def _vector(self, x: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
         v = self._mu.copy()
@@ -64,6 +65,16 @@ class _Before(OnlineMahalanobis):
 
     def score_and_z_scores(self, x: dict[Any, Any]) -> tuple[float, dict[str, float]]:
         return self.score_one(x), self.z_scores(x)
+
+    def learn_one(self, x: dict[Any, Any]) -> None:
+        """As before its unmasked path for a reading with every feature (2026-12-04)."""
+        self._admit(x)
+        v, seen = self._vector(x)
+        self._n = self._n + seen
+        delta = np.where(seen, v - self._mu, 0.0)
+        self._mu = self._mu + np.divide(delta, self._n, out=np.zeros_like(delta), where=seen)
+        after = np.where(seen, v - self._mu, 0.0)
+        self._s = self._s + np.outer(delta, after)
 
 
 def _same_state(a: OnlineMahalanobis, b: OnlineMahalanobis) -> None:
