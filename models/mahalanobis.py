@@ -131,10 +131,23 @@ class OnlineMahalanobis(base.AnomalyDetector):
         self._s = self._s + np.outer(delta, after)
 
     def _std(self) -> np.ndarray:
-        var = np.divide(
-            np.diag(self._s), self._n - 1, out=np.zeros(len(self._n)), where=self._n > 1
+        """Per-feature standard deviation (0 below two observations), plus a floor relative to
+        the mean so a constant channel cannot divide by zero.
+
+        Element by element in Python floats, converted once: the same IEEE operations as the
+        numpy expression it replaced (divide, max, sqrt, abs, add, multiply: correctly rounded
+        either way, NaN kept), without ten numpy calls on a four-element vector each reading.
+        """
+        sqrt = math.sqrt
+        return np.array(
+            [
+                sqrt(max(s / (n - 1), 0.0) if n > 1 else 0.0) + 1e-6 * (abs(mu) + 1.0)
+                for s, n, mu in zip(
+                    self._s.diagonal().tolist(), self._n.tolist(), self._mu.tolist(), strict=True
+                )
+            ],
+            dtype=float,
         )
-        return np.sqrt(np.maximum(var, 0.0)) + 1e-6 * (np.abs(self._mu) + 1.0)
 
     def z_scores(self, x: dict[str, Any]) -> dict[str, float]:
         """Per-feature standardised deviation from the running mean (0 for missing or young)."""
