@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 
 
 class _Before(OnlineMahalanobis):
-    """``score_one``, ``z_scores`` and ``_vector`` as they were before the change."""
+    """``score_one``, ``z_scores``, ``_vector`` and ``learn_one`` as they were before the
+    changes."""
 
     def _vector(self, x: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
         v = self._mu.copy()
@@ -65,11 +66,47 @@ class _Before(OnlineMahalanobis):
     def score_and_z_scores(self, x: dict[Any, Any]) -> tuple[float, dict[str, float]]:
         return self.score_one(x), self.z_scores(x)
 
+    def _std(self) -> np.ndarray:
+        var = np.divide(
+            np.diag(self._s), self._n - 1, out=np.zeros(len(self._n)), where=self._n > 1
+        )
+        return np.sqrt(np.maximum(var, 0.0)) + 1e-6 * (np.abs(self._mu) + 1.0)
+
+    def learn_one(self, x: dict[Any, Any]) -> None:
+        """As before its unmasked path for a reading with every feature (2026-12-04)."""
+        self._admit(x)
+        v, seen = self._vector(x)
+        self._n = self._n + seen
+        delta = np.where(seen, v - self._mu, 0.0)
+        self._mu = self._mu + np.divide(delta, self._n, out=np.zeros_like(delta), where=seen)
+        after = np.where(seen, v - self._mu, 0.0)
+        self._s = self._s + np.outer(delta, after)
+
 
 def _same_state(a: OnlineMahalanobis, b: OnlineMahalanobis) -> None:
     assert a._names == b._names
     for name in ("_n", "_mu", "_s"):
         assert np.array_equal(getattr(a, name), getattr(b, name)), name
+
+
+def test_std_in_python_floats_is_numpys_to_the_bit() -> None:
+    """``_std`` element by element (2026-12-04) on what a detector can hold: counts below two,
+    decayed counts, negative or zero co-moments (rounding), NaN and infinities."""
+    rng = random.Random(5)
+    special = [0.0, -0.0, -1e-300, float("nan"), float("inf"), -float("inf"), 1e308]
+    counts = [0.0, 1.0, 0.9, 1.5, 2.0]
+    new, old = OnlineMahalanobis(), _Before()
+    for _ in range(300):
+        d = rng.randint(1, 6)
+        n = [rng.choice([*counts, rng.uniform(0, 500)]) for _ in range(d)]
+        mu = [rng.choice([*special, rng.gauss(0, 1e3)]) for _ in range(d)]
+        s = [rng.choice([*special, rng.gauss(0, 1e4)]) for _ in range(d)]
+        for det in (new, old):
+            det._n, det._mu, det._s = np.array(n), np.array(mu), np.diag(s)
+        with np.errstate(over="ignore"):  # 1e308 / 0.5: numpy warns, both give inf
+            got, want = new._std(), old._std()
+        assert np.array_equal(got, want, equal_nan=True)
+        assert np.signbit(got).tolist() == np.signbit(want).tolist()
 
 
 def test_same_floats_with_missing_young_and_non_finite_features() -> None:

@@ -228,6 +228,36 @@ def test_cached_jieba_words_are_jieba_words():
     assert tokenize(text, "jieba") == direct
 
 
+def test_cached_token_counts_are_the_counts_of_before_and_a_callers_own():
+    """``_counts`` is cached per text (2026-12-04): the very counts, in the same order and of
+    the same types, and a caller that adds to its dict (``features`` adds the subject's)
+    cannot change what the next complaint with that text gets."""
+    from collections import Counter
+
+    from models.complaints import tokenize
+
+    def before(clf: ComplaintClassifier, text: str) -> dict[str, float]:
+        out = {w: float(c) for w, c in Counter(tokenize(text, clf.tokens, clf.longest)).items()}
+        if clf.word_weight and clf.tokens == "chars":
+            for w, c in Counter(tokenize(text, "jieba")).items():
+                out[f"w:{w}"] = clf.word_weight * c
+        return out
+
+    text = "小区门口垃圾堆放，3天没人清理，电话12345"
+    for clf in (
+        ComplaintClassifier(),
+        ComplaintClassifier(word_weight=2),
+        ComplaintClassifier(longest=2),
+    ):
+        expected = before(clf, text)
+        first = clf._counts(text)
+        assert list(first.items()) == list(expected.items())
+        assert [type(v) for v in first.values()] == [type(v) for v in expected.values()]
+        first["1:小"] += 100.0
+        first["extra"] = 1.0
+        assert list(clf._counts(text).items()) == list(expected.items())
+
+
 def test_char_grams_are_the_grams_of_before_their_tuning():
     """``char_grams`` builds its list faster (2026-12-03): the very grams, in the same order."""
     from models.complaints import _DIGITS, _NOISE, char_grams
