@@ -31,14 +31,14 @@ import hmac
 import json
 import secrets
 from contextlib import ExitStack
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from models import snapshot
 from models.errors import CorruptSnapshot, IncompatibleSnapshot, TamperedSnapshot
-from models.unit_map import UnitMap
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
+    from contextlib import AbstractContextManager
 
     from models.base import SourceModel
 
@@ -46,9 +46,25 @@ MAGIC = b"RLUNIT1\n"
 MAC_LEN = 64  # hex sha256
 
 
-def unit_maps(model: Any) -> dict[str, UnitMap[Any]]:
-    """The model's unit maps by attribute name (none: the model is written whole)."""
-    return {name: v for name, v in vars(model).items() if isinstance(v, UnitMap)}
+@runtime_checkable
+class UnitStore(Protocol):
+    """What a model's per-unit state offers the checkpoint: models/unit_map.py's ``UnitMap``
+    (equipment, trucks) and models/unit_history.py's ``UnitHistory`` (inspections)."""
+
+    def take_changes(self, *, every: bool = False) -> tuple[dict[str, tuple[bytes, int]], set[str]]:
+        """Units changed since the last call (all with ``every``) as (packed bytes, readings
+        seen), and the units deleted since."""
+
+    def put_packed(self, key: str, blob: bytes, seen: int) -> None:
+        """A unit back from the bytes :meth:`take_changes` gave (its record verified)."""
+
+    def detached(self) -> AbstractContextManager[None]:
+        """The store empty for the span of a block: the model is pickled without its units."""
+
+
+def unit_maps(model: Any) -> dict[str, UnitStore]:
+    """The model's unit stores by attribute name (none: the model is written whole)."""
+    return {name: v for name, v in vars(model).items() if isinstance(v, UnitStore)}
 
 
 def new_epoch() -> str:

@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     from config.settings import Settings
     from models.drift import DriftEvent
     from models.publication import ModelPublication, ModelRegistry
-    from models.unit_map import UnitMap
+    from models.unit_records import UnitStore
     from schemas.scores import ModelScore
 
 log = get_logger(__name__)
@@ -128,7 +128,7 @@ def split_unit_key(key: bytes) -> tuple[str, str, str] | None:
 
 
 def _units_of(
-    name: str, maps: Mapping[str, UnitMap[Any]], epoch: str, *, key: bytes, every: bool
+    name: str, maps: Mapping[str, UnitStore], epoch: str, *, key: bytes, every: bool
 ) -> list[tuple[bytes, bytes | None]]:
     """A model's unit records: the units changed since its last write (``every``: all), each
     signed, then a tombstone for each unit deleted since."""
