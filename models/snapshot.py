@@ -7,7 +7,9 @@ events after those offsets come again, so no event is learnt twice or missed.
 Format: ``RLSNAP2\\n`` + the hex HMAC-SHA256 of the rest + ``\\n`` + one line of JSON header +
 ``\\n`` + the pickled model. The header carries the factory, its state version, the model's
 published version and params hash, the offsets (``{"topic:partition": offset}``) and the sha256
-of the pickled payload.
+of the pickled payload; for a model checkpointed with its units as records of their own
+(streams/model_state.py, models/unit_records.py) also ``units``, the epoch of those records,
+the model itself then pickled without its units.
 
 Unpickling runs code, so a snapshot is only unpickled when its MAC verifies under the workers'
 secret snapshot key (``RISKLOOP_SNAPSHOT_KEY``, or the key file in the data dir; see

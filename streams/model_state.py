@@ -14,25 +14,45 @@ streams/checkpoint.py:
 1. **Learn.** An event handled on partition *n* is scored by, and teaches, partition *n*'s
    models (a disposition's label teaches the models of the partition that owns its entity).
 2. **Checkpoint.** With the gate closed (step 2 of streams/checkpoint.py), every model of a
-   partition whose models changed since its last checkpoint is pickled and signed
-   (models/snapshot.py, HMAC under the snapshot key) *with the partition's absorbed offsets*,
-   cut into chunks of at most :data:`CHUNK` bytes (under Kafka's 1 MB message limit) and
-   written to the partition's changelog as ``~model/<name>/<i>``, then an index ``~models``
-   naming the chunks, then the partition's other dirty keys and its marker. The models and
-   the offsets are thus committed together, by the same marker.
+   partition whose models changed since its last checkpoint is written *with the partition's
+   absorbed offsets*. A model with per-unit state (the equipment and truck units,
+   models/unit_map.py; the inspection histories, models/unit_history.py) is written as the
+   units used since its last write, each its own signed record ``~model/<name>/u/<map>/<unit>``
+   (models/unit_records.py; a deleted unit a tombstone), then its *global* snapshot: the model
+   pickled without its units (models/snapshot.py, HMAC under the snapshot key), naming the
+   *epoch* its unit records belong to. A model not written in this partition before (a new
+   publication, a rollback, a fresh start) or after a failed or torn write is written whole:
+   every unit under a new epoch. A model without units (the complaint classifier) is its
+   whole snapshot. Global snapshots are compressed and cut into chunks of at most
+   :data:`CHUNK` bytes (under Kafka's 1 MB message limit) and written as ``~model/<name>/<i>``,
+   then an index ``~models`` naming the chunks, then the partition's other dirty keys and its
+   marker. The models and the offsets are thus committed together, by the same marker; the
+   changelog is compacted by key, so it holds each unit's last record.
 3. **Restore.** A partition taken over (after a SIGKILL, a rebalance) gets its models back
    from the records at its last marker, on first use: the shipped defaults are built, each
    snapshot is verified (a chunk missing, a signature that does not verify, another factory or
    state version: logged, that model starts fresh — never unpickled unsigned) and restored,
-   then every publication the control plane applied in this worker is applied again in order
+   its unit records of its epoch verified and put into its maps as their packed bytes (one
+   that does not verify, or of another epoch: logged, that unit starts fresh, its record gets
+   a tombstone; a unit is unpickled only when a reading of its own arrives), then every
+   publication the control plane applied in this worker is applied again in order
    (:meth:`WorkerModels.add` refuses those the snapshot already holds). The events after the
    marker are redelivered and learnt once, by normal processing: nothing learnt is lost,
    nothing learnt twice, so no catch-up pass over the input is needed.
 
-Cost (measured 2026-12-02 on the 2-core dev machine, see README "When a worker dies"): the four
-models of one partition pickle in about 2 ms and 36 KB after 2,000 events of 60 entities;
-with 10,000 distinct entities about 50 ms and 1 MB per partition. Only partitions whose models
-changed are written, so a partition idle since its last checkpoint costs nothing.
+Cost. Before unit records (measured 2026-12-02 on the 2-core dev machine), a model that learnt
+was pickled whole, all its units: the four models of one partition after 20,000 events of
+10,000 distinct entities ~1 MB and 90–190 ms per checkpoint, and in process with 100,000
+distinct entities (``bench/memory_curve.py``, 2026-12-04) the CPU per event grew from 3.8 ms
+(first 10,000 events) to 10.4 ms (40,000–50,000), the models 2.5 MB of changelog per
+checkpoint by then. Now a checkpoint's model bytes follow the units that changed, not the units
+held: README "When a worker dies" has the figures. Only partitions whose models changed are
+written, so a partition idle since its last checkpoint costs nothing.
+
+An older whole snapshot (no epoch in its header, every snapshot written before unit records)
+still restores, units included; that model's next write is whole, under an epoch. A worker of
+the release before refuses a global snapshot (its header has a field it does not know) and
+starts that model fresh: a downgrade loses warm-up, never mixes a model without its units.
 
 Hot-loading stays per worker: a publication is checked once on :attr:`PartitionModels.loose`
 (the template; what ``/status`` reports), and only one it accepts reaches the partitions' copies.
