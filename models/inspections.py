@@ -84,14 +84,16 @@ class InspectionRisk(SourceModel):
         the last one, not the whole history (models/unit_history.py)."""
         self.cells: dict[tuple[int, int], list[float]] = {}
         """Grid cell → days (epoch) of the complaints placed in it, ascending, pruned by age."""
-        self.rates: dict[str, list[float]] = {}
-        """Past inspections and critical findings per inspector, facility type and area."""
+        self.rates: UnitHistory[list[float]] = UnitHistory()
+        """Past inspections and critical findings per inspector, facility type and area; as
+        units too: one per inspector, they grow with the inspectors seen."""
         self.labels = 0
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        """A snapshot taken before unit records holds its history as an ordered dict."""
+        """A snapshot taken before unit records holds its history and rates as dicts."""
         self.__dict__.update(state)
         self.history = UnitHistory.of(self.history)
+        self.rates = UnitHistory.of(self.rates)
 
     # ------------------------------------------------------------------ features
 

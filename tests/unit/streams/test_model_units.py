@@ -95,8 +95,10 @@ def probes(models: WorkerModels, unit: str) -> list[tuple[float, float]]:
     ]
 
 
-def units_written(written: Log, name: str = EQUIPMENT) -> list[str]:
-    return [w[2] for k, _ in written if (w := split_unit_key(k)) is not None and w[0] == name]
+def units_written(written: Log, name: str = EQUIPMENT, map_name: str = "units") -> list[str]:
+    """The units (or tombstones) of ``name``'s map ``map_name`` among ``written``, in order."""
+    found = [split_unit_key(k) for k, _ in written]
+    return [w[2] for w in found if w is not None and w[:2] == (name, map_name)]
 
 
 def test_each_unit_is_its_own_signed_record_before_the_global_snapshot(settings: Settings) -> None:
@@ -198,15 +200,16 @@ def test_a_deleted_unit_is_written_as_a_tombstone(settings: Settings) -> None:
     model = p.live.registry.get(INSPECTIONS)
     model.max_entities = 2
     p.learn("inspections", inspection(1, "A"), inspection(2, "B"))
-    assert units_written(p.checkpoint(), INSPECTIONS) == ["A", "B"]
+    assert units_written(p.checkpoint(), INSPECTIONS, "history") == ["A", "B"]
     p.learn("inspections", inspection(3, "C"))  # drops A, the oldest
     written = p.checkpoint()
     assert (unit_key(INSPECTIONS, "history", "A"), None) in written
-    assert units_written(written, INSPECTIONS) == ["C", "A"]
+    assert units_written(written, INSPECTIONS, "history") == ["C", "A"]
     again = Partition(settings, p.log)
     restored = again.live.registry.get(INSPECTIONS)
     assert list(restored.history) == ["B", "C"]
     assert restored.history.get("C") == model.history.get("C")
+    assert dict(restored.rates) == dict(model.rates), "the per-facility rates are units too"
 
 
 def test_an_older_whole_snapshot_still_restores_and_is_then_written_whole(
