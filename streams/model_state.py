@@ -366,6 +366,7 @@ class PartitionModels:
         blobs = snapshot_blobs(state.model_records)
         units = _unit_records(state.model_records)
         epochs: dict[str, str] = {}
+        written: dict[str, object] = {}  # the objects restored, before any publication below
         for name, blob in blobs.items():
             header = models.restore(name, blob, key=self.key)
             if header is None:
@@ -373,6 +374,7 @@ class PartitionModels:
             log.info("model restored", model=name, version=header.version, offsets=header.offsets)
             if header.units is not None:
                 epochs[name] = header.units
+                written[name] = models.registry.get(name)
                 self._attach(models, name, header.units, units.pop(name, []), state)
         for found in units.values():  # units of no model restored: left over, deleted
             state.model_stale.extend(unit_key(n, m, u) for n, m, u, _ in found)
@@ -394,8 +396,10 @@ class PartitionModels:
             state.model_index = {n: c for n, c in index.items() if n in blobs}
             for name in set(models.registry.names()) - set(state.model_index):
                 state.model_touched[name] = -1
+            # a publication applied above replaced a model: it is another object than the
+            # one its epoch's units belong to, so it is written whole (records, below)
             state.model_epochs = epochs
-            state.model_written = {n: models.registry.get(n) for n in epochs}
+            state.model_written = written
         return models
 
     def _attach(

@@ -88,6 +88,17 @@ class Partition:
         return written
 
 
+def publication(version: str) -> ModelPublication:
+    """A new version of the equipment model, published now (after any snapshot so far)."""
+    return ModelPublication(
+        name=EQUIPMENT,
+        factory=EQUIPMENT,
+        version=version,
+        published_by="li",
+        published_at=datetime.now(UTC) + timedelta(seconds=1),
+    )
+
+
 def probes(models: WorkerModels, unit: str) -> list[tuple[float, float]]:
     model = models.registry.get(EQUIPMENT)
     return [(s.score, s.threshold) for s in (model.score_one(reading(900, unit)),)] + [
@@ -178,14 +189,7 @@ def test_units_of_another_epoch_are_not_mixed_into_a_model_written_whole_since(
     p = Partition(settings)
     p.learn("equipment", *(reading(i, f"E{i % 2}") for i in range(20)))
     p.checkpoint()
-    v2 = ModelPublication(
-        name=EQUIPMENT,
-        factory=EQUIPMENT,
-        version="2",
-        published_by="li",
-        published_at=datetime.now(UTC),
-    )
-    p.live.add(v2)  # a new model: fresh, no units
+    p.live.add(publication("2"))  # a new model: fresh, no units
     p.learn("equipment", reading(20, "E5"))
     written = p.checkpoint()
     assert units_written(written) == ["E5"], "written whole: its one unit"
@@ -237,3 +241,19 @@ def test_snapshot_records_continue_an_epoch_with_the_changes_only(settings: Sett
     p.learn("equipment", reading(2, "E1"))
     later = snapshot_records(p.live, {}, key=b"k" * 32, names=[EQUIPMENT], epochs=epochs)
     assert units_written(later) == ["E1"]
+
+
+def test_a_publication_applied_at_restore_writes_that_model_whole(settings: Settings) -> None:
+    p = Partition(settings)
+    p.learn("equipment", *(reading(i, f"E{i % 2}") for i in range(20)))
+    p.checkpoint()
+    worker = PartitionModels(settings)
+    worker.add(publication("2"))  # applied by this worker's control plane before the build
+    state = replay_changelog(p.log).state
+    state.models = worker.build(state)
+    list(state.models.process("equipment", reading(20, "E5")))
+    written = worker.records(state)
+    assert units_written(written) == ["E5"]
+    again = Partition(settings, [*p.log, *written, (MARKER.encode(), b'{"absorbed": {}}')])
+    assert again.live.versions()[EQUIPMENT] == "2"
+    assert sorted(again.live.registry.get(EQUIPMENT).units) == ["E5"], "v1's units not mixed in"
