@@ -61,14 +61,13 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from confluent_kafka import Consumer, TopicPartition
 
-from sinks.backoff import Backoff
 from sinks.errors import storage_full
 from streams.logs import get_logger
 from streams.packing import (  # noqa: F401 (the codec's names, as they were here)
@@ -82,6 +81,7 @@ from streams.packing import (  # noqa: F401 (the codec's names, as they were her
     encode_sized,
     inflate,
 )
+from streams.retries import Retries
 from streams.sink_buffer import SinkBuffer
 from streams.state import EVICTABLE, PartitionState, Store, current_scope
 
@@ -384,21 +384,12 @@ class Checkpoint:
         self._retry = asyncio.ensure_future(self._until_room(exc))
 
     async def _until_room(self, exc: Exception) -> None:
-        """Checkpoint again, with doubling waits, until one stores the copies (or nothing is
-        left to store): while intake is paused nothing else would."""
-        cap = max(30.0, self.stall_retry)
-        waits = Backoff(initial=self.stall_retry, maximum=cap, jitter=0.0)  # as streams/retries
-        attempt = 0
+        """Checkpoint again, with the worker's doubling waits (streams/retries.py), until one
+        stores the copies (or nothing is left to store): while intake is paused nothing else
+        would."""
+        retries = Retries(first=self.stall_retry, cap=max(30.0, self.stall_retry))
         while not self._room.is_set():
-            delay = waits.delay(attempt)
-            attempt += 1
-            log.warning(
-                "local storage full; checkpoint retried",
-                error=f"{type(exc).__name__}: {exc}",
-                retry_in=delay,
-            )
-            with suppress(TimeoutError):
-                await asyncio.wait_for(self._room.wait(), delay)
+            await retries.wait(log.warning, "local storage full; checkpoint retried", exc)
             if self._room.is_set():
                 return
             try:

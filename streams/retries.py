@@ -1,5 +1,6 @@
 """The waits between tries of a step the worker cannot skip: restoring a partition's state,
-handling an event through a full disk, opening the sinks' outboxes.
+handling an event through a full disk, opening the sinks' outboxes, a checkpoint whose sink
+copies found the disk full (streams/checkpoint.py).
 
 Each of them retries until it succeeds, because going on without it would lose state or
 records; the wait doubles up to a cap so that a broker or a disk that is away for long is not
