@@ -94,11 +94,17 @@ def test_a_crashed_agent_is_counted_and_makes_the_worker_not_ready(
             return (now["crash_restarted"], now["crash_forfeit"], now["tasks"]) == (1, 1, 0)
 
         wait_for(counted, 60)
-        status, body = wait_for(lambda: (s := get(f"{base}/ready"))[0] == 503 and s, 30)
+
+        def settled() -> tuple[int, dict[str, Any]] | None:
+            """Not ready, and only the forfeit agent down: Faust's supervisor replaces the
+            other crashed actor asynchronously, so a read just after the crash is counted can
+            still see it down (CI saw "crash_forfeit, crash_restarted" once)."""
+            s = get(f"{base}/ready")
+            down = s[1].get("reasons", {}).get("agents") if s[0] == 503 else None
+            return s if down == "not running: crash_forfeit" else None
+
+        status, body = wait_for(settled, 30)
         assert body["checks"]["agents"] is False, body
-        assert body["reasons"]["agents"] == "not running: crash_forfeit", (
-            body
-        )  # the other was replaced
         assert body["checks"]["control"], body
         assert body["checks"]["broker"], body
         assert get(f"{base}/health") == (503, get(f"{base}/health")[1])
