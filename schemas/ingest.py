@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import types
 import typing
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -41,6 +40,7 @@ from schemas.validation.coords import to_wgs84_checked
 from schemas.validation.pii import mask_for, mask_identifier, mask_name, mask_pii
 from schemas.validation.plate import is_valid_plate, normalise_plate
 from schemas.validation.region import region_problem
+from schemas.validation.shape import nullable, structured
 from schemas.validation.strict import check_types, check_value
 from schemas.validation.text import (
     MAX_ID_CHARS,
@@ -142,20 +142,16 @@ def _decode_source(
             "unknown_schema",
             f"source {source!r} carries {subject_of(model)}, payload is {decoded.subject}",
         )
-    check_value(decoded.data, "")  # before anything quotes a key or value in a message
-    data = _structure(model, decoded.data)
-    check_types(model, data)
+    data = structured(model, decoded.data)  # the common case in one pass
+    if data is None:  # a refusal, or a shape it does not cover: the exact checks say which
+        check_value(decoded.data, "")  # before anything quotes a key or value in a message
+        data = _structure(model, decoded.data)
+        check_types(model, data)
     data = _NORMALISERS.get(source, _source_event)(data, _Ctx(limits, now))
     return _build(model, data)
 
 
 # ---------------------------------------------------------------- structure
-
-
-def _nullable(annotation: Any) -> bool:
-    return typing.get_origin(annotation) in (typing.Union, types.UnionType) and type(
-        None
-    ) in typing.get_args(annotation)
 
 
 def _structure(model: type[Record], data: dict[str, Any]) -> dict[str, Any]:
@@ -174,7 +170,7 @@ def _structure(model: type[Record], data: dict[str, Any]) -> dict[str, Any]:
                 raise ValidationFailed(
                     "missing_field", f"{model.__name__}.{name} is required", name
                 )
-            if not _nullable(info.annotation):
+            if not nullable(info.annotation):
                 continue  # absent: the default applies
         if name in data:
             out[name] = value
