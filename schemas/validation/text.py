@@ -21,6 +21,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 def clean_text(text: str) -> str:
     """NFKC, CRLF → LF, control characters removed, surrounding whitespace trimmed."""
+    if text.isascii() and text.isprintable():  # nearly every id and code: NFKC keeps ASCII
+        return text.strip()  # as it is, and printable ASCII holds no CR or control character
     text = unicodedata.normalize("NFKC", text).replace("\r\n", "\n").replace("\r", "\n")
     return _CONTROL.sub("", text).strip()
 
@@ -62,7 +64,9 @@ def identifier_problem(text: str, max_chars: int = MAX_ID_CHARS) -> str | None:
     """
     if len(text) > max_chars:
         return f"{len(text)} characters, more than {max_chars}"
-    if text.isascii():  # nearly every id: one regex scan instead of a category per character
+    if text.isprintable():  # no character of Cc, Cf, Cs, Co, Cn, Zl, Zp (nor Zs but " ")
+        return None
+    if text.isascii():  # one regex scan instead of a category per character
         found = _ASCII_INVISIBLE.search(text)
         return None if found is None else _invisible(found.group(), found.start())
     for i, ch in enumerate(text):
