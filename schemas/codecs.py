@@ -97,7 +97,9 @@ def _decode_json(raw: bytes) -> dict[str, Any]:
             "bad_encoding", f"not UTF-8 (byte {exc.start}: {raw[exc.start : exc.start + 1]!r})"
         ) from exc
     try:
-        data = json.loads(text, object_pairs_hook=_no_duplicates)
+        if text.startswith("\ufeff"):  # what json.loads says of a BOM, word for word
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        data = _DECODER.decode(text)
     except _DuplicateKey as exc:
         raise ValidationFailed("duplicate_key", f"key {ascii(exc.key[:60])} given twice") from exc
     except RecursionError as exc:
@@ -123,6 +125,11 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise _DuplicateKey(key)
         out[key] = value
     return out
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates)
+"""``json.loads(text, object_pairs_hook=...)`` without building a decoder for every payload
+(the same class, so the same answers and error messages; it holds no state between calls)."""
 
 
 def _decode_avro(raw: bytes, catalogue: Catalogue) -> Decoded:
