@@ -14,6 +14,7 @@ part is), not membership in the yearly published list, which changes.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Literal
 
 PROVINCE_PREFIXES = frozenset(
@@ -27,6 +28,12 @@ def region_problem(code: str) -> str | None:
     """Why ``code`` is not a structurally valid region code, or ``None``."""
     if len(code) != 6 or not code.isascii() or not code.isdigit():
         return f"a region code is 6 digits, got {code!r}"
+    return _problem_of_digits(code)
+
+
+@lru_cache(maxsize=1024)
+def _problem_of_digits(code: str) -> str | None:
+    """Cached (six digits each): a city's few hundred codes come back with every event."""
     if int(code[:2]) not in PROVINCE_PREFIXES:
         return f"{code[:2]} is not a province prefix"
     if code[2:4] == "00" and code[4:] != "00":
