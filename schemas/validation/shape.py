@@ -64,7 +64,10 @@ def structured(model: type[BaseModel], data: Any) -> dict[str, Any] | None:
             if nullable and name in data:
                 out[name] = None
             continue
-        if not ok(value):
+        if ok is _text_ok:  # most fields: the same test without a call
+            if type(value) is not str or not (value.isascii() or not has_lone_surrogate(value)):
+                return None
+        elif not ok(value):
             return None
         out[name] = value
     return out
