@@ -23,7 +23,10 @@ def clean_text(text: str) -> str:
     """NFKC, CRLF → LF, control characters removed, surrounding whitespace trimmed."""
     if text.isascii() and text.isprintable():  # nearly every id and code: NFKC keeps ASCII
         return text.strip()  # as it is, and printable ASCII holds no CR or control character
-    text = unicodedata.normalize("NFKC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = unicodedata.normalize("NFKC", text)
+    if text.isprintable():  # most prose and names: no CR, no control character to remove
+        return text.strip()
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     return _CONTROL.sub("", text).strip()
 
 
