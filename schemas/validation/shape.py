@@ -52,9 +52,8 @@ def structured(model: type[BaseModel], data: Any) -> dict[str, Any] | None:
     if plan is None or type(data) is not dict:
         return None
     names, fields = plan
-    for key in data:
-        if key not in names:
-            return None
+    if not names.issuperset(data):  # an unknown field
+        return None
     out: dict[str, Any] = {}
     for name, required, nullable, ok in fields:
         value = data.get(name)
