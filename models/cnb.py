@@ -19,12 +19,8 @@ import math
 from collections import Counter, defaultdict
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from river import base
 from river.base import tags
-
-from models.count_matrix import CountMatrix
-from models.log_table import logs
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -50,24 +46,6 @@ class ComplementNB(base.Classifier):
         self.feature_totals: dict[Any, float] = {}
         self.class_totals: dict[Any, float] = {}
         self.total = 0.0
-        self._matrix: CountMatrix | None = None
-        """The counts as a matrix for scoring (:mod:`models.count_matrix`): derived from the
-        dicts when first needed, kept by ``learn_one``, never pickled."""
-
-    def __getstate__(self) -> dict[str, Any]:
-        """The dicts and totals, as ever: the matrix is rebuilt from them when needed (a
-        snapshot's bytes are those of a model without it)."""
-        state = dict(self.__dict__)
-        state.pop("_matrix", None)
-        return state
-
-    def _counts_matrix(self) -> CountMatrix:
-        """The matrix of the counts, built from the dicts if it is missing or out of step."""
-        matrix = self.__dict__.get("_matrix")  # absent in a model unpickled from a snapshot
-        if matrix is None or not matrix.in_step(len(self.feature_counts), self.total):
-            matrix = CountMatrix.of(self.feature_counts, self.feature_totals, total=self.total)
-            self._matrix = matrix
-        return matrix
 
     @property
     def _multiclass(self) -> bool:
@@ -81,9 +59,6 @@ class ComplementNB(base.Classifier):
 
     def learn_one(self, x: dict[Any, Any], y: Any, **kwargs: Any) -> None:
         """Count one document's words for class ``y``: O(words), whatever the vocabulary size."""
-        matrix = self.__dict__.get("_matrix")
-        if matrix is not None and not matrix.in_step(len(self.feature_counts), self.total):
-            matrix = self._matrix = None  # the dicts changed behind its back: rebuilt on use
         self.class_counts[y] += 1
         feature_counts, feature_totals = self.feature_counts, self.feature_totals
         class_total = self.class_totals.get(y, 0.0)
@@ -98,44 +73,45 @@ class ComplementNB(base.Classifier):
             total += frequency
         self.class_totals[y] = class_total
         self.total = total
-        if matrix is not None:
-            matrix.learn(x.keys(), x.values(), y, total=total)
 
     def joint_log_likelihood(
         self, x: dict[Any, Any], classes: Iterable[Any] | None = None
     ) -> dict[Any, float]:
         """Per class, −Σ_f x_f · log((T_f + α − n_cf) / (T + αV − T_c)); ``classes``: only these.
 
-        The sum is computed once with n_cf = 0 for all classes (the words' ``shared`` part) and
-        corrected per class by the counts of x's words (the matrix's rows of x's words, one
-        numpy call each instead of a Python iteration per word-class pair: ~5× faster, issue
-        #16), with the same floats as the loop it replaces.
+        Most words were never seen with most classes (n_cf = 0), so the sum is computed once
+        with n_cf = 0 for all classes and corrected only where a class has seen the word:
+        O(words + word-class pairs seen) instead of O(classes × words), same numbers.
         """
         wanted = list(self.class_counts if classes is None else classes)
+        # the same arithmetic in the same order as ever (same floats, same predictions), with
+        # the attribute and global look-ups of the inner loop bound once: this loop is most of
+        # a complaint's scoring (it runs over every word-class pair seen)
+        log = math.log
         alpha = self.alpha
-        matrix = self._counts_matrix()
-        rows = matrix.rows(x)  # a word never learnt: row NONE, all zeros (total 0, n_cf 0)
-        frequencies = np.fromiter(x.values(), np.float64, len(x))
-        # one gather: each word's total, its counts of the wanted classes, and a zero (n = 0);
-        # one logarithm call: log(top − n_cf) of every word and wanted class, and log(top)
-        counts = matrix.counts[rows[:, None], matrix.columns(wanted)]
-        tops = counts[:, 0] + alpha
-        logs_ = logs(tops[:, None] - counts[:, 1:])
-        log_tops = logs_[:, -1]
-        # Each sum runs over x's words in x's order, one term at a time from 0.0 (subtract's
-        # reduce is a left fold: numpy sums pairwise only with add): the floats of the loop
-        # over x that this replaces. A class that has not seen a word (n = 0) subtracts
-        # frequency × (log(top) − log(top)) = 0.0, which changes nothing, as skipping it did.
-        shared = float(np.subtract.reduce(frequencies * log_tops, initial=0.0))
-        mass = -float(np.subtract.reduce(frequencies, initial=-0.0))  # −0 − a − b = −(0 + a + b)
-        terms = frequencies[:, None] * (logs_[:, :-1] - log_tops[:, None])
-        correction = np.subtract.reduce(terms, axis=0, initial=0.0).tolist()
-        base = self.total + alpha * len(self.feature_counts)
+        feature_counts, feature_totals = self.feature_counts, self.feature_totals
+        shared = 0.0
+        mass = 0.0
+        correction = dict.fromkeys(wanted, 0.0)
+        for f, frequency in x.items():
+            counts = feature_counts.get(f)
+            if counts is None:
+                shared -= frequency * log(alpha)
+                mass += frequency
+                continue
+            top = feature_totals[f] + alpha
+            log_top = log(top)
+            shared -= frequency * log_top
+            mass += frequency
+            for c, n in counts.items():
+                if n and c in correction:
+                    correction[c] -= frequency * (log(top - n) - log_top)
+        out = {}
+        base = self.total + alpha * len(feature_counts)
         class_totals = self.class_totals
-        return {
-            c: shared + fix + mass * math.log(base - class_totals.get(c, 0.0))
-            for c, fix in zip(wanted, correction, strict=True)
-        }
+        for c in wanted:
+            out[c] = shared + correction[c] + mass * log(base - class_totals.get(c, 0.0))
+        return out
 
     def predict_proba_one(self, x: dict[Any, Any], **kwargs: Any) -> dict[Any, float]:
         """Class probabilities (softmax of the joint log-likelihoods); empty before any learning."""

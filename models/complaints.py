@@ -403,7 +403,7 @@ class _PriorDelta:
         base, digest = prior
         counts, totals = base.feature_counts, base.feature_totals
         feature_counts, feature_totals = model.feature_counts, model.feature_totals
-        fields = model.__getstate__()  # its dicts, not the matrix derived from them
+        fields = dict(model.__dict__)
         fields["feature_counts"] = {
             f: c
             for f in (feature_counts if learned is None else learned)
