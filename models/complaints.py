@@ -277,10 +277,12 @@ class ComplaintClassifier(SourceModel):
         if not self.labels_seen:
             return None
         if isinstance(self.category_model, ComplementNB):
-            jll = self.category_model.joint_log_likelihood(x, self.labels_seen)
-            return max(self.labels_seen, key=lambda c: (jll.get(c, -math.inf), c))
+            return self._likeliest(self.category_model.joint_log_likelihood(x, self.labels_seen))
         predicted: str | None = self.category_model.predict_one(x)
         return predicted
+
+    def _likeliest(self, jll: dict[str, float]) -> str:
+        return max(self.labels_seen, key=lambda c: (jll.get(c, -math.inf), c))
 
     # ------------------------------------------------------------------ protocol
 
@@ -291,22 +293,67 @@ class ComplaintClassifier(SourceModel):
 
     def _score(self, record: Any) -> ModelScore:
         x = self.features(record)
-        category = self._category(x)
         p_urgent = 0.0
         if self.urgency_seen:
-            proba = self.urgency_model.predict_proba_one(x)
-            p_urgent = sum(v for k, v in proba.items() if k in self.urgent_labels)
+            p_urgent = self._urgent(self.urgency_model.predict_proba_one(x))
+        return self._scored(record, x, self._category(x), p_urgent)
+
+    def _urgent(self, proba: dict[str, float]) -> float:
+        return sum(v for k, v in proba.items() if k in self.urgent_labels)
+
+    def _scored(
+        self, record: Any, x: dict[str, float], category: str | None, p: float
+    ) -> ModelScore:
         warm = self.warmed_up and any(k in self.urgent_labels for k in self.urgency_seen)
         return self._verdict(
             record,
             entity=record.uscc or record.event_id,
-            score=p_urgent,
+            score=p,
             threshold=self.threshold,
             features=x,
             label=category,
             uscc=record.uscc,
             warm=warm,
         )
+
+    def process(self, event: Any) -> ModelScore:
+        """Score, then learn (:meth:`SourceModel.process`), each complement naive Bayes model
+        scoring and learning a word in one pass (:meth:`ComplementNB.score_then_learn`): the
+        same verdicts and the same state, ~10 % less CPU per complaint (issue #16)."""
+        category_model, urgency_model = self.category_model, self.urgency_model
+        if not isinstance(category_model, ComplementNB):
+            return super().process(event)  # nb or logreg: score, then learn
+        assert isinstance(urgency_model, ComplementNB)  # one classifier for both (_make)
+        record = self.coerce(event)
+        x = self.features(record)
+        category, urgency = record.category, record.urgency
+        predicted = self._category(x) if category is None else None
+        if category is not None:
+            learned = getattr(self, "_learned", None)  # absent in a model from before it
+            if learned is not None:
+                learned.update(dict.fromkeys(x))
+            if self.labels_seen:
+                jll = category_model.score_then_learn(x, category, self.labels_seen)
+                predicted = self._likeliest(jll)
+            else:
+                category_model.learn_one(x, category)
+        p_urgent = 0.0
+        if urgency is None:
+            if self.urgency_seen:
+                p_urgent = self._urgent(urgency_model.predict_proba_one(x))
+        elif self.urgency_seen:
+            p_urgent = self._urgent(urgency_model.proba(urgency_model.score_then_learn(x, urgency)))
+        else:
+            urgency_model.learn_one(x, urgency)
+        result = self._scored(record, x, predicted, p_urgent)
+        if category is not None:
+            self.labels_seen[category] += 1
+        if urgency is not None:
+            self.urgency_seen[urgency] += 1
+        drift = self.drift.update_score(result.score)
+        if drift is not None:
+            self._drift_events.append(drift)
+        return result
 
     def learn_one(self, event: Any) -> None:
         """Learn the complaint's own category and urgency, when the record carries them."""
