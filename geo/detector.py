@@ -19,7 +19,7 @@ episode's start, so a replay yields the same ids.
 from __future__ import annotations
 
 import bisect
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 from geo.detection import Detection, DetectionKind, detection_id
@@ -83,6 +83,30 @@ def tick(
     if (now - last.t).total_seconds() >= params.silent_after_s:
         _report_silence(s, last, params, out)
     return s, out
+
+
+def next_due(state: VehicleState, params: GeoParams = DEFAULT_PARAMS) -> datetime | None:
+    """The earliest event time at which :func:`tick` can change ``state``: when the oldest
+    held-back fix leaves the reorder window, else when the last fix's silence reaches the
+    threshold; None when neither can happen (no fix yet, or this silence already reported).
+
+    Why: a timer that ticks every truck decodes every truck; one that knows this time skips the
+    trucks with nothing due (streams/due.py). Before it, :func:`tick` returns the state unchanged.
+
+    >>> from datetime import UTC
+    >>> t = datetime(2026, 12, 4, 8, tzinfo=UTC)
+    >>> s = VehicleState(plate="浙A12345", last=Fix(id="f1", t=t, lat=30.0, lon=120.0))
+    >>> next_due(s) - t == timedelta(seconds=DEFAULT_PARAMS.silent_after_s)
+    True
+    >>> next_due(s.model_copy(update={"silent_since": t})) is None
+    True
+    """
+    if state.buffer:
+        return state.buffer[0].t + timedelta(seconds=params.reorder_window_s)
+    last = state.last
+    if last is None or state.silent_since == last.t:
+        return None
+    return last.t + timedelta(seconds=params.silent_after_s)
 
 
 def _report_silence(s: VehicleState, last: Fix, p: GeoParams, out: list[Detection]) -> None:

@@ -389,8 +389,12 @@ class RuleEngine:
         self,
         now: datetime | float | str | Mapping[str, datetime | float | str],
         state: RuleState,
+        keys: Iterable[str] | None = None,
     ) -> list[RuleHit]:
         """Fire absence rules whose silence has run out by ``now`` (an event-time clock).
+
+        ``keys``: only these keys of ``state`` (those whose :meth:`absence_due` has come: a
+        timer over 100,000 entities need not read each window); None: every key.
 
         ``now`` is one time for every rule, or a clock per source (``{"equipment": t}``): a
         rule then runs on the newest clock among its sources and waits if none of them has
@@ -401,16 +405,34 @@ class RuleEngine:
         clocks = {s: parse_time(t) for s, t in now.items()} if isinstance(now, Mapping) else None
         at = None if clocks is not None else parse_time(now)  # type: ignore[arg-type]
         hits = []
-        for key in list(state.keys()):
+        for key in list(state.keys()) if keys is None else keys:
             rule = self._absence.get(str(key).split(KEY_SEP, 1)[0])
+            if rule is None:
+                continue  # not read: a cold value would be decoded for nothing
             value = state.get(key)
-            if rule is None or not isinstance(value, dict):
+            if not isinstance(value, dict):
                 continue
             when = at if clocks is None else _newest(clocks, rule.spec.sources)
             if when is not None and absence_due(value, when, rule.seconds):
                 state[key] = {**value, "fired": True}
                 hits.append(self._absence_hit(rule, value))
         return hits
+
+    def times_silence(self, key: str) -> bool:
+        """Whether ``key`` is the window of an absence rule (the only ones :meth:`tick` fires),
+        told by the key alone."""
+        return str(key).split(KEY_SEP, 1)[0] in self._absence
+
+    def absence_due(self, key: str, value: Any) -> float | None:
+        """When the silence kept under ``key`` runs out, in event-time POSIX seconds, as
+        :meth:`tick` judges it (``rules.windows.absence_due``); None when ``key`` is not an
+        absence rule's, or its timer is not armed or has fired (the next event re-arms it)."""
+        rule = self._absence.get(str(key).split(KEY_SEP, 1)[0])
+        if rule is None or not isinstance(value, dict):
+            return None
+        if not value.get("armed") or value.get("fired"):
+            return None
+        return float(value["last"]) + rule.seconds
 
     def _absence_hit(self, rule: CompiledRule, value: dict[str, Any]) -> RuleHit:
         """The hit of one silence: the same whoever fires it (a tick or the next event)."""

@@ -1,4 +1,5 @@
-"""When each task and warning next needs the timer: computed once per stored value, not per tick.
+"""When each task, warning, truck and absence timer next needs the timer: computed once per
+stored value, not per tick.
 
 An idle worker with 4,644 open tasks used a whole core: every wall tick (every 5 s, on every
 partition) re-judged every task (its overdue ladder, counting working days on the calendar for
@@ -10,38 +11,51 @@ an undo); the time is computed again when next asked. So a tick compares two num
 that is not due without loading its value — which matters once values go cold
 (streams/hot.py): loading a cold warning decodes it. It keeps the time, not the value: holding
 every stored object here would keep them all decoded.
-What the times depend on besides the value — the loop config, the calendar, the silences — is
-the cache's context: when it changes, every time is computed again.
+What the times depend on besides the value — the loop config, the calendar, the silences, the
+rule engine — is the cache's context: when it changes, every time is computed again.
+
+The event-time timers (a clock tick's absence rules and silent trucks, streams/timers.py) read
+every rule window and every truck of the partition the same way, decoding each cold one: with
+100,000 distinct entities a worker spent its whole core on clock ticks (bench/RESULTS.md,
+2026-12-04 23:30) and the downstream agents fell hours behind. Their times are event times
+(the partition's clocks), not the wall clock, but the cache is the same.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeAlias
 
+from geo.detector import next_due as next_vehicle_due
 from loop.supervision import next_due
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Hashable
+    from collections.abc import Hashable
     from datetime import datetime
 
+    from geo.vehicle import VehicleState
     from loop.loop_config import LoopConfig
     from loop.task_opening import TaskCase
     from loop.warnings import EntityWarnings
+    from rules.engine import RuleEngine
     from streams.state import Store
 
 NEVER = math.inf
+
+Compute: TypeAlias = Callable[[str, Any], float]
+"""(key, its stored value) → when it is next due (:data:`NEVER` if it is not)."""
 
 
 class DueTimes:
     """key → when its stored value is next due, as a POSIX timestamp."""
 
-    def __init__(self, compute: Callable[[Any], float]) -> None:
+    def __init__(self, compute: Compute) -> None:
         self._compute = compute
         self._known: dict[str, float] = {}
         self._context: Hashable = None
 
-    def refresh(self, context: Hashable, compute: Callable[[Any], float]) -> bool:
+    def refresh(self, context: Hashable, compute: Compute) -> bool:
         """Start a tick in ``context``; True when it changed (every time is then recomputed)."""
         self._compute = compute
         if context == self._context:
@@ -57,7 +71,7 @@ class DueTimes:
         if at is not None:
             return at
         value = load()
-        at = NEVER if value is None else self._compute(value)
+        at = NEVER if value is None else self._compute(key, value)
         self._known[key] = at
         return at
 
@@ -77,26 +91,43 @@ class DueTimes:
         return len(self._known)
 
 
-def task_due(config: LoopConfig) -> Callable[[Any], float]:
+def task_due(config: LoopConfig) -> Compute:
     """A task's next ladder step (催办/督办/通报), from :func:`loop.supervision.next_due`."""
 
-    def compute(case: TaskCase) -> float:
+    def compute(_key: str, case: TaskCase) -> float:
         at = next_due(case, config)
         return NEVER if at is None else at.timestamp()
 
     return compute
 
 
-def warnings_due(config: LoopConfig) -> Callable[[Any], float]:
+def warnings_due(config: LoopConfig) -> Compute:
     """When an entity's escalated warning falls back for being quiet (``quiet_after``)."""
 
-    def compute(state: EntityWarnings) -> float:
+    def compute(_key: str, state: EntityWarnings) -> float:
         times = [
             (w.last_seen + config.quiet_after).timestamp()
             for w in state.warnings.values()
             if w.active and w.bumps
         ]
         return min(times, default=NEVER)
+
+    return compute
+
+
+def vehicle_due(key: str, state: VehicleState) -> float:
+    """When a truck's held-back fixes or its silence next need a clock tick
+    (:func:`geo.detector.next_due`)."""
+    at = next_vehicle_due(state)
+    return NEVER if at is None else at.timestamp()
+
+
+def absence_due(engine: RuleEngine) -> Compute:
+    """When an absence rule's silence runs out (:meth:`rules.engine.RuleEngine.absence_due`)."""
+
+    def compute(key: str, value: Any) -> float:
+        at = engine.absence_due(key, value)
+        return NEVER if at is None else at
 
     return compute
 
@@ -112,7 +143,7 @@ def due_times(caches: dict[str, DueTimes], store: Store, name: str) -> DueTimes:
     """The worker's cache of that name in ``caches`` (``<table>:<partition>``; one per worker:
     keys are unique across partitions), told by ``store`` when a value of its table changes."""
     if name not in caches:
-        times = caches[name] = DueTimes(lambda _: NEVER)
+        times = caches[name] = DueTimes(lambda _key, _value: NEVER)
         table = name.partition(":")[0]
 
         def changed(of: str, key: str | None) -> None:

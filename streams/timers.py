@@ -26,7 +26,15 @@ from loop.decide.warnings import tick_change
 from schemas.durations import to_datetime
 from schemas.internal import Tick, TickKind, read_tick
 from streams.drift import report_drift
-from streams.due import due_times, silences_context, warnings_due
+from streams.due import (
+    NEVER,
+    Compute,
+    absence_due,
+    due_times,
+    silences_context,
+    vehicle_due,
+    warnings_due,
+)
 from streams.effects import Message, output
 from streams.handle import VEHICLES, WARNINGS, context, decide, keys, load, rule_state
 from streams.logs import get_logger
@@ -36,6 +44,7 @@ from streams.task_stage import supervise
 from streams.warning_stage import change_entity, raise_warnings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Hashable
     from datetime import datetime
 
     from geo.detection import Detection
@@ -133,7 +142,19 @@ async def silences(
     truck_clock = clocks.get("trucks")
     if truck_clock is not None:
         clocks["truck_detections"] = truck_clock  # rules on detections run on the trucks' time
-    scored = Scored(hits=rt.engine.tick(clocks, rule_state(worker)))
+    engine, windows = rt.engine, rule_state(worker)
+    # a rule runs on the newest clock among its sources: no key due after the newest of all
+    # can fire now, so only the others are read (streams/due.py)
+    due = _due_keys(
+        worker,
+        f"rule_state:{partition}",
+        [k for k in keys(worker, "rule_state") if engine.times_silence(k)],
+        (engine,),
+        absence_due(engine),
+        windows.get,
+        max(clocks.values(), default=NEVER),
+    )
+    scored = Scored(hits=engine.tick(clocks, windows, keys=due))
     outputs: list[Message] = []
     if truck_clock is not None:
         where = _where(worker, partition)
@@ -158,13 +179,40 @@ def _tick_vehicles(
     """Release held-back fixes and report silent trucks; the rule hits of what was found."""
     rt = worker.runtime
     found: list[tuple[CompiledFenceSet, Detection]] = []
-    for key in keys(worker, "vehicles"):
+    due = _due_keys(
+        worker,
+        f"vehicles:{partition}",
+        keys(worker, "vehicles"),
+        None,  # a truck's due time depends on its state alone (the geo defaults)
+        vehicle_due,
+        partial(load, worker, VEHICLES),
+        now.timestamp(),
+    )
+    for key in due:
         fences = rt.fence_sets.get(key.partition("|")[0])
         if fences is None:
             continue
         decision = decide(worker, VEHICLES, key, partial(tick_vehicle, now=now, fences=fences))
         found += [(fences, det) for det in decision.detections]
     return detections_hits(rt, found, rule_state(worker), where)
+
+
+def _due_keys(
+    worker: WorkerContext,
+    name: str,
+    held: list[str],
+    context: Hashable,
+    compute: Compute,
+    read: Callable[[str], object],
+    until: float,
+) -> list[str]:
+    """The keys of ``held`` due by ``until`` (event-time POSIX seconds), from the due-time cache
+    ``name`` (``<table>:<partition>``); a key's value is read only when its time is not known."""
+    times = due_times(worker.due, worker.store, name)
+    times.refresh(context, compute)
+    due = [key for key in held if times.due(key, partial(read, key)) <= until]
+    times.keep_only(set(held))
+    return due
 
 
 def _calendar_gauge(rt: Runtime, now: datetime) -> None:

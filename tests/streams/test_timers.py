@@ -12,11 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from schemas.sample_stream import generate
 from streams.rekey import partition_of
+from streams.state import Store
 from streams.timers import WALL_TICK
 from tests.streams.test_redelivery import _capture, _restarted
 from tests.streams.test_skeleton import encode
 
 if TYPE_CHECKING:
+    import pytest
+
     from config.settings import Settings
     from streams.app import RiskLoopApp
     from tests.streams.conftest import Sent
@@ -80,6 +83,64 @@ async def test_silences_fire_on_event_time_once_each(app: RiskLoopApp, sent: Sen
         await read(at(quiet, 45, 2))  # quiet's silence was already raised by the tick
         await tick()
         assert len(_offline(sent)) == 2
+
+
+async def test_a_clock_tick_reads_only_the_windows_that_are_due(
+    app: RiskLoopApp, sent: Sent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With 100,000 entities a clock tick that read every window decoded every cold one and
+    took the worker's whole core (streams/due.py): a tick reads a window only when its silence
+    may have run out, and once fired, not again until a reading re-arms it."""
+    elevators = _elevators(app, 12)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+    read_windows: list[str] = []
+    get = Store.get
+
+    def spy(self: Store, table: str, key: str) -> Any:
+        if table == "rule_state":
+            read_windows.append(key)
+        return get(self, table, key)
+
+    async with (
+        app.agents["equipment"].test_context() as equipment,
+        app.agents["ticks"].test_context() as ticks,
+    ):
+
+        async def read(ev: dict[str, Any], minutes: int) -> None:
+            when = (start + timedelta(minutes=minutes)).isoformat()
+            ev = {**ev, "event_id": f"{ev['equipment_code']}-{minutes}", "event_time": when}
+            await equipment.put(encode(ev), key=ev["equipment_code"].encode())
+
+        async def tick() -> None:
+            await ticks.put(WALL_TICK)
+            name = app.worker.topics.ticks.get_topic_name()
+            await ticks.put([v for t, _, v in sent.messages if t == name][-1])
+
+        for ev in elevators:
+            await read(ev, 0)
+        monkeypatch.setattr(Store, "get", spy)
+        await tick()  # the clock at 0: each window read once, to learn when it is due
+        assert len(read_windows) == len(set(read_windows)) == len(elevators)
+        assert _offline(sent) == []
+        read_windows.clear()
+        await tick()  # nothing changed, nothing due: nothing read
+        assert read_windows == []
+        await read(elevators[0], 40)  # the clock at +40: elevators[0]'s silence fires on it
+        await tick()  # … and the other 11 by the tick
+        assert len(_offline(sent)) == len(elevators)
+        read_windows.clear()
+        await tick()  # the 11 fired windows changed: each read once more, to learn "never"
+        assert sorted(read_windows) == sorted(set(read_windows))
+        read_windows.clear()
+        await tick()  # fired, and nothing re-armed: nothing due, nothing read
+        assert read_windows == []
+        await read(elevators[1], 41)  # re-armed: its window alone is read again, due at +71
+        read_windows.clear()
+        await tick()
+        assert read_windows == [f"{OFFLINE}|{elevators[1]['equipment_code']}"]
+        read_windows.clear()
+        await tick()
+        assert read_windows == []
 
 
 async def test_a_redelivered_clock_tick_raises_its_silence_again(

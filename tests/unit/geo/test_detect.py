@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from geo.detector import _copy as partial_copy
-from geo.detector import fences_changed, flush, step, tick
+from geo.detector import fences_changed, flush, next_due, step, tick
 from geo.params import GeoParams
 from geo.vehicle import VehicleState
 from schemas.records import Crs, TruckFix
@@ -363,3 +363,25 @@ def test_copy_is_a_deep_copy_where_step_writes(fixes: Fixes, monkeypatch: Any) -
                 if state is not None:
                     assert state.model_dump() == before  # the given state is untouched
                 state = got[0]
+
+
+def test_next_due_is_the_first_time_a_tick_can_change_the_state(fixes: Fixes) -> None:
+    """A timer skips a truck until :func:`next_due` (streams/timers.py): a tick any earlier must
+    change nothing, and one at that time must (release a held fix, or report the silence)."""
+    params = GeoParams(reorder_fixes=5, reorder_window_s=30)
+    state: VehicleState | None = None
+    checked = 0
+    for t, x in [(0, 0), (10, 80), (25, 200), (70, 500), (900, 600), (960, 700)]:
+        state, _ = step(state, fixes(t, x, 500), ZONE, params=params)
+        while (due := next_due(state, params)) is not None:
+            for early in (due - timedelta(seconds=5), due - timedelta(microseconds=1)):
+                after, dets = tick(state, early, ZONE, params)
+                assert (after, dets) == (state, [])
+            after, dets = tick(state, due + timedelta(microseconds=1), ZONE, params)
+            assert after != state or dets
+            checked += 1
+            state = after
+    assert checked >= 4  # held fixes released one by one, then the silence
+    assert state is not None
+    assert next_due(state, params) is None
+    assert state.silent_since == state.last.t  # type: ignore[union-attr]

@@ -319,3 +319,46 @@ def test_group_key_expression(make_pack: Make, event: Make) -> None:
         "inspections", event("inspections", outcome="fail", item_code="FOOD-1"), {}
     )
     assert hit.group_key == "91110108MA01ABCD2X/FOOD-1"
+
+
+class _Reads(dict):  # type: ignore[type-arg]
+    """A rule state that records which keys were read."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.read: list[str] = []
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        self.read.append(key)
+        return super().get(key, default)
+
+
+def test_absence_due_is_when_tick_fires_and_other_windows_are_never_read(
+    make_pack: Make, event: Make
+) -> None:
+    """A timer reads only keys whose ``absence_due`` has come (streams/timers.py); the engine
+    tells an absence window by its key alone, and a full tick does not decode other windows."""
+    engine = RuleEngine([make_pack(offline_rule()), make_pack(complaint_surge())])
+    state = _Reads()
+    engine.evaluate("equipment", event("equipment", 0, equipment_code="E1"), state)
+    engine.evaluate("equipment", event("equipment", 10, equipment_code="E2"), state)
+    engine.evaluate("complaints", event("complaints", 0, uscc="U1"), state)
+    silences = sorted(k for k in state if engine.times_silence(k))
+    others = [k for k in state if not engine.times_silence(k)]
+    assert len(silences) == 2
+    assert others
+    due = {k: engine.absence_due(k, state[k]) for k in silences}
+    e1, e2 = silences
+    assert due[e2] - due[e1] == 600.0  # 10 minutes apart, 30 minutes each
+    assert all(engine.absence_due(k, state[k]) is None for k in others)
+    state.read.clear()
+    assert engine.tick(due[e1] - 1, state) == []
+    assert state.read
+    assert not set(state.read) & set(others)
+    (hit,) = engine.tick(due[e1], state, keys=[e1])
+    assert hit.entity == "E1"
+    assert engine.absence_due(e1, state[e1]) is None  # fired: not due again until re-armed
+    state.read.clear()
+    assert engine.tick(due[e2], state, keys=[]) == []  # a key not given is not read
+    assert state.read == []
+    assert len(engine.tick(due[e2], state, keys=[e1, e2])) == 1  # E2 only: E1 has fired

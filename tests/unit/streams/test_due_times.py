@@ -13,7 +13,8 @@ from streams.due import NEVER, DueTimes, silences_context, warnings_due
 def test_a_due_time_is_computed_once_per_stored_value() -> None:
     calls: list[object] = []
 
-    def compute(value: object) -> float:
+    def compute(key: str, value: object) -> float:
+        assert key == "k"
         calls.append(value)
         return 10.0
 
@@ -50,13 +51,13 @@ def test_the_store_tells_the_due_times_of_its_table_and_no_other() -> None:
     store.put("tasks", "t", {"v": 1})
     assert warnings.due("e", lambda: 1) == NEVER
     assert tasks.due("t", lambda: 1) == NEVER
-    warnings.refresh("c", lambda _: 5.0)
-    tasks.refresh("c", lambda _: 5.0)
+    warnings.refresh("c", lambda _k, _v: 5.0)
+    tasks.refresh("c", lambda _k, _v: 5.0)
     assert warnings.due("e", lambda: 1) == 5.0
     assert tasks.due("t", lambda: 1) == 5.0
-    tasks.refresh("c", lambda _: 7.0)  # same context: the known time stands …
+    tasks.refresh("c", lambda _k, _v: 7.0)  # same context: the known time stands …
     store.put("warnings", "e", {"v": 2})  # … until the store says the value changed
-    warnings.refresh("c", lambda _: 6.0)
+    warnings.refresh("c", lambda _k, _v: 6.0)
     assert warnings.due("e", lambda: 2) == 6.0
     assert tasks.due("t", lambda: 1) == 5.0
     store.delete("tasks", "t")
@@ -70,10 +71,10 @@ def test_a_warning_is_due_when_quiet_long_enough_and_only_if_escalated() -> None
     plain = SimpleNamespace(active=True, bumps=0, last_seen=seen)
     due = warnings_due(config)
     assert (
-        due(SimpleNamespace(warnings={"a": bumped, "b": plain}))
+        due("e", SimpleNamespace(warnings={"a": bumped, "b": plain}))
         == (seen + config.quiet_after).timestamp()
     )
-    assert due(SimpleNamespace(warnings={"b": plain})) == NEVER
+    assert due("e", SimpleNamespace(warnings={"b": plain})) == NEVER
 
 
 def test_a_silence_starting_or_ending_changes_the_context() -> None:
