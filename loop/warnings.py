@@ -45,6 +45,7 @@ its last :data:`MAX_HISTORY` notified changes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -269,8 +270,14 @@ class EntityWarnings(BaseModel):
     entity_address: str | None = None
 
 
-class _Observation(BaseModel):
-    """A rule hit or alerting model score, reduced to what a warning needs."""
+@dataclass(slots=True)
+class _Observation:
+    """A rule hit or alerting model score, reduced to what a warning needs.
+
+    A plain dataclass, not a pydantic model: every value comes from a validated ``RuleHit``
+    or ``ModelScore``, and it never leaves the fold. Validating it again cost ~9 µs a hit
+    against ~2 µs (timeit, 23 fields; a frozen dataclass, setting each field through
+    ``object.__setattr__``, was no faster than pydantic). Nothing changes one once made."""
 
     source: str
     entity: str
@@ -289,7 +296,7 @@ class _Observation(BaseModel):
     safety: bool = False
     historical: bool = False
     features: dict[str, float] | None = None
-    based_on: list[Reason] = Field(default_factory=list)  # e.g. the fence set of a detection
+    based_on: list[Reason] = field(default_factory=list)  # e.g. the fence set of a detection
     entity_name: str | None = None
     entity_address: str | None = None
     complaint_text: str | None = None
