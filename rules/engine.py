@@ -146,11 +146,15 @@ class RuleEngine:
         >>> engine.pop_errors(), engine.pop_errors()
         ({'r': 2}, {})
         """
+        if not self.errors:  # the usual answer: asked after every event
+            return {}
         errors, self.errors = dict(self.errors), Counter()
         return errors
 
     def pop_tripped(self) -> list[str]:
         """Rules the breaker disabled since the last call, for ``riskloop_rule_tripped``."""
+        if not self._new_trips:
+            return []
         tripped, self._new_trips = self._new_trips, []
         return tripped
 
