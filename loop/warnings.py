@@ -518,14 +518,13 @@ def tick(
     Call it from a timer (and when a silence is created or removed); it is idempotent.
     """
     new = _shallow(state)
-    before = _snapshot(state)
     for fp, w in state.warnings.items():
         if w.active and w.bumps and now - w.last_seen >= config.quiet_after:
             new.warnings[fp] = w.model_copy(
                 update={"bumps": 0, "window_hits": [], "change": AlertState.deescalated}
             )
     _settle(new, now, silences)
-    return new, _changed(before, new, None, now, config, shared=state)
+    return new, _changed(state, new, None, now, config)
 
 
 def resolve(
@@ -549,7 +548,6 @@ def resolve(
     if fingerprint not in state.warnings:
         raise UnknownWarning(f"entity {state.entity} has no warning {alert_id}")
     new = state.model_copy(deep=True)
-    before = _snapshot(state)
     w = new.warnings[fingerprint]
     if w.active and w.alert_id == alert_id:
         w.status = "false_alarm" if result is DispositionResult.false_alarm else "resolved"
@@ -557,7 +555,7 @@ def resolve(
         w.silenced_by = w.suppressed_by = None
         w.closed_at, w.closed_task_id, w.closed_department = now, task_id, department
     _settle(new, now, silences)
-    return new, _changed(before, new, fingerprint, now, config)
+    return new, _changed(state, new, fingerprint, now, config)
 
 
 # ---------------------------------------------------------------- internals
@@ -604,7 +602,6 @@ def _apply(
     if old is not None and seen_key in old.seen:
         return base, []
     new = _shallow(base)
-    before = _snapshot(base)
     new.entity_name = obs.entity_name or base.entity_name
     new.entity_address = obs.entity_address or base.entity_address
     w = old
@@ -626,7 +623,7 @@ def _apply(
             AlertState.escalated if w.level.rank > previous_level.rank else AlertState.updated
         )
     _settle(new, now, silences)
-    return new, _changed(before, new, fp, now, config, at=obs.event_time, shared=base)
+    return new, _changed(base, new, fp, now, config, at=obs.event_time)
 
 
 def _open(fp: str, obs: _Observation, previous: WarningState | None) -> WarningState:
@@ -784,19 +781,14 @@ def _signature(w: WarningState) -> tuple[object, ...]:
     )
 
 
-def _snapshot(state: EntityWarnings) -> dict[str, tuple[object, ...]]:
-    return {fp: _signature(w) for fp, w in state.warnings.items()}
-
-
 def _changed(
-    before: dict[str, tuple[object, ...]],
+    before: EntityWarnings,
     after: EntityWarnings,
     first: str | None,
     now: datetime,
     config: LoopConfig,
     *,
     at: datetime | None = None,
-    shared: EntityWarnings | None = None,
 ) -> list[Alert]:
     """The alerts of the warnings whose published form changed, each with its notice verdict
     (the warning in ``after`` remembers what a notified record said).
@@ -805,18 +797,18 @@ def _changed(
     it (a hit), so an event redone after a restart publishes the same record; ``now`` for what
     time or a disposition made (de-escalation, a silence starting or ending, the end).
 
-    ``shared``: the state ``after`` was made from, whose warnings it may still hold; one of
-    those is copied before a notice is written into it."""
+    ``before`` is the state ``after`` was made from, left as it was: a warning ``after``
+    still shares with it did not change (copy on write), so only the others are compared,
+    and only those get a notice written into them."""
     order = sorted(after.warnings, key=lambda fp: (fp != first, fp))
     out = []
     for fp in order:
         w = after.warnings[fp]
-        if before.get(fp) == _signature(w):
+        old = before.warnings.get(fp)
+        if old is w or (old is not None and _signature(old) == _signature(w)):
             continue
         changes, notify = notice(w, now, config)
         if notify:
-            if shared is not None and shared.warnings.get(fp) is w:
-                w = after.warnings[fp] = w.model_copy()
             w.notice, w.notified_at = w.noticed(), now
             when = at or now
             change = AlertChange(at=when, state=w.alert_state(), level=w.level, changes=changes)
