@@ -11,6 +11,7 @@ and a redelivered disposition yields the same task-event ids, so idempotent sink
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 
 
 def _digest(*parts: str, size: int = 24) -> str:
@@ -18,10 +19,19 @@ def _digest(*parts: str, size: int = 24) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:size]
 
 
+FINGERPRINTS_CACHED = 4096
+"""Distinct warnings whose fingerprints :func:`fingerprint` remembers."""
+
+
+@lru_cache(maxsize=FINGERPRINTS_CACHED)
 def fingerprint(
     source: str, entity: str, item_code: str, *, group: str = "", shadow: bool = False
 ) -> str:
     """Identity of a warning: one per (source, entity, item code); shadow hits live apart.
+
+    Cached: every hit and alerting score asks it, mostly about the entity's same few warnings,
+    and a SHA-256 with its hex digest is most of a fold's id work (a pure function of these
+    five values, so a cached answer is the answer).
 
     ``group`` is a rule's own ``group_key`` (e.g. plate + fence id: one warning per fence); it
     only counts when the rule set one, i.e. when it differs from the entity — by default a

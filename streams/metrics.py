@@ -9,16 +9,77 @@ metrics are asserted, not eyeballed. Label sets are fixed here so dashboards and
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Self
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
 
 if TYPE_CHECKING:
-    from collections.abc import Collection
+    from collections.abc import Callable, Collection
 
 PREFIX = "riskloop"
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600)
 _DURATION_BUCKETS = (60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400, 259200, 604800)
+
+
+class _Children:
+    """``labels(...)`` that looks each labelled child up once per label tuple.
+
+    Why: client_python's ``labels`` checks the names, turns every value into a string and
+    takes a lock on every call (~3.5 µs against ~0.7 µs for the child's ``inc``), and the
+    worker asks it ~4.5 times an event (27k calls for 6,000 bench events, issue #16). The
+    children are the same objects either way; a removed or cleared child is forgotten here
+    too, so the next ``labels`` makes it anew as client_python would.
+
+    >>> m = Metrics()
+    >>> m.events_in.labels("trucks") is m.events_in.labels("trucks")
+    True
+    >>> m.events_in.labels(source="trucks") is m.events_in.labels("trucks")
+    True
+    """
+
+    def labels(self, *labelvalues: Any, **labelkwargs: Any) -> Self:
+        """The child for these label values, from the cache after the first call."""
+        key = (labelvalues, tuple(labelkwargs.items())) if labelkwargs else labelvalues
+        cache: dict[Any, Self] = self.__dict__.setdefault("_children", {})
+        try:
+            return cache[key]
+        except KeyError:
+            child: Self = super().labels(*labelvalues, **labelkwargs)  # type: ignore[misc]
+            cache[key] = child
+            return child
+        except TypeError:  # an unhashable value: client_python says what is wrong with it
+            return super().labels(*labelvalues, **labelkwargs)  # type: ignore[misc, no-any-return]
+
+    def remove(self, *labelvalues: Any) -> None:
+        """Remove the child (client_python's ``remove``) and forget every cached one."""
+        self.__dict__.pop("_children", None)
+        super().remove(*labelvalues)  # type: ignore[misc]
+
+    def remove_by_labels(self, labels: dict[str, str]) -> None:
+        """Remove the matching children and forget every cached one."""
+        self.__dict__.pop("_children", None)
+        super().remove_by_labels(labels)  # type: ignore[misc]
+
+    def clear(self) -> None:
+        """Remove every child and forget them here too."""
+        self.__dict__.pop("_children", None)
+        super().clear()  # type: ignore[misc]
+
+
+class _Counter(_Children, Counter):
+    """A counter whose labelled children are looked up once (:class:`_Children`)."""
+
+
+class _Gauge(_Children, Gauge):
+    """A gauge whose labelled children are looked up once (:class:`_Children`)."""
+
+
+class _Histogram(_Children, Histogram):
+    """A histogram whose labelled children are looked up once (:class:`_Children`)."""
+
+
+class _Info(_Children, Info):
+    """An info metric whose labelled children are looked up once (:class:`_Children`)."""
 
 
 class Metrics:
@@ -27,10 +88,11 @@ class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         r = self.registry = registry or CollectorRegistry()
         # Every metric is named ``riskloop_<name>`` and lives in this object's own registry.
-        counter = partial(Counter, namespace=PREFIX, registry=r)
-        gauge = partial(Gauge, namespace=PREFIX, registry=r)
-        histogram = partial(Histogram, namespace=PREFIX, registry=r)
-        info = partial(Info, namespace=PREFIX, registry=r)
+        # (typed as client_python's own classes: the caching is this module's business)
+        counter: Callable[..., Counter] = partial(_Counter, namespace=PREFIX, registry=r)
+        gauge: Callable[..., Gauge] = partial(_Gauge, namespace=PREFIX, registry=r)
+        histogram: Callable[..., Histogram] = partial(_Histogram, namespace=PREFIX, registry=r)
+        info: Callable[..., Info] = partial(_Info, namespace=PREFIX, registry=r)
         # ingest
         self.events_in = counter("events_in", "Records read from a source topic", ["source"])
         self.events_accepted = counter(

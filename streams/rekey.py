@@ -24,7 +24,7 @@ from aiokafka.partitioner import murmur2
 from schemas.records import Reason, RekeyedEvent
 
 if TYPE_CHECKING:
-    from rules.engine import RuleEngine
+    from rules.engine import EventContext, RuleEngine
 
 
 @lru_cache(maxsize=1 << 16)
@@ -49,9 +49,11 @@ def split(
     partitions: int,
     origin: str,
     based_on: list[Reason] | None = None,
+    context: EventContext | None = None,
 ) -> tuple[set[str], list[RekeyedEvent]]:
     """The rules to leave out here, and the events to send to other partitions (one per
-    entity that lives elsewhere)."""
+    entity that lives elsewhere). ``context``: the record's CEL context, if the caller built
+    it (``RuleEngine.context``: the same one then serves ``evaluate``)."""
     foreign = {
         rule: entity
         for rule, entity in engine.entities(source, event).items()
@@ -61,7 +63,7 @@ def split(
         return set(), []
     skip = set(foreign)  # evaluated there, or (its condition refusing the event) nowhere
     elsewhere: dict[str, list[str]] = {}
-    for rule in engine.concerned(source, event, skip):
+    for rule in engine.concerned(source, event, skip, context=context):
         elsewhere.setdefault(foreign[rule], []).append(rule)
     out = [
         RekeyedEvent(

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from geo.detection import Detection
     from geo.fence_sets import CompiledFenceSet
+    from rules.engine import EventContext
     from schemas.hits import RuleHit
     from schemas.scores import ModelScore
     from streams.runtime import Runtime
@@ -47,10 +48,16 @@ class Where:
     rekeyed: list[RekeyedEvent] = field(default_factory=list)
 
     def split(
-        self, rt: Runtime, source: str, event: dict[str, Any], based_on: list[Reason] | None = None
+        self,
+        rt: Runtime,
+        source: str,
+        event: dict[str, Any],
+        based_on: list[Reason] | None = None,
+        context: EventContext | None = None,
     ) -> set[str]:
         """The rules to skip here for ``event``; its copies for entities on other partitions are
-        kept in ``rekeyed``, numbered so a redone event makes the same ones."""
+        kept in ``rekeyed``, numbered so a redone event makes the same ones. ``context``: the
+        event's CEL context, shared with the evaluation that follows."""
         skip, out = split(
             rt.engine,
             source,
@@ -59,6 +66,7 @@ class Where:
             partitions=self.partitions,
             origin=self.origin,
             based_on=based_on,
+            context=context,
         )
         for ev in out:  # numbered in the order they are made: the same again when redone
             self.rekeyed.append(
@@ -79,8 +87,9 @@ def score(
     lives on another partition only there: ``where``)."""
     engine = rt.engine
     event = record.model_dump(mode="json")
-    skip = where.split(rt, source, event) if where is not None else set()
-    out = Scored(hits=engine.evaluate(source, event, rule_state, skip=skip))
+    context = engine.context(source, event)  # one per record: re-keying and rules share it
+    skip = where.split(rt, source, event, context=context) if where is not None else set()
+    out = Scored(hits=engine.evaluate(source, event, rule_state, skip=skip, context=context))
     if isinstance(record, TruckFix):
         found = track(rt, record, vehicles)
         out.detections.extend(det for _, det in found)
@@ -121,8 +130,11 @@ def detection_hits(
         kind="fence", id=fences.name, version=fences.version, content_hash=fences.content_hash
     )
     event = det.model_dump(mode="json")
-    skip = where.split(rt, "truck_detections", event, [ref]) if where is not None else set()
-    hits = rt.engine.evaluate("truck_detections", event, rule_state, skip=skip)
+    context = rt.engine.context("truck_detections", event)
+    skip = (
+        where.split(rt, "truck_detections", event, [ref], context) if where is not None else set()
+    )
+    hits = rt.engine.evaluate("truck_detections", event, rule_state, skip=skip, context=context)
     return [h.model_copy(update={"based_on": [*h.based_on, ref]}) for h in hits]
 
 

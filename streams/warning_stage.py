@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from loop.decide.warnings import Change, change_warnings, changes_by_entity
+from loop.decide.warnings import Change, change_warnings, changes_by_entity, observations
 from streams.handle import WARNINGS, context, decide
 from streams.logs import get_logger
 
@@ -63,7 +63,12 @@ async def raise_warnings(
     to send.
 
     ``historical``: the event came from a backfill (streams/backfill.py): no task.
-    ``subject``: the name, address and masked complaint text the event carried."""
+    ``subject``: the name, address and masked complaint text the event carried.
+
+    Most events change no warning (no hit, no alerting score): they return before the
+    decision context (the clock, the silences) is made."""
+    if not observations(scored.hits, scored.scores):
+        return [], []
     ctx = context(worker)
     by_entity = changes_by_entity(
         scored.hits, scored.scores, ctx, historical=historical, subject=subject

@@ -73,6 +73,14 @@ def tick_change(ctx: Context) -> Change:
     return change
 
 
+def observations(
+    hits: Sequence[RuleHit], scores: Sequence[ModelScore]
+) -> list[RuleHit | ModelScore]:
+    """What of one event's hits and scores changes warnings: every hit, and the scores that
+    alert from a warmed-up model."""
+    return [*hits, *(s for s in scores if s.alert and s.warmed_up)]
+
+
 def changes_by_entity(
     hits: Sequence[RuleHit],
     scores: Sequence[ModelScore],
@@ -83,8 +91,7 @@ def changes_by_entity(
 ) -> dict[str, list[Change]]:
     """Every hit and alerting, warmed-up score of one event, by the entity it concerns."""
     by_entity: dict[str, list[Change]] = {}
-    items: list[RuleHit | ModelScore] = [*hits, *(s for s in scores if s.alert and s.warmed_up)]
-    for item in items:
+    for item in observations(hits, scores):
         by_entity.setdefault(item.entity, []).append(
             observation_change(item, ctx, historical=historical, subject=subject)
         )
