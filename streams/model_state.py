@@ -14,25 +14,45 @@ streams/checkpoint.py:
 1. **Learn.** An event handled on partition *n* is scored by, and teaches, partition *n*'s
    models (a disposition's label teaches the models of the partition that owns its entity).
 2. **Checkpoint.** With the gate closed (step 2 of streams/checkpoint.py), every model of a
-   partition whose models changed since its last checkpoint is pickled and signed
-   (models/snapshot.py, HMAC under the snapshot key) *with the partition's absorbed offsets*,
-   cut into chunks of at most :data:`CHUNK` bytes (under Kafka's 1 MB message limit) and
-   written to the partition's changelog as ``~model/<name>/<i>``, then an index ``~models``
-   naming the chunks, then the partition's other dirty keys and its marker. The models and
-   the offsets are thus committed together, by the same marker.
+   partition whose models changed since its last checkpoint is written *with the partition's
+   absorbed offsets*. A model with per-unit state (the equipment and truck units,
+   models/unit_map.py; the inspection histories, models/unit_history.py) is written as the
+   units used since its last write, each its own signed record ``~model/<name>/u/<map>/<unit>``
+   (models/unit_records.py; a deleted unit a tombstone), then its *global* snapshot: the model
+   pickled without its units (models/snapshot.py, HMAC under the snapshot key), naming the
+   *epoch* its unit records belong to. A model not written in this partition before (a new
+   publication, a rollback, a fresh start) or after a failed or torn write is written whole:
+   every unit under a new epoch. A model without units (the complaint classifier) is its
+   whole snapshot. Global snapshots are compressed and cut into chunks of at most
+   :data:`CHUNK` bytes (under Kafka's 1 MB message limit) and written as ``~model/<name>/<i>``,
+   then an index ``~models`` naming the chunks, then the partition's other dirty keys and its
+   marker. The models and the offsets are thus committed together, by the same marker; the
+   changelog is compacted by key, so it holds each unit's last record.
 3. **Restore.** A partition taken over (after a SIGKILL, a rebalance) gets its models back
    from the records at its last marker, on first use: the shipped defaults are built, each
    snapshot is verified (a chunk missing, a signature that does not verify, another factory or
    state version: logged, that model starts fresh — never unpickled unsigned) and restored,
-   then every publication the control plane applied in this worker is applied again in order
+   its unit records of its epoch verified and put into its maps as their packed bytes (one
+   that does not verify, or of another epoch: logged, that unit starts fresh, its record gets
+   a tombstone; a unit is unpickled only when a reading of its own arrives), then every
+   publication the control plane applied in this worker is applied again in order
    (:meth:`WorkerModels.add` refuses those the snapshot already holds). The events after the
    marker are redelivered and learnt once, by normal processing: nothing learnt is lost,
    nothing learnt twice, so no catch-up pass over the input is needed.
 
-Cost (measured 2026-12-02 on the 2-core dev machine, see README "When a worker dies"): the four
-models of one partition pickle in about 2 ms and 36 KB after 2,000 events of 60 entities;
-with 10,000 distinct entities about 50 ms and 1 MB per partition. Only partitions whose models
-changed are written, so a partition idle since its last checkpoint costs nothing.
+Cost. Before unit records (measured 2026-12-02 on the 2-core dev machine), a model that learnt
+was pickled whole, all its units: the four models of one partition after 20,000 events of
+10,000 distinct entities ~1 MB and 90–190 ms per checkpoint, and in process with 100,000
+distinct entities (``bench/memory_curve.py``, 2026-12-04) the CPU per event grew from 3.8 ms
+(first 10,000 events) to 10.4 ms (40,000–50,000), the models 2.5 MB of changelog per
+checkpoint by then. Now a checkpoint's model bytes follow the units that changed, not the units
+held: README "When a worker dies" has the figures. Only partitions whose models changed are
+written, so a partition idle since its last checkpoint costs nothing.
+
+An older whole snapshot (no epoch in its header, every snapshot written before unit records)
+still restores, units included; that model's next write is whole, under an epoch. A worker of
+the release before refuses a global snapshot (its header has a field it does not know) and
+starts that model fresh: a downgrade loses warm-up, never mixes a model without its units.
 
 Hot-loading stays per worker: a publication is checked once on :attr:`PartitionModels.loose`
 (the template; what ``/status`` reports), and only one it accepts reaches the partitions' copies.
@@ -48,6 +68,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from models.errors import PublicationRejected
+from models.unit_records import attach, new_epoch, seal, take_global, unit_maps
 from models.worker_models import WorkerModels, build_models
 from streams.checkpoint import inflate
 from streams.logs import get_logger
@@ -59,6 +80,7 @@ if TYPE_CHECKING:
     from config.settings import Settings
     from models.drift import DriftEvent
     from models.publication import ModelPublication, ModelRegistry
+    from models.unit_records import UnitStore
     from schemas.scores import ModelScore
 
 log = get_logger(__name__)
@@ -99,6 +121,48 @@ def _chunk_key(name: str, index: int) -> bytes:
     return f"~model/{name}/{index}".encode()
 
 
+def unit_key(name: str, map_name: str, unit: str) -> bytes:
+    """``~model/<model>/u/<map>/<unit>``: one unit's record (a unit id may hold slashes).
+
+    >>> unit_key("truck-behaviour", "units", "B1/2")
+    b'~model/truck-behaviour/u/units/B1/2'
+    """
+    return f"~model/{name}{UNITS}{map_name}/{unit}".encode()
+
+
+UNITS = "/u/"
+"""What sets a unit record's key apart from a global snapshot chunk's (``~model/<name>/<i>``)."""
+
+
+def split_unit_key(key: bytes) -> tuple[str, str, str] | None:
+    """``(model, map, unit)`` of a unit record's key; None for any other model record.
+
+    >>> split_unit_key(b"~model/m/u/units/a/b"), split_unit_key(b"~model/m/0")
+    (('m', 'units', 'a/b'), None)
+    """
+    name, sep, rest = key.decode(errors="replace").removeprefix("~model/").partition(UNITS)
+    map_name, sep2, unit = rest.partition("/")
+    if not sep or not sep2 or not name or not map_name:
+        return None
+    return name, map_name, unit
+
+
+def _units_of(
+    name: str, maps: Mapping[str, UnitStore], epoch: str, *, key: bytes, every: bool
+) -> list[tuple[bytes, bytes | None]]:
+    """A model's unit records: the units changed since its last write (``every``: all), each
+    signed, then a tombstone for each unit deleted since."""
+    out: list[tuple[bytes, bytes | None]] = []
+    for map_name, units in maps.items():
+        changed, gone = units.take_changes(every=every)
+        for unit in sorted(changed):
+            blob, seen = changed[unit]
+            record = seal(name, map_name, unit, epoch=epoch, blob=blob, seen=seen, key=key)
+            out.append((unit_key(name, map_name, unit), record))
+        out.extend((unit_key(name, map_name, unit), None) for unit in sorted(gone))
+    return out
+
+
 def snapshot_records(
     models: WorkerModels,
     offsets: Mapping[str, int],
@@ -106,10 +170,16 @@ def snapshot_records(
     key: bytes,
     names: Iterable[str] | None = None,
     index: Mapping[str, int] | None = None,
+    epochs: dict[str, str] | None = None,
 ) -> list[tuple[bytes, bytes | None]]:
-    """Every live model (or only those of ``names``) as signed snapshot chunks tied to
-    ``offsets``, then the index: ``index`` (the chunk counts as last written) updated with
-    the models written now, so a model not written keeps the chunks it has in the changelog.
+    """Every live model (or only those of ``names``) as signed records tied to ``offsets``,
+    then the index: ``index`` (the chunk counts as last written) updated with the models
+    written now, so a model not written keeps the chunks it has in the changelog.
+
+    A model with unit maps is written as its units' records, then its global snapshot's
+    chunks: only the units changed since its last write when ``epochs`` names the epoch its
+    unit records continue, else every unit under a new epoch (written whole), which is then
+    put in ``epochs``. A model without unit maps is its whole snapshot's chunks.
 
     >>> from config.settings import Settings
     >>> recs = snapshot_records(build_models(Settings(_env_file=None)), {"t:0": 3}, key=b"k" * 32)
@@ -118,8 +188,18 @@ def snapshot_records(
     """
     out: list[tuple[bytes, bytes | None]] = []
     counts = dict(index or {})
-    for name, whole in models.snapshot(offsets, key=key, names=names).items():
-        blob = pack(whole)
+    epochs = {} if epochs is None else epochs
+    live = models.registry.names()
+    for name in live if names is None else [n for n in names if n in live]:
+        model = models.registry.get(name)
+        maps = unit_maps(model)
+        epoch = epochs.get(name)
+        if maps:
+            every = epoch is None
+            if epoch is None:
+                epoch = epochs[name] = new_epoch()
+            out.extend(_units_of(name, maps, epoch, key=key, every=every))
+        blob = pack(take_global(model, offsets, key=key, epoch=epoch if maps else None))
         pieces = [blob[i : i + CHUNK] for i in range(0, len(blob), CHUNK)] or [b""]
         counts[name] = len(pieces)
         out.extend((_chunk_key(name, i), piece) for i, piece in enumerate(pieces))
@@ -284,12 +364,26 @@ class PartitionModels:
         """A partition's models as of its last marker (step 3 of the module docstring)."""
         models: WorkerModels = pickle.loads(self.template)  # our own bytes (above)
         blobs = snapshot_blobs(state.model_records)
+        units = _unit_records(state.model_records)
+        epochs: dict[str, str] = {}
+        written: dict[str, object] = {}  # the objects restored, before any publication below
         for name, blob in blobs.items():
             header = models.restore(name, blob, key=self.key)
-            if header is not None:
-                log.info(
-                    "model restored", model=name, version=header.version, offsets=header.offsets
-                )
+            if header is None:
+                continue
+            log.info("model restored", model=name, version=header.version, offsets=header.offsets)
+            if header.units is not None:
+                epochs[name] = header.units
+                written[name] = models.registry.get(name)
+                self._attach(models, name, header.units, units.pop(name, []), state)
+        for found in units.values():  # units of no model restored: left over, deleted
+            state.model_stale.extend(unit_key(n, m, u) for n, m, u, _ in found)
+        # the unit records now live in the models' maps (as their packed bytes): not kept
+        # twice; the marker-time values a torn checkpoint would rewrite are not needed once
+        # the models are built (those are then written whole, below)
+        state.model_records = {
+            k: v for k, v in state.model_records.items() if split_unit_key(k) is None
+        }
         for pub in self.applied:  # those in the snapshot already are refused
             with contextlib.suppress(PublicationRejected):
                 models.add(pub)
@@ -302,22 +396,60 @@ class PartitionModels:
             state.model_index = {n: c for n, c in index.items() if n in blobs}
             for name in set(models.registry.names()) - set(state.model_index):
                 state.model_touched[name] = -1
+            # a publication applied above replaced a model: it is another object than the
+            # one its epoch's units belong to, so it is written whole (records, below)
+            state.model_epochs = epochs
+            state.model_written = written
         return models
+
+    def _attach(
+        self,
+        models: WorkerModels,
+        name: str,
+        epoch: str,
+        found: list[tuple[str, str, str, bytes | None]],
+        state: PartitionState,
+    ) -> None:
+        """Put model ``name``'s unit records of ``epoch`` into its maps; a record that does not
+        verify (or is of another epoch) is logged, its unit starts fresh and its key gets a
+        tombstone at the next checkpoint."""
+        records = [(m, u, v) for _, m, u, v in found if v is not None]
+        put, refused = attach(
+            models.registry.get(name), records, model_name=name, epoch=epoch, key=self.key
+        )
+        state.model_stale.extend(unit_key(name, m, u) for m, u, _ in refused)
+        if refused:
+            log.warning(
+                "unit records refused; those units start fresh",
+                model=name,
+                refused=len(refused),
+                restored=put,
+                first=f"{refused[0][1]}: {refused[0][2]}",
+            )
 
     def records(self, state: PartitionState) -> list[tuple[bytes, bytes | None]]:
         """The model records a checkpoint writes for ``state`` (called with the gate closed,
-        so the models and ``state.absorbed`` agree): the models that changed since the last
-        checkpoint (each model's chunks are its own keys: one not written keeps its record
-        from the checkpoint that last wrote it, which is its state now), then the index;
-        the marker-time ones again after a torn checkpoint; else none.
+        so the models and ``state.absorbed`` agree): tombstones for unit records left over,
+        then the models that changed since the last checkpoint — of each, the units changed
+        since and its global snapshot, or all of it under a new epoch when it was not written
+        here before (a new publication, a rollback, a fresh start) — then the index; the
+        torn records at their marker-time values after a torn checkpoint; else none.
 
         Why not all four whenever one changed: the complaint classifier is ~90 % of a
-        partition's model bytes and changes only when the partition sees a complaint."""
+        partition's model bytes and changes only when the partition sees a complaint; why not
+        a model whole: with many entities, its units are most of its bytes and few changed."""
+        out: list[tuple[bytes, bytes | None]] = [(k, None) for k in state.model_stale]
+        state.model_stale = []
         models = state.models
         if models is not None and models.changes != state.models_saved:
-            names = None  # all: after a failed write or a torn checkpoint
+            names = None  # all, whole: after a failed write or a torn checkpoint
             if state.models_saved != -1:
                 names = [n for n, c in models.touched.items() if c != state.model_touched.get(n)]
+            epochs = {
+                n: e
+                for n, e in state.model_epochs.items()
+                if names is not None and state.model_written.get(n) is models.registry.get(n)
+            }
             state.models_saved = models.changes
             state.models_rewrite = False
             state.model_touched = dict(models.touched)
@@ -327,10 +459,25 @@ class PartitionModels:
                 key=self.key,
                 names=names,
                 index=state.model_index if names is not None else None,
+                epochs=epochs,
             )
+            state.model_epochs = epochs
+            state.model_written = {n: models.registry.get(n) for n in epochs}
             state.model_index = orjson.loads(records[-1][1] or b"{}")
-            return records
+            return out + records
         if state.models_rewrite:
             state.models_rewrite = False
-            return sorted(state.model_records.items())
-        return []
+            return out + [(k, state.model_records.get(k)) for k in sorted(state.model_torn)]
+        return out
+
+
+def _unit_records(
+    records: Mapping[bytes, bytes | None],
+) -> dict[str, list[tuple[str, str, str, bytes | None]]]:
+    """Model name → its unit records ``(model, map, unit, value)`` among a partition's."""
+    out: dict[str, list[tuple[str, str, str, bytes | None]]] = {}
+    for key, value in records.items():
+        where = split_unit_key(key)
+        if where is not None:
+            out.setdefault(where[0], []).append((*where, value))
+    return out

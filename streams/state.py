@@ -79,6 +79,12 @@ class PartitionState:
     model_touched: dict[str, int] = field(default_factory=dict)  # per model, as last written
     model_index: dict[str, int] = field(default_factory=dict)  # model → its chunks written
     models_rewrite: bool = False  # a torn checkpoint cut model records: write them back
+    model_torn: set[bytes] = field(default_factory=set)  # the model records it cut
+    # per model with unit maps: the epoch of its unit records in the changelog, and the model
+    # object written under it (another object, as after a publication: written whole again)
+    model_epochs: dict[str, str] = field(default_factory=dict)
+    model_written: dict[str, object] = field(default_factory=dict)
+    model_stale: list[bytes] = field(default_factory=list)  # unit records to tombstone
 
     def table(self, name: str) -> dict[str, Any]:
         """The partition's table ``name``, made empty on first use: a table no event has written
