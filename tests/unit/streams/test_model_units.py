@@ -1,7 +1,9 @@
-"""A partition's models checkpointed as changed units (streams/model_state.py, issue #16): the
-record layout, only the units that changed written, a restore from the global snapshot plus
-the unit records equal to the models never interrupted, a unit record that does not verify
-starting that unit fresh, tombstones, and an older whole snapshot still restoring."""
+"""A partition's models checkpointed with their units in a head and sealed segments
+(streams/model_state.py, models/unit_ledger.py, issue #16): few records whatever the units
+used, unchanged units never written again once sealed, a restore from the global snapshot plus
+its segments equal to the models never interrupted, a segment that does not verify refusing
+its model, deleted units staying deleted, compaction, tombstones, and older layouts restoring
+(whole snapshots) or refused (per-unit records)."""
 
 from __future__ import annotations
 
@@ -12,21 +14,22 @@ import orjson
 import pytest
 from pydantic import SecretStr
 
-from models import snapshot
+from models import snapshot, unit_ledger
 from models.publication import ModelPublication
-from models.unit_records import open_unit
+from models.unit_records import HEAD, open_segment, seal
 from streams.checkpoint import MARKER, replay_changelog
 from streams.model_state import (
     INDEX,
     PartitionModels,
-    snapshot_blobs,
+    model_blobs,
+    segment_key,
     snapshot_records,
     split_unit_key,
-    unit_key,
 )
 
 if TYPE_CHECKING:
     from config.settings import Settings
+    from models.unit_records import Entry
     from models.worker_models import WorkerModels
 
 EQUIPMENT = "equipment-anomaly"
@@ -106,114 +109,184 @@ def probes(models: WorkerModels, unit: str) -> list[tuple[float, float]]:
     ]
 
 
-def units_written(written: Log, name: str = EQUIPMENT, map_name: str = "units") -> list[str]:
-    """The units (or tombstones) of ``name``'s map ``map_name`` among ``written``, in order."""
-    found = [split_unit_key(k) for k, _ in written]
-    return [w[2] for w in found if w is not None and w[:2] == (name, map_name)]
+KEY = b"k" * 32
 
 
-def test_each_unit_is_its_own_signed_record_before_the_global_snapshot(settings: Settings) -> None:
+@pytest.fixture
+def small(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A head sealed past ~2 units' bytes, segments of ~4 units: the layout of many entities
+    with a handful."""
+    monkeypatch.setattr(unit_ledger, "HEAD_BYTES", 300)
+    monkeypatch.setattr(unit_ledger, "SEGMENT_BYTES", 600)
+    monkeypatch.setattr(unit_ledger, "MIN_STALE", 4)
+
+
+def head_of(written: Log, name: str = EQUIPMENT) -> tuple[str, list[Entry], dict[int, int]]:
+    """The epoch, head entries and sealed segments named by ``name``'s global record."""
+    blob, head = model_blobs(dict(written))[name]
+    assert head is not None
+    epoch = snapshot.read_header(blob)[0].units
+    assert epoch is not None
+    entries, segments = open_segment(head, model=name, epoch=epoch, seq=HEAD, key=KEY)
+    return epoch, entries, segments
+
+
+def segments_written(written: Log, name: str = EQUIPMENT) -> tuple[list[int], list[int]]:
+    """The sealed segments of ``name`` among ``written``: those written, those tombstoned."""
+    found = [(split_unit_key(k), v) for k, v in written]
+    mine = [(w[1], v) for w, v in found if w is not None and w[0] == name and w[1] is not None]
+    return [s for s, v in mine if v is not None], [s for s, v in mine if v is None]
+
+
+def model_keys(written: Log) -> list[bytes]:
+    return [k for k, _ in written if k.startswith(b"~model")]
+
+
+def test_the_units_used_travel_in_the_head_of_the_global_record(settings: Settings) -> None:
     p = Partition(settings)
     p.learn("equipment", *(reading(i, f"E{i % 3}") for i in range(9)))
     written = p.checkpoint()
-    keys = [k for k, _ in written]
-    assert units_written(written) == ["E0", "E1", "E2"]
-    assert keys.index(unit_key(EQUIPMENT, "units", "E2")) < keys.index(
-        f"~model/{EQUIPMENT}/0".encode()
-    )
-    assert keys[-1] == INDEX
-    header, _ = snapshot.read_header(snapshot_blobs(dict(written))[EQUIPMENT])
-    assert header.units is not None, "the global snapshot names its units' epoch"
-    record = dict(written)[unit_key(EQUIPMENT, "units", "E1")]
-    assert record is not None
-    blob, seen = open_unit(
-        record, model=EQUIPMENT, map_name="units", unit="E1", epoch=header.units, key=b"k" * 32
-    )
-    assert seen == 3
-    assert blob
-    with pytest.raises(snapshot.CorruptSnapshot):  # copied under another unit's key: refused
-        open_unit(
-            record, model=EQUIPMENT, map_name="units", unit="E2", epoch=header.units, key=b"k" * 32
-        )
+    assert segments_written(written) == ([], [])
+    assert f"~model/{EQUIPMENT}/0".encode() in model_keys(written)
+    assert [k for k, _ in written][-1] == INDEX
+    epoch, entries, segments = head_of(written)
+    assert [(m, u, seen) for m, u, _, seen in entries] == [
+        ("units", "E0", 3),
+        ("units", "E1", 3),
+        ("units", "E2", 3),
+    ]
+    assert segments == {}
+    _, head = model_blobs(dict(written))[EQUIPMENT]
+    assert head is not None
+    with pytest.raises(snapshot.CorruptSnapshot):  # another model's head: refused
+        open_segment(head, model="truck-behaviour", epoch=epoch, seq=HEAD, key=KEY)
+    with pytest.raises(snapshot.IncompatibleSnapshot):
+        open_segment(head, model=EQUIPMENT, epoch="other", seq=HEAD, key=KEY)
+    with pytest.raises(snapshot.TamperedSnapshot):
+        open_segment(head, model=EQUIPMENT, epoch=epoch, seq=HEAD, key=b"x" * 32)
 
 
-def test_a_checkpoint_writes_only_the_units_that_changed(settings: Settings) -> None:
+def test_busy_units_write_no_more_model_records_than_whole_snapshots(settings: Settings) -> None:
     p = Partition(settings)
     p.learn("equipment", *(reading(i, f"E{i % 50}") for i in range(100)))
-    assert len(units_written(p.checkpoint())) == 50
-    p.learn("equipment", reading(100, "E7"), reading(101, "E8"))
-    assert units_written(p.checkpoint()) == ["E7", "E8"]
+    p.checkpoint()
+    for n in range(5):
+        p.learn("equipment", *(reading(100 * n + i, f"E{i % 50}") for i in range(100, 200)))
+        assert model_keys(p.checkpoint()) == [f"~model/{EQUIPMENT}/0".encode(), INDEX]
     assert p.checkpoint() == [], "nothing changed: nothing written"
+    assert len(head_of(p.log)[1]) == 50
 
 
-def test_a_restore_from_the_global_snapshot_and_its_units_continues_exactly(
-    settings: Settings,
+def test_sealed_units_are_not_written_again_until_they_change(
+    settings: Settings, small: None
 ) -> None:
     p = Partition(settings)
-    p.learn("equipment", *(reading(i, f"E{i % 4}") for i in range(40)))
+    p.learn("equipment", *(reading(i, f"E{i % 12}") for i in range(24)))
+    sealed, dropped = segments_written(p.checkpoint())
+    assert len(sealed) >= 2, "the head passed its bound: sealed, in segments of a few units"
+    assert dropped == []
+    _, entries, segments = head_of(p.log)
+    assert entries == []
+    assert sorted(segments) == sealed
+    assert sum(segments.values()) == 12
+    p.learn("equipment", reading(30, "E7"))
+    written = p.checkpoint()
+    assert segments_written(written) == ([], [])
+    assert [u for _, u, _, _ in head_of(written)[1]] == ["E7"]
+
+
+def test_a_restore_from_the_global_snapshot_and_its_segments_continues_exactly(
+    settings: Settings, small: None
+) -> None:
+    p = Partition(settings)
+    p.learn("equipment", *(reading(i, f"E{i % 6}") for i in range(60)))
     p.checkpoint()
-    p.learn("equipment", *(reading(i, f"E{i % 2}") for i in range(40, 60)))  # E0, E1 only
+    p.learn("equipment", *(reading(i, f"E{i % 2}") for i in range(60, 80)))  # E0, E1 only
     p.checkpoint()
     again = Partition(settings, p.log)
     model = again.live.registry.get(EQUIPMENT)
-    assert sorted(model.units) == ["E0", "E1", "E2", "E3"]
-    assert model.units.packed == 4, "restored units stay packed until a reading of theirs"
-    for unit in ("E0", "E2"):
+    assert sorted(model.units) == [f"E{i}" for i in range(6)]
+    assert model.units.packed == 6, "restored units stay packed until a reading of theirs"
+    for unit in ("E0", "E2", "E5"):
         assert probes(again.live, unit) == probes(p.live, unit)
-    more = [reading(i, f"E{i % 4}") for i in range(60, 80)]
+    more = [reading(i, f"E{i % 6}") for i in range(80, 100)]
     p.learn("equipment", *more)
     again.learn("equipment", *more)
     assert probes(again.live, "E3") == probes(p.live, "E3")
     assert again.models.records(again.state) != [], "what it learnt after the restore is written"
 
 
-def test_a_unit_record_that_does_not_verify_starts_that_unit_fresh_and_is_tombstoned(
-    settings: Settings,
+def test_a_segment_that_does_not_verify_refuses_its_model_which_is_written_whole(
+    settings: Settings, small: None
 ) -> None:
     p = Partition(settings)
-    p.learn("equipment", *(reading(i, f"E{i % 3}") for i in range(30)))
+    p.learn("equipment", *(reading(i, f"E{i % 12}") for i in range(24)))
     p.checkpoint()
-    key = unit_key(EQUIPMENT, "units", "E1")
+    key = segment_key(EQUIPMENT, 0)
     log = [(k, v[:-1] + bytes([v[-1] ^ 1]) if k == key and v else v) for k, v in p.log]
     again = Partition(settings, log)
-    model = again.live.registry.get(EQUIPMENT)
-    assert sorted(model.units) == ["E0", "E2"], "E1 starts fresh, the others are restored"
-    assert probes(again.live, "E0") == probes(p.live, "E0")
+    assert len(again.live.registry.get(EQUIPMENT).units) == 0, "never half a model's units"
+    again.learn("equipment", reading(40, "E1"))
     written = again.checkpoint()
-    assert (key, None) in written, "the bad record is written over with a tombstone"
+    sealed, dropped = segments_written(written)
+    assert (key, None) in written, "the bad segment is written over with a tombstone"
+    assert [u for _, u, _, _ in head_of(written)[1]] == ["E1"]
+    assert sorted(model_blobs(dict(p.log))) == sorted(model_blobs(dict(again.log)))
 
 
-def test_units_of_another_epoch_are_not_mixed_into_a_model_written_whole_since(
-    settings: Settings,
+def test_a_model_written_whole_tombstones_the_segments_of_its_old_epoch(
+    settings: Settings, small: None
 ) -> None:
     p = Partition(settings)
-    p.learn("equipment", *(reading(i, f"E{i % 2}") for i in range(20)))
-    p.checkpoint()
+    p.learn("equipment", *(reading(i, f"E{i % 12}") for i in range(24)))
+    old, _ = segments_written(p.checkpoint())
     p.live.add(publication("2"))  # a new model: fresh, no units
-    p.learn("equipment", reading(20, "E5"))
+    p.learn("equipment", reading(30, "E5"))
     written = p.checkpoint()
-    assert units_written(written) == ["E5"], "written whole: its one unit"
+    sealed, dropped = segments_written(written)
+    assert dropped == old
+    assert sealed == []
     again = Partition(settings, p.log)
-    assert sorted(again.live.registry.get(EQUIPMENT).units) == ["E5"]
-    stale = {k for k, v in again.checkpoint() if v is None}
-    assert stale == {unit_key(EQUIPMENT, "units", u) for u in ("E0", "E1")}
+    assert sorted(again.live.registry.get(EQUIPMENT).units) == ["E5"], "v1's units not mixed in"
 
 
-def test_a_deleted_unit_is_written_as_a_tombstone(settings: Settings) -> None:
+def test_a_deleted_unit_stays_deleted_though_a_sealed_segment_holds_it(
+    settings: Settings, small: None
+) -> None:
     p = Partition(settings)
     model = p.live.registry.get(INSPECTIONS)
-    model.max_entities = 2
-    p.learn("inspections", inspection(1, "A"), inspection(2, "B"))
-    assert units_written(p.checkpoint(), INSPECTIONS, "history") == ["A", "B"]
-    p.learn("inspections", inspection(3, "C"))  # drops A, the oldest
+    model.max_entities = 12
+    p.learn("inspections", *(inspection(i, f"U{i}") for i in range(12)))
+    assert segments_written(p.checkpoint(), INSPECTIONS)[0], "the histories are sealed"
+    p.learn("inspections", inspection(20, "U20"))  # drops U0, the oldest
     written = p.checkpoint()
-    assert (unit_key(INSPECTIONS, "history", "A"), None) in written
-    assert units_written(written, INSPECTIONS, "history") == ["C", "A"]
+    head = {u: b for m, u, b, _ in head_of(written, INSPECTIONS)[1] if m == "history"}
+    assert "U0" in head
+    assert head["U0"] is None, "a deletion entry, over the sealed version"
     again = Partition(settings, p.log)
     restored = again.live.registry.get(INSPECTIONS)
-    assert list(restored.history) == ["B", "C"]
-    assert restored.history.get("C") == model.history.get("C")
+    assert sorted(restored.history) == sorted(model.history)
+    assert "U0" not in restored.history
+    assert restored.history.get("U20") == model.history.get("U20")
     assert dict(restored.rates) == dict(model.rates), "the per-facility rates are units too"
+
+
+def test_stale_segments_are_compacted_into_a_new_epoch(settings: Settings, small: None) -> None:
+    p = Partition(settings)
+    p.learn("equipment", *(reading(i, f"E{i % 12}") for i in range(24)))
+    first, _ = segments_written(p.checkpoint())
+    epoch = head_of(p.log)[0]
+    dropped: list[int] = []
+    for n in range(6):  # the same units again and again: their sealed entries go stale
+        p.learn("equipment", *(reading(100 + 12 * n + i, f"E{i}") for i in range(12)))
+        dropped += segments_written(p.checkpoint())[1]
+    assert set(first) <= set(dropped), "the stale segments are tombstoned"
+    assert head_of(p.log)[0] != epoch, "compacted: written whole under a new epoch"
+    live = head_of(p.log)[2]
+    assert not set(live) & set(dropped)
+    again = Partition(settings, p.log)
+    for unit in ("E0", "E11"):
+        assert probes(again.live, unit) == probes(p.live, unit)
 
 
 def test_an_older_whole_snapshot_still_restores_and_is_then_written_whole(
@@ -221,39 +294,74 @@ def test_an_older_whole_snapshot_still_restores_and_is_then_written_whole(
 ) -> None:
     p = Partition(settings)
     p.learn("equipment", *(reading(i, f"E{i % 3}") for i in range(30)))
-    whole = p.live.snapshot({}, key=b"k" * 32, names=[EQUIPMENT])[EQUIPMENT]
+    whole = p.live.snapshot({}, key=KEY, names=[EQUIPMENT])[EQUIPMENT]
     assert snapshot.read_header(whole)[0].units is None
     old = [(f"~model/{EQUIPMENT}/0".encode(), whole), (INDEX, orjson.dumps({EQUIPMENT: 1}))]
     again = Partition(settings, [*old, (MARKER.encode(), b'{"absorbed": {}}')])
     assert probes(again.live, "E2") == probes(p.live, "E2")
     again.learn("equipment", reading(30, "E0"))
     written = again.checkpoint()
-    assert units_written(written) == ["E0", "E1", "E2"], "no epoch yet: all of its units"
+    units = [u for _, u, _, _ in head_of(written)[1]]
+    assert sorted(units) == ["E0", "E1", "E2"], "no ledger yet: all of its units"
 
 
-def test_snapshot_records_continue_an_epoch_with_the_changes_only(settings: Settings) -> None:
+def test_a_snapshot_of_the_per_unit_record_layout_is_refused_and_its_records_tombstoned(
+    settings: Settings,
+) -> None:
     p = Partition(settings)
-    epochs: dict[str, str] = {}
+    p.learn("equipment", *(reading(i, f"E{i % 3}") for i in range(30)))
+    model = p.live.registry.get(EQUIPMENT)
+    with model.units.detached():
+        global_only = snapshot.take(model, {}, key=KEY, units="e1")
+    legacy = f"~model/{EQUIPMENT}/u/units/E1".encode()
+    old = [
+        (legacy, b"RLUNIT1\n..."),
+        (f"~model/{EQUIPMENT}/0".encode(), global_only),
+        (INDEX, orjson.dumps({EQUIPMENT: 1})),
+    ]
+    again = Partition(settings, [*old, (MARKER.encode(), b'{"absorbed": {}}')])
+    assert len(again.live.registry.get(EQUIPMENT).units) == 0, "starts fresh, not unit-less"
+    again.learn("equipment", reading(30, "E0"))
+    assert (legacy, None) in again.checkpoint()
+
+
+def test_snapshot_records_continue_a_ledger_with_the_changes_only(settings: Settings) -> None:
+    p = Partition(settings)
+    ledgers: dict[str, unit_ledger.UnitLedger] = {}
     p.learn("equipment", reading(0, "E0"), reading(1, "E1"))
-    first = snapshot_records(p.live, {}, key=b"k" * 32, names=[EQUIPMENT], epochs=epochs)
-    assert units_written(first) == ["E0", "E1"]
-    assert EQUIPMENT in epochs
+    snapshot_records(p.live, {}, key=KEY, names=[EQUIPMENT], ledgers=ledgers)
+    epoch = ledgers[EQUIPMENT].epoch
     p.learn("equipment", reading(2, "E1"))
-    later = snapshot_records(p.live, {}, key=b"k" * 32, names=[EQUIPMENT], epochs=epochs)
-    assert units_written(later) == ["E1"]
+    later = snapshot_records(p.live, {}, key=KEY, names=[EQUIPMENT], ledgers=ledgers)
+    assert head_of(later)[0] == epoch
+    assert ledgers[EQUIPMENT].head["units", "E1"][1] == 2
 
 
-def test_a_publication_applied_at_restore_writes_that_model_whole(settings: Settings) -> None:
+def test_a_publication_applied_at_restore_writes_that_model_whole(
+    settings: Settings, small: None
+) -> None:
     p = Partition(settings)
-    p.learn("equipment", *(reading(i, f"E{i % 2}") for i in range(20)))
-    p.checkpoint()
+    p.learn("equipment", *(reading(i, f"E{i % 12}") for i in range(24)))
+    old, _ = segments_written(p.checkpoint())
     worker = PartitionModels(settings)
     worker.add(publication("2"))  # applied by this worker's control plane before the build
     state = replay_changelog(p.log).state
     state.models = worker.build(state)
-    list(state.models.process("equipment", reading(20, "E5")))
+    list(state.models.process("equipment", reading(30, "E5")))
     written = worker.records(state)
-    assert units_written(written) == ["E5"]
+    assert segments_written(written)[1] == old
     again = Partition(settings, [*p.log, *written, (MARKER.encode(), b'{"absorbed": {}}')])
     assert again.live.versions()[EQUIPMENT] == "2"
     assert sorted(again.live.registry.get(EQUIPMENT).units) == ["E5"], "v1's units not mixed in"
+
+
+def test_a_segment_record_round_trips_its_entries_and_deletions() -> None:
+    entries: list[Entry] = [
+        ("units", "a/b", b"xyz", 3),
+        ("units", "c", None, 0),
+        ("h", "d", b"", 1),
+    ]
+    record = seal("m", epoch="e", seq=4, entries=entries, key=KEY)
+    assert open_segment(record, model="m", epoch="e", seq=4, key=KEY) == (entries, {})
+    with pytest.raises(snapshot.CorruptSnapshot):  # found under another sequence
+        open_segment(record, model="m", epoch="e", seq=5, key=KEY)
