@@ -6,23 +6,24 @@ not re-encode, nor re-write, the units that did not change (with 50,000 entities
 So a model's units are kept as in a log-structured store (models/unit_records.py has the
 record format):
 
-- the **head**: the units changed since the last seal, as their packed bytes, carried inside
-  the model's global snapshot record, which is written whenever the model is; a unit changed
-  again is replaced in it, so a stream of few busy entities never writes more than that one
-  record per model — the model records per event of a whole snapshot;
-- **sealed segments** ``0, 1, …``: once the head's bytes pass :data:`HEAD_BYTES` it is cut into
-  segments of at most :data:`SEGMENT_BYTES` and written as records of their own, never again;
-  a unit of a sealed segment changed since lives in the head (or a later segment), the newest
-  one wins on restore;
+- the **head**: the units changed lately, as their packed bytes, carried inside the model's
+  global snapshot record, which is written whenever the model is; a unit changed again is
+  replaced in it, so a stream of few busy entities never writes more than that one record per
+  model — the model records per event of a whole snapshot;
+- **sealed segments** ``0, 1, …``: once the head's units that did not change at a checkpoint
+  pass :data:`CARRY_BYTES` (and the bytes of those that did), they are cut into segments of at
+  most :data:`SEGMENT_BYTES` and written as records of their own, never again (the whole head
+  past :data:`HEAD_BYTES`); a unit of a sealed segment changed since lives in the head (or a
+  later segment), and the newest entry wins on restore;
 - **compaction**: once more than half the entries of the sealed segments are stale (and at
   least :data:`MIN_STALE`), the model is written whole under a new epoch — every unit, as the
   bytes it holds, into new segments — and the old segments get tombstones, so the changelog
   keeps O(units) bytes and Kafka's compaction (by key) only ever drops superseded records.
 
 A deleted unit is an entry without bytes (so a sealed older version is not brought back); such
-entries go at the next compaction. What a checkpoint writes is thus the head (≤ ~HEAD_BYTES),
-the segments sealed (the changed units' bytes, once) and, amortised, as many bytes again for
-compaction.
+entries go at the next compaction. What a checkpoint writes is thus the changed units' bytes
+plus at most ~CARRY_BYTES of unchanged ones in the head, the segments it seals (bytes written
+before, once more) and, amortised, compaction's share.
 
 >>> from models.unit_map import UnitMap
 >>> m = UnitMap[int](); m["a"] = 1
@@ -45,7 +46,12 @@ if TYPE_CHECKING:
     from models.unit_records import Entry, UnitStore
 
 HEAD_BYTES = 128 * 1024
-"""Past this many bytes of units the head is sealed (kept under the global record's chunk)."""
+"""Past this many bytes of units the head is sealed whole (kept under the global record's
+chunk)."""
+CARRY_BYTES = 16 * 1024
+"""The head's units that did not change at a checkpoint are sealed once their bytes pass this
+and the changed ones' (the busy units stay in the head): what a checkpoint writes again of
+units that did not change stays at about this, per model and partition."""
 SEGMENT_BYTES = 384 * 1024
 """Most units' bytes in one sealed segment (a record stays under Kafka's 1 MB default)."""
 MIN_STALE = 2_000
@@ -88,17 +94,24 @@ class UnitLedger:
         dropped: list[int] = []
         if whole or self.stale > max(MIN_STALE, sum(self.segments.values()) // 2):
             dropped = sorted(self.segments)
-            self.__dict__.update(vars(UnitLedger.fresh(self)))
+            self.epoch, self.segments, self.sealed = new_epoch(), {}, {}
+            self.head, self.head_bytes = {}, 0
             whole = True
+        now: set[tuple[str, str]] = set()
         for map_name, units in maps.items():
             changed, gone = units.take_changes(every=whole)
             for unit, (blob, seen) in changed.items():
                 self._put(map_name, unit, blob, seen)
+                now.add((map_name, unit))
             for unit in gone:
                 self._put(map_name, unit, None, 0)
-        if self.head_bytes <= HEAD_BYTES:
-            return [], dropped
-        return self._seal(), dropped
+                now.add((map_name, unit))
+        fresh = sum(_size(self.head[k][0]) for k in now)
+        if self.head_bytes > HEAD_BYTES:
+            return self._seal(set(self.head)), dropped
+        if self.head_bytes - fresh > max(CARRY_BYTES, fresh):
+            return self._seal(set(self.head) - now), dropped
+        return [], dropped
 
     def entries(self) -> list[Entry]:
         """The head's entries, ready for :func:`models.unit_records.seal`."""
@@ -107,20 +120,21 @@ class UnitLedger:
     def _put(self, map_name: str, unit: str, blob: bytes | None, seen: int) -> None:
         old = self.head.get((map_name, unit))
         if old is not None:
-            self.head_bytes -= DELETED if old[0] is None else len(old[0])
+            self.head_bytes -= _size(old[0])
         self.head[map_name, unit] = (blob, seen)
-        self.head_bytes += DELETED if blob is None else len(blob)
+        self.head_bytes += _size(blob)
         held = self.sealed.get(map_name)
         if held is not None:
             held.discard(unit)
 
-    def _seal(self) -> list[tuple[int, list[Entry]]]:
-        """The head cut into segments of at most :data:`SEGMENT_BYTES`; the head empty."""
+    def _seal(self, keys: set[tuple[str, str]]) -> list[tuple[int, list[Entry]]]:
+        """The head's entries of ``keys`` cut into segments of at most :data:`SEGMENT_BYTES`,
+        and out of the head."""
         out: list[tuple[int, list[Entry]]] = []
         batch: list[Entry] = []
         size = 0
-        for entry in [*self.entries(), None]:
-            full = entry is None or (batch and size + len(entry[2] or b"") > SEGMENT_BYTES)
+        for entry in [*(e for e in self.entries() if (e[0], e[1]) in keys), None]:
+            full = entry is None or (bool(batch) and size + len(entry[2] or b"") > SEGMENT_BYTES)
             if full and batch:
                 out.append((self.next_seq, batch))
                 self.segments[self.next_seq] = len(batch)
@@ -130,7 +144,7 @@ class UnitLedger:
                 batch.append(entry)
                 size += len(entry[2] or b"")
                 self.sealed.setdefault(entry[0], set()).add(entry[1])
-        self.head, self.head_bytes = {}, 0
+                self.head_bytes -= _size(self.head.pop((entry[0], entry[1]))[0])
         return out
 
     @classmethod
@@ -151,7 +165,7 @@ class UnitLedger:
         for map_name, unit, blob, seen in head:
             newest[map_name, unit] = (blob, seen, False)
             ledger.head[map_name, unit] = (blob, seen)
-            ledger.head_bytes += DELETED if blob is None else len(blob)
+            ledger.head_bytes += _size(blob)
         units: dict[tuple[str, str], tuple[bytes, int]] = {}
         for (map_name, unit), (blob, seen, in_sealed) in newest.items():
             if in_sealed:
@@ -159,3 +173,8 @@ class UnitLedger:
             if blob is not None:
                 units[map_name, unit] = (blob, seen)
         return ledger, units
+
+
+def _size(blob: bytes | None) -> int:
+    """What an entry counts for in the head's bytes."""
+    return DELETED if blob is None else len(blob)

@@ -16,27 +16,32 @@ streams/checkpoint.py:
 2. **Checkpoint.** With the gate closed (step 2 of streams/checkpoint.py), every model of a
    partition whose models changed since its last checkpoint is written *with the partition's
    absorbed offsets*. A model with per-unit state (the equipment and truck units,
-   models/unit_map.py; the inspection histories, models/unit_history.py) is written as the
-   units used since its last write, each its own signed record ``~model/<name>/u/<map>/<unit>``
-   (models/unit_records.py; a deleted unit a tombstone), then its *global* snapshot: the model
-   pickled without its units (models/snapshot.py, HMAC under the snapshot key), naming the
-   *epoch* its unit records belong to. A model not written in this partition before (a new
-   publication, a rollback, a fresh start) or after a failed or torn write is written whole:
-   every unit under a new epoch. A model without units (the complaint classifier) is its
-   whole snapshot. Global snapshots are compressed and cut into chunks of at most
-   :data:`CHUNK` bytes (under Kafka's 1 MB message limit) and written as ``~model/<name>/<i>``,
-   then an index ``~models`` naming the chunks, then the partition's other dirty keys and its
-   marker. The models and the offsets are thus committed together, by the same marker; the
-   changelog is compacted by key, so it holds each unit's last record.
+   models/unit_map.py; the inspection histories, models/unit_history.py) keeps its units as
+   models/unit_ledger.py lays them out: the units used since the last seal as a signed *head*
+   segment carried in its global record, older ones in a few sealed segments
+   ``~model/<name>/s/<seq>`` written once (models/unit_records.py); its *global* snapshot is
+   the model pickled without its units (models/snapshot.py, HMAC under the snapshot key),
+   naming the *epoch* its segments belong to. So a checkpoint writes one record per model
+   however many units it used, plus a segment when the head fills. A model not written in
+   this partition before (a new publication, a rollback, a fresh start), after a failed or
+   torn write, or whose sealed segments are mostly stale, is written whole: every unit under
+   a new epoch, the old segments tombstoned. A model without units (the complaint
+   classifier) is its whole snapshot. Global snapshots are compressed and cut into chunks of
+   at most :data:`CHUNK` bytes (under Kafka's 1 MB message limit) and written as
+   ``~model/<name>/<i>``, then an index ``~models`` naming the chunks, then the partition's
+   other dirty keys and its marker. The models and the offsets are thus committed together, by the same marker; the
+   changelog is compacted by key, and a segment is only ever replaced by its tombstone once
+   no head names it.
 3. **Restore.** A partition taken over (after a SIGKILL, a rebalance) gets its models back
    from the records at its last marker, on first use: the shipped defaults are built, each
    snapshot is verified (a chunk missing, a signature that does not verify, another factory or
    state version: logged, that model starts fresh — never unpickled unsigned) and restored,
-   its unit records of its epoch verified and put into its maps as their packed bytes (one
-   that does not verify, or of another epoch: logged, that unit starts fresh, its record gets
-   a tombstone; a unit is unpickled only when a reading of its own arrives), then every
-   publication the control plane applied in this worker is applied again in order
-   (:meth:`WorkerModels.add` refuses those the snapshot already holds). The events after the
+   its head and every segment the head names verified (MAC, model, epoch, sequence, unit
+   count) and their units put into its maps as their packed bytes, the newest entry of each
+   (a segment missing or that does not verify: logged, that model starts fresh, never with
+   half its units; segments no head names get tombstones; a unit is unpickled only when a
+   reading of its own arrives), then every publication the control plane applied in this
+   worker is applied again in order (:meth:`WorkerModels.add` refuses those the snapshot already holds). The events after the
    marker are redelivered and learnt once, by normal processing: nothing learnt is lost,
    nothing learnt twice, so no catch-up pass over the input is needed.
 
@@ -45,14 +50,18 @@ was pickled whole, all its units: the four models of one partition after 20,000 
 10,000 distinct entities ~1 MB and 90–190 ms per checkpoint, and in process with 100,000
 distinct entities (``bench/memory_curve.py``, 2026-12-04) the CPU per event grew from 3.8 ms
 (first 10,000 events) to 10.4 ms (40,000–50,000), the models 2.5 MB of changelog per
-checkpoint by then. Now a checkpoint's model bytes follow the units that changed, not the units
-held: README "When a worker dies" has the figures. Only partitions whose models changed are
-written, so a partition idle since its last checkpoint costs nothing.
+checkpoint by then. Now a checkpoint's model bytes follow the units that changed (the head,
+the segments sealed, compaction's share), not the units held: README "When a worker dies" has
+the figures. Only partitions whose models changed are written, so a partition idle since its
+last checkpoint costs nothing.
 
 An older whole snapshot (no epoch in its header, every snapshot written before unit records)
-still restores, units included; that model's next write is whole, under an epoch. A worker of
-the release before refuses a global snapshot (its header has a field it does not know) and
-starts that model fresh: a downgrade loses warm-up, never mixes a model without its units.
+still restores, units included; that model's next write is whole, under an epoch. A global
+snapshot of the per-unit record layout (an epoch, no head; main between c1da57b and f4d5b5a)
+is refused, logged, and that model starts fresh; its ``~model/<name>/u/…`` records get
+tombstones. A worker of the release before refuses a global snapshot (its header has a field
+it does not know) and starts that model fresh: a downgrade loses warm-up, never mixes a model
+without its units.
 
 Hot-loading stays per worker: a publication is checked once on :attr:`PartitionModels.loose`
 (the template; what ``/status`` reports), and only one it accepts reaches the partitions' copies.

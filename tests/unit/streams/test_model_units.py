@@ -119,6 +119,7 @@ def small(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(unit_ledger, "HEAD_BYTES", 300)
     monkeypatch.setattr(unit_ledger, "SEGMENT_BYTES", 600)
     monkeypatch.setattr(unit_ledger, "MIN_STALE", 4)
+    monkeypatch.setattr(unit_ledger, "CARRY_BYTES", 300)
 
 
 def head_of(written: Log, name: str = EQUIPMENT) -> tuple[str, list[Entry], dict[int, int]]:
