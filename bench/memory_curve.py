@@ -60,7 +60,11 @@ class Reading:
     written: int = 0
     """bytes the checkpoints wrote to the state changelog so far (keys and values; counted)"""
     models: int = 0
-    """of those, the models' records (``~model…``: global snapshots, unit records, index)"""
+    """of those, the models' records (``~model…``: global snapshots and their heads, unit
+    segments, index)"""
+    model_records: int = 0
+    """how many model records the checkpoints wrote so far (issue #16: their count per event,
+    not only their bytes, is the broker's cost)"""
 
     def line(self) -> str:
         """The reading as one printed line.
@@ -69,7 +73,8 @@ class Reading:
         '  10,000 events · RSS 300.0 MiB · peak 310.0 MiB · CPU 12.5 s · 4,000 sent'
         """
         written = (
-            f" · changelog {self.written / MIB:.1f} MiB ({self.models / MIB:.1f} MiB models)"
+            f" · changelog {self.written / MIB:.1f} MiB ({self.models / MIB:.1f} MiB models in"
+            f" {self.model_records:,} records)"
             if self.written
             else ""
         )
@@ -138,13 +143,14 @@ def checkpoint_writes(
 
 def _app(settings: Settings, written: list[int]) -> RiskLoopApp:
     """A worker whose checkpoint drops what it writes (an empty changelog to start from),
-    adding its bytes to ``written`` (all, then the models')."""
+    adding its bytes to ``written`` (all, then the models'; then the model records' count)."""
 
     def count(partition: int, key: bytes, value: bytes | None) -> None:
         size = len(key) + len(value or b"")
         written[0] += size
         if key.startswith(b"~model"):
             written[1] += size
+            written[2] += 1
 
     app = build_app(settings)
     app.finalize()
@@ -172,14 +178,14 @@ async def rss_curve(
     n = settings.topics.partitions
     curve: list[Reading] = []
     with _sends_counted() as sent:
-        written = [0, 0]
+        written = [0, 0, 0]
         app = _app(settings, written)
         cpu0, trimmed = process_time(), monotonic()
 
         def take(i: int, note: str = "") -> Reading:
             rss, peak = read_rss()
             cpu = process_time() - cpu0
-            reading = Reading(i, rss, peak, cpu, sent[0], note, written[0], written[1])
+            reading = Reading(i, rss, peak, cpu, sent[0], note, *written)
             report(reading)
             return reading
 

@@ -7,9 +7,9 @@ events after those offsets come again, so no event is learnt twice or missed.
 Format: ``RLSNAP2\\n`` + the hex HMAC-SHA256 of the rest + ``\\n`` + one line of JSON header +
 ``\\n`` + the pickled model. The header carries the factory, its state version, the model's
 published version and params hash, the offsets (``{"topic:partition": offset}``) and the sha256
-of the pickled payload; for a model checkpointed with its units as records of their own
-(streams/model_state.py, models/unit_records.py) also ``units``, the epoch of those records,
-the model itself then pickled without its units.
+of the pickled payload; for a model checkpointed with its units apart (streams/model_state.py,
+models/unit_ledger.py) also ``units``, the epoch of its unit segments, the model itself then
+pickled without its units.
 
 Unpickling runs code, so a snapshot is only unpickled when its MAC verifies under the workers'
 secret snapshot key (``RISKLOOP_SNAPSHOT_KEY``, or the key file in the data dir; see
@@ -63,9 +63,9 @@ class SnapshotHeader(BaseModel):
     size: int
     taken_at: datetime
     units: str | None = None
-    """The model's units are not in this snapshot but in unit records of this epoch
-    (models/unit_records.py); None: a whole model, units included (and every snapshot taken
-    before unit records existed)."""
+    """The model's units are not in this snapshot but in unit segments of this epoch
+    (models/unit_ledger.py); None: a whole model, units included (and every snapshot taken
+    before units were written apart)."""
 
 
 def sign(body: bytes, key: bytes) -> bytes:
@@ -77,7 +77,7 @@ def take(
     model: SourceModel, offsets: Mapping[str, int], *, key: bytes, units: str | None = None
 ) -> bytes:
     """Serialise a model with the input offsets it has seen (next offset to read, per partition),
-    signed with ``key``. ``units``: the epoch of the unit records that hold its units (the
+    signed with ``key``. ``units``: the epoch of the unit segments that hold its units (the
     caller pickles it with its unit maps detached, models/unit_records.py)."""
     payload = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
     header = SnapshotHeader(

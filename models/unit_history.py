@@ -4,8 +4,8 @@ Why (issue #16): the inspection model keeps one small history per entity (USCC) 
 dict, the oldest dropped past ``max_entities``. Pickled inside the model at every checkpoint of
 its partition, that was O(entities) bytes and CPU per checkpoint; as a :class:`UnitHistory` it
 remembers which entries were written or deleted since the last checkpoint took its changes
-(:meth:`UnitHistory.take_changes`), and the checkpoint writes those as unit records
-(models/unit_records.py), like the units of models/unit_map.py.
+(:meth:`UnitHistory.take_changes`), and the checkpoint writes those in its unit segments
+(models/unit_ledger.py), like the units of models/unit_map.py.
 
 An entry counts as changed when it is set, taken with ``setdefault`` (callers change the dict
 they get in place, models/inspections.py) or moved to the end; ``get`` only reads. A restored
@@ -108,8 +108,8 @@ class UnitHistory(MutableMapping[str, V], Generic[V]):
         return changed, gone
 
     def put_packed(self, key: str, blob: bytes, seen: int) -> None:
-        """Entry ``key`` from a verified unit record's bytes, at the end; not a change."""
-        self._items[key] = pickle.loads(zlib.decompress(blob))  # verified (models/unit_records)
+        """Entry ``key`` from a verified unit segment's bytes, at the end; not a change."""
+        self._items[key] = pickle.loads(zlib.decompress(blob))  # verified (models/unit_records.py)
 
     @contextmanager
     def detached(self) -> Iterator[None]:

@@ -13,12 +13,12 @@ At most :data:`HOT_UNITS` units are objects; using one more packs the least rece
 pickle round trip of a unit costs ~0.1–0.4 ms, paid only when a cold unit's reading arrives, so
 a fleet that reports in turn beyond the bound pays it per reading (CPU for memory; raise the
 bound if that fleet is the workload). The bytes are only ever the pickle this map made of its
-own object, or bytes of a unit record whose signature verified (models/unit_records.py), so no
-unverified wire data is unpickled here.
+own object, or bytes of a unit segment whose signature verified (models/unit_records.py), so
+no unverified wire data is unpickled here.
 
 The map also remembers which units were used (so possibly changed) or deleted since the last
-checkpoint took its changes (:meth:`UnitMap.take_changes`): a checkpoint writes those units as
-their own records, not the model whole (issue #16; streams/model_state.py). A unit's record is
+checkpoint took its changes (:meth:`UnitMap.take_changes`): a checkpoint writes those units in
+its unit segments, not the model whole (issue #16; models/unit_ledger.py). A unit is written as
 its packed bytes, the same ones the map keeps for a cold unit, so a restored unit starts cold
 and is unpickled only when a reading of its own arrives.
 """
@@ -155,7 +155,7 @@ class UnitMap(MutableMapping[str, V], Generic[V]):
         return changed, gone
 
     def put_packed(self, key: str, blob: bytes, seen: int) -> None:
-        """Unit ``key`` from its packed bytes (a verified unit record), kept cold; not a change."""
+        """Unit ``key`` from its packed bytes (a verified unit segment), kept cold; not a change."""
         self._hot.pop(key, None)
         self._cold[key] = (blob, seen)
 

@@ -82,14 +82,14 @@ def unit_maps(model: Any) -> dict[str, UnitStore]:
 
 
 def new_epoch() -> str:
-    """A fresh epoch: unit records of any earlier one no longer count."""
+    """A fresh epoch: unit segments of any earlier one no longer count."""
     return secrets.token_hex(8)
 
 
 def take_global(
     model: SourceModel, offsets: Mapping[str, int], *, key: bytes, epoch: str | None
 ) -> bytes:
-    """The model's snapshot without its units (they are unit records of ``epoch``); a model
+    """The model's snapshot without its units (they are in unit segments of ``epoch``); a model
     without unit maps, or ``epoch`` None, whole as :func:`models.snapshot.take` takes it."""
     maps = unit_maps(model) if epoch is not None else {}
     with ExitStack() as stack:

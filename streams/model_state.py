@@ -538,7 +538,7 @@ class PartitionModels:
 
     def records(self, state: PartitionState) -> list[tuple[bytes, bytes | None]]:
         """The model records a checkpoint writes for ``state`` (called with the gate closed,
-        so the models and ``state.absorbed`` agree): tombstones for unit records left over,
+        so the models and ``state.absorbed`` agree): tombstones for unit segments left over,
         then the models that changed since the last checkpoint — of each, the segments it
         drops and seals and its global snapshot with its head, or all of it under a new epoch
         when it was not written here before (a new publication, a rollback, a fresh start) —
