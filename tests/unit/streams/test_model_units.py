@@ -139,6 +139,14 @@ def segments_written(written: Log, name: str = EQUIPMENT) -> tuple[list[int], li
     return [s for s, v in mine if v is not None], [s for s, v in mine if v is None]
 
 
+def sealed_partition(settings: Settings) -> tuple[Partition, list[int]]:
+    """A partition whose equipment model learnt 12 units, checkpointed (under ``small``: they
+    are sealed), and the segments written."""
+    p = Partition(settings)
+    p.learn("equipment", *(reading(i, f"E{i % 12}") for i in range(24)))
+    return p, segments_written(p.checkpoint())[0]
+
+
 def model_keys(written: Log) -> list[bytes]:
     return [k for k, _ in written if k.startswith(b"~model")]
 
@@ -181,11 +189,9 @@ def test_busy_units_write_no_more_model_records_than_whole_snapshots(settings: S
 def test_sealed_units_are_not_written_again_until_they_change(
     settings: Settings, small: None
 ) -> None:
-    p = Partition(settings)
-    p.learn("equipment", *(reading(i, f"E{i % 12}") for i in range(24)))
-    sealed, dropped = segments_written(p.checkpoint())
+    p, sealed = sealed_partition(settings)
     assert len(sealed) >= 2, "the head passed its bound: sealed, in segments of a few units"
-    assert dropped == []
+    assert segments_written(p.log)[1] == [], "nothing to tombstone yet"
     _, entries, segments = head_of(p.log)
     assert entries == []
     assert sorted(segments) == sealed
@@ -220,9 +226,7 @@ def test_a_restore_from_the_global_snapshot_and_its_segments_continues_exactly(
 def test_a_segment_that_does_not_verify_refuses_its_model_which_is_written_whole(
     settings: Settings, small: None
 ) -> None:
-    p = Partition(settings)
-    p.learn("equipment", *(reading(i, f"E{i % 12}") for i in range(24)))
-    p.checkpoint()
+    p, _ = sealed_partition(settings)
     key = segment_key(EQUIPMENT, 0)
     log = [(k, v[:-1] + bytes([v[-1] ^ 1]) if k == key and v else v) for k, v in p.log]
     again = Partition(settings, log)
@@ -238,9 +242,7 @@ def test_a_segment_that_does_not_verify_refuses_its_model_which_is_written_whole
 def test_a_model_written_whole_tombstones_the_segments_of_its_old_epoch(
     settings: Settings, small: None
 ) -> None:
-    p = Partition(settings)
-    p.learn("equipment", *(reading(i, f"E{i % 12}") for i in range(24)))
-    old, _ = segments_written(p.checkpoint())
+    p, old = sealed_partition(settings)
     p.live.add(publication("2"))  # a new model: fresh, no units
     p.learn("equipment", reading(30, "E5"))
     written = p.checkpoint()
@@ -273,9 +275,7 @@ def test_a_deleted_unit_stays_deleted_though_a_sealed_segment_holds_it(
 
 
 def test_stale_segments_are_compacted_into_a_new_epoch(settings: Settings, small: None) -> None:
-    p = Partition(settings)
-    p.learn("equipment", *(reading(i, f"E{i % 12}") for i in range(24)))
-    first, _ = segments_written(p.checkpoint())
+    p, first = sealed_partition(settings)
     epoch = head_of(p.log)[0]
     dropped: list[int] = []
     for n in range(6):  # the same units again and again: their sealed entries go stale
@@ -341,9 +341,7 @@ def test_snapshot_records_continue_a_ledger_with_the_changes_only(settings: Sett
 def test_a_publication_applied_at_restore_writes_that_model_whole(
     settings: Settings, small: None
 ) -> None:
-    p = Partition(settings)
-    p.learn("equipment", *(reading(i, f"E{i % 12}") for i in range(24)))
-    old, _ = segments_written(p.checkpoint())
+    p, old = sealed_partition(settings)
     worker = PartitionModels(settings)
     worker.add(publication("2"))  # applied by this worker's control plane before the build
     state = replay_changelog(p.log).state
