@@ -364,3 +364,20 @@ def test_a_segment_record_round_trips_its_entries_and_deletions() -> None:
     assert open_segment(record, model="m", epoch="e", seq=4, key=KEY) == (entries, {})
     with pytest.raises(snapshot.CorruptSnapshot):  # found under another sequence
         open_segment(record, model="m", epoch="e", seq=5, key=KEY)
+
+
+def test_a_torn_checkpoint_restores_the_units_of_the_last_marker(
+    settings: Settings, small: None
+) -> None:
+    p, _ = sealed_partition(settings)
+    at_marker = Partition(settings, p.log)
+    p.learn("equipment", *(reading(100 + i, f"E{i}") for i in range(12)))
+    torn = p.models.records(p.state)  # written, then the worker died before its marker
+    assert segments_written(torn)[0], "segments sealed after the marker"
+    again = Partition(settings, [*p.log, *torn])
+    assert sorted(again.live.registry.get(EQUIPMENT).units) == sorted(f"E{i}" for i in range(12))
+    for unit in ("E0", "E7"):
+        assert probes(again.live, unit) == probes(at_marker.live, unit)
+    again.checkpoint()  # written whole: the torn records are replaced
+    after = Partition(settings, again.log)
+    assert probes(after.live, "E3") == probes(again.live, "E3")
