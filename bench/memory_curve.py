@@ -57,6 +57,14 @@ class Reading:
     sent: int
     """messages the agents sent so far (counted, not kept)"""
     note: str = ""
+    written: int = 0
+    """bytes the checkpoints wrote to the state changelog so far (keys and values; counted)"""
+    models: int = 0
+    """of those, the models' records (``~model…``: global snapshots and their heads, unit
+    segments, index)"""
+    model_records: int = 0
+    """how many model records the checkpoints wrote so far (issue #16: their count per event,
+    not only their bytes, is the broker's cost)"""
 
     def line(self) -> str:
         """The reading as one printed line.
@@ -64,9 +72,15 @@ class Reading:
         >>> Reading(10_000, 300 * MIB, 310 * MIB, 12.5, 4_000).line()
         '  10,000 events · RSS 300.0 MiB · peak 310.0 MiB · CPU 12.5 s · 4,000 sent'
         """
+        written = (
+            f" · changelog {self.written / MIB:.1f} MiB ({self.models / MIB:.1f} MiB models in"
+            f" {self.model_records:,} records)"
+            if self.written
+            else ""
+        )
         return (
             f"{self.events:8,} events · RSS {self.rss / MIB:.1f} MiB · peak {self.peak / MIB:.1f}"
-            f" MiB · CPU {self.cpu:.1f} s · {self.sent:,} sent{self.note}"
+            f" MiB · CPU {self.cpu:.1f} s · {self.sent:,} sent{written}{self.note}"
         )
 
 
@@ -127,14 +141,23 @@ def checkpoint_writes(
     app.worker.checkpoint.flush = flush
 
 
-def _app(settings: Settings) -> RiskLoopApp:
-    """A worker whose checkpoint drops what it writes (an empty changelog to start from)."""
+def _app(settings: Settings, written: list[int]) -> RiskLoopApp:
+    """A worker whose checkpoint drops what it writes (an empty changelog to start from),
+    adding its bytes to ``written`` (all, then the models'; then the model records' count)."""
+
+    def count(partition: int, key: bytes, value: bytes | None) -> None:
+        size = len(key) + len(value or b"")
+        written[0] += size
+        if key.startswith(b"~model"):
+            written[1] += size
+            written[2] += 1
+
     app = build_app(settings)
     app.finalize()
     app.conf.store = "memory://"  # type: ignore[assignment]
     app.flow_control.resume()
     app.worker.checkpoint.start_empty(settings.topics.partitions)
-    checkpoint_writes(app)
+    checkpoint_writes(app, count)
     return app
 
 
@@ -155,12 +178,14 @@ async def rss_curve(
     n = settings.topics.partitions
     curve: list[Reading] = []
     with _sends_counted() as sent:
-        app = _app(settings)
+        written = [0, 0, 0]
+        app = _app(settings, written)
         cpu0, trimmed = process_time(), monotonic()
 
         def take(i: int, note: str = "") -> Reading:
             rss, peak = read_rss()
-            reading = Reading(i, rss, peak, process_time() - cpu0, sent[0], note)
+            cpu = process_time() - cpu0
+            reading = Reading(i, rss, peak, cpu, sent[0], note, *written)
             report(reading)
             return reading
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -33,6 +32,7 @@ from river import compose, linear_model, optim, preprocessing
 
 from models.base import SourceModel
 from models.hyperparameters import AtLeastOne, Probability, params_model
+from models.unit_history import UnitHistory
 from schemas.labels import Label, confirmed
 from schemas.records import InspectionOutcome, InspectionResult, Severity
 from schemas.scores import ModelScore
@@ -79,12 +79,21 @@ class InspectionRisk(SourceModel):
         )
         self.nearby_days = nearby_days
         self.cell_degrees = cell_degrees
-        self.history: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self.history: UnitHistory[dict[str, Any]] = UnitHistory()
+        """Each entity's history, oldest first; a checkpoint writes the entries changed since
+        the last one, not the whole history (models/unit_history.py)."""
         self.cells: dict[tuple[int, int], list[float]] = {}
         """Grid cell → days (epoch) of the complaints placed in it, ascending, pruned by age."""
-        self.rates: dict[str, list[float]] = {}
-        """Past inspections and critical findings per inspector, facility type and area."""
+        self.rates: UnitHistory[list[float]] = UnitHistory()
+        """Past inspections and critical findings per inspector, facility type and area; as
+        units too: one per inspector, they grow with the inspectors seen."""
         self.labels = 0
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """A snapshot taken before unit records holds its history and rates as dicts."""
+        self.__dict__.update(state)
+        self.history = UnitHistory.of(self.history)
+        self.rates = UnitHistory.of(self.rates)
 
     # ------------------------------------------------------------------ features
 

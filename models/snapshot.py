@@ -7,7 +7,9 @@ events after those offsets come again, so no event is learnt twice or missed.
 Format: ``RLSNAP2\\n`` + the hex HMAC-SHA256 of the rest + ``\\n`` + one line of JSON header +
 ``\\n`` + the pickled model. The header carries the factory, its state version, the model's
 published version and params hash, the offsets (``{"topic:partition": offset}``) and the sha256
-of the pickled payload.
+of the pickled payload; for a model checkpointed with its units apart (streams/model_state.py,
+models/unit_ledger.py) also ``units``, the epoch of its unit segments, the model itself then
+pickled without its units.
 
 Unpickling runs code, so a snapshot is only unpickled when its MAC verifies under the workers'
 secret snapshot key (``RISKLOOP_SNAPSHOT_KEY``, or the key file in the data dir; see
@@ -60,6 +62,10 @@ class SnapshotHeader(BaseModel):
     content_hash: str
     size: int
     taken_at: datetime
+    units: str | None = None
+    """The model's units are not in this snapshot but in unit segments of this epoch
+    (models/unit_ledger.py); None: a whole model, units included (and every snapshot taken
+    before units were written apart)."""
 
 
 def sign(body: bytes, key: bytes) -> bytes:
@@ -67,9 +73,12 @@ def sign(body: bytes, key: bytes) -> bytes:
     return hmac.new(key, body, hashlib.sha256).hexdigest().encode()
 
 
-def take(model: SourceModel, offsets: Mapping[str, int], *, key: bytes) -> bytes:
+def take(
+    model: SourceModel, offsets: Mapping[str, int], *, key: bytes, units: str | None = None
+) -> bytes:
     """Serialise a model with the input offsets it has seen (next offset to read, per partition),
-    signed with ``key``."""
+    signed with ``key``. ``units``: the epoch of the unit segments that hold its units (the
+    caller pickles it with its unit maps detached, models/unit_records.py)."""
     payload = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
     header = SnapshotHeader(
         model=model.name,
@@ -81,8 +90,13 @@ def take(model: SourceModel, offsets: Mapping[str, int], *, key: bytes) -> bytes
         content_hash=hashlib.sha256(payload).hexdigest(),
         size=len(payload),
         taken_at=datetime.now(UTC),
+        units=units,
     )
-    body = header.model_dump_json().encode() + b"\n" + payload
+    # a whole snapshot's header is as it always was: a worker of the release before unit
+    # records (extra="forbid") still reads it; one with ``units`` it refuses, which is right,
+    # since it would not know to look for the units
+    head = header.model_dump_json(exclude={"units"} if units is None else None)
+    body = head.encode() + b"\n" + payload
     return MAGIC + sign(body, key) + b"\n" + body
 
 

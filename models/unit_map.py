@@ -13,8 +13,14 @@ At most :data:`HOT_UNITS` units are objects; using one more packs the least rece
 pickle round trip of a unit costs ~0.1–0.4 ms, paid only when a cold unit's reading arrives, so
 a fleet that reports in turn beyond the bound pays it per reading (CPU for memory; raise the
 bound if that fleet is the workload). The bytes are only ever the pickle this map made of its
-own object; they travel inside the model's snapshot, which is signed as a whole and verified
-before anything in it is unpickled (models/snapshot.py), so no wire data is unpickled here.
+own object, or bytes of a unit segment whose signature verified (models/unit_records.py), so
+no unverified wire data is unpickled here.
+
+The map also remembers which units were used (so possibly changed) or deleted since the last
+checkpoint took its changes (:meth:`UnitMap.take_changes`): a checkpoint writes those units in
+its unit segments, not the model whole (issue #16; models/unit_ledger.py). A unit is written as
+its packed bytes, the same ones the map keeps for a cold unit, so a restored unit starts cold
+and is unpickled only when a reading of its own arrives.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import pickle
 import zlib
 from collections import OrderedDict
 from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
 V = TypeVar("V")
@@ -51,10 +58,18 @@ class UnitMap(MutableMapping[str, V], Generic[V]):
         Why: the units of one model pickle to the same class paths, feature names and array
         headers; against one of them as dictionary an equipment unit packs to ~200 bytes
         instead of ~740, a truck to ~310 instead of ~970 (2026-12-04, issue #16)."""
+        self._changed: set[str] = set()
+        """Units read or set since the last :meth:`take_changes` (callers change a unit in
+        place right after reading it, so a read counts as a change)."""
+        self._gone: set[str] = set()
+        """Units deleted since the last :meth:`take_changes`: their records become tombstones."""
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        """A map from a snapshot: one taken before the preset dictionary packed without one."""
+        """A map from a snapshot: one taken before the preset dictionary packed without one,
+        one taken before changes were tracked without its sets."""
         state.setdefault("_zdict", b"" if state.get("_cold") else None)
+        state.setdefault("_changed", set())
+        state.setdefault("_gone", set())
         self.__dict__.update(state)
 
     def __len__(self) -> int:
@@ -70,21 +85,27 @@ class UnitMap(MutableMapping[str, V], Generic[V]):
         value = self._hot.get(key)
         if value is not None:
             self._hot.move_to_end(key)
+            self._changed.add(key)
             return value
         packed = self._cold.pop(key, None)
         if packed is None:
             raise KeyError(key)
-        unit: V = pickle.loads(self._inflate(packed[0]))  # our own pickle (module doc)
+        unit: V = pickle.loads(self._inflate(packed[0]))  # our own or verified bytes (module doc)
         self._put(key, unit)
+        self._changed.add(key)
         return unit
 
     def __setitem__(self, key: str, value: V) -> None:
         self._cold.pop(key, None)
         self._put(key, value)
+        self._changed.add(key)
+        self._gone.discard(key)
 
     def __delitem__(self, key: str) -> None:
         if self._hot.pop(key, None) is None and self._cold.pop(key, None) is None:
             raise KeyError(key)
+        self._changed.discard(key)
+        self._gone.add(key)
 
     def _put(self, key: str, value: V) -> None:
         self._hot[key] = value
@@ -107,6 +128,47 @@ class UnitMap(MutableMapping[str, V], Generic[V]):
             return zlib.decompress(blob)
         unpacker = zlib.decompressobj(zdict=self._zdict)
         return unpacker.decompress(blob) + unpacker.flush()
+
+    # -- the checkpoint's side (streams/model_state.py) ------------------------------------
+    def packed_unit(self, key: str) -> tuple[bytes, int]:
+        """Unit ``key`` as its packed bytes and readings seen, without making it cold."""
+        cold = self._cold.get(key)
+        if cold is not None:
+            return cold
+        unit = self._hot[key]
+        raw = pickle.dumps(unit, protocol=pickle.HIGHEST_PROTOCOL)
+        return self._deflate(raw), int(getattr(unit, "seen", 0))
+
+    def take_changes(self, *, every: bool = False) -> tuple[dict[str, tuple[bytes, int]], set[str]]:
+        """The units changed since the last call, packed, and those deleted; ``every``: all
+        units (a checkpoint that writes the model whole). Forgets them: the next call returns
+        only what changes after this one.
+
+        >>> m = UnitMap[int](hot=2); m["a"], m["b"] = 1, 2; _ = m.take_changes(); m["a"] = 3
+        >>> del m["b"]; changed, gone = m.take_changes(); sorted(changed), gone
+        (['a'], {'b'})
+        """
+        keys = list(self) if every else [k for k in self._changed if k in self]
+        changed = {k: self.packed_unit(k) for k in keys}
+        gone = set() if every else self._gone
+        self._changed, self._gone = set(), set()
+        return changed, gone
+
+    def put_packed(self, key: str, blob: bytes, seen: int) -> None:
+        """Unit ``key`` from its packed bytes (a verified unit segment), kept cold; not a change."""
+        self._hot.pop(key, None)
+        self._cold[key] = (blob, seen)
+
+    @contextmanager
+    def detached(self) -> Iterator[None]:
+        """The map empty for the span of the block (its units and changes put back after):
+        the model around it is pickled without its units, which travel as their own records."""
+        held = self._hot, self._cold, self._changed, self._gone
+        self._hot, self._cold, self._changed, self._gone = OrderedDict(), {}, set(), set()
+        try:
+            yield
+        finally:
+            self._hot, self._cold, self._changed, self._gone = held
 
     @property
     def packed(self) -> int:

@@ -172,6 +172,7 @@ def replay_changelog(records: list[tuple[bytes, bytes | None]]) -> Restored:
     for key in pending_models:  # likewise the models' records (None: none at the marker)
         state.model_records.setdefault(key, None)
     state.models_rewrite = bool(pending_models)
+    state.model_torn = set(pending_models)
     return out
 
 

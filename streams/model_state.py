@@ -14,25 +14,54 @@ streams/checkpoint.py:
 1. **Learn.** An event handled on partition *n* is scored by, and teaches, partition *n*'s
    models (a disposition's label teaches the models of the partition that owns its entity).
 2. **Checkpoint.** With the gate closed (step 2 of streams/checkpoint.py), every model of a
-   partition whose models changed since its last checkpoint is pickled and signed
-   (models/snapshot.py, HMAC under the snapshot key) *with the partition's absorbed offsets*,
-   cut into chunks of at most :data:`CHUNK` bytes (under Kafka's 1 MB message limit) and
-   written to the partition's changelog as ``~model/<name>/<i>``, then an index ``~models``
-   naming the chunks, then the partition's other dirty keys and its marker. The models and
-   the offsets are thus committed together, by the same marker.
+   partition whose models changed since its last checkpoint is written *with the partition's
+   absorbed offsets*. A model with per-unit state (the equipment and truck units,
+   models/unit_map.py; the inspection histories, models/unit_history.py) keeps its units as
+   models/unit_ledger.py lays them out: the units used since the last seal as a signed *head*
+   segment carried in its global record, older ones in a few sealed segments
+   ``~model/<name>/s/<seq>`` written once (models/unit_records.py); its *global* snapshot is
+   the model pickled without its units (models/snapshot.py, HMAC under the snapshot key),
+   naming the *epoch* its segments belong to. So a checkpoint writes one record per model
+   however many units it used, plus a segment when the head fills. A model not written in
+   this partition before (a new publication, a rollback, a fresh start), after a failed or
+   torn write, or whose sealed segments are mostly stale, is written whole: every unit under
+   a new epoch, the old segments tombstoned. A model without units (the complaint
+   classifier) is its whole snapshot. Global snapshots are compressed and cut into chunks of
+   at most :data:`CHUNK` bytes (under Kafka's 1 MB message limit) and written as
+   ``~model/<name>/<i>``, then an index ``~models`` naming the chunks, then the partition's
+   other dirty keys and its marker. The models and the offsets are thus committed together, by the same marker; the
+   changelog is compacted by key, and a segment is only ever replaced by its tombstone once
+   no head names it.
 3. **Restore.** A partition taken over (after a SIGKILL, a rebalance) gets its models back
    from the records at its last marker, on first use: the shipped defaults are built, each
    snapshot is verified (a chunk missing, a signature that does not verify, another factory or
    state version: logged, that model starts fresh — never unpickled unsigned) and restored,
-   then every publication the control plane applied in this worker is applied again in order
-   (:meth:`WorkerModels.add` refuses those the snapshot already holds). The events after the
+   its head and every segment the head names verified (MAC, model, epoch, sequence, unit
+   count) and their units put into its maps as their packed bytes, the newest entry of each
+   (a segment missing or that does not verify: logged, that model starts fresh, never with
+   half its units; segments no head names get tombstones; a unit is unpickled only when a
+   reading of its own arrives), then every publication the control plane applied in this
+   worker is applied again in order (:meth:`WorkerModels.add` refuses those the snapshot already holds). The events after the
    marker are redelivered and learnt once, by normal processing: nothing learnt is lost,
    nothing learnt twice, so no catch-up pass over the input is needed.
 
-Cost (measured 2026-12-02 on the 2-core dev machine, see README "When a worker dies"): the four
-models of one partition pickle in about 2 ms and 36 KB after 2,000 events of 60 entities;
-with 10,000 distinct entities about 50 ms and 1 MB per partition. Only partitions whose models
-changed are written, so a partition idle since its last checkpoint costs nothing.
+Cost. Before unit records (measured 2026-12-02 on the 2-core dev machine), a model that learnt
+was pickled whole, all its units: the four models of one partition after 20,000 events of
+10,000 distinct entities ~1 MB and 90–190 ms per checkpoint, and in process with 100,000
+distinct entities (``bench/memory_curve.py``, 2026-12-04) the CPU per event grew from 3.8 ms
+(first 10,000 events) to 10.4 ms (40,000–50,000), the models 2.5 MB of changelog per
+checkpoint by then. Now a checkpoint's model bytes follow the units that changed (the head,
+the segments sealed, compaction's share), not the units held: README "When a worker dies" has
+the figures. Only partitions whose models changed are written, so a partition idle since its
+last checkpoint costs nothing.
+
+An older whole snapshot (no epoch in its header, every snapshot written before unit records)
+still restores, units included; that model's next write is whole, under an epoch. A global
+snapshot of the per-unit record layout (an epoch, no head; main between c1da57b and f4d5b5a)
+is refused, logged, and that model starts fresh; its ``~model/<name>/u/…`` records get
+tombstones. A worker of the release before refuses a global snapshot (its header has a field
+it does not know) and starts that model fresh: a downgrade loses warm-up, never mixes a model
+without its units.
 
 Hot-loading stays per worker: a publication is checked once on :attr:`PartitionModels.loose`
 (the template; what ``/status`` reports), and only one it accepts reaches the partitions' copies.
@@ -47,7 +76,10 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from models.errors import PublicationRejected
+from models import snapshot
+from models.errors import CorruptSnapshot, ModelError, PublicationRejected
+from models.unit_ledger import UnitLedger
+from models.unit_records import HEAD, open_segment, seal, take_global, unit_maps
 from models.worker_models import WorkerModels, build_models
 from streams.checkpoint import inflate
 from streams.logs import get_logger
@@ -59,6 +91,8 @@ if TYPE_CHECKING:
     from config.settings import Settings
     from models.drift import DriftEvent
     from models.publication import ModelPublication, ModelRegistry
+    from models.snapshot import SnapshotHeader
+    from models.unit_records import Entry
     from schemas.scores import ModelScore
 
 log = get_logger(__name__)
@@ -99,6 +133,60 @@ def _chunk_key(name: str, index: int) -> bytes:
     return f"~model/{name}/{index}".encode()
 
 
+SEGMENTS = "/s/"
+"""What sets a sealed unit segment's key apart from a global snapshot chunk's."""
+LEGACY_UNITS = "/u/"
+"""Per-unit records (``~model/<name>/u/<map>/<unit>``) of the layout before segments: read by
+no release since, tombstoned when found."""
+HEADED = b"RLHEAD1\n"
+"""A global snapshot followed by its model's head segment (models/unit_ledger.py)."""
+
+
+def segment_key(name: str, seq: int) -> bytes:
+    """``~model/<model>/s/<seq>``: one sealed segment of a model's units.
+
+    >>> segment_key("truck-behaviour", 3)
+    b'~model/truck-behaviour/s/3'
+    """
+    return f"~model/{name}{SEGMENTS}{seq}".encode()
+
+
+def split_unit_key(key: bytes) -> tuple[str, int | None] | None:
+    """``(model, seq)`` of a sealed segment's key, ``(model, None)`` of a per-unit record of the
+    layout before; None for any other record.
+
+    >>> split_unit_key(b"~model/m/s/4"), split_unit_key(b"~model/m/u/units/a"), split_unit_key(b"~model/m/0")
+    (('m', 4), ('m', None), None)
+    """
+    rest = key.decode(errors="replace").removeprefix("~model/")
+    name, sep, seq = rest.partition(SEGMENTS)
+    if sep and name and seq.isdigit():
+        return name, int(seq)
+    name, sep, _ = rest.partition(LEGACY_UNITS)
+    return (name, None) if sep and name else None
+
+
+def join_head(packed: bytes, head: bytes) -> bytes:
+    """A packed global snapshot and its head segment as one blob (cut into chunks after).
+
+    >>> split_head(join_head(pack(b"RLSNAP2 x"), b"RLSEG1 y")) == (pack(b"RLSNAP2 x"), b"RLSEG1 y")
+    True
+    """
+    return HEADED + b"%010d" % len(packed) + packed + head
+
+
+def split_head(blob: bytes) -> tuple[bytes, bytes | None]:
+    """The packed global snapshot and the head segment of a model's blob (no head: a model
+    written whole). Raises ``ValueError`` on a length that does not fit."""
+    if not blob.startswith(HEADED):
+        return blob, None
+    at = len(HEADED) + 10
+    size = int(blob[len(HEADED) : at])
+    if size > len(blob) - at:
+        raise ValueError("model blob shorter than its snapshot length")
+    return blob[at : at + size], blob[at + size :]
+
+
 def snapshot_records(
     models: WorkerModels,
     offsets: Mapping[str, int],
@@ -106,10 +194,18 @@ def snapshot_records(
     key: bytes,
     names: Iterable[str] | None = None,
     index: Mapping[str, int] | None = None,
+    ledgers: dict[str, UnitLedger] | None = None,
+    whole: Iterable[str] = (),
 ) -> list[tuple[bytes, bytes | None]]:
-    """Every live model (or only those of ``names``) as signed snapshot chunks tied to
-    ``offsets``, then the index: ``index`` (the chunk counts as last written) updated with
-    the models written now, so a model not written keeps the chunks it has in the changelog.
+    """Every live model (or only those of ``names``) as signed records tied to ``offsets``,
+    then the index: ``index`` (the chunk counts as last written) updated with the models
+    written now, so a model not written keeps the chunks it has in the changelog.
+
+    A model with unit maps is written as tombstones for the segments it no longer uses, the
+    segments it seals now, then its global snapshot's chunks with its head segment
+    (models/unit_ledger.py): continuing its ledger in ``ledgers``, or written whole under a
+    new epoch when it has none there (which is then put in ``ledgers``) or is named in
+    ``whole``. A model without unit maps is its whole snapshot's chunks.
 
     >>> from config.settings import Settings
     >>> recs = snapshot_records(build_models(Settings(_env_file=None)), {"t:0": 3}, key=b"k" * 32)
@@ -118,8 +214,37 @@ def snapshot_records(
     """
     out: list[tuple[bytes, bytes | None]] = []
     counts = dict(index or {})
-    for name, whole in models.snapshot(offsets, key=key, names=names).items():
-        blob = pack(whole)
+    ledgers = {} if ledgers is None else ledgers
+    rewrite = set(whole)
+    live = models.registry.names()
+    for name in live if names is None else [n for n in names if n in live]:
+        model = models.registry.get(name)
+        maps = unit_maps(model)
+        if not maps:
+            blob = pack(take_global(model, offsets, key=key, epoch=None))
+        else:
+            ledger = ledgers.get(name)
+            fresh = ledger is None
+            if ledger is None:
+                ledger = ledgers[name] = UnitLedger.fresh(None)
+            sealed, dropped = ledger.write(maps, whole=fresh or name in rewrite)
+            out.extend((segment_key(name, seq), None) for seq in dropped)
+            out.extend(
+                (
+                    segment_key(name, seq),
+                    seal(name, epoch=ledger.epoch, seq=seq, entries=e, key=key),
+                )
+                for seq, e in sealed
+            )
+            head = seal(
+                name,
+                epoch=ledger.epoch,
+                seq=HEAD,
+                entries=ledger.entries(),
+                key=key,
+                segments=ledger.segments,
+            )
+            blob = join_head(pack(take_global(model, offsets, key=key, epoch=ledger.epoch)), head)
         pieces = [blob[i : i + CHUNK] for i in range(0, len(blob), CHUNK)] or [b""]
         counts[name] = len(pieces)
         out.extend((_chunk_key(name, i), piece) for i, piece in enumerate(pieces))
@@ -144,12 +269,18 @@ def read_index(records: Mapping[bytes, bytes | None]) -> dict[str, int]:
 
 
 def snapshot_blobs(records: Mapping[bytes, bytes | None]) -> dict[str, bytes]:
-    """Model name → its whole snapshot, from a partition's model records (the chunks the index
-    names; a model with a chunk missing is left out and logged: it starts fresh).
+    """Model name → its global snapshot, from a partition's model records (the chunks the
+    index names; a model with a chunk missing is left out and logged: it starts fresh).
 
     >>> snapshot_blobs({b"~model/m/0": b"ab", b"~model/m/1": b"c", b"~models": b'{"m": 2}'})
     {'m': b'abc'}
     """
+    return {name: blob for name, (blob, _) in model_blobs(records).items()}
+
+
+def model_blobs(records: Mapping[bytes, bytes | None]) -> dict[str, tuple[bytes, bytes | None]]:
+    """Model name → its global snapshot and its head segment (None: a model written whole),
+    as :func:`snapshot_blobs` finds them."""
     index = read_index(records)
     if not index:
         if records.get(INDEX):
@@ -158,14 +289,15 @@ def snapshot_blobs(records: Mapping[bytes, bytes | None]) -> dict[str, bytes]:
                 index=(records[INDEX] or b"")[:80].hex(),
             )
         return {}
-    out: dict[str, bytes] = {}
+    out: dict[str, tuple[bytes, bytes | None]] = {}
     for name, count in index.items():
         pieces = [records.get(_chunk_key(name, i)) for i in range(count)]
         if any(p is None for p in pieces):
             log.warning("model snapshot incomplete; that model starts fresh", model=name)
             continue
         try:
-            out[name] = unpack(b"".join(p for p in pieces if p is not None))
+            packed, head = split_head(b"".join(p for p in pieces if p is not None))
+            out[name] = (unpack(packed), head)
         except ValueError as exc:
             log.warning(
                 "model snapshot unreadable; that model starts fresh", model=name, error=str(exc)
@@ -283,54 +415,183 @@ class PartitionModels:
     def build(self, state: PartitionState) -> WorkerModels:
         """A partition's models as of its last marker (step 3 of the module docstring)."""
         models: WorkerModels = pickle.loads(self.template)  # our own bytes (above)
-        blobs = snapshot_blobs(state.model_records)
-        for name, blob in blobs.items():
-            header = models.restore(name, blob, key=self.key)
-            if header is not None:
-                log.info(
-                    "model restored", model=name, version=header.version, offsets=header.offsets
-                )
+        blobs = model_blobs(state.model_records)
+        segments = _segment_records(state.model_records)
+        ledgers: dict[str, UnitLedger] = {}
+        written: dict[str, object] = {}  # the objects restored, before any publication below
+        restored: set[str] = set()
+        for name, (blob, head) in blobs.items():
+            ledger = self._restore(models, name, blob, head, segments.get(name, {}))
+            if ledger is False:
+                continue
+            restored.add(name)
+            if isinstance(ledger, UnitLedger):
+                ledgers[name] = ledger
+                written[name] = models.registry.get(name)
+        for name, found in segments.items():  # segments no restored ledger names: tombstoned
+            held = ledgers[name].segments if name in ledgers else {}
+            state.model_stale.extend(k for seq, (k, _) in found.items() if seq not in held)
+        # the segments now live in the models' maps (as their units' packed bytes): not kept
+        # twice; the marker-time values a torn checkpoint would rewrite are not needed once
+        # the models are built (those are then written whole, below)
+        state.model_records = {
+            k: v for k, v in state.model_records.items() if split_unit_key(k) is None
+        }
         for pub in self.applied:  # those in the snapshot already are refused
             with contextlib.suppress(PublicationRejected):
                 models.add(pub)
+        # the ledgers name the segments in the changelog: a model written whole later (after
+        # a torn checkpoint, a publication) tombstones them and numbers its own after them
+        state.model_ledgers = ledgers
         if not state.models_rewrite:
             state.models_saved = models.changes
             state.model_touched = dict(models.touched)
             # the chunks in the changelog of the models restored; a model whose snapshot was
             # refused starts fresh, and is written whole at the next checkpoint
             index = read_index(state.model_records)
-            state.model_index = {n: c for n, c in index.items() if n in blobs}
+            state.model_index = {n: c for n, c in index.items() if n in restored}
             for name in set(models.registry.names()) - set(state.model_index):
                 state.model_touched[name] = -1
+            # a publication applied above replaced a model: it is another object than the
+            # one its ledger's units belong to, so it is written whole (records, below)
+            state.model_written = written
         return models
+
+    def _restore(
+        self,
+        models: WorkerModels,
+        name: str,
+        blob: bytes,
+        head: bytes | None,
+        found: Mapping[int, tuple[bytes, bytes | None]],
+    ) -> UnitLedger | bool:
+        """Model ``name`` from its global snapshot and, with a head, its units' segments: the
+        ledger they continue; True: restored whole (no units apart); False: refused, logged
+        (the model starts fresh; its segments are tombstoned)."""
+        try:
+            header, _ = snapshot.read_header(blob)
+        except ModelError:
+            header = None  # models.restore logs why
+        if head is None and header is not None and header.units is not None:
+            log.warning(
+                "model snapshot of the per-unit record layout (before unit segments); "
+                "not loaded, that model starts fresh",
+                model=name,
+            )
+            return False
+        try:
+            units: dict[tuple[str, str], tuple[bytes, int]] = {}
+            ledger = None
+            if head is not None:
+                ledger, units = self._open_units(models, name, header, head, found)
+        except (ModelError, KeyError) as exc:
+            log.warning("model units refused; that model starts fresh", model=name, error=str(exc))
+            return False
+        restored = models.restore(name, blob, key=self.key)
+        if restored is None:
+            return False
+        log.info(
+            "model restored",
+            model=name,
+            version=restored.version,
+            offsets=restored.offsets,
+            units=len(units),
+            segments=len(found),
+        )
+        if ledger is None:
+            return True
+        maps = unit_maps(models.registry.get(name))
+        for (map_name, unit), (packed, seen) in units.items():
+            maps[map_name].put_packed(unit, packed, seen)
+        return ledger
+
+    def _open_units(
+        self,
+        models: WorkerModels,
+        name: str,
+        header: SnapshotHeader | None,
+        head: bytes,
+        found: Mapping[int, tuple[bytes, bytes | None]],
+    ) -> tuple[UnitLedger, dict[tuple[str, str], tuple[bytes, int]]]:
+        """The verified head and sealed segments of model ``name``'s epoch, as its ledger and
+        units; raises :class:`ModelError` (or ``KeyError``: a segment missing) otherwise."""
+        if header is None or header.units is None:
+            raise CorruptSnapshot("a unit head beside a snapshot that names no epoch")
+        epoch = header.units
+        entries, listed = open_segment(head, model=name, epoch=epoch, seq=HEAD, key=self.key)
+        segments: dict[int, list[Entry]] = {}
+        for seq, count in listed.items():
+            record = found[seq][1]
+            if record is None:
+                raise KeyError(f"segment {seq} deleted")
+            segments[seq], _ = open_segment(record, model=name, epoch=epoch, seq=seq, key=self.key)
+            if len(segments[seq]) != count:
+                raise CorruptSnapshot(
+                    f"segment {seq} holds {len(segments[seq])} units, not {count}"
+                )
+        ledger, units = UnitLedger.restored(epoch, segments, entries)
+        maps = unit_maps(models.registry.get(name))  # the fresh model of the same factory
+        unknown = {m for m, _ in units} - set(maps)
+        if unknown:
+            raise CorruptSnapshot(f"units of maps the model does not have: {sorted(unknown)}")
+        return ledger, units
 
     def records(self, state: PartitionState) -> list[tuple[bytes, bytes | None]]:
         """The model records a checkpoint writes for ``state`` (called with the gate closed,
-        so the models and ``state.absorbed`` agree): the models that changed since the last
-        checkpoint (each model's chunks are its own keys: one not written keeps its record
-        from the checkpoint that last wrote it, which is its state now), then the index;
-        the marker-time ones again after a torn checkpoint; else none.
+        so the models and ``state.absorbed`` agree): tombstones for unit segments left over,
+        then the models that changed since the last checkpoint — of each, the segments it
+        drops and seals and its global snapshot with its head, or all of it under a new epoch
+        when it was not written here before (a new publication, a rollback, a fresh start) —
+        then the index; the torn records at their marker-time values after a torn
+        checkpoint; else none.
 
         Why not all four whenever one changed: the complaint classifier is ~90 % of a
-        partition's model bytes and changes only when the partition sees a complaint."""
+        partition's model bytes and changes only when the partition sees a complaint; why not
+        a model whole: with many entities, its units are most of its bytes and few changed."""
+        out: list[tuple[bytes, bytes | None]] = [(k, None) for k in state.model_stale]
+        state.model_stale = []
         models = state.models
         if models is not None and models.changes != state.models_saved:
-            names = None  # all: after a failed write or a torn checkpoint
+            names = None  # all, whole: after a failed write or a torn checkpoint
             if state.models_saved != -1:
                 names = [n for n, c in models.touched.items() if c != state.model_touched.get(n)]
+            whole = [
+                n
+                for n in models.registry.names()
+                if names is None or state.model_written.get(n) is not models.registry.get(n)
+            ]
             state.models_saved = models.changes
             state.models_rewrite = False
             state.model_touched = dict(models.touched)
             records = snapshot_records(
                 models,
-                state.absorbed,
+                dict(state.absorbed),
                 key=self.key,
                 names=names,
                 index=state.model_index if names is not None else None,
+                ledgers=state.model_ledgers,
+                whole=whole,
             )
+            state.model_written = {n: models.registry.get(n) for n in state.model_ledgers}
             state.model_index = orjson.loads(records[-1][1] or b"{}")
-            return records
+            return out + records
         if state.models_rewrite:
             state.models_rewrite = False
-            return sorted(state.model_records.items())
-        return []
+            return out + [(k, state.model_records.get(k)) for k in sorted(state.model_torn)]
+        return out
+
+
+def _segment_records(
+    records: Mapping[bytes, bytes | None],
+) -> dict[str, dict[int, tuple[bytes, bytes | None]]]:
+    """Model name → its segment records by sequence ``(key, value)`` among a partition's; a
+    per-unit record of the layout before segments is filed under sequence -1 and up, so it is
+    tombstoned like any segment no ledger names."""
+    out: dict[str, dict[int, tuple[bytes, bytes | None]]] = {}
+    for key, value in records.items():
+        where = split_unit_key(key)
+        if where is not None:
+            found = out.setdefault(where[0], {})
+            seq = where[1] if where[1] is not None else -1 - len(found)
+            found[seq] = (key, value)
+    return out

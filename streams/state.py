@@ -41,6 +41,7 @@ from streams.hot import HotValues
 from streams.packing import Cold
 
 if TYPE_CHECKING:
+    from models.unit_ledger import UnitLedger
     from models.worker_models import WorkerModels
 
 _MISSING: Any = object()
@@ -79,6 +80,12 @@ class PartitionState:
     model_touched: dict[str, int] = field(default_factory=dict)  # per model, as last written
     model_index: dict[str, int] = field(default_factory=dict)  # model → its chunks written
     models_rewrite: bool = False  # a torn checkpoint cut model records: write them back
+    model_torn: set[bytes] = field(default_factory=set)  # the model records it cut
+    # per model with unit maps: where its units are in the changelog (models/unit_ledger.py),
+    # and the model object written so (another object, as after a publication: written whole)
+    model_ledgers: dict[str, UnitLedger] = field(default_factory=dict)
+    model_written: dict[str, object] = field(default_factory=dict)
+    model_stale: list[bytes] = field(default_factory=list)  # unit segments to tombstone
 
     def table(self, name: str) -> dict[str, Any]:
         """The partition's table ``name``, made empty on first use: a table no event has written

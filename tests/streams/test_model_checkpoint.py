@@ -130,6 +130,7 @@ async def test_a_checkpoint_writes_only_the_models_that_changed(
     await feed(app, 0, 40)  # offsets 0..19 skipped; 20 more readings: the equipment model only
     await app.worker.checkpoint.commit()
     later = [k for k, _ in log[partition][done:] if k.startswith(b"~model")]
+    # the model's global snapshot (its head holds the unit that learnt), then the index
     assert later == [f"~model/{MODEL}/0".encode(), b"~models"]
     index = orjson.loads(dict(log[partition])[b"~models"] or b"")
     assert set(index) == {k.split(b"/")[1].decode() for k in first}, "the others stay indexed"
