@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from geo.detector import next_due as next_vehicle_due
@@ -74,6 +75,13 @@ class DueTimes:
         at = NEVER if value is None else self._compute(key, value)
         self._known[key] = at
         return at
+
+    def due_among(self, keys: list[str], read: Callable[[str], object], until: float) -> list[str]:
+        """The ``keys`` due by ``until``, in order (``read(key)`` loads a value only when its
+        time is not known); the times of keys not among them are forgotten (no longer held)."""
+        due = [key for key in keys if self.due(key, partial(read, key)) <= until]
+        self.keep_only(set(keys))
+        return due
 
     def changed(self, key: str | None) -> None:
         """``key``'s value changed (None: any key's may have): its time is computed again."""

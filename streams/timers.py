@@ -120,16 +120,13 @@ def _quiet_warnings(worker: WorkerContext, partition: int, now: datetime) -> lis
     ctx = context(worker)
     times = due_times(worker.due, worker.store, f"warnings:{partition}")
     every = times.refresh(silences_context(rt.silences, rt.loop, now), warnings_due(rt.loop))
-    ts = now.timestamp()
-    held: set[str] = set()
+    held = keys(worker, "warnings")
+    due = held if every else times.due_among(held, partial(load, worker, WARNINGS), now.timestamp())
     outputs: list[Message] = []
-    for entity in keys(worker, "warnings"):
-        held.add(entity)
-        if every or times.due(entity, partial(load, worker, WARNINGS, entity)) <= ts:
-            if load(worker, WARNINGS, entity) is None:
-                continue
-            outputs += change_entity(worker, entity, [tick_change(ctx)], ctx, store_quiet=False)[1]
-    times.keep_only(held)
+    for entity in due:
+        if load(worker, WARNINGS, entity) is None:
+            continue
+        outputs += change_entity(worker, entity, [tick_change(ctx)], ctx, store_quiet=False)[1]
     return outputs
 
 
@@ -144,7 +141,7 @@ async def silences(
         clocks["truck_detections"] = truck_clock  # rules on detections run on the trucks' time
     engine, windows = rt.engine, rule_state(worker)
     # a rule runs on the newest clock among its sources: no key due after the newest of all
-    # can fire now, so only the others are read (streams/due.py)
+    # can fire now, so only the others are read (streams/due.py); no clock yet, none can
     due = _due_keys(
         worker,
         f"rule_state:{partition}",
@@ -152,7 +149,7 @@ async def silences(
         (engine,),
         absence_due(engine),
         windows.get,
-        max(clocks.values(), default=NEVER),
+        max(clocks.values(), default=-NEVER),
     )
     scored = Scored(hits=engine.tick(clocks, windows, keys=due))
     outputs: list[Message] = []
@@ -210,9 +207,7 @@ def _due_keys(
     ``name`` (``<table>:<partition>``); a key's value is read only when its time is not known."""
     times = due_times(worker.due, worker.store, name)
     times.refresh(context, compute)
-    due = [key for key in held if times.due(key, partial(read, key)) <= until]
-    times.keep_only(set(held))
-    return due
+    return times.due_among(held, read, until)
 
 
 def _calendar_gauge(rt: Runtime, now: datetime) -> None:

@@ -86,3 +86,18 @@ def test_a_silence_starting_or_ending_changes_the_context() -> None:
     assert before != during
     assert during == silences_context([s], config, t0 + timedelta(minutes=30))
     assert during != silences_context([s], config, t0 + timedelta(hours=2))
+
+
+def test_due_among_reads_each_unknown_value_once_and_forgets_keys_no_longer_held() -> None:
+    values = {"a": 5.0, "b": 50.0, "c": 1.0}
+    read: list[str] = []
+
+    def load(key: str) -> float:
+        read.append(key)
+        return values[key]
+
+    times = DueTimes(lambda _key, value: value)
+    assert times.due_among(["a", "b", "c"], load, 10.0) == ["a", "c"]
+    assert times.due_among(["a", "b"], load, 60.0) == ["a", "b"]
+    assert read == ["a", "b", "c"]  # the second round knew every time
+    assert len(times) == 2  # "c" is no longer held
