@@ -85,7 +85,10 @@ def learn_correction(
 async def handle_profile_event(worker: WorkerContext, raw: bytes) -> list[Message]:
     """An event of an enterprise's history (一企一档) applied to its profile, on the partition
     that owns its USCC."""
-    event = ProfileEvent.model_validate_json(raw)
+    return _apply(worker, ProfileEvent.model_validate_json(raw))
+
+
+def _apply(worker: WorkerContext, event: ProfileEvent) -> list[Message]:
     ctx = context(worker)
     return decide(
         worker, PROFILES, event.uscc, lambda p: apply_profile_event(p, event, ctx)
@@ -114,5 +117,10 @@ async def _applied_here(worker: WorkerContext, m: Message) -> bool:
     scope = current_scope()
     if scope is None or partition_of(m.key, worker.settings.topics.partitions) != scope.partition:
         return False
-    await handle_profile_event(worker, m.value.encode())
+    # the record itself, not its JSON parsed back: the event is ours, typed and valid already
+    record = m.record
+    _apply(
+        worker,
+        record if isinstance(record, ProfileEvent) else ProfileEvent.model_validate_json(m.value),
+    )
     return True

@@ -158,7 +158,7 @@ async def _handle_once(
     handle: Callable[[faust.EventT], Awaitable[list[Message]]],
 ) -> None:
     metrics = worker.runtime.metrics
-    retries = Retries(first=0.5)
+    retries: Retries | None = None  # made on the first failure: a Backoff seeds a Random
     while True:
         try:
             await run(worker, await apply_local_profile_events(worker, await handle(event)))
@@ -169,6 +169,7 @@ async def _handle_once(
                 if scope is not None:
                     scope.attempt += 1
                 metrics.storage_stalled.labels(agent).set(1)
+                retries = retries or Retries(first=0.5)
                 await retries.wait(
                     log.error, "local storage full; partition paused, retrying", exc, agent=agent
                 )
@@ -176,7 +177,7 @@ async def _handle_once(
             metrics.storage_stalled.labels(agent).set(0)
             await _failed(worker, agent, event, exc)
             return
-        if retries.failures:
+        if retries is not None:
             metrics.storage_stalled.labels(agent).set(0)
             log.info("local storage writable again; partition resumed", agent=agent)
         return
