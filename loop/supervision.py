@@ -18,9 +18,11 @@ deadline, so they are the same whenever the timer happens to notice them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import math
+from typing import TYPE_CHECKING, NamedTuple
 
 from loop import deadlines, ids
+from loop.calendar import Basis
 from loop.task_opening import OPEN, TaskCase
 from schemas.records import SupervisionEvent, SupervisionKind, Task, TaskState
 
@@ -62,6 +64,35 @@ def overdue(task: Task, now: datetime) -> bool:
     return deadline is not None and now > deadline
 
 
+class TaskBrief(NamedTuple):
+    """What a wall tick needs of a task without reading it (streams/task_stage.py keeps one per
+    task until its case changes, so a task's case can go cold: a province's open tasks are not
+    held decoded to be counted every tick). Times are POSIX timestamps, ``inf`` for never."""
+
+    open: bool
+    department: str
+    provisional: bool  # deadlines counted on a provisional calendar year: recount on a notice
+    racing: float  # the deadline the ladder runs against (:func:`racing`)
+    due: float  # the next ladder step not yet raised (:func:`next_due`)
+
+    @classmethod
+    def of(cls, task: Task, due: datetime | None = None) -> TaskBrief:
+        """The brief of ``task`` whose next ladder step is at ``due``."""
+        deadline = racing(task)
+        return cls(
+            task.state in OPEN,
+            task.department,
+            task.deadline_basis is Basis.provisional,
+            math.inf if deadline is None else deadline.timestamp(),
+            math.inf if due is None else due.timestamp(),
+        )
+
+
+def brief(case: TaskCase, config: LoopConfig) -> TaskBrief:
+    """``case`` in brief, its next ladder step included."""
+    return TaskBrief.of(case.task, next_due(case, config))
+
+
 def open_and_overdue(tasks: Iterable[Task], now: datetime) -> tuple[dict[str, int], dict[str, int]]:
     """Open tasks (``loop.task_opening.OPEN``) per department, and how many of them are
     :func:`overdue`: what the worker's ``tasks_open`` and ``tasks_overdue`` gauges show.
@@ -70,14 +101,20 @@ def open_and_overdue(tasks: Iterable[Task], now: datetime) -> tuple[dict[str, in
     >>> open_and_overdue([], datetime(2026, 12, 2, tzinfo=UTC))
     ({}, {})
     """
+    return tally((TaskBrief.of(task) for task in tasks), now)
+
+
+def tally(briefs: Iterable[TaskBrief], now: datetime) -> tuple[dict[str, int], dict[str, int]]:
+    """:func:`open_and_overdue` of the tasks these briefs describe."""
+    ts = now.timestamp()
     open_by_dept: dict[str, int] = {}
     overdue_by_dept: dict[str, int] = {}
-    for task in tasks:
-        if task.state not in OPEN:
+    for b in briefs:
+        if not b.open:
             continue
-        open_by_dept[task.department] = open_by_dept.get(task.department, 0) + 1
-        if overdue(task, now):
-            overdue_by_dept[task.department] = overdue_by_dept.get(task.department, 0) + 1
+        open_by_dept[b.department] = open_by_dept.get(b.department, 0) + 1
+        if ts > b.racing:  # overdue(): strictly past the deadline raced
+            overdue_by_dept[b.department] = overdue_by_dept.get(b.department, 0) + 1
     return open_by_dept, overdue_by_dept
 
 

@@ -26,10 +26,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 
 from geo.detector import next_due as next_vehicle_due
-from loop.supervision import next_due
+from loop.supervision import TaskBrief, brief
 
 if TYPE_CHECKING:
     from collections.abc import Hashable
@@ -43,21 +43,24 @@ if TYPE_CHECKING:
     from streams.state import Store
 
 NEVER = math.inf
+S = TypeVar("S")
+_UNKNOWN: Any = object()
 
 Compute: TypeAlias = Callable[[str, Any], float]
 """(key, its stored value) → when it is next due (:data:`NEVER` if it is not)."""
 
 
-class DueTimes:
-    """key → when its stored value is next due, as a POSIX timestamp."""
+class Summaries(Generic[S]):
+    """key → a summary of its stored value (when it is next due, a task's brief), computed once
+    per stored value and kept until the store says the value changed; None: no value."""
 
-    def __init__(self, compute: Compute) -> None:
+    def __init__(self, compute: Callable[[str, Any], S]) -> None:
         self._compute = compute
-        self._known: dict[str, float] = {}
+        self._known: dict[str, S | None] = {}
         self._context: Hashable = None
 
-    def refresh(self, context: Hashable, compute: Compute) -> bool:
-        """Start a tick in ``context``; True when it changed (every time is then recomputed)."""
+    def refresh(self, context: Hashable, compute: Callable[[str, Any], S]) -> bool:
+        """Start a tick in ``context``; True when it changed (every summary is then recomputed)."""
         self._compute = compute
         if context == self._context:
             return False
@@ -65,26 +68,19 @@ class DueTimes:
         self._known.clear()
         return True
 
-    def due(self, key: str, load: Callable[[], object]) -> float:
-        """When the value stored under ``key`` is next due (NEVER if not, or none is);
-        ``load`` reads the value, only when the time is not known."""
-        at = self._known.get(key)
-        if at is not None:
-            return at
+    def summary(self, key: str, load: Callable[[], object]) -> S | None:
+        """The summary of the value stored under ``key`` (None if none is); ``load`` reads the
+        value, only when the summary is not known."""
+        known = self._known.get(key, _UNKNOWN)
+        if known is not _UNKNOWN:
+            return known  # an S or None, never the marker
         value = load()
-        at = NEVER if value is None else self._compute(key, value)
-        self._known[key] = at
-        return at
-
-    def due_among(self, keys: list[str], read: Callable[[str], object], until: float) -> list[str]:
-        """The ``keys`` due by ``until``, in order (``read(key)`` loads a value only when its
-        time is not known); the times of keys not among them are forgotten (no longer held)."""
-        due = [key for key in keys if self.due(key, partial(read, key)) <= until]
-        self.keep_only(set(keys))
-        return due
+        made = None if value is None else self._compute(key, value)
+        self._known[key] = made
+        return made
 
     def changed(self, key: str | None) -> None:
-        """``key``'s value changed (None: any key's may have): its time is computed again."""
+        """``key``'s value changed (None: any key's may have): its summary is computed again."""
         if key is None:
             self._known.clear()
         else:
@@ -99,12 +95,29 @@ class DueTimes:
         return len(self._known)
 
 
-def task_due(config: LoopConfig) -> Compute:
-    """A task's next ladder step (催办/督办/通报), from :func:`loop.supervision.next_due`."""
+class DueTimes(Summaries[float]):
+    """key → when its stored value is next due, as a POSIX timestamp."""
 
-    def compute(_key: str, case: TaskCase) -> float:
-        at = next_due(case, config)
-        return NEVER if at is None else at.timestamp()
+    def due(self, key: str, load: Callable[[], object]) -> float:
+        """When the value stored under ``key`` is next due (NEVER if not, or none is);
+        ``load`` reads the value, only when the time is not known."""
+        at = self.summary(key, load)
+        return NEVER if at is None else at
+
+    def due_among(self, keys: list[str], read: Callable[[str], object], until: float) -> list[str]:
+        """The ``keys`` due by ``until``, in order (``read(key)`` loads a value only when its
+        time is not known); the times of keys not among them are forgotten (no longer held)."""
+        due = [key for key in keys if self.due(key, partial(read, key)) <= until]
+        self.keep_only(set(keys))
+        return due
+
+
+def task_brief(config: LoopConfig) -> Callable[[str, TaskCase], TaskBrief]:
+    """A task in brief (:class:`loop.supervision.TaskBrief`): open, department, the deadline it
+    races and its next ladder step (催办/督办/通报)."""
+
+    def compute(_key: str, case: TaskCase) -> TaskBrief:
+        return brief(case, config)
 
     return compute
 
@@ -147,16 +160,30 @@ def silences_context(silences: list[Any], config: LoopConfig, now: datetime) -> 
     return (id(config), tuple(repr(s) for s in silences), window)
 
 
-def due_times(caches: dict[str, DueTimes], store: Store, name: str) -> DueTimes:
-    """The worker's cache of that name in ``caches`` (``<table>:<partition>``; one per worker:
-    keys are unique across partitions), told by ``store`` when a value of its table changes."""
+def due_times(caches: dict[str, Summaries[Any]], store: Store, name: str) -> DueTimes:
+    """The worker's due times of that name in ``caches`` (``<table>:<partition>``; one per
+    worker: keys are unique across partitions), told by ``store`` when a value of its table
+    changes."""
+    times = summaries(caches, store, name, DueTimes)
+    assert isinstance(times, DueTimes)
+    return times
+
+
+def summaries(
+    caches: dict[str, Summaries[Any]],
+    store: Store,
+    name: str,
+    kind: Callable[[Callable[[str, Any], Any]], Summaries[Any]] = Summaries,
+) -> Summaries[Any]:
+    """The worker's cache of that name in ``caches`` (made as ``kind``), told by ``store`` when
+    a value of its table (``name`` up to its ``:``) changes."""
     if name not in caches:
-        times = caches[name] = DueTimes(lambda _key, _value: NEVER)
+        found = caches[name] = kind(lambda _key, _value: None)
         table = name.partition(":")[0]
 
         def changed(of: str, key: str | None) -> None:
             if of == table:
-                times.changed(key)
+                found.changed(key)
 
         store.watch(changed)
     return caches[name]

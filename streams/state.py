@@ -47,11 +47,12 @@ if TYPE_CHECKING:
 _MISSING: Any = object()
 _M = TypeVar("_M", bound=BaseModel)
 
-EVICTABLE = frozenset({"warnings", "profiles", "vehicles", "rule_state"})
-"""The tables whose values may go cold: those with a key per entity (or per rule and entity).
-The others stay decoded: ``tasks``, because every wall tick reads every task (supervision and
-its gauges) and would decode them all again; ``dedup``, ``clocks`` and ``precision``, because
-they are small and used by nearly every event."""
+EVICTABLE = frozenset({"warnings", "profiles", "vehicles", "rule_state", "tasks"})
+"""The tables whose values may go cold: those with a key per entity (or per rule and entity),
+and the tasks (one per incident: ~4–10 KB of objects each decoded, tens of thousands in a
+province; a wall tick reads a task's brief, not the task: streams/task_stage.py
+``supervise``). The others stay decoded: ``dedup``, ``clocks`` and ``precision``, because they
+are small and used by nearly every event."""
 
 Watcher = Callable[[str, "str | None"], None]
 """Told ``(table, key)`` when a key's value changed (``key`` None: any key of the table may
@@ -160,7 +161,7 @@ class Store:
 
     def _moved(self, partition: int) -> None:
         self.hot.forget_partition(partition)
-        for table in EVICTABLE | {"tasks"}:
+        for table in EVICTABLE:
             self._changed(table, None)
 
     def absorbed(self, mark: str, partition: int) -> int:

@@ -17,17 +17,16 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING
 
-from loop.calendar import Basis
 from loop.decide.tasks import TaskDecision, command_key, on_command, on_disposition
 from loop.decide.tasks import supervise as supervise_one
-from loop.supervision import open_and_overdue
-from loop.task_opening import OPEN, TaskCase, TaskCommand
+from loop.supervision import TaskBrief, tally
+from loop.task_opening import TaskCase, TaskCommand
 from loop.verdicts import repeated
 from schemas.errors import ValidationFailed
 from schemas.ingest import decode_source
-from schemas.records import Disposition, Task, TaskEvent, TaskState, VerdictOutcome
+from schemas.records import Disposition, TaskEvent, TaskState, VerdictOutcome
 from sinks.errors import storage_full
-from streams.due import due_times, task_due
+from streams.due import summaries, task_brief
 from streams.effects import Message, output
 from streams.handle import TASKS, context, decide, load
 from streams.ingest import ingest, send_dead_letter
@@ -170,38 +169,38 @@ async def supervise(
     rt = worker.runtime
     ctx = context(worker)
     ts = ctx.now.timestamp()
-    times = due_times(worker.due, worker.store, f"tasks:{partition}")
-    recount = times.refresh((id(rt.loop), id(rt.loop.calendar)), task_due(rt.loop))
+    briefs = summaries(worker.due, worker.store, f"tasks:{partition}")
+    recount = briefs.refresh((id(rt.loop), id(rt.loop.calendar)), task_brief(rt.loop))
     held: set[str] = set()
     raised = 0
     outputs: list[Message] = []
-    counted: list[Task] = []
+    counted: list[TaskBrief] = []
     for task_id in list(tasks):
+        held.add(task_id)  # a closed task's brief is kept too: it says "closed" without a read
         try:
-            case = load_case(worker, task_id)
-            if case is None or case.task.state not in OPEN:
+            brief = briefs.summary(task_id, partial(load_case, worker, task_id))
+            if brief is None or not brief.open:
                 continue
-            held.add(task_id)
-            provisional = recount and case.task.deadline_basis is Basis.provisional
-            if provisional or times.due(task_id, partial(_same, case)) <= ts:
+            if (recount and brief.provisional) or brief.due <= ts:
                 decision = decide(worker, TASKS, task_id, partial(_supervise, ctx=ctx))
-                case = decision.state or case
                 raised += len(decision.steps)
                 outputs += decision.messages
                 _observe(worker, decision)
                 if decision.note == "recounted":
-                    rt.metrics.deadlines_recounted.labels(case.task.department).inc()
+                    rt.metrics.deadlines_recounted.labels(brief.department).inc()
                     reason = decision.events[0].reason
                     log.info("deadlines recounted", task_id=task_id, reason=reason)
-            counted.append(case.task)
+                # a stored change was told to the cache: this reads the new case, still hot
+                brief = briefs.summary(task_id, partial(load_case, worker, task_id)) or brief
+            counted.append(brief)
         except Exception as exc:  # one task must never stop supervision of the others
             if storage_full(exc):
                 raise  # the tick is retried whole when there is room (pipeline.py)
             rt.metrics.task_errors.labels("supervise", type(exc).__name__).inc()
             log.exception("task supervision failed", task_id=task_id, error=type(exc).__name__)
-    times.keep_only(held)
+    briefs.keep_only(held)
     # gauges: this partition's counts, summed with the other partitions' last counts
-    rt.task_counts[partition] = open_and_overdue(counted, ctx.now)
+    rt.task_counts[partition] = tally(counted, ctx.now)
     departments = {d for o, v in rt.task_counts.values() for d in (*o, *v)}
     for dept in departments:
         rt.metrics.tasks_open.labels(dept).set(
@@ -224,7 +223,3 @@ def _observe_durations(worker: WorkerContext, case: TaskCase, ev: TaskEvent) -> 
         m.time_to_sign.labels(ev.department).observe(max(0.0, (ev.at - start).total_seconds()))
     elif ev.to_state is TaskState.disposed:
         m.time_to_dispose.labels(ev.department).observe(max(0.0, (ev.at - start).total_seconds()))
-
-
-def _same(case: TaskCase) -> TaskCase:
-    return case

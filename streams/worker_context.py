@@ -12,7 +12,7 @@ passes it to the stages it wires; this module imports none of them, and nothing 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from streams.control_state import ControlState
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from config.settings import Settings
     from schemas.dedup import DedupWindow
     from streams.checkpoint import Checkpoint
-    from streams.due import DueTimes
+    from streams.due import Summaries
     from streams.runtime import Runtime
     from streams.state import Store
     from streams.tables import Tables
@@ -71,5 +71,5 @@ class WorkerContext:
     control: ControlState = field(default_factory=ControlState)
     sinks: Sinks | None = None
     broker: BrokerState | None = None
-    due: dict[str, DueTimes] = field(default_factory=dict)
-    """``<table>:<partition>`` → due times (streams/due.py, ``due_times``)."""
+    due: dict[str, Summaries[Any]] = field(default_factory=dict)
+    """``<table>:<partition>`` → due times or task briefs (streams/due.py, ``summaries``)."""
