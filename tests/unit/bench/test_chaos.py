@@ -8,7 +8,6 @@ import pytest
 
 from bench.chaos import Outcome, Snapshot, compare, markdown_table, verdict
 from bench.scenarios import SCENARIOS, select
-from bench.scenarios.hotload import interleave, probe_events
 from bench.scenarios.poison import dead_lettered, garbage, poisoned
 from bench.stats import BenchError
 from config.settings import TopicSettings
@@ -99,16 +98,6 @@ def test_dead_lettered_payloads_are_opened_and_counted() -> None:
     )
     assert b"\xff\xfe x" not in rec
     assert dead_lettered(s, [("dl", rec), ("dl", rec)]) == {b"\xff\xfe x": 2}
-
-
-def test_probes_are_spread_through_the_load() -> None:
-    uscc, probes = probe_events("abc", 3)
-    load = [("complaints", "k", b"x")] * 9
-    mixed = interleave(load, probes)
-    assert len(mixed) == 12
-    assert mixed[3] == probes[0]
-    assert mixed[-1] == probes[2]
-    assert all(json.loads(v)["uscc"] == uscc for _, _, v in probes)
 
 
 def test_private_topics_carry_the_run_marker() -> None:
