@@ -16,6 +16,7 @@ very bytes the changelog got: nothing is encoded twice and nothing being changed
 from __future__ import annotations
 
 from collections import OrderedDict
+from itertools import islice
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
 
 Where = tuple[int, str, str]
 """(partition, table, key)"""
+
+_SLICE = 256
+"""Values :meth:`HotValues.coldest` reads at a time."""
 
 
 class HotValues:
@@ -72,12 +76,23 @@ class HotValues:
 
     def coldest(self) -> Iterator[tuple[Where, Cold]]:
         """Least recently used first, while over budget: values that can go cold (the
-        caller makes each cold and :meth:`forget` s it, or leaves it)."""
-        for where, cold in list(self._order.items()):
-            if self.weight <= self.budget:
+        caller makes each cold and :meth:`forget` s it, or leaves it).
+
+        Read a slice at a time rather than copying every key at each checkpoint (the order
+        holds every decoded value; under budget nothing is read at all): the caller forgets
+        what it makes cold, so the values left in place are counted and skipped."""
+        kept = 0  # values before the next slice that stay (no encoding, or left by the caller)
+        while self.weight > self.budget:
+            chunk = list(islice(self._order.items(), kept, kept + _SLICE))
+            if not chunk:
                 return
-            if cold is not None:
-                yield where, cold
+            for where, cold in chunk:
+                if self.weight <= self.budget:
+                    return
+                if cold is not None:
+                    yield where, cold
+                if where in self._order:
+                    kept += 1
 
     def _drop_weight(self, cold: Cold | None) -> None:
         if cold is not None:

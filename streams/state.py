@@ -31,8 +31,9 @@ from __future__ import annotations
 
 import contextvars
 import sys
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
@@ -45,6 +46,8 @@ if TYPE_CHECKING:
     from models.worker_models import WorkerModels
 
 _MISSING: Any = object()
+_NO_VALUES: Mapping[str, Any] = MappingProxyType({})
+"""What a table no value was stored in yet holds (read only: never a dict made per look-up)."""
 _M = TypeVar("_M", bound=BaseModel)
 
 EVICTABLE = frozenset({"warnings", "profiles", "vehicles", "rule_state", "tasks"})
@@ -240,11 +243,17 @@ class Store:
         return state is not None and state.tables[table][key] is not None
 
     def _locate(self, table: str, key: str) -> tuple[int, PartitionState | None]:
-        partition, home = self._home()
-        if home is not None and partition is not None and key in home.tables.get(table, {}):
-            return partition, home
-        for p, state in list(self.partitions.items()):
-            if p != partition and key in state.tables.get(table, {}):
+        # the event's partition first, then the others; asked several times an event, so
+        # written without the temporary tuples, empty dicts and partition list it had
+        scope = _SCOPE.get()
+        partition = None if scope is None else scope.partition
+        partitions = self.partitions
+        if partition is not None:
+            home = partitions.get(partition)
+            if home is not None and key in home.tables.get(table, _NO_VALUES):
+                return partition, home
+        for p, state in partitions.items():  # nothing here awaits or changes the partitions
+            if p != partition and key in state.tables.get(table, _NO_VALUES):
                 return p, state
         return -1, None
 
