@@ -467,10 +467,37 @@ def _masked_value(view: View, value: Any, key: str | None) -> Any:
     if value is None or kind is int or kind is bool or (kind is float and math.isfinite(value)):
         return value  # (JSON has no NaN: the round trip would refuse one)
     if isinstance(value, BaseModel):
-        return _masked_model(view, value)
+        return _masked_part(view, value)
     if isinstance(value, Enum | datetime) and key not in _SPECIAL_FIELDS:
         return value
     raise _NotPlain(kind.__name__)
+
+
+MASKED_PARTS = 4096
+"""Frozen records inside records (by identity) whose masked form :func:`_masked_part` keeps."""
+_MASKED_PARTS: dict[tuple[str, int], tuple[BaseModel, BaseModel]] = {}
+
+
+def _masked_part(view: View, value: BaseModel) -> BaseModel:
+    """A record inside a record, masked; the answer kept for a frozen one, by identity.
+
+    A warning's alert is masked whole on every change, and most of it is the same objects
+    each time: ``WarningState.to_alert`` puts the warning's own reasons, evidence records
+    and notices (frozen records, never rebuilt) into every alert it makes, so asking again
+    of an object already masked is a dictionary lookup instead of a walk of ~25 records
+    (most of what masking an alert cost: issue #16). The entry holds the record itself, so
+    its id names no other object while the entry is kept; the oldest entries go first."""
+    if not value.model_config.get("frozen"):
+        return _masked_model(view, value)
+    key = (view, id(value))
+    kept = _MASKED_PARTS.get(key)
+    if kept is not None and kept[0] is value:
+        return kept[1]
+    masked = _masked_model(view, value)
+    if len(_MASKED_PARTS) >= MASKED_PARTS:
+        _MASKED_PARTS.pop(next(iter(_MASKED_PARTS)), None)
+    _MASKED_PARTS[key] = (value, masked)
+    return masked
 
 
 _STR = {str}
