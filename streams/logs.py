@@ -140,6 +140,12 @@ class _Formatter(structlog.stdlib.ProcessorFormatter):
         return super().format(record)
 
 
+_CHAIN: list[Any] = []
+"""The structlog chain, one list changed in place by :func:`configure`: a module's logger is
+made once, on its first line (``cache_logger_on_first_use``: not a new bound logger per line),
+and keeps this list, so a later :func:`configure` (another format, in tests) still reaches it."""
+
+
 def configure(settings: Settings, *, stream: Any = None) -> None:
     """Set up structlog and route the stdlib loggers (Faust, aiokafka) through it.
 
@@ -168,11 +174,12 @@ def configure(settings: Settings, *, stream: Any = None) -> None:
             structlog.processors.JSONRenderer(ensure_ascii=False),
         ]
     )
+    _CHAIN[:] = [structlog.stdlib.filter_by_level, *shared, *render, _to_stdlib]
     structlog.configure(
-        processors=[structlog.stdlib.filter_by_level, *shared, *render, _to_stdlib],
+        processors=_CHAIN,
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=False,
+        cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(out)
     handler.setFormatter(
