@@ -152,6 +152,17 @@ def candidates(
     return list(resolution.departments)
 
 
+_Labels = tuple[str, str, str | None, str | None]
+_RESOLVED_MAX = 4096  # distinct (source, item code, region, default) remembered per table
+
+
+_Answers = dict[_Labels, Resolution]
+_last: tuple[RoutingTable | None, _Answers] = (None, {})
+"""The resolutions of the table last asked about: one slot, since one table is active at a
+time and a reload builds a new table (which starts a new slot). One tuple, read once per call,
+so a thread asking about another table never reads this one's answers."""
+
+
 def resolve(
     table: RoutingTable,
     *,
@@ -160,7 +171,33 @@ def resolve(
     region_code: str | None,
     default: str | None = None,
 ) -> Resolution:
-    """:func:`candidates` with the route behind each department (the first one that named it)."""
+    """:func:`candidates` with the route behind each department (the first one that named it).
+
+    A resolution is a pure function of the (immutable) table and the four labels, and
+    returned frozen: it is remembered per table instead of walking every route of the four
+    region levels again for every task a warning opens (1 % of the worker's samples)."""
+    global _last  # the one-slot memo above
+    last, answers = _last
+    if last is not table:
+        answers = {}
+        _last = (table, answers)
+    labels = (source, item_code, region_code, default)
+    answer = answers.get(labels)
+    if answer is None:
+        answer = _resolve(table, source, item_code, region_code, default)
+        if len(answers) >= _RESOLVED_MAX:
+            answers.clear()
+        answers[labels] = answer
+    return answer
+
+
+def _resolve(
+    table: RoutingTable,
+    source: str,
+    item_code: str,
+    region_code: str | None,
+    default: str | None,
+) -> Resolution:
     found: dict[str, Route | None] = {}
     for region in region_chain(region_code):
         level = [r for r in table.routes if r.region == region and r.matches(source, item_code)]

@@ -94,17 +94,65 @@ class RepeatFilter(logging.Filter):
         return True
 
 
+_STAMP = "timestamp"
+"""The field :class:`structlog.processors.TimeStamper` writes: an ISO time with ``Z``, which no
+masking rule can match (its longest run of digits joined by a space or hyphen is the 8 of the
+date; every rule needs 10 or an ``@``). Masking it cost a full scan of every rule per line, and
+its value, new on every line, pushed the strings the warnings reuse out of the masking cache."""
+
+
 def mask_log_values(_logger: Any, _method: str, event: Any) -> Any:
-    """A structlog processor: the line's fields through the ``masked`` view of the policy.
+    """A structlog processor: the line's fields through the ``masked`` view of the policy
+    (all but the time stamp, which it leaves as it is: :data:`_STAMP`).
 
     >>> mask_log_values(None, "info", {"event": "rejected 13812345678", "n": 1})
     {'event': 'rejected 138****5678', 'n': 1}
     """
-    return mask_for("masked", event)
+    if _STAMP not in event:
+        return mask_for("masked", event)
+    masked = mask_for("masked", {k: v for k, v in event.items() if k != _STAMP})
+    return {k: v if k == _STAMP else masked[k] for k, v in event.items()}
+
+
+_RENDERED = "riskloop_rendered"
+"""Set on a stdlib record whose message is our structlog chain's finished line."""
+
+
+def _to_stdlib(_logger: Any, _method: str, line: Any) -> tuple[tuple[str], dict[str, Any]]:
+    """A structlog chain's last step: the finished line as the stdlib record's message,
+    marked so :class:`_Formatter` writes it as it is."""
+    return (line,), {"extra": {_RENDERED: True}}
+
+
+class _Formatter(structlog.stdlib.ProcessorFormatter):
+    """Our own lines are rendered by the structlog chain before they reach the standard
+    library (:func:`configure`): written as they are. The foreign loggers' lines (Faust, mode,
+    aiokafka) go through the same steps here.
+
+    Rendering once in the chain spares each of our lines the formatter's copy of the record,
+    a second event dict and the meta fields (1.3 % of the worker's samples went to the "task
+    opened" line, for about one task per twenty events)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The line our chain rendered, else the foreign record through the processors."""
+        if getattr(record, _RENDERED, False):
+            return str(record.msg)
+        return super().format(record)
+
+
+_CHAIN: list[Any] = []
+"""The structlog chain, one list changed in place by :func:`configure`: a module's logger is
+made once, on its first line (``cache_logger_on_first_use``: not a new bound logger per line),
+and keeps this list, so a later :func:`configure` (another format, in tests) still reaches it."""
 
 
 def configure(settings: Settings, *, stream: Any = None) -> None:
-    """Set up structlog and route the stdlib loggers (Faust, aiokafka) through it."""
+    """Set up structlog and route the stdlib loggers (Faust, aiokafka) through it.
+
+    Our lines are rendered in structlog's chain, after a level check that drops a line the
+    level filters before any field is merged, stamped or masked; the stdlib handler (filters,
+    other handlers such as pytest's) receives the finished line. The stdlib loggers' lines
+    are rendered by the handler's formatter with the same steps, so both read alike."""
     out = stream or sys.stderr
     fmt = settings.log_format
     if fmt == "auto":
@@ -126,15 +174,16 @@ def configure(settings: Settings, *, stream: Any = None) -> None:
             structlog.processors.JSONRenderer(ensure_ascii=False),
         ]
     )
+    _CHAIN[:] = [structlog.stdlib.filter_by_level, *shared, *render, _to_stdlib]
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=_CHAIN,
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=False,
+        cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(out)
     handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(
+        _Formatter(
             foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder(allow=["suppressed"])],
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *render],
         )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from loop import ids
 from loop.cases import raise_level
 from loop.closed_loop import feedback_record
 from loop.decide import Context, Decision
@@ -47,8 +48,6 @@ class TaskDecision(Decision[TaskCase]):
 def command_key(command: TaskCommand) -> str:
     """The task a command is for: the case's task for a warning that joined a case, else the
     warning's own (``loop.ids.task_id``)."""
-    from loop import ids
-
     return command.alert.case_task_id or ids.task_id(command.alert.alert_id)
 
 
