@@ -101,5 +101,6 @@ def observe_warnings(worker: WorkerContext, alerts: list[Alert]) -> None:
                 "warning",
                 alert_id=alert.alert_id,
                 state=alert.state.value,
-                level=alert.level.value,
+                # not ``level``: structlog's own field (the line's log level) overwrote it
+                warning_level=alert.level.value,
             )

@@ -68,6 +68,7 @@ def test_each_change_is_counted_and_logged_at_its_level(
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [(x["event"], x["alert_id"]) for x in lines] == [("warning", a) for a in logged]
     assert [x["level"] for x in lines] == ["info", "debug"][: len(logged)]
+    assert {x["warning_level"] for x in lines} == {"yellow"}  # the warning's, beside the line's
     for state in ("new", "updated"):
         assert (
             metrics.registry.get_sample_value(
