@@ -141,26 +141,27 @@ class OnlineMahalanobis(base.AnomalyDetector):
         """Update the running mean and covariance; new names join until ``max_features``."""
         self._admit(x)
         v, seen = self._observed(x)
+        # zip(strict=False) in this and the scoring loops: every list has the dimension's
+        # length by construction, and the check cost ~0.4 µs a zip (a third of a reading)
         if all(seen):  # the usual reading: every tracked feature present
             n = [c + 1.0 for c in self._n]
-            delta = [a - m for a, m in zip(v, self._mu, strict=True)]
-            mu = [m + e / c for m, e, c in zip(self._mu, delta, n, strict=True)]
-            after = [a - m for a, m in zip(v, mu, strict=True)]
+            delta = [a - m for a, m in zip(v, self._mu, strict=False)]
+            mu = [m + e / c for m, e, c in zip(self._mu, delta, n, strict=False)]
+            after = [a - m for a, m in zip(v, mu, strict=False)]
         else:
             # as numpy's ``n + seen``, ``where(seen, v - mu, 0)`` and ``divide(..., where=seen)``
             # did: an unseen feature adds 0.0 (so a mean of -0.0 becomes 0.0, as it did)
-            n = [c + 1.0 if o else c + 0.0 for c, o in zip(self._n, seen, strict=True)]
-            delta = [a - m if o else 0.0 for a, m, o in zip(v, self._mu, seen, strict=True)]
+            n = [c + 1.0 if o else c + 0.0 for c, o in zip(self._n, seen, strict=False)]
+            delta = [a - m if o else 0.0 for a, m, o in zip(v, self._mu, seen, strict=False)]
             mu = [
                 m + (e / c if o else 0.0)
-                for m, e, c, o in zip(self._mu, delta, n, seen, strict=True)
+                for m, e, c, o in zip(self._mu, delta, n, seen, strict=False)
             ]
-            after = [a - m if o else 0.0 for a, m, o in zip(v, mu, seen, strict=True)]
+            after = [a - m if o else 0.0 for a, m, o in zip(v, mu, seen, strict=False)]
         self._n, self._mu = n, mu
-        self._s = [
-            [s + e * f for s, f in zip(row, after, strict=True)]
-            for row, e in zip(self._s, delta, strict=True)
-        ]
+        for row, e in zip(self._s, delta, strict=False):  # s += outer(delta, after), in place
+            for j, f in enumerate(after):
+                row[j] += e * f
 
     def _std(self) -> list[float]:
         """Per-feature standard deviation (0 below two observations), plus a floor relative to
@@ -168,7 +169,7 @@ class OnlineMahalanobis(base.AnomalyDetector):
         sqrt = math.sqrt
         return [
             sqrt(max(row[i] / (n - 1), 0.0) if n > 1 else 0.0) + 1e-6 * (abs(mu) + 1.0)
-            for i, (row, n, mu) in enumerate(zip(self._s, self._n, self._mu, strict=True))
+            for i, (row, n, mu) in enumerate(zip(self._s, self._n, self._mu, strict=False))
         ]
 
     def _deviations(self, x: dict[str, Any]) -> tuple[list[float], list[float]]:
@@ -176,7 +177,7 @@ class OnlineMahalanobis(base.AnomalyDetector):
         the standard deviations."""
         v, _ = self._observed(x)
         std = self._std()
-        return [(a - m) / sd for a, m, sd in zip(v, self._mu, std, strict=True)], std
+        return [(a - m) / sd for a, m, sd in zip(v, self._mu, std, strict=False)], std
 
     def z_scores(self, x: dict[str, Any]) -> dict[str, float]:
         """Per-feature standardised deviation from the running mean (0 for missing or young)."""
