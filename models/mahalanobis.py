@@ -10,6 +10,14 @@ constant channels (SKAB's pressure) cannot make the matrix singular.
 Features may come and go: a missing feature is imputed with its mean (contributes nothing) and a
 new one gets its own count and joins the distance after ``min_samples`` observations.
 
+Why Python floats and not numpy arrays (issue #16): a unit has a handful of channels (4 on the
+bench), and each numpy call on such tiny arrays costs more in dispatch than in arithmetic; a
+reading took ~25 of them. The element-wise arithmetic is the same IEEE operations in the same
+order (correctly rounded either way), so the floats are numpy's to the bit; only the linear
+solve and the final dot product stay in numpy (LAPACK and BLAS, whose rounding Python cannot
+reproduce). A pickle still holds numpy arrays, byte for byte as before, so snapshots and
+checkpointed units neither change nor need migrating.
+
 >>> det = OnlineMahalanobis(min_samples=5)
 >>> for i in range(50):
 ...     det.learn_one({"a": i % 5, "b": (i % 5) * 2 + (i % 3) * 0.1})
@@ -23,7 +31,17 @@ import math
 from typing import Any
 
 import numpy as np
+from numpy.linalg import _umath_linalg
 from river import base
+
+_solve1 = _umath_linalg.solve1
+"""The LAPACK solve (``gesv``) that ``np.linalg.solve`` calls for a vector right-hand side.
+
+Called directly: ``np.linalg.solve``'s checks, type promotion and ``errstate`` cost ~4 µs, more
+than the solve of a 4 × 4 system itself (numpy/numpy#8532: numpy's constant overhead dominates
+on small arrays). Same routine, same bits; a NaN result is worked out again by
+``np.linalg.solve``, which raises on a singular matrix as before (numpy then also warns
+"invalid value" once: never seen with a positive ridge)."""
 
 
 class OnlineMahalanobis(base.AnomalyDetector):
@@ -47,9 +65,29 @@ class OnlineMahalanobis(base.AnomalyDetector):
         self.max_features = max_features
         self._names: list[str] = []
         self._index: dict[str, int] = {}
-        self._n = np.zeros(0)
-        self._mu = np.zeros(0)
-        self._s = np.zeros((0, 0))
+        self._n: list[float] = []
+        """Observations per feature (decayed by :meth:`forget`)."""
+        self._mu: list[float] = []
+        """Running mean per feature."""
+        self._s: list[list[float]] = []
+        """Co-moments, row by row (Welford's sums of products of deviations); not symmetric
+        to the bit, since each update adds ``delta_i · after_j``."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The state as it was pickled when it was held in numpy arrays (same keys, same
+        order, same bytes): checkpoints and snapshots stay what they were."""
+        state = self.__dict__.copy()
+        state["_n"] = np.array(self._n, dtype=float)
+        state["_mu"] = np.array(self._mu, dtype=float)
+        state["_s"] = np.array(self._s, dtype=float) if self._s else np.zeros((0, 0))
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Back to Python floats, from this pickle or one taken before."""
+        self.__dict__.update(state)
+        self._n = np.asarray(self._n, dtype=float).tolist()
+        self._mu = np.asarray(self._mu, dtype=float).tolist()
+        self._s = np.asarray(self._s, dtype=float).tolist()
 
     @property
     def n_features(self) -> int:
@@ -59,12 +97,11 @@ class OnlineMahalanobis(base.AnomalyDetector):
     def _grow(self, name: str, value: float) -> None:
         self._index[name] = len(self._names)
         self._names.append(name)
-        self._n = np.append(self._n, 0.0)
-        self._mu = np.append(self._mu, value)
-        d = len(self._names)
-        s = np.zeros((d, d))
-        s[: d - 1, : d - 1] = self._s
-        self._s = s
+        self._n.append(0.0)
+        self._mu.append(value)
+        for row in self._s:
+            row.append(0.0)
+        self._s.append([0.0] * len(self._names))
 
     def _admit(self, x: dict[Any, Any]) -> None:
         """Track the new names of ``x`` with a finite value, until ``max_features``."""
@@ -77,18 +114,9 @@ class OnlineMahalanobis(base.AnomalyDetector):
             ):
                 self._grow(name, float(value))
 
-    def _vector(self, x: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-        """Values in our feature order (missing → mean) and a mask of the observed ones.
-
-        Filled as Python lists and converted once: item by item into numpy arrays (and
-        ``np.isfinite`` on each float) cost several µs a feature, on every reading three times.
-        """
-        v, seen = self._observed(x)
-        return np.array(v, dtype=float), np.array(seen, dtype=bool)
-
     def _observed(self, x: dict[str, Any]) -> tuple[list[float], list[bool]]:
-        """:meth:`_vector` as Python lists."""
-        v = self._mu.tolist()
+        """Values in our feature order (missing → mean) and which of them ``x`` holds."""
+        v = self._mu.copy()
         seen = [False] * len(v)
         index = self._index
         for name, value in x.items():
@@ -106,89 +134,106 @@ class OnlineMahalanobis(base.AnomalyDetector):
         room's temperature) becomes the new normal instead of an alarm that never ends.
         """
         if factor < 1.0:
-            self._n = self._n * factor
-            self._s = self._s * factor
+            self._n = [n * factor for n in self._n]
+            self._s = [[s * factor for s in row] for row in self._s]
 
     def learn_one(self, x: dict[Any, Any]) -> None:
         """Update the running mean and covariance; new names join until ``max_features``."""
         self._admit(x)
-        values, observed = self._observed(x)
-        v = np.array(values, dtype=float)
-        if all(observed):
-            # The usual reading: every tracked feature present. The masks below then select
-            # every element, so this is the same arithmetic without them (same floats), at a
-            # third fewer numpy calls; tests/unit/models/test_mahalanobis_fast.py compares.
-            self._n = self._n + 1.0
-            delta = v - self._mu
-            self._mu = self._mu + delta / self._n
-            after = v - self._mu
+        v, seen = self._observed(x)
+        # zip(strict=False) in this and the scoring loops: every list has the dimension's
+        # length by construction, and the check cost ~0.4 µs a zip (a third of a reading)
+        if all(seen):  # the usual reading: every tracked feature present
+            n = [c + 1.0 for c in self._n]
+            delta = [a - m for a, m in zip(v, self._mu, strict=False)]
+            mu = [m + e / c for m, e, c in zip(self._mu, delta, n, strict=False)]
+            after = [a - m for a, m in zip(v, mu, strict=False)]
         else:
-            seen = np.array(observed, dtype=bool)
-            self._n = self._n + seen
-            delta = np.where(seen, v - self._mu, 0.0)
-            self._mu = self._mu + np.divide(delta, self._n, out=np.zeros_like(delta), where=seen)
-            after = np.where(seen, v - self._mu, 0.0)
-        self._s = self._s + np.outer(delta, after)
+            # as numpy's ``n + seen``, ``where(seen, v - mu, 0)`` and ``divide(..., where=seen)``
+            # did: an unseen feature adds 0.0 (so a mean of -0.0 becomes 0.0, as it did)
+            n = [c + 1.0 if o else c + 0.0 for c, o in zip(self._n, seen, strict=False)]
+            delta = [a - m if o else 0.0 for a, m, o in zip(v, self._mu, seen, strict=False)]
+            mu = [
+                m + (e / c if o else 0.0)
+                for m, e, c, o in zip(self._mu, delta, n, seen, strict=False)
+            ]
+            after = [a - m if o else 0.0 for a, m, o in zip(v, mu, seen, strict=False)]
+        self._n, self._mu = n, mu
+        for row, e in zip(self._s, delta, strict=False):  # s += outer(delta, after), in place
+            for j, f in enumerate(after):
+                row[j] += e * f
 
-    def _std(self) -> np.ndarray:
+    def _std(self) -> list[float]:
         """Per-feature standard deviation (0 below two observations), plus a floor relative to
-        the mean so a constant channel cannot divide by zero.
-
-        Element by element in Python floats, converted once: the same IEEE operations as the
-        numpy expression it replaced (divide, max, sqrt, abs, add, multiply: correctly rounded
-        either way, NaN kept), without ten numpy calls on a four-element vector each reading.
-        """
+        the mean so a constant channel cannot divide by zero."""
         sqrt = math.sqrt
-        return np.array(
-            [
-                sqrt(max(s / (n - 1), 0.0) if n > 1 else 0.0) + 1e-6 * (abs(mu) + 1.0)
-                for s, n, mu in zip(
-                    self._s.diagonal().tolist(), self._n.tolist(), self._mu.tolist(), strict=True
-                )
-            ],
-            dtype=float,
-        )
+        return [
+            sqrt(max(row[i] / (n - 1), 0.0) if n > 1 else 0.0) + 1e-6 * (abs(mu) + 1.0)
+            for i, (row, n, mu) in enumerate(zip(self._s, self._n, self._mu, strict=False))
+        ]
+
+    def _deviations(self, x: dict[str, Any]) -> tuple[list[float], list[float]]:
+        """Each feature's deviation from its mean in standard deviations (missing → 0), and
+        the standard deviations."""
+        v, _ = self._observed(x)
+        std = self._std()
+        return [(a - m) / sd for a, m, sd in zip(v, self._mu, std, strict=False)], std
 
     def z_scores(self, x: dict[str, Any]) -> dict[str, float]:
         """Per-feature standardised deviation from the running mean (0 for missing or young)."""
         if not self._names:
             return {}
-        v, _ = self._vector(x)
-        return self._z_scores(v, self._std())
+        return self._z_scores(self._deviations(x)[0])
 
-    def _z_scores(self, v: np.ndarray, std: np.ndarray) -> dict[str, float]:
-        z = ((v - self._mu) / std).tolist()
-        n = self._n.tolist()
+    def _z_scores(self, z: list[float]) -> dict[str, float]:
+        n = self._n
         least = self.min_samples
         return {name: z[i] if n[i] >= least else 0.0 for i, name in enumerate(self._names)}
 
     def score_one(self, x: dict[Any, Any]) -> float:
         """Distance of ``x`` over the features past ``min_samples``; 0 until one is."""
-        v, _ = self._vector(x)
-        return self._score(v, self._std())
+        return self._score(*self._deviations(x))
 
     def score_and_z_scores(self, x: dict[Any, Any]) -> tuple[float, dict[str, float]]:
         """``score_one(x)`` and ``z_scores(x)`` at once: the unit anomaly models ask for both
-        of every reading, and the values and deviations are worked out once (same floats)."""
+        of every reading, and the deviations are worked out once (same floats)."""
         if not self._names:
-            return self.score_one(x), {}
-        v, _ = self._vector(x)
-        std = self._std()
-        return self._score(v, std), self._z_scores(v, std)
+            return 0.0, {}
+        z, std = self._deviations(x)
+        return self._score(z, std), self._z_scores(z)
 
-    def _score(self, v: np.ndarray, std: np.ndarray) -> float:
-        active = np.flatnonzero(self._n >= self.min_samples)
-        if active.size == 0:
+    def _score(self, z_all: list[float], sd: list[float]) -> float:
+        """``z · corr⁻¹ · z / k`` over the ``k`` features past ``min_samples``.
+
+        The correlation of features ``i`` and ``j`` is their co-moment over
+        ``max(min(n_i, n_j) - 1, 1e-9)`` and over ``sd_i · sd_j``, clipped to [-1, 1] (a NaN
+        stays NaN, as under ``np.clip``); the diagonal is 1 + ``ridge``, and every other entry
+        gets ``ridge · 0.0`` added, as ``corr += ridge · eye`` did (a -0.0 becomes 0.0).
+        """
+        n = self._n
+        least = self.min_samples
+        active = [i for i, c in enumerate(n) if c >= least]
+        k = len(active)
+        if not k:
             return 0.0
-        whole = active.size == len(self._names)  # the usual case once warm: no gather needed
-        sd = std if whole else std[active]
-        z = (v - self._mu) / sd if whole else (v[active] - self._mu[active]) / sd
-        n = self._n if whole else self._n[active]
-        pair = np.maximum(np.minimum.outer(n, n) - 1.0, 1e-9)
-        s = self._s if whole else self._s[np.ix_(active, active)]
-        corr = s / pair / np.outer(sd, sd)
-        # np.clip's dispatch cost more than the rest of the matrix; same bounds, same NaN
-        corr = np.minimum(np.maximum(corr, -1.0, out=corr), 1.0, out=corr)
-        np.fill_diagonal(corr, 1.0)
-        corr += self.ridge * np.eye(active.size)
-        return float(z @ np.linalg.solve(corr, z)) / active.size
+        s = self._s
+        diagonal = 1.0 + self.ridge * 1.0
+        off = self.ridge * 0.0
+        rows = []
+        for i in active:
+            ni, si, sdi = n[i], s[i], sd[i]
+            row = []
+            for j in active:
+                if j == i:
+                    row.append(diagonal)
+                    continue
+                nj = n[j]
+                c = si[j] / max((ni if ni < nj else nj) - 1.0, 1e-9) / (sdi * sd[j])
+                row.append((-1.0 if c < -1.0 else 1.0 if c > 1.0 else c) + off)
+            rows.append(row)
+        corr = np.array(rows)
+        z = np.array(z_all if k == len(n) else [z_all[i] for i in active])
+        score = float(z @ _solve1(corr, z, signature="dd->d"))
+        if math.isnan(score):  # a singular matrix (np.linalg.solve raises) or NaN inputs
+            score = float(z @ np.linalg.solve(corr, z))
+        return score / k

@@ -1,15 +1,19 @@
-"""The online Mahalanobis detector with fewer numpy calls (issue #16) gives the very floats of
-its code before (2026-12-03): scores, z-scores, what it learns, on the bench stream and on
-readings with missing, young, non-finite and new features."""
+"""The online Mahalanobis detector in Python floats (issue #16) gives the very floats of its
+numpy code before (2026-12-03): scores, z-scores, what it learns, on the bench stream and on
+readings with missing, young, non-finite and new features; and it pickles to the same bytes,
+so checkpointed units and snapshots are what they were."""
 
 from __future__ import annotations
 
 import json
+import pickle
 import random
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pytest
 
 import models.unit_anomaly as unit_anomaly
 from config.settings import Settings
@@ -21,12 +25,37 @@ from schemas.sample_stream import generate
 if TYPE_CHECKING:
     from pathlib import Path
 
-    import pytest
-
 
 class _Before(OnlineMahalanobis):
-    """``score_one``, ``z_scores``, ``_vector`` and ``learn_one`` as they were before the
-    changes."""
+    """The detector as it was before the changes: its state in numpy arrays (pickled as they
+    are), ``score_one``, ``z_scores``, ``_vector`` and ``learn_one`` in numpy calls."""
+
+    def __init__(self, ridge: float = 0.01, min_samples: int = 10, max_features: int = 64) -> None:
+        super().__init__(ridge, min_samples, max_features)
+        self._n = np.zeros(0)  # type: ignore[assignment]
+        self._mu = np.zeros(0)  # type: ignore[assignment]
+        self._s = np.zeros((0, 0))  # type: ignore[assignment]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return self.__dict__
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def _grow(self, name: str, value: float) -> None:
+        self._index[name] = len(self._names)
+        self._names.append(name)
+        self._n = np.append(self._n, 0.0)
+        self._mu = np.append(self._mu, value)
+        d = len(self._names)
+        s = np.zeros((d, d))
+        s[: d - 1, : d - 1] = self._s
+        self._s = s
+
+    def forget(self, factor: float) -> None:
+        if factor < 1.0:
+            self._n = self._n * factor
+            self._s = self._s * factor
 
     def _vector(self, x: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
         v = self._mu.copy()
@@ -83,10 +112,24 @@ class _Before(OnlineMahalanobis):
         self._s = self._s + np.outer(delta, after)
 
 
-def _same_state(a: OnlineMahalanobis, b: OnlineMahalanobis) -> None:
+def _same_state(a: OnlineMahalanobis, b: _Before) -> None:
     assert a._names == b._names
+    got, want = a.__getstate__(), b.__getstate__()
     for name in ("_n", "_mu", "_s"):
-        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+        assert got[name].shape == want[name].shape, name
+        assert np.array_equal(got[name], want[name]), name
+    # the same bytes: a checkpoint of the unit, or a snapshot of the model, is unchanged
+    assert pickle.dumps(a, protocol=5) == _as_it_was_pickled(b)
+
+
+def _as_it_was_pickled(det: _Before) -> bytes:
+    """``det``'s pickle as the numpy code's OnlineMahalanobis gave it: that class, and its
+    ``__dict__`` as the state (``object.__reduce_ex__`` reads ``__getstate__`` off the
+    instance, so the new class's conversion is bypassed)."""
+    shadow = object.__new__(OnlineMahalanobis)
+    state = dict(det.__dict__)
+    shadow.__getstate__ = lambda: state  # type: ignore[method-assign]
+    return pickle.dumps(shadow, protocol=5)
 
 
 def test_std_in_python_floats_is_numpys_to_the_bit() -> None:
@@ -101,8 +144,8 @@ def test_std_in_python_floats_is_numpys_to_the_bit() -> None:
         n = [rng.choice([*counts, rng.uniform(0, 500)]) for _ in range(d)]
         mu = [rng.choice([*special, rng.gauss(0, 1e3)]) for _ in range(d)]
         s = [rng.choice([*special, rng.gauss(0, 1e4)]) for _ in range(d)]
-        for det in (new, old):
-            det._n, det._mu, det._s = np.array(n), np.array(mu), np.diag(s)
+        new._n, new._mu, new._s = n, mu, np.diag(s).tolist()
+        old._n, old._mu, old._s = np.array(n), np.array(mu), np.diag(s)  # type: ignore[assignment]
         with np.errstate(over="ignore"):  # 1e308 / 0.5: numpy warns, both give inf
             got, want = new._std(), old._std()
         assert np.array_equal(got, want, equal_nan=True)
@@ -112,6 +155,7 @@ def test_std_in_python_floats_is_numpys_to_the_bit() -> None:
 def test_same_floats_with_missing_young_and_non_finite_features() -> None:
     rng = random.Random(3)
     new, old = OnlineMahalanobis(min_samples=5), _Before(min_samples=5)
+    _same_state(new, old)  # empty: arrays of shape (0,) and (0, 0)
     names = ["a", "b", "c", "d", "e", "f"]
     for i in range(600):
         # features join late (young ones), go missing, and now and then are not finite
@@ -166,3 +210,34 @@ def test_unit_anomaly_models_score_the_bench_stream_as_before(
             _same_state(state.detector, before)
             compared += 1
     assert compared > 10
+
+
+def test_an_old_pickle_restores_and_goes_on_with_the_same_floats() -> None:
+    """A unit checkpointed by the numpy code restores into Python floats and scores, learns
+    and pickles as the numpy code would have."""
+    rng = random.Random(11)
+    old = _Before(min_samples=3)
+    for _ in range(40):
+        old.learn_one({"a": rng.gauss(0, 1), "b": rng.gauss(5, 2), "c": rng.gauss(0, 1e-3)})
+    new = pickle.loads(_as_it_was_pickled(old))
+    assert type(new) is OnlineMahalanobis
+    assert isinstance(new._s[0][0], float)
+    _same_state(new, old)
+    for _ in range(40):
+        x = {"a": rng.gauss(0, 3), "b": rng.gauss(5, 2), "c": rng.gauss(0, 1)}
+        assert new.score_and_z_scores(x) == old.score_and_z_scores(x)
+        new.learn_one(x)
+        old.learn_one(x)
+    _same_state(new, old)
+
+
+def test_a_singular_matrix_raises_as_numpy_did() -> None:
+    """A ridge of -1 zeroes the diagonal of independent channels: ``np.linalg.solve``'s error,
+    through the direct LAPACK call's fallback."""
+    new, old = OnlineMahalanobis(ridge=-1.0, min_samples=1), _Before(ridge=-1.0, min_samples=1)
+    for det in (new, old):
+        for i in range(5):
+            det.learn_one({"a": float(i)})
+        warns = pytest.warns(RuntimeWarning) if det is new else nullcontext()
+        with warns, pytest.raises(np.linalg.LinAlgError):
+            det.score_one({"a": 9.0})

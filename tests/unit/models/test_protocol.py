@@ -300,9 +300,9 @@ def test_forgetting_keeps_the_mean_and_down_weights_the_counts():
         det.learn_one({"a": float(i % 7)})
     mean, n = det._mu.copy(), det._n.copy()
     det.forget(1.0)
-    assert (det._n == n).all()
+    assert det._n == n
     det.forget(0.5)
-    assert (det._mu == mean).all()
+    assert det._mu == mean
     assert det._n[0] == pytest.approx(n[0] / 2)
 
 
