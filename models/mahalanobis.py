@@ -31,10 +31,14 @@ import math
 from typing import Any
 
 import numpy as np
-from numpy.linalg import _umath_linalg
 from river import base
 
-_solve1 = _umath_linalg.solve1
+try:  # private: a numpy upgrade may move it, and then the public solve serves
+    from numpy.linalg import _umath_linalg
+
+    _solve1: Any = _umath_linalg.solve1
+except (ImportError, AttributeError):  # pragma: no cover - depends on the numpy installed
+    _solve1 = np.linalg.solve
 """The LAPACK solve (``gesv``) that ``np.linalg.solve`` calls for a vector right-hand side.
 
 Called directly: ``np.linalg.solve``'s checks, type promotion and ``errstate`` cost ~4 µs, more
