@@ -38,7 +38,11 @@ try:  # private: a numpy upgrade may move it, and then the public solve serves
 
     _solve1: Any = _umath_linalg.solve1
 except (ImportError, AttributeError):  # pragma: no cover - depends on the numpy installed
-    _solve1 = np.linalg.solve
+
+    def _solve1(a: Any, b: Any, signature: str = "") -> Any:
+        return np.linalg.solve(a, b)
+
+
 """The LAPACK solve (``gesv``) that ``np.linalg.solve`` calls for a vector right-hand side.
 
 Called directly: ``np.linalg.solve``'s checks, type promotion and ``errstate`` cost ~4 µs, more
