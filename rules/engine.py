@@ -146,6 +146,9 @@ class RuleEngine:
                 gate = rule_gate(r.kind, r.spec.condition, getattr(window, "clear", None))
                 if gate is not None:
                     self._gates[r.id] = gate
+        self._match_only = {
+            s: all(r.kind in _MATCH_ONLY for r in rules) for s, rules in self._by_source.items()
+        }
         self._open: dict[tuple[str, tuple[bool, ...]], tuple[CompiledRule, ...]] = {}
         self._fields_of: dict[tuple[str, tuple[str, ...]], Fields | None] = {}
 
@@ -293,6 +296,15 @@ class RuleEngine:
             opened = tuple(r for r, shut in zip(rules, closed, strict=True) if not shut)
             self._open[key] = opened
         return opened
+
+    def quiet(self, context: EventContext) -> bool:
+        """Whether no rule can change anything for ``context``'s record, on any partition: every
+        rule of its source is left out by its gate and changes nothing on an event it refuses
+        (so :meth:`concerned` names none of them and no re-keyed copy would be sent). False
+        while a rule has strikes: :meth:`evaluate` forgives the rules it leaves out."""
+        if context.rules or self._strikes:
+            return False
+        return self._match_only.get(context.source, True)
 
     def _forgive_closed(
         self,

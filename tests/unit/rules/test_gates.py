@@ -11,6 +11,7 @@ from config.settings import PROJECT_ROOT
 from rules.compiler import expand_paths, load_packs
 from rules.engine import RuleBudget, RuleEngine
 from rules.gates import Gate, equality_gate, rule_gate
+from rules.sources import example_event
 from tests.unit.rules.conftest import rule
 from tests.unit.rules.test_event_fields import _stream
 
@@ -118,3 +119,17 @@ def test_a_rule_left_out_is_forgiven_as_a_run_within_budget(
         engine._strikes["t.rule"] = 2.0
         engine.evaluate("inspections", event("inspections", outcome="pass"), {})
     assert gated._strikes == whole._strikes == {"t.rule": 1.5}
+
+
+def test_quiet_only_when_every_rule_is_left_out_and_changes_nothing_on_a_refusal() -> None:
+    engine = RuleEngine(load_packs(expand_paths([PROJECT_ROOT / "rules" / "packs"])))
+    at = "2026-12-03T10:00:00+00:00"
+    fence = example_event("truck_detections", {"kind": "fence_enter"}, "d1", at)
+    speeding = example_event("truck_detections", {"kind": "overspeed"}, "d2", at)
+    boiler = example_event("equipment", {"equipment_type": "boiler"}, "e1", at)
+    assert engine.quiet(engine.context("truck_detections", fence))
+    assert engine.concerned("truck_detections", fence, engine.rule_ids) == []
+    assert not engine.quiet(engine.context("truck_detections", speeding))
+    assert not engine.quiet(engine.context("equipment", boiler)), "a duration window learns"
+    engine._strikes["trucks.overspeed"] = 1.0
+    assert not engine.quiet(engine.context("truck_detections", fence)), "strikes are forgiven"
