@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import cel
 
-from rules.expressions import event_fields
+from rules.expressions import event_keys
+from rules.gates import Gate, rule_gate
 from rules.sources import USCC_FIELD
 from rules.spec import AggregateWindow
 from rules.windows import (
@@ -52,6 +53,9 @@ if TYPE_CHECKING:
     from rules.compiler import CompiledPack, CompiledRule
 
 KEY_SEP = "|"
+
+Fields: TypeAlias = Mapping[str, frozenset[str] | None]
+"""Event field → the keys of it an expression reads (None: its whole value)."""
 
 RuleState: TypeAlias = MutableMapping[str, Any]
 """The rules' window state, one value per :func:`state_key` (a partition's table, or a dict)."""
@@ -124,10 +128,31 @@ class RuleEngine:
         self._absence = {
             r.id: r for rules in self._by_source.values() for r in rules if r.kind == "absence"
         }
+        self._rule_fields = {
+            (s, r.id): _fields_read(r, s) for s, rules in self._by_source.items() for r in rules
+        }
+        """(source, rule id) → the event fields (and keys of them) the rule's expressions can
+        read on events of the source (None: the whole event)."""
         self._fields: dict[str, frozenset[str] | None] = {
-            s: _fields_read(rules) for s, rules in self._by_source.items()
+            s: _names(_union(self._rule_fields[s, r.id] for r in rules))
+            for s, rules in self._by_source.items()
         }
         """Source → the event fields its rules' expressions can read (None: all of them)."""
+        self._gates: dict[str, Gate] = {}
+        """Rule id → the field value its condition needs (``rules/gates.py``), where it has one."""
+        for rules in self._by_source.values():
+            for r in rules:
+                window = r.spec.window
+                gate = rule_gate(r.kind, r.spec.condition, getattr(window, "clear", None))
+                if gate is not None:
+                    self._gates[r.id] = gate
+        self._contexts: dict[tuple[Any, ...], Any] = {}
+        """CEL values already made, by what they hold (``EventContext.cel``)."""
+        self._match_only = {
+            s: all(r.kind in _MATCH_ONLY for r in rules) for s, rules in self._by_source.items()
+        }
+        self._open: dict[tuple[str, tuple[bool, ...]], tuple[CompiledRule, ...]] = {}
+        self._fields_of: dict[tuple[str, tuple[str, ...]], Fields | None] = {}
 
     @property
     def rule_ids(self) -> frozenset[str]:
@@ -194,6 +219,9 @@ class RuleEngine:
             if rule.id not in rule_ids:
                 continue
             if rule.kind in _MATCH_ONLY:
+                gate = self._gates.get(rule.id)
+                if gate is not None and gate.closed(event):
+                    continue  # its condition is false: nothing to count either
                 context = self._own(context, source, event)
                 try:
                     if rule.condition.execute(context.cel) is not True:
@@ -217,9 +245,13 @@ class RuleEngine:
         ``only`` / ``skip`` restrict it to some rules (the re-keyed ones, or all but them).
         ``context``: the record's, if the caller has it (:meth:`context`); an event none of
         whose rules runs here (all re-keyed elsewhere) needs none."""
+        own = context is not None and context.source == source
+        opened = context.rules if own else self.open_rules(source, event)  # type: ignore[union-attr]
+        if self._strikes:
+            self._forgive_closed(source, opened, only, skip)
         rules = [
             rule
-            for rule in self._by_source.get(source, ())
+            for rule in opened
             if not (
                 rule.id in self.tripped
                 or rule.id in skip
@@ -228,7 +260,9 @@ class RuleEngine:
         ]
         if not rules:
             return []
-        context = self._own(context, source, event)
+        if not own:
+            context = self._context_of(source, event, rules)
+        assert context is not None
         seen = _Seen(source, event, context.cel, parse_time(event["event_time"]))
         hits: list[RuleHit] = []
         for rule in rules:
@@ -247,10 +281,62 @@ class RuleEngine:
         Built once per record, when a rule first reads it: the worker asks :meth:`concerned`
         (which rules re-key it) and :meth:`evaluate` about the same record, and building it for
         each was ~1,500 of the ~7,500 contexts of 6,000 bench events (issue #16)."""
-        fields = self._fields.get(source)
-        if fields is None:
-            return EventContext(source, event)
-        return EventContext(source, {k: event[k] for k in fields if k in event})
+        rules = self.open_rules(source, event)
+        return EventContext(source, event, rules, self._read_by(source, rules), self._contexts)
+
+    def open_rules(self, source: str, event: dict[str, Any]) -> tuple[CompiledRule, ...]:
+        """The rules of ``source`` that ``event`` may concern, in the packs' order: those its
+        gate leaves open (``rules/gates.py``). Kept per combination of the gated fields' values
+        as the gates see them (one of their literals, another string, unknown), so a few
+        entries per source whatever the events hold."""
+        rules = self._by_source.get(source, ())
+        gates = self._gates
+        closed = tuple(r.id in gates and gates[r.id].closed(event) for r in rules)
+        key = (source, closed)
+        opened = self._open.get(key)
+        if opened is None:
+            opened = tuple(r for r, shut in zip(rules, closed, strict=True) if not shut)
+            self._open[key] = opened
+        return opened
+
+    def quiet(self, context: EventContext) -> bool:
+        """Whether no rule can change anything for ``context``'s record, on any partition: every
+        rule of its source is left out by its gate and changes nothing on an event it refuses
+        (so :meth:`concerned` names none of them and no re-keyed copy would be sent). False
+        while a rule has strikes: :meth:`evaluate` forgives the rules it leaves out."""
+        if context.rules or self._strikes:
+            return False
+        return self._match_only.get(context.source, True)
+
+    def _forgive_closed(
+        self,
+        source: str,
+        opened: tuple[CompiledRule, ...],
+        only: Collection[str] | None,
+        skip: Collection[str],
+    ) -> None:
+        """A rule left out by its gate ran within budget, as it did when it was run."""
+        left_out = {r.id for r in self._by_source.get(source, ())} - {r.id for r in opened}
+        for rule_id in sorted(left_out & self._strikes.keys()):
+            if rule_id in self.tripped or rule_id in skip:
+                continue
+            if only is None or rule_id in only:
+                self._charge(rule_id, 0.0)
+
+    def _context_of(
+        self, source: str, event: dict[str, Any], rules: Iterable[CompiledRule]
+    ) -> EventContext:
+        rules = tuple(rules)
+        return EventContext(source, event, rules, self._read_by(source, rules), self._contexts)
+
+    def _read_by(self, source: str, rules: tuple[CompiledRule, ...]) -> Fields | None:
+        """The event fields ``rules`` read on events of ``source`` (None: the whole event)."""
+        if self._fields.get(source) is None:
+            return None
+        key = (source, tuple(r.id for r in rules))
+        if key not in self._fields_of:
+            self._fields_of[key] = _union(self._rule_fields[source, r.id] for r in rules)
+        return self._fields_of[key]
 
     def _own(
         self, context: EventContext | None, source: str, event: dict[str, Any]
@@ -596,22 +682,83 @@ class RuleEngine:
 
 
 class EventContext:
-    """One record as the rules of ``source`` read it (:meth:`RuleEngine.context`); its CEL
-    values are made on first use and then shared."""
+    """One record as the rules of ``source`` read it (:meth:`RuleEngine.context`): the rules it
+    may concern, and its CEL values (only the ``fields`` those rules read; None: all), made on
+    first use and then shared."""
 
-    __slots__ = ("_cel", "_fields", "source")
+    __slots__ = ("_cel", "_made", "event", "fields", "rules", "source")
 
-    def __init__(self, source: str, fields: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        source: str,
+        event: dict[str, Any],
+        rules: tuple[CompiledRule, ...],
+        fields: Fields | None,
+        made: dict[tuple[Any, ...], Any] | None = None,
+    ) -> None:
         self.source = source
-        self._fields = fields
+        self.event = event
+        self.rules = rules
+        self.fields = fields
+        self._made = made
         self._cel: Any = None
 
     @property
     def cel(self) -> Any:
-        """The ``cel.Context`` every rule's program runs on."""
+        """The ``cel.Context`` every rule's program runs on.
+
+        Records that hold the same values where the rules read them share one (``made``, the
+        engine's): a program's result depends on its activation's values only, and a context
+        is not changed by running programs on it. An elevator reading, once its unread metrics
+        are left out, is one of a few dozen (type, door faults, trapped), and making a context
+        (~15 µs) is twenty programs' worth of running one (~0.7 µs). Only values of a few
+        scalar types (with their type: CEL tells ``1`` from ``1.0`` and ``true``) are keys; a
+        float by its exact bits (``-0.0`` is not ``0.0`` to a division)."""
         if self._cel is None:
-            self._cel = cel.Context({"event": self._fields})
+            event, fields = self.event, self.fields
+            if fields is not None:
+                event = {k: _keep(event[k], keys) for k, keys in fields.items() if k in event}
+            made = self._made
+            key = None if made is None or fields is None else _key(event)
+            if made is None or key is None:
+                self._cel = cel.Context({"event": event})
+            elif (found := made.get(key)) is not None:
+                self._cel = found
+            else:
+                if len(made) >= _MADE:  # the few that recur come back at once
+                    made.clear()
+                self._cel = made[key] = cel.Context({"event": event})
         return self._cel
+
+
+_MADE = 1024
+"""At most this many contexts are kept for reuse."""
+
+_SCALARS = (str, int, bool, type(None))
+
+
+def _key(values: dict[str, Any]) -> tuple[Any, ...] | None:
+    """``values`` as a hashable key that tells apart what CEL tells apart; None when one of
+    them is not a short string, an int, a bool, null, a float or a map of those."""
+    out: list[Any] = []
+    for name, value in values.items():
+        kind = type(value)
+        if kind is dict:
+            inner = _key(value)
+            if inner is None:
+                return None
+            out.append((name, kind, inner))
+        elif kind is float:
+            out.append((name, kind, value.hex()))
+        elif kind in _SCALARS and (kind is not str or len(value) <= _SHORT):
+            out.append((name, kind, value))
+        else:
+            return None
+    return tuple(out)
+
+
+_SHORT = 64
+"""Longer strings (a complaint's text) are rarely seen twice: not worth keeping."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -624,22 +771,40 @@ class _Seen:
     at: float
 
 
-def _fields_read(rules: Iterable[CompiledRule]) -> frozenset[str] | None:
-    """Every event field the rules' CEL expressions (condition, group key, window value and
-    clear, sequence steps) can read; None when one of them may read the whole event."""
-    out: set[str] = set()
-    for rule in rules:
-        spec, window = rule.spec, rule.spec.window
-        texts = [spec.condition, *(s.condition for s in getattr(window, "steps", ()) or ())]
-        texts += [t for t in (getattr(window, "value", None), getattr(window, "clear", None)) if t]
-        if isinstance(spec.group_key, str):
-            texts.append(spec.group_key)
-        for text in texts:
-            fields = event_fields(text)
-            if fields is None:
-                return None
-            out |= fields
-    return frozenset(out)
+def _fields_read(rule: CompiledRule, source: str) -> Fields | None:
+    """Every event field the rule's CEL expressions (condition, group key, window value and
+    clear, the steps of ``source``) can read on an event of ``source``; None when one of them
+    may read the whole event."""
+    spec, window = rule.spec, rule.spec.window
+    steps = getattr(window, "steps", ()) or ()
+    texts = [spec.condition, *(s.condition for s in steps if s.source == source)]
+    texts += [t for t in (getattr(window, "value", None), getattr(window, "clear", None)) if t]
+    if isinstance(spec.group_key, str):
+        texts.append(spec.group_key)
+    return _union(event_keys(text) for text in texts)
+
+
+def _union(reads: Iterable[Fields | None]) -> Fields | None:
+    """Everything ``reads`` read; None (the whole event) if one of them is None."""
+    out: dict[str, frozenset[str] | None] = {}
+    for one in reads:
+        if one is None:
+            return None
+        for field, keys in one.items():
+            known = out.get(field, frozenset())
+            out[field] = None if keys is None or known is None else known | keys
+    return out
+
+
+def _names(fields: Fields | None) -> frozenset[str] | None:
+    return None if fields is None else frozenset(fields)
+
+
+def _keep(value: Any, keys: frozenset[str] | None) -> Any:
+    """``value``, or only ``keys`` of it when it is a map of which only those are read."""
+    if keys is None or type(value) is not dict:
+        return value
+    return {k: v for k, v in value.items() if k in keys}
 
 
 def _resolve(event: dict[str, Any], path: str) -> Any:

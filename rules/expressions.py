@@ -81,6 +81,36 @@ def event_fields(expression: str) -> frozenset[str] | None:
     return frozenset(heads)
 
 
+_KEY_USE = re.compile(r"\s*\.\s*([A-Za-z_]\w*)(\s*\()?")
+
+
+def event_keys(expression: str) -> dict[str, frozenset[str] | None] | None:
+    """Per event field the expression reads (:func:`event_fields`), the keys it reads of it
+    when the field is a map: ``event.metrics.pressure`` reads key ``pressure`` only, so the
+    engine converts only that entry of ``metrics`` (an elevator reading's four metrics were
+    the costliest part of its CEL values, and no rule of an elevator reads them). None for a
+    field used otherwise (compared, indexed, a method or macro called on it, ``has()`` of it):
+    the whole value.
+
+    >>> event_keys('has(event.metrics.pressure) && event.metrics.pressure > event.rated.pressure')
+    {'metrics': frozenset({'pressure'}), 'rated': frozenset({'pressure'})}
+    >>> event_keys('event.text.contains("x") || event.m["k"] > 1 || event.m.k > 1')
+    {'text': None, 'm': None}
+    """
+    if event_fields(expression) is None:
+        return None
+    blanked = blank_strings(expression)
+    keys: dict[str, frozenset[str] | None] = {}
+    for match in _EVENT_USE.finditer(blanked):
+        field = match.group(3)
+        key = _KEY_USE.match(blanked, match.end())
+        if key is None or key.group(2):
+            keys[field] = None
+        elif field not in keys or keys[field] is not None:
+            keys[field] = (keys.get(field) or frozenset()) | {key.group(1)}
+    return keys
+
+
 def bound_names(expression: str) -> frozenset[str]:
     """Names bound by comprehension macros (``exists(v, ...)``): not free variables."""
     return frozenset(_BOUND.findall(blank_strings(expression)))
@@ -94,7 +124,7 @@ def split_boolean(expression: str) -> list[str]:
     """
     text = expression.strip()
     blanked = blank_strings(text)
-    if _wrapped(blanked):
+    if wrapped(blanked):
         return split_boolean(text[1:-1])
     parts, depth, start, i = [], 0, 0, 0
     while i < len(blanked):
@@ -114,7 +144,8 @@ def split_boolean(expression: str) -> list[str]:
     return [p for part in parts for p in split_boolean(part) if p.strip()]
 
 
-def _wrapped(blanked: str) -> bool:
+def wrapped(blanked: str) -> bool:
+    """Whether one pair of parentheses encloses the whole (string-blanked) text."""
     if not (blanked.startswith("(") and blanked.endswith(")")):
         return False
     depth = 0

@@ -37,35 +37,47 @@ def aggregate_add(
     overlap ``(watermark - size, watermark]``. Memory per key is at most
     ``size / width + 2`` buckets. An event older than the window is dropped (``None``).
     """
-    buckets = [list(b) for b in (state or {}).get("b", [])]
+    old: list[list[Any]] = (state or {}).get("b", [])
     watermark = max(float((state or {}).get("w", at)), at)
     tumbling = width >= size
     horizon = watermark - (2 * size if tumbling else size)
     if at <= horizon:
-        return {"b": buckets, "w": watermark}, None
+        return {"b": list(old), "w": watermark}, None
     start = at - at % width
-    for bucket in buckets:
-        if bucket[0] == start:
-            bucket[1] += 1
-            bucket[2] += value
-            bucket[3] = max(bucket[3], value)
-            break
-    else:
+    # A new list for the bucket that changes, the others shared with the old value: neither is
+    # ever changed in place (the old value is the event's undo, or still being encoded).
+    buckets: list[list[Any]] = []
+    added = False
+    for kept in old:
+        bucket = kept
+        if not added and kept[0] == start:
+            bucket = [kept[0], kept[1] + 1, kept[2] + value, max(kept[3], value)]
+            added = True
+        if bucket[0] + width > horizon:
+            buckets.append(bucket)
+    if not added and start + width > horizon:
         buckets.append([start, 1, value, value])
-    buckets = sorted((b for b in buckets if b[0] + width > horizon), key=lambda b: b[0])
-    if tumbling:
-        chosen = [b for b in buckets if b[0] == start]
-    else:
-        chosen = [b for b in buckets if b[0] + width > watermark - size]
-    count = sum(int(b[1]) for b in chosen)
-    total = sum(float(b[2]) for b in chosen)
+    buckets.sort(key=_start)
+    low = watermark - size
+    count, top, chosen = 0, 0.0, False
+    total: float = 0  # an int 0 when no bucket is chosen, as sum() of none was
+    for bucket in buckets:
+        if bucket[0] == start if tumbling else bucket[0] + width > low:
+            count += int(bucket[1])
+            total += float(bucket[2])
+            top = max(top, float(bucket[3])) if chosen else float(bucket[3])
+            chosen = True
     agg = {
         "count": count,
         "sum": total,
         "avg": total / count if count else 0.0,
-        "max": max(float(b[3]) for b in chosen) if chosen else 0.0,
+        "max": top,
     }
     return {"b": buckets, "w": watermark}, agg
+
+
+def _start(bucket: list[Any]) -> Any:
+    return bucket[0]
 
 
 def compare(left: float, op: str, right: float) -> bool:

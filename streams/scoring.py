@@ -126,11 +126,13 @@ def detection_hits(
     """The rule hits of one geo detection, each recording the fence set that produced it (so a
     muck-truck warning names its fence set's version and hash, as others name their pack's)."""
     rt.metrics.geo_detections.labels(det.kind).inc()
+    event = det.model_dump(mode="json")
+    context = rt.engine.context("truck_detections", event)
+    if rt.engine.quiet(context):  # most detections (fence enter, exit, dwell): no rule's kind
+        return []
     ref = Reason(
         kind="fence", id=fences.name, version=fences.version, content_hash=fences.content_hash
     )
-    event = det.model_dump(mode="json")
-    context = rt.engine.context("truck_detections", event)
     skip = (
         where.split(rt, "truck_detections", event, [ref], context) if where is not None else set()
     )
