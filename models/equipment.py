@@ -45,7 +45,9 @@ class EquipmentAnomaly(UnitAnomalyModel):
     level that end an incident (then re-fit); ``rebaseline_seconds`` the unit's own time after a
     re-fit before it may alert again; ``raise_seconds`` how long the score must stay above the
     threshold to raise an alarm; ``profile_seconds`` the time-of-day profile's memory (None: no
-    profile) over ``profile_bins`` slots of the day; ``detector``; ``bandwidth`` and ``prior``
+    profile) over ``profile_bins`` slots of the day; ``drift_seconds`` how fast each channel's
+    offset follows a slow drift (None: no offsets) while within ``drift_band`` standard
+    deviations (models/slow_drift.py); ``detector``; ``bandwidth`` and ``prior``
     of the false-alarm memory; ``min_scores`` normal scores before a threshold exists; ``seed``.
     """
 
@@ -71,6 +73,8 @@ class EquipmentAnomaly(UnitAnomalyModel):
         raise_seconds: NonNegativeFloat = 0.0,
         profile_seconds: PositiveFloat | None = None,
         profile_bins: Annotated[int, Field(ge=1, le=288)] = 24,
+        drift_seconds: PositiveFloat | None = None,
+        drift_band: PositiveFloat = 4.5,
         detector: Detector = "mahalanobis",
         bandwidth: PositiveFloat = 0.1,
         prior: PositiveFloat = 0.25,
