@@ -58,6 +58,9 @@ class ProfileEvent(Record):
     region_code: str | None = None
     entity_name: str | None = None
     entity_address: str | None = None
+    model_risk: float | None = None
+    """An inspection's: the inspection-risk model's P(critical finding) for it (a warmed-up
+    model's live score); the profile keeps the newest for the "双随机" weights."""
 
 
 class TickKind(StrEnum):

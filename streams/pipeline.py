@@ -245,7 +245,9 @@ def source_handler(
             # its retry, so its re-keyed copy is not counted twice by the entity's partition
             outputs += rekeyed_outputs(where)
             outputs += copies(record, partitions, where.origin)  # for every inspection model
-            if (profile := source_profile_event(source, record, subject)) is not None:
+            if (
+                profile := source_profile_event(source, record, subject, scored.scores)
+            ) is not None:
                 outputs.append(profile_message(profile))
             if alerts:
                 _observe_latency(worker, source, record)

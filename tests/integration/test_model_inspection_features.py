@@ -23,16 +23,20 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import requests
 from confluent_kafka import Consumer, TopicPartition
 
-from infra.ports import free_port
 from models.publication import ModelPublication, build
 from schemas.sample_stream import generate
 from schemas.validation.uscc import make_uscc
 from streams.publish import send
 from streams.rekey import partition_of
-from tests.integration.conftest import collect, private_settings, produce, tail_consumer
+from tests.integration.conftest import (
+    collect,
+    private_settings,
+    produce,
+    tail_consumer,
+    two_workers,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -75,13 +79,6 @@ def _complaints(
     return out
 
 
-def _ready(port: int) -> bool:
-    try:
-        return requests.get(f"http://127.0.0.1:{port}/ready", timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
-
-
 def _inspection(run: str, uscc: str, n: int, at: datetime) -> tuple[bytes, bytes]:
     body = {
         "event_id": f"insp-{run}-{n}",
@@ -105,12 +102,7 @@ def test_inspection_model_counts_complaints_nearby_taken_in_on_other_partitions(
     tmp_path: Path, broker: str, worker: Callable[..., Any]
 ) -> None:
     with private_settings(tmp_path, partitions=4) as s:
-        second = s.with_overrides(
-            web_port=free_port(),
-            data_dir=tmp_path / "worker-b",
-            sql_url=f"sqlite:///{tmp_path / 'worker-b.db'}",  # two SQLite writers would race
-        )
-        _run_features(s, second, worker)
+        _run_features(s, tmp_path, worker)
 
 
 def _until_committed(s: Settings, topic: str, count: int, timeout: float = 120) -> None:
@@ -131,7 +123,7 @@ def _until_committed(s: Settings, topic: str, count: int, timeout: float = 120) 
     raise AssertionError(f"the workers committed {seen} of {count} records of {topic}")
 
 
-def _run_features(s: Settings, second: Settings, worker: Callable[..., Any]) -> None:
+def _run_features(s: Settings, tmp_path: Path, worker: Callable[..., Any]) -> None:
     run = uuid.uuid4().hex[:8]
     uscc = make_uscc(f"insp-{run}", "330106")
     home = partition_of(uscc, s.topics.partitions)
@@ -145,12 +137,7 @@ def _run_features(s: Settings, second: Settings, worker: Callable[..., Any]) -> 
     build(pub)
     send(s, s.topics.models, MODEL, pub.model_dump_json().encode())
     watch = tail_consumer(s.bootstrap_servers, [s.topics.alerts])
-    deadline = time.monotonic() + 120
-    for settings in (s, second):
-        worker(settings)
-        while not _ready(settings.web_port):
-            assert time.monotonic() < deadline, "workers not ready"
-            time.sleep(1)
+    two_workers(worker, s, tmp_path)
 
     t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=40)
     produce(s.bootstrap_servers, s.topics.inspections, [_inspection(run, uscc, 1, t0)])
