@@ -114,6 +114,10 @@ class TopicSettings(_Group):
         "riskloop.rekeyed",
         description="internal: events re-keyed to a rule's entity (address, company)",
     )
+    nearby: str = Field(
+        "riskloop.nearby-complaints",
+        description="internal: located food/sanitation complaints, one copy per partition",
+    )
     partitions: int = Field(4, ge=1, description="partitions of every data topic we create")
     control_partitions: int = Field(1, ge=1, description="partitions of control topics")
 
@@ -164,6 +168,7 @@ class TopicSettings(_Group):
             self.profile_events,
             self.ticks,
             self.rekeyed,
+            self.nearby,
         ]
 
 

@@ -17,6 +17,9 @@ USCC as nothing), as the inspection results and complaints naming it gave them
 (replayed, backfilled) event does not undo a newer name; an event that says neither changes
 neither. Profiles stored before these fields load with them empty.
 
+It keeps, the same way, the inspection-risk model's score of the enterprise's newest scored
+inspection (``model_risk``, issue #18): the model and the class then weigh the draw together.
+
 >>> from datetime import datetime, timezone
 >>> from loop.loop_config import ProfileConfig
 >>> cfg = ProfileConfig(half_life_days=10)
@@ -72,6 +75,10 @@ class EntityProfile(BaseModel):
     score: float = 0.0
     score_at: datetime | None = None
     risk_class: str = "A"
+    model_risk: float | None = None
+    """The inspection-risk model's P(critical finding) at the enterprise's newest scored
+    inspection (by event time); None until a warmed-up model scored one. Weighs the draw."""
+    model_risk_at: datetime | None = None
 
 
 def inspection_kind(outcome: InspectionOutcome) -> str:
@@ -125,6 +132,7 @@ def record(
     region_code: str | None = None,
     entity_name: str | None = None,
     entity_address: str | None = None,
+    model_risk: float | None = None,
 ) -> EntityProfile:
     """Add one event (``kind`` such as ``"complaint"``, ``"warning_red"``) to the profile.
 
@@ -132,7 +140,8 @@ def record(
     (replays). Events may arrive out of order: a late one is decayed to the profile's time.
     ``entity_name`` / ``entity_address``: what the event says of the enterprise (cleaned, as
     ``loop.subject.subject_of`` gives them); each replaces
-    the profile's unless an event later in event time already gave one.
+    the profile's unless an event later in event time already gave one. ``model_risk``: an
+    inspection's score by the inspection model, kept the same way (newest by event time).
     """
     base = profile if profile is not None else EntityProfile(uscc=uscc)
     if any(e.ref == ref and e.kind == kind for e in base.recent):
@@ -143,6 +152,8 @@ def record(
     new = base.model_copy(update={"counts": dict(base.counts), "recent": list(base.recent)})
     new.region_code = new.region_code or region_code
     _name(new, at, entity_name, entity_address)
+    if model_risk is not None and (new.model_risk_at is None or at >= new.model_risk_at):
+        new.model_risk, new.model_risk_at = model_risk, at
     category = kind.split("_", 1)[0]
     new.counts[category] = new.counts.get(category, 0) + 1
     entry = ProfileEntry(at=at, kind=kind, ref=ref, weight=weight)

@@ -37,6 +37,21 @@ from schemas.labels import Label, confirmed
 from schemas.records import InspectionOutcome, InspectionResult, Severity
 from schemas.scores import ModelScore
 
+NEARBY_KINDS = frozenset({"食品安全", "卫生计生", "环境卫生", "food", "sanitation"})
+"""Complaint categories counted as "complaints near the premises": food safety and sanitation
+(the sample stream's 食品安全, the taxonomy's 卫生计生, Chicago's 311 sanitation requests).
+Elevators, noise or prepaid cards near a restaurant say nothing of its kitchen."""
+
+
+def counts_nearby(category: str | None) -> bool:
+    """Does a located complaint of ``category`` count near premises? One with no category does
+    (the hotline did not say; it counted before categories were read, so it still does).
+
+    >>> counts_nearby("食品安全"), counts_nearby("特种设备"), counts_nearby(None)
+    (True, False, True)
+    """
+    return category is None or category in NEARBY_KINDS
+
 
 class InspectionRisk(SourceModel):
     """Online logistic regression over each entity's inspection history.

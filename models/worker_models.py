@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from models import snapshot as snapshots
 from models.errors import ModelError, PublicationRejected
 from models.factories import factories
+from models.inspections import counts_nearby
 from models.publication import ModelPublication, ModelRegistry
 
 if TYPE_CHECKING:
@@ -40,8 +41,14 @@ log = logging.getLogger(__name__)
 class WorkerModels:
     """Source → model name routing over a ``ModelRegistry``."""
 
-    def __init__(self, registry: ModelRegistry | None = None) -> None:
+    def __init__(
+        self, registry: ModelRegistry | None = None, *, nearby_apart: bool = False
+    ) -> None:
         self.registry = registry or ModelRegistry()
+        self.nearby_apart = nearby_apart
+        """True in a worker: a complaint's place reaches the inspection models through
+        :meth:`note_nearby` (every partition's copy, streams/nearby.py), so :meth:`process`
+        counts only its USCC; False where one copy sees every complaint (tests, backtests)."""
         self.by_source: dict[str, list[str]] = {}
         self.changes = 0
         """Bumped by everything that changes a model's state, so an idle worker skips snapshots."""
@@ -111,19 +118,35 @@ class WorkerModels:
                 yield self.registry.get(name).score_one(record)
             return
         if source == "complaints":
-            for name in self.by_source.get("inspections", []):
-                model = self.registry.get(name)
-                if hasattr(model, "note_complaint"):
-                    model.note_complaint(
-                        record.uscc, record.event_time, lat=record.lat, lon=record.lon
-                    )
-                    self._touch(name)  # the inspection model's state changed: snapshot it
+            located = not self.nearby_apart and counts_nearby(record.category)
+            self._note(
+                record.uscc,
+                record.event_time,
+                lat=record.lat if located else None,
+                lon=record.lon if located else None,
+            )
         for name in self.by_source.get(source, []):
             live, shadow = self.registry.process(name, record)
             self._touch(name)
             yield live
             if shadow is not None:
                 yield shadow
+
+    def note_nearby(self, at: datetime, lat: float, lon: float) -> None:
+        """A located complaint near whatever premises are around it (its copy for this
+        partition, streams/nearby.py): counted by every inspection model's cells."""
+        self._note(None, at, lat=lat, lon=lon)
+
+    def _note(
+        self, uscc: str | None, at: datetime, *, lat: float | None, lon: float | None
+    ) -> None:
+        if not uscc and (lat is None or lon is None):
+            return  # nothing to count: no USCC, no place
+        for name in self.by_source.get("inspections", []):
+            model = self.registry.get(name)
+            if hasattr(model, "note_complaint"):
+                model.note_complaint(uscc, at, lat=lat, lon=lon)
+                self._touch(name)  # the inspection model's state changed: snapshot it
 
     def learn_label(self, name: str, features: dict[str, float], confirmed: bool) -> None:
         """A disposition's label for exactly the features the model alerted on."""

@@ -58,6 +58,9 @@ class ProfileEvent(Record):
     region_code: str | None = None
     entity_name: str | None = None
     entity_address: str | None = None
+    model_risk: float | None = None
+    """An inspection's: the inspection-risk model's P(critical finding) for it (a warmed-up
+    model's live score); the profile keeps the newest for the "双随机" weights."""
 
 
 class TickKind(StrEnum):
@@ -126,3 +129,18 @@ def read_tick(raw: bytes) -> Tick:
         return Tick(kind=TickKind.clock, clocks={str(s): float(t) for s, t in clocks.items()})
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise ValueError(f"not a tick: {raw[:60]!r}") from exc
+
+
+class NearbyComplaint(Record):
+    """A located complaint of a kind the inspection model counts near premises, one copy per
+    partition (``riskloop.nearby-complaints``, addressed to each partition, not keyed), so the
+    inspection model of every partition counts it (streams/nearby.py)."""
+
+    ref: str
+    """The complaint's event id."""
+    at: datetime
+    lat: float
+    lon: float
+    origin: str
+    """``topic:partition:offset`` of the complaint it copies: a copy sent again (its complaint
+    redone after a crash) is counted once."""

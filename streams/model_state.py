@@ -87,6 +87,7 @@ from streams.state import PartitionState, Store, current_scope
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
+    from datetime import datetime
 
     from config.settings import Settings
     from models.drift import DriftEvent
@@ -318,6 +319,7 @@ class PartitionModels:
         self.settings = settings
         self.store = store
         self.loose = build_models(settings)
+        self.loose.nearby_apart = True  # places come on their own topic (streams/nearby.py)
         # The shipped defaults as built, pickled once: a partition's copy is unpickled from it
         # (~13 ms) instead of built again (~0.4 s each on the 2-core machine, most of it the
         # complaint classifier learning its taxonomy priors), which held the first events of
@@ -368,6 +370,10 @@ class PartitionModels:
         """Score ``record`` with the current partition's models (and teach them unless ``learn``
         is off): what a model learns stays on the partition that saw the event."""
         return self._here().process(source, record, learn=learn)
+
+    def note_nearby(self, at: datetime, lat: float, lon: float) -> None:
+        """Count a located complaint's copy in the current partition's inspection models."""
+        self._here().note_nearby(at, lat, lon)
 
     def learn_label(self, name: str, features: dict[str, float], confirmed: bool) -> None:
         """Teach a disposition's label to the current partition's model ``name``."""

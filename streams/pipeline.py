@@ -1,6 +1,7 @@
 """The agents: each a short loop of decode → pure call → send.
 
-Source agents (one per source topic): ingest → score → warnings. Task agent: task commands and
+Source agents (one per source topic): ingest → score → warnings. The nearby agent counts
+located complaints in every partition's inspection models (streams/nearby.py). Task agent: task commands and
 dispositions, keyed by task id. Feedback and profile agents close the loop on the partitions that
 own the entity and the USCC. Timers drive what time alone changes: supervision deadlines,
 absence rules, silent trucks, dedup expiry.
@@ -24,6 +25,7 @@ from streams.feedback_stage import apply_local_profile_events, handle_feedback, 
 from streams.handle import rule_state, vehicles
 from streams.ingest import ingest, send_dead_letter
 from streams.logs import correlation, get_logger
+from streams.nearby import copies, handle_nearby
 from streams.retries import Retries
 from streams.scoring import Scored, Where, rekeyed_hits, rekeyed_outputs, score
 from streams.state import current_scope
@@ -74,6 +76,10 @@ def register(worker: WorkerContext) -> None:
     @worker.app.agent(topics.rekeyed, name="rekeyed")
     async def rekeyed(stream: faust.StreamT[bytes]) -> None:
         await each_event(worker, "rekeyed", stream, lambda e: handle_rekeyed(worker, e))
+
+    @worker.app.agent(topics.nearby, name="nearby")
+    async def nearby(stream: faust.StreamT[bytes]) -> None:
+        await each_event(worker, "nearby", stream, lambda e: handle_nearby(worker, e))
 
     @worker.app.agent(topics.ticks, name="ticks")
     async def ticks(stream: faust.StreamT[bytes]) -> None:
@@ -238,7 +244,10 @@ def source_handler(
             # After the warnings: an event retried (local storage full) sends nothing before
             # its retry, so its re-keyed copy is not counted twice by the entity's partition
             outputs += rekeyed_outputs(where)
-            if (profile := source_profile_event(source, record, subject)) is not None:
+            outputs += copies(record, partitions, where.origin)  # for every inspection model
+            if (
+                profile := source_profile_event(source, record, subject, scored.scores)
+            ) is not None:
                 outputs.append(profile_message(profile))
             if alerts:
                 _observe_latency(worker, source, record)

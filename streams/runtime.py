@@ -103,6 +103,9 @@ class Models(Protocol):
     def process(self, source: str, record: Record, *, learn: bool = True) -> Iterator[ModelScore]:
         """Score ``record`` with every model of ``source`` (and learn from it, unless not)."""
 
+    def note_nearby(self, at: datetime, lat: float, lon: float) -> None:
+        """Count a located complaint near premises (its copy for this partition)."""
+
     def learn_label(self, name: str, features: dict[str, float], confirmed: bool) -> None:
         """Teach model ``name`` a disposal's label for the features it scored."""
 

@@ -42,6 +42,7 @@ class Topics:
     profile_events: faust.TopicT
     rekeyed: faust.TopicT
     ticks: faust.TopicT
+    nearby: faust.TopicT
 
     def sources(self) -> dict[str, faust.TopicT]:
         """Source name → its topic (``schemas/sources.py``'s order)."""
@@ -58,6 +59,7 @@ class Topics:
             self.profile_events,
             self.ticks,
             self.rekeyed,
+            self.nearby,
         ]
         return [t.get_topic_name() for t in topics]
 
@@ -109,6 +111,7 @@ def declare(app: faust.App, settings: Settings) -> Topics:
         profile_events=data(t.profile_events),
         rekeyed=data(t.rekeyed),
         ticks=data(t.ticks),
+        nearby=data(t.nearby),
     )
 
 

@@ -17,7 +17,10 @@ from schemas.records import InspectionResult, SourceRecord
 from schemas.sources import SOURCE_SPECS
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from loop.subject import Subject
+    from schemas.scores import ModelScore
 
 PROFILE_KIND = {name: spec.profile_kind for name, spec in SOURCE_SPECS.items() if spec.profile_kind}
 """The sources whose events enter the profile of the enterprise they name, and as what (an
@@ -25,11 +28,16 @@ inspection by its outcome: ``inspection_fail`` …): ``SourceSpec.profile_kind``
 
 
 def source_profile_event(
-    source: str, record_: SourceRecord, subject: Subject | None = None
+    source: str,
+    record_: SourceRecord,
+    subject: Subject | None = None,
+    scores: Iterable[ModelScore] = (),
 ) -> ProfileEvent | None:
     """The profile event of a source event, if it names an enterprise that has a profile.
 
-    ``subject``: the name and address the event gave (``loop.subject.subject_of``)."""
+    ``subject``: the name and address the event gave (``loop.subject.subject_of``); ``scores``:
+    the models' scores of the event, of which an inspection carries its live, warmed-up
+    inspection model's (a cold model's score says little, so none is kept then)."""
     kind = PROFILE_KIND.get(source)
     field = SOURCE_SPECS[source].uscc_field if kind is not None else None
     uscc = getattr(record_, field, None) if field else None
@@ -45,6 +53,17 @@ def source_profile_event(
         region_code=getattr(record_, "region_code", None),
         entity_name=subject.name if subject else None,
         entity_address=subject.address if subject else None,
+        model_risk=_model_risk(source, scores),
+    )
+
+
+def _model_risk(source: str, scores: Iterable[ModelScore]) -> float | None:
+    """The first live, warmed-up score of an inspection model on an inspection, if any."""
+    if source != "inspections":
+        return None
+    return next(
+        (s.score for s in scores if s.source == source and s.mode == "active" and s.warmed_up),
+        None,
     )
 
 
@@ -62,5 +81,6 @@ def apply_profile_event(
         region_code=event.region_code,
         entity_name=event.entity_name,
         entity_address=event.entity_address,
+        model_risk=event.model_risk,
     )
     return Decision(new)

@@ -292,11 +292,20 @@ def sample(
         str | None,
         typer.Option(help="ISO-8601 instant the scores decay to (default: now); printed below"),
     ] = None,
+    model: Annotated[
+        bool,
+        typer.Option(
+            "--model/--no-model",
+            help="weigh by the inspection model's risk too, where it scored the enterprise",
+        ),
+    ] = True,
 ) -> None:
     """Draw a "双随机" risk-weighted random inspection list; explain each pick's weight.
 
     Scores decay with time, so a draw is reproducible from its seed *and* its moment: the
-    footer prints both, and ``--at`` replays an earlier draw for an audit.
+    footer prints both, and ``--at`` replays an earlier draw for an audit. The weight is the
+    class's, times the inspection model's relative risk where it scored an inspection of the
+    enterprise (loop/sampling.py); ``--no-model`` draws by class alone.
     """
     moment = instant(at) if at else datetime.now(UTC)
     s = settings()
@@ -306,9 +315,11 @@ def sample(
             "no entity profiles found: run the worker on some events first, or pass --profiles"
         )
     cfg = load_loop_config(settings=s)
-    picks = draw(found, n, region=region, seed=seed, now=moment, config=cfg.profile)
+    picks = draw(
+        found, n, region=region, seed=seed, now=moment, config=cfg.profile, use_model=model
+    )
     by_uscc = {p.uscc: p for p in found}
-    table = Table("#", "USCC", "enterprise", "class", "score", "weight", "why")
+    table = Table("#", "USCC", "enterprise", "class", "score", "model", "weight", "why")
     for p in picks:
         named = by_uscc.get(p.uscc)
         table.add_row(
@@ -317,12 +328,14 @@ def sample(
             who(named.entity_name, named.entity_address) if named else "",
             p.risk_class,
             f"{p.score:.2f}",
+            "–" if p.model_risk is None else f"{p.model_risk:.1%}",
             f"{p.weight:.3f}",
             p.explanation,
         )
     console.print(table)
     console.print(
-        f"{len(picks)} of {len(found)} enterprises drawn (seed {seed}, at {moment.isoformat()})"
+        f"{len(picks)} of {len(found)} enterprises drawn (seed {seed}, at {moment.isoformat()}"
+        f"{'' if model else ', classes only'})"
     )
 
 

@@ -149,6 +149,20 @@ def wait_ready(proc: subprocess.Popen[bytes], base: str, timeout: float = 60) ->
         time.sleep(0.3)
 
 
+def two_workers(start: Callable[..., subprocess.Popen[bytes]], s: Settings, tmp: Path) -> Settings:
+    """Start two workers of one group (``start``: the ``worker`` fixture), the second with its
+    own web port, data folder and SQLite file (two SQLite writers would race), and wait until
+    both are ready; the second's settings."""
+    second = s.with_overrides(
+        web_port=free_port(),
+        data_dir=tmp / "worker-b",
+        sql_url=f"sqlite:///{tmp / 'worker-b.db'}",
+    )
+    for settings in (s, second):
+        wait_ready(start(settings), f"http://127.0.0.1:{settings.web_port}", timeout=120)
+    return second
+
+
 def high_watermark(c: Consumer, topic: str, partition: int, timeout: float = 30) -> int:
     """The partition's end offset; retried while a new topic's leader is still being elected."""
     deadline = time.monotonic() + timeout

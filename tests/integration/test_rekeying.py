@@ -16,13 +16,11 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import requests
 
-from infra.ports import free_port
 from loop import ids
 from schemas.sample_stream import generate
 from streams.rekey import partition_of
-from tests.integration.conftest import collect, produce, tail_consumer
+from tests.integration.conftest import collect, produce, tail_consumer, two_workers
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -30,13 +28,6 @@ if TYPE_CHECKING:
     from config.settings import Settings
 
 RULE = "complaints.repeat_address"
-
-
-def _ready(port: int) -> bool:
-    try:
-        return requests.get(f"http://127.0.0.1:{port}/ready", timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 def _complaints(run: str, partitions: int) -> tuple[str, list[tuple[bytes, bytes]]]:
@@ -74,18 +65,8 @@ def test_one_address_under_three_keys_on_two_workers_makes_one_warning_and_one_t
 ) -> None:
     s = live_settings
     assert s.topics.partitions == 4
-    second = s.with_overrides(
-        web_port=free_port(),
-        data_dir=tmp_path / "worker-b",
-        sql_url=f"sqlite:///{tmp_path / 'worker-b.db'}",  # two SQLite writers would race
-    )
     out = tail_consumer(s.bootstrap_servers, [s.topics.alerts, s.topics.task_events])
-    deadline = time.monotonic() + 180
-    for settings in (s, second):
-        worker(settings)
-        while not _ready(settings.web_port):
-            assert time.monotonic() < deadline, "workers not ready"
-            time.sleep(1)
+    two_workers(worker, s, tmp_path)
     time.sleep(5)  # the second worker's join settles (both own partitions)
 
     address, complaints = _complaints(uuid.uuid4().hex[:8], s.topics.partitions)

@@ -76,22 +76,25 @@ def app(settings: Settings) -> RiskLoopApp:
     return app
 
 
-async def put_rekeyed(app: RiskLoopApp, items: list[tuple[bytes | None, bytes]]) -> None:
-    """Feed re-keyed events (as captured on ``riskloop.rekeyed``) to the ``rekeyed`` agent,
-    each message on that topic (the test context would give it the agent's default)."""
+def on_topic(agent: Any, topic: str) -> None:
+    """The test context's messages come from ``topic`` (it would give them the agent's
+    default, and the tasks agent reads two)."""
     from faust.types import TP
 
+    make = agent.to_message
+
+    def to_message(*args: Any, **kwargs: Any) -> Any:
+        message = make(*args, **kwargs)
+        message.topic, message.tp = topic, TP(topic, message.partition)
+        return message
+
+    agent.to_message = to_message
+
+
+async def put_rekeyed(app: RiskLoopApp, items: list[tuple[bytes | None, bytes]]) -> None:
+    """Feed re-keyed events (as captured on ``riskloop.rekeyed``) to the ``rekeyed`` agent,
+    each message on that topic."""
     async with app.agents["rekeyed"].test_context() as agent:
-        make = agent.to_message
-
-        def on_topic(*args: Any, **kwargs: Any) -> Any:
-            message = make(*args, **kwargs)
-            message.topic, message.tp = (
-                "riskloop.rekeyed",
-                TP("riskloop.rekeyed", message.partition),
-            )
-            return message
-
-        agent.to_message = on_topic
+        on_topic(agent, "riskloop.rekeyed")
         for key, value in items:
             await agent.put(value, key=key)

@@ -21,8 +21,7 @@ from loop import ids
 from loop.task_opening import TaskCase
 from schemas.sample_stream import GeneratedEvent, generate
 from streams.app import build_app
-from tests.streams.conftest import Sent, put_rekeyed
-from tests.streams.test_redelivery import _on_topic
+from tests.streams.conftest import Sent, on_topic, put_rekeyed
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -61,7 +60,7 @@ async def _tasks(settings: Settings, sent: Sent, events: list[GeneratedEvent]) -
     # the task agent opens and raises them, in the order the commands were sent
     raw = [(k, v) for t, k, v in sent.messages if t == "riskloop.task-commands"]
     async with app.agents["tasks"].test_context() as agent:
-        _on_topic(agent, app.worker.topics.task_commands.get_topic_name())
+        on_topic(agent, app.worker.topics.task_commands.get_topic_name())
         for key, value in raw:
             await agent.put(value, key=key)
     tasks = {

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from loop.deadlines import CST, END_OF_DAY
 from loop.task_opening import TaskCase
-from tests.streams.test_redelivery import _on_topic
+from tests.streams.conftest import on_topic
 from tests.streams.test_skeleton import encode, inspection
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ async def test_extension_asked_refused_asked_again_and_granted(
         await agent.put(encode(ev), key=ev["uscc"].encode())
     commands = [(k, v) for t, k, v in sent.messages if t == "riskloop.task-commands"]
     async with app.agents["tasks"].test_context() as agent:
-        _on_topic(agent, app.worker.topics.task_commands.get_topic_name())
+        on_topic(agent, app.worker.topics.task_commands.get_topic_name())
         for key, value in commands:
             await agent.put(value, key=key)
     ((task_id, stored),) = list(app.worker.tables.tasks.items())[:1]
@@ -70,7 +70,7 @@ async def test_extension_asked_refused_asked_again_and_granted(
         disp(7, "grant_extension", "risk_centre"),
     ]
     async with app.agents["tasks"].test_context() as agent:
-        _on_topic(agent, app.worker.topics.dispositions.get_topic_name())
+        on_topic(agent, app.worker.topics.dispositions.get_topic_name())
         for value in sequence:
             await agent.put(value, key=task_id.encode())
     verdicts = [json.loads(v) for t, _, v in sent.messages if t == "tasks.verdicts"]

@@ -14,7 +14,7 @@ from loop.profile import EntityProfile
 from loop.task_opening import TaskCase
 from schemas.internal import TaskFeedback
 from streams.handle import PROFILES, TASKS, load
-from tests.streams.test_redelivery import _on_topic
+from tests.streams.conftest import on_topic
 from tests.streams.test_skeleton import encode, inspection
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ async def test_a_disposal_ends_its_warning(app: RiskLoopApp, sent: Sent, old_for
     assert key is not None
     task_id = key.decode()
     async with app.agents["tasks"].test_context() as agent:
-        _on_topic(agent, app.worker.topics.task_commands.get_topic_name())
+        on_topic(agent, app.worker.topics.task_commands.get_topic_name())
         for k, value in commands:
             await agent.put(value, key=k)
     case = load(app.worker, TASKS, task_id)
@@ -45,7 +45,7 @@ async def test_a_disposal_ends_its_warning(app: RiskLoopApp, sent: Sent, old_for
         ("dispose", {"result": "false_alarm", "evidence": ["sha256:" + "a" * 64 + "/p.jpg"]}),
     ]
     async with app.agents["tasks"].test_context() as agent:
-        _on_topic(agent, app.worker.topics.dispositions.get_topic_name())
+        on_topic(agent, app.worker.topics.dispositions.get_topic_name())
         for n, (action, extra) in enumerate(steps):
             await agent.put(
                 encode(

@@ -47,9 +47,9 @@ async def _open_tasks(app: RiskLoopApp, sent: Sent, n: int) -> float:
     commands = [(k, v) for t, k, v in sent.messages if t == "riskloop.task-commands"]
     sent.messages.clear()
     async with app.agents["tasks"].test_context() as tasks:
-        from tests.streams.test_redelivery import _on_topic
+        from tests.streams.conftest import on_topic
 
-        _on_topic(tasks, app.worker.topics.task_commands.get_topic_name())
+        on_topic(tasks, app.worker.topics.task_commands.get_topic_name())
         for key, value in commands:
             await tasks.put(value, key=key)
     return time.process_time() - start

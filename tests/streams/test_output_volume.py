@@ -65,7 +65,7 @@ async def test_every_task_command_opens_or_changes_a_task(app: RiskLoopApp, sent
     """A task command only when a task must open or change (issue #16: 20,000 events once made
     10,502 commands for 809 tasks): fed to the real task agent, each command of the sample
     opens its task or raises its case's task — none finds nothing to do."""
-    from tests.streams.test_redelivery import _on_topic
+    from tests.streams.conftest import on_topic
 
     events = generate(EVENTS, seed=7)
     async with AsyncExitStack() as stack:
@@ -76,7 +76,7 @@ async def test_every_task_command_opens_or_changes_a_task(app: RiskLoopApp, sent
     commands = [(k, v) for t, k, v in sent.messages if t == "riskloop.task-commands"]
     idle: list[bytes | None] = []
     async with app.agents["tasks"].test_context() as agent:
-        _on_topic(agent, app.worker.topics.task_commands.get_topic_name())
+        on_topic(agent, app.worker.topics.task_commands.get_topic_name())
         for key, value in commands:
             before = len(sent.messages)
             await agent.put(value, key=key)

@@ -9,7 +9,6 @@ import errno
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from faust.types import TP
 
 import streams.retries
 from bench.memory_curve import checkpoint_writes
@@ -50,18 +49,6 @@ async def _inspect(app: RiskLoopApp, ev: dict[str, Any], *, again: bool = False)
         await agent.put(encode(ev), key=ev["uscc"].encode())
         if again:
             await agent.put(encode(ev), key=ev["uscc"].encode())  # offset 1: a producer retry
-
-
-def _on_topic(agent: Any, topic: str) -> None:
-    """The test context's messages come from ``topic`` (the tasks agent reads two)."""
-    make = agent.to_message
-
-    def to_message(*args: Any, **kwargs: Any) -> Any:
-        message = make(*args, **kwargs)
-        message.topic, message.tp = topic, TP(topic, message.partition)
-        return message
-
-    agent.to_message = to_message
 
 
 def _occurrences(app: RiskLoopApp, entity: str) -> dict[str, int]:

@@ -16,7 +16,8 @@ from faust.types import TP
 from streams.rekey import partition_of
 from streams.runtime import Clock
 from streams.timers import WALL_TICK
-from tests.streams.test_redelivery import _inspect, _on_topic
+from tests.streams.conftest import on_topic
+from tests.streams.test_redelivery import _inspect
 from tests.streams.test_skeleton import inspection, metric
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ async def _commands(app: RiskLoopApp, sent: Sent) -> list[tuple[bytes | None, by
 async def _run(app: RiskLoopApp, commands: list[tuple[bytes | None, bytes]]) -> None:
     """Feed ``commands`` (key, value) to the tasks agent as task commands."""
     async with app.agents["tasks"].test_context() as tasks:
-        _on_topic(tasks, app.worker.topics.task_commands.get_topic_name())
+        on_topic(tasks, app.worker.topics.task_commands.get_topic_name())
         for key, value in commands:
             await tasks.put(value, key=key)
 

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from schemas.validation.pii import mask_address
 from streams.handle import WARNINGS, load
-from tests.streams.test_redelivery import _inspect, _on_topic
+from tests.streams.conftest import on_topic
+from tests.streams.test_redelivery import _inspect
 from tests.streams.test_skeleton import encode, inspection
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ async def _open_tasks(app: RiskLoopApp, sent: Sent) -> list[dict[str, Any]]:
     commands = [(k, v) for t, k, v in sent.messages if t == "riskloop.task-commands"]
     assert commands
     async with app.agents["tasks"].test_context() as tasks:
-        _on_topic(tasks, app.worker.topics.task_commands.get_topic_name())
+        on_topic(tasks, app.worker.topics.task_commands.get_topic_name())
         for key, value in commands:
             await tasks.put(value, key=key)
     raw = (

@@ -123,3 +123,24 @@ def test_sample_names_the_enterprises_it_draws(
     assert result.exit_code == 0, result.output
     assert "某某餐饮店（文三路1号）" in result.output
     assert "2 of 2 enterprises drawn" in result.output
+
+
+def test_sample_shows_the_inspection_models_risk_and_can_leave_it_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    profiles = tmp_path / "profiles.jsonl"
+    rows = [
+        EntityProfile(uscc=make_uscc(f"m{i}", "330106"), score_at=T0, model_risk=risk)
+        for i, risk in enumerate([0.6, 0.2, None])
+    ]
+    profiles.write_text("\n".join(p.model_dump_json() for p in rows), encoding="utf-8")
+    monkeypatch.setattr(console, "_width", 400)  # no wrapping inside table cells
+    args = ["sample", "--n", "3", "--profiles", str(profiles), "--at", T0.isoformat()]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "60.0%" in result.output  # the model column
+    assert "×1.5 for the inspection model" in result.output  # 0.6 against the mean 0.4
+    classes = CliRunner().invoke(app, [*args, "--no-model"])
+    assert classes.exit_code == 0, classes.output
+    assert "inspection model" not in classes.output
+    assert "classes only" in classes.output
