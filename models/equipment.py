@@ -28,7 +28,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat
 
-from models.hyperparameters import AtLeastOne, Quantile, params_model
+from models.hyperparameters import AtLeastOne, Probability, Quantile, params_model
 from models.unit_anomaly import Detector, UnitAnomalyModel
 from schemas.records import EquipmentReading
 
@@ -45,7 +45,10 @@ class EquipmentAnomaly(UnitAnomalyModel):
     level that end an incident (then re-fit); ``rebaseline_seconds`` the unit's own time after a
     re-fit before it may alert again; ``raise_seconds`` how long the score must stay above the
     threshold to raise an alarm; ``profile_seconds`` the time-of-day profile's memory (None: no
-    profile) over ``profile_bins`` slots of the day; ``detector``; ``bandwidth`` and ``prior``
+    profile) over ``profile_bins`` slots of the day; ``drift_seconds`` the memory of the
+    recent level each channel is read against (None: none); ``spot_risk`` the alarm budget (None: the
+    ``q`` quantile is the threshold) over the ``spot_level`` quantile of the warm-up's scores;
+    ``detector``; ``bandwidth`` and ``prior``
     of the false-alarm memory; ``min_scores`` normal scores before a threshold exists; ``seed``.
     """
 
@@ -71,6 +74,9 @@ class EquipmentAnomaly(UnitAnomalyModel):
         raise_seconds: NonNegativeFloat = 0.0,
         profile_seconds: PositiveFloat | None = None,
         profile_bins: Annotated[int, Field(ge=1, le=288)] = 24,
+        drift_seconds: PositiveFloat | None = None,
+        spot_risk: Probability | None = None,
+        spot_level: Quantile = 0.98,
         detector: Detector = "mahalanobis",
         bandwidth: PositiveFloat = 0.1,
         prior: PositiveFloat = 0.25,

@@ -32,7 +32,10 @@ fallen that many decades below the incident's level while still above the thresh
 that ended, leaving the plant in a new state); the unit's baseline is then re-fitted from
 scratch on what follows, alerting again after ``rebaseline_seconds`` of its own time and once it
 has a threshold of its own. With ``profile_seconds`` the detector sees each channel minus its
-usual value at this time of day (models/profile.py), learnt from normal readings only.
+usual value at this time of day (models/profile.py), learnt from normal readings only. With
+``spot_risk`` a unit's threshold is not a quantile of its normal scores but a peaks-over-threshold
+bar (models/spot.py): the score normal readings exceed with that probability, from a generalised
+Pareto fit of the tail over the ``spot_level`` quantile of the warm-up's scores, an alarm budget.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from models.false_alarm_memory import FalseAlarmMemory
 from models.incident import Incident, Step, step
 from models.mahalanobis import OnlineMahalanobis
 from models.profile import Profile
+from models.spot import Spot
 from models.unit_map import UnitMap
 
 if TYPE_CHECKING:
@@ -69,12 +73,15 @@ OPTIONAL = frozenset(
         "raise_seconds",
         "profile_seconds",
         "profile_bins",
+        "spot_risk",
+        "spot_level",
+        "drift_seconds",
     }
 )
 """Settings a subclass may leave out of its hyperparameters (the trucks offer none of them).
 Each is read with ``getattr(self, name, off)``, as for a snapshot taken before it existed, so
 a model without it behaves as with that setting off (``profile_bins`` goes with
-``profile_seconds``)."""
+``profile_seconds``, ``spot_level`` with ``spot_risk``)."""
 
 
 class UnitState:
@@ -92,6 +99,10 @@ class UnitState:
         self.incident = Incident()
         self.rewarm_until: float | None = None
         self.profile: Profile | None = None
+        self.spot: Spot | None = None
+        self.drift: Profile | None = None
+        self.over = False
+        """The last reading learnt was flagged: an excursion's first reading counts once."""
         self.detector: Any
         if detector == "mahalanobis":
             self.detector = OnlineMahalanobis()
@@ -254,11 +265,15 @@ class UnitAnomalyModel(SourceModel):
         )
 
     def _deseason(self, unit: UnitState, raw: dict[str, float], now: float) -> dict[str, float]:
-        """With ``profile_seconds``: each channel minus its usual value at this time of day."""
-        if not getattr(self, "profile_seconds", None):  # absent in older snapshots
-            return raw
-        profile = getattr(unit, "profile", None)  # none until the unit's first normal reading
-        return profile.residuals(raw, now) if profile is not None else {}
+        """With ``profile_seconds``: each channel minus its usual value at this time of day;
+        with ``drift_seconds``: then minus its recent level (:meth:`_learn_drift`)."""
+        if getattr(self, "profile_seconds", None):  # absent in older snapshots
+            profile = getattr(unit, "profile", None)  # none until the first normal reading
+            raw = profile.residuals(raw, now) if profile is not None else {}
+        drift = getattr(unit, "drift", None)
+        if drift is not None and getattr(self, "drift_seconds", None):
+            raw = drift.residuals(raw, now)
+        return raw
 
     def _learn_profile(self, unit: UnitState, record: Any, now: float) -> None:
         """Teach the unit's time-of-day profile a reading judged normal (models/profile.py)."""
@@ -269,6 +284,21 @@ class UnitAnomalyModel(SourceModel):
         profile = getattr(unit, "profile", None) or Profile(bins=bins)
         profile.learn(self._raw_features(record, unit.context), now, memory=memory)
         unit.profile = profile
+
+    def _learn_drift(self, unit: UnitState, record: Any, now: float) -> None:
+        """With ``drift_seconds``: every reading, alarm or not, moves the unit's recent level
+        (an EWMA in time, a one-slot profile), so a change is seen while it is new and a slow
+        drift never locks an alarm on; the time-of-day profile is taken out first."""
+        memory = getattr(self, "drift_seconds", None)
+        if not memory:
+            return
+        raw = self._raw_features(record, unit.context)
+        profile = getattr(unit, "profile", None)
+        if getattr(self, "profile_seconds", None):
+            raw = profile.residuals(raw, now) if profile is not None else {}
+        drift = getattr(unit, "drift", None) or Profile(bins=1)
+        drift.learn(raw, now, memory=memory)
+        unit.drift = drift
 
     def _weight(self, unit: UnitState, now: float) -> float:
         """EWMA weight of this reading: by readings, or by the time since the unit's last one."""
@@ -304,13 +334,36 @@ class UnitAnomalyModel(SourceModel):
         """Forget the unit's baseline and threshold: what follows the incident is its normal."""
         fresh = UnitState(self.detector, self.seed, self.q)
         unit.detector, unit.quantile, unit.n, unit.seen = fresh.detector, fresh.quantile, 0, 0
+        unit.spot = None
         unit.learnt_time = None
         unit.rewarm_until = now + getattr(self, "rebaseline_seconds", 0.0)
 
     def _threshold(self, unit: UnitState, group: GroupState) -> float:
-        """The unit's own tail once it has one, the group's until then."""
-        own = unit.threshold(self.min_scores)
+        """The unit's own tail once it has one, the group's until then; with ``spot_risk``
+        the unit's own tail is its peaks-over-threshold bar (models/spot.py)."""
+        spot = getattr(unit, "spot", None)  # absent in older snapshots
+        own = spot.threshold() if spot is not None else unit.threshold(self.min_scores)
         return own if math.isfinite(own) else group.threshold(self.min_scores)
+
+    def _learn_spot(self, unit: UnitState, score: float, flagged: bool, now: float) -> None:
+        """With ``spot_risk``: a normal score calibrates the unit's bar until the unit is warm
+        (then the bar is fitted), and counts towards it after. An excursion over the bar counts
+        once, at the bar (censored): left out, the peaks would lose their top and the bar would
+        sink under its own alarms (models/spot.py); counted at every reading, a day-long
+        failure read every 5 minutes would raise the bar for the next one."""
+        risk = getattr(self, "spot_risk", None)
+        if not risk:
+            return
+        spot = getattr(unit, "spot", None)
+        if spot is None:
+            spot = unit.spot = Spot(risk=risk, level=self.params["spot_level"])
+        if not spot.fitted and self._warm(unit, now):
+            spot.fit()
+        if not flagged:
+            spot.learn(score)
+        elif not getattr(unit, "over", False):
+            spot.learn(min(score, spot.threshold()))
+        unit.over = flagged
 
     def _score(self, record: Any) -> ModelScore:
         return self._evaluate(record)[0]
@@ -336,6 +389,7 @@ class UnitAnomalyModel(SourceModel):
             self._rebaseline(unit, now)
         else:
             self._learn_tail(unit, group, smoothed, score, threshold, flagged, now)
+        self._learn_drift(unit, record, now)
         if not flagged:
             self._learn_profile(unit, record, now)
         self._advance(record, unit.context)
@@ -360,6 +414,8 @@ class UnitAnomalyModel(SourceModel):
             unit.learn(smoothed)
             unit.seen += 1
             observed = score
+        if flagged or unit.seen > self.settle:
+            self._learn_spot(unit, score, flagged, now)
         if flagged or unit.seen > self.settle:
             for tail in (unit, group):
                 tail.quantile.update(observed)
