@@ -111,20 +111,37 @@ NAB_LIKE = {"profile_seconds": 7 * DAY, "drift_seconds": DAY, "spot_risk": 1e-4}
 
 
 def test_the_bar_and_the_recent_level_keep_a_drifting_room_quiet_and_find_a_failure() -> None:
-    """One setting in seconds, hourly and every 5 minutes: with the bar alone the drift
-    (0.15 degrees a day, 9 in 60 days) leaves the first weeks' mean for good; with the daily
-    profile and the recent level taken out first there are hardly any false alarms, and the
-    failure is found within hours."""
+    """One setting in seconds, hourly and every 5 minutes: under a daily cycle and a slow drift
+    (0.15 degrees a day, 9 in 60 days) hardly any false alarm, and the failure found within
+    hours."""
     for step_minutes in (60, 5):
-        per_hour = 60 // step_minutes
         readings = _room(60, step_minutes, fail_day=45.3)
         start = int(45.3 * 1440 / step_minutes)
-        locked = _alerts(readings[:start], spot_risk=1e-4)
-        assert sum(locked) > 100 * per_hour, step_minutes  # the drift, locked on
         alerts = _alerts(readings, **NAB_LIKE)
         assert sum(alerts[:start]) <= 10, step_minutes  # hourly: 7 single readings of 1,087
         first = next(i for i in range(start, len(alerts)) if alerts[i])
         assert (first - start) * step_minutes <= 4 * 60, step_minutes
+
+
+def test_with_the_recent_level_a_lasting_change_alarms_less_and_less() -> None:
+    """A change that stays (+6 from day 30 on) is an alarm while it is new. Without
+    ``drift_seconds`` it is never learnt (flagged readings are not) and alarms every hour for
+    good; with it the alarm thins out, but only slowly: the time-of-day profile learns the new
+    level slot by slot, from the hours that are not flagged, and the hours it has not yet
+    learnt keep flickering (5-12 alerts a day after three weeks). A known weakness of the
+    adopted NAB design (models/EVALUATION.md)."""
+    readings = _room(30, 60, None)
+    for i, r in enumerate(_room(30, 60, None, seed=5)):
+        later = dict(r, event_id=f"s{i}", event_time=r["event_time"] + timedelta(days=30))
+        later["metrics"] = {"temperature": r["metrics"]["temperature"] + 0.15 * 30 + 6.0}
+        readings.append(later)
+    start = 30 * 24
+    followed = _alerts(readings, **NAB_LIKE)
+    kept = _alerts(readings, **{**NAB_LIKE, "drift_seconds": None})
+    assert all(followed[start + 1 : start + 24])  # found at once
+    assert all(kept[start + 1 :])  # without: every hour to the end
+    late = followed[start + 20 * 24 :]  # days 20-30 after the change
+    assert 0 < sum(late) < len(late) / 2
 
 
 def test_without_spot_risk_the_quantile_is_the_threshold() -> None:
