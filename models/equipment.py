@@ -45,11 +45,11 @@ class EquipmentAnomaly(UnitAnomalyModel):
     level that end an incident (then re-fit); ``rebaseline_seconds`` the unit's own time after a
     re-fit before it may alert again; ``raise_seconds`` how long the score must stay above the
     threshold to raise an alarm; ``profile_seconds`` the time-of-day profile's memory (None: no
-    profile) over ``profile_bins`` slots of the day; ``drift_seconds`` the memory of the
-    recent level each channel is read against (None: none); ``spot_risk`` the alarm budget (None: the
-    ``q`` quantile is the threshold) over the ``spot_level`` quantile of the warm-up's scores;
-    ``detector``; ``bandwidth`` and ``prior``
-    of the false-alarm memory; ``min_scores`` normal scores before a threshold exists; ``seed``.
+    profile) over ``profile_bins`` slots of the day; ``drift_seconds`` the memory of the recent
+    level each channel is read against (None: none); ``spot_risk`` the alarm budget, a
+    peaks-over-threshold bar over the ``spot_level`` quantile of the warm-up's scores (None: the
+    ``q`` quantile is the threshold); ``detector``; ``bandwidth`` and ``prior`` of the
+    false-alarm memory; ``min_scores`` normal scores before a threshold exists; ``seed``.
     """
 
     record_type = EquipmentReading

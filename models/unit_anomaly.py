@@ -416,7 +416,6 @@ class UnitAnomalyModel(SourceModel):
             observed = score
         if flagged or unit.seen > self.settle:
             self._learn_spot(unit, score, flagged, now)
-        if flagged or unit.seen > self.settle:
             for tail in (unit, group):
                 tail.quantile.update(observed)
                 tail.n += 1
