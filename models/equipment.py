@@ -45,7 +45,7 @@ class EquipmentAnomaly(UnitAnomalyModel):
     level that end an incident (then re-fit); ``rebaseline_seconds`` the unit's own time after a
     re-fit before it may alert again; ``raise_seconds`` how long the score must stay above the
     threshold to raise an alarm; ``profile_seconds`` the time-of-day profile's memory (None: no
-    profile) over ``profile_bins`` slots of the day; ``drift_seconds`` the memory of the recent
+    profile) over ``profile_bins`` slots of the day; ``level_seconds`` the memory of the recent
     level each channel is read against (None: none); ``spot_risk`` the alarm budget, a
     peaks-over-threshold bar over the ``spot_level`` quantile of the warm-up's scores (None: the
     ``q`` quantile is the threshold); ``detector``; ``bandwidth`` and ``prior`` of the
@@ -74,7 +74,7 @@ class EquipmentAnomaly(UnitAnomalyModel):
         raise_seconds: NonNegativeFloat = 0.0,
         profile_seconds: PositiveFloat | None = None,
         profile_bins: Annotated[int, Field(ge=1, le=288)] = 24,
-        drift_seconds: PositiveFloat | None = None,
+        level_seconds: PositiveFloat | None = None,
         spot_risk: Probability | None = None,
         spot_level: Quantile = 0.98,
         detector: Detector = "mahalanobis",

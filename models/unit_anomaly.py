@@ -75,7 +75,7 @@ OPTIONAL = frozenset(
         "profile_bins",
         "spot_risk",
         "spot_level",
-        "drift_seconds",
+        "level_seconds",
     }
 )
 """Settings a subclass may leave out of its hyperparameters (the trucks offer none of them).
@@ -100,7 +100,7 @@ class UnitState:
         self.rewarm_until: float | None = None
         self.profile: Profile | None = None
         self.spot: Spot | None = None
-        self.drift: Profile | None = None
+        self.level: Profile | None = None
         self.over = False
         """The last reading learnt was flagged: an excursion's first reading counts once."""
         self.detector: Any
@@ -266,13 +266,13 @@ class UnitAnomalyModel(SourceModel):
 
     def _deseason(self, unit: UnitState, raw: dict[str, float], now: float) -> dict[str, float]:
         """With ``profile_seconds``: each channel minus its usual value at this time of day;
-        with ``drift_seconds``: then minus its recent level (:meth:`_learn_drift`)."""
+        with ``level_seconds``: then minus its recent level (:meth:`_learn_level`)."""
         if getattr(self, "profile_seconds", None):  # absent in older snapshots
             profile = getattr(unit, "profile", None)  # none until the first normal reading
             raw = profile.residuals(raw, now) if profile is not None else {}
-        drift = getattr(unit, "drift", None)
-        if drift is not None and getattr(self, "drift_seconds", None):
-            raw = drift.residuals(raw, now)
+        level = getattr(unit, "level", None)
+        if level is not None and getattr(self, "level_seconds", None):
+            raw = level.residuals(raw, now)
         return raw
 
     def _learn_profile(self, unit: UnitState, record: Any, now: float) -> None:
@@ -285,20 +285,20 @@ class UnitAnomalyModel(SourceModel):
         profile.learn(self._raw_features(record, unit.context), now, memory=memory)
         unit.profile = profile
 
-    def _learn_drift(self, unit: UnitState, record: Any, now: float) -> None:
-        """With ``drift_seconds``: every reading, alarm or not, moves the unit's recent level
+    def _learn_level(self, unit: UnitState, record: Any, now: float) -> None:
+        """With ``level_seconds``: every reading, alarm or not, moves the unit's recent level
         (an EWMA in time, a one-slot profile), so a change is seen while it is new and a slow
         drift never locks an alarm on; the time-of-day profile is taken out first."""
-        memory = getattr(self, "drift_seconds", None)
+        memory = getattr(self, "level_seconds", None)
         if not memory:
             return
         raw = self._raw_features(record, unit.context)
         profile = getattr(unit, "profile", None)
         if getattr(self, "profile_seconds", None):
             raw = profile.residuals(raw, now) if profile is not None else {}
-        drift = getattr(unit, "drift", None) or Profile(bins=1)
-        drift.learn(raw, now, memory=memory)
-        unit.drift = drift
+        level = getattr(unit, "level", None) or Profile(bins=1)
+        level.learn(raw, now, memory=memory)
+        unit.level = level
 
     def _weight(self, unit: UnitState, now: float) -> float:
         """EWMA weight of this reading: by readings, or by the time since the unit's last one."""
@@ -389,7 +389,7 @@ class UnitAnomalyModel(SourceModel):
             self._rebaseline(unit, now)
         else:
             self._learn_tail(unit, group, smoothed, score, threshold, flagged, now)
-        self._learn_drift(unit, record, now)
+        self._learn_level(unit, record, now)
         if not flagged:
             self._learn_profile(unit, record, now)
         self._advance(record, unit.context)

@@ -107,7 +107,7 @@ def _alerts(readings: list[Any], **params: Any) -> list[bool]:
     return [m.process(r).alert for r in readings]
 
 
-NAB_LIKE = {"profile_seconds": 7 * DAY, "drift_seconds": DAY, "spot_risk": 1e-4}
+NAB_LIKE = {"profile_seconds": 7 * DAY, "level_seconds": DAY, "spot_risk": 1e-4}
 
 
 def test_the_bar_and_the_recent_level_keep_a_drifting_room_quiet_and_find_a_failure() -> None:
@@ -125,7 +125,7 @@ def test_the_bar_and_the_recent_level_keep_a_drifting_room_quiet_and_find_a_fail
 
 def test_with_the_recent_level_a_lasting_change_alarms_less_and_less() -> None:
     """A change that stays (+6 from day 30 on) is an alarm while it is new. Without
-    ``drift_seconds`` it is never learnt (flagged readings are not) and alarms every hour for
+    ``level_seconds`` it is never learnt (flagged readings are not) and alarms every hour for
     good; with it the alarm thins out, but only slowly: the time-of-day profile learns the new
     level slot by slot, from the hours that are not flagged, and the hours it has not yet
     learnt keep flickering (5-12 alerts a day after three weeks). A known weakness of the
@@ -137,7 +137,7 @@ def test_with_the_recent_level_a_lasting_change_alarms_less_and_less() -> None:
         readings.append(later)
     start = 30 * 24
     followed = _alerts(readings, **NAB_LIKE)
-    kept = _alerts(readings, **{**NAB_LIKE, "drift_seconds": None})
+    kept = _alerts(readings, **{**NAB_LIKE, "level_seconds": None})
     assert all(followed[start + 1 : start + 24])  # found at once
     assert all(kept[start + 1 :])  # without: every hour to the end
     late = followed[start + 20 * 24 :]  # days 20-30 after the change
