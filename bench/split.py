@@ -47,6 +47,7 @@ rows on the shared data), so each run has SKAB's 400-row training part and ~750 
 def alternate(paths: list[Path]) -> tuple[list[Path], list[Path]]:
     """Files in name order, alternately to tuning and reporting.
 
+    >>> from pathlib import Path
     >>> alternate([Path("b"), Path("a"), Path("c")])
     ([PosixPath('a'), PosixPath('c')], [PosixPath('b')])
     """

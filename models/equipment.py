@@ -45,8 +45,10 @@ class EquipmentAnomaly(UnitAnomalyModel):
     level that end an incident (then re-fit); ``rebaseline_seconds`` the unit's own time after a
     re-fit before it may alert again; ``raise_seconds`` how long the score must stay above the
     threshold to raise an alarm; ``profile_seconds`` the time-of-day profile's memory (None: no
-    profile) over ``profile_bins`` slots of the day; ``level_seconds`` the memory of the recent
-    level each channel is read against (None: none); ``spot_risk`` the alarm budget, a
+    profile) over ``profile_bins`` slots of the day; ``drift_seconds`` how fast each channel's
+    offset follows a slow drift (None: no offsets) while within ``drift_band`` standard
+    deviations (models/slow_drift.py); ``level_seconds`` the memory of the recent level each
+    channel is read against (None: none); ``spot_risk`` the alarm budget, a
     peaks-over-threshold bar over the ``spot_level`` quantile of the warm-up's scores (None: the
     ``q`` quantile is the threshold); ``detector``; ``bandwidth`` and ``prior`` of the
     false-alarm memory; ``min_scores`` normal scores before a threshold exists; ``seed``.
@@ -74,6 +76,8 @@ class EquipmentAnomaly(UnitAnomalyModel):
         raise_seconds: NonNegativeFloat = 0.0,
         profile_seconds: PositiveFloat | None = None,
         profile_bins: Annotated[int, Field(ge=1, le=288)] = 24,
+        drift_seconds: PositiveFloat | None = None,
+        drift_band: PositiveFloat = 4.5,
         level_seconds: PositiveFloat | None = None,
         spot_risk: Probability | None = None,
         spot_level: Quantile = 0.98,

@@ -187,6 +187,17 @@ class OnlineMahalanobis(base.AnomalyDetector):
         std = self._std()
         return [(a - m) / sd for a, m, sd in zip(v, self._mu, std, strict=False)], std
 
+    def centred(self, x: dict[str, Any]) -> tuple[dict[str, float], dict[str, float]]:
+        """Each tracked feature of ``x``: its value minus the running mean, and the feature's
+        standard deviation (what a caller needs to follow a drift, models/slow_drift.py)."""
+        std = self._std()
+        deviations, stds = {}, {}
+        for name, i in self._index.items():
+            if name in x:
+                deviations[name] = x[name] - self._mu[i]
+                stds[name] = std[i]
+        return deviations, stds
+
     def z_scores(self, x: dict[str, Any]) -> dict[str, float]:
         """Per-feature standardised deviation from the running mean (0 for missing or young)."""
         if not self._names:

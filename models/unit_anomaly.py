@@ -33,9 +33,15 @@ that ended, leaving the plant in a new state); the unit's baseline is then re-fi
 scratch on what follows, alerting again after ``rebaseline_seconds`` of its own time and once it
 has a threshold of its own. With ``profile_seconds`` the detector sees each channel minus its
 usual value at this time of day (models/profile.py), learnt from normal readings only. With
+``drift_seconds`` it sees each channel minus an offset that follows a slow drift and not a jump
+(models/slow_drift.py: the offset moves only while the channel is within ``drift_band``
+standard deviations of the baseline), once the baseline has learnt ``warmup`` readings. With
 ``spot_risk`` a unit's threshold is not a quantile of its normal scores but a peaks-over-threshold
 bar (models/spot.py): the score normal readings exceed with that probability, from a generalised
 Pareto fit of the tail over the ``spot_level`` quantile of the warm-up's scores, an alarm budget.
+With ``level_seconds`` each channel, after the profile, is read against its recent level, an
+EWMA in time that learns every reading, flagged or not (unlike the drift offsets, which stop
+at ``drift_band``): a change is seen while it is new, and none is locked on for good.
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ from models.false_alarm_memory import FalseAlarmMemory
 from models.incident import Incident, Step, step
 from models.mahalanobis import OnlineMahalanobis
 from models.profile import Profile
+from models.slow_drift import follow, weight
 from models.spot import Spot
 from models.unit_map import UnitMap
 
@@ -76,12 +83,15 @@ OPTIONAL = frozenset(
         "spot_risk",
         "spot_level",
         "level_seconds",
+        "drift_seconds",
+        "drift_band",
     }
 )
 """Settings a subclass may leave out of its hyperparameters (the trucks offer none of them).
 Each is read with ``getattr(self, name, off)``, as for a snapshot taken before it existed, so
 a model without it behaves as with that setting off (``profile_bins`` goes with
-``profile_seconds``, ``spot_level`` with ``spot_risk``)."""
+``profile_seconds``, ``drift_band`` with ``drift_seconds``, ``spot_level`` with
+``spot_risk``)."""
 
 
 class UnitState:
@@ -103,6 +113,7 @@ class UnitState:
         self.level: Profile | None = None
         self.over = False
         """The last reading learnt was flagged: an excursion's first reading counts once."""
+        self.offsets: dict[str, float] = {}
         self.detector: Any
         if detector == "mahalanobis":
             self.detector = OnlineMahalanobis()
@@ -119,9 +130,15 @@ class UnitState:
         scaler = self.detector["StandardScaler"]
         return {k: float(v) for k, v in scaler.transform_one(x).items()}
 
+    def shifted(self, x: dict[str, float]) -> dict[str, float]:
+        """``x`` less the unit's drift offsets (models/slow_drift.py): what the detector sees."""
+        offsets = getattr(self, "offsets", None)  # absent in units pickled before it existed
+        return {k: v - offsets.get(k, 0.0) for k, v in x.items()} if offsets else x
+
     def scored(self, x: dict[str, float]) -> tuple[float, dict[str, float]]:
-        """The detector's score of ``x`` (0 before the unit learnt anything) and
-        :meth:`z_scores`; the Mahalanobis detector works both out of one pass (same floats)."""
+        """The detector's score of ``x`` less the drift offsets (0 before the unit learnt
+        anything) and :meth:`z_scores`; the Mahalanobis detector works both out of one pass."""
+        x = self.shifted(x)
         if not self.seen:
             return 0.0, self.z_scores(x)
         if isinstance(self.detector, OnlineMahalanobis):
@@ -130,8 +147,9 @@ class UnitState:
         return float(self.detector.score_one(x)), self.z_scores(x)
 
     def learn(self, x: dict[str, float]) -> None:
-        """Teach the unit's detector one reading (the caller keeps alerts out of the baseline)."""
-        self.detector.learn_one(x)
+        """Teach the unit's detector one reading less the drift offsets (the caller keeps
+        alerts out of the baseline)."""
+        self.detector.learn_one(self.shifted(x))
 
     def threshold(self, min_scores: int) -> float:
         """The unit's alert threshold; infinite until ``min_scores`` scores fill its tail."""
@@ -379,6 +397,7 @@ class UnitAnomalyModel(SourceModel):
         now = record.event_time.timestamp()
         if getattr(unit, "first_time", None) is None:
             unit.first_time = now
+        last = getattr(unit, "last_time", None)
         unit.last_time = now
         threshold = self._threshold(unit, group)
         # not learnt: an alert, and any warm score above the threshold not yet raised
@@ -392,7 +411,29 @@ class UnitAnomalyModel(SourceModel):
         self._learn_level(unit, record, now)
         if not flagged:
             self._learn_profile(unit, record, now)
+        self._follow_drift(unit, now - last if last is not None else 0.0)
         self._advance(record, unit.context)
+
+    def _follow_drift(self, unit: UnitState, elapsed: float) -> None:
+        """With ``drift_seconds``: move the unit's offsets after this reading, flagged or not
+        (models/slow_drift.py), once its baseline has learnt ``warmup`` readings (before, the
+        baseline itself follows the unit; a re-fit baseline waits as long again)."""
+        seconds = getattr(self, "drift_seconds", None)  # absent in older snapshots
+        if (
+            not seconds
+            or unit.seen < self.warmup
+            or not isinstance(unit.detector, OnlineMahalanobis)
+        ):
+            return
+        deviations, std = unit.detector.centred(unit.shifted(unit.smoothed))
+        band: float = self.params["drift_band"]  # declared wherever drift_seconds is
+        unit.offsets = follow(
+            getattr(unit, "offsets", {}),
+            deviations,
+            std,
+            weight=weight(elapsed, seconds),
+            band=band,
+        )
 
     def _learn_tail(
         self,

@@ -19,6 +19,9 @@ echo "== ruff" && ruff check . && ruff format --check .
 echo "== mypy" && mypy
 echo "== unit + streams tests"
 python -m pytest tests/unit tests/streams -q -p no:cacheprovider
+echo "== doctests (the examples in docstrings are run, so they cannot rot)"
+python -m pytest --doctest-modules loop rules schemas models geo sinks config bench infra streams \
+  --ignore=sinks/migrations -q -p no:cacheprovider
 
 echo "== local services"
 status=$(riskloop dev status 2>/dev/null || true)

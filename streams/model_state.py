@@ -115,7 +115,9 @@ whoever can write the changelog must not make a worker allocate without bound.""
 
 
 def pack(blob: bytes) -> bytes:
-    """>>> unpack(pack(b"RLSNAP2 abc")) == b"RLSNAP2 abc"
+    """A snapshot zlib'd (level 1) behind the :data:`PACKED` magic.
+
+    >>> unpack(pack(b"RLSNAP2 abc")) == b"RLSNAP2 abc"
     True
     """
     return PACKED + zlib.compress(blob, 1)

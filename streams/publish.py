@@ -8,6 +8,7 @@ newer one is refused. Records under the bare name (the older keying) are read as
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -87,8 +88,15 @@ def read_signed(settings: Settings, topic: str) -> Iterator[tuple[str, bytes | N
             yield (msg.key() or b"").decode(), msg.value()
 
 
+READ_PATIENCE = 30.0
+"""Seconds :func:`read_records` waits with nothing delivered before it gives up with an error."""
+
+
 def read_records(settings: Settings, topic: str) -> Iterator[Message]:
-    """Every record of a (compacted) control topic, oldest first, with its headers."""
+    """Every record of a (compacted) control topic, oldest first, with its headers, up to
+    each partition's end offset when called. A read that stalls short of an end raises
+    (:data:`READ_PATIENCE`): it used to stop at the first 5-s silence and return what it had,
+    so on a busy machine a draw or a rollback could work from part of a topic unawares."""
     require_broker(settings)
     c = Consumer(
         {
@@ -113,12 +121,24 @@ def read_records(settings: Settings, topic: str) -> Iterator[Message]:
             return
         c.assign(parts)
         done: set[int] = set()
+        quiet_since = time.monotonic()
         while len(done) < len(parts):
-            msg = c.poll(5)
-            if msg is None:
-                break
-            if msg.error():
+            msg = c.poll(1)
+            if msg is None or msg.error():
+                # at the end of what a partition delivers, though short of its end offset
+                # (a transaction's marker takes the last offset and is never delivered)?
+                for tp in c.position([TopicPartition(topic, p) for p in ends if p not in done]):
+                    if tp.offset >= ends[tp.partition]:
+                        done.add(tp.partition)
+                if len(done) < len(parts) and time.monotonic() - quiet_since > READ_PATIENCE:
+                    left = sorted(set(ends) - done)
+                    raise RiskLoopError(
+                        f"{topic}: read stalled for {READ_PATIENCE:.0f} s before the end of "
+                        f"partition(s) {left}; nothing was used (a partial read would be "
+                        "taken for the whole)"
+                    )
                 continue
+            quiet_since = time.monotonic()
             yield msg
             partition, offset = msg.partition() or 0, msg.offset() or 0
             if offset + 1 >= ends[partition]:

@@ -4,6 +4,7 @@ A group is what one receiver gets at once (routing.group_key): one red warning, 
 tasks of a department that all passed their deadline in the same minute.
 
 >>> from datetime import UTC, datetime
+>>> from schemas.notification import NotificationIntent
 >>> t = datetime(2026, 12, 2, tzinfo=UTC)
 >>> i = NotificationIntent(intent_id="ntf-1", subject_id="a-1", receiver="r", step="red",
 ...     kind="warning", audience="department", group_key="0|", created_at=t, due_at=t,

@@ -51,6 +51,7 @@ def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
     """DingTalk's robot "加签": base64 HMAC-SHA256 of ``<timestamp>\\n<secret>``, sent
     (URL-encoded) as the ``sign`` query parameter beside ``timestamp`` (浙政钉 robots too).
 
+    >>> import urllib.parse
     >>> sign = dingtalk_sign("SEC000", 1700000000000)
     >>> sign, urllib.parse.quote_plus(sign)
     ('ltBBey5eZrWKh1cPzFIdz3v3xpkc4Tjx4lLsPSHqdtA=', 'ltBBey5eZrWKh1cPzFIdz3v3xpkc4Tjx4lLsPSHqdtA%3D')

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING
 
+from infra.process import stop_child
 from streams.tables import changelog_topic
 from tests.integration.conftest import ROOT, produce, settings_env
 from tests.integration.test_closed_loop import produce as replay
@@ -41,9 +42,14 @@ def test_sample_draws_from_the_workers_profiles_after_a_replay(
     live_settings: Settings, worker
 ) -> None:
     s = live_settings
-    worker(s)
+    proc = worker(s)
     replay(s, stream())
     wait_caught_up(s)
+    # A running worker keeps changing profiles after the inputs are taken (a wall tick may
+    # raise a warning that opens an enterprise's file), and a draw is only the same for the
+    # same pool: stopped, its checkpoint flushed, the changelog is what both draws read.
+    stop_child(proc)
+    assert proc.returncode == 0, "the worker did not stop cleanly on SIGTERM"
     at = "2026-12-23T10:00:00+08:00"  # scores decay with time: a draw is its seed and moment
     done = sample(s, "--n", "10", "--seed", "7", "--at", at)
     assert done.returncode == 0, done.stdout + done.stderr
