@@ -28,7 +28,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat
 
-from models.hyperparameters import AtLeastOne, Quantile, params_model
+from models.hyperparameters import AtLeastOne, Probability, Quantile, params_model
 from models.unit_anomaly import Detector, UnitAnomalyModel
 from schemas.records import EquipmentReading
 
@@ -47,8 +47,11 @@ class EquipmentAnomaly(UnitAnomalyModel):
     threshold to raise an alarm; ``profile_seconds`` the time-of-day profile's memory (None: no
     profile) over ``profile_bins`` slots of the day; ``drift_seconds`` how fast each channel's
     offset follows a slow drift (None: no offsets) while within ``drift_band`` standard
-    deviations (models/slow_drift.py); ``detector``; ``bandwidth`` and ``prior``
-    of the false-alarm memory; ``min_scores`` normal scores before a threshold exists; ``seed``.
+    deviations (models/slow_drift.py); ``level_seconds`` the memory of the recent level each
+    channel is read against (None: none); ``spot_risk`` the alarm budget, a
+    peaks-over-threshold bar over the ``spot_level`` quantile of the warm-up's scores (None: the
+    ``q`` quantile is the threshold); ``detector``; ``bandwidth`` and ``prior`` of the
+    false-alarm memory; ``min_scores`` normal scores before a threshold exists; ``seed``.
     """
 
     record_type = EquipmentReading
@@ -75,6 +78,9 @@ class EquipmentAnomaly(UnitAnomalyModel):
         profile_bins: Annotated[int, Field(ge=1, le=288)] = 24,
         drift_seconds: PositiveFloat | None = None,
         drift_band: PositiveFloat = 4.5,
+        level_seconds: PositiveFloat | None = None,
+        spot_risk: Probability | None = None,
+        spot_level: Quantile = 0.98,
         detector: Detector = "mahalanobis",
         bandwidth: PositiveFloat = 0.1,
         prior: PositiveFloat = 0.25,

@@ -35,7 +35,13 @@ has a threshold of its own. With ``profile_seconds`` the detector sees each chan
 usual value at this time of day (models/profile.py), learnt from normal readings only. With
 ``drift_seconds`` it sees each channel minus an offset that follows a slow drift and not a jump
 (models/slow_drift.py: the offset moves only while the channel is within ``drift_band``
-standard deviations of the baseline), once the baseline has learnt ``warmup`` readings.
+standard deviations of the baseline), once the baseline has learnt ``warmup`` readings. With
+``spot_risk`` a unit's threshold is not a quantile of its normal scores but a peaks-over-threshold
+bar (models/spot.py): the score normal readings exceed with that probability, from a generalised
+Pareto fit of the tail over the ``spot_level`` quantile of the warm-up's scores, an alarm budget.
+With ``level_seconds`` each channel, after the profile, is read against its recent level, an
+EWMA in time that learns every reading, flagged or not (unlike the drift offsets, which stop
+at ``drift_band``): a change is seen while it is new, and none is locked on for good.
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ from models.incident import Incident, Step, step
 from models.mahalanobis import OnlineMahalanobis
 from models.profile import Profile
 from models.slow_drift import follow, weight
+from models.spot import Spot
 from models.unit_map import UnitMap
 
 if TYPE_CHECKING:
@@ -73,6 +80,9 @@ OPTIONAL = frozenset(
         "raise_seconds",
         "profile_seconds",
         "profile_bins",
+        "spot_risk",
+        "spot_level",
+        "level_seconds",
         "drift_seconds",
         "drift_band",
     }
@@ -80,7 +90,8 @@ OPTIONAL = frozenset(
 """Settings a subclass may leave out of its hyperparameters (the trucks offer none of them).
 Each is read with ``getattr(self, name, off)``, as for a snapshot taken before it existed, so
 a model without it behaves as with that setting off (``profile_bins`` goes with
-``profile_seconds``, ``drift_band`` with ``drift_seconds``)."""
+``profile_seconds``, ``drift_band`` with ``drift_seconds``, ``spot_level`` with
+``spot_risk``)."""
 
 
 class UnitState:
@@ -98,6 +109,10 @@ class UnitState:
         self.incident = Incident()
         self.rewarm_until: float | None = None
         self.profile: Profile | None = None
+        self.spot: Spot | None = None
+        self.level: Profile | None = None
+        self.over = False
+        """The last reading learnt was flagged: an excursion's first reading counts once."""
         self.offsets: dict[str, float] = {}
         self.detector: Any
         if detector == "mahalanobis":
@@ -268,11 +283,15 @@ class UnitAnomalyModel(SourceModel):
         )
 
     def _deseason(self, unit: UnitState, raw: dict[str, float], now: float) -> dict[str, float]:
-        """With ``profile_seconds``: each channel minus its usual value at this time of day."""
-        if not getattr(self, "profile_seconds", None):  # absent in older snapshots
-            return raw
-        profile = getattr(unit, "profile", None)  # none until the unit's first normal reading
-        return profile.residuals(raw, now) if profile is not None else {}
+        """With ``profile_seconds``: each channel minus its usual value at this time of day;
+        with ``level_seconds``: then minus its recent level (:meth:`_learn_level`)."""
+        if getattr(self, "profile_seconds", None):  # absent in older snapshots
+            profile = getattr(unit, "profile", None)  # none until the first normal reading
+            raw = profile.residuals(raw, now) if profile is not None else {}
+        level = getattr(unit, "level", None)
+        if level is not None and getattr(self, "level_seconds", None):
+            raw = level.residuals(raw, now)
+        return raw
 
     def _learn_profile(self, unit: UnitState, record: Any, now: float) -> None:
         """Teach the unit's time-of-day profile a reading judged normal (models/profile.py)."""
@@ -283,6 +302,21 @@ class UnitAnomalyModel(SourceModel):
         profile = getattr(unit, "profile", None) or Profile(bins=bins)
         profile.learn(self._raw_features(record, unit.context), now, memory=memory)
         unit.profile = profile
+
+    def _learn_level(self, unit: UnitState, record: Any, now: float) -> None:
+        """With ``level_seconds``: every reading, alarm or not, moves the unit's recent level
+        (an EWMA in time, a one-slot profile), so a change is seen while it is new and a slow
+        drift never locks an alarm on; the time-of-day profile is taken out first."""
+        memory = getattr(self, "level_seconds", None)
+        if not memory:
+            return
+        raw = self._raw_features(record, unit.context)
+        profile = getattr(unit, "profile", None)
+        if getattr(self, "profile_seconds", None):
+            raw = profile.residuals(raw, now) if profile is not None else {}
+        level = getattr(unit, "level", None) or Profile(bins=1)
+        level.learn(raw, now, memory=memory)
+        unit.level = level
 
     def _weight(self, unit: UnitState, now: float) -> float:
         """EWMA weight of this reading: by readings, or by the time since the unit's last one."""
@@ -318,13 +352,36 @@ class UnitAnomalyModel(SourceModel):
         """Forget the unit's baseline and threshold: what follows the incident is its normal."""
         fresh = UnitState(self.detector, self.seed, self.q)
         unit.detector, unit.quantile, unit.n, unit.seen = fresh.detector, fresh.quantile, 0, 0
+        unit.spot = None
         unit.learnt_time = None
         unit.rewarm_until = now + getattr(self, "rebaseline_seconds", 0.0)
 
     def _threshold(self, unit: UnitState, group: GroupState) -> float:
-        """The unit's own tail once it has one, the group's until then."""
-        own = unit.threshold(self.min_scores)
+        """The unit's own tail once it has one, the group's until then; with ``spot_risk``
+        the unit's own tail is its peaks-over-threshold bar (models/spot.py)."""
+        spot = getattr(unit, "spot", None)  # absent in older snapshots
+        own = spot.threshold() if spot is not None else unit.threshold(self.min_scores)
         return own if math.isfinite(own) else group.threshold(self.min_scores)
+
+    def _learn_spot(self, unit: UnitState, score: float, flagged: bool, now: float) -> None:
+        """With ``spot_risk``: a normal score calibrates the unit's bar until the unit is warm
+        (then the bar is fitted), and counts towards it after. An excursion over the bar counts
+        once, at the bar (censored): left out, the peaks would lose their top and the bar would
+        sink under its own alarms (models/spot.py); counted at every reading, a day-long
+        failure read every 5 minutes would raise the bar for the next one."""
+        risk = getattr(self, "spot_risk", None)
+        if not risk:
+            return
+        spot = getattr(unit, "spot", None)
+        if spot is None:
+            spot = unit.spot = Spot(risk=risk, level=self.params["spot_level"])
+        if not spot.fitted and self._warm(unit, now):
+            spot.fit()
+        if not flagged:
+            spot.learn(score)
+        elif not getattr(unit, "over", False):
+            spot.learn(min(score, spot.threshold()))
+        unit.over = flagged
 
     def _score(self, record: Any) -> ModelScore:
         return self._evaluate(record)[0]
@@ -351,6 +408,7 @@ class UnitAnomalyModel(SourceModel):
             self._rebaseline(unit, now)
         else:
             self._learn_tail(unit, group, smoothed, score, threshold, flagged, now)
+        self._learn_level(unit, record, now)
         if not flagged:
             self._learn_profile(unit, record, now)
         self._follow_drift(unit, now - last if last is not None else 0.0)
@@ -398,6 +456,7 @@ class UnitAnomalyModel(SourceModel):
             unit.seen += 1
             observed = score
         if flagged or unit.seen > self.settle:
+            self._learn_spot(unit, score, flagged, now)
             for tail in (unit, group):
                 tail.quantile.update(observed)
                 tail.n += 1
