@@ -7,7 +7,8 @@ value (the old ``streams/once.py``). Here a value is only marked *dirty* when it
 checkpoint (streams/checkpoint.py) writes each dirty key once, with a marker naming the input
 offsets the partition has absorbed, and the changelog is the store: a worker that takes a
 partition reads it back from there (:mod:`streams.checkpoint`), so there is no local database
-to fill a disk or to corrupt.
+to fill a disk or to corrupt (the spill file of cold values, streams/spill.py, is a cache made
+empty whenever a partition is taken: a full disk only keeps those values in memory).
 
 Partition: state written while handling an event lives in the partition of that event (every
 input topic is co-partitioned: partition *n* of every input writes partition *n* of the store,
