@@ -372,6 +372,7 @@ class Store:
         spill = self.spills.get(partition)
         if spill is None or not rows or not spill.write(rows):
             return
+        self._last_read = None  # a row it held may have been replaced
         for table, key, cold in rows:
             values = state.tables[table]
             if values.get(key) is cold:

@@ -63,6 +63,19 @@ def test_a_spilled_value_kept_decoded_goes_back_without_being_written_again(
     assert store.get("profiles", "u") == {"name": "甲"}
 
 
+def test_a_value_spilled_again_reads_as_its_new_value(tmp_path: Path) -> None:
+    """The store remembers the last spilled value it read (read twice in a row when a value is
+    decoded to be kept): spilling that key again must not answer the old value."""
+    store = _store(tmp_path)
+    store.put("warnings", "e", {"n": 1})
+    _checkpointed(store)
+    assert store.get("warnings", "e") == {"n": 1}
+    store.put("warnings", "e", {"n": 2})
+    _checkpointed(store)
+    assert store.partitions[0].tables["warnings"]["e"] is SPILLED
+    assert store.get("warnings", "e") == {"n": 2}
+
+
 def test_an_event_undone_puts_back_the_spilled_value_and_the_checkpoint_rewrites_it(
     tmp_path: Path,
 ) -> None:
