@@ -12,7 +12,10 @@ Streams keeps its state in RocksDB under ``state.dir`` for the same reason; stdl
 memory it keeps.
 
 A write that fails (a full disk) keeps the values in memory as bytes, as before this module:
-the worker goes on, using more memory, and says so in its log.
+the worker goes on, using more memory, and says so in its log. A key deleted or stored again
+leaves its old row until it goes cold again (replaced) or the partition moves (the file goes):
+at most one row per key the partition has held, on disk, never read (the store reads a row
+only for a key that holds :data:`SPILLED`).
 """
 
 from __future__ import annotations
