@@ -336,6 +336,12 @@ class MemorySettings(_Group):
         " (a decoded value takes ~2–4× its JSON); the least recently used of the rest are held"
         " as their packed changelog bytes and decoded again when used",
     )
+    cold_on_disk: bool = Field(
+        True,
+        description="keep the cold values' bytes in a SQLite file per partition under"
+        " data_dir/cold (a cache the state changelog rebuilds: emptied when a partition is"
+        " taken, deleted when it goes) instead of in memory",
+    )
     malloc_arenas: int = Field(
         2,
         ge=0,

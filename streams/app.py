@@ -91,7 +91,8 @@ def worker_identity(settings: Settings) -> str:
 def _context(app: faust.App, settings: Settings, rt: Runtime, sinks: Sinks | None) -> WorkerContext:
     """The worker context: topics declared on ``app``, the partition store and its tables, the
     checkpoint, dedup; the runtime told its worker's name and where the event clocks live."""
-    store = Store(settings.memory.hot_bytes)
+    spill_dir = settings.data_dir / "cold" if settings.memory.cold_on_disk else None
+    store = Store(settings.memory.hot_bytes, spill_dir)
     tables_ = tables.declare(store)
     rt.worker_id = worker_identity(settings)
     rt.event_clocks.store = tables_.clocks

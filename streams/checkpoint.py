@@ -416,7 +416,7 @@ class Checkpoint:
                 continue
             records = models
             for table, key in sorted(state.dirty):
-                value = state.tables.get(table, {}).get(key)
+                value = self.store.stored(partition, table, key)
                 if value is None:
                     records.append((record_key(table, key), None))
                     continue

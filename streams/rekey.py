@@ -27,12 +27,15 @@ if TYPE_CHECKING:
     from rules.engine import EventContext, RuleEngine
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 12)
 def partition_of(key: str, partitions: int) -> int:
     """The partition Kafka's default (murmur2) partitioner gives ``key``.
 
     Asked for every entity of every rule of every event (~4 times an event), and aiokafka's
-    murmur2 is pure Python: the answers for the last 65,536 keys are kept.
+    murmur2 is pure Python: the answers for the last 4,096 keys are kept. Not more: the
+    bench's skewed stream asks ~2,100 distinct keys in 10,000 events, an event asks the same
+    few keys several times, and with 100,000 distinct entities 65,536 answers held 17.6 MB
+    (issue #16, bench/memory_composition.py).
 
     >>> partition_of("abc", 4)
     3

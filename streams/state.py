@@ -7,7 +7,8 @@ value (the old ``streams/once.py``). Here a value is only marked *dirty* when it
 checkpoint (streams/checkpoint.py) writes each dirty key once, with a marker naming the input
 offsets the partition has absorbed, and the changelog is the store: a worker that takes a
 partition reads it back from there (:mod:`streams.checkpoint`), so there is no local database
-to fill a disk or to corrupt.
+to fill a disk or to corrupt (the spill file of cold values, streams/spill.py, is a cache made
+empty whenever a partition is taken: a full disk only keeps those values in memory).
 
 Partition: state written while handling an event lives in the partition of that event (every
 input topic is co-partitioned: partition *n* of every input writes partition *n* of the store,
@@ -24,7 +25,9 @@ while it is in use and as its changelog bytes (:class:`streams.packing.Cold`) on
 been used for a while (streams/hot.py: the most recently used up to a budget; the checkpoint
 makes the rest cold). A value restored from the changelog stays bytes until first used. Reading
 a cold value decodes a fresh copy and leaves the bytes in place; storing a value makes it
-decoded again.
+decoded again. Given a ``spill_dir``, the cold bytes go to a file per partition there
+(streams/spill.py) and the table keeps :data:`~streams.spill.SPILLED` in their place, so what
+stays in memory per cold value is its key.
 """
 
 from __future__ import annotations
@@ -40,8 +43,11 @@ from pydantic import BaseModel
 
 from streams.hot import HotValues
 from streams.packing import Cold
+from streams.spill import SPILLED, SpillFile
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from models.unit_ledger import UnitLedger
     from models.worker_models import WorkerModels
 
@@ -135,12 +141,19 @@ class Store:
     """Every partition this worker holds, by partition number.
 
     ``hot_bytes``: how much decoded value (counted as JSON bytes) the :data:`EVICTABLE` tables
-    keep at a checkpoint (:meth:`evict`); None: all of it (tools and tests)."""
+    keep at a checkpoint (:meth:`evict`); None: all of it (tools and tests). ``spill_dir``:
+    where the cold values' bytes go, a file per partition (streams/spill.py); None: they stay
+    in memory."""
 
-    def __init__(self, hot_bytes: int | None = None) -> None:
+    def __init__(self, hot_bytes: int | None = None, spill_dir: Path | None = None) -> None:
         self.partitions: dict[int, PartitionState] = {}
         self.hot = HotValues(sys.maxsize if hot_bytes is None else hot_bytes)
         self._watchers: list[Watcher] = []
+        self._spill_dir = spill_dir
+        self.spills: dict[int, SpillFile] = {}
+        # the last spilled value read: a value decoded to be kept (TableView.decoded) is read by
+        # get() and its bytes wanted again by keep(), one read apart
+        self._last_read: tuple[int, str, str, Cold] | None = None
 
     def watch(self, watcher: Watcher) -> None:
         """Call ``watcher`` on every change of a value (streams/due.py keeps due times by it)."""
@@ -152,15 +165,28 @@ class Store:
 
     # -- ownership -----------------------------------------------------------------------
     def hold(self, partition: int, state: PartitionState | None = None) -> PartitionState:
-        """Take ``partition`` (restored from its changelog, or empty)."""
-        self.partitions[partition] = state or PartitionState()
+        """Take ``partition`` (restored from its changelog, or empty); with a spill dir, its
+        cold values (all of a restored one's but the dirty) go to a new spill file."""
+        state = self.partitions[partition] = state or PartitionState()
+        self._close_spill(partition)
+        if self._spill_dir is not None:
+            self.spills[partition] = SpillFile(self._spill_dir / f"partition-{partition}.sqlite3")
+            self._spill(partition, state, list(self._restored_cold(state)))
         self._moved(partition)
-        return self.partitions[partition]
+        return state
 
     def release(self, partition: int) -> None:
-        """Let ``partition`` go; its values leave the hot set and watchers hear of the move."""
+        """Let ``partition`` go; its values leave the hot set, its spill file is deleted and
+        watchers hear of the move."""
         self.partitions.pop(partition, None)
+        self._close_spill(partition)
         self._moved(partition)
+
+    def _close_spill(self, partition: int) -> None:
+        spill = self.spills.pop(partition, None)
+        if spill is not None:
+            spill.close()
+        self._last_read = None
 
     def _moved(self, partition: int) -> None:
         self.hot.forget_partition(partition)
@@ -204,7 +230,7 @@ class Store:
                     values[key] = before
                 if table in EVICTABLE:  # still dirty: encoded again at the checkpoint
                     where = (scope.partition, table, key)
-                    if before is _MISSING or isinstance(before, Cold):
+                    if before is _MISSING or before is SPILLED or isinstance(before, Cold):
                         self.hot.forget(where)
                     else:
                         self.hot.changed(where)
@@ -231,11 +257,28 @@ class Store:
         if state is None:
             return None
         value = state.tables[table][key]
+        if value is SPILLED:
+            return self._read_spilled(partition, table, key).value()
         if isinstance(value, Cold):
             return value.value()
         if table in EVICTABLE:
             self.hot.used((partition, table, key))
         return value
+
+    def stored(self, partition: int, table: str, key: str) -> Any:
+        """What ``partition`` holds for ``key`` as it is held (decoded, or the bytes of a cold
+        value, read back when spilled); None if nothing (the checkpoint encodes it)."""
+        state = self.partitions.get(partition)
+        value = None if state is None else state.tables.get(table, _NO_VALUES).get(key)
+        return self._read_spilled(partition, table, key) if value is SPILLED else value
+
+    def _read_spilled(self, partition: int, table: str, key: str) -> Cold:
+        last = self._last_read
+        if last is not None and last[:3] == (partition, table, key):
+            return last[3]
+        cold = self.spills[partition].read(table, key)
+        self._last_read = (partition, table, key, cold)
+        return cold
 
     def has(self, table: str, key: str) -> bool:
         """Whether ``key`` holds a value (without decoding a cold one)."""
@@ -274,6 +317,8 @@ class Store:
         partition, state = self._locate(table, key)
         if state is not None:
             old = state.tables[table][key]
+            if old is SPILLED:
+                old = self._read_spilled(partition, table, key)
             state.tables[table][key] = value
             if table in EVICTABLE:
                 where = (partition, table, key)
@@ -303,18 +348,49 @@ class Store:
         flight): a handler never finds the object it holds replaced under it."""
         if _SCOPE.get() is not None:
             raise RuntimeError("values go cold only between events")
-        cooled = 0
+        cooled: dict[int, list[tuple[str, str, Cold]]] = {}
         for where, cold in self.hot.coldest():
             partition, table, key = where
             state = self.partitions.get(partition)
             values = state.tables.get(table, {}) if state is not None else {}
             if state is not None and (table, key) in state.dirty:
                 continue  # changed since it was encoded: the checkpoint encodes it again
-            if key in values and not isinstance(values[key], Cold):
+            value = values.get(key, SPILLED)
+            if value is not SPILLED and not isinstance(value, Cold):
                 values[key] = cold
-                cooled += 1
+                cooled.setdefault(partition, []).append((table, key, cold))
             self.hot.forget(where)
-        return cooled
+        for partition, rows in cooled.items():
+            self._spill(partition, self.partitions[partition], rows)
+        return sum(map(len, cooled.values()))
+
+    def _spill(
+        self, partition: int, state: PartitionState, rows: list[tuple[str, str, Cold]]
+    ) -> None:
+        """Move the cold values ``rows`` of ``partition`` to its spill file, if it has one (else,
+        or if the file cannot take them, they stay in memory as bytes)."""
+        spill = self.spills.get(partition)
+        if spill is None or not rows or not spill.write(rows):
+            return
+        self._last_read = None  # a row it held may have been replaced
+        for table, key, cold in rows:
+            values = state.tables[table]
+            if values.get(key) is cold:
+                values[key] = SPILLED
+
+    @staticmethod
+    def _restored_cold(state: PartitionState) -> Iterator[tuple[str, str, Cold]]:
+        """The cold values a partition came with that are not dirty (a torn key is written
+        back from memory at the next checkpoint)."""
+        for table, values in state.tables.items():
+            if table in EVICTABLE:
+                for key, value in values.items():
+                    if (
+                        isinstance(value, Cold)
+                        and value is not SPILLED
+                        and (table, key) not in state.dirty
+                    ):
+                        yield table, key, value
 
     def keys(self, table: str, partition: int | None = None) -> list[str]:
         """The keys of ``table`` in ``partition`` (default: the current event's; outside an
