@@ -17,10 +17,15 @@ SETTINGS = {"warmup": 0, "warmup_seconds": 14 * DAY, "span_seconds": 3 * 3600.0,
 
 
 def _room(
-    days: int, step_minutes: int, fail_day: float | None, drift: float = 0.0, seed: int = 3
+    days: int,
+    step_minutes: int,
+    fail_day: float | None,
+    drift: float = 0.0,
+    seed: int = 3,
+    jump: float = 8.0,
 ) -> list[Any]:
     """A server room: 6 degrees of daily cycle, noise, a seasonal drift (degrees a day) and a
-    cooling failure (+8) for a day."""
+    cooling failure (``jump`` degrees) for a day (tests/unit/models/test_spot.py reads it too)."""
     rng = random.Random(seed)
     out = []
     for i in range(int(days * 1440 / step_minutes)):
@@ -28,7 +33,7 @@ def _room(
         day = i * step_minutes / 1440
         value = 22 + 3 * math.sin(2 * math.pi * (day % 1)) + drift * day + rng.gauss(0, 0.3)
         if fail_day is not None and fail_day <= day < fail_day + 1:
-            value += 8.0
+            value += jump
         out.append(
             {
                 "event_id": f"r{i}",

@@ -6,17 +6,15 @@ from __future__ import annotations
 import math
 import pickle
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from models.equipment import EquipmentAnomaly
 from models.spot import MIN_PEAKS, Spot
-
-DAY = 86400.0
-T0 = datetime(2024, 1, 1, tzinfo=UTC)
-SETTINGS = {"warmup": 0, "warmup_seconds": 14 * DAY, "span_seconds": 3 * 3600.0, "q": 0.999}
+from tests.unit.models.test_profile import DAY, SETTINGS, _alerts
+from tests.unit.models.test_profile import _room as room
 
 
 def _fitted(draw: Any, *, risk: float, n: int = 3000, level: float = 0.98) -> Spot:
@@ -82,29 +80,7 @@ def test_the_peaks_kept_are_bounded_and_their_sums_agree() -> None:
 
 def _room(days: int, step_minutes: int, fail_day: float | None, seed: int = 4) -> list[Any]:
     """A room's temperature: a daily cycle, a slow seasonal drift, noise; a +6 failure for a day."""
-    rng = random.Random(seed)
-    out = []
-    for i in range(int(days * 1440 / step_minutes)):
-        day = i * step_minutes / 1440
-        value = 22 + 3 * math.sin(2 * math.pi * (day % 1)) + 0.15 * day + rng.gauss(0, 0.3)
-        if fail_day is not None and fail_day <= day < fail_day + 1:
-            value += 6.0
-        out.append(
-            {
-                "event_id": f"r{i}",
-                "event_time": T0 + timedelta(minutes=i * step_minutes),
-                "equipment_code": "ROOM-1",
-                "equipment_type": "boiler",
-                "uscc": "91110000100000000X",
-                "metrics": {"temperature": value},
-            }
-        )
-    return out
-
-
-def _alerts(readings: list[Any], **params: Any) -> list[bool]:
-    m = EquipmentAnomaly(**{**SETTINGS, **params})
-    return [m.process(r).alert for r in readings]
+    return room(days, step_minutes, fail_day, drift=0.15, seed=seed, jump=6.0)
 
 
 NAB_LIKE = {"profile_seconds": 7 * DAY, "level_seconds": DAY, "spot_risk": 1e-4}
