@@ -354,6 +354,19 @@ class MemorySettings(_Group):
         description="seconds between malloc_trim calls giving freed heap pages back to the"
         " system (glibc); 0: never",
     )
+    gc_young: int = Field(
+        50_000,
+        ge=0,
+        description="allocations between the garbage collector's young-generation collections"
+        " once the worker has started (what is alive then is frozen out of its sight,"
+        " streams/memory.py); 0: Python's default (700), nothing frozen",
+    )
+    stream_buffer: int = Field(
+        4096,
+        ge=1,
+        description="events Faust reads ahead and holds per agent stream before its agent takes"
+        " them (Faust's stream_buffer_maxsize)",
+    )
 
 
 class ConsoleSettings(_Group):

@@ -73,6 +73,7 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         "broker_commit_every": settings.commit_every,
         "broker_commit_interval": settings.commit_interval,
         "stream_wait_empty": False,
+        "stream_buffer_maxsize": settings.memory.stream_buffer,
         "consumer_auto_offset_reset": "earliest",
         "producer_acks": -1,
         # static membership (KIP-345): a worker restarted under the same identity takes its

@@ -54,6 +54,13 @@ def make_worker(settings: Settings) -> RiskLoopWorker:
     async def start_outputs() -> None:
         await outputs.start()
 
+    if settings.memory.gc_young:
+
+        @app.task
+        async def settle_collector() -> None:
+            """Once started: what is alive now lives as long as the process (streams/memory.py)."""
+            memory.settle_collector(settings.memory.gc_young)
+
     @app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def stop_outputs(app_: Any, **_: Any) -> None:
         await outputs.stop()

@@ -1,3 +1,6 @@
+import gc
+import weakref
+
 from streams import memory
 
 
@@ -5,3 +8,36 @@ def test_glibc_knobs_answer_on_this_machine() -> None:
     """The worker's machine kind runs glibc: both calls reach it (a no-op elsewhere)."""
     assert memory._libc() is not None
     assert memory.bound_arenas() is True
+
+
+def test_a_settled_collector_still_frees_cycles_made_after_it() -> None:
+    """What was alive is frozen out of the collector's sight; a cycle made later is still
+    freed, and the young threshold is the one asked for."""
+    before = gc.get_threshold()
+    try:
+        memory.settle_collector(1_000)
+        frozen = gc.get_freeze_count()
+        assert frozen > 1_000  # the test process's own modules, at least
+        assert gc.get_threshold()[0] == 1_000
+
+        class Node:
+            peer: object
+
+        node = Node()
+        node.peer = node
+        alive = weakref.ref(node)
+        del node
+        gc.collect()
+        assert alive() is None
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
+
+
+def test_faust_reads_ahead_what_the_settings_say() -> None:
+    from config.settings import MemorySettings, Settings
+    from streams.app import faust_config
+
+    settings = Settings(_env_file=None, memory=MemorySettings(stream_buffer=256))
+    assert faust_config(settings)["stream_buffer_maxsize"] == 256
