@@ -1,43 +1,62 @@
-"""Submodules of our libraries that a worker never uses, loaded only when something touches them.
+"""Modules of our libraries that a worker never uses, loaded only when something reads them.
 
 Why (issue #16, memory): a package's ``__init__`` runs whenever any of its submodules is
-imported, and two of ours load things the worker never calls:
+imported, and River's and CEL's load things the worker never calls. Each entry of
+:data:`DEFERRED`, who imports it in a worker (River 0.26.1, SciPy as locked), and what it saves:
 
-* ``river.drift``'s ``__init__`` does ``from . import binary, datasets``. ``river.drift.datasets``
-  reaches ``river.datasets`` → ``river.stream``, which imports SQLAlchemy (``iter_sql``) and,
-  where it is installed, scikit-learn (``iter_sklearn``): ~19 MiB of RSS and ~340 modules in a
-  worker (~25 MiB with scikit-learn, a dev dependency). It cannot be sidestepped by importing
-  ``river.drift.adwin`` alone (the package ``__init__`` runs first), nor by taking ADWIN from
-  River's compiled ``river._river_rust.drift``: ``river.anomaly`` (``HalfSpaceTrees``, the
-  equipment and truck models) imports ``river.tree``, which imports ``river.drift`` anyway.
-* ``cel``'s ``__init__`` does ``from . import cli, stdlib``; ``cel.cli`` is the ``cel`` REPL and
-  imports prompt_toolkit and Pygments (~6 MiB).
+* ``river.drift.datasets``: ``river.drift``'s ``__init__`` does ``from . import binary,
+  datasets``; it reaches ``river.datasets`` → ``river.stream``, which imports SQLAlchemy
+  (``iter_sql``) and, where it is installed, scikit-learn (``iter_sklearn``): ~19 MiB of RSS and
+  ~340 modules (~25 MiB with scikit-learn, a dev dependency). Importing ``river.drift.adwin``
+  alone does not sidestep it (the package ``__init__`` runs first).
+* ``cel.cli``: ``cel``'s ``__init__`` does ``from . import cli, stdlib``; it is the ``cel`` REPL
+  and imports prompt_toolkit and Pygments (~6 MiB).
+* ``scipy.stats``: ``river.drift.kswin`` and ``river.metrics.geometric_mean`` do ``from scipy
+  import stats`` and call it only in methods (``river.stats.chi_squared`` imports it inside
+  one). Its other two importers read names from it at import time, which would run it, and are
+  deferred themselves (the next two entries).
+* ``river.proba``: ``river.linear_model.bayesian_lin_reg`` (the inspection and complaint
+  models' package) and ``river.anomaly.gaussian`` do ``from river import proba`` and read
+  ``proba.Gaussian`` only in methods. Run, its ``gaussian`` does ``from scipy.stats import
+  multivariate_normal``.
+* ``river.tree``: ``river.preprocessing`` → ``gap_encoder`` → ``river.feature_extraction`` →
+  ``kernel_approx``, and ``river.anomaly.hst`` (``HalfSpaceTrees``), import the submodule
+  ``river.tree.padded`` (→ ``river.tree.base``), not the package's names. Its ``__init__`` imports
+  every tree model: the splitters do ``from river.proba import Gaussian`` and
+  ``stochastic_gradient_tree`` does ``from scipy.stats import f``. These three: ~19 MiB, ~160
+  modules.
+* ``scipy.integrate`` and ``scipy.ndimage``: ``river.metrics.roc_auc`` (``river.anomaly`` → ``pad``
+  → ``river.time_series`` → ``river.metrics``) and ``river.preprocessing.lda`` bind them by name
+  and call them only in methods (``integrate.trapezoid``, ``ndimage.shift``); ``scipy.integrate``
+  brings ``scipy.optimize``, ``scipy.linalg`` and ``scipy.spatial``: ~25 MiB, ~275 modules.
 
-Both ``__init__``\\ s bind the submodule by name and read nothing from it, so the submodule's
-code can wait for the first read of a name it defines: the import returns the module with what
-the import system sets (``__name__``, ``__file__``, ``__spec__``, ``__loader__``, ``__package__``,
-``__cached__``), and reading anything else (a class, a function, ``__path__`` to import one of
-its submodules, ``dir()``) runs it in full, with its own loader, before the read is answered.
-Nothing else changes: the same module, found by the same finder, executed the moment anything
-uses it (a test reads one of its classes), and every River and CEL object the worker uses is
-the library's own.
+How: each is bound by name and nothing reads a name it defines, so its code can wait for that
+first read. The import returns the module with what the import system sets (``__name__``,
+``__file__``, ``__spec__``, ``__loader__``, ``__package__``, ``__cached__``, and a package's
+``__path__``), and reading anything else (a class, a function, ``dir()``) runs it in full, with
+its own loader, before the read is answered. A deferred package answers ``__path__``, so a
+submodule of it (``river.tree.padded``) imports as usual without the package's ``__init__``,
+which runs at the first read of one of its names (``from river.tree import
+HoeffdingTreeClassifier``) and then finds the submodules already imported, as it would have.
+Nothing else changes: the same modules, found by the same finders, executed the moment anything
+uses them (a test, an evaluation, ``from scipy.stats import norm``), and every River, SciPy and
+CEL object the worker uses is the library's own.
 
 Why not :class:`importlib.util.LazyLoader`, which does the same: its module runs at *any*
 attribute read, ``__file__`` included, and :func:`inspect.getmodule` reads ``__file__`` of every
 module in ``sys.modules``. Faust calls it for each agent it registers (``app.agent`` →
-``venusian.attach`` → ``inspect.getframeinfo``), so with LazyLoader ``build_app`` ran both
-modules again and the worker's RSS before its first event did not move.
+``venusian.attach`` → ``inspect.getframeinfo``), so with LazyLoader ``build_app`` ran the
+deferred modules again and the worker's RSS before its first event did not move.
 
-What is left, and why: ``scipy.stats`` (~60 MiB) is imported by name at module level by
-``river.proba``, ``river.tree`` and ``river.metrics`` (``from scipy.stats import f``), which
-``river.anomaly``'s ``__init__`` imports — an attribute read, so it cannot be deferred this way.
-
-Upstream River postpones heavy imports case by case (online-ml/river#966 moved pandas out of
-``river.base``); in 0.26.1 ``river.drift``'s ``datasets`` is not one of them. Drop the entry
-when it is.
+When a library changes: an entry that no longer exists fails
+``test_each_deferred_name_is_still_found_and_deferred``; one that an importer now reads at import
+time runs again, and the worker-start test (tests/unit/streams/test_deferred_imports.py) names
+it. Upstream River postpones heavy imports case by case (online-ml/river#966 moved pandas out of
+``river.base``); in 0.26.1 none of these is one of them. Drop an entry when its importers
+postpone it themselves (or the worker stops importing them).
 
 :func:`install` is called by ``streams/__init__.py``, so it runs before any module of the worker
-(and so before River or CEL) is imported; a submodule imported before that stays as it is.
+(and so before River, SciPy or CEL) is imported; a module imported before that stays as it is.
 
 >>> import json, sys
 >>> finder = _Deferring(frozenset({"json.tool"}))
@@ -64,15 +83,25 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from importlib.machinery import ModuleSpec
 
-DEFERRED = frozenset({"river.drift.datasets", "cel.cli"})
-"""Submodules a package ``__init__`` imports by name and the worker never reads (see above)."""
+DEFERRED = frozenset(
+    {
+        "river.drift.datasets",
+        "cel.cli",
+        "scipy.stats",
+        "river.proba",
+        "river.tree",
+        "scipy.integrate",
+        "scipy.ndimage",
+    }
+)
+"""Modules the worker imports by name and never reads (see above for who imports each)."""
 
 SET_BY_IMPORT = frozenset(
-    {"__name__", "__file__", "__cached__", "__spec__", "__loader__", "__package__"}
+    {"__name__", "__file__", "__cached__", "__spec__", "__loader__", "__package__", "__path__"}
 )
 """What a deferred module answers without running: what the import system set on it, which
-``inspect.getmodule`` and a repeated ``import`` read. Not ``__path__``: importing a submodule
-of a deferred package runs the package first, as it always does."""
+``inspect.getmodule``, a repeated ``import`` and the import of a submodule read (a package's
+``__path__``; a module that is not one still has none)."""
 
 
 class _DeferredModule(types.ModuleType):
