@@ -1,26 +1,29 @@
-"""jieba's dictionary in ~5 MiB instead of ~62 MiB, cutting the very same words (issue #16).
+"""jieba's dictionary in ~9 MiB instead of ~62 MiB, cutting the very same words (issue #16).
 
 jieba keeps ``Tokenizer.FREQ``, a dict of 498,113 str → int entries: every word of its
 dict.txt with its frequency, and every prefix of every word with 0 (``get_DAG`` asks
 ``frag in FREQ`` to know whether to read on). Every worker paid ~62 MiB for it before its first
 complaint, and the complaint classifier (``models/complaints.py``) is its only reader.
 
-Here the same entries live in two MARISA tries (``marisa-trie``): one of every key of jieba's
-``FREQ`` (words and prefixes; the key's id indexes a frequency array) and one of the words alone,
-whose ``prefixes`` give a position's edges of jieba's DAG in one call. :class:`CompactFreq`
-answers ``in``, ``[]`` and ``get`` as jieba's dict does; :class:`CompactTokenizer` is jieba's own
-``Tokenizer`` (its ``cut``, its HMM for unknown words) with ``get_DAG`` and ``calc`` computed
-from the tries: a trie lookup costs ~6 dict lookups, so asking it once per position, and only
-where a two-character word can start (a bitmap of those pairs), is what keeps a cut as fast as
-stock jieba's. Both methods return what jieba's return, float for float (the same ``log`` of
-the same frequencies, added in the same order, ties broken the same way):
-tests/unit/models/test_jieba_dict.py cuts real messages both ways and compares the words.
+Here the same entries live in two MARISA tries (``marisa-trie``, ~1.2 MiB each): one of every
+key of jieba's ``FREQ`` (words and prefixes; a key's id indexes a frequency array) and one of
+the words alone, whose ``prefixes`` give a position's edges of jieba's DAG in one call.
+:class:`CompactFreq` answers ``in``, ``[]`` and ``get`` as jieba's dict does;
+:class:`CompactTokenizer` is jieba's own ``Tokenizer`` (its ``cut``, its HMM for unknown words)
+with ``get_DAG`` and ``calc`` computed from the tries. A trie lookup costs ~6 dict lookups, so
+the trie is asked once per position, and only where a word of two or more characters can start
+(a table by the hash of the position's two characters; about half of a text's positions are
+not such), with single characters in a small dict: that keeps a cut as fast as stock jieba's.
+Both methods return what jieba's return, float for float (the same ``log`` of the same
+frequencies, added in the same order, the same ties): tests/unit/models/test_jieba_dict.py cuts
+real messages both ways and compares words, DAGs and routes.
 
 Building the tries from dict.txt takes ~3 s, so they are kept in a file in the temp directory
-(as jieba keeps its own dict there), named after dict.txt's digest, written atomically and
+(as jieba keeps its own cache there), named after dict.txt's digest, written atomically and
 carrying its own digest, checked before the tries read it (marisa crashes the interpreter on
-damaged bytes); a file that does not check is rebuilt. The dictionary is read-only: ``add_word``, ``del_word``,
-``suggest_freq(tune=True)`` and user dictionaries raise ``TypeError`` (nothing here adds words).
+damaged bytes); a file that does not check is rebuilt. The dictionary is read-only: jieba's
+``add_word``, ``del_word``, ``suggest_freq(tune=True)`` and user dictionaries raise
+``TypeError`` (nothing here adds words).
 
 >>> tokenizer().lcut("小区门口垃圾堆放，没人清理")
 ['小区', '门口', '垃圾堆', '放', '，', '没', '人', '清理']
@@ -44,7 +47,7 @@ import marisa_trie
 DICT_TXT = Path(jieba.__file__).with_name("dict.txt")
 _FORMAT = b"riskloop-jieba-dict 1\n"  # change it with the layout: a cached file is then rebuilt
 _HEADER = struct.Struct("<32sQQQQ")  # the parts' sha256, the total, the parts' byte lengths
-_PAIRS = 1 << 21  # bitmap slots for the ~178,000 pairs that start a longer word (~8% false hits)
+_PAIRS = 1 << 21  # slots for the ~178,000 pairs that start a longer word (~8 % shared with another)
 
 
 class CompactFreq(Mapping[str, int]):
@@ -62,15 +65,15 @@ class CompactFreq(Mapping[str, int]):
         self._freqs = freqs
 
     def __getitem__(self, key: str) -> int:
-        i = self._keys.get(key)
+        i: int | None = self._keys.get(key)
         if i is None:
             raise KeyError(key)
-        return int(self._freqs[i])
+        return self._freqs[i]
 
     def get(self, key: str, default: int | None = None) -> int | None:  # type: ignore[override]
         """As ``dict.get``: Mapping's would go through ``KeyError``, and jieba calls it per run."""
-        i = self._keys.get(key)
-        return default if i is None else int(self._freqs[i])
+        i: int | None = self._keys.get(key)
+        return default if i is None else self._freqs[i]
 
     def __contains__(self, key: object) -> bool:
         return key in self._keys
@@ -92,18 +95,21 @@ class CompactTokenizer(jieba.Tokenizer):
         self.FREQ = CompactFreq(keys, freqs)
         self.total = total
         self.initialized = True  # jieba must never load its own dictionary into this one
-        self._words = words
+        self._keys, self._words, self._freqs = keys, words, freqs
         # The two hot cases without a trie: the weight of a single character (most of a text's
-        # positions), and whether a position can start a longer word at all (half cannot).
+        # positions), and how far a word can reach from a position: per slot of the hash of
+        # the position's two characters, the longest word that starts with any pair hashed
+        # there, 0 where none does (about half of a text's positions).
         self._one: dict[str, float] = {}
-        self._pairs = bytearray(_PAIRS)
-        self._longest = 1
+        self._reach = bytearray(_PAIRS)
         for w in words.iterkeys():
             if len(w) == 1:
                 self._one[w] = log(self.FREQ[w])
+            elif len(w) > 255:
+                raise ValueError(f"a word longer than 255 characters: {w[:20]}…")
             else:
-                self._pairs[hash(w[:2]) & (_PAIRS - 1)] = 1
-                self._longest = max(self._longest, len(w))
+                slot = hash(w[:2]) & (_PAIRS - 1)
+                self._reach[slot] = max(self._reach[slot], len(w))
 
     def get_DAG(self, sentence: str) -> dict[int, list[int]]:
         """The DAG jieba builds: per position, the last index of each word starting there (or k).
@@ -112,13 +118,15 @@ class CompactTokenizer(jieba.Tokenizer):
         jieba's walk over ``FREQ`` finds (its keys are closed under prefixes, so the walk stops
         only where no longer word can follow).
         """
-        pairs, prefixes, longest = self._pairs, self._words.prefixes, self._longest
+        reach, prefixes = self._reach, self._words.prefixes
         n = len(sentence)
         dag = {k: [k] for k in range(n)}
-        for k in [k for k in range(n - 1) if pairs[hash(sentence[k : k + 2]) & (_PAIRS - 1)]]:
-            found = prefixes(sentence[k : k + longest])
-            if found:
-                dag[k] = [k + len(w) - 1 for w in found]
+        for k in range(n - 1):
+            longest = reach[hash(sentence[k : k + 2]) & (_PAIRS - 1)]
+            if longest:
+                found = prefixes(sentence[k : k + longest])
+                if found:
+                    dag[k] = [k + len(w) - 1 for w in found]
         return dag
 
     def calc(
@@ -133,7 +141,7 @@ class CompactTokenizer(jieba.Tokenizer):
         n = len(sentence)
         route[n] = (0, 0)
         logtotal = log(self.total)
-        one, word = self._one.get, self.FREQ.get
+        one, key_id, freqs = self._one.get, self._keys.get, self._freqs
         for idx in range(n - 1, -1, -1):
             ends = DAG[idx]
             if len(ends) == 1 and ends[0] == idx:
@@ -141,11 +149,14 @@ class CompactTokenizer(jieba.Tokenizer):
                 continue
             best: tuple[float, int] = (-inf, -1)
             for x in ends:
-                weight = (
-                    one(sentence[idx], 0.0) if x == idx else log(word(sentence[idx : x + 1]) or 1)
-                )
+                if x == idx:
+                    weight = one(sentence[idx], 0.0)
+                else:
+                    i = key_id(sentence[idx : x + 1])
+                    weight = 0.0 if i is None else log(freqs[i] or 1)
                 candidate = (weight - logtotal + route[x + 1][0], x)
-                best = max(best, candidate)
+                if candidate > best:  # noqa: PLR1730 (max() would be one more call per edge)
+                    best = candidate
             route[idx] = best
 
 
@@ -185,17 +196,14 @@ def load(data: bytes) -> CompactTokenizer:
     if not data.startswith(_FORMAT) or len(data) < len(_FORMAT) + _HEADER.size:
         raise ValueError("not a compact jieba dictionary of this format")
     digest, total, *sizes = _HEADER.unpack_from(data, len(_FORMAT))
-    start = len(_FORMAT) + _HEADER.size
-    if start + sum(sizes) != len(data) or hashlib.sha256(data[start:]).digest() != digest:
+    body = memoryview(data)[len(_FORMAT) + _HEADER.size :]  # views: no copy of 4.5 MB to free
+    if sum(sizes) != len(body) or hashlib.sha256(body).digest() != digest:
         raise ValueError("a damaged compact jieba dictionary")
-    parts = []
-    for size in sizes:
-        parts.append(data[start : start + size])
-        start += size
-    keys = marisa_trie.Trie().frombytes(parts[0])
-    words = marisa_trie.Trie().frombytes(parts[1])
+    keys_end, words_end = sizes[0], sizes[0] + sizes[1]
+    keys = marisa_trie.Trie().frombytes(bytes(body[:keys_end]))
+    words = marisa_trie.Trie().frombytes(bytes(body[keys_end:words_end]))
     freqs = array("I")
-    freqs.frombytes(parts[2])
+    freqs.frombytes(body[words_end:])
     if len(freqs) != len(keys):
         raise ValueError("a compact jieba dictionary whose frequencies do not match its keys")
     return CompactTokenizer(keys, words, freqs, total)
@@ -203,8 +211,10 @@ def load(data: bytes) -> CompactTokenizer:
 
 def cache_path(path: Path = DICT_TXT) -> Path:
     """Where the built dictionary of ``path`` is kept: named after its content and the format."""
-    digest = hashlib.sha256(_FORMAT + path.read_bytes()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"riskloop-jieba-{digest}.dict"
+    with path.open("rb") as f:
+        digest = hashlib.file_digest(f, "sha256")
+    digest.update(_FORMAT)
+    return Path(tempfile.gettempdir()) / f"riskloop-jieba-{digest.hexdigest()[:16]}.dict"
 
 
 @cache
