@@ -18,7 +18,7 @@ Both methods return what jieba's return, float for float (the same ``log`` of th
 frequencies, added in the same order, the same ties): tests/unit/models/test_jieba_dict.py cuts
 real messages both ways and compares words, DAGs and routes.
 
-Building the tries from dict.txt takes ~3 s, so they are kept in a file in the temp directory
+Building the tries from dict.txt takes 3–4 s, so they are kept in a file in the temp directory
 (as jieba keeps its own cache there), named after dict.txt's digest, written atomically and
 carrying its own digest, checked before the tries read it (marisa crashes the interpreter on
 damaged bytes); a file that does not check is rebuilt. The dictionary is read-only: jieba's
@@ -45,7 +45,7 @@ import jieba
 import marisa_trie
 
 DICT_TXT = Path(jieba.__file__).with_name("dict.txt")
-_FORMAT = b"riskloop-jieba-dict 1\n"  # change it with the layout: a cached file is then rebuilt
+_FORMAT = b"riskloop-jieba-dict 2\n"  # change it with the layout: a cached file is then rebuilt
 _HEADER = struct.Struct("<32sQQQQ")  # the parts' sha256, the total, the parts' byte lengths
 _PAIRS = 1 << 21  # slots for the ~178,000 pairs that start a longer word (~8 % shared with another)
 
@@ -180,12 +180,12 @@ def build(path: Path = DICT_TXT) -> bytes:
     As jieba: a repeated word keeps its last frequency and counts in the total each time.
     """
     keys = marisa_trie.Trie(w[:i] for w, _ in _entries(path) for i in range(1, len(w) + 1))
-    words = marisa_trie.Trie(w for w, f in _entries(path) if f)
     freqs = array("I", bytes(4 * len(keys)))
     total = 0
     for w, f in _entries(path):
         freqs[keys.key_id(w)] = f
         total += f
+    words = marisa_trie.Trie(w for w, i in keys.iteritems() if freqs[i])  # get_DAG's: FREQ[w] > 0
     parts = [keys.tobytes(), words.tobytes(), freqs.tobytes()]
     body = b"".join(parts)
     return _FORMAT + _HEADER.pack(hashlib.sha256(body).digest(), total, *map(len, parts)) + body
