@@ -471,15 +471,18 @@ class TableView(MutableMapping[str, Any]):
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and self.store.has(self.name, key)
 
-    def decoded(self, key: str, model: type[_M]) -> _M | None:
+    def decoded(self, key: str, model: type[_M], *, keep: bool = True) -> _M | None:
         """The value of ``key`` as ``model``: a value read back from the changelog is JSON
         until first used; it is decoded once and kept decoded, without marking it changed
-        (same value: no changelog record, nothing to undo)."""
+        (same value: no changelog record, nothing to undo). ``keep=False``: a value not held
+        decoded is decoded for the caller alone and the store keeps what it held (a tick
+        that reads every value once for a summary must not make them all hot at once)."""
         raw = self.store.get(self.name, key)
         if raw is None or isinstance(raw, model):
             return raw
         value = model.model_validate(raw)
-        self.store.keep(self.name, key, value)
+        if keep:
+            self.store.keep(self.name, key, value)
         return value
 
     def in_partition(self, partition: int) -> list[str]:

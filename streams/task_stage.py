@@ -28,7 +28,7 @@ from schemas.records import Disposition, TaskEvent, TaskState, VerdictOutcome
 from sinks.errors import storage_full
 from streams.due import summaries, task_brief
 from streams.effects import Message, output
-from streams.handle import TASKS, context, decide, load
+from streams.handle import TASKS, context, decide, load, peek
 from streams.ingest import ingest, send_dead_letter
 from streams.logs import correlation, get_logger
 
@@ -45,8 +45,14 @@ log = get_logger(__name__)
 
 
 def load_case(worker: WorkerContext, task_id: str) -> TaskCase | None:
-    """The task's case, read without deciding (due times, a verdict on a repeat)."""
+    """The task's case, read without deciding (a verdict on a repeat)."""
     return load(worker, TASKS, task_id)
+
+
+def peek_case(worker: WorkerContext, task_id: str) -> TaskCase | None:
+    """The task's case, read once for its brief: a cold case stays cold (streams/handle.py
+    ``peek``)."""
+    return peek(worker, TASKS, task_id)
 
 
 async def handle_command(worker: WorkerContext, event: faust.EventT) -> list[Message]:
@@ -178,7 +184,7 @@ async def supervise(
     for task_id in list(tasks):
         held.add(task_id)  # a closed task's brief is kept too: it says "closed" without a read
         try:
-            brief = briefs.summary(task_id, partial(load_case, worker, task_id))
+            brief = briefs.summary(task_id, partial(peek_case, worker, task_id))
             if brief is None or not brief.open:
                 continue
             if (recount and brief.provisional) or brief.due <= ts:
@@ -191,7 +197,7 @@ async def supervise(
                     reason = decision.events[0].reason
                     log.info("deadlines recounted", task_id=task_id, reason=reason)
                 # a stored change was told to the cache: this reads the new case, still hot
-                brief = briefs.summary(task_id, partial(load_case, worker, task_id)) or brief
+                brief = briefs.summary(task_id, partial(peek_case, worker, task_id)) or brief
             counted.append(brief)
         except Exception as exc:  # one task must never stop supervision of the others
             if storage_full(exc):

@@ -36,7 +36,7 @@ from streams.due import (
     warnings_due,
 )
 from streams.effects import Message, output
-from streams.handle import VEHICLES, WARNINGS, context, decide, keys, load, rule_state
+from streams.handle import VEHICLES, WARNINGS, context, decide, keys, load, peek, rule_state
 from streams.logs import get_logger
 from streams.scoring import Scored, Where, count_rule_errors, detections_hits, rekeyed_outputs
 from streams.state import current_scope
@@ -121,7 +121,7 @@ def _quiet_warnings(worker: WorkerContext, partition: int, now: datetime) -> lis
     times = due_times(worker.due, worker.store, f"warnings:{partition}")
     every = times.refresh(silences_context(rt.silences, rt.loop, now), warnings_due(rt.loop))
     held = keys(worker, "warnings")
-    due = held if every else times.due_among(held, partial(load, worker, WARNINGS), now.timestamp())
+    due = held if every else times.due_among(held, partial(peek, worker, WARNINGS), now.timestamp())
     outputs: list[Message] = []
     for entity in due:
         if load(worker, WARNINGS, entity) is None:

@@ -162,7 +162,7 @@ async def test_supervision_lets_a_full_disk_through(
         raise OutboxFull("cannot append to the sink outbox: database or disk is full")
 
     # anywhere in one task's supervision (only due tasks reach _supervise_one: streams/due.py)
-    monkeypatch.setattr(task_stage, "load_case", full)
+    monkeypatch.setattr(task_stage, "peek_case", full)
     with pytest.raises(OutboxFull):
         await task_stage.supervise(app.worker, {"task-1": object()})
     assert metric(app, "riskloop_task_errors_total", stage="supervise", error="OutboxFull") == 0

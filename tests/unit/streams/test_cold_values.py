@@ -142,3 +142,30 @@ def test_a_cold_value_costs_its_bytes_not_the_encoders_buffer() -> None:
         tracemalloc.stop()
     assert all(len(c.data) < 300 for c in kept)
     assert per_value < 600, f"{per_value:.0f} bytes allocated per ~250-byte value"
+
+
+def test_a_value_decoded_for_one_read_stays_cold_and_one_for_use_is_kept() -> None:
+    """``decoded(keep=False)`` (streams/handle.py ``peek``: a tick's due times and briefs)
+    gives the model and leaves the bytes; ``decoded()`` (an event deciding) keeps the model."""
+    from pydantic import BaseModel
+
+    class Window(BaseModel):
+        times: list[float]
+        fired: bool
+        entity: str
+
+    store = Store(hot_bytes=0)
+    store.hold(0)
+    store.put("warnings", "e", window(1))
+    _checkpointed(store)
+    values = store.partitions[0].tables["warnings"]
+    view = TableView(store, "warnings")
+    peeked = view.decoded("e", Window, keep=False)
+    assert peeked == Window.model_validate(window(1))
+    assert isinstance(values["e"], Cold)
+    assert store.hot.weight == 0
+    used = view.decoded("e", Window)
+    assert used == peeked
+    assert values["e"] is used  # kept decoded, not marked changed
+    assert not store.partitions[0].dirty
+    assert view.decoded("e", Window, keep=False) is used  # a held model is read as it is
