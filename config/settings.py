@@ -362,10 +362,11 @@ class MemorySettings(_Group):
         " streams/memory.py); 0: Python's default (700), nothing frozen",
     )
     stream_buffer: int = Field(
-        4096,
+        256,
         ge=1,
         description="events Faust reads ahead and holds per agent stream before its agent takes"
-        " them (Faust's stream_buffer_maxsize)",
+        " them (Faust's stream_buffer_maxsize; Faust's default 4096 held ~100 MiB more on a"
+        " backlog, README Memory)",
     )
 
 
