@@ -9,8 +9,8 @@ per thread that allocates — librdkafka's, aiokafka's and the thread pool's), a
 
 The cyclic garbage collector is the third knob (:func:`settle_collector`): by the time the worker
 has started, ~180,000 objects the collector tracks are alive and live as long as the process
-(modules, classes, jieba's 500,000-entry dictionary, the rule packs' compiled programs), and
-every full collection walks them all again; and with Python's default young-generation threshold (700 allocations) a young
+(modules, classes, the rule packs' compiled programs, the models' templates), and every full
+collection walks them all again; and with Python's default young-generation threshold (700 allocations) a young
 collection runs every few events, each walking whatever the event in flight holds.
 """
 
@@ -56,8 +56,8 @@ def settle_collector(young: int) -> None:
     events made since. A larger young threshold means fewer young collections, each finding more
     of an event's temporaries already freed by reference counting (they leave the young list when
     they die, uncollected). In process, on the bench's stream: the collector's share of the CPU
-    went from ~5 % to under 1 % (bench/RESULTS.md, 2026-12-05). Garbage cycles are still
-    collected, a little later: memory they hold is bounded by ``young`` allocations' worth.
+    went from ~5 % to under 1 % (bench/RESULTS.md, 2026-12-05). Garbage cycles made after
+    the freeze are still collected, only later (tests/unit/streams/test_memory.py).
 
     >>> import gc
     >>> before = gc.get_threshold()
