@@ -103,7 +103,7 @@ def _words(text: str) -> tuple[str, ...]:
     Cached, as jieba is a pure function of the text with the shipped dictionary (nothing here
     adds words): a complaint's subject is one of a few titles, and a hotline repeats its
     phrasings. The words are jieba's, cut over its dictionary kept compact
-    (``models/jieba_dict.py``: ~5 MiB instead of ~62 per worker, issue #16), imported here so
+    (``models/jieba_dict.py``: ~9 MiB instead of ~62 per worker, issue #16), imported here so
     that what never cuts a complaint never loads jieba."""
     from models.jieba_dict import tokenizer
 
