@@ -141,9 +141,20 @@ def checkpoint_writes(
     app.worker.checkpoint.flush = flush
 
 
+def worker_app(settings: Settings) -> RiskLoopApp:
+    """A worker with an in-memory store and an empty changelog to start from (no broker); what
+    its checkpoints write goes where :func:`checkpoint_writes` is told."""
+    app = build_app(settings)
+    app.finalize()
+    app.conf.store = "memory://"  # type: ignore[assignment]
+    app.flow_control.resume()
+    app.worker.checkpoint.start_empty(settings.topics.partitions)
+    return app
+
+
 def _app(settings: Settings, written: list[int]) -> RiskLoopApp:
-    """A worker whose checkpoint drops what it writes (an empty changelog to start from),
-    adding its bytes to ``written`` (all, then the models'; then the model records' count)."""
+    """A worker whose checkpoint drops what it writes, adding its bytes to ``written`` (all,
+    then the models'; then the model records' count)."""
 
     def count(partition: int, key: bytes, value: bytes | None) -> None:
         size = len(key) + len(value or b"")
@@ -152,19 +163,59 @@ def _app(settings: Settings, written: list[int]) -> RiskLoopApp:
             written[1] += size
             written[2] += 1
 
-    app = build_app(settings)
-    app.finalize()
-    app.conf.store = "memory://"  # type: ignore[assignment]
-    app.flow_control.resume()
-    app.worker.checkpoint.start_empty(settings.topics.partitions)
+    app = worker_app(settings)
     checkpoint_writes(app, count)
     return app
+
+
+async def feed(
+    app: RiskLoopApp,
+    settings: Settings,
+    events: int,
+    entities: int | None,
+    *,
+    commit_every: int = 200,
+    seed: int = 7,
+    every: int = 0,
+    at: Callable[[int], None] = lambda i: None,
+) -> int:
+    """Put ``events`` generated events through the app's agents, a checkpoint commit every
+    ``commit_every`` and a last one at the end; ``at(i)`` before the first event and after
+    every ``every`` events. The number of events put."""
+    n = settings.topics.partitions
+    trimmed = monotonic()
+    async with AsyncExitStack() as stack:
+        agents = {
+            s: await stack.enter_async_context(app.agents[s].test_context()) for s in SOURCE_SPECS
+        }
+        at(0)
+        i = 0
+        for i, e in enumerate(stream(events, seed=seed, entities=entities, start=START), 1):
+            agent = agents[e.source]
+            await agent.put(
+                json.dumps(e.event).encode(),
+                key=e.key.encode(),
+                partition=partition_of(e.key, n),
+            )
+            # the test wrapper keeps every value it saw (faust AgentTestWrapper.results):
+            # ~0.7 KB per event of the input that a worker does not hold
+            agent.results.clear()
+            if i % commit_every == 0:
+                await app.worker.checkpoint.commit()
+                interval = settings.memory.trim_interval
+                if interval and monotonic() - trimmed >= interval:
+                    memory.trim()
+                    trimmed = monotonic()
+            if every and i % every == 0:
+                at(i)
+        await app.worker.checkpoint.commit()
+    return i
 
 
 async def rss_curve(
     settings: Settings,
     events: int = 100_000,
-    entities: int = 100_000,
+    entities: int | None = 100_000,
     *,
     every: int = 10_000,
     commit_every: int = 200,
@@ -175,12 +226,11 @@ async def rss_curve(
     agents; the RSS before the first event, every ``every`` events and at the end."""
     if settings.memory.malloc_arenas:
         memory.bound_arenas(settings.memory.malloc_arenas)  # as the runner does, before threads
-    n = settings.topics.partitions
     curve: list[Reading] = []
     with _sends_counted() as sent:
         written = [0, 0, 0]
         app = _app(settings, written)
-        cpu0, trimmed = process_time(), monotonic()
+        cpu0 = process_time()
 
         def take(i: int, note: str = "") -> Reading:
             rss, peak = read_rss()
@@ -189,37 +239,21 @@ async def rss_curve(
             report(reading)
             return reading
 
-        async with AsyncExitStack() as stack:
-            agents = {
-                s: await stack.enter_async_context(app.agents[s].test_context())
-                for s in SOURCE_SPECS
-            }
-            curve.append(take(0))
-            i = 0
-            for i, e in enumerate(stream(events, seed=seed, entities=entities, start=START), 1):
-                agent = agents[e.source]
-                await agent.put(
-                    json.dumps(e.event).encode(),
-                    key=e.key.encode(),
-                    partition=partition_of(e.key, n),
-                )
-                # the test wrapper keeps every value it saw (faust AgentTestWrapper.results):
-                # ~0.7 KB per event of the input that a worker does not hold
-                agent.results.clear()
-                if i % commit_every == 0:
-                    await app.worker.checkpoint.commit()
-                    interval = settings.memory.trim_interval
-                    if interval and monotonic() - trimmed >= interval:
-                        memory.trim()
-                        trimmed = monotonic()
-                if i % every == 0:
-                    curve.append(take(i))
-            await app.worker.checkpoint.commit()
-            if i % every:
-                curve.append(take(i))
-            gc.collect()
-            memory.trim()  # what is left is held, not glibc's free pages (not in the curve)
-            take(i, " · after gc.collect() and malloc_trim")
+        i = await feed(
+            app,
+            settings,
+            events,
+            entities,
+            commit_every=commit_every,
+            seed=seed,
+            every=every,
+            at=lambda i: curve.append(take(i)),
+        )
+        if i % every:
+            curve.append(take(i))
+        gc.collect()
+        memory.trim()  # what is left is held, not glibc's free pages (not in the curve)
+        take(i, " · after gc.collect() and malloc_trim")
     return curve
 
 
