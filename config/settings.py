@@ -368,6 +368,22 @@ class MemorySettings(_Group):
         " them (Faust's stream_buffer_maxsize; Faust's default 4096 held ~100 MiB more on a"
         " backlog, README Memory)",
     )
+    tick_keys: int = Field(
+        1000,
+        ge=1,
+        description="absence-rule keys one clock tick fires at most; more that are due are fired"
+        " by the same tick sent again, each an event of its own, so a checkpoint between them"
+        " can make their warnings cold (a tick over 100,000 silent entities held them all"
+        " decoded at once, README Memory)",
+    )
+    fetch_bytes: int = Field(
+        256 * 1024,
+        ge=64 * 1024,
+        description="most bytes aiokafka fetches from one partition at a time (Faust's"
+        " consumer_max_fetch_size, default 1 MiB): on a backlog each partition read holds up to"
+        " that, as bytes and as the records made of them, until its agent takes them (README"
+        " Memory); keep it above the largest input record",
+    )
 
 
 class ConsoleSettings(_Group):

@@ -74,6 +74,7 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         "broker_commit_interval": settings.commit_interval,
         "stream_wait_empty": False,
         "stream_buffer_maxsize": settings.memory.stream_buffer,
+        "consumer_max_fetch_size": settings.memory.fetch_bytes,
         "consumer_auto_offset_reset": "earliest",
         "producer_acks": -1,
         # static membership (KIP-345): a worker restarted under the same identity takes its

@@ -142,6 +142,9 @@ class Runtime:
     event_watermark: float = 0.0  # newest event time seen: dedup expires by event time
     event_clocks: EventClocks = field(default_factory=EventClocks)  # absence, silent trucks
     clocks_sent: dict[int, dict[str, float]] = field(default_factory=dict)  # last clock tick
+    # (partition, a clock tick's bytes) → the last absence key that tick has fired so far,
+    # while its keys are gone through a chunk per tick (streams/timers.py ``_chunk``)
+    tick_cursors: dict[tuple[int, bytes], str] = field(default_factory=dict)
 
     @property
     def silences(self) -> list[Silence]:

@@ -13,7 +13,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from loop.decide.warnings import Change, change_warnings, changes_by_entity, observations
-from streams.handle import WARNINGS, context, decide
+from streams.handle import WARNINGS, Slot, context, decide
 from streams.logs import get_logger
 
 if TYPE_CHECKING:
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from loop.decide import Context
     from loop.subject import Subject
+    from loop.warnings import EntityWarnings
     from schemas.records import Alert
     from streams.effects import Message
     from streams.scoring import Scored
@@ -38,13 +39,15 @@ def change_entity(
     ctx: Context,
     *,
     store_quiet: bool = True,
+    slot: Slot[EntityWarnings] = WARNINGS,
 ) -> tuple[list[Alert], list[Message]]:
     """Apply ``changes`` to the entity's warnings (loaded, decided, stored: streams/handle.py);
     the alerts that changed and what to send. ``store_quiet=False`` (ticks): nothing is stored
-    when no warning changed."""
+    when no warning changed. ``slot``: where the warnings are read from (a tick hands those it
+    read already, :class:`streams.handle.Held`)."""
     decision = decide(
         worker,
-        WARNINGS,
+        slot,
         entity,
         lambda s: change_warnings(s, changes, ctx, store_quiet=store_quiet),
     )

@@ -41,3 +41,14 @@ def test_faust_reads_ahead_what_the_settings_say() -> None:
 
     settings = Settings(_env_file=None, memory=MemorySettings(stream_buffer=256))
     assert faust_config(settings)["stream_buffer_maxsize"] == 256
+
+
+def test_faust_fetches_per_partition_what_the_settings_say() -> None:
+    """aiokafka keeps a whole fetch response while any partition's records in it are unread:
+    the per-partition bound is what bounds that response (README "Memory")."""
+    from config.settings import MemorySettings, Settings
+    from streams.app import faust_config
+
+    assert faust_config(Settings(_env_file=None))["consumer_max_fetch_size"] == 256 * 1024
+    settings = Settings(_env_file=None, memory=MemorySettings(fetch_bytes=128 * 1024))
+    assert faust_config(settings)["consumer_max_fetch_size"] == 128 * 1024

@@ -1,0 +1,77 @@
+"""A clock tick fires at most ``RISKLOOP_MEMORY__TICK_KEYS`` absence keys, then is sent again.
+
+Issue #16: on the 100,000-entity bench one clock tick found thousands of entities silent and
+held all their new warnings decoded until the checkpoint after it (the worker's peak). Here the
+bound is 2 and five elevators fall silent together: each tick event fires at most two, the
+tick comes back while keys are left, and in the end every elevator fired once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import faust.topics  # noqa: F401 (loaded for the `sent` fixture, which patches it)
+
+from config.settings import MemorySettings
+from streams.app import RiskLoopApp, build_app
+from streams.timers import WALL_TICK
+from tests.streams.test_skeleton import encode
+from tests.streams.test_timers import _elevators, _offline
+
+if TYPE_CHECKING:
+    from config.settings import Settings
+    from tests.streams.conftest import Sent
+
+QUIET = 5
+
+
+def _app(settings: Settings) -> RiskLoopApp:
+    app = build_app(settings.model_copy(update={"memory": MemorySettings(tick_keys=2)}))
+    app.finalize()
+    app.conf.store = "memory://"
+    app.flow_control.resume()
+    app.worker.checkpoint.start_empty(settings.topics.partitions)
+    return app
+
+
+async def test_a_clock_tick_fires_a_chunk_at_a_time_until_none_is_left(
+    settings: Settings, sent: Sent
+) -> None:
+    app = _app(settings)
+    *quiet, busy = _elevators(app, QUIET + 1)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+
+    def at(ev: dict[str, Any], minutes: int, n: int) -> dict[str, Any]:
+        when = (start + timedelta(minutes=minutes)).isoformat()
+        return {**ev, "event_id": f"{ev['equipment_code']}-{n}", "event_time": when}
+
+    ticks_topic = app.worker.topics.ticks.get_topic_name()
+    async with (
+        app.agents["equipment"].test_context() as equipment,
+        app.agents["ticks"].test_context() as ticks,
+    ):
+        for ev in [*quiet, busy]:
+            await equipment.put(encode(at(ev, 0, 1)), key=ev["equipment_code"].encode())
+        busy_late = at(busy, 40, 2)  # the partition's clock moves 40 minutes on
+        await equipment.put(encode(busy_late), key=busy["equipment_code"].encode())
+        fired_before = len(_offline(sent))
+        sent.messages.clear()
+        await ticks.put(WALL_TICK)
+        pending = [v for t, _, v in sent.messages if t == ticks_topic]
+        assert len(pending) == 1  # the clock tick the wall tick sends back
+        fired: list[int] = []
+        entities: list[str] = []
+        rounds = 0
+        while pending and rounds < 10:
+            rounds += 1
+            sent.messages.clear()
+            await ticks.put(pending[0])
+            fired.append(len(_offline(sent)))
+            entities += _offline(sent)
+            pending = [v for t, _, v in sent.messages if t == ticks_topic]
+    assert fired_before == 1  # busy's own silence, ended by its late reading
+    assert fired == [2, 2, 1]  # five silent elevators, two a tick, the tick sent back twice
+    assert sorted(entities) == sorted(ev["equipment_code"] for ev in quiet)  # each once
+    assert not pending
+    assert app.worker.runtime.tick_cursors == {}
