@@ -13,26 +13,22 @@ from typing import TYPE_CHECKING, Any
 
 import faust.topics  # noqa: F401 (loaded for the `sent` fixture, which patches it)
 
+from bench.memory_curve import worker_app
 from config.settings import MemorySettings
-from streams.app import RiskLoopApp, build_app
 from streams.timers import WALL_TICK
 from tests.streams.test_skeleton import encode
 from tests.streams.test_timers import _elevators, _offline
 
 if TYPE_CHECKING:
     from config.settings import Settings
+    from streams.app import RiskLoopApp
     from tests.streams.conftest import Sent
 
 QUIET = 5
 
 
 def _app(settings: Settings) -> RiskLoopApp:
-    app = build_app(settings.model_copy(update={"memory": MemorySettings(tick_keys=2)}))
-    app.finalize()
-    app.conf.store = "memory://"
-    app.flow_control.resume()
-    app.worker.checkpoint.start_empty(settings.topics.partitions)
-    return app
+    return worker_app(settings.model_copy(update={"memory": MemorySettings(tick_keys=2)}))
 
 
 async def test_a_clock_tick_fires_a_chunk_at_a_time_until_none_is_left(

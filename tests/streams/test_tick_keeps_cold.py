@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 
 import faust.topics  # noqa: F401 (loaded for the `sent` fixture, which patches it)
 
+from bench.memory_curve import worker_app
 from config.settings import MemorySettings
 from loop.silences import Silence
 from schemas.validation.uscc import make_uscc
-from streams.app import RiskLoopApp, build_app
 from streams.packing import Cold
 from streams.timers import WALL_TICK
 from tests.streams.test_idle_timers import _at_partition
@@ -31,17 +31,14 @@ if TYPE_CHECKING:
     import pytest
 
     from config.settings import Settings
+    from streams.app import RiskLoopApp
     from tests.streams.conftest import Sent
 
 ENTITIES = 12
 
 
 def _cold_app(settings: Settings) -> RiskLoopApp:
-    app = build_app(settings.model_copy(update={"memory": MemorySettings(hot_bytes=0)}))
-    app.finalize()
-    app.conf.store = "memory://"
-    app.flow_control.resume()
-    app.worker.checkpoint.start_empty(settings.topics.partitions)
+    app = worker_app(settings.model_copy(update={"memory": MemorySettings(hot_bytes=0)}))
     _capture(app)  # the checkpoint's writes kept, not produced
     return app
 
