@@ -156,6 +156,7 @@ def _checkpoint(
         on_stall=stalled,
         on_checkpoint=observed,
         worker=rt.worker_id,
+        dirty_bytes=settings.memory.dirty_bytes,
     )
 
 

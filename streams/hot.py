@@ -97,3 +97,41 @@ class HotValues:
     def _drop_weight(self, cold: Cold | None) -> None:
         if cold is not None:
             self.weight -= cold.size
+
+
+class TableSizes:
+    """Each table's recent value size, as JSON bytes: what a changed value is counted as while
+    its own size is unknown (it is encoded only at the checkpoint).
+
+    Why an average: the checkpoint's budget of changed state (``RISKLOOP_MEMORY__DIRTY_BYTES``,
+    streams/checkpoint.py) must be checked on every write, and encoding a value to learn its size
+    would be the checkpoint's work done once per write instead of once per checkpoint. Each
+    value the checkpoint encodes moves its table's figure (an exponential average over about
+    the last :data:`_SPAN` values, so a table whose values grow, as warnings gather history,
+    is followed).
+
+    >>> sizes = TableSizes()
+    >>> sizes.of("warnings")
+    1024
+    >>> sizes.seen("warnings", 13_000); sizes.of("warnings")
+    13000
+    >>> sizes.seen("warnings", 13_000 + 32 * 64); sizes.of("warnings")
+    13064
+    """
+
+    def __init__(self) -> None:
+        self._sizes: dict[str, float] = {}
+
+    def of(self, table: str) -> int:
+        """The size a changed value of ``table`` is counted as."""
+        return int(self._sizes.get(table, _UNSEEN))
+
+    def seen(self, table: str, size: int) -> None:
+        """The checkpoint encoded a value of ``table`` as ``size`` JSON bytes."""
+        now = self._sizes.get(table)
+        self._sizes[table] = size if now is None else now + (size - now) / _SPAN
+
+
+_UNSEEN = 1024
+"""JSON bytes a value of a table is counted as before the first of its values is encoded."""
+_SPAN = 32

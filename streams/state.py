@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
-from streams.hot import HotValues
+from streams.hot import HotValues, TableSizes
 from streams.packing import Cold
 from streams.spill import SPILLED, SpillFile
 
@@ -80,6 +80,8 @@ class PartitionState:
 
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
     dirty: set[tuple[str, str]] = field(default_factory=set)
+    # what the dirty values weigh decoded, as JSON bytes by their tables' average (hot.TableSizes)
+    dirty_weight: int = 0
     absorbed: dict[str, int] = field(default_factory=dict)  # "topic:partition" → next offset
     # The partition's own copy of the online models (streams/model_state.py): built on first
     # use from ``model_records`` (its signed snapshot records as of the last marker), written
@@ -148,6 +150,7 @@ class Store:
     def __init__(self, hot_bytes: int | None = None, spill_dir: Path | None = None) -> None:
         self.partitions: dict[int, PartitionState] = {}
         self.hot = HotValues(sys.maxsize if hot_bytes is None else hot_bytes)
+        self.sizes = TableSizes()
         self._watchers: list[Watcher] = []
         self._spill_dir = spill_dir
         self.spills: dict[int, SpillFile] = {}
@@ -306,7 +309,9 @@ class Store:
         values = state.table(table)
         self._remember(table, key, values)
         values[key] = value
-        state.dirty.add((table, key))
+        if (table, key) not in state.dirty:
+            state.dirty.add((table, key))
+            state.dirty_weight += self.sizes.of(table)
         if table in EVICTABLE:
             self.hot.changed((partition, table, key))
         self._changed(table, key)
@@ -338,9 +343,16 @@ class Store:
 
     # -- memory --------------------------------------------------------------------------
     def encoded(self, partition: int, table: str, key: str, cold: Cold) -> None:
-        """The checkpoint encoded this value as ``cold``: it may go cold as those bytes."""
+        """The checkpoint encoded this value as ``cold``: it may go cold as those bytes, and its
+        size teaches what a changed value of its table weighs."""
+        self.sizes.seen(table, cold.size)
         if table in EVICTABLE:
             self.hot.encoded((partition, table, key), cold)
+
+    def dirty_weight(self) -> int:
+        """What the values changed since the last checkpoint weigh decoded, over every partition
+        held here (JSON bytes, each counted at its table's average: :class:`TableSizes`)."""
+        return sum(state.dirty_weight for state in self.partitions.values())
 
     def evict(self) -> int:
         """Make the least recently used decoded values cold until the rest fit the budget;
