@@ -353,7 +353,7 @@ class MemorySettings(_Group):
         10.0,
         ge=0,
         description="seconds between malloc_trim calls giving freed heap pages back to the"
-        " system (glibc; ~10 ms a call on a fragmented 270 MB heap); 0: never",
+        " system (glibc; ~10 ms a call on a synthetic fragmented 270 MB heap); 0: never",
     )
     gc_young: int = Field(
         50_000,

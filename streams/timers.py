@@ -167,7 +167,7 @@ async def silences(
         windows.get,
         max(clocks.values(), default=-NEVER),
     )
-    due, _, more = _chunk(worker, partition, raw, due)
+    due, more = _chunk(worker, partition, raw, due)
     scored = Scored(hits=engine.tick(clocks, windows, keys=due))
     rekeyed: list[Message] = []
     if truck_clock is not None and not more:  # the trucks once the absence keys are done
@@ -190,10 +190,10 @@ def _chunk(
     due: list[str],
     table: str = "warnings",
     kind: bytes = b"",
-) -> tuple[list[str], bool, bool]:
+) -> tuple[list[str], bool]:
     """The due absence keys this clock tick fires (at most ``RISKLOOP_MEMORY__TICK_KEYS``, and
     no more than the warnings that fit what is left of ``RISKLOOP_MEMORY__DIRTY_BYTES``:
-    ``Checkpoint.room``), whether it is the tick's first chunk, and whether keys are left (the
+    ``Checkpoint.room``), and whether keys are left (the
     tick is then sent again, and the checkpoint is brought forward before it if the budget is
     reached).
 
@@ -214,13 +214,13 @@ def _chunk(
     if room is not None:
         limit = min(limit, room)
     if after is None and len(due) <= limit:
-        return due, True, False
+        return due, False
     left = sorted(k for k in due if after is None or k > after)
     chunk = left[:limit]
     more = len(left) > limit
     if more:
         cursors[(partition, kind + raw)] = chunk[-1]
-    return chunk, after is None, more
+    return chunk, more
 
 
 def _where(worker: WorkerContext, partition: int) -> Where:
@@ -249,7 +249,7 @@ def _tick_vehicles(
         partial(load, worker, VEHICLES),
         now.timestamp(),
     )
-    due, _, more = _chunk(worker, partition, raw, due, "vehicles", b"vehicles:")
+    due, more = _chunk(worker, partition, raw, due, "vehicles", b"vehicles:")
     for key in due:
         fences = rt.fence_sets.get(key.partition("|")[0])
         if fences is None:

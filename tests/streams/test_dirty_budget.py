@@ -12,7 +12,6 @@ always add, and every elevator fires exactly once, its warning written to the ch
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import faust.topics  # noqa: F401 (loaded for the `sent` fixture, which patches it)
@@ -21,7 +20,7 @@ from bench.memory_curve import checkpoint_writes, worker_app
 from streams.checkpoint import MARKER, split_key
 from streams.timers import WALL_TICK
 from tests.streams.test_skeleton import encode
-from tests.streams.test_timers import _elevators, _offline
+from tests.streams.test_timers import _elevators, _fall_silent, _offline
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -62,23 +61,13 @@ async def test_a_tick_never_holds_more_changed_warnings_than_the_budget(
     written: list[tuple[int, bytes, bytes | None]] = []
     checkpoint_writes(app, lambda p, k, v: written.append((p, k, v)))
     checkpoint = app.worker.checkpoint
-    *quiet, busy = _elevators(app, QUIET + 1)
-    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
-
-    def at(ev: dict[str, Any], minutes: int, n: int) -> dict[str, Any]:
-        when = (start + timedelta(minutes=minutes)).isoformat()
-        return {**ev, "event_id": f"{ev['equipment_code']}-{n}", "event_time": when}
-
     ticks_topic = app.worker.topics.ticks.get_topic_name()
     ticks_mark = f"{ticks_topic}:0"
     async with (
         app.agents["equipment"].test_context() as equipment,
         app.agents["ticks"].test_context() as ticks,
     ):
-        for ev in [*quiet, busy]:
-            await equipment.put(encode(at(ev, 0, 1)), key=ev["equipment_code"].encode())
-        busy_late = at(busy, 40, 2)  # the partition's clock moves 40 minutes on
-        await equipment.put(encode(busy_late), key=busy["equipment_code"].encode())
+        quiet = await _fall_silent(app, equipment, QUIET)
         assert len(_offline(sent)) == 1  # busy's own silence, ended by its late reading
         await checkpoint.commit()  # its warning encoded: the warnings' size is known
         warning = app.worker.store.sizes.of("warnings")

@@ -8,16 +8,14 @@ tick comes back while keys are left, and in the end every elevator fired once.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import faust.topics  # noqa: F401 (loaded for the `sent` fixture, which patches it)
 
 from bench.memory_curve import worker_app
 from config.settings import MemorySettings
 from streams.timers import WALL_TICK
-from tests.streams.test_skeleton import encode
-from tests.streams.test_timers import _elevators, _offline
+from tests.streams.test_timers import _fall_silent, _offline
 
 if TYPE_CHECKING:
     from config.settings import Settings
@@ -35,22 +33,12 @@ async def test_a_clock_tick_fires_a_chunk_at_a_time_until_none_is_left(
     settings: Settings, sent: Sent
 ) -> None:
     app = _app(settings)
-    *quiet, busy = _elevators(app, QUIET + 1)
-    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
-
-    def at(ev: dict[str, Any], minutes: int, n: int) -> dict[str, Any]:
-        when = (start + timedelta(minutes=minutes)).isoformat()
-        return {**ev, "event_id": f"{ev['equipment_code']}-{n}", "event_time": when}
-
     ticks_topic = app.worker.topics.ticks.get_topic_name()
     async with (
         app.agents["equipment"].test_context() as equipment,
         app.agents["ticks"].test_context() as ticks,
     ):
-        for ev in [*quiet, busy]:
-            await equipment.put(encode(at(ev, 0, 1)), key=ev["equipment_code"].encode())
-        busy_late = at(busy, 40, 2)  # the partition's clock moves 40 minutes on
-        await equipment.put(encode(busy_late), key=busy["equipment_code"].encode())
+        quiet = await _fall_silent(app, equipment, QUIET)
         fired_before = len(_offline(sent))
         sent.messages.clear()
         await ticks.put(WALL_TICK)

@@ -39,6 +39,23 @@ def _elevators(app: RiskLoopApp, n: int) -> list[dict[str, Any]]:
     ][:n]
 
 
+async def _fall_silent(app: RiskLoopApp, equipment: Any, n: int) -> list[dict[str, Any]]:
+    """``n`` elevators read once, three hours ago, and one more reads again 40 minutes later:
+    the partition's event clock moves on and the ``n`` fall silent together (returned). The
+    one that read again fires its own silence, ended by its late reading."""
+    *quiet, busy = _elevators(app, n + 1)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+
+    def at(ev: dict[str, Any], minutes: int, i: int) -> dict[str, Any]:
+        when = (start + timedelta(minutes=minutes)).isoformat()
+        return {**ev, "event_id": f"{ev['equipment_code']}-{i}", "event_time": when}
+
+    for ev in [*quiet, busy]:
+        await equipment.put(encode(at(ev, 0, 1)), key=ev["equipment_code"].encode())
+    await equipment.put(encode(at(busy, 40, 2)), key=busy["equipment_code"].encode())
+    return quiet
+
+
 def _offline(sent: Sent) -> list[str]:
     return sorted(
         a["entity"] for a in sent.on("alerts") if any(r["id"] == OFFLINE for r in a["reasons"])
