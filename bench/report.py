@@ -30,14 +30,17 @@ LABELS = {
     "pipeline": "RiskLoop pipeline",
 }
 GOALS: dict[str, tuple[str, float]] = {
-    "pipeline_vs_faust_pass": (">=", 1.0),
+    "pipeline_vs_faust_pass": (">=", 0.35),
     "pipeline_vs_raw": (">=", 0.5),
     "messages_per_event": ("<=", 1.5),
     "bytes_ratio": ("<=", 5.0),
     "peak_rss_mib": ("<", 500.0),
-    "p99_ms": ("<", 250.0),
+    "e2e_vs_pipeline": (">=", 0.9),
+    "p99_ms": ("<", 1000.0),
 }
-"""The pipeline's aims (README, "Benchmark"); the stall's goal is commit interval + 1 s."""
+"""The pipeline's goals (issue #16; README, "Benchmark"); the stall's is commit interval + 1 s.
+Where the issue names an aim beyond its goal (0.5× the pass-through, a p99 of 250 ms), the
+goal is what passes or fails and the aim is printed beside it (``bench.render.AIMS``)."""
 
 
 def meets(value: float, goal: tuple[str, float]) -> bool:
@@ -85,6 +88,14 @@ def processor_summary(trials: Sequence[Trial]) -> dict[str, Any]:
         "first_commit_exact": all(t.stall.exact for t in trials),
         "max_uncommitted": _d(_spread_of(trials, lambda t: t.stall.max_uncommitted)),
     }
+
+
+def _keeps_up(trial: Trial) -> float | None:
+    """End-to-end capacity ÷ the pipeline's ingest rate, both of one run: whether the stages
+    after the source agents (tasks, feedback, profiles) keep up with it, or it only looks fast
+    because their work waits until the ingest is over."""
+    rate, e2e = trial.measured.events_per_second, trial.e2e_rate
+    return e2e / rate if e2e and rate else None
 
 
 def ratio_entry(num: Mapping[str, Any], den: Mapping[str, Any]) -> dict[str, Any]:
@@ -183,6 +194,7 @@ def build_report(
             "first_commit_goal_seconds": commit_interval + 1.0,
             "max_uncommitted": pipe["max_uncommitted"],
             "e2e_events_per_second": _d(_spread_of(pipes, lambda t: t.e2e_rate)),
+            "e2e_vs_pipeline": _d(_spread_of(pipes, _keeps_up)) if pipe["resolved"] else None,
             "sink_retries": max(t.sinks.get("sink_retries", 0.0) for t in pipes),
             "sink_rejected": max(t.sinks.get("sink_rejected", 0.0) for t in pipes),
         },
