@@ -72,7 +72,9 @@ class UnitMap(MutableMapping[str, V], Generic[V]):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """A map from a snapshot: one taken before the preset dictionary packed without one,
-        one taken before changes were tracked without its sets."""
+        one taken before changes were tracked without its sets, and none keeps more units as
+        objects than :data:`HOT_UNITS` (snapshots before 2026-12-06 carry 1,024)."""
+        state["hot"] = min(state.get("hot", HOT_UNITS), HOT_UNITS)
         state.setdefault("_zdict", b"" if state.get("_cold") else None)
         state.setdefault("_changed", set())
         state.setdefault("_gone", set())

@@ -89,6 +89,12 @@ def test_a_model_keeps_few_units_as_objects_by_default() -> None:
     assert m.units.packed >= 400 - 128
 
 
+def test_a_map_from_an_older_snapshot_keeps_the_present_bound() -> None:
+    old: UnitMap[list[int]] = UnitMap(hot=1024)  # the bound until 2026-12-06
+    assert pickle.loads(pickle.dumps(old)).hot == 128
+    assert pickle.loads(pickle.dumps(UnitMap(hot=3))).hot == 3
+
+
 def _after(events: list[dict[str, Any]], hot: int | None = None) -> EquipmentAnomaly:
     """An equipment model that has scored ``events``, at most ``hot`` units as objects."""
     m = _equipment()
