@@ -34,8 +34,14 @@ from typing import Any, Generic, TypeVar
 
 V = TypeVar("V")
 
-HOT_UNITS = 1024
-"""Units kept as objects per model copy (per partition): ~2 MB of equipment or truck state."""
+HOT_UNITS = 128
+"""Units kept as objects per model copy (per partition): ~0.4 MB of equipment or truck state.
+
+Why so few: where units are many, most are read rarely (at 100,000 distinct entities nearly
+every reading is a unit's first), so hot units beyond the recently used are memory for
+nothing — 1,024 per copy, 8 copies in a worker, held ~23 MiB more at 20,000 entities, in
+process (bench/RESULTS.md, 2026-12-06). The bench's skewed stream has ~20 units in all, so
+none of its readings unpacks one."""
 
 
 class UnitMap(MutableMapping[str, V], Generic[V]):
@@ -66,7 +72,9 @@ class UnitMap(MutableMapping[str, V], Generic[V]):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """A map from a snapshot: one taken before the preset dictionary packed without one,
-        one taken before changes were tracked without its sets."""
+        one taken before changes were tracked without its sets, and none keeps more units as
+        objects than :data:`HOT_UNITS` (snapshots before 2026-12-06 carry 1,024)."""
+        state["hot"] = min(state.get("hot", HOT_UNITS), HOT_UNITS)
         state.setdefault("_zdict", b"" if state.get("_cold") else None)
         state.setdefault("_changed", set())
         state.setdefault("_gone", set())

@@ -41,10 +41,11 @@ import math
 import re
 import types
 import typing
+import weakref
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from enum import Enum
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
@@ -475,7 +476,7 @@ def _masked_value(view: View, value: Any, key: str | None) -> Any:
 
 MASKED_PARTS = 4096
 """Frozen records inside records (by identity) whose masked form :func:`_masked_part` keeps."""
-_MASKED_PARTS: dict[tuple[str, int], tuple[BaseModel, BaseModel]] = {}
+_MASKED_PARTS: dict[tuple[str, int], tuple[weakref.ref[BaseModel], BaseModel | None]] = {}
 
 
 def _masked_part(view: View, value: BaseModel) -> BaseModel:
@@ -485,24 +486,43 @@ def _masked_part(view: View, value: BaseModel) -> BaseModel:
     each time: ``WarningState.to_alert`` puts the warning's own reasons, evidence records
     and notices (frozen records, never rebuilt) into every alert it makes, so asking again
     of an object already masked is a dictionary lookup instead of a walk of ~25 records
-    (most of what masking an alert cost: issue #16). The entry holds the record itself, so
-    its id names no other object while the entry is kept; the oldest entries go first."""
+    (most of what masking an alert cost: issue #16). The oldest entries go first.
+
+    An entry holds its record by weak reference and goes when the record does: an answer
+    kept by identity can never be found again once its record is gone (a warning read back
+    from its bytes is new objects), and holding the record kept every masked warning's
+    evidence alive after the warning itself went cold — up to 4,096 records and their
+    masked copies, ~10 MiB of a worker at 20,000 entities (bench/RESULTS.md, 2026-12-06).
+    The masked copy is kept only when it differs (``None``: the record itself), so the entry
+    never holds its record through it."""
     if not value.model_config.get("frozen"):
         return _masked_model(view, value)
     key = (view, id(value))
     kept = _MASKED_PARTS.get(key)
-    if kept is not None and kept[0] is value:
-        return kept[1]
+    if kept is not None and kept[0]() is value:
+        return value if kept[1] is None else kept[1]
     masked = _masked_model(view, value)
     if len(_MASKED_PARTS) >= MASKED_PARTS:
         _MASKED_PARTS.pop(next(iter(_MASKED_PARTS)), None)
-    _MASKED_PARTS[key] = (value, masked)
+    ref = weakref.ref(value, partial(_forget_part, key))
+    _MASKED_PARTS[key] = (ref, None if masked is value else masked)
     return masked
 
 
+def _forget_part(key: tuple[str, int], ref: weakref.ref[BaseModel]) -> None:
+    """Drop ``key``'s entry when its record dies, unless a newer entry took the key."""
+    kept = _MASKED_PARTS.get(key)
+    if kept is not None and kept[0] is ref:
+        del _MASKED_PARTS[key]
+
+
 _STR = {str}
-MASKED_DICTS = 4096
-"""Distinct string-to-string dicts (by content) remembered by :func:`_masked_items`."""
+MASKED_DICTS = 1024
+"""Distinct string-to-string dicts (by content) remembered by :func:`_masked_items`.
+
+4,096 until 2026-12-06: with many entities the dicts are mostly one warning's each, ~17
+strings a dict; on the bench's skewed stream (20,000 events) 1,024 missed 643 more times
+than 4,096 (7,439 against 6,796), a few ms in all (bench/RESULTS.md)."""
 
 
 @lru_cache(maxsize=MASKED_DICTS)
@@ -533,8 +553,12 @@ def _walk(view: View, value: Any, key: str | None) -> Any:
     return value
 
 
-MASK_CACHED = 16_384
-"""Distinct (view, field, string) triples remembered by :func:`_mask_field`."""
+MASK_CACHED = 4096
+"""Distinct (view, field, string) triples remembered by :func:`_mask_field`.
+
+16,384 until 2026-12-06: at 100,000 distinct entities the cache is full of strings of one
+entity each; on the bench's skewed stream (20,000 events) 4,096 missed 1,525 more times than
+16,384 (10,759 against 9,234), a few ms in all (bench/RESULTS.md)."""
 
 
 @lru_cache(maxsize=MASK_CACHED)

@@ -78,6 +78,23 @@ def test_packed_units_decide_exactly_as_units_kept_as_objects() -> None:
         assert any(v.alert for v in expected)  # the comparison covered alerts
 
 
+def test_a_model_keeps_few_units_as_objects_by_default() -> None:
+    """A worker holds a copy per partition and model; with many units each kept at most
+    HOT_UNITS as objects (issue #16: ~3 KB of memory a hot unit, ~0.2 KB a packed one)."""
+    events = _readings(400)
+    for i, e in enumerate(events):
+        e["equipment_code"] = f"Q{i}"  # every reading a unit of its own
+    m = _after(events)
+    assert len(m.units) == 400
+    assert m.units.packed >= 400 - 128
+
+
+def test_a_map_from_an_older_snapshot_keeps_the_present_bound() -> None:
+    old: UnitMap[list[int]] = UnitMap(hot=1024)  # the bound until 2026-12-06
+    assert pickle.loads(pickle.dumps(old)).hot == 128
+    assert pickle.loads(pickle.dumps(UnitMap(hot=3))).hot == 3
+
+
 def _after(events: list[dict[str, Any]], hot: int | None = None) -> EquipmentAnomaly:
     """An equipment model that has scored ``events``, at most ``hot`` units as objects."""
     m = _equipment()

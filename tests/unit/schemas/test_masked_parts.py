@@ -5,6 +5,7 @@ view, for a record that can change (not frozen), or grow without bound."""
 
 from __future__ import annotations
 
+import weakref
 from datetime import UTC, datetime
 
 from pydantic import BaseModel
@@ -81,3 +82,18 @@ def test_the_kept_answers_are_bounded() -> None:
             "masked", _alert(reason, EvidenceRecord(event_id="e", event_time=T, source="s"))
         )
     assert len(pii._MASKED_PARTS) <= pii.MASKED_PARTS
+
+
+def test_a_kept_answer_goes_with_its_record() -> None:
+    """Kept by identity, the answer for a record that is gone can never be asked for again;
+    holding the record kept a cold warning's evidence alive in every worker (issue #16)."""
+    reason = Reason(kind="rule", id="gone", version="1", values={"note": "电话13812345678"})
+    record = EvidenceRecord(event_id="e", event_time=T, source="s", values={"k": "无号码"})
+    masked_record("masked", _alert(reason, record))
+    keys = {("masked", id(reason)), ("masked", id(record))}
+    assert keys <= pii._MASKED_PARTS.keys()
+    reason_alive, record_alive = weakref.ref(reason), weakref.ref(record)
+    del reason, record
+    assert reason_alive() is None  # changed by masking: the entry held it and its copy
+    assert record_alive() is None  # unchanged: the entry's answer is the record itself
+    assert not keys & pii._MASKED_PARTS.keys()
