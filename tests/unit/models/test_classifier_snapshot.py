@@ -1,15 +1,18 @@
 """The complaint classifier's snapshot leaves its taxonomy priors out (models/complaints.py,
 ``__getstate__``): restored, it is the same model to the last bit and word order, several
-times smaller, and a snapshot taken against other priors is refused, never mixed in."""
+times smaller, a snapshot taken against other priors is refused, never mixed in, and the
+snapshots of older releases (per-word dicts) still load."""
 
 from __future__ import annotations
 
+import copy
 import pickle
 import zlib
 
 import pytest
 
 from models import complaints
+from models.cnb import ComplementNB
 from models.complaints import ComplaintClassifier
 from models.errors import IncompatibleSnapshot
 from models.snapshot import restore, take
@@ -64,40 +67,96 @@ def test_a_snapshot_against_other_priors_is_refused(monkeypatch: pytest.MonkeyPa
         restore(blob, expect_factory="complaint-classifier", key=KEY)
 
 
-def _delta(model: ComplaintClassifier, learned: object) -> complaints._PriorDelta:
-    return complaints._PriorDelta.of(model.category_model, model._prior_key(), learned)  # type: ignore[arg-type]
+def same(a: ComplementNB, b: ComplementNB) -> None:
+    """``b`` is ``a`` to the bit: words and classes in order, counts, totals, sums."""
+    n, k = len(a.vocabulary), len(a._columns)
+    assert a.vocabulary == b.vocabulary
+    assert list(a._columns) == list(b._columns)
+    assert a._counts[:n, :k].tobytes() == b._counts[:n, :k].tobytes()
+    assert a._totals[:n].tobytes() == b._totals[:n].tobytes()
+    assert (a.class_counts, a.class_totals, a.total) == (b.class_counts, b.class_totals, b.total)
 
 
-def test_the_snapshot_compares_only_the_learned_words_and_finds_the_same_delta() -> None:
-    """The words a classifier learned are all a snapshot compares with the priors (not the
-    whole vocabulary): the same counts as a whole scan, before and after a restore and a
-    correction, and a model restored from it that is the same to its word order."""
+def cells(delta: complaints._PriorDelta) -> list[tuple[int, int, float]]:
+    rows, columns, values = delta.fields["cells"]
+    return sorted(zip(rows.tolist(), columns.tolist(), values.tolist(), strict=True))
+
+
+def test_the_snapshot_compares_only_the_learnt_rows_and_finds_the_same_delta() -> None:
+    """The rows a classifier learnt are all a snapshot compares with the priors (not the whole
+    vocabulary): the same cells as a comparison of every row, before and after a restore and a
+    correction, and a model restored from it that is the same to the bit and word order."""
     model = learnt(60)
+    key = model._prior_key()
     for _ in range(2):
-        learned = model._learned
-        assert learned is not None
-        assert 0 < len(learned) < len(model.category_model.feature_counts)
-        fast, whole = _delta(model, learned), _delta(model, None)
-        assert fast.fields["feature_counts"] == whole.fields["feature_counts"] != {}
-        assert fast.fields["feature_totals"] == whole.fields["feature_totals"]
+        cm = model.category_model
+        learnt_rows = set(cm.learnt_rows().tolist())
+        assert 0 < len(learnt_rows) < len(cm.vocabulary)
+        fast = complaints._PriorDelta.of(cm, key)
+        everything = copy.deepcopy(cm)
+        everything.track_learnt(range(len(cm.vocabulary)))
+        whole = complaints._PriorDelta.of(everything, key)
+        assert cells(fast) == cells(whole) != []
+        assert fast.fields["totals"][0].tolist() == whole.fields["totals"][0].tolist()
+        assert fast.fields["totals"][1].tobytes() == whole.fields["totals"][1].tobytes()
         again = pickle.loads(pickle.dumps(model))
-        a, b = model.category_model, again.category_model
-        assert list(a.feature_counts.items()) == list(b.feature_counts.items())
-        assert list(a.feature_totals.items()) == list(b.feature_totals.items())
-        assert again._learned is not None
-        assert set(again._learned) == set(fast.fields["feature_counts"])
+        same(cm, again.category_model)
+        restored_rows = set(again.category_model.learnt_rows().tolist())
+        assert restored_rows == {r for r, _, _ in cells(fast)} | set(
+            fast.fields["totals"][0].tolist()
+        )
+        assert restored_rows <= learnt_rows
         model = again
         model.learn_label({"全新的词": 1.0, "1:餐": 2.0}, "category:环境保护")
-        assert "全新的词" in model._learned  # type: ignore[operator]
+        rows = model.category_model._rows
+        assert {rows["全新的词"], rows["1:餐"]} <= set(model.category_model.learnt_rows().tolist())
 
 
-def test_a_classifier_of_an_older_release_scans_the_whole_vocabulary() -> None:
-    """A classifier unpickled from before it kept its learned words snapshots by the whole
-    scan, so a word it learned then is still in its snapshot."""
+def _dicts_delta(model: ComplementNB, key: tuple[object, ...]) -> complaints._PriorDelta:
+    """The delta an older release (per-word dicts) took of ``model``: every word whose counts
+    or total differ from the priors', its counts in full."""
+    found = complaints._prior(key)
+    assert found is not None
+    base, digest = found
+    counts, totals = base.feature_counts, base.feature_totals
+    fields = {name: getattr(model, name) for name in ("alpha", "class_counts", "class_totals")}
+    fields["total"] = model.total
+    fields["feature_counts"] = {f: c for f, c in model.feature_counts.items() if counts.get(f) != c}
+    fields["feature_totals"] = {f: t for f, t in model.feature_totals.items() if totals.get(f) != t}
+    return complaints._PriorDelta(key, digest, fields)
+
+
+def test_snapshots_of_an_older_release_load_and_snapshot_anew() -> None:
+    """A delta of an older release (per-word dicts) restores the same model as the dense one;
+    a whole model of an older release (its category model not known to extend the priors)
+    is checked once, then snapshotted as a delta, restored to the bit."""
     model = learnt(30)
-    del model.__dict__["_learned"]  # as unpickled from an older release
-    model.learn_label({"新词": 1.0}, "category:环境保护")
+    key = model._prior_key()
+    cm = model.category_model
+    old = _dicts_delta(cm, key)
+    assert old.fields["feature_counts"]
+    restored = old.apply(complaints._prior(key))
+    same(cm, restored)
+    rows = restored._rows
+    assert set(restored.learnt_rows().tolist()) == {rows[f] for f in old.fields["feature_counts"]}
+    whole = copy.deepcopy(model)
+    del whole.__dict__["_on_priors"]  # as unpickled from a release that stored it whole
+    whole.learn_label({"新词": 1.0}, "category:环境保护")
+    state = whole.__getstate__()
+    assert isinstance(state["category_model"], complaints._PriorDelta)
+    again = pickle.loads(pickle.dumps(whole))
+    same(whole.category_model, again.category_model)
+    assert again.category_model.feature_counts["新词"] == {"环境保护": 1.0}
+
+
+def test_a_model_that_does_not_extend_the_priors_is_stored_whole() -> None:
+    """A category model whose words are not the priors' in their order (built by hand here)
+    is never stored as a delta against them: it would restore another model."""
+    model = learnt(5)
+    other = ComplementNB(alpha=model.alpha)
+    other.learn_one({"别的": 1.0}, "环境保护")
+    model.category_model = other
+    model._on_priors = None
+    assert model.__getstate__()["category_model"] is other
     again = pickle.loads(pickle.dumps(model))
-    a, b = model.category_model, again.category_model
-    assert list(a.feature_counts.items()) == list(b.feature_counts.items())
-    assert b.feature_counts["新词"] == {"环境保护": 1.0}
+    same(other, again.category_model)
