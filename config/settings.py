@@ -540,6 +540,16 @@ class Settings(BaseSettings):
         "a crash redoes at most commit_interval's events; the models are in the checkpoint, so "
         "nothing is learnt twice)",
     )
+    producer_linger: float = Field(
+        0.0,
+        ge=0,
+        le=1.0,
+        description="s the producer waits to fill a batch before it sends one (Faust's"
+        " producer_linger; 0: a send goes out as soon as aiokafka's sender runs). The loopback"
+        " writes of produce requests are ~12 % of a bench worker's CPU, but 5 ms did not"
+        " resolve against 0 in seven 20,000-event runs (bench/RESULTS.md 2026-12-06, branch"
+        " e2e); adds up to this to each hop's latency",
+    )
     models_enabled: bool = Field(True, description="run the online models (off: rules only)")
     task_min_level: WarningLevel = Field(
         "yellow", description="lowest warning level that makes a task"

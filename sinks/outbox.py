@@ -91,18 +91,24 @@ class Outbox:
             raise OutboxCorrupt(f"the sink outbox {path} is corrupt: {'; '.join(problems)}")
 
     def append_many(self, rows: Iterable[tuple[str, str]]) -> list[int]:
-        """Journal ``(kind, payload)`` rows in one transaction; their seqs, in order."""
-        seqs: list[int] = []
+        """Journal ``(kind, payload)`` rows in one transaction; their seqs, in order.
+
+        One ``executemany``, not one ``execute`` per row: the checkpoint hands a whole
+        interval's copies at once (streams/checkpoint.py, step 3). The seqs are consecutive:
+        ``AUTOINCREMENT`` gives each row one more than the largest seq ever used, and
+        ``BEGIN IMMEDIATE`` keeps every other writer out until the commit, so the last row's
+        seq (``last_insert_rowid``) tells every other one.
+        """
+        batch = list(rows)
+        if not batch:
+            return []
         try:
             with self._transaction():
-                for kind, payload in rows:
-                    cur = self._db.execute(
-                        "INSERT INTO outbox (kind, payload) VALUES (?, ?)", (kind, payload)
-                    )
-                    seqs.append(int(cur.lastrowid or 0))
+                self._db.executemany("INSERT INTO outbox (kind, payload) VALUES (?, ?)", batch)
+                last = int(self._db.execute("SELECT last_insert_rowid()").fetchone()[0])
         except sqlite3.Error as exc:
             raise _error(f"cannot append to the sink outbox {self.path}", self.path, exc) from exc
-        return seqs
+        return list(range(last - len(batch) + 1, last + 1))
 
     def read(self, after: int = 0, limit: int = 1_000_000) -> list[OutboxRow]:
         """Rows with ``seq > after``, oldest first."""

@@ -77,6 +77,7 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         "consumer_max_fetch_size": settings.memory.fetch_bytes,
         "consumer_auto_offset_reset": "earliest",
         "producer_acks": -1,
+        "producer_linger": settings.producer_linger,
         # static membership (KIP-345): a worker restarted under the same identity takes its
         # partitions back at once, instead of waiting out the dead session and rebalancing
         # twice (after which Faust can leave never-committed partitions unread)

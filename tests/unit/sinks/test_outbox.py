@@ -24,6 +24,18 @@ def test_reads_in_append_order_and_acks_a_prefix(tmp_path: Path) -> None:
     box.close()
 
 
+def test_append_returns_the_seq_each_row_was_stored_under(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "o.sqlite3")
+    first = box.append_many([("K", "a"), ("K", "b"), ("K", "c")])
+    box.ack(first[0])
+    second = box.append_many([("K", "d"), ("K", "e")])
+    assert box.append_many([]) == []
+    stored = {r.payload: r.seq for r in box.read()}
+    assert stored == {"b": first[1], "c": first[2], "d": second[0], "e": second[1]}
+    assert second[0] > first[2]
+    box.close()
+
+
 def test_survives_reopening(tmp_path: Path) -> None:
     path = tmp_path / "o.sqlite3"
     box = Outbox(path, durability="NORMAL")

@@ -52,3 +52,16 @@ def test_faust_fetches_per_partition_what_the_settings_say() -> None:
     assert faust_config(Settings(_env_file=None))["consumer_max_fetch_size"] == 256 * 1024
     settings = Settings(_env_file=None, memory=MemorySettings(fetch_bytes=128 * 1024))
     assert faust_config(settings)["consumer_max_fetch_size"] == 128 * 1024
+
+
+def test_the_producer_lingers_as_long_as_the_settings_say() -> None:
+    """Faust turns ``producer_linger`` (s) into aiokafka's ``linger_ms``: what batches the
+    worker's small sends into fewer produce requests (bench/RESULTS.md 2026-12-06, branch e2e)."""
+    import faust
+
+    from config.settings import Settings
+    from streams.app import faust_config
+
+    config = faust_config(Settings(_env_file=None, producer_linger=0.005))
+    app = faust.App("linger-test", **config)
+    assert app.producer.linger_ms == 5
