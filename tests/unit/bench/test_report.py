@@ -137,6 +137,17 @@ def test_one_short_run_of_three_marks_the_processor() -> None:
     assert not any(r["resolved"] for r in report["ratios"].values())
 
 
+def test_a_run_short_by_its_commit_steps_gives_its_own_reason() -> None:
+    few_steps = Resolution(12.0, 7, 3.0, 29_000)  # a long window, 7 commit steps < 10
+    trials = _trials()
+    trials[1] = _trial("faust_pass", 2_100.0, 1, res=Resolution(4.0, 40, 3.0, 0))
+    trials[5] = _trial("faust_pass", 2_200.0, 2, res=few_steps)
+    entry = _report([1.0], trials)["throughput"]["faust_pass"]
+    assert entry["too_short"] == (
+        "1 of 3 runs, shortest 7 commit steps < 10; needs ≥ ~29,000 events"
+    )
+
+
 def test_pipeline_volume_stall_and_capacity_sit_next_to_their_goals() -> None:
     report = _report([1.0])
     pipe = report["pipeline"]
