@@ -58,6 +58,29 @@ class EventClocks:
             out[source] = at + idle if self.idle_after and idle >= self.idle_after else at
         return out
 
+    def cap(self, partition: int, clocks: dict[str, float], wall: float) -> dict[str, float]:
+        """``clocks`` (a clock tick's) no later than what ``partition``'s own state has absorbed.
+
+        Why: a clock tick is sent when the wall tick is handled, from the clocks in memory, and
+        it can reach Kafka before the checkpoint that holds the readings it counted (the worker
+        killed in between, or the partition moved). The next owner restores the older
+        checkpoint and may read the tick before those readings come again: judged at the
+        tick's time, an elevator whose later reading is not yet redone looked silent, and an
+        offline warning an uninterrupted run never raised came out (CI, 2026-12-06). Judged at
+        the restored clock instead, a tick decides exactly what a tick sent now would; the
+        readings, redone, move the clock on. A source this partition has never absorbed is
+        left out: nothing of it is held here to fall silent.
+
+        >>> clocks = EventClocks()
+        >>> clocks.observe("equipment", 0, at=1000.0, wall=5000.0)
+        >>> clocks.cap(0, {"equipment": 4000.0, "trucks": 4000.0}, wall=5001.0)
+        {'equipment': 1000.0}
+        >>> clocks.cap(0, {"equipment": 900.0}, wall=5001.0)
+        {'equipment': 900.0}
+        """
+        own = self.now(partition, wall)
+        return {source: min(at, own[source]) for source, at in clocks.items() if source in own}
+
     def forget(self) -> None:
         """After a rebalance: idle time of the partitions we (still) own counts from now."""
         self._read_at.clear()

@@ -147,11 +147,12 @@ def _quiet_warnings(worker: WorkerContext, partition: int, now: datetime) -> lis
 async def silences(
     worker: WorkerContext, partition: int, clocks: dict[str, float], raw: bytes = b""
 ) -> list[Message]:
-    """Absence rules and silent trucks whose silence has run out by the partition's clocks
+    """Absence rules and silent trucks whose silence has run out by the partition's clocks —
+    the tick's, capped at what the partition's state has absorbed (:meth:`EventClocks.cap`)
     (``raw``: the clock tick's bytes, sent again while due keys are left: :func:`_chunk`)."""
     rt = worker.runtime
     raw = raw or clock_tick(clocks)
-    clocks = dict(clocks)
+    clocks = rt.event_clocks.cap(partition, clocks, rt.clock.now().timestamp())
     truck_clock = clocks.get("trucks")
     if truck_clock is not None:
         clocks["truck_detections"] = truck_clock  # rules on detections run on the trucks' time

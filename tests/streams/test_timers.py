@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from schemas.internal import read_tick
 from schemas.sample_stream import generate
 from streams.rekey import partition_of
 from streams.state import Store
@@ -200,3 +201,50 @@ async def test_a_redelivered_clock_tick_raises_its_silence_again(
         await ticks.put(clock_tick)  # the same message, redelivered
     again = [a for a in sent.on("alerts") if any(r["id"] == OFFLINE for r in a["reasons"])]
     assert [a["alert_id"] for a in again] == [a["alert_id"] for a in first]
+
+
+async def test_a_clock_tick_ahead_of_the_restored_state_fires_no_false_silence(
+    app: RiskLoopApp, sent: Sent, settings: Settings
+) -> None:
+    """Killed after a clock tick reached Kafka but before the checkpoint holding the readings
+    it counted: the next owner reads the tick before those readings come again. Judged at the
+    tick's time, an elevator whose later reading was not yet redone looked 45 minutes silent
+    (CI, 2026-12-06: offline tasks an uninterrupted run never opened)."""
+    log = _capture(app)
+    elevator, other = _elevators(app, 2)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+
+    def at(ev: dict[str, Any], minutes: int) -> dict[str, Any]:
+        when = (start + timedelta(minutes=minutes)).isoformat()
+        return {**ev, "event_id": f"{ev['equipment_code']}-{minutes}", "event_time": when}
+
+    first = at(elevator, 0)
+    later = [at(elevator, 20), at(other, 45)]  # elevator 25 min quiet at +45: not offline
+    name = app.worker.topics.ticks.get_topic_name()
+    async with (
+        app.agents["equipment"].test_context() as equipment,
+        app.agents["ticks"].test_context() as ticks,
+    ):
+        await equipment.put(encode(first), key=elevator["equipment_code"].encode())
+        await app.worker.checkpoint.commit()
+        for ev in later:
+            await equipment.put(encode(ev), key=ev["equipment_code"].encode())
+        await ticks.put(WALL_TICK)
+        (ahead,) = [v for t, _, v in sent.messages if t == name]
+    assert _offline(sent) == []
+
+    sent.messages.clear()  # the crash: memory gone, the readings after the checkpoint not held
+    app = _restarted(settings, log)
+    async with (
+        app.agents["equipment"].test_context() as equipment,
+        app.agents["ticks"].test_context() as ticks,
+    ):
+        await ticks.put(ahead)  # the tick first, the readings redone after it
+        assert _offline(sent) == []
+        for ev in [first, *later]:  # from the partition's first offset: the first is skipped
+            await equipment.put(encode(ev), key=ev["equipment_code"].encode())
+        await ticks.put(WALL_TICK)
+        redone = [v for t, _, v in sent.messages if t == name][-1]
+        assert read_tick(redone).clocks == read_tick(ahead).clocks  # the same clock, judged now
+        await ticks.put(redone)
+    assert _offline(sent) == []
