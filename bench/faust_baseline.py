@@ -7,6 +7,10 @@ no logic. ``0 + 1`` is the pass-through; ``1 + 1`` prices one piece of state; ``
 roughly the shape of the worker's per-event Kafka work. The app uses the worker's own commit
 and serializer settings (``streams.app.faust_config``), so the same input, keying and commit
 policy: the difference to the full pipeline is RiskLoop's work, not a Faust configuration.
+One setting is left at Faust's default, in the baselines' favour: the poll bound
+(``RISKLOOP_MEMORY__POLL_RECORDS``). The worker bounds a poll so that its internal topics are
+not held behind a backlog's source records; a pass-through has no internal topics, and the
+bound only costs it polls (a third of its rate at 256, bench/RESULTS.md, 2026-12-06).
 """
 
 from __future__ import annotations
@@ -67,6 +71,7 @@ def build(
         "store": store,
         "datadir": datadir,
         "web_enabled": False,
+        "broker_max_poll_records": None,  # Faust's default, the faster for a pass-through
     }
     app = faust.App(app_id, **conf)
     source = app.topic(*inputs, key_serializer="raw", value_serializer="raw")

@@ -75,6 +75,7 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         "stream_wait_empty": False,
         "stream_buffer_maxsize": settings.memory.stream_buffer,
         "consumer_max_fetch_size": settings.memory.fetch_bytes,
+        "broker_max_poll_records": settings.memory.poll_records or None,
         "consumer_auto_offset_reset": "earliest",
         "producer_acks": -1,
         "producer_linger": settings.producer_linger,
