@@ -8,9 +8,9 @@ roughly the shape of the worker's per-event Kafka work. The app uses the worker'
 and serializer settings (``streams.app.faust_config``), so the same input, keying and commit
 policy: the difference to the full pipeline is RiskLoop's work, not a Faust configuration.
 One setting is left at Faust's default, in the baselines' favour: the poll bound
-(``RISKLOOP_MEMORY__POLL_RECORDS``). The worker bounds a poll so that its internal topics are
-not held behind a backlog's source records; a pass-through has no internal topics, and the
-bound only costs it polls (a third of its rate at 256, bench/RESULTS.md, 2026-12-06).
+(``RISKLOOP_MEMORY__POLL_RECORDS``). The worker's checkpoints write less with it (README
+Memory); a pass-through has no checkpoint, and with the bound at 256 it ran at 1,190 ev/s
+against 1,873 unbounded, two runs of one morning (bench/RESULTS.md, 2026-12-06).
 """
 
 from __future__ import annotations

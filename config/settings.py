@@ -389,10 +389,10 @@ class MemorySettings(_Group):
         64,
         ge=0,
         description="most records one consumer poll hands the worker's agents (Faust's"
-        " broker_max_poll_records; its default, unbounded, hands over everything fetched, ~9,600"
-        " events on a backlog). Faust's flow control pauses a busy agent's partitions only"
-        " between polls; bounded, the pipeline wrote a third fewer rule-state records per event"
-        " (README Memory); 0: unbounded",
+        " broker_max_poll_records; its default, unbounded, hands over everything fetched, up to"
+        " RISKLOOP_MEMORY__FETCH_BYTES from every partition). Faust's flow control pauses a busy"
+        " agent's partitions only between polls; bounded, the pipeline wrote a third fewer"
+        " rule-state records per event (README Memory); 0: unbounded",
     )
     fetch_bytes: int = Field(
         256 * 1024,

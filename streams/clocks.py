@@ -66,7 +66,8 @@ class EventClocks:
         killed in between, or the partition moved). The next owner restores the older
         checkpoint and may read the tick before those readings come again: judged at the
         tick's time, an elevator whose later reading is not yet redone looked silent, and an
-        offline warning an uninterrupted run never raised came out (CI, 2026-12-06). Judged at
+        offline warning an uninterrupted run never raised came out (tests/streams/test_timers.py;
+        most likely the extra offline tasks of the SIGKILL test in CI, 2026-12-06). Judged at
         the restored clock instead, a tick decides exactly what a tick sent now would; the
         readings, redone, move the clock on. A source this partition has never absorbed is
         left out: nothing of it is held here to fall silent.

@@ -40,6 +40,12 @@ def _elevators(app: RiskLoopApp, n: int) -> list[dict[str, Any]]:
     ][:n]
 
 
+def _reading(ev: dict[str, Any], start: datetime, minutes: int, n: int) -> dict[str, Any]:
+    """``ev`` as its ``n``-th reading, ``minutes`` after ``start``."""
+    when = (start + timedelta(minutes=minutes)).isoformat()
+    return {**ev, "event_id": f"{ev['equipment_code']}-{n}", "event_time": when}
+
+
 async def _fall_silent(app: RiskLoopApp, equipment: Any, n: int) -> list[dict[str, Any]]:
     """``n`` elevators read once, three hours ago, and one more reads again 40 minutes later:
     the partition's event clock moves on and the ``n`` fall silent together (returned). The
@@ -47,13 +53,9 @@ async def _fall_silent(app: RiskLoopApp, equipment: Any, n: int) -> list[dict[st
     *quiet, busy = _elevators(app, n + 1)
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
 
-    def at(ev: dict[str, Any], minutes: int, i: int) -> dict[str, Any]:
-        when = (start + timedelta(minutes=minutes)).isoformat()
-        return {**ev, "event_id": f"{ev['equipment_code']}-{i}", "event_time": when}
-
     for ev in [*quiet, busy]:
-        await equipment.put(encode(at(ev, 0, 1)), key=ev["equipment_code"].encode())
-    await equipment.put(encode(at(busy, 40, 2)), key=busy["equipment_code"].encode())
+        await equipment.put(encode(_reading(ev, start, 0, 1)), key=ev["equipment_code"].encode())
+    await equipment.put(encode(_reading(busy, start, 40, 2)), key=busy["equipment_code"].encode())
     return quiet
 
 
@@ -66,10 +68,6 @@ def _offline(sent: Sent) -> list[str]:
 async def test_silences_fire_on_event_time_once_each(app: RiskLoopApp, sent: Sent) -> None:
     quiet, busy = _elevators(app, 2)
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
-
-    def at(ev: dict[str, Any], minutes: int, n: int) -> dict[str, Any]:
-        when = (start + timedelta(minutes=minutes)).isoformat()
-        return {**ev, "event_id": f"{ev['equipment_code']}-{n}", "event_time": when}
 
     # one context per agent for the whole test: offsets go on rising, as on a real partition
     async with (
@@ -88,17 +86,17 @@ async def test_silences_fire_on_event_time_once_each(app: RiskLoopApp, sent: Sen
             if sent_back:
                 await ticks.put(sent_back[-1])
 
-        await read(at(quiet, 0, 1))
-        await read(at(busy, 0, 1))
+        await read(_reading(quiet, start, 0, 1))
+        await read(_reading(busy, start, 0, 1))
         await tick()
         assert _offline(sent) == []  # the wall clock is 3 h on; the stream's clock is not
 
-        await read(at(busy, 40, 2))  # ends busy's 40-minute silence: it fires now
+        await read(_reading(busy, start, 40, 2))  # ends busy's 40-minute silence: it fires now
         assert _offline(sent) == [busy["equipment_code"]]
         await tick()  # the partition's clock is at +40 min: quiet is 40 min silent
         assert _offline(sent) == sorted([busy["equipment_code"], quiet["equipment_code"]])
 
-        await read(at(quiet, 45, 2))  # quiet's silence was already raised by the tick
+        await read(_reading(quiet, start, 45, 2))  # quiet's silence was already raised by the tick
         await tick()
         assert len(_offline(sent)) == 2
 
@@ -208,18 +206,15 @@ async def test_a_clock_tick_ahead_of_the_restored_state_fires_no_false_silence(
 ) -> None:
     """Killed after a clock tick reached Kafka but before the checkpoint holding the readings
     it counted: the next owner reads the tick before those readings come again. Judged at the
-    tick's time, an elevator whose later reading was not yet redone looked 45 minutes silent
-    (CI, 2026-12-06: offline tasks an uninterrupted run never opened)."""
+    tick's time, an elevator whose later reading was not yet redone looked 45 minutes silent —
+    most likely the offline tasks an uninterrupted run never opened in CI on 2026-12-06."""
     log = _capture(app)
     elevator, other = _elevators(app, 2)
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
 
-    def at(ev: dict[str, Any], minutes: int) -> dict[str, Any]:
-        when = (start + timedelta(minutes=minutes)).isoformat()
-        return {**ev, "event_id": f"{ev['equipment_code']}-{minutes}", "event_time": when}
-
-    first = at(elevator, 0)
-    later = [at(elevator, 20), at(other, 45)]  # elevator 25 min quiet at +45: not offline
+    first = _reading(elevator, start, 0, 1)
+    # elevator 25 min quiet at +45: not offline
+    later = [_reading(elevator, start, 20, 2), _reading(other, start, 45, 1)]
     name = app.worker.topics.ticks.get_topic_name()
     async with (
         app.agents["equipment"].test_context() as equipment,
