@@ -164,7 +164,8 @@ def _checkpoint(
 
 async def _restore(worker: WorkerContext, partition: int) -> None:
     """Read one partition's state back from the changelog (in a thread), then let its events
-    through (streams/checkpoint.py). A failure is retried: the partition waits meanwhile."""
+    through (streams/checkpoint.py). Any failure, reading or taking, is retried: the partition
+    waits meanwhile. It runs as a future of the app, where an exception would crash the worker."""
     settings = worker.settings
     topic = changelog_topic(settings.app_id)
     retries = Retries(first=1.0)
@@ -173,14 +174,14 @@ async def _restore(worker: WorkerContext, partition: int) -> None:
             records = await asyncio.to_thread(
                 read_partition, settings.bootstrap_servers, topic, partition
             )
+            restored = replay_changelog(records)
+            worker.checkpoint.take(partition, restored)
             break
         except Exception as exc:
             worker.runtime.metrics.restore_failures.inc()
             await retries.wait(
                 log.warning, "state restore failed; retrying", exc, partition=partition
             )
-    restored = replay_changelog(records)
-    worker.checkpoint.take(partition, restored)
     log.info(
         "partition state restored",
         partition=partition,
@@ -224,7 +225,7 @@ def build_app(
             checkpoint.drop(partition)
         for partition in sorted(mine):
             if not checkpoint.held(partition):
-                checkpoint.expect(partition).clear()
+                checkpoint.restoring(partition)
                 app.add_future(_restore(worker, partition))
         if worker.control.ready.is_set():
             rt.metrics.worker_ready.set(1)

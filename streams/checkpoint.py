@@ -254,6 +254,7 @@ class Checkpoint:
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _marked: dict[int, dict[str, int]] = field(default_factory=dict)
     _ready: dict[int, asyncio.Event] = field(default_factory=dict)
+    _restoring: set[int] = field(default_factory=set)  # assigned here, restore not yet done
 
     def __post_init__(self) -> None:
         self._open.set()
@@ -268,6 +269,17 @@ class Checkpoint:
             ready = self._ready[partition] = asyncio.Event()
         return ready
 
+    def restoring(self, partition: int) -> None:
+        """``partition`` is assigned here and its restore begins: its agents wait until
+        :meth:`take`, and ``/ready`` says it is not ready meanwhile (streams/health.py)."""
+        self.expect(partition).clear()
+        self._restoring.add(partition)
+
+    @property
+    def unrestored(self) -> list[int]:
+        """The partitions assigned here whose state is not restored yet."""
+        return sorted(self._restoring)
+
     def held(self, partition: int) -> bool:
         """True if ``partition`` is restored and held here: an assignment that keeps it must not
         restore it again over the state it has absorbed since."""
@@ -278,6 +290,7 @@ class Checkpoint:
         count as marked already, so a checkpoint with nothing new there writes no marker."""
         self.store.hold(partition, restored.state)
         self._marked[partition] = dict(restored.state.absorbed)
+        self._restoring.discard(partition)
         self.expect(partition).set()
 
     def start_empty(self, partitions: int) -> None:
@@ -290,6 +303,7 @@ class Checkpoint:
         as another worker may take it, and its agents must wait for a new restore."""
         self.store.release(partition)
         self._marked.pop(partition, None)
+        self._restoring.discard(partition)
         self.expect(partition).clear()
         self.buffer.drop(partition)
         if not self.buffer:  # nothing left waiting for room: no reason to hold events back

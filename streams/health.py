@@ -10,7 +10,10 @@ ready when all of these hold:
 - ``control``: the control topics (rule packs, models, fence sets, silences) have been read up to
   their end offsets as of start (``ControlState.ready``, set by ``streams.control``);
 - ``broker``: a Kafka metadata request answered within the last few probe intervals;
-- ``consuming``: the consumer exists and no rebalance is in progress.
+- ``consuming``: the consumer exists and no rebalance is in progress;
+- ``restored``: every input partition assigned here has its state restored from the changelog
+  (until then its events wait; a test that fills the disk once ``/ready`` answers 200 met a
+  restore still running, CI of 2026-12-06).
 
 Every actor crash is logged with its traceback and counted in
 ``riskloop_agent_crashes_total{agent}``; the ``RiskLoopAgentCrashed`` alert fires on any.
@@ -197,7 +200,7 @@ class Readiness:
 
 
 def readiness(worker: WorkerContext) -> Readiness:
-    """The four checks of the module docstring, for ``/ready`` and ``riskloop_worker_ready``."""
+    """The checks of the module docstring, for ``/ready`` and ``riskloop_worker_ready``."""
     app = worker.app
     down = agents_down(app) if app.agents else ["(no agents started)"]
     probe = worker.broker
@@ -206,12 +209,15 @@ def readiness(worker: WorkerContext) -> Readiness:
         "control": worker.control.ready.is_set(),
         "broker": probe is None or probe.reachable(),
         "consuming": bool(app.rebalancing is False and app.consumer is not None),
+        "restored": not worker.checkpoint.unrestored,
     }
     reasons = {
         "agents": f"not running: {', '.join(down)}",
         "control": "control topics not yet read up to where they stood at start",
         "broker": probe.error if probe is not None else "",
         "consuming": "rebalancing or no consumer",
+        "restored": "partitions not yet restored: "
+        + ", ".join(map(str, worker.checkpoint.unrestored)),
     }
     return Readiness(checks, {k: v for k, v in reasons.items() if not checks[k]})
 

@@ -12,7 +12,11 @@ Streams keeps its state in RocksDB under ``state.dir`` for the same reason; stdl
 memory it keeps.
 
 A write that fails (a full disk) keeps the values in memory as bytes, as before this module:
-the worker goes on, using more memory, and says so in its log. A key deleted or stored again
+the worker goes on, using more memory, and says so in its log. So does a file that cannot be
+made (:meth:`SpillFile.open` answers None): a partition taken while the disk is full — a restore
+after a rebalance, with the disk filled meanwhile — keeps its cold values in memory, and the store
+tries to make the file again at the next spill (streams/state.py). That once crashed the worker:
+the restore raised on a full disk (CI of 2026-12-06). A key deleted or stored again
 leaves its old row until it goes cold again (replaced) or the partition moves (the file goes):
 at most one row per key the partition has held, on disk, never read (the store reads a row
 only for a key that holds :data:`SPILLED`).
@@ -60,21 +64,36 @@ class SpillFile:
     """One partition's cold values on disk: ``(table, key) → (bytes, JSON length)``."""
 
     def __init__(self, path: Path) -> None:
+        """Make the file (raises ``OSError`` or ``sqlite3.Error``; :meth:`open` does not)."""
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         path.unlink(missing_ok=True)  # a file left by a crash is stale: the changelog rebuilds it
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        for pragma in (
-            "journal_mode=OFF",
-            "synchronous=OFF",
-            "locking_mode=EXCLUSIVE",
-            f"cache_size=-{CACHE_KIB}",
-        ):
-            self._db.execute(f"PRAGMA {pragma}")
-        self._db.execute(
-            "CREATE TABLE cold (tbl TEXT NOT NULL, key TEXT NOT NULL, data BLOB NOT NULL,"
-            " size INTEGER NOT NULL, PRIMARY KEY (tbl, key))"
-        )
+        try:
+            for pragma in (
+                "journal_mode=OFF",
+                "synchronous=OFF",
+                "locking_mode=EXCLUSIVE",
+                f"cache_size=-{CACHE_KIB}",
+            ):
+                self._db.execute(f"PRAGMA {pragma}")
+            self._db.execute(
+                "CREATE TABLE cold (tbl TEXT NOT NULL, key TEXT NOT NULL, data BLOB NOT NULL,"
+                " size INTEGER NOT NULL, PRIMARY KEY (tbl, key))"
+            )
+        except BaseException:
+            self.close()
+            raise
+
+    @classmethod
+    def open(cls, path: Path) -> SpillFile | None:
+        """A new spill file at ``path``, or None (logged) when it cannot be made — a full disk:
+        the caller keeps the cold values in memory and may try again later."""
+        try:
+            return cls(path)
+        except (OSError, sqlite3.Error) as exc:
+            log.warning("no spill file; cold values kept in memory", path=str(path), error=str(exc))
+            return None
 
     def write(self, rows: Iterable[tuple[str, str, Cold]]) -> bool:
         """Store ``rows`` (a later row of a key replaces the earlier); False if the file could

@@ -33,6 +33,7 @@ stays in memory per cold value is its key.
 from __future__ import annotations
 
 import contextvars
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
@@ -154,6 +155,7 @@ class Store:
         self._watchers: list[Watcher] = []
         self._spill_dir = spill_dir
         self.spills: dict[int, SpillFile] = {}
+        self._unspilled: set[int] = set()  # held partitions whose spill file could not be made
         # the last spilled value read: a value decoded to be kept (TableView.decoded) is read by
         # get() and its bytes wanted again by keep(), one read apart
         self._last_read: tuple[int, str, str, Cold] | None = None
@@ -172,11 +174,32 @@ class Store:
         cold values (all of a restored one's but the dirty) go to a new spill file."""
         state = self.partitions[partition] = state or PartitionState()
         self._close_spill(partition)
-        if self._spill_dir is not None:
-            self.spills[partition] = SpillFile(self._spill_dir / f"partition-{partition}.sqlite3")
+        if self._open_spill(partition) is not None:
             self._spill(partition, state, list(self._restored_cold(state)))
         self._moved(partition)
         return state
+
+    def _open_spill(self, partition: int) -> SpillFile | None:
+        """``partition``'s spill file, made now if it has none yet; None without a spill dir or
+        when the file cannot be made (a full disk: its cold values stay in memory, and the next
+        spill tries again — logged the first time only)."""
+        spill = self.spills.get(partition)
+        if spill is not None or self._spill_dir is None:
+            return spill
+        path = self._spill_dir / f"partition-{partition}.sqlite3"
+        if partition in self._unspilled:
+            try:
+                spill = SpillFile(path)
+            except (OSError, sqlite3.Error):
+                return None
+        else:
+            spill = SpillFile.open(path)
+            if spill is None:
+                self._unspilled.add(partition)
+                return None
+        self._unspilled.discard(partition)
+        self.spills[partition] = spill
+        return spill
 
     def release(self, partition: int) -> None:
         """Let ``partition`` go; its values leave the hot set, its spill file is deleted and
@@ -186,6 +209,7 @@ class Store:
         self._moved(partition)
 
     def _close_spill(self, partition: int) -> None:
+        self._unspilled.discard(partition)
         spill = self.spills.pop(partition, None)
         if spill is not None:
             spill.close()
@@ -381,8 +405,10 @@ class Store:
     ) -> None:
         """Move the cold values ``rows`` of ``partition`` to its spill file, if it has one (else,
         or if the file cannot take them, they stay in memory as bytes)."""
-        spill = self.spills.get(partition)
-        if spill is None or not rows or not spill.write(rows):
+        if not rows:
+            return
+        spill = self._open_spill(partition)
+        if spill is None or not spill.write(rows):
             return
         self._last_read = None  # a row it held may have been replaced
         for table, key, cold in rows:

@@ -97,8 +97,14 @@ def wait_for(
 
 
 def tail(log: Path, lines: int = 25) -> str:
+    """The log's error lines (the cause of a crash is rarely in its last lines), then its tail."""
     text = log.read_text(errors="replace") if log.exists() else ""
-    return "\n".join(text.splitlines()[-lines:])
+    errors = [
+        line[:2000]
+        for line in text.splitlines()
+        if '"level": "error"' in line or '"level": "critical"' in line or "Traceback" in line
+    ]
+    return "\n".join(["errors:", *errors[-10:], "tail:", *text.splitlines()[-lines:]])
 
 
 def http(s: Settings, path: str) -> tuple[int, str]:

@@ -10,7 +10,9 @@ import pytest
 
 from infra.ports import free_port
 from streams import health
+from streams.checkpoint import Restored
 from streams.health import BrokerProbe, readiness
+from streams.state import PartitionState
 
 if TYPE_CHECKING:
     import faust
@@ -81,3 +83,16 @@ def test_a_success_goes_stale_when_the_probe_stops_answering() -> None:
     assert probe.reachable()
     now[0] = 116.0
     assert not probe.reachable()
+
+
+def test_a_partition_still_being_restored_means_not_ready(app: RiskLoopApp) -> None:
+    checkpoint = app.worker.checkpoint
+    checkpoint.restoring(3)
+    state = readiness(app.worker)
+    assert state.checks["restored"] is False
+    assert state.reasons["restored"] == "partitions not yet restored: 3"
+    checkpoint.take(3, Restored(PartitionState()))
+    assert readiness(app.worker).checks["restored"] is True
+    checkpoint.restoring(4)
+    checkpoint.drop(4)  # revoked before its restore ended: nothing left to wait for
+    assert readiness(app.worker).checks["restored"] is True

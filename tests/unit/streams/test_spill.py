@@ -183,3 +183,46 @@ def test_without_a_spill_dir_cold_values_stay_in_memory() -> None:
     assert not store.spills
     assert isinstance(store.partitions[0].tables["warnings"]["e"], Cold)
     assert store.partitions[0].tables["warnings"]["e"] is not SPILLED
+
+
+def test_a_partition_taken_on_a_full_disk_keeps_its_cold_values_and_spills_once_there_is_room(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A restore that finds the disk full (CI of 2026-12-06: the worker crashed there) holds
+    the partition without a spill file; the next spill after room is back makes it."""
+    made = SpillFile.__init__
+
+    def full(self: SpillFile, path: Path) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(SpillFile, "__init__", full)
+    restored = replay_changelog(_restorable())
+    store = Store(hot_bytes=0, spill_dir=tmp_path / "cold")
+    state = store.hold(0, restored.state)  # raised before
+    assert store.spills == {}
+    assert state.tables["warnings"]["a"] is not SPILLED
+    assert store.get("warnings", "a") == {"n": 1}
+    store.put("warnings", "b", {"n": 2})
+    _checkpointed(store)  # still full: tried again, quietly, and kept in memory
+    assert store.spills == {}
+    assert store.get("warnings", "b") == {"n": 2}
+
+    monkeypatch.setattr(SpillFile, "__init__", made)
+    store.put("warnings", "c", {"n": 3})
+    _checkpointed(store)
+    assert len(store.spills[0]) >= 1
+    assert state.tables["warnings"]["c"] is SPILLED
+    assert [store.get("warnings", k) for k in "abc"] == [{"n": 1}, {"n": 2}, {"n": 3}]
+
+
+def _restorable() -> list[tuple[bytes, bytes | None]]:
+    """A changelog with one checkpointed value, ``warnings:a``, and its marker."""
+    store = Store(hot_bytes=0)
+    store.hold(0, PartitionState())
+    store.put("warnings", "a", {"n": 1})
+    return [*_checkpointed(store), (b"~checkpoint", b'{"absorbed": {}}')]
+
+
+def test_a_spill_file_that_cannot_be_made_is_none_not_an_exception(tmp_path: Path) -> None:
+    (tmp_path / "cold").write_text("a file where the folder should be")
+    assert SpillFile.open(tmp_path / "cold" / "partition-0.sqlite3") is None
