@@ -23,6 +23,22 @@ failover tests in tests/integration/, which fail if a Faust upgrade changes what
    crashed a worker's consumer (CI, 2026-12-05: the failover scenario, 1.2 s after "never-
    committed partitions read from the beginning"). Such a partition is skipped for that
    round: there is nothing read on it yet to be late with.
+5. **The loop's own topics' fetches before the sources'.** aiokafka keeps each partition's
+   fetched records in one ordered buffer (``Fetcher._records``) and a poll drains it from the
+   oldest fetch; a new fetch of a partition is sent only once its last one is drained. With
+   16 source partitions of ~600 events a fetch, a task command or a re-keyed complaint fetched
+   after them waited behind thousands of source events (the 40,000-event bench: the
+   ``rekeyed`` lag grew to ~5,000 and ``task-commands`` to ~1,000 during ingest; downstream
+   caught up 7 s after it, so the loop ran at 0.82–0.87× the ingest; bench/RESULTS.md,
+   2026-12-06). The buffer is swapped for one that puts a fetch of any other topic — re-keyed,
+   task commands, feedback, profile events, dispositions, ticks, control — in front when it
+   arrives. It is the effect of Kafka Streams' choice of the oldest record across a task's
+   partitions: an internal record follows the source record that made it, so it is older than
+   the source backlog behind it. A poll (``RISKLOOP_MEMORY__POLL_RECORDS``) still takes records
+   in buffer order, so nothing else about polling changes; an earlier attempt that polled the
+   two kinds in two calls cost a third more CPU per event (branch ``exp-internal-first``). No
+   aiokafka issue asks for this; zio/zio-kafka#844 describes the same read starvation in the Java
+   client ("consume everything from 1 partition before going to the next one").
 
 Upstream: Faust has no pre-commit hook and no upstream issue asks for one; the nearest change,
 faust-streaming/faust#273 ("flushing producer before commit"), put Faust's own producer flush at
@@ -37,6 +53,7 @@ asserts instead (no upstream issue found in the sources searched).
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from faust.transport.drivers.aiokafka import ensure_aiokafka_TP
@@ -44,14 +61,53 @@ from faust.transport.drivers.aiokafka import ensure_aiokafka_TP
 from streams.logs import get_logger
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from streams.checkpoint import Checkpoint
     from streams.metrics import Metrics
 
 log = get_logger(__name__)
 
 
-def install(consumer: Any, checkpoint: Checkpoint, metrics: Metrics) -> None:
-    """Wrap ``consumer`` (``app.consumer``) as described above."""
+class LoopFirst(OrderedDict[Any, Any]):
+    """aiokafka's buffer of fetched records (point 5): a fetch of a topic not in ``sources``
+    goes in front, so the next poll drains it first; the order within a partition is Kafka's.
+
+    >>> from collections import namedtuple
+    >>> TP = namedtuple("TP", "topic partition")
+    >>> buf = LoopFirst({"trucks.gps"})
+    >>> buf[TP("trucks.gps", 0)] = "600 events"
+    >>> buf[TP("trucks.gps", 1)] = "600 events"
+    >>> buf[TP("task-commands", 2)] = "3 commands"
+    >>> [tp.topic for tp in buf]
+    ['task-commands', 'trucks.gps', 'trucks.gps']
+    >>> [tp.topic for tp in LoopFirst({"trucks.gps"}, {TP("trucks.gps", 3): 1, TP("ticks", 0): 2})]
+    ['ticks', 'trucks.gps']
+    """
+
+    def __init__(self, sources: Collection[str], items: Any = ()) -> None:
+        self.sources = frozenset(sources)  # first: the items below go through __setitem__
+        super().__init__(items)
+
+    def __setitem__(self, tp: Any, value: Any) -> None:
+        super().__setitem__(tp, value)
+        if tp.topic not in self.sources:
+            self.move_to_end(tp, last=False)
+
+
+def loop_first(aio_consumer: Any, sources: Collection[str]) -> None:
+    """Point 5 on a started aiokafka consumer (its fetcher exists from ``start()``); called in
+    the consumer's thread, where the fetcher runs, before each poll — a no-op once done."""
+    fetcher = getattr(aio_consumer, "_fetcher", None)
+    if fetcher is not None and type(fetcher._records) is not LoopFirst:
+        fetcher._records = LoopFirst(sources, fetcher._records)
+
+
+def install(
+    consumer: Any, checkpoint: Checkpoint, metrics: Metrics, sources: Collection[str] = ()
+) -> None:
+    """Wrap ``consumer`` (``app.consumer``) as described above; ``sources``: the topics whose
+    fetches wait behind every other topic's (point 5)."""
     commit = consumer._commit
     perform_seek = consumer.perform_seek
 
@@ -89,6 +145,20 @@ def install(consumer: Any, checkpoint: Checkpoint, metrics: Metrics) -> None:
     consumer._commit = commit_after_checkpoint
     consumer.perform_seek = seek_uncommitted_to_beginning
     consumer.verify_event_path = verify_positioned
+    if sources:
+        thread = consumer._thread
+        fetch_records = thread._fetch_records
+
+        async def loop_topics_first(  # Faust's own signature: timeout= and max_records=
+            aio: Any,
+            active: Any,
+            timeout: float | None = None,  # noqa: ASYNC109
+            max_records: int | None = None,
+        ) -> Any:
+            loop_first(aio, sources)
+            return await fetch_records(aio, active, timeout=timeout, max_records=max_records)
+
+        thread._fetch_records = loop_topics_first
 
 
 def has_position(consumer: Any, tp: Any) -> bool:

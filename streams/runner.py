@@ -71,7 +71,9 @@ def make_worker(settings: Settings) -> RiskLoopWorker:
         async def notification_sender() -> None:
             await run_sender(context)
 
-    consumer.install(app.consumer, context.checkpoint, runtime.metrics)
+    consumer.install(
+        app.consumer, context.checkpoint, runtime.metrics, settings.topics.sources().values()
+    )
     context.control.ready.clear()
     context.control.keyring = load_keyring(settings)  # a bad key file stops the start
     health.install(context)  # broker probe; riskloop_worker_ready follows /ready
