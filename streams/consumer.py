@@ -32,13 +32,15 @@ failover tests in tests/integration/, which fail if a Faust upgrade changes what
    caught up 7 s after it, so the loop ran at 0.82–0.87× the ingest; bench/RESULTS.md,
    2026-12-06). The buffer is swapped for one that puts a fetch of any other topic — re-keyed,
    task commands, feedback, profile events, dispositions, ticks, control — in front when it
-   arrives. It is the effect of Kafka Streams' choice of the oldest record across a task's
+   arrives. It has the effect of Kafka Streams' choice of the oldest record across a task's
    partitions: an internal record follows the source record that made it, so it is older than
    the source backlog behind it. A poll (``RISKLOOP_MEMORY__POLL_RECORDS``) still takes records
-   in buffer order, so nothing else about polling changes; an earlier attempt that polled the
-   two kinds in two calls cost a third more CPU per event (branch ``exp-internal-first``). No
-   aiokafka issue asks for this; zio/zio-kafka#844 describes the same read starvation in the Java
-   client ("consume everything from 1 partition before going to the next one").
+   in buffer order, so nothing else about polling changes. The CPU the loop's own work took
+   after the ingest window is now spent inside it, so the bench's ingest rate comes down to its
+   end-to-end rate, the loop's real capacity (an earlier attempt, branch
+   ``exp-internal-first``, was refused for that drop, then taken for a cost). No aiokafka issue
+   asks for this; zio/zio-kafka#844 describes the same read starvation in the Java client
+   ("consume everything from 1 partition before going to the next one").
 
 Upstream: Faust has no pre-commit hook and no upstream issue asks for one; the nearest change,
 faust-streaming/faust#273 ("flushing producer before commit"), put Faust's own producer flush at
