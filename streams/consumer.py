@@ -32,13 +32,12 @@ failover tests in tests/integration/, which fail if a Faust upgrade changes what
    caught up 7 s after it, so the loop ran at 0.82–0.87× the ingest; bench/RESULTS.md,
    2026-12-06). The buffer is swapped for one that puts a fetch of any other topic — re-keyed,
    task commands, feedback, profile events, dispositions, ticks, control — in front when it
-   arrives. It has the effect of Kafka Streams' choice of the oldest record across a task's
-   partitions: an internal record follows the source record that made it, so it is older than
-   the source backlog behind it. A poll (``RISKLOOP_MEMORY__POLL_RECORDS``) still takes records
+   arrives. A poll (``RISKLOOP_MEMORY__POLL_RECORDS``) still takes records
    in buffer order, so nothing else about polling changes. The CPU the loop's own work took
    after the ingest window is now spent inside it, so the bench's ingest rate comes down to its
    end-to-end rate, the loop's real capacity (an earlier attempt, branch
-   ``exp-internal-first``, was refused for that drop, then taken for a cost). No aiokafka issue
+   ``exp-internal-first``, was refused for a drop that was most likely this one, taken then for
+   a cost; not re-measured). No aiokafka issue
    asks for this; zio/zio-kafka#844 describes the same read starvation in the Java client
    ("consume everything from 1 partition before going to the next one").
 
@@ -106,7 +105,7 @@ def loop_first(aio_consumer: Any, sources: Collection[str]) -> None:
 
 
 def install(
-    consumer: Any, checkpoint: Checkpoint, metrics: Metrics, sources: Collection[str] = ()
+    consumer: Any, checkpoint: Checkpoint, metrics: Metrics, sources: Collection[str]
 ) -> None:
     """Wrap ``consumer`` (``app.consumer``) as described above; ``sources``: the topics whose
     fetches wait behind every other topic's (point 5)."""
@@ -147,20 +146,19 @@ def install(
     consumer._commit = commit_after_checkpoint
     consumer.perform_seek = seek_uncommitted_to_beginning
     consumer.verify_event_path = verify_positioned
-    if sources:
-        thread = consumer._thread
-        fetch_records = thread._fetch_records
+    thread = consumer._thread
+    fetch_records = thread._fetch_records
 
-        async def loop_topics_first(  # Faust's own signature: timeout= and max_records=
-            aio: Any,
-            active: Any,
-            timeout: float | None = None,  # noqa: ASYNC109
-            max_records: int | None = None,
-        ) -> Any:
-            loop_first(aio, sources)
-            return await fetch_records(aio, active, timeout=timeout, max_records=max_records)
+    async def loop_topics_first(  # Faust's own signature: timeout= and max_records=
+        aio: Any,
+        active: Any,
+        timeout: float | None = None,  # noqa: ASYNC109
+        max_records: int | None = None,
+    ) -> Any:
+        loop_first(aio, sources)
+        return await fetch_records(aio, active, timeout=timeout, max_records=max_records)
 
-        thread._fetch_records = loop_topics_first
+    thread._fetch_records = loop_topics_first
 
 
 def has_position(consumer: Any, tp: Any) -> bool:

@@ -12,8 +12,8 @@ ready when all of these hold:
 - ``broker``: a Kafka metadata request answered within the last few probe intervals;
 - ``consuming``: the consumer exists and no rebalance is in progress;
 - ``restored``: every input partition assigned here has its state restored from the changelog
-  (until then its events wait; a test that fills the disk once ``/ready`` answers 200 met a
-  restore still running, CI of 2026-12-06).
+  (until then its events wait; a test that fills the disk once ``/ready`` answers 200 most
+  likely met a restore still running, CI of 2026-12-06).
 
 Every actor crash is logged with its traceback and counted in
 ``riskloop_agent_crashes_total{agent}``; the ``RiskLoopAgentCrashed`` alert fires on any.

@@ -15,8 +15,8 @@ A write that fails (a full disk) keeps the values in memory as bytes, as before 
 the worker goes on, using more memory, and says so in its log. So does a file that cannot be
 made (:meth:`SpillFile.open` answers None): a partition taken while the disk is full — a restore
 after a rebalance, with the disk filled meanwhile — keeps its cold values in memory, and the store
-tries to make the file again at the next spill (streams/state.py). That once crashed the worker:
-the restore raised on a full disk (CI of 2026-12-06). A key deleted or stored again
+tries to make the file again at the next spill (streams/state.py). Before, the restore raised
+on a full disk and crashed the worker: most likely the CI failure of 2026-12-06. A key deleted or stored again
 leaves its old row until it goes cold again (replaced) or the partition moves (the file goes):
 at most one row per key the partition has held, on disk, never read (the store reads a row
 only for a key that holds :data:`SPILLED`).
@@ -86,13 +86,16 @@ class SpillFile:
             raise
 
     @classmethod
-    def open(cls, path: Path) -> SpillFile | None:
-        """A new spill file at ``path``, or None (logged) when it cannot be made — a full disk:
-        the caller keeps the cold values in memory and may try again later."""
+    def open(cls, path: Path, quiet: bool = False) -> SpillFile | None:
+        """A new spill file at ``path``, or None (logged unless ``quiet``) when it cannot be
+        made — a full disk: the caller keeps the cold values in memory and may try again."""
         try:
             return cls(path)
         except (OSError, sqlite3.Error) as exc:
-            log.warning("no spill file; cold values kept in memory", path=str(path), error=str(exc))
+            if not quiet:
+                log.warning(
+                    "no spill file; cold values kept in memory", path=str(path), error=str(exc)
+                )
             return None
 
     def write(self, rows: Iterable[tuple[str, str, Cold]]) -> bool:

@@ -33,7 +33,6 @@ stays in memory per cold value is its key.
 from __future__ import annotations
 
 import contextvars
-import sqlite3
 import sys
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
@@ -187,16 +186,10 @@ class Store:
         if spill is not None or self._spill_dir is None:
             return spill
         path = self._spill_dir / f"partition-{partition}.sqlite3"
-        if partition in self._unspilled:
-            try:
-                spill = SpillFile(path)
-            except (OSError, sqlite3.Error):
-                return None
-        else:
-            spill = SpillFile.open(path)
-            if spill is None:
-                self._unspilled.add(partition)
-                return None
+        spill = SpillFile.open(path, quiet=partition in self._unspilled)
+        if spill is None:
+            self._unspilled.add(partition)
+            return None
         self._unspilled.discard(partition)
         self.spills[partition] = spill
         return spill

@@ -33,7 +33,9 @@ def _consumer(subscription: SubscriptionState) -> Any:
         return True
 
     return SimpleNamespace(
-        _thread=SimpleNamespace(_consumer=SimpleNamespace(_subscription=subscription)),
+        _thread=SimpleNamespace(
+            _consumer=SimpleNamespace(_subscription=subscription), _fetch_records=nothing
+        ),
         _commit=nothing,
         perform_seek=nothing,
         verify_event_path=verify_event_path,
@@ -49,7 +51,7 @@ def test_a_partition_without_a_position_is_not_checked_until_it_has_one() -> Non
         state = subscription.subscription.assignment.state_value(TopicPartition(*TOPIC))  # type: ignore[union-attr]
         with pytest.raises(AssertionError):
             consumer.verify_event_path(0.0, TOPIC)  # Faust's check alone: the crash
-        install(consumer, checkpoint=None, metrics=None)  # type: ignore[arg-type]
+        install(consumer, checkpoint=None, metrics=None, sources=[TOPIC.topic])  # type: ignore[arg-type]
         assert not has_position(consumer, TOPIC)
         consumer.verify_event_path(0.0, TOPIC)  # skipped, no crash
         assert consumer.checked == []
