@@ -107,6 +107,12 @@ class SourceModel(ABC):
 
     # ------------------------------------------------------------------ protocol
 
+    def prepare(self) -> None:
+        """Load now what the first event would otherwise load on its way (a worker calls it
+        at start, before it reads an event). Nothing here; a model that loads something on
+        first use says what."""
+        return
+
     @property
     @abstractmethod
     def warmed_up(self) -> bool:

@@ -60,6 +60,12 @@ class WorkerModels:
         self.changes += 1
         self.touched[name] = self.touched.get(name, 0) + 1
 
+    def prepare(self) -> None:
+        """Every live model's :meth:`SourceModel.prepare`: what a worker loads before its first
+        event rather than on it."""
+        for name in self.registry.names():
+            self.registry.get(name).prepare()
+
     def add(self, pub: ModelPublication) -> None:
         """Make ``pub`` live, or refuse it (:class:`PublicationRejected`) and keep the live one.
 

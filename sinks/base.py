@@ -52,7 +52,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections import deque
 from itertools import islice, takewhile
-from typing import TYPE_CHECKING, ClassVar, Protocol, Self
+from typing import TYPE_CHECKING, ClassVar, Protocol, Self, TypeVar
 
 from sinks.backoff import Backoff
 from sinks.errors import (
@@ -66,11 +66,28 @@ from sinks.errors import (
 from sinks.outbox import Durability, Outbox, quarantine
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Hashable, Iterable, Sequence
     from pathlib import Path
 
     from prometheus_client import Counter, Gauge
     from pydantic import BaseModel
+
+T = TypeVar("T")
+
+
+def last_versions(records: Iterable[T], key: Callable[[T], Hashable]) -> list[T]:
+    """The last record of each ``key``, in the order of those last ones: what a target that
+    upserts by ``key`` holds after taking ``records`` one by one.
+
+    >>> last_versions([("a", 1), ("b", 1), ("a", 2)], key=lambda r: r[0])
+    [('b', 1), ('a', 2)]
+    """
+    latest: dict[Hashable, T] = {}
+    for record in records:
+        k = key(record)
+        latest.pop(k, None)  # re-insert: dict order = order of the last version
+        latest[k] = record
+    return list(latest.values())
 
 
 class SinkMetrics(Protocol):
@@ -143,6 +160,17 @@ class Sink(ABC):
     @abstractmethod
     async def _write(self, batch: Sequence[BaseModel]) -> None:
         """Write ``batch`` (in order) to the target, idempotently, all or nothing."""
+
+    def latest(self, records: Sequence[BaseModel]) -> list[BaseModel]:
+        """``records`` without the versions the target would overwrite anyway: what the worker
+        journals (:meth:`add_dumped`) and writes. This default keeps them all; a sink whose
+        target keeps only the last version of a key (an upsert) keeps only that, in the order
+        of the last versions, so the target ends as if it had taken every one in turn.
+
+        Why: a warning changes on every hit and the checkpoint hands the sinks every version
+        since the last one; dumping, journalling and trimming the ones a later version in the
+        same hand-over replaces was work on the worker's one busy thread (issue #16)."""
+        return list(records)
 
     async def _prepare_target(self) -> None:
         """Make the target ready for writes (schema, scripts, connections): run once in the

@@ -39,7 +39,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError
 
 from schemas.records import Alert, Level, Task, TaskState
-from sinks.base import Sink, SinkMetrics
+from sinks.base import Sink, SinkMetrics, last_versions
 from sinks.errors import StoreError
 
 if TYPE_CHECKING:
@@ -121,6 +121,14 @@ class RedisViews(Sink):
         self.prefix = prefix
         self.tz = ZoneInfo(timezone)
         self.keep = timedelta(days=keep_days)
+
+    def latest(self, records: Sequence[BaseModel]) -> list[BaseModel]:
+        """The last version of each warning per day (what :meth:`_queue_alerts` keeps of a
+        batch); every task (a task's move may touch the views of each department it passed)."""
+        return last_versions(
+            records,
+            lambda r: (self._day_key(r.last_seen), r.alert_id) if isinstance(r, Alert) else id(r),
+        )
 
     @classmethod
     def from_settings(

@@ -41,7 +41,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from schemas.notification import NotificationAttempt, NotificationIntent
 from schemas.records import Alert, SupervisionEvent, Task, TaskEvent
 from sinks import sql_tables
-from sinks.base import Sink, SinkMetrics
+from sinks.base import Sink, SinkMetrics, last_versions
 from sinks.errors import StoreError
 
 if TYPE_CHECKING:
@@ -159,13 +159,9 @@ class SqlStore:
         record at a time. An error that is not about the data (the database is away) raises
         :class:`StoreError` and the whole batch is retried.
         """
-        latest: dict[tuple[type, str], BaseModel] = {}
-        for record in records:
-            key = (type(record), _KEYS[type(record)](record))
-            latest.pop(key, None)  # re-insert: dict order = order of the last version
-            latest[key] = record
+        latest = last_versions(records, lambda r: (type(r), _KEYS[type(r)](r)))
         # each record's row once: its JSON body is most of a batch's CPU (2026-12-03 "sinks")
-        rows = [(r, _TARGETS[type(r)][1](r)) for r in latest.values()]
+        rows = [(r, _TARGETS[type(r)][1](r)) for r in latest]
         rejected: list[Rejected] = []
         fit: list[tuple[BaseModel, dict[str, Any]]] = []
         for record, row in rows:
@@ -537,6 +533,14 @@ class SqlSink(Sink):
         name = options.pop("name", "sql")
         outbox = settings.data_dir / "outbox" / f"{name}.sqlite3"
         return cls(SqlStore.from_settings(settings), outbox, name=name, metrics=metrics, **options)
+
+    def latest(self, records: Sequence[BaseModel]) -> list[BaseModel]:
+        """The last version of each task and alert (rows upserted by id); every event and
+        queued notification (inserted once, never replaced)."""
+        return last_versions(
+            records,
+            lambda r: (type(r), _KEYS[type(r)](r)) if _TARGETS[type(r)][2] else (None, id(r)),
+        )
 
     async def _prepare_target(self) -> None:
         """Migrate (and so connect) at start, in a thread: Alembic's import and the upgrade

@@ -320,6 +320,7 @@ class PartitionModels:
         self.store = store
         self.loose = build_models(settings)
         self.loose.nearby_apart = True  # places come on their own topic (streams/nearby.py)
+        self.loose.prepare()  # before the first event, not on it (jieba's dictionary)
         # The shipped defaults as built, pickled once: a partition's copy is unpickled from it
         # (~13 ms) instead of built again (~0.4 s each on the 2-core machine, most of it the
         # complaint classifier learning its taxonomy priors), which held the first events of

@@ -63,11 +63,14 @@ class Clock:
         aware = start if start.tzinfo is not None else start.replace(tzinfo=UTC)
         return cls(speed=speed, origin_wall=aware.timestamp())
 
+    def __post_init__(self) -> None:
+        self._origin = datetime.fromtimestamp(self.origin_wall, UTC)
+        """``origin_wall`` as a datetime, made once: :meth:`now` runs several times an event."""
+
     def now(self) -> datetime:
         """The clock's time: wall time at ``origin_wall`` plus the monotonic time since, times
         ``speed`` (so a jump of the system clock does not move deadlines)."""
-        elapsed = (time.monotonic() - self.origin_mono) * self.speed
-        return datetime.fromtimestamp(self.origin_wall, UTC) + timedelta(seconds=elapsed)
+        return self._origin + timedelta(seconds=(time.monotonic() - self.origin_mono) * self.speed)
 
 
 def _fence_registry() -> Registry[CompiledFenceSet]:

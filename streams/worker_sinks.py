@@ -100,8 +100,9 @@ class WorkerSinks:
 
     async def add(self, records: Sequence[BaseModel]) -> None:
         """Tasks, task events, alerts and supervision events to SQL; tasks and alerts (the
-        live views) to Redis, one outbox transaction each. Writes are upserts by id, so a
-        record sent twice is harmless.
+        live views) to Redis, one outbox transaction each, without the versions a later one
+        in ``records`` replaces there. Writes are upserts by id, so a record sent twice is
+        harmless.
 
         Agents start with the worker, possibly before the sinks have opened their outboxes:
         the first checkpoint's records wait for them. A full disk raises
@@ -109,8 +110,11 @@ class WorkerSinks:
         records and the Redis one did not, the checkpoint's retry gives SQL the same records
         again (upserts by id: harmless)."""
         await self._started.wait()
-        dumped = [(r, r.model_dump_json()) for r in records]  # once for both outboxes
-        await self.sql.add_dumped(dumped)
-        live = [item for item in dumped if isinstance(item[0], Task | Alert)]
+        # only the versions each target keeps (Sink.latest): a warning changed by thirty
+        # events since the last checkpoint is dumped and journalled once, not thirty times
+        to_sql = self.sql.latest(records)
+        live = self.redis.latest([r for r in records if isinstance(r, Task | Alert)])
+        text = {id(r): r.model_dump_json() for r in (*to_sql, *live)}  # once for both outboxes
+        await self.sql.add_dumped([(r, text[id(r)]) for r in to_sql])
         if live:
-            await self.redis.add_dumped(live)
+            await self.redis.add_dumped([(r, text[id(r)]) for r in live])
