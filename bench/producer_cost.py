@@ -6,7 +6,8 @@ requests and socket writes all run on that thread. This measures what one such m
 the thread that sends it, in an asyncio loop that yields between sends as a worker does between
 events, above the same loop sending nothing: aiokafka with no linger (the worker's setting) and
 with 5 ms, and confluent-kafka (``produce`` + ``poll(0)``; librdkafka batches and writes in its
-own threads, without the GIL). Against the local broker::
+own threads, without the GIL). Against the broker of ``RISKLOOP_KAFKA_BROKER`` (the dev one by
+default), each producer made by ``streams/producer.py``::
 
     python -m bench.producer_cost --messages 4000 --gap 0.001 --rounds 2
 
@@ -26,16 +27,15 @@ import time
 import uuid
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
-
-from streams.producer import make_producer
+from config.settings import Settings
+from streams.producer import make_async_producer, make_producer
 
 KINDS = ("aiokafka, linger 0", "aiokafka, linger 5 ms", "confluent-kafka")
 VALUE = b'{"x":"' + b"1" * 700 + b'"}'  # about a task event's size
 
 
-async def _aiokafka(bootstrap: str, linger_ms: int, topic: str, n: int, gap: float) -> float:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=linger_ms)
+async def _aiokafka(settings: Settings, linger_ms: int, topic: str, n: int, gap: float) -> float:
+    producer = make_async_producer(settings, linger_ms=linger_ms)
     await producer.start()
     try:
         await producer.send_and_wait(topic, b"warm", key=b"k")
@@ -51,8 +51,8 @@ async def _aiokafka(bootstrap: str, linger_ms: int, topic: str, n: int, gap: flo
         await producer.stop()
 
 
-async def _confluent(bootstrap: str, topic: str, n: int, gap: float) -> float:
-    producer = make_producer(bootstrap)
+async def _confluent(settings: Settings, topic: str, n: int, gap: float) -> float:
+    producer = make_producer(settings)
     producer.produce(topic, b"warm", b"k")
     producer.flush()
     start = time.thread_time()
@@ -71,14 +71,14 @@ async def _nothing(n: int, gap: float) -> float:
     return time.thread_time() - start
 
 
-def measure(bootstrap: str, n: int, gap: float) -> dict[str, float]:
+def measure(settings: Settings, n: int, gap: float) -> dict[str, float]:
     """µs of main-thread CPU per message above the loop sending nothing, per kind."""
     topic = f"producer-cost-{uuid.uuid4().hex[:8]}"
     idle = asyncio.run(_nothing(n, gap))
     spent = {
-        KINDS[0]: asyncio.run(_aiokafka(bootstrap, 0, topic, n, gap)),
-        KINDS[1]: asyncio.run(_aiokafka(bootstrap, 5, topic, n, gap)),
-        KINDS[2]: asyncio.run(_confluent(bootstrap, topic, n, gap)),
+        KINDS[0]: asyncio.run(_aiokafka(settings, 0, topic, n, gap)),
+        KINDS[1]: asyncio.run(_aiokafka(settings, 5, topic, n, gap)),
+        KINDS[2]: asyncio.run(_confluent(settings, topic, n, gap)),
     }
     return {kind: (seconds - idle) / n * 1e6 for kind, seconds in spent.items()}
 
@@ -86,13 +86,12 @@ def measure(bootstrap: str, n: int, gap: float) -> dict[str, float]:
 def main() -> None:
     """Print one line per kind and round."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bootstrap", default="127.0.0.1:9092")
     parser.add_argument("--messages", type=int, default=4000)
     parser.add_argument("--gap", type=float, default=0.001, help="s the loop yields per message")
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     for round_ in range(1, args.rounds + 1):
-        for kind, us in measure(args.bootstrap, args.messages, args.gap).items():
+        for kind, us in measure(Settings(), args.messages, args.gap).items():
             print(f"round {round_}  {kind:22s} {us:7.1f} µs main-thread CPU per message")
 
 
