@@ -293,9 +293,9 @@ class ComplaintClassifier(SourceModel):
     # ------------------------------------------------------------------ protocol
 
     def prepare(self) -> None:
-        """Load jieba's dictionary when the tokens use words: ~0.75 s of CPU on the 2-core machine,
-        which the worker's first complaint paid, inside its first second of reading (the
-        bench's measured window, and the first complaint's latency)."""
+        """Load jieba's dictionary when the tokens use words: ~0.75 s of CPU on the 2-core
+        machine (timed alone), which the worker's first complaint paid inside the bench's
+        measured window (py-spy, bench/RESULTS.md 2026-12-06 15:04) and in its own latency."""
         if self.tokens == "jieba" or (self.tokens == "chars" and self.word_weight):
             from models.jieba_dict import tokenizer
 
