@@ -103,21 +103,22 @@ def per_entity(curve: list[Reading], entities: int) -> float:
 def _sends_counted() -> Iterator[list[int]]:
     """Count what the agents send instead of producing it (no broker; nothing kept).
 
-    Patches ``faust.topics.Topic.send`` for the run, as the test context's ``sent`` fixture does.
+    Patches the worker's producer (``WorkerProducer.send``) for the run, as the test context's
+    ``sent`` fixture does.
     """
-    import faust.topics
+    from streams.producer import WorkerProducer
 
     count = [0]
-    original = faust.topics.Topic.send
+    original = WorkerProducer.send
 
     async def send(self: Any, *args: Any, **kwargs: Any) -> None:
         count[0] += 1
 
-    faust.topics.Topic.send = send  # type: ignore[assignment]
+    WorkerProducer.send = send  # type: ignore[method-assign]
     try:
         yield count
     finally:
-        faust.topics.Topic.send = original  # type: ignore[method-assign]
+        WorkerProducer.send = original  # type: ignore[method-assign]
 
 
 def checkpoint_writes(
@@ -127,12 +128,11 @@ def checkpoint_writes(
     producing it (no broker); without ``keep`` it is dropped. tests/streams keep it to restore
     from; this driver drops it, since keeping it would be its own leak."""
 
-    async def send(topic: str, key: bytes, value: bytes | None, partition: int) -> Any:
+    async def send(
+        topic: str, key: bytes | None, value: bytes | None, partition: int | None = None
+    ) -> None:
         if keep is not None:
-            keep(partition, key, value)
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        done.set_result(None)
-        return done
+            keep(partition or 0, key or b"", value)  # the changelog's: both always given
 
     async def flush() -> None:
         return None

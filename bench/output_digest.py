@@ -144,23 +144,25 @@ def _field(h: Any, data: bytes | None) -> None:
 @contextmanager
 def _sends_hashed(h: Any) -> Iterator[list[int]]:
     """Hash what the agents send instead of producing it (as ``_sends_counted`` counts it)."""
-    import faust.topics
+    from streams.producer import WorkerProducer
 
     count = [0]
-    original = faust.topics.Topic.send
+    original = WorkerProducer.send
 
-    async def send(self: Any, *args: Any, **kwargs: Any) -> None:
+    async def send(
+        self: Any, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None
+    ) -> None:
         count[0] += 1
-        _field(h, self.get_topic_name().encode())
-        _field(h, kwargs.get("key"))
-        _field(h, kwargs.get("value"))
-        _field(h, str(kwargs.get("partition")).encode())
+        _field(h, topic.encode())
+        _field(h, key)
+        _field(h, value)
+        _field(h, str(partition).encode())
 
-    faust.topics.Topic.send = send  # type: ignore[assignment]
+    WorkerProducer.send = send  # type: ignore[method-assign]
     try:
         yield count
     finally:
-        faust.topics.Topic.send = original  # type: ignore[method-assign]
+        WorkerProducer.send = original  # type: ignore[method-assign]
 
 
 def _hashing_app(settings: Settings, h: Any, written: list[int]) -> RiskLoopApp:

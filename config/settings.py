@@ -550,14 +550,15 @@ class Settings(BaseSettings):
         "nothing is learnt twice)",
     )
     producer_linger: float = Field(
-        0.0,
+        0.005,
         ge=0,
         le=1.0,
-        description="s the producer waits to fill a batch before it sends one (Faust's"
-        " producer_linger; 0: a send goes out as soon as aiokafka's sender runs). The loopback"
-        " writes of produce requests are ~12 % of a bench worker's CPU, but 5 ms did not"
-        " resolve against 0 in seven 20,000-event runs (bench/RESULTS.md 2026-12-06, branch"
-        " e2e); adds up to this to each hop's latency",
+        description="s the worker's producer waits to fill a batch before it sends one"
+        " (librdkafka's linger.ms for the outputs and changelog, streams/producer.py; 5 ms is"
+        " librdkafka's default). With 0 (a record goes out as soon as librdkafka can): in two"
+        " alternated pairs of bench runs the worker was no faster than with aiokafka, with"
+        " 5 ms it was in three of three (bench/RESULTS.md 2026-12-06 18:39). Adds up to this"
+        " to each hop's latency",
     )
     models_enabled: bool = Field(True, description="run the online models (off: rules only)")
     task_min_level: WarningLevel = Field(

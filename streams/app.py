@@ -20,6 +20,7 @@ from streams.dedup import BucketedIds
 from streams.health import RiskLoopAgent
 from streams.logs import get_logger
 from streams.model_state import PartitionModels
+from streams.producer import WorkerProducer
 from streams.retries import Retries
 from streams.runtime import Runtime, build_runtime
 from streams.state import Store
@@ -48,6 +49,12 @@ class RiskLoopApp(faust.App):
     ) -> None:
         super().__init__(settings.app_id, **conf)
         self.worker = _context(self, settings, runtime or build_runtime(settings), sinks)
+
+    async def on_stop(self) -> None:
+        """Faust's stop (its consumer stopped, the partitions revoked, so the last checkpoint
+        written), then what the worker's producer still holds is flushed."""
+        await super().on_stop()
+        await self.worker.producer.close()
 
 
 def faust_config(settings: Settings) -> dict[str, Any]:
@@ -78,7 +85,6 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         "broker_max_poll_records": settings.memory.poll_records or None,
         "consumer_auto_offset_reset": "earliest",
         "producer_acks": -1,
-        "producer_linger": settings.producer_linger,
         # static membership (KIP-345): a worker restarted under the same identity takes its
         # partitions back at once, instead of waiting out the dead session and rebalancing
         # twice (after which Faust can leave never-committed partitions unread)
@@ -100,6 +106,7 @@ def _context(app: faust.App, settings: Settings, rt: Runtime, sinks: Sinks | Non
     tables_ = tables.declare(store)
     rt.worker_id = worker_identity(settings)
     rt.event_clocks.store = tables_.clocks
+    producer = WorkerProducer(settings, retried=changelog_topic(settings.app_id), on_lost=_lost(rt))
     control = ControlState()
     control.ready.set()  # no control plane unless the runner starts one
     worker = WorkerContext(
@@ -109,8 +116,9 @@ def _context(app: faust.App, settings: Settings, rt: Runtime, sinks: Sinks | Non
         runtime=rt,
         store=store,
         tables=tables_,
-        checkpoint=_checkpoint(app, settings, rt, store, lambda: worker.sinks),
+        checkpoint=_checkpoint(settings, rt, store, producer, lambda: worker.sinks),
         dedup=DedupWindow(BucketedIds(store), settings.dedup_window_seconds),
+        producer=producer,
         control=control,
         sinks=sinks,
     )
@@ -120,16 +128,31 @@ def _context(app: faust.App, settings: Settings, rt: Runtime, sinks: Sinks | Non
     return worker
 
 
-def _checkpoint(
-    app: faust.App, settings: Settings, rt: Runtime, store: Store, sinks: Callable[[], Sinks | None]
-) -> Checkpoint:
-    """The app's checkpoint: Faust's producer for the changelog, the sinks given the buffered
-    copies and drained before it (``sinks`` is asked at each checkpoint: a test may put sinks in
-    after the app is built)."""
-    metrics = rt.metrics
+def _lost(rt: Runtime) -> Callable[[str, str], None]:
+    """What the worker does when the broker refuses an output for good: counts and says it."""
 
-    async def send(topic: str, key: bytes, value: bytes | None, partition: int) -> Any:
-        return await app.producer.send(topic, key, value, partition, None, None)
+    def lost(topic: str, error: str) -> None:
+        rt.metrics.outputs_refused.labels(topic).inc()
+        log.error(
+            "output refused by the broker; checkpoints stop until a restart",
+            topic=topic,
+            error=error,
+        )
+
+    return lost
+
+
+def _checkpoint(
+    settings: Settings,
+    rt: Runtime,
+    store: Store,
+    producer: WorkerProducer,
+    sinks: Callable[[], Sinks | None],
+) -> Checkpoint:
+    """The app's checkpoint: the worker's producer for the changelog, the sinks given the
+    buffered copies and drained before it (``sinks`` is asked at each checkpoint: a test may
+    put sinks in after the app is built)."""
+    metrics = rt.metrics
 
     async def drain() -> bool:
         now = sinks()
@@ -151,8 +174,8 @@ def _checkpoint(
     return Checkpoint(
         store=store,
         topic=changelog_topic(settings.app_id),
-        send=send,
-        flush=app.producer.flush,
+        send=producer.send,
+        flush=producer.flush,
         drain=drain,
         sinks=keep,
         on_stall=stalled,

@@ -60,10 +60,9 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 from confluent_kafka import Consumer, TopicPartition
@@ -84,6 +83,9 @@ from streams.packing import (  # noqa: F401 (the codec's names, as they were her
 from streams.retries import Retries
 from streams.sink_buffer import SinkBuffer
 from streams.state import EVICTABLE, PartitionState, Store, current_scope
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 log = get_logger(__name__)
 
@@ -218,7 +220,15 @@ def read_partition(bootstrap: str, topic: str, partition: int) -> list[tuple[byt
         c.close()
 
 
-Send = Callable[[str, bytes, bytes | None, int], Awaitable[Awaitable[Any]]]
+class Send(Protocol):
+    """Queue one changelog record (streams/producer.py ``WorkerProducer.send``); whether the
+    broker took it is known at the next flush."""
+
+    def __call__(
+        self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None
+    ) -> Awaitable[None]:
+        """Queue the record; raises only for one the producer refuses at once."""
+        ...
 
 
 @dataclass
@@ -227,8 +237,8 @@ class Checkpoint:
 
     store: Store
     topic: str
-    send: Send  # (topic, key, value, partition) → delivery future (Faust's producer)
-    flush: Callable[[], Awaitable[None]]  # the producer's flush
+    send: Send  # (topic, key, value, partition): queued
+    flush: Callable[[], Awaitable[None]]  # every record sent acknowledged, else raises
     drain: Callable[[], Awaitable[bool]] | None = None  # the sinks (streams/worker_sinks.py)
     # stores the buffered sink copies in the outboxes (``WorkerSinks.add``); None: none kept
     sinks: Callable[[list[Any]], Awaitable[None]] | None = None
@@ -515,24 +525,17 @@ class Checkpoint:
         if not snapshot:
             return 0, 0
         self.seq += 1
-        futures = []
         count = size = 0
         for partition, (records, absorbed) in snapshot.items():
             for key, value in records:
-                futures.append(await self.send(self.topic, key, value, partition))
+                await self.send(self.topic, key, value, partition)
                 count += 1
                 size += len(key) + len(value or b"")
             marker = orjson.dumps(
                 {"absorbed": absorbed, "seq": self.seq, "worker": self.worker, "at": time.time()}
             )
-            futures.append(await self.send(self.topic, MARKER.encode(), marker, partition))
-        await self.flush()
-        # Every delivery is awaited (a failed one left unretrieved is logged by asyncio as
-        # "never retrieved"), then the first error is raised: nothing may be committed then.
-        outcomes = await asyncio.gather(*futures, return_exceptions=True)
-        failed = next((o for o in outcomes if isinstance(o, BaseException)), None)
-        if failed is not None:
-            raise failed
+            await self.send(self.topic, MARKER.encode(), marker, partition)
+        await self.flush()  # raises unless the broker took every record: nothing is committed
         for partition, (_, absorbed) in snapshot.items():
             self._marked[partition] = absorbed
         return count, size

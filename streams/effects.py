@@ -27,7 +27,6 @@ from loop.messages import Message, output, to_department
 from schemas.notification import NotificationIntent
 from schemas.records import Alert, SupervisionEvent, Task, TaskEvent
 from streams.state import current_scope
-from streams.topics import task_topic
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -64,13 +63,14 @@ async def run(worker: WorkerContext, messages: Iterable[Message]) -> None:
                 scope.sinks.extend(records)
             else:
                 await worker.sinks.add(records)
+    send = worker.producer.send
     for m in items:
         if m.role:
-            value = m.value.encode()
+            topic = _topic(worker, m.role)
             if m.partition is not None:
-                await _topic(worker, m.role).send(value=value, partition=m.partition)
+                await send(topic, None, m.value.encode(), m.partition)
             else:
-                await _topic(worker, m.role).send(key=m.key.encode(), value=value)
+                await send(topic, m.key.encode(), m.value.encode())
 
 
 def _sink_record(m: Message) -> BaseModel:
@@ -78,8 +78,9 @@ def _sink_record(m: Message) -> BaseModel:
     return m.record if isinstance(m.record, kind) else kind.model_validate_json(m.value)
 
 
-def _topic(worker: WorkerContext, role: str) -> faust.TopicT:
+def _topic(worker: WorkerContext, role: str) -> str:
+    """The name of a role's topic (a department's task topic is named from its prefix)."""
     if role.startswith(_DEPARTMENT):
-        return task_topic(worker.app, worker.settings, role[len(_DEPARTMENT) :])
+        return f"{worker.settings.topics.task_prefix}{role[len(_DEPARTMENT) :]}"
     topic: faust.TopicT = getattr(worker.topics, role)
-    return topic
+    return topic.get_topic_name()

@@ -127,6 +127,12 @@ class Metrics:
             "checkpoint_failures",
             "Checkpoints whose changelog write failed: offsets not committed, retried",
         )
+        self.outputs_refused = counter(
+            "outputs_refused",
+            "Records the broker refused for good (too large, not authorised): checkpoints stop "
+            "until the worker restarts and redoes its events (streams/producer.py)",
+            ["topic"],
+        )
         self.restore_failures = counter(
             "restore_failures",
             "Failed attempts to read a partition's state back from its changelog (retried)",

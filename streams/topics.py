@@ -113,12 +113,3 @@ def declare(app: faust.App, settings: Settings) -> Topics:
         ticks=data(t.ticks),
         nearby=data(t.nearby),
     )
-
-
-def task_topic(app: faust.App, settings: Settings, department: str) -> faust.TopicT:
-    """The topic of one department's tasks, ``tasks.<department>``; made once per app."""
-    cache: dict[str, faust.TopicT] = app.__dict__.setdefault("_riskloop_task_topics", {})
-    if department not in cache:
-        name = f"{settings.topics.task_prefix}{department}"
-        cache[department] = raw_topic(app, name, partitions=settings.topics.partitions)
-    return cache[department]

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from schemas.dedup import DedupWindow
     from streams.checkpoint import Checkpoint
     from streams.due import Summaries
+    from streams.producer import WorkerProducer
     from streams.runtime import Runtime
     from streams.state import Store
     from streams.tables import Tables
@@ -68,6 +69,8 @@ class WorkerContext:
     tables: Tables
     checkpoint: Checkpoint
     dedup: DedupWindow
+    producer: WorkerProducer
+    """The one producer of the worker's outputs and changelog (streams/producer.py)."""
     control: ControlState = field(default_factory=ControlState)
     sinks: Sinks | None = None
     broker: BrokerState | None = None

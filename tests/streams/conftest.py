@@ -1,6 +1,8 @@
 """Agents under ``agent.test_context()``: no broker, memory tables, real agent code.
 
-Every ``Topic.send`` is captured (topic, key, value) so a test reads what the agent published.
+Every send of the worker's producer (its outputs) and every ``Topic.send`` (what its HTTP API
+publishes through Faust's producer) is captured (topic, key, value) so a test reads what the
+worker published.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import faust
 import pytest
 
 from streams.app import RiskLoopApp, build_app
+from streams.producer import WorkerProducer
 
 if TYPE_CHECKING:
     from config.settings import Settings
@@ -21,6 +24,13 @@ if TYPE_CHECKING:
 @dataclass
 class Sent:
     messages: list[tuple[str, bytes | None, bytes]] = field(default_factory=list)
+    addressed_to: list[tuple[str, int | None, bytes]] = field(default_factory=list)
+    """(topic, partition, value) of each message: its partition as the sender named it (None:
+    its key's)."""
+
+    def addressed(self, topic: str) -> list[tuple[int | None, bytes]]:
+        """(partition, value) of what was sent to ``topic``."""
+        return [(p, v) for t, p, v in self.addressed_to if t == topic]
 
     def on(self, topic: str) -> list[dict[str, Any]]:
         return [json.loads(v) for t, _, v in self.messages if t == topic]
@@ -29,14 +39,37 @@ class Sent:
         return {t for t, _, _ in self.messages}
 
 
+@pytest.fixture(autouse=True)
+def no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the worker's producer sends goes nowhere (``sent`` keeps it): these tests have no
+    broker, and one that happens to run on the machine must not receive their records."""
+
+    async def send(self: WorkerProducer, *_: Any, **__: Any) -> None:
+        return None
+
+    monkeypatch.setattr(WorkerProducer, "send", send)
+
+
 @pytest.fixture
 def sent(monkeypatch: pytest.MonkeyPatch) -> Sent:
     captured = Sent()
 
-    async def send(self: faust.TopicT, *, key: Any = None, value: Any = None, **_: Any) -> None:
+    async def send(
+        self: WorkerProducer,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int | None = None,
+    ) -> None:
+        assert value is not None
+        captured.messages.append((topic, key, value))
+        captured.addressed_to.append((topic, partition, value))
+
+    async def publish(self: faust.TopicT, *, key: Any = None, value: Any = None, **_: Any) -> None:
         captured.messages.append((self.get_topic_name(), key, value))
 
-    monkeypatch.setattr(faust.topics.Topic, "send", send)
+    monkeypatch.setattr(WorkerProducer, "send", send)
+    monkeypatch.setattr(faust.topics.Topic, "send", publish)
     return captured
 
 

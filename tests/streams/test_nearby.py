@@ -7,11 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import faust
-import pytest
-
 from streams.rekey import partition_of
-from tests.streams.conftest import on_topic
+from tests.streams.conftest import Sent, on_topic
 from tests.streams.test_redelivery import _capture, _restarted
 from tests.streams.test_skeleton import encode, metric
 
@@ -21,20 +18,6 @@ if TYPE_CHECKING:
 
 LAT, LON = 30.2741, 120.1551
 TOPIC = "riskloop.nearby-complaints"
-
-
-@pytest.fixture
-def sends(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int | None, bytes]]:
-    """Every ``Topic.send`` as (topic, partition, value): the copies are addressed by partition."""
-    captured: list[tuple[str, int | None, bytes]] = []
-
-    async def send(
-        self: faust.TopicT, *, value: Any = None, partition: int | None = None, **_: Any
-    ) -> None:
-        captured.append((self.get_topic_name(), partition, value))
-
-    monkeypatch.setattr(faust.topics.Topic, "send", send)
-    return captured
 
 
 def _complaint(key: str, category: str, at: datetime, lat: float | None = LAT) -> dict[str, Any]:
@@ -67,7 +50,7 @@ async def _put_copies(app: RiskLoopApp, copies: list[tuple[int, bytes]]) -> None
 
 
 async def test_a_complaint_taken_in_on_one_partition_counts_on_every_partition(
-    app: RiskLoopApp, sends: list[tuple[str, int | None, bytes]]
+    app: RiskLoopApp, sent: Sent
 ) -> None:
     n = app.worker.settings.topics.partitions
     assert n > 1
@@ -79,7 +62,7 @@ async def test_a_complaint_taken_in_on_one_partition_counts_on_every_partition(
         await agent.put(encode(_complaint(food, "食品安全", at)), key=food.encode())
         await agent.put(encode(_complaint(lift, "特种设备", at)), key=lift.encode())
         await agent.put(encode(_complaint(away, "食品安全", at, lat=None)), key=away.encode())
-    copies = [(p, v) for t, p, v in sends if t == TOPIC]
+    copies = sent.addressed(TOPIC)
     # only the located food complaint travels, one copy per partition
     assert sorted(p for p, _ in copies) == list(range(n))
     assert all(food.encode() in v for _, v in copies)
@@ -92,7 +75,7 @@ async def test_a_complaint_taken_in_on_one_partition_counts_on_every_partition(
 
 
 async def test_a_counted_copy_survives_a_crash_and_is_not_counted_again(
-    app: RiskLoopApp, sends: list[tuple[str, int | None, bytes]], settings: Settings
+    app: RiskLoopApp, sent: Sent, settings: Settings
 ) -> None:
     """Crash after the checkpoint: the count comes back with the partition's models, the
     copies redelivered at their offsets are skipped, and a copy made again (its complaint redone
@@ -102,7 +85,7 @@ async def test_a_counted_copy_survives_a_crash_and_is_not_counted_again(
     at = datetime.now(UTC) - timedelta(hours=1)
     async with app.agents["complaints"].test_context() as agent:
         await agent.put(encode(_complaint("cmp-crash", "卫生计生", at)), key=b"cmp-crash")
-    copies = [(p, v) for t, p, v in sends if t == TOPIC]
+    copies = sent.addressed(TOPIC)
     assert len(copies) == n
     await _put_copies(app, copies)
     assert [_nearby(app, p, at) for p in range(n)] == [1] * n

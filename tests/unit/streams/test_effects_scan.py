@@ -30,7 +30,7 @@ ALLOWED = {
     "control.py": "control-plane status records (applied/refused), not an event's output",
     "notify.py": "notifications to people's channels, from the SQL queue, off the partitions",
     "demo.py": "the demo's input producer (a client of the worker)",
-    "producer.py": "the CLI's input producer (replay, backfill)",
+    "producer.py": "the producers' factory: the worker's (WorkerProducer) and the CLI's",
     "replay.py": "the CLI's replay (a client of the worker)",
     "publish.py": "the CLI publishing rule packs, models, fences (a client)",
     "verdicts.py": "the HTTP API sending a disposition and awaiting its verdict (a client)",

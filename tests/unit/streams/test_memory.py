@@ -55,13 +55,17 @@ def test_faust_fetches_per_partition_what_the_settings_say() -> None:
 
 
 def test_the_producer_lingers_as_long_as_the_settings_say() -> None:
-    """Faust turns ``producer_linger`` (s) into aiokafka's ``linger_ms``: what batches the
-    worker's small sends into fewer produce requests (bench/RESULTS.md 2026-12-06, branch e2e)."""
+    """``producer_linger`` (s) is librdkafka's ``linger.ms`` for the worker's outputs and
+    changelog (streams/producer.py): what batches small sends into fewer produce requests.
+    Faust's own producer (the API's publishes, which wait for each acknowledgement, and the
+    bench's Faust baselines) keeps Faust's default, no linger."""
     import faust
 
     from config.settings import Settings
     from streams.app import faust_config
+    from streams.producer import WorkerProducer
 
-    config = faust_config(Settings(_env_file=None, producer_linger=0.005))
-    app = faust.App("linger-test", **config)
-    assert app.producer.linger_ms == 5
+    settings = Settings(_env_file=None, producer_linger=0.02)
+    assert WorkerProducer(settings)._config["linger.ms"] == 20
+    app = faust.App("linger-test", **faust_config(settings))
+    assert app.producer.linger_ms == 0

@@ -21,6 +21,7 @@ class Disk:
 
     def __init__(self) -> None:
         self.log: list[tuple[str, Any]] = []
+        self.sent: list[tuple[str, Any]] = []  # queued by the producer, not yet acknowledged
         self.full = False
         self.broker_down = False
 
@@ -32,17 +33,18 @@ class Disk:
                 raise OutboxFull(f"cannot append to the sink outbox: {exc}") from exc
         self.log.append(("sinks", list(records)))
 
-    async def send(self, topic: str, key: bytes, value: bytes | None, partition: int) -> Any:
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if self.broker_down:
-            done.set_exception(ConnectionError("broker away"))
-        else:
-            done.set_result(None)
-            self.log.append(("marker" if key == MARKER.encode() else "state", partition))
-        return done
+    async def send(
+        self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None
+    ) -> None:
+        self.sent.append(("marker" if key == MARKER.encode() else "state", partition))
 
     async def flush(self) -> None:
-        return None
+        """As the worker's producer: what was sent reached the changelog, or none of it did
+        and the flush raises."""
+        sent, self.sent = self.sent, []
+        if sent and self.broker_down:
+            raise ConnectionError("broker away")
+        self.log += sent
 
     def markers(self) -> int:
         return sum(kind == "marker" for kind, _ in self.log)
