@@ -490,7 +490,10 @@ class Settings(BaseSettings):
         "auto", description="json in production, console on a terminal; auto picks by isatty"
     )
     processing_guarantee: Literal["at_least_once", "exactly_once"] = Field(
-        "at_least_once", description="Faust processing guarantee"
+        "at_least_once",
+        description="Faust processing guarantee; keep at_least_once: Faust's exactly_once does"
+        " not commit reliably (faust-streaming#517), and the worker's outputs and changelog go"
+        " through its own producer (streams/producer.py), outside Faust's transactions",
     )
     dedup_window_seconds: int = Field(7 * 24 * 3600, ge=0, description="source-event dedup window")
     max_event_bytes: int = Field(1_000_000, gt=0, description="larger payloads are dead-lettered")

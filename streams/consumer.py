@@ -7,9 +7,11 @@ failover tests in tests/integration/, which fail if a Faust upgrade changes what
 (faust-streaming is pinned in pyproject.toml).
 
 1. **The checkpoint before the offsets** (streams/checkpoint.py). Faust flushes its producer,
-   then commits the offsets of the events its agents finished. The state those events changed,
-   and the sinks' rows, must be stored first: ``Consumer._commit`` (the last step of Faust's
-   commit) runs the checkpoint, and commits nothing if the changelog could not be written.
+   then commits the offsets of the events its agents finished. The outputs those events sent
+   (through the worker's own producer, streams/producer.py, not Faust's), the state they
+   changed and the sinks' rows must be stored first: ``Consumer._commit`` (the last step of
+   Faust's commit) runs the checkpoint, which flushes that producer, and commits nothing if
+   the outputs or the changelog could not be written.
 2. **Never-committed partitions start at the beginning.** After a restart, Faust left
    partitions that had never been committed unread (their lag never moved; seen in the SIGKILL
    test). Nothing of them was committed, so their first offset is exactly where at-least-once
