@@ -182,8 +182,9 @@ class WorkerProducer:
     async def send(
         self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None
     ) -> None:
-        """Queue one record (``partition`` None: the key's, by murmur2). A record too large for
-        the producer raises here, as aiokafka's ``send`` did, so its event is dead-lettered."""
+        """Queue one record (``partition`` None: the key's, by murmur2). A record over
+        ``message.max.bytes`` raises here (``KafkaException``, MSG_SIZE_TOO_LARGE: librdkafka's
+        local check), so its handler fails as any raising handler does."""
         producer = self._made()
         while True:
             try:

@@ -131,6 +131,17 @@ async def test_a_worker_that_never_sent_flushes_at_once() -> None:
     assert worker._producer is None
 
 
+async def test_a_record_too_large_raises_at_the_send() -> None:
+    """librdkafka checks the size locally: the handler that sent it fails, nothing is queued."""
+    from confluent_kafka import KafkaException
+
+    settings = Settings(_env_file=None, kafka_broker=f"kafka://127.0.0.1:{free_port()}")
+    worker = WorkerProducer(settings)
+    with pytest.raises(KafkaException, match="MSG_SIZE_TOO_LARGE"):
+        await worker.send("alerts", b"k", b"x" * 2_000_000)
+    await worker.close(timeout=0.1)
+
+
 async def test_the_real_producer_takes_the_settings_and_fails_a_flush_with_no_broker() -> None:
     """librdkafka accepts the configuration (an unknown property would raise when the producer
     is made), and with nobody listening the flush fails instead of saying "stored"."""
