@@ -463,9 +463,10 @@ class RuleEngine:
         occurrence = {
             "id": str(seen.event.get("event_id", "")),
             "source": seen.source,
+            "region": seen.event.get("region_code"),
             "values": {p: _resolve(seen.event, p) for p in sorted(step_paths)},
         }
-        new, chain = sequence_add(
+        new, chains = sequence_add(
             state.get(key),
             matched,
             seen.at,
@@ -474,8 +475,14 @@ class RuleEngine:
             within=rule.seconds,
         )
         state[key] = new
-        if chain is None:
-            return []
+        return [self._chain_hit(rule, seen, chain) for chain in chains]
+
+    def _chain_hit(self, rule: CompiledRule, seen: _Seen, chain: list[dict[str, Any]]) -> RuleHit:
+        """The hit of one completed chain. It is the chain's, whichever of its events happened
+        to complete it here: a complaint and an inspection come from two topics in no fixed
+        order, and a hit named after the arriving event (its source is part of the warning's
+        fingerprint, its region routes the task) made the same chain a different warning, and
+        task, depending on that order."""
         values = {
             **self._values(rule, seen.event),
             "sequence": [
@@ -489,14 +496,15 @@ class RuleEngine:
                 for i, c in enumerate(chain)
             ],
         }
-        # The hit is the chain's, whichever of its events happened to complete it here: a
-        # complaint and an inspection come from two topics in no fixed order, and a hit named
-        # after the arriving event (its source is part of the warning's fingerprint) made the
-        # same chain a different warning, and task, depending on that order.
         last = chain[-1]
         hit = self._hit(rule, seen, last["t"], values)
-        named = {"source": last["source"], "event_id": last["id"], "chained": True}
-        return [hit.model_copy(update=named)]
+        named = {
+            "source": last["source"],
+            "event_id": last["id"],
+            "region_code": last.get("region", hit.region_code),  # kept since 2026-12-06
+            "chained": True,
+        }
+        return hit.model_copy(update=named)
 
     # -------------------------------------------------------------- timers
 

@@ -155,6 +155,12 @@ def absence_due(state: State, now: float, after: int) -> bool:
 # ------------------------------------------------------------------ sequence
 
 
+SEQUENCE_KEEP = 64
+"""Occurrences kept per step beyond what a two-step sequence's cover needs: a longer sequence's
+earlier steps, and last-step events still waiting for their chain. Past it the oldest go, and
+only then can the read order of two topics change which chains fire."""
+
+
 def sequence_add(
     state: State | None,
     steps_matched: list[int],
@@ -163,58 +169,113 @@ def sequence_add(
     *,
     n_steps: int,
     within: int,
-    keep: int = 16,
-) -> tuple[State, list[dict[str, Any]] | None]:
-    """Record an event at the steps it matches; return a completed chain if one now exists.
+    keep: int = SEQUENCE_KEEP,
+) -> tuple[State, list[list[dict[str, Any]]]]:
+    """Record an event at the steps it matches; return the chains it completes.
 
-    A chain is one occurrence per step with non-decreasing times and last − first ≤
-    ``within``; it must include the new event (so late arrivals complete chains too). The
-    occurrences used are consumed, so one chain fires once. Per step at most ``keep``
-    occurrences within the horizon are kept.
+    A chain is one occurrence per step with non-decreasing times, distinct events and last −
+    first ≤ ``within``. Each last-step event fires once, when a chain ending at it first
+    exists — on its own arrival, or on the arrival of a late earlier step, which may complete
+    several waiting ones at once. Earlier steps are not used up: one complaint corroborates every
+    failed inspection in the 30 days after it.
+
+    Why not use them up: which chains fire must not depend on the order the worker reads two
+    topics (issue #16, ``riskloop bench --chaos``). Pairing each complaint with one failure, and
+    keeping the newest 16 occurrences, made the first failure of an enterprise whose complaints
+    were read ahead of its inspections fire hours later in event time than in a run that read
+    them in time order, and open another task. Here, what fires is a function of the events
+    within the horizon, whatever their order (up to ``keep`` waiting or longer-sequence
+    occurrences per step). A two-step sequence keeps of its first step only a cover: an
+    occurrence whose neighbours are within ``within`` of each other adds no time a last step
+    could pair with, so it is dropped, and the state stays a few occurrences however many
+    complaints an enterprise gets. Which kept occurrence a chain names may then follow the read
+    order; whether and when it fires does not. Event time bounds lateness: a last step older
+    than the newest time seen minus ``within`` is dropped, and an earlier step is kept until it
+    can pair with no last step that is not (so a late complaint still completes a failure that
+    is not late, in either order).
+
+    >>> s, chains = sequence_add(None, [1], 50.0, {"id": "fail"}, n_steps=2, within=100)
+    >>> chains
+    []
+    >>> s, chains = sequence_add(s, [0], 10.0, {"id": "complaint"}, n_steps=2, within=100)
+    >>> [[o["id"] for o in c] for c in chains]
+    [['complaint', 'fail']]
     """
+    last = n_steps - 1
     occ = [list(step) for step in (state or {}).get("s", [[] for _ in range(n_steps)])]
     watermark = max(float((state or {}).get("w", at)), at)
-    horizon = watermark - within
-    if at < horizon:
-        return {"s": occ, "w": watermark}, None
+    horizon = watermark - within  # a last step older than this is late: it is dropped
+    oldest = horizon - within  # an earlier step older than this can pair with no last step
+    steps_matched = [k for k in steps_matched if at >= (horizon if k == last else oldest)]
+    if not steps_matched:
+        return {"s": occ, "w": watermark}, []
     item = {**occurrence, "t": at}
+    chains: list[list[dict[str, Any]]] = []
     for k in steps_matched:
-        occ[k].append(item)
-    occ = [
-        sorted((o for o in step if o["t"] >= horizon), key=lambda o: o["t"])[-keep:] for step in occ
-    ]
-    for k in steps_matched:
-        chain = _chain(occ, k, item, within)
+        if k < last:
+            occ[k].append(item)
+    if last in steps_matched:
+        chain = _chain(occ, item, within)
         if chain is not None:
-            used = {(i, c["id"], c["t"]) for i, c in enumerate(chain)}
-            occ = [
-                [o for o in step if (i, o["id"], o["t"]) not in used] for i, step in enumerate(occ)
-            ]
-            return {"s": occ, "w": watermark}, chain
-    return {"s": occ, "w": watermark}, None
+            chains.append(chain)
+        else:
+            occ[last].append(item)
+    if any(k < last for k in steps_matched) and occ[last]:
+        waiting = []
+        for pending in sorted(occ[last], key=_order):
+            chain = _chain(occ, pending, within)
+            if chain is None:
+                waiting.append(pending)
+            else:
+                chains.append(chain)
+        occ[last] = waiting
+    occ = [
+        sorted((o for o in step if o["t"] >= (horizon if k == last else oldest)), key=_order)[
+            -keep:
+        ]
+        for k, step in enumerate(occ)
+    ]
+    if n_steps == 2:
+        occ[0] = _cover(occ[0], within)
+    return {"s": occ, "w": watermark}, chains
+
+
+def _order(o: dict[str, Any]) -> tuple[float, str]:
+    return float(o["t"]), str(o["id"])
+
+
+def _cover(step: list[dict[str, Any]], within: int) -> list[dict[str, Any]]:
+    """``step`` (in time order) without occurrences whose neighbours are ``within`` of each
+    other: the times ``[t, t + within]`` a last step may pair with are the same.
+
+    >>> [o["t"] for o in _cover([{"id": str(t), "t": t} for t in [0, 5, 9, 30]], 10)]
+    [0, 9, 30]
+    """
+    kept: list[dict[str, Any]] = []
+    for o in step:
+        kept.append(o)
+        while len(kept) >= 3 and kept[-1]["t"] - kept[-3]["t"] <= within:
+            del kept[-2]
+    return kept
 
 
 def _chain(
-    occ: list[list[dict[str, Any]]], k: int, item: dict[str, Any], within: int
+    occ: list[list[dict[str, Any]]], end: dict[str, Any], within: int
 ) -> list[dict[str, Any]] | None:
-    chain: list[dict[str, Any]] = [item]
-    t = item["t"]
-    ids = {item["id"]}
-    for i in range(k - 1, -1, -1):  # backwards: latest occurrence not after the next step
+    """A chain ending at ``end`` (a last-step occurrence): backwards, the latest occurrence of
+    each step not after the next one — the latest start there is, so the one that fits in
+    ``within`` if any does."""
+    chain: list[dict[str, Any]] = [end]
+    t = end["t"]
+    ids = {end["id"]}
+    for i in range(len(occ) - 2, -1, -1):
         options = [o for o in occ[i] if o["t"] <= t and o["id"] not in ids]
         if not options:
             return None
-        chain.insert(0, options[-1])
-        t = options[-1]["t"]
-        ids.add(options[-1]["id"])
-    t = item["t"]
-    for i in range(k + 1, len(occ)):  # forwards: earliest occurrence not before the previous
-        options = [o for o in occ[i] if o["t"] >= t and o["id"] not in ids]
-        if not options:
-            return None
-        chain.append(options[0])
-        t = options[0]["t"]
-        ids.add(options[0]["id"])
-    if chain[-1]["t"] - chain[0]["t"] > within:
+        pick = max(options, key=_order)
+        chain.insert(0, pick)
+        t = pick["t"]
+        ids.add(pick["id"])
+    if end["t"] - chain[0]["t"] > within:
         return None
     return chain
