@@ -360,7 +360,10 @@ def join_cases(
     test_cases.py). So the case's lead, whose task it is, is the event's own highest warning
     (then the smaller fingerprint; a chained warning only when the event raised nothing else
     that is due), and a warning due on an event whose case is open joins that case's task.
-    Both orders give the same tasks and links.
+    Both orders give the same tasks and links. A warning with several records due in one call
+    (a late complaint completes every failure waiting for it, one hit each, the last one's
+    event being the newest evidence) is due on its first record's event: where it was due
+    when the events came in time order.
 
     Returns the state, the alerts (joined ones carrying ``case_task_id``) and the joined alerts
     that outrank their case's lead: the task agent raises the case task to their level and
@@ -369,10 +372,12 @@ def join_cases(
     skips the joined ones.
     """
     due: dict[str, dict[str, Alert]] = {}  # event → fingerprint → its latest record
+    due_on: dict[str, str] = {}  # fingerprint → the event of its first record that is due
     for alert in alerts:
         w = state.warnings.get(alert.fingerprint)
         if w is not None and not w.tasked and should_task(alert, config):
-            due.setdefault(alert.correlation_id, {})[alert.fingerprint] = alert
+            event = due_on.setdefault(alert.fingerprint, alert.correlation_id)
+            due.setdefault(event, {})[alert.fingerprint] = alert
     if not due:
         return state, list(alerts), []
     new = _shallow(state)

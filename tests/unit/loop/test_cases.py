@@ -161,6 +161,63 @@ def test_the_case_of_an_event_is_led_by_its_own_highest_warning(
     assert upgraded == ["YJ-GL-001"]
 
 
+def test_a_late_complaint_completing_two_failures_opens_what_time_order_does(
+    make_hit: Hit, config: LoopConfig
+) -> None:
+    """Issue #16's --chaos run of 2026-12-06: failures I1 and I2, each after complaint C0. In
+    time order the chain warning is due on I1 (its first hit) and joins I1's case; read with C0
+    last, both chain hits come in C0's call and the warning's newest evidence is I2 — it must
+    still join I1's case, not raise I2's task (repeated failure, orange) to red."""
+
+    def at(event: str, minutes: int, rule: str, item: str, chained: bool = False) -> RuleHit:
+        return make_hit(
+            event_id=event,
+            event_time=T0 + timedelta(minutes=minutes),
+            rule_id=rule,
+            item_code=item,
+            level=Level.red if chained else Level.orange,
+            chained=chained,
+        )
+
+    own = {
+        "C0": [],
+        "I1": [at("I1", 10, "critical_failure", "YJ-ZFJC-001")],
+        "I2": [at("I2", 20, "repeated_failure", "YJ-ZFJC-002")],
+    }
+    chain = {
+        e: at(e, m, "cross.complaint_then_failed_inspection", "YJ-GL-001", True)
+        for e, m in (("I1", 10), ("I2", 20))
+    }
+
+    def run(calls: list[tuple[str, list[str]]]) -> Outcome:
+        state: EntityWarnings | None = None
+        opened: set[str] = set()
+        links: set[tuple[str, str]] = set()
+        raised: set[tuple[str, str]] = set()
+        for event, chained in calls:
+            alerts = []
+            for hit in own[event] + [chain[c] for c in chained]:
+                state, changed = fold(state, hit, T0, config)
+                alerts += changed
+            if state is None:  # C0 read first: no hit of its own
+                continue
+            state, alerts, upgrades = join_cases(state, alerts, config)
+            state, due = claim_tasks(state, alerts, config)
+            opened |= {ids.task_id(a.alert_id) for a in due}
+            raised |= {(a.item_code, str(a.case_task_id)) for a in upgrades}
+            links |= {(a.item_code, a.case_task_id) for a in alerts if a.case_task_id}
+        return frozenset(opened), frozenset(links), frozenset(raised)
+
+    in_time = run([("C0", []), ("I1", ["I1"]), ("I2", ["I2"])])
+    late = run([("I1", []), ("I2", []), ("C0", ["I1", "I2"])])
+    assert late == in_time
+    opened, links, raised = in_time
+    i1_case = ids.task_id(ids.fingerprint("inspections", USCC, "YJ-ZFJC-001") + ".1")
+    assert len(opened) == 2
+    assert links == {("YJ-GL-001", i1_case)}
+    assert raised == {("YJ-GL-001", i1_case)}
+
+
 def _alert(alert_id: str, level: Level, title: str) -> Alert:
     return Alert.model_validate(
         {
