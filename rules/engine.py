@@ -466,6 +466,8 @@ class RuleEngine:
             "region": seen.event.get("region_code"),
             "values": {p: _resolve(seen.event, p) for p in sorted(step_paths)},
         }
+        if rule.paths and len(rule.steps) - 1 in matched:  # the hit's own values: its last event's
+            occurrence["hit"] = self._values(rule, seen.event)
         new, chains = sequence_add(
             state.get(key),
             matched,
@@ -482,9 +484,10 @@ class RuleEngine:
         to complete it here: a complaint and an inspection come from two topics in no fixed
         order, and a hit named after the arriving event (its source is part of the warning's
         fingerprint, its region routes the task) made the same chain a different warning, and
-        task, depending on that order."""
+        task, depending on that order. Its values are the last event's too: the rule's own
+        paths, kept with a waiting last step (none for a rule whose condition reads none)."""
         values = {
-            **self._values(rule, seen.event),
+            **chain[-1].get("hit", {}),
             "sequence": [
                 {
                     "step": i,

@@ -265,3 +265,29 @@ def test_a_late_complaint_gives_the_hit_the_failures_region(
     (late,) = play(engine, [("inspections", failure), ("complaints", complaint)])
     (in_order,) = play(engine, [("complaints", complaint), ("inspections", failure)])
     assert late.region_code == in_order.region_code == "330105"
+
+
+def test_a_late_complaint_gives_the_hit_the_failures_values(make_pack: Make, event: Make) -> None:
+    """A rule condition's values in the hit are its last event's, whichever completes it."""
+    spec = rule(
+        id="x.seq_region",
+        sources=["complaints", "inspections"],
+        condition='event.region_code != "000000"',
+        entity="uscc",
+        level="red",
+        window={
+            "kind": "sequence",
+            "within": "30d",
+            "steps": [
+                {"source": "complaints", "condition": "event.uscc != null"},
+                {"source": "inspections", "condition": 'event.outcome == "fail"'},
+            ],
+        },
+    )
+    engine = RuleEngine([make_pack(spec)])
+    failure = event("inspections", 5 * DAY, uscc="U1", outcome="fail", region_code="330105")
+    complaint = event("complaints", 2 * DAY, uscc="U1", text="x", region_code="330106")
+    (late,) = play(engine, [("inspections", failure), ("complaints", complaint)])
+    (in_order,) = play(engine, [("complaints", complaint), ("inspections", failure)])
+    assert late.values["region_code"] == in_order.values["region_code"] == "330105"
+    assert late.values == in_order.values
