@@ -460,14 +460,15 @@ class RuleEngine:
         if not matched:
             return []
         step_paths = {p for i in matched for p in rule.steps[i].paths}
-        occurrence = {
+        occurrence: dict[str, Any] = {
             "id": str(seen.event.get("event_id", "")),
             "source": seen.source,
-            "region": seen.event.get("region_code"),
             "values": {p: _resolve(seen.event, p) for p in sorted(step_paths)},
         }
-        if rule.paths and len(rule.steps) - 1 in matched:  # the hit's own values: its last event's
-            occurrence["hit"] = self._values(rule, seen.event)
+        if len(rule.steps) - 1 in matched:  # a hit's own region and values are its last event's
+            occurrence["region"] = seen.event.get("region_code")
+            if rule.paths:
+                occurrence["hit"] = self._values(rule, seen.event)
         new, chains = sequence_add(
             state.get(key),
             matched,

@@ -158,7 +158,8 @@ def absence_due(state: State, now: float, after: int) -> bool:
 SEQUENCE_KEEP = 64
 """Occurrences kept per step beyond what a two-step sequence's cover needs: a longer sequence's
 earlier steps, and last-step events still waiting for their chain. Past it the oldest go, and
-only then can the read order of two topics change which chains fire."""
+then the read order of two topics can change which chains fire (as it can for an event later
+than the sequence's ``within`` allows, which is dropped)."""
 
 
 def sequence_add(
@@ -205,8 +206,10 @@ def sequence_add(
     occ = [list(step) for step in (state or {}).get("s", [[] for _ in range(n_steps)])]
     watermark = max(float((state or {}).get("w", at)), at)
     horizon = watermark - within  # a last step older than this is late: it is dropped
-    oldest = horizon - within  # an earlier step older than this can pair with no last step
-    steps_matched = [k for k in steps_matched if at >= (horizon if k == last else oldest)]
+    # per step, the oldest time kept: an earlier step older than ``horizon - within`` can pair
+    # with no last step that is not late
+    floor = [horizon - within] * last + [horizon]
+    steps_matched = [k for k in steps_matched if at >= floor[k]]
     if not steps_matched:
         return {"s": occ, "w": watermark}, []
     item = {**occurrence, "t": at}
@@ -230,9 +233,7 @@ def sequence_add(
                 chains.append(chain)
         occ[last] = waiting
     occ = [
-        sorted((o for o in step if o["t"] >= (horizon if k == last else oldest)), key=_order)[
-            -keep:
-        ]
+        sorted((o for o in step if o["t"] >= floor[k]), key=_order)[-keep:]
         for k, step in enumerate(occ)
     ]
     if n_steps == 2:

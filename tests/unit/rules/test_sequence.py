@@ -14,25 +14,26 @@ from tests.unit.rules.conftest import roundtrip, rule
 
 Make = Callable[..., Any]
 DAY = 24 * 60
+WINDOW = {
+    "kind": "sequence",
+    "within": "30d",
+    "steps": [
+        {"source": "complaints", "condition": "event.uscc != null"},
+        {"source": "inspections", "condition": 'event.outcome == "fail"'},
+    ],
+}
+"""投诉后检查不合格, as in rules/packs/cross_source.yaml."""
 
 
 @pytest.fixture
 def engine(make_pack: Make) -> RuleEngine:
-    window = {
-        "kind": "sequence",
-        "within": "30d",
-        "steps": [
-            {"source": "complaints", "condition": "event.uscc != null"},
-            {"source": "inspections", "condition": 'event.outcome == "fail"'},
-        ],
-    }
     spec = rule(
         id="x.seq",
         sources=["complaints", "inspections"],
         condition="true",
         entity="uscc",
         level="red",
-        window=window,
+        window=WINDOW,
         examples=[
             {
                 "name": "f",
@@ -275,14 +276,7 @@ def test_a_late_complaint_gives_the_hit_the_failures_values(make_pack: Make, eve
         condition='event.region_code != "000000"',
         entity="uscc",
         level="red",
-        window={
-            "kind": "sequence",
-            "within": "30d",
-            "steps": [
-                {"source": "complaints", "condition": "event.uscc != null"},
-                {"source": "inspections", "condition": 'event.outcome == "fail"'},
-            ],
-        },
+        window=WINDOW,
     )
     engine = RuleEngine([make_pack(spec)])
     failure = event("inspections", 5 * DAY, uscc="U1", outcome="fail", region_code="330105")
