@@ -61,12 +61,15 @@ SKAB_DEFAULTS: dict[str, Any] = {
     "q": 0.99,
     "hold_seconds": 10.0,
     "release_drop": 1.0,
+    "release_ceiling": 3.0,
     "rebaseline_seconds": 120.0,
 }
 """SKAB's settings, chosen on the tuning runs only (odd-numbered, models/EVALUATION.md): a
 5-second EWMA (the bench samples at ~1 Hz), the 99th percentile of normal scores, incidents held
 10 s, ended when the score falls a decade below the fault's level (the bench rarely returns to
-its first state after a fault) and re-fitted over the next 120 s (models/incident.py)."""
+its first state after a fault) — unless the score is still over 10^3 times the threshold, a fault
+settling from its onset spike rather than ending (2026-12-07) — and re-fitted over the next
+120 s (models/incident.py)."""
 
 ZH_REFERENCE = {"longest": 2, "subject_weight": 1.0, "word_weight": 0.0, "prior_weight": 0.0}
 """The issue's reference: a plain online ComplementNB on character 1–2-grams, no priors."""

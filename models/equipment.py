@@ -42,7 +42,8 @@ class EquipmentAnomaly(UnitAnomalyModel):
     (any data frequency); ``warmup_seconds`` the unit's own time before it may alert;
     ``memory_seconds`` the baseline's memory (e-folding; None: never forgets); ``hold_seconds``
     how long an alert is held until the unit is settled; ``release_drop`` the decades below its
-    level that end an incident (then re-fit); ``rebaseline_seconds`` the unit's own time after a
+    level that end an incident (then re-fit), ``release_ceiling`` the decades over the threshold
+    above which that drop does not end it; ``rebaseline_seconds`` the unit's own time after a
     re-fit before it may alert again; ``raise_seconds`` how long the score must stay above the
     threshold to raise an alarm; ``profile_seconds`` the time-of-day profile's memory (None: no
     profile) over ``profile_bins`` slots of the day; ``drift_seconds`` how fast each channel's
@@ -72,6 +73,7 @@ class EquipmentAnomaly(UnitAnomalyModel):
         memory_seconds: PositiveFloat | None = None,
         hold_seconds: NonNegativeFloat = 0.0,
         release_drop: PositiveFloat | None = None,
+        release_ceiling: PositiveFloat | None = None,
         rebaseline_seconds: NonNegativeFloat = 0.0,
         raise_seconds: NonNegativeFloat = 0.0,
         profile_seconds: PositiveFloat | None = None,

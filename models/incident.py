@@ -71,6 +71,7 @@ def step(
     hold: float,
     drop: float | None = None,
     persist: float = 0.0,
+    ceiling: float | None = None,
 ) -> Step:
     """The verdict on one score at time ``now`` (seconds) and the incident state after it.
 
@@ -91,7 +92,10 @@ def step(
     if log > level:
         weight = 1.0 - math.exp(-2.0 * max(now - state.updated, 0.0) / max(3.0 * hold, 1e-9))
         level += weight * (log - level)
-    settled = not above or (drop is not None and log < level - drop)
+    dropped = drop is not None and log < level - drop
+    if dropped and ceiling is not None and log - math.log10(max(threshold, FLOOR)) > ceiling:
+        dropped = False
+    settled = not above or dropped
     since = (state.settled_since if state.settled_since is not None else now) if settled else None
     if since is not None and now - since >= hold:
         return Step(False, Incident(), rebaseline=above)

@@ -28,7 +28,8 @@ Alarms are incidents (models/incident.py): with ``raise_seconds`` a score must s
 threshold that long before an incident opens (such readings are not learnt meanwhile); with
 ``hold_seconds`` an alert is held until the unit has been settled that long, and readings of an
 open incident are not learnt. With ``release_drop`` an incident also ends when the score has
-fallen that many decades below the incident's level while still above the threshold (a fault
+fallen that many decades below the incident's level while still above the threshold — with
+``release_ceiling``, only once the score is within that many decades of the threshold (a fault
 that ended, leaving the plant in a new state); the unit's baseline is then re-fitted from
 scratch on what follows, alerting again after ``rebaseline_seconds`` of its own time and once it
 has a threshold of its own. With ``profile_seconds`` the detector sees each channel minus its
@@ -76,6 +77,7 @@ OPTIONAL = frozenset(
         "memory_seconds",
         "hold_seconds",
         "release_drop",
+        "release_ceiling",
         "rebaseline_seconds",
         "raise_seconds",
         "profile_seconds",
@@ -280,6 +282,7 @@ class UnitAnomalyModel(SourceModel):
             hold=hold,
             drop=getattr(self, "release_drop", None),
             persist=getattr(self, "raise_seconds", 0.0),
+            ceiling=getattr(self, "release_ceiling", None),
         )
 
     def _deseason(self, unit: UnitState, raw: dict[str, float], now: float) -> dict[str, float]:

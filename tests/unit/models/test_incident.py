@@ -56,6 +56,18 @@ def test_a_fault_that_ends_in_a_new_state_ends_the_incident_and_asks_for_a_refit
     assert all(without[10:])  # without ``drop`` the new state alarms for as long as it lasts
 
 
+def test_a_fault_settling_far_above_the_threshold_is_not_released_under_a_ceiling():
+    # an onset 10^6 over the threshold for 60 s, then the fault's steady part at 10^4: two
+    # decades under its level (a "drop"), yet four over the threshold; then the real end
+    scores = [0.5] * 10 + [1e6] * 60 + [1e4] * 60 + [10.0] * 40
+    alerts, rebaselines = _run(scores, hold=5.0, drop=1.0, ceiling=3.0)
+    assert all(alerts[10:135])  # the steady part is the same fault
+    assert rebaselines.index(True) == 135  # released once within 3 decades of the threshold
+    loose, early = _run(scores, hold=5.0, drop=1.0)
+    assert early.index(True) == 75  # without the ceiling the steady part becomes the new normal
+    assert not loose[75]  # (the caller re-fits its baseline on the rest of the fault)
+
+
 def test_one_spike_at_the_onset_does_not_set_the_level_the_fault_then_drops_from():
     scores = [0.5] * 10 + [5.0, 1e6] + [50.0] * 100
     alerts, rebaselines = _run(scores, hold=10.0, drop=1.0)
