@@ -1,4 +1,4 @@
-"""``riskloop models evaluate`` and ``models split``: the models on the labelled datasets.
+"""``riskloop models evaluate``, ``split`` and ``report``: the models on the labelled datasets.
 
 A plug-in of the CLI (pyproject.toml, ``riskloop.commands``: ``models``), added to the
 ``riskloop models`` group that ``streams/cli/models.py`` defines: both commands read dataset
@@ -25,11 +25,12 @@ from streams.cli.common import settings
 
 
 def register(root: typer.Typer) -> None:
-    """Add ``evaluate`` and ``split`` to ``riskloop models`` (loaded before this plug-in)."""
+    """Add ``evaluate``, ``split`` and ``report`` to ``riskloop models`` (loaded before this plug-in)."""
     from streams.cli.models import app as models
 
     models.command()(evaluate)
     models.command()(split)
+    models.command()(report)
 
 
 _DEFAULT_FACTORY = {
@@ -149,3 +150,42 @@ def split(
         return
     for dataset, where in summary.items():
         typer.echo(f"{dataset}: {where}")
+
+
+def report(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="datasets folder in the documented layout; default: RISKLOOP_DATASETS_DIR"
+        ),
+    ] = None,
+    write: Annotated[
+        list[Path] | None,
+        typer.Option(help="put the table between the model-figures markers of this file"),
+    ] = None,
+    check: Annotated[
+        list[Path] | None,
+        typer.Option(help="exit 1 if this file's table is not what is measured now"),
+    ] = None,
+) -> None:
+    """The reporting-part figures of every model as one Markdown table (README, EVALUATION)."""
+    import tempfile
+
+    from bench import model_report  # River and SciPy: only when the command runs
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="riskloop-report-") as work:
+            figures = model_report.measure(data_dir or settings().datasets_dir, Path(work))
+        table = model_report.render(figures)
+        for path in write or []:
+            model_report.write(path, table)
+        behind = [str(p) for p in check or [] if model_report.stale(p, table)]
+    except (RiskLoopError, OSError) as exc:
+        _fail(str(exc))
+        return
+    typer.echo(table, nl=False)
+    if behind:
+        _fail(
+            f"stale model figures in {', '.join(behind)}: "
+            "run `riskloop models report --write FILE` and commit"
+        )

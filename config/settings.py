@@ -571,7 +571,7 @@ class Settings(BaseSettings):
     datasets_dir: Path = Field(
         DATASETS_DIR,
         description="the labelled datasets folder (models/EVALUATION.md layout) that `riskloop"
-        " models evaluate` and `models split` read when no --data-dir is given",
+        " models evaluate`, `split` and `report` read when no --data-dir is given",
     )
     notify_config: Path | None = Field(
         None,

@@ -10,7 +10,8 @@ services needed; it is here because it reads ~100 MB of data and takes about a m
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -18,9 +19,6 @@ from typer.testing import CliRunner
 from bench import split
 from config.settings import Settings
 from streams.cli import app  # the root: `models evaluate` is bench's plug-in
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 DATASETS = Settings().datasets_dir
 
@@ -101,3 +99,15 @@ def test_equipment_anomaly_nab(parts: Path) -> None:
     (row,) = _evaluate(parts, "nab")
     assert row["windows_detected"] == row["windows"] == 2
     assert row["false_alarm_episodes"] <= 10
+
+
+def test_the_docs_quote_the_figures_the_code_measures() -> None:
+    """README.md and models/EVALUATION.md hold the table `riskloop models report` writes; a
+    change that moves a figure must regenerate them (`--write`), or this fails."""
+    root = Path(__file__).resolve().parents[2]
+    docs = [root / "README.md", root / "models" / "EVALUATION.md"]
+    args = ["models", "report", "--data-dir", str(DATASETS)]
+    args += [arg for doc in docs for arg in ("--check", str(doc))]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "| SKAB, 7 runs, point-wise |" in result.output

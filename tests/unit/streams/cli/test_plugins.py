@@ -1,6 +1,6 @@
 """The tools' commands reach ``riskloop`` as plug-ins (pyproject.toml, ``riskloop.commands``).
 
-``models evaluate|split`` and ``geo map`` read datasets and draw, so they live in ``bench/``;
+``models evaluate|split|report`` and ``geo map`` read datasets and draw, so they live in ``bench/``;
 ``streams/`` never imports it. These run ``main`` in a fresh interpreter, as a person's
 ``riskloop models --help`` does, so a missing or stale entry point fails here.
 """
@@ -16,7 +16,7 @@ from tests.unit.streams.cli.test_lazy_cli import _run
 def test_models_group_has_the_plugin_commands() -> None:
     result = _run(["models", "--help"])
     assert result["code"] == 0
-    for command in ("list", "evaluate", "split", "publish"):
+    for command in ("list", "evaluate", "split", "report", "publish"):
         assert f" {command} " in str(result["out"])
 
 
