@@ -430,3 +430,30 @@ def test_a_bad_value_is_one_clear_error_naming_the_file_and_line(data_dir: Path)
     assert result.exit_code == 1
     assert "run-2.csv, line 6" in result.output
     assert "Traceback" not in result.output
+
+
+def test_nab_is_scored_as_nab_scores_after_its_probationary_period(tmp_path: Path):
+    """NAB leaves min(15% of a file, 750 rows) unscored: a window wholly inside is not counted,
+    and the 2-day warm-up (in time) ends inside that period on NAB's 5-minute files."""
+    folder = tmp_path / "equipment" / "nab"
+    start, rng = datetime(2014, 1, 1), random.Random(3)
+
+    def at(i: int) -> str:
+        return (start + timedelta(minutes=5 * i)).strftime("%Y-%m-%dT%H:%M:%S")
+
+    rows = [
+        {"timestamp": at(i), "value": 20 + rng.gauss(0, 0.3) + (8.0 if 700 <= i < 800 else 0.0)}
+        for i in range(1000)
+    ]
+    _write(folder / "boiler.csv", rows)
+    early = {"start": at(100), "end": at(120)}  # inside the first 150 rows
+    late = {"start": at(690), "end": at(820)}
+    (folder / "boiler.windows.json").write_text(json.dumps({"windows": [early, late]}))
+    assert evaluations.nab_probation(1000) == 150
+    assert evaluations.NAB_DEFAULTS["warmup_seconds"] / 300 < evaluations.nab_probation(4032)
+    (row,) = evaluations.nab(tmp_path)[0]
+    assert row["probation_rows"] == 150
+    assert row["events"] == 850
+    assert row["windows"] == 1  # the early window is NAB's probation, not a miss
+    assert row["windows_detected"] == 1
+    assert row["mean_delay_h"] < 2  # the +8 step, found within the hour it begins
