@@ -16,12 +16,19 @@ if TYPE_CHECKING:
 def _figures(**over: Any) -> model_report.Figures:
     skab = {"runs": 7.0, "f1": 0.8, "false_alarm_rate": 0.215, "missed_alarm_rate": 0.2}
     skab |= {"windows": 7.0, "windows_detected": 6.0}
+    skab |= {
+        "f1_after_400": 0.8,
+        "false_alarm_rate_after_400": 0.2,
+        "missed_alarm_rate_after_400": 0.2,
+    }
     nab = {"detector": "equipment-anomaly · ambient", "false_alarm_rate": 0.02}
     nab |= {"windows": 2.0, "windows_detected": 2.0, "false_alarm_episodes": 10.0}
     nab |= {"mean_delay_h": 98.0}
+    base = {"f1": 0.797, "false_alarm_rate": 0.366, "missed_alarm_rate": 0.116}
+    normal = {"runs": 8.0, "false_alarm_rate": 0.12, "false_alarm_rate_after_400": 0.182}
     rows: dict[str, Any] = {
-        "skab": [skab, {"f1": 0.797, "false_alarm_rate": 0.366, "missed_alarm_rate": 0.116}],
-        "skab_normal": [{"runs": 8.0, "false_alarm_rate": 0.182}, {"false_alarm_rate": 0.66}],
+        "skab": [skab, {**base, **{f"{k}_after_400": v for k, v in base.items()}}],
+        "skab_normal": [normal, {"false_alarm_rate": 0.44, "false_alarm_rate_after_400": 0.66}],
         "nab": [nab],
         "zh": [{"events": 119.0, "learnt_first": 178.0, "macro_f1": 0.8515}, {"macro_f1": 0.69}],
         "chicago": [{"evaluated": 5207.0, "top_half_share": 0.766}, {"top_half_share": 0.5}],
@@ -38,7 +45,8 @@ def _line(table: str, start: str) -> str:
 def test_each_goal_is_checked_against_the_figure_not_typed_in() -> None:
     table = model_report.render(_figures())
     assert _line(table, "| SKAB, 7 runs").endswith("not met |")
-    assert "**0.800** · 21.5% · 20.0% · 6 / 7" in table
+    assert "**0.800 · 21.5% · 20.0%** · 6 / 7" in table
+    assert "| FAR | 12.0% · 18.2% |" in table
     assert _line(table, "| NAB `ambient`").endswith("not met |")  # 10 episodes
     assert _line(table, "| Government").endswith("**met** |")
     assert _line(table, "| Chicago inspections, 5,207").endswith("**met** |")

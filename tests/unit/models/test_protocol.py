@@ -158,7 +158,7 @@ def test_split_cuts_the_normal_recording_into_normal_runs(data_dir: Path, tmp_pa
     rows_out, _ = evaluations.skab(normal)
     assert rows_out[0]["runs"] == 2
     assert rows_out[0]["windows"] == 0
-    assert rows_out[0]["events"] == 2 * (split.NORMAL_RUN_ROWS - 400)
+    assert rows_out[0]["events"] == 2 * split.NORMAL_RUN_ROWS  # every row, as SKAB scores
 
 
 def test_layout_reads_files_by_their_columns_not_names(data_dir: Path):
@@ -175,7 +175,21 @@ def test_skab_baseline_is_fitted_per_run_on_its_first_400_rows(data_dir: Path):
     # each run has its own level: a baseline fitted on another run would flag every normal row
     assert base["false_alarm_rate"] < 0.02
     assert base["recall"] == 1.0
-    assert ours["events"] == 4 * 300
+    assert ours["events"] == 4 * 700  # every row, the first 400 of each run included
+
+
+def test_skab_is_scored_as_skab_scores_every_row_of_a_run(tmp_path: Path):
+    """SKAB's ``chp_score`` counts every row: a fault that starts inside a run's first 400
+    rows (its training part, where nothing alerts) is missed there; ``*_after_400`` is the
+    reading over the rows after them."""
+    folder = tmp_path / "equipment" / "skab"
+    skab_run(folder / "early.csv", seed=1, start=300, shift=5.0)
+    (ours, base), _ = evaluations.skab(tmp_path)
+    assert ours["events"] == base["events"] == 700
+    missed = round(ours["missed_alarm_rate"] * 400)  # of the 400 faulty rows, 300–699
+    missed_after = round(ours["missed_alarm_rate_after_400"] * 300)  # of rows 400–699
+    assert missed - missed_after == 100  # rows 300–399: the training part, never alerted
+    assert ours["false_alarm_rate"] == 0.0  # the 300 normal rows are all in it
 
 
 def test_train_dir_is_learnt_first_and_not_reported(data_dir: Path, tmp_path: Path):
