@@ -49,11 +49,38 @@ def _open(path: Path) -> Any:
     return path.open(encoding="utf-8", newline="")
 
 
+SOURCE_COLUMNS = {
+    "Accelerometer1RMS": "accelerometer1_rms",
+    "Accelerometer2RMS": "accelerometer2_rms",
+    "Current": "current",
+    "Pressure": "pressure",
+    "Temperature": "temperature",
+    "Thermocouple": "thermocouple",
+    "Voltage": "voltage",
+    "Volume Flow RateRMS": "volume_flow_rate_rms",
+}
+"""SKAB's own column names (its ``data/*/*.csv``, ``;``-separated) → the layout's: a run copied
+straight from SKAB is read like the shared data's converted copies."""
+
+
+def _columns(fh: Any) -> tuple[str, list[str]]:
+    """The delimiter (``,`` or SKAB's ``;``) and the layout's names of a file's columns; the
+    file is left at its start."""
+    first = fh.readline()
+    fh.seek(0)
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    names = next(csv.reader([first], delimiter=delimiter), [])
+    return delimiter, [SOURCE_COLUMNS.get(n.strip(), n.strip()) for n in names]
+
+
 @contextmanager
 def _reading(path: Path) -> Iterator[csv.DictReader[str]]:
     """A CSV reader whose bad values become one clear error naming the file and line."""
     with _open(path) as fh:
-        reader = csv.DictReader(fh)
+        delimiter, names = _columns(fh)
+        reader = csv.DictReader(fh, delimiter=delimiter)
+        if reader.fieldnames is not None:  # reads the header line; then the layout's names
+            reader.fieldnames = names
         try:
             yield reader
         except (ValueError, KeyError, TypeError) as exc:
@@ -78,11 +105,25 @@ def _utc(text: str) -> datetime:
 def _header(path: Path) -> set[str]:
     """Column names of a CSV (plain or gzip), to recognise a file by what it holds."""
     with _open(path) as fh:
-        return set(next(csv.reader(fh), []))
+        return set(_columns(fh)[1])
 
 
 def _csvs(folder: Path) -> list[Path]:
-    return sorted([*folder.glob("*.csv"), *folder.glob("*.csv.gz")])
+    """Every CSV under ``folder``, subfolders included (SKAB's own ``valve1/``, ``other/``)."""
+    return sorted([*folder.rglob("*.csv"), *folder.rglob("*.csv.gz")])
+
+
+def run_name(path: Path, folder: str) -> str:
+    """A file's name below its dataset folder, subfolders joined by ``-``: ``valve1/0.csv`` →
+    ``valve1-0``, so two runs named alike in two subfolders stay two units.
+
+    >>> from pathlib import Path
+    >>> run_name(Path("d/equipment/skab/valve1/0.csv"), "skab"), run_name(Path("d/x/skab/o.csv"), "skab")
+    ('valve1-0', 'o')
+    """
+    parts = path.parts
+    below = parts[len(parts) - parts[::-1].index(folder) :] if folder in parts else parts[-1:]
+    return "-".join([*below[:-1], path.stem])
 
 
 def find(data_dir: Path, folder: str, columns: set[str]) -> list[Path]:
@@ -108,12 +149,13 @@ def skab(path: Path) -> Iterator[tuple[dict[str, Any], int]]:
     Each file is a separate run of the test bench, so each is its own equipment unit of type
     ``pressure_vessel`` (a pump loop); the ``anomaly`` column is the truth.
     """
+    name = run_name(path, "skab")
     with _reading(path) as reader:
         for i, row in enumerate(reader):
             record = {
-                "event_id": f"{path.stem}-{i}",
+                "event_id": f"{name}-{i}",
                 "event_time": _utc(row["datetime"]),
-                "equipment_code": f"SKAB-{path.stem}",
+                "equipment_code": f"SKAB-{name}",
                 "equipment_type": "pressure_vessel",
                 "uscc": _USCC,
                 "metrics": {m: float(row[m]) for m in SKAB_METRICS},
@@ -134,13 +176,14 @@ def nab(path: Path) -> Iterator[tuple[dict[str, Any], int]]:
     """One NAB file as one boiler's readings; truth 1 inside a labelled window (ends inclusive)."""
     with _open(path.with_suffix(".windows.json")) as fh:
         windows = [(_utc(w["start"]), _utc(w["end"])) for w in json.load(fh)["windows"]]
+    name = run_name(path, "nab")
     with _reading(path) as reader:
         for i, row in enumerate(reader):
             t = _utc(row["timestamp"].replace(" ", "T").split(".")[0])
             record = {
-                "event_id": f"{path.stem}-{i}",
+                "event_id": f"{name}-{i}",
                 "event_time": t,
-                "equipment_code": f"NAB-{path.stem}",
+                "equipment_code": f"NAB-{name}",
                 "equipment_type": "boiler",
                 "uscc": _USCC,
                 "metrics": {"temperature": float(row["value"])},

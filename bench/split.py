@@ -79,8 +79,8 @@ def cut_date(days: Iterable[date], share: float = TUNE_SHARE) -> date:
 
 
 def _rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    with datasets._open(path) as fh:
-        reader = csv.DictReader(fh)
+    """A file's columns (the layout's names) and rows; a part is written comma-separated."""
+    with datasets._reading(path) as reader:
         return list(reader.fieldnames or []), list(reader)
 
 
@@ -129,12 +129,19 @@ def _split_normal(data_dir: Path, normal: Path) -> str | None:
         runs = normal_runs(rows)
         for k, run in enumerate(runs, start=1):
             _write(
-                normal / "equipment" / "skab" / f"{p.stem}-{k:02d}.csv",
+                normal / "equipment" / "skab" / f"{datasets.run_name(p, 'skab')}-{k:02d}.csv",
                 [*header, *(c for c in ("anomaly", "changepoint") if c not in header)],
                 run,
             )
         made.append(f"{p.stem} cut into {len(runs)} runs of {NORMAL_RUN_ROWS} rows")
     return "; ".join(made) + " (all normal: a tuning signal for false alarms)" if made else None
+
+
+def _copy(src: Path, data_dir: Path, part: Path) -> None:
+    """``src`` into ``part`` at the same place below ``data_dir`` (subfolders kept)."""
+    dest = part / src.relative_to(data_dir)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dest)
 
 
 def split(data_dir: Path, out_dir: Path, share: float = TUNE_SHARE) -> dict[str, str]:
@@ -146,8 +153,7 @@ def split(data_dir: Path, out_dir: Path, share: float = TUNE_SHARE) -> dict[str,
     skab_tune, skab_report = alternate(datasets.skab_files(data_dir))
     for part, paths in ((tune, skab_tune), (report, skab_report)):
         for p in paths:
-            (part / "equipment" / "skab").mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(p, part / "equipment" / "skab" / p.name)
+            _copy(p, data_dir, part)
     summary["skab"] = (
         f"tune {', '.join(p.stem for p in skab_tune)}; "
         f"report {', '.join(p.stem for p in skab_report)}"
@@ -158,9 +164,8 @@ def split(data_dir: Path, out_dir: Path, share: float = TUNE_SHARE) -> dict[str,
 
     nab = datasets.nab_files(data_dir)
     for p in nab:
-        (report / "equipment" / "nab").mkdir(parents=True, exist_ok=True)
         for f in (p, p.with_suffix(".windows.json")):
-            shutil.copyfile(f, report / "equipment" / "nab" / f.name)
+            _copy(f, data_dir, report)
     summary["nab"] = f"report {', '.join(p.stem for p in nab)} (nothing tuned)"
 
     messages = list(datasets.zh_messages(data_dir))

@@ -471,3 +471,37 @@ def test_nab_is_scored_as_nab_scores_after_its_probationary_period(tmp_path: Pat
     assert row["windows"] == 1  # the early window is NAB's probation, not a miss
     assert row["windows_detected"] == 1
     assert row["mean_delay_h"] < 2  # the +8 step, found within the hour it begins
+
+
+def _skab_original(path: Path, seed: int) -> None:
+    """A run as SKAB's own repository has it: ``;``-separated, its column names, ``0.0``."""
+    converted = skab_run(path.with_name(path.stem + ".tmp"), seed=seed)
+    names = {v: k for k, v in datasets.SOURCE_COLUMNS.items()}
+    lines = converted.read_text().splitlines()
+    converted.unlink()
+    header = ";".join(names.get(c, c) for c in lines[0].split(","))
+    body = [line.replace(",", ";").replace("T", " ", 1) for line in lines[1:]]
+    body = [line.rsplit(";", 2)[0] + ";" + line.rsplit(";", 2)[1] + ".0;0.0" for line in body]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join([header, *body]) + "\n")
+
+
+def test_skab_runs_copied_straight_from_skab_into_subfolders_are_read(tmp_path: Path):
+    """SKAB's own ``valve1/0.csv`` and ``valve2/0.csv``: two runs, two units, one layout."""
+    data = tmp_path / "data"
+    for folder, seed in (("valve1", 1), ("valve2", 2)):
+        _skab_original(data / "equipment" / "skab" / folder / "0.csv", seed)
+    files = datasets.skab_files(data)
+    assert [datasets.run_name(p, "skab") for p in files] == ["valve1-0", "valve2-0"]
+    first = next(iter(datasets.skab(files[0])))
+    assert first[0]["equipment_code"] == "SKAB-valve1-0"
+    assert set(first[0]["metrics"]) == set(datasets.SKAB_METRICS)
+    assert sum(y for _, y in datasets.skab(files[1])) == 200  # "1.0" labels read
+    (ours, _), _ = evaluations.skab(data)
+    assert ours["runs"] == 2
+    assert ours["events"] == 2 * 700
+    assert ours["windows_detected"] == 2
+    split.split(data, tmp_path / "parts")
+    copied = tmp_path / "parts" / "tune" / "equipment" / "skab" / "valve1" / "0.csv"
+    assert copied.exists()
+    assert datasets.skab_files(tmp_path / "parts" / "report")[0].parent.name == "valve2"
