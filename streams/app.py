@@ -238,6 +238,7 @@ def build_app(
             log.warning("checkpoint at revocation failed", error=f"{type(exc).__name__}: {exc}")
         for partition in gone:
             checkpoint.drop(partition)
+        rt.release(gone)
         rt.event_clocks.forget()
         rt.clocks_sent.clear()
 

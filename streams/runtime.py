@@ -149,6 +149,13 @@ class Runtime:
     # while its keys are gone through a chunk per tick (streams/timers.py ``_chunk``)
     tick_cursors: dict[tuple[int, bytes], str] = field(default_factory=dict)
 
+    def release(self, partitions: set[int]) -> None:
+        """Forget what this worker kept of ``partitions`` outside tables (they were revoked):
+        a tick round's place, whose tick the next owner starts over, would otherwise stay
+        here for as long as the worker lives."""
+        for key in [k for k in self.tick_cursors if k[0] in partitions]:
+            del self.tick_cursors[key]
+
     @property
     def silences(self) -> list[Silence]:
         """The silences in force here, oldest published first (a re-published one last)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import faust.topics  # noqa: F401 (loaded for the `sent` fixture, which patches it)
+from faust.types import TP
 
 from bench.memory_curve import worker_app
 from config.settings import MemorySettings
@@ -59,3 +60,27 @@ async def test_a_clock_tick_fires_a_chunk_at_a_time_until_none_is_left(
     assert sorted(entities) == sorted(ev["equipment_code"] for ev in quiet)  # each once
     assert not pending
     assert app.worker.runtime.tick_cursors == {}
+
+
+async def test_a_revoked_partition_leaves_no_tick_round_behind(
+    settings: Settings, sent: Sent
+) -> None:
+    """The next owner starts a moved partition's round over; this worker forgets its place."""
+    app = _app(settings)
+    async with (
+        app.agents["equipment"].test_context() as equipment,
+        app.agents["ticks"].test_context() as ticks,
+    ):
+        await _fall_silent(app, equipment, QUIET)
+        await ticks.put(WALL_TICK)
+        ticks_topic = app.worker.topics.ticks.get_topic_name()
+        (pending,) = [v for t, _, v in sent.messages if t == ticks_topic]
+        await ticks.put(pending)  # the first chunk: the round's place is kept
+        cursors = app.worker.runtime.tick_cursors
+        assert {p for p, _ in cursors} == {0}
+        revoked = {TP(topic, 1) for topic in app.worker.topics.inputs()}
+        await app.on_partitions_revoked.send(revoked=revoked)
+        assert {p for p, _ in cursors} == {0}  # another partition moved: the place stays
+        revoked = {TP(topic, 0) for topic in app.worker.topics.inputs()}
+        await app.on_partitions_revoked.send(revoked=revoked)
+        assert cursors == {}
