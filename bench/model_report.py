@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bench import evaluations, split
+from bench import datasets, evaluations, split
 from models.errors import ModelError
 
 if TYPE_CHECKING:
@@ -46,26 +46,37 @@ GOALS = Goals()
 
 @dataclass(frozen=True)
 class Figures:
-    """Each evaluation's rows (the model's own first, then its references)."""
+    """Each evaluation's rows (the model's own first, then its references); None where the
+    folder holds no file of that dataset's layout."""
 
-    skab: list[Row]
-    skab_normal: list[Row]
-    nab: list[Row]
-    zh: list[Row]
-    chicago: list[Row]
+    skab: list[Row] | None
+    skab_normal: list[Row] | None
+    nab: list[Row] | None
+    zh: list[Row] | None
+    chicago: list[Row] | None
 
 
 def measure(data_dir: Path, work: Path) -> Figures:
-    """Split ``data_dir`` into ``work`` and run every reporting-part evaluation on it."""
+    """Split ``data_dir`` into ``work`` and run every reporting-part evaluation it has files
+    for (a bad file still fails, naming its line)."""
     split.split(data_dir, work)
-    tune, report = work / "tune", work / "report"
+    tune, report, normal = work / "tune", work / "report", work / "normal"
+    inspections = datasets.find(report, "inspections", datasets.INSPECTION_COLUMNS)
     return Figures(
-        skab=evaluations.skab(report, train_dir=tune)[0],
-        skab_normal=evaluations.skab(work / "normal")[0],
-        nab=evaluations.nab(report)[0],
-        zh=evaluations.zh_messages(report, train_dir=tune)[0],
-        chicago=evaluations.chicago(report, train_dir=tune)[0],
+        skab=evaluations.skab(report, train_dir=tune)[0] if datasets.skab_files(report) else None,
+        skab_normal=evaluations.skab(normal)[0] if datasets.skab_files(normal) else None,
+        nab=evaluations.nab(report)[0] if datasets.nab_files(report) else None,
+        zh=(
+            evaluations.zh_messages(report, train_dir=tune)[0]
+            if datasets.zh_message_files(report)
+            else None
+        ),
+        chicago=evaluations.chicago(report, train_dir=tune)[0] if inspections else None,
     )
+
+
+def _absent(dataset: str) -> list[str]:
+    return [f"| {dataset} | – | no file of its layout in the folder | – | – |"]
 
 
 def _pct(value: float) -> str:
@@ -76,7 +87,7 @@ def _met(ok: bool) -> str:
     return "**met**" if ok else "not met"
 
 
-def _skab(rows: list[Row], normal: list[Row], goals: Goals) -> list[str]:
+def _skab(rows: list[Row], normal: list[Row] | None, goals: Goals) -> list[str]:
     """SKAB's own scoring (every row, as its ``chp_score``) first, then rows after the 400."""
     ours, base = rows
     ok = (
@@ -104,6 +115,8 @@ def _skab(rows: list[Row], normal: list[Row], goals: Goals) -> list[str]:
         "| F1 · FAR · MAR | "
         f"{fmt(ours, '_after_400')} | 3-sigma per run: {fmt(base, '_after_400')} | – |"
     )
+    if normal is None:  # no unlabelled SKAB recording in the folder
+        return [line, after]
     n_ours, n_base = normal
     normal_line = (
         f"| SKAB normal runs (`anomaly-free.csv` cut in {n_ours['runs']:.0f}, a tuning signal; "
@@ -164,10 +177,10 @@ def render(figures: Figures, goals: Goals = GOALS) -> str:
         "| dataset (reporting part; tuning part learnt first) | metric | RiskLoop online model "
         "| reference (its own protocol) | goal (issue #18) |",
         "|---|---|---|---|---|",
-        *_skab(figures.skab, figures.skab_normal, goals),
-        *_nab(figures.nab, goals),
-        *_zh(figures.zh, goals),
-        *_chicago(figures.chicago, goals),
+        *(_skab(figures.skab, figures.skab_normal, goals) if figures.skab else _absent("SKAB")),
+        *(_nab(figures.nab, goals) if figures.nab else _absent("NAB")),
+        *(_zh(figures.zh, goals) if figures.zh else _absent("Government messages")),
+        *(_chicago(figures.chicago, goals) if figures.chicago else _absent("Chicago")),
     ]
     return "\n".join(lines) + "\n"
 

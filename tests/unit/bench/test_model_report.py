@@ -89,3 +89,26 @@ def test_a_file_without_the_markers_is_refused_by_name(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="notes.md has no"):
         model_report.write(doc, "| table |\n")
     assert doc.read_text() == "no markers here\n"
+
+
+def test_a_dataset_the_folder_does_not_hold_is_said_not_measured() -> None:
+    figures = _figures()
+    partial = model_report.Figures(figures.skab, None, None, figures.zh, None)
+    table = model_report.render(partial)
+    assert _line(table, "| NAB |") == "| NAB | – | no file of its layout in the folder | – | – |"
+    assert _line(table, "| Chicago |").endswith("| – | – |")
+    assert "SKAB normal runs" not in table  # no unlabelled recording: no line for it
+    assert _line(table, "| SKAB, 7 runs").endswith("not met |")
+    assert _line(table, "| Government").endswith("**met** |")
+
+
+def test_a_folder_with_one_dataset_is_measured_for_that_one(tmp_path: Path) -> None:
+    """``riskloop models report --data-dir`` on unseen data of one kind: that kind only."""
+    from tests.unit.models.test_protocol import messages
+
+    messages(tmp_path / "data" / "complaints" / "msgs.csv")
+    figures = model_report.measure(tmp_path / "data", tmp_path / "work")
+    assert figures.skab is figures.nab is figures.chicago is None
+    assert figures.zh is not None
+    assert figures.zh[0]["events"] == 16  # the reporting part of 40 messages
+    assert "| SKAB | – | no file" in model_report.render(figures)
