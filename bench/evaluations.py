@@ -202,7 +202,7 @@ def nab(
         hours = _delay_hours(alerts, truth, times)
         rows.append(
             {
-                "detector": f"{factory} · {path.stem}",
+                "detector": f"{factory} · {datasets.run_name(path, 'nab')}",
                 "probation_rows": float(skip),
                 **binary_metrics(alerts, truth),
                 "windows": delays["windows"],

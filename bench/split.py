@@ -155,8 +155,8 @@ def split(data_dir: Path, out_dir: Path, share: float = TUNE_SHARE) -> dict[str,
         for p in paths:
             _copy(p, data_dir, part)
     summary["skab"] = (
-        f"tune {', '.join(p.stem for p in skab_tune)}; "
-        f"report {', '.join(p.stem for p in skab_report)}"
+        f"tune {', '.join(datasets.run_name(p, 'skab') for p in skab_tune)}; "
+        f"report {', '.join(datasets.run_name(p, 'skab') for p in skab_report)}"
     )
     normal = _split_normal(data_dir, out_dir / "normal")
     if normal:
@@ -166,7 +166,7 @@ def split(data_dir: Path, out_dir: Path, share: float = TUNE_SHARE) -> dict[str,
     for p in nab:
         for f in (p, p.with_suffix(".windows.json")):
             _copy(f, data_dir, report)
-    summary["nab"] = f"report {', '.join(p.stem for p in nab)} (nothing tuned)"
+    summary["nab"] = f"report {', '.join(datasets.run_name(p, 'nab') for p in nab)} (nothing tuned)"
 
     messages = list(datasets.zh_messages(data_dir))
     if messages:

@@ -92,9 +92,8 @@ def step(
     if log > level:
         weight = 1.0 - math.exp(-2.0 * max(now - state.updated, 0.0) / max(3.0 * hold, 1e-9))
         level += weight * (log - level)
-    dropped = drop is not None and log < level - drop
-    if dropped and ceiling is not None and log - math.log10(max(threshold, FLOOR)) > ceiling:
-        dropped = False
+    over = log - math.log10(max(threshold, FLOOR))  # decades over the threshold
+    dropped = drop is not None and log < level - drop and (ceiling is None or over <= ceiling)
     settled = not above or dropped
     since = (state.settled_since if state.settled_since is not None else now) if settled else None
     if since is not None and now - since >= hold:
