@@ -1,4 +1,4 @@
-"""``riskloop models evaluate``, ``split`` and ``report``: the models on the labelled datasets.
+"""``riskloop models evaluate``, ``split``, ``report`` and ``search``: the models on the labelled datasets.
 
 A plug-in of the CLI (pyproject.toml, ``riskloop.commands``: ``models``), added to the
 ``riskloop models`` group that ``streams/cli/models.py`` defines: both commands read dataset
@@ -25,12 +25,14 @@ from streams.cli.common import settings
 
 
 def register(root: typer.Typer) -> None:
-    """Add ``evaluate``, ``split`` and ``report`` to ``riskloop models`` (loaded before this plug-in)."""
+    """Add ``evaluate``, ``split``, ``report`` and ``search`` to ``riskloop models`` (loaded
+    before this plug-in)."""
     from streams.cli.models import app as models
 
     models.command()(evaluate)
     models.command()(split)
     models.command()(report)
+    models.command()(search)
 
 
 _DEFAULT_FACTORY = {
@@ -189,3 +191,70 @@ def report(
             f"stale model figures in {', '.join(behind)}: "
             "run `riskloop models report --write FILE` and commit"
         )
+
+
+def search(
+    dataset: Annotated[str, typer.Argument(help="nab (the only dataset searched per file)")],
+    tuning_dir: Annotated[
+        Path, typer.Option(help="the tuning part: NAB files in the documented layout")
+    ],
+    grid: Annotated[
+        Path, typer.Option(help='JSON: {"setting": [value, ...]}; null leaves an option off')
+    ],
+    max_false_alarm_rate: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="a design qualifies only under this on every file"),
+    ] = 0.05,
+    max_episodes: Annotated[
+        int, typer.Option(min=0, help="the goal: false-alarm episodes per file at most")
+    ] = 2,
+    top: Annotated[int, typer.Option(min=1, help="designs to print")] = 10,
+    out: Annotated[
+        Path | None, typer.Option(help="write every design's per-file figures as JSON lines")
+    ] = None,
+) -> None:
+    """Rank a grid of settings on a tuning part by the rule of models/EVALUATION.md's NAB rounds."""
+    from bench import model_search  # River and SciPy: only when the command runs
+
+    if dataset != "nab":
+        _fail(
+            f"search covers nab only (got {dataset!r}); SKAB's rounds are in models/EVALUATION.md"
+        )
+        return
+    try:
+        points = model_search.read_grid(grid)
+        ranked = model_search.search(
+            tuning_dir,
+            points,
+            max_false_alarm_rate=max_false_alarm_rate,
+            max_episodes=max_episodes,
+        )
+        if out is not None:
+            with out.open("w", encoding="utf-8") as fh:
+                for design in ranked:
+                    fh.write(json.dumps(design.as_json(), ensure_ascii=False) + "\n")
+    except (RiskLoopError, OSError) as exc:
+        _fail(str(exc))
+        return
+    qualifying = [d for d in ranked if d.qualifies(max_false_alarm_rate)]
+    table = Table(
+        "#",
+        "settings",
+        "goal met",
+        "windows",
+        "episodes",
+        "max FAR",
+        title=f"{len(qualifying)} of {len(ranked)} designs qualify "
+        f"(false-alarm rate ≤ {max_false_alarm_rate:.1%} on every file)",
+    )
+    for rank, design in enumerate(qualifying[:top], 1):
+        files = design.files.values()
+        table.add_row(
+            str(rank),
+            json.dumps(design.params),
+            f"{design.met(max_episodes)} / {len(files)}",
+            f"{sum(f.found for f in files)} / {sum(f.windows for f in files)}",
+            str(sum(f.episodes for f in files)),
+            f"{max(f.false_alarm_rate for f in files):.1%}",
+        )
+    Console(soft_wrap=True).print(table)

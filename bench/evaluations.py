@@ -192,30 +192,47 @@ def nab(
     rows: list[Row] = []
     trace = Trace()
     for path in paths:
-        events = list(datasets.nab(path))
-        run = prequential(model, events, label_delay=label_delay, feedback=feedback)
+        row, run = _nab_row(model, path, factory, replay)
+        rows.append(row)
         trace.extend(run)
-        skip = nab_probation(len(events))
-        alerts, truth = run.alerts[skip:], run.truth[skip:]
-        times = [e["event_time"] for e, _ in events[skip:]]
-        delays = detection_delays(alerts, truth)
-        hours = _delay_hours(alerts, truth, times)
-        rows.append(
-            {
-                "detector": f"{factory} · {datasets.run_name(path, 'nab')}",
-                "probation_rows": float(skip),
-                **binary_metrics(alerts, truth),
-                "windows": delays["windows"],
-                "windows_detected": delays["windows_detected"],
-                "mean_delay_h": sum(hours) / len(hours) if hours else float("nan"),
-                "max_delay_h": max(hours) if hours else float("nan"),
-                "alerts_outside_windows": alerts_outside_windows(alerts, truth),
-                "false_alarm_episodes": episodes_outside_windows(alerts, truth, times),
-            }
-        )
     if len(rows) > 1:
         rows.insert(0, _nab_total(factory, rows))
     return rows, trace
+
+
+def nab_file(path: Path, *, factory: str = "equipment-anomaly", params: Mapping[str, Any]) -> Row:
+    """One NAB file evaluated alone by a fresh model built with ``params`` over
+    :data:`NAB_DEFAULTS`: its row as :func:`nab` gives it. What a search over settings
+    measures (bench/model_search.py), so that no file's readings reach another's model."""
+    model = create(factory, {**NAB_DEFAULTS, **params})
+    row, _ = _nab_row(model, path, factory, {"label_delay": 0, "feedback": False})
+    return row
+
+
+def _nab_row(
+    model: SourceModel, path: Path, factory: str, replay: Mapping[str, Any]
+) -> tuple[Row, Trace]:
+    """``path`` replayed through ``model`` (each file its own unit) and scored after NAB's
+    probationary period: the file's result row and its trace."""
+    events = list(datasets.nab(path))
+    run = prequential(model, events, **replay)
+    skip = nab_probation(len(events))
+    alerts, truth = run.alerts[skip:], run.truth[skip:]
+    times = [e["event_time"] for e, _ in events[skip:]]
+    delays = detection_delays(alerts, truth)
+    hours = _delay_hours(alerts, truth, times)
+    row = {
+        "detector": f"{factory} · {datasets.run_name(path, 'nab')}",
+        "probation_rows": float(skip),
+        **binary_metrics(alerts, truth),
+        "windows": delays["windows"],
+        "windows_detected": delays["windows_detected"],
+        "mean_delay_h": sum(hours) / len(hours) if hours else float("nan"),
+        "max_delay_h": max(hours) if hours else float("nan"),
+        "alerts_outside_windows": alerts_outside_windows(alerts, truth),
+        "false_alarm_episodes": episodes_outside_windows(alerts, truth, times),
+    }
+    return row, run
 
 
 def nab_probation(rows: int) -> int:
