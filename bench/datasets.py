@@ -239,6 +239,45 @@ INSPECTION_COLUMNS = {"Inspection_ID", "Inspection_Date", "License", "Results", 
 """Columns of a Chicago food-inspections file (``inspections/*.csv[.gz]``)."""
 POPULATION_COLUMNS = {"Inspection_ID", "criticalFound"}
 """Columns of a Chicago model table (the pilot's evaluation population), e.g. the train split."""
+TABLE_INSPECTION_COLUMNS = {
+    "Inspection_ID",
+    "Inspection_Date",
+    "License",
+    "criticalCount",
+    "pass_flag",
+    "fail_flag",
+}
+"""What a model table needs to stand for the inspections when a folder has no inspections file
+(the City's Test split alone, say): its result is read from ``pass_flag``/``fail_flag``."""
+
+
+def chicago_inspection_files(data_dir: Path = DEFAULT_DATA_DIR) -> list[Path]:
+    """The Chicago inspections of ``data_dir``: files with the food-inspection columns, or, when
+    there is none, the model tables that carry each inspection's date, licence, result flags
+    and counts. The City publishes its model data (train and test splits) without the raw
+    file, so a folder holding only such a table is evaluated, not refused."""
+    return find(data_dir, "inspections", INSPECTION_COLUMNS) or find(
+        data_dir, "inspections", TABLE_INSPECTION_COLUMNS
+    )
+
+
+def _result(row: dict[str, str]) -> str:
+    """A row's result: ``Results`` of an inspections file, else a model table's flags (the
+    City's features: ``pass_flag`` is Results == Pass, ``fail_flag`` Results == Fail, both 0 a
+    pass with conditions; checked against the shared raw file, all 17,075 train rows agree).
+
+    >>> _result({"Results": "Fail"}), _result({"pass_flag": "1", "fail_flag": "0"})
+    ('Fail', 'Pass')
+    >>> _result({"pass_flag": "0", "fail_flag": "0"})
+    'Pass w/ Conditions'
+    """
+    if "Results" in row:
+        return row["Results"]
+    if row.get("fail_flag") == "1":
+        return "Fail"
+    return "Pass" if row.get("pass_flag") == "1" else "Pass w/ Conditions"
+
+
 SANITATION_COLUMNS = {"Creation_Date", "Service_Request_Number", "Latitude", "Longitude"}
 """Columns of a 311 sanitation-complaints file (``complaints/*.csv[.gz]``)."""
 
@@ -300,7 +339,7 @@ def chicago(
     nothing is computed from the future.
     """
     rows: list[dict[str, str]] = []
-    for path in find(data_dir, "inspections", INSPECTION_COLUMNS) if files is None else files:
+    for path in chicago_inspection_files(data_dir) if files is None else files:
         with _reading(path) as reader:
             for row in reader:
                 date.fromisoformat(row["Inspection_Date"][:10])  # a bad date names its line
@@ -314,7 +353,8 @@ def chicago(
     inspectors = chicago_inspectors(data_dir)
     outcomes = {"Pass": "pass", "Fail": "fail", "Pass w/ Conditions": "rectify"}
     for row in rows:
-        if row["Results"] not in outcomes:
+        result = _result(row)
+        if result not in outcomes:
             continue
         critical = int(float(row["criticalCount"] or 0))
         record = {
@@ -323,7 +363,7 @@ def chicago(
             "uscc": f"CHI-{row['License']}",
             "entity_name": row.get("DBA_Name") or row["License"],
             "region_code": "CHI",
-            "outcome": outcomes[row["Results"]],
+            "outcome": outcomes[result],
             "critical_count": critical,
             "serious_count": int(float(row.get("seriousCount") or 0)),
             "minor_count": int(float(row.get("minorCount") or 0)),

@@ -313,15 +313,17 @@ def chicago(
 
     The evaluated population is the inspections of a model table in ``inspections/`` (the
     pilot's: the shared train split) when there is one, else every inspection of ``data_dir``.
+    A folder with a model table and no inspections file reads the table as the inspections
+    (:func:`bench.datasets.chicago_inspection_files`).
     """
     _none(train_dir, "--train-dir")
     model = create(factory, params)
     if train_dir is not None:
         _chicago_replay(model, train_dir, label_delay)
     _require(
-        datasets.find(data_dir, "inspections", datasets.INSPECTION_COLUMNS),
+        datasets.chicago_inspection_files(data_dir),
         data_dir,
-        "inspections/*.csv[.gz] with the Chicago food-inspection columns",
+        "inspections/*.csv[.gz] with the Chicago food-inspection (or model-table) columns",
     )
     population = datasets.chicago_population(data_dir)
     events, trace = _chicago_replay(model, data_dir, label_delay)

@@ -61,7 +61,7 @@ def measure(data_dir: Path, work: Path) -> Figures:
     for (a bad file still fails, naming its line)."""
     split.split(data_dir, work)
     tune, report, normal = work / "tune", work / "report", work / "normal"
-    inspections = datasets.find(report, "inspections", datasets.INSPECTION_COLUMNS)
+    inspections = datasets.chicago_inspection_files(report)
     return Figures(
         skab=evaluations.skab(report, train_dir=tune)[0] if datasets.skab_files(report) else None,
         skab_normal=evaluations.skab(normal)[0] if datasets.skab_files(normal) else None,

@@ -179,7 +179,7 @@ def split(data_dir: Path, out_dir: Path, share: float = TUNE_SHARE) -> dict[str,
             f"(to {messages[k - 1][0]['event_time']:%Y-%m-%d}), report the other {len(messages) - k}"
         )
 
-    inspections = datasets.find(data_dir, "inspections", datasets.INSPECTION_COLUMNS)
+    inspections = datasets.chicago_inspection_files(data_dir)
     if inspections:
         days = [
             date.fromisoformat(r["Inspection_Date"][:10]) for p in inspections for r in _rows(p)[1]

@@ -168,6 +168,41 @@ def test_layout_reads_files_by_their_columns_not_names(data_dir: Path):
     assert datasets.chicago_population(data_dir) is None  # no model table: score every row
 
 
+def test_a_model_table_alone_stands_for_the_inspections(data_dir: Path, tmp_path: Path):
+    """The City publishes its model data without the raw file: a folder holding only a model
+    table (its Test split, say) is read as the inspections, the result from its flags."""
+    raw = list(datasets.chicago(data_dir))
+    table = []
+    with (data_dir / "inspections" / "food.csv").open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            table.append(
+                {
+                    "Inspection_Date": row["Inspection_Date"],
+                    "License": row["License"],
+                    "Inspection_ID": row["Inspection_ID"],
+                    "criticalCount": row["criticalCount"],
+                    "Facility_Type": row["Facility_Type"],
+                    "pass_flag": int(row["Results"] == "Pass"),
+                    "fail_flag": int(row["Results"] == "Fail"),
+                    "Inspector_Assigned": "green",
+                    "criticalFound": int(row["criticalCount"] != "0"),
+                }
+            )
+    table[1]["pass_flag"] = 0  # neither flag: a pass with conditions
+    only = tmp_path / "only-table"
+    _write(only / "inspections" / "model-test.csv", table)
+    read = list(datasets.chicago(only))
+    assert [(e["event_id"], y) for e, y in read] == [(e["event_id"], y) for e, y in raw]
+    assert [e["outcome"] for e, _ in read][:3] == ["fail", "rectify", "pass"]
+    assert {e["inspector_id"] for e, _ in read} == {"green"}
+    rows, _ = evaluations.chicago(only)
+    assert rows[0]["evaluated"] == len(raw)
+    result = CliRunner().invoke(app, ["models", "evaluate", "chicago", "--data-dir", str(only)])
+    assert result.exit_code == 0, result.output
+    # with the raw file beside it, the raw file is the inspections and the table the population
+    assert datasets.chicago_inspection_files(data_dir) == [data_dir / "inspections" / "food.csv"]
+
+
 def test_skab_baseline_is_fitted_per_run_on_its_first_400_rows(data_dir: Path):
     rows, _ = evaluations.skab(data_dir)
     ours, base = rows
