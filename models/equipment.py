@@ -48,7 +48,9 @@ class EquipmentAnomaly(UnitAnomalyModel):
     threshold to raise an alarm; ``profile_seconds`` the time-of-day profile's memory (None: no
     profile) over ``profile_bins`` slots of the day; ``drift_seconds`` how fast each channel's
     offset follows a slow drift (None: no offsets) while within ``drift_band`` standard
-    deviations (models/slow_drift.py); ``level_seconds`` the memory of the recent level each
+    deviations (models/slow_drift.py); ``fleet_drift`` the ridge λ of the fleet's drift metric,
+    which weighs a unit's deviations by how the equipment type's units deviate when normal
+    (models/fleet_drift.py; None: the unit's Mahalanobis score); ``level_seconds`` the memory of the recent level each
     channel is read against (None: none); ``spot_risk`` the alarm budget, a
     peaks-over-threshold bar over the ``spot_level`` quantile of the warm-up's scores (None: the
     ``q`` quantile is the threshold); ``detector``; ``bandwidth`` and ``prior`` of the
@@ -80,6 +82,7 @@ class EquipmentAnomaly(UnitAnomalyModel):
         profile_bins: Annotated[int, Field(ge=1, le=288)] = 24,
         drift_seconds: PositiveFloat | None = None,
         drift_band: PositiveFloat = 4.5,
+        fleet_drift: PositiveFloat | None = None,
         level_seconds: PositiveFloat | None = None,
         spot_risk: Probability | None = None,
         spot_level: Quantile = 0.98,

@@ -43,6 +43,9 @@ Pareto fit of the tail over the ``spot_level`` quantile of the warm-up's scores,
 With ``level_seconds`` each channel, after the profile, is read against its recent level, an
 EWMA in time that learns every reading, flagged or not (unlike the drift offsets, which stop
 at ``drift_band``): a change is seen while it is new, and none is locked on for good.
+With ``fleet_drift`` λ the score is not the unit's Mahalanobis distance but its deviations
+weighed by how the group's units deviate when normal (models/fleet_drift.py): a wander every
+unit of the type shows after its warm-up weighs little, one none shows weighs much.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ from river import anomaly, compose, preprocessing, stats
 
 from models.base import SourceModel
 from models.false_alarm_memory import FalseAlarmMemory
+from models.fleet_drift import DriftMetric
 from models.incident import Incident, Step, step
 from models.mahalanobis import OnlineMahalanobis
 from models.profile import Profile
@@ -87,6 +91,7 @@ OPTIONAL = frozenset(
         "level_seconds",
         "drift_seconds",
         "drift_band",
+        "fleet_drift",
     }
 )
 """Settings a subclass may leave out of its hyperparameters (the trucks offer none of them).
@@ -166,6 +171,8 @@ class GroupState:
         self.quantile = stats.Quantile(q)
         self.n = 0
         self.memory = FalseAlarmMemory(bandwidth=bandwidth, prior=prior)
+        self.drift: DriftMetric | None = None
+        """With ``fleet_drift``: how the group's units deviate when normal (models/fleet_drift.py)."""
 
     def threshold(self, min_scores: int) -> float:
         """The group's alert threshold; infinite until ``min_scores`` scores fill its tail."""
@@ -251,6 +258,12 @@ class UnitAnomalyModel(SourceModel):
             for k, v in raw.items()
         }
         raw_score, deviations = unit.scored(smoothed)
+        ridge = getattr(self, "fleet_drift", None)  # absent in older snapshots
+        if ridge and unit.seen:
+            drift = getattr(group, "drift", None) or DriftMetric()
+            raw_score = drift.score(
+                {k: deviations[k] for k in smoothed if k in deviations}, ridge=ridge
+            )
         z = {f"z:{k}": round(v, 6) for k, v in deviations.items() if k in smoothed}
         score = raw_score * (1.0 - group.memory.p_false(z))
         features = {**z, **{f"x:{k}": v for k, v in smoothed.items()}}
@@ -410,12 +423,28 @@ class UnitAnomalyModel(SourceModel):
         if incident.rebaseline:
             self._rebaseline(unit, now)
         else:
+            if not flagged:
+                self._learn_fleet_drift(unit, group, smoothed)
             self._learn_tail(unit, group, smoothed, score, threshold, flagged, now)
         self._learn_level(unit, record, now)
         if not flagged:
             self._learn_profile(unit, record, now)
         self._follow_drift(unit, now - last if last is not None else 0.0)
         self._advance(record, unit.context)
+
+    def _learn_fleet_drift(
+        self, unit: UnitState, group: GroupState, smoothed: dict[str, float]
+    ) -> None:
+        """With ``fleet_drift``: teach the group a normal reading's deviations from its unit's
+        baseline (models/fleet_drift.py), once the unit has learnt ``warmup`` readings (a
+        younger baseline's deviations say more about the baseline than about the fleet)."""
+        if not getattr(self, "fleet_drift", None) or unit.seen < self.warmup:
+            return
+        z = unit.z_scores(unit.shifted(smoothed))
+        drift = getattr(group, "drift", None)
+        if drift is None:
+            drift = group.drift = DriftMetric()
+        drift.learn({k: z[k] for k in smoothed if k in z})
 
     def _follow_drift(self, unit: UnitState, elapsed: float) -> None:
         """With ``drift_seconds``: move the unit's offsets after this reading, flagged or not
