@@ -223,11 +223,20 @@ def search(
         return
     try:
         points = model_search.read_grid(grid)
+        total = math.prod(len(values) for values in points.values())
+        done: list[model_search.Design] = []
+
+        def progress(design: model_search.Design) -> None:
+            done.append(design)
+            if len(done) % 25 == 0 or len(done) == total:
+                typer.echo(f"{len(done)} / {total} designs measured", err=True)
+
         ranked = model_search.search(
             tuning_dir,
             points,
             max_false_alarm_rate=max_false_alarm_rate,
             max_episodes=max_episodes,
+            progress=progress,
         )
         if out is not None:
             with out.open("w", encoding="utf-8") as fh:

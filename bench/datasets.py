@@ -268,14 +268,20 @@ def _result(row: dict[str, str]) -> str:
 
     >>> _result({"Results": "Fail"}), _result({"pass_flag": "1", "fail_flag": "0"})
     ('Fail', 'Pass')
-    >>> _result({"pass_flag": "0", "fail_flag": "0"})
-    'Pass w/ Conditions'
+    >>> _result({"pass_flag": "0", "fail_flag": "0"}), _result({"pass_flag": "TRUE", "fail_flag": "0.0"})
+    ('Pass w/ Conditions', 'Pass')
     """
     if "Results" in row:
         return row["Results"]
-    if row.get("fail_flag") == "1":
+    if _flag(row.get("fail_flag")):
         return "Fail"
-    return "Pass" if row.get("pass_flag") == "1" else "Pass w/ Conditions"
+    return "Pass" if _flag(row.get("pass_flag")) else "Pass w/ Conditions"
+
+
+def _flag(text: str | None) -> bool:
+    """A 0/1 column as R or a spreadsheet may write it: ``1``, ``1.0``, ``TRUE``."""
+    value = (text or "").strip().lower()
+    return value in {"true", "t"} or (_float(value) or 0.0) > 0.5
 
 
 SANITATION_COLUMNS = {"Creation_Date", "Service_Request_Number", "Latitude", "Longitude"}
