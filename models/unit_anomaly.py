@@ -258,13 +258,12 @@ class UnitAnomalyModel(SourceModel):
             for k, v in raw.items()
         }
         raw_score, deviations = unit.scored(smoothed)
+        deviations = {k: v for k, v in deviations.items() if k in smoothed}
         ridge = getattr(self, "fleet_drift", None)  # absent in older snapshots
         if ridge and unit.seen:
             drift = getattr(group, "drift", None) or DriftMetric()
-            raw_score = drift.score(
-                {k: deviations[k] for k in smoothed if k in deviations}, ridge=ridge
-            )
-        z = {f"z:{k}": round(v, 6) for k, v in deviations.items() if k in smoothed}
+            raw_score = drift.score(deviations, ridge=ridge)
+        z = {f"z:{k}": round(v, 6) for k, v in deviations.items()}
         score = raw_score * (1.0 - group.memory.p_false(z))
         features = {**z, **{f"x:{k}": v for k, v in smoothed.items()}}
         threshold = self._threshold(unit, group)
@@ -424,7 +423,7 @@ class UnitAnomalyModel(SourceModel):
             self._rebaseline(unit, now)
         else:
             if not flagged:
-                self._learn_fleet_drift(unit, group, smoothed)
+                self._learn_fleet_drift(unit, group, verdict.features)
             self._learn_tail(unit, group, smoothed, score, threshold, flagged, now)
         self._learn_level(unit, record, now)
         if not flagged:
@@ -433,18 +432,18 @@ class UnitAnomalyModel(SourceModel):
         self._advance(record, unit.context)
 
     def _learn_fleet_drift(
-        self, unit: UnitState, group: GroupState, smoothed: dict[str, float]
+        self, unit: UnitState, group: GroupState, features: Mapping[str, float]
     ) -> None:
         """With ``fleet_drift``: teach the group a normal reading's deviations from its unit's
-        baseline (models/fleet_drift.py), once the unit has learnt ``warmup`` readings (a
-        younger baseline's deviations say more about the baseline than about the fleet)."""
+        baseline (the ``z:`` features it was scored with; models/fleet_drift.py), once the unit
+        has learnt ``warmup`` readings (a younger baseline's deviations say more about the
+        baseline than about the fleet)."""
         if not getattr(self, "fleet_drift", None) or unit.seen < self.warmup:
             return
-        z = unit.z_scores(unit.shifted(smoothed))
         drift = getattr(group, "drift", None)
         if drift is None:
             drift = group.drift = DriftMetric()
-        drift.learn({k: z[k] for k in smoothed if k in z})
+        drift.learn({k[2:]: v for k, v in features.items() if k.startswith("z:")})
 
     def _follow_drift(self, unit: UnitState, elapsed: float) -> None:
         """With ``drift_seconds``: move the unit's offsets after this reading, flagged or not
