@@ -76,6 +76,7 @@ from __future__ import annotations
 
 import importlib.abc
 import sys
+import threading
 import types
 from typing import TYPE_CHECKING, Any
 
@@ -110,23 +111,54 @@ class _DeferredModule(types.ModuleType):
     def __getattribute__(self, name: str) -> Any:
         if name in SET_BY_IMPORT or name in ("__dict__", "__class__"):
             return super().__getattribute__(name)
-        _run(self)
-        return getattr(self, name)
+        if _run(self):
+            return getattr(self, name)
+        return super().__getattribute__(name)  # its own code's read while it runs
 
     def __dir__(self) -> list[str]:
         _run(self)
-        return dir(self)
+        return list(types.ModuleType.__dir__(self))
 
 
-def _run(module: types.ModuleType) -> None:
-    """Run a deferred module's code with its own loader; it becomes a plain module."""
-    object.__setattr__(module, "__class__", types.ModuleType)
-    spec = module.__spec__
-    if spec is None or not isinstance(spec.loader, _DeferredLoader):
-        raise ImportError(f"{module.__name__} was not deferred", name=module.__name__)
-    loader = spec.loader.loader
-    spec.loader = module.__loader__ = loader
-    loader.exec_module(module)
+_LOCKS: dict[str, threading.RLock] = {}
+"""One lock per deferred module (by name), taken to run it: see :func:`_run`."""
+
+_RUNNING: set[str] = set()
+"""Deferred modules whose code is running now (under their lock)."""
+
+
+def _run(module: types.ModuleType) -> bool:
+    """Run a deferred module's code once, with its own loader; then it is a plain module.
+
+    True once its code has run (here, or in another thread while this one waited); False when
+    the read comes from the module's own code while it runs (the same thread, under the lock),
+    which then reads what is already set, as during any import.
+
+    Why a lock, and the class changed only after the code ran: two threads reading a deferred
+    module at once must both get the module run in full. Were the class changed first, a
+    second thread would read a plain module that is still running and miss its names
+    (``AttributeError``); CPython's ``LazyLoader`` had the same race and took the same cure
+    (python/cpython#114763). The class changes even when the code raises, so a failed module
+    is not run twice, as with a failed import.
+    """
+    name = object.__getattribute__(module, "__name__")
+    with _LOCKS.setdefault(name, threading.RLock()):
+        if type(module) is not _DeferredModule:
+            return True
+        if name in _RUNNING:
+            return False
+        spec = module.__spec__
+        if spec is None or not isinstance(spec.loader, _DeferredLoader):
+            raise ImportError(f"{name} was not deferred", name=name)
+        loader = spec.loader.loader
+        spec.loader = module.__loader__ = loader
+        _RUNNING.add(name)
+        try:
+            loader.exec_module(module)
+        finally:
+            _RUNNING.discard(name)
+            object.__setattr__(module, "__class__", types.ModuleType)
+    return True
 
 
 class _DeferredLoader(importlib.abc.Loader):

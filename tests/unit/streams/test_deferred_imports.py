@@ -9,11 +9,15 @@ import doctest
 import json
 import subprocess
 import sys
+from typing import TYPE_CHECKING
 
 import pytest
 
 from streams import deferred_imports
 from streams.deferred_imports import DEFERRED, _DeferredLoader, _Deferring
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 # What River's, SciPy's and CEL's package __init__s used to pull into `import streams.app`
 # (scikit-learn only where installed: it is a dev dependency, so it is importable here), and
@@ -168,3 +172,44 @@ def test_the_module_example_holds() -> None:
     # the example defers json.tool: its loader stays the library's own once it has run
     assert doctest.testmod(deferred_imports).failed == 0
     assert not isinstance(sys.modules["json.tool"].__loader__, _DeferredLoader)
+
+
+def test_two_threads_reading_a_deferred_module_at_once_both_get_it_run_once(
+    tmp_path: Path,
+) -> None:
+    """The second reader waits for the first's run: neither misses a name, the code runs once."""
+    import importlib
+    import threading
+
+    runs = tmp_path / "runs.txt"
+    (tmp_path / "riskloop_slow_module.py").write_text(
+        f"import time\nopen({str(runs)!r}, 'a').write('x')\ntime.sleep(0.3)\nVALUE = 42\n"
+    )
+    finder = _Deferring(frozenset({"riskloop_slow_module"}))
+    sys.path.insert(0, str(tmp_path))
+    sys.meta_path.insert(0, finder)
+    try:
+        module = importlib.import_module("riskloop_slow_module")
+        assert type(module).__name__ == "_DeferredModule"
+        start = threading.Barrier(2)
+        got: list[object] = []
+
+        def read() -> None:
+            start.wait()
+            try:
+                got.append(module.VALUE)
+            except AttributeError as error:  # what a half-run module answered before the lock
+                got.append(error)
+
+        threads = [threading.Thread(target=read) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert got == [42, 42]
+        assert runs.read_text() == "x"
+        assert type(module) is type(sys)
+    finally:
+        sys.meta_path.remove(finder)
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("riskloop_slow_module", None)
