@@ -44,7 +44,8 @@ class EquipmentAnomaly(UnitAnomalyModel):
     how long an alert is held until the unit is settled; ``release_drop`` the decades below its
     level that end an incident (then re-fit), ``release_ceiling`` the decades over the threshold
     above which that drop does not end it; ``rebaseline_seconds`` the unit's own time after a
-    re-fit before it may alert again; ``raise_seconds`` how long the score must stay above the
+    re-fit before it may alert again; ``accept_seconds`` how long an incident may stay above the
+    threshold before its state is taken as the new normal (then re-fit; None: never); ``raise_seconds`` how long the score must stay above the
     threshold to raise an alarm; ``profile_seconds`` the time-of-day profile's memory (None: no
     profile) over ``profile_bins`` slots of the day; ``drift_seconds`` how fast each channel's
     offset follows a slow drift (None: no offsets) while within ``drift_band`` standard
@@ -77,6 +78,7 @@ class EquipmentAnomaly(UnitAnomalyModel):
         release_drop: PositiveFloat | None = None,
         release_ceiling: PositiveFloat | None = None,
         rebaseline_seconds: NonNegativeFloat = 0.0,
+        accept_seconds: PositiveFloat | None = None,
         raise_seconds: NonNegativeFloat = 0.0,
         profile_seconds: PositiveFloat | None = None,
         profile_bins: Annotated[int, Field(ge=1, le=288)] = 24,

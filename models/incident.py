@@ -16,6 +16,12 @@ below the fault, yet still above the old normal" is how the end of a fault looks
 asks the caller to re-fit the unit's baseline on what follows (``Step.rebaseline``); otherwise the
 new state would alarm for as long as it lasts.
 
+With ``accept`` an incident that has stayed above the threshold that long (the unit's own time)
+ends the same way, re-fit and all, whatever its level: a step that lasts (a server that settles
+at a new load, a plant at a new operating point) never falls a decade under itself, and an alarm
+that has said "changed" for a day has said what it can; held longer it only hides the next
+change (NAB's twelfth round, models/EVALUATION.md).
+
 The incident's level starts at the opening log-score and follows it upwards only, as an EWMA with
 a span of three holds, so one spike just after a fault's onset does not set a level that the
 fault's steady part then "drops" from (the caller smooths scores, so an opening score is rarely
@@ -51,6 +57,8 @@ class Incident:
     updated: float = 0.0
     settled_since: float | None = None
     above_since: float | None = None
+    opened: float | None = None
+    """When it opened (for ``accept``); None in older snapshots, where ``updated`` stands in."""
 
 
 @dataclass(frozen=True)
@@ -72,11 +80,13 @@ def step(
     drop: float | None = None,
     persist: float = 0.0,
     ceiling: float | None = None,
+    accept: float | None = None,
 ) -> Step:
     """The verdict on one score at time ``now`` (seconds) and the incident state after it.
 
     ``persist``: an incident opens only once the score has stayed above the threshold that
     long (seconds of the unit's own time); a shorter excursion is noise, not a fault.
+    ``accept``: an incident above the threshold that long since it opened ends with a re-fit.
     """
     above = math.isfinite(threshold) and score > threshold
     log = math.log10(max(score, FLOOR))
@@ -87,7 +97,11 @@ def step(
         since = now if since is None else since
         if now - since < persist:
             return Step(False, Incident(above_since=since))
-        return Step(True, Incident(True, log, now))
+        return Step(True, Incident(True, log, now, opened=now))
+    opened = getattr(state, "opened", None)  # older snapshots have none
+    opened = state.updated if opened is None else opened
+    if accept is not None and above and now - opened >= accept:
+        return Step(False, Incident(), rebaseline=True)
     level = state.level
     if log > level:
         weight = 1.0 - math.exp(-2.0 * max(now - state.updated, 0.0) / max(3.0 * hold, 1e-9))
@@ -98,4 +112,4 @@ def step(
     since = (state.settled_since if state.settled_since is not None else now) if settled else None
     if since is not None and now - since >= hold:
         return Step(False, Incident(), rebaseline=above)
-    return Step(True, Incident(True, level, now, since))
+    return Step(True, Incident(True, level, now, since, opened=opened))

@@ -32,7 +32,8 @@ fallen that many decades below the incident's level while still above the thresh
 ``release_ceiling``, only once the score is within that many decades of the threshold (a fault
 that ended, leaving the plant in a new state); the unit's baseline is then re-fitted from
 scratch on what follows, alerting again after ``rebaseline_seconds`` of its own time and once it
-has a threshold of its own. With ``profile_seconds`` the detector sees each channel minus its
+has a threshold of its own. With ``accept_seconds`` an incident that has stayed above the threshold
+that long ends the same way, re-fit included, whatever its level (a step that lasts). With ``profile_seconds`` the detector sees each channel minus its
 usual value at this time of day (models/profile.py), learnt from normal readings only. With
 ``drift_seconds`` it sees each channel minus an offset that follows a slow drift and not a jump
 (models/slow_drift.py: the offset moves only while the channel is within ``drift_band``
@@ -83,6 +84,7 @@ OPTIONAL = frozenset(
         "release_drop",
         "release_ceiling",
         "rebaseline_seconds",
+        "accept_seconds",
         "raise_seconds",
         "profile_seconds",
         "profile_bins",
@@ -295,6 +297,7 @@ class UnitAnomalyModel(SourceModel):
             drop=getattr(self, "release_drop", None),
             persist=getattr(self, "raise_seconds", 0.0),
             ceiling=getattr(self, "release_ceiling", None),
+            accept=getattr(self, "accept_seconds", None),
         )
 
     def _deseason(self, unit: UnitState, raw: dict[str, float], now: float) -> dict[str, float]:

@@ -75,6 +75,52 @@ def test_one_spike_at_the_onset_does_not_set_the_level_the_fault_then_drops_from
     assert not any(rebaselines)
 
 
+def test_a_state_that_stays_above_the_threshold_is_accepted_after_accept_seconds():
+    # a step 30x the threshold that lasts: it never drops a decade under its own level
+    scores = [0.5] * 10 + [30.0] * 100
+    alerts, rebaselines = _run(scores, hold=5.0, drop=1.0, accept=40.0)
+    assert all(alerts[10:50])  # the alarm says "changed" for 40 s of the unit's time
+    assert rebaselines.index(True) == 50  # then the state is the new normal: re-fit
+    assert not alerts[50]
+    held, never = _run(scores, hold=5.0, drop=1.0)
+    assert all(held[10:])  # without ``accept`` it alarms to the end
+    assert not any(never)
+
+
+def test_accept_counts_from_the_opening_and_a_snapshot_without_it_still_steps():
+    scores = [0.5] * 10 + [30.0] * 20 + [0.5] * 3 + [30.0] * 60
+    alerts, rebaselines = _run(scores, hold=5.0, accept=40.0)
+    assert rebaselines.index(True) == 50  # the 3-s dip is inside the held incident: 10 + 40
+    old = Incident(True, 1.0, 20.0)  # an open incident from before ``opened`` existed
+    out = step(old, 61.0, 30.0, 1.0, hold=5.0, accept=40.0)
+    assert out.rebaseline  # ``updated`` stands in for the opening: 41 s ago
+
+
+def test_the_model_accepts_a_step_that_lasts_and_alarms_on_the_next_one():
+    m = EquipmentAnomaly(
+        warmup=0,
+        warmup_seconds=300.0,
+        span_seconds=5.0,
+        accept_seconds=60.0,
+        rebaseline_seconds=60.0,
+    )
+    rng = random.Random(7)
+    alerts = []
+    for i in range(1500):
+        shift = 0.0 if i < 400 else 1.5 if i < 1100 else 6.0  # a step that stays, then another
+        alerts.append(m.process(_reading(i, T0 + timedelta(seconds=i), shift, rng)).alert)
+    assert all(alerts[410:460])  # the step is an alarm while it is news
+    assert sum(alerts[600:1100]) < 50  # then the unit's normal (its tail only)
+    assert all(alerts[1110:1150])  # a further step is news again
+    plain = EquipmentAnomaly(warmup=0, warmup_seconds=300.0, span_seconds=5.0)
+    rng = random.Random(7)
+    locked = []
+    for i in range(1100):
+        shift = 0.0 if i < 400 else 1.5
+        locked.append(plain.process(_reading(i, T0 + timedelta(seconds=i), shift, rng)).alert)
+    assert sum(locked[600:1100]) > 450  # without ``accept_seconds``: an alarm without end
+
+
 def _reading(i: int, t: datetime, shift: float, rng: random.Random) -> dict[str, Any]:
     current = 10 + rng.gauss(0, 0.2) + shift
     return {
