@@ -65,6 +65,7 @@ def raise_level(
     if template is not None:
         update["checklist"] = _merged(task.checklist, template.checklist)
         update["required_evidence"] = _merged(task.required_evidence, template.required_evidence)
+    update["revision"] = task.revision + 1  # the "raise" event below
     new.task = task.model_copy(update=update)
     why = (
         f"raised {task.level.value}→{alert.level.value}: warning {alert.alert_id} "

@@ -104,8 +104,8 @@ class _Recorder:
             department=department,
             correlation_id=task.correlation_id,
         )
-        if task.state is not to:  # an audit note, or the opening's "created": nothing to copy
-            self.case.task = task.model_copy(update={"state": to})
+        # every event is a new revision of the task, an audit note included (sinks/sql.py)
+        self.case.task = task.model_copy(update={"state": to, "revision": task.revision + 1})
         self.case.event_count += 1
         self.events.append(event)
 

@@ -372,6 +372,10 @@ class Task(Record):
     """Why the department asks for it; the risk centre grants or refuses it."""
     extensions: int = 0
     """Extensions granted so far."""
+    revision: int = 0
+    """Raised by one with every event of the task (loop/state_machine.py, loop/cases.py): the
+    SQL store keeps the highest it was sent, so a copy that an earlier owner of the task's
+    partition still held in its outbox cannot overwrite a newer one (sinks/sql.py)."""
 
 
 class TaskEvent(Record):

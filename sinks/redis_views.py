@@ -9,20 +9,22 @@ them from there, so a Redis copy would have had no reader.
 Keys (``prefix`` defaults to ``riskloop:``)::
 
     {p}open:<department>         hash   task_id → task JSON, for tasks not closed
-    {p}task:index                hash   task_id → "<department>\\t<state>" (where it is listed)
+    {p}task:index                hash   task_id → "<department>\\t<state>\\t<revision>" (where it is listed)
     {p}tasks:state:<state>       set    task ids per state          (counter = SCARD)
     {p}departments               set    departments ever seen
     {p}warnings:<YYYYMMDD>:<lvl> set    alert ids at that level that day (counter = SCARD)
     {p}warnings:<YYYYMMDD>:brief hash   alert_id → warning brief JSON (:func:`warning_view`)
 
-A task is kept whole (:func:`task_view`: the Task v3 JSON, with the enterprise's name, address
+A task is kept whole (:func:`task_view`: the Task JSON, with the enterprise's name, address
 and complaint text); a warning's brief carries who and where too (issue #17), so whoever reads
 the view sees a name and not just a USCC. Both come from the records' own fields, which the SQL
 store keeps in its ``body`` JSON, so a rebuild writes the same views.
 
 Every write is idempotent (sets and hashes keyed by id, never ``INCR``), so replays from the
 outbox count nothing twice. A task moving department or state is one Lua script call (read
-the old place, move it) so a whole batch is still one pipelined round-trip. "Today" is the
+the old place, move it) so a whole batch is still one pipelined round-trip; the script leaves
+a task as it is when the stored revision is higher (``Task.revision``: a former owner's outbox
+flushing late cannot undo a newer version, as in the SQL store). "Today" is the
 regulators' day, Asia/Shanghai by default; day keys expire after ``keep_days``.
 """
 
@@ -51,17 +53,23 @@ if TYPE_CHECKING:
     from config.settings import Settings
     from sinks.sql import SqlStore
 
-# KEYS[1] index hash; ARGV: prefix, task_id, department, state, task JSON, "1" if open.
+# KEYS[1] index hash; ARGV: prefix, task_id, department, state, task JSON, "1" if open,
+# revision (a lower one than stored is left out: returns 0).
 _MOVE_TASK = """
 local p, id, dept, state, body, open = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local rev = tonumber(ARGV[7])
 local old = redis.call('HGET', KEYS[1], id)
 if old then
   local tab = string.find(old, '\\t', 1, true)
-  local odept, ostate = string.sub(old, 1, tab - 1), string.sub(old, tab + 1)
+  local odept, rest = string.sub(old, 1, tab - 1), string.sub(old, tab + 1)
+  local tab2 = string.find(rest, '\\t', 1, true)
+  local ostate, orev = rest, 0
+  if tab2 then ostate, orev = string.sub(rest, 1, tab2 - 1), tonumber(string.sub(rest, tab2 + 1)) end
+  if rev < orev then return 0 end
   if odept ~= dept then redis.call('HDEL', p .. 'open:' .. odept, id) end
   if ostate ~= state then redis.call('SREM', p .. 'tasks:state:' .. ostate, id) end
 end
-redis.call('HSET', KEYS[1], id, dept .. '\\t' .. state)
+redis.call('HSET', KEYS[1], id, dept .. '\\t' .. state .. '\\t' .. rev)
 redis.call('SADD', p .. 'tasks:state:' .. state, id)
 redis.call('SADD', p .. 'departments', dept)
 if open == '1' then
@@ -187,6 +195,7 @@ class RedisViews(Sink):
             task.state.value,
             task_view(task),
             "1" if is_open else "0",
+            str(task.revision),
         )
 
     def _queue_alerts(self, pipe: Any, alerts: dict[tuple[str, str], Alert]) -> None:

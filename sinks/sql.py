@@ -5,7 +5,9 @@ CLI and API use. :class:`SqlSink` puts it behind the sink base (outbox, batching
 the agents; its writes run in a thread so the event loop never waits on the database.
 
 Idempotency, table by table: ``tasks`` and ``alerts`` hold the *current* row per id (upsert,
-last write wins — the outbox keeps per-sink order, so the last write is the newest version);
+last write wins — the outbox keeps per-sink order, so the last write is the newest version; a
+task row is replaced only by an equal or higher ``Task.revision``, so a copy that a former
+owner of the task's partition writes late from its outbox cannot undo a newer one);
 ``task_events`` and ``supervision_events`` are append-only and keyed by their deterministic
 event id (insert-or-ignore), so a replay adds nothing. Dead letters of the ingest are not stored
 here; a record this store refuses for good is set aside in ``rejected_records`` (see
@@ -244,10 +246,16 @@ class SqlStore:
         return stmt
 
     def _build_upsert(self, table: sa.Table) -> Any:
+        """Insert, or replace the row with the same key. A table with a ``revision`` column
+        (``tasks``) is replaced only by an equal or higher revision: an older copy, written
+        late from a former owner's outbox, leaves the newer row as it is."""
         stmt = self._insert(table)
         key = [c.name for c in table.primary_key.columns]
         update = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in key}
-        return stmt.on_conflict_do_update(index_elements=key, set_=update)
+        if "revision" not in table.c:
+            return stmt.on_conflict_do_update(index_elements=key, set_=update)
+        newer = table.c.revision <= stmt.excluded.revision
+        return stmt.on_conflict_do_update(index_elements=key, set_=update, where=newer)
 
     def _build_ignore(self, table: sa.Table) -> Any:
         key = ["event_id"] if "event_id" in table.c else [c.name for c in table.primary_key]

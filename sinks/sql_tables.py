@@ -77,6 +77,8 @@ tasks = sa.Table(
     sa.Column("previous_task_id", sa.String(128)),
     sa.Column("correlation_id", sa.String(128), nullable=False),
     sa.Column("body", sa.JSON(), nullable=False),
+    # the highest Task.revision written: an upsert never goes back (r0005)
+    sa.Column("revision", sa.BigInteger(), nullable=False, server_default="0"),
 )
 
 task_events = sa.Table(

@@ -54,8 +54,8 @@ def counts(store: SqlStore) -> tuple[int, ...]:
 
 
 def test_migrate_twice_is_harmless(pg_url: str) -> None:
-    assert migrate(pg_url) == "0004_notifications"
-    assert migrate(pg_url) == "0004_notifications"
+    assert migrate(pg_url) == "0005_task_revision"
+    assert migrate(pg_url) == "0005_task_revision"
     inspector = sa.inspect(make_engine(pg_url))
     assert set(inspector.get_table_names()) >= {
         "tasks",
@@ -82,6 +82,29 @@ async def test_tasks_and_audit_written_twice_are_stored_once(
         assert await sink.flush() == len(batch)
         await sink.stop()
     assert counts(store) == (20, 60, 20, 20)
+
+
+async def test_a_former_owners_late_outbox_cannot_undo_a_newer_task(
+    store: SqlStore, tmp_path: Path
+) -> None:
+    """Two workers' outboxes: the partition's new owner writes revision 3 of a task; the old
+    owner's copy (revision 2, held while the database was away) is flushed after it."""
+    new_owner = SqlSink(store, tmp_path / "new.sqlite3", batch_size=50, max_delay=60)
+    old_owner = SqlSink(store, tmp_path / "old.sqlite3", batch_size=50, max_delay=60)
+    for sink, task in (
+        (new_owner, make_task(1, state=TaskState.signed, revision=3)),
+        (old_owner, make_task(1, state=TaskState.dispatched, revision=2)),
+    ):
+        await sink.start()
+        await sink.add_many([task])
+        assert await sink.flush() == 1
+        await sink.stop()
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(sql_tables.tasks.c.state, sql_tables.tasks.c.revision))
+        assert [tuple(row) for row in rows] == [("signed", 3)]
+    story = store.task_with_audit("task-1")
+    assert story is not None
+    assert story.task == make_task(1, state=TaskState.signed, revision=3)
 
 
 async def test_a_row_postgresql_refuses_is_set_aside_and_the_rest_of_its_batch_goes_in(

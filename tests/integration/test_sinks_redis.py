@@ -87,6 +87,24 @@ async def test_open_tasks_follow_department_and_state(views: RedisViews) -> None
     assert sum(states.values()) == 3
 
 
+async def test_a_late_older_revision_leaves_the_task_where_the_newer_one_put_it(
+    views: RedisViews,
+) -> None:
+    """A former owner's outbox flushing late (revision 2) after the new owner's revision 3."""
+    await views.add_many([make_task(1, department="gs_market", state=TaskState.signed, revision=3)])
+    await views.flush()
+    await views.add_many([make_task(1, state=TaskState.dispatched, revision=2)])
+    await views.flush()
+    assert await views.open_tasks("xihu_market") == []
+    (task,) = await views.open_tasks("gs_market")
+    assert (task.state, task.revision) == (TaskState.signed, 3)
+    states = await views.tasks_by_state()
+    assert (states.get("signed"), states.get("dispatched", 0)) == (1, 0)
+    await views.add_many([make_task(1, department="gs_market", state=TaskState.closed, revision=4)])
+    await views.flush()
+    assert await views.open_tasks("gs_market") == []
+
+
 class CountingConnection(aioredis.Connection):
     """Counts what is sent to the server: a pipeline is one send for all its commands."""
 

@@ -203,3 +203,18 @@ def test_reopen_restarts_with_the_same_department(case: TaskCase, config: LoopCo
     assert case.task.sign_deadline == at + timedelta(hours=4)
     case = run(case, config, (A.sign, dept, {}))
     assert case.task.state is TaskState.signed
+
+
+def test_every_event_raises_the_task_revision_and_a_repeat_does_not(
+    case: TaskCase, config: LoopConfig
+) -> None:
+    """The SQL store keeps the highest revision (sinks/sql.py): it must rise with each event."""
+    assert case.task.revision == 2  # created, dispatched
+    dept = case.task.department
+    signed, events = apply(case, disposition(case.task_id, A.sign, dept, 1), config)
+    assert signed.task.revision == case.task.revision + len(events) == 3
+    again, none = apply(signed, disposition(case.task_id, A.sign, dept, 1), config)
+    assert none == []
+    assert again.task.revision == 3  # the same disposition twice: nothing new
+    started, _ = apply(signed, disposition(case.task_id, A.start, dept, 2), config)
+    assert started.task.revision > signed.task.revision

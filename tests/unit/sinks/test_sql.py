@@ -41,8 +41,8 @@ def count(store: SqlStore, table: sa.Table) -> int:
 
 
 def test_migrate_is_repeatable_and_matches_the_tables_module(url: str) -> None:
-    assert migrate(url) == "0004_notifications"
-    assert migrate(url) == "0004_notifications"
+    assert migrate(url) == "0005_task_revision"
+    assert migrate(url) == "0005_task_revision"
     engine = make_engine(url)
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), sql_tables.metadata)
@@ -86,6 +86,27 @@ def test_the_last_version_of_a_task_wins_within_and_across_batches(store: SqlSto
     story = store.task_with_audit("task-1")
     assert story is not None
     assert story.task == make_task(1, state=TaskState.closed, returns=1)
+
+
+def test_a_late_older_revision_of_a_task_leaves_the_newer_row(store: SqlStore) -> None:
+    """A former owner's outbox flushing late: its older copy must not undo the newer one."""
+    store.write([make_task(1, state=TaskState.signed, revision=3)])  # the new owner's
+    store.write([make_task(1, state=TaskState.dispatched, revision=2)])  # the old one's, late
+    story = store.task_with_audit("task-1")
+    assert story is not None
+    assert story.task == make_task(1, state=TaskState.signed, revision=3)
+    with store.engine.connect() as conn:
+        stored = conn.execute(sa.select(sql_tables.tasks.c.state, sql_tables.tasks.c.revision))
+        assert [tuple(row) for row in stored] == [("signed", 3)]
+    store.write([make_task(1, state=TaskState.signed, revision=3, returns=1)])  # same: rewrites
+    story = store.task_with_audit("task-1")
+    assert story is not None
+    assert story.task is not None
+    assert story.task.returns == 1
+    store.write([make_task(1, state=TaskState.disposed, revision=4)])  # newer: replaces
+    story = store.task_with_audit("task-1")
+    assert story is not None
+    assert story.task == make_task(1, state=TaskState.disposed, revision=4)
 
 
 def test_task_with_audit_tells_the_story_in_order(store: SqlStore) -> None:
