@@ -108,7 +108,8 @@ def backlog(sp: Space) -> float:
 
 
 def redis_index(url: str) -> Snapshot:
-    """Tasks as the Redis live views know them: ``riskloop:task:index`` = id → dept\\tstate."""
+    """Tasks as the Redis live views know them: ``riskloop:task:index`` = id →
+    dept\\tstate\\trevision (the revision left out: the scenario compares places)."""
     import redis as redis_client
 
     client = redis_client.Redis.from_url(url, decode_responses=True)
@@ -118,7 +119,7 @@ def redis_index(url: str) -> Snapshot:
         index = {}
     finally:
         client.close()
-    rows = frozenset((tid, *v.split("\t", 1)) for tid, v in index.items())
+    rows = frozenset((tid, *v.split("\t")[:2]) for tid, v in index.items())
     return Snapshot(rows, frozenset())  # type: ignore[arg-type]
 
 
