@@ -11,6 +11,7 @@ label as a PNG, ``--json`` the rows for scripts. Without ``--data-dir`` both rea
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from pathlib import Path
@@ -224,12 +225,12 @@ def search(
     try:
         points = model_search.read_grid(grid)
         total = math.prod(len(values) for values in points.values())
-        done: list[model_search.Design] = []
+        measured = itertools.count(1)
 
-        def progress(design: model_search.Design) -> None:
-            done.append(design)
-            if len(done) % 25 == 0 or len(done) == total:
-                typer.echo(f"{len(done)} / {total} designs measured", err=True)
+        def progress(_: model_search.Design) -> None:
+            n = next(measured)
+            if n % 25 == 0 or n == total:
+                typer.echo(f"{n} / {total} designs measured", err=True)
 
         ranked = model_search.search(
             tuning_dir,

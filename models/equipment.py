@@ -45,9 +45,10 @@ class EquipmentAnomaly(UnitAnomalyModel):
     level that end an incident (then re-fit), ``release_ceiling`` the decades over the threshold
     above which that drop does not end it; ``rebaseline_seconds`` the unit's own time after a
     re-fit before it may alert again; ``accept_seconds`` how long an incident may stay above the
-    threshold before its state is taken as the new normal (then re-fit; None: never); ``raise_seconds`` how long the score must stay above the
-    threshold to raise an alarm; ``profile_seconds`` the time-of-day profile's memory (None: no
-    profile) over ``profile_bins`` slots of the day; ``drift_seconds`` how fast each channel's
+    threshold before its state is taken as the new normal (then re-fit; None: never);
+    ``raise_seconds`` how long the score must stay above the threshold to raise an alarm;
+    ``profile_seconds`` the time-of-day profile's memory (None: no profile) over
+    ``profile_bins`` slots of the day; ``drift_seconds`` how fast each channel's
     offset follows a slow drift (None: no offsets) while within ``drift_band`` standard
     deviations (models/slow_drift.py); ``fleet_drift`` the ridge λ of the fleet's drift metric,
     which weighs a unit's deviations by how the equipment type's units deviate when normal

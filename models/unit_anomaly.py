@@ -32,12 +32,13 @@ fallen that many decades below the incident's level while still above the thresh
 ``release_ceiling``, only once the score is within that many decades of the threshold (a fault
 that ended, leaving the plant in a new state); the unit's baseline is then re-fitted from
 scratch on what follows, alerting again after ``rebaseline_seconds`` of its own time and once it
-has a threshold of its own. With ``accept_seconds`` an incident that has stayed above the threshold
-that long ends the same way, re-fit included, whatever its level (a step that lasts). With ``profile_seconds`` the detector sees each channel minus its
-usual value at this time of day (models/profile.py), learnt from normal readings only. With
-``drift_seconds`` it sees each channel minus an offset that follows a slow drift and not a jump
-(models/slow_drift.py: the offset moves only while the channel is within ``drift_band``
-standard deviations of the baseline), once the baseline has learnt ``warmup`` readings. With
+has a threshold of its own. With ``accept_seconds`` an incident that has stayed above the
+threshold that long ends the same way, re-fit included, whatever its level (a step that lasts).
+With ``profile_seconds`` the detector sees each channel minus its usual value at this time of
+day (models/profile.py), learnt from normal readings only. With ``drift_seconds`` it sees
+each channel minus an offset that follows a slow drift and not a jump (models/slow_drift.py:
+the offset moves only while the channel is within ``drift_band`` standard deviations of the
+baseline), once the baseline has learnt ``warmup`` readings. With
 ``spot_risk`` a unit's threshold is not a quantile of its normal scores but a peaks-over-threshold
 bar (models/spot.py): the score normal readings exceed with that probability, from a generalised
 Pareto fit of the tail over the ``spot_level`` quantile of the warm-up's scores, an alarm budget.

@@ -9,7 +9,7 @@ them from there, so a Redis copy would have had no reader.
 Keys (``prefix`` defaults to ``riskloop:``)::
 
     {p}open:<department>         hash   task_id → task JSON, for tasks not closed
-    {p}task:index                hash   task_id → "<department>\\t<state>\\t<revision>" (where it is listed)
+    {p}task:index                hash   task_id → "<department>\\t<state>\\t<revision>"
     {p}tasks:state:<state>       set    task ids per state          (counter = SCARD)
     {p}departments               set    departments ever seen
     {p}warnings:<YYYYMMDD>:<lvl> set    alert ids at that level that day (counter = SCARD)
@@ -64,7 +64,9 @@ if old then
   local odept, rest = string.sub(old, 1, tab - 1), string.sub(old, tab + 1)
   local tab2 = string.find(rest, '\\t', 1, true)
   local ostate, orev = rest, 0
-  if tab2 then ostate, orev = string.sub(rest, 1, tab2 - 1), tonumber(string.sub(rest, tab2 + 1)) end
+  if tab2 then
+    ostate, orev = string.sub(rest, 1, tab2 - 1), tonumber(string.sub(rest, tab2 + 1))
+  end
   if rev < orev then return 0 end
   if odept ~= dept then redis.call('HDEL', p .. 'open:' .. odept, id) end
   if ostate ~= state then redis.call('SREM', p .. 'tasks:state:' .. ostate, id) end
