@@ -175,6 +175,10 @@ class WarningState(BaseModel):
     history: list[AlertChange] = Field(default_factory=list)
     published: str | None = None
     """What the ``alerts`` topic last carried of this epoch (``loop.alert_topic.mark``)."""
+    revision: int = 0
+    """How many records of this warning were published, over all its epochs: the next one
+    carries it raised by one (``Alert.revision``), so the stores can tell a newer copy from an
+    older one written late (sinks/sql.py)."""
     fed_back: list[str] = Field(default_factory=list)
     """Tasks whose disposal was fed back (``loop.closed_loop.close_loop``); kept across epochs, so
     a task reopened and disposed again, or a feedback record sent twice, teaches nothing more."""
@@ -242,6 +246,7 @@ class WarningState(BaseModel):
             complaint_text=self.complaint_text,
             evidence_records=list(self.evidence_records),
             history=list(self.history),
+            revision=self.revision,
         )
 
     def noticed(self) -> Notice:
@@ -657,6 +662,7 @@ def _open(fp: str, obs: _Observation, previous: WarningState | None) -> WarningS
         w.closed_department = previous.closed_department
         w.fed_back = list(previous.fed_back)
         w.corrections = list(previous.corrections)
+        w.revision = previous.revision
     return w
 
 
@@ -835,6 +841,7 @@ def _changed(
             when = at or now
             change = AlertChange(at=when, state=w.alert_state(), level=w.level, changes=changes)
             w.history = [*w.history, change][-MAX_HISTORY:]
+        w.revision += 1  # a new record of the warning (``Alert.revision``)
         out.append(w.to_alert(changes, notify))
     return out
 

@@ -308,6 +308,11 @@ class Alert(Record):
     """The last few evidence events in brief (time, source, the values that fired)."""
     history: list[AlertChange] = Field(default_factory=list)
     """The warning's notified changes, oldest first, the last 20."""
+    revision: int = 0
+    """Raised by one with every record of the warning (``loop.warnings``): the SQL store and the
+    Redis views keep the highest they were sent, so a copy that an earlier owner of the
+    warning's partition still held in its outbox cannot overwrite a newer one (sinks/sql.py,
+    sinks/redis_views.py)."""
 
 
 class TaskState(StrEnum):

@@ -7,7 +7,7 @@ start together serialise on an advisory lock, so two never race to create the sa
 >>> import tempfile, sqlalchemy as sa
 >>> url = f"sqlite:///{tempfile.mkdtemp()}/demo.db"
 >>> migrate(url)
-'0005_task_revision'
+'0006_alert_revision'
 >>> sorted(sa.inspect(sa.create_engine(url)).get_table_names())[:3]
 ['alembic_version', 'alerts', 'model_snapshots']
 """

@@ -14,6 +14,7 @@ Keys (``prefix`` defaults to ``riskloop:``)::
     {p}departments               set    departments ever seen
     {p}warnings:<YYYYMMDD>:<lvl> set    alert ids at that level that day (counter = SCARD)
     {p}warnings:<YYYYMMDD>:brief hash   alert_id → warning brief JSON (:func:`warning_view`)
+    {p}warnings:<YYYYMMDD>:index hash   alert_id → "<level>\\t<revision>" (where it is counted)
 
 A task is kept whole (:func:`task_view`: the Task JSON, with the enterprise's name, address
 and complaint text); a warning's brief carries who and where too (issue #17), so whoever reads
@@ -24,7 +25,8 @@ Every write is idempotent (sets and hashes keyed by id, never ``INCR``), so repl
 outbox count nothing twice. A task moving department or state is one Lua script call (read
 the old place, move it) so a whole batch is still one pipelined round-trip; the script leaves
 a task as it is when the stored revision is higher (``Task.revision``: a former owner's outbox
-flushing late cannot undo a newer version, as in the SQL store). "Today" is the
+flushing late cannot undo a newer version, as in the SQL store); a day's warnings are one
+script call too, which does the same with ``Alert.revision``. "Today" is the
 regulators' day, Asia/Shanghai by default; day keys expire after ``keep_days``.
 """
 
@@ -82,6 +84,48 @@ end
 return 1
 """
 _MOVE_TASK_SHA = hashlib.sha1(_MOVE_TASK.encode()).hexdigest()
+
+# One day's warnings. KEYS[1] the day's index hash (alert_id → "<level>\t<revision>"), KEYS[2]
+# its brief hash; ARGV: the day's key prefix, seconds to keep, the number of levels and their
+# names, then alert_id, level, revision, brief for each warning. A warning whose stored
+# revision is higher is left as it is; one with no index entry (written before the index) is
+# taken out of every other level's set. Returns how many were written.
+_PUT_WARNINGS = """
+local day, ttl, nlev = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local levels, touched, written = {}, {}, 0
+for i = 1, nlev do levels[i] = ARGV[3 + i] end
+for i = 4 + nlev, #ARGV, 4 do
+  local id, level, rev, brief = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3]
+  local old = redis.call('HGET', KEYS[1], id)
+  local olevel, orev = nil, -1
+  if old then
+    local tab = string.find(old, '\t', 1, true)
+    olevel, orev = string.sub(old, 1, tab - 1), tonumber(string.sub(old, tab + 1))
+  end
+  if rev >= orev then
+    if olevel then
+      if olevel ~= level then redis.call('SREM', day .. ':' .. olevel, id) end
+    else
+      for _, l in ipairs(levels) do
+        if l ~= level then redis.call('SREM', day .. ':' .. l, id) end
+      end
+    end
+    redis.call('SADD', day .. ':' .. level, id)
+    redis.call('HSET', KEYS[1], id, level .. '\t' .. rev)
+    redis.call('HSET', KEYS[2], id, brief)
+    touched[level] = true
+    written = written + 1
+  end
+end
+for l, _ in pairs(touched) do redis.call('EXPIRE', day .. ':' .. l, ttl) end
+if written > 0 then
+  redis.call('EXPIRE', KEYS[1], ttl)
+  redis.call('EXPIRE', KEYS[2], ttl)
+end
+return written
+"""
+_PUT_WARNINGS_SHA = hashlib.sha1(_PUT_WARNINGS.encode()).hexdigest()
+_SCRIPTS = (_MOVE_TASK, _PUT_WARNINGS)
 
 
 WARNING_BRIEF = (
@@ -161,8 +205,9 @@ class RedisViews(Sink):
     # ------------------------------------------------------------------ writes
 
     async def _prepare_target(self) -> None:
-        """Connect and load the task script before the first checkpoint needs them."""
-        await self.client.script_load(_MOVE_TASK)
+        """Connect and load the scripts before the first checkpoint needs them."""
+        for script in _SCRIPTS:
+            await self.client.script_load(script)
 
     async def _write(self, batch: Sequence[BaseModel]) -> None:
         """One MULTI/EXEC round-trip; a Redis that lost its script cache (restarted) gets the
@@ -170,7 +215,8 @@ class RedisViews(Sink):
         try:
             await self._send(batch)
         except NoScriptError:
-            await self.client.script_load(_MOVE_TASK)
+            for script in _SCRIPTS:
+                await self.client.script_load(script)
             await self._send(batch)
 
     async def _send(self, batch: Sequence[BaseModel]) -> None:
@@ -201,26 +247,22 @@ class RedisViews(Sink):
         )
 
     def _queue_alerts(self, pipe: Any, alerts: dict[tuple[str, str], Alert]) -> None:
-        """The batch's warnings, a handful of commands per day rather than seven per warning
+        """The batch's warnings, one script call per day rather than seven commands per warning
         (2026-12-03 "sinks": the Redis client's packing and parsing of them was most of the
         sink's CPU). ``alerts`` holds the last version of each warning per day, which leaves
         the views exactly as writing every version in turn did: each warning in the set of
-        its day's last level and no other, its day's brief the last one."""
-        days: dict[str, dict[str, Alert]] = {}
+        its day's last level and no other, its day's brief the last one. The script keeps
+        each warning's revision beside its level (``Alert.revision``): a former owner's outbox
+        flushing late cannot move a warning back to an older level or brief."""
+        days: dict[str, list[str]] = {}
         for (day, alert_id), alert in alerts.items():
-            days.setdefault(day, {})[alert_id] = alert
-        for day, by_id in days.items():
-            for level in Level:
-                at = [i for i, a in by_id.items() if a.level == level]
-                elsewhere = [i for i, a in by_id.items() if a.level != level]
-                key = f"{day}:{level.value}"
-                if elsewhere:
-                    pipe.srem(key, *elsewhere)
-                if at:
-                    pipe.sadd(key, *at)
-                    pipe.expire(key, self.keep)
-            pipe.hset(f"{day}:brief", mapping={i: warning_view(a) for i, a in by_id.items()})
-            pipe.expire(f"{day}:brief", self.keep)
+            args = days.setdefault(day, [])
+            args += (alert_id, alert.level.value, str(alert.revision), warning_view(alert))
+        keep = str(int(self.keep.total_seconds()))
+        levels = [level.value for level in Level]
+        for day, args in days.items():
+            keys = (f"{day}:index", f"{day}:brief")
+            pipe.evalsha(_PUT_WARNINGS_SHA, 2, *keys, day, keep, len(levels), *levels, *args)
 
     def _day_key(self, at: datetime) -> str:
         return f"{self.prefix}warnings:{at.astimezone(self.tz):%Y%m%d}"

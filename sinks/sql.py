@@ -6,8 +6,8 @@ the agents; its writes run in a thread so the event loop never waits on the data
 
 Idempotency, table by table: ``tasks`` and ``alerts`` hold the *current* row per id (upsert,
 last write wins — the outbox keeps per-sink order, so the last write is the newest version; a
-task row is replaced only by an equal or higher ``Task.revision``, so a copy that a former
-owner of the task's partition writes late from its outbox cannot undo a newer one);
+row is replaced only by an equal or higher ``Task.revision`` / ``Alert.revision``, so a copy
+that a former owner of the partition writes late from its outbox cannot undo a newer one);
 ``task_events`` and ``supervision_events`` are append-only and keyed by their deterministic
 event id (insert-or-ignore), so a replay adds nothing. Dead letters of the ingest are not stored
 here; a record this store refuses for good is set aside in ``rejected_records`` (see
@@ -247,7 +247,7 @@ class SqlStore:
 
     def _build_upsert(self, table: sa.Table) -> Any:
         """Insert, or replace the row with the same key. A table with a ``revision`` column
-        (``tasks``) is replaced only by an equal or higher revision: an older copy, written
+        (``tasks``, ``alerts``) is replaced only by an equal or higher revision: an older copy, written
         late from a former owner's outbox, leaves the newer row as it is."""
         stmt = self._insert(table)
         key = [c.name for c in table.primary_key.columns]

@@ -115,6 +115,8 @@ alerts = sa.Table(
     sa.Column("shadow", sa.Boolean(), nullable=False),
     sa.Column("correlation_id", sa.String(128), nullable=False),
     sa.Column("body", sa.JSON(), nullable=False),
+    # the highest Alert.revision written: an upsert never goes back (r0006)
+    sa.Column("revision", sa.BigInteger(), nullable=False, server_default="0"),
 )
 
 supervision_events = sa.Table(

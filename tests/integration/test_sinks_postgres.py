@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 import sqlalchemy as sa
 
-from schemas.records import TaskState
+from schemas.records import Level, TaskState
 from sinks import sql_tables
 from sinks.migrate import migrate
 from sinks.sql import SqlSink, SqlStore, make_engine
@@ -21,6 +21,8 @@ from tests.unit.sinks.factories import make_alert, make_event, make_supervision,
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
+
+    from pydantic import BaseModel
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +56,8 @@ def counts(store: SqlStore) -> tuple[int, ...]:
 
 
 def test_migrate_twice_is_harmless(pg_url: str) -> None:
-    assert migrate(pg_url) == "0005_task_revision"
-    assert migrate(pg_url) == "0005_task_revision"
+    assert migrate(pg_url) == "0006_alert_revision"
+    assert migrate(pg_url) == "0006_alert_revision"
     inspector = sa.inspect(make_engine(pg_url))
     assert set(inspector.get_table_names()) >= {
         "tasks",
@@ -84,27 +86,43 @@ async def test_tasks_and_audit_written_twice_are_stored_once(
     assert counts(store) == (20, 60, 20, 20)
 
 
+async def _write_in_turn(store: SqlStore, tmp_path: Path, *records: BaseModel) -> None:
+    """Each record from its own worker's outbox, flushed in the order given."""
+    for n, record in enumerate(records):
+        sink = SqlSink(store, tmp_path / f"owner-{n}.sqlite3", batch_size=50, max_delay=60)
+        await sink.start()
+        await sink.add_many([record])
+        assert await sink.flush() == 1
+        await sink.stop()
+
+
 async def test_a_former_owners_late_outbox_cannot_undo_a_newer_task(
     store: SqlStore, tmp_path: Path
 ) -> None:
     """Two workers' outboxes: the partition's new owner writes revision 3 of a task; the old
     owner's copy (revision 2, held while the database was away) is flushed after it."""
-    new_owner = SqlSink(store, tmp_path / "new.sqlite3", batch_size=50, max_delay=60)
-    old_owner = SqlSink(store, tmp_path / "old.sqlite3", batch_size=50, max_delay=60)
-    for sink, task in (
-        (new_owner, make_task(1, state=TaskState.signed, revision=3)),
-        (old_owner, make_task(1, state=TaskState.dispatched, revision=2)),
-    ):
-        await sink.start()
-        await sink.add_many([task])
-        assert await sink.flush() == 1
-        await sink.stop()
+    new, old = (make_task(1, state=s, revision=r) for s, r in (("signed", 3), ("dispatched", 2)))
+    await _write_in_turn(store, tmp_path, new, old)
     with store.engine.connect() as conn:
         rows = conn.execute(sa.select(sql_tables.tasks.c.state, sql_tables.tasks.c.revision))
         assert [tuple(row) for row in rows] == [("signed", 3)]
     story = store.task_with_audit("task-1")
     assert story is not None
-    assert story.task == make_task(1, state=TaskState.signed, revision=3)
+    assert story.task == new
+
+
+async def test_a_former_owners_late_outbox_cannot_undo_a_newer_warning(
+    store: SqlStore, tmp_path: Path
+) -> None:
+    """The same for a warning: the new owner's red (revision 3), the old owner's yellow (2)."""
+    new, old = (
+        make_alert(1, level=lv, revision=r) for lv, r in ((Level.red, 3), (Level.yellow, 2))
+    )
+    await _write_in_turn(store, tmp_path, new, old)
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(sql_tables.alerts.c.level, sql_tables.alerts.c.revision))
+        assert [tuple(row) for row in rows] == [("red", 3)]
+    assert store.get_alert("fp-1.1") == new
 
 
 async def test_a_row_postgresql_refuses_is_set_aside_and_the_rest_of_its_batch_goes_in(

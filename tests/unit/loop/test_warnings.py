@@ -138,6 +138,26 @@ def test_resolution_ends_the_epoch_and_a_return_gets_a_new_alert_id(
     assert state.warnings[first.fingerprint].closed_task_id == "t1"
 
 
+def test_every_record_of_a_warning_raises_its_revision_and_a_replay_does_not(
+    make_hit: Hit, config: LoopConfig
+) -> None:
+    """The SQL store and the Redis views keep the highest revision (sinks/sql.py): it must rise
+    with each record of a warning, over its epochs too, and an event redone must not raise it."""
+    hit = make_hit()
+    state, (first,) = fold(None, hit, T0, config)
+    state, (second,) = fold(state, make_hit(), T0 + timedelta(minutes=5), config)
+    assert (first.revision, second.revision) == (1, 2)
+    assert fold(state, hit, T0, config)[1] == []
+    assert state.warnings[first.fingerprint].revision == 2
+    state, (ended,) = resolve(state, first.alert_id, DispositionResult.confirmed, T0, config)
+    state, (back,) = fold(state, make_hit(), T0 + timedelta(days=2), config)
+    assert (ended.revision, back.revision) == (3, 4)
+    assert back.alert_id != ended.alert_id
+    redone, again = fold(state, make_hit(), T0 + timedelta(days=2, minutes=1), config)
+    assert [a.revision for a in again] == [5]
+    assert redone.warnings[first.fingerprint].revision == 5
+
+
 def test_replay_of_an_ended_epochs_hit_does_not_reopen_it(
     make_hit: Hit, config: LoopConfig
 ) -> None:

@@ -41,8 +41,8 @@ def count(store: SqlStore, table: sa.Table) -> int:
 
 
 def test_migrate_is_repeatable_and_matches_the_tables_module(url: str) -> None:
-    assert migrate(url) == "0005_task_revision"
-    assert migrate(url) == "0005_task_revision"
+    assert migrate(url) == "0006_alert_revision"
+    assert migrate(url) == "0006_alert_revision"
     engine = make_engine(url)
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), sql_tables.metadata)
@@ -107,6 +107,22 @@ def test_a_late_older_revision_of_a_task_leaves_the_newer_row(store: SqlStore) -
     story = store.task_with_audit("task-1")
     assert story is not None
     assert story.task == make_task(1, state=TaskState.disposed, revision=4)
+
+
+def test_a_late_older_revision_of_a_warning_leaves_the_newer_row(store: SqlStore) -> None:
+    """The same for warnings: the new owner's red, then the old owner's yellow, late."""
+    store.write([make_alert(1, level=Level.red, revision=3)])
+    store.write([make_alert(1, level=Level.yellow, revision=2)])
+    assert store.get_alert("fp-1.1") == make_alert(1, level=Level.red, revision=3)
+    with store.engine.connect() as conn:
+        stored = conn.execute(sa.select(sql_tables.alerts.c.level, sql_tables.alerts.c.revision))
+        assert [tuple(row) for row in stored] == [("red", 3)]
+    store.write([make_alert(1, level=Level.red, revision=3, occurrences=2)])  # same: rewrites
+    assert store.get_alert("fp-1.1") == make_alert(1, level=Level.red, revision=3, occurrences=2)
+    store.write([make_alert(1, state=AlertState.resolved, level=Level.red, revision=4)])
+    resolved = store.get_alert("fp-1.1")
+    assert resolved is not None
+    assert (resolved.state, resolved.revision) == (AlertState.resolved, 4)
 
 
 def test_task_with_audit_tells_the_story_in_order(store: SqlStore) -> None:
