@@ -31,6 +31,8 @@ from confluent_kafka.admin import (
 )
 
 from bench.stats import BenchError, ratio
+from streams import kafka_clients
+from streams.admin import admin_client
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -131,7 +133,7 @@ def read_bytes(
         return {}, 0
     consumer = Consumer(
         {
-            "bootstrap.servers": settings.bootstrap_servers,
+            **kafka_clients.confluent(settings),
             "group.id": f"bench-bytes-{uuid.uuid4().hex[:6]}",
             "enable.auto.commit": False,
             "enable.partition.eof": True,
@@ -260,4 +262,4 @@ def admin(settings: Settings) -> AdminClient:
 
 
 def _admin(settings: Settings) -> AdminClient:
-    return AdminClient({"bootstrap.servers": settings.bootstrap_servers, "log_level": 0})
+    return admin_client(settings)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.sources import SOURCE_SPECS
@@ -312,6 +312,51 @@ class AuthSettings(_Group):
         return value
 
 
+class KafkaAuthSettings(_Group):
+    """How RiskLoop's own Kafka clients (workers, CLI, console) prove who they are to the
+    broker: one principal for all of them, as the ACLs of README "Securing Kafka" expect
+    (``streams/kafka_clients.py`` turns this into each client library's settings)."""
+
+    protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL", "SSL"] = Field(
+        "PLAINTEXT",
+        description="Kafka security protocol: PLAINTEXT (the dev broker), SASL_PLAINTEXT,"
+        " SASL_SSL (production: SASL over TLS) or SSL",
+    )
+    mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = Field(
+        "SCRAM-SHA-512", description="SASL mechanism (with a SASL_* protocol)"
+    )
+    username: str | None = Field(None, description="SASL principal, e.g. `riskloop`")
+    password: SecretStr | None = Field(None, description="its SASL password")
+    ca_file: Path | None = Field(
+        None,
+        description="with SSL/SASL_SSL: the CA certificates (PEM) the brokers' certificates are"
+        " checked against; unset: the system's",
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> KafkaAuthSettings:
+        if self.protocol.startswith("SASL_") and not (self.username and self.password):
+            raise ValueError(
+                f"protocol {self.protocol} needs RISKLOOP_KAFKA_AUTH__USERNAME and"
+                " RISKLOOP_KAFKA_AUTH__PASSWORD"
+            )
+        if self.ca_file is not None and not self.protocol.endswith("SSL"):
+            raise ValueError(f"ca_file is for SSL or SASL_SSL, not {self.protocol}")
+        if self.ca_file is not None and not self.ca_file.is_file():
+            raise ValueError(f"ca_file {self.ca_file} is not a file")
+        return self
+
+    @property
+    def sasl(self) -> bool:
+        """Whether the clients authenticate with SASL."""
+        return self.protocol.startswith("SASL_")
+
+    @property
+    def tls(self) -> bool:
+        """Whether the connection is TLS."""
+        return self.protocol.endswith("SSL")
+
+
 class EvidenceSettings(_Group):
     """Evidence files of dispositions (现场照片, 检查记录): stored once, named by their SHA-256."""
 
@@ -445,6 +490,7 @@ class Settings(BaseSettings):
 
     app_id: str = Field("riskloop", description="Faust app id = Kafka consumer group")
     kafka_broker: str = Field("kafka://127.0.0.1:9092", description="Kafka bootstrap URL(s)")
+    kafka_auth: KafkaAuthSettings = Field(default_factory=KafkaAuthSettings)
     schema_registry_url: str | None = Field(
         None, description="Confluent Schema Registry; None = local catalogue"
     )

@@ -22,6 +22,7 @@ from console.background import cancel, consume_forever
 from loop.jurisdiction import Forbidden, check_warning
 from loop.situation import is_live_news
 from schemas.records import Alert
+from streams import kafka_clients
 from streams.logs import get_logger
 
 if TYPE_CHECKING:
@@ -130,7 +131,7 @@ class LiveFeed:
     async def _consume(self) -> None:
         topic = self.settings.topics.alerts
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.bootstrap_servers,
+            **kafka_clients.aiokafka(self.settings),
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="latest",

@@ -11,6 +11,7 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from infra.errors import InfraError
+from streams import kafka_clients
 from streams.checkpoint import changelog_topic
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ DEFAULT_DEPARTMENTS = (
 def admin_client(settings: Settings) -> AdminClient:
     """A broker admin client with librdkafka's own log lines off: its failures reach the
     caller as exceptions and become one clear line (:func:`require_broker`)."""
-    return AdminClient({"bootstrap.servers": settings.bootstrap_servers, "log_level": 0})
+    return AdminClient({**kafka_clients.confluent(settings), "log_level": 0})
 
 
 def require_broker(settings: Settings, timeout: float = 5.0) -> dict[str, int]:
@@ -39,9 +40,17 @@ def require_broker(settings: Settings, timeout: float = 5.0) -> dict[str, int]:
     try:
         meta = admin_client(settings).list_topics(timeout=timeout)
     except KafkaException as exc:
+        auth = settings.kafka_auth
+        if auth.sasl:
+            hint = (
+                f"as {auth.username} over {auth.protocol}: check RISKLOOP_KAFKA_BROKER and"
+                " RISKLOOP_KAFKA_AUTH__* (a wrong password looks like this too)"
+            )
+        else:
+            hint = "start it with `riskloop dev up` or set RISKLOOP_KAFKA_BROKER"
         raise InfraError(
-            f"cannot reach the Kafka broker at {settings.bootstrap_servers} ({exc.args[0].str()}); "
-            "start it with `riskloop dev up` or set RISKLOOP_KAFKA_BROKER"
+            f"cannot reach the Kafka broker at {settings.bootstrap_servers}"
+            f" ({exc.args[0].str()}); {hint}"
         ) from exc
     return {name: len(t.partitions) for name, t in meta.topics.items()}
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import faust
 
 from schemas.dedup import DedupWindow
-from streams import pipeline, tables, web
+from streams import kafka_clients, pipeline, tables, web
 from streams.checkpoint import Checkpoint, changelog_topic, read_partition, replay_changelog
 from streams.control_state import ControlState
 from streams.dedup import BucketedIds
@@ -61,6 +61,7 @@ def faust_config(settings: Settings) -> dict[str, Any]:
     """Faust keyword settings derived from ours."""
     return {
         "broker": settings.kafka_broker,
+        "broker_credentials": kafka_clients.faust_credentials(settings),
         "store": "memory://",  # no Faust tables: state is streams/state.py's store
         "datadir": str(settings.data_dir),
         "web_host": settings.web_host,
@@ -195,7 +196,7 @@ async def _restore(worker: WorkerContext, partition: int) -> None:
     while True:
         try:
             records = await asyncio.to_thread(
-                read_partition, settings.bootstrap_servers, topic, partition
+                read_partition, kafka_clients.confluent(settings), topic, partition
             )
             restored = replay_changelog(records)
             worker.checkpoint.take(partition, restored)

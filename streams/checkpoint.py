@@ -185,11 +185,14 @@ def _restored(table: str, data: bytes) -> Any:
     return cold(data) if table in EVICTABLE else decode(data)
 
 
-def read_partition(bootstrap: str, topic: str, partition: int) -> list[tuple[bytes, bytes | None]]:
-    """Every record of one changelog partition, oldest first (blocking: run it in a thread)."""
+def read_partition(
+    connect: Mapping[str, Any], topic: str, partition: int
+) -> list[tuple[bytes, bytes | None]]:
+    """Every record of one changelog partition, oldest first (blocking: run it in a thread);
+    ``connect``: the broker and credentials (``streams.kafka_clients.confluent``)."""
     c = Consumer(
         {
-            "bootstrap.servers": bootstrap,
+            **connect,
             "group.id": f"riskloop-restore-{uuid.uuid4().hex[:8]}",
             "enable.auto.commit": False,
             "log_level": 0,

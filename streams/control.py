@@ -34,6 +34,7 @@ from rules.compiler import CompiledPack, load_pack
 from rules.pack_registry import ActivationStatus, decides_alone
 from schemas.control_signature import not_older
 from schemas.records import RulePackPublication
+from streams import kafka_clients
 from streams.control_keyring import Keyring, load_keyring
 from streams.control_keys import check_key, is_version_key, name_of
 from streams.logs import get_logger
@@ -84,7 +85,7 @@ async def run_control_plane(worker: WorkerContext) -> None:
         t.calendars: apply_calendar,
     }
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers, group_id=None, enable_auto_commit=False
+        **kafka_clients.aiokafka(settings), group_id=None, enable_auto_commit=False
     )
     producer = make_async_producer(settings, acks="all")
     await consumer.start()

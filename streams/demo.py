@@ -21,6 +21,7 @@ from confluent_kafka import Consumer, TopicPartition
 
 from infra import stack
 from infra.errors import InfraError
+from streams import kafka_clients
 from streams.admin import create_topics
 from streams.cli.common import console
 from streams.producer import make_producer
@@ -93,7 +94,7 @@ def group_lag(settings: Settings, topics: list[str]) -> int:
     """Messages the worker's consumer group has not yet committed on ``topics``."""
     c = Consumer(
         {
-            "bootstrap.servers": settings.bootstrap_servers,
+            **kafka_clients.confluent(settings),
             "group.id": settings.app_id,
             "log_level": 0,
         }
@@ -168,7 +169,7 @@ def run_demo(
         )
         consumer = Consumer(
             {
-                "bootstrap.servers": settings.bootstrap_servers,
+                **kafka_clients.confluent(settings),
                 "group.id": f"riskloop-demo-{os.getpid()}",
                 "auto.offset.reset": "latest",
                 "enable.auto.commit": False,

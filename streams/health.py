@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import faust
 from aiokafka.client import AIOKafkaClient
 
+from streams import kafka_clients
 from streams.logs import get_logger
 
 if TYPE_CHECKING:
@@ -140,6 +141,9 @@ class BrokerProbe:
     """The last answer of the broker to a metadata request, refreshed by :meth:`run`."""
 
     bootstrap_servers: str
+    connect: Mapping[str, Any] = field(default_factory=dict)
+    """The credentials beside the servers (``streams.kafka_clients.aiokafka``, its other keys):
+    a secured cluster answers a client that cannot authenticate with nothing."""
     interval: float = BROKER_PROBE_INTERVAL
     timeout: float = BROKER_PROBE_TIMEOUT
     stale_after: float = BROKER_STALE_AFTER
@@ -156,7 +160,7 @@ class BrokerProbe:
     async def probe(self) -> bool:
         """One metadata request, as a Kafka client starts; True if the cluster answered."""
         client = AIOKafkaClient(
-            bootstrap_servers=self.bootstrap_servers,
+            **{**self.connect, "bootstrap_servers": self.bootstrap_servers},
             request_timeout_ms=int(self.timeout * 1000),
         )
         try:
@@ -225,7 +229,8 @@ def readiness(worker: WorkerContext) -> Readiness:
 def install(worker: WorkerContext) -> BrokerProbe:
     """Probe the broker in the background and keep ``riskloop_worker_ready`` equal to what
     ``/ready`` answers."""
-    probe = BrokerProbe(worker.settings.bootstrap_servers)
+    connect = kafka_clients.aiokafka(worker.settings)
+    probe = BrokerProbe(connect.pop("bootstrap_servers"), connect)
     worker.broker = probe
 
     @worker.app.task

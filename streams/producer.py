@@ -28,6 +28,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from confluent_kafka import KafkaError, Message, Producer
 
 from infra.errors import InfraError
+from streams.kafka_clients import aiokafka, confluent
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -42,14 +43,15 @@ def producer_config(
 ) -> dict[str, object]:
     """confluent-kafka settings: murmur2 partitioning, idempotence, quiet logs, plus ``extra``.
 
-    ``target`` is the settings or a bootstrap string (test helpers know only the latter).
+    ``target`` is the settings (the broker and its credentials, :mod:`streams.kafka_clients`)
+    or a bootstrap string (test helpers know only the latter).
     """
     extra = dict(extra or {})
     if extra.get("partitioner", PARTITIONER) != PARTITIONER:
         raise ValueError(f"the partitioner is fixed to {PARTITIONER} (see streams/producer.py)")
-    bootstrap = target if isinstance(target, str) else target.bootstrap_servers
+    connect = {"bootstrap.servers": target} if isinstance(target, str) else confluent(target)
     return {
-        "bootstrap.servers": bootstrap,
+        **connect,
         "linger.ms": 5,
         "log_level": 0,
         "enable.idempotence": True,
@@ -66,9 +68,7 @@ def make_producer(target: Settings | str, extra: Mapping[str, object] | None = N
 def make_async_producer(settings: Settings, **kwargs: Any) -> AIOKafkaProducer:
     """An aiokafka producer; its default partitioner is murmur2 already, named here so the
     choice is visible and cannot drift."""
-    return AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers, partitioner=DefaultPartitioner(), **kwargs
-    )
+    return AIOKafkaProducer(**aiokafka(settings), partitioner=DefaultPartitioner(), **kwargs)
 
 
 def deliver(

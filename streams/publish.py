@@ -24,6 +24,7 @@ from rules.compiler import load_pack, load_pack_text
 from rules.testing import failures, run_examples
 from schemas.errors import ConfigError, RiskLoopError
 from schemas.records import RulePackPublication
+from streams import kafka_clients
 from streams.admin import create_topics, require_broker
 from streams.control_keyring import load_keyring
 from streams.control_keys import Versioned, is_version_key, key_of, name_of
@@ -100,7 +101,7 @@ def read_records(settings: Settings, topic: str) -> Iterator[Message]:
     require_broker(settings)
     c = Consumer(
         {
-            "bootstrap.servers": settings.bootstrap_servers,
+            **kafka_clients.confluent(settings),
             "group.id": f"riskloop-cli-{uuid.uuid4().hex[:8]}",
             "enable.auto.commit": False,
             "log_level": 0,

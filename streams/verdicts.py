@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from infra.errors import InfraError
 from schemas.records import Disposition, DispositionVerdict
+from streams import kafka_clients
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -60,7 +61,7 @@ class TopicTail:
         self.topic = topic
         self.consumer = Consumer(
             {
-                "bootstrap.servers": settings.bootstrap_servers,
+                **kafka_clients.confluent(settings),
                 "group.id": f"riskloop-tail-{uuid.uuid4().hex[:8]}",
                 "enable.auto.commit": False,
                 "log_level": 0,

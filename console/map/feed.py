@@ -21,6 +21,7 @@ from console.background import cancel, consume_forever
 from console.live import topic_partitions
 from console.map.window import Fix, MapWindow
 from schemas.records import Alert, TruckFix
+from streams import kafka_clients
 
 if TYPE_CHECKING:
     from config.settings import Settings
@@ -79,7 +80,7 @@ class MapFeed:
     async def _consume(self) -> None:
         topics = (self.settings.topics.trucks, self.settings.topics.alerts)
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.bootstrap_servers,
+            **kafka_clients.aiokafka(self.settings),
             group_id=None,
             enable_auto_commit=False,
         )

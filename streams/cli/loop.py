@@ -241,6 +241,7 @@ def alerts_tail(
     """Follow warning changes (and a department's tasks) as they happen; Ctrl-C stops."""
     from confluent_kafka import Consumer
 
+    from streams import kafka_clients
     from streams.admin import require_broker
     from streams.demo import print_message
 
@@ -252,7 +253,7 @@ def alerts_tail(
     topics = [s.topics.alerts] + ([f"{s.topics.task_prefix}{department}"] if department else [])
     consumer = Consumer(
         {
-            "bootstrap.servers": s.bootstrap_servers,
+            **kafka_clients.confluent(s),
             "group.id": f"riskloop-tail-{uuid.uuid4().hex[:8]}",
             "auto.offset.reset": "earliest" if from_beginning else "latest",
             "enable.auto.commit": False,

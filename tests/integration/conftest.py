@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -22,11 +24,11 @@ from infra import kafka, postgres
 from infra.devkey import DevKey
 from infra.ports import free_port
 from infra.process import stop_child
+from streams import kafka_clients
 from streams.admin import admin_client, create_topics
 from streams.producer import make_producer
 
 if TYPE_CHECKING:
-    import subprocess
     from collections.abc import Callable, Iterator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,6 +36,21 @@ ROOT = Path(__file__).resolve().parents[2]
 # one way to start a worker for the bench and the tests; the integration tests import them here
 settings_env = workers.settings_env
 start_worker = workers.start_worker
+
+
+def run_cli(s: Settings, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``riskloop ARGS`` in a subprocess with exactly the settings ``s``; never raises on a
+    non-zero exit (the tests assert on it)."""
+    return subprocess.run(
+        [sys.executable, "-m", "streams", *args],
+        check=False,
+        cwd=ROOT,
+        env=settings_env(s),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        encoding="utf-8",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -229,7 +246,9 @@ def wait_model_snapshot(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            records = read_partition(s.bootstrap_servers, changelog_topic(s.app_id), partition)
+            records = read_partition(
+                kafka_clients.confluent(s), changelog_topic(s.app_id), partition
+            )
         except Exception:  # the worker creates the topic on its first checkpoint
             records = []
         blob = snapshot_blobs(replay_changelog(records).state.model_records).get(model)

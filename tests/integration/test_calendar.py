@@ -11,8 +11,6 @@ row. The CLI's ``calendar status`` and ``calendar deadline`` answer from the sam
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 import urllib.request
 import uuid
@@ -29,7 +27,7 @@ from loop.calendar import Basis, parse_year, shipped_calendar
 from loop.deadlines import CST
 from schemas.sample_stream import generate
 from streams.admin import admin_client, create_topics
-from tests.integration.conftest import ROOT, settings_env
+from tests.integration.conftest import run_cli
 from tests.integration.test_closed_loop import produce, read_topic, wait_caught_up
 
 if TYPE_CHECKING:
@@ -108,16 +106,7 @@ def replay(s: Settings, worker: Any, start: datetime) -> tuple[Any, dict[str, di
     return proc, tasks_of(s), metrics(s)
 
 
-def cli(s: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "streams", *args],
-        check=False,
-        cwd=ROOT,
-        env=settings_env(s),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+cli = run_cli
 
 
 def plausible(task: dict[str, Any], start: datetime, speed: float, wall: float) -> None:

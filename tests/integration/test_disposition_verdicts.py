@@ -10,8 +10,6 @@ with the same Idempotency-Key (or CLI key) is applied once.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -20,16 +18,16 @@ import requests
 
 from schemas.validation.uscc import make_uscc
 from tests.integration.conftest import (
-    ROOT,
     collect,
     produce,
-    settings_env,
+    run_cli,
     tail_consumer,
     wait_ready,
 )
 from tests.people import PEOPLE, auth
 
 if TYPE_CHECKING:
+    import subprocess
     from collections.abc import Callable
 
     from config.settings import Settings
@@ -53,15 +51,7 @@ def failed_inspection(run: str) -> tuple[bytes, bytes]:
 
 
 def cli(s: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "streams", "tasks", *args],
-        check=False,
-        cwd=ROOT,
-        env=settings_env(s),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli(s, "tasks", *args)
 
 
 def test_refusals_say_why_and_a_retried_post_applies_once(

@@ -6,23 +6,42 @@ and the ACLs of ``acl_bindings``. ``intake`` may write a source topic but its wr
 ``control.rulepacks`` is refused with TOPIC_AUTHORIZATION_FAILED; ``riskloop``'s is acknowledged;
 a wrong password does not get in at all. The whole test (format, JVM start, ACLs, writes, stop)
 is timed and must stay under 90 s.
+
+RiskLoop's own clients on it: a real worker and the CLI configured as ``riskloop``
+(``RISKLOOP_KAFKA_AUTH__*``, ``streams/kafka_clients.py``), a source system writing as
+``intake``: a failed inspection becomes a warning on the alerts topic, read back as
+``riskloop``; with a wrong password the CLI and the worker stop at once and say why in one line.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
-from confluent_kafka import KafkaError
+from confluent_kafka import Consumer, KafkaError
 from confluent_kafka.admin import AdminClient, NewTopic
+from pydantic import SecretStr
 
 from config.settings import Settings, TopicSettings
 from infra import kafka_secure
 from infra.kafka_secure import PRINCIPALS, SecureKafka
 from infra.ports import free_port
+from infra.process import stop_child
+from schemas.validation.uscc import make_uscc
+from streams import kafka_clients
 from streams.producer import make_producer
+from tests.integration.conftest import (
+    collect,
+    private_settings,
+    run_cli,
+    start_worker,
+    wait_ready,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -49,12 +68,16 @@ def secured(tmp_path: Path) -> Iterator[tuple[SecureKafka, float]]:
         kafka_secure.stop(sk)
 
 
-def write(config: dict[str, str | int | float | bool], topic: str) -> KafkaError | None:
+def write(
+    config: dict[str, str | int | float | bool], topic: str, value: bytes = b"v", key: str = "k"
+) -> KafkaError | None:
     """One record produced with ``config``; the delivery error (None: acknowledged)."""
     outcome: list[KafkaError | None] = []
     bootstrap = str(config["bootstrap.servers"])  # idempotent, as every RiskLoop producer
     producer = make_producer(bootstrap, {"message.timeout.ms": 15000, **config})
-    producer.produce(topic, key=b"k", value=b"v", on_delivery=lambda err, _m: outcome.append(err))
+    producer.produce(
+        topic, key=key.encode(), value=value, on_delivery=lambda err, _m: outcome.append(err)
+    )
     producer.flush(20)
     assert outcome, f"no delivery report for {topic}"
     return outcome[0]
@@ -86,3 +109,79 @@ def test_only_riskloop_writes_control_topics_and_intake_only_sources(
     assert failed is not None, "a wrong password must not write"
     elapsed = time.monotonic() - started
     assert elapsed < BUDGET, f"the secured broker's start and checks took {elapsed:.0f} s"
+
+
+def test_a_worker_and_the_cli_work_as_riskloop_on_the_secured_broker(
+    secured: tuple[SecureKafka, float], tmp_path: Path
+) -> None:
+    sk, _ = secured
+    run = uuid.uuid4().hex[:8]
+    topics = TopicSettings.for_run(run)
+    app_id = f"riskloop-test-{run}"
+    kafka_secure.apply_acls(sk, kafka_secure.acl_bindings(topics, app_id))
+    auth = {"protocol": "SASL_PLAINTEXT", "username": "riskloop"}
+    with private_settings(
+        tmp_path,
+        topics=topics,
+        app_id=app_id,
+        kafka_broker=f"kafka://{sk.bootstrap}",
+        kafka_auth={**auth, "password": sk.passwords["riskloop"]},
+    ) as s:  # its topics created as riskloop (the ACLs let it)
+        uscc = make_uscc(f"sasl-{run}", "330106")
+        failed = {
+            "event_id": f"sasl-{run}-1",
+            "event_time": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+            "uscc": uscc,
+            "entity_name": "杭州知味西湖餐饮管理有限公司",
+            "region_code": "330106",
+            "item_code": "FOOD-INSP-01",
+            "outcome": "fail",
+            "critical_count": 1,
+            "violations": [{"code": "C03", "severity": "critical", "description": "冷藏温度超标"}],
+        }
+        consumer = Consumer(
+            {
+                **kafka_clients.confluent(s),
+                "group.id": f"riskloop-t-{run}",  # riskloop's groups only (the ACLs)
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+                "log_level": 0,
+            }
+        )
+        consumer.subscribe([s.topics.alerts])
+        proc = start_worker(s, tmp_path / "worker.log")
+        try:
+            wait_ready(proc, f"http://{s.web_host}:{s.web_port}", timeout=90)
+            body = json.dumps(failed, ensure_ascii=False).encode()
+            assert write(sk.client_config("intake"), s.topics.inspections, body, uscc) is None
+
+            def warned(msgs: list[tuple[str, dict]]) -> bool:
+                return any(failed["event_id"] in v.get("evidence", []) for _, v in msgs)
+
+            msgs = collect(consumer, warned, timeout=90)
+            assert warned(msgs), f"no warning on {s.topics.alerts} as riskloop: {msgs}"
+        finally:
+            consumer.close()
+            stop_child(proc)
+
+        ok = run_cli(s, "topics", "list")
+        assert ok.returncode == 0, ok.stderr
+        assert s.topics.alerts in ok.stdout
+
+        wrong = s.with_overrides(
+            kafka_auth=s.kafka_auth.model_copy(update={"password": SecretStr("guess")})
+        )
+        refused = run_cli(wrong, "topics", "list")
+        said = refused.stderr + refused.stdout
+        assert refused.returncode != 0
+        assert "as riskloop over SASL_PLAINTEXT" in said, said
+        assert "Traceback" not in said, said
+        log = tmp_path / "refused-worker.log"
+        refused_worker = start_worker(wrong, log)
+        try:
+            assert refused_worker.wait(timeout=90) != 0
+        finally:
+            stop_child(refused_worker)
+        said = log.read_text(encoding="utf-8", errors="replace")
+        assert "as riskloop over SASL_PLAINTEXT" in said, said
+        assert "Traceback" not in said, said
