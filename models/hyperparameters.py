@@ -83,3 +83,39 @@ def checked(cls: type, arguments: Mapping[str, Any]) -> dict[str, Any]:
         raise ModelError(
             f"bad params for model factory {factory!r}: {readable(exc, model.model_fields)}"
         ) from exc
+
+
+def described(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """Each hyperparameter of a params model as a modeller reads it: name, what values are
+    allowed, the default (``riskloop models params``). Read from the model's JSON schema, so
+    what is listed is what a publication is checked against.
+
+    >>> class Toy:
+    ...     def __init__(self, *, q: Quantile = 0.9, span: AtLeastOne = 3,
+    ...                  hold: float | None = None, kind: typing.Literal["a", "b"] = "a"): ...
+    >>> for row in described(params_model(Toy)):
+    ...     print(row["name"], "|", row["allowed"], "|", row["default"])
+    q | number > 0.5, < 1.0 | 0.9
+    span | integer ≥ 1 | 3
+    hold | number, or null | None
+    kind | "a" | "b" | a
+    """
+    properties = model.model_json_schema()["properties"]
+    return [
+        {"name": name, "allowed": _allowed(properties[name]), "default": field.default}
+        for name, field in model.model_fields.items()
+    ]
+
+
+_BOUNDS = (("exclusiveMinimum", ">"), ("minimum", "≥"), ("exclusiveMaximum", "<"), ("maximum", "≤"))
+
+
+def _allowed(schema: Mapping[str, Any]) -> str:
+    if "anyOf" in schema:
+        kinds = [_allowed(s) for s in schema["anyOf"]]
+        return ", or ".join(kinds)
+    if "enum" in schema:
+        return " | ".join(f'"{v}"' for v in schema["enum"])
+    bounds = [f"{sign} {schema[key]}" for key, sign in _BOUNDS if key in schema]
+    kind = str(schema.get("type", "any"))
+    return f"{kind} {', '.join(bounds)}" if bounds else kind

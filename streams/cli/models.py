@@ -23,3 +23,31 @@ def list_models() -> None:
     for f in factories():
         table.add_row(f.name, f.source, f.version, f.description)
     Console(soft_wrap=True).print(table)
+
+
+@app.command("params")
+def list_params(
+    factory: str = typer.Argument(help="a factory name (`riskloop models list`)"),
+    as_json: bool = typer.Option(False, "--json", help="one JSON object per parameter"),
+) -> None:
+    """The hyperparameters FACTORY takes: name, allowed values, default (what PARAMS of
+    `riskloop models publish` may set; the factory's docstring says what each does)."""
+    import json
+
+    from models.factories import UnknownFactory, get_factory
+    from models.hyperparameters import described
+    from streams.cli.common import fail
+
+    try:
+        found = get_factory(factory)
+    except UnknownFactory as exc:
+        fail(str(exc))
+    rows = described(found.params_model)
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(row, ensure_ascii=False))
+        return
+    table = Table("parameter", "allowed", "default", title=f"{found.name} ({found.source})")
+    for row in rows:
+        table.add_row(row["name"], row["allowed"], json.dumps(row["default"], ensure_ascii=False))
+    Console(soft_wrap=True).print(table)
