@@ -425,7 +425,19 @@ class SqlStore:
             with self.engine.begin() as conn:
                 yield conn
         except sa.exc.SQLAlchemyError as exc:
-            raise StoreError(f"SQL store: {what} failed: {exc}") from exc
+            raise StoreError(f"SQL store: {what} failed: {_first_line(exc)}") from exc
+
+
+def _first_line(exc: sa.exc.SQLAlchemyError) -> str:
+    """The database's own words, one line: SQLAlchemy adds the statement and its parameters on
+    further lines (the log has them; a person at a terminal needs the reason).
+
+    >>> _first_line(sa.exc.OperationalError("SELECT 1", {}, Exception("no such table: x")))
+    'no such table: x'
+    """
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 @dataclass(frozen=True)

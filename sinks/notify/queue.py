@@ -175,6 +175,35 @@ class NotificationQueue:
         with self.store.transaction("counting queued notifications") as conn:
             return {receiver: int(n) for receiver, n in conn.execute(query)}
 
+    def listed(
+        self, *, status: str | None = None, receiver: str | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """The newest ``limit`` notifications (``status`` pending or sent, one ``receiver``
+        if given) with where each stands: attempts, the next one, the last error, when sent
+        (``riskloop notifications list``: what an operator asks after a receiver was away)."""
+        shown = (
+            _N.c.intent_id,
+            _N.c.created_at,
+            _N.c.receiver,
+            _N.c.kind,
+            _N.c.level,
+            _N.c.department,
+            _N.c.subject_id,
+            _N.c.title,
+            _N.c.status,
+            _N.c.attempts,
+            _N.c.next_attempt_at,
+            _N.c.sent_at,
+            _N.c.last_error,
+        )
+        query = sa.select(*shown).order_by(_N.c.created_at.desc(), _N.c.intent_id).limit(limit)
+        if status is not None:
+            query = query.where(_N.c.status == status)
+        if receiver is not None:
+            query = query.where(_N.c.receiver == receiver)
+        with self.store.transaction("listing notifications") as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
     def attempts(self, subject_id: str) -> list[dict[str, Any]]:
         """The audit trail of a warning's or task's notifications, in order."""
         query = sa.select(_A).where(_A.c.subject_id == subject_id).order_by(_A.c.seq)

@@ -60,6 +60,10 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
         ("deadletter",),
         "Rejected records: reason, masked preview; originals with the key.",
     ),
+    "notifications": (
+        ("notifications",),
+        "The notification queue: what waits, for whom, and why.",
+    ),
 }
 
 PLUGINS = "riskloop.commands"

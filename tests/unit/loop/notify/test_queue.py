@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -108,3 +109,34 @@ def test_a_tasks_story_lists_its_own_and_its_warnings_notifications(store: SqlSt
         ("ntf-w", "red", "sent"),
         ("ntf-t", "sign:supervision", "sent"),
     ]
+
+
+def test_the_operators_list_shows_what_waits_for_whom_and_why(
+    store: SqlStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``riskloop notifications list``: the queue as an operator reads it after an outage."""
+    q = NotificationQueue(store, "w1")
+    store.write([intent(1, receiver="hook"), intent(2, receiver="hook"), intent(3, receiver="sms")])
+    q.claim(T)
+    q.record(Outcome(("ntf-1",), "HTTP 503 from hook", T + timedelta(seconds=30)), T)
+    q.record(Outcome(("ntf-3",), None), T)
+    pending = q.listed(status="pending")
+    assert {r["intent_id"] for r in pending} == {"ntf-1", "ntf-2"}
+    failed = next(r for r in pending if r["intent_id"] == "ntf-1")
+    assert (failed["attempts"], failed["last_error"]) == (1, "HTTP 503 from hook")
+    assert [r["intent_id"] for r in q.listed(receiver="sms")] == ["ntf-3"]
+    assert len(q.listed(limit=2)) == 2
+
+    from typer.testing import CliRunner
+
+    from streams.cli import app
+
+    monkeypatch.setenv("RISKLOOP_SQL_URL", f"sqlite:///{tmp_path / 'q.db'}")
+    shown = CliRunner().invoke(app, ["notifications", "list", "--status", "pending", "--json"])
+    assert shown.exit_code == 0, shown.output
+    rows = [json.loads(line) for line in shown.output.splitlines()]
+    assert {r["intent_id"] for r in rows} == {"ntf-1", "ntf-2"}
+    table = CliRunner().invoke(app, ["notifications", "list"])
+    assert table.exit_code == 0, table.output
+    assert "pending per receiver: hook 2" in table.output
+    assert "HTTP 503 from hook" in table.output
