@@ -87,9 +87,13 @@ _LANDLINE = re.compile(
 )
 _HOTLINE = re.compile(rf"(?<!\d)(?<!\d\.)[48]00{_SEP}\d{{3}}{_SEP}\d{{4}}(?!\d)")
 # starts only where a mailbox can start: inside a long run of word characters with no "@" the
-# search would otherwise retry from every position (quadratic on a hostile 1 MB string)
+# search would otherwise retry from every position (quadratic on a hostile 1 MB string); and
+# not right after an "@" that ends a mailbox, masked or not: in "a@b.c@d.e" the match takes
+# "b.c" as its domain, and masking again must not find "b.c@d.e" in "a***@b.c@d.e" (masking is
+# idempotent, tests/unit/schemas/test_pii.py), while "@zhang@example.cn" is still masked
 _EMAIL = re.compile(
-    r"(?<![A-Za-z0-9_.+-])([A-Za-z0-9_.+-])[A-Za-z0-9_.+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)"
+    r"(?<![A-Za-z0-9_.+-])(?<![A-Za-z0-9_.+*-]@)"
+    r"([A-Za-z0-9_.+-])[A-Za-z0-9_.+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)"
 )
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
