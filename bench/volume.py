@@ -46,7 +46,7 @@ STATE_CHANGELOG = "-state-changelog"
 
 def tagged_topics(settings: Settings, tag: str) -> dict[str, int]:
     """Topic → partition count, for every topic whose name contains ``tag``."""
-    client = _admin(settings)
+    client = admin_client(settings)
     meta = client.list_topics(timeout=10)
     return {name: len(t.partitions) for name, t in meta.topics.items() if tag in name}
 
@@ -60,7 +60,9 @@ def high_watermarks(
     request = {
         TopicPartition(t, p): OffsetSpec.latest() for t, n in topics.items() for p in range(n)
     }
-    client = client or _admin(settings)  # referenced until the futures resolve (else they never)
+    client = client or admin_client(
+        settings
+    )  # referenced until the futures resolve (else they never)
     deadline = time.monotonic() + 10.0
     while True:
         try:
@@ -183,7 +185,7 @@ def hold_compaction(settings: Settings, topics: Sequence[str]) -> None:
     partition rolls its 64 MB segment within a run, and compaction would remove records."""
     if not topics:
         return
-    client = _admin(settings)
+    client = admin_client(settings)
     entry = ConfigEntry(
         "min.compaction.lag.ms", str(24 * 3600 * 1000), incremental_operation=AlterConfigOpType.SET
     )
@@ -258,8 +260,4 @@ def short_topic(name: str, tag: str) -> str:
 
 def admin(settings: Settings) -> AdminClient:
     """One AdminClient to reuse for many looks (making one per look costs a connection)."""
-    return _admin(settings)
-
-
-def _admin(settings: Settings) -> AdminClient:
     return admin_client(settings)

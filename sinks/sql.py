@@ -247,8 +247,8 @@ class SqlStore:
 
     def _build_upsert(self, table: sa.Table) -> Any:
         """Insert, or replace the row with the same key. A table with a ``revision`` column
-        (``tasks``, ``alerts``) is replaced only by an equal or higher revision: an older copy, written
-        late from a former owner's outbox, leaves the newer row as it is."""
+        (``tasks``, ``alerts``) is replaced only by an equal or higher revision: an older copy,
+        written late from a former owner's outbox, leaves the newer row as it is."""
         stmt = self._insert(table)
         key = [c.name for c in table.primary_key.columns]
         update = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in key}

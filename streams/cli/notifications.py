@@ -32,7 +32,8 @@ def list_notifications(
     limit: Annotated[int, typer.Option(min=1, help="the newest N")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
 ) -> None:
-    """The newest notifications (pending first if asked), and the backlog per receiver."""
+    """The backlog per receiver, then the newest notifications (only pending or only sent ones
+    with ``--status``, one receiver's with ``--receiver``)."""
     from sinks.notify.queue import NotificationQueue
     from sinks.sql import SqlStore
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,21 @@ ROOT = Path(__file__).resolve().parents[2]
 # one way to start a worker for the bench and the tests; the integration tests import them here
 settings_env = workers.settings_env
 start_worker = workers.start_worker
+
+
+def failed_inspection(event_id: str, uscc: str) -> dict[str, Any]:
+    """A failed food inspection an hour old, with one critical violation: raises a warning."""
+    return {
+        "event_id": event_id,
+        "event_time": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+        "uscc": uscc,
+        "entity_name": "杭州知味西湖餐饮管理有限公司",
+        "region_code": "330106",
+        "item_code": "FOOD-INSP-01",
+        "outcome": "fail",
+        "critical_count": 1,
+        "violations": [{"code": "C03", "severity": "critical", "description": "冷藏温度超标"}],
+    }
 
 
 def run_cli(s: Settings, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

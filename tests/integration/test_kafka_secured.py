@@ -19,7 +19,6 @@ import json
 import secrets
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
@@ -37,6 +36,7 @@ from streams import kafka_clients
 from streams.producer import make_producer
 from tests.integration.conftest import (
     collect,
+    failed_inspection,
     private_settings,
     run_cli,
     start_worker,
@@ -128,17 +128,7 @@ def test_a_worker_and_the_cli_work_as_riskloop_on_the_secured_broker(
         kafka_auth={**auth, "password": sk.passwords["riskloop"]},
     ) as s:  # its topics created as riskloop (the ACLs let it)
         uscc = make_uscc(f"sasl-{run}", "330106")
-        failed = {
-            "event_id": f"sasl-{run}-1",
-            "event_time": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
-            "uscc": uscc,
-            "entity_name": "杭州知味西湖餐饮管理有限公司",
-            "region_code": "330106",
-            "item_code": "FOOD-INSP-01",
-            "outcome": "fail",
-            "critical_count": 1,
-            "violations": [{"code": "C03", "severity": "critical", "description": "冷藏温度超标"}],
-        }
+        failed = failed_inspection(f"sasl-{run}-1", uscc)
         consumer = Consumer(
             {
                 **kafka_clients.confluent(s),

@@ -5,27 +5,16 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
 
 from schemas.validation.uscc import make_uscc
 from streams.deadletters import original_value
-from tests.integration.conftest import collect, produce, tail_consumer
+from tests.integration.conftest import collect, failed_inspection, produce, tail_consumer
 
 
 def test_failed_inspection_flows_to_alerts(live_settings, worker) -> None:  # type: ignore[no-untyped-def]
     run = uuid.uuid4().hex[:8]
     uscc = make_uscc(f"e2e-{run}", "330106")
-    failed = {
-        "event_id": f"e2e-{run}-1",
-        "event_time": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
-        "uscc": uscc,
-        "entity_name": "杭州知味西湖餐饮管理有限公司",
-        "region_code": "330106",
-        "item_code": "FOOD-INSP-01",
-        "outcome": "fail",
-        "critical_count": 1,
-        "violations": [{"code": "C03", "severity": "critical", "description": "冷藏温度超标"}],
-    }
+    failed = failed_inspection(f"e2e-{run}-1", uscc)
     passed = {
         **failed,
         "event_id": f"e2e-{run}-2",
