@@ -125,12 +125,45 @@ def warning_regions(
 def check_warning(who: Principal, region_code: str | None, *, centre: str) -> None:
     """Forbidden unless the warning's region is one of ``who``'s (the centre sees all, and
     alone sees a warning without a region)."""
+    check_region(who, region_code, centre=centre, what="this warning")
+
+
+def check_profile(who: Principal, region_code: str | None, *, centre: str) -> None:
+    """Forbidden unless the enterprise's region is one of ``who``'s: an enterprise's file (一企
+    一档) is its region's to read, as its warnings are (the centre reads every file, and alone
+    one whose region no event has given yet).
+
+    >>> hz = Principal(sub="a", name="a", roles={"staff"}, department="d", regions=("3301",))
+    >>> check_profile(hz, "330106", centre="c")
+    >>> check_profile(hz, "330206", centre="c")
+    Traceback (most recent call last):
+    loop.jurisdiction.Forbidden: this enterprise is outside your regions (3301)
+    """
+    check_region(who, region_code, centre=centre, what="this enterprise")
+
+
+def check_region(who: Principal, region_code: str | None, *, centre: str, what: str) -> None:
+    """Forbidden unless ``region_code`` is in one of ``who``'s regions or ``who`` is the centre;
+    a record without a region is the centre's alone (no region, no jurisdiction to claim it)."""
     if is_centre(who, centre):
         return
     if region_code is None or not covers(who.regions, region_code):
-        raise Forbidden(
-            f"this warning is outside your regions ({', '.join(who.regions) or 'none'})"
-        )
+        raise Forbidden(f"{what} is outside your regions ({', '.join(who.regions) or 'none'})")
+
+
+def sees_silence(who: Principal, region_prefix: str | None, *, centre: str) -> bool:
+    """May ``who`` see a silence scoped to ``region_prefix``? One without a region (a source, an
+    item or an enterprise everywhere) mutes warnings in every region, so everyone sees it; one
+    scoped to a region is seen by the people whose regions overlap it — inside it (a county
+    under a city's silence) or around it (a city official, a county's silence).
+
+    >>> hz = Principal(sub="a", name="a", roles={"staff"}, department="d", regions=("3301",))
+    >>> [sees_silence(hz, p, centre="c") for p in (None, "33", "330106", "3302")]
+    [True, True, True, False]
+    """
+    if region_prefix is None or is_centre(who, centre):
+        return True
+    return any(r.startswith(region_prefix) or region_prefix.startswith(r) for r in who.regions)
 
 
 def acting_department(who: Principal, action: DispositionAction, *, centre: str) -> str:

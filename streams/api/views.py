@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from loop.jurisdiction import Permission, check_task
+from loop.jurisdiction import Permission, check_profile, check_task, sees_silence
 from loop.jurisdiction import warning_regions as visible_regions
 from loop.verdicts import HTTP_STATUS, idempotent_event_id
 from schemas.records import DispositionVerdict, VerdictOutcome
@@ -175,10 +175,12 @@ def register(worker: WorkerContext) -> None:
         async def owned(self: View, request: Request) -> Response:
             """Runs on the worker that owns the partition of ``uscc`` on the profile events
             topic (the profiles' key); others forward to it."""
+            who = await api.require(request, Permission.read)
             uscc = request.match_info["uscc"]
             profile = load(worker, PROFILES, uscc)
             if profile is None:
                 raise ApiError(404, f"no profile of {uscc} yet")
+            check_profile(who, profile.region_code, centre=api.centre)
             return self.json(plain(profile))
 
     @worker.app.page("/api/active")
@@ -192,9 +194,13 @@ def register(worker: WorkerContext) -> None:
     class Silences(MaskedView):
         @guarded
         async def get(self, request: Request) -> Response:
-            await api.require(request, Permission.read)
+            who = await api.require(request, Permission.read)
             now = rt.clock.now()
-            active = [s.model_dump(mode="json") for s in rt.silences if s.end > now]
+            active = [
+                s.model_dump(mode="json")
+                for s in rt.silences
+                if s.end > now and sees_silence(who, s.region_prefix, centre=api.centre)
+            ]
             return self.json({"silences": active})
 
         @guarded

@@ -199,6 +199,18 @@ def test_other_regions_and_forged_posts_are_refused(console: Console) -> None:
     assert "outside your regions" in page.text
     listing = requests.get(f"{console.url}/warnings", cookies=nb, timeout=30)
     assert SEEN[WATCHED] not in listing.text
+    # the enterprise's file (一企一档) is Hangzhou's too: the worker refuses it, the page says so
+    deadline = time.monotonic() + 60
+    while (
+        "尚无该企业的档案"
+        in (
+            file := requests.get(f"{console.url}/enterprises/{WATCHED}", cookies=nb, timeout=30)
+        ).text
+    ):  # the profile agent may still be writing
+        assert time.monotonic() < deadline, file.text
+        time.sleep(1)
+    assert "this enterprise is outside your regions (3302)" in file.text
+    assert 'id="score"' not in file.text
     # an operator's cookie without the CSRF token: refused, and no silence is made
     ops = {"riskloop_console_token": token(s, "operator")}
     forged = requests.post(

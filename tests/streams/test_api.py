@@ -11,6 +11,7 @@ import io
 import json
 import logging
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from faust.exceptions import SameNode
 
 from config.settings import PROJECT_ROOT, AuthSettings, Settings
 from infra.devkey import DevKey
+from loop.silences import Silence
 from sinks.errors import StoreError
 from sinks.migrate import migrate
 from sinks.sql import SqlStore
@@ -166,6 +168,80 @@ async def test_profile_is_read_where_the_profile_events_route_it(
     assert (await r.json())["score"] == 3.5
     assert routed == [f"riskloop.profile-events:{USCC}"] * 2
     assert (await client.get("/api/entities/not-a-uscc/profile", headers=SUPERVISOR)).status == 400
+
+
+async def test_a_profile_is_its_regions_to_read(
+    client: TestClient[Any, Any], app: RiskLoopApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An enterprise's file (一企一档) is read by the people of its region and the centre: a
+    Hangzhou official gets 403 for a Ningbo enterprise and for one no event has placed yet."""
+
+    async def same_node(*_: Any) -> Any:
+        raise SameNode()
+
+    monkeypatch.setattr(app.router, "route_topic_req", same_node)
+    nb_uscc, unplaced = "91330206MA2B7C0A1B", "91330106MA2B7C0A29"
+    table = app.worker.store.partitions[0].table("profiles")
+    table[USCC] = {"uscc": USCC, "region_code": "330106", "score": 1.0}
+    table[nb_uscc] = {"uscc": nb_uscc, "region_code": "330206", "score": 2.0}
+    table[unplaced] = {"uscc": unplaced, "score": 3.0}
+    hz, nb = auth(_MINT, "hz_staff"), auth(_MINT, "nb_staff")
+    reads = {
+        (who, uscc): await client.get(f"/api/entities/{uscc}/profile", headers=headers)
+        for who, headers in (("hz", hz), ("nb", nb), ("centre", SUPERVISOR))
+        for uscc in (USCC, nb_uscc, unplaced)
+    }
+    status = {key: r.status for key, r in reads.items()}
+    assert status == {
+        ("hz", USCC): 200,
+        ("hz", nb_uscc): 403,
+        ("hz", unplaced): 403,
+        ("nb", USCC): 403,
+        ("nb", nb_uscc): 200,
+        ("nb", unplaced): 403,
+        ("centre", USCC): 200,
+        ("centre", nb_uscc): 200,
+        ("centre", unplaced): 200,
+    }
+    refused = await reads[("hz", nb_uscc)].json()
+    assert refused == {"error": "this enterprise is outside your regions (3301)"}
+    assert (await reads[("nb", nb_uscc)].json())["score"] == 2.0
+
+
+async def test_silences_are_listed_to_the_regions_they_mute(
+    client: TestClient[Any, Any], app: RiskLoopApp
+) -> None:
+    """A silence scoped to Ningbo is not a Hangzhou official's to see; one without a region
+    mutes every region's warnings and is everyone's; the centre sees them all."""
+    now = app.worker.runtime.clock.now()
+
+    def silence(silence_id: str, **match: str) -> Silence:
+        return Silence(
+            silence_id=silence_id,
+            reason="drill",
+            creator="ops",
+            starts_at=now - timedelta(minutes=1),
+            ends_at=now + timedelta(hours=1),
+            **match,
+        )
+
+    registry = app.worker.runtime.silence_registry
+    for s in (
+        silence("s-province", region_prefix="33"),
+        silence("s-hz-county", region_prefix="330106"),
+        silence("s-nb", region_prefix="3302"),
+        silence("s-source", source="complaints"),
+    ):
+        registry.activate(s.silence_id, s)
+
+    async def listed(headers: dict[str, str]) -> set[str]:
+        r = await client.get("/api/silences", headers=headers)
+        assert r.status == 200
+        return {x["silence_id"] for x in (await r.json())["silences"]}
+
+    assert await listed(auth(_MINT, "hz_staff")) == {"s-province", "s-hz-county", "s-source"}
+    assert await listed(auth(_MINT, "nb_staff")) == {"s-province", "s-nb", "s-source"}
+    assert await listed(SUPERVISOR) == {"s-province", "s-hz-county", "s-nb", "s-source"}
 
 
 async def test_profile_owned_elsewhere_is_forwarded(
