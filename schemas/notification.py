@@ -43,5 +43,5 @@ class NotificationAttempt(BaseModel):
     step: str
     attempt: int
     at: datetime
-    outcome: str  # "sent" or "failed"
+    outcome: str  # "sent", "failed", or "requeued" (an operator's `notifications retry`)
     detail: str  # "delivered", or the receiver's answer / why it could not be reached

@@ -139,16 +139,13 @@ class NotificationQueue:
                 conn.execute(
                     sa.insert(_A),
                     [
-                        {
-                            "intent_id": r.intent_id,
-                            "subject_id": r.subject_id,
-                            "receiver": r.receiver,
-                            "step": r.step,
-                            "attempt": r.attempts + 1,
-                            "at": now,
-                            "outcome": "sent" if outcome.error is None else "failed",
-                            "detail": outcome.error or "delivered",
-                        }
+                        _audit(
+                            r,
+                            r.attempts + 1,
+                            now,
+                            "sent" if outcome.error is None else "failed",
+                            outcome.error or "delivered",
+                        )
                         for r in rows
                     ],
                 )
@@ -164,6 +161,67 @@ class NotificationQueue:
                 .where(_N.c.intent_id.in_(ids))
                 .values(next_attempt_at=until, lease_owner=None, lease_until=None)
             )
+
+    def retry_now(
+        self,
+        now: datetime,
+        by: str,
+        *,
+        intent_ids: Iterable[str] = (),
+        receiver: str | None = None,
+    ) -> list[str]:
+        """Bring failed notifications forward to ``now``: those of ``intent_ids`` and every one
+        of ``receiver`` that has failed at least once and is still pending. Why: sending backs
+        off up to ``notify_retry_max`` after each failure, so a receiver that is back (the
+        robot's token renewed, the gateway up again) would otherwise wait out its backoff; an
+        operator who knows it is back sends now. One audit row per notification (``requeued``,
+        who asked) beside its attempts, 全程留痕. A notification never tried keeps its group's
+        timing, and one already sent is never sent again. The ids brought forward, sorted."""
+        ids = list(intent_ids)
+        chosen: list[sa.ColumnElement[bool]] = []
+        if ids:
+            chosen.append(_N.c.intent_id.in_(ids))
+        if receiver is not None:
+            chosen.append(_N.c.receiver == receiver)
+        if not chosen:
+            return []
+        which = sa.and_(_N.c.status == "pending", _N.c.attempts > 0, sa.or_(*chosen))
+        with self.store.transaction("bringing notifications forward") as conn:
+            rows = conn.execute(
+                sa.select(
+                    _N.c.intent_id,
+                    _N.c.subject_id,
+                    _N.c.receiver,
+                    _N.c.step,
+                    _N.c.attempts,
+                    _N.c.next_attempt_at,
+                )
+                .where(which)
+                .order_by(_N.c.intent_id)
+            ).all()
+            if not rows:
+                return []
+            found = [r.intent_id for r in rows]
+            conn.execute(
+                sa.update(_N)
+                .where(_N.c.intent_id.in_(found), _N.c.next_attempt_at > now)
+                .values(next_attempt_at=now)
+            )
+            conn.execute(
+                sa.insert(_A),
+                [
+                    _audit(
+                        r,
+                        r.attempts,
+                        now,
+                        "requeued",
+                        f"send now, asked by {by} (next attempt was "
+                        f"{_utc(r.next_attempt_at):%Y-%m-%d %H:%M:%S})",
+                    )
+                    for r in rows
+                ],
+            )
+        return found
 
     def backlog(self) -> dict[str, int]:
         """Pending notifications per receiver (the ``riskloop_notify_backlog`` gauge)."""
@@ -209,6 +267,20 @@ class NotificationQueue:
         query = sa.select(_A).where(_A.c.subject_id == subject_id).order_by(_A.c.seq)
         with self.store.transaction(f"reading notification attempts of {subject_id}") as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def _audit(row: Any, attempt: int, at: datetime, outcome: str, detail: str) -> dict[str, Any]:
+    """One row of ``notification_attempts`` for the notification ``row`` (全程留痕)."""
+    return {
+        "intent_id": row.intent_id,
+        "subject_id": row.subject_id,
+        "receiver": row.receiver,
+        "step": row.step,
+        "attempt": attempt,
+        "at": at,
+        "outcome": outcome,
+        "detail": detail,
+    }
 
 
 def _utc(value: datetime) -> datetime:

@@ -30,6 +30,17 @@ class LazyModule:
         return getattr(importlib.import_module(self._name), attr)
 
 
+def me() -> str:
+    """Who runs this command, as the audit trail records a CLI's actor when ``--by`` is not
+    given: the login name, or "unknown" where the system has none (a container's bare uid)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
 def settings() -> Settings:
     """The settings for this invocation (environment, .env)."""
     from config.settings import load_settings

@@ -6,7 +6,6 @@ and a ``silence`` group. Every write names who did it (``--by``, default the log
 
 from __future__ import annotations
 
-import getpass
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -19,7 +18,7 @@ from rich.table import Table
 from loop.loop_config import load_loop_config
 from loop.silences import Silence, create, expire
 from schemas.errors import ConfigError, RiskLoopError
-from streams.cli.common import LazyModule, bad_input, console, settings
+from streams.cli.common import LazyModule, bad_input, console, me, settings
 
 if TYPE_CHECKING:  # imported when a command runs: `rules validate` loads this module too
     from config.settings import Settings
@@ -28,13 +27,6 @@ else:
     publish = LazyModule("streams.publish")
 
 By = Annotated[str, typer.Option("--by", help="who does this (recorded with the change)")]
-
-
-def _me() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 def rules_publish(
@@ -51,7 +43,7 @@ def rules_publish(
     from streams.hotload_answers import publish_and_collect
 
     s = settings()
-    pub = publish.prepare_pack(pack, by or _me(), force=force)
+    pub = publish.prepare_pack(pack, by or me(), force=force)
     answers = publish_and_collect(
         s, lambda: publish.send_pack(s, pub), kind="rulepack", name=pub.name, version=pub.version
     )
@@ -60,7 +52,7 @@ def rules_publish(
 
 def rules_rollback(name: str, by: By = "") -> None:
     """Go back to the version of pack NAME before the active one."""
-    pub = publish.rollback_pack(settings(), name, by or _me())
+    pub = publish.rollback_pack(settings(), name, by or me())
     console.print(f"rolled {name} back from {pub.rollback_of} to {pub.version}")
 
 
@@ -71,7 +63,7 @@ def rules_withdraw(name: str, by: By = "") -> None:
     """
     s = settings()
     cleared = publish.withdraw(s, s.topics.rulepacks, name)
-    console.print(f"withdrew pack {name} ({len(cleared)} published versions) by {by or _me()}")
+    console.print(f"withdrew pack {name} ({len(cleared)} published versions) by {by or me()}")
 
 
 def status_list(
@@ -104,21 +96,21 @@ def geo_publish(fenceset: Path, by: By = "") -> None:
     load_fence_set(fenceset)  # a file error names the file
     fences = publish.publish_fenceset(settings(), fenceset.read_bytes())
     console.print(
-        f"published fence set {fences.name} {fences.version} ({len(fences.fences)} fences) by {by or _me()}"
+        f"published fence set {fences.name} {fences.version} ({len(fences.fences)} fences) by {by or me()}"
     )
 
 
 def geo_rollback(name: str, by: By = "") -> None:
     """Go back to the previous valid version of fence set NAME."""
     current, previous = publish.rollback_fenceset(settings(), name)
-    console.print(f"rolled fence set {name} back from {current} to {previous} by {by or _me()}")
+    console.print(f"rolled fence set {name} back from {current} to {previous} by {by or me()}")
 
 
 def geo_withdraw(name: str, by: By = "") -> None:
     """Remove fence set NAME from every worker; its version records are tombstoned too."""
     s = settings()
     cleared = publish.withdraw(s, s.topics.geofences, name)
-    console.print(f"withdrew fence set {name} ({len(cleared)} published versions) by {by or _me()}")
+    console.print(f"withdrew fence set {name} ({len(cleared)} published versions) by {by or me()}")
 
 
 def models_publish(
@@ -147,7 +139,7 @@ def models_publish(
             factory=factory,
             params=parsed,
             version=version,
-            published_by=by or _me(),
+            published_by=by or me(),
             shadow=shadow,
         )
     except ValidationError as exc:
@@ -159,7 +151,7 @@ def models_publish(
 
 def models_rollback(name: str, by: By = "") -> None:
     """Go back to the version of model NAME before the live one (workers keep its learnt state)."""
-    pub = publish.rollback_model(settings(), name, by or _me())
+    pub = publish.rollback_model(settings(), name, by or me())
     console.print(f"rolled model {name} back from {pub.rollback_of} to {pub.version}")
 
 
@@ -210,7 +202,7 @@ def silence_add(
             "item_code": item_code,
             "region_prefix": region_prefix,
             "reason": reason,
-            "creator": by or _me(),
+            "creator": by or me(),
             "starts_at": now,
             "ends_at": now + timedelta(hours=hours),
             "safety": safety,
@@ -295,7 +287,7 @@ def silence_expire(silence_id: str, by: By = "") -> None:
     current = _silences(s).get(silence_id)
     if current is None:
         raise ConfigError(f"no silence {silence_id} on {s.topics.silences}")
-    ended = expire(current, by or _me(), datetime.now(UTC))
+    ended = expire(current, by or me(), datetime.now(UTC))
     publish.send(s, s.topics.silences, silence_id, ended.model_dump_json().encode())
     console.print(f"silence {silence_id} expired by {ended.expired_by}")
 

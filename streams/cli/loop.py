@@ -76,11 +76,14 @@ def tasks_show(task_id: str) -> None:
             f"{n.at:%Y-%m-%d %H:%M:%S}",
             f"notify → {n.receiver}",
             "",
-            "notified" if n.outcome == "sent" else "not delivered",
+            _NOTIFIED.get(n.outcome, n.outcome),
             f"{n.step} (attempt {n.attempt}): {n.detail}",
         )
     console.print(table)
 
+
+_NOTIFIED = {"sent": "notified", "failed": "not delivered", "requeued": "sent again now"}
+"""How a notification attempt reads in a task's story (``NotificationAttempt.outcome``)."""
 
 IdempotencyKey = Annotated[
     str | None,

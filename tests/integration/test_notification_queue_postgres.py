@@ -16,6 +16,7 @@ from tests.unit.loop.notify.test_queue import (  # noqa: F401 (collected here wi
     test_a_leased_row_is_not_claimed_by_a_second_worker,
     test_a_replayed_intent_is_queued_once_and_never_reset_after_sending,
     test_a_tasks_story_lists_its_own_and_its_warnings_notifications,
+    test_an_operator_brings_failed_notifications_forward_and_it_is_audited,
     test_failures_are_audited_retried_at_their_time_and_counted_in_the_backlog,
     test_nothing_is_claimed_before_its_group_wait,
     test_the_last_send_of_a_group_is_known_for_group_interval,

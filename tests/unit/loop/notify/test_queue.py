@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
@@ -140,3 +140,62 @@ def test_the_operators_list_shows_what_waits_for_whom_and_why(
     assert table.exit_code == 0, table.output
     assert "pending per receiver: hook 2" in table.output
     assert "HTTP 503 from hook" in table.output
+
+
+def test_an_operator_brings_failed_notifications_forward_and_it_is_audited(
+    store: SqlStore,
+) -> None:
+    """``retry_now``: a failed notification backing off for an hour is due again at once,
+    with an audit row naming who asked; one never tried and one already sent are left alone."""
+    q = NotificationQueue(store, "w1")
+    store.write([intent(1, receiver="hook"), intent(2, receiver="hook"), intent(3, receiver="sms")])
+    store.write([intent(4, receiver="hook", wait=600)])  # waits for its group, never tried
+    q.claim(T)
+    q.record(Outcome(("ntf-1", "ntf-2"), "HTTP 503 from hook", T + timedelta(hours=1)), T)
+    q.record(Outcome(("ntf-3",), None), T)
+    later = T + timedelta(minutes=5)
+    assert q.claim(later).pending == []  # backing off
+
+    assert q.retry_now(later, "张运维", receiver="hook") == ["ntf-1", "ntf-2"]
+    assert q.retry_now(later, "张运维", intent_ids=["ntf-3", "ntf-4", "nope"]) == []
+    assert q.retry_now(later, "张运维") == []  # nothing named, nothing moved
+    assert sorted(p.intent_id for p in q.claim(later).pending) == ["ntf-1", "ntf-2"]
+    trail = [(a["attempt"], a["outcome"], a["detail"]) for a in q.attempts("a-1")]
+    assert trail == [
+        (1, "failed", "HTTP 503 from hook"),
+        (1, "requeued", "send now, asked by 张运维 (next attempt was 2026-12-02 03:00:00)"),
+    ]
+    assert [a["outcome"] for a in q.attempts("a-3")] == ["sent"]
+    assert q.attempts("a-4") == []
+
+
+def test_retry_on_the_command_line_says_what_it_moved(
+    store: SqlStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``riskloop notifications retry``: the ids it brought forward, exit 1 with the reason
+    when nothing named has failed, and a usage error when nothing is named."""
+    from typer.testing import CliRunner
+
+    from streams.cli import app
+
+    q = NotificationQueue(store, "w1")
+    store.write([intent(1, receiver="hook"), intent(2, receiver="sms")])
+    q.claim(T)
+    tomorrow = datetime.now(UTC) + timedelta(days=1)  # the CLI asks for now by the wall clock
+    q.record(Outcome(("ntf-1",), "HTTP 503 from hook", tomorrow), T)
+    monkeypatch.setenv("RISKLOOP_SQL_URL", f"sqlite:///{tmp_path / 'q.db'}")
+    cli = CliRunner()
+    moved = cli.invoke(app, ["notifications", "retry", "ntf-1", "ntf-2", "--by", "ops-li"])
+    assert moved.exit_code == 0, moved.output
+    assert "1 notification(s) due now: ntf-1" in moved.output
+    assert "not retried (never tried, already sent or unknown): ntf-2" in moved.output
+    (row,) = [r for r in q.listed(status="pending") if r["intent_id"] == "ntf-1"]
+    assert row["next_attempt_at"].replace(tzinfo=UTC) < tomorrow - timedelta(hours=23)
+    assert q.attempts("a-1")[-1]["detail"].startswith("send now, asked by ops-li")
+    none = cli.invoke(app, ["notifications", "retry", "--receiver", "sms"])
+    assert none.exit_code == 1
+    assert "no failed notification waits" in none.output
+    assert "Traceback" not in none.output
+    bare = cli.invoke(app, ["notifications", "retry"])
+    assert bare.exit_code == 2
+    assert "name notification ids or a --receiver" in bare.output
