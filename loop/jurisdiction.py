@@ -16,6 +16,7 @@ False
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from loop.identity import Principal, Role, covers
 from schemas.errors import RiskLoopError
@@ -90,6 +91,21 @@ def task_department(who: Principal, requested: str | None, *, centre: str) -> st
     if not sees_task(who, requested, centre=centre):
         raise Forbidden(f"the tasks of {requested} are not yours to see ({who.department})")
     return requested
+
+
+def task_view(who: Principal, department: str) -> Literal["full", "masked"]:
+    """How much of a task's personal data ``who`` sees: ``full`` (addresses to the house
+    number) for the handlers and leads of the department holding it — they go to the premises
+    to verify (核查), so the road alone will not do — and ``masked`` for everyone else, the
+    risk centre and the department's own staff included (the minimum necessary, 最小必要).
+    Complainants stay masked in both (``schemas.validation.pii``).
+
+    >>> li = Principal(sub="a", name="a", roles={"handler"}, department="hz_market")
+    >>> task_view(li, "hz_market"), task_view(li, "hz_transport")
+    ('full', 'masked')
+    """
+    holds = who.department == department and who.has(Role.handler, Role.lead)
+    return "full" if holds else "masked"
 
 
 def check_task(who: Principal, department: str, *, centre: str) -> None:

@@ -1,10 +1,11 @@
 """Personal data in API answers: every JSON answer goes through the masking policy.
 
-Which view a caller gets is one decision, :func:`view_of`: today every caller gets ``masked``
-(addresses to the road, complainants' numbers and names starred). Once requests carry an
-identity, the department handling a task gets ``full`` (house-number addresses) there and only
-there; the masking itself stays in :func:`schemas.validation.pii.mask_for`, so a view is all a
-role changes.
+Every answer starts ``masked`` (addresses to the road, complainants' numbers and names
+starred). A handler that has checked who asks may widen its own answer with :func:`answer_as`:
+``GET /api/tasks/{id}`` gives ``full`` (house-number addresses) to the handlers and leads of
+the department holding the task, there and only there (``loop.jurisdiction.task_view``). The
+masking itself stays in :func:`schemas.validation.pii.mask_for`, so a view is all a role
+changes.
 """
 
 from __future__ import annotations
@@ -20,14 +21,17 @@ from schemas.validation.pii import mask_for
 _VIEW: ContextVar[PiiView] = ContextVar("pii_view", default="masked")
 
 
-def view_of(request: Request) -> PiiView:
-    """The view ``request``'s caller may see; ``masked`` until roles are wired to it."""
-    return "masked"
-
-
 def bind_view(request: Request) -> None:
-    """Remember the caller's view for the answer built while handling ``request``."""
-    _VIEW.set(view_of(request))
+    """Start ``request``'s answer masked: what any caller may see before anything is known
+    of them (a refusal, a 404, a list)."""
+    _VIEW.set("masked")
+
+
+def answer_as(view: PiiView) -> None:
+    """Mask the answer of the request being handled for ``view`` (the task's holder: ``full``),
+    decided by the handler after its checks. The view lives in the request's own task
+    (a context variable), so it never leaks to another request."""
+    _VIEW.set(view)
 
 
 class MaskedView(View):

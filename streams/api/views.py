@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from loop.jurisdiction import Permission, check_profile, check_task, sees_silence
+from loop.jurisdiction import Permission, check_profile, check_task, sees_silence, task_view
 from loop.jurisdiction import warning_regions as visible_regions
 from loop.verdicts import HTTP_STATUS, idempotent_event_id
 from schemas.records import DispositionVerdict, VerdictOutcome
@@ -38,7 +38,7 @@ from streams.api.bodies import (
 )
 from streams.api.detail import preview_flag, silence_preview
 from streams.api.detail import register as register_detail
-from streams.api.privacy import MaskedView
+from streams.api.privacy import MaskedView, answer_as
 from streams.api.publishing import register as register_publishing
 from streams.api.service import Api, guarded
 from streams.control_keys import publication_key
@@ -160,6 +160,7 @@ def register(worker: WorkerContext) -> None:
                 raise ApiError(404, f"no task {task_id} in the task store")
             if story.task is not None:
                 check_task(who, story.task.department, centre=api.centre)
+                answer_as(task_view(who, story.task.department))
             return self.json(story.model_dump(mode="json"))
 
     @worker.app.page("/api/entities/{uscc}/profile")

@@ -21,13 +21,15 @@ from faust.exceptions import SameNode
 
 from config.settings import PROJECT_ROOT, AuthSettings, Settings
 from infra.devkey import DevKey
+from loop.identity import Role
 from loop.silences import Silence
 from sinks.errors import StoreError
 from sinks.migrate import migrate
 from sinks.sql import SqlStore
 from streams import logs
 from streams.control_keys import publication_key
-from tests.people import PEOPLE, auth
+from tests.people import PEOPLE, auth, person
+from tests.unit.sinks.factories import make_task
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -149,6 +151,44 @@ async def test_warnings_come_from_the_sql_store(
     r = await client.get("/api/warnings?region=3301&limit=5", headers=SUPERVISOR)
     assert r.status == 200
     assert (await r.json())["warnings"] == []
+
+
+async def test_the_department_holding_a_task_reads_its_house_number(
+    client: TestClient[Any, Any], settings: Settings
+) -> None:
+    """``GET /api/tasks/{id}``: the handlers and leads of the holding department go to the
+    premises and get the address to the house number; the centre and the department's staff
+    get it to the road; the complaint's mobile stays masked for all (issue #19, 最小必要)."""
+    migrate(settings.sql_url)
+    store = SqlStore.from_settings(settings)
+    task = make_task(
+        1,
+        department="hz_market",
+        entity_address="杭州市拱墅区文三路531号",
+        complaint_text="请回电13859217612",
+    )
+    store.write([task])
+    store.close()
+    hz_lead = person("u-hz-lead", {Role.lead}, "hz_market", "3301")
+    answers = {
+        who: await (await client.get("/api/tasks/task-1", headers=headers)).json()
+        for who, headers in (
+            ("handler", DEPARTMENT),
+            ("lead", auth(_MINT, hz_lead)),
+            ("staff", auth(_MINT, "hz_staff")),
+            ("centre", SUPERVISOR),
+        )
+    }
+    addresses = {who: a["task"]["entity_address"] for who, a in answers.items()}
+    assert addresses == {
+        "handler": "杭州市拱墅区文三路531号",
+        "lead": "杭州市拱墅区文三路531号",
+        "staff": "杭州市拱墅区文三路***号",
+        "centre": "杭州市拱墅区文三路***号",
+    }
+    assert {a["task"]["complaint_text"] for a in answers.values()} == {"请回电138****7612"}
+    listed = await (await client.get("/api/tasks", headers=DEPARTMENT)).json()
+    assert [t["entity_address"] for t in listed["tasks"]] == ["杭州市拱墅区文三路***号"]
 
 
 async def test_profile_is_read_where_the_profile_events_route_it(
