@@ -196,6 +196,7 @@ def _task(
         entity_name=alert.entity_name,
         entity_address=alert.entity_address,
         complaint_text=alert.complaint_text,
+        source=alert.source,
     )
 
 

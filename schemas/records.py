@@ -381,6 +381,10 @@ class Task(Record):
     """Raised by one with every event of the task (loop/state_machine.py, loop/cases.py): the
     SQL store keeps the highest it was sent, so a copy that an earlier owner of the task's
     partition still held in its outbox cannot overwrite a newer one (sinks/sql.py)."""
+    source: str | None = None
+    """The source of the warning that opened it (``inspections``, ``complaints``, …), so that a
+    notification route's ``source`` matches the task's 催办/督办 as it matches its warnings;
+    None on a task written before Task v6 (2026-12-07)."""
 
 
 class TaskEvent(Record):

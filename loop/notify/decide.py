@@ -151,7 +151,7 @@ def for_supervision(
         labels: Labels = {
             "kind": kind,
             "level": task.level.value,
-            "source": "",  # a task does not carry its source
+            "source": task.source or "",  # "" on a task from before Task v6
             "region": task.region_code or "",
             "department": task.department,
             "audience": audience,

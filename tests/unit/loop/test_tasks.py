@@ -49,6 +49,8 @@ def test_task_from_template_routing_and_deadlines(
     assert task.sign_deadline == T0 + timedelta(hours=4)
     assert task.dispose_deadline == T0 + timedelta(hours=24)
     assert task.correlation_id == alert.correlation_id == alert.evidence[-1]
+    assert task.source == alert.source  # notification routes match a task's source (Task v6)
+    assert task.source
 
 
 def test_template_department_when_no_route(

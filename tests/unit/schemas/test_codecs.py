@@ -18,7 +18,7 @@ from schemas.catalogue import LocalCatalogue, RegistryCatalogue, catalogue_for, 
 from schemas.codecs import decode_payload, decode_record, encode_record, is_avro
 from schemas.errors import ConfigError, ValidationFailed
 from schemas.record_specs import AVRO_DIR, RECORDS
-from schemas.records import DeadLetter, Disposition, EquipmentReading, EquipmentType, Record
+from schemas.records import DeadLetter, Disposition, EquipmentReading, EquipmentType, Record, Task
 
 from .strategies import for_model
 
@@ -125,6 +125,27 @@ def test_a_v3_disposition_is_read_without_a_category() -> None:
     record = decode_record(out.getvalue(), Disposition)
     assert record.category is None
     assert record.evidence == ["photo:1"]
+
+
+def test_a_v5_task_is_read_without_a_source() -> None:
+    """A task written before it carried its warning's source (v5, id 28) reads with none, and
+    the current writer (v6) keeps the source through the wire."""
+    from tests.unit.sinks.factories import make_task
+
+    v5 = json.loads((AVRO_DIR / "ids.json").read_text())["riskloop.Task"]["5"]
+    writer = parse_avsc((AVRO_DIR / v5["file"]).read_text())
+    assert v5["id"] == 28
+    assert "source" not in {f["name"] for f in writer["fields"]}
+    task = make_task(3, source="equipment")
+    datum = {k: v for k, v in task.model_dump().items() if k != "source"}
+    datum |= {k: v.value for k, v in datum.items() if hasattr(v, "value")}  # enums as symbols
+    out = io.BytesIO()
+    out.write(struct.pack(">bI", 0, v5["id"]))
+    fastavro.schemaless_writer(out, writer, datum)
+    old = decode_record(out.getvalue(), Task)
+    assert old.source is None
+    assert old == task.model_copy(update={"source": None})
+    assert decode_record(encode_record(task, "avro"), Task).source == "equipment"
 
 
 def test_json_and_avro_sniffed_on_one_topic() -> None:

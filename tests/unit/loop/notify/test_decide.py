@@ -166,3 +166,30 @@ def test_the_queue_key_is_per_subject_receiver_and_step() -> None:
     }
     assert len(ids) == 4
     assert intent_id("a", "r", "red") == intent_id("a", "r", "red")
+
+
+def test_a_tasks_reminders_follow_the_source_of_the_warning_that_opened_it() -> None:
+    """A route on ``source`` (the special-equipment section's robot) gets the 催办 of an
+    equipment task as it gets equipment warnings; a task from before Task v6 (no source) and
+    a task of another source fall through to the default receiver."""
+    config = parse_config(
+        "receivers:\n"
+        "  - {name: centre, kind: webhook, url: 'http://127.0.0.1:1/h', secret: k}\n"
+        "  - {name: equipment_desk, kind: wecom, key: w}\n"
+        "route:\n"
+        "  receiver: centre\n"
+        "  routes:\n"
+        "    - {match: {source: equipment}, receiver: equipment_desk}\n",
+        {"k": "v", "w": "x"},
+    )
+
+    def receivers(source: str | None) -> list[str]:
+        task = make_task(1, state=TaskState.signed, source=source)
+        ev = make_supervision(task.task_id, 1, kind=SupervisionKind.reminder)
+        return [i.receiver for i in for_supervision(ev, task, "dispose", config, T0)]
+
+    assert receivers("equipment") == ["equipment_desk"]
+    assert receivers("complaints") == ["centre"]
+    assert receivers(None) == ["centre"]
+    alert = make_alert(1, source="equipment", level=Level.red)
+    assert {i.receiver for i in for_alert(alert, "xihu_market", config, T0)} == {"equipment_desk"}
