@@ -46,6 +46,7 @@ from rules.windows import (
 from schemas.durations import parse_time, to_datetime
 from schemas.errors import ConfigError
 from schemas.hits import RuleHit
+from schemas.validation.pii import ADDRESS_FIELDS, address_key
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -606,10 +607,12 @@ class RuleEngine:
         return self._run(rule, program, context) is True
 
     def _entity(self, rule: CompiledRule, source: str, event: dict[str, Any]) -> str | None:
+        """The first non-empty entity field; an address goes by its pseudonym (``address_key``),
+        since an entity id is never masked wherever it travels."""
         for name in rule.entity_fields[source]:
             value = event.get(name)
             if value not in (None, ""):
-                return str(value)
+                return address_key(str(value)) if name in ADDRESS_FIELDS else str(value)
         return None
 
     def _group(self, rule: CompiledRule, seen: _Seen, entity: str) -> str:

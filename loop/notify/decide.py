@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from loop.notify.routing import Labels, group_key, resolve
 from schemas.notification import NotificationIntent
 from schemas.records import Alert, AlertState, Level, SupervisionEvent, SupervisionKind, Task
+from schemas.validation.pii import mask_address
 
 if TYPE_CHECKING:
     from loop.notify.config import NotifyConfig
@@ -65,6 +66,17 @@ def pages(alert: Alert) -> bool:
     )
 
 
+def subject_line(name: str | None, address: str | None, entity: str) -> str:
+    """Who a notification is about, for a phone: the name and the address to the road (a
+    robot's chat is no place for a house number), else the entity id.
+
+    >>> subject_line("某餐馆", "西湖区文三路90号", "9133…"), subject_line(None, None, "浙A12345")
+    ('某餐馆 · 西湖区文三路**号', '浙A12345')
+    """
+    masked = mask_address(address) if address else None
+    return " · ".join(x for x in (name, masked) if x) or entity
+
+
 def for_alert(
     alert: Alert, department: str, config: NotifyConfig, now: datetime
 ) -> list[NotificationIntent]:
@@ -80,12 +92,12 @@ def for_alert(
         "audience": "department",
         "subject": alert.alert_id,
     }
-    where = " · ".join(x for x in (alert.entity_name, alert.entity_address) if x)
+    where = subject_line(alert.entity_name, alert.entity_address, alert.entity)
     text = "\n".join(
         line
         for line in (
             f"{alert.title}（{alert.source}，{alert.region_code or '地区未知'}）",
-            f"对象：{where or alert.entity}",
+            f"对象：{where}",
             f"首次发现：{alert.first_seen.isoformat()}，共 {alert.occurrences} 次",
             f"变化：{'；'.join(alert.changes)}" if alert.changes else "",
             f"预警编号：{alert.alert_id}",
@@ -141,7 +153,7 @@ def for_supervision(
         (
             f"任务 {task.task_id}（{task.department}，{task.level.value}）",
             f"{what}时限：{event.deadline.isoformat()}",
-            f"对象：{task.entity_name or task.entity}",
+            f"对象：{subject_line(task.entity_name, task.entity_address, task.entity)}",
             f"当前状态：{task.state.value}",
         )
     )

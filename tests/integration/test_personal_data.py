@@ -250,6 +250,14 @@ def test_no_phone_or_id_number_leaves_the_worker(api: Settings, tmp_path: Path) 
     blobs = {**texts, **{f"topic {t}": v.decode("utf-8", "replace") for t, v in topics.items()}}
     blobs["worker log"] = (tmp_path / "worker-0.log").read_text(encoding="utf-8", errors="replace")
     assert not leaks(numbers, blobs)
+    # house numbers: to the road on the alerts topic and in the log; an address that keys a
+    # rule's window (complaints.repeat_address) travels as its pseudonym, never as a key or
+    # an id (the re-keyed copy's value is the complaint itself, as on the complaints topic)
+    assert "单元501室" not in blobs[f"topic {s.topics.alerts}"]
+    assert "单元501室" not in blobs["worker log"]
+    rekeyed = blobs[f"topic {s.topics.rekeyed}"].splitlines()  # key, value, key, value, …
+    assert rekeyed[0::2], "complaints.repeat_address re-keyed nothing"
+    assert all(k.startswith("addr-") for k in rekeyed[0::2]), rekeyed[:4]
     assert not [(where, g) for where, text in blobs.items() for g in GIVEN if g in text]
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from schemas.records import Alert, Task
+from schemas.validation.pii import address_key
 from schemas.validation.uscc import make_uscc
 from sinks.errors import OutboxFull
 from streams import task_stage
@@ -175,7 +176,9 @@ async def test_a_complaint_sends_its_re_keyed_copy_once_through_a_full_disk(
     address's partition went out once, when it was handled (the rekeyed agent would count
     the complaint again for each copy)."""
     n = app.worker.settings.topics.partitions
-    address = next(a for a in (f"杭州市西湖区某路{i}号" for i in range(100)) if partition_of(a, n))
+    address = next(
+        a for a in (f"杭州市西湖区某路{i}号" for i in range(100)) if partition_of(address_key(a), n)
+    )
     uscc = next(
         u for u in (make_uscc(f"rk-{i}", "330106") for i in range(100)) if partition_of(u, n) == 0
     )  # the test context's partition

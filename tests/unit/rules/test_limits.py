@@ -153,6 +153,7 @@ def test_routing_an_event_counts_no_rule_error() -> None:
     there is counted once, by ``evaluate``, not twice."""
     from rules.compiler import load_pack_text
     from rules.engine import RuleEngine
+    from schemas.validation.pii import address_key
 
     pack = load_pack_text(
         "name: p\nversion: 1.0.0\nowner: t\nrules:\n"
@@ -164,7 +165,7 @@ def test_routing_an_event_counts_no_rule_error() -> None:
     )
     engine = RuleEngine([pack])
     event = {"event_id": "e", "event_time": "2026-12-01T00:00:00Z", "address": "a"}
-    assert engine.entities("complaints", event) == {"p.r": "a"}
+    assert engine.entities("complaints", event) == {"p.r": address_key("a")}  # a pseudonym
     assert engine.concerned("complaints", event, {"p.r"}) == ["p.r"]
     assert engine.pop_errors() == {}
     engine.evaluate("complaints", event, {})

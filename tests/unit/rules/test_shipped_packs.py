@@ -14,6 +14,7 @@ from rules.compiler import load_packs
 from rules.engine import RuleEngine
 from rules.pack_registry import PackRegistry
 from rules.testing import run_examples
+from schemas.validation.pii import address_key
 
 PACKS = PROJECT_ROOT / "rules" / "packs"
 Make = Callable[..., Any]
@@ -92,3 +93,23 @@ def test_backtest_counts_hits_and_task_load(packs: list, event: Make) -> None:
         "emergency": 1,
         "special_equipment": 1,
     }
+
+
+def test_one_address_written_two_ways_repeats_under_its_pseudonym(packs: list, event: Make) -> None:
+    """``complaints.repeat_address``: three complaints at one address — one with full-width
+    digits and spaces — make one warning, whose entity is the address's pseudonym, never the
+    house number (an entity id is never masked: Kafka keys, the alerts topic, logs)."""
+    engine = RuleEngine(packs)
+    state: dict[str, Any] = {}
+    written = ["西湖区文三路90号3幢", "西湖区文三路９０号 3幢", "西湖区文三路90号3幢"]
+    hits = [
+        h
+        for day, address in enumerate(written)
+        for h in engine.evaluate(
+            "complaints", event("complaints", day * 1440, text="油烟扰民", address=address), state
+        )
+        if h.rule_id == "complaints.repeat_address"
+    ]
+    assert [h.entity for h in hits] == [address_key("西湖区文三路90号3幢")]
+    assert hits[0].entity.startswith("addr-")
+    assert "90号" not in json.dumps(hits[0].model_dump(mode="json")["entity"])

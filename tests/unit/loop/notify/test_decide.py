@@ -193,3 +193,21 @@ def test_a_tasks_reminders_follow_the_source_of_the_warning_that_opened_it() -> 
     assert receivers(None) == ["centre"]
     alert = make_alert(1, source="equipment", level=Level.red)
     assert {i.receiver for i in for_alert(alert, "xihu_market", config, T0)} == {"equipment_desk"}
+
+
+def test_a_reminder_names_the_road_not_the_house_number(cfg) -> None:  # type: ignore[no-untyped-def]
+    """The holding department keeps the house number on its task, but a reminder goes to a
+    robot's group chat: the address there stops at the road; an unnamed subject known only
+    by its address is shown by it, not by its pseudonym."""
+    task = make_task(
+        1,
+        state=TaskState.signed,
+        entity="addr-0123456789abcdef0123",
+        entity_name=None,
+        entity_address="杭州市西湖区文三路531号2幢",
+    )
+    remind = make_supervision(task.task_id, 1, kind=SupervisionKind.reminder)
+    (intent,) = for_supervision(remind, task, "dispose", cfg, T0)
+    assert "对象：杭州市西湖区文三路***号*幢" in intent.text
+    assert "531" not in intent.text
+    assert "addr-" not in intent.text
