@@ -33,6 +33,7 @@ import requests
 from confluent_kafka import Consumer, TopicPartition
 from pydantic import SecretStr
 
+from loop.identity import Role
 from schemas.sample_stream import make_entities
 from schemas.validation.pii import find_personal_numbers, luhn_ok, resident_id_ok
 from tests.integration.conftest import (
@@ -42,7 +43,7 @@ from tests.integration.conftest import (
     settings_env,
     wait_ready,
 )
-from tests.people import auth
+from tests.people import auth, person
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -240,6 +241,16 @@ def test_no_phone_or_id_number_leaves_the_worker(api: Settings, tmp_path: Path) 
     assert masked, "the complaints' text reaches the API, masked"
     assert any("文三路**号" in t for t in texts.values())  # house numbers cut in the masked view
     assert not any("单元501室" in t for t in texts.values())
+    # …but the handler of the department holding a task reads its house number there (the
+    # full view), with the complainants' numbers still masked; a full answer is kept apart
+    # from ``texts``, whose numbers are checked below
+    task = tasks[0]
+    holder = person("u-holder", {Role.handler}, task["department"], "33")
+    full = requests.get(
+        f"{base}/api/tasks/{task['task_id']}", headers=auth(s, holder), timeout=30
+    ).json()
+    assert "单元501室" in full["task"]["entity_address"], full["task"]
+    assert not leaks(numbers, {"full view": json.dumps(full, ensure_ascii=False)})
 
     time.sleep(3)  # the worker's last log lines and sink writes
     run = s.topics.complaints.rsplit("-", 1)[1]
