@@ -274,6 +274,16 @@ class RedisViews(Sink):
         raw = await self._read("open tasks", self.client.hvals(f"{self.prefix}open:{department}"))
         return [Task.model_validate_json(body) for body in raw]
 
+    async def open_counts(self) -> dict[str, int]:
+        """How many open tasks each department ever seen holds now (``riskloop ops views``)."""
+        seen = self.client.smembers(f"{self.prefix}departments")
+        names = sorted(await self._read("departments", seen))
+        async with self.client.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.hlen(f"{self.prefix}open:{name}")
+            counts = await self._read("open task counts", pipe.execute())
+        return {name: int(n) for name, n in zip(names, counts, strict=True)}
+
     async def tasks_by_state(self) -> dict[str, int]:
         """How many tasks are in each state now (closed included)."""
         async with self.client.pipeline(transaction=False) as pipe:

@@ -65,6 +65,10 @@ def guarded(handler: Handler) -> Handler:
         except Exception as exc:
             log_request(log.exception, "API request failed", request, error=_cause(exc))
             return view.error(500, "internal error (logged on the worker)")
+        finally:
+            # the view lives in the connection's task: a keep-alive connection's next request
+            # must not start with this one's (a task's holder had ``full``)
+            bind_view(request)
 
     return run  # type: ignore[return-value]
 

@@ -5,6 +5,7 @@ Each test writes under a key prefix of its own and deletes it afterwards.
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from sinks.migrate import migrate
 from sinks.redis_views import RedisViews
 from sinks.sql import SqlStore, make_engine
 from streams.metrics import Metrics
+from tests.integration.conftest import run_cli
 from tests.unit.sinks.factories import T0, make_alert, make_task
 
 if TYPE_CHECKING:
@@ -281,3 +283,38 @@ async def test_a_batch_leaves_the_views_as_its_records_one_by_one_do(
             keys = [k async for k in client.scan_iter(match=f"{prefix}*")]
             if keys:
                 await client.delete(*keys)
+
+
+async def test_ops_views_reads_back_what_the_views_hold(views: RedisViews) -> None:
+    """``riskloop ops views``: tasks per state, open tasks per department and one day's
+    warnings with their briefs, as written; a malformed day is one line and exit 2."""
+
+    await views.add_many(
+        [
+            make_task(1),
+            make_task(2, state=TaskState.signed),
+            make_task(3, department="gs_market", state=TaskState.closed),
+            make_alert(1, level=Level.red, entity_name="杭州某餐饮", entity_address="文三路**号"),
+            make_alert(2, level=Level.blue, last_seen=T0 + timedelta(days=1)),  # another day
+        ]
+    )
+    await views.flush()
+    s = Settings(_env_file=None)  # type: ignore[call-arg]
+    args = ("ops", "views", "--day", "2024-06-03", "--prefix", views.prefix)
+    shown = run_cli(s, *args, "--json")
+    assert shown.returncode == 0, shown.stderr
+    read = json.loads(shown.stdout)
+    assert read["day"] == "2024-06-03"
+    assert read["open_tasks"] == {"gs_market": 0, "xihu_market": 2}
+    assert read["tasks_by_state"]["signed"] == 1
+    assert read["tasks_by_state"]["closed"] == 1
+    assert read["warnings"] == {"red": 1, "orange": 0, "yellow": 0, "blue": 0}
+    assert [b["alert_id"] for b in read["briefs"]] == [make_alert(1).alert_id]
+    text = run_cli(s, *args)
+    assert text.returncode == 0, text.stderr
+    assert "杭州某餐饮 · 文三路**号" in text.stdout
+    assert "warnings: red 1 · orange 0 · yellow 0 · blue 0" in text.stdout
+    bad = run_cli(s, "ops", "views", "--day", "2024-13-01")
+    assert bad.returncode == 2
+    assert "is not a day (YYYY-MM-DD)" in bad.stderr
+    assert "Traceback" not in bad.stderr
