@@ -580,6 +580,17 @@ class Settings(BaseSettings):
         " Unset: the dev stack's generated key (.riskloop/secrets/deadletter.password) if there"
         " is one, else originals stay plain and the worker warns at start",
     )
+    api_token: SecretStr | None = Field(
+        None,
+        description="a person's token (`riskloop users token`, or the SSO's): `riskloop tasks"
+        " dispose` and `tasks assign` then go through the worker API at api_url as that person,"
+        " who the audit trail names (not `--by`/`--actor`); unset: they write to Kafka directly",
+    )
+    api_url: str = Field(
+        "",
+        description="base URL of the worker API the CLI uses with api_token; unset: the"
+        " console's worker_url, else the local worker's",
+    )
     commit_interval: float = Field(
         1.0, gt=0, description="seconds between offset commits (a crash redoes at most this)"
     )
@@ -697,6 +708,18 @@ class Settings(BaseSettings):
     def jwks_source(self) -> str:
         """Where the API's trusted keys are: ``auth.jwks``, else the dev key's JWKS."""
         return self.auth.jwks or str(self.dev.state_dir / "auth" / "jwks.json")
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_http(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("api_url must be an http:// or https:// URL")
+        return value
+
+    @property
+    def cli_api_url(self) -> str:
+        """The worker API the CLI asks with ``api_token``: ``api_url``, else the console's."""
+        return self.api_url.rstrip("/") or self.console_worker_url
 
     @property
     def console_worker_url(self) -> str:

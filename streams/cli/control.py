@@ -18,7 +18,7 @@ from rich.table import Table
 from loop.loop_config import load_loop_config
 from loop.silences import Silence, create, expire
 from schemas.errors import ConfigError, RiskLoopError
-from streams.cli.common import LazyModule, bad_input, console, me, settings
+from streams.cli.common import LazyModule, bad_input, console, fail, me, settings
 
 if TYPE_CHECKING:  # imported when a command runs: `rules validate` loads this module too
     from config.settings import Settings
@@ -212,9 +212,29 @@ def silence_add(
         load_loop_config().max_silence,
     )
     s = settings()
+    if s.api_token is not None and by:
+        raise ConfigError(
+            "--by: with RISKLOOP_API_TOKEN the silence's creator is the token's person"
+        )
     _print_preview(s, silence, now)
     if preview:
         console.print(f"preview only: silence {silence.silence_id} not published")
+        return
+    if s.api_token is not None:  # as the token's person, through the worker API
+        from streams.cli.api_client import post
+
+        wanted = {"source": source, "entity": entity, "item_code": item_code}
+        wanted |= {"region_prefix": region_prefix, "approved_by": approved_by}
+        body: dict[str, object] = {"reason": reason, "hours": hours, "safety": safety}
+        body |= {k: v for k, v in wanted.items() if v is not None}
+        answer = post(s, "/api/silences", body, idempotency_key=None, timeout=30)
+        if answer.status != 202:
+            fail(f"silence not published: {answer.error}")
+        made = answer.body
+        console.print(
+            f"silence {made['silence_id']} until {made['ends_at']} by {made['creator']}",
+            markup=False,
+        )
         return
     publish.send(s, s.topics.silences, silence.silence_id, silence.model_dump_json().encode())
     console.print(f"silence {silence.silence_id} until {silence.ends_at:%Y-%m-%d %H:%M} UTC")

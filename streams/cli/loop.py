@@ -98,7 +98,12 @@ VERDICT_WAIT = 15.0
 @tasks_app.command("dispose")
 def tasks_dispose(
     task_id: str,
-    department: Annotated[str, typer.Option(help="your department (must own the task)")],
+    department: Annotated[
+        str | None,
+        typer.Option(
+            help="your department (must own the task); with RISKLOOP_API_TOKEN the token's"
+        ),
+    ] = None,
     action: Annotated[
         DispositionAction,
         typer.Option(
@@ -131,11 +136,31 @@ def tasks_dispose(
     """Send a disposition for TASK_ID and print the worker's verdict: exit 0 when applied (or
     already applied), 1 when refused (with the worker's reason; a category that is not one of
     the taxonomy's is refused before anything is sent), 3 when no verdict came in time.
+    With RISKLOOP_API_TOKEN set it goes through the worker API as the token's person, who the
+    audit trail then names.
     """
     from schemas.categories import check_category
 
     category = None if category is None else check_category(category)
     s = settings()
+    if s.api_token is not None:
+        if by:
+            raise ConfigError(
+                "--by: with RISKLOOP_API_TOKEN the audit trail names the token's person"
+            )
+        body: dict[str, object] = {"action": action.value, "evidence": list(evidence or [])}
+        extras: dict[str, str | None] = {
+            "department": department,
+            "result": result.value if result else None,
+            "reason": reason,
+            "category": category,
+            "extend_to": f"{extend_to:%Y-%m-%d}" if extend_to else None,
+        }
+        body |= {k: v for k, v in extras.items() if v is not None}
+        _post_and_judge(s, f"/api/tasks/{task_id}/dispositions", body, idempotency_key)
+        return
+    if department is None:
+        raise ConfigError("--department is required (or set RISKLOOP_API_TOKEN to act as a person)")
     record = Disposition(
         event_id=_event_id(task_id, idempotency_key, "disp"),
         event_time=datetime.now(UTC),
@@ -196,12 +221,43 @@ def _send_and_judge(s: Settings, record: Disposition, wait: float) -> None:
     console.print(f"{verdict.outcome.value} {what}: the task is {state} at {verdict.department}")
 
 
+def _post_and_judge(s: Settings, path: str, body: dict[str, object], key: str | None) -> None:
+    """POST a task write to the worker API as the token's person and say what the worker did
+    with it, with the exit codes of the Kafka path (1 refused or not sent, 3 no verdict). The
+    API waits for the verdict itself (``API_VERDICT_TIMEOUT``), so ``--wait`` does not apply."""
+    from streams.cli.api_client import post
+    from streams.verdicts import API_VERDICT_TIMEOUT
+
+    if key is not None and not key.strip():
+        raise ConfigError("--idempotency-key must not be empty")
+    answer = post(s, path, body, idempotency_key=key, timeout=API_VERDICT_TIMEOUT + 15)
+    task_id = path.split("/")[3]
+    sent = answer.body.get("disposition") or {}
+    what = f"{body.get('action', 'assign')} for {task_id}"
+    what += f" ({sent['event_id']})" if "event_id" in sent else ""
+    if answer.status == 202:
+        fail(f"sent {what}, but no worker answered in time; {answer.body.get('message')}", code=3)
+    if answer.status != 200:
+        fail(f"refused {what}: {answer.error}", code=1)
+    verdict = answer.body["verdict"]
+    console.print(
+        f"{verdict['outcome']} {what}: the task is {verdict.get('state') or '?'} at "
+        f"{verdict.get('department')} (as {sent.get('actor')})",
+        markup=False,
+    )
+
+
 @tasks_app.command("assign")
 def tasks_assign(
     task_id: str,
     department: Annotated[str, typer.Option(help="the department that gets the task")],
-    actor: Annotated[str, typer.Option(help="who decides (recorded in the audit trail)")],
     reason: Annotated[str, typer.Option(help="why (recorded in the audit trail)")],
+    actor: Annotated[
+        str,
+        typer.Option(
+            help="who decides (recorded in the audit trail); with RISKLOOP_API_TOKEN the token's"
+        ),
+    ] = "",
     idempotency_key: IdempotencyKey = None,
     wait: Wait = VERDICT_WAIT,
 ) -> None:
@@ -214,6 +270,14 @@ def tasks_assign(
     from streams.admin import known_departments
 
     s = settings()
+    if s.api_token is not None:
+        if actor:
+            raise ConfigError(
+                "--actor: with RISKLOOP_API_TOKEN the audit trail names the token's person"
+            )
+        body: dict[str, object] = {"department": department, "reason": reason}
+        _post_and_judge(s, f"/api/tasks/{task_id}/assignments", body, idempotency_key)
+        return
     if department not in known_departments(s):
         raise ConfigError(f"unknown department {department!r}: it has no task topic")
     if not reason.strip() or not actor.strip():

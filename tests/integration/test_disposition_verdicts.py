@@ -10,13 +10,20 @@ with the same Idempotency-Key (or CLI key) is applied once.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import pytest
 import requests
+from pydantic import SecretStr
 
+from bench.chaos import database, own_stack, space
+from config.settings import Settings
+from infra import kafka
 from schemas.validation.uscc import make_uscc
+from sinks.sql import SqlStore, make_engine
 from tests.integration.conftest import (
     collect,
     produce,
@@ -24,13 +31,12 @@ from tests.integration.conftest import (
     tail_consumer,
     wait_ready,
 )
-from tests.people import PEOPLE, auth
+from tests.people import PEOPLE, auth, token
 
 if TYPE_CHECKING:
     import subprocess
     from collections.abc import Callable
-
-    from config.settings import Settings
+    from pathlib import Path
 
 DEPARTMENT = "hz_market_food"  # config/routing.yaml: inspections YJ-ZFJC-* in Hangzhou
 
@@ -138,5 +144,89 @@ def test_refusals_say_why_and_a_retried_post_applies_once(
     )
     transitions = [v["to_state"] for _, v in opened + moved if v["task_id"] == task_id]
     assert transitions.count("signed") == 1
+
+    # the CLI as a person (RISKLOOP_API_TOKEN): through the API, which checks the token's
+    # department and records the token's person, never a --by
+    li = s.with_overrides(api_token=SecretStr(token(s, "hz_food_handler")))
+    done = cli(li, "dispose", task_id, "--action", "dispose", "--result", "rectification",
+               "--evidence", "photo:2.jpg", "--idempotency-key", "dispose-1")  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith(f"applied dispose for {task_id}"), done.stdout
+    assert f"(as {PEOPLE['hz_food_handler'].actor})" in done.stdout
+    ningbo = cli(s.with_overrides(api_token=SecretStr(token(s, "nb_handler"))), "dispose", task_id,
+                 "--action", "sign")  # fmt: skip
+    assert ningbo.returncode == 1, ningbo.stdout
+    assert "held by another department" in ningbo.stderr
+    assert "Traceback" not in ningbo.stderr
+    claimed = cli(li, "dispose", task_id, "--action", "reopen", "--by", "someone else")
+    assert claimed.returncode == 1
+    assert "--by: with RISKLOOP_API_TOKEN" in claimed.stderr
+    audit = collect(
+        events, lambda m: any(v.get("actor") == PEOPLE["hz_food_handler"].actor for _, v in m), 30
+    )
+    assert [v["task_id"] for _, v in audit if v.get("actor") == PEOPLE["hz_food_handler"].actor]
     assert transitions.count("in_progress") == 1
     events.close()
+
+
+@pytest.mark.timeout(600)
+def test_a_disposition_retried_across_a_broker_outage_is_applied_once(
+    broker: str, tmp_path: Path
+) -> None:
+    """A department signs for a task while the broker is down: the API answers at once that it
+    could not be sure (503, or 202 sent without a verdict), never a traceback; the client
+    retries with the same Idempotency-Key once the broker is back, and the task is signed once
+    — whether or not the first request's record reached the broker late. Our OWN broker
+    (``bench.chaos.own_stack``), stopped and started for real; the shared one is never touched."""
+    base = Settings(_env_file=None)  # type: ignore[call-arg]
+    with own_stack(base.dev, ["kafka"]) as dev, database(base.dev) as url:
+        own = f"kafka://127.0.0.1:{dev.kafka_port}"
+        with space(base, tmp_path, sql_url=url, kafka_broker=own) as sp:
+            s = sp.settings
+            web = f"http://127.0.0.1:{s.web_port}"
+            wait_ready(sp.start_worker(), web, timeout=120)
+            events = tail_consumer(s.bootstrap_servers, [s.topics.task_events])
+            produce(s.bootstrap_servers, s.topics.inspections, [failed_inspection("outage")])
+            opened = collect(
+                events, lambda m: any(v.get("to_state") == "dispatched" for _, v in m), 120
+            )
+            events.close()
+            (task_id,) = {v["task_id"] for _, v in opened if v.get("to_state") == "dispatched"}
+            sign = f"{web}/api/tasks/{task_id}/dispositions"
+            key = {**auth(s, "hz_food_handler"), "Idempotency-Key": f"sign-{task_id}"}
+
+            kafka.stop(dev)
+            during = requests.post(sign, json={"action": "sign"}, headers=key, timeout=180)
+            assert during.status_code in (202, 503), during.text
+            assert "Traceback" not in during.text
+            if during.status_code == 503:
+                assert set(during.json()) == {"error"}, during.text
+            kafka.start(dev)
+
+            deadline = time.monotonic() + 180
+            while (
+                retried := requests.post(sign, json={"action": "sign"}, headers=key, timeout=180)
+            ).status_code != 200:
+                assert retried.status_code in (202, 503), retried.text
+                assert time.monotonic() < deadline, f"no verdict after the outage: {retried.text}"
+                time.sleep(2)
+            verdict = retried.json()["verdict"]
+            assert verdict["outcome"] in ("applied", "duplicate"), verdict
+            assert verdict["state"] == "signed", verdict
+
+            store = SqlStore(make_engine(url))
+            try:
+                deadline = time.monotonic() + 60
+                while not [e for e in _story(store, task_id) if e == "signed"]:
+                    assert time.monotonic() < deadline, "the signing never reached the task store"
+                    time.sleep(1)
+                time.sleep(3)  # a second application, if there were one, would land by now
+                assert _story(store, task_id).count("signed") == 1
+            finally:
+                store.close()
+
+
+def _story(store: SqlStore, task_id: str) -> list[str]:
+    """The states a task went through, in order, from the task store."""
+    story = store.task_with_audit(task_id)
+    return [e.to_state.value for e in story.events] if story else []
