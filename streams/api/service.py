@@ -195,7 +195,7 @@ class Api:
         try:
             watch = await asyncio.to_thread(VerdictWatch, settings)
         except RiskLoopError as exc:
-            raise ApiError(503, f"cannot read {settings.topics.verdicts}: {exc}") from exc
+            raise ApiError(503, str(exc)) from exc  # names the topic and the cause already
         try:
             value = record.model_dump_json().encode()
             await self.publish(self.worker.topics.dispositions, record.task_id, value)

@@ -234,6 +234,7 @@ def silence_add(
         console.print(
             f"silence {made['silence_id']} until {made['ends_at']} by {made['creator']}",
             markup=False,
+            soft_wrap=True,
         )
         return
     publish.send(s, s.topics.silences, silence.silence_id, silence.model_dump_json().encode())

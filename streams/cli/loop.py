@@ -244,6 +244,7 @@ def _post_and_judge(s: Settings, path: str, body: dict[str, object], key: str | 
         f"{verdict['outcome']} {what}: the task is {verdict.get('state') or '?'} at "
         f"{verdict.get('department')} (as {sent.get('actor')})",
         markup=False,
+        soft_wrap=True,  # one line, whatever the terminal: scripts read it
     )
 
 

@@ -197,6 +197,7 @@ def test_a_disposition_retried_across_a_broker_outage_is_applied_once(
 
             kafka.stop(dev)
             during = requests.post(sign, json={"action": "sign"}, headers=key, timeout=180)
+            print(f"during the outage: {during.status_code} {during.text[:160]}")
             assert during.status_code in (202, 503), during.text
             assert "Traceback" not in during.text
             if during.status_code == 503:
@@ -211,6 +212,7 @@ def test_a_disposition_retried_across_a_broker_outage_is_applied_once(
                 assert time.monotonic() < deadline, f"no verdict after the outage: {retried.text}"
                 time.sleep(2)
             verdict = retried.json()["verdict"]
+            print(f"after it: {verdict['outcome']}")
             assert verdict["outcome"] in ("applied", "duplicate"), verdict
             assert verdict["state"] == "signed", verdict
 
