@@ -22,7 +22,9 @@ import yaml
 
 from loop.jurisdiction import Permission, check_profile, check_task, sees_silence, task_view
 from loop.jurisdiction import warning_regions as visible_regions
+from loop.silences import expire
 from loop.verdicts import HTTP_STATUS, idempotent_event_id
+from schemas.errors import ConfigError
 from schemas.records import DispositionVerdict, VerdictOutcome
 from streams.admin import known_departments
 from streams.api.bodies import (
@@ -226,6 +228,26 @@ def register(worker: WorkerContext) -> None:
             )
             log.info("silence published via API", silence=silence.silence_id, by=silence.creator)
             return self.json(silence.model_dump(mode="json"), status=202)
+
+    @worker.app.page("/api/silences/{silence_id}/expire")
+    class SilenceExpiry(MaskedView):
+        @guarded
+        async def post(self, request: Request, silence_id: str) -> Response:
+            """End a silence now (operators): what ``riskloop silence expire`` does, as the
+            token's person, who the record names as ``expired_by``."""
+            who = await api.require(request, Permission.operate)
+            current = rt.silence_registry.active.get(parameter("silence_id", silence_id))
+            if current is None:
+                raise ApiError(404, f"no silence {silence_id} on this worker")
+            try:
+                ended = expire(current, who.actor, rt.clock.now())
+            except ConfigError as exc:  # already ended
+                raise ApiError(409, str(exc)) from exc
+            await api.publish(
+                worker.topics.silences, silence_id, ended.model_dump_json().encode(), signed=True
+            )
+            log.info("silence expired via API", silence=silence_id, by=ended.expired_by)
+            return self.json(ended.model_dump(mode="json"), status=202)
 
     @worker.app.page("/api/rulepacks")
     class RulePacks(MaskedView):

@@ -303,8 +303,23 @@ def silence_list() -> None:
 
 @silence_app.command("expire")
 def silence_expire(silence_id: str, by: By = "") -> None:
-    """End a silence now; control.silences records who ended it and when."""
+    """End a silence now; control.silences records who ended it and when (with
+    RISKLOOP_API_TOKEN: the token's person, through the worker API)."""
     s = settings()
+    if s.api_token is not None:
+        from streams.cli.api_client import post
+
+        if by:
+            raise ConfigError("--by: with RISKLOOP_API_TOKEN the token's person ends it")
+        answer = post(s, f"/api/silences/{silence_id}/expire", {}, idempotency_key=None, timeout=30)
+        if answer.status != 202:
+            fail(f"silence {silence_id} not expired: {answer.error}")
+        console.print(
+            f"silence {silence_id} expired by {answer.body['expired_by']}",
+            markup=False,
+            soft_wrap=True,
+        )
+        return
     current = _silences(s).get(silence_id)
     if current is None:
         raise ConfigError(f"no silence {silence_id} on {s.topics.silences}")

@@ -117,6 +117,23 @@ def test_writes_need_their_role_and_a_refusal_changes_nothing(api: tuple[str, Se
         t: n for t, n in before.items() if t != s.topics.silences
     }
 
+    # an operator ends it through the API: the record names them, and it is no longer listed
+    ended = requests.post(
+        f"{base}/api/silences/{silence_id}/expire", headers=auth(s, "operator"), timeout=30
+    )
+    assert ended.status_code == 202, ended.text
+    assert ended.json()["expired_by"] == PEOPLE["operator"].actor
+    deadline = time.monotonic() + 30
+    while any(
+        x["silence_id"] == silence_id
+        for x in requests.get(
+            f"{base}/api/silences", headers=auth(s, "hz_staff"), timeout=5
+        ).json()["silences"]
+    ):
+        assert time.monotonic() < deadline, f"silence {silence_id} still in force"
+        time.sleep(0.3)
+    assert end_offsets(s)[s.topics.silences] == after[s.topics.silences] + 1
+
 
 def test_every_control_kind_is_published_through_the_api_signed_by_the_worker(
     api: tuple[str, Settings],

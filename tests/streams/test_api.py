@@ -379,6 +379,40 @@ class _NoVerdict:
         pass
 
 
+async def test_an_operator_ends_a_silence_as_themself(
+    client: TestClient[Any, Any], sent: Sent, settings: Settings, app: RiskLoopApp
+) -> None:
+    """``POST /api/silences/{id}/expire``: the record names the token's person as
+    ``expired_by``; anyone but an operator is refused and nothing is sent; an unknown silence
+    is a 404, one already ended a 409."""
+    now = app.worker.runtime.clock.now()
+    silence = Silence(
+        silence_id="sil-drill",
+        source="equipment",
+        reason="电梯维保",
+        creator="ops",
+        starts_at=now - timedelta(minutes=5),
+        ends_at=now + timedelta(hours=2),
+    )
+    registry = app.worker.runtime.silence_registry
+    registry.activate(silence.silence_id, silence)
+    staff = await client.post("/api/silences/sil-drill/expire", headers=auth(_MINT, "hz_staff"))
+    assert staff.status == 403
+    assert sent.messages == []
+    unknown = await client.post("/api/silences/sil-nope/expire", headers=OPERATOR)
+    assert unknown.status == 404
+    r = await client.post("/api/silences/sil-drill/expire", headers=OPERATOR)
+    assert r.status == 202, await r.text()
+    (record,) = sent.on(settings.topics.silences)
+    assert record["silence_id"] == "sil-drill"
+    assert record["expired_by"] == PEOPLE["operator"].actor
+    assert record["expired_by"] == (await r.json())["expired_by"]
+    registry.activate("sil-drill", Silence.model_validate(record))  # as the worker applies it
+    again = await client.post("/api/silences/sil-drill/expire", headers=OPERATOR)
+    assert again.status == 409
+    assert "already ended by" in (await again.json())["error"]
+
+
 async def test_authorised_writes_send_one_record_each(
     client: TestClient[Any, Any], sent: Sent, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -159,3 +159,17 @@ def test_a_silence_is_made_by_the_tokens_person(
     code, _, err = run(capsys, "silence", "add", "--reason", "r", "--source", "trucks")
     assert code == 1
     assert "silence not published: silences need the role operator" in err
+
+
+def test_a_silence_is_ended_by_the_tokens_person(
+    api: Stub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api.status, api.body = 202, {"silence_id": "sil-1", "expired_by": "王芳 <u-ops>"}
+    code, out, err = run(capsys, "silence", "expire", "sil-1")
+    assert code == 0, err
+    assert out.strip() == "silence sil-1 expired by 王芳 <u-ops>"
+    assert api.seen[-1][0] == "/api/silences/sil-1/expire"
+    api.status, api.body = 409, {"error": "silence sil-1 already ended by 王芳 <u-ops> at …"}
+    code, _, err = run(capsys, "silence", "expire", "sil-1")
+    assert code == 1
+    assert "silence sil-1 not expired: silence sil-1 already ended by" in err
