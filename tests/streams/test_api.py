@@ -34,6 +34,7 @@ from tests.unit.sinks.factories import make_task
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
 
+    from schemas.hotload import Registry
     from streams.app import RiskLoopApp
     from tests.streams.conftest import Sent
 
@@ -248,31 +249,37 @@ async def test_a_profile_is_its_regions_to_read(
     assert (await reads[("nb", nb_uscc)].json())["score"] == 2.0
 
 
-async def test_silences_are_listed_to_the_regions_they_mute(
-    client: TestClient[Any, Any], app: RiskLoopApp
-) -> None:
-    """A silence scoped to Ningbo is not a Hangzhou official's to see; one without a region
-    mutes every region's warnings and is everyone's; the centre sees them all."""
+def in_force(app: RiskLoopApp, silence_id: str, **match: str) -> Registry[Silence]:
+    """A silence in force on the app's worker for the next hour, as if read from
+    control.silences; the registry it is in."""
     now = app.worker.runtime.clock.now()
-
-    def silence(silence_id: str, **match: str) -> Silence:
-        return Silence(
+    registry = app.worker.runtime.silence_registry
+    registry.activate(
+        silence_id,
+        Silence(
             silence_id=silence_id,
             reason="drill",
             creator="ops",
             starts_at=now - timedelta(minutes=1),
             ends_at=now + timedelta(hours=1),
-            **match,
-        )
+            **match,  # type: ignore[arg-type]
+        ),
+    )
+    return registry
 
-    registry = app.worker.runtime.silence_registry
-    for s in (
-        silence("s-province", region_prefix="33"),
-        silence("s-hz-county", region_prefix="330106"),
-        silence("s-nb", region_prefix="3302"),
-        silence("s-source", source="complaints"),
+
+async def test_silences_are_listed_to_the_regions_they_mute(
+    client: TestClient[Any, Any], app: RiskLoopApp
+) -> None:
+    """A silence scoped to Ningbo is not a Hangzhou official's to see; one without a region
+    mutes every region's warnings and is everyone's; the centre sees them all."""
+    for silence_id, match in (
+        ("s-province", {"region_prefix": "33"}),
+        ("s-hz-county", {"region_prefix": "330106"}),
+        ("s-nb", {"region_prefix": "3302"}),
+        ("s-source", {"source": "complaints"}),
     ):
-        registry.activate(s.silence_id, s)
+        in_force(app, silence_id, **match)
 
     async def listed(headers: dict[str, str]) -> set[str]:
         r = await client.get("/api/silences", headers=headers)
@@ -385,17 +392,7 @@ async def test_an_operator_ends_a_silence_as_themself(
     """``POST /api/silences/{id}/expire``: the record names the token's person as
     ``expired_by``; anyone but an operator is refused and nothing is sent; an unknown silence
     is a 404, one already ended a 409."""
-    now = app.worker.runtime.clock.now()
-    silence = Silence(
-        silence_id="sil-drill",
-        source="equipment",
-        reason="电梯维保",
-        creator="ops",
-        starts_at=now - timedelta(minutes=5),
-        ends_at=now + timedelta(hours=2),
-    )
-    registry = app.worker.runtime.silence_registry
-    registry.activate(silence.silence_id, silence)
+    registry = in_force(app, "sil-drill", source="equipment")
     staff = await client.post("/api/silences/sil-drill/expire", headers=auth(_MINT, "hz_staff"))
     assert staff.status == 403
     assert sent.messages == []
