@@ -180,7 +180,11 @@ async def detail(request: web.Request) -> web.Response:
             error=exc.message,
             alert_id=alert_id,
         )
-    notice = "静默已提交，工作进程已记录。" if request.query.get("silenced") == "1" else None
+    notice = None
+    if request.query.get("silenced") == "1":
+        notice = "静默已提交，工作进程已记录。"
+    elif request.query.get("unsilenced") == "1":
+        notice = "静默已结束，工作进程已记录结束人。"
     return render(request, "warning.html", notice=notice, form={}, **values)
 
 
@@ -223,10 +227,31 @@ async def silence(request: web.Request) -> web.StreamResponse:
     return see_other(f"/warnings/{segment(alert_id)}?silenced=1")
 
 
+async def end_silence(request: web.Request) -> web.StreamResponse:
+    """End one of the silences shown on this warning now, through the worker (``POST
+    /api/silences/{id}/expire``), which records the person as the one who ended it."""
+    require(request, Permission.operate)
+    alert_id, silence_id = request.match_info["alert_id"], request.match_info["silence_id"]
+    try:
+        await backend(request).post(request, f"/api/silences/{segment(silence_id)}/expire", {})
+    except BackendError as exc:
+        try:
+            values = await _detail_values(request, alert_id)
+        except BackendError:
+            return render(
+                request, "warning_missing.html", status=502, error=exc.message, alert_id=alert_id
+            )
+        status = exc.status if exc.status < 500 else 502
+        error = f"静默未结束：{exc.message}"
+        return render(request, "warning.html", status=status, error=error, form={}, **values)
+    return see_other(f"/warnings/{segment(alert_id)}?unsilenced=1")
+
+
 def routes() -> list[web.RouteDef]:
-    """``/warnings``, one warning, and silencing it."""
+    """``/warnings``, one warning, silencing it and ending a silence."""
     return [
         web.get("/warnings", listing),
         web.get("/warnings/{alert_id}", detail),
         web.post("/warnings/{alert_id}/silence", silence),
+        web.post("/warnings/{alert_id}/silences/{silence_id}/expire", end_silence),
     ]

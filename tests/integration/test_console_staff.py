@@ -166,6 +166,24 @@ def test_an_operator_silences_with_a_reason_shown_inert(
     WebDriverWait(browser, 20).until(lambda b: _reason_listed(b, console, alert_id))
     no_script_ran(browser)
 
+    # …and ends it from the same page: the worker records who ended it, the page lists it no more
+    item = next(
+        li
+        for li in browser.find_elements(By.CSS_SELECTOR, ".silence-list li")
+        if HOSTILE in li.text
+    )
+    item.find_element(By.CSS_SELECTOR, "button.end-silence").click()
+    assert "静默已结束" in wait_for(browser, By.ID, "notice").text  # type: ignore[attr-defined]
+    WebDriverWait(browser, 20).until(lambda b: _reason_gone(b, console, alert_id))
+    no_script_ran(browser)
+
+
+def _reason_gone(browser: WebDriver, console: Console, alert_id: str) -> bool:
+    """The ended silence is off the warning's page once the worker has applied its end."""
+    browser.get(f"{console.url}/warnings/{alert_id}")
+    reasons = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".silence-reason")]
+    return HOSTILE not in reasons
+
 
 def _reason_listed(browser: WebDriver, console: Console, alert_id: str) -> bool:
     """The silence appears on the warning's page once the worker has loaded it."""
