@@ -583,8 +583,9 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = Field(
         None,
         description="a person's token (`riskloop users token`, or the SSO's): `riskloop tasks"
-        " dispose` and `tasks assign` then go through the worker API at api_url as that person,"
-        " who the audit trail names (not `--by`/`--actor`); unset: they write to Kafka directly",
+        " dispose|assign` and `silence add|expire|list` then go through the worker API at"
+        " api_url as that person, who the audit trail names (not `--by`/`--actor`) and whose"
+        " regions `silence list` shows; unset: they use Kafka directly",
     )
     api_url: str = Field(
         "",

@@ -42,18 +42,31 @@ def post(
     s: Settings, path: str, body: dict[str, Any], *, idempotency_key: str | None, timeout: float
 ) -> Answer:
     """POST ``body`` as JSON to the worker API's ``path`` with the person's token."""
-    if s.api_token is None:
-        raise ApiUnreachable("no RISKLOOP_API_TOKEN: the CLI has no person to act as")
-    url = f"{s.cli_api_url}{path}"
-    headers = {
-        "Authorization": f"Bearer {s.api_token.get_secret_value()}",
-        "Content-Type": "application/json",
-    }
+    headers = {"Content-Type": "application/json"}
     if idempotency_key is not None:
         headers["Idempotency-Key"] = idempotency_key
-    request = urllib.request.Request(
-        url, data=json.dumps(body, ensure_ascii=False).encode(), headers=headers, method="POST"
-    )
+    data = json.dumps(body, ensure_ascii=False).encode()
+    return _call(s, "POST", path, data, headers, timeout)
+
+
+def get(s: Settings, path: str, *, timeout: float) -> Answer:
+    """GET the worker API's ``path`` as the person: what their regions and department show."""
+    return _call(s, "GET", path, None, {}, timeout)
+
+
+def _call(
+    s: Settings,
+    method: str,
+    path: str,
+    data: bytes | None,
+    headers: dict[str, str],
+    timeout: float,
+) -> Answer:
+    if s.api_token is None:
+        raise ApiUnreachable("no RISKLOOP_API_TOKEN: the CLI has no person to act as")
+    headers = {**headers, "Authorization": f"Bearer {s.api_token.get_secret_value()}"}
+    url = f"{s.cli_api_url}{path}"
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return Answer(response.status, _json(response.read()))

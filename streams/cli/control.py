@@ -279,11 +279,23 @@ def _silences(s: Settings) -> dict[str, Silence]:
 
 @silence_app.command("list")
 def silence_list() -> None:
-    """Silences not past their planned end: active ones, and those expired early (by whom)."""
+    """Silences not past their planned end: active ones, and those expired early (by whom).
+    With RISKLOOP_API_TOKEN: those in force that the token's person sees (their regions'),
+    from the worker API."""
     s = settings()
     now = datetime.now(UTC)
     table = Table("id", "matchers", "reason", "by", "until", "expired")
-    for sil in _silences(s).values():
+    if s.api_token is not None:
+        from streams.cli.api_client import get
+
+        answer = get(s, "/api/silences", timeout=30)
+        if answer.status != 200:
+            fail(f"cannot list silences: {answer.error}")
+        with bad_input("the worker API's silences"):
+            listed = [Silence.model_validate(x) for x in answer.body.get("silences", [])]
+    else:
+        listed = list(_silences(s).values())
+    for sil in listed:
         if sil.ends_at > now:
             m = {
                 k: v

@@ -173,3 +173,48 @@ def test_a_silence_is_ended_by_the_tokens_person(
     code, _, err = run(capsys, "silence", "expire", "sil-1")
     assert code == 1
     assert "silence sil-1 not expired: silence sil-1 already ended by" in err
+
+
+def test_silences_are_listed_as_the_tokens_person_sees_them(
+    api: Stub, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``silence list`` asks ``GET /api/silences`` (what the person's regions show) with the
+    token, not control.silences (what the deployment's credentials reach)."""
+    seen: list[tuple[str, str | None]] = []
+
+    class Getter(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append((self.path, self.headers.get("Authorization")))
+            body = {
+                "silences": [
+                    {
+                        "silence_id": "sil-hz",
+                        "region_prefix": "3301",
+                        "reason": "防汛演练",
+                        "creator": "王芳 <u-ops>",
+                        "starts_at": "2026-12-07T00:00:00Z",
+                        "ends_at": "2099-12-07T04:00:00Z",
+                    }
+                ]
+            }
+            out = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Getter)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("RISKLOOP_API_URL", f"http://127.0.0.1:{server.server_port}")
+    try:
+        code, out, err = run(capsys, "silence", "list")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert code == 0, err
+    assert "sil-hz" in out
+    assert "防汛演练" in out
+    assert seen == [("/api/silences", "Bearer tok.en.li")]
