@@ -173,8 +173,10 @@ def test_an_operator_silences_with_a_reason_shown_inert(
         if HOSTILE in li.text
     )
     item.find_element(By.CSS_SELECTOR, "button.end-silence").click()
+    # the page it left may still show the silencing's notice: wait for the new page itself
+    WebDriverWait(browser, 30).until(lambda b: "unsilenced=1" in b.current_url)
     assert "静默已结束" in wait_for(browser, By.ID, "notice").text  # type: ignore[attr-defined]
-    WebDriverWait(browser, 20).until(lambda b: _reason_gone(b, console, alert_id))
+    WebDriverWait(browser, 60).until(lambda b: _reason_gone(b, console, alert_id))
     no_script_ran(browser)
 
 
