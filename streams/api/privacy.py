@@ -13,7 +13,7 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import Any
 
-from faust.web import Request, Response, View
+from faust.web import Response, View
 
 from schemas.validation.pii import View as PiiView
 from schemas.validation.pii import mask_for
@@ -21,16 +21,17 @@ from schemas.validation.pii import mask_for
 _VIEW: ContextVar[PiiView] = ContextVar("pii_view", default="masked")
 
 
-def bind_view(request: Request) -> None:
-    """Start ``request``'s answer masked: what any caller may see before anything is known
-    of them (a refusal, a 404, a list)."""
+def reset_view() -> None:
+    """Mask the next answer: what any caller may see before anything is known of them (a
+    refusal, a 404, a list)."""
     _VIEW.set("masked")
 
 
 def answer_as(view: PiiView) -> None:
     """Mask the answer of the request being handled for ``view`` (the task's holder: ``full``),
-    decided by the handler after its checks. The view lives in the request's own task
-    (a context variable), so it never leaks to another request."""
+    decided by the handler after its checks. The view is a context variable of the task
+    handling the request, which aiohttp may reuse for a keep-alive connection's next request:
+    ``streams.api.service.guarded`` resets it before and after every request."""
     _VIEW.set(view)
 
 

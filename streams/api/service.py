@@ -22,7 +22,7 @@ from loop.jurisdiction import Forbidden, Permission, check_task
 from schemas.errors import RiskLoopError
 from streams.api.auth import Auth
 from streams.api.bodies import ApiError, check_length, json_object
-from streams.api.privacy import bind_view
+from streams.api.privacy import reset_view
 from streams.api.request_log import log_request
 from streams.control import keyring
 from streams.logs import get_logger
@@ -48,7 +48,7 @@ def guarded(handler: Handler) -> Handler:
 
     @wraps(handler)
     async def run(view: View, request: Request, *args: Any, **kwargs: Any) -> Response:
-        bind_view(request)  # its answer is masked for this caller (streams/api/privacy.py)
+        reset_view()  # the answer is masked unless the handler widens it (streams/api/privacy.py)
         try:
             return await handler(view, request, *args, **kwargs)
         except Forbidden as exc:  # a person, asking for what is not theirs
@@ -68,7 +68,7 @@ def guarded(handler: Handler) -> Handler:
         finally:
             # the view lives in the connection's task: a keep-alive connection's next request
             # must not start with this one's (a task's holder had ``full``)
-            bind_view(request)
+            reset_view()
 
     return run  # type: ignore[return-value]
 

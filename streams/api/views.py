@@ -177,7 +177,9 @@ def register(worker: WorkerContext) -> None:
         @worker.app.topic_route(topic=worker.topics.profile_events, match_info="uscc")
         async def owned(self: View, request: Request) -> Response:
             """Runs on the worker that owns the partition of ``uscc`` on the profile events
-            topic (the profiles' key); others forward to it."""
+            topic (the profiles' key); others forward to it. The token is read again here:
+            ``get`` refuses a stranger before any forwarding, and the region check needs the
+            person on the worker that holds the profile."""
             who = await api.require(request, Permission.read)
             uscc = request.match_info["uscc"]
             profile = load(worker, PROFILES, uscc)

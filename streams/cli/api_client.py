@@ -15,7 +15,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from schemas.errors import RiskLoopError
+from schemas.errors import ConfigError, RiskLoopError
 
 if TYPE_CHECKING:
     from config.settings import Settings
@@ -36,6 +36,15 @@ class Answer:
     def error(self) -> str:
         """The API's reason for a refusal, or the status when it gave none."""
         return str(self.body.get("error") or f"HTTP {self.status}")
+
+
+def no_name_of_ones_own(flag: str, given: str | None) -> None:
+    """Refuse ``--by``/``--actor`` with a token: the API records the token's person, and a
+    different name typed beside it would be a claim nobody checks."""
+    if given:
+        raise ConfigError(
+            f"{flag}: with RISKLOOP_API_TOKEN the audit trail names the token's person"
+        )
 
 
 def post(

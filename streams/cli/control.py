@@ -212,10 +212,10 @@ def silence_add(
         load_loop_config().max_silence,
     )
     s = settings()
-    if s.api_token is not None and by:
-        raise ConfigError(
-            "--by: with RISKLOOP_API_TOKEN the silence's creator is the token's person"
-        )
+    if s.api_token is not None:
+        from streams.cli.api_client import no_name_of_ones_own
+
+        no_name_of_ones_own("--by", by)
     _print_preview(s, silence, now)
     if preview:
         console.print(f"preview only: silence {silence.silence_id} not published")
@@ -319,10 +319,9 @@ def silence_expire(silence_id: str, by: By = "") -> None:
     RISKLOOP_API_TOKEN: the token's person, through the worker API)."""
     s = settings()
     if s.api_token is not None:
-        from streams.cli.api_client import post
+        from streams.cli.api_client import no_name_of_ones_own, post
 
-        if by:
-            raise ConfigError("--by: with RISKLOOP_API_TOKEN the token's person ends it")
+        no_name_of_ones_own("--by", by)
         answer = post(s, f"/api/silences/{silence_id}/expire", {}, idempotency_key=None, timeout=30)
         if answer.status != 202:
             fail(f"silence {silence_id} not expired: {answer.error}")

@@ -144,10 +144,9 @@ def tasks_dispose(
     category = None if category is None else check_category(category)
     s = settings()
     if s.api_token is not None:
-        if by:
-            raise ConfigError(
-                "--by: with RISKLOOP_API_TOKEN the audit trail names the token's person"
-            )
+        from streams.cli.api_client import no_name_of_ones_own
+
+        no_name_of_ones_own("--by", by)
         body: dict[str, object] = {"action": action.value, "evidence": list(evidence or [])}
         extras: dict[str, str | None] = {
             "department": department,
@@ -157,7 +156,7 @@ def tasks_dispose(
             "extend_to": f"{extend_to:%Y-%m-%d}" if extend_to else None,
         }
         body |= {k: v for k, v in extras.items() if v is not None}
-        _post_and_judge(s, f"/api/tasks/{task_id}/dispositions", body, idempotency_key)
+        _post_and_judge(s, task_id, "dispositions", body, idempotency_key)
         return
     if department is None:
         raise ConfigError("--department is required (or set RISKLOOP_API_TOKEN to act as a person)")
@@ -221,8 +220,11 @@ def _send_and_judge(s: Settings, record: Disposition, wait: float) -> None:
     console.print(f"{verdict.outcome.value} {what}: the task is {state} at {verdict.department}")
 
 
-def _post_and_judge(s: Settings, path: str, body: dict[str, object], key: str | None) -> None:
-    """POST a task write to the worker API as the token's person and say what the worker did
+def _post_and_judge(
+    s: Settings, task_id: str, kind: str, body: dict[str, object], key: str | None
+) -> None:
+    """POST a task write (``kind``: dispositions or assignments) to the worker API as the
+    token's person and say what the worker did
     with it, with the exit codes of the Kafka path (1 refused or not sent, 3 no verdict). The
     API waits for the verdict itself (``API_VERDICT_TIMEOUT``), so ``--wait`` does not apply."""
     from streams.cli.api_client import post
@@ -230,8 +232,8 @@ def _post_and_judge(s: Settings, path: str, body: dict[str, object], key: str | 
 
     if key is not None and not key.strip():
         raise ConfigError("--idempotency-key must not be empty")
+    path = f"/api/tasks/{task_id}/{kind}"
     answer = post(s, path, body, idempotency_key=key, timeout=API_VERDICT_TIMEOUT + 15)
-    task_id = path.split("/")[3]
     sent = answer.body.get("disposition") or {}
     what = f"{body.get('action', 'assign')} for {task_id}"
     what += f" ({sent['event_id']})" if "event_id" in sent else ""
@@ -272,12 +274,11 @@ def tasks_assign(
 
     s = settings()
     if s.api_token is not None:
-        if actor:
-            raise ConfigError(
-                "--actor: with RISKLOOP_API_TOKEN the audit trail names the token's person"
-            )
+        from streams.cli.api_client import no_name_of_ones_own
+
+        no_name_of_ones_own("--actor", actor)
         body: dict[str, object] = {"department": department, "reason": reason}
-        _post_and_judge(s, f"/api/tasks/{task_id}/assignments", body, idempotency_key)
+        _post_and_judge(s, task_id, "assignments", body, idempotency_key)
         return
     if department not in known_departments(s):
         raise ConfigError(f"unknown department {department!r}: it has no task topic")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 
 pytest_plugins = ["tests.integration.console_fixtures"]
 
+ADDRESS = "杭州市西湖区文三路531号2幢"
 PHOTO = base64.b64decode(  # a 1×1 PNG: a real image, as a handler's phone would send
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 )
@@ -103,7 +105,8 @@ def task(console: Console) -> dict[str, Any]:
     s = console.settings
     run = uuid.uuid4().hex[:8]
     key, value = failed_inspection(run, "330106")
-    produce(s.bootstrap_servers, s.topics.inspections, [(key, value)])
+    event = {**json.loads(value), "address": ADDRESS}  # the task keeps its house number
+    produce(s.bootstrap_servers, s.topics.inspections, [(key, json.dumps(event).encode())])
 
     def stored() -> dict[str, Any] | None:
         tasks = api(s, "supervisor", "/api/tasks?limit=1000")["tasks"]
@@ -134,6 +137,7 @@ def test_a_handler_works_a_task_from_signing_to_disposal(
     # a return without a reason: the worker's refusal on the page, the task as it was
     before = story()
     browser.get(page)
+    assert ADDRESS in browser.page_source  # the holding department's handler: the full view
     submit(browser, "form-return", reason="")
     refused_on_page(browser, "missing_reason")
     assert story() == before
@@ -166,6 +170,8 @@ def test_a_handler_works_a_task_from_signing_to_disposal(
     browser.get(f"{console.url}/workbench")
     wait_for(browser, By.CSS_SELECTOR, f"#extension-requests tr[data-task='{task_id}']")
     browser.get(page)
+    assert "文三路***号*幢" in browser.page_source  # the centre: the address to the road
+    assert ADDRESS not in browser.page_source
     submit(browser, "form-grant", reason="同意")
     wait_for(browser, By.ID, "notice")
     granted = until("the grant in the store", lambda: (t := story()["task"])["extensions"] and t)

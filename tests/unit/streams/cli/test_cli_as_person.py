@@ -22,11 +22,12 @@ if TYPE_CHECKING:
 
 
 class Stub:
-    """Answers every POST with ``status`` and ``body``; keeps what it was sent."""
+    """Answers every request with ``status`` and ``body``; keeps what it was sent (a GET's
+    body as None)."""
 
     def __init__(self) -> None:
         self.status, self.body = 200, {}
-        self.seen: list[tuple[str, dict[str, str], dict[str, Any]]] = []
+        self.seen: list[tuple[str, dict[str, str], dict[str, Any] | None]] = []
 
 
 @pytest.fixture
@@ -37,6 +38,13 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stub]:
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers["Content-Length"]))
             stub.seen.append((self.path, dict(self.headers), json.loads(raw)))
+            self.answer()
+
+        def do_GET(self) -> None:
+            stub.seen.append((self.path, dict(self.headers), None))
+            self.answer()
+
+        def answer(self) -> None:
             out = json.dumps(stub.body).encode()
             self.send_response(stub.status)
             self.send_header("Content-Type", "application/json")
@@ -176,45 +184,26 @@ def test_a_silence_is_ended_by_the_tokens_person(
 
 
 def test_silences_are_listed_as_the_tokens_person_sees_them(
-    api: Stub, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    api: Stub, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """``silence list`` asks ``GET /api/silences`` (what the person's regions show) with the
     token, not control.silences (what the deployment's credentials reach)."""
-    seen: list[tuple[str, str | None]] = []
-
-    class Getter(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            seen.append((self.path, self.headers.get("Authorization")))
-            body = {
-                "silences": [
-                    {
-                        "silence_id": "sil-hz",
-                        "region_prefix": "3301",
-                        "reason": "防汛演练",
-                        "creator": "王芳 <u-ops>",
-                        "starts_at": "2026-12-07T00:00:00Z",
-                        "ends_at": "2099-12-07T04:00:00Z",
-                    }
-                ]
+    api.body = {
+        "silences": [
+            {
+                "silence_id": "sil-hz",
+                "region_prefix": "3301",
+                "reason": "防汛演练",
+                "creator": "王芳 <u-ops>",
+                "starts_at": "2026-12-07T00:00:00Z",
+                "ends_at": "2099-12-07T04:00:00Z",
             }
-            out = json.dumps(body).encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(out)))
-            self.end_headers()
-            self.wfile.write(out)
-
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Getter)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("RISKLOOP_API_URL", f"http://127.0.0.1:{server.server_port}")
-    try:
-        code, out, err = run(capsys, "silence", "list")
-    finally:
-        server.shutdown()
-        server.server_close()
+        ]
+    }
+    code, out, err = run(capsys, "silence", "list")
     assert code == 0, err
     assert "sil-hz" in out
     assert "防汛演练" in out
-    assert seen == [("/api/silences", "Bearer tok.en.li")]
+    assert [(path, headers["Authorization"]) for path, headers, _ in api.seen] == [
+        ("/api/silences", "Bearer tok.en.li")
+    ]
