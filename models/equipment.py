@@ -55,7 +55,8 @@ class EquipmentAnomaly(UnitAnomalyModel):
     (models/fleet_drift.py; None: the unit's Mahalanobis score); ``level_seconds`` the memory of the recent level each
     channel is read against (None: none); ``spot_risk`` the alarm budget, a
     peaks-over-threshold bar over the ``spot_level`` quantile of the warm-up's scores (None: the
-    ``q`` quantile is the threshold); ``detector``; ``bandwidth`` and ``prior`` of the
+    ``q`` quantile is the threshold); ``early_seconds`` how long into its first warm-up a unit
+    is watched, over the score ``early_bar`` (None: not watched before it is warm); ``detector``; ``bandwidth`` and ``prior`` of the
     false-alarm memory; ``min_scores`` normal scores before a threshold exists; ``seed``.
     """
 
@@ -89,6 +90,8 @@ class EquipmentAnomaly(UnitAnomalyModel):
         level_seconds: PositiveFloat | None = None,
         spot_risk: Probability | None = None,
         spot_level: Quantile = 0.98,
+        early_seconds: NonNegativeFloat | None = None,
+        early_bar: PositiveFloat = 15.0,
         detector: Detector = "mahalanobis",
         bandwidth: PositiveFloat = 0.1,
         prior: PositiveFloat = 0.25,

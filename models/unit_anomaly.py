@@ -48,6 +48,14 @@ at ``drift_band``): a change is seen while it is new, and none is locked on for 
 With ``fleet_drift`` λ the score is not the unit's Mahalanobis distance but its deviations
 weighed by how the group's units deviate when normal (models/fleet_drift.py): a wander every
 unit of the type shows after its warm-up weighs little, one none shows weighs much.
+With ``early_seconds`` a unit is watched during its first warm-up too: from that much of its
+own time on, a score over ``early_bar`` opens an incident as a warm unit's would, and such a
+reading is neither learnt nor counted in the tail still forming. Without it a fault that starts
+in the warm-up is missed and, worse, learnt as the unit's normal (a new elevator's sensor can
+fail in its first hour; SKAB's ``other-02`` does at row 104 of its 400-row training part). The
+bar is a plain score (standard deviations, Mahalanobis), far over what normal warm-ups reach,
+since a young baseline scores normal readings high; a re-fit after an incident is not watched
+(``rebaseline_seconds`` is its wait).
 """
 
 from __future__ import annotations
@@ -95,13 +103,15 @@ OPTIONAL = frozenset(
         "drift_seconds",
         "drift_band",
         "fleet_drift",
+        "early_seconds",
+        "early_bar",
     }
 )
 """Settings a subclass may leave out of its hyperparameters (the trucks offer none of them).
 Each is read with ``getattr(self, name, off)``, as for a snapshot taken before it existed, so
 a model without it behaves as with that setting off (``profile_bins`` goes with
 ``profile_seconds``, ``drift_band`` with ``drift_seconds``, ``spot_level`` with
-``spot_risk``)."""
+``spot_risk``, ``early_bar`` with ``early_seconds``)."""
 
 
 class UnitState:
@@ -271,15 +281,16 @@ class UnitAnomalyModel(SourceModel):
         features = {**z, **{f"x:{k}": v for k, v in smoothed.items()}}
         threshold = self._threshold(unit, group)
         warm = self._warm(unit, now)
-        incident = self._incident(unit, now, score, threshold if warm else math.inf)
+        bar = threshold if warm else self._early_bar(unit, now)
+        incident = self._incident(unit, now, score, bar)
         verdict = self._verdict(
             record,
             entity=self._unit(record),
             score=score,
-            threshold=threshold,
+            threshold=bar if math.isfinite(bar) else threshold,
             features=features,
             uscc=self._uscc(record),
-            warm=warm,
+            warm=warm or math.isfinite(bar),
             decided=incident.alert,
         )
         self._last = (record.event_id, verdict, smoothed, score, incident)
@@ -367,6 +378,17 @@ class UnitAnomalyModel(SourceModel):
         lived = now - first if first is not None else 0.0
         return unit.seen >= self.warmup and (not seconds or lived >= seconds)
 
+    def _early_bar(self, unit: UnitState, now: float) -> float:
+        """With ``early_seconds``: the bar of a unit in its first warm-up that has lived that
+        long (infinite otherwise: it may not alert). Not after a re-fit, whose young baseline
+        waits ``rebaseline_seconds`` instead."""
+        seconds = getattr(self, "early_seconds", None)  # absent in older snapshots
+        first = getattr(unit, "first_time", None)
+        if seconds is None or first is None or getattr(unit, "rewarm_until", None) is not None:
+            return math.inf
+        bar: float = self.params["early_bar"]  # declared wherever early_seconds is
+        return bar if now - first >= seconds else math.inf
+
     def _rebaseline(self, unit: UnitState, now: float) -> None:
         """Forget the unit's baseline and threshold: what follows the incident is its normal."""
         fresh = UnitState(self.detector, self.seed, self.q)
@@ -419,12 +441,19 @@ class UnitAnomalyModel(SourceModel):
         last = getattr(unit, "last_time", None)
         unit.last_time = now
         threshold = self._threshold(unit, group)
+        early = math.inf if self._warm(unit, now) else self._early_bar(unit, now)
+        watched = math.isfinite(early)
         # not learnt: an alert, and any warm score above the threshold not yet raised
-        # (``raise_seconds`` delays the alarm, not the protection of the baseline)
-        flagged = verdict.alert or (verdict.warmed_up and score > threshold)
+        # (``raise_seconds`` delays the alarm, not the protection of the baseline); in the
+        # warm-up's watch, the early bar stands for the threshold the unit has not yet got
+        flagged = verdict.alert or (
+            score > early if watched else verdict.warmed_up and score > threshold
+        )
         unit.incident = incident.state
         if incident.rebaseline:
             self._rebaseline(unit, now)
+        elif watched and flagged:
+            pass  # an early alarm: not learnt, and kept out of a tail still forming
         else:
             if not flagged:
                 self._learn_fleet_drift(unit, group, verdict.features)
