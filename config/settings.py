@@ -190,6 +190,11 @@ class DevStackSettings(_Group):
     kafka_secure_controller_port: int = Field(
         9095, description="KRaft controller port of the opt-in secured broker"
     )
+    kafka_secure_tls_port: int = Field(
+        9096,
+        description="SASL_SSL (SCRAM over TLS) listener of the opt-in secured broker; its dev"
+        " CA is `<state_dir>/kafka-secure/tls/ca.pem`",
+    )
     redis_port: int = Field(6379, description="Redis port on 127.0.0.1")
     postgres_port: int = Field(5432, description="PostgreSQL port on 127.0.0.1")
     postgres_user: str = Field("riskloop", description="PostgreSQL role created by `dev up`")

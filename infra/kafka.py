@@ -19,7 +19,7 @@ from infra.errors import InfraError
 from infra.process import ServiceProcess, ensure_port_free, port_open
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from config.settings import DevStackSettings
 
@@ -122,23 +122,33 @@ num.io.threads=2
 internal topic, no rebalance delay, two threads on a two-core machine."""
 
 
-def combined_node(protocol: str, port: int, controller_port: int) -> str:
+def combined_node(
+    protocol: str, port: int, controller_port: int, also: Mapping[str, int] | None = None
+) -> str:
     """The listener part of every dev broker's server.properties (plain and secured): one node
     that is broker and controller at once, on loopback, its clients and brokers on ``protocol``
-    at ``port``, the controller on ``controller_port``.
+    at ``port``, the controller on ``controller_port``; ``also``: more client listeners, a
+    protocol (the listener's name too) and its port each, e.g. ``{"SASL_SSL": 9096}``.
 
     >>> print(combined_node("PLAINTEXT", 9092, 9093).splitlines()[3])
     listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093
+    >>> lines = combined_node("SASL_PLAINTEXT", 9094, 9095, {"SASL_SSL": 9096}).splitlines()
+    >>> print(lines[4]); print(lines[7])
+    advertised.listeners=SASL_PLAINTEXT://127.0.0.1:9094,SASL_SSL://127.0.0.1:9096
+    listener.security.protocol.map=CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL
     """
+    clients = {protocol: port, **(also or {})}
+    served = ",".join(f"{name}://127.0.0.1:{p}" for name, p in clients.items())
+    mapped = ",".join(f"{name}:{name}" for name in clients)
     return f"""\
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:{controller_port}
-listeners={protocol}://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}
-advertised.listeners={protocol}://127.0.0.1:{port}
+listeners={served},CONTROLLER://127.0.0.1:{controller_port}
+advertised.listeners={served}
 inter.broker.listener.name={protocol}
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:{protocol},{protocol}:{protocol}
+listener.security.protocol.map=CONTROLLER:{protocol},{mapped}
 """
 
 

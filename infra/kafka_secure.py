@@ -12,6 +12,11 @@ ACLs decide what it may do —
 - ``intake``: the source systems — write the source topics only (inspections, complaints,
   equipment, trucks, and the departments' dispositions), nothing else.
 
+With ``tls_port`` the same broker also serves SASL_SSL — the production shape, SCRAM over TLS
+— on that port, with a certificate of its own dev CA (``infra/dev_tls.py``: ``<root>/tls/ca.pem``
+is what clients are given as ``RISKLOOP_KAFKA_AUTH__CA_FILE``). Brokers talk to themselves on
+the plaintext SASL listener.
+
 SCRAM credentials live in the KRaft metadata log: ``kafka-storage format --add-scram`` writes
 them before the first start (the broker authenticates to itself with ``admin``). The controller
 listener uses SASL/PLAIN with the admin user only, because KRaft controllers cannot use SCRAM
@@ -33,7 +38,7 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
-from infra import kafka
+from infra import dev_tls, kafka
 from infra.process import ServiceProcess, ensure_port_free, stop_pid_file
 
 if TYPE_CHECKING:
@@ -55,11 +60,26 @@ class SecureKafka:
     controller_port: int
     passwords: Mapping[str, str]
     heap: str = "384m"
+    tls_port: int | None = None
+    """The SASL_SSL listener's port (None: no TLS listener)."""
 
     @property
     def bootstrap(self) -> str:
         """Where clients connect: the SASL listener on loopback."""
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def tls_bootstrap(self) -> str:
+        """Where clients connect over TLS (SASL_SSL) on loopback."""
+        if self.tls_port is None:
+            raise ValueError("this secured broker has no TLS listener (tls_port)")
+        return f"127.0.0.1:{self.tls_port}"
+
+    @property
+    def tls(self) -> dev_tls.DevTls:
+        """The TLS listener's CA and keystore (made at the first start; the keystore's password
+        is the admin principal's, already in the 0600 server.properties)."""
+        return dev_tls.ensure(self.root / "tls", password=self.passwords["admin"])
 
     @property
     def process(self) -> ServiceProcess:
@@ -75,30 +95,48 @@ class SecureKafka:
             str(self.root / "server.properties"),
         )
 
-    def client_config(self, principal: str) -> dict[str, str | int | float | bool]:
-        """confluent-kafka settings of a client authenticating as ``principal``."""
-        return {
-            "bootstrap.servers": self.bootstrap,
-            "security.protocol": "SASL_PLAINTEXT",
+    def client_config(
+        self, principal: str, *, tls: bool = False
+    ) -> dict[str, str | int | float | bool]:
+        """confluent-kafka settings of a client authenticating as ``principal``; with ``tls``
+        over the SASL_SSL listener, checking the broker against the dev CA."""
+        config: dict[str, str | int | float | bool] = {
+            "bootstrap.servers": self.tls_bootstrap if tls else self.bootstrap,
+            "security.protocol": "SASL_SSL" if tls else "SASL_PLAINTEXT",
             "sasl.mechanism": MECHANISM,
             "sasl.username": principal,
             "sasl.password": self.passwords[principal],
             "log_level": 0,
         }
+        if tls:
+            config["ssl.ca.location"] = str(self.tls.ca_file)
+        return config
 
 
 def server_properties(sk: SecureKafka) -> str:
     """The broker+controller configuration (one node, loopback only)."""
     admin = sk.passwords["admin"]
-    listeners = kafka.combined_node("SASL_PLAINTEXT", sk.port, sk.controller_port)
+    also = {"SASL_SSL": sk.tls_port} if sk.tls_port is not None else None
+    listeners = kafka.combined_node("SASL_PLAINTEXT", sk.port, sk.controller_port, also)
+    scram = f'org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="{admin}";'
+    tls = ""
+    if sk.tls_port is not None:
+        store = sk.tls
+        tls = f"""\
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config={scram}
+listener.name.sasl_ssl.ssl.keystore.type=PKCS12
+listener.name.sasl_ssl.ssl.keystore.location={store.keystore}
+listener.name.sasl_ssl.ssl.keystore.password={store.password}
+listener.name.sasl_ssl.ssl.key.password={store.password}
+"""
     return f"""\
 {listeners}sasl.enabled.mechanisms={MECHANISM}
 sasl.mechanism.inter.broker.protocol={MECHANISM}
 sasl.mechanism.controller.protocol=PLAIN
 listener.name.controller.sasl.enabled.mechanisms=PLAIN
 listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="{admin}" user_admin="{admin}";
-listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="{admin}";
-authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config={scram}
+{tls}authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
 super.users=User:admin
 allow.everyone.if.no.acl.found=false
 log.dirs={sk.root / "data"}
@@ -115,6 +153,8 @@ def start(dev: DevStackSettings, sk: SecureKafka) -> int:
     java, _ = kafka.require_tools()
     ensure_port_free(sk.port, "the secured Kafka broker")
     ensure_port_free(sk.controller_port, "the secured Kafka controller")
+    if sk.tls_port is not None:
+        ensure_port_free(sk.tls_port, "the secured Kafka's TLS listener")
     jars = kafka.fetch_jars(dev)
     for sub in ("data", "logs"):
         (sk.root / sub).mkdir(parents=True, exist_ok=True)

@@ -41,10 +41,20 @@ def require_broker(settings: Settings, timeout: float = 5.0) -> dict[str, int]:
         meta = admin_client(settings).list_topics(timeout=timeout)
     except KafkaException as exc:
         auth = settings.kafka_auth
-        if auth.sasl:
+        if auth.protocol != "PLAINTEXT":
+            ca = "the CA file does" if auth.ca_file is not None else "the system's CAs do"
+            causes = [
+                cause
+                for cause, possible in (
+                    ("a wrong password", auth.sasl),
+                    (f"a broker certificate {ca} not vouch for", auth.tls),
+                )
+                if possible
+            ]
+            who = f"as {auth.username} " if auth.sasl else ""
             hint = (
-                f"as {auth.username} over {auth.protocol}: check RISKLOOP_KAFKA_BROKER and"
-                " RISKLOOP_KAFKA_AUTH__* (a wrong password looks like this too)"
+                f"{who}over {auth.protocol}: check RISKLOOP_KAFKA_BROKER and"
+                f" RISKLOOP_KAFKA_AUTH__* ({' or '.join(causes)} looks like this too)"
             )
         else:
             hint = "start it with `riskloop dev up` or set RISKLOOP_KAFKA_BROKER"

@@ -75,7 +75,8 @@ def kafka_secure(
     stop: Annotated[bool, typer.Option("--stop", help="stop the secured broker")] = False,
 ) -> None:
     """Start (or --stop) a second, secured broker: SASL/SCRAM-SHA-512 and ACLs, beside the
-    plain one. Principals admin, riskloop and intake; passwords in <state_dir>/secrets."""
+    plain one, in plaintext and over TLS (its own dev CA). Principals admin, riskloop and
+    intake; passwords in <state_dir>/secrets."""
     from infra import kafka_secure as secure
     from infra.secrets import ensure_secret
 
@@ -86,6 +87,7 @@ def kafka_secure(
         root=dev.state_dir / "kafka-secure",
         port=dev.kafka_secure_port,
         controller_port=dev.kafka_secure_controller_port,
+        tls_port=dev.kafka_secure_tls_port,
         passwords=passwords,
     )
     if stop:
@@ -96,6 +98,7 @@ def kafka_secure(
     pid = secure.start(dev, sk)
     secure.apply_acls(sk, secure.acl_bindings(s.topics, s.app_id))
     console.print(
-        f"secured kafka on {sk.bootstrap} (pid {pid}), SASL_PLAINTEXT {secure.MECHANISM}; "
+        f"secured kafka on {sk.bootstrap} (pid {pid}), SASL_PLAINTEXT {secure.MECHANISM}, and "
+        f"SASL_SSL on {sk.tls_bootstrap} (CA {sk.tls.ca_file}); "
         f"passwords: {dev.secret_file('kafka-riskloop').parent}/kafka-<principal>.password"
     )

@@ -7,10 +7,12 @@ and the ACLs of ``acl_bindings``. ``intake`` may write a source topic but its wr
 a wrong password does not get in at all. The whole test (format, JVM start, ACLs, writes, stop)
 is timed and must stay under 90 s.
 
-RiskLoop's own clients on it: a real worker and the CLI configured as ``riskloop``
-(``RISKLOOP_KAFKA_AUTH__*``, ``streams/kafka_clients.py``), a source system writing as
-``intake``: a failed inspection becomes a warning on the alerts topic, read back as
-``riskloop``; with a wrong password the CLI and the worker stop at once and say why in one line.
+RiskLoop's own clients on it, over TLS as in production (SASL_SSL, the broker's certificate
+checked against the dev CA of ``infra/dev_tls.py``): a real worker and the CLI configured as
+``riskloop`` (``RISKLOOP_KAFKA_AUTH__*``, ``streams/kafka_clients.py``), a source system
+writing as ``intake``: a failed inspection becomes a warning on the alerts topic, read back as
+``riskloop``; with a wrong password, or a CA file that does not vouch for the broker, the CLI
+and the worker stop at once and say why in one line.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from pydantic import SecretStr
 
 from config.settings import Settings, TopicSettings
-from infra import kafka_secure
+from infra import dev_tls, kafka_secure
 from infra.kafka_secure import PRINCIPALS, SecureKafka
 from infra.ports import free_port
 from infra.process import stop_child
@@ -58,6 +60,7 @@ def secured(tmp_path: Path) -> Iterator[tuple[SecureKafka, float]]:
         root=tmp_path / "kafka-secure",
         port=free_port(),
         controller_port=free_port(),
+        tls_port=free_port(),
         passwords={name: secrets.token_urlsafe(16) for name in PRINCIPALS},
     )
     dev = Settings(_env_file=None).dev  # type: ignore[call-arg]  # the jar cache only
@@ -99,6 +102,11 @@ def test_only_riskloop_writes_control_topics_and_intake_only_sources(
     assert refused.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED, refused
     assert write(sk.client_config("intake"), topics.inspections) is None
     assert write(sk.client_config("riskloop"), topics.rulepacks) is None
+    # the TLS listener applies the same principals and ACLs
+    refused = write(sk.client_config("intake", tls=True), topics.rulepacks)
+    assert refused is not None, refused
+    assert refused.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED, refused
+    assert write(sk.client_config("intake", tls=True), topics.inspections) is None
 
     stranger = {
         **sk.client_config("riskloop"),
@@ -111,7 +119,7 @@ def test_only_riskloop_writes_control_topics_and_intake_only_sources(
     assert elapsed < BUDGET, f"the secured broker's start and checks took {elapsed:.0f} s"
 
 
-def test_a_worker_and_the_cli_work_as_riskloop_on_the_secured_broker(
+def test_a_worker_and_the_cli_work_as_riskloop_over_tls_on_the_secured_broker(
     secured: tuple[SecureKafka, float], tmp_path: Path
 ) -> None:
     sk, _ = secured
@@ -119,12 +127,12 @@ def test_a_worker_and_the_cli_work_as_riskloop_on_the_secured_broker(
     topics = TopicSettings.for_run(run)
     app_id = f"riskloop-test-{run}"
     kafka_secure.apply_acls(sk, kafka_secure.acl_bindings(topics, app_id))
-    auth = {"protocol": "SASL_PLAINTEXT", "username": "riskloop"}
+    auth = {"protocol": "SASL_SSL", "username": "riskloop", "ca_file": sk.tls.ca_file}
     with private_settings(
         tmp_path,
         topics=topics,
         app_id=app_id,
-        kafka_broker=f"kafka://{sk.bootstrap}",
+        kafka_broker=f"kafka://{sk.tls_bootstrap}",
         kafka_auth={**auth, "password": sk.passwords["riskloop"]},
     ) as s:  # its topics created as riskloop (the ACLs let it)
         uscc = make_uscc(f"sasl-{run}", "330106")
@@ -143,7 +151,8 @@ def test_a_worker_and_the_cli_work_as_riskloop_on_the_secured_broker(
         try:
             wait_ready(proc, f"http://{s.web_host}:{s.web_port}", timeout=90)
             body = json.dumps(failed, ensure_ascii=False).encode()
-            assert write(sk.client_config("intake"), s.topics.inspections, body, uscc) is None
+            intake = sk.client_config("intake", tls=True)
+            assert write(intake, s.topics.inspections, body, uscc) is None
 
             def warned(msgs: list[tuple[str, dict]]) -> bool:
                 return any(failed["event_id"] in v.get("evidence", []) for _, v in msgs)
@@ -164,7 +173,17 @@ def test_a_worker_and_the_cli_work_as_riskloop_on_the_secured_broker(
         refused = run_cli(wrong, "topics", "list")
         said = refused.stderr + refused.stdout
         assert refused.returncode != 0
-        assert "as riskloop over SASL_PLAINTEXT" in said, said
+        assert "as riskloop over SASL_SSL" in said, said
+        assert "Traceback" not in said, said
+
+        stranger_ca = dev_tls.ensure(tmp_path / "another-ca", password="x").ca_file
+        untrusted = s.with_overrides(
+            kafka_auth=s.kafka_auth.model_copy(update={"ca_file": stranger_ca})
+        )
+        refused = run_cli(untrusted, "topics", "list")
+        said = refused.stderr + refused.stdout
+        assert refused.returncode != 0
+        assert "a broker certificate the CA file does not vouch for" in said, said
         assert "Traceback" not in said, said
         log = tmp_path / "refused-worker.log"
         refused_worker = start_worker(wrong, log)
@@ -173,5 +192,5 @@ def test_a_worker_and_the_cli_work_as_riskloop_on_the_secured_broker(
         finally:
             stop_child(refused_worker)
         said = log.read_text(encoding="utf-8", errors="replace")
-        assert "as riskloop over SASL_PLAINTEXT" in said, said
+        assert "as riskloop over SASL_SSL" in said, said
         assert "Traceback" not in said, said

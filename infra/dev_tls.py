@@ -1,0 +1,144 @@
+"""A throwaway certificate authority and a loopback server certificate for the dev brokers' TLS.
+
+Production brokers get their certificates from the province's PKI; what RiskLoop's clients
+need there is only the CA file (``RISKLOOP_KAFKA_AUTH__CA_FILE``). To test that path on one
+machine, the secured dev broker (``infra/kafka_secure.py``) serves SASL_SSL with a certificate
+issued here: a CA of its own (``ca.pem``, public, what clients are given) and a server key and
+certificate for ``127.0.0.1`` and ``localhost`` packed as PKCS#12 (``server.p12``, 0600, under
+a generated password), which the JVM reads without any extra tool. Both are made once per
+folder and kept, so a restarted broker keeps its certificate and clients keep their CA file.
+
+>>> import tempfile
+>>> from pathlib import Path
+>>> with tempfile.TemporaryDirectory() as d:
+...     tls = ensure(Path(d), password="pw")
+...     ca = x509.load_pem_x509_certificate(tls.ca_file.read_bytes())
+...     again = ensure(Path(d), password="pw")
+...     ca.subject == ca.issuer, oct(tls.keystore.stat().st_mode & 0o777), again == tls
+(True, '0o600', True)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+VALID = dt.timedelta(days=825)
+"""How long the dev certificates last: long enough that no dev stack outlives them."""
+
+
+@dataclass(frozen=True)
+class DevTls:
+    """Where one folder's TLS material lives."""
+
+    ca_file: Path
+    """The CA certificate (PEM): what clients verify the broker against."""
+    keystore: Path
+    """The server's key and certificate chain (PKCS#12, 0600)."""
+    password: str
+    """The keystore's password (the broker's ``ssl.keystore.password``)."""
+
+
+def ensure(folder: Path, *, password: str, host: str = "127.0.0.1") -> DevTls:
+    """The CA and server certificate in ``folder``, made on first use and kept after.
+
+    The server certificate names ``host`` (an IP address or a DNS name) and ``localhost``, so
+    clients that check host names (librdkafka, Python's ``ssl``) accept it on loopback.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    tls = DevTls(folder / "ca.pem", folder / "server.p12", password)
+    if tls.ca_file.is_file() and tls.keystore.is_file():
+        return tls
+    now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)  # a little clock skew is fine
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "RiskLoop dev CA")])
+    ca = (
+        _builder(ca_name, ca_name, ca_key.public_key(), now)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(_usage(ca=True), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    server = (
+        _builder(subject, ca_name, key.public_key(), now)
+        .add_extension(x509.SubjectAlternativeName(_names(host)), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_usage(ca=False), critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    packed = pkcs12.serialize_key_and_certificates(
+        b"kafka", key, server, [ca], _pkcs12_encryption(password)
+    )
+    _write(tls.keystore, packed, 0o600)
+    _write(tls.ca_file, ca.public_bytes(serialization.Encoding.PEM), 0o644)
+    return tls
+
+
+def _builder(
+    subject: x509.Name, issuer: x509.Name, key: ec.EllipticCurvePublicKey, now: dt.datetime
+) -> x509.CertificateBuilder:
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + VALID)
+    )
+
+
+def _usage(*, ca: bool) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=not ca,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=ca,
+        crl_sign=ca,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def _names(host: str) -> list[x509.GeneralName]:
+    names: list[x509.GeneralName] = [x509.DNSName("localhost")]
+    try:
+        names.append(x509.IPAddress(ipaddress.ip_address(host)))
+    except ValueError:
+        names.append(x509.DNSName(host))
+    return names
+
+
+def _pkcs12_encryption(password: str) -> serialization.KeySerializationEncryption:
+    """PBES2 with AES-256 and an HMAC-SHA256 MAC: what Java 12 and later read by default."""
+    return (
+        serialization.PrivateFormat.PKCS12.encryption_builder()
+        .kdf_rounds(50_000)
+        .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
+        .hmac_hash(hashes.SHA256())
+        .build(password.encode())
+    )
+
+
+def _write(path: Path, data: bytes, mode: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
