@@ -606,6 +606,15 @@ class Settings(BaseSettings):
         description="s a checkpoint waits for the SQL/Redis sinks before it goes on "
         "(their rows stay in the local outbox meanwhile)",
     )
+    session_timeout: float = Field(
+        15.0,
+        ge=6.0,
+        le=300.0,
+        description="seconds the group waits for a silent worker before its partitions move"
+        " to the others (Kafka's session.timeout.ms; heartbeats every fifth of it): a dead"
+        " worker's warnings wait this long. Faust's 60 s made a failover take 67 s; under the"
+        " broker's minimum of 6 s a worker whose event loop stalls is taken for dead",
+    )
     commit_every: int = Field(
         10_000,
         gt=0,
