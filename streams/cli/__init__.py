@@ -15,6 +15,7 @@ from typer._click import exceptions as click_exc
 
 from schemas.errors import RiskLoopError
 from streams.cli.common import fail
+from streams.cli.help_text import flow_help
 
 # Each top-level command, the CLI modules that define it (a module's ``register`` may add to
 # another group: ``control`` adds publish/rollback to rules, geo and models) and its one-line
@@ -142,6 +143,7 @@ def __getattr__(name: str) -> typer.Typer:
     """``streams.cli.app``: the root app with every command (tests drive it with CliRunner)."""
     if name == "app":
         _load_all()
+        flow_help(_app)
         return _app
     raise AttributeError(name)
 
@@ -175,7 +177,9 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI; deliberate and usage errors become one line on stderr and exit 1 or 2."""
     try:
         args = sys.argv[1:] if argv is None else argv
-        rv = _app_for(args)(args=args, standalone_mode=False)
+        app = _app_for(args)
+        flow_help(app)
+        rv = app(args=args, standalone_mode=False)
         if isinstance(rv, int) and rv != 0:
             sys.exit(rv)
     except click_exc.NoArgsIsHelpError:
