@@ -11,7 +11,8 @@ RiskLoop's own clients on it, over TLS as in production (SASL_SSL, the broker's 
 checked against the dev CA of ``infra/dev_tls.py``): a real worker and the CLI configured as
 ``riskloop`` (``RISKLOOP_KAFKA_AUTH__*``, ``streams/kafka_clients.py``), a source system
 writing as ``intake``: a failed inspection becomes a warning on the alerts topic, read back as
-``riskloop``; with a wrong password, or a CA file that does not vouch for the broker, the CLI
+``riskloop``, and the console's live feed (aiokafka) reads the alerts topic over the same TLS;
+with a wrong password, or a CA file that does not vouch for the broker, the CLI
 and the worker stop at once and say why in one line.
 """
 
@@ -19,6 +20,8 @@ from __future__ import annotations
 
 import json
 import secrets
+import subprocess
+import sys
 import time
 import uuid
 from typing import TYPE_CHECKING
@@ -37,10 +40,12 @@ from schemas.validation.uscc import make_uscc
 from streams import kafka_clients
 from streams.producer import make_producer
 from tests.integration.conftest import (
+    ROOT,
     collect,
     failed_inspection,
     private_settings,
     run_cli,
+    settings_env,
     start_worker,
     wait_ready,
 )
@@ -162,6 +167,21 @@ def test_a_worker_and_the_cli_work_as_riskloop_over_tls_on_the_secured_broker(
         finally:
             consumer.close()
             stop_child(proc)
+
+        # the console's live feed: ready only once it reads the alerts topic (console/app.py)
+        c = s.with_overrides(console=s.console.model_copy(update={"port": free_port()}))
+        with open(tmp_path / "console.log", "wb") as out:
+            console = subprocess.Popen(
+                [sys.executable, "-m", "streams", "console"],
+                cwd=ROOT,
+                env=settings_env(c),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                wait_ready(console, f"http://127.0.0.1:{c.console.port}", timeout=60)
+            finally:
+                stop_child(console)
 
         ok = run_cli(s, "topics", "list")
         assert ok.returncode == 0, ok.stderr
