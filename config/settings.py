@@ -195,6 +195,11 @@ class DevStackSettings(_Group):
         description="SASL_SSL (SCRAM over TLS) listener of the opt-in secured broker; its dev"
         " CA is `<state_dir>/kafka-secure/tls/ca.pem`",
     )
+    kafka_secure_mtls_port: int = Field(
+        9097,
+        description="SSL listener of the opt-in secured broker that requires client certificates"
+        " (mTLS; `CN=<principal>`, issued into `<state_dir>/kafka-secure/tls/<principal>.pem`)",
+    )
     redis_port: int = Field(6379, description="Redis port on 127.0.0.1")
     postgres_port: int = Field(5432, description="PostgreSQL port on 127.0.0.1")
     postgres_user: str = Field("riskloop", description="PostgreSQL role created by `dev up`")
@@ -337,6 +342,15 @@ class KafkaAuthSettings(_Group):
         description="with SSL/SASL_SSL: the CA certificates (PEM) the brokers' certificates are"
         " checked against; unset: the system's",
     )
+    cert_file: Path | None = Field(
+        None,
+        description="with SSL/SASL_SSL, for brokers that require client certificates (mTLS):"
+        " this client's certificate (PEM); with SSL alone the ACLs see the principal the broker"
+        " maps it to (e.g. its CN)",
+    )
+    key_file: Path | None = Field(
+        None, description="the private key (PEM, unencrypted; keep it 0600) of `cert_file`"
+    )
 
     @model_validator(mode="after")
     def _complete(self) -> KafkaAuthSettings:
@@ -349,6 +363,13 @@ class KafkaAuthSettings(_Group):
             raise ValueError(f"ca_file is for SSL or SASL_SSL, not {self.protocol}")
         if self.ca_file is not None and not self.ca_file.is_file():
             raise ValueError(f"ca_file {self.ca_file} is not a file")
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file go together: set both or neither")
+        for name, path in (("cert_file", self.cert_file), ("key_file", self.key_file)):
+            if path is not None and not self.protocol.endswith("SSL"):
+                raise ValueError(f"{name} is for SSL or SASL_SSL, not {self.protocol}")
+            if path is not None and not path.is_file():
+                raise ValueError(f"{name} {path} is not a file")
         return self
 
     @property

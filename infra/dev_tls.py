@@ -7,6 +7,8 @@ issued here: a CA of its own (``ca.pem``, public, what clients are given) and a 
 certificate for ``127.0.0.1`` and ``localhost`` packed as PKCS#12 (``server.p12``, 0600, under
 a generated password), which the JVM reads without any extra tool. Both are made once per
 folder and kept, so a restarted broker keeps its certificate and clients keep their CA file.
+The CA's key stays beside them (``ca.key``, 0600) to issue client certificates
+(:func:`client_certificate`, ``CN=<principal>``) for brokers that require them (mTLS).
 
 >>> import tempfile
 >>> from pathlib import Path
@@ -15,7 +17,11 @@ folder and kept, so a restarted broker keeps its certificate and clients keep th
 ...     ca = x509.load_pem_x509_certificate(tls.ca_file.read_bytes())
 ...     again = ensure(Path(d), password="pw")
 ...     ca.subject == ca.issuer, oct(tls.keystore.stat().st_mode & 0o777), again == tls
+...     cert, key = client_certificate(Path(d), "intake")
+...     mine = x509.load_pem_x509_certificate(cert.read_bytes())
+...     mine.issuer == ca.subject, mine.subject.rfc4514_string(), oct(key.stat().st_mode & 0o777)
 (True, '0o600', True)
+(True, 'CN=intake', '0o600')
 """
 
 from __future__ import annotations
@@ -59,7 +65,7 @@ def ensure(folder: Path, *, password: str, host: str = "127.0.0.1") -> DevTls:
     """
     folder.mkdir(parents=True, exist_ok=True)
     tls = DevTls(folder / "ca.pem", folder / "server.p12", password)
-    if tls.ca_file.is_file() and tls.keystore.is_file():
+    if tls.ca_file.is_file() and tls.keystore.is_file() and (folder / "ca.key").is_file():
         return tls
     now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)  # a little clock skew is fine
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -86,8 +92,44 @@ def ensure(folder: Path, *, password: str, host: str = "127.0.0.1") -> DevTls:
         b"kafka", key, server, [ca], _pkcs12_encryption(password)
     )
     _write(tls.keystore, packed, 0o600)
+    _write(folder / "ca.key", _pem_key(ca_key), 0o600)
     _write(tls.ca_file, ca.public_bytes(serialization.Encoding.PEM), 0o644)
     return tls
+
+
+def client_certificate(folder: Path, principal: str) -> tuple[Path, Path]:
+    """A client certificate ``CN=<principal>`` issued by ``folder``'s CA (made by :func:`ensure`
+    first), and its key: ``<principal>.pem`` and ``<principal>.key`` (0600), made once."""
+    cert_path, key_path = folder / f"{principal}.pem", folder / f"{principal}.key"
+    if cert_path.is_file() and key_path.is_file():
+        return cert_path, key_path
+    ca = x509.load_pem_x509_certificate((folder / "ca.pem").read_bytes())
+    ca_key = serialization.load_pem_private_key((folder / "ca.key").read_bytes(), None)
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+        raise TypeError(f"{folder / 'ca.key'} is not this module's CA key")
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, principal)])
+    cert = (
+        _builder(subject, ca.subject, key.public_key(), now)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_usage(ca=False), critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    _write(key_path, _pem_key(key), 0o600)
+    _write(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    return cert_path, key_path
+
+
+def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
 
 
 def _builder(

@@ -14,8 +14,10 @@ ACLs decide what it may do —
 
 With ``tls_port`` the same broker also serves SASL_SSL — the production shape, SCRAM over TLS
 — on that port, with a certificate of its own dev CA (``infra/dev_tls.py``: ``<root>/tls/ca.pem``
-is what clients are given as ``RISKLOOP_KAFKA_AUTH__CA_FILE``). Brokers talk to themselves on
-the plaintext SASL listener.
+is what clients are given as ``RISKLOOP_KAFKA_AUTH__CA_FILE``). With ``mtls_port`` it also
+serves SSL with client certificates required (mTLS, no SASL): a client proves who it is with a
+certificate of the same CA, ``CN=<principal>``, which the broker maps to ``User:<principal>``
+for the same ACLs. Brokers talk to themselves on the plaintext SASL listener.
 
 SCRAM credentials live in the KRaft metadata log: ``kafka-storage format --add-scram`` writes
 them before the first start (the broker authenticates to itself with ``admin``). The controller
@@ -62,6 +64,8 @@ class SecureKafka:
     heap: str = "384m"
     tls_port: int | None = None
     """The SASL_SSL listener's port (None: no TLS listener)."""
+    mtls_port: int | None = None
+    """The SSL listener's port, client certificates required (None: none)."""
 
     @property
     def bootstrap(self) -> str:
@@ -95,11 +99,29 @@ class SecureKafka:
             str(self.root / "server.properties"),
         )
 
+    def client_certificate(self, principal: str) -> tuple[Path, Path]:
+        """``principal``'s client certificate and key for the mTLS listener (made once)."""
+        self.tls  # noqa: B018  # the CA first
+        return dev_tls.client_certificate(self.root / "tls", principal)
+
     def client_config(
-        self, principal: str, *, tls: bool = False
+        self, principal: str, *, tls: bool = False, mtls: bool = False
     ) -> dict[str, str | int | float | bool]:
         """confluent-kafka settings of a client authenticating as ``principal``; with ``tls``
-        over the SASL_SSL listener, checking the broker against the dev CA."""
+        over the SASL_SSL listener, checking the broker against the dev CA; with ``mtls`` over
+        the SSL listener with ``principal``'s client certificate instead of a password."""
+        if mtls:
+            if self.mtls_port is None:
+                raise ValueError("this secured broker has no mTLS listener (mtls_port)")
+            cert, key = self.client_certificate(principal)
+            return {
+                "bootstrap.servers": f"127.0.0.1:{self.mtls_port}",
+                "security.protocol": "SSL",
+                "ssl.ca.location": str(self.tls.ca_file),
+                "ssl.certificate.location": str(cert),
+                "ssl.key.location": str(key),
+                "log_level": 0,
+            }
         config: dict[str, str | int | float | bool] = {
             "bootstrap.servers": self.tls_bootstrap if tls else self.bootstrap,
             "security.protocol": "SASL_SSL" if tls else "SASL_PLAINTEXT",
@@ -116,7 +138,7 @@ class SecureKafka:
 def server_properties(sk: SecureKafka) -> str:
     """The broker+controller configuration (one node, loopback only)."""
     admin = sk.passwords["admin"]
-    also = {"SASL_SSL": sk.tls_port} if sk.tls_port is not None else None
+    also = {name: port for name, port in (("SASL_SSL", sk.tls_port), ("SSL", sk.mtls_port)) if port}
     listeners = kafka.combined_node("SASL_PLAINTEXT", sk.port, sk.controller_port, also)
     scram = f'org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="{admin}";'
     tls = ""
@@ -128,6 +150,18 @@ listener.name.sasl_ssl.ssl.keystore.type=PKCS12
 listener.name.sasl_ssl.ssl.keystore.location={store.keystore}
 listener.name.sasl_ssl.ssl.keystore.password={store.password}
 listener.name.sasl_ssl.ssl.key.password={store.password}
+"""
+    if sk.mtls_port is not None:
+        store = sk.tls
+        tls += f"""\
+listener.name.ssl.ssl.client.auth=required
+listener.name.ssl.ssl.keystore.type=PKCS12
+listener.name.ssl.ssl.keystore.location={store.keystore}
+listener.name.ssl.ssl.keystore.password={store.password}
+listener.name.ssl.ssl.key.password={store.password}
+listener.name.ssl.ssl.truststore.type=PEM
+listener.name.ssl.ssl.truststore.location={store.ca_file}
+ssl.principal.mapping.rules=RULE:^CN=([a-z][a-z0-9_-]*)$/$1/,DEFAULT
 """
     return f"""\
 {listeners}sasl.enabled.mechanisms={MECHANISM}
@@ -155,6 +189,8 @@ def start(dev: DevStackSettings, sk: SecureKafka) -> int:
     ensure_port_free(sk.controller_port, "the secured Kafka controller")
     if sk.tls_port is not None:
         ensure_port_free(sk.tls_port, "the secured Kafka's TLS listener")
+    if sk.mtls_port is not None:
+        ensure_port_free(sk.mtls_port, "the secured Kafka's mTLS listener")
     jars = kafka.fetch_jars(dev)
     for sub in ("data", "logs"):
         (sk.root / sub).mkdir(parents=True, exist_ok=True)

@@ -48,10 +48,20 @@ def require_broker(settings: Settings, timeout: float = 5.0) -> dict[str, int]:
                 for cause, possible in (
                     ("a wrong password", auth.sasl),
                     (f"a broker certificate {ca} not vouch for", auth.tls),
+                    ("a client certificate the broker does not accept", auth.cert_file),
+                    (
+                        "a broker that asks for a client certificate (__CERT_FILE, __KEY_FILE)",
+                        auth.protocol == "SSL" and auth.cert_file is None,
+                    ),
                 )
                 if possible
             ]
-            who = f"as {auth.username} " if auth.sasl else ""
+            if auth.sasl:
+                who = f"as {auth.username} "
+            elif auth.cert_file is not None:
+                who = f"as the holder of {auth.cert_file.name} "
+            else:
+                who = ""
             hint = (
                 f"{who}over {auth.protocol}: check RISKLOOP_KAFKA_BROKER and"
                 f" RISKLOOP_KAFKA_AUTH__* ({' or '.join(causes)} looks like this too)"

@@ -51,6 +51,9 @@ def confluent(settings: Settings) -> dict[str, Any]:
         out["sasl.password"] = auth.password.get_secret_value() if auth.password else ""
     if auth.ca_file is not None:
         out["ssl.ca.location"] = str(auth.ca_file)
+    if auth.cert_file is not None and auth.key_file is not None:
+        out["ssl.certificate.location"] = str(auth.cert_file)
+        out["ssl.key.location"] = str(auth.key_file)
     return out
 
 
@@ -89,6 +92,10 @@ def faust_credentials(settings: Settings) -> CredentialsT | None:
 
 
 def _ssl_context(settings: Settings) -> ssl.SSLContext:
-    """A client TLS context checking the brokers' certificates and host names."""
-    ca = settings.kafka_auth.ca_file
-    return ssl.create_default_context(cafile=str(ca) if ca is not None else None)
+    """A client TLS context checking the brokers' certificates and host names, presenting the
+    client's own certificate where one is configured (mTLS)."""
+    auth = settings.kafka_auth
+    context = ssl.create_default_context(cafile=str(auth.ca_file) if auth.ca_file else None)
+    if auth.cert_file is not None and auth.key_file is not None:
+        context.load_cert_chain(str(auth.cert_file), str(auth.key_file))
+    return context

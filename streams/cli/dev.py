@@ -75,8 +75,8 @@ def kafka_secure(
     stop: Annotated[bool, typer.Option("--stop", help="stop the secured broker")] = False,
 ) -> None:
     """Start (or --stop) a second, secured broker: SASL/SCRAM-SHA-512 and ACLs, beside the
-    plain one, in plaintext and over TLS (its own dev CA). Principals admin, riskloop and
-    intake; passwords in <state_dir>/secrets."""
+    plain one, in plaintext, over TLS (its own dev CA) and over TLS with client certificates.
+    Principals admin, riskloop and intake; passwords in <state_dir>/secrets."""
     from infra import kafka_secure as secure
     from infra.secrets import ensure_secret
 
@@ -88,6 +88,7 @@ def kafka_secure(
         port=dev.kafka_secure_port,
         controller_port=dev.kafka_secure_controller_port,
         tls_port=dev.kafka_secure_tls_port,
+        mtls_port=dev.kafka_secure_mtls_port,
         passwords=passwords,
     )
     if stop:
@@ -97,8 +98,11 @@ def kafka_secure(
         return
     pid = secure.start(dev, sk)
     secure.apply_acls(sk, secure.acl_bindings(s.topics, s.app_id))
+    certs = [sk.client_certificate(name)[0] for name in ("riskloop", "intake")]
     console.print(
-        f"secured kafka on {sk.bootstrap} (pid {pid}), SASL_PLAINTEXT {secure.MECHANISM}, and "
-        f"SASL_SSL on {sk.tls_bootstrap} (CA {sk.tls.ca_file}); "
+        f"secured kafka on {sk.bootstrap} (pid {pid}), SASL_PLAINTEXT {secure.MECHANISM}, "
+        f"SASL_SSL on {sk.tls_bootstrap} (CA {sk.tls.ca_file}) and SSL with client "
+        f"certificates on 127.0.0.1:{sk.mtls_port} ({', '.join(c.name for c in certs)} and "
+        f"their .key beside the CA); "
         f"passwords: {dev.secret_file('kafka-riskloop').parent}/kafka-<principal>.password"
     )

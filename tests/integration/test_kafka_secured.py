@@ -18,6 +18,7 @@ and the worker stop at once and say why in one line.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import subprocess
@@ -31,7 +32,7 @@ from confluent_kafka import Consumer, KafkaError
 from confluent_kafka.admin import AdminClient, NewTopic
 from pydantic import SecretStr
 
-from config.settings import Settings, TopicSettings
+from config.settings import KafkaAuthSettings, Settings, TopicSettings
 from infra import dev_tls, kafka_secure
 from infra.kafka_secure import PRINCIPALS, SecureKafka
 from infra.ports import free_port
@@ -66,6 +67,7 @@ def secured(tmp_path: Path) -> Iterator[tuple[SecureKafka, float]]:
         port=free_port(),
         controller_port=free_port(),
         tls_port=free_port(),
+        mtls_port=free_port(),
         passwords={name: secrets.token_urlsafe(16) for name in PRINCIPALS},
     )
     dev = Settings(_env_file=None).dev  # type: ignore[call-arg]  # the jar cache only
@@ -112,6 +114,18 @@ def test_only_riskloop_writes_control_topics_and_intake_only_sources(
     assert refused is not None, refused
     assert refused.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED, refused
     assert write(sk.client_config("intake", tls=True), topics.inspections) is None
+    # and the mTLS listener, where a client certificate (CN=<principal>) is the principal
+    refused = write(sk.client_config("intake", mtls=True), topics.rulepacks)
+    assert refused is not None, refused
+    assert refused.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED, refused
+    assert write(sk.client_config("intake", mtls=True), topics.inspections) is None
+    assert write(sk.client_config("riskloop", mtls=True), topics.rulepacks) is None
+    anonymous = {
+        k: v
+        for k, v in sk.client_config("riskloop", mtls=True).items()
+        if k not in ("ssl.certificate.location", "ssl.key.location")
+    }
+    assert write({**anonymous, "message.timeout.ms": 4000}, topics.inspections) is not None
 
     stranger = {
         **sk.client_config("riskloop"),
@@ -214,3 +228,36 @@ def test_a_worker_and_the_cli_work_as_riskloop_over_tls_on_the_secured_broker(
         said = log.read_text(encoding="utf-8", errors="replace")
         assert "as riskloop over SASL_SSL" in said, said
         assert "Traceback" not in said, said
+
+        # mTLS: the same clients with riskloop's client certificate instead of a password
+        cert, key = sk.client_certificate("riskloop")
+        mutual = s.with_overrides(
+            kafka_broker=f"kafka://127.0.0.1:{sk.mtls_port}",
+            kafka_auth=KafkaAuthSettings(
+                protocol="SSL", ca_file=sk.tls.ca_file, cert_file=cert, key_file=key
+            ),
+        )
+        ok = run_cli(mutual, "topics", "list")
+        assert ok.returncode == 0, ok.stderr
+        assert s.topics.alerts in ok.stdout
+        assert s.topics.alerts in asyncio.run(_topics_by_aiokafka(mutual))
+        without = mutual.kafka_auth.model_copy(update={"cert_file": None, "key_file": None})
+        refused = run_cli(mutual.with_overrides(kafka_auth=without), "topics", "list")
+        said = refused.stderr + refused.stdout
+        assert refused.returncode != 0
+        assert "over SSL" in said, said
+        assert "a broker that asks for a client certificate" in said, said
+        assert "Traceback" not in said, said
+
+
+async def _topics_by_aiokafka(settings: Settings) -> set[str]:
+    """The topics an aiokafka client built by ``streams/kafka_clients.py`` sees (the console's
+    feeds, the control reader and Faust build theirs the same way)."""
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(**kafka_clients.aiokafka(settings))
+    await consumer.start()
+    try:
+        return set(await consumer.topics())
+    finally:
+        await consumer.stop()

@@ -65,3 +65,28 @@ def test_a_worker_subprocess_gets_the_credentials() -> None:
     assert env["RISKLOOP_KAFKA_AUTH__PASSWORD"] == "s3cret"
     again = Settings(_env_file=None)  # type: ignore[call-arg]
     assert again.kafka_auth.protocol == "PLAINTEXT"  # nothing leaked into this process
+
+
+def test_a_client_certificate_reaches_both_libraries_and_goes_with_its_key(
+    tmp_path: Path,
+) -> None:
+    from infra import dev_tls
+
+    tls = dev_tls.ensure(tmp_path, password="pw")
+    cert, key = dev_tls.client_certificate(tmp_path, "riskloop")
+    s = settings(protocol="SSL", ca_file=tls.ca_file, cert_file=cert, key_file=key)
+    c = kafka_clients.confluent(s)
+    assert (c["security.protocol"], c["ssl.certificate.location"]) == ("SSL", str(cert))
+    assert c["ssl.key.location"] == str(key)
+    assert "sasl.username" not in c
+    # aiokafka's context loaded the pair (a key that did not match would raise here)
+    assert kafka_clients.aiokafka(s)["ssl_context"].verify_mode.name == "CERT_REQUIRED"
+    with pytest.raises(ValidationError, match="cert_file and key_file go together"):
+        settings(protocol="SSL", cert_file=cert)
+    with pytest.raises(ValidationError, match="cert_file is for SSL or SASL_SSL"):
+        settings(protocol="PLAINTEXT", cert_file=cert, key_file=key)
+    other_cert, _ = dev_tls.client_certificate(tmp_path, "intake")
+    with pytest.raises(Exception, match="KEY_VALUES_MISMATCH|key values mismatch"):
+        kafka_clients.aiokafka(
+            settings(protocol="SSL", ca_file=tls.ca_file, cert_file=other_cert, key_file=key)
+        )
