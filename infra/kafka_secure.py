@@ -101,8 +101,8 @@ class SecureKafka:
 
     def client_certificate(self, principal: str) -> tuple[Path, Path]:
         """``principal``'s client certificate and key for the mTLS listener (made once)."""
-        self.tls  # noqa: B018  # the CA first
-        return dev_tls.client_certificate(self.root / "tls", principal)
+        folder = self.tls.ca_file.parent  # the CA is made first
+        return dev_tls.client_certificate(folder, principal)
 
     def client_config(
         self, principal: str, *, tls: bool = False, mtls: bool = False

@@ -48,7 +48,7 @@ def require_broker(settings: Settings, timeout: float = 5.0) -> dict[str, int]:
                 for cause, possible in (
                     ("a wrong password", auth.sasl),
                     (f"a broker certificate {ca} not vouch for", auth.tls),
-                    ("a client certificate the broker does not accept", auth.cert_file),
+                    ("a client certificate the broker does not accept", auth.cert_file is not None),
                     (
                         "a broker that asks for a client certificate (__CERT_FILE, __KEY_FILE)",
                         auth.protocol == "SSL" and auth.cert_file is None,

@@ -4,8 +4,8 @@ Three client libraries talk to the broker: confluent-kafka (the worker's produce
 consumers, the admin client), aiokafka (the control-topic reader, the console's live feeds, the
 broker probe) and Faust (aiokafka underneath). Each spells the same settings its own way; this
 module is the one translation of ``Settings.kafka_broker`` and ``Settings.kafka_auth``, so a
-secured cluster (SASL/SCRAM, over TLS in production) is configured once and every client
-follows. A client built anywhere else would connect without credentials and be refused by the
+secured cluster (SASL/SCRAM over TLS in production, or TLS with client certificates) is
+configured once and every client follows. A client built anywhere else would connect without credentials and be refused by the
 cluster's ACLs (README "Securing Kafka").
 
 >>> from config.settings import Settings
