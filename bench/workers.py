@@ -28,9 +28,15 @@ def settings_env(s: Settings) -> dict[str, str]:
 def start_worker(s: Settings, log: Path) -> subprocess.Popen[bytes]:
     """``python -m streams worker`` on settings ``s``, its output to ``log``, in its own
     session so that a signal a scenario sends it reaches no one else. The caller stops it."""
+    return start(s, log, "worker")
+
+
+def start(s: Settings, log: Path, *command: str) -> subprocess.Popen[bytes]:
+    """``python -m streams COMMAND…`` on settings ``s`` (e.g. ``console``), its output to
+    ``log``, in its own session. The caller stops it."""
     with open(log, "wb") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "streams", "worker"],
+            [sys.executable, "-m", "streams", *command],
             cwd=PROJECT_ROOT,
             env=settings_env(s),
             stdout=out,

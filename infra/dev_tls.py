@@ -20,23 +20,29 @@ The CA's key stays beside them (``ca.key``, 0600) to issue client certificates
 ...     cert, key = client_certificate(Path(d), "intake")
 ...     mine = x509.load_pem_x509_certificate(cert.read_bytes())
 ...     mine.issuer == ca.subject, mine.subject.rfc4514_string(), oct(key.stat().st_mode & 0o777)
+...     (Path(d) / "ca.key").unlink()  # a CA made anew: the old client certificate is replaced
+...     _ = ensure(Path(d), password="pw")
+...     _issued_by(cert, ca), client_certificate(Path(d), "intake")[0] == cert, _issued_by(cert, ca)
 (True, '0o600', True)
 (True, 'CN=intake', '0o600')
+(True, True, False)
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from infra.secrets import write_private
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -76,52 +82,63 @@ def ensure(folder: Path, *, password: str, host: str = "127.0.0.1") -> DevTls:
         .add_extension(_usage(ca=True), critical=True)
         .sign(ca_key, hashes.SHA256())
     )
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
-    server = (
-        _builder(subject, ca_name, key.public_key(), now)
-        .add_extension(x509.SubjectAlternativeName(_names(host)), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_usage(ca=False), critical=True)
-        .add_extension(
-            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
+    san = x509.SubjectAlternativeName(_names(host))
+    key, server = _leaf(ca, ca_key, host, ExtendedKeyUsageOID.SERVER_AUTH, san)
     packed = pkcs12.serialize_key_and_certificates(
         b"kafka", key, server, [ca], _pkcs12_encryption(password)
     )
-    _write(tls.keystore, packed, 0o600)
-    _write(folder / "ca.key", _pem_key(ca_key), 0o600)
-    _write(tls.ca_file, ca.public_bytes(serialization.Encoding.PEM), 0o644)
+    write_private(tls.keystore, packed)
+    write_private(folder / "ca.key", _pem_key(ca_key))
+    write_private(tls.ca_file, ca.public_bytes(serialization.Encoding.PEM), 0o644)
     return tls
 
 
 def client_certificate(folder: Path, principal: str) -> tuple[Path, Path]:
     """A client certificate ``CN=<principal>`` issued by ``folder``'s CA (made by :func:`ensure`
-    first), and its key: ``<principal>.pem`` and ``<principal>.key`` (0600), made once."""
+    first), and its key: ``<principal>.pem`` and ``<principal>.key`` (0600), made once, and
+    again if the CA was made anew since (a certificate of the old one would be refused)."""
     cert_path, key_path = folder / f"{principal}.pem", folder / f"{principal}.key"
-    if cert_path.is_file() and key_path.is_file():
-        return cert_path, key_path
     ca = x509.load_pem_x509_certificate((folder / "ca.pem").read_bytes())
+    if cert_path.is_file() and key_path.is_file() and _issued_by(cert_path, ca):
+        return cert_path, key_path
     ca_key = serialization.load_pem_private_key((folder / "ca.key").read_bytes(), None)
     if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
         raise TypeError(f"{folder / 'ca.key'} is not this module's CA key")
+    key, cert = _leaf(ca, ca_key, principal, ExtendedKeyUsageOID.CLIENT_AUTH)
+    write_private(key_path, _pem_key(key))
+    write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    return cert_path, key_path
+
+
+def _leaf(
+    ca: x509.Certificate,
+    ca_key: ec.EllipticCurvePrivateKey,
+    name: str,
+    usage: x509.ObjectIdentifier,
+    *extensions: x509.ExtensionType,
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    """A new key and its certificate ``CN=<name>`` from ``ca``, for ``usage`` (server or
+    client authentication), with ``extensions`` besides (a server's names)."""
     key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, principal)])
-    cert = (
+    now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)  # a little clock skew is fine
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    builder = (
         _builder(subject, ca.subject, key.public_key(), now)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_usage(ca=False), critical=True)
-        .add_extension(
-            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
-        )
-        .sign(ca_key, hashes.SHA256())
+        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
     )
-    _write(key_path, _pem_key(key), 0o600)
-    _write(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
-    return cert_path, key_path
+    for extension in extensions:
+        builder = builder.add_extension(extension, critical=False)
+    return key, builder.sign(ca_key, hashes.SHA256())
+
+
+def _issued_by(path: Path, ca: x509.Certificate) -> bool:
+    try:
+        x509.load_pem_x509_certificate(path.read_bytes()).verify_directly_issued_by(ca)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
 
 
 def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
@@ -178,9 +195,3 @@ def _pkcs12_encryption(password: str) -> serialization.KeySerializationEncryptio
         .hmac_hash(hashes.SHA256())
         .build(password.encode())
     )
-
-
-def _write(path: Path, data: bytes, mode: int) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)

@@ -27,7 +27,6 @@ listener uses SASL/PLAIN with the admin user only, because KRaft controllers can
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -42,6 +41,7 @@ from confluent_kafka.admin import (
 
 from infra import dev_tls, kafka
 from infra.process import ServiceProcess, ensure_port_free, stop_pid_file
+from infra.secrets import write_private
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -194,10 +194,7 @@ def start(dev: DevStackSettings, sk: SecureKafka) -> int:
     jars = kafka.fetch_jars(dev)
     for sub in ("data", "logs"):
         (sk.root / sub).mkdir(parents=True, exist_ok=True)
-    props = sk.root / "server.properties"
-    fd = os.open(props, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # the admin password
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(server_properties(sk))
+    write_private(sk.root / "server.properties", server_properties(sk))  # the admin password
     (sk.root / "log4j.properties").write_text(kafka.LOG4J, encoding="utf-8")
     kafka.format_storage(java, jars, sk.root, *_scram_users(sk), what="the secured Kafka")
     jvm_flags = ["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"]

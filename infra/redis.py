@@ -7,12 +7,11 @@ in ``<state_dir>/secrets/redis.password`` (:mod:`infra.secrets`). The password g
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 from infra.packages import ensure_binary
 from infra.process import ServiceProcess, ensure_port_free
-from infra.secrets import ensure_secret
+from infra.secrets import ensure_secret, write_private
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -63,13 +62,11 @@ def write_config(dev: DevStackSettings) -> Path:
     secret = ensure_secret(dev, "redis")
     _home(dev).mkdir(parents=True, exist_ok=True)
     path = _config_file(dev)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(
-            f"# written by `riskloop dev up`; the password is in {dev.secret_file('redis')}\n"
-        )
-        out.write(f"requirepass {secret}\n")
+    write_private(
+        path,
+        f"# written by `riskloop dev up`; the password is in {dev.secret_file('redis')}\n"
+        f"requirepass {secret}\n",
+    )
     return path
 
 

@@ -63,6 +63,27 @@ def ensure_secret(dev: DevStackSettings, service: DevService) -> str:
     return password
 
 
+def write_private(path: Path, data: str | bytes, mode: int = 0o600) -> None:
+    """Replace ``path`` with ``data``, readable only by its owner (or ``mode``): created with
+    that mode, so it is never readable by others even for a moment, and reset to it if the file
+    was there before with another.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     p = Path(d) / "x.conf"
+    ...     p.write_text("old"); p.chmod(0o644)
+    ...     write_private(p, "requirepass s3cret\\n")
+    ...     oct(p.stat().st_mode & 0o777), p.read_text()
+    3
+    ('0o600', 'requirepass s3cret\\n')
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    os.fchmod(fd, mode)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data.encode() if isinstance(data, str) else data)
+
+
 def ensure_env_file(path: Path, names: Iterable[str]) -> list[str]:
     """Add a random value for each of ``names`` missing from the dotenv file ``path``.
 

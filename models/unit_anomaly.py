@@ -441,8 +441,8 @@ class UnitAnomalyModel(SourceModel):
         last = getattr(unit, "last_time", None)
         unit.last_time = now
         threshold = self._threshold(unit, group)
-        early = math.inf if self._warm(unit, now) else self._early_bar(unit, now)
-        watched = math.isfinite(early)
+        early = self._early_bar(unit, now)  # infinite unless the option is on: checked first
+        watched = math.isfinite(early) and not self._warm(unit, now)
         # not learnt: an alert, and any warm score above the threshold not yet raised
         # (``raise_seconds`` delays the alarm, not the protection of the baseline); in the
         # warm-up's watch, the early bar stands for the threshold the unit has not yet got

@@ -54,6 +54,12 @@ def failed_inspection(event_id: str, uscc: str) -> dict[str, Any]:
     }
 
 
+def start_console(s: Settings, log: Path) -> subprocess.Popen[bytes]:
+    """``python -m streams console`` on settings ``s``, its output to ``log``; it is ready
+    (``wait_ready``) once its live feed reads the alerts topic. The caller stops it."""
+    return workers.start(s, log, "console")
+
+
 def run_cli(s: Settings, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """``riskloop ARGS`` in a subprocess with exactly the settings ``s``; never raises on a
     non-zero exit (the tests assert on it)."""

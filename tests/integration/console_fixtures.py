@@ -13,8 +13,6 @@ with the command to run).
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,7 +30,7 @@ from infra.process import stop_child
 from tests.integration.conftest import (
     ROOT,
     private_settings,
-    settings_env,
+    start_console,
     start_worker,
     wait_ready,
 )
@@ -83,14 +81,7 @@ def console(
     s = console_settings
     logs = tmp_path_factory.mktemp("console-logs")
     worker = start_worker(s, logs / "worker.log")
-    out = open(logs / "console.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streams", "console"],
-        cwd=ROOT,
-        env=settings_env(s),
-        stdout=out,
-        stderr=subprocess.STDOUT,
-    )
+    proc = start_console(s, logs / "console.log")
     url = f"http://127.0.0.1:{s.console.port}"
     try:
         wait_ready(worker, f"http://127.0.0.1:{s.web_port}", timeout=120)

@@ -21,8 +21,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import subprocess
-import sys
 import time
 import uuid
 from typing import TYPE_CHECKING
@@ -41,12 +39,11 @@ from schemas.validation.uscc import make_uscc
 from streams import kafka_clients
 from streams.producer import make_producer
 from tests.integration.conftest import (
-    ROOT,
     collect,
     failed_inspection,
     private_settings,
     run_cli,
-    settings_env,
+    start_console,
     start_worker,
     wait_ready,
 )
@@ -184,18 +181,11 @@ def test_a_worker_and_the_cli_work_as_riskloop_over_tls_on_the_secured_broker(
 
         # the console's live feed: ready only once it reads the alerts topic (console/app.py)
         c = s.with_overrides(console=s.console.model_copy(update={"port": free_port()}))
-        with open(tmp_path / "console.log", "wb") as out:
-            console = subprocess.Popen(
-                [sys.executable, "-m", "streams", "console"],
-                cwd=ROOT,
-                env=settings_env(c),
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-            try:
-                wait_ready(console, f"http://127.0.0.1:{c.console.port}", timeout=60)
-            finally:
-                stop_child(console)
+        console = start_console(c, tmp_path / "console.log")
+        try:
+            wait_ready(console, f"http://127.0.0.1:{c.console.port}", timeout=60)
+        finally:
+            stop_child(console)
 
         ok = run_cli(s, "topics", "list")
         assert ok.returncode == 0, ok.stderr
