@@ -11,9 +11,10 @@ RiskLoop's own clients on it, over TLS as in production (SASL_SSL, the broker's 
 checked against the dev CA of ``infra/dev_tls.py``): a real worker and the CLI configured as
 ``riskloop`` (``RISKLOOP_KAFKA_AUTH__*``, ``streams/kafka_clients.py``), a source system
 writing as ``intake``: a failed inspection becomes a warning on the alerts topic, read back as
-``riskloop``, and the console's live feed (aiokafka) reads the alerts topic over the same TLS;
-with a wrong password, or a CA file that does not vouch for the broker, the CLI
-and the worker stop at once and say why in one line.
+``riskloop``, and the console's two aiokafka feeds read over the same TLS (the live feed the
+alerts topic, the map feed a truck fix); with a wrong password, or a CA file that does not vouch
+for the broker, the CLI and the worker stop at once and say why in one line. The same worker and
+console run again with client certificates instead of passwords (mTLS, protocol ``SSL``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 import pytest
+import requests
 from confluent_kafka import Consumer, KafkaError
 from confluent_kafka.admin import AdminClient, NewTopic
 from pydantic import SecretStr
@@ -47,6 +49,8 @@ from tests.integration.conftest import (
     start_worker,
     wait_ready,
 )
+from tests.integration.test_geo_dumping import loaded_trip_with_stop
+from tests.people import token
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -151,41 +155,7 @@ def test_a_worker_and_the_cli_work_as_riskloop_over_tls_on_the_secured_broker(
         kafka_broker=f"kafka://{sk.tls_bootstrap}",
         kafka_auth={**auth, "password": sk.passwords["riskloop"]},
     ) as s:  # its topics created as riskloop (the ACLs let it)
-        uscc = make_uscc(f"sasl-{run}", "330106")
-        failed = failed_inspection(f"sasl-{run}-1", uscc)
-        consumer = Consumer(
-            {
-                **kafka_clients.confluent(s),
-                "group.id": f"riskloop-t-{run}",  # riskloop's groups only (the ACLs)
-                "auto.offset.reset": "earliest",
-                "enable.auto.commit": False,
-                "log_level": 0,
-            }
-        )
-        consumer.subscribe([s.topics.alerts])
-        proc = start_worker(s, tmp_path / "worker.log")
-        try:
-            wait_ready(proc, f"http://{s.web_host}:{s.web_port}", timeout=90)
-            body = json.dumps(failed, ensure_ascii=False).encode()
-            intake = sk.client_config("intake", tls=True)
-            assert write(intake, s.topics.inspections, body, uscc) is None
-
-            def warned(msgs: list[tuple[str, dict]]) -> bool:
-                return any(failed["event_id"] in v.get("evidence", []) for _, v in msgs)
-
-            msgs = collect(consumer, warned, timeout=90)
-            assert warned(msgs), f"no warning on {s.topics.alerts} as riskloop: {msgs}"
-        finally:
-            consumer.close()
-            stop_child(proc)
-
-        # the console's live feed: ready only once it reads the alerts topic (console/app.py)
-        c = s.with_overrides(console=s.console.model_copy(update={"port": free_port()}))
-        console = start_console(c, tmp_path / "console.log")
-        try:
-            wait_ready(console, f"http://127.0.0.1:{c.console.port}", timeout=60)
-        finally:
-            stop_child(console)
+        warning_and_live_feed(s, tmp_path, sk.client_config("intake", tls=True), f"sasl-{run}")
 
         ok = run_cli(s, "topics", "list")
         assert ok.returncode == 0, ok.stderr
@@ -238,6 +208,84 @@ def test_a_worker_and_the_cli_work_as_riskloop_over_tls_on_the_secured_broker(
         assert "over SSL" in said, said
         assert "a broker that asks for a client certificate" in said, said
         assert "Traceback" not in said, said
+
+
+def test_a_worker_and_the_console_work_with_client_certificates_on_the_secured_broker(
+    secured: tuple[SecureKafka, float], tmp_path: Path
+) -> None:
+    """mTLS end to end: the worker (Faust's aiokafka clients and the confluent producers),
+    the console's two feeds and the source system all prove who they are by certificate."""
+    sk, _ = secured
+    run = uuid.uuid4().hex[:8]
+    topics = TopicSettings.for_run(run)
+    app_id = f"riskloop-test-{run}"
+    kafka_secure.apply_acls(sk, kafka_secure.acl_bindings(topics, app_id))
+    cert, key = sk.client_certificate("riskloop")
+    auth = KafkaAuthSettings(protocol="SSL", ca_file=sk.tls.ca_file, cert_file=cert, key_file=key)
+    with private_settings(
+        tmp_path,
+        topics=topics,
+        app_id=app_id,
+        kafka_broker=f"kafka://127.0.0.1:{sk.mtls_port}",
+        kafka_auth=auth,
+    ) as s:  # its topics created as riskloop, by certificate
+        warning_and_live_feed(s, tmp_path, sk.client_config("intake", mtls=True), f"mtls-{run}")
+
+
+def warning_and_live_feed(
+    s: Settings, tmp_path: Path, intake: dict[str, str | int | float | bool], name: str
+) -> None:
+    """A real worker on ``s`` turns a failed inspection, written by a source system with
+    ``intake``'s settings, into a warning read back on the alerts topic with ``s``'s clients;
+    then the console on ``s`` gets ready (its live feed reads the alerts topic) and its map
+    feed shows a truck fix written with ``intake``: both of the console's aiokafka consumers."""
+    uscc = make_uscc(name, "330106")
+    failed = failed_inspection(f"{name}-1", uscc)
+    consumer = Consumer(
+        {
+            **kafka_clients.confluent(s),
+            "group.id": f"riskloop-t-{name}",  # riskloop's groups only (the ACLs)
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "log_level": 0,
+        }
+    )
+    consumer.subscribe([s.topics.alerts])
+    proc = start_worker(s, tmp_path / f"worker-{name}.log")
+    try:
+        wait_ready(proc, f"http://{s.web_host}:{s.web_port}", timeout=90)
+        body = json.dumps(failed, ensure_ascii=False).encode()
+        assert write(intake, s.topics.inspections, body, uscc) is None
+
+        def warned(msgs: list[tuple[str, dict]]) -> bool:
+            return any(failed["event_id"] in v.get("evidence", []) for _, v in msgs)
+
+        msgs = collect(consumer, warned, timeout=90)
+        assert warned(msgs), f"no warning on {s.topics.alerts} as riskloop: {msgs}"
+    finally:
+        consumer.close()
+        stop_child(proc)
+
+    plate = f"浙A{name[-5:].upper()}"
+    fix = loaded_trip_with_stop(plate)[0]
+    assert write(intake, s.topics.trucks, fix.model_dump_json().encode(), plate) is None
+    c = s.with_overrides(console=s.console.model_copy(update={"port": free_port()}))
+    console = start_console(c, tmp_path / f"console-{name}.log")
+    url = f"http://127.0.0.1:{c.console.port}"
+    try:
+        wait_ready(console, url, timeout=60)
+        cookies = {"riskloop_console_token": token(c, "supervisor")}
+        plates: list[str] = []
+        deadline = time.monotonic() + 60
+        while plate not in plates and time.monotonic() < deadline:
+            data = requests.get(f"{url}/map/data.json", cookies=cookies, timeout=30)
+            assert data.status_code == 200, data.text[:500]
+            features = data.json()["trucks"]["features"]
+            plates = [f["properties"].get("plate") for f in features]
+            time.sleep(0.5)
+        assert plate in plates, f"the map feed did not read {s.topics.trucks}: {plates}"
+    finally:
+        stop_child(console)
 
 
 async def _topics_by_aiokafka(settings: Settings) -> set[str]:
