@@ -25,6 +25,7 @@ from infra import kafka, postgres
 from infra.devkey import DevKey
 from infra.ports import free_port
 from infra.process import stop_child
+from schemas.validation.uscc import make_uscc
 from streams import kafka_clients
 from streams.admin import admin_client, create_topics
 from streams.producer import make_producer
@@ -39,19 +40,54 @@ settings_env = workers.settings_env
 start_worker = workers.start_worker
 
 
-def failed_inspection(event_id: str, uscc: str) -> dict[str, Any]:
-    """A failed food inspection an hour old, with one critical violation: raises a warning."""
-    return {
+def failed_inspection(
+    event_id: str,
+    uscc: str,
+    *,
+    region: str = "330106",
+    name: str = "杭州知味西湖餐饮管理有限公司",
+    minutes_ago: float = 60,
+    violations: bool = True,
+) -> dict[str, Any]:
+    """A failed food inspection ``minutes_ago`` old, one critical finding (with ``violations``
+    its violation too): raises a warning and opens a task for the enterprise's market bureau."""
+    event: dict[str, Any] = {
         "event_id": event_id,
-        "event_time": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+        "event_time": (datetime.now(UTC) - timedelta(minutes=minutes_ago)).isoformat(),
         "uscc": uscc,
-        "entity_name": "杭州知味西湖餐饮管理有限公司",
-        "region_code": "330106",
+        "entity_name": name,
+        "region_code": region,
         "item_code": "FOOD-INSP-01",
         "outcome": "fail",
         "critical_count": 1,
-        "violations": [{"code": "C03", "severity": "critical", "description": "冷藏温度超标"}],
     }
+    if violations:
+        event["violations"] = [
+            {"code": "C03", "severity": "critical", "description": "冷藏温度超标"}
+        ]
+    return event
+
+
+def failed_inspection_record(
+    event_id: str,
+    region: str = "330106",
+    *,
+    name: str = "测试餐饮店",
+    minutes_ago: float = 30,
+    violations: bool = False,
+) -> tuple[bytes, bytes]:
+    """:func:`failed_inspection` of an enterprise made from ``event_id`` in ``region``, as the
+    (key, value) a source system writes: keyed by its USCC, JSON."""
+    uscc = make_uscc(event_id, region)
+    event = failed_inspection(
+        event_id,
+        uscc,
+        region=region,
+        name=name,
+        minutes_ago=minutes_ago,
+        violations=violations,
+    )
+    return uscc.encode(), json.dumps(event, ensure_ascii=False).encode()
 
 
 def start_console(s: Settings, log: Path) -> subprocess.Popen[bytes]:

@@ -14,12 +14,17 @@ import subprocess
 import sys
 import uuid
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
 
-from schemas.validation.uscc import make_uscc
 from streams.deadletters import original_value
 from streams.rekey import partition_of
-from tests.integration.conftest import ROOT, collect, produce, settings_env, tail_consumer
+from tests.integration.conftest import (
+    ROOT,
+    collect,
+    failed_inspection_record,
+    produce,
+    settings_env,
+    tail_consumer,
+)
 
 DEPARTMENT = "hz_market_food"  # config/routing.yaml: inspections YJ-ZFJC-* in Hangzhou
 ENTERPRISES = 24
@@ -27,18 +32,7 @@ PER_PARTITION = 2
 
 
 def failed_inspection(run: str, i: int) -> tuple[bytes, bytes]:
-    uscc = make_uscc(f"disp-{run}-{i}", "330106")
-    event = {
-        "event_id": f"disp-{run}-{i}",
-        "event_time": (datetime.now(UTC) - timedelta(minutes=30)).isoformat(),
-        "uscc": uscc,
-        "entity_name": f"杭州测试餐饮{i}号店",
-        "region_code": "330106",
-        "item_code": "FOOD-INSP-01",
-        "outcome": "fail",
-        "critical_count": 1,
-    }
-    return uscc.encode(), json.dumps(event, ensure_ascii=False).encode()
+    return failed_inspection_record(f"disp-{run}-{i}", name=f"杭州测试餐饮{i}号店")
 
 
 def test_cli_disposition_reaches_tasks_on_every_partition(live_settings, worker) -> None:  # type: ignore[no-untyped-def]

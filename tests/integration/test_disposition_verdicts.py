@@ -9,10 +9,8 @@ with the same Idempotency-Key (or CLI key) is applied once.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -22,10 +20,10 @@ from pydantic import SecretStr
 from bench.chaos import database, own_stack, space
 from config.settings import Settings
 from infra import kafka
-from schemas.validation.uscc import make_uscc
 from sinks.sql import SqlStore, make_engine
 from tests.integration.conftest import (
     collect,
+    failed_inspection_record,
     produce,
     run_cli,
     tail_consumer,
@@ -42,18 +40,7 @@ DEPARTMENT = "hz_market_food"  # config/routing.yaml: inspections YJ-ZFJC-* in H
 
 
 def failed_inspection(run: str) -> tuple[bytes, bytes]:
-    uscc = make_uscc(f"verdict-{run}", "330106")
-    event = {
-        "event_id": f"verdict-{run}",
-        "event_time": (datetime.now(UTC) - timedelta(minutes=30)).isoformat(),
-        "uscc": uscc,
-        "entity_name": "杭州测试餐饮店",
-        "region_code": "330106",
-        "item_code": "FOOD-INSP-01",
-        "outcome": "fail",
-        "critical_count": 1,
-    }
-    return uscc.encode(), json.dumps(event, ensure_ascii=False).encode()
+    return failed_inspection_record(f"verdict-{run}", name="杭州测试餐饮店")
 
 
 def cli(s: Settings, *args: str) -> subprocess.CompletedProcess[str]:

@@ -19,7 +19,6 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -28,10 +27,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from infra.process import stop_child
 from loop import ids
-from schemas.validation.uscc import make_uscc
 from sinks.sql import make_engine, sql_url
 from streams.admin import admin_client
-from tests.integration.conftest import produce
+from tests.integration.conftest import failed_inspection_record, produce
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -131,23 +129,15 @@ def metric(s: Settings, name: str, **labels: str) -> float | None:
 
 def failed_inspections(run: str, n: int) -> list[tuple[bytes, bytes]]:
     """``n`` failed inspections of ``n`` enterprises: each must open one task."""
-    at = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
-    out = []
-    for i in range(n):
-        uscc = make_uscc(f"disk-{run}-{i}", "330106")
-        body = {
-            "event_id": f"disk-{run}-{i}",
-            "event_time": at,
-            "uscc": uscc,
-            "entity_name": f"杭州磁盘测试餐饮{i}号有限公司",
-            "region_code": "330106",
-            "item_code": "FOOD-INSP-01",
-            "outcome": "fail",
-            "critical_count": 1,
-            "violations": [{"code": "C03", "severity": "critical", "description": "冷藏温度超标"}],
-        }
-        out.append((uscc.encode(), json.dumps(body, ensure_ascii=False).encode()))
-    return out
+    return [
+        failed_inspection_record(
+            f"disk-{run}-{i}",
+            name=f"杭州磁盘测试餐饮{i}号有限公司",
+            minutes_ago=60,
+            violations=True,
+        )
+        for i in range(n)
+    ]
 
 
 def sql_tasks(s: Settings) -> list[tuple[str, str]]:

@@ -10,16 +10,13 @@ whatever actor the client would have liked to write.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import requests
 
-from schemas.validation.uscc import make_uscc
-from tests.integration.conftest import produce, wait_ready
+from tests.integration.conftest import failed_inspection_record, produce, wait_ready
 from tests.integration.test_api import end_offsets
 from tests.people import PEOPLE, auth
 
@@ -33,18 +30,7 @@ ZJ_DEPARTMENT = "zj_risk_centre_intake"  # the province's last resort: Ningbo ha
 
 
 def failed_inspection(run: str, region: str) -> tuple[bytes, bytes]:
-    uscc = make_uscc(f"jur-{run}-{region}", region)
-    event = {
-        "event_id": f"jur-{run}-{region}",
-        "event_time": (datetime.now(UTC) - timedelta(minutes=30)).isoformat(),
-        "uscc": uscc,
-        "entity_name": "测试餐饮店",
-        "region_code": region,
-        "item_code": "FOOD-INSP-01",
-        "outcome": "fail",
-        "critical_count": 1,
-    }
-    return uscc.encode(), json.dumps(event, ensure_ascii=False).encode()
+    return failed_inspection_record(f"jur-{run}-{region}", region)
 
 
 def get(s: Settings, who: str, path: str, **params: str) -> requests.Response:
