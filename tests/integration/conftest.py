@@ -69,24 +69,14 @@ def failed_inspection(
 
 
 def failed_inspection_record(
-    event_id: str,
-    region: str = "330106",
-    *,
-    name: str = "测试餐饮店",
-    minutes_ago: float = 30,
-    violations: bool = False,
+    event_id: str, region: str = "330106", **details: Any
 ) -> tuple[bytes, bytes]:
     """:func:`failed_inspection` of an enterprise made from ``event_id`` in ``region``, as the
-    (key, value) a source system writes: keyed by its USCC, JSON."""
+    (key, value) a source system writes: keyed by its USCC, JSON. ``details`` are
+    :func:`failed_inspection`'s; unless given, 30 minutes old and without its violation list."""
     uscc = make_uscc(event_id, region)
-    event = failed_inspection(
-        event_id,
-        uscc,
-        region=region,
-        name=name,
-        minutes_ago=minutes_ago,
-        violations=violations,
-    )
+    shape = {"name": "测试餐饮店", "minutes_ago": 30, "violations": False, **details}
+    event = failed_inspection(event_id, uscc, region=region, **shape)
     return uscc.encode(), json.dumps(event, ensure_ascii=False).encode()
 
 
