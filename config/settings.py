@@ -632,7 +632,7 @@ class Settings(BaseSettings):
         ge=6.0,
         le=300.0,
         description="seconds the group waits for a silent worker before its partitions move"
-        " to the others (Kafka's session.timeout.ms; heartbeats every fifth of it): a dead"
+        " to the others (Kafka's session.timeout.ms; heartbeats every tenth of it): a dead"
         " worker's warnings wait this long (Faust's 60 s made a failover take 67 s). At least"
         " the broker's minimum, 6 s; a worker whose event loop stalls for longer is taken for"
         " dead",

@@ -57,6 +57,12 @@ class RiskLoopApp(faust.App):
         await self.worker.producer.close()
 
 
+HEARTBEATS_PER_SESSION = 10
+"""Heartbeats per session timeout. Kafka asks for at least 3; at 5 (3 s of 15) a failover took
+the 15-s timeout plus ~3 s for the survivor's next heartbeat to hear of the rebalance
+(bench/RELIABILITY.md, 2026-12-07 night); a heartbeat is one small request to the coordinator."""
+
+
 def faust_config(settings: Settings) -> dict[str, Any]:
     """Faust keyword settings derived from ours."""
     return {
@@ -91,9 +97,10 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         # twice (after which Faust can leave never-committed partitions unread)
         "consumer_group_instance_id": worker_identity(settings),
         # and a dead one's partitions move after this, not Faust's 60 s (README "When a
-        # worker dies"); heartbeats every fifth of it, Kafka's ratio of 3 s to 15 s
+        # worker dies"); heartbeats every tenth of it: a survivor learns that the group gave
+        # the dead one up at its next heartbeat, so a failover waits up to one interval more
         "broker_session_timeout": settings.session_timeout,
-        "broker_heartbeat_interval": settings.session_timeout / 5,
+        "broker_heartbeat_interval": settings.session_timeout / HEARTBEATS_PER_SESSION,
         "Agent": RiskLoopAgent,  # counts and logs every agent crash (streams/health.py)
     }
 
