@@ -24,6 +24,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -32,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, KafkaException
 
 from bench.probes import events_read
 from bench.stats import BenchError
@@ -41,7 +42,7 @@ from config.settings import DevStackSettings, Settings, TopicSettings
 from infra import kafka, postgres, redis
 from infra.ports import free_port
 from schemas.sample_stream import generate
-from streams.demo import group_lag
+from streams.demo import group_lag, group_progress
 from streams.producer import make_producer
 
 Item = tuple[str, str, bytes]
@@ -197,6 +198,58 @@ def produce(s: Settings, items: Sequence[Item], pace: float = 0.0) -> None:
             time.sleep(pace)
     if p.flush(60):
         raise BenchError("the producer could not deliver the scenario input within 60 s")
+
+
+class Feed(threading.Thread):
+    """:func:`produce` in the background, so a fault lands while input is still arriving.
+
+    Written all at once, the input is read in well under a second by a fast worker: a kill
+    once "half of it is left" then hit an idle worker with everything committed (2026-12-07:
+    the group's lag was already 0 when the restarted worker was checked). Paced and in the
+    background, the worker keeps up with it, and :func:`wait_processed` picks the moment.
+    """
+
+    def __init__(self, s: Settings, items: Sequence[Item], pace: float) -> None:
+        super().__init__(name="chaos-feed", daemon=True)
+        self.settings, self.items, self.pace = s, items, pace
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        """Write the input; what stops it is kept for :meth:`finish`."""
+        try:
+            produce(self.settings, self.items, self.pace)
+        except BaseException as exc:  # handed to finish(), on the scenario's thread
+            self.error = exc
+
+    def finish(self, timeout: float = 120) -> None:
+        """Wait for the rest of the input to be written; raise what stopped it."""
+        self.join(timeout)
+        if self.is_alive():
+            raise BenchError(f"the scenario's input was not written within {timeout:.0f} s")
+        if self.error is not None:
+            raise self.error
+
+
+def wait_processed(sp: Space, done: int, feed: Feed, timeout: float = 120) -> str:
+    """Until the group has committed ``done`` source records; a fault now lands mid-stream if
+    ``feed`` is still writing (input read and not yet committed, and more to come). Returns
+    the moment, for the verdict's note: how many were committed and whether input was still
+    arriving (on a machine too slow for the feed's pace it may not be: said, not failed)."""
+    deadline = time.monotonic() + timeout
+    topics = list(sp.settings.topics.sources().values())
+    while time.monotonic() < deadline:
+        sp.alive()
+        try:
+            committed, _ = group_progress(sp.settings, topics)
+        except KafkaException as exc:  # a fresh topic's leader not elected yet: ask again
+            _LAG_ERRORS.append(f"progress: {exc}")
+            time.sleep(0.2)
+            continue
+        if committed >= done:
+            arriving = "input still arriving" if feed.is_alive() else "after the input ended"
+            return f"killed at {committed} of {len(feed.items)} committed, {arriving}"
+        time.sleep(0.05)
+    raise BenchError(f"the worker did not commit {done} records within {timeout:.0f} s")
 
 
 # ---------------------------------------------------------------------------- one run's space

@@ -92,6 +92,13 @@ def worker_process(
 
 def group_lag(settings: Settings, topics: list[str]) -> int:
     """Messages the worker's consumer group has not yet committed on ``topics``."""
+    committed, end = group_progress(settings, topics)
+    return end - committed
+
+
+def group_progress(settings: Settings, topics: list[str]) -> tuple[int, int]:
+    """What the worker's consumer group has committed on ``topics`` and their end, summed over
+    the partitions (a partition the group never committed counts from its start)."""
     c = Consumer(
         {
             **kafka_clients.confluent(settings),
@@ -102,12 +109,12 @@ def group_lag(settings: Settings, topics: list[str]) -> int:
     try:
         meta = c.list_topics(timeout=5)
         parts = [TopicPartition(t, p) for t in topics for p in meta.topics[t].partitions]
-        committed = c.committed(parts, timeout=5)
-        lag = 0
-        for tp in committed:
-            _, high = c.get_watermark_offsets(tp, timeout=5)
-            lag += max(0, high - max(tp.offset, 0))
-        return lag
+        done = end = 0
+        for tp in c.committed(parts, timeout=5):
+            low, high = c.get_watermark_offsets(tp, timeout=5)
+            done += min(max(tp.offset, low), high) if tp.offset >= 0 else low
+            end += high
+        return done, end
     finally:
         c.close()
 
