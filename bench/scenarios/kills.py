@@ -17,11 +17,6 @@ from bench.chaos import (
     wait_processed,
 )
 
-FEED_SECONDS = 7.5
-"""How long the input takes to arrive while a worker is killed, whatever its size (1,500
-records: one every 5 ms; CI's 240: every 31 ms): longer than a fast worker needs to read it,
-so the kill at half of it lands mid-stream (:class:`bench.chaos.Feed`)."""
-
 
 def sigkill_restart(ctx: Context) -> Outcome:
     """Kill -9 the only worker half-way through its input, start it again, compare."""
@@ -29,7 +24,7 @@ def sigkill_restart(ctx: Context) -> Outcome:
     items = ctx.items()
     with database(ctx.base.dev) as url, space(ctx.base, ctx.work, sql_url=url) as sp:
         first = sp.start_worker()
-        feed = Feed(sp.settings, items, FEED_SECONDS / len(items))
+        feed = Feed(sp.settings, items)
         feed.start()
         moment = wait_processed(sp, len(items) // 2, feed)
         first.send_signal(signal.SIGKILL)
@@ -38,7 +33,7 @@ def sigkill_restart(ctx: Context) -> Outcome:
         sp.start_worker()
         feed.finish()
         got, recovery = recovered(sp, url, ref, since=t0)
-        note = f"{moment}; restarted on the same data folder"
+        note = f"killed {moment}; restarted on the same data folder"
         return verdict("sigkill", len(items), ref, got, recovery, note=note)
 
 
@@ -50,7 +45,7 @@ def group_failover(ctx: Context) -> Outcome:
         sp.start_worker()
         victim = sp.second_worker()
         _wait_both_assigned(ctx, sp)
-        feed = Feed(sp.settings, items, FEED_SECONDS / len(items))
+        feed = Feed(sp.settings, items)
         feed.start()
         moment = wait_processed(sp, len(items) // 2, feed)
         victim.send_signal(signal.SIGKILL)
@@ -58,7 +53,7 @@ def group_failover(ctx: Context) -> Outcome:
         t0 = time.monotonic()
         feed.finish()
         got, recovery = recovered(sp, url, ref, since=t0)
-        note = f"{moment}; survivor took the partitions"
+        note = f"killed {moment}; survivor took the partitions"
         return verdict("failover", len(items), ref, got, recovery, note=note)
 
 

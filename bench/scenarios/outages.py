@@ -12,6 +12,7 @@ import urllib.request
 
 from bench.chaos import (
     Context,
+    Feed,
     Outcome,
     Snapshot,
     Space,
@@ -24,7 +25,7 @@ from bench.chaos import (
     space,
     verdict,
     wait_caught_up,
-    wait_sources_below,
+    wait_processed,
     wait_sql,
 )
 from infra import kafka, postgres, redis
@@ -41,17 +42,19 @@ def broker_outage(ctx: Context, down: float = BROKER_DOWN_SECONDS) -> Outcome:
         broker = f"kafka://127.0.0.1:{dev.kafka_port}"
         with space(ctx.base, ctx.work, sql_url=url, kafka_broker=broker) as sp:
             sp.start_worker()
-            produce(sp.settings, items[:half])
-            wait_sources_below(sp, half // 2)
+            feed = Feed(sp.settings, items[:half])
+            feed.start()
+            moment = wait_processed(sp, half // 2, feed)
             ctx.say(f"  stopping our broker on :{dev.kafka_port} for {down:.0f} s")
             kafka.stop(dev)
             time.sleep(down)
             sp.alive()
             kafka.start(dev)
             t0 = time.monotonic()
+            feed.finish()  # what it wrote while the broker was down is delivered now
             produce(sp.settings, items[half:])
             got, recovery = recovered(sp, url, ref, since=t0, timeout=300)
-            note = f"own broker down {down:.0f} s, worker not restarted"
+            note = f"own broker down {down:.0f} s, stopped {moment}; worker not restarted"
             return verdict("broker-outage", len(items), ref, got, recovery, note=note)
 
 
