@@ -18,6 +18,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from bench import datasets
+from models import presets
 from models.errors import ModelError
 from models.evaluation import (
     ThreeSigma,
@@ -44,36 +45,11 @@ SKAB_SKIP = 400
 """SKAB's protocol: the first 400 rows of each run are its training part (no alerts; scored, as
 SKAB scores every row, and left out of the `*_after_400` reading)."""
 
-NAB_DEFAULTS: dict[str, Any] = {
-    "warmup": 0,
-    "warmup_seconds": 2 * 86400.0,
-    "span_seconds": 3 * 3600.0,
-    "q": 0.999,
-}
-"""One setting for every NAB file, in time (not readings): 2 days of warm-up, a 3-hour EWMA.
+NAB_DEFAULTS: dict[str, Any] = dict(presets.NAB.params)
+"""NAB's settings (models/presets.py ``NAB``, what a modeller publishes as ``--preset nab``)."""
 
-Not tuned on the labelled file. The warm-up ends inside NAB's own probationary period
-(:func:`nab_probation`) on a 5-minute file of NAB's most common length (4,032 rows: 604 rows,
-50 h), so every window NAB scores can be found; it was 14 days until 2026-12-07, when nothing on
-the shared or synthetic files moved (models/EVALUATION.md, NAB's fifth round). A 3-hour span
-smooths sensor noise without hiding a day-long excursion.
-"""
-
-SKAB_DEFAULTS: dict[str, Any] = {
-    "warmup": SKAB_SKIP,
-    "span_seconds": 5.0,
-    "q": 0.99,
-    "hold_seconds": 10.0,
-    "release_drop": 1.0,
-    "release_ceiling": 3.0,
-    "rebaseline_seconds": 120.0,
-}
-"""SKAB's settings, chosen on the tuning runs only (odd-numbered, models/EVALUATION.md): a
-5-second EWMA (the bench samples at ~1 Hz), the 99th percentile of normal scores, incidents held
-10 s, ended when the score falls a decade below the fault's level (the bench rarely returns to
-its first state after a fault) — unless the score is still over 10^3 times the threshold, a fault
-settling from its onset spike rather than ending (2026-12-07) — and re-fitted over the next
-120 s (models/incident.py)."""
+SKAB_DEFAULTS: dict[str, Any] = dict(presets.SKAB.params)
+"""SKAB's settings (models/presets.py ``SKAB``, what a modeller publishes as ``--preset skab``)."""
 
 ZH_REFERENCE = {"longest": 2, "subject_weight": 1.0, "word_weight": 0.0, "prior_weight": 0.0}
 """The issue's reference: a plain online ComplementNB on character 1–2-grams, no priors."""

@@ -13,6 +13,10 @@ class UnknownFactory(ModelError):
     """No factory of that name is registered."""
 
 
+class UnknownPreset(ModelError):
+    """No preset of that name (models/presets.py), or one that does not fit the factory named."""
+
+
 class IncompatibleSnapshot(ModelError):
     """A snapshot was taken by another factory or another state version than the one restoring it."""
 

@@ -52,7 +52,10 @@ class ModelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name = Field(min_length=1)
-    factory: Name = Field(min_length=1)
+    factory: Name | None = Field(None, min_length=1)
+    preset: Name | None = Field(None, min_length=1)
+    """A tested setting by name (models/presets.py): its factory, and its params under
+    ``params``; resolved here, so workers receive a plain factory and params."""
     version: Name = Field(min_length=1)
     params: dict[str, JsonValue] = Field(default_factory=dict)
     shadow: bool = False
@@ -61,13 +64,25 @@ class ModelRequest(BaseModel):
 def model_body(body: dict[str, Any], *, who: str, now: datetime) -> ModelPublication:
     """A model publication that builds and scores its probe event (what a worker checks)."""
     from models.errors import ModelError
+    from models.presets import resolve
     from models.publication import ModelPublication, build
 
     try:
         req = ModelRequest.model_validate(body)
-        pub = ModelPublication(**req.model_dump(), published_by=who, published_at=now)
+        factory, params = resolve(req.factory, req.preset, req.params)
+        pub = ModelPublication(
+            name=req.name,
+            factory=factory,
+            version=req.version,
+            params=params,
+            shadow=req.shadow,
+            published_by=who,
+            published_at=now,
+        )
     except ValidationError as exc:
         raise ApiError(422, f"model rejected: {readable(exc)}") from exc
+    except ModelError as exc:  # an unknown preset, or one for another factory
+        raise ApiError(422, f"model rejected: {exc}") from exc
     try:
         build(pub)
     except ModelError as exc:

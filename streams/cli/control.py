@@ -115,17 +115,29 @@ def geo_withdraw(name: str, by: By = "") -> None:
 
 def models_publish(
     name: str,
-    factory: Annotated[str, typer.Option(help="registered factory (see `riskloop models list`)")],
     version: Annotated[str, typer.Option(help="version to publish")],
-    params: Annotated[str, typer.Option(help="factory params as JSON")] = "{}",
+    factory: Annotated[
+        str | None, typer.Option(help="registered factory (see `riskloop models list`)")
+    ] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(help="a tested setting (`riskloop models list`): its factory and params"),
+    ] = None,
+    params: Annotated[
+        str, typer.Option(help="factory params as JSON (over the preset's, with --preset)")
+    ] = "{}",
     shadow: Annotated[
         bool, typer.Option(help="score beside the live model only; disagreements counted")
     ] = False,
     by: By = "",
 ) -> None:
-    """Publish model NAME built by FACTORY with PARAMS; it must score a probe event first."""
+    """Publish model NAME built by FACTORY with PARAMS, or by a PRESET (models/presets.py: the
+    settings models/EVALUATION.md measured) with PARAMS over it; it must score a probe event
+    first."""
     from pydantic import ValidationError
 
+    from models.errors import UnknownPreset
+    from models.presets import resolve
     from models.publication import ModelPublication, build
     from schemas.problems import readable
 
@@ -133,6 +145,12 @@ def models_publish(
         parsed = json.loads(params)
     except ValueError as exc:
         raise ConfigError(f"--params is not JSON: {exc}") from exc
+    if not isinstance(parsed, dict):
+        raise ConfigError("--params must be a JSON object, e.g. '{\"q\": 0.98}'")
+    try:
+        factory, parsed = resolve(factory, preset, parsed)
+    except UnknownPreset as exc:
+        raise ConfigError(f"model {name!r} not published: {exc}") from exc
     try:
         pub = ModelPublication(
             name=name,

@@ -16,13 +16,22 @@ app = typer.Typer(help="Online models: list factories, evaluate them progressive
 
 @app.command("list")
 def list_models() -> None:
-    """The registered model factories: name, source, state version, what they do."""
+    """The registered model factories (name, source, state version, what they do) and the
+    presets: tested settings a publication may name (`riskloop models publish --preset`)."""
+    import json
+
     table = Table("factory", "source", "state version", "description")
     from models.factories import factories  # River and SciPy: only when the command runs
+    from models.presets import PRESETS
 
     for f in factories():
         table.add_row(f.name, f.source, f.version, f.description)
-    Console(soft_wrap=True).print(table)
+    console = Console(soft_wrap=True)
+    console.print(table)
+    presets = Table("preset", "factory", "chosen on", "params", title="presets")
+    for p in PRESETS.values():
+        presets.add_row(p.name, p.factory, p.chosen_on, json.dumps(dict(p.params)))
+    console.print(presets)
 
 
 @app.command("params")

@@ -70,10 +70,29 @@ def test_a_model_body_builds_and_scores_its_probe() -> None:
     )
 
 
+def test_a_model_body_may_name_a_preset_and_change_a_param_of_it() -> None:
+    body = {
+        "name": "equipment-anomaly",
+        "preset": "skab",
+        "version": "skab-1",
+        "params": {"q": 0.995},
+    }
+    pub = model_body(body, who="li.lei", now=NOW)
+    assert pub.factory == "equipment-anomaly"  # workers receive the factory and params, resolved
+    assert (pub.params["q"], pub.params["span_seconds"], pub.params["hold_seconds"]) == (
+        0.995,
+        5.0,
+        10.0,
+    )
+
+
 @pytest.mark.parametrize(
     ("body", "says"),
     [
         ({"name": "m", "factory": "equipment-anomaly"}, "version"),
+        ({"name": "m", "preset": "elevator", "version": "1"}, "no preset 'elevator'"),
+        ({"name": "m", "factory": "complaint-classifier", "preset": "nab", "version": "1"}, "nab"),
+        ({"name": "m", "version": "1"}, "neither a factory nor a preset"),
         ({"name": "m", "factory": "no-such-factory", "version": "1"}, "no-such-factory"),
         ({"name": "m", "factory": "equipment-anomaly", "version": "1", "who": "x"}, "who"),
         ({"name": "m", "factory": "equipment-anomaly", "version": "1", "params": {"x": 1}}, "x"),
