@@ -4,7 +4,8 @@ It used to print "published" for a pack every worker then refused, and the same 
 republish of the active version. Against a real worker: a pack whose rule ids belong to another
 active pack (valid and passing its examples offline, so only the worker can refuse it) exits 1
 with the worker's reason; a good pack exits 0 accepted; the same pack again says it is already
-active.
+active. And `riskloop models publish --preset`: a tested setting by name reaches the worker as
+its factory and params.
 """
 
 from __future__ import annotations
@@ -12,10 +13,18 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from tests.integration.conftest import ROOT, settings_env, wait_ready
+from tests.integration.conftest import (
+    ROOT,
+    collect,
+    run_cli,
+    settings_env,
+    tail_consumer,
+    wait_ready,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -76,3 +85,35 @@ def test_publish_with_no_worker_running_says_so(live_settings: Settings, tmp_pat
     done = publish(live_settings, pack)
     assert done.returncode == 0, done.stderr
     assert "no worker is running" in done.stdout
+
+
+def test_a_preset_published_by_name_reaches_the_worker_as_its_params(
+    live_settings: Settings, worker: Callable[..., Any]
+) -> None:
+    """`riskloop models publish equipment-anomaly --preset skab`: the control record carries the
+    preset's factory and params (resolved by the CLI: workers need no preset catalogue), and the
+    worker runs that version."""
+    from models.presets import PRESETS
+
+    s = live_settings
+    wait_ready(worker(s), f"http://127.0.0.1:{s.web_port}")
+    models = tail_consumer(s.bootstrap_servers, [s.topics.models])
+    version = f"skab-{uuid.uuid4().hex[:6]}"
+    try:
+        sent = run_cli(
+            s, "models", "publish", "equipment-anomaly", "--preset", "skab", "--version", version,
+            "--params", '{"q": 0.995}', "--by", "it",
+        )  # fmt: skip
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+        records = collect(models, lambda got: any(v.get("version") == version for _, v in got))
+    finally:
+        models.close()
+    published = next(v for _, v in records if v.get("version") == version)
+    assert published["factory"] == "equipment-anomaly"
+    assert published["params"] == {**PRESETS["skab"].params, "q": 0.995}
+    active = ""
+    deadline = time.monotonic() + 60
+    while version not in active and time.monotonic() < deadline:
+        active = run_cli(s, "models", "active").stdout
+        time.sleep(1)
+    assert version in active, active
