@@ -112,7 +112,7 @@ def group_progress(settings: Settings, topics: list[str]) -> tuple[int, int]:
         done = end = 0
         for tp in c.committed(parts, timeout=5):
             low, high = c.get_watermark_offsets(tp, timeout=5)
-            done += min(max(tp.offset, low), high) if tp.offset >= 0 else low
+            done += min(max(tp.offset, low), high)  # none committed: negative, so low
             end += high
         return done, end
     finally:
