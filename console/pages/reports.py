@@ -23,7 +23,13 @@ from console.reports import charts, pdf
 from console.reports.generate import generate, period_of
 from console.reports.period import BadPeriod, today
 from console.reports.scope import scope_of
-from console.reports.text import department_rows, enterprise_rows, precision_rows, title_of
+from console.reports.text import (
+    MODEL_COLUMN,
+    department_rows,
+    enterprise_rows,
+    precision_rows,
+    title_of,
+)
 from loop.jurisdiction import Permission
 from sinks.errors import StoreError
 from sinks.sql import make_engine, sql_url
@@ -51,7 +57,8 @@ async def page(request: web.Request) -> web.Response:
         departments=department_rows(report),
         top_risk=enterprise_rows(report.top_risk),
         top_complaints=enterprise_rows(report.top_complaints),
-        precision=precision_rows(report),
+        precision=precision_rows(report.precision),
+        model_precision=precision_rows(report.model_precision, MODEL_COLUMN),
     )
 
 

@@ -15,7 +15,10 @@ Definitions (the README's "Reports (研判)" says the same):
   complaints: occurrences of their complaint warnings;
 * rule precision: the warnings behind the tasks disposed in the period, 属实 (warning
   ``resolved``) vs 不属实 (``false_alarm``); a disposal recorded as ``not_found`` (查无此事)
-  counts for neither, as in the worker's own counters (``loop.closed_loop``).
+  counts for neither, as in the worker's own counters (``loop.closed_loop``);
+* model precision: the same, per model version whose score is among the warning's reasons
+  (the worker keeps no such counter: the disposals teach the model, and this says how often
+  they confirmed it).
 """
 
 from __future__ import annotations
@@ -32,8 +35,8 @@ from console.reports.records import (
     EventRow,
     History,
     Period,
+    Precision,
     Report,
-    RulePrecision,
     TaskFlow,
     TaskRow,
 )
@@ -74,7 +77,8 @@ def build(
         top_complaints=top_enterprises(
             [a for a in alerts if a.source == "complaints"], score=lambda a: a.occurrences
         ),
-        precision=rule_precision(history, period),
+        precision=precision(history, period, lambda a: a.rules),
+        model_precision=precision(history, period, lambda a: a.models),
     )
 
 
@@ -159,9 +163,12 @@ def top_enterprises(
     )
 
 
-def rule_precision(history: History, period: Period) -> tuple[RulePrecision, ...]:
-    """Per rule, the verified results of the tasks disposed in the period (first disposal of a
-    task only: a reopened task is not counted twice)."""
+def precision(
+    history: History, period: Period, names: Callable[[AlertRow], Iterable[str]]
+) -> tuple[Precision, ...]:
+    """Per name (``names`` of a warning: its rules, or its model versions), the verified
+    results of the tasks disposed in the period (first disposal of a task only: a reopened
+    task is not counted twice), the most judged first."""
     alert_of = {t.task_id: t.alert_id for t in history.tasks}
     ended = {a.alert_id: a for a in history.ended_alerts}
     seen: set[str] = set()
@@ -175,13 +182,13 @@ def rule_precision(history: History, period: Period) -> tuple[RulePrecision, ...
         if alert is None or not period.start <= e.at < period.end:
             continue
         if alert.state == "false_alarm":
-            wrong.update(alert.rules)
+            wrong.update(names(alert))
         elif alert.state == "resolved" and (e.reason or "") != "not_found":
-            confirmed.update(alert.rules)
+            confirmed.update(names(alert))
     rules = sorted(set(confirmed) | set(wrong))
     return tuple(
-        RulePrecision(
-            rule=r,
+        Precision(
+            name=r,
             confirmed=confirmed[r],
             false_alarm=wrong[r],
             precision=_ratio(confirmed[r], confirmed[r] + wrong[r]),

@@ -21,7 +21,13 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
 
 from console.reports.charts import BAR, LEVEL_COLOURS
 from console.reports.period import ZONE
-from console.reports.text import department_rows, enterprise_rows, precision_rows, title_of
+from console.reports.text import (
+    MODEL_COLUMN,
+    department_rows,
+    enterprise_rows,
+    precision_rows,
+    title_of,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -73,7 +79,9 @@ def render(report: Report) -> bytes:
         Paragraph("投诉最多企业", _H2),
         _table(enterprise_rows(report.top_complaints)),
         Paragraph("规则精确率（属实 / 属实+不属实）", _H2),
-        _table(precision_rows(report)),
+        _table(precision_rows(report.precision)),
+        Paragraph("模型精确率（属实 / 属实+不属实，按模型版本）", _H2),
+        _table(precision_rows(report.model_precision, MODEL_COLUMN)),
     ]
     doc.build(flow)
     return out.getvalue()

@@ -55,6 +55,9 @@ class AlertRow(_Frozen):
     first_seen: datetime
     rules: tuple[str, ...] = ()
     """``pack/rule`` of every rule reason (the keys the worker's precision counters use)."""
+    models: tuple[str, ...] = ()
+    """``name@version`` of every model reason: which model version's score raised or joined
+    the warning, so a modeller sees how often the departments confirmed it."""
 
 
 class History(_Frozen):
@@ -108,10 +111,12 @@ class Enterprise(_Frozen):
     score: int
 
 
-class RulePrecision(_Frozen):
-    """A rule's verified results in the period: confirmed / (confirmed + false_alarm)."""
+class Precision(_Frozen):
+    """A rule's or a model version's verified results in the period: confirmed / (confirmed
+    + false_alarm)."""
 
-    rule: str
+    name: str
+    """``pack/rule``, or ``model@version``."""
     confirmed: int
     false_alarm: int
     precision: float | None
@@ -140,4 +145,7 @@ class Report(_Frozen):
     departments: tuple[DepartmentStats, ...] = ()
     top_risk: tuple[Enterprise, ...] = ()
     top_complaints: tuple[Enterprise, ...] = ()
-    precision: tuple[RulePrecision, ...] = ()
+    precision: tuple[Precision, ...] = ()
+    """Per rule."""
+    model_precision: tuple[Precision, ...] = ()
+    """Per model version: the warnings a model's score raised or joined."""

@@ -86,6 +86,9 @@ def _alert(body: Mapping[str, Any]) -> AlertRow:
         for r in body.get("reasons", [])
         if r.get("kind") == "rule"
     )
+    models = sorted(
+        f"{r['id']}@{r['version']}" for r in body.get("reasons", []) if r.get("kind") == "model"
+    )
     return AlertRow(
         alert_id=body["alert_id"],
         state=body["state"],
@@ -97,6 +100,7 @@ def _alert(body: Mapping[str, Any]) -> AlertRow:
         occurrences=body.get("occurrences", 1),
         first_seen=datetime.fromisoformat(body["first_seen"]),
         rules=tuple(rules),
+        models=tuple(models),
     )
 
 

@@ -11,9 +11,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from console.reports.records import Enterprise, Report
+    from console.reports.records import Enterprise, Precision, Report
 
 KINDS = {"daily": "日报", "weekly": "周报"}
+
+MODEL_COLUMN = "模型（版本）"
+"""The first column of the model precision table: ``name@version``."""
 
 
 def title_of(report: Report) -> str:
@@ -50,14 +53,12 @@ def enterprise_rows(enterprises: Sequence[Enterprise]) -> list[list[str]]:
     return rows
 
 
-def precision_rows(report: Report) -> list[list[str]]:
-    """The per-rule precision table (属实, 不属实, 精确率) from the departments'
-    dispositions, header first.
+def precision_rows(items: Sequence[Precision], what: str = "规则") -> list[list[str]]:
+    """A precision table (``what``: 规则 or 模型（版本）; 属实, 不属实, 精确率) from the
+    departments' dispositions, header first.
     """
-    rows = [["规则", "属实", "不属实", "精确率"]]
-    rows += [
-        [p.rule, str(p.confirmed), str(p.false_alarm), _pct(p.precision)] for p in report.precision
-    ]
+    rows = [[what, "属实", "不属实", "精确率"]]
+    rows += [[p.name, str(p.confirmed), str(p.false_alarm), _pct(p.precision)] for p in items]
     return rows
 
 

@@ -182,8 +182,39 @@ def test_top_enterprises_by_weighted_risk_and_by_complaint_occurrences() -> None
 def test_rule_precision_from_the_days_first_disposals() -> None:
     r = aggregate.build(day_history(), DAY, now=END)
     # r1: C confirmed, A false alarm → 1/2; r2: C confirmed → 1/1
-    got = {p.rule: (p.confirmed, p.false_alarm, p.precision) for p in r.precision}
+    got = {p.name: (p.confirmed, p.false_alarm, p.precision) for p in r.precision}
     assert got == {"complaints/r1": (1, 1, 0.5), "trucks/r2": (1, 0, 1.0)}
+
+
+def test_model_precision_counts_each_model_version_its_warnings_named() -> None:
+    log = Log()
+    log("A", "disposed", at(1, 2), "hz_market")
+    log("B", "disposed", at(1, 3), "hz_market", "false_alarm")
+    log("C", "disposed", at(1, 4), "urban")
+    v1, v2 = "equipment-anomaly@v1", "equipment-anomaly@v2"
+    ended = (  # a: v1 with a rule, confirmed; b: v1, false alarm; c: v2 alone, confirmed
+        alert(
+            "a",
+            "red",
+            "equipment",
+            "330106",
+            at(1, 0),
+            state="resolved",
+            rules=("p/r",),
+            models=(v1,),
+        ),
+        alert("b", "orange", "equipment", "330106", at(1, 0), state="false_alarm", models=(v1,)),
+        alert("c", "red", "equipment", "330106", at(1, 0), state="resolved", models=(v2,)),
+    )
+    h = History(
+        tasks=tuple(task(t, "hz_market", at(1, 0), at(2, 0), t.lower()) for t in "ABC"),
+        events=tuple(log.events),
+        ended_alerts=ended,
+    )
+    r = aggregate.build(h, DAY, now=END)
+    got = [(p.name, p.confirmed, p.false_alarm, p.precision) for p in r.model_precision]
+    assert got == [(v1, 1, 1, 0.5), (v2, 1, 0, 1.0)]  # the most judged first
+    assert [(p.name, p.confirmed) for p in r.precision] == [("p/r", 1)]  # rules apart
 
 
 def test_not_found_and_a_second_disposal_of_a_reopened_task_add_nothing() -> None:
@@ -204,7 +235,7 @@ def test_not_found_and_a_second_disposal_of_a_reopened_task_add_nothing() -> Non
         events=tuple(log.events),
         ended_alerts=ended,
     )
-    assert [(p.rule, p.confirmed) for p in aggregate.build(h, DAY, now=END).precision] == [
+    assert [(p.name, p.confirmed) for p in aggregate.build(h, DAY, now=END).precision] == [
         ("p/c", 1)
     ]
 

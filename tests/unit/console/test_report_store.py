@@ -29,6 +29,7 @@ def url(tmp_path: Path) -> str:
     migrate(url)
     store = SqlStore(make_engine(url))
     rule = Reason(kind="rule", id="r1", version="1", pack="inspections")
+    model = Reason(kind="model", id="inspection-risk", version="v2", score=0.93)
     store.write(
         [
             make_alert(
@@ -36,7 +37,7 @@ def url(tmp_path: Path) -> str:
                 level=Level.red,
                 uscc="U1",
                 entity_name="甲公司",
-                reasons=[rule],
+                reasons=[rule, model],
                 state=AlertState.false_alarm,
             ),
             make_alert(2, region_code="330102", shadow=True),  # a shadow rule's: never reported
@@ -73,7 +74,10 @@ def test_the_store_gives_the_days_report(url: str) -> None:
     assert stats["xihu_market"].avg_hours_to_sign == pytest.approx(1.5)
     assert stats["xihu_market"].avg_hours_to_dispose == pytest.approx(3.0)
     assert stats["hz_transport"].overdue_open == 1
-    assert [(p.rule, p.false_alarm) for p in r.precision] == [("inspections/r1", 1)]
+    assert [(p.name, p.false_alarm) for p in r.precision] == [("inspections/r1", 1)]
+    assert [(p.name, p.false_alarm, p.precision) for p in r.model_precision] == [
+        ("inspection-risk@v2", 1, 0.0)
+    ]
     # the shipped outlines name Zhejiang's cities, not its counties: the city and the code
     assert r.by_region[0].label == "杭州市 330106"
 
