@@ -26,6 +26,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -291,6 +292,31 @@ class Space:
         proc = start_worker(s, log)
         self.procs.append(proc)
         return proc
+
+    def wait_ready(self, proc: subprocess.Popen[bytes], timeout: float = 120) -> float:
+        """Until the worker ``proc`` (on this space's web port) answers ``/ready`` with 200:
+        consuming, its partitions restored, the control topics read. Returns the seconds it
+        took.
+
+        Why: a :class:`Feed` started beside a worker still importing and joining its group
+        (5–10 s on a loaded 2-core machine) was mostly written before the worker read a
+        record, so it then read a backlog, and a kill "at half" came at 83–87 % of the input,
+        once after the input had ended (2026-12-07 23:27, ``--chaos --scenario sigkill``,
+        three runs; bench/RELIABILITY.md). Fed once it is ready, the worker reads the input
+        as it arrives, and the kill came at 50–62 % in five runs."""
+        url = f"http://127.0.0.1:{self.settings.web_port}/ready"
+        start = time.monotonic()
+        while time.monotonic() - start < timeout:
+            if proc.poll() is not None:
+                raise BenchError(f"the worker exited with {proc.returncode}; see {self.work}")
+            try:
+                with urllib.request.urlopen(url, timeout=2.0) as response:
+                    if response.status == 200:
+                        return time.monotonic() - start
+            except OSError:  # not listening yet, or 503 while not ready
+                pass
+            time.sleep(0.2)
+        raise BenchError(f"the worker was not ready within {timeout:.0f} s; see {self.work}")
 
     def second_worker(self, n: int = 1) -> subprocess.Popen[bytes]:
         """Another member of the same consumer group, with its own data folder and port."""

@@ -24,6 +24,7 @@ def sigkill_restart(ctx: Context) -> Outcome:
     items = ctx.items()
     with database(ctx.base.dev) as url, space(ctx.base, ctx.work, sql_url=url) as sp:
         first = sp.start_worker()
+        sp.wait_ready(first)
         feed = Feed(sp.settings, items)
         feed.start()
         moment = wait_processed(sp, len(items) // 2, feed)

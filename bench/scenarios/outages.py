@@ -41,7 +41,7 @@ def broker_outage(ctx: Context, down: float = BROKER_DOWN_SECONDS) -> Outcome:
     with own_stack(ctx.base.dev, ["kafka"]) as dev, database(ctx.base.dev) as url:
         broker = f"kafka://127.0.0.1:{dev.kafka_port}"
         with space(ctx.base, ctx.work, sql_url=url, kafka_broker=broker) as sp:
-            sp.start_worker()
+            sp.wait_ready(sp.start_worker())
             feed = Feed(sp.settings, items[:half])
             feed.start()
             moment = wait_processed(sp, half // 2, feed)
