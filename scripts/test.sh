@@ -20,7 +20,7 @@ echo "== mypy" && mypy
 echo "== unit + streams tests"
 python -m pytest tests/unit tests/streams -q -p no:cacheprovider
 echo "== doctests (the examples in docstrings are run, so they cannot rot)"
-python -m pytest --doctest-modules loop rules schemas models geo sinks config bench infra streams \
+python -m pytest --doctest-modules loop rules schemas models geo sinks config bench infra streams console \
   --ignore=sinks/migrations -q -p no:cacheprovider
 
 echo "== local services"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 from console.keys import GATE
-from console.pages import enterprise, home, map, reports, situation, warnings, workbench
+from console.pages import control, enterprise, home, map, reports, situation, warnings, workbench
 from loop.jurisdiction import Forbidden, Permission, require
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ PAGES = (
     workbench,
     reports,
     map,
+    control,
 )
 
 
@@ -47,6 +48,7 @@ NAV: list[NavItem] = [
     NavItem("我的任务", "/workbench", Permission.read),
     NavItem("研判报告", "/reports", Permission.read),
     NavItem("地图", "/map", Permission.read),
+    NavItem("模型与规则", "/control", Permission.oversee),
 ]
 
 

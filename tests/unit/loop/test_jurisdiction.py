@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from loop.identity import Principal
 from loop.jurisdiction import (
     Forbidden,
     Permission,
@@ -33,6 +34,11 @@ HZ, NB, STAFF, SUP = (PEOPLE[n] for n in ("hz_handler", "nb_handler", "hz_staff"
         ("operator", Permission.operate, True),
         ("hz_handler", Permission.operate, False),
         ("hz_staff", Permission.read, True),
+        ("modeller", Permission.oversee, True),
+        ("operator", Permission.oversee, True),
+        ("supervisor", Permission.oversee, True),
+        ("hz_staff", Permission.oversee, False),
+        ("hz_handler", Permission.oversee, False),
     ],
 )
 def test_roles_grant_permissions(who: str, permission: Permission, allowed: bool) -> None:
@@ -41,6 +47,13 @@ def test_roles_grant_permissions(who: str, permission: Permission, allowed: bool
     else:
         with pytest.raises(Forbidden):
             require(PEOPLE[who], permission, centre=CENTRE)
+
+
+def test_the_centres_staff_oversee_the_workers_without_a_role_for_it() -> None:
+    centre_staff = Principal(sub="u-c", name="c", roles={"staff"}, department=CENTRE)
+    require(centre_staff, Permission.oversee, centre=CENTRE)
+    with pytest.raises(Forbidden, match="oversee needs the role modeller or operator"):
+        require(centre_staff, Permission.oversee, centre="another_centre")
 
 
 def test_a_department_sees_its_own_tasks_only() -> None:
