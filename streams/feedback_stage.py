@@ -54,6 +54,9 @@ async def handle_feedback(worker: WorkerContext, raw: bytes) -> list[Message]:
             rt.metrics.rule_dispositions.labels(rule, fb.result.value).inc()
         if rt.models is not None:
             for label in fb.labels:
+                rt.metrics.model_dispositions.labels(
+                    label.model, label.version, fb.result.value
+                ).inc()
                 rt.models.learn_label(label.model, label.features, label.label)
                 rt.models.observe_disposition(label.model, label.label)  # drift may demote it
             await report_drift(worker)

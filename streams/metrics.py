@@ -173,6 +173,11 @@ class Metrics:
             "Dispositions of warnings raised by a rule",
             ["rule", "result"],
         )
+        self.model_dispositions = counter(
+            "model_dispositions",
+            "Labelled dispositions of warnings a model version's score raised or joined",
+            ["model", "version", "result"],
+        )
         self.model_scores = histogram(
             "model_score",
             "Model scores",

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import requests
 
 from models.publication import ModelPublication, build
 from streams.admin import admin_client
@@ -134,6 +135,12 @@ def test_false_alarm_disposition_lowers_the_next_score_of_that_pattern(
     )
     assert any(v.get("state") == "false_alarm" for _, v in settled), "no false-alarm change"
     time.sleep(1.0)  # learn_label runs right after that change is sent
+    # counted per model version for the quality dashboard's precision by version
+    metrics = requests.get(f"http://127.0.0.1:{s.web_port}/metrics", timeout=10).text
+    counted = f'riskloop_model_dispositions_total{{model="{MODEL}",result="false_alarm",version="{pub.version}"}} 1.0'
+    assert counted in metrics.splitlines(), [
+        ln for ln in metrics.splitlines() if "model_dispositions" in ln
+    ]
 
     # Calm readings first (the smoothed signal returns to normal), then the same surge.
     calm = [_reading(WARMUP + SURGE + i, rng, 0.0) for i in range(CALM)]
