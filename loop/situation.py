@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from loop.supervision import overdue, racing
+from loop.supervision import overdue, phase, racing
 from schemas.records import Alert, Level, Task
 
 if TYPE_CHECKING:
@@ -113,6 +113,66 @@ def trend(alerts: Iterable[Alert], now: datetime, days: int = 7) -> Trend:
         days=[*history, (today, seen[today])],
         today=seen[today],
         average=sum(n for _, n in history) / days,
+    )
+
+
+WITH_CENTRE = frozenset({"returned", "arbitration"})
+"""Tasks a department gave back: the risk centre's to reassign, no department's clock running."""
+
+
+@dataclass(frozen=True)
+class Desk:
+    """What waits for one person (the console's front page, 我的待办): the open tasks they may
+    see by where they stand, the few racing their deadlines soonest, and the live red and orange
+    warnings of their regions, newest first."""
+
+    to_sign: int
+    in_hand: int
+    due_soon: int
+    overdue: int
+    with_centre: int
+    next_tasks: list[tuple[Task, datetime]]
+    """(task, the deadline it races), soonest first (overdue ones lead)."""
+    live: int
+    latest: list[Alert]
+
+
+def desk(tasks: Iterable[Task], alerts: Iterable[Alert], now: datetime, shown: int = 5) -> Desk:
+    """The front page's counts: tasks waiting to be signed for, in hand (signed, started), due
+    within a day, past their deadline, given back to the centre; the ``shown`` tasks racing
+    their deadline soonest; the live red and orange warnings (not ended), the newest first.
+
+    >>> from datetime import UTC
+    >>> d = desk([], [], datetime(2026, 12, 2, tzinfo=UTC))
+    >>> (d.to_sign, d.overdue, d.live, d.next_tasks)
+    (0, 0, 0, [])
+    """
+    racing_now: list[tuple[Task, datetime]] = []
+    counts = Counter[str]()
+    for task in tasks:
+        if task.state.value in WITH_CENTRE:
+            counts["with_centre"] += 1
+        deadline = racing(task)
+        if deadline is None:
+            continue
+        racing_now.append((task, deadline))
+        counts["to_sign" if phase(task) == "sign" else "in_hand"] += 1
+        if overdue(task, now):
+            counts["overdue"] += 1
+        elif deadline - now <= DUE_SOON:
+            counts["due_soon"] += 1
+    racing_now.sort(key=lambda pair: (pair[1], pair[0].task_id))
+    live = [a for a in alerts if a.level in LIVE_LEVELS and a.state.value not in ENDED]
+    live.sort(key=lambda a: (a.last_seen, a.alert_id), reverse=True)
+    return Desk(
+        to_sign=counts["to_sign"],
+        in_hand=counts["in_hand"],
+        due_soon=counts["due_soon"],
+        overdue=counts["overdue"],
+        with_centre=counts["with_centre"],
+        next_tasks=racing_now[:shown],
+        live=len(live),
+        latest=live[:shown],
     )
 
 

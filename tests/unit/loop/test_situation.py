@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from loop.situation import is_live_news, tally, task_load, trend
+from loop.situation import desk, is_live_news, tally, task_load, trend
 from schemas.records import AlertState, Level, TaskState
 from tests.unit.sinks.factories import T0, make_alert, make_task
 
@@ -43,6 +43,30 @@ def test_task_load_races_the_sign_deadline_then_the_disposal_one() -> None:
     ) == (2, 1, 1)
     assert (rows["b"].open, rows["b"].due_soon, rows["b"].overdue) == (1, 0, 0)
     assert next(iter(task_load(tasks, now))).department == "xihu_market"  # most overdue first
+
+
+def test_the_desk_counts_where_tasks_stand_and_lists_the_soonest_deadlines_first() -> None:
+    now = T0 + timedelta(hours=5)  # sign deadlines (T0+4h) passed; disposals (T0+1d) within a day
+    tasks = [
+        make_task(1, state=TaskState.dispatched),  # to sign, overdue since T0+4h
+        make_task(2, state=TaskState.signed),  # in hand, due at T0+1d
+        make_task(3, state=TaskState.in_progress, dispose_deadline=T0 + timedelta(days=3)),
+        make_task(4, state=TaskState.returned),  # given back: the centre's, no clock
+        make_task(5, state=TaskState.closed),  # done
+        make_task(6, state=TaskState.reopened, sign_deadline=T0 + timedelta(hours=6)),
+    ]
+    alerts = [
+        make_alert(1, level=Level.red),
+        make_alert(2, level=Level.orange, state=AlertState.escalated),
+        make_alert(3, level=Level.yellow),  # not red or orange: counted on the wall, not here
+        make_alert(4, level=Level.red, state=AlertState.false_alarm),  # ended
+    ]
+    d = desk(tasks, alerts, now, shown=3)
+    assert (d.to_sign, d.in_hand, d.due_soon, d.overdue, d.with_centre) == (2, 2, 2, 1, 1)
+    assert [t.task_id for t, _ in d.next_tasks] == ["task-1", "task-6", "task-2"]
+    assert d.next_tasks[0][1] == T0 + timedelta(hours=4)  # the sign-for deadline it races
+    assert d.live == 2
+    assert [a.alert_id for a in d.latest] == ["fp-2.1", "fp-1.1"]  # newest first
 
 
 def test_trend_counts_beijing_days_and_compares_today_with_the_week() -> None:
