@@ -29,6 +29,17 @@ TASK_STATES = {
     "reopened": "已重开",
 }
 
+CONTROL_KINDS = {"rulepack": "规则包", "model": "模型", "fenceset": "围栏", "calendar": "放假安排"}
+"""What workers hot-load (``streams.control_status.KINDS``), for 模型与规则."""
+CONTROL_EVENTS = {
+    "refused": "被拒绝",
+    "drift": "漂移",
+    "demoted": "已降级",
+    "removed": "已撤回",
+    "expired": "已结束",
+}
+"""What happened to what a worker runs (``streams.control_status.EVENTS``)."""
+
 
 def label(table: dict[str, str], value: object) -> str:
     """The Chinese name of ``value``, or the value itself when it has none.
@@ -41,8 +52,11 @@ def label(table: dict[str, str], value: object) -> str:
 
 
 def install(filters: dict[str, object]) -> None:
-    """Add ``level``, ``state``, ``source`` and ``task_state`` filters to a Jinja2 env."""
+    """Add the ``*_zh`` filters (level, state, source, task state, control kind and event) to a
+    Jinja2 env."""
     filters["level_zh"] = lambda v: label(LEVELS, v)
     filters["state_zh"] = lambda v: label(STATES, v)
     filters["source_zh"] = lambda v: label(SOURCES, v)
     filters["task_state_zh"] = lambda v: label(TASK_STATES, v)
+    filters["control_kind_zh"] = lambda v: label(CONTROL_KINDS, v)
+    filters["control_event_zh"] = lambda v: label(CONTROL_EVENTS, v)

@@ -324,12 +324,6 @@ def status_records(settings: Settings) -> Iterator[tuple[str, dict[str, Any]]]:
             yield key, record
 
 
-def worker_status(settings: Settings) -> list[dict[str, Any]]:
-    """The latest signed status record per worker and hot-loaded thing."""
-    latest = dict(status_records(settings))
-    return sorted(latest.values(), key=lambda s: (s["kind"], s["name"], s["worker"]))
-
-
 def publish_fenceset(settings: Settings, payload: bytes) -> CompiledFenceSet:
     """Validate a fence set (GeoJSON bytes) and publish it under its version key."""
     from geo.fence_sets import parse_fence_set

@@ -4,7 +4,7 @@ For modellers, operators and the risk centre (``Permission.oversee``): each rule
 fence set and year's calendar with the version each worker runs and, in red, a later refusal
 (a pack or model that did not build, a record with a bad signature) or a model the drift
 monitor flagged — read from the workers' signed answers on ``control.status``
-(``console.control_status``), the record a worker cannot be talked out of; then this week's
+(``streams.control_status``), the record a worker cannot be talked out of; then this week's
 rule and model-version precision from the departments' dispositions (the weekly report's own
 tables, ``console.reports``), and the tested presets a modeller can publish by name. The page
 only reads; publishing stays with ``riskloop rules|models publish`` and the API, which check and
@@ -21,7 +21,6 @@ from aiohttp import web
 from confluent_kafka import KafkaException
 
 from console.auth import require
-from console.control_status import summarise
 from console.keys import GATE, SETTINGS
 from console.pages.reports import ENGINE
 from console.render import render
@@ -33,11 +32,12 @@ from loop.jurisdiction import Permission
 from models.presets import PRESETS
 from schemas.errors import RiskLoopError
 from sinks.errors import StoreError
+from streams.control_status import summarise
 from streams.publish import status_records
 
 if TYPE_CHECKING:
-    from console.control_status import ControlRow
     from console.reports.records import Report
+    from streams.control_status import ControlRow
 
 
 async def page(request: web.Request) -> web.Response:

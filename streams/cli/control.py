@@ -67,25 +67,32 @@ def rules_withdraw(name: str, by: By = "") -> None:
 
 
 def status_list(
-    kind: Annotated[str | None, typer.Option(help="rulepack, fenceset, model or silence")] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="rulepack, fenceset, model, calendar or silence")
+    ] = None,
 ) -> None:
-    """What each worker runs: the latest hot-load status per worker, and how old it is (a
-    worker that stopped leaves its last record: an old age there is a question to ask)."""
+    """What each worker runs, and anything since: a refused publication beside the version that
+    kept running (a refusal is keyed like the acceptance before it, so the latest record alone
+    would hide it), a model's drift or demotion, a removal; each with how old it is (a worker
+    that stopped leaves its last record: an old age there is a question to ask)."""
     from streams.cli.hotload import age_of
+    from streams.control_status import ALL_KINDS, summarise
 
-    table = Table("worker", "kind", "name", "version", "status", "age", "reason")
+    table = Table("worker", "kind", "name", "version", "age", "since", "reason")
     now = datetime.now(UTC)
-    for s in publish.worker_status(settings()):
-        if kind is None or s["kind"] == kind:
-            table.add_row(
-                s["worker"],
-                s["kind"],
-                s["name"],
-                s["version"],
-                s["status"],
-                age_of(s.get("at"), now),
-                s["reason"][:60],
-            )
+    kinds = ALL_KINDS if kind is None else (kind,)
+    for r in summarise((record for _, record in publish.status_records(settings())), kinds):
+        since = f"{r.event} {age_of(r.event_at, now)} ago" if r.event else ""
+        reason = r.event_reason or r.note
+        table.add_row(
+            r.worker,
+            r.kind,
+            r.name,
+            r.version or "—",
+            age_of(r.since, now) if r.version else "",
+            since,
+            reason[:60],
+        )
     console.print(table)
 
 

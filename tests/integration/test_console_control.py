@@ -1,7 +1,7 @@
 """模型与规则 in a real browser against a real worker: a record written onto ``control.rulepacks``
 past the CLI, unsigned, is refused by the worker; a modeller opens the page and sees the pack
 still running its version, with the refusal and its reason beside it. A department's staff is
-not offered the page and is refused it with the reason.
+not offered the page and is refused it with the reason. ``riskloop status`` shows the same.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from selenium.webdriver.common.by import By
 
 from streams.producer import deliver, make_producer
 from tests.integration.console_fixtures import Console, login, screenshot, wait_for
+from tests.integration.test_silence_expiry import riskloop
 from tests.people import auth
 
 if TYPE_CHECKING:
@@ -56,6 +57,14 @@ def test_a_modeller_sees_a_refused_publication_beside_the_version_that_runs(
     models = browser.find_elements(By.CSS_SELECTOR, '#running tr[data-kind="model"]')
     assert models, "the worker's models are listed too"
     screenshot(browser, "control")
+
+    # the command line says the same: the version that runs, and the refusal since
+    cli = riskloop(s, "status", "--kind", "rulepack")
+    assert cli.returncode == 0, cli.stderr
+    (line,) = [ln for ln in cli.stdout.splitlines() if f" {PACK} " in ln]
+    assert running in line
+    assert "refused" in line
+    assert "signature unsigned" in line
 
 
 def test_a_departments_staff_is_not_offered_the_page_and_is_refused_it(

@@ -1,4 +1,4 @@
-"""The 模型与规则 page's rows from the workers' status records, oldest first: the version that
+"""``riskloop status``'s and the 模型与规则 page's rows from the workers' status records, oldest first: the version that
 runs survives a later refusal (the same key on control.status), a removal ends it, a model the
 drift monitor demoted says so, silences and malformed records are left out."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from console.control_status import summarise
+from streams.control_status import ALL_KINDS, summarise
 
 
 def record(kind: str, name: str, status: str, version: str = "", **kw: Any) -> dict[str, Any]:
@@ -38,7 +38,6 @@ def test_a_refusal_after_an_acceptance_keeps_the_running_version() -> None:
     assert [(r.version, r.since, r.event, r.event_reason) for r in rows] == [
         ("1.1.0", "2026-12-07T23:01:00+00:00", "refused", "bad CEL: line 3")
     ]
-    assert (rows[0].kind_zh, rows[0].event_zh) == ("规则包", "被拒绝")
 
 
 def test_an_acceptance_after_a_refusal_clears_it() -> None:
@@ -103,4 +102,19 @@ def test_workers_are_rows_of_their_own_in_kind_order_and_silences_are_left_out()
         ("model", "m", "w1"),
         ("model", "m", "w2"),
         ("calendar", "2026", "w1"),
+    ]
+
+
+def test_the_cli_also_lists_silences_and_their_end() -> None:
+    rows = summarise(
+        [
+            record("silence", "s-1", "accepted", "2026-12-08T00:00:00+00:00"),
+            record("silence", "s-1", "expired", "2026-12-08T00:00:00+00:00", reason="by 李明"),
+            record("rulepack", "food", "active", "1.0.0"),
+        ],
+        ALL_KINDS,
+    )
+    assert [(r.kind, r.version, r.event, r.event_reason) for r in rows] == [
+        ("rulepack", "1.0.0", "", ""),
+        ("silence", "", "expired", "by 李明"),
     ]

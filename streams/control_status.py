@@ -1,4 +1,5 @@
-"""What every worker runs and what it refused: the rows of the console's 模型与规则 page.
+"""What every worker runs and what it refused: the rows of ``riskloop status`` and of the
+console's 模型与规则 page.
 
 Each worker answers every hot-load on ``control.status`` with a signed record keyed
 ``worker|kind|name`` (``streams.control.status_record``): ``accepted``/``active`` with the version
@@ -8,8 +9,8 @@ refusal is keyed like the acceptance before it: the latest record alone (``riskl
 would hide which version still runs after a refused publication — the very moment a modeller
 or an operator opens this page. So the records are read in order (oldest first, as
 ``streams.publish.status_records`` yields them) and each row keeps both: the version running and,
-if later, what happened since. Silences are left out: they have their own place on each
-warning's page and in ``riskloop silence list``.
+if later, what happened since. The console leaves silences out (they have their own place on
+each warning's page); ``riskloop status`` shows them too (``kinds``).
 
 >>> rows = summarise([
 ...     {"worker": "w1", "kind": "rulepack", "name": "food", "version": "1.0.0",
@@ -28,14 +29,16 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Mapping, Sequence
 
-KINDS = {"rulepack": "规则包", "model": "模型", "fenceset": "围栏", "calendar": "放假安排"}
-"""The kinds shown, in this order, with their Chinese names (silences are not shown here)."""
+KINDS = ("rulepack", "model", "fenceset", "calendar")
+"""The hot-loaded kinds the console shows, in this order (silences have a place of their own)."""
+ALL_KINDS = (*KINDS, "silence")
+"""Every kind a worker answers for, in the order ``riskloop status`` lists them."""
 RUNNING = frozenset({"active", "accepted", "unchanged"})
 """Statuses that say which version runs (``unchanged``: a republish of what already ran)."""
-EVENTS = {"refused": "被拒绝", "drift": "漂移", "demoted": "已降级", "removed": "已撤回"}
-"""Statuses that say something happened to what runs, and their Chinese names."""
+EVENTS = frozenset({"refused", "drift", "demoted", "removed", "expired"})
+"""Statuses that say something happened to what runs."""
 
 
 @dataclass(frozen=True)
@@ -52,24 +55,16 @@ class ControlRow:
     note: str = ""
     """What the acceptance said (a shadow model: "shadow: scores beside the live model")."""
     event: str = ""
-    """A later ``refused``, ``drift``, ``demoted`` or ``removed``, if any."""
+    """A later ``refused``, ``drift``, ``demoted``, ``removed`` or ``expired``, if any."""
     event_reason: str = ""
     event_at: str = ""
 
-    @property
-    def kind_zh(self) -> str:
-        """The kind's Chinese name."""
-        return KINDS.get(self.kind, self.kind)
 
-    @property
-    def event_zh(self) -> str:
-        """The event's Chinese name (empty when nothing happened since)."""
-        return EVENTS.get(self.event, self.event)
-
-
-def summarise(records: Iterable[Mapping[str, Any]]) -> list[ControlRow]:
-    """Rows for ``records`` (``control.status``, oldest first), by kind (:data:`KINDS` order),
-    name and worker; records of other kinds, and malformed ones, are skipped."""
+def summarise(
+    records: Iterable[Mapping[str, Any]], kinds: Sequence[str] = KINDS
+) -> list[ControlRow]:
+    """Rows for ``records`` (``control.status``, oldest first) of ``kinds``, by kind (in that
+    order), name and worker; records of other kinds, and malformed ones, are skipped."""
     rows: dict[tuple[str, str, str], ControlRow] = {}
     for record in records:
         try:
@@ -77,17 +72,17 @@ def summarise(records: Iterable[Mapping[str, Any]]) -> list[ControlRow]:
             status, version = str(record["status"]), str(record.get("version") or "")
         except KeyError:
             continue
-        if kind not in KINDS:
+        if kind not in kinds:
             continue
         key = (kind, name, worker)
         row = rows.get(key) or ControlRow(kind, name, worker)
         at, reason = str(record.get("at") or ""), str(record.get("reason") or "")
         if status in RUNNING and (version or status != "unchanged"):
             row = ControlRow(kind, name, worker, version=version, since=at, note=reason)
-        elif status == "removed":
+        elif status in {"removed", "expired"}:
             row = ControlRow(kind, name, worker, event=status, event_reason=reason, event_at=at)
         elif status in EVENTS:
             row = replace(row, event=status, event_reason=reason, event_at=at)
         rows[key] = row
-    order = {kind: i for i, kind in enumerate(KINDS)}
+    order = {kind: i for i, kind in enumerate(kinds)}
     return sorted(rows.values(), key=lambda r: (order[r.kind], r.name, r.worker))
