@@ -133,6 +133,7 @@ def test_a_handler_works_a_task_from_signing_to_disposal(
     browser.get(f"{console.url}/")
     wait_for(browser, By.CSS_SELECTOR, f"#desk-tasks tr[data-task='{task_id}']")
     assert int(browser.find_element(By.ID, "desk-to-sign").text) >= 1
+    screenshot(browser, "desk")
     browser.get(f"{console.url}/workbench")
     row = wait_for(browser, By.CSS_SELECTOR, f"tr[data-task='{task_id}']")
     assert "工作日" in row.text or "小时" in row.text  # type: ignore[attr-defined]
