@@ -303,7 +303,7 @@ class Space:
         record, so it then read a backlog, and a kill "at half" came at 83–87 % of the input,
         once after the input had ended (2026-12-07 23:27, ``--chaos --scenario sigkill``,
         three runs; bench/RELIABILITY.md). Fed once it is ready, the worker reads the input
-        as it arrives, and the kill came at 50–62 % in five runs."""
+        as it arrives, and the kill came at 50–62 % in the five runs after the change."""
         url = f"http://127.0.0.1:{self.settings.web_port}/ready"
         start = time.monotonic()
         while time.monotonic() - start < timeout:
