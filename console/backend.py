@@ -9,6 +9,7 @@ a page shows as it is (never a traceback).
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -17,11 +18,14 @@ from aiohttp import web
 
 from console.keys import BACKEND
 from schemas.errors import Refused
+from schemas.records import Alert, Task
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
 MAX_MESSAGE = 300
+LIMIT = 1000
+"""The API's largest page: the wall and the desk count the newest 1,000 warnings and tasks."""
 
 
 class BackendError(Refused):
@@ -110,3 +114,16 @@ def _decoded(status: int, body: bytes) -> Any:
 def backend(request: web.Request) -> Backend:
     """The console's backend client (``Backend.get(request, …)``)."""
     return request.app[BACKEND]
+
+
+async def picture(request: web.Request) -> tuple[list[Alert], list[Task]]:
+    """The warnings and the tasks the person of ``request`` may see (the newest :data:`LIMIT`
+    of each), asked together: what the wall (大屏) and the desk (我的待办) both count."""
+    client, params = backend(request), {"limit": str(LIMIT)}
+    warnings, tasks = await asyncio.gather(
+        client.get(request, "/api/warnings", params), client.get(request, "/api/tasks", params)
+    )
+    return (
+        [Alert.model_validate(a) for a in warnings["warnings"]],
+        [Task.model_validate(t) for t in tasks["tasks"]],
+    )

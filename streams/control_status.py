@@ -77,7 +77,7 @@ def summarise(
         key = (kind, name, worker)
         row = rows.get(key) or ControlRow(kind, name, worker)
         at, reason = str(record.get("at") or ""), str(record.get("reason") or "")
-        if status in RUNNING and (version or status != "unchanged"):
+        if status in RUNNING and version:  # a version-less answer says nothing of what runs
             row = ControlRow(kind, name, worker, version=version, since=at, note=reason)
         elif status in {"removed", "expired"}:
             row = ControlRow(kind, name, worker, event=status, event_reason=reason, event_at=at)

@@ -14,25 +14,18 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from console.backend import BackendError, backend
+from console.backend import BackendError, picture
 from console.render import render
 from loop.countdown import countdown
 from loop.deadlines import default_calendar
 from loop.situation import Desk, desk
 from loop.supervision import phase
-from schemas.records import Alert, Task
-
-LIMIT = "1000"
-"""The API's largest page, as the wall's (``console.pages.situation``)."""
 
 
 async def home(request: web.Request) -> web.Response:
     """``/``: the person, their desk and the pages their permissions open."""
     try:
-        tasks_answer = await backend(request).get(request, "/api/tasks", {"limit": LIMIT})
-        tasks = [Task.model_validate(t) for t in tasks_answer["tasks"]]
-        answer = await backend(request).get(request, "/api/warnings", {"limit": LIMIT})
-        alerts = [Alert.model_validate(a) for a in answer["warnings"]]
+        alerts, tasks = await picture(request)
     except BackendError as exc:
         return render(request, "home.html", desk=None, rows=[], error=exc.message)
     now = datetime.now(UTC)

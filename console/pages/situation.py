@@ -19,15 +19,12 @@ from typing import Any
 from aiohttp import web
 
 from console.auth import require, token_expiry
-from console.backend import BackendError, backend
+from console.backend import LIMIT, BackendError, picture
 from console.keys import LIVE
 from console.render import render
 from loop.jurisdiction import Permission
 from loop.situation import LIVE_LEVELS, tally, task_load, trend
-from schemas.records import Alert, Task
 
-LIMIT = "1000"
-"""The API's largest page: the wall counts the newest 1,000 warnings and tasks (and says so)."""
 HEARTBEAT_SECONDS = 15
 
 
@@ -44,10 +41,7 @@ async def panels(request: web.Request) -> web.Response:
     require(request, Permission.read)
     values: dict[str, Any] = {"error": None}
     try:
-        answer = await backend(request).get(request, "/api/warnings", {"limit": LIMIT})
-        alerts = [Alert.model_validate(a) for a in answer["warnings"]]
-        tasks_answer = await backend(request).get(request, "/api/tasks", {"limit": LIMIT})
-        tasks = [Task.model_validate(t) for t in tasks_answer["tasks"]]
+        alerts, tasks = await picture(request)
     except BackendError as exc:
         return render(request, "situation_panels.html", error=exc.message)
     now = datetime.now(UTC)
@@ -61,7 +55,7 @@ async def panels(request: web.Request) -> web.Response:
         load=task_load(tasks, now),
         trend=trend(alerts, now),
         latest=live[:10],
-        capped=len(alerts) >= int(LIMIT),
+        capped=len(alerts) >= LIMIT,
         updated=now,
     )
     return render(request, "situation_panels.html", **values)
